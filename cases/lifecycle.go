@@ -1,0 +1,195 @@
+package cases
+
+import (
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Action is something a person (or the system) does to a case.
+type Action string
+
+const (
+	ActVerify      Action = "verify"         // 核查：record the visit's result
+	ActEnter       Action = "enter"          // 录入：entered into the national system
+	ActSpotPass    Action = "spotcheck_pass" // 抽查合格
+	ActSpotFail    Action = "spotcheck_fail" // 抽查不合格：return the case
+	ActAddWarnings Action = "add_warnings"   // 补充预警：more warnings for an open case
+)
+
+// Label is the action's Chinese name.
+func (a Action) Label() string {
+	switch a {
+	case ActVerify:
+		return "核查"
+	case ActEnter:
+		return "录入"
+	case ActSpotPass, ActSpotFail:
+		return "抽查"
+	case ActAddWarnings:
+		return "补充预警"
+	}
+	return string(a)
+}
+
+// Actions lists every action, for table tests.
+var Actions = []Action{ActVerify, ActEnter, ActSpotPass, ActSpotFail, ActAddWarnings}
+
+// Statuses lists every status, for table tests.
+var Statuses = []Status{StatusDispatched, StatusVerified, StatusClosed, StatusReturned}
+
+// Command is one request to change a case.
+type Command struct {
+	Action Action
+	Result Result // ActVerify
+	Reason string // ActVerify: 说明/理由; spot checks: 说明
+	Date   Date   // ActEnter: 录入日期 (zero = today)
+	Now    time.Time
+}
+
+// MinReasonRunes is the shortest reason accepted for 不纳入 (逐户说明): a word or two is not a reason.
+const MinReasonRunes = 4
+
+// ReturnWorkingDays is how long a returned case gets (spec §7).
+const ReturnWorkingDays = 10
+
+// Apply decides whether actor may apply cmd to c and returns the case as it becomes.
+// It changes nothing itself: the store persists the result together with an audit event.
+// Refusals are *Error values whose message tells the user why, in Chinese.
+func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
+	if err := authorize(c, actor, cmd.Action); err != nil {
+		return c, err
+	}
+	now := cmd.Now
+	today := DateOf(now)
+	switch cmd.Action {
+	case ActVerify:
+		if c.Status == StatusClosed {
+			return c, Errorf(EIllegal, "案件 %s 已办结，不能再登记核查结果。", c.No)
+		}
+		switch cmd.Result {
+		case ResultInclude, ResultMonitored:
+			c.Status = StatusVerified
+			c.Result = cmd.Result
+			c.Reason = strings.TrimSpace(cmd.Reason)
+			c.VerifiedAt = &now
+		case ResultExclude:
+			reason := strings.TrimSpace(cmd.Reason)
+			if utf8.RuneCountInString(reason) < MinReasonRunes {
+				return c, Errorf(EInvalid, "“不纳入”必须逐户写明理由（至少 %d 个字），例如：核查 %s 不纳入 家庭年人均收入高于监测标准，无返贫风险", MinReasonRunes, c.No)
+			}
+			c.Status = StatusClosed
+			c.Result = ResultExclude
+			c.Reason = reason
+			c.VerifiedAt = &now
+			c.ClosedAt = &now
+		default:
+			return c, Errorf(EInvalid, "核查结论只能是“纳入”“已在监测”或“不纳入”。")
+		}
+		return c, nil
+	case ActEnter:
+		switch c.Status {
+		case StatusClosed:
+			return c, Errorf(EIllegal, "案件 %s 已办结，无需再录入。", c.No)
+		case StatusDispatched, StatusReturned:
+			return c, Errorf(EIllegal, "案件 %s 还没有核查结论，请先发送：核查 %s 纳入 <说明>", c.No, c.No)
+		}
+		if c.Result == ResultExclude {
+			return c, Errorf(EIllegal, "案件 %s 的结论是“不纳入”，不需要录入全国系统。", c.No)
+		}
+		d := cmd.Date
+		if d.IsZero() {
+			d = today
+		}
+		if d.After(today) {
+			return c, Errorf(EInvalid, "录入日期 %s 还没到，请填写实际录入的日期。", d)
+		}
+		if d.Before(DateOf(c.DispatchedAt)) {
+			return c, Errorf(EInvalid, "录入日期 %s 早于交办日期 %s，请核对。", d, DateOf(c.DispatchedAt))
+		}
+		c.EnteredOn = &d
+		c.Status = StatusClosed
+		c.ClosedAt = &now
+		return c, nil
+	case ActSpotPass, ActSpotFail:
+		if c.Status != StatusClosed {
+			return c, Errorf(EIllegal, "案件 %s 尚未办结（%s），办结后才能抽查。", c.No, c.Status.Label())
+		}
+		if cmd.Action == ActSpotFail {
+			if utf8.RuneCountInString(strings.TrimSpace(cmd.Reason)) < 2 {
+				return c, Errorf(EInvalid, "抽查不合格请写明问题，例如：抽查 %s 不合格 未实际入户核查", c.No)
+			}
+			c.Status = StatusReturned
+			c.Result = ResultNone
+			c.Reason = ""
+			c.VerifiedAt = nil
+			c.EnteredOn = nil
+			c.ClosedAt = nil
+			c.Returns++
+			c.DueOn = cal.AddWorkingDays(today, ReturnWorkingDays)
+		}
+		return c, nil
+	case ActAddWarnings:
+		if !c.Status.Open() {
+			return c, Errorf(EIllegal, "案件 %s 已办结，新的预警应另行交办。", c.No)
+		}
+		return c, nil
+	}
+	return c, Errorf(EInvalid, "不认识的操作。")
+}
+
+// authorize checks role and scope (township for cadres, department for liaisons).
+func authorize(c Case, a Actor, act Action) error {
+	switch act {
+	case ActAddWarnings:
+		if a.Role == RoleOffice {
+			return nil
+		}
+		return Errorf(EForbidden, "只有县扶贫办可以补充交办预警。")
+	case ActSpotPass, ActSpotFail:
+		if a.Role == RoleSupervisor {
+			return nil
+		}
+		return Errorf(EForbidden, "只有督查人员可以登记抽查结果。")
+	case ActVerify:
+		switch a.Role {
+		case RoleCadre:
+			return inTownship(c, a)
+		case RoleLiaison:
+			if c.Department != "" && c.Department == a.Department {
+				return nil
+			}
+			if c.Department == "" {
+				return Errorf(EForbidden, "案件 %s 由乡镇核查，部门联络员只能办理交办给本部门的案件。", c.No)
+			}
+			return Errorf(EForbidden, "案件 %s 交办给%s，不是您所在的%s。", c.No, c.Department, a.Department)
+		}
+		return Errorf(EForbidden, "%s不能登记核查结果，请由%s的乡村干部办理。", a.Role.Label(), c.Township)
+	case ActEnter:
+		if a.Role == RoleCadre {
+			return inTownship(c, a)
+		}
+		return Errorf(EForbidden, "录入全国系统由%s的乡村干部登记。", c.Township)
+	}
+	return Errorf(EInvalid, "不认识的操作。")
+}
+
+func inTownship(c Case, a Actor) error {
+	if a.Township == c.Township {
+		return nil
+	}
+	return Errorf(EForbidden, "案件 %s 属于%s，您只能办理%s的案件。", c.No, c.Township, a.Township)
+}
+
+// CanView reports whether the actor may see the case's details.
+func CanView(c Case, a Actor) bool {
+	switch a.Role {
+	case RoleOffice, RoleSupervisor:
+		return true
+	case RoleCadre:
+		return a.Township == c.Township
+	case RoleLiaison:
+		return c.Department != "" && c.Department == a.Department
+	}
+	return false
+}

@@ -1,0 +1,88 @@
+// Package postgres is the ledger's store: the county's reference data, department batches,
+// cases with their audit trail, reminders and the outbox, on PostgreSQL through sqlx and lib/pq.
+// It owns the schema as embedded, versioned goose migrations.
+package postgres
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq" // the driver
+	"github.com/pressly/goose/v3"
+	"github.com/pressly/goose/v3/lock"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
+//go:embed migrations/*.sql
+var migrations embed.FS
+
+// DB is the ledger's connection pool with the clock and calendar its decisions need.
+type DB struct {
+	*sqlx.DB
+	// Now is the clock; tests replace it to play a month in milliseconds.
+	Now func() time.Time
+	Cal *cases.Calendar
+	// CaseHooks run inside every case transition's transaction.
+	CaseHooks []CaseHook
+}
+
+// Open connects to PostgreSQL and checks that it answers. It does not migrate.
+func Open(ctx context.Context, url string) (*DB, error) {
+	db, err := sqlx.Open("postgres", url)
+	if err != nil {
+		return nil, fmt.Errorf("open postgres: %w", err)
+	}
+	db.SetMaxOpenConns(20)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("connect to postgres: %w", err)
+	}
+	return &DB{DB: db, Now: time.Now, Cal: cases.NewCalendar()}, nil
+}
+
+// Migrate applies every pending migration. Several instances may start at once: a
+// Postgres advisory lock makes them take turns.
+func (db *DB) Migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations")
+	if err != nil {
+		return err
+	}
+	locker, err := lock.NewPostgresSessionLocker()
+	if err != nil {
+		return fmt.Errorf("migration lock: %w", err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db.DB.DB, sub,
+		goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		return fmt.Errorf("migrations: %w", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	return nil
+}
+
+// InTx runs fn in one transaction, committing when it returns nil.
+func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// Today is the Shanghai date of the store's clock.
+func (db *DB) Today() cases.Date { return cases.DateOf(db.Now()) }

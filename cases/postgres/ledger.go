@@ -1,0 +1,333 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
+// CaseHook runs inside the transaction of every case change, after the case row and its
+// audit event are written: reminders are cancelled or renewed here, messages queued, so
+// that either all of it happens or none.
+type CaseHook func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error
+
+// caseRow is a cases row joined with its township and department names.
+type caseRow struct {
+	ID           int64          `db:"id"`
+	No           string         `db:"case_no"`
+	Round        string         `db:"round"`
+	Kind         string         `db:"kind"`
+	HouseholdKey string         `db:"household_key"`
+	HouseholdNo  string         `db:"household_no"`
+	HeadName     string         `db:"head_name"`
+	HeadID       string         `db:"head_id_number"`
+	Village      string         `db:"village"`
+	Township     string         `db:"township"`
+	Department   sql.NullString `db:"department"`
+	Status       string         `db:"status"`
+	Result       string         `db:"result"`
+	Reason       string         `db:"reason"`
+	DispatchedAt time.Time      `db:"dispatched_at"`
+	DueOn        cases.Date     `db:"due_on"`
+	VerifiedAt   *time.Time     `db:"verified_at"`
+	EnteredOn    *cases.Date    `db:"entered_on"`
+	ClosedAt     *time.Time     `db:"closed_at"`
+	Returns      int            `db:"returns"`
+	Categories   pq.StringArray `db:"categories"`
+	Members      pq.StringArray `db:"members"`
+}
+
+// caseSelect reads cases with the names and the categories and members of their warnings.
+const caseSelect = `
+	SELECT c.id, c.case_no, c.round, c.kind, c.household_key, c.household_no, c.head_name, c.head_id_number,
+		c.village, t.name AS township, d.name AS department, c.status, c.result, c.reason, c.dispatched_at,
+		c.due_on, c.verified_at, c.entered_on, c.closed_at, c.returns,
+		COALESCE((SELECT array_agg(DISTINCT w.category ORDER BY w.category) FROM warnings w WHERE w.case_id = c.id), '{}') AS categories,
+		COALESCE((SELECT array_agg(DISTINCT w.id_number ORDER BY w.id_number) FROM warnings w WHERE w.case_id = c.id AND w.id_number <> ''), '{}') AS members
+	FROM cases c JOIN townships t ON t.id = c.township_id LEFT JOIN departments d ON d.id = c.department_id`
+
+func (r caseRow) toCase() cases.Case {
+	c := cases.Case{
+		ID: r.ID, No: r.No, Round: r.Round, Kind: cases.Kind(r.Kind), HouseholdKey: r.HouseholdKey,
+		HouseholdNo: r.HouseholdNo, HeadName: r.HeadName, HeadIDNumber: r.HeadID, Village: r.Village,
+		Township: r.Township, Department: r.Department.String, Status: cases.Status(r.Status),
+		Result: cases.Result(r.Result), Reason: r.Reason, DispatchedAt: r.DispatchedAt, DueOn: r.DueOn,
+		VerifiedAt: r.VerifiedAt, EnteredOn: r.EnteredOn, ClosedAt: r.ClosedAt, Returns: r.Returns,
+		Members: []string(r.Members),
+	}
+	for _, cat := range r.Categories {
+		c.Categories = append(c.Categories, cases.Category(cat))
+	}
+	return c
+}
+
+// NormalizeCaseNo makes case numbers case-insensitive and forgiving of full-width input.
+func NormalizeCaseNo(no string) string {
+	no = strings.ToUpper(strings.TrimSpace(no))
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= '０' && r <= '９':
+			return '0' + (r - '０')
+		case r >= 'Ａ' && r <= 'Ｚ':
+			return 'A' + (r - 'Ａ')
+		case r >= 'ａ' && r <= 'ｚ':
+			return 'A' + (r - 'ａ')
+		case r == '－' || r == '—':
+			return '-'
+		}
+		return r
+	}, no)
+}
+
+// CaseByNo loads one case; an unknown number is ENotFound with a Chinese message.
+func (db *DB) CaseByNo(ctx context.Context, no string) (cases.Case, error) {
+	return caseByNo(ctx, db.DB, NormalizeCaseNo(no), false)
+}
+
+func caseByNo(ctx context.Context, q sqlx.QueryerContext, no string, forUpdate bool) (cases.Case, error) {
+	query := caseSelect + ` WHERE c.case_no = $1`
+	if forUpdate {
+		query += ` FOR UPDATE OF c`
+	}
+	var r caseRow
+	err := sqlx.GetContext(ctx, q, &r, query, no)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cases.Case{}, cases.Errorf(cases.ENotFound, "没有找到编号为 %s 的案件，请核对编号（形如 YJ202611-0001）。", no)
+	}
+	if err != nil {
+		return cases.Case{}, fmt.Errorf("load case %s: %w", no, err)
+	}
+	return r.toCase(), nil
+}
+
+// CaseFilter narrows ListCases; empty fields match everything.
+type CaseFilter struct {
+	Round      string
+	Township   string
+	Department string
+	Statuses   []cases.Status
+	OpenOnly   bool
+	DueBefore  *cases.Date // due_on < DueBefore
+}
+
+// ListCases returns cases nearest due first, then by number.
+func (db *DB) ListCases(ctx context.Context, f CaseFilter) ([]cases.Case, error) {
+	var where []string
+	var args []any
+	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
+	if f.Round != "" {
+		where = append(where, "c.round = "+arg(f.Round))
+	}
+	if f.Township != "" {
+		where = append(where, "t.name = "+arg(f.Township))
+	}
+	if f.Department != "" {
+		where = append(where, "d.name = "+arg(f.Department))
+	}
+	if len(f.Statuses) > 0 {
+		ss := make([]string, len(f.Statuses))
+		for i, s := range f.Statuses {
+			ss[i] = string(s)
+		}
+		where = append(where, "c.status = ANY("+arg(pq.Array(ss))+")")
+	}
+	if f.OpenOnly {
+		where = append(where, "c.status <> 'closed'")
+	}
+	if f.DueBefore != nil {
+		where = append(where, "c.due_on < "+arg(*f.DueBefore))
+	}
+	q := caseSelect
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	q += " ORDER BY c.due_on, c.case_no"
+	var rows []caseRow
+	if err := db.SelectContext(ctx, &rows, q, args...); err != nil {
+		return nil, fmt.Errorf("list cases: %w", err)
+	}
+	out := make([]cases.Case, len(rows))
+	for i, r := range rows {
+		out[i] = r.toCase()
+	}
+	return out, nil
+}
+
+// Source says where a change came from, for the audit trail: a WeCom message id, a form
+// submission, a CLI run.
+type Source string
+
+// Transition applies one command to a case under a row lock: the domain decides, and the
+// new state, its audit event and every hook's work commit together or not at all.
+func (db *DB) Transition(ctx context.Context, no string, actor cases.Actor, cmd cases.Command, src Source) (cases.Case, error) {
+	if cmd.Now.IsZero() {
+		cmd.Now = db.Now()
+	}
+	var after cases.Case
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		before, err := caseByNo(ctx, tx, NormalizeCaseNo(no), true)
+		if err != nil {
+			return err
+		}
+		after, err = cases.Apply(before, actor, cmd, db.Cal)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `
+			UPDATE cases SET status = $2, result = $3, reason = $4, due_on = $5, verified_at = $6,
+				entered_on = $7, closed_at = $8, returns = $9, version = version + 1
+			WHERE id = $1`,
+			after.ID, string(after.Status), string(after.Result), after.Reason, after.DueOn,
+			after.VerifiedAt, after.EnteredOn, after.ClosedAt, after.Returns)
+		if err != nil {
+			return fmt.Errorf("update case %s: %w", after.No, err)
+		}
+		detail := map[string]any{}
+		if cmd.Result != "" {
+			detail["result"] = cmd.Result
+		}
+		if cmd.Reason != "" {
+			detail["reason"] = cmd.Reason
+		}
+		if after.EnteredOn != nil && cmd.Action == cases.ActEnter {
+			detail["entered_on"] = after.EnteredOn.String()
+		}
+		if cmd.Action == cases.ActSpotFail {
+			detail["due_on"] = after.DueOn.String()
+		}
+		if err := InsertEvent(ctx, tx, after.ID, cmd.Action, before.Status, after.Status, actor, src, cmd.Now, detail); err != nil {
+			return err
+		}
+		for _, h := range db.CaseHooks {
+			if err := h(ctx, tx, before, after); err != nil {
+				return fmt.Errorf("after %s of %s: %w", cmd.Action, after.No, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return cases.Case{}, err
+	}
+	return after, nil
+}
+
+// InsertEvent writes one audit event.
+func InsertEvent(ctx context.Context, tx *sqlx.Tx, caseID int64, action cases.Action, from, to cases.Status, actor cases.Actor, src Source, at time.Time, detail map[string]any) error {
+	b, err := json.Marshal(detail)
+	if err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO case_events (case_id, action, from_status, to_status, actor, actor_role, source_msg, detail, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		caseID, string(action), string(from), string(to), actor.UserID, string(actor.Role), string(src), b, at)
+	if err != nil {
+		return fmt.Errorf("audit event: %w", err)
+	}
+	return nil
+}
+
+// Event is one entry of a case's audit trail.
+type Event struct {
+	ID     int64           `db:"id" json:"id"`
+	Action string          `db:"action" json:"action"`
+	From   string          `db:"from_status" json:"from"`
+	To     string          `db:"to_status" json:"to"`
+	Actor  string          `db:"actor" json:"actor"`
+	Role   string          `db:"actor_role" json:"role"`
+	Source string          `db:"source_msg" json:"source"`
+	Detail json.RawMessage `db:"detail" json:"detail"`
+	At     time.Time       `db:"at" json:"at"`
+}
+
+// Events returns a case's audit trail, oldest first.
+func (db *DB) Events(ctx context.Context, caseID int64) ([]Event, error) {
+	var es []Event
+	err := db.SelectContext(ctx, &es, `
+		SELECT id, action, from_status, to_status, actor, actor_role, source_msg, detail, at
+		FROM case_events WHERE case_id = $1 ORDER BY id`, caseID)
+	if err != nil {
+		return nil, fmt.Errorf("events of case %d: %w", caseID, err)
+	}
+	return es, nil
+}
+
+// NewCase is what a dispatch round needs to open a case.
+type NewCase struct {
+	Round        string
+	Kind         cases.Kind
+	HouseholdKey string
+	HouseholdNo  string
+	HeadName     string
+	HeadIDNumber string
+	Village      string
+	Township     string
+	Department   string // '' unless routed to a 责任部门
+	DispatchedAt time.Time
+	DueOn        cases.Date
+	WarningIDs   []int64
+}
+
+// ActDispatch is the audit action of a case's creation.
+const ActDispatch cases.Action = "dispatch"
+
+// InsertCase numbers and creates a case inside a dispatch round's transaction, links its
+// warnings and writes the creation event. The round row must exist (EnsureRound).
+func InsertCase(ctx context.Context, tx *sqlx.Tx, n NewCase, actor cases.Actor, src Source) (id int64, no string, err error) {
+	var seq int
+	if err = tx.QueryRowxContext(ctx, `UPDATE rounds SET last_seq = last_seq + 1 WHERE month = $1 RETURNING last_seq`, n.Round).Scan(&seq); err != nil {
+		return 0, "", fmt.Errorf("number case in round %s: %w", n.Round, err)
+	}
+	no = fmt.Sprintf("YJ%s-%04d", strings.ReplaceAll(n.Round, "-", ""), seq)
+	var dept any
+	if n.Department != "" {
+		dept = n.Department
+	}
+	err = tx.QueryRowxContext(ctx, `
+		INSERT INTO cases (case_no, round, kind, household_key, household_no, head_name, head_id_number, village,
+			township_id, department_id, status, dispatched_at, due_on)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT id FROM townships WHERE name = $9),
+			(SELECT id FROM departments WHERE name = $10), 'dispatched', $11, $12)
+		RETURNING id`,
+		no, n.Round, string(n.Kind), n.HouseholdKey, n.HouseholdNo, n.HeadName, n.HeadIDNumber, n.Village,
+		n.Township, dept, n.DispatchedAt, n.DueOn).Scan(&id)
+	if err != nil {
+		return 0, "", fmt.Errorf("insert case %s: %w", no, err)
+	}
+	if err = LinkWarnings(ctx, tx, id, n.WarningIDs); err != nil {
+		return 0, "", err
+	}
+	err = InsertEvent(ctx, tx, id, ActDispatch, "", cases.StatusDispatched, actor, src, n.DispatchedAt,
+		map[string]any{"kind": n.Kind, "due_on": n.DueOn.String(), "warnings": len(n.WarningIDs)})
+	return id, no, err
+}
+
+// LinkWarnings attaches warnings to a case (补充预警 uses it for an open case too).
+func LinkWarnings(ctx context.Context, tx *sqlx.Tx, caseID int64, warningIDs []int64) error {
+	if len(warningIDs) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `UPDATE warnings SET case_id = $1 WHERE id = ANY($2) AND case_id IS NULL`, caseID, pq.Array(warningIDs))
+	if err != nil {
+		return fmt.Errorf("link warnings to case %d: %w", caseID, err)
+	}
+	return nil
+}
+
+// EnsureRound creates the month's round with its dispatch day, or returns the existing one.
+func EnsureRound(ctx context.Context, tx *sqlx.Tx, month string, on cases.Date) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO rounds (month, dispatched_on) VALUES ($1, $2) ON CONFLICT (month) DO NOTHING`, month, on)
+	if err != nil {
+		return fmt.Errorf("round %s: %w", month, err)
+	}
+	return nil
+}

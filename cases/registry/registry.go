@@ -1,0 +1,165 @@
+// Package registry reads the registry of monitored households exported from the national
+// system (CSV or XLSX, spec §4), checking every row and keeping the good ones.
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/sheet"
+)
+
+// Columns of the registry file.
+const (
+	ColHouseholdNo = "户编号"
+	ColHeadID      = "户主身份证号"
+	ColName        = "成员姓名"
+	ColID          = "成员身份证号"
+	ColRelation    = "与户主关系"
+	ColTownship    = "乡镇"
+	ColVillage     = "村"
+	ColKind        = "户类型"
+	ColRisk        = "风险状态"
+)
+
+// Summary is the import's answer (spec §11).
+type Summary struct {
+	Rows       int              `json:"rows"`
+	Accepted   int              `json:"accepted"`
+	Rejected   int              `json:"rejected"`
+	Households int              `json:"households"`
+	Members    int              `json:"members"`
+	Errors     []cases.RowError `json:"errors"`
+}
+
+// Store keeps accepted rows; batches arrive in file order.
+type Store interface {
+	UpsertRegistry(ctx context.Context, members []cases.RegistryMember) error
+}
+
+// BatchSize is how many rows go to the store at once.
+const BatchSize = 2000
+
+// Import reads a registry table, validates every row and stores the good ones. townships maps
+// every township name and alias to its canonical name. A file that cannot be read at all
+// (missing column) is an error; bad rows are reported in the summary.
+func Import(ctx context.Context, r *sheet.Reader, townships map[string]string, store Store) (Summary, error) {
+	s := Summary{Errors: []cases.RowError{}}
+	cols, err := sheet.Columns(r.Header(),
+		[]string{ColHouseholdNo, ColHeadID, ColName, ColID, ColTownship, ColKind, ColRisk},
+		[]string{ColRelation, ColVillage})
+	if err != nil {
+		return s, err
+	}
+	type seen struct {
+		row                        int
+		head, township, kind, risk string
+	}
+	households := map[string]seen{}
+	members := map[string]int{}
+	batch := make([]cases.RegistryMember, 0, BatchSize)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		if err := store.UpsertRegistry(ctx, batch); err != nil {
+			return fmt.Errorf("store registry rows: %w", err)
+		}
+		batch = batch[:0]
+		return nil
+	}
+	for {
+		rec, row, err := r.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return s, fmt.Errorf("第 %d 行读取失败：%w", row, err)
+		}
+		s.Rows++
+		m, col, msg := parseRow(rec, cols, townships)
+		if msg == "" {
+			if prev, ok := members[m.IDNumber]; ok {
+				col, msg = ColID, fmt.Sprintf("与第 %d 行是同一个人，重复了", prev)
+			}
+		}
+		if msg == "" {
+			if h, ok := households[m.HouseholdNo]; ok {
+				switch {
+				case h.head != m.HeadIDNumber:
+					col, msg = ColHeadID, fmt.Sprintf("与第 %d 行同一户编号的户主身份证号不一致", h.row)
+				case h.township != m.Township:
+					col, msg = ColTownship, fmt.Sprintf("与第 %d 行同一户的乡镇不一致", h.row)
+				case h.kind != m.Kind:
+					col, msg = ColKind, fmt.Sprintf("与第 %d 行同一户的户类型不一致", h.row)
+				case h.risk != m.RiskStatus:
+					col, msg = ColRisk, fmt.Sprintf("与第 %d 行同一户的风险状态不一致", h.row)
+				}
+			}
+		}
+		if msg != "" {
+			s.Rejected++
+			s.Errors = append(s.Errors, cases.RowError{Row: row, Column: col, Message: msg})
+			continue
+		}
+		if _, ok := households[m.HouseholdNo]; !ok {
+			households[m.HouseholdNo] = seen{row, m.HeadIDNumber, m.Township, m.Kind, m.RiskStatus}
+		}
+		members[m.IDNumber] = row
+		s.Accepted++
+		batch = append(batch, m)
+		if len(batch) == BatchSize {
+			if err := flush(); err != nil {
+				return s, err
+			}
+		}
+	}
+	if err := flush(); err != nil {
+		return s, err
+	}
+	s.Households = len(households)
+	s.Members = s.Accepted
+	return s, nil
+}
+
+func parseRow(rec []string, cols map[string]int, townships map[string]string) (m cases.RegistryMember, col, msg string) {
+	cell := func(c string) string { return sheet.Cell(rec, cols, c) }
+	m = cases.RegistryMember{
+		HouseholdNo:  cell(ColHouseholdNo),
+		HeadIDNumber: cases.NormalizeIDNumber(cell(ColHeadID)),
+		Name:         cell(ColName),
+		IDNumber:     cases.NormalizeIDNumber(cell(ColID)),
+		Relation:     cell(ColRelation),
+		Village:      cell(ColVillage),
+		Kind:         cell(ColKind),
+		RiskStatus:   cell(ColRisk),
+	}
+	if m.HouseholdNo == "" {
+		return m, ColHouseholdNo, "户编号不能为空"
+	}
+	if err := cases.ValidateIDNumber(m.HeadIDNumber); err != nil {
+		return m, ColHeadID, err.Error()
+	}
+	if m.Name == "" {
+		return m, ColName, "成员姓名不能为空"
+	}
+	if err := cases.ValidateIDNumber(m.IDNumber); err != nil {
+		return m, ColID, err.Error()
+	}
+	t := cell(ColTownship)
+	name, ok := townships[t]
+	if !ok {
+		return m, ColTownship, fmt.Sprintf("乡镇“%s”不在组织文件中，请核对名称或先在组织文件中添加", t)
+	}
+	m.Township = name
+	if !cases.ValidHouseholdKind(m.Kind) {
+		return m, ColKind, fmt.Sprintf("户类型“%s”应为脱贫户、脱贫不稳定户、边缘易致贫户或突发严重困难户", m.Kind)
+	}
+	if m.RiskStatus != cases.RiskOpen && m.RiskStatus != cases.RiskCleared {
+		return m, ColRisk, fmt.Sprintf("风险状态“%s”应为“未消除”或“已消除”", m.RiskStatus)
+	}
+	return m, "", ""
+}

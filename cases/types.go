@@ -1,0 +1,149 @@
+package cases
+
+import (
+	"time"
+)
+
+// Role is what a user does in the system (spec §1).
+type Role string
+
+const (
+	RoleLiaison    Role = "liaison"    // 行业部门联络员
+	RoleOffice     Role = "office"     // 县扶贫办
+	RoleCadre      Role = "cadre"      // 乡村干部
+	RoleSupervisor Role = "supervisor" // 领导小组办公室
+)
+
+// Valid reports whether r is one of the four roles.
+func (r Role) Valid() bool {
+	switch r {
+	case RoleLiaison, RoleOffice, RoleCadre, RoleSupervisor:
+		return true
+	}
+	return false
+}
+
+// Label is the role's Chinese name.
+func (r Role) Label() string {
+	switch r {
+	case RoleLiaison:
+		return "部门联络员"
+	case RoleOffice:
+		return "县扶贫办"
+	case RoleCadre:
+		return "乡村干部"
+	case RoleSupervisor:
+		return "督查人员"
+	}
+	return string(r)
+}
+
+// Actor is whoever asks for a change: a user from the org file, or the system itself.
+type Actor struct {
+	UserID     string
+	Name       string
+	Role       Role
+	Township   string // for cadres
+	Department string // for liaisons
+}
+
+// System is the actor for changes the service makes by itself (dispatch rounds, reminders).
+var System = Actor{UserID: "system", Name: "系统", Role: RoleOffice}
+
+// Status is a case's place in its lifecycle (spec §7).
+type Status string
+
+const (
+	StatusDispatched Status = "dispatched" // 已交办
+	StatusVerified   Status = "verified"   // 已核查
+	StatusClosed     Status = "closed"     // 已办结
+	StatusReturned   Status = "returned"   // 抽查不合格退回
+)
+
+// Label is the status in Chinese.
+func (s Status) Label() string {
+	switch s {
+	case StatusDispatched:
+		return "已交办待核查"
+	case StatusVerified:
+		return "已核查待录入"
+	case StatusClosed:
+		return "已办结"
+	case StatusReturned:
+		return "抽查退回重办"
+	}
+	return string(s)
+}
+
+// Open reports whether the case still needs work from the township.
+func (s Status) Open() bool { return s != StatusClosed }
+
+// Result is the outcome of the household visit (入户核查).
+type Result string
+
+const (
+	ResultNone      Result = ""
+	ResultInclude   Result = "纳入"   // taken into monitoring
+	ResultMonitored Result = "已在监测" // already monitored, assistance adjusted
+	ResultExclude   Result = "不纳入"  // not taken; reason required
+)
+
+// ParseResult accepts the three results as users type them.
+func ParseResult(s string) (Result, bool) {
+	switch s {
+	case "纳入":
+		return ResultInclude, true
+	case "已在监测", "已监测":
+		return ResultMonitored, true
+	case "不纳入", "不予纳入":
+		return ResultExclude, true
+	}
+	return ResultNone, false
+}
+
+// Kind says why a case was opened (spec §5).
+type Kind string
+
+const (
+	KindNew    Kind = "新增" // household not yet monitored
+	KindUpdate Kind = "更新" // monitored household, adjust assistance
+)
+
+// Case is one household's dispatched warning(s) and what became of them.
+type Case struct {
+	ID           int64
+	No           string // YJ202611-0001
+	Round        string // YYYY-MM
+	Kind         Kind
+	HouseholdKey string
+	HouseholdNo  string // registry 户编号, if known
+	HeadName     string
+	HeadIDNumber string
+	Village      string
+	Township     string
+	Department   string // 责任部门 for assurance cases
+	Status       Status
+	Result       Result
+	Reason       string
+	DispatchedAt time.Time
+	DueOn        Date
+	VerifiedAt   *time.Time
+	EnteredOn    *Date
+	ClosedAt     *time.Time
+	Returns      int
+	Categories   []Category
+	Members      []string // id numbers
+}
+
+// OnTime reports whether a closed case closed on or before its due date (Asia/Shanghai).
+func (c *Case) OnTime() bool {
+	if c.ClosedAt == nil {
+		return false
+	}
+	return !DateOf(*c.ClosedAt).After(c.DueOn)
+}
+
+// Overdue reports whether an open case has passed its due date on day today.
+func (c *Case) Overdue(today Date) bool {
+	return c.Status.Open() && today.After(c.DueOn)
+}

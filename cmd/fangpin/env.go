@@ -1,0 +1,101 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+
+	"github.com/fangpin/fangpin/cases/postgres"
+)
+
+// Env is the configuration of spec §11, read from the environment, and the connections
+// opened from it on first use.
+type Env struct {
+	DatabaseURL  string
+	RedisURL     string
+	CorpID       string
+	AgentID      string
+	Secret       string
+	Token        string
+	AESKey       string
+	APIBase      string
+	Addr         string
+	HolidaysFile string
+
+	db *postgres.DB
+}
+
+// LoadEnv reads the environment, with defaults that suit this machine's local services.
+func LoadEnv() *Env {
+	get := func(k, def string) string {
+		if v := os.Getenv(k); v != "" {
+			return v
+		}
+		return def
+	}
+	return &Env{
+		DatabaseURL:  get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fangpin?sslmode=disable"),
+		RedisURL:     get("REDIS_URL", "redis://127.0.0.1:6379/0"),
+		CorpID:       os.Getenv("WECOM_CORP_ID"),
+		AgentID:      os.Getenv("WECOM_AGENT_ID"),
+		Secret:       os.Getenv("WECOM_SECRET"),
+		Token:        os.Getenv("WECOM_TOKEN"),
+		AESKey:       os.Getenv("WECOM_AES_KEY"),
+		APIBase:      get("WECOM_API_BASE", "https://qyapi.weixin.qq.com"),
+		Addr:         get("FANGPIN_ADDR", ":8080"),
+		HolidaysFile: os.Getenv("FANGPIN_HOLIDAYS"),
+	}
+}
+
+// DB opens the ledger once, loading the county's holiday overrides if configured.
+func (e *Env) DB(ctx context.Context) (*postgres.DB, error) {
+	if e.db != nil {
+		return e.db, nil
+	}
+	db, err := postgres.Open(ctx, e.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("无法连接数据库（DATABASE_URL）：%w", err)
+	}
+	if e.HolidaysFile != "" {
+		f, err := os.Open(e.HolidaysFile)
+		if err != nil {
+			db.Close()
+			return nil, fmt.Errorf("无法读取节假日文件 %s：%w", e.HolidaysFile, err)
+		}
+		err = db.Cal.LoadOverrides(f)
+		f.Close()
+		if err != nil {
+			db.Close()
+			return nil, err
+		}
+	}
+	e.db = db
+	return db, nil
+}
+
+// MigratedDB opens the ledger and brings its schema up to date.
+func (e *Env) MigratedDB(ctx context.Context) (*postgres.DB, error) {
+	db, err := e.DB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := db.Migrate(ctx); err != nil {
+		return nil, fmt.Errorf("数据库迁移失败：%w", err)
+	}
+	return db, nil
+}
+
+// Close releases what was opened.
+func (e *Env) Close() {
+	if e.db != nil {
+		e.db.Close()
+	}
+}
+
+// printJSON writes v as one JSON line on stdout.
+func printJSON(v any) error {
+	enc := json.NewEncoder(os.Stdout)
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
+}

@@ -1,0 +1,71 @@
+// Command fangpin is the 防返贫预警助手: one binary whose subcommands import, dispatch, serve
+// the WeCom bot, run reminder workers and simulate WeCom. This package only wires.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sort"
+	"syscall"
+)
+
+// command is one subcommand: it parses its own flags from args.
+type command struct {
+	summary string
+	run     func(ctx context.Context, env *Env, args []string) error
+}
+
+// commands is the table of subcommands; each lives in a file of its own.
+var commands = map[string]command{
+	"migrate":  {"应用数据库迁移", runMigrate},
+	"org":      {"组织文件：org apply FILE.yaml", runOrg},
+	"registry": {"监测户名册：registry import FILE", runRegistry},
+	"synth":    {"生成虚构的演示数据：synth registry -o FILE", runSynth},
+}
+
+func main() {
+	os.Exit(Main(os.Args[1:]))
+}
+
+// errUsage marks a mistake in how the command was called; usage was already printed.
+var errUsage = errors.New("usage")
+
+// Main runs one subcommand and returns the process exit code.
+func Main(args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage()
+		return 2
+	}
+	cmd, ok := commands[args[0]]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "不认识的子命令“%s”。\n", args[0])
+		usage()
+		return 2
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	env := LoadEnv()
+	defer env.Close()
+	if err := cmd.run(ctx, env, args[1:]); err != nil {
+		if !errors.Is(err, errUsage) {
+			fmt.Fprintf(os.Stderr, "失败：%v\n", err)
+		}
+		return 1
+	}
+	return 0
+}
+
+func usage() {
+	fmt.Fprintln(os.Stderr, "用法：fangpin <子命令> [参数]\n子命令：")
+	names := make([]string, 0, len(commands))
+	for n := range commands {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fmt.Fprintf(os.Stderr, "  %-10s %s\n", n, commands[n].summary)
+	}
+}

@@ -1,0 +1,113 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/fangpin/fangpin/cases/orgfile"
+	"github.com/fangpin/fangpin/cases/registry"
+	"github.com/fangpin/fangpin/cases/sheet"
+	"github.com/fangpin/fangpin/cases/synth"
+)
+
+func runMigrate(ctx context.Context, env *Env, args []string) error {
+	if _, err := env.MigratedDB(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(os.Stderr, "数据库已是最新结构。")
+	return nil
+}
+
+func runOrg(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 || args[0] != "apply" {
+		fmt.Fprintln(os.Stderr, "用法：fangpin org apply [--json] FILE.yaml")
+		return errUsage
+	}
+	fs := flag.NewFlagSet("org apply", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "用法：fangpin org apply [--json] FILE.yaml")
+		return errUsage
+	}
+	org, err := orgfile.Load(fs.Arg(0))
+	if err != nil {
+		return err
+	}
+	db, err := env.MigratedDB(ctx)
+	if err != nil {
+		return err
+	}
+	sum, err := db.ApplyOrg(ctx, org)
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(sum)
+	}
+	fmt.Printf("组织文件已应用：%d 个乡镇，%d 个部门，%d 名用户。\n", sum.Townships, sum.Departments, sum.Users)
+	return nil
+}
+
+func runRegistry(ctx context.Context, env *Env, args []string) error {
+	if len(args) == 0 || args[0] != "import" {
+		fmt.Fprintln(os.Stderr, "用法：fangpin registry import [--json] FILE（CSV 或 XLSX）")
+		return errUsage
+	}
+	fs := flag.NewFlagSet("registry import", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
+	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "用法：fangpin registry import [--json] FILE（CSV 或 XLSX）")
+		return errUsage
+	}
+	db, err := env.MigratedDB(ctx)
+	if err != nil {
+		return err
+	}
+	towns, err := db.TownshipNames(ctx)
+	if err != nil {
+		return err
+	}
+	if len(towns) == 0 {
+		return fmt.Errorf("还没有任何乡镇，请先运行 fangpin org apply 组织文件")
+	}
+	r, err := sheet.Open(fs.Arg(0))
+	if err != nil {
+		return fmt.Errorf("%s：%w", fs.Arg(0), err)
+	}
+	defer r.Close()
+	sum, err := registry.Import(ctx, r, towns, db)
+	if err != nil {
+		return fmt.Errorf("%s：%w", fs.Arg(0), err)
+	}
+	for _, e := range sum.Errors {
+		fmt.Fprintf(os.Stderr, "第 %d 行，列“%s”：%s\n", e.Row, e.Column, e.Message)
+	}
+	if *asJSON {
+		return printJSON(sum)
+	}
+	fmt.Printf("名册导入完成：共 %d 行，接收 %d 行，退回 %d 行；%d 户，%d 人。\n",
+		sum.Rows, sum.Accepted, sum.Rejected, sum.Households, sum.Members)
+	return nil
+}
+
+func runSynth(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("synth", flag.ContinueOnError)
+	out := fs.String("o", "", "输出文件")
+	seed := fs.Uint64("seed", 1, "随机种子（同一种子生成同样的数据）")
+	n := fs.Int("households", 320, "户数")
+	if len(args) == 0 || args[0] != "registry" || fs.Parse(args[1:]) != nil || *out == "" {
+		fmt.Fprintln(os.Stderr, "用法：fangpin synth registry [--seed N] [--households N] -o FILE.csv")
+		return errUsage
+	}
+	f, err := os.Create(*out)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	if err := synth.WriteRegistryCSV(f, synth.New(*seed).Registry(*n, synth.Townships)); err != nil {
+		return err
+	}
+	return f.Close()
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Makes sure PostgreSQL and Redis answer on 127.0.0.1. Where they already run, it touches
+# nothing; where they are missing, it installs Debian's packages and starts them (no systemd
+# needed). Safe to run any number of times.
+set -euo pipefail
+
+SUDO=""
+if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
+APT_UPDATED=""
+apt_install() {
+  if [ -z "$APT_UPDATED" ]; then $SUDO apt-get update -qq; APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "$@" >/dev/null
+}
+
+pg_answers() { psql "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable&connect_timeout=3" -qtAc 'select 1' >/dev/null 2>&1; }
+redis_answers() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ]; }
+
+# --- PostgreSQL ---
+if ! command -v psql >/dev/null 2>&1; then
+  echo "安装 PostgreSQL 客户端……" >&2
+  apt_install postgresql-client
+fi
+if ! pg_answers; then
+  if ! ls /etc/postgresql/*/main >/dev/null 2>&1; then
+    echo "安装 PostgreSQL……" >&2
+    apt_install postgresql
+  fi
+  ver=$(ls /etc/postgresql | sort -V | tail -n 1)
+  if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
+    echo "启动 PostgreSQL $ver……" >&2
+    $SUDO pg_ctlcluster --skip-systemctl-redirect "$ver" main start || true
+    for _ in $(seq 1 30); do pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null && break; sleep 1; done
+  fi
+  if ! pg_answers; then
+    # A fresh Debian cluster asks for a password on TCP. This is a development and test
+    # machine: let the local user postgres in without one, from 127.0.0.1 and ::1 only.
+    echo "允许本机以 postgres 用户免密连接 PostgreSQL（仅 127.0.0.1 / ::1）……" >&2
+    hba=/etc/postgresql/$ver/main/pg_hba.conf
+    $SUDO sed -i -E 's/^(host\s+all\s+all\s+(127\.0\.0\.1\/32|::1\/128)\s+)\S+/\1trust/' "$hba"
+    $SUDO pg_ctlcluster --skip-systemctl-redirect "$ver" main reload
+    sleep 1
+  fi
+  pg_answers || { echo "PostgreSQL 仍然无法连接（127.0.0.1:5432，用户 postgres），请检查。" >&2; exit 1; }
+fi
+
+# --- Redis ---
+if ! command -v redis-cli >/dev/null 2>&1 || ! command -v redis-server >/dev/null 2>&1; then
+  if ! redis_answers; then
+    echo "安装 Redis……" >&2
+    apt_install redis-server
+  fi
+fi
+if ! redis_answers; then
+  echo "启动 Redis……" >&2
+  $SUDO mkdir -p /var/lib/redis /var/log/redis
+  $SUDO redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/fangpin.log
+  for _ in $(seq 1 30); do redis_answers && break; sleep 0.5; done
+  redis_answers || { echo "Redis 仍然无法连接（127.0.0.1:6379），请检查。" >&2; exit 1; }
+fi
+echo "PostgreSQL 与 Redis 均已就绪。" >&2
