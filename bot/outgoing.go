@@ -72,3 +72,13 @@ func Enqueue(ctx context.Context, q sqlx.ExecerContext, msgs ...Outgoing) error 
 
 // JoinUsers joins userids for ToUsers / UpdateCard targets.
 func JoinUsers(ids ...string) string { return strings.Join(ids, "|") }
+
+// Outbox queues messages on a database pool (see Enqueue for transactions).
+type Outbox struct {
+	DB sqlx.ExecerContext
+}
+
+// Enqueue queues messages; keys already queued are ignored.
+func (o *Outbox) Enqueue(ctx context.Context, msgs ...Outgoing) error {
+	return Enqueue(ctx, o.DB, msgs...)
+}

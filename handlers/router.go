@@ -1,0 +1,209 @@
+// Package handlers turns what people say to the bot into actions on the ledger: the chat
+// command router (one file per command, a table to dispatch), HTTP endpoints and the
+// mini-form pages. A user's mistake comes back as a polite Chinese reply, never a Go error;
+// internal failures are logged and answered with an apology.
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"unicode"
+
+	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/cases"
+)
+
+// Directory finds who a WeCom user is; unknown users are cases.ENotFound.
+type Directory interface {
+	Actor(ctx context.Context, userid string) (cases.Actor, error)
+}
+
+// Queue sends messages through the durable outbox.
+type Queue interface {
+	Enqueue(ctx context.Context, msgs ...bot.Outgoing) error
+}
+
+// Request is one parsed command.
+type Request struct {
+	Msg   bot.Message
+	Actor cases.Actor
+	Name  string   // the command word
+	Args  []string // the words after it
+	Rest  string   // everything after the command word, trimmed (free text such as reasons)
+}
+
+// Command is one chat command.
+type Command struct {
+	Name    string
+	Aliases []string
+	Roles   []cases.Role // who may use it
+	Usage   string       // 核查 <编号> 纳入 <说明>
+	Example string
+	Summary string
+	// Run does the work and returns the reply. A *cases.Error becomes the reply as it is.
+	Run func(ctx context.Context, req Request) (string, error)
+}
+
+func (c *Command) allowed(r cases.Role) bool {
+	for _, x := range c.Roles {
+		if x == r {
+			return true
+		}
+	}
+	return false
+}
+
+// Router dispatches messages to commands and replies through the outbox.
+type Router struct {
+	Users Directory
+	Out   Queue
+	Log   *slog.Logger
+
+	commands map[string]*Command
+	order    []*Command
+}
+
+var _ bot.Handler = (*Router)(nil)
+
+// NewRouter returns a router that knows 帮助; add the others with Register.
+func NewRouter(users Directory, out Queue, log *slog.Logger) *Router {
+	if log == nil {
+		log = slog.Default()
+	}
+	r := &Router{Users: users, Out: out, Log: log, commands: map[string]*Command{}}
+	r.Register(r.helpCommand())
+	return r
+}
+
+// Register adds commands to the table.
+func (r *Router) Register(cmds ...*Command) {
+	for _, c := range cmds {
+		r.commands[c.Name] = c
+		for _, a := range c.Aliases {
+			r.commands[a] = c
+		}
+		r.order = append(r.order, c)
+	}
+}
+
+// Parse splits text into the command word and its arguments. Full-width spaces count as
+// spaces and a leading @mention or slash is dropped.
+func Parse(text string) (name string, args []string, rest string) {
+	text = strings.TrimSpace(strings.ReplaceAll(text, "\u3000", " "))
+	text = strings.TrimLeft(text, "/／")
+	fields := strings.FieldsFunc(text, unicode.IsSpace)
+	for len(fields) > 0 && strings.HasPrefix(fields[0], "@") {
+		text = strings.TrimSpace(strings.TrimPrefix(text, fields[0]))
+		fields = fields[1:]
+	}
+	if len(fields) == 0 {
+		return "", nil, ""
+	}
+	name = fields[0]
+	rest = strings.TrimSpace(strings.TrimPrefix(text, name))
+	return name, fields[1:], rest
+}
+
+// HandleMessage implements bot.Handler: it answers every text message, exactly once per
+// message id (the reply's outbox key is derived from it).
+func (r *Router) HandleMessage(ctx context.Context, m bot.Message) {
+	if m.Card != nil {
+		return // card clicks are handled by the form handler
+	}
+	reply := r.Answer(ctx, m)
+	if reply == "" {
+		return
+	}
+	if err := r.Out.Enqueue(ctx, ReplyTo(m, "reply", reply)); err != nil {
+		r.Log.ErrorContext(ctx, "queue reply", "msg", m.ID, "err", err)
+	}
+}
+
+// Answer runs the command in m and returns the reply text.
+func (r *Router) Answer(ctx context.Context, m bot.Message) string {
+	actor, err := r.Users.Actor(ctx, m.UserID)
+	if err != nil {
+		if cases.ErrorCode(err) == cases.ENotFound {
+			return "您好！系统里还没有您的账号，暂时不能使用防返贫预警助手。请联系县扶贫办把您加入组织名单。"
+		}
+		r.Log.ErrorContext(ctx, "look up user", "user", m.UserID, "err", err)
+		return cases.ErrorMessage(err)
+	}
+	name, args, rest := Parse(m.Text)
+	if name == "" {
+		return r.help(actor)
+	}
+	cmd, ok := r.commands[name]
+	if !ok {
+		return fmt.Sprintf("抱歉，我不认识“%s”这个命令。\n\n%s", name, r.help(actor))
+	}
+	if !cmd.allowed(actor.Role) {
+		return fmt.Sprintf("“%s”只有%s可以使用，您是%s。发送“帮助”查看您能用的命令。", cmd.Name, roleList(cmd.Roles), actor.Role.Label())
+	}
+	out, err := cmd.Run(ctx, Request{Msg: m, Actor: actor, Name: name, Args: args, Rest: rest})
+	if err != nil {
+		if code := cases.ErrorCode(err); code == cases.EInternal {
+			r.Log.ErrorContext(ctx, "command failed", "cmd", cmd.Name, "user", m.UserID, "msg", m.ID, "err", err)
+		}
+		return cases.ErrorMessage(err)
+	}
+	return out
+}
+
+// ReplyTo makes the reply to m: through the AI bot's response_url when there is one (group
+// @-mentions), else privately to the user through the app.
+func ReplyTo(m bot.Message, kind, text string) bot.Outgoing {
+	msgtype, body := bot.Text(text)
+	o := bot.Outgoing{Key: kind + ":" + m.ID, MsgType: msgtype, Body: body}
+	if m.ResponseURL != "" {
+		o.Channel, o.Target = bot.ToResponseURL, m.ResponseURL
+	} else {
+		o.Channel, o.Target = bot.ToUsers, m.UserID
+	}
+	return o
+}
+
+func (r *Router) helpCommand() *Command {
+	return &Command{
+		Name: "帮助", Aliases: []string{"help", "?", "？"},
+		Roles:   []cases.Role{cases.RoleCadre, cases.RoleLiaison, cases.RoleOffice, cases.RoleSupervisor},
+		Usage:   "帮助",
+		Summary: "查看我能用的命令",
+		Run: func(ctx context.Context, req Request) (string, error) {
+			return r.help(req.Actor), nil
+		},
+	}
+}
+
+func (r *Router) help(a cases.Actor) string {
+	var b strings.Builder
+	scope := a.Role.Label()
+	switch {
+	case a.Township != "":
+		scope = a.Township + scope
+	case a.Department != "":
+		scope = a.Department + scope
+	}
+	fmt.Fprintf(&b, "%s您好（%s），您可以使用以下命令：", a.Name, scope)
+	for _, c := range r.order {
+		if !c.allowed(a.Role) {
+			continue
+		}
+		fmt.Fprintf(&b, "\n• %s — %s", c.Usage, c.Summary)
+		if c.Example != "" {
+			fmt.Fprintf(&b, "\n  例：%s", c.Example)
+		}
+	}
+	b.WriteString("\n编号不区分大小写。在群里请先 @我 再发命令。")
+	return b.String()
+}
+
+func roleList(rs []cases.Role) string {
+	names := make([]string, len(rs))
+	for i, r := range rs {
+		names[i] = r.Label()
+	}
+	return strings.Join(names, "、")
+}
