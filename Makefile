@@ -1,5 +1,6 @@
 # 防返贫预警助手 — make test runs everything CI runs; make demo plays a whole month.
 SHELL := /bin/bash
+export PATH := $(PATH):/usr/local/go/bin
 GO ?= go
 PG_SERVER ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export FANGPIN_TEST_PG ?= $(PG_SERVER)

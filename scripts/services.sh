@@ -15,6 +15,12 @@ apt_install() {
 pg_answers() { psql "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable&connect_timeout=3" -qtAc 'select 1' >/dev/null 2>&1; }
 redis_answers() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ]; }
 
+# --- Go (the go command fetches the toolchain go.mod names through the module proxy) ---
+if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
+  echo "安装 Go……" >&2
+  apt_install golang-go ca-certificates
+fi
+
 # --- PostgreSQL ---
 if ! command -v psql >/dev/null 2>&1; then
   echo "安装 PostgreSQL 客户端……" >&2
