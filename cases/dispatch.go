@@ -35,7 +35,7 @@ type WarningFact struct {
 
 // Household is one group of a round's warnings that becomes (or joins) one case.
 type Household struct {
-	Key          string // household_key: hh:<户编号>, head:<户主身份证号>, person:<身份证号>, area:<乡镇>:<类别>:<事件>
+	Key          string // household_key: hh:<户编号>, head:<户主身份证号 or the person's own>, area:<乡镇>:<类别>:<事件>
 	HouseholdNo  string
 	HeadName     string
 	HeadIDNumber string
@@ -102,10 +102,12 @@ func HouseholdKeyOf(w WarningFact) string {
 		return "hh:" + w.Reg.No
 	case w.HeadReg != nil:
 		return "hh:" + w.HeadReg.No
-	case w.HeadIDNumber != "" && w.HeadIDNumber != w.IDNumber:
+	case w.HeadIDNumber != "":
 		return "head:" + w.HeadIDNumber
 	}
-	return "person:" + w.IDNumber
+	// The person alone: keyed as the head of their own household, so that a later row
+	// naming them as 户主 joins the same case.
+	return "head:" + w.IDNumber
 }
 
 // GroupWarnings groups warnings by household. Groups come out ordered by township and then
