@@ -65,13 +65,21 @@ func GroupLine(c cases.Case, area bool) string {
 	if place == "" {
 		place = c.Township
 	}
-	return fmt.Sprintf("%s %s（%s）%s·%s", c.No, who, place, groupCategories(c.Categories), c.Kind)
+	return fmt.Sprintf("%s %s（%s）｜%s｜%s", c.No, who, place, groupCategories(c.Categories), c.Kind)
 }
 
+// groupCategories names categories by their group labels, in the seed's order.
 func groupCategories(cs []cases.Category) string {
+	has := map[cases.Category]bool{}
+	for _, c := range cs {
+		has[c] = true
+	}
 	seen := map[string]bool{}
 	var ls []string
-	for _, c := range cs {
+	for _, c := range cases.Categories {
+		if !has[c] {
+			continue
+		}
 		if l := c.GroupLabel(); !seen[l] {
 			seen[l] = true
 			ls = append(ls, l)

@@ -34,7 +34,7 @@ type DispatchResult struct {
 	CasesCreated int                    `json:"cases_created"`
 	Merged       int                    `json:"merged"`
 	ByTownship   map[string]int         `json:"by_township"`
-	DryRun       bool                   `json:"dry_run,omitempty"`
+	DryRun       bool                   `json:"-"`
 	Notices      []cases.TownshipNotice `json:"-"`
 }
 

@@ -52,7 +52,10 @@ func runDispatch(ctx context.Context, env *Env, args []string) error {
 	opt.Announce = (&handlers.Announcer{Links: env.formLinks()}).Announce
 	res, err := db.Dispatch(ctx, opt)
 	if err != nil {
-		return fmt.Errorf("%s", cases.ErrorMessage(err)+"（"+err.Error()+"）")
+		if cases.ErrorCode(err) != cases.EInternal {
+			return fmt.Errorf("%s", cases.ErrorMessage(err))
+		}
+		return err
 	}
 	fmt.Fprintln(os.Stderr, handlers.DispatchSummary(res))
 	if *asJSON {

@@ -55,8 +55,14 @@ type People struct {
 // New returns a migrated database with org and registry applied and no warnings.
 func New(t testing.TB) (*postgres.DB, People) {
 	t.Helper()
-	ctx := context.Background()
 	db := pgtest.New(t)
+	return db, Setup(t, db)
+}
+
+// Setup applies the org and the registry to a migrated database.
+func Setup(t testing.TB, db *postgres.DB) People {
+	t.Helper()
+	ctx := context.Background()
 	org, err := orgfile.Parse([]byte(Org))
 	if err != nil {
 		t.Fatal(err)
@@ -80,7 +86,7 @@ func New(t testing.TB) (*postgres.DB, People) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return db, p
+	return p
 }
 
 // Warn inserts the month's warnings: H1 by three departments, H2 (row names the wrong
