@@ -48,8 +48,8 @@ type People struct {
 	C Person
 	// Not in the registry: D names E as 户主; E is warned too; F alone; G has an assurance issue.
 	D, E, F, G Person
-	Disease string // 病种 of A's serious illness: must never reach a group
-	Amount  string // A medical amount of B: must never reach a group
+	Disease    string // 病种 of A's serious illness: must never reach a group
+	Amount     string // A medical amount of B: must never reach a group
 }
 
 // New returns a migrated database with org and registry applied and no warnings.
