@@ -173,3 +173,28 @@ func TestFormInBrowser(t *testing.T) {
 		t.Errorf("audit source %q", last.Source)
 	}
 }
+
+// codes stands in for WeCom's auth/getuserinfo until the simulator is wired in.
+type codes map[string]string
+
+func (c codes) UserIDByCode(ctx context.Context, code string) (string, error) {
+	if u, ok := c[code]; ok {
+		return u, nil
+	}
+	return "", cases.Errorf(cases.EForbidden, "bad code")
+}
+
+func TestFormOAuthCodeBecomesSignedLink(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewServer(&handlers.Form{Ledger: f.db, Users: f.db, Links: f.links, OAuth: codes{"c0de": "zhangsan"},
+		Now: func() time.Time { return f.now }})
+	defer srv.Close()
+	h1 := f.byKey["hh:H0001"]
+	code, body := get(t, srv.URL+"/form/"+h1.No+"?code=c0de&state=x")
+	if code != 200 || !strings.Contains(body, f.p.A.ID) {
+		t.Errorf("OAuth code: %d", code)
+	}
+	if code, _ := get(t, srv.URL+"/form/"+h1.No+"?code=nope"); code != 403 {
+		t.Errorf("bad OAuth code: %d", code)
+	}
+}
