@@ -12,6 +12,7 @@ test: services build fmt-check vet clean-testdb unit
 
 services:
 	@bash scripts/services.sh
+	@bash scripts/chromium.sh
 
 build:
 	$(GO) build -o bin/fangpin ./cmd/fangpin

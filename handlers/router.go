@@ -60,6 +60,8 @@ type Router struct {
 	Users Directory
 	Out   Queue
 	Log   *slog.Logger
+	// Cards takes template card clicks (mini-forms); nil ignores them.
+	Cards bot.Handler
 
 	commands map[string]*Command
 	order    []*Command
@@ -110,7 +112,10 @@ func Parse(text string) (name string, args []string, rest string) {
 // message id (the reply's outbox key is derived from it).
 func (r *Router) HandleMessage(ctx context.Context, m bot.Message) {
 	if m.Card != nil {
-		return // card clicks are handled by the form handler
+		if r.Cards != nil {
+			r.Cards.HandleMessage(ctx, m)
+		}
+		return
 	}
 	reply := r.Answer(ctx, m)
 	if reply == "" {

@@ -174,48 +174,56 @@ func (db *DB) Transition(ctx context.Context, no string, actor cases.Actor, cmd 
 	}
 	var after cases.Case
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
-		before, err := caseByNo(ctx, tx, NormalizeCaseNo(no), true)
-		if err != nil {
-			return err
-		}
-		after, err = cases.Apply(before, actor, cmd, db.Cal)
-		if err != nil {
-			return err
-		}
-		_, err = tx.ExecContext(ctx, `
-			UPDATE cases SET status = $2, result = $3, reason = $4, due_on = $5, verified_at = $6,
-				entered_on = $7, closed_at = $8, returns = $9, version = version + 1
-			WHERE id = $1`,
-			after.ID, string(after.Status), string(after.Result), after.Reason, after.DueOn,
-			after.VerifiedAt, after.EnteredOn, after.ClosedAt, after.Returns)
-		if err != nil {
-			return fmt.Errorf("update case %s: %w", after.No, err)
-		}
-		detail := map[string]any{}
-		if cmd.Result != "" {
-			detail["result"] = cmd.Result
-		}
-		if cmd.Reason != "" {
-			detail["reason"] = cmd.Reason
-		}
-		if after.EnteredOn != nil && cmd.Action == cases.ActEnter {
-			detail["entered_on"] = after.EnteredOn.String()
-		}
-		if cmd.Action == cases.ActSpotFail {
-			detail["due_on"] = after.DueOn.String()
-		}
-		if err := InsertEvent(ctx, tx, after.ID, cmd.Action, before.Status, after.Status, actor, src, cmd.Now, detail); err != nil {
-			return err
-		}
-		for _, h := range db.CaseHooks {
-			if err := h(ctx, tx, before, after); err != nil {
-				return fmt.Errorf("after %s of %s: %w", cmd.Action, after.No, err)
-			}
-		}
-		return nil
+		var err error
+		after, err = db.TransitionTx(ctx, tx, no, actor, cmd, src)
+		return err
 	})
 	if err != nil {
 		return cases.Case{}, err
+	}
+	return after, nil
+}
+
+// TransitionTx is Transition on a transaction the caller owns (a dispatch round adds
+// warnings to open cases inside its own transaction). cmd.Now must be set.
+func (db *DB) TransitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor cases.Actor, cmd cases.Command, src Source) (cases.Case, error) {
+	before, err := caseByNo(ctx, tx, NormalizeCaseNo(no), true)
+	if err != nil {
+		return cases.Case{}, err
+	}
+	after, err := cases.Apply(before, actor, cmd, db.Cal)
+	if err != nil {
+		return cases.Case{}, err
+	}
+	_, err = tx.ExecContext(ctx, `
+		UPDATE cases SET status = $2, result = $3, reason = $4, due_on = $5, verified_at = $6,
+			entered_on = $7, closed_at = $8, returns = $9, version = version + 1
+		WHERE id = $1`,
+		after.ID, string(after.Status), string(after.Result), after.Reason, after.DueOn,
+		after.VerifiedAt, after.EnteredOn, after.ClosedAt, after.Returns)
+	if err != nil {
+		return cases.Case{}, fmt.Errorf("update case %s: %w", after.No, err)
+	}
+	detail := map[string]any{}
+	if cmd.Result != "" {
+		detail["result"] = cmd.Result
+	}
+	if cmd.Reason != "" {
+		detail["reason"] = cmd.Reason
+	}
+	if after.EnteredOn != nil && cmd.Action == cases.ActEnter {
+		detail["entered_on"] = after.EnteredOn.String()
+	}
+	if cmd.Action == cases.ActSpotFail {
+		detail["due_on"] = after.DueOn.String()
+	}
+	if err := InsertEvent(ctx, tx, after.ID, cmd.Action, before.Status, after.Status, actor, src, cmd.Now, detail); err != nil {
+		return cases.Case{}, err
+	}
+	for _, h := range db.CaseHooks {
+		if err := h(ctx, tx, before, after); err != nil {
+			return cases.Case{}, fmt.Errorf("after %s of %s: %w", cmd.Action, after.No, err)
+		}
 	}
 	return after, nil
 }

@@ -24,6 +24,8 @@ var commands = map[string]command{
 	"org":      {"组织文件：org apply FILE.yaml", runOrg},
 	"registry": {"监测户名册：registry import FILE", runRegistry},
 	"synth":    {"生成虚构的演示数据：synth registry -o FILE", runSynth},
+	"dispatch": {"比对初筛、集中交办：dispatch [--month] [--date] [--dry-run] --json", runDispatch},
+	"cases":    {"案件列表：cases --json [--month] [--township] [--status]", runCases},
 }
 
 func main() {

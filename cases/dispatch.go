@@ -1,0 +1,210 @@
+package cases
+
+import (
+	"sort"
+	"strings"
+)
+
+// RegistryHousehold is what the registry says about the household a person belongs to.
+type RegistryHousehold struct {
+	No           string // 户编号
+	HeadIDNumber string
+	HeadName     string
+	Township     string
+	Village      string
+	Kind         string // 户类型
+	Risk         string // 风险状态
+}
+
+// WarningFact is one undispatched warning together with what the registry knows of it.
+type WarningFact struct {
+	ID           int64
+	Category     Category
+	Rule         string
+	Amount       string // as stored, '' when none; never shown in groups
+	IDNumber     string // '' for a township-wide alert (区域排查)
+	Name         string
+	Township     string
+	Village      string
+	HeadIDNumber string            // the row's 户主身份证号
+	Detail       map[string]string // the row as read (病种, 责任部门, 灾害名称 …)
+	// Reg is the registry household of the person; HeadReg that of the row's 户主身份证号
+	// when the person is not in the registry but the head is.
+	Reg, HeadReg *RegistryHousehold
+}
+
+// Household is one group of a round's warnings that becomes (or joins) one case.
+type Household struct {
+	Key          string // household_key: hh:<户编号>, head:<户主身份证号 or the person's own>, area:<乡镇>:<类别>:<事件>
+	HouseholdNo  string
+	HeadName     string
+	HeadIDNumber string
+	Township     string
+	Village      string
+	Department   string // 责任部门 of assurance warnings
+	Monitored    bool   // registry says 监测对象 with risk 未消除 → kind 更新
+	Area         bool   // township-wide alert without a person
+	Warnings     []WarningFact
+}
+
+// Kind is the kind of a new case for this household (spec §5).
+func (h *Household) Kind() Kind {
+	if h.Monitored {
+		return KindUpdate
+	}
+	return KindNew
+}
+
+// WarningIDs lists the household's warning ids.
+func (h *Household) WarningIDs() []int64 {
+	ids := make([]int64, len(h.Warnings))
+	for i, w := range h.Warnings {
+		ids[i] = w.ID
+	}
+	return ids
+}
+
+// Categories lists the household's categories without repeats, in the seed's order.
+func (h *Household) Categories() []Category {
+	seen := map[Category]bool{}
+	for _, w := range h.Warnings {
+		seen[w.Category] = true
+	}
+	var out []Category
+	for _, c := range Categories {
+		if seen[c] {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+// AreaEvent names the event of a township-wide alert (灾害名称 / 事件名称).
+func AreaEvent(w WarningFact) string {
+	for _, k := range []string{"灾害名称", "事件名称"} {
+		if v := strings.TrimSpace(w.Detail[k]); v != "" {
+			return v
+		}
+	}
+	return ""
+}
+
+// HouseholdKeyOf decides which household a warning belongs to (spec §5): the registry
+// 户编号 if the person is in the registry, else the household the row's 户主身份证号 heads
+// in the registry, else that 户主身份证号, else the person alone. A township-wide alert
+// (no person) is keyed by township, category and event, so one disaster in one township is
+// one case however many rows announce it.
+func HouseholdKeyOf(w WarningFact) string {
+	switch {
+	case w.IDNumber == "":
+		return "area:" + w.Township + ":" + string(w.Category) + ":" + AreaEvent(w)
+	case w.Reg != nil:
+		return "hh:" + w.Reg.No
+	case w.HeadReg != nil:
+		return "hh:" + w.HeadReg.No
+	case w.HeadIDNumber != "":
+		return "head:" + w.HeadIDNumber
+	}
+	// The person alone: keyed as the head of their own household, so that a later row
+	// naming them as 户主 joins the same case.
+	return "head:" + w.IDNumber
+}
+
+// GroupWarnings groups warnings by household. Groups come out ordered by township and then
+// by their oldest warning, so case numbers follow the order warnings arrived in.
+func GroupWarnings(ws []WarningFact) []Household {
+	sorted := append([]WarningFact(nil), ws...)
+	sort.SliceStable(sorted, func(i, j int) bool { return sorted[i].ID < sorted[j].ID })
+	index := map[string]int{}
+	var out []Household
+	for _, w := range sorted {
+		key := HouseholdKeyOf(w)
+		i, ok := index[key]
+		if !ok {
+			i = len(out)
+			index[key] = i
+			out = append(out, Household{Key: key, Area: w.IDNumber == ""})
+		}
+		out[i].Warnings = append(out[i].Warnings, w)
+	}
+	for i := range out {
+		out[i].fill()
+	}
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].Township != out[j].Township {
+			return out[i].Township < out[j].Township
+		}
+		return out[i].Warnings[0].ID < out[j].Warnings[0].ID
+	})
+	return out
+}
+
+// fill derives the household's head, place and routing from its warnings.
+func (h *Household) fill() {
+	first := h.Warnings[0]
+	var reg *RegistryHousehold
+	for _, w := range h.Warnings {
+		if w.Reg != nil {
+			reg = w.Reg
+			break
+		}
+		if w.HeadReg != nil && reg == nil {
+			reg = w.HeadReg
+		}
+	}
+	h.Township, h.Village = first.Township, first.Village
+	switch {
+	case h.Area:
+		// no person: the case is the township's area check (区域排查)
+	case reg != nil:
+		h.HouseholdNo, h.HeadIDNumber, h.HeadName = reg.No, reg.HeadIDNumber, reg.HeadName
+		h.Township, h.Monitored = reg.Township, Monitored(reg.Kind, reg.Risk)
+		if reg.Village != "" {
+			h.Village = reg.Village
+		}
+	default:
+		h.HeadIDNumber = first.HeadIDNumber
+		if h.HeadIDNumber == "" {
+			h.HeadIDNumber = first.IDNumber
+		}
+	}
+	if h.HeadName == "" && !h.Area {
+		// The head's own row names them; otherwise the first warned member stands for the
+		// household until the cadre's visit.
+		h.HeadName = first.Name
+		for _, w := range h.Warnings {
+			if w.IDNumber == h.HeadIDNumber && w.Name != "" {
+				h.HeadName = w.Name
+				break
+			}
+		}
+	}
+	for _, w := range h.Warnings {
+		if w.Category == CatAssurance {
+			if d := strings.TrimSpace(w.Detail["责任部门"]); d != "" {
+				h.Department = d
+				break
+			}
+		}
+	}
+}
+
+// Dispatched is one case a round created, or an open case it added warnings to.
+type Dispatched struct {
+	Case     Case          // as stored after the round
+	Merged   bool          // 补充预警: the warnings joined an open case
+	Area     bool          // township-wide alert
+	Warnings []WarningFact // this round's warnings of the case
+}
+
+// TownshipNotice is everything one township is told about a round: its group chat, its
+// cadres, the liaisons of departments its assurance cases are routed to, and the cases.
+type TownshipNotice struct {
+	Round      string
+	Township   string
+	AppChatID  string
+	WebhookKey string
+	Cadres     []string
+	Liaisons   map[string][]string // 责任部门 → liaison userids
+	Cases      []Dispatched
+}

@@ -1,0 +1,338 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
+// Announcer queues a round's messages on the round's own transaction, so that the cases and
+// what the townships are told commit together (handlers.Announcer does it through bot.Enqueue).
+type Announcer func(ctx context.Context, tx *sqlx.Tx, notices []cases.TownshipNotice) error
+
+// DispatchOptions configures one round of 比对初筛、集中交办.
+type DispatchOptions struct {
+	Month    string     // YYYY-MM of the round; default the month of Date
+	Date     cases.Date // dispatch day; default today (Asia/Shanghai)
+	DryRun   bool       // compute the plan, change nothing
+	Actor    cases.Actor
+	Source   Source
+	Announce Announcer // nil: queue nothing
+}
+
+// DispatchResult is the JSON of `fangpin dispatch` (spec §11); Notices holds the details.
+type DispatchResult struct {
+	Round        string                 `json:"round"`
+	CasesCreated int                    `json:"cases_created"`
+	Merged       int                    `json:"merged"`
+	ByTownship   map[string]int         `json:"by_township"`
+	DryRun       bool                   `json:"-"`
+	Notices      []cases.TownshipNotice `json:"-"`
+}
+
+// dispatchLockKey serialises dispatch rounds across processes (pg_advisory_xact_lock).
+const dispatchLockKey = 0x66705f6470 // "fp_dp"
+
+var errDryRun = errors.New("dry run")
+
+// Dispatch runs one round (spec §5): every warning with a rule that no case holds yet is
+// grouped by household; a household with an open case gets the warnings added to it
+// (补充预警), any other becomes a new case of kind 新增 or 更新. Everything, messages
+// included, is one transaction under an advisory lock, so concurrent or repeated rounds
+// never dispatch a warning twice. A dry run does all of it and rolls back.
+func (db *DB) Dispatch(ctx context.Context, opt DispatchOptions) (DispatchResult, error) {
+	if opt.Date.IsZero() {
+		opt.Date = db.Today()
+	}
+	if opt.Month == "" {
+		opt.Month = opt.Date.MonthKey()
+	}
+	if _, err := cases.ParseMonth(opt.Month); err != nil {
+		return DispatchResult{}, cases.Errorf(cases.EInvalid, "月份“%s”的格式不对，请写成 YYYY-MM，例如 2026-11。", opt.Month)
+	}
+	if opt.Actor.UserID == "" {
+		opt.Actor = cases.System
+	}
+	if opt.Source == "" {
+		opt.Source = "dispatch:" + Source(opt.Month)
+	}
+	res := DispatchResult{Round: opt.Month, ByTownship: map[string]int{}, DryRun: opt.DryRun}
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(dispatchLockKey)); err != nil {
+			return fmt.Errorf("dispatch lock: %w", err)
+		}
+		if err := db.dispatchTx(ctx, tx, opt, &res); err != nil {
+			return err
+		}
+		if opt.DryRun {
+			return errDryRun
+		}
+		return nil
+	})
+	if err != nil && !errors.Is(err, errDryRun) {
+		return DispatchResult{}, fmt.Errorf("dispatch round %s: %w", opt.Month, err)
+	}
+	return res, nil
+}
+
+func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, res *DispatchResult) error {
+	facts, err := undispatchedWarnings(ctx, tx)
+	if err != nil {
+		return err
+	}
+	if err := EnsureRound(ctx, tx, opt.Month, opt.Date); err != nil {
+		return err
+	}
+	now := db.Now()
+	dispatchedAt := opt.Date.At(now.In(cases.Shanghai).Hour(), now.In(cases.Shanghai).Minute())
+	if opt.Date == cases.DateOf(now) {
+		dispatchedAt = now
+	}
+	due := db.Cal.AddWorkingDays(opt.Date, 20)
+	byTown := map[string]*cases.TownshipNotice{}
+	var order []string
+	for _, h := range cases.GroupWarnings(facts) {
+		var openNo string
+		err := tx.GetContext(ctx, &openNo, `SELECT case_no FROM cases WHERE household_key = $1 AND status <> 'closed'`, h.Key)
+		var d cases.Dispatched
+		switch {
+		case err == nil:
+			// 补充预警: the open case takes the warnings, through the lifecycle so that it is
+			// refused for a closed case and audited like every change.
+			if _, err := db.TransitionTx(ctx, tx, openNo, opt.Actor, cases.Command{
+				Action: cases.ActAddWarnings, Now: dispatchedAt,
+				Reason: fmt.Sprintf("补充预警 %d 条（%s）", len(h.Warnings), categoryLabels(h.Categories())),
+			}, opt.Source); err != nil {
+				return err
+			}
+			id, err := caseID(ctx, tx, openNo)
+			if err != nil {
+				return err
+			}
+			if err := LinkWarnings(ctx, tx, id, h.WarningIDs()); err != nil {
+				return err
+			}
+			d.Merged = true
+			res.Merged++
+			if d.Case, err = caseByNo(ctx, tx, openNo, false); err != nil {
+				return err
+			}
+		case errors.Is(err, sql.ErrNoRows):
+			id, no, err := InsertCase(ctx, tx, NewCase{
+				Round: opt.Month, Kind: h.Kind(), HouseholdKey: h.Key, HouseholdNo: h.HouseholdNo,
+				HeadName: h.HeadName, HeadIDNumber: h.HeadIDNumber, Village: h.Village, Township: h.Township,
+				Department: h.Department, DispatchedAt: dispatchedAt, DueOn: due, WarningIDs: h.WarningIDs(),
+			}, opt.Actor, opt.Source)
+			if err != nil {
+				return err
+			}
+			_ = id
+			if d.Case, err = caseByNo(ctx, tx, no, false); err != nil {
+				return err
+			}
+			for _, hook := range db.CaseHooks {
+				if err := hook(ctx, tx, cases.Case{}, d.Case); err != nil {
+					return fmt.Errorf("after dispatch of %s: %w", no, err)
+				}
+			}
+			res.CasesCreated++
+			res.ByTownship[h.Township]++
+		default:
+			return fmt.Errorf("open case of %s: %w", h.Key, err)
+		}
+		d.Area, d.Warnings = h.Area, h.Warnings
+		n := byTown[d.Case.Township]
+		if n == nil {
+			n = &cases.TownshipNotice{Round: opt.Month, Township: d.Case.Township, Liaisons: map[string][]string{}}
+			byTown[d.Case.Township] = n
+			order = append(order, d.Case.Township)
+		}
+		n.Cases = append(n.Cases, d)
+	}
+	sort.Strings(order)
+	for _, t := range order {
+		n := byTown[t]
+		if err := fillNotice(ctx, tx, n); err != nil {
+			return err
+		}
+		res.Notices = append(res.Notices, *n)
+	}
+	if opt.Announce != nil && len(res.Notices) > 0 {
+		if err := opt.Announce(ctx, tx, res.Notices); err != nil {
+			return fmt.Errorf("queue messages: %w", err)
+		}
+	}
+	return nil
+}
+
+func categoryLabels(cs []cases.Category) string {
+	s := ""
+	for i, c := range cs {
+		if i > 0 {
+			s += "、"
+		}
+		s += c.Label()
+	}
+	return s
+}
+
+func caseID(ctx context.Context, q sqlx.QueryerContext, no string) (int64, error) {
+	var id int64
+	if err := sqlx.GetContext(ctx, q, &id, `SELECT id FROM cases WHERE case_no = $1`, no); err != nil {
+		return 0, fmt.Errorf("case %s: %w", no, err)
+	}
+	return id, nil
+}
+
+// fillNotice adds the township's chat, its cadres and the liaisons of routed departments.
+func fillNotice(ctx context.Context, tx *sqlx.Tx, n *cases.TownshipNotice) error {
+	err := tx.QueryRowxContext(ctx, `SELECT appchat_id, webhook_key FROM townships WHERE name = $1`, n.Township).
+		Scan(&n.AppChatID, &n.WebhookKey)
+	if err != nil {
+		return fmt.Errorf("township %s: %w", n.Township, err)
+	}
+	err = tx.SelectContext(ctx, &n.Cadres, `
+		SELECT u.userid FROM users u JOIN townships t ON t.id = u.township_id
+		WHERE u.role = 'cadre' AND t.name = $1 ORDER BY u.userid`, n.Township)
+	if err != nil {
+		return fmt.Errorf("cadres of %s: %w", n.Township, err)
+	}
+	for _, d := range n.Cases {
+		dept := d.Case.Department
+		if dept == "" || n.Liaisons[dept] != nil {
+			continue
+		}
+		var ids []string
+		err := tx.SelectContext(ctx, &ids, `
+			SELECT u.userid FROM users u JOIN departments d ON d.id = u.department_id
+			WHERE u.role = 'liaison' AND d.name = $1 ORDER BY u.userid`, dept)
+		if err != nil {
+			return fmt.Errorf("liaisons of %s: %w", dept, err)
+		}
+		n.Liaisons[dept] = append([]string{}, ids...)
+	}
+	return nil
+}
+
+type warningRow struct {
+	ID       int64  `db:"id"`
+	Category string `db:"category"`
+	Rule     string `db:"rule"`
+	Amount   string `db:"amount"`
+	IDNumber string `db:"id_number"`
+	Name     string `db:"name"`
+	Township string `db:"township"`
+	Village  string `db:"village"`
+	Head     string `db:"head_id_number"`
+	Detail   []byte `db:"detail"`
+}
+
+func (r warningRow) fact() cases.WarningFact {
+	f := cases.WarningFact{ID: r.ID, Category: cases.Category(r.Category), Rule: r.Rule, Amount: r.Amount,
+		IDNumber: r.IDNumber, Name: r.Name, Township: r.Township, Village: r.Village, HeadIDNumber: r.Head,
+		Detail: map[string]string{}}
+	var raw map[string]any
+	if json.Unmarshal(r.Detail, &raw) == nil {
+		for k, v := range raw {
+			switch v := v.(type) {
+			case string:
+				f.Detail[k] = v
+			case nil:
+			default:
+				b, _ := json.Marshal(v)
+				f.Detail[k] = string(b)
+			}
+		}
+	}
+	return f
+}
+
+const warningSelect = `
+	SELECT w.id, w.category, w.rule, COALESCE(w.amount::text, '') AS amount, w.id_number, w.name,
+		t.name AS township, w.village, w.head_id_number, w.detail
+	FROM warnings w JOIN townships t ON t.id = w.township_id`
+
+// undispatchedWarnings loads every warning with a rule that no case holds yet, with the
+// registry households of its person and of its 户主身份证号. FOR UPDATE keeps an import
+// running at the same time from being half-seen.
+func undispatchedWarnings(ctx context.Context, tx *sqlx.Tx) ([]cases.WarningFact, error) {
+	var rows []warningRow
+	if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id IS NULL AND w.rule <> '' ORDER BY w.id FOR UPDATE OF w`); err != nil {
+		return nil, fmt.Errorf("undispatched warnings: %w", err)
+	}
+	var ids []string
+	for _, r := range rows {
+		if r.IDNumber != "" {
+			ids = append(ids, r.IDNumber)
+		}
+		if r.Head != "" {
+			ids = append(ids, r.Head)
+		}
+	}
+	reg, err := registryHouseholds(ctx, tx, ids)
+	if err != nil {
+		return nil, err
+	}
+	facts := make([]cases.WarningFact, len(rows))
+	for i, r := range rows {
+		f := r.fact()
+		if h, ok := reg[r.IDNumber]; ok && r.IDNumber != "" {
+			f.Reg = h
+		} else if h, ok := reg[r.Head]; ok && r.Head != "" {
+			f.HeadReg = h
+		}
+		facts[i] = f
+	}
+	return facts, nil
+}
+
+// registryHouseholds maps id numbers to the registry household they belong to.
+func registryHouseholds(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[string]*cases.RegistryHousehold, error) {
+	var rs []struct {
+		IDNumber string `db:"id_number"`
+		No       string `db:"household_no"`
+		Head     string `db:"head_id_number"`
+		HeadName string `db:"head_name"`
+		Township string `db:"township"`
+		Village  string `db:"village"`
+		Kind     string `db:"kind"`
+		Risk     string `db:"risk_status"`
+	}
+	err := sqlx.SelectContext(ctx, q, &rs, `
+		SELECT m.id_number, h.household_no, h.head_id_number, COALESCE(hm.name, '') AS head_name,
+			t.name AS township, h.village, h.kind, h.risk_status
+		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
+		JOIN townships t ON t.id = h.township_id
+		LEFT JOIN registry_members hm ON hm.id_number = h.head_id_number
+		WHERE m.id_number = ANY($1)`, pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("registry households: %w", err)
+	}
+	out := make(map[string]*cases.RegistryHousehold, len(rs))
+	for _, r := range rs {
+		out[r.IDNumber] = &cases.RegistryHousehold{No: r.No, HeadIDNumber: r.Head, HeadName: r.HeadName,
+			Township: r.Township, Village: r.Village, Kind: r.Kind, Risk: r.Risk}
+	}
+	return out, nil
+}
+
+// CaseWarnings returns the warnings a case holds, oldest first, for private views.
+func (db *DB) CaseWarnings(ctx context.Context, caseID int64) ([]cases.WarningFact, error) {
+	var rows []warningRow
+	if err := db.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id = $1 ORDER BY w.id`, caseID); err != nil {
+		return nil, fmt.Errorf("warnings of case %d: %w", caseID, err)
+	}
+	out := make([]cases.WarningFact, len(rows))
+	for i, r := range rows {
+		out[i] = r.fact()
+	}
+	return out, nil
+}

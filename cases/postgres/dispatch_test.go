@@ -1,0 +1,275 @@
+package postgres_test
+
+import (
+	"context"
+	"encoding/json"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/handlers"
+)
+
+func counts(t *testing.T, db *postgres.DB) (casesN, outbox, rounds, linked int) {
+	t.Helper()
+	err := db.QueryRowx(`SELECT (SELECT count(*) FROM cases), (SELECT count(*) FROM outbox), (SELECT count(*) FROM rounds),
+		(SELECT count(*) FROM warnings WHERE case_id IS NOT NULL)`).Scan(&casesN, &outbox, &rounds, &linked)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return
+}
+
+func dispatchOpts(dry bool) postgres.DispatchOptions {
+	links := &handlers.FormLinks{Secret: []byte("test-secret"), BaseURL: "https://fp.example"}
+	return postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), DryRun: dry,
+		Announce: (&handlers.Announcer{Links: links}).Announce}
+}
+
+func TestDispatchGroupsByHousehold(t *testing.T) {
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
+	var hooked []cases.Case
+	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
+		if before.ID == 0 {
+			hooked = append(hooked, after) // a creation
+		} else if before.ID != after.ID {
+			t.Errorf("hook got before %s and after %s", before.No, after.No)
+		}
+		return nil
+	})
+	dispatchtest.Warn(t, db, p)
+
+	dry, err := db.Dispatch(ctx, dispatchOpts(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dry.CasesCreated != 6 || dry.ByTownship["城关镇"] != 4 || dry.ByTownship["河口乡"] != 2 {
+		t.Fatalf("dry run plan = %+v, want 6 cases (城关镇 4, 河口乡 2)", dry)
+	}
+	if c, o, r, l := counts(t, db); c+o+r+l != 0 {
+		t.Fatalf("dry run changed the ledger: cases %d outbox %d rounds %d linked %d", c, o, r, l)
+	}
+	hooked = nil
+
+	res, err := db.Dispatch(ctx, dispatchOpts(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(res)
+	if string(b) != `{"round":"2026-11","cases_created":6,"merged":0,"by_township":{"城关镇":4,"河口乡":2}}` {
+		t.Errorf("result JSON = %s", b)
+	}
+	if len(hooked) != 6 {
+		t.Errorf("creation hooks ran %d times, want 6", len(hooked))
+	}
+	all, err := db.ListCases(ctx, postgres.CaseFilter{Round: "2026-11"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byKey := map[string]cases.Case{}
+	for _, c := range all {
+		byKey[c.HouseholdKey] = c
+		if c.DueOn != cases.MustDate("2026-12-08") || c.Status != cases.StatusDispatched {
+			t.Errorf("%s: due %s status %s, want 2026-12-08 dispatched", c.No, c.DueOn, c.Status)
+		}
+		if !strings.HasPrefix(c.No, "YJ202611-000") {
+			t.Errorf("case number %s", c.No)
+		}
+	}
+	h1 := byKey["hh:H0001"]
+	if h1.Kind != cases.KindNew || h1.Township != "城关镇" || len(h1.Categories) != 3 || h1.HeadName != p.A.Name || len(h1.Members) != 2 {
+		t.Errorf("household warned by three departments: %+v", h1)
+	}
+	h2 := byKey["hh:H0002"]
+	if h2.Kind != cases.KindUpdate || h2.Township != "河口乡" {
+		t.Errorf("monitored household: kind %s township %s, want 更新 河口乡 (registry wins over the row)", h2.Kind, h2.Township)
+	}
+	if e := byKey["head:"+p.E.ID]; e.HeadName != p.E.Name || len(e.Members) != 2 || e.Kind != cases.KindNew {
+		t.Errorf("grouping by 户主身份证号: %+v", e)
+	}
+	if f := byKey["head:"+p.F.ID]; f.HeadName != p.F.Name || f.HeadIDNumber != p.F.ID {
+		t.Errorf("person alone: %+v", f)
+	}
+	if g := byKey["head:"+p.G.ID]; g.Department != "住建局" {
+		t.Errorf("assurance case department = %q, want 住建局", g.Department)
+	}
+	if a := byKey["area:河口乡:disaster:2026年10月河口洪涝"]; a.No == "" || a.HeadName != "" || len(a.Members) != 0 {
+		t.Errorf("township-wide disaster: %+v (all keys %v)", a, keys(byKey))
+	}
+	var unlinked int
+	db.Get(&unlinked, `SELECT count(*) FROM warnings WHERE case_id IS NULL AND rule <> ''`)
+	if unlinked != 0 {
+		t.Errorf("%d warnings left undispatched", unlinked)
+	}
+
+	// Running again dispatches nothing twice.
+	c0, o0, _, _ := counts(t, db)
+	again, err := db.Dispatch(ctx, dispatchOpts(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c1, o1, _, _ := counts(t, db); again.CasesCreated != 0 || again.Merged != 0 || c1 != c0 || o1 != o0 {
+		t.Errorf("second dispatch: %+v, cases %d→%d, outbox %d→%d", again, c0, c1, o0, o1)
+	}
+
+	// A new warning for an open case joins it (补充预警) with an audit event and a message.
+	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "民政局", Category: "assistance", IDNumber: p.A.ID, Name: p.A.Name, Township: "城关镇"})
+	more, err := db.Dispatch(ctx, dispatchOpts(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if more.CasesCreated != 0 || more.Merged != 1 {
+		t.Fatalf("补充预警: %+v, want merged 1", more)
+	}
+	evs, _ := db.Events(ctx, h1.ID)
+	if last := evs[len(evs)-1]; last.Action != string(cases.ActAddWarnings) {
+		t.Errorf("last event of %s = %s, want add_warnings", h1.No, last.Action)
+	}
+	var n int
+	db.Get(&n, `SELECT count(*) FROM outbox WHERE channel = 'appchat' AND payload::text LIKE '%补充预警%'`)
+	if n != 1 {
+		t.Errorf("%d group messages about 补充预警, want 1", n)
+	}
+
+	checkOutbox(t, db, p)
+}
+
+func keys(m map[string]cases.Case) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	return ks
+}
+
+var eighteenDigits = regexp.MustCompile(`\d{17}[\dXx]`)
+
+// checkOutbox scans every queued group message for what spec §9 forbids, and checks the
+// private messages and cards.
+func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
+	t.Helper()
+	var rows []struct {
+		Key     string `db:"idem_key"`
+		Channel string `db:"channel"`
+		Target  string `db:"target"`
+		Payload string `db:"payload"`
+	}
+	if err := db.Select(&rows, `SELECT idem_key, channel, target, payload::text AS payload FROM outbox ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	forbidden := []string{p.Disease, p.Amount, "23456", "812.5", "房屋墙体开裂", "元"}
+	for _, x := range []dispatchtest.Person{p.A, p.B, p.C, p.D, p.E, p.F, p.G} {
+		forbidden = append(forbidden, x.Name, x.ID)
+	}
+	groups, cards := 0, 0
+	for _, r := range rows {
+		var payload struct {
+			MsgType string          `json:"msgtype"`
+			Body    json.RawMessage `json:"body"`
+		}
+		json.Unmarshal([]byte(r.Payload), &payload)
+		var text string
+		var body map[string]any
+		json.Unmarshal(payload.Body, &body)
+		if s, ok := body["content"].(string); ok {
+			text = s
+		}
+		switch r.Channel {
+		case "appchat", "webhook":
+			groups++
+			if eighteenDigits.MatchString(text) {
+				t.Errorf("group message %s has an ID number: %s", r.Key, text)
+			}
+			for _, f := range forbidden {
+				if strings.Contains(text, f) {
+					t.Errorf("group message %s contains %q: %s", r.Key, f, text)
+				}
+			}
+			if len(text) > 2048 {
+				t.Errorf("group message %s is %d bytes", r.Key, len(text))
+			}
+			if r.Channel == "webhook" && !strings.Contains(r.Payload, `"mentioned_list": ["lisi"]`) {
+				t.Errorf("webhook message does not @ the township's cadre: %s", r.Payload)
+			}
+		case "message":
+			if payload.MsgType == "template_card" {
+				cards++
+				task, _ := body["task_id"].(string)
+				if !regexp.MustCompile(`^[0-9a-zA-Z_\-@]{1,128}$`).MatchString(task) || body["card_type"] != "multiple_interaction" {
+					t.Errorf("card %s: task_id %q card_type %v", r.Key, task, body["card_type"])
+				}
+			}
+		}
+	}
+	if groups < 3 {
+		t.Errorf("%d group messages, want at least one per township and one for 补充预警", groups)
+	}
+	// 城关镇 4 cases to zhangsan + the assurance case to zjj; 河口乡 2 cases to lisi.
+	if cards != 7 {
+		t.Errorf("%d cards, want 7", cards)
+	}
+	var private string
+	db.Get(&private, `SELECT payload->'body'->>'content' FROM outbox WHERE channel = 'message' AND target = 'zhangsan' AND payload::text LIKE '%`+p.Disease+`%' LIMIT 1`)
+	if !strings.Contains(private, p.A.ID) || !strings.Contains(private, "https://fp.example/form/") {
+		t.Errorf("cadre's private message lacks full details or the form link: %s", private)
+	}
+}
+
+func TestConcurrentDispatchesDoNotDouble(t *testing.T) {
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	dispatchtest.Warn(t, db, p)
+	var wg sync.WaitGroup
+	results := make([]postgres.DispatchResult, 3)
+	errs := make([]error, 3)
+	for i := range results {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			results[i], errs[i] = db.Dispatch(ctx, dispatchOpts(false))
+		}(i)
+	}
+	wg.Wait()
+	total := 0
+	for i := range results {
+		if errs[i] != nil {
+			t.Fatalf("dispatch %d: %v", i, errs[i])
+		}
+		total += results[i].CasesCreated
+	}
+	c, _, _, _ := counts(t, db)
+	if total != 6 || c != 6 {
+		t.Errorf("concurrent dispatches created %d (reported %d), want 6", c, total)
+	}
+}
+
+func TestSplitTextKeepsMessagesShort(t *testing.T) {
+	var lines []string
+	for i := 0; i < 200; i++ {
+		lines = append(lines, "YJ202611-0001 王*明（东村）因病、新增特困/低保·新增")
+	}
+	parts := handlers.SplitText("【防返贫预警交办】", lines, "请尽快入户核查。", handlers.TextLimit)
+	if len(parts) < 3 {
+		t.Fatalf("%d parts", len(parts))
+	}
+	n := 0
+	for _, p := range parts {
+		if len(p) > 2048 {
+			t.Errorf("part of %d bytes", len(p))
+		}
+		n += strings.Count(p, "YJ202611-0001")
+	}
+	if n != 200 || !strings.HasPrefix(parts[0], "（1/") || !strings.Contains(parts[len(parts)-1], "请尽快入户核查") {
+		t.Errorf("split lost lines (%d) or markers", n)
+	}
+}

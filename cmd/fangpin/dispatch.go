@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/handlers"
+)
+
+// formLinks signs H5 form links with FANGPIN_FORM_SECRET for FANGPIN_PUBLIC_URL; without
+// a secret, messages carry no link (the card and the commands still work).
+func (e *Env) formLinks() *handlers.FormLinks {
+	secret := os.Getenv("FANGPIN_FORM_SECRET")
+	if secret == "" {
+		return nil
+	}
+	base := os.Getenv("FANGPIN_PUBLIC_URL")
+	if base == "" {
+		base = "http://localhost" + e.Addr
+	}
+	return &handlers.FormLinks{Secret: []byte(secret), BaseURL: base}
+}
+
+func runDispatch(ctx context.Context, env *Env, args []string) error {
+	const use = "用法：fangpin dispatch [--month YYYY-MM] [--date YYYY-MM-DD] [--dry-run] [--json]"
+	fs := flag.NewFlagSet("dispatch", flag.ContinueOnError)
+	month := fs.String("month", "", "批次月份 YYYY-MM（默认交办日所在月）")
+	date := fs.String("date", "", "交办日期 YYYY-MM-DD（默认今天）")
+	dry := fs.Bool("dry-run", false, "只计算交办方案，不做任何改动")
+	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, use)
+		return errUsage
+	}
+	opt := postgres.DispatchOptions{Month: *month, DryRun: *dry, Source: "cli:dispatch"}
+	if *date != "" {
+		d, err := cases.ParseDate(*date)
+		if err != nil {
+			return fmt.Errorf("交办日期“%s”看不懂，请写成 YYYY-MM-DD", *date)
+		}
+		opt.Date = d
+	}
+	db, err := env.MigratedDB(ctx)
+	if err != nil {
+		return err
+	}
+	opt.Announce = (&handlers.Announcer{Links: env.formLinks()}).Announce
+	res, err := db.Dispatch(ctx, opt)
+	if err != nil {
+		if cases.ErrorCode(err) != cases.EInternal {
+			return fmt.Errorf("%s", cases.ErrorMessage(err))
+		}
+		return err
+	}
+	fmt.Fprintln(os.Stderr, handlers.DispatchSummary(res))
+	if *asJSON {
+		return printJSON(res)
+	}
+	return nil
+}
+
+// caseJSON is one line of `fangpin cases --json` (spec §11).
+type caseJSON struct {
+	CaseNo       string   `json:"case_no"`
+	Kind         string   `json:"kind"`
+	Township     string   `json:"township"`
+	Department   string   `json:"department"`
+	Status       string   `json:"status"`
+	Result       string   `json:"result"`
+	DispatchedAt string   `json:"dispatched_at"`
+	DueOn        string   `json:"due_on"`
+	EnteredOn    *string  `json:"entered_on"`
+	ClosedAt     *string  `json:"closed_at"`
+	Members      []string `json:"members"`
+	Categories   []string `json:"categories"`
+}
+
+func runCases(ctx context.Context, env *Env, args []string) error {
+	const use = "用法：fangpin cases [--json] [--month YYYY-MM] [--township 乡镇] [--status dispatched|verified|closed|returned]"
+	fs := flag.NewFlagSet("cases", flag.ContinueOnError)
+	month := fs.String("month", "", "批次月份 YYYY-MM")
+	township := fs.String("township", "", "乡镇")
+	status := fs.String("status", "", "状态")
+	asJSON := fs.Bool("json", false, "每行打印一个 JSON 对象")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, use)
+		return errUsage
+	}
+	f := postgres.CaseFilter{Round: *month}
+	if *status != "" {
+		s := cases.Status(*status)
+		if s.Label() == *status {
+			return fmt.Errorf("不认识的状态“%s”，可选 dispatched、verified、closed、returned", *status)
+		}
+		f.Statuses = []cases.Status{s}
+	}
+	db, err := env.MigratedDB(ctx)
+	if err != nil {
+		return err
+	}
+	if *township != "" {
+		names, err := db.TownshipNames(ctx)
+		if err != nil {
+			return err
+		}
+		name, ok := names[*township]
+		if !ok {
+			return fmt.Errorf("没有名为“%s”的乡镇", *township)
+		}
+		f.Township = name
+	}
+	cs, err := db.ListCases(ctx, f)
+	if err != nil {
+		return err
+	}
+	for _, c := range cs {
+		if !*asJSON {
+			fmt.Printf("%s\t%s\t%s\t%s\t%s\t%s\n", c.No, c.Kind, c.Township, c.Status.Label(), c.Result, c.DueOn)
+			continue
+		}
+		j := caseJSON{CaseNo: c.No, Kind: string(c.Kind), Township: c.Township, Department: c.Department,
+			Status: string(c.Status), Result: string(c.Result),
+			DispatchedAt: c.DispatchedAt.In(cases.Shanghai).Format(time.RFC3339), DueOn: c.DueOn.String(),
+			Members: c.Members, Categories: make([]string, len(c.Categories))}
+		if j.Members == nil {
+			j.Members = []string{}
+		}
+		for i, cat := range c.Categories {
+			j.Categories[i] = string(cat)
+		}
+		if c.EnteredOn != nil {
+			s := c.EnteredOn.String()
+			j.EnteredOn = &s
+		}
+		if c.ClosedAt != nil {
+			s := c.ClosedAt.In(cases.Shanghai).Format(time.RFC3339)
+			j.ClosedAt = &s
+		}
+		if err := printJSON(j); err != nil {
+			return err
+		}
+	}
+	if !*asJSON {
+		fmt.Fprintf(os.Stderr, "共 %d 件。\n", len(cs))
+	}
+	return nil
+}

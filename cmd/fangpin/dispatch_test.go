@@ -1,0 +1,92 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"io"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+)
+
+// run calls Main and returns its exit code and stdout.
+func run(t *testing.T, args ...string) (int, string) {
+	t.Helper()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	old := os.Stdout
+	os.Stdout = w
+	code := Main(args)
+	os.Stdout = old
+	w.Close()
+	b, _ := io.ReadAll(r)
+	return code, string(b)
+}
+
+func TestDispatchAndCasesCommands(t *testing.T) {
+	url := pgtest.NewURL(t)
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	p := dispatchtest.Setup(t, db)
+	dispatchtest.Warn(t, db, p)
+	t.Setenv("DATABASE_URL", url)
+	t.Setenv("FANGPIN_FORM_SECRET", "x")
+
+	code, out := run(t, "dispatch", "--date", "2026-11-10", "--dry-run", "--json")
+	if code != 0 || strings.TrimSpace(out) != `{"round":"2026-11","cases_created":6,"merged":0,"by_township":{"城关镇":4,"河口乡":2}}` {
+		t.Fatalf("dry run: %d %s", code, out)
+	}
+	code, out = run(t, "cases", "--json")
+	if code != 0 || out != "" {
+		t.Fatalf("cases after dry run: %d %q", code, out)
+	}
+	code, out = run(t, "dispatch", "--month", "2026-11", "--date", "2026-11-10", "--json")
+	if code != 0 || !strings.Contains(out, `"cases_created":6`) {
+		t.Fatalf("dispatch: %d %s", code, out)
+	}
+	code, out = run(t, "dispatch", "--date", "2026-11-10", "--json")
+	if code != 0 || !strings.Contains(out, `"cases_created":0`) {
+		t.Fatalf("second dispatch: %d %s", code, out)
+	}
+	code, out = run(t, "cases", "--json", "--month", "2026-11", "--township", "城关", "--status", "dispatched")
+	if code != 0 {
+		t.Fatalf("cases: %d", code)
+	}
+	var lines []map[string]any
+	sc := bufio.NewScanner(strings.NewReader(out))
+	for sc.Scan() {
+		var m map[string]any
+		if err := json.Unmarshal(sc.Bytes(), &m); err != nil {
+			t.Fatalf("%v: %s", err, sc.Text())
+		}
+		lines = append(lines, m)
+	}
+	if len(lines) != 4 {
+		t.Fatalf("%d cases of 城关镇, want 4:\n%s", len(lines), out)
+	}
+	for _, k := range []string{"case_no", "kind", "township", "department", "status", "result", "dispatched_at", "due_on", "entered_on", "closed_at", "members", "categories"} {
+		if _, ok := lines[0][k]; !ok {
+			t.Errorf("cases --json lacks %q: %v", k, lines[0])
+		}
+	}
+	if lines[0]["due_on"] != "2026-12-08" || !strings.HasSuffix(lines[0]["dispatched_at"].(string), "+08:00") {
+		t.Errorf("dates: %v", lines[0])
+	}
+	if code, _ := run(t, "dispatch", "--month", "11/2026"); code == 0 {
+		t.Errorf("a bad month was accepted")
+	}
+}

@@ -1,0 +1,343 @@
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/cases"
+)
+
+// TextLimit keeps text messages under WeCom's 2048 bytes with room for a part marker.
+const TextLimit = 1900
+
+// Announcer turns a dispatch round into messages: one (or, when long, several) masked
+// message per township group, and for every responsible cadre — and the 责任部门's
+// liaisons for assurance cases — the full details and a mini-form card in private.
+type Announcer struct {
+	Links *FormLinks // nil: cards carry no link to the H5 form
+}
+
+// Announce queues the round's messages on the round's transaction (postgres.Announcer).
+func (a *Announcer) Announce(ctx context.Context, tx *sqlx.Tx, notices []cases.TownshipNotice) error {
+	return bot.Enqueue(ctx, tx, a.Messages(notices)...)
+}
+
+// Messages builds every message of a round. Keys are derived from the cases and warnings
+// they report, so queueing the same round twice sends nothing twice.
+func (a *Announcer) Messages(notices []cases.TownshipNotice) []bot.Outgoing {
+	var out []bot.Outgoing
+	for _, n := range notices {
+		out = append(out, a.groupMessages(n)...)
+		out = append(out, a.privateMessages(n)...)
+	}
+	return out
+}
+
+// roundDigest names a set of dispatched cases and warnings for idempotency keys.
+func roundDigest(ds []cases.Dispatched) string {
+	h := sha256.New()
+	for _, d := range ds {
+		fmt.Fprintf(h, "%s:", d.Case.No)
+		for _, w := range d.Warnings {
+			fmt.Fprintf(h, "%d,", w.ID)
+		}
+		h.Write([]byte{';'})
+	}
+	return hex.EncodeToString(h.Sum(nil))[:16]
+}
+
+// GroupLine is how a case appears in a group chat (spec §9): number, masked head, village,
+// risk categories by their group label — never an ID number, disease or amount.
+func GroupLine(c cases.Case, area bool) string {
+	who := cases.MaskName(c.HeadName)
+	if area || who == "" {
+		who = "区域排查"
+	}
+	place := c.Village
+	if place == "" {
+		place = c.Township
+	}
+	return fmt.Sprintf("%s %s（%s）｜%s｜%s", c.No, who, place, groupCategories(c.Categories), c.Kind)
+}
+
+// groupCategories names categories by their group labels, in the seed's order.
+func groupCategories(cs []cases.Category) string {
+	has := map[cases.Category]bool{}
+	for _, c := range cs {
+		has[c] = true
+	}
+	seen := map[string]bool{}
+	var ls []string
+	for _, c := range cases.Categories {
+		if !has[c] {
+			continue
+		}
+		if l := c.GroupLabel(); !seen[l] {
+			seen[l] = true
+			ls = append(ls, l)
+		}
+	}
+	return strings.Join(ls, "、")
+}
+
+func (a *Announcer) groupMessages(n cases.TownshipNotice) []bot.Outgoing {
+	var created, merged []string
+	var due cases.Date
+	for _, d := range n.Cases {
+		if d.Merged {
+			merged = append(merged, fmt.Sprintf("%s %s 新增预警：%s", d.Case.No, maskedWho(d), groupCategories(categoriesOf(d.Warnings))))
+			continue
+		}
+		created = append(created, GroupLine(d.Case, d.Area))
+		due = d.Case.DueOn
+	}
+	var lines []string
+	for i, l := range created {
+		lines = append(lines, fmt.Sprintf("%d. %s", i+1, l))
+	}
+	if len(merged) > 0 {
+		lines = append(lines, "补充预警（已在办案件）：")
+		for _, l := range merged {
+			lines = append(lines, "• "+l)
+		}
+	}
+	header := fmt.Sprintf("【防返贫预警交办】%s 批次，%s新交办 %d 户", n.Round, n.Township, len(created))
+	if len(merged) > 0 {
+		header += fmt.Sprintf("，补充预警 %d 户", len(merged))
+	}
+	header += "："
+	footer := "请责任干部尽快入户核查"
+	if !due.IsZero() {
+		footer += fmt.Sprintf("，%s 前办结", due)
+	}
+	footer += "。详细信息已私信发送给责任干部，群内不公开个人信息。"
+	parts := SplitText(header, lines, footer, TextLimit)
+	digest := roundDigest(n.Cases)
+	var out []bot.Outgoing
+	for i, p := range parts {
+		o := bot.Outgoing{Key: fmt.Sprintf("dispatch:group:%s:%s:%d", n.Township, digest, i+1)}
+		switch {
+		case n.AppChatID != "":
+			o.Channel, o.Target = bot.ToAppChat, n.AppChatID
+			o.MsgType, o.Body = bot.Text(p)
+		case n.WebhookKey != "":
+			o.Channel, o.Target = bot.ToWebhook, n.WebhookKey
+			o.MsgType, o.Body = bot.Text(p, n.Cadres...)
+		case len(n.Cadres) > 0:
+			// no group configured: the cadres still learn of their cases
+			o.Channel, o.Target = bot.ToUsers, bot.JoinUsers(n.Cadres...)
+			o.MsgType, o.Body = bot.Text(p)
+		default:
+			continue
+		}
+		out = append(out, o)
+	}
+	return out
+}
+
+func maskedWho(d cases.Dispatched) string {
+	if d.Area || d.Case.HeadName == "" {
+		return "区域排查"
+	}
+	return cases.MaskName(d.Case.HeadName)
+}
+
+func categoriesOf(ws []cases.WarningFact) []cases.Category {
+	seen := map[cases.Category]bool{}
+	var out []cases.Category
+	for _, w := range ws {
+		if !seen[w.Category] {
+			seen[w.Category] = true
+			out = append(out, w.Category)
+		}
+	}
+	return out
+}
+
+// SplitText packs lines into messages of at most limit bytes, the header on the first and
+// the footer on the last, marking parts (1/3) when there are several.
+func SplitText(header string, lines []string, footer string, limit int) []string {
+	var parts []string
+	cur := header
+	for _, l := range lines {
+		if len(cur)+1+len(l) > limit-16 && cur != "" {
+			parts = append(parts, cur)
+			cur = ""
+		}
+		if cur != "" {
+			cur += "\n"
+		}
+		cur += l
+	}
+	if cur != "" && len(cur)+1+len(footer) > limit-16 {
+		parts = append(parts, cur)
+		cur = ""
+	}
+	if cur != "" {
+		cur += "\n"
+	}
+	parts = append(parts, cur+footer)
+	if len(parts) > 1 {
+		for i := range parts {
+			parts[i] = fmt.Sprintf("（%d/%d）", i+1, len(parts)) + parts[i]
+		}
+	}
+	return parts
+}
+
+// recipients lists who handles a case privately: the township's cadres and, for cases
+// routed to a 责任部门, its liaisons.
+func recipients(n cases.TownshipNotice, c cases.Case) []string {
+	ids := append([]string{}, n.Cadres...)
+	if c.Department != "" {
+		ids = append(ids, n.Liaisons[c.Department]...)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+func (a *Announcer) privateMessages(n cases.TownshipNotice) []bot.Outgoing {
+	var out []bot.Outgoing
+	for _, d := range n.Cases {
+		digest := roundDigest([]cases.Dispatched{d})
+		for _, u := range recipients(n, d.Case) {
+			title := "【防返贫预警交办】您负责的新案件"
+			if d.Merged {
+				title = "【补充预警】您在办的案件有新的预警"
+			}
+			text := title + "\n" + CaseDetails(d.Case, d.Warnings)
+			if a.Links != nil {
+				text += "\n核查表单：" + a.Links.URL(d.Case.No, u)
+			}
+			text += fmt.Sprintf("\n也可以直接回复：核查 %s 纳入|已在监测|不纳入 <说明>", d.Case.No)
+			for i, p := range SplitText("", strings.Split(text, "\n"), "", TextLimit) {
+				msgtype, body := bot.Text(strings.TrimRight(p, "\n"))
+				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:%d", d.Case.No, u, digest, i+1),
+					Channel: bot.ToUsers, Target: u, MsgType: msgtype, Body: body})
+			}
+			if !d.Merged {
+				out = append(out, a.Card(d.Case, u, "dispatch:"+digest))
+			}
+		}
+	}
+	return out
+}
+
+// CaseDetails is the full private view of a case and its warnings: for the responsible
+// cadre in private chat or on the authenticated form page, never for a group.
+func CaseDetails(c cases.Case, ws []cases.WarningFact) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "编号：%s（%s）\n", c.No, c.Kind)
+	if c.HeadName != "" {
+		fmt.Fprintf(&b, "户主：%s %s\n", c.HeadName, c.HeadIDNumber)
+	} else {
+		b.WriteString("户主：区域排查，无具体人员\n")
+	}
+	if c.HouseholdNo != "" {
+		fmt.Fprintf(&b, "户编号：%s\n", c.HouseholdNo)
+	}
+	fmt.Fprintf(&b, "地址：%s%s\n", c.Township, c.Village)
+	if c.Department != "" {
+		fmt.Fprintf(&b, "责任部门：%s\n", c.Department)
+	}
+	fmt.Fprintf(&b, "状态：%s；办结时限：%s", c.Status.Label(), c.DueOn)
+	if c.Result != "" {
+		fmt.Fprintf(&b, "\n核查结论：%s", c.Result)
+		if c.Reason != "" {
+			fmt.Fprintf(&b, "（%s）", c.Reason)
+		}
+	}
+	if c.EnteredOn != nil {
+		fmt.Fprintf(&b, "\n录入日期：%s", c.EnteredOn)
+	}
+	if len(ws) > 0 {
+		b.WriteString("\n预警：")
+	}
+	for i, w := range ws {
+		fmt.Fprintf(&b, "\n%d. %s", i+1, w.Category.Label())
+		if w.Name != "" {
+			fmt.Fprintf(&b, " %s %s", w.Name, w.IDNumber)
+		}
+		if w.Amount != "" {
+			fmt.Fprintf(&b, " 金额 %s 元", w.Amount)
+		}
+		if extra := detailText(w.Detail); extra != "" {
+			b.WriteString(" " + extra)
+		}
+	}
+	return b.String()
+}
+
+// detailText lists a row's own fields other than who and where.
+func detailText(d map[string]string) string {
+	skip := map[string]bool{"姓名": true, "身份证号": true, "乡镇": true, "村": true, "户主身份证号": true}
+	var keys []string
+	for k, v := range d {
+		if !skip[k] && strings.TrimSpace(v) != "" {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = k + "：" + d[k]
+	}
+	return strings.Join(parts, "，")
+}
+
+// Card option ids of the result question.
+var resultOptions = []struct {
+	ID     string
+	Result cases.Result
+}{{"include", cases.ResultInclude}, {"monitored", cases.ResultMonitored}, {"exclude", cases.ResultExclude}}
+
+// TaskID makes a card's task_id: the case number, then a digest of user and purpose, so it
+// is unique per card, at most 128 bytes of [0-9a-zA-Z_-@], and leads back to the case.
+func TaskID(caseNo, user, purpose string) string {
+	h := sha256.Sum256([]byte(user + "\x00" + purpose))
+	return caseNo + "_" + hex.EncodeToString(h[:])[:12]
+}
+
+// CaseNoOfTask reads the case number back from a task_id.
+func CaseNoOfTask(taskID string) string {
+	if i := strings.LastIndexByte(taskID, '_'); i > 0 {
+		return taskID[:i]
+	}
+	return taskID
+}
+
+// Card is the mini-form (multiple_interaction template card) for one case and user.
+func (a *Announcer) Card(c cases.Case, user, purpose string) bot.Outgoing {
+	options := make([]map[string]string, len(resultOptions))
+	for i, o := range resultOptions {
+		options[i] = map[string]string{"id": o.ID, "text": string(o.Result)}
+	}
+	desc := fmt.Sprintf("%s %s%s · %s", c.HeadName, c.Township, c.Village, groupCategories(c.Categories))
+	if c.HeadName == "" {
+		desc = fmt.Sprintf("区域排查 %s%s · %s", c.Township, c.Village, groupCategories(c.Categories))
+	}
+	card := map[string]any{
+		"card_type":  "multiple_interaction",
+		"source":     map[string]any{"desc": "防返贫预警助手"},
+		"main_title": map[string]any{"title": c.No + " 入户核查", "desc": desc},
+		"task_id":    TaskID(c.No, user, purpose),
+		"select_list": []map[string]any{{
+			"question_key": "result", "title": "核查结论", "selected_id": "include", "option_list": options,
+		}},
+		"submit_button": map[string]any{"text": "提交结论", "key": "submit_" + c.No},
+	}
+	if a.Links != nil {
+		card["jump_list"] = []map[string]any{{"type": 1, "title": "打开核查表单（理由、录入日期）", "url": a.Links.URL(c.No, user)}}
+	}
+	body, _ := json.Marshal(card)
+	return bot.Outgoing{Key: "card:" + TaskID(c.No, user, purpose), Channel: bot.ToUsers, Target: user,
+		MsgType: "template_card", Body: body}
+}

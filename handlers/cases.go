@@ -1,0 +1,117 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres"
+)
+
+// Ledger is what the case commands need from the store (*postgres.DB).
+type Ledger interface {
+	CaseByNo(ctx context.Context, no string) (cases.Case, error)
+	ListCases(ctx context.Context, f postgres.CaseFilter) ([]cases.Case, error)
+	Transition(ctx context.Context, no string, actor cases.Actor, cmd cases.Command, src postgres.Source) (cases.Case, error)
+	Events(ctx context.Context, caseID int64) ([]postgres.Event, error)
+	CaseWarnings(ctx context.Context, caseID int64) ([]cases.WarningFact, error)
+	Dispatch(ctx context.Context, opt postgres.DispatchOptions) (postgres.DispatchResult, error)
+}
+
+var _ Ledger = (*postgres.DB)(nil)
+
+// Cases holds the case commands (待办 查看 核查 录入 表单 逾期 交办) and the mini-form card
+// clicks. Register them with router.Register(c.Commands()...) and set router.Cards = c.
+type Cases struct {
+	Ledger   Ledger
+	Users    Directory
+	Out      Queue
+	Announce *Announcer // cards and dispatch messages; its Links sign H5 form links
+	Now      func() time.Time
+	Log      *slog.Logger
+}
+
+func (h *Cases) now() time.Time {
+	if h.Now != nil {
+		return h.Now()
+	}
+	return time.Now()
+}
+
+func (h *Cases) log() *slog.Logger {
+	if h.Log != nil {
+		return h.Log
+	}
+	return slog.Default()
+}
+
+// Commands lists the case commands in the order 帮助 shows them.
+func (h *Cases) Commands() []*Command {
+	return []*Command{h.todoCommand(), h.viewCommand(), h.verifyCommand(), h.enterCommand(),
+		h.formCommand(), h.overdueCommand(), h.dispatchCommand()}
+}
+
+// source is the audit trail's pointer at the message that asked for a change.
+func source(m bot.Message) postgres.Source {
+	return postgres.Source("wecom:" + m.ID)
+}
+
+// caseArg reads the case number argument, or says how to write the command.
+func caseArg(req Request, usage string) (string, error) {
+	if len(req.Args) == 0 {
+		return "", cases.Errorf(cases.EInvalid, "请写上案件编号，格式：%s", usage)
+	}
+	no := postgres.NormalizeCaseNo(req.Args[0])
+	if !looksLikeCaseNo(no) {
+		return "", cases.Errorf(cases.EInvalid, "“%s”不像案件编号。编号形如 YJ202611-0001，格式：%s", req.Args[0], usage)
+	}
+	return no, nil
+}
+
+func looksLikeCaseNo(no string) bool {
+	if len(no) != len("YJ202611-0001") || !strings.HasPrefix(no, "YJ") || no[8] != '-' {
+		return false
+	}
+	for i, r := range no {
+		if i >= 2 && i != 8 && (r < '0' || r > '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// viewable loads a case the actor may see, or says why not.
+func (h *Cases) viewable(ctx context.Context, no string, a cases.Actor) (cases.Case, error) {
+	c, err := h.Ledger.CaseByNo(ctx, no)
+	if err != nil {
+		return c, err
+	}
+	if !cases.CanView(c, a) {
+		switch a.Role {
+		case cases.RoleCadre:
+			return c, cases.Errorf(cases.EForbidden, "案件 %s 属于%s，您只能查看%s的案件。", c.No, c.Township, a.Township)
+		case cases.RoleLiaison:
+			return c, cases.Errorf(cases.EForbidden, "案件 %s 没有交办给%s，您只能查看交办给本部门的案件。", c.No, a.Department)
+		}
+		return c, cases.Errorf(cases.EForbidden, "您无权查看案件 %s。", c.No)
+	}
+	return c, nil
+}
+
+func statusLine(c cases.Case, today cases.Date) string {
+	s := c.Status.Label()
+	if c.Overdue(today) {
+		s += fmt.Sprintf("，已逾期 %d 天", daysBetween(c.DueOn, today))
+	}
+	return s
+}
+
+func daysBetween(a, b cases.Date) int {
+	return int(b.At(12, 0).Sub(a.At(12, 0)).Hours() / 24)
+}
+
+var allRoles = []cases.Role{cases.RoleCadre, cases.RoleLiaison, cases.RoleOffice, cases.RoleSupervisor}

@@ -1,0 +1,197 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
+	"github.com/fangpin/fangpin/handlers"
+)
+
+type recorder struct{ got []bot.Outgoing }
+
+func (q *recorder) Enqueue(ctx context.Context, msgs ...bot.Outgoing) error {
+	q.got = append(q.got, msgs...)
+	return nil
+}
+
+type fixture struct {
+	db     *postgres.DB
+	p      dispatchtest.People
+	router *handlers.Router
+	cases  *handlers.Cases
+	out    *recorder
+	links  *handlers.FormLinks
+	now    time.Time
+	byKey  map[string]cases.Case
+}
+
+// newFixture dispatches the scenario's warnings on 2026-11-10 and wires the router.
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	db, p := dispatchtest.New(t)
+	f := &fixture{db: db, p: p, out: &recorder{}, now: cases.MustDate("2026-11-10").At(10, 0)}
+	clock := func() time.Time { return f.now }
+	db.Now = clock
+	dispatchtest.Warn(t, db, p)
+	f.links = &handlers.FormLinks{Secret: []byte("s3cret"), BaseURL: "https://fp.example", Now: clock}
+	ann := &handlers.Announcer{Links: f.links}
+	if _, err := db.Dispatch(context.Background(), postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), Announce: ann.Announce}); err != nil {
+		t.Fatal(err)
+	}
+	f.cases = &handlers.Cases{Ledger: db, Users: db, Out: f.out, Announce: ann, Now: clock}
+	f.router = handlers.NewRouter(db, f.out, nil)
+	f.router.Register(f.cases.Commands()...)
+	f.router.Cards = f.cases
+	all, err := db.ListCases(context.Background(), postgres.CaseFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.byKey = map[string]cases.Case{}
+	for _, c := range all {
+		f.byKey[c.HouseholdKey] = c
+	}
+	return f
+}
+
+var msgN int
+
+func (f *fixture) say(user, text string, group bool) string {
+	msgN++
+	m := bot.Message{ID: "m" + string(rune('a'+msgN%26)) + time.Now().Format("150405.000000"), UserID: user, Text: text, ChatType: "single"}
+	if group {
+		m.ChatType, m.ChatID, m.ResponseURL = "group", "wrCG0001", "http://resp/x"
+	}
+	return f.router.Answer(context.Background(), m)
+}
+
+func wants(t *testing.T, what, got string, subs ...string) {
+	t.Helper()
+	for _, s := range subs {
+		if !strings.Contains(got, s) {
+			t.Errorf("%s: reply lacks %q:\n%s", what, s, got)
+		}
+	}
+}
+
+func refuses(t *testing.T, what, got string, subs ...string) {
+	t.Helper()
+	for _, s := range subs {
+		if strings.Contains(got, s) {
+			t.Errorf("%s: reply must not contain %q:\n%s", what, s, got)
+		}
+	}
+}
+
+func TestCaseCommands(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h1 := f.byKey["hh:H0001"]
+	h2 := f.byKey["hh:H0002"]
+
+	todo := f.say("zhangsan", "待办", false)
+	wants(t, "待办", todo, "城关镇未办结案件 4 件", h1.No, f.p.A.Name)
+	refuses(t, "待办", todo, h2.No)
+	todoGroup := f.say("zhangsan", "待办", true)
+	refuses(t, "待办 in a group", todoGroup, f.p.A.Name)
+	wants(t, "待办 in a group", todoGroup, cases.MaskName(f.p.A.Name))
+
+	view := f.say("zhangsan", "查看 "+strings.ToLower(h1.No), false)
+	wants(t, "查看 private", view, f.p.A.ID, f.p.Disease, f.p.Amount, "交办")
+	group := f.say("zhangsan", "@防返贫助手 查看 "+h1.No, true)
+	wants(t, "查看 in group", group, h1.No, cases.MaskName(f.p.A.Name), "私聊")
+	refuses(t, "查看 in group", group, f.p.A.ID, f.p.A.Name, f.p.Disease, f.p.Amount)
+
+	other := f.say("lisi", "核查 "+h1.No+" 纳入 家庭困难", false)
+	wants(t, "another township's case", other, "属于城关镇", "河口乡")
+	if c, _ := f.db.CaseByNo(ctx, h1.No); c.Status != cases.StatusDispatched {
+		t.Fatalf("a cadre of 河口乡 changed %s: %s", h1.No, c.Status)
+	}
+	wants(t, "查看 another township", f.say("lisi", "查看 "+h1.No, false), "属于城关镇")
+
+	noReason := f.say("zhangsan", "核查 "+h1.No+" 不纳入", false)
+	wants(t, "不纳入 without reason", noReason, "理由", "核查 "+h1.No+" 不纳入")
+	wants(t, "bad result", f.say("zhangsan", "核查 "+h1.No+" 可能吧", false), "只能是")
+	wants(t, "bad number", f.say("zhangsan", "核查 12345 纳入", false), "YJ202611-0001")
+	wants(t, "missing number", f.say("zhangsan", "录入", false), "录入 <编号> [日期]")
+
+	ok := f.say("zhangsan", "核查 "+strings.ToLower(h1.No)+" 纳入 因病支出大，符合纳入条件", false)
+	wants(t, "核查 纳入", ok, "已登记", "纳入", "录入 "+h1.No)
+	evs, _ := f.db.Events(ctx, h1.ID)
+	if last := evs[len(evs)-1]; last.Action != "verify" || !strings.HasPrefix(last.Source, "wecom:m") || last.Actor != "zhangsan" {
+		t.Errorf("audit event %+v", last)
+	}
+	wants(t, "录入 in the future", f.say("zhangsan", "录入 "+h1.No+" 2026-12-01", false), "还没到")
+	f.now = cases.MustDate("2026-11-20").At(15, 0)
+	entered := f.say("zhangsan", "录入 "+h1.No+" 2026-11-19", false)
+	wants(t, "录入", entered, "2026-11-19", "已办结", "按时")
+
+	// the monitored household's cadre closes it as 不纳入 with a reason
+	wants(t, "不纳入 with reason", f.say("lisi", "核查 "+h2.No+" 不纳入 家庭收入稳定，无返贫风险", false), "已办结")
+
+	// office: 逾期 after the due date, 交办 finds nothing new
+	f.now = cases.MustDate("2026-12-09").At(9, 0)
+	overdue := f.say("zhaoliu", "逾期", false)
+	wants(t, "逾期", overdue, "城关镇", "河口乡", "逾期 1 天")
+	refuses(t, "逾期", overdue, h1.No, h2.No)
+	wants(t, "交办", f.say("zhaoliu", "交办 2026-12", false), "没有待交办")
+	wants(t, "cadre 交办", f.say("zhangsan", "交办", false), "只有县扶贫办")
+	wants(t, "office 核查", f.say("zhaoliu", "核查 "+f.byKey["head:"+f.p.F.ID].No+" 纳入 x", false), "只有乡村干部")
+
+	// 表单 sends the card privately
+	f.out.got = nil
+	g := f.byKey["head:"+f.p.G.ID]
+	wants(t, "表单", f.say("zhangsan", "表单 "+g.No, false), "私信", "https://fp.example/form/")
+	if len(f.out.got) != 1 || f.out.got[0].MsgType != "template_card" || f.out.got[0].Target != "zhangsan" {
+		t.Errorf("表单 queued %+v", f.out.got)
+	}
+	// the 住建局 liaison may verify its assurance case
+	wants(t, "liaison 核查", f.say("zjj", "核查 "+g.No+" 已在监测 已纳入住房保障", false), "已登记")
+	wants(t, "liaison 待办", f.say("zjj", "待办", false), "住建局")
+}
+
+func TestCardClicks(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	e := f.byKey["head:"+f.p.E.ID]
+	task := handlers.TaskID(e.No, "zhangsan", "dispatch:x")
+	click := func(id, choice string) {
+		f.router.HandleMessage(ctx, bot.Message{ID: id, Source: bot.FromApp, UserID: "zhangsan",
+			Card: &bot.CardEvent{TaskID: task, EventKey: "submit_" + e.No, CardType: "multiple_interaction",
+				ResponseCode: "rc-" + id, Selected: map[string][]string{"result": {choice}}}})
+	}
+	click("c1", "exclude")
+	if len(f.out.got) != 1 || !strings.Contains(string(f.out.got[0].Body), "理由") || !strings.Contains(string(f.out.got[0].Body), "/form/") {
+		t.Fatalf("不纳入 from the card: %+v", f.out.got)
+	}
+	if c, _ := f.db.CaseByNo(ctx, e.No); c.Status != cases.StatusDispatched {
+		t.Fatalf("不纳入 without reason changed the case: %s", c.Status)
+	}
+	f.out.got = nil
+	click("c2", "include")
+	c, _ := f.db.CaseByNo(ctx, e.No)
+	if c.Status != cases.StatusVerified || c.Result != cases.ResultInclude {
+		t.Fatalf("card click: case %s %s", c.Status, c.Result)
+	}
+	if len(f.out.got) != 2 || f.out.got[0].Channel != bot.UpdateCard {
+		t.Fatalf("card click queued %+v", f.out.got)
+	}
+	var upd map[string]string
+	json.Unmarshal(f.out.got[0].Body, &upd)
+	if upd["response_code"] != "rc-c2" || upd["replace_name"] != "已登记：纳入" {
+		t.Errorf("card update %s", f.out.got[0].Body)
+	}
+	// another township's cadre clicking a forwarded card is refused
+	f.out.got = nil
+	f.router.HandleMessage(ctx, bot.Message{ID: "c3", UserID: "lisi", Card: &bot.CardEvent{TaskID: task,
+		Selected: map[string][]string{"result": {"monitored"}}}})
+	if len(f.out.got) != 1 || !strings.Contains(string(f.out.got[0].Body), "属于城关镇") {
+		t.Errorf("foreign click: %+v", f.out.got)
+	}
+}

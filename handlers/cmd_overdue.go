@@ -1,0 +1,51 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres"
+)
+
+// overdueCommand is 逾期: the office's list of open cases past due, by township.
+func (h *Cases) overdueCommand() *Command {
+	return &Command{
+		Name: "逾期", Roles: []cases.Role{cases.RoleOffice}, Usage: "逾期",
+		Summary: "各乡镇已逾期未办结的案件",
+		Run: func(ctx context.Context, req Request) (string, error) {
+			today := cases.DateOf(h.now())
+			cs, err := h.Ledger.ListCases(ctx, postgres.CaseFilter{OpenOnly: true, DueBefore: &today})
+			if err != nil {
+				return "", err
+			}
+			if len(cs) == 0 {
+				return fmt.Sprintf("截至 %s，没有逾期未办结的案件。", today), nil
+			}
+			by := map[string][]cases.Case{}
+			for _, c := range cs {
+				by[c.Township] = append(by[c.Township], c)
+			}
+			towns := make([]string, 0, len(by))
+			for t := range by {
+				towns = append(towns, t)
+			}
+			sort.Strings(towns)
+			var b strings.Builder
+			fmt.Fprintf(&b, "截至 %s，逾期未办结 %d 件：", today, len(cs))
+			for _, t := range towns {
+				fmt.Fprintf(&b, "\n%s %d 件：", t, len(by[t]))
+				for _, c := range by[t] {
+					who := c.HeadName
+					if req.Msg.InGroup() {
+						who = cases.MaskName(c.HeadName)
+					}
+					fmt.Fprintf(&b, "\n  %s %s 期限 %s，逾期 %d 天，%s", c.No, who, c.DueOn, daysBetween(c.DueOn, today), c.Status.Label())
+				}
+			}
+			return b.String(), nil
+		},
+	}
+}

@@ -1,0 +1,54 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres"
+)
+
+// todoCommand is 待办: the open cases of my township (cadres) or department (liaisons),
+// nearest due first. In a group names are masked.
+func (h *Cases) todoCommand() *Command {
+	return &Command{
+		Name: "待办", Roles: []cases.Role{cases.RoleCadre, cases.RoleLiaison},
+		Usage: "待办", Summary: "本乡镇（本部门）未办结的案件，按期限排序",
+		Run: func(ctx context.Context, req Request) (string, error) {
+			f := postgres.CaseFilter{OpenOnly: true}
+			scope := req.Actor.Township
+			if req.Actor.Role == cases.RoleLiaison {
+				f.Department, scope = req.Actor.Department, req.Actor.Department
+			} else {
+				f.Township = req.Actor.Township
+			}
+			cs, err := h.Ledger.ListCases(ctx, f)
+			if err != nil {
+				return "", err
+			}
+			if len(cs) == 0 {
+				return fmt.Sprintf("%s目前没有未办结的案件。", scope), nil
+			}
+			today := cases.DateOf(h.now())
+			var b strings.Builder
+			fmt.Fprintf(&b, "%s未办结案件 %d 件（按办结时限排序）：", scope, len(cs))
+			for i, c := range cs {
+				if i == 30 {
+					fmt.Fprintf(&b, "\n……另有 %d 件，请发送“查看 <编号>”逐件查看。", len(cs)-30)
+					break
+				}
+				who := c.HeadName
+				if req.Msg.InGroup() {
+					who = cases.MaskName(c.HeadName)
+				}
+				if who == "" {
+					who = "区域排查"
+				}
+				fmt.Fprintf(&b, "\n%d. %s %s（%s）%s，期限 %s，%s", i+1, c.No, who, c.Village, groupCategories(c.Categories), c.DueOn, statusLine(c, today))
+			}
+			b.WriteString("\n登记结论：核查 <编号> 纳入|已在监测|不纳入 <说明>")
+			return b.String(), nil
+		},
+	}
+}

@@ -1,0 +1,52 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
+// verifyCommand is 核查 <编号> 纳入|已在监测|不纳入 <说明>.
+func (h *Cases) verifyCommand() *Command {
+	const usage = "核查 <编号> 纳入|已在监测|不纳入 <说明>"
+	return &Command{
+		Name: "核查", Roles: []cases.Role{cases.RoleCadre, cases.RoleLiaison}, Usage: usage,
+		Example: "核查 YJ202611-0001 不纳入 家庭年人均收入高于监测标准，无返贫风险",
+		Summary: "登记入户核查结论（不纳入必须写明理由）",
+		Run: func(ctx context.Context, req Request) (string, error) {
+			no, err := caseArg(req, usage)
+			if err != nil {
+				return "", err
+			}
+			if len(req.Args) < 2 {
+				return "", cases.Errorf(cases.EInvalid, "请写上核查结论（纳入、已在监测或不纳入），例如：核查 %s 纳入 家中有大病患者，医疗支出大", no)
+			}
+			result, ok := cases.ParseResult(req.Args[1])
+			if !ok {
+				return "", cases.Errorf(cases.EInvalid, "核查结论“%s”不对，只能是“纳入”“已在监测”或“不纳入”。格式：%s", req.Args[1], usage)
+			}
+			reason := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(req.Rest, req.Args[0])), req.Args[1]))
+			c, err := h.Ledger.Transition(ctx, no, req.Actor, cases.Command{
+				Action: cases.ActVerify, Result: result, Reason: reason, Now: h.now(),
+			}, source(req.Msg))
+			if err != nil {
+				return "", err
+			}
+			return verifiedReply(c), nil
+		},
+	}
+}
+
+// verifiedReply says what was recorded and what comes next.
+func verifiedReply(c cases.Case) string {
+	s := fmt.Sprintf("已登记：案件 %s 核查结论“%s”", c.No, c.Result)
+	if c.Reason != "" {
+		s += "，说明：" + c.Reason
+	}
+	if c.Status == cases.StatusClosed {
+		return s + "。案件已办结。"
+	}
+	return s + fmt.Sprintf("。录入全国系统后请发送：录入 %s [日期]（日期不写即今天），录入后案件办结。", c.No)
+}

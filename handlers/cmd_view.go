@@ -1,0 +1,67 @@
+package handlers
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
+// viewCommand is 查看 <编号>. In private chat it shows everything the actor may see; in a
+// group only what spec §9 allows, and it says where the details are.
+func (h *Cases) viewCommand() *Command {
+	const usage = "查看 <编号>"
+	return &Command{
+		Name: "查看", Roles: allRoles, Usage: usage, Example: "查看 YJ202611-0001",
+		Summary: "一件案件的户情、风险、状态、期限和办理记录",
+		Run: func(ctx context.Context, req Request) (string, error) {
+			no, err := caseArg(req, usage)
+			if err != nil {
+				return "", err
+			}
+			c, err := h.viewable(ctx, no, req.Actor)
+			if err != nil {
+				return "", err
+			}
+			today := cases.DateOf(h.now())
+			if req.Msg.InGroup() {
+				s := fmt.Sprintf("%s\n状态：%s；办结时限：%s", GroupLine(c, c.HeadName == ""), statusLine(c, today), c.DueOn)
+				if c.Result != "" {
+					s += "；核查结论：" + string(c.Result)
+				}
+				return s + "\n详细信息请私聊我发送“查看 " + c.No + "”。", nil
+			}
+			ws, err := h.Ledger.CaseWarnings(ctx, c.ID)
+			if err != nil {
+				return "", err
+			}
+			evs, err := h.Ledger.Events(ctx, c.ID)
+			if err != nil {
+				return "", err
+			}
+			var b strings.Builder
+			b.WriteString(CaseDetails(c, ws))
+			if c.Overdue(today) {
+				fmt.Fprintf(&b, "\n已逾期 %d 天", daysBetween(c.DueOn, today))
+			}
+			if len(evs) > 0 {
+				b.WriteString("\n办理记录：")
+			}
+			for _, e := range evs {
+				fmt.Fprintf(&b, "\n• %s %s %s", e.At.In(cases.Shanghai).Format("2006-01-02 15:04"), e.Actor, actionLabel(e.Action))
+				if e.To != "" && e.To != e.From {
+					fmt.Fprintf(&b, " → %s", cases.Status(e.To).Label())
+				}
+			}
+			return b.String(), nil
+		},
+	}
+}
+
+func actionLabel(a string) string {
+	if a == "dispatch" {
+		return "交办"
+	}
+	return cases.Action(a).Label()
+}

@@ -1,0 +1,200 @@
+package handlers_test
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/handlers"
+)
+
+func (f *fixture) form(t *testing.T) *httptest.Server {
+	srv := httptest.NewServer(&handlers.Form{Ledger: f.db, Users: f.db, Links: f.links, Now: func() time.Time { return f.now }})
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+func get(t *testing.T, u string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func post(t *testing.T, u string, v url.Values) (int, string) {
+	t.Helper()
+	resp, err := http.PostForm(u, v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+func TestFormLinksAndValidation(t *testing.T) {
+	f := newFixture(t)
+	srv := f.form(t)
+	h1 := f.byKey["hh:H0001"]
+	link := srv.URL + f.links.Path(h1.No, "zhangsan")
+
+	code, body := get(t, link)
+	if code != 200 || !strings.Contains(body, f.p.Disease) || !strings.Contains(body, `name="result"`) {
+		t.Fatalf("GET form: %d\n%s", code, body)
+	}
+	// a link bound to another case, a forged signature, an expired link, another township
+	if code, body := get(t, srv.URL+"/form/"+f.byKey["head:"+f.p.F.ID].No+"?"+strings.SplitN(link, "?", 2)[1]); code != 403 || !strings.Contains(body, "无效") {
+		t.Errorf("link reused for another case: %d", code)
+	}
+	if code, _ := get(t, strings.Replace(link, "u=zhangsan", "u=lisi", 1)); code != 403 {
+		t.Errorf("link with another user: %d", code)
+	}
+	if code, body := get(t, srv.URL+f.links.Path(h1.No, "lisi")); code != 403 || !strings.Contains(body, "城关镇") {
+		t.Errorf("cadre of another township: %d", code)
+	}
+	old := f.now
+	f.now = f.now.Add(handlers.DefaultFormTTL + time.Hour)
+	if code, body := get(t, link); code != 403 || !strings.Contains(body, "过期") {
+		t.Errorf("expired link: %d", code)
+	}
+	f.now = old
+
+	code, body = post(t, link, url.Values{"result": {"不纳入"}})
+	if code != 422 || !strings.Contains(body, `id="err-reason"`) {
+		t.Errorf("不纳入 without reason: %d\n%s", code, body)
+	}
+	code, body = post(t, link, url.Values{"result": {"纳入"}, "entered_on": {"2026/11/09"}})
+	if code != 422 || !strings.Contains(body, `id="err-entered_on"`) {
+		t.Errorf("bad date: %d", code)
+	}
+	if c, _ := f.db.CaseByNo(context.Background(), h1.No); c.Status != cases.StatusDispatched {
+		t.Fatalf("refused submissions changed the case: %s", c.Status)
+	}
+	code, body = post(t, link, url.Values{"result": {"纳入"}, "reason": {"因病支出大"}, "entered_on": {"2026-11-10"}})
+	c, _ := f.db.CaseByNo(context.Background(), h1.No)
+	if code != 200 || c.Status != cases.StatusClosed || c.EnteredOn == nil || !strings.Contains(body, "已办结") {
+		t.Errorf("submit: %d %s\n%s", code, c.Status, body)
+	}
+}
+
+// chromium finds the browser; the test is skipped without one only outside CI.
+func chromium(t *testing.T) string {
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "" {
+		t.Skip("chromium not found (make test installs it)")
+	}
+	t.Fatal("chromium not found; run scripts/chromium.sh")
+	return ""
+}
+
+func TestFormInBrowser(t *testing.T) {
+	bin := chromium(t)
+	f := newFixture(t)
+	srv := f.form(t)
+	g := f.byKey["head:"+f.p.G.ID]
+	link := srv.URL + f.links.Path(g.No, "zhangsan")
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.WindowSize(390, 844),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	// the first Run starts the browser and must not carry a timeout; later steps do
+	if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	tctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	err := chromedp.Do(tctx,
+		chromedp.WaitVisible(css("#submit")),
+		// 不纳入 without a reason first: the page says so next to the field
+		chromedp.Click(css(`input[value="不纳入"]`)),
+		chromedp.Click(css("#submit")),
+		chromedp.WaitVisible(css("#err-reason")),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	errText, err := chromedp.Run(tctx, chromedp.Text(css("#err-reason")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = chromedp.Do(tctx,
+		chromedp.Click(css(`input[value="不纳入"]`)),
+		chromedp.SendKeys(css("#reason"), "房屋已由住建局鉴定安全，家庭收入稳定"),
+		chromedp.Click(css("#submit")),
+		chromedp.WaitVisible(css("#done")),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	done, err := chromedp.Run(tctx, chromedp.Text(css("#done")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errText, "理由") {
+		t.Errorf("error next to the reason: %q", errText)
+	}
+	if !strings.Contains(done, "不纳入") || !strings.Contains(done, "已办结") {
+		t.Errorf("confirmation: %q", done)
+	}
+	c, _ := f.db.CaseByNo(context.Background(), g.No)
+	if c.Status != cases.StatusClosed || c.Result != cases.ResultExclude || !strings.Contains(c.Reason, "住建局") {
+		t.Errorf("case after the form: %s %s %q", c.Status, c.Result, c.Reason)
+	}
+	evs, _ := f.db.Events(context.Background(), c.ID)
+	if last := evs[len(evs)-1]; !strings.HasPrefix(last.Source, "form:zhangsan:") {
+		t.Errorf("audit source %q", last.Source)
+	}
+}
+
+// codes stands in for WeCom's auth/getuserinfo until the simulator is wired in.
+type codes map[string]string
+
+func (c codes) UserIDByCode(ctx context.Context, code string) (string, error) {
+	if u, ok := c[code]; ok {
+		return u, nil
+	}
+	return "", cases.Errorf(cases.EForbidden, "bad code")
+}
+
+func TestFormOAuthCodeBecomesSignedLink(t *testing.T) {
+	f := newFixture(t)
+	srv := httptest.NewServer(&handlers.Form{Ledger: f.db, Users: f.db, Links: f.links, OAuth: codes{"c0de": "zhangsan"},
+		Now: func() time.Time { return f.now }})
+	defer srv.Close()
+	h1 := f.byKey["hh:H0001"]
+	code, body := get(t, srv.URL+"/form/"+h1.No+"?code=c0de&state=x")
+	if code != 200 || !strings.Contains(body, f.p.A.ID) {
+		t.Errorf("OAuth code: %d", code)
+	}
+	if code, _ := get(t, srv.URL+"/form/"+h1.No+"?code=nope"); code != 403 {
+		t.Errorf("bad OAuth code: %d", code)
+	}
+}

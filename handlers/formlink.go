@@ -1,0 +1,71 @@
+package handlers
+
+import (
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
+// FormLinks signs and checks links to the H5 form: a link is bound to one user and one
+// case and expires, so a forwarded link is useless to anyone else after a while and can
+// never open another case. The secret comes from FANGPIN_FORM_SECRET.
+type FormLinks struct {
+	Secret  []byte
+	BaseURL string        // e.g. https://fangpin.example.gov.cn (no trailing slash)
+	TTL     time.Duration // default DefaultFormTTL
+	Now     func() time.Time
+}
+
+// DefaultFormTTL outlives a case's 20 working days with room to spare.
+const DefaultFormTTL = 45 * 24 * time.Hour
+
+func (l *FormLinks) now() time.Time {
+	if l.Now != nil {
+		return l.Now()
+	}
+	return time.Now()
+}
+
+func (l *FormLinks) sign(caseNo, user string, exp int64) string {
+	m := hmac.New(sha256.New, l.Secret)
+	fmt.Fprintf(m, "form\x00%s\x00%s\x00%d", caseNo, user, exp)
+	return hex.EncodeToString(m.Sum(nil))
+}
+
+// Path is the form's path for a case: /form/YJ202611-0001?u=…&e=…&s=…
+func (l *FormLinks) Path(caseNo, user string) string {
+	ttl := l.TTL
+	if ttl == 0 {
+		ttl = DefaultFormTTL
+	}
+	exp := l.now().Add(ttl).Unix()
+	v := url.Values{"u": {user}, "e": {strconv.FormatInt(exp, 10)}, "s": {l.sign(caseNo, user, exp)}}
+	return "/form/" + url.PathEscape(caseNo) + "?" + v.Encode()
+}
+
+// URL is the absolute link for messages.
+func (l *FormLinks) URL(caseNo, user string) string {
+	return strings.TrimRight(l.BaseURL, "/") + l.Path(caseNo, user)
+}
+
+// Verify checks a link's user, expiry and signature for the case it names.
+func (l *FormLinks) Verify(caseNo, user, exp, sig string) error {
+	if len(l.Secret) == 0 {
+		return cases.Errorf(cases.EForbidden, "表单链接未启用，请联系县扶贫办。")
+	}
+	e, err := strconv.ParseInt(exp, 10, 64)
+	if err != nil || user == "" || !hmac.Equal([]byte(sig), []byte(l.sign(caseNo, user, e))) {
+		return cases.Errorf(cases.EForbidden, "这个表单链接无效。请在企业微信里发送“表单 %s”重新获取。", caseNo)
+	}
+	if l.now().Unix() > e {
+		return cases.Errorf(cases.EForbidden, "这个表单链接已过期。请在企业微信里发送“表单 %s”重新获取。", caseNo)
+	}
+	return nil
+}
