@@ -4,8 +4,6 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
-	"io"
-	"os"
 	"strings"
 	"testing"
 
@@ -13,22 +11,6 @@ import (
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
-
-// run calls Main and returns its exit code and stdout.
-func run(t *testing.T, args ...string) (int, string) {
-	t.Helper()
-	r, w, err := os.Pipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	old := os.Stdout
-	os.Stdout = w
-	code := Main(args)
-	os.Stdout = old
-	w.Close()
-	b, _ := io.ReadAll(r)
-	return code, string(b)
-}
 
 func TestDispatchAndCasesCommands(t *testing.T) {
 	url := pgtest.NewURL(t)
