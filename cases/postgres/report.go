@@ -278,8 +278,18 @@ func (r factRow) fact(today cases.Date) CaseFact {
 		ClosedAt: r.ClosedAt, Returns: r.Returns, SourceDepartments: []string(r.Sources),
 		SpotResult: r.SpotResult.String, SpotPicked: r.SpotResult.Valid, SpotFailures: int(r.SpotFailures.Int64),
 	}
+	// In the seed's order (因病 before 两不愁三保障), as the office reads them.
+	for _, k := range cases.Categories {
+		for _, c := range r.Categories {
+			if cases.Category(c) == k {
+				f.Categories = append(f.Categories, k)
+			}
+		}
+	}
 	for _, c := range r.Categories {
-		f.Categories = append(f.Categories, cases.Category(c))
+		if !cases.Category(c).Valid() {
+			f.Categories = append(f.Categories, cases.Category(c))
+		}
 	}
 	c := cases.Case{Status: f.Status, DueOn: f.DueOn, ClosedAt: f.ClosedAt}
 	f.OnTime = f.Status == cases.StatusClosed && c.OnTime()
