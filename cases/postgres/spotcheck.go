@@ -103,3 +103,17 @@ func (db *DB) SpotCheck(ctx context.Context, no string, actor cases.Actor, pass 
 	withHook.CaseHooks = append(append([]CaseHook(nil), db.CaseHooks...), record)
 	return withHook.Transition(ctx, no, actor, cases.Command{Action: act, Reason: note}, src)
 }
+
+// TownshipContacts returns a township's chat and its cadres' userids, on q (a transaction
+// inside a hook, or the pool).
+func TownshipContacts(ctx context.Context, q sqlx.QueryerContext, name string) (Township, []string, error) {
+	var t Township
+	if err := sqlx.GetContext(ctx, q, &t, `SELECT id, name, aliases, appchat_id, webhook_key FROM townships WHERE name = $1`, name); err != nil {
+		return t, nil, fmt.Errorf("township %s: %w", name, err)
+	}
+	var cadres []string
+	if err := sqlx.SelectContext(ctx, q, &cadres, `SELECT userid FROM users WHERE role = 'cadre' AND township_id = $1 ORDER BY userid`, t.ID); err != nil {
+		return t, nil, fmt.Errorf("cadres of %s: %w", name, err)
+	}
+	return t, cadres, nil
+}
