@@ -180,7 +180,9 @@ func borders() []excelize.Border {
 
 // excelDate is the civil date as a time excelize stores as a date serial (no time of day,
 // no time-zone shift).
-func excelDate(d cases.Date) time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
+func excelDate(d cases.Date) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC)
+}
 
 func optDate(d *cases.Date) any {
 	if d == nil {

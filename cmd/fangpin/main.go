@@ -24,6 +24,11 @@ var commands = map[string]command{
 	"org":      {"组织文件：org apply FILE.yaml", runOrg},
 	"registry": {"监测户名册：registry import FILE", runRegistry},
 	"synth":    {"生成虚构的演示数据：synth registry -o FILE", runSynth},
+
+	// issue 7: assessment, ledger export, spot checks (cmd/fangpin/ledger.go)
+	"report":    {"月度考核：report --month YYYY-MM [--json] [--feedback]", runReport},
+	"export":    {"导出台账：export ledger --month YYYY-MM -o FILE.xlsx", runExport},
+	"spotcheck": {"抽查抽样：spotcheck --month YYYY-MM --rate R --seed N --json", runSpotcheck},
 }
 
 func main() {

@@ -154,8 +154,23 @@ var Plan = []Case{
 // and the clock left at AsOf. It returns the case numbers in plan order.
 func Setup(t testing.TB) (*postgres.DB, []string) {
 	t.Helper()
+	db, nos, _ := SetupURL(t)
+	return db, nos
+}
+
+// SetupURL is Setup that also returns the database's URL (for running the CLI on it).
+func SetupURL(t testing.TB) (*postgres.DB, []string, string) {
+	t.Helper()
 	ctx := context.Background()
-	db := pgtest.New(t)
+	url := pgtest.NewURL(t)
+	db, err := postgres.Open(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	if err := db.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
 	org, err := orgfile.Parse([]byte(Org))
 	if err != nil {
 		t.Fatal(err)
@@ -243,5 +258,5 @@ func Setup(t testing.TB) (*postgres.DB, []string) {
 		}
 	}
 	db.Now = func() time.Time { return AsOf }
-	return db, nos
+	return db, nos, url
 }
