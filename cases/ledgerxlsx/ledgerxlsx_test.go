@@ -207,4 +207,15 @@ func convertWithLibreOffice(t *testing.T, path string) {
 	if !strings.HasPrefix(string(b), "%PDF") {
 		t.Fatal("libreoffice output is not a PDF")
 	}
+	if keep := os.Getenv("FANGPIN_LEDGER_CHECK_DIR"); keep != "" {
+		x, _ := os.ReadFile(path)
+		if err := os.WriteFile(filepath.Join(keep, filepath.Base(path)), x, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(keep, filepath.Base(pdf)), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("kept %s and its PDF in %s", filepath.Base(path), keep)
+	}
+	t.Logf("libreoffice converted the ledger to a %d-byte PDF", len(b))
 }
