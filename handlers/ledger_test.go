@@ -156,3 +156,24 @@ func TestSpotCheckFailureReturnsTheCaseAndTellsTheTownship(t *testing.T) {
 		t.Errorf("office using 抽查: %s", got)
 	}
 }
+
+func TestMonthEndMessagesGoToTheOfficeOnce(t *testing.T) {
+	db, nos, _, _ := setupRouter(t)
+	ctx := context.Background()
+	s, err := db.MonthEndSummary(ctx, "2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	office, _ := db.UsersOf(ctx, cases.RoleOffice, "", "")
+	msgs := handlers.MonthEndMessages(s, office)
+	for i := 0; i < 2; i++ {
+		if err := bot.Enqueue(ctx, db, msgs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ob := outbox(t, db)
+	m, ok := ob["monthend:2026-11:zhaoliu"]
+	if len(ob) != 1 || !ok || m.Target != "zhaoliu" || !strings.Contains(m.Body["content"].(string), nos[3]) {
+		t.Fatalf("month-end messages: %+v", ob)
+	}
+}
