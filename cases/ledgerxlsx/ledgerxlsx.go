@@ -29,7 +29,7 @@ var LedgerColumns = []string{"序号", "交办编号", "乡镇", "村", "户主"
 // SummaryColumns are the 汇总 sheet's columns.
 var SummaryColumns = []string{"乡镇", "交办数", "办结数", "按时办结数", "逾期数", "按时办结率", "抽查数", "抽查不合格数"}
 
-var ledgerWidths = []float64{6, 16, 10, 10, 10, 22, 18, 12, 12, 12, 36, 12, 12, 10, 18}
+var ledgerWidths = []float64{6, 17, 10, 10, 10, 30, 18, 12, 12, 12, 36, 12, 12, 10, 18}
 
 // Filename is the file name the office receives for a month: 预警信息核查办理台账-2026-11.xlsx.
 func Filename(month string) string { return "预警信息核查办理台账-" + month + ".xlsx" }
@@ -164,6 +164,18 @@ func writeHeader(f *excelize.File, sheet string, cols []string, widths []float64
 		if err := f.SetColWidth(sheet, col, col, w); err != nil {
 			return err
 		}
+	}
+	// Printed on A4 landscape, one page wide, the header repeated on every page.
+	a4, landscape, one, tall := 9, "landscape", 1, 0
+	if err := f.SetPageLayout(sheet, &excelize.PageLayoutOptions{Size: &a4, Orientation: &landscape, FitToWidth: &one, FitToHeight: &tall}); err != nil {
+		return err
+	}
+	fit := true
+	if err := f.SetSheetProps(sheet, &excelize.SheetPropsOptions{FitToPage: &fit}); err != nil {
+		return err
+	}
+	if err := f.SetDefinedName(&excelize.DefinedName{Name: "_xlnm.Print_Titles", RefersTo: "'" + sheet + "'!$1:$1", Scope: sheet}); err != nil {
+		return err
 	}
 	// The header stays visible while the office scrolls through hundreds of households.
 	return f.SetPanes(sheet, &excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft",
