@@ -2,6 +2,8 @@ package handlers
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"fmt"
 	"strconv"
 	"strings"
@@ -20,7 +22,8 @@ type SpotDrawer interface {
 
 // DrawSpotChecks draws the sample and, in the same transaction, queues a private message to
 // every supervisor listing the chosen cases. The message keys depend only on month, rate,
-// seed and supervisor, so running the same draw again sends nothing twice.
+// seed, the list drawn and the supervisor, so running the same draw again sends nothing
+// twice, while a draw that picks differently (more cases closed since) is sent.
 func DrawSpotChecks(ctx context.Context, s SpotDrawer, month string, rate float64, seed int64) ([]postgres.SpotPick, error) {
 	return s.DrawSpotChecks(ctx, month, rate, seed, func(ctx context.Context, tx *sqlx.Tx, picks []postgres.SpotPick) error {
 		var sups []string
@@ -31,10 +34,15 @@ func DrawSpotChecks(ctx context.Context, s SpotDrawer, month string, rate float6
 			return nil
 		}
 		text := SpotDrawText(month, rate, seed, picks)
+		h := sha256.New()
+		for _, p := range picks {
+			h.Write([]byte(p.CaseNo + "\n"))
+		}
+		list := hex.EncodeToString(h.Sum(nil)[:6])
 		var msgs []bot.Outgoing
 		for _, u := range sups {
 			mt, body := bot.Text(text)
-			key := fmt.Sprintf("spotcheck:%s:%s:%d:%s", month, strconv.FormatFloat(rate, 'g', -1, 64), seed, u)
+			key := fmt.Sprintf("spotcheck:%s:%s:%d:%s:%s", month, strconv.FormatFloat(rate, 'g', -1, 64), seed, list, u)
 			msgs = append(msgs, bot.Outgoing{Key: key, Channel: bot.ToUsers, Target: u, MsgType: mt, Body: body})
 		}
 		return bot.Enqueue(ctx, tx, msgs...)
