@@ -57,8 +57,12 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	fmt.Printf("%s 考核情况（截至 %s）\n", m, a.AsOf.In(cases.Shanghai).Format("2006-01-02 15:04"))
 	fmt.Printf("%-8s %6s %6s %6s %6s %8s %6s %8s %8s\n", "乡镇", "交办", "办结", "按时", "逾期", "按时率", "抽查", "不合格", "待反馈")
 	for _, t := range a.Townships {
-		fmt.Printf("%-8s %6d %6d %6d %6d %7.1f%% %6d %8d %8d\n", t.Name, t.Dispatched, t.Closed, t.OnTime, t.Overdue,
-			t.OnTimeRate*100, t.SpotChecked, t.SpotFailed, t.OwingResult)
+		rate := "—"
+		if t.Decided() > 0 {
+			rate = fmt.Sprintf("%.1f%%", t.OnTimeRate*100)
+		}
+		fmt.Printf("%-8s %6d %6d %6d %6d %8s %6d %8d %8d\n", t.Name, t.Dispatched, t.Closed, t.OnTime, t.Overdue,
+			rate, t.SpotChecked, t.SpotFailed, t.OwingResult)
 	}
 	fmt.Println("\n部门推送时效：")
 	for _, d := range a.Departments {
@@ -143,6 +147,10 @@ func runSpotcheck(ctx context.Context, env *Env, args []string) error {
 		} else {
 			fmt.Printf("%s\t%s\t%s\n", p.CaseNo, p.Township, p.Category.Label())
 		}
+	}
+	if len(picks) == 0 {
+		fmt.Fprintf(os.Stderr, "%s 还没有已办结的案件可以抽查。\n", m)
+		return nil
 	}
 	fmt.Fprintf(os.Stderr, "%s 抽取 %d 户（比例 %g，种子 %d），名单已发给督查人员。\n", m, len(picks), *rate, *seed)
 	return nil
