@@ -26,6 +26,11 @@ var commands = map[string]command{
 	"synth":    {"生成虚构的演示数据：synth registry -o FILE", runSynth},
 	"dispatch": {"比对初筛、集中交办：dispatch [--month] [--date] [--dry-run] --json", runDispatch},
 	"cases":    {"案件列表：cases --json [--month] [--township] [--status]", runCases},
+
+	// issue 7: assessment, ledger export, spot checks (cmd/fangpin/ledger.go)
+	"report":    {"月度考核：report --month YYYY-MM [--json] [--feedback]", runReport},
+	"export":    {"导出台账：export ledger --month YYYY-MM -o FILE.xlsx", runExport},
+	"spotcheck": {"抽查抽样：spotcheck --month YYYY-MM --rate R --seed N --json", runSpotcheck},
 }
 
 func main() {

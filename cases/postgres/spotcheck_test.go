@@ -1,0 +1,128 @@
+package postgres_test
+
+import (
+	"context"
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/monthtest"
+)
+
+func TestDrawSpotChecksIsReproducibleAndIdempotent(t *testing.T) {
+	db, _ := monthtest.Setup(t)
+	ctx := context.Background()
+	var before int
+	db.Get(&before, `SELECT count(*) FROM spot_checks`)
+	var had []string
+	db.Select(&had, `SELECT c.case_no FROM spot_checks s JOIN cases c ON c.id = s.case_id WHERE s.month = $1`, monthtest.Month)
+	already := map[string]bool{}
+	for _, no := range had {
+		already[no] = true
+	}
+	calls := 0
+	picks, err := db.DrawSpotChecks(ctx, monthtest.Month, 0.5, 1, func(ctx context.Context, tx *sqlx.Tx, p []postgres.SpotPick) error {
+		calls++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Closed cases of the month: strata (城关镇, medical) (城关镇, serious_illness)
+	// (河口乡, medical ×2) (河口乡, assistance) (河口乡, disaster) → one each at 50 %.
+	if len(picks) != 5 || calls != 1 {
+		t.Fatalf("picks %+v (then called %d times)", picks, calls)
+	}
+	for _, p := range picks {
+		c, err := db.CaseByNo(ctx, p.CaseNo)
+		if err != nil || c.Status != cases.StatusClosed || c.Round != monthtest.Month {
+			t.Errorf("picked %s: %+v %v", p.CaseNo, c.Status, err)
+		}
+	}
+	again, err := db.DrawSpotChecks(ctx, monthtest.Month, 0.5, 1, nil)
+	if err != nil || !reflect.DeepEqual(picks, again) {
+		t.Fatalf("same seed again: %+v %v", again, err)
+	}
+	var after int
+	db.Get(&after, `SELECT count(*) FROM spot_checks`)
+	// Cases the fixture had already checked or picked keep their one row.
+	fresh := 0
+	for _, p := range picks {
+		if !already[p.CaseNo] {
+			fresh++
+		}
+	}
+	if after-before != fresh || fresh == len(picks) {
+		t.Errorf("%d spot_checks rows added, want %d of %d picks (one row per case and month)", after-before, fresh, len(picks))
+	}
+	seen := map[string]bool{}
+	for seed := int64(2); seed <= 20; seed++ {
+		p, err := db.DrawSpotChecks(ctx, monthtest.Month, 0.5, seed, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, x := range p {
+			seen[x.CaseNo] = true
+		}
+	}
+	if len(seen) != 6 {
+		t.Errorf("19 other seeds picked %d distinct cases, want all 6 closed cases at some point", len(seen))
+	}
+	if _, err := db.DrawSpotChecks(ctx, monthtest.Month, 1.5, 1, nil); cases.ErrorCode(err) != cases.EInvalid {
+		t.Errorf("rate 1.5: %v", err)
+	}
+}
+
+func TestSpotCheckFailureReturnsTheCaseThroughTransition(t *testing.T) {
+	db, nos := monthtest.Setup(t)
+	ctx := context.Background()
+	var hooked []cases.Case
+	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
+		hooked = append(hooked, after)
+		return nil
+	})
+	on := cases.MustDate("2026-12-11")
+	db.Now = func() time.Time { return on.At(15, 0) }
+	sup, _ := db.Actor(ctx, monthtest.Supervisor)
+	no := nos[0] // closed on time, passed a spot check on 2026-12-01
+	thenCalled := false
+	c, err := db.SpotCheck(ctx, no, sup, false, "台账与实际不符", "msg-x", func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
+		thenCalled = before.Status == cases.StatusClosed && after.Status == cases.StatusReturned
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantDue := db.Cal.AddWorkingDays(on, 10)
+	if c.Status != cases.StatusReturned || c.DueOn != wantDue || c.Returns != 1 || !thenCalled {
+		t.Fatalf("after 不合格: %+v (due %s, want %s), then %v", c.Status, c.DueOn, wantDue, thenCalled)
+	}
+	if len(hooked) != 1 || hooked[0].Status != cases.StatusReturned {
+		t.Fatalf("the store's CaseHooks did not see the return: %+v", hooked)
+	}
+	var row struct {
+		Result   string `db:"result"`
+		Failures int    `db:"failures"`
+		Note     string `db:"note"`
+		Sup      string `db:"supervisor"`
+	}
+	if err := db.Get(&row, `SELECT result, failures, note, supervisor FROM spot_checks WHERE case_id = $1 AND month = $2`, c.ID, monthtest.Month); err != nil {
+		t.Fatal(err)
+	}
+	if row.Result != "不合格" || row.Failures != 1 || row.Note != "台账与实际不符" || row.Sup != "sunqi" {
+		t.Fatalf("spot_checks row %+v", row)
+	}
+	// A spot check on an open case is refused and records nothing.
+	if _, err := db.SpotCheck(ctx, no, sup, true, "", "msg-y", nil); cases.ErrorCode(err) != cases.EIllegal {
+		t.Fatalf("spot check of a returned case: %v", err)
+	}
+	// Only supervisors may record findings.
+	office, _ := db.Actor(ctx, "zhaoliu")
+	if _, err := db.SpotCheck(ctx, nos[2], office, true, "", "msg-z", nil); cases.ErrorCode(err) != cases.EForbidden {
+		t.Fatalf("office recording a spot check: %v", err)
+	}
+}

@@ -1,0 +1,82 @@
+package main
+
+import (
+	"encoding/json"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/xuri/excelize/v2"
+
+	"github.com/fangpin/fangpin/cases/postgres/monthtest"
+)
+
+func TestLedgerSubcommands(t *testing.T) {
+	db, _, url := monthtest.SetupURL(t)
+	t.Setenv("DATABASE_URL", url)
+
+	code, out := run(t, "report", "--month", "2026-11", "--json")
+	if code != 0 {
+		t.Fatalf("report exit %d", code)
+	}
+	var rep struct {
+		Townships []map[string]any `json:"townships"`
+		Depts     []map[string]any `json:"departments"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || len(rep.Townships) != 3 || rep.Townships[0]["name"] != "城关镇" ||
+		rep.Townships[0]["dispatched"] != float64(5) || len(rep.Depts) != 7 {
+		t.Fatalf("report JSON %v: %s", err, out)
+	}
+	if code, out = run(t, "report", "--month", "2026-11", "--feedback"); code != 0 || !strings.Contains(out, "结果反馈情况") {
+		t.Fatalf("report --feedback: %d %s", code, out)
+	}
+
+	file := filepath.Join(t.TempDir(), "ledger.xlsx")
+	if code, _ = run(t, "export", "ledger", "--month", "2026-11", "-o", file); code != 0 {
+		t.Fatalf("export exit %d", code)
+	}
+	f, err := excelize.OpenFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, _ := f.GetRows("台账")
+	f.Close()
+	if len(rows) != 11 {
+		t.Fatalf("exported %d rows", len(rows))
+	}
+
+	_, a := run(t, "spotcheck", "--month", "2026-11", "--rate", "0.5", "--seed", "9", "--json")
+	_, b := run(t, "spotcheck", "--month", "2026-11", "--rate", "0.5", "--seed", "9", "--json")
+	lines := strings.Split(strings.TrimSpace(a), "\n")
+	if a != b || len(lines) == 0 {
+		t.Fatalf("same seed, different output:\n%s\n%s", a, b)
+	}
+	var pick map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &pick); err != nil || !reflect.DeepEqual(keys(pick), []string{"case_no", "category", "township"}) {
+		t.Fatalf("spotcheck line %q: %v", lines[0], err)
+	}
+	var msgs int
+	db.Get(&msgs, `SELECT count(*) FROM outbox WHERE idem_key LIKE 'spotcheck:2026-11:0.5:9:%'`)
+	if msgs != 2 {
+		t.Fatalf("%d supervisor messages queued, want one for each of the 2 supervisors", msgs)
+	}
+	if code, _ = run(t, "spotcheck", "--month", "2026-11", "--rate", "2"); code == 0 {
+		t.Fatal("rate 2 accepted")
+	}
+}
+
+func keys(m map[string]any) []string {
+	var ks []string
+	for k := range m {
+		ks = append(ks, k)
+	}
+	for i := range ks {
+		for j := i + 1; j < len(ks); j++ {
+			if ks[j] < ks[i] {
+				ks[i], ks[j] = ks[j], ks[i]
+			}
+		}
+	}
+	return ks
+}

@@ -1,0 +1,313 @@
+package handlers
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/ledgerxlsx"
+	"github.com/fangpin/fangpin/cases/postgres"
+)
+
+// LedgerStore is what the month's ledger commands (进度, 统计, 导出, 抽查) need from the store.
+// Every figure comes from Assess, the one assessment query (see cases/postgres/report.go).
+type LedgerStore interface {
+	Assess(ctx context.Context, month string) (postgres.Assessment, error)
+	SpotCheck(ctx context.Context, no string, actor cases.Actor, pass bool, note string, src postgres.Source, then postgres.CaseHook) (cases.Case, error)
+	TownshipNames(ctx context.Context) (map[string]string, error)
+	Today() cases.Date
+}
+
+// Reports holds the ledger commands' dependencies. Register its Commands on the Router.
+type Reports struct {
+	Store LedgerStore
+	Out   Queue // the export's file message
+	// ExportDir is where 导出 writes workbooks for the outbox worker to upload; empty means
+	// env FANGPIN_EXPORT_DIR, else os.TempDir()/fangpin-exports.
+	ExportDir string
+	Log       *slog.Logger
+}
+
+// Commands returns 进度, 统计, 导出 (office) and 抽查 (supervisors).
+func (l *Reports) Commands() []*Command {
+	office := []cases.Role{cases.RoleOffice}
+	return []*Command{
+		{Name: "进度", Roles: office, Usage: "进度 [乡镇] [YYYY-MM]", Example: "进度 城关镇 2026-11",
+			Summary: "各乡镇本月交办、核查、办结、逾期和按时办结率", Run: l.progress},
+		{Name: "统计", Roles: office, Usage: "统计 [YYYY-MM]", Example: "统计 2026-11",
+			Summary: "本月按风险类别和核查结论的汇总", Run: l.stats},
+		{Name: "导出", Roles: office, Usage: "导出 [YYYY-MM]", Example: "导出 2026-11",
+			Summary: "把本月预警信息核查办理台账（Excel）发给我", Run: l.export},
+		{Name: "抽查", Roles: []cases.Role{cases.RoleSupervisor}, Usage: "抽查 <编号> 合格/不合格 <说明>",
+			Example: "抽查 YJ202611-0001 不合格 未实际入户核查", Summary: "登记抽查结果；不合格的案件退回乡镇重办", Run: l.spotCheck},
+	}
+}
+
+func (l *Reports) log() *slog.Logger {
+	if l.Log != nil {
+		return l.Log
+	}
+	return slog.Default()
+}
+
+var monthArg = regexp.MustCompile(`^\d{4}[-/.年]\d{1,2}月?$`)
+
+// monthOf finds a YYYY-MM among args (default: this month) and returns the other args.
+func (l *Reports) monthOf(args []string) (string, []string, error) {
+	month := l.Store.Today().MonthKey()
+	var rest []string
+	for _, a := range args {
+		if monthArg.MatchString(a) {
+			s := strings.NewReplacer("/", "-", ".", "-", "年", "-", "月", "").Replace(a)
+			d, err := cases.ParseMonth(s)
+			if err != nil {
+				return "", nil, cases.Errorf(cases.EInvalid, "%v", err)
+			}
+			month = d.MonthKey()
+			continue
+		}
+		rest = append(rest, a)
+	}
+	return month, rest, nil
+}
+
+func monthTitle(month string) string {
+	d, _ := cases.ParseMonth(month)
+	return fmt.Sprintf("%d年%d月", d.Year, int(d.Month))
+}
+
+func percent(r float64, decided int) string {
+	if decided == 0 {
+		return "—（暂无到期案件）"
+	}
+	return fmt.Sprintf("%.1f%%", r*100)
+}
+
+func (l *Reports) progress(ctx context.Context, req Request) (string, error) {
+	month, rest, err := l.monthOf(req.Args)
+	if err != nil {
+		return "", err
+	}
+	if len(rest) > 1 {
+		return "", cases.Errorf(cases.EInvalid, "请这样写：进度 [乡镇] [YYYY-MM]，例如：进度 城关镇 2026-11")
+	}
+	town := ""
+	if len(rest) == 1 {
+		names, err := l.Store.TownshipNames(ctx)
+		if err != nil {
+			return "", err
+		}
+		var ok bool
+		if town, ok = names[rest[0]]; !ok {
+			return "", cases.Errorf(cases.EInvalid, "没有名为“%s”的乡镇，请核对名称，例如：进度 城关镇 %s", rest[0], month)
+		}
+	}
+	a, err := l.Store.Assess(ctx, month)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "【%s办理进度】截至 %s", monthTitle(month), a.AsOf.In(cases.Shanghai).Format("2006-01-02 15:04"))
+	var total postgres.TownshipScore
+	for _, t := range a.Townships {
+		total.Dispatched += t.Dispatched
+		total.Verified += t.Verified
+		total.Closed += t.Closed
+		total.OnTime += t.OnTime
+		total.Overdue += t.Overdue
+		if town != "" && t.Name != town {
+			continue
+		}
+		fmt.Fprintf(&b, "\n%s：交办 %d，已核查待录入 %d，办结 %d，逾期 %d，按时办结率 %s",
+			t.Name, t.Dispatched, t.Verified, t.Closed, t.Overdue, percent(t.OnTimeRate, t.Decided()))
+		if town != "" {
+			fmt.Fprintf(&b, "\n未反馈核查结论 %d 户（其中抽查退回 %d 户），抽查 %d 户，不合格 %d 户。",
+				t.OwingResult, t.Returned, t.SpotChecked, t.SpotFailed)
+		}
+	}
+	if town == "" {
+		total.OnTimeRate = postgres.Rate(total.OnTime, total.Decided())
+		fmt.Fprintf(&b, "\n全县合计：交办 %d，已核查待录入 %d，办结 %d，逾期 %d，按时办结率 %s",
+			total.Dispatched, total.Verified, total.Closed, total.Overdue, percent(total.OnTimeRate, total.Decided()))
+	}
+	if total.Dispatched == 0 {
+		fmt.Fprintf(&b, "\n%s还没有交办案件。", monthTitle(month))
+	}
+	return b.String(), nil
+}
+
+func (l *Reports) stats(ctx context.Context, req Request) (string, error) {
+	month, rest, err := l.monthOf(req.Args)
+	if err != nil {
+		return "", err
+	}
+	if len(rest) > 0 {
+		return "", cases.Errorf(cases.EInvalid, "请这样写：统计 [YYYY-MM]，例如：统计 2026-11")
+	}
+	a, err := l.Store.Assess(ctx, month)
+	if err != nil {
+		return "", err
+	}
+	var b strings.Builder
+	t := a.Total
+	fmt.Fprintf(&b, "【%s统计】共交办 %d 户：纳入 %d，已在监测 %d，不纳入 %d，尚无结论 %d。",
+		monthTitle(month), t.Cases, t.Include, t.Monitored, t.Exclude, t.Pending)
+	if len(a.Categories) > 0 {
+		b.WriteString("\n按风险类别（一户有多类风险的分别计入）：")
+		for _, c := range a.Categories {
+			fmt.Fprintf(&b, "\n• %s：%d 户（纳入 %d，已在监测 %d，不纳入 %d，尚无结论 %d）",
+				c.Category.Label(), c.Cases, c.Include, c.Monitored, c.Exclude, c.Pending)
+		}
+	}
+	var due, onTime int
+	var late []string
+	for _, d := range a.Departments {
+		due += d.PushesDue
+		onTime += d.PushesOnTime
+		for _, p := range d.Pushes {
+			if !p.OnTime {
+				late = append(late, fmt.Sprintf("%s（%s）", d.Name, p.Category.Label()))
+			}
+		}
+	}
+	if due > 0 {
+		fmt.Fprintf(&b, "\n部门按时推送 %d/%d 项", onTime, due)
+		if len(late) > 0 {
+			fmt.Fprintf(&b, "，未按时：%s", strings.Join(late, "、"))
+		}
+		b.WriteString("。")
+	}
+	return b.String(), nil
+}
+
+// ExportDir is where ledger workbooks are written for upload.
+func (l *Reports) exportDir() string {
+	if l.ExportDir != "" {
+		return l.ExportDir
+	}
+	if d := os.Getenv("FANGPIN_EXPORT_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(os.TempDir(), "fangpin-exports")
+}
+
+// FileBody is the body of a "file" outgoing message: the bot's outbox worker uploads path
+// (media/upload) and sends the file under filename.
+type FileBody struct {
+	Path     string `json:"path"`
+	Filename string `json:"filename"`
+}
+
+func (l *Reports) export(ctx context.Context, req Request) (string, error) {
+	month, rest, err := l.monthOf(req.Args)
+	if err != nil {
+		return "", err
+	}
+	if len(rest) > 0 {
+		return "", cases.Errorf(cases.EInvalid, "请这样写：导出 [YYYY-MM]，例如：导出 2026-11")
+	}
+	a, err := l.Store.Assess(ctx, month)
+	if err != nil {
+		return "", err
+	}
+	dir, err := filepath.Abs(l.exportDir())
+	if err != nil {
+		return "", fmt.Errorf("export dir: %w", err)
+	}
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return "", fmt.Errorf("export dir: %w", err)
+	}
+	// One file per request, so a second 导出 cannot overwrite a file still being uploaded.
+	h := sha256.Sum256([]byte(req.Msg.ID))
+	path := filepath.Join(dir, fmt.Sprintf("ledger-%s-%s.xlsx", month, hex.EncodeToString(h[:6])))
+	if err := ledgerxlsx.WriteFile(path, a); err != nil {
+		return "", err
+	}
+	body, _ := json.Marshal(FileBody{Path: path, Filename: ledgerxlsx.Filename(month)})
+	// The ledger names households: it goes to the office member privately, never to a group.
+	file := bot.Outgoing{Key: "export:" + req.Msg.ID, Channel: bot.ToUsers, Target: req.Actor.UserID, MsgType: "file", Body: body}
+	if err := l.Out.Enqueue(ctx, file); err != nil {
+		return "", err
+	}
+	where := "稍后私信发给您"
+	if req.Msg.InGroup() {
+		where = "稍后私信发给您（台账含户主姓名，不在群里发送）"
+	}
+	return fmt.Sprintf("已生成%s预警信息核查办理台账：%d 户，%d 个乡镇，文件“%s”%s。",
+		monthTitle(month), len(a.Cases), len(a.Townships), ledgerxlsx.Filename(month), where), nil
+}
+
+func (l *Reports) spotCheck(ctx context.Context, req Request) (string, error) {
+	usage := "请这样写：抽查 <编号> 合格 [说明] 或 抽查 <编号> 不合格 <问题说明>，例如：抽查 YJ202611-0001 不合格 未实际入户核查"
+	if len(req.Args) < 2 {
+		return "", cases.Errorf(cases.EInvalid, "%s", usage)
+	}
+	no := postgres.NormalizeCaseNo(req.Args[0])
+	var pass bool
+	switch req.Args[1] {
+	case "合格":
+		pass = true
+	case "不合格":
+	default:
+		return "", cases.Errorf(cases.EInvalid, "抽查结果只能是“合格”或“不合格”。%s", usage)
+	}
+	note := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(req.Rest, req.Args[0])), req.Args[1]))
+	c, err := l.Store.SpotCheck(ctx, no, req.Actor, pass, note, postgres.Source(req.Msg.ID), l.notifyReturn(note))
+	if err != nil {
+		return "", err
+	}
+	if pass {
+		return fmt.Sprintf("已登记：案件 %s（%s）抽查合格。", c.No, c.Township), nil
+	}
+	return fmt.Sprintf("已登记：案件 %s（%s）抽查不合格，已退回乡镇重新办理，新的办理时限为 %s（10 个工作日），已通知%s。",
+		c.No, c.Township, c.DueOn, c.Township), nil
+}
+
+// notifyReturn tells the township, in the same transaction as the return: the group hears
+// the case number, village, masked name and new due date; the supervisor's note (which may
+// describe the household) goes to the township's cadres privately.
+func (l *Reports) notifyReturn(note string) postgres.CaseHook {
+	return func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
+		if after.Status != cases.StatusReturned {
+			return nil
+		}
+		t, cadres, err := postgres.TownshipContacts(ctx, tx, after.Township)
+		if err != nil {
+			return err
+		}
+		key := fmt.Sprintf("spotfail:%s:%d", after.No, after.Returns)
+		group := fmt.Sprintf("【抽查退回】案件 %s（%s %s）经督查抽查不合格，已退回重新办理，请于 %s 前重新入户核查并反馈结果。督查意见已私信本乡镇干部。",
+			after.No, after.Village, cases.MaskName(after.HeadName), after.DueOn)
+		private := fmt.Sprintf("案件 %s（%s %s）抽查不合格，已退回重新办理。\n督查意见：%s\n新的办理时限：%s。请重新核查后发送：核查 %s 纳入/已在监测/不纳入 <说明>",
+			after.No, after.Village, after.HeadName, note, after.DueOn, after.No)
+		var msgs []bot.Outgoing
+		switch {
+		case t.AppChatID != "":
+			mt, body := bot.Text(group)
+			msgs = append(msgs, bot.Outgoing{Key: key + ":group", Channel: bot.ToAppChat, Target: t.AppChatID, MsgType: mt, Body: body})
+		case t.WebhookKey != "":
+			mt, body := bot.Text(group, cadres...)
+			msgs = append(msgs, bot.Outgoing{Key: key + ":group", Channel: bot.ToWebhook, Target: t.WebhookKey, MsgType: mt, Body: body})
+		}
+		if len(cadres) > 0 {
+			mt, body := bot.Text(private)
+			msgs = append(msgs, bot.Outgoing{Key: key + ":cadres", Channel: bot.ToUsers, Target: bot.JoinUsers(cadres...), MsgType: mt, Body: body})
+		}
+		if len(msgs) == 0 {
+			l.log().WarnContext(ctx, "returned case has nobody to tell", "case", after.No, "township", after.Township)
+			return nil
+		}
+		return bot.Enqueue(ctx, tx, msgs...)
+	}
+}

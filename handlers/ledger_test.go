@@ -1,0 +1,179 @@
+package handlers_test
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/monthtest"
+	"github.com/fangpin/fangpin/handlers"
+)
+
+type sent struct {
+	Channel, Target, MsgType string
+	Body                     map[string]any
+}
+
+func outbox(t *testing.T, db *postgres.DB) map[string]sent {
+	t.Helper()
+	rows, err := db.Queryx(`SELECT idem_key, channel, target, payload FROM outbox`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	out := map[string]sent{}
+	for rows.Next() {
+		var key, ch, target string
+		var payload []byte
+		if err := rows.Scan(&key, &ch, &target, &payload); err != nil {
+			t.Fatal(err)
+		}
+		var p struct {
+			MsgType string         `json:"msgtype"`
+			Body    map[string]any `json:"body"`
+		}
+		json.Unmarshal(payload, &p)
+		out[key] = sent{ch, target, p.MsgType, p.Body}
+	}
+	return out
+}
+
+func setupRouter(t *testing.T) (*postgres.DB, []string, *handlers.Router, string) {
+	db, nos := monthtest.Setup(t)
+	out := &bot.Outbox{DB: db}
+	r := handlers.NewRouter(db, out, nil)
+	dir := t.TempDir()
+	l := &handlers.Reports{Store: db, Out: out, ExportDir: dir}
+	r.Register(l.Commands()...)
+	return db, nos, r, dir
+}
+
+func say(t *testing.T, db *postgres.DB, r *handlers.Router, id, user, text string) string {
+	t.Helper()
+	r.HandleMessage(context.Background(), bot.Message{ID: id, UserID: user, Text: text, ChatType: "single"})
+	m, ok := outbox(t, db)["reply:"+id]
+	if !ok {
+		t.Fatalf("no reply to %q", text)
+	}
+	return m.Body["content"].(string)
+}
+
+func TestProgressAndStatsUseTheAssessment(t *testing.T) {
+	db, _, r, _ := setupRouter(t)
+	got := say(t, db, r, "m1", "zhaoliu", "进度 2026-11")
+	for _, want := range []string{"【2026年11月办理进度】截至 2026-12-10 10:00",
+		"城关镇：交办 5，已核查待录入 1，办结 2，逾期 2，按时办结率 33.3%",
+		"河口乡：交办 5，已核查待录入 0，办结 4，逾期 2，按时办结率 50.0%",
+		"青山镇：交办 0，已核查待录入 0，办结 0，逾期 0，按时办结率 —",
+		"全县合计：交办 10，已核查待录入 1，办结 6，逾期 4，按时办结率 42.9%"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("进度 lacks %q:\n%s", want, got)
+		}
+	}
+	got = say(t, db, r, "m2", "zhaoliu", "进度 城关 2026年11月")
+	if !strings.Contains(got, "城关镇：交办 5") || strings.Contains(got, "河口乡") || !strings.Contains(got, "未反馈核查结论 2 户（其中抽查退回 1 户），抽查 2 户，不合格 1 户") {
+		t.Errorf("进度 城关:\n%s", got)
+	}
+	if got = say(t, db, r, "m3", "zhaoliu", "进度 大山乡"); !strings.Contains(got, "没有名为“大山乡”的乡镇") {
+		t.Errorf("unknown township: %s", got)
+	}
+	got = say(t, db, r, "m4", "zhaoliu", "统计 2026-11")
+	for _, want := range []string{"共交办 10 户：纳入 3，已在监测 2，不纳入 2，尚无结论 3",
+		"因病（医疗费用）：4 户（纳入 1，已在监测 1，不纳入 1，尚无结论 1）",
+		"部门按时推送 3/5 项，未按时：卫健委（因病（大病））、人社局（因就业不稳）"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("统计 lacks %q:\n%s", want, got)
+		}
+	}
+	if got = say(t, db, r, "m5", "zhangsan", "进度"); !strings.Contains(got, "只有县扶贫办") {
+		t.Errorf("cadre asking 进度: %s", got)
+	}
+}
+
+func TestExportQueuesTheLedgerFile(t *testing.T) {
+	db, _, r, dir := setupRouter(t)
+	got := say(t, db, r, "m1", "zhaoliu", "导出 2026-11")
+	if !strings.Contains(got, "10 户") {
+		t.Errorf("导出 reply: %s", got)
+	}
+	f, ok := outbox(t, db)["export:m1"]
+	if !ok || f.Channel != "message" || f.Target != "zhaoliu" || f.MsgType != "file" {
+		t.Fatalf("file message: %+v", f)
+	}
+	path := f.Body["path"].(string)
+	if f.Body["filename"] != "预警信息核查办理台账-2026-11.xlsx" || !strings.HasPrefix(path, dir) {
+		t.Fatalf("file body: %+v", f.Body)
+	}
+	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
+		t.Fatalf("exported file: %v", err)
+	}
+}
+
+func TestSpotCheckFailureReturnsTheCaseAndTellsTheTownship(t *testing.T) {
+	db, nos, r, _ := setupRouter(t)
+	today := cases.MustDate("2026-12-11")
+	db.Now = func() time.Time { return today.At(9, 30) }
+	no := nos[2] // 城关镇, 张试三, closed late
+	got := say(t, db, r, "s1", "sunqi", "抽查 "+strings.ToLower(no)+" 不合格 未见入户核查记录")
+	due := db.Cal.AddWorkingDays(today, 10)
+	if !strings.Contains(got, "抽查不合格，已退回") || !strings.Contains(got, due.String()) {
+		t.Fatalf("reply: %s", got)
+	}
+	c, _ := db.CaseByNo(context.Background(), no)
+	if c.Status != cases.StatusReturned || c.DueOn != due {
+		t.Fatalf("case after 不合格: %s due %s", c.Status, c.DueOn)
+	}
+	ob := outbox(t, db)
+	g, ok := ob["spotfail:"+no+":1:group"]
+	if !ok || g.Channel != "appchat" || g.Target != "wrCG0001" {
+		t.Fatalf("group message: %+v", ob)
+	}
+	text := g.Body["content"].(string)
+	if !strings.Contains(text, "张*三") || strings.Contains(text, "张试三") || strings.Contains(text, "990101") || strings.Contains(text, "入户核查记录") {
+		t.Errorf("group message must be masked and carry no details: %s", text)
+	}
+	p, ok := ob["spotfail:"+no+":1:cadres"]
+	if !ok || p.Target != "zhangsan" || !strings.Contains(p.Body["content"].(string), "未见入户核查记录") {
+		t.Errorf("cadres' private message: %+v", p)
+	}
+	// Again on the now open case: refused with the reason.
+	if got := say(t, db, r, "s2", "sunqi", "抽查 "+no+" 合格"); !strings.Contains(got, "尚未办结") {
+		t.Errorf("second check: %s", got)
+	}
+	if got := say(t, db, r, "s3", "sunqi", "抽查 "+nos[0]+" 一般"); !strings.Contains(got, "只能是“合格”或“不合格”") {
+		t.Errorf("bad result word: %s", got)
+	}
+	if got := say(t, db, r, "s4", "sunqi", "抽查 "+nos[0]+" 合格 核实无误"); !strings.Contains(got, "抽查合格") {
+		t.Errorf("pass: %s", got)
+	}
+	if got := say(t, db, r, "s5", "zhaoliu", "抽查 "+nos[0]+" 合格"); !strings.Contains(got, "只有督查人员") {
+		t.Errorf("office using 抽查: %s", got)
+	}
+}
+
+func TestMonthEndMessagesGoToTheOfficeOnce(t *testing.T) {
+	db, nos, _, _ := setupRouter(t)
+	ctx := context.Background()
+	s, err := db.MonthEndSummary(ctx, "2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	office, _ := db.UsersOf(ctx, cases.RoleOffice, "", "")
+	msgs := handlers.MonthEndMessages(s, office)
+	for i := 0; i < 2; i++ {
+		if err := bot.Enqueue(ctx, db, msgs...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ob := outbox(t, db)
+	m, ok := ob["monthend:2026-11:zhaoliu"]
+	if len(ob) != 1 || !ok || m.Target != "zhaoliu" || !strings.Contains(m.Body["content"].(string), nos[3]) {
+		t.Fatalf("month-end messages: %+v", ob)
+	}
+}
