@@ -37,6 +37,7 @@ type Warning struct {
 	HeadIDNumber string
 	Registered   bool // 建档立卡
 	Hits         []Hit
-	// Detail is the row as read, column name → value, shown only to the responsible cadre.
-	Detail map[string]string
+	// Detail is the row as read, a JSON object of column name → value, shown only to the
+	// responsible cadre. It is built once by the reader so a million rows cost no maps.
+	Detail []byte
 }
