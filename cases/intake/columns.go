@@ -120,3 +120,18 @@ func RequiredColumnsOf(cat cases.Category) []string {
 func alertsAllowed(cat cases.Category) bool {
 	return cat == cases.CatDisaster || cat == cases.CatEpidemic
 }
+
+// ColumnKind says how a category's column is read: "money", "date" or "text".
+func ColumnKind(cat cases.Category, name string) string {
+	for _, c := range layouts[cat] {
+		if c.Name == name {
+			switch c.Kind {
+			case kindMoney:
+				return "money"
+			case kindDate:
+				return "date"
+			}
+		}
+	}
+	return "text"
+}
