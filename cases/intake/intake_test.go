@@ -284,3 +284,24 @@ func TestRecordsAndOverrides(t *testing.T) {
 		t.Fatalf("records batch %+v %v", b, f.warnings(t, b.ID))
 	}
 }
+
+func TestLoadRules(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/rules.yaml"
+	os.WriteFile(p, []byte("medical.inpatient.registered: \"6000\"\neducation.self_paid: 12000.50\n"), 0o644)
+	rs, err := intake.LoadRules(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := rs.Rule("education.self_paid"); r.Threshold != 1200050 {
+		t.Fatalf("education threshold %v", r.Threshold)
+	}
+	os.WriteFile(p, []byte(`{"medical.outpatient": "abc"}`), 0o644)
+	if _, err := intake.LoadRules(p); err == nil {
+		t.Fatal("bad threshold accepted")
+	}
+	t.Setenv("FANGPIN_RULES", "")
+	if rs, err := intake.RulesFromEnv(); err != nil || len(rs) != len(cases.DefaultRules()) {
+		t.Fatalf("defaults: %v", err)
+	}
+}

@@ -24,6 +24,8 @@ var commands = map[string]command{
 	"org":      {"组织文件：org apply FILE.yaml", runOrg},
 	"registry": {"监测户名册：registry import FILE", runRegistry},
 	"synth":    {"生成虚构的演示数据：synth registry -o FILE", runSynth},
+	"import":   {"部门筛查数据：import --dept 部门 --category 类别 [--period YYYY-MM] FILE", runImport},
+	"warnings": {"批次的预警：warnings --batch ID --json", runWarnings},
 }
 
 func main() {
