@@ -7,6 +7,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
@@ -53,7 +54,7 @@ type Request struct {
 
 const (
 	// ChunkSize is how many accepted rows are looked up in the registry at once.
-	ChunkSize = 2000
+	ChunkSize = 5000
 	// MaxErrors caps the row errors listed in the answer; Rejected still counts them all.
 	MaxErrors = 10000
 	// ProgressEvery is how often Progress is called.
@@ -183,10 +184,75 @@ type parser struct {
 	store    Store
 	seen     map[uint64]int32 // first 17 digits of an ID number → row; exact and small
 	progress func(int)
-	chunk    []pending
 }
 
+// run streams the file through three stages so that reading, the registry lookups and
+// the COPY to the store overlap: parse rows into chunks → look each chunk up in the
+// registry → apply the rules and store. At most a few chunks are in flight at once.
 func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*cases.Warning) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type looked struct {
+		chunk []pending
+		reg   map[string]cases.RegistryMember
+	}
+	parsed := make(chan []pending, 1)
+	lookedUp := make(chan looked, 1)
+	var wg sync.WaitGroup
+	var readErr, lookupErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer close(parsed)
+		readErr = p.read(ctx, rows, b, parsed)
+	}()
+	go func() {
+		defer wg.Done()
+		defer close(lookedUp)
+		for chunk := range parsed {
+			reg, err := p.lookup(ctx, chunk)
+			if err != nil {
+				lookupErr = err
+				cancel()
+				return
+			}
+			select {
+			case lookedUp <- looked{chunk, reg}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var storeErr error
+	for l := range lookedUp {
+		if storeErr != nil {
+			continue // drain so the other stages can finish
+		}
+		if storeErr = p.store1(l.chunk, l.reg, b, add); storeErr != nil {
+			cancel()
+		}
+	}
+	wg.Wait()
+	for _, err := range []error{storeErr, lookupErr, readErr} {
+		if err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// read parses rows into chunks of accepted rows; refused rows go to b's errors.
+func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<- []pending) error {
+	chunk := make([]pending, 0, ChunkSize)
+	send := func() bool {
+		select {
+		case out <- chunk:
+			chunk = make([]pending, 0, ChunkSize)
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
 	for {
 		rec, row, err := rows.Next()
 		if errors.Is(err, io.EOF) {
@@ -210,27 +276,22 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 			continue
 		}
 		b.Accepted++
-		p.chunk = append(p.chunk, pd)
-		if len(p.chunk) == ChunkSize {
-			if err := p.flush(ctx, b, add); err != nil {
-				return err
-			}
+		chunk = append(chunk, pd)
+		if len(chunk) == ChunkSize && !send() {
+			return ctx.Err()
 		}
 	}
-	return p.flush(ctx, b, add)
+	if len(chunk) > 0 && !send() {
+		return ctx.Err()
+	}
+	return nil
 }
 
-// flush looks the chunk's people up in the registry, applies the rules and stores the rows.
-func (p *parser) flush(ctx context.Context, b *cases.Batch, add func(*cases.Warning) error) error {
-	if len(p.chunk) == 0 {
-		return nil
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	ids := make([]string, 0, 2*len(p.chunk))
-	for i := range p.chunk {
-		w := p.chunk[i].w
+// lookup finds the chunk's people and household heads in the registry.
+func (p *parser) lookup(ctx context.Context, chunk []pending) (map[string]cases.RegistryMember, error) {
+	ids := make([]string, 0, 2*len(chunk))
+	for i := range chunk {
+		w := chunk[i].w
 		if w.IDNumber != "" {
 			ids = append(ids, w.IDNumber)
 		}
@@ -238,15 +299,20 @@ func (p *parser) flush(ctx context.Context, b *cases.Batch, add func(*cases.Warn
 			ids = append(ids, w.HeadIDNumber)
 		}
 	}
-	var reg map[string]cases.RegistryMember
-	if len(ids) > 0 {
-		var err error
-		if reg, err = p.store.RegistryLookup(ctx, ids); err != nil {
-			return fmt.Errorf("import: %w", err)
-		}
+	if len(ids) == 0 {
+		return nil, nil
 	}
-	for i := range p.chunk {
-		pd := &p.chunk[i]
+	reg, err := p.store.RegistryLookup(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	return reg, nil
+}
+
+// store1 applies the rules to a looked-up chunk and stores its rows.
+func (p *parser) store1(chunk []pending, reg map[string]cases.RegistryMember, b *cases.Batch, add func(*cases.Warning) error) error {
+	for i := range chunk {
+		pd := &chunk[i]
 		w := pd.w
 		person, inPerson := reg[w.IDNumber]
 		head, inHead := reg[w.HeadIDNumber]
@@ -279,8 +345,6 @@ func (p *parser) flush(ctx context.Context, b *cases.Batch, add func(*cases.Warn
 			return err
 		}
 	}
-	clear(p.chunk)
-	p.chunk = p.chunk[:0]
 	return nil
 }
 

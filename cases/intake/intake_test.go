@@ -108,15 +108,15 @@ func TestMedicalEdges(t *testing.T) {
 	g := f.gen
 	id := func() string { return g.IDNumber(1970) }
 	b := f.importBytes(t, "医保局", cases.CatMedical, csvOf("姓名,身份证号,乡镇,村,户主身份证号,人员类别,住院自付累计,门诊统筹费用,门特费用",
-		"王试一,"+f.lifted.IDNumber+",城关镇,示例一村,,,4999.99,0,0", // 2 registered (registry), just under
-		"王试二,"+f.head.IDNumber+",城关镇,示例一村,,,5000,0,0", // 3 registered head, at the edge
-		"王试三,"+id()+",河口乡,,,脱贫人口,5000.00,,", // 4 registered by 人员类别
-		"王试四,"+id()+",河口乡,,,非建档立卡,5000,0,0", // 5 not registered: no warning at 5000
-		"王试五,"+id()+",河口乡,,,,19999.99,0,0", // 6
-		"王试六,"+id()+",河口乡,,,,20000,0,0", // 7
+		"王试一,"+f.lifted.IDNumber+",城关镇,示例一村,,,4999.99,0,0",   // 2 registered (registry), just under
+		"王试二,"+f.head.IDNumber+",城关镇,示例一村,,,5000,0,0",        // 3 registered head, at the edge
+		"王试三,"+id()+",河口乡,,,脱贫人口,5000.00,,",                  // 4 registered by 人员类别
+		"王试四,"+id()+",河口乡,,,非建档立卡,5000,0,0",                  // 5 not registered: no warning at 5000
+		"王试五,"+id()+",河口乡,,,,19999.99,0,0",                   // 6
+		"王试六,"+id()+",河口乡,,,,20000,0,0",                      // 7
 		"王试七,"+f.edge.IDNumber+",城关镇,,,,19999.99,300,199.99", // 8 边缘户 is not 建档立卡; 499.99
-		"王试八,"+id()+",河口乡,,,,0,300,200", // 9 outpatient 500
-		`王试九,`+id()+`,河口乡,,,,"20,000.00元",１００,４００`, // 10 both rules, normalised
+		"王试八,"+id()+",河口乡,,,,0,300,200",                      // 9 outpatient 500
+		`王试九,`+id()+`,河口乡,,,,"20,000.00元",１００,４００`,           // 10 both rules, normalised
 	))
 	if b.Rows != 9 || b.Accepted != 9 || b.Rejected != 0 || b.Warnings != 5 || b.Period != "2026-10" {
 		t.Fatalf("batch = %+v", b)
@@ -143,16 +143,16 @@ func TestEducationAndIndustryEdges(t *testing.T) {
 	f := setup(t)
 	g := f.gen
 	b := f.importBytes(t, "教体局", cases.CatEducation, csvOf("姓名,身份证号,乡镇,学校,学段,学年,学费,住宿费,教科书费,补助救助",
-		"李试一,"+g.IDNumber(2008)+",城关,一中,高中,2025-2026,8000,2000,1000,1000",  // 10000: no
+		"李试一,"+g.IDNumber(2008)+",城关,一中,高中,2025-2026,8000,2000,1000,1000",    // 10000: no
 		"李试二,"+g.IDNumber(2008)+",城关,一中,高中,2025-2026,8000,2000,1000.01,1000", // 10000.01
 	))
 	if got := f.warnings(t, b.ID); len(got) != 1 || got[3] != "education.self_paid@10000.01" {
 		t.Fatalf("education warnings %v (batch %+v)", got, b)
 	}
 	b = f.importBytes(t, "农业农村局", cases.CatIndustry, csvOf("姓名,身份证号,乡镇,户主身份证号,人员类别,产业项目,损失金额",
-		"张试一,"+f.lifted.IDNumber+",城关镇,,,养猪,10000",   // registered, 10000: no
+		"张试一,"+f.lifted.IDNumber+",城关镇,,,养猪,10000",                      // registered, 10000: no
 		"张试二,"+g.IDNumber(1970)+",城关镇,"+f.head.IDNumber+",,养猪,10000.01", // household head registered: yes
-		"张试三,"+g.IDNumber(1970)+",城关镇,,一般农户,养猪,50000", // not registered: never
+		"张试三,"+g.IDNumber(1970)+",城关镇,,一般农户,养猪,50000",                   // not registered: never
 	))
 	if got := f.warnings(t, b.ID); len(got) != 1 || got[3] != "industry.loss@10000.01" {
 		t.Fatalf("industry warnings %v (batch %+v)", got, b)
@@ -245,10 +245,10 @@ func TestAlertsPopulationAndDates(t *testing.T) {
 	f := setup(t)
 	g := f.gen
 	b := f.importBytes(t, "应急管理局", cases.CatDisaster, csvOf("姓名,身份证号,乡镇,灾害名称,灾害结束日期,受灾情况,损失金额",
-		",,青山镇,暴雨,2026/10/5,道路冲毁,",                     // township-wide alert
+		",,青山镇,暴雨,2026/10/5,道路冲毁,",                         // township-wide alert
 		"甲,"+g.IDNumber(1970)+",青山镇,暴雨,20261005,房屋受损,3000", // compact date
-		"乙,,青山镇,暴雨,46300,房屋受损,",                          // name without ID
-		"丙,"+g.IDNumber(1970)+",青山镇,暴雨,2026-02-30,房屋受损,", // no such date
+		"乙,,青山镇,暴雨,46300,房屋受损,",                            // name without ID
+		"丙,"+g.IDNumber(1970)+",青山镇,暴雨,2026-02-30,房屋受损,",   // no such date
 	))
 	if b.Accepted != 2 || b.Warnings != 2 || len(b.Errors) != 2 || b.Errors[0].Row != 4 || b.Errors[1].Column != "灾害结束日期" {
 		t.Fatalf("disaster batch %+v", b)
