@@ -128,7 +128,7 @@ func TestBatchAPIFile(t *testing.T) {
 }
 
 func TestBatchAPIJSON(t *testing.T) {
-	srv, _ := batchServer(t, &handlers.BatchAPI{MaxJSONBytes: 4096})
+	srv, _ := batchServer(t, &handlers.BatchAPI{MaxJSONBytes: 4096, MaxBytes: 8192})
 	g := synth.New(4)
 	body := `{"category":"education","period":"2026-04","records":[
 		{"姓名":"甲","身份证号":"` + g.IDNumber(2008) + `","乡镇":"河口","学校":"一中","学段":"高中","学年":"2025-2026",
@@ -151,6 +151,10 @@ func TestBatchAPIJSON(t *testing.T) {
 	big := `{"category":"education","records":[{"x":"` + strings.Repeat("a", 5000) + `"}]}`
 	if a := post(t, srv.URL, "demo-token-jtj", "application/json", strings.NewReader(big)); a.status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("large body: %+v", a)
+	}
+	mp, ct := multipartBody(t, map[string]string{"category": "education"}, bytes.Repeat([]byte("a,b\n"), 4000))
+	if a := post(t, srv.URL, "demo-token-jtj", ct, mp); a.status != http.StatusRequestEntityTooLarge {
+		t.Fatalf("large file: %+v", a)
 	}
 	if a := post(t, srv.URL, "demo-token-jtj", "text/plain", strings.NewReader("x")); a.status != http.StatusUnsupportedMediaType {
 		t.Fatalf("text body: %+v", a)
