@@ -61,7 +61,7 @@ type answer struct {
 	err    struct{ Error, Code string }
 }
 
-func post(t *testing.T, url, token, ctype string, body io.Reader) answer {
+func pushBatch(t *testing.T, url, token, ctype string, body io.Reader) answer {
 	t.Helper()
 	req, _ := http.NewRequest(http.MethodPost, url+"/api/v1/batches", body)
 	req.Header.Set("Content-Type", ctype)
@@ -92,32 +92,32 @@ func TestBatchAPIFile(t *testing.T) {
 	fields := map[string]string{"category": "medical", "period": "2026-10"}
 
 	body, ct := multipartBody(t, fields, file)
-	if a := post(t, srv.URL, "demo-token-wjw", ct, body); a.status != http.StatusForbidden || !strings.Contains(a.err.Error, "卫健委") {
+	if a := pushBatch(t, srv.URL, "demo-token-wjw", ct, body); a.status != http.StatusForbidden || !strings.Contains(a.err.Error, "卫健委") {
 		t.Fatalf("卫健委 pushing medical: %+v", a)
 	}
 	for _, token := range []string{"", "wrong-token", "c7ff228a18fa0f09a309632ad6a09705ce4f0ae03f8a91ba2069647328c1b572"} {
 		body, ct = multipartBody(t, fields, file)
-		if a := post(t, srv.URL, token, ct, body); a.status != http.StatusUnauthorized {
+		if a := pushBatch(t, srv.URL, token, ct, body); a.status != http.StatusUnauthorized {
 			t.Fatalf("token %q: %+v", token, a)
 		}
 	}
 	body, ct = multipartBody(t, fields, file)
-	a := post(t, srv.URL, "demo-token-ybj", ct, body)
+	a := pushBatch(t, srv.URL, "demo-token-ybj", ct, body)
 	if a.status != http.StatusCreated || a.batch.Department != "医保局" || a.batch.Rows != 2 || a.batch.Accepted != 1 ||
 		a.batch.Warnings != 1 || len(a.batch.Errors) != 1 || a.batch.Errors[0].Row != 3 || a.batch.Period != "2026-10" {
 		t.Fatalf("push: %+v", a)
 	}
 	body, ct = multipartBody(t, fields, file)
-	again := post(t, srv.URL, "demo-token-ybj", ct, body)
+	again := pushBatch(t, srv.URL, "demo-token-ybj", ct, body)
 	if again.status != http.StatusOK || again.batch.DuplicateOf == nil || *again.batch.DuplicateOf != a.batch.ID {
 		t.Fatalf("same file again: %+v", again)
 	}
 	body, ct = multipartBody(t, fields, []byte("姓名,身份证号,乡镇\n甲,1,城关镇\n"))
-	if a := post(t, srv.URL, "demo-token-ybj", ct, body); a.status != http.StatusBadRequest || !strings.Contains(a.err.Error, "住院自付累计") {
+	if a := pushBatch(t, srv.URL, "demo-token-ybj", ct, body); a.status != http.StatusBadRequest || !strings.Contains(a.err.Error, "住院自付累计") {
 		t.Fatalf("missing column: %+v", a)
 	}
 	body, ct = multipartBody(t, fields, nil)
-	if a := post(t, srv.URL, "demo-token-ybj", ct, body); a.status != http.StatusBadRequest {
+	if a := pushBatch(t, srv.URL, "demo-token-ybj", ct, body); a.status != http.StatusBadRequest {
 		t.Fatalf("no file: %+v", a)
 	}
 	var n int
@@ -135,28 +135,28 @@ func TestBatchAPIJSON(t *testing.T) {
 		 "学费":8000,"住宿费":2000,"教科书费":"1000.01","补助救助":1000},
 		{"姓名":"乙","身份证号":"` + g.IDNumber(2008) + `","乡镇":"河口乡","学校":"一中","学段":"高中","学年":"2025-2026",
 		 "学费":-1,"住宿费":0,"教科书费":0,"补助救助":0}]}`
-	if a := post(t, srv.URL, "demo-token-ybj", "application/json", strings.NewReader(body)); a.status != http.StatusForbidden {
+	if a := pushBatch(t, srv.URL, "demo-token-ybj", "application/json", strings.NewReader(body)); a.status != http.StatusForbidden {
 		t.Fatalf("医保局 pushing education: %+v", a)
 	}
-	a := post(t, srv.URL, "demo-token-jtj", "application/json", strings.NewReader(body))
+	a := pushBatch(t, srv.URL, "demo-token-jtj", "application/json", strings.NewReader(body))
 	if a.status != http.StatusCreated || a.batch.Accepted != 1 || a.batch.Warnings != 1 || len(a.batch.Errors) != 1 ||
 		a.batch.Errors[0].Row != 2 || a.batch.Errors[0].Column != "学费" {
 		t.Fatalf("json push: %+v", a)
 	}
 	for _, bad := range []string{`{`, `{"category":"education","records":[]}`, `{"category":"education","period":"2026/4","records":[{}]}`} {
-		if a := post(t, srv.URL, "demo-token-jtj", "application/json", strings.NewReader(bad)); a.status != http.StatusBadRequest {
+		if a := pushBatch(t, srv.URL, "demo-token-jtj", "application/json", strings.NewReader(bad)); a.status != http.StatusBadRequest {
 			t.Fatalf("body %s: %+v", bad, a)
 		}
 	}
 	big := `{"category":"education","records":[{"x":"` + strings.Repeat("a", 5000) + `"}]}`
-	if a := post(t, srv.URL, "demo-token-jtj", "application/json", strings.NewReader(big)); a.status != http.StatusRequestEntityTooLarge {
+	if a := pushBatch(t, srv.URL, "demo-token-jtj", "application/json", strings.NewReader(big)); a.status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("large body: %+v", a)
 	}
 	mp, ct := multipartBody(t, map[string]string{"category": "education"}, bytes.Repeat([]byte("a,b\n"), 4000))
-	if a := post(t, srv.URL, "demo-token-jtj", ct, mp); a.status != http.StatusRequestEntityTooLarge {
+	if a := pushBatch(t, srv.URL, "demo-token-jtj", ct, mp); a.status != http.StatusRequestEntityTooLarge {
 		t.Fatalf("large file: %+v", a)
 	}
-	if a := post(t, srv.URL, "demo-token-jtj", "text/plain", strings.NewReader("x")); a.status != http.StatusUnsupportedMediaType {
+	if a := pushBatch(t, srv.URL, "demo-token-jtj", "text/plain", strings.NewReader("x")); a.status != http.StatusUnsupportedMediaType {
 		t.Fatalf("text body: %+v", a)
 	}
 }

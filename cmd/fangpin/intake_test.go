@@ -13,8 +13,8 @@ import (
 	"github.com/fangpin/fangpin/cases/synth"
 )
 
-// run calls Main with stdout and stderr captured.
-func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
+// runIntakeCLI calls Main with stdout and stderr captured.
+func runIntakeCLI(t *testing.T, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	oldOut, oldErr := os.Stdout, os.Stderr
 	ro, wo, _ := os.Pipe()
@@ -32,7 +32,7 @@ func run(t *testing.T, args ...string) (code int, stdout, stderr string) {
 
 func TestImportAndWarningsCommands(t *testing.T) {
 	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
-	if code, _, stderr := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
+	if code, _, stderr := runIntakeCLI(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatalf("org apply: %s", stderr)
 	}
 	dir := t.TempDir()
@@ -40,7 +40,7 @@ func TestImportAndWarningsCommands(t *testing.T) {
 	good := filepath.Join(dir, "medical.csv")
 	os.WriteFile(good, []byte("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用\n"+
 		"甲,"+g.IDNumber(1970)+",城关镇,20000,0,0\n乙,"+g.IDNumber(1970)+",城关镇,100,0,0\n丙,123,城关镇,1,0,0\n"), 0o644)
-	code, stdout, stderr := run(t, "import", "--dept", "医保局", "--category", "medical", "--period", "2026-10", "--json", good)
+	code, stdout, stderr := runIntakeCLI(t, "import", "--dept", "医保局", "--category", "medical", "--period", "2026-10", "--json", good)
 	if code != 0 {
 		t.Fatalf("import exit %d: %s", code, stderr)
 	}
@@ -63,7 +63,7 @@ func TestImportAndWarningsCommands(t *testing.T) {
 		len(b.Errors) != 1 || b.Errors[0].Row != 4 || !strings.Contains(stderr, "第 4 行") {
 		t.Fatalf("import answer %+v, stderr %s", b, stderr)
 	}
-	code, stdout, _ = run(t, "warnings", "--batch", b.BatchID, "--json")
+	code, stdout, _ = runIntakeCLI(t, "warnings", "--batch", b.BatchID, "--json")
 	sc := bufio.NewScanner(strings.NewReader(stdout))
 	var lines []map[string]any
 	for sc.Scan() {
@@ -77,17 +77,17 @@ func TestImportAndWarningsCommands(t *testing.T) {
 		lines[0]["township"] != "城关镇" || lines[0]["name"] != "甲" || lines[0]["category"] != "medical" {
 		t.Fatalf("warnings: %d %v", code, lines)
 	}
-	if code, _, stderr := run(t, "warnings", "--batch", "nope", "--json"); code == 0 || !strings.Contains(stderr, "nope") {
+	if code, _, stderr := runIntakeCLI(t, "warnings", "--batch", "nope", "--json"); code == 0 || !strings.Contains(stderr, "nope") {
 		t.Fatalf("unknown batch: %d %s", code, stderr)
 	}
 
 	missing := filepath.Join(dir, "missing.csv")
 	os.WriteFile(missing, []byte("姓名,身份证号,乡镇,住院自付累计,门特费用\n甲,1,城关镇,1,1\n"), 0o644)
-	code, stdout, stderr = run(t, "import", "--dept", "医保局", "--category", "medical", "--json", missing)
+	code, stdout, stderr = runIntakeCLI(t, "import", "--dept", "医保局", "--category", "medical", "--json", missing)
 	if code == 0 || stdout != "" || !strings.Contains(stderr, "门诊统筹费用") {
 		t.Fatalf("missing column: exit %d stdout %q stderr %q", code, stdout, stderr)
 	}
-	code, _, stderr = run(t, "import", "--dept", "医保局", "--category", "education", "--json", good)
+	code, _, stderr = runIntakeCLI(t, "import", "--dept", "医保局", "--category", "education", "--json", good)
 	if code == 0 || !strings.Contains(stderr, "医保局") {
 		t.Fatalf("other department's category: exit %d stderr %q", code, stderr)
 	}
