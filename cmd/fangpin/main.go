@@ -31,6 +31,9 @@ var commands = map[string]command{
 	"report":    {"月度考核：report --month YYYY-MM [--json] [--feedback]", runReport},
 	"export":    {"导出台账：export ledger --month YYYY-MM -o FILE.xlsx", runExport},
 	"spotcheck": {"抽查抽样：spotcheck --month YYYY-MM --rate R --seed N --json", runSpotcheck},
+
+	"import":   {"部门筛查数据：import --dept 部门 --category 类别 [--period YYYY-MM] FILE", runImport},
+	"warnings": {"批次的预警：warnings --batch ID --json", runWarnings},
 }
 
 func main() {

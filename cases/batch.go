@@ -1,0 +1,43 @@
+package cases
+
+// Batch is one department push (spec §3, §11): a file or an API call, what was taken and
+// what was refused. DuplicateOf is set when the same content (same SHA-256) had already
+// been pushed: the earlier batch is returned and nothing changes.
+type Batch struct {
+	ID          string     `json:"batch_id"`
+	Department  string     `json:"department"`
+	Category    Category   `json:"category"`
+	Period      string     `json:"period"` // YYYY-MM
+	Rows        int        `json:"rows"`
+	Accepted    int        `json:"accepted"`
+	Rejected    int        `json:"rejected"`
+	Warnings    int        `json:"warnings"`
+	DuplicateOf *string    `json:"duplicate_of"`
+	Errors      []RowError `json:"errors"`
+
+	SHA256   string `json:"-"`
+	Filename string `json:"-"`
+	Source   string `json:"-"` // file, api
+}
+
+// Warning is one accepted row of a batch. Rule is empty when the row raised no warning
+// (it is kept all the same: a later rule change or a cadre's question may need it);
+// otherwise it is the first rule that fired and Amount its figure. Hits lists every rule
+// that fired.
+type Warning struct {
+	Row          int
+	Category     Category
+	Period       string
+	Rule         string
+	Amount       *Money
+	IDNumber     string // "" for a township-wide alert (区域排查)
+	Name         string
+	Township     string // canonical name
+	Village      string
+	HeadIDNumber string
+	Registered   bool // 建档立卡
+	Hits         []Hit
+	// Detail is the row as read, a JSON object of column name → value, shown only to the
+	// responsible cadre. It is built once by the reader so a million rows cost no maps.
+	Detail []byte
+}

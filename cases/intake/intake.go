@@ -1,0 +1,540 @@
+package intake
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+	"sync"
+	"unicode/utf8"
+
+	"github.com/go-playground/validator/v10"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/sheet"
+)
+
+// Rows is a table's data rows after its header, with the file's own row numbers
+// (header = 1). *sheet.Reader is one; Records adapts API records.
+type Rows interface {
+	Header() []string
+	Next() ([]string, int, error)
+}
+
+// Store is what an import needs from the ledger. *postgres.DB implements it.
+type Store interface {
+	// PushDepartments lists the departments with their categories and token hashes.
+	PushDepartments(ctx context.Context) ([]cases.OrgDepartment, error)
+	// TownshipNames maps every township name and alias to the township's name.
+	TownshipNames(ctx context.Context) (map[string]string, error)
+	// RegistryLookup finds people by ID number: as registry members, or as the
+	// 户主身份证号 of a registry household.
+	RegistryLookup(ctx context.Context, ids []string) (map[string]cases.RegistryMember, error)
+	// ImportBatch stores b and the rows fill adds, in one transaction, then b's counts.
+	// When a batch with b.SHA256 exists it returns that batch, does not call fill and
+	// changes nothing.
+	ImportBatch(ctx context.Context, b *cases.Batch, fill func(add func(*cases.Warning) error) error) (earlier *cases.Batch, err error)
+}
+
+// Request says who pushes what.
+type Request struct {
+	Department string
+	Category   cases.Category
+	Period     string // YYYY-MM; empty means DefaultPeriod
+	SHA256     string // hex SHA-256 of the file (or of the API body)
+	Filename   string
+	Source     string      // "file" or "api"
+	Rules      cases.Rules // nil means cases.DefaultRules()
+	Today      cases.Date  // for the default period
+	// Progress, if set, is called every ProgressEvery rows (for a line on stderr).
+	Progress func(rows int)
+}
+
+const (
+	// ChunkSize is how many accepted rows are looked up in the registry at once.
+	ChunkSize = 5000
+	// MaxErrors caps the row errors listed in the answer; Rejected still counts them all.
+	MaxErrors = 10000
+	// ProgressEvery is how often Progress is called.
+	ProgressEvery = 100000
+)
+
+var validate = validator.New()
+
+// DefaultPeriod is the month a push is about when the department does not say: monthly
+// categories report last month (figures up to last month-end), the others the current month.
+func DefaultPeriod(cat cases.Category, today cases.Date) string {
+	if cat.Monthly() {
+		return cases.NewDate(today.Year, today.Month-1, 1).MonthKey()
+	}
+	return today.MonthKey()
+}
+
+// Import validates and stores one department push. A push that cannot be taken at all
+// (unknown category, a department pushing another's category, a missing column) is a
+// *cases.Error naming the reason; bad rows are listed in the batch and the good ones kept.
+func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Batch, error) {
+	cat := req.Category
+	if !cat.Valid() {
+		return cases.Batch{}, cases.Errorf(cases.EInvalid, "不认识的风险类别“%s”，应为 medical、serious_illness、education、disaster、epidemic、industry、employment、assistance、assurance 或 population", cat)
+	}
+	depts, err := store.PushDepartments(ctx)
+	if err != nil {
+		return cases.Batch{}, fmt.Errorf("import: %w", err)
+	}
+	var dept *cases.OrgDepartment
+	deptNames := make(map[string]bool, len(depts))
+	for i := range depts {
+		deptNames[depts[i].Name] = true
+		if depts[i].Name == req.Department {
+			dept = &depts[i]
+		}
+	}
+	if dept == nil {
+		return cases.Batch{}, cases.Errorf(cases.ENotFound, "部门“%s”不在组织文件中，请核对部门名称", req.Department)
+	}
+	if !hasCategory(dept.Categories, cat) {
+		return cases.Batch{}, cases.Errorf(cases.EForbidden, "%s不负责推送“%s”（%s）类预警，请选择本部门负责的类别：%s",
+			dept.Name, cat.Label(), cat, categoryList(dept.Categories))
+	}
+	period := req.Period
+	if period == "" {
+		period = DefaultPeriod(cat, req.Today)
+	}
+	pm, err := cases.ParseMonth(period)
+	if err != nil {
+		return cases.Batch{}, cases.Errorf(cases.EInvalid, "期次%s", strings.TrimPrefix(err.Error(), "月份"))
+	}
+	period = pm.MonthKey()
+	rules := req.Rules
+	if rules == nil {
+		rules = cases.DefaultRules()
+	}
+	cols, err := sheet.Columns(rows.Header(), RequiredColumnsOf(cat), ColumnsOf(cat))
+	if err != nil {
+		return cases.Batch{}, cases.Errorf(cases.EInvalid, "%s", err.Error())
+	}
+	towns, err := store.TownshipNames(ctx)
+	if err != nil {
+		return cases.Batch{}, fmt.Errorf("import: %w", err)
+	}
+	b := cases.Batch{Department: dept.Name, Category: cat, Period: period, SHA256: req.SHA256,
+		Filename: req.Filename, Source: req.Source, Errors: []cases.RowError{}}
+	if b.Source == "" {
+		b.Source = "file"
+	}
+	header := make([]string, len(rows.Header()))
+	for i, h := range rows.Header() {
+		header[i] = NormalizeText(h)
+	}
+	p := &parser{cat: cat, period: period, cols: cols, header: header, towns: towns,
+		depts: deptNames, rules: rules, store: store, seen: map[uint64]int32{}, progress: req.Progress}
+	earlier, err := store.ImportBatch(ctx, &b, func(add func(*cases.Warning) error) error {
+		return p.run(ctx, rows, &b, add)
+	})
+	if err != nil {
+		return cases.Batch{}, err
+	}
+	if earlier != nil {
+		e := *earlier
+		id := e.ID
+		e.DuplicateOf = &id
+		if e.Errors == nil {
+			e.Errors = []cases.RowError{}
+		}
+		return e, nil
+	}
+	return b, nil
+}
+
+func hasCategory(cs []cases.Category, c cases.Category) bool {
+	for _, x := range cs {
+		if x == c {
+			return true
+		}
+	}
+	return false
+}
+
+func categoryList(cs []cases.Category) string {
+	s := make([]string, len(cs))
+	for i, c := range cs {
+		s[i] = fmt.Sprintf("%s（%s）", c.Label(), c)
+	}
+	return strings.Join(s, "、")
+}
+
+// pending is an accepted row waiting for its registry lookup.
+type pending struct {
+	w          *cases.Warning
+	facts      cases.Facts
+	kindSaysIt bool // 人员类别 says 脱贫人口 / 建档立卡
+}
+
+type parser struct {
+	cat      cases.Category
+	period   string
+	cols     map[string]int
+	header   []string
+	towns    map[string]string
+	depts    map[string]bool
+	rules    cases.Rules
+	store    Store
+	seen     map[uint64]int32 // first 17 digits of an ID number → row; exact and small
+	progress func(int)
+}
+
+// run streams the file through three stages so that reading, the registry lookups and
+// the COPY to the store overlap: parse rows into chunks → look each chunk up in the
+// registry → apply the rules and store. At most a few chunks are in flight at once.
+func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*cases.Warning) error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	type looked struct {
+		chunk []pending
+		reg   map[string]cases.RegistryMember
+	}
+	parsed := make(chan []pending, 1)
+	lookedUp := make(chan looked, 1)
+	var wg sync.WaitGroup
+	var readErr, lookupErr error
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		defer close(parsed)
+		readErr = p.read(ctx, rows, b, parsed)
+	}()
+	go func() {
+		defer wg.Done()
+		defer close(lookedUp)
+		for chunk := range parsed {
+			reg, err := p.lookup(ctx, chunk)
+			if err != nil {
+				lookupErr = err
+				cancel()
+				return
+			}
+			select {
+			case lookedUp <- looked{chunk, reg}:
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	var storeErr error
+	for l := range lookedUp {
+		if storeErr != nil {
+			continue // drain so the other stages can finish
+		}
+		if storeErr = p.store1(l.chunk, l.reg, b, add); storeErr != nil {
+			cancel()
+		}
+	}
+	wg.Wait()
+	for _, err := range []error{storeErr, lookupErr, readErr} {
+		if err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
+}
+
+// read parses rows into chunks of accepted rows; refused rows go to b's errors.
+func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<- []pending) error {
+	chunk := make([]pending, 0, ChunkSize)
+	send := func() bool {
+		select {
+		case out <- chunk:
+			chunk = make([]pending, 0, ChunkSize)
+			return true
+		case <-ctx.Done():
+			return false
+		}
+	}
+	for {
+		rec, row, err := rows.Next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			return cases.Errorf(cases.EInvalid, "第 %d 行读取失败：%v", row, err)
+		}
+		b.Rows++
+		if p.progress != nil && b.Rows%ProgressEvery == 0 {
+			p.progress(b.Rows)
+		}
+		pd, errs := p.parse(rec, row)
+		if len(errs) > 0 {
+			b.Rejected++
+			for _, e := range errs {
+				if len(b.Errors) < MaxErrors {
+					b.Errors = append(b.Errors, e)
+				}
+			}
+			continue
+		}
+		b.Accepted++
+		chunk = append(chunk, pd)
+		if len(chunk) == ChunkSize && !send() {
+			return ctx.Err()
+		}
+	}
+	if len(chunk) > 0 && !send() {
+		return ctx.Err()
+	}
+	return nil
+}
+
+// lookup finds the chunk's people and household heads in the registry.
+func (p *parser) lookup(ctx context.Context, chunk []pending) (map[string]cases.RegistryMember, error) {
+	ids := make([]string, 0, 2*len(chunk))
+	for i := range chunk {
+		w := chunk[i].w
+		if w.IDNumber != "" {
+			ids = append(ids, w.IDNumber)
+		}
+		if w.HeadIDNumber != "" {
+			ids = append(ids, w.HeadIDNumber)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	reg, err := p.store.RegistryLookup(ctx, ids)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	return reg, nil
+}
+
+// store1 applies the rules to a looked-up chunk and stores its rows.
+func (p *parser) store1(chunk []pending, reg map[string]cases.RegistryMember, b *cases.Batch, add func(*cases.Warning) error) error {
+	for i := range chunk {
+		pd := &chunk[i]
+		w := pd.w
+		person, inPerson := reg[w.IDNumber]
+		head, inHead := reg[w.HeadIDNumber]
+		inPerson = inPerson && w.IDNumber != ""
+		inHead = inHead && w.HeadIDNumber != ""
+		pd.facts.InRegistry = inPerson || inHead
+		pd.facts.Registered = pd.kindSaysIt || (inPerson && cases.Registered(person.Kind)) || (inHead && cases.Registered(head.Kind))
+		w.Registered = pd.facts.Registered
+		w.Hits = p.rules.Evaluate(p.cat, &pd.facts)
+		if len(w.Hits) > 0 {
+			h := w.Hits[0]
+			w.Rule = h.Rule
+			if h.HasAmount {
+				a := h.Amount
+				w.Amount = &a
+			}
+			b.Warnings++
+			if len(w.Hits) > 1 {
+				w.Detail = appendHits(w.Detail, w.Hits)
+			}
+		} else {
+			for fig := cases.Figure(1); fig <= cases.FigureLoss; fig++ {
+				if v, ok := pd.facts.Get(fig); ok {
+					w.Amount = &v
+					break
+				}
+			}
+		}
+		if err := add(w); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// parse checks one row; it returns every problem of the row, each naming its column.
+func (p *parser) parse(rec []string, row int) (pending, []cases.RowError) {
+	var errs []cases.RowError
+	bad := func(col, format string, args ...any) {
+		errs = append(errs, cases.RowError{Row: row, Column: col, Message: fmt.Sprintf(format, args...)})
+	}
+	cell := func(name string) string {
+		i, ok := p.cols[name]
+		if !ok || i >= len(rec) {
+			return ""
+		}
+		return NormalizeText(rec[i])
+	}
+	w := &cases.Warning{Row: row, Category: p.cat, Period: p.period}
+	pd := pending{w: w}
+	w.Name = cell(ColName)
+	rawID := cell(ColID)
+	alert := alertsAllowed(p.cat) && w.Name == "" && rawID == ""
+	if !alert {
+		if w.Name == "" {
+			bad(ColName, "姓名不能为空")
+		} else if utf8.RuneCountInString(w.Name) > 50 {
+			bad(ColName, "姓名过长")
+		}
+		if rawID == "" {
+			if alertsAllowed(p.cat) {
+				bad(ColID, "身份证号不能为空（区域排查请把姓名和身份证号都留空）")
+			} else {
+				bad(ColID, "身份证号不能为空")
+			}
+		} else {
+			w.IDNumber = NormalizeID(rawID)
+			if err := CheckID(w.IDNumber); err != nil {
+				bad(ColID, "%s", err.Error())
+				w.IDNumber = ""
+			}
+		}
+	}
+	if t := cell(ColTownship); t == "" {
+		bad(ColTownship, "乡镇不能为空")
+	} else if name, ok := p.towns[t]; ok {
+		w.Township = name
+	} else {
+		bad(ColTownship, "乡镇“%s”不在组织文件中，请核对乡镇名称", t)
+	}
+	w.Village = cell(ColVillage)
+	if h := cell(ColHeadID); h != "" {
+		w.HeadIDNumber = NormalizeID(h)
+		if err := CheckID(w.HeadIDNumber); err != nil {
+			bad(ColHeadID, "户主%s", err.Error())
+			w.HeadIDNumber = ""
+		}
+	}
+	for _, c := range layouts[p.cat] {
+		v := cell(c.Name)
+		if c.Name == ColPersonKind {
+			pd.kindSaysIt = registeredKind(v)
+			continue
+		}
+		if v == "" {
+			if !c.Empty {
+				bad(c.Name, "%s不能为空", c.Name)
+				continue
+			}
+			if c.Kind == kindMoney && c.Zero {
+				addFigure(&pd.facts, c, 0)
+			}
+			continue
+		}
+		switch c.Kind {
+		case kindMoney:
+			m, err := NormalizeAmount(v)
+			if err != nil {
+				bad(c.Name, "%s：%s", c.Name, err.Error())
+				continue
+			}
+			addFigure(&pd.facts, c, m)
+		case kindDate:
+			if _, err := NormalizeDate(v); err != nil {
+				bad(c.Name, "%s：%s", c.Name, err.Error())
+			}
+		default:
+			if c.Oneof != "" {
+				if err := validate.Var(v, "oneof="+c.Oneof); err != nil {
+					bad(c.Name, "%s“%s”应为：%s", c.Name, v, strings.ReplaceAll(c.Oneof, " ", "、"))
+				}
+			}
+			if c.Name == "责任部门" && !p.depts[v] {
+				bad(c.Name, "责任部门“%s”不在组织文件中，请写部门全称（例如 住建局）", v)
+			}
+		}
+	}
+	if len(errs) == 0 && w.IDNumber != "" {
+		key, _ := strconv.ParseUint(w.IDNumber[:17], 10, 64)
+		if prev, dup := p.seen[key]; dup {
+			bad(ColID, "与第 %d 行是同一个人（同一类别、同一期次），重复了", prev)
+		} else {
+			p.seen[key] = int32(row)
+		}
+	}
+	if len(errs) > 0 {
+		return pending{}, errs
+	}
+	w.Detail = p.detail(rec)
+	return pd, nil
+}
+
+func addFigure(f *cases.Facts, c column, m cases.Money) {
+	if c.Sign == 0 {
+		f.Set(c.Figure, m)
+		return
+	}
+	cur, _ := f.Get(c.Figure)
+	f.Set(c.Figure, cur+cases.Money(c.Sign)*m)
+}
+
+// registeredKind reads 人员类别: 脱贫人口 or 建档立卡 (but not 非建档立卡).
+func registeredKind(v string) bool {
+	if v == "" || strings.Contains(v, "非") || strings.Contains(v, "未") {
+		return false
+	}
+	return strings.Contains(v, "脱贫") || strings.Contains(v, "建档立卡")
+}
+
+// detail writes the row as a JSON object of header → normalised value (extra columns
+// included, empty cells left out).
+func (p *parser) detail(rec []string) []byte {
+	buf := make([]byte, 0, 256)
+	buf = append(buf, '{')
+	first := true
+	for i, h := range p.header {
+		if h == "" || i >= len(rec) {
+			continue
+		}
+		v := NormalizeText(rec[i])
+		if v == "" {
+			continue
+		}
+		if !first {
+			buf = append(buf, ',')
+		}
+		first = false
+		buf = appendJSONString(buf, h)
+		buf = append(buf, ':')
+		buf = appendJSONString(buf, v)
+	}
+	return append(buf, '}')
+}
+
+func appendHits(detail []byte, hits []cases.Hit) []byte {
+	var b []byte
+	b = append(b, `"_rules":[`...)
+	for i, h := range hits {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"rule":`...)
+		b = appendJSONString(b, h.Rule)
+		if h.HasAmount {
+			b = append(b, `,"amount":"`...)
+			b = append(b, h.Amount.String()...)
+			b = append(b, '"')
+		}
+		b = append(b, '}')
+	}
+	b = append(b, ']', '}')
+	out := detail[:len(detail)-1]
+	if len(out) > 1 {
+		out = append(out, ',')
+	}
+	return append(out, b...)
+}
+
+// appendJSONString quotes s for JSON; s is valid UTF-8 without NUL (NormalizeText).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b = append(b, '\\', c)
+		case c < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[c>>4], hex[c&0xf])
+		default:
+			b = append(b, c)
+		}
+	}
+	return append(b, '"')
+}

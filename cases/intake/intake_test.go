@@ -1,0 +1,307 @@
+package intake_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/intake"
+	"github.com/fangpin/fangpin/cases/orgfile"
+	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/cases/sheet"
+	"github.com/fangpin/fangpin/cases/synth"
+)
+
+type fixture struct {
+	db                 *postgres.DB
+	gen                *synth.Gen
+	lifted, edge, head cases.RegistryMember // a 脱贫户 member, an 边缘易致贫户 member, a 脱贫户 head
+	members            []cases.RegistryMember
+}
+
+func setup(t *testing.T) *fixture {
+	t.Helper()
+	db := pgtest.New(t)
+	b, err := os.ReadFile("../../examples/org.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := orgfile.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if _, err := db.ApplyOrg(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	g := synth.New(7)
+	f := &fixture{db: db, gen: g}
+	for _, kind := range []string{cases.HouseholdLifted, cases.HouseholdEdge} {
+		head := g.IDNumber(1960)
+		hno := "T" + head[12:]
+		for j := 0; j < 3; j++ {
+			id := head
+			if j > 0 {
+				id = g.IDNumber(1990)
+			}
+			f.members = append(f.members, cases.RegistryMember{HouseholdNo: hno, HeadIDNumber: head, Name: g.Name(), IDNumber: id,
+				Relation: "户主", Township: "城关镇", Village: "示例一村", Kind: kind, RiskStatus: cases.RiskOpen})
+		}
+	}
+	f.head, f.lifted, f.edge = f.members[0], f.members[1], f.members[4]
+	if err := db.UpsertRegistry(ctx, f.members); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func sum(b []byte) string { h := sha256.Sum256(b); return hex.EncodeToString(h[:]) }
+
+func (f *fixture) importBytes(t *testing.T, dept string, cat cases.Category, b []byte) cases.Batch {
+	t.Helper()
+	batch, err := f.tryImport(dept, cat, b)
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	return batch
+}
+
+func (f *fixture) tryImport(dept string, cat cases.Category, b []byte) (cases.Batch, error) {
+	r, err := sheet.New(bytes.NewReader(b))
+	if err != nil {
+		return cases.Batch{}, err
+	}
+	defer r.Close()
+	return intake.Import(context.Background(), f.db, intake.Request{Department: dept, Category: cat, Period: "2026-10",
+		SHA256: sum(b), Today: cases.NewDate(2026, 11, 3)}, r)
+}
+
+func csvOf(header string, rows ...string) []byte {
+	return []byte(header + "\n" + strings.Join(rows, "\n") + "\n")
+}
+
+// warnings returns rule per row of a batch.
+func (f *fixture) warnings(t *testing.T, batch string) map[int]string {
+	t.Helper()
+	out := map[int]string{}
+	err := f.db.BatchWarnings(context.Background(), batch, func(w postgres.BatchWarning) error {
+		out[w.Row] = w.Rule
+		if w.Amount != nil {
+			out[w.Row] += "@" + string(*w.Amount)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func TestMedicalEdges(t *testing.T) {
+	f := setup(t)
+	g := f.gen
+	id := func() string { return g.IDNumber(1970) }
+	b := f.importBytes(t, "医保局", cases.CatMedical, csvOf("姓名,身份证号,乡镇,村,户主身份证号,人员类别,住院自付累计,门诊统筹费用,门特费用",
+		"王试一,"+f.lifted.IDNumber+",城关镇,示例一村,,,4999.99,0,0",   // 2 registered (registry), just under
+		"王试二,"+f.head.IDNumber+",城关镇,示例一村,,,5000,0,0",        // 3 registered head, at the edge
+		"王试三,"+id()+",河口乡,,,脱贫人口,5000.00,,",                  // 4 registered by 人员类别
+		"王试四,"+id()+",河口乡,,,非建档立卡,5000,0,0",                  // 5 not registered: no warning at 5000
+		"王试五,"+id()+",河口乡,,,,19999.99,0,0",                   // 6
+		"王试六,"+id()+",河口乡,,,,20000,0,0",                      // 7
+		"王试七,"+f.edge.IDNumber+",城关镇,,,,19999.99,300,199.99", // 8 边缘户 is not 建档立卡; 499.99
+		"王试八,"+id()+",河口乡,,,,0,300,200",                      // 9 outpatient 500
+		`王试九,`+id()+`,河口乡,,,,"20,000.00元",１００,４００`,           // 10 both rules, normalised
+	))
+	if b.Rows != 9 || b.Accepted != 9 || b.Rejected != 0 || b.Warnings != 5 || b.Period != "2026-10" {
+		t.Fatalf("batch = %+v", b)
+	}
+	want := map[int]string{3: "medical.inpatient.registered@5000.00", 4: "medical.inpatient.registered@5000.00",
+		7: "medical.inpatient.other@20000.00", 9: "medical.outpatient@500.00", 10: "medical.inpatient.other@20000.00"}
+	got := f.warnings(t, b.ID)
+	if len(got) != len(want) {
+		t.Fatalf("warnings %v, want %v", got, want)
+	}
+	for row, w := range want {
+		if got[row] != w {
+			t.Errorf("row %d: %q, want %q", row, got[row], w)
+		}
+	}
+	var detail string
+	f.db.Get(&detail, `SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 10`, b.ID)
+	if !strings.Contains(detail, `"_rules"`) || !strings.Contains(detail, "medical.outpatient") {
+		t.Errorf("row 10 detail should list both rules: %s", detail)
+	}
+}
+
+func TestEducationAndIndustryEdges(t *testing.T) {
+	f := setup(t)
+	g := f.gen
+	b := f.importBytes(t, "教体局", cases.CatEducation, csvOf("姓名,身份证号,乡镇,学校,学段,学年,学费,住宿费,教科书费,补助救助",
+		"李试一,"+g.IDNumber(2008)+",城关,一中,高中,2025-2026,8000,2000,1000,1000",    // 10000: no
+		"李试二,"+g.IDNumber(2008)+",城关,一中,高中,2025-2026,8000,2000,1000.01,1000", // 10000.01
+	))
+	if got := f.warnings(t, b.ID); len(got) != 1 || got[3] != "education.self_paid@10000.01" {
+		t.Fatalf("education warnings %v (batch %+v)", got, b)
+	}
+	b = f.importBytes(t, "农业农村局", cases.CatIndustry, csvOf("姓名,身份证号,乡镇,户主身份证号,人员类别,产业项目,损失金额",
+		"张试一,"+f.lifted.IDNumber+",城关镇,,,养猪,10000",                      // registered, 10000: no
+		"张试二,"+g.IDNumber(1970)+",城关镇,"+f.head.IDNumber+",,养猪,10000.01", // household head registered: yes
+		"张试三,"+g.IDNumber(1970)+",城关镇,,一般农户,养猪,50000",                   // not registered: never
+	))
+	if got := f.warnings(t, b.ID); len(got) != 1 || got[3] != "industry.loss@10000.01" {
+		t.Fatalf("industry warnings %v (batch %+v)", got, b)
+	}
+}
+
+func TestBadRowsReportedGoodRowsKept(t *testing.T) {
+	f := setup(t)
+	g := f.gen
+	good := g.IDNumber(1970)
+	bad := good[:17] + string("0123456789"[(strings.IndexByte("0123456789X", good[17])+1)%10])
+	lower := g.IDNumber(1970)
+	for lower[17] != 'X' {
+		lower = g.IDNumber(1970)
+	}
+	b := f.importBytes(t, "医保局", cases.CatMedical, csvOf("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用,备注",
+		"甲,"+good+",城关镇,30000,0,0,extra kept",       // 2 ok
+		"乙,"+bad+",城关镇,30000,0,0,",                  // 3 check digit
+		"丙,"+g.IDNumber(1970)+",城关镇,-5,0,0,",        // 4 negative
+		"丁,"+g.IDNumber(1970)+",不存在镇,100,0,0,",      // 5 township
+		"戊,"+good+",城关镇,100,0,0,",                   // 6 duplicate of row 2
+		"己,"+strings.ToLower(lower)+",城关镇,abc,0,0,", // 7 not a number
+		"庚,"+strings.ToLower(lower)+",城关镇,1,0,0,",   // 8 lower-case x accepted
+	))
+	if b.Rows != 7 || b.Accepted != 2 || b.Rejected != 5 || b.Warnings != 1 {
+		t.Fatalf("batch = %+v", b)
+	}
+	want := map[int]string{3: "身份证号", 4: "住院自付累计", 5: "乡镇", 6: "身份证号", 7: "住院自付累计"}
+	for _, e := range b.Errors {
+		if want[e.Row] != e.Column {
+			t.Errorf("error %+v, want column %q", e, want[e.Row])
+		}
+		delete(want, e.Row)
+		if strings.Contains(e.Message, bad) {
+			t.Errorf("error message repeats the full ID number: %s", e.Message)
+		}
+	}
+	if len(want) != 0 {
+		t.Errorf("rows not reported: %v (errors %+v)", want, b.Errors)
+	}
+	var detail, id string
+	f.db.QueryRow(`SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 2`, b.ID).Scan(&detail)
+	if !strings.Contains(detail, "extra kept") {
+		t.Errorf("extra column not kept in detail: %s", detail)
+	}
+	f.db.QueryRow(`SELECT id_number FROM warnings WHERE batch_id = $1 AND row_no = 8`, b.ID).Scan(&id)
+	if id != lower {
+		t.Errorf("row 8 id %q, want %q", id, lower)
+	}
+}
+
+func TestSameFileTwiceChangesNothing(t *testing.T) {
+	f := setup(t)
+	file := csvOf("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用", "甲,"+f.gen.IDNumber(1970)+",城关镇,30000,0,0")
+	first := f.importBytes(t, "医保局", cases.CatMedical, file)
+	second := f.importBytes(t, "医保局", cases.CatMedical, file)
+	if first.DuplicateOf != nil || second.DuplicateOf == nil || *second.DuplicateOf != first.ID || second.ID != first.ID ||
+		second.Warnings != first.Warnings || second.Rows != first.Rows {
+		t.Fatalf("first %+v second %+v", first, second)
+	}
+	var n int
+	f.db.Get(&n, `SELECT count(*) FROM warnings`)
+	if n != 1 {
+		t.Fatalf("%d warnings stored, want 1", n)
+	}
+}
+
+func TestFileRefused(t *testing.T) {
+	f := setup(t)
+	_, err := f.tryImport("医保局", cases.CatMedical, csvOf("姓名,身份证号,乡镇,住院自付累计,门特费用", "甲,x,城关镇,1,1"))
+	if cases.ErrorCode(err) != cases.EInvalid || !strings.Contains(cases.ErrorMessage(err), "门诊统筹费用") {
+		t.Fatalf("missing column: %v", err)
+	}
+	_, err = f.tryImport("医保局", cases.CatEducation, csvOf("姓名,身份证号,乡镇", "甲,x,城关镇"))
+	if cases.ErrorCode(err) != cases.EForbidden {
+		t.Fatalf("another department's category: %v", err)
+	}
+	_, err = f.tryImport("不存在局", cases.CatMedical, csvOf("姓名,身份证号,乡镇", "甲,x,城关镇"))
+	if cases.ErrorCode(err) != cases.ENotFound {
+		t.Fatalf("unknown department: %v", err)
+	}
+	var n int
+	f.db.Get(&n, `SELECT count(*) FROM batches`)
+	if n != 0 {
+		t.Fatalf("%d batches stored for refused files", n)
+	}
+}
+
+func TestAlertsPopulationAndDates(t *testing.T) {
+	f := setup(t)
+	g := f.gen
+	b := f.importBytes(t, "应急管理局", cases.CatDisaster, csvOf("姓名,身份证号,乡镇,灾害名称,灾害结束日期,受灾情况,损失金额",
+		",,青山镇,暴雨,2026/10/5,道路冲毁,",                         // township-wide alert
+		"甲,"+g.IDNumber(1970)+",青山镇,暴雨,20261005,房屋受损,3000", // compact date
+		"乙,,青山镇,暴雨,46300,房屋受损,",                            // name without ID
+		"丙,"+g.IDNumber(1970)+",青山镇,暴雨,2026-02-30,房屋受损,",   // no such date
+	))
+	if b.Accepted != 2 || b.Warnings != 2 || len(b.Errors) != 2 || b.Errors[0].Row != 4 || b.Errors[1].Column != "灾害结束日期" {
+		t.Fatalf("disaster batch %+v", b)
+	}
+	b = f.importBytes(t, "公安局", cases.CatPopulation, csvOf("姓名,身份证号,乡镇,户主身份证号,变动类型,变动日期",
+		"甲,"+f.edge.IDNumber+",城关镇,,死亡,2026-10-03",
+		"乙,"+g.IDNumber(2026)+",城关镇,"+f.head.IDNumber+",出生,2026-10-04",
+		"丙,"+g.IDNumber(1970)+",城关镇,,迁入,2026-10-05",
+		"丁,"+g.IDNumber(1970)+",城关镇,,失踪,2026-10-05",
+	))
+	got := f.warnings(t, b.ID)
+	if b.Accepted != 3 || len(got) != 2 || got[2] == "" || got[3] == "" || b.Errors[0].Column != "变动类型" {
+		t.Fatalf("population %+v warnings %v", b, got)
+	}
+}
+
+func TestRecordsAndOverrides(t *testing.T) {
+	f := setup(t)
+	rules, err := cases.DefaultRules().With(map[string]string{"medical.inpatient.other": "30000"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows := intake.Records([]map[string]any{
+		{"姓名": "甲", "身份证号": f.gen.IDNumber(1970), "乡镇": "城关镇", "住院自付累计": "25000", "门诊统筹费用": 0, "门特费用": nil},
+		{"姓名": "乙", "身份证号": f.gen.IDNumber(1970), "乡镇": "城关镇", "住院自付累计": "30000", "门诊统筹费用": "0", "门特费用": "0"},
+	})
+	b, err := intake.Import(context.Background(), f.db, intake.Request{Department: "医保局", Category: cases.CatMedical,
+		SHA256: sum([]byte("records")), Source: "api", Rules: rules, Today: cases.NewDate(2026, 11, 3)}, rows)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Period != "2026-10" || b.Warnings != 1 || f.warnings(t, b.ID)[2] != "medical.inpatient.other@30000.00" {
+		t.Fatalf("records batch %+v %v", b, f.warnings(t, b.ID))
+	}
+}
+
+func TestLoadRules(t *testing.T) {
+	dir := t.TempDir()
+	p := dir + "/rules.yaml"
+	os.WriteFile(p, []byte("medical.inpatient.registered: \"6000\"\neducation.self_paid: 12000.50\n"), 0o644)
+	rs, err := intake.LoadRules(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r, _ := rs.Rule("education.self_paid"); r.Threshold != 1200050 {
+		t.Fatalf("education threshold %v", r.Threshold)
+	}
+	os.WriteFile(p, []byte(`{"medical.outpatient": "abc"}`), 0o644)
+	if _, err := intake.LoadRules(p); err == nil {
+		t.Fatal("bad threshold accepted")
+	}
+	t.Setenv("FANGPIN_RULES", "")
+	if rs, err := intake.RulesFromEnv(); err != nil || len(rs) != len(cases.DefaultRules()) {
+		t.Fatalf("defaults: %v", err)
+	}
+}

@@ -1,0 +1,206 @@
+package intake
+
+import (
+	"fmt"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
+// NormalizeText trims ASCII and full-width spaces and non-breaking spaces, drops NUL
+// bytes (PostgreSQL refuses them in text) and replaces invalid UTF-8, so whatever a cell
+// holds can be stored and shown.
+func NormalizeText(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if strings.IndexByte(s, 0) >= 0 {
+		s = strings.ReplaceAll(s, "\x00", "")
+	}
+	return strings.TrimFunc(s, isSpace)
+}
+
+func isSpace(r rune) bool {
+	switch r {
+	case ' ', '\t', '\n', '\r', '\v', '\f', '\u00a0', '\u3000', '\ufeff', '\u200b':
+		return true
+	}
+	return false
+}
+
+// halfWidth turns full-width digits, points, commas and signs into ASCII.
+func halfWidth(s string) string {
+	if isASCII(s) {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= '０' && r <= '９':
+			return '0' + (r - '０')
+		case r == '．' || r == '。':
+			return '.'
+		case r == '，':
+			return ','
+		case r == '－' || r == '−':
+			return '-'
+		case r == '／':
+			return '/'
+		case isSpace(r):
+			return -1
+		}
+		return r
+	}, s)
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			return false
+		}
+	}
+	return true
+}
+
+// NormalizeAmount reads a yuan amount as departments write it: `5,000.00`, `5000元`,
+// `￥5000`, full-width digits. Negative or non-numeric amounts are errors, in Chinese.
+// Spreadsheets sometimes store 4999.99 as 4999.9899999999998; such binary noise far below
+// a fen is rounded away, while a real third decimal (12.345) is an error.
+func NormalizeAmount(s string) (cases.Money, error) {
+	orig := NormalizeText(s)
+	v := halfWidth(orig)
+	v = strings.TrimSuffix(v, "元")
+	v = strings.TrimPrefix(strings.TrimPrefix(v, "￥"), "¥")
+	v = strings.TrimSpace(v)
+	if strings.Contains(v, ",") {
+		if !validThousands(v) {
+			return 0, fmt.Errorf("金额“%s”不是数字", orig)
+		}
+		v = strings.ReplaceAll(v, ",", "")
+	}
+	if v == "" {
+		return 0, fmt.Errorf("金额不能为空")
+	}
+	if strings.HasPrefix(v, "-") {
+		if _, err := cases.ParseMoney(v); err == nil {
+			return 0, fmt.Errorf("金额“%s”不能为负数", orig)
+		}
+		return 0, fmt.Errorf("金额“%s”不是数字", orig)
+	}
+	v = roundNoise(v)
+	m, err := cases.ParseMoney(v)
+	if err != nil {
+		if _, _, ok := strings.Cut(v, "."); ok && strings.Trim(v, "0123456789.") == "" && strings.Count(v, ".") == 1 {
+			return 0, fmt.Errorf("金额“%s”最多保留两位小数（到分）", orig)
+		}
+		return 0, fmt.Errorf("金额“%s”不是数字", orig)
+	}
+	return m, nil
+}
+
+// validThousands accepts 1,234,567.89 but not 1,2,3.
+func validThousands(v string) bool {
+	whole, _, _ := strings.Cut(v, ".")
+	parts := strings.Split(whole, ",")
+	if len(parts[0]) == 0 || len(parts[0]) > 3 {
+		return false
+	}
+	for _, p := range parts[1:] {
+		if len(p) != 3 {
+			return false
+		}
+	}
+	return true
+}
+
+// roundNoise rounds a decimal with 9 or more fraction digits that sits within a millionth
+// of a fen of a two-decimal amount; other strings pass through unchanged.
+func roundNoise(v string) string {
+	whole, frac, ok := strings.Cut(v, ".")
+	if !ok || len(frac) < 9 || !allDigits(whole) || !allDigits(frac) {
+		return v
+	}
+	tail := frac[2:]
+	switch {
+	case strings.HasPrefix(tail, "000000"):
+		return whole + "." + frac[:2]
+	case strings.HasPrefix(tail, "999999"):
+		m, err := cases.ParseMoney(whole + "." + frac[:2])
+		if err != nil {
+			return v
+		}
+		return (m + 1).String()
+	}
+	return v
+}
+
+func allDigits(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// excelEpoch is day 0 of Excel's 1900 date system once its phantom 29 February 1900 is
+// skipped: serial 61 is 1900-03-01.
+var excelEpoch = cases.NewDate(1899, 12, 30)
+
+// NormalizeDate reads `2026-11-05`, `2026/11/5`, `20261105`, `2026年11月5日`, an Excel
+// date serial (46331, as XLSX stores date cells) and full-width digits; a time of day
+// after the date is ignored.
+func NormalizeDate(s string) (cases.Date, error) {
+	orig := NormalizeText(s)
+	v := halfWidth(orig)
+	if v == "" {
+		return cases.Date{}, fmt.Errorf("日期不能为空")
+	}
+	if d, _, ok := strings.Cut(v, " "); ok {
+		v = d
+	} else if d, _, ok := strings.Cut(v, "T"); ok && len(d) == 10 {
+		v = d
+	}
+	if serial, ok := excelSerial(v); ok {
+		if serial < 61 || serial > 401768 { // 1900-03-01 … 2999-12-31
+			return cases.Date{}, fmt.Errorf("日期“%s”不是有效的 Excel 日期", orig)
+		}
+		return excelEpoch.AddDays(serial), nil
+	}
+	d, err := cases.ParseDate(v)
+	if err != nil {
+		return cases.Date{}, fmt.Errorf("日期“%s”格式不对或不存在，请写成 2026-11-05", orig)
+	}
+	return d, nil
+}
+
+// excelSerial recognises a serial day number, possibly with a time fraction (46331.5).
+// Eight digits are YYYYMMDD, not a serial.
+func excelSerial(v string) (int, bool) {
+	whole, frac, _ := strings.Cut(v, ".")
+	if whole == "" || len(whole) > 6 || !allDigits(whole) || !allDigits(frac) {
+		return 0, false
+	}
+	n, err := strconv.Atoi(whole)
+	return n, err == nil
+}
+
+// NormalizeID trims the ID number and normalises full-width digits and a lower-case x.
+func NormalizeID(s string) string {
+	return cases.NormalizeIDNumber(strings.Map(func(r rune) rune {
+		if isSpace(r) {
+			return -1
+		}
+		return r
+	}, NormalizeText(s)))
+}
+
+// CheckID validates a normalised ID number (GB 11643), with a hint when a spreadsheet has
+// turned it into a number.
+func CheckID(id string) error {
+	if strings.ContainsAny(id, "Ee") && strings.Contains(id, "+") {
+		return fmt.Errorf("身份证号被 Excel 存成了数字（%s），请把该列设为文本格式后重新导出", id)
+	}
+	return cases.ValidateIDNumber(id)
+}

@@ -1,0 +1,236 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+
+	"github.com/lib/pq"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
+// PushDepartments lists the departments with the categories they push and the SHA-256 of
+// their API token.
+func (db *DB) PushDepartments(ctx context.Context) ([]cases.OrgDepartment, error) {
+	rows, err := db.QueryContext(ctx, `SELECT name, categories, token_sha256 FROM departments ORDER BY id`)
+	if err != nil {
+		return nil, fmt.Errorf("list departments: %w", err)
+	}
+	defer rows.Close()
+	var out []cases.OrgDepartment
+	for rows.Next() {
+		var d cases.OrgDepartment
+		var cats pq.StringArray
+		if err := rows.Scan(&d.Name, &cats, &d.TokenSHA256); err != nil {
+			return nil, fmt.Errorf("list departments: %w", err)
+		}
+		for _, c := range cats {
+			d.Categories = append(d.Categories, cases.Category(c))
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}
+
+// RegistryLookup finds people by ID number, as registry members or as the 户主身份证号 of
+// a registry household (a head need not be listed as a member). A member entry wins.
+func (db *DB) RegistryLookup(ctx context.Context, ids []string) (map[string]cases.RegistryMember, error) {
+	rows, err := db.QueryContext(ctx, `
+		SELECT m.id_number, m.name, m.relation, h.household_no, h.head_id_number, t.name, h.village, h.kind, h.risk_status, true
+		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
+		JOIN townships t ON t.id = h.township_id
+		WHERE m.id_number = ANY($1)
+		UNION ALL
+		SELECT h.head_id_number, '', '户主', h.household_no, h.head_id_number, t.name, h.village, h.kind, h.risk_status, false
+		FROM registry_households h JOIN townships t ON t.id = h.township_id
+		WHERE h.head_id_number = ANY($1)`, pq.Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("look up registry: %w", err)
+	}
+	defer rows.Close()
+	out := make(map[string]cases.RegistryMember)
+	for rows.Next() {
+		var m cases.RegistryMember
+		var member bool
+		if err := rows.Scan(&m.IDNumber, &m.Name, &m.Relation, &m.HouseholdNo, &m.HeadIDNumber, &m.Township,
+			&m.Village, &m.Kind, &m.RiskStatus, &member); err != nil {
+			return nil, fmt.Errorf("look up registry: %w", err)
+		}
+		if _, ok := out[m.IDNumber]; ok && !member {
+			continue
+		}
+		out[m.IDNumber] = m
+	}
+	return out, rows.Err()
+}
+
+// warningColumns are the columns a batch COPYs into warnings.
+var warningColumns = []string{"batch_id", "row_no", "category", "period", "rule", "amount", "id_number",
+	"name", "township_id", "village", "head_id_number", "registered", "detail", "created_at"}
+
+// ImportBatch stores a department push in one transaction: the batch row, then every row
+// fill adds, streamed to PostgreSQL with COPY (lib/pq's CopyIn buffers and sends as it
+// goes, so nothing accumulates), then the batch's counts and errors as fill left them in b.
+// If a batch with the same SHA-256 exists, that batch is returned, fill is not called and
+// nothing changes; two pushes of the same file at once are serialised by the unique index.
+func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add func(*cases.Warning) error) error) (*cases.Batch, error) {
+	if len(b.SHA256) < 16 {
+		return nil, fmt.Errorf("import batch: missing SHA-256")
+	}
+	if earlier, err := db.BatchBySHA256(ctx, b.SHA256); err == nil {
+		return earlier, nil
+	} else if cases.ErrorCode(err) != cases.ENotFound {
+		return nil, err
+	}
+	townIDs, err := db.TownshipIndex(ctx)
+	if err != nil {
+		return nil, err
+	}
+	now := db.Now()
+	b.ID = fmt.Sprintf("B%s-%s", now.In(cases.Shanghai).Format("20060102"), b.SHA256[:12])
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("import batch: begin: %w", err)
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `
+		INSERT INTO batches (id, department_id, category, period, sha256, filename, source, received_at)
+		VALUES ($1, (SELECT id FROM departments WHERE name = $2), $3, $4, $5, $6, $7, $8)
+		ON CONFLICT (sha256) DO NOTHING`,
+		b.ID, b.Department, string(b.Category), b.Period, b.SHA256, b.Filename, b.Source, now)
+	if err != nil {
+		return nil, fmt.Errorf("import batch: insert batch: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		// Someone pushed the same content meanwhile; theirs is the batch.
+		tx.Rollback()
+		return db.BatchBySHA256(ctx, b.SHA256)
+	}
+	stmt, err := tx.PrepareContext(ctx, pq.CopyIn("warnings", warningColumns...))
+	if err != nil {
+		return nil, fmt.Errorf("import batch: start copy: %w", err)
+	}
+	defer stmt.Close()
+	add := func(w *cases.Warning) error {
+		tid, ok := townIDs[w.Township]
+		if !ok {
+			return fmt.Errorf("import batch: unknown township %q", w.Township)
+		}
+		var amount any
+		if w.Amount != nil {
+			amount = w.Amount.String()
+		}
+		if _, err := stmt.ExecContext(ctx, b.ID, w.Row, string(w.Category), w.Period, w.Rule, amount, w.IDNumber,
+			w.Name, tid, w.Village, w.HeadIDNumber, w.Registered, string(w.Detail), now); err != nil {
+			return fmt.Errorf("import batch: copy row %d: %w", w.Row, err)
+		}
+		return nil
+	}
+	if err := fill(add); err != nil {
+		return nil, err
+	}
+	if _, err := stmt.ExecContext(ctx); err != nil {
+		return nil, fmt.Errorf("import batch: finish copy: %w", err)
+	}
+	if err := stmt.Close(); err != nil {
+		return nil, fmt.Errorf("import batch: finish copy: %w", err)
+	}
+	errs, err := json.Marshal(b.Errors)
+	if err != nil {
+		return nil, err
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE batches SET rows = $2, accepted = $3, rejected = $4, warnings = $5, errors = $6 WHERE id = $1`,
+		b.ID, b.Rows, b.Accepted, b.Rejected, b.Warnings, string(errs))
+	if err != nil {
+		return nil, fmt.Errorf("import batch: counts: %w", err)
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("import batch: commit: %w", err)
+	}
+	return nil, nil
+}
+
+const batchSelect = `
+	SELECT b.id, d.name, b.category, b.period, b.rows, b.accepted, b.rejected, b.warnings, b.errors, b.sha256, b.filename, b.source
+	FROM batches b JOIN departments d ON d.id = b.department_id`
+
+func (db *DB) scanBatch(ctx context.Context, where string, arg any) (*cases.Batch, error) {
+	var b cases.Batch
+	var cat string
+	var errs []byte
+	err := db.QueryRowContext(ctx, batchSelect+" WHERE "+where, arg).Scan(&b.ID, &b.Department, &cat, &b.Period,
+		&b.Rows, &b.Accepted, &b.Rejected, &b.Warnings, &errs, &b.SHA256, &b.Filename, &b.Source)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, cases.Errorf(cases.ENotFound, "没有找到这个批次")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read batch: %w", err)
+	}
+	b.Category = cases.Category(cat)
+	if err := json.Unmarshal(errs, &b.Errors); err != nil {
+		return nil, fmt.Errorf("read batch %s errors: %w", b.ID, err)
+	}
+	if b.Errors == nil {
+		b.Errors = []cases.RowError{}
+	}
+	return &b, nil
+}
+
+// BatchBySHA256 finds the batch of content already pushed; ENotFound if none.
+func (db *DB) BatchBySHA256(ctx context.Context, sha string) (*cases.Batch, error) {
+	return db.scanBatch(ctx, "b.sha256 = $1", sha)
+}
+
+// BatchByID reads one batch; ENotFound if there is none.
+func (db *DB) BatchByID(ctx context.Context, id string) (*cases.Batch, error) {
+	b, err := db.scanBatch(ctx, "b.id = $1", id)
+	if cases.ErrorCode(err) == cases.ENotFound {
+		return nil, cases.Errorf(cases.ENotFound, "没有找到批次“%s”，请核对批次号", id)
+	}
+	return b, err
+}
+
+// BatchWarning is one warning of a batch as `fangpin warnings` prints it.
+type BatchWarning struct {
+	IDNumber string       `json:"id_number"`
+	Name     string       `json:"name"`
+	Township string       `json:"township"`
+	Category string       `json:"category"`
+	Rule     string       `json:"rule"`
+	Amount   *json.Number `json:"amount"`
+	Period   string       `json:"period"`
+	Row      int          `json:"row"`
+}
+
+// BatchWarnings streams the rows of a batch that raised a warning, in file order, to fn.
+func (db *DB) BatchWarnings(ctx context.Context, batchID string, fn func(BatchWarning) error) error {
+	if _, err := db.BatchByID(ctx, batchID); err != nil {
+		return err
+	}
+	rows, err := db.QueryContext(ctx, `
+		SELECT w.id_number, w.name, t.name, w.category, w.rule, w.amount::text, w.period, w.row_no
+		FROM warnings w JOIN townships t ON t.id = w.township_id
+		WHERE w.batch_id = $1 AND w.rule <> '' ORDER BY w.row_no`, batchID)
+	if err != nil {
+		return fmt.Errorf("list warnings of %s: %w", batchID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var w BatchWarning
+		var amount sql.NullString
+		if err := rows.Scan(&w.IDNumber, &w.Name, &w.Township, &w.Category, &w.Rule, &amount, &w.Period, &w.Row); err != nil {
+			return fmt.Errorf("list warnings of %s: %w", batchID, err)
+		}
+		if amount.Valid {
+			n := json.Number(amount.String)
+			w.Amount = &n
+		}
+		if err := fn(w); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/intake"
+	"github.com/fangpin/fangpin/cases/postgres"
+)
+
+const importUsage = "用法：fangpin import --dept 部门名称 --category 类别代码 [--period YYYY-MM] [--json] FILE（CSV 或 XLSX）"
+
+// domainErr keeps a domain error's Chinese message without its code prefix.
+func domainErr(err error) error {
+	var e *cases.Error
+	if errors.As(err, &e) {
+		return errors.New(e.Msg)
+	}
+	return err
+}
+
+func runImport(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	dept := fs.String("dept", "", "推送部门名称，例如 医保局")
+	category := fs.String("category", "", "风险类别代码，例如 medical")
+	period := fs.String("period", "", "期次 YYYY-MM（按月推送的类别默认上月，其余默认本月）")
+	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || *dept == "" || *category == "" {
+		fmt.Fprintln(os.Stderr, importUsage)
+		return errUsage
+	}
+	cat, ok := cases.ParseCategory(*category)
+	if !ok {
+		return fmt.Errorf("不认识的风险类别“%s”", *category)
+	}
+	rules, err := intake.RulesFromEnv()
+	if err != nil {
+		return err
+	}
+	db, err := env.MigratedDB(ctx)
+	if err != nil {
+		return err
+	}
+	path := fs.Arg(0)
+	req := intake.Request{Department: *dept, Category: cat, Period: *period, Source: "file", Rules: rules,
+		Today: db.Today(), Progress: func(n int) { fmt.Fprintf(os.Stderr, "已处理 %d 行……\n", n) }}
+	b, err := intake.ImportFile(ctx, db, req, path)
+	if err != nil {
+		return fmt.Errorf("%s：%w", path, domainErr(err))
+	}
+	for i, e := range b.Errors {
+		if i == 50 {
+			fmt.Fprintf(os.Stderr, "……另有 %d 行有问题，详见 --json 输出的 errors。\n", b.Rejected-50)
+			break
+		}
+		fmt.Fprintf(os.Stderr, "第 %d 行，列“%s”：%s\n", e.Row, e.Column, e.Message)
+	}
+	if b.DuplicateOf != nil {
+		fmt.Fprintf(os.Stderr, "这个文件已经导入过（批次 %s），本次没有做任何改动。\n", *b.DuplicateOf)
+	}
+	if *asJSON {
+		return printJSON(b)
+	}
+	fmt.Printf("导入完成：批次 %s，%s %s 期，共 %d 行，接收 %d 行，退回 %d 行，预警 %d 条。\n",
+		b.ID, b.Department, b.Period, b.Rows, b.Accepted, b.Rejected, b.Warnings)
+	return nil
+}
+
+func runWarnings(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("warnings", flag.ContinueOnError)
+	batch := fs.String("batch", "", "批次号（fangpin import 输出的 batch_id）")
+	asJSON := fs.Bool("json", false, "每行打印一条 JSON")
+	if err := fs.Parse(args); err != nil || *batch == "" || fs.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "用法：fangpin warnings --batch 批次号 --json")
+		return errUsage
+	}
+	db, err := env.MigratedDB(ctx)
+	if err != nil {
+		return err
+	}
+	err = db.BatchWarnings(ctx, *batch, func(w postgres.BatchWarning) error {
+		if *asJSON {
+			return printJSON(w)
+		}
+		amount := ""
+		if w.Amount != nil {
+			amount = string(*w.Amount)
+		}
+		_, err := fmt.Printf("%d\t%s\t%s\t%s\t%s\t%s\n", w.Row, w.Name, w.IDNumber, w.Township, w.Rule, amount)
+		return err
+	})
+	return domainErr(err)
+}
