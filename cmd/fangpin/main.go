@@ -24,6 +24,9 @@ var commands = map[string]command{
 	"org":      {"组织文件：org apply FILE.yaml", runOrg},
 	"registry": {"监测户名册：registry import FILE", runRegistry},
 	"synth":    {"生成虚构的演示数据：synth registry -o FILE", runSynth},
+
+	"reminders": {"提醒：reminders [--json] [--case 编号]；reminders rebuild [--json]", runReminders},
+	"worker":    {"只运行提醒服务（可多机多实例）", runWorker},
 }
 
 func main() {
