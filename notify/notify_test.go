@@ -98,7 +98,7 @@ users:
 `
 
 type fixture struct {
-	t      *testing.T
+	t      testing.TB
 	db     *postgres.DB
 	clock  *clock
 	redis  redis.UniversalClient
@@ -106,7 +106,7 @@ type fixture struct {
 	sender *countingSender
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture {
 	db := pgtest.New(t)
 	r, prefix := testRedis(t)
 	f := &fixture{t: t, db: db, clock: &clock{}, redis: r, prefix: prefix, sender: &countingSender{calls: map[string]int{}}}
@@ -119,7 +119,7 @@ func newFixture(t *testing.T) *fixture {
 	return f
 }
 
-func parseOrg(t *testing.T, y string) *cases.Org {
+func parseOrg(t testing.TB, y string) *cases.Org {
 	o, err := orgfile.Parse([]byte(y))
 	if err != nil {
 		t.Fatal(err)
