@@ -413,3 +413,61 @@ func TestPlayNovemberDecember(t *testing.T) {
 		t.Errorf("pending after the play: %+v", pending)
 	}
 }
+
+// A worker that died holding a claim, a rebuild that re-adds the same ids and two live workers:
+// the reminder still goes out once, and the dead worker's claim expiring later changes nothing.
+func TestCrashedClaimAndRebuildSendOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.clock.Set(cases.MustDate("2026-11-10").At(10, 0))
+	a := f.dispatch("2026-11", "城关镇", "张小明", "H1", cases.MustDate("2026-11-10"))
+	w1, w2 := f.worker(), f.worker()
+	if err := w1.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(cases.MustDate("2026-12-01").At(9, 0))
+	// The crashed worker: claims everything due and never finishes.
+	if _, err := w1.Schedule().Claim(ctx, f.clock.Now(), 5*time.Minute, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w1.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{cases.MustDate("2026-12-01").At(9, 0), cases.MustDate("2026-12-01").At(9, 10)} {
+		f.clock.Set(at)
+		var wg sync.WaitGroup
+		for _, w := range []*notify.Worker{w1, w2} {
+			wg.Add(1)
+			go func() { defer wg.Done(); w.Tick(ctx) }()
+		}
+		wg.Wait()
+	}
+	rows, err := notify.List(ctx, f.db, a.No)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := 0
+	for _, r := range rows {
+		if r.State == "sent" {
+			sent++
+			if cases.DateOf(r.DueAt).String() != "2026-12-01" || r.Late {
+				t.Errorf("sent %+v", r)
+			}
+		}
+	}
+	var outbox, sentAll int
+	f.db.Get(&outbox, `SELECT count(*) FROM outbox WHERE idem_key LIKE 'reminder:%'`)
+	f.db.Get(&sentAll, `SELECT count(*) FROM reminders WHERE state = 'sent'`)
+	if sent != 1 {
+		t.Errorf("sent %d reminders of %s; want 1", sent, a.No)
+	}
+	// November's own reminders went out late too (the worker was not ticking then): each once.
+	if len(f.sender.calls) != sentAll || outbox != sentAll {
+		t.Errorf("%d sends, %d in the outbox, %d reminders sent", len(f.sender.calls), outbox, sentAll)
+	}
+	for k, n := range f.sender.calls {
+		if n != 1 {
+			t.Errorf("%s sent %d times", k, n)
+		}
+	}
+}
