@@ -12,7 +12,13 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-func int64Array(ids []int64) any { return pq.Array(ids) }
+// int64Array passes ids as a Postgres array; never NULL, so "= ANY" is false, not unknown.
+func int64Array(ids []int64) any {
+	if ids == nil {
+		ids = []int64{}
+	}
+	return pq.Array(ids)
+}
 
 // caseInfo is what a case reminder says about its case; it never holds an ID number, a
 // diagnosis or an amount, so nothing of that can slip into a group text.
@@ -20,8 +26,14 @@ type caseInfo struct {
 	cases.Case
 }
 
-func loadCase(ctx context.Context, tx *sqlx.Tx, id int64) (caseInfo, error) {
-	var r struct {
+// loadCases reads and share-locks the cases of claimed reminders, in id order.
+func loadCases(ctx context.Context, tx *sqlx.Tx, ids []int64) (map[int64]caseInfo, error) {
+	out := map[int64]caseInfo{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rs []struct {
+		ID       int64      `db:"id"`
 		No       string     `db:"case_no"`
 		HeadName string     `db:"head_name"`
 		Village  string     `db:"village"`
@@ -32,14 +44,17 @@ func loadCase(ctx context.Context, tx *sqlx.Tx, id int64) (caseInfo, error) {
 		Returns  int        `db:"returns"`
 		Round    string     `db:"round"`
 	}
-	err := tx.GetContext(ctx, &r, `
-		SELECT c.case_no, c.head_name, c.village, t.name AS township, c.status, c.result, c.due_on, c.returns, c.round
-		FROM cases c JOIN townships t ON t.id = c.township_id WHERE c.id = $1 FOR SHARE OF c`, id)
+	err := tx.SelectContext(ctx, &rs, `
+		SELECT c.id, c.case_no, c.head_name, c.village, t.name AS township, c.status, c.result, c.due_on, c.returns, c.round
+		FROM cases c JOIN townships t ON t.id = c.township_id WHERE c.id = ANY($1) ORDER BY c.id FOR SHARE OF c`, int64Array(ids))
 	if err != nil {
-		return caseInfo{}, fmt.Errorf("case %d of a reminder: %w", id, err)
+		return nil, fmt.Errorf("cases of reminders: %w", err)
 	}
-	return caseInfo{cases.Case{ID: id, No: r.No, HeadName: r.HeadName, Village: r.Village, Township: r.Township,
-		Status: cases.Status(r.Status), Result: cases.Result(r.Result), DueOn: r.DueOn, Returns: r.Returns, Round: r.Round}}, nil
+	for _, r := range rs {
+		out[r.ID] = caseInfo{cases.Case{ID: r.ID, No: r.No, HeadName: r.HeadName, Village: r.Village, Township: r.Township,
+			Status: cases.Status(r.Status), Result: cases.Result(r.Result), DueOn: r.DueOn, Returns: r.Returns, Round: r.Round}}
+	}
+	return out, nil
 }
 
 // household names the case in a group: number, village and the masked head's name (spec §9).

@@ -3,13 +3,13 @@ package notify
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fangpin/fangpin/cases"
@@ -212,6 +212,7 @@ func (w *Worker) Tick(ctx context.Context) (int, error) {
 // RunDue claims and fires due reminders until none is due.
 func (w *Worker) RunDue(ctx context.Context) (int, error) {
 	sent := 0
+	parallel := orDefault(w.Parallel, 4)
 	for {
 		now := w.now()
 		ids, err := w.Schedule().Claim(ctx, now, orDefault(w.Lease, 5*time.Minute), orDefault(w.Batch, 100))
@@ -227,28 +228,22 @@ func (w *Worker) RunDue(ctx context.Context) (int, error) {
 			wg       sync.WaitGroup
 			done     []int64
 		)
-		sem := make(chan struct{}, orDefault(w.Parallel, 4))
-		for _, id := range ids {
+		per := (len(ids) + parallel - 1) / parallel
+		for len(ids) > 0 {
+			chunk := ids[:min(per, len(ids))]
+			ids = ids[len(chunk):]
 			wg.Add(1)
-			sem <- struct{}{}
-			go func(id int64) {
-				defer func() { <-sem; wg.Done() }()
-				ok, err := w.fire(ctx, id, now)
+			go func() {
+				defer wg.Done()
+				n, ok, err := w.fireAll(ctx, chunk, now)
 				mu.Lock()
 				defer mu.Unlock()
-				if err != nil {
-					// Left in flight: another claim retries it when the lease ends.
-					w.log().Error("send reminder", "id", id, "err", err)
-					if firstErr == nil {
-						firstErr = err
-					}
-					return
+				sent += n
+				done = append(done, ok...)
+				if err != nil && firstErr == nil {
+					firstErr = err
 				}
-				done = append(done, id)
-				if ok {
-					sent++
-				}
-			}(id)
+			}()
 		}
 		wg.Wait()
 		if err := w.Schedule().Done(ctx, done...); err != nil {
@@ -258,6 +253,38 @@ func (w *Worker) RunDue(ctx context.Context) (int, error) {
 			return sent, firstErr
 		}
 	}
+}
+
+// fireAll fires claimed reminders in one transaction; if that fails it fires them one by
+// one, so that one reminder that cannot be sent does not hold back the others. It returns
+// how many were sent and which ids are settled (sent, cancelled or not pending); the rest
+// stay claimed and are retried when their lease ends.
+func (w *Worker) fireAll(ctx context.Context, ids []int64, now time.Time) (int, []int64, error) {
+	var n int
+	err := w.DB.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		n, err = w.fireTx(ctx, tx, ids, now)
+		return err
+	})
+	if err == nil {
+		return n, ids, nil
+	}
+	if len(ids) == 1 {
+		w.log().Error("send reminder", "id", ids[0], "err", err)
+		return 0, nil, err
+	}
+	n = 0
+	var ok []int64
+	var firstErr error
+	for _, id := range ids {
+		one, settled, err := w.fireAll(ctx, []int64{id}, now)
+		n += one
+		ok = append(ok, settled...)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return n, ok, firstErr
 }
 
 type reminderRow struct {
@@ -273,78 +300,99 @@ type reminderRow struct {
 
 const reminderSelect = `SELECT r.id, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state
 	FROM reminders r LEFT JOIN departments d ON d.id = r.department_id LEFT JOIN townships t ON t.id = r.township_id
-	WHERE r.id = $1`
+	WHERE r.id = ANY($1)`
 
-// fire decides, in one transaction, what becomes of one claimed reminder: sent (handed to the
-// Sender and marked sent together), cancelled (its reason no longer holds) or left alone (not
-// pending any more: another worker or a cancellation got there first). It reports whether a
-// message was sent.
-func (w *Worker) fire(ctx context.Context, id int64, now time.Time) (bool, error) {
-	var peek reminderRow
-	err := w.DB.GetContext(ctx, &peek, reminderSelect, id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return false, nil // never committed, or not ours
+// fireTx decides what becomes of claimed reminders: sent (handed to the Sender and marked
+// sent in this same transaction), cancelled (its reason no longer holds), or left alone (not
+// pending any more: another worker or a cancellation got there first).
+func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.Time) (int, error) {
+	var peek []reminderRow
+	if err := tx.SelectContext(ctx, &peek, reminderSelect, int64Array(ids)); err != nil {
+		return 0, fmt.Errorf("claimed reminders: %w", err)
 	}
+	var caseIDs []int64
+	for _, r := range peek {
+		if r.CaseID.Valid && r.State == "pending" {
+			caseIDs = append(caseIDs, r.CaseID.Int64)
+		}
+	}
+	// Lock order case → reminder, as in a case transition, so the two never deadlock: a case
+	// closing now either cancels its reminders first or waits until they are sent.
+	byCase, err := loadCases(ctx, tx, caseIDs)
 	if err != nil {
-		return false, fmt.Errorf("reminder %d: %w", id, err)
+		return 0, err
 	}
-	if peek.State != "pending" {
-		return false, nil
+	var locked []reminderRow
+	if err := tx.SelectContext(ctx, &locked, reminderSelect+` AND r.state = 'pending' ORDER BY r.id FOR UPDATE OF r`, int64Array(ids)); err != nil {
+		return 0, fmt.Errorf("lock reminders: %w", err)
 	}
-	sent := false
-	err = w.DB.InTx(ctx, func(tx *sqlx.Tx) error {
+	var (
+		sentIDs, lateIDs, cancelIDs []int64
+		notes                       []string
+		next                        []cases.Reminder
+		recips                      = map[string]*Delivery{}
+	)
+	cancel := func(id int64, note string) { cancelIDs = append(cancelIDs, id); notes = append(notes, note) }
+	for _, r := range locked {
 		var c *caseInfo
-		if peek.CaseID.Valid {
-			// Lock order case → reminder, as in a case transition, so the two never deadlock:
-			// a case closing now either cancels this reminder first or waits until it is sent.
-			ci, err := loadCase(ctx, tx, peek.CaseID.Int64)
-			if err != nil {
-				return err
+		if r.CaseID.Valid {
+			ci, ok := byCase[r.CaseID.Int64]
+			if !ok {
+				return 0, fmt.Errorf("case %d of reminder %d was not locked", r.CaseID.Int64, r.ID)
 			}
 			c = &ci
 		}
-		var r reminderRow
-		if err := tx.GetContext(ctx, &r, reminderSelect+` FOR UPDATE OF r`, id); err != nil {
-			return fmt.Errorf("lock reminder %d: %w", id, err)
-		}
-		if r.State != "pending" {
-			return nil
-		}
 		msg, skip, err := w.compose(ctx, tx, r, c, now)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if skip != "" {
-			_, err := tx.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', note = $2 WHERE id = $1`, id, skip)
-			return err
+			cancel(r.ID, skip)
+			continue
 		}
-		d, err := w.recipients(ctx, tx, r.Target)
-		if err != nil {
-			return err
+		d, ok := recips[r.Target]
+		if !ok {
+			if d, err = w.recipients(ctx, tx, r.Target); err != nil {
+				return 0, err
+			}
+			recips[r.Target] = d
 		}
 		if d == nil {
-			_, err := tx.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', note = $2 WHERE id = $1`, id, "没有可以接收提醒的群聊或人员，请在组织文件中配置")
-			return err
+			cancel(r.ID, "没有可以接收提醒的群聊或人员，请在组织文件中配置")
+			continue
 		}
-		d.Key = fmt.Sprintf("reminder:%d", id)
-		d.Text = msg
-		if err := w.Sender.Send(ctx, tx, *d); err != nil {
-			return fmt.Errorf("send reminder %d: %w", id, err)
+		m := *d
+		m.Key = fmt.Sprintf("reminder:%d", r.ID)
+		m.Text = msg
+		if err := w.Sender.Send(ctx, tx, m); err != nil {
+			return 0, fmt.Errorf("send reminder %d: %w", r.ID, err)
 		}
-		late := now.Sub(r.DueAt) > orDefault(w.Grace, 10*time.Minute)
-		if _, err := tx.ExecContext(ctx, `UPDATE reminders SET state = 'sent', sent_at = $2, late = $3 WHERE id = $1`, id, now, late); err != nil {
-			return fmt.Errorf("mark reminder %d sent: %w", id, err)
+		sentIDs = append(sentIDs, r.ID)
+		if now.Sub(r.DueAt) > orDefault(w.Grace, 10*time.Minute) {
+			lateIDs = append(lateIDs, r.ID)
 		}
 		if cases.ReminderKind(r.Kind) == cases.RemindCaseOverdue && c != nil {
-			next := cases.NextOverdueReminder(c.Case, cases.DateOf(r.DueAt), now, w.DB.Cal)
-			if err := insertReminders(ctx, tx, []cases.Reminder{next}); err != nil {
-				return err
-			}
+			next = append(next, cases.NextOverdueReminder(c.Case, cases.DateOf(r.DueAt), now, w.DB.Cal))
 		}
-		sent = true
-		return nil
-	})
-	return sent, err
+	}
+	if len(sentIDs) > 0 {
+		_, err := tx.ExecContext(ctx, `UPDATE reminders SET state = 'sent', sent_at = $2, late = (id = ANY($3)) WHERE id = ANY($1)`,
+			int64Array(sentIDs), now, int64Array(lateIDs))
+		if err != nil {
+			return 0, fmt.Errorf("mark %d reminders sent: %w", len(sentIDs), err)
+		}
+	}
+	if len(cancelIDs) > 0 {
+		_, err := tx.ExecContext(ctx, `UPDATE reminders r SET state = 'cancelled', note = x.note
+			FROM unnest($1::bigint[], $2::text[]) AS x(id, note) WHERE r.id = x.id`, int64Array(cancelIDs), pq.Array(notes))
+		if err != nil {
+			return 0, fmt.Errorf("cancel %d reminders: %w", len(cancelIDs), err)
+		}
+	}
+	if err := insertReminders(ctx, tx, next); err != nil {
+		return 0, err
+	}
+	return len(sentIDs), nil
 }
 
 // recipients resolves a target to the chat or people that read it; nil when nobody can.
