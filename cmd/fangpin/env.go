@@ -7,6 +7,7 @@ import (
 	"os"
 
 	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/notify"
 )
 
 // Env is the configuration of spec §11, read from the environment, and the connections
@@ -70,6 +71,8 @@ func (e *Env) DB(ctx context.Context) (*postgres.DB, error) {
 			return nil, err
 		}
 	}
+	// Every case change plans, cancels or renews its reminders in its own transaction.
+	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
 	e.db = db
 	return db, nil
 }

@@ -34,6 +34,9 @@ var commands = map[string]command{
 
 	"import":   {"部门筛查数据：import --dept 部门 --category 类别 [--period YYYY-MM] FILE", runImport},
 	"warnings": {"批次的预警：warnings --batch ID --json", runWarnings},
+
+	"reminders": {"提醒：reminders [--json] [--case 编号]；reminders rebuild [--json]", runReminders},
+	"worker":    {"只运行提醒服务（可多机多实例）", runWorker},
 }
 
 func main() {

@@ -1,0 +1,198 @@
+package cases
+
+import (
+	"fmt"
+	"time"
+)
+
+// Reminder rules of spec §10 as pure functions: from a case, or from a month, to the
+// reminders it calls for. Whether a conditional reminder (a department has not pushed, the
+// round is not dispatched, cases still lack a result) is actually sent is decided when it
+// fires, not here: planning only fixes who is reminded of what, and when.
+
+// ReminderKind says why a reminder exists.
+type ReminderKind string
+
+const (
+	RemindCaseDue      ReminderKind = "case_due"      // 5, 2, 1 working days before due_on and on it → township group
+	RemindCaseOverdue  ReminderKind = "case_overdue"  // every working day after due_on → township group
+	RemindCaseEscalate ReminderKind = "case_escalate" // first overdue day → the office (逾期督办)
+	RemindPush         ReminderKind = "push"          // the 3rd → liaisons who have not pushed last month's data
+	RemindPushLate     ReminderKind = "push_late"     // the 6th → liaisons and the office, if still missing
+	RemindEducation    ReminderKind = "education"     // 20 April → 教体局 liaisons, before the 30 April deadline
+	RemindEduLate      ReminderKind = "education_late"
+	RemindDispatch     ReminderKind = "dispatch"  // the 8th → the office, if the month's round is not dispatched
+	RemindMonthEnd     ReminderKind = "month_end" // 3 working days before month-end → township group
+)
+
+// CaseKind reports whether reminders of this kind belong to a case.
+func (k ReminderKind) CaseKind() bool {
+	return k == RemindCaseDue || k == RemindCaseOverdue || k == RemindCaseEscalate
+}
+
+// Reminder targets. A target names who reads the reminder, independent of how the bot reaches
+// them: the township's group chat (@ its cadres), the office's staff, a department's liaisons.
+const (
+	TargetOffice = "office"
+)
+
+// TargetGroup is the township's group chat.
+func TargetGroup(township string) string { return "group:" + township }
+
+// TargetLiaisons are a department's liaisons.
+func TargetLiaisons(department string) string { return "liaisons:" + department }
+
+// ReminderHour is when every reminder goes out, Asia/Shanghai (spec §10: 09:00).
+const ReminderHour = 9
+
+// DueReminderOffsets are the working days before due_on that the township is nudged.
+var DueReminderOffsets = []int{5, 2, 1, 0}
+
+// Monthly push days (spec §10, §2). A day that is not a working day moves to the next
+// working day: a nudge that arrives a little later is still useful, while moving it earlier
+// could land it in the previous month, before last month's data can even exist.
+const (
+	PushReminderDay     = 3  // 推送提醒
+	PushLateReminderDay = 6  // 推送逾期
+	DispatchReminderDay = 8  // 交办提醒 (round due by the 10th)
+	MonthEndWorkingDays = 3  // 月底反馈提醒: this many working days before the last day
+	PushDeadlineDay     = 5  // the monthly push deadline, for the text
+	DispatchDeadlineDay = 10 // the dispatch deadline, for the text
+)
+
+// Education reminders: 因学 data is pushed once a year, by 30 April.
+var (
+	EducationReminder     = [2]int{4, 20} // month, day
+	EducationLateReminder = [2]int{5, 1}
+)
+
+// Reminder is one planned reminder. Key is deterministic, so planning twice is harmless.
+type Reminder struct {
+	Key        string
+	Kind       ReminderKind
+	CaseID     int64  // case reminders
+	Department string // push and education reminders
+	Township   string // case and month-end reminders
+	Target     string
+	Day        Date
+	At         time.Time // Day at 09:00 Asia/Shanghai
+}
+
+func newReminder(kind ReminderKind, key, target string, day Date) Reminder {
+	return Reminder{Key: key, Kind: kind, Target: target, Day: day, At: day.At(ReminderHour, 0)}
+}
+
+// caseKey includes the number of returns, so a returned case gets fresh reminders while
+// those of its first round stay in the record.
+func caseKey(c Case, kind ReminderKind, day Date) string {
+	return fmt.Sprintf("case:%d:%d:%s:%s", c.ID, c.Returns, kind, day)
+}
+
+// CaseReminders returns an open case's reminders: 5, 2 and 1 working days before due_on and
+// on due_on to the township group, and on the first overdue day both the overdue reminder and
+// the escalation to the office. Later overdue reminders are chained one at a time by
+// NextOverdueReminder, because they go on only until the case closes. Reminders at or before
+// `after` (the moment of planning) are left out: a nudge for a moment already gone is noise.
+func CaseReminders(c Case, cal *Calendar, after time.Time) []Reminder {
+	if !c.Status.Open() || c.DueOn.IsZero() {
+		return nil
+	}
+	group := TargetGroup(c.Township)
+	var out []Reminder
+	add := func(r Reminder) {
+		if r.At.After(after) {
+			r.CaseID, r.Township = c.ID, c.Township
+			out = append(out, r)
+		}
+	}
+	for _, n := range DueReminderOffsets {
+		day := cal.AddWorkingDays(c.DueOn, -n)
+		if n == 0 && !cal.IsWorkingDay(day) {
+			// A due date that is not a working day (rare): remind on the working day before.
+			day = cal.AddWorkingDays(day, -1)
+		}
+		add(newReminder(RemindCaseDue, caseKey(c, RemindCaseDue, day), group, day))
+	}
+	first := cal.AddWorkingDays(c.DueOn, 1)
+	add(newReminder(RemindCaseOverdue, caseKey(c, RemindCaseOverdue, first), group, first))
+	add(newReminder(RemindCaseEscalate, caseKey(c, RemindCaseEscalate, first), TargetOffice, first))
+	return out
+}
+
+// NextOverdueReminder is the overdue reminder after the one of day `sent`: the next working
+// day whose 09:00 is still to come at now. After an outage it so skips the days that went by,
+// and the township gets one overdue reminder on recovery rather than one per missed day.
+func NextOverdueReminder(c Case, sent Date, now time.Time, cal *Calendar) Reminder {
+	day := cal.AddWorkingDays(sent, 1)
+	for !day.At(ReminderHour, 0).After(now) {
+		day = cal.AddWorkingDays(day, 1)
+	}
+	r := newReminder(RemindCaseOverdue, caseKey(c, RemindCaseOverdue, day), TargetGroup(c.Township), day)
+	r.CaseID, r.Township = c.ID, c.Township
+	return r
+}
+
+// DaysOverdue counts the working days from due_on to day (1 on the first overdue day).
+func DaysOverdue(c Case, day Date, cal *Calendar) int {
+	return cal.WorkingDaysBetween(c.DueOn, day)
+}
+
+// MonthReminders returns the reminders a month calls for (month is any day of it):
+// push reminders on the 3rd and the 6th for every department with monthly categories,
+// education reminders on 20 April and 1 May, the dispatch reminder on the 8th and each
+// township's month-end reminder. Days that are not working days move to the next working day.
+func MonthReminders(month Date, departments []OrgDepartment, townships []string, cal *Calendar) []Reminder {
+	m := month.MonthKey()
+	key := func(kind ReminderKind, who, target string) string {
+		return fmt.Sprintf("month:%s:%s:%s:%s", m, kind, who, target)
+	}
+	on := func(day int) Date { return cal.NextWorkingDay(NewDate(month.Year, month.Month, day)) }
+	var out []Reminder
+	for _, d := range departments {
+		monthly, education := false, false
+		for _, c := range d.Categories {
+			monthly = monthly || c.Monthly()
+			education = education || c == CatEducation
+		}
+		if monthly {
+			r := newReminder(RemindPush, key(RemindPush, d.Name, TargetLiaisons(d.Name)), TargetLiaisons(d.Name), on(PushReminderDay))
+			r.Department = d.Name
+			out = append(out, r)
+			for _, target := range []string{TargetLiaisons(d.Name), TargetOffice} {
+				r := newReminder(RemindPushLate, key(RemindPushLate, d.Name, target), target, on(PushLateReminderDay))
+				r.Department = d.Name
+				out = append(out, r)
+			}
+		}
+		if education && int(month.Month) == EducationReminder[0] {
+			r := newReminder(RemindEducation, key(RemindEducation, d.Name, TargetLiaisons(d.Name)), TargetLiaisons(d.Name), on(EducationReminder[1]))
+			r.Department = d.Name
+			out = append(out, r)
+		}
+		if education && int(month.Month) == EducationLateReminder[0] {
+			for _, target := range []string{TargetLiaisons(d.Name), TargetOffice} {
+				r := newReminder(RemindEduLate, key(RemindEduLate, d.Name, target), target, on(EducationLateReminder[1]))
+				r.Department = d.Name
+				out = append(out, r)
+			}
+		}
+	}
+	out = append(out, newReminder(RemindDispatch, key(RemindDispatch, "", TargetOffice), TargetOffice, on(DispatchReminderDay)))
+	monthEnd := cal.AddWorkingDays(month.LastOfMonth(), -MonthEndWorkingDays)
+	if !cal.IsWorkingDay(month.LastOfMonth()) {
+		// "3 working days before month-end" counts back from the month's last working day
+		// when the last calendar day is a day off, so the township keeps three working days.
+		monthEnd = cal.AddWorkingDays(cal.LastWorkingDayOfMonth(month), -MonthEndWorkingDays)
+	}
+	for _, t := range townships {
+		r := newReminder(RemindMonthEnd, key(RemindMonthEnd, t, TargetGroup(t)), TargetGroup(t), monthEnd)
+		r.Township = t
+		out = append(out, r)
+	}
+	return out
+}
+
+// PreviousMonth is the YYYY-MM before the month of d: the period monthly pushes cover.
+func PreviousMonth(d Date) string {
+	return NewDate(d.Year, d.Month-1, 1).MonthKey()
+}

@@ -1,0 +1,189 @@
+package cases
+
+import (
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+)
+
+func describe(rs []Reminder) string {
+	var b []string
+	for _, r := range rs {
+		if r.At != r.Day.At(9, 0) {
+			b = append(b, "NOT-AT-09:00")
+		}
+		b = append(b, fmt.Sprintf("%s %s %s", r.Day, r.Kind, r.Target))
+	}
+	return strings.Join(b, "\n")
+}
+
+func TestCaseReminders(t *testing.T) {
+	cal := NewCalendar()
+	for _, tc := range []struct {
+		name  string
+		c     Case
+		after time.Time
+		want  []string
+	}{
+		{"spec example: dispatched 11-10, due 12-08",
+			Case{ID: 7, Township: "城关镇", Status: StatusDispatched, DueOn: MustDate("2026-12-08")},
+			MustDate("2026-11-10").At(10, 0),
+			[]string{
+				"2026-12-01 case_due group:城关镇",
+				"2026-12-04 case_due group:城关镇",
+				"2026-12-07 case_due group:城关镇",
+				"2026-12-08 case_due group:城关镇",
+				"2026-12-09 case_overdue group:城关镇",
+				"2026-12-09 case_escalate office",
+			}},
+		{"across 国庆: dispatched 09-28, due 10-30",
+			Case{ID: 8, Township: "河口乡", Status: StatusDispatched, DueOn: MustDate("2026-10-30")},
+			MustDate("2026-09-28").At(10, 0),
+			[]string{
+				"2026-10-23 case_due group:河口乡",
+				"2026-10-28 case_due group:河口乡",
+				"2026-10-29 case_due group:河口乡",
+				"2026-10-30 case_due group:河口乡",
+				"2026-11-02 case_overdue group:河口乡",
+				"2026-11-02 case_escalate office",
+			}},
+		{"returned case planned on 12-04 keeps only what is still ahead",
+			Case{ID: 9, Township: "城关镇", Status: StatusReturned, Returns: 1, DueOn: MustDate("2026-12-08")},
+			MustDate("2026-12-04").At(9, 30),
+			[]string{
+				"2026-12-07 case_due group:城关镇",
+				"2026-12-08 case_due group:城关镇",
+				"2026-12-09 case_overdue group:城关镇",
+				"2026-12-09 case_escalate office",
+			}},
+		{"closed case has none",
+			Case{ID: 10, Township: "城关镇", Status: StatusClosed, DueOn: MustDate("2026-12-08")},
+			MustDate("2026-11-10").At(10, 0), nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			rs := CaseReminders(tc.c, cal, tc.after)
+			if got, want := describe(rs), strings.Join(tc.want, "\n"); got != want {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+			again := CaseReminders(tc.c, cal, tc.after)
+			for i := range rs {
+				if rs[i].Key != again[i].Key {
+					t.Errorf("keys differ between two plannings: %s vs %s", rs[i].Key, again[i].Key)
+				}
+			}
+		})
+	}
+}
+
+func TestCaseReminderKeysDifferAfterReturn(t *testing.T) {
+	cal := NewCalendar()
+	c := Case{ID: 1, Township: "城关镇", Status: StatusDispatched, DueOn: MustDate("2026-12-08")}
+	a := CaseReminders(c, cal, MustDate("2026-11-10").At(0, 0))
+	c.Returns, c.Status = 1, StatusReturned
+	b := CaseReminders(c, cal, MustDate("2026-11-10").At(0, 0))
+	if a[0].Key == b[0].Key {
+		t.Fatalf("a returned case must get new keys, both are %s", a[0].Key)
+	}
+}
+
+func TestNextOverdueReminder(t *testing.T) {
+	cal := NewCalendar()
+	c := Case{ID: 7, Township: "城关镇", Status: StatusDispatched, DueOn: MustDate("2026-12-08")}
+	for _, tc := range []struct{ sent, now, want string }{
+		{"2026-12-09", "2026-12-09T09:00:01", "2026-12-10"},
+		{"2026-12-11", "2026-12-11T09:00:01", "2026-12-14"}, // over the weekend
+		{"2026-12-09", "2026-12-15T10:00:00", "2026-12-16"}, // after an outage: no catching up
+		{"2026-12-09", "2026-12-15T08:00:00", "2026-12-15"},
+		{"2026-12-31", "2026-12-31T09:00:01", "2027-01-04"}, // 元旦
+	} {
+		now, _ := time.ParseInLocation("2006-01-02T15:04:05", tc.now, Shanghai)
+		r := NextOverdueReminder(c, MustDate(tc.sent), now, cal)
+		if r.Day.String() != tc.want || r.Kind != RemindCaseOverdue || r.Target != "group:城关镇" || r.CaseID != 7 {
+			t.Errorf("after %s at %s: got %s %s %s, want %s", tc.sent, tc.now, r.Day, r.Kind, r.Target, tc.want)
+		}
+	}
+	if n := DaysOverdue(c, MustDate("2026-12-14"), cal); n != 4 {
+		t.Errorf("DaysOverdue on 12-14 = %d, want 4", n)
+	}
+}
+
+func TestMonthReminders(t *testing.T) {
+	cal := NewCalendar()
+	depts := []OrgDepartment{
+		{Name: "医保局", Categories: []Category{CatMedical, CatAssurance}},
+		{Name: "教体局", Categories: []Category{CatEducation, CatAssurance}},
+		{Name: "应急管理局", Categories: []Category{CatDisaster}},
+	}
+	towns := []string{"城关镇", "河口乡"}
+	for _, tc := range []struct {
+		month string
+		want  []string
+	}{
+		{"2026-11", []string{ // the 8th is a Sunday → Monday the 9th
+			"2026-11-03 push liaisons:医保局",
+			"2026-11-06 push_late liaisons:医保局",
+			"2026-11-06 push_late office",
+			"2026-11-09 dispatch office",
+			"2026-11-25 month_end group:城关镇",
+			"2026-11-25 month_end group:河口乡",
+		}},
+		{"2026-12", []string{ // the 6th is a Sunday → Monday the 7th
+			"2026-12-03 push liaisons:医保局",
+			"2026-12-07 push_late liaisons:医保局",
+			"2026-12-07 push_late office",
+			"2026-12-08 dispatch office",
+			"2026-12-28 month_end group:城关镇",
+			"2026-12-28 month_end group:河口乡",
+		}},
+		{"2026-10", []string{ // 国庆 2026: 1–7 October off, Saturday 10th a working day
+			"2026-10-08 push liaisons:医保局",
+			"2026-10-08 push_late liaisons:医保局",
+			"2026-10-08 push_late office",
+			"2026-10-08 dispatch office",
+			"2026-10-27 month_end group:城关镇", // 31st is a Saturday: 3 working days before Friday 30th
+			"2026-10-27 month_end group:河口乡",
+		}},
+		{"2027-04", []string{
+			"2027-04-06 push liaisons:医保局", // 3rd–5th 清明
+			"2027-04-06 push_late liaisons:医保局",
+			"2027-04-06 push_late office",
+			"2027-04-20 education liaisons:教体局",
+			"2027-04-08 dispatch office",
+			"2027-04-27 month_end group:城关镇",
+			"2027-04-27 month_end group:河口乡",
+		}},
+	} {
+		t.Run(tc.month, func(t *testing.T) {
+			m, _ := ParseMonth(tc.month)
+			got := describe(MonthReminders(m, depts, towns, cal))
+			if want := strings.Join(tc.want, "\n"); got != want {
+				t.Errorf("got\n%s\nwant\n%s", got, want)
+			}
+		})
+	}
+	may := MonthReminders(MustDate("2026-05-15"), depts, towns, cal)
+	var edu []string
+	for _, r := range may {
+		if r.Kind == RemindEduLate {
+			edu = append(edu, fmt.Sprintf("%s %s", r.Day, r.Target))
+		}
+	}
+	// 1 May 2026 is 劳动节 (1–5 May off): the reminder moves to Wednesday 6 May.
+	if got := strings.Join(edu, ","); got != "2026-05-06 liaisons:教体局,2026-05-06 office" {
+		t.Errorf("education late reminders in May 2026: %s", got)
+	}
+	keys := map[string]bool{}
+	for _, r := range may {
+		if keys[r.Key] {
+			t.Errorf("duplicate key %s", r.Key)
+		}
+		keys[r.Key] = true
+	}
+}
+
+func TestPreviousMonth(t *testing.T) {
+	if got := PreviousMonth(MustDate("2027-01-03")); got != "2026-12" {
+		t.Errorf("PreviousMonth(2027-01-03) = %s", got)
+	}
+}

@@ -1,0 +1,39 @@
+// Package botsend delivers reminders through the bot's outbox: the adapter between notify's
+// Sender interface and bot.Enqueue, so that neither package knows the other.
+package botsend
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/notify"
+)
+
+// Outbox queues a reminder in the `outbox` table on the transaction that marks it sent; the
+// idempotency key ("reminder:<id>") makes a second queueing a no-op.
+type Outbox struct{}
+
+var _ notify.Sender = Outbox{}
+
+// Send queues d: township groups by appchat (app-created group) or webhook (group robot,
+// @ the cadres), everyone else privately.
+func (Outbox) Send(ctx context.Context, tx sqlx.ExtContext, d notify.Delivery) error {
+	m := bot.Outgoing{Key: d.Key}
+	switch {
+	case d.AppChat != "":
+		m.Channel, m.Target = bot.ToAppChat, d.AppChat
+		m.MsgType, m.Body = bot.Text(d.Text)
+	case d.Webhook != "":
+		m.Channel, m.Target = bot.ToWebhook, d.Webhook
+		m.MsgType, m.Body = bot.Text(d.Text, d.Mention...)
+	case len(d.Users) > 0:
+		m.Channel, m.Target = bot.ToUsers, bot.JoinUsers(d.Users...)
+		m.MsgType, m.Body = bot.Text(d.Text)
+	default:
+		return fmt.Errorf("reminder %s has no recipient", d.Key)
+	}
+	return bot.Enqueue(ctx, tx, m)
+}

@@ -1,0 +1,473 @@
+package notify_test
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/orgfile"
+	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/notify"
+	"github.com/fangpin/fangpin/notify/botsend"
+)
+
+// clock is the injected clock: the test sets it, everyone reads it.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time  { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+// countingSender counts every Send per key, across workers, then queues in the outbox.
+type countingSender struct {
+	mu    sync.Mutex
+	calls map[string]int
+}
+
+func (s *countingSender) Send(ctx context.Context, tx sqlx.ExtContext, d notify.Delivery) error {
+	s.mu.Lock()
+	s.calls[d.Key]++
+	s.mu.Unlock()
+	return botsend.Outbox{}.Send(ctx, tx, d)
+}
+
+func testRedis(t testing.TB) (redis.UniversalClient, string) {
+	t.Helper()
+	u := os.Getenv("FANGPIN_TEST_REDIS")
+	if u == "" {
+		u = "redis://127.0.0.1:6379/0"
+	}
+	opt, err := redis.ParseURL(u)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := redis.NewClient(opt)
+	if err := r.Ping(context.Background()).Err(); err != nil {
+		t.Fatalf("redis at %s: %v (make test starts it)", u, err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	prefix := "fangpin_test:" + hex.EncodeToString(b) + ":"
+	t.Cleanup(func() {
+		emptyRedis(t, r, prefix)
+		r.Close()
+	})
+	return r, prefix
+}
+
+// emptyRedis deletes every key of the prefix, as a Redis restarted without data would have.
+func emptyRedis(t testing.TB, r redis.UniversalClient, prefix string) {
+	ctx := context.Background()
+	keys, err := r.Keys(ctx, prefix+"*").Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) > 0 {
+		r.Del(ctx, keys...)
+	}
+}
+
+const orgYAML = `
+townships:
+  - {name: 城关镇, chat: {appchat: wrCG0001}}
+  - {name: 河口乡, chat: {webhook_key: 6f2a-demo-key}}
+departments:
+  - {name: 医保局, categories: [medical, assurance]}
+  - {name: 应急管理局, categories: [disaster]}
+users:
+  - {userid: zhangsan, name: 张三, role: cadre, township: 城关镇}
+  - {userid: lisi, name: 李四, role: cadre, township: 河口乡}
+  - {userid: wangwu, name: 王五, role: liaison, department: 医保局}
+  - {userid: zhaoliu, name: 赵六, role: office}
+  - {userid: sunqi, name: 孙七, role: supervisor}
+`
+
+type fixture struct {
+	t      testing.TB
+	db     *postgres.DB
+	clock  *clock
+	redis  redis.UniversalClient
+	prefix string
+	sender *countingSender
+}
+
+func newFixture(t testing.TB) *fixture {
+	db := pgtest.New(t)
+	r, prefix := testRedis(t)
+	f := &fixture{t: t, db: db, clock: &clock{}, redis: r, prefix: prefix, sender: &countingSender{calls: map[string]int{}}}
+	db.Now = f.clock.Now
+	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
+	org := parseOrg(t, orgYAML)
+	if _, err := db.ApplyOrg(context.Background(), org); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+func parseOrg(t testing.TB, y string) *cases.Org {
+	o, err := orgfile.Parse([]byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return o
+}
+
+func (f *fixture) worker() *notify.Worker {
+	return &notify.Worker{DB: f.db, Redis: f.redis, Prefix: f.prefix, Sender: f.sender, Now: f.clock.Now, Parallel: 2}
+}
+
+// dispatch creates a case as the dispatch round does: in one transaction, with the hooks
+// called with a zero "before".
+func (f *fixture) dispatch(round, township, head, household string, day cases.Date) cases.Case {
+	f.t.Helper()
+	ctx := context.Background()
+	var c cases.Case
+	err := f.db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := postgres.EnsureRound(ctx, tx, round, day); err != nil {
+			return err
+		}
+		n := postgres.NewCase{Round: round, Kind: cases.KindNew, HouseholdKey: household, HeadName: head,
+			HeadIDNumber: "110101199003071234", Village: "东关村", Township: township,
+			DispatchedAt: f.clock.Now(), DueOn: f.db.Cal.AddWorkingDays(day, 20)}
+		id, no, err := postgres.InsertCase(ctx, tx, n, cases.System, "test")
+		if err != nil {
+			return err
+		}
+		c = cases.Case{ID: id, No: no, Round: round, Kind: n.Kind, HouseholdKey: household, HeadName: head,
+			Village: n.Village, Township: township, Status: cases.StatusDispatched, DispatchedAt: n.DispatchedAt, DueOn: n.DueOn}
+		for _, h := range f.db.CaseHooks {
+			if err := h(ctx, tx, cases.Case{}, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+func (f *fixture) push(dept, category, period string) {
+	f.t.Helper()
+	_, err := f.db.Exec(`INSERT INTO batches (id, department_id, category, period, sha256, received_at)
+		VALUES ($1, (SELECT id FROM departments WHERE name = $2), $3, $4, $1, $5)`,
+		fmt.Sprintf("b-%s-%s-%s", dept, category, period), dept, category, period, f.clock.Now())
+	if err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func (f *fixture) transition(no string, actor cases.Actor, cmd cases.Command) {
+	f.t.Helper()
+	if _, err := f.db.Transition(context.Background(), no, actor, cmd, "test"); err != nil {
+		f.t.Fatalf("%s %s: %v", cmd.Action, no, err)
+	}
+}
+
+// sent lists the sent reminders as "day kind target case late".
+func (f *fixture) sent() []string {
+	f.t.Helper()
+	rows, err := notify.List(context.Background(), f.db, "")
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	var out []string
+	for _, r := range rows {
+		if r.State != "sent" {
+			continue
+		}
+		s := fmt.Sprintf("%s %s %s", cases.DateOf(r.DueAt), r.Kind, r.Target)
+		if r.CaseNo != "" {
+			s += " " + r.CaseNo
+		}
+		if r.Late {
+			s += " late"
+		}
+		out = append(out, s)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func (f *fixture) pendingOf(caseID int64) int {
+	var n int
+	if err := f.db.Get(&n, `SELECT count(*) FROM reminders WHERE case_id = $1 AND state = 'pending'`, caseID); err != nil {
+		f.t.Fatal(err)
+	}
+	return n
+}
+
+// TestPlayNovemberDecember plays two months day by day with two workers: the reminders sent
+// are exactly those of spec §10, on the right working days, once each; Redis is emptied and
+// the workers are down for a day and a half in December, and nothing is lost or doubled.
+func TestPlayNovemberDecember(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	w1, w2 := f.worker(), f.worker()
+	office := cases.Actor{UserID: "zhaoliu", Role: cases.RoleOffice}
+	_ = office
+	zhangsan := cases.Actor{UserID: "zhangsan", Role: cases.RoleCadre, Township: "城关镇"}
+	lisi := cases.Actor{UserID: "lisi", Role: cases.RoleCadre, Township: "河口乡"}
+	sunqi := cases.Actor{UserID: "sunqi", Role: cases.RoleSupervisor}
+
+	f.clock.Set(cases.MustDate("2026-11-01").At(8, 0))
+	for _, w := range []*notify.Worker{w1, w2} {
+		if err := w.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var a, b cases.Case
+	down := false
+	for day := cases.MustDate("2026-11-01"); !day.After(cases.MustDate("2026-12-31")); day = day.AddDays(1) {
+		switch day.String() {
+		case "2026-12-03": // everything goes down before 09:00 and Redis loses its data
+			down = true
+			emptyRedis(t, f.redis, f.prefix)
+		case "2026-12-04": // back at 10:30: rebuild, the 12-03 and 12-04 reminders go out late
+			f.clock.Set(day.At(10, 30))
+			n, err := w1.Rebuild(ctx)
+			if err != nil || n == 0 {
+				t.Fatalf("rebuild: %d, %v", n, err)
+			}
+			down = false
+		}
+		if !down {
+			if day.String() != "2026-12-04" {
+				f.clock.Set(day.At(9, 0))
+			}
+			var wg sync.WaitGroup
+			for _, w := range []*notify.Worker{w1, w2} {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					if _, err := w.Tick(ctx); err != nil {
+						t.Errorf("%s: tick: %v", day, err)
+					}
+				}()
+			}
+			wg.Wait()
+		}
+		f.clock.Set(day.At(15, 0))
+		switch day.String() {
+		case "2026-11-04": // 医保局 pushes October's data after the 3rd's reminder: no reminder on the 6th
+			f.push("医保局", "medical", "2026-10")
+		case "2026-11-10": // the November round
+			a = f.dispatch("2026-11", "城关镇", "张小明", "H1", day)
+			b = f.dispatch("2026-11", "河口乡", "李大", "H2", day)
+			if a.DueOn.String() != "2026-12-08" {
+				t.Fatalf("due_on %s", a.DueOn)
+			}
+		case "2026-12-02": // 河口乡 closes its case: its remaining reminders are cancelled
+			f.transition(b.No, lisi, cases.Command{Action: cases.ActVerify, Result: cases.ResultExclude, Reason: "家庭收入稳定，无返贫风险"})
+			if n := f.pendingOf(b.ID); n != 0 {
+				t.Errorf("closed case %s still has %d pending reminders", b.No, n)
+			}
+		case "2026-12-14": // 城关镇 closes, overdue
+			f.transition(a.No, zhangsan, cases.Command{Action: cases.ActVerify, Result: cases.ResultExclude, Reason: "家庭收入稳定，无返贫风险"})
+			if n := f.pendingOf(a.ID); n != 0 {
+				t.Errorf("closed case %s still has %d pending reminders", a.No, n)
+			}
+		case "2026-12-15": // a spot check returns it: due 10 working days later, 12-29
+			f.transition(a.No, sunqi, cases.Command{Action: cases.ActSpotFail, Reason: "未实际入户核查"})
+		}
+	}
+	A, B := a.No, b.No
+	want := []string{
+		"2026-11-03 push liaisons:医保局",
+		"2026-11-09 dispatch office", // the 8th is a Sunday; the round came on the 10th
+		"2026-11-25 month_end group:城关镇",
+		"2026-11-25 month_end group:河口乡",
+		"2026-12-01 case_due group:城关镇 " + A,
+		"2026-12-01 case_due group:河口乡 " + B,
+		"2026-12-03 push liaisons:医保局 late", // sent on recovery, 12-04 10:30
+		"2026-12-04 case_due group:城关镇 " + A + " late",
+		"2026-12-07 case_due group:城关镇 " + A,
+		"2026-12-07 push_late liaisons:医保局", // the 6th is a Sunday
+		"2026-12-07 push_late office",
+		"2026-12-08 case_due group:城关镇 " + A,
+		"2026-12-08 dispatch office", // no December round
+		"2026-12-09 case_escalate office " + A,
+		"2026-12-09 case_overdue group:城关镇 " + A,
+		"2026-12-10 case_overdue group:城关镇 " + A,
+		"2026-12-11 case_overdue group:城关镇 " + A,
+		"2026-12-14 case_overdue group:城关镇 " + A, // closed that afternoon
+		// returned on 12-15, due 12-29
+		"2026-12-22 case_due group:城关镇 " + A,
+		"2026-12-25 case_due group:城关镇 " + A,
+		"2026-12-28 case_due group:城关镇 " + A,
+		"2026-12-29 case_due group:城关镇 " + A,
+		"2026-12-30 case_escalate office " + A,
+		"2026-12-30 case_overdue group:城关镇 " + A,
+		"2026-12-31 case_overdue group:城关镇 " + A,
+	}
+	sort.Strings(want)
+	got := f.sent()
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("sent reminders:\n%s\n\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+
+	// Each reminder was handed to the bot exactly once, by one of the two workers.
+	for k, n := range f.sender.calls {
+		if n != 1 {
+			t.Errorf("%s sent %d times", k, n)
+		}
+	}
+	if len(f.sender.calls) != len(want) {
+		t.Errorf("%d sends, want %d", len(f.sender.calls), len(want))
+	}
+	// ... and is in the outbox once, under its key, to the right chat.
+	var out []struct {
+		Key     string          `db:"idem_key"`
+		Channel string          `db:"channel"`
+		Target  string          `db:"target"`
+		Payload json.RawMessage `db:"payload"`
+	}
+	if err := f.db.Select(&out, `SELECT idem_key, channel, target, payload FROM outbox ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if len(out) != len(want) {
+		t.Errorf("outbox has %d messages, want %d", len(out), len(want))
+	}
+	channels := map[string]int{}
+	for _, m := range out {
+		if !strings.HasPrefix(m.Key, "reminder:") {
+			t.Errorf("outbox key %s", m.Key)
+		}
+		channels[m.Channel+" "+m.Target]++
+		var p struct {
+			Body struct {
+				Content   string   `json:"content"`
+				Mentioned []string `json:"mentioned_list"`
+			} `json:"body"`
+		}
+		json.Unmarshal(m.Payload, &p)
+		text := p.Body.Content
+		if m.Channel == "appchat" || m.Channel == "webhook" {
+			for _, secret := range []string{"110101199003071234", "张小明", "李大"} {
+				if strings.Contains(text, secret) {
+					t.Errorf("group text shows %q: %s", secret, text)
+				}
+			}
+			if !strings.Contains(text, "张*明") && !strings.Contains(text, "李*") {
+				t.Errorf("group text names nobody: %s", text)
+			}
+		}
+		if m.Channel == "webhook" && strings.Join(p.Body.Mentioned, ",") != "lisi" {
+			t.Errorf("webhook message should @ lisi: %v", p.Body.Mentioned)
+		}
+	}
+	wantChannels := map[string]int{
+		"appchat wrCG0001":      15,
+		"webhook 6f2a-demo-key": 2,
+		"message wangwu":        3,
+		"message zhaoliu":       5,
+	}
+	for k, n := range wantChannels {
+		if channels[k] != n {
+			t.Errorf("%s: %d messages, want %d (all: %v)", k, channels[k], n, channels)
+		}
+	}
+
+	// Conditional reminders whose reason went away were cancelled, not sent.
+	rows, _ := notify.List(ctx, f.db, "")
+	var cancelled []string
+	for _, r := range rows {
+		if r.State == "cancelled" && r.CaseNo == "" {
+			cancelled = append(cancelled, fmt.Sprintf("%s %s %s", cases.DateOf(r.DueAt), r.Kind, r.Target))
+		}
+	}
+	sort.Strings(cancelled)
+	wantCancelled := []string{
+		"2026-11-06 push_late liaisons:医保局",
+		"2026-11-06 push_late office",
+		"2026-12-28 month_end group:城关镇", // no December cases
+		"2026-12-28 month_end group:河口乡",
+	}
+	if strings.Join(cancelled, "\n") != strings.Join(wantCancelled, "\n") {
+		t.Errorf("cancelled month reminders:\n%s\nwant:\n%s", strings.Join(cancelled, "\n"), strings.Join(wantCancelled, "\n"))
+	}
+	// The only pending reminder left is the returned case's next overdue day, 2027-01-04.
+	var pending []notify.Row
+	for _, r := range rows {
+		if r.State == "pending" {
+			pending = append(pending, r)
+		}
+	}
+	if len(pending) != 1 || cases.DateOf(pending[0].DueAt).String() != "2027-01-04" || pending[0].Kind != "case_overdue" {
+		t.Errorf("pending after the play: %+v", pending)
+	}
+}
+
+// A worker that died holding a claim, a rebuild that re-adds the same ids and two live workers:
+// the reminder still goes out once, and the dead worker's claim expiring later changes nothing.
+func TestCrashedClaimAndRebuildSendOnce(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	f.clock.Set(cases.MustDate("2026-11-10").At(10, 0))
+	a := f.dispatch("2026-11", "城关镇", "张小明", "H1", cases.MustDate("2026-11-10"))
+	w1, w2 := f.worker(), f.worker()
+	if err := w1.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(cases.MustDate("2026-12-01").At(9, 0))
+	// The crashed worker: claims everything due and never finishes.
+	if _, err := w1.Schedule().Claim(ctx, f.clock.Now(), 5*time.Minute, 1000); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w1.Rebuild(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, at := range []time.Time{cases.MustDate("2026-12-01").At(9, 0), cases.MustDate("2026-12-01").At(9, 10)} {
+		f.clock.Set(at)
+		var wg sync.WaitGroup
+		for _, w := range []*notify.Worker{w1, w2} {
+			wg.Add(1)
+			go func() { defer wg.Done(); w.Tick(ctx) }()
+		}
+		wg.Wait()
+	}
+	rows, err := notify.List(ctx, f.db, a.No)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sent := 0
+	for _, r := range rows {
+		if r.State == "sent" {
+			sent++
+			if cases.DateOf(r.DueAt).String() != "2026-12-01" || r.Late {
+				t.Errorf("sent %+v", r)
+			}
+		}
+	}
+	var outbox, sentAll int
+	f.db.Get(&outbox, `SELECT count(*) FROM outbox WHERE idem_key LIKE 'reminder:%'`)
+	f.db.Get(&sentAll, `SELECT count(*) FROM reminders WHERE state = 'sent'`)
+	if sent != 1 {
+		t.Errorf("sent %d reminders of %s; want 1", sent, a.No)
+	}
+	// November's own reminders went out late too (the worker was not ticking then): each once.
+	if len(f.sender.calls) != sentAll || outbox != sentAll {
+		t.Errorf("%d sends, %d in the outbox, %d reminders sent", len(f.sender.calls), outbox, sentAll)
+	}
+	for k, n := range f.sender.calls {
+		if n != 1 {
+			t.Errorf("%s sent %d times", k, n)
+		}
+	}
+}

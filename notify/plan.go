@@ -1,0 +1,142 @@
+// Package notify plans and sends the reminders of spec §10. Postgres holds every reminder
+// (what is due, to whom, and what became of it); Redis holds the schedule, a sorted set that
+// workers claim from atomically and that can always be rebuilt from Postgres. Messages leave
+// through the Sender interface, in the transaction that marks the reminder sent.
+package notify
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres"
+)
+
+// insertReminders stores planned reminders; a key already stored is left as it is, so
+// planning twice is harmless. New rows wait (scheduled = false) for a worker to put them
+// into Redis after this transaction commits.
+func insertReminders(ctx context.Context, q sqlx.ExtContext, rs []cases.Reminder) error {
+	for _, r := range rs {
+		var dept, town any
+		if r.Department != "" {
+			dept = r.Department
+		}
+		if r.Township != "" {
+			town = r.Township
+		}
+		var caseID any
+		if r.CaseID != 0 {
+			caseID = r.CaseID
+		}
+		_, err := q.ExecContext(ctx, `
+			INSERT INTO reminders (key, kind, case_id, department_id, township_id, target, due_at)
+			VALUES ($1, $2, $3, (SELECT id FROM departments WHERE name = $4), (SELECT id FROM townships WHERE name = $5), $6, $7)
+			ON CONFLICT (key) DO NOTHING`,
+			r.Key, string(r.Kind), caseID, dept, town, r.Target, r.At)
+		if err != nil {
+			return fmt.Errorf("plan reminder %s: %w", r.Key, err)
+		}
+	}
+	return nil
+}
+
+// cancelCaseReminders cancels every pending reminder of a case.
+func cancelCaseReminders(ctx context.Context, q sqlx.ExecerContext, caseID int64, note string) error {
+	_, err := q.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', note = $2 WHERE case_id = $1 AND state = 'pending'`, caseID, note)
+	if err != nil {
+		return fmt.Errorf("cancel reminders of case %d: %w", caseID, err)
+	}
+	return nil
+}
+
+// CaseHook plans, cancels and renews a case's reminders inside the transaction of its change
+// (register it in db.CaseHooks). On creation (before.ID == 0) it plans them; when the case
+// closes it cancels them; when a spot check returns it (new due_on) it cancels the old ones
+// and plans new ones. It reads db.Now and db.Cal when it runs, so a test's clock applies.
+func CaseHook(db *postgres.DB) postgres.CaseHook {
+	return func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
+		now := db.Now()
+		switch {
+		case before.ID == 0:
+			return insertReminders(ctx, tx, cases.CaseReminders(after, db.Cal, now))
+		case after.Status == cases.StatusClosed && before.Status != cases.StatusClosed:
+			return cancelCaseReminders(ctx, tx, after.ID, "案件已办结")
+		case after.Status == cases.StatusReturned && (before.Status != cases.StatusReturned || before.DueOn != after.DueOn):
+			if err := cancelCaseReminders(ctx, tx, after.ID, "案件被退回重办，按新时限提醒"); err != nil {
+				return err
+			}
+			return insertReminders(ctx, tx, cases.CaseReminders(after, db.Cal, now))
+		}
+		return nil
+	}
+}
+
+// PlanMonth plans the month's department, dispatch and month-end reminders (spec §10) for
+// the departments and townships of the org; idempotent.
+func PlanMonth(ctx context.Context, db *postgres.DB, month cases.Date) (int, error) {
+	var depts []struct {
+		Name       string         `db:"name"`
+		Categories pq.StringArray `db:"categories"`
+	}
+	if err := db.SelectContext(ctx, &depts, `SELECT name, categories FROM departments ORDER BY id`); err != nil {
+		return 0, fmt.Errorf("plan month %s: departments: %w", month.MonthKey(), err)
+	}
+	var towns []string
+	if err := db.SelectContext(ctx, &towns, `SELECT name FROM townships ORDER BY id`); err != nil {
+		return 0, fmt.Errorf("plan month %s: townships: %w", month.MonthKey(), err)
+	}
+	od := make([]cases.OrgDepartment, len(depts))
+	for i, d := range depts {
+		od[i].Name = d.Name
+		for _, c := range d.Categories {
+			od[i].Categories = append(od[i].Categories, cases.Category(c))
+		}
+	}
+	rs := cases.MonthReminders(month, od, towns, db.Cal)
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error { return insertReminders(ctx, tx, rs) })
+	if err != nil {
+		return 0, fmt.Errorf("plan month %s: %w", month.MonthKey(), err)
+	}
+	return len(rs), nil
+}
+
+// Row is one stored reminder, as `fangpin reminders --json` prints it.
+type Row struct {
+	ID     int64      `db:"id" json:"-"`
+	Kind   string     `db:"kind" json:"kind"`
+	CaseNo string     `db:"case_no" json:"case_no"`
+	Target string     `db:"target" json:"target"`
+	DueAt  time.Time  `db:"due_at" json:"due_at"`
+	State  string     `db:"state" json:"state"`
+	Late   bool       `db:"late" json:"late"`
+	SentAt *time.Time `db:"sent_at" json:"sent_at,omitempty"`
+	Note   string     `db:"note" json:"note,omitempty"`
+}
+
+// List returns reminders by due moment, all of them or one case's (caseNo != "").
+func List(ctx context.Context, db *postgres.DB, caseNo string) ([]Row, error) {
+	q := `SELECT r.id, r.kind, COALESCE(c.case_no, '') AS case_no, r.target, r.due_at, r.state, r.late, r.sent_at, r.note
+		FROM reminders r LEFT JOIN cases c ON c.id = r.case_id`
+	var args []any
+	if caseNo != "" {
+		q += ` WHERE c.case_no = $1`
+		args = append(args, postgres.NormalizeCaseNo(caseNo))
+	}
+	q += ` ORDER BY r.due_at, r.id`
+	var rows []Row
+	if err := db.SelectContext(ctx, &rows, q, args...); err != nil {
+		return nil, fmt.Errorf("list reminders: %w", err)
+	}
+	for i := range rows {
+		rows[i].DueAt = rows[i].DueAt.In(cases.Shanghai)
+		if rows[i].SentAt != nil {
+			t := rows[i].SentAt.In(cases.Shanghai)
+			rows[i].SentAt = &t
+		}
+	}
+	return rows, nil
+}

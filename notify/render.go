@@ -1,0 +1,223 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
+// int64Array passes ids as a Postgres array; never NULL, so "= ANY" is false, not unknown.
+func int64Array(ids []int64) any {
+	if ids == nil {
+		ids = []int64{}
+	}
+	return pq.Array(ids)
+}
+
+// caseInfo is what a case reminder says about its case; it never holds an ID number, a
+// diagnosis or an amount, so nothing of that can slip into a group text.
+type caseInfo struct {
+	cases.Case
+}
+
+// loadCases reads and share-locks the cases of claimed reminders, in id order.
+func loadCases(ctx context.Context, tx *sqlx.Tx, ids []int64) (map[int64]caseInfo, error) {
+	out := map[int64]caseInfo{}
+	if len(ids) == 0 {
+		return out, nil
+	}
+	var rs []struct {
+		ID       int64      `db:"id"`
+		No       string     `db:"case_no"`
+		HeadName string     `db:"head_name"`
+		Village  string     `db:"village"`
+		Township string     `db:"township"`
+		Status   string     `db:"status"`
+		Result   string     `db:"result"`
+		DueOn    cases.Date `db:"due_on"`
+		Returns  int        `db:"returns"`
+		Round    string     `db:"round"`
+	}
+	err := tx.SelectContext(ctx, &rs, `
+		SELECT c.id, c.case_no, c.head_name, c.village, t.name AS township, c.status, c.result, c.due_on, c.returns, c.round
+		FROM cases c JOIN townships t ON t.id = c.township_id WHERE c.id = ANY($1) ORDER BY c.id FOR SHARE OF c`, int64Array(ids))
+	if err != nil {
+		return nil, fmt.Errorf("cases of reminders: %w", err)
+	}
+	for _, r := range rs {
+		out[r.ID] = caseInfo{cases.Case{ID: r.ID, No: r.No, HeadName: r.HeadName, Village: r.Village, Township: r.Township,
+			Status: cases.Status(r.Status), Result: cases.Result(r.Result), DueOn: r.DueOn, Returns: r.Returns, Round: r.Round}}
+	}
+	return out, nil
+}
+
+// household names the case in a group: number, village and the masked head's name (spec §9).
+func (c caseInfo) household() string {
+	s := c.No
+	var parts []string
+	if c.Village != "" {
+		parts = append(parts, c.Village)
+	}
+	if c.HeadName != "" {
+		parts = append(parts, "户主"+cases.MaskName(c.HeadName))
+	}
+	if len(parts) > 0 {
+		s += "（" + strings.Join(parts, "，") + "）"
+	}
+	return s
+}
+
+// todo says what the township still has to do.
+func (c caseInfo) todo() string {
+	if c.Status == cases.StatusVerified {
+		return "请尽快录入全国系统，并发送“录入 " + c.No + "”登记。"
+	}
+	return "请尽快入户核查，并发送“核查 " + c.No + " 纳入/已在监测/不纳入 说明”反馈结果。"
+}
+
+func monthLabel(m string) string {
+	d, err := cases.ParseMonth(m)
+	if err != nil {
+		return m
+	}
+	return fmt.Sprintf("%d年%d月", d.Year, int(d.Month))
+}
+
+// compose writes the reminder's text, or says why it is no longer needed (skip != "").
+// Conditions are evaluated here, when the reminder fires, not when it was planned.
+func (w *Worker) compose(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *caseInfo, now time.Time) (text, skip string, err error) {
+	day := cases.DateOf(r.DueAt)
+	cal := w.DB.Cal
+	kind := cases.ReminderKind(r.Kind)
+	if kind.CaseKind() {
+		if c == nil {
+			return "", "提醒没有关联案件", nil
+		}
+		if !c.Status.Open() {
+			return "", "案件已办结", nil
+		}
+		if c.DueOn.After(day) && kind != cases.RemindCaseDue {
+			return "", "案件办理时限已变更", nil
+		}
+	}
+	switch kind {
+	case cases.RemindCaseDue:
+		left := cal.WorkingDaysBetween(day, c.DueOn)
+		when := fmt.Sprintf("还有 %d 个工作日到期", left)
+		if left <= 0 {
+			when = "今天到期"
+		}
+		return fmt.Sprintf("【到期提醒】%s的案件 %s 办理时限为 %s，%s（当前：%s）。%s",
+			c.Township, c.household(), c.DueOn, when, c.Status.Label(), c.todo()), "", nil
+	case cases.RemindCaseOverdue:
+		n := max(cases.DaysOverdue(c.Case, day, cal), 1)
+		return fmt.Sprintf("【逾期提醒】%s的案件 %s 办理时限为 %s，已逾期 %d 个工作日（当前：%s）。%s",
+			c.Township, c.household(), c.DueOn, n, c.Status.Label(), c.todo()), "", nil
+	case cases.RemindCaseEscalate:
+		return fmt.Sprintf("【逾期督办】%s的案件 %s 已超过办理时限 %s 仍未办结（当前：%s），请督促%s尽快办理。",
+			c.Township, c.household(), c.DueOn, c.Status.Label(), c.Township), "", nil
+	case cases.RemindPush, cases.RemindPushLate:
+		period := cases.PreviousMonth(day)
+		missing, err := missingPushes(ctx, tx, r.Department.String, period, day)
+		if err != nil {
+			return "", "", err
+		}
+		if len(missing) == 0 {
+			return "", "部门已推送上月数据", nil
+		}
+		list := strings.Join(missing, "、")
+		if kind == cases.RemindPush {
+			return fmt.Sprintf("【数据推送提醒】%s：%s的%s数据还没有推送，请在本月 %d 日前推送（上传文件或调用接口均可）。谢谢！",
+				r.Department.String, monthLabel(period), list, cases.PushDeadlineDay), "", nil
+		}
+		if r.Target == cases.TargetOffice {
+			return fmt.Sprintf("【推送逾期】%s尚未推送%s的%s数据，已超过每月 %d 日的推送时限，请督促。",
+				r.Department.String, monthLabel(period), list, cases.PushDeadlineDay), "", nil
+		}
+		return fmt.Sprintf("【推送逾期提醒】%s：%s的%s数据已超过每月 %d 日的推送时限，仍未收到，请尽快推送。",
+			r.Department.String, monthLabel(period), list, cases.PushDeadlineDay), "", nil
+	case cases.RemindEducation, cases.RemindEduLate:
+		var n int
+		err := tx.GetContext(ctx, &n, `SELECT count(*) FROM batches b JOIN departments d ON d.id = b.department_id
+			WHERE d.name = $1 AND b.category = 'education' AND b.period LIKE $2`, r.Department.String, fmt.Sprintf("%d%%", day.Year))
+		if err != nil {
+			return "", "", fmt.Errorf("education push of %s: %w", r.Department.String, err)
+		}
+		if n > 0 {
+			return "", "部门已推送本年度因学数据", nil
+		}
+		if kind == cases.RemindEducation {
+			return fmt.Sprintf("【数据推送提醒】%s：%d 年度因学（学费、住宿费、教科书费）数据请于 4 月 30 日前推送。谢谢！", r.Department.String, day.Year), "", nil
+		}
+		if r.Target == cases.TargetOffice {
+			return fmt.Sprintf("【推送逾期】%s尚未推送 %d 年度因学数据，已超过 4 月 30 日的推送时限，请督促。", r.Department.String, day.Year), "", nil
+		}
+		return fmt.Sprintf("【推送逾期提醒】%s：%d 年度因学数据已超过 4 月 30 日的推送时限，仍未收到，请尽快推送。", r.Department.String, day.Year), "", nil
+	case cases.RemindDispatch:
+		var n int
+		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM rounds WHERE month = $1`, day.MonthKey()); err != nil {
+			return "", "", fmt.Errorf("round %s: %w", day.MonthKey(), err)
+		}
+		if n > 0 {
+			return "", "本月已集中交办", nil
+		}
+		return fmt.Sprintf("【交办提醒】%s的集中交办还没有进行，请在 %d 日前完成比对初筛和交办（发送“交办”即可）。",
+			monthLabel(day.MonthKey()), cases.DispatchDeadlineDay), "", nil
+	case cases.RemindMonthEnd:
+		var open []struct {
+			No       string `db:"case_no"`
+			HeadName string `db:"head_name"`
+			Village  string `db:"village"`
+		}
+		err := tx.SelectContext(ctx, &open, `SELECT c.case_no, c.head_name, c.village FROM cases c JOIN townships t ON t.id = c.township_id
+			WHERE c.round = $1 AND t.name = $2 AND c.status IN ('dispatched', 'returned') ORDER BY c.case_no`, day.MonthKey(), r.Township.String)
+		if err != nil {
+			return "", "", fmt.Errorf("month-end cases of %s: %w", r.Township.String, err)
+		}
+		if len(open) == 0 {
+			return "", "本月案件均已反馈结果", nil
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "【月底反馈提醒】%s本月（%s）交办的以下 %d 件案件还没有核查结果，请在 %s 前逐户反馈：",
+			r.Township.String, monthLabel(day.MonthKey()), len(open), day.LastOfMonth())
+		for _, o := range open {
+			b.WriteString("\n" + caseInfo{cases.Case{No: o.No, HeadName: o.HeadName, Village: o.Village}}.household())
+		}
+		return b.String(), "", nil
+	}
+	return "", "", fmt.Errorf("unknown reminder kind %q", r.Kind)
+}
+
+// missingPushes lists the department's monthly categories with no data for period. A push
+// counts when its batch is for the period, or arrived this month (a department may label it
+// by the month it was sent).
+func missingPushes(ctx context.Context, tx *sqlx.Tx, dept, period string, day cases.Date) ([]string, error) {
+	var cats pq.StringArray
+	if err := tx.GetContext(ctx, &cats, `SELECT categories FROM departments WHERE name = $1`, dept); err != nil {
+		return nil, fmt.Errorf("categories of %s: %w", dept, err)
+	}
+	var pushed []string
+	err := tx.SelectContext(ctx, &pushed, `SELECT DISTINCT b.category FROM batches b JOIN departments d ON d.id = b.department_id
+		WHERE d.name = $1 AND (b.period = $2 OR b.received_at >= $3)`,
+		dept, period, cases.NewDate(day.Year, day.Month, 1).At(0, 0))
+	if err != nil {
+		return nil, fmt.Errorf("pushes of %s: %w", dept, err)
+	}
+	have := map[string]bool{}
+	for _, p := range pushed {
+		have[p] = true
+	}
+	var missing []string
+	for _, c := range cats {
+		if cases.Category(c).Monthly() && !have[c] {
+			missing = append(missing, cases.Category(c).Label())
+		}
+	}
+	return missing, nil
+}

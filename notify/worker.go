@@ -1,0 +1,452 @@
+package notify
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres"
+)
+
+// Delivery is one reminder message, with its recipients as the org file knows them. Exactly
+// one of AppChat, Webhook or Users is set.
+type Delivery struct {
+	Key     string   // idempotency key, "reminder:<id>"
+	Text    string   // polite plain Chinese; group texts are masked (spec §9)
+	AppChat string   // a township group the app created
+	Webhook string   // a township group robot's key
+	Mention []string // userids to @ in a webhook group (the township's cadres)
+	Users   []string // private messages to these userids
+}
+
+// Sender hands a reminder to the bot, on the transaction that marks it sent: either both
+// happen or neither. notify reaches the bot only through this interface.
+type Sender interface {
+	Send(ctx context.Context, tx sqlx.ExtContext, d Delivery) error
+}
+
+// Worker claims due reminders from Redis and sends them. Any number of workers, on any
+// number of machines, may share one Redis and one Postgres: each reminder goes out once.
+type Worker struct {
+	DB       *postgres.DB
+	Redis    redis.UniversalClient
+	Prefix   string // Redis key prefix; default "fangpin:reminders:"
+	Sender   Sender
+	Now      func() time.Time // default DB.Now; tests inject a clock
+	Poll     time.Duration    // how often Run looks for due reminders; default 1s
+	Lease    time.Duration    // how long a claim lasts before another worker may retry it; default 5m
+	Grace    time.Duration    // sent later than this after due_at counts as late; default 10m
+	Batch    int              // ids claimed at once; default 100
+	Parallel int              // reminders sent at once; default 4
+	Log      *slog.Logger
+
+	mu      sync.Mutex
+	planned string // the month last planned
+}
+
+func (w *Worker) now() time.Time {
+	if w.Now != nil {
+		return w.Now()
+	}
+	return w.DB.Now()
+}
+
+func (w *Worker) log() *slog.Logger {
+	if w.Log != nil {
+		return w.Log
+	}
+	return slog.Default()
+}
+
+// Schedule is the worker's Redis schedule.
+func (w *Worker) Schedule() Schedule {
+	p := w.Prefix
+	if p == "" {
+		p = "fangpin:reminders:"
+	}
+	return Schedule{R: w.Redis, Prefix: p}
+}
+
+func orDefault[T int | time.Duration](v, def T) T {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// Run plans the month, rebuilds the schedule and sends due reminders until ctx ends.
+func (w *Worker) Run(ctx context.Context) error {
+	if err := w.Start(ctx); err != nil {
+		return err
+	}
+	t := time.NewTicker(orDefault(w.Poll, time.Second))
+	defer t.Stop()
+	for {
+		if _, err := w.Tick(ctx); err != nil && ctx.Err() == nil {
+			w.log().Error("reminder worker", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Start is what a worker does when it starts: plan the current month's reminders and
+// rebuild Redis's schedule from Postgres (what passed while everything was down is then due
+// at once, and is sent late).
+func (w *Worker) Start(ctx context.Context) error {
+	if err := w.planMonth(ctx); err != nil {
+		return err
+	}
+	_, err := w.Rebuild(ctx)
+	return err
+}
+
+func (w *Worker) planMonth(ctx context.Context) error {
+	today := cases.DateOf(w.now())
+	w.mu.Lock()
+	done := w.planned == today.MonthKey()
+	w.mu.Unlock()
+	if done {
+		return nil
+	}
+	if _, err := PlanMonth(ctx, w.DB, today); err != nil {
+		return err
+	}
+	w.mu.Lock()
+	w.planned = today.MonthKey()
+	w.mu.Unlock()
+	return nil
+}
+
+// Rebuild puts every pending reminder into Redis's schedule and returns how many. It adds,
+// never replaces: ids already there only move, and a claim of a reminder that is no longer
+// pending is dropped when it fires.
+func (w *Worker) Rebuild(ctx context.Context) (int, error) {
+	var es []struct {
+		ID    int64     `db:"id"`
+		DueAt time.Time `db:"due_at"`
+	}
+	if err := w.DB.SelectContext(ctx, &es, `SELECT id, due_at FROM reminders WHERE state = 'pending' ORDER BY id`); err != nil {
+		return 0, fmt.Errorf("rebuild schedule: %w", err)
+	}
+	if err := w.schedule(ctx, es); err != nil {
+		return 0, err
+	}
+	if err := w.Schedule().markBuilt(ctx); err != nil {
+		return 0, fmt.Errorf("rebuild schedule: %w", err)
+	}
+	return len(es), nil
+}
+
+func (w *Worker) schedule(ctx context.Context, es []struct {
+	ID    int64     `db:"id"`
+	DueAt time.Time `db:"due_at"`
+}) error {
+	if len(es) == 0 {
+		return nil
+	}
+	entries := make([]Entry, len(es))
+	ids := make([]int64, len(es))
+	for i, e := range es {
+		entries[i] = Entry{ID: e.ID, DueAt: e.DueAt}
+		ids[i] = e.ID
+	}
+	if err := w.Schedule().Add(ctx, entries...); err != nil {
+		return err
+	}
+	// Marked only once Redis has them: a crash in between schedules them again, harmlessly.
+	if _, err := w.DB.ExecContext(ctx, `UPDATE reminders SET scheduled = true WHERE id = ANY($1)`, int64Array(ids)); err != nil {
+		return fmt.Errorf("mark reminders scheduled: %w", err)
+	}
+	return nil
+}
+
+// sync moves reminders planned since the last look (by case hooks, in their transactions)
+// into Redis.
+func (w *Worker) sync(ctx context.Context) error {
+	var es []struct {
+		ID    int64     `db:"id"`
+		DueAt time.Time `db:"due_at"`
+	}
+	err := w.DB.SelectContext(ctx, &es, `SELECT id, due_at FROM reminders WHERE state = 'pending' AND NOT scheduled ORDER BY id LIMIT 10000`)
+	if err != nil {
+		return fmt.Errorf("newly planned reminders: %w", err)
+	}
+	return w.schedule(ctx, es)
+}
+
+// Tick does one round of work: plans a new month, rebuilds a Redis that lost its data,
+// schedules newly planned reminders and sends every due one. It returns how many were sent.
+func (w *Worker) Tick(ctx context.Context) (int, error) {
+	if err := w.planMonth(ctx); err != nil {
+		return 0, err
+	}
+	built, err := w.Schedule().Built(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("redis: %w", err)
+	}
+	if !built {
+		n, err := w.Rebuild(ctx)
+		if err != nil {
+			return 0, err
+		}
+		w.log().Warn("redis had no reminder schedule: rebuilt from postgres", "scheduled", n)
+	}
+	if err := w.sync(ctx); err != nil {
+		return 0, err
+	}
+	return w.RunDue(ctx)
+}
+
+// RunDue claims and fires due reminders until none is due.
+func (w *Worker) RunDue(ctx context.Context) (int, error) {
+	sent := 0
+	parallel := orDefault(w.Parallel, 4)
+	for {
+		now := w.now()
+		ids, err := w.Schedule().Claim(ctx, now, orDefault(w.Lease, 5*time.Minute), orDefault(w.Batch, 100))
+		if err != nil {
+			return sent, err
+		}
+		if len(ids) == 0 {
+			return sent, nil
+		}
+		var (
+			mu       sync.Mutex
+			firstErr error
+			wg       sync.WaitGroup
+			done     []int64
+		)
+		per := (len(ids) + parallel - 1) / parallel
+		for len(ids) > 0 {
+			chunk := ids[:min(per, len(ids))]
+			ids = ids[len(chunk):]
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				n, ok, err := w.fireAll(ctx, chunk, now)
+				mu.Lock()
+				defer mu.Unlock()
+				sent += n
+				done = append(done, ok...)
+				if err != nil && firstErr == nil {
+					firstErr = err
+				}
+			}()
+		}
+		wg.Wait()
+		if err := w.Schedule().Done(ctx, done...); err != nil {
+			return sent, fmt.Errorf("release claimed reminders: %w", err)
+		}
+		if firstErr != nil {
+			return sent, firstErr
+		}
+	}
+}
+
+// fireAll fires claimed reminders in one transaction; if that fails it fires them one by
+// one, so that one reminder that cannot be sent does not hold back the others. It returns
+// how many were sent and which ids are settled (sent, cancelled or not pending); the rest
+// stay claimed and are retried when their lease ends.
+func (w *Worker) fireAll(ctx context.Context, ids []int64, now time.Time) (int, []int64, error) {
+	var n int
+	err := w.DB.InTx(ctx, func(tx *sqlx.Tx) error {
+		var err error
+		n, err = w.fireTx(ctx, tx, ids, now)
+		return err
+	})
+	if err == nil {
+		return n, ids, nil
+	}
+	if len(ids) == 1 {
+		w.log().Error("send reminder", "id", ids[0], "err", err)
+		return 0, nil, err
+	}
+	n = 0
+	var ok []int64
+	var firstErr error
+	for _, id := range ids {
+		one, settled, err := w.fireAll(ctx, []int64{id}, now)
+		n += one
+		ok = append(ok, settled...)
+		if err != nil && firstErr == nil {
+			firstErr = err
+		}
+	}
+	return n, ok, firstErr
+}
+
+type reminderRow struct {
+	ID         int64          `db:"id"`
+	Kind       string         `db:"kind"`
+	CaseID     sql.NullInt64  `db:"case_id"`
+	Department sql.NullString `db:"department"`
+	Township   sql.NullString `db:"township"`
+	Target     string         `db:"target"`
+	DueAt      time.Time      `db:"due_at"`
+	State      string         `db:"state"`
+}
+
+const reminderSelect = `SELECT r.id, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state
+	FROM reminders r LEFT JOIN departments d ON d.id = r.department_id LEFT JOIN townships t ON t.id = r.township_id
+	WHERE r.id = ANY($1)`
+
+// fireTx decides what becomes of claimed reminders: sent (handed to the Sender and marked
+// sent in this same transaction), cancelled (its reason no longer holds), or left alone (not
+// pending any more: another worker or a cancellation got there first).
+func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.Time) (int, error) {
+	var peek []reminderRow
+	if err := tx.SelectContext(ctx, &peek, reminderSelect, int64Array(ids)); err != nil {
+		return 0, fmt.Errorf("claimed reminders: %w", err)
+	}
+	var caseIDs []int64
+	for _, r := range peek {
+		if r.CaseID.Valid && r.State == "pending" {
+			caseIDs = append(caseIDs, r.CaseID.Int64)
+		}
+	}
+	// Lock order case → reminder, as in a case transition, so the two never deadlock: a case
+	// closing now either cancels its reminders first or waits until they are sent.
+	byCase, err := loadCases(ctx, tx, caseIDs)
+	if err != nil {
+		return 0, err
+	}
+	var locked []reminderRow
+	if err := tx.SelectContext(ctx, &locked, reminderSelect+` AND r.state = 'pending' ORDER BY r.id FOR UPDATE OF r`, int64Array(ids)); err != nil {
+		return 0, fmt.Errorf("lock reminders: %w", err)
+	}
+	var (
+		sentIDs, lateIDs, cancelIDs []int64
+		notes                       []string
+		next                        []cases.Reminder
+		recips                      = map[string]*Delivery{}
+	)
+	cancel := func(id int64, note string) { cancelIDs = append(cancelIDs, id); notes = append(notes, note) }
+	for _, r := range locked {
+		var c *caseInfo
+		if r.CaseID.Valid {
+			ci, ok := byCase[r.CaseID.Int64]
+			if !ok {
+				return 0, fmt.Errorf("case %d of reminder %d was not locked", r.CaseID.Int64, r.ID)
+			}
+			c = &ci
+		}
+		msg, skip, err := w.compose(ctx, tx, r, c, now)
+		if err != nil {
+			return 0, err
+		}
+		if skip != "" {
+			cancel(r.ID, skip)
+			continue
+		}
+		d, ok := recips[r.Target]
+		if !ok {
+			if d, err = w.recipients(ctx, tx, r.Target); err != nil {
+				return 0, err
+			}
+			recips[r.Target] = d
+		}
+		if d == nil {
+			cancel(r.ID, "没有可以接收提醒的群聊或人员，请在组织文件中配置")
+			continue
+		}
+		m := *d
+		m.Key = fmt.Sprintf("reminder:%d", r.ID)
+		m.Text = msg
+		if err := w.Sender.Send(ctx, tx, m); err != nil {
+			return 0, fmt.Errorf("send reminder %d: %w", r.ID, err)
+		}
+		sentIDs = append(sentIDs, r.ID)
+		if now.Sub(r.DueAt) > orDefault(w.Grace, 10*time.Minute) {
+			lateIDs = append(lateIDs, r.ID)
+		}
+		if cases.ReminderKind(r.Kind) == cases.RemindCaseOverdue && c != nil {
+			next = append(next, cases.NextOverdueReminder(c.Case, cases.DateOf(r.DueAt), now, w.DB.Cal))
+		}
+	}
+	if len(sentIDs) > 0 {
+		_, err := tx.ExecContext(ctx, `UPDATE reminders SET state = 'sent', sent_at = $2, late = (id = ANY($3)) WHERE id = ANY($1)`,
+			int64Array(sentIDs), now, int64Array(lateIDs))
+		if err != nil {
+			return 0, fmt.Errorf("mark %d reminders sent: %w", len(sentIDs), err)
+		}
+	}
+	if len(cancelIDs) > 0 {
+		_, err := tx.ExecContext(ctx, `UPDATE reminders r SET state = 'cancelled', note = x.note
+			FROM unnest($1::bigint[], $2::text[]) AS x(id, note) WHERE r.id = x.id`, int64Array(cancelIDs), pq.Array(notes))
+		if err != nil {
+			return 0, fmt.Errorf("cancel %d reminders: %w", len(cancelIDs), err)
+		}
+	}
+	if err := insertReminders(ctx, tx, next); err != nil {
+		return 0, err
+	}
+	return len(sentIDs), nil
+}
+
+// recipients resolves a target to the chat or people that read it; nil when nobody can.
+func (w *Worker) recipients(ctx context.Context, tx *sqlx.Tx, target string) (*Delivery, error) {
+	var kind, name string
+	if target == cases.TargetOffice {
+		kind = "office"
+	} else if n, ok := cutPrefix(target, "group:"); ok {
+		kind, name = "group", n
+	} else if n, ok := cutPrefix(target, "liaisons:"); ok {
+		kind, name = "liaisons", n
+	} else {
+		return nil, fmt.Errorf("unknown reminder target %q", target)
+	}
+	var users []string
+	var err error
+	switch kind {
+	case "office":
+		err = tx.SelectContext(ctx, &users, `SELECT userid FROM users WHERE role = 'office' ORDER BY userid`)
+	case "liaisons":
+		err = tx.SelectContext(ctx, &users, `SELECT u.userid FROM users u JOIN departments d ON d.id = u.department_id
+			WHERE u.role = 'liaison' AND d.name = $1 ORDER BY u.userid`, name)
+	case "group":
+		err = tx.SelectContext(ctx, &users, `SELECT u.userid FROM users u JOIN townships t ON t.id = u.township_id
+			WHERE u.role = 'cadre' AND t.name = $1 ORDER BY u.userid`, name)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("recipients of %s: %w", target, err)
+	}
+	if kind == "group" {
+		var chat struct {
+			AppChat string `db:"appchat_id"`
+			Webhook string `db:"webhook_key"`
+		}
+		if err := tx.GetContext(ctx, &chat, `SELECT appchat_id, webhook_key FROM townships WHERE name = $1`, name); err != nil {
+			return nil, fmt.Errorf("group chat of %s: %w", name, err)
+		}
+		switch {
+		case chat.AppChat != "":
+			return &Delivery{AppChat: chat.AppChat, Mention: users}, nil
+		case chat.Webhook != "":
+			return &Delivery{Webhook: chat.Webhook, Mention: users}, nil
+		}
+		// No group configured: the cadres still hear of it, privately.
+	}
+	if len(users) == 0 {
+		return nil, nil
+	}
+	return &Delivery{Users: users}, nil
+}
+
+func cutPrefix(s, p string) (string, bool) {
+	if len(s) >= len(p) && s[:len(p)] == p {
+		return s[len(p):], true
+	}
+	return "", false
+}
