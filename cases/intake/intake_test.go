@@ -169,15 +169,15 @@ func TestBadRowsReportedGoodRowsKept(t *testing.T) {
 		lower = g.IDNumber(1970)
 	}
 	b := f.importBytes(t, "医保局", cases.CatMedical, csvOf("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用,备注",
-		"甲,"+good+",城关镇,30000,0,0,extra kept",       // 2 ok
-		"乙,"+bad+",城关镇,30000,0,0,",                  // 3 check digit
-		"丙,"+g.IDNumber(1970)+",城关镇,-5,0,0,",        // 4 negative
-		"丁,"+g.IDNumber(1970)+",不存在镇,100,0,0,",      // 5 township
-		"戊,"+good+",城关镇,100,0,0,",                   // 6 duplicate of row 2
-		"己,"+strings.ToLower(lower)+",城关镇,abc,0,0,", // 7 not a number
-		"庚,"+strings.ToLower(lower)+",城关镇,1,0,0,",   // 8 lower-case x accepted
+		"甲,"+good+",城关镇,30000,0,0,extra kept",         // 2 ok
+		"乙,"+bad+",城关镇,30000,0,0,",                    // 3 check digit
+		"丙,"+g.IDNumber(1970)+",城关镇,-5,0,0,",          // 4 negative
+		"丁,"+g.IDNumber(1970)+",不存在镇,100,0,0,",        // 5 township
+		"戊,"+good+",城关镇,100,0,0,",                     // 6 duplicate of row 2
+		"己,"+strings.ToLower(lower)+",城关镇,abc,0,0,",   // 7 not a number
+		"庚,"+strings.ToLower(lower)+",城关镇,25000,0,0,", // 8 lower-case x accepted
 	))
-	if b.Rows != 7 || b.Accepted != 2 || b.Rejected != 5 || b.Warnings != 1 {
+	if b.Rows != 7 || b.Accepted != 2 || b.Rejected != 5 || b.Warnings != 2 {
 		t.Fatalf("batch = %+v", b)
 	}
 	want := map[int]string{3: "身份证号", 4: "住院自付累计", 5: "乡镇", 6: "身份证号", 7: "住院自付累计"}
@@ -201,6 +201,20 @@ func TestBadRowsReportedGoodRowsKept(t *testing.T) {
 	f.db.QueryRow(`SELECT id_number FROM warnings WHERE batch_id = $1 AND row_no = 8`, b.ID).Scan(&id)
 	if id != lower {
 		t.Errorf("row 8 id %q, want %q", id, lower)
+	}
+}
+
+// A row that raises no warning is counted but its figures are not kept (data minimisation).
+func TestQuietRowsAreCountedNotStored(t *testing.T) {
+	f := setup(t)
+	b := f.importBytes(t, "医保局", cases.CatMedical, csvOf("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用",
+		"甲,"+f.gen.IDNumber(1970)+",城关镇,30000,0,0",
+		"乙,"+f.gen.IDNumber(1970)+",城关镇,100,0,0",
+	))
+	var stored int
+	f.db.Get(&stored, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
+	if b.Accepted != 2 || b.Warnings != 1 || stored != 1 {
+		t.Fatalf("accepted %d, warnings %d, stored rows %d; want 2, 1, 1", b.Accepted, b.Warnings, stored)
 	}
 }
 
