@@ -83,16 +83,20 @@ func ParseAppMessage(plain []byte, corpID string) (Message, error) {
 
 // aibotJSON is the decrypted AI bot callback.
 type aibotJSON struct {
-	MsgID       string `json:"msgid"`
-	AIBotID     string `json:"aibotid"`
-	ChatID      string `json:"chatid"`
-	ChatType    string `json:"chattype"`
-	From        struct{ UserID string `json:"userid"` } `json:"from"`
+	MsgID    string `json:"msgid"`
+	AIBotID  string `json:"aibotid"`
+	ChatID   string `json:"chatid"`
+	ChatType string `json:"chattype"`
+	From     struct {
+		UserID string `json:"userid"`
+	} `json:"from"`
 	ResponseURL string `json:"response_url"`
 	MsgType     string `json:"msgtype"`
 	CreateTime  int64  `json:"create_time"`
-	Text        struct{ Content string `json:"content"` } `json:"text"`
-	Event       struct {
+	Text        struct {
+		Content string `json:"content"`
+	} `json:"text"`
+	Event struct {
 		EventType string `json:"eventtype"`
 		Card      struct {
 			CardType      string `json:"card_type"`

@@ -20,6 +20,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -66,8 +67,9 @@ type Server struct {
 	CallbackTimeout time.Duration
 	CallbackTries   int
 
-	srv *httptest.Server
-	hc  *http.Client
+	srv  *httptest.Server
+	root atomic.Pointer[http.Handler]
+	hc   *http.Client
 
 	mu        sync.Mutex
 	limits    bot.Limits
@@ -90,7 +92,7 @@ type Server struct {
 // NewServer starts a simulator on loopback with a fresh corp, app and callback secrets.
 func NewServer() *Server {
 	s := newServer()
-	s.srv = httptest.NewServer(s.Handler())
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveRoot))
 	s.URL = s.srv.URL
 	return s
 }
@@ -102,7 +104,7 @@ func NewServerAt(addr string) (*Server, error) {
 	if err != nil {
 		return nil, fmt.Errorf("wecomtest listen %s: %w", addr, err)
 	}
-	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: s.Handler()}}
+	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(s.serveRoot)}}
 	s.srv.Start()
 	s.URL = s.srv.URL
 	return s, nil
@@ -111,7 +113,7 @@ func NewServerAt(addr string) (*Server, error) {
 func newServer() *Server {
 	key := make([]byte, 32)
 	rand.Read(key)
-	return &Server{
+	s := &Server{
 		CorpID:          "wwsim" + randHex(6),
 		AgentID:         1000002,
 		Secret:          "secret-" + randHex(8),
@@ -134,7 +136,16 @@ func newServer() *Server {
 		attempts:        map[string]int{},
 		changed:         make(chan struct{}),
 	}
+	h := s.Handler()
+	s.root.Store(&h)
+	return s
 }
+
+// Swap replaces the handler the listener serves (`fangpin sim` adds its control
+// endpoints around Handler()).
+func (s *Server) Swap(h http.Handler) { s.root.Store(&h) }
+
+func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) { (*s.root.Load()).ServeHTTP(w, r) }
 
 // Close shuts the simulator down.
 func (s *Server) Close() { s.srv.Close() }

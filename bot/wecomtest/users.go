@@ -222,4 +222,3 @@ func (s *Server) VerifyURL(ctx context.Context, target string, aibot bool) error
 	}
 	return nil
 }
-

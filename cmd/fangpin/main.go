@@ -24,6 +24,8 @@ var commands = map[string]command{
 	"org":      {"组织文件：org apply FILE.yaml", runOrg},
 	"registry": {"监测户名册：registry import FILE", runRegistry},
 	"synth":    {"生成虚构的演示数据：synth registry -o FILE", runSynth},
+	"serve":    {"运行 HTTP 服务、企业微信回调和消息发送", runServe},
+	"sim":      {"运行离线的企业微信模拟器：sim [--addr :8090]", runSim},
 }
 
 func main() {
