@@ -8,7 +8,7 @@ import (
 )
 
 // idNumberRE finds 18-character 居民身份证号 (17 digits and a digit or X) standing alone.
-var idNumberRE = regexp.MustCompile(`(^|[^0-9])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])($|[^0-9A-Za-z])`)
+var idNumberRE = regexp.MustCompile(`(^|[^0-9])([0-9]{6})[0-9]{8}([0-9]{3}[0-9Xx])($|[^0-9])`)
 
 // MaskIDNumbers replaces every full ID number in s with its masked form
 // (first 6 + ******** + last 4), the same shape as cases.MaskIDNumber.
