@@ -148,6 +148,9 @@ func (w *Worker) deliver(ctx context.Context, r *outboxRow) error {
 		return w.fail(ctx, r, fmt.Errorf("bad payload: %w", err))
 	}
 	parts, err := w.requests(ctx, r, p.MsgType, p.Body)
+	if ctx.Err() != nil {
+		return ctx.Err() // killed: the lease brings the row back
+	}
 	if err != nil {
 		if Retryable(err) {
 			return w.retry(ctx, r, err)
@@ -157,6 +160,9 @@ func (w *Worker) deliver(ctx context.Context, r *outboxRow) error {
 	for i := r.PartsSent; i < len(parts); i++ {
 		wait, err := w.Pacer.take(ctx, fmt.Sprintf("%d.%d.%d", r.ID, i, r.Attempts), w.Pacer.pacesFor(r.Channel, r.Target))
 		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			return w.retry(ctx, r, err)
 		}
 		if wait > 0 {
@@ -169,6 +175,9 @@ func (w *Worker) deliver(ctx context.Context, r *outboxRow) error {
 			return nil
 		}
 		if err := parts[i](ctx); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
 			if Retryable(err) {
 				return w.retry(ctx, r, err)
 			}

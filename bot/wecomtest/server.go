@@ -45,6 +45,7 @@ type Sent struct {
 type fault struct {
 	code int // errcode, or an HTTP status when ≥ 500
 	n    int // remaining (FailNext), or -1 for a rate
+	skip int // calls to let through first
 	p    float64
 }
 
@@ -69,6 +70,8 @@ type Server struct {
 
 	srv  *httptest.Server
 	root atomic.Pointer[http.Handler]
+
+	inFlight atomic.Int64
 	hc   *http.Client
 
 	mu        sync.Mutex
@@ -160,11 +163,14 @@ func randHex(n int) string {
 func (s *Server) SetLimits(l bot.Limits) { s.mu.Lock(); s.limits = l; s.mu.Unlock() }
 
 // FailNext makes the next n calls to api ("message/send", "gettoken", …; "*" for any)
-// answer with code: a WeCom errcode, or an HTTP status when code ≥ 500.
-func (s *Server) FailNext(api string, code, n int) {
+// answer with code: a WeCom errcode, or an HTTP status when code is 500–599.
+func (s *Server) FailNext(api string, code, n int) { s.FailAfter(api, 0, code, n) }
+
+// FailAfter lets skip calls to api through, then fails the next n with code.
+func (s *Server) FailAfter(api string, skip, code, n int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	s.faults[api] = append(s.faults[api], &fault{code: code, n: n})
+	s.faults[api] = append(s.faults[api], &fault{code: code, n: n, skip: skip})
 }
 
 // FailRate makes a fraction p of the calls to api answer with code, until cleared.
@@ -189,6 +195,9 @@ func (s *Server) SetDelay(api string, d time.Duration) {
 	defer s.mu.Unlock()
 	s.delays[api] = d
 }
+
+// InFlight is the number of calls being held by SetDelay right now.
+func (s *Server) InFlight() int { return int(s.inFlight.Load()) }
 
 // ExpireTokens makes every access token issued so far answer 42001.
 func (s *Server) ExpireTokens() {
@@ -296,6 +305,8 @@ type apiFunc func(r *http.Request, body []byte) (map[string]any, int)
 // api wraps an endpoint with delays, injected faults and the access-token check.
 func (s *Server) api(name string, needToken bool, fn apiFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
+		// Read the body first: only then does net/http notice a caller that hangs up.
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 32<<20))
 		s.mu.Lock()
 		d := s.delays[name]
 		if d == 0 {
@@ -303,15 +314,17 @@ func (s *Server) api(name string, needToken bool, fn apiFunc) http.HandlerFunc {
 		}
 		s.mu.Unlock()
 		if d > 0 {
+			s.inFlight.Add(1)
 			select {
 			case <-time.After(d):
+				s.inFlight.Add(-1)
 			case <-r.Context().Done():
+				s.inFlight.Add(-1)
 				return // the caller is gone: nothing happened
 			}
 		}
-		body, _ := io.ReadAll(io.LimitReader(r.Body, 32<<20))
 		if code := s.fault(name); code != 0 {
-			if code >= 500 {
+			if code >= 500 && code <= 599 {
 				http.Error(w, "injected", code)
 				return
 			}
@@ -351,6 +364,10 @@ func (s *Server) fault(name string) int {
 	for _, key := range []string{name, "*"} {
 		fs := s.faults[key]
 		for i, f := range fs {
+			if f.n > 0 && f.skip > 0 {
+				f.skip--
+				continue
+			}
 			if f.n > 0 {
 				f.n--
 				if f.n == 0 {
@@ -446,7 +463,9 @@ func (s *Server) newSent(api, msgtype string, body map[string]any, limits map[st
 
 func decode(body []byte) (map[string]any, bool) {
 	var m map[string]any
-	if err := json.Unmarshal(body, &m); err != nil {
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
 		return nil, false
 	}
 	return m, true
