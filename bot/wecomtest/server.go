@@ -72,7 +72,7 @@ type Server struct {
 	root atomic.Pointer[http.Handler]
 
 	inFlight atomic.Int64
-	hc   *http.Client
+	hc       *http.Client
 
 	mu        sync.Mutex
 	limits    bot.Limits
@@ -267,10 +267,10 @@ func (s *Server) SentInChat(chatid string) []Sent {
 func (s *Server) Wait(ctx context.Context, cond func(sent []Sent) bool) error {
 	for {
 		s.mu.Lock()
-		ok := cond(s.sent)
+		sent := append([]Sent(nil), s.sent...)
 		ch := s.changed
 		s.mu.Unlock()
-		if ok {
+		if cond(sent) { // without the lock: cond may call Sent, SentTo…
 			return nil
 		}
 		select {
