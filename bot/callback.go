@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 )
 
 // Deduper remembers which callbacks were already taken, durably, so WeCom's retries and
@@ -51,66 +52,199 @@ func PruneDedup(ctx context.Context, db sqlx.ExecerContext, age time.Duration) (
 	return res.RowsAffected()
 }
 
-// Dispatcher runs handlers after WeCom was answered, at most Limit at a time, and lets
-// shutdown wait for the ones running.
-type Dispatcher struct {
-	ctx  context.Context
-	sem  chan struct{}
-	wg   sync.WaitGroup
-	mu   sync.Mutex
-	done bool
+// BatchDeduper records many keys in one round trip (one commit for a burst of callbacks).
+type BatchDeduper interface {
+	// FirstSeenMany records keys and returns those that were new.
+	FirstSeenMany(ctx context.Context, keys []string) (map[string]bool, error)
 }
 
-// NewDispatcher returns a dispatcher whose handlers run under ctx (not the request's).
+// FirstSeenMany implements BatchDeduper.
+func (d PGDedup) FirstSeenMany(ctx context.Context, keys []string) (map[string]bool, error) {
+	q, ok := d.DB.(sqlx.QueryerContext)
+	if !ok {
+		return nil, errors.New("dedup: database cannot query")
+	}
+	rows, err := q.QueryContext(ctx, `INSERT INTO callback_dedup (key) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING RETURNING key`, pq.Array(keys))
+	if err != nil {
+		return nil, fmt.Errorf("dedup %d callbacks: %w", len(keys), err)
+	}
+	defer rows.Close()
+	out := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("dedup: %w", err)
+		}
+		out[k] = true
+	}
+	return out, rows.Err()
+}
+
+// job is one accepted callback waiting for dedup and its handler.
+type job struct {
+	m       Message
+	h       Handler
+	dedup   Deduper
+	metrics *Metrics
+	log     *slog.Logger
+}
+
+// Dispatcher takes accepted callbacks off the request path: WeCom gets its empty 200 as
+// soon as a callback is verified and parsed, and a background loop records the callbacks
+// in the dedup table (in batches: one commit for a burst) and runs the handlers of the new
+// ones, at most Limit at a time. A full queue answers 503, so WeCom retries later.
+type Dispatcher struct {
+	ctx   context.Context
+	queue chan job
+	sem   chan struct{}
+	hwg   sync.WaitGroup // handlers running
+	loop  chan struct{}  // closed when the loop has ended
+	mu    sync.RWMutex
+	done  bool
+}
+
+// NewDispatcher starts a dispatcher whose handlers run under ctx (not the request's),
+// at most limit at a time, with room for 10,000 callbacks waiting.
 func NewDispatcher(ctx context.Context, limit int) *Dispatcher {
 	if limit <= 0 {
 		limit = 64
 	}
-	return &Dispatcher{ctx: context.WithoutCancel(ctx), sem: make(chan struct{}, limit)}
+	d := &Dispatcher{ctx: context.WithoutCancel(ctx), queue: make(chan job, 10000), sem: make(chan struct{}, limit), loop: make(chan struct{})}
+	go d.run()
+	return d
 }
 
-// reserve takes a slot, waiting at most wait; false means busy or closed.
-func (d *Dispatcher) reserve(wait time.Duration) bool {
-	d.mu.Lock()
+// submit queues a callback without waiting; false means full or closed.
+func (d *Dispatcher) submit(j job) bool {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
 	if d.done {
-		d.mu.Unlock()
 		return false
 	}
-	d.wg.Add(1)
-	d.mu.Unlock()
-	t := time.NewTimer(wait)
-	defer t.Stop()
 	select {
-	case d.sem <- struct{}{}:
+	case d.queue <- j:
 		return true
-	case <-t.C:
-		d.wg.Done()
+	default:
 		return false
 	}
 }
 
-func (d *Dispatcher) release() { <-d.sem; d.wg.Done() }
-
-// run runs fn on a reserved slot.
-func (d *Dispatcher) run(fn func(ctx context.Context)) {
-	go func() {
-		defer d.release()
-		fn(d.ctx)
-	}()
+func (d *Dispatcher) run() {
+	defer close(d.loop)
+	for j := range d.queue {
+		// Linger a little so a burst becomes one commit: fewer, larger inserts cost
+		// Postgres far less CPU than one per callback.
+		batch := []job{j}
+		linger := time.NewTimer(10 * time.Millisecond)
+	more:
+		for len(batch) < 500 {
+			select {
+			case j, ok := <-d.queue:
+				if !ok {
+					break more
+				}
+				batch = append(batch, j)
+			case <-linger.C:
+				break more
+			}
+		}
+		linger.Stop()
+		d.process(batch)
+	}
 }
 
-// Close refuses new work and waits for running handlers until ctx ends.
+// process dedups a batch and starts the handlers of the callbacks seen first.
+func (d *Dispatcher) process(batch []job) {
+	fresh := make([]bool, len(batch))
+	// Group by deduper (one per server in practice).
+	groups := map[Deduper][]int{}
+	for i, j := range batch {
+		groups[j.dedup] = append(groups[j.dedup], i)
+	}
+	for dd, idx := range groups {
+		keys := make([]string, 0, len(idx))
+		seen := map[string]bool{}
+		for _, i := range idx {
+			if k := batch[i].m.ID; !seen[k] {
+				seen[k] = true
+				keys = append(keys, k)
+			}
+		}
+		newKeys, err := d.firstSeen(dd, keys)
+		if err != nil {
+			// Acknowledged already, so WeCom will not send it again: answering twice
+			// beats never answering.
+			batch[idx[0]].log.ErrorContext(d.ctx, "callback dedup failed; handling anyway", "n", len(keys), "err", err)
+			newKeys = seen
+		}
+		for _, i := range idx {
+			k := batch[i].m.ID
+			if newKeys[k] {
+				fresh[i] = true
+				delete(newKeys, k) // a key twice in one batch runs once
+			}
+		}
+	}
+	for i, j := range batch {
+		if !fresh[i] {
+			if j.metrics != nil {
+				j.metrics.Callbacks.WithLabelValues(string(j.m.Source), "duplicate").Inc()
+			}
+			continue
+		}
+		d.sem <- struct{}{}
+		d.hwg.Add(1)
+		go func() {
+			defer func() { <-d.sem; d.hwg.Done() }()
+			j.h.HandleMessage(d.ctx, j.m)
+		}()
+	}
+}
+
+func (d *Dispatcher) firstSeen(dd Deduper, keys []string) (map[string]bool, error) {
+	var err error
+	for try, wait := 0, 100*time.Millisecond; try < 4; try, wait = try+1, wait*4 {
+		if try > 0 {
+			time.Sleep(wait)
+		}
+		var out map[string]bool
+		if bd, ok := dd.(BatchDeduper); ok {
+			out, err = bd.FirstSeenMany(d.ctx, keys)
+		} else {
+			out = map[string]bool{}
+			for _, k := range keys {
+				var first bool
+				if first, err = dd.FirstSeen(d.ctx, k); err != nil {
+					break
+				}
+				if first {
+					out[k] = true
+				}
+			}
+		}
+		if err == nil {
+			return out, nil
+		}
+	}
+	return nil, err
+}
+
+// Close refuses new callbacks, works off the queue and waits for the handlers, until ctx
+// ends.
 func (d *Dispatcher) Close(ctx context.Context) error {
 	d.mu.Lock()
-	d.done = true
+	if !d.done {
+		d.done = true
+		close(d.queue)
+	}
 	d.mu.Unlock()
 	ch := make(chan struct{})
-	go func() { d.wg.Wait(); close(ch) }()
+	go func() { <-d.loop; d.hwg.Wait(); close(ch) }()
 	select {
 	case <-ch:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("handlers still running: %w", ctx.Err())
+		return fmt.Errorf("callbacks still being handled: %w", ctx.Err())
 	}
 }
 
@@ -233,22 +367,10 @@ func (cb *Callback) serve(w http.ResponseWriter, r *http.Request) (string, error
 	if err != nil {
 		return "bad_request", refuse(http.StatusBadRequest, "bad_request", err)
 	}
-	// Take a handler slot before recording the callback: if we are too busy, WeCom's
-	// retry must still find it new.
-	if !cb.Dispatch.reserve(2 * time.Second) {
-		return "busy", refuse(http.StatusServiceUnavailable, "busy", errors.New("handlers busy"))
+	// Acknowledge now; dedup and the handler run in the background.
+	if !cb.Dispatch.submit(job{m: m, h: cb.Handler, dedup: cb.Dedup, metrics: cb.Metrics, log: cb.log()}) {
+		return "busy", refuse(http.StatusServiceUnavailable, "busy", errors.New("callback queue full"))
 	}
-	first, err := cb.Dedup.FirstSeen(r.Context(), m.ID)
-	if err != nil {
-		cb.Dispatch.release()
-		return "error", refuse(http.StatusServiceUnavailable, "error", err)
-	}
-	if !first {
-		cb.Dispatch.release()
-		return "duplicate", nil
-	}
-	h := cb.Handler
-	cb.Dispatch.run(func(ctx context.Context) { h.HandleMessage(ctx, m) })
 	return "accepted", nil // empty 200: no passive reply, the answer goes through the outbox
 }
 
