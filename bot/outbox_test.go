@@ -230,3 +230,39 @@ func TestOutboxPacesUnderPerUserLimit(t *testing.T) {
 		t.Errorf("8 messages at 3 a second took %s", took)
 	}
 }
+
+// Template cards go to users through message/send; updating one uses update_template_card;
+// webhooks and response_url carry the rest.
+func TestOutboxCardsWebhooksAndUpdates(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	mt, body := bot.Card(bot.TemplateCard{CardType: "vote_interaction", TaskID: "verify-C1-1",
+		MainTitle: bot.CardTitle{Title: "核查结果 C1"},
+		Checkbox: &bot.CardCheckbox{QuestionKey: "result", OptionList: []bot.CardOption{{ID: "include", Text: "纳入"}, {ID: "exclude", Text: "不纳入"}}},
+		SubmitButton: &bot.CardSubmitButton{Text: "提交", Key: "submit"}})
+	wmt, wbody := bot.Markdown("**河口乡**：本月还有 2 件待核查")
+	err := bot.Enqueue(ctx, h.DB,
+		bot.Outgoing{Key: "card", Channel: bot.ToUsers, Target: bot.JoinUsers("zhangsan"), MsgType: mt, Body: body},
+		bot.Outgoing{Key: "upd", Channel: bot.UpdateCard, Target: "zhangsan", MsgType: "button", Body: []byte(`{"response_code":"rc1","button":{"replace_name":"已提交"}}`)},
+		bot.Outgoing{Key: "hook", Channel: bot.ToWebhook, Target: "demo-hekou-key", MsgType: wmt, Body: wbody})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runWorker(t, h.worker())
+	if err := h.Sim.Wait(waitCtx(t, 20*time.Second), func(s []wecomtest.Sent) bool { return len(s) >= 3 }); err != nil {
+		t.Fatal(err)
+	}
+	byAPI := map[string]wecomtest.Sent{}
+	for _, s := range h.Sim.Sent() {
+		byAPI[s.API] = s
+	}
+	if c := byAPI["message/send"]; c.MsgType != "template_card" || c.Body["template_card"].(map[string]any)["task_id"] != "verify-C1-1" {
+		t.Errorf("card: %+v", c)
+	}
+	if u := byAPI["message/update_template_card"]; u.Body["response_code"] != "rc1" || len(u.To) != 1 {
+		t.Errorf("update: %+v", u)
+	}
+	if w := byAPI["webhook/send"]; w.WebhookKey != "demo-hekou-key" || !strings.Contains(w.Content, "河口乡") {
+		t.Errorf("webhook: %+v", w)
+	}
+}
