@@ -10,6 +10,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -237,5 +238,35 @@ func waitFor(t *testing.T, cond func() bool) {
 			t.Fatal("condition not met in 10 s")
 		}
 		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// When the bot answers too slowly, the simulator retries like WeCom and the handler still
+// runs once.
+func TestSimulatorRetriesSlowBotAndBotDedupes(t *testing.T) {
+	h := newHarness(t)
+	site := newCallbackSite(t, h)
+	inner := site.srv.Config.Handler
+	var calls atomic.Int32
+	slow := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if calls.Add(1) == 1 {
+			inner.ServeHTTP(w, r) // handled…
+			time.Sleep(300 * time.Millisecond)
+			return // …but answered after WeCom gave up
+		}
+		inner.ServeHTTP(w, r)
+	}))
+	defer slow.Close()
+	h.Sim.AppCallbackURL = slow.URL + "/wecom/callback"
+	h.Sim.CallbackTimeout = 100 * time.Millisecond
+	if _, err := h.Sim.SayPrivately(context.Background(), "zhangsan", "待办"); err != nil {
+		t.Fatal(err)
+	}
+	if calls.Load() < 2 {
+		t.Fatalf("simulator tried %d times, want a retry", calls.Load())
+	}
+	time.Sleep(200 * time.Millisecond)
+	if n := site.rec.count(); n != 1 {
+		t.Errorf("handler ran %d times, want 1", n)
 	}
 }

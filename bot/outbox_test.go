@@ -237,8 +237,8 @@ func TestOutboxCardsWebhooksAndUpdates(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	mt, body := bot.Card(bot.TemplateCard{CardType: "vote_interaction", TaskID: "verify-C1-1",
-		MainTitle: bot.CardTitle{Title: "核查结果 C1"},
-		Checkbox: &bot.CardCheckbox{QuestionKey: "result", OptionList: []bot.CardOption{{ID: "include", Text: "纳入"}, {ID: "exclude", Text: "不纳入"}}},
+		MainTitle:    bot.CardTitle{Title: "核查结果 C1"},
+		Checkbox:     &bot.CardCheckbox{QuestionKey: "result", OptionList: []bot.CardOption{{ID: "include", Text: "纳入"}, {ID: "exclude", Text: "不纳入"}}},
 		SubmitButton: &bot.CardSubmitButton{Text: "提交", Key: "submit"}})
 	wmt, wbody := bot.Markdown("**河口乡**：本月还有 2 件待核查")
 	err := bot.Enqueue(ctx, h.DB,
