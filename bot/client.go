@@ -361,3 +361,21 @@ func multipartFile(filename string, content []byte) ([]byte, string, error) {
 	}
 	return buf.Bytes(), w.FormDataContentType(), nil
 }
+
+// RedirectSDK points every API call the SDK's own clients make (for example its OAuth
+// client, if a handler uses it) at base instead of WeCom, process-wide through
+// util.SetURIModifier. bot.Client does not need it; `fangpin serve` calls it with
+// WECOM_API_BASE so the whole process talks to the simulator.
+func RedirectSDK(base string) {
+	base = strings.TrimRight(base, "/")
+	if base == "" || base == DefaultAPIBase {
+		util.SetURIModifier(nil)
+		return
+	}
+	util.SetURIModifier(func(uri string) string {
+		if rest, ok := strings.CutPrefix(uri, DefaultAPIBase); ok {
+			return base + rest
+		}
+		return uri
+	})
+}

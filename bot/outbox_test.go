@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/silenceper/wechat/v2/credential"
+
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/wecomtest"
 )
@@ -264,5 +266,17 @@ func TestOutboxCardsWebhooksAndUpdates(t *testing.T) {
 	}
 	if w := byAPI["webhook/send"]; w.WebhookKey != "demo-hekou-key" || !strings.Contains(w.Content, "河口乡") {
 		t.Errorf("webhook: %+v", w)
+	}
+}
+
+// The SDK's own clients reach the simulator too once RedirectSDK is called.
+func TestRedirectSDK(t *testing.T) {
+	sim := wecomtest.NewServer()
+	defer sim.Close()
+	bot.RedirectSDK(sim.URL)
+	defer bot.RedirectSDK("")
+	res, err := credential.GetTokenFromServer("https://qyapi.weixin.qq.com/cgi-bin/gettoken?corpid=" + sim.CorpID + "&corpsecret=" + sim.Secret)
+	if err != nil || res.AccessToken == "" {
+		t.Fatalf("SDK token fetch through the simulator: %+v %v", res, err)
 	}
 }

@@ -97,6 +97,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 		RedisPrefix: getenv("FANGPIN_REDIS_PREFIX", "fangpin:"), ready: make(chan string, 1)}
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.Metrics = bot.NewMetrics(s.Registry, db.DB)
+	bot.RedirectSDK(env.APIBase)
 	s.API = bot.NewClient(env.APIBase, env.CorpID, agentID, env.Secret, &bot.RedisCache{R: rdb, Prefix: s.RedisPrefix})
 	s.Outbox = &bot.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
