@@ -1,0 +1,118 @@
+package bot_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"sort"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/fangpin/fangpin/bot"
+)
+
+// BenchmarkCallbacks measures callbacks per second on loopback, with p50/p99 latency,
+// for the full app callback (verify, decrypt, parse, durable dedup in Postgres, hand-off
+// to the handler) against a bare handler that only verifies and decrypts, in the same
+// run. Run with `go test -run '^$' -bench Callbacks ./bot/`; make test does not run it.
+func BenchmarkCallbacks(b *testing.B) {
+	h := newHarness(b)
+	const n, clients = 2000, 8
+	type req struct {
+		q    url.Values
+		body []byte
+	}
+	reqs := make([]req, 2*n)
+	for i := range reqs {
+		q, body := h.Sim.SealApp(h.Sim.TextXML("zhangsan", "帮助", fmt.Sprintf("%d", 900000+i), time.Now()))
+		reqs[i] = req{q, body}
+	}
+	crypto := h.Sim.AppCrypto()
+	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
+		var env struct {
+			Encrypt string `xml:"Encrypt"`
+		}
+		if xml.Unmarshal(body, &env) != nil {
+			http.Error(w, "bad", 400)
+			return
+		}
+		q := r.URL.Query()
+		if _, err := crypto.Open(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), env.Encrypt); err != nil {
+			http.Error(w, "bad", 400)
+		}
+	})
+	var handled atomic.Int64
+	d := bot.NewDispatcher(context.Background(), 256)
+	full := bot.NewAppCallback(crypto, h.Sim.CorpID, bot.PGDedup{DB: h.DB}, bot.HandlerFunc(func(context.Context, bot.Message) { handled.Add(1) }), d, h.Log, h.Metrics)
+
+	run := func(hd http.Handler, rs []req) (perSec float64, p50, p99 time.Duration) {
+		srv := httptest.NewServer(hd)
+		defer srv.Close()
+		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
+		lat := make([]time.Duration, len(rs))
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range clients {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					i := int(next.Add(1)) - 1
+					if i >= len(rs) {
+						return
+					}
+					t0 := time.Now()
+					resp, err := client.Post(srv.URL+"?"+rs[i].q.Encode(), "", bytes.NewReader(rs[i].body))
+					if err != nil {
+						b.Error(err)
+						return
+					}
+					io.Copy(io.Discard, resp.Body)
+					resp.Body.Close()
+					if resp.StatusCode != 200 {
+						b.Errorf("status %d", resp.StatusCode)
+					}
+					lat[i] = time.Since(t0)
+				}
+			}()
+		}
+		wg.Wait()
+		el := time.Since(start)
+		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
+		return float64(len(rs)) / el.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100]
+	}
+	for i := 0; i < b.N; i++ {
+		// Fresh message ids for the full handler each round, or dedup would short-cut.
+		h.DB.Exec(`DELETE FROM callback_dedup`)
+		run(bare, reqs[:200]) // warm up
+		bareRate, bareP50, bareP99 := run(bare, reqs[:n])
+		before := handled.Load()
+		t0 := time.Now()
+		fullRate, fullP50, fullP99 := run(full, reqs[n:])
+		// The dedup and handler run after the answer: report how long the backlog took.
+		for handled.Load()-before < n && time.Since(t0) < time.Minute {
+			time.Sleep(time.Millisecond)
+		}
+		b.ReportMetric(time.Since(t0).Seconds(), "handled_all_s")
+		b.ReportMetric(fullRate, "callbacks/s")
+		b.ReportMetric(bareRate, "bare_callbacks/s")
+		b.ReportMetric(fullRate/bareRate, "ratio")
+		b.ReportMetric(float64(fullP50.Microseconds())/1000, "p50_ms")
+		b.ReportMetric(float64(fullP99.Microseconds())/1000, "p99_ms")
+		b.ReportMetric(float64(bareP50.Microseconds())/1000, "bare_p50_ms")
+		b.ReportMetric(float64(bareP99.Microseconds())/1000, "bare_p99_ms")
+	}
+	d.Close(context.Background())
+	if handled.Load() == 0 {
+		b.Fatal("the full handler handed nothing on")
+	}
+}

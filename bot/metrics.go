@@ -1,0 +1,70 @@
+package bot
+
+import (
+	"context"
+	"database/sql"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Metrics are the bot's Prometheus series. Each server registers its own set on its own
+// registry, so tests can run several servers in one process.
+type Metrics struct {
+	Callbacks *prometheus.CounterVec // source, outcome
+	Sends     *prometheus.CounterVec // channel, result
+}
+
+// NewMetrics registers the bot's counters, and the outbox depth and age read from db at
+// scrape time, on reg.
+func NewMetrics(reg prometheus.Registerer, db *sqlx.DB) *Metrics {
+	m := &Metrics{
+		Callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fangpin_wecom_callbacks_total",
+			Help: "WeCom callbacks by source (app, aibot) and outcome (accepted, duplicate, bad_signature, …).",
+		}, []string{"source", "outcome"}),
+		Sends: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fangpin_wecom_sends_total",
+			Help: "Outbox delivery attempts by channel and result (sent, retry, failed, paced).",
+		}, []string{"channel", "result"}),
+	}
+	reg.MustRegister(m.Callbacks, m.Sends)
+	if db != nil {
+		reg.MustRegister(&outboxCollector{db: db})
+	}
+	return m
+}
+
+var (
+	outboxDepthDesc = prometheus.NewDesc("fangpin_outbox_pending", "Messages waiting in the outbox.", nil, nil)
+	outboxAgeDesc   = prometheus.NewDesc("fangpin_outbox_oldest_pending_seconds", "Age of the oldest message waiting in the outbox.", nil, nil)
+	outboxFailDesc  = prometheus.NewDesc("fangpin_outbox_failed", "Messages the outbox gave up on.", nil, nil)
+)
+
+type outboxCollector struct{ db *sqlx.DB }
+
+func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
+	ch <- outboxDepthDesc
+	ch <- outboxAgeDesc
+	ch <- outboxFailDesc
+}
+
+func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	var depth, failed int64
+	var age sql.NullFloat64
+	err := c.db.QueryRowxContext(ctx, `
+		SELECT count(*) FILTER (WHERE state = 'pending'),
+		       count(*) FILTER (WHERE state = 'failed'),
+		       extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'pending'))::float8
+		FROM outbox`).Scan(&depth, &failed, &age)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(outboxDepthDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(outboxDepthDesc, prometheus.GaugeValue, float64(depth))
+	ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, age.Float64)
+	ch <- prometheus.MustNewConstMetric(outboxFailDesc, prometheus.GaugeValue, float64(failed))
+}

@@ -1,0 +1,671 @@
+// Package wecomtest is an offline WeCom (企业微信) for tests, demos and `fangpin sim`: like
+// httptest.Server it listens on loopback, serves the API endpoints the bot uses, records
+// every message, injects error codes and delays on demand, enforces WeCom's rate limits
+// (dropping the excess silently, as WeCom does) and plays users by sending signed,
+// encrypted XML and JSON callbacks, retried like WeCom when the bot is slow.
+package wecomtest
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	mrand "math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unicode/utf8"
+
+	"github.com/fangpin/fangpin/bot"
+)
+
+// Sent is one message the simulator accepted.
+type Sent struct {
+	API        string   // message/send, appchat/send, webhook/send, aibot/response, message/update_template_card
+	To         []string // message/send, update_template_card: userids
+	ChatID     string   // appchat/send; aibot/response: the chat the question came from
+	WebhookKey string   // webhook/send
+	MsgType    string
+	Content    string // text or markdown content as WeCom shows it (truncated past its limit)
+	Truncated  bool   // WeCom cut the content
+	MediaName  string // file messages: the uploaded file's name
+	Body       map[string]any
+	At         time.Time
+}
+
+// fault is an injected answer.
+type fault struct {
+	code int // errcode, or an HTTP status when ≥ 500
+	n    int // remaining (FailNext), or -1 for a rate
+	skip int // calls to let through first
+	p    float64
+}
+
+// Server is a running simulator.
+type Server struct {
+	URL string
+
+	CorpID  string
+	AgentID int64
+	Secret  string
+	Token   string // callback Token (app and AI bot)
+	AESKey  string // callback EncodingAESKey (43 characters)
+	BotName string // the AI bot's display name, for @-mentions
+
+	// Where users' messages go: the bot's /wecom/callback and /wecom/aibot.
+	AppCallbackURL   string
+	AIBotCallbackURL string
+	// CallbackTimeout is how long WeCom waits for an answer before retrying (5 s);
+	// CallbackTries the number of tries in all (3).
+	CallbackTimeout time.Duration
+	CallbackTries   int
+
+	srv  *httptest.Server
+	root atomic.Pointer[http.Handler]
+
+	inFlight atomic.Int64
+	hc       *http.Client
+
+	mu        sync.Mutex
+	limits    bot.Limits
+	sent      []Sent
+	dropped   []Sent
+	faults    map[string][]*fault
+	delays    map[string]time.Duration
+	tokens    map[string]time.Time
+	media     map[string]string // media_id → file name
+	chats     map[string]bot.AppChat
+	responses map[string]string // response_code → chatid ("" single)
+	users     map[string]string // userid → name
+	oauth     map[string]string // code → userid
+	windows   map[string][]time.Time
+	seq       int
+	attempts  map[string]int // callback id → tries
+	changed   chan struct{}
+}
+
+// NewServer starts a simulator on loopback with a fresh corp, app and callback secrets.
+func NewServer() *Server {
+	s := newServer()
+	s.srv = httptest.NewServer(http.HandlerFunc(s.serveRoot))
+	s.URL = s.srv.URL
+	return s
+}
+
+// NewServerAt starts a simulator on addr (for `fangpin sim`).
+func NewServerAt(addr string) (*Server, error) {
+	s := newServer()
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, fmt.Errorf("wecomtest listen %s: %w", addr, err)
+	}
+	s.srv = &httptest.Server{Listener: ln, Config: &http.Server{Handler: http.HandlerFunc(s.serveRoot)}}
+	s.srv.Start()
+	s.URL = s.srv.URL
+	return s, nil
+}
+
+func newServer() *Server {
+	key := make([]byte, 32)
+	rand.Read(key)
+	s := &Server{
+		CorpID:          "wwsim" + randHex(6),
+		AgentID:         1000002,
+		Secret:          "secret-" + randHex(8),
+		Token:           "token" + randHex(4),
+		AESKey:          base64.StdEncoding.EncodeToString(key)[:43],
+		BotName:         "防返贫助手",
+		CallbackTimeout: 5 * time.Second,
+		CallbackTries:   3,
+		hc:              &http.Client{},
+		limits:          bot.DefaultLimits(),
+		faults:          map[string][]*fault{},
+		delays:          map[string]time.Duration{},
+		tokens:          map[string]time.Time{},
+		media:           map[string]string{},
+		chats:           map[string]bot.AppChat{},
+		responses:       map[string]string{},
+		users:           map[string]string{},
+		oauth:           map[string]string{},
+		windows:         map[string][]time.Time{},
+		attempts:        map[string]int{},
+		changed:         make(chan struct{}),
+	}
+	h := s.Handler()
+	s.root.Store(&h)
+	return s
+}
+
+// Swap replaces the handler the listener serves (`fangpin sim` adds its control
+// endpoints around Handler()).
+func (s *Server) Swap(h http.Handler) { s.root.Store(&h) }
+
+func (s *Server) serveRoot(w http.ResponseWriter, r *http.Request) { (*s.root.Load()).ServeHTTP(w, r) }
+
+// Close shuts the simulator down.
+func (s *Server) Close() { s.srv.Close() }
+
+func randHex(n int) string {
+	b := make([]byte, n)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// SetLimits replaces the rate limits (tests shrink the windows).
+func (s *Server) SetLimits(l bot.Limits) { s.mu.Lock(); s.limits = l; s.mu.Unlock() }
+
+// FailNext makes the next n calls to api ("message/send", "gettoken", …; "*" for any)
+// answer with code: a WeCom errcode, or an HTTP status when code is 500–599.
+func (s *Server) FailNext(api string, code, n int) { s.FailAfter(api, 0, code, n) }
+
+// FailAfter lets skip calls to api through, then fails the next n with code.
+func (s *Server) FailAfter(api string, skip, code, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[api] = append(s.faults[api], &fault{code: code, n: n, skip: skip})
+}
+
+// FailRate makes a fraction p of the calls to api answer with code, until cleared.
+func (s *Server) FailRate(api string, code int, p float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults[api] = append(s.faults[api], &fault{code: code, n: -1, p: p})
+}
+
+// ClearFaults removes every injected fault and delay.
+func (s *Server) ClearFaults() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.faults = map[string][]*fault{}
+	s.delays = map[string]time.Duration{}
+}
+
+// SetDelay makes calls to api ("*" for any) wait d before being handled. A caller that
+// gives up (or dies) during the wait has sent nothing.
+func (s *Server) SetDelay(api string, d time.Duration) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.delays[api] = d
+}
+
+// InFlight is the number of calls being held by SetDelay right now.
+func (s *Server) InFlight() int { return int(s.inFlight.Load()) }
+
+// ExpireTokens makes every access token issued so far answer 42001.
+func (s *Server) ExpireTokens() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for t := range s.tokens {
+		s.tokens[t] = time.Now().Add(-time.Second)
+	}
+}
+
+// AddUser makes a member known to user/get.
+func (s *Server) AddUser(userid, name string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[userid] = name
+}
+
+// OAuthCode returns a one-time code that auth/getuserinfo resolves to userid.
+func (s *Server) OAuthCode(userid string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	code := "code" + randHex(8)
+	s.oauth[code] = userid
+	return code
+}
+
+// Sent returns every message accepted, in order.
+func (s *Server) Sent() []Sent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Sent(nil), s.sent...)
+}
+
+// Dropped returns the messages over the rate limits (WeCom answered ok and sent nothing).
+func (s *Server) Dropped() []Sent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Sent(nil), s.dropped...)
+}
+
+// SentTo returns the messages delivered to userid privately (message/send).
+func (s *Server) SentTo(userid string) []Sent {
+	var out []Sent
+	for _, m := range s.Sent() {
+		for _, u := range m.To {
+			if u == userid && m.API == "message/send" {
+				out = append(out, m)
+			}
+		}
+	}
+	return out
+}
+
+// SentInChat returns the messages that appeared in a group: appchat/send to it and AI
+// bot answers to questions asked in it.
+func (s *Server) SentInChat(chatid string) []Sent {
+	var out []Sent
+	for _, m := range s.Sent() {
+		if m.ChatID == chatid && (m.API == "appchat/send" || m.API == "aibot/response") {
+			out = append(out, m)
+		}
+	}
+	return out
+}
+
+// Wait blocks until cond holds for the messages sent, or ctx ends.
+func (s *Server) Wait(ctx context.Context, cond func(sent []Sent) bool) error {
+	for {
+		s.mu.Lock()
+		sent := append([]Sent(nil), s.sent...)
+		ch := s.changed
+		s.mu.Unlock()
+		if cond(sent) { // without the lock: cond may call Sent, SentTo…
+			return nil
+		}
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			return fmt.Errorf("wecomtest: waiting for messages: %w", ctx.Err())
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// Handler serves the simulated API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /cgi-bin/gettoken", s.api("gettoken", false, s.gettoken))
+	mux.HandleFunc("POST /cgi-bin/message/send", s.api("message/send", true, s.messageSend))
+	mux.HandleFunc("POST /cgi-bin/message/update_template_card", s.api("message/update_template_card", true, s.updateCard))
+	mux.HandleFunc("POST /cgi-bin/appchat/create", s.api("appchat/create", true, s.appchatCreate))
+	mux.HandleFunc("POST /cgi-bin/appchat/send", s.api("appchat/send", true, s.appchatSend))
+	mux.HandleFunc("GET /cgi-bin/appchat/get", s.api("appchat/get", true, s.appchatGet))
+	mux.HandleFunc("POST /cgi-bin/media/upload", s.api("media/upload", true, s.mediaUpload))
+	mux.HandleFunc("POST /cgi-bin/webhook/send", s.api("webhook/send", false, s.webhookSend))
+	mux.HandleFunc("POST /cgi-bin/webhook/upload_media", s.api("webhook/upload_media", false, s.mediaUpload))
+	mux.HandleFunc("GET /cgi-bin/user/get", s.api("user/get", true, s.userGet))
+	mux.HandleFunc("GET /cgi-bin/auth/getuserinfo", s.api("auth/getuserinfo", true, s.getUserInfo))
+	mux.HandleFunc("POST /cgi-bin/aibot/response", s.api("aibot/response", false, s.aibotResponse))
+	return mux
+}
+
+type apiFunc func(r *http.Request, body []byte) (map[string]any, int)
+
+// api wraps an endpoint with delays, injected faults and the access-token check.
+func (s *Server) api(name string, needToken bool, fn apiFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		// Read the body first: only then does net/http notice a caller that hangs up.
+		body, _ := io.ReadAll(io.LimitReader(r.Body, 32<<20))
+		s.mu.Lock()
+		d := s.delays[name]
+		if d == 0 {
+			d = s.delays["*"]
+		}
+		s.mu.Unlock()
+		if d > 0 {
+			s.inFlight.Add(1)
+			select {
+			case <-time.After(d):
+				s.inFlight.Add(-1)
+			case <-r.Context().Done():
+				s.inFlight.Add(-1)
+				return // the caller is gone: nothing happened
+			}
+		}
+		if code := s.fault(name); code != 0 {
+			if code >= 500 && code <= 599 {
+				http.Error(w, "injected", code)
+				return
+			}
+			writeJSON(w, map[string]any{"errcode": code, "errmsg": "injected"})
+			return
+		}
+		if needToken {
+			s.mu.Lock()
+			exp, ok := s.tokens[r.URL.Query().Get("access_token")]
+			s.mu.Unlock()
+			if !ok {
+				writeJSON(w, map[string]any{"errcode": 40014, "errmsg": "invalid access_token"})
+				return
+			}
+			if time.Now().After(exp) {
+				writeJSON(w, map[string]any{"errcode": 42001, "errmsg": "access_token expired"})
+				return
+			}
+		}
+		res, code := fn(r, body)
+		if res == nil {
+			res = map[string]any{}
+		}
+		res["errcode"] = code
+		if code == 0 {
+			res["errmsg"] = "ok"
+		} else if res["errmsg"] == nil {
+			res["errmsg"] = "error"
+		}
+		writeJSON(w, res)
+	}
+}
+
+func (s *Server) fault(name string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, key := range []string{name, "*"} {
+		fs := s.faults[key]
+		for i, f := range fs {
+			if f.n > 0 && f.skip > 0 {
+				f.skip--
+				continue
+			}
+			if f.n > 0 {
+				f.n--
+				if f.n == 0 {
+					s.faults[key] = append(fs[:i:i], fs[i+1:]...)
+				}
+				return f.code
+			}
+			if f.n < 0 && mrand.Float64() < f.p {
+				return f.code
+			}
+		}
+	}
+	return 0
+}
+
+func writeJSON(w http.ResponseWriter, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	json.NewEncoder(w).Encode(v)
+}
+
+func (s *Server) gettoken(r *http.Request, _ []byte) (map[string]any, int) {
+	q := r.URL.Query()
+	if q.Get("corpid") != s.CorpID {
+		return map[string]any{"errmsg": "invalid corpid"}, 40013
+	}
+	if q.Get("corpsecret") != s.Secret {
+		return map[string]any{"errmsg": "invalid credential"}, 40001
+	}
+	tok := "tok" + randHex(16)
+	s.mu.Lock()
+	s.tokens[tok] = time.Now().Add(7200 * time.Second)
+	s.mu.Unlock()
+	return map[string]any{"access_token": tok, "expires_in": 7200}, 0
+}
+
+// record stores a message, or drops it when a rate window is full; caller holds no lock.
+func (s *Server) record(m Sent, windows map[string]bot.Window, n map[string]int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := time.Now()
+	m.At = now
+	for key, win := range windows {
+		if win.N <= 0 {
+			continue
+		}
+		kept := s.windows[key][:0]
+		for _, t := range s.windows[key] {
+			if now.Sub(t) < win.Per {
+				kept = append(kept, t)
+			}
+		}
+		s.windows[key] = kept
+		if len(kept)+n[key] > win.N {
+			s.dropped = append(s.dropped, m)
+			return
+		}
+	}
+	for key := range windows {
+		for i := 0; i < n[key]; i++ {
+			s.windows[key] = append(s.windows[key], now)
+		}
+	}
+	s.sent = append(s.sent, m)
+	close(s.changed)
+	s.changed = make(chan struct{})
+}
+
+// content reads a text/markdown content and applies WeCom's silent truncation.
+func content(body map[string]any, msgtype string, limit int) (string, bool) {
+	obj, _ := body[msgtype].(map[string]any)
+	c, _ := obj["content"].(string)
+	if len(c) > limit {
+		c = bot.CutUTF8(c, limit)
+		return c, true
+	}
+	return c, false
+}
+
+func (s *Server) newSent(api, msgtype string, body map[string]any, limits map[string]int) Sent {
+	m := Sent{API: api, MsgType: msgtype, Body: body}
+	if lim, ok := limits[msgtype]; ok {
+		m.Content, m.Truncated = content(body, msgtype, lim)
+	}
+	if msgtype == "file" {
+		obj, _ := body["file"].(map[string]any)
+		id, _ := obj["media_id"].(string)
+		s.mu.Lock()
+		m.MediaName = s.media[id]
+		s.mu.Unlock()
+	}
+	return m
+}
+
+func decode(body []byte) (map[string]any, bool) {
+	var m map[string]any
+	dec := json.NewDecoder(bytes.NewReader(body))
+	dec.UseNumber()
+	if err := dec.Decode(&m); err != nil {
+		return nil, false
+	}
+	return m, true
+}
+
+func (s *Server) messageSend(_ *http.Request, raw []byte) (map[string]any, int) {
+	body, ok := decode(raw)
+	if !ok {
+		return map[string]any{"errmsg": "invalid json"}, 40058
+	}
+	if fmt.Sprint(body["agentid"]) != fmt.Sprint(s.AgentID) {
+		return map[string]any{"errmsg": "invalid agentid"}, 40056
+	}
+	mt, _ := body["msgtype"].(string)
+	if mt == "file" && !s.knownMedia(body) {
+		return map[string]any{"errmsg": "invalid media_id"}, 40007
+	}
+	to, _ := body["touser"].(string)
+	users := strings.Split(to, "|")
+	m := s.newSent("message/send", mt, body, map[string]int{"text": bot.LimitText, "markdown": bot.LimitMarkdown})
+	m.To = users
+	s.mu.Lock()
+	l := s.limits
+	s.mu.Unlock()
+	wins, n := map[string]bot.Window{"company": l.Company}, map[string]int{"company": len(users)}
+	for _, u := range users {
+		for i, w := range l.PerUser {
+			k := fmt.Sprintf("user:%s:%d", u, i)
+			wins[k], n[k] = w, 1
+		}
+	}
+	s.record(m, wins, n)
+	res := map[string]any{"invaliduser": "", "msgid": "msg" + randHex(8)}
+	if mt == "template_card" {
+		res["response_code"] = "rc" + randHex(8)
+	}
+	return res, 0
+}
+
+func (s *Server) knownMedia(body map[string]any) bool {
+	obj, _ := body["file"].(map[string]any)
+	id, _ := obj["media_id"].(string)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	_, ok := s.media[id]
+	return ok
+}
+
+func (s *Server) updateCard(_ *http.Request, raw []byte) (map[string]any, int) {
+	body, ok := decode(raw)
+	if !ok {
+		return nil, 40058
+	}
+	m := Sent{API: "message/update_template_card", Body: body, At: time.Now()}
+	if ids, ok := body["userids"].([]any); ok {
+		for _, u := range ids {
+			m.To = append(m.To, fmt.Sprint(u))
+		}
+	}
+	s.record(m, nil, nil)
+	return nil, 0
+}
+
+func (s *Server) appchatCreate(_ *http.Request, raw []byte) (map[string]any, int) {
+	var c bot.AppChat
+	if err := json.Unmarshal(raw, &c); err != nil {
+		return nil, 40058
+	}
+	if len(c.UserList) < 2 || utf8.RuneCountInString(c.Name) > 50 || len(c.ChatID) > 32 {
+		return map[string]any{"errmsg": "invalid parameter"}, 40035
+	}
+	if c.ChatID == "" {
+		c.ChatID = "wr" + randHex(8)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, dup := s.chats[c.ChatID]; dup {
+		return map[string]any{"errmsg": "chatid exists"}, 86215
+	}
+	s.chats[c.ChatID] = c
+	return map[string]any{"chatid": c.ChatID}, 0
+}
+
+func (s *Server) appchatGet(r *http.Request, _ []byte) (map[string]any, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c, ok := s.chats[r.URL.Query().Get("chatid")]
+	if !ok {
+		return map[string]any{"errmsg": "invalid chatid"}, 86003
+	}
+	return map[string]any{"chat_info": map[string]any{"chatid": c.ChatID, "name": c.Name, "owner": c.Owner, "userlist": c.UserList}}, 0
+}
+
+func (s *Server) appchatSend(_ *http.Request, raw []byte) (map[string]any, int) {
+	body, ok := decode(raw)
+	if !ok {
+		return nil, 40058
+	}
+	chat, _ := body["chatid"].(string)
+	mt, _ := body["msgtype"].(string)
+	s.mu.Lock()
+	_, known := s.chats[chat]
+	l := s.limits
+	s.mu.Unlock()
+	if !known {
+		return map[string]any{"errmsg": "invalid chatid"}, 86003
+	}
+	if mt == "template_card" {
+		return map[string]any{"errmsg": "invalid message type"}, 40008
+	}
+	if mt == "file" && !s.knownMedia(body) {
+		return nil, 40007
+	}
+	m := s.newSent("appchat/send", mt, body, map[string]int{"text": bot.LimitText, "markdown": bot.LimitMarkdown})
+	m.ChatID = chat
+	wins, n := map[string]bot.Window{}, map[string]int{}
+	for i, w := range l.PerChat {
+		k := fmt.Sprintf("chat:%s:%d", chat, i)
+		wins[k], n[k] = w, 1
+	}
+	s.record(m, wins, n)
+	return nil, 0
+}
+
+func (s *Server) webhookSend(r *http.Request, raw []byte) (map[string]any, int) {
+	key := r.URL.Query().Get("key")
+	if key == "" {
+		return map[string]any{"errmsg": "invalid webhook url"}, 93000
+	}
+	body, ok := decode(raw)
+	if !ok {
+		return nil, 40058
+	}
+	mt, _ := body["msgtype"].(string)
+	m := s.newSent("webhook/send", mt, body, map[string]int{"text": bot.LimitText, "markdown": bot.LimitWebhookMarkdown})
+	m.WebhookKey = key
+	s.mu.Lock()
+	w := s.limits.PerRobot
+	s.mu.Unlock()
+	s.record(m, map[string]bot.Window{"robot:" + key: w}, map[string]int{"robot:" + key: 1})
+	return nil, 0
+}
+
+func (s *Server) mediaUpload(r *http.Request, raw []byte) (map[string]any, int) {
+	req, err := http.NewRequest(http.MethodPost, "/", bytes.NewReader(raw))
+	if err != nil {
+		return nil, 40005
+	}
+	req.Header.Set("Content-Type", r.Header.Get("Content-Type"))
+	f, hdr, err := req.FormFile("media")
+	if err != nil {
+		return map[string]any{"errmsg": "no media field"}, 41001
+	}
+	f.Close()
+	id := "media" + randHex(10)
+	s.mu.Lock()
+	s.media[id] = hdr.Filename
+	s.mu.Unlock()
+	return map[string]any{"type": r.URL.Query().Get("type"), "media_id": id, "created_at": fmt.Sprint(time.Now().Unix())}, 0
+}
+
+func (s *Server) userGet(r *http.Request, _ []byte) (map[string]any, int) {
+	id := r.URL.Query().Get("userid")
+	s.mu.Lock()
+	name, ok := s.users[id]
+	s.mu.Unlock()
+	if !ok {
+		return map[string]any{"errmsg": "userid not found"}, 60111
+	}
+	return map[string]any{"userid": id, "name": name, "status": 1}, 0
+}
+
+func (s *Server) getUserInfo(r *http.Request, _ []byte) (map[string]any, int) {
+	code := r.URL.Query().Get("code")
+	s.mu.Lock()
+	id, ok := s.oauth[code]
+	delete(s.oauth, code)
+	s.mu.Unlock()
+	if !ok {
+		return map[string]any{"errmsg": "invalid code"}, 40029
+	}
+	return map[string]any{"userid": id, "UserId": id}, 0
+}
+
+func (s *Server) aibotResponse(r *http.Request, raw []byte) (map[string]any, int) {
+	rc := r.URL.Query().Get("response_code")
+	body, ok := decode(raw)
+	if !ok {
+		return nil, 40058
+	}
+	s.mu.Lock()
+	chat, known := s.responses[rc]
+	delete(s.responses, rc) // single use
+	s.mu.Unlock()
+	if !known {
+		return map[string]any{"errmsg": "invalid response_code"}, 40082
+	}
+	mt, _ := body["msgtype"].(string)
+	m := s.newSent("aibot/response", mt, body, map[string]int{"markdown": bot.LimitResponseURL, "text": bot.LimitText})
+	m.ChatID = chat
+	s.record(m, nil, nil)
+	return nil, 0
+}

@@ -1,0 +1,367 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+)
+
+// Worker delivers the outbox. Any number of workers (in any number of instances) may run:
+// each claims due rows with FOR UPDATE SKIP LOCKED and leases them, so a row is worked on
+// by one worker at a time and a killed worker's rows come back when the lease ends.
+type Worker struct {
+	DB      *sqlx.DB
+	API     *Client
+	Pacer   *Pacer // nil: no pacing
+	Log     *slog.Logger
+	Metrics *Metrics
+
+	Batch       int           // rows claimed at once (default 20)
+	Poll        time.Duration // sleep when nothing is due (default 1s)
+	Lease       time.Duration // how long a claimed row stays ours (default 2 min)
+	MaxAttempts int           // then the row is failed, its last error kept (default 10)
+	// Backoff is the wait after a failed attempt (default exponential from 2 s, at least
+	// 60 s after 45009).
+	Backoff func(attempt int, err error) time.Duration
+	// Abrupt makes cancelling Run behave like a killed process (tests): the message being
+	// sent is abandoned. Otherwise it is finished first (graceful shutdown).
+	Abrupt bool
+}
+
+type outboxRow struct {
+	ID        int64           `db:"id"`
+	Key       string          `db:"idem_key"`
+	Channel   Channel         `db:"channel"`
+	Target    string          `db:"target"`
+	Payload   json.RawMessage `db:"payload"`
+	Attempts  int             `db:"attempts"`
+	PartsSent int             `db:"parts_sent"`
+}
+
+func (w *Worker) log() *slog.Logger {
+	if w.Log == nil {
+		return slog.Default()
+	}
+	return w.Log
+}
+
+// Run delivers until ctx ends.
+func (w *Worker) Run(ctx context.Context) error {
+	poll := w.Poll
+	if poll <= 0 {
+		poll = time.Second
+	}
+	for ctx.Err() == nil {
+		n, err := w.RunOnce(ctx)
+		if err != nil && ctx.Err() == nil {
+			w.log().ErrorContext(ctx, "outbox worker", "err", err)
+		}
+		if n > 0 && err == nil {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(poll):
+		}
+	}
+	return nil
+}
+
+// RunOnce claims one batch of due rows and works through it; it returns how many it took.
+func (w *Worker) RunOnce(ctx context.Context) (int, error) {
+	batch, lease := w.Batch, w.Lease
+	if batch <= 0 {
+		batch = 20
+	}
+	if lease <= 0 {
+		lease = 2 * time.Minute
+	}
+	var rows []outboxRow
+	err := w.DB.SelectContext(ctx, &rows, `
+		WITH due AS (
+			SELECT id FROM outbox
+			WHERE state = 'pending' AND next_attempt_at <= now()
+			ORDER BY next_attempt_at, id
+			LIMIT $1
+			FOR UPDATE SKIP LOCKED)
+		UPDATE outbox o SET attempts = o.attempts + 1,
+		       next_attempt_at = now() + make_interval(secs => $2)
+		FROM due WHERE o.id = due.id
+		RETURNING o.id, o.idem_key, o.channel, o.target, o.payload, o.attempts, o.parts_sent`,
+		batch, lease.Seconds())
+	if err != nil {
+		return 0, fmt.Errorf("claim outbox: %w", err)
+	}
+	// RETURNING does not keep the CTE's order.
+	sortRows(rows)
+	for i := range rows {
+		wctx := ctx
+		if !w.Abrupt {
+			if ctx.Err() != nil {
+				// Stopping: give the unsent rows back at once.
+				w.release(context.WithoutCancel(ctx), rows[i:])
+				return i, nil
+			}
+			var cancel context.CancelFunc
+			wctx, cancel = context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+		}
+		if err := w.deliver(wctx, &rows[i]); err != nil {
+			return i + 1, err
+		}
+	}
+	return len(rows), nil
+}
+
+func sortRows(rows []outboxRow) {
+	for i := 1; i < len(rows); i++ {
+		for j := i; j > 0 && rows[j].ID < rows[j-1].ID; j-- {
+			rows[j], rows[j-1] = rows[j-1], rows[j]
+		}
+	}
+}
+
+// release hands claimed rows back without counting the attempt.
+func (w *Worker) release(ctx context.Context, rows []outboxRow) {
+	for _, r := range rows {
+		w.DB.ExecContext(ctx, `UPDATE outbox SET attempts = attempts - 1, next_attempt_at = now() WHERE id = $1 AND state = 'pending'`, r.ID)
+	}
+}
+
+// deliver sends one row's remaining parts and records the outcome. It returns an error
+// only when the outcome could not be recorded.
+func (w *Worker) deliver(ctx context.Context, r *outboxRow) error {
+	var p struct {
+		MsgType string          `json:"msgtype"`
+		Body    json.RawMessage `json:"body"`
+	}
+	if err := json.Unmarshal(r.Payload, &p); err != nil {
+		return w.fail(ctx, r, fmt.Errorf("bad payload: %w", err))
+	}
+	parts, err := w.requests(ctx, r, p.MsgType, p.Body)
+	if ctx.Err() != nil {
+		return ctx.Err() // killed: the lease brings the row back
+	}
+	if err != nil {
+		if Retryable(err) {
+			return w.retry(ctx, r, err)
+		}
+		return w.fail(ctx, r, err)
+	}
+	for i := r.PartsSent; i < len(parts); i++ {
+		wait, err := w.Pacer.take(ctx, fmt.Sprintf("%d.%d.%d", r.ID, i, r.Attempts), w.Pacer.pacesFor(r.Channel, r.Target))
+		if err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			return w.retry(ctx, r, err)
+		}
+		if wait > 0 {
+			w.count(r.Channel, "paced")
+			_, err := w.DB.ExecContext(ctx, `UPDATE outbox SET attempts = attempts - 1, next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1`,
+				r.ID, wait.Seconds())
+			if err != nil {
+				return fmt.Errorf("pace outbox %d: %w", r.ID, err)
+			}
+			return nil
+		}
+		if err := parts[i](ctx); err != nil {
+			if ctx.Err() != nil {
+				return ctx.Err()
+			}
+			if Retryable(err) {
+				return w.retry(ctx, r, err)
+			}
+			return w.fail(ctx, r, err)
+		}
+		if i+1 < len(parts) {
+			if _, err := w.DB.ExecContext(ctx, `UPDATE outbox SET parts_sent = $2 WHERE id = $1`, r.ID, i+1); err != nil {
+				return fmt.Errorf("record part of outbox %d: %w", r.ID, err)
+			}
+		}
+	}
+	_, err = w.DB.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_at = now(), parts_sent = $2, last_error = '' WHERE id = $1`, r.ID, len(parts))
+	if err != nil {
+		return fmt.Errorf("record outbox %d sent: %w", r.ID, err)
+	}
+	w.count(r.Channel, "sent")
+	return nil
+}
+
+func (w *Worker) count(ch Channel, result string) {
+	if w.Metrics != nil {
+		w.Metrics.Sends.WithLabelValues(string(ch), result).Inc()
+	}
+}
+
+func (w *Worker) retry(ctx context.Context, r *outboxRow, cause error) error {
+	max := w.MaxAttempts
+	if max <= 0 {
+		max = 10
+	}
+	if r.Attempts >= max {
+		return w.fail(ctx, r, fmt.Errorf("gave up after %d attempts: %w", r.Attempts, cause))
+	}
+	backoff := w.Backoff
+	if backoff == nil {
+		backoff = DefaultBackoff
+	}
+	d := backoff(r.Attempts, cause)
+	w.count(r.Channel, "retry")
+	w.log().WarnContext(ctx, "outbox retry", "id", r.ID, "key", r.Key, "channel", string(r.Channel), "attempt", r.Attempts, "in", d.String(), "err", cause)
+	_, err := w.DB.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2), last_error = $3 WHERE id = $1`,
+		r.ID, d.Seconds(), MaskIDNumbers(cause.Error()))
+	if err != nil {
+		return fmt.Errorf("reschedule outbox %d: %w", r.ID, err)
+	}
+	return nil
+}
+
+func (w *Worker) fail(ctx context.Context, r *outboxRow, cause error) error {
+	w.count(r.Channel, "failed")
+	w.log().ErrorContext(ctx, "outbox message failed", "id", r.ID, "key", r.Key, "channel", string(r.Channel), "attempt", r.Attempts, "err", cause)
+	_, err := w.DB.ExecContext(ctx, `UPDATE outbox SET state = 'failed', last_error = $2 WHERE id = $1`, r.ID, MaskIDNumbers(cause.Error()))
+	if err != nil {
+		return fmt.Errorf("record outbox %d failed: %w", r.ID, err)
+	}
+	return nil
+}
+
+// DefaultBackoff doubles from 2 s up to 10 min with jitter; after 45009 it waits at least
+// a minute (WeCom's minute block).
+func DefaultBackoff(attempt int, err error) time.Duration {
+	d := 2 * time.Second << min(attempt-1, 9)
+	d = min(d, 10*time.Minute)
+	d += time.Duration(rand.Int64N(int64(d)/4 + 1))
+	var ae *APIError
+	if errors.As(err, &ae) && ae.Code == CodeFrequency && d < time.Minute {
+		d = time.Minute
+	}
+	return d
+}
+
+// requests turns one outbox row into its calls to WeCom, one per part.
+func (w *Worker) requests(ctx context.Context, r *outboxRow, msgtype string, body json.RawMessage) ([]func(context.Context) error, error) {
+	api := w.API
+	var fields map[string]any
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return nil, fmt.Errorf("outbox %s: body is not an object: %w", r.Key, err)
+	}
+	// Texts are split; the parts differ only in content.
+	contents := []string{""}
+	content, isText := fields["content"].(string)
+	if (msgtype == "text" || msgtype == "markdown") && isText {
+		limit := LimitText
+		switch {
+		case r.Channel == ToResponseURL:
+			limit = 0
+		case msgtype == "markdown" && r.Channel == ToWebhook:
+			limit = LimitWebhookMarkdown
+		case msgtype == "markdown":
+			limit = LimitMarkdown
+		}
+		if limit > 0 {
+			contents = SplitText(content, limit)
+		} else {
+			// response_url is single use: the whole answer must fit in one post.
+			contents = []string{CutUTF8(content, LimitResponseURL)}
+		}
+	}
+	if msgtype == "file" && r.Channel != UpdateCard {
+		path, _ := fields["path"].(string)
+		name, _ := fields["filename"].(string)
+		if path == "" {
+			return nil, fmt.Errorf("outbox %s: file message without path", r.Key)
+		}
+		if name == "" {
+			name = filepath.Base(path)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("outbox %s: read file to send: %w", r.Key, err)
+		}
+		var id string
+		switch r.Channel {
+		case ToWebhook:
+			id, err = api.WebhookUploadMedia(ctx, r.Target, name, data)
+		case ToResponseURL:
+			return nil, fmt.Errorf("outbox %s: files cannot go through response_url", r.Key)
+		default:
+			id, err = api.UploadMedia(ctx, "file", name, data)
+		}
+		if err != nil {
+			return nil, err
+		}
+		fields = map[string]any{"media_id": id}
+	}
+	var calls []func(context.Context) error
+	for _, c := range contents {
+		f := fields
+		if isText && (msgtype == "text" || msgtype == "markdown") {
+			f = map[string]any{}
+			for k, v := range fields {
+				f[k] = v
+			}
+			f["content"] = c
+		}
+		calls = append(calls, w.call(r, msgtype, f))
+	}
+	return calls, nil
+}
+
+func (w *Worker) call(r *outboxRow, msgtype string, f map[string]any) func(context.Context) error {
+	api := w.API
+	switch r.Channel {
+	case ToUsers:
+		return func(ctx context.Context) error {
+			delete(f, "mentioned_list") // only groups mention
+			req := map[string]any{"touser": r.Target, "msgtype": msgtype, "agentid": api.AgentID, msgtype: f}
+			res, err := api.SendMessage(ctx, req)
+			if err == nil && res.InvalidUser != "" {
+				w.log().WarnContext(ctx, "outbox: some users unknown to WeCom", "key", r.Key, "invaliduser", res.InvalidUser)
+			}
+			return err
+		}
+	case ToAppChat:
+		return func(ctx context.Context) error {
+			return api.AppChatSend(ctx, map[string]any{"chatid": r.Target, "msgtype": msgtype, msgtype: f})
+		}
+	case ToWebhook:
+		return func(ctx context.Context) error {
+			return api.WebhookSend(ctx, r.Target, map[string]any{"msgtype": msgtype, msgtype: f})
+		}
+	case ToResponseURL:
+		return func(ctx context.Context) error {
+			mt := msgtype
+			if mt == "text" { // the AI bot answers in markdown
+				mt = "markdown"
+				f = map[string]any{"content": f["content"]}
+			}
+			return api.PostResponseURL(ctx, r.Target, map[string]any{"msgtype": mt, mt: f})
+		}
+	case UpdateCard:
+		return func(ctx context.Context) error {
+			return api.UpdateTemplateCard(ctx, splitUsers(r.Target), f)
+		}
+	}
+	return func(context.Context) error { return fmt.Errorf("outbox %s: unknown channel %q", r.Key, r.Channel) }
+}
+
+func splitUsers(target string) []string {
+	var out []string
+	for _, u := range strings.Split(target, "|") {
+		if u = strings.TrimSpace(u); u != "" {
+			out = append(out, u)
+		}
+	}
+	return out
+}

@@ -1,0 +1,236 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/handlers"
+)
+
+// Worker is one background loop of the server; Run returns when ctx ends.
+type Worker struct {
+	Name string
+	Run  func(ctx context.Context) error
+}
+
+// Server is `fangpin serve`: one HTTP mux and a list of background workers around the
+// ledger, Redis and the WeCom bot. Later parts mount endpoints with one line
+// (srv.Mux.Handle("POST /api/v1/batches", h)) and add workers with one line
+// (srv.Workers = append(srv.Workers, Worker{"reminders", r.Run})) before Run.
+type Server struct {
+	Env      *Env
+	DB       *postgres.DB
+	Redis    *redis.Client
+	Log      *slog.Logger
+	Registry *prometheus.Registry
+	Metrics  *bot.Metrics
+	Mux      *http.ServeMux
+	Workers  []Worker
+	// NoWorker is --no-worker: wiring code should not add the reminder workers.
+	NoWorker bool
+
+	API      *bot.Client
+	Outbox   *bot.Outbox
+	Router   *handlers.Router
+	Dispatch *bot.Dispatcher
+	Sender   *bot.Worker
+
+	// RedisPrefix starts every Redis key the server writes (FANGPIN_REDIS_PREFIX).
+	RedisPrefix string
+
+	ready chan string // the bound address, once listening
+}
+
+// NewServer connects to Postgres (migrating it) and Redis and wires the bot: callbacks
+// to the command router, replies through the outbox, the outbox delivered by a worker.
+func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error) {
+	if log == nil {
+		log = bot.NewLogger(os.Stderr, slog.LevelInfo)
+	}
+	if env.CorpID == "" || env.Secret == "" || env.Token == "" || env.AESKey == "" {
+		return nil, errors.New("请设置企业微信配置：WECOM_CORP_ID、WECOM_SECRET、WECOM_TOKEN、WECOM_AES_KEY（离线可先运行 fangpin sim）")
+	}
+	agentID, err := strconv.ParseInt(env.AgentID, 10, 64)
+	if err != nil {
+		return nil, fmt.Errorf("WECOM_AGENT_ID 应为数字：%q", env.AgentID)
+	}
+	appCrypto, err := bot.NewCrypto(env.Token, env.AESKey, env.CorpID)
+	if err != nil {
+		return nil, fmt.Errorf("回调配置有误：%w", err)
+	}
+	// The AI bot has its own Token and EncodingAESKey; by default the app's.
+	aiCrypto, err := bot.NewCrypto(getenv("WECOM_AIBOT_TOKEN", env.Token), getenv("WECOM_AIBOT_AES_KEY", env.AESKey), "")
+	if err != nil {
+		return nil, fmt.Errorf("智能机器人回调配置有误：%w", err)
+	}
+	db, err := env.MigratedDB(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ropt, err := redis.ParseURL(env.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL 有误：%w", err)
+	}
+	rdb := redis.NewClient(ropt)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		rdb.Close()
+		return nil, fmt.Errorf("无法连接 Redis（REDIS_URL）：%w", err)
+	}
+	s := &Server{Env: env, DB: db, Redis: rdb, Log: log, Registry: prometheus.NewRegistry(), Mux: http.NewServeMux(),
+		RedisPrefix: getenv("FANGPIN_REDIS_PREFIX", "fangpin:"), ready: make(chan string, 1)}
+	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	s.Metrics = bot.NewMetrics(s.Registry, db.DB)
+	bot.RedirectSDK(env.APIBase)
+	s.API = bot.NewClient(env.APIBase, env.CorpID, agentID, env.Secret, &bot.RedisCache{R: rdb, Prefix: s.RedisPrefix})
+	s.Outbox = &bot.Outbox{DB: db}
+	s.Router = handlers.NewRouter(db, s.Outbox, log)
+	s.Dispatch = bot.NewDispatcher(ctx, 64)
+	dedup := bot.PGDedup{DB: db}
+	s.Mux.Handle("/wecom/callback", bot.NewAppCallback(appCrypto, env.CorpID, dedup, s.Router, s.Dispatch, log, s.Metrics))
+	s.Mux.Handle("/wecom/aibot", bot.NewAIBotCallback(aiCrypto, dedup, s.Router, s.Dispatch, log, s.Metrics))
+	s.Mux.HandleFunc("GET /healthz", s.healthz)
+	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	s.Sender = &bot.Worker{DB: db.DB, API: s.API, Log: log, Metrics: s.Metrics,
+		Pacer: &bot.Pacer{R: rdb, Prefix: s.RedisPrefix + "pace:", Limits: bot.DefaultLimits()}}
+	s.Workers = append(s.Workers,
+		Worker{"outbox", s.Sender.Run},
+		Worker{"dedup-prune", s.pruneDedup})
+	return s, nil
+}
+
+func getenv(k, def string) string {
+	if v := os.Getenv(k); v != "" {
+		return v
+	}
+	return def
+}
+
+// pruneDedup forgets callbacks a week old, hourly (callbacks older than a day are refused).
+func (s *Server) pruneDedup(ctx context.Context) error {
+	for {
+		if _, err := bot.PruneDedup(ctx, s.DB, 7*24*time.Hour); err != nil && ctx.Err() == nil {
+			s.Log.WarnContext(ctx, "prune callback dedup", "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Hour):
+		}
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	res, status := map[string]string{"postgres": "ok", "redis": "ok"}, http.StatusOK
+	if err := s.DB.PingContext(ctx); err != nil {
+		res["postgres"], status = "unreachable", http.StatusServiceUnavailable
+	}
+	if err := s.Redis.Ping(ctx).Err(); err != nil {
+		res["redis"], status = "unreachable", http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(res)
+}
+
+// Addr waits until the server listens and returns its address.
+func (s *Server) Addr(ctx context.Context) (string, error) {
+	select {
+	case a := <-s.ready:
+		s.ready <- a
+		return a, nil
+	case <-ctx.Done():
+		return "", ctx.Err()
+	}
+}
+
+// Run listens on FANGPIN_ADDR, runs the workers, and on ctx's end (SIGINT/SIGTERM) stops
+// taking requests, lets running handlers and the message being sent finish, and frees
+// the port.
+func (s *Server) Run(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.Env.Addr)
+	if err != nil {
+		return fmt.Errorf("无法监听 %s：%w", s.Env.Addr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve is Run on a listener of the caller's.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	hs := &http.Server{Handler: s.Mux, ReadHeaderTimeout: 10 * time.Second, ReadTimeout: 30 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
+	wctx, stopWorkers := context.WithCancel(ctx)
+	defer stopWorkers()
+	var wg sync.WaitGroup
+	for _, w := range s.Workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Run(wctx); err != nil && wctx.Err() == nil {
+				s.Log.ErrorContext(wctx, "worker stopped", "worker", w.Name, "err", err)
+			}
+		}()
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	s.ready <- ln.Addr().String()
+	s.Log.InfoContext(ctx, "serving", "addr", ln.Addr().String(), "workers", len(s.Workers))
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+	shut, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shut); err != nil {
+		s.Log.WarnContext(shut, "http shutdown", "err", err)
+	}
+	stopWorkers()
+	if err := s.Dispatch.Close(shut); err != nil {
+		s.Log.WarnContext(shut, "handlers at shutdown", "err", err)
+	}
+	wg.Wait()
+	s.Log.InfoContext(shut, "stopped")
+	if errors.Is(serveErr, http.ErrServerClosed) {
+		serveErr = nil
+	}
+	return serveErr
+}
+
+// Close releases Redis (the Env owns the database).
+func (s *Server) Close() { s.Redis.Close() }
+
+func runServe(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	noWorker := fs.Bool("no-worker", false, "不运行提醒 worker（只提供 HTTP 服务和消息发送）")
+	if err := fs.Parse(args); err != nil {
+		fmt.Fprintln(os.Stderr, "用法：fangpin serve [--no-worker]")
+		return errUsage
+	}
+	s, err := NewServer(ctx, env, nil)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	s.NoWorker = *noWorker
+	return s.Run(ctx)
+}
