@@ -379,3 +379,22 @@ func RedirectSDK(base string) {
 		return uri
 	})
 }
+
+// UserIDByCode resolves a WeCom OAuth code (from a link opened inside WeCom) to the userid
+// through auth/getuserinfo; a code works once.
+func (c *Client) UserIDByCode(ctx context.Context, code string) (string, error) {
+	var out struct {
+		UserID  string `json:"userid"`
+		UserId2 string `json:"UserId"` // older answers spell it so
+	}
+	if err := c.Get(ctx, "auth/getuserinfo", url.Values{"code": {code}}, &out); err != nil {
+		return "", err
+	}
+	if out.UserID == "" {
+		out.UserID = out.UserId2
+	}
+	if out.UserID == "" {
+		return "", fmt.Errorf("wecom auth/getuserinfo: not a member of the company")
+	}
+	return out.UserID, nil
+}

@@ -23,6 +23,7 @@ const (
 	RemindEduLate      ReminderKind = "education_late"
 	RemindDispatch     ReminderKind = "dispatch"  // the 8th → the office, if the month's round is not dispatched
 	RemindMonthEnd     ReminderKind = "month_end" // 3 working days before month-end → township group
+	RemindFeedback     ReminderKind = "feedback"  // the month's last working day → the office: who still owes results (结果反馈)
 )
 
 // CaseKind reports whether reminders of this kind belong to a case.
@@ -184,6 +185,7 @@ func MonthReminders(month Date, departments []OrgDepartment, townships []string,
 		// when the last calendar day is a day off, so the township keeps three working days.
 		monthEnd = cal.AddWorkingDays(cal.LastWorkingDayOfMonth(month), -MonthEndWorkingDays)
 	}
+	out = append(out, newReminder(RemindFeedback, key(RemindFeedback, "", TargetOffice), TargetOffice, cal.LastWorkingDayOfMonth(month)))
 	for _, t := range townships {
 		r := newReminder(RemindMonthEnd, key(RemindMonthEnd, t, TargetGroup(t)), TargetGroup(t), monthEnd)
 		r.Township = t

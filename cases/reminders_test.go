@@ -125,6 +125,7 @@ func TestMonthReminders(t *testing.T) {
 			"2026-11-06 push_late liaisons:医保局",
 			"2026-11-06 push_late office",
 			"2026-11-09 dispatch office",
+			"2026-11-30 feedback office", // the last working day
 			"2026-11-25 month_end group:城关镇",
 			"2026-11-25 month_end group:河口乡",
 		}},
@@ -133,6 +134,7 @@ func TestMonthReminders(t *testing.T) {
 			"2026-12-07 push_late liaisons:医保局",
 			"2026-12-07 push_late office",
 			"2026-12-08 dispatch office",
+			"2026-12-31 feedback office",
 			"2026-12-28 month_end group:城关镇",
 			"2026-12-28 month_end group:河口乡",
 		}},
@@ -141,6 +143,7 @@ func TestMonthReminders(t *testing.T) {
 			"2026-10-08 push_late liaisons:医保局",
 			"2026-10-08 push_late office",
 			"2026-10-08 dispatch office",
+			"2026-10-30 feedback office",     // the 31st is a Saturday
 			"2026-10-27 month_end group:城关镇", // 31st is a Saturday: 3 working days before Friday 30th
 			"2026-10-27 month_end group:河口乡",
 		}},
@@ -150,6 +153,7 @@ func TestMonthReminders(t *testing.T) {
 			"2027-04-06 push_late office",
 			"2027-04-20 education liaisons:教体局",
 			"2027-04-08 dispatch office",
+			"2027-04-30 feedback office",
 			"2027-04-27 month_end group:城关镇",
 			"2027-04-27 month_end group:河口乡",
 		}},

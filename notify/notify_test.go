@@ -293,6 +293,7 @@ func TestPlayNovemberDecember(t *testing.T) {
 		"2026-11-09 dispatch office", // the 8th is a Sunday; the round came on the 10th
 		"2026-11-25 month_end group:城关镇",
 		"2026-11-25 month_end group:河口乡",
+		"2026-11-30 feedback office", // the month's last working day: who still owes results
 		"2026-12-01 case_due group:城关镇 " + A,
 		"2026-12-01 case_due group:河口乡 " + B,
 		"2026-12-03 push liaisons:医保局 late", // sent on recovery, 12-04 10:30
@@ -315,6 +316,7 @@ func TestPlayNovemberDecember(t *testing.T) {
 		"2026-12-30 case_escalate office " + A,
 		"2026-12-30 case_overdue group:城关镇 " + A,
 		"2026-12-31 case_overdue group:城关镇 " + A,
+		"2026-12-31 feedback office",
 	}
 	sort.Strings(want)
 	got := f.sent()
@@ -372,11 +374,20 @@ func TestPlayNovemberDecember(t *testing.T) {
 			t.Errorf("webhook message should @ lisi: %v", p.Body.Mentioned)
 		}
 	}
+	feedback := 0
+	for _, m := range out {
+		if m.Target == "zhaoliu" && strings.Contains(string(m.Payload), "结果反馈情况") {
+			feedback++
+		}
+	}
+	if feedback != 2 {
+		t.Errorf("the office got %d month-end feedback summaries, want 2 (30 Nov, 31 Dec)", feedback)
+	}
 	wantChannels := map[string]int{
 		"appchat wrCG0001":      15,
 		"webhook 6f2a-demo-key": 2,
 		"message wangwu":        3,
-		"message zhaoliu":       5,
+		"message zhaoliu":       7,
 	}
 	for k, n := range wantChannels {
 		if channels[k] != n {

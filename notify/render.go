@@ -169,6 +169,13 @@ func (w *Worker) compose(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *cas
 		}
 		return fmt.Sprintf("【交办提醒】%s的集中交办还没有进行，请在 %d 日前完成比对初筛和交办（发送“交办”即可）。",
 			monthLabel(day.MonthKey()), cases.DispatchDeadlineDay), "", nil
+	case cases.RemindFeedback:
+		// The same figures as 进度 and the ledger's 汇总 sheet: one query (postgres.Assess).
+		sum, err := w.DB.MonthEndSummary(ctx, day.MonthKey())
+		if err != nil {
+			return "", "", fmt.Errorf("month-end summary %s: %w", day.MonthKey(), err)
+		}
+		return sum.Text(), "", nil
 	case cases.RemindMonthEnd:
 		var open []struct {
 			No       string `db:"case_no"`

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/fangpin/fangpin/bot"
 	"log/slog"
 	"os"
 	"time"
@@ -32,7 +33,8 @@ func reminderWorker(ctx context.Context, env *Env) (*notify.Worker, func(), erro
 		return nil, nil, fmt.Errorf("无法连接 Redis（REDIS_URL）：%w", err)
 	}
 	w := &notify.Worker{DB: db, Redis: r, Sender: botsend.Outbox{},
-		Log: slog.New(slog.NewTextHandler(os.Stderr, nil))}
+		Prefix: getenv("FANGPIN_REDIS_PREFIX", "fangpin:") + "reminders:",
+		Log:    bot.NewLogger(os.Stderr, slog.LevelInfo)}
 	return w, func() { r.Close() }, nil
 }
 

@@ -20,8 +20,11 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/cases/intake"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
+	"github.com/fangpin/fangpin/notify"
+	"github.com/fangpin/fangpin/notify/botsend"
 )
 
 // Worker is one background loop of the server; Run returns when ctx ends.
@@ -101,10 +104,21 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.API = bot.NewClient(env.APIBase, env.CorpID, agentID, env.Secret, &bot.RedisCache{R: rdb, Prefix: s.RedisPrefix})
 	s.Outbox = &bot.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
+	links := env.formLinks()
+	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}}
+	s.Router.Register(cs.Commands()...)
+	s.Router.Cards = cs
+	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Log: log}).Commands()...)
+	rules, err := intake.RulesFromEnv()
+	if err != nil {
+		return nil, err
+	}
+	s.Mux.Handle("POST /api/v1/batches", &handlers.BatchAPI{Store: db, Rules: rules, Log: log})
 	s.Dispatch = bot.NewDispatcher(ctx, 64)
 	dedup := bot.PGDedup{DB: db}
 	s.Mux.Handle("/wecom/callback", bot.NewAppCallback(appCrypto, env.CorpID, dedup, s.Router, s.Dispatch, log, s.Metrics))
 	s.Mux.Handle("/wecom/aibot", bot.NewAIBotCallback(aiCrypto, dedup, s.Router, s.Dispatch, log, s.Metrics))
+	s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API})
 	s.Mux.HandleFunc("GET /healthz", s.healthz)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	s.Sender = &bot.Worker{DB: db.DB, API: s.API, Log: log, Metrics: s.Metrics,
@@ -232,5 +246,9 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	}
 	defer s.Close()
 	s.NoWorker = *noWorker
+	if !s.NoWorker {
+		s.Workers = append(s.Workers, Worker{"reminders", (&notify.Worker{DB: s.DB, Redis: s.Redis,
+			Sender: botsend.Outbox{}, Prefix: s.RedisPrefix + "reminders:", Log: s.Log}).Run})
+	}
 	return s.Run(ctx)
 }
