@@ -35,8 +35,14 @@ unit:
 bench: services
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
+DEMO_DB ?= fangpin_demo
+DEMO_URL ?= postgres://postgres@127.0.0.1:5432/$(DEMO_DB)?sslmode=disable
+
+# The whole monthly cycle against the WeCom simulator, then the demo page until Ctrl-C.
+# Each run starts from a fresh demo database.
 demo: services build
-	@echo "not yet: make demo arrives with issue 8"
+	@psql "$(PG_SERVER)" -qc "DROP DATABASE IF EXISTS $(DEMO_DB) WITH (FORCE)" -c "CREATE DATABASE $(DEMO_DB)"
+	DATABASE_URL="$(DEMO_URL)" ./bin/fangpin demo $(DEMO_ARGS)
 
 # Opens a generated month's ledger in LibreOffice Calc and prints it to PDF (issue 7). Not part
 # of make test: LibreOffice is large, so it is installed here only when missing (with a CJK font,

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/notify"
@@ -23,6 +24,10 @@ type Env struct {
 	APIBase      string
 	Addr         string
 	HolidaysFile string
+
+	// Clock, when set, is the ledger's clock instead of the wall clock: the demo plays a
+	// month with it. Everything the server builds reads time through the ledger.
+	Clock func() time.Time
 
 	db *postgres.DB
 }
@@ -73,6 +78,9 @@ func (e *Env) DB(ctx context.Context) (*postgres.DB, error) {
 	}
 	// Every case change plans, cancels or renews its reminders in its own transaction.
 	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
+	if e.Clock != nil {
+		db.Now = e.Clock
+	}
 	e.db = db
 	return db, nil
 }

@@ -38,6 +38,9 @@ var commands = map[string]command{
 	"reminders": {"提醒：reminders [--json] [--case 编号]；reminders rebuild [--json]", runReminders},
 	"worker":    {"只运行提醒服务（可多机多实例）", runWorker},
 
+	"chats": {"创建乡镇群聊：chats create [--json]", runChats},
+	"demo":  {"整月演示：demo [--addr] [--sim-addr] [--out DIR] [--no-serve]", runDemo},
+
 	"serve": {"运行 HTTP 服务、企业微信回调和消息发送", runServe},
 	"sim":   {"运行离线的企业微信模拟器：sim [--addr :8090]", runSim},
 }

@@ -105,7 +105,8 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Outbox = &bot.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
 	links := env.formLinks()
-	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}}
+	links.Now = db.Now
+	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}, Now: db.Now}
 	s.Router.Register(cs.Commands()...)
 	s.Router.Cards = cs
 	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Log: log}).Commands()...)
@@ -118,7 +119,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	dedup := bot.PGDedup{DB: db}
 	s.Mux.Handle("/wecom/callback", bot.NewAppCallback(appCrypto, env.CorpID, dedup, s.Router, s.Dispatch, log, s.Metrics))
 	s.Mux.Handle("/wecom/aibot", bot.NewAIBotCallback(aiCrypto, dedup, s.Router, s.Dispatch, log, s.Metrics))
-	s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API})
+	s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Now: db.Now})
 	s.Mux.HandleFunc("GET /healthz", s.healthz)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	s.Sender = &bot.Worker{DB: db.DB, API: s.API, Log: log, Metrics: s.Metrics,
@@ -248,7 +249,7 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	s.NoWorker = *noWorker
 	if !s.NoWorker {
 		s.Workers = append(s.Workers, Worker{"reminders", (&notify.Worker{DB: s.DB, Redis: s.Redis,
-			Sender: botsend.Outbox{}, Prefix: s.RedisPrefix + "reminders:", Log: s.Log}).Run})
+			Sender: botsend.Outbox{}, Prefix: s.RedisPrefix + "reminders:", Log: s.Log, Now: s.DB.Now}).Run})
 	}
 	return s.Run(ctx)
 }
