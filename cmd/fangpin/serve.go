@@ -105,7 +105,11 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Outbox = &bot.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
 	links := env.formLinks()
-	links.Now = db.Now
+	if links != nil {
+		links.Now = db.Now
+	} else {
+		log.Warn("FANGPIN_FORM_SECRET 未设置：消息中不附表单链接，H5 表单页面不可用（卡片和命令照常可用）")
+	}
 	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}, Now: db.Now}
 	s.Router.Register(cs.Commands()...)
 	s.Router.Cards = cs
@@ -119,7 +123,9 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	dedup := bot.PGDedup{DB: db}
 	s.Mux.Handle("/wecom/callback", bot.NewAppCallback(appCrypto, env.CorpID, dedup, s.Router, s.Dispatch, log, s.Metrics))
 	s.Mux.Handle("/wecom/aibot", bot.NewAIBotCallback(aiCrypto, dedup, s.Router, s.Dispatch, log, s.Metrics))
-	s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Now: db.Now})
+	if links != nil {
+		s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Now: db.Now})
+	}
 	s.Mux.HandleFunc("GET /healthz", s.healthz)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	s.Sender = &bot.Worker{DB: db.DB, API: s.API, Log: log, Metrics: s.Metrics,
