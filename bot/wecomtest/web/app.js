@@ -6,7 +6,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   app: "防返贫预警助手", bot: "防返贫助手", users: [],
   user: null, chat: null, // chat: {id, name, kind}
-  cursor: 0, lastAt: "", cards: {}, // cards: response_code → card element
+  cursor: 0, lastSeq: 0, lastAt: "", cards: {}, // cards: response_code → card element
   polling: false, gen: 0,
 };
 
@@ -53,7 +53,8 @@ async function api(path, body) {
 
 function avatar(name, cls) {
   const n = name || "?";
-  return el("div", "avatar" + (cls ? " " + cls : ""), n.length <= 2 ? n : n.slice(-2));
+  // people by their name, the app by 助手, a group by its township's first two characters
+  return el("div", "avatar" + (cls ? " " + cls : ""), n.length <= 2 ? n : cls === "group" ? n.slice(0, 2) : n.slice(-2));
 }
 
 function userName(id) {
@@ -132,7 +133,7 @@ async function refreshChats() {
 // ---- 聊天 ----
 
 function openChat(c) {
-  state.chat = c; state.cursor = 0; state.lastAt = ""; state.cards = {}; state.gen++;
+  state.chat = c; state.cursor = 0; state.lastSeq = 0; state.lastAt = ""; state.cards = {}; state.gen++;
   $("chat-title").textContent = c.kind === "group" ? c.name + "（" + c.members + "人）" : c.name;
   $("messages").textContent = "";
   $("messages").appendChild(el("div", "empty", "正在加载……"));
@@ -152,7 +153,8 @@ async function pollMessages() {
   const empty = box.querySelector(".empty");
   if (empty) empty.remove();
   const atBottom = box.scrollHeight - box.scrollTop - box.clientHeight < 80;
-  for (const m of res.messages) render(m);
+  // Two polls may overlap (a send and the timer): draw every message once.
+  for (const m of res.messages) if (m.seq > state.lastSeq) { render(m); state.lastSeq = m.seq; }
   state.cursor = Math.max(state.cursor, res.cursor);
   if (box.children.length === 0) box.appendChild(el("div", "empty", "还没有消息。"));
   if (res.messages.length && (atBottom || state.cursor === res.cursor)) box.scrollTop = box.scrollHeight;
