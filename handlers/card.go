@@ -21,7 +21,8 @@ func (h *Cases) HandleMessage(ctx context.Context, m bot.Message) {
 	reply, result := h.answerCard(ctx, m)
 	var msgs []bot.Outgoing
 	if result != "" && m.Card.ResponseCode != "" {
-		body, _ := json.Marshal(map[string]any{"response_code": m.Card.ResponseCode, "replace_name": "已登记：" + result})
+		body, _ := json.Marshal(map[string]any{"response_code": m.Card.ResponseCode,
+			"button": map[string]any{"replace_name": "已登记：" + result}})
 		msgs = append(msgs, bot.Outgoing{Key: "card-update:" + m.ID, Channel: bot.UpdateCard,
 			Target: m.UserID, MsgType: "button", Body: body})
 	}

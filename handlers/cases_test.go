@@ -182,9 +182,14 @@ func TestCardClicks(t *testing.T) {
 	if len(f.out.got) != 2 || f.out.got[0].Channel != bot.UpdateCard {
 		t.Fatalf("card click queued %+v", f.out.got)
 	}
-	var upd map[string]string
+	var upd struct {
+		ResponseCode string `json:"response_code"`
+		Button       struct {
+			ReplaceName string `json:"replace_name"`
+		}
+	}
 	json.Unmarshal(f.out.got[0].Body, &upd)
-	if upd["response_code"] != "rc-c2" || upd["replace_name"] != "已登记：纳入" {
+	if upd.ResponseCode != "rc-c2" || upd.Button.ReplaceName != "已登记：纳入" {
 		t.Errorf("card update %s", f.out.got[0].Body)
 	}
 	// another township's cadre clicking a forwarded card is refused

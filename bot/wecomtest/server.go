@@ -39,6 +39,11 @@ type Sent struct {
 	MediaName  string // file messages: the uploaded file's name
 	Body       map[string]any
 	At         time.Time
+	// ResponseCode is what message/send answered for a template card: a click on the
+	// card carries it, and message/update_template_card names the card by it.
+	ResponseCode string
+	// Seq orders this message among everything the web page shows (sent and said).
+	Seq int64
 }
 
 // fault is an injected answer.
@@ -90,6 +95,12 @@ type Server struct {
 	seq       int
 	attempts  map[string]int // callback id → tries
 	changed   chan struct{}
+
+	// The web page's directory and what users did (web.go).
+	people []Person
+	groups []Group
+	said   []Said
+	evseq  int64
 }
 
 // NewServer starts a simulator on loopback with a fresh corp, app and callback secrets.
@@ -213,6 +224,7 @@ func (s *Server) AddUser(userid, name string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[userid] = name
+	s.addPersonLocked(Person{UserID: userid, Name: name}, false)
 }
 
 // OAuthCode returns a one-time code that auth/getuserinfo resolves to userid.
@@ -430,6 +442,8 @@ func (s *Server) record(m Sent, windows map[string]bot.Window, n map[string]int)
 			s.windows[key] = append(s.windows[key], now)
 		}
 	}
+	s.evseq++
+	m.Seq = s.evseq
 	s.sent = append(s.sent, m)
 	close(s.changed)
 	s.changed = make(chan struct{})
@@ -487,6 +501,11 @@ func (s *Server) messageSend(_ *http.Request, raw []byte) (map[string]any, int) 
 	users := strings.Split(to, "|")
 	m := s.newSent("message/send", mt, body, map[string]int{"text": bot.LimitText, "markdown": bot.LimitMarkdown})
 	m.To = users
+	rc := ""
+	if mt == "template_card" {
+		rc = "rc" + randHex(8)
+		m.ResponseCode = rc
+	}
 	s.mu.Lock()
 	l := s.limits
 	s.mu.Unlock()
@@ -499,8 +518,8 @@ func (s *Server) messageSend(_ *http.Request, raw []byte) (map[string]any, int) 
 	}
 	s.record(m, wins, n)
 	res := map[string]any{"invaliduser": "", "msgid": "msg" + randHex(8)}
-	if mt == "template_card" {
-		res["response_code"] = "rc" + randHex(8)
+	if rc != "" {
+		res["response_code"] = rc
 	}
 	return res, 0
 }
@@ -518,6 +537,13 @@ func (s *Server) updateCard(_ *http.Request, raw []byte) (map[string]any, int) {
 	body, ok := decode(raw)
 	if !ok {
 		return nil, 40058
+	}
+	// WeCom wants the card's response_code and either button.replace_name or a whole new
+	// template_card; anything else is refused.
+	btn, _ := body["button"].(map[string]any)
+	_, card := body["template_card"].(map[string]any)
+	if rc, _ := body["response_code"].(string); rc == "" || (btn["replace_name"] == nil && !card) {
+		return map[string]any{"errmsg": "invalid parameter: need response_code and button.replace_name or template_card"}, 40058
 	}
 	m := Sent{API: "message/update_template_card", Body: body, At: time.Now()}
 	if ids, ok := body["userids"].([]any); ok {
@@ -546,6 +572,7 @@ func (s *Server) appchatCreate(_ *http.Request, raw []byte) (map[string]any, int
 		return map[string]any{"errmsg": "chatid exists"}, 86215
 	}
 	s.chats[c.ChatID] = c
+	s.addGroupLocked(Group{ID: c.ChatID, Name: c.Name, Members: c.UserList})
 	return map[string]any{"chatid": c.ChatID}, 0
 }
 

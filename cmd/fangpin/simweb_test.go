@@ -1,0 +1,249 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/wecomtest"
+	"github.com/fangpin/fangpin/cases/orgfile"
+	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/cases/synth"
+	"github.com/fangpin/fangpin/handlers"
+)
+
+// chromiumPath finds the browser; the test is skipped without one only outside CI.
+func chromiumPath(t *testing.T) string {
+	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
+		if _, err := os.Stat(p); err == nil {
+			return p
+		}
+	}
+	if p, err := exec.LookPath("chromium"); err == nil {
+		return p
+	}
+	if os.Getenv("CI") == "" {
+		t.Skip("chromium not found (make test installs it)")
+	}
+	t.Fatal("chromium not found; run scripts/chromium.sh")
+	return ""
+}
+
+// startDemoServe runs the real serve wiring with H5 form links, the example county and two
+// dispatched cases of 城关镇, against a simulator that serves its web page.
+func startDemoServe(t *testing.T) (sim *wecomtest.Server, base string) {
+	t.Helper()
+	sim = wecomtest.NewServer()
+	t.Cleanup(sim.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base = "http://" + ln.Addr().String()
+	redisURL := os.Getenv("FANGPIN_TEST_REDIS")
+	if redisURL == "" {
+		redisURL = "redis://127.0.0.1:6379/0"
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	t.Setenv("FANGPIN_REDIS_PREFIX", "fangpin-test:"+hex.EncodeToString(b)+":")
+	t.Setenv("FANGPIN_FORM_SECRET", "simweb-"+hex.EncodeToString(b))
+	t.Setenv("FANGPIN_PUBLIC_URL", base)
+	env := &Env{DatabaseURL: pgtest.NewURL(t), RedisURL: redisURL, CorpID: sim.CorpID,
+		AgentID: strconv.FormatInt(sim.AgentID, 10), Secret: sim.Secret, Token: sim.Token, AESKey: sim.AESKey,
+		APIBase: sim.URL, Addr: ln.Addr().String()}
+	t.Cleanup(env.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := NewServer(ctx, env, bot.NewLogger(io.Discard, slog.LevelError))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		bg := context.Background()
+		iter := s.Redis.Scan(bg, 0, s.RedisPrefix+"*", 100).Iterator()
+		for iter.Next(bg) {
+			s.Redis.Del(bg, iter.Val())
+		}
+		s.Close()
+	})
+	org, err := orgfile.Load("../../examples/org.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.DB.ApplyOrg(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	simDirectory(sim, org)
+	sim.AppCallbackURL = base + "/wecom/callback"
+	sim.AIBotCallbackURL = base + "/wecom/aibot"
+	sim.Swap(sim.WebHandler())
+
+	g := synth.New(11)
+	pgtest.InsertWarning(t, s.DB, pgtest.Warning{Department: "民政局", Category: "assistance", Rule: "every_row",
+		IDNumber: g.IDNumber(1968), Name: "周建华", Township: "城关镇", Village: "东村", Detail: map[string]any{"救助类别": "低保"}})
+	pgtest.InsertWarning(t, s.DB, pgtest.Warning{Department: "人社局", Category: "employment", Rule: "every_row",
+		IDNumber: g.IDNumber(1975), Name: "刘秀英", Township: "城关镇", Village: "南村", Detail: map[string]any{"类型": "零就业家庭"}})
+	res, err := s.DB.Dispatch(ctx, postgres.DispatchOptions{Announce: (&handlers.Announcer{Links: env.formLinks()}).Announce})
+	if err != nil || res.CasesCreated != 2 {
+		t.Fatalf("dispatch: %+v %v", res, err)
+	}
+
+	s.Sender.Poll = 20 * time.Millisecond
+	done := make(chan error, 1)
+	go func() { done <- s.Serve(ctx, ln) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case <-done:
+		case <-time.After(20 * time.Second):
+			t.Error("serve did not stop within 20 s")
+		}
+	})
+	return sim, base
+}
+
+func TestSimulatorWebPageInBrowser(t *testing.T) {
+	bin := chromiumPath(t)
+	sim, _ := startDemoServe(t)
+	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer wcancel()
+	// The round's messages reach the simulator: the group text and zhangsan's two cards.
+	err := sim.Wait(wctx, func([]wecomtest.Sent) bool {
+		cards := 0
+		for _, m := range sim.SentTo("zhangsan") {
+			if m.MsgType == "template_card" {
+				cards++
+			}
+		}
+		return cards == 2 && len(sim.SentInChat("wrCG0001")) == 1
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	// The JSON API the page reads.
+	var chats struct {
+		Chats []struct{ ID, Name, Kind string }
+	}
+	getJSON(t, sim.URL+"/sim/api/chats?user=zhangsan", &chats)
+	if len(chats.Chats) != 2 || chats.Chats[0].Kind != "private" || chats.Chats[1].ID != "wrCG0001" || chats.Chats[1].Name != "城关镇防返贫工作群" {
+		t.Errorf("zhangsan's chats: %+v", chats.Chats)
+	}
+	getJSON(t, sim.URL+"/sim/api/chats?user=zhaoliu", &chats)
+	if len(chats.Chats) != 7 {
+		t.Errorf("the office sees %d chats, want the private one and all six groups", len(chats.Chats))
+	}
+
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
+		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.WindowSize(390, 844),
+	}
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	// the first Do starts the browser and must not carry a timeout; later steps do
+	if err := chromedp.Do(ctx, chromedp.Navigate(sim.URL+"/")); err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	tctx, tcancel := context.WithTimeout(ctx, 20*time.Second)
+	defer tcancel()
+	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	hasText := func(sel, text string) chromedp.Action[bool] {
+		return chromedp.Poll[bool]("[...document.querySelectorAll(" + strconv.Quote(sel) + ")].some(e => e.textContent.includes(" + strconv.Quote(text) + "))")
+	}
+	err = chromedp.Do(tctx,
+		chromedp.Click(css(`.user-item[data-user="zhangsan"]`)),
+		chromedp.Click(css(`.chat-item[data-kind="private"]`)),
+		chromedp.WaitVisible(css(".tcard .submit")),
+		chromedp.SendKeys(css("#input"), "待办"),
+		chromedp.Click(css("#send")),
+	)
+	if err != nil {
+		t.Fatalf("open the private chat and send 待办: %v", err)
+	}
+	if _, err := chromedp.Run(tctx, hasText(".row:not(.mine) .bubble", "城关镇未办结案件 2 件")); err != nil {
+		t.Fatalf("the reply to 待办 did not appear: %v", err)
+	}
+	if path := os.Getenv("FANGPIN_SCREENSHOT"); path != "" {
+		png, err := chromedp.Run(tctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mine, err := chromedp.Run(tctx, chromedp.Evaluate[[]string](`[...document.querySelectorAll(".row.mine .bubble")].map(e => e.textContent)`))
+	if err != nil || len(mine) != 1 || mine[0] != "待办" {
+		t.Errorf("own messages: %q %v", mine, err)
+	}
+
+	// Tap the first card's option and submit: the card shows what was recorded and the
+	// bot confirms in the chat.
+	err = chromedp.Do(tctx,
+		chromedp.SetValue(css(`.tcard select[data-q="result"]`), "monitored"),
+		chromedp.Click(css(".tcard .submit")),
+	)
+	if err != nil {
+		t.Fatalf("submit the card: %v", err)
+	}
+	if _, err := chromedp.Run(tctx, hasText(".tcard .state", "已登记：已在监测")); err != nil {
+		t.Fatalf("the card was not updated: %v", err)
+	}
+	if _, err := chromedp.Run(tctx, hasText(".row .bubble", "核查结论“已在监测”")); err != nil {
+		t.Fatalf("no confirmation after the card: %v", err)
+	}
+	if _, err := chromedp.Run(tctx, hasText(".note", "张三 提交了卡片：核查结论：已在监测")); err != nil {
+		t.Errorf("the click is not shown: %v", err)
+	}
+
+	// In the township group the round's text is there, and an @-mention is answered there.
+	err = chromedp.Do(tctx,
+		chromedp.Click(css("#back-chats")),
+		chromedp.Click(css(`.chat-item[data-chat="wrCG0001"]`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(tctx, hasText(".row .bubble", "【防返贫预警交办】")); err != nil {
+		t.Fatalf("the group lacks the round's message: %v", err)
+	}
+	err = chromedp.Do(tctx, chromedp.SendKeys(css("#input"), "帮助"), chromedp.Click(css("#send")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(tctx, hasText(".row:not(.mine) .bubble", "张三您好")); err != nil {
+		t.Fatalf("no answer to the @-mention in the group: %v", err)
+	}
+	if got := sim.SentInChat("wrCG0001"); len(got) != 2 || got[1].API != "aibot/response" {
+		t.Errorf("group messages: %+v", got)
+	}
+}
+
+func getJSON(t *testing.T, url string, v any) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
+		t.Fatalf("%s: %v", url, err)
+	}
+}
