@@ -165,6 +165,7 @@ func (d *demo) start(ctx context.Context, addr, simAddr string) error {
 		return fmt.Errorf("无法启动企业微信模拟器（%s）：%w", simAddr, err)
 	}
 	d.sim = sim
+	sim.Swap(sim.WebHandler())
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		sim.Close()
@@ -296,9 +297,6 @@ func (d *demo) setup(ctx context.Context, db *postgres.DB) error {
 	if err != nil {
 		return err
 	}
-	for _, u := range org.Users {
-		d.sim.AddUser(u.UserID, u.Name)
-	}
 	d.say("· 组织文件：%d 个乡镇，%d 个部门，%d 名用户", sum.Townships, sum.Departments, sum.Users)
 	towns, err := db.TownshipNames(ctx)
 	if err != nil {
@@ -320,6 +318,7 @@ func (d *demo) setup(ctx context.Context, db *postgres.DB) error {
 		return err
 	}
 	d.say("· 创建乡镇群聊 %d 个（其余乡镇用群机器人）", len(chats))
+	simDirectory(d.sim, org) // the demo page's people and groups
 	return os.MkdirAll(filepath.Join(d.out, "files"), 0o755)
 }
 
