@@ -19,7 +19,30 @@ func NormalizeText(s string) string {
 	if strings.IndexByte(s, 0) >= 0 {
 		s = strings.ReplaceAll(s, "\x00", "")
 	}
-	return strings.TrimFunc(s, isSpace)
+	// strings.TrimFunc, written out: it runs on every cell of every row, and most cells
+	// have nothing to trim, which the ASCII test below sees without decoding a rune.
+	start, end := 0, len(s)
+	for start < end {
+		r, n := rune(s[start]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(s[start:end])
+		}
+		if !isSpace(r) {
+			break
+		}
+		start += n
+	}
+	for end > start {
+		r, n := rune(s[end-1]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeLastRuneInString(s[start:end])
+		}
+		if !isSpace(r) {
+			break
+		}
+		end -= n
+	}
+	return s[start:end]
 }
 
 func isSpace(r rune) bool {
@@ -68,6 +91,13 @@ func isASCII(s string) bool {
 // Spreadsheets sometimes store 4999.99 as 4999.9899999999998; such binary noise far below
 // a fen is rounded away, while a real third decimal (12.345) is an error.
 func NormalizeAmount(s string) (cases.Money, error) {
+	// Fast path: a plain amount such as 4999.99 (what exports mostly hold) is already what
+	// ParseMoney reads; everything else, errors included, takes the full way below.
+	if plainAmount(s) {
+		if m, err := cases.ParseMoney(s); err == nil {
+			return m, nil
+		}
+	}
 	orig := NormalizeText(s)
 	v := halfWidth(orig)
 	v = strings.TrimSuffix(v, "元")
@@ -97,6 +127,12 @@ func NormalizeAmount(s string) (cases.Money, error) {
 		return 0, fmt.Errorf("金额“%s”不是数字", orig)
 	}
 	return m, nil
+}
+
+// plainAmount: ASCII digits with at most two decimals, nothing the slow path would change.
+func plainAmount(s string) bool {
+	whole, frac, _ := strings.Cut(s, ".")
+	return whole != "" && len(frac) <= 2 && allDigits(whole) && allDigits(frac)
 }
 
 // validThousands accepts 1,234,567.89 but not 1,2,3.
@@ -188,12 +224,25 @@ func excelSerial(v string) (int, bool) {
 
 // NormalizeID trims the ID number and normalises full-width digits and a lower-case x.
 func NormalizeID(s string) string {
+	if plainID(s) {
+		return s // what the normalisation below would return anyway
+	}
 	return cases.NormalizeIDNumber(strings.Map(func(r rune) rune {
 		if isSpace(r) {
 			return -1
 		}
 		return r
 	}, NormalizeText(s)))
+}
+
+// plainID: only ASCII digits and X, nothing to trim or convert.
+func plainID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if (s[i] < '0' || s[i] > '9') && s[i] != 'X' {
+			return false
+		}
+	}
+	return true
 }
 
 // CheckID validates a normalised ID number (GB 11643), with a hint when a spreadsheet has
