@@ -58,7 +58,8 @@ func ParseDate(s string) (Date, error) {
 		return Date{}, fmt.Errorf("日期“%s”格式不对，请写成 2026-11-05", s)
 	}
 	dt := Date{y, time.Month(m), d}
-	if NewDate(y, time.Month(m), d) != dt {
+	// The last day of the month from UTC, which is cheap; a Shanghai noon has the same date.
+	if m < 1 || m > 12 || d < 1 || d > time.Date(y, time.Month(m)+1, 0, 12, 0, 0, 0, time.UTC).Day() {
 		return Date{}, fmt.Errorf("日期“%s”不存在", s)
 	}
 	return dt, nil

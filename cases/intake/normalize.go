@@ -93,10 +93,8 @@ func isASCII(s string) bool {
 func NormalizeAmount(s string) (cases.Money, error) {
 	// Fast path: a plain amount such as 4999.99 (what exports mostly hold) is already what
 	// ParseMoney reads; everything else, errors included, takes the full way below.
-	if plainAmount(s) {
-		if m, err := cases.ParseMoney(s); err == nil {
-			return m, nil
-		}
+	if m, ok := plainAmount(s); ok {
+		return m, nil
 	}
 	orig := NormalizeText(s)
 	v := halfWidth(orig)
@@ -129,10 +127,24 @@ func NormalizeAmount(s string) (cases.Money, error) {
 	return m, nil
 }
 
-// plainAmount: ASCII digits with at most two decimals, nothing the slow path would change.
-func plainAmount(s string) bool {
+// plainAmount reads ASCII digits with at most two decimals, as cases.ParseMoney would,
+// without its allocations; ok is false for anything else.
+func plainAmount(s string) (m cases.Money, ok bool) {
 	whole, frac, _ := strings.Cut(s, ".")
-	return whole != "" && len(frac) <= 2 && allDigits(whole) && allDigits(frac)
+	if whole == "" || len(whole) > 12 || len(frac) > 2 || !allDigits(whole) || !allDigits(frac) {
+		return 0, false
+	}
+	var fen int64
+	for i := 0; i < len(whole); i++ {
+		fen = fen*10 + int64(whole[i]-'0')
+	}
+	for i := 0; i < 2; i++ {
+		fen *= 10
+		if i < len(frac) {
+			fen += int64(frac[i] - '0')
+		}
+	}
+	return cases.Money(fen), true
 }
 
 // validThousands accepts 1,234,567.89 but not 1,2,3.
@@ -248,7 +260,7 @@ func plainID(s string) bool {
 // CheckID validates a normalised ID number (GB 11643), with a hint when a spreadsheet has
 // turned it into a number.
 func CheckID(id string) error {
-	if strings.ContainsAny(id, "Ee") && strings.Contains(id, "+") {
+	if !plainID(id) && strings.ContainsAny(id, "Ee") && strings.Contains(id, "+") {
 		return fmt.Errorf("身份证号被 Excel 存成了数字（%s），请把该列设为文本格式后重新导出", id)
 	}
 	return cases.ValidateIDNumber(id)
