@@ -36,7 +36,7 @@ func BenchmarkImportInProcess(b *testing.B) {
 		n = v
 	}
 	ctx := context.Background()
-	db := benchDB(b)
+	db, _ := benchDB(b)
 	file := filepath.Join(b.TempDir(), "medical.csv")
 	writeMedicalCSV(b, file, n)
 	b.SetBytes(int64(n))
@@ -55,9 +55,10 @@ func BenchmarkImportInProcess(b *testing.B) {
 }
 
 // benchDB is a migrated database with the example organisation and registry.
-func benchDB(b *testing.B) *postgres.DB {
+func benchDB(b *testing.B) (*postgres.DB, string) {
 	ctx := context.Background()
-	db, err := postgres.Open(ctx, pgtest.NewURL(b))
+	url := pgtest.NewURL(b)
+	db, err := postgres.Open(ctx, url)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -82,7 +83,7 @@ func benchDB(b *testing.B) *postgres.DB {
 	if _, err := registry.Import(ctx, rr, towns, db); err != nil {
 		b.Fatal(err)
 	}
-	return db
+	return db, url
 }
 
 // writeMedicalCSV writes n generated medical rows, a tenth of them warnings, as the
