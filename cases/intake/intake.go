@@ -193,6 +193,8 @@ type parser struct {
 	store                                Store
 	seen                                 map[uint64]int32 // first 17 digits of an ID number → row; exact and small
 	progress                             func(int)
+	lastKind                             string // the last 人员类别 read, and what registeredKind said
+	lastKindSays                         bool
 }
 
 // newParser resolves the column names to indexes once, so a row costs no map lookups.
@@ -436,7 +438,11 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 		c := &p.fields[i]
 		v := cell(c.idx)
 		if c.Name == ColPersonKind {
-			pd.kindSaysIt = registeredKind(v)
+			// The same few values repeat row after row; remember the last answer.
+			if v != p.lastKind {
+				p.lastKind, p.lastKindSays = v, registeredKind(v)
+			}
+			pd.kindSaysIt = p.lastKindSays
 			continue
 		}
 		if v == "" {
