@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"os"
-	"runtime/debug"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
@@ -46,11 +45,6 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	// An import keeps little alive (the ID numbers seen, a few chunks) but allocates a
-	// string per row, so the default GC would run very often; collect less often, within a
-	// budget well below the 200 MB an import may use.
-	debug.SetGCPercent(400)
-	debug.SetMemoryLimit(120 << 20)
 	path := fs.Arg(0)
 	req := intake.Request{Department: *dept, Category: cat, Period: *period, Source: "file", Rules: rules,
 		Today: db.Today(), Progress: func(n int) { fmt.Fprintf(os.Stderr, "已处理 %d 行……\n", n) }}
