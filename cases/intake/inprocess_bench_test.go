@@ -39,7 +39,6 @@ func BenchmarkImportInProcess(b *testing.B) {
 	db, _ := benchDB(b)
 	file := filepath.Join(b.TempDir(), "medical.csv")
 	writeMedicalCSV(b, file, n)
-	b.SetBytes(int64(n))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		req := intake.Request{Department: "医保局", Category: cases.CatMedical, Period: "2026-10",
