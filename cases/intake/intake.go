@@ -32,7 +32,8 @@ type Store interface {
 	// RegistryLookup finds people by ID number: as registry members, or as the
 	// 户主身份证号 of a registry household.
 	RegistryLookup(ctx context.Context, ids []string) (map[string]cases.RegistryMember, error)
-	// ImportBatch stores b and the rows fill adds, in one transaction, then b's counts.
+	// ImportBatch stores b and the rows fill adds (only rows that raised a warning), in
+	// one transaction, then b's counts.
 	// When a batch with b.SHA256 exists it returns that batch, does not call fill and
 	// changes nothing.
 	ImportBatch(ctx context.Context, b *cases.Batch, fill func(add func(*cases.Warning) error) error) (earlier *cases.Batch, err error)
@@ -129,8 +130,8 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	for i, h := range rows.Header() {
 		header[i] = NormalizeText(h)
 	}
-	p := &parser{cat: cat, period: period, cols: cols, header: header, towns: towns,
-		depts: deptNames, rules: rules, store: store, seen: map[uint64]int32{}, progress: req.Progress}
+	p := newParser(cat, cols, header)
+	p.period, p.towns, p.depts, p.rules, p.store, p.progress = period, towns, deptNames, rules, store, req.Progress
 	earlier, err := store.ImportBatch(ctx, &b, func(add func(*cases.Warning) error) error {
 		return p.run(ctx, rows, &b, add)
 	})
@@ -166,24 +167,57 @@ func categoryList(cs []cases.Category) string {
 	return strings.Join(s, "、")
 }
 
-// pending is an accepted row waiting for its registry lookup.
+// pending is an accepted row that may raise a warning, waiting for its registry lookup.
 type pending struct {
-	w          *cases.Warning
+	w          cases.Warning
 	facts      cases.Facts
 	kindSaysIt bool // 人员类别 says 脱贫人口 / 建档立卡
 }
 
+// field is one of the category's columns with its index in the file (-1 if absent).
+type field struct {
+	column
+	idx     int
+	allowed map[string]bool // the Oneof values, so the usual valid cell needs no validator call
+}
+
 type parser struct {
-	cat      cases.Category
-	period   string
-	cols     map[string]int
-	header   []string
-	towns    map[string]string
-	depts    map[string]bool
-	rules    cases.Rules
-	store    Store
-	seen     map[uint64]int32 // first 17 digits of an ID number → row; exact and small
-	progress func(int)
+	cat                                  cases.Category
+	period                               string
+	iName, iID, iTown, iVillage, iHeadID int // common columns' indexes, -1 if absent
+	fields                               []field
+	header                               []string
+	towns                                map[string]string
+	depts                                map[string]bool
+	rules                                cases.Rules
+	store                                Store
+	seen                                 map[uint64]int32 // first 17 digits of an ID number → row; exact and small
+	progress                             func(int)
+	lastKind                             string // the last 人员类别 read, and what registeredKind said
+	lastKindSays                         bool
+}
+
+// newParser resolves the column names to indexes once, so a row costs no map lookups.
+func newParser(cat cases.Category, cols map[string]int, header []string) *parser {
+	idx := func(name string) int {
+		if i, ok := cols[name]; ok {
+			return i
+		}
+		return -1
+	}
+	p := &parser{cat: cat, header: header, seen: map[uint64]int32{},
+		iName: idx(ColName), iID: idx(ColID), iTown: idx(ColTownship), iVillage: idx(ColVillage), iHeadID: idx(ColHeadID)}
+	for _, c := range layouts[cat] {
+		f := field{column: c, idx: idx(c.Name)}
+		if c.Oneof != "" {
+			f.allowed = map[string]bool{}
+			for _, v := range strings.Fields(c.Oneof) {
+				f.allowed[v] = true
+			}
+		}
+		p.fields = append(p.fields, f)
+	}
+	return p
 }
 
 // run streams the file through three stages so that reading, the registry lookups and
@@ -265,7 +299,8 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 		if p.progress != nil && b.Rows%ProgressEvery == 0 {
 			p.progress(b.Rows)
 		}
-		pd, errs := p.parse(rec, row)
+		var pd pending
+		errs := p.parse(rec, row, &pd)
 		if len(errs) > 0 {
 			b.Rejected++
 			for _, e := range errs {
@@ -276,6 +311,10 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 			continue
 		}
 		b.Accepted++
+		if !p.mayWarn(&pd) {
+			continue // counted, never stored: neither a registry lookup nor a detail is needed
+		}
+		pd.w.Detail = p.detail(rec)
 		chunk = append(chunk, pd)
 		if len(chunk) == ChunkSize && !send() {
 			return ctx.Err()
@@ -291,7 +330,7 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 func (p *parser) lookup(ctx context.Context, chunk []pending) (map[string]cases.RegistryMember, error) {
 	ids := make([]string, 0, 2*len(chunk))
 	for i := range chunk {
-		w := chunk[i].w
+		w := &chunk[i].w
 		if w.IDNumber != "" {
 			ids = append(ids, w.IDNumber)
 		}
@@ -313,7 +352,7 @@ func (p *parser) lookup(ctx context.Context, chunk []pending) (map[string]cases.
 func (p *parser) store1(chunk []pending, reg map[string]cases.RegistryMember, b *cases.Batch, add func(*cases.Warning) error) error {
 	for i := range chunk {
 		pd := &chunk[i]
-		w := pd.w
+		w := &pd.w
 		person, inPerson := reg[w.IDNumber]
 		head, inHead := reg[w.HeadIDNumber]
 		inPerson = inPerson && w.IDNumber != ""
@@ -322,24 +361,18 @@ func (p *parser) store1(chunk []pending, reg map[string]cases.RegistryMember, b 
 		pd.facts.Registered = pd.kindSaysIt || (inPerson && cases.Registered(person.Kind)) || (inHead && cases.Registered(head.Kind))
 		w.Registered = pd.facts.Registered
 		w.Hits = p.rules.Evaluate(p.cat, &pd.facts)
-		if len(w.Hits) > 0 {
-			h := w.Hits[0]
-			w.Rule = h.Rule
-			if h.HasAmount {
-				a := h.Amount
-				w.Amount = &a
-			}
-			b.Warnings++
-			if len(w.Hits) > 1 {
-				w.Detail = appendHits(w.Detail, w.Hits)
-			}
-		} else {
-			for fig := cases.Figure(1); fig <= cases.FigureLoss; fig++ {
-				if v, ok := pd.facts.Get(fig); ok {
-					w.Amount = &v
-					break
-				}
-			}
+		if len(w.Hits) == 0 {
+			continue // quiet after all (the registry said so): counted, not stored
+		}
+		h := w.Hits[0]
+		w.Rule = h.Rule
+		if h.HasAmount {
+			a := h.Amount
+			w.Amount = &a
+		}
+		b.Warnings++
+		if len(w.Hits) > 1 {
+			w.Detail = appendHits(w.Detail, w.Hits)
 		}
 		if err := add(w); err != nil {
 			return err
@@ -348,28 +381,28 @@ func (p *parser) store1(chunk []pending, reg map[string]cases.RegistryMember, b 
 	return nil
 }
 
-// parse checks one row; it returns every problem of the row, each naming its column.
-func (p *parser) parse(rec []string, row int) (pending, []cases.RowError) {
+// parse checks one row into pd; it returns every problem of the row, each naming its
+// column. It allocates nothing for a good row: the strings are slices of the record's.
+func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 	var errs []cases.RowError
 	bad := func(col, format string, args ...any) {
 		errs = append(errs, cases.RowError{Row: row, Column: col, Message: fmt.Sprintf(format, args...)})
 	}
-	cell := func(name string) string {
-		i, ok := p.cols[name]
-		if !ok || i >= len(rec) {
+	cell := func(i int) string {
+		if i < 0 || i >= len(rec) {
 			return ""
 		}
 		return NormalizeText(rec[i])
 	}
-	w := &cases.Warning{Row: row, Category: p.cat, Period: p.period}
-	pd := pending{w: w}
-	w.Name = cell(ColName)
-	rawID := cell(ColID)
+	w := &pd.w
+	*w = cases.Warning{Row: row, Category: p.cat, Period: p.period}
+	w.Name = cell(p.iName)
+	rawID := cell(p.iID)
 	alert := alertsAllowed(p.cat) && w.Name == "" && rawID == ""
 	if !alert {
 		if w.Name == "" {
 			bad(ColName, "姓名不能为空")
-		} else if utf8.RuneCountInString(w.Name) > 50 {
+		} else if len(w.Name) > 50 && utf8.RuneCountInString(w.Name) > 50 {
 			bad(ColName, "姓名过长")
 		}
 		if rawID == "" {
@@ -386,25 +419,30 @@ func (p *parser) parse(rec []string, row int) (pending, []cases.RowError) {
 			}
 		}
 	}
-	if t := cell(ColTownship); t == "" {
+	if t := cell(p.iTown); t == "" {
 		bad(ColTownship, "乡镇不能为空")
 	} else if name, ok := p.towns[t]; ok {
 		w.Township = name
 	} else {
 		bad(ColTownship, "乡镇“%s”不在组织文件中，请核对乡镇名称", t)
 	}
-	w.Village = cell(ColVillage)
-	if h := cell(ColHeadID); h != "" {
+	w.Village = cell(p.iVillage)
+	if h := cell(p.iHeadID); h != "" {
 		w.HeadIDNumber = NormalizeID(h)
 		if err := CheckID(w.HeadIDNumber); err != nil {
 			bad(ColHeadID, "户主%s", err.Error())
 			w.HeadIDNumber = ""
 		}
 	}
-	for _, c := range layouts[p.cat] {
-		v := cell(c.Name)
+	for i := range p.fields {
+		c := &p.fields[i]
+		v := cell(c.idx)
 		if c.Name == ColPersonKind {
-			pd.kindSaysIt = registeredKind(v)
+			// The same few values repeat row after row; remember the last answer.
+			if v != p.lastKind {
+				p.lastKind, p.lastKindSays = v, registeredKind(v)
+			}
+			pd.kindSaysIt = p.lastKindSays
 			continue
 		}
 		if v == "" {
@@ -413,7 +451,7 @@ func (p *parser) parse(rec []string, row int) (pending, []cases.RowError) {
 				continue
 			}
 			if c.Kind == kindMoney && c.Zero {
-				addFigure(&pd.facts, c, 0)
+				addFigure(&pd.facts, c.column, 0)
 			}
 			continue
 		}
@@ -424,13 +462,14 @@ func (p *parser) parse(rec []string, row int) (pending, []cases.RowError) {
 				bad(c.Name, "%s：%s", c.Name, err.Error())
 				continue
 			}
-			addFigure(&pd.facts, c, m)
+			addFigure(&pd.facts, c.column, m)
 		case kindDate:
 			if _, err := NormalizeDate(v); err != nil {
 				bad(c.Name, "%s：%s", c.Name, err.Error())
 			}
 		default:
-			if c.Oneof != "" {
+			// The validator stays the judge of "oneof"; the set only spares it the valid cells.
+			if c.Oneof != "" && !c.allowed[v] {
 				if err := validate.Var(v, "oneof="+c.Oneof); err != nil {
 					bad(c.Name, "%s“%s”应为：%s", c.Name, v, strings.ReplaceAll(c.Oneof, " ", "、"))
 				}
@@ -448,11 +487,27 @@ func (p *parser) parse(rec []string, row int) (pending, []cases.RowError) {
 			p.seen[key] = int32(row)
 		}
 	}
-	if len(errs) > 0 {
-		return pending{}, errs
+	return errs
+}
+
+// mayWarn reports whether the row would raise a warning for some answer of the registry
+// (建档立卡 or not, in the registry or not). A row that cannot warn whatever the registry
+// says, such as a medical row below 5000 yuan 住院 and 500 yuan 门诊+门特, needs no lookup
+// and is not stored; that is most rows, so the lookups shrink to the few that matter.
+func (p *parser) mayWarn(pd *pending) bool {
+	f := pd.facts
+	for _, registered := range [2]bool{false, true} {
+		if pd.kindSaysIt && !registered {
+			continue // 人员类别 already makes the row 建档立卡
+		}
+		for _, inRegistry := range [2]bool{false, true} {
+			f.Registered, f.InRegistry = registered, inRegistry
+			if len(p.rules.Evaluate(p.cat, &f)) > 0 {
+				return true
+			}
+		}
 	}
-	w.Detail = p.detail(rec)
-	return pd, nil
+	return false
 }
 
 func addFigure(f *cases.Facts, c column, m cases.Money) {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"os"
 	"strings"
 	"testing"
@@ -317,5 +318,39 @@ func TestLoadRules(t *testing.T) {
 	t.Setenv("FANGPIN_RULES", "")
 	if rs, err := intake.RulesFromEnv(); err != nil || len(rs) != len(cases.DefaultRules()) {
 		t.Fatalf("defaults: %v", err)
+	}
+}
+
+// The fast paths of the normalisers must agree with the general ones.
+func TestNormaliseFastPaths(t *testing.T) {
+	for _, s := range []string{"0", "5000", "4999.99", "4999.9", "5.", "000012.30", "123456789012", "1234567890123",
+		"12.345", "-1", "1,000", ".5", "", "５０００", " 5000 ", "5000元"} {
+		got, gotErr := intake.NormalizeAmount(s)
+		want, wantErr := cases.ParseMoney(strings.TrimSuffix(strings.TrimSpace(s), "元"))
+		if s == "５０００" {
+			want, wantErr = cases.Yuan(5000), nil
+		}
+		if s == "1,000" {
+			want, wantErr = cases.Yuan(1000), nil
+		}
+		if strings.HasPrefix(s, "-") {
+			wantErr = errors.New("negative")
+		}
+		if (gotErr == nil) != (wantErr == nil) || (gotErr == nil && got != want) {
+			t.Errorf("NormalizeAmount(%q) = %v, %v; want %v, %v", s, got, gotErr, want, wantErr)
+		}
+	}
+	for _, s := range []string{"11010519491231002X", "11010519491231002x", " 110105194912310021", "１１０１０５"} {
+		want := cases.NormalizeIDNumber(strings.TrimSpace(s))
+		if got := intake.NormalizeID(s); got != want {
+			t.Errorf("NormalizeID(%q) = %q, want %q", s, got, want)
+		}
+	}
+	for _, s := range []string{"20240229", "20230229", "20261131", "20261301", "20260001", "20261200", "18991231", "+2026111"} {
+		_, err := cases.ParseDate(s)
+		valid := s == "20240229"
+		if (err == nil) != valid {
+			t.Errorf("ParseDate(%q) error %v", s, err)
+		}
 	}
 }

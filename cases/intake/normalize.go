@@ -19,7 +19,30 @@ func NormalizeText(s string) string {
 	if strings.IndexByte(s, 0) >= 0 {
 		s = strings.ReplaceAll(s, "\x00", "")
 	}
-	return strings.TrimFunc(s, isSpace)
+	// strings.TrimFunc, written out: it runs on every cell of every row, and most cells
+	// have nothing to trim, which the ASCII test below sees without decoding a rune.
+	start, end := 0, len(s)
+	for start < end {
+		r, n := rune(s[start]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeRuneInString(s[start:end])
+		}
+		if !isSpace(r) {
+			break
+		}
+		start += n
+	}
+	for end > start {
+		r, n := rune(s[end-1]), 1
+		if r >= utf8.RuneSelf {
+			r, n = utf8.DecodeLastRuneInString(s[start:end])
+		}
+		if !isSpace(r) {
+			break
+		}
+		end -= n
+	}
+	return s[start:end]
 }
 
 func isSpace(r rune) bool {
@@ -68,6 +91,11 @@ func isASCII(s string) bool {
 // Spreadsheets sometimes store 4999.99 as 4999.9899999999998; such binary noise far below
 // a fen is rounded away, while a real third decimal (12.345) is an error.
 func NormalizeAmount(s string) (cases.Money, error) {
+	// Fast path: a plain amount such as 4999.99 (what exports mostly hold) is already what
+	// ParseMoney reads; everything else, errors included, takes the full way below.
+	if m, ok := plainAmount(s); ok {
+		return m, nil
+	}
 	orig := NormalizeText(s)
 	v := halfWidth(orig)
 	v = strings.TrimSuffix(v, "元")
@@ -97,6 +125,26 @@ func NormalizeAmount(s string) (cases.Money, error) {
 		return 0, fmt.Errorf("金额“%s”不是数字", orig)
 	}
 	return m, nil
+}
+
+// plainAmount reads ASCII digits with at most two decimals, as cases.ParseMoney would,
+// without its allocations; ok is false for anything else.
+func plainAmount(s string) (m cases.Money, ok bool) {
+	whole, frac, _ := strings.Cut(s, ".")
+	if whole == "" || len(whole) > 12 || len(frac) > 2 || !allDigits(whole) || !allDigits(frac) {
+		return 0, false
+	}
+	var fen int64
+	for i := 0; i < len(whole); i++ {
+		fen = fen*10 + int64(whole[i]-'0')
+	}
+	for i := 0; i < 2; i++ {
+		fen *= 10
+		if i < len(frac) {
+			fen += int64(frac[i] - '0')
+		}
+	}
+	return cases.Money(fen), true
 }
 
 // validThousands accepts 1,234,567.89 but not 1,2,3.
@@ -188,6 +236,9 @@ func excelSerial(v string) (int, bool) {
 
 // NormalizeID trims the ID number and normalises full-width digits and a lower-case x.
 func NormalizeID(s string) string {
+	if plainID(s) {
+		return s // what the normalisation below would return anyway
+	}
 	return cases.NormalizeIDNumber(strings.Map(func(r rune) rune {
 		if isSpace(r) {
 			return -1
@@ -196,10 +247,20 @@ func NormalizeID(s string) string {
 	}, NormalizeText(s)))
 }
 
+// plainID: only ASCII digits and X, nothing to trim or convert.
+func plainID(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if (s[i] < '0' || s[i] > '9') && s[i] != 'X' {
+			return false
+		}
+	}
+	return true
+}
+
 // CheckID validates a normalised ID number (GB 11643), with a hint when a spreadsheet has
 // turned it into a number.
 func CheckID(id string) error {
-	if strings.ContainsAny(id, "Ee") && strings.Contains(id, "+") {
+	if !plainID(id) && strings.ContainsAny(id, "Ee") && strings.Contains(id, "+") {
 		return fmt.Errorf("身份证号被 Excel 存成了数字（%s），请把该列设为文本格式后重新导出", id)
 	}
 	return cases.ValidateIDNumber(id)
