@@ -24,10 +24,15 @@ fmt-check:
 vet:
 	$(GO) vet ./...
 
-# Tests make their own throwaway databases (fangpin_test_*); drop any a killed run left.
+# Tests make their own throwaway databases (fangpin_test_<pid>_*); drop those a killed run
+# left behind, and leave alone the ones of test processes still running.
 clean-testdb:
 	@psql "$(PG_SERVER)" -qtAc "SELECT datname FROM pg_database WHERE datname LIKE 'fangpin_test_%'" | \
-	  while read -r db; do [ -n "$$db" ] && psql "$(PG_SERVER)" -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)"; done; true
+	  while read -r db; do \
+	    pid=$$(echo "$$db" | sed -n 's/^fangpin_test_\([0-9]*\)_.*/\1/p'); \
+	    if [ -n "$$pid" ] && kill -0 "$$pid" 2>/dev/null; then continue; fi; \
+	    psql "$(PG_SERVER)" -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)"; \
+	  done; true
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...

@@ -8,6 +8,7 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"testing"
@@ -34,7 +35,8 @@ func NewURL(t testing.TB) string {
 	}
 	b := make([]byte, 6)
 	rand.Read(b)
-	name := "fangpin_test_" + hex.EncodeToString(b)
+	// The pid lets `make clean-testdb` drop only what a dead run left behind.
+	name := fmt.Sprintf("fangpin_test_%d_%s", os.Getpid(), hex.EncodeToString(b))
 	if _, err := admin.Exec("CREATE DATABASE " + name); err != nil {
 		admin.Close()
 		t.Fatalf("pgtest: create database (is PostgreSQL running? make test starts it): %v", err)
