@@ -27,6 +27,14 @@ import (
 // database with the example county's org file.
 func startServe(t *testing.T) (sim *wecomtest.Server, base string, stop func() error) {
 	t.Helper()
+	_, sim, base, stop = startServer(t)
+	return sim, base, stop
+}
+
+// startServer is startServe that also hands back the server, for tests that look into
+// the ledger.
+func startServer(t *testing.T) (s *Server, sim *wecomtest.Server, base string, stop func() error) {
+	t.Helper()
 	sim = wecomtest.NewServer()
 	t.Cleanup(sim.Close)
 	redisURL := os.Getenv("FANGPIN_TEST_REDIS")
@@ -87,7 +95,7 @@ func startServe(t *testing.T) (sim *wecomtest.Server, base string, stop func() e
 		}
 	}
 	t.Cleanup(func() { stop() })
-	return sim, base, stop
+	return s, sim, base, stop
 }
 
 func TestServeAnswersHelpInPrivateAndInGroups(t *testing.T) {
