@@ -32,6 +32,8 @@ var (
 		"城关镇": {"lisi", "zhangsan"}, "河口乡": {"qianyi", "zhouer"}, "青山镇": {"wusan", "zhengsi"},
 		"石桥乡": {"chenliu", "fengwu"}, "柳林镇": {"chuqi", "weiba"}, "白沙乡": {"jiangjiu", "shenshi"},
 	}
+	e2eNames = map[string]string{"zhangsan": "张三", "lisi": "李四", "qianyi": "钱一", "zhouer": "周二", "wusan": "吴三",
+		"zhengsi": "郑四", "fengwu": "冯五", "chenliu": "陈六", "chuqi": "褚七", "weiba": "卫八", "jiangjiu": "蒋九", "shenshi": "沈十"}
 	e2eAppChats = map[string]string{"城关镇": "wrCG0001", "青山镇": "wrQS0003", "柳林镇": "wrLL0005", "白沙乡": "wrBS0006"}
 	e2eWebhooks = map[string]string{"河口乡": "demo-hekou-key", "石桥乡": "demo-shiqiao-key"}
 )
@@ -575,11 +577,11 @@ func groupMessages(sim *wecomtest.Server, town string) []wecomtest.Sent {
 	return out
 }
 
-// mentions reports whether a group message @s userid: the robot's mentioned_list, or the
-// <@userid> mention of an app's group message.
+// mentions reports whether a group message @s userid: the robot's mentioned_list, or
+// @name in an app's group message (appchat/send cannot mention).
 func mentions(msgs []wecomtest.Sent, userid string) bool {
 	for _, m := range msgs {
-		if strings.Contains(m.Content, "<@"+userid+">") {
+		if m.API == "appchat/send" && strings.Contains(m.Content, "@"+e2eNames[userid]) {
 			return true
 		}
 		if t, ok := m.Body["text"].(map[string]any); ok {
