@@ -6,12 +6,14 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
 	"sort"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -157,7 +159,13 @@ func replyTo(t *testing.T, ctx context.Context, sim *wecomtest.Server, user stri
 
 func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 	t.Setenv("FANGPIN_FORM_SECRET", "e2e-form-secret")
-	s, sim, base, _ := startServer(t)
+	// Every log line goes through the server's logger, which redacts ID numbers; nothing
+	// may reach the process's default logger.
+	var serverLog, strayLog syncBuffer
+	prev := slog.Default()
+	slog.SetDefault(slog.New(slog.NewTextHandler(&strayLog, nil)))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	s, sim, base, _ := startServerLogging(t, bot.NewLogger(&serverLog, slog.LevelDebug))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	started := time.Now()
@@ -513,6 +521,45 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 		t.Errorf("form result: %+v", got)
 	}
 
+	// What people ask in a township group is answered in the group: each answer is
+	// scanned below with everything else the groups received.
+	for _, ask := range []struct{ user, text string }{
+		{cadre, "待办"}, {cadre, "查看 " + tc.No}, {cadre, "表单 " + tc.No}, {cadre, "查看 " + byForm.No},
+		{"zhaoliu", "进度"}, {"zhaoliu", "进度 城关镇"}, {"zhaoliu", "逾期"}, {"zhaoliu", "统计"}, {"zhaoliu", "导出"},
+		{"zhaoliu", "查看 " + tc.No}, {"wangwu", "查看 " + tc.No}, {"sunqi", "抽查 " + byCard.No + " 不合格 入户记录不完整"},
+		{cadre, "核查 " + tc.No + " 不纳入"}, {cadre, "帮助"},
+	} {
+		n := len(sim.SentInChat("wrCG0001"))
+		if _, err := sim.SayInGroup(ctx, "wrCG0001", ask.user, ask.text); err != nil {
+			t.Fatal(err)
+		}
+		waitFor(t, ctx, sim, "group answer to "+ask.text, func() bool {
+			for _, m := range sim.SentInChat("wrCG0001")[n:] {
+				if m.API == "aibot/response" {
+					return true
+				}
+			}
+			return false
+		})
+	}
+
+	// The form opened from WeCom with an OAuth code: the case returned by the spot check is
+	// open again for its township, and refused to anyone else with the reason.
+	if c, _ := s.DB.CaseByNo(ctx, byCard.No); c.Status != cases.StatusReturned {
+		t.Errorf("case %s after 抽查 不合格: %s", c.No, c.Status)
+	}
+	if got := httpDo(t, "GET", base+"/form/"+byCard.No+"?code="+sim.OAuthCode("lisi"), nil); got.status != 200 ||
+		!strings.Contains(got.body, byCard.HeadName) {
+		t.Errorf("form by OAuth for lisi: %d %s", got.status, got.body)
+	}
+	if got := httpDo(t, "GET", base+"/form/"+byCard.No+"?code="+sim.OAuthCode("qianyi"), nil); got.status != http.StatusForbidden ||
+		!strings.Contains(got.body, "城关镇") || strings.Contains(got.body, byCard.HeadName) {
+		t.Errorf("form by OAuth for a 河口乡 cadre: %d %s", got.status, got.body)
+	}
+	if got := httpDo(t, "GET", base+"/form/"+byCard.No+"?code=forged", nil); got.status != http.StatusForbidden {
+		t.Errorf("form with a forged OAuth code: %d %s", got.status, got.body)
+	}
+
 	// 4. Privacy: nothing in any group chat that a neighbour should not read.
 	idRe := regexp.MustCompile(`\d{17}[\dXx]`)
 	moneyRe := regexp.MustCompile(`\d+(\.\d+)?\s*元`)
@@ -526,6 +573,9 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 		text := textOf(m)
 		if id := idRe.FindString(text); id != "" {
 			t.Errorf("ID number %s in a group message: %s", id, m.Content)
+		}
+		if strings.Contains(text, "/form/") {
+			t.Errorf("a signed form link in a group message: %s", m.Content)
 		}
 		if amt := moneyRe.FindString(text); amt != "" {
 			t.Errorf("amount %q in a group message: %s", amt, m.Content)
@@ -548,6 +598,17 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 	}
 	if groupTexts < len(perTown)+1 {
 		t.Errorf("only %d group messages scanned", groupTexts)
+	}
+	if stray := strayLog.String(); stray != "" {
+		t.Errorf("log lines that bypass the server's logger:\n%s", stray)
+	}
+	if id := idRe.FindString(serverLog.String()); id != "" {
+		t.Errorf("ID number %s in the server's log", id)
+	}
+	for d := range seen.diseases {
+		if strings.Contains(serverLog.String(), d) {
+			t.Errorf("%q from a department file in the server's log", d)
+		}
 	}
 	if d := sim.Dropped(); len(d) > 0 {
 		t.Errorf("%d messages over WeCom's limits were dropped", len(d))
@@ -626,6 +687,24 @@ func formLink(text string) string {
 		return m[1]
 	}
 	return ""
+}
+
+// syncBuffer is a bytes.Buffer for loggers writing from several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 type httpAnswer struct {

@@ -35,6 +35,12 @@ func startServe(t *testing.T) (sim *wecomtest.Server, base string, stop func() e
 // the ledger.
 func startServer(t *testing.T) (s *Server, sim *wecomtest.Server, base string, stop func() error) {
 	t.Helper()
+	return startServerLogging(t, bot.NewLogger(io.Discard, slog.LevelError))
+}
+
+// startServerLogging is startServer with the server's logger.
+func startServerLogging(t *testing.T, log *slog.Logger) (s *Server, sim *wecomtest.Server, base string, stop func() error) {
+	t.Helper()
 	sim = wecomtest.NewServer()
 	t.Cleanup(sim.Close)
 	redisURL := os.Getenv("FANGPIN_TEST_REDIS")
@@ -49,7 +55,7 @@ func startServer(t *testing.T) (s *Server, sim *wecomtest.Server, base string, s
 		APIBase: sim.URL, Addr: "127.0.0.1:0"}
 	t.Cleanup(env.Close)
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := NewServer(ctx, env, bot.NewLogger(io.Discard, slog.LevelError))
+	s, err := NewServer(ctx, env, log)
 	if err != nil {
 		t.Fatal(err)
 	}
