@@ -105,7 +105,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Outbox = &bot.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
 	links := env.formLinks()
-	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}}
+	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}, Log: log}
 	s.Router.Register(cs.Commands()...)
 	s.Router.Cards = cs
 	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Log: log}).Commands()...)
@@ -118,7 +118,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	dedup := bot.PGDedup{DB: db}
 	s.Mux.Handle("/wecom/callback", bot.NewAppCallback(appCrypto, env.CorpID, dedup, s.Router, s.Dispatch, log, s.Metrics))
 	s.Mux.Handle("/wecom/aibot", bot.NewAIBotCallback(aiCrypto, dedup, s.Router, s.Dispatch, log, s.Metrics))
-	s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API})
+	s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Log: log})
 	s.Mux.HandleFunc("GET /healthz", s.healthz)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	s.Sender = &bot.Worker{DB: db.DB, API: s.API, Log: log, Metrics: s.Metrics,
