@@ -36,6 +36,8 @@ var (
 	}
 	e2eNames = map[string]string{"zhangsan": "张三", "lisi": "李四", "qianyi": "钱一", "zhouer": "周二", "wusan": "吴三",
 		"zhengsi": "郑四", "fengwu": "冯五", "chenliu": "陈六", "chuqi": "褚七", "weiba": "卫八", "jiangjiu": "蒋九", "shenshi": "沈十"}
+	e2eLiaisons = map[string]string{"医保局": "wangwu", "卫健委": "liaison_wjw", "教体局": "liaison_jtj", "住建局": "liaison_zjj",
+		"水利局": "liaison_slj", "民政局": "liaison_mzj"}
 	e2eAppChats = map[string]string{"城关镇": "wrCG0001", "青山镇": "wrQS0003", "柳林镇": "wrLL0005", "白沙乡": "wrBS0006"}
 	e2eWebhooks = map[string]string{"河口乡": "demo-hekou-key", "石桥乡": "demo-shiqiao-key"}
 )
@@ -100,7 +102,7 @@ func pushRequest(t *testing.T, base, token, contentType string, body io.Reader) 
 	if err := json.Unmarshal(b, &a.Batch); err != nil {
 		t.Fatalf("batch answer %d: %v: %s", resp.StatusCode, err, b)
 	}
-	if resp.StatusCode != http.StatusCreated {
+	if resp.StatusCode != http.StatusCreated && resp.StatusCode != http.StatusOK {
 		t.Fatalf("push %s: %d %s", a.Category, resp.StatusCode, b)
 	}
 	return a
@@ -386,12 +388,22 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 		}
 		return true
 	})
+	routed := 0
 	for _, c := range all {
-		for _, cadre := range e2eCadres[c.Township] {
-			if d := privateDetails(sim, cadre, c.No); !strings.Contains(d, c.HeadName) || !strings.Contains(d, c.HeadIDNumber) {
-				t.Errorf("%s's private message on %s lacks the head's name and ID:\n%s", cadre, c.No, d)
+		handlers := e2eCadres[c.Township]
+		if c.Department != "" {
+			routed++
+			handlers = append(append([]string{}, handlers...), e2eLiaisons[c.Department])
+		}
+		for _, u := range handlers {
+			waitFor(t, ctx, sim, "details and card for "+u, func() bool { return privateDetails(sim, u, c.No) != "" && cardOf(sim, u, c.No) != nil })
+			if d := privateDetails(sim, u, c.No); !strings.Contains(d, c.HeadName) || !strings.Contains(d, c.HeadIDNumber) {
+				t.Errorf("%s's private message on %s lacks the head's name and ID:\n%s", u, c.No, d)
 			}
 		}
+	}
+	if routed == 0 {
+		t.Errorf("no assurance case was routed to its 责任部门")
 	}
 
 	// 3. Three cases of 城关镇 answered three ways.
@@ -541,6 +553,65 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 			}
 			return false
 		})
+	}
+
+	// The same file again is recognised; 交办 again dispatches nothing twice.
+	if a := pushMultipart(t, base, "demo-token-ybj", cases.CatMedical, "医保局11月（重发）.csv", csvGBK.Bytes()); a.DuplicateOf == nil {
+		t.Errorf("the same file pushed twice: %+v", a)
+	}
+	before := len(sim.Sent())
+	n = len(sim.SentTo("zhaoliu"))
+	sim.SayPrivately(ctx, "zhaoliu", "交办")
+	if got := replyTo(t, ctx, sim, "zhaoliu", n); !strings.Contains(got, "未新建案件") {
+		t.Errorf("second 交办: %s", got)
+	}
+	time.Sleep(300 * time.Millisecond) // the outbox worker polls every 20 ms
+	if extra := sim.Sent()[before:]; len(extra) != 1 {
+		t.Errorf("second 交办 sent %d messages, want only the reply: %+v", len(extra), extra)
+	}
+
+	// A new warning for a household with an open case of another township joins that case
+	// (补充预警), and its group hears of it, masked.
+	var open cases.Case
+	for _, c := range all {
+		if c.Township != "城关镇" && c.HeadIDNumber != "" {
+			open = c
+			break
+		}
+	}
+	if open.No == "" {
+		t.Fatal("no open case outside 城关镇 with a head (change the seed)")
+	}
+	more, _ := json.Marshal(map[string]any{"category": "employment", "period": "2026-11", "records": []map[string]string{{
+		intake.ColName: open.HeadName, intake.ColID: open.HeadIDNumber, intake.ColTownship: open.Township,
+		intake.ColVillage: open.Village, "类型": "有意愿有能力未就业"}}})
+	pushRequest(t, base, "demo-token-rsj", "application/json", bytes.NewReader(more))
+	n = len(sim.SentTo("zhaoliu"))
+	sim.SayPrivately(ctx, "zhaoliu", "交办")
+	if got := replyTo(t, ctx, sim, "zhaoliu", n); !strings.Contains(got, "补充预警到在办案件 1 件") || !strings.Contains(got, "新建案件 0 件") {
+		t.Errorf("交办 with one more warning: %s", got)
+	}
+	waitFor(t, ctx, sim, "补充预警 in "+open.Township, func() bool {
+		for _, m := range groupMessages(sim, open.Township) {
+			if strings.Contains(m.Content, "补充预警") && strings.Contains(m.Content, open.No) {
+				return true
+			}
+		}
+		return false
+	})
+	for _, u := range e2eCadres[open.Township] {
+		u := u
+		waitFor(t, ctx, sim, "补充预警 to "+u, func() bool {
+			for _, m := range sim.SentTo(u) {
+				if strings.Contains(m.Content, "【补充预警】") && strings.Contains(m.Content, open.No) && strings.Contains(m.Content, open.HeadIDNumber) {
+					return true
+				}
+			}
+			return false
+		})
+	}
+	if c, _ := s.DB.CaseByNo(ctx, open.No); !hasCategory(c.Categories, cases.CatEmployment) {
+		t.Errorf("case %s after 补充预警: %v", c.No, c.Categories)
 	}
 
 	// The form opened from WeCom with an OAuth code: the case returned by the spot check is
