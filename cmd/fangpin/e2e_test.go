@@ -168,7 +168,7 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 	slog.SetDefault(slog.New(slog.NewTextHandler(&strayLog, nil)))
 	t.Cleanup(func() { slog.SetDefault(prev) })
 	s, sim, base, _ := startServerLogging(t, bot.NewLogger(&serverLog, slog.LevelDebug))
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	started := time.Now()
 
@@ -347,6 +347,18 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 		}
 	}
 
+	var appchatTowns, webhookTowns int
+	for town := range perTown {
+		if e2eAppChats[town] != "" {
+			appchatTowns++
+		} else {
+			webhookTowns++
+		}
+	}
+	if appchatTowns == 0 || webhookTowns == 0 {
+		t.Fatalf("cases in %d app-created groups and %d robot groups; the test needs both (change the seed)", appchatTowns, webhookTowns)
+	}
+
 	// Each township group gets its list, @ its cadres; each cadre the details and a card.
 	waitFor(t, ctx, sim, "group lists", func() bool {
 		for town := range perTown {
@@ -446,8 +458,27 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 		t.Errorf("录入 reply: %s", got)
 	}
 
-	// (b) By card: 已在监测, then 录入.
+	// (b) By card: 已在监测, then 录入. A 不纳入 click is sent to the command or the form
+	// (the card has no reason field); another township's cadre clicking is refused.
 	card := cardOf(sim, cadre, byCard.No)
+	n = len(sim.SentTo(cadre))
+	sim.ClickCard(ctx, cadre, bot.CardEvent{TaskID: card["task_id"].(string), EventKey: "submit_" + byCard.No,
+		CardType: "multiple_interaction", ResponseCode: "rc-e2e-exclude", Selected: map[string][]string{"result": {"exclude"}}})
+	if got := replyTo(t, ctx, sim, cadre, n); !strings.Contains(got, "理由") || strings.Contains(got, "已登记") {
+		t.Errorf("card 不纳入: %s", got)
+	}
+	n = len(sim.SentTo(other))
+	sim.ClickCard(ctx, other, bot.CardEvent{TaskID: card["task_id"].(string), EventKey: "submit_" + byCard.No,
+		CardType: "multiple_interaction", ResponseCode: "rc-e2e-other", Selected: map[string][]string{"result": {"include"}}})
+	if got := replyTo(t, ctx, sim, other, n); !strings.Contains(got, "城关镇") || strings.Contains(got, "已登记") {
+		t.Errorf("card clicked by a 河口乡 cadre: %s", got)
+	}
+	if c, _ := s.DB.CaseByNo(ctx, byCard.No); c.Status != cases.StatusDispatched {
+		t.Fatalf("refused clicks changed %s: %s", c.No, c.Status)
+	}
+	// WeCom tells events apart by user and CreateTime (seconds) only, and the bot dedups on
+	// that as WeCom advises: a person's next click comes in a later second.
+	time.Sleep(time.Until(time.Now().Truncate(time.Second).Add(time.Second)))
 	n = len(sim.SentTo(cadre))
 	if err := sim.ClickCard(ctx, cadre, bot.CardEvent{TaskID: card["task_id"].(string), EventKey: "submit_" + byCard.No,
 		CardType: "multiple_interaction", ResponseCode: "rc-e2e-card", Selected: map[string][]string{"result": {"monitored"}}}); err != nil {
@@ -554,6 +585,15 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 			return false
 		})
 	}
+
+	waitFor(t, ctx, sim, "导出 file to the office", func() bool {
+		for _, m := range sim.SentTo("zhaoliu") {
+			if m.MsgType == "file" && strings.HasSuffix(m.MediaName, ".xlsx") {
+				return true
+			}
+		}
+		return false
+	})
 
 	// The same file again is recognised; 交办 again dispatches nothing twice.
 	if a := pushMultipart(t, base, "demo-token-ybj", cases.CatMedical, "医保局11月（重发）.csv", csvGBK.Bytes()); a.DuplicateOf == nil {
