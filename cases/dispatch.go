@@ -205,6 +205,7 @@ type TownshipNotice struct {
 	AppChatID  string
 	WebhookKey string
 	Cadres     []string
+	CadreNames []string            // the cadres' names, in Cadres' order: app-created groups cannot @ by userid
 	Liaisons   map[string][]string // 责任部门 → liaison userids
 	Cases      []Dispatched
 }

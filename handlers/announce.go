@@ -119,6 +119,11 @@ func (a *Announcer) groupMessages(n cases.TownshipNotice) []bot.Outgoing {
 		footer += fmt.Sprintf("，%s 前办结", due)
 	}
 	footer += "。详细信息已私信发送给责任干部，群内不公开个人信息。"
+	if n.AppChatID != "" && len(n.CadreNames) > 0 {
+		// appchat/send has no mentioned_list (only group robots do): name the cadres so the
+		// group sees whose cases these are.
+		footer += "\n@" + strings.Join(n.CadreNames, " @")
+	}
 	parts := SplitText(header, lines, footer, TextLimit)
 	digest := roundDigest(n.Cases)
 	var out []bot.Outgoing

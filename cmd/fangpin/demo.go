@@ -550,13 +550,13 @@ func (d *demo) byCard(ctx context.Context, c cases.Case, cadre string) error {
 	return d.waitSent(ctx, cadre, before)
 }
 
-var formLink = regexp.MustCompile(`https?://[^\s）)]+/form/[^\s）)]+`)
+var demoFormLink = regexp.MustCompile(`https?://[^\s）)]+/form/[^\s）)]+`)
 
 // byForm opens the signed form link the cadre received privately and submits it.
 func (d *demo) byForm(ctx context.Context, c cases.Case, cadre, result, reason string) error {
 	var link string
 	for _, s := range d.sim.SentTo(cadre) {
-		if m := formLink.FindString(s.Content); m != "" && strings.Contains(s.Content, c.No) {
+		if m := demoFormLink.FindString(s.Content); m != "" && strings.Contains(s.Content, c.No) {
 			link = m
 		}
 	}

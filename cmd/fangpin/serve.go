@@ -110,7 +110,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	} else {
 		log.Warn("FANGPIN_FORM_SECRET 未设置：消息中不附表单链接，H5 表单页面不可用（卡片和命令照常可用）")
 	}
-	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}, Now: db.Now}
+	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}, Now: db.Now, Log: log}
 	s.Router.Register(cs.Commands()...)
 	s.Router.Cards = cs
 	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Log: log}).Commands()...)
@@ -124,7 +124,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Mux.Handle("/wecom/callback", bot.NewAppCallback(appCrypto, env.CorpID, dedup, s.Router, s.Dispatch, log, s.Metrics))
 	s.Mux.Handle("/wecom/aibot", bot.NewAIBotCallback(aiCrypto, dedup, s.Router, s.Dispatch, log, s.Metrics))
 	if links != nil {
-		s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Now: db.Now})
+		s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Now: db.Now, Log: log})
 	}
 	s.Mux.HandleFunc("GET /healthz", s.healthz)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))

@@ -27,6 +27,20 @@ import (
 // database with the example county's org file.
 func startServe(t *testing.T) (sim *wecomtest.Server, base string, stop func() error) {
 	t.Helper()
+	_, sim, base, stop = startServer(t)
+	return sim, base, stop
+}
+
+// startServer is startServe that also hands back the server, for tests that look into
+// the ledger.
+func startServer(t *testing.T) (s *Server, sim *wecomtest.Server, base string, stop func() error) {
+	t.Helper()
+	return startServerLogging(t, bot.NewLogger(io.Discard, slog.LevelError))
+}
+
+// startServerLogging is startServer with the server's logger.
+func startServerLogging(t *testing.T, log *slog.Logger) (s *Server, sim *wecomtest.Server, base string, stop func() error) {
+	t.Helper()
 	sim = wecomtest.NewServer()
 	t.Cleanup(sim.Close)
 	redisURL := os.Getenv("FANGPIN_TEST_REDIS")
@@ -41,7 +55,7 @@ func startServe(t *testing.T) (sim *wecomtest.Server, base string, stop func() e
 		APIBase: sim.URL, Addr: "127.0.0.1:0"}
 	t.Cleanup(env.Close)
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := NewServer(ctx, env, bot.NewLogger(io.Discard, slog.LevelError))
+	s, err := NewServer(ctx, env, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -87,7 +101,7 @@ func startServe(t *testing.T) (sim *wecomtest.Server, base string, stop func() e
 		}
 	}
 	t.Cleanup(func() { stop() })
-	return sim, base, stop
+	return s, sim, base, stop
 }
 
 func TestServeAnswersHelpInPrivateAndInGroups(t *testing.T) {
