@@ -14,6 +14,7 @@ import (
 type Metrics struct {
 	Callbacks *prometheus.CounterVec // source, outcome
 	Sends     *prometheus.CounterVec // channel, result
+	Inbox     *prometheus.CounterVec // result: done, retry, failed
 }
 
 // NewMetrics registers the bot's counters, and the outbox depth and age read from db at
@@ -28,8 +29,12 @@ func NewMetrics(reg prometheus.Registerer, db *sqlx.DB) *Metrics {
 			Name: "fangpin_wecom_sends_total",
 			Help: "Outbox delivery attempts by channel and result (sent, retry, failed, paced).",
 		}, []string{"channel", "result"}),
+		Inbox: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fangpin_inbox_handled_total",
+			Help: "Inbox messages handed to the handler, by result (done, retry, failed).",
+		}, []string{"result"}),
 	}
-	reg.MustRegister(m.Callbacks, m.Sends)
+	reg.MustRegister(m.Callbacks, m.Sends, m.Inbox)
 	if db != nil {
 		reg.MustRegister(&outboxCollector{db: db})
 	}
