@@ -434,7 +434,7 @@ func (in *Inbox) handle(ctx context.Context, r inboxRow) (err error) {
 	defer cancel()
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("handler panicked: %v\n%s", p, debug.Stack())
+			err = fmt.Errorf("handler panicked: %v\n%s", p, panicSite(debug.Stack()))
 		}
 	}()
 	if fh, ok := in.Handler.(FallibleHandler); ok {
@@ -442,6 +442,18 @@ func (in *Inbox) handle(ctx context.Context, r inboxRow) (err error) {
 	}
 	in.Handler.HandleMessage(hctx, m)
 	return nil
+}
+
+// panicSite keeps the frames from the panic on, a few of them, for the log and last_error.
+func panicSite(stack []byte) string {
+	s := string(stack)
+	if i := strings.Index(s, "\npanic("); i >= 0 {
+		s = s[i+1:]
+	}
+	if len(s) > 1000 {
+		s = s[:1000] + "…"
+	}
+	return s
 }
 
 // recordLoop records handler outcomes: the successes of a burst in one UPDATE.
