@@ -49,11 +49,11 @@ type Server struct {
 	// NoWorker is --no-worker: wiring code should not add the reminder workers.
 	NoWorker bool
 
-	API      *bot.Client
-	Outbox   *bot.Outbox
-	Router   *handlers.Router
-	Inbox    *bot.Inbox // callbacks, committed before their 200; its worker runs the Router
-	Sender   *bot.Worker
+	API    *bot.Client
+	Outbox *bot.Outbox
+	Router *handlers.Router
+	Inbox  *bot.Inbox // callbacks, committed before their 200; its worker runs the Router
+	Sender *bot.Worker
 
 	// RedisPrefix starts every Redis key the server writes (FANGPIN_REDIS_PREFIX).
 	RedisPrefix string
