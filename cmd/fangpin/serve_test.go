@@ -29,6 +29,14 @@ func startServe(t *testing.T) (sim *wecomtest.Server, base string, stop func() e
 	t.Helper()
 	sim = wecomtest.NewServer()
 	t.Cleanup(sim.Close)
+	base, stop, _ = startServeOn(t, sim, pgtest.NewURL(t), nil)
+	return sim, base, stop
+}
+
+// startServeOn runs a server on the database at dbURL; adjust, if given, may change the
+// server before it runs (e.g. drop a worker).
+func startServeOn(t *testing.T, sim *wecomtest.Server, dbURL string, adjust func(*Server)) (base string, stop func() error, s *Server) {
+	t.Helper()
 	redisURL := os.Getenv("FANGPIN_TEST_REDIS")
 	if redisURL == "" {
 		redisURL = "redis://127.0.0.1:6379/0"
@@ -36,7 +44,7 @@ func startServe(t *testing.T) (sim *wecomtest.Server, base string, stop func() e
 	b := make([]byte, 6)
 	rand.Read(b)
 	t.Setenv("FANGPIN_REDIS_PREFIX", "fangpin-test:"+hex.EncodeToString(b)+":")
-	env := &Env{DatabaseURL: pgtest.NewURL(t), RedisURL: redisURL, CorpID: sim.CorpID,
+	env := &Env{DatabaseURL: dbURL, RedisURL: redisURL, CorpID: sim.CorpID,
 		AgentID: strconv.FormatInt(sim.AgentID, 10), Secret: sim.Secret, Token: sim.Token, AESKey: sim.AESKey,
 		APIBase: sim.URL, Addr: "127.0.0.1:0"}
 	t.Cleanup(env.Close)
@@ -44,6 +52,9 @@ func startServe(t *testing.T) (sim *wecomtest.Server, base string, stop func() e
 	s, err := NewServer(ctx, env, bot.NewLogger(io.Discard, slog.LevelError))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if adjust != nil {
+		adjust(s)
 	}
 	t.Cleanup(func() {
 		// Delete this test's Redis keys (Redis is shared by parallel runs).
@@ -87,7 +98,7 @@ func startServe(t *testing.T) (sim *wecomtest.Server, base string, stop func() e
 		}
 	}
 	t.Cleanup(func() { stop() })
-	return sim, base, stop
+	return base, stop, s
 }
 
 func TestServeAnswersHelpInPrivateAndInGroups(t *testing.T) {
