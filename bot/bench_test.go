@@ -105,6 +105,16 @@ func benchCallbacks(b *testing.B, clients int) {
 		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
 		return float64(len(rs)) / el.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100]
 	}
+	// The floor: one single-row commit, which waits for the disk like every inbox insert.
+	commitLat := make([]time.Duration, 50)
+	for i := range commitLat {
+		t0 := time.Now()
+		if _, err := h.DB.Exec(`INSERT INTO inbox (key, state) VALUES ($1, 'done')`, fmt.Sprint("probe-", i)); err != nil {
+			b.Fatal(err)
+		}
+		commitLat[i] = time.Since(t0)
+	}
+	sort.Slice(commitLat, func(i, j int) bool { return commitLat[i] < commitLat[j] })
 	for i := 0; i < b.N; i++ {
 		// Fresh message ids for the full handler each round, or dedup would short-cut.
 		h.DB.Exec(`DELETE FROM inbox`)
@@ -125,6 +135,7 @@ func benchCallbacks(b *testing.B, clients int) {
 		b.ReportMetric(float64(fullP99.Microseconds())/1000, "p99_ms")
 		b.ReportMetric(float64(bareP50.Microseconds())/1000, "bare_p50_ms")
 		b.ReportMetric(float64(bareP99.Microseconds())/1000, "bare_p99_ms")
+		b.ReportMetric(float64(commitLat[len(commitLat)/2].Microseconds())/1000, "commit_p50_ms")
 	}
 	in.Close()
 	stopWorker()

@@ -45,6 +45,9 @@ var (
 	outboxDepthDesc = prometheus.NewDesc("fangpin_outbox_pending", "Messages waiting in the outbox.", nil, nil)
 	outboxAgeDesc   = prometheus.NewDesc("fangpin_outbox_oldest_pending_seconds", "Age of the oldest message waiting in the outbox.", nil, nil)
 	outboxFailDesc  = prometheus.NewDesc("fangpin_outbox_failed", "Messages the outbox gave up on.", nil, nil)
+	inboxDepthDesc  = prometheus.NewDesc("fangpin_inbox_pending", "Received messages not yet handled.", nil, nil)
+	inboxAgeDesc    = prometheus.NewDesc("fangpin_inbox_oldest_pending_seconds", "Age of the oldest message not yet handled.", nil, nil)
+	inboxFailDesc   = prometheus.NewDesc("fangpin_inbox_failed", "Received messages whose handler kept failing.", nil, nil)
 )
 
 type outboxCollector struct{ db *sqlx.DB }
@@ -53,6 +56,9 @@ func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- outboxDepthDesc
 	ch <- outboxAgeDesc
 	ch <- outboxFailDesc
+	ch <- inboxDepthDesc
+	ch <- inboxAgeDesc
+	ch <- inboxFailDesc
 }
 
 func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
@@ -72,4 +78,15 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(outboxDepthDesc, prometheus.GaugeValue, float64(depth))
 	ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, age.Float64)
 	ch <- prometheus.MustNewConstMetric(outboxFailDesc, prometheus.GaugeValue, float64(failed))
+	err = c.db.QueryRowxContext(ctx, `
+		SELECT (SELECT count(*) FROM inbox WHERE state = 'pending'),
+		       (SELECT count(*) FROM inbox WHERE state = 'failed'),
+		       (SELECT extract(epoch FROM now() - min(received_at))::float8 FROM inbox WHERE state = 'pending')`).Scan(&depth, &failed, &age)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(inboxDepthDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(inboxDepthDesc, prometheus.GaugeValue, float64(depth))
+	ch <- prometheus.MustNewConstMetric(inboxAgeDesc, prometheus.GaugeValue, age.Float64)
+	ch <- prometheus.MustNewConstMetric(inboxFailDesc, prometheus.GaugeValue, float64(failed))
 }

@@ -164,7 +164,8 @@ func TestServeAnswersHelpInPrivateAndInGroups(t *testing.T) {
 		`fangpin_wecom_callbacks_total{outcome="url_verified",source="app"} 1`,
 		`fangpin_wecom_sends_total{channel="message",result="sent"} 2`,
 		`fangpin_wecom_sends_total{channel="response_url",result="sent"} 1`,
-		`fangpin_outbox_pending 0`, `fangpin_outbox_oldest_pending_seconds 0`}
+		`fangpin_outbox_pending 0`, `fangpin_outbox_oldest_pending_seconds 0`,
+		`fangpin_inbox_pending 0`, `fangpin_inbox_failed 0`, `fangpin_inbox_handled_total{result="done"} 3`}
 	var missing []string
 	for try := 0; try < 50; try++ {
 		resp, err = http.Get(base + "/metrics")

@@ -16,9 +16,10 @@ ALTER TABLE inbox
     ADD COLUMN done_at       timestamptz;
 ALTER TABLE inbox ALTER COLUMN state SET DEFAULT 'pending';
 CREATE INDEX inbox_pending ON inbox (received_at) WHERE state = 'pending';
+CREATE INDEX inbox_failed ON inbox (received_at) WHERE state = 'failed';
 
 -- +goose Down
-DROP INDEX inbox_pending;
+DROP INDEX inbox_pending, inbox_failed;
 ALTER TABLE inbox
     DROP COLUMN source, DROP COLUMN payload, DROP COLUMN state, DROP COLUMN attempts,
     DROP COLUMN claimed_until, DROP COLUMN last_error, DROP COLUMN done_at;
