@@ -33,10 +33,12 @@ func (r *recorder) HandleMessage(_ context.Context, m bot.Message) {
 func (r *recorder) count() int { r.mu.Lock(); defer r.mu.Unlock(); return len(r.msgs) }
 
 type callbackSite struct {
-	h        *harness
-	rec      *recorder
-	srv      *httptest.Server
-	dispatch *bot.Dispatcher
+	h       *harness
+	rec     *recorder
+	srv     *httptest.Server
+	inbox   *bot.Inbox
+	stopRun context.CancelFunc
+	ran     chan struct{}
 }
 
 // newCallbackSite serves both callbacks on loopback, as `fangpin serve` does, with a
@@ -49,12 +51,15 @@ func newCallbackSite(t *testing.T, h *harness) *callbackSite {
 
 func (s *callbackSite) start(t *testing.T) {
 	h := s.h
-	s.dispatch = bot.NewDispatcher(context.Background(), 8)
+	s.inbox = h.inbox(s.rec)
 	mux := http.NewServeMux()
-	dedup := bot.PGDedup{DB: h.DB}
-	mux.Handle("/wecom/callback", bot.NewAppCallback(h.Sim.AppCrypto(), h.Sim.CorpID, dedup, s.rec, s.dispatch, h.Log, h.Metrics))
-	mux.Handle("/wecom/aibot", bot.NewAIBotCallback(h.Sim.AIBotCrypto(), dedup, s.rec, s.dispatch, h.Log, h.Metrics))
+	mux.Handle("/wecom/callback", bot.NewAppCallback(h.Sim.AppCrypto(), h.Sim.CorpID, s.inbox, h.Log, h.Metrics))
+	mux.Handle("/wecom/aibot", bot.NewAIBotCallback(h.Sim.AIBotCrypto(), s.inbox, h.Log, h.Metrics))
 	s.srv = httptest.NewServer(mux)
+	var ctx context.Context
+	ctx, s.stopRun = context.WithCancel(context.Background())
+	s.ran = make(chan struct{})
+	go func() { defer close(s.ran); s.inbox.Run(ctx) }()
 	h.Sim.AppCallbackURL = s.srv.URL + "/wecom/callback"
 	h.Sim.AIBotCallbackURL = s.srv.URL + "/wecom/aibot"
 	t.Cleanup(s.stop)
@@ -62,7 +67,9 @@ func (s *callbackSite) start(t *testing.T) {
 
 func (s *callbackSite) stop() {
 	s.srv.Close()
-	s.dispatch.Close(context.Background())
+	s.inbox.Close()
+	s.stopRun()
+	<-s.ran
 }
 
 func post(t *testing.T, target string, q url.Values, body []byte) int {
@@ -81,7 +88,7 @@ func post(t *testing.T, target string, q url.Values, body []byte) int {
 
 func dedupRows(t *testing.T, h *harness) int {
 	var n int
-	if err := h.DB.Get(&n, `SELECT count(*) FROM callback_dedup`); err != nil {
+	if err := h.DB.Get(&n, `SELECT count(*) FROM inbox`); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -166,7 +173,7 @@ func TestCallbackForgedOrReplayedChangesNothing(t *testing.T) {
 		t.Errorf("handler ran %d times, want 1", n)
 	}
 	if n := dedupRows(t, h); n != rows {
-		t.Errorf("callback_dedup has %d rows after refusals and replays, want %d", n, rows)
+		t.Errorf("inbox has %d rows after refusals and replays, want %d", n, rows)
 	}
 }
 

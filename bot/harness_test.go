@@ -77,6 +77,15 @@ func (h *harness) worker() *bot.Worker {
 		Backoff: func(int, error) time.Duration { return 20 * time.Millisecond }}
 }
 
+// inbox returns a callback inbox handing messages to hd, with fast polling, lease and
+// back-off for tests.
+func (h *harness) inbox(hd bot.Handler) *bot.Inbox {
+	in := bot.NewInbox(h.DB.DB, hd, h.Log, h.Metrics)
+	in.Poll, in.Lease = 20*time.Millisecond, 2*time.Second
+	in.Backoff = func(int) time.Duration { return 20 * time.Millisecond }
+	return in
+}
+
 type testWriter struct{ t testing.TB }
 
 func (w testWriter) Write(p []byte) (int, error) { w.t.Log(string(p)); return len(p), nil }

@@ -14,6 +14,7 @@ import (
 type Metrics struct {
 	Callbacks *prometheus.CounterVec // source, outcome
 	Sends     *prometheus.CounterVec // channel, result
+	Inbox     *prometheus.CounterVec // result: done, retry, failed
 }
 
 // NewMetrics registers the bot's counters, and the outbox depth and age read from db at
@@ -28,8 +29,12 @@ func NewMetrics(reg prometheus.Registerer, db *sqlx.DB) *Metrics {
 			Name: "fangpin_wecom_sends_total",
 			Help: "Outbox delivery attempts by channel and result (sent, retry, failed, paced).",
 		}, []string{"channel", "result"}),
+		Inbox: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "fangpin_inbox_handled_total",
+			Help: "Inbox messages handed to the handler, by result (done, retry, failed).",
+		}, []string{"result"}),
 	}
-	reg.MustRegister(m.Callbacks, m.Sends)
+	reg.MustRegister(m.Callbacks, m.Sends, m.Inbox)
 	if db != nil {
 		reg.MustRegister(&outboxCollector{db: db})
 	}
@@ -40,6 +45,9 @@ var (
 	outboxDepthDesc = prometheus.NewDesc("fangpin_outbox_pending", "Messages waiting in the outbox.", nil, nil)
 	outboxAgeDesc   = prometheus.NewDesc("fangpin_outbox_oldest_pending_seconds", "Age of the oldest message waiting in the outbox.", nil, nil)
 	outboxFailDesc  = prometheus.NewDesc("fangpin_outbox_failed", "Messages the outbox gave up on.", nil, nil)
+	inboxDepthDesc  = prometheus.NewDesc("fangpin_inbox_pending", "Received messages not yet handled.", nil, nil)
+	inboxAgeDesc    = prometheus.NewDesc("fangpin_inbox_oldest_pending_seconds", "Age of the oldest message not yet handled.", nil, nil)
+	inboxFailDesc   = prometheus.NewDesc("fangpin_inbox_failed", "Received messages whose handler kept failing.", nil, nil)
 )
 
 type outboxCollector struct{ db *sqlx.DB }
@@ -48,6 +56,9 @@ func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- outboxDepthDesc
 	ch <- outboxAgeDesc
 	ch <- outboxFailDesc
+	ch <- inboxDepthDesc
+	ch <- inboxAgeDesc
+	ch <- inboxFailDesc
 }
 
 func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
@@ -67,4 +78,15 @@ func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(outboxDepthDesc, prometheus.GaugeValue, float64(depth))
 	ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, age.Float64)
 	ch <- prometheus.MustNewConstMetric(outboxFailDesc, prometheus.GaugeValue, float64(failed))
+	err = c.db.QueryRowxContext(ctx, `
+		SELECT (SELECT count(*) FROM inbox WHERE state = 'pending'),
+		       (SELECT count(*) FROM inbox WHERE state = 'failed'),
+		       (SELECT extract(epoch FROM now() - min(received_at))::float8 FROM inbox WHERE state = 'pending')`).Scan(&depth, &failed, &age)
+	if err != nil {
+		ch <- prometheus.NewInvalidMetric(inboxDepthDesc, err)
+		return
+	}
+	ch <- prometheus.MustNewConstMetric(inboxDepthDesc, prometheus.GaugeValue, float64(depth))
+	ch <- prometheus.MustNewConstMetric(inboxAgeDesc, prometheus.GaugeValue, age.Float64)
+	ch <- prometheus.MustNewConstMetric(inboxFailDesc, prometheus.GaugeValue, float64(failed))
 }

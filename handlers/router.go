@@ -111,19 +111,31 @@ func Parse(text string) (name string, args []string, rest string) {
 // HandleMessage implements bot.Handler: it answers every text message, exactly once per
 // message id (the reply's outbox key is derived from it).
 func (r *Router) HandleMessage(ctx context.Context, m bot.Message) {
+	if err := r.HandleMessageErr(ctx, m); err != nil {
+		r.Log.ErrorContext(ctx, "queue reply", "msg", m.ID, "err", err)
+	}
+}
+
+// HandleMessageErr implements bot.FallibleHandler: a reply that could not be queued is
+// reported, so the inbox retries the message instead of leaving the user unanswered.
+// The inbox delivers at least once (a crash after handling, before "done" is recorded,
+// repeats the message): the reply's outbox key is derived from the message id, so a
+// repeated run queues no second reply (ON CONFLICT DO NOTHING keeps the first).
+func (r *Router) HandleMessageErr(ctx context.Context, m bot.Message) error {
 	if m.Card != nil {
 		if r.Cards != nil {
-			r.Cards.HandleMessage(ctx, m)
+			r.Cards.HandleMessage(ctx, m) // card replies are keyed by message id too
 		}
-		return
+		return nil
 	}
 	reply := r.Answer(ctx, m)
 	if reply == "" {
-		return
+		return nil
 	}
 	if err := r.Out.Enqueue(ctx, ReplyTo(m, "reply", reply)); err != nil {
-		r.Log.ErrorContext(ctx, "queue reply", "msg", m.ID, "err", err)
+		return fmt.Errorf("queue reply: %w", err)
 	}
+	return nil
 }
 
 // Answer runs the command in m and returns the reply text.

@@ -49,11 +49,11 @@ type Server struct {
 	// NoWorker is --no-worker: wiring code should not add the reminder workers.
 	NoWorker bool
 
-	API      *bot.Client
-	Outbox   *bot.Outbox
-	Router   *handlers.Router
-	Dispatch *bot.Dispatcher
-	Sender   *bot.Worker
+	API    *bot.Client
+	Outbox *bot.Outbox
+	Router *handlers.Router
+	Inbox  *bot.Inbox // callbacks, committed before their 200; its worker runs the Router
+	Sender *bot.Worker
 
 	// RedisPrefix starts every Redis key the server writes (FANGPIN_REDIS_PREFIX).
 	RedisPrefix string
@@ -119,10 +119,9 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 		return nil, err
 	}
 	s.Mux.Handle("POST /api/v1/batches", &handlers.BatchAPI{Store: db, Rules: rules, Log: log})
-	s.Dispatch = bot.NewDispatcher(ctx, 64)
-	dedup := bot.PGDedup{DB: db}
-	s.Mux.Handle("/wecom/callback", bot.NewAppCallback(appCrypto, env.CorpID, dedup, s.Router, s.Dispatch, log, s.Metrics))
-	s.Mux.Handle("/wecom/aibot", bot.NewAIBotCallback(aiCrypto, dedup, s.Router, s.Dispatch, log, s.Metrics))
+	s.Inbox = bot.NewInbox(db.DB, s.Router, log, s.Metrics)
+	s.Mux.Handle("/wecom/callback", bot.NewAppCallback(appCrypto, env.CorpID, s.Inbox, log, s.Metrics))
+	s.Mux.Handle("/wecom/aibot", bot.NewAIBotCallback(aiCrypto, s.Inbox, log, s.Metrics))
 	if links != nil {
 		s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Now: db.Now, Log: log})
 	}
@@ -132,7 +131,8 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 		Pacer: &bot.Pacer{R: rdb, Prefix: s.RedisPrefix + "pace:", Limits: bot.DefaultLimits()}}
 	s.Workers = append(s.Workers,
 		Worker{"outbox", s.Sender.Run},
-		Worker{"dedup-prune", s.pruneDedup})
+		Worker{"inbox", s.Inbox.Run},
+		Worker{"inbox-prune", s.pruneInbox})
 	return s, nil
 }
 
@@ -143,11 +143,12 @@ func getenv(k, def string) string {
 	return def
 }
 
-// pruneDedup forgets callbacks a week old, hourly (callbacks older than a day are refused).
-func (s *Server) pruneDedup(ctx context.Context) error {
+// pruneInbox forgets handled callbacks a week old, hourly (callbacks older than a day are
+// refused, so their keys are no longer needed for dedup).
+func (s *Server) pruneInbox(ctx context.Context) error {
 	for {
-		if _, err := bot.PruneDedup(ctx, s.DB, 7*24*time.Hour); err != nil && ctx.Err() == nil {
-			s.Log.WarnContext(ctx, "prune callback dedup", "err", err)
+		if _, err := bot.PruneInbox(ctx, s.DB, 7*24*time.Hour); err != nil && ctx.Err() == nil {
+			s.Log.WarnContext(ctx, "prune inbox", "err", err)
 		}
 		select {
 		case <-ctx.Done():
@@ -225,10 +226,11 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := hs.Shutdown(shut); err != nil {
 		s.Log.WarnContext(shut, "http shutdown", "err", err)
 	}
+	// No request is running now: let the last commits finish, then stop the workers (the
+	// inbox worker lets its running handlers finish; what is left stays pending in the
+	// table for the next start or another instance).
+	s.Inbox.Close()
 	stopWorkers()
-	if err := s.Dispatch.Close(shut); err != nil {
-		s.Log.WarnContext(shut, "handlers at shutdown", "err", err)
-	}
 	wg.Wait()
 	s.Log.InfoContext(shut, "stopped")
 	if errors.Is(serveErr, http.ErrServerClosed) {

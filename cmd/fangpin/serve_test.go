@@ -43,6 +43,14 @@ func startServerLogging(t *testing.T, log *slog.Logger) (s *Server, sim *wecomte
 	t.Helper()
 	sim = wecomtest.NewServer()
 	t.Cleanup(sim.Close)
+	base, stop, s = startServeOn(t, sim, pgtest.NewURL(t), log, nil)
+	return s, sim, base, stop
+}
+
+// startServeOn runs a server on the database at dbURL; adjust, if given, may change the
+// server before it runs (e.g. drop a worker).
+func startServeOn(t *testing.T, sim *wecomtest.Server, dbURL string, log *slog.Logger, adjust func(*Server)) (base string, stop func() error, s *Server) {
+	t.Helper()
 	redisURL := os.Getenv("FANGPIN_TEST_REDIS")
 	if redisURL == "" {
 		redisURL = "redis://127.0.0.1:6379/0"
@@ -50,7 +58,7 @@ func startServerLogging(t *testing.T, log *slog.Logger) (s *Server, sim *wecomte
 	b := make([]byte, 6)
 	rand.Read(b)
 	t.Setenv("FANGPIN_REDIS_PREFIX", "fangpin-test:"+hex.EncodeToString(b)+":")
-	env := &Env{DatabaseURL: pgtest.NewURL(t), RedisURL: redisURL, CorpID: sim.CorpID,
+	env := &Env{DatabaseURL: dbURL, RedisURL: redisURL, CorpID: sim.CorpID,
 		AgentID: strconv.FormatInt(sim.AgentID, 10), Secret: sim.Secret, Token: sim.Token, AESKey: sim.AESKey,
 		APIBase: sim.URL, Addr: "127.0.0.1:0"}
 	t.Cleanup(env.Close)
@@ -58,6 +66,9 @@ func startServerLogging(t *testing.T, log *slog.Logger) (s *Server, sim *wecomte
 	s, err := NewServer(ctx, env, log)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if adjust != nil {
+		adjust(s)
 	}
 	t.Cleanup(func() {
 		// Delete this test's Redis keys (Redis is shared by parallel runs).
@@ -101,7 +112,7 @@ func startServerLogging(t *testing.T, log *slog.Logger) (s *Server, sim *wecomte
 		}
 	}
 	t.Cleanup(func() { stop() })
-	return s, sim, base, stop
+	return base, stop, s
 }
 
 func TestServeAnswersHelpInPrivateAndInGroups(t *testing.T) {
@@ -167,7 +178,8 @@ func TestServeAnswersHelpInPrivateAndInGroups(t *testing.T) {
 		`fangpin_wecom_callbacks_total{outcome="url_verified",source="app"} 1`,
 		`fangpin_wecom_sends_total{channel="message",result="sent"} 2`,
 		`fangpin_wecom_sends_total{channel="response_url",result="sent"} 1`,
-		`fangpin_outbox_pending 0`, `fangpin_outbox_oldest_pending_seconds 0`}
+		`fangpin_outbox_pending 0`, `fangpin_outbox_oldest_pending_seconds 0`,
+		`fangpin_inbox_pending 0`, `fangpin_inbox_failed 0`, `fangpin_inbox_handled_total{result="done"} 3`}
 	var missing []string
 	for try := 0; try < 50; try++ {
 		resp, err = http.Get(base + "/metrics")

@@ -1,0 +1,575 @@
+package bot
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// Inbox is the durable inbox of callbacks (table inbox). Accept commits a parsed message
+// before the callback is answered, so a process killed after the 200 loses nothing (WeCom
+// never resends an acknowledged callback); Run hands pending messages to the Handler and
+// marks them done. Any number of instances may share the table: Accept dedups on the key
+// (the primary key), and workers claim rows with FOR UPDATE SKIP LOCKED and a lease, so a
+// crashed instance's rows come back when the lease ends.
+//
+// Delivery is at least once: a message whose handler finished but whose "done" was not
+// yet recorded when the process died is handled again. Handlers must tolerate a repeat;
+// the router does by deriving its reply's outbox key from the message id (see
+// handlers.ReplyTo), so the repeated reply is not queued twice.
+type Inbox struct {
+	DB      *sqlx.DB
+	Handler Handler
+	Log     *slog.Logger
+	Metrics *Metrics
+
+	// Accepting (group commit).
+	Linger        time.Duration // wait for more callbacks before a commit (default 0: take what is queued)
+	MaxBatch      int           // rows per commit (default 500)
+	Committers    int           // commits in flight at once (default 2)
+	CommitTimeout time.Duration // then the callback gets 503 and WeCom retries (default 3 s, under WeCom's 5 s)
+
+	// Handling.
+	Limit       int           // handlers running at once (default 16)
+	Poll        time.Duration // look for due rows this often when not nudged (default 1 s)
+	Lease       time.Duration // a claimed row stays ours this long (default 2 min); handlers get 90% of it
+	MaxAttempts int           // then the row is failed, its last error kept (default 5)
+	Backoff     func(attempt int) time.Duration
+	// Abrupt makes cancelling Run behave like a killed process (tests): running handlers
+	// are abandoned and nothing more is recorded. Otherwise they finish first.
+	Abrupt bool
+
+	once   sync.Once
+	reqs   chan *acceptReq
+	nudge  chan struct{}
+	mu     sync.RWMutex
+	closed bool
+	cwg    sync.WaitGroup // committers
+}
+
+// NewInbox returns an inbox on db whose worker hands messages to h.
+func NewInbox(db *sqlx.DB, h Handler, log *slog.Logger, m *Metrics) *Inbox {
+	return &Inbox{DB: db, Handler: h, Log: log, Metrics: m}
+}
+
+// FallibleHandler is a Handler that can say its work failed and is worth retrying (for
+// instance, the reply could not be queued). The inbox retries it like a panic.
+type FallibleHandler interface {
+	HandleMessageErr(ctx context.Context, m Message) error
+}
+
+// ErrInboxClosed is returned by Accept after Close.
+var ErrInboxClosed = errors.New("inbox closed")
+
+type acceptReq struct {
+	key     string
+	source  string
+	payload []byte
+	done    chan acceptRes
+}
+
+type acceptRes struct {
+	fresh bool
+	err   error
+}
+
+func (in *Inbox) log() *slog.Logger {
+	if in.Log == nil {
+		return slog.Default()
+	}
+	return in.Log
+}
+
+func (in *Inbox) init() {
+	in.once.Do(func() {
+		in.reqs = make(chan *acceptReq, 4096)
+		in.nudge = make(chan struct{}, 1)
+		n := in.Committers
+		if n <= 0 {
+			n = 2
+		}
+		for range n {
+			in.cwg.Add(1)
+			go in.commitLoop()
+		}
+	})
+}
+
+// Accept records m durably and reports whether it was new (false: a retry or replay of a
+// message already in the inbox). It returns only once the row is committed, or with an
+// error, in which case the callback must not be acknowledged.
+func (in *Inbox) Accept(ctx context.Context, m Message) (bool, error) {
+	in.init()
+	m = scrub(m)
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return false, fmt.Errorf("inbox: encode message: %w", err)
+	}
+	r := &acceptReq{key: m.ID, source: string(m.Source), payload: payload, done: make(chan acceptRes, 1)}
+	in.mu.RLock()
+	if in.closed {
+		in.mu.RUnlock()
+		return false, ErrInboxClosed
+	}
+	select {
+	case in.reqs <- r:
+	default:
+		in.mu.RUnlock()
+		return false, errors.New("inbox: too many callbacks waiting for a commit")
+	}
+	in.mu.RUnlock()
+	select {
+	case res := <-r.done:
+		return res.fresh, res.err
+	case <-ctx.Done():
+		// The batch may still commit; WeCom's retry is then a duplicate and gets 200.
+		return false, fmt.Errorf("inbox: %w", ctx.Err())
+	}
+}
+
+// commitLoop is one group committer: it takes the callbacks waiting (lingering a little if
+// asked) and commits them in one multi-row INSERT. While it commits, the next burst
+// queues up, so the batch grows with the load and an idle server commits at once.
+func (in *Inbox) commitLoop() {
+	defer in.cwg.Done()
+	max := in.MaxBatch
+	if max <= 0 {
+		max = 500
+	}
+	for r := range in.reqs {
+		batch := []*acceptReq{r}
+		if in.Linger > 0 {
+			t := time.NewTimer(in.Linger)
+		linger:
+			for len(batch) < max {
+				select {
+				case r, ok := <-in.reqs:
+					if !ok {
+						break linger
+					}
+					batch = append(batch, r)
+				case <-t.C:
+					break linger
+				}
+			}
+			t.Stop()
+		}
+	drain:
+		for len(batch) < max {
+			select {
+			case r, ok := <-in.reqs:
+				if !ok {
+					break drain
+				}
+				batch = append(batch, r)
+			default:
+				break drain
+			}
+		}
+		in.commit(batch)
+	}
+}
+
+// commit inserts a batch and answers each waiting callback.
+func (in *Inbox) commit(batch []*acceptReq) {
+	timeout := in.CommitTimeout
+	if timeout <= 0 {
+		timeout = 3 * time.Second
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	fresh, err := in.insert(ctx, batch)
+	var pe *pq.Error
+	if err != nil && len(batch) > 1 && errors.As(err, &pe) && (pe.Code.Class() == "22" || pe.Code.Class() == "23") {
+		// One row the database refuses must not sink the others: insert them one by one.
+		fresh, err = map[string]bool{}, nil
+		for _, r := range batch {
+			f, e := in.insert(ctx, []*acceptReq{r})
+			if e != nil {
+				r.done <- acceptRes{err: e}
+				r.done = nil
+				continue
+			}
+			for k := range f {
+				fresh[k] = true
+			}
+		}
+	}
+	anyNew := false
+	for _, r := range batch {
+		if r.done == nil {
+			continue
+		}
+		if err != nil {
+			r.done <- acceptRes{err: err}
+			continue
+		}
+		// A key twice in one batch: the first waiter is the new one.
+		f := fresh[r.key]
+		delete(fresh, r.key)
+		anyNew = anyNew || f
+		r.done <- acceptRes{fresh: f}
+	}
+	if anyNew {
+		in.Nudge()
+	}
+}
+
+func (in *Inbox) insert(ctx context.Context, batch []*acceptReq) (map[string]bool, error) {
+	keys := make([]string, len(batch))
+	sources := make([]string, len(batch))
+	payloads := make([]string, len(batch))
+	for i, r := range batch {
+		keys[i], sources[i], payloads[i] = r.key, r.source, string(r.payload)
+	}
+	rows, err := in.DB.QueryContext(ctx, `
+		INSERT INTO inbox (key, source, payload, state)
+		SELECT k, s, p::jsonb, 'pending' FROM unnest($1::text[], $2::text[], $3::text[]) AS t(k, s, p)
+		ON CONFLICT (key) DO NOTHING
+		RETURNING key`, pq.Array(keys), pq.Array(sources), pq.Array(payloads))
+	if err != nil {
+		return nil, fmt.Errorf("inbox: record %d callbacks: %w", len(batch), err)
+	}
+	defer rows.Close()
+	fresh := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("inbox: record callbacks: %w", err)
+		}
+		fresh[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("inbox: record %d callbacks: %w", len(batch), err)
+	}
+	return fresh, nil
+}
+
+// scrub removes NUL characters, which PostgreSQL text and jsonb refuse.
+func scrub(m Message) Message {
+	fix := func(s *string) {
+		if strings.IndexByte(*s, 0) >= 0 {
+			*s = strings.ReplaceAll(*s, "\x00", "")
+		}
+	}
+	fix(&m.ID)
+	fix(&m.UserID)
+	fix(&m.ChatID)
+	fix(&m.ChatType)
+	fix(&m.Text)
+	fix(&m.ResponseURL)
+	if m.Card != nil {
+		c := *m.Card
+		fix(&c.TaskID)
+		fix(&c.EventKey)
+		fix(&c.CardType)
+		fix(&c.ResponseCode)
+		sel := map[string][]string{}
+		for k, vs := range c.Selected {
+			fix(&k)
+			out := make([]string, len(vs))
+			for i, v := range vs {
+				fix(&v)
+				out[i] = v
+			}
+			sel[k] = out
+		}
+		if c.Selected != nil {
+			c.Selected = sel
+		}
+		m.Card = &c
+	}
+	return m
+}
+
+// Nudge wakes the worker of this process (a callback was just recorded).
+func (in *Inbox) Nudge() {
+	in.init()
+	select {
+	case in.nudge <- struct{}{}:
+	default:
+	}
+}
+
+// Close refuses new callbacks and waits for the commits in flight.
+func (in *Inbox) Close() {
+	in.init()
+	in.mu.Lock()
+	if !in.closed {
+		in.closed = true
+		close(in.reqs)
+	}
+	in.mu.Unlock()
+	in.cwg.Wait()
+}
+
+type inboxRow struct {
+	Key      string `db:"key"`
+	Payload  []byte `db:"payload"`
+	Attempts int    `db:"attempts"`
+}
+
+type inboxResult struct {
+	key      string
+	attempts int
+	err      error
+}
+
+// Run hands pending messages to the handler until ctx ends; on start it takes what is
+// pending (a previous process's leftovers included, once their lease has run out).
+func (in *Inbox) Run(ctx context.Context) error {
+	in.init()
+	limit, poll := in.Limit, in.Poll
+	if limit <= 0 {
+		limit = 16
+	}
+	if poll <= 0 {
+		poll = time.Second
+	}
+	sem := make(chan struct{}, limit)
+	results := make(chan inboxResult, limit)
+	markDone := make(chan struct{})
+	go func() { defer close(markDone); in.recordLoop(ctx, results) }()
+	var hwg sync.WaitGroup
+	for ctx.Err() == nil {
+		// Claim only as many rows as there are free hands, so rows wait in the table
+		// (where other instances can take them) rather than in our memory.
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			continue
+		}
+		free := 1
+	fill:
+		for free < limit {
+			select {
+			case sem <- struct{}{}:
+				free++
+			default:
+				break fill
+			}
+		}
+		rows, err := in.claim(ctx, free)
+		if err != nil && ctx.Err() == nil {
+			in.log().ErrorContext(ctx, "inbox worker: claim", "err", err)
+		}
+		for range free - len(rows) {
+			<-sem
+		}
+		for _, r := range rows {
+			hwg.Add(1)
+			go func() {
+				defer func() { <-sem; hwg.Done() }()
+				err := in.handle(ctx, r)
+				if ctx.Err() != nil && in.Abrupt {
+					return // killed: the lease brings the row back
+				}
+				results <- inboxResult{key: r.Key, attempts: r.Attempts, err: err}
+			}()
+		}
+		if len(rows) > 0 {
+			continue
+		}
+		select {
+		case <-ctx.Done():
+		case <-in.nudge:
+		case <-time.After(poll):
+		}
+	}
+	if in.Abrupt {
+		return nil
+	}
+	hwg.Wait()
+	close(results)
+	<-markDone
+	return nil
+}
+
+func (in *Inbox) lease() time.Duration {
+	if in.Lease <= 0 {
+		return 2 * time.Minute
+	}
+	return in.Lease
+}
+
+func (in *Inbox) claim(ctx context.Context, n int) ([]inboxRow, error) {
+	var rows []inboxRow
+	err := in.bookkeep(ctx, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `
+		WITH due AS (
+			SELECT key FROM inbox
+			WHERE state = 'pending' AND (claimed_until IS NULL OR claimed_until <= now())
+			ORDER BY received_at
+			LIMIT $1
+			FOR UPDATE SKIP LOCKED)
+		UPDATE inbox i SET attempts = i.attempts + 1, claimed_until = now() + make_interval(secs => $2)
+		FROM due WHERE i.key = due.key
+		RETURNING i.key, i.payload, i.attempts`, n, in.lease().Seconds())
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox: %w", err)
+	}
+	return rows, nil
+}
+
+// bookkeep runs the worker's own writes (claims, "done" marks) without waiting for the
+// disk (synchronous_commit off for this transaction only). Losing one of them in a
+// database crash only repeats a message, which at-least-once allows; it keeps these
+// commits from competing with the inbox inserts, which must wait for the disk before WeCom
+// gets its 200.
+func (in *Inbox) bookkeep(ctx context.Context, f func(tx *sqlx.Tx) error) error {
+	tx, err := in.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// handle runs the handler on one row, turning a panic into an error.
+func (in *Inbox) handle(ctx context.Context, r inboxRow) (err error) {
+	var m Message
+	if err := json.Unmarshal(r.Payload, &m); err != nil {
+		return fmt.Errorf("inbox: bad payload: %w", err)
+	}
+	hctx := ctx
+	if !in.Abrupt {
+		hctx = context.WithoutCancel(ctx) // a graceful stop lets the handler finish
+	}
+	// The handler must be over before the lease is, or another instance starts it again.
+	hctx, cancel := context.WithTimeout(hctx, in.lease()*9/10)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("handler panicked: %v\n%s", p, panicSite(debug.Stack()))
+		}
+	}()
+	if fh, ok := in.Handler.(FallibleHandler); ok {
+		return fh.HandleMessageErr(hctx, m)
+	}
+	in.Handler.HandleMessage(hctx, m)
+	return nil
+}
+
+// panicSite keeps the frames from the panic on, a few of them, for the log and last_error.
+func panicSite(stack []byte) string {
+	s := string(stack)
+	if i := strings.Index(s, "\npanic("); i >= 0 {
+		s = s[i+1:]
+	}
+	if len(s) > 1000 {
+		s = s[:1000] + "…"
+	}
+	return s
+}
+
+// recordLoop records handler outcomes: the successes of a burst in one UPDATE.
+func (in *Inbox) recordLoop(ctx context.Context, results <-chan inboxResult) {
+	for r := range results {
+		batch := []inboxResult{r}
+	more:
+		for len(batch) < 500 {
+			select {
+			case r, ok := <-results:
+				if !ok {
+					break more
+				}
+				batch = append(batch, r)
+			default:
+				break more
+			}
+		}
+		if in.Abrupt && ctx.Err() != nil {
+			continue // killed: record nothing more
+		}
+		in.record(context.WithoutCancel(ctx), batch)
+	}
+}
+
+func (in *Inbox) record(ctx context.Context, batch []inboxResult) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	var done []string
+	for _, r := range batch {
+		if r.err == nil {
+			done = append(done, r.key)
+			continue
+		}
+		in.retryOrFail(ctx, r)
+	}
+	if len(done) == 0 {
+		return
+	}
+	err := in.bookkeep(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			UPDATE inbox SET state = 'done', done_at = now(), claimed_until = NULL, last_error = ''
+			WHERE key = ANY($1) AND state = 'pending'`, pq.Array(done))
+		return err
+	})
+	if err != nil {
+		// The lease brings the rows back and they are handled again (at least once).
+		in.log().ErrorContext(ctx, "inbox: record handled messages", "n", len(done), "err", err)
+		return
+	}
+	if in.Metrics != nil {
+		in.Metrics.Inbox.WithLabelValues("done").Add(float64(len(done)))
+	}
+}
+
+func (in *Inbox) retryOrFail(ctx context.Context, r inboxResult) {
+	max := in.MaxAttempts
+	if max <= 0 {
+		max = 5
+	}
+	msg := MaskIDNumbers(r.err.Error())
+	if r.attempts >= max {
+		in.log().ErrorContext(ctx, "inbox: message failed, giving up", "key", r.key, "attempt", r.attempts, "err", msg)
+		if in.Metrics != nil {
+			in.Metrics.Inbox.WithLabelValues("failed").Inc()
+		}
+		_, err := in.DB.ExecContext(ctx, `UPDATE inbox SET state = 'failed', claimed_until = NULL, last_error = $2 WHERE key = $1 AND state = 'pending'`, r.key, msg)
+		if err != nil {
+			in.log().ErrorContext(ctx, "inbox: record failure", "key", r.key, "err", err)
+		}
+		return
+	}
+	backoff := in.Backoff
+	if backoff == nil {
+		backoff = func(a int) time.Duration { return min(5*time.Second<<min(a-1, 6), 5*time.Minute) }
+	}
+	d := backoff(r.attempts)
+	in.log().WarnContext(ctx, "inbox: handler failed, will retry", "key", r.key, "attempt", r.attempts, "in", d.String(), "err", msg)
+	if in.Metrics != nil {
+		in.Metrics.Inbox.WithLabelValues("retry").Inc()
+	}
+	_, err := in.DB.ExecContext(ctx, `UPDATE inbox SET claimed_until = now() + make_interval(secs => $2), last_error = $3 WHERE key = $1 AND state = 'pending'`,
+		r.key, d.Seconds(), msg)
+	if err != nil {
+		in.log().ErrorContext(ctx, "inbox: reschedule", "key", r.key, "err", err)
+	}
+}
+
+// PruneInbox forgets handled (and failed) callbacks older than age. Callbacks older than
+// Callback.MaxAge are refused anyway, so keep age above it; pending rows are never pruned.
+func PruneInbox(ctx context.Context, db sqlx.ExecerContext, age time.Duration) (int64, error) {
+	res, err := db.ExecContext(ctx, `DELETE FROM inbox WHERE state <> 'pending' AND received_at < now() - make_interval(secs => $1)`, age.Seconds())
+	if err != nil {
+		return 0, fmt.Errorf("prune inbox: %w", err)
+	}
+	return res.RowsAffected()
+}
