@@ -1,11 +1,7 @@
 package bot_test
 
 import (
-	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"log/slog"
-	"os"
 	"testing"
 	"time"
 
@@ -16,37 +12,8 @@ import (
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/internal/redistest"
 )
-
-// testRedis connects to FANGPIN_TEST_REDIS and returns a key prefix unique to the test;
-// the test's keys are deleted when it ends (Redis is shared by parallel runs).
-func testRedis(t testing.TB) (*redis.Client, string) {
-	t.Helper()
-	u := os.Getenv("FANGPIN_TEST_REDIS")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := redis.NewClient(opt)
-	if err := r.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at %s: %v (make test starts it)", u, err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	prefix := "fangpin-test:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		ctx := context.Background()
-		iter := r.Scan(ctx, 0, prefix+"*", 100).Iterator()
-		for iter.Next(ctx) {
-			r.Del(ctx, iter.Val())
-		}
-		r.Close()
-	})
-	return r, prefix
-}
 
 type harness struct {
 	DB      *postgres.DB
@@ -62,7 +29,7 @@ func newHarness(t testing.TB) *harness {
 	t.Helper()
 	h := &harness{DB: pgtest.New(t), Sim: wecomtest.NewServer()}
 	t.Cleanup(h.Sim.Close)
-	h.R, h.Prefix = testRedis(t)
+	h.R, h.Prefix = redistest.New(t)
 	h.API = bot.NewClient(h.Sim.URL, h.Sim.CorpID, h.Sim.AgentID, h.Sim.Secret, &bot.RedisCache{R: h.R, Prefix: h.Prefix})
 	h.Metrics = bot.NewMetrics(prometheus.NewRegistry(), h.DB.DB)
 	h.Log = bot.NewLogger(testWriter{t}, slog.LevelWarn)

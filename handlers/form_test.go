@@ -6,8 +6,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/handlers"
+	"github.com/fangpin/fangpin/internal/browsertest"
 )
 
 func (f *fixture) form(t *testing.T) *httptest.Server {
@@ -91,39 +90,13 @@ func TestFormLinksAndValidation(t *testing.T) {
 	}
 }
 
-// chromium finds the browser; the test is skipped without one only outside CI.
-func chromium(t *testing.T) string {
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "" {
-		t.Skip("chromium not found (make test installs it)")
-	}
-	t.Fatal("chromium not found; run scripts/chromium.sh")
-	return ""
-}
-
 func TestFormInBrowser(t *testing.T) {
-	bin := chromium(t)
+	ctx := browsertest.New(t)
 	f := newFixture(t)
 	srv := f.form(t)
 	g := f.byKey["head:"+f.p.G.ID]
 	link := srv.URL + f.links.Path(g.No, "zhangsan")
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.WindowSize(390, 844),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
 	// the first Run starts the browser and must not carry a timeout; later steps do
 	if err := chromedp.Do(ctx, chromedp.Navigate(link)); err != nil {
 		t.Fatalf("browser: %v", err)

@@ -11,6 +11,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/internal/redistest"
 	"github.com/fangpin/fangpin/notify"
 )
 
@@ -45,7 +46,7 @@ func BenchmarkClaimToOutbox(b *testing.B) {
 	var lagP50, lagP99, lagMax float64
 	for i := 0; i < b.N; i++ {
 		b.StopTimer()
-		emptyRedis(b, f.redis, f.prefix)
+		redistest.Empty(b, f.redis, f.prefix)
 		if _, err := f.db.Exec(`DELETE FROM outbox; DELETE FROM reminders`); err != nil {
 			b.Fatal(err)
 		}

@@ -2,11 +2,8 @@ package notify_test
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +17,7 @@ import (
 	"github.com/fangpin/fangpin/cases/orgfile"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/internal/redistest"
 	"github.com/fangpin/fangpin/notify"
 	"github.com/fangpin/fangpin/notify/botsend"
 )
@@ -44,42 +42,6 @@ func (s *countingSender) Send(ctx context.Context, tx sqlx.ExtContext, d notify.
 	s.calls[d.Key]++
 	s.mu.Unlock()
 	return botsend.Outbox{}.Send(ctx, tx, d)
-}
-
-func testRedis(t testing.TB) (redis.UniversalClient, string) {
-	t.Helper()
-	u := os.Getenv("FANGPIN_TEST_REDIS")
-	if u == "" {
-		u = "redis://127.0.0.1:6379/0"
-	}
-	opt, err := redis.ParseURL(u)
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := redis.NewClient(opt)
-	if err := r.Ping(context.Background()).Err(); err != nil {
-		t.Fatalf("redis at %s: %v (make test starts it)", u, err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	prefix := "fangpin_test:" + hex.EncodeToString(b) + ":"
-	t.Cleanup(func() {
-		emptyRedis(t, r, prefix)
-		r.Close()
-	})
-	return r, prefix
-}
-
-// emptyRedis deletes every key of the prefix, as a Redis restarted without data would have.
-func emptyRedis(t testing.TB, r redis.UniversalClient, prefix string) {
-	ctx := context.Background()
-	keys, err := r.Keys(ctx, prefix+"*").Result()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(keys) > 0 {
-		r.Del(ctx, keys...)
-	}
 }
 
 const orgYAML = `
@@ -108,7 +70,7 @@ type fixture struct {
 
 func newFixture(t testing.TB) *fixture {
 	db := pgtest.New(t)
-	r, prefix := testRedis(t)
+	r, prefix := redistest.New(t)
 	f := &fixture{t: t, db: db, clock: &clock{}, redis: r, prefix: prefix, sender: &countingSender{calls: map[string]int{}}}
 	db.Now = f.clock.Now
 	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
@@ -238,7 +200,7 @@ func TestPlayNovemberDecember(t *testing.T) {
 		switch day.String() {
 		case "2026-12-03": // everything goes down before 09:00 and Redis loses its data
 			down = true
-			emptyRedis(t, f.redis, f.prefix)
+			redistest.Empty(t, f.redis, f.prefix)
 		case "2026-12-04": // back at 10:30: rebuild, the 12-03 and 12-04 reminders go out late
 			f.clock.Set(day.At(10, 30))
 			n, err := w1.Rebuild(ctx)

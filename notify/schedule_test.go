@@ -6,12 +6,13 @@ import (
 	"testing"
 	"time"
 
+	"github.com/fangpin/fangpin/internal/redistest"
 	"github.com/fangpin/fangpin/notify"
 )
 
 // Eight claimers racing over one schedule get every due id exactly once, and nothing not due.
 func TestClaimIsAtomic(t *testing.T) {
-	r, prefix := testRedis(t)
+	r, prefix := redistest.New(t)
 	s := notify.Schedule{R: r, Prefix: prefix}
 	ctx := context.Background()
 	now := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/exec"
 	"strconv"
 	"testing"
 	"time"
@@ -24,24 +23,8 @@ import (
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/synth"
 	"github.com/fangpin/fangpin/handlers"
+	"github.com/fangpin/fangpin/internal/browsertest"
 )
-
-// chromiumPath finds the browser; the test is skipped without one only outside CI.
-func chromiumPath(t *testing.T) string {
-	for _, p := range []string{"/usr/bin/chromium", "/usr/bin/chromium-browser", "/usr/bin/google-chrome"} {
-		if _, err := os.Stat(p); err == nil {
-			return p
-		}
-	}
-	if p, err := exec.LookPath("chromium"); err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "" {
-		t.Skip("chromium not found (make test installs it)")
-	}
-	t.Fatal("chromium not found; run scripts/chromium.sh")
-	return ""
-}
 
 // startDemoServe runs the real serve wiring with H5 form links, the example county and two
 // dispatched cases of 城关镇, against a simulator that serves its web page.
@@ -117,7 +100,7 @@ func startDemoServe(t *testing.T) (sim *wecomtest.Server, base string) {
 }
 
 func TestSimulatorWebPageInBrowser(t *testing.T) {
-	bin := chromiumPath(t)
+	ctx := browsertest.New(t)
 	sim, _ := startDemoServe(t)
 	wctx, wcancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer wcancel()
@@ -148,15 +131,6 @@ func TestSimulatorWebPageInBrowser(t *testing.T) {
 		t.Errorf("the office sees %d chats, want the private one and all six groups", len(chats.Chats))
 	}
 
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(bin), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.WindowSize(390, 844),
-	}
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
 	// the first Do starts the browser and must not carry a timeout; later steps do
 	if err := chromedp.Do(ctx, chromedp.Navigate(sim.URL+"/")); err != nil {
 		t.Fatalf("browser: %v", err)
