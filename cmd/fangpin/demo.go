@@ -658,12 +658,8 @@ func (d *demo) finish(ctx context.Context) error {
 		if err := ledgerxlsx.WriteFile(path, a); err != nil {
 			return err
 		}
-		fmt.Printf("\n%s 各乡镇办理情况（截至 %s）\n", month, a.AsOf.In(cases.Shanghai).Format("2006-01-02"))
-		fmt.Printf("%-8s %6s %6s %6s %6s %8s %6s %6s\n", "乡镇", "交办", "办结", "按时", "逾期", "按时率", "抽查", "不合格")
-		for _, t := range a.Townships {
-			fmt.Printf("%-8s %6d %6d %6d %6d %7.0f%% %6d %6d\n", t.Name, t.Dispatched, t.Closed, t.OnTime, t.Overdue,
-				100*t.OnTimeRate, t.SpotChecked, t.SpotFailed)
-		}
+		fmt.Println()
+		printTownships(a)
 		fmt.Printf("台账：%s\n", path)
 	}
 	var reminders []struct {

@@ -54,16 +54,7 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 		fmt.Println(fb.Text())
 		return nil
 	}
-	fmt.Printf("%s 考核情况（截至 %s）\n", m, a.AsOf.In(cases.Shanghai).Format("2006-01-02 15:04"))
-	fmt.Printf("%-8s %6s %6s %6s %6s %8s %6s %8s %8s\n", "乡镇", "交办", "办结", "按时", "逾期", "按时率", "抽查", "不合格", "待反馈")
-	for _, t := range a.Townships {
-		rate := "—"
-		if t.Decided() > 0 {
-			rate = fmt.Sprintf("%.1f%%", t.OnTimeRate*100)
-		}
-		fmt.Printf("%-8s %6d %6d %6d %6d %8s %6d %8d %8d\n", t.Name, t.Dispatched, t.Closed, t.OnTime, t.Overdue,
-			rate, t.SpotChecked, t.SpotFailed, t.OwingResult)
-	}
+	printTownships(a)
 	fmt.Println("\n部门推送时效：")
 	for _, d := range a.Departments {
 		if d.PushesDue == 0 {
@@ -81,6 +72,20 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	fmt.Println()
 	fmt.Println(fb.Text())
 	return nil
+}
+
+// printTownships prints the month's township table (the 汇总 sheet's figures).
+func printTownships(a postgres.Assessment) {
+	fmt.Printf("%s 考核情况（截至 %s）\n", a.Month, a.AsOf.In(cases.Shanghai).Format("2006-01-02 15:04"))
+	fmt.Printf("%-8s %6s %6s %6s %6s %8s %6s %8s %8s\n", "乡镇", "交办", "办结", "按时", "逾期", "按时率", "抽查", "不合格", "待反馈")
+	for _, t := range a.Townships {
+		rate := "—"
+		if t.Decided() > 0 {
+			rate = fmt.Sprintf("%.1f%%", t.OnTimeRate*100)
+		}
+		fmt.Printf("%-8s %6d %6d %6d %6d %8s %6d %8d %8d\n", t.Name, t.Dispatched, t.Closed, t.OnTime, t.Overdue,
+			rate, t.SpotChecked, t.SpotFailed, t.OwingResult)
+	}
 }
 
 func runExport(ctx context.Context, env *Env, args []string) error {
