@@ -35,11 +35,14 @@ func PrimaryCategory(cs []Category) Category {
 	return Categories[best]
 }
 
-// SampleSpotChecks draws a stratified sample: the candidates are grouped by township and
-// primary category, and from every group ceil(rate × size) cases are taken — so each
-// township and each kind of risk is checked, small groups at least once. Within a group the
-// cases are ranked by SHA-256 of "seed|month|case number" and the lowest ranks are taken.
-// The draw therefore depends only on the seed, the month and the set of candidates (not on
+// SampleSpotChecks draws a stratified sample of about rate × the candidates: they are grouped
+// by township and primary category, and the ceil(rate × N) picks are shared among the groups in
+// proportion to their sizes (largest remainder first; on a tie the township checked least so
+// far, then a seeded draw), so a
+// 10% check really checks about 10%. Every township with closed cases is checked at least
+// once, even when its share rounds to nothing: its largest group gets one pick. Within a
+// group the cases are ranked by SHA-256 of "seed|month|case number" and the lowest ranks are
+// taken. The draw depends only on the seed, the month and the set of candidates (not on
 // database order): the same seed always picks the same cases, another seed picks others,
 // and anyone can re-compute the draw to check it was fair. The result is sorted by number.
 func SampleSpotChecks(cands []SpotCandidate, month string, rate float64, seed int64) []SpotCandidate {
@@ -52,25 +55,96 @@ func SampleSpotChecks(cands []SpotCandidate, month string, rate float64, seed in
 	type ranked struct {
 		c    SpotCandidate
 		rank uint64
-		no   string
 	}
-	groups := map[string][]ranked{}
+	type group struct {
+		key, township string
+		cases         []ranked
+		quota         int
+		remainder     float64
+		tie           uint64 // seeded, so that ties fall differently for another seed
+	}
+	byKey := map[string]*group{}
 	prefix := strconv.FormatInt(seed, 10) + "|" + month + "|"
 	for _, c := range cands {
 		key := c.Township + "\x00" + string(PrimaryCategory(c.Categories))
+		g := byKey[key]
+		if g == nil {
+			t := sha256.Sum256([]byte(prefix + "group|" + key))
+			g = &group{key: key, township: c.Township, tie: binary.BigEndian.Uint64(t[:8])}
+			byKey[key] = g
+		}
 		h := sha256.Sum256([]byte(prefix + c.No))
-		groups[key] = append(groups[key], ranked{c, binary.BigEndian.Uint64(h[:8]), c.No})
+		g.cases = append(g.cases, ranked{c, binary.BigEndian.Uint64(h[:8])})
 	}
+	groups := make([]*group, 0, len(byKey))
+	for _, g := range byKey {
+		groups = append(groups, g)
+	}
+	sort.Slice(groups, func(i, j int) bool { return groups[i].key < groups[j].key })
+
+	total := len(cands)
+	n := int(math.Ceil(rate*float64(total) - 1e-9))
+	given := 0
+	for _, g := range groups {
+		exact := float64(n) * float64(len(g.cases)) / float64(total)
+		g.quota = int(math.Floor(exact + 1e-9))
+		g.remainder = exact - float64(g.quota)
+		given += g.quota
+	}
+	perTown := map[string]int{}
+	for _, g := range groups {
+		perTown[g.township] += g.quota
+	}
+	// The picks left go to the largest remainders; on a tie, to the township checked least
+	// so far, so that the rounding spreads over townships instead of piling up in one.
+	for ; given < n; given++ {
+		var best *group
+		for _, g := range groups {
+			if g.quota >= len(g.cases) || g.remainder <= 0 {
+				continue
+			}
+			if best == nil || g.remainder > best.remainder+1e-12 {
+				best = g
+				continue
+			}
+			if math.Abs(g.remainder-best.remainder) <= 1e-12 &&
+				(perTown[g.township] < perTown[best.township] ||
+					perTown[g.township] == perTown[best.township] && g.tie < best.tie) {
+				best = g
+			}
+		}
+		if best == nil {
+			break
+		}
+		best.quota++
+		best.remainder = 0
+		perTown[best.township]++
+	}
+	// Every township is checked at least once.
+	for _, g := range groups {
+		if perTown[g.township] > 0 {
+			continue
+		}
+		largest := g
+		for _, h := range groups {
+			if h.township == g.township && (len(h.cases) > len(largest.cases) ||
+				len(h.cases) == len(largest.cases) && h.tie < largest.tie) {
+				largest = h
+			}
+		}
+		largest.quota = 1
+		perTown[g.township] = 1
+	}
+
 	var out []SpotCandidate
 	for _, g := range groups {
-		sort.Slice(g, func(i, j int) bool {
-			if g[i].rank != g[j].rank {
-				return g[i].rank < g[j].rank
+		sort.Slice(g.cases, func(i, j int) bool {
+			if g.cases[i].rank != g.cases[j].rank {
+				return g.cases[i].rank < g.cases[j].rank
 			}
-			return g[i].no < g[j].no
+			return g.cases[i].c.No < g.cases[j].c.No
 		})
-		n := int(math.Ceil(rate*float64(len(g)) - 1e-9))
-		for _, r := range g[:n] {
+		for _, r := range g.cases[:g.quota] {
 			out = append(out, r.c)
 		}
 	}
