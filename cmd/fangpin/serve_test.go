@@ -2,14 +2,11 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -21,6 +18,7 @@ import (
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases/orgfile"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/internal/redistest"
 )
 
 // startServe runs the real `fangpin serve` wiring against the simulator on a fresh
@@ -51,20 +49,22 @@ func startServerLogging(t *testing.T, log *slog.Logger) (s *Server, sim *wecomte
 // server before it runs (e.g. drop a worker).
 func startServeOn(t *testing.T, sim *wecomtest.Server, dbURL string, log *slog.Logger, adjust func(*Server)) (base string, stop func() error, s *Server) {
 	t.Helper()
-	redisURL := os.Getenv("FANGPIN_TEST_REDIS")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/0"
+	// Bind first, so that form links can name the server's address.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
 	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	t.Setenv("FANGPIN_REDIS_PREFIX", "fangpin-test:"+hex.EncodeToString(b)+":")
-	env := &Env{DatabaseURL: dbURL, RedisURL: redisURL, CorpID: sim.CorpID,
+	base = "http://" + ln.Addr().String()
+	t.Setenv("FANGPIN_PUBLIC_URL", base)
+	t.Setenv("FANGPIN_REDIS_PREFIX", redistest.Prefix())
+	env := &Env{DatabaseURL: dbURL, RedisURL: redistest.URL(), CorpID: sim.CorpID,
 		AgentID: strconv.FormatInt(sim.AgentID, 10), Secret: sim.Secret, Token: sim.Token, AESKey: sim.AESKey,
-		APIBase: sim.URL, Addr: "127.0.0.1:0"}
+		APIBase: sim.URL, Addr: ln.Addr().String()}
 	t.Cleanup(env.Close)
 	ctx, cancel := context.WithCancel(context.Background())
-	s, err := NewServer(ctx, env, log)
+	s, err = NewServer(ctx, env, log)
 	if err != nil {
+		ln.Close()
 		t.Fatal(err)
 	}
 	if adjust != nil {
@@ -72,11 +72,7 @@ func startServeOn(t *testing.T, sim *wecomtest.Server, dbURL string, log *slog.L
 	}
 	t.Cleanup(func() {
 		// Delete this test's Redis keys (Redis is shared by parallel runs).
-		bg := context.Background()
-		iter := s.Redis.Scan(bg, 0, s.RedisPrefix+"*", 100).Iterator()
-		for iter.Next(bg) {
-			s.Redis.Del(bg, iter.Val())
-		}
+		redistest.Empty(t, s.Redis, s.RedisPrefix)
 		s.Close()
 	})
 	org, err := orgfile.Load("../../examples/org.yaml")
@@ -88,12 +84,10 @@ func startServeOn(t *testing.T, sim *wecomtest.Server, dbURL string, log *slog.L
 	}
 	s.Sender.Poll = 20 * time.Millisecond
 	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	addr, err := s.Addr(ctx)
-	if err != nil {
+	go func() { done <- s.Serve(ctx, ln) }()
+	if _, err := s.Addr(ctx); err != nil {
 		t.Fatal(err)
 	}
-	base = "http://" + addr
 	sim.AppCallbackURL = base + "/wecom/callback"
 	sim.AIBotCallbackURL = base + "/wecom/aibot"
 	var stopped bool

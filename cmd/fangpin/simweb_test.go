@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"encoding/json"
 	"io"
 	"log/slog"
-	"net"
 	"net/http"
 	"os"
 	"strconv"
@@ -24,55 +21,22 @@ import (
 	"github.com/fangpin/fangpin/cases/synth"
 	"github.com/fangpin/fangpin/handlers"
 	"github.com/fangpin/fangpin/internal/browsertest"
+	"github.com/fangpin/fangpin/internal/redistest"
 )
 
-// startDemoServe runs the real serve wiring with H5 form links, the example county and two
-// dispatched cases of 城关镇, against a simulator that serves its web page.
+// startDemoServe runs the real serve wiring (startServeOn) with H5 form links, the example
+// county and two dispatched cases of 城关镇, against a simulator that serves its web page.
 func startDemoServe(t *testing.T) (sim *wecomtest.Server, base string) {
 	t.Helper()
 	sim = wecomtest.NewServer()
 	t.Cleanup(sim.Close)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	base = "http://" + ln.Addr().String()
-	redisURL := os.Getenv("FANGPIN_TEST_REDIS")
-	if redisURL == "" {
-		redisURL = "redis://127.0.0.1:6379/0"
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	t.Setenv("FANGPIN_REDIS_PREFIX", "fangpin-test:"+hex.EncodeToString(b)+":")
-	t.Setenv("FANGPIN_FORM_SECRET", "simweb-"+hex.EncodeToString(b))
-	t.Setenv("FANGPIN_PUBLIC_URL", base)
-	env := &Env{DatabaseURL: pgtest.NewURL(t), RedisURL: redisURL, CorpID: sim.CorpID,
-		AgentID: strconv.FormatInt(sim.AgentID, 10), Secret: sim.Secret, Token: sim.Token, AESKey: sim.AESKey,
-		APIBase: sim.URL, Addr: ln.Addr().String()}
-	t.Cleanup(env.Close)
-	ctx, cancel := context.WithCancel(context.Background())
-	s, err := NewServer(ctx, env, bot.NewLogger(io.Discard, slog.LevelError))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		bg := context.Background()
-		iter := s.Redis.Scan(bg, 0, s.RedisPrefix+"*", 100).Iterator()
-		for iter.Next(bg) {
-			s.Redis.Del(bg, iter.Val())
-		}
-		s.Close()
-	})
+	t.Setenv("FANGPIN_FORM_SECRET", "simweb-"+redistest.Prefix())
+	base, _, s := startServeOn(t, sim, pgtest.NewURL(t), bot.NewLogger(io.Discard, slog.LevelError), nil)
 	org, err := orgfile.Load("../../examples/org.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.DB.ApplyOrg(ctx, org); err != nil {
-		t.Fatal(err)
-	}
 	simDirectory(sim, org)
-	sim.AppCallbackURL = base + "/wecom/callback"
-	sim.AIBotCallbackURL = base + "/wecom/aibot"
 	sim.Swap(sim.WebHandler())
 
 	g := synth.New(11)
@@ -80,22 +44,11 @@ func startDemoServe(t *testing.T) (sim *wecomtest.Server, base string) {
 		IDNumber: g.IDNumber(1968), Name: "周建华", Township: "城关镇", Village: "东村", Detail: map[string]any{"救助类别": "低保"}})
 	pgtest.InsertWarning(t, s.DB, pgtest.Warning{Department: "人社局", Category: "employment", Rule: "every_row",
 		IDNumber: g.IDNumber(1975), Name: "刘秀英", Township: "城关镇", Village: "南村", Detail: map[string]any{"类型": "零就业家庭"}})
-	res, err := s.DB.Dispatch(ctx, postgres.DispatchOptions{Announce: (&handlers.Announcer{Links: env.formLinks()}).Announce})
+	links := s.Env.formLinks()
+	res, err := s.DB.Dispatch(context.Background(), postgres.DispatchOptions{Announce: (&handlers.Announcer{Links: links}).Announce})
 	if err != nil || res.CasesCreated != 2 {
 		t.Fatalf("dispatch: %+v %v", res, err)
 	}
-
-	s.Sender.Poll = 20 * time.Millisecond
-	done := make(chan error, 1)
-	go func() { done <- s.Serve(ctx, ln) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case <-done:
-		case <-time.After(20 * time.Second):
-			t.Error("serve did not stop within 20 s")
-		}
-	})
 	return sim, base
 }
 
