@@ -200,3 +200,55 @@ func TestCardClicks(t *testing.T) {
 		t.Errorf("foreign click: %+v", f.out.got)
 	}
 }
+
+// TestGroupRepliesRepeatNothingPrivate: a cadre typing private details into the township
+// group gets none of them repeated there (§9); the full reply reaches them privately.
+func TestGroupRepliesRepeatNothingPrivate(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h1 := f.byKey["hh:H0001"]
+	reason := "户主522601199001011234电话13812345678，门诊费用3200元，患高血压，家庭收入稳定"
+	f.out.got = nil
+	f.router.HandleMessage(ctx, bot.Message{ID: "g1", UserID: "zhangsan", ChatType: "group", ChatID: "wrCG0001",
+		ResponseURL: "http://resp/g1", Text: "@防返贫助手 核查 " + h1.No + " 不纳入 " + reason})
+	if len(f.out.got) != 2 {
+		t.Fatalf("want a group reply and a private copy, got %+v", f.out.got)
+	}
+	group, private := string(f.out.got[0].Body), string(f.out.got[1].Body)
+	if f.out.got[0].Channel != bot.ToResponseURL || f.out.got[1].Channel != bot.ToUsers || f.out.got[1].Target != "zhangsan" {
+		t.Fatalf("routing: %+v", f.out.got)
+	}
+	refuses(t, "group reply", group, "522601", "13812345678", "3200", "高血压", "家庭收入稳定", "门诊")
+	wants(t, "group reply", group, h1.No, "不纳入", "私信")
+	wants(t, "private copy", private, "高血压", "家庭收入稳定")
+	if c, _ := f.db.CaseByNo(ctx, h1.No); c.Reason != reason {
+		t.Errorf("the reason is stored in full: %q", c.Reason)
+	}
+
+	// Glued to the command word, with no spaces: the unknown-word echo is withheld too.
+	glued := f.router.GroupAnswer(ctx, bot.Message{ID: "g2", UserID: "zhangsan", ChatType: "group", ResponseURL: "http://resp/g2",
+		Text: "核查查看522601199001011234门诊费用3200元"})
+	refuses(t, "glued group reply", glued, "522601199001011234", "3200", "门诊")
+	// A wrong result word is not echoed into the group either.
+	bad := f.router.GroupAnswer(ctx, bot.Message{ID: "g3", UserID: "zhangsan", ChatType: "group", ResponseURL: "http://resp/g3",
+		Text: "核查 " + h1.No + " 高血压 住院"})
+	refuses(t, "wrong result word in a group", bad, "高血压", "住院")
+	// What may be repeated still is: a case number in 查看.
+	view := f.router.GroupAnswer(ctx, bot.Message{ID: "g4", UserID: "zhangsan", ChatType: "group", ResponseURL: "http://resp/g4", Text: "查看 " + h1.No})
+	wants(t, "查看 in a group", view, h1.No)
+	refuses(t, "查看 in a group", view, "不在群里显示")
+}
+
+// TestForgivingCommands: phones make people sloppy.
+func TestForgivingCommands(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	h1 := f.byKey["hh:H0001"]
+	ok := f.say("zhangsan", "核查"+h1.No+"纳入：因病支出大，符合纳入条件。", false)
+	wants(t, "glued 核查", ok, "已登记", "纳入")
+	if c, _ := f.db.CaseByNo(ctx, h1.No); c.Result != cases.ResultInclude {
+		t.Fatalf("glued 核查 did not verify: %+v", c)
+	}
+	wants(t, "full-width space and trailing stop", f.say("zhangsan", "待办。", false), "未办结案件")
+	wants(t, "near miss", f.say("zhangsan", "代办", false), "您是不是要发“待办”")
+}

@@ -13,7 +13,7 @@ import (
 // dispatchCommand is 交办 [YYYY-MM]: the office runs the round now (spec §5).
 func (h *Cases) dispatchCommand() *Command {
 	return &Command{
-		Name: "交办", Roles: []cases.Role{cases.RoleOffice}, Usage: "交办 [YYYY-MM]", Example: "交办 2026-11",
+		Name: "交办", Roles: []cases.Role{cases.RoleOffice}, Public: 1, Usage: "交办 [YYYY-MM]", Example: "交办 2026-11",
 		Summary: "比对初筛并集中交办本月（或指定月份）的预警",
 		Run: func(ctx context.Context, req Request) (string, error) {
 			opt := postgres.DispatchOptions{Date: cases.DateOf(h.now()), Actor: req.Actor, Source: source(req.Msg)}

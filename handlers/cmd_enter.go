@@ -11,7 +11,7 @@ import (
 func (h *Cases) enterCommand() *Command {
 	const usage = "录入 <编号> [日期]"
 	return &Command{
-		Name: "录入", Roles: []cases.Role{cases.RoleCadre}, Usage: usage, Example: "录入 YJ202611-0001 2026-11-20",
+		Name: "录入", Roles: []cases.Role{cases.RoleCadre}, Public: 2, Usage: usage, Example: "录入 YJ202611-0001 2026-11-20",
 		Summary: "登记已录入全国系统（日期默认今天），案件办结",
 		Run: func(ctx context.Context, req Request) (string, error) {
 			no, err := caseArg(req, usage)

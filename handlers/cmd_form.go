@@ -11,7 +11,7 @@ import (
 func (h *Cases) formCommand() *Command {
 	const usage = "表单 <编号>"
 	return &Command{
-		Name: "表单", Roles: []cases.Role{cases.RoleCadre}, Usage: usage, Example: "表单 YJ202611-0001",
+		Name: "表单", Roles: []cases.Role{cases.RoleCadre}, Public: 1, Usage: usage, Example: "表单 YJ202611-0001",
 		Summary: "把这件案件的核查表单私信发给我",
 		Run: func(ctx context.Context, req Request) (string, error) {
 			no, err := caseArg(req, usage)

@@ -12,7 +12,7 @@ import (
 func (h *Cases) verifyCommand() *Command {
 	const usage = "核查 <编号> 纳入|已在监测|不纳入 <说明>"
 	return &Command{
-		Name: "核查", Roles: []cases.Role{cases.RoleCadre, cases.RoleLiaison}, Usage: usage,
+		Name: "核查", Roles: []cases.Role{cases.RoleCadre, cases.RoleLiaison}, Public: 2, Usage: usage,
 		Example: "核查 YJ202611-0001 不纳入 家庭年人均收入高于监测标准，无返贫风险",
 		Summary: "登记入户核查结论（不纳入必须写明理由）",
 		Run: func(ctx context.Context, req Request) (string, error) {
@@ -25,7 +25,7 @@ func (h *Cases) verifyCommand() *Command {
 			}
 			result, ok := cases.ParseResult(req.Args[1])
 			if !ok {
-				return "", cases.Errorf(cases.EInvalid, "核查结论“%s”不对，只能是“纳入”“已在监测”或“不纳入”。格式：%s", req.Args[1], usage)
+				return "", cases.Errorf(cases.EInvalid, "编号后面应当是核查结论，只能是“纳入”“已在监测”或“不纳入”。格式：%s", usage)
 			}
 			reason := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(req.Rest, req.Args[0])), req.Args[1]))
 			c, err := h.Ledger.Transition(ctx, no, req.Actor, cases.Command{

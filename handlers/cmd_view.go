@@ -13,7 +13,7 @@ import (
 func (h *Cases) viewCommand() *Command {
 	const usage = "查看 <编号>"
 	return &Command{
-		Name: "查看", Roles: allRoles, Usage: usage, Example: "查看 YJ202611-0001",
+		Name: "查看", Roles: allRoles, Public: 1, Usage: usage, Example: "查看 YJ202611-0001",
 		Summary: "一件案件的户情、风险、状态、期限和办理记录",
 		Run: func(ctx context.Context, req Request) (string, error) {
 			no, err := caseArg(req, usage)

@@ -43,13 +43,13 @@ type Reports struct {
 func (l *Reports) Commands() []*Command {
 	office := []cases.Role{cases.RoleOffice}
 	return []*Command{
-		{Name: "进度", Roles: office, Usage: "进度 [乡镇] [YYYY-MM]", Example: "进度 城关镇 2026-11",
+		{Name: "进度", Roles: office, Public: 2, Usage: "进度 [乡镇] [YYYY-MM]", Example: "进度 城关镇 2026-11",
 			Summary: "各乡镇本月交办、核查、办结、逾期和按时办结率", Run: l.progress},
-		{Name: "统计", Roles: office, Usage: "统计 [YYYY-MM]", Example: "统计 2026-11",
+		{Name: "统计", Roles: office, Public: 1, Usage: "统计 [YYYY-MM]", Example: "统计 2026-11",
 			Summary: "本月按风险类别和核查结论的汇总", Run: l.stats},
-		{Name: "导出", Roles: office, Usage: "导出 [YYYY-MM]", Example: "导出 2026-11",
+		{Name: "导出", Roles: office, Public: 1, Usage: "导出 [YYYY-MM]", Example: "导出 2026-11",
 			Summary: "把本月预警信息核查办理台账（Excel）发给我", Run: l.export},
-		{Name: "抽查", Roles: []cases.Role{cases.RoleSupervisor}, Usage: "抽查 <编号> 合格/不合格 <说明>",
+		{Name: "抽查", Roles: []cases.Role{cases.RoleSupervisor}, Public: 2, Usage: "抽查 <编号> 合格/不合格 <说明>",
 			Example: "抽查 YJ202611-0001 不合格 未实际入户核查", Summary: "登记抽查结果；不合格的案件退回乡镇重办", Run: l.spotCheck},
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"regexp"
 	"strings"
 	"unicode"
 
@@ -40,6 +41,10 @@ type Command struct {
 	Aliases []string
 	Roles   []cases.Role // who may use it
 	Usage   string       // 核查 <编号> 纳入 <说明>
+	// Public is how many leading arguments a group reply may repeat (a case number, a result
+	// word, a month, a township); everything typed after them is free text that stays out of
+	// groups (§9). Zero, the default, keeps every argument out.
+	Public  int
 	Example string
 	Summary string
 	// Run does the work and returns the reply. A *cases.Error becomes the reply as it is.
@@ -90,10 +95,15 @@ func (r *Router) Register(cmds ...*Command) {
 	}
 }
 
-// Parse splits text into the command word and its arguments. Full-width spaces count as
-// spaces and a leading @mention or slash is dropped.
+// Parse splits text into the command word and its arguments. Phones make people sloppy:
+// full-width spaces and colons count as spaces, a trailing full stop is dropped, a case number
+// glued to the next word is split from it, and a leading @mention or slash is dropped.
 func Parse(text string) (name string, args []string, rest string) {
-	text = strings.TrimSpace(strings.ReplaceAll(text, "\u3000", " "))
+	text = strings.NewReplacer("\u3000", " ", "：", " ", ":", " ").Replace(text)
+	text = strings.TrimSpace(text)
+	text = strings.TrimRight(text, "。．.")
+	text = caseNoAfterRE.ReplaceAllString(text, "$1 $2")
+	text = caseNoBeforeRE.ReplaceAllString(text, "$1 $2")
 	text = strings.TrimLeft(text, "/／")
 	fields := strings.FieldsFunc(text, unicode.IsSpace)
 	for len(fields) > 0 && strings.HasPrefix(fields[0], "@") {
@@ -106,6 +116,52 @@ func Parse(text string) (name string, args []string, rest string) {
 	name = fields[0]
 	rest = strings.TrimSpace(strings.TrimPrefix(text, name))
 	return name, fields[1:], rest
+}
+
+// A case number written without spaces around it (核查YJ202611-0001纳入).
+var (
+	caseNoAfterRE  = regexp.MustCompile(`(?i)(\S)(YJ[0-9]{6}-[0-9]{4})`)
+	caseNoBeforeRE = regexp.MustCompile(`(?i)(YJ[0-9]{6}-[0-9]{4})([^\s0-9])`)
+)
+
+// parse is Parse plus the router's table: a known command word glued to what follows
+// (核查YJ…, 待办。) is split off.
+func (r *Router) parse(text string) (name string, args []string, rest string) {
+	name, args, rest = Parse(text)
+	if _, ok := r.commands[name]; ok || name == "" {
+		return name, args, rest
+	}
+	best := ""
+	for w := range r.commands {
+		if strings.HasPrefix(name, w) && len(w) > len(best) {
+			best = w
+		}
+	}
+	if best == "" {
+		return name, args, rest
+	}
+	return Parse(best + " " + strings.TrimPrefix(name, best) + " " + rest)
+}
+
+// suggest finds the command a near-miss meant (代办 → 待办): one character off.
+func (r *Router) suggest(name string, a cases.Actor) string {
+	got := []rune(name)
+	for _, c := range r.order {
+		want := []rune(c.Name)
+		if !c.allowed(a.Role) || len(want) != len(got) || len(want) < 2 {
+			continue
+		}
+		diff := 0
+		for i := range want {
+			if want[i] != got[i] {
+				diff++
+			}
+		}
+		if diff == 1 {
+			return c.Name
+		}
+	}
+	return ""
 }
 
 // HandleMessage implements bot.Handler: it answers every text message, exactly once per
@@ -128,45 +184,82 @@ func (r *Router) HandleMessageErr(ctx context.Context, m bot.Message) error {
 		}
 		return nil
 	}
-	reply := r.Answer(ctx, m)
+	reply, typed := r.answer(ctx, m)
 	if reply == "" {
 		return nil
 	}
-	if err := r.Out.Enqueue(ctx, ReplyTo(m, "reply", reply)); err != nil {
+	if err := r.Out.Enqueue(ctx, r.replies(m, reply, typed)...); err != nil {
 		return fmt.Errorf("queue reply: %w", err)
 	}
 	return nil
 }
 
-// Answer runs the command in m and returns the reply text.
+// replies makes what is sent for reply: to the sender, or in a group the group-safe text
+// (§9) and, when something was withheld there, the full reply to the sender privately.
+func (r *Router) replies(m bot.Message, reply string, typed []string) []bot.Outgoing {
+	if !m.InGroup() || m.ResponseURL == "" {
+		return []bot.Outgoing{ReplyTo(m, "reply", reply)}
+	}
+	safe, withheld := groupSafe(reply, typed)
+	out := []bot.Outgoing{ReplyTo(m, "reply", safe)}
+	if withheld {
+		msgtype, body := bot.Text(reply)
+		out = append(out, bot.Outgoing{Key: "reply-private:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: msgtype, Body: body})
+	}
+	return out
+}
+
+// Answer runs the command in m and returns the full reply text, as the sender may read it.
 func (r *Router) Answer(ctx context.Context, m bot.Message) string {
+	reply, _ := r.answer(ctx, m)
+	return reply
+}
+
+// GroupAnswer is what the group sees of the answer to m, as HandleMessage sends it.
+func (r *Router) GroupAnswer(ctx context.Context, m bot.Message) string {
+	reply, typed := r.answer(ctx, m)
+	safe, _ := groupSafe(reply, typed)
+	return safe
+}
+
+// answer runs the command in m and returns the reply and what the user typed that a group
+// reply must not repeat.
+func (r *Router) answer(ctx context.Context, m bot.Message) (string, []string) {
 	actor, err := r.Users.Actor(ctx, m.UserID)
+	name, args, rest := r.parse(m.Text)
+	cmd, known := r.commands[name]
+	public := 0
+	if known {
+		public = cmd.Public
+	}
+	typed := typedFragments(name, known, args, rest, public)
 	if err != nil {
 		if cases.ErrorCode(err) == cases.ENotFound {
-			return "您好！系统里还没有您的账号，暂时不能使用防返贫预警助手。请联系县扶贫办把您加入组织名单。"
+			return "您好！系统里还没有您的账号，暂时不能使用防返贫预警助手。请联系县扶贫办把您加入组织名单。", typed
 		}
 		r.Log.ErrorContext(ctx, "look up user", "user", m.UserID, "err", err)
-		return cases.ErrorMessage(err)
+		return cases.ErrorMessage(err), typed
 	}
-	name, args, rest := Parse(m.Text)
 	if name == "" {
-		return r.help(actor)
+		return r.help(actor), typed
 	}
-	cmd, ok := r.commands[name]
-	if !ok {
-		return fmt.Sprintf("抱歉，我不认识“%s”这个命令。\n\n%s", name, r.help(actor))
+	if !known {
+		if s := r.suggest(name, actor); s != "" {
+			return fmt.Sprintf("抱歉，我不认识“%s”这个命令。您是不是要发“%s”？\n\n%s", name, s, r.help(actor)), typed
+		}
+		return fmt.Sprintf("抱歉，我不认识“%s”这个命令。\n\n%s", name, r.help(actor)), typed
 	}
 	if !cmd.allowed(actor.Role) {
-		return fmt.Sprintf("“%s”只有%s可以使用，您是%s。发送“帮助”查看您能用的命令。", cmd.Name, roleList(cmd.Roles), actor.Role.Label())
+		return fmt.Sprintf("“%s”只有%s可以使用，您是%s。发送“帮助”查看您能用的命令。", cmd.Name, roleList(cmd.Roles), actor.Role.Label()), typed
 	}
 	out, err := cmd.Run(ctx, Request{Msg: m, Actor: actor, Name: name, Args: args, Rest: rest})
 	if err != nil {
 		if code := cases.ErrorCode(err); code == cases.EInternal {
 			r.Log.ErrorContext(ctx, "command failed", "cmd", cmd.Name, "user", m.UserID, "msg", m.ID, "err", err)
 		}
-		return cases.ErrorMessage(err)
+		return cases.ErrorMessage(err), typed
 	}
-	return out
+	return out, typed
 }
 
 // ReplyTo makes the reply to m: through the AI bot's response_url when there is one (group
