@@ -34,7 +34,7 @@ type Reports struct {
 	Store LedgerStore
 	Out   Queue // the export's file message
 	// ExportDir is where 导出 writes workbooks for the outbox worker to upload; empty means
-	// env FANGPIN_EXPORT_DIR, else os.TempDir()/fangpin-exports.
+	// os.TempDir()/fangpin-exports.
 	ExportDir string
 	Log       *slog.Logger
 }
@@ -195,9 +195,6 @@ func (l *Reports) stats(ctx context.Context, req Request) (string, error) {
 func (l *Reports) exportDir() string {
 	if l.ExportDir != "" {
 		return l.ExportDir
-	}
-	if d := os.Getenv("FANGPIN_EXPORT_DIR"); d != "" {
-		return d
 	}
 	return filepath.Join(os.TempDir(), "fangpin-exports")
 }

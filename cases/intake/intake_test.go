@@ -315,10 +315,6 @@ func TestLoadRules(t *testing.T) {
 	if _, err := intake.LoadRules(p); err == nil {
 		t.Fatal("bad threshold accepted")
 	}
-	t.Setenv("FANGPIN_RULES", "")
-	if rs, err := intake.RulesFromEnv(); err != nil || len(rs) != len(cases.DefaultRules()) {
-		t.Fatalf("defaults: %v", err)
-	}
 }
 
 // The fast paths of the normalisers must agree with the general ones.

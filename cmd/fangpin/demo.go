@@ -33,6 +33,7 @@ import (
 	"github.com/fangpin/fangpin/cases/sheet"
 	"github.com/fangpin/fangpin/cases/synth"
 	"github.com/fangpin/fangpin/handlers"
+	"github.com/fangpin/fangpin/internal/config"
 	"github.com/fangpin/fangpin/notify"
 	"github.com/fangpin/fangpin/notify/botsend"
 )
@@ -181,15 +182,17 @@ func (d *demo) start(ctx context.Context, addr, simAddr string) error {
 	env.APIBase = sim.URL
 	env.Addr = ln.Addr().String()
 	env.Clock = d.clock.Now
-	os.Setenv("FANGPIN_PUBLIC_URL", d.base)
-	if os.Getenv("FANGPIN_FORM_SECRET") == "" {
-		os.Setenv("FANGPIN_FORM_SECRET", randomHex(16))
+	env.PublicURL = d.base
+	if env.FormSecret == "" {
+		env.FormSecret = randomHex(16)
 	}
-	if os.Getenv("FANGPIN_EXPORT_DIR") == "" {
-		os.Setenv("FANGPIN_EXPORT_DIR", filepath.Join(d.out, "exports"))
+	if env.ExportDir == "" {
+		env.ExportDir = filepath.Join(d.out, "exports")
 	}
-	prefix := getenv("FANGPIN_REDIS_PREFIX", "fangpin-demo:")
-	os.Setenv("FANGPIN_REDIS_PREFIX", prefix)
+	if env.RedisPrefix == config.DefaultRedisPrefix {
+		env.RedisPrefix = "fangpin-demo:"
+	}
+	prefix := env.RedisPrefix
 
 	d.say("· 连接数据库并迁移（%s）", redactURL(env.DatabaseURL))
 	db, err := env.MigratedDB(ctx)

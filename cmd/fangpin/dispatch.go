@@ -15,15 +15,10 @@ import (
 // formLinks signs H5 form links with FANGPIN_FORM_SECRET for FANGPIN_PUBLIC_URL; without
 // a secret, messages carry no link (the card and the commands still work).
 func (e *Env) formLinks() *handlers.FormLinks {
-	secret := os.Getenv("FANGPIN_FORM_SECRET")
-	if secret == "" {
+	if e.FormSecret == "" {
 		return nil
 	}
-	base := os.Getenv("FANGPIN_PUBLIC_URL")
-	if base == "" {
-		base = "http://localhost" + e.Addr
-	}
-	return &handlers.FormLinks{Secret: []byte(secret), BaseURL: base}
+	return &handlers.FormLinks{Secret: []byte(e.FormSecret), BaseURL: e.PublicURL}
 }
 
 func runDispatch(ctx context.Context, env *Env, args []string) error {

@@ -20,7 +20,6 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fangpin/fangpin/bot"
-	"github.com/fangpin/fangpin/cases/intake"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
 	"github.com/fangpin/fangpin/notify"
@@ -67,8 +66,8 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	if log == nil {
 		log = bot.NewLogger(os.Stderr, slog.LevelInfo)
 	}
-	if env.CorpID == "" || env.Secret == "" || env.Token == "" || env.AESKey == "" {
-		return nil, errors.New("请设置企业微信配置：WECOM_CORP_ID、WECOM_SECRET、WECOM_TOKEN、WECOM_AES_KEY（离线可先运行 fangpin sim）")
+	if err := env.NeedWeCom(); err != nil {
+		return nil, err
 	}
 	agentID, err := strconv.ParseInt(env.AgentID, 10, 64)
 	if err != nil {
@@ -79,7 +78,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 		return nil, fmt.Errorf("回调配置有误：%w", err)
 	}
 	// The AI bot has its own Token and EncodingAESKey; by default the app's.
-	aiCrypto, err := bot.NewCrypto(getenv("WECOM_AIBOT_TOKEN", env.Token), getenv("WECOM_AIBOT_AES_KEY", env.AESKey), "")
+	aiCrypto, err := bot.NewCrypto(env.AIBotToken, env.AIBotAESKey, "")
 	if err != nil {
 		return nil, fmt.Errorf("智能机器人回调配置有误：%w", err)
 	}
@@ -97,7 +96,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 		return nil, fmt.Errorf("无法连接 Redis（REDIS_URL）：%w", err)
 	}
 	s := &Server{Env: env, DB: db, Redis: rdb, Log: log, Registry: prometheus.NewRegistry(), Mux: http.NewServeMux(),
-		RedisPrefix: getenv("FANGPIN_REDIS_PREFIX", "fangpin:"), ready: make(chan string, 1)}
+		RedisPrefix: env.RedisPrefix, ready: make(chan string, 1)}
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	s.Metrics = bot.NewMetrics(s.Registry, db.DB)
 	bot.RedirectSDK(env.APIBase)
@@ -113,8 +112,8 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}, Now: db.Now, Log: log}
 	s.Router.Register(cs.Commands()...)
 	s.Router.Cards = cs
-	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Log: log}).Commands()...)
-	rules, err := intake.RulesFromEnv()
+	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Log: log, ExportDir: env.ExportDir}).Commands()...)
+	rules, err := env.Rules()
 	if err != nil {
 		return nil, err
 	}
@@ -134,13 +133,6 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 		Worker{"inbox", s.Inbox.Run},
 		Worker{"inbox-prune", s.pruneInbox})
 	return s, nil
-}
-
-func getenv(k, def string) string {
-	if v := os.Getenv(k); v != "" {
-		return v
-	}
-	return def
 }
 
 // pruneInbox forgets handled callbacks a week old, hourly (callbacks older than a day are
