@@ -24,7 +24,39 @@ const (
 	RemindDispatch     ReminderKind = "dispatch"  // the 8th → the office, if the month's round is not dispatched
 	RemindMonthEnd     ReminderKind = "month_end" // 3 working days before month-end → township group
 	RemindFeedback     ReminderKind = "feedback"  // the month's last working day → the office: who still owes results (结果反馈)
+	RemindDigest       ReminderKind = "digest"    // one message a day per township group: the day's digested reminders
 )
+
+// Digested reports whether reminders of this kind reach a township group only through the
+// day's digest (spec §10: a group gets at most one reminder message a day). They stay in
+// the record one by one, for the ledger and for exactly-once.
+func (k ReminderKind) Digested() bool {
+	return k == RemindCaseDue || k == RemindCaseOverdue || k == RemindMonthEnd
+}
+
+// DigestKey names the digest of a township group for a day; planning it twice is harmless.
+func DigestKey(target string, day Date) string { return "digest:" + target + ":" + day.String() }
+
+// WithDigests adds to rs the digest of every township group and day that a digested
+// reminder of rs goes to.
+func WithDigests(rs []Reminder) []Reminder {
+	seen := map[string]bool{}
+	out := rs
+	for _, r := range rs {
+		if !r.Kind.Digested() || r.Township == "" {
+			continue
+		}
+		key := DigestKey(r.Target, r.Day)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		d := newReminder(RemindDigest, key, r.Target, r.Day)
+		d.Township = r.Township
+		out = append(out, d)
+	}
+	return out
+}
 
 // CaseKind reports whether reminders of this kind belong to a case.
 func (k ReminderKind) CaseKind() bool {

@@ -20,7 +20,7 @@ import (
 // planning twice is harmless. New rows wait (scheduled = false) for a worker to put them
 // into Redis after this transaction commits.
 func insertReminders(ctx context.Context, q sqlx.ExtContext, rs []cases.Reminder) error {
-	for _, r := range rs {
+	for _, r := range cases.WithDigests(rs) {
 		var dept, town any
 		if r.Department != "" {
 			dept = r.Department
