@@ -192,6 +192,7 @@ type parser struct {
 	rules                                cases.Rules
 	store                                Store
 	seen                                 map[uint64]int32 // first 17 digits of an ID number → row; exact and small
+	dateCol                              []bool           // by column index: a date column, stored as YYYY-MM-DD
 	progress                             func(int)
 	lastKind                             string // the last 人员类别 read, and what registeredKind said
 	lastKindSays                         bool
@@ -216,6 +217,12 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 			}
 		}
 		p.fields = append(p.fields, f)
+		if c.Kind == kindDate && f.idx >= 0 {
+			for len(p.dateCol) <= f.idx {
+				p.dateCol = append(p.dateCol, false)
+			}
+			p.dateCol[f.idx] = true
+		}
 	}
 	return p
 }
@@ -540,6 +547,13 @@ func (p *parser) detail(rec []string) []byte {
 		v := NormalizeText(rec[i])
 		if v == "" {
 			continue
+		}
+		// Every date a person reads is YYYY-MM-DD (§8), whether the cell held text or an
+		// Excel date serial such as 46308.
+		if i < len(p.dateCol) && p.dateCol[i] {
+			if d, err := NormalizeDate(v); err == nil {
+				v = d.String()
+			}
 		}
 		if !first {
 			buf = append(buf, ',')

@@ -350,3 +350,26 @@ func TestNormaliseFastPaths(t *testing.T) {
 		}
 	}
 }
+
+// A date a person reads is YYYY-MM-DD whatever the cell held: an Excel date serial (46308, as
+// XLSX stores date cells) or a text date in another form is stored normalised in the detail
+// that 查看, the private message and the form show.
+func TestDatesAreStoredAsDates(t *testing.T) {
+	f := setup(t)
+	a, b := f.members[0], f.members[1]
+	csv := "姓名,身份证号,乡镇,村,病种,确诊日期\n" +
+		a.Name + "," + a.IDNumber + ",城关镇,示例一村,肺结核,46308\n" +
+		b.Name + "," + b.IDNumber + ",城关镇,示例一村,肺结核,2026/9/5\n"
+	batch := f.importBytes(t, "卫健委", cases.CatSeriousIllness, []byte(csv))
+	if batch.Warnings != 2 {
+		t.Fatalf("warnings %d, errors %v", batch.Warnings, batch.Errors)
+	}
+	var details []string
+	if err := f.db.Select(&details, `SELECT detail->>'确诊日期' FROM warnings WHERE batch_id = $1 ORDER BY row_no`, batch.ID); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := intake.NormalizeDate("46308")
+	if len(details) != 2 || details[0] != want.String() || details[1] != "2026-09-05" {
+		t.Errorf("stored dates %q, want [%s 2026-09-05]", details, want)
+	}
+}
