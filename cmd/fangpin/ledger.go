@@ -154,7 +154,7 @@ func runSpotcheck(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	if len(picks) == 0 {
-		fmt.Fprintf(os.Stderr, "%s 还没有已办结的案件可以抽查。\n", m)
+		fmt.Fprintf(os.Stderr, "%s 还没有交办的案件可以抽查。\n", m)
 		return nil
 	}
 	fmt.Fprintf(os.Stderr, "%s 抽取 %d 户（比例 %g，种子 %d），名单已发给督查人员。\n", m, len(picks), *rate, *seed)
