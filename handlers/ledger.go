@@ -299,14 +299,15 @@ func (l *Reports) spotCheck(ctx context.Context, req Request) (string, error) {
 		return "", cases.Errorf(cases.EInvalid, "抽查结果只能是“合格”或“不合格”。%s", usage)
 	}
 	note := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(req.Rest, req.Args[0])), req.Args[1]))
-	c, err := l.Store.SpotCheck(ctx, no, req.Actor, pass, note, postgres.Source(req.Msg.ID), l.notifySpotFail(pass, note, postgres.Source(req.Msg.ID)))
+	var returned bool
+	c, err := l.Store.SpotCheck(ctx, no, req.Actor, pass, note, postgres.Source(req.Msg.ID), l.notifySpotFail(pass, note, postgres.Source(req.Msg.ID), &returned))
 	if err != nil {
 		return "", err
 	}
 	if pass {
 		return fmt.Sprintf("已登记：案件 %s（%s）抽查合格。", c.No, c.Township), nil
 	}
-	if c.Status != cases.StatusReturned {
+	if !returned {
 		return fmt.Sprintf("已登记：案件 %s（%s）抽查不合格。案件尚未办结，办理时限仍为 %s，不顺延；已向%s发出督办。",
 			c.No, c.Township, c.DueOn, c.Township), nil
 	}
@@ -319,12 +320,13 @@ func (l *Reports) spotCheck(ctx context.Context, req Request) (string, error) {
 // due date. An open case: the group gets a 督办 with the case number only — found 不合格,
 // to be put right by its unchanged due date. Either way the supervisor's note (which may
 // describe the household) goes to the township's cadres privately, never to the group.
-func (l *Reports) notifySpotFail(pass bool, note string, src postgres.Source) postgres.CaseHook {
+// *returned tells the caller which of the two it was.
+func (l *Reports) notifySpotFail(pass bool, note string, src postgres.Source, returned *bool) postgres.CaseHook {
 	return func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
 		if pass {
 			return nil
 		}
-		returned := after.Status == cases.StatusReturned
+		*returned = before.Status == cases.StatusClosed && after.Status == cases.StatusReturned
 		t, cadres, err := postgres.TownshipContacts(ctx, tx, after.Township)
 		if err != nil {
 			return err
@@ -334,7 +336,7 @@ func (l *Reports) notifySpotFail(pass bool, note string, src postgres.Source) po
 			after.No, after.Village, cases.MaskName(after.HeadName), after.DueOn)
 		private := fmt.Sprintf("案件 %s（%s %s）抽查不合格，已退回重新办理。\n督查意见：%s\n新的办理时限：%s。请重新核查后发送：核查 %s 纳入/已在监测/不纳入 <说明>",
 			after.No, after.Village, after.HeadName, note, after.DueOn, after.No)
-		if !returned {
+		if !*returned {
 			// One 督办 per finding: the supervisor's message makes the key.
 			key = fmt.Sprintf("spotdub:%s:%s", after.No, src)
 			group = fmt.Sprintf("【督办】案件 %s 在督查抽查中发现办理不合格，请抓紧整改，并于办理时限 %s 前完成核查、反馈结果（时限不顺延）。督查意见已私信本乡镇干部。",
