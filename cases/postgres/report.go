@@ -217,10 +217,10 @@ type factRow struct {
 
 // assessQuery reads the month's cases with their categories, source departments, the first
 // recorded result and the month's spot check. It is the one query every report is built on.
-// The case's source is read through to_jsonb so that the query works before and after the
-// cases.source column (issue 12) exists; without it, a case is 部门筛查.
+// %s is the case's source: the cases.source column once it exists (issue 12), else every
+// case is 部门筛查 (see sourceColumn).
 const assessQuery = `
-	SELECT c.case_no, c.round, c.kind, COALESCE(to_jsonb(c)->>'source', '部门筛查') AS source, t.name AS township,
+	SELECT c.case_no, c.round, c.kind, %s AS source, t.name AS township,
 		c.village, c.head_name, c.household_no, c.head_id_number, d.name AS department, c.status, c.result,
 		c.reason, c.dispatched_at, c.due_on, c.original_due_on, c.verified_at, c.entered_on, c.closed_at, c.returns,
 		(SELECT min(e.at) FROM case_events e WHERE e.case_id = c.id AND e.action = 'verify') AS first_result_at,
@@ -251,8 +251,12 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
 
+	source, err := db.sourceColumn(ctx)
+	if err != nil {
+		return a, fmt.Errorf("assess %s: %w", month, err)
+	}
 	var rows []factRow
-	if err := db.SelectContext(ctx, &rows, assessQuery, month); err != nil {
+	if err := db.SelectContext(ctx, &rows, fmt.Sprintf(assessQuery, source), month); err != nil {
 		return a, fmt.Errorf("assess %s: cases: %w", month, err)
 	}
 	tasks, err := db.monthTasks(ctx, month)
@@ -390,6 +394,21 @@ func (r factRow) fact(today cases.Date) CaseFact {
 	f.Overdue = cases.Late(c, today)
 	f.FedBack = cases.FedBack(r.Round, f.FirstResultAt)
 	return f
+}
+
+// sourceColumn is the SQL for a case's source (部门筛查 / 农户申报 / 干部走访 / 人员变动): the
+// cases.source column that issue 12 adds, or the constant 部门筛查 before it exists.
+func (db *DB) sourceColumn(ctx context.Context) (string, error) {
+	var has bool
+	err := db.GetContext(ctx, &has, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'cases' AND column_name = 'source')`)
+	if err != nil {
+		return "", fmt.Errorf("cases.source: %w", err)
+	}
+	if has {
+		return "c.source", nil
+	}
+	return "'部门筛查'", nil
 }
 
 // departmentScores scores each department's pushes (cases.PushDeadline) and tasks.
