@@ -14,6 +14,7 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/ledgerxlsx"
+	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
 )
 
@@ -334,4 +335,36 @@ func convertWithLibreOffice(t *testing.T, path string) {
 		t.Logf("kept %s and its PDF in %s", filepath.Base(path), keep)
 	}
 	t.Logf("libreoffice converted the ledger to a %d-byte PDF", len(b))
+}
+
+// TestLedgerShowsDepartmentTasks: 责任部门 lists the case's department and every department
+// with a task; 部门办理情况 says what each did, or its due date while open.
+func TestLedgerShowsDepartmentTasks(t *testing.T) {
+	done := cases.MustDate("2026-12-09")
+	a := postgres.Assessment{Month: "2026-11", County: "测试县", AsOf: cases.MustDate("2026-12-10").At(9, 0),
+		Cases: []postgres.CaseFact{{No: "YJ202611-0001", Kind: cases.KindNew, Source: "部门筛查", Township: "城关镇",
+			HeadName: "王考一", HouseholdNo: "4211230010010012", Department: "住建局", Status: cases.StatusDispatched,
+			DispatchedAt: cases.MustDate("2026-11-10").At(10, 0), DueOn: cases.MustDate("2026-12-08"),
+			Tasks: []cases.Task{
+				{Department: "住建局", DueOn: cases.MustDate("2026-12-08"), DoneOn: &done, Measure: "已安排危房改造"},
+				{Department: "教体局", DueOn: cases.MustDate("2026-12-08")},
+			}}}}
+	f, err := ledgerxlsx.Build(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(name string) string {
+		ref, _ := excelize.CoordinatesToCellName(col(name), firstRow)
+		v, _ := f.GetCellValue(ledgerxlsx.LedgerSheet, ref)
+		return v
+	}
+	if got := get("责任部门"); got != "住建局、教体局" {
+		t.Errorf("责任部门 %q", got)
+	}
+	if got := get("部门办理情况"); got != "住建局：2026-12-09 已办理（逾期），已安排危房改造；教体局：未办理（时限 2026-12-08）" {
+		t.Errorf("部门办理情况 %q", got)
+	}
+	if got := get("户编号/身份证号（脱敏）"); got != "4211230010010012" {
+		t.Errorf("户编号 %q", got)
+	}
 }

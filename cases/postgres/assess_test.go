@@ -92,3 +92,59 @@ func TestAssessmentPinsTheHandMadeMonth(t *testing.T) {
 		t.Errorf("county %q", a.County)
 	}
 }
+
+// TestDepartmentTasksFeedTheScore plays issue 12's department_tasks (the table is created
+// here as that branch defines it, if it does not exist yet): the tasks of the month's cases
+// that are done or past due count, on time when done by their due date.
+func TestDepartmentTasksFeedTheScore(t *testing.T) {
+	db, nos, _ := monthtest.SetupWith(t, monthtest.AssessPlan, monthtest.AssessDispatch)
+	ctx := context.Background()
+	_, err := db.ExecContext(ctx, `
+		CREATE TABLE IF NOT EXISTS department_tasks (
+			id         bigserial PRIMARY KEY,
+			case_id    bigint NOT NULL REFERENCES cases (id),
+			department text NOT NULL REFERENCES departments (name) ON UPDATE CASCADE,
+			status     text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
+			due_on     date NOT NULL,
+			done_on    date,
+			measure    text NOT NULL DEFAULT ''
+		)`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []struct {
+		no, dept, status, due string
+		done                  any
+		measure               string
+	}{
+		{nos[5], "医保局", "done", "2026-12-08", "2026-12-01", "已落实医疗救助"}, // on time
+		{nos[0], "医保局", "done", "2026-11-30", "2026-12-02", "已核减自付费用"}, // late
+		{nos[1], "医保局", "open", "2026-12-01", nil, ""},                 // open past due
+		{nos[2], "医保局", "open", "2026-12-20", nil, ""},                 // not yet due: not counted
+		{nos[3], "民政局", "open", "2026-12-20", nil, ""},
+	} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO department_tasks (case_id, department, status, due_on, done_on, measure)
+			SELECT id, $2, $3, $4, $5, $6 FROM cases WHERE case_no = $1`, k.no, k.dept, k.status, k.due, k.done, k.measure); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := db.Assess(ctx, monthtest.Month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range a.Departments {
+		switch d.Name {
+		case "医保局": // pushes 1/1, tasks 1/3: 50 × 1 + 50 × 1/3
+			if d.TasksDue != 3 || d.TasksOnTime != 1 || d.Score == nil || *d.Score != 66.7 {
+				t.Errorf("医保局 tasks %d/%d score %v, want 1/3 and 66.7", d.TasksOnTime, d.TasksDue, d.Score)
+			}
+		case "民政局": // the open task is not due yet: pushes only
+			if d.TasksDue != 0 || d.Score == nil || *d.Score != 100 {
+				t.Errorf("民政局 tasks %d score %v", d.TasksDue, d.Score)
+			}
+		}
+	}
+	if ts := a.Cases[5].Tasks; len(ts) != 1 || ts[0].Department != "医保局" || ts[0].Measure != "已落实医疗救助" {
+		t.Errorf("the case's tasks: %+v", ts)
+	}
+}
