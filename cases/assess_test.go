@@ -121,36 +121,3 @@ func TestRoundDueByTheTenth(t *testing.T) {
 		}
 	}
 }
-
-func TestPushRule(t *testing.T) {
-	cal := NewCalendar()
-	for _, tc := range []struct {
-		cat      Category
-		period   string
-		deadline string // "" = no deadline
-	}{
-		{CatMedical, "2026-10", "2026-11-05"},    // a Thursday
-		{CatEmployment, "2026-09", "2026-10-08"}, // 10-05 is in the National Day holiday
-		{CatAssistance, "2026-12", "2027-01-05"},
-		{CatEducation, "2026-2027", "2027-04-30"},
-		{CatEducation, "2027-04", "2027-04-30"},
-		{CatEducation, "2026-2028", ""},
-		{CatDisaster, "2026-11", ""},
-		{CatMedical, "2026-13", ""},
-	} {
-		d, ok := PushDeadline(tc.cat, tc.period, cal)
-		got := ""
-		if ok {
-			got = d.String()
-		}
-		if got != tc.deadline {
-			t.Errorf("%s %s: deadline %q, want %q", tc.cat, tc.period, got, tc.deadline)
-		}
-	}
-	if !PushOnTime(CatEmployment, "2026-09", MustDate("2026-10-08").At(23, 30), cal) {
-		t.Error("a push on the extended deadline's evening is on time")
-	}
-	if PushOnTime(CatMedical, "2026-10", MustDate("2026-11-06").At(0, 10), cal) {
-		t.Error("a push after midnight Shanghai of the deadline is late")
-	}
-}

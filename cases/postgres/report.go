@@ -337,9 +337,10 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 	for _, cc := range byCat { // categories the domain does not know; keep them visible
 		a.Categories = append(a.Categories, *cc)
 	}
-	if a.Departments, err = db.departmentScores(ctx, first, today, tasks); err != nil {
+	if a.Departments, err = db.pushScores(ctx, first); err != nil {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
+	scoreDepartments(a.Departments, tasks, today)
 	if a.Office, err = db.officeScore(ctx, first, today); err != nil {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
@@ -411,15 +412,22 @@ func (db *DB) sourceColumn(ctx context.Context) (string, error) {
 	return "'部门筛查'", nil
 }
 
-// departmentScores scores each department's pushes (cases.PushDeadline) and tasks.
-//   - pushes: month M's report scores the pushes due in M: monthly categories' period M−1
-//     (the data M's round is built on), education's 学年 in April. A push is counted once it
-//     arrived or once its deadline has passed; before that there is nothing to measure.
-//     "Promptly" categories have no deadline to miss and are not scored. A department is only
-//     scored for the categories the org file gives it;
-//   - tasks: the month's cases' tasks of the department that are done or past due
-//     (cases.TaskDue), on time by cases.TaskOnTime.
-func (db *DB) departmentScores(ctx context.Context, first, today cases.Date, tasks map[string][]cases.Task) ([]DepartmentScore, error) {
+// Push deadlines (spec §2, §10), as scored in the report of month M. The deadlines are the
+// domain's (cases.PushDeadline), the same the reminders use:
+//   - monthly categories (medical, serious_illness, employment, assistance, population): the
+//     data of period P is due by the 5th of P+1, moved to the next working day. Month M's
+//     report scores the pushes due in M, i.e. period M−1 — the data month M's round is built on;
+//   - education: once a year by 30 April (moved likewise); scored in April's report (the 学年
+//     ending that summer, or any YYYY-MM of that year);
+//   - "promptly" categories (disaster, epidemic, industry, assurance) follow events the
+//     system cannot know before the push arrives; they are not scored.
+//
+// A push counts once per department, category and period however many batches came, and for
+// the period it names, never for the day it arrived; it is on time when its first batch
+// arrived by the deadline. Before its deadline a push not yet received is not counted: there
+// is nothing to measure yet. A department is only scored for the categories the org file
+// gives it.
+func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]DepartmentScore, error) {
 	var depts []struct {
 		Name       string         `db:"name"`
 		Categories pq.StringArray `db:"categories"`
@@ -427,14 +435,9 @@ func (db *DB) departmentScores(ctx context.Context, first, today cases.Date, tas
 	if err := db.SelectContext(ctx, &depts, `SELECT name, categories FROM departments ORDER BY id`); err != nil {
 		return nil, fmt.Errorf("departments: %w", err)
 	}
-	prev := cases.PreviousMonth(first)
+	today := cases.DateOf(db.Now())
+	prev := cases.MonthlyPeriodDue(first)
 	schoolYear := fmt.Sprintf("%04d-%04d", first.Year-1, first.Year)
-	byDept := map[string][]cases.Task{}
-	for _, ts := range tasks {
-		for _, t := range ts {
-			byDept[t.Department] = append(byDept[t.Department], t)
-		}
-	}
 	out := make([]DepartmentScore, 0, len(depts))
 	for _, d := range depts {
 		ds := DepartmentScore{Name: d.Name}
@@ -447,7 +450,7 @@ func (db *DB) departmentScores(ctx context.Context, first, today cases.Date, tas
 			switch {
 			case c.Monthly():
 				due = PushDue{Category: c, Period: prev}
-			case c == cases.CatEducation && first.Month == time.April:
+			case c == cases.CatEducation && first.Month == cases.EducationDeadlineMonth:
 				// The 学年 ending this summer; a YYYY-MM period of this year counts for it too.
 				due = PushDue{Category: c, Period: schoolYear}
 				q = `SELECT min(b.received_at) FROM batches b JOIN departments d ON d.id = b.department_id
@@ -456,7 +459,7 @@ func (db *DB) departmentScores(ctx context.Context, first, today cases.Date, tas
 			default:
 				continue
 			}
-			deadline, ok := cases.PushDeadline(c, due.Period, db.Cal)
+			deadline, ok := cases.PushDeadline(db.Cal, c, due.Period)
 			if !ok {
 				continue
 			}
@@ -468,7 +471,7 @@ func (db *DB) departmentScores(ctx context.Context, first, today cases.Date, tas
 			if received.Valid {
 				t := received.Time
 				due.Received = &t
-				due.OnTime = cases.PushOnTime(c, due.Period, t, db.Cal)
+				due.OnTime = !cases.PushLate(db.Cal, c, due.Period, cases.DateOf(t))
 			} else if !today.After(deadline) {
 				continue // not yet due: nothing to measure
 			}
@@ -479,20 +482,36 @@ func (db *DB) departmentScores(ctx context.Context, first, today cases.Date, tas
 			ds.Pushes = append(ds.Pushes, due)
 		}
 		sort.Slice(ds.Pushes, func(i, j int) bool { return ds.Pushes[i].Category < ds.Pushes[j].Category })
-		ds.Tasks = byDept[d.Name]
-		for _, t := range ds.Tasks {
-			if !cases.TaskDue(t, today) {
-				continue
-			}
-			ds.TasksDue++
-			if ot := cases.TaskOnTime(t); ot != nil && *ot {
-				ds.TasksOnTime++
-			}
-		}
-		ds.Score = cases.DepartmentScore(ds.PushesOnTime, ds.PushesDue, ds.TasksOnTime, ds.TasksDue)
 		out = append(out, ds)
 	}
 	return out, nil
+}
+
+// scoreDepartments adds each department's tasks — the month's cases' tasks that are done or
+// past due (cases.TaskDue), on time by cases.TaskOnTime — and its score
+// (cases.DepartmentScore) to the push figures.
+func scoreDepartments(ds []DepartmentScore, tasks map[string][]cases.Task, today cases.Date) {
+	byDept := map[string][]cases.Task{}
+	for _, ts := range tasks {
+		for _, t := range ts {
+			byDept[t.Department] = append(byDept[t.Department], t)
+		}
+	}
+	for i := range ds {
+		d := &ds[i]
+		d.Tasks = byDept[d.Name]
+		sort.Slice(d.Tasks, func(i, j int) bool { return d.Tasks[i].CaseNo < d.Tasks[j].CaseNo })
+		for _, t := range d.Tasks {
+			if !cases.TaskDue(t, today) {
+				continue
+			}
+			d.TasksDue++
+			if ot := cases.TaskOnTime(t); ot != nil && *ot {
+				d.TasksOnTime++
+			}
+		}
+		d.Score = cases.DepartmentScore(d.PushesOnTime, d.PushesDue, d.TasksOnTime, d.TasksDue)
+	}
 }
 
 // monthTasks reads the department tasks (交办给相关部门, spec §5) of the month's cases, by case
