@@ -47,9 +47,6 @@ type Command struct {
 	Now    time.Time
 }
 
-// MinReasonRunes is the shortest reason accepted for 不纳入 (逐户说明): a word or two is not a reason.
-const MinReasonRunes = 4
-
 // ReturnWorkingDays is how long a returned case gets (spec §7).
 const ReturnWorkingDays = 10
 
@@ -75,8 +72,8 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 			c.VerifiedAt = &now
 		case ResultExclude:
 			reason := strings.TrimSpace(cmd.Reason)
-			if utf8.RuneCountInString(reason) < MinReasonRunes {
-				return c, Errorf(EInvalid, "“不纳入”必须逐户写明理由（至少 %d 个字），例如：核查 %s 不纳入 家庭年人均收入高于监测标准，无返贫风险", MinReasonRunes, c.No)
+			if err := CheckExclusionReason(c.No, reason); err != nil {
+				return c, err
 			}
 			c.Status = StatusClosed
 			c.Result = ResultExclude
@@ -112,12 +109,19 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 		c.ClosedAt = &now
 		return c, nil
 	case ActSpotPass, ActSpotFail:
-		if c.Status != StatusClosed {
-			return c, Errorf(EIllegal, "案件 %s 尚未办结（%s），办结后才能抽查。", c.No, c.Status.Label())
-		}
+		// Any case of the month may be checked, open or closed (spec §8): an open case is
+		// checked for progress and keeps its due date, so a late case stays visibly late;
+		// the store tells the township (督办). A closed case found 不合格 is returned.
 		if cmd.Action == ActSpotFail {
 			if utf8.RuneCountInString(strings.TrimSpace(cmd.Reason)) < 2 {
 				return c, Errorf(EInvalid, "抽查不合格请写明问题，例如：抽查 %s 不合格 未实际入户核查", c.No)
+			}
+			if c.Status != StatusClosed {
+				return c, nil
+			}
+			if c.OriginalDueOn == nil {
+				first := c.DueOn
+				c.OriginalDueOn = &first
 			}
 			c.Status = StatusReturned
 			c.Result = ResultNone

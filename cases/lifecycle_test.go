@@ -47,10 +47,11 @@ func TestTransitionTable(t *testing.T) {
 	}
 	// want[status][action] = resulting status, or "" when it must be refused.
 	want := map[Status]map[Action]Status{
-		StatusDispatched: {ActVerify: StatusVerified, ActEnter: "", ActSpotPass: "", ActSpotFail: "", ActAddWarnings: StatusDispatched},
-		StatusVerified:   {ActVerify: StatusVerified, ActEnter: StatusClosed, ActSpotPass: "", ActSpotFail: "", ActAddWarnings: StatusVerified},
+		// Spot checks cover open cases too (spec §8): they leave an open case as it is.
+		StatusDispatched: {ActVerify: StatusVerified, ActEnter: "", ActSpotPass: StatusDispatched, ActSpotFail: StatusDispatched, ActAddWarnings: StatusDispatched},
+		StatusVerified:   {ActVerify: StatusVerified, ActEnter: StatusClosed, ActSpotPass: StatusVerified, ActSpotFail: StatusVerified, ActAddWarnings: StatusVerified},
 		StatusClosed:     {ActVerify: "", ActEnter: "", ActSpotPass: StatusClosed, ActSpotFail: StatusReturned, ActAddWarnings: ""},
-		StatusReturned:   {ActVerify: StatusVerified, ActEnter: "", ActSpotPass: "", ActSpotFail: "", ActAddWarnings: StatusReturned},
+		StatusReturned:   {ActVerify: StatusVerified, ActEnter: "", ActSpotPass: StatusReturned, ActSpotFail: StatusReturned, ActAddWarnings: StatusReturned},
 	}
 	for _, s := range Statuses {
 		for _, a := range Actions {
@@ -130,7 +131,7 @@ func TestEnterDateBounds(t *testing.T) {
 	if err != nil || got.EnteredOn == nil || got.EnteredOn.String() != "2026-11-25" {
 		t.Fatalf("录入 today: %+v %v", got.EnteredOn, err)
 	}
-	if !got.OnTime() {
+	if ot := OnTime(got); ot == nil || !*ot {
 		t.Error("closed 2026-11-25 with due 2026-12-08 should be on time")
 	}
 }
@@ -144,5 +145,35 @@ func TestSpotFailReturnsWithNewDueDate(t *testing.T) {
 	}
 	if got.Status != StatusReturned || got.DueOn.String() != "2026-12-15" || got.Returns != 1 || got.Result != ResultNone {
 		t.Errorf("returned case: status %s due %s returns %d result %q", got.Status, got.DueOn, got.Returns, got.Result)
+	}
+	if got.OriginalDueOn == nil || got.OriginalDueOn.String() != "2026-12-08" {
+		t.Errorf("the original due date is kept: %v", got.OriginalDueOn)
+	}
+	// Returned twice: the original stays the first one.
+	again := got
+	again.Status, again.Result = StatusClosed, ResultExclude
+	closed := MustDate("2026-12-10").At(10, 0)
+	again.ClosedAt = &closed
+	got2, err := Apply(again, supervisor, Command{Action: ActSpotFail, Reason: "理由不实", Now: MustDate("2026-12-11").At(9, 0)}, cal)
+	if err != nil || got2.OriginalDueOn.String() != "2026-12-08" || got2.Returns != 2 {
+		t.Errorf("second return: original %v returns %d err %v", got2.OriginalDueOn, got2.Returns, err)
+	}
+}
+
+func TestSpotFailOnAnOpenCaseKeepsItsDueDate(t *testing.T) {
+	cal := NewCalendar()
+	now := MustDate("2026-12-10").At(9, 0) // after due 2026-12-08: the case is late and stays late
+	for _, s := range []Status{StatusDispatched, StatusVerified, StatusReturned} {
+		before := sampleCase(s)
+		got, err := Apply(before, supervisor, Command{Action: ActSpotFail, Reason: "进度滞后，未入户", Now: now}, cal)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		if got.Status != s || got.DueOn != before.DueOn || got.Returns != 0 || got.OriginalDueOn != nil {
+			t.Errorf("%s: spot fail changed the open case: %+v", s, got)
+		}
+		if !Late(got, DateOf(now)) {
+			t.Errorf("%s: the case must still show as late", s)
+		}
 	}
 }

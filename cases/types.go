@@ -133,14 +133,10 @@ type Case struct {
 	Returns      int
 	Categories   []Category
 	Members      []string // id numbers
-}
 
-// OnTime reports whether a closed case closed on or before its due date (Asia/Shanghai).
-func (c *Case) OnTime() bool {
-	if c.ClosedAt == nil {
-		return false
-	}
-	return !DateOf(*c.ClosedAt).After(c.DueOn)
+	// OriginalDueOn is the due date before the case was first returned by a spot check
+	// (nil if never returned); DueOn is then the new one, which the case is judged by.
+	OriginalDueOn *Date
 }
 
 // Overdue reports whether an open case has passed its due date on day today.

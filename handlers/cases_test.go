@@ -117,6 +117,11 @@ func TestCaseCommands(t *testing.T) {
 
 	noReason := f.say("zhangsan", "核查 "+h1.No+" 不纳入", false)
 	wants(t, "不纳入 without reason", noReason, "理由", "核查 "+h1.No+" 不纳入")
+	dots := f.say("zhangsan", "核查 "+h1.No+" 不纳入 ......", false)
+	wants(t, "不纳入 ......", dots, "不能只是标点或重复的字", "例如：核查 "+h1.No+" 不纳入 家庭年人均收入高于监测标准")
+	if c, _ := f.db.CaseByNo(ctx, h1.No); c.Status != cases.StatusDispatched {
+		t.Fatalf("...... closed %s: %s", h1.No, c.Status)
+	}
 	wants(t, "bad result", f.say("zhangsan", "核查 "+h1.No+" 可能吧", false), "只能是")
 	wants(t, "bad number", f.say("zhangsan", "核查 12345 纳入", false), "YJ202611-0001")
 	wants(t, "missing number", f.say("zhangsan", "录入", false), "录入 <编号> [日期]")

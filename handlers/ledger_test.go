@@ -68,10 +68,12 @@ func TestProgressAndStatsUseTheAssessment(t *testing.T) {
 	db, _, r, _ := setupRouter(t)
 	got := say(t, db, r, "m1", "zhaoliu", "进度 2026-11")
 	for _, want := range []string{"【2026年11月办理进度】截至 2026-12-10 10:00",
-		"城关镇：交办 5，已核查待录入 1，办结 2，逾期 2，按时办结率 33.3%",
-		"河口乡：交办 5，已核查待录入 0，办结 4，逾期 2，按时办结率 50.0%",
-		"青山镇：交办 0，已核查待录入 0，办结 0，逾期 0，按时办结率 —",
-		"全县合计：交办 10，已核查待录入 1，办结 6，逾期 4，按时办结率 42.9%"} {
+		"城关镇：交办 5，已核查待录入 1，办结 2，逾期 2，按时办结率 33.3%，考核得分 ",
+		"河口乡：交办 5，已核查待录入 0，办结 4，逾期 2，按时办结率 50.0%，考核得分 ",
+		"青山镇：交办 0，已核查待录入 0，办结 0，逾期 0，按时办结率 —（暂无到期案件），考核得分 —（本月无考核事项）",
+		"全县合计：交办 10，已核查待录入 1，办结 6，逾期 4，按时办结率 42.9%",
+		"部门考核：医保局 100.0 分（按时推送 1/1）；卫健委 0.0 分（按时推送 0/1）",
+		"县扶贫办：2026-11-10 集中交办，在 2026-11-10 时限内（按时 1/1）。"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("进度 lacks %q:\n%s", want, got)
 		}
@@ -142,9 +144,26 @@ func TestSpotCheckFailureReturnsTheCaseAndTellsTheTownship(t *testing.T) {
 	if !ok || p.Target != "zhangsan" || !strings.Contains(p.Body["content"].(string), "未见入户核查记录") {
 		t.Errorf("cadres' private message: %+v", p)
 	}
-	// Again on the now open case: refused with the reason.
-	if got := say(t, db, r, "s2", "sunqi", "抽查 "+no+" 合格"); !strings.Contains(got, "尚未办结") {
+	// Again on the now open case: 不合格 sends a 督办 and does not move the due date.
+	got = say(t, db, r, "s2", "sunqi", "抽查 "+no+" 不合格 仍未入户，患有糖尿病的户主未见")
+	if !strings.Contains(got, "办理时限仍为 "+due.String()+"，不顺延") || !strings.Contains(got, "督办") {
 		t.Errorf("second check: %s", got)
+	}
+	if c2, _ := db.CaseByNo(context.Background(), no); c2.Status != cases.StatusReturned || c2.DueOn != due || c2.Returns != 1 {
+		t.Errorf("open case after 不合格: %s due %s returns %d", c2.Status, c2.DueOn, c2.Returns)
+	}
+	ob = outbox(t, db)
+	d, ok := ob["spotdub:"+no+":s2:group"]
+	if !ok || d.Target != "wrCG0001" {
+		t.Fatalf("督办 to the group: %+v", ob)
+	}
+	dub := d.Body["content"].(string)
+	if !strings.Contains(dub, "【督办】案件 "+no+" 在督查抽查中发现办理不合格") ||
+		strings.Contains(dub, "张") || strings.Contains(dub, "糖尿病") || strings.Contains(dub, "入户") && strings.Contains(dub, "仍未") {
+		t.Errorf("督办 must carry the case number only, no name or note: %s", dub)
+	}
+	if p, ok := ob["spotdub:"+no+":s2:cadres"]; !ok || !strings.Contains(p.Body["content"].(string), "糖尿病") {
+		t.Errorf("the note goes to the cadres privately: %+v", p)
 	}
 	if got := say(t, db, r, "s3", "sunqi", "抽查 "+nos[0]+" 一般"); !strings.Contains(got, "只能是“合格”或“不合格”") {
 		t.Errorf("bad result word: %s", got)

@@ -44,13 +44,15 @@ type caseRow struct {
 	Returns      int            `db:"returns"`
 	Categories   pq.StringArray `db:"categories"`
 	Members      pq.StringArray `db:"members"`
+
+	OriginalDueOn *cases.Date `db:"original_due_on"`
 }
 
 // caseSelect reads cases with the names and the categories and members of their warnings.
 const caseSelect = `
 	SELECT c.id, c.case_no, c.round, c.kind, c.household_key, c.household_no, c.head_name, c.head_id_number,
 		c.village, t.name AS township, d.name AS department, c.status, c.result, c.reason, c.dispatched_at,
-		c.due_on, c.verified_at, c.entered_on, c.closed_at, c.returns,
+		c.due_on, c.verified_at, c.entered_on, c.closed_at, c.returns, c.original_due_on,
 		COALESCE((SELECT array_agg(DISTINCT w.category ORDER BY w.category) FROM warnings w WHERE w.case_id = c.id), '{}') AS categories,
 		COALESCE((SELECT array_agg(DISTINCT w.id_number ORDER BY w.id_number) FROM warnings w WHERE w.case_id = c.id AND w.id_number <> ''), '{}') AS members
 	FROM cases c JOIN townships t ON t.id = c.township_id LEFT JOIN departments d ON d.id = c.department_id`
@@ -62,7 +64,7 @@ func (r caseRow) toCase() cases.Case {
 		Township: r.Township, Department: r.Department.String, Status: cases.Status(r.Status),
 		Result: cases.Result(r.Result), Reason: r.Reason, DispatchedAt: r.DispatchedAt, DueOn: r.DueOn,
 		VerifiedAt: r.VerifiedAt, EnteredOn: r.EnteredOn, ClosedAt: r.ClosedAt, Returns: r.Returns,
-		Members: []string(r.Members),
+		Members: []string(r.Members), OriginalDueOn: r.OriginalDueOn,
 	}
 	for _, cat := range r.Categories {
 		c.Categories = append(c.Categories, cases.Category(cat))
@@ -197,10 +199,10 @@ func (db *DB) TransitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor ca
 	}
 	_, err = tx.ExecContext(ctx, `
 		UPDATE cases SET status = $2, result = $3, reason = $4, due_on = $5, verified_at = $6,
-			entered_on = $7, closed_at = $8, returns = $9, version = version + 1
+			entered_on = $7, closed_at = $8, returns = $9, original_due_on = $10, version = version + 1
 		WHERE id = $1`,
 		after.ID, string(after.Status), string(after.Result), after.Reason, after.DueOn,
-		after.VerifiedAt, after.EnteredOn, after.ClosedAt, after.Returns)
+		after.VerifiedAt, after.EnteredOn, after.ClosedAt, after.Returns, after.OriginalDueOn)
 	if err != nil {
 		return cases.Case{}, fmt.Errorf("update case %s: %w", after.No, err)
 	}
@@ -214,7 +216,7 @@ func (db *DB) TransitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor ca
 	if after.EnteredOn != nil && cmd.Action == cases.ActEnter {
 		detail["entered_on"] = after.EnteredOn.String()
 	}
-	if cmd.Action == cases.ActSpotFail {
+	if cmd.Action == cases.ActSpotFail && after.DueOn != before.DueOn {
 		detail["due_on"] = after.DueOn.String()
 	}
 	if err := InsertEvent(ctx, tx, after.ID, cmd.Action, before.Status, after.Status, actor, src, cmd.Now, detail); err != nil {

@@ -71,6 +71,7 @@ type caseJSON struct {
 	DueOn        string   `json:"due_on"`
 	EnteredOn    *string  `json:"entered_on"`
 	ClosedAt     *string  `json:"closed_at"`
+	OnTime       *bool    `json:"on_time"` // cases.OnTime: null while open
 	Members      []string `json:"members"`
 	Categories   []string `json:"categories"`
 }
@@ -121,7 +122,7 @@ func runCases(ctx context.Context, env *Env, args []string) error {
 		j := caseJSON{CaseNo: c.No, Kind: string(c.Kind), Township: c.Township, Department: c.Department,
 			Status: string(c.Status), Result: string(c.Result),
 			DispatchedAt: c.DispatchedAt.In(cases.Shanghai).Format(time.RFC3339), DueOn: c.DueOn.String(),
-			Members: c.Members, Categories: make([]string, len(c.Categories))}
+			OnTime: cases.OnTime(c), Members: c.Members, Categories: make([]string, len(c.Categories))}
 		if j.Members == nil {
 			j.Members = []string{}
 		}
