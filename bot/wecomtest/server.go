@@ -107,7 +107,7 @@ type Server struct {
 	faults    map[string][]*fault
 	delays    map[string]time.Duration
 	tokens    map[string]time.Time
-	media     map[string]media  // media_id → the uploaded file
+	media     map[string]media     // media_id → the uploaded file
 	dupSeen   map[string]time.Time // message/send bodies taken with enable_duplicate_check
 	dupes     []Sent               // requests the duplicate check dropped
 	losses    map[string][]*loss   // answers to lose after taking the request
