@@ -112,7 +112,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}, Now: db.Now, Log: log}
 	s.Router.Register(cs.Commands()...)
 	s.Router.Cards = cs
-	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Log: log, ExportDir: env.ExportDir}).Commands()...)
+	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Log: log}).Commands()...)
 	rules, err := env.Rules()
 	if err != nil {
 		return nil, err
