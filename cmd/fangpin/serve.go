@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -53,6 +54,8 @@ type Server struct {
 	Router *handlers.Router
 	Inbox  *bot.Inbox // callbacks, committed before their 200; its worker runs the Router
 	Sender *bot.Worker
+	// Failures tells the office of group messages that failed for good.
+	Failures *handlers.SendFailures
 
 	// RedisPrefix starts every Redis key the server writes (FANGPIN_REDIS_PREFIX).
 	RedisPrefix string
@@ -101,6 +104,8 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Metrics = bot.NewMetrics(s.Registry, db.DB)
 	bot.RedirectSDK(env.APIBase)
 	s.API = bot.NewClient(env.APIBase, env.CorpID, agentID, env.Secret, &bot.RedisCache{R: rdb, Prefix: s.RedisPrefix})
+	// An AI bot's response_url is called only on WeCom's host, or these (spec §14).
+	s.API.ResponseHosts = strings.Split(os.Getenv("WECOM_AIBOT_HOST"), ",")
 	s.Outbox = &bot.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
 	links := env.formLinks()
@@ -128,8 +133,11 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	s.Sender = &bot.Worker{DB: db.DB, API: s.API, Log: log, Metrics: s.Metrics,
 		Pacer: &bot.Pacer{R: rdb, Prefix: s.RedisPrefix + "pace:", Limits: bot.DefaultLimits()}}
+	// Group messages that failed for good are reported to the office (spec §9).
+	s.Failures = &handlers.SendFailures{Store: db, Log: log}
 	s.Workers = append(s.Workers,
 		Worker{"outbox", s.Sender.Run},
+		Worker{"send-failures", func(ctx context.Context) error { return s.Failures.Run(ctx) }},
 		Worker{"inbox", s.Inbox.Run},
 		Worker{"inbox-prune", s.pruneInbox})
 	return s, nil
