@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
@@ -53,6 +56,7 @@ type Server struct {
 	Outbox *bot.Outbox
 	Router *handlers.Router
 	Inbox  *bot.Inbox // callbacks, committed before their 200; its worker runs the Router
+	Spool  *bot.Spool // callbacks that came while Postgres was down (nil: off)
 	Sender *bot.Worker
 	// Failures tells the office of group messages that failed for good.
 	Failures *handlers.SendFailures
@@ -124,8 +128,20 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	}
 	s.Mux.Handle("POST /api/v1/batches", &handlers.BatchAPI{Store: db, Rules: rules, Log: log})
 	s.Inbox = bot.NewInbox(db.DB, s.Router, log, s.Metrics)
-	s.Mux.Handle("/wecom/callback", bot.NewAppCallback(appCrypto, env.CorpID, s.Inbox, log, s.Metrics))
-	s.Mux.Handle("/wecom/aibot", bot.NewAIBotCallback(aiCrypto, s.Inbox, log, s.Metrics))
+	appCB := bot.NewAppCallback(appCrypto, env.CorpID, s.Inbox, log, s.Metrics)
+	aiCB := bot.NewAIBotCallback(aiCrypto, s.Inbox, log, s.Metrics)
+	// While Postgres is down, callbacks go to a bounded local spool (FANGPIN_SPOOL_DIR;
+	// "off" to answer 503 instead) and are drained into the inbox when it is back.
+	// The default directory is per database, so servers of different ledgers on one
+	// machine (tests, a demo) never drain each other's callbacks.
+	dbHash := sha256.Sum256([]byte(env.DatabaseURL))
+	defSpool := filepath.Join(os.TempDir(), "fangpin-spool-"+hex.EncodeToString(dbHash[:6]))
+	if dir := getenv("FANGPIN_SPOOL_DIR", defSpool); dir != "off" {
+		s.Spool = &bot.Spool{Dir: dir, Log: log}
+		appCB.Spool, aiCB.Spool = s.Spool, s.Spool
+	}
+	s.Mux.Handle("/wecom/callback", appCB)
+	s.Mux.Handle("/wecom/aibot", aiCB)
 	if links != nil {
 		s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Now: db.Now, Log: log})
 	}
@@ -139,6 +155,12 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 		Worker{"outbox", s.Sender.Run},
 		Worker{"send-failures", func(ctx context.Context) error { return s.Failures.Run(ctx) }},
 		Worker{"inbox", s.Inbox.Run},
+		Worker{"inbox-spool", func(ctx context.Context) error {
+			if s.Spool == nil {
+				return nil
+			}
+			return s.Spool.Run(ctx, s.Inbox, 0)
+		}},
 		Worker{"inbox-prune", s.pruneInbox})
 	return s, nil
 }
