@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -20,7 +19,7 @@ type FailedSend struct {
 	Content  string // the text it would have shown (for its title and case numbers)
 	Code     int64  // WeCom's errcode of the last attempt, 0 when none
 	Attempts int
-	// Uncertain: the answers were lost, so the group may have seen it after all.
+	// Uncertain: an answer was lost, so the group may have seen it after all.
 	Uncertain bool
 }
 
@@ -35,10 +34,10 @@ func UnreportedFailures(ctx context.Context, q sqlx.QueryerContext, limit int) (
 		Payload   json.RawMessage `db:"payload"`
 		Code      int64           `db:"last_errcode"`
 		Attempts  int             `db:"attempts"`
-		LastError string          `db:"last_error"`
+		Lost      bool            `db:"lost"`
 	}
 	err := sqlx.SelectContext(ctx, q, &rows, `
-		SELECT id, idem_key, channel, target, payload, last_errcode, attempts, last_error FROM outbox
+		SELECT id, idem_key, channel, target, payload, last_errcode, attempts, first_lost_at IS NOT NULL AS lost FROM outbox
 		WHERE state = 'failed' AND reported_at IS NULL AND channel IN ('appchat', 'webhook')
 		ORDER BY id LIMIT $1`, limit)
 	if err != nil {
@@ -55,7 +54,7 @@ func UnreportedFailures(ctx context.Context, q sqlx.QueryerContext, limit int) (
 		json.Unmarshal(r.Payload, &p) // a bad payload still gets reported, without text
 		out = append(out, FailedSend{ID: r.ID, Key: r.Key, Channel: Channel(r.Channel), Target: r.Target,
 			MsgType: p.MsgType, Content: p.Body.Content, Code: r.Code, Attempts: r.Attempts,
-			Uncertain: strings.HasPrefix(r.LastError, ErrUncertain.Error())})
+			Uncertain: r.Lost})
 	}
 	return out, nil
 }
