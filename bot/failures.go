@@ -27,14 +27,14 @@ type FailedSend struct {
 // reported, oldest first.
 func UnreportedFailures(ctx context.Context, q sqlx.QueryerContext, limit int) ([]FailedSend, error) {
 	var rows []struct {
-		ID        int64           `db:"id"`
-		Key       string          `db:"idem_key"`
-		Channel   string          `db:"channel"`
-		Target    string          `db:"target"`
-		Payload   json.RawMessage `db:"payload"`
-		Code      int64           `db:"last_errcode"`
-		Attempts  int             `db:"attempts"`
-		Lost      bool            `db:"lost"`
+		ID       int64           `db:"id"`
+		Key      string          `db:"idem_key"`
+		Channel  string          `db:"channel"`
+		Target   string          `db:"target"`
+		Payload  json.RawMessage `db:"payload"`
+		Code     int64           `db:"last_errcode"`
+		Attempts int             `db:"attempts"`
+		Lost     bool            `db:"lost"`
 	}
 	err := sqlx.SelectContext(ctx, q, &rows, `
 		SELECT id, idem_key, channel, target, payload, last_errcode, attempts, first_lost_at IS NOT NULL AS lost FROM outbox

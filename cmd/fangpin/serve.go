@@ -14,7 +14,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -109,7 +108,9 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	bot.RedirectSDK(env.APIBase)
 	s.API = bot.NewClient(env.APIBase, env.CorpID, agentID, env.Secret, &bot.RedisCache{R: rdb, Prefix: s.RedisPrefix})
 	// An AI bot's response_url is called only on WeCom's host, or these (spec §14).
-	s.API.ResponseHosts = strings.Split(os.Getenv("WECOM_AIBOT_HOST"), ",")
+	if env.AIBotHost != "" {
+		s.API.ResponseHosts = []string{env.AIBotHost}
+	}
 	s.Outbox = &bot.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
 	links := env.formLinks()
@@ -134,9 +135,12 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	// "off" to answer 503 instead) and are drained into the inbox when it is back.
 	// The default directory is per database, so servers of different ledgers on one
 	// machine (tests, a demo) never drain each other's callbacks.
-	dbHash := sha256.Sum256([]byte(env.DatabaseURL))
-	defSpool := filepath.Join(os.TempDir(), "fangpin-spool-"+hex.EncodeToString(dbHash[:6]))
-	if dir := getenv("FANGPIN_SPOOL_DIR", defSpool); dir != "off" {
+	dir := env.SpoolDir
+	if dir == "" {
+		dbHash := sha256.Sum256([]byte(env.DatabaseURL))
+		dir = filepath.Join(os.TempDir(), "fangpin-spool-"+hex.EncodeToString(dbHash[:6]))
+	}
+	if dir != "off" {
 		s.Spool = &bot.Spool{Dir: dir, Log: log}
 		appCB.Spool, aiCB.Spool = s.Spool, s.Spool
 	}
