@@ -143,6 +143,9 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	if dir != "off" {
 		s.Spool = &bot.Spool{Dir: dir, Log: log}
 		appCB.Spool, aiCB.Spool = s.Spool, s.Spool
+		s.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fangpin_callback_spool_pending",
+			Help: "Callbacks kept in the local spool while Postgres was unreachable, not yet in the inbox."},
+			func() float64 { return float64(s.Spool.Len()) }))
 	}
 	s.Mux.Handle("/wecom/callback", appCB)
 	s.Mux.Handle("/wecom/aibot", aiCB)
