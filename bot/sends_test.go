@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -273,4 +274,32 @@ func TestLostAnswersGroupWindowBoundsResends(t *testing.T) {
 	if shown := len(h.Sim.SentInChat(chat)); shown != lostN || lostN > 8 {
 		t.Errorf("shown %d times with %d lost answers; want equal and bounded by the window", shown, lostN)
 	}
+}
+
+// Whatever the URL, an accepted one names WeCom's host (or the configured AI bot host)
+// without user information, and a refusal never repeats the query.
+func FuzzCheckResponseURL(f *testing.F) {
+	for _, s := range []string{"https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=x",
+		"https://qyapi.weixin.qq.com@evil/x?q=1", "https://evil/x?response_code=SECRET", "http://[::1]:80/x",
+		"https://aibot.example.com:443/x", "//qyapi.weixin.qq.com/x", "https:qyapi.weixin.qq.com/x", "\x00"} {
+		f.Add(s)
+	}
+	c := bot.NewClient("", "ww1", 1, "s", nil)
+	c.ResponseHosts = []string{"aibot.example.com"}
+	f.Fuzz(func(t *testing.T, raw string) {
+		err := c.CheckResponseURL(raw)
+		if err != nil {
+			if u, perr := url.Parse(raw); perr == nil && u.RawQuery != "" && strings.Contains(err.Error(), "?"+u.RawQuery) {
+				t.Errorf("refusal of %q repeats the query: %v", raw, err)
+			}
+			return
+		}
+		u, perr := url.Parse(raw)
+		if perr != nil || u.User != nil || u.Scheme != "https" {
+			t.Fatalf("accepted %q", raw)
+		}
+		if h := strings.ToLower(u.Host); h != "qyapi.weixin.qq.com" && h != "aibot.example.com" {
+			t.Fatalf("accepted %q on host %q", raw, u.Host)
+		}
+	})
 }
