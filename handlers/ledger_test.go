@@ -16,6 +16,7 @@ import (
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/ledgerxlsx"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
 	"github.com/fangpin/fangpin/handlers"
@@ -128,8 +129,8 @@ func TestExportSendsTheLedgerFromTheDatabase(t *testing.T) {
 	if x, err := excelize.OpenReader(bytes.NewReader(stored)); err != nil {
 		t.Fatalf("stored bytes are not a workbook: %v", err)
 	} else {
-		if rows, _ := x.GetRows("台账"); len(rows) != 11 {
-			t.Errorf("stored workbook has %d rows, want 11", len(rows))
+		if rows, _ := x.GetRows("台账"); len(rows) != ledgerxlsx.TitleRows+11 {
+			t.Errorf("stored workbook has %d rows, want a title, a header and 10 cases", len(rows))
 		}
 		x.Close()
 	}
