@@ -1,14 +1,10 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -32,11 +28,8 @@ type LedgerStore interface {
 // Reports holds the ledger commands' dependencies. Register its Commands on the Router.
 type Reports struct {
 	Store LedgerStore
-	Out   Queue // the export's file message
-	// ExportDir is where 导出 writes workbooks for the outbox worker to upload; empty means
-	// os.TempDir()/fangpin-exports.
-	ExportDir string
-	Log       *slog.Logger
+	Out   Queue // the export's file message, its bytes stored with it
+	Log   *slog.Logger
 }
 
 // Commands returns 进度, 统计, 导出 (office) and 抽查 (supervisors).
@@ -230,21 +223,6 @@ func (l *Reports) stats(ctx context.Context, req Request) (string, error) {
 	return b.String(), nil
 }
 
-// ExportDir is where ledger workbooks are written for upload.
-func (l *Reports) exportDir() string {
-	if l.ExportDir != "" {
-		return l.ExportDir
-	}
-	return filepath.Join(os.TempDir(), "fangpin-exports")
-}
-
-// FileBody is the body of a "file" outgoing message: the bot's outbox worker uploads path
-// (media/upload) and sends the file under filename.
-type FileBody struct {
-	Path     string `json:"path"`
-	Filename string `json:"filename"`
-}
-
 func (l *Reports) export(ctx context.Context, req Request) (string, error) {
 	month, rest, err := l.monthOf(req.Args)
 	if err != nil {
@@ -257,22 +235,16 @@ func (l *Reports) export(ctx context.Context, req Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir, err := filepath.Abs(l.exportDir())
-	if err != nil {
-		return "", fmt.Errorf("export dir: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", fmt.Errorf("export dir: %w", err)
-	}
-	// One file per request, so a second 导出 cannot overwrite a file still being uploaded.
-	h := sha256.Sum256([]byte(req.Msg.ID))
-	path := filepath.Join(dir, fmt.Sprintf("ledger-%s-%s.xlsx", month, hex.EncodeToString(h[:6])))
-	if err := ledgerxlsx.WriteFile(path, a); err != nil {
+	// The workbook is built in memory and stored with the message in the outbox, so any
+	// instance can send it; the outbox drops the bytes once delivered. Nothing is written
+	// to this machine's disk.
+	var buf bytes.Buffer
+	if err := ledgerxlsx.Write(&buf, a); err != nil {
 		return "", err
 	}
-	body, _ := json.Marshal(FileBody{Path: path, Filename: ledgerxlsx.Filename(month)})
+	mt, body, data := bot.File(ledgerxlsx.Filename(month), buf.Bytes())
 	// The ledger names households: it goes to the office member privately, never to a group.
-	file := bot.Outgoing{Key: "export:" + req.Msg.ID, Channel: bot.ToUsers, Target: req.Actor.UserID, MsgType: "file", Body: body}
+	file := bot.Outgoing{Key: "export:" + req.Msg.ID, Channel: bot.ToUsers, Target: req.Actor.UserID, MsgType: mt, Body: body, File: data}
 	if err := l.Out.Enqueue(ctx, file); err != nil {
 		return "", err
 	}

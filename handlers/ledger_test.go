@@ -1,15 +1,22 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/silenceper/wechat/v2/cache"
+	"github.com/xuri/excelize/v2"
+
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/ledgerxlsx"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
 	"github.com/fangpin/fangpin/handlers"
@@ -49,7 +56,7 @@ func setupRouter(t *testing.T) (*postgres.DB, []string, *handlers.Router, string
 	out := &bot.Outbox{DB: db}
 	r := handlers.NewRouter(db, out, nil)
 	dir := t.TempDir()
-	l := &handlers.Reports{Store: db, Out: out, ExportDir: dir}
+	l := &handlers.Reports{Store: db, Out: out}
 	r.Register(l.Commands()...)
 	return db, nos, r, dir
 }
@@ -98,8 +105,12 @@ func TestProgressAndStatsUseTheAssessment(t *testing.T) {
 	}
 }
 
-func TestExportQueuesTheLedgerFile(t *testing.T) {
+// 导出 stores the workbook's bytes with the outbox message (any instance can send it);
+// the worker delivers them to WeCom, drops them from the row, and no file is ever left on
+// this machine's disk.
+func TestExportSendsTheLedgerFromTheDatabase(t *testing.T) {
 	db, _, r, dir := setupRouter(t)
+	t.Setenv("TMPDIR", dir) // whatever the export or the upload writes would land here
 	got := say(t, db, r, "m1", "zhaoliu", "导出 2026-11")
 	if !strings.Contains(got, "10 户") {
 		t.Errorf("导出 reply: %s", got)
@@ -108,12 +119,54 @@ func TestExportQueuesTheLedgerFile(t *testing.T) {
 	if !ok || f.Channel != "message" || f.Target != "zhaoliu" || f.MsgType != "file" {
 		t.Fatalf("file message: %+v", f)
 	}
-	path := f.Body["path"].(string)
-	if f.Body["filename"] != "预警信息核查办理台账-2026-11.xlsx" || !strings.HasPrefix(path, dir) {
+	if f.Body["filename"] != "预警信息核查办理台账-2026-11.xlsx" || f.Body["path"] != nil {
 		t.Fatalf("file body: %+v", f.Body)
 	}
-	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
-		t.Fatalf("exported file: %v", err)
+	var stored []byte
+	if err := db.Get(&stored, `SELECT attachment FROM outbox WHERE idem_key = 'export:m1'`); err != nil || len(stored) == 0 {
+		t.Fatalf("no workbook stored with the message: %v", err)
+	}
+	if x, err := excelize.OpenReader(bytes.NewReader(stored)); err != nil {
+		t.Fatalf("stored bytes are not a workbook: %v", err)
+	} else {
+		if rows, _ := x.GetRows("台账"); len(rows) != ledgerxlsx.TitleRows+11 {
+			t.Errorf("stored workbook has %d rows, want a title, a header and 10 cases", len(rows))
+		}
+		x.Close()
+	}
+
+	sim := wecomtest.NewServer()
+	defer sim.Close()
+	api := bot.NewClient(sim.URL, sim.CorpID, sim.AgentID, sim.Secret, cache.NewMemory())
+	w := &bot.Worker{DB: db.DB, API: api, Log: slog.New(slog.DiscardHandler)}
+	// Answers are lost once: the resend names the same upload, and WeCom drops the copy.
+	sim.LoseNext("message/send", wecomtest.DropConnection, 2)
+	w.Backoff = func(int, error) time.Duration { return 0 }
+	for range 3 {
+		if _, err := w.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var files []wecomtest.Sent
+	for _, m := range sim.SentTo("zhaoliu") {
+		if m.MsgType == "file" {
+			files = append(files, m)
+		}
+	}
+	if len(files) != 1 || files[0].MediaName != "预警信息核查办理台账-2026-11.xlsx" || !bytes.Equal(files[0].MediaData, stored) {
+		t.Fatalf("WeCom got %d file messages (want 1 with the stored bytes)", len(files))
+	}
+	if sim.LostAnswers() != 2 || len(sim.Duplicates()) != 2 {
+		t.Errorf("lost %d answers, %d resends dropped; want 2 and 2", sim.LostAnswers(), len(sim.Duplicates()))
+	}
+	var left int
+	db.Get(&left, `SELECT count(*) FROM outbox WHERE idem_key = 'export:m1' AND (attachment IS NOT NULL OR state <> 'sent')`)
+	if left != 0 {
+		t.Error("the delivered row still holds the workbook (or was not sent)")
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		t.Errorf("left on disk: %s", e.Name())
 	}
 }
 

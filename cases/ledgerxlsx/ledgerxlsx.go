@@ -63,7 +63,8 @@ func Title(a postgres.Assessment, sheet string) string {
 	return title + "　制表日期：" + cases.DateOf(a.AsOf).String()
 }
 
-type styles struct{ title, header, date, text, pct, score int }
+// styles are the workbook's cell formats; quoted is text with the quote prefix.
+type styles struct{ title, header, date, text, quoted, pct, score int }
 
 // Build makes the workbook for a month's assessment.
 func Build(a postgres.Assessment) (*excelize.File, error) {
@@ -90,7 +91,7 @@ func Build(a postgres.Assessment) (*excelize.File, error) {
 		vals := []any{i + 1, c.No, string(c.Kind), c.Source, c.Township, c.Village, head(c), postgres.CategoryLabels(c.Categories),
 			sources(c), responsible(c), excelDate(cases.DateOf(c.DispatchedAt)), excelDate(c.DueOn), conclusion(c), exclusionReason(c),
 			optDate(c.EnteredOn), optTimeDate(c.ClosedAt), onTime(c), taskState(c), spotResult(c), householdID(c)}
-		if err := writeRow(f, LedgerSheet, row, vals, st.text); err != nil {
+		if err := writeRow(f, LedgerSheet, row, vals, st); err != nil {
 			return nil, err
 		}
 		for _, col := range ledgerDateColumns {
@@ -142,7 +143,7 @@ func Build(a postgres.Assessment) (*excelize.File, error) {
 	for i, d := range a.Departments {
 		row := TitleRows + 2 + i
 		vals := []any{d.Name, d.PushesDue, d.PushesOnTime, d.TasksDue, d.TasksOnTime, scoreCell(d.Score)}
-		if err := writeRow(f, DepartmentSheet, row, vals, st.text); err != nil {
+		if err := writeRow(f, DepartmentSheet, row, vals, st); err != nil {
 			return nil, err
 		}
 		if d.Score != nil {
@@ -180,6 +181,9 @@ func newStyles(f *excelize.File) (styles, error) {
 	if st.text, err = f.NewStyle(&excelize.Style{Border: borders(), Alignment: &excelize.Alignment{Vertical: "top", WrapText: true}}); err != nil {
 		return st, err
 	}
+	if st.quoted, err = quotedTextStyle(f); err != nil {
+		return st, err
+	}
 	pctFmt := "0.0%"
 	if st.pct, err = f.NewStyle(&excelize.Style{CustomNumFmt: &pctFmt, Border: borders()}); err != nil {
 		return st, err
@@ -191,20 +195,60 @@ func newStyles(f *excelize.File) (styles, error) {
 	return st, nil
 }
 
-func writeRow(f *excelize.File, sheet string, row int, vals []any, style int) error {
+func writeRow(f *excelize.File, sheet string, row int, vals []any, st styles) error {
 	cell, _ := excelize.CoordinatesToCellName(1, row)
 	if err := f.SetSheetRow(sheet, cell, &vals); err != nil {
 		return fmt.Errorf("%s row %d: %w", sheet, row, err)
 	}
 	last, _ := excelize.CoordinatesToCellName(len(vals), row)
-	return f.SetCellStyle(sheet, cell, last, style)
+	if err := f.SetCellStyle(sheet, cell, last, st.text); err != nil {
+		return err
+	}
+	return quoteFormulaLike(f, sheet, row, vals, st.quoted)
+}
+
+// FormulaLike reports whether a text would be taken for a formula by a spreadsheet when
+// typed or edited: it begins with =, +, -, @, a tab or a carriage return.
+func FormulaLike(s string) bool {
+	return s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0]))
+}
+
+// quotedTextStyle adds the text style with the quote prefix (Excel's leading apostrophe,
+// shown as nothing): the cell stays text even when someone edits it. excelize has no
+// field for it in Style, so the cell format is marked in the style sheet directly; the
+// Protection setting (Excel's default) only keeps NewStyle from reusing the plain style.
+func quotedTextStyle(f *excelize.File) (int, error) {
+	id, err := f.NewStyle(&excelize.Style{Border: borders(), Alignment: &excelize.Alignment{Vertical: "top", WrapText: true},
+		Protection: &excelize.Protection{Locked: true}})
+	if err != nil {
+		return 0, err
+	}
+	if f.Styles == nil || f.Styles.CellXfs == nil || id >= len(f.Styles.CellXfs.Xf) {
+		return 0, fmt.Errorf("ledger styles: cell format %d not found", id)
+	}
+	yes := true
+	f.Styles.CellXfs.Xf[id].QuotePrefix = &yes
+	return id, nil
+}
+
+// quoteFormulaLike gives the formula-like texts of a row the quoted style (spec §12).
+func quoteFormulaLike(f *excelize.File, sheet string, row int, vals []any, style int) error {
+	for i, v := range vals {
+		if s, ok := v.(string); ok && FormulaLike(s) {
+			cell, _ := excelize.CoordinatesToCellName(i+1, row)
+			if err := f.SetCellStyle(sheet, cell, cell, style); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // summaryRow writes one 汇总 row; a rate or score with nothing to measure is —.
 func summaryRow(f *excelize.File, row int, name string, t postgres.TownshipScore, score *float64, st styles) error {
 	vals := []any{name, t.Dispatched, t.Closed, t.OnTime, t.Overdue, rateCell(t.OnTimeRate), t.SpotChecked, t.SpotFailed,
 		rateCell(t.FeedbackRate), scoreCell(score)}
-	if err := writeRow(f, SummarySheet, row, vals, st.text); err != nil {
+	if err := writeRow(f, SummarySheet, row, vals, st); err != nil {
 		return err
 	}
 	for col, v := range map[int]*float64{6: t.OnTimeRate, 9: t.FeedbackRate, 10: score} {

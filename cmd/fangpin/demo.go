@@ -186,9 +186,6 @@ func (d *demo) start(ctx context.Context, addr, simAddr string) error {
 	if env.FormSecret == "" {
 		env.FormSecret = randomHex(16)
 	}
-	if env.ExportDir == "" {
-		env.ExportDir = filepath.Join(d.out, "exports")
-	}
 	if env.RedisPrefix == config.DefaultRedisPrefix {
 		env.RedisPrefix = "fangpin-demo:"
 	}
