@@ -181,7 +181,7 @@ func (h *Household) fill() {
 	}
 	for _, w := range h.Warnings {
 		if w.Category == CatAssurance {
-			if d := strings.TrimSpace(w.Detail["责任部门"]); d != "" {
+			if d := TaskDepartment(w); d != "" {
 				h.Department = d
 				break
 			}
