@@ -232,8 +232,49 @@ func (a *Announcer) privateMessages(n cases.TownshipNotice) []bot.Outgoing {
 				out = append(out, a.Card(d.Case, u, "dispatch:"+digest))
 			}
 		}
+		for _, t := range d.Tasks {
+			text := TaskNotice(d.Case, t, d.Warnings)
+			for _, u := range n.Liaisons[t.Department] {
+				msgtype, body := bot.Text(text)
+				out = append(out, bot.Outgoing{Key: fmt.Sprintf("task:%d:%s", t.ID, u),
+					Channel: bot.ToUsers, Target: u, MsgType: msgtype, Body: body})
+			}
+		}
 	}
 	return out
+}
+
+// TaskNotice tells a department's liaison, privately, what its task on a case is: the
+// warnings that name the department, nothing of the others.
+func TaskNotice(c cases.Case, t cases.Task, ws []cases.WarningFact) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "【部门交办】案件 %s（%s%s", c.No, c.Township, c.Village)
+	if c.HeadName != "" {
+		fmt.Fprintf(&b, "，户主 %s", c.HeadName)
+	}
+	fmt.Fprintf(&b, "）交办给%s办理，办理时限 %s。", t.Department, t.DueOn)
+	n := 0
+	for _, w := range ws {
+		if cases.TaskDepartment(w) != t.Department {
+			continue
+		}
+		n++
+		fmt.Fprintf(&b, "\n%d. %s", n, w.Category.Label())
+		if p := cases.ProblemType(w); p != "" {
+			fmt.Fprintf(&b, "·%s", p)
+		}
+		if w.Name != "" {
+			fmt.Fprintf(&b, " %s", w.Name)
+		}
+		if desc := strings.TrimSpace(w.Detail["问题描述"]); desc != "" {
+			fmt.Fprintf(&b, "：%s", desc)
+		}
+	}
+	if t.Note != "" {
+		fmt.Fprintf(&b, "\n县扶贫办说明：%s", t.Note)
+	}
+	fmt.Fprintf(&b, "\n办理后请回复：办理 %s <本部门采取的措施>", c.No)
+	return b.String()
 }
 
 // CaseDetails is the full private view of a case and its warnings: for the responsible
