@@ -21,10 +21,10 @@ const (
 	RemindPushLate     ReminderKind = "push_late"     // the 6th → liaisons and the office, if still missing
 	RemindEducation    ReminderKind = "education"     // 20 April → 教体局 liaisons, before the 30 April deadline
 	RemindEduLate      ReminderKind = "education_late"
-	RemindDispatch     ReminderKind = "dispatch"  // the 8th → the office, if the month's round is not dispatched
-	RemindMonthEnd     ReminderKind = "month_end" // 3 working days before month-end → township group
-	RemindFeedback     ReminderKind = "feedback"  // the month's last working day → the office: who still owes results (结果反馈)
-	RemindDigest       ReminderKind = "digest"    // one message a day per township group: the day's digested reminders
+	RemindDispatch     ReminderKind = "dispatch"      // the 8th → the office, if the month's round is not dispatched
+	RemindMonthEnd     ReminderKind = "month_end"     // 3 working days before month-end → township group
+	RemindFeedback     ReminderKind = "feedback"      // the month's last working day → the office: who still owes results (结果反馈)
+	RemindDigest       ReminderKind = "digest"        // one message a day per township group: the day's digested reminders
 	RemindTaskDue      ReminderKind = "task_due"      // 2 working days before a department task's due date → its liaisons
 	RemindTaskOverdue  ReminderKind = "task_overdue"  // its first overdue day → its liaisons
 	RemindTaskEscalate ReminderKind = "task_escalate" // its first overdue day → the office

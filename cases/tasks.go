@@ -27,10 +27,10 @@ var policyDepartments = map[Category]string{
 	CatEmployment: "人社局",
 }
 
-// ProblemDepartment is the department of an assurance 问题类型, '' if unknown.
+// ProblemDepartment is the department of an assurance 问题类型, ” if unknown.
 func ProblemDepartment(problem string) string { return problemDepartments[problem] }
 
-// ProblemType is the assurance warning's 问题类型, '' for any other category.
+// ProblemType is the assurance warning's 问题类型, ” for any other category.
 func ProblemType(w WarningFact) string {
 	if w.Category != CatAssurance {
 		return ""
@@ -38,7 +38,7 @@ func ProblemType(w WarningFact) string {
 	return strings.TrimSpace(w.Detail["问题类型"])
 }
 
-// TaskDepartment is the 责任部门 a warning gives its case a task of, '' for none: an
+// TaskDepartment is the 责任部门 a warning gives its case a task of, ” for none: an
 // assurance warning's own 责任部门, else the department of its 问题类型; education, industry
 // and employment the department of that policy.
 func TaskDepartment(w WarningFact) string {

@@ -381,9 +381,9 @@ func TestAssuranceProblemsOfOnePerson(t *testing.T) {
 	f := setup(t)
 	id := f.gen.IDNumber(1970)
 	b := f.importBytes(t, "住建局", cases.CatAssurance, csvOf("姓名,身份证号,乡镇,问题类型,问题描述,责任部门",
-		"甲,"+id+",城关镇,住房安全,墙体开裂,住建局", // 2
-		"甲,"+id+",城关镇,饮水安全,水质不达标,",    // 3 another problem, blank department
-		"甲,"+id+",城关镇,住房安全,屋顶漏雨,住建局", // 4 duplicate of row 2
+		"甲,"+id+",城关镇,住房安全,墙体开裂,住建局",                  // 2
+		"甲,"+id+",城关镇,饮水安全,水质不达标,",                    // 3 another problem, blank department
+		"甲,"+id+",城关镇,住房安全,屋顶漏雨,住建局",                  // 4 duplicate of row 2
 		"乙,"+f.gen.IDNumber(1970)+",城关镇,吃穿,缺衣少食,不存在局", // 5 unknown department
 	))
 	if b.Accepted != 2 || b.Warnings != 2 || b.Rejected != 2 {
