@@ -45,6 +45,16 @@ func (h *Cases) viewCommand() *Command {
 			if c.Overdue(today) {
 				fmt.Fprintf(&b, "\n已逾期 %d 天", daysBetween(c.DueOn, today))
 			}
+			if c.Source != "" && c.Source != cases.SourceScreening {
+				fmt.Fprintf(&b, "\n预警来源：%s", c.Source)
+			}
+			ts, err := h.Ledger.TasksOf(ctx, []int64{c.ID})
+			if err != nil {
+				return "", err
+			}
+			if len(ts[c.ID]) > 0 {
+				b.WriteString("\n部门任务：" + taskSummary(ts[c.ID]))
+			}
 			if len(evs) > 0 {
 				b.WriteString("\n办理记录：")
 			}
@@ -60,8 +70,17 @@ func (h *Cases) viewCommand() *Command {
 }
 
 func actionLabel(a string) string {
-	if a == "dispatch" {
+	switch a {
+	case "dispatch":
 		return "交办"
+	case "task_added":
+		return "交办部门任务"
+	case "task_done":
+		return "部门任务办理"
+	case "held":
+		return "比对已核（新预警未再交办）"
+	case "report":
+		return "乡镇自行发现登记"
 	}
 	return cases.Action(a).Label()
 }
