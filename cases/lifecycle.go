@@ -151,8 +151,12 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 func authorize(c Case, a Actor, act Action) error {
 	switch act {
 	case ActAddWarnings:
-		if a.Role == RoleOffice {
+		switch a.Role {
+		case RoleOffice:
 			return nil
+		case RoleCadre:
+			// a household the township found itself (申报/走访) joins its open case
+			return inTownship(c, a)
 		}
 		return Errorf(EForbidden, "只有县扶贫办可以补充交办预警。")
 	case ActSpotPass, ActSpotFail:

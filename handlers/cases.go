@@ -25,6 +25,7 @@ type Ledger interface {
 	OpenTasks(ctx context.Context, department string) ([]cases.Task, error)
 	TasksOf(ctx context.Context, caseIDs []int64) (map[int64][]cases.Task, error)
 	UsersOf(ctx context.Context, role cases.Role, township, department string) ([]string, error)
+	ReportSelfFound(ctx context.Context, r postgres.SelfFound) (postgres.SelfFoundResult, error)
 }
 
 var _ Ledger = (*postgres.DB)(nil)
@@ -57,7 +58,7 @@ func (h *Cases) log() *slog.Logger {
 // Commands lists the case commands in the order 帮助 shows them.
 func (h *Cases) Commands() []*Command {
 	return []*Command{h.todoCommand(), h.viewCommand(), h.verifyCommand(), h.enterCommand(),
-		h.formCommand(), h.overdueCommand(), h.dispatchCommand(), h.taskDoneCommand(), h.referCommand()}
+		h.formCommand(), h.overdueCommand(), h.dispatchCommand(), h.taskDoneCommand(), h.referCommand(), h.applyCommand(), h.visitCommand()}
 }
 
 // source is the audit trail's pointer at the message that asked for a change.

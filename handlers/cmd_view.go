@@ -79,8 +79,6 @@ func actionLabel(a string) string {
 		return "部门任务办理"
 	case "held":
 		return "比对已核（新预警未再交办）"
-	case "report":
-		return "乡镇自行发现登记"
 	}
 	return cases.Action(a).Label()
 }
