@@ -165,6 +165,12 @@ func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
 	if x3.DueOn != db.Cal.AddWorkingDays(cases.MustDate("2026-12-10"), 20) {
 		t.Errorf("a new 问题类型 merged: due %s, want 20 working days after 2026-12-10", x3.DueOn)
 	}
+	var renewed int
+	db.Get(&renewed, `SELECT count(*) FROM reminders WHERE case_id = $1 AND task_id IS NULL AND kind = 'case_due'
+		AND state = 'pending' AND due_at = $2`, x3.ID, x3.DueOn.At(9, 0))
+	if renewed != 1 {
+		t.Errorf("the moved due date got %d pending due-day reminders, want 1", renewed)
+	}
 	if ts := tasksOf(t, db, x3); len(ts) != 2 || ts[1].Department != "住建局" || ts[1].DueOn != x3.DueOn {
 		t.Errorf("merged assurance warning lost its department: tasks %+v", ts)
 	}
