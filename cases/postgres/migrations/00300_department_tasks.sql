@@ -21,6 +21,13 @@ CREATE UNIQUE INDEX department_tasks_open ON department_tasks (case_id, departme
 CREATE INDEX department_tasks_department ON department_tasks (department, status, due_on);
 CREATE INDEX department_tasks_case ON department_tasks (case_id);
 
+-- Open cases routed to a 责任部门 before tasks existed keep that department as a task, due
+-- with the case (their reminders are planned from now on only for new tasks).
+INSERT INTO department_tasks (case_id, department, due_on, origin, created_at)
+SELECT c.id, d.name, c.due_on, 'dispatch', c.dispatched_at
+FROM cases c JOIN departments d ON d.id = c.department_id
+WHERE c.status <> 'closed';
+
 -- A task's reminders (§10) point at it.
 ALTER TABLE reminders ADD COLUMN task_id bigint REFERENCES department_tasks (id);
 CREATE INDEX reminders_task ON reminders (task_id) WHERE task_id IS NOT NULL;
