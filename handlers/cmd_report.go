@@ -22,28 +22,17 @@ func (h *Cases) reportCommand(name string, src cases.CaseSource, summary, exampl
 				return "", cases.Errorf(cases.EInvalid, "为保护群众个人信息，%s请私聊我发送，不要在群里发身份证号和家庭情况。本条未登记。", name)
 			}
 			how := fmt.Sprintf("格式：%s，例如：%s", usage, example)
+			if len(req.Args) == 0 && h.Announce != nil && h.Announce.Links != nil {
+				return fmt.Sprintf("%s需要写身份证号、姓名、类别和情况，中间用空格隔开。%s\n也可以打开表单填写：%s", name, how, h.Announce.Links.ReportURL(req.Actor.UserID)), nil
+			}
 			if len(req.Args) < 4 {
 				return "", cases.Errorf(cases.EInvalid, "%s需要写身份证号、姓名、类别和情况，中间用空格隔开。%s", name, how)
 			}
-			id := cases.NormalizeIDNumber(req.Args[0])
-			if err := cases.ValidateIDNumber(id); err != nil {
-				return "", cases.Errorf(cases.EInvalid, "%s。本条未登记，请核对后重新发送。%s", err.Error(), how)
+			r, _, err := SelfFoundInput(src, req.Args[0], req.Args[1], req.Args[2], restAfter(req, 3))
+			if err != nil {
+				return "", cases.Errorf(cases.EInvalid, "%s本条未登记。%s", cases.ErrorMessage(err), how)
 			}
-			person := strings.TrimSpace(req.Args[1])
-			if !plausibleName(person) {
-				return "", cases.Errorf(cases.EInvalid, "第二项应是姓名（不含数字，最多 20 个字）。本条未登记。%s", how)
-			}
-			cat, problem, ok := cases.ParseReportWord(req.Args[2])
-			if !ok {
-				return "", cases.Errorf(cases.EInvalid, "不认识的类别“%s”，类别只能是：%s。本条未登记。%s",
-					clip(req.Args[2], 8), strings.Join(cases.ReportWords, "、"), how)
-			}
-			situation := restAfter(req, 3)
-			if utf8.RuneCountInString(situation) < 4 {
-				return "", cases.Errorf(cases.EInvalid, "请把情况写具体一些（至少 4 个字）。本条未登记。%s", how)
-			}
-			r := postgres.SelfFound{Source: src, IDNumber: id, Name: person, Category: cat, Problem: problem,
-				Situation: situation, Actor: req.Actor, Src: source(req.Msg)}
+			r.Actor, r.Src = req.Actor, source(req.Msg)
 			if h.Announce != nil {
 				r.Announce = h.Announce.Announce
 			}
@@ -69,6 +58,29 @@ func (h *Cases) reportCommand(name string, src cases.CaseSource, summary, exampl
 			return b.String(), nil
 		},
 	}
+}
+
+// SelfFoundInput checks what a cadre typed or filled in for 申报/走访. The error names the
+// field (id_number, name, category, situation) and says what is wrong, never repeating the ID.
+func SelfFoundInput(src cases.CaseSource, rawID, name, word, situation string) (postgres.SelfFound, string, error) {
+	id := cases.NormalizeIDNumber(rawID)
+	if err := cases.ValidateIDNumber(id); err != nil {
+		return postgres.SelfFound{}, "id_number", cases.Errorf(cases.EInvalid, "%s，请核对。", err.Error())
+	}
+	name = strings.TrimSpace(name)
+	if !plausibleName(name) {
+		return postgres.SelfFound{}, "name", cases.Errorf(cases.EInvalid, "姓名应为 1 到 20 个字，不含数字。")
+	}
+	cat, problem, ok := cases.ParseReportWord(word)
+	if !ok {
+		return postgres.SelfFound{}, "category", cases.Errorf(cases.EInvalid, "不认识的类别“%s”，类别只能是：%s。",
+			clip(word, 8), strings.Join(cases.ReportWords, "、"))
+	}
+	situation = strings.TrimSpace(situation)
+	if n := utf8.RuneCountInString(situation); n < 4 || n > 500 {
+		return postgres.SelfFound{}, "situation", cases.Errorf(cases.EInvalid, "请把情况写具体一些（4 到 500 个字）。")
+	}
+	return postgres.SelfFound{Source: src, IDNumber: id, Name: name, Category: cat, Problem: problem, Situation: situation}, "", nil
 }
 
 func (h *Cases) applyCommand() *Command {
