@@ -178,6 +178,9 @@ func (d *demo) start(ctx context.Context, addr, simAddr string) error {
 
 	env := d.env
 	env.CorpID, env.Secret, env.Token, env.AESKey = sim.CorpID, sim.Secret, sim.Token, sim.AESKey
+	// The AI bot's keys default to the app's when the configuration is read, before the
+	// simulator's are known: set them too.
+	env.AIBotToken, env.AIBotAESKey = sim.Token, sim.AESKey
 	env.AgentID = fmt.Sprint(sim.AgentID)
 	env.APIBase = sim.URL
 	env.Addr = ln.Addr().String()
