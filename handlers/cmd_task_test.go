@@ -2,9 +2,11 @@ package handlers_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 
+	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
@@ -63,4 +65,35 @@ func TestDispatchSummaryListsHeld(t *testing.T) {
 	s := handlers.DispatchSummary(res)
 	wants(t, "held", s, "比对已核 1 条", "YJ202611-0001", cases.MaskIDNumber(id), "因病", "王建国")
 	refuses(t, "held", s, id, "没有待交办")
+}
+
+// A department's liaisons hear of a round's tasks one by one when there are few, and in one
+// summary when there are many (WeCom's 30 messages a minute per member).
+func TestTaskNoticesStayWithinLimits(t *testing.T) {
+	notice := func(n int) []cases.TownshipNotice {
+		tn := cases.TownshipNotice{Round: "2026-11", Township: "城关镇", Liaisons: map[string][]string{"人社局": {"rsj1", "rsj2"}}}
+		for i := 0; i < n; i++ {
+			c := cases.Case{No: fmt.Sprintf("YJ202611-%04d", i+1), Township: "城关镇", HeadName: "王建国"}
+			tn.Cases = append(tn.Cases, cases.Dispatched{Case: c, Tasks: []cases.Task{{ID: int64(i + 1), Department: "人社局",
+				DueOn: cases.MustDate("2026-12-08")}}})
+		}
+		return []cases.TownshipNotice{tn}
+	}
+	count := func(msgs []bot.Outgoing, user string) (n int, text string) {
+		for _, m := range msgs {
+			if m.Target == user && strings.HasPrefix(m.Key, "task") {
+				n++
+				text += string(m.Body)
+			}
+		}
+		return
+	}
+	a := &handlers.Announcer{}
+	if n, text := count(a.Messages(notice(3)), "rsj1"); n != 3 || !strings.Contains(text, "办理 YJ202611-0003") {
+		t.Errorf("3 tasks: %d messages to a liaison: %s", n, text)
+	}
+	n, text := count(a.Messages(notice(150)), "rsj2")
+	if n == 0 || n > 5 || !strings.Contains(text, "任务 150 项") || !strings.Contains(text, "YJ202611-0150") {
+		t.Errorf("150 tasks: %d messages to a liaison: %.300s", n, text)
+	}
 }
