@@ -54,6 +54,14 @@ func TestDepartmentTaskCommands(t *testing.T) {
 		t.Errorf("转办 told the liaisons: %+v", f.out.got)
 	}
 	wants(t, "liaison sees the referred case", f.say("zjj", "查看 "+fc.No, false), fc.No, "部门任务")
+	// A liaison reads only the warnings of its department on a case routed elsewhere.
+	h1 := f.byKey["hh:H0001"]
+	if _, err := f.db.ReferTask(ctx, h1.No, "住建局", "请核实住房情况", actor(t, f, "zhaoliu"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	share := f.say("zjj", "查看 "+h1.No, false)
+	wants(t, "liaison's share", share, h1.No, "住建局")
+	refuses(t, "liaison's share", share, f.p.Disease, f.p.Amount)
 	wants(t, "待办 after 转办", f.say("zjj", "待办", false), fc.No)
 }
 
@@ -96,4 +104,13 @@ func TestTaskNoticesStayWithinLimits(t *testing.T) {
 	if n == 0 || n > 5 || !strings.Contains(text, "任务 150 项") || !strings.Contains(text, "YJ202611-0150") {
 		t.Errorf("150 tasks: %d messages to a liaison: %.300s", n, text)
 	}
+}
+
+func actor(t *testing.T, f *fixture, userid string) cases.Actor {
+	t.Helper()
+	a, err := f.db.Actor(context.Background(), userid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return a
 }

@@ -36,6 +36,7 @@ func (h *Cases) viewCommand() *Command {
 			if err != nil {
 				return "", err
 			}
+			ws = departmentShare(c, req.Actor, ws)
 			evs, err := h.Ledger.Events(ctx, c.ID)
 			if err != nil {
 				return "", err
@@ -81,4 +82,20 @@ func actionLabel(a string) string {
 		return "比对已核（新预警未再交办）"
 	}
 	return cases.Action(a).Label()
+}
+
+// departmentShare is what a liaison may read of a case that is not routed to the department
+// but has a task of it: the warnings that name the department, not the household's others
+// (a 人社局 liaison has no need of a diagnosis).
+func departmentShare(c cases.Case, a cases.Actor, ws []cases.WarningFact) []cases.WarningFact {
+	if a.Role != cases.RoleLiaison || c.Department == a.Department {
+		return ws
+	}
+	var out []cases.WarningFact
+	for _, w := range ws {
+		if cases.TaskDepartment(w) == a.Department {
+			out = append(out, w)
+		}
+	}
+	return out
 }
