@@ -231,3 +231,37 @@ func TestReferTask(t *testing.T) {
 		t.Errorf("tasks after refusals: %+v", ts)
 	}
 }
+
+// A township's own finding (申报) of a monitored household is a case of kind 更新 at once; it
+// numbers the month without marking the office's round dispatched, which the round then does.
+func TestSelfFoundKindAndRound(t *testing.T) {
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	db.Now = func() time.Time { return cases.MustDate("2026-11-04").At(10, 0) }
+	res, err := db.ReportSelfFound(ctx, postgres.SelfFound{Source: cases.SourceApplied, IDNumber: p.C.ID, Name: p.C.Name,
+		Category: cases.CatMedical, Situation: "住院费用较高", Actor: actor(t, db, "lisi"), Src: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := res.Case
+	if res.Merged || c.Kind != cases.KindUpdate || c.Township != "河口乡" || c.Source != cases.SourceApplied ||
+		c.No != "YJ202611-0001" || c.DueOn != db.Cal.AddWorkingDays(cases.MustDate("2026-11-04"), 20) || c.HouseholdKey != "hh:H0002" {
+		t.Fatalf("申报 of a monitored household: %+v", c)
+	}
+	var dispatched bool
+	db.Get(&dispatched, `SELECT dispatched FROM rounds WHERE month = '2026-11'`)
+	if dispatched {
+		t.Errorf("a township's own case marked the month's round dispatched")
+	}
+	if _, err := db.ReportSelfFound(ctx, postgres.SelfFound{Source: cases.SourceVisit, IDNumber: p.C.ID, Name: p.C.Name,
+		Category: cases.CatMedical, Situation: "住院费用较高", Actor: actor(t, db, "zhangsan"), Src: "test"}); cases.ErrorCode(err) != cases.EForbidden {
+		t.Errorf("another township's cadre reporting the household: %v", err)
+	}
+	round(t, db, "2026-11-10")
+	var on cases.Date
+	db.Get(&dispatched, `SELECT dispatched FROM rounds WHERE month = '2026-11'`)
+	db.Get(&on, `SELECT dispatched_on FROM rounds WHERE month = '2026-11'`)
+	if !dispatched || on != cases.MustDate("2026-11-10") {
+		t.Errorf("the round after a township's own case: dispatched %v on %s", dispatched, on)
+	}
+}
