@@ -221,7 +221,7 @@ func (db *DB) CompleteTask(ctx context.Context, caseNo string, actor cases.Actor
 	return out, nil
 }
 
-// Departments lists the departments of the org file by name.
+// DepartmentNames lists the departments of the org file by name.
 func (db *DB) DepartmentNames(ctx context.Context) ([]string, error) {
 	var names []string
 	if err := db.SelectContext(ctx, &names, `SELECT name FROM departments ORDER BY id`); err != nil {
