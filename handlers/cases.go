@@ -23,6 +23,7 @@ type Ledger interface {
 	CompleteTask(ctx context.Context, caseNo string, actor cases.Actor, measure string, src postgres.Source) (cases.Task, error)
 	ReferTask(ctx context.Context, caseNo, department, note string, actor cases.Actor, src postgres.Source) (cases.Task, error)
 	OpenTasks(ctx context.Context, department string) ([]cases.Task, error)
+	OverdueTasks(ctx context.Context, today cases.Date) ([]cases.Task, error)
 	TasksOf(ctx context.Context, caseIDs []int64) (map[int64][]cases.Task, error)
 	UsersOf(ctx context.Context, role cases.Role, township, department string) ([]string, error)
 	ReportSelfFound(ctx context.Context, r postgres.SelfFound) (postgres.SelfFoundResult, error)

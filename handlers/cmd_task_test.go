@@ -63,6 +63,9 @@ func TestDepartmentTaskCommands(t *testing.T) {
 	wants(t, "liaison's share", share, h1.No, "住建局")
 	refuses(t, "liaison's share", share, f.p.Disease, f.p.Amount)
 	wants(t, "待办 after 转办", f.say("zjj", "待办", false), fc.No)
+	// After the due date the office's 逾期 lists the departments' overdue tasks.
+	f.now = cases.MustDate("2026-12-09").At(9, 0)
+	wants(t, "逾期 with tasks", f.say("zhaoliu", "逾期", false), "部门任务逾期未办理", "人社局：", c.No, "住建局：", fc.No)
 }
 
 // The office's 交办 reply lists held warnings (比对已核) with the earlier case, never a full ID.

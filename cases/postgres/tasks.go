@@ -150,6 +150,19 @@ func (db *DB) OpenTasks(ctx context.Context, department string) ([]cases.Task, e
 	return out, nil
 }
 
+// OverdueTasks returns every open department task due before today, by department and due date.
+func (db *DB) OverdueTasks(ctx context.Context, today cases.Date) ([]cases.Task, error) {
+	var rs []taskRow
+	if err := db.SelectContext(ctx, &rs, taskSelect+` WHERE dt.status = 'open' AND dt.due_on < $1 ORDER BY dt.department, dt.due_on, c.case_no`, today); err != nil {
+		return nil, fmt.Errorf("overdue tasks: %w", err)
+	}
+	out := make([]cases.Task, len(rs))
+	for i, r := range rs {
+		out[i] = r.task()
+	}
+	return out, nil
+}
+
 // MinMeasureRunes is the shortest 办理措施 accepted: a word is not a record of what was done.
 const MinMeasureRunes = 4
 
