@@ -169,15 +169,6 @@ func RoundDue(month Date, dispatchedOn *Date, today Date) (due, onTime bool) {
 	return true, !dispatchedOn.After(deadline)
 }
 
-// Task is one department task (交办给相关部门, spec §5) as the assessment reads it.
-type Task struct {
-	CaseNo     string
-	Department string
-	DueOn      Date
-	DoneOn     *Date // the day 办理 was recorded
-	Measure    string
-}
-
 // TaskOnTime is the task's timeliness: nil while open, else done on or before due_on.
 func TaskOnTime(t Task) *bool {
 	if t.DoneOn == nil {

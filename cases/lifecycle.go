@@ -43,7 +43,7 @@ type Command struct {
 	Action Action
 	Result Result // ActVerify
 	Reason string // ActVerify: 说明/理由; spot checks: 说明
-	Date   Date   // ActEnter: 录入日期 (zero = today)
+	Date   Date   // ActEnter: 录入日期 (zero = today); ActAddWarnings: new due date when a new problem came (zero = keep)
 	Now    time.Time
 }
 
@@ -137,6 +137,11 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 		if !c.Status.Open() {
 			return c, Errorf(EIllegal, "案件 %s 已办结，新的预警应另行交办。", c.No)
 		}
+		// A new category or 问题类型 moves due_on to 20 working days after its 交办 (the seed
+		// counts from the 交办 of each warning); never earlier than it was.
+		if !cmd.Date.IsZero() && cmd.Date.After(c.DueOn) {
+			c.DueOn = cmd.Date
+		}
 		return c, nil
 	}
 	return c, Errorf(EInvalid, "不认识的操作。")
@@ -146,8 +151,12 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 func authorize(c Case, a Actor, act Action) error {
 	switch act {
 	case ActAddWarnings:
-		if a.Role == RoleOffice {
+		switch a.Role {
+		case RoleOffice:
 			return nil
+		case RoleCadre:
+			// a household the township found itself (申报/走访) joins its open case
+			return inTownship(c, a)
 		}
 		return Errorf(EForbidden, "只有县扶贫办可以补充交办预警。")
 	case ActSpotPass, ActSpotFail:
@@ -193,7 +202,7 @@ func CanView(c Case, a Actor) bool {
 	case RoleCadre:
 		return a.Township == c.Township
 	case RoleLiaison:
-		return c.Department != "" && c.Department == a.Department
+		return a.Department != "" && (c.Department == a.Department || c.HasTaskOf(a.Department))
 	}
 	return false
 }

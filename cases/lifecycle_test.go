@@ -177,3 +177,23 @@ func TestSpotFailOnAnOpenCaseKeepsItsDueDate(t *testing.T) {
 		}
 	}
 }
+
+// A township's own finding (申报/走访) joins its open case: a cadre of that township may add
+// warnings, a cadre of another may not; the due date moves only later, never earlier.
+func TestCadreAddsWarnings(t *testing.T) {
+	cal := NewCalendar()
+	c := Case{No: "YJ202611-0001", Township: "城关镇", Status: StatusDispatched, DueOn: MustDate("2026-12-08")}
+	now := MustDate("2026-11-20").At(10, 0)
+	mine := Actor{UserID: "zhangsan", Role: RoleCadre, Township: "城关镇"}
+	other := Actor{UserID: "lisi", Role: RoleCadre, Township: "河口乡"}
+	if _, err := Apply(c, other, Command{Action: ActAddWarnings, Now: now}, cal); ErrorCode(err) != EForbidden {
+		t.Errorf("another township's cadre: %v", err)
+	}
+	later, err := Apply(c, mine, Command{Action: ActAddWarnings, Now: now, Date: MustDate("2026-12-18")}, cal)
+	if err != nil || later.DueOn != MustDate("2026-12-18") {
+		t.Errorf("a new problem: due %s, %v", later.DueOn, err)
+	}
+	if kept, _ := Apply(c, mine, Command{Action: ActAddWarnings, Now: now, Date: MustDate("2026-12-01")}, cal); kept.DueOn != c.DueOn {
+		t.Errorf("an earlier date moved due_on to %s", kept.DueOn)
+	}
+}

@@ -74,6 +74,7 @@ func newFixture(t testing.TB) *fixture {
 	f := &fixture{t: t, db: db, clock: &clock{}, redis: r, prefix: prefix, sender: &countingSender{calls: map[string]int{}}}
 	db.Now = f.clock.Now
 	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
+	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
 	org := parseOrg(t, orgYAML)
 	if _, err := db.ApplyOrg(context.Background(), org); err != nil {
 		t.Fatal(err)

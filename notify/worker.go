@@ -296,9 +296,10 @@ type reminderRow struct {
 	Target     string         `db:"target"`
 	DueAt      time.Time      `db:"due_at"`
 	State      string         `db:"state"`
+	TaskID     sql.NullInt64  `db:"task_id"`
 }
 
-const reminderSelect = `SELECT r.id, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state
+const reminderSelect = `SELECT r.id, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state, r.task_id
 	FROM reminders r LEFT JOIN departments d ON d.id = r.department_id LEFT JOIN townships t ON t.id = r.township_id
 	WHERE r.id = ANY($1)`
 

@@ -373,3 +373,30 @@ func TestDatesAreStoredAsDates(t *testing.T) {
 		t.Errorf("stored dates %q, want [%s 2026-09-05]", details, want)
 	}
 }
+
+// Two 问题类型 of one person in one file are two problems, both kept; the same 问题类型 twice is
+// a duplicate. A blank 责任部门 is accepted (the 问题类型 names the department); an unknown
+// one is an error.
+func TestAssuranceProblemsOfOnePerson(t *testing.T) {
+	f := setup(t)
+	id := f.gen.IDNumber(1970)
+	b := f.importBytes(t, "住建局", cases.CatAssurance, csvOf("姓名,身份证号,乡镇,问题类型,问题描述,责任部门",
+		"甲,"+id+",城关镇,住房安全,墙体开裂,住建局",                  // 2
+		"甲,"+id+",城关镇,饮水安全,水质不达标,",                    // 3 another problem, blank department
+		"甲,"+id+",城关镇,住房安全,屋顶漏雨,住建局",                  // 4 duplicate of row 2
+		"乙,"+f.gen.IDNumber(1970)+",城关镇,吃穿,缺衣少食,不存在局", // 5 unknown department
+	))
+	if b.Accepted != 2 || b.Warnings != 2 || b.Rejected != 2 {
+		t.Fatalf("batch %+v, want 2 accepted and warned, 2 rejected", b)
+	}
+	want := map[int]string{4: "身份证号", 5: "责任部门"}
+	for _, e := range b.Errors {
+		if want[e.Row] != e.Column {
+			t.Errorf("error %+v, want column %q", e, want[e.Row])
+		}
+		delete(want, e.Row)
+	}
+	if len(want) != 0 {
+		t.Errorf("rows not reported: %v (errors %+v)", want, b.Errors)
+	}
+}

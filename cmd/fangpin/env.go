@@ -68,6 +68,7 @@ func (e *Env) DB(ctx context.Context) (*postgres.DB, error) {
 	}
 	// Every case change plans, cancels or renews its reminders in its own transaction.
 	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
+	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
 	if e.Clock != nil {
 		db.Now = e.Clock
 	}
