@@ -12,8 +12,12 @@ type Batch struct {
 	Accepted    int        `json:"accepted"`
 	Rejected    int        `json:"rejected"`
 	Warnings    int        `json:"warnings"`
+	OutOfScope  int        `json:"out_of_scope"` // valid rows outside the category's scope (spec §2), not stored
 	DuplicateOf *string    `json:"duplicate_of"`
 	Errors      []RowError `json:"errors"`
+	// Late is set when the push came after its deadline (spec §10, §11): a monthly or the
+	// education push after its deadline, an epidemic push more than 3 days after its event.
+	Late bool `json:"late,omitempty"`
 
 	SHA256   string `json:"-"`
 	Filename string `json:"-"`

@@ -196,6 +196,9 @@ type parser struct {
 	progress                             func(int)
 	lastKind                             string // the last 人员类别 read, and what registeredKind said
 	lastKindSays                         bool
+	scope                                cases.Scope // the category's scope (spec §2); zero: every row
+	iScope                               int         // the scope column's index, -1 if none
+	outOfScope                           int         // rows read out of scope (the reading goroutine's count)
 }
 
 // newParser resolves the column names to indexes once, so a row costs no map lookups.
@@ -208,6 +211,11 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 	}
 	p := &parser{cat: cat, header: header, seen: map[uint64]int32{},
 		iName: idx(ColName), iID: idx(ColID), iTown: idx(ColTownship), iVillage: idx(ColVillage), iHeadID: idx(ColHeadID)}
+	p.scope, _ = cases.ScopeOf(cat)
+	p.iScope = -1
+	if p.scope.Column != "" {
+		p.iScope = idx(p.scope.Column)
+	}
 	for _, c := range layouts[cat] {
 		f := field{column: c, idx: idx(c.Name)}
 		if c.Oneof != "" {
@@ -274,6 +282,7 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 		}
 	}
 	wg.Wait()
+	b.OutOfScope += p.outOfScope
 	for _, err := range []error{storeErr, lookupErr, readErr} {
 		if err != nil {
 			return err
@@ -318,7 +327,14 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 			continue
 		}
 		b.Accepted++
-		if !p.mayWarn(&pd) {
+		if !p.scope.AdmitsValue(pd.facts.ScopeValue) {
+			p.outOfScope++ // wrong 学段 or 事件级别: counted, neither a warning nor stored
+			continue
+		}
+		// A 建档立卡-only category needs the registry's answer even for a quiet row: a row
+		// that is not 建档立卡 is out of scope, not merely quiet.
+		needRegistry := p.scope.Registered && !pd.kindSaysIt
+		if !needRegistry && !p.mayWarn(&pd) {
 			continue // counted, never stored: neither a registry lookup nor a detail is needed
 		}
 		pd.w.Detail = p.detail(rec)
@@ -367,6 +383,10 @@ func (p *parser) store1(chunk []pending, reg map[string]cases.RegistryMember, b 
 		pd.facts.InRegistry = inPerson || inHead
 		pd.facts.Registered = pd.kindSaysIt || (inPerson && cases.Registered(person.Kind)) || (inHead && cases.Registered(head.Kind))
 		w.Registered = pd.facts.Registered
+		if !p.scope.Admits(&pd.facts) {
+			b.OutOfScope++ // not 建档立卡 where only 建档立卡 counts
+			continue
+		}
 		w.Hits = p.rules.Evaluate(p.cat, &pd.facts)
 		if len(w.Hits) == 0 {
 			continue // quiet after all (the registry said so): counted, not stored
@@ -485,6 +505,9 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 				bad(c.Name, "责任部门“%s”不在组织文件中，请写部门全称（例如 住建局）", v)
 			}
 		}
+	}
+	if p.iScope >= 0 {
+		pd.facts.ScopeValue = cell(p.iScope)
 	}
 	if len(errs) == 0 && w.IDNumber != "" {
 		key, _ := strconv.ParseUint(w.IDNumber[:17], 10, 64)

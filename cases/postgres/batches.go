@@ -179,8 +179,9 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	if err != nil {
 		return nil, err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE batches SET rows = $2, accepted = $3, rejected = $4, warnings = $5, errors = $6 WHERE id = $1`,
-		b.ID, b.Rows, b.Accepted, b.Rejected, b.Warnings, string(errs))
+	_, err = tx.ExecContext(ctx, `UPDATE batches SET rows = $2, accepted = $3, rejected = $4, warnings = $5, errors = $6,
+		out_of_scope = $7, late = $8 WHERE id = $1`,
+		b.ID, b.Rows, b.Accepted, b.Rejected, b.Warnings, string(errs), b.OutOfScope, b.Late)
 	if err != nil {
 		return nil, fmt.Errorf("import batch: counts: %w", err)
 	}
@@ -191,7 +192,8 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 }
 
 const batchSelect = `
-	SELECT b.id, d.name, b.category, b.period, b.rows, b.accepted, b.rejected, b.warnings, b.errors, b.sha256, b.filename, b.source
+	SELECT b.id, d.name, b.category, b.period, b.rows, b.accepted, b.rejected, b.warnings, b.errors, b.sha256, b.filename, b.source,
+		b.out_of_scope, b.late
 	FROM batches b JOIN departments d ON d.id = b.department_id`
 
 func (db *DB) scanBatch(ctx context.Context, where string, arg any) (*cases.Batch, error) {
@@ -199,7 +201,7 @@ func (db *DB) scanBatch(ctx context.Context, where string, arg any) (*cases.Batc
 	var cat string
 	var errs []byte
 	err := db.QueryRowContext(ctx, batchSelect+" WHERE "+where, arg).Scan(&b.ID, &b.Department, &cat, &b.Period,
-		&b.Rows, &b.Accepted, &b.Rejected, &b.Warnings, &errs, &b.SHA256, &b.Filename, &b.Source)
+		&b.Rows, &b.Accepted, &b.Rejected, &b.Warnings, &errs, &b.SHA256, &b.Filename, &b.Source, &b.OutOfScope, &b.Late)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, cases.Errorf(cases.ENotFound, "没有找到这个批次")
 	}

@@ -188,7 +188,7 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 
 	// The registry.
 	g := synth.New(20261128)
-	members := g.Registry(36, synth.Townships)
+	members := g.Registry(44, synth.Townships)
 	var reg bytes.Buffer
 	if err := synth.WriteRegistryCSV(&reg, members); err != nil {
 		t.Fatal(err)
@@ -222,13 +222,14 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 	}
 	sort.Strings(hnos)
 	for _, hno := range hnos {
-		if ms := byHousehold[hno]; len(ms) >= 3 && ms[0].Township == "城关镇" {
+		// 建档立卡 (脱贫户 or 脱贫不稳定户): 人社局 warns only for those (spec §2).
+		if ms := byHousehold[hno]; len(ms) >= 3 && ms[0].Township == "城关镇" && cases.Registered(ms[0].Kind) {
 			triple = ms
 			break
 		}
 	}
 	if triple == nil {
-		t.Fatal("the synthetic registry has no 城关镇 household of three; change the seed")
+		t.Fatal("the synthetic registry has no 建档立卡 城关镇 household of three; change the seed")
 	}
 	// Generated rows must not touch the triple household, or it would be warned by more.
 	var others []cases.RegistryMember
@@ -623,9 +624,16 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 
 	// A new warning for a household with an open case of another township joins that case
 	// (补充预警), and its group hears of it, masked.
+	// (人社局 warns only for 建档立卡 households: the head must be one.)
+	registeredHead := map[string]bool{}
+	for _, m := range members {
+		if cases.Registered(m.Kind) {
+			registeredHead[m.HeadIDNumber] = true
+		}
+	}
 	var open cases.Case
 	for _, c := range all {
-		if c.Township != "城关镇" && c.HeadIDNumber != "" {
+		if c.Township != "城关镇" && c.HeadIDNumber != "" && registeredHead[c.HeadIDNumber] {
 			open = c
 			break
 		}
