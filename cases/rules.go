@@ -264,8 +264,8 @@ func (rs Rules) Rule(id string) (Rule, bool) {
 
 // Facts is what the rules need to know about one accepted row.
 type Facts struct {
-	Registered bool // 建档立卡: registry member of a 脱贫户/脱贫不稳定户, or 人员类别 says so
-	InRegistry bool // the person or the household named by 户主身份证号 is in the registry
+	Registered bool   // 建档立卡: registry member of a 脱贫户/脱贫不稳定户, or 人员类别 says so
+	InRegistry bool   // the person or the household named by 户主身份证号 is in the registry
 	ScopeValue string // the row's value in its category's scope column (学段, 事件级别), see Scope
 	figures    [figureCount]Money
 	has        [figureCount]bool
