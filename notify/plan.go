@@ -33,10 +33,10 @@ func insertReminders(ctx context.Context, q sqlx.ExtContext, rs []cases.Reminder
 			caseID = r.CaseID
 		}
 		_, err := q.ExecContext(ctx, `
-			INSERT INTO reminders (key, kind, case_id, department_id, township_id, target, due_at)
-			VALUES ($1, $2, $3, (SELECT id FROM departments WHERE name = $4), (SELECT id FROM townships WHERE name = $5), $6, $7)
+			INSERT INTO reminders (key, kind, case_id, department_id, township_id, target, due_at, period)
+			VALUES ($1, $2, $3, (SELECT id FROM departments WHERE name = $4), (SELECT id FROM townships WHERE name = $5), $6, $7, $8)
 			ON CONFLICT (key) DO NOTHING`,
-			r.Key, string(r.Kind), caseID, dept, town, r.Target, r.At)
+			r.Key, string(r.Kind), caseID, dept, town, r.Target, r.At, r.Period)
 		if err != nil {
 			return fmt.Errorf("plan reminder %s: %w", r.Key, err)
 		}

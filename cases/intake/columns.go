@@ -16,6 +16,7 @@ const (
 	ColVillage    = "村"
 	ColHeadID     = "户主身份证号"
 	ColPersonKind = "人员类别"
+	ColEventDate  = "发生日期" // epidemic: the event's day, from which its 3 days run
 )
 
 type cellKind uint8

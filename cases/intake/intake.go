@@ -132,6 +132,7 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	}
 	p := newParser(cat, cols, header)
 	p.period, p.towns, p.depts, p.rules, p.store, p.progress = period, towns, deptNames, rules, store, req.Progress
+	p.today = req.Today
 	earlier, err := store.ImportBatch(ctx, &b, func(add func(*cases.Warning) error) error {
 		return p.run(ctx, rows, &b, add)
 	})
@@ -171,7 +172,8 @@ func categoryList(cs []cases.Category) string {
 type pending struct {
 	w          cases.Warning
 	facts      cases.Facts
-	kindSaysIt bool // 人员类别 says 脱贫人口 / 建档立卡
+	kindSaysIt bool       // 人员类别 says 脱贫人口 / 建档立卡
+	event      cases.Date // epidemic: the event's 发生日期
 }
 
 // field is one of the category's columns with its index in the file (-1 if absent).
@@ -199,6 +201,8 @@ type parser struct {
 	scope                                cases.Scope // the category's scope (spec §2); zero: every row
 	iScope                               int         // the scope column's index, -1 if none
 	outOfScope                           int         // rows read out of scope (the reading goroutine's count)
+	today                                cases.Date  // the day the push arrived
+	late                                 bool        // an in-scope epidemic row reports an event more than 3 days old
 }
 
 // newParser resolves the column names to indexes once, so a row costs no map lookups.
@@ -283,6 +287,7 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 	}
 	wg.Wait()
 	b.OutOfScope += p.outOfScope
+	b.Late = b.Late || p.late
 	for _, err := range []error{storeErr, lookupErr, readErr} {
 		if err != nil {
 			return err
@@ -333,6 +338,9 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 		}
 		// A 建档立卡-only category needs the registry's answer even for a quiet row: a row
 		// that is not 建档立卡 is out of scope, not merely quiet.
+		if p.cat == cases.CatEpidemic && !p.today.IsZero() && cases.EpidemicLate(pd.event, p.today) {
+			p.late = true // 于3日内推送: accepted, and marked late (spec §2)
+		}
 		needRegistry := p.scope.Registered && !pd.kindSaysIt
 		if !needRegistry && !p.mayWarn(&pd) {
 			continue // counted, never stored: neither a registry lookup nor a detail is needed
@@ -491,8 +499,10 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 			}
 			addFigure(&pd.facts, c.column, m)
 		case kindDate:
-			if _, err := NormalizeDate(v); err != nil {
+			if d, err := NormalizeDate(v); err != nil {
 				bad(c.Name, "%s：%s", c.Name, err.Error())
+			} else if c.Name == ColEventDate {
+				pd.event = d
 			}
 		default:
 			// The validator stays the judge of "oneof"; the set only spares it the valid cells.

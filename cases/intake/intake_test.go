@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
@@ -412,5 +414,53 @@ func TestDatesAreStoredAsDates(t *testing.T) {
 	want, _ := intake.NormalizeDate("46308")
 	if len(details) != 2 || details[0] != want.String() || details[1] != "2026-09-05" {
 		t.Errorf("stored dates %q, want [%s 2026-09-05]", details, want)
+	}
+}
+
+// 于3日内推送: an epidemic push more than 3 days after its event is accepted and marked late.
+func TestEpidemicPushLate(t *testing.T) {
+	f := setup(t) // pushes arrive on 2026-11-03
+	g := f.gen
+	b := f.importBytes(t, "卫健委", cases.CatEpidemic, csvOf("姓名,身份证号,乡镇,事件名称,事件级别,发生日期,影响情况",
+		"王试一,"+g.IDNumber(1970)+",城关,疫情,重大,2026-10-31,隔离"))
+	if b.Late || b.Warnings != 1 {
+		t.Fatalf("event 10-31 pushed 11-03 (3 days): %+v", b)
+	}
+	b = f.importBytes(t, "卫健委", cases.CatEpidemic, csvOf("姓名,身份证号,乡镇,事件名称,事件级别,发生日期,影响情况",
+		"王试二,"+g.IDNumber(1970)+",城关,疫情,重大,2026-10-30,隔离"))
+	if !b.Late || b.Warnings != 1 {
+		t.Fatalf("event 10-30 pushed 11-03 (4 days) must be accepted and late: %+v", b)
+	}
+	js, _ := json.Marshal(b)
+	if !strings.Contains(string(js), `"late":true`) || !strings.Contains(string(js), `"out_of_scope":0`) {
+		t.Fatalf("import JSON: %s", js)
+	}
+	var late bool
+	f.db.Get(&late, `SELECT late FROM batches WHERE id = $1`, b.ID)
+	if !late {
+		t.Fatal("late not stored")
+	}
+	// Out of scope (较大) rows never make a push late.
+	b = f.importBytes(t, "卫健委", cases.CatEpidemic, csvOf("姓名,身份证号,乡镇,事件名称,事件级别,发生日期,影响情况",
+		"王试三,"+g.IDNumber(1970)+",城关,疫情,较大,2026-09-30,隔离"))
+	if b.Late || b.OutOfScope != 1 {
+		t.Fatalf("out-of-scope old event: %+v", b)
+	}
+}
+
+// A monthly push after its deadline (the 5th on the official calendar) is accepted and late.
+func TestMonthlyPushAfterDeadlineIsLate(t *testing.T) {
+	f := setup(t)
+	g := f.gen
+	for _, tc := range []struct {
+		arrived string
+		late    bool
+	}{{"2026-11-05", false}, {"2026-11-06", true}} {
+		f.db.Now = func() time.Time { return cases.MustDate(tc.arrived).At(16, 0) }
+		b := f.importBytes(t, "卫健委", cases.CatSeriousIllness, csvOf("姓名,身份证号,乡镇,病种,确诊日期",
+			"陈试一,"+g.IDNumber(1970)+",城关,尿毒症,2026-10-12"))
+		if b.Late != tc.late || b.Warnings != 1 {
+			t.Errorf("October's data arriving %s: late %v, want %v (%+v)", tc.arrived, b.Late, tc.late, b)
+		}
 	}
 }

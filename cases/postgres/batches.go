@@ -175,6 +175,9 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	if err := finish(); err != nil {
 		return nil, err
 	}
+	if cases.PushLate(db.Cal, b.Category, b.Period, cases.DateOf(now)) {
+		b.Late = true // after its deadline (spec §10): accepted, and it counts as late
+	}
 	errs, err := json.Marshal(b.Errors)
 	if err != nil {
 		return nil, err
