@@ -117,6 +117,29 @@ type Row struct {
 	Note   string     `db:"note" json:"note,omitempty"`
 }
 
+// ListMonth plans month's cycle on demand (idempotent, also for months ahead) and returns its
+// reminders by due moment: push nudges and late notices, the dispatch reminder, the
+// month-end and feedback reminders (spec §10, §11 `fangpin reminders --month`).
+func ListMonth(ctx context.Context, db *postgres.DB, month cases.Date) ([]Row, error) {
+	if _, err := PlanMonth(ctx, db, month); err != nil {
+		return nil, err
+	}
+	var rows []Row
+	err := db.SelectContext(ctx, &rows, `SELECT r.id, r.kind, '' AS case_no, r.target, r.due_at, r.state, r.late, r.sent_at, r.note
+		FROM reminders r WHERE r.key LIKE $1 ORDER BY r.due_at, r.id`, "month:"+month.MonthKey()+":%")
+	if err != nil {
+		return nil, fmt.Errorf("list reminders of %s: %w", month.MonthKey(), err)
+	}
+	for i := range rows {
+		rows[i].DueAt = rows[i].DueAt.In(cases.Shanghai)
+		if rows[i].SentAt != nil {
+			t := rows[i].SentAt.In(cases.Shanghai)
+			rows[i].SentAt = &t
+		}
+	}
+	return rows, nil
+}
+
 // List returns reminders by due moment, all of them or one case's (caseNo != "").
 func List(ctx context.Context, db *postgres.DB, caseNo string) ([]Row, error) {
 	q := `SELECT r.id, r.kind, COALESCE(c.case_no, '') AS case_no, r.target, r.due_at, r.state, r.late, r.sent_at, r.note

@@ -35,7 +35,7 @@ var commands = map[string]command{
 	"import":   {"部门筛查数据：import --dept 部门 --category 类别 [--period YYYY-MM] FILE", runImport},
 	"warnings": {"批次的预警：warnings --batch ID --json", runWarnings},
 
-	"reminders": {"提醒：reminders [--json] [--case 编号]；reminders rebuild [--json]", runReminders},
+	"reminders": {"提醒：reminders [--json] [--case 编号 | --month YYYY-MM]；reminders rebuild [--json]", runReminders},
 	"worker":    {"只运行提醒服务（可多机多实例）", runWorker},
 
 	"chats": {"创建乡镇群聊：chats create [--json]", runChats},
