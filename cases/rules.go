@@ -121,6 +121,7 @@ const (
 	Always   Op = iota // every row is a warning
 	AtLeast            // ≥, the seed's 超(含)
 	MoreThan           // >, the seed's 超过
+	Derived            // raised by the system from another fact, never by a row of the category
 )
 
 // Rule is one line of the county's rules table (spec §2).
@@ -156,7 +157,8 @@ func DefaultRules() Rules {
 		{ID: "employment.unstable", Category: CatEmployment, Name: "建档立卡贫困户劳动力就业不稳（有意愿有能力未就业或零就业家庭）", Who: WhoRegistered, Op: Always},
 		{ID: "assistance.new", Category: CatAssistance, Name: "新增特困或低保对象", Who: WhoAnyone, Op: Always},
 		{ID: "assurance.problem", Category: CatAssurance, Name: "两不愁三保障动态新增问题", Who: WhoAnyone, Op: Always},
-		{ID: "population.change", Category: CatPopulation, Name: "名册内人员变动", Who: WhoInRegistry, Op: Always},
+		{ID: "population.change", Category: CatPopulation, Name: "名册内人员变动（更新名册，信息变更）", Who: WhoInRegistry, Op: Always},
+		{ID: RuleOnlyWorkerDied, Category: CatEmployment, Name: "户内唯一劳动年龄（16–60岁）成员死亡", Op: Derived},
 	}
 }
 
@@ -233,8 +235,8 @@ func (rs Rules) With(overrides map[string]string) (Rules, error) {
 		if i < 0 {
 			return nil, fmt.Errorf("规则配置：不认识的规则“%s”", id)
 		}
-		if out[i].Op == Always {
-			return nil, fmt.Errorf("规则配置：规则“%s”对每一行都预警，没有金额标准可改", id)
+		if out[i].Op == Always || out[i].Op == Derived {
+			return nil, fmt.Errorf("规则配置：规则“%s”没有金额标准可改", id)
 		}
 		m, err := ParseMoney(strings.TrimSpace(overrides[id]))
 		if err != nil || m < 0 {
@@ -291,7 +293,7 @@ func (rs Rules) Evaluate(cat Category, f *Facts) []Hit {
 	var hits []Hit
 	for i := range rs {
 		r := &rs[i]
-		if r.Category != cat {
+		if r.Category != cat || r.Op == Derived {
 			continue
 		}
 		switch r.Who {

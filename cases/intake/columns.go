@@ -17,6 +17,8 @@ const (
 	ColHeadID     = "户主身份证号"
 	ColPersonKind = "人员类别"
 	ColEventDate  = "发生日期" // epidemic: the event's day, from which its 3 days run
+	ColChange     = "变动类型" // population: 死亡 / 出生 / 迁入 / 迁出
+	ColChangeDate = "变动日期"
 )
 
 type cellKind uint8

@@ -173,7 +173,7 @@ type pending struct {
 	w          cases.Warning
 	facts      cases.Facts
 	kindSaysIt bool       // 人员类别 says 脱贫人口 / 建档立卡
-	event      cases.Date // epidemic: the event's 发生日期
+	event      cases.Date // epidemic: the event's 发生日期; population: 变动日期
 }
 
 // field is one of the category's columns with its index in the file (-1 if absent).
@@ -200,6 +200,8 @@ type parser struct {
 	lastKindSays                         bool
 	scope                                cases.Scope // the category's scope (spec §2); zero: every row
 	iScope                               int         // the scope column's index, -1 if none
+	iChange                              int         // population: 变动类型's index
+	notInRegistry                        int         // population rows naming nobody in the registry
 	outOfScope                           int         // rows read out of scope (the reading goroutine's count)
 	today                                cases.Date  // the day the push arrived
 	late                                 bool        // an in-scope epidemic row reports an event more than 3 days old
@@ -215,6 +217,7 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 	}
 	p := &parser{cat: cat, header: header, seen: map[uint64]int32{},
 		iName: idx(ColName), iID: idx(ColID), iTown: idx(ColTownship), iVillage: idx(ColVillage), iHeadID: idx(ColHeadID)}
+	p.iChange = idx(ColChange)
 	p.scope, _ = cases.ScopeOf(cat)
 	p.iScope = -1
 	if p.scope.Column != "" {
@@ -288,6 +291,14 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 	wg.Wait()
 	b.OutOfScope += p.outOfScope
 	b.Late = b.Late || p.late
+	if p.cat == cases.CatPopulation {
+		// The store adds the rows the registry itself cannot place, and counts the updates.
+		n, zero := p.notInRegistry, 0
+		b.NotInRegistry = &n
+		if b.RegistryUpdates == nil {
+			b.RegistryUpdates = &zero
+		}
+	}
 	for _, err := range []error{storeErr, lookupErr, readErr} {
 		if err != nil {
 			return err
@@ -388,6 +399,11 @@ func (p *parser) store1(chunk []pending, reg map[string]cases.RegistryMember, b 
 		head, inHead := reg[w.HeadIDNumber]
 		inPerson = inPerson && w.IDNumber != ""
 		inHead = inHead && w.HeadIDNumber != ""
+		if p.cat != cases.CatPopulation {
+			// Later comparisons use the updated registry: the deceased and those who moved out
+			// of the county no longer place a row in a household (a 人员变动 row still finds them).
+			inPerson = inPerson && person.Active()
+		}
 		pd.facts.InRegistry = inPerson || inHead
 		pd.facts.Registered = pd.kindSaysIt || (inPerson && cases.Registered(person.Kind)) || (inHead && cases.Registered(head.Kind))
 		w.Registered = pd.facts.Registered
@@ -396,6 +412,12 @@ func (p *parser) store1(chunk []pending, reg map[string]cases.RegistryMember, b 
 			continue
 		}
 		w.Hits = p.rules.Evaluate(p.cat, &pd.facts)
+		if p.cat == cases.CatPopulation {
+			w.ChangedOn = pd.event
+			if !pd.facts.InRegistry {
+				p.notInRegistry++ // names nobody in the registry: changes nothing
+			}
+		}
 		if len(w.Hits) == 0 {
 			continue // quiet after all (the registry said so): counted, not stored
 		}
@@ -501,7 +523,7 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 		case kindDate:
 			if d, err := NormalizeDate(v); err != nil {
 				bad(c.Name, "%s：%s", c.Name, err.Error())
-			} else if c.Name == ColEventDate {
+			} else if c.Name == ColEventDate || c.Name == ColChangeDate {
 				pd.event = d
 			}
 		default:
@@ -518,6 +540,9 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 	}
 	if p.iScope >= 0 {
 		pd.facts.ScopeValue = cell(p.iScope)
+	}
+	if p.cat == cases.CatPopulation {
+		w.Change = cell(p.iChange)
 	}
 	if len(errs) == 0 && w.IDNumber != "" {
 		key, _ := strconv.ParseUint(w.IDNumber[:17], 10, 64)

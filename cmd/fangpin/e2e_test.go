@@ -673,6 +673,27 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 		t.Errorf("case %s after 补充预警: %v", c.No, c.Categories)
 	}
 
+	// 公安局: 人员变动 is not a risk warning; it updates the registry, with history (spec §5a).
+	gone := others[len(others)-1]
+	born := g.IDNumber(2026)
+	pop, _ := json.Marshal(map[string]any{"category": "population", "period": "2026-11", "records": []map[string]string{
+		{intake.ColName: gone.Name, intake.ColID: gone.IDNumber, intake.ColTownship: gone.Township, intake.ColVillage: gone.Village,
+			"变动类型": "死亡", "变动日期": "2026-11-20"},
+		{intake.ColName: "新生儿", intake.ColID: born, intake.ColTownship: gone.Township, intake.ColHeadID: gone.HeadIDNumber,
+			"变动类型": "出生", "变动日期": "2026-11-21"},
+		{intake.ColName: "外县人", intake.ColID: g.IDNumber(1980), intake.ColTownship: gone.Township, "变动类型": "迁出", "变动日期": "2026-11-22"},
+	}})
+	a = pushRequest(t, base, "demo-token-gaj", "application/json", bytes.NewReader(pop))
+	if a.Department != "公安局" || a.RegistryUpdates == nil || *a.RegistryUpdates != 2 || a.NotInRegistry == nil || *a.NotInRegistry != 1 {
+		t.Errorf("population push: %+v", a)
+	}
+	if m, err := s.DB.RegistryMember(ctx, gone.IDNumber); err != nil || m.Status != cases.MemberDeceased || len(m.History) != 1 || m.History[0].BatchID != a.ID {
+		t.Errorf("registry after the death: %+v %v", m, err)
+	}
+	if m, err := s.DB.RegistryMember(ctx, born); err != nil || m.Household != gone.HouseholdNo || m.Status != cases.MemberActive {
+		t.Errorf("registry after the birth: %+v %v", m, err)
+	}
+
 	// The form opened from WeCom with an OAuth code: the case returned by the spot check is
 	// open again for its township, and refused to anyone else with the reason.
 	if c, _ := s.DB.CaseByNo(ctx, byCard.No); c.Status != cases.StatusReturned {

@@ -22,7 +22,7 @@ type command struct {
 var commands = map[string]command{
 	"migrate":  {"应用数据库迁移", runMigrate},
 	"org":      {"组织文件：org apply FILE.yaml", runOrg},
-	"registry": {"监测户名册：registry import FILE", runRegistry},
+	"registry": {"监测户名册：registry import FILE；registry member [--json] 身份证号", runRegistry},
 	"synth":    {"生成虚构的演示数据：synth registry -o FILE", runSynth},
 	"dispatch": {"比对初筛、集中交办：dispatch [--month] [--date] [--dry-run] --json", runDispatch},
 	"cases":    {"案件列表：cases --json [--month] [--township] [--status]", runCases},
