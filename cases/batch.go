@@ -47,7 +47,7 @@ type Warning struct {
 	// 人员变动 rows: 变动类型 and 变动日期 (the registry is updated from them, spec §5a).
 	Change    string
 	ChangedOn Date
-	Hits         []Hit
+	Hits      []Hit
 	// Detail is the row as read, a JSON object of column name → value, shown only to the
 	// responsible cadre. It is built once by the reader so a million rows cost no maps.
 	Detail []byte
