@@ -178,6 +178,7 @@ func (d *demo) start(ctx context.Context, addr, simAddr string) error {
 
 	env := d.env
 	env.CorpID, env.Secret, env.Token, env.AESKey = sim.CorpID, sim.Secret, sim.Token, sim.AESKey
+	env.AIBotToken, env.AIBotAESKey = sim.Token, sim.AESKey // the AI bot uses the app's keys, as WECOM_AIBOT_* default to them
 	env.AgentID = fmt.Sprint(sim.AgentID)
 	env.APIBase = sim.URL
 	env.Addr = ln.Addr().String()
@@ -616,10 +617,18 @@ func findString(v any, key string) string {
 // enterAll records 录入 for verified cases (of round, or all), as the cadres do once the
 // national system has them.
 func (d *demo) enterAll(ctx context.Context, day cases.Date, round string) error {
-	cs, err := d.srv.DB.ListCases(ctx, postgres.CaseFilter{Round: round, Statuses: []cases.Status{cases.StatusVerified}})
+	cs, err := d.srv.DB.ListCases(ctx, postgres.CaseFilter{Round: round, Statuses: []cases.Status{cases.StatusVerified, cases.StatusDispatched}})
 	if err != nil {
 		return err
 	}
+	entered := cs[:0]
+	for _, c := range cs {
+		// Verified cases, and 信息变更 cases (人员变动), which 录入 closes without 核查.
+		if c.Status == cases.StatusVerified || c.Kind == cases.KindInfo {
+			entered = append(entered, c)
+		}
+	}
+	cs = entered
 	for _, c := range cs {
 		cadres, err := d.srv.DB.UsersOf(ctx, cases.RoleCadre, c.Township, "")
 		if err != nil || len(cadres) == 0 {
