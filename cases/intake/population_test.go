@@ -119,6 +119,21 @@ func TestPopulationUpdatesTheRegistry(t *testing.T) {
 	if info != 3 || employment != 1 {
 		t.Errorf("cases %+v", rows)
 	}
+	// 录入 alone closes a 信息变更 case; 核查 is refused.
+	var no, town string
+	if err := f.db.QueryRowxContext(ctx, `SELECT c.case_no, t.name FROM cases c JOIN townships t ON t.id = c.township_id
+		WHERE c.kind = '信息变更' ORDER BY c.case_no LIMIT 1`).Scan(&no, &town); err != nil {
+		t.Fatal(err)
+	}
+	cadre := cases.Actor{UserID: "c", Name: "干部", Role: cases.RoleCadre, Township: town}
+	at := cases.MustDate("2026-11-20").At(10, 0)
+	if _, err := f.db.Transition(ctx, no, cadre, cases.Command{Action: cases.ActVerify, Result: cases.ResultInclude, Reason: "已核实", Now: at}, "test"); cases.ErrorCode(err) != cases.EIllegal {
+		t.Errorf("核查 of %s: %v", no, err)
+	}
+	if c, err := f.db.Transition(ctx, no, cadre, cases.Command{Action: cases.ActEnter, Date: cases.MustDate("2026-11-19"), Now: at}, "test"); err != nil ||
+		c.Status != cases.StatusClosed {
+		t.Errorf("录入 of %s: %+v %v", no, c, err)
+	}
 	// Later comparisons use the updated registry: the member who moved out no longer places a
 	// row in the monitored household.
 	later := f.importBytes(t, "民政局", cases.CatAssistance, csvOf("姓名,身份证号,乡镇,救助类别,认定日期",
