@@ -26,8 +26,9 @@ const EpidemicPushDays = 3
 var schoolYear = regexp.MustCompile(`^(\d{4})-(\d{4})$`)
 
 // PushCycle is what a push's period counts for: the month (YYYY-MM) for monthly categories,
-// the year (YYYY) for education, whose period may be a month of that year or the 学年 ending
-// that summer ("2026-2027" counts for April 2027). "" when the period cannot be read.
+// the year (YYYY) of the 30 April deadline for education, whose period is the 学年 ending that
+// summer ("2026-2027" counts for April 2027) or a month of that 学年 (September to August:
+// "2026-11" and "2027-04" count for April 2027). "" when the period cannot be read.
 func PushCycle(c Category, period string) string {
 	if c == CatEducation {
 		if m := schoolYear.FindStringSubmatch(period); m != nil {
@@ -39,6 +40,9 @@ func PushCycle(c Category, period string) string {
 			return m[2]
 		}
 		if p, err := ParseMonth(period); err == nil {
+			if p.Month >= time.September {
+				return strconv.Itoa(p.Year + 1) // the 学年 that begins in September
+			}
 			return strconv.Itoa(p.Year)
 		}
 		return ""

@@ -47,6 +47,8 @@ func TestEducationDeadline(t *testing.T) {
 		{"2027-04", "2027-04-30", "2027-04-28", "2027-05-06"},
 		{"2026-2027", "2027-04-30", "2027-04-28", "2027-05-06"}, // the 学年 ending that summer
 		{"2026-04", "2026-04-30", "2026-04-28", "2026-05-06"},
+		{"2026-11", "2027-04-30", "2027-04-28", "2027-05-06"}, // a month of 学年 2026-2027
+		{"2026-08", "2026-04-30", "2026-04-28", "2026-05-06"}, // a month of 学年 2025-2026
 	} {
 		d, ok := PushDeadline(cal, CatEducation, tc.period)
 		if !ok || d.String() != tc.deadline || PushNudgeDay(cal, d).String() != tc.nudge || PushLateDay(cal, d).String() != tc.late {
