@@ -694,6 +694,66 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 		t.Errorf("registry after the birth: %+v %v", m, err)
 	}
 
+	// The other departments, each through the push API, as the county's text scopes them (spec
+	// §2): one push per department in all, with 医保局, 住建局, 人社局, 卫健委 and 公安局 above.
+	today := cases.DateOf(time.Now())
+	person := func(m cases.RegistryMember, kv ...string) map[string]string {
+		r := map[string]string{intake.ColName: m.Name, intake.ColID: m.IDNumber, intake.ColTownship: m.Township, intake.ColVillage: m.Village}
+		for i := 0; i+1 < len(kv); i += 2 {
+			r[kv[i]] = kv[i+1]
+		}
+		return r
+	}
+	stranger := func(kv ...string) map[string]string {
+		return person(cases.RegistryMember{Name: "外人", IDNumber: g.IDNumber(1990), Township: "城关镇"}, kv...)
+	}
+	var registered, unregistered cases.RegistryMember
+	for _, m := range others {
+		if cases.Registered(m.Kind) && registered.IDNumber == "" {
+			registered = m
+		}
+		if !cases.Registered(m.Kind) && unregistered.IDNumber == "" {
+			unregistered = m
+		}
+	}
+	for _, p := range []struct {
+		token, what string
+		cat         cases.Category
+		records     []map[string]string
+		warnings    int
+		outOfScope  int
+		late        bool
+	}{
+		{"demo-token-jtj", "教体局", cases.CatEducation, []map[string]string{
+			stranger("学校", "一中", "学段", "公办高中", "学年", "2026-2027", "学费", "9000", "住宿费", "1500", "教科书费", "0", "补助救助", "500"),
+			stranger("学校", "职校", "学段", "中职", "学年", "2026-2027", "学费", "9000", "住宿费", "1500", "教科书费", "0", "补助救助", "499.99"),
+			stranger("学校", "三小", "学段", "义务教育", "学年", "2026-2027", "学费", "20000", "住宿费", "0", "教科书费", "0", "补助救助", "0"),
+		}, 1, 1, false}, // 10000 is not 超过1万元; 10000.01 is
+		{"demo-token-wjw", "卫健委", cases.CatEpidemic, []map[string]string{
+			stranger("事件名称", "疫情", "事件级别", "重大", "发生日期", today.AddDays(-4).String(), "影响情况", "隔离"),
+			stranger("事件名称", "疫情", "事件级别", "较大", "发生日期", today.String(), "影响情况", "隔离"),
+		}, 1, 1, true}, // 于3日内推送: four days after the event is late
+		{"demo-token-nyj", "农业农村局", cases.CatIndustry, []map[string]string{
+			person(registered, "产业项目", "养猪", "损失金额", "10000.01"),
+			person(unregistered, "产业项目", "养猪", "损失金额", "50000"),
+		}, 1, 1, false},
+		{"demo-token-mzj", "民政局", cases.CatAssistance, []map[string]string{
+			stranger("救助类别", "低保", "认定日期", today.String()),
+		}, 1, 0, false},
+		{"demo-token-yjj", "应急管理局", cases.CatDisaster, []map[string]string{
+			stranger("灾害名称", "暴雨", "灾害结束日期", today.String(), "受灾情况", "房屋受损"),
+		}, 1, 0, false},
+		{"demo-token-slj", "水利局", cases.CatAssurance, []map[string]string{
+			stranger("问题类型", "饮水安全", "问题描述", "水源枯竭", "责任部门", "水利局"),
+		}, 1, 0, false},
+	} {
+		body, _ := json.Marshal(map[string]any{"category": string(p.cat), "period": "2026-11", "records": p.records})
+		a := pushRequest(t, base, p.token, "application/json", bytes.NewReader(body))
+		if a.Department != p.what || len(a.Errors) != 0 || a.Warnings != p.warnings || a.OutOfScope != p.outOfScope || a.Late != p.late {
+			t.Errorf("%s push: %+v, want %d warnings, %d out of scope, late %v", p.what, a, p.warnings, p.outOfScope, p.late)
+		}
+	}
+
 	// The form opened from WeCom with an OAuth code: the case returned by the spot check is
 	// open again for its township, and refused to anyone else with the reason.
 	if c, _ := s.DB.CaseByNo(ctx, byCard.No); c.Status != cases.StatusReturned {
