@@ -222,13 +222,18 @@ func (a *Announcer) privateMessages(n cases.TownshipNotice) []bot.Outgoing {
 			if a.Links != nil {
 				text += "\n核查表单：" + a.Links.URL(d.Case.No, u)
 			}
-			text += fmt.Sprintf("\n也可以直接回复：核查 %s 纳入|已在监测|不纳入 <说明>", d.Case.No)
+			info := d.Case.Kind == cases.KindInfo // 人员变动: update the national system, no 核查
+			if info {
+				text += fmt.Sprintf("\n人员变动无需入户核查：请在全国系统中更新该户信息，完成后回复：录入 %s [日期]", d.Case.No)
+			} else {
+				text += fmt.Sprintf("\n也可以直接回复：核查 %s 纳入|已在监测|不纳入 <说明>", d.Case.No)
+			}
 			for i, p := range SplitText("", strings.Split(text, "\n"), "", TextLimit) {
 				msgtype, body := bot.Text(strings.TrimRight(p, "\n"))
 				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:%d", d.Case.No, u, digest, i+1),
 					Channel: bot.ToUsers, Target: u, MsgType: msgtype, Body: body})
 			}
-			if !d.Merged {
+			if !d.Merged && !info {
 				out = append(out, a.Card(d.Case, u, "dispatch:"+digest))
 			}
 		}
