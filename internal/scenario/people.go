@@ -112,7 +112,8 @@ func (p *Play) Answer(ctx context.Context, day cases.Date, round string, share f
 }
 
 // ByGroupCommand @s the bot in the township's group with text (privately where a group
-// robot serves the township: it cannot be asked) and waits for the answer.
+// robot serves the township: it cannot be asked) and waits for the answer, and for the
+// full answer privately when the group's leaves something out.
 func (p *Play) ByGroupCommand(ctx context.Context, c cases.Case, cadre, text string) error {
 	chat, err := p.Store.GroupChat(ctx, c.Township)
 	if err != nil {
@@ -121,13 +122,10 @@ func (p *Play) ByGroupCommand(ctx context.Context, c cases.Case, cadre, text str
 	if chat == "" {
 		return p.ByPrivateCommand(ctx, cadre, text)
 	}
-	before := len(p.Sim.SentInChat(chat))
-	if _, err := p.Sim.SayInGroup(ctx, chat, cadre, text); err != nil {
-		return err
-	}
 	wctx, cancel := context.WithTimeout(ctx, replyWait)
 	defer cancel()
-	return simtest.WaitInChat(wctx, p.Sim, chat, before)
+	_, err = simtest.AskInGroup(wctx, p.Sim, chat, cadre, text)
+	return err
 }
 
 // ByPrivateCommand types text in the private chat with the app and waits for the answer.

@@ -114,6 +114,29 @@ func WaitInChat(ctx context.Context, sim *wecomtest.Server, chat string, before 
 	return nil
 }
 
+// PrivateNote ends a group answer whose full text went to the asker privately.
+const PrivateNote = "完整回复已私信发给您"
+
+// AskInGroup @s the bot in a group chat as user and waits for the answer there and, when
+// the answer says its full text went privately, for that private message too (so that it
+// is not taken for the answer to what user does next). It returns the group answer.
+func AskInGroup(ctx context.Context, sim *wecomtest.Server, chat, user, text string) (wecomtest.Sent, error) {
+	inGroup, private := len(sim.SentInChat(chat)), len(sim.SentTo(user))
+	if _, err := sim.SayInGroup(ctx, chat, user, text); err != nil {
+		return wecomtest.Sent{}, err
+	}
+	if err := WaitInChat(ctx, sim, chat, inGroup); err != nil {
+		return wecomtest.Sent{}, err
+	}
+	answer := sim.SentInChat(chat)[inGroup]
+	if strings.Contains(answer.Content, PrivateNote) {
+		if err := WaitPrivate(ctx, sim, user, private); err != nil {
+			return answer, err
+		}
+	}
+	return answer, nil
+}
+
 // Group is how a township's group is reached: a chat the app created, or a group robot.
 type Group struct {
 	AppChat    string
