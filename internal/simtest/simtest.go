@@ -206,7 +206,7 @@ func CardTask(sim *wecomtest.Server, user, no string) string {
 	return id
 }
 
-var formLinkRe = regexp.MustCompile(`https?://[^\s）)]+/form/[^\s）)]+`)
+var formLinkRe = regexp.MustCompile(`https?://[^\s（）()]+/form/[^\s（）()]+`)
 
 // FormLinkIn is the signed form link in a message's text ("" if none).
 func FormLinkIn(text string) string { return formLinkRe.FindString(text) }
