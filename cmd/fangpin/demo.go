@@ -57,9 +57,11 @@ type demo struct {
 	base   string // the server's URL
 	out    string // output directory
 	log    io.Writer
+	cancel context.CancelFunc // stops the server
+	served chan error         // the server's Serve, once it returned
 }
 
-func runDemo(ctx context.Context, env *Env, args []string) error {
+func runDemo(ctx context.Context, env *Env, args []string) (err error) {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	addr := fs.String("addr", "127.0.0.1:8080", "服务监听地址")
 	simAddr := fs.String("sim-addr", "127.0.0.1:8090", "企业微信模拟器监听地址")
@@ -70,10 +72,15 @@ func runDemo(ctx context.Context, env *Env, args []string) error {
 		return errUsage
 	}
 	d := &demo{env: env, clock: &demoClock{t: cases.MustDate("2026-11-01").At(8, 0)}, out: *outDir, log: os.Stderr}
-	if err := d.start(ctx, *addr, *simAddr); err != nil {
+	err = d.start(ctx, *addr, *simAddr)
+	defer func() {
+		if serr := d.stop(); err == nil {
+			err = serr
+		}
+	}()
+	if err != nil {
 		return err
 	}
-	defer d.stop()
 	if err := d.play(ctx); err != nil {
 		return err
 	}
@@ -133,7 +140,6 @@ func (d *demo) start(ctx context.Context, addr, simAddr string) error {
 	sim.Swap(sim.WebHandler())
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
-		sim.Close()
 		return fmt.Errorf("无法监听 %s（是否已有演示在运行？）：%w", addr, err)
 	}
 	d.base = "http://" + ln.Addr().String()
@@ -196,20 +202,32 @@ func (d *demo) start(ctx context.Context, addr, simAddr string) error {
 	}
 	d.worker = &notify.Worker{DB: db, Redis: srv.Redis, Sender: botsend.Outbox{}, Prefix: prefix + "reminders:",
 		Log: srv.Log, Now: d.clock.Now}
-	go srv.Serve(ctx, ln)
+	sctx, cancel := context.WithCancel(ctx)
+	d.served, d.cancel = make(chan error, 1), cancel
+	go func() { d.served <- srv.Serve(sctx, ln) }()
 	if _, err := srv.Addr(ctx); err != nil {
 		return err
 	}
 	return nil
 }
 
-func (d *demo) stop() {
+// stop stops the server (letting what it is doing finish) and the simulator; it returns
+// the server's error, if it failed.
+func (d *demo) stop() error {
+	var err error
+	if d.cancel != nil {
+		d.cancel()
+		if err = <-d.served; err != nil {
+			err = fmt.Errorf("服务出错：%w", err)
+		}
+	}
 	if d.srv != nil {
 		d.srv.Close()
 	}
 	if d.sim != nil {
 		d.sim.Close()
 	}
+	return err
 }
 
 func deletePrefix(ctx context.Context, s *Server, prefix string) error {
