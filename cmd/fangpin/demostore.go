@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"path/filepath"
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
@@ -61,12 +62,13 @@ func (s demoStore) DrawSpotChecks(ctx context.Context, month string, rate float6
 	return nos, nil
 }
 
-func (s demoStore) ExportLedger(ctx context.Context, month, path string) error {
+func (s demoStore) ExportLedger(ctx context.Context, month, dir string) (string, error) {
 	a, err := s.db.Assess(ctx, month)
 	if err != nil {
-		return err
+		return "", err
 	}
-	return ledgerxlsx.WriteFile(path, a)
+	path := filepath.Join(dir, ledgerxlsx.Filename(month))
+	return path, ledgerxlsx.WriteFile(path, a)
 }
 
 func (s demoStore) PrintTownships(ctx context.Context, month string) error {

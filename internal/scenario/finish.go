@@ -8,18 +8,18 @@ import (
 	"strings"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/ledgerxlsx"
 )
 
 // finish exports each month's ledger, prints its table, and counts what was sent.
 func (p *Play) finish(ctx context.Context) error {
 	for m := cases.NewDate(p.From.Year, p.From.Month, 1); !m.After(p.To); m = cases.NewDate(m.Year, m.Month+1, 1) {
 		month := m.MonthKey()
-		path, err := filepath.Abs(filepath.Join(p.Dir, ledgerxlsx.Filename(month)))
+		dir, err := filepath.Abs(p.Dir)
 		if err != nil {
 			return err
 		}
-		if err := p.Office.ExportLedger(ctx, month, path); err != nil {
+		path, err := p.Office.ExportLedger(ctx, month, dir)
+		if err != nil {
 			return fmt.Errorf("导出 %s 台账：%w", month, err)
 		}
 		fmt.Fprintln(p.Stdout)

@@ -49,8 +49,8 @@ type Office interface {
 	// DrawSpotChecks draws month's sample, sends the list to the supervisors and returns
 	// the case numbers drawn.
 	DrawSpotChecks(ctx context.Context, month string, rate float64, seed int64) ([]string, error)
-	// ExportLedger writes month's ledger (XLSX) to path.
-	ExportLedger(ctx context.Context, month, path string) error
+	// ExportLedger writes month's ledger (XLSX) into dir and returns its path.
+	ExportLedger(ctx context.Context, month, dir string) (string, error)
 	// PrintTownships prints month's township table on standard output, as fangpin report.
 	PrintTownships(ctx context.Context, month string) error
 }

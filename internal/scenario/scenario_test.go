@@ -82,9 +82,9 @@ type fakeOffice struct{ ledgers, tables []string }
 func (f *fakeOffice) DrawSpotChecks(context.Context, string, float64, int64) ([]string, error) {
 	return nil, nil
 }
-func (f *fakeOffice) ExportLedger(_ context.Context, month, path string) error {
-	f.ledgers = append(f.ledgers, month+" "+path)
-	return nil
+func (f *fakeOffice) ExportLedger(_ context.Context, month, dir string) (string, error) {
+	f.ledgers = append(f.ledgers, month+" "+dir)
+	return filepath.Join(dir, month+".xlsx"), nil
 }
 func (f *fakeOffice) PrintTownships(_ context.Context, month string) error {
 	f.tables = append(f.tables, month)
@@ -124,12 +124,12 @@ func TestFinish(t *testing.T) {
 	if err := p.finish(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"2026-11 " + filepath.Join(dir, "预警信息核查办理台账-2026-11.xlsx"), "2026-12 " + filepath.Join(dir, "预警信息核查办理台账-2026-12.xlsx")}
+	want := []string{"2026-11 " + dir, "2026-12 " + dir}
 	if strings.Join(office.ledgers, "|") != strings.Join(want, "|") || strings.Join(office.tables, ",") != "2026-11,2026-12" {
 		t.Errorf("ledgers %q tables %q", office.ledgers, office.tables)
 	}
 	if !strings.HasSuffix(out.String(), "\n已发送提醒：case_due 68，push 6\n模拟器收到机器人消息：群聊 0 条，私聊 0 条\n") ||
-		!strings.Contains(out.String(), "台账："+want[0][len("2026-11 "):]+"\n") {
+		!strings.Contains(out.String(), "台账："+filepath.Join(dir, "2026-12.xlsx")+"\n") {
 		t.Errorf("output:\n%s", out.String())
 	}
 }
