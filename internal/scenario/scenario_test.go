@@ -27,7 +27,7 @@ func TestScriptDays(t *testing.T) {
 	}
 	for date, want := range map[string]int{
 		"2026-11-01": 0, "2026-11-02": 2, "2026-11-04": 3, "2026-11-06": 1, "2026-11-10": 1, "2026-12-10": 1,
-		"2026-11-16": 1, "2026-12-02": 3, "2026-12-11": 1, "2026-12-14": 1, "2026-12-29": 1, "2026-12-30": 0,
+		"2026-11-16": 1, "2026-11-18": 1, "2026-11-19": 1, "2026-12-02": 3, "2026-12-11": 1, "2026-12-14": 1, "2026-12-29": 1, "2026-12-30": 0,
 	} {
 		if got := count(date); got != want {
 			t.Errorf("%s: %d steps, want %d", date, got, want)
@@ -63,7 +63,8 @@ func (f *fakeStore) Cases(context.Context, string, ...cases.Status) ([]cases.Cas
 func (f *fakeStore) UsersOf(context.Context, cases.Role, string, string) ([]string, error) {
 	return nil, nil
 }
-func (f *fakeStore) GroupChat(context.Context, string) (string, error) { return "", nil }
+func (f *fakeStore) OpenTasks(context.Context, string) ([]cases.Task, error) { return nil, nil }
+func (f *fakeStore) GroupChat(context.Context, string) (string, error)       { return "", nil }
 func (f *fakeStore) PendingMessages(context.Context) (int, error) {
 	if f.err != nil {
 		return 0, f.err
