@@ -1,7 +1,6 @@
 package handlers
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -16,10 +15,9 @@ import (
 	"os"
 	"strings"
 
-	"github.com/go-playground/validator/v10"
-
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
+	"github.com/fangpin/fangpin/cases/sheet"
 )
 
 // BatchStore is what the department push API needs from the ledger (*postgres.DB).
@@ -35,8 +33,10 @@ type BatchStore interface {
 type BatchAPI struct {
 	Store BatchStore
 	Rules cases.Rules // nil: the defaults
-	// MaxBytes limits a request body (default 64 MiB); JSON bodies are held in memory and
-	// limited to MaxJSONBytes (default 16 MiB).
+	// MaxBytes limits a multipart request body (default: sheet.MaxFileBytes plus 1 MiB for
+	// the form's other fields); the file in it is at most sheet.MaxFileBytes whatever
+	// MaxBytes says. JSON bodies are held in memory and limited to MaxJSONBytes (default
+	// 16 MiB); their records are decoded one at a time.
 	MaxBytes     int64
 	MaxJSONBytes int64
 	TempDir      string // for uploaded files; default os.TempDir()
@@ -44,15 +44,6 @@ type BatchAPI struct {
 }
 
 var _ http.Handler = (*BatchAPI)(nil)
-
-var batchValidate = validator.New()
-
-// batchJSON is the JSON form of a push.
-type batchJSON struct {
-	Category string           `json:"category" validate:"required"`
-	Period   string           `json:"period" validate:"omitempty,datetime=2006-01"`
-	Records  []map[string]any `json:"records" validate:"required,min=1,max=200000"`
-}
 
 type apiError struct {
 	Error string `json:"error"`
@@ -116,7 +107,7 @@ func (a *BatchAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	max := a.MaxBytes
 	if max <= 0 {
-		max = 64 << 20
+		max = sheet.MaxFileBytes + 1<<20
 	}
 	maxJSON := a.MaxJSONBytes
 	if maxJSON <= 0 {
@@ -140,10 +131,12 @@ func (a *BatchAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	var tooBig *http.MaxBytesError
 	switch {
 	case errors.As(err, &tooBig):
-		a.fail(w, http.StatusRequestEntityTooLarge, "too_large", "数据太大（上限 %d MB），请分成几个文件推送", tooBig.Limit>>20)
+		a.fail(w, http.StatusRequestEntityTooLarge, "too_large", "数据太大（上限 %s），请分成几个文件推送", sizeText(tooBig.Limit))
 		return
 	case err != nil:
 		switch cases.ErrorCode(err) {
+		case cases.ETooLarge:
+			a.fail(w, http.StatusRequestEntityTooLarge, string(cases.ETooLarge), "%s", cases.ErrorMessage(err))
 		case cases.EInvalid:
 			a.fail(w, http.StatusBadRequest, string(cases.EInvalid), "%s", cases.ErrorMessage(err))
 		case cases.EForbidden:
@@ -219,23 +212,26 @@ func (a *BatchAPI) pushFile(ctx context.Context, r *http.Request, dept *cases.Or
 			}
 			path = f.Name()
 			h := sha256.New()
-			_, err = io.Copy(io.MultiWriter(f, h), part)
+			src := &clientReader{r: io.LimitReader(part, sheet.MaxFileBytes+1)}
+			n, err := io.Copy(io.MultiWriter(f, h), src)
 			if cerr := f.Close(); err == nil {
 				err = cerr
 			}
+			if src.err != nil {
+				return cases.Batch{}, uploadErr(src.err)
+			}
 			if err != nil {
-				var tooBig *http.MaxBytesError
-				if errors.As(err, &tooBig) {
-					return cases.Batch{}, err
-				}
 				return cases.Batch{}, fmt.Errorf("spool upload: %w", err)
+			}
+			if n > sheet.MaxFileBytes {
+				return cases.Batch{}, cases.Errorf(cases.ETooLarge, "%s", sheet.ErrFileTooLarge().Error())
 			}
 			req.SHA256 = hex.EncodeToString(h.Sum(nil))
 			req.Filename = part.FileName()
 		case "category", "period":
 			b, err := io.ReadAll(io.LimitReader(part, 256))
 			if err != nil {
-				return cases.Batch{}, err
+				return cases.Batch{}, uploadErr(err)
 			}
 			if part.FormName() == "category" {
 				category = string(b)
@@ -243,10 +239,15 @@ func (a *BatchAPI) pushFile(ctx context.Context, r *http.Request, dept *cases.Or
 				period = strings.TrimSpace(string(b))
 			}
 		}
-		part.Close()
+		if err := part.Close(); err != nil {
+			return cases.Batch{}, uploadErr(err)
+		}
 	}
 	if path == "" {
 		return cases.Batch{}, cases.Errorf(cases.EInvalid, "缺少文件：请在字段 file 中上传 CSV 或 XLSX")
+	}
+	if strings.TrimSpace(category) == "" {
+		return cases.Batch{}, cases.Errorf(cases.EInvalid, "缺少字段 category（风险类别代码，例如 medical）")
 	}
 	if req.Category, err = checkCategory(dept, category); err != nil {
 		return cases.Batch{}, err
@@ -258,33 +259,50 @@ func (a *BatchAPI) pushFile(ctx context.Context, r *http.Request, dept *cases.Or
 func (a *BatchAPI) pushJSON(ctx context.Context, r *http.Request, dept *cases.OrgDepartment, req intake.Request) (cases.Batch, error) {
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
+		return cases.Batch{}, uploadErr(err)
+	}
+	push, err := intake.ReadJSONPush(body)
+	if err != nil {
 		return cases.Batch{}, err
 	}
-	var in batchJSON
-	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.UseNumber()
-	if err := dec.Decode(&in); err != nil {
-		return cases.Batch{}, cases.Errorf(cases.EInvalid, "JSON 格式不对：%v", err)
-	}
-	if err := batchValidate.Struct(in); err != nil {
-		var ve validator.ValidationErrors
-		if errors.As(err, &ve) && len(ve) > 0 {
-			switch ve[0].Field() {
-			case "Category":
-				return cases.Batch{}, cases.Errorf(cases.EInvalid, "缺少 category（风险类别代码，例如 medical）")
-			case "Period":
-				return cases.Batch{}, cases.Errorf(cases.EInvalid, "period 应写成 YYYY-MM，例如 2026-10")
-			case "Records":
-				return cases.Batch{}, cases.Errorf(cases.EInvalid, "records 应为 1 到 200000 条记录")
-			}
-		}
-		return cases.Batch{}, cases.Errorf(cases.EInvalid, "请求内容不完整：%v", err)
-	}
-	if req.Category, err = checkCategory(dept, in.Category); err != nil {
+	if req.Category, err = checkCategory(dept, push.Category); err != nil {
 		return cases.Batch{}, err
 	}
 	sum := sha256.Sum256(body)
 	req.SHA256 = hex.EncodeToString(sum[:])
-	req.Period = in.Period
-	return intake.Import(ctx, a.Store, req, intake.Records(in.Records))
+	req.Period = push.Period
+	return intake.Import(ctx, a.Store, req, push)
+}
+
+// clientReader remembers an error of reading the request, to tell it from the server's
+// own (writing the temporary file).
+type clientReader struct {
+	r   io.Reader
+	err error
+}
+
+func (c *clientReader) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if err != nil && err != io.EOF {
+		c.err = err
+	}
+	return n, err
+}
+
+// uploadErr is the answer to a request body that could not be read: too large (413,
+// passed on as *http.MaxBytesError) or cut short or malformed (400).
+func uploadErr(err error) error {
+	var tooBig *http.MaxBytesError
+	if errors.As(err, &tooBig) {
+		return err
+	}
+	return cases.Errorf(cases.EInvalid, "请求内容不完整或格式不对（%v），请重新推送", err)
+}
+
+// sizeText writes a byte limit for people: "50 MB", or "4 KB" for small test limits.
+func sizeText(n int64) string {
+	if n >= 1<<20 {
+		return fmt.Sprintf("%d MB", n>>20)
+	}
+	return fmt.Sprintf("%d KB", max(1, n>>10))
 }

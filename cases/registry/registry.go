@@ -77,6 +77,9 @@ func Import(ctx context.Context, r *sheet.Reader, townships map[string]string, s
 			break
 		}
 		if err != nil {
+			if sheet.IsLimit(err) {
+				return s, err
+			}
 			return s, fmt.Errorf("第 %d 行读取失败：%w", row, err)
 		}
 		s.Rows++
@@ -102,7 +105,9 @@ func Import(ctx context.Context, r *sheet.Reader, townships map[string]string, s
 		}
 		if msg != "" {
 			s.Rejected++
-			s.Errors = append(s.Errors, cases.RowError{Row: row, Column: col, Message: msg})
+			if len(s.Errors) < sheet.MaxListedErrors {
+				s.Errors = append(s.Errors, cases.RowError{Row: row, Column: col, Message: sheet.ClipMessage(msg)})
+			}
 			continue
 		}
 		if _, ok := households[m.HouseholdNo]; !ok {

@@ -3,6 +3,7 @@ package sheet
 import (
 	"errors"
 	"fmt"
+	"unicode/utf8"
 )
 
 // The limits of spec §14 on every table the system reads: a department file (`fangpin
@@ -29,6 +30,11 @@ const (
 	// MaxZipDirectoryBytes bounds an XLSX's zip directory (the list of its parts); an
 	// ordinary workbook's is a few kilobytes.
 	MaxZipDirectoryBytes = 1 << 20
+	// MaxListedErrors caps the row errors an import lists in its answer (every refused row
+	// is still counted).
+	MaxListedErrors = 10000
+	// MaxMessageRunes clips a row error's message, which may quote a cell.
+	MaxMessageRunes = 200
 	// maxXMLDepth bounds the nesting of XML elements in an XLSX part.
 	maxXMLDepth = 64
 )
@@ -84,4 +90,12 @@ func errCellTooLong(row, col int) error {
 
 func errLineTooLong(row int) error {
 	return limitf("文件第 %d 行超过 %s 的单行上限", row, lineLimitText)
+}
+
+// ClipMessage shortens a row error's message that quotes a long cell to MaxMessageRunes.
+func ClipMessage(msg string) string {
+	if len(msg) <= MaxMessageRunes || utf8.RuneCountInString(msg) <= MaxMessageRunes {
+		return msg
+	}
+	return string([]rune(msg)[:MaxMessageRunes]) + "……"
 }
