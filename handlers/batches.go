@@ -14,6 +14,8 @@ import (
 	"net/http"
 	"os"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
@@ -41,6 +43,38 @@ type BatchAPI struct {
 	MaxJSONBytes int64
 	TempDir      string // for uploaded files; default os.TempDir()
 	Log          *slog.Logger
+	// Parallel is how many pushes are read and imported at once (default 1). Each may
+	// hold the readers' bounded share of memory (cases/sheet), so one at a time keeps the
+	// process within spec §14's 256 MB however many arrive together; the others wait up
+	// to QueueWait (default 2 minutes), then get 503 with Retry-After. Uploads are
+	// spooled to disk before they wait.
+	Parallel  int
+	QueueWait time.Duration
+
+	semOnce sync.Once
+	sem     chan struct{}
+}
+
+// errBusy is a push that waited QueueWait for its turn.
+var errBusy = errors.New("batch api: busy")
+
+// turn waits for the push's turn to read and import; release gives it back.
+func (a *BatchAPI) turn(ctx context.Context) (release func(), err error) {
+	a.semOnce.Do(func() { a.sem = make(chan struct{}, max(1, a.Parallel)) })
+	wait := a.QueueWait
+	if wait <= 0 {
+		wait = 2 * time.Minute
+	}
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case a.sem <- struct{}{}:
+		return func() { <-a.sem }, nil
+	case <-timer.C:
+		return nil, errBusy
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 var _ http.Handler = (*BatchAPI)(nil)
@@ -130,6 +164,10 @@ func (a *BatchAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	var tooBig *http.MaxBytesError
 	switch {
+	case errors.Is(err, errBusy):
+		w.Header().Set("Retry-After", "60")
+		a.fail(w, http.StatusServiceUnavailable, "busy", "正在处理其他部门的推送，请一分钟后重试")
+		return
 	case errors.As(err, &tooBig):
 		a.fail(w, http.StatusRequestEntityTooLarge, "too_large", "数据太大（上限 %s），请分成几个文件推送", sizeText(tooBig.Limit))
 		return
@@ -253,10 +291,20 @@ func (a *BatchAPI) pushFile(ctx context.Context, r *http.Request, dept *cases.Or
 		return cases.Batch{}, err
 	}
 	req.Period = period
+	release, err := a.turn(ctx)
+	if err != nil {
+		return cases.Batch{}, err
+	}
+	defer release()
 	return intake.ImportFile(ctx, a.Store, req, path)
 }
 
 func (a *BatchAPI) pushJSON(ctx context.Context, r *http.Request, dept *cases.OrgDepartment, req intake.Request) (cases.Batch, error) {
+	release, err := a.turn(ctx)
+	if err != nil {
+		return cases.Batch{}, err
+	}
+	defer release()
 	body, err := io.ReadAll(r.Body)
 	if err != nil {
 		return cases.Batch{}, uploadErr(err)

@@ -269,3 +269,38 @@ func TestBatchAPIMalformedRequestsAre4xx(t *testing.T) {
 		t.Fatalf("%d batches stored from bad requests", n)
 	}
 }
+
+// Pushes are read and imported one at a time, so memory stays bounded however many
+// arrive together; one that waits too long is told to come back.
+func TestBatchAPIOnePushAtATime(t *testing.T) {
+	srv, _ := batchServer(t, &handlers.BatchAPI{QueueWait: 200 * time.Millisecond})
+	pr, pw := io.Pipe()
+	first := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/batches", pr)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer demo-token-ybj")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			first <- answer{}
+			return
+		}
+		resp.Body.Close()
+		first <- answer{status: resp.StatusCode}
+	}()
+	pw.Write([]byte(`{"category":"medical",`)) // the first push holds its turn while its body trickles in
+	time.Sleep(100 * time.Millisecond)
+	a := pushBatch(t, srv.URL, "demo-token-ybj", "application/json", strings.NewReader(`{"category":"medical","records":[{}]}`))
+	if a.status != http.StatusServiceUnavailable || !strings.Contains(a.err.Error, "请一分钟后重试") {
+		t.Fatalf("second push while the first is read: %+v", a)
+	}
+	pw.Write([]byte(`"records":[{"姓名":"甲"}]}`))
+	pw.Close()
+	if a := <-first; a.status != http.StatusBadRequest { // missing columns: read and answered
+		t.Fatalf("first push: %+v", a)
+	}
+	a = pushBatch(t, srv.URL, "demo-token-ybj", "application/json", strings.NewReader(`{"category":"medical","records":[{}]}`))
+	if a.status != http.StatusBadRequest {
+		t.Fatalf("a push after the first: %+v", a)
+	}
+}
