@@ -269,6 +269,33 @@ func TestPushAPIRefusesBombsInBoundedMemory(t *testing.T) {
 			}
 		})
 	}
+	t.Run("two bombs at once", func(t *testing.T) {
+		// Pushed together they wait their turn rather than add up.
+		var sstBomb string
+		for i, f := range files {
+			if filepath.Base(f) == "strings.xlsx" {
+				sstBomb = files[i]
+			}
+		}
+		answers := make(chan refusal, 2)
+		for i := 0; i < 2; i++ {
+			go func() {
+				f, err := os.Open(sstBomb)
+				if err != nil {
+					answers <- refusal{Error: err.Error()}
+					return
+				}
+				defer f.Close()
+				pr, pw := io.Pipe()
+				answers <- postRaw(t, base, multipartStream(pw, f, "strings.xlsx"), pr)
+			}()
+		}
+		for i := 0; i < 2; i++ {
+			if a := <-answers; a.Status != http.StatusRequestEntityTooLarge {
+				t.Errorf("answer %d %q; want 413", a.Status, a.Error)
+			}
+		}
+	})
 	t.Run("JSON of many tiny records", func(t *testing.T) {
 		body := io.MultiReader(strings.NewReader(`{"category":"medical","records":[`),
 			sheettest.NewReader("{}", ",{}", 15<<20), strings.NewReader(`]}`))
