@@ -311,8 +311,8 @@ func (b *xlsxBook) firstSheet() (sheetPart, sstPart string, err error) {
 	return sheetPart, sstPart, nil
 }
 
-// sharedStrings keeps the table in 1 MB blocks of text, 8 bytes a string besides, and
-// never copies it to grow.
+// sharedStrings keeps the table in blocks of text (up to 1 MB each), 8 bytes a string
+// besides, and never copies it to grow.
 type sharedStrings struct {
 	blocks [][]byte
 	refs   [][]uint64 // chunks of 1<<16: block<<40 | offset<<20 | length
@@ -327,8 +327,13 @@ func (t *sharedStrings) add(s []byte) error {
 	if t.bytes > MaxSharedStringsBytes {
 		return limitf("Excel 文件中的文字（共享字符串表）超过 %s 的上限，%s分别导入", sharedStringsText, tooLargeFileAdvice)
 	}
-	if len(t.blocks) == 0 || len(t.blocks[len(t.blocks)-1])+len(s) > sstBlock {
-		t.blocks = append(t.blocks, make([]byte, 0, sstBlock))
+	if n := len(t.blocks); n == 0 || len(t.blocks[n-1])+len(s) > cap(t.blocks[n-1]) {
+		// Blocks grow from 64 KB to 1 MB, so a small table costs little.
+		size := sstBlock
+		if n < 4 {
+			size = 64 << 10 << n
+		}
+		t.blocks = append(t.blocks, make([]byte, 0, max(size, len(s))))
 	}
 	bi := len(t.blocks) - 1
 	off := len(t.blocks[bi])
