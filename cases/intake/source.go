@@ -37,6 +37,10 @@ func HashFile(path string) (string, error) {
 // ImportFile imports a CSV or XLSX file: it hashes the file, then streams its rows.
 // req.SHA256 and req.Filename are filled in when empty.
 func ImportFile(ctx context.Context, store Store, req Request, path string) (cases.Batch, error) {
+	// Refuse a file over the limit before hashing it all.
+	if st, err := os.Stat(path); err == nil && st.Size() > sheet.MaxFileBytes {
+		return cases.Batch{}, cases.Errorf(cases.ETooLarge, "%s", sheet.ErrFileTooLarge().Error())
+	}
 	if req.SHA256 == "" {
 		sum, err := HashFile(path)
 		if err != nil {
