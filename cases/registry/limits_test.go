@@ -22,14 +22,14 @@ func (discard) UpsertRegistry(context.Context, []cases.RegistryMember) error { r
 // process's 256 MB.
 func TestRegistryImportRemembersLittlePerRow(t *testing.T) {
 	if testing.Short() {
-		t.Skip("reads a registry of 100,000 households")
+		t.Skip("reads a registry of 40,000 households")
 	}
 	towns := map[string]string{}
 	for _, n := range synth.Townships {
 		towns[n] = n
 	}
 	var file bytes.Buffer
-	if err := synth.WriteRegistryCSV(&file, synth.New(5).Registry(100000, synth.Townships)); err != nil {
+	if err := synth.WriteRegistryCSV(&file, synth.New(5).Registry(40000, synth.Townships)); err != nil {
 		t.Fatal(err)
 	}
 	rows := bytes.Count(file.Bytes(), []byte("\n")) - 1

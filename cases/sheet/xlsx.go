@@ -120,7 +120,9 @@ func (p *partReader) Read(b []byte) (int, error) {
 	p.n += uint64(n)
 	p.book.unpacked += int64(n)
 	switch {
-	case p.n > p.f.UncompressedSize64 || (errors.Is(err, zip.ErrFormat) && p.n >= p.f.UncompressedSize64):
+	// archive/zip answers ErrFormat while reading only when the part inflates past its
+	// declared size (a part that ends short is io.ErrUnexpectedEOF).
+	case p.n > p.f.UncompressedSize64 || errors.Is(err, zip.ErrFormat):
 		return 0, limitf("Excel 文件的部件 %s 解压后比它声明的 %d 字节更大，文件已损坏或被改动过，已拒绝",
 			p.f.Name, p.f.UncompressedSize64)
 	case p.book.unpacked > MaxUnpackedBytes:
@@ -144,22 +146,30 @@ type xmlStream struct {
 }
 
 type tokenGuard struct {
-	r          io.Reader
-	n, mark    int64
-	part       string
-	overflowed bool
+	r       io.Reader
+	n, mark int64
+	part    string
+	// limit is the refusal met while reading, kept because encoding/xml may report a
+	// syntax error of its own (a rune cut short) instead of the reader's error.
+	limit error
 }
 
 func (g *tokenGuard) Read(p []byte) (int, error) {
+	if g.limit != nil {
+		return 0, g.limit
+	}
 	if g.n-g.mark > MaxLineBytes {
-		g.overflowed = true
-		return 0, limitf("Excel 文件的部件 %s 中有一段超过 %s 的内容（单元格上限是 %s），已拒绝", g.part, lineLimitText, cellLimitText)
+		g.limit = limitf("Excel 文件的部件 %s 中有一段超过 %s 的内容（单元格上限是 %s），已拒绝", g.part, lineLimitText, cellLimitText)
+		return 0, g.limit
 	}
 	if len(p) > 32<<10 {
 		p = p[:32<<10]
 	}
 	n, err := g.r.Read(p)
 	g.n += int64(n)
+	if err != nil && IsLimit(err) {
+		g.limit = err
+	}
 	return n, err
 }
 
@@ -175,12 +185,11 @@ func (s *xmlStream) next() (xml.Token, error) {
 	s.in.mark = s.in.n
 	t, err := s.dec.RawToken()
 	if err != nil {
-		var le *LimitError
-		if errors.As(err, &le) || errors.Is(err, io.EOF) {
-			return nil, err
+		if s.in.limit != nil {
+			return nil, s.in.limit
 		}
-		if s.in.overflowed {
-			return nil, limitf("Excel 文件的部件 %s 中有一段超过 %s 的内容（单元格上限是 %s），已拒绝", s.part, lineLimitText, cellLimitText)
+		if IsLimit(err) || errors.Is(err, io.EOF) {
+			return nil, err
 		}
 		return nil, fmt.Errorf("%w：%s 的 XML 有误：%v", errNotXLSX, s.part, err)
 	}
