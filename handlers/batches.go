@@ -338,13 +338,14 @@ func (c *clientReader) Read(p []byte) (int, error) {
 }
 
 // uploadErr is the answer to a request body that could not be read: too large (413,
-// passed on as *http.MaxBytesError) or cut short or malformed (400).
+// passed on as *http.MaxBytesError) or cut short or malformed (400; the Go error stays
+// out of the Chinese message).
 func uploadErr(err error) error {
 	var tooBig *http.MaxBytesError
 	if errors.As(err, &tooBig) {
 		return err
 	}
-	return cases.Errorf(cases.EInvalid, "请求内容不完整或格式不对（%v），请重新推送", err)
+	return cases.Errorf(cases.EInvalid, "请求内容不完整或格式不对（可能在上传中途断开了），请重新推送")
 }
 
 // sizeText writes a byte limit for people: "50 MB", or "4 KB" for small test limits.
