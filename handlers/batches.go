@@ -262,7 +262,7 @@ func (a *BatchAPI) pushFile(ctx context.Context, r *http.Request, dept *cases.Or
 				return cases.Batch{}, fmt.Errorf("spool upload: %w", err)
 			}
 			if n > sheet.MaxFileBytes {
-				return cases.Batch{}, cases.Errorf(cases.ETooLarge, "%s", sheet.ErrFileTooLarge().Error())
+				return cases.Batch{}, cases.Errorf(cases.ETooLarge, "%s", sheet.ErrFileTooLarge.Error())
 			}
 			req.SHA256 = hex.EncodeToString(h.Sum(nil))
 			req.Filename = part.FileName()

@@ -39,7 +39,7 @@ func HashFile(path string) (string, error) {
 func ImportFile(ctx context.Context, store Store, req Request, path string) (cases.Batch, error) {
 	// Refuse a file over the limit before hashing it all.
 	if st, err := os.Stat(path); err == nil && st.Size() > sheet.MaxFileBytes {
-		return cases.Batch{}, cases.Errorf(cases.ETooLarge, "%s", sheet.ErrFileTooLarge().Error())
+		return cases.Batch{}, cases.Errorf(cases.ETooLarge, "%s", sheet.ErrFileTooLarge.Error())
 	}
 	if req.SHA256 == "" {
 		sum, err := HashFile(path)

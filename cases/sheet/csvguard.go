@@ -13,7 +13,7 @@ type sizeGuard struct {
 
 func (g *sizeGuard) Read(p []byte) (int, error) {
 	if g.n > g.max {
-		return 0, ErrFileTooLarge()
+		return 0, ErrFileTooLarge
 	}
 	if rest := g.max + 1 - g.n; int64(len(p)) > rest {
 		p = p[:rest]
@@ -21,7 +21,7 @@ func (g *sizeGuard) Read(p []byte) (int, error) {
 	n, err := g.r.Read(p)
 	g.n += int64(n)
 	if g.n > g.max {
-		return 0, ErrFileTooLarge()
+		return 0, ErrFileTooLarge
 	}
 	return n, err
 }

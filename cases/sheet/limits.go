@@ -72,9 +72,7 @@ const (
 )
 
 // ErrFileTooLarge is the refusal of a file over MaxFileBytes.
-func ErrFileTooLarge() error {
-	return limitf("文件超过 %s 的上限，%s分别导入", fileLimitText, tooLargeFileAdvice)
-}
+var ErrFileTooLarge error = &LimitError{Msg: "文件超过 " + fileLimitText + " 的上限，" + tooLargeFileAdvice + "分别导入"}
 
 func errTooManyRows() error {
 	return limitf("文件超过 %s的上限（Excel 的行数上限），%s分别导入", rowsLimitText, tooLargeFileAdvice)

@@ -58,7 +58,7 @@ func openFile(f *os.File) (*Reader, error) {
 		return nil, fmt.Errorf("读取文件失败：%w", err)
 	}
 	if st.Size() > MaxFileBytes {
-		return nil, ErrFileTooLarge()
+		return nil, ErrFileTooLarge
 	}
 	head := make([]byte, 4)
 	n, _ := io.ReadFull(f, head)

@@ -32,7 +32,7 @@ type xlsxBook struct {
 
 func openBook(r io.ReaderAt, size int64) (*xlsxBook, error) {
 	if size > MaxFileBytes {
-		return nil, ErrFileTooLarge()
+		return nil, ErrFileTooLarge
 	}
 	dir, err := zipDirectorySize(r, size)
 	if err != nil {
