@@ -182,6 +182,11 @@ func (a *BatchAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		case cases.ENotFound:
 			a.fail(w, http.StatusNotFound, string(cases.ENotFound), "%s", cases.ErrorMessage(err))
 		default:
+			if ctx.Err() != nil {
+				// The client went away (or the server is stopping): nobody waits for an answer.
+				a.log().Info("batch api: push abandoned", "department", dept.Name, "err", err)
+				return
+			}
 			a.log().Error("batch api: import", "department", dept.Name, "err", err)
 			a.fail(w, http.StatusInternalServerError, "internal", "%s", cases.ErrorMessage(err))
 		}
