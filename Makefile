@@ -6,9 +6,9 @@ PG_SERVER ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export FANGPIN_TEST_PG ?= $(PG_SERVER)
 export FANGPIN_TEST_REDIS ?= redis://127.0.0.1:6379/0
 
-.PHONY: test services fmt-check vet unit build demo demo-check bench clean-testdb check-ledger-pdf
+.PHONY: test services fmt-check vet unit fuzz build demo demo-check bench clean-testdb check-ledger-pdf
 
-test: services build fmt-check vet clean-testdb unit demo-check
+test: services build fmt-check vet clean-testdb unit fuzz demo-check
 
 services:
 	@bash scripts/services.sh
@@ -36,6 +36,17 @@ clean-testdb:
 
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
+
+# Every fuzz target of the module runs for FUZZTIME (go test takes one -fuzz at a time);
+# a failing input is kept under the package's testdata/fuzz and fails `make unit` after.
+FUZZTIME ?= 3s
+fuzz:
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$dir | grep '^Fuzz'); do \
+	    echo "fuzz $$dir $$target ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$dir; \
+	  done; \
+	done
 
 bench: services
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
