@@ -10,7 +10,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// TownshipNames maps every township name and alias to the township's name.
+// TownshipNames maps every township name, alias and former name to the township's name.
 func (db *DB) TownshipNames(ctx context.Context) (map[string]string, error) {
 	ts, err := db.Townships(ctx)
 	if err != nil {
@@ -19,6 +19,11 @@ func (db *DB) TownshipNames(ctx context.Context) (map[string]string, error) {
 	m := make(map[string]string, len(ts)*2)
 	for _, t := range ts {
 		m[t.Name] = t.Name
+		for _, a := range t.Formerly {
+			if _, taken := m[a]; !taken {
+				m[a] = t.Name
+			}
+		}
 		for _, a := range t.Aliases {
 			m[a] = t.Name
 		}
