@@ -49,6 +49,9 @@ type Household struct {
 
 // Kind is the kind of a new case for this household (spec §5).
 func (h *Household) Kind() Kind {
+	if h.Area {
+		return KindSweep
+	}
 	if h.Monitored {
 		return KindUpdate
 	}
@@ -155,7 +158,8 @@ func (h *Household) fill() {
 	h.Township, h.Village = first.Township, first.Village
 	switch {
 	case h.Area:
-		// no person: the case is the township's area check (区域排查)
+		// no person: the case is the township's area check (区域排查), naming every village
+		h.Village = strings.Join(SweepVillages(h.Warnings), "、")
 	case reg != nil:
 		h.HouseholdNo, h.HeadIDNumber, h.HeadName = reg.No, reg.HeadIDNumber, reg.HeadName
 		h.Township, h.Monitored = reg.Township, Monitored(reg.Kind, reg.Risk)

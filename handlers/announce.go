@@ -222,13 +222,18 @@ func (a *Announcer) privateMessages(n cases.TownshipNotice) []bot.Outgoing {
 			if a.Links != nil {
 				text += "\n核查表单：" + a.Links.URL(d.Case.No, u)
 			}
-			text += fmt.Sprintf("\n也可以直接回复：核查 %s 纳入|已在监测|不纳入 <说明>", d.Case.No)
+			if d.Case.Kind == cases.KindSweep {
+				// 区域排查 (§5c): no household to verify, no result card
+				text += fmt.Sprintf("\n请组织逐村排查；发现的困难户用“走访 <身份证号> <姓名> <类别> <情况>”逐户上报，排查完后回复：排查 %s 完成 <发现户数> <说明>", d.Case.No)
+			} else {
+				text += fmt.Sprintf("\n也可以直接回复：核查 %s 纳入|已在监测|不纳入 <说明>", d.Case.No)
+			}
 			for i, p := range SplitText("", strings.Split(text, "\n"), "", TextLimit) {
 				msgtype, body := bot.Text(strings.TrimRight(p, "\n"))
 				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:%d", d.Case.No, u, digest, i+1),
 					Channel: bot.ToUsers, Target: u, MsgType: msgtype, Body: body})
 			}
-			if !d.Merged {
+			if !d.Merged && d.Case.Kind != cases.KindSweep {
 				out = append(out, a.Card(d.Case, u, "dispatch:"+digest))
 			}
 		}

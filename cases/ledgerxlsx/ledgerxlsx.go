@@ -113,6 +113,9 @@ func Build(a postgres.Assessment) (*excelize.File, error) {
 			return nil, err
 		}
 	}
+	if err := writeSweeps(f, a); err != nil {
+		return nil, fmt.Errorf("区域排查 sheet: %w", err)
+	}
 	f.SetActiveSheet(0)
 	_ = f.SetDocProps(&excelize.DocProperties{Title: "预警信息核查办理台账 " + a.Month, Creator: "防返贫预警助手"})
 	return f, nil

@@ -120,6 +120,11 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 			if err := LinkWarnings(ctx, tx, id, h.WarningIDs()); err != nil {
 				return err
 			}
+			if h.Area {
+				if err := recordSweep(ctx, tx, id, h); err != nil {
+					return err
+				}
+			}
 			d.Merged = true
 			res.Merged++
 			if d.Case, err = caseByNo(ctx, tx, openNo, false); err != nil {
@@ -134,7 +139,11 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 			if err != nil {
 				return err
 			}
-			_ = id
+			if h.Area {
+				if err := recordSweep(ctx, tx, id, h); err != nil {
+					return err
+				}
+			}
 			if d.Case, err = caseByNo(ctx, tx, no, false); err != nil {
 				return err
 			}

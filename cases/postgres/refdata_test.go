@@ -10,6 +10,8 @@ import (
 	"github.com/fangpin/fangpin/cases/orgfile"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/cases/synth"
 )
 
 // renamedOrg is dispatchtest.Org after 河口乡 became 河口镇 and its cadre 李四 left for 王五.
@@ -155,5 +157,86 @@ users:
 		if err != nil || len(got) != len(all) {
 			t.Errorf("--township %s finds %d cases (%v), want all %d", name, len(got), err, len(all))
 		}
+	}
+}
+
+func TestAreaAlertsBecomeOneSweepPerTownshipAndEvent(t *testing.T) {
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
+	db.CaseHooks = append(db.CaseHooks, postgres.SweepLinkHook)
+	dispatchtest.Warn(t, db, p)
+	flood := map[string]any{"灾害名称": "2026年10月河口洪涝", "受灾情况": "农田受淹"}
+	for _, v := range []string{"西村", "东村", "西村"} {
+		pgtest.InsertWarning(t, db, pgtest.Warning{Department: "应急管理局", Category: "disaster", Rule: "every_row", Township: "河口乡", Village: v, Detail: flood})
+	}
+	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "卫健委", Category: "epidemic", Rule: "every_row", Township: "河口乡", Village: "南村",
+		Detail: map[string]any{"事件名称": "河口乡流感聚集", "事件级别": "重大"}})
+	res, err := db.Dispatch(ctx, dispatchOpts(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, _ := db.ListCases(ctx, postgres.CaseFilter{Township: "河口乡"})
+	var sweeps []cases.Case
+	for _, c := range all {
+		if c.Kind == cases.KindSweep {
+			sweeps = append(sweeps, c)
+		}
+	}
+	if len(sweeps) != 2 {
+		t.Fatalf("河口乡 has %d 区域排查 tasks, want 2 (one per event): %+v", len(sweeps), all)
+	}
+	var flood1 cases.Case
+	for _, c := range sweeps {
+		if len(c.Categories) == 1 && c.Categories[0] == cases.CatDisaster {
+			flood1 = c
+		}
+	}
+	if flood1.Village != "西村、东村" || flood1.HeadName != "" || flood1.DueOn != cases.MustDate("2026-12-08") {
+		t.Errorf("flood task = village %q head %q due %s; want every village named once, no head, due 2026-12-08", flood1.Village, flood1.HeadName, flood1.DueOn)
+	}
+	if res.ByTownship["河口乡"] != 3 {
+		t.Errorf("by_township 河口乡 = %d, want 3 (one household, two tasks)", res.ByTownship["河口乡"])
+	}
+
+	lisi, _ := db.Actor(ctx, "lisi")
+	zhangsan, _ := db.Actor(ctx, "zhangsan")
+	if _, err := db.Transition(ctx, flood1.No, lisi, cases.Command{Action: cases.ActVerify, Result: cases.ResultInclude, Reason: "已核实"}, "test"); cases.ErrorCode(err) != cases.EInvalid || !strings.Contains(cases.ErrorMessage(err), "排查 "+flood1.No+" 完成") {
+		t.Errorf("核查 … 纳入 on a 区域排查: %v, want a refusal pointing at 排查 … 完成", err)
+	}
+
+	// A household the sweep found, reported later (走访): linked to the task.
+	found := dispatchtest.Person{Name: "何水生", ID: synth.New(99).IDNumber(1979)}
+	db.Now = func() time.Time { return cases.MustDate("2026-11-16").At(10, 0) }
+	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "应急管理局", Category: "disaster", Rule: "every_row", IDNumber: found.ID, Name: found.Name,
+		Township: "河口乡", Village: "西村", Detail: flood})
+	if _, err := db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-16")}); err != nil {
+		t.Fatal(err)
+	}
+
+	if _, err := db.CompleteSweep(ctx, flood1.No, zhangsan, cases.SweepDone{Found: 1, Note: "已逐村排查"}, "test"); cases.ErrorCode(err) != cases.EForbidden {
+		t.Errorf("a cadre of another township completed the task: %v", err)
+	}
+	sw, err := db.CompleteSweep(ctx, flood1.No, lisi, cases.SweepDone{Found: 1, Note: "已逐村排查受灾农户"}, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sw.Case.Status != cases.StatusClosed || sw.Case.Result != "" || *sw.Found != 1 || len(sw.Linked) != 1 || !strings.Contains(strings.Join(sw.Villages, ","), "东村") {
+		t.Errorf("completed sweep = %+v, want closed without a 纳入, 1 found, 1 linked", sw)
+	}
+	if _, err := db.CompleteSweep(ctx, flood1.No, lisi, cases.SweepDone{Found: 1, Note: "已逐村排查受灾农户"}, "test"); cases.ErrorCode(err) != cases.EIllegal {
+		t.Errorf("a second 完成: %v", err)
+	}
+
+	a, err := db.Assess(ctx, "2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hk, _ := a.Township("河口乡")
+	if hk.Dispatched != 2 || a.Total.Include != 0 {
+		t.Errorf("河口乡 households dispatched = %d (total 纳入 %d), want 2: the tasks are counted apart", hk.Dispatched, a.Total.Include)
+	}
+	if len(a.AreaSweeps) != 1 || a.AreaSweeps[0].Tasks != 2 || a.AreaSweeps[0].Done != 1 || a.AreaSweeps[0].Found != 1 || a.AreaSweeps[0].Linked != 1 {
+		t.Errorf("area sweeps = %+v, want 河口乡 2 tasks, 1 done, 1 found, 1 linked", a.AreaSweeps)
 	}
 }

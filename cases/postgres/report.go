@@ -115,6 +115,9 @@ type Assessment struct {
 	Categories  []CategoryCount   `json:"-"` // only categories with cases, in spec order
 	Total       CategoryCount     `json:"-"` // every case once (Category empty)
 	Cases       []CaseFact        `json:"-"` // by case number
+	// 区域排查 tasks (§5c), counted apart from households: never dispatched households, never 纳入.
+	AreaSweeps []SweepTownship `json:"area_sweeps,omitempty"`
+	Sweeps     []SweepFact     `json:"-"`
 }
 
 // Township returns the named township's score.
@@ -162,7 +165,7 @@ const assessQuery = `
 	JOIN townships t ON t.id = c.township_id
 	LEFT JOIN departments d ON d.id = c.department_id
 	LEFT JOIN spot_checks s ON s.case_id = c.id AND s.month = c.round
-	WHERE c.round = $1
+	WHERE c.round = $1 AND c.kind <> '区域排查'
 	ORDER BY c.case_no`
 
 // Assess computes the month's assessment as of the store's clock.
@@ -251,6 +254,9 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 		a.Categories = append(a.Categories, *cc)
 	}
 	if a.Departments, err = db.pushScores(ctx, first); err != nil {
+		return a, fmt.Errorf("assess %s: %w", month, err)
+	}
+	if a.Sweeps, a.AreaSweeps, err = db.sweepFacts(ctx, month, today); err != nil {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
 	return a, nil
