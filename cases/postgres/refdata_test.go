@@ -240,3 +240,87 @@ func TestAreaAlertsBecomeOneSweepPerTownshipAndEvent(t *testing.T) {
 		t.Errorf("area sweeps = %+v, want 河口乡 2 tasks, 1 done, 1 found, 1 linked", a.AreaSweeps)
 	}
 }
+
+func TestMonthEndListsEarlierMonthsCasesOverdueFirst(t *testing.T) {
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
+	dispatchtest.Warn(t, db, p)
+	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil {
+		t.Fatal(err)
+	}
+	nov, _ := db.ListCases(ctx, postgres.CaseFilter{Round: "2026-11"})
+	byKey := map[string]cases.Case{}
+	for _, c := range nov {
+		byKey[c.HouseholdKey] = c
+	}
+	h1, h2 := byKey["hh:H0001"], byKey["hh:H0002"]
+	zhangsan, _ := db.Actor(ctx, "zhangsan")
+	lisi, _ := db.Actor(ctx, "lisi")
+	// H1 has its result in November; H2 is closed.
+	if _, err := db.Transition(ctx, h1.No, zhangsan, cases.Command{Action: cases.ActVerify, Result: cases.ResultInclude, Reason: "符合监测条件"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Transition(ctx, h2.No, lisi, cases.Command{Action: cases.ActVerify, Result: cases.ResultExclude, Reason: "家庭收入稳定，无返贫风险"}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	// December: H1 takes a 补充预警 of a new category; nothing new for anyone else.
+	db.Now = func() time.Time { return cases.MustDate("2026-12-10").At(9, 30) }
+	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "人社局", Category: "employment", Rule: "every_row", IDNumber: p.A.ID, Name: p.A.Name, Township: "城关镇", Village: "东村", Period: "2026-11"})
+	if _, err := db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-12", Date: cases.MustDate("2026-12-10")}); err != nil {
+		t.Fatal(err)
+	}
+	today := cases.MustDate("2026-12-28")
+	db.Now = func() time.Time { return today.At(9, 0) }
+	got, err := postgres.CarryOver(ctx, db, "2026-12", "城关镇", today)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var nos []string
+	for _, c := range got {
+		nos = append(nos, c.No)
+	}
+	// November's three open 城关镇 households without a result (overdue: due 12-08) and H1,
+	// which has a result but took a 补充预警 in December; overdue ones first.
+	if len(got) != 4 {
+		t.Fatalf("城关镇 month-end list = %v, want 4 cases", nos)
+	}
+	for i, c := range got {
+		if c.No == h1.No && !c.Supplemented {
+			t.Errorf("%s is not marked as having taken a 补充预警 this month", h1.No)
+		}
+		if c.No != h1.No && (!c.Overdue || !c.NoResult()) {
+			t.Errorf("%s: overdue %v, no result %v; want an overdue case without a result", c.No, c.Overdue, c.NoResult())
+		}
+		if i > 0 && c.Overdue && !got[i-1].Overdue {
+			t.Errorf("overdue %s listed after %s, which is not overdue", c.No, got[i-1].No)
+		}
+	}
+	if !strings.Contains(strings.Join(nos, ","), h1.No) {
+		t.Errorf("the older case with a 补充预警 this month (%s) is missing: %v", h1.No, nos)
+	}
+	text := postgres.CarryOverText("城关镇", "2026-12", today.LastOfMonth(), today, got)
+	for _, want := range []string{"已逾期（", "本月有补充预警", h1.No, "王*国"} {
+		if !strings.Contains(text, want) {
+			t.Errorf("month-end reminder lacks %q:\n%s", want, text)
+		}
+	}
+	for _, secret := range []string{p.A.ID, p.A.Name, p.Disease, p.Amount} {
+		if strings.Contains(text, secret) {
+			t.Errorf("month-end reminder (a group text) shows %q", secret)
+		}
+	}
+	// 河口乡's only open case is November's 区域排查: it still gets its reminder.
+	hk, err := postgres.CarryOver(ctx, db, "2026-12", "河口乡", today)
+	if err != nil || len(hk) != 1 || hk[0].Kind != string(cases.KindSweep) {
+		t.Errorf("河口乡 month-end list = %+v (%v), want its November 区域排查", hk, err)
+	}
+	// The office's last-working-day summary carries the same earlier cases.
+	sum, err := db.MonthEndSummary(ctx, "2026-12")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sum.CarriedOver) != 5 || !strings.Contains(sum.Text(), "往月交办仍未办完 5 户") {
+		t.Errorf("office summary carries %d earlier cases:\n%s", len(sum.CarriedOver), sum.Text())
+	}
+}
