@@ -171,7 +171,7 @@ func (c CarryOverCase) NoResult() bool {
 	return c.Status == string(cases.StatusDispatched) || c.Status == string(cases.StatusReturned)
 }
 
-// CarryOver lists, for month (YYYY-MM) as of today, every open case of township ('' for the
+// CarryOver lists, for month (YYYY-MM) as of today, every open case of township (” for the
 // county) still without a result, whatever its round, and the earlier rounds' open cases that
 // took a 补充预警 this month: overdue first, then nearest due, then by number.
 func CarryOver(ctx context.Context, q sqlx.QueryerContext, month, township string, today cases.Date) ([]CarryOverCase, error) {
