@@ -45,6 +45,9 @@ type Household struct {
 	Monitored    bool   // registry says 监测对象 with risk 未消除 → kind 更新
 	Area         bool   // township-wide alert without a person
 	Warnings     []WarningFact
+	// OtherTownships are the townships its rows named besides Township (spec §4a): their
+	// groups are told, masked, where the household went.
+	OtherTownships []string
 }
 
 // Kind is the kind of a new case for this household (spec §5).
@@ -171,6 +174,23 @@ func (h *Household) fill() {
 		if h.HeadIDNumber == "" {
 			h.HeadIDNumber = first.IDNumber
 		}
+		// Rows naming different townships: the 户主's own row decides, else the first row.
+		for _, w := range h.Warnings {
+			if w.IDNumber == h.HeadIDNumber {
+				h.Township, h.Village = w.Township, w.Village
+				break
+			}
+		}
+	}
+	h.OtherTownships = nil
+	if !h.Area {
+		seen := map[string]bool{h.Township: true}
+		for _, w := range h.Warnings {
+			if w.Township != "" && !seen[w.Township] {
+				seen[w.Township] = true
+				h.OtherTownships = append(h.OtherTownships, w.Township)
+			}
+		}
 	}
 	if h.HeadName == "" && !h.Area {
 		// The head's own row names them; otherwise the first warned member stands for the
@@ -212,4 +232,7 @@ type TownshipNotice struct {
 	CadreNames []string            // the cadres' names, in Cadres' order: app-created groups cannot @ by userid
 	Liaisons   map[string][]string // 责任部门 → liaison userids
 	Cases      []Dispatched
+	// Elsewhere are households whose rows named this township but that went to another one
+	// (registry township, else the 户主's row): the group is told where, masked (spec §4a).
+	Elsewhere []Dispatched
 }

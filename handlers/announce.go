@@ -36,6 +36,7 @@ func (a *Announcer) Messages(notices []cases.TownshipNotice) []bot.Outgoing {
 	var out []bot.Outgoing
 	for _, n := range notices {
 		out = append(out, a.groupMessages(n)...)
+		out = append(out, elsewhereMessages(n)...)
 		out = append(out, a.privateMessages(n)...)
 	}
 	return out
@@ -89,6 +90,9 @@ func groupCategories(cs []cases.Category) string {
 }
 
 func (a *Announcer) groupMessages(n cases.TownshipNotice) []bot.Outgoing {
+	if len(n.Cases) == 0 {
+		return nil // only told of households that went elsewhere (elsewhereMessages)
+	}
 	var created, merged []string
 	var due cases.Date
 	for _, d := range n.Cases {

@@ -165,6 +165,18 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 			order = append(order, d.Case.Township)
 		}
 		n.Cases = append(n.Cases, d)
+		for _, other := range h.OtherTownships {
+			if other == d.Case.Township {
+				continue
+			}
+			o := byTown[other]
+			if o == nil {
+				o = &cases.TownshipNotice{Round: opt.Month, Township: other, Liaisons: map[string][]string{}}
+				byTown[other] = o
+				order = append(order, other)
+			}
+			o.Elsewhere = append(o.Elsewhere, d)
+		}
 	}
 	sort.Strings(order)
 	for _, t := range order {

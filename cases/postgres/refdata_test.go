@@ -324,3 +324,31 @@ func TestMonthEndListsEarlierMonthsCasesOverdueFirst(t *testing.T) {
 		t.Errorf("office summary carries %d earlier cases:\n%s", len(sum.CarriedOver), sum.Text())
 	}
 }
+
+func TestOtherTownshipIsToldWhereTheHouseholdWent(t *testing.T) {
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
+	dispatchtest.Warn(t, db, p)
+	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil {
+		t.Fatal(err)
+	}
+	h2, _ := db.ListCases(ctx, postgres.CaseFilter{Township: "河口乡"})
+	var no string
+	for _, c := range h2 {
+		if c.HouseholdNo == "H0002" {
+			no = c.No
+		}
+	}
+	// C's row named 城关镇, the registry says 河口乡: the case is 河口乡's, 城关镇's group is told.
+	var texts []string
+	if err := db.Select(&texts, `SELECT payload->'body'->>'content' FROM outbox WHERE idem_key LIKE 'dispatch:elsewhere:城关镇:%' AND channel = 'appchat'`); err != nil {
+		t.Fatal(err)
+	}
+	if no == "" || len(texts) != 1 || !strings.Contains(texts[0], no) || !strings.Contains(texts[0], "陈*") || !strings.Contains(texts[0], "河口乡") {
+		t.Fatalf("城关镇 group told %q, want %s, 陈* and 河口乡", texts, no)
+	}
+	if strings.Contains(texts[0], p.C.ID) || strings.Contains(texts[0], p.C.Name) {
+		t.Errorf("the other township's message is not masked: %s", texts[0])
+	}
+}
