@@ -16,6 +16,7 @@ const (
 	ColVillage    = "村"
 	ColHeadID     = "户主身份证号"
 	ColPersonKind = "人员类别"
+	ColSchoolYear = "学年"
 )
 
 type cellKind uint8

@@ -104,6 +104,10 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	if period == "" {
 		period = DefaultPeriod(cat, req.Today)
 	}
+	if sy, err := cases.NormalizeSchoolYear(period); err == nil && cat == cases.CatEducation {
+		// an education push may name its 学年: it is the April that 学年's pushes are due
+		period = sy[5:] + "-04"
+	}
 	pm, err := cases.ParseMonth(period)
 	if err != nil {
 		return cases.Batch{}, cases.Errorf(cases.EInvalid, "期次%s", strings.TrimPrefix(err.Error(), "月份"))
@@ -132,6 +136,9 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	}
 	p := newParser(cat, cols, header)
 	p.period, p.towns, p.depts, p.rules, p.store, p.progress = period, towns, deptNames, rules, store, req.Progress
+	if cat == cases.CatEducation {
+		p.schoolYear = cases.SchoolYearOf(pm)
+	}
 	earlier, err := store.ImportBatch(ctx, &b, func(add func(*cases.Warning) error) error {
 		return p.run(ctx, rows, &b, add)
 	})
@@ -195,6 +202,8 @@ type parser struct {
 	progress                             func(int)
 	lastKind                             string // the last 人员类别 read, and what registeredKind said
 	lastKindSays                         bool
+	// schoolYear is an education push's 学年; rows of another 学年 are errors.
+	schoolYear string
 }
 
 // newParser resolves the column names to indexes once, so a row costs no map lookups.
@@ -474,6 +483,13 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 					bad(c.Name, "%s“%s”应为：%s", c.Name, v, strings.ReplaceAll(c.Oneof, " ", "、"))
 				}
 			}
+			if c.Name == ColSchoolYear && p.schoolYear != "" {
+				if sy, err := cases.NormalizeSchoolYear(v); err != nil {
+					bad(c.Name, "%s", cases.ErrorMessage(err))
+				} else if sy != p.schoolYear {
+					bad(c.Name, "学年“%s”不是本次推送的学年 %s（每年 4 月 30 日前推送当年夏天结束的学年），请放到该学年的推送中", v, p.schoolYear)
+				}
+			}
 			if c.Name == "责任部门" && !p.depts[v] {
 				bad(c.Name, "责任部门“%s”不在组织文件中，请写部门全称（例如 住建局）", v)
 			}
@@ -482,7 +498,11 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 	if len(errs) == 0 && w.IDNumber != "" {
 		key, _ := strconv.ParseUint(w.IDNumber[:17], 10, 64)
 		if prev, dup := p.seen[key]; dup {
-			bad(ColID, "与第 %d 行是同一个人（同一类别、同一期次），重复了", prev)
+			if p.schoolYear != "" {
+				bad(ColID, "与第 %d 行是同一个人（同一学年 %s），重复了", prev, p.schoolYear)
+			} else {
+				bad(ColID, "与第 %d 行是同一个人（同一类别、同一期次），重复了", prev)
+			}
 		} else {
 			p.seen[key] = int32(row)
 		}
