@@ -31,6 +31,9 @@ type WarningFact struct {
 	// Reg is the registry household of the person; HeadReg that of the row's 户主身份证号
 	// when the person is not in the registry but the head is.
 	Reg, HeadReg *RegistryHousehold
+	// OpenCase is the open case that already holds a warning of this person: open cases
+	// follow people (spec §4a), whatever household the registry now puts them in.
+	OpenCase string
 }
 
 // Household is one group of a round's warnings that becomes (or joins) one case.
@@ -104,6 +107,8 @@ func HouseholdKeyOf(w WarningFact) string {
 	switch {
 	case w.IDNumber == "":
 		return "area:" + w.Township + ":" + string(w.Category) + ":" + AreaEvent(w)
+	case w.OpenCase != "":
+		return "case:" + w.OpenCase
 	case w.Reg != nil:
 		return "hh:" + w.Reg.No
 	case w.HeadReg != nil:

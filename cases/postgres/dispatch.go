@@ -88,6 +88,9 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 	if err != nil {
 		return err
 	}
+	if err := markOpenCases(ctx, tx, facts); err != nil {
+		return err
+	}
 	if err := EnsureRound(ctx, tx, opt.Month, opt.Date); err != nil {
 		return err
 	}
@@ -100,8 +103,7 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 	byTown := map[string]*cases.TownshipNotice{}
 	var order []string
 	for _, h := range cases.GroupWarnings(facts) {
-		var openNo string
-		err := tx.GetContext(ctx, &openNo, `SELECT case_no FROM cases WHERE household_key = $1 AND status <> 'closed'`, h.Key)
+		openNo, err := openCaseOf(ctx, tx, h)
 		var d cases.Dispatched
 		switch {
 		case err == nil:
@@ -342,7 +344,7 @@ func registryHouseholds(ctx context.Context, q sqlx.QueryerContext, ids []string
 		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships t ON t.id = h.township_id
 		LEFT JOIN registry_members hm ON hm.id_number = h.head_id_number
-		WHERE m.id_number = ANY($1)`, pq.Array(ids))
+		WHERE m.id_number = ANY($1) AND m.removed_at IS NULL AND h.status = 'active'`, pq.Array(ids))
 	if err != nil {
 		return nil, fmt.Errorf("registry households: %w", err)
 	}

@@ -25,7 +25,8 @@ const (
 	ColRisk        = "风险状态"
 )
 
-// Summary is the import's answer (spec §11).
+// Summary is the import's answer (spec §11, §4a): the file's counts, then what the
+// re-import changed in the registry and the list of changes.
 type Summary struct {
 	Rows       int              `json:"rows"`
 	Accepted   int              `json:"accepted"`
@@ -33,21 +34,32 @@ type Summary struct {
 	Households int              `json:"households"`
 	Members    int              `json:"members"`
 	Errors     []cases.RowError `json:"errors"`
+
+	BatchID    string                 `json:"batch_id"` // '' when nothing changed
+	Added      int                    `json:"added"`
+	Changed    int                    `json:"changed"`
+	Moved      int                    `json:"moved"`
+	Removed    int                    `json:"removed"`
+	CasesMoved int                    `json:"cases_moved"`
+	Changes    []cases.RegistryChange `json:"changes"`
 }
 
-// Store keeps accepted rows; batches arrive in file order.
+// Store applies the whole file's accepted rows as one diff (spec §4a).
 type Store interface {
-	UpsertRegistry(ctx context.Context, members []cases.RegistryMember) error
+	ImportRegistry(ctx context.Context, members []cases.RegistryMember, opt cases.RegistryImportOptions) (cases.RegistryImportResult, error)
 }
 
-// BatchSize is how many rows go to the store at once.
-const BatchSize = 2000
-
-// Import reads a registry table, validates every row and stores the good ones. townships maps
-// every township name and alias to its canonical name. A file that cannot be read at all
-// (missing column) is an error; bad rows are reported in the summary.
+// Import reads a registry table, validates every row and applies the good ones as a diff
+// (households absent from the file are removed). townships maps every township name, alias
+// and former name to its canonical name. A file that cannot be read at all (missing column),
+// or that would remove too many households, is an error; bad rows are reported in the summary.
 func Import(ctx context.Context, r *sheet.Reader, townships map[string]string, store Store) (Summary, error) {
-	s := Summary{Errors: []cases.RowError{}}
+	return ImportWith(ctx, r, townships, store, cases.RegistryImportOptions{})
+}
+
+// ImportWith is Import with options (--allow-removals).
+func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]string, store Store, opt cases.RegistryImportOptions) (Summary, error) {
+	s := Summary{Errors: []cases.RowError{}, Changes: []cases.RegistryChange{}}
 	cols, err := sheet.Columns(r.Header(),
 		[]string{ColHouseholdNo, ColHeadID, ColName, ColID, ColTownship, ColKind, ColRisk},
 		[]string{ColRelation, ColVillage})
@@ -60,17 +72,7 @@ func Import(ctx context.Context, r *sheet.Reader, townships map[string]string, s
 	}
 	households := map[string]seen{}
 	members := map[string]int{}
-	batch := make([]cases.RegistryMember, 0, BatchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if err := store.UpsertRegistry(ctx, batch); err != nil {
-			return fmt.Errorf("store registry rows: %w", err)
-		}
-		batch = batch[:0]
-		return nil
-	}
+	var batch []cases.RegistryMember
 	for {
 		rec, row, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -111,17 +113,21 @@ func Import(ctx context.Context, r *sheet.Reader, townships map[string]string, s
 		members[m.IDNumber] = row
 		s.Accepted++
 		batch = append(batch, m)
-		if len(batch) == BatchSize {
-			if err := flush(); err != nil {
-				return s, err
-			}
-		}
-	}
-	if err := flush(); err != nil {
-		return s, err
 	}
 	s.Households = len(households)
 	s.Members = s.Accepted
+	if s.Accepted == 0 {
+		return s, nil // nothing usable: the registry is left as it is, never emptied
+	}
+	res, err := store.ImportRegistry(ctx, batch, opt)
+	if err != nil {
+		return s, err
+	}
+	d := res.Diff
+	s.BatchID, s.Added, s.Changed, s.Moved, s.Removed, s.CasesMoved = res.BatchID, d.Added, d.Changed, d.Moved, d.Removed, res.CasesMoved
+	if d.Changes != nil {
+		s.Changes = d.Changes
+	}
 	return s, nil
 }
 

@@ -38,6 +38,8 @@ CREATE INDEX cases_sweep ON cases (sweep_case_id) WHERE sweep_case_id IS NOT NUL
 ALTER TABLE registry_households
     ADD COLUMN status text NOT NULL DEFAULT 'active' CHECK (status IN ('active', 'removed')),
     ADD COLUMN removed_at timestamptz;
+-- A member absent from a later export (their household still in it) is removed from it, kept.
+ALTER TABLE registry_members ADD COLUMN removed_at timestamptz;
 
 -- One row per registry import; counts of the diff it applied.
 CREATE TABLE registry_imports (
@@ -70,6 +72,7 @@ CREATE INDEX registry_history_household ON registry_history (household, id);
 
 -- +goose Down
 DROP TABLE registry_history, registry_imports;
+ALTER TABLE registry_members DROP COLUMN removed_at;
 ALTER TABLE registry_households DROP COLUMN status, DROP COLUMN removed_at;
 DROP INDEX cases_sweep;
 ALTER TABLE cases DROP COLUMN sweep_case_id;
