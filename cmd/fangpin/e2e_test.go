@@ -450,6 +450,7 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 
 	// (a) By command: 核查 in the group, 录入 in private.
 	inGroup := len(sim.SentInChat("wrCG0001"))
+	privBefore := len(sim.SentTo(cadre))
 	verifyMsg, err := sim.SayInGroup(ctx, "wrCG0001", cadre, "核查 "+byCommand.No+" 纳入 家庭收入骤减，符合纳入条件")
 	if err != nil {
 		t.Fatal(err)
@@ -458,6 +459,9 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 	if got := sim.SentInChat("wrCG0001")[inGroup]; got.API != "aibot/response" || !strings.Contains(got.Content, "已登记") {
 		t.Errorf("group answer to 核查: %+v", got)
 	}
+	// The full reply (with the 说明) goes privately: wait for it, so that it is not taken for
+	// the answer to what follows.
+	replyWith(t, ctx, sim, cadre, privBefore, "家庭收入骤减")
 	n = len(sim.SentTo(cadre))
 	enterMsg, _ := sim.SayPrivately(ctx, cadre, "录入 "+byCommand.No)
 	if got := replyTo(t, ctx, sim, cadre, n); !strings.Contains(got, "办结") {

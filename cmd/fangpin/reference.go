@@ -91,7 +91,10 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 	sum, err := registry.ImportWith(ctx, r, towns, store,
 		cases.RegistryImportOptions{AllowRemovals: *allowRemovals, Filename: filepath.Base(fs.Arg(0))})
 	if err != nil {
-		return fmt.Errorf("%s：%s", fs.Arg(0), cases.ErrorMessage(err))
+		if cases.ErrorCode(err) != cases.EInternal {
+			return fmt.Errorf("%s：%s", fs.Arg(0), cases.ErrorMessage(err))
+		}
+		return fmt.Errorf("%s：%w", fs.Arg(0), err)
 	}
 	for _, e := range sum.Errors {
 		fmt.Fprintf(os.Stderr, "第 %d 行，列“%s”：%s\n", e.Row, e.Column, e.Message)
