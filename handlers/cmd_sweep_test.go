@@ -37,6 +37,10 @@ func TestSweepCommandClosesTheAreaTaskAndKeepsTheNoteOutOfTheGroup(t *testing.T)
 	if err != nil || c.Status != cases.StatusClosed || c.Result != "" || c.Reason != note {
 		t.Errorf("after 排查 … 完成 the task is %+v (%v), want closed with the note, no result", c, err)
 	}
+	// 统计 counts the task apart from households.
+	f.router.Register((&handlers.Reports{Store: f.db, Out: f.out}).Commands()...)
+	stats := f.say("zhaoliu", "统计 2026-11", false)
+	wants(t, "统计", stats, "区域排查", "1 项，已完成 1 项", "排查发现 1 户")
 	// The round sent no 核查 card for the task.
 	var cards int
 	if err := f.db.Get(&cards, `SELECT count(*) FROM outbox WHERE payload::text LIKE '%' || $1 || ' 入户核查%'`, sweep.No); err != nil || cards != 0 {
