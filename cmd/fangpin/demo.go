@@ -361,6 +361,8 @@ func (d *demo) script(ctx context.Context, day cases.Date) error {
 		return d.answer(ctx, day, day.MonthKey(), 0.5, false)
 	case day.String() == "2026-11-24" || day.String() == "2026-12-22":
 		return d.answer(ctx, day, day.MonthKey(), 0.6, false)
+	case day.String() == "2026-12-01": // the monthly registry re-import (§4a)
+		return d.reimportRegistry(ctx, day)
 	case day.String() == "2026-12-02":
 		return d.enterAll(ctx, day, "2026-11")
 	case day.String() == "2026-12-11": // late answers to November's cases, after the overdue reminders
@@ -469,6 +471,13 @@ func (d *demo) answer(ctx context.Context, day cases.Date, round string, share f
 			continue
 		}
 		cadre := cadres[i%len(cadres)]
+		if c.Kind == cases.KindSweep { // 区域排查: 排查 … 完成, no 核查
+			if err := d.finishSweep(ctx, c, cadre); err != nil {
+				return fmt.Errorf("%s 办理 %s：%w", cadre, c.No, err)
+			}
+			done++
+			continue
+		}
 		switch i % 4 {
 		case 0:
 			err = d.byGroupCommand(ctx, c, cadre, fmt.Sprintf("核查 %s 纳入 入户核实，因病支出大，符合监测条件", strings.ToLower(c.No)))
