@@ -151,10 +151,20 @@ func renameTownship(ctx context.Context, tx *sqlx.Tx, t cases.OrgTownship) error
 	return nil
 }
 
-// retargetGroup points pending reminders of a township's group at its new name.
+// retargetGroup points pending reminders of a township's group at its new name. A
+// township reminder (month-end) whose new key is already planned under the new name is
+// cancelled instead, so the group is not reminded twice.
 func retargetGroup(ctx context.Context, tx *sqlx.Tx, from, to string) error {
-	_, err := tx.ExecContext(ctx, `UPDATE reminders SET target = $2 WHERE target = $1 AND state = 'pending'`,
-		cases.TargetGroup(from), cases.TargetGroup(to))
+	_, err := tx.ExecContext(ctx, `
+		UPDATE reminders SET target = $2, key = replace(key, $3, $4)
+		WHERE target = $1 AND state = 'pending'
+			AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.key = replace(reminders.key, $3, $4) AND r.id <> reminders.id)`,
+		cases.TargetGroup(from), cases.TargetGroup(to), from, to)
+	if err != nil {
+		return fmt.Errorf("reminders of %s: %w", from, err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', note = $2 WHERE target = $1 AND state = 'pending'`,
+		cases.TargetGroup(from), "乡镇已更名或合并为"+to)
 	if err != nil {
 		return fmt.Errorf("reminders of %s: %w", from, err)
 	}
