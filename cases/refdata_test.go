@@ -71,8 +71,8 @@ func TestDiffRegistry(t *testing.T) {
 	}
 	next := []RegistryMember{
 		m("H1", "a", "a", "甲", "户主", "城关镇", "东村", HouseholdLifted, RiskCleared),
-		m("H2", "c", "c", "丙", "户主", "城关镇", "新村", HouseholdEdge, RiskCleared), // 乡镇, 村, 风险状态; d left
-		m("H3", "e", "e", "戊", "户主", "城关镇", "", HouseholdEdge, RiskOpen),       // back in the registry
+		m("H2", "c", "c", "丙", "户主", "城关镇", "新村", HouseholdEdge, RiskCleared),   // 乡镇, 村, 风险状态; d left
+		m("H3", "e", "e", "戊", "户主", "城关镇", "", HouseholdEdge, RiskOpen),        // back in the registry
 		m("H5", "b", "b", "乙", "户主", "城关镇", "东村", HouseholdLifted, RiskCleared), // b moved to a new household
 		m("H5", "b", "x", "己", "配偶", "城关镇", "东村", HouseholdLifted, RiskCleared), // comes with it
 		// H4 absent
