@@ -21,10 +21,75 @@ const (
 	RemindPushLate     ReminderKind = "push_late"     // the 6th → liaisons and the office, if still missing
 	RemindEducation    ReminderKind = "education"     // 20 April → 教体局 liaisons, before the 30 April deadline
 	RemindEduLate      ReminderKind = "education_late"
-	RemindDispatch     ReminderKind = "dispatch"  // the 8th → the office, if the month's round is not dispatched
-	RemindMonthEnd     ReminderKind = "month_end" // 3 working days before month-end → township group
-	RemindFeedback     ReminderKind = "feedback"  // the month's last working day → the office: who still owes results (结果反馈)
+	RemindDispatch     ReminderKind = "dispatch"      // the 8th → the office, if the month's round is not dispatched
+	RemindMonthEnd     ReminderKind = "month_end"     // 3 working days before month-end → township group
+	RemindFeedback     ReminderKind = "feedback"      // the month's last working day → the office: who still owes results (结果反馈)
+	RemindDigest       ReminderKind = "digest"        // one message a day per township group: the day's digested reminders
+	RemindTaskDue      ReminderKind = "task_due"      // 2 working days before a department task's due date → its liaisons
+	RemindTaskOverdue  ReminderKind = "task_overdue"  // its first overdue day → its liaisons
+	RemindTaskEscalate ReminderKind = "task_escalate" // its first overdue day → the office
 )
+
+// Digested reports whether reminders of this kind reach a township group only through the
+// day's digest (spec §10: a group gets at most one reminder message a day). They stay in
+// the record one by one, for the ledger and for exactly-once.
+func (k ReminderKind) Digested() bool {
+	return k == RemindCaseDue || k == RemindCaseOverdue || k == RemindMonthEnd
+}
+
+// DigestKey names the digest of a township group for a day; planning it twice is harmless.
+func DigestKey(target string, day Date) string { return "digest:" + target + ":" + day.String() }
+
+// WithDigests adds to rs the digest of every township group and day that a digested
+// reminder of rs goes to.
+func WithDigests(rs []Reminder) []Reminder {
+	seen := map[string]bool{}
+	out := rs
+	for _, r := range rs {
+		if !r.Kind.Digested() || r.Township == "" {
+			continue
+		}
+		key := DigestKey(r.Target, r.Day)
+		if seen[key] {
+			continue
+		}
+		seen[key] = true
+		d := newReminder(RemindDigest, key, r.Target, r.Day)
+		d.Township = r.Township
+		out = append(out, d)
+	}
+	return out
+}
+
+// TaskKind reports whether reminders of this kind belong to a department task.
+func (k ReminderKind) TaskKind() bool {
+	return k == RemindTaskDue || k == RemindTaskOverdue || k == RemindTaskEscalate
+}
+
+// TaskDueReminderOffset is how many working days before its due date a task is recalled.
+const TaskDueReminderOffset = 2
+
+// TaskReminders returns an open department task's reminders (spec §10): 2 working days before
+// its due date and on its first overdue day to the department's liaisons (privately), and the
+// escalation to the office that same day. Moments at or before `after` are left out.
+func TaskReminders(t Task, cal *Calendar, after time.Time) []Reminder {
+	if t.Status != TaskOpen || t.DueOn.IsZero() {
+		return nil
+	}
+	var out []Reminder
+	add := func(kind ReminderKind, target string, day Date) {
+		r := newReminder(kind, fmt.Sprintf("task:%d:%s:%s:%s", t.ID, kind, target, day), target, day)
+		if r.At.After(after) {
+			r.CaseID, r.TaskID, r.Department, r.Township = t.CaseID, t.ID, t.Department, t.Township
+			out = append(out, r)
+		}
+	}
+	add(RemindTaskDue, TargetLiaisons(t.Department), cal.AddWorkingDays(t.DueOn, -TaskDueReminderOffset))
+	first := cal.AddWorkingDays(t.DueOn, 1)
+	add(RemindTaskOverdue, TargetLiaisons(t.Department), first)
+	add(RemindTaskEscalate, TargetOffice, first)
+	return out
+}
 
 // CaseKind reports whether reminders of this kind belong to a case.
 func (k ReminderKind) CaseKind() bool {
@@ -71,7 +136,8 @@ var (
 type Reminder struct {
 	Key        string
 	Kind       ReminderKind
-	CaseID     int64  // case reminders
+	CaseID     int64  // case reminders (and task reminders, for listing by case)
+	TaskID     int64  // department task reminders
 	Department string // push and education reminders
 	Township   string // case and month-end reminders
 	Target     string

@@ -74,6 +74,7 @@ func newFixture(t testing.TB) *fixture {
 	f := &fixture{t: t, db: db, clock: &clock{}, redis: r, prefix: prefix, sender: &countingSender{calls: map[string]int{}}}
 	db.Now = f.clock.Now
 	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
+	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
 	org := parseOrg(t, orgYAML)
 	if _, err := db.ApplyOrg(context.Background(), org); err != nil {
 		t.Fatal(err)
@@ -151,7 +152,7 @@ func (f *fixture) sent() []string {
 	}
 	var out []string
 	for _, r := range rows {
-		if r.State != "sent" {
+		if r.State != "sent" || r.Kind == string(cases.RemindDigest) {
 			continue
 		}
 		s := fmt.Sprintf("%s %s %s", cases.DateOf(r.DueAt), r.Kind, r.Target)
@@ -295,6 +296,8 @@ func TestPlayNovemberDecember(t *testing.T) {
 			t.Errorf("%s sent %d times", k, n)
 		}
 	}
+	// Group reminders went out as one digest a township a day: as many messages as reminders
+	// here, where each township has one case.
 	if len(f.sender.calls) != len(want) {
 		t.Errorf("%d sends, want %d", len(f.sender.calls), len(want))
 	}
@@ -364,7 +367,7 @@ func TestPlayNovemberDecember(t *testing.T) {
 	rows, _ := notify.List(ctx, f.db, "")
 	var cancelled []string
 	for _, r := range rows {
-		if r.State == "cancelled" && r.CaseNo == "" {
+		if r.State == "cancelled" && r.CaseNo == "" && r.Kind != string(cases.RemindDigest) {
 			cancelled = append(cancelled, fmt.Sprintf("%s %s %s", cases.DateOf(r.DueAt), r.Kind, r.Target))
 		}
 	}
@@ -380,7 +383,7 @@ func TestPlayNovemberDecember(t *testing.T) {
 	// The only pending reminder left is the returned case's next overdue day, 2027-01-04.
 	var pending []notify.Row
 	for _, r := range rows {
-		if r.State == "pending" {
+		if r.State == "pending" && r.Kind != string(cases.RemindDigest) {
 			pending = append(pending, r)
 		}
 	}
@@ -436,6 +439,12 @@ func TestCrashedClaimAndRebuildSendOnce(t *testing.T) {
 	if sent != 1 {
 		t.Errorf("sent %d reminders of %s; want 1", sent, a.No)
 	}
+	// Case reminders to a group travel in the day's digest: one message for both rows.
+	var digests int
+	f.db.Get(&digests, `SELECT count(*) FROM reminders WHERE state = 'sent' AND kind = 'digest'`)
+	var digested int
+	f.db.Get(&digested, `SELECT count(*) FROM reminders WHERE state = 'sent' AND kind IN ('case_due', 'case_overdue', 'month_end')`)
+	sentAll -= digested
 	// November's own reminders went out late too (the worker was not ticking then): each once.
 	if len(f.sender.calls) != sentAll || outbox != sentAll {
 		t.Errorf("%d sends, %d in the outbox, %d reminders sent", len(f.sender.calls), outbox, sentAll)
@@ -444,5 +453,92 @@ func TestCrashedClaimAndRebuildSendOnce(t *testing.T) {
 		if n != 1 {
 			t.Errorf("%s sent %d times", k, n)
 		}
+	}
+}
+
+// TestOneDigestPerTownshipPerDay: a township with many cases gets one reminder message a
+// day, listing every case due, due soon and overdue (overdue first), over a fortnight; each
+// case's reminder is still recorded as sent.
+func TestOneDigestPerTownshipPerDay(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	var nos []string
+	f.clock.Set(cases.MustDate("2026-11-10").At(10, 0))
+	for i := 0; i < 12; i++ {
+		c := f.dispatch("2026-11", "城关镇", fmt.Sprintf("张小%c", '甲'+rune(i)), fmt.Sprintf("H%d", i), cases.MustDate("2026-11-10"))
+		nos = append(nos, c.No)
+	}
+	// A second batch, a week later: due a week later, so days mix due soon and overdue.
+	f.clock.Set(cases.MustDate("2026-11-17").At(10, 0))
+	for i := 0; i < 6; i++ {
+		c := f.dispatch("2026-11", "城关镇", fmt.Sprintf("王小%c", '甲'+rune(i)), fmt.Sprintf("G%d", i), cases.MustDate("2026-11-17"))
+		nos = append(nos, c.No)
+	}
+	w1, w2 := f.worker(), f.worker()
+	w1.Batch, w2.Batch = 3, 3 // claims split a township's reminders over workers and batches
+	for day := cases.MustDate("2026-11-30"); !day.After(cases.MustDate("2026-12-18")); day = day.AddDays(1) {
+		f.clock.Set(day.At(9, 0))
+		var wg sync.WaitGroup
+		for _, w := range []*notify.Worker{w1, w2} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				if _, err := w.Tick(ctx); err != nil {
+					t.Errorf("%s: %v", day, err)
+				}
+			}()
+		}
+		wg.Wait()
+	}
+	var msgs []struct {
+		Day     string          `db:"day"`
+		Payload json.RawMessage `db:"payload"`
+	}
+	err := f.db.Select(&msgs, `SELECT to_char(r.due_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS day, o.payload
+		FROM outbox o JOIN reminders r ON o.idem_key = 'reminder:' || r.id WHERE o.channel = 'appchat' ORDER BY o.id`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	perDay := map[string]int{}
+	for _, m := range msgs {
+		perDay[m.Day]++
+	}
+	for d, n := range perDay {
+		if n > 1 {
+			t.Errorf("%s: %d group messages, want at most one", d, n)
+		}
+	}
+	// Every working day from 12-02 (5 days before the first due date) on had something to say.
+	if len(perDay) < 10 {
+		t.Errorf("group messages on %d days: %v", len(perDay), perDay)
+	}
+	var caseRows, sentRows int
+	f.db.Get(&caseRows, `SELECT count(*) FROM reminders WHERE kind IN ('case_due', 'case_overdue') AND due_at < '2026-12-19'`)
+	f.db.Get(&sentRows, `SELECT count(*) FROM reminders WHERE kind IN ('case_due', 'case_overdue') AND state = 'sent'`)
+	if caseRows == 0 || sentRows != caseRows {
+		t.Errorf("%d case reminders due in the fortnight, %d recorded as sent", caseRows, sentRows)
+	}
+	// The day the first batch is overdue and the second due soon: one text with both, overdue
+	// first, every case by number, no full name.
+	var day string
+	for _, m := range msgs {
+		if strings.Contains(string(m.Payload), "已逾期 1 个工作日") {
+			day = string(m.Payload)
+			break
+		}
+	}
+	if day == "" {
+		t.Fatal("no digest with overdue cases")
+	}
+	for _, no := range nos[:12] {
+		if !strings.Contains(day, no) {
+			t.Errorf("the digest lacks %s: %s", no, day)
+		}
+	}
+	if strings.Contains(day, "张小甲") || !strings.Contains(day, "张*甲") {
+		t.Errorf("the digest must mask names: %s", day)
+	}
+	if strings.Index(day, "已逾期 1 个工作日") > strings.Index(day, "个工作日到期") && strings.Contains(day, "个工作日到期") {
+		t.Errorf("overdue cases must come first: %s", day)
 	}
 }

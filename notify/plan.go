@@ -20,7 +20,7 @@ import (
 // planning twice is harmless. New rows wait (scheduled = false) for a worker to put them
 // into Redis after this transaction commits.
 func insertReminders(ctx context.Context, q sqlx.ExtContext, rs []cases.Reminder) error {
-	for _, r := range rs {
+	for _, r := range cases.WithDigests(rs) {
 		var dept, town any
 		if r.Department != "" {
 			dept = r.Department
@@ -28,15 +28,18 @@ func insertReminders(ctx context.Context, q sqlx.ExtContext, rs []cases.Reminder
 		if r.Township != "" {
 			town = r.Township
 		}
-		var caseID any
+		var caseID, taskID any
 		if r.CaseID != 0 {
 			caseID = r.CaseID
 		}
+		if r.TaskID != 0 {
+			taskID = r.TaskID
+		}
 		_, err := q.ExecContext(ctx, `
-			INSERT INTO reminders (key, kind, case_id, department_id, township_id, target, due_at)
-			VALUES ($1, $2, $3, (SELECT id FROM departments WHERE name = $4), (SELECT id FROM townships WHERE name = $5), $6, $7)
+			INSERT INTO reminders (key, kind, case_id, department_id, township_id, target, due_at, task_id)
+			VALUES ($1, $2, $3, (SELECT id FROM departments WHERE name = $4), (SELECT id FROM townships WHERE name = $5), $6, $7, $8)
 			ON CONFLICT (key) DO NOTHING`,
-			r.Key, string(r.Kind), caseID, dept, town, r.Target, r.At)
+			r.Key, string(r.Kind), caseID, dept, town, r.Target, r.At, taskID)
 		if err != nil {
 			return fmt.Errorf("plan reminder %s: %w", r.Key, err)
 		}
@@ -44,9 +47,10 @@ func insertReminders(ctx context.Context, q sqlx.ExtContext, rs []cases.Reminder
 	return nil
 }
 
-// cancelCaseReminders cancels every pending reminder of a case.
+// cancelCaseReminders cancels every pending reminder of a case; its department tasks' stay:
+// they are open until the department has done its part (spec §5).
 func cancelCaseReminders(ctx context.Context, q sqlx.ExecerContext, caseID int64, note string) error {
-	_, err := q.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', note = $2 WHERE case_id = $1 AND state = 'pending'`, caseID, note)
+	_, err := q.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', note = $2 WHERE case_id = $1 AND task_id IS NULL AND state = 'pending'`, caseID, note)
 	if err != nil {
 		return fmt.Errorf("cancel reminders of case %d: %w", caseID, err)
 	}
@@ -70,8 +74,41 @@ func CaseHook(db *postgres.DB) postgres.CaseHook {
 				return err
 			}
 			return insertReminders(ctx, tx, cases.CaseReminders(after, db.Cal, now))
+		case after.Status.Open() && before.DueOn != after.DueOn:
+			// 补充预警 of a new problem moved due_on: remind by the new date. A reminder of the
+			// same day and kind is the same reminder: it comes back if it was cancelled.
+			if err := cancelCaseReminders(ctx, tx, after.ID, "办理时限已变更，按新时限提醒"); err != nil {
+				return err
+			}
+			rs := cases.CaseReminders(after, db.Cal, now)
+			if err := reviveReminders(ctx, tx, rs); err != nil {
+				return err
+			}
+			return insertReminders(ctx, tx, rs)
 		}
 		return nil
+	}
+}
+
+// reviveReminders makes cancelled reminders with these keys pending again.
+func reviveReminders(ctx context.Context, q sqlx.ExecerContext, rs []cases.Reminder) error {
+	keys := make([]string, len(rs))
+	for i, r := range rs {
+		keys[i] = r.Key
+	}
+	_, err := q.ExecContext(ctx, `UPDATE reminders SET state = 'pending', note = '', scheduled = false
+		WHERE key = ANY($1) AND state = 'cancelled'`, pq.Array(keys))
+	if err != nil {
+		return fmt.Errorf("renew %d reminders: %w", len(keys), err)
+	}
+	return nil
+}
+
+// TaskHook plans a department task's reminders inside the transaction that adds it
+// (register it in db.TaskHooks).
+func TaskHook(db *postgres.DB) postgres.TaskHook {
+	return func(ctx context.Context, tx *sqlx.Tx, t cases.Task) error {
+		return insertReminders(ctx, tx, cases.TaskReminders(t, db.Cal, db.Now()))
 	}
 }
 

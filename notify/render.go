@@ -107,6 +107,9 @@ func (w *Worker) compose(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *cas
 			return "", "案件办理时限已变更", nil
 		}
 	}
+	if kind.TaskKind() {
+		return w.composeTask(ctx, tx, r, c, day)
+	}
 	switch kind {
 	case cases.RemindCaseDue:
 		left := cal.WorkingDaysBetween(day, c.DueOn)
@@ -162,7 +165,7 @@ func (w *Worker) compose(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *cas
 		return fmt.Sprintf("【推送逾期提醒】%s：%d 年度因学数据已超过 4 月 30 日的推送时限，仍未收到，请尽快推送。", r.Department.String, day.Year), "", nil
 	case cases.RemindDispatch:
 		var n int
-		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM rounds WHERE month = $1`, day.MonthKey()); err != nil {
+		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM rounds WHERE month = $1 AND dispatched`, day.MonthKey()); err != nil {
 			return "", "", fmt.Errorf("round %s: %w", day.MonthKey(), err)
 		}
 		if n > 0 {
@@ -219,4 +222,35 @@ func missingPushes(ctx context.Context, tx *sqlx.Tx, dept, period string, day ca
 		}
 	}
 	return missing, nil
+}
+
+// composeTask writes a department task's reminder (spec §10), or says why it is not needed.
+// It goes to the liaisons privately, so it may name the household; it never holds an ID
+// number, a diagnosis or an amount all the same.
+func (w *Worker) composeTask(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *caseInfo, day cases.Date) (text, skip string, err error) {
+	if !r.TaskID.Valid || c == nil {
+		return "", "提醒没有关联部门任务", nil
+	}
+	var t struct {
+		Department string     `db:"department"`
+		Status     string     `db:"status"`
+		DueOn      cases.Date `db:"due_on"`
+	}
+	if err := tx.GetContext(ctx, &t, `SELECT department, status, due_on FROM department_tasks WHERE id = $1`, r.TaskID.Int64); err != nil {
+		return "", "", fmt.Errorf("task %d of reminder %d: %w", r.TaskID.Int64, r.ID, err)
+	}
+	if t.Status != string(cases.TaskOpen) {
+		return "", "部门任务已办理", nil
+	}
+	cal := w.DB.Cal
+	switch cases.ReminderKind(r.Kind) {
+	case cases.RemindTaskDue:
+		return fmt.Sprintf("【部门任务到期提醒】案件 %s 交办给%s的任务办理时限为 %s，还有 %d 个工作日到期。办理后请回复：办理 %s <本部门采取的措施>",
+			c.household(), t.Department, t.DueOn, max(cal.WorkingDaysBetween(day, t.DueOn), 0), c.No), "", nil
+	case cases.RemindTaskOverdue:
+		return fmt.Sprintf("【部门任务逾期提醒】案件 %s 交办给%s的任务已超过办理时限 %s，请尽快办理并回复：办理 %s <本部门采取的措施>",
+			c.household(), t.Department, t.DueOn, c.No), "", nil
+	}
+	return fmt.Sprintf("【部门任务逾期督办】%s的案件 %s 交办给%s的任务已超过办理时限 %s 仍未办理，请督促%s尽快办理。",
+		c.Township, c.household(), t.Department, t.DueOn, t.Department), "", nil
 }

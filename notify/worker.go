@@ -296,9 +296,10 @@ type reminderRow struct {
 	Target     string         `db:"target"`
 	DueAt      time.Time      `db:"due_at"`
 	State      string         `db:"state"`
+	TaskID     sql.NullInt64  `db:"task_id"`
 }
 
-const reminderSelect = `SELECT r.id, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state
+const reminderSelect = `SELECT r.id, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state, r.task_id
 	FROM reminders r LEFT JOIN departments d ON d.id = r.department_id LEFT JOIN townships t ON t.id = r.township_id
 	WHERE r.id = ANY($1)`
 
@@ -314,6 +315,15 @@ func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.
 	for _, r := range peek {
 		if r.CaseID.Valid && r.State == "pending" {
 			caseIDs = append(caseIDs, r.CaseID.Int64)
+		}
+	}
+	for _, r := range peek {
+		if cases.ReminderKind(r.Kind) == cases.RemindDigest && r.State == "pending" {
+			ids, err := digestCaseIDs(ctx, tx, r, now)
+			if err != nil {
+				return 0, err
+			}
+			caseIDs = append(caseIDs, ids...)
 		}
 	}
 	// Lock order case → reminder, as in a case transition, so the two never deadlock: a case
@@ -333,7 +343,76 @@ func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.
 		recips                      = map[string]*Delivery{}
 	)
 	cancel := func(id int64, note string) { cancelIDs = append(cancelIDs, id); notes = append(notes, note) }
+	deliver := func(r reminderRow, text string) (bool, error) {
+		d, ok := recips[r.Target]
+		if !ok {
+			var err error
+			if d, err = w.recipients(ctx, tx, r.Target); err != nil {
+				return false, err
+			}
+			recips[r.Target] = d
+		}
+		if d == nil {
+			cancel(r.ID, "没有可以接收提醒的群聊或人员，请在组织文件中配置")
+			return false, nil
+		}
+		m := *d
+		m.Key = fmt.Sprintf("reminder:%d", r.ID)
+		m.Text = text
+		if err := w.Sender.Send(ctx, tx, m); err != nil {
+			return false, fmt.Errorf("send reminder %d: %w", r.ID, err)
+		}
+		sentIDs = append(sentIDs, r.ID)
+		if now.Sub(r.DueAt) > orDefault(w.Grace, 10*time.Minute) {
+			lateIDs = append(lateIDs, r.ID)
+		}
+		return true, nil
+	}
+	// Digests first: the reminders they carry are settled with them.
+	consumed := map[int64]bool{}
 	for _, r := range locked {
+		if cases.ReminderKind(r.Kind) != cases.RemindDigest {
+			continue
+		}
+		o, err := w.fireDigest(ctx, tx, r, byCase, now)
+		if err != nil {
+			return 0, err
+		}
+		for id := range o.consumed {
+			consumed[id] = true
+		}
+		for id, note := range o.cancel {
+			cancel(id, note)
+		}
+		if o.text == "" {
+			cancel(r.ID, "今天没有需要提醒的案件")
+			continue
+		}
+		ok, err := deliver(r, o.text)
+		if err != nil {
+			return 0, err
+		}
+		if !ok {
+			// Nobody reads the group: its reminders are cancelled with it.
+			for _, id := range o.sent {
+				cancel(id, "没有可以接收提醒的群聊或人员，请在组织文件中配置")
+			}
+			continue
+		}
+		sentIDs = append(sentIDs, o.sent...)
+		lateIDs = append(lateIDs, o.late...)
+		next = append(next, o.next...)
+	}
+	for _, r := range locked {
+		if consumed[r.ID] {
+			continue
+		}
+		// A reminder whose digest is still to come waits for it; the claim is let go.
+		if wait, err := digestPending(ctx, tx, r); err != nil {
+			return 0, err
+		} else if wait {
+			continue
+		}
 		var c *caseInfo
 		if r.CaseID.Valid {
 			ci, ok := byCase[r.CaseID.Int64]
@@ -350,28 +429,11 @@ func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.
 			cancel(r.ID, skip)
 			continue
 		}
-		d, ok := recips[r.Target]
-		if !ok {
-			if d, err = w.recipients(ctx, tx, r.Target); err != nil {
-				return 0, err
-			}
-			recips[r.Target] = d
+		ok, err := deliver(r, msg)
+		if err != nil {
+			return 0, err
 		}
-		if d == nil {
-			cancel(r.ID, "没有可以接收提醒的群聊或人员，请在组织文件中配置")
-			continue
-		}
-		m := *d
-		m.Key = fmt.Sprintf("reminder:%d", r.ID)
-		m.Text = msg
-		if err := w.Sender.Send(ctx, tx, m); err != nil {
-			return 0, fmt.Errorf("send reminder %d: %w", r.ID, err)
-		}
-		sentIDs = append(sentIDs, r.ID)
-		if now.Sub(r.DueAt) > orDefault(w.Grace, 10*time.Minute) {
-			lateIDs = append(lateIDs, r.ID)
-		}
-		if cases.ReminderKind(r.Kind) == cases.RemindCaseOverdue && c != nil {
+		if ok && cases.ReminderKind(r.Kind) == cases.RemindCaseOverdue && c != nil {
 			next = append(next, cases.NextOverdueReminder(c.Case, cases.DateOf(r.DueAt), now, w.DB.Cal))
 		}
 	}

@@ -198,7 +198,9 @@ type parser struct {
 	depts                                map[string]bool
 	rules                                cases.Rules
 	store                                Store
-	seen                                 map[uint64]int32 // first 17 digits of an ID number → row; exact and small
+	seen                                 map[uint64]int32 // first 17 digits of an ID number (×8 + 问题类型) → row; exact and small
+	iProblem                             int              // index in fields of 问题类型 (assurance), -1 if none
+	dateCol                              []bool           // by column index: a date column, stored as YYYY-MM-DD
 	progress                             func(int)
 	lastKind                             string // the last 人员类别 read, and what registeredKind said
 	lastKindSays                         bool
@@ -215,7 +217,7 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 		return -1
 	}
 	p := &parser{cat: cat, header: header, seen: map[uint64]int32{},
-		iName: idx(ColName), iID: idx(ColID), iTown: idx(ColTownship), iVillage: idx(ColVillage), iHeadID: idx(ColHeadID)}
+		iName: idx(ColName), iID: idx(ColID), iTown: idx(ColTownship), iVillage: idx(ColVillage), iHeadID: idx(ColHeadID), iProblem: -1}
 	for _, c := range layouts[cat] {
 		f := field{column: c, idx: idx(c.Name)}
 		if c.Oneof != "" {
@@ -224,7 +226,16 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 				f.allowed[v] = true
 			}
 		}
+		if c.Name == ColProblemType {
+			p.iProblem = len(p.fields)
+		}
 		p.fields = append(p.fields, f)
+		if c.Kind == kindDate && f.idx >= 0 {
+			for len(p.dateCol) <= f.idx {
+				p.dateCol = append(p.dateCol, false)
+			}
+			p.dateCol[f.idx] = true
+		}
 	}
 	return p
 }
@@ -496,10 +507,17 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 		}
 	}
 	if len(errs) == 0 && w.IDNumber != "" {
+		// The duplicate check is person + category + 问题类型 + period (spec §5): two
+		// 问题类型 of one person are two problems of one household, both kept.
 		key, _ := strconv.ParseUint(w.IDNumber[:17], 10, 64)
+		if p.iProblem >= 0 {
+			key = key*8 + uint64(problemTypeIndex(cell(p.fields[p.iProblem].idx))+1)
+		}
 		if prev, dup := p.seen[key]; dup {
 			if p.schoolYear != "" {
 				bad(ColID, "与第 %d 行是同一个人（同一学年 %s），重复了", prev, p.schoolYear)
+			} else if p.iProblem >= 0 {
+				bad(ColID, "与第 %d 行是同一个人的同一问题类型（同一期次），重复了", prev)
 			} else {
 				bad(ColID, "与第 %d 行是同一个人（同一类别、同一期次），重复了", prev)
 			}
@@ -560,6 +578,13 @@ func (p *parser) detail(rec []string) []byte {
 		v := NormalizeText(rec[i])
 		if v == "" {
 			continue
+		}
+		// Every date a person reads is YYYY-MM-DD (§8), whether the cell held text or an
+		// Excel date serial such as 46308.
+		if i < len(p.dateCol) && p.dateCol[i] {
+			if d, err := NormalizeDate(v); err == nil {
+				v = d.String()
+			}
 		}
 		if !first {
 			buf = append(buf, ',')

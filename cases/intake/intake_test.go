@@ -315,10 +315,6 @@ func TestLoadRules(t *testing.T) {
 	if _, err := intake.LoadRules(p); err == nil {
 		t.Fatal("bad threshold accepted")
 	}
-	t.Setenv("FANGPIN_RULES", "")
-	if rs, err := intake.RulesFromEnv(); err != nil || len(rs) != len(cases.DefaultRules()) {
-		t.Fatalf("defaults: %v", err)
-	}
 }
 
 // The fast paths of the normalisers must agree with the general ones.
@@ -401,4 +397,54 @@ func (f *fixture) importPeriod(period string, b []byte) (cases.Batch, error) {
 	defer r.Close()
 	return intake.Import(context.Background(), f.db, intake.Request{Department: "教体局", Category: cases.CatEducation, Period: period,
 		SHA256: sum(b), Today: cases.NewDate(2027, 4, 20)}, r)
+}
+
+// A date a person reads is YYYY-MM-DD whatever the cell held: an Excel date serial (46308, as
+// XLSX stores date cells) or a text date in another form is stored normalised in the detail
+// that 查看, the private message and the form show.
+func TestDatesAreStoredAsDates(t *testing.T) {
+	f := setup(t)
+	a, b := f.members[0], f.members[1]
+	csv := "姓名,身份证号,乡镇,村,病种,确诊日期\n" +
+		a.Name + "," + a.IDNumber + ",城关镇,示例一村,肺结核,46308\n" +
+		b.Name + "," + b.IDNumber + ",城关镇,示例一村,肺结核,2026/9/5\n"
+	batch := f.importBytes(t, "卫健委", cases.CatSeriousIllness, []byte(csv))
+	if batch.Warnings != 2 {
+		t.Fatalf("warnings %d, errors %v", batch.Warnings, batch.Errors)
+	}
+	var details []string
+	if err := f.db.Select(&details, `SELECT detail->>'确诊日期' FROM warnings WHERE batch_id = $1 ORDER BY row_no`, batch.ID); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := intake.NormalizeDate("46308")
+	if len(details) != 2 || details[0] != want.String() || details[1] != "2026-09-05" {
+		t.Errorf("stored dates %q, want [%s 2026-09-05]", details, want)
+	}
+}
+
+// Two 问题类型 of one person in one file are two problems, both kept; the same 问题类型 twice is
+// a duplicate. A blank 责任部门 is accepted (the 问题类型 names the department); an unknown
+// one is an error.
+func TestAssuranceProblemsOfOnePerson(t *testing.T) {
+	f := setup(t)
+	id := f.gen.IDNumber(1970)
+	b := f.importBytes(t, "住建局", cases.CatAssurance, csvOf("姓名,身份证号,乡镇,问题类型,问题描述,责任部门",
+		"甲,"+id+",城关镇,住房安全,墙体开裂,住建局",                  // 2
+		"甲,"+id+",城关镇,饮水安全,水质不达标,",                    // 3 another problem, blank department
+		"甲,"+id+",城关镇,住房安全,屋顶漏雨,住建局",                  // 4 duplicate of row 2
+		"乙,"+f.gen.IDNumber(1970)+",城关镇,吃穿,缺衣少食,不存在局", // 5 unknown department
+	))
+	if b.Accepted != 2 || b.Warnings != 2 || b.Rejected != 2 {
+		t.Fatalf("batch %+v, want 2 accepted and warned, 2 rejected", b)
+	}
+	want := map[int]string{4: "身份证号", 5: "责任部门"}
+	for _, e := range b.Errors {
+		if want[e.Row] != e.Column {
+			t.Errorf("error %+v, want column %q", e, want[e.Row])
+		}
+		delete(want, e.Row)
+	}
+	if len(want) != 0 {
+		t.Errorf("rows not reported: %v (errors %+v)", want, b.Errors)
+	}
 }

@@ -34,11 +34,3 @@ func LoadRules(path string) (cases.Rules, error) {
 	}
 	return cases.DefaultRules().With(overrides)
 }
-
-// RulesFromEnv loads the override file named by FANGPIN_RULES, or the defaults.
-func RulesFromEnv() (cases.Rules, error) {
-	if p := os.Getenv("FANGPIN_RULES"); p != "" {
-		return LoadRules(p)
-	}
-	return cases.DefaultRules(), nil
-}

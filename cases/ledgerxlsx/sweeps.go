@@ -1,7 +1,6 @@
 package ledgerxlsx
 
 import (
-	"fmt"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
@@ -25,22 +24,16 @@ func writeSweeps(f *excelize.File, a postgres.Assessment) error {
 	if _, err := f.NewSheet(SweepSheet); err != nil {
 		return err
 	}
-	header, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}, Border: borders(),
-		Alignment: &excelize.Alignment{Horizontal: "center", WrapText: true}})
+	st, err := newStyles(f)
 	if err != nil {
 		return err
 	}
-	dateFmt := "yyyy-mm-dd"
-	date, err := f.NewStyle(&excelize.Style{CustomNumFmt: &dateFmt, Border: borders()})
-	if err != nil {
-		return err
-	}
-	if err := writeHeader(f, SweepSheet, SweepColumns, []float64{6, 16, 10, 20, 10, 20, 12, 12, 8, 12, 8, 10, 8, 30}, header); err != nil {
+	if err := writeHeader(f, a, SweepSheet, SweepColumns, []float64{6, 16, 10, 20, 10, 20, 12, 12, 8, 12, 8, 10, 8, 30}, st); err != nil {
 		return err
 	}
 	for i, s := range a.Sweeps {
-		row := i + 2
-		status, found, onTime := "未完成", any(""), "—"
+		row := TitleRows + 2 + i
+		status, found, onTime := "未完成", any(None), any(None)
 		if s.Status == cases.StatusClosed {
 			status = "已完成"
 		}
@@ -53,27 +46,18 @@ func writeSweeps(f *excelize.File, a postgres.Assessment) error {
 		case s.Overdue:
 			onTime = "否"
 		}
-		vals := []any{i + 1, s.No, s.Township, strings.Join(s.Villages, "、"), s.Category.Label(), safeText(s.Event),
+		vals := []any{i + 1, s.No, s.Township, strings.Join(s.Villages, "、"), s.Category.Label(), s.Event,
 			excelDate(cases.DateOf(s.DispatchedAt)), excelDate(s.DueOn), status, optTimeDate(s.DoneAt), found, s.Linked,
-			onTime, safeText(s.Note)}
-		cell, _ := excelize.CoordinatesToCellName(1, row)
-		if err := f.SetSheetRow(SweepSheet, cell, &vals); err != nil {
-			return fmt.Errorf("sweep row %d: %w", row, err)
+			onTime, s.Note}
+		if err := writeRow(f, SweepSheet, row, vals, st); err != nil {
+			return err
 		}
 		for _, col := range []int{7, 8, 10} {
 			c, _ := excelize.CoordinatesToCellName(col, row)
-			if err := f.SetCellStyle(SweepSheet, c, c, date); err != nil {
+			if err := f.SetCellStyle(SweepSheet, c, c, st.date); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
-}
-
-// safeText keeps a typed text from being read as a formula by a spreadsheet.
-func safeText(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

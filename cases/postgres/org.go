@@ -95,6 +95,12 @@ func (db *DB) ApplyOrg(ctx context.Context, o *cases.Org) (OrgSummary, error) {
 			WHERE role <> 'former' AND NOT (userid = ANY($1))`, pq.Array(ids)); err != nil {
 			return fmt.Errorf("deactivate users who left: %w", err)
 		}
+		if o.County != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO county (name) VALUES ($1)
+				ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name`, o.County); err != nil {
+				return fmt.Errorf("county: %w", err)
+			}
+		}
 		return refuseStrandedCases(ctx, tx)
 	})
 	if err != nil {
@@ -281,4 +287,17 @@ func (db *DB) UsersOf(ctx context.Context, role cases.Role, township, department
 		return nil, fmt.Errorf("list %s users: %w", role, err)
 	}
 	return ids, nil
+}
+
+// County is the county's name from the org file, empty before one was applied.
+func (db *DB) County(ctx context.Context) (string, error) {
+	var name string
+	err := db.GetContext(ctx, &name, `SELECT name FROM county`)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("county: %w", err)
+	}
+	return name, nil
 }

@@ -214,12 +214,11 @@ func TestAreaAlertsBecomeOneSweepPerTownshipAndEvent(t *testing.T) {
 		t.Errorf("核查 … 纳入 on a 区域排查: %v, want a refusal pointing at 排查 … 完成", err)
 	}
 
-	// A household the sweep found, reported later (走访): linked to the task.
-	found := dispatchtest.Person{Name: "何水生", ID: synth.New(99).IDNumber(1979)}
+	// A household the sweep found, reported with 走访: linked to the task.
 	db.Now = func() time.Time { return cases.MustDate("2026-11-16").At(10, 0) }
-	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "应急管理局", Category: "disaster", Rule: "every_row", IDNumber: found.ID, Name: found.Name,
-		Township: "河口乡", Village: "西村", Detail: flood})
-	if _, err := db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-16")}); err != nil {
+	found := dispatchtest.Person{Name: "何水生", ID: synth.New(99).IDNumber(1979)}
+	if _, err := db.ReportSelfFound(ctx, postgres.SelfFound{Source: cases.SourceVisit, IDNumber: found.ID, Name: found.Name,
+		Category: cases.CatDisaster, Situation: "房屋进水，家庭收入受损", Actor: lisi, Src: "test"}); err != nil {
 		t.Fatal(err)
 	}
 

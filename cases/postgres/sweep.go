@@ -118,12 +118,12 @@ func sweepOf(ctx context.Context, q sqlx.QueryerContext, c cases.Case) (Sweep, e
 		Found: r.Found, Note: r.Note, Linked: r.Linked}, nil
 }
 
-// SweepLinkHook links a household case reported after a 区域排查 (a 走访 of 因灾 or 因疫 in
-// the same township) to that task: the latest task of the township and category that is
+// SweepLinkHook links a household a cadre reports with 走访 (干部走访, 因灾 or 因疫) after a
+// 区域排查 of the same township to that task: the latest task of the township and category that is
 // open, or was done at most 30 days before the household case was opened. Register it in
 // db.CaseHooks; it acts on creations only.
 func SweepLinkHook(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
-	if before.ID != 0 || after.Kind == cases.KindSweep {
+	if before.ID != 0 || after.Kind == cases.KindSweep || after.Source != cases.SourceVisit {
 		return nil
 	}
 	var cats []string
@@ -211,8 +211,10 @@ func (db *DB) sweepFacts(ctx context.Context, month string, today cases.Date) ([
 		f := SweepFact{No: r.No, Township: r.Township, Category: cases.Category(r.Category), Event: r.Event,
 			Villages: r.Villages, DispatchedAt: r.DispatchedAt, DueOn: r.DueOn, Status: c.Status, Found: r.Found,
 			Note: r.Note, DoneAt: r.DoneAt, Linked: r.Linked}
-		f.OnTime = c.Status == cases.StatusClosed && c.OnTime()
-		f.Overdue = (c.Status == cases.StatusClosed && !f.OnTime) || c.Overdue(today)
+		if ot := cases.OnTime(c); ot != nil {
+			f.OnTime = *ot
+		}
+		f.Overdue = cases.Late(c, today)
 		facts = append(facts, f)
 		i, ok := idx[f.Township]
 		if !ok {

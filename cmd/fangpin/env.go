@@ -7,23 +7,17 @@ import (
 	"os"
 	"time"
 
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/intake"
 	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/internal/config"
 	"github.com/fangpin/fangpin/notify"
 )
 
-// Env is the configuration of spec §11, read from the environment, and the connections
-// opened from it on first use.
+// Env is the configuration of spec §11, read once at start (internal/config), and the
+// connections opened from it on first use.
 type Env struct {
-	DatabaseURL  string
-	RedisURL     string
-	CorpID       string
-	AgentID      string
-	Secret       string
-	Token        string
-	AESKey       string
-	APIBase      string
-	Addr         string
-	HolidaysFile string
+	config.Config
 
 	// Clock, when set, is the ledger's clock instead of the wall clock: the demo plays a
 	// month with it. Everything the server builds reads time through the ledger.
@@ -32,26 +26,22 @@ type Env struct {
 	db *postgres.DB
 }
 
-// LoadEnv reads the environment, with defaults that suit this machine's local services.
-func LoadEnv() *Env {
-	get := func(k, def string) string {
-		if v := os.Getenv(k); v != "" {
-			return v
-		}
-		return def
+// LoadEnv reads and checks the environment, with defaults that suit this machine's local
+// services.
+func LoadEnv() (*Env, error) {
+	c, err := config.Load(os.Getenv)
+	if err != nil {
+		return nil, fmt.Errorf("配置有误：\n%w", err)
 	}
-	return &Env{
-		DatabaseURL:  get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/fangpin?sslmode=disable"),
-		RedisURL:     get("REDIS_URL", "redis://127.0.0.1:6379/0"),
-		CorpID:       os.Getenv("WECOM_CORP_ID"),
-		AgentID:      os.Getenv("WECOM_AGENT_ID"),
-		Secret:       os.Getenv("WECOM_SECRET"),
-		Token:        os.Getenv("WECOM_TOKEN"),
-		AESKey:       os.Getenv("WECOM_AES_KEY"),
-		APIBase:      get("WECOM_API_BASE", "https://qyapi.weixin.qq.com"),
-		Addr:         get("FANGPIN_ADDR", ":8080"),
-		HolidaysFile: os.Getenv("FANGPIN_HOLIDAYS"),
+	return &Env{Config: c}, nil
+}
+
+// Rules is the rules table: the defaults, or the county's overrides (FANGPIN_RULES).
+func (e *Env) Rules() (cases.Rules, error) {
+	if e.RulesFile == "" {
+		return cases.DefaultRules(), nil
 	}
+	return intake.LoadRules(e.RulesFile)
 }
 
 // DB opens the ledger once, loading the county's holiday overrides if configured.
@@ -80,6 +70,7 @@ func (e *Env) DB(ctx context.Context) (*postgres.DB, error) {
 	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
 	// A household reported with 走访 after a 区域排查 is linked to that task (§5c).
 	db.CaseHooks = append(db.CaseHooks, postgres.SweepLinkHook)
+	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
 	if e.Clock != nil {
 		db.Now = e.Clock
 	}

@@ -37,7 +37,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	if !ok {
 		return fmt.Errorf("不认识的风险类别“%s”", *category)
 	}
-	rules, err := intake.RulesFromEnv()
+	rules, err := env.Rules()
 	if err != nil {
 		return err
 	}

@@ -66,7 +66,11 @@ func Main(args []string) int {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	env := LoadEnv()
+	env, err := LoadEnv()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "失败：%v\n", err)
+		return 1
+	}
 	defer env.Close()
 	if err := cmd.run(ctx, env, args[1:]); err != nil {
 		if !errors.Is(err, errUsage) {

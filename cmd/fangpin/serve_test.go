@@ -57,9 +57,21 @@ func startServeOn(t *testing.T, sim *wecomtest.Server, dbURL string, log *slog.L
 	base = "http://" + ln.Addr().String()
 	t.Setenv("FANGPIN_PUBLIC_URL", base)
 	t.Setenv("FANGPIN_REDIS_PREFIX", redistest.Prefix())
-	env := &Env{DatabaseURL: dbURL, RedisURL: redistest.URL(), CorpID: sim.CorpID,
-		AgentID: strconv.FormatInt(sim.AgentID, 10), Secret: sim.Secret, Token: sim.Token, AESKey: sim.AESKey,
-		APIBase: sim.URL, Addr: ln.Addr().String()}
+	t.Setenv("DATABASE_URL", dbURL)
+	t.Setenv("REDIS_URL", redistest.URL())
+	t.Setenv("WECOM_CORP_ID", sim.CorpID)
+	t.Setenv("WECOM_AGENT_ID", strconv.FormatInt(sim.AgentID, 10))
+	t.Setenv("WECOM_SECRET", sim.Secret)
+	t.Setenv("WECOM_TOKEN", sim.Token)
+	t.Setenv("WECOM_AES_KEY", sim.AESKey)
+	t.Setenv("WECOM_API_BASE", sim.URL)
+	t.Setenv("FANGPIN_ADDR", ln.Addr().String())
+	t.Setenv("FANGPIN_SPOOL_DIR", t.TempDir())
+	env, err := LoadEnv()
+	if err != nil {
+		ln.Close()
+		t.Fatal(err)
+	}
 	t.Cleanup(env.Close)
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err = NewServer(ctx, env, log)

@@ -1,0 +1,68 @@
+package config
+
+import (
+	"strings"
+	"testing"
+)
+
+func env(kv map[string]string) func(string) string {
+	return func(k string) string { return kv[k] }
+}
+
+func TestDefaults(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.DatabaseURL != DefaultDatabaseURL || c.Addr != ":8080" || c.PublicURL != "http://localhost:8080" || c.RedisPrefix != "fangpin:" {
+		t.Errorf("defaults: %+v", c)
+	}
+	if c.NeedWeCom() == nil {
+		t.Error("an empty WeCom configuration passed NeedWeCom")
+	}
+}
+
+func TestAIBotDefaultsToTheApp(t *testing.T) {
+	key := strings.Repeat("a", 43)
+	c, err := Load(env(map[string]string{"WECOM_TOKEN": "tok", "WECOM_AES_KEY": key}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.AIBotToken != "tok" || c.AIBotAESKey != key {
+		t.Errorf("AI bot keys: %q %q", c.AIBotToken, c.AIBotAESKey)
+	}
+}
+
+// Every bad variable is named in one error, at start.
+func TestEveryBadVariableIsNamed(t *testing.T) {
+	_, err := Load(env(map[string]string{
+		"DATABASE_URL":     "mysql://x/y",
+		"REDIS_URL":        "localhost:6379",
+		"WECOM_AGENT_ID":   "abc",
+		"WECOM_AES_KEY":    "short",
+		"FANGPIN_ADDR":     "8080",
+		"FANGPIN_HOLIDAYS": "/no/such/file",
+		"WECOM_API_BASE":   "https://",
+	}))
+	if err == nil {
+		t.Fatal("bad configuration accepted")
+	}
+	for _, k := range []string{"DATABASE_URL", "REDIS_URL", "WECOM_AGENT_ID", "WECOM_AES_KEY", "FANGPIN_ADDR", "FANGPIN_HOLIDAYS", "WECOM_API_BASE"} {
+		if !strings.Contains(err.Error(), k) {
+			t.Errorf("error does not name %s:\n%v", k, err)
+		}
+	}
+}
+
+func TestPasswordsAreNotPrinted(t *testing.T) {
+	_, err := Load(env(map[string]string{"DATABASE_URL": "mysql://u:hunter2@h/db"}))
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestKeyValueDSN(t *testing.T) {
+	if _, err := Load(env(map[string]string{"DATABASE_URL": "host=/var/run/postgresql dbname=fangpin"})); err != nil {
+		t.Fatal(err)
+	}
+}

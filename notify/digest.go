@@ -1,0 +1,210 @@
+package notify
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
+// A township group gets at most one reminder message a day (spec §10): the cases due today,
+// due soon and overdue, and on its day the month-end list, go out as one digest. Each case
+// reminder stays a row of its own, marked sent with the digest, so the record and
+// exactly-once are unchanged; only the message is shared.
+
+// digestBudget keeps a digest inside one WeCom text message (2,048 bytes), with room for
+// the header and the closing line.
+const digestBudget = 1500
+
+// digestPending reports whether a digest still to be sent will carry r: then r is left
+// pending for it, and the worker that claimed r only lets go of its claim.
+func digestPending(ctx context.Context, tx *sqlx.Tx, r reminderRow) (bool, error) {
+	if !cases.ReminderKind(r.Kind).Digested() {
+		return false, nil
+	}
+	var n int
+	err := tx.GetContext(ctx, &n, `SELECT count(*) FROM reminders WHERE key = $1 AND state = 'pending'`,
+		cases.DigestKey(r.Target, cases.DateOf(r.DueAt)))
+	if err != nil {
+		return false, fmt.Errorf("digest of reminder %d: %w", r.ID, err)
+	}
+	return n > 0, nil
+}
+
+// digestOutcome is what firing a digest decided, for fireTx to record.
+type digestOutcome struct {
+	text     string  // "" when nothing was left to say
+	sent     []int64 // the digested reminders that went out with it
+	late     []int64
+	cancel   map[int64]string
+	next     []cases.Reminder
+	consumed map[int64]bool // every reminder settled here, the digest's own row included
+}
+
+// digestCaseIDs lists the cases of the reminders a digest would carry, so that fireTx can
+// lock them, case before reminder as everywhere else, before it locks any reminder.
+func digestCaseIDs(ctx context.Context, tx *sqlx.Tx, d reminderRow, now time.Time) ([]int64, error) {
+	day := cases.DateOf(d.DueAt)
+	var ids []int64
+	err := tx.SelectContext(ctx, &ids, `SELECT DISTINCT case_id FROM reminders
+		WHERE target = $1 AND kind = ANY($2) AND state = 'pending' AND due_at >= $3 AND due_at < $4 AND due_at <= $5 AND case_id IS NOT NULL`,
+		d.Target, digestedKinds(), day.At(0, 0), day.AddDays(1).At(0, 0), now)
+	if err != nil {
+		return nil, fmt.Errorf("digest %s: cases: %w", d.Target, err)
+	}
+	return ids, nil
+}
+
+// fireDigest gathers the group's pending digested reminders of the digest's day that are due
+// by now, composes them into one text and decides each one's fate. byCase holds the cases
+// fireTx locked; a reminder whose case it lacks (planned a moment ago) is left pending and,
+// the digest being gone, later goes out on its own.
+func (w *Worker) fireDigest(ctx context.Context, tx *sqlx.Tx, d reminderRow, byCase map[int64]caseInfo, now time.Time) (digestOutcome, error) {
+	out := digestOutcome{cancel: map[int64]string{}, consumed: map[int64]bool{d.ID: true}}
+	day := cases.DateOf(d.DueAt)
+	var rows []reminderRow
+	err := tx.SelectContext(ctx, &rows, `SELECT r.id, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state
+		FROM reminders r LEFT JOIN departments d ON d.id = r.department_id LEFT JOIN townships t ON t.id = r.township_id
+		WHERE r.target = $1 AND r.kind = ANY($2) AND r.state = 'pending' AND r.due_at >= $3 AND r.due_at < $4 AND r.due_at <= $5
+		ORDER BY r.id FOR UPDATE OF r`,
+		d.Target, digestedKinds(), day.At(0, 0), day.AddDays(1).At(0, 0), now)
+	if err != nil {
+		return out, fmt.Errorf("digest %s: lock reminders: %w", d.Target, err)
+	}
+	type line struct {
+		order int // overdue first, then due today, then due soon
+		days  int
+		text  string
+	}
+	var (
+		lines    []line
+		monthEnd string
+		counts   [3]int
+	)
+	for _, r := range rows {
+		var c *caseInfo
+		if r.CaseID.Valid {
+			ci, ok := byCase[r.CaseID.Int64]
+			if !ok {
+				continue
+			}
+			c = &ci
+		}
+		out.consumed[r.ID] = true
+		// compose decides whether the reminder still holds, as for a reminder of its own.
+		text, skip, err := w.compose(ctx, tx, r, c, now)
+		if err != nil {
+			return out, err
+		}
+		if skip != "" {
+			out.cancel[r.ID] = skip
+			continue
+		}
+		out.sent = append(out.sent, r.ID)
+		if now.Sub(r.DueAt) > orDefault(w.Grace, 10*time.Minute) {
+			out.late = append(out.late, r.ID)
+		}
+		switch cases.ReminderKind(r.Kind) {
+		case cases.RemindMonthEnd:
+			monthEnd = text
+		case cases.RemindCaseOverdue:
+			n := max(cases.DaysOverdue(c.Case, day, w.DB.Cal), 1)
+			lines = append(lines, line{0, -n, fmt.Sprintf("%s 已逾期 %d 个工作日（%s）", c.household(), n, c.Status.Label())})
+			counts[0]++
+			out.next = append(out.next, cases.NextOverdueReminder(c.Case, day, now, w.DB.Cal))
+		case cases.RemindCaseDue:
+			left := w.DB.Cal.WorkingDaysBetween(day, c.DueOn)
+			if left <= 0 {
+				lines = append(lines, line{1, 0, fmt.Sprintf("%s 今天到期（%s）", c.household(), c.Status.Label())})
+				counts[1]++
+			} else {
+				lines = append(lines, line{2, left, fmt.Sprintf("%s 还有 %d 个工作日到期（%s）", c.household(), left, c.Status.Label())})
+				counts[2]++
+			}
+		}
+	}
+	if len(out.sent) == 0 {
+		return out, nil
+	}
+	sortLines := func(a, b line) bool {
+		if a.order != b.order {
+			return a.order < b.order
+		}
+		return a.days < b.days
+	}
+	for i := 1; i < len(lines); i++ { // insertion sort: a township's day is short
+		for j := i; j > 0 && sortLines(lines[j], lines[j-1]); j-- {
+			lines[j], lines[j-1] = lines[j-1], lines[j]
+		}
+	}
+	township := strings.TrimPrefix(d.Target, "group:")
+	var b strings.Builder
+	if len(lines) > 0 {
+		var parts []string
+		for i, label := range []string{"已逾期", "今天到期", "即将到期"} {
+			if counts[i] > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d 件", label, counts[i]))
+			}
+		}
+		fmt.Fprintf(&b, "【今日提醒】%s：%s。", township, strings.Join(parts, "，"))
+		for i, l := range lines {
+			if b.Len()+len(l.text) > digestBudget {
+				fmt.Fprintf(&b, "\n……另有 %d 件，请发送“待办”查看全部。", len(lines)-i)
+				break
+			}
+			b.WriteString("\n" + l.text)
+		}
+		b.WriteString("\n核查后请发送“核查 <编号> 纳入/已在监测/不纳入 说明”，录入全国系统后发送“录入 <编号>”。")
+	}
+	if monthEnd != "" {
+		if b.Len() > 0 {
+			b.WriteString("\n\n")
+		}
+		b.WriteString(cutText(monthEnd, digestBudget))
+	}
+	out.text = b.String()
+	return out, nil
+}
+
+// digestedKinds lists the kinds a digest carries, for "kind = ANY($n)".
+func digestedKinds() any {
+	var ks []string
+	for _, k := range []cases.ReminderKind{cases.RemindCaseDue, cases.RemindCaseOverdue, cases.RemindMonthEnd} {
+		if k.Digested() {
+			ks = append(ks, string(k))
+		}
+	}
+	return stringArray(ks)
+}
+
+// cutText shortens s to at most n bytes at a line break, saying how much was left out.
+func cutText(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	lines := strings.Split(s, "\n")
+	var b strings.Builder
+	for i, l := range lines {
+		if b.Len()+len(l)+1 > n {
+			fmt.Fprintf(&b, "\n……另有 %d 件，请发送“待办”查看全部。", len(lines)-i)
+			break
+		}
+		if i > 0 {
+			b.WriteString("\n")
+		}
+		b.WriteString(l)
+	}
+	return b.String()
+}
+
+func stringArray(s []string) any {
+	if s == nil {
+		s = []string{}
+	}
+	return pq.Array(s)
+}
