@@ -2,11 +2,14 @@ package handlers_test
 
 import (
 	"context"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/orgfile"
+	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
 	"github.com/fangpin/fangpin/handlers"
 )
 
@@ -46,4 +49,20 @@ func TestSweepCommandClosesTheAreaTaskAndKeepsTheNoteOutOfTheGroup(t *testing.T)
 	if err := f.db.Get(&cards, `SELECT count(*) FROM outbox WHERE payload::text LIKE '%' || $1 || ' 入户核查%'`, sweep.No); err != nil || cards != 0 {
 		t.Errorf("%d 核查 cards were queued for the 区域排查 %s (%v)", cards, sweep.No, err)
 	}
+}
+
+// A user who left the org file is kept, deactivated, and refused politely.
+func TestDeactivatedUserIsRefusedPolitely(t *testing.T) {
+	f := newFixture(t)
+	org := strings.Replace(dispatchtest.Org, "  - {userid: lisi, name: 李四, role: cadre, township: 河口乡}\n",
+		"  - {userid: wangwu, name: 王五, role: cadre, township: 河口乡}\n", 1)
+	o, err := orgfile.Parse([]byte(org))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.db.ApplyOrg(context.Background(), o); err != nil {
+		t.Fatal(err)
+	}
+	got := f.say("lisi", "待办", false)
+	wants(t, "a deactivated user", got, "李四", "不在当前的组织名单中", "县扶贫办")
 }
