@@ -360,3 +360,39 @@ func TestOtherTownshipIsToldWhereTheHouseholdWent(t *testing.T) {
 		t.Errorf("the other township's message is not masked: %s", texts[0])
 	}
 }
+
+// A person with an open case as a non-registry person, now in a registry household, gets no
+// second case when a cadre reports them (走访): the report joins their case.
+func TestVisitJoinsThePersonsOpenCase(t *testing.T) {
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
+	dispatchtest.Warn(t, db, p)
+	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil {
+		t.Fatal(err)
+	}
+	caseF, err := db.ListCases(ctx, postgres.CaseFilter{Township: "城关镇"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fNo string
+	for _, c := range caseF {
+		if c.HouseholdKey == "head:"+p.F.ID {
+			fNo = c.No
+		}
+	}
+	if err := db.UpsertRegistry(ctx, []cases.RegistryMember{{HouseholdNo: "H0006", HeadIDNumber: p.F.ID, Name: p.F.Name, IDNumber: p.F.ID,
+		Relation: "户主", Township: "城关镇", Village: "北村", Kind: cases.HouseholdEdge, RiskStatus: cases.RiskOpen}}); err != nil {
+		t.Fatal(err)
+	}
+	zhangsan, _ := db.Actor(ctx, "zhangsan")
+	db.Now = func() time.Time { return cases.MustDate("2026-11-12").At(10, 0) }
+	res, err := db.ReportSelfFound(ctx, postgres.SelfFound{Source: cases.SourceVisit, IDNumber: p.F.ID, Name: p.F.Name,
+		Category: cases.CatEmployment, Situation: "家中主要劳动力失业", Actor: zhangsan, Src: "test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !res.Merged || res.Case.No != fNo {
+		t.Errorf("走访 of F opened %s (merged %v), want it joined F's open case %s", res.Case.No, res.Merged, fNo)
+	}
+}
