@@ -50,7 +50,7 @@ var batchValidate = validator.New()
 // batchJSON is the JSON form of a push.
 type batchJSON struct {
 	Category string           `json:"category" validate:"required"`
-	Period   string           `json:"period" validate:"omitempty,datetime=2006-01"`
+	Period   string           `json:"period" validate:"omitempty,datetime=2006-01|len=9"` // YYYY-MM, or an education 学年 2026-2027
 	Records  []map[string]any `json:"records" validate:"required,min=1,max=200000"`
 }
 
@@ -273,7 +273,7 @@ func (a *BatchAPI) pushJSON(ctx context.Context, r *http.Request, dept *cases.Or
 			case "Category":
 				return cases.Batch{}, cases.Errorf(cases.EInvalid, "缺少 category（风险类别代码，例如 medical）")
 			case "Period":
-				return cases.Batch{}, cases.Errorf(cases.EInvalid, "period 应写成 YYYY-MM，例如 2026-10")
+				return cases.Batch{}, cases.Errorf(cases.EInvalid, "period 应写成 YYYY-MM，例如 2026-10（因学数据也可写学年，例如 2026-2027）")
 			case "Records":
 				return cases.Batch{}, cases.Errorf(cases.EInvalid, "records 应为 1 到 200000 条记录")
 			}
