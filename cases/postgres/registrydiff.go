@@ -168,16 +168,20 @@ func registrySnapshot(ctx context.Context, tx *sqlx.Tx) (cases.RegistrySnapshot,
 }
 
 func insertRegistryHistory(ctx context.Context, tx *sqlx.Tx, batch string, on cases.Date, at time.Time, cs []cases.RegistryChange) error {
-	ids, hs, words, details := make([]string, len(cs)), make([]string, len(cs)), make([]string, len(cs)), make([]string, len(cs))
+	n := len(cs)
+	ids, hs, words, statuses, details := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, c := range cs {
-		ids[i], hs[i], words[i] = c.IDNumber, c.Household, c.HistoryWord()
+		ids[i], hs[i], words[i], statuses[i] = c.IDNumber, c.Household, c.HistoryWord(), "active"
+		if c.Change == cases.RegRemoved {
+			statuses[i] = "removed"
+		}
 		b, _ := json.Marshal(c)
 		details[i] = string(b)
 	}
 	_, err := tx.ExecContext(ctx, `
-		INSERT INTO registry_history (id_number, household, change, date, batch_id, detail, at)
-		SELECT i, h, w, $5, $6, d::jsonb, $7 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS x(i, h, w, d)`,
-		pq.Array(ids), pq.Array(hs), pq.Array(words), pq.Array(details), on, batch, at)
+		INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id, status, detail, created_at)
+		SELECT i, h, w, $6, $7, s, d::jsonb, $8 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS x(i, h, w, s, d)`,
+		pq.Array(ids), pq.Array(hs), pq.Array(words), pq.Array(statuses), pq.Array(details), on, batch, at)
 	if err != nil {
 		return fmt.Errorf("registry history: %w", err)
 	}

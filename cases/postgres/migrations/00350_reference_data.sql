@@ -54,24 +54,36 @@ CREATE TABLE registry_imports (
     at         timestamptz NOT NULL DEFAULT now()
 );
 
--- The registry's history: every change a re-import (or a 人员变动 row) made to a member or
--- household. household is the 户编号 after the change; change is a word such as 新增, 变更,
--- 迁户, 退出 (detail says what changed).
-CREATE TABLE registry_history (
-    id        bigserial PRIMARY KEY,
-    id_number text NOT NULL DEFAULT '',
-    household text NOT NULL DEFAULT '',
-    change    text NOT NULL,
-    date      date NOT NULL,
-    batch_id  text NOT NULL DEFAULT '',
-    detail    jsonb NOT NULL DEFAULT '{}',
-    at        timestamptz NOT NULL DEFAULT now()
+-- The registry's history, shared with 人员变动 (issue 13, migration 00202, which may have
+-- created it already: then it is widened here). One row per change a re-import (or a
+-- 人员变动 row) made: id_number is '' for a household change; change is 新增, 变更：…, 迁户,
+-- 退出 for re-imports (死亡, 出生, 迁入, 迁出 for 人员变动); batch_id is the registry import's
+-- id (registry_imports) or the 人员变动 push's (batches); detail says what changed.
+CREATE TABLE IF NOT EXISTS registry_history (
+    id           bigserial PRIMARY KEY,
+    id_number    text NOT NULL,
+    household_no text NOT NULL,
+    change       text NOT NULL,
+    changed_on   date NOT NULL,
+    batch_id     text NOT NULL,
+    row_no       int,
+    status       text NOT NULL DEFAULT '',
+    township_id  int REFERENCES townships (id),
+    village      text NOT NULL DEFAULT '',
+    created_at   timestamptz NOT NULL DEFAULT now()
 );
-CREATE INDEX registry_history_person ON registry_history (id_number, id);
-CREATE INDEX registry_history_household ON registry_history (household, id);
+ALTER TABLE registry_history DROP CONSTRAINT IF EXISTS registry_history_change_check;
+ALTER TABLE registry_history DROP CONSTRAINT IF EXISTS registry_history_batch_id_fkey;
+ALTER TABLE registry_history ALTER COLUMN row_no DROP NOT NULL;
+ALTER TABLE registry_history ALTER COLUMN status SET DEFAULT '';
+ALTER TABLE registry_history ADD COLUMN IF NOT EXISTS detail jsonb NOT NULL DEFAULT '{}';
+CREATE INDEX IF NOT EXISTS registry_history_member ON registry_history (id_number, id);
+CREATE INDEX IF NOT EXISTS registry_history_household ON registry_history (household_no, id);
 
 -- +goose Down
-DROP TABLE registry_history, registry_imports;
+DROP INDEX IF EXISTS registry_history_household;
+ALTER TABLE registry_history DROP COLUMN IF EXISTS detail;
+DROP TABLE registry_imports;
 ALTER TABLE registry_members DROP COLUMN removed_at;
 ALTER TABLE registry_households DROP COLUMN status, DROP COLUMN removed_at;
 DROP INDEX cases_sweep;
