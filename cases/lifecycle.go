@@ -67,6 +67,9 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 		if c.Status == StatusClosed {
 			return c, Errorf(EIllegal, "案件 %s 已办结，不能再登记核查结果。", c.No)
 		}
+		if c.Kind == KindInfo {
+			return c, Errorf(EIllegal, "案件 %s 是人员变动引起的信息变更，无需入户核查；在全国系统中更新后请发送：录入 %s [日期]", c.No, c.No)
+		}
 		switch cmd.Result {
 		case ResultInclude, ResultMonitored:
 			c.Status = StatusVerified
@@ -92,7 +95,9 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 		case StatusClosed:
 			return c, Errorf(EIllegal, "案件 %s 已办结，无需再录入。", c.No)
 		case StatusDispatched, StatusReturned:
-			return c, Errorf(EIllegal, "案件 %s 还没有核查结论，请先发送：核查 %s 纳入 <说明>", c.No, c.No)
+			if c.Kind != KindInfo { // 信息变更: 录入 alone closes it (spec §5a)
+				return c, Errorf(EIllegal, "案件 %s 还没有核查结论，请先发送：核查 %s 纳入 <说明>", c.No, c.No)
+			}
 		}
 		if c.Result == ResultExclude {
 			return c, Errorf(EIllegal, "案件 %s 的结论是“不纳入”，不需要录入全国系统。", c.No)

@@ -7,10 +7,15 @@ import (
 )
 
 // SchoolYearOf is the 学年 of an education push for the month of d (spec §2, §3): the
-// 学年 ending that year's summer — "2026-2027" for the push due by 30 April 2027. A push
-// labelled with a later month of the year (a late push) is still that year's.
+// 学年 ending the coming summer — "2026-2027" for the push due by 30 April 2027, and for a
+// push labelled November 2026. It is PushCycle's rule (September starts the next 学年), so
+// the row check and the push deadline never disagree.
 func SchoolYearOf(d Date) string {
-	return fmt.Sprintf("%d-%d", d.Year-1, d.Year)
+	end, err := strconv.Atoi(PushCycle(CatEducation, d.MonthKey()))
+	if err != nil {
+		end = d.Year
+	}
+	return fmt.Sprintf("%d-%d", end-1, end)
 }
 
 var schoolYearPattern = regexp.MustCompile(`^\s*(\d{4})\s*(?:-|－|—|–|/|至|~|～)\s*(\d{4})\s*(?:学年)?\s*$`)

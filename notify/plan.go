@@ -36,10 +36,10 @@ func insertReminders(ctx context.Context, q sqlx.ExtContext, rs []cases.Reminder
 			taskID = r.TaskID
 		}
 		_, err := q.ExecContext(ctx, `
-			INSERT INTO reminders (key, kind, case_id, department_id, township_id, target, due_at, task_id)
-			VALUES ($1, $2, $3, (SELECT id FROM departments WHERE name = $4), (SELECT id FROM townships WHERE name = $5), $6, $7, $8)
+			INSERT INTO reminders (key, kind, case_id, department_id, township_id, target, due_at, task_id, period)
+			VALUES ($1, $2, $3, (SELECT id FROM departments WHERE name = $4), (SELECT id FROM townships WHERE name = $5), $6, $7, $8, $9)
 			ON CONFLICT (key) DO NOTHING`,
-			r.Key, string(r.Kind), caseID, dept, town, r.Target, r.At, taskID)
+			r.Key, string(r.Kind), caseID, dept, town, r.Target, r.At, taskID, r.Period)
 		if err != nil {
 			return fmt.Errorf("plan reminder %s: %w", r.Key, err)
 		}
@@ -152,6 +152,29 @@ type Row struct {
 	Late   bool       `db:"late" json:"late"`
 	SentAt *time.Time `db:"sent_at" json:"sent_at,omitempty"`
 	Note   string     `db:"note" json:"note,omitempty"`
+}
+
+// ListMonth plans month's cycle on demand (idempotent, also for months ahead) and returns its
+// reminders by due moment: push nudges and late notices, the dispatch reminder, the
+// month-end and feedback reminders (spec §10, §11 `fangpin reminders --month`).
+func ListMonth(ctx context.Context, db *postgres.DB, month cases.Date) ([]Row, error) {
+	if _, err := PlanMonth(ctx, db, month); err != nil {
+		return nil, err
+	}
+	var rows []Row
+	err := db.SelectContext(ctx, &rows, `SELECT r.id, r.kind, '' AS case_no, r.target, r.due_at, r.state, r.late, r.sent_at, r.note
+		FROM reminders r WHERE r.key LIKE $1 ORDER BY r.due_at, r.id`, "month:"+month.MonthKey()+":%")
+	if err != nil {
+		return nil, fmt.Errorf("list reminders of %s: %w", month.MonthKey(), err)
+	}
+	for i := range rows {
+		rows[i].DueAt = rows[i].DueAt.In(cases.Shanghai)
+		if rows[i].SentAt != nil {
+			t := rows[i].SentAt.In(cases.Shanghai)
+			rows[i].SentAt = &t
+		}
+	}
+	return rows, nil
 }
 
 // List returns reminders by due moment, all of them or one case's (caseNo != "").

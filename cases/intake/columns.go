@@ -20,6 +20,9 @@ const (
 	// ColProblemType is the assurance column whose value is part of a row's identity: one
 	// person may have several 问题类型 in one file.
 	ColProblemType = "问题类型"
+	ColEventDate   = "发生日期" // epidemic: the event's day, from which its 3 days run
+	ColChange      = "变动类型" // population: 死亡 / 出生 / 迁入 / 迁出
+	ColChangeDate  = "变动日期"
 )
 
 // problemTypeIndex is the position of v among cases.ProblemTypes, -1 if none.

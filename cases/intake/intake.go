@@ -136,6 +136,7 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	}
 	p := newParser(cat, cols, header)
 	p.period, p.towns, p.depts, p.rules, p.store, p.progress = period, towns, deptNames, rules, store, req.Progress
+	p.today = req.Today
 	if cat == cases.CatEducation {
 		p.schoolYear = cases.SchoolYearOf(pm)
 	}
@@ -178,7 +179,8 @@ func categoryList(cs []cases.Category) string {
 type pending struct {
 	w          cases.Warning
 	facts      cases.Facts
-	kindSaysIt bool // 人员类别 says 脱贫人口 / 建档立卡
+	kindSaysIt bool       // 人员类别 says 脱贫人口 / 建档立卡
+	event      cases.Date // epidemic: the event's 发生日期; population: 变动日期
 }
 
 // field is one of the category's columns with its index in the file (-1 if absent).
@@ -204,6 +206,13 @@ type parser struct {
 	progress                             func(int)
 	lastKind                             string // the last 人员类别 read, and what registeredKind said
 	lastKindSays                         bool
+	scope                                cases.Scope // the category's scope (spec §2); zero: every row
+	iScope                               int         // the scope column's index, -1 if none
+	iChange                              int         // population: 变动类型's index
+	notInRegistry                        int         // population rows naming nobody in the registry
+	outOfScope                           int         // rows read out of scope (the reading goroutine's count)
+	today                                cases.Date  // the day the push arrived
+	late                                 bool        // an in-scope epidemic row reports an event more than 3 days old
 	// schoolYear is an education push's 学年; rows of another 学年 are errors.
 	schoolYear string
 }
@@ -218,6 +227,12 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 	}
 	p := &parser{cat: cat, header: header, seen: map[uint64]int32{},
 		iName: idx(ColName), iID: idx(ColID), iTown: idx(ColTownship), iVillage: idx(ColVillage), iHeadID: idx(ColHeadID), iProblem: -1}
+	p.iChange = idx(ColChange)
+	p.scope, _ = cases.ScopeOf(cat)
+	p.iScope = -1
+	if p.scope.Column != "" {
+		p.iScope = idx(p.scope.Column)
+	}
 	for _, c := range layouts[cat] {
 		f := field{column: c, idx: idx(c.Name)}
 		if c.Oneof != "" {
@@ -287,6 +302,16 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 		}
 	}
 	wg.Wait()
+	b.OutOfScope += p.outOfScope
+	b.Late = b.Late || p.late
+	if p.cat == cases.CatPopulation {
+		// The store adds the rows the registry itself cannot place, and counts the updates.
+		n, zero := p.notInRegistry, 0
+		b.NotInRegistry = &n
+		if b.RegistryUpdates == nil {
+			b.RegistryUpdates = &zero
+		}
+	}
 	for _, err := range []error{storeErr, lookupErr, readErr} {
 		if err != nil {
 			return err
@@ -331,7 +356,17 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 			continue
 		}
 		b.Accepted++
-		if !p.mayWarn(&pd) {
+		if !p.scope.AdmitsValue(pd.facts.ScopeValue) {
+			p.outOfScope++ // wrong 学段 or 事件级别: counted, neither a warning nor stored
+			continue
+		}
+		// A 建档立卡-only category needs the registry's answer even for a quiet row: a row
+		// that is not 建档立卡 is out of scope, not merely quiet.
+		if p.cat == cases.CatEpidemic && !p.today.IsZero() && cases.EpidemicLate(pd.event, p.today) {
+			p.late = true // 于3日内推送: accepted, and marked late (spec §2)
+		}
+		needRegistry := p.scope.Registered && !pd.kindSaysIt
+		if !needRegistry && !p.mayWarn(&pd) {
 			continue // counted, never stored: neither a registry lookup nor a detail is needed
 		}
 		pd.w.Detail = p.detail(rec)
@@ -377,10 +412,25 @@ func (p *parser) store1(chunk []pending, reg map[string]cases.RegistryMember, b 
 		head, inHead := reg[w.HeadIDNumber]
 		inPerson = inPerson && w.IDNumber != ""
 		inHead = inHead && w.HeadIDNumber != ""
+		if p.cat != cases.CatPopulation {
+			// Later comparisons use the updated registry: the deceased and those who moved out
+			// of the county no longer place a row in a household (a 人员变动 row still finds them).
+			inPerson = inPerson && person.Active()
+		}
 		pd.facts.InRegistry = inPerson || inHead
 		pd.facts.Registered = pd.kindSaysIt || (inPerson && cases.Registered(person.Kind)) || (inHead && cases.Registered(head.Kind))
 		w.Registered = pd.facts.Registered
+		if !p.scope.Admits(&pd.facts) {
+			b.OutOfScope++ // not 建档立卡 where only 建档立卡 counts
+			continue
+		}
 		w.Hits = p.rules.Evaluate(p.cat, &pd.facts)
+		if p.cat == cases.CatPopulation {
+			w.ChangedOn = pd.event
+			if !pd.facts.InRegistry {
+				p.notInRegistry++ // names nobody in the registry: changes nothing
+			}
+		}
 		if len(w.Hits) == 0 {
 			continue // quiet after all (the registry said so): counted, not stored
 		}
@@ -484,8 +534,10 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 			}
 			addFigure(&pd.facts, c.column, m)
 		case kindDate:
-			if _, err := NormalizeDate(v); err != nil {
+			if d, err := NormalizeDate(v); err != nil {
 				bad(c.Name, "%s：%s", c.Name, err.Error())
+			} else if c.Name == ColEventDate || c.Name == ColChangeDate {
+				pd.event = d
 			}
 		default:
 			// The validator stays the judge of "oneof"; the set only spares it the valid cells.
@@ -505,6 +557,12 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 				bad(c.Name, "责任部门“%s”不在组织文件中，请写部门全称（例如 住建局）", v)
 			}
 		}
+	}
+	if p.iScope >= 0 {
+		pd.facts.ScopeValue = cell(p.iScope)
+	}
+	if p.cat == cases.CatPopulation {
+		w.Change = cell(p.iChange)
 	}
 	if len(errs) == 0 && w.IDNumber != "" {
 		// The duplicate check is person + category + 问题类型 + period (spec §5): two

@@ -233,6 +233,20 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 			o.Elsewhere = append(o.Elsewhere, d)
 		}
 	}
+	// 人员变动: 信息变更 cases, apart from the risk cases (population.go).
+	infos, err := db.dispatchPopulation(ctx, tx, opt, dispatchedAt, res)
+	if err != nil {
+		return err
+	}
+	for _, d := range infos {
+		n := byTown[d.Case.Township]
+		if n == nil {
+			n = &cases.TownshipNotice{Round: opt.Month, Township: d.Case.Township, Liaisons: map[string][]string{}}
+			byTown[d.Case.Township] = n
+			order = append(order, d.Case.Township)
+		}
+		n.Cases = append(n.Cases, d)
+	}
 	sort.Strings(order)
 	for _, t := range order {
 		n := byTown[t]
@@ -432,7 +446,7 @@ const warningSelect = `
 // running at the same time from being half-seen.
 func undispatchedWarnings(ctx context.Context, tx *sqlx.Tx) ([]cases.WarningFact, error) {
 	var rows []warningRow
-	if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id IS NULL AND w.rule <> '' ORDER BY w.id FOR UPDATE OF w`); err != nil {
+	if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id IS NULL AND w.rule <> '' AND w.category <> 'population' ORDER BY w.id FOR UPDATE OF w`); err != nil {
 		return nil, fmt.Errorf("undispatched warnings: %w", err)
 	}
 	var ids []string
@@ -479,7 +493,7 @@ func registryHouseholds(ctx context.Context, q sqlx.QueryerContext, ids []string
 		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships t ON t.id = h.township_id
 		LEFT JOIN registry_members hm ON hm.id_number = h.head_id_number
-		WHERE m.id_number = ANY($1) AND m.removed_at IS NULL AND h.status = 'active'`, pq.Array(ids))
+		WHERE m.id_number = ANY($1) AND m.status = 'active' AND m.removed_at IS NULL AND h.status = 'active'`, pq.Array(ids))
 	if err != nil {
 		return nil, fmt.Errorf("registry households: %w", err)
 	}

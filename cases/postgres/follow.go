@@ -12,6 +12,10 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
+// notFollowed are the kinds of case a person's risk warnings never join: a 区域排查 task and
+// a 信息变更 (the national system's update after a 人员变动 row), which hold no risk.
+var notFollowed = []string{string(cases.KindSweep), string(cases.KindInfo)}
+
 // openCaseOf finds the open case a household's warnings join (spec §4a, open cases follow
 // people): the open case of the household itself; else an open case that already holds a
 // warning of one of the warned persons, whatever household the registry now puts them in;
@@ -32,20 +36,20 @@ func openCaseOf(ctx context.Context, tx *sqlx.Tx, h cases.Household) (string, er
 	err = tx.GetContext(ctx, &no, `
 		SELECT case_no FROM (
 			SELECT c.case_no, 1 AS pref FROM cases c JOIN warnings w ON w.case_id = c.id
-			WHERE c.status <> 'closed' AND c.kind <> $3 AND w.id_number = ANY($1)
+			WHERE c.status <> 'closed' AND NOT c.kind = ANY($3) AND w.id_number = ANY($1)
 			UNION ALL
 			SELECT c.case_no, 2 FROM cases c JOIN warnings w ON w.case_id = c.id
 			JOIN registry_members m ON m.id_number = w.id_number AND m.removed_at IS NULL
-			WHERE c.status <> 'closed' AND c.kind <> $3 AND $2 <> '' AND m.household_no = $2
-		) x ORDER BY pref, case_no LIMIT 1`, pq.Array(ids), h.HouseholdNo, string(cases.KindSweep))
+			WHERE c.status <> 'closed' AND NOT c.kind = ANY($3) AND $2 <> '' AND m.household_no = $2
+		) x ORDER BY pref, case_no LIMIT 1`, pq.Array(ids), h.HouseholdNo, pq.Array(notFollowed))
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("open case of the people of %s: %w", h.Key, err)
 	}
 	return no, err
 }
 
-// markOpenCases sets each warning's OpenCase: the open case (not a 区域排查) that already
-// holds a warning of the same person, so that the person's new warnings join it.
+// markOpenCases sets each warning's OpenCase: the open household case (not a 区域排查 or a
+// 信息变更) that already holds a warning of the same person, so that the person's new warnings join it.
 func markOpenCases(ctx context.Context, tx *sqlx.Tx, facts []cases.WarningFact) error {
 	var ids []string
 	for _, f := range facts {
@@ -63,8 +67,8 @@ func markOpenCases(ctx context.Context, tx *sqlx.Tx, facts []cases.WarningFact) 
 	err := tx.SelectContext(ctx, &rows, `
 		SELECT DISTINCT ON (w.id_number) w.id_number, c.case_no
 		FROM warnings w JOIN cases c ON c.id = w.case_id
-		WHERE w.id_number = ANY($1) AND c.status <> 'closed' AND c.kind <> $2
-		ORDER BY w.id_number, c.case_no`, pq.Array(ids), string(cases.KindSweep))
+		WHERE w.id_number = ANY($1) AND c.status <> 'closed' AND NOT c.kind = ANY($2)
+		ORDER BY w.id_number, c.case_no`, pq.Array(ids), pq.Array(notFollowed))
 	if err != nil {
 		return fmt.Errorf("open cases of warned people: %w", err)
 	}

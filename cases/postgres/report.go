@@ -8,6 +8,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
@@ -132,8 +133,8 @@ type DepartmentScore struct {
 // PushDue is one push a department owed with a deadline in the month.
 type PushDue struct {
 	Category cases.Category
-	Period   string // the data's YYYY-MM (education: the 学年, e.g. 2026-2027)
-	Deadline cases.Date
+	Period   string     // the data's YYYY-MM (education: the 学年, e.g. 2026-2027)
+	Deadline cases.Date // epidemic: the day it arrived (each event's 3 days are judged at import)
 	Received *time.Time // first batch for it, if any
 	OnTime   bool
 }
@@ -425,7 +426,9 @@ func (db *DB) sourceColumn(ctx context.Context) (string, error) {
 //     report scores the pushes due in M, i.e. period M−1 — the data month M's round is built on;
 //   - education: once a year by 30 April (moved likewise); scored in April's report (the 学年
 //     ending that summer, or any YYYY-MM of that year);
-//   - "promptly" categories (disaster, epidemic, industry, assurance) follow events the
+//   - epidemic: every push received in M is due within 3 days of its events; a push marked
+//     late at import counts as due and not on time;
+//   - the other "promptly" categories (disaster, industry, assurance) follow events the
 //     system cannot know before the push arrives; they are not scored.
 //
 // A push counts once per department, category and period however many batches came, and for
@@ -447,21 +450,33 @@ func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]DepartmentSco
 	out := make([]DepartmentScore, 0, len(depts))
 	for _, d := range depts {
 		ds := DepartmentScore{Name: d.Name}
+		pushes, err := DepartmentPushes(ctx, db, d.Name)
+		if err != nil {
+			return nil, err
+		}
 		for _, raw := range d.Categories {
 			c := cases.Category(raw)
 			var due PushDue
-			q := `SELECT min(b.received_at) FROM batches b JOIN departments d ON d.id = b.department_id
-				WHERE d.name = $1 AND b.category = $2 AND b.period = $3`
-			args := []any{d.Name, string(c), prev}
 			switch {
 			case c.Monthly():
 				due = PushDue{Category: c, Period: prev}
 			case c == cases.CatEducation && first.Month == cases.EducationDeadlineMonth:
 				// The 学年 ending this summer; a YYYY-MM period of this year counts for it too.
 				due = PushDue{Category: c, Period: schoolYear}
-				q = `SELECT min(b.received_at) FROM batches b JOIN departments d ON d.id = b.department_id
-					WHERE d.name = $1 AND b.category = $2 AND (b.period = $3 OR b.period ~ ('^' || $4 || '-[0-9]{2}$'))`
-				args = []any{d.Name, string(c), schoolYear, fmt.Sprintf("%04d", first.Year)}
+			case c == cases.CatEpidemic:
+				// Every epidemic push received in the month is due within 3 days of its events;
+				// one marked late at import counts against the department (spec §2, §10).
+				for _, p := range pushes {
+					if p.Category == c && cases.DateOf(p.ReceivedAt).MonthKey() == first.MonthKey() {
+						t := p.ReceivedAt
+						ds.PushesDue++
+						if !p.Late {
+							ds.PushesOnTime++
+						}
+						ds.Pushes = append(ds.Pushes, PushDue{Category: c, Period: p.Period, Deadline: cases.DateOf(t), Received: &t, OnTime: !p.Late})
+					}
+				}
+				continue
 			default:
 				continue
 			}
@@ -470,14 +485,12 @@ func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]DepartmentSco
 				continue
 			}
 			due.Deadline = deadline
-			var received sql.NullTime
-			if err := db.QueryRowxContext(ctx, q, args...).Scan(&received); err != nil {
-				return nil, fmt.Errorf("pushes of %s: %w", d.Name, err)
-			}
-			if received.Valid {
-				t := received.Time
+			// The one push rule (cases.Pushed), as the reminders use it: a push counts for the
+			// period it names, never for the day it arrived.
+			if p, onTime := cases.PushedOnTime(db.Cal, pushes, c, due.Period); !p.ReceivedAt.IsZero() {
+				t := p.ReceivedAt
 				due.Received = &t
-				due.OnTime = !cases.PushLate(db.Cal, c, due.Period, cases.DateOf(t))
+				due.OnTime = onTime
 			} else if !today.After(deadline) {
 				continue // not yet due: nothing to measure
 			}
@@ -489,6 +502,27 @@ func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]DepartmentSco
 		}
 		sort.Slice(ds.Pushes, func(i, j int) bool { return ds.Pushes[i].Category < ds.Pushes[j].Category })
 		out = append(out, ds)
+	}
+	return out, nil
+}
+
+// DepartmentPushes lists a department's batches as pushes (category, period, arrival, late),
+// for cases.Pushed: the reminders and the assessment read them the same way.
+func DepartmentPushes(ctx context.Context, q sqlx.QueryerContext, dept string) ([]cases.Push, error) {
+	var rows []struct {
+		Category   string    `db:"category"`
+		Period     string    `db:"period"`
+		ReceivedAt time.Time `db:"received_at"`
+		Late       bool      `db:"late"`
+	}
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT b.category, b.period, b.received_at, b.late
+		FROM batches b JOIN departments d ON d.id = b.department_id WHERE d.name = $1 ORDER BY b.received_at`, dept)
+	if err != nil {
+		return nil, fmt.Errorf("pushes of %s: %w", dept, err)
+	}
+	out := make([]cases.Push, len(rows))
+	for i, r := range rows {
+		out[i] = cases.Push{Category: cases.Category(r.Category), Period: r.Period, ReceivedAt: r.ReceivedAt, Late: r.Late}
 	}
 	return out, nil
 }

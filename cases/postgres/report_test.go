@@ -333,3 +333,52 @@ func sameKeys(m map[string]any, keys ...string) bool {
 	}
 	return true
 }
+
+// A push counts for the period it names, never for the day it arrived (spec §10), and a late
+// epidemic push counts against its department.
+func TestPushesCountForThePeriodTheyName(t *testing.T) {
+	db, _ := monthtest.Setup(t)
+	ctx := context.Background()
+	for _, b := range []struct {
+		id, category, period string
+		at                   time.Time
+		late                 bool
+	}{
+		// 人社局 sends September's data in November: it is not October's push.
+		{"P1", "employment", "2026-09", cases.MustDate("2026-11-02").At(9, 0), true},
+		// 卫健委's epidemic pushes of November: one on time, one more than 3 days after its event.
+		{"P2", "epidemic", "2026-11", cases.MustDate("2026-11-12").At(9, 0), false},
+		{"P3", "epidemic", "2026-11", cases.MustDate("2026-11-20").At(9, 0), true},
+	} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO batches (id, department_id, category, period, sha256, received_at, late)
+			VALUES ($1, (SELECT d.id FROM departments d WHERE $2 = ANY(d.categories)), $2, $3, $1, $4, $5)`,
+			b.id, b.category, b.period, b.at, b.late); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := db.Assess(ctx, "2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range a.Departments {
+		switch d.Name {
+		case "人社局":
+			if d.PushesDue != 1 || d.PushesOnTime != 0 || d.Pushes[0].Received != nil {
+				t.Errorf("人社局 pushed only September's data; October's is missing: %+v", d)
+			}
+		case "卫健委":
+			var epidemic, onTime int
+			for _, p := range d.Pushes {
+				if p.Category == cases.CatEpidemic {
+					epidemic++
+					if p.OnTime {
+						onTime++
+					}
+				}
+			}
+			if epidemic != 2 || onTime != 1 {
+				t.Errorf("卫健委 epidemic pushes: %d due, %d on time; want 2, 1 (%+v)", epidemic, onTime, d)
+			}
+		}
+	}
+}

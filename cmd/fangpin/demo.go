@@ -428,6 +428,12 @@ func (d *demo) push(ctx context.Context, day cases.Date, p demoPush) error {
 		return fmt.Errorf("%s 推送失败（HTTP %d）：%s", p.dept, resp.StatusCode, raw)
 	}
 	d.say("  %s %s 推送 %s：%d 行，接收 %d，退回 %d，预警 %d", day, p.dept, p.cat.Label(), b.Rows, b.Accepted, b.Rejected, b.Warnings)
+	if b.RegistryUpdates != nil {
+		d.say("      人员变动：更新名册 %d 人，名册外 %d 行", *b.RegistryUpdates, *b.NotInRegistry)
+	}
+	if b.OutOfScope > 0 {
+		d.say("      不在筛查范围 %d 行", b.OutOfScope)
+	}
 	for _, e := range b.Errors {
 		d.say("      第 %d 行“%s”：%s", e.Row, e.Column, e.Message)
 	}
@@ -538,6 +544,14 @@ func (d *demo) answer(ctx context.Context, day cases.Date, round string, share f
 		cadre := cadres[i%len(cadres)]
 		if c.Kind == cases.KindSweep { // 区域排查: 排查 … 完成, no 核查
 			if err := d.finishSweep(ctx, c, cadre); err != nil {
+				return fmt.Errorf("%s 办理 %s：%w", cadre, c.No, err)
+			}
+			done++
+			continue
+		}
+		if c.Kind == cases.KindInfo {
+			// 信息变更 (人员变动): the township updates the national system and records 录入; no 核查.
+			if err := d.byPrivateCommand(ctx, cadre, "录入 "+c.No); err != nil {
 				return fmt.Errorf("%s 办理 %s：%w", cadre, c.No, err)
 			}
 			done++
@@ -676,10 +690,18 @@ func findString(v any, key string) string {
 // enterAll records 录入 for verified cases (of round, or all), as the cadres do once the
 // national system has them.
 func (d *demo) enterAll(ctx context.Context, day cases.Date, round string) error {
-	cs, err := d.srv.DB.ListCases(ctx, postgres.CaseFilter{Round: round, Statuses: []cases.Status{cases.StatusVerified}})
+	cs, err := d.srv.DB.ListCases(ctx, postgres.CaseFilter{Round: round, Statuses: []cases.Status{cases.StatusVerified, cases.StatusDispatched}})
 	if err != nil {
 		return err
 	}
+	entered := cs[:0]
+	for _, c := range cs {
+		// Verified cases, and 信息变更 cases (人员变动), which 录入 closes without 核查.
+		if c.Status == cases.StatusVerified || c.Kind == cases.KindInfo {
+			entered = append(entered, c)
+		}
+	}
+	cs = entered
 	for _, c := range cs {
 		cadres, err := d.srv.DB.UsersOf(ctx, cases.RoleCadre, c.Township, "")
 		if err != nil || len(cadres) == 0 {

@@ -42,6 +42,12 @@ func TestEndToEndHeldWarningsDepartmentTasksAndVisits(t *testing.T) {
 	sick := struct{ name, id string }{"欧阳明", g.IDNumber(1966)}
 	house := struct{ name, id string }{"司马兰", g.IDNumber(1950)}
 	found := struct{ name, id string }{"孟繁星", g.IDNumber(1972)}
+	// The house's owner is of a 脱贫户: 人社局 watches 建档立卡 households' labour (spec §2).
+	err := s.DB.UpsertRegistry(ctx, []cases.RegistryMember{{HouseholdNo: "E2E-H1", HeadIDNumber: house.id, Name: house.name,
+		IDNumber: house.id, Relation: "户主", Township: "城关镇", Village: "西关村", Kind: cases.HouseholdLifted, RiskStatus: cases.RiskOpen}})
+	if err != nil {
+		t.Fatal(err)
+	}
 	push := func(token, cat, period string, recs ...map[string]string) {
 		t.Helper()
 		js, _ := json.Marshal(map[string]any{"category": cat, "period": period, "records": recs})

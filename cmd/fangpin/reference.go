@@ -59,7 +59,10 @@ func runOrg(ctx context.Context, env *Env, args []string) error {
 }
 
 func runRegistry(ctx context.Context, env *Env, args []string) error {
-	const use = "用法：fangpin registry import [--json] [--allow-removals] FILE（CSV 或 XLSX，国家系统导出的全县完整名册）"
+	const use = "用法：fangpin registry import [--json] [--allow-removals] FILE（CSV 或 XLSX，国家系统导出的全县完整名册）| fangpin registry member [--json] 身份证号"
+	if len(args) > 0 && args[0] == "member" {
+		return runRegistryMember(ctx, env, args[1:])
+	}
 	if len(args) == 0 || args[0] != "import" {
 		fmt.Fprintln(os.Stderr, use)
 		return errUsage
@@ -121,6 +124,34 @@ type announcedRegistry struct {
 
 func (a announcedRegistry) ImportRegistry(ctx context.Context, ms []cases.RegistryMember, opt cases.RegistryImportOptions) (cases.RegistryImportResult, error) {
 	return a.db.ImportRegistryAnnounced(ctx, ms, opt, a.announce)
+}
+
+// runRegistryMember: `fangpin registry member [--json] ID` shows a registry member with their
+// household, place, status and 人员变动 history (spec §11).
+func runRegistryMember(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("registry member", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "用法：fangpin registry member [--json] 身份证号")
+		return errUsage
+	}
+	db, err := env.MigratedDB(ctx)
+	if err != nil {
+		return err
+	}
+	rec, err := db.RegistryMember(ctx, cases.NormalizeIDNumber(fs.Arg(0)))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(rec)
+	}
+	status := map[string]string{cases.MemberActive: "在册", cases.MemberDeceased: "已死亡", cases.MemberMovedOut: "已迁出"}[rec.Status]
+	fmt.Printf("%s：户编号 %s，%s%s，%s\n", cases.MaskIDNumber(rec.IDNumber), rec.Household, rec.Township, rec.Village, status)
+	for _, h := range rec.History {
+		fmt.Printf("  %s %s（批次 %s）\n", h.Date, h.Change, h.BatchID)
+	}
+	return nil
 }
 
 func runSynth(ctx context.Context, env *Env, args []string) error {

@@ -41,7 +41,7 @@ ALTER TABLE warnings ALTER COLUMN batch_id DROP NOT NULL;
 ALTER TABLE warnings ADD COLUMN reported_by text NOT NULL DEFAULT '';
 
 -- Where a case came from (部门筛查 / 农户申报 / 干部走访 / 人员变动).
-ALTER TABLE cases ADD COLUMN source text NOT NULL DEFAULT '部门筛查';
+ALTER TABLE cases ADD COLUMN IF NOT EXISTS source text NOT NULL DEFAULT '部门筛查';
 
 -- A township's own case numbers its month before the office's round: the round row then
 -- exists for the sequence only, and `dispatched` says whether the round itself took place.
@@ -49,7 +49,7 @@ ALTER TABLE rounds ADD COLUMN dispatched boolean NOT NULL DEFAULT true;
 
 -- +goose Down
 ALTER TABLE rounds DROP COLUMN dispatched;
-ALTER TABLE cases DROP COLUMN source;
+ALTER TABLE cases DROP COLUMN IF EXISTS source;
 ALTER TABLE warnings DROP COLUMN reported_by;
 ALTER TABLE warnings DROP COLUMN held_round;
 ALTER TABLE reminders DROP COLUMN task_id;
