@@ -357,6 +357,11 @@ func (d *demo) script(ctx context.Context, day cases.Date) error {
 			}
 		}
 	}
+	if day.String() == "2026-11-04" {
+		if err := d.pushAreaAlert(ctx, day); err != nil {
+			return err
+		}
+	}
 	switch {
 	case day.Day == 10: // 集中交办 by the 10th
 		return d.office(ctx, "交办 "+day.MonthKey())

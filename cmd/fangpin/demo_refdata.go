@@ -1,8 +1,12 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"net/http"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
@@ -66,5 +70,32 @@ func (d *demo) finishSweep(ctx context.Context, c cases.Case, cadre string) erro
 		return err
 	}
 	d.say("    %s 区域排查 %s（%s）：乡村干部登记排查完成，单独计数，不计入交办户数", c.Township, c.No, c.Village)
+	return nil
+}
+
+// pushAreaAlert is 应急管理局 reporting a flood by village with no person named: the round
+// makes one 区域排查 task of the township listing every village (spec §5c).
+func (d *demo) pushAreaAlert(ctx context.Context, day cases.Date) error {
+	town := synth.Townships[1]
+	var recs []map[string]string
+	for _, v := range []string{"上河村", "下河村", "上河村"} {
+		recs = append(recs, map[string]string{"姓名": "", "身份证号": "", "乡镇": town, "村": v,
+			"灾害名称": "11月上旬强降雨洪涝", "灾害结束日期": day.AddDays(-1).String(), "受灾情况": "部分农田、房屋进水"})
+	}
+	body, _ := json.Marshal(map[string]any{"category": "disaster", "period": day.MonthKey(), "records": recs})
+	req, _ := http.NewRequestWithContext(ctx, http.MethodPost, d.base+"/api/v1/batches", bytes.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer demo-token-"+demoTokens["应急管理局"])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	var b cases.Batch
+	raw, _ := io.ReadAll(resp.Body)
+	if resp.StatusCode >= 300 || json.Unmarshal(raw, &b) != nil {
+		return fmt.Errorf("应急管理局 推送失败（HTTP %d）：%s", resp.StatusCode, raw)
+	}
+	d.say("  %s 应急管理局 推送 因灾（按村、无具体人员）：%d 行，接收 %d —— 交办时合并为%s的一项区域排查", day, b.Rows, b.Accepted, town)
 	return nil
 }
