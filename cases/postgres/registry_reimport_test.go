@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/orgfile"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
@@ -170,5 +171,79 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 	}
 	if r, err = imp(partial, true); err != nil || r.Diff.RemovedHouseholds != 3 {
 		t.Errorf("with --allow-removals: %+v, %v; want 3 households removed", r.Diff, err)
+	}
+}
+
+// TestRegistryDiffRules: every kind of change, counted and listed once (spec §4a).
+func TestRegistryDiffRules(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t)
+	org, _ := orgfile.Parse([]byte(dispatchtest.Org))
+	if _, err := db.ApplyOrg(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	g := synth.New(3)
+	id := map[string]string{}
+	for _, k := range []string{"a", "b", "c", "d", "e", "g", "x"} {
+		id[k] = g.IDNumber(1970)
+	}
+	m := func(no, head, who, name, rel, town, village, kind, risk string) cases.RegistryMember {
+		return cases.RegistryMember{HouseholdNo: no, HeadIDNumber: id[head], IDNumber: id[who], Name: name, Relation: rel,
+			Township: town, Village: village, Kind: kind, RiskStatus: risk}
+	}
+	imp := func(ms []cases.RegistryMember) cases.RegistryImportResult {
+		t.Helper()
+		a, err := db.ApplyRegistry(ctx, ms, postgres.RegistryOptions{AllowRemovals: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return cases.RegistryImportResult{BatchID: a.BatchID, Diff: a.Diff}
+	}
+	h1 := []cases.RegistryMember{
+		m("H1", "a", "a", "甲", "户主", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
+		m("H1", "a", "b", "乙", "之子", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared)}
+	h2 := []cases.RegistryMember{
+		m("H2", "c", "c", "丙", "户主", "河口乡", "西村", cases.HouseholdEdge, cases.RiskOpen),
+		m("H2", "c", "d", "丁", "之女", "河口乡", "西村", cases.HouseholdEdge, cases.RiskOpen)}
+	h3 := m("H3", "e", "e", "戊", "户主", "城关镇", "", cases.HouseholdEdge, cases.RiskOpen)
+	h4 := m("H4", "g", "g", "庚", "户主", "城关镇", "", cases.HouseholdLifted, cases.RiskCleared)
+	all := append(append(append([]cases.RegistryMember{}, h1...), h2...), h3, h4)
+	if r := imp(all); r.Diff.Added != 4 || len(r.Diff.Changes) != 4 {
+		t.Fatalf("first import: %+v", r.Diff)
+	}
+	withoutH3 := append(append(append([]cases.RegistryMember{}, h1...), h2...), h4)
+	if r := imp(withoutH3); r.Diff.Removed != 1 || r.Diff.RemovedHouseholds != 1 {
+		t.Fatalf("H3 left: %+v", r.Diff)
+	}
+	if r := imp(withoutH3); !r.Diff.Empty() || r.BatchID != "" {
+		t.Fatalf("the same registry: %+v", r.Diff.Changes)
+	}
+	next := []cases.RegistryMember{
+		h1[0],
+		m("H2", "c", "c", "丙", "户主", "城关镇", "新村", cases.HouseholdEdge, cases.RiskCleared), // 乡镇, 村, 风险状态; d left
+		h3, // back in the registry
+		m("H5", "b", "b", "乙", "户主", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared), // b moved to a new household
+		m("H5", "b", "x", "己", "配偶", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared), // comes with it
+		// H4 absent
+	}
+	d := imp(next).Diff
+	if d.Added != 2 || d.Changed != 1 || d.Moved != 1 || d.Removed != 2 || d.RemovedHouseholds != 1 || d.ActiveBefore != 3 {
+		t.Fatalf("diff = added %d changed %d moved %d removed %d (households %d of %d): %+v",
+			d.Added, d.Changed, d.Moved, d.Removed, d.RemovedHouseholds, d.ActiveBefore, d.Changes)
+	}
+	for _, c := range d.Changes {
+		if c.Change == cases.RegChanged && (c.Household != "H2" || c.From != "河口乡" || c.To != "城关镇" || strings.Join(c.Fields, ",") != "乡镇,村,风险状态") {
+			t.Errorf("H2's change = %+v", c)
+		}
+		if c.Change == cases.RegMoved && (c.IDNumber != id["b"] || c.From != "H1" || c.To != "H5") {
+			t.Errorf("move = %+v", c)
+		}
+	}
+	if !d.TooManyRemovals() { // 1 of 3 is more than 20 %
+		t.Error("removing 1 of 3 households should need --allow-removals")
+	}
+	var removedAt int
+	if err := db.Get(&removedAt, `SELECT count(*) FROM registry_members WHERE removed_at IS NOT NULL AND id_number = $1`, id["d"]); err != nil || removedAt != 1 {
+		t.Errorf("d, who left H2, is not kept as removed (%d, %v)", removedAt, err)
 	}
 }

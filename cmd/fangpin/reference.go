@@ -122,8 +122,8 @@ type announcedRegistry struct {
 	announce postgres.MoveAnnouncer
 }
 
-func (a announcedRegistry) ImportRegistry(ctx context.Context, ms []cases.RegistryMember, opt cases.RegistryImportOptions) (cases.RegistryImportResult, error) {
-	return a.db.ImportRegistryAnnounced(ctx, ms, opt, a.announce)
+func (a announcedRegistry) BeginRegistryImport(ctx context.Context) (cases.RegistryLoad, error) {
+	return a.db.BeginRegistryLoad(ctx, a.announce)
 }
 
 // runRegistryMember: `fangpin registry member [--json] ID` shows a registry member with their
