@@ -31,6 +31,9 @@ type WarningFact struct {
 	// Reg is the registry household of the person; HeadReg that of the row's 户主身份证号
 	// when the person is not in the registry but the head is.
 	Reg, HeadReg *RegistryHousehold
+	// OpenCase is the open case that already holds a warning of this person: open cases
+	// follow people (spec §4a), whatever household the registry now puts them in.
+	OpenCase string
 }
 
 // Household is one group of a round's warnings that becomes (or joins) one case.
@@ -45,10 +48,16 @@ type Household struct {
 	Monitored    bool   // registry says 监测对象 with risk 未消除 → kind 更新
 	Area         bool   // township-wide alert without a person
 	Warnings     []WarningFact
+	// OtherTownships are the townships its rows named besides Township (spec §4a): their
+	// groups are told, masked, where the household went.
+	OtherTownships []string
 }
 
 // Kind is the kind of a new case for this household (spec §5).
 func (h *Household) Kind() Kind {
+	if h.Area {
+		return KindSweep
+	}
 	if h.Monitored {
 		return KindUpdate
 	}
@@ -98,6 +107,8 @@ func HouseholdKeyOf(w WarningFact) string {
 	switch {
 	case w.IDNumber == "":
 		return "area:" + w.Township + ":" + string(w.Category) + ":" + AreaEvent(w)
+	case w.OpenCase != "":
+		return "case:" + w.OpenCase
 	case w.Reg != nil:
 		return "hh:" + w.Reg.No
 	case w.HeadReg != nil:
@@ -155,7 +166,8 @@ func (h *Household) fill() {
 	h.Township, h.Village = first.Township, first.Village
 	switch {
 	case h.Area:
-		// no person: the case is the township's area check (区域排查)
+		// no person: the case is the township's area check (区域排查), naming every village
+		h.Village = strings.Join(SweepVillages(h.Warnings), "、")
 	case reg != nil:
 		h.HouseholdNo, h.HeadIDNumber, h.HeadName = reg.No, reg.HeadIDNumber, reg.HeadName
 		h.Township, h.Monitored = reg.Township, Monitored(reg.Kind, reg.Risk)
@@ -166,6 +178,23 @@ func (h *Household) fill() {
 		h.HeadIDNumber = first.HeadIDNumber
 		if h.HeadIDNumber == "" {
 			h.HeadIDNumber = first.IDNumber
+		}
+		// Rows naming different townships: the 户主's own row decides, else the first row.
+		for _, w := range h.Warnings {
+			if w.IDNumber == h.HeadIDNumber {
+				h.Township, h.Village = w.Township, w.Village
+				break
+			}
+		}
+	}
+	h.OtherTownships = nil
+	if !h.Area {
+		seen := map[string]bool{h.Township: true}
+		for _, w := range h.Warnings {
+			if w.Township != "" && !seen[w.Township] {
+				seen[w.Township] = true
+				h.OtherTownships = append(h.OtherTownships, w.Township)
+			}
 		}
 	}
 	if h.HeadName == "" && !h.Area {
@@ -209,6 +238,9 @@ type TownshipNotice struct {
 	CadreNames []string            // the cadres' names, in Cadres' order: app-created groups cannot @ by userid
 	Liaisons   map[string][]string // 责任部门 → liaison userids
 	Cases      []Dispatched
+	// Elsewhere are households whose rows named this township but that went to another one
+	// (registry township, else the 户主's row): the group is told where, masked (spec §4a).
+	Elsewhere []Dispatched
 }
 
 // 比对已核 (spec §5): a household whose latest case closed 不纳入 less than HoldMonths before the

@@ -54,6 +54,9 @@ const ReturnWorkingDays = 10
 // It changes nothing itself: the store persists the result together with an audit event.
 // Refusals are *Error values whose message tells the user why, in Chinese.
 func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
+	if c.Kind == KindSweep && (cmd.Action == ActVerify || cmd.Action == ActEnter) {
+		return c, sweepRefusal(c)
+	}
 	if err := authorize(c, actor, cmd.Action); err != nil {
 		return c, err
 	}

@@ -18,7 +18,11 @@ type Org struct {
 type OrgTownship struct {
 	Name    string   `yaml:"name" json:"name"`
 	Aliases []string `yaml:"aliases" json:"aliases"`
-	Chat    struct {
+	// Formerly lists the township's former names (spec §4a): a renamed township keeps its
+	// identity under the new name, townships merged into it hand over their cases, and the
+	// old names still find it.
+	Formerly []string `yaml:"formerly" json:"formerly"`
+	Chat     struct {
 		AppChat    string `yaml:"appchat" json:"appchat"`
 		WebhookKey string `yaml:"webhook_key" json:"webhook_key"`
 	} `yaml:"chat" json:"chat"`
@@ -58,9 +62,14 @@ func (o *Org) Validate() []string {
 			add("%s：缺少乡镇名称 name", where)
 			continue
 		}
-		for _, n := range append([]string{t.Name}, t.Aliases...) {
+		own := map[string]bool{}
+		for _, n := range append(append([]string{t.Name}, t.Aliases...), t.Formerly...) {
+			if own[n] {
+				continue // the same name twice within one township is harmless
+			}
+			own[n] = true
 			if prev, ok := names[n]; ok {
-				add("%s（%s）：名称或别名“%s”与%s重复", where, t.Name, n, prev)
+				add("%s（%s）：名称、别名或曾用名“%s”与%s重复，一个名称只能属于一个乡镇", where, t.Name, n, prev)
 			}
 			names[n] = t.Name
 		}
@@ -126,13 +135,15 @@ func (o *Org) Validate() []string {
 	return errs
 }
 
-// TownshipName resolves a name or alias to the township's name.
+// TownshipName resolves a name, alias or former name to the township's name.
 func (o *Org) TownshipName(s string) (string, bool) {
 	for _, t := range o.Townships {
 		if t.Name == s {
 			return t.Name, true
 		}
-		for _, a := range t.Aliases {
+	}
+	for _, t := range o.Townships {
+		for _, a := range append(append([]string{}, t.Aliases...), t.Formerly...) {
 			if a == s {
 				return t.Name, true
 			}

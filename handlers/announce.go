@@ -36,6 +36,7 @@ func (a *Announcer) Messages(notices []cases.TownshipNotice) []bot.Outgoing {
 	var out []bot.Outgoing
 	for _, n := range notices {
 		out = append(out, a.groupMessages(n)...)
+		out = append(out, elsewhereMessages(n)...)
 		out = append(out, a.privateMessages(n)...)
 	}
 	return append(out, a.taskMessages(notices)...)
@@ -89,6 +90,9 @@ func groupCategories(cs []cases.Category) string {
 }
 
 func (a *Announcer) groupMessages(n cases.TownshipNotice) []bot.Outgoing {
+	if len(n.Cases) == 0 {
+		return nil // only told of households that went elsewhere (elsewhereMessages)
+	}
 	var created, merged []string
 	var due cases.Date
 	for _, d := range n.Cases {
@@ -223,7 +227,11 @@ func (a *Announcer) privateMessages(n cases.TownshipNotice) []bot.Outgoing {
 				text += "\n核查表单：" + a.Links.URL(d.Case.No, u)
 			}
 			info := d.Case.Kind == cases.KindInfo // 人员变动: update the national system, no 核查
-			if info {
+			sweep := d.Case.Kind == cases.KindSweep
+			if sweep {
+				// 区域排查 (§5c): no household to verify, no result card
+				text += fmt.Sprintf("\n请组织逐村排查；发现的困难户用“走访 <身份证号> <姓名> <类别> <情况>”逐户上报，排查完后回复：排查 %s 完成 <发现户数> <说明>", d.Case.No)
+			} else if info {
 				text += fmt.Sprintf("\n人员变动无需入户核查：请在全国系统中更新该户信息，完成后回复：录入 %s [日期]", d.Case.No)
 			} else {
 				text += fmt.Sprintf("\n也可以直接回复：核查 %s 纳入|已在监测|不纳入 <说明>", d.Case.No)
@@ -233,7 +241,7 @@ func (a *Announcer) privateMessages(n cases.TownshipNotice) []bot.Outgoing {
 				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:%d", d.Case.No, u, digest, i+1),
 					Channel: bot.ToUsers, Target: u, MsgType: msgtype, Body: body})
 			}
-			if !d.Merged && !info {
+			if !d.Merged && !info && !sweep {
 				out = append(out, a.Card(d.Case, u, "dispatch:"+digest))
 			}
 		}

@@ -202,6 +202,7 @@ func (l *Reports) stats(ctx context.Context, req Request) (string, error) {
 				c.Category.Label(), c.Cases, c.Include, c.Monitored, c.Exclude, c.Pending)
 		}
 	}
+	b.WriteString(sweepStats(a))
 	var due, onTime int
 	var late []string
 	for _, d := range a.Departments {

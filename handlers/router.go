@@ -237,6 +237,9 @@ func (r *Router) answer(ctx context.Context, m bot.Message) (string, []string) {
 		if cases.ErrorCode(err) == cases.ENotFound {
 			return "您好！系统里还没有您的账号，暂时不能使用防返贫预警助手。请联系县扶贫办把您加入组织名单。", typed
 		}
+		if cases.ErrorCode(err) == cases.EForbidden {
+			return cases.ErrorMessage(err), typed // a deactivated user (left the org file)
+		}
 		r.Log.ErrorContext(ctx, "look up user", "user", m.UserID, "err", err)
 		return cases.ErrorMessage(err), typed
 	}

@@ -189,26 +189,17 @@ func (w *Worker) compose(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *cas
 		}
 		return sum.Text(), "", nil
 	case cases.RemindMonthEnd:
-		var open []struct {
-			No       string `db:"case_no"`
-			HeadName string `db:"head_name"`
-			Village  string `db:"village"`
-		}
-		err := tx.SelectContext(ctx, &open, `SELECT c.case_no, c.head_name, c.village FROM cases c JOIN townships t ON t.id = c.township_id
-			WHERE c.round = $1 AND t.name = $2 AND c.status IN ('dispatched', 'returned') ORDER BY c.case_no`, day.MonthKey(), r.Township.String)
+		// Every case of the township still without a result, whatever its round, overdue
+		// first, and the older cases that took a 补充预警 this month (spec §10).
+		open, err := postgres.CarryOver(ctx, tx, day.MonthKey(), r.Township.String, day)
 		if err != nil {
-			return "", "", fmt.Errorf("month-end cases of %s: %w", r.Township.String, err)
+			return "", "", err
 		}
-		if len(open) == 0 {
-			return "", "本月案件均已反馈结果", nil
+		text := postgres.CarryOverText(r.Township.String, day.MonthKey(), day.LastOfMonth(), day, open)
+		if text == "" {
+			return "", "本乡镇案件均已反馈结果", nil
 		}
-		var b strings.Builder
-		fmt.Fprintf(&b, "【月底反馈提醒】%s本月（%s）交办的以下 %d 件案件还没有核查结果，请在 %s 前逐户反馈：",
-			r.Township.String, monthLabel(day.MonthKey()), len(open), day.LastOfMonth())
-		for _, o := range open {
-			b.WriteString("\n" + caseInfo{cases.Case{No: o.No, HeadName: o.HeadName, Village: o.Village}}.household())
-		}
-		return b.String(), "", nil
+		return text, "", nil
 	}
 	return "", "", fmt.Errorf("unknown reminder kind %q", r.Kind)
 }

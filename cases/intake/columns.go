@@ -16,6 +16,7 @@ const (
 	ColVillage    = "村"
 	ColHeadID     = "户主身份证号"
 	ColPersonKind = "人员类别"
+	ColSchoolYear = "学年"
 	// ColProblemType is the assurance column whose value is part of a row's identity: one
 	// person may have several 问题类型 in one file.
 	ColProblemType = "问题类型"

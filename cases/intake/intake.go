@@ -107,6 +107,10 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	if period == "" {
 		period = DefaultPeriod(cat, req.Today)
 	}
+	if sy, err := cases.NormalizeSchoolYear(period); err == nil && cat == cases.CatEducation {
+		// an education push may name its 学年: it is the April that 学年's pushes are due
+		period = sy[5:] + "-04"
+	}
 	pm, err := cases.ParseMonth(period)
 	if err != nil {
 		return cases.Batch{}, cases.Errorf(cases.EInvalid, "期次%s", strings.TrimPrefix(err.Error(), "月份"))
@@ -136,6 +140,9 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	p := newParser(cat, cols, header)
 	p.period, p.towns, p.depts, p.rules, p.store, p.progress = period, towns, deptNames, rules, store, req.Progress
 	p.today = req.Today
+	if cat == cases.CatEducation {
+		p.schoolYear = cases.SchoolYearOf(pm)
+	}
 	earlier, err := store.ImportBatch(ctx, &b, func(add func(*cases.Warning) error) error {
 		return p.run(ctx, rows, &b, add)
 	})
@@ -209,6 +216,8 @@ type parser struct {
 	outOfScope                           int         // rows read out of scope (the reading goroutine's count)
 	today                                cases.Date  // the day the push arrived
 	late                                 bool        // an in-scope epidemic row reports an event more than 3 days old
+	// schoolYear is an education push's 学年; rows of another 学年 are errors.
+	schoolYear string
 }
 
 // newParser resolves the column names to indexes once, so a row costs no map lookups.
@@ -547,6 +556,13 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 					bad(c.Name, "%s“%s”应为：%s", c.Name, v, strings.ReplaceAll(c.Oneof, " ", "、"))
 				}
 			}
+			if c.Name == ColSchoolYear && p.schoolYear != "" {
+				if sy, err := cases.NormalizeSchoolYear(v); err != nil {
+					bad(c.Name, "%s", cases.ErrorMessage(err))
+				} else if sy != p.schoolYear {
+					bad(c.Name, "学年“%s”不是本次推送的学年 %s（每年 4 月 30 日前推送当年夏天结束的学年），请放到该学年的推送中", v, p.schoolYear)
+				}
+			}
 			if c.Name == "责任部门" && !p.depts[v] {
 				bad(c.Name, "责任部门“%s”不在组织文件中，请写部门全称（例如 住建局）", v)
 			}
@@ -566,7 +582,9 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 			key = key*8 + uint64(problemTypeIndex(cell(p.fields[p.iProblem].idx))+1)
 		}
 		if prev, dup := p.seen[key]; dup {
-			if p.iProblem >= 0 {
+			if p.schoolYear != "" {
+				bad(ColID, "与第 %d 行是同一个人（同一学年 %s），重复了", prev, p.schoolYear)
+			} else if p.iProblem >= 0 {
 				bad(ColID, "与第 %d 行是同一个人的同一问题类型（同一期次），重复了", prev)
 			} else {
 				bad(ColID, "与第 %d 行是同一个人（同一类别、同一期次），重复了", prev)

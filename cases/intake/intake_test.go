@@ -146,8 +146,8 @@ func TestEducationAndIndustryEdges(t *testing.T) {
 	f := setup(t)
 	g := f.gen
 	b := f.importBytes(t, "教体局", cases.CatEducation, csvOf("姓名,身份证号,乡镇,学校,学段,学年,学费,住宿费,教科书费,补助救助",
-		"李试一,"+g.IDNumber(2008)+",城关,一中,公办高中,2025-2026,8000,2000,1000,1000",    // 10000: no
-		"李试二,"+g.IDNumber(2008)+",城关,一中,公办高中,2025-2026,8000,2000,1000.01,1000", // 10000.01
+		"李试一,"+g.IDNumber(2008)+",城关,一中,公办高中,2026-2027,8000,2000,1000,1000",    // 10000: no
+		"李试二,"+g.IDNumber(2008)+",城关,一中,公办高中,2026-2027,8000,2000,1000.01,1000", // 10000.01
 	))
 	if got := f.warnings(t, b.ID); len(got) != 1 || got[3] != "education.self_paid@10000.01" {
 		t.Fatalf("education warnings %v (batch %+v)", got, b)
@@ -171,10 +171,10 @@ func TestOutOfScopeRows(t *testing.T) {
 	f := setup(t)
 	g := f.gen
 	b := f.importBytes(t, "教体局", cases.CatEducation, csvOf("姓名,身份证号,乡镇,学校,学段,学年,学费,住宿费,教科书费,补助救助",
-		"李试一,"+g.IDNumber(2008)+",城关,一中,公办高中,2025-2026,20000,0,0,0",
-		"李试二,"+g.IDNumber(2008)+",城关,二中,中职,2025-2026,20000,0,0,0",
-		"李试三,"+g.IDNumber(2012)+",城关,三小,义务教育,2025-2026,20000,0,0,0",
-		"李试四,"+g.IDNumber(2008)+",城关,民办中学,民办高中,2025-2026,20000,0,0,0",
+		"李试一,"+g.IDNumber(2008)+",城关,一中,公办高中,2026-2027,20000,0,0,0",
+		"李试二,"+g.IDNumber(2008)+",城关,二中,中职,2026-2027,20000,0,0,0",
+		"李试三,"+g.IDNumber(2012)+",城关,三小,义务教育,2026-2027,20000,0,0,0",
+		"李试四,"+g.IDNumber(2008)+",城关,民办中学,民办高中,2026-2027,20000,0,0,0",
 	))
 	if b.Accepted != 4 || b.Warnings != 2 || b.OutOfScope != 2 || len(b.Errors) != 0 || len(f.warnings(t, b.ID)) != 2 {
 		t.Fatalf("education: %+v", b)
@@ -392,6 +392,54 @@ func TestNormaliseFastPaths(t *testing.T) {
 			t.Errorf("ParseDate(%q) error %v", s, err)
 		}
 	}
+}
+
+// TestEducationBySchoolYear: the push of April 2027 is the 学年 2026-2027; a row of another
+// 学年 is a row error and does not make the right row a duplicate (spec §2, §3).
+func TestEducationBySchoolYear(t *testing.T) {
+	f := setup(t)
+	g := f.gen
+	kid := g.IDNumber(2010)
+	b, err := f.importPeriod("2026-2027", csvOf("姓名,身份证号,乡镇,学校,学段,学年,学费,住宿费,教科书费,补助救助",
+		"李试一,"+kid+",城关,一中,公办高中,2019-2020,9000,2000,1000,0",              // 2: another 学年
+		"李试一,"+kid+",城关,一中,公办高中,2026—2027学年,9000,2000,1000,0",            // 3: the right row of the same person
+		"李试二,"+g.IDNumber(2010)+",城关,一中,公办高中,2026-2027,9000,2000,1000,0", // 4
+		"李试二,"+g.IDNumber(2010)+",城关,一中,公办高中,2026-27,9000,2000,1000,0",   // 5: unreadable 学年
+	))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.Period != "2027-04" || b.Accepted != 2 || b.Rejected != 2 {
+		t.Fatalf("batch = %+v, want period 2027-04 (学年 2026-2027), 2 accepted, 2 rejected", b)
+	}
+	errs := map[int]string{}
+	for _, e := range b.Errors {
+		errs[e.Row] = e.Column + " " + e.Message
+	}
+	if !strings.Contains(errs[2], "2019-2020") || !strings.Contains(errs[2], "2026-2027") || !strings.Contains(errs[5], "学年") || errs[3] != "" {
+		t.Errorf("row errors = %v, want rows 2 (another 学年) and 5 (unreadable), none for row 3", errs)
+	}
+	if got := f.warnings(t, b.ID); got[3] == "" {
+		t.Errorf("the right row of the person was not taken: %v", got)
+	}
+	// The same person twice in one 学年 is a duplicate.
+	b, err = f.importPeriod("2027-04", csvOf("姓名,身份证号,乡镇,学校,学段,学年,学费,住宿费,教科书费,补助救助",
+		"李试三,"+kid+",城关,一中,公办高中,2026-2027,9000,2000,1000,0",
+		"李试三,"+kid+",城关,一中,公办高中,2026-2027,9000,2000,1000,500",
+	))
+	if err != nil || b.Rejected != 1 || len(b.Errors) != 1 || !strings.Contains(b.Errors[0].Message, "同一学年") {
+		t.Errorf("a person twice in one 学年: %+v, %v", b, err)
+	}
+}
+
+func (f *fixture) importPeriod(period string, b []byte) (cases.Batch, error) {
+	r, err := sheet.New(bytes.NewReader(b))
+	if err != nil {
+		return cases.Batch{}, err
+	}
+	defer r.Close()
+	return intake.Import(context.Background(), f.db, intake.Request{Department: "教体局", Category: cases.CatEducation, Period: period,
+		SHA256: sum(b), Today: cases.NewDate(2027, 4, 20)}, r)
 }
 
 // A date a person reads is YYYY-MM-DD whatever the cell held: an Excel date serial (46308, as

@@ -190,8 +190,8 @@ func ReadJSONPush(body []byte) (*JSONPush, error) {
 		return nil, cases.Errorf(cases.EInvalid, "缺少 category（风险类别代码，例如 medical）")
 	}
 	if p.Period != "" {
-		if _, err := time.Parse("2006-01", p.Period); err != nil {
-			return nil, cases.Errorf(cases.EInvalid, "period 应写成 YYYY-MM，例如 2026-10")
+		if _, err := time.Parse("2006-01", p.Period); err != nil && !isSchoolYear(p.Period) {
+			return nil, cases.Errorf(cases.EInvalid, "period 应写成 YYYY-MM，例如 2026-10（因学数据也可写学年，例如 2026-2027）")
 		}
 	}
 	if !hasRecords || n == 0 {
@@ -321,4 +321,10 @@ func cellString(v any) string {
 	}
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// isSchoolYear reports whether a period names a 学年 (an education push, spec §2).
+func isSchoolYear(p string) bool {
+	_, err := cases.NormalizeSchoolYear(p)
+	return err == nil
 }

@@ -153,6 +153,9 @@ func Build(a postgres.Assessment) (*excelize.File, error) {
 			}
 		}
 	}
+	if err := writeSweeps(f, a); err != nil {
+		return nil, fmt.Errorf("区域排查 sheet: %w", err)
+	}
 	f.SetActiveSheet(0)
 	_ = f.SetDocProps(&excelize.DocProperties{Title: Title(a, LedgerSheet), Creator: "防返贫预警助手"})
 	return f, nil

@@ -44,11 +44,12 @@ func (db *DB) RegistryLookup(ctx context.Context, ids []string) (map[string]case
 		WITH q AS (SELECT DISTINCT id FROM unnest($1::text[]) AS q(id))
 		SELECT m.id_number, m.name, m.relation, h.household_no, h.head_id_number, t.name, h.village, h.kind, h.risk_status, m.status, true
 		FROM q JOIN registry_members m ON m.id_number = q.id
-		JOIN registry_households h ON h.household_no = m.household_no
+		JOIN registry_households h ON h.household_no = m.household_no AND h.status = 'active'
 		JOIN townships t ON t.id = h.township_id
+		WHERE m.removed_at IS NULL
 		UNION ALL
 		SELECT h.head_id_number, '', '户主', h.household_no, h.head_id_number, t.name, h.village, h.kind, h.risk_status, 'active', false
-		FROM q JOIN registry_households h ON h.head_id_number = q.id
+		FROM q JOIN registry_households h ON h.head_id_number = q.id AND h.status = 'active'
 		JOIN townships t ON t.id = h.township_id`, pq.Array(ids))
 	if err != nil {
 		return nil, fmt.Errorf("look up registry: %w", err)

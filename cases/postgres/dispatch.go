@@ -101,6 +101,9 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 	if err != nil {
 		return err
 	}
+	if err := markOpenCases(ctx, tx, facts); err != nil {
+		return err
+	}
 	if err := EnsureRound(ctx, tx, opt.Month, opt.Date); err != nil {
 		return err
 	}
@@ -113,8 +116,7 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 	byTown := map[string]*cases.TownshipNotice{}
 	var order []string
 	for _, h := range cases.GroupWarnings(facts) {
-		var openNo string
-		err := tx.GetContext(ctx, &openNo, `SELECT case_no FROM cases WHERE household_key = $1 AND status <> 'closed'`, h.Key)
+		openNo, err := openCaseOf(ctx, tx, h)
 		var d cases.Dispatched
 		switch {
 		case err == nil:
@@ -141,6 +143,11 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 			}
 			if err := LinkWarnings(ctx, tx, id, h.WarningIDs()); err != nil {
 				return err
+			}
+			if h.Area {
+				if err := recordSweep(ctx, tx, id, h); err != nil {
+					return err
+				}
 			}
 			// A merged warning never loses its department: a department with no task on the
 			// case, or a new problem for one whose task is done, gets a task.
@@ -183,6 +190,11 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 			if err != nil {
 				return err
 			}
+			if h.Area {
+				if err := recordSweep(ctx, tx, id, h); err != nil {
+					return err
+				}
+			}
 			if d.Tasks, err = db.addTasks(ctx, tx, id, cases.TaskDepartments(h.Warnings), opt, dispatchedAt); err != nil {
 				return err
 			}
@@ -208,6 +220,18 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 			order = append(order, d.Case.Township)
 		}
 		n.Cases = append(n.Cases, d)
+		for _, other := range h.OtherTownships {
+			if other == d.Case.Township {
+				continue
+			}
+			o := byTown[other]
+			if o == nil {
+				o = &cases.TownshipNotice{Round: opt.Month, Township: other, Liaisons: map[string][]string{}}
+				byTown[other] = o
+				order = append(order, other)
+			}
+			o.Elsewhere = append(o.Elsewhere, d)
+		}
 	}
 	// 人员变动: 信息变更 cases, apart from the risk cases (population.go).
 	infos, err := db.dispatchPopulation(ctx, tx, opt, dispatchedAt, res)
@@ -469,7 +493,7 @@ func registryHouseholds(ctx context.Context, q sqlx.QueryerContext, ids []string
 		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships t ON t.id = h.township_id
 		LEFT JOIN registry_members hm ON hm.id_number = h.head_id_number
-		WHERE m.id_number = ANY($1) AND m.status = 'active'`, pq.Array(ids))
+		WHERE m.id_number = ANY($1) AND m.status = 'active' AND m.removed_at IS NULL AND h.status = 'active'`, pq.Array(ids))
 	if err != nil {
 		return nil, fmt.Errorf("registry households: %w", err)
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -19,24 +20,32 @@ type OrgSummary struct {
 	Users       int `json:"users"`
 }
 
-// ApplyOrg upserts townships, departments and users in one transaction. Users no longer in
-// the file are removed, so someone who left loses access; townships and departments stay,
-// because cases point at them.
+// ApplyOrg upserts townships, departments and users in one transaction (spec §4, §4a).
+// A township whose name is new but lists a former name keeps the former township's row
+// (renamed: cases, history and chat stay); several former names merge those townships into
+// it. Users no longer in the file are deactivated, never deleted, so history keeps their
+// names. An apply that would leave open cases in a township with no cadres is refused.
 func (db *DB) ApplyOrg(ctx context.Context, o *cases.Org) (OrgSummary, error) {
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
 		for _, t := range o.Townships {
-			aliases := t.Aliases
+			if err := renameTownship(ctx, tx, t); err != nil {
+				return err
+			}
+			aliases, formerly := t.Aliases, t.Formerly
 			if aliases == nil {
 				aliases = []string{}
 			}
+			if formerly == nil {
+				formerly = []string{}
+			}
 			_, err := tx.ExecContext(ctx, `
-				INSERT INTO townships (name, aliases, appchat_id, webhook_key)
-				VALUES ($1, $2, $3, $4)
-				ON CONFLICT (name) DO UPDATE SET aliases = EXCLUDED.aliases,
+				INSERT INTO townships (name, aliases, formerly, appchat_id, webhook_key)
+				VALUES ($1, $2, $3, $4, $5)
+				ON CONFLICT (name) DO UPDATE SET aliases = EXCLUDED.aliases, formerly = EXCLUDED.formerly,
 					appchat_id = EXCLUDED.appchat_id, webhook_key = EXCLUDED.webhook_key, updated_at = now()
-				WHERE (townships.aliases, townships.appchat_id, townships.webhook_key)
-					IS DISTINCT FROM (EXCLUDED.aliases, EXCLUDED.appchat_id, EXCLUDED.webhook_key)`,
-				t.Name, pq.Array(aliases), t.Chat.AppChat, t.Chat.WebhookKey)
+				WHERE (townships.aliases, townships.formerly, townships.appchat_id, townships.webhook_key)
+					IS DISTINCT FROM (EXCLUDED.aliases, EXCLUDED.formerly, EXCLUDED.appchat_id, EXCLUDED.webhook_key)`,
+				t.Name, pq.Array(aliases), pq.Array(formerly), t.Chat.AppChat, t.Chat.WebhookKey)
 			if err != nil {
 				return fmt.Errorf("township %s: %w", t.Name, err)
 			}
@@ -71,7 +80,8 @@ func (db *DB) ApplyOrg(ctx context.Context, o *cases.Org) (OrgSummary, error) {
 				INSERT INTO users (userid, name, role, township_id, department_id)
 				VALUES ($1, $2, $3, (SELECT id FROM townships WHERE name = $4), (SELECT id FROM departments WHERE name = $5))
 				ON CONFLICT (userid) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
-					township_id = EXCLUDED.township_id, department_id = EXCLUDED.department_id, updated_at = now()
+					township_id = EXCLUDED.township_id, department_id = EXCLUDED.department_id,
+					former_role = '', deactivated_at = NULL, updated_at = now()
 				WHERE (users.name, users.role, users.township_id, users.department_id)
 					IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.role, EXCLUDED.township_id, EXCLUDED.department_id)`,
 				u.UserID, u.Name, string(u.Role), township, dept)
@@ -80,8 +90,10 @@ func (db *DB) ApplyOrg(ctx context.Context, o *cases.Org) (OrgSummary, error) {
 			}
 			ids = append(ids, u.UserID)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE NOT (userid = ANY($1))`, pq.Array(ids)); err != nil {
-			return fmt.Errorf("remove users who left: %w", err)
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE users SET former_role = role, role = 'former', deactivated_at = now(), updated_at = now()
+			WHERE role <> 'former' AND NOT (userid = ANY($1))`, pq.Array(ids)); err != nil {
+			return fmt.Errorf("deactivate users who left: %w", err)
 		}
 		if o.County != "" {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO county (name) VALUES ($1)
@@ -89,15 +101,107 @@ func (db *DB) ApplyOrg(ctx context.Context, o *cases.Org) (OrgSummary, error) {
 				return fmt.Errorf("county: %w", err)
 			}
 		}
-		return nil
+		return refuseStrandedCases(ctx, tx)
 	})
 	if err != nil {
 		return OrgSummary{}, fmt.Errorf("apply org: %w", err)
 	}
 	var s OrgSummary
-	err = db.QueryRowxContext(ctx, `SELECT (SELECT count(*) FROM townships), (SELECT count(*) FROM departments), (SELECT count(*) FROM users)`).
+	err = db.QueryRowxContext(ctx, `SELECT (SELECT count(*) FROM townships), (SELECT count(*) FROM departments), (SELECT count(*) FROM users WHERE role <> 'former')`).
 		Scan(&s.Townships, &s.Departments, &s.Users)
 	return s, err
+}
+
+// renameTownship gives a township's former rows its new name before the upsert: the first
+// former township (or the one already under the new name) keeps its row; the others are
+// merged into it, their cases, registry, warnings, users and reminders moved over.
+func renameTownship(ctx context.Context, tx *sqlx.Tx, t cases.OrgTownship) error {
+	if len(t.Formerly) == 0 {
+		return nil
+	}
+	var rows []struct {
+		ID   int    `db:"id"`
+		Name string `db:"name"`
+	}
+	err := tx.SelectContext(ctx, &rows, `
+		SELECT id, name FROM townships WHERE name = $1 OR name = ANY($2)
+		ORDER BY name <> $1, array_position($2, name)`, t.Name, pq.Array(t.Formerly))
+	if err != nil {
+		return fmt.Errorf("former townships of %s: %w", t.Name, err)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	keep := rows[0]
+	if keep.Name != t.Name {
+		if _, err := tx.ExecContext(ctx, `UPDATE townships SET name = $2, updated_at = now() WHERE id = $1`, keep.ID, t.Name); err != nil {
+			return fmt.Errorf("rename township %s to %s: %w", keep.Name, t.Name, err)
+		}
+		if err := retargetGroup(ctx, tx, keep.Name, t.Name); err != nil {
+			return err
+		}
+	}
+	for _, old := range rows[1:] {
+		for _, table := range []string{"cases", "registry_households", "warnings", "users", "reminders"} {
+			if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET township_id = $2 WHERE township_id = $1`, old.ID, keep.ID); err != nil {
+				return fmt.Errorf("merge township %s into %s (%s): %w", old.Name, t.Name, table, err)
+			}
+		}
+		if err := retargetGroup(ctx, tx, old.Name, t.Name); err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM townships WHERE id = $1`, old.ID); err != nil {
+			return fmt.Errorf("merge township %s into %s: %w", old.Name, t.Name, err)
+		}
+	}
+	return nil
+}
+
+// retargetGroup points pending reminders of a township's group at its new name. A
+// township reminder (month-end) whose new key is already planned under the new name is
+// cancelled instead, so the group is not reminded twice.
+func retargetGroup(ctx context.Context, tx *sqlx.Tx, from, to string) error {
+	_, err := tx.ExecContext(ctx, `
+		UPDATE reminders SET target = $2, key = replace(key, $3, $4)
+		WHERE target = $1 AND state = 'pending'
+			AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.key = replace(reminders.key, $3, $4) AND r.id <> reminders.id)`,
+		cases.TargetGroup(from), cases.TargetGroup(to), from, to)
+	if err != nil {
+		return fmt.Errorf("reminders of %s: %w", from, err)
+	}
+	_, err = tx.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', note = $2 WHERE target = $1 AND state = 'pending'`,
+		cases.TargetGroup(from), "乡镇已更名或合并为"+to)
+	if err != nil {
+		return fmt.Errorf("reminders of %s: %w", from, err)
+	}
+	return nil
+}
+
+// refuseStrandedCases refuses an org that leaves open cases in a township with no cadres.
+func refuseStrandedCases(ctx context.Context, tx *sqlx.Tx) error {
+	var rows []struct {
+		Township string         `db:"name"`
+		Nos      pq.StringArray `db:"nos"`
+	}
+	err := tx.SelectContext(ctx, &rows, `
+		SELECT t.name, array_agg(c.case_no ORDER BY c.case_no) AS nos
+		FROM cases c JOIN townships t ON t.id = c.township_id
+		WHERE c.status <> 'closed'
+			AND NOT EXISTS (SELECT 1 FROM users u WHERE u.township_id = t.id AND u.role = 'cadre')
+		GROUP BY t.id, t.name ORDER BY t.id`)
+	if err != nil {
+		return fmt.Errorf("open cases without cadres: %w", err)
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	lines := make([]string, len(rows))
+	for i, r := range rows {
+		lines[i] = fmt.Sprintf("• %s：%d 件未办结（%s）", r.Township, len(r.Nos), listNos(r.Nos))
+	}
+	return cases.Errorf(cases.EConflict, "组织文件没有应用：以下乡镇还有未办结的案件，但文件里已没有它的乡村干部：\n%s\n"+
+		"如果乡镇改了名或被合并，请在新乡镇下写 formerly: [旧名称]；否则请为这些乡镇保留至少一名乡村干部。",
+		strings.Join(lines, "\n"))
 }
 
 // Actor looks a WeCom userid up in the org; a user the org file does not know is ENotFound.
@@ -119,15 +223,22 @@ func (db *DB) Actor(ctx context.Context, userid string) (cases.Actor, error) {
 	if err != nil {
 		return cases.Actor{}, fmt.Errorf("look up user %s: %w", userid, err)
 	}
+	if a.Role == roleFormer {
+		return cases.Actor{}, cases.Errorf(cases.EForbidden, "您好，%s，您的账号已不在当前的组织名单中，暂时不能使用防返贫预警助手。如仍负责相关工作，请联系县扶贫办把您重新加入名单。", a.Name)
+	}
 	return cases.Actor{UserID: a.UserID, Name: a.Name, Role: cases.Role(a.Role),
 		Township: a.Township.String, Department: a.Department.String}, nil
 }
+
+// roleFormer is the role of a user who left the org file (deactivated, kept for history).
+const roleFormer = "former"
 
 // Township is a township with its chat.
 type Township struct {
 	ID         int            `db:"id"`
 	Name       string         `db:"name"`
 	Aliases    pq.StringArray `db:"aliases"`
+	Formerly   pq.StringArray `db:"formerly"`
 	AppChatID  string         `db:"appchat_id"`
 	WebhookKey string         `db:"webhook_key"`
 }
@@ -135,14 +246,14 @@ type Township struct {
 // Townships lists every township by name.
 func (db *DB) Townships(ctx context.Context) ([]Township, error) {
 	var ts []Township
-	err := db.SelectContext(ctx, &ts, `SELECT id, name, aliases, appchat_id, webhook_key FROM townships ORDER BY id`)
+	err := db.SelectContext(ctx, &ts, `SELECT id, name, aliases, formerly, appchat_id, webhook_key FROM townships ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list townships: %w", err)
 	}
 	return ts, nil
 }
 
-// TownshipIndex maps every township name and alias to the township's id.
+// TownshipIndex maps every township name, alias and former name to the township's id.
 func (db *DB) TownshipIndex(ctx context.Context) (map[string]int, error) {
 	ts, err := db.Townships(ctx)
 	if err != nil {
@@ -151,6 +262,11 @@ func (db *DB) TownshipIndex(ctx context.Context) (map[string]int, error) {
 	m := make(map[string]int, len(ts)*2)
 	for _, t := range ts {
 		m[t.Name] = t.ID
+		for _, a := range t.Formerly {
+			if _, taken := m[a]; !taken {
+				m[a] = t.ID
+			}
+		}
 		for _, a := range t.Aliases {
 			m[a] = t.ID
 		}

@@ -10,7 +10,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// TownshipNames maps every township name and alias to the township's name.
+// TownshipNames maps every township name, alias and former name to the township's name.
 func (db *DB) TownshipNames(ctx context.Context) (map[string]string, error) {
 	ts, err := db.Townships(ctx)
 	if err != nil {
@@ -19,6 +19,11 @@ func (db *DB) TownshipNames(ctx context.Context) (map[string]string, error) {
 	m := make(map[string]string, len(ts)*2)
 	for _, t := range ts {
 		m[t.Name] = t.Name
+		for _, a := range t.Formerly {
+			if _, taken := m[a]; !taken {
+				m[a] = t.Name
+			}
+		}
 		for _, a := range t.Aliases {
 			m[a] = t.Name
 		}
@@ -28,8 +33,13 @@ func (db *DB) TownshipNames(ctx context.Context) (map[string]string, error) {
 
 // UpsertRegistry stores registry rows: households first, then their members, each as one
 // statement over arrays so a large registry takes few round trips. Rows that did not change
-// are left alone, so importing the same file twice changes nothing.
+// are left alone, so importing the same file twice changes nothing. It neither removes what
+// the rows leave out nor keeps history: the monthly re-import is ApplyRegistry.
 func (db *DB) UpsertRegistry(ctx context.Context, ms []cases.RegistryMember) error {
+	return db.InTx(ctx, func(tx *sqlx.Tx) error { return upsertRegistryTx(ctx, tx, ms) })
+}
+
+func upsertRegistryTx(ctx context.Context, tx *sqlx.Tx, ms []cases.RegistryMember) error {
 	n := len(ms)
 	hno, head, town, village, kind, risk := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 	seen := map[string]bool{}
@@ -46,36 +56,34 @@ func (db *DB) UpsertRegistry(ctx context.Context, ms []cases.RegistryMember) err
 		}
 		mid[i], mh[i], mname[i], mrel[i] = m.IDNumber, m.HouseholdNo, m.Name, m.Relation
 	}
-	return db.InTx(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			INSERT INTO registry_households (household_no, head_id_number, township_id, village, kind, risk_status)
-			SELECT h.no, h.head, t.id, h.village, h.kind, h.risk
-			FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
-				AS h(no, head, town, village, kind, risk)
-			JOIN townships t ON t.name = h.town
-			ON CONFLICT (household_no) DO UPDATE SET head_id_number = EXCLUDED.head_id_number,
-				township_id = EXCLUDED.township_id, village = EXCLUDED.village, kind = EXCLUDED.kind,
-				risk_status = EXCLUDED.risk_status, updated_at = now()
-			WHERE (registry_households.head_id_number, registry_households.township_id, registry_households.village,
-				registry_households.kind, registry_households.risk_status)
-				IS DISTINCT FROM (EXCLUDED.head_id_number, EXCLUDED.township_id, EXCLUDED.village, EXCLUDED.kind, EXCLUDED.risk_status)`,
-			pq.Array(hno), pq.Array(head), pq.Array(town), pq.Array(village), pq.Array(kind), pq.Array(risk))
-		if err != nil {
-			return fmt.Errorf("upsert households: %w", err)
-		}
-		_, err = tx.ExecContext(ctx, `
-			INSERT INTO registry_members (id_number, household_no, name, relation)
-			SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-			ON CONFLICT (id_number) DO UPDATE SET household_no = EXCLUDED.household_no,
-				name = EXCLUDED.name, relation = EXCLUDED.relation, updated_at = now()
-			WHERE (registry_members.household_no, registry_members.name, registry_members.relation)
-				IS DISTINCT FROM (EXCLUDED.household_no, EXCLUDED.name, EXCLUDED.relation)`,
-			pq.Array(mid), pq.Array(mh), pq.Array(mname), pq.Array(mrel))
-		if err != nil {
-			return fmt.Errorf("upsert members: %w", err)
-		}
-		return nil
-	})
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO registry_households (household_no, head_id_number, township_id, village, kind, risk_status)
+		SELECT h.no, h.head, t.id, h.village, h.kind, h.risk
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+			AS h(no, head, town, village, kind, risk)
+		JOIN townships t ON t.name = h.town
+		ON CONFLICT (household_no) DO UPDATE SET head_id_number = EXCLUDED.head_id_number,
+			township_id = EXCLUDED.township_id, village = EXCLUDED.village, kind = EXCLUDED.kind,
+			risk_status = EXCLUDED.risk_status, status = 'active', removed_at = NULL, updated_at = now()
+		WHERE (registry_households.head_id_number, registry_households.township_id, registry_households.village,
+			registry_households.kind, registry_households.risk_status, registry_households.status)
+			IS DISTINCT FROM (EXCLUDED.head_id_number, EXCLUDED.township_id, EXCLUDED.village, EXCLUDED.kind, EXCLUDED.risk_status, 'active')`,
+		pq.Array(hno), pq.Array(head), pq.Array(town), pq.Array(village), pq.Array(kind), pq.Array(risk))
+	if err != nil {
+		return fmt.Errorf("upsert households: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO registry_members (id_number, household_no, name, relation)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
+		ON CONFLICT (id_number) DO UPDATE SET household_no = EXCLUDED.household_no,
+			name = EXCLUDED.name, relation = EXCLUDED.relation, removed_at = NULL, updated_at = now()
+		WHERE (registry_members.household_no, registry_members.name, registry_members.relation, registry_members.removed_at IS NULL)
+			IS DISTINCT FROM (EXCLUDED.household_no, EXCLUDED.name, EXCLUDED.relation, true)`,
+		pq.Array(mid), pq.Array(mh), pq.Array(mname), pq.Array(mrel))
+	if err != nil {
+		return fmt.Errorf("upsert members: %w", err)
+	}
+	return nil
 }
 
 // RegistryPerson is what the registry knows about a person.
@@ -98,7 +106,7 @@ func (db *DB) RegistryPeople(ctx context.Context, ids []string) (map[string]Regi
 		SELECT m.id_number, m.name, h.household_no, h.head_id_number, t.name AS township, h.village, h.kind, h.risk_status
 		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships t ON t.id = h.township_id
-		WHERE m.id_number = ANY($1)`, pq.Array(ids))
+		WHERE m.id_number = ANY($1) AND m.removed_at IS NULL AND h.status = 'active'`, pq.Array(ids))
 	if err != nil {
 		return nil, fmt.Errorf("look up registry: %w", err)
 	}

@@ -173,6 +173,9 @@ type Assessment struct {
 	Categories  []CategoryCount   `json:"-"` // only categories with cases, in spec order
 	Total       CategoryCount     `json:"-"` // every case once (Category empty)
 	Cases       []CaseFact        `json:"-"` // by case number
+	// 区域排查 tasks (§5c), counted apart from households: never dispatched households, never 纳入.
+	AreaSweeps []SweepTownship `json:"area_sweeps,omitempty"`
+	Sweeps     []SweepFact     `json:"-"`
 }
 
 // Township returns the named township's score.
@@ -235,7 +238,7 @@ const assessQuery = `
 	LEFT JOIN departments d ON d.id = c.department_id
 	LEFT JOIN spot_checks s ON s.case_id = c.id AND s.month = c.round
 	LEFT JOIN users u ON u.userid = s.supervisor
-	WHERE c.round = $1
+	WHERE c.round = $1 AND c.kind <> '区域排查'
 	ORDER BY c.case_no`
 
 // Assess computes the month's assessment as of the store's clock.
@@ -343,6 +346,9 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 	}
 	scoreDepartments(a.Departments, tasks, today)
 	if a.Office, err = db.officeScore(ctx, first, today); err != nil {
+		return a, fmt.Errorf("assess %s: %w", month, err)
+	}
+	if a.Sweeps, a.AreaSweeps, err = db.sweepFacts(ctx, month, today); err != nil {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
 	return a, nil

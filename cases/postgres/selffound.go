@@ -77,9 +77,8 @@ func (db *DB) ReportSelfFound(ctx context.Context, r SelfFound) (SelfFoundResult
 		}
 		h.Warnings[0].ID = f.ID
 		d := cases.Dispatched{Warnings: h.Warnings}
-		var openNo, openTown string
-		err = tx.QueryRowxContext(ctx, `SELECT c.case_no, t.name FROM cases c JOIN townships t ON t.id = c.township_id
-			WHERE c.household_key = $1 AND c.status <> 'closed'`, h.Key).Scan(&openNo, &openTown)
+		// The household's open case, else one of the person's (open cases follow people, §4a).
+		openNo, err := openCaseOf(ctx, tx, h)
 		switch {
 		case err == nil:
 			id, err := caseID(ctx, tx, openNo)

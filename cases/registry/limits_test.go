@@ -15,7 +15,14 @@ import (
 
 type discard struct{}
 
-func (discard) UpsertRegistry(context.Context, []cases.RegistryMember) error { return nil }
+func (discard) BeginRegistryImport(context.Context) (cases.RegistryLoad, error) {
+	return discard{}, nil
+}
+func (discard) Add(context.Context, []cases.RegistryMember) error { return nil }
+func (discard) Finish(context.Context, cases.RegistryImportOptions) (cases.RegistryImportResult, error) {
+	return cases.RegistryImportResult{}, nil
+}
+func (discard) Abort() {}
 
 // What the import remembers of each row (to find a person twice, or a household that
 // contradicts itself) is small: a registry file at the 50 MB limit stays far under the

@@ -27,7 +27,8 @@ const (
 	ColRisk        = "风险状态"
 )
 
-// Summary is the import's answer (spec §11).
+// Summary is the import's answer (spec §11, §4a): the file's counts, then what the
+// re-import changed in the registry and the list of changes.
 type Summary struct {
 	Rows       int              `json:"rows"`
 	Accepted   int              `json:"accepted"`
@@ -35,21 +36,37 @@ type Summary struct {
 	Households int              `json:"households"`
 	Members    int              `json:"members"`
 	Errors     []cases.RowError `json:"errors"`
+
+	BatchID    string                 `json:"batch_id"` // '' when nothing changed
+	Added      int                    `json:"added"`
+	Changed    int                    `json:"changed"`
+	Moved      int                    `json:"moved"`
+	Removed    int                    `json:"removed"`
+	CasesMoved int                    `json:"cases_moved"`
+	Changes    []cases.RegistryChange `json:"changes"`
 }
 
-// Store keeps accepted rows; batches arrive in file order.
+// Store applies the whole file's accepted rows as one diff (spec §4a): the rows go to a
+// load in batches, in file order, inside the load's one transaction, and Finish compares
+// them with the registry and applies the difference. Nothing of the file stays in memory.
 type Store interface {
-	UpsertRegistry(ctx context.Context, members []cases.RegistryMember) error
+	BeginRegistryImport(ctx context.Context) (cases.RegistryLoad, error)
 }
 
 // BatchSize is how many rows go to the store at once.
 const BatchSize = 2000
 
-// Import reads a registry table, validates every row and stores the good ones. townships maps
-// every township name and alias to its canonical name. A file that cannot be read at all
-// (missing column) is an error; bad rows are reported in the summary.
+// Import reads a registry table, validates every row and applies the good ones as a diff
+// (households absent from the file are removed). townships maps every township name, alias
+// and former name to its canonical name. A file that cannot be read at all (missing column),
+// or that would remove too many households, is an error; bad rows are reported in the summary.
 func Import(ctx context.Context, r *sheet.Reader, townships map[string]string, store Store) (Summary, error) {
-	s := Summary{Errors: []cases.RowError{}}
+	return ImportWith(ctx, r, townships, store, cases.RegistryImportOptions{})
+}
+
+// ImportWith is Import with options (--allow-removals).
+func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]string, store Store, opt cases.RegistryImportOptions) (Summary, error) {
+	s := Summary{Errors: []cases.RowError{}, Changes: []cases.RegistryChange{}}
 	cols, err := sheet.Columns(r.Header(),
 		[]string{ColHouseholdNo, ColHeadID, ColName, ColID, ColTownship, ColKind, ColRisk},
 		[]string{ColRelation, ColVillage})
@@ -82,12 +99,24 @@ func Import(ctx context.Context, r *sheet.Reader, townships map[string]string, s
 		k, _ := strconv.ParseUint(id[:17], 10, 64)
 		return k
 	}
+	var load cases.RegistryLoad
+	defer func() {
+		if load != nil {
+			load.Abort()
+		}
+	}()
 	batch := make([]cases.RegistryMember, 0, BatchSize)
 	flush := func() error {
 		if len(batch) == 0 {
 			return nil
 		}
-		if err := store.UpsertRegistry(ctx, batch); err != nil {
+		if load == nil {
+			var err error
+			if load, err = store.BeginRegistryImport(ctx); err != nil {
+				return err
+			}
+		}
+		if err := load.Add(ctx, batch); err != nil {
 			return fmt.Errorf("store registry rows: %w", err)
 		}
 		batch = batch[:0]
@@ -150,6 +179,19 @@ func Import(ctx context.Context, r *sheet.Reader, townships map[string]string, s
 	}
 	s.Households = len(households)
 	s.Members = s.Accepted
+	if load == nil {
+		return s, nil // nothing usable: the registry is left as it is, never emptied
+	}
+	res, err := load.Finish(ctx, opt)
+	load = nil // finished: committed, or rolled back by Finish itself
+	if err != nil {
+		return s, err
+	}
+	d := res.Diff
+	s.BatchID, s.Added, s.Changed, s.Moved, s.Removed, s.CasesMoved = res.BatchID, d.Added, d.Changed, d.Moved, d.Removed, res.CasesMoved
+	if d.Changes != nil {
+		s.Changes = d.Changes
+	}
 	return s, nil
 }
 

@@ -192,7 +192,7 @@ func (g *Gen) fillCategory(rec map[string]string, spec DeptSpec, kind string) {
 	case cases.CatEducation:
 		rec["学校"] = "示例县第一中学"
 		rec["学段"] = []string{"公办高中", "中职"}[g.rng.IntN(2)]
-		rec["学年"] = fmt.Sprintf("%d-%d", spec.Month.Year-1, spec.Month.Year)
+		rec["学年"] = cases.SchoolYearOf(spec.Month) // the push's own 学年
 		fee, room, book, aid := 300000+g.rng.IntN(300000), 100000+g.rng.IntN(100000), 50000+g.rng.IntN(50000), 0
 		if warn {
 			fee += 600000

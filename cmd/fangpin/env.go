@@ -68,6 +68,8 @@ func (e *Env) DB(ctx context.Context) (*postgres.DB, error) {
 	}
 	// Every case change plans, cancels or renews its reminders in its own transaction.
 	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
+	// A household reported with 走访 after a 区域排查 is linked to that task (§5c).
+	db.CaseHooks = append(db.CaseHooks, postgres.SweepLinkHook)
 	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
 	if e.Clock != nil {
 		db.Now = e.Clock

@@ -55,6 +55,7 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 		return nil
 	}
 	printTownships(a)
+	printSweeps(a)
 	fmt.Println("\n部门考核（推送时效、交办任务）：")
 	for _, d := range a.Departments {
 		if d.Score == nil {
@@ -176,4 +177,15 @@ func runSpotcheck(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Fprintf(os.Stderr, "%s 抽取 %d 户（比例 %g，种子 %d），名单已发给督查人员。\n", m, len(picks), *rate, *seed)
 	return nil
+}
+
+// printSweeps prints the month's 区域排查 tasks, counted apart from households (spec §5c).
+func printSweeps(a postgres.Assessment) {
+	if len(a.AreaSweeps) == 0 {
+		return
+	}
+	fmt.Println("\n区域排查（灾情、疫情，不计入交办户数）：")
+	for _, t := range a.AreaSweeps {
+		fmt.Printf("  %s：%d 项，已完成 %d 项，逾期 %d 项，发现 %d 户，走访上报关联 %d 户\n", t.Name, t.Tasks, t.Done, t.Overdue, t.Found, t.Linked)
+	}
 }

@@ -2,15 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/orgfile"
+	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/registry"
 	"github.com/fangpin/fangpin/cases/sheet"
 	"github.com/fangpin/fangpin/cases/synth"
+	"github.com/fangpin/fangpin/handlers"
 )
 
 func runMigrate(ctx context.Context, env *Env, args []string) error {
@@ -42,6 +46,9 @@ func runOrg(ctx context.Context, env *Env, args []string) error {
 	}
 	sum, err := db.ApplyOrg(ctx, org)
 	if err != nil {
+		if cases.ErrorCode(err) != cases.EInternal {
+			return errors.New(cases.ErrorMessage(err)) // the refusal's list, in plain Chinese
+		}
 		return err
 	}
 	if *asJSON {
@@ -52,17 +59,19 @@ func runOrg(ctx context.Context, env *Env, args []string) error {
 }
 
 func runRegistry(ctx context.Context, env *Env, args []string) error {
+	const use = "用法：fangpin registry import [--json] [--allow-removals] FILE（CSV 或 XLSX，国家系统导出的全县完整名册）| fangpin registry member [--json] 身份证号"
 	if len(args) > 0 && args[0] == "member" {
 		return runRegistryMember(ctx, env, args[1:])
 	}
 	if len(args) == 0 || args[0] != "import" {
-		fmt.Fprintln(os.Stderr, "用法：fangpin registry import [--json] FILE（CSV 或 XLSX）| fangpin registry member [--json] 身份证号")
+		fmt.Fprintln(os.Stderr, use)
 		return errUsage
 	}
 	fs := flag.NewFlagSet("registry import", flag.ContinueOnError)
-	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
+	asJSON := fs.Bool("json", false, "在标准输出打印 JSON（含变动清单）")
+	allowRemovals := fs.Bool("allow-removals", false, "允许一次退出超过 20% 的户（确认是完整名册时才用）")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "用法：fangpin registry import [--json] FILE（CSV 或 XLSX）")
+		fmt.Fprintln(os.Stderr, use)
 		return errUsage
 	}
 	db, err := env.MigratedDB(ctx)
@@ -81,8 +90,13 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("%s：%w", fs.Arg(0), err)
 	}
 	defer r.Close()
-	sum, err := registry.Import(ctx, r, towns, db)
+	store := announcedRegistry{db: db, announce: (&handlers.Announcer{Links: env.formLinks()}).AnnounceMoves}
+	sum, err := registry.ImportWith(ctx, r, towns, store,
+		cases.RegistryImportOptions{AllowRemovals: *allowRemovals, Filename: filepath.Base(fs.Arg(0))})
 	if err != nil {
+		if cases.ErrorCode(err) != cases.EInternal {
+			return fmt.Errorf("%s：%s", fs.Arg(0), cases.ErrorMessage(err))
+		}
 		return fmt.Errorf("%s：%w", fs.Arg(0), err)
 	}
 	for _, e := range sum.Errors {
@@ -93,7 +107,23 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Printf("名册导入完成：共 %d 行，接收 %d 行，退回 %d 行；%d 户，%d 人。\n",
 		sum.Rows, sum.Accepted, sum.Rejected, sum.Households, sum.Members)
+	if sum.BatchID == "" {
+		fmt.Println("与现有名册相同，没有任何变动。")
+		return nil
+	}
+	fmt.Printf("名册变动（批次 %s）：新增 %d，变更 %d，迁户 %d，退出 %d；随户转乡镇的在办案件 %d 件。\n",
+		sum.BatchID, sum.Added, sum.Changed, sum.Moved, sum.Removed, sum.CasesMoved)
 	return nil
+}
+
+// announcedRegistry applies a re-import and tells the townships of the cases it moves.
+type announcedRegistry struct {
+	db       *postgres.DB
+	announce postgres.MoveAnnouncer
+}
+
+func (a announcedRegistry) BeginRegistryImport(ctx context.Context) (cases.RegistryLoad, error) {
+	return a.db.BeginRegistryLoad(ctx, a.announce)
 }
 
 // runRegistryMember: `fangpin registry member [--json] ID` shows a registry member with their

@@ -123,6 +123,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Router.Register(cs.Commands()...)
 	s.Router.Cards = cs
 	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Log: log}).Commands()...)
+	s.Router.Register((&handlers.Sweeps{Store: db, Now: db.Now}).Commands()...)
 	rules, err := env.Rules()
 	if err != nil {
 		return nil, err

@@ -80,6 +80,13 @@ func (p *Play) Answer(ctx context.Context, day cases.Date, round string, share f
 			continue
 		}
 		cadre := cadres[i%len(cadres)]
+		if c.Kind == cases.KindSweep { // 区域排查: 排查 … 完成, no 核查
+			if err := p.finishSweep(ctx, c, cadre); err != nil {
+				return fmt.Errorf("%s 办理 %s：%w", cadre, c.No, err)
+			}
+			done++
+			continue
+		}
 		if c.Kind == cases.KindInfo {
 			// 信息变更 (人员变动): the township updates the national system and records 录入; no 核查.
 			if err := p.ByPrivateCommand(ctx, cadre, "录入 "+c.No); err != nil {

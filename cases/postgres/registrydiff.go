@@ -1,0 +1,429 @@
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
+// MoveAnnouncer queues what the townships are told when open cases move with their
+// households, on the re-import's own transaction (handlers.Announcer.AnnounceMoves).
+type MoveAnnouncer func(ctx context.Context, tx *sqlx.Tx, moves []cases.CaseMove) error
+
+// RegistryOptions configures a registry re-import.
+type RegistryOptions struct {
+	AllowRemovals bool   // take a file that removes more than 20 % of households
+	Filename      string // for the import record
+	Announce      MoveAnnouncer
+}
+
+// RegistryApplied is what a re-import did.
+type RegistryApplied struct {
+	BatchID string // '' when nothing changed
+	Diff    cases.RegistryDiff
+	Moves   []cases.CaseMove
+}
+
+// ActRegistryMove is the audit action of a case moved with its household by a re-import.
+const ActRegistryMove cases.Action = "registry_move"
+
+// registryLockKey serialises registry re-imports.
+const registryLockKey = 0x66705f7267 // "fp_rg"
+
+// RegistryLoad is a registry re-import in progress (spec §4a): one transaction under the
+// registry's and the dispatch round's advisory locks (a round never sees half an import),
+// the file's rows in a temporary table, the difference computed and applied in SQL, so that
+// a registry at the file limit never sits in the process's memory.
+type RegistryLoad struct {
+	db       *DB
+	tx       *sqlx.Tx
+	opt      RegistryOptions
+	names    map[string]string
+	rows     int
+	finished bool
+}
+
+var _ cases.RegistryLoad = (*RegistryLoad)(nil)
+
+// BeginRegistryImport starts a re-import that queues no messages (registry.Store).
+func (db *DB) BeginRegistryImport(ctx context.Context) (cases.RegistryLoad, error) {
+	return db.BeginRegistryLoad(ctx, nil)
+}
+
+// BeginRegistryLoad starts a re-import; announce tells the townships of moved cases.
+func (db *DB) BeginRegistryLoad(ctx context.Context, announce MoveAnnouncer) (*RegistryLoad, error) {
+	names, err := db.TownshipNames(ctx) // a file may still name a township by an alias or former name
+	if err != nil {
+		return nil, err
+	}
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return nil, fmt.Errorf("begin registry import: %w", err)
+	}
+	l := &RegistryLoad{db: db, tx: tx, opt: RegistryOptions{Announce: announce}, names: names}
+	for _, k := range []int64{registryLockKey, dispatchLockKey} {
+		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, k); err != nil {
+			l.Abort()
+			return nil, fmt.Errorf("registry lock: %w", err)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `
+		CREATE TEMP TABLE registry_file (household_no text, head_id_number text, township text, village text,
+			kind text, risk_status text, id_number text, name text, relation text) ON COMMIT DROP`); err != nil {
+		l.Abort()
+		return nil, fmt.Errorf("registry import table: %w", err)
+	}
+	return l, nil
+}
+
+// Add takes a batch of the file's accepted rows.
+func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error {
+	n := len(ms)
+	cols := make([][]string, 9)
+	for i := range cols {
+		cols[i] = make([]string, n)
+	}
+	for i, m := range ms {
+		town := m.Township
+		if canon, ok := l.names[town]; ok {
+			town = canon
+		}
+		cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i] = m.HouseholdNo, m.HeadIDNumber, town, m.Village, m.Kind
+		cols[5][i], cols[6][i], cols[7][i], cols[8][i] = m.RiskStatus, m.IDNumber, m.Name, m.Relation
+	}
+	args := make([]any, 9)
+	for i := range cols {
+		args[i] = pq.Array(cols[i])
+	}
+	_, err := l.tx.ExecContext(ctx, `INSERT INTO registry_file SELECT * FROM unnest($1::text[], $2::text[], $3::text[],
+		$4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`, args...)
+	if err != nil {
+		return fmt.Errorf("registry rows: %w", err)
+	}
+	l.rows += n
+	return nil
+}
+
+// Abort rolls the import back (nothing changes).
+func (l *RegistryLoad) Abort() {
+	if !l.finished {
+		l.finished = true
+		l.tx.Rollback()
+	}
+}
+
+// registryDiffSQL fills registry_chg with the difference between the file and the registry,
+// in the order the change list shows: households added and changed, members moved, added and
+// changed, households removed, members removed.
+var registryDiffSQL = []string{`
+	CREATE TEMP TABLE registry_fh ON COMMIT DROP AS
+	SELECT DISTINCT ON (f.household_no) f.household_no, f.head_id_number, t.id AS township_id, f.township,
+		f.village, f.kind, f.risk_status
+	FROM registry_file f JOIN townships t ON t.name = f.township ORDER BY f.household_no`, `
+	CREATE TEMP TABLE registry_chg (seq serial, change text NOT NULL, household text NOT NULL,
+		id_number text NOT NULL DEFAULT '', fields text[] NOT NULL DEFAULT '{}', from_ text NOT NULL DEFAULT '',
+		to_ text NOT NULL DEFAULT '') ON COMMIT DROP`, `
+	INSERT INTO registry_chg (change, household)
+	SELECT 'added', fh.household_no FROM registry_fh fh
+	LEFT JOIN registry_households h ON h.household_no = fh.household_no
+	WHERE h.household_no IS NULL OR h.status = 'removed' ORDER BY fh.household_no`, `
+	INSERT INTO registry_chg (change, household, fields, from_, to_)
+	SELECT 'changed', fh.household_no,
+		array_remove(ARRAY[
+			CASE WHEN h.township_id <> fh.township_id THEN '乡镇' END,
+			CASE WHEN h.village <> fh.village THEN '村' END,
+			CASE WHEN h.kind <> fh.kind THEN '户类型' END,
+			CASE WHEN h.risk_status <> fh.risk_status THEN '风险状态' END,
+			CASE WHEN h.head_id_number <> fh.head_id_number THEN '户主' END], NULL),
+		CASE WHEN h.township_id <> fh.township_id THEN ot.name ELSE '' END,
+		CASE WHEN h.township_id <> fh.township_id THEN fh.township ELSE '' END
+	FROM registry_fh fh JOIN registry_households h ON h.household_no = fh.household_no AND h.status = 'active'
+	JOIN townships ot ON ot.id = h.township_id
+	WHERE (h.township_id, h.village, h.kind, h.risk_status, h.head_id_number)
+		IS DISTINCT FROM (fh.township_id, fh.village, fh.kind, fh.risk_status, fh.head_id_number)
+	ORDER BY fh.household_no`, `
+	INSERT INTO registry_chg (change, household, id_number, from_, to_)
+	SELECT 'moved', f.household_no, f.id_number, m.household_no, f.household_no
+	FROM registry_file f JOIN registry_members m ON m.id_number = f.id_number
+	WHERE m.household_no <> f.household_no ORDER BY f.household_no, f.id_number`, `
+	INSERT INTO registry_chg (change, household, id_number)
+	SELECT 'added', f.household_no, f.id_number
+	FROM registry_file f LEFT JOIN registry_members m ON m.id_number = f.id_number
+	WHERE (m.id_number IS NULL OR (m.removed_at IS NOT NULL AND m.household_no = f.household_no))
+		AND NOT EXISTS (SELECT 1 FROM registry_chg c WHERE c.change = 'added' AND c.id_number = '' AND c.household = f.household_no)
+	ORDER BY f.household_no, f.id_number`, `
+	INSERT INTO registry_chg (change, household, id_number, fields)
+	SELECT 'changed', f.household_no, f.id_number,
+		array_remove(ARRAY[CASE WHEN m.name <> f.name THEN '姓名' END, CASE WHEN m.relation <> f.relation THEN '与户主关系' END], NULL)
+	FROM registry_file f JOIN registry_members m ON m.id_number = f.id_number
+	WHERE m.household_no = f.household_no AND m.removed_at IS NULL AND (m.name, m.relation) IS DISTINCT FROM (f.name, f.relation)
+	ORDER BY f.household_no, f.id_number`, `
+	INSERT INTO registry_chg (change, household)
+	SELECT 'removed', h.household_no FROM registry_households h
+	WHERE h.status = 'active' AND NOT EXISTS (SELECT 1 FROM registry_fh fh WHERE fh.household_no = h.household_no)
+	ORDER BY h.household_no`, `
+	INSERT INTO registry_chg (change, household, id_number)
+	SELECT 'removed', m.household_no, m.id_number FROM registry_members m
+	WHERE m.removed_at IS NULL AND EXISTS (SELECT 1 FROM registry_fh fh WHERE fh.household_no = m.household_no)
+		AND NOT EXISTS (SELECT 1 FROM registry_file f WHERE f.id_number = m.id_number)
+	ORDER BY m.id_number`,
+}
+
+// Finish compares the file with the registry and applies the difference (see
+// ApplyRegistry), then commits; a refusal or an identical file rolls back.
+func (l *RegistryLoad) Finish(ctx context.Context, opt cases.RegistryImportOptions) (cases.RegistryImportResult, error) {
+	l.opt.AllowRemovals, l.opt.Filename = opt.AllowRemovals, opt.Filename
+	a, err := l.finish(ctx)
+	if err != nil || a.BatchID == "" {
+		l.Abort()
+		if err != nil {
+			return cases.RegistryImportResult{}, fmt.Errorf("apply registry: %w", err)
+		}
+		return cases.RegistryImportResult{Diff: a.Diff}, nil
+	}
+	l.finished = true
+	if err := l.tx.Commit(); err != nil {
+		return cases.RegistryImportResult{}, fmt.Errorf("apply registry: commit: %w", err)
+	}
+	return cases.RegistryImportResult{BatchID: a.BatchID, Diff: a.Diff, CasesMoved: len(a.Moves)}, nil
+}
+
+func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
+	tx, db := l.tx, l.db
+	var out RegistryApplied
+	if err := tx.GetContext(ctx, &out.Diff.ActiveBefore, `SELECT count(*) FROM registry_households WHERE status = 'active'`); err != nil {
+		return out, fmt.Errorf("registry size: %w", err)
+	}
+	for _, q := range registryDiffSQL {
+		if _, err := tx.ExecContext(ctx, q); err != nil {
+			return out, fmt.Errorf("registry diff: %w", err)
+		}
+	}
+	var rows []struct {
+		Change string         `db:"change"`
+		House  string         `db:"household"`
+		ID     string         `db:"id_number"`
+		Fields pq.StringArray `db:"fields"`
+		From   string         `db:"from_"`
+		To     string         `db:"to_"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `SELECT change, household, id_number, fields, from_, to_ FROM registry_chg ORDER BY seq`); err != nil {
+		return out, fmt.Errorf("registry diff: %w", err)
+	}
+	d := &out.Diff
+	for _, r := range rows {
+		c := cases.RegistryChange{Change: r.Change, Household: r.House, IDNumber: r.ID, From: r.From, To: r.To}
+		if len(r.Fields) > 0 {
+			c.Fields = r.Fields
+		}
+		d.Changes = append(d.Changes, c)
+		switch c.Change {
+		case cases.RegAdded:
+			d.Added++
+		case cases.RegChanged:
+			d.Changed++
+		case cases.RegMoved:
+			d.Moved++
+		case cases.RegRemoved:
+			d.Removed++
+			if c.IDNumber == "" {
+				d.RemovedHouseholds++
+			}
+		}
+	}
+	if d.TooManyRemovals() && !l.opt.AllowRemovals {
+		return out, cases.Errorf(cases.EConflict, "名册没有导入：这份文件会让 %d 户退出名册（现有 %d 户的 %.0f%%），超过 %.0f%%，可能是只导出了部分乡镇或部分户。"+
+			"请确认导出的是全县完整名册；如确需让这些户退出，请加 --allow-removals 重新导入。",
+			d.RemovedHouseholds, d.ActiveBefore, 100*float64(d.RemovedHouseholds)/float64(d.ActiveBefore), 100*cases.MaxRemovalShare)
+	}
+	if d.Empty() {
+		return out, nil
+	}
+	now := db.Now()
+	b := make([]byte, 6)
+	rand.Read(b)
+	out.BatchID = "R" + now.In(cases.Shanghai).Format("20060102") + "-" + hex.EncodeToString(b)
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO registry_households (household_no, head_id_number, township_id, village, kind, risk_status)
+		SELECT household_no, head_id_number, township_id, village, kind, risk_status FROM registry_fh
+		ON CONFLICT (household_no) DO UPDATE SET head_id_number = EXCLUDED.head_id_number,
+			township_id = EXCLUDED.township_id, village = EXCLUDED.village, kind = EXCLUDED.kind,
+			risk_status = EXCLUDED.risk_status, status = 'active', removed_at = NULL, updated_at = $1
+		WHERE (registry_households.head_id_number, registry_households.township_id, registry_households.village,
+			registry_households.kind, registry_households.risk_status, registry_households.status)
+			IS DISTINCT FROM (EXCLUDED.head_id_number, EXCLUDED.township_id, EXCLUDED.village, EXCLUDED.kind, EXCLUDED.risk_status, 'active')`, now)
+	if err != nil {
+		return out, fmt.Errorf("upsert households: %w", err)
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO registry_members (id_number, household_no, name, relation)
+		SELECT id_number, household_no, name, relation FROM registry_file
+		ON CONFLICT (id_number) DO UPDATE SET household_no = EXCLUDED.household_no,
+			name = EXCLUDED.name, relation = EXCLUDED.relation, removed_at = NULL, updated_at = $1
+		WHERE (registry_members.household_no, registry_members.name, registry_members.relation, registry_members.removed_at IS NULL)
+			IS DISTINCT FROM (EXCLUDED.household_no, EXCLUDED.name, EXCLUDED.relation, true)`, now)
+	if err != nil {
+		return out, fmt.Errorf("upsert members: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE registry_households SET status = 'removed', removed_at = $1, updated_at = $1
+		WHERE household_no IN (SELECT household FROM registry_chg WHERE change = 'removed' AND id_number = '')`, now); err != nil {
+		return out, fmt.Errorf("remove households: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE registry_members SET removed_at = $1, updated_at = $1
+		WHERE id_number IN (SELECT id_number FROM registry_chg WHERE change = 'removed' AND id_number <> '')`, now); err != nil {
+		return out, fmt.Errorf("remove members: %w", err)
+	}
+	if err := insertRegistryHistory(ctx, tx, out.BatchID, cases.DateOf(now), now, d.Changes); err != nil {
+		return out, err
+	}
+	if _, err := tx.ExecContext(ctx, `
+		INSERT INTO registry_imports (id, sha256, filename, rows, added, changed, moved, removed, at)
+		VALUES ($1, '', $2, $3, $4, $5, $6, $7, $8)`,
+		out.BatchID, l.opt.Filename, l.rows, d.Added, d.Changed, d.Moved, d.Removed, now); err != nil {
+		return out, fmt.Errorf("registry import record: %w", err)
+	}
+	if out.Moves, err = db.moveCases(ctx, tx, out.BatchID, now, d.Changes); err != nil {
+		return out, err
+	}
+	if l.opt.Announce != nil && len(out.Moves) > 0 {
+		if err := l.opt.Announce(ctx, tx, out.Moves); err != nil {
+			return out, fmt.Errorf("queue case move messages: %w", err)
+		}
+	}
+	return out, nil
+}
+
+// ApplyRegistry applies a whole exported registry as a diff (spec §4a), in one transaction:
+// households and members added, changed and moved; households absent from the file marked
+// removed (退出, kept, never monitored again) and members absent from their household
+// likewise; every change in registry_history under the import's batch id; open cases moved
+// with their households to a new township, the townships told through opt.Announce. A file
+// that removes more than 20 % of households is refused unless opt.AllowRemovals; an
+// identical file changes nothing. registry.Import streams a file through BeginRegistryLoad.
+func (db *DB) ApplyRegistry(ctx context.Context, ms []cases.RegistryMember, opt RegistryOptions) (RegistryApplied, error) {
+	l, err := db.BeginRegistryLoad(ctx, opt.Announce)
+	if err != nil {
+		return RegistryApplied{}, err
+	}
+	defer l.Abort()
+	l.opt = opt
+	for i := 0; i < len(ms); i += 2000 {
+		if err := l.Add(ctx, ms[i:min(i+2000, len(ms))]); err != nil {
+			return RegistryApplied{}, err
+		}
+	}
+	a, err := l.finish(ctx)
+	if err != nil {
+		return RegistryApplied{}, fmt.Errorf("apply registry: %w", err)
+	}
+	if a.BatchID == "" {
+		return a, nil // identical: rolled back by the deferred Abort
+	}
+	l.finished = true
+	if err := l.tx.Commit(); err != nil {
+		return RegistryApplied{}, fmt.Errorf("apply registry: commit: %w", err)
+	}
+	return a, nil
+}
+
+func insertRegistryHistory(ctx context.Context, tx *sqlx.Tx, batch string, on cases.Date, at time.Time, cs []cases.RegistryChange) error {
+	n := len(cs)
+	ids, hs, words, statuses, details := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	for i, c := range cs {
+		ids[i], hs[i], words[i], statuses[i] = c.IDNumber, c.Household, c.HistoryWord(), "active"
+		if c.Change == cases.RegRemoved {
+			statuses[i] = "removed"
+		}
+		b, _ := json.Marshal(c)
+		details[i] = string(b)
+	}
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id, status, detail, created_at)
+		SELECT i, h, w, $6, $7, s, d::jsonb, $8 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS x(i, h, w, s, d)`,
+		pq.Array(ids), pq.Array(hs), pq.Array(words), pq.Array(statuses), pq.Array(details), on, batch, at)
+	if err != nil {
+		return fmt.Errorf("registry history: %w", err)
+	}
+	return nil
+}
+
+// moveCases moves the open cases of households whose 乡镇 changed to the new township:
+// township and pending group reminders follow, the due date stays, the move is audited.
+func (db *DB) moveCases(ctx context.Context, tx *sqlx.Tx, batch string, now time.Time, cs []cases.RegistryChange) ([]cases.CaseMove, error) {
+	var moves []cases.CaseMove
+	for _, c := range cs {
+		if c.Change != cases.RegChanged || c.IDNumber != "" || c.From == "" || c.From == c.To {
+			continue
+		}
+		var nos []string
+		if err := tx.SelectContext(ctx, &nos, `SELECT case_no FROM cases WHERE status <> 'closed' AND (household_key = $1 OR household_no = $2)
+			ORDER BY case_no FOR UPDATE`, "hh:"+c.Household, c.Household); err != nil {
+			return nil, fmt.Errorf("open cases of %s: %w", c.Household, err)
+		}
+		for _, no := range nos {
+			before, err := caseByNo(ctx, tx, no, true)
+			if err != nil {
+				return nil, err
+			}
+			if before.Township == c.To {
+				continue
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE cases SET township_id = (SELECT id FROM townships WHERE name = $2), version = version + 1 WHERE id = $1`,
+				before.ID, c.To); err != nil {
+				return nil, fmt.Errorf("move case %s: %w", no, err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE reminders SET target = $3, township_id = (SELECT id FROM townships WHERE name = $4)
+				WHERE case_id = $1 AND state = 'pending' AND target = $2`,
+				before.ID, cases.TargetGroup(before.Township), cases.TargetGroup(c.To), c.To); err != nil {
+				return nil, fmt.Errorf("reminders of %s: %w", no, err)
+			}
+			if err := InsertEvent(ctx, tx, before.ID, ActRegistryMove, before.Status, before.Status, cases.System, Source("registry:"+batch), now,
+				map[string]any{"from": before.Township, "to": c.To, "household": c.Household}); err != nil {
+				return nil, err
+			}
+			after, err := caseByNo(ctx, tx, no, false)
+			if err != nil {
+				return nil, err
+			}
+			m := cases.CaseMove{Case: after, From: before.Township, To: c.To, Cadres: map[string][]string{}, Chats: map[string][2]string{}}
+			for _, t := range []string{m.From, m.To} {
+				n := cases.TownshipNotice{Township: t}
+				if err := fillNotice(ctx, tx, &n); err != nil {
+					return nil, err
+				}
+				m.Cadres[t], m.Chats[t] = n.Cadres, [2]string{n.AppChatID, n.WebhookKey}
+			}
+			var rows []warningRow
+			if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id = $1 ORDER BY w.id`, after.ID); err != nil {
+				return nil, fmt.Errorf("warnings of %s: %w", no, err)
+			}
+			for _, r := range rows {
+				m.Warnings = append(m.Warnings, r.fact())
+			}
+			moves = append(moves, m)
+		}
+	}
+	return moves, nil
+}
+
+// ImportRegistry is ApplyRegistry for registry.Import, queueing no messages.
+func (db *DB) ImportRegistry(ctx context.Context, ms []cases.RegistryMember, opt cases.RegistryImportOptions) (cases.RegistryImportResult, error) {
+	return db.ImportRegistryAnnounced(ctx, ms, opt, nil)
+}
+
+// ImportRegistryAnnounced is ImportRegistry telling the townships of moved cases.
+func (db *DB) ImportRegistryAnnounced(ctx context.Context, ms []cases.RegistryMember, opt cases.RegistryImportOptions, announce MoveAnnouncer) (cases.RegistryImportResult, error) {
+	a, err := db.ApplyRegistry(ctx, ms, RegistryOptions{AllowRemovals: opt.AllowRemovals, Filename: opt.Filename, Announce: announce})
+	if err != nil {
+		return cases.RegistryImportResult{}, err
+	}
+	return cases.RegistryImportResult{BatchID: a.BatchID, Diff: a.Diff, CasesMoved: len(a.Moves)}, nil
+}

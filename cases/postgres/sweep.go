@@ -1,0 +1,239 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
+// recordSweep keeps a 区域排查 task's event and villages (spec §5c). A later round's rows of
+// the same township and event join the open task and add their villages.
+func recordSweep(ctx context.Context, tx *sqlx.Tx, caseID int64, h cases.Household) error {
+	first := h.Warnings[0]
+	villages := cases.SweepVillages(h.Warnings)
+	if villages == nil {
+		villages = []string{}
+	}
+	var all pq.StringArray
+	err := tx.GetContext(ctx, &all, `
+		INSERT INTO area_sweeps (case_id, category, event, villages) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (case_id) DO UPDATE SET villages = area_sweeps.villages ||
+			ARRAY(SELECT v FROM unnest(EXCLUDED.villages) v WHERE NOT v = ANY(area_sweeps.villages))
+		RETURNING villages`,
+		caseID, string(first.Category), cases.AreaEvent(first), pq.Array(villages))
+	if err != nil {
+		return fmt.Errorf("area sweep of case %d: %w", caseID, err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE cases SET village = $2 WHERE id = $1`, caseID, strings.Join(all, "、")); err != nil {
+		return fmt.Errorf("villages of case %d: %w", caseID, err)
+	}
+	return nil
+}
+
+// Sweep is one 区域排查 task with what was found.
+type Sweep struct {
+	Case     cases.Case
+	Category cases.Category
+	Event    string
+	Villages []string
+	Found    *int     // nil until done
+	Note     string   // 说明, for the office only
+	Linked   []string // case numbers of the households reported with 走访 and linked to it
+}
+
+// CompleteSweep records 排查 <编号> 完成 <发现户数> <说明>: the task closes (never as a
+// 纳入), with its audit event and the hooks (reminders cancelled) in one transaction.
+func (db *DB) CompleteSweep(ctx context.Context, no string, actor cases.Actor, d cases.SweepDone, src Source) (Sweep, error) {
+	if d.Now.IsZero() {
+		d.Now = db.Now()
+	}
+	var out Sweep
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		before, err := caseByNo(ctx, tx, NormalizeCaseNo(no), true)
+		if err != nil {
+			return err
+		}
+		after, err := cases.CompleteSweep(before, actor, d)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = $2, reason = $3, closed_at = $4, version = version + 1 WHERE id = $1`,
+			after.ID, string(after.Status), after.Reason, after.ClosedAt); err != nil {
+			return fmt.Errorf("close sweep %s: %w", after.No, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE area_sweeps SET found = $2, note = $3, done_by = $4, done_at = $5 WHERE case_id = $1`,
+			after.ID, d.Found, after.Reason, actor.UserID, d.Now); err != nil {
+			return fmt.Errorf("sweep %s: %w", after.No, err)
+		}
+		if err := InsertEvent(ctx, tx, after.ID, cases.ActSweepDone, before.Status, after.Status, actor, src, d.Now,
+			map[string]any{"found": d.Found, "reason": after.Reason}); err != nil {
+			return err
+		}
+		for _, h := range db.CaseHooks {
+			if err := h(ctx, tx, before, after); err != nil {
+				return fmt.Errorf("after sweep of %s: %w", after.No, err)
+			}
+		}
+		out, err = sweepOf(ctx, tx, after)
+		return err
+	})
+	if err != nil {
+		return Sweep{}, err
+	}
+	return out, nil
+}
+
+// SweepOf loads a 区域排查 task with its villages and linked households.
+func (db *DB) SweepOf(ctx context.Context, no string) (Sweep, error) {
+	c, err := caseByNo(ctx, db, NormalizeCaseNo(no), false)
+	if err != nil {
+		return Sweep{}, err
+	}
+	return sweepOf(ctx, db, c)
+}
+
+func sweepOf(ctx context.Context, q sqlx.QueryerContext, c cases.Case) (Sweep, error) {
+	var r struct {
+		Category string         `db:"category"`
+		Event    string         `db:"event"`
+		Villages pq.StringArray `db:"villages"`
+		Found    *int           `db:"found"`
+		Note     string         `db:"note"`
+		Linked   pq.StringArray `db:"linked"`
+	}
+	err := sqlx.GetContext(ctx, q, &r, `
+		SELECT s.category, s.event, s.villages, s.found, s.note,
+			COALESCE((SELECT array_agg(f.case_no ORDER BY f.case_no) FROM cases f WHERE f.sweep_case_id = s.case_id), '{}') AS linked
+		FROM area_sweeps s WHERE s.case_id = $1`, c.ID)
+	if err != nil {
+		return Sweep{}, fmt.Errorf("sweep %s: %w", c.No, err)
+	}
+	return Sweep{Case: c, Category: cases.Category(r.Category), Event: r.Event, Villages: r.Villages,
+		Found: r.Found, Note: r.Note, Linked: r.Linked}, nil
+}
+
+// SweepLinkHook links a household a cadre reports with 走访 (干部走访, 因灾 or 因疫) after a
+// 区域排查 of the same township to that task: the latest task of the township and category that is
+// open, or was done at most 30 days before the household case was opened. Register it in
+// db.CaseHooks; it acts on creations only.
+func SweepLinkHook(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
+	if before.ID != 0 || after.Kind == cases.KindSweep || after.Source != cases.SourceVisit {
+		return nil
+	}
+	var cats []string
+	for _, c := range after.Categories {
+		if c == cases.CatDisaster || c == cases.CatEpidemic {
+			cats = append(cats, string(c))
+		}
+	}
+	if len(cats) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `
+		UPDATE cases SET sweep_case_id = (
+			SELECT s.case_id FROM area_sweeps s JOIN cases sc ON sc.id = s.case_id
+			WHERE sc.township_id = (SELECT township_id FROM cases WHERE id = $1) AND s.category = ANY($2)
+				AND sc.dispatched_at <= $3
+				AND (sc.status <> 'closed' OR sc.closed_at >= $3 - interval '30 days')
+			ORDER BY sc.dispatched_at DESC, sc.id DESC LIMIT 1)
+		WHERE id = $1 AND sweep_case_id IS NULL`, after.ID, pq.Array(cats), after.DispatchedAt)
+	if err != nil {
+		return fmt.Errorf("link case %s to its 区域排查: %w", after.No, err)
+	}
+	return nil
+}
+
+// SweepFact is one 区域排查 task of a month, for the report and the ledger's 区域排查 sheet.
+type SweepFact struct {
+	No           string
+	Township     string
+	Category     cases.Category
+	Event        string
+	Villages     []string
+	DispatchedAt time.Time
+	DueOn        cases.Date
+	Status       cases.Status
+	Found        *int
+	Note         string
+	DoneAt       *time.Time
+	Linked       int // households reported with 走访 and linked to the task
+	OnTime       bool
+	Overdue      bool
+}
+
+// SweepTownship counts a township's 区域排查 tasks of the month, apart from its households
+// (spec §5c): they never count as dispatched households or as a 纳入.
+type SweepTownship struct {
+	Name    string `json:"name"`
+	Tasks   int    `json:"tasks"`
+	Done    int    `json:"done"`
+	Overdue int    `json:"overdue"`
+	Found   int    `json:"found"` // households found, as reported with 排查 … 完成
+	Linked  int    `json:"linked"`
+}
+
+// sweepFacts reads the month's 区域排查 tasks, as of today.
+func (db *DB) sweepFacts(ctx context.Context, month string, today cases.Date) ([]SweepFact, []SweepTownship, error) {
+	var rows []struct {
+		No           string         `db:"case_no"`
+		Township     string         `db:"township"`
+		Category     string         `db:"category"`
+		Event        string         `db:"event"`
+		Villages     pq.StringArray `db:"villages"`
+		DispatchedAt time.Time      `db:"dispatched_at"`
+		DueOn        cases.Date     `db:"due_on"`
+		Status       string         `db:"status"`
+		Found        *int           `db:"found"`
+		Note         string         `db:"note"`
+		DoneAt       *time.Time     `db:"closed_at"`
+		Linked       int            `db:"linked"`
+	}
+	err := db.SelectContext(ctx, &rows, `
+		SELECT c.case_no, t.name AS township, s.category, s.event, s.villages, c.dispatched_at, c.due_on,
+			c.status, s.found, s.note, c.closed_at,
+			(SELECT count(*) FROM cases f WHERE f.sweep_case_id = c.id) AS linked
+		FROM cases c JOIN area_sweeps s ON s.case_id = c.id JOIN townships t ON t.id = c.township_id
+		WHERE c.round = $1 AND c.kind = $2 ORDER BY c.case_no`, month, string(cases.KindSweep))
+	if err != nil {
+		return nil, nil, fmt.Errorf("area sweeps of %s: %w", month, err)
+	}
+	var facts []SweepFact
+	var towns []SweepTownship
+	idx := map[string]int{}
+	for _, r := range rows {
+		c := cases.Case{Status: cases.Status(r.Status), DueOn: r.DueOn, ClosedAt: r.DoneAt}
+		f := SweepFact{No: r.No, Township: r.Township, Category: cases.Category(r.Category), Event: r.Event,
+			Villages: r.Villages, DispatchedAt: r.DispatchedAt, DueOn: r.DueOn, Status: c.Status, Found: r.Found,
+			Note: r.Note, DoneAt: r.DoneAt, Linked: r.Linked}
+		if ot := cases.OnTime(c); ot != nil {
+			f.OnTime = *ot
+		}
+		f.Overdue = cases.Late(c, today)
+		facts = append(facts, f)
+		i, ok := idx[f.Township]
+		if !ok {
+			i = len(towns)
+			idx[f.Township] = i
+			towns = append(towns, SweepTownship{Name: f.Township})
+		}
+		t := &towns[i]
+		t.Tasks++
+		t.Linked += f.Linked
+		if f.Status == cases.StatusClosed {
+			t.Done++
+		}
+		if f.Overdue {
+			t.Overdue++
+		}
+		if f.Found != nil {
+			t.Found += *f.Found
+		}
+	}
+	return facts, towns, nil
+}
