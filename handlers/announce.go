@@ -321,9 +321,23 @@ func CaseNoOfTask(taskID string) string {
 
 // Card is the mini-form (multiple_interaction template card) for one case and user.
 func (a *Announcer) Card(c cases.Case, user, purpose string) bot.Outgoing {
+	task := TaskID(c.No, user, purpose)
+	body, _ := json.Marshal(a.cardBody(c, user, task, "", ""))
+	return bot.Outgoing{Key: "card:" + task, Channel: bot.ToUsers, Target: user,
+		MsgType: "template_card", Body: body}
+}
+
+// cardBody is the card's template: with the result choices and the submit button, a note
+// (sub title) when one is given, and — when done is set — the button greyed out with done
+// as its text (replace_text), so the card has nothing left to press.
+func (a *Announcer) cardBody(c cases.Case, user, task, note, done string) map[string]any {
 	options := make([]map[string]string, len(resultOptions))
+	selected := "include"
 	for i, o := range resultOptions {
 		options[i] = map[string]string{"id": o.ID, "text": string(o.Result)}
+		if o.Result == c.Result && done != "" {
+			selected = o.ID
+		}
 	}
 	desc := fmt.Sprintf("%s %s%s · %s", c.HeadName, c.Township, c.Village, groupCategories(c.Categories))
 	if c.HeadName == "" {
@@ -333,16 +347,20 @@ func (a *Announcer) Card(c cases.Case, user, purpose string) bot.Outgoing {
 		"card_type":  "multiple_interaction",
 		"source":     map[string]any{"desc": "防返贫预警助手"},
 		"main_title": map[string]any{"title": c.No + " 入户核查", "desc": desc},
-		"task_id":    TaskID(c.No, user, purpose),
+		"task_id":    task,
 		"select_list": []map[string]any{{
-			"question_key": "result", "title": "核查结论", "selected_id": "include", "option_list": options,
+			"question_key": "result", "title": "核查结论", "selected_id": selected, "option_list": options,
 		}},
 		"submit_button": map[string]any{"text": "提交结论", "key": "submit_" + c.No},
 	}
-	if a.Links != nil {
+	if note != "" {
+		card["sub_title_text"] = note
+	}
+	if done != "" {
+		card["replace_text"] = done
+	}
+	if a.Links != nil && (done == "" || c.Status.Open()) {
 		card["jump_list"] = []map[string]any{{"type": 1, "title": "打开核查表单（理由、录入日期）", "url": a.Links.URL(c.No, user)}}
 	}
-	body, _ := json.Marshal(card)
-	return bot.Outgoing{Key: "card:" + TaskID(c.No, user, purpose), Channel: bot.ToUsers, Target: user,
-		MsgType: "template_card", Body: body}
+	return card
 }

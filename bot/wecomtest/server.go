@@ -42,6 +42,8 @@ type Sent struct {
 	// ResponseCode is what message/send answered for a template card: a click on the
 	// card carries it, and message/update_template_card names the card by it.
 	ResponseCode string
+	// TaskID names the card a template card or a card update is about.
+	TaskID string
 	// Seq orders this message among everything the web page shows (sent and said).
 	Seq int64
 }
@@ -89,6 +91,7 @@ type Server struct {
 	media     map[string]string // media_id → file name
 	chats     map[string]bot.AppChat
 	responses map[string]string // response_code → chatid ("" single)
+	cardCodes map[string]*cardCode
 	users     map[string]string // userid → name
 	oauth     map[string]string // code → userid
 	windows   map[string][]time.Time
@@ -503,7 +506,9 @@ func (s *Server) messageSend(_ *http.Request, raw []byte) (map[string]any, int) 
 	m.To = users
 	rc := ""
 	if mt == "template_card" {
-		rc = "rc" + randHex(8)
+		card, _ := body["template_card"].(map[string]any)
+		m.TaskID, _ = card["task_id"].(string)
+		rc = s.issueCardCode(m.TaskID, users)
 		m.ResponseCode = rc
 	}
 	s.mu.Lock()
@@ -545,7 +550,12 @@ func (s *Server) updateCard(_ *http.Request, raw []byte) (map[string]any, int) {
 	if rc, _ := body["response_code"].(string); rc == "" || (btn["replace_name"] == nil && !card) {
 		return map[string]any{"errmsg": "invalid parameter: need response_code and button.replace_name or template_card"}, 40058
 	}
-	m := Sent{API: "message/update_template_card", Body: body, At: time.Now()}
+	rc, _ := body["response_code"].(string)
+	task, ok := s.spendCardCode(rc)
+	if !ok {
+		return map[string]any{"errmsg": "invalid response_code: unknown, used already or older than 72 hours"}, 40082
+	}
+	m := Sent{API: "message/update_template_card", Body: body, At: time.Now(), TaskID: task, ResponseCode: rc}
 	if ids, ok := body["userids"].([]any); ok {
 		for _, u := range ids {
 			m.To = append(m.To, fmt.Sprint(u))
@@ -553,6 +563,39 @@ func (s *Server) updateCard(_ *http.Request, raw []byte) (map[string]any, int) {
 	}
 	s.record(m, nil, nil)
 	return nil, 0
+}
+
+// cardCode is a response_code the simulator gave out: it names one card and works once,
+// within 72 hours, like WeCom's.
+type cardCode struct {
+	task  string
+	users []string
+	at    time.Time
+	used  bool
+}
+
+// issueCardCode gives out a fresh response_code for a card (a send or a click).
+func (s *Server) issueCardCode(task string, users []string) string {
+	rc := "rc" + randHex(8)
+	s.mu.Lock()
+	if s.cardCodes == nil {
+		s.cardCodes = map[string]*cardCode{}
+	}
+	s.cardCodes[rc] = &cardCode{task: task, users: users, at: time.Now()}
+	s.mu.Unlock()
+	return rc
+}
+
+// spendCardCode uses up a response_code and says which card it names.
+func (s *Server) spendCardCode(rc string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.cardCodes[rc]
+	if c == nil || c.used || time.Since(c.at) > bot.CardCodeLife {
+		return "", false
+	}
+	c.used = true
+	return c.task, true
 }
 
 func (s *Server) appchatCreate(_ *http.Request, raw []byte) (map[string]any, int) {

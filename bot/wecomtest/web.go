@@ -303,6 +303,7 @@ type webMsg struct {
 	Content      string         `json:"content,omitempty"`
 	Body         map[string]any `json:"body,omitempty"` // the msgtype's object; card_update: the whole request
 	ResponseCode string         `json:"response_code,omitempty"`
+	TaskID       string         `json:"task_id,omitempty"` // template_card, card_update: the card
 	Mentions     []string       `json:"mentions,omitempty"`
 	Truncated    bool           `json:"truncated,omitempty"`
 }
@@ -347,7 +348,7 @@ func (s *Server) conversation(user, chat string, after int64) []webMsg {
 			continue
 		}
 		w := webMsg{Seq: m.Seq, At: m.At.In(chinaTime).Format("01-02 15:04"), Kind: m.MsgType, Content: m.Content,
-			ResponseCode: m.ResponseCode, Truncated: m.Truncated}
+			ResponseCode: m.ResponseCode, TaskID: m.TaskID, Truncated: m.Truncated}
 		switch m.API {
 		case "aibot/response":
 			w.Name = s.BotName

@@ -10,6 +10,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
 	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/handlers"
 	"github.com/fangpin/fangpin/internal/config"
 	"github.com/fangpin/fangpin/notify"
 )
@@ -68,6 +69,8 @@ func (e *Env) DB(ctx context.Context) (*postgres.DB, error) {
 	}
 	// Every case change plans, cancels or renews its reminders in its own transaction.
 	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
+	// Every card sent for a case follows it: handled by any route, the cards show the outcome.
+	db.CaseHooks = append(db.CaseHooks, (&handlers.Announcer{Links: e.formLinks()}).FollowCards)
 	if e.Clock != nil {
 		db.Now = e.Clock
 	}

@@ -140,6 +140,30 @@ func TestSimulatorWebPageInBrowser(t *testing.T) {
 		t.Errorf("the click is not shown: %v", err)
 	}
 
+	// A refused tap (不纳入 needs a written reason) turns the second card back to its
+	// choices with the reason; 核查 typed in chat then updates that card to the outcome.
+	second := `[...document.querySelectorAll(".tcard")].filter(c => c.querySelector(".submit"))[0]`
+	if _, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`(() => { const c = `+second+`; c.querySelector("select").value = "exclude"; c.querySelector(".submit").click(); return true })()`)); err != nil {
+		t.Fatalf("tap the second card: %v", err)
+	}
+	if _, err := chromedp.Run(tctx, chromedp.Poll[bool](`[...document.querySelectorAll(".tcard")].some(c => c.textContent.includes("未登记") && c.querySelector(".submit") && !c.querySelector(".submit").disabled)`)); err != nil {
+		t.Fatalf("the refused card did not come back with its choices and the reason: %v", err)
+	}
+	no2, err := chromedp.Run(tctx, chromedp.Evaluate[string](`(() => { const c = [...document.querySelectorAll(".tcard")].find(c => c.textContent.includes("未登记")); return c.dataset.task.split("_")[0] })()`))
+	if err != nil || no2 == "" {
+		t.Fatalf("second card's case: %q %v", no2, err)
+	}
+	err = chromedp.Do(tctx, chromedp.SendKeys(css("#input"), "核查 "+no2+" 纳入 已入户核实"), chromedp.Click(css("#send")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(tctx, chromedp.Poll[bool](`[...document.querySelectorAll(".tcard")].filter(c => c.querySelector(".state")).length == 2 && !document.querySelector(".tcard .submit")`)); err != nil {
+		t.Fatalf("the card of a case verified in chat still has a live button: %v", err)
+	}
+	if _, err := chromedp.Run(tctx, hasText(".tcard .state", "已登记：纳入")); err != nil {
+		t.Fatalf("the card does not show the chat's outcome: %v", err)
+	}
+
 	// In the township group the round's text is there, and an @-mention is answered there.
 	err = chromedp.Do(tctx,
 		chromedp.Click(css("#back-chats")),
