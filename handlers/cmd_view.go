@@ -48,11 +48,8 @@ func (h *Cases) viewCommand() *Command {
 			if len(evs) > 0 {
 				b.WriteString("\n办理记录：")
 			}
-			for _, e := range evs {
-				fmt.Fprintf(&b, "\n• %s %s %s", e.At.In(cases.Shanghai).Format("2006-01-02 15:04"), e.Actor, actionLabel(e.Action))
-				if e.To != "" && e.To != e.From {
-					fmt.Fprintf(&b, " → %s", cases.Status(e.To).Label())
-				}
+			for _, l := range h.history(ctx, evs) {
+				b.WriteString("\n• " + l)
 			}
 			return b.String(), nil
 		},
