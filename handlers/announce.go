@@ -35,8 +35,8 @@ func (a *Announcer) Announce(ctx context.Context, tx *sqlx.Tx, notices []cases.T
 func (a *Announcer) Messages(notices []cases.TownshipNotice) []bot.Outgoing {
 	var out []bot.Outgoing
 	for _, n := range notices {
-		out = append(out, a.groupMessages(n)...)
-		out = append(out, a.privateMessages(n)...)
+		out = append(out, a.roundGroupSummary(n)...)
+		out = append(out, a.roundPrivate(n)...)
 	}
 	return out
 }
@@ -353,6 +353,13 @@ func (a *Announcer) cardBody(c cases.Case, user, task, note, done string) map[st
 		}},
 		"submit_button": map[string]any{"text": "提交结论", "key": "submit_" + c.No},
 	}
+	if c.HeadName != "" { // private: the card goes to one responsible person
+		card["horizontal_content_list"] = []map[string]any{
+			{"keyname": "户主", "value": c.HeadName + " " + c.HeadIDNumber},
+			{"keyname": "预警", "value": categoryNames(c.Categories)},
+			{"keyname": "办结时限", "value": c.DueOn.String()},
+		}
+	}
 	if note != "" {
 		card["sub_title_text"] = note
 	}
@@ -363,4 +370,13 @@ func (a *Announcer) cardBody(c cases.Case, user, task, note, done string) map[st
 		card["jump_list"] = []map[string]any{{"type": 1, "title": "打开核查表单（理由、录入日期）", "url": a.Links.URL(c.No, user)}}
 	}
 	return card
+}
+
+// categoryNames lists categories by their full (private) labels.
+func categoryNames(cs []cases.Category) string {
+	ls := make([]string, len(cs))
+	for i, c := range cs {
+		ls[i] = c.Label()
+	}
+	return strings.Join(ls, "、")
 }

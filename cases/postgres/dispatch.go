@@ -163,6 +163,9 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 		if err := fillNotice(ctx, tx, n); err != nil {
 			return err
 		}
+		if err := assignResponsible(ctx, tx, n); err != nil {
+			return err
+		}
 		res.Notices = append(res.Notices, *n)
 	}
 	if opt.Announce != nil && len(res.Notices) > 0 {

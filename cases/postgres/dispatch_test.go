@@ -218,10 +218,16 @@ func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
 	if cards != 7 {
 		t.Errorf("%d cards, want 7", cards)
 	}
-	var private string
-	db.Get(&private, `SELECT payload->'body'->>'content' FROM outbox WHERE channel = 'message' AND target = 'zhangsan' AND payload::text LIKE '%`+p.Disease+`%' LIMIT 1`)
-	if !strings.Contains(private, p.A.ID) || !strings.Contains(private, "https://fp.example/form/") {
-		t.Errorf("cadre's private message lacks full details or the form link: %s", private)
+	// the responsible cadre's card carries the household's details and the form link; the
+	// 补充预警 text the warnings' details
+	var card, merged string
+	db.Get(&card, `SELECT payload::text FROM outbox WHERE channel = 'message' AND target = 'zhangsan' AND payload->>'msgtype' = 'template_card' AND payload::text LIKE '%`+p.A.ID+`%' LIMIT 1`)
+	if !strings.Contains(card, p.A.Name) || !strings.Contains(card, "https://fp.example/form/") {
+		t.Errorf("cadre's card lacks full details or the form link: %s", card)
+	}
+	db.Get(&merged, `SELECT payload->'body'->>'content' FROM outbox WHERE channel = 'message' AND target = 'zhangsan' AND payload::text LIKE '%补充预警%' AND payload::text LIKE '%`+p.A.ID+`%' LIMIT 1`)
+	if !strings.Contains(merged, "https://fp.example/form/") {
+		t.Errorf("cadre's 补充预警 message lacks details or the form link: %s", merged)
 	}
 }
 
