@@ -99,9 +99,23 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 	due := db.Cal.AddWorkingDays(opt.Date, 20)
 	byTown := map[string]*cases.TownshipNotice{}
 	var order []string
-	for _, h := range cases.GroupWarnings(facts) {
-		var openNo string
-		err := tx.GetContext(ctx, &openNo, `SELECT case_no FROM cases WHERE household_key = $1 AND status <> 'closed'`, h.Key)
+	households := cases.GroupWarnings(facts)
+	open, err := loadOpenCases(ctx, tx, households)
+	if err != nil {
+		return err
+	}
+	add := func(d cases.Dispatched) {
+		n := byTown[d.Case.Township]
+		if n == nil {
+			n = &cases.TownshipNotice{Round: opt.Month, Township: d.Case.Township, Liaisons: map[string][]string{}}
+			byTown[d.Case.Township] = n
+			order = append(order, d.Case.Township)
+		}
+		n.Cases = append(n.Cases, d)
+	}
+	var fresh []cases.Household
+	for _, h := range households {
+		openNo, err := open.of(h.Key)
 		var d cases.Dispatched
 		switch {
 		case err == nil:
@@ -126,36 +140,22 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 				return err
 			}
 		case errors.Is(err, sql.ErrNoRows):
-			id, no, err := InsertCase(ctx, tx, NewCase{
-				Round: opt.Month, Kind: h.Kind(), HouseholdKey: h.Key, HouseholdNo: h.HouseholdNo,
-				HeadName: h.HeadName, HeadIDNumber: h.HeadIDNumber, Village: h.Village, Township: h.Township,
-				Department: h.Department, DispatchedAt: dispatchedAt, DueOn: due, WarningIDs: h.WarningIDs(),
-			}, opt.Actor, opt.Source)
-			if err != nil {
-				return err
-			}
-			_ = id
-			if d.Case, err = caseByNo(ctx, tx, no, false); err != nil {
-				return err
-			}
-			for _, hook := range db.CaseHooks {
-				if err := hook(ctx, tx, cases.Case{}, d.Case); err != nil {
-					return fmt.Errorf("after dispatch of %s: %w", no, err)
-				}
-			}
-			res.CasesCreated++
-			res.ByTownship[h.Township]++
+			fresh = append(fresh, h) // created together after the loop (createCases)
+			continue
 		default:
 			return fmt.Errorf("open case of %s: %w", h.Key, err)
 		}
 		d.Area, d.Warnings = h.Area, h.Warnings
-		n := byTown[d.Case.Township]
-		if n == nil {
-			n = &cases.TownshipNotice{Round: opt.Month, Township: d.Case.Township, Liaisons: map[string][]string{}}
-			byTown[d.Case.Township] = n
-			order = append(order, d.Case.Township)
-		}
-		n.Cases = append(n.Cases, d)
+		add(d)
+	}
+	created, err := db.createCases(ctx, tx, fresh, opt, dispatchedAt, due)
+	if err != nil {
+		return err
+	}
+	for i, c := range created {
+		res.CasesCreated++
+		res.ByTownship[c.Township]++
+		add(cases.Dispatched{Case: c, Area: fresh[i].Area, Warnings: fresh[i].Warnings})
 	}
 	sort.Strings(order)
 	for _, t := range order {
