@@ -28,6 +28,7 @@ const MaxCaseNotices = MaxRoundPrivate - 1
 // responsible cadres.
 func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 	var created, merged int
+	var mergedNos []string
 	var due cases.Date
 	type village struct {
 		name  string
@@ -43,6 +44,7 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 		}
 		if d.Merged {
 			merged++
+			mergedNos = append(mergedNos, d.Case.No)
 			continue
 		}
 		created++
@@ -74,6 +76,9 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 	fmt.Fprintf(&b, "【防返贫预警交办】%s 批次 %s：新交办 %d 户", n.Round, n.Township, created)
 	if merged > 0 {
 		fmt.Fprintf(&b, "，在办案件补充预警 %d 户", merged)
+		if merged <= 10 { // case numbers only: the group may read them (spec §9)
+			fmt.Fprintf(&b, "（%s）", strings.Join(mergedNos, "、"))
+		}
 	}
 	if !due.IsZero() {
 		fmt.Fprintf(&b, "，请于 %s 前办结", due)
