@@ -20,7 +20,10 @@ type Callback struct {
 	Crypto *Crypto
 	CorpID string // app callback: ToUserName must match (optional)
 	// Inbox records each message durably before the 200; its worker runs the handler.
-	Inbox   *Inbox
+	Inbox *Inbox
+	// Spool, when set, takes the message when the inbox cannot commit it (Postgres down),
+	// so the callback still gets its 200; its Run drains it into the inbox later.
+	Spool   *Spool
 	Log     *slog.Logger
 	Metrics *Metrics
 	// MaxBody bounds a callback body; larger ones get 413. Default 64 KiB.
@@ -136,6 +139,17 @@ func (cb *Callback) serve(w http.ResponseWriter, r *http.Request) (string, error
 	// one commit). The handler runs later from the inbox worker, never inside this request
 	// (WeCom waits 5 s at most).
 	fresh, err := cb.Inbox.Accept(r.Context(), m)
+	if err != nil && cb.Spool != nil && !errors.Is(err, ErrInboxClosed) {
+		spooledNew, serr := cb.Spool.Put(m)
+		if serr == nil {
+			cb.log().WarnContext(r.Context(), "callback spooled: inbox unavailable", "source", string(cb.Source), "err", err)
+			if !spooledNew {
+				return "duplicate", nil
+			}
+			return "spooled", nil // empty 200: the spool's drain hands it to the inbox
+		}
+		err = fmt.Errorf("%w (and the spool: %v)", err, serr)
+	}
 	if err != nil {
 		// 503: WeCom retries, and the retry is deduplicated if the commit did land.
 		return "store_failed", refuse(http.StatusServiceUnavailable, "store_failed", err)

@@ -91,10 +91,3 @@ func Card(c TemplateCard) (string, json.RawMessage) {
 	b, _ := json.Marshal(c)
 	return "template_card", b
 }
-
-// File makes an outbox file message: the worker uploads path through media/upload when
-// it sends, and the file appears as filename.
-func File(path, filename string) (string, json.RawMessage) {
-	b, _ := json.Marshal(map[string]string{"path": path, "filename": filename})
-	return "file", b
-}

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
 	"strings"
@@ -63,7 +64,56 @@ func Retryable(err error) bool {
 		}
 		return false
 	}
+	var fe *ForeignURLError
+	if errors.As(err, &fe) {
+		return false
+	}
 	return err != nil && !errors.Is(err, context.Canceled)
+}
+
+// CallError is a call to WeCom that got no answer: the connection could not be made, or
+// broke or timed out after the request may have been written.
+type CallError struct {
+	API string
+	Err error
+}
+
+func (e *CallError) Error() string { return fmt.Sprintf("wecom %s: %v", e.API, e.Err) }
+func (e *CallError) Unwrap() error { return e.Err }
+
+// sendAPIs are the calls that deliver a message: a lost answer may hide a delivery.
+var sendAPIs = map[string]bool{"message/send": true, "appchat/send": true, "webhook/send": true,
+	"aibot/response": true, "message/update_template_card": true}
+
+// AnswerLost reports whether err leaves it unknown whether WeCom took a message: the
+// connection broke or timed out once the request could have been written, or a 5xx came
+// back (a gateway may answer so after WeCom took it). A refused connection, a failed DNS
+// look-up or an errcode is a definite "not taken".
+func AnswerLost(err error) bool {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return sendAPIs[ae.API] && ae.Status >= 500
+	}
+	var ce *CallError
+	if errors.As(err, &ce) && sendAPIs[ce.API] {
+		var oe *net.OpError
+		if errors.As(ce.Err, &oe) && oe.Op == "dial" {
+			return false
+		}
+		var de *net.DNSError
+		return !errors.As(ce.Err, &de)
+	}
+	return false
+}
+
+// ForeignURLError is a URL the bot was asked to call back (an AI bot's response_url) that
+// is not on WeCom's host. URL is the address without its query (which may hold secrets).
+type ForeignURLError struct {
+	URL string
+}
+
+func (e *ForeignURLError) Error() string {
+	return fmt.Sprintf("refused to call %s: not WeCom's host (WECOM_API_BASE or WECOM_AIBOT_HOST)", e.URL)
 }
 
 // Client calls WeCom's server API for one app. It uses the SDK's request and response
@@ -78,6 +128,9 @@ type Client struct {
 	HTTP    *http.Client
 	// Tokens caches the access token (a RedisCache in production, shared by instances).
 	Tokens cache.Cache
+	// ResponseHosts are the hosts (host or host:port) an AI bot's response_url may name
+	// besides Base's own (WECOM_AIBOT_HOST); any other URL is refused (spec §14).
+	ResponseHosts []string
 
 	mu sync.Mutex // one token fetch at a time in this process
 }
@@ -149,7 +202,7 @@ func (c *Client) do(ctx context.Context, api, method, u string, body []byte, con
 	}
 	resp, err := c.HTTP.Do(req)
 	if err != nil {
-		return fmt.Errorf("wecom %s: %w", api, redactURLError(err))
+		return &CallError{API: api, Err: redactURLError(err)}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
@@ -339,8 +392,42 @@ func (c *Client) WebhookUploadMedia(ctx context.Context, key, filename string, c
 	return res.MediaID, nil
 }
 
-// PostResponseURL answers an AI bot message through its single-use response_url.
+// CheckResponseURL refuses a response_url that is not on WeCom's host: Base's host, or
+// one of ResponseHosts, over https (or Base's own scheme, for the simulator), without
+// user information. The error names the URL without its query.
+func (c *Client) CheckResponseURL(raw string) error {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return &ForeignURLError{URL: "(unparsable URL)"}
+	}
+	bare := *u
+	bare.RawQuery, bare.Fragment, bare.User = "", "", nil
+	refuse := &ForeignURLError{URL: bare.String()}
+	base, err := url.Parse(c.Base)
+	if err != nil || u.User != nil || u.Opaque != "" {
+		return refuse
+	}
+	if u.Scheme != "https" && u.Scheme != base.Scheme {
+		return refuse
+	}
+	host := strings.ToLower(u.Host)
+	if host == strings.ToLower(base.Host) {
+		return nil
+	}
+	for _, h := range c.ResponseHosts {
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" && (host == h || u.Hostname() == h && u.Port() == "") {
+			return nil
+		}
+	}
+	return refuse
+}
+
+// PostResponseURL answers an AI bot message through its single-use response_url, which
+// must be on WeCom's host (CheckResponseURL).
 func (c *Client) PostResponseURL(ctx context.Context, responseURL string, req any) error {
+	if err := c.CheckResponseURL(responseURL); err != nil {
+		return err
+	}
 	body, err := marshalJSON(req)
 	if err != nil {
 		return fmt.Errorf("wecom response_url: %w", err)

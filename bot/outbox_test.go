@@ -3,8 +3,6 @@ package bot_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -136,15 +134,26 @@ func TestOutboxFailsPermanentErrorsAndKeepsTheError(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	mt, body := bot.Text("无权限")
-	bot.Enqueue(ctx, h.DB, bot.Outgoing{Key: "p1", Channel: bot.ToAppChat, Target: "wrNOPE", MsgType: mt, Body: body})
+	bot.Enqueue(ctx, h.DB, bot.Outgoing{Key: "p1", Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body})
+	h.Sim.FailNext("message/send", bot.CodeNoPrivilege, 1)
 	w := h.worker()
 	if _, err := w.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
 	var state, lastErr string
 	h.DB.QueryRow(`SELECT state, last_error FROM outbox WHERE idem_key = 'p1'`).Scan(&state, &lastErr)
-	if state != "failed" || !strings.Contains(lastErr, "86003") {
-		t.Errorf("state %q, error %q; want failed with errcode 86003", state, lastErr)
+	if state != "failed" || !strings.Contains(lastErr, "60011") {
+		t.Errorf("state %q, error %q; want failed with errcode 60011", state, lastErr)
+	}
+	// A group chat that is not there (yet) is retried: `fangpin chats create` may come.
+	bot.Enqueue(ctx, h.DB, bot.Outgoing{Key: "g1", Channel: bot.ToAppChat, Target: "wrNOPE", MsgType: mt, Body: body})
+	if _, err := w.RunOnce(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var code int64
+	h.DB.QueryRow(`SELECT state, last_error, last_errcode FROM outbox WHERE idem_key = 'g1'`).Scan(&state, &lastErr, &code)
+	if state != "pending" || code != 86003 {
+		t.Errorf("group send to a missing chat: state %q, errcode %d; want pending (retried) with 86003", state, code)
 	}
 	// Too many retryable failures end as failed too, error kept.
 	bot.Enqueue(ctx, h.DB, bot.Outgoing{Key: "p2", Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body})
@@ -170,12 +179,11 @@ func TestOutboxSplitsLongTextsAndSendsFiles(t *testing.T) {
 	}
 	long := strings.Repeat("第一行内容很长，", 300) // 7200 bytes
 	mt, body := bot.Text(long)
-	path := filepath.Join(t.TempDir(), "ledger.xlsx")
-	os.WriteFile(path, []byte("PK fake xlsx"), 0o600)
+	content := []byte("PK fake xlsx")
+	fmt_, fbody, fdata := bot.File("台账-2026-11.xlsx", content)
 	err = bot.Enqueue(ctx, h.DB,
 		bot.Outgoing{Key: "long", Channel: bot.ToAppChat, Target: chat, MsgType: mt, Body: body},
-		bot.Outgoing{Key: "file", Channel: bot.ToUsers, Target: "zhaoliu", MsgType: "file",
-			Body: []byte(fmt.Sprintf(`{"path":%q,"filename":"台账-2026-11.xlsx"}`, path))})
+		bot.Outgoing{Key: "file", Channel: bot.ToUsers, Target: "zhaoliu", MsgType: fmt_, Body: fbody, File: fdata})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,8 +208,14 @@ func TestOutboxSplitsLongTextsAndSendsFiles(t *testing.T) {
 		t.Error("the parts do not add up to the text")
 	}
 	files := h.Sim.SentTo("zhaoliu")
-	if len(files) != 1 || files[0].MsgType != "file" || files[0].MediaName != "台账-2026-11.xlsx" {
+	if len(files) != 1 || files[0].MsgType != "file" || files[0].MediaName != "台账-2026-11.xlsx" || string(files[0].MediaData) != string(content) {
 		t.Errorf("file message: %+v", files)
+	}
+	// Sent from the database; once delivered its content is not kept.
+	var left int
+	h.DB.Get(&left, `SELECT count(*) FROM outbox WHERE attachment IS NOT NULL`)
+	if left != 0 {
+		t.Errorf("%d delivered rows still hold their file", left)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 )
@@ -28,7 +29,20 @@ type Outgoing struct {
 	Target  string          `json:"target"`
 	MsgType string          `json:"msgtype"` // text, markdown, template_card, file, textcard
 	Body    json.RawMessage `json:"body"`    // the msgtype's object, e.g. {"content":"…"}
+	// File is a file message's content (Body: {"filename":"…"}). It is stored with the
+	// message in the database, so any instance can send it, and dropped once sent.
+	File []byte `json:"-"`
 }
+
+// File makes a file message: the worker uploads content under filename and sends it.
+func File(filename string, content []byte) (string, json.RawMessage, []byte) {
+	b, _ := json.Marshal(map[string]any{"filename": filename})
+	return "file", b, content
+}
+
+// saltWindow is how far back Enqueue looks for an equal message to the same users:
+// WeCom's longest duplicate_check_interval (4 hours).
+const saltWindow = 4 * time.Hour
 
 // Text makes a text message; mention lists userids to @ (groups) — "@all" for everyone.
 func Text(content string, mention ...string) (string, json.RawMessage) {
@@ -60,9 +74,18 @@ func Enqueue(ctx context.Context, q sqlx.ExecerContext, msgs ...Outgoing) error 
 		if err != nil {
 			return fmt.Errorf("enqueue %s: %w", m.Key, err)
 		}
+		if m.MsgType == "file" && len(m.File) == 0 {
+			return fmt.Errorf("enqueue %s: file message without content", m.Key)
+		}
+		// salt counts the equal messages to the same users queued lately, so that the
+		// worker can make this one's body differ from theirs (see Worker.body).
 		_, err = q.ExecContext(ctx, `
-			INSERT INTO outbox (idem_key, channel, target, payload) VALUES ($1, $2, $3, $4)
-			ON CONFLICT (idem_key) DO NOTHING`, m.Key, string(m.Channel), m.Target, payload)
+			INSERT INTO outbox (idem_key, channel, target, payload, attachment, salt)
+			SELECT $1, $2, $3, $4, $5,
+			       CASE WHEN $2 = 'message' THEN (SELECT count(*) FROM outbox o
+			            WHERE o.channel = $2 AND o.target = $3 AND o.payload = $4::jsonb
+			              AND o.created_at > now() - make_interval(secs => $6)) ELSE 0 END
+			ON CONFLICT (idem_key) DO NOTHING`, m.Key, string(m.Channel), m.Target, payload, nullBytes(m.File), saltWindow.Seconds())
 		if err != nil {
 			return fmt.Errorf("enqueue %s: %w", m.Key, err)
 		}
@@ -71,6 +94,13 @@ func Enqueue(ctx context.Context, q sqlx.ExecerContext, msgs ...Outgoing) error 
 		}
 	}
 	return nil
+}
+
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
 }
 
 // JoinUsers joins userids for ToUsers / UpdateCard targets.

@@ -7,8 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"strings"
 	"time"
 
@@ -35,6 +33,45 @@ type Worker struct {
 	// Abrupt makes cancelling Run behave like a killed process (tests): the message being
 	// sent is abandoned. Otherwise it is finished first (graceful shutdown).
 	Abrupt bool
+
+	// ResendWindow bounds resending a private message (message/send) after an answer was
+	// lost: WeCom may have taken it, and its duplicate check, asked for with an interval a
+	// little longer than this window (DuplicateCheckInterval), drops the resent copy. Past
+	// the window the row fails as "not known whether delivered" (default 10 min).
+	ResendWindow time.Duration
+	// GroupResendWindow is the same for group chats (appchat/send, webhook/send), which
+	// have no duplicate check: a resend after a lost answer may show twice, so the window
+	// is small (default 1 min).
+	GroupResendWindow time.Duration
+}
+
+// ErrUncertain marks a row failed because its answer was lost and the resend window
+// passed: WeCom may or may not have delivered it.
+var ErrUncertain = errors.New("企业微信未答复，无法确认是否送达")
+
+func (w *Worker) resendWindow(ch Channel) time.Duration {
+	if ch == ToUsers {
+		if w.ResendWindow > 0 {
+			return w.ResendWindow
+		}
+		return 10 * time.Minute
+	}
+	if w.GroupResendWindow > 0 {
+		return w.GroupResendWindow
+	}
+	return time.Minute
+}
+
+// DuplicateCheckInterval is message/send's duplicate_check_interval in seconds: the
+// resend window plus the longest a request or a killed worker's lease can add, within
+// WeCom's bounds.
+func (w *Worker) DuplicateCheckInterval() int {
+	lease := w.Lease
+	if lease <= 0 {
+		lease = 2 * time.Minute
+	}
+	d := w.resendWindow(ToUsers) + lease + time.Minute
+	return min(max(int(d.Seconds()), 60), 14400)
 }
 
 type outboxRow struct {
@@ -45,6 +82,12 @@ type outboxRow struct {
 	Payload   json.RawMessage `db:"payload"`
 	Attempts  int             `db:"attempts"`
 	PartsSent int             `db:"parts_sent"`
+	// File messages: the content, and its upload once made (reused on resend).
+	Attachment []byte `db:"attachment"`
+	MediaID    string `db:"media_id"`
+	Salt       int    `db:"salt"`
+	// LostFor is how long ago the first lost answer was, in seconds (-1: none).
+	LostFor float64 `db:"lost_for"`
 }
 
 func (w *Worker) log() *slog.Logger {
@@ -96,7 +139,9 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 		UPDATE outbox o SET attempts = o.attempts + 1,
 		       next_attempt_at = now() + make_interval(secs => $2)
 		FROM due WHERE o.id = due.id
-		RETURNING o.id, o.idem_key, o.channel, o.target, o.payload, o.attempts, o.parts_sent`,
+		RETURNING o.id, o.idem_key, o.channel, o.target, o.payload, o.attempts, o.parts_sent,
+		          o.attachment, o.media_id, o.salt,
+		          COALESCE(EXTRACT(EPOCH FROM now() - o.first_lost_at)::float8, -1) AS lost_for`,
 		batch, lease.Seconds())
 	if err != nil {
 		return 0, fmt.Errorf("claim outbox: %w", err)
@@ -147,15 +192,16 @@ func (w *Worker) deliver(ctx context.Context, r *outboxRow) error {
 	if err := json.Unmarshal(r.Payload, &p); err != nil {
 		return w.fail(ctx, r, fmt.Errorf("bad payload: %w", err))
 	}
+	if r.LostFor >= 0 && time.Duration(r.LostFor*float64(time.Second)) >= w.resendWindow(r.Channel) {
+		// The worker was away longer than the window: a resend could double.
+		return w.fail(ctx, r, ErrUncertain)
+	}
 	parts, err := w.requests(ctx, r, p.MsgType, p.Body)
 	if ctx.Err() != nil {
 		return ctx.Err() // killed: the lease brings the row back
 	}
 	if err != nil {
-		if Retryable(err) {
-			return w.retry(ctx, r, err)
-		}
-		return w.fail(ctx, r, err)
+		return w.failed(ctx, r, err)
 	}
 	for i := r.PartsSent; i < len(parts); i++ {
 		wait, err := w.Pacer.take(ctx, fmt.Sprintf("%d.%d.%d", r.ID, i, r.Attempts), w.Pacer.pacesFor(r.Channel, r.Target))
@@ -178,10 +224,7 @@ func (w *Worker) deliver(ctx context.Context, r *outboxRow) error {
 			if ctx.Err() != nil {
 				return ctx.Err()
 			}
-			if Retryable(err) {
-				return w.retry(ctx, r, err)
-			}
-			return w.fail(ctx, r, err)
+			return w.failed(ctx, r, err)
 		}
 		if i+1 < len(parts) {
 			if _, err := w.DB.ExecContext(ctx, `UPDATE outbox SET parts_sent = $2 WHERE id = $1`, r.ID, i+1); err != nil {
@@ -189,7 +232,7 @@ func (w *Worker) deliver(ctx context.Context, r *outboxRow) error {
 			}
 		}
 	}
-	_, err = w.DB.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_at = now(), parts_sent = $2, last_error = '' WHERE id = $1`, r.ID, len(parts))
+	_, err = w.DB.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_at = now(), parts_sent = $2, last_error = '', attachment = NULL WHERE id = $1`, r.ID, len(parts))
 	if err != nil {
 		return fmt.Errorf("record outbox %d sent: %w", r.ID, err)
 	}
@@ -201,6 +244,51 @@ func (w *Worker) count(ch Channel, result string) {
 	if w.Metrics != nil {
 		w.Metrics.Sends.WithLabelValues(string(ch), result).Inc()
 	}
+}
+
+// failed decides what an attempt's error means: a lost answer is remembered and resent
+// within the channel's window; WeCom busy or limits are retried; a group message refused
+// for good (86003 chat not found, an invalid webhook key…) is retried with back-off too,
+// since the office may fix the chat meanwhile (`fangpin chats create`); anything else
+// fails at once.
+func (w *Worker) failed(ctx context.Context, r *outboxRow, err error) error {
+	if AnswerLost(err) {
+		lostFor, qerr := w.lost(ctx, r)
+		if qerr != nil {
+			return qerr
+		}
+		r.LostFor = lostFor
+		return w.retry(ctx, r, err)
+	}
+	if Retryable(err) {
+		return w.retry(ctx, r, err)
+	}
+	var ae *APIError
+	if (r.Channel == ToAppChat || r.Channel == ToWebhook) && errors.As(err, &ae) {
+		return w.retry(ctx, r, err)
+	}
+	return w.fail(ctx, r, err)
+}
+
+// lost records an attempt whose answer was lost and returns how long ago the first was.
+func (w *Worker) lost(ctx context.Context, r *outboxRow) (float64, error) {
+	var lostFor float64
+	err := w.DB.GetContext(ctx, &lostFor, `
+		UPDATE outbox SET lost_answers = lost_answers + 1, first_lost_at = COALESCE(first_lost_at, now())
+		WHERE id = $1 RETURNING EXTRACT(EPOCH FROM now() - first_lost_at)::float8`, r.ID)
+	if err != nil {
+		return 0, fmt.Errorf("record lost answer of outbox %d: %w", r.ID, err)
+	}
+	w.count(r.Channel, "lost_answer")
+	return lostFor, nil
+}
+
+func errcode(err error) int64 {
+	var ae *APIError
+	if errors.As(err, &ae) {
+		return ae.Code
+	}
+	return 0
 }
 
 func (w *Worker) retry(ctx context.Context, r *outboxRow, cause error) error {
@@ -216,20 +304,27 @@ func (w *Worker) retry(ctx context.Context, r *outboxRow, cause error) error {
 		backoff = DefaultBackoff
 	}
 	d := backoff(r.Attempts, cause)
+	if r.LostFor >= 0 && time.Duration(r.LostFor*float64(time.Second))+d >= w.resendWindow(r.Channel) {
+		// The next try would fall outside the window in which a resend cannot double.
+		return w.fail(ctx, r, fmt.Errorf("%w: %w", ErrUncertain, cause))
+	}
 	w.count(r.Channel, "retry")
 	w.log().WarnContext(ctx, "outbox retry", "id", r.ID, "key", r.Key, "channel", string(r.Channel), "attempt", r.Attempts, "in", d.String(), "err", cause)
-	_, err := w.DB.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2), last_error = $3 WHERE id = $1`,
-		r.ID, d.Seconds(), MaskIDNumbers(cause.Error()))
+	_, err := w.DB.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2), last_error = $3, last_errcode = $4 WHERE id = $1`,
+		r.ID, d.Seconds(), MaskIDNumbers(cause.Error()), errcode(cause))
 	if err != nil {
 		return fmt.Errorf("reschedule outbox %d: %w", r.ID, err)
 	}
 	return nil
 }
 
+// fail gives a row up: its file content is dropped, and a group message waits for the
+// office to be told (UnreportedFailures).
 func (w *Worker) fail(ctx context.Context, r *outboxRow, cause error) error {
 	w.count(r.Channel, "failed")
 	w.log().ErrorContext(ctx, "outbox message failed", "id", r.ID, "key", r.Key, "channel", string(r.Channel), "attempt", r.Attempts, "err", cause)
-	_, err := w.DB.ExecContext(ctx, `UPDATE outbox SET state = 'failed', last_error = $2 WHERE id = $1`, r.ID, MaskIDNumbers(cause.Error()))
+	_, err := w.DB.ExecContext(ctx, `UPDATE outbox SET state = 'failed', last_error = $2, last_errcode = $3, attachment = NULL WHERE id = $1`,
+		r.ID, MaskIDNumbers(cause.Error()), errcode(cause))
 	if err != nil {
 		return fmt.Errorf("record outbox %d failed: %w", r.ID, err)
 	}
@@ -251,7 +346,6 @@ func DefaultBackoff(attempt int, err error) time.Duration {
 
 // requests turns one outbox row into its calls to WeCom, one per part.
 func (w *Worker) requests(ctx context.Context, r *outboxRow, msgtype string, body json.RawMessage) ([]func(context.Context) error, error) {
-	api := w.API
 	var fields map[string]any
 	if err := json.Unmarshal(body, &fields); err != nil {
 		return nil, fmt.Errorf("outbox %s: body is not an object: %w", r.Key, err)
@@ -277,27 +371,7 @@ func (w *Worker) requests(ctx context.Context, r *outboxRow, msgtype string, bod
 		}
 	}
 	if msgtype == "file" && r.Channel != UpdateCard {
-		path, _ := fields["path"].(string)
-		name, _ := fields["filename"].(string)
-		if path == "" {
-			return nil, fmt.Errorf("outbox %s: file message without path", r.Key)
-		}
-		if name == "" {
-			name = filepath.Base(path)
-		}
-		data, err := os.ReadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("outbox %s: read file to send: %w", r.Key, err)
-		}
-		var id string
-		switch r.Channel {
-		case ToWebhook:
-			id, err = api.WebhookUploadMedia(ctx, r.Target, name, data)
-		case ToResponseURL:
-			return nil, fmt.Errorf("outbox %s: files cannot go through response_url", r.Key)
-		default:
-			id, err = api.UploadMedia(ctx, "file", name, data)
-		}
+		id, err := w.upload(ctx, r, fields)
 		if err != nil {
 			return nil, err
 		}
@@ -311,11 +385,55 @@ func (w *Worker) requests(ctx context.Context, r *outboxRow, msgtype string, bod
 			for k, v := range fields {
 				f[k] = v
 			}
-			f["content"] = c
+			f["content"] = c + saltMark(r)
 		}
 		calls = append(calls, w.call(r, msgtype, f))
 	}
 	return calls, nil
+}
+
+// saltMark makes a private message's text differ from the equal messages queued before it
+// to the same users (Enqueue counts them in salt): zero-width spaces, which WeCom shows as
+// nothing, so that the duplicate check does not drop a reply asked for twice. A resend of
+// the same row carries the same mark, so the check still drops a resend.
+func saltMark(r *outboxRow) string {
+	if r.Channel != ToUsers || r.Salt <= 0 {
+		return ""
+	}
+	return strings.Repeat("\u200b", min(r.Salt, 64))
+}
+
+// upload uploads a file message's content once; the media_id is kept with the row (valid
+// three days), so a resend names the same media and its body is byte-identical.
+func (w *Worker) upload(ctx context.Context, r *outboxRow, fields map[string]any) (string, error) {
+	if r.MediaID != "" {
+		return r.MediaID, nil
+	}
+	name, _ := fields["filename"].(string)
+	if len(r.Attachment) == 0 {
+		return "", fmt.Errorf("outbox %s: file message without content", r.Key)
+	}
+	if name == "" {
+		name = "file"
+	}
+	var id string
+	var err error
+	switch r.Channel {
+	case ToWebhook:
+		id, err = w.API.WebhookUploadMedia(ctx, r.Target, name, r.Attachment)
+	case ToResponseURL:
+		return "", fmt.Errorf("outbox %s: files cannot go through response_url", r.Key)
+	default:
+		id, err = w.API.UploadMedia(ctx, "file", name, r.Attachment)
+	}
+	if err != nil {
+		return "", err
+	}
+	if _, err := w.DB.ExecContext(ctx, `UPDATE outbox SET media_id = $2 WHERE id = $1`, r.ID, id); err != nil {
+		return "", fmt.Errorf("record upload of outbox %d: %w", r.ID, err)
+	}
+	r.MediaID = id
+	return id, nil
 }
 
 func (w *Worker) call(r *outboxRow, msgtype string, f map[string]any) func(context.Context) error {
@@ -324,7 +442,10 @@ func (w *Worker) call(r *outboxRow, msgtype string, f map[string]any) func(conte
 	case ToUsers:
 		return func(ctx context.Context) error {
 			delete(f, "mentioned_list") // only groups mention
-			req := map[string]any{"touser": r.Target, "msgtype": msgtype, "agentid": api.AgentID, msgtype: f}
+			// WeCom drops a request identical to one it took within the interval: a resend
+			// after a lost answer carries the same body, so it is not shown twice.
+			req := map[string]any{"touser": r.Target, "msgtype": msgtype, "agentid": api.AgentID, msgtype: f,
+				"enable_duplicate_check": 1, "duplicate_check_interval": w.DuplicateCheckInterval()}
 			res, err := api.SendMessage(ctx, req)
 			if err == nil && res.InvalidUser != "" {
 				w.log().WarnContext(ctx, "outbox: some users unknown to WeCom", "key", r.Key, "invaliduser", res.InvalidUser)

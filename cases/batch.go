@@ -12,8 +12,16 @@ type Batch struct {
 	Accepted    int        `json:"accepted"`
 	Rejected    int        `json:"rejected"`
 	Warnings    int        `json:"warnings"`
+	OutOfScope  int        `json:"out_of_scope"` // valid rows outside the category's scope (spec §2), not stored
 	DuplicateOf *string    `json:"duplicate_of"`
 	Errors      []RowError `json:"errors"`
+	// Late is set when the push came after its deadline (spec §10, §11): a monthly or the
+	// education push after its deadline, an epidemic push more than 3 days after its event.
+	Late bool `json:"late,omitempty"`
+	// A 人员变动 push (spec §5a) adds how many registry members it updated and how many of its
+	// rows named nobody in the registry (nil for other categories).
+	RegistryUpdates *int `json:"registry_updates,omitempty"`
+	NotInRegistry   *int `json:"not_in_registry,omitempty"`
 
 	SHA256   string `json:"-"`
 	Filename string `json:"-"`
@@ -36,7 +44,10 @@ type Warning struct {
 	Village      string
 	HeadIDNumber string
 	Registered   bool // 建档立卡
-	Hits         []Hit
+	// 人员变动 rows: 变动类型 and 变动日期 (the registry is updated from them, spec §5a).
+	Change    string
+	ChangedOn Date
+	Hits      []Hit
 	// Detail is the row as read, a JSON object of column name → value, shown only to the
 	// responsible cadre. It is built once by the reader so a million rows cost no maps.
 	Detail []byte

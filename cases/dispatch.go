@@ -181,7 +181,7 @@ func (h *Household) fill() {
 	}
 	for _, w := range h.Warnings {
 		if w.Category == CatAssurance {
-			if d := strings.TrimSpace(w.Detail["责任部门"]); d != "" {
+			if d := TaskDepartment(w); d != "" {
 				h.Department = d
 				break
 			}
@@ -195,6 +195,7 @@ type Dispatched struct {
 	Merged   bool          // 补充预警: the warnings joined an open case
 	Area     bool          // township-wide alert
 	Warnings []WarningFact // this round's warnings of the case
+	Tasks    []Task        // department tasks this round added to the case
 }
 
 // TownshipNotice is everything one township is told about a round: its group chat, its
@@ -208,4 +209,113 @@ type TownshipNotice struct {
 	CadreNames []string            // the cadres' names, in Cadres' order: app-created groups cannot @ by userid
 	Liaisons   map[string][]string // 责任部门 → liaison userids
 	Cases      []Dispatched
+}
+
+// 比对已核 (spec §5): a household whose latest case closed 不纳入 less than HoldMonths before the
+// round comes back with the same problems (医保局's figures are cumulative for the year): its
+// warnings are held, not dispatched again, unless something is new or has grown by HoldGrowth.
+const (
+	HoldMonths = 6
+	// HoldGrowthPercent: an amount at least this much above the highest verified one is new.
+	HoldGrowthPercent = 50
+)
+
+// EarlierResult is the household's latest case, as the hold decision needs it.
+type EarlierResult struct {
+	CaseID   int64
+	CaseNo   string
+	Result   Result
+	ClosedOn *Date         // nil while open
+	Verified []WarningFact // the warnings that case verified (not those it held later)
+}
+
+// HoldWindowOpen reports whether e closed 不纳入 less than HoldMonths before day.
+func (e EarlierResult) HoldWindowOpen(day Date) bool {
+	if e.CaseNo == "" || e.Result != ResultExclude || e.ClosedOn == nil {
+		return false
+	}
+	limit := NewDate(day.Year, day.Month-HoldMonths, day.Day)
+	return e.ClosedOn.After(limit)
+}
+
+// Hold decides whether a household's warnings are held as 比对已核 against e: every warning is
+// of a category (and 问题类型) e verified, and none has an amount at least HoldGrowthPercent
+// above the highest amount e verified for it.
+func Hold(e EarlierResult, ws []WarningFact, day Date) bool {
+	if len(ws) == 0 || !e.HoldWindowOpen(day) {
+		return false
+	}
+	verified := map[string]bool{}
+	highest := map[string]int64{}
+	for _, v := range e.Verified {
+		k := ProblemKey(v)
+		verified[k] = true
+		if c, ok := cents(v.Amount); ok && c > highest[k] {
+			highest[k] = c
+		}
+	}
+	for _, w := range ws {
+		k := ProblemKey(w)
+		if w.IDNumber == "" || !verified[k] {
+			return false
+		}
+		c, ok := cents(w.Amount)
+		if !ok {
+			continue
+		}
+		if h, had := highest[k]; had && c*100 >= h*(100+HoldGrowthPercent) {
+			return false
+		} else if !had && c > 0 {
+			// verified without an amount: an amount now is something the visit did not see
+			return false
+		}
+	}
+	return true
+}
+
+// cents reads a stored amount ("5000.00") as fen; false when there is none.
+func cents(s string) (int64, bool) {
+	s = strings.TrimSpace(s)
+	if s == "" {
+		return 0, false
+	}
+	whole, frac, _ := strings.Cut(s, ".")
+	frac = (frac + "00")[:2]
+	var n int64
+	for _, r := range whole + frac {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+		n = n*10 + int64(r-'0')
+	}
+	return n, true
+}
+
+// NewProblems lists the problem keys (ProblemKey) of ws that known does not have yet.
+func NewProblems(known []string, ws []WarningFact) []string {
+	have := map[string]bool{}
+	for _, k := range known {
+		have[k] = true
+	}
+	var out []string
+	for _, w := range ws {
+		if k := ProblemKey(w); !have[k] {
+			have[k] = true
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// TaskDepartments lists the departments ws give tasks to, without repeats, in order.
+func TaskDepartments(ws []WarningFact) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, w := range ws {
+		if d := TaskDepartment(w); d != "" && !seen[d] {
+			seen[d] = true
+			out = append(out, d)
+		}
+	}
+	return out
 }

@@ -41,3 +41,37 @@ func TestGroupWarnings(t *testing.T) {
 		t.Errorf("assurance household: %+v", c)
 	}
 }
+
+func TestHold(t *testing.T) {
+	closed := MustDate("2026-11-20")
+	med := func(amount string) WarningFact {
+		return WarningFact{Category: CatMedical, IDNumber: "x", Amount: amount}
+	}
+	house := WarningFact{Category: CatAssurance, IDNumber: "x", Detail: map[string]string{"问题类型": "住房安全"}}
+	water := WarningFact{Category: CatAssurance, IDNumber: "x", Detail: map[string]string{"问题类型": "饮水安全"}}
+	e := EarlierResult{CaseNo: "YJ202611-0001", Result: ResultExclude, ClosedOn: &closed,
+		Verified: []WarningFact{med("8000.00"), med("10000.00"), house}}
+	for _, c := range []struct {
+		name string
+		e    EarlierResult
+		ws   []WarningFact
+		day  string
+		want bool
+	}{
+		{"same problem, grown 49.99 %", e, []WarningFact{med("14999.99")}, "2026-12-10", true},
+		{"grown 50 %", e, []WarningFact{med("15000.00")}, "2026-12-10", false},
+		{"verified 问题类型", e, []WarningFact{house, med("9000")}, "2026-12-10", true},
+		{"another 问题类型", e, []WarningFact{house, water}, "2026-12-10", false},
+		{"another category", e, []WarningFact{{Category: CatAssistance, IDNumber: "x"}}, "2026-12-10", false},
+		{"six months later", e, []WarningFact{med("9000")}, "2027-05-20", false},
+		{"just under six months", e, []WarningFact{med("9000")}, "2027-05-19", true},
+		{"earlier case taken in", EarlierResult{CaseNo: "YJ", Result: ResultInclude, ClosedOn: &closed, Verified: e.Verified},
+			[]WarningFact{med("9000")}, "2026-12-10", false},
+		{"earlier case still open", EarlierResult{CaseNo: "YJ", Result: ResultExclude, Verified: e.Verified},
+			[]WarningFact{med("9000")}, "2026-12-10", false},
+	} {
+		if got := Hold(c.e, c.ws, MustDate(c.day)); got != c.want {
+			t.Errorf("%s: Hold = %v, want %v", c.name, got, c.want)
+		}
+	}
+}

@@ -43,12 +43,9 @@ type Command struct {
 	Action Action
 	Result Result // ActVerify
 	Reason string // ActVerify: 说明/理由; spot checks: 说明
-	Date   Date   // ActEnter: 录入日期 (zero = today)
+	Date   Date   // ActEnter: 录入日期 (zero = today); ActAddWarnings: new due date when a new problem came (zero = keep)
 	Now    time.Time
 }
-
-// MinReasonRunes is the shortest reason accepted for 不纳入 (逐户说明): a word or two is not a reason.
-const MinReasonRunes = 4
 
 // ReturnWorkingDays is how long a returned case gets (spec §7).
 const ReturnWorkingDays = 10
@@ -67,6 +64,9 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 		if c.Status == StatusClosed {
 			return c, Errorf(EIllegal, "案件 %s 已办结，不能再登记核查结果。", c.No)
 		}
+		if c.Kind == KindInfo {
+			return c, Errorf(EIllegal, "案件 %s 是人员变动引起的信息变更，无需入户核查；在全国系统中更新后请发送：录入 %s [日期]", c.No, c.No)
+		}
 		switch cmd.Result {
 		case ResultInclude, ResultMonitored:
 			c.Status = StatusVerified
@@ -75,8 +75,8 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 			c.VerifiedAt = &now
 		case ResultExclude:
 			reason := strings.TrimSpace(cmd.Reason)
-			if utf8.RuneCountInString(reason) < MinReasonRunes {
-				return c, Errorf(EInvalid, "“不纳入”必须逐户写明理由（至少 %d 个字），例如：核查 %s 不纳入 家庭年人均收入高于监测标准，无返贫风险", MinReasonRunes, c.No)
+			if err := CheckExclusionReason(c.No, reason); err != nil {
+				return c, err
 			}
 			c.Status = StatusClosed
 			c.Result = ResultExclude
@@ -92,7 +92,9 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 		case StatusClosed:
 			return c, Errorf(EIllegal, "案件 %s 已办结，无需再录入。", c.No)
 		case StatusDispatched, StatusReturned:
-			return c, Errorf(EIllegal, "案件 %s 还没有核查结论，请先发送：核查 %s 纳入 <说明>", c.No, c.No)
+			if c.Kind != KindInfo { // 信息变更: 录入 alone closes it (spec §5a)
+				return c, Errorf(EIllegal, "案件 %s 还没有核查结论，请先发送：核查 %s 纳入 <说明>", c.No, c.No)
+			}
 		}
 		if c.Result == ResultExclude {
 			return c, Errorf(EIllegal, "案件 %s 的结论是“不纳入”，不需要录入全国系统。", c.No)
@@ -112,12 +114,19 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 		c.ClosedAt = &now
 		return c, nil
 	case ActSpotPass, ActSpotFail:
-		if c.Status != StatusClosed {
-			return c, Errorf(EIllegal, "案件 %s 尚未办结（%s），办结后才能抽查。", c.No, c.Status.Label())
-		}
+		// Any case of the month may be checked, open or closed (spec §8): an open case is
+		// checked for progress and keeps its due date, so a late case stays visibly late;
+		// the store tells the township (督办). A closed case found 不合格 is returned.
 		if cmd.Action == ActSpotFail {
 			if utf8.RuneCountInString(strings.TrimSpace(cmd.Reason)) < 2 {
 				return c, Errorf(EInvalid, "抽查不合格请写明问题，例如：抽查 %s 不合格 未实际入户核查", c.No)
+			}
+			if c.Status != StatusClosed {
+				return c, nil
+			}
+			if c.OriginalDueOn == nil {
+				first := c.DueOn
+				c.OriginalDueOn = &first
 			}
 			c.Status = StatusReturned
 			c.Result = ResultNone
@@ -133,6 +142,11 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 		if !c.Status.Open() {
 			return c, Errorf(EIllegal, "案件 %s 已办结，新的预警应另行交办。", c.No)
 		}
+		// A new category or 问题类型 moves due_on to 20 working days after its 交办 (the seed
+		// counts from the 交办 of each warning); never earlier than it was.
+		if !cmd.Date.IsZero() && cmd.Date.After(c.DueOn) {
+			c.DueOn = cmd.Date
+		}
 		return c, nil
 	}
 	return c, Errorf(EInvalid, "不认识的操作。")
@@ -142,8 +156,12 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 func authorize(c Case, a Actor, act Action) error {
 	switch act {
 	case ActAddWarnings:
-		if a.Role == RoleOffice {
+		switch a.Role {
+		case RoleOffice:
 			return nil
+		case RoleCadre:
+			// a household the township found itself (申报/走访) joins its open case
+			return inTownship(c, a)
 		}
 		return Errorf(EForbidden, "只有县扶贫办可以补充交办预警。")
 	case ActSpotPass, ActSpotFail:
@@ -189,7 +207,7 @@ func CanView(c Case, a Actor) bool {
 	case RoleCadre:
 		return a.Township == c.Township
 	case RoleLiaison:
-		return c.Department != "" && c.Department == a.Department
+		return a.Department != "" && (c.Department == a.Department || c.HasTaskOf(a.Department))
 	}
 	return false
 }

@@ -47,10 +47,11 @@ func TestTransitionTable(t *testing.T) {
 	}
 	// want[status][action] = resulting status, or "" when it must be refused.
 	want := map[Status]map[Action]Status{
-		StatusDispatched: {ActVerify: StatusVerified, ActEnter: "", ActSpotPass: "", ActSpotFail: "", ActAddWarnings: StatusDispatched},
-		StatusVerified:   {ActVerify: StatusVerified, ActEnter: StatusClosed, ActSpotPass: "", ActSpotFail: "", ActAddWarnings: StatusVerified},
+		// Spot checks cover open cases too (spec §8): they leave an open case as it is.
+		StatusDispatched: {ActVerify: StatusVerified, ActEnter: "", ActSpotPass: StatusDispatched, ActSpotFail: StatusDispatched, ActAddWarnings: StatusDispatched},
+		StatusVerified:   {ActVerify: StatusVerified, ActEnter: StatusClosed, ActSpotPass: StatusVerified, ActSpotFail: StatusVerified, ActAddWarnings: StatusVerified},
 		StatusClosed:     {ActVerify: "", ActEnter: "", ActSpotPass: StatusClosed, ActSpotFail: StatusReturned, ActAddWarnings: ""},
-		StatusReturned:   {ActVerify: StatusVerified, ActEnter: "", ActSpotPass: "", ActSpotFail: "", ActAddWarnings: StatusReturned},
+		StatusReturned:   {ActVerify: StatusVerified, ActEnter: "", ActSpotPass: StatusReturned, ActSpotFail: StatusReturned, ActAddWarnings: StatusReturned},
 	}
 	for _, s := range Statuses {
 		for _, a := range Actions {
@@ -130,7 +131,7 @@ func TestEnterDateBounds(t *testing.T) {
 	if err != nil || got.EnteredOn == nil || got.EnteredOn.String() != "2026-11-25" {
 		t.Fatalf("录入 today: %+v %v", got.EnteredOn, err)
 	}
-	if !got.OnTime() {
+	if ot := OnTime(got); ot == nil || !*ot {
 		t.Error("closed 2026-11-25 with due 2026-12-08 should be on time")
 	}
 }
@@ -144,5 +145,55 @@ func TestSpotFailReturnsWithNewDueDate(t *testing.T) {
 	}
 	if got.Status != StatusReturned || got.DueOn.String() != "2026-12-15" || got.Returns != 1 || got.Result != ResultNone {
 		t.Errorf("returned case: status %s due %s returns %d result %q", got.Status, got.DueOn, got.Returns, got.Result)
+	}
+	if got.OriginalDueOn == nil || got.OriginalDueOn.String() != "2026-12-08" {
+		t.Errorf("the original due date is kept: %v", got.OriginalDueOn)
+	}
+	// Returned twice: the original stays the first one.
+	again := got
+	again.Status, again.Result = StatusClosed, ResultExclude
+	closed := MustDate("2026-12-10").At(10, 0)
+	again.ClosedAt = &closed
+	got2, err := Apply(again, supervisor, Command{Action: ActSpotFail, Reason: "理由不实", Now: MustDate("2026-12-11").At(9, 0)}, cal)
+	if err != nil || got2.OriginalDueOn.String() != "2026-12-08" || got2.Returns != 2 {
+		t.Errorf("second return: original %v returns %d err %v", got2.OriginalDueOn, got2.Returns, err)
+	}
+}
+
+func TestSpotFailOnAnOpenCaseKeepsItsDueDate(t *testing.T) {
+	cal := NewCalendar()
+	now := MustDate("2026-12-10").At(9, 0) // after due 2026-12-08: the case is late and stays late
+	for _, s := range []Status{StatusDispatched, StatusVerified, StatusReturned} {
+		before := sampleCase(s)
+		got, err := Apply(before, supervisor, Command{Action: ActSpotFail, Reason: "进度滞后，未入户", Now: now}, cal)
+		if err != nil {
+			t.Fatalf("%s: %v", s, err)
+		}
+		if got.Status != s || got.DueOn != before.DueOn || got.Returns != 0 || got.OriginalDueOn != nil {
+			t.Errorf("%s: spot fail changed the open case: %+v", s, got)
+		}
+		if !Late(got, DateOf(now)) {
+			t.Errorf("%s: the case must still show as late", s)
+		}
+	}
+}
+
+// A township's own finding (申报/走访) joins its open case: a cadre of that township may add
+// warnings, a cadre of another may not; the due date moves only later, never earlier.
+func TestCadreAddsWarnings(t *testing.T) {
+	cal := NewCalendar()
+	c := Case{No: "YJ202611-0001", Township: "城关镇", Status: StatusDispatched, DueOn: MustDate("2026-12-08")}
+	now := MustDate("2026-11-20").At(10, 0)
+	mine := Actor{UserID: "zhangsan", Role: RoleCadre, Township: "城关镇"}
+	other := Actor{UserID: "lisi", Role: RoleCadre, Township: "河口乡"}
+	if _, err := Apply(c, other, Command{Action: ActAddWarnings, Now: now}, cal); ErrorCode(err) != EForbidden {
+		t.Errorf("another township's cadre: %v", err)
+	}
+	later, err := Apply(c, mine, Command{Action: ActAddWarnings, Now: now, Date: MustDate("2026-12-18")}, cal)
+	if err != nil || later.DueOn != MustDate("2026-12-18") {
+		t.Errorf("a new problem: due %s, %v", later.DueOn, err)
+	}
+	if kept, _ := Apply(c, mine, Command{Action: ActAddWarnings, Now: now, Date: MustDate("2026-12-01")}, cal); kept.DueOn != c.DueOn {
+		t.Errorf("an earlier date moved due_on to %s", kept.DueOn)
 	}
 }

@@ -53,4 +53,9 @@ type RegistryMember struct {
 	Village      string
 	Kind         string
 	RiskStatus   string
+	Status       string // active, deceased or moved_out (人员变动); "" reads as active
 }
+
+// Active reports whether the member still lives in the county's registry (not deceased, not
+// moved out): only active members make a row 建档立卡 or place it in a household.
+func (m RegistryMember) Active() bool { return m.Status == "" || m.Status == MemberActive }

@@ -14,17 +14,20 @@ import (
 type ReminderKind string
 
 const (
-	RemindCaseDue      ReminderKind = "case_due"      // 5, 2, 1 working days before due_on and on it → township group
-	RemindCaseOverdue  ReminderKind = "case_overdue"  // every working day after due_on → township group
-	RemindCaseEscalate ReminderKind = "case_escalate" // first overdue day → the office (逾期督办)
-	RemindPush         ReminderKind = "push"          // the 3rd → liaisons who have not pushed last month's data
-	RemindPushLate     ReminderKind = "push_late"     // the 6th → liaisons and the office, if still missing
-	RemindEducation    ReminderKind = "education"     // 20 April → 教体局 liaisons, before the 30 April deadline
-	RemindEduLate      ReminderKind = "education_late"
-	RemindDispatch     ReminderKind = "dispatch"  // the 8th → the office, if the month's round is not dispatched
-	RemindMonthEnd     ReminderKind = "month_end" // 3 working days before month-end → township group
-	RemindFeedback     ReminderKind = "feedback"  // the month's last working day → the office: who still owes results (结果反馈)
-	RemindDigest       ReminderKind = "digest"    // one message a day per township group: the day's digested reminders
+	RemindCaseDue      ReminderKind = "case_due"       // 5, 2, 1 working days before due_on and on it → township group
+	RemindCaseOverdue  ReminderKind = "case_overdue"   // every working day after due_on → township group
+	RemindCaseEscalate ReminderKind = "case_escalate"  // first overdue day → the office (逾期督办)
+	RemindPush         ReminderKind = "push"           // 2 working days before the deadline → liaisons who have not pushed last month's data
+	RemindPushLate     ReminderKind = "push_late"      // first working day after it → liaisons and the office, if still missing
+	RemindEducation    ReminderKind = "education"      // 2 working days before 30 April (moved off days off) → 教体局 liaisons
+	RemindEduLate      ReminderKind = "education_late" // first working day after it → liaisons and the office
+	RemindDispatch     ReminderKind = "dispatch"       // the 8th → the office, if the month's round is not dispatched
+	RemindMonthEnd     ReminderKind = "month_end"      // 3 working days before month-end → township group
+	RemindFeedback     ReminderKind = "feedback"       // the month's last working day → the office: who still owes results (结果反馈)
+	RemindDigest       ReminderKind = "digest"         // one message a day per township group: the day's digested reminders
+	RemindTaskDue      ReminderKind = "task_due"       // 2 working days before a department task's due date → its liaisons
+	RemindTaskOverdue  ReminderKind = "task_overdue"   // its first overdue day → its liaisons
+	RemindTaskEscalate ReminderKind = "task_escalate"  // its first overdue day → the office
 )
 
 // Digested reports whether reminders of this kind reach a township group only through the
@@ -58,6 +61,36 @@ func WithDigests(rs []Reminder) []Reminder {
 	return out
 }
 
+// TaskKind reports whether reminders of this kind belong to a department task.
+func (k ReminderKind) TaskKind() bool {
+	return k == RemindTaskDue || k == RemindTaskOverdue || k == RemindTaskEscalate
+}
+
+// TaskDueReminderOffset is how many working days before its due date a task is recalled.
+const TaskDueReminderOffset = 2
+
+// TaskReminders returns an open department task's reminders (spec §10): 2 working days before
+// its due date and on its first overdue day to the department's liaisons (privately), and the
+// escalation to the office that same day. Moments at or before `after` are left out.
+func TaskReminders(t Task, cal *Calendar, after time.Time) []Reminder {
+	if t.Status != TaskOpen || t.DueOn.IsZero() {
+		return nil
+	}
+	var out []Reminder
+	add := func(kind ReminderKind, target string, day Date) {
+		r := newReminder(kind, fmt.Sprintf("task:%d:%s:%s:%s", t.ID, kind, target, day), target, day)
+		if r.At.After(after) {
+			r.CaseID, r.TaskID, r.Department, r.Township = t.CaseID, t.ID, t.Department, t.Township
+			out = append(out, r)
+		}
+	}
+	add(RemindTaskDue, TargetLiaisons(t.Department), cal.AddWorkingDays(t.DueOn, -TaskDueReminderOffset))
+	first := cal.AddWorkingDays(t.DueOn, 1)
+	add(RemindTaskOverdue, TargetLiaisons(t.Department), first)
+	add(RemindTaskEscalate, TargetOffice, first)
+	return out
+}
+
 // CaseKind reports whether reminders of this kind belong to a case.
 func (k ReminderKind) CaseKind() bool {
 	return k == RemindCaseDue || k == RemindCaseOverdue || k == RemindCaseEscalate
@@ -81,30 +114,24 @@ const ReminderHour = 9
 // DueReminderOffsets are the working days before due_on that the township is nudged.
 var DueReminderOffsets = []int{5, 2, 1, 0}
 
-// Monthly push days (spec §10, §2). A day that is not a working day moves to the next
-// working day: a nudge that arrives a little later is still useful, while moving it earlier
-// could land it in the previous month, before last month's data can even exist.
+// Days of the month (spec §10, §2). The push reminders follow each deadline on the official
+// calendar instead (PushDeadline, PushNudgeDay, PushLateDay): a nudge 2 working days before
+// the deadline, a late notice on the first working day after it.
 const (
-	PushReminderDay     = 3  // 推送提醒
-	PushLateReminderDay = 6  // 推送逾期
-	DispatchReminderDay = 8  // 交办提醒 (round due by the 10th)
+	DispatchReminderDay = 8  // 交办提醒 (round due by the 10th); a day off moves it to the next working day
 	MonthEndWorkingDays = 3  // 月底反馈提醒: this many working days before the last day
-	PushDeadlineDay     = 5  // the monthly push deadline, for the text
+	PushDeadlineDay     = 5  // the monthly push deadline before moving it off a day off
 	DispatchDeadlineDay = 10 // the dispatch deadline, for the text
-)
-
-// Education reminders: 因学 data is pushed once a year, by 30 April.
-var (
-	EducationReminder     = [2]int{4, 20} // month, day
-	EducationLateReminder = [2]int{5, 1}
 )
 
 // Reminder is one planned reminder. Key is deterministic, so planning twice is harmless.
 type Reminder struct {
 	Key        string
 	Kind       ReminderKind
-	CaseID     int64  // case reminders
+	CaseID     int64  // case reminders (and task reminders, for listing by case)
+	TaskID     int64  // department task reminders
 	Department string // push and education reminders
+	Period     string // push and education reminders: the period whose push is due
 	Township   string // case and month-end reminders
 	Target     string
 	Day        Date
@@ -170,10 +197,13 @@ func DaysOverdue(c Case, day Date, cal *Calendar) int {
 	return cal.WorkingDaysBetween(c.DueOn, day)
 }
 
-// MonthReminders returns the reminders a month calls for (month is any day of it):
-// push reminders on the 3rd and the 6th for every department with monthly categories,
-// education reminders on 20 April and 1 May, the dispatch reminder on the 8th and each
-// township's month-end reminder. Days that are not working days move to the next working day.
+// MonthReminders returns the reminders month's cycle calls for (month is any day of it):
+// for every department with monthly categories, the nudge 2 working days before the
+// deadline of last month's data (the 5th, moved to the next working day; the nudge may fall
+// in the month before) and the late notice on the first working day after it; in April, the
+// same around the education deadline of 30 April (its late notice falls in May); the dispatch
+// reminder on the 8th (moved to the next working day); each township's month-end reminder and
+// the office's feedback reminder on the month's last working day.
 func MonthReminders(month Date, departments []OrgDepartment, townships []string, cal *Calendar) []Reminder {
 	m := month.MonthKey()
 	key := func(kind ReminderKind, who, target string) string {
@@ -181,6 +211,13 @@ func MonthReminders(month Date, departments []OrgDepartment, townships []string,
 	}
 	on := func(day int) Date { return cal.NextWorkingDay(NewDate(month.Year, month.Month, day)) }
 	var out []Reminder
+	dept := func(kind ReminderKind, d, target, period string, day Date) {
+		r := newReminder(kind, key(kind, d, target), target, day)
+		r.Department, r.Period = d, period
+		out = append(out, r)
+	}
+	period := MonthlyPeriodDue(month)
+	eduPeriod := fmt.Sprintf("%04d-%02d", month.Year, int(EducationDeadlineMonth))
 	for _, d := range departments {
 		monthly, education := false, false
 		for _, c := range d.Categories {
@@ -188,25 +225,17 @@ func MonthReminders(month Date, departments []OrgDepartment, townships []string,
 			education = education || c == CatEducation
 		}
 		if monthly {
-			r := newReminder(RemindPush, key(RemindPush, d.Name, TargetLiaisons(d.Name)), TargetLiaisons(d.Name), on(PushReminderDay))
-			r.Department = d.Name
-			out = append(out, r)
+			deadline, _ := PushDeadline(cal, CatMedical, period)
+			dept(RemindPush, d.Name, TargetLiaisons(d.Name), period, PushNudgeDay(cal, deadline))
 			for _, target := range []string{TargetLiaisons(d.Name), TargetOffice} {
-				r := newReminder(RemindPushLate, key(RemindPushLate, d.Name, target), target, on(PushLateReminderDay))
-				r.Department = d.Name
-				out = append(out, r)
+				dept(RemindPushLate, d.Name, target, period, PushLateDay(cal, deadline))
 			}
 		}
-		if education && int(month.Month) == EducationReminder[0] {
-			r := newReminder(RemindEducation, key(RemindEducation, d.Name, TargetLiaisons(d.Name)), TargetLiaisons(d.Name), on(EducationReminder[1]))
-			r.Department = d.Name
-			out = append(out, r)
-		}
-		if education && int(month.Month) == EducationLateReminder[0] {
+		if education && month.Month == EducationDeadlineMonth {
+			deadline, _ := PushDeadline(cal, CatEducation, eduPeriod)
+			dept(RemindEducation, d.Name, TargetLiaisons(d.Name), eduPeriod, PushNudgeDay(cal, deadline))
 			for _, target := range []string{TargetLiaisons(d.Name), TargetOffice} {
-				r := newReminder(RemindEduLate, key(RemindEduLate, d.Name, target), target, on(EducationLateReminder[1]))
-				r.Department = d.Name
-				out = append(out, r)
+				dept(RemindEduLate, d.Name, target, eduPeriod, PushLateDay(cal, deadline))
 			}
 		}
 	}

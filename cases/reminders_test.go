@@ -120,7 +120,7 @@ func TestMonthReminders(t *testing.T) {
 		month string
 		want  []string
 	}{
-		{"2026-11", []string{ // the 8th is a Sunday → Monday the 9th
+		{"2026-11", []string{ // deadline Thursday the 5th; the 8th is a Sunday → Monday the 9th
 			"2026-11-03 push liaisons:医保局",
 			"2026-11-06 push_late liaisons:医保局",
 			"2026-11-06 push_late office",
@@ -129,33 +129,53 @@ func TestMonthReminders(t *testing.T) {
 			"2026-11-25 month_end group:城关镇",
 			"2026-11-25 month_end group:河口乡",
 		}},
-		{"2026-12", []string{ // the 6th is a Sunday → Monday the 7th
+		{"2026-12", []string{ // the 5th is a Saturday → deadline Monday the 7th
 			"2026-12-03 push liaisons:医保局",
-			"2026-12-07 push_late liaisons:医保局",
-			"2026-12-07 push_late office",
+			"2026-12-08 push_late liaisons:医保局",
+			"2026-12-08 push_late office",
 			"2026-12-08 dispatch office",
 			"2026-12-31 feedback office",
 			"2026-12-28 month_end group:城关镇",
 			"2026-12-28 month_end group:河口乡",
 		}},
-		{"2026-10", []string{ // 国庆 2026: 1–7 October off, Saturday 10th a working day
-			"2026-10-08 push liaisons:医保局",
-			"2026-10-08 push_late liaisons:医保局",
-			"2026-10-08 push_late office",
+		{"2026-10", []string{ // 国庆 2026: 1–7 October off → deadline Thursday the 8th; nudge before the holiday
+			"2026-09-29 push liaisons:医保局",
+			"2026-10-09 push_late liaisons:医保局",
+			"2026-10-09 push_late office",
 			"2026-10-08 dispatch office",
 			"2026-10-30 feedback office",     // the 31st is a Saturday
 			"2026-10-27 month_end group:城关镇", // 31st is a Saturday: 3 working days before Friday 30th
 			"2026-10-27 month_end group:河口乡",
 		}},
-		{"2027-04", []string{
-			"2027-04-06 push liaisons:医保局", // 3rd–5th 清明
-			"2027-04-06 push_late liaisons:医保局",
-			"2027-04-06 push_late office",
-			"2027-04-20 education liaisons:教体局",
+		{"2027-02", []string{ // 春节 5–13 February off → deadline Sunday the 14th, a working day
+			"2027-02-03 push liaisons:医保局",
+			"2027-02-15 push_late liaisons:医保局",
+			"2027-02-15 push_late office",
+			"2027-02-14 dispatch office",
+			"2027-02-26 feedback office",
+			"2027-02-23 month_end group:城关镇",
+			"2027-02-23 month_end group:河口乡",
+		}},
+		{"2027-04", []string{ // 3rd–5th 清明 → deadline Tuesday the 6th; education by Friday 30 April
+			"2027-04-01 push liaisons:医保局",
+			"2027-04-07 push_late liaisons:医保局",
+			"2027-04-07 push_late office",
+			"2027-04-28 education liaisons:教体局",
+			"2027-05-06 education_late liaisons:教体局", // 劳动节 1–5 May
+			"2027-05-06 education_late office",
 			"2027-04-08 dispatch office",
 			"2027-04-30 feedback office",
 			"2027-04-27 month_end group:城关镇",
 			"2027-04-27 month_end group:河口乡",
+		}},
+		{"2027-05", []string{ // 劳动节 1–5 May off → deadline Thursday the 6th
+			"2027-04-29 push liaisons:医保局",
+			"2027-05-07 push_late liaisons:医保局",
+			"2027-05-07 push_late office",
+			"2027-05-08 dispatch office", // the 8th is a Saturday made a working day (调休)
+			"2027-05-31 feedback office",
+			"2027-05-26 month_end group:城关镇",
+			"2027-05-26 month_end group:河口乡",
 		}},
 	} {
 		t.Run(tc.month, func(t *testing.T) {
@@ -166,16 +186,16 @@ func TestMonthReminders(t *testing.T) {
 			}
 		})
 	}
-	may := MonthReminders(MustDate("2026-05-15"), depts, towns, cal)
+	may := MonthReminders(MustDate("2026-04-15"), depts, towns, cal)
 	var edu []string
 	for _, r := range may {
 		if r.Kind == RemindEduLate {
 			edu = append(edu, fmt.Sprintf("%s %s", r.Day, r.Target))
 		}
 	}
-	// 1 May 2026 is 劳动节 (1–5 May off): the reminder moves to Wednesday 6 May.
+	// 1 May 2026 is 劳动节 (1–5 May off): the late notice is on Wednesday 6 May.
 	if got := strings.Join(edu, ","); got != "2026-05-06 liaisons:教体局,2026-05-06 office" {
-		t.Errorf("education late reminders in May 2026: %s", got)
+		t.Errorf("education late reminders after April 2026: %s", got)
 	}
 	keys := map[string]bool{}
 	for _, r := range may {

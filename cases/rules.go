@@ -121,6 +121,7 @@ const (
 	Always   Op = iota // every row is a warning
 	AtLeast            // ≥, the seed's 超(含)
 	MoreThan           // >, the seed's 超过
+	Derived            // raised by the system from another fact, never by a row of the category
 )
 
 // Rule is one line of the county's rules table (spec §2).
@@ -150,14 +151,73 @@ func DefaultRules() Rules {
 		{ID: "education.self_paid", Category: CatEducation, Name: "学年自付教育费用超过10000元",
 			Who: WhoAnyone, Figure: FigureSelfPaid, Op: MoreThan, Threshold: Yuan(10000)},
 		{ID: "disaster.affected", Category: CatDisaster, Name: "受灾", Who: WhoAnyone, Op: Always},
-		{ID: "epidemic.affected", Category: CatEpidemic, Name: "受突发公共卫生事件影响", Who: WhoAnyone, Op: Always},
+		{ID: "epidemic.affected", Category: CatEpidemic, Name: "受重大及以上突发公共卫生事件影响", Who: WhoAnyone, Op: Always},
 		{ID: "industry.loss", Category: CatIndustry, Name: "建档立卡户产业失败损失超过10000元",
 			Who: WhoRegistered, Figure: FigureLoss, Op: MoreThan, Threshold: Yuan(10000)},
-		{ID: "employment.unstable", Category: CatEmployment, Name: "就业不稳（有意愿有能力未就业或零就业家庭）", Who: WhoAnyone, Op: Always},
+		{ID: "employment.unstable", Category: CatEmployment, Name: "建档立卡贫困户劳动力就业不稳（有意愿有能力未就业或零就业家庭）", Who: WhoRegistered, Op: Always},
 		{ID: "assistance.new", Category: CatAssistance, Name: "新增特困或低保对象", Who: WhoAnyone, Op: Always},
 		{ID: "assurance.problem", Category: CatAssurance, Name: "两不愁三保障动态新增问题", Who: WhoAnyone, Op: Always},
-		{ID: "population.change", Category: CatPopulation, Name: "名册内人员变动", Who: WhoInRegistry, Op: Always},
+		{ID: "population.change", Category: CatPopulation, Name: "名册内人员变动（更新名册，信息变更）", Who: WhoInRegistry, Op: Always},
+		{ID: RuleOnlyWorkerDied, Category: CatEmployment, Name: "户内唯一劳动年龄（16–60岁）成员死亡", Op: Derived},
 	}
+}
+
+// Scope is what a category covers at all (spec §2). A row outside its category's scope
+// (wrong 学段 or 事件级别, or not 建档立卡 where only 建档立卡 counts) is counted
+// out_of_scope: it is neither a warning nor an error, and it is not stored. Scope is
+// decided before the rules: a 非建档立卡 industry row is out of scope whatever it lost.
+type Scope struct {
+	Category   Category
+	Text       string   // the seed's own words
+	Registered bool     // 建档立卡 persons and households only
+	Column     string   // if set, the row's value in this column must be one of Values
+	Values     []string // exact values, after the reader's normalisation
+}
+
+// Scopes is the seed's table of scopes; categories not listed cover every row.
+var Scopes = []Scope{
+	{Category: CatEducation, Text: "监测在公办高中、中职就学的非义务教育阶段学生信息",
+		Column: "学段", Values: []string{"公办高中", "中职"}},
+	{Category: CatEpidemic, Text: "发生农村地区重大突发公共卫生事件及以上事件或疫情时",
+		Column: "事件级别", Values: []string{"重大", "特别重大"}},
+	{Category: CatIndustry, Text: "监测建档立卡贫困户产业发展情况", Registered: true},
+	{Category: CatEmployment, Text: "监测建档立卡贫困户的劳动力就业情况", Registered: true},
+}
+
+// ScopeOf returns the category's scope; ok is false when the category covers every row.
+func ScopeOf(c Category) (Scope, bool) {
+	for _, s := range Scopes {
+		if s.Category == c {
+			return s, true
+		}
+	}
+	return Scope{}, false
+}
+
+// AdmitsValue reports whether a row with this value in the scope's column is in scope
+// (always true when the scope names no column).
+func (s Scope) AdmitsValue(v string) bool {
+	if s.Column == "" {
+		return true
+	}
+	for _, x := range s.Values {
+		if x == v {
+			return true
+		}
+	}
+	return false
+}
+
+// Admits reports whether a row with these facts is in the scope: its scope column's value
+// (Facts.ScopeValue) is one of Values and, for 建档立卡-only scopes, the row is 建档立卡.
+func (s Scope) Admits(f *Facts) bool {
+	return s.AdmitsValue(f.ScopeValue) && (!s.Registered || f.Registered)
+}
+
+// InScope reports whether a row of category c with facts f is inside c's scope.
+func InScope(c Category, f *Facts) bool {
+	s, ok := ScopeOf(c)
+	return !ok || s.Admits(f)
 }
 
 // With returns a copy of the table with thresholds replaced: overrides maps a rule ID to a
@@ -175,8 +235,8 @@ func (rs Rules) With(overrides map[string]string) (Rules, error) {
 		if i < 0 {
 			return nil, fmt.Errorf("规则配置：不认识的规则“%s”", id)
 		}
-		if out[i].Op == Always {
-			return nil, fmt.Errorf("规则配置：规则“%s”对每一行都预警，没有金额标准可改", id)
+		if out[i].Op == Always || out[i].Op == Derived {
+			return nil, fmt.Errorf("规则配置：规则“%s”没有金额标准可改", id)
 		}
 		m, err := ParseMoney(strings.TrimSpace(overrides[id]))
 		if err != nil || m < 0 {
@@ -206,8 +266,9 @@ func (rs Rules) Rule(id string) (Rule, bool) {
 
 // Facts is what the rules need to know about one accepted row.
 type Facts struct {
-	Registered bool // 建档立卡: registry member of a 脱贫户/脱贫不稳定户, or 人员类别 says so
-	InRegistry bool // the person or the household named by 户主身份证号 is in the registry
+	Registered bool   // 建档立卡: registry member of a 脱贫户/脱贫不稳定户, or 人员类别 says so
+	InRegistry bool   // the person or the household named by 户主身份证号 is in the registry
+	ScopeValue string // the row's value in its category's scope column (学段, 事件级别), see Scope
 	figures    [figureCount]Money
 	has        [figureCount]bool
 }
@@ -232,7 +293,7 @@ func (rs Rules) Evaluate(cat Category, f *Facts) []Hit {
 	var hits []Hit
 	for i := range rs {
 		r := &rs[i]
-		if r.Category != cat {
+		if r.Category != cat || r.Op == Derived {
 			continue
 		}
 		switch r.Who {

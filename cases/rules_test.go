@@ -123,3 +123,46 @@ func TestEveryCategoryHasARule(t *testing.T) {
 		}
 	}
 }
+
+// Scope (spec §2), in the seed's words: a row outside it is out of scope, whatever its figures.
+func TestScopesQuoteTheSeed(t *testing.T) {
+	for _, tc := range []struct {
+		seed       string // the seed's own words
+		cat        Category
+		value      string // the row's 学段 / 事件级别
+		registered bool
+		want       bool
+	}{
+		{"在公办高中、中职就学的非义务教育阶段学生", CatEducation, "公办高中", false, true},
+		{"在公办高中、中职就学的非义务教育阶段学生", CatEducation, "中职", false, true},
+		{"非义务教育阶段学生", CatEducation, "义务教育", false, false},
+		{"非义务教育阶段学生", CatEducation, "初中", false, false},
+		{"公办高中", CatEducation, "民办高中", true, false},
+		{"重大突发公共卫生事件及以上", CatEpidemic, "重大", false, true},
+		{"重大突发公共卫生事件及以上", CatEpidemic, "特别重大", false, true},
+		{"重大突发公共卫生事件及以上", CatEpidemic, "较大", true, false},
+		{"重大突发公共卫生事件及以上", CatEpidemic, "一般", true, false},
+		{"监测建档立卡贫困户产业发展情况", CatIndustry, "", true, true},
+		{"监测建档立卡贫困户产业发展情况", CatIndustry, "", false, false},
+		{"监测建档立卡贫困户的劳动力", CatEmployment, "", true, true},
+		{"监测建档立卡贫困户的劳动力", CatEmployment, "", false, false},
+		{"农村医保参保对象", CatMedical, "", false, true},
+		{"新发生特困低保、特困对象", CatAssistance, "", false, true},
+	} {
+		f := &Facts{Registered: tc.registered, ScopeValue: tc.value}
+		if got := InScope(tc.cat, f); got != tc.want {
+			t.Errorf("%s「%s」: %s %q registered=%v in scope = %v, want %v", tc.cat, tc.seed, tc.cat, tc.value, tc.registered, got, tc.want)
+		}
+	}
+}
+
+// 人社局 warns only for 建档立卡 people (监测建档立卡贫困户的劳动力), and the rule says so.
+func TestEmploymentRuleOnlyRegistered(t *testing.T) {
+	rs := DefaultRules()
+	if h := rs.Evaluate(CatEmployment, facts(false, true, nil)); len(h) != 0 {
+		t.Errorf("非建档立卡 employment row fired %+v", h)
+	}
+	if h := rs.Evaluate(CatEmployment, facts(true, true, nil)); len(h) != 1 || h[0].Rule != "employment.unstable" {
+		t.Errorf("建档立卡 employment row: %+v", h)
+	}
+}

@@ -134,14 +134,24 @@ type Case struct {
 	Returns      int
 	Categories   []Category
 	Members      []string // id numbers
+	Source       CaseSource
+	// TaskDepartments are the departments with a task on the case (open or done): their
+	// liaisons may see it.
+	TaskDepartments []string
+
+	// OriginalDueOn is the due date before the case was first returned by a spot check
+	// (nil if never returned); DueOn is then the new one, which the case is judged by.
+	OriginalDueOn *Date
 }
 
-// OnTime reports whether a closed case closed on or before its due date (Asia/Shanghai).
-func (c *Case) OnTime() bool {
-	if c.ClosedAt == nil {
-		return false
+// HasTaskOf reports whether the department has a task on the case.
+func (c *Case) HasTaskOf(department string) bool {
+	for _, d := range c.TaskDepartments {
+		if d == department {
+			return true
+		}
 	}
-	return !DateOf(*c.ClosedAt).After(c.DueOn)
+	return false
 }
 
 // Overdue reports whether an open case has passed its due date on day today.

@@ -38,7 +38,7 @@ func (a *Announcer) Messages(notices []cases.TownshipNotice) []bot.Outgoing {
 		out = append(out, a.roundGroupSummary(n)...)
 		out = append(out, a.roundPrivate(n)...)
 	}
-	return out
+	return append(out, a.taskMessages(notices)...)
 }
 
 // roundDigest names a set of dispatched cases and warnings for idempotency keys.
@@ -222,18 +222,115 @@ func (a *Announcer) privateMessages(n cases.TownshipNotice) []bot.Outgoing {
 			if a.Links != nil {
 				text += "\n核查表单：" + a.Links.URL(d.Case.No, u)
 			}
-			text += fmt.Sprintf("\n也可以直接回复：核查 %s 纳入|已在监测|不纳入 <说明>", d.Case.No)
+			info := d.Case.Kind == cases.KindInfo // 人员变动: update the national system, no 核查
+			if info {
+				text += fmt.Sprintf("\n人员变动无需入户核查：请在全国系统中更新该户信息，完成后回复：录入 %s [日期]", d.Case.No)
+			} else {
+				text += fmt.Sprintf("\n也可以直接回复：核查 %s 纳入|已在监测|不纳入 <说明>", d.Case.No)
+			}
 			for i, p := range SplitText("", strings.Split(text, "\n"), "", TextLimit) {
 				msgtype, body := bot.Text(strings.TrimRight(p, "\n"))
 				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:%d", d.Case.No, u, digest, i+1),
 					Channel: bot.ToUsers, Target: u, MsgType: msgtype, Body: body})
 			}
-			if !d.Merged {
+			if !d.Merged && !info {
 				out = append(out, a.Card(d.Case, u, "dispatch:"+digest))
 			}
 		}
 	}
 	return out
+}
+
+// MaxTaskNotices is how many department tasks of one round a department's liaisons are told
+// of one by one; beyond it they get one summary (WeCom lets a member receive 30 app messages a
+// minute) and read each task with 查看.
+const MaxTaskNotices = 10
+
+// taskMessages tells each department's liaisons, privately, of the tasks the round gave it.
+func (a *Announcer) taskMessages(notices []cases.TownshipNotice) []bot.Outgoing {
+	type item struct {
+		d cases.Dispatched
+		t cases.Task
+	}
+	byDept := map[string][]item{}
+	liaisons := map[string][]string{}
+	var depts []string
+	for _, n := range notices {
+		for _, d := range n.Cases {
+			for _, t := range d.Tasks {
+				if byDept[t.Department] == nil {
+					depts = append(depts, t.Department)
+				}
+				byDept[t.Department] = append(byDept[t.Department], item{d, t})
+				liaisons[t.Department] = n.Liaisons[t.Department]
+			}
+		}
+	}
+	sort.Strings(depts)
+	var out []bot.Outgoing
+	for _, dept := range depts {
+		items := byDept[dept]
+		if len(items) <= MaxTaskNotices {
+			for _, it := range items {
+				msgtype, body := bot.Text(TaskNotice(it.d.Case, it.t, it.d.Warnings))
+				for _, u := range liaisons[dept] {
+					out = append(out, bot.Outgoing{Key: fmt.Sprintf("task:%d:%s", it.t.ID, u),
+						Channel: bot.ToUsers, Target: u, MsgType: msgtype, Body: body})
+				}
+			}
+			continue
+		}
+		lines := make([]string, len(items))
+		h := sha256.New()
+		for i, it := range items {
+			lines[i] = fmt.Sprintf("%d. %s（%s%s）期限 %s", i+1, it.d.Case.No, it.d.Case.Township, it.d.Case.Village, it.t.DueOn)
+			fmt.Fprintf(h, "%d,", it.t.ID)
+		}
+		digest := hex.EncodeToString(h.Sum(nil))[:16]
+		header := fmt.Sprintf("【部门交办】本批次交办给%s的任务 %d 项：", dept, len(items))
+		footer := "发送“查看 <编号>”看每户详情，办理后请回复：办理 <编号> <本部门采取的措施>；发送“待办”随时查看未办理的任务。"
+		for i, p := range SplitText(header, lines, footer, TextLimit) {
+			msgtype, body := bot.Text(p)
+			for _, u := range liaisons[dept] {
+				out = append(out, bot.Outgoing{Key: fmt.Sprintf("tasks:%s:%s:%s:%d", dept, digest, u, i+1),
+					Channel: bot.ToUsers, Target: u, MsgType: msgtype, Body: body})
+			}
+		}
+	}
+	return out
+}
+
+// TaskNotice tells a department's liaison, privately, what its task on a case is: the
+// warnings that name the department, nothing of the others.
+func TaskNotice(c cases.Case, t cases.Task, ws []cases.WarningFact) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "【部门交办】案件 %s（%s%s", c.No, c.Township, c.Village)
+	if c.HeadName != "" {
+		fmt.Fprintf(&b, "，户主 %s", c.HeadName)
+	}
+	fmt.Fprintf(&b, "）交办给%s办理，办理时限 %s。", t.Department, t.DueOn)
+	n := 0
+	for _, w := range ws {
+		if cases.TaskDepartment(w) != t.Department {
+			continue
+		}
+		n++
+		fmt.Fprintf(&b, "\n%d. %s", n, w.Category.Label())
+		if p := cases.ProblemType(w); p != "" {
+			fmt.Fprintf(&b, "·%s", p)
+		}
+		if w.Name != "" {
+			fmt.Fprintf(&b, " %s", w.Name)
+		}
+		if desc := strings.TrimSpace(w.Detail["问题描述"]); desc != "" {
+			fmt.Fprintf(&b, "：%s", desc)
+		}
+	}
+	if t.Note != "" {
+		fmt.Fprintf(&b, "\n县扶贫办说明：%s", t.Note)
+	}
+	fmt.Fprintf(&b, "\n办理后请回复：办理 %s <本部门采取的措施>", c.No)
+	return b.String()
 }
 
 // CaseDetails is the full private view of a case and its warnings: for the responsible

@@ -131,9 +131,9 @@ func TestBatchAPIJSON(t *testing.T) {
 	srv, _ := batchServer(t, &handlers.BatchAPI{MaxJSONBytes: 4096, MaxBytes: 8192})
 	g := synth.New(4)
 	body := `{"category":"education","period":"2026-04","records":[
-		{"姓名":"甲","身份证号":"` + g.IDNumber(2008) + `","乡镇":"河口","学校":"一中","学段":"高中","学年":"2025-2026",
+		{"姓名":"甲","身份证号":"` + g.IDNumber(2008) + `","乡镇":"河口","学校":"一中","学段":"公办高中","学年":"2025-2026",
 		 "学费":8000,"住宿费":2000,"教科书费":"1000.01","补助救助":1000},
-		{"姓名":"乙","身份证号":"` + g.IDNumber(2008) + `","乡镇":"河口乡","学校":"一中","学段":"高中","学年":"2025-2026",
+		{"姓名":"乙","身份证号":"` + g.IDNumber(2008) + `","乡镇":"河口乡","学校":"一中","学段":"公办高中","学年":"2025-2026",
 		 "学费":-1,"住宿费":0,"教科书费":0,"补助救助":0}]}`
 	if a := pushBatch(t, srv.URL, "demo-token-ybj", "application/json", strings.NewReader(body)); a.status != http.StatusForbidden {
 		t.Fatalf("医保局 pushing education: %+v", a)

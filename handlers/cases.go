@@ -20,6 +20,13 @@ type Ledger interface {
 	Events(ctx context.Context, caseID int64) ([]postgres.Event, error)
 	CaseWarnings(ctx context.Context, caseID int64) ([]cases.WarningFact, error)
 	Dispatch(ctx context.Context, opt postgres.DispatchOptions) (postgres.DispatchResult, error)
+	CompleteTask(ctx context.Context, caseNo string, actor cases.Actor, measure string, src postgres.Source) (cases.Task, error)
+	ReferTask(ctx context.Context, caseNo, department, note string, actor cases.Actor, src postgres.Source) (cases.Task, error)
+	OpenTasks(ctx context.Context, department string) ([]cases.Task, error)
+	OverdueTasks(ctx context.Context, today cases.Date) ([]cases.Task, error)
+	TasksOf(ctx context.Context, caseIDs []int64) (map[int64][]cases.Task, error)
+	UsersOf(ctx context.Context, role cases.Role, township, department string) ([]string, error)
+	ReportSelfFound(ctx context.Context, r postgres.SelfFound) (postgres.SelfFoundResult, error)
 }
 
 var _ Ledger = (*postgres.DB)(nil)
@@ -52,7 +59,7 @@ func (h *Cases) log() *slog.Logger {
 // Commands lists the case commands in the order 帮助 shows them.
 func (h *Cases) Commands() []*Command {
 	return []*Command{h.todoCommand(), h.viewCommand(), h.verifyCommand(), h.enterCommand(),
-		h.formCommand(), h.overdueCommand(), h.dispatchCommand()}
+		h.formCommand(), h.overdueCommand(), h.dispatchCommand(), h.taskDoneCommand(), h.referCommand(), h.applyCommand(), h.visitCommand()}
 }
 
 // source is the audit trail's pointer at the message that asked for a change.

@@ -30,22 +30,44 @@ func (h *Cases) dispatchCommand() *Command {
 			if err != nil {
 				return "", err
 			}
-			return DispatchSummary(res), nil
+			return dispatchSummary(res, req.Msg.InGroup()), nil
 		},
 	}
 }
 
-// DispatchSummary says what a round did, per township.
-func DispatchSummary(res postgres.DispatchResult) string {
-	if res.CasesCreated == 0 && res.Merged == 0 {
+// DispatchSummary says what a round did, per township, and lists the held warnings with
+// masked ID numbers (the office reads it privately; names stay whole).
+func DispatchSummary(res postgres.DispatchResult) string { return dispatchSummary(res, false) }
+
+// dispatchSummary masks names too when the reply could reach a group.
+func dispatchSummary(res postgres.DispatchResult, group bool) string {
+	if res.CasesCreated == 0 && res.Merged == 0 && res.Held == 0 {
 		return fmt.Sprintf("%s 批次：没有待交办的预警，本次未新建案件。", res.Round)
+	}
+	var held strings.Builder
+	if res.Held > 0 {
+		fmt.Fprintf(&held, "\n比对已核 %d 条（近 6 个月已核查不纳入、情况无明显变化，未再交办）：", res.Held)
+		for i, hw := range res.HeldList {
+			if i == 30 {
+				fmt.Fprintf(&held, "\n……另有 %d 条", len(res.HeldList)-30)
+				break
+			}
+			name := hw.Name
+			if group {
+				name = cases.MaskName(name)
+			}
+			fmt.Fprintf(&held, "\n• %s %s（%s）%s，原案件 %s", name, cases.MaskIDNumber(hw.IDNumber), hw.Township, hw.Category.GroupLabel(), hw.EarlierCase)
+		}
+	}
+	if res.CasesCreated == 0 && res.Merged == 0 {
+		return fmt.Sprintf("%s 批次：本次未新建案件。", res.Round) + held.String()
 	}
 	var b strings.Builder
 	verb := "已交办"
 	if res.DryRun {
 		verb = "试算（未实际交办）"
 	}
-	fmt.Fprintf(&b, "%s 批次%s：新建案件 %d 件，补充预警到在办案件 %d 件。", res.Round, verb, res.CasesCreated, res.Merged)
+	fmt.Fprintf(&b, "%s 批次%s：新建案件 %d 件，补充预警到在办案件 %d 件，交办部门任务 %d 项。", res.Round, verb, res.CasesCreated, res.Merged, res.DepartmentTasks)
 	towns := make([]string, 0, len(res.ByTownship))
 	for t := range res.ByTownship {
 		towns = append(towns, t)
@@ -54,6 +76,7 @@ func DispatchSummary(res postgres.DispatchResult) string {
 	for _, t := range towns {
 		fmt.Fprintf(&b, "\n• %s：%d 件", t, res.ByTownship[t])
 	}
+	b.WriteString(held.String())
 	if !res.DryRun {
 		b.WriteString("\n各乡镇群消息和责任干部私信已排队发送。")
 	}

@@ -29,10 +29,10 @@ func (h *Cases) enterCommand() *Command {
 				return "", err
 			}
 			s := fmt.Sprintf("已登记：案件 %s 于 %s 录入全国系统，案件已办结", c.No, c.EnteredOn)
-			if c.OnTime() {
+			if ot := cases.OnTime(c); ot != nil && *ot {
 				return s + "（按时）。", nil
 			}
-			return s + fmt.Sprintf("（超过办结时限 %s）。", c.DueOn), nil
+			return s + fmt.Sprintf("（录入日期晚于办理时限 %s）。", c.DueOn), nil
 		},
 	}
 }

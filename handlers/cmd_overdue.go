@@ -21,8 +21,12 @@ func (h *Cases) overdueCommand() *Command {
 			if err != nil {
 				return "", err
 			}
+			ts, err := h.Ledger.OverdueTasks(ctx, today)
+			if err != nil {
+				return "", err
+			}
 			if len(cs) == 0 {
-				return fmt.Sprintf("截至 %s，没有逾期未办结的案件。", today), nil
+				return fmt.Sprintf("截至 %s，没有逾期未办结的案件。", today) + overdueTasks(ts, today), nil
 			}
 			by := map[string][]cases.Case{}
 			for _, c := range cs {
@@ -45,7 +49,23 @@ func (h *Cases) overdueCommand() *Command {
 					fmt.Fprintf(&b, "\n  %s %s 期限 %s，逾期 %d 天，%s", c.No, who, c.DueOn, daysBetween(c.DueOn, today), c.Status.Label())
 				}
 			}
-			return b.String(), nil
+			return b.String() + overdueTasks(ts, today), nil
 		},
 	}
+}
+
+// overdueTasks lists the departments' overdue tasks for 逾期 (no names: numbers only).
+func overdueTasks(ts []cases.Task, today cases.Date) string {
+	if len(ts) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n部门任务逾期未办理 %d 项：", len(ts))
+	for i, t := range ts {
+		if i == 0 || ts[i-1].Department != t.Department {
+			fmt.Fprintf(&b, "\n%s：", t.Department)
+		}
+		fmt.Fprintf(&b, "\n  %s（%s）期限 %s，逾期 %d 天", t.CaseNo, t.Township, t.DueOn, daysBetween(t.DueOn, today))
+	}
+	return b.String()
 }

@@ -16,6 +16,9 @@ func (h *Cases) todoCommand() *Command {
 		Name: "待办", Roles: []cases.Role{cases.RoleCadre, cases.RoleLiaison},
 		Usage: "待办", Summary: "本乡镇（本部门）未办结的案件，按期限排序",
 		Run: func(ctx context.Context, req Request) (string, error) {
+			if req.Actor.Role == cases.RoleLiaison {
+				return h.departmentTodo(ctx, req)
+			}
 			f := postgres.CaseFilter{OpenOnly: true}
 			scope := req.Actor.Township
 			if req.Actor.Role == cases.RoleLiaison {
@@ -51,4 +54,23 @@ func (h *Cases) todoCommand() *Command {
 			return b.String(), nil
 		},
 	}
+}
+
+// departmentTodo is 待办 for a liaison: the department's open tasks, nearest due first.
+func (h *Cases) departmentTodo(ctx context.Context, req Request) (string, error) {
+	dept := req.Actor.Department
+	ts, err := h.Ledger.OpenTasks(ctx, dept)
+	if err != nil {
+		return "", err
+	}
+	if len(ts) == 0 {
+		return fmt.Sprintf("%s目前没有未办理的部门任务。", dept), nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s未办理的部门任务 %d 项（按办理时限排序）：", dept, len(ts))
+	for _, l := range taskLines(ts, cases.DateOf(h.now()), 30) {
+		b.WriteString("\n" + l)
+	}
+	b.WriteString("\n办理后请发送：办理 <编号> <本部门采取的措施>；发送“查看 <编号>”看详情。")
+	return b.String(), nil
 }

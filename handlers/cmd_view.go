@@ -36,6 +36,7 @@ func (h *Cases) viewCommand() *Command {
 			if err != nil {
 				return "", err
 			}
+			ws = departmentShare(c, req.Actor, ws)
 			evs, err := h.Ledger.Events(ctx, c.ID)
 			if err != nil {
 				return "", err
@@ -44,6 +45,16 @@ func (h *Cases) viewCommand() *Command {
 			b.WriteString(CaseDetails(c, ws))
 			if c.Overdue(today) {
 				fmt.Fprintf(&b, "\n已逾期 %d 天", daysBetween(c.DueOn, today))
+			}
+			if c.Source != "" && c.Source != cases.SourceScreening {
+				fmt.Fprintf(&b, "\n预警来源：%s", c.Source)
+			}
+			ts, err := h.Ledger.TasksOf(ctx, []int64{c.ID})
+			if err != nil {
+				return "", err
+			}
+			if len(ts[c.ID]) > 0 {
+				b.WriteString("\n部门任务：" + taskSummary(ts[c.ID]))
 			}
 			if len(evs) > 0 {
 				b.WriteString("\n办理记录：")
@@ -57,8 +68,31 @@ func (h *Cases) viewCommand() *Command {
 }
 
 func actionLabel(a string) string {
-	if a == "dispatch" {
+	switch a {
+	case "dispatch":
 		return "交办"
+	case "task_added":
+		return "交办部门任务"
+	case "task_done":
+		return "部门任务办理"
+	case "held":
+		return "比对已核（新预警未再交办）"
 	}
 	return cases.Action(a).Label()
+}
+
+// departmentShare is what a liaison may read of a case that is not routed to the department
+// but has a task of it: the warnings that name the department, not the household's others
+// (a 人社局 liaison has no need of a diagnosis).
+func departmentShare(c cases.Case, a cases.Actor, ws []cases.WarningFact) []cases.WarningFact {
+	if a.Role != cases.RoleLiaison || c.Department == a.Department {
+		return ws
+	}
+	var out []cases.WarningFact
+	for _, w := range ws {
+		if cases.TaskDepartment(w) == a.Department {
+			out = append(out, w)
+		}
+	}
+	return out
 }

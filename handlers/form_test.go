@@ -76,6 +76,10 @@ func TestFormLinksAndValidation(t *testing.T) {
 	if code != 422 || !strings.Contains(body, `id="err-reason"`) {
 		t.Errorf("不纳入 without reason: %d\n%s", code, body)
 	}
+	code, body = post(t, link, url.Values{"result": {"不纳入"}, "reason": {"……无无无无无无"}})
+	if code != 422 || !strings.Contains(body, `id="err-reason"`) || !strings.Contains(body, "不能只是标点或重复的字") {
+		t.Errorf("不纳入 with an empty reason: %d\n%s", code, body)
+	}
 	code, body = post(t, link, url.Values{"result": {"纳入"}, "entered_on": {"2026/11/09"}})
 	if code != 422 || !strings.Contains(body, `id="err-entered_on"`) {
 		t.Errorf("bad date: %d", code)

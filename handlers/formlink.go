@@ -69,3 +69,28 @@ func (l *FormLinks) Verify(caseNo, user, exp, sig string) error {
 	}
 	return nil
 }
+
+// reportLinkKey stands in for the case number in the signature of a 申报/走访 form link: no
+// case number can equal it, so a report link opens no case and a case link no report form.
+const reportLinkKey = "report"
+
+// ReportPath is the 申报/走访 form's path for a cadre: /report?u=…&e=…&s=…
+func (l *FormLinks) ReportPath(user string) string {
+	return "/report?" + strings.SplitN(l.Path(reportLinkKey, user), "?", 2)[1]
+}
+
+// ReportURL is the absolute link to the 申报/走访 form.
+func (l *FormLinks) ReportURL(user string) string {
+	return strings.TrimRight(l.BaseURL, "/") + l.ReportPath(user)
+}
+
+// VerifyReport checks a 申报/走访 form link.
+func (l *FormLinks) VerifyReport(user, exp, sig string) error {
+	if err := l.Verify(reportLinkKey, user, exp, sig); err != nil {
+		if cases.ErrorCode(err) == cases.EForbidden && len(l.Secret) > 0 {
+			return cases.Errorf(cases.EForbidden, "这个表单链接无效或已过期。请在企业微信里私聊发送“申报”或“走访”重新获取。")
+		}
+		return err
+	}
+	return nil
+}

@@ -1,14 +1,10 @@
 package handlers
 
 import (
+	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 
@@ -32,11 +28,8 @@ type LedgerStore interface {
 // Reports holds the ledger commands' dependencies. Register its Commands on the Router.
 type Reports struct {
 	Store LedgerStore
-	Out   Queue // the export's file message
-	// ExportDir is where 导出 writes workbooks for the outbox worker to upload; empty means
-	// os.TempDir()/fangpin-exports.
-	ExportDir string
-	Log       *slog.Logger
+	Out   Queue // the export's file message, its bytes stored with it
+	Log   *slog.Logger
 }
 
 // Commands returns 进度, 统计, 导出 (office) and 抽查 (supervisors).
@@ -44,13 +37,13 @@ func (l *Reports) Commands() []*Command {
 	office := []cases.Role{cases.RoleOffice}
 	return []*Command{
 		{Name: "进度", Roles: office, Public: 2, Usage: "进度 [乡镇] [YYYY-MM]", Example: "进度 城关镇 2026-11",
-			Summary: "各乡镇本月交办、核查、办结、逾期和按时办结率", Run: l.progress},
+			Summary: "各乡镇本月交办、核查、办结、逾期、按时办结率和考核得分", Run: l.progress},
 		{Name: "统计", Roles: office, Public: 1, Usage: "统计 [YYYY-MM]", Example: "统计 2026-11",
 			Summary: "本月按风险类别和核查结论的汇总", Run: l.stats},
 		{Name: "导出", Roles: office, Public: 1, Usage: "导出 [YYYY-MM]", Example: "导出 2026-11",
 			Summary: "把本月预警信息核查办理台账（Excel）发给我", Run: l.export},
 		{Name: "抽查", Roles: []cases.Role{cases.RoleSupervisor}, Public: 2, Usage: "抽查 <编号> 合格/不合格 <说明>",
-			Example: "抽查 YJ202611-0001 不合格 未实际入户核查", Summary: "登记抽查结果；不合格的案件退回乡镇重办", Run: l.spotCheck},
+			Example: "抽查 YJ202611-0001 不合格 未实际入户核查", Summary: "登记抽查结果（本月任一案件）；已办结的不合格案件退回乡镇重办，未办结的向乡镇督办", Run: l.spotCheck},
 	}
 }
 
@@ -87,11 +80,20 @@ func monthTitle(month string) string {
 	return fmt.Sprintf("%d年%d月", d.Year, int(d.Month))
 }
 
-func percent(r float64, decided int) string {
-	if decided == 0 {
-		return "—（暂无到期案件）"
+// percent shows a rate, or what is missing when there is nothing to measure.
+func percent(r *float64, none string) string {
+	if r == nil {
+		return "—（" + none + "）"
 	}
-	return fmt.Sprintf("%.1f%%", r*100)
+	return fmt.Sprintf("%.1f%%", *r*100)
+}
+
+// points shows a score (spec §13), or — when there was nothing to measure.
+func points(s *float64) string {
+	if s == nil {
+		return "—（本月无考核事项）"
+	}
+	return fmt.Sprintf("%.1f 分", *s)
 }
 
 func (l *Reports) progress(ctx context.Context, req Request) (string, error) {
@@ -129,22 +131,52 @@ func (l *Reports) progress(ctx context.Context, req Request) (string, error) {
 		if town != "" && t.Name != town {
 			continue
 		}
-		fmt.Fprintf(&b, "\n%s：交办 %d，已核查待录入 %d，办结 %d，逾期 %d，按时办结率 %s",
-			t.Name, t.Dispatched, t.Verified, t.Closed, t.Overdue, percent(t.OnTimeRate, t.Decided()))
+		fmt.Fprintf(&b, "\n%s：交办 %d，已核查待录入 %d，办结 %d，逾期 %d，按时办结率 %s，考核得分 %s",
+			t.Name, t.Dispatched, t.Verified, t.Closed, t.Overdue, percent(t.OnTimeRate, "暂无到期案件"), points(t.Score))
 		if town != "" {
 			fmt.Fprintf(&b, "\n未反馈核查结论 %d 户（其中抽查退回 %d 户），抽查 %d 户，不合格 %d 户。",
 				t.OwingResult, t.Returned, t.SpotChecked, t.SpotFailed)
+			fmt.Fprintf(&b, "\n得分构成：按时办结率 %s ×50，抽查合格率 %s ×30，月底反馈率 %s ×20（无可考核的项不计，其余按比例折算）。",
+				percent(t.OnTimeRate, "暂无到期案件"), percent(cases.Rate(t.SpotPassed(), t.SpotChecked), "未抽查"),
+				percent(t.FeedbackRate, "本月无案件"))
 		}
 	}
 	if town == "" {
-		total.OnTimeRate = postgres.Rate(total.OnTime, total.Decided())
 		fmt.Fprintf(&b, "\n全县合计：交办 %d，已核查待录入 %d，办结 %d，逾期 %d，按时办结率 %s",
-			total.Dispatched, total.Verified, total.Closed, total.Overdue, percent(total.OnTimeRate, total.Decided()))
+			total.Dispatched, total.Verified, total.Closed, total.Overdue, percent(cases.Rate(total.OnTime, total.Decided()), "暂无到期案件"))
+		var depts []string
+		for _, d := range a.Departments {
+			if d.Score == nil {
+				continue
+			}
+			part := fmt.Sprintf("%s %s（按时推送 %d/%d", d.Name, points(d.Score), d.PushesOnTime, d.PushesDue)
+			if d.TasksDue > 0 {
+				part += fmt.Sprintf("，按时办理 %d/%d", d.TasksOnTime, d.TasksDue)
+			}
+			depts = append(depts, part+"）")
+		}
+		if len(depts) > 0 {
+			b.WriteString("\n部门考核：" + strings.Join(depts, "；"))
+		}
+		b.WriteString("\n" + officeLine(a.Office))
 	}
 	if total.Dispatched == 0 {
 		fmt.Fprintf(&b, "\n%s还没有交办案件。", monthTitle(month))
 	}
 	return b.String(), nil
+}
+
+// officeLine is the office's own timeliness: the round dispatched by the 10th.
+func officeLine(o postgres.OfficeScore) string {
+	switch {
+	case o.DispatchedOn != nil && o.RoundsOnTime == 1:
+		return fmt.Sprintf("县扶贫办：%s 集中交办，在 %s 时限内（按时 1/1）。", o.DispatchedOn, o.Deadline)
+	case o.DispatchedOn != nil:
+		return fmt.Sprintf("县扶贫办：%s 集中交办，晚于 %s 时限（按时 0/1）。", o.DispatchedOn, o.Deadline)
+	case o.RoundsDue == 1:
+		return fmt.Sprintf("县扶贫办：集中交办时限 %s 已过，本月尚未交办（按时 0/1）。", o.Deadline)
+	}
+	return fmt.Sprintf("县扶贫办：本月集中交办时限为 %s，尚未交办。", o.Deadline)
 }
 
 func (l *Reports) stats(ctx context.Context, req Request) (string, error) {
@@ -191,21 +223,6 @@ func (l *Reports) stats(ctx context.Context, req Request) (string, error) {
 	return b.String(), nil
 }
 
-// ExportDir is where ledger workbooks are written for upload.
-func (l *Reports) exportDir() string {
-	if l.ExportDir != "" {
-		return l.ExportDir
-	}
-	return filepath.Join(os.TempDir(), "fangpin-exports")
-}
-
-// FileBody is the body of a "file" outgoing message: the bot's outbox worker uploads path
-// (media/upload) and sends the file under filename.
-type FileBody struct {
-	Path     string `json:"path"`
-	Filename string `json:"filename"`
-}
-
 func (l *Reports) export(ctx context.Context, req Request) (string, error) {
 	month, rest, err := l.monthOf(req.Args)
 	if err != nil {
@@ -218,22 +235,16 @@ func (l *Reports) export(ctx context.Context, req Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	dir, err := filepath.Abs(l.exportDir())
-	if err != nil {
-		return "", fmt.Errorf("export dir: %w", err)
-	}
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return "", fmt.Errorf("export dir: %w", err)
-	}
-	// One file per request, so a second 导出 cannot overwrite a file still being uploaded.
-	h := sha256.Sum256([]byte(req.Msg.ID))
-	path := filepath.Join(dir, fmt.Sprintf("ledger-%s-%s.xlsx", month, hex.EncodeToString(h[:6])))
-	if err := ledgerxlsx.WriteFile(path, a); err != nil {
+	// The workbook is built in memory and stored with the message in the outbox, so any
+	// instance can send it; the outbox drops the bytes once delivered. Nothing is written
+	// to this machine's disk.
+	var buf bytes.Buffer
+	if err := ledgerxlsx.Write(&buf, a); err != nil {
 		return "", err
 	}
-	body, _ := json.Marshal(FileBody{Path: path, Filename: ledgerxlsx.Filename(month)})
+	mt, body, data := bot.File(ledgerxlsx.Filename(month), buf.Bytes())
 	// The ledger names households: it goes to the office member privately, never to a group.
-	file := bot.Outgoing{Key: "export:" + req.Msg.ID, Channel: bot.ToUsers, Target: req.Actor.UserID, MsgType: "file", Body: body}
+	file := bot.Outgoing{Key: "export:" + req.Msg.ID, Channel: bot.ToUsers, Target: req.Actor.UserID, MsgType: mt, Body: body, File: data}
 	if err := l.Out.Enqueue(ctx, file); err != nil {
 		return "", err
 	}
@@ -260,25 +271,34 @@ func (l *Reports) spotCheck(ctx context.Context, req Request) (string, error) {
 		return "", cases.Errorf(cases.EInvalid, "抽查结果只能是“合格”或“不合格”。%s", usage)
 	}
 	note := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(req.Rest, req.Args[0])), req.Args[1]))
-	c, err := l.Store.SpotCheck(ctx, no, req.Actor, pass, note, postgres.Source(req.Msg.ID), l.notifyReturn(note))
+	var returned bool
+	c, err := l.Store.SpotCheck(ctx, no, req.Actor, pass, note, postgres.Source(req.Msg.ID), l.notifySpotFail(pass, note, postgres.Source(req.Msg.ID), &returned))
 	if err != nil {
 		return "", err
 	}
 	if pass {
 		return fmt.Sprintf("已登记：案件 %s（%s）抽查合格。", c.No, c.Township), nil
 	}
+	if !returned {
+		return fmt.Sprintf("已登记：案件 %s（%s）抽查不合格。案件尚未办结，办理时限仍为 %s，不顺延；已向%s发出督办。",
+			c.No, c.Township, c.DueOn, c.Township), nil
+	}
 	return fmt.Sprintf("已登记：案件 %s（%s）抽查不合格，已退回乡镇重新办理，新的办理时限为 %s（10 个工作日），已通知%s。",
 		c.No, c.Township, c.DueOn, c.Township), nil
 }
 
-// notifyReturn tells the township, in the same transaction as the return: the group hears
-// the case number, village, masked name and new due date; the supervisor's note (which may
-// describe the household) goes to the township's cadres privately.
-func (l *Reports) notifyReturn(note string) postgres.CaseHook {
+// notifySpotFail tells the township of a 不合格, in the same transaction as the finding.
+// A returned (closed) case: the group hears the case number, village, masked name and new
+// due date. An open case: the group gets a 督办 with the case number only — found 不合格,
+// to be put right by its unchanged due date. Either way the supervisor's note (which may
+// describe the household) goes to the township's cadres privately, never to the group.
+// *returned tells the caller which of the two it was.
+func (l *Reports) notifySpotFail(pass bool, note string, src postgres.Source, returned *bool) postgres.CaseHook {
 	return func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
-		if after.Status != cases.StatusReturned {
+		if pass {
 			return nil
 		}
+		*returned = before.Status == cases.StatusClosed && after.Status == cases.StatusReturned
 		t, cadres, err := postgres.TownshipContacts(ctx, tx, after.Township)
 		if err != nil {
 			return err
@@ -288,6 +308,14 @@ func (l *Reports) notifyReturn(note string) postgres.CaseHook {
 			after.No, after.Village, cases.MaskName(after.HeadName), after.DueOn)
 		private := fmt.Sprintf("案件 %s（%s %s）抽查不合格，已退回重新办理。\n督查意见：%s\n新的办理时限：%s。请重新核查后发送：核查 %s 纳入/已在监测/不纳入 <说明>",
 			after.No, after.Village, after.HeadName, note, after.DueOn, after.No)
+		if !*returned {
+			// One 督办 per finding: the supervisor's message makes the key.
+			key = fmt.Sprintf("spotdub:%s:%s", after.No, src)
+			group = fmt.Sprintf("【督办】案件 %s 在督查抽查中发现办理不合格，请抓紧整改，并于办理时限 %s 前完成核查、反馈结果（时限不顺延）。督查意见已私信本乡镇干部。",
+				after.No, after.DueOn)
+			private = fmt.Sprintf("【督办】案件 %s（%s %s）在督查抽查中发现办理不合格，请抓紧整改。\n督查意见：%s\n办理时限仍为 %s（不顺延）。",
+				after.No, after.Village, after.HeadName, note, after.DueOn)
+		}
 		var msgs []bot.Outgoing
 		switch {
 		case t.AppChatID != "":
@@ -302,7 +330,7 @@ func (l *Reports) notifyReturn(note string) postgres.CaseHook {
 			msgs = append(msgs, bot.Outgoing{Key: key + ":cadres", Channel: bot.ToUsers, Target: bot.JoinUsers(cadres...), MsgType: mt, Body: body})
 		}
 		if len(msgs) == 0 {
-			l.log().WarnContext(ctx, "returned case has nobody to tell", "case", after.No, "township", after.Township)
+			l.log().WarnContext(ctx, "spot-check failure has nobody to tell", "case", after.No, "township", after.Township)
 			return nil
 		}
 		return bot.Enqueue(ctx, tx, msgs...)

@@ -1,15 +1,22 @@
 package handlers_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"os"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/silenceper/wechat/v2/cache"
+	"github.com/xuri/excelize/v2"
+
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/ledgerxlsx"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
 	"github.com/fangpin/fangpin/handlers"
@@ -49,7 +56,7 @@ func setupRouter(t *testing.T) (*postgres.DB, []string, *handlers.Router, string
 	out := &bot.Outbox{DB: db}
 	r := handlers.NewRouter(db, out, nil)
 	dir := t.TempDir()
-	l := &handlers.Reports{Store: db, Out: out, ExportDir: dir}
+	l := &handlers.Reports{Store: db, Out: out}
 	r.Register(l.Commands()...)
 	return db, nos, r, dir
 }
@@ -68,10 +75,12 @@ func TestProgressAndStatsUseTheAssessment(t *testing.T) {
 	db, _, r, _ := setupRouter(t)
 	got := say(t, db, r, "m1", "zhaoliu", "进度 2026-11")
 	for _, want := range []string{"【2026年11月办理进度】截至 2026-12-10 10:00",
-		"城关镇：交办 5，已核查待录入 1，办结 2，逾期 2，按时办结率 33.3%",
-		"河口乡：交办 5，已核查待录入 0，办结 4，逾期 2，按时办结率 50.0%",
-		"青山镇：交办 0，已核查待录入 0，办结 0，逾期 0，按时办结率 —",
-		"全县合计：交办 10，已核查待录入 1，办结 6，逾期 4，按时办结率 42.9%"} {
+		"城关镇：交办 5，已核查待录入 1，办结 2，逾期 2，按时办结率 33.3%，考核得分 ",
+		"河口乡：交办 5，已核查待录入 0，办结 4，逾期 2，按时办结率 50.0%，考核得分 ",
+		"青山镇：交办 0，已核查待录入 0，办结 0，逾期 0，按时办结率 —（暂无到期案件），考核得分 —（本月无考核事项）",
+		"全县合计：交办 10，已核查待录入 1，办结 6，逾期 4，按时办结率 42.9%",
+		"部门考核：医保局 100.0 分（按时推送 1/1）；卫健委 0.0 分（按时推送 0/1）",
+		"县扶贫办：2026-11-10 集中交办，在 2026-11-10 时限内（按时 1/1）。"} {
 		if !strings.Contains(got, want) {
 			t.Errorf("进度 lacks %q:\n%s", want, got)
 		}
@@ -96,8 +105,12 @@ func TestProgressAndStatsUseTheAssessment(t *testing.T) {
 	}
 }
 
-func TestExportQueuesTheLedgerFile(t *testing.T) {
+// 导出 stores the workbook's bytes with the outbox message (any instance can send it);
+// the worker delivers them to WeCom, drops them from the row, and no file is ever left on
+// this machine's disk.
+func TestExportSendsTheLedgerFromTheDatabase(t *testing.T) {
 	db, _, r, dir := setupRouter(t)
+	t.Setenv("TMPDIR", dir) // whatever the export or the upload writes would land here
 	got := say(t, db, r, "m1", "zhaoliu", "导出 2026-11")
 	if !strings.Contains(got, "10 户") {
 		t.Errorf("导出 reply: %s", got)
@@ -106,12 +119,54 @@ func TestExportQueuesTheLedgerFile(t *testing.T) {
 	if !ok || f.Channel != "message" || f.Target != "zhaoliu" || f.MsgType != "file" {
 		t.Fatalf("file message: %+v", f)
 	}
-	path := f.Body["path"].(string)
-	if f.Body["filename"] != "预警信息核查办理台账-2026-11.xlsx" || !strings.HasPrefix(path, dir) {
+	if f.Body["filename"] != "预警信息核查办理台账-2026-11.xlsx" || f.Body["path"] != nil {
 		t.Fatalf("file body: %+v", f.Body)
 	}
-	if st, err := os.Stat(path); err != nil || st.Size() == 0 {
-		t.Fatalf("exported file: %v", err)
+	var stored []byte
+	if err := db.Get(&stored, `SELECT attachment FROM outbox WHERE idem_key = 'export:m1'`); err != nil || len(stored) == 0 {
+		t.Fatalf("no workbook stored with the message: %v", err)
+	}
+	if x, err := excelize.OpenReader(bytes.NewReader(stored)); err != nil {
+		t.Fatalf("stored bytes are not a workbook: %v", err)
+	} else {
+		if rows, _ := x.GetRows("台账"); len(rows) != ledgerxlsx.TitleRows+11 {
+			t.Errorf("stored workbook has %d rows, want a title, a header and 10 cases", len(rows))
+		}
+		x.Close()
+	}
+
+	sim := wecomtest.NewServer()
+	defer sim.Close()
+	api := bot.NewClient(sim.URL, sim.CorpID, sim.AgentID, sim.Secret, cache.NewMemory())
+	w := &bot.Worker{DB: db.DB, API: api, Log: slog.New(slog.DiscardHandler)}
+	// Answers are lost once: the resend names the same upload, and WeCom drops the copy.
+	sim.LoseNext("message/send", wecomtest.DropConnection, 2)
+	w.Backoff = func(int, error) time.Duration { return 0 }
+	for range 3 {
+		if _, err := w.RunOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var files []wecomtest.Sent
+	for _, m := range sim.SentTo("zhaoliu") {
+		if m.MsgType == "file" {
+			files = append(files, m)
+		}
+	}
+	if len(files) != 1 || files[0].MediaName != "预警信息核查办理台账-2026-11.xlsx" || !bytes.Equal(files[0].MediaData, stored) {
+		t.Fatalf("WeCom got %d file messages (want 1 with the stored bytes)", len(files))
+	}
+	if sim.LostAnswers() != 2 || len(sim.Duplicates()) != 2 {
+		t.Errorf("lost %d answers, %d resends dropped; want 2 and 2", sim.LostAnswers(), len(sim.Duplicates()))
+	}
+	var left int
+	db.Get(&left, `SELECT count(*) FROM outbox WHERE idem_key = 'export:m1' AND (attachment IS NOT NULL OR state <> 'sent')`)
+	if left != 0 {
+		t.Error("the delivered row still holds the workbook (or was not sent)")
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		t.Errorf("left on disk: %s", e.Name())
 	}
 }
 
@@ -142,9 +197,26 @@ func TestSpotCheckFailureReturnsTheCaseAndTellsTheTownship(t *testing.T) {
 	if !ok || p.Target != "zhangsan" || !strings.Contains(p.Body["content"].(string), "未见入户核查记录") {
 		t.Errorf("cadres' private message: %+v", p)
 	}
-	// Again on the now open case: refused with the reason.
-	if got := say(t, db, r, "s2", "sunqi", "抽查 "+no+" 合格"); !strings.Contains(got, "尚未办结") {
+	// Again on the now open case: 不合格 sends a 督办 and does not move the due date.
+	got = say(t, db, r, "s2", "sunqi", "抽查 "+no+" 不合格 仍未入户，患有糖尿病的户主未见")
+	if !strings.Contains(got, "办理时限仍为 "+due.String()+"，不顺延") || !strings.Contains(got, "督办") {
 		t.Errorf("second check: %s", got)
+	}
+	if c2, _ := db.CaseByNo(context.Background(), no); c2.Status != cases.StatusReturned || c2.DueOn != due || c2.Returns != 1 {
+		t.Errorf("open case after 不合格: %s due %s returns %d", c2.Status, c2.DueOn, c2.Returns)
+	}
+	ob = outbox(t, db)
+	d, ok := ob["spotdub:"+no+":s2:group"]
+	if !ok || d.Target != "wrCG0001" {
+		t.Fatalf("督办 to the group: %+v", ob)
+	}
+	dub := d.Body["content"].(string)
+	if !strings.Contains(dub, "【督办】案件 "+no+" 在督查抽查中发现办理不合格") ||
+		strings.Contains(dub, "张") || strings.Contains(dub, "糖尿病") || strings.Contains(dub, "入户") && strings.Contains(dub, "仍未") {
+		t.Errorf("督办 must carry the case number only, no name or note: %s", dub)
+	}
+	if p, ok := ob["spotdub:"+no+":s2:cadres"]; !ok || !strings.Contains(p.Body["content"].(string), "糖尿病") {
+		t.Errorf("the note goes to the cadres privately: %+v", p)
 	}
 	if got := say(t, db, r, "s3", "sunqi", "抽查 "+nos[0]+" 一般"); !strings.Contains(got, "只能是“合格”或“不合格”") {
 		t.Errorf("bad result word: %s", got)

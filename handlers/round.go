@@ -87,6 +87,7 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 	if len(order) > 0 {
 		b.WriteString("\n按村统计：")
 	}
+	head := b.String()
 	var tail strings.Builder
 	if a.Links != nil && a.Links.BaseURL != "" {
 		fmt.Fprintf(&tail, "\n本乡镇清单（企业微信验证身份后查看）：%s", a.TownshipListURL(n.Township))
@@ -103,6 +104,17 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 		tail.WriteString("\n责任干部：@" + strings.Join(who, " @") + "，各自负责的案件和任务清单已私信发送。")
 	}
 	tail.WriteString("\n群内不公开个人信息。")
+	if created <= MaxCaseNotices {
+		// a small round: each case by number, masked name and village (spec §9)
+		b.Reset()
+		b.WriteString(strings.Replace(head, "\n按村统计：", "", 1))
+		for _, d := range n.Cases {
+			if !d.Merged {
+				b.WriteString("\n" + GroupLine(d.Case, d.Area))
+			}
+		}
+		order = nil
+	}
 	for i, name := range order {
 		v := byVillage[name]
 		line := fmt.Sprintf("\n%s %d 户（%s）", v.name, v.cases, countList(v.cats))
@@ -210,6 +222,14 @@ func (a *Announcer) roundPrivate(n cases.TownshipNotice) []bot.Outgoing {
 					Channel: bot.ToUsers, Target: u, MsgType: mt, Body: body})
 				continue
 			}
+			if d.Case.Kind == cases.KindInfo { // 人员变动: update the national system, no 核查, no card
+				text := "【人员变动】请在全国系统中更新该户信息\n" + CaseDetails(d.Case, d.Warnings) +
+					fmt.Sprintf("\n人员变动无需入户核查：完成后回复：录入 %s [日期]", d.Case.No)
+				mt, body := bot.Text(cutText(text, TextLimit))
+				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:1", d.Case.No, u, roundDigest([]cases.Dispatched{d})),
+					Channel: bot.ToUsers, Target: u, MsgType: mt, Body: body})
+				continue
+			}
 			out = append(out, a.Card(d.Case, u, "dispatch:"+roundDigest([]cases.Dispatched{d})))
 		}
 	}
@@ -219,11 +239,14 @@ func (a *Announcer) roundPrivate(n cases.TownshipNotice) []bot.Outgoing {
 // privateSummary is someone's one summary of a round: how many cases, where, by when, and
 // the link to their task list (each case opens there with its details and form).
 func (a *Announcer) privateSummary(n cases.TownshipNotice, user string, ds []cases.Dispatched, cards bool) string {
-	var created, merged int
+	var created, merged, info int
 	var due cases.Date
 	byVillage := map[string]int{}
 	var nos []string
 	for _, d := range ds {
+		if d.Case.Kind == cases.KindInfo && !d.Merged {
+			info++
+		}
 		if d.Merged {
 			merged++
 		} else {
@@ -245,7 +268,11 @@ func (a *Announcer) privateSummary(n cases.TownshipNotice, user string, ds []cas
 	if !due.IsZero() {
 		fmt.Fprintf(&b, "，请于 %s 前入户核查并办结", due)
 	}
-	b.WriteString("。\n按村：" + countList(byVillage))
+	b.WriteString("。")
+	if info > 0 {
+		fmt.Fprintf(&b, "其中人员变动 %d 件无需入户核查，在全国系统中更新后回复“录入 <编号>”即可。", info)
+	}
+	b.WriteString("\n按村：" + countList(byVillage))
 	if a.Links != nil {
 		b.WriteString("\n任务清单（每户详情和核查表单）：" + a.Links.TaskListURL(user))
 	}

@@ -75,6 +75,7 @@ func newFixture(t testing.TB) *fixture {
 	f := &fixture{t: t, db: db, clock: &clock{}, redis: r, prefix: prefix, sender: &countingSender{calls: map[string]int{}}}
 	db.Now = f.clock.Now
 	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
+	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
 	org := parseOrg(t, orgYAML)
 	if _, err := db.ApplyOrg(context.Background(), org); err != nil {
 		t.Fatal(err)
@@ -262,8 +263,8 @@ func TestPlayNovemberDecember(t *testing.T) {
 		"2026-12-03 push liaisons:医保局 late", // sent on recovery, 12-04 10:30
 		"2026-12-04 case_due group:城关镇 " + A + " late",
 		"2026-12-07 case_due group:城关镇 " + A,
-		"2026-12-07 push_late liaisons:医保局", // the 6th is a Sunday
-		"2026-12-07 push_late office",
+		"2026-12-08 push_late liaisons:医保局", // the 5th is a Saturday: deadline Monday the 7th, late the day after
+		"2026-12-08 push_late office",
 		"2026-12-08 case_due group:城关镇 " + A,
 		"2026-12-08 dispatch office", // no December round
 		"2026-12-09 case_escalate office " + A,
@@ -280,6 +281,9 @@ func TestPlayNovemberDecember(t *testing.T) {
 		"2026-12-30 case_overdue group:城关镇 " + A,
 		"2026-12-31 case_overdue group:城关镇 " + A,
 		"2026-12-31 feedback office",
+		// January's cycle is planned ahead: 2027-01-05 is the deadline for December's data
+		// (1 January is a holiday), so the nudge goes 2 working days before it.
+		"2026-12-31 push liaisons:医保局",
 	}
 	sort.Strings(want)
 	got := f.sent()
@@ -351,7 +355,7 @@ func TestPlayNovemberDecember(t *testing.T) {
 	wantChannels := map[string]int{
 		"appchat wrCG0001":      15,
 		"webhook 6f2a-demo-key": 2,
-		"message wangwu":        3,
+		"message wangwu":        4,
 		"message zhaoliu":       7,
 	}
 	for k, n := range wantChannels {
@@ -378,15 +382,37 @@ func TestPlayNovemberDecember(t *testing.T) {
 	if strings.Join(cancelled, "\n") != strings.Join(wantCancelled, "\n") {
 		t.Errorf("cancelled month reminders:\n%s\nwant:\n%s", strings.Join(cancelled, "\n"), strings.Join(wantCancelled, "\n"))
 	}
-	// The only pending reminder left is the returned case's next overdue day, 2027-01-04.
+	// The only case reminder left is the returned case's next overdue day, 2027-01-04; the rest
+	// of January's cycle (planned ahead) waits.
 	var pending []notify.Row
 	for _, r := range rows {
-		if r.State == "pending" && r.Kind != string(cases.RemindDigest) {
+		if r.State == "pending" && r.CaseNo != "" && r.Kind != string(cases.RemindDigest) {
 			pending = append(pending, r)
 		}
 	}
 	if len(pending) != 1 || cases.DateOf(pending[0].DueAt).String() != "2027-01-04" || pending[0].Kind != "case_overdue" {
 		t.Errorf("pending after the play: %+v", pending)
+	}
+}
+
+// A late push of an old period does not silence this month's nudge: a push counts for the
+// period it names (cases.Pushed), as in the assessment.
+func TestOldPeriodPushDoesNotSilenceTheNudge(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	w := f.worker()
+	f.clock.Set(cases.MustDate("2026-11-01").At(8, 0))
+	if err := w.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(cases.MustDate("2026-11-02").At(15, 0))
+	f.push("医保局", "medical", "2026-09") // September's data, a month late
+	f.clock.Set(cases.MustDate("2026-11-03").At(9, 0))
+	if _, err := w.Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(f.sent(), "\n"); got != "2026-11-03 push liaisons:医保局" {
+		t.Errorf("sent on 11-03: %q, want the nudge for October's data", got)
 	}
 }
 

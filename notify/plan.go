@@ -26,30 +26,31 @@ func insertReminders(ctx context.Context, q sqlx.ExtContext, rs []cases.Reminder
 		return nil
 	}
 	keys, kinds, depts, towns, targets := make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs))
-	caseIDs, ats := make([]int64, len(rs)), make([]string, len(rs))
+	caseIDs, taskIDs, ats, periods := make([]int64, len(rs)), make([]int64, len(rs)), make([]string, len(rs)), make([]string, len(rs))
 	for i, r := range rs {
 		keys[i], kinds[i], depts[i], towns[i], targets[i] = r.Key, string(r.Kind), r.Department, r.Township, r.Target
-		caseIDs[i], ats[i] = r.CaseID, r.At.Format(time.RFC3339Nano)
+		caseIDs[i], taskIDs[i], ats[i], periods[i] = r.CaseID, r.TaskID, r.At.Format(time.RFC3339Nano), r.Period
 	}
 	_, err := q.ExecContext(ctx, `
-		INSERT INTO reminders (key, kind, case_id, department_id, township_id, target, due_at)
-		SELECT x.key, x.kind, NULLIF(x.case_id, 0), d.id, t.id, x.target, x.due_at
-		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[])
-			AS x(key, kind, case_id, dept, town, target, due_at)
+		INSERT INTO reminders (key, kind, case_id, department_id, township_id, target, due_at, task_id, period)
+		SELECT x.key, x.kind, NULLIF(x.case_id, 0), d.id, t.id, x.target, x.due_at, NULLIF(x.task_id, 0), x.period
+		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::bigint[], $9::text[])
+			AS x(key, kind, case_id, dept, town, target, due_at, task_id, period)
 		LEFT JOIN departments d ON x.dept <> '' AND d.name = x.dept
 		LEFT JOIN townships t ON x.town <> '' AND t.name = x.town
 		ORDER BY x.due_at, x.key
 		ON CONFLICT (key) DO NOTHING`,
-		pq.Array(keys), pq.Array(kinds), pq.Array(caseIDs), pq.Array(depts), pq.Array(towns), pq.Array(targets), pq.Array(ats))
+		pq.Array(keys), pq.Array(kinds), pq.Array(caseIDs), pq.Array(depts), pq.Array(towns), pq.Array(targets), pq.Array(ats), pq.Array(taskIDs), pq.Array(periods))
 	if err != nil {
 		return fmt.Errorf("plan %d reminders (first %s): %w", len(rs), rs[0].Key, err)
 	}
 	return nil
 }
 
-// cancelCaseReminders cancels every pending reminder of a case.
+// cancelCaseReminders cancels every pending reminder of a case; its department tasks' stay:
+// they are open until the department has done its part (spec §5).
 func cancelCaseReminders(ctx context.Context, q sqlx.ExecerContext, caseID int64, note string) error {
-	_, err := q.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', note = $2 WHERE case_id = $1 AND state = 'pending'`, caseID, note)
+	_, err := q.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', note = $2 WHERE case_id = $1 AND task_id IS NULL AND state = 'pending'`, caseID, note)
 	if err != nil {
 		return fmt.Errorf("cancel reminders of case %d: %w", caseID, err)
 	}
@@ -73,8 +74,41 @@ func CaseHook(db *postgres.DB) postgres.CaseHook {
 				return err
 			}
 			return insertReminders(ctx, tx, cases.CaseReminders(after, db.Cal, now))
+		case after.Status.Open() && before.DueOn != after.DueOn:
+			// 补充预警 of a new problem moved due_on: remind by the new date. A reminder of the
+			// same day and kind is the same reminder: it comes back if it was cancelled.
+			if err := cancelCaseReminders(ctx, tx, after.ID, "办理时限已变更，按新时限提醒"); err != nil {
+				return err
+			}
+			rs := cases.CaseReminders(after, db.Cal, now)
+			if err := reviveReminders(ctx, tx, rs); err != nil {
+				return err
+			}
+			return insertReminders(ctx, tx, rs)
 		}
 		return nil
+	}
+}
+
+// reviveReminders makes cancelled reminders with these keys pending again.
+func reviveReminders(ctx context.Context, q sqlx.ExecerContext, rs []cases.Reminder) error {
+	keys := make([]string, len(rs))
+	for i, r := range rs {
+		keys[i] = r.Key
+	}
+	_, err := q.ExecContext(ctx, `UPDATE reminders SET state = 'pending', note = '', scheduled = false
+		WHERE key = ANY($1) AND state = 'cancelled'`, pq.Array(keys))
+	if err != nil {
+		return fmt.Errorf("renew %d reminders: %w", len(keys), err)
+	}
+	return nil
+}
+
+// TaskHook plans a department task's reminders inside the transaction that adds it
+// (register it in db.TaskHooks).
+func TaskHook(db *postgres.DB) postgres.TaskHook {
+	return func(ctx context.Context, tx *sqlx.Tx, t cases.Task) error {
+		return insertReminders(ctx, tx, cases.TaskReminders(t, db.Cal, db.Now()))
 	}
 }
 
@@ -118,6 +152,29 @@ type Row struct {
 	Late   bool       `db:"late" json:"late"`
 	SentAt *time.Time `db:"sent_at" json:"sent_at,omitempty"`
 	Note   string     `db:"note" json:"note,omitempty"`
+}
+
+// ListMonth plans month's cycle on demand (idempotent, also for months ahead) and returns its
+// reminders by due moment: push nudges and late notices, the dispatch reminder, the
+// month-end and feedback reminders (spec §10, §11 `fangpin reminders --month`).
+func ListMonth(ctx context.Context, db *postgres.DB, month cases.Date) ([]Row, error) {
+	if _, err := PlanMonth(ctx, db, month); err != nil {
+		return nil, err
+	}
+	var rows []Row
+	err := db.SelectContext(ctx, &rows, `SELECT r.id, r.kind, '' AS case_no, r.target, r.due_at, r.state, r.late, r.sent_at, r.note
+		FROM reminders r WHERE r.key LIKE $1 ORDER BY r.due_at, r.id`, "month:"+month.MonthKey()+":%")
+	if err != nil {
+		return nil, fmt.Errorf("list reminders of %s: %w", month.MonthKey(), err)
+	}
+	for i := range rows {
+		rows[i].DueAt = rows[i].DueAt.In(cases.Shanghai)
+		if rows[i].SentAt != nil {
+			t := rows[i].SentAt.In(cases.Shanghai)
+			rows[i].SentAt = &t
+		}
+	}
+	return rows, nil
 }
 
 // List returns reminders by due moment, all of them or one case's (caseNo != "").

@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // int64Array passes ids as a Postgres array; never NULL, so "= ANY" is false, not unknown.
@@ -107,6 +108,9 @@ func (w *Worker) compose(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *cas
 			return "", "案件办理时限已变更", nil
 		}
 	}
+	if kind.TaskKind() {
+		return w.composeTask(ctx, tx, r, c, day)
+	}
 	switch kind {
 	case cases.RemindCaseDue:
 		left := cal.WorkingDaysBetween(day, c.DueOn)
@@ -124,45 +128,53 @@ func (w *Worker) compose(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *cas
 		return fmt.Sprintf("【逾期督办】%s的案件 %s 已超过办理时限 %s 仍未办结（当前：%s），请督促%s尽快办理。",
 			c.Township, c.household(), c.DueOn, c.Status.Label(), c.Township), "", nil
 	case cases.RemindPush, cases.RemindPushLate:
-		period := cases.PreviousMonth(day)
-		missing, err := missingPushes(ctx, tx, r.Department.String, period, day)
+		period := r.Period
+		if period == "" { // planned before reminders named their period
+			period = cases.PreviousMonth(day)
+		}
+		missing, err := missingPushes(ctx, tx, r.Department.String, period)
 		if err != nil {
 			return "", "", err
 		}
 		if len(missing) == 0 {
-			return "", "部门已推送上月数据", nil
+			return "", "部门已推送" + monthLabel(period) + "的数据", nil
 		}
 		list := strings.Join(missing, "、")
+		deadline, _ := cases.PushDeadline(cal, cases.CatMedical, period)
 		if kind == cases.RemindPush {
-			return fmt.Sprintf("【数据推送提醒】%s：%s的%s数据还没有推送，请在本月 %d 日前推送（上传文件或调用接口均可）。谢谢！",
-				r.Department.String, monthLabel(period), list, cases.PushDeadlineDay), "", nil
+			return fmt.Sprintf("【数据推送提醒】%s：%s的%s数据还没有推送，请在 %s 前推送（上传文件或调用接口均可）。谢谢！",
+				r.Department.String, monthLabel(period), list, deadline), "", nil
 		}
 		if r.Target == cases.TargetOffice {
-			return fmt.Sprintf("【推送逾期】%s尚未推送%s的%s数据，已超过每月 %d 日的推送时限，请督促。",
-				r.Department.String, monthLabel(period), list, cases.PushDeadlineDay), "", nil
+			return fmt.Sprintf("【推送逾期】%s尚未推送%s的%s数据，已超过 %s 的推送时限，请督促。",
+				r.Department.String, monthLabel(period), list, deadline), "", nil
 		}
-		return fmt.Sprintf("【推送逾期提醒】%s：%s的%s数据已超过每月 %d 日的推送时限，仍未收到，请尽快推送。",
-			r.Department.String, monthLabel(period), list, cases.PushDeadlineDay), "", nil
+		return fmt.Sprintf("【推送逾期提醒】%s：%s的%s数据已超过 %s 的推送时限，仍未收到，请尽快推送。",
+			r.Department.String, monthLabel(period), list, deadline), "", nil
 	case cases.RemindEducation, cases.RemindEduLate:
-		var n int
-		err := tx.GetContext(ctx, &n, `SELECT count(*) FROM batches b JOIN departments d ON d.id = b.department_id
-			WHERE d.name = $1 AND b.category = 'education' AND b.period LIKE $2`, r.Department.String, fmt.Sprintf("%d%%", day.Year))
-		if err != nil {
-			return "", "", fmt.Errorf("education push of %s: %w", r.Department.String, err)
+		period := r.Period
+		if period == "" {
+			period = fmt.Sprintf("%04d-04", day.Year)
 		}
-		if n > 0 {
+		pushes, err := postgres.DepartmentPushes(ctx, tx, r.Department.String)
+		if err != nil {
+			return "", "", err
+		}
+		if _, ok := cases.Pushed(pushes, cases.CatEducation, period); ok {
 			return "", "部门已推送本年度因学数据", nil
 		}
+		deadline, _ := cases.PushDeadline(cal, cases.CatEducation, period)
+		year := deadline.Year
 		if kind == cases.RemindEducation {
-			return fmt.Sprintf("【数据推送提醒】%s：%d 年度因学（学费、住宿费、教科书费）数据请于 4 月 30 日前推送。谢谢！", r.Department.String, day.Year), "", nil
+			return fmt.Sprintf("【数据推送提醒】%s：%d 年度因学（学费、住宿费、教科书费）数据请于 %s 前推送。谢谢！", r.Department.String, year, deadline), "", nil
 		}
 		if r.Target == cases.TargetOffice {
-			return fmt.Sprintf("【推送逾期】%s尚未推送 %d 年度因学数据，已超过 4 月 30 日的推送时限，请督促。", r.Department.String, day.Year), "", nil
+			return fmt.Sprintf("【推送逾期】%s尚未推送 %d 年度因学数据，已超过 %s 的推送时限，请督促。", r.Department.String, year, deadline), "", nil
 		}
-		return fmt.Sprintf("【推送逾期提醒】%s：%d 年度因学数据已超过 4 月 30 日的推送时限，仍未收到，请尽快推送。", r.Department.String, day.Year), "", nil
+		return fmt.Sprintf("【推送逾期提醒】%s：%d 年度因学数据已超过 %s 的推送时限，仍未收到，请尽快推送。", r.Department.String, year, deadline), "", nil
 	case cases.RemindDispatch:
 		var n int
-		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM rounds WHERE month = $1`, day.MonthKey()); err != nil {
+		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM rounds WHERE month = $1 AND dispatched`, day.MonthKey()); err != nil {
 			return "", "", fmt.Errorf("round %s: %w", day.MonthKey(), err)
 		}
 		if n > 0 {
@@ -202,30 +214,55 @@ func (w *Worker) compose(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *cas
 	return "", "", fmt.Errorf("unknown reminder kind %q", r.Kind)
 }
 
-// missingPushes lists the department's monthly categories with no data for period. A push
-// counts when its batch is for the period, or arrived this month (a department may label it
-// by the month it was sent).
-func missingPushes(ctx context.Context, tx *sqlx.Tx, dept, period string, day cases.Date) ([]string, error) {
+// missingPushes lists the department's monthly categories not pushed for period, by the
+// rule the assessment uses too (cases.Pushed): a push counts for the period it names, never
+// for the day it arrived.
+func missingPushes(ctx context.Context, tx *sqlx.Tx, dept, period string) ([]string, error) {
 	var cats pq.StringArray
 	if err := tx.GetContext(ctx, &cats, `SELECT categories FROM departments WHERE name = $1`, dept); err != nil {
 		return nil, fmt.Errorf("categories of %s: %w", dept, err)
 	}
-	var pushed []string
-	err := tx.SelectContext(ctx, &pushed, `SELECT DISTINCT b.category FROM batches b JOIN departments d ON d.id = b.department_id
-		WHERE d.name = $1 AND (b.period = $2 OR b.received_at >= $3)`,
-		dept, period, cases.NewDate(day.Year, day.Month, 1).At(0, 0))
+	pushes, err := postgres.DepartmentPushes(ctx, tx, dept)
 	if err != nil {
-		return nil, fmt.Errorf("pushes of %s: %w", dept, err)
-	}
-	have := map[string]bool{}
-	for _, p := range pushed {
-		have[p] = true
+		return nil, err
 	}
 	var missing []string
 	for _, c := range cats {
-		if cases.Category(c).Monthly() && !have[c] {
-			missing = append(missing, cases.Category(c).Label())
+		cat := cases.Category(c)
+		if _, ok := cases.Pushed(pushes, cat, period); cat.Monthly() && !ok {
+			missing = append(missing, cat.Label())
 		}
 	}
 	return missing, nil
+}
+
+// composeTask writes a department task's reminder (spec §10), or says why it is not needed.
+// It goes to the liaisons privately, so it may name the household; it never holds an ID
+// number, a diagnosis or an amount all the same.
+func (w *Worker) composeTask(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *caseInfo, day cases.Date) (text, skip string, err error) {
+	if !r.TaskID.Valid || c == nil {
+		return "", "提醒没有关联部门任务", nil
+	}
+	var t struct {
+		Department string     `db:"department"`
+		Status     string     `db:"status"`
+		DueOn      cases.Date `db:"due_on"`
+	}
+	if err := tx.GetContext(ctx, &t, `SELECT department, status, due_on FROM department_tasks WHERE id = $1`, r.TaskID.Int64); err != nil {
+		return "", "", fmt.Errorf("task %d of reminder %d: %w", r.TaskID.Int64, r.ID, err)
+	}
+	if t.Status != string(cases.TaskOpen) {
+		return "", "部门任务已办理", nil
+	}
+	cal := w.DB.Cal
+	switch cases.ReminderKind(r.Kind) {
+	case cases.RemindTaskDue:
+		return fmt.Sprintf("【部门任务到期提醒】案件 %s 交办给%s的任务办理时限为 %s，还有 %d 个工作日到期。办理后请回复：办理 %s <本部门采取的措施>",
+			c.household(), t.Department, t.DueOn, max(cal.WorkingDaysBetween(day, t.DueOn), 0), c.No), "", nil
+	case cases.RemindTaskOverdue:
+		return fmt.Sprintf("【部门任务逾期提醒】案件 %s 交办给%s的任务已超过办理时限 %s，请尽快办理并回复：办理 %s <本部门采取的措施>",
+			c.household(), t.Department, t.DueOn, c.No), "", nil
+	}
+	return fmt.Sprintf("【部门任务逾期督办】%s的案件 %s 交办给%s的任务已超过办理时限 %s 仍未办理，请督促%s尽快办理。",
+		c.Township, c.household(), t.Department, t.DueOn, t.Department), "", nil
 }

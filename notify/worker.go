@@ -120,8 +120,12 @@ func (w *Worker) planMonth(ctx context.Context) error {
 	if done {
 		return nil
 	}
-	if _, err := PlanMonth(ctx, w.DB, today); err != nil {
-		return err
+	// This month's cycle and the next: a push nudge goes 2 working days before its deadline
+	// and may fall in the month before it (国庆: 29 September for 8 October).
+	for _, m := range []cases.Date{today, cases.NewDate(today.Year, today.Month+1, 1)} {
+		if _, err := PlanMonth(ctx, w.DB, m); err != nil {
+			return err
+		}
 	}
 	w.mu.Lock()
 	w.planned = today.MonthKey()
@@ -296,9 +300,11 @@ type reminderRow struct {
 	Target     string         `db:"target"`
 	DueAt      time.Time      `db:"due_at"`
 	State      string         `db:"state"`
+	TaskID     sql.NullInt64  `db:"task_id"`
+	Period     string         `db:"period"`
 }
 
-const reminderSelect = `SELECT r.id, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state
+const reminderSelect = `SELECT r.id, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state, r.task_id, r.period
 	FROM reminders r LEFT JOIN departments d ON d.id = r.department_id LEFT JOIN townships t ON t.id = r.township_id
 	WHERE r.id = ANY($1)`
 

@@ -37,6 +37,7 @@ type Sent struct {
 	Content    string // text or markdown content as WeCom shows it (truncated past its limit)
 	Truncated  bool   // WeCom cut the content
 	MediaName  string // file messages: the uploaded file's name
+	MediaData  []byte // file messages: the uploaded file's content
 	Body       map[string]any
 	At         time.Time
 	// ResponseCode is what message/send answered for a template card: a click on the
@@ -46,6 +47,26 @@ type Sent struct {
 	TaskID string
 	// Seq orders this message among everything the web page shows (sent and said).
 	Seq int64
+}
+
+type media struct {
+	name string
+	data []byte
+}
+
+// LossMode is how an answer is lost: the connection dropped, or a gateway's 5xx.
+type LossMode int
+
+const (
+	DropConnection LossMode = iota // close the connection without an answer
+	BadGateway                     // answer 502
+)
+
+// loss makes the simulator take a request (deliver the message) and lose its answer.
+type loss struct {
+	mode LossMode
+	n    int // remaining, or -1 for a rate
+	p    float64
 }
 
 // fault is an injected answer.
@@ -88,7 +109,12 @@ type Server struct {
 	faults    map[string][]*fault
 	delays    map[string]time.Duration
 	tokens    map[string]time.Time
-	media     map[string]string // media_id → file name
+	media     map[string]media     // media_id → the uploaded file
+	dupSeen   map[string]time.Time // message/send bodies taken with enable_duplicate_check
+	dupes     []Sent               // requests the duplicate check dropped
+	losses    map[string][]*loss   // answers to lose after taking the request
+	lost      int                  // answers lost so far
+	badHooks  map[string]bool      // webhook keys answered 93000
 	chats     map[string]bot.AppChat
 	responses map[string]string // response_code → chatid ("" single)
 	cardCodes map[string]*cardCode
@@ -144,7 +170,10 @@ func newServer() *Server {
 		faults:          map[string][]*fault{},
 		delays:          map[string]time.Duration{},
 		tokens:          map[string]time.Time{},
-		media:           map[string]string{},
+		media:           map[string]media{},
+		dupSeen:         map[string]time.Time{},
+		losses:          map[string][]*loss{},
+		badHooks:        map[string]bool{},
 		chats:           map[string]bot.AppChat{},
 		responses:       map[string]string{},
 		users:           map[string]string{},
@@ -194,12 +223,87 @@ func (s *Server) FailRate(api string, code int, p float64) {
 	s.faults[api] = append(s.faults[api], &fault{code: code, n: -1, p: p})
 }
 
-// ClearFaults removes every injected fault and delay.
+// ClearFaults removes every injected fault, delay and lost answer.
 func (s *Server) ClearFaults() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.faults = map[string][]*fault{}
 	s.delays = map[string]time.Duration{}
+	s.losses = map[string][]*loss{}
+}
+
+// LoseNext makes the next n calls to api ("*" for any) deliver their message and then
+// lose the answer, the way a network failure does after WeCom took a request.
+func (s *Server) LoseNext(api string, mode LossMode, n int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.losses[api] = append(s.losses[api], &loss{mode: mode, n: n})
+}
+
+// LoseRate makes a fraction p of the calls to api deliver and then lose the answer.
+func (s *Server) LoseRate(api string, mode LossMode, p float64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.losses[api] = append(s.losses[api], &loss{mode: mode, n: -1, p: p})
+}
+
+// LostAnswers is how many answers were lost so far.
+func (s *Server) LostAnswers() int { s.mu.Lock(); defer s.mu.Unlock(); return s.lost }
+
+// Duplicates returns the message/send requests WeCom's duplicate check dropped (answered
+// errcode 0, delivered nothing).
+func (s *Server) Duplicates() []Sent {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Sent(nil), s.dupes...)
+}
+
+// RejectWebhook makes webhook/send with key answer 93000, as WeCom does for a robot that
+// was removed or a key that was mistyped.
+func (s *Server) RejectWebhook(key string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.badHooks[key] = true
+}
+
+// DeleteChat dissolves an app chat: sends to it answer 86003 from now on.
+func (s *Server) DeleteChat(chatid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.chats, chatid)
+}
+
+// ResponseURL returns a fresh AI bot response_url for a question asked in chatid ("" for
+// a single chat), as a callback would carry it.
+func (s *Server) ResponseURL(chatid string) string {
+	rc := "rc" + randHex(10)
+	s.mu.Lock()
+	s.responses[rc] = chatid
+	s.mu.Unlock()
+	return s.URL + "/cgi-bin/aibot/response?response_code=" + rc
+}
+
+func (s *Server) loseAnswer(name string) (LossMode, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, key := range []string{name, "*"} {
+		ls := s.losses[key]
+		for i, l := range ls {
+			if l.n > 0 {
+				l.n--
+				if l.n == 0 {
+					s.losses[key] = append(ls[:i:i], ls[i+1:]...)
+				}
+				s.lost++
+				return l.mode, true
+			}
+			if l.n < 0 && mrand.Float64() < l.p {
+				s.lost++
+				return l.mode, true
+			}
+		}
+	}
+	return 0, false
 }
 
 // SetDelay makes calls to api ("*" for any) wait d before being handled. A caller that
@@ -360,6 +464,16 @@ func (s *Server) api(name string, needToken bool, fn apiFunc) http.HandlerFunc {
 			}
 		}
 		res, code := fn(r, body)
+		if mode, lose := s.loseAnswer(name); lose {
+			if hj, ok := w.(http.Hijacker); ok && mode == DropConnection {
+				if conn, _, err := hj.Hijack(); err == nil {
+					conn.Close()
+					return
+				}
+			}
+			http.Error(w, "bad gateway", http.StatusBadGateway)
+			return
+		}
 		if res == nil {
 			res = map[string]any{}
 		}
@@ -472,7 +586,7 @@ func (s *Server) newSent(api, msgtype string, body map[string]any, limits map[st
 		obj, _ := body["file"].(map[string]any)
 		id, _ := obj["media_id"].(string)
 		s.mu.Lock()
-		m.MediaName = s.media[id]
+		m.MediaName, m.MediaData = s.media[id].name, s.media[id].data
 		s.mu.Unlock()
 	}
 	return m
@@ -504,6 +618,9 @@ func (s *Server) messageSend(_ *http.Request, raw []byte) (map[string]any, int) 
 	users := strings.Split(to, "|")
 	m := s.newSent("message/send", mt, body, map[string]int{"text": bot.LimitText, "markdown": bot.LimitMarkdown})
 	m.To = users
+	if s.duplicate(body, m) {
+		return map[string]any{"invaliduser": "", "msgid": "msg" + randHex(8)}, 0
+	}
 	rc := ""
 	if mt == "template_card" {
 		card, _ := body["template_card"].(map[string]any)
@@ -527,6 +644,33 @@ func (s *Server) messageSend(_ *http.Request, raw []byte) (map[string]any, int) 
 		res["response_code"] = rc
 	}
 	return res, 0
+}
+
+// duplicate applies message/send's duplicate check: with "enable_duplicate_check": 1, a
+// request whose JSON equals one taken within duplicate_check_interval seconds (default
+// 1800, at most 14400) is answered ok and delivers nothing.
+func (s *Server) duplicate(body map[string]any, m Sent) bool {
+	if fmt.Sprint(body["enable_duplicate_check"]) != "1" {
+		return false
+	}
+	interval := 1800 * time.Second
+	if v, ok := body["duplicate_check_interval"].(json.Number); ok {
+		if n, err := v.Int64(); err == nil && n > 0 && n <= 14400 {
+			interval = time.Duration(n) * time.Second
+		}
+	}
+	canon, _ := json.Marshal(body) // keys sorted: equal JSON, equal bytes
+	key := string(canon)
+	now := time.Now()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if at, ok := s.dupSeen[key]; ok && now.Sub(at) < interval {
+		m.At = now
+		s.dupes = append(s.dupes, m)
+		return true
+	}
+	s.dupSeen[key] = now
+	return false
 }
 
 func (s *Server) knownMedia(body map[string]any) bool {
@@ -662,7 +806,10 @@ func (s *Server) appchatSend(_ *http.Request, raw []byte) (map[string]any, int) 
 
 func (s *Server) webhookSend(r *http.Request, raw []byte) (map[string]any, int) {
 	key := r.URL.Query().Get("key")
-	if key == "" {
+	s.mu.Lock()
+	bad := s.badHooks[key]
+	s.mu.Unlock()
+	if key == "" || bad {
 		return map[string]any{"errmsg": "invalid webhook url"}, 93000
 	}
 	body, ok := decode(raw)
@@ -689,10 +836,14 @@ func (s *Server) mediaUpload(r *http.Request, raw []byte) (map[string]any, int) 
 	if err != nil {
 		return map[string]any{"errmsg": "no media field"}, 41001
 	}
+	data, err := io.ReadAll(f)
 	f.Close()
+	if err != nil {
+		return map[string]any{"errmsg": "media read failed"}, 41001
+	}
 	id := "media" + randHex(10)
 	s.mu.Lock()
-	s.media[id] = hdr.Filename
+	s.media[id] = media{name: hdr.Filename, data: data}
 	s.mu.Unlock()
 	return map[string]any{"type": r.URL.Query().Get("type"), "media_id": id, "created_at": fmt.Sprint(time.Now().Unix())}, 0
 }

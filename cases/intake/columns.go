@@ -16,7 +16,23 @@ const (
 	ColVillage    = "村"
 	ColHeadID     = "户主身份证号"
 	ColPersonKind = "人员类别"
+	// ColProblemType is the assurance column whose value is part of a row's identity: one
+	// person may have several 问题类型 in one file.
+	ColProblemType = "问题类型"
+	ColEventDate   = "发生日期" // epidemic: the event's day, from which its 3 days run
+	ColChange      = "变动类型" // population: 死亡 / 出生 / 迁入 / 迁出
+	ColChangeDate  = "变动日期"
 )
+
+// problemTypeIndex is the position of v among cases.ProblemTypes, -1 if none.
+func problemTypeIndex(v string) int {
+	for i, t := range cases.ProblemTypes {
+		if t == v {
+			return i
+		}
+	}
+	return -1
+}
 
 type cellKind uint8
 
@@ -84,9 +100,9 @@ var layouts = map[cases.Category][]column{
 		{Name: "认定日期", Required: true, Kind: kindDate},
 	},
 	cases.CatAssurance: {
-		{Name: "问题类型", Required: true, Oneof: "义务教育 基本医疗 住房安全 饮水安全 吃穿"},
+		{Name: ColProblemType, Required: true, Oneof: "义务教育 基本医疗 住房安全 饮水安全 吃穿"},
 		{Name: "问题描述", Required: true},
-		{Name: "责任部门", Required: true},
+		{Name: "责任部门", Required: true, Empty: true}, // blank: the department of the 问题类型 (cases.ProblemDepartment)
 	},
 	cases.CatPopulation: {
 		{Name: "变动类型", Required: true, Oneof: "死亡 出生 迁入 迁出"},

@@ -132,6 +132,7 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	}
 	p := newParser(cat, cols, header)
 	p.period, p.towns, p.depts, p.rules, p.store, p.progress = period, towns, deptNames, rules, store, req.Progress
+	p.today = req.Today
 	earlier, err := store.ImportBatch(ctx, &b, func(add func(*cases.Warning) error) error {
 		return p.run(ctx, rows, &b, add)
 	})
@@ -171,7 +172,8 @@ func categoryList(cs []cases.Category) string {
 type pending struct {
 	w          cases.Warning
 	facts      cases.Facts
-	kindSaysIt bool // 人员类别 says 脱贫人口 / 建档立卡
+	kindSaysIt bool       // 人员类别 says 脱贫人口 / 建档立卡
+	event      cases.Date // epidemic: the event's 发生日期; population: 变动日期
 }
 
 // field is one of the category's columns with its index in the file (-1 if absent).
@@ -191,11 +193,19 @@ type parser struct {
 	depts                                map[string]bool
 	rules                                cases.Rules
 	store                                Store
-	seen                                 map[uint64]int32 // first 17 digits of an ID number → row; exact and small
+	seen                                 map[uint64]int32 // first 17 digits of an ID number (×8 + 问题类型) → row; exact and small
+	iProblem                             int              // index in fields of 问题类型 (assurance), -1 if none
 	dateCol                              []bool           // by column index: a date column, stored as YYYY-MM-DD
 	progress                             func(int)
 	lastKind                             string // the last 人员类别 read, and what registeredKind said
 	lastKindSays                         bool
+	scope                                cases.Scope // the category's scope (spec §2); zero: every row
+	iScope                               int         // the scope column's index, -1 if none
+	iChange                              int         // population: 变动类型's index
+	notInRegistry                        int         // population rows naming nobody in the registry
+	outOfScope                           int         // rows read out of scope (the reading goroutine's count)
+	today                                cases.Date  // the day the push arrived
+	late                                 bool        // an in-scope epidemic row reports an event more than 3 days old
 }
 
 // newParser resolves the column names to indexes once, so a row costs no map lookups.
@@ -207,7 +217,13 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 		return -1
 	}
 	p := &parser{cat: cat, header: header, seen: map[uint64]int32{},
-		iName: idx(ColName), iID: idx(ColID), iTown: idx(ColTownship), iVillage: idx(ColVillage), iHeadID: idx(ColHeadID)}
+		iName: idx(ColName), iID: idx(ColID), iTown: idx(ColTownship), iVillage: idx(ColVillage), iHeadID: idx(ColHeadID), iProblem: -1}
+	p.iChange = idx(ColChange)
+	p.scope, _ = cases.ScopeOf(cat)
+	p.iScope = -1
+	if p.scope.Column != "" {
+		p.iScope = idx(p.scope.Column)
+	}
 	for _, c := range layouts[cat] {
 		f := field{column: c, idx: idx(c.Name)}
 		if c.Oneof != "" {
@@ -215,6 +231,9 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 			for _, v := range strings.Fields(c.Oneof) {
 				f.allowed[v] = true
 			}
+		}
+		if c.Name == ColProblemType {
+			p.iProblem = len(p.fields)
 		}
 		p.fields = append(p.fields, f)
 		if c.Kind == kindDate && f.idx >= 0 {
@@ -274,6 +293,16 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 		}
 	}
 	wg.Wait()
+	b.OutOfScope += p.outOfScope
+	b.Late = b.Late || p.late
+	if p.cat == cases.CatPopulation {
+		// The store adds the rows the registry itself cannot place, and counts the updates.
+		n, zero := p.notInRegistry, 0
+		b.NotInRegistry = &n
+		if b.RegistryUpdates == nil {
+			b.RegistryUpdates = &zero
+		}
+	}
 	for _, err := range []error{storeErr, lookupErr, readErr} {
 		if err != nil {
 			return err
@@ -318,7 +347,17 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 			continue
 		}
 		b.Accepted++
-		if !p.mayWarn(&pd) {
+		if !p.scope.AdmitsValue(pd.facts.ScopeValue) {
+			p.outOfScope++ // wrong 学段 or 事件级别: counted, neither a warning nor stored
+			continue
+		}
+		// A 建档立卡-only category needs the registry's answer even for a quiet row: a row
+		// that is not 建档立卡 is out of scope, not merely quiet.
+		if p.cat == cases.CatEpidemic && !p.today.IsZero() && cases.EpidemicLate(pd.event, p.today) {
+			p.late = true // 于3日内推送: accepted, and marked late (spec §2)
+		}
+		needRegistry := p.scope.Registered && !pd.kindSaysIt
+		if !needRegistry && !p.mayWarn(&pd) {
 			continue // counted, never stored: neither a registry lookup nor a detail is needed
 		}
 		pd.w.Detail = p.detail(rec)
@@ -364,10 +403,25 @@ func (p *parser) store1(chunk []pending, reg map[string]cases.RegistryMember, b 
 		head, inHead := reg[w.HeadIDNumber]
 		inPerson = inPerson && w.IDNumber != ""
 		inHead = inHead && w.HeadIDNumber != ""
+		if p.cat != cases.CatPopulation {
+			// Later comparisons use the updated registry: the deceased and those who moved out
+			// of the county no longer place a row in a household (a 人员变动 row still finds them).
+			inPerson = inPerson && person.Active()
+		}
 		pd.facts.InRegistry = inPerson || inHead
 		pd.facts.Registered = pd.kindSaysIt || (inPerson && cases.Registered(person.Kind)) || (inHead && cases.Registered(head.Kind))
 		w.Registered = pd.facts.Registered
+		if !p.scope.Admits(&pd.facts) {
+			b.OutOfScope++ // not 建档立卡 where only 建档立卡 counts
+			continue
+		}
 		w.Hits = p.rules.Evaluate(p.cat, &pd.facts)
+		if p.cat == cases.CatPopulation {
+			w.ChangedOn = pd.event
+			if !pd.facts.InRegistry {
+				p.notInRegistry++ // names nobody in the registry: changes nothing
+			}
+		}
 		if len(w.Hits) == 0 {
 			continue // quiet after all (the registry said so): counted, not stored
 		}
@@ -471,8 +525,10 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 			}
 			addFigure(&pd.facts, c.column, m)
 		case kindDate:
-			if _, err := NormalizeDate(v); err != nil {
+			if d, err := NormalizeDate(v); err != nil {
 				bad(c.Name, "%s：%s", c.Name, err.Error())
+			} else if c.Name == ColEventDate || c.Name == ColChangeDate {
+				pd.event = d
 			}
 		default:
 			// The validator stays the judge of "oneof"; the set only spares it the valid cells.
@@ -486,10 +542,25 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 			}
 		}
 	}
+	if p.iScope >= 0 {
+		pd.facts.ScopeValue = cell(p.iScope)
+	}
+	if p.cat == cases.CatPopulation {
+		w.Change = cell(p.iChange)
+	}
 	if len(errs) == 0 && w.IDNumber != "" {
+		// The duplicate check is person + category + 问题类型 + period (spec §5): two
+		// 问题类型 of one person are two problems of one household, both kept.
 		key, _ := strconv.ParseUint(w.IDNumber[:17], 10, 64)
+		if p.iProblem >= 0 {
+			key = key*8 + uint64(problemTypeIndex(cell(p.fields[p.iProblem].idx))+1)
+		}
 		if prev, dup := p.seen[key]; dup {
-			bad(ColID, "与第 %d 行是同一个人（同一类别、同一期次），重复了", prev)
+			if p.iProblem >= 0 {
+				bad(ColID, "与第 %d 行是同一个人的同一问题类型（同一期次），重复了", prev)
+			} else {
+				bad(ColID, "与第 %d 行是同一个人（同一类别、同一期次），重复了", prev)
+			}
 		} else {
 			p.seen[key] = int32(row)
 		}

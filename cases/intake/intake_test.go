@@ -5,10 +5,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
@@ -144,8 +146,8 @@ func TestEducationAndIndustryEdges(t *testing.T) {
 	f := setup(t)
 	g := f.gen
 	b := f.importBytes(t, "教体局", cases.CatEducation, csvOf("姓名,身份证号,乡镇,学校,学段,学年,学费,住宿费,教科书费,补助救助",
-		"李试一,"+g.IDNumber(2008)+",城关,一中,高中,2025-2026,8000,2000,1000,1000",    // 10000: no
-		"李试二,"+g.IDNumber(2008)+",城关,一中,高中,2025-2026,8000,2000,1000.01,1000", // 10000.01
+		"李试一,"+g.IDNumber(2008)+",城关,一中,公办高中,2025-2026,8000,2000,1000,1000",    // 10000: no
+		"李试二,"+g.IDNumber(2008)+",城关,一中,公办高中,2025-2026,8000,2000,1000.01,1000", // 10000.01
 	))
 	if got := f.warnings(t, b.ID); len(got) != 1 || got[3] != "education.self_paid@10000.01" {
 		t.Fatalf("education warnings %v (batch %+v)", got, b)
@@ -157,6 +159,47 @@ func TestEducationAndIndustryEdges(t *testing.T) {
 	))
 	if got := f.warnings(t, b.ID); len(got) != 1 || got[3] != "industry.loss@10000.01" {
 		t.Fatalf("industry warnings %v (batch %+v)", got, b)
+	}
+	if b.OutOfScope != 1 || b.Accepted != 3 || len(b.Errors) != 0 {
+		t.Fatalf("industry: the 非建档立卡 row is out of scope, not an error: %+v", b)
+	}
+}
+
+// Spec §2: 教体局 only 公办高中 and 中职, 卫健委's epidemic only 重大 and 特别重大, 人社局
+// only 建档立卡. Rows outside are counted out_of_scope, are not errors and are not stored.
+func TestOutOfScopeRows(t *testing.T) {
+	f := setup(t)
+	g := f.gen
+	b := f.importBytes(t, "教体局", cases.CatEducation, csvOf("姓名,身份证号,乡镇,学校,学段,学年,学费,住宿费,教科书费,补助救助",
+		"李试一,"+g.IDNumber(2008)+",城关,一中,公办高中,2025-2026,20000,0,0,0",
+		"李试二,"+g.IDNumber(2008)+",城关,二中,中职,2025-2026,20000,0,0,0",
+		"李试三,"+g.IDNumber(2012)+",城关,三小,义务教育,2025-2026,20000,0,0,0",
+		"李试四,"+g.IDNumber(2008)+",城关,民办中学,民办高中,2025-2026,20000,0,0,0",
+	))
+	if b.Accepted != 4 || b.Warnings != 2 || b.OutOfScope != 2 || len(b.Errors) != 0 || len(f.warnings(t, b.ID)) != 2 {
+		t.Fatalf("education: %+v", b)
+	}
+	b = f.importBytes(t, "卫健委", cases.CatEpidemic, csvOf("姓名,身份证号,乡镇,事件名称,事件级别,发生日期,影响情况",
+		"王试一,"+g.IDNumber(1970)+",城关,疫情,重大,2026-11-01,隔离",
+		"王试二,"+g.IDNumber(1970)+",城关,疫情,特别重大,2026-11-01,隔离",
+		"王试三,"+g.IDNumber(1970)+",城关,疫情,较大,2026-11-01,隔离",
+		",,城关,疫情,一般,2026-11-01,全镇排查",
+	))
+	if b.Accepted != 4 || b.Warnings != 2 || b.OutOfScope != 2 || len(b.Errors) != 0 {
+		t.Fatalf("epidemic: %+v", b)
+	}
+	b = f.importBytes(t, "人社局", cases.CatEmployment, csvOf("姓名,身份证号,乡镇,户主身份证号,类型",
+		"赵试一,"+f.lifted.IDNumber+",城关,,零就业家庭",
+		"赵试二,"+g.IDNumber(1990)+",城关,"+f.head.IDNumber+",有意愿有能力未就业",
+		"赵试三,"+g.IDNumber(1990)+",城关,,有意愿有能力未就业",
+	))
+	if b.Accepted != 3 || b.Warnings != 2 || b.OutOfScope != 1 || len(b.Errors) != 0 {
+		t.Fatalf("employment: %+v", b)
+	}
+	var n int
+	f.db.Get(&n, `SELECT out_of_scope FROM batches WHERE id = $1`, b.ID)
+	if n != 1 {
+		t.Fatalf("stored out_of_scope = %d", n)
 	}
 }
 
@@ -371,5 +414,80 @@ func TestDatesAreStoredAsDates(t *testing.T) {
 	want, _ := intake.NormalizeDate("46308")
 	if len(details) != 2 || details[0] != want.String() || details[1] != "2026-09-05" {
 		t.Errorf("stored dates %q, want [%s 2026-09-05]", details, want)
+	}
+}
+
+// Two 问题类型 of one person in one file are two problems, both kept; the same 问题类型 twice is
+// a duplicate. A blank 责任部门 is accepted (the 问题类型 names the department); an unknown
+// one is an error.
+func TestAssuranceProblemsOfOnePerson(t *testing.T) {
+	f := setup(t)
+	id := f.gen.IDNumber(1970)
+	b := f.importBytes(t, "住建局", cases.CatAssurance, csvOf("姓名,身份证号,乡镇,问题类型,问题描述,责任部门",
+		"甲,"+id+",城关镇,住房安全,墙体开裂,住建局",                  // 2
+		"甲,"+id+",城关镇,饮水安全,水质不达标,",                    // 3 another problem, blank department
+		"甲,"+id+",城关镇,住房安全,屋顶漏雨,住建局",                  // 4 duplicate of row 2
+		"乙,"+f.gen.IDNumber(1970)+",城关镇,吃穿,缺衣少食,不存在局", // 5 unknown department
+	))
+	if b.Accepted != 2 || b.Warnings != 2 || b.Rejected != 2 {
+		t.Fatalf("batch %+v, want 2 accepted and warned, 2 rejected", b)
+	}
+	want := map[int]string{4: "身份证号", 5: "责任部门"}
+	for _, e := range b.Errors {
+		if want[e.Row] != e.Column {
+			t.Errorf("error %+v, want column %q", e, want[e.Row])
+		}
+		delete(want, e.Row)
+	}
+	if len(want) != 0 {
+		t.Errorf("rows not reported: %v (errors %+v)", want, b.Errors)
+	}
+}
+
+// 于3日内推送: an epidemic push more than 3 days after its event is accepted and marked late.
+func TestEpidemicPushLate(t *testing.T) {
+	f := setup(t) // pushes arrive on 2026-11-03
+	g := f.gen
+	b := f.importBytes(t, "卫健委", cases.CatEpidemic, csvOf("姓名,身份证号,乡镇,事件名称,事件级别,发生日期,影响情况",
+		"王试一,"+g.IDNumber(1970)+",城关,疫情,重大,2026-10-31,隔离"))
+	if b.Late || b.Warnings != 1 {
+		t.Fatalf("event 10-31 pushed 11-03 (3 days): %+v", b)
+	}
+	b = f.importBytes(t, "卫健委", cases.CatEpidemic, csvOf("姓名,身份证号,乡镇,事件名称,事件级别,发生日期,影响情况",
+		"王试二,"+g.IDNumber(1970)+",城关,疫情,重大,2026-10-30,隔离"))
+	if !b.Late || b.Warnings != 1 {
+		t.Fatalf("event 10-30 pushed 11-03 (4 days) must be accepted and late: %+v", b)
+	}
+	js, _ := json.Marshal(b)
+	if !strings.Contains(string(js), `"late":true`) || !strings.Contains(string(js), `"out_of_scope":0`) {
+		t.Fatalf("import JSON: %s", js)
+	}
+	var late bool
+	f.db.Get(&late, `SELECT late FROM batches WHERE id = $1`, b.ID)
+	if !late {
+		t.Fatal("late not stored")
+	}
+	// Out of scope (较大) rows never make a push late.
+	b = f.importBytes(t, "卫健委", cases.CatEpidemic, csvOf("姓名,身份证号,乡镇,事件名称,事件级别,发生日期,影响情况",
+		"王试三,"+g.IDNumber(1970)+",城关,疫情,较大,2026-09-30,隔离"))
+	if b.Late || b.OutOfScope != 1 {
+		t.Fatalf("out-of-scope old event: %+v", b)
+	}
+}
+
+// A monthly push after its deadline (the 5th on the official calendar) is accepted and late.
+func TestMonthlyPushAfterDeadlineIsLate(t *testing.T) {
+	f := setup(t)
+	g := f.gen
+	for _, tc := range []struct {
+		arrived string
+		late    bool
+	}{{"2026-11-05", false}, {"2026-11-06", true}} {
+		f.db.Now = func() time.Time { return cases.MustDate(tc.arrived).At(16, 0) }
+		b := f.importBytes(t, "卫健委", cases.CatSeriousIllness, csvOf("姓名,身份证号,乡镇,病种,确诊日期",
+			"陈试一,"+g.IDNumber(1970)+",城关,尿毒症,2026-10-12"))
+		if b.Late != tc.late || b.Warnings != 1 {
+			t.Errorf("October's data arriving %s: late %v, want %v (%+v)", tc.arrived, b.Late, tc.late, b)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package ledgerxlsx_test
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,8 +14,22 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/ledgerxlsx"
+	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
 )
+
+// col is the 1-based column of a 台账 header.
+func col(name string) int {
+	for i, c := range ledgerxlsx.LedgerColumns {
+		if c == name {
+			return i + 1
+		}
+	}
+	panic("no column " + name)
+}
+
+// firstRow is the first data row (after the title row and the header).
+const firstRow = ledgerxlsx.TitleRows + 2
 
 func TestLedgerReadsBackCellByCell(t *testing.T) {
 	db, nos := monthtest.Setup(t)
@@ -31,7 +46,7 @@ func TestLedgerReadsBackCellByCell(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := f.GetSheetList(); strings.Join(got, ",") != "台账,汇总" {
+	if got := f.GetSheetList(); strings.Join(got, ",") != "台账,汇总,部门" {
 		t.Fatalf("sheets %v", got)
 	}
 	cell := func(sheet string, col, row int) string {
@@ -42,14 +57,11 @@ func TestLedgerReadsBackCellByCell(t *testing.T) {
 		}
 		return v
 	}
-	want := []string{"序号", "交办编号", "乡镇", "村", "户主", "风险类别", "预警来源部门", "交办日期", "办理时限", "核查结论", "未纳入理由", "录入日期", "办结日期", "是否按时", "抽查结果"}
-	for i, h := range want {
-		if got := cell("台账", i+1, 1); got != h {
+	hr := ledgerxlsx.TitleRows + 1
+	for i, h := range ledgerxlsx.LedgerColumns {
+		if got := cell("台账", i+1, hr); got != h {
 			t.Errorf("台账 column %d is %q, want %q", i+1, got, h)
 		}
-	}
-	if cell("台账", len(want)+1, 1) != "" {
-		t.Error("台账 has an extra column")
 	}
 
 	// The month's rows, as the test expects them from the plan.
@@ -60,54 +72,54 @@ func TestLedgerReadsBackCellByCell(t *testing.T) {
 			monthPlan = append(monthPlan, p)
 		}
 	}
-	if len(rows) != len(monthPlan)+1 {
-		t.Fatalf("台账 has %d data rows, want %d", len(rows)-1, len(monthPlan))
+	if len(rows) != len(monthPlan)+firstRow-1 {
+		t.Fatalf("台账 has %d data rows, want %d", len(rows)-firstRow+1, len(monthPlan))
 	}
 	for i, p := range monthPlan {
-		r := i + 2
-		labels := make([]string, len(p.Categories))
-		for j, c := range p.Categories {
-			labels[j] = c.Label()
-		}
-		checks := map[int]string{1: strconv.Itoa(i + 1), 2: nos[i], 3: p.Township, 4: p.Village, 5: p.Head,
-			8: monthtest.Dispatch.String(), 6: strings.Join(sortedLabels(p.Categories), "、")}
-		for col, w := range checks {
-			if got := cell("台账", col, r); got != w {
-				t.Errorf("row %d column %s: %q, want %q", r, want[col-1], got, w)
+		r := i + firstRow
+		checks := map[string]string{"序号": strconv.Itoa(i + 1), "交办编号": nos[i], "乡镇": p.Township, "村": p.Village, "户主": p.Head,
+			"交办日期": monthtest.Dispatch.String(), "风险类别": strings.Join(sortedLabels(p.Categories), "、")}
+		for name, w := range checks {
+			if got := cell("台账", col(name), r); got != w {
+				t.Errorf("row %d column %s: %q, want %q", r, name, got, w)
 			}
 		}
-		for col := 1; col <= len(want); col++ {
-			if v := cell("台账", col, r); strings.Contains(v, p.HeadID) || strings.Contains(v, p.HeadID[:10]) {
-				t.Errorf("row %d column %s carries the ID number", r, want[col-1])
+		for c := 1; c <= len(ledgerxlsx.LedgerColumns); c++ {
+			if v := cell("台账", c, r); strings.Contains(v, p.HeadID) || strings.Contains(v, p.HeadID[:10]) {
+				t.Errorf("row %d column %s carries the ID number", r, ledgerxlsx.LedgerColumns[c-1])
 			}
 		}
 	}
 	// Row by row what the plan's outcome should be (see monthtest.Plan).
 	expect := []struct{ result, reason, entered, closed, onTime, spot, due string }{
-		{"纳入", "", "2026-11-20", "2026-11-20", "是", "合格", "2026-12-08"},
-		{"抽查退回重办", "", "", "", "未到期", "不合格（已退回重办）", "2026-12-16"},
+		{"纳入", "", "2026-11-20", "2026-11-20", "是", "合格；孙七 2026-12-01 抽查", "2026-12-08"},
+		{"抽查退回重办", "", "", "", "未到期", "不合格（已退回重办）；孙七 2026-12-02 抽查；原办理时限 2026-12-08", "2026-12-16"},
 		{"纳入", "", "2026-11-25", "2026-11-25", "否", "", "2026-11-20"},
 		{"已交办待核查", "", "", "", "否", "", "2026-11-20"},
 		{"已在监测", "", "", "", "未到期", "", "2026-12-20"},
-		{"不纳入", "家庭年人均收入高于监测标准", "", "2026-12-05", "否", "不合格（已退回重办）", "2026-12-04"},
+		{"不纳入", "家庭年人均收入高于监测标准", "", "2026-12-05", "否", "不合格（退回后已重办）；孙七 2026-11-20 抽查；原办理时限 2026-12-08", "2026-12-04"},
 		{"纳入", "", "2026-12-09", "2026-12-09", "否", "", "2026-12-08"},
 		{"已交办待核查", "", "", "", "未到期", "", "2026-12-20"},
 		{"不纳入", "家庭年人均收入高于监测标准", "", "2026-11-11", "是", "已抽取待检查", "2026-12-08"},
 		{"已在监测", "", "2026-11-14", "2026-11-14", "是", "", "2026-12-08"},
 	}
 	for i, e := range expect {
-		r := i + 2
-		got := []string{cell("台账", 10, r), cell("台账", 11, r), cell("台账", 12, r), cell("台账", 13, r), cell("台账", 14, r), cell("台账", 15, r), cell("台账", 9, r)}
+		r := i + firstRow
+		var got []string
+		for _, name := range []string{"核查结论", "未纳入理由", "录入日期", "办结日期", "是否按时", "抽查结果", "办理时限"} {
+			got = append(got, cell("台账", col(name), r))
+		}
 		w := []string{e.result, e.reason, e.entered, e.closed, e.onTime, e.spot, e.due}
 		if strings.Join(got, "|") != strings.Join(w, "|") {
 			t.Errorf("row %d:\n got %q\nwant %q", r, got, w)
 		}
 	}
-	if got := cell("台账", 7, 2); got != "医保局" {
+	if got := cell("台账", col("预警来源部门"), firstRow); got != "医保局" {
 		t.Errorf("source department %q", got)
 	}
 	// Dates are real date cells (numbers with a date format), not text.
-	for _, ref := range []string{"H2", "I2", "L2", "M2"} {
+	for _, name := range []string{"交办日期", "办理时限", "录入日期", "办结日期"} {
+		ref, _ := excelize.CoordinatesToCellName(col(name), firstRow)
 		if typ, _ := f.GetCellType("台账", ref); typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString {
 			t.Errorf("%s is stored as text", ref)
 		}
@@ -122,47 +134,152 @@ func TestLedgerReadsBackCellByCell(t *testing.T) {
 		}
 	}
 	panes, _ := f.GetPanes("台账")
-	if !panes.Freeze || panes.YSplit != 1 || panes.TopLeftCell != "A2" {
+	if !panes.Freeze || panes.YSplit != hr || panes.TopLeftCell != fmt.Sprintf("A%d", firstRow) {
 		t.Errorf("header not frozen: %+v", panes)
 	}
-	if w, _ := f.GetColWidth("台账", "K"); w < 30 {
+	reasonCol, _ := excelize.ColumnNumberToName(col("未纳入理由"))
+	if w, _ := f.GetColWidth("台账", reasonCol); w < 30 {
 		t.Errorf("未纳入理由 column width %v", w)
 	}
-	hs, _ := f.GetCellStyle("台账", "A1")
+	hs, _ := f.GetCellStyle("台账", fmt.Sprintf("A%d", hr))
 	if st, _ := f.GetStyle(hs); st.Font == nil || !st.Font.Bold {
 		t.Error("header is not bold")
 	}
 
-	// 汇总: one row per township, the assessment's figures.
-	sum := []string{"乡镇", "交办数", "办结数", "按时办结数", "逾期数", "按时办结率", "抽查数", "抽查不合格数"}
+	// 汇总: one row per township, the assessment's figures, then 合计.
+	sum := []string{"乡镇", "交办数", "办结数", "按时办结数", "逾期数", "按时办结率", "抽查数", "抽查不合格数", "月底反馈率", "考核得分"}
 	for i, h := range sum {
-		if got := cell("汇总", i+1, 1); got != h {
+		if got := cell("汇总", i+1, hr); got != h {
 			t.Errorf("汇总 column %d %q, want %q", i+1, got, h)
 		}
-	}
-	srows, _ := f.GetRows("汇总")
-	if len(srows) != 4 {
-		t.Fatalf("汇总 rows %d, want 3 townships + header", len(srows))
 	}
 	wantSum := [][]string{
 		{"城关镇", "5", "2", "1", "2", "0.3333", "2", "1"},
 		{"河口乡", "5", "4", "2", "2", "0.5", "1", "1"},
-		{"青山镇", "0", "0", "0", "0", "0", "0", "0"},
+		{"青山镇", "0", "0", "0", "0", "—", "0", "0", "—", "—"},
+		{"合计", "10", "6", "3", "4", "0.4286", "3", "2"},
 	}
 	for i, w := range wantSum {
 		for c := range w {
-			name, _ := excelize.CoordinatesToCellName(c+1, i+2)
+			name, _ := excelize.CoordinatesToCellName(c+1, i+firstRow)
 			got, _ := f.GetCellValue("汇总", name, excelize.Options{RawCellValue: true})
 			if got != w[c] {
 				t.Errorf("汇总 %s = %q, want %q", name, got, w[c])
 			}
 		}
 	}
-	if shown := cell("汇总", 6, 2); shown != "33.3%" {
+	if shown := cell("汇总", 6, firstRow); shown != "33.3%" {
 		t.Errorf("on-time rate shown as %q", shown)
 	}
 
 	convertWithLibreOffice(t, path)
+}
+
+// TestLedgerOfTheHandMadeMonth reads back every cell of every sheet of monthtest.AssessPlan's
+// ledger: the title row, spec §12's columns, (区域排查), the masked ID or 户编号, both due
+// dates of a returned case, the supervisor's name, — where nothing was due, 合计, the
+// office's late round and the 部门 sheet.
+func TestLedgerOfTheHandMadeMonth(t *testing.T) {
+	db, nos, _ := monthtest.SetupWith(t, monthtest.AssessPlan, monthtest.AssessDispatch)
+	ctx := context.Background()
+	if _, err := db.ExecContext(ctx, `UPDATE cases SET household_no = '4211230010010012' WHERE case_no = $1`, nos[1]); err != nil {
+		t.Fatal(err)
+	}
+	a, err := db.Assess(ctx, monthtest.Month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "ledger.xlsx")
+	if err := ledgerxlsx.WriteFile(path, a); err != nil {
+		t.Fatal(err)
+	}
+	f, err := excelize.OpenFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	const masked = "990101********1234"
+	want := map[string][][]string{
+		"台账": {
+			{"测试县预警信息核查办理台账（2026年11月）　制表日期：2026-12-10"},
+			{"序号", "交办编号", "案件类型", "预警来源", "乡镇", "村", "户主", "风险类别", "预警来源部门", "责任部门", "交办日期", "办理时限",
+				"核查结论", "未纳入理由", "录入日期", "办结日期", "是否按时", "部门办理情况", "抽查结果", "户编号/身份证号（脱敏）"},
+			{"1", nos[0], "新增", "部门筛查", "城关镇", "东街村", "王考一", "因病（医疗费用）", "医保局", "—", "2026-11-12", "2026-11-30",
+				"纳入", "", "2026-11-27", "2026-12-09", "是", "—", "合格；孙七 2026-12-09 抽查", masked},
+			{"2", nos[1], "新增", "部门筛查", "城关镇", "东街村", "李考二", "因病（医疗费用）", "医保局", "—", "2026-11-12", "2026-12-01",
+				"不纳入", "家庭年人均收入高于监测标准", "", "2026-12-02", "否", "—", "", "4211230010010012"},
+			{"3", nos[2], "新增", "部门筛查", "城关镇", "西街村", "张考三", "因病（大病）", "卫健委", "—", "2026-11-12", "2026-12-20",
+				"已交办待核查", "", "", "", "未到期", "—", "", masked},
+			{"4", nos[3], "新增", "部门筛查", "城关镇", "西街村", "赵考四", "新增特困/低保", "民政局", "—", "2026-11-12", "2026-12-20",
+				"纳入", "", "", "", "未到期", "—", "", masked},
+			{"5", nos[4], "新增", "部门筛查", "城关镇", "南关村", "钱考五", "因病（医疗费用）", "医保局", "—", "2026-11-12", "2026-12-08",
+				"不纳入", "家庭年人均收入高于监测标准", "", "2026-11-28", "是", "—", "", masked},
+			{"6", nos[5], "新增", "部门筛查", "河口乡", "河东村", "孙考六", "因病（医疗费用）、两不愁三保障", "医保局", "—", "2026-11-12", "2026-12-04",
+				"纳入", "", "2026-12-03", "2026-12-03", "是", "—", "不合格（退回后已重办）；孙七 2026-11-20 抽查；原办理时限 2026-12-08", masked},
+			{"7", nos[6], "新增", "部门筛查", "河口乡", "河东村", "周考七", "新增特困/低保", "民政局", "—", "2026-11-12", "2026-12-08",
+				"已交办待核查", "", "", "", "否", "—", "不合格（已督办）；孙七 2026-11-25 抽查", masked},
+			{"8", nos[7], "新增", "部门筛查", "河口乡", "河西村", "（区域排查）", "因灾", "应急管理局", "—", "2026-11-12", "2026-12-20",
+				"已交办待核查", "", "", "", "未到期", "—", "", "—"},
+		},
+		"汇总": {
+			{"测试县预警信息核查办理台账（2026年11月）·汇总　制表日期：2026-12-10"},
+			{"乡镇", "交办数", "办结数", "按时办结数", "逾期数", "按时办结率", "抽查数", "抽查不合格数", "月底反馈率", "考核得分"},
+			{"城关镇", "5", "3", "2", "1", "66.7%", "1", "0", "60.0%", "75.3"},
+			{"河口乡", "3", "1", "1", "1", "50.0%", "2", "2", "33.3%", "31.7"},
+			{"青山镇", "0", "0", "0", "0", "—", "0", "0", "—", "—"},
+			{"合计", "8", "4", "3", "2", "60.0%", "3", "2", "50.0%", "—"},
+			nil,
+			{"县扶贫办集中交办：2026-11-12（时限 2026-11-10，逾期；按时 0/1）"},
+		},
+		"部门": {
+			{"测试县预警信息核查办理台账（2026年11月）·部门　制表日期：2026-12-10"},
+			{"部门", "应推送数", "按时推送数", "到期任务数", "按时办理数", "考核得分"},
+			{"医保局", "1", "1", "0", "0", "100.0"},
+			{"卫健委", "1", "0", "0", "0", "0.0"},
+			{"教体局", "0", "0", "0", "0", "—"},
+			{"人社局", "1", "0", "0", "0", "0.0"},
+			{"民政局", "1", "1", "0", "0", "100.0"},
+			{"公安局", "1", "1", "0", "0", "100.0"},
+			{"应急管理局", "0", "0", "0", "0", "—"},
+		},
+	}
+	if got := f.GetSheetList(); strings.Join(got, ",") != "台账,汇总,部门" {
+		t.Fatalf("sheets %v", got)
+	}
+	for sheet, rows := range want {
+		got, err := f.GetRows(sheet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != len(rows) {
+			t.Errorf("%s has %d rows, want %d", sheet, len(got), len(rows))
+		}
+		for r := 0; r < len(rows) && r < len(got); r++ {
+			for c := 0; c < len(rows[r]) || c < len(got[r]); c++ {
+				var g, w string
+				if c < len(got[r]) {
+					g = got[r][c]
+				}
+				if c < len(rows[r]) {
+					w = rows[r][c]
+				}
+				if g != w {
+					name, _ := excelize.CoordinatesToCellName(c+1, r+1)
+					t.Errorf("%s!%s = %q, want %q", sheet, name, g, w)
+				}
+			}
+		}
+	}
+	// The title spans the header; a 0 score is a number, a missing one the text —.
+	if merged, _ := f.GetMergeCells("台账"); len(merged) != 1 || merged[0].GetStartAxis() != "A1" || merged[0].GetEndAxis() != "T1" {
+		t.Errorf("title merge %v", merged)
+	}
+	if typ, _ := f.GetCellType("部门", "F4"); typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString {
+		t.Error("a score of 0 is written as text")
+	}
+	if v, _ := f.GetCellValue("部门", "F5"); v != "—" {
+		t.Errorf("no score: %q", v)
+	}
 }
 
 func sortedLabels(cs []cases.Category) []string {
@@ -218,4 +335,36 @@ func convertWithLibreOffice(t *testing.T, path string) {
 		t.Logf("kept %s and its PDF in %s", filepath.Base(path), keep)
 	}
 	t.Logf("libreoffice converted the ledger to a %d-byte PDF", len(b))
+}
+
+// TestLedgerShowsDepartmentTasks: 责任部门 lists the case's department and every department
+// with a task; 部门办理情况 says what each did, or its due date while open.
+func TestLedgerShowsDepartmentTasks(t *testing.T) {
+	done := cases.MustDate("2026-12-09")
+	a := postgres.Assessment{Month: "2026-11", County: "测试县", AsOf: cases.MustDate("2026-12-10").At(9, 0),
+		Cases: []postgres.CaseFact{{No: "YJ202611-0001", Kind: cases.KindNew, Source: "部门筛查", Township: "城关镇",
+			HeadName: "王考一", HouseholdNo: "4211230010010012", Department: "住建局", Status: cases.StatusDispatched,
+			DispatchedAt: cases.MustDate("2026-11-10").At(10, 0), DueOn: cases.MustDate("2026-12-08"),
+			Tasks: []cases.Task{
+				{Department: "住建局", DueOn: cases.MustDate("2026-12-08"), DoneOn: &done, Measure: "已安排危房改造"},
+				{Department: "教体局", DueOn: cases.MustDate("2026-12-08")},
+			}}}}
+	f, err := ledgerxlsx.Build(a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	get := func(name string) string {
+		ref, _ := excelize.CoordinatesToCellName(col(name), firstRow)
+		v, _ := f.GetCellValue(ledgerxlsx.LedgerSheet, ref)
+		return v
+	}
+	if got := get("责任部门"); got != "住建局、教体局" {
+		t.Errorf("责任部门 %q", got)
+	}
+	if got := get("部门办理情况"); got != "住建局：2026-12-09 已办理（逾期），已安排危房改造；教体局：未办理（时限 2026-12-08）" {
+		t.Errorf("部门办理情况 %q", got)
+	}
+	if got := get("户编号/身份证号（脱敏）"); got != "4211230010010012" {
+		t.Errorf("户编号 %q", got)
+	}
 }

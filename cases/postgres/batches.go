@@ -42,12 +42,12 @@ func (db *DB) RegistryLookup(ctx context.Context, ids []string) (map[string]case
 	// planner would estimate ANY element by element, which cost more than the lookup.
 	rows, err := db.QueryContext(ctx, `
 		WITH q AS (SELECT DISTINCT id FROM unnest($1::text[]) AS q(id))
-		SELECT m.id_number, m.name, m.relation, h.household_no, h.head_id_number, t.name, h.village, h.kind, h.risk_status, true
+		SELECT m.id_number, m.name, m.relation, h.household_no, h.head_id_number, t.name, h.village, h.kind, h.risk_status, m.status, true
 		FROM q JOIN registry_members m ON m.id_number = q.id
 		JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships t ON t.id = h.township_id
 		UNION ALL
-		SELECT h.head_id_number, '', '户主', h.household_no, h.head_id_number, t.name, h.village, h.kind, h.risk_status, false
+		SELECT h.head_id_number, '', '户主', h.household_no, h.head_id_number, t.name, h.village, h.kind, h.risk_status, 'active', false
 		FROM q JOIN registry_households h ON h.head_id_number = q.id
 		JOIN townships t ON t.id = h.township_id`, pq.Array(ids))
 	if err != nil {
@@ -59,7 +59,7 @@ func (db *DB) RegistryLookup(ctx context.Context, ids []string) (map[string]case
 		var m cases.RegistryMember
 		var member bool
 		if err := rows.Scan(&m.IDNumber, &m.Name, &m.Relation, &m.HouseholdNo, &m.HeadIDNumber, &m.Township,
-			&m.Village, &m.Kind, &m.RiskStatus, &member); err != nil {
+			&m.Village, &m.Kind, &m.RiskStatus, &m.Status, &member); err != nil {
 			return nil, fmt.Errorf("look up registry: %w", err)
 		}
 		if _, ok := out[m.IDNumber]; ok && !member {
@@ -121,6 +121,7 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	// reader is still parsing the next.
 	var stmt *sql.Stmt
 	inStmt := 0
+	var population []populationRow // 人员变动 rows, applied to the registry once stored
 	finish := func() error {
 		if stmt == nil {
 			return nil
@@ -160,6 +161,10 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 				return fmt.Errorf("import batch: start copy: %w", err)
 			}
 		}
+		if w.Category == cases.CatPopulation {
+			population = append(population, populationRow{Row: w.Row, Change: w.Change, On: w.ChangedOn, IDNumber: w.IDNumber,
+				Name: w.Name, Township: w.Township, Village: w.Village, HeadIDNumber: w.HeadIDNumber})
+		}
 		if _, err := stmt.ExecContext(ctx, b.ID, w.Row, string(w.Category), w.Period, w.Rule, amount, w.IDNumber,
 			w.Name, tid, w.Village, w.HeadIDNumber, w.Registered, string(w.Detail), now); err != nil {
 			return fmt.Errorf("import batch: copy row %d: %w", w.Row, err)
@@ -175,12 +180,21 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	if err := finish(); err != nil {
 		return nil, err
 	}
+	if b.Category == cases.CatPopulation {
+		if err := applyPopulation(ctx, tx, b, population, townIDs, now); err != nil {
+			return nil, fmt.Errorf("import batch: %w", err)
+		}
+	}
+	if cases.PushLate(db.Cal, b.Category, b.Period, cases.DateOf(now)) {
+		b.Late = true // after its deadline (spec §10): accepted, and it counts as late
+	}
 	errs, err := json.Marshal(b.Errors)
 	if err != nil {
 		return nil, err
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE batches SET rows = $2, accepted = $3, rejected = $4, warnings = $5, errors = $6 WHERE id = $1`,
-		b.ID, b.Rows, b.Accepted, b.Rejected, b.Warnings, string(errs))
+	_, err = tx.ExecContext(ctx, `UPDATE batches SET rows = $2, accepted = $3, rejected = $4, warnings = $5, errors = $6,
+		out_of_scope = $7, late = $8, registry_updates = $9, not_in_registry = $10 WHERE id = $1`,
+		b.ID, b.Rows, b.Accepted, b.Rejected, b.Warnings, string(errs), b.OutOfScope, b.Late, intOr0(b.RegistryUpdates), intOr0(b.NotInRegistry))
 	if err != nil {
 		return nil, fmt.Errorf("import batch: counts: %w", err)
 	}
@@ -190,16 +204,25 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	return nil, nil
 }
 
+func intOr0(p *int) int {
+	if p == nil {
+		return 0
+	}
+	return *p
+}
+
 const batchSelect = `
-	SELECT b.id, d.name, b.category, b.period, b.rows, b.accepted, b.rejected, b.warnings, b.errors, b.sha256, b.filename, b.source
+	SELECT b.id, d.name, b.category, b.period, b.rows, b.accepted, b.rejected, b.warnings, b.errors, b.sha256, b.filename, b.source,
+		b.out_of_scope, b.late, b.registry_updates, b.not_in_registry
 	FROM batches b JOIN departments d ON d.id = b.department_id`
 
 func (db *DB) scanBatch(ctx context.Context, where string, arg any) (*cases.Batch, error) {
 	var b cases.Batch
 	var cat string
 	var errs []byte
+	var updates, notIn int
 	err := db.QueryRowContext(ctx, batchSelect+" WHERE "+where, arg).Scan(&b.ID, &b.Department, &cat, &b.Period,
-		&b.Rows, &b.Accepted, &b.Rejected, &b.Warnings, &errs, &b.SHA256, &b.Filename, &b.Source)
+		&b.Rows, &b.Accepted, &b.Rejected, &b.Warnings, &errs, &b.SHA256, &b.Filename, &b.Source, &b.OutOfScope, &b.Late, &updates, &notIn)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, cases.Errorf(cases.ENotFound, "没有找到这个批次")
 	}
@@ -207,6 +230,9 @@ func (db *DB) scanBatch(ctx context.Context, where string, arg any) (*cases.Batc
 		return nil, fmt.Errorf("read batch: %w", err)
 	}
 	b.Category = cases.Category(cat)
+	if b.Category == cases.CatPopulation {
+		b.RegistryUpdates, b.NotInRegistry = &updates, &notIn
+	}
 	if err := json.Unmarshal(errs, &b.Errors); err != nil {
 		return nil, fmt.Errorf("read batch %s errors: %w", b.ID, err)
 	}

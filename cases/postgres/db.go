@@ -29,6 +29,8 @@ type DB struct {
 	Cal *cases.Calendar
 	// CaseHooks run inside every case transition's transaction.
 	CaseHooks []CaseHook
+	// TaskHooks run inside the transaction that adds a department task.
+	TaskHooks []TaskHook
 }
 
 // Open connects to PostgreSQL and checks that it answers. It does not migrate.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -30,12 +31,24 @@ type DispatchOptions struct {
 
 // DispatchResult is the JSON of `fangpin dispatch` (spec §11); Notices holds the details.
 type DispatchResult struct {
-	Round        string                 `json:"round"`
-	CasesCreated int                    `json:"cases_created"`
-	Merged       int                    `json:"merged"`
-	ByTownship   map[string]int         `json:"by_township"`
-	DryRun       bool                   `json:"-"`
-	Notices      []cases.TownshipNotice `json:"-"`
+	Round           string                 `json:"round"`
+	CasesCreated    int                    `json:"cases_created"`
+	Merged          int                    `json:"merged"`
+	Held            int                    `json:"held"`
+	DepartmentTasks int                    `json:"department_tasks"`
+	ByTownship      map[string]int         `json:"by_township"`
+	HeldList        []HeldWarning          `json:"held_list"`
+	DryRun          bool                   `json:"-"`
+	Notices         []cases.TownshipNotice `json:"-"`
+}
+
+// HeldWarning is one warning a round held as 比对已核 (spec §5).
+type HeldWarning struct {
+	IDNumber    string         `json:"id_number"`
+	Category    cases.Category `json:"category"`
+	EarlierCase string         `json:"earlier_case"`
+	Name        string         `json:"-"` // for the office's reply; masked when it could reach a group
+	Township    string         `json:"-"`
 }
 
 // dispatchLockKey serialises dispatch rounds across processes (pg_advisory_xact_lock).
@@ -64,7 +77,7 @@ func (db *DB) Dispatch(ctx context.Context, opt DispatchOptions) (DispatchResult
 	if opt.Source == "" {
 		opt.Source = "dispatch:" + Source(opt.Month)
 	}
-	res := DispatchResult{Round: opt.Month, ByTownship: map[string]int{}, DryRun: opt.DryRun}
+	res := DispatchResult{Round: opt.Month, ByTownship: map[string]int{}, HeldList: []HeldWarning{}, DryRun: opt.DryRun}
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(dispatchLockKey)); err != nil {
 			return fmt.Errorf("dispatch lock: %w", err)
@@ -121,17 +134,41 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 		case err == nil:
 			// 补充预警: the open case takes the warnings, through the lifecycle so that it is
 			// refused for a closed case and audited like every change.
-			if _, err := db.TransitionTx(ctx, tx, openNo, opt.Actor, cases.Command{
-				Action: cases.ActAddWarnings, Now: dispatchedAt,
-				Reason: fmt.Sprintf("补充预警 %d 条（%s）", len(h.Warnings), categoryLabels(h.Categories())),
-			}, opt.Source); err != nil {
-				return err
-			}
 			id, err := caseID(ctx, tx, openNo)
 			if err != nil {
 				return err
 			}
+			known, taskDepts, err := caseProblems(ctx, tx, id)
+			if err != nil {
+				return err
+			}
+			fresh := cases.NewProblems(known, h.Warnings)
+			cmd := cases.Command{
+				Action: cases.ActAddWarnings, Now: dispatchedAt,
+				Reason: fmt.Sprintf("补充预警 %d 条（%s）", len(h.Warnings), categoryLabels(h.Categories())),
+			}
+			if len(fresh) > 0 {
+				cmd.Date = due // a new category or 问题类型: 20 working days from this 交办
+			}
+			if _, err := db.TransitionTx(ctx, tx, openNo, opt.Actor, cmd, opt.Source); err != nil {
+				return err
+			}
 			if err := LinkWarnings(ctx, tx, id, h.WarningIDs()); err != nil {
+				return err
+			}
+			// A merged warning never loses its department: a department with no task on the
+			// case, or a new problem for one whose task is done, gets a task.
+			isFresh := map[string]bool{}
+			for _, k := range fresh {
+				isFresh[k] = true
+			}
+			var depts []string
+			for _, w := range h.Warnings {
+				if dept := cases.TaskDepartment(w); dept != "" && (!taskDepts[dept] || isFresh[cases.ProblemKey(w)]) {
+					depts = append(depts, dept)
+				}
+			}
+			if d.Tasks, err = db.addTasks(ctx, tx, id, depts, opt, dispatchedAt); err != nil {
 				return err
 			}
 			d.Merged = true
@@ -140,11 +177,24 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 				return err
 			}
 		case errors.Is(err, sql.ErrNoRows):
+			if !h.Area && open.hadCase(h.Key) {
+				earlier, err := earlierResult(ctx, tx, h.Key)
+				if err != nil {
+					return err
+				}
+				if cases.Hold(earlier, h.Warnings, opt.Date) {
+					if err := holdWarnings(ctx, tx, earlier, h, opt, dispatchedAt, res); err != nil {
+						return err
+					}
+					continue
+				}
+			}
 			fresh = append(fresh, h) // created together after the loop (createCases)
 			continue
 		default:
 			return fmt.Errorf("open case of %s: %w", h.Key, err)
 		}
+		res.DepartmentTasks += len(d.Tasks)
 		d.Area, d.Warnings = h.Area, h.Warnings
 		add(d)
 	}
@@ -153,9 +203,35 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 		return err
 	}
 	for i, c := range created {
+		d := cases.Dispatched{Case: c, Area: fresh[i].Area, Warnings: fresh[i].Warnings}
+		if d.Tasks, err = db.addTasks(ctx, tx, c.ID, cases.TaskDepartments(fresh[i].Warnings), opt, dispatchedAt); err != nil {
+			return err
+		}
+		for _, t := range d.Tasks {
+			d.Case.TaskDepartments = append(d.Case.TaskDepartments, t.Department)
+		}
+		sort.Strings(d.Case.TaskDepartments)
+		if err := db.runCreated(ctx, tx, d.Case); err != nil {
+			return err
+		}
 		res.CasesCreated++
 		res.ByTownship[c.Township]++
-		add(cases.Dispatched{Case: c, Area: fresh[i].Area, Warnings: fresh[i].Warnings})
+		res.DepartmentTasks += len(d.Tasks)
+		add(d)
+	}
+	// 人员变动: 信息变更 cases, apart from the risk cases (population.go).
+	infos, err := db.dispatchPopulation(ctx, tx, opt, dispatchedAt, res)
+	if err != nil {
+		return err
+	}
+	for _, d := range infos {
+		n := byTown[d.Case.Township]
+		if n == nil {
+			n = &cases.TownshipNotice{Round: opt.Month, Township: d.Case.Township, Liaisons: map[string][]string{}}
+			byTown[d.Case.Township] = n
+			order = append(order, d.Case.Township)
+		}
+		n.Cases = append(n.Cases, d)
 	}
 	sort.Strings(order)
 	for _, t := range order {
@@ -172,6 +248,82 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 		if err := opt.Announce(ctx, tx, res.Notices); err != nil {
 			return fmt.Errorf("queue messages: %w", err)
 		}
+	}
+	return nil
+}
+
+// addTasks gives a case a task of each department (one per department; an open one is kept).
+func (db *DB) addTasks(ctx context.Context, tx *sqlx.Tx, caseID int64, depts []string, opt DispatchOptions, at time.Time) ([]cases.Task, error) {
+	var out []cases.Task
+	seen := map[string]bool{}
+	for _, dept := range depts {
+		if seen[dept] {
+			continue
+		}
+		seen[dept] = true
+		t, added, err := db.addTask(ctx, tx, caseID, dept, opt.Date, at, "dispatch", "", opt.Actor, opt.Source)
+		if err != nil {
+			return nil, err
+		}
+		if added {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
+// earlierResult loads the household's latest case with the warnings it verified.
+func earlierResult(ctx context.Context, tx *sqlx.Tx, key string) (cases.EarlierResult, error) {
+	var e cases.EarlierResult
+	var r struct {
+		ID       int64      `db:"id"`
+		No       string     `db:"case_no"`
+		Result   string     `db:"result"`
+		ClosedAt *time.Time `db:"closed_at"`
+	}
+	err := tx.GetContext(ctx, &r, `SELECT id, case_no, result, closed_at FROM cases WHERE household_key = $1
+		ORDER BY dispatched_at DESC, id DESC LIMIT 1`, key)
+	if errors.Is(err, sql.ErrNoRows) {
+		return e, nil
+	}
+	if err != nil {
+		return e, fmt.Errorf("latest case of %s: %w", key, err)
+	}
+	e.CaseID, e.CaseNo, e.Result = r.ID, r.No, cases.Result(r.Result)
+	if r.ClosedAt != nil {
+		d := cases.DateOf(*r.ClosedAt)
+		e.ClosedOn = &d
+	}
+	if e.Result != cases.ResultExclude {
+		return e, nil // only a 不纳入 holds anything
+	}
+	var rows []warningRow
+	if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id = $1 AND w.held_round = '' ORDER BY w.id`, r.ID); err != nil {
+		return e, fmt.Errorf("verified warnings of %s: %w", r.No, err)
+	}
+	for _, w := range rows {
+		e.Verified = append(e.Verified, w.fact())
+	}
+	return e, nil
+}
+
+// holdWarnings links a household's warnings to the case that verified them (比对已核) and
+// records it in that case's history and in the round's answer.
+func holdWarnings(ctx context.Context, tx *sqlx.Tx, e cases.EarlierResult, h cases.Household, opt DispatchOptions, at time.Time, res *DispatchResult) error {
+	_, err := tx.ExecContext(ctx, `UPDATE warnings SET case_id = $1, held_round = $3 WHERE id = ANY($2) AND case_id IS NULL`,
+		e.CaseID, pq.Array(h.WarningIDs()), opt.Month)
+	if err != nil {
+		return fmt.Errorf("hold warnings against %s: %w", e.CaseNo, err)
+	}
+	err = InsertEvent(ctx, tx, e.CaseID, ActHeld, cases.StatusClosed, cases.StatusClosed, opt.Actor, opt.Source, at,
+		map[string]any{"round": opt.Month, "warnings": len(h.Warnings), "categories": categoryLabels(h.Categories())})
+	if err != nil {
+		return err
+	}
+	for _, w := range h.Warnings {
+		res.Held++
+		res.HeldList = append(res.HeldList, HeldWarning{IDNumber: w.IDNumber, Category: w.Category, EarlierCase: e.CaseNo,
+			Name: w.Name, Township: h.Township})
 	}
 	return nil
 }
@@ -217,8 +369,14 @@ func fillNotice(ctx context.Context, tx *sqlx.Tx, n *cases.TownshipNotice) error
 		n.Cadres = append(n.Cadres, c.UserID)
 		n.CadreNames = append(n.CadreNames, c.Name)
 	}
+	var depts []string
 	for _, d := range n.Cases {
-		dept := d.Case.Department
+		depts = append(depts, d.Case.Department)
+		for _, t := range d.Tasks {
+			depts = append(depts, t.Department)
+		}
+	}
+	for _, dept := range depts {
 		if dept == "" || n.Liaisons[dept] != nil {
 			continue
 		}
@@ -277,7 +435,7 @@ const warningSelect = `
 // running at the same time from being half-seen.
 func undispatchedWarnings(ctx context.Context, tx *sqlx.Tx) ([]cases.WarningFact, error) {
 	var rows []warningRow
-	if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id IS NULL AND w.rule <> '' ORDER BY w.id FOR UPDATE OF w`); err != nil {
+	if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id IS NULL AND w.rule <> '' AND w.category <> 'population' ORDER BY w.id FOR UPDATE OF w`); err != nil {
 		return nil, fmt.Errorf("undispatched warnings: %w", err)
 	}
 	var ids []string
@@ -324,7 +482,7 @@ func registryHouseholds(ctx context.Context, q sqlx.QueryerContext, ids []string
 		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships t ON t.id = h.township_id
 		LEFT JOIN registry_members hm ON hm.id_number = h.head_id_number
-		WHERE m.id_number = ANY($1)`, pq.Array(ids))
+		WHERE m.id_number = ANY($1) AND m.status = 'active'`, pq.Array(ids))
 	if err != nil {
 		return nil, fmt.Errorf("registry households: %w", err)
 	}

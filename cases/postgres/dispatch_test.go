@@ -66,7 +66,7 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := json.Marshal(res)
-	if string(b) != `{"round":"2026-11","cases_created":6,"merged":0,"by_township":{"城关镇":4,"河口乡":2}}` {
+	if string(b) != `{"round":"2026-11","cases_created":6,"merged":0,"held":0,"department_tasks":3,"by_township":{"城关镇":4,"河口乡":2},"held_list":[]}` {
 		t.Errorf("result JSON = %s", b)
 	}
 	if len(hooked) != 6 {

@@ -15,9 +15,13 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// openCases is the open case of every household of a round, read in one query: a county
-// round has thousands of households, and a query each cost seconds.
-type openCases map[string]string // household_key → case_no
+// openCases is the open case of every household of a round, and which households had a
+// case at all, read in one query: a county round has thousands of households, and a query
+// each cost seconds.
+type openCases struct {
+	open map[string]string // household_key → case_no
+	had  map[string]bool
+}
 
 func loadOpenCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household) (openCases, error) {
 	keys := make([]string, len(hs))
@@ -25,30 +29,37 @@ func loadOpenCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household) (open
 		keys[i] = h.Key
 	}
 	var rows []struct {
-		Key string `db:"household_key"`
-		No  string `db:"case_no"`
+		Key    string `db:"household_key"`
+		No     string `db:"case_no"`
+		Status string `db:"status"`
 	}
-	if err := tx.SelectContext(ctx, &rows, `SELECT household_key, case_no FROM cases WHERE household_key = ANY($1) AND status <> 'closed'`, pq.Array(keys)); err != nil {
-		return nil, fmt.Errorf("open cases of the round's households: %w", err)
+	if err := tx.SelectContext(ctx, &rows, `SELECT household_key, case_no, status FROM cases WHERE household_key = ANY($1)`, pq.Array(keys)); err != nil {
+		return openCases{}, fmt.Errorf("cases of the round's households: %w", err)
 	}
-	m := make(openCases, len(rows))
+	o := openCases{open: map[string]string{}, had: map[string]bool{}}
 	for _, r := range rows {
-		m[r.Key] = r.No
+		o.had[r.Key] = true
+		if cases.Status(r.Status) != cases.StatusClosed {
+			o.open[r.Key] = r.No
+		}
 	}
-	return m, nil
+	return o, nil
 }
+
+// hadCase reports whether the household ever had a case (only then can its warnings be held).
+func (o openCases) hadCase(key string) bool { return o.had[key] }
 
 // of answers like the single-row query it replaces: the case number, or sql.ErrNoRows.
 func (o openCases) of(key string) (string, error) {
-	if no, ok := o[key]; ok {
+	if no, ok := o.open[key]; ok {
 		return no, nil
 	}
 	return "", sql.ErrNoRows
 }
 
 // createCases opens a case for each household in a few statements whatever their number
-// (numbers in household order, warnings linked, creation events), then runs the case hooks
-// on each as InsertCase's callers do.
+// (numbers in household order, warnings linked, creation events). The caller runs the case
+// hooks on each (runCreated) once it has its department tasks, as InsertCase's callers do.
 func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household, opt DispatchOptions, at time.Time, due cases.Date) ([]cases.Case, error) {
 	if len(hs) == 0 {
 		return nil, nil
@@ -68,7 +79,7 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household
 		nos[i] = caseNumber(opt.Month, last-n+1+i)
 		kinds[i], keys[i], hnos[i], heads[i], headIDs[i] = string(h.Kind()), h.Key, h.HouseholdNo, h.HeadName, h.HeadIDNumber
 		villages[i], towns[i], depts[i] = h.Village, h.Township, h.Department
-		b, _ := json.Marshal(map[string]any{"kind": h.Kind(), "due_on": due.String(), "warnings": len(h.WarningIDs())})
+		b, _ := json.Marshal(map[string]any{"kind": h.Kind(), "due_on": due.String(), "warnings": len(h.WarningIDs()), "source": cases.SourceScreening})
 		details[i] = string(b)
 		for _, w := range h.WarningIDs() {
 			linkCase, linkWarning = append(linkCase, nos[i]), append(linkWarning, w)
@@ -126,12 +137,7 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household
 		c := cases.Case{ID: caseIDs[i], No: nos[i], Round: opt.Month, Kind: h.Kind(), HouseholdKey: h.Key,
 			HouseholdNo: h.HouseholdNo, HeadName: h.HeadName, HeadIDNumber: h.HeadIDNumber, Village: h.Village,
 			Township: h.Township, Department: deptOf[nos[i]], Status: cases.StatusDispatched,
-			DispatchedAt: at, DueOn: due, Categories: sortedCategories(h.Warnings), Members: sortedMembers(h.Warnings)}
-		for _, hook := range db.CaseHooks {
-			if err := hook(ctx, tx, cases.Case{}, c); err != nil {
-				return nil, fmt.Errorf("after dispatch of %s: %w", c.No, err)
-			}
-		}
+			Source: cases.SourceScreening, DispatchedAt: at, DueOn: due, Categories: sortedCategories(h.Warnings), Members: sortedMembers(h.Warnings)}
 		out[i] = c
 	}
 	return out, nil
@@ -167,4 +173,14 @@ func sortedMembers(ws []cases.WarningFact) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// runCreated runs the case hooks on a case just created (before is the zero case).
+func (db *DB) runCreated(ctx context.Context, tx *sqlx.Tx, c cases.Case) error {
+	for _, hook := range db.CaseHooks {
+		if err := hook(ctx, tx, cases.Case{}, c); err != nil {
+			return fmt.Errorf("after dispatch of %s: %w", c.No, err)
+		}
+	}
+	return nil
 }

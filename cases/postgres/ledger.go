@@ -45,15 +45,21 @@ type caseRow struct {
 	Returns      int            `db:"returns"`
 	Categories   pq.StringArray `db:"categories"`
 	Members      pq.StringArray `db:"members"`
+	Source       string         `db:"source"`
+	TaskDepts    pq.StringArray `db:"task_departments"`
+
+	OriginalDueOn *cases.Date `db:"original_due_on"`
 }
 
 // caseSelect reads cases with the names and the categories and members of their warnings.
 const caseSelect = `
 	SELECT c.id, c.case_no, c.round, c.kind, c.household_key, c.household_no, c.head_name, c.head_id_number,
 		c.village, t.name AS township, d.name AS department, c.status, c.result, c.reason, c.dispatched_at,
-		c.due_on, c.verified_at, c.entered_on, c.closed_at, c.returns, c.responsible,
+		c.due_on, c.verified_at, c.entered_on, c.closed_at, c.returns, c.original_due_on, c.responsible,
 		COALESCE((SELECT array_agg(DISTINCT w.category ORDER BY w.category) FROM warnings w WHERE w.case_id = c.id), '{}') AS categories,
-		COALESCE((SELECT array_agg(DISTINCT w.id_number ORDER BY w.id_number) FROM warnings w WHERE w.case_id = c.id AND w.id_number <> ''), '{}') AS members
+		COALESCE((SELECT array_agg(DISTINCT w.id_number ORDER BY w.id_number) FROM warnings w WHERE w.case_id = c.id AND w.id_number <> ''), '{}') AS members,
+		c.source,
+		COALESCE((SELECT array_agg(DISTINCT dt.department ORDER BY dt.department) FROM department_tasks dt WHERE dt.case_id = c.id), '{}') AS task_departments
 	FROM cases c JOIN townships t ON t.id = c.township_id LEFT JOIN departments d ON d.id = c.department_id`
 
 func (r caseRow) toCase() cases.Case {
@@ -63,7 +69,8 @@ func (r caseRow) toCase() cases.Case {
 		Township: r.Township, Department: r.Department.String, Status: cases.Status(r.Status),
 		Result: cases.Result(r.Result), Reason: r.Reason, DispatchedAt: r.DispatchedAt, DueOn: r.DueOn,
 		VerifiedAt: r.VerifiedAt, EnteredOn: r.EnteredOn, ClosedAt: r.ClosedAt, Returns: r.Returns,
-		Members: []string(r.Members), Responsible: r.Responsible,
+		Members: []string(r.Members), OriginalDueOn: r.OriginalDueOn, Responsible: r.Responsible,
+		Source: cases.CaseSource(r.Source), TaskDepartments: []string(r.TaskDepts),
 	}
 	for _, cat := range r.Categories {
 		c.Categories = append(c.Categories, cases.Category(cat))
@@ -198,10 +205,10 @@ func (db *DB) TransitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor ca
 	}
 	_, err = tx.ExecContext(ctx, `
 		UPDATE cases SET status = $2, result = $3, reason = $4, due_on = $5, verified_at = $6,
-			entered_on = $7, closed_at = $8, returns = $9, version = version + 1
+			entered_on = $7, closed_at = $8, returns = $9, original_due_on = $10, version = version + 1
 		WHERE id = $1`,
 		after.ID, string(after.Status), string(after.Result), after.Reason, after.DueOn,
-		after.VerifiedAt, after.EnteredOn, after.ClosedAt, after.Returns)
+		after.VerifiedAt, after.EnteredOn, after.ClosedAt, after.Returns, after.OriginalDueOn)
 	if err != nil {
 		return cases.Case{}, fmt.Errorf("update case %s: %w", after.No, err)
 	}
@@ -215,7 +222,7 @@ func (db *DB) TransitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor ca
 	if after.EnteredOn != nil && cmd.Action == cases.ActEnter {
 		detail["entered_on"] = after.EnteredOn.String()
 	}
-	if cmd.Action == cases.ActSpotFail {
+	if after.DueOn != before.DueOn { // returned by a spot check, or a new problem merged
 		detail["due_on"] = after.DueOn.String()
 	}
 	if err := InsertEvent(ctx, tx, after.ID, cmd.Action, before.Status, after.Status, actor, src, cmd.Now, detail); err != nil {
@@ -284,6 +291,7 @@ type NewCase struct {
 	DispatchedAt time.Time
 	DueOn        cases.Date
 	WarningIDs   []int64
+	Source       cases.CaseSource // '' is 部门筛查
 }
 
 // ActDispatch is the audit action of a case's creation.
@@ -301,14 +309,17 @@ func InsertCase(ctx context.Context, tx *sqlx.Tx, n NewCase, actor cases.Actor, 
 	if n.Department != "" {
 		dept = n.Department
 	}
+	if n.Source == "" {
+		n.Source = cases.SourceScreening
+	}
 	err = tx.QueryRowxContext(ctx, `
 		INSERT INTO cases (case_no, round, kind, household_key, household_no, head_name, head_id_number, village,
-			township_id, department_id, status, dispatched_at, due_on)
+			township_id, department_id, status, dispatched_at, due_on, source)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT id FROM townships WHERE name = $9),
-			(SELECT id FROM departments WHERE name = $10), 'dispatched', $11, $12)
+			(SELECT id FROM departments WHERE name = $10), 'dispatched', $11, $12, $13)
 		RETURNING id`,
 		no, n.Round, string(n.Kind), n.HouseholdKey, n.HouseholdNo, n.HeadName, n.HeadIDNumber, n.Village,
-		n.Township, dept, n.DispatchedAt, n.DueOn).Scan(&id)
+		n.Township, dept, n.DispatchedAt, n.DueOn, string(n.Source)).Scan(&id)
 	if err != nil {
 		return 0, "", fmt.Errorf("insert case %s: %w", no, err)
 	}
@@ -316,7 +327,7 @@ func InsertCase(ctx context.Context, tx *sqlx.Tx, n NewCase, actor cases.Actor, 
 		return 0, "", err
 	}
 	err = InsertEvent(ctx, tx, id, ActDispatch, "", cases.StatusDispatched, actor, src, n.DispatchedAt,
-		map[string]any{"kind": n.Kind, "due_on": n.DueOn.String(), "warnings": len(n.WarningIDs)})
+		map[string]any{"kind": n.Kind, "due_on": n.DueOn.String(), "warnings": len(n.WarningIDs), "source": n.Source})
 	return id, no, err
 }
 
@@ -333,10 +344,24 @@ func LinkWarnings(ctx context.Context, tx *sqlx.Tx, caseID int64, warningIDs []i
 }
 
 // EnsureRound creates the month's round with its dispatch day, or returns the existing one.
+// A round that so far only numbered a township's own cases (EnsureNumbering) becomes
+// dispatched on day on.
 func EnsureRound(ctx context.Context, tx *sqlx.Tx, month string, on cases.Date) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO rounds (month, dispatched_on) VALUES ($1, $2) ON CONFLICT (month) DO NOTHING`, month, on)
+	_, err := tx.ExecContext(ctx, `INSERT INTO rounds (month, dispatched_on) VALUES ($1, $2)
+		ON CONFLICT (month) DO UPDATE SET dispatched_on = EXCLUDED.dispatched_on, dispatched = true
+		WHERE NOT rounds.dispatched`, month, on)
 	if err != nil {
 		return fmt.Errorf("round %s: %w", month, err)
+	}
+	return nil
+}
+
+// EnsureNumbering makes the month's round row exist for numbering a case the township found
+// itself (申报/走访) without marking the office's round as dispatched.
+func EnsureNumbering(ctx context.Context, tx *sqlx.Tx, month string, on cases.Date) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO rounds (month, dispatched_on, dispatched) VALUES ($1, $2, false) ON CONFLICT (month) DO NOTHING`, month, on)
+	if err != nil {
+		return fmt.Errorf("numbering of %s: %w", month, err)
 	}
 	return nil
 }

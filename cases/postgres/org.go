@@ -84,6 +84,12 @@ func (db *DB) ApplyOrg(ctx context.Context, o *cases.Org) (OrgSummary, error) {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM users WHERE NOT (userid = ANY($1))`, pq.Array(ids)); err != nil {
 			return fmt.Errorf("remove users who left: %w", err)
 		}
+		if o.County != "" {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO county (name) VALUES ($1)
+				ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name`, o.County); err != nil {
+				return fmt.Errorf("county: %w", err)
+			}
+		}
 		return nil
 	})
 	if err != nil {
@@ -180,4 +186,17 @@ func villagesOf(u cases.OrgUser) []string {
 		}
 	}
 	return out
+}
+
+// County is the county's name from the org file, empty before one was applied.
+func (db *DB) County(ctx context.Context) (string, error) {
+	var name string
+	err := db.GetContext(ctx, &name, `SELECT name FROM county`)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	if err != nil {
+		return "", fmt.Errorf("county: %w", err)
+	}
+	return name, nil
 }

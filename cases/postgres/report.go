@@ -4,30 +4,34 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"math"
 	"sort"
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
 )
 
 // The assessment (考核) of one month. Everything that reports on a month — `fangpin report`,
-// the office's 进度 and 统计, the ledger's 汇总 sheet and the month-end feedback summary — is
-// derived from Assess, so the figures can never disagree with each other.
+// the office's 进度 and 统计, the ledger's sheets and the month-end feedback summary — is
+// derived from Assess, so the figures can never disagree with each other. The rules
+// themselves are pure functions of package cases (cases.OnTime, cases.Late, cases.FedBack,
+// cases.PushDeadline, cases.RoundDue, cases.TownshipScore, cases.DepartmentScore); this file
+// only gathers the facts. docs/assessment.md explains them for the office.
 //
 // Definitions (all "as of" the store's clock, db.Now):
 //   - the month's cases are the cases of round M (dispatched in the month's 集中交办);
 //   - closed: status closed now;
-//   - on_time: closed on or before due_on (Asia/Shanghai dates);
-//   - overdue: missed due_on — closed after it, or still open after it. So every case is
-//     exactly one of on_time, overdue, or pending (open, not yet due);
-//   - on_time_rate: on_time / (on_time + overdue), the share of cases whose deadline has been
-//     decided that met it (按时办结率); 0 when no case has been decided yet;
-//   - spot_checked: cases with a spot-check result (合格 or 不合格) recorded for the month;
-//   - spot_failed: cases found 不合格 at least once for the month (even if they passed later);
+//   - on_time / overdue: cases.OnTime and cases.Late — by the 录入 date typed, or the day a
+//     不纳入 was recorded; a returned case by its new due date. Every case is exactly one of
+//     on_time, overdue, or pending (open, not yet due);
+//   - on_time_rate: on_time / (on_time + overdue); null when no deadline has been decided;
+//   - spot_checked: cases with a spot-check result (合格 or 不合格) recorded for the month,
+//     open or closed; spot_failed: those found 不合格 at least once (even if passed later);
+//   - feedback_rate: share of the month's cases whose 核查结论 was first recorded by the
+//     month's last day (cases.FedBack); null when the month has no cases;
 //   - owing_result: cases without a 核查结论 (dispatched or returned) — each still owes a
 //     result, and a 不纳入 would owe its written reason (a 不纳入 without reason cannot be stored);
 //   - owing_entry: 纳入/已在监测 cases not yet entered into the national system.
@@ -35,15 +39,22 @@ import (
 // CaseFact is one case of the month with everything the assessment and the ledger need.
 type CaseFact struct {
 	No                string
+	Kind              cases.Kind
+	Source            string // 部门筛查 / 农户申报 / 干部走访 / 人员变动
 	Township          string
 	Village           string
 	HeadName          string
+	HouseholdNo       string // registry 户编号, if known
+	HeadIDNumber      string // for masking only: never printed in full
 	Department        string // 责任部门, for assurance cases
 	Status            cases.Status
 	Result            cases.Result
 	Reason            string
 	DispatchedAt      time.Time
 	DueOn             cases.Date
+	OriginalDueOn     *cases.Date // before the first return by a spot check
+	VerifiedAt        *time.Time
+	FirstResultAt     *time.Time // when a 核查结论 was first recorded (audit trail)
 	EnteredOn         *cases.Date
 	ClosedAt          *time.Time
 	Returns           int
@@ -52,22 +63,40 @@ type CaseFact struct {
 	SpotResult        string   // '', 合格, 不合格 (latest)
 	SpotPicked        bool     // a spot_checks row exists for the month
 	SpotFailures      int
-	OnTime            bool
-	Overdue           bool
+	SpotBy            string      // the supervisor's name (never the login ID)
+	SpotOn            *cases.Date // the day of the latest finding
+	Tasks             []cases.Task
+	OnTime            bool  // decided and on time
+	Overdue           bool  // decided late, or open past due
+	Judged            *bool // cases.OnTime: nil while open
+	FedBack           bool  // cases.FedBack
+}
+
+// Area reports whether the case is a township-wide alert (区域排查) rather than a household.
+func (f CaseFact) Area() bool { return f.HeadName == "" && f.HeadIDNumber == "" && f.HouseholdNo == "" }
+
+// Case is the fact as a cases.Case, for the domain's rules.
+func (f CaseFact) Case() cases.Case {
+	return cases.Case{No: f.No, Status: f.Status, Result: f.Result, DueOn: f.DueOn, OriginalDueOn: f.OriginalDueOn,
+		VerifiedAt: f.VerifiedAt, EnteredOn: f.EnteredOn, ClosedAt: f.ClosedAt, DispatchedAt: f.DispatchedAt}
 }
 
 // TownshipScore is one township's figures. The JSON is exactly spec §11's; the other
-// fields are for the chat replies and the month-end summary.
+// fields are for the chat replies and the month-end summary. Rates and the score are nil
+// (JSON null) when there is nothing to measure, never 0.
 type TownshipScore struct {
-	Name        string  `json:"name"`
-	Dispatched  int     `json:"dispatched"`
-	Closed      int     `json:"closed"`
-	OnTime      int     `json:"on_time"`
-	Overdue     int     `json:"overdue"`
-	OnTimeRate  float64 `json:"on_time_rate"`
-	SpotChecked int     `json:"spot_checked"`
-	SpotFailed  int     `json:"spot_failed"`
+	Name         string   `json:"name"`
+	Dispatched   int      `json:"dispatched"`
+	Closed       int      `json:"closed"`
+	OnTime       int      `json:"on_time"`
+	Overdue      int      `json:"overdue"`
+	OnTimeRate   *float64 `json:"on_time_rate"`
+	SpotChecked  int      `json:"spot_checked"`
+	SpotFailed   int      `json:"spot_failed"`
+	FeedbackRate *float64 `json:"feedback_rate"`
+	Score        *float64 `json:"score"`
 
+	FedBack     int `json:"-"` // cases with a result recorded by the month's last day
 	Verified    int `json:"-"` // status verified now (result recorded, awaiting 录入)
 	Returned    int `json:"-"` // status returned now
 	OwingResult int `json:"-"`
@@ -78,23 +107,50 @@ type TownshipScore struct {
 // Decided is the on-time rate's denominator.
 func (t TownshipScore) Decided() int { return t.OnTime + t.Overdue }
 
-// DepartmentScore is one department's push timeliness for the month (spec §11).
-type DepartmentScore struct {
-	Name         string `json:"name"`
-	PushesDue    int    `json:"pushes_due"`
-	PushesOnTime int    `json:"pushes_on_time"`
+// SpotPassed is the spot-check pass rate's numerator.
+func (t TownshipScore) SpotPassed() int { return t.SpotChecked - t.SpotFailed }
 
-	Pushes []PushDue `json:"-"`
+// score fills the rates and the score from the counts.
+func (t *TownshipScore) score() {
+	t.OnTimeRate = cases.Rate(t.OnTime, t.Decided())
+	t.FeedbackRate = cases.Rate(t.FedBack, t.Dispatched)
+	t.Score = cases.TownshipScore(t.OnTime, t.Decided(), t.SpotPassed(), t.SpotChecked, t.FedBack, t.Dispatched)
+}
+
+// DepartmentScore is one department's figures for the month (spec §11, §13).
+type DepartmentScore struct {
+	Name         string   `json:"name"`
+	PushesDue    int      `json:"pushes_due"`
+	PushesOnTime int      `json:"pushes_on_time"`
+	TasksDue     int      `json:"tasks_due"`
+	TasksOnTime  int      `json:"tasks_on_time"`
+	Score        *float64 `json:"score"`
+
+	Pushes []PushDue    `json:"-"`
+	Tasks  []cases.Task `json:"-"` // the month's cases' tasks of the department, due or not
 }
 
 // PushDue is one push a department owed with a deadline in the month.
 type PushDue struct {
 	Category cases.Category
-	Period   string // the data's YYYY-MM (education: the year's April)
-	Deadline cases.Date
+	Period   string     // the data's YYYY-MM (education: the 学年, e.g. 2026-2027)
+	Deadline cases.Date // epidemic: the day it arrived (each event's 3 days are judged at import)
 	Received *time.Time // first batch for it, if any
 	OnTime   bool
 }
+
+// OfficeScore is the office's dispatch timeliness (spec §13): the month's round dispatched
+// by the 10th. The JSON is exactly spec §11's.
+type OfficeScore struct {
+	RoundsDue    int `json:"rounds_due"`
+	RoundsOnTime int `json:"rounds_on_time"`
+
+	Deadline     cases.Date  `json:"-"`
+	DispatchedOn *cases.Date `json:"-"`
+}
+
+// Rate is the office's rate, nil while no round was due.
+func (o OfficeScore) Rate() *float64 { return cases.Rate(o.RoundsOnTime, o.RoundsDue) }
 
 // CategoryCount is one line of 统计: the month's cases of a category by result.
 type CategoryCount struct {
@@ -110,8 +166,10 @@ type CategoryCount struct {
 type Assessment struct {
 	Month       string            `json:"-"`
 	AsOf        time.Time         `json:"-"`
+	County      string            `json:"-"`
 	Townships   []TownshipScore   `json:"townships"`
 	Departments []DepartmentScore `json:"departments"`
+	Office      OfficeScore       `json:"office"`
 	Categories  []CategoryCount   `json:"-"` // only categories with cases, in spec order
 	Total       CategoryCount     `json:"-"` // every case once (Category empty)
 	Cases       []CaseFact        `json:"-"` // by case number
@@ -129,39 +187,54 @@ func (a *Assessment) Township(name string) (TownshipScore, bool) {
 
 // factRow is the assessment query's row.
 type factRow struct {
-	No           string         `db:"case_no"`
-	Township     string         `db:"township"`
-	Village      string         `db:"village"`
-	HeadName     string         `db:"head_name"`
-	Department   sql.NullString `db:"department"`
-	Status       string         `db:"status"`
-	Result       string         `db:"result"`
-	Reason       string         `db:"reason"`
-	DispatchedAt time.Time      `db:"dispatched_at"`
-	DueOn        cases.Date     `db:"due_on"`
-	EnteredOn    *cases.Date    `db:"entered_on"`
-	ClosedAt     *time.Time     `db:"closed_at"`
-	Returns      int            `db:"returns"`
-	Categories   pq.StringArray `db:"categories"`
-	Sources      pq.StringArray `db:"sources"`
-	SpotResult   sql.NullString `db:"spot_result"`
-	SpotFailures sql.NullInt64  `db:"spot_failures"`
+	No            string         `db:"case_no"`
+	Round         string         `db:"round"`
+	Kind          string         `db:"kind"`
+	Source        string         `db:"source"`
+	Township      string         `db:"township"`
+	Village       string         `db:"village"`
+	HeadName      string         `db:"head_name"`
+	HouseholdNo   string         `db:"household_no"`
+	HeadID        string         `db:"head_id_number"`
+	Department    sql.NullString `db:"department"`
+	Status        string         `db:"status"`
+	Result        string         `db:"result"`
+	Reason        string         `db:"reason"`
+	DispatchedAt  time.Time      `db:"dispatched_at"`
+	DueOn         cases.Date     `db:"due_on"`
+	OriginalDueOn *cases.Date    `db:"original_due_on"`
+	VerifiedAt    *time.Time     `db:"verified_at"`
+	FirstResultAt *time.Time     `db:"first_result_at"`
+	EnteredOn     *cases.Date    `db:"entered_on"`
+	ClosedAt      *time.Time     `db:"closed_at"`
+	Returns       int            `db:"returns"`
+	Categories    pq.StringArray `db:"categories"`
+	Sources       pq.StringArray `db:"sources"`
+	SpotResult    sql.NullString `db:"spot_result"`
+	SpotFailures  sql.NullInt64  `db:"spot_failures"`
+	SpotBy        sql.NullString `db:"spot_by"`
+	SpotAt        *time.Time     `db:"spot_at"`
 }
 
-// assessQuery reads the month's cases with their categories, source departments and the
-// month's spot check. It is the one query every report is built on.
+// assessQuery reads the month's cases with their categories, source departments, the first
+// recorded result and the month's spot check. It is the one query every report is built on.
+// %s is the case's source: the cases.source column once it exists (issue 12), else every
+// case is 部门筛查 (see sourceColumn).
 const assessQuery = `
-	SELECT c.case_no, t.name AS township, c.village, c.head_name, d.name AS department, c.status, c.result,
-		c.reason, c.dispatched_at, c.due_on, c.entered_on, c.closed_at, c.returns,
+	SELECT c.case_no, c.round, c.kind, %s AS source, t.name AS township,
+		c.village, c.head_name, c.household_no, c.head_id_number, d.name AS department, c.status, c.result,
+		c.reason, c.dispatched_at, c.due_on, c.original_due_on, c.verified_at, c.entered_on, c.closed_at, c.returns,
+		(SELECT min(e.at) FROM case_events e WHERE e.case_id = c.id AND e.action = 'verify') AS first_result_at,
 		COALESCE((SELECT array_agg(DISTINCT w.category ORDER BY w.category) FROM warnings w WHERE w.case_id = c.id), '{}') AS categories,
 		COALESCE((SELECT array_agg(DISTINCT sd.name ORDER BY sd.name) FROM warnings w
 			JOIN batches b ON b.id = w.batch_id JOIN departments sd ON sd.id = b.department_id
 			WHERE w.case_id = c.id), '{}') AS sources,
-		s.result AS spot_result, s.failures AS spot_failures
+		s.result AS spot_result, s.failures AS spot_failures, COALESCE(u.name, '') AS spot_by, s.decided_at AS spot_at
 	FROM cases c
 	JOIN townships t ON t.id = c.township_id
 	LEFT JOIN departments d ON d.id = c.department_id
 	LEFT JOIN spot_checks s ON s.case_id = c.id AND s.month = c.round
+	LEFT JOIN users u ON u.userid = s.supervisor
 	WHERE c.round = $1
 	ORDER BY c.case_no`
 
@@ -175,10 +248,21 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 	now := db.Now()
 	today := cases.DateOf(now)
 	a := Assessment{Month: month, AsOf: now}
+	if a.County, err = db.County(ctx); err != nil {
+		return a, fmt.Errorf("assess %s: %w", month, err)
+	}
 
+	source, err := db.sourceColumn(ctx)
+	if err != nil {
+		return a, fmt.Errorf("assess %s: %w", month, err)
+	}
 	var rows []factRow
-	if err := db.SelectContext(ctx, &rows, assessQuery, month); err != nil {
+	if err := db.SelectContext(ctx, &rows, fmt.Sprintf(assessQuery, source), month); err != nil {
 		return a, fmt.Errorf("assess %s: cases: %w", month, err)
+	}
+	tasks, err := db.monthTasks(ctx, month)
+	if err != nil {
+		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
 	towns, err := db.Townships(ctx)
 	if err != nil {
@@ -192,6 +276,7 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 	byCat := map[cases.Category]*CategoryCount{}
 	for _, r := range rows {
 		f := r.fact(today)
+		f.Tasks = tasks[f.No]
 		a.Cases = append(a.Cases, f)
 		i, ok := idx[f.Township]
 		if !ok {
@@ -222,6 +307,9 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 		if f.Overdue {
 			ts.Overdue++
 		}
+		if f.FedBack {
+			ts.FedBack++
+		}
 		if f.SpotResult != "" {
 			ts.SpotChecked++
 		}
@@ -239,7 +327,7 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 		}
 	}
 	for i := range a.Townships {
-		a.Townships[i].OnTimeRate = Rate(a.Townships[i].OnTime, a.Townships[i].Decided())
+		a.Townships[i].score()
 	}
 	for _, c := range cases.Categories {
 		if cc := byCat[c]; cc != nil {
@@ -251,6 +339,10 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 		a.Categories = append(a.Categories, *cc)
 	}
 	if a.Departments, err = db.pushScores(ctx, first); err != nil {
+		return a, fmt.Errorf("assess %s: %w", month, err)
+	}
+	scoreDepartments(a.Departments, tasks, today)
+	if a.Office, err = db.officeScore(ctx, first, today); err != nil {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
 	return a, nil
@@ -272,11 +364,18 @@ func countResult(cc *CategoryCount, r cases.Result) {
 
 func (r factRow) fact(today cases.Date) CaseFact {
 	f := CaseFact{
-		No: r.No, Township: r.Township, Village: r.Village, HeadName: r.HeadName,
+		No: r.No, Kind: cases.Kind(r.Kind), Source: r.Source, Township: r.Township, Village: r.Village,
+		HeadName: r.HeadName, HouseholdNo: r.HouseholdNo, HeadIDNumber: r.HeadID,
 		Department: r.Department.String, Status: cases.Status(r.Status), Result: cases.Result(r.Result),
-		Reason: r.Reason, DispatchedAt: r.DispatchedAt, DueOn: r.DueOn, EnteredOn: r.EnteredOn,
+		Reason: r.Reason, DispatchedAt: r.DispatchedAt, DueOn: r.DueOn, OriginalDueOn: r.OriginalDueOn,
+		VerifiedAt: r.VerifiedAt, FirstResultAt: r.FirstResultAt, EnteredOn: r.EnteredOn,
 		ClosedAt: r.ClosedAt, Returns: r.Returns, SourceDepartments: []string(r.Sources),
 		SpotResult: r.SpotResult.String, SpotPicked: r.SpotResult.Valid, SpotFailures: int(r.SpotFailures.Int64),
+		SpotBy: r.SpotBy.String,
+	}
+	if r.SpotAt != nil {
+		d := cases.DateOf(*r.SpotAt)
+		f.SpotOn = &d
 	}
 	// In the seed's order (因病 before 两不愁三保障), as the office reads them.
 	for _, k := range cases.Categories {
@@ -291,48 +390,46 @@ func (r factRow) fact(today cases.Date) CaseFact {
 			f.Categories = append(f.Categories, cases.Category(c))
 		}
 	}
-	c := cases.Case{Status: f.Status, DueOn: f.DueOn, ClosedAt: f.ClosedAt}
-	f.OnTime = f.Status == cases.StatusClosed && c.OnTime()
-	f.Overdue = (f.Status == cases.StatusClosed && !f.OnTime) || c.Overdue(today)
+	c := f.Case()
+	f.Judged = cases.OnTime(c)
+	f.OnTime = f.Judged != nil && *f.Judged
+	f.Overdue = cases.Late(c, today)
+	f.FedBack = cases.FedBack(r.Round, f.FirstResultAt)
 	return f
 }
 
-// Rate is part/whole rounded to four decimals, 0 when whole is 0.
-func Rate(part, whole int) float64 {
-	if whole == 0 {
-		return 0
-	}
-	return math.Round(float64(part)/float64(whole)*10000) / 10000
-}
-
-// Push deadlines (spec §2), as scored in the report of month M:
-//   - monthly categories (medical, serious_illness, employment, assistance, population): the
-//     data of period P is due by the 5th of P+1 (end of that day, Asia/Shanghai). Month M's
-//     report scores the pushes due in M, i.e. period M−1 — the data month M's round is built on;
-//   - education: once a year by 30 April; scored in April's report (period: any YYYY-MM of
-//     that year received by the deadline);
-//   - "promptly" categories (disaster, epidemic, industry, assurance) follow events the
-//     system cannot know before the push arrives, so there is no due push to miss; they are
-//     not scored. (Epidemic's "within 3 days" would need the event date the department itself
-//     sends; the office judges those by hand.)
-//
-// A push counts once per department and category however many batches came; it is on time
-// when its first batch was received by the deadline. A department is only scored for the
-// categories the org file gives it.
-func PushDeadline(c cases.Category, period string) (cases.Date, bool) {
-	p, err := cases.ParseMonth(period)
+// sourceColumn is the SQL for a case's source (部门筛查 / 农户申报 / 干部走访 / 人员变动): the
+// cases.source column that issue 12 adds, or the constant 部门筛查 before it exists.
+func (db *DB) sourceColumn(ctx context.Context) (string, error) {
+	var has bool
+	err := db.GetContext(ctx, &has, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
+		WHERE table_schema = current_schema() AND table_name = 'cases' AND column_name = 'source')`)
 	if err != nil {
-		return cases.Date{}, false
+		return "", fmt.Errorf("cases.source: %w", err)
 	}
-	switch {
-	case c.Monthly():
-		return cases.NewDate(p.Year, p.Month+1, 5), true
-	case c == cases.CatEducation:
-		return cases.NewDate(p.Year, time.April, 30), true
+	if has {
+		return "c.source", nil
 	}
-	return cases.Date{}, false
+	return "'部门筛查'", nil
 }
 
+// Push deadlines (spec §2, §10), as scored in the report of month M. The deadlines are the
+// domain's (cases.PushDeadline), the same the reminders use:
+//   - monthly categories (medical, serious_illness, employment, assistance, population): the
+//     data of period P is due by the 5th of P+1, moved to the next working day. Month M's
+//     report scores the pushes due in M, i.e. period M−1 — the data month M's round is built on;
+//   - education: once a year by 30 April (moved likewise); scored in April's report (the 学年
+//     ending that summer, or any YYYY-MM of that year);
+//   - epidemic: every push received in M is due within 3 days of its events; a push marked
+//     late at import counts as due and not on time;
+//   - the other "promptly" categories (disaster, industry, assurance) follow events the
+//     system cannot know before the push arrives; they are not scored.
+//
+// A push counts once per department, category and period however many batches came, and for
+// the period it names, never for the day it arrived; it is on time when its first batch
+// arrived by the deadline. Before its deadline a push not yet received is not counted: there
+// is nothing to measure yet. A department is only scored for the categories the org file
+// gives it.
 func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]DepartmentScore, error) {
 	var depts []struct {
 		Name       string         `db:"name"`
@@ -341,39 +438,55 @@ func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]DepartmentSco
 	if err := db.SelectContext(ctx, &depts, `SELECT name, categories FROM departments ORDER BY id`); err != nil {
 		return nil, fmt.Errorf("departments: %w", err)
 	}
-	prev := cases.NewDate(first.Year, first.Month-1, 1).MonthKey()
+	today := cases.DateOf(db.Now())
+	prev := cases.MonthlyPeriodDue(first)
+	schoolYear := fmt.Sprintf("%04d-%04d", first.Year-1, first.Year)
 	out := make([]DepartmentScore, 0, len(depts))
 	for _, d := range depts {
 		ds := DepartmentScore{Name: d.Name}
+		pushes, err := DepartmentPushes(ctx, db, d.Name)
+		if err != nil {
+			return nil, err
+		}
 		for _, raw := range d.Categories {
 			c := cases.Category(raw)
 			var due PushDue
 			switch {
 			case c.Monthly():
-				deadline, _ := PushDeadline(c, prev)
-				due = PushDue{Category: c, Period: prev, Deadline: deadline}
-			case c == cases.CatEducation && first.Month == time.April:
-				due = PushDue{Category: c, Period: fmt.Sprintf("%04d-04", first.Year),
-					Deadline: cases.NewDate(first.Year, time.April, 30)}
+				due = PushDue{Category: c, Period: prev}
+			case c == cases.CatEducation && first.Month == cases.EducationDeadlineMonth:
+				// The 学年 ending this summer; a YYYY-MM period of this year counts for it too.
+				due = PushDue{Category: c, Period: schoolYear}
+			case c == cases.CatEpidemic:
+				// Every epidemic push received in the month is due within 3 days of its events;
+				// one marked late at import counts against the department (spec §2, §10).
+				for _, p := range pushes {
+					if p.Category == c && cases.DateOf(p.ReceivedAt).MonthKey() == first.MonthKey() {
+						t := p.ReceivedAt
+						ds.PushesDue++
+						if !p.Late {
+							ds.PushesOnTime++
+						}
+						ds.Pushes = append(ds.Pushes, PushDue{Category: c, Period: p.Period, Deadline: cases.DateOf(t), Received: &t, OnTime: !p.Late})
+					}
+				}
+				continue
 			default:
 				continue
 			}
-			var received sql.NullTime
-			q := `SELECT min(b.received_at) FROM batches b JOIN departments d ON d.id = b.department_id
-				WHERE d.name = $1 AND b.category = $2 AND b.period = $3`
-			arg := due.Period
-			if c == cases.CatEducation {
-				q = `SELECT min(b.received_at) FROM batches b JOIN departments d ON d.id = b.department_id
-					WHERE d.name = $1 AND b.category = $2 AND b.period LIKE $3`
-				arg = fmt.Sprintf("%04d-%%", first.Year)
+			deadline, ok := cases.PushDeadline(db.Cal, c, due.Period)
+			if !ok {
+				continue
 			}
-			if err := db.QueryRowxContext(ctx, q, d.Name, string(c), arg).Scan(&received); err != nil {
-				return nil, fmt.Errorf("pushes of %s: %w", d.Name, err)
-			}
-			if received.Valid {
-				t := received.Time
+			due.Deadline = deadline
+			// The one push rule (cases.Pushed), as the reminders use it: a push counts for the
+			// period it names, never for the day it arrived.
+			if p, onTime := cases.PushedOnTime(db.Cal, pushes, c, due.Period); !p.ReceivedAt.IsZero() {
+				t := p.ReceivedAt
 				due.Received = &t
-				due.OnTime = !cases.DateOf(t).After(due.Deadline)
+				due.OnTime = onTime
+			} else if !today.After(deadline) {
+				continue // not yet due: nothing to measure
 			}
 			ds.PushesDue++
 			if due.OnTime {
@@ -385,6 +498,112 @@ func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]DepartmentSco
 		out = append(out, ds)
 	}
 	return out, nil
+}
+
+// DepartmentPushes lists a department's batches as pushes (category, period, arrival, late),
+// for cases.Pushed: the reminders and the assessment read them the same way.
+func DepartmentPushes(ctx context.Context, q sqlx.QueryerContext, dept string) ([]cases.Push, error) {
+	var rows []struct {
+		Category   string    `db:"category"`
+		Period     string    `db:"period"`
+		ReceivedAt time.Time `db:"received_at"`
+		Late       bool      `db:"late"`
+	}
+	err := sqlx.SelectContext(ctx, q, &rows, `SELECT b.category, b.period, b.received_at, b.late
+		FROM batches b JOIN departments d ON d.id = b.department_id WHERE d.name = $1 ORDER BY b.received_at`, dept)
+	if err != nil {
+		return nil, fmt.Errorf("pushes of %s: %w", dept, err)
+	}
+	out := make([]cases.Push, len(rows))
+	for i, r := range rows {
+		out[i] = cases.Push{Category: cases.Category(r.Category), Period: r.Period, ReceivedAt: r.ReceivedAt, Late: r.Late}
+	}
+	return out, nil
+}
+
+// scoreDepartments adds each department's tasks — the month's cases' tasks that are done or
+// past due (cases.TaskDue), on time by cases.TaskOnTime — and its score
+// (cases.DepartmentScore) to the push figures.
+func scoreDepartments(ds []DepartmentScore, tasks map[string][]cases.Task, today cases.Date) {
+	byDept := map[string][]cases.Task{}
+	for _, ts := range tasks {
+		for _, t := range ts {
+			byDept[t.Department] = append(byDept[t.Department], t)
+		}
+	}
+	for i := range ds {
+		d := &ds[i]
+		d.Tasks = byDept[d.Name]
+		sort.Slice(d.Tasks, func(i, j int) bool { return d.Tasks[i].CaseNo < d.Tasks[j].CaseNo })
+		for _, t := range d.Tasks {
+			if !cases.TaskDue(t, today) {
+				continue
+			}
+			d.TasksDue++
+			if ot := cases.TaskOnTime(t); ot != nil && *ot {
+				d.TasksOnTime++
+			}
+		}
+		d.Score = cases.DepartmentScore(d.PushesOnTime, d.PushesDue, d.TasksOnTime, d.TasksDue)
+	}
+}
+
+// monthTasks reads the department tasks (交办给相关部门, spec §5) of the month's cases, by case
+// number. The tasks table comes with issue 12 (department_tasks); until it exists there are
+// none, and the departments' task part is left out of their scores.
+func (db *DB) monthTasks(ctx context.Context, month string) (map[string][]cases.Task, error) {
+	var exists bool
+	if err := db.GetContext(ctx, &exists, `SELECT to_regclass('department_tasks') IS NOT NULL`); err != nil {
+		return nil, fmt.Errorf("tasks table: %w", err)
+	}
+	if !exists {
+		return nil, nil
+	}
+	var rows []struct {
+		CaseNo     string      `db:"case_no"`
+		Department string      `db:"department"`
+		DueOn      cases.Date  `db:"due_on"`
+		DoneOn     *cases.Date `db:"done_on"`
+		Measure    string      `db:"measure"`
+	}
+	err := db.SelectContext(ctx, &rows, `
+		SELECT c.case_no, k.department, k.due_on, k.done_on, k.measure
+		FROM department_tasks k JOIN cases c ON c.id = k.case_id
+		WHERE c.round = $1 ORDER BY c.case_no, k.department, k.id`, month)
+	if err != nil {
+		return nil, fmt.Errorf("tasks of %s: %w", month, err)
+	}
+	out := map[string][]cases.Task{}
+	for _, r := range rows {
+		out[r.CaseNo] = append(out[r.CaseNo], cases.Task{CaseNo: r.CaseNo, Department: r.Department,
+			DueOn: r.DueOn, DoneOn: r.DoneOn, Measure: r.Measure})
+	}
+	return out, nil
+}
+
+// officeScore is the month's round against its deadline, the 10th (cases.RoundDue). A round
+// row that only numbers a township's own cases (rounds.dispatched false, issue 12) is not a
+// dispatch; the column is read through to_jsonb so the query works before it exists.
+func (db *DB) officeScore(ctx context.Context, first, today cases.Date) (OfficeScore, error) {
+	o := OfficeScore{Deadline: cases.DispatchDeadlineOf(first)}
+	var on []cases.Date
+	err := db.SelectContext(ctx, &on, `
+		SELECT r.dispatched_on FROM rounds r
+		WHERE r.month = $1 AND COALESCE((to_jsonb(r)->>'dispatched')::boolean, true)`, first.MonthKey())
+	if err != nil {
+		return o, fmt.Errorf("round %s: %w", first.MonthKey(), err)
+	}
+	if len(on) > 0 {
+		o.DispatchedOn = &on[0]
+	}
+	due, onTime := cases.RoundDue(first, o.DispatchedOn, today)
+	if due {
+		o.RoundsDue = 1
+	}
+	if onTime {
+		o.RoundsOnTime = 1
+	}
+	return o, nil
 }
 
 // CategoryLabels joins the categories' Chinese names with 、.

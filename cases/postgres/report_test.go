@@ -25,6 +25,7 @@ type expectedCase struct {
 	failures            int
 	picked              bool
 	onTime, overdue     bool
+	fedBack             bool
 	categories          []cases.Category
 	owingRes, owingEntr bool
 }
@@ -36,6 +37,9 @@ func replay(p monthtest.Case, cal *cases.Calendar, asOf cases.Date) expectedCase
 		on := cases.MustDate(s.On)
 		switch s.Action {
 		case cases.ActVerify:
+			if !on.After(cases.MustDate(p.Round + "-01").LastOfMonth()) {
+				e.fedBack = true // a result recorded by the month's last day
+			}
 			e.result = s.Result
 			if s.Result == cases.ResultExclude {
 				e.status, e.closedOn = cases.StatusClosed, &on
@@ -104,6 +108,9 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 		if e.overdue {
 			w.Overdue++
 		}
+		if e.fedBack {
+			w.FedBack++
+		}
 		if e.spot != "" {
 			w.SpotChecked++
 		}
@@ -154,8 +161,14 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 	}
 	for _, w := range want {
 		if d := w.OnTime + w.Overdue; d > 0 {
-			w.OnTimeRate = float64(int(float64(w.OnTime)/float64(d)*10000+0.5)) / 10000
+			r := float64(int(float64(w.OnTime)/float64(d)*10000+0.5)) / 10000
+			w.OnTimeRate = &r
 		}
+		if w.Dispatched > 0 {
+			r := float64(int(float64(w.FedBack)/float64(w.Dispatched)*10000+0.5)) / 10000
+			w.FeedbackRate = &r
+		}
+		w.Score = cases.TownshipScore(w.OnTime, w.Decided(), w.SpotPassed(), w.SpotChecked, w.FedBack, w.Dispatched)
 	}
 	if len(a.Cases) != nMonth {
 		t.Fatalf("%d cases in the month, want %d (the October case must not count)", len(a.Cases), nMonth)
@@ -173,7 +186,7 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 	}
 	// A sanity anchor written out by hand, so a shared mistake in replay cannot hide:
 	// 城关镇: 5 cases, closed #1 #3, on time #1, overdue #3 #4, rate 1/3.
-	if g := a.Townships[0]; g.Dispatched != 5 || g.Closed != 2 || g.OnTime != 1 || g.Overdue != 2 || g.OnTimeRate != 0.3333 || g.SpotChecked != 2 || g.SpotFailed != 1 {
+	if g := a.Townships[0]; g.Dispatched != 5 || g.Closed != 2 || g.OnTime != 1 || g.Overdue != 2 || *g.OnTimeRate != 0.3333 || g.SpotChecked != 2 || g.SpotFailed != 1 {
 		t.Errorf("城关镇 by hand: %+v", g)
 	}
 
@@ -230,12 +243,19 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 
 	// The JSON is exactly spec §11's shape.
 	b, _ := json.Marshal(a)
-	var generic map[string][]map[string]any
+	var generic struct {
+		Townships   []map[string]any `json:"townships"`
+		Departments []map[string]any `json:"departments"`
+		Office      map[string]any   `json:"office"`
+	}
+	var top map[string]any
 	if err := json.Unmarshal(b, &generic); err != nil {
 		t.Fatal(err)
 	}
-	if len(generic) != 2 || !sameKeys(generic["townships"][0], "name", "dispatched", "closed", "on_time", "overdue", "on_time_rate", "spot_checked", "spot_failed") ||
-		!sameKeys(generic["departments"][0], "name", "pushes_due", "pushes_on_time") {
+	json.Unmarshal(b, &top)
+	if len(top) != 3 || !sameKeys(generic.Townships[0], "name", "dispatched", "closed", "on_time", "overdue", "on_time_rate", "spot_checked", "spot_failed", "feedback_rate", "score") ||
+		!sameKeys(generic.Departments[0], "name", "pushes_due", "pushes_on_time", "tasks_due", "tasks_on_time", "score") ||
+		!sameKeys(generic.Office, "rounds_due", "rounds_on_time") {
 		t.Errorf("report JSON shape: %s", b)
 	}
 
@@ -312,4 +332,53 @@ func sameKeys(m map[string]any, keys ...string) bool {
 		}
 	}
 	return true
+}
+
+// A push counts for the period it names, never for the day it arrived (spec §10), and a late
+// epidemic push counts against its department.
+func TestPushesCountForThePeriodTheyName(t *testing.T) {
+	db, _ := monthtest.Setup(t)
+	ctx := context.Background()
+	for _, b := range []struct {
+		id, category, period string
+		at                   time.Time
+		late                 bool
+	}{
+		// 人社局 sends September's data in November: it is not October's push.
+		{"P1", "employment", "2026-09", cases.MustDate("2026-11-02").At(9, 0), true},
+		// 卫健委's epidemic pushes of November: one on time, one more than 3 days after its event.
+		{"P2", "epidemic", "2026-11", cases.MustDate("2026-11-12").At(9, 0), false},
+		{"P3", "epidemic", "2026-11", cases.MustDate("2026-11-20").At(9, 0), true},
+	} {
+		if _, err := db.ExecContext(ctx, `INSERT INTO batches (id, department_id, category, period, sha256, received_at, late)
+			VALUES ($1, (SELECT d.id FROM departments d WHERE $2 = ANY(d.categories)), $2, $3, $1, $4, $5)`,
+			b.id, b.category, b.period, b.at, b.late); err != nil {
+			t.Fatal(err)
+		}
+	}
+	a, err := db.Assess(ctx, "2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range a.Departments {
+		switch d.Name {
+		case "人社局":
+			if d.PushesDue != 1 || d.PushesOnTime != 0 || d.Pushes[0].Received != nil {
+				t.Errorf("人社局 pushed only September's data; October's is missing: %+v", d)
+			}
+		case "卫健委":
+			var epidemic, onTime int
+			for _, p := range d.Pushes {
+				if p.Category == cases.CatEpidemic {
+					epidemic++
+					if p.OnTime {
+						onTime++
+					}
+				}
+			}
+			if epidemic != 2 || onTime != 1 {
+				t.Errorf("卫健委 epidemic pushes: %d due, %d on time; want 2, 1 (%+v)", epidemic, onTime, d)
+			}
+		}
+	}
 }

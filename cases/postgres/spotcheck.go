@@ -17,10 +17,11 @@ type SpotPick struct {
 	Category cases.Category `json:"category"`
 }
 
-// DrawSpotChecks draws the month's spot-check sample (cases.SampleSpotChecks) among the
-// month's closed cases and records a spot_checks row for each pick; a case already picked
-// for the month keeps its row, so running the draw twice changes nothing. then, if not nil,
-// runs in the same transaction (the caller queues the supervisors' messages there).
+// DrawSpotChecks draws the month's spot-check sample (cases.SampleSpotChecks) among every
+// case of the month, open or closed (spec §8: an open case is checked for progress), and
+// records a spot_checks row for each pick; a case already picked for the month keeps its
+// row, so running the draw twice changes nothing. then, if not nil, runs in the same
+// transaction (the caller queues the supervisors' messages there).
 func (db *DB) DrawSpotChecks(ctx context.Context, month string, rate float64, seed int64,
 	then func(ctx context.Context, tx *sqlx.Tx, picks []SpotPick) error) ([]SpotPick, error) {
 	if rate <= 0 || rate > 1 {
@@ -32,9 +33,7 @@ func (db *DB) DrawSpotChecks(ctx context.Context, month string, rate float64, se
 	}
 	var cands []cases.SpotCandidate
 	for _, f := range a.Cases {
-		if f.Status == cases.StatusClosed {
-			cands = append(cands, cases.SpotCandidate{No: f.No, Township: f.Township, Categories: f.Categories})
-		}
+		cands = append(cands, cases.SpotCandidate{No: f.No, Township: f.Township, Categories: f.Categories})
 	}
 	drawn := cases.SampleSpotChecks(cands, a.Month, rate, seed)
 	picks := make([]SpotPick, len(drawn))
@@ -68,8 +67,10 @@ const (
 	SpotFail = "不合格"
 )
 
-// SpotCheck records a supervisor's finding on a closed case: 合格 leaves it closed, 不合格
-// returns it (cases.ActSpotFail: status returned, due 10 working days later). The transition
+// SpotCheck records a supervisor's finding on any case of the month: 合格 leaves it as it
+// is; 不合格 returns a closed case (cases.ActSpotFail: status returned, due 10 working days
+// later) and leaves an open case as it is, due date and all (the caller's hook tells the
+// township: 督办). The transition
 // goes through Transition, so every CaseHook (reminder renewal among them) runs; the
 // spot_checks row for the case's round and then, if not nil, the caller's hook (its messages)
 // are written in the same transaction.

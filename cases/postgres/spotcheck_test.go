@@ -32,21 +32,27 @@ func TestDrawSpotChecksIsReproducibleAndIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Closed cases of the month: strata (城关镇, medical) (城关镇, serious_illness)
-	// (河口乡, medical ×2) (河口乡, assistance) (河口乡, disaster): 50 % of 6 is 3 picks —
-	// one for 河口乡's medical pair, the other two by remainder, spread over both townships.
+	// Every case of the month, open or closed (spec §8): 10 cases, 50 % is 5 picks, spread
+	// over both townships, open cases among them.
 	towns := map[string]bool{}
+	open := 0
 	for _, p := range picks {
 		towns[p.Township] = true
 	}
-	if len(picks) != 3 || len(towns) != 2 || calls != 1 {
+	if len(picks) != 5 || len(towns) != 2 || calls != 1 {
 		t.Fatalf("picks %+v (then called %d times)", picks, calls)
 	}
 	for _, p := range picks {
 		c, err := db.CaseByNo(ctx, p.CaseNo)
-		if err != nil || c.Status != cases.StatusClosed || c.Round != monthtest.Month {
+		if err != nil || c.Round != monthtest.Month {
 			t.Errorf("picked %s: %+v %v", p.CaseNo, c.Status, err)
 		}
+		if c.Status.Open() {
+			open++
+		}
+	}
+	if open == 0 {
+		t.Errorf("no open case among the picks %+v: the draw must cover open cases too", picks)
 	}
 	again, err := db.DrawSpotChecks(ctx, monthtest.Month, 0.5, 1, nil)
 	if err != nil || !reflect.DeepEqual(picks, again) {
@@ -74,8 +80,8 @@ func TestDrawSpotChecksIsReproducibleAndIdempotent(t *testing.T) {
 			seen[x.CaseNo] = true
 		}
 	}
-	if len(seen) != 6 {
-		t.Errorf("19 other seeds picked %d distinct cases, want all 6 closed cases at some point", len(seen))
+	if len(seen) != 10 {
+		t.Errorf("19 other seeds picked %d distinct cases, want all 10 cases of the month at some point", len(seen))
 	}
 	if _, err := db.DrawSpotChecks(ctx, monthtest.Month, 1.5, 1, nil); cases.ErrorCode(err) != cases.EInvalid {
 		t.Errorf("rate 1.5: %v", err)
@@ -121,9 +127,24 @@ func TestSpotCheckFailureReturnsTheCaseThroughTransition(t *testing.T) {
 	if row.Result != "不合格" || row.Failures != 1 || row.Note != "台账与实际不符" || row.Sup != "sunqi" {
 		t.Fatalf("spot_checks row %+v", row)
 	}
-	// A spot check on an open case is refused and records nothing.
-	if _, err := db.SpotCheck(ctx, no, sup, true, "", "msg-y", nil); cases.ErrorCode(err) != cases.EIllegal {
-		t.Fatalf("spot check of a returned case: %v", err)
+	// An open case may be checked too: 不合格 keeps its status and due date (no second
+	// return, no new deadline) and counts one more failure.
+	again, err := db.SpotCheck(ctx, no, sup, false, "仍未入户", "msg-y", nil)
+	if err != nil || again.Status != cases.StatusReturned || again.DueOn != wantDue || again.Returns != 1 {
+		t.Fatalf("不合格 on the returned (open) case: %+v %v", again, err)
+	}
+	if again.OriginalDueOn == nil || again.OriginalDueOn.String() != "2026-12-08" {
+		t.Errorf("original due date %v, want 2026-12-08", again.OriginalDueOn)
+	}
+	db.Get(&row, `SELECT result, failures, note, supervisor FROM spot_checks WHERE case_id = $1 AND month = $2`, c.ID, monthtest.Month)
+	if row.Failures != 2 {
+		t.Errorf("failures %d after a second 不合格, want 2", row.Failures)
+	}
+	open := nos[3] // dispatched, due 2026-11-20, never touched
+	before, _ := db.CaseByNo(ctx, open)
+	got, err := db.SpotCheck(ctx, open, sup, false, "进度滞后", "msg-w", nil)
+	if err != nil || got.Status != before.Status || got.DueOn != before.DueOn || got.OriginalDueOn != nil {
+		t.Fatalf("不合格 on an open case changed it: %+v → %+v %v", before, got, err)
 	}
 	// Only supervisors may record findings.
 	office, _ := db.Actor(ctx, "zhaoliu")

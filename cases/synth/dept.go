@@ -145,6 +145,13 @@ func (g *Gen) fillPerson(rec map[string]string, spec DeptSpec, kind string, take
 				rec[intake.ColPersonKind] = "脱贫人口"
 			}
 		}
+	case cases.CatEmployment:
+		// 人社局 reports only 建档立卡 labour (spec §2): a warning names a registered
+		// household by its 户主身份证号; a quiet row, anyone else, is out of scope.
+		if kind == "warn" && len(registered) > 0 {
+			m := registered[g.rng.IntN(len(registered))]
+			rec[intake.ColTownship], rec[intake.ColVillage], rec[intake.ColHeadID] = m.Township, m.Village, m.HeadIDNumber
+		}
 	case cases.CatPopulation:
 		if kind == "warn" {
 			// Without a registry nothing can warn: the row stays quiet.
@@ -184,7 +191,7 @@ func (g *Gen) fillCategory(rec map[string]string, spec DeptSpec, kind string) {
 		rec["确诊日期"] = day
 	case cases.CatEducation:
 		rec["学校"] = "示例县第一中学"
-		rec["学段"] = []string{"高中", "中职"}[g.rng.IntN(2)]
+		rec["学段"] = []string{"公办高中", "中职"}[g.rng.IntN(2)]
 		rec["学年"] = fmt.Sprintf("%d-%d", spec.Month.Year-1, spec.Month.Year)
 		fee, room, book, aid := 300000+g.rng.IntN(300000), 100000+g.rng.IntN(100000), 50000+g.rng.IntN(50000), 0
 		if warn {

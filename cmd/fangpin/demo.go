@@ -178,6 +178,9 @@ func (d *demo) start(ctx context.Context, addr, simAddr string) error {
 
 	env := d.env
 	env.CorpID, env.Secret, env.Token, env.AESKey = sim.CorpID, sim.Secret, sim.Token, sim.AESKey
+	// The AI bot's keys default to the app's when the configuration is read, before the
+	// simulator's are known: set them too.
+	env.AIBotToken, env.AIBotAESKey = sim.Token, sim.AESKey
 	env.AgentID = fmt.Sprint(sim.AgentID)
 	env.APIBase = sim.URL
 	env.Addr = ln.Addr().String()
@@ -185,9 +188,6 @@ func (d *demo) start(ctx context.Context, addr, simAddr string) error {
 	env.PublicURL = d.base
 	if env.FormSecret == "" {
 		env.FormSecret = randomHex(16)
-	}
-	if env.ExportDir == "" {
-		env.ExportDir = filepath.Join(d.out, "exports")
 	}
 	if env.RedisPrefix == config.DefaultRedisPrefix {
 		env.RedisPrefix = "fangpin-demo:"
@@ -362,6 +362,10 @@ func (d *demo) script(ctx context.Context, day cases.Date) error {
 		return d.office(ctx, "交办 "+day.MonthKey())
 	case day.String() == "2026-11-16" || day.String() == "2026-12-16":
 		return d.answer(ctx, day, day.MonthKey(), 0.5, false)
+	case day.String() == "2026-11-18": // a cadre reports a household found on a visit (干部走访)
+		return d.visit(ctx)
+	case day.String() == "2026-11-19": // liaisons record what their departments did (办理)
+		return d.departmentTasks(ctx)
 	case day.String() == "2026-11-24" || day.String() == "2026-12-22":
 		return d.answer(ctx, day, day.MonthKey(), 0.6, false)
 	case day.String() == "2026-12-02":
@@ -422,6 +426,12 @@ func (d *demo) push(ctx context.Context, day cases.Date, p demoPush) error {
 		return fmt.Errorf("%s 推送失败（HTTP %d）：%s", p.dept, resp.StatusCode, raw)
 	}
 	d.say("  %s %s 推送 %s：%d 行，接收 %d，退回 %d，预警 %d", day, p.dept, p.cat.Label(), b.Rows, b.Accepted, b.Rejected, b.Warnings)
+	if b.RegistryUpdates != nil {
+		d.say("      人员变动：更新名册 %d 人，名册外 %d 行", *b.RegistryUpdates, *b.NotInRegistry)
+	}
+	if b.OutOfScope > 0 {
+		d.say("      不在筛查范围 %d 行", b.OutOfScope)
+	}
 	for _, e := range b.Errors {
 		d.say("      第 %d 行“%s”：%s", e.Row, e.Column, e.Message)
 	}
@@ -443,6 +453,64 @@ func (d *demo) office(ctx context.Context, text string) error {
 }
 
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n      ") }
+
+// privately has a user type a command in the private chat with the app and prints the answer.
+// shown is the command as the log may show it (no full ID number).
+func (d *demo) privately(ctx context.Context, user, who, text, shown string) error {
+	before := len(d.sim.SentTo(user))
+	if _, err := d.sim.SayPrivately(ctx, user, text); err != nil {
+		return err
+	}
+	// The reply, not the notices (【…】) the command queued for the same user.
+	reply := func() string {
+		sent := d.sim.SentTo(user)
+		for i := len(sent) - 1; i >= before; i-- {
+			if !strings.HasPrefix(sent[i].Content, "【") {
+				return sent[i].Content
+			}
+		}
+		return ""
+	}
+	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	if err := d.sim.Wait(wctx, func([]wecomtest.Sent) bool { return reply() != "" }); err != nil {
+		return err
+	}
+	d.say("  %s %s：%s\n    → %s", cases.DateOf(d.clock.Now()), who, shown, indent(reply()))
+	return nil
+}
+
+// visit: 城关镇's 张三 found a household on a visit that no department reported (§5b).
+func (d *demo) visit(ctx context.Context) error {
+	id := d.gen.IDNumber(1968)
+	text := "走访 %s 孟繁星 住房 房屋墙体开裂，雨季漏雨，家中无力修缮"
+	return d.privately(ctx, "zhangsan", "乡村干部张三（私聊）", fmt.Sprintf(text, id), fmt.Sprintf(text, cases.MaskIDNumber(id)))
+}
+
+// departmentTasks: two liaisons look at their department's tasks and record one each (§5).
+func (d *demo) departmentTasks(ctx context.Context) error {
+	for _, l := range []struct{ user, who, dept, measure string }{
+		{"liaison_zjj", "住建局联络员住小建", "住建局", "已入户鉴定房屋等级，列入本年度危房改造计划，补助资金已下达"},
+		{"liaison_rsj", "人社局联络员人小社", "人社局", "已推荐到县内扶贫车间就业，并落实一次性交通补贴"},
+	} {
+		ts, err := d.srv.DB.OpenTasks(ctx, l.dept)
+		if err != nil {
+			return err
+		}
+		if len(ts) == 0 {
+			d.say("  %s %s没有待办理的部门任务", cases.DateOf(d.clock.Now()), l.dept)
+			continue
+		}
+		if err := d.privately(ctx, l.user, l.who, "待办", "待办"); err != nil {
+			return err
+		}
+		text := "办理 " + ts[0].CaseNo + " " + l.measure
+		if err := d.privately(ctx, l.user, l.who, text, text); err != nil {
+			return err
+		}
+	}
+	return nil
+}
 
 func (d *demo) waitSent(ctx context.Context, user string, before int) error {
 	wctx, cancel := context.WithTimeout(ctx, 30*time.Second)
@@ -472,6 +540,14 @@ func (d *demo) answer(ctx context.Context, day cases.Date, round string, share f
 			continue
 		}
 		cadre := cadres[i%len(cadres)]
+		if c.Kind == cases.KindInfo {
+			// 信息变更 (人员变动): the township updates the national system and records 录入; no 核查.
+			if err := d.byPrivateCommand(ctx, cadre, "录入 "+c.No); err != nil {
+				return fmt.Errorf("%s 办理 %s：%w", cadre, c.No, err)
+			}
+			done++
+			continue
+		}
 		switch i % 4 {
 		case 0:
 			err = d.byGroupCommand(ctx, c, cadre, fmt.Sprintf("核查 %s 纳入 入户核实，因病支出大，符合监测条件", strings.ToLower(c.No)))
@@ -605,10 +681,18 @@ func findString(v any, key string) string {
 // enterAll records 录入 for verified cases (of round, or all), as the cadres do once the
 // national system has them.
 func (d *demo) enterAll(ctx context.Context, day cases.Date, round string) error {
-	cs, err := d.srv.DB.ListCases(ctx, postgres.CaseFilter{Round: round, Statuses: []cases.Status{cases.StatusVerified}})
+	cs, err := d.srv.DB.ListCases(ctx, postgres.CaseFilter{Round: round, Statuses: []cases.Status{cases.StatusVerified, cases.StatusDispatched}})
 	if err != nil {
 		return err
 	}
+	entered := cs[:0]
+	for _, c := range cs {
+		// Verified cases, and 信息变更 cases (人员变动), which 录入 closes without 核查.
+		if c.Status == cases.StatusVerified || c.Kind == cases.KindInfo {
+			entered = append(entered, c)
+		}
+	}
+	cs = entered
 	for _, c := range cs {
 		cadres, err := d.srv.DB.UsersOf(ctx, cases.RoleCadre, c.Township, "")
 		if err != nil || len(cadres) == 0 {

@@ -61,18 +61,30 @@ func runDispatch(ctx context.Context, env *Env, args []string) error {
 
 // caseJSON is one line of `fangpin cases --json` (spec §11).
 type caseJSON struct {
-	CaseNo       string   `json:"case_no"`
-	Kind         string   `json:"kind"`
-	Township     string   `json:"township"`
-	Department   string   `json:"department"`
-	Status       string   `json:"status"`
-	Result       string   `json:"result"`
-	DispatchedAt string   `json:"dispatched_at"`
-	DueOn        string   `json:"due_on"`
-	EnteredOn    *string  `json:"entered_on"`
-	ClosedAt     *string  `json:"closed_at"`
-	Members      []string `json:"members"`
-	Categories   []string `json:"categories"`
+	CaseNo       string     `json:"case_no"`
+	Kind         string     `json:"kind"`
+	Township     string     `json:"township"`
+	Department   string     `json:"department"`
+	Status       string     `json:"status"`
+	Result       string     `json:"result"`
+	DispatchedAt string     `json:"dispatched_at"`
+	DueOn        string     `json:"due_on"`
+	EnteredOn    *string    `json:"entered_on"`
+	ClosedAt     *string    `json:"closed_at"`
+	OnTime       *bool      `json:"on_time"` // cases.OnTime: null while open
+	Members      []string   `json:"members"`
+	Categories   []string   `json:"categories"`
+	Source       string     `json:"source"`
+	Tasks        []taskJSON `json:"tasks"`
+}
+
+// taskJSON is one department task of a case in `fangpin cases --json`.
+type taskJSON struct {
+	Department string  `json:"department"`
+	Status     string  `json:"status"`
+	DueOn      string  `json:"due_on"`
+	DoneOn     *string `json:"done_on"`
+	Measure    string  `json:"measure"`
 }
 
 func runCases(ctx context.Context, env *Env, args []string) error {
@@ -113,6 +125,14 @@ func runCases(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	ids := make([]int64, len(cs))
+	for i, c := range cs {
+		ids[i] = c.ID
+	}
+	tasks, err := db.TasksOf(ctx, ids)
+	if err != nil {
+		return err
+	}
 	for _, c := range cs {
 		if !*asJSON {
 			fmt.Printf("%s\t%s\t%s\t%s\t%s\t%s\n", c.No, c.Kind, c.Township, c.Status.Label(), c.Result, c.DueOn)
@@ -121,7 +141,15 @@ func runCases(ctx context.Context, env *Env, args []string) error {
 		j := caseJSON{CaseNo: c.No, Kind: string(c.Kind), Township: c.Township, Department: c.Department,
 			Status: string(c.Status), Result: string(c.Result),
 			DispatchedAt: c.DispatchedAt.In(cases.Shanghai).Format(time.RFC3339), DueOn: c.DueOn.String(),
-			Members: c.Members, Categories: make([]string, len(c.Categories))}
+			OnTime: cases.OnTime(c), Members: c.Members, Categories: make([]string, len(c.Categories)), Source: string(c.Source), Tasks: []taskJSON{}}
+		for _, t := range tasks[c.ID] {
+			tj := taskJSON{Department: t.Department, Status: string(t.Status), DueOn: t.DueOn.String(), Measure: t.Measure}
+			if t.DoneOn != nil {
+				s := t.DoneOn.String()
+				tj.DoneOn = &s
+			}
+			j.Tasks = append(j.Tasks, tj)
+		}
 		if j.Members == nil {
 			j.Members = []string{}
 		}

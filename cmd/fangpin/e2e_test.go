@@ -190,7 +190,7 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 
 	// The registry.
 	g := synth.New(20261128)
-	members := g.Registry(36, synth.Townships)
+	members := g.Registry(44, synth.Townships)
 	var reg bytes.Buffer
 	if err := synth.WriteRegistryCSV(&reg, members); err != nil {
 		t.Fatal(err)
@@ -224,13 +224,14 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 	}
 	sort.Strings(hnos)
 	for _, hno := range hnos {
-		if ms := byHousehold[hno]; len(ms) >= 3 && ms[0].Township == "城关镇" {
+		// 建档立卡 (脱贫户 or 脱贫不稳定户): 人社局 warns only for those (spec §2).
+		if ms := byHousehold[hno]; len(ms) >= 3 && ms[0].Township == "城关镇" && cases.Registered(ms[0].Kind) {
 			triple = ms
 			break
 		}
 	}
 	if triple == nil {
-		t.Fatal("the synthetic registry has no 城关镇 household of three; change the seed")
+		t.Fatal("the synthetic registry has no 建档立卡 城关镇 household of three; change the seed")
 	}
 	// Generated rows must not touch the triple household, or it would be warned by more.
 	var others []cases.RegistryMember
@@ -457,8 +458,9 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 	}
 	n = len(sim.SentTo(cadre))
 	enterMsg, _ := sim.SayPrivately(ctx, cadre, "录入 "+byCommand.No)
-	// (the private copy of the group's 核查 answer may arrive first: wait for this one)
-	if got := replyWith(t, ctx, sim, cadre, n, "录入全国系统，案件已办结"); !strings.Contains(got, byCommand.No) {
+	// The 核查 typed in the group may also be answered privately, and that answer mentions
+	// 办结 too: wait for the 录入 reply itself, or it arrives later as the card's answer.
+	if got := replyWith(t, ctx, sim, cadre, n, "录入全国系统，案件已办结"); !strings.Contains(got, "办结") {
 		t.Errorf("录入 reply: %s", got)
 	}
 
@@ -619,9 +621,16 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 
 	// A new warning for a household with an open case of another township joins that case
 	// (补充预警), and its group hears of it, masked.
+	// (人社局 warns only for 建档立卡 households: the head must be one.)
+	registeredHead := map[string]bool{}
+	for _, m := range members {
+		if cases.Registered(m.Kind) {
+			registeredHead[m.HeadIDNumber] = true
+		}
+	}
 	var open cases.Case
 	for _, c := range all {
-		if c.Township != "城关镇" && c.HeadIDNumber != "" {
+		if c.Township != "城关镇" && c.HeadIDNumber != "" && registeredHead[c.HeadIDNumber] {
 			open = c
 			break
 		}
@@ -659,6 +668,87 @@ func TestEndToEndFromDepartmentFilesToClosedCases(t *testing.T) {
 	}
 	if c, _ := s.DB.CaseByNo(ctx, open.No); !hasCategory(c.Categories, cases.CatEmployment) {
 		t.Errorf("case %s after 补充预警: %v", c.No, c.Categories)
+	}
+
+	// 公安局: 人员变动 is not a risk warning; it updates the registry, with history (spec §5a).
+	gone := others[len(others)-1]
+	born := g.IDNumber(2026)
+	pop, _ := json.Marshal(map[string]any{"category": "population", "period": "2026-11", "records": []map[string]string{
+		{intake.ColName: gone.Name, intake.ColID: gone.IDNumber, intake.ColTownship: gone.Township, intake.ColVillage: gone.Village,
+			"变动类型": "死亡", "变动日期": "2026-11-20"},
+		{intake.ColName: "新生儿", intake.ColID: born, intake.ColTownship: gone.Township, intake.ColHeadID: gone.HeadIDNumber,
+			"变动类型": "出生", "变动日期": "2026-11-21"},
+		{intake.ColName: "外县人", intake.ColID: g.IDNumber(1980), intake.ColTownship: gone.Township, "变动类型": "迁出", "变动日期": "2026-11-22"},
+	}})
+	a = pushRequest(t, base, "demo-token-gaj", "application/json", bytes.NewReader(pop))
+	if a.Department != "公安局" || a.RegistryUpdates == nil || *a.RegistryUpdates != 2 || a.NotInRegistry == nil || *a.NotInRegistry != 1 {
+		t.Errorf("population push: %+v", a)
+	}
+	if m, err := s.DB.RegistryMember(ctx, gone.IDNumber); err != nil || m.Status != cases.MemberDeceased || len(m.History) != 1 || m.History[0].BatchID != a.ID {
+		t.Errorf("registry after the death: %+v %v", m, err)
+	}
+	if m, err := s.DB.RegistryMember(ctx, born); err != nil || m.Household != gone.HouseholdNo || m.Status != cases.MemberActive {
+		t.Errorf("registry after the birth: %+v %v", m, err)
+	}
+
+	// The other departments, each through the push API, as the county's text scopes them (spec
+	// §2): one push per department in all, with 医保局, 住建局, 人社局, 卫健委 and 公安局 above.
+	today := cases.DateOf(time.Now())
+	person := func(m cases.RegistryMember, kv ...string) map[string]string {
+		r := map[string]string{intake.ColName: m.Name, intake.ColID: m.IDNumber, intake.ColTownship: m.Township, intake.ColVillage: m.Village}
+		for i := 0; i+1 < len(kv); i += 2 {
+			r[kv[i]] = kv[i+1]
+		}
+		return r
+	}
+	stranger := func(kv ...string) map[string]string {
+		return person(cases.RegistryMember{Name: "外人", IDNumber: g.IDNumber(1990), Township: "城关镇"}, kv...)
+	}
+	var registered, unregistered cases.RegistryMember
+	for _, m := range others {
+		if cases.Registered(m.Kind) && registered.IDNumber == "" {
+			registered = m
+		}
+		if !cases.Registered(m.Kind) && unregistered.IDNumber == "" {
+			unregistered = m
+		}
+	}
+	for _, p := range []struct {
+		token, what string
+		cat         cases.Category
+		records     []map[string]string
+		warnings    int
+		outOfScope  int
+		late        bool
+	}{
+		{"demo-token-jtj", "教体局", cases.CatEducation, []map[string]string{
+			stranger("学校", "一中", "学段", "公办高中", "学年", "2026-2027", "学费", "9000", "住宿费", "1500", "教科书费", "0", "补助救助", "500"),
+			stranger("学校", "职校", "学段", "中职", "学年", "2026-2027", "学费", "9000", "住宿费", "1500", "教科书费", "0", "补助救助", "499.99"),
+			stranger("学校", "三小", "学段", "义务教育", "学年", "2026-2027", "学费", "20000", "住宿费", "0", "教科书费", "0", "补助救助", "0"),
+		}, 1, 1, false}, // 10000 is not 超过1万元; 10000.01 is
+		{"demo-token-wjw", "卫健委", cases.CatEpidemic, []map[string]string{
+			stranger("事件名称", "疫情", "事件级别", "重大", "发生日期", today.AddDays(-4).String(), "影响情况", "隔离"),
+			stranger("事件名称", "疫情", "事件级别", "较大", "发生日期", today.String(), "影响情况", "隔离"),
+		}, 1, 1, true}, // 于3日内推送: four days after the event is late
+		{"demo-token-nyj", "农业农村局", cases.CatIndustry, []map[string]string{
+			person(registered, "产业项目", "养猪", "损失金额", "10000.01"),
+			person(unregistered, "产业项目", "养猪", "损失金额", "50000"),
+		}, 1, 1, false},
+		{"demo-token-mzj", "民政局", cases.CatAssistance, []map[string]string{
+			stranger("救助类别", "低保", "认定日期", today.String()),
+		}, 1, 0, false},
+		{"demo-token-yjj", "应急管理局", cases.CatDisaster, []map[string]string{
+			stranger("灾害名称", "暴雨", "灾害结束日期", today.String(), "受灾情况", "房屋受损"),
+		}, 1, 0, false},
+		{"demo-token-slj", "水利局", cases.CatAssurance, []map[string]string{
+			stranger("问题类型", "饮水安全", "问题描述", "水源枯竭", "责任部门", "水利局"),
+		}, 1, 0, false},
+	} {
+		body, _ := json.Marshal(map[string]any{"category": string(p.cat), "period": "2026-11", "records": p.records})
+		a := pushRequest(t, base, p.token, "application/json", bytes.NewReader(body))
+		if a.Department != p.what || len(a.Errors) != 0 || a.Warnings != p.warnings || a.OutOfScope != p.outOfScope || a.Late != p.late {
+			t.Errorf("%s push: %+v, want %d warnings, %d out of scope, late %v", p.what, a, p.warnings, p.outOfScope, p.late)
+		}
 	}
 
 	// The form opened from WeCom with an OAuth code: the case returned by the spot check is

@@ -69,6 +69,7 @@ func (e *Env) DB(ctx context.Context) (*postgres.DB, error) {
 	}
 	// Every case change plans, cancels or renews its reminders in its own transaction.
 	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
+	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
 	// Every card sent for a case follows it: handled by any route, the cards show the outcome.
 	db.CaseHooks = append(db.CaseHooks, (&handlers.Announcer{Links: e.formLinks()}).FollowCards)
 	if e.Clock != nil {

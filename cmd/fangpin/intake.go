@@ -62,6 +62,15 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	if b.DuplicateOf != nil {
 		fmt.Fprintf(os.Stderr, "这个文件已经导入过（批次 %s），本次没有做任何改动。\n", *b.DuplicateOf)
 	}
+	if b.OutOfScope > 0 {
+		fmt.Fprintf(os.Stderr, "%d 行不在本类别的筛查范围内（例如非建档立卡、义务教育学段、较大及以下级别事件），未作预警。\n", b.OutOfScope)
+	}
+	if b.Late {
+		fmt.Fprintln(os.Stderr, "本次推送晚于推送时限，已接收，并计入部门推送时效考核。")
+	}
+	if b.RegistryUpdates != nil {
+		fmt.Fprintf(os.Stderr, "人员变动：更新名册 %d 人；%d 行所列人员不在名册中，未作改动。\n", *b.RegistryUpdates, *b.NotInRegistry)
+	}
 	if *asJSON {
 		return printJSON(b)
 	}

@@ -55,12 +55,13 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 		return nil
 	}
 	printTownships(a)
-	fmt.Println("\n部门推送时效：")
+	fmt.Println("\n部门考核（推送时效、交办任务）：")
 	for _, d := range a.Departments {
-		if d.PushesDue == 0 {
+		if d.Score == nil {
 			continue
 		}
-		fmt.Printf("  %s：应推送 %d 项，按时 %d 项\n", d.Name, d.PushesDue, d.PushesOnTime)
+		fmt.Printf("  %s：得分 %.1f；应推送 %d 项，按时 %d 项；到期任务 %d 项，按时 %d 项\n", d.Name, *d.Score,
+			d.PushesDue, d.PushesOnTime, d.TasksDue, d.TasksOnTime)
 		for _, p := range d.Pushes {
 			state := "未收到"
 			if p.Received != nil {
@@ -74,17 +75,33 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// printTownships prints the month's township table (the 汇总 sheet's figures).
+// printTownships prints the month's township table (the 汇总 sheet's figures) and the
+// office's dispatch timeliness.
 func printTownships(a postgres.Assessment) {
 	fmt.Printf("%s 考核情况（截至 %s）\n", a.Month, a.AsOf.In(cases.Shanghai).Format("2006-01-02 15:04"))
-	fmt.Printf("%-8s %6s %6s %6s %6s %8s %6s %8s %8s\n", "乡镇", "交办", "办结", "按时", "逾期", "按时率", "抽查", "不合格", "待反馈")
-	for _, t := range a.Townships {
-		rate := "—"
-		if t.Decided() > 0 {
-			rate = fmt.Sprintf("%.1f%%", t.OnTimeRate*100)
+	fmt.Printf("%-8s %6s %6s %6s %6s %8s %6s %8s %8s %8s %6s\n", "乡镇", "交办", "办结", "按时", "逾期", "按时率", "抽查", "不合格", "反馈率", "待反馈", "得分")
+	pct := func(r *float64) string {
+		if r == nil {
+			return "—"
 		}
-		fmt.Printf("%-8s %6d %6d %6d %6d %8s %6d %8d %8d\n", t.Name, t.Dispatched, t.Closed, t.OnTime, t.Overdue,
-			rate, t.SpotChecked, t.SpotFailed, t.OwingResult)
+		return fmt.Sprintf("%.1f%%", *r*100)
+	}
+	for _, t := range a.Townships {
+		score := "—"
+		if t.Score != nil {
+			score = fmt.Sprintf("%.1f", *t.Score)
+		}
+		fmt.Printf("%-8s %6d %6d %6d %6d %8s %6d %8d %8s %8d %6s\n", t.Name, t.Dispatched, t.Closed, t.OnTime, t.Overdue,
+			pct(t.OnTimeRate), t.SpotChecked, t.SpotFailed, pct(t.FeedbackRate), t.OwingResult, score)
+	}
+	o := a.Office
+	switch {
+	case o.DispatchedOn != nil:
+		fmt.Printf("县扶贫办：%s 集中交办（时限 %s），按时 %d/%d\n", o.DispatchedOn, o.Deadline, o.RoundsOnTime, o.RoundsDue)
+	case o.RoundsDue > 0:
+		fmt.Printf("县扶贫办：时限 %s 已过，尚未集中交办，按时 0/%d\n", o.Deadline, o.RoundsDue)
+	default:
+		fmt.Printf("县扶贫办：集中交办时限 %s，尚未到期\n", o.Deadline)
 	}
 }
 
@@ -154,7 +171,7 @@ func runSpotcheck(ctx context.Context, env *Env, args []string) error {
 		}
 	}
 	if len(picks) == 0 {
-		fmt.Fprintf(os.Stderr, "%s 还没有已办结的案件可以抽查。\n", m)
+		fmt.Fprintf(os.Stderr, "%s 还没有交办的案件可以抽查。\n", m)
 		return nil
 	}
 	fmt.Fprintf(os.Stderr, "%s 抽取 %d 户（比例 %g，种子 %d），名单已发给督查人员。\n", m, len(picks), *rate, *seed)

@@ -42,8 +42,8 @@ func TestLedgerSubcommands(t *testing.T) {
 	}
 	rows, _ := f.GetRows("台账")
 	f.Close()
-	if len(rows) != 11 {
-		t.Fatalf("exported %d rows", len(rows))
+	if len(rows) != 12 || !strings.HasPrefix(rows[0][0], "测试县预警信息核查办理台账（2026年11月）") {
+		t.Fatalf("exported %d rows (want the title, the header and 10 cases)", len(rows))
 	}
 
 	_, a := run(t, "spotcheck", "--month", "2026-11", "--rate", "0.5", "--seed", "9", "--json")
@@ -79,4 +79,58 @@ func keys(m map[string]any) []string {
 		}
 	}
 	return ks
+}
+
+// TestCasesAndReportJudgeTheHandMadeMonth: `cases --json` carries on_time (null while
+// open) by the same rule as `report --json`, which prints null, never 0, for a township
+// with nothing due and the office's round dispatched on the 12th.
+func TestCasesAndReportJudgeTheHandMadeMonth(t *testing.T) {
+	_, nos, url := monthtest.SetupWith(t, monthtest.AssessPlan, monthtest.AssessDispatch)
+	t.Setenv("DATABASE_URL", url)
+	code, out := run(t, "cases", "--json", "--month", "2026-11")
+	if code != 0 {
+		t.Fatalf("cases exit %d", code)
+	}
+	got := map[string]any{}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var c map[string]any
+		if err := json.Unmarshal([]byte(line), &c); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		v, ok := c["on_time"]
+		if !ok {
+			t.Fatalf("no on_time in %s", line)
+		}
+		got[c["case_no"].(string)] = v
+	}
+	want := []any{true, false, nil, nil, true, true, nil, nil}
+	for i, w := range want {
+		if got[nos[i]] != w {
+			t.Errorf("%s on_time %v, want %v", nos[i], got[nos[i]], w)
+		}
+	}
+	code, out = run(t, "report", "--month", "2026-11", "--json")
+	if code != 0 {
+		t.Fatalf("report exit %d", code)
+	}
+	var rep struct {
+		Townships []map[string]any `json:"townships"`
+		Office    map[string]any   `json:"office"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil {
+		t.Fatal(err)
+	}
+	q := rep.Townships[2]
+	if q["name"] != "青山镇" || q["score"] != nil || q["on_time_rate"] != nil || q["feedback_rate"] != nil {
+		t.Errorf("a township with nothing due: %v", q)
+	}
+	if rep.Townships[0]["score"] != 75.3 {
+		t.Errorf("城关镇 score %v, want 75.3", rep.Townships[0]["score"])
+	}
+	if rep.Office["rounds_due"] != float64(1) || rep.Office["rounds_on_time"] != float64(0) {
+		t.Errorf("office %v, want 0 of 1 (dispatched on the 12th)", rep.Office)
+	}
+	if code, out = run(t, "report", "--month", "2026-11"); code != 0 || !strings.Contains(out, "2026-11-12 集中交办（时限 2026-11-10），按时 0/1") {
+		t.Errorf("report text: %d\n%s", code, out)
+	}
 }

@@ -22,7 +22,7 @@ type command struct {
 var commands = map[string]command{
 	"migrate":  {"应用数据库迁移", runMigrate},
 	"org":      {"组织文件：org apply FILE.yaml", runOrg},
-	"registry": {"监测户名册：registry import FILE", runRegistry},
+	"registry": {"监测户名册：registry import FILE；registry member [--json] 身份证号", runRegistry},
 	"synth":    {"生成虚构的演示数据：synth registry -o FILE", runSynth},
 	"dispatch": {"比对初筛、集中交办：dispatch [--month] [--date] [--dry-run] --json", runDispatch},
 	"cases":    {"案件列表：cases --json [--month] [--township] [--status]", runCases},
@@ -35,7 +35,7 @@ var commands = map[string]command{
 	"import":   {"部门筛查数据：import --dept 部门 --category 类别 [--period YYYY-MM] FILE", runImport},
 	"warnings": {"批次的预警：warnings --batch ID --json", runWarnings},
 
-	"reminders": {"提醒：reminders [--json] [--case 编号]；reminders rebuild [--json]", runReminders},
+	"reminders": {"提醒：reminders [--json] [--case 编号 | --month YYYY-MM]；reminders rebuild [--json]", runReminders},
 	"worker":    {"只运行提醒服务（可多机多实例）", runWorker},
 
 	"chats": {"创建乡镇群聊：chats create [--json]", runChats},

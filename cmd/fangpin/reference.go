@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 
+	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/orgfile"
 	"github.com/fangpin/fangpin/cases/registry"
 	"github.com/fangpin/fangpin/cases/sheet"
@@ -51,8 +52,11 @@ func runOrg(ctx context.Context, env *Env, args []string) error {
 }
 
 func runRegistry(ctx context.Context, env *Env, args []string) error {
+	if len(args) > 0 && args[0] == "member" {
+		return runRegistryMember(ctx, env, args[1:])
+	}
 	if len(args) == 0 || args[0] != "import" {
-		fmt.Fprintln(os.Stderr, "用法：fangpin registry import [--json] FILE（CSV 或 XLSX）")
+		fmt.Fprintln(os.Stderr, "用法：fangpin registry import [--json] FILE（CSV 或 XLSX）| fangpin registry member [--json] 身份证号")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("registry import", flag.ContinueOnError)
@@ -89,6 +93,34 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Printf("名册导入完成：共 %d 行，接收 %d 行，退回 %d 行；%d 户，%d 人。\n",
 		sum.Rows, sum.Accepted, sum.Rejected, sum.Households, sum.Members)
+	return nil
+}
+
+// runRegistryMember: `fangpin registry member [--json] ID` shows a registry member with their
+// household, place, status and 人员变动 history (spec §11).
+func runRegistryMember(ctx context.Context, env *Env, args []string) error {
+	fs := flag.NewFlagSet("registry member", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		fmt.Fprintln(os.Stderr, "用法：fangpin registry member [--json] 身份证号")
+		return errUsage
+	}
+	db, err := env.MigratedDB(ctx)
+	if err != nil {
+		return err
+	}
+	rec, err := db.RegistryMember(ctx, cases.NormalizeIDNumber(fs.Arg(0)))
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(rec)
+	}
+	status := map[string]string{cases.MemberActive: "在册", cases.MemberDeceased: "已死亡", cases.MemberMovedOut: "已迁出"}[rec.Status]
+	fmt.Printf("%s：户编号 %s，%s%s，%s\n", cases.MaskIDNumber(rec.IDNumber), rec.Household, rec.Township, rec.Village, status)
+	for _, h := range rec.History {
+		fmt.Printf("  %s %s（批次 %s）\n", h.Date, h.Change, h.BatchID)
+	}
 	return nil
 }
 

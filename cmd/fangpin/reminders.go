@@ -66,9 +66,17 @@ func runReminders(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("reminders", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON，每行一条")
 	caseNo := fs.String("case", "", "只看这个案件的提醒")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "用法：fangpin reminders [--json] [--case 编号] | fangpin reminders rebuild [--json]")
+	month := fs.String("month", "", "列出这个月（YYYY-MM）的部门推送、交办、月底和反馈提醒（按需安排，也可是以后的月份）")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || (*caseNo != "" && *month != "") {
+		fmt.Fprintln(os.Stderr, "用法：fangpin reminders [--json] [--case 编号 | --month YYYY-MM] | fangpin reminders rebuild [--json]")
 		return errUsage
+	}
+	var m cases.Date
+	if *month != "" {
+		var err error
+		if m, err = cases.ParseMonth(*month); err != nil {
+			return cases.Errorf(cases.EInvalid, "月份“%s”的格式不对，请写成 YYYY-MM，例如 2027-02。", *month)
+		}
 	}
 	db, err := env.MigratedDB(ctx)
 	if err != nil {
@@ -79,7 +87,12 @@ func runReminders(ctx context.Context, env *Env, args []string) error {
 			return err
 		}
 	}
-	rows, err := notify.List(ctx, db, *caseNo)
+	var rows []notify.Row
+	if *month != "" {
+		rows, err = notify.ListMonth(ctx, db, m)
+	} else {
+		rows, err = notify.List(ctx, db, *caseNo)
+	}
 	if err != nil {
 		return err
 	}

@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,6 +12,7 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -52,7 +55,10 @@ type Server struct {
 	Outbox *bot.Outbox
 	Router *handlers.Router
 	Inbox  *bot.Inbox // callbacks, committed before their 200; its worker runs the Router
+	Spool  *bot.Spool // callbacks that came while Postgres was down (nil: off)
 	Sender *bot.Worker
+	// Failures tells the office of group messages that failed for good.
+	Failures *handlers.SendFailures
 
 	// RedisPrefix starts every Redis key the server writes (FANGPIN_REDIS_PREFIX).
 	RedisPrefix string
@@ -101,6 +107,10 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Metrics = bot.NewMetrics(s.Registry, db.DB)
 	bot.RedirectSDK(env.APIBase)
 	s.API = bot.NewClient(env.APIBase, env.CorpID, agentID, env.Secret, &bot.RedisCache{R: rdb, Prefix: s.RedisPrefix})
+	// An AI bot's response_url is called only on WeCom's host, or these (spec §14).
+	if env.AIBotHost != "" {
+		s.API.ResponseHosts = []string{env.AIBotHost}
+	}
 	s.Outbox = &bot.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
 	links := env.formLinks()
@@ -112,26 +122,55 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}, Now: db.Now, Log: log}
 	s.Router.Register(cs.Commands()...)
 	s.Router.Cards = cs
-	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Log: log, ExportDir: env.ExportDir}).Commands()...)
+	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Log: log}).Commands()...)
 	rules, err := env.Rules()
 	if err != nil {
 		return nil, err
 	}
 	s.Mux.Handle("POST /api/v1/batches", &handlers.BatchAPI{Store: db, Rules: rules, Log: log})
 	s.Inbox = bot.NewInbox(db.DB, s.Router, log, s.Metrics)
-	s.Mux.Handle("/wecom/callback", bot.NewAppCallback(appCrypto, env.CorpID, s.Inbox, log, s.Metrics))
-	s.Mux.Handle("/wecom/aibot", bot.NewAIBotCallback(aiCrypto, s.Inbox, log, s.Metrics))
+	appCB := bot.NewAppCallback(appCrypto, env.CorpID, s.Inbox, log, s.Metrics)
+	aiCB := bot.NewAIBotCallback(aiCrypto, s.Inbox, log, s.Metrics)
+	// While Postgres is down, callbacks go to a bounded local spool (FANGPIN_SPOOL_DIR;
+	// "off" to answer 503 instead) and are drained into the inbox when it is back.
+	// The default directory is per database, so servers of different ledgers on one
+	// machine (tests, a demo) never drain each other's callbacks.
+	dir := env.SpoolDir
+	if dir == "" {
+		dbHash := sha256.Sum256([]byte(env.DatabaseURL))
+		dir = filepath.Join(os.TempDir(), "fangpin-spool-"+hex.EncodeToString(dbHash[:6]))
+	}
+	if dir != "off" {
+		s.Spool = &bot.Spool{Dir: dir, Log: log}
+		appCB.Spool, aiCB.Spool = s.Spool, s.Spool
+		s.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fangpin_callback_spool_pending",
+			Help: "Callbacks kept in the local spool while Postgres was unreachable, not yet in the inbox."},
+			func() float64 { return float64(s.Spool.Len()) }))
+	}
+	s.Mux.Handle("/wecom/callback", appCB)
+	s.Mux.Handle("/wecom/aibot", aiCB)
 	if links != nil {
 		s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Now: db.Now, Log: log})
 		s.Mux.Handle("/tasks/", &handlers.TaskList{Ledger: db, Users: db, Links: links, OAuth: s.API, Now: db.Now, Log: log})
+		s.Mux.Handle("/report", &handlers.ReportForm{Ledger: db, Users: db, Links: links, OAuth: s.API,
+			Announce: &handlers.Announcer{Links: links}, Now: db.Now, Log: log})
 	}
 	s.Mux.HandleFunc("GET /healthz", s.healthz)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	s.Sender = &bot.Worker{DB: db.DB, API: s.API, Log: log, Metrics: s.Metrics,
 		Pacer: &bot.Pacer{R: rdb, Prefix: s.RedisPrefix + "pace:", Limits: bot.DefaultLimits()}}
+	// Group messages that failed for good are reported to the office (spec §9).
+	s.Failures = &handlers.SendFailures{Store: db, Log: log}
 	s.Workers = append(s.Workers,
 		Worker{"outbox", s.Sender.Run},
+		Worker{"send-failures", func(ctx context.Context) error { return s.Failures.Run(ctx) }},
 		Worker{"inbox", s.Inbox.Run},
+		Worker{"inbox-spool", func(ctx context.Context) error {
+			if s.Spool == nil {
+				return nil
+			}
+			return s.Spool.Run(ctx, s.Inbox, 0)
+		}},
 		Worker{"inbox-prune", s.pruneInbox})
 	return s, nil
 }

@@ -66,6 +66,7 @@ func startServeOn(t *testing.T, sim *wecomtest.Server, dbURL string, log *slog.L
 	t.Setenv("WECOM_AES_KEY", sim.AESKey)
 	t.Setenv("WECOM_API_BASE", sim.URL)
 	t.Setenv("FANGPIN_ADDR", ln.Addr().String())
+	t.Setenv("FANGPIN_SPOOL_DIR", t.TempDir())
 	env, err := LoadEnv()
 	if err != nil {
 		ln.Close()

@@ -37,7 +37,9 @@ type Config struct {
 
 	HolidaysFile string // FANGPIN_HOLIDAYS: holiday override file
 	RulesFile    string // FANGPIN_RULES: rule threshold overrides
-	ExportDir    string // FANGPIN_EXPORT_DIR: scratch space for exported ledgers
+	// SpoolDir is FANGPIN_SPOOL_DIR: callbacks that come while Postgres is down wait here
+	// (default: per database under the temp dir; "off": answer 503 instead).
+	SpoolDir string
 }
 
 // Defaults suit this machine's local services.
@@ -74,7 +76,7 @@ func Load(getenv func(string) string) (Config, error) {
 		FormSecret:   get("FANGPIN_FORM_SECRET", ""),
 		HolidaysFile: get("FANGPIN_HOLIDAYS", ""),
 		RulesFile:    get("FANGPIN_RULES", ""),
-		ExportDir:    get("FANGPIN_EXPORT_DIR", ""),
+		SpoolDir:     get("FANGPIN_SPOOL_DIR", ""),
 	}
 	c.AIBotToken = get("WECOM_AIBOT_TOKEN", c.Token)
 	c.AIBotAESKey = get("WECOM_AIBOT_AES_KEY", c.AESKey)

@@ -95,6 +95,7 @@ type Step struct {
 	Action cases.Action
 	Result cases.Result // ActVerify
 	Note   string       // reason / 说明
+	Date   string       // ActEnter: the 录入 date typed (default On)
 }
 
 // Case is one planned case.
@@ -161,6 +162,14 @@ func Setup(t testing.TB) (*postgres.DB, []string) {
 // SetupURL is Setup that also returns the database's URL (for running the CLI on it).
 func SetupURL(t testing.TB) (*postgres.DB, []string, string) {
 	t.Helper()
+	return SetupWith(t, Plan, Dispatch)
+}
+
+// SetupWith is SetupURL with another plan, whose round Month is dispatched on dispatch
+// (other rounds on their 10th).
+func SetupWith(t testing.TB, plan []Case, dispatch cases.Date) (*postgres.DB, []string, string) {
+	t.Helper()
+	monthDispatch := dispatch
 	ctx := context.Background()
 	url := pgtest.NewURL(t)
 	db, err := postgres.Open(ctx, url)
@@ -194,9 +203,9 @@ func SetupURL(t testing.TB) (*postgres.DB, []string, string) {
 		}
 	}
 	var nos []string
-	for i, p := range Plan {
+	for i, p := range plan {
 		due := cases.MustDate(p.DueOn)
-		dispatch := Dispatch
+		dispatch := monthDispatch
 		if p.Round != Month {
 			dispatch = cases.MustDate(p.Round + "-10")
 		}
@@ -242,7 +251,11 @@ func SetupURL(t testing.TB) (*postgres.DB, []string, string) {
 			case cases.ActSpotPass, cases.ActSpotFail:
 				_, err = db.SpotCheck(ctx, no, sup, s.Action == cases.ActSpotPass, s.Note, "test", nil)
 			case cases.ActEnter:
-				_, err = db.Transition(ctx, no, cadre, cases.Command{Action: cases.ActEnter, Date: on}, "test")
+				typed := on
+				if s.Date != "" {
+					typed = cases.MustDate(s.Date)
+				}
+				_, err = db.Transition(ctx, no, cadre, cases.Command{Action: cases.ActEnter, Date: typed}, "test")
 			default:
 				_, err = db.Transition(ctx, no, cadre, cases.Command{Action: s.Action, Result: s.Result, Reason: s.Note}, "test")
 			}
@@ -259,4 +272,38 @@ func SetupURL(t testing.TB) (*postgres.DB, []string, string) {
 	}
 	db.Now = func() time.Time { return AsOf }
 	return db, nos, url
+}
+
+// AssessDispatch is the day AssessPlan's round was dispatched: the 12th, two days after the
+// office's deadline.
+var AssessDispatch = cases.MustDate("2026-11-12")
+
+// AssessPlan is a second hand-made month for the assessment's rules (spec §7, §13), read at
+// AsOf (2026-12-10). Play it with SetupWith(t, AssessPlan, AssessDispatch).
+//
+//	YJ202611-0001 城关镇  纳入, 录入 typed on 12-09 dated 11-27, due 11-30: on time by the date typed; spot check 合格
+//	YJ202611-0002 城关镇  不纳入 recorded 12-02, due 12-01: late by the day of the result
+//	YJ202611-0003 城关镇  untouched, due 12-20: open, not judged
+//	YJ202611-0004 城关镇  纳入 on 11-25, not yet entered, due 12-20: open, fed back
+//	YJ202611-0005 城关镇  不纳入 on 11-28, due 12-08: on time
+//	YJ202611-0006 河口乡  closed 11-16, returned by a spot check on 11-20 (new due 12-04,
+//	                      original 12-08), redone and entered 12-03: on time by the new date
+//	YJ202611-0007 河口乡  untouched, found 不合格 while open on 11-25: due stays 12-08, overdue
+//	YJ202611-0008 河口乡  区域排查 (no person), untouched, due 12-20
+//	青山镇 has nothing.
+var AssessPlan = []Case{
+	{Month, "城关镇", "东街村", "王考一", "990101199001011234", []cases.Category{cases.CatMedical}, "2026-11-30",
+		[]Step{include("2026-11-20"), {On: "2026-12-09", Action: cases.ActEnter, Date: "2026-11-27"}, spotPass("2026-12-09")}, false},
+	{Month, "城关镇", "东街村", "李考二", "990101198502021234", []cases.Category{cases.CatMedical}, "2026-12-01",
+		[]Step{exclude("2026-12-02")}, false},
+	{Month, "城关镇", "西街村", "张考三", "990101197003031234", []cases.Category{cases.CatSeriousIllness}, "2026-12-20", nil, false},
+	{Month, "城关镇", "西街村", "赵考四", "990101196004041234", []cases.Category{cases.CatAssistance}, "2026-12-20",
+		[]Step{include("2026-11-25")}, false},
+	{Month, "城关镇", "南关村", "钱考五", "990101199505051234", []cases.Category{cases.CatMedical}, "2026-12-08",
+		[]Step{exclude("2026-11-28")}, false},
+	{Month, "河口乡", "河东村", "孙考六", "990101198806061234", []cases.Category{cases.CatMedical, cases.CatAssurance}, "2026-12-08",
+		[]Step{include("2026-11-15"), enter("2026-11-16"), spotFail("2026-11-20"), include("2026-12-01"), enter("2026-12-03")}, false},
+	{Month, "河口乡", "河东村", "周考七", "990101197707071234", []cases.Category{cases.CatAssistance}, "2026-12-08",
+		[]Step{spotFail("2026-11-25")}, false},
+	{Month, "河口乡", "河西村", "", "", []cases.Category{cases.CatDisaster}, "2026-12-20", nil, false},
 }

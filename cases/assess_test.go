@@ -1,0 +1,123 @@
+package cases
+
+import (
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestOnTimeIsJudgedByTheDateTyped(t *testing.T) {
+	due := MustDate("2026-11-09")
+	at := func(s string) *time.Time { t := MustDate(s).At(15, 0); return &t }
+	day := func(s string) *Date { d := MustDate(s); return &d }
+	cases := []struct {
+		name string
+		c    Case
+		want string // "true", "false", "null"
+	}{
+		{"录入 dated 11-05, typed weeks later", Case{Status: StatusClosed, Result: ResultInclude, DueOn: due,
+			VerifiedAt: at("2026-11-04"), EnteredOn: day("2026-11-05"), ClosedAt: at("2026-11-30")}, "true"},
+		{"录入 dated the due day", Case{Status: StatusClosed, Result: ResultMonitored, DueOn: due,
+			VerifiedAt: at("2026-11-04"), EnteredOn: day("2026-11-09"), ClosedAt: at("2026-11-09")}, "true"},
+		{"录入 dated the day after", Case{Status: StatusClosed, Result: ResultInclude, DueOn: due,
+			VerifiedAt: at("2026-11-04"), EnteredOn: day("2026-11-10"), ClosedAt: at("2026-11-10")}, "false"},
+		{"不纳入 recorded on the due day", Case{Status: StatusClosed, Result: ResultExclude, DueOn: due,
+			VerifiedAt: at("2026-11-09"), ClosedAt: at("2026-11-09")}, "true"},
+		{"不纳入 recorded a day late", Case{Status: StatusClosed, Result: ResultExclude, DueOn: due,
+			VerifiedAt: at("2026-11-10"), ClosedAt: at("2026-11-10")}, "false"},
+		{"信息变更 closed by 录入 without a 核查", Case{Status: StatusClosed, DueOn: due,
+			EnteredOn: day("2026-11-09"), ClosedAt: at("2026-11-20")}, "true"},
+		{"verified, not yet entered", Case{Status: StatusVerified, Result: ResultInclude, DueOn: due, VerifiedAt: at("2026-11-01")}, "null"},
+		{"open", Case{Status: StatusDispatched, DueOn: due}, "null"},
+		{"returned: judged by the new due date", Case{Status: StatusReturned, DueOn: MustDate("2026-11-23"), OriginalDueOn: day("2026-11-09")}, "null"},
+		{"returned then redone by the new due date", Case{Status: StatusClosed, Result: ResultExclude, DueOn: MustDate("2026-11-23"),
+			OriginalDueOn: day("2026-11-09"), VerifiedAt: at("2026-11-20"), ClosedAt: at("2026-11-20")}, "true"},
+	}
+	for _, tc := range cases {
+		got := "null"
+		if ot := OnTime(tc.c); ot != nil {
+			got = map[bool]string{true: "true", false: "false"}[*ot]
+		}
+		if got != tc.want {
+			t.Errorf("%s: on time %s, want %s", tc.name, got, tc.want)
+		}
+	}
+	open := Case{Status: StatusDispatched, DueOn: due}
+	if Late(open, due) || !Late(open, due.AddDays(1)) {
+		t.Error("an open case is late from the day after its due date")
+	}
+}
+
+func TestExclusionReasonMustSaySomething(t *testing.T) {
+	for _, r := range []string{"", "......", "。。。。。。。", "不符合", "啊啊啊啊啊啊啊", "无 无 无 无 无 无", "？！，。、；", "------"} {
+		err := CheckExclusionReason("YJ202611-0001", r)
+		if ErrorCode(err) != EInvalid {
+			t.Errorf("%q accepted", r)
+			continue
+		}
+		if msg := ErrorMessage(err); !strings.Contains(msg, "例如：核查 YJ202611-0001 不纳入 "+ReasonExample) {
+			t.Errorf("%q: the refusal gives no example: %s", r, msg)
+		}
+	}
+	for _, r := range []string{"家庭年人均收入高于监测标准", "收入稳定无风险", "已外出务工收入稳定"} {
+		if err := CheckExclusionReason("YJ202611-0001", r); err != nil {
+			t.Errorf("%q refused: %v", r, err)
+		}
+	}
+	_, err := Apply(sampleCase(StatusDispatched), cadre, Command{Action: ActVerify, Result: ResultExclude, Reason: "......", Now: time.Now()}, NewCalendar())
+	if ErrorCode(err) != EInvalid {
+		t.Errorf("Apply takes ...... as a reason: %v", err)
+	}
+}
+
+func TestScoresReweightAndAreNullWithNothingToMeasure(t *testing.T) {
+	show := func(p *float64) string {
+		if p == nil {
+			return "null"
+		}
+		return strconv.FormatFloat(*p, 'f', -1, 64)
+	}
+	for _, tc := range []struct {
+		name string
+		got  *float64
+		want string
+	}{
+		{"all parts", TownshipScore(2, 3, 1, 1, 3, 5), "75.3"},      // 50×2/3 + 30×1 + 20×0.6
+		{"no spot checks", TownshipScore(1, 2, 0, 0, 1, 2), "50"},   // (50×0.5 + 20×0.5)/70
+		{"only feedback", TownshipScore(0, 0, 0, 0, 1, 4), "25"},    // 20×0.25/20
+		{"nothing at all", TownshipScore(0, 0, 0, 0, 0, 0), "null"}, // never 0
+		{"measured and missed", TownshipScore(0, 2, 0, 1, 0, 2), "0"},
+		{"department pushes only", DepartmentScore(1, 2, 0, 0), "50"},
+		{"department both", DepartmentScore(1, 1, 1, 4), "62.5"},
+		{"department nothing due", DepartmentScore(0, 0, 0, 0), "null"},
+	} {
+		if g := show(tc.got); g != tc.want {
+			t.Errorf("%s: score %s, want %s", tc.name, g, tc.want)
+		}
+	}
+	if Rate(0, 0) != nil || *Rate(1, 3) != 0.3333 {
+		t.Error("Rate: nil with nothing to measure, four decimals otherwise")
+	}
+}
+
+func TestRoundDueByTheTenth(t *testing.T) {
+	nov := MustDate("2026-11-01")
+	on := func(s string) *Date { d := MustDate(s); return &d }
+	for _, tc := range []struct {
+		dispatched *Date
+		today      string
+		due, ok    bool
+	}{
+		{on("2026-11-10"), "2026-11-30", true, true},
+		{on("2026-11-12"), "2026-11-30", true, false}, // the office late on the 12th
+		{nil, "2026-11-10", false, false},             // not yet due
+		{nil, "2026-11-11", true, false},              // missed
+		{on("2026-11-03"), "2026-11-03", true, true},  // early
+	} {
+		due, ok := RoundDue(nov, tc.dispatched, MustDate(tc.today))
+		if due != tc.due || ok != tc.ok {
+			t.Errorf("dispatched %v, today %s: due %v on time %v, want %v %v", tc.dispatched, tc.today, due, ok, tc.due, tc.ok)
+		}
+	}
+}

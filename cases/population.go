@@ -1,0 +1,108 @@
+package cases
+
+// 人员变动 (spec §5a): 公安局's monthly rows are not risk warnings. Each updates the registry,
+// with history; a change in a 脱贫户 or monitored household gives its township a case of kind
+// 信息变更 (update the national system); the death of a household's only working-age member
+// raises a 因就业不稳 warning for the next round.
+
+// KindInfo is the kind of a case that asks the township to update the national system after a
+// 人员变动: closed by 录入, no 核查.
+const KindInfo Kind = "信息变更"
+
+// Member statuses in the registry.
+const (
+	MemberActive   = "active"
+	MemberDeceased = "deceased"
+	MemberMovedOut = "moved_out"
+)
+
+// 变动类型 of a 人员变动 row.
+const (
+	ChangeDeath   = "死亡"
+	ChangeBirth   = "出生"
+	ChangeMoveIn  = "迁入"
+	ChangeMoveOut = "迁出"
+)
+
+// RuleOnlyWorkerDied is the rule a derived 因就业不稳 warning records (see DefaultRules).
+const RuleOnlyWorkerDied = "employment.only_worker_died"
+
+// Working age (劳动年龄) for the only-worker rule: 16 to 60 years, both included.
+const (
+	WorkingAgeMin = 16
+	WorkingAgeMax = 60
+)
+
+// BirthDateOf reads the birth date of an 18-character ID number; ok is false if it has none.
+func BirthDateOf(id string) (Date, bool) {
+	if len(id) != 18 {
+		return Date{}, false
+	}
+	d, err := ParseDate(id[6:10] + "-" + id[10:12] + "-" + id[12:14])
+	if err != nil {
+		return Date{}, false
+	}
+	return d, true
+}
+
+// AgeOn is the age in full years on day of a person born on birth.
+func AgeOn(birth, day Date) int {
+	age := day.Year - birth.Year
+	if day.Month < birth.Month || (day.Month == birth.Month && day.Day < birth.Day) {
+		age--
+	}
+	return age
+}
+
+// WorkingAgeOn reports whether the person of ID number id is 16–60 years old on day.
+func WorkingAgeOn(id string, day Date) bool {
+	b, ok := BirthDateOf(id)
+	if !ok {
+		return false
+	}
+	a := AgeOn(b, day)
+	return a >= WorkingAgeMin && a <= WorkingAgeMax
+}
+
+// OnlyWorkerDied reports whether the death on day of deceased leaves the household without a
+// working-age member: deceased was of working age, and none of the other members still
+// active (others, ID numbers) is.
+func OnlyWorkerDied(deceased string, others []string, day Date) bool {
+	if !WorkingAgeOn(deceased, day) {
+		return false
+	}
+	for _, o := range others {
+		if o != deceased && WorkingAgeOn(o, day) {
+			return false
+		}
+	}
+	return true
+}
+
+// InfoCaseDue is the due date of a 信息变更 case dispatched on day: the end of the month after.
+func InfoCaseDue(dispatched Date) Date {
+	return NewDate(dispatched.Year, dispatched.Month+2, 0)
+}
+
+// InfoCaseFor reports whether a change in a household of this kind and risk gives its
+// township a 信息变更 case: a 脱贫户, or a monitored household (spec §5a).
+func InfoCaseFor(kind, risk string) bool {
+	return kind == HouseholdLifted || Monitored(kind, risk)
+}
+
+// MemberChange is one entry of a registry member's history.
+type MemberChange struct {
+	Change  string `json:"change" db:"change"`
+	Date    Date   `json:"date" db:"date"`
+	BatchID string `json:"batch_id" db:"batch_id"`
+}
+
+// MemberRecord is what `fangpin registry member` prints (spec §11).
+type MemberRecord struct {
+	IDNumber  string         `json:"id_number"`
+	Household string         `json:"household"`
+	Township  string         `json:"township"`
+	Village   string         `json:"village"`
+	Status    string         `json:"status"`
+	History   []MemberChange `json:"history"`
+}

@@ -1,0 +1,396 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sort"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
+// 人员变动 (spec §5a): a 公安局 push updates the registry in the push's own transaction, with
+// history; its rows about 脱贫户 or monitored households become 信息变更 cases at the next
+// dispatch round; the death of a household's only working-age member raises a 因就业不稳
+// warning for that round.
+
+// populationRow is one stored 人员变动 row of a batch.
+type populationRow struct {
+	Row          int
+	Change       string
+	On           cases.Date
+	IDNumber     string
+	Name         string
+	Township     string
+	Village      string
+	HeadIDNumber string
+}
+
+// memberNow is a registry member as the population rules need them.
+type memberNow struct {
+	IDNumber    string `db:"id_number"`
+	Name        string `db:"name"`
+	HouseholdNo string `db:"household_no"`
+	Head        string `db:"head_id_number"`
+	Status      string `db:"status"`
+	TownshipID  int    `db:"township_id"`
+	Village     string `db:"village"`
+	HTownshipID int    `db:"h_township_id"`
+	HVillage    string `db:"h_village"`
+	Kind        string `db:"kind"`
+	Risk        string `db:"risk_status"`
+}
+
+const memberNowSelect = `
+	SELECT m.id_number, m.name, m.household_no, h.head_id_number, m.status,
+		COALESCE(m.township_id, h.township_id) AS township_id, COALESCE(m.village, h.village) AS village,
+		h.township_id AS h_township_id, h.village AS h_village, h.kind, h.risk_status
+	FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no`
+
+func memberByID(ctx context.Context, tx *sqlx.Tx, id string) (*memberNow, error) {
+	var m memberNow
+	err := tx.GetContext(ctx, &m, memberNowSelect+` WHERE m.id_number = $1 FOR UPDATE OF m`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry member: %w", err)
+	}
+	return &m, nil
+}
+
+// householdOfHead finds the household headed by id (as 户主身份证号, or the household of the
+// member with that number).
+func householdOfHead(ctx context.Context, tx *sqlx.Tx, id string) (*memberNow, error) {
+	var m memberNow
+	err := tx.GetContext(ctx, &m, `
+		SELECT '' AS id_number, '' AS name, h.household_no, h.head_id_number, 'active' AS status,
+			h.township_id, h.village, h.township_id AS h_township_id, h.village AS h_village, h.kind, h.risk_status
+		FROM registry_households h
+		WHERE h.head_id_number = $1 OR h.household_no = (SELECT household_no FROM registry_members WHERE id_number = $1)
+		ORDER BY (h.head_id_number = $1) DESC LIMIT 1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("registry household of %s: %w", cases.MaskIDNumber(id), err)
+	}
+	return &m, nil
+}
+
+// applyPopulation applies a 人员变动 batch's rows to the registry, in order of 变动日期 and row:
+// it records each change in registry_history, marks the rows that give no 信息变更 case
+// (household neither 脱贫户 nor monitored, or nobody to change) as quiet, raises the
+// only-worker warnings and sets the batch's counts.
+func applyPopulation(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, rows []populationRow, townIDs map[string]int, now time.Time) error {
+	sort.SliceStable(rows, func(i, j int) bool {
+		if rows[i].On != rows[j].On {
+			return rows[i].On.Before(rows[j].On)
+		}
+		return rows[i].Row < rows[j].Row
+	})
+	updates, notIn, cases_ := 0, 0, 0
+	for _, r := range rows {
+		changed, infoCase, err := applyChange(ctx, tx, b, r, townIDs, now)
+		if err != nil {
+			return fmt.Errorf("人员变动 row %d: %w", r.Row, err)
+		}
+		switch {
+		case changed == nil:
+			notIn++
+		case *changed:
+			updates++
+		}
+		if infoCase {
+			cases_++
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE warnings SET rule = '' WHERE batch_id = $1 AND row_no = $2 AND category = 'population'`, b.ID, r.Row); err != nil {
+			return fmt.Errorf("人员变动 row %d: %w", r.Row, err)
+		}
+	}
+	if b.NotInRegistry == nil {
+		b.NotInRegistry = new(int)
+	}
+	*b.NotInRegistry += notIn
+	b.RegistryUpdates = &updates
+	b.Warnings = cases_
+	return nil
+}
+
+// applyChange applies one row. changed is nil when the row names nobody in the registry;
+// infoCase says whether the row stays a 信息变更 warning for the next round.
+func applyChange(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRow, townIDs map[string]int, now time.Time) (changed *bool, infoCase bool, err error) {
+	m, err := memberByID(ctx, tx, r.IDNumber)
+	if err != nil {
+		return nil, false, err
+	}
+	yes, no := true, false
+	if m == nil {
+		// Only a birth or someone moving in joins the household of the row's 户主身份证号.
+		if r.HeadIDNumber == "" || (r.Change != cases.ChangeBirth && r.Change != cases.ChangeMoveIn) {
+			return nil, false, nil
+		}
+		h, err := householdOfHead(ctx, tx, r.HeadIDNumber)
+		if err != nil || h == nil {
+			return nil, false, err
+		}
+		var town any
+		var village any
+		if r.Change == cases.ChangeMoveIn {
+			if id, ok := townIDs[r.Township]; ok && id != h.HTownshipID {
+				town = id
+			}
+			if r.Village != "" && r.Village != h.HVillage {
+				village = r.Village
+			}
+		}
+		relation := "新生儿"
+		if r.Change == cases.ChangeMoveIn {
+			relation = ""
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO registry_members (id_number, household_no, name, relation, status, township_id, village)
+			VALUES ($1, $2, $3, $4, 'active', $5, $6)`, r.IDNumber, h.HouseholdNo, r.Name, relation, town, village); err != nil {
+			return nil, false, fmt.Errorf("add member: %w", err)
+		}
+		if err := history(ctx, tx, b, r, h.HouseholdNo, cases.MemberActive); err != nil {
+			return nil, false, err
+		}
+		return &yes, cases.InfoCaseFor(h.Kind, h.Risk), nil
+	}
+	info := cases.InfoCaseFor(m.Kind, m.Risk)
+	status := m.Status
+	switch r.Change {
+	case cases.ChangeDeath:
+		if m.Status == cases.MemberDeceased {
+			return &no, false, nil // already recorded
+		}
+		status = cases.MemberDeceased
+		if m.Status == cases.MemberActive {
+			if err := onlyWorker(ctx, tx, b, r, m, now); err != nil {
+				return nil, false, err
+			}
+		}
+	case cases.ChangeBirth:
+		return &no, false, nil // already in the registry
+	case cases.ChangeMoveIn:
+		status = cases.MemberActive
+		id, ok := townIDs[r.Township]
+		if !ok {
+			id = m.TownshipID
+		}
+		village := r.Village
+		if village == "" {
+			village = m.Village
+		}
+		if status == m.Status && id == m.TownshipID && village == m.Village {
+			return &no, false, nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE registry_members SET township_id = $2, village = $3 WHERE id_number = $1`, m.IDNumber, id, village); err != nil {
+			return nil, false, fmt.Errorf("move member: %w", err)
+		}
+		if m.IDNumber == m.Head {
+			// The household moves with its head.
+			if _, err := tx.ExecContext(ctx, `UPDATE registry_households SET township_id = $2, village = $3, updated_at = now() WHERE household_no = $1`,
+				m.HouseholdNo, id, village); err != nil {
+				return nil, false, fmt.Errorf("move household: %w", err)
+			}
+		}
+	case cases.ChangeMoveOut:
+		// 迁出 names where the member left; without a 迁入 (in the same or a later push) they
+		// have left the county.
+		if m.Status == cases.MemberMovedOut {
+			return &no, false, nil
+		}
+		status = cases.MemberMovedOut
+	default:
+		return nil, false, fmt.Errorf("unknown 变动类型 %q", r.Change)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE registry_members SET status = $2, updated_at = now() WHERE id_number = $1`, m.IDNumber, status); err != nil {
+		return nil, false, fmt.Errorf("member status: %w", err)
+	}
+	if err := history(ctx, tx, b, r, m.HouseholdNo, status); err != nil {
+		return nil, false, err
+	}
+	return &yes, info, nil
+}
+
+func history(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRow, householdNo, status string) error {
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id, row_no, status, township_id, village)
+		SELECT m.id_number, $2, $3, $4, $5, $6, $7, COALESCE(m.township_id, h.township_id), COALESCE(m.village, h.village)
+		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no WHERE m.id_number = $1`,
+		r.IDNumber, householdNo, r.Change, r.On, b.ID, r.Row, status)
+	if err != nil {
+		return fmt.Errorf("registry history: %w", err)
+	}
+	return nil
+}
+
+// onlyWorker raises a 因就业不稳 warning for the next round when the death of m leaves its
+// household without a working-age member (spec §5a). The warning names a surviving member
+// (the head if alive), so the round places it in the household.
+func onlyWorker(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRow, m *memberNow, now time.Time) error {
+	var others []memberNow
+	if err := tx.SelectContext(ctx, &others, memberNowSelect+` WHERE m.household_no = $1 AND m.status = 'active' AND m.id_number <> $2
+		ORDER BY (m.id_number = h.head_id_number) DESC, m.id_number`, m.HouseholdNo, m.IDNumber); err != nil {
+		return fmt.Errorf("household of the deceased: %w", err)
+	}
+	ids := make([]string, len(others))
+	for i, o := range others {
+		ids[i] = o.IDNumber
+	}
+	if len(others) == 0 || !cases.OnlyWorkerDied(m.IDNumber, ids, r.On) {
+		return nil
+	}
+	who := others[0]
+	detail, _ := json.Marshal(map[string]string{"类型": "零就业家庭", "说明": "户内唯一劳动年龄（16–60岁）成员死亡",
+		"死亡日期": r.On.String()})
+	_, err := tx.ExecContext(ctx, `
+		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, name, township_id, village,
+			head_id_number, registered, detail, created_at)
+		VALUES ($1, $2, 'employment', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		b.ID, r.Row, b.Period, cases.RuleOnlyWorkerDied, who.IDNumber, who.Name, m.HTownshipID, m.HVillage, m.Head,
+		cases.Registered(m.Kind), string(detail), now)
+	if err != nil {
+		return fmt.Errorf("only-worker warning: %w", err)
+	}
+	return nil
+}
+
+// dispatchPopulation turns the undispatched 人员变动 warnings into 信息变更 cases, one open
+// case per household (a later change joins it): kind 信息变更, source 人员变动, due by the end of
+// the month after dispatch, no 核查 (spec §5a).
+func (db *DB) dispatchPopulation(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, dispatchedAt time.Time, res *DispatchResult) ([]cases.Dispatched, error) {
+	var rows []struct {
+		warningRow
+		HouseholdNo string `db:"household_no"`
+		HeadID      string `db:"h_head"`
+		HeadName    string `db:"h_head_name"`
+		HTownship   string `db:"h_township"`
+		HVillage    string `db:"h_village"`
+	}
+	err := tx.SelectContext(ctx, &rows, `
+		SELECT w.id, w.category, w.rule, COALESCE(w.amount::text, '') AS amount, w.id_number, w.name,
+			t.name AS township, w.village, w.head_id_number, w.detail,
+			h.household_no, h.head_id_number AS h_head, COALESCE(hm.name, '') AS h_head_name, ht.name AS h_township, h.village AS h_village
+		FROM warnings w JOIN townships t ON t.id = w.township_id
+		JOIN registry_members m ON m.id_number = w.id_number
+		JOIN registry_households h ON h.household_no = m.household_no
+		JOIN townships ht ON ht.id = h.township_id
+		LEFT JOIN registry_members hm ON hm.id_number = h.head_id_number
+		WHERE w.case_id IS NULL AND w.rule <> '' AND w.category = 'population'
+		ORDER BY w.id FOR UPDATE OF w`)
+	if err != nil {
+		return nil, fmt.Errorf("人员变动 warnings: %w", err)
+	}
+	type group struct {
+		key  string
+		ws   []cases.WarningFact
+		ids  []int64
+		no   string
+		head string
+		name string
+		town string
+		vil  string
+	}
+	var order []*group
+	byKey := map[string]*group{}
+	for _, r := range rows {
+		key := "info:" + r.HouseholdNo
+		g := byKey[key]
+		if g == nil {
+			g = &group{key: key, no: r.HouseholdNo, head: r.HeadID, name: r.HeadName, town: r.HTownship, vil: r.HVillage}
+			byKey[key] = g
+			order = append(order, g)
+		}
+		g.ws = append(g.ws, r.warningRow.fact())
+		g.ids = append(g.ids, r.ID)
+	}
+	var out []cases.Dispatched
+	for _, g := range order {
+		var d cases.Dispatched
+		var openNo string
+		err := tx.GetContext(ctx, &openNo, `SELECT case_no FROM cases WHERE household_key = $1 AND status <> 'closed'`, g.key)
+		switch {
+		case err == nil:
+			if _, err := db.TransitionTx(ctx, tx, openNo, opt.Actor, cases.Command{Action: cases.ActAddWarnings, Now: dispatchedAt,
+				Reason: fmt.Sprintf("人员变动 %d 条", len(g.ws))}, opt.Source); err != nil {
+				return nil, err
+			}
+			id, err := caseID(ctx, tx, openNo)
+			if err != nil {
+				return nil, err
+			}
+			if err := LinkWarnings(ctx, tx, id, g.ids); err != nil {
+				return nil, err
+			}
+			d.Merged = true
+			res.Merged++
+			if d.Case, err = caseByNo(ctx, tx, openNo, false); err != nil {
+				return nil, err
+			}
+		case errors.Is(err, sql.ErrNoRows):
+			id, no, err := InsertCase(ctx, tx, NewCase{Round: opt.Month, Kind: cases.KindInfo, HouseholdKey: g.key,
+				HouseholdNo: g.no, HeadName: g.name, HeadIDNumber: g.head, Village: g.vil, Township: g.town,
+				DispatchedAt: dispatchedAt, DueOn: cases.InfoCaseDue(opt.Date), WarningIDs: g.ids}, opt.Actor, opt.Source)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE cases SET source = $2 WHERE id = $1`, id, cases.SourcePopulation); err != nil {
+				return nil, fmt.Errorf("source of %s: %w", no, err)
+			}
+			if d.Case, err = caseByNo(ctx, tx, no, false); err != nil {
+				return nil, err
+			}
+			for _, hook := range db.CaseHooks {
+				if err := hook(ctx, tx, cases.Case{}, d.Case); err != nil {
+					return nil, fmt.Errorf("after dispatch of %s: %w", no, err)
+				}
+			}
+			res.CasesCreated++
+			res.ByTownship[g.town]++
+		default:
+			return nil, fmt.Errorf("open 信息变更 case of %s: %w", g.no, err)
+		}
+		d.Warnings = g.ws
+		out = append(out, d)
+	}
+	return out, nil
+}
+
+// RegistryMember is `fangpin registry member`: a member with their household, place, status and
+// history of 人员变动 (spec §11). ENotFound when the registry does not know the number.
+func (db *DB) RegistryMember(ctx context.Context, id string) (cases.MemberRecord, error) {
+	var r struct {
+		IDNumber  string `db:"id_number"`
+		Household string `db:"household_no"`
+		Township  string `db:"township"`
+		Village   string `db:"village"`
+		Status    string `db:"status"`
+	}
+	err := db.GetContext(ctx, &r, `
+		SELECT m.id_number, m.household_no, t.name AS township, COALESCE(m.village, h.village) AS village, m.status
+		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
+		JOIN townships t ON t.id = COALESCE(m.township_id, h.township_id)
+		WHERE m.id_number = $1`, id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cases.MemberRecord{}, cases.Errorf(cases.ENotFound, "名册中没有身份证号为 %s 的成员，请核对号码", cases.MaskIDNumber(id))
+	}
+	if err != nil {
+		return cases.MemberRecord{}, fmt.Errorf("registry member: %w", err)
+	}
+	rec := cases.MemberRecord{IDNumber: r.IDNumber, Household: r.Household, Township: r.Township, Village: r.Village,
+		Status: r.Status, History: []cases.MemberChange{}}
+	err = db.SelectContext(ctx, &rec.History, `SELECT change, changed_on AS date, batch_id FROM registry_history
+		WHERE id_number = $1 ORDER BY changed_on, id`, id)
+	if err != nil {
+		return rec, fmt.Errorf("registry member history: %w", err)
+	}
+	return rec, nil
+}
