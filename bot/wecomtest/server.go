@@ -95,6 +95,9 @@ type Server struct {
 	// CallbackTries the number of tries in all (3).
 	CallbackTimeout time.Duration
 	CallbackTries   int
+	// Now stamps the messages the page shows (a demo's own clock); nil is the real time.
+	// Tokens, codes and rate limits always run on the real time. Set it before serving.
+	Now func() time.Time
 
 	srv  *httptest.Server
 	root atomic.Pointer[http.Handler]
@@ -532,12 +535,20 @@ func (s *Server) gettoken(r *http.Request, _ []byte) (map[string]any, int) {
 	return map[string]any{"access_token": tok, "expires_in": 7200}, 0
 }
 
+// stamp is the time messages are shown with (Now, or the real time).
+func (s *Server) stamp() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
 // record stores a message, or drops it when a rate window is full; caller holds no lock.
 func (s *Server) record(m Sent, windows map[string]bot.Window, n map[string]int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	m.At = now
+	m.At = s.stamp()
 	for key, win := range windows {
 		if win.N <= 0 {
 			continue
@@ -665,7 +676,7 @@ func (s *Server) duplicate(body map[string]any, m Sent) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if at, ok := s.dupSeen[key]; ok && now.Sub(at) < interval {
-		m.At = now
+		m.At = s.stamp()
 		s.dupes = append(s.dupes, m)
 		return true
 	}
@@ -699,7 +710,7 @@ func (s *Server) updateCard(_ *http.Request, raw []byte) (map[string]any, int) {
 	if !ok {
 		return map[string]any{"errmsg": "invalid response_code: unknown, used already or older than 72 hours"}, 40082
 	}
-	m := Sent{API: "message/update_template_card", Body: body, At: time.Now(), TaskID: task, ResponseCode: rc}
+	m := Sent{API: "message/update_template_card", Body: body, TaskID: task, ResponseCode: rc}
 	if ids, ok := body["userids"].([]any); ok {
 		for _, u := range ids {
 			m.To = append(m.To, fmt.Sprint(u))

@@ -166,6 +166,7 @@ func (d *demo) start(ctx context.Context, addr, simAddr string) error {
 		return fmt.Errorf("无法启动企业微信模拟器（%s）：%w", simAddr, err)
 	}
 	d.sim = sim
+	sim.Now = d.clock.Now // the page shows the story's own dates and times
 	sim.Swap(sim.WebHandler())
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
@@ -540,6 +541,9 @@ func (d *demo) answer(ctx context.Context, day cases.Date, round string, share f
 			continue
 		}
 		cadre := cadres[i%len(cadres)]
+		if c.Responsible != "" {
+			cadre = c.Responsible // the case's responsible cadre has its card and summary
+		}
 		if c.Kind == cases.KindInfo {
 			// 信息变更 (人员变动): the township updates the national system and records 录入; no 核查.
 			if err := d.byPrivateCommand(ctx, cadre, "录入 "+c.No); err != nil {
@@ -637,6 +641,11 @@ func (d *demo) byForm(ctx context.Context, c cases.Case, cadre, result, reason s
 	for _, s := range d.sim.SentTo(cadre) {
 		if m := demoFormLink.FindString(s.Content); m != "" && strings.Contains(s.Content, c.No) {
 			link = m
+		}
+		if t := findString(s.Body, "task_id"); strings.HasPrefix(t, c.No+"_") { // the card's jump to the form
+			if m := demoFormLink.FindString(findString(s.Body, "url")); m != "" {
+				link = m
+			}
 		}
 	}
 	if link == "" {
@@ -756,7 +765,7 @@ func (d *demo) finish(ctx context.Context) error {
 	db.SelectContext(ctx, &reminders, `SELECT kind, count(*) AS n FROM reminders WHERE state = 'sent' GROUP BY kind ORDER BY kind`)
 	var parts []string
 	for _, r := range reminders {
-		parts = append(parts, fmt.Sprintf("%s %d", r.Kind, r.N))
+		parts = append(parts, fmt.Sprintf("%s %d", cases.ReminderKind(r.Kind).Label(), r.N))
 	}
 	group, private := 0, 0
 	for _, s := range d.sim.Sent() {

@@ -25,6 +25,10 @@ function linkify(parent, text) {
     if (m.index > last) parent.appendChild(document.createTextNode(text.slice(last, m.index)));
     const a = el("a", "", m[0]);
     a.href = m[0]; a.target = "_blank"; a.rel = "noopener";
+    // a link with no signature of its own (a group's list page) asks WeCom who opens it
+    if (!/[?&]s=/.test(m[0]) && /\/(tasks|form)\//.test(m[0])) {
+      a.href = "sim/open?user=" + encodeURIComponent(state.user || "") + "&url=" + encodeURIComponent(m[0]);
+    }
     parent.appendChild(a);
     last = m.index + m[0].length;
   }
