@@ -105,7 +105,7 @@ func TestCaseCommands(t *testing.T) {
 	wants(t, "待办 in a group", todoGroup, cases.MaskName(f.p.A.Name))
 
 	view := f.say("zhangsan", "查看 "+strings.ToLower(h1.No), false)
-	wants(t, "查看 private", view, f.p.A.ID, f.p.Disease, f.p.Amount, "交办")
+	wants(t, "查看 private", view, f.p.A.ID, f.p.Disease, f.p.Amount, "交办", "责任干部：张三（乡村干部）", "县扶贫办（系统） 交办")
 	group := f.say("zhangsan", "@防返贫助手 查看 "+h1.No, true)
 	wants(t, "查看 in group", group, h1.No, cases.MaskName(f.p.A.Name), "私聊")
 	refuses(t, "查看 in group", group, f.p.A.ID, f.p.A.Name, f.p.Disease, f.p.Amount)

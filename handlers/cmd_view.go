@@ -43,6 +43,9 @@ func (h *Cases) viewCommand() *Command {
 			}
 			var b strings.Builder
 			b.WriteString(CaseDetails(c, ws))
+			if who := h.personName(ctx, c.Responsible); who != "" {
+				b.WriteString("\n责任干部：" + who)
+			}
 			if c.Overdue(today) {
 				fmt.Fprintf(&b, "\n已逾期 %d 天", daysBetween(c.DueOn, today))
 			}

@@ -94,3 +94,15 @@ func eventDetail(e postgres.Event) string {
 	}
 	return strings.Join(parts, "，")
 }
+
+// personName is a user's name and role, "" for no one or someone the org no longer has.
+func (h *Cases) personName(ctx context.Context, userid string) string {
+	if userid == "" || h.Users == nil {
+		return ""
+	}
+	a, err := h.Users.Actor(ctx, userid)
+	if err != nil || a.Name == "" {
+		return ""
+	}
+	return fmt.Sprintf("%s（%s）", a.Name, a.Role.Label())
+}

@@ -51,3 +51,11 @@ func assignResponsible(ctx context.Context, tx *sqlx.Tx, n *cases.TownshipNotice
 	}
 	return nil
 }
+
+// setResponsible makes a cadre the responsible one of a case.
+func setResponsible(ctx context.Context, tx *sqlx.Tx, caseID int64, userid string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE cases SET responsible = $2 WHERE id = $1`, caseID, userid); err != nil {
+		return fmt.Errorf("responsible cadre of case %d: %w", caseID, err)
+	}
+	return nil
+}
