@@ -18,9 +18,9 @@ import (
 // TextLimit keeps text messages under WeCom's 2048 bytes with room for a part marker.
 const TextLimit = 1900
 
-// Announcer turns a dispatch round into messages: one (or, when long, several) masked
-// message per township group, and for every responsible cadre — and the 责任部门's
-// liaisons for assurance cases — the full details and a mini-form card in private.
+// Announcer turns a dispatch round into messages (round.go): one masked summary per
+// township group, a summary with the H5 task list for every responsible cadre — and the
+// 责任部门's liaisons — and a card per case when that keeps them within MaxRoundPrivate.
 type Announcer struct {
 	Links *FormLinks // nil: cards carry no link to the H5 form
 }
@@ -88,85 +88,6 @@ func groupCategories(cs []cases.Category) string {
 	return strings.Join(ls, "、")
 }
 
-func (a *Announcer) groupMessages(n cases.TownshipNotice) []bot.Outgoing {
-	var created, merged []string
-	var due cases.Date
-	for _, d := range n.Cases {
-		if d.Merged {
-			merged = append(merged, fmt.Sprintf("%s %s 新增预警：%s", d.Case.No, maskedWho(d), groupCategories(categoriesOf(d.Warnings))))
-			continue
-		}
-		created = append(created, GroupLine(d.Case, d.Area))
-		due = d.Case.DueOn
-	}
-	var lines []string
-	for i, l := range created {
-		lines = append(lines, fmt.Sprintf("%d. %s", i+1, l))
-	}
-	if len(merged) > 0 {
-		lines = append(lines, "补充预警（已在办案件）：")
-		for _, l := range merged {
-			lines = append(lines, "• "+l)
-		}
-	}
-	header := fmt.Sprintf("【防返贫预警交办】%s 批次，%s新交办 %d 户", n.Round, n.Township, len(created))
-	if len(merged) > 0 {
-		header += fmt.Sprintf("，补充预警 %d 户", len(merged))
-	}
-	header += "："
-	footer := "请责任干部尽快入户核查"
-	if !due.IsZero() {
-		footer += fmt.Sprintf("，%s 前办结", due)
-	}
-	footer += "。详细信息已私信发送给责任干部，群内不公开个人信息。"
-	if n.AppChatID != "" && len(n.CadreNames) > 0 {
-		// appchat/send has no mentioned_list (only group robots do): name the cadres so the
-		// group sees whose cases these are.
-		footer += "\n@" + strings.Join(n.CadreNames, " @")
-	}
-	parts := SplitText(header, lines, footer, TextLimit)
-	digest := roundDigest(n.Cases)
-	var out []bot.Outgoing
-	for i, p := range parts {
-		o := bot.Outgoing{Key: fmt.Sprintf("dispatch:group:%s:%s:%d", n.Township, digest, i+1)}
-		switch {
-		case n.AppChatID != "":
-			o.Channel, o.Target = bot.ToAppChat, n.AppChatID
-			o.MsgType, o.Body = bot.Text(p)
-		case n.WebhookKey != "":
-			o.Channel, o.Target = bot.ToWebhook, n.WebhookKey
-			o.MsgType, o.Body = bot.Text(p, n.Cadres...)
-		case len(n.Cadres) > 0:
-			// no group configured: the cadres still learn of their cases
-			o.Channel, o.Target = bot.ToUsers, bot.JoinUsers(n.Cadres...)
-			o.MsgType, o.Body = bot.Text(p)
-		default:
-			continue
-		}
-		out = append(out, o)
-	}
-	return out
-}
-
-func maskedWho(d cases.Dispatched) string {
-	if d.Area || d.Case.HeadName == "" {
-		return "区域排查"
-	}
-	return cases.MaskName(d.Case.HeadName)
-}
-
-func categoriesOf(ws []cases.WarningFact) []cases.Category {
-	seen := map[cases.Category]bool{}
-	var out []cases.Category
-	for _, w := range ws {
-		if !seen[w.Category] {
-			seen[w.Category] = true
-			out = append(out, w.Category)
-		}
-	}
-	return out
-}
-
 // SplitText packs lines into messages of at most limit bytes, the header on the first and
 // the footer on the last, marking parts (1/3) when there are several.
 func SplitText(header string, lines []string, footer string, limit int) []string {
@@ -196,49 +117,6 @@ func SplitText(header string, lines []string, footer string, limit int) []string
 		}
 	}
 	return parts
-}
-
-// recipients lists who handles a case privately: the township's cadres and, for cases
-// routed to a 责任部门, its liaisons.
-func recipients(n cases.TownshipNotice, c cases.Case) []string {
-	ids := append([]string{}, n.Cadres...)
-	if c.Department != "" {
-		ids = append(ids, n.Liaisons[c.Department]...)
-	}
-	sort.Strings(ids)
-	return ids
-}
-
-func (a *Announcer) privateMessages(n cases.TownshipNotice) []bot.Outgoing {
-	var out []bot.Outgoing
-	for _, d := range n.Cases {
-		digest := roundDigest([]cases.Dispatched{d})
-		for _, u := range recipients(n, d.Case) {
-			title := "【防返贫预警交办】您负责的新案件"
-			if d.Merged {
-				title = "【补充预警】您在办的案件有新的预警"
-			}
-			text := title + "\n" + CaseDetails(d.Case, d.Warnings)
-			if a.Links != nil {
-				text += "\n核查表单：" + a.Links.URL(d.Case.No, u)
-			}
-			info := d.Case.Kind == cases.KindInfo // 人员变动: update the national system, no 核查
-			if info {
-				text += fmt.Sprintf("\n人员变动无需入户核查：请在全国系统中更新该户信息，完成后回复：录入 %s [日期]", d.Case.No)
-			} else {
-				text += fmt.Sprintf("\n也可以直接回复：核查 %s 纳入|已在监测|不纳入 <说明>", d.Case.No)
-			}
-			for i, p := range SplitText("", strings.Split(text, "\n"), "", TextLimit) {
-				msgtype, body := bot.Text(strings.TrimRight(p, "\n"))
-				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:%d", d.Case.No, u, digest, i+1),
-					Channel: bot.ToUsers, Target: u, MsgType: msgtype, Body: body})
-			}
-			if !d.Merged && !info {
-				out = append(out, a.Card(d.Case, u, "dispatch:"+digest))
-			}
-		}
-	}
-	return out
 }
 
 // MaxTaskNotices is how many department tasks of one round a department's liaisons are told
