@@ -38,6 +38,14 @@ func (h *Cases) HandleMessage(ctx context.Context, m bot.Message) {
 			}
 		}
 	}
+	if result != "" && m.Card.TaskID != "" && h.Announce != nil {
+		// The tapped card shows what was recorded, also when the case was already past its
+		// visit (a card asked for with 表单): same key as FollowCards, so never twice.
+		if c, err := h.Ledger.CaseByNo(ctx, CaseNoOfTask(m.Card.TaskID)); err == nil {
+			msgs = append(msgs, bot.CardUpdate(followKey(m.Card.TaskID, c), m.UserID, m.Card.TaskID,
+				h.Announce.cardBody(c, m.UserID, m.Card.TaskID, outcomeNote(c), outcomeButton(c))))
+		}
+	}
 	if reply != "" {
 		msgtype, body := bot.Text(reply)
 		msgs = append(msgs, bot.Outgoing{Key: "card-reply:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: msgtype, Body: body})
@@ -110,8 +118,7 @@ func (a *Announcer) FollowCards(ctx context.Context, tx *sqlx.Tx, before, after 
 	}
 	var msgs []bot.Outgoing
 	for _, sc := range cards {
-		key := fmt.Sprintf("cardfollow:%s:%s:%d", sc.TaskID, after.Status, after.Returns)
-		msgs = append(msgs, bot.CardUpdate(key, sc.UserID, sc.TaskID,
+		msgs = append(msgs, bot.CardUpdate(followKey(sc.TaskID, after), sc.UserID, sc.TaskID,
 			a.cardBody(after, sc.UserID, sc.TaskID, outcomeNote(after), outcomeButton(after))))
 	}
 	return bot.Enqueue(ctx, tx, msgs...)
@@ -155,4 +162,19 @@ func (h *Cases) answerCard(ctx context.Context, m bot.Message) (reply, recorded 
 		return cases.ErrorMessage(err), ""
 	}
 	return verifiedReply(c), string(result)
+}
+
+// followKey names the update that shows a card the outcome of its case.
+func followKey(task string, c cases.Case) string {
+	return fmt.Sprintf("cardfollow:%s:%s:%s:%d", task, c.Status, resultKey(c.Result), c.Returns)
+}
+
+// resultKey spells a result in ASCII for keys.
+func resultKey(r cases.Result) string {
+	for _, o := range resultOptions {
+		if o.Result == r {
+			return o.ID
+		}
+	}
+	return "none"
 }

@@ -197,7 +197,7 @@ func TestCardClicks(t *testing.T) {
 	if c.Status != cases.StatusVerified || c.Result != cases.ResultInclude {
 		t.Fatalf("card click: case %s %s", c.Status, c.Result)
 	}
-	if len(f.out.got) != 1 || f.out.got[0].Channel != bot.ToUsers {
+	if len(f.out.got) != 2 || f.out.got[0].Channel != bot.UpdateCard || f.out.got[1].Channel != bot.ToUsers {
 		t.Fatalf("card click queued %+v", f.out.got)
 	}
 	// every card sent for the case (one per cadre of the township at dispatch) now shows
@@ -211,6 +211,17 @@ func TestCardClicks(t *testing.T) {
 		if u.Card["replace_text"] != "已登记：纳入" || !strings.Contains(fmt.Sprint(u.Card["sub_title_text"]), "已登记核查结论：纳入") {
 			t.Errorf("card update %+v", u)
 		}
+	}
+	// the tapped card's own update has the key the case's updates use: the outbox sends one
+	if want := "cardfollow:" + task + ":verified:include:0"; f.out.got[0].Key != want {
+		t.Errorf("tapped card's update key %q, want %q", f.out.got[0].Key, want)
+	}
+	// a card asked for (表单) after the visit was recorded: tapping it shows the new outcome
+	f.out.got = nil
+	click("c4", "monitored")
+	if len(f.out.got) != 2 || f.out.got[0].Channel != bot.UpdateCard || !strings.Contains(string(f.out.got[0].Body), "已登记：已在监测") ||
+		f.out.got[0].Key != "cardfollow:"+task+":verified:monitored:0" {
+		t.Errorf("tap on a verified case's card: %+v", f.out.got)
 	}
 	// another township's cadre clicking a forwarded card is refused
 	f.out.got = nil
