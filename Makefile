@@ -6,9 +6,9 @@ PG_SERVER ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
 export FANGPIN_TEST_PG ?= $(PG_SERVER)
 export FANGPIN_TEST_REDIS ?= redis://127.0.0.1:6379/0
 
-.PHONY: test services fmt-check vet unit build demo bench clean-testdb check-ledger-pdf
+.PHONY: test services fmt-check vet unit fuzz build demo demo-check bench clean-testdb check-ledger-pdf
 
-test: services build fmt-check vet clean-testdb unit
+test: services build fmt-check vet clean-testdb unit fuzz demo-check
 
 services:
 	@bash scripts/services.sh
@@ -37,6 +37,17 @@ clean-testdb:
 unit:
 	$(GO) test -race -count=1 -timeout 15m ./...
 
+# Every fuzz target of the module runs for FUZZTIME (go test takes one -fuzz at a time);
+# a failing input is kept under the package's testdata/fuzz and fails `make unit` after.
+FUZZTIME ?= 3s
+fuzz:
+	@set -e; for dir in $$(grep -rl --include='*_test.go' '^func Fuzz' . | xargs -n1 dirname | sort -u); do \
+	  for target in $$($(GO) test -list '^Fuzz' $$dir | grep '^Fuzz'); do \
+	    echo "fuzz $$dir $$target ($(FUZZTIME))"; \
+	    $(GO) test -run '^$$' -fuzz "^$$target$$" -fuzztime $(FUZZTIME) $$dir; \
+	  done; \
+	done
+
 bench: services
 	$(GO) test -run '^$$' -bench . -benchtime 1x ./...
 
@@ -48,6 +59,21 @@ DEMO_URL ?= postgres://postgres@127.0.0.1:5432/$(DEMO_DB)?sslmode=disable
 demo: services build
 	@psql "$(PG_SERVER)" -qc "DROP DATABASE IF EXISTS $(DEMO_DB) WITH (FORCE)" -c "CREATE DATABASE $(DEMO_DB)"
 	DATABASE_URL="$(DEMO_URL)" ./bin/fangpin demo $(DEMO_ARGS)
+
+# CI plays the demo's two months (about 15 s) on a throwaway database, with its own Redis
+# prefix and ports, and fails when the demo fails; its console is shown only then. The
+# database is named like the tests' (fangpin_test_<pid>_demo), so clean-testdb drops it if
+# a run is killed.
+demo-check: services build
+	@db=fangpin_test_$$$$_demo; prefix=fangpin-demo-check-$$$$-$$RANDOM:; out=$$(mktemp -d); \
+	psql "$(PG_SERVER)" -qc "CREATE DATABASE $$db" || exit 1; \
+	DATABASE_URL="postgres://postgres@127.0.0.1:5432/$$db?sslmode=disable" FANGPIN_REDIS_PREFIX="$$prefix" \
+	  ./bin/fangpin demo --no-serve --addr 127.0.0.1:0 --sim-addr 127.0.0.1:0 --out "$$out" >"$$out/demo.log" 2>&1; rc=$$?; \
+	if [ $$rc -ne 0 ]; then cat "$$out/demo.log"; echo "fangpin demo --no-serve 失败（退出码 $$rc）"; \
+	else echo "fangpin demo --no-serve 通过：$$(grep -c '' "$$out/demo.log") 行输出"; fi; \
+	psql "$(PG_SERVER)" -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)"; \
+	redis-cli -h 127.0.0.1 -p 6379 --scan --pattern "$$prefix*" | xargs -r redis-cli -h 127.0.0.1 -p 6379 del >/dev/null; \
+	rm -rf "$$out"; exit $$rc
 
 # Opens a generated month's ledger in LibreOffice Calc and prints it to PDF (issue 7). Not part
 # of make test: LibreOffice is large, so it is installed here only when missing (with a CJK font,

@@ -295,3 +295,39 @@ func TestRedirectSDK(t *testing.T) {
 		t.Fatalf("SDK token fetch through the simulator: %+v %v", res, err)
 	}
 }
+
+// Pending counts what is queued until the worker has sent it.
+func TestPendingCountsQueuedMessages(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	if n, err := bot.Pending(ctx, h.DB.DB); err != nil || n != 0 {
+		t.Fatalf("empty outbox: %d %v", n, err)
+	}
+	for i := range 3 {
+		mt, body := bot.Text(fmt.Sprintf("消息 %d", i))
+		if err := bot.Enqueue(ctx, h.DB, bot.Outgoing{Key: fmt.Sprintf("p%d", i), Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := bot.Pending(ctx, h.DB.DB); err != nil || n != 3 {
+		t.Fatalf("after queueing 3: %d %v", n, err)
+	}
+	runWorker(t, h.worker())
+	if err := h.Sim.Wait(waitCtx(t, 10*time.Second), func(s []wecomtest.Sent) bool { return len(s) == 3 }); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		n, err := bot.Pending(ctx, h.DB.DB)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n == 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d still pending after all were delivered", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -103,6 +103,15 @@ func nullBytes(b []byte) any {
 	return b
 }
 
+// Pending counts the messages queued and not yet sent (nor given up on).
+func Pending(ctx context.Context, q sqlx.QueryerContext) (int, error) {
+	var n int
+	if err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM outbox WHERE state = 'pending'`); err != nil {
+		return 0, fmt.Errorf("count pending outbox messages: %w", err)
+	}
+	return n, nil
+}
+
 // JoinUsers joins userids for ToUsers / UpdateCard targets.
 func JoinUsers(ids ...string) string { return strings.Join(ids, "|") }
 

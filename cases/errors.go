@@ -18,6 +18,9 @@ const (
 	EConflict  Code = "conflict"
 	EIllegal   Code = "illegal_transition"
 	EInternal  Code = "internal"
+	// ETooLarge is input over one of the limits of spec §14 (file size, unpacked size,
+	// rows, columns, cell or line length); the message names the limit.
+	ETooLarge Code = "too_large"
 )
 
 // Error is a domain error: Msg is polite Chinese that may be shown to the user as it is.

@@ -1,16 +1,20 @@
 package handlers_test
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/orgfile"
@@ -158,5 +162,145 @@ func TestBatchAPIJSON(t *testing.T) {
 	}
 	if a := pushBatch(t, srv.URL, "demo-token-jtj", "text/plain", strings.NewReader("x")); a.status != http.StatusUnsupportedMediaType {
 		t.Fatalf("text body: %+v", a)
+	}
+}
+
+// rawPost sends a request whose body stops short of its Content-Length, as a client that
+// dies mid-upload does, and reads the answer on the half-closed connection.
+func rawPost(t *testing.T, srvURL, token, ctype string, body []byte, contentLength int) answer {
+	t.Helper()
+	conn, err := net.Dial("tcp", strings.TrimPrefix(srvURL, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /api/v1/batches HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: %s\r\nContent-Length: %d\r\n\r\n",
+		token, ctype, contentLength)
+	conn.Write(body)
+	conn.(*net.TCPConn).CloseWrite()
+	conn.SetReadDeadline(time.Now().Add(30 * time.Second))
+	resp, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	a := answer{status: resp.StatusCode}
+	if err := json.Unmarshal(b, &a.err); err != nil || a.err.Error == "" {
+		t.Fatalf("answer %d is not JSON with a message: %s", resp.StatusCode, b)
+	}
+	return a
+}
+
+// Bad client input is a 4xx with a reason, never a 500 (spec §14).
+func TestBatchAPIMalformedRequestsAre4xx(t *testing.T) {
+	srv, db := batchServer(t, &handlers.BatchAPI{})
+	file := []byte("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用\n" + strings.Repeat("甲,110105194912310021,城关镇,20000,0,0\n", 2000))
+	whole, ct := multipartBody(t, map[string]string{"category": "medical", "period": "2026-10"}, file)
+	wb, _ := io.ReadAll(whole)
+	fileAt := bytes.Index(wb, []byte("甲,"))
+	catAt := bytes.Index(wb, []byte("medical"))
+
+	for _, tc := range []struct {
+		name string
+		body []byte
+		want string
+	}{
+		{"cut in the file", wb[:fileAt+1000], "请求内容不完整"},
+		{"cut in a field", wb[:catAt+3], "请求内容不完整"},
+		{"cut in a part's headers", wb[:bytes.Index(wb, []byte("Content-Disposition"))+10], "multipart"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := rawPost(t, srv.URL, "demo-token-ybj", ct, tc.body, len(wb))
+			if a.status != http.StatusBadRequest || !strings.Contains(a.err.Error, tc.want) {
+				t.Fatalf("%+v; want 400 naming %q", a, tc.want)
+			}
+		})
+	}
+	t.Run("JSON cut short", func(t *testing.T) {
+		body := []byte(`{"category":"medical","records":[{"姓名":"甲"}]}`)
+		if a := rawPost(t, srv.URL, "demo-token-ybj", "application/json", body[:20], len(body)); a.status != http.StatusBadRequest {
+			t.Fatalf("%+v", a)
+		}
+	})
+
+	jsonBody := func(s string) func() (io.Reader, string) {
+		return func() (io.Reader, string) { return strings.NewReader(s), "application/json" }
+	}
+	manyColumns := `{"category":"medical","records":[{`
+	for i := 0; i < 300; i++ {
+		manyColumns += fmt.Sprintf(`"c%d":1,`, i)
+	}
+	manyColumns += `"姓名":"甲"}]}`
+	for _, tc := range []struct {
+		name   string
+		body   func() (io.Reader, string)
+		status int
+		want   string
+	}{
+		{"no category", func() (io.Reader, string) {
+			return multipartBody(t, map[string]string{"period": "2026-10"}, file)
+		}, http.StatusBadRequest, "缺少字段 category"},
+		{"no boundary", func() (io.Reader, string) { return strings.NewReader("x"), "multipart/form-data" },
+			http.StatusBadRequest, "multipart"},
+		{"not an object", jsonBody(`[1,2]`), http.StatusBadRequest, "应为一个对象"},
+		{"category a number", jsonBody(`{"category":5,"records":[{}]}`), http.StatusBadRequest, "category 应为字符串"},
+		{"records not an array", jsonBody(`{"category":"medical","records":"x"}`), http.StatusBadRequest, "records 应为记录的数组"},
+		{"record not an object", jsonBody(`{"category":"medical","records":[1]}`), http.StatusBadRequest, "records 第 1 条不是 JSON 对象"},
+		{"unclosed", jsonBody(`{"category":"medical","records":[{}]`), http.StatusBadRequest, "JSON 格式不对"},
+		{"too many columns", jsonBody(manyColumns), http.StatusRequestEntityTooLarge, "256 列"},
+		{"cell too long", jsonBody(`{"category":"medical","records":[{"姓名":"` + strings.Repeat("长", 40000) + `"}]}`),
+			http.StatusRequestEntityTooLarge, "32767 个字符"},
+		{"file over 50 MB", func() (io.Reader, string) {
+			return multipartBody(t, map[string]string{"category": "medical"}, bytes.Repeat([]byte("a,b\n"), (50<<20)/4+1))
+		}, http.StatusRequestEntityTooLarge, "文件超过 50 MB 的上限"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			body, ctype := tc.body()
+			a := pushBatch(t, srv.URL, "demo-token-ybj", ctype, body)
+			if a.status != tc.status || !strings.Contains(a.err.Error, tc.want) {
+				t.Fatalf("%+v; want %d naming %q", a, tc.status, tc.want)
+			}
+		})
+	}
+	var n int
+	db.Get(&n, `SELECT count(*) FROM batches`)
+	if n != 0 {
+		t.Fatalf("%d batches stored from bad requests", n)
+	}
+}
+
+// Pushes are read and imported one at a time, so memory stays bounded however many
+// arrive together; one that waits too long is told to come back.
+func TestBatchAPIOnePushAtATime(t *testing.T) {
+	srv, _ := batchServer(t, &handlers.BatchAPI{QueueWait: 200 * time.Millisecond})
+	pr, pw := io.Pipe()
+	first := make(chan answer, 1)
+	go func() {
+		req, _ := http.NewRequest(http.MethodPost, srv.URL+"/api/v1/batches", pr)
+		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Authorization", "Bearer demo-token-ybj")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			first <- answer{}
+			return
+		}
+		resp.Body.Close()
+		first <- answer{status: resp.StatusCode}
+	}()
+	pw.Write([]byte(`{"category":"medical",`)) // the first push holds its turn while its body trickles in
+	time.Sleep(100 * time.Millisecond)
+	a := pushBatch(t, srv.URL, "demo-token-ybj", "application/json", strings.NewReader(`{"category":"medical","records":[{}]}`))
+	if a.status != http.StatusServiceUnavailable || !strings.Contains(a.err.Error, "请一分钟后重试") {
+		t.Fatalf("second push while the first is read: %+v", a)
+	}
+	pw.Write([]byte(`"records":[{"姓名":"甲"}]}`))
+	pw.Close()
+	if a := <-first; a.status != http.StatusBadRequest { // missing columns: read and answered
+		t.Fatalf("first push: %+v", a)
+	}
+	a = pushBatch(t, srv.URL, "demo-token-ybj", "application/json", strings.NewReader(`{"category":"medical","records":[{}]}`))
+	if a.status != http.StatusBadRequest {
+		t.Fatalf("a push after the first: %+v", a)
 	}
 }

@@ -2,6 +2,7 @@ package notify
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
@@ -48,18 +49,28 @@ type digestOutcome struct {
 	mention  []string       // the responsible cadres of the digest's cases, to @ (spec §10)
 }
 
-// digestCaseIDs lists the cases of the reminders a digest would carry, so that fireTx can
-// lock them, case before reminder as everywhere else, before it locks any reminder.
-func digestCaseIDs(ctx context.Context, tx *sqlx.Tx, d reminderRow, now time.Time) ([]int64, error) {
+// digestCarries lists the reminders a digest would carry and their cases, so that fireTx can
+// lock the cases and then every reminder it touches in one statement, in id order: two
+// workers locking in the same order never deadlock.
+func digestCarries(ctx context.Context, tx *sqlx.Tx, d reminderRow, now time.Time) (ids, caseIDs []int64, err error) {
 	day := cases.DateOf(d.DueAt)
-	var ids []int64
-	err := tx.SelectContext(ctx, &ids, `SELECT DISTINCT case_id FROM reminders
-		WHERE target = $1 AND kind = ANY($2) AND state = 'pending' AND due_at >= $3 AND due_at < $4 AND due_at <= $5 AND case_id IS NOT NULL`,
+	var rows []struct {
+		ID     int64         `db:"id"`
+		CaseID sql.NullInt64 `db:"case_id"`
+	}
+	err = tx.SelectContext(ctx, &rows, `SELECT id, case_id FROM reminders
+		WHERE target = $1 AND kind = ANY($2) AND state = 'pending' AND due_at >= $3 AND due_at < $4 AND due_at <= $5`,
 		d.Target, digestedKinds(), day.At(0, 0), day.AddDays(1).At(0, 0), now)
 	if err != nil {
-		return nil, fmt.Errorf("digest %s: cases: %w", d.Target, err)
+		return nil, nil, fmt.Errorf("digest %s: reminders: %w", d.Target, err)
 	}
-	return ids, nil
+	for _, r := range rows {
+		ids = append(ids, r.ID)
+		if r.CaseID.Valid {
+			caseIDs = append(caseIDs, r.CaseID.Int64)
+		}
+	}
+	return ids, caseIDs, nil
 }
 
 // fireDigest gathers the group's pending digested reminders of the digest's day that are due

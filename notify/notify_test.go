@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"sort"
 	"strings"
 	"sync"
@@ -364,8 +365,19 @@ func TestPlayNovemberDecember(t *testing.T) {
 		}
 	}
 
-	// Conditional reminders whose reason went away were cancelled, not sent.
+	// SentByKind counts what List shows as sent.
 	rows, _ := notify.List(ctx, f.db, "")
+	wantByKind := map[string]int{}
+	for _, r := range rows {
+		if r.State == "sent" {
+			wantByKind[r.Kind]++
+		}
+	}
+	if got, err := notify.SentByKind(ctx, f.db); err != nil || !reflect.DeepEqual(got, wantByKind) || len(got) < 3 {
+		t.Errorf("SentByKind = %v, %v; want %v", got, err, wantByKind)
+	}
+
+	// Conditional reminders whose reason went away were cancelled, not sent.
 	var cancelled []string
 	for _, r := range rows {
 		if r.State == "cancelled" && r.CaseNo == "" && r.Kind != string(cases.RemindDigest) {

@@ -177,6 +177,22 @@ func ListMonth(ctx context.Context, db *postgres.DB, month cases.Date) ([]Row, e
 	return rows, nil
 }
 
+// SentByKind counts the reminders sent, by kind (the demo's closing line).
+func SentByKind(ctx context.Context, db *postgres.DB) (map[string]int, error) {
+	var rows []struct {
+		Kind string `db:"kind"`
+		N    int    `db:"n"`
+	}
+	if err := db.SelectContext(ctx, &rows, `SELECT kind, count(*) AS n FROM reminders WHERE state = 'sent' GROUP BY kind`); err != nil {
+		return nil, fmt.Errorf("count sent reminders: %w", err)
+	}
+	out := make(map[string]int, len(rows))
+	for _, r := range rows {
+		out[r.Kind] = r.N
+	}
+	return out, nil
+}
+
 // List returns reminders by due moment, all of them or one case's (caseNo != "").
 func List(ctx context.Context, db *postgres.DB, caseNo string) ([]Row, error) {
 	q := `SELECT r.id, r.kind, COALESCE(c.case_no, '') AS case_no, r.target, r.due_at, r.state, r.late, r.sent_at, r.note

@@ -170,7 +170,9 @@ func (w *Worker) schedule(ctx context.Context, es []struct {
 		return err
 	}
 	// Marked only once Redis has them: a crash in between schedules them again, harmlessly.
-	if _, err := w.DB.ExecContext(ctx, `UPDATE reminders SET scheduled = true WHERE id = ANY($1)`, int64Array(ids)); err != nil {
+	// Rows are locked in id order, as fireTx locks them, so that two workers never deadlock.
+	if _, err := w.DB.ExecContext(ctx, `UPDATE reminders r SET scheduled = true
+		FROM (SELECT id FROM reminders WHERE id = ANY($1) ORDER BY id FOR UPDATE) x WHERE r.id = x.id`, int64Array(ids)); err != nil {
 		return fmt.Errorf("mark reminders scheduled: %w", err)
 	}
 	return nil
@@ -317,6 +319,7 @@ func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.
 		return 0, fmt.Errorf("claimed reminders: %w", err)
 	}
 	var caseIDs []int64
+	lockIDs := append([]int64(nil), ids...)
 	for _, r := range peek {
 		if r.CaseID.Valid && r.State == "pending" {
 			caseIDs = append(caseIDs, r.CaseID.Int64)
@@ -324,11 +327,12 @@ func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.
 	}
 	for _, r := range peek {
 		if cases.ReminderKind(r.Kind) == cases.RemindDigest && r.State == "pending" {
-			ids, err := digestCaseIDs(ctx, tx, r, now)
+			carried, cs, err := digestCarries(ctx, tx, r, now)
 			if err != nil {
 				return 0, err
 			}
-			caseIDs = append(caseIDs, ids...)
+			caseIDs = append(caseIDs, cs...)
+			lockIDs = append(lockIDs, carried...)
 		}
 	}
 	// Lock order case → reminder, as in a case transition, so the two never deadlock: a case
@@ -338,7 +342,7 @@ func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.
 		return 0, err
 	}
 	var locked []reminderRow
-	if err := tx.SelectContext(ctx, &locked, reminderSelect+` AND r.state = 'pending' ORDER BY r.id FOR UPDATE OF r`, int64Array(ids)); err != nil {
+	if err := tx.SelectContext(ctx, &locked, reminderSelect+` AND r.state = 'pending' ORDER BY r.id FOR UPDATE OF r`, int64Array(lockIDs)); err != nil {
 		return 0, fmt.Errorf("lock reminders: %w", err)
 	}
 	var (

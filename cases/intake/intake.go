@@ -57,9 +57,12 @@ const (
 	// ChunkSize is how many accepted rows are looked up in the registry at once.
 	ChunkSize = 5000
 	// MaxErrors caps the row errors listed in the answer; Rejected still counts them all.
-	MaxErrors = 10000
+	MaxErrors = sheet.MaxListedErrors
 	// ProgressEvery is how often Progress is called.
 	ProgressEvery = 100000
+	// ChunkBytes caps the row details a chunk holds, so that the chunks in flight between
+	// reading, lookup and storing stay a few megabytes whatever the rows' width.
+	ChunkBytes = 4 << 20
 )
 
 var validate = validator.New()
@@ -314,10 +317,12 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 // read parses rows into chunks of accepted rows; refused rows go to b's errors.
 func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<- []pending) error {
 	chunk := make([]pending, 0, ChunkSize)
+	chunkBytes := 0
 	send := func() bool {
 		select {
 		case out <- chunk:
 			chunk = make([]pending, 0, ChunkSize)
+			chunkBytes = 0
 			return true
 		case <-ctx.Done():
 			return false
@@ -329,6 +334,9 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 			break
 		}
 		if err != nil {
+			if sheet.IsLimit(err) {
+				return cases.Errorf(cases.ETooLarge, "%s", err.Error())
+			}
 			return cases.Errorf(cases.EInvalid, "第 %d 行读取失败：%v", row, err)
 		}
 		b.Rows++
@@ -341,6 +349,7 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 			b.Rejected++
 			for _, e := range errs {
 				if len(b.Errors) < MaxErrors {
+					e.Message = sheet.ClipMessage(e.Message)
 					b.Errors = append(b.Errors, e)
 				}
 			}
@@ -362,7 +371,8 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 		}
 		pd.w.Detail = p.detail(rec)
 		chunk = append(chunk, pd)
-		if len(chunk) == ChunkSize && !send() {
+		chunkBytes += len(pd.w.Detail)
+		if (len(chunk) == ChunkSize || chunkBytes >= ChunkBytes) && !send() {
 			return ctx.Err()
 		}
 	}

@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/sheet"
@@ -54,12 +56,32 @@ func Import(ctx context.Context, r *sheet.Reader, townships map[string]string, s
 	if err != nil {
 		return s, err
 	}
+	// What is remembered of every row is kept small, so that a registry at the file limit
+	// (spec §14) stays far under the process's 256 MB: an ID number by its 17 digits (the
+	// check character follows from them), and the township, kind and risk, which take a
+	// handful of values, by their index in a small table.
 	type seen struct {
-		row                        int
-		head, township, kind, risk string
+		row                  int32
+		head                 uint64
+		township, kind, risk uint16
 	}
 	households := map[string]seen{}
-	members := map[string]int{}
+	members := map[uint64]int32{}
+	var values []string
+	index := map[string]uint16{}
+	valueOf := func(v string) uint16 {
+		i, ok := index[v]
+		if !ok {
+			i = uint16(len(values))
+			v = strings.Clone(v)
+			values, index[v] = append(values, v), i
+		}
+		return i
+	}
+	idKey := func(id string) uint64 {
+		k, _ := strconv.ParseUint(id[:17], 10, 64)
+		return k
+	}
 	batch := make([]cases.RegistryMember, 0, BatchSize)
 	flush := func() error {
 		if len(batch) == 0 {
@@ -77,38 +99,44 @@ func Import(ctx context.Context, r *sheet.Reader, townships map[string]string, s
 			break
 		}
 		if err != nil {
+			if sheet.IsLimit(err) {
+				return s, err
+			}
 			return s, fmt.Errorf("第 %d 行读取失败：%w", row, err)
 		}
 		s.Rows++
 		m, col, msg := parseRow(rec, cols, townships)
 		if msg == "" {
-			if prev, ok := members[m.IDNumber]; ok {
+			if prev, ok := members[idKey(m.IDNumber)]; ok {
 				col, msg = ColID, fmt.Sprintf("与第 %d 行是同一个人，重复了", prev)
 			}
 		}
 		if msg == "" {
 			if h, ok := households[m.HouseholdNo]; ok {
 				switch {
-				case h.head != m.HeadIDNumber:
+				case h.head != idKey(m.HeadIDNumber):
 					col, msg = ColHeadID, fmt.Sprintf("与第 %d 行同一户编号的户主身份证号不一致", h.row)
-				case h.township != m.Township:
+				case values[h.township] != m.Township:
 					col, msg = ColTownship, fmt.Sprintf("与第 %d 行同一户的乡镇不一致", h.row)
-				case h.kind != m.Kind:
+				case values[h.kind] != m.Kind:
 					col, msg = ColKind, fmt.Sprintf("与第 %d 行同一户的户类型不一致", h.row)
-				case h.risk != m.RiskStatus:
+				case values[h.risk] != m.RiskStatus:
 					col, msg = ColRisk, fmt.Sprintf("与第 %d 行同一户的风险状态不一致", h.row)
 				}
 			}
 		}
 		if msg != "" {
 			s.Rejected++
-			s.Errors = append(s.Errors, cases.RowError{Row: row, Column: col, Message: msg})
+			if len(s.Errors) < sheet.MaxListedErrors {
+				s.Errors = append(s.Errors, cases.RowError{Row: row, Column: col, Message: sheet.ClipMessage(msg)})
+			}
 			continue
 		}
 		if _, ok := households[m.HouseholdNo]; !ok {
-			households[m.HouseholdNo] = seen{row, m.HeadIDNumber, m.Township, m.Kind, m.RiskStatus}
+			households[strings.Clone(m.HouseholdNo)] = seen{int32(row), idKey(m.HeadIDNumber),
+				valueOf(m.Township), valueOf(m.Kind), valueOf(m.RiskStatus)}
 		}
-		members[m.IDNumber] = row
+		members[idKey(m.IDNumber)] = int32(row)
 		s.Accepted++
 		batch = append(batch, m)
 		if len(batch) == BatchSize {

@@ -1,6 +1,8 @@
 // Package sheet reads the tables people in the county actually have: CSV in UTF-8 (with or
 // without BOM) or GBK, as Excel in China writes it, and XLSX (first sheet). Rows stream one
-// at a time, so a file of a million rows never sits in memory.
+// at a time, so a file of a million rows never sits in memory, and every limit of spec §14
+// (limits.go) is checked as the bytes arrive: a zip bomb, an endless line or a huge cell is
+// refused with a *LimitError naming the limit, in bounded memory.
 package sheet
 
 import (
@@ -14,7 +16,6 @@ import (
 	"strings"
 	"unicode/utf8"
 
-	"github.com/xuri/excelize/v2"
 	"golang.org/x/text/encoding/simplifiedchinese"
 	"golang.org/x/text/transform"
 )
@@ -30,12 +31,13 @@ type Reader struct {
 }
 
 // Open reads the file at path; XLSX is recognised by its zip signature, not its name.
+// The limits of limits.go apply: a file over MaxFileBytes is refused before it is read.
 func Open(path string) (*Reader, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return nil, fmt.Errorf("打开文件失败：%w", err)
 	}
-	r, err := New(f)
+	r, err := openFile(f)
 	if err != nil {
 		f.Close()
 		return nil, err
@@ -50,20 +52,51 @@ func Open(path string) (*Reader, error) {
 	return r, nil
 }
 
-// New reads a table from r. XLSX needs random access, so a non-file XLSX is buffered by
-// excelize; CSV streams.
+func openFile(f *os.File) (*Reader, error) {
+	st, err := f.Stat()
+	if err != nil {
+		return nil, fmt.Errorf("读取文件失败：%w", err)
+	}
+	if st.Size() > MaxFileBytes {
+		return nil, ErrFileTooLarge
+	}
+	head := make([]byte, 4)
+	n, _ := io.ReadFull(f, head)
+	if bytes.HasPrefix(head[:n], []byte("PK\x03\x04")) {
+		return newXLSX(f, st.Size())
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, fmt.Errorf("读取文件失败：%w", err)
+	}
+	return newCSV(&sizeGuard{r: f, max: MaxFileBytes})
+}
+
+// New reads a table from r, with the limits of limits.go. XLSX needs random access, so
+// an XLSX is held in memory (at most MaxFileBytes); CSV streams.
 func New(r io.Reader) (*Reader, error) {
-	br := bufio.NewReaderSize(r, 64<<10)
+	br := bufio.NewReaderSize(&sizeGuard{r: r, max: MaxFileBytes}, 64<<10)
 	head, _ := br.Peek(4)
 	if bytes.HasPrefix(head, []byte("PK\x03\x04")) {
-		return newXLSX(br)
+		b, err := io.ReadAll(br)
+		if err != nil {
+			if IsLimit(err) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("读取文件失败：%w", err)
+		}
+		return newXLSX(bytes.NewReader(b), int64(len(b)))
 	}
 	return newCSV(br)
 }
 
-func newCSV(br *bufio.Reader) (*Reader, error) {
+func newCSV(raw io.Reader) (*Reader, error) {
+	guard := newLineGuard(raw)
+	br := bufio.NewReaderSize(guard, 64<<10)
 	sample, err := br.Peek(64 << 10)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+		if IsLimit(err) {
+			return nil, err
+		}
 		return nil, fmt.Errorf("读取文件失败：%w", err)
 	}
 	var src io.Reader = br
@@ -80,21 +113,52 @@ func newCSV(br *bufio.Reader) (*Reader, error) {
 	cr.LazyQuotes = true
 	cr.ReuseRecord = true
 	rd := &Reader{Encoding: enc}
+	rows := 0
 	rd.next = func() ([]string, error) {
 		rec, err := cr.Read()
 		if err != nil {
 			var pe *csv.ParseError
-			if errors.As(err, &pe) {
+			if errors.As(err, &pe) && !IsLimit(err) {
 				return nil, fmt.Errorf("第 %d 行无法按 CSV 读取：%v", pe.Line, pe.Err)
+			}
+			var le *LimitError
+			if errors.As(err, &le) {
+				return nil, le
 			}
 			return nil, err
 		}
-		return rec, nil
+		rows++
+		if rows > MaxRows {
+			return nil, errTooManyRows()
+		}
+		line, _ := cr.FieldPos(0)
+		return checkRecord(rec, line)
 	}
 	if err := rd.readHeader(); err != nil {
 		return nil, err
 	}
 	return rd, nil
+}
+
+// checkRecord refuses a CSV record with a non-empty cell right of MaxColumns or a cell
+// over MaxCellChars; empty cells beyond MaxColumns (a spreadsheet's trailing commas) are
+// dropped.
+func checkRecord(rec []string, line int) ([]string, error) {
+	for i, v := range rec {
+		if v == "" {
+			continue
+		}
+		if i >= MaxColumns {
+			return nil, errTooManyColumns(line)
+		}
+		if len(v) > MaxCellChars && utf8.RuneCountInString(v) > MaxCellChars {
+			return nil, errCellTooLong(line, i+1)
+		}
+	}
+	if len(rec) > MaxColumns {
+		rec = rec[:MaxColumns]
+	}
+	return rec, nil
 }
 
 // validUTF8Prefix is utf8.Valid that forgives a rune cut at the end of the sample.
@@ -106,41 +170,6 @@ func validUTF8Prefix(b []byte) bool {
 		b = b[:len(b)-1]
 	}
 	return utf8.Valid(b)
-}
-
-func newXLSX(r io.Reader) (*Reader, error) {
-	f, err := excelize.OpenReader(r)
-	if err != nil {
-		return nil, fmt.Errorf("无法读取 Excel 文件：%w", err)
-	}
-	sheets := f.GetSheetList()
-	if len(sheets) == 0 {
-		f.Close()
-		return nil, errors.New("Excel 文件中没有工作表")
-	}
-	rows, err := f.Rows(sheets[0])
-	if err != nil {
-		f.Close()
-		return nil, fmt.Errorf("无法读取工作表“%s”：%w", sheets[0], err)
-	}
-	rd := &Reader{Encoding: "xlsx"}
-	rd.close = func() error { rows.Close(); return f.Close() }
-	rd.next = func() ([]string, error) {
-		if !rows.Next() {
-			if err := rows.Error(); err != nil {
-				return nil, err
-			}
-			return nil, io.EOF
-		}
-		// Raw values: amounts keep their digits and dates arrive as Excel serial numbers,
-		// which ParseDate-style readers turn into dates (see ExcelDate).
-		return rows.Columns(excelize.Options{RawCellValue: true})
-	}
-	if err := rd.readHeader(); err != nil {
-		rd.Close()
-		return nil, err
-	}
-	return rd, nil
 }
 
 func (r *Reader) readHeader() error {

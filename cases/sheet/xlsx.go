@@ -1,0 +1,690 @@
+package sheet
+
+import (
+	"archive/zip"
+	"bytes"
+	"encoding/binary"
+	"encoding/xml"
+	"errors"
+	"fmt"
+	"io"
+	"path"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+)
+
+// The XLSX reader reads only what a table needs (the workbook's first sheet and the
+// shared strings) straight from the zip as a stream, with every limit of limits.go checked
+// as it goes: the zip's directory and declared sizes before anything is inflated, the
+// inflated bytes while they are read, each XML token and the nesting, and the
+// shared-string table it keeps. Values are the cells' raw values, as Excel stores them:
+// numbers keep their digits and dates arrive as serial numbers (see ExcelDate).
+
+var errNotXLSX = errors.New("不是有效的 Excel（XLSX）文件")
+
+// xlsxBook is an opened workbook.
+type xlsxBook struct {
+	zr       *zip.Reader
+	files    map[string]*zip.File // by lower-case name
+	unpacked int64                // bytes inflated so far, all parts together
+}
+
+func openBook(r io.ReaderAt, size int64) (*xlsxBook, error) {
+	if size > MaxFileBytes {
+		return nil, ErrFileTooLarge
+	}
+	dir, err := zipDirectorySize(r, size)
+	if err != nil {
+		return nil, err
+	}
+	if dir > MaxZipDirectoryBytes {
+		return nil, limitf("Excel 文件的部件目录超过 %s 的上限，文件不像是 Excel 保存的，已拒绝", zipDirectoryText)
+	}
+	zr, err := zip.NewReader(r, size)
+	if err != nil {
+		return nil, fmt.Errorf("%w：%v", errNotXLSX, err)
+	}
+	b := &xlsxBook{zr: zr, files: make(map[string]*zip.File, len(zr.File))}
+	var declared uint64
+	for _, f := range zr.File {
+		if f.UncompressedSize64 > MaxUnpackedBytes || declared+f.UncompressedSize64 > MaxUnpackedBytes {
+			return nil, limitf("Excel 文件解压后超过 %s 的上限，%s分别导入", unpackedLimitText, tooLargeFileAdvice)
+		}
+		declared += f.UncompressedSize64
+		b.files[strings.ToLower(strings.TrimPrefix(strings.ReplaceAll(f.Name, "\\", "/"), "/"))] = f
+	}
+	return b, nil
+}
+
+// zipDirectorySize reads the size of the zip's central directory from its end record (and
+// the zip64 one), before archive/zip allocates an entry for each part listed there.
+func zipDirectorySize(r io.ReaderAt, size int64) (uint64, error) {
+	const eocdLen, zip64LocLen = 22, 20
+	tail := min(size, 65535+eocdLen+zip64LocLen)
+	buf := make([]byte, tail)
+	if _, err := r.ReadAt(buf, size-tail); err != nil && !errors.Is(err, io.EOF) {
+		return 0, fmt.Errorf("读取文件失败：%w", err)
+	}
+	i := bytes.LastIndex(buf, []byte("PK\x05\x06"))
+	if i < 0 || len(buf)-i < eocdLen {
+		return 0, errNotXLSX
+	}
+	eocd := buf[i:]
+	records := binary.LittleEndian.Uint16(eocd[10:])
+	dirSize := uint64(binary.LittleEndian.Uint32(eocd[12:]))
+	dirOff := binary.LittleEndian.Uint32(eocd[16:])
+	if records != 0xFFFF && dirSize != 0xFFFFFFFF && dirOff != 0xFFFFFFFF {
+		return dirSize, nil
+	}
+	// zip64: the locator sits right before the end record and points at the zip64 end record.
+	if i < zip64LocLen || !bytes.HasPrefix(buf[i-zip64LocLen:], []byte("PK\x06\x07")) {
+		return 0, errNotXLSX
+	}
+	off := int64(binary.LittleEndian.Uint64(buf[i-zip64LocLen+8:]))
+	rec := make([]byte, 56)
+	if off < 0 || off > size-56 {
+		return 0, errNotXLSX
+	}
+	if _, err := r.ReadAt(rec, off); err != nil || !bytes.HasPrefix(rec, []byte("PK\x06\x06")) {
+		return 0, errNotXLSX
+	}
+	return binary.LittleEndian.Uint64(rec[40:]), nil
+}
+
+// open returns the part called name (case-insensitive), or nil if the zip has none.
+func (b *xlsxBook) open(name string) (*partReader, error) {
+	f := b.files[strings.ToLower(strings.TrimPrefix(name, "/"))]
+	if f == nil {
+		return nil, nil
+	}
+	rc, err := f.Open()
+	if err != nil {
+		return nil, fmt.Errorf("%w：无法打开 %s：%v", errNotXLSX, f.Name, err)
+	}
+	return &partReader{rc: rc, f: f, book: b}, nil
+}
+
+// partReader inflates one part, counting the bytes: no more than the zip declared for the
+// part (a header that lies about its size does not help) and no more than
+// MaxUnpackedBytes for all parts together.
+type partReader struct {
+	rc   io.ReadCloser
+	f    *zip.File
+	book *xlsxBook
+	n    uint64
+}
+
+func (p *partReader) Read(b []byte) (int, error) {
+	n, err := p.rc.Read(b)
+	p.n += uint64(n)
+	p.book.unpacked += int64(n)
+	switch {
+	// archive/zip answers ErrFormat while reading only when the part inflates past its
+	// declared size (a part that ends short is io.ErrUnexpectedEOF).
+	case p.n > p.f.UncompressedSize64 || errors.Is(err, zip.ErrFormat):
+		return 0, limitf("Excel 文件的部件 %s 解压后比它声明的 %d 字节更大，文件已损坏或被改动过，已拒绝",
+			p.f.Name, p.f.UncompressedSize64)
+	case p.book.unpacked > MaxUnpackedBytes:
+		return 0, limitf("Excel 文件解压后超过 %s 的上限，%s分别导入", unpackedLimitText, tooLargeFileAdvice)
+	case errors.Is(err, zip.ErrChecksum), errors.Is(err, zip.ErrFormat):
+		return 0, fmt.Errorf("%w：%s 已损坏（%v）", errNotXLSX, p.f.Name, err)
+	}
+	return n, err
+}
+
+func (p *partReader) Close() error { return p.rc.Close() }
+
+// xmlStream reads a part's XML token by token, refusing a single token (a tag or a text
+// run) over MaxLineBytes and nesting deeper than maxXMLDepth, so memory stays bounded
+// whatever the part holds.
+type xmlStream struct {
+	dec   *xml.Decoder
+	in    *tokenGuard
+	part  string
+	depth int
+}
+
+type tokenGuard struct {
+	r       io.Reader
+	n, mark int64
+	part    string
+	// limit is the refusal met while reading, kept because encoding/xml may report a
+	// syntax error of its own (a rune cut short) instead of the reader's error.
+	limit error
+}
+
+func (g *tokenGuard) Read(p []byte) (int, error) {
+	if g.limit != nil {
+		return 0, g.limit
+	}
+	if g.n-g.mark > MaxLineBytes {
+		g.limit = limitf("Excel 文件的部件 %s 中有一段超过 %s 的内容（单元格上限是 %s），已拒绝", g.part, lineLimitText, cellLimitText)
+		return 0, g.limit
+	}
+	if len(p) > 32<<10 {
+		p = p[:32<<10]
+	}
+	n, err := g.r.Read(p)
+	g.n += int64(n)
+	if err != nil && IsLimit(err) {
+		g.limit = err
+	}
+	return n, err
+}
+
+func newXMLStream(r io.Reader, part string) *xmlStream {
+	g := &tokenGuard{r: r, part: part}
+	dec := xml.NewDecoder(g)
+	dec.Strict = false // as Excel reads: an unknown entity does not end the sheet
+	return &xmlStream{dec: dec, in: g, part: part}
+}
+
+// next returns the next token; CharData is only valid until the following call.
+func (s *xmlStream) next() (xml.Token, error) {
+	s.in.mark = s.in.n
+	t, err := s.dec.RawToken()
+	if err != nil {
+		if s.in.limit != nil {
+			return nil, s.in.limit
+		}
+		if IsLimit(err) || errors.Is(err, io.EOF) {
+			return nil, err
+		}
+		return nil, fmt.Errorf("%w：%s 的 XML 有误：%v", errNotXLSX, s.part, err)
+	}
+	switch t := t.(type) {
+	case xml.StartElement:
+		s.depth++
+		if s.depth > maxXMLDepth {
+			return nil, limitf("Excel 文件的部件 %s 的 XML 嵌套超过 %s 的上限，已拒绝", s.part, xmlDepthLimitText)
+		}
+	case xml.EndElement:
+		s.depth--
+	case xml.Directive:
+		// A DOCTYPE has no place in OOXML; refusing it keeps entity tricks out.
+		if bytes.HasPrefix(bytes.TrimSpace(t), []byte("DOCTYPE")) {
+			return nil, fmt.Errorf("%w：%s 含有 DOCTYPE", errNotXLSX, s.part)
+		}
+	}
+	return t, nil
+}
+
+func attr(e xml.StartElement, local string) string {
+	for _, a := range e.Attr {
+		if a.Name.Local == local {
+			return a.Value
+		}
+	}
+	return ""
+}
+
+// relationship is one entry of a .rels part.
+type relationship struct{ id, typ, target string }
+
+// readRels reads the relationships of part (its _rels/NAME.rels), nil if there are none.
+func (b *xlsxBook) readRels(part string) ([]relationship, error) {
+	dir, file := path.Split(part)
+	name := dir + "_rels/" + file + ".rels"
+	pr, err := b.open(name)
+	if err != nil || pr == nil {
+		return nil, err
+	}
+	defer pr.Close()
+	s := newXMLStream(pr, name)
+	var rels []relationship
+	for {
+		t, err := s.next()
+		if errors.Is(err, io.EOF) {
+			return rels, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if e, ok := t.(xml.StartElement); ok && e.Name.Local == "Relationship" {
+			if len(rels) >= 10000 {
+				return nil, fmt.Errorf("%w：%s 的关系过多", errNotXLSX, name)
+			}
+			target := attr(e, "Target")
+			if !strings.HasPrefix(target, "/") {
+				target = path.Join(dir, target)
+			}
+			rels = append(rels, relationship{id: attr(e, "Id"), typ: attr(e, "Type"), target: strings.TrimPrefix(target, "/")})
+		}
+	}
+}
+
+// firstSheet finds the workbook part, its first sheet's part and the shared strings part.
+func (b *xlsxBook) firstSheet() (sheetPart, sstPart string, err error) {
+	workbook := "xl/workbook.xml"
+	rootRels, err := b.readRels("")
+	if err != nil {
+		return "", "", err
+	}
+	for _, r := range rootRels {
+		if strings.HasSuffix(r.typ, "/officeDocument") {
+			workbook = r.target
+		}
+	}
+	pr, err := b.open(workbook)
+	if err != nil {
+		return "", "", err
+	}
+	if pr == nil {
+		return "", "", fmt.Errorf("%w：缺少工作簿 %s", errNotXLSX, workbook)
+	}
+	s := newXMLStream(pr, workbook)
+	var rid string
+	for rid == "" {
+		t, err := s.next()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			pr.Close()
+			return "", "", err
+		}
+		if e, ok := t.(xml.StartElement); ok && e.Name.Local == "sheet" {
+			for _, a := range e.Attr {
+				if a.Name.Local == "id" {
+					rid = a.Value
+				}
+			}
+			if rid == "" {
+				rid = "-"
+			}
+		}
+	}
+	pr.Close()
+	if rid == "" {
+		return "", "", errors.New("Excel 文件中没有工作表")
+	}
+	rels, err := b.readRels(workbook)
+	if err != nil {
+		return "", "", err
+	}
+	for _, r := range rels {
+		if r.id == rid {
+			sheetPart = r.target
+		}
+		if strings.HasSuffix(r.typ, "/sharedStrings") {
+			sstPart = r.target
+		}
+	}
+	if sheetPart == "" {
+		return "", "", fmt.Errorf("%w：找不到第一个工作表的内容", errNotXLSX)
+	}
+	if sstPart == "" && b.files["xl/sharedstrings.xml"] != nil {
+		sstPart = "xl/sharedStrings.xml"
+	}
+	return sheetPart, sstPart, nil
+}
+
+// sharedStrings keeps the table in blocks of text (up to 1 MB each), 8 bytes a string
+// besides, and never copies it to grow.
+type sharedStrings struct {
+	blocks [][]byte
+	refs   [][]uint64 // chunks of 1<<16: block<<40 | offset<<20 | length
+	count  int
+	bytes  int64
+}
+
+const sstBlock = 1 << 20
+
+func (t *sharedStrings) add(s []byte) error {
+	t.bytes += int64(len(s)) + 8
+	if t.bytes > MaxSharedStringsBytes {
+		return limitf("Excel 文件中的文字（共享字符串表）超过 %s 的上限，%s分别导入", sharedStringsText, tooLargeFileAdvice)
+	}
+	if n := len(t.blocks); n == 0 || len(t.blocks[n-1])+len(s) > cap(t.blocks[n-1]) {
+		// Blocks grow from 64 KB to 1 MB, so a small table costs little.
+		size := sstBlock
+		if n < 4 {
+			size = 64 << 10 << n
+		}
+		t.blocks = append(t.blocks, make([]byte, 0, max(size, len(s))))
+	}
+	bi := len(t.blocks) - 1
+	off := len(t.blocks[bi])
+	t.blocks[bi] = append(t.blocks[bi], s...)
+	if t.count&0xFFFF == 0 {
+		t.refs = append(t.refs, make([]uint64, 0, 1<<16))
+	}
+	ci := len(t.refs) - 1
+	t.refs[ci] = append(t.refs[ci], uint64(bi)<<40|uint64(off)<<20|uint64(len(s)))
+	t.count++
+	return nil
+}
+
+func (t *sharedStrings) get(i int) (string, bool) {
+	if i < 0 || i >= t.count {
+		return "", false
+	}
+	ref := t.refs[i>>16][i&0xFFFF]
+	bi, off, n := ref>>40, (ref>>20)&0xFFFFF, ref&0xFFFFF
+	return string(t.blocks[bi][off : off+n]), true
+}
+
+// readSharedStrings reads the table: each <si>'s text, rich-text runs joined, phonetic
+// guides (<rPh>) left out, as Excel shows the cell.
+func (b *xlsxBook) readSharedStrings(part string) (*sharedStrings, error) {
+	t := &sharedStrings{}
+	if part == "" {
+		return t, nil
+	}
+	pr, err := b.open(part)
+	if err != nil || pr == nil {
+		return t, err
+	}
+	defer pr.Close()
+	s := newXMLStream(pr, part)
+	var (
+		cur       []byte
+		inSI, inT bool
+		phonetic  int
+	)
+	for {
+		tok, err := s.next()
+		if errors.Is(err, io.EOF) {
+			return t, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch e := tok.(type) {
+		case xml.StartElement:
+			switch e.Name.Local {
+			case "si":
+				inSI, cur = true, cur[:0]
+			case "rPh":
+				phonetic++
+			case "t":
+				inT = inSI && phonetic == 0
+			}
+		case xml.EndElement:
+			switch e.Name.Local {
+			case "si":
+				inSI = false
+				v := unescapeOOXML(cur)
+				if err := checkCell(v); err != nil {
+					return nil, limitf("Excel 文件的共享字符串第 %d 条超过 %s的单元格上限", t.count+1, cellLimitText)
+				}
+				if err := t.add(v); err != nil {
+					return nil, err
+				}
+			case "rPh":
+				phonetic--
+			case "t":
+				inT = false
+			}
+		case xml.CharData:
+			if inT {
+				cur = append(cur, e...)
+				if len(cur) > MaxLineBytes {
+					return nil, limitf("Excel 文件的共享字符串第 %d 条超过 %s的单元格上限", t.count+1, cellLimitText)
+				}
+			}
+		}
+	}
+}
+
+// checkCell reports a value longer than MaxCellChars characters.
+func checkCell(v []byte) error {
+	if len(v) > MaxCellChars && utf8.RuneCount(v) > MaxCellChars {
+		return errors.New("cell too long")
+	}
+	return nil
+}
+
+// unescapeOOXML decodes the _xHHHH_ escapes OOXML uses for control characters
+// (_x005F_ is an escaped underscore).
+func unescapeOOXML(b []byte) []byte {
+	if !bytes.Contains(b, []byte("_x")) {
+		return b
+	}
+	out := make([]byte, 0, len(b))
+	for i := 0; i < len(b); {
+		if b[i] == '_' && i+7 <= len(b) && b[i+1] == 'x' && b[i+6] == '_' {
+			if n, err := strconv.ParseUint(string(b[i+2:i+6]), 16, 16); err == nil {
+				out = utf8.AppendRune(out, rune(n))
+				i += 7
+				continue
+			}
+		}
+		out = append(out, b[i])
+		i++
+	}
+	return out
+}
+
+// xlsxRows streams the rows of a sheet part.
+type xlsxRows struct {
+	s        *xmlStream
+	part     *partReader
+	sst      *sharedStrings
+	row      int  // the row number last returned
+	aheadRow int  // a <row> already read whose number is beyond row+1 (0: none)
+	done     bool // the sheet's end was reached
+	rec      []string
+	text     []byte
+}
+
+func newXLSX(r io.ReaderAt, size int64) (*Reader, error) {
+	b, err := openBook(r, size)
+	if err != nil {
+		return nil, err
+	}
+	sheetPart, sstPart, err := b.firstSheet()
+	if err != nil {
+		return nil, err
+	}
+	sst, err := b.readSharedStrings(sstPart)
+	if err != nil {
+		return nil, err
+	}
+	pr, err := b.open(sheetPart)
+	if err != nil {
+		return nil, err
+	}
+	if pr == nil {
+		return nil, fmt.Errorf("%w：缺少工作表 %s", errNotXLSX, sheetPart)
+	}
+	xr := &xlsxRows{s: newXMLStream(pr, sheetPart), part: pr, sst: sst}
+	rd := &Reader{Encoding: "xlsx", next: xr.next, close: pr.Close}
+	if err := rd.readHeader(); err != nil {
+		rd.Close()
+		return nil, err
+	}
+	return rd, nil
+}
+
+// next returns the next row of the sheet; a row the sheet leaves out is an empty one, so
+// row numbers stay the sheet's own.
+func (x *xlsxRows) next() ([]string, error) {
+	if x.aheadRow == 0 && !x.done {
+		if err := x.skipToRow(); err != nil {
+			return nil, err
+		}
+	}
+	if x.aheadRow == 0 {
+		return nil, io.EOF
+	}
+	x.row++
+	x.rec = x.rec[:0]
+	if x.aheadRow > x.row {
+		return x.rec, nil // a row the sheet leaves out
+	}
+	x.aheadRow = 0
+	if err := x.readCells(x.row); err != nil {
+		return nil, err
+	}
+	return x.rec, nil
+}
+
+// skipToRow reads up to the next <row> and notes its number in aheadRow; at the end of
+// the sheet it sets done.
+func (x *xlsxRows) skipToRow() error {
+	for {
+		t, err := x.s.next()
+		if errors.Is(err, io.EOF) {
+			x.done = true
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if e, ok := t.(xml.StartElement); ok && e.Name.Local == "row" {
+			n := x.row + 1
+			if r := attr(e, "r"); r != "" {
+				v, err := strconv.Atoi(strings.TrimSpace(r))
+				if err != nil || v < 1 {
+					return fmt.Errorf("%w：第 %d 行的行号“%s”无效", errNotXLSX, n, r)
+				}
+				if v > MaxRows {
+					return errTooManyRows()
+				}
+				n = max(v, n) // rows out of order are read in the order they come
+			}
+			if n > MaxRows {
+				return errTooManyRows()
+			}
+			x.aheadRow = n
+			return nil
+		}
+	}
+}
+
+// readCells reads the cells of the <row> just opened, up to its </row>.
+func (x *xlsxRows) readCells(row int) error {
+	col, rowBytes := 0, 0
+	var (
+		typ          string
+		inV, inIS    bool
+		inT          bool
+		phonetic     int
+		cellHasValue bool
+	)
+	for {
+		t, err := x.s.next()
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("%w：第 %d 行没有结束", errNotXLSX, row)
+			}
+			return err
+		}
+		switch e := t.(type) {
+		case xml.StartElement:
+			switch e.Name.Local {
+			case "c":
+				typ, cellHasValue = attr(e, "t"), false
+				x.text = x.text[:0]
+				col++
+				if ref := attr(e, "r"); ref != "" {
+					c, ok := columnOf(ref)
+					if !ok {
+						return fmt.Errorf("%w：第 %d 行的单元格位置“%s”无效", errNotXLSX, row, ref)
+					}
+					col = c
+				}
+				if col > 16384 { // Excel's last column, XFD
+					return fmt.Errorf("%w：第 %d 行的单元格超出了 Excel 的最后一列", errNotXLSX, row)
+				}
+			case "v":
+				inV, cellHasValue = true, true
+			case "is":
+				inIS, cellHasValue = true, true
+			case "rPh":
+				phonetic++
+			case "t":
+				inT = inIS && phonetic == 0
+			}
+		case xml.CharData:
+			if inV || inT {
+				x.text = append(x.text, e...)
+				if len(x.text) > MaxLineBytes {
+					return errCellTooLong(row, col)
+				}
+			}
+		case xml.EndElement:
+			switch e.Name.Local {
+			case "v":
+				inV = false
+			case "is":
+				inIS = false
+			case "rPh":
+				phonetic--
+			case "t":
+				inT = false
+			case "c":
+				if !cellHasValue {
+					continue
+				}
+				v, err := x.value(typ, row)
+				if err != nil {
+					return err
+				}
+				if v == "" {
+					continue
+				}
+				if col > MaxColumns {
+					return errTooManyColumns(row)
+				}
+				if checkCell([]byte(v)) != nil {
+					return errCellTooLong(row, col)
+				}
+				rowBytes += len(v)
+				if rowBytes > MaxLineBytes {
+					return errLineTooLong(row)
+				}
+				for len(x.rec) < col {
+					x.rec = append(x.rec, "")
+				}
+				x.rec[col-1] = v
+			case "row":
+				return nil
+			}
+		}
+	}
+}
+
+// value is the raw value of the cell whose text was gathered: shared and inline strings
+// resolved, everything else as stored.
+func (x *xlsxRows) value(typ string, row int) (string, error) {
+	switch typ {
+	case "s":
+		i, err := strconv.Atoi(strings.TrimSpace(string(x.text)))
+		if err != nil {
+			return "", fmt.Errorf("%w：第 %d 行的共享字符串编号“%s”无效", errNotXLSX, row, x.text)
+		}
+		v, ok := x.sst.get(i)
+		if !ok {
+			return "", fmt.Errorf("%w：第 %d 行的共享字符串编号 %d 超出范围", errNotXLSX, row, i)
+		}
+		return v, nil
+	case "inlineStr":
+		return string(unescapeOOXML(x.text)), nil
+	}
+	return string(x.text), nil
+}
+
+// columnOf reads the column of a cell reference such as "AB12" (1-based).
+func columnOf(ref string) (int, bool) {
+	col, i := 0, 0
+	for ; i < len(ref); i++ {
+		c := ref[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			col = col*26 + int(c-'A') + 1
+		case 'a' <= c && c <= 'z':
+			col = col*26 + int(c-'a') + 1
+		case c == '$' && i == 0:
+			continue
+		default:
+			return col, i > 0 && col > 0
+		}
+		if col > 16384 {
+			return 0, false
+		}
+	}
+	return col, col > 0
+}

@@ -1,0 +1,362 @@
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
+
+	"github.com/fangpin/fangpin/bot/wecomtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/cases/sheet"
+	"github.com/fangpin/fangpin/cases/sheet/sheettest"
+	"github.com/fangpin/fangpin/internal/redistest"
+)
+
+// The process's bound whatever it is given (spec §14).
+const maxRSS = 256 << 20
+
+// fangpinBinary builds the real binary (without -race, whatever the tests run with), so
+// that the peak memory measured is that of the process an operator runs.
+func fangpinBinary(t *testing.T) string {
+	t.Helper()
+	goTool, err := exec.LookPath("go")
+	if err != nil {
+		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
+	}
+	bin := filepath.Join(t.TempDir(), "fangpin")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v: %s", err, out)
+	}
+	return bin
+}
+
+// TestMaxRSSReaper is not a test of its own: the memory tests run this test binary again
+// as a small parent of fangpin, to read fangpin's peak memory clean. (On Linux a child's
+// ru_maxrss starts from its parent's resident size at fork; this parent is small and
+// fresh, where the test process that made the bombs is not.)
+func TestMaxRSSReaper(t *testing.T) {
+	out := os.Getenv("FANGPIN_REAPER_OUT")
+	if out == "" {
+		t.Skip("runs only as the parent of a process whose memory is measured")
+	}
+	args := strings.Split(os.Getenv("FANGPIN_REAPER_ARGS"), "\x1f")
+	cmd := exec.Command(args[0], args[1:]...)
+	cmd.Stdin, cmd.Stdout, cmd.Stderr = os.Stdin, os.Stdout, os.Stderr
+	if err := cmd.Start(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(3)
+	}
+	sig := make(chan os.Signal, 1)
+	signal.Notify(sig, syscall.SIGTERM, os.Interrupt)
+	go func() {
+		for s := range sig {
+			cmd.Process.Signal(s)
+		}
+	}()
+	cmd.Wait()
+	ru := cmd.ProcessState.SysUsage().(*syscall.Rusage)
+	os.WriteFile(out, []byte(strconv.FormatInt(ru.Maxrss<<10, 10)), 0o644)
+	os.Exit(max(cmd.ProcessState.ExitCode(), 0))
+}
+
+// measured is fangpin run under the reaper; Peak reads its peak resident memory once it
+// has exited.
+type measured struct {
+	*exec.Cmd
+	out string
+}
+
+func helper(t *testing.T, bin string, env []string, stdout, stderr io.Writer, args ...string) measured {
+	t.Helper()
+	out := filepath.Join(t.TempDir(), "maxrss")
+	cmd := exec.Command(os.Args[0], "-test.run=^TestMaxRSSReaper$")
+	cmd.Env = append(os.Environ(), env...)
+	cmd.Env = append(cmd.Env, "FANGPIN_REAPER_OUT="+out, "FANGPIN_REAPER_ARGS="+strings.Join(append([]string{bin}, args...), "\x1f"))
+	cmd.Stdout, cmd.Stderr = stdout, stderr
+	// Its own process group, so that a test that must give up can end fangpin too.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	return measured{cmd, out}
+}
+
+func (m measured) Peak(t *testing.T) int64 {
+	t.Helper()
+	b, err := os.ReadFile(m.out)
+	if err != nil {
+		t.Fatalf("no peak memory reported: %v", err)
+	}
+	n, err := strconv.ParseInt(string(b), 10, 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
+}
+
+// columns are those of a medical file and of the registry.
+var columns = []string{"姓名", "身份证号", "乡镇", "住院自付累计", "门诊统筹费用", "门特费用",
+	"户编号", "户主身份证号", "成员姓名", "成员身份证号", "户类型", "风险状态"}
+
+// bombs writes the hostile files of issue 15 into dir: name → file, and the words the
+// refusal must contain.
+func bombs(t *testing.T, dir string) (files []string, want []string) {
+	t.Helper()
+	add := func(name, refusal string, write func(w io.Writer) error) {
+		p := filepath.Join(dir, name)
+		f, err := os.Create(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := write(f); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		files, want = append(files, p), append(want, refusal)
+	}
+	row := []byte(`<row><c t="inlineStr"><is><t>城关镇</t></is></c></row>`)
+	// A header that both a medical file and the registry accept, so that the reading goes on
+	// past it into the bomb.
+	var header strings.Builder
+	header.WriteString(sheettest.SheetHead + "<row>")
+	for _, c := range columns {
+		header.WriteString(`<c t="inlineStr"><is><t>` + c + `</t></is></c>`)
+	}
+	header.WriteString("</row>")
+	head, tail := []byte(header.String()), []byte(sheettest.SheetTail)
+	// About 2 MB on disk that unpack to 1.5 GB, and the zip says so.
+	add("declared.xlsx", "解压后超过 500 MB 的上限", func(w io.Writer) error {
+		return sheettest.WriteXLSX(w, sheettest.Part{Head: head, Repeat: row, Times: 1500 << 20 / int64(len(row)), Tail: tail})
+	})
+	// The same, with a zip header that claims 16 MB.
+	add("lying.xlsx", "解压后比它声明的", func(w io.Writer) error {
+		return sheettest.WriteXLSX(w, sheettest.Part{Head: head, Repeat: row, Times: 1500 << 20 / int64(len(row)), Tail: tail, Declared: 16 << 20})
+	})
+	// A shared-string table just over its limit: the most text the reader holds.
+	add("strings.xlsx", "共享字符串表）超过 64 MB 的上限", func(w io.Writer) error {
+		return sheettest.WriteXLSX(w, sheettest.Part{Head: head, Repeat: row, Times: 1, Tail: tail},
+			sheettest.Part{Name: "xl/sharedStrings.xml", Head: []byte(`<sst>`), Repeat: []byte(`<si><t>甲乙丙丁戊己庚辛</t></si>`), Times: 3 << 20, Tail: []byte(`</sst>`)})
+	})
+	// A CSV whose header line is 45 MB (under the 50 MB file limit).
+	add("header.csv", "文件第 1 行超过 1 MB 的单行上限", func(w io.Writer) error {
+		_, err := io.Copy(w, sheettest.NewReader(strings.Join(columns, ","), ",列", 45<<20))
+		return err
+	})
+	// Over the file limit.
+	add("big.csv", "文件超过 50 MB 的上限", func(w io.Writer) error {
+		_, err := io.Copy(w, sheettest.NewReader("姓名,身份证号,乡镇\n", "张三,110105194912310021,城关镇\n", sheet.MaxFileBytes+1))
+		return err
+	})
+	return files, want
+}
+
+func TestImportRefusesBombsInBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds files of 50 MB")
+	}
+	dbURL := pgtest.NewURL(t)
+	t.Setenv("DATABASE_URL", dbURL)
+	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
+		t.Fatal("org apply failed")
+	}
+	bin := fangpinBinary(t)
+	files, want := bombs(t, t.TempDir())
+	for i, file := range files {
+		for _, args := range [][]string{
+			{"import", "--dept", "医保局", "--category", "medical", "--json", file},
+			{"registry", "import", "--json", file},
+		} {
+			t.Run(filepath.Base(file)+"/"+args[0], func(t *testing.T) {
+				var stdout, stderr bytes.Buffer
+				cmd := helper(t, bin, []string{"DATABASE_URL=" + dbURL}, &stdout, &stderr, args...)
+				start := time.Now()
+				err := cmd.Run()
+				if _, ok := err.(*exec.ExitError); !ok {
+					t.Fatalf("want a non-zero exit, got %v; stderr %s", err, stderr.String())
+				}
+				if !strings.Contains(stderr.String(), want[i]) {
+					t.Errorf("stderr %q does not name the limit %q", stderr.String(), want[i])
+				}
+				rss := cmd.Peak(t)
+				t.Logf("%s: exit %d in %v, max RSS %d MB", strings.Join(args[:2], " "), cmd.ProcessState.ExitCode(), time.Since(start).Round(time.Millisecond), rss>>20)
+				if rss > maxRSS {
+					t.Errorf("max RSS %d MB, over %d MB", rss>>20, maxRSS>>20)
+				}
+			})
+		}
+	}
+}
+
+func TestPushAPIRefusesBombsInBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds files of 50 MB")
+	}
+	dbURL := pgtest.NewURL(t)
+	t.Setenv("DATABASE_URL", dbURL)
+	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
+		t.Fatal("org apply failed")
+	}
+	sim := wecomtest.NewServer()
+	t.Cleanup(sim.Close)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	prefix := redistest.Prefix()
+	var stderr bytes.Buffer
+	cmd := helper(t, fangpinBinary(t), []string{"DATABASE_URL=" + dbURL, "REDIS_URL=" + redistest.URL(), "FANGPIN_REDIS_PREFIX=" + prefix,
+		"WECOM_CORP_ID=" + sim.CorpID, "WECOM_AGENT_ID=" + strconv.FormatInt(sim.AgentID, 10), "WECOM_SECRET=" + sim.Secret,
+		"WECOM_TOKEN=" + sim.Token, "WECOM_AES_KEY=" + sim.AESKey, "WECOM_API_BASE=" + sim.URL, "FANGPIN_ADDR=" + addr,
+		"FANGPIN_PUBLIC_URL=http://" + addr}, io.Discard, &stderr, "serve", "--no-worker")
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := false
+	t.Cleanup(func() {
+		if !exited {
+			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			cmd.Wait()
+		}
+		if opt, err := redis.ParseURL(redistest.URL()); err == nil {
+			rdb := redis.NewClient(opt)
+			redistest.Empty(t, rdb, prefix)
+			rdb.Close()
+		}
+	})
+	base := "http://" + addr
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("serve did not come up: %v; stderr %s", err, stderr.String())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
+	files, want := bombs(t, t.TempDir())
+	for i, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			f, err := os.Open(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			pr, pw := io.Pipe()
+			ctype := multipartStream(pw, f, filepath.Base(file))
+			a := postRaw(t, base, ctype, pr)
+			if a.Status != http.StatusRequestEntityTooLarge || !strings.Contains(a.Error, want[i]) {
+				t.Fatalf("answer %d %q; want 413 naming %q", a.Status, a.Error, want[i])
+			}
+		})
+	}
+	t.Run("two bombs at once", func(t *testing.T) {
+		// Pushed together they wait their turn rather than add up.
+		var sstBomb string
+		for i, f := range files {
+			if filepath.Base(f) == "strings.xlsx" {
+				sstBomb = files[i]
+			}
+		}
+		answers := make(chan refusal, 2)
+		for i := 0; i < 2; i++ {
+			go func() {
+				f, err := os.Open(sstBomb)
+				if err != nil {
+					answers <- refusal{Error: err.Error()}
+					return
+				}
+				defer f.Close()
+				pr, pw := io.Pipe()
+				answers <- postRaw(t, base, multipartStream(pw, f, "strings.xlsx"), pr)
+			}()
+		}
+		for i := 0; i < 2; i++ {
+			if a := <-answers; a.Status != http.StatusRequestEntityTooLarge {
+				t.Errorf("answer %d %q; want 413", a.Status, a.Error)
+			}
+		}
+	})
+	t.Run("JSON of many tiny records", func(t *testing.T) {
+		body := io.MultiReader(strings.NewReader(`{"category":"medical","records":[`),
+			sheettest.NewReader("{}", ",{}", 15<<20), strings.NewReader(`]}`))
+		a := postRaw(t, base, "application/json", body)
+		if a.Status != http.StatusRequestEntityTooLarge || !strings.Contains(a.Error, "200000 条") {
+			t.Fatalf("answer %d %q", a.Status, a.Error)
+		}
+	})
+
+	cmd.Process.Signal(syscall.SIGTERM)
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+		<-done
+	}
+	exited = true
+	rss := cmd.Peak(t)
+	t.Logf("serve: max RSS %d MB over all pushes", rss>>20)
+	if rss > maxRSS {
+		t.Errorf("max RSS %d MB, over %d MB", rss>>20, maxRSS>>20)
+	}
+}
+
+// multipartStream writes a push of file to pw as it is read, and returns the content type.
+func multipartStream(pw *io.PipeWriter, file io.Reader, name string) string {
+	boundary := "limits-test-boundary"
+	go func() {
+		fmt.Fprintf(pw, "--%s\r\nContent-Disposition: form-data; name=\"category\"\r\n\r\nmedical\r\n", boundary)
+		fmt.Fprintf(pw, "--%s\r\nContent-Disposition: form-data; name=\"file\"; filename=%q\r\nContent-Type: application/octet-stream\r\n\r\n", boundary, name)
+		if _, err := io.Copy(pw, file); err != nil {
+			pw.CloseWithError(err)
+			return
+		}
+		fmt.Fprintf(pw, "\r\n--%s--\r\n", boundary)
+		pw.Close()
+	}()
+	return "multipart/form-data; boundary=" + boundary
+}
+
+type refusal struct {
+	Status int
+	Error  string
+}
+
+// postRaw pushes body and returns the answer's status and error message.
+func postRaw(t *testing.T, base, ctype string, body io.Reader) refusal {
+	t.Helper()
+	req, _ := http.NewRequest("POST", base+"/api/v1/batches", body)
+	req.Header.Set("Authorization", "Bearer demo-token-ybj")
+	req.Header.Set("Content-Type", ctype)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	a := refusal{Status: resp.StatusCode}
+	if err := json.NewDecoder(resp.Body).Decode(&a); err != nil {
+		t.Fatalf("answer %d is not JSON: %v", resp.StatusCode, err)
+	}
+	return a
+}
