@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -184,6 +185,25 @@ func TestSimulatorWebPageInBrowser(t *testing.T) {
 	}
 	if got := sim.SentInChat("wrCG0001"); len(got) != 2 || got[1].API != "aibot/response" {
 		t.Errorf("group messages: %+v", got)
+	}
+
+	// The summary's link to the township's list opens, as in WeCom, with the member's
+	// identity (OAuth): zhangsan sees the township's cases, his own first, each with its form.
+	href, err := chromedp.Run(tctx, chromedp.Evaluate[string](`[...document.querySelectorAll(".row .bubble a")].map(a => a.href).find(h => h.includes("sim/open") && h.includes("tasks"))`))
+	if err != nil || href == "" {
+		t.Fatalf("no township list link in the group: %q %v", href, err)
+	}
+	err = chromedp.Do(tctx, chromedp.Navigate(href), chromedp.WaitVisible(css("#intro")))
+	if err != nil {
+		t.Fatalf("open the township list: %v", err)
+	}
+	list, err := chromedp.Run(tctx, chromedp.Text(css("main")))
+	if err != nil || !strings.Contains(list, "城关镇 待办案件") || !strings.Contains(list, "张三您好") {
+		t.Fatalf("the township list: %v\n%s", err, list)
+	}
+	err = chromedp.Do(tctx, chromedp.Click(css("a.case")), chromedp.WaitVisible(css("#submit")))
+	if err != nil {
+		t.Fatalf("open a case from the list: %v", err)
 	}
 }
 
