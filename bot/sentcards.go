@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -39,8 +40,8 @@ func recordQueuedCard(ctx context.Context, q sqlx.ExecerContext, m Outgoing) err
 	}
 	for _, u := range splitUsers(m.Target) {
 		// task_id is unique per app and each card goes to one user
-		if _, err := q.ExecContext(ctx, `INSERT INTO sent_cards (task_id, userid) VALUES ($1, $2) ON CONFLICT (task_id) DO NOTHING`,
-			card.TaskID, u); err != nil {
+		if _, err := q.ExecContext(ctx, `INSERT INTO sent_cards (task_id, userid, subject) VALUES ($1, $2, $3) ON CONFLICT (task_id) DO NOTHING`,
+			card.TaskID, u, cardSubject(card.TaskID)); err != nil {
 			return fmt.Errorf("record card %s: %w", card.TaskID, err)
 		}
 	}
@@ -53,28 +54,36 @@ func RecordCardCode(ctx context.Context, q sqlx.ExecerContext, taskID, userID, c
 		return nil
 	}
 	_, err := q.ExecContext(ctx, `
-		INSERT INTO sent_cards (task_id, userid, response_code, code_at) VALUES ($1, $2, $3, now())
+		INSERT INTO sent_cards (task_id, userid, response_code, code_at, subject) VALUES ($1, $2, $3, now(), $4)
 		ON CONFLICT (task_id) DO UPDATE SET response_code = EXCLUDED.response_code, code_at = now(), used_at = NULL,
 			older_code = CASE WHEN sent_cards.used_at IS NULL AND sent_cards.response_code <> '' THEN sent_cards.response_code ELSE sent_cards.older_code END,
 			older_at = CASE WHEN sent_cards.used_at IS NULL AND sent_cards.response_code <> '' THEN sent_cards.code_at ELSE sent_cards.older_at END
 		WHERE sent_cards.response_code <> EXCLUDED.response_code`, // a repeated callback revives no spent code
-		taskID, userID, code)
+		taskID, userID, code, cardSubject(taskID))
 	if err != nil {
 		return fmt.Errorf("record response_code of card %s: %w", taskID, err)
 	}
 	return nil
 }
 
-// CardsWithPrefix lists the cards whose task_id begins with prefix followed by "_" (the
+// CardsWithPrefix lists the cards whose task_id is prefix, "_" and a suffix of its own (the
 // cards of one case: handlers.TaskID puts the case number first).
 func CardsWithPrefix(ctx context.Context, q sqlx.QueryerContext, prefix string) ([]SentCard, error) {
 	var out []SentCard
 	err := sqlx.SelectContext(ctx, q, &out, `
-		SELECT task_id, userid FROM sent_cards WHERE starts_with(task_id, $1) ORDER BY created_at, task_id`, prefix+"_")
+		SELECT task_id, userid FROM sent_cards WHERE subject = $1 ORDER BY created_at, task_id`, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("cards of %s: %w", prefix, err)
 	}
 	return out, nil
+}
+
+// cardSubject is a task_id up to its last "_" ("" when it has none).
+func cardSubject(taskID string) string {
+	if i := strings.LastIndexByte(taskID, '_'); i > 0 {
+		return taskID[:i]
+	}
+	return ""
 }
 
 // errCardNotSent: the card is still in the outbox; its update waits for it.

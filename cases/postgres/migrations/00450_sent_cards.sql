@@ -5,6 +5,8 @@
 CREATE TABLE sent_cards (
     task_id       text PRIMARY KEY,
     userid        text NOT NULL,
+    -- what the card is about: task_id up to its last "_" (a case number)
+    subject       text NOT NULL DEFAULT '',
     response_code text NOT NULL DEFAULT '',
     code_at       timestamptz,
     used_at       timestamptz,
@@ -14,6 +16,7 @@ CREATE TABLE sent_cards (
     older_at      timestamptz,
     created_at    timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX sent_cards_subject ON sent_cards (subject);
 
 -- +goose Down
 DROP TABLE sent_cards;
