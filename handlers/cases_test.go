@@ -98,9 +98,10 @@ func TestCaseCommands(t *testing.T) {
 	h2 := f.byKey["hh:H0002"]
 
 	todo := f.say("zhangsan", "待办", false)
-	wants(t, "待办", todo, "城关镇未办结案件 4 件", h1.No, f.p.A.Name)
+	wants(t, "待办", todo, "城关镇未办结案件 4 件，您负责的 4 件在前", h1.No, f.p.A.Name, "【我负责】", "任务清单（每户详情和核查表单）：https://fp.example/tasks/?")
 	refuses(t, "待办", todo, h2.No)
 	todoGroup := f.say("zhangsan", "待办", true)
+	refuses(t, "待办 in a group", todoGroup, "/tasks/")
 	refuses(t, "待办 in a group", todoGroup, f.p.A.Name)
 	wants(t, "待办 in a group", todoGroup, cases.MaskName(f.p.A.Name))
 

@@ -176,9 +176,9 @@ func (w *Worker) fireDigest(ctx context.Context, tx *sqlx.Tx, d reminderRow, byC
 			b.WriteString("\n" + l.text)
 		}
 		b.WriteString("\n核查后请发送“核查 <编号> 纳入/已在监测/不纳入 说明”，录入全国系统后发送“录入 <编号>”。")
-		if names, err := userNames(ctx, tx, out.mention); err != nil {
+		if ids, names, err := userNames(ctx, tx, out.mention); err != nil {
 			return out, err
-		} else if len(names) > 0 {
+		} else if out.mention = ids; len(names) > 0 {
 			// an app-created group cannot @ by userid: the names say whose cases these are
 			b.WriteString("\n责任干部：@" + strings.Join(names, " @"))
 		}
@@ -231,27 +231,27 @@ func stringArray(s []string) any {
 	return pq.Array(s)
 }
 
-// userNames gives the names of userids, in their order (a userid the org no longer has is left out).
-func userNames(ctx context.Context, tx *sqlx.Tx, ids []string) ([]string, error) {
+// userNames gives the userids the org still has, in their order, and their names.
+func userNames(ctx context.Context, tx *sqlx.Tx, ids []string) ([]string, []string, error) {
 	if len(ids) == 0 {
-		return nil, nil
+		return nil, nil, nil
 	}
 	var rows []struct {
 		UserID string `db:"userid"`
 		Name   string `db:"name"`
 	}
 	if err := tx.SelectContext(ctx, &rows, `SELECT userid, name FROM users WHERE userid = ANY($1)`, stringArray(ids)); err != nil {
-		return nil, fmt.Errorf("names of responsible cadres: %w", err)
+		return nil, nil, fmt.Errorf("names of responsible cadres: %w", err)
 	}
 	byID := map[string]string{}
 	for _, r := range rows {
 		byID[r.UserID] = r.Name
 	}
-	var out []string
+	var known, names []string
 	for _, id := range ids {
 		if n := byID[id]; n != "" {
-			out = append(out, n)
+			known, names = append(known, id), append(names, n)
 		}
 	}
-	return out, nil
+	return known, names, nil
 }
