@@ -171,18 +171,30 @@ func countList(m map[string]int) string {
 }
 
 // roundRecipients lists who hears privately of a case: its responsible cadre (all the
-// township's cadres when it has none) and, for a case routed to a 责任部门, its liaisons.
-func roundRecipients(n cases.TownshipNotice, c cases.Case) []string {
+// township's cadres when it has none) and, for a case routed to a 责任部门 that got no
+// department task this round, its liaisons (a task is announced by taskMessages, within
+// the same limit of messages).
+func roundRecipients(n cases.TownshipNotice, d cases.Dispatched) []string {
+	c := d.Case
 	var ids []string
 	if c.Responsible != "" {
 		ids = append(ids, c.Responsible)
 	} else {
 		ids = append(ids, n.Cadres...)
 	}
-	if c.Department != "" {
+	if c.Department != "" && !hasTaskOf(d.Tasks, c.Department) {
 		ids = append(ids, n.Liaisons[c.Department]...)
 	}
 	return ids
+}
+
+func hasTaskOf(ts []cases.Task, dept string) bool {
+	for _, t := range ts {
+		if t.Department == dept {
+			return true
+		}
+	}
+	return false
 }
 
 // roundPrivate is everyone's private messages of one township's round: a summary each and,
@@ -192,7 +204,7 @@ func (a *Announcer) roundPrivate(n cases.TownshipNotice) []bot.Outgoing {
 	items := map[string][]cases.Dispatched{}
 	var users []string
 	for _, d := range n.Cases {
-		for _, u := range roundRecipients(n, d.Case) {
+		for _, u := range roundRecipients(n, d) {
 			if items[u] == nil {
 				users = append(users, u)
 			}

@@ -214,9 +214,15 @@ func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
 	if groups < 3 {
 		t.Errorf("%d group messages, want at least one per township and one for 补充预警", groups)
 	}
-	// 城关镇 4 cases to zhangsan + the assurance case to zjj; 河口乡 2 cases to lisi.
-	if cards != 7 {
-		t.Errorf("%d cards, want 7", cards)
+	// 城关镇 4 cases to zhangsan; 河口乡 2 cases to lisi. zjj hears of the assurance case as
+	// 住建局's department task, not by a card.
+	if cards != 6 {
+		t.Errorf("%d cards, want 6", cards)
+	}
+	var toLiaison int
+	db.Get(&toLiaison, `SELECT count(*) FROM outbox WHERE channel = 'message' AND target = 'zjj'`)
+	if toLiaison < 1 || toLiaison > handlers.MaxRoundPrivate {
+		t.Errorf("住建局's liaison got %d private messages, want its task notice and at most %d", toLiaison, handlers.MaxRoundPrivate)
 	}
 	// the responsible cadre's card carries the household's details and the form link; the
 	// 补充预警 text the warnings' details
