@@ -447,6 +447,12 @@ func (in *Inbox) handle(ctx context.Context, r inboxRow) (err error) {
 	if err := json.Unmarshal(r.Payload, &m); err != nil {
 		return fmt.Errorf("inbox: bad payload: %w", err)
 	}
+	if m.Card != nil && m.Card.ResponseCode != "" {
+		// a click brings the card's new response_code: whoever answers updates it with that
+		if err := RecordCardCode(ctx, in.DB, m.Card.TaskID, m.UserID, m.Card.ResponseCode); err != nil {
+			return err
+		}
+	}
 	hctx := ctx
 	if !in.Abrupt {
 		hctx = context.WithoutCancel(ctx) // a graceful stop lets the handler finish

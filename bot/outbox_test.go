@@ -259,7 +259,7 @@ func TestOutboxCardsWebhooksAndUpdates(t *testing.T) {
 	wmt, wbody := bot.Markdown("**河口乡**：本月还有 2 件待核查")
 	err := bot.Enqueue(ctx, h.DB,
 		bot.Outgoing{Key: "card", Channel: bot.ToUsers, Target: bot.JoinUsers("zhangsan"), MsgType: mt, Body: body},
-		bot.Outgoing{Key: "upd", Channel: bot.UpdateCard, Target: "zhangsan", MsgType: "button", Body: []byte(`{"response_code":"rc1","button":{"replace_name":"已提交"}}`)},
+		bot.CardUpdate("upd", "zhangsan", "verify-C1-1", map[string]any{"card_type": "vote_interaction", "task_id": "verify-C1-1", "replace_text": "已提交"}),
 		bot.Outgoing{Key: "hook", Channel: bot.ToWebhook, Target: "demo-hekou-key", MsgType: wmt, Body: wbody})
 	if err != nil {
 		t.Fatal(err)
@@ -275,7 +275,8 @@ func TestOutboxCardsWebhooksAndUpdates(t *testing.T) {
 	if c := byAPI["message/send"]; c.MsgType != "template_card" || c.Body["template_card"].(map[string]any)["task_id"] != "verify-C1-1" {
 		t.Errorf("card: %+v", c)
 	}
-	if u := byAPI["message/update_template_card"]; u.Body["response_code"] != "rc1" || len(u.To) != 1 {
+	// the update is named by task_id in the outbox; the worker fills in the code message/send gave
+	if u := byAPI["message/update_template_card"]; u.Body["response_code"] != byAPI["message/send"].ResponseCode || u.TaskID != "verify-C1-1" || len(u.To) != 1 || u.Body["task_id"] != nil {
 		t.Errorf("update: %+v", u)
 	}
 	if w := byAPI["webhook/send"]; w.WebhookKey != "demo-hekou-key" || !strings.Contains(w.Content, "河口乡") {

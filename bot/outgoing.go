@@ -89,6 +89,9 @@ func Enqueue(ctx context.Context, q sqlx.ExecerContext, msgs ...Outgoing) error 
 		if err != nil {
 			return fmt.Errorf("enqueue %s: %w", m.Key, err)
 		}
+		if err := recordQueuedCard(ctx, q, m); err != nil {
+			return fmt.Errorf("enqueue %s: %w", m.Key, err)
+		}
 	}
 	return nil
 }

@@ -450,6 +450,13 @@ func (w *Worker) call(r *outboxRow, msgtype string, f map[string]any) func(conte
 			if err == nil && res.InvalidUser != "" {
 				w.log().WarnContext(ctx, "outbox: some users unknown to WeCom", "key", r.Key, "invaliduser", res.InvalidUser)
 			}
+			if err == nil && msgtype == "template_card" && res.ResponseCode != "" {
+				// the code that lets the card be updated later (message/update_template_card)
+				task, _ := f["task_id"].(string)
+				if err := RecordCardCode(ctx, w.DB, task, r.Target, res.ResponseCode); err != nil {
+					w.log().ErrorContext(ctx, "outbox: keep card response_code", "key", r.Key, "err", err)
+				}
+			}
 			return err
 		}
 	case ToAppChat:
@@ -471,7 +478,7 @@ func (w *Worker) call(r *outboxRow, msgtype string, f map[string]any) func(conte
 		}
 	case UpdateCard:
 		return func(ctx context.Context) error {
-			return api.UpdateTemplateCard(ctx, splitUsers(r.Target), f)
+			return w.updateCard(ctx, r, f)
 		}
 	}
 	return func(context.Context) error { return fmt.Errorf("outbox %s: unknown channel %q", r.Key, r.Channel) }
@@ -485,4 +492,35 @@ func splitUsers(target string) []string {
 		}
 	}
 	return out
+}
+
+// updateCard sends message/update_template_card. A body that names the card by task_id
+// instead of carrying a response_code gets the card's newest code: it waits (retries) while
+// the card itself is still unsent, and is dropped when the card can no longer be changed.
+func (w *Worker) updateCard(ctx context.Context, r *outboxRow, f map[string]any) error {
+	users := splitUsers(r.Target)
+	task, _ := f["task_id"].(string)
+	body := make(map[string]any, len(f))
+	for k, v := range f {
+		if k != "task_id" {
+			body[k] = v
+		}
+	}
+	if rc, _ := body["response_code"].(string); rc != "" || task == "" {
+		return w.API.UpdateTemplateCard(ctx, users, body)
+	}
+	code, err := takeCardCode(ctx, w.DB, task)
+	if errors.Is(err, errCardSpent) {
+		w.log().InfoContext(ctx, "outbox: card can no longer be updated", "key", r.Key, "task", task)
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	body["response_code"] = code
+	err = w.API.UpdateTemplateCard(ctx, users, body)
+	if err != nil && Retryable(err) {
+		giveCardCodeBack(context.WithoutCancel(ctx), w.DB, task, code)
+	}
+	return err
 }

@@ -42,6 +42,8 @@ type OrgUser struct {
 	Role       Role   `yaml:"role" json:"role"`
 	Township   string `yaml:"township" json:"township"`
 	Department string `yaml:"department" json:"department"`
+	// Villages a cadre is responsible for: each new case of these villages goes to them.
+	Villages []string `yaml:"villages" json:"villages,omitempty"`
 }
 
 var (
@@ -130,6 +132,9 @@ func (o *Org) Validate() []string {
 			if !depts[u.Department] {
 				add("%s（%s）：联络员的部门“%s”不在 departments 中", where, u.UserID, u.Department)
 			}
+		}
+		if len(u.Villages) > 0 && u.Role != RoleCadre {
+			add("%s（%s）：只有乡村干部可以填写负责的村 villages", where, u.UserID)
 		}
 	}
 	return errs

@@ -122,6 +122,7 @@ type Case struct {
 	Village      string
 	Township     string
 	Department   string // 责任部门 for assurance cases
+	Responsible  string // userid of the responsible cadre ("" for cases from before, or none)
 	Status       Status
 	Result       Result
 	Reason       string

@@ -18,9 +18,9 @@ import (
 // TextLimit keeps text messages under WeCom's 2048 bytes with room for a part marker.
 const TextLimit = 1900
 
-// Announcer turns a dispatch round into messages: one (or, when long, several) masked
-// message per township group, and for every responsible cadre — and the 责任部门's
-// liaisons for assurance cases — the full details and a mini-form card in private.
+// Announcer turns a dispatch round into messages (round.go): one masked summary per
+// township group, a summary with the H5 task list for every responsible cadre — and the
+// 责任部门's liaisons — and a card per case when that keeps them within MaxRoundPrivate.
 type Announcer struct {
 	Links *FormLinks // nil: cards carry no link to the H5 form
 }
@@ -35,9 +35,9 @@ func (a *Announcer) Announce(ctx context.Context, tx *sqlx.Tx, notices []cases.T
 func (a *Announcer) Messages(notices []cases.TownshipNotice) []bot.Outgoing {
 	var out []bot.Outgoing
 	for _, n := range notices {
-		out = append(out, a.groupMessages(n)...)
+		out = append(out, a.roundGroupSummary(n)...)
 		out = append(out, elsewhereMessages(n)...)
-		out = append(out, a.privateMessages(n)...)
+		out = append(out, a.roundPrivate(n)...)
 	}
 	return append(out, a.taskMessages(notices)...)
 }
@@ -89,88 +89,6 @@ func groupCategories(cs []cases.Category) string {
 	return strings.Join(ls, "、")
 }
 
-func (a *Announcer) groupMessages(n cases.TownshipNotice) []bot.Outgoing {
-	if len(n.Cases) == 0 {
-		return nil // only told of households that went elsewhere (elsewhereMessages)
-	}
-	var created, merged []string
-	var due cases.Date
-	for _, d := range n.Cases {
-		if d.Merged {
-			merged = append(merged, fmt.Sprintf("%s %s 新增预警：%s", d.Case.No, maskedWho(d), groupCategories(categoriesOf(d.Warnings))))
-			continue
-		}
-		created = append(created, GroupLine(d.Case, d.Area))
-		due = d.Case.DueOn
-	}
-	var lines []string
-	for i, l := range created {
-		lines = append(lines, fmt.Sprintf("%d. %s", i+1, l))
-	}
-	if len(merged) > 0 {
-		lines = append(lines, "补充预警（已在办案件）：")
-		for _, l := range merged {
-			lines = append(lines, "• "+l)
-		}
-	}
-	header := fmt.Sprintf("【防返贫预警交办】%s 批次，%s新交办 %d 户", n.Round, n.Township, len(created))
-	if len(merged) > 0 {
-		header += fmt.Sprintf("，补充预警 %d 户", len(merged))
-	}
-	header += "："
-	footer := "请责任干部尽快入户核查"
-	if !due.IsZero() {
-		footer += fmt.Sprintf("，%s 前办结", due)
-	}
-	footer += "。详细信息已私信发送给责任干部，群内不公开个人信息。"
-	if n.AppChatID != "" && len(n.CadreNames) > 0 {
-		// appchat/send has no mentioned_list (only group robots do): name the cadres so the
-		// group sees whose cases these are.
-		footer += "\n@" + strings.Join(n.CadreNames, " @")
-	}
-	parts := SplitText(header, lines, footer, TextLimit)
-	digest := roundDigest(n.Cases)
-	var out []bot.Outgoing
-	for i, p := range parts {
-		o := bot.Outgoing{Key: fmt.Sprintf("dispatch:group:%s:%s:%d", n.Township, digest, i+1)}
-		switch {
-		case n.AppChatID != "":
-			o.Channel, o.Target = bot.ToAppChat, n.AppChatID
-			o.MsgType, o.Body = bot.Text(p)
-		case n.WebhookKey != "":
-			o.Channel, o.Target = bot.ToWebhook, n.WebhookKey
-			o.MsgType, o.Body = bot.Text(p, n.Cadres...)
-		case len(n.Cadres) > 0:
-			// no group configured: the cadres still learn of their cases
-			o.Channel, o.Target = bot.ToUsers, bot.JoinUsers(n.Cadres...)
-			o.MsgType, o.Body = bot.Text(p)
-		default:
-			continue
-		}
-		out = append(out, o)
-	}
-	return out
-}
-
-func maskedWho(d cases.Dispatched) string {
-	if d.Area || d.Case.HeadName == "" {
-		return "区域排查"
-	}
-	return cases.MaskName(d.Case.HeadName)
-}
-
-func categoriesOf(ws []cases.WarningFact) []cases.Category {
-	seen := map[cases.Category]bool{}
-	var out []cases.Category
-	for _, w := range ws {
-		if !seen[w.Category] {
-			seen[w.Category] = true
-			out = append(out, w.Category)
-		}
-	}
-	return out
-}
-
 // SplitText packs lines into messages of at most limit bytes, the header on the first and
 // the footer on the last, marking parts (1/3) when there are several.
 func SplitText(header string, lines []string, footer string, limit int) []string {
@@ -200,53 +118,6 @@ func SplitText(header string, lines []string, footer string, limit int) []string
 		}
 	}
 	return parts
-}
-
-// recipients lists who handles a case privately: the township's cadres and, for cases
-// routed to a 责任部门, its liaisons.
-func recipients(n cases.TownshipNotice, c cases.Case) []string {
-	ids := append([]string{}, n.Cadres...)
-	if c.Department != "" {
-		ids = append(ids, n.Liaisons[c.Department]...)
-	}
-	sort.Strings(ids)
-	return ids
-}
-
-func (a *Announcer) privateMessages(n cases.TownshipNotice) []bot.Outgoing {
-	var out []bot.Outgoing
-	for _, d := range n.Cases {
-		digest := roundDigest([]cases.Dispatched{d})
-		for _, u := range recipients(n, d.Case) {
-			title := "【防返贫预警交办】您负责的新案件"
-			if d.Merged {
-				title = "【补充预警】您在办的案件有新的预警"
-			}
-			text := title + "\n" + CaseDetails(d.Case, d.Warnings)
-			if a.Links != nil {
-				text += "\n核查表单：" + a.Links.URL(d.Case.No, u)
-			}
-			info := d.Case.Kind == cases.KindInfo // 人员变动: update the national system, no 核查
-			sweep := d.Case.Kind == cases.KindSweep
-			if sweep {
-				// 区域排查 (§5c): no household to verify, no result card
-				text += fmt.Sprintf("\n请组织逐村排查；发现的困难户用“走访 <身份证号> <姓名> <类别> <情况>”逐户上报，排查完后回复：排查 %s 完成 <发现户数> <说明>", d.Case.No)
-			} else if info {
-				text += fmt.Sprintf("\n人员变动无需入户核查：请在全国系统中更新该户信息，完成后回复：录入 %s [日期]", d.Case.No)
-			} else {
-				text += fmt.Sprintf("\n也可以直接回复：核查 %s 纳入|已在监测|不纳入 <说明>", d.Case.No)
-			}
-			for i, p := range SplitText("", strings.Split(text, "\n"), "", TextLimit) {
-				msgtype, body := bot.Text(strings.TrimRight(p, "\n"))
-				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:%d", d.Case.No, u, digest, i+1),
-					Channel: bot.ToUsers, Target: u, MsgType: msgtype, Body: body})
-			}
-			if !d.Merged && !info && !sweep {
-				out = append(out, a.Card(d.Case, u, "dispatch:"+digest))
-			}
-		}
-	}
-	return out
 }
 
 // MaxTaskNotices is how many department tasks of one round a department's liaisons are told
@@ -426,9 +297,23 @@ func CaseNoOfTask(taskID string) string {
 
 // Card is the mini-form (multiple_interaction template card) for one case and user.
 func (a *Announcer) Card(c cases.Case, user, purpose string) bot.Outgoing {
+	task := TaskID(c.No, user, purpose)
+	body, _ := json.Marshal(a.cardBody(c, user, task, "", ""))
+	return bot.Outgoing{Key: "card:" + task, Channel: bot.ToUsers, Target: user,
+		MsgType: "template_card", Body: body}
+}
+
+// cardBody is the card's template: with the result choices and the submit button, a note
+// (sub title) when one is given, and — when done is set — the button greyed out with done
+// as its text (replace_text), so the card has nothing left to press.
+func (a *Announcer) cardBody(c cases.Case, user, task, note, done string) map[string]any {
 	options := make([]map[string]string, len(resultOptions))
+	selected := "include"
 	for i, o := range resultOptions {
 		options[i] = map[string]string{"id": o.ID, "text": string(o.Result)}
+		if o.Result == c.Result && done != "" {
+			selected = o.ID
+		}
 	}
 	desc := fmt.Sprintf("%s %s%s · %s", c.HeadName, c.Township, c.Village, groupCategories(c.Categories))
 	if c.HeadName == "" {
@@ -438,16 +323,36 @@ func (a *Announcer) Card(c cases.Case, user, purpose string) bot.Outgoing {
 		"card_type":  "multiple_interaction",
 		"source":     map[string]any{"desc": "防返贫预警助手"},
 		"main_title": map[string]any{"title": c.No + " 入户核查", "desc": desc},
-		"task_id":    TaskID(c.No, user, purpose),
+		"task_id":    task,
 		"select_list": []map[string]any{{
-			"question_key": "result", "title": "核查结论", "selected_id": "include", "option_list": options,
+			"question_key": "result", "title": "核查结论", "selected_id": selected, "option_list": options,
 		}},
 		"submit_button": map[string]any{"text": "提交结论", "key": "submit_" + c.No},
 	}
-	if a.Links != nil {
+	if c.HeadName != "" { // private: the card goes to one responsible person
+		card["horizontal_content_list"] = []map[string]any{
+			{"keyname": "户主", "value": c.HeadName + " " + c.HeadIDNumber},
+			{"keyname": "预警", "value": categoryNames(c.Categories)},
+			{"keyname": "办结时限", "value": c.DueOn.String()},
+		}
+	}
+	if note != "" {
+		card["sub_title_text"] = note
+	}
+	if done != "" {
+		card["replace_text"] = done
+	}
+	if a.Links != nil && (done == "" || c.Status.Open()) {
 		card["jump_list"] = []map[string]any{{"type": 1, "title": "打开核查表单（理由、录入日期）", "url": a.Links.URL(c.No, user)}}
 	}
-	body, _ := json.Marshal(card)
-	return bot.Outgoing{Key: "card:" + TaskID(c.No, user, purpose), Channel: bot.ToUsers, Target: user,
-		MsgType: "template_card", Body: body}
+	return card
+}
+
+// categoryNames lists categories by their full (private) labels.
+func categoryNames(cs []cases.Category) string {
+	ls := make([]string, len(cs))
+	for i, c := range cs {
+		ls[i] = c.Label()
+	}
+	return strings.Join(ls, "、")
 }

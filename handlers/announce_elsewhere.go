@@ -40,3 +40,24 @@ func elsewhereMessages(n cases.TownshipNotice) []bot.Outgoing {
 	}
 	return out
 }
+
+// maskedWho names a case's household in a group: the masked head, or 区域排查.
+func maskedWho(d cases.Dispatched) string {
+	if d.Area || d.Case.HeadName == "" {
+		return "区域排查"
+	}
+	return cases.MaskName(d.Case.HeadName)
+}
+
+// categoriesOf lists the categories of ws, each once, in order of appearance.
+func categoriesOf(ws []cases.WarningFact) []cases.Category {
+	seen := map[cases.Category]bool{}
+	var out []cases.Category
+	for _, w := range ws {
+		if !seen[w.Category] {
+			seen[w.Category] = true
+			out = append(out, w.Category)
+		}
+	}
+	return out
+}

@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -42,6 +43,7 @@ func newFixture(t *testing.T) *fixture {
 	dispatchtest.Warn(t, db, p)
 	f.links = &handlers.FormLinks{Secret: []byte("s3cret"), BaseURL: "https://fp.example", Now: clock}
 	ann := &handlers.Announcer{Links: f.links}
+	db.CaseHooks = append(db.CaseHooks, ann.FollowCards)
 	if _, err := db.Dispatch(context.Background(), postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), Announce: ann.Announce}); err != nil {
 		t.Fatal(err)
 	}
@@ -96,14 +98,15 @@ func TestCaseCommands(t *testing.T) {
 	h2 := f.byKey["hh:H0002"]
 
 	todo := f.say("zhangsan", "待办", false)
-	wants(t, "待办", todo, "城关镇未办结案件 4 件", h1.No, f.p.A.Name)
+	wants(t, "待办", todo, "城关镇未办结案件 4 件，您负责的 4 件在前", h1.No, f.p.A.Name, "【我负责】", "任务清单（每户详情和核查表单）：https://fp.example/tasks/?")
 	refuses(t, "待办", todo, h2.No)
 	todoGroup := f.say("zhangsan", "待办", true)
+	refuses(t, "待办 in a group", todoGroup, "/tasks/")
 	refuses(t, "待办 in a group", todoGroup, f.p.A.Name)
 	wants(t, "待办 in a group", todoGroup, cases.MaskName(f.p.A.Name))
 
 	view := f.say("zhangsan", "查看 "+strings.ToLower(h1.No), false)
-	wants(t, "查看 private", view, f.p.A.ID, f.p.Disease, f.p.Amount, "交办")
+	wants(t, "查看 private", view, f.p.A.ID, f.p.Disease, f.p.Amount, "交办", "责任干部：张三（乡村干部）", "县扶贫办（系统） 交办")
 	group := f.say("zhangsan", "@防返贫助手 查看 "+h1.No, true)
 	wants(t, "查看 in group", group, h1.No, cases.MaskName(f.p.A.Name), "私聊")
 	refuses(t, "查看 in group", group, f.p.A.ID, f.p.A.Name, f.p.Disease, f.p.Amount)
@@ -173,8 +176,18 @@ func TestCardClicks(t *testing.T) {
 				ResponseCode: "rc-" + id, Selected: map[string][]string{"result": {choice}}}})
 	}
 	click("c1", "exclude")
-	if len(f.out.got) != 1 || !strings.Contains(string(f.out.got[0].Body), "理由") || !strings.Contains(string(f.out.got[0].Body), "/form/") {
+	if len(f.out.got) != 2 || !strings.Contains(string(f.out.got[1].Body), "理由") || !strings.Contains(string(f.out.got[1].Body), "/form/") {
 		t.Fatalf("不纳入 from the card: %+v", f.out.got)
+	}
+	// the refused tap turns the card back to its choices, with the reason on it
+	var back struct {
+		TaskID string         `json:"task_id"`
+		Card   map[string]any `json:"template_card"`
+	}
+	json.Unmarshal(f.out.got[0].Body, &back)
+	if f.out.got[0].Channel != bot.UpdateCard || back.TaskID != task || back.Card["replace_text"] != nil ||
+		!strings.Contains(fmt.Sprint(back.Card["sub_title_text"]), "未登记") || back.Card["submit_button"] == nil {
+		t.Errorf("refused tap: card update %s", f.out.got[0].Body)
 	}
 	if c, _ := f.db.CaseByNo(ctx, e.No); c.Status != cases.StatusDispatched {
 		t.Fatalf("不纳入 without reason changed the case: %s", c.Status)
@@ -185,18 +198,31 @@ func TestCardClicks(t *testing.T) {
 	if c.Status != cases.StatusVerified || c.Result != cases.ResultInclude {
 		t.Fatalf("card click: case %s %s", c.Status, c.Result)
 	}
-	if len(f.out.got) != 2 || f.out.got[0].Channel != bot.UpdateCard {
+	if len(f.out.got) != 2 || f.out.got[0].Channel != bot.UpdateCard || f.out.got[1].Channel != bot.ToUsers {
 		t.Fatalf("card click queued %+v", f.out.got)
 	}
-	var upd struct {
-		ResponseCode string `json:"response_code"`
-		Button       struct {
-			ReplaceName string `json:"replace_name"`
+	// every card sent for the case (one per cadre of the township at dispatch) now shows
+	// the outcome without a live button
+	ups := cardUpdates(t, f.db, e.No)
+	cards, _ := bot.CardsWithPrefix(ctx, f.db, e.No)
+	if len(cards) == 0 || len(ups) != len(cards) {
+		t.Fatalf("%d cards, %d updates: %+v", len(cards), len(ups), ups)
+	}
+	for _, u := range ups {
+		if u.Card["replace_text"] != "已登记：纳入" || !strings.Contains(fmt.Sprint(u.Card["sub_title_text"]), "已登记核查结论：纳入") {
+			t.Errorf("card update %+v", u)
 		}
 	}
-	json.Unmarshal(f.out.got[0].Body, &upd)
-	if upd.ResponseCode != "rc-c2" || upd.Button.ReplaceName != "已登记：纳入" {
-		t.Errorf("card update %s", f.out.got[0].Body)
+	// the tapped card's own update has the key the case's updates use: the outbox sends one
+	if want := "cardfollow:" + task + ":verified:include:0"; f.out.got[0].Key != want {
+		t.Errorf("tapped card's update key %q, want %q", f.out.got[0].Key, want)
+	}
+	// a card asked for (表单) after the visit was recorded: tapping it shows the new outcome
+	f.out.got = nil
+	click("c4", "monitored")
+	if len(f.out.got) != 2 || f.out.got[0].Channel != bot.UpdateCard || !strings.Contains(string(f.out.got[0].Body), "已登记：已在监测") ||
+		f.out.got[0].Key != "cardfollow:"+task+":verified:monitored:0" {
+		t.Errorf("tap on a verified case's card: %+v", f.out.got)
 	}
 	// another township's cadre clicking a forwarded card is refused
 	f.out.got = nil
@@ -204,6 +230,56 @@ func TestCardClicks(t *testing.T) {
 		Selected: map[string][]string{"result": {"monitored"}}}})
 	if len(f.out.got) != 1 || !strings.Contains(string(f.out.got[0].Body), "属于城关镇") {
 		t.Errorf("foreign click: %+v", f.out.got)
+	}
+}
+
+type cardUpdate struct {
+	Key    string
+	TaskID string         `json:"task_id"`
+	Card   map[string]any `json:"template_card"`
+}
+
+// cardUpdates lists the card updates queued in the outbox for a case's cards.
+func cardUpdates(t *testing.T, db *postgres.DB, no string) []cardUpdate {
+	t.Helper()
+	var rows []struct {
+		Key     string          `db:"idem_key"`
+		Payload json.RawMessage `db:"payload"`
+	}
+	if err := db.SelectContext(context.Background(), &rows, `SELECT idem_key, payload FROM outbox WHERE channel = 'update_card' AND idem_key LIKE 'cardfollow:'||$1||'%' ORDER BY id`, no); err != nil {
+		t.Fatal(err)
+	}
+	var out []cardUpdate
+	for _, r := range rows {
+		var p struct {
+			Body cardUpdate `json:"body"`
+		}
+		json.Unmarshal(r.Payload, &p)
+		p.Body.Key = r.Key
+		out = append(out, p.Body)
+	}
+	return out
+}
+
+// Cards follow the case whatever route handles it: here the 核查 command.
+func TestCardsFollowAChatCommand(t *testing.T) {
+	f := newFixture(t)
+	e := f.byKey["head:"+f.p.E.ID]
+	f.say("zhangsan", "核查 "+e.No+" 已在监测 已享受低保", false)
+	ups := cardUpdates(t, f.db, e.No)
+	if len(ups) == 0 {
+		t.Fatal("核查 in chat updated no card")
+	}
+	for _, u := range ups {
+		if u.Card["replace_text"] != "已登记：已在监测" || u.TaskID == "" {
+			t.Errorf("card update %+v", u)
+		}
+	}
+	// a later change (录入) sends nothing more to the cards: their codes are spent
+	n := len(ups)
+	f.say("zhangsan", "录入 "+e.No, false)
+	if got := len(cardUpdates(t, f.db, e.No)); got != n {
+		t.Errorf("录入 queued %d more card updates", got-n)
 	}
 }
 

@@ -44,7 +44,7 @@ func TestSelfFoundCases(t *testing.T) {
 		}
 	}
 	if found.Source != cases.SourceVisit || found.Kind != cases.KindNew || found.DueOn != cases.MustDate("2026-12-08") ||
-		found.Round != "2026-11" || len(found.TaskDepartments) != 1 {
+		found.Round != "2026-11" || len(found.TaskDepartments) != 1 || found.Responsible != "zhangsan" {
 		t.Fatalf("走访 case: %+v", found)
 	}
 	var group string

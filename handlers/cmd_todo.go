@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"sort"
 	"strings"
 
 	"github.com/fangpin/fangpin/cases"
@@ -34,8 +35,22 @@ func (h *Cases) todoCommand() *Command {
 				return fmt.Sprintf("%s目前没有未办结的案件。", scope), nil
 			}
 			today := cases.DateOf(h.now())
+			// the cases the cadre is responsible for first, each part nearest due first
+			mine := 0
+			sort.SliceStable(cs, func(i, j int) bool {
+				return cs[i].Responsible == req.Actor.UserID && cs[j].Responsible != req.Actor.UserID
+			})
+			for _, c := range cs {
+				if c.Responsible == req.Actor.UserID {
+					mine++
+				}
+			}
 			var b strings.Builder
-			fmt.Fprintf(&b, "%s未办结案件 %d 件（按办结时限排序）：", scope, len(cs))
+			if mine > 0 {
+				fmt.Fprintf(&b, "%s未办结案件 %d 件，您负责的 %d 件在前（各按办结时限排序）：", scope, len(cs), mine)
+			} else {
+				fmt.Fprintf(&b, "%s未办结案件 %d 件（按办结时限排序）：", scope, len(cs))
+			}
 			for i, c := range cs {
 				if i == 30 {
 					fmt.Fprintf(&b, "\n……另有 %d 件，请发送“查看 <编号>”逐件查看。", len(cs)-30)
@@ -49,8 +64,14 @@ func (h *Cases) todoCommand() *Command {
 					who = "区域排查"
 				}
 				fmt.Fprintf(&b, "\n%d. %s %s（%s）%s，期限 %s，%s", i+1, c.No, who, c.Village, groupCategories(c.Categories), c.DueOn, statusLine(c, today))
+				if c.Responsible == req.Actor.UserID {
+					b.WriteString("【我负责】")
+				}
 			}
 			b.WriteString("\n登记结论：核查 <编号> 纳入|已在监测|不纳入 <说明>")
+			if !req.Msg.InGroup() && h.Announce != nil && h.Announce.Links != nil {
+				b.WriteString("\n任务清单（每户详情和核查表单）：" + h.Announce.Links.TaskListURL(req.Actor.UserID))
+			}
 			return b.String(), nil
 		},
 	}

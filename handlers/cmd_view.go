@@ -43,6 +43,9 @@ func (h *Cases) viewCommand() *Command {
 			}
 			var b strings.Builder
 			b.WriteString(CaseDetails(c, ws))
+			if who := h.personName(ctx, c.Responsible); who != "" {
+				b.WriteString("\n责任干部：" + who)
+			}
 			if c.Overdue(today) {
 				fmt.Fprintf(&b, "\n已逾期 %d 天", daysBetween(c.DueOn, today))
 			}
@@ -59,11 +62,8 @@ func (h *Cases) viewCommand() *Command {
 			if len(evs) > 0 {
 				b.WriteString("\n办理记录：")
 			}
-			for _, e := range evs {
-				fmt.Fprintf(&b, "\n• %s %s %s", e.At.In(cases.Shanghai).Format("2006-01-02 15:04"), e.Actor, actionLabel(e.Action))
-				if e.To != "" && e.To != e.From {
-					fmt.Fprintf(&b, " → %s", cases.Status(e.To).Label())
-				}
+			for _, l := range h.history(ctx, evs) {
+				b.WriteString("\n• " + l)
 			}
 			return b.String(), nil
 		},

@@ -207,37 +207,60 @@ func (f *Form) submit(w http.ResponseWriter, r *http.Request) {
 		f.fail(w, http.StatusInternalServerError, cases.ErrorMessage(err))
 		return
 	}
-	src := postgres.Source(fmt.Sprintf("form:%s:%s:%d", actor.UserID, c.No, f.now().UnixNano()))
-	var done []string
+	// Every field is checked against the lifecycle before anything is saved, so a wrong
+	// date never leaves a result recorded behind the user's back.
+	result, _ := cases.ParseResult(in.Result)
+	verify := cases.Command{Action: cases.ActVerify, Result: result, Reason: in.Reason, Now: f.now()}
+	var enter *cases.Command
+	planned := c
 	if p.NeedsResult {
-		result, _ := cases.ParseResult(in.Result)
-		c, err = f.Ledger.Transition(ctx, c.No, actor, cases.Command{Action: cases.ActVerify, Result: result, Reason: in.Reason, Now: f.now()}, src)
+		after, err := cases.Apply(c, actor, verify, nil)
 		if err != nil {
 			f.refuse(w, r, p, "Reason", err)
 			return
 		}
-		done = append(done, verifiedReply(c))
+		planned = after
 	}
-	if c.Status == cases.StatusVerified && in.EnteredOn != "" {
+	if planned.Status == cases.StatusVerified && in.EnteredOn != "" {
 		d, _ := cases.ParseDate(in.EnteredOn)
-		c, err = f.Ledger.Transition(ctx, c.No, actor, cases.Command{Action: cases.ActEnter, Date: d, Now: f.now()}, src)
-		if err != nil {
-			if len(done) > 0 {
-				// the result stands; only the date was wrong
-				np, _ := f.page(ctx, r, mustCase(ctx, f.Ledger, c.No, c))
-				np.Input = in
-				np.Done = done[0]
-				f.refuse(w, r, np, "EnteredOn", err)
-				return
-			}
+		enter = &cases.Command{Action: cases.ActEnter, Date: d, Now: f.now()}
+		if _, err := cases.Apply(planned, actor, *enter, nil); err != nil {
 			f.refuse(w, r, p, "EnteredOn", err)
 			return
 		}
-		done = append(done, fmt.Sprintf("已登记于 %s 录入全国系统，案件已办结。", c.EnteredOn))
-	} else if c.Status == cases.StatusVerified && len(done) == 0 {
+	} else if planned.Status == cases.StatusVerified && !p.NeedsResult {
 		p.Errors["EnteredOn"] = "核查结论已登记，请填写录入全国系统的日期。"
 		f.render(w, http.StatusUnprocessableEntity, p)
 		return
+	}
+	src := postgres.Source(fmt.Sprintf("form:%s:%s:%d", actor.UserID, c.No, f.now().UnixNano()))
+	no := c.No
+	var done []string
+	if p.NeedsResult {
+		after, err := f.Ledger.Transition(ctx, no, actor, verify, src)
+		if err != nil {
+			f.refuse(w, r, p, "Reason", err)
+			return
+		}
+		c = after
+		done = append(done, formVerifiedNote(c, enter != nil))
+	}
+	if enter != nil {
+		after, err := f.Ledger.Transition(ctx, no, actor, *enter, src)
+		if err != nil {
+			// changed meanwhile by someone else: show the case as it now is
+			np, perr := f.page(ctx, r, mustCase(ctx, f.Ledger, no, c))
+			if perr != nil {
+				f.fail(w, http.StatusInternalServerError, cases.ErrorMessage(perr))
+				return
+			}
+			np.Input = in
+			np.Done = strings.Join(done, "\n")
+			f.refuse(w, r, np, "EnteredOn", err)
+			return
+		}
+		c = after
+		done = append(done, fmt.Sprintf("已登记于 %s 录入全国系统，案件已办结。", c.EnteredOn))
 	}
 	np, err := f.page(ctx, r, c)
 	if err != nil {
@@ -246,6 +269,22 @@ func (f *Form) submit(w http.ResponseWriter, r *http.Request) {
 	}
 	np.Done = strings.Join(done, "\n")
 	f.render(w, http.StatusOK, np)
+}
+
+// formVerifiedNote confirms a result on the form page: what to do next is said in the
+// form's own terms, not as a chat command.
+func formVerifiedNote(c cases.Case, entering bool) string {
+	s := fmt.Sprintf("已登记：案件 %s 核查结论“%s”", c.No, c.Result)
+	if c.Reason != "" {
+		s += "，说明：" + c.Reason
+	}
+	switch {
+	case c.Status == cases.StatusClosed:
+		return s + "。案件已办结。"
+	case entering:
+		return s + "。"
+	}
+	return s + "。录入全国系统后，请再打开本表单填写录入日期并提交，案件即办结。"
 }
 
 func mustCase(ctx context.Context, l Ledger, no string, fallback cases.Case) cases.Case {

@@ -84,8 +84,26 @@ func TestFormLinksAndValidation(t *testing.T) {
 	if code != 422 || !strings.Contains(body, `id="err-entered_on"`) {
 		t.Errorf("bad date: %d", code)
 	}
+	// a result with an entry date in the future: nothing is saved, the case is shown again
+	// with the error beside the date (it once saved the result and showed an empty case)
+	code, body = post(t, link, url.Values{"result": {"纳入"}, "reason": {"因病支出大"}, "entered_on": {"2026-11-20"}})
+	if code != 422 || !strings.Contains(body, `id="err-entered_on"`) || !strings.Contains(body, "还没到") ||
+		!strings.Contains(body, "编号："+h1.No) || strings.Contains(body, "0000-00-00") || strings.Contains(body, "请发送") ||
+		!strings.Contains(body, `value="纳入" checked`) || !strings.Contains(body, "因病支出大") {
+		t.Errorf("future entry date: %d\n%s", code, body)
+	}
+	code, body = post(t, link, url.Values{"result": {"已在监测"}, "entered_on": {"2026-11-01"}})
+	if code != 422 || !strings.Contains(body, "早于交办日期") || !strings.Contains(body, "编号："+h1.No) {
+		t.Errorf("entry date before dispatch: %d\n%s", code, body)
+	}
 	if c, _ := f.db.CaseByNo(context.Background(), h1.No); c.Status != cases.StatusDispatched {
 		t.Fatalf("refused submissions changed the case: %s", c.Status)
+	}
+	// a result alone is saved; the page says to come back with the date, not a chat command
+	h2 := f.byKey["head:"+f.p.F.ID]
+	code, body = post(t, srv.URL+f.links.Path(h2.No, "zhangsan"), url.Values{"result": {"纳入"}})
+	if code != 200 || !strings.Contains(body, "本表单填写录入日期") || strings.Contains(body, "请发送") || !strings.Contains(body, "编号："+h2.No) {
+		t.Errorf("result without date: %d\n%s", code, body)
 	}
 	code, body = post(t, link, url.Values{"result": {"纳入"}, "reason": {"因病支出大"}, "entered_on": {"2026-11-10"}})
 	c, _ := f.db.CaseByNo(context.Background(), h1.No)
@@ -110,6 +128,24 @@ func TestFormInBrowser(t *testing.T) {
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
 	err := chromedp.Do(tctx,
 		chromedp.WaitVisible(css("#submit")),
+		// 纳入 with an entry date still to come: nothing saved, the case shown again
+		chromedp.Click(css(`input[value="纳入"]`)),
+		chromedp.SetValue(css("#entered_on"), "2026-12-01"),
+		chromedp.Click(css("#submit")),
+		chromedp.WaitVisible(css("#err-entered_on")),
+	)
+	if err != nil {
+		t.Fatalf("browser: %v", err)
+	}
+	page, err := chromedp.Run(tctx, chromedp.Text(css("main")))
+	if err != nil || !strings.Contains(page, "编号："+g.No) || strings.Contains(page, "0000-00-00") {
+		t.Fatalf("the page after a refused date: %v\n%s", err, page)
+	}
+	if c, _ := f.db.CaseByNo(context.Background(), g.No); c.Status != cases.StatusDispatched {
+		t.Fatalf("a refused date left the case %s", c.Status)
+	}
+	err = chromedp.Do(tctx,
+		chromedp.SetValue(css("#entered_on"), ""),
 		// 不纳入 without a reason first: the page says so next to the field
 		chromedp.Click(css(`input[value="不纳入"]`)),
 		chromedp.Click(css("#submit")),

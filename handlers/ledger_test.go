@@ -249,3 +249,23 @@ func TestMonthEndMessagesGoToTheOfficeOnce(t *testing.T) {
 		t.Fatalf("month-end messages: %+v", ob)
 	}
 }
+
+// 查看 names who did what by name and role, keeps the earlier conclusion and the
+// supervisor's note after a return, and shows no login ID and no "system".
+func TestViewHistoryNamesPeople(t *testing.T) {
+	db, nos, r, _ := setupRouter(t)
+	cs := &handlers.Cases{Ledger: db, Users: db, Out: &bot.Outbox{DB: db}, Now: db.Now}
+	r.Register(cs.Commands()...)
+	db.Now = func() time.Time { return cases.MustDate("2026-12-11").At(9, 30) }
+	no := nos[2]
+	before, _ := db.CaseByNo(context.Background(), no)
+	say(t, db, r, "h1", "sunqi", "抽查 "+no+" 不合格 未见入户核查记录")
+	got := say(t, db, r, "h2", "zhangsan", "查看 "+no)
+	wants(t, "history", got, "办理记录", "（乡村干部）", "孙七（督查人员） 抽查不合格", "督查意见：未见入户核查记录",
+		"结论“"+string(before.Result)+"”", "新的办结时限")
+	for _, id := range []string{"zhangsan", "sunqi", "zhaoliu", "system"} {
+		if strings.Contains(strings.SplitN(got, "办理记录", 2)[1], id) {
+			t.Errorf("history shows the login ID %q:\n%s", id, got)
+		}
+	}
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -45,6 +46,7 @@ type digestOutcome struct {
 	cancel   map[int64]string
 	next     []cases.Reminder
 	consumed map[int64]bool // every reminder settled here, the digest's own row included
+	mention  []string       // the responsible cadres of the digest's cases, to @ (spec §10)
 }
 
 // digestCarries lists the reminders a digest would carry and their cases, so that fireTx can
@@ -120,6 +122,9 @@ func (w *Worker) fireDigest(ctx context.Context, tx *sqlx.Tx, d reminderRow, byC
 		if now.Sub(r.DueAt) > orDefault(w.Grace, 10*time.Minute) {
 			out.late = append(out.late, r.ID)
 		}
+		if c != nil && c.Responsible != "" && !slices.Contains(out.mention, c.Responsible) {
+			out.mention = append(out.mention, c.Responsible)
+		}
 		switch cases.ReminderKind(r.Kind) {
 		case cases.RemindMonthEnd:
 			monthEnd = text
@@ -171,6 +176,12 @@ func (w *Worker) fireDigest(ctx context.Context, tx *sqlx.Tx, d reminderRow, byC
 			b.WriteString("\n" + l.text)
 		}
 		b.WriteString("\n核查后请发送“核查 <编号> 纳入/已在监测/不纳入 说明”，录入全国系统后发送“录入 <编号>”。")
+		if ids, names, err := userNames(ctx, tx, out.mention); err != nil {
+			return out, err
+		} else if out.mention = ids; len(names) > 0 {
+			// an app-created group cannot @ by userid: the names say whose cases these are
+			b.WriteString("\n责任干部：@" + strings.Join(names, " @"))
+		}
 	}
 	if monthEnd != "" {
 		if b.Len() > 0 {
@@ -218,4 +229,29 @@ func stringArray(s []string) any {
 		s = []string{}
 	}
 	return pq.Array(s)
+}
+
+// userNames gives the userids the org still has, in their order, and their names.
+func userNames(ctx context.Context, tx *sqlx.Tx, ids []string) ([]string, []string, error) {
+	if len(ids) == 0 {
+		return nil, nil, nil
+	}
+	var rows []struct {
+		UserID string `db:"userid"`
+		Name   string `db:"name"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `SELECT userid, name FROM users WHERE userid = ANY($1)`, stringArray(ids)); err != nil {
+		return nil, nil, fmt.Errorf("names of responsible cadres: %w", err)
+	}
+	byID := map[string]string{}
+	for _, r := range rows {
+		byID[r.UserID] = r.Name
+	}
+	var known, names []string
+	for _, id := range ids {
+		if n := byID[id]; n != "" {
+			known, names = append(known, id), append(names, n)
+		}
+	}
+	return known, names, nil
 }

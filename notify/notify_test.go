@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fangpin/fangpin/cases"
@@ -588,5 +589,36 @@ func TestOneDigestPerTownshipPerDay(t *testing.T) {
 	}
 	if strings.Index(day, "已逾期 1 个工作日") > strings.Index(day, "个工作日到期") && strings.Contains(day, "个工作日到期") {
 		t.Errorf("overdue cases must come first: %s", day)
+	}
+}
+
+// A township's daily digest @s the responsible cadres of the cases in it, not every cadre
+// of the township, and names them in the text (app-created groups cannot @ by userid).
+func TestDigestMentionsTheResponsibleCadres(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	org := parseOrg(t, orgYAML+"  - {userid: zhouer, name: 周二, role: cadre, township: 河口乡}\n")
+	if _, err := f.db.ApplyOrg(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	f.clock.Set(cases.MustDate("2026-11-10").At(10, 0))
+	var nos []string
+	for i := 0; i < 2; i++ {
+		nos = append(nos, f.dispatch("2026-11", "河口乡", fmt.Sprintf("钱小%c", '甲'+rune(i)), fmt.Sprintf("K%d", i), cases.MustDate("2026-11-10")).No)
+	}
+	if _, err := f.db.Exec(`UPDATE cases SET responsible = 'zhouer' WHERE case_no = ANY($1)`, pq.Array(nos)); err != nil {
+		t.Fatal(err)
+	}
+	due := f.db.Cal.AddWorkingDays(cases.MustDate("2026-11-10"), 20)
+	f.clock.Set(due.At(9, 0))
+	if _, err := f.worker().Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	var payload string
+	if err := f.db.Get(&payload, `SELECT payload::text FROM outbox WHERE channel = 'webhook' ORDER BY id DESC LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(payload, `"mentioned_list": ["zhouer"]`) || !strings.Contains(payload, "责任干部：@周二") || strings.Contains(payload, "李四") {
+		t.Errorf("digest should @ only the responsible cadre: %s", payload)
 	}
 }

@@ -20,29 +20,29 @@ import (
 // planning twice is harmless. New rows wait (scheduled = false) for a worker to put them
 // into Redis after this transaction commits.
 func insertReminders(ctx context.Context, q sqlx.ExtContext, rs []cases.Reminder) error {
-	for _, r := range cases.WithDigests(rs) {
-		var dept, town any
-		if r.Department != "" {
-			dept = r.Department
-		}
-		if r.Township != "" {
-			town = r.Township
-		}
-		var caseID, taskID any
-		if r.CaseID != 0 {
-			caseID = r.CaseID
-		}
-		if r.TaskID != 0 {
-			taskID = r.TaskID
-		}
-		_, err := q.ExecContext(ctx, `
-			INSERT INTO reminders (key, kind, case_id, department_id, township_id, target, due_at, task_id, period)
-			VALUES ($1, $2, $3, (SELECT id FROM departments WHERE name = $4), (SELECT id FROM townships WHERE name = $5), $6, $7, $8, $9)
-			ON CONFLICT (key) DO NOTHING`,
-			r.Key, string(r.Kind), caseID, dept, town, r.Target, r.At, taskID, r.Period)
-		if err != nil {
-			return fmt.Errorf("plan reminder %s: %w", r.Key, err)
-		}
+	// one statement for all of them: a county round plans tens of thousands
+	rs = cases.WithDigests(rs)
+	if len(rs) == 0 {
+		return nil
+	}
+	keys, kinds, depts, towns, targets := make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs))
+	caseIDs, taskIDs, ats, periods := make([]int64, len(rs)), make([]int64, len(rs)), make([]string, len(rs)), make([]string, len(rs))
+	for i, r := range rs {
+		keys[i], kinds[i], depts[i], towns[i], targets[i] = r.Key, string(r.Kind), r.Department, r.Township, r.Target
+		caseIDs[i], taskIDs[i], ats[i], periods[i] = r.CaseID, r.TaskID, r.At.Format(time.RFC3339Nano), r.Period
+	}
+	_, err := q.ExecContext(ctx, `
+		INSERT INTO reminders (key, kind, case_id, department_id, township_id, target, due_at, task_id, period)
+		SELECT x.key, x.kind, NULLIF(x.case_id, 0), d.id, t.id, x.target, x.due_at, NULLIF(x.task_id, 0), x.period
+		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::bigint[], $9::text[])
+			AS x(key, kind, case_id, dept, town, target, due_at, task_id, period)
+		LEFT JOIN departments d ON x.dept <> '' AND d.name = x.dept
+		LEFT JOIN townships t ON x.town <> '' AND t.name = x.town
+		ORDER BY x.due_at, x.key
+		ON CONFLICT (key) DO NOTHING`,
+		pq.Array(keys), pq.Array(kinds), pq.Array(caseIDs), pq.Array(depts), pq.Array(towns), pq.Array(targets), pq.Array(ats), pq.Array(taskIDs), pq.Array(periods))
+	if err != nil {
+		return fmt.Errorf("plan %d reminders (first %s): %w", len(rs), rs[0].Key, err)
 	}
 	return nil
 }

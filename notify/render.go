@@ -44,16 +44,17 @@ func loadCases(ctx context.Context, tx *sqlx.Tx, ids []int64) (map[int64]caseInf
 		DueOn    cases.Date `db:"due_on"`
 		Returns  int        `db:"returns"`
 		Round    string     `db:"round"`
+		Resp     string     `db:"responsible"`
 	}
 	err := tx.SelectContext(ctx, &rs, `
-		SELECT c.id, c.case_no, c.head_name, c.village, t.name AS township, c.status, c.result, c.due_on, c.returns, c.round
+		SELECT c.id, c.case_no, c.head_name, c.village, t.name AS township, c.status, c.result, c.due_on, c.returns, c.round, c.responsible
 		FROM cases c JOIN townships t ON t.id = c.township_id WHERE c.id = ANY($1) ORDER BY c.id FOR SHARE OF c`, int64Array(ids))
 	if err != nil {
 		return nil, fmt.Errorf("cases of reminders: %w", err)
 	}
 	for _, r := range rs {
 		out[r.ID] = caseInfo{cases.Case{ID: r.ID, No: r.No, HeadName: r.HeadName, Village: r.Village, Township: r.Township,
-			Status: cases.Status(r.Status), Result: cases.Result(r.Result), DueOn: r.DueOn, Returns: r.Returns, Round: r.Round}}
+			Status: cases.Status(r.Status), Result: cases.Result(r.Result), DueOn: r.DueOn, Returns: r.Returns, Round: r.Round, Responsible: r.Resp}}
 	}
 	return out, nil
 }

@@ -352,7 +352,7 @@ func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.
 		recips                      = map[string]*Delivery{}
 	)
 	cancel := func(id int64, note string) { cancelIDs = append(cancelIDs, id); notes = append(notes, note) }
-	deliver := func(r reminderRow, text string) (bool, error) {
+	deliver := func(r reminderRow, text string, mention []string) (bool, error) {
 		d, ok := recips[r.Target]
 		if !ok {
 			var err error
@@ -366,6 +366,9 @@ func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.
 			return false, nil
 		}
 		m := *d
+		if len(mention) > 0 && len(m.Mention) > 0 {
+			m.Mention = mention // a digest @s the responsible cadres of its cases, not the whole township
+		}
 		m.Key = fmt.Sprintf("reminder:%d", r.ID)
 		m.Text = text
 		if err := w.Sender.Send(ctx, tx, m); err != nil {
@@ -397,7 +400,7 @@ func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.
 			cancel(r.ID, "今天没有需要提醒的案件")
 			continue
 		}
-		ok, err := deliver(r, o.text)
+		ok, err := deliver(r, o.text, o.mention)
 		if err != nil {
 			return 0, err
 		}
@@ -438,7 +441,7 @@ func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.
 			cancel(r.ID, skip)
 			continue
 		}
-		ok, err := deliver(r, msg)
+		ok, err := deliver(r, msg, nil)
 		if err != nil {
 			return 0, err
 		}

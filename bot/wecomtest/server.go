@@ -43,6 +43,8 @@ type Sent struct {
 	// ResponseCode is what message/send answered for a template card: a click on the
 	// card carries it, and message/update_template_card names the card by it.
 	ResponseCode string
+	// TaskID names the card a template card or a card update is about.
+	TaskID string
 	// Seq orders this message among everything the web page shows (sent and said).
 	Seq int64
 }
@@ -93,6 +95,9 @@ type Server struct {
 	// CallbackTries the number of tries in all (3).
 	CallbackTimeout time.Duration
 	CallbackTries   int
+	// Now stamps the messages the page shows (a demo's own clock); nil is the real time.
+	// Tokens, codes and rate limits always run on the real time. Set it before serving.
+	Now func() time.Time
 
 	srv  *httptest.Server
 	root atomic.Pointer[http.Handler]
@@ -115,6 +120,7 @@ type Server struct {
 	badHooks  map[string]bool      // webhook keys answered 93000
 	chats     map[string]bot.AppChat
 	responses map[string]string // response_code → chatid ("" single)
+	cardCodes map[string]*cardCode
 	users     map[string]string // userid → name
 	oauth     map[string]string // code → userid
 	windows   map[string][]time.Time
@@ -529,12 +535,20 @@ func (s *Server) gettoken(r *http.Request, _ []byte) (map[string]any, int) {
 	return map[string]any{"access_token": tok, "expires_in": 7200}, 0
 }
 
+// stamp is the time messages are shown with (Now, or the real time).
+func (s *Server) stamp() time.Time {
+	if s.Now != nil {
+		return s.Now()
+	}
+	return time.Now()
+}
+
 // record stores a message, or drops it when a rate window is full; caller holds no lock.
 func (s *Server) record(m Sent, windows map[string]bot.Window, n map[string]int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := time.Now()
-	m.At = now
+	m.At = s.stamp()
 	for key, win := range windows {
 		if win.N <= 0 {
 			continue
@@ -620,7 +634,9 @@ func (s *Server) messageSend(_ *http.Request, raw []byte) (map[string]any, int) 
 	}
 	rc := ""
 	if mt == "template_card" {
-		rc = "rc" + randHex(8)
+		card, _ := body["template_card"].(map[string]any)
+		m.TaskID, _ = card["task_id"].(string)
+		rc = s.issueCardCode(m.TaskID, users)
 		m.ResponseCode = rc
 	}
 	s.mu.Lock()
@@ -660,7 +676,7 @@ func (s *Server) duplicate(body map[string]any, m Sent) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if at, ok := s.dupSeen[key]; ok && now.Sub(at) < interval {
-		m.At = now
+		m.At = s.stamp()
 		s.dupes = append(s.dupes, m)
 		return true
 	}
@@ -689,7 +705,12 @@ func (s *Server) updateCard(_ *http.Request, raw []byte) (map[string]any, int) {
 	if rc, _ := body["response_code"].(string); rc == "" || (btn["replace_name"] == nil && !card) {
 		return map[string]any{"errmsg": "invalid parameter: need response_code and button.replace_name or template_card"}, 40058
 	}
-	m := Sent{API: "message/update_template_card", Body: body, At: time.Now()}
+	rc, _ := body["response_code"].(string)
+	task, ok := s.spendCardCode(rc)
+	if !ok {
+		return map[string]any{"errmsg": "invalid response_code: unknown, used already or older than 72 hours"}, 40082
+	}
+	m := Sent{API: "message/update_template_card", Body: body, TaskID: task, ResponseCode: rc}
 	if ids, ok := body["userids"].([]any); ok {
 		for _, u := range ids {
 			m.To = append(m.To, fmt.Sprint(u))
@@ -697,6 +718,39 @@ func (s *Server) updateCard(_ *http.Request, raw []byte) (map[string]any, int) {
 	}
 	s.record(m, nil, nil)
 	return nil, 0
+}
+
+// cardCode is a response_code the simulator gave out: it names one card and works once,
+// within 72 hours, like WeCom's.
+type cardCode struct {
+	task  string
+	users []string
+	at    time.Time
+	used  bool
+}
+
+// issueCardCode gives out a fresh response_code for a card (a send or a click).
+func (s *Server) issueCardCode(task string, users []string) string {
+	rc := "rc" + randHex(8)
+	s.mu.Lock()
+	if s.cardCodes == nil {
+		s.cardCodes = map[string]*cardCode{}
+	}
+	s.cardCodes[rc] = &cardCode{task: task, users: users, at: time.Now()}
+	s.mu.Unlock()
+	return rc
+}
+
+// spendCardCode uses up a response_code and says which card it names.
+func (s *Server) spendCardCode(rc string) (string, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := s.cardCodes[rc]
+	if c == nil || c.used || time.Since(c.at) > bot.CardCodeLife {
+		return "", false
+	}
+	c.used = true
+	return c.task, true
 }
 
 func (s *Server) appchatCreate(_ *http.Request, raw []byte) (map[string]any, int) {

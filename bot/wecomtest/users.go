@@ -187,7 +187,9 @@ func (s *Server) SayInGroup(ctx context.Context, chatid, userid, text string) (m
 }
 
 // ClickCard plays a user clicking a template card the app sent (XML event).
+// Like WeCom, the event carries a fresh response_code for the card (whatever card holds).
 func (s *Server) ClickCard(ctx context.Context, userid string, card bot.CardEvent) error {
+	card.ResponseCode = s.issueCardCode(card.TaskID, []string{userid})
 	q, body := s.SealApp(s.CardEventXML(userid, time.Now(), card))
 	_, err := s.Post(ctx, s.AppCallbackURL, q, body)
 	return err

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -123,7 +124,7 @@ func (s *Server) recordSaid(x Said) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.evseq++
-	x.Seq, x.At = s.evseq, time.Now()
+	x.Seq, x.At = s.evseq, s.stamp()
 	s.said = append(s.said, x)
 	close(s.changed)
 	s.changed = make(chan struct{})
@@ -148,6 +149,7 @@ func (s *Server) Say(ctx context.Context, userid, chat, text string) (string, er
 //	GET  /sim/api/messages?user=ID&chat=&after=N one conversation after cursor N
 //	POST /sim/api/say    {"user","chat","text"}  chat "" is the private chat
 //	POST /sim/api/click  {"user","task_id","response_code","event_key","card_type","selected":{"q":["id"]}}
+//	GET  /sim/open?user=ID&url=U                 opens U as WeCom's in-app browser does an OAuth link: with ?code= for the user
 //	POST /sim/say        {"user","chat","text"} (as /sim/api/say)
 //	GET  /sim/sent       every message the bot sent, and those WeCom dropped
 //	POST /sim/fail       {"api":"message/send","code":-1,"n":3} or {"api":"*","code":500,"rate":0.3}
@@ -171,6 +173,7 @@ func (s *Server) WebHandler() http.Handler {
 	mux.HandleFunc("POST /sim/say", say)
 	mux.HandleFunc("POST /sim/api/say", say)
 	mux.HandleFunc("POST /sim/api/click", s.webClick)
+	mux.HandleFunc("GET /sim/open", s.webOpen)
 	mux.HandleFunc("GET /sim/api/users", func(w http.ResponseWriter, r *http.Request) {
 		people := s.People()
 		if people == nil {
@@ -240,6 +243,22 @@ func (s *Server) webClick(w http.ResponseWriter, r *http.Request) {
 	w.WriteHeader(http.StatusNoContent)
 }
 
+// webOpen plays WeCom's in-app browser opening a link that asks who the user is (OAuth,
+// snsapi_base): the page gets ?code=, which the bot exchanges with auth/getuserinfo. Only
+// http(s) addresses are followed.
+func (s *Server) webOpen(w http.ResponseWriter, r *http.Request) {
+	user, target := r.URL.Query().Get("user"), r.URL.Query().Get("url")
+	u, err := url.Parse(target)
+	if err != nil || user == "" || (u.Scheme != "http" && u.Scheme != "https") {
+		http.Error(w, "需要 user 和 http(s) 地址 url", http.StatusBadRequest)
+		return
+	}
+	q := u.Query()
+	q.Set("code", s.OAuthCode(user))
+	u.RawQuery = q.Encode()
+	http.Redirect(w, r, u.String(), http.StatusFound)
+}
+
 // clickNote describes a click with the card's own words: “核查结论：纳入”.
 func (s *Server) clickNote(taskID, key string, selected map[string][]string) string {
 	var card map[string]any
@@ -303,6 +322,7 @@ type webMsg struct {
 	Content      string         `json:"content,omitempty"`
 	Body         map[string]any `json:"body,omitempty"` // the msgtype's object; card_update: the whole request
 	ResponseCode string         `json:"response_code,omitempty"`
+	TaskID       string         `json:"task_id,omitempty"` // template_card, card_update: the card
 	Mentions     []string       `json:"mentions,omitempty"`
 	Truncated    bool           `json:"truncated,omitempty"`
 }
@@ -347,7 +367,7 @@ func (s *Server) conversation(user, chat string, after int64) []webMsg {
 			continue
 		}
 		w := webMsg{Seq: m.Seq, At: m.At.In(chinaTime).Format("01-02 15:04"), Kind: m.MsgType, Content: m.Content,
-			ResponseCode: m.ResponseCode, Truncated: m.Truncated}
+			ResponseCode: m.ResponseCode, TaskID: m.TaskID, Truncated: m.Truncated}
 		switch m.API {
 		case "aibot/response":
 			w.Name = s.BotName

@@ -6,9 +6,11 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 func call(t *testing.T, method, url string, body any, out any) int {
@@ -145,3 +147,41 @@ func TestWebAPIConversations(t *testing.T) {
 }
 
 func itoa(n int64) string { b, _ := json.Marshal(n); return string(b) }
+
+// With a story's clock (Now), the page shows the story's dates; rate limits and codes keep
+// the real time. /sim/open hands a link an OAuth code for the user, as WeCom's browser does.
+func TestStoryClockAndOAuthOpen(t *testing.T) {
+	s := NewServer()
+	defer s.Close()
+	story := time.Date(2026, 11, 10, 9, 0, 0, 0, chinaTime)
+	s.Now = func() time.Time { return story }
+	s.Swap(s.WebHandler())
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	call(t, "GET", s.URL+"/cgi-bin/gettoken?corpid="+s.CorpID+"&corpsecret="+s.Secret, nil, &tok)
+	var res map[string]any
+	call(t, "POST", s.URL+"/cgi-bin/message/send?access_token="+tok.AccessToken,
+		map[string]any{"touser": "zhangsan", "agentid": s.AgentID, "msgtype": "text", "text": map[string]any{"content": "你好"}}, &res)
+	var p page
+	call(t, "GET", s.URL+"/sim/api/messages?user=zhangsan&chat=", nil, &p)
+	if len(p.Messages) != 1 || p.Messages[0].At != "11-10 09:00" {
+		t.Errorf("message time on the page: %+v", p.Messages)
+	}
+	hc := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := hc.Get(s.URL + "/sim/open?user=zhangsan&url=" + url.QueryEscape("http://fp.example/tasks/?township=城关镇"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || loc == nil || loc.Query().Get("township") != "城关镇" {
+		t.Fatalf("open: %d %v", resp.StatusCode, loc)
+	}
+	if u := s.oauth[loc.Query().Get("code")]; u != "zhangsan" {
+		t.Errorf("the code names %q, want zhangsan", u)
+	}
+	if resp, _ := hc.Get(s.URL + "/sim/open?user=zhangsan&url=" + url.QueryEscape("javascript:alert(1)")); resp == nil || resp.StatusCode != http.StatusBadRequest {
+		t.Errorf("a non-http address was followed")
+	}
+}

@@ -115,8 +115,47 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 	due := db.Cal.AddWorkingDays(opt.Date, 20)
 	byTown := map[string]*cases.TownshipNotice{}
 	var order []string
-	for _, h := range cases.GroupWarnings(facts) {
-		openNo, err := openCaseOf(ctx, tx, h)
+	households := cases.GroupWarnings(facts)
+	open, err := loadOpenCases(ctx, tx, households)
+	if err != nil {
+		return err
+	}
+	add := func(d cases.Dispatched) {
+		n := byTown[d.Case.Township]
+		if n == nil {
+			n = &cases.TownshipNotice{Round: opt.Month, Township: d.Case.Township, Liaisons: map[string][]string{}}
+			byTown[d.Case.Township] = n
+			order = append(order, d.Case.Township)
+		}
+		n.Cases = append(n.Cases, d)
+	}
+	// Open cases follow people (§4a): a household with no open case of its own joins the open
+	// case of one of its people, or of its registry household.
+	follow, err := followOpenCases(ctx, tx, households, open)
+	if err != nil {
+		return err
+	}
+	// A household whose rows named other townships: their groups are told where it went.
+	elsewhere := func(d cases.Dispatched, h cases.Household) {
+		for _, other := range h.OtherTownships {
+			if other == d.Case.Township {
+				continue
+			}
+			o := byTown[other]
+			if o == nil {
+				o = &cases.TownshipNotice{Round: opt.Month, Township: other, Liaisons: map[string][]string{}}
+				byTown[other] = o
+				order = append(order, other)
+			}
+			o.Elsewhere = append(o.Elsewhere, d)
+		}
+	}
+	var fresh []cases.Household
+	for _, h := range households {
+		openNo, err := open.of(h.Key)
+		if no, ok := follow[h.Key]; ok && errors.Is(err, sql.ErrNoRows) {
+			openNo, err = no, nil
+		}
 		var d cases.Dispatched
 		switch {
 		case err == nil:
@@ -170,7 +209,7 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 				return err
 			}
 		case errors.Is(err, sql.ErrNoRows):
-			if !h.Area {
+			if !h.Area && open.hadCase(h.Key) {
 				earlier, err := earlierResult(ctx, tx, h.Key)
 				if err != nil {
 					return err
@@ -182,56 +221,42 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 					continue
 				}
 			}
-			id, no, err := InsertCase(ctx, tx, NewCase{
-				Round: opt.Month, Kind: h.Kind(), HouseholdKey: h.Key, HouseholdNo: h.HouseholdNo,
-				HeadName: h.HeadName, HeadIDNumber: h.HeadIDNumber, Village: h.Village, Township: h.Township,
-				Department: h.Department, DispatchedAt: dispatchedAt, DueOn: due, WarningIDs: h.WarningIDs(),
-			}, opt.Actor, opt.Source)
-			if err != nil {
-				return err
-			}
-			if h.Area {
-				if err := recordSweep(ctx, tx, id, h); err != nil {
-					return err
-				}
-			}
-			if d.Tasks, err = db.addTasks(ctx, tx, id, cases.TaskDepartments(h.Warnings), opt, dispatchedAt); err != nil {
-				return err
-			}
-			if d.Case, err = caseByNo(ctx, tx, no, false); err != nil {
-				return err
-			}
-			for _, hook := range db.CaseHooks {
-				if err := hook(ctx, tx, cases.Case{}, d.Case); err != nil {
-					return fmt.Errorf("after dispatch of %s: %w", no, err)
-				}
-			}
-			res.CasesCreated++
-			res.ByTownship[h.Township]++
+			fresh = append(fresh, h) // created together after the loop (createCases)
+			continue
 		default:
 			return fmt.Errorf("open case of %s: %w", h.Key, err)
 		}
 		res.DepartmentTasks += len(d.Tasks)
 		d.Area, d.Warnings = h.Area, h.Warnings
-		n := byTown[d.Case.Township]
-		if n == nil {
-			n = &cases.TownshipNotice{Round: opt.Month, Township: d.Case.Township, Liaisons: map[string][]string{}}
-			byTown[d.Case.Township] = n
-			order = append(order, d.Case.Township)
+		add(d)
+		elsewhere(d, h)
+	}
+	created, err := db.createCases(ctx, tx, fresh, opt, dispatchedAt, due)
+	if err != nil {
+		return err
+	}
+	for i, c := range created {
+		d := cases.Dispatched{Case: c, Area: fresh[i].Area, Warnings: fresh[i].Warnings}
+		if d.Tasks, err = db.addTasks(ctx, tx, c.ID, cases.TaskDepartments(fresh[i].Warnings), opt, dispatchedAt); err != nil {
+			return err
 		}
-		n.Cases = append(n.Cases, d)
-		for _, other := range h.OtherTownships {
-			if other == d.Case.Township {
-				continue
+		if fresh[i].Area {
+			if err := recordSweep(ctx, tx, c.ID, fresh[i]); err != nil {
+				return err
 			}
-			o := byTown[other]
-			if o == nil {
-				o = &cases.TownshipNotice{Round: opt.Month, Township: other, Liaisons: map[string][]string{}}
-				byTown[other] = o
-				order = append(order, other)
-			}
-			o.Elsewhere = append(o.Elsewhere, d)
 		}
+		for _, t := range d.Tasks {
+			d.Case.TaskDepartments = append(d.Case.TaskDepartments, t.Department)
+		}
+		sort.Strings(d.Case.TaskDepartments)
+		if err := db.runCreated(ctx, tx, d.Case); err != nil {
+			return err
+		}
+		res.CasesCreated++
+		res.ByTownship[c.Township]++
+		res.DepartmentTasks += len(d.Tasks)
+		add(d)
+		elsewhere(d, fresh[i])
 	}
 	// 人员变动: 信息变更 cases, apart from the risk cases (population.go).
 	infos, err := db.dispatchPopulation(ctx, tx, opt, dispatchedAt, res)
@@ -251,6 +276,9 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 	for _, t := range order {
 		n := byTown[t]
 		if err := fillNotice(ctx, tx, n); err != nil {
+			return err
+		}
+		if err := assignResponsible(ctx, tx, n); err != nil {
 			return err
 		}
 		res.Notices = append(res.Notices, *n)

@@ -81,3 +81,74 @@ func markOpenCases(ctx context.Context, tx *sqlx.Tx, facts []cases.WarningFact) 
 	}
 	return nil
 }
+
+// followOpenCases is openCaseOf's second look for a whole round at once: for each household
+// with no open case of its own (and not a 区域排查), the open case of one of its people, else
+// of its registry household. One query whatever the round's size.
+func followOpenCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household, open openCases) (map[string]string, error) {
+	var ids, hnos []string
+	for _, h := range hs {
+		if h.Area {
+			continue
+		}
+		if _, err := open.of(h.Key); err == nil {
+			continue
+		}
+		for _, w := range h.Warnings {
+			if w.IDNumber != "" {
+				ids = append(ids, w.IDNumber)
+			}
+		}
+		if h.HouseholdNo != "" {
+			hnos = append(hnos, h.HouseholdNo)
+		}
+	}
+	out := map[string]string{}
+	if len(ids) == 0 && len(hnos) == 0 {
+		return out, nil
+	}
+	var rows []struct {
+		ID          string `db:"id_number"`
+		HouseholdNo string `db:"household_no"`
+		No          string `db:"case_no"`
+	}
+	err := tx.SelectContext(ctx, &rows, `
+		SELECT w.id_number, COALESCE(m.household_no, '') AS household_no, c.case_no
+		FROM cases c JOIN warnings w ON w.case_id = c.id
+		LEFT JOIN registry_members m ON m.id_number = w.id_number AND m.removed_at IS NULL
+		WHERE c.status <> 'closed' AND NOT c.kind = ANY($3) AND (w.id_number = ANY($1) OR m.household_no = ANY($2))
+		ORDER BY c.case_no`, pq.Array(ids), pq.Array(hnos), pq.Array(notFollowed))
+	if err != nil {
+		return nil, fmt.Errorf("open cases of the round's people: %w", err)
+	}
+	byID, byHousehold := map[string]string{}, map[string]string{}
+	for _, r := range rows {
+		if _, ok := byID[r.ID]; !ok {
+			byID[r.ID] = r.No
+		}
+		if _, ok := byHousehold[r.HouseholdNo]; !ok && r.HouseholdNo != "" {
+			byHousehold[r.HouseholdNo] = r.No
+		}
+	}
+	for _, h := range hs {
+		if h.Area {
+			continue
+		}
+		if _, err := open.of(h.Key); err == nil {
+			continue
+		}
+		best := ""
+		for _, w := range h.Warnings {
+			if no, ok := byID[w.IDNumber]; ok && (best == "" || no < best) {
+				best = no
+			}
+		}
+		if best == "" && h.HouseholdNo != "" {
+			best = byHousehold[h.HouseholdNo]
+		}
+		if best != "" {
+			out[h.Key] = best
+		}
+	}
+	return out, nil
+}

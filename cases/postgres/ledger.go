@@ -33,6 +33,7 @@ type caseRow struct {
 	Village      string         `db:"village"`
 	Township     string         `db:"township"`
 	Department   sql.NullString `db:"department"`
+	Responsible  string         `db:"responsible"`
 	Status       string         `db:"status"`
 	Result       string         `db:"result"`
 	Reason       string         `db:"reason"`
@@ -54,7 +55,7 @@ type caseRow struct {
 const caseSelect = `
 	SELECT c.id, c.case_no, c.round, c.kind, c.household_key, c.household_no, c.head_name, c.head_id_number,
 		c.village, t.name AS township, d.name AS department, c.status, c.result, c.reason, c.dispatched_at,
-		c.due_on, c.verified_at, c.entered_on, c.closed_at, c.returns, c.original_due_on,
+		c.due_on, c.verified_at, c.entered_on, c.closed_at, c.returns, c.original_due_on, c.responsible,
 		COALESCE((SELECT array_agg(DISTINCT w.category ORDER BY w.category) FROM warnings w WHERE w.case_id = c.id), '{}') AS categories,
 		COALESCE((SELECT array_agg(DISTINCT w.id_number ORDER BY w.id_number) FROM warnings w WHERE w.case_id = c.id AND w.id_number <> ''), '{}') AS members,
 		c.source,
@@ -68,7 +69,7 @@ func (r caseRow) toCase() cases.Case {
 		Township: r.Township, Department: r.Department.String, Status: cases.Status(r.Status),
 		Result: cases.Result(r.Result), Reason: r.Reason, DispatchedAt: r.DispatchedAt, DueOn: r.DueOn,
 		VerifiedAt: r.VerifiedAt, EnteredOn: r.EnteredOn, ClosedAt: r.ClosedAt, Returns: r.Returns,
-		Members: []string(r.Members), OriginalDueOn: r.OriginalDueOn,
+		Members: []string(r.Members), OriginalDueOn: r.OriginalDueOn, Responsible: r.Responsible,
 		Source: cases.CaseSource(r.Source), TaskDepartments: []string(r.TaskDepts),
 	}
 	for _, cat := range r.Categories {

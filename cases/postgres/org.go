@@ -77,14 +77,14 @@ func (db *DB) ApplyOrg(ctx context.Context, o *cases.Org) (OrgSummary, error) {
 				dept = u.Department
 			}
 			_, err := tx.ExecContext(ctx, `
-				INSERT INTO users (userid, name, role, township_id, department_id)
-				VALUES ($1, $2, $3, (SELECT id FROM townships WHERE name = $4), (SELECT id FROM departments WHERE name = $5))
+				INSERT INTO users (userid, name, role, township_id, department_id, villages)
+				VALUES ($1, $2, $3, (SELECT id FROM townships WHERE name = $4), (SELECT id FROM departments WHERE name = $5), $6)
 				ON CONFLICT (userid) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
-					township_id = EXCLUDED.township_id, department_id = EXCLUDED.department_id,
+					township_id = EXCLUDED.township_id, department_id = EXCLUDED.department_id, villages = EXCLUDED.villages,
 					former_role = '', deactivated_at = NULL, updated_at = now()
-				WHERE (users.name, users.role, users.township_id, users.department_id)
-					IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.role, EXCLUDED.township_id, EXCLUDED.department_id)`,
-				u.UserID, u.Name, string(u.Role), township, dept)
+				WHERE (users.name, users.role, users.township_id, users.department_id, users.villages)
+					IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.role, EXCLUDED.township_id, EXCLUDED.department_id, EXCLUDED.villages)`,
+				u.UserID, u.Name, string(u.Role), township, dept, pq.Array(villagesOf(u)))
 			if err != nil {
 				return fmt.Errorf("user %s: %w", u.UserID, err)
 			}
@@ -287,6 +287,20 @@ func (db *DB) UsersOf(ctx context.Context, role cases.Role, township, department
 		return nil, fmt.Errorf("list %s users: %w", role, err)
 	}
 	return ids, nil
+}
+
+// villagesOf is a cadre's villages, trimmed; never nil (the column is NOT NULL).
+func villagesOf(u cases.OrgUser) []string {
+	out := []string{}
+	if u.Role != cases.RoleCadre {
+		return out
+	}
+	for _, v := range u.Villages {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
 }
 
 // County is the county's name from the org file, empty before one was applied.

@@ -125,6 +125,9 @@ func (db *DB) ReportSelfFound(ctx context.Context, r SelfFound) (SelfFoundResult
 			if err != nil {
 				return err
 			}
+			if err := setResponsible(ctx, tx, id, r.Actor.UserID); err != nil { // who found it handles it
+				return err
+			}
 			opt := DispatchOptions{Date: today, Actor: r.Actor, Source: r.Src}
 			if d.Tasks, err = db.addTasks(ctx, tx, id, cases.TaskDepartments(h.Warnings), opt, now); err != nil {
 				return err

@@ -137,6 +137,7 @@ func (d *demo) start(ctx context.Context, addr, simAddr string) error {
 		return fmt.Errorf("无法启动企业微信模拟器（%s）：%w", simAddr, err)
 	}
 	d.sim = sim
+	sim.Now = d.clock.Now // the page shows the story's own dates and times
 	sim.Swap(sim.WebHandler())
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {

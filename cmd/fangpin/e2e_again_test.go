@@ -106,7 +106,7 @@ func (e *e2e) again(t *testing.T) {
 		}
 		return false
 	})
-	for _, u := range e2eCadres[open.Township] {
+	for _, u := range []string{open.Responsible} {
 		u := u
 		waitFor(t, ctx, sim, "补充预警 to "+u, func() bool {
 			for _, m := range sim.SentTo(u) {

@@ -57,7 +57,7 @@ func (e *e2e) answers(t *testing.T) {
 
 	// (b) By card: 已在监测, then 录入. A 不纳入 click is sent to the command or the form
 	// (the card has no reason field); another township's cadre clicking is refused.
-	card := cardOf(sim, cadre, byCard.No)
+	card := cardFor(t, ctx, sim, cadre, byCard.No)
 	n = len(sim.SentTo(cadre))
 	sim.ClickCard(ctx, cadre, bot.CardEvent{TaskID: card["task_id"].(string), EventKey: "submit_" + byCard.No,
 		CardType: "multiple_interaction", ResponseCode: "rc-e2e-exclude", Selected: map[string][]string{"result": {"exclude"}}})
@@ -86,7 +86,7 @@ func (e *e2e) answers(t *testing.T) {
 	}
 	waitFor(t, ctx, sim, "card update", func() bool {
 		for _, m := range sim.Sent() {
-			if m.API == "message/update_template_card" && m.Body["response_code"] == "rc-e2e-card" {
+			if tc, _ := m.Body["template_card"].(map[string]any); m.API == "message/update_template_card" && m.TaskID == card["task_id"] && tc["replace_text"] == "已登记：已在监测" {
 				return true
 			}
 		}
@@ -99,7 +99,7 @@ func (e *e2e) answers(t *testing.T) {
 	}
 
 	// (c) By the H5 form: the signed link from the private message; 不纳入 needs a reason.
-	link := formLink(privateDetails(sim, cadre, byForm.No))
+	link := cardFormLink(cardFor(t, ctx, sim, cadre, byForm.No))
 	if link == "" {
 		t.Fatalf("no form link in the private message on %s", byForm.No)
 	}

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/handlers"
 )
 
 func (e *e2e) dispatch(t *testing.T) {
@@ -63,8 +66,10 @@ func (e *e2e) dispatch(t *testing.T) {
 		t.Fatalf("cases in %d app-created groups and %d robot groups; the test needs both (change the seed)", appchatTowns, webhookTowns)
 	}
 
-	// Each township group gets its list, @ its cadres; each cadre the details and a card.
-	waitFor(t, ctx, sim, "group lists", func() bool {
+	// Each township group gets one summary (counts, no names), @ the responsible cadres;
+	// each case's responsible cadre a summary with the task list and, with so few cases, a
+	// card per case carrying the details.
+	waitFor(t, ctx, sim, "group summaries", func() bool {
 		for town := range perTown {
 			if len(groupMessages(sim, town)) == 0 {
 				return false
@@ -74,48 +79,40 @@ func (e *e2e) dispatch(t *testing.T) {
 	})
 	for town, cs := range perTown {
 		msgs := groupMessages(sim, town)
-		text := ""
-		for _, m := range msgs {
-			text += m.Content + "\n"
+		if len(msgs) != 1 {
+			t.Errorf("%s's group got %d messages for the round, want one summary", town, len(msgs))
+		}
+		if text := msgs[0].Content; !strings.Contains(text, fmt.Sprintf("新交办 %d 户", len(cs))) || !strings.Contains(text, "/tasks/?township=") {
+			t.Errorf("%s's group summary: %s", town, text)
 		}
 		for _, c := range cs {
-			if !strings.Contains(text, c.No) {
-				t.Errorf("%s's group list lacks %s:\n%s", town, c.No, text)
+			if c.Responsible == "" || !slices.Contains(e2eCadres[town], c.Responsible) {
+				t.Errorf("case %s of %s has responsible %q", c.No, town, c.Responsible)
 			}
-		}
-		if !strings.Contains(text, "新交办") {
-			t.Errorf("%s's group list: %s", town, text)
-		}
-		for _, cadre := range e2eCadres[town] {
-			if !mentions(msgs, cadre) {
-				t.Errorf("%s's group list does not @ %s: %q", town, cadre, msgs[0].Content)
+			if !mentions(msgs, c.Responsible) {
+				t.Errorf("%s's group summary does not @ %s: %q", town, c.Responsible, msgs[0].Content)
 			}
 		}
 	}
-	waitFor(t, ctx, sim, "private details and cards", func() bool {
-		for town, cs := range perTown {
-			for _, cadre := range e2eCadres[town] {
-				for _, c := range cs {
-					if privateDetails(sim, cadre, c.No) == "" || cardOf(sim, cadre, c.No) == nil {
-						return false
-					}
-				}
-			}
-		}
-		return true
-	})
 	routed := 0
 	for _, c := range all {
-		handlers := e2eCadres[c.Township]
+		who := []string{c.Responsible} // a routed case's liaison hears of it as a department task
 		if c.Department != "" {
 			routed++
-			handlers = append(append([]string{}, handlers...), e2eLiaisons[c.Department])
 		}
-		for _, u := range handlers {
-			waitFor(t, ctx, sim, "details and card for "+u, func() bool { return privateDetails(sim, u, c.No) != "" && cardOf(sim, u, c.No) != nil })
-			if d := privateDetails(sim, u, c.No); !strings.Contains(d, c.HeadName) || !strings.Contains(d, c.HeadIDNumber) {
-				t.Errorf("%s's private message on %s lacks the head's name and ID:\n%s", u, c.No, d)
+		for _, u := range who {
+			waitFor(t, ctx, sim, "summary and card for "+u, func() bool { return roundSummary(sim, u) != "" && cardOf(sim, u, c.No) != nil })
+			if d, _ := json.Marshal(cardOf(sim, u, c.No)); !strings.Contains(string(d), c.HeadName) || !strings.Contains(string(d), c.HeadIDNumber) {
+				t.Errorf("%s's card on %s lacks the head's name and ID:\n%s", u, c.No, d)
 			}
+			if !strings.Contains(roundSummary(sim, u), "/tasks/?") {
+				t.Errorf("%s's summary lacks the task list: %s", u, roundSummary(sim, u))
+			}
+		}
+	}
+	for _, u := range e2eCadres["城关镇"] {
+		if n := len(sim.SentTo(u)); n > handlers.MaxRoundPrivate {
+			t.Errorf("%s got %d private messages for the round", u, n)
 		}
 	}
 	if routed == 0 {

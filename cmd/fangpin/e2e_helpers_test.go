@@ -89,23 +89,35 @@ func mentions(msgs []wecomtest.Sent, userid string) bool {
 	return simtest.Mentions(msgs, userid, e2eNames[userid])
 }
 
-// privateDetails is the private dispatch message on a case to user.
-func privateDetails(sim *wecomtest.Server, user, no string) string {
-	return simtest.PrivateDetails(sim, user, no)
+// roundSummary is the private summary of a round to user.
+func roundSummary(sim *wecomtest.Server, user string) string {
+	return simtest.RoundSummary(sim, user)
+}
+
+// cardFor is user's card on a case: the round's, or one asked for with 表单 (a cadre who is
+// not the case's responsible one gets cards on request).
+func cardFor(t *testing.T, ctx context.Context, sim *wecomtest.Server, user, no string) map[string]any {
+	t.Helper()
+	if c := cardOf(sim, user, no); c != nil {
+		return c
+	}
+	sim.SayPrivately(ctx, user, "表单 "+no)
+	waitFor(t, ctx, sim, "card on request for "+user, func() bool { return cardOf(sim, user, no) != nil })
+	return cardOf(sim, user, no)
+}
+
+// cardFormLink is the path of the H5 form a card links to ("" if none).
+func cardFormLink(card map[string]any) string {
+	u, err := url.Parse(simtest.CardFormLink(card))
+	if err != nil || u.Path == "" {
+		return ""
+	}
+	return u.RequestURI()
 }
 
 // cardOf is the mini-form card on a case sent to user.
 func cardOf(sim *wecomtest.Server, user, no string) map[string]any {
 	return simtest.Card(sim, user, no)
-}
-
-// formLink is the path of the signed form link in a message ("" if none).
-func formLink(text string) string {
-	u, err := url.Parse(simtest.FormLinkIn(text))
-	if err != nil || u.Path == "" {
-		return ""
-	}
-	return u.RequestURI()
 }
 
 // syncBuffer is a bytes.Buffer for loggers writing from several goroutines.

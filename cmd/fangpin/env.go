@@ -10,6 +10,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
 	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/handlers"
 	"github.com/fangpin/fangpin/internal/config"
 	"github.com/fangpin/fangpin/notify"
 )
@@ -71,6 +72,8 @@ func (e *Env) DB(ctx context.Context) (*postgres.DB, error) {
 	// A household reported with 走访 after a 区域排查 is linked to that task (§5c).
 	db.CaseHooks = append(db.CaseHooks, postgres.SweepLinkHook)
 	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
+	// Every card sent for a case follows it: handled by any route, the cards show the outcome.
+	db.CaseHooks = append(db.CaseHooks, (&handlers.Announcer{Links: e.formLinks()}).FollowCards)
 	if e.Clock != nil {
 		db.Now = e.Clock
 	}

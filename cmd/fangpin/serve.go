@@ -152,6 +152,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Mux.Handle("/wecom/aibot", aiCB)
 	if links != nil {
 		s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Now: db.Now, Log: log})
+		s.Mux.Handle("/tasks/", &handlers.TaskList{Ledger: db, Users: db, Links: links, OAuth: s.API, Now: db.Now, Log: log})
 		s.Mux.Handle("/report", &handlers.ReportForm{Ledger: db, Users: db, Links: links, OAuth: s.API,
 			Announce: &handlers.Announcer{Links: links}, Now: db.Now, Log: log})
 	}

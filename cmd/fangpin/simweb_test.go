@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -140,6 +141,30 @@ func TestSimulatorWebPageInBrowser(t *testing.T) {
 		t.Errorf("the click is not shown: %v", err)
 	}
 
+	// A refused tap (不纳入 needs a written reason) turns the second card back to its
+	// choices with the reason; 核查 typed in chat then updates that card to the outcome.
+	second := `[...document.querySelectorAll(".tcard")].filter(c => c.querySelector(".submit"))[0]`
+	if _, err := chromedp.Run(tctx, chromedp.Evaluate[bool](`(() => { const c = `+second+`; c.querySelector("select").value = "exclude"; c.querySelector(".submit").click(); return true })()`)); err != nil {
+		t.Fatalf("tap the second card: %v", err)
+	}
+	if _, err := chromedp.Run(tctx, chromedp.Poll[bool](`[...document.querySelectorAll(".tcard")].some(c => c.textContent.includes("未登记") && c.querySelector(".submit") && !c.querySelector(".submit").disabled)`)); err != nil {
+		t.Fatalf("the refused card did not come back with its choices and the reason: %v", err)
+	}
+	no2, err := chromedp.Run(tctx, chromedp.Evaluate[string](`(() => { const c = [...document.querySelectorAll(".tcard")].find(c => c.textContent.includes("未登记")); return c.dataset.task.split("_")[0] })()`))
+	if err != nil || no2 == "" {
+		t.Fatalf("second card's case: %q %v", no2, err)
+	}
+	err = chromedp.Do(tctx, chromedp.SendKeys(css("#input"), "核查 "+no2+" 纳入 已入户核实"), chromedp.Click(css("#send")))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := chromedp.Run(tctx, chromedp.Poll[bool](`[...document.querySelectorAll(".tcard")].filter(c => c.querySelector(".state")).length == 2 && !document.querySelector(".tcard .submit")`)); err != nil {
+		t.Fatalf("the card of a case verified in chat still has a live button: %v", err)
+	}
+	if _, err := chromedp.Run(tctx, hasText(".tcard .state", "已登记：纳入")); err != nil {
+		t.Fatalf("the card does not show the chat's outcome: %v", err)
+	}
+
 	// In the township group the round's text is there, and an @-mention is answered there.
 	err = chromedp.Do(tctx,
 		chromedp.Click(css("#back-chats")),
@@ -160,6 +185,25 @@ func TestSimulatorWebPageInBrowser(t *testing.T) {
 	}
 	if got := sim.SentInChat("wrCG0001"); len(got) != 2 || got[1].API != "aibot/response" {
 		t.Errorf("group messages: %+v", got)
+	}
+
+	// The summary's link to the township's list opens, as in WeCom, with the member's
+	// identity (OAuth): zhangsan sees the township's cases, his own first, each with its form.
+	href, err := chromedp.Run(tctx, chromedp.Evaluate[string](`[...document.querySelectorAll(".row .bubble a")].map(a => a.href).find(h => h.includes("sim/open") && h.includes("tasks"))`))
+	if err != nil || href == "" {
+		t.Fatalf("no township list link in the group: %q %v", href, err)
+	}
+	err = chromedp.Do(tctx, chromedp.Navigate(href), chromedp.WaitVisible(css("#intro")))
+	if err != nil {
+		t.Fatalf("open the township list: %v", err)
+	}
+	list, err := chromedp.Run(tctx, chromedp.Text(css("main")))
+	if err != nil || !strings.Contains(list, "城关镇 待办案件") || !strings.Contains(list, "张三您好") {
+		t.Fatalf("the township list: %v\n%s", err, list)
+	}
+	err = chromedp.Do(tctx, chromedp.Click(css("a.case")), chromedp.WaitVisible(css("#submit")))
+	if err != nil {
+		t.Fatalf("open a case from the list: %v", err)
 	}
 }
 

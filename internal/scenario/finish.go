@@ -34,7 +34,7 @@ func (p *Play) finish(ctx context.Context) error {
 	}
 	var parts []string
 	for kind, n := range sent {
-		parts = append(parts, fmt.Sprintf("%s %d", kind, n))
+		parts = append(parts, fmt.Sprintf("%s %d", cases.ReminderKind(kind).Label(), n))
 	}
 	sort.Strings(parts)
 	group, private := 0, 0

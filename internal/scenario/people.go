@@ -80,6 +80,9 @@ func (p *Play) Answer(ctx context.Context, day cases.Date, round string, share f
 			continue
 		}
 		cadre := cadres[i%len(cadres)]
+		if c.Responsible != "" {
+			cadre = c.Responsible // the case's responsible cadre has its card and summary
+		}
 		if c.Kind == cases.KindSweep { // 区域排查: 排查 … 完成, no 核查
 			if err := p.finishSweep(ctx, c, cadre); err != nil {
 				return fmt.Errorf("%s 办理 %s：%w", cadre, c.No, err)

@@ -129,7 +129,7 @@ func TestFinish(t *testing.T) {
 	if strings.Join(office.ledgers, "|") != strings.Join(want, "|") || strings.Join(office.tables, ",") != "2026-11,2026-12" {
 		t.Errorf("ledgers %q tables %q", office.ledgers, office.tables)
 	}
-	if !strings.HasSuffix(out.String(), "\n已发送提醒：case_due 68，push 6\n模拟器收到机器人消息：群聊 0 条，私聊 0 条\n") ||
+	if !strings.HasSuffix(out.String(), "\n已发送提醒：到期提醒 68，推送提醒 6\n模拟器收到机器人消息：群聊 0 条，私聊 0 条\n") ||
 		!strings.Contains(out.String(), "台账："+filepath.Join(dir, "2026-12.xlsx")+"\n") {
 		t.Errorf("output:\n%s", out.String())
 	}

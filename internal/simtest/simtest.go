@@ -186,6 +186,30 @@ func PrivateDetails(sim *wecomtest.Server, user, no string) string {
 	return ""
 }
 
+// RoundSummary is the latest private summary of a dispatch round sent to user ("" if none).
+func RoundSummary(sim *wecomtest.Server, user string) string {
+	var s string
+	for _, m := range sim.SentTo(user) {
+		if m.MsgType == "text" && strings.Contains(m.Content, "交给您负责的新案件") {
+			s = m.Content
+		}
+	}
+	return s
+}
+
+// CardFormLink is the signed H5 form link a card jumps to ("" if none).
+func CardFormLink(card map[string]any) string {
+	l, _ := card["jump_list"].([]any)
+	for _, it := range l {
+		if m, ok := it.(map[string]any); ok {
+			if u, _ := m["url"].(string); strings.Contains(u, "/form/") {
+				return u
+			}
+		}
+	}
+	return ""
+}
+
 // Card is the latest mini-form card on case no sent to user (nil if none).
 func Card(sim *wecomtest.Server, user, no string) map[string]any {
 	var card map[string]any
@@ -218,6 +242,11 @@ func FormLink(sim *wecomtest.Server, user, no string) string {
 	for _, m := range sim.SentTo(user) {
 		if l := FormLinkIn(m.Content); l != "" && strings.Contains(m.Content, no) {
 			link = l
+		}
+		if c, ok := m.Body["template_card"].(map[string]any); ok {
+			if id, _ := c["task_id"].(string); strings.HasPrefix(id, no+"_") && CardFormLink(c) != "" {
+				link = CardFormLink(c)
+			}
 		}
 	}
 	return link

@@ -6,7 +6,7 @@ const $ = (id) => document.getElementById(id);
 const state = {
   app: "防返贫预警助手", bot: "防返贫助手", users: [],
   user: null, chat: null, // chat: {id, name, kind}
-  cursor: 0, lastSeq: 0, lastAt: "", cards: {}, // cards: response_code → card element
+  cursor: 0, lastSeq: 0, lastAt: "", cards: {}, // cards: task_id (or response_code) → card element
   polling: false, gen: 0,
 };
 
@@ -25,6 +25,10 @@ function linkify(parent, text) {
     if (m.index > last) parent.appendChild(document.createTextNode(text.slice(last, m.index)));
     const a = el("a", "", m[0]);
     a.href = m[0]; a.target = "_blank"; a.rel = "noopener";
+    // a link with no signature of its own (a group's list page) asks WeCom who opens it
+    if (!/[?&]s=/.test(m[0]) && /\/(tasks|form)\//.test(m[0])) {
+      a.href = "sim/open?user=" + encodeURIComponent(state.user || "") + "&url=" + encodeURIComponent(m[0]);
+    }
     parent.appendChild(a);
     last = m.index + m[0].length;
   }
@@ -308,18 +312,23 @@ function templateCard(m, c) {
     bt.onclick = () => click(c.submit_button.key, bt);
     btns.appendChild(bt);
   }
-  if (btns.children.length) d.appendChild(btns);
-  if (m.response_code) state.cards[m.response_code] = d;
+  if (c.replace_text) {
+    // handled: WeCom greys the button out with this text, nothing is left to press
+    for (const x of d.querySelectorAll("select, input")) x.disabled = true;
+    d.appendChild(el("div", "state", c.replace_text));
+  } else if (btns.children.length) d.appendChild(btns);
+  if (c.task_id) state.cards[c.task_id] = d;
+  else if (m.response_code) state.cards[m.response_code] = d;
   return d;
 }
 
 // updateCard applies message/update_template_card to the card it names.
 function updateCard(m) {
   const b = m.body || {};
-  const card = state.cards[b.response_code];
+  const card = state.cards[m.task_id] || state.cards[b.response_code];
   if (!card) return;
   if (b.template_card) {
-    const fresh = templateCard({ seq: m.seq, response_code: b.response_code }, b.template_card);
+    const fresh = templateCard({ seq: m.seq, response_code: b.response_code }, Object.assign({ task_id: m.task_id }, b.template_card));
     card.replaceWith(fresh);
     return;
   }

@@ -1,0 +1,186 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
+// openCases is the open case of every household of a round, and which households had a
+// case at all, read in one query: a county round has thousands of households, and a query
+// each cost seconds.
+type openCases struct {
+	open map[string]string // household_key → case_no
+	had  map[string]bool
+}
+
+func loadOpenCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household) (openCases, error) {
+	keys := make([]string, len(hs))
+	for i, h := range hs {
+		keys[i] = h.Key
+	}
+	var rows []struct {
+		Key    string `db:"household_key"`
+		No     string `db:"case_no"`
+		Status string `db:"status"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `SELECT household_key, case_no, status FROM cases WHERE household_key = ANY($1)`, pq.Array(keys)); err != nil {
+		return openCases{}, fmt.Errorf("cases of the round's households: %w", err)
+	}
+	o := openCases{open: map[string]string{}, had: map[string]bool{}}
+	for _, r := range rows {
+		o.had[r.Key] = true
+		if cases.Status(r.Status) != cases.StatusClosed {
+			o.open[r.Key] = r.No
+		}
+	}
+	return o, nil
+}
+
+// hadCase reports whether the household ever had a case (only then can its warnings be held).
+func (o openCases) hadCase(key string) bool { return o.had[key] }
+
+// of answers like the single-row query it replaces: the case number, or sql.ErrNoRows.
+func (o openCases) of(key string) (string, error) {
+	if no, ok := o.open[key]; ok {
+		return no, nil
+	}
+	return "", sql.ErrNoRows
+}
+
+// createCases opens a case for each household in a few statements whatever their number
+// (numbers in household order, warnings linked, creation events). The caller runs the case
+// hooks on each (runCreated) once it has its department tasks, as InsertCase's callers do.
+func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household, opt DispatchOptions, at time.Time, due cases.Date) ([]cases.Case, error) {
+	if len(hs) == 0 {
+		return nil, nil
+	}
+	var last int
+	if err := tx.GetContext(ctx, &last, `UPDATE rounds SET last_seq = last_seq + $2 WHERE month = $1 RETURNING last_seq`, opt.Month, len(hs)); err != nil {
+		return nil, fmt.Errorf("number %d cases in round %s: %w", len(hs), opt.Month, err)
+	}
+	n := len(hs)
+	nos, kinds, keys, hnos, heads, headIDs, villages, towns, depts := make([]string, n), make([]string, n), make([]string, n),
+		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	details := make([]string, n)
+	var linkCase []string
+	var linkWarning []int64
+	for i := range hs {
+		h := &hs[i]
+		nos[i] = caseNumber(opt.Month, last-n+1+i)
+		kinds[i], keys[i], hnos[i], heads[i], headIDs[i] = string(h.Kind()), h.Key, h.HouseholdNo, h.HeadName, h.HeadIDNumber
+		villages[i], towns[i], depts[i] = h.Village, h.Township, h.Department
+		b, _ := json.Marshal(map[string]any{"kind": h.Kind(), "due_on": due.String(), "warnings": len(h.WarningIDs()), "source": cases.SourceScreening})
+		details[i] = string(b)
+		for _, w := range h.WarningIDs() {
+			linkCase, linkWarning = append(linkCase, nos[i]), append(linkWarning, w)
+		}
+	}
+	var rows []struct {
+		ID   int64          `db:"id"`
+		No   string         `db:"case_no"`
+		Dept sql.NullString `db:"department"`
+	}
+	err := tx.SelectContext(ctx, &rows, `
+		INSERT INTO cases (case_no, round, kind, household_key, household_no, head_name, head_id_number, village,
+			township_id, department_id, status, dispatched_at, due_on)
+		SELECT x.no, $1, x.kind, x.key, x.hno, x.head, x.head_id, x.village, t.id, d.id, 'dispatched', $2, $3
+		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
+			WITH ORDINALITY AS x(no, kind, key, hno, head, head_id, village, town, dept, i)
+		JOIN townships t ON t.name = x.town LEFT JOIN departments d ON x.dept <> '' AND d.name = x.dept
+		ORDER BY x.i
+		RETURNING id, case_no, (SELECT name FROM departments WHERE id = department_id) AS department`,
+		opt.Month, at, due, pq.Array(nos), pq.Array(kinds), pq.Array(keys), pq.Array(hnos), pq.Array(heads),
+		pq.Array(headIDs), pq.Array(villages), pq.Array(towns), pq.Array(depts))
+	if err != nil {
+		return nil, fmt.Errorf("insert %d cases: %w", n, err)
+	}
+	if len(rows) != n {
+		return nil, fmt.Errorf("insert %d cases: %d inserted (a township unknown?)", n, len(rows))
+	}
+	ids := map[string]int64{}
+	deptOf := map[string]string{}
+	for _, r := range rows {
+		ids[r.No], deptOf[r.No] = r.ID, r.Dept.String
+	}
+	_, err = tx.ExecContext(ctx, `
+		UPDATE warnings w SET case_id = c.id FROM unnest($1::text[], $2::bigint[]) AS x(no, wid)
+		JOIN cases c ON c.case_no = x.no
+		WHERE w.id = x.wid AND w.case_id IS NULL`, pq.Array(linkCase), pq.Array(linkWarning))
+	if err != nil {
+		return nil, fmt.Errorf("link warnings of %d cases: %w", n, err)
+	}
+	caseIDs := make([]int64, n)
+	for i := range nos {
+		caseIDs[i] = ids[nos[i]]
+	}
+	_, err = tx.ExecContext(ctx, `
+		INSERT INTO case_events (case_id, action, from_status, to_status, actor, actor_role, source_msg, detail, at)
+		SELECT x.id, $2, '', 'dispatched', $3, $4, $5, x.detail::jsonb, $6
+		FROM unnest($1::bigint[], $7::text[]) WITH ORDINALITY AS x(id, detail, i) ORDER BY x.i`,
+		pq.Array(caseIDs), string(ActDispatch), opt.Actor.UserID, string(opt.Actor.Role), string(opt.Source), at, pq.Array(details))
+	if err != nil {
+		return nil, fmt.Errorf("creation events of %d cases: %w", n, err)
+	}
+	out := make([]cases.Case, n)
+	for i := range hs {
+		h := &hs[i]
+		c := cases.Case{ID: caseIDs[i], No: nos[i], Round: opt.Month, Kind: h.Kind(), HouseholdKey: h.Key,
+			HouseholdNo: h.HouseholdNo, HeadName: h.HeadName, HeadIDNumber: h.HeadIDNumber, Village: h.Village,
+			Township: h.Township, Department: deptOf[nos[i]], Status: cases.StatusDispatched,
+			Source: cases.SourceScreening, DispatchedAt: at, DueOn: due, Categories: sortedCategories(h.Warnings), Members: sortedMembers(h.Warnings)}
+		out[i] = c
+	}
+	return out, nil
+}
+
+// caseNumber is a case's number: YJ202611-0001.
+func caseNumber(round string, seq int) string {
+	return fmt.Sprintf("YJ%s-%04d", strings.ReplaceAll(round, "-", ""), seq)
+}
+
+// sortedCategories and sortedMembers give a new case what caseSelect reads back.
+func sortedCategories(ws []cases.WarningFact) []cases.Category {
+	seen := map[cases.Category]bool{}
+	var out []cases.Category
+	for _, w := range ws {
+		if !seen[w.Category] {
+			seen[w.Category] = true
+			out = append(out, w.Category)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	return out
+}
+
+func sortedMembers(ws []cases.WarningFact) []string {
+	seen := map[string]bool{}
+	var out []string
+	for _, w := range ws {
+		if w.IDNumber != "" && !seen[w.IDNumber] {
+			seen[w.IDNumber] = true
+			out = append(out, w.IDNumber)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// runCreated runs the case hooks on a case just created (before is the zero case).
+func (db *DB) runCreated(ctx context.Context, tx *sqlx.Tx, c cases.Case) error {
+	for _, hook := range db.CaseHooks {
+		if err := hook(ctx, tx, cases.Case{}, c); err != nil {
+			return fmt.Errorf("after dispatch of %s: %w", c.No, err)
+		}
+	}
+	return nil
+}

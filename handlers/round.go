@@ -1,0 +1,334 @@
+package handlers
+
+import (
+	"fmt"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/cases"
+)
+
+// A round at county scale (spec §8) stays readable and inside WeCom's limits (a member gets
+// at most 30 app messages a minute, 1000 an hour): each township group gets one summary,
+// each responsible cadre (and the liaisons of routed departments) one private summary with
+// a link to their H5 task list, and a card per case only when that keeps them within
+// MaxRoundPrivate messages.
+
+// MaxRoundPrivate is the most private messages anyone gets for one round.
+const MaxRoundPrivate = 10
+
+// MaxCaseNotices is how many of a round's cases someone gets one by one (a card, or a text
+// for 补充预警), besides the summary: beyond it, the summary and the task list alone.
+const MaxCaseNotices = MaxRoundPrivate - 1
+
+// roundGroupSummary is the township group's one message of a round: counts by village and
+// category (nothing about any person), the link to the township's list and the
+// responsible cadres.
+func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
+	if len(n.Cases) == 0 {
+		return nil // only told of households that went elsewhere (elsewhereMessages)
+	}
+	var created, merged int
+	var mergedNos []string
+	var due cases.Date
+	type village struct {
+		name  string
+		cases int
+		cats  map[string]int
+	}
+	byVillage := map[string]*village{}
+	var order []string
+	responsible := map[string]bool{}
+	for _, d := range n.Cases {
+		if d.Case.Responsible != "" {
+			responsible[d.Case.Responsible] = true
+		}
+		if d.Merged {
+			merged++
+			mergedNos = append(mergedNos, d.Case.No)
+			continue
+		}
+		created++
+		due = d.Case.DueOn
+		name := d.Case.Village
+		if name == "" || d.Area {
+			name = "乡镇范围"
+		}
+		v := byVillage[name]
+		if v == nil {
+			v = &village{name: name, cats: map[string]int{}}
+			byVillage[name] = v
+			order = append(order, name)
+		}
+		v.cases++
+		for _, l := range strings.Split(groupCategories(d.Case.Categories), "、") {
+			if l != "" {
+				v.cats[l]++
+			}
+		}
+	}
+	sort.Slice(order, func(i, j int) bool {
+		if byVillage[order[i]].cases != byVillage[order[j]].cases {
+			return byVillage[order[i]].cases > byVillage[order[j]].cases
+		}
+		return order[i] < order[j]
+	})
+	var b strings.Builder
+	fmt.Fprintf(&b, "【防返贫预警交办】%s 批次 %s：新交办 %d 户", n.Round, n.Township, created)
+	if merged > 0 {
+		fmt.Fprintf(&b, "，在办案件补充预警 %d 户", merged)
+		if merged <= 10 { // case numbers only: the group may read them (spec §9)
+			fmt.Fprintf(&b, "（%s）", strings.Join(mergedNos, "、"))
+		}
+	}
+	if !due.IsZero() {
+		fmt.Fprintf(&b, "，请于 %s 前办结", due)
+	}
+	b.WriteString("。")
+	if len(order) > 0 {
+		b.WriteString("\n按村统计：")
+	}
+	head := b.String()
+	var tail strings.Builder
+	if a.Links != nil && a.Links.BaseURL != "" {
+		fmt.Fprintf(&tail, "\n本乡镇清单（企业微信验证身份后查看）：%s", a.TownshipListURL(n.Township))
+	}
+	names := cadreNames(n)
+	var mention, who []string
+	for _, u := range n.Cadres {
+		if responsible[u] {
+			mention = append(mention, u)
+			who = append(who, names[u])
+		}
+	}
+	if len(who) > 0 {
+		tail.WriteString("\n责任干部：@" + strings.Join(who, " @") + "，各自负责的案件和任务清单已私信发送。")
+	}
+	tail.WriteString("\n群内不公开个人信息。")
+	if created <= MaxCaseNotices {
+		// a small round: each case by number, masked name and village (spec §9)
+		b.Reset()
+		b.WriteString(strings.Replace(head, "\n按村统计：", "", 1))
+		for _, d := range n.Cases {
+			if !d.Merged {
+				b.WriteString("\n" + GroupLine(d.Case, d.Area))
+			}
+		}
+		order = nil
+	}
+	for i, name := range order {
+		v := byVillage[name]
+		line := fmt.Sprintf("\n%s %d 户（%s）", v.name, v.cases, countList(v.cats))
+		if b.Len()+len(line)+tail.Len()+64 > TextLimit {
+			fmt.Fprintf(&b, "\n……其余 %d 个村见清单", len(order)-i)
+			break
+		}
+		b.WriteString(line)
+	}
+	b.WriteString(tail.String())
+	o := bot.Outgoing{Key: fmt.Sprintf("round:group:%s:%s", n.Township, roundDigest(n.Cases))}
+	switch {
+	case n.AppChatID != "":
+		o.Channel, o.Target = bot.ToAppChat, n.AppChatID
+		o.MsgType, o.Body = bot.Text(b.String())
+	case n.WebhookKey != "":
+		o.Channel, o.Target = bot.ToWebhook, n.WebhookKey
+		o.MsgType, o.Body = bot.Text(b.String(), mention...)
+	default:
+		return nil // no group: the cadres hear privately
+	}
+	return []bot.Outgoing{o}
+}
+
+func cadreNames(n cases.TownshipNotice) map[string]string {
+	m := make(map[string]string, len(n.Cadres))
+	for i, u := range n.Cadres {
+		if i < len(n.CadreNames) && n.CadreNames[i] != "" {
+			m[u] = n.CadreNames[i]
+		} else {
+			m[u] = u
+		}
+	}
+	return m
+}
+
+// countList writes counts as "因病 3、因学 1", largest first.
+func countList(m map[string]int) string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if m[keys[i]] != m[keys[j]] {
+			return m[keys[i]] > m[keys[j]]
+		}
+		return keys[i] < keys[j]
+	})
+	parts := make([]string, len(keys))
+	for i, k := range keys {
+		parts[i] = fmt.Sprintf("%s %d", k, m[k])
+	}
+	return strings.Join(parts, "、")
+}
+
+// roundRecipients lists who hears privately of a case: its responsible cadre (all the
+// township's cadres when it has none) and, for a case routed to a 责任部门 that got no
+// department task this round, its liaisons (a task is announced by taskMessages, within
+// the same limit of messages).
+func roundRecipients(n cases.TownshipNotice, d cases.Dispatched) []string {
+	c := d.Case
+	var ids []string
+	if c.Responsible != "" {
+		ids = append(ids, c.Responsible)
+	} else {
+		ids = append(ids, n.Cadres...)
+	}
+	if c.Department != "" && !hasTaskOf(d.Tasks, c.Department) {
+		ids = append(ids, n.Liaisons[c.Department]...)
+	}
+	return ids
+}
+
+func hasTaskOf(ts []cases.Task, dept string) bool {
+	for _, t := range ts {
+		if t.Department == dept {
+			return true
+		}
+	}
+	return false
+}
+
+// roundPrivate is everyone's private messages of one township's round: a summary each and,
+// for whoever has at most MaxCaseNotices cases in it, a card per new case and a text per
+// 补充预警.
+func (a *Announcer) roundPrivate(n cases.TownshipNotice) []bot.Outgoing {
+	items := map[string][]cases.Dispatched{}
+	var users []string
+	for _, d := range n.Cases {
+		for _, u := range roundRecipients(n, d) {
+			if items[u] == nil {
+				users = append(users, u)
+			}
+			items[u] = append(items[u], d)
+		}
+	}
+	sort.Strings(users)
+	var out []bot.Outgoing
+	for _, u := range users {
+		ds := items[u]
+		digest := roundDigest(ds)
+		one := len(ds) <= MaxCaseNotices
+		mt, body := bot.Text(a.privateSummary(n, u, ds, one))
+		out = append(out, bot.Outgoing{Key: fmt.Sprintf("round:private:%s:%s:%s", n.Township, u, digest),
+			Channel: bot.ToUsers, Target: u, MsgType: mt, Body: body})
+		if !one {
+			continue
+		}
+		for _, d := range ds {
+			if d.Merged {
+				text := "【补充预警】您在办的案件有新的预警\n" + CaseDetails(d.Case, d.Warnings)
+				if a.Links != nil {
+					text += "\n核查表单：" + a.Links.URL(d.Case.No, u)
+				}
+				mt, body := bot.Text(cutText(text, TextLimit))
+				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:1", d.Case.No, u, roundDigest([]cases.Dispatched{d})),
+					Channel: bot.ToUsers, Target: u, MsgType: mt, Body: body})
+				continue
+			}
+			if d.Case.Kind == cases.KindSweep { // 区域排查 (§5c): no household to verify, no result card
+				text := "【区域排查】请组织逐村排查\n" + CaseDetails(d.Case, d.Warnings) +
+					fmt.Sprintf("\n发现的困难户用“走访 <身份证号> <姓名> <类别> <情况>”逐户上报，排查完后回复：排查 %s 完成 <发现户数> <说明>", d.Case.No)
+				mt, body := bot.Text(cutText(text, TextLimit))
+				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:1", d.Case.No, u, roundDigest([]cases.Dispatched{d})),
+					Channel: bot.ToUsers, Target: u, MsgType: mt, Body: body})
+				continue
+			}
+			if d.Case.Kind == cases.KindInfo { // 人员变动: update the national system, no 核查, no card
+				text := "【人员变动】请在全国系统中更新该户信息\n" + CaseDetails(d.Case, d.Warnings) +
+					fmt.Sprintf("\n人员变动无需入户核查：完成后回复：录入 %s [日期]", d.Case.No)
+				mt, body := bot.Text(cutText(text, TextLimit))
+				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:1", d.Case.No, u, roundDigest([]cases.Dispatched{d})),
+					Channel: bot.ToUsers, Target: u, MsgType: mt, Body: body})
+				continue
+			}
+			out = append(out, a.Card(d.Case, u, "dispatch:"+roundDigest([]cases.Dispatched{d})))
+		}
+	}
+	return out
+}
+
+// privateSummary is someone's one summary of a round: how many cases, where, by when, and
+// the link to their task list (each case opens there with its details and form).
+func (a *Announcer) privateSummary(n cases.TownshipNotice, user string, ds []cases.Dispatched, cards bool) string {
+	var created, merged, info int
+	var due cases.Date
+	byVillage := map[string]int{}
+	var nos []string
+	for _, d := range ds {
+		if d.Case.Kind == cases.KindInfo && !d.Merged {
+			info++
+		}
+		if d.Merged {
+			merged++
+		} else {
+			created++
+			due = d.Case.DueOn
+		}
+		v := d.Case.Village
+		if v == "" {
+			v = d.Case.Township
+		}
+		byVillage[v]++
+		nos = append(nos, d.Case.No)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "【防返贫预警交办】%s 批次，%s交给您负责的新案件 %d 件", n.Round, n.Township, created)
+	if merged > 0 {
+		fmt.Fprintf(&b, "，在办案件补充预警 %d 件", merged)
+	}
+	if !due.IsZero() {
+		fmt.Fprintf(&b, "，请于 %s 前入户核查并办结", due)
+	}
+	b.WriteString("。")
+	if info > 0 {
+		fmt.Fprintf(&b, "其中人员变动 %d 件无需入户核查，在全国系统中更新后回复“录入 <编号>”即可。", info)
+	}
+	b.WriteString("\n按村：" + countList(byVillage))
+	if a.Links != nil {
+		b.WriteString("\n任务清单（每户详情和核查表单）：" + a.Links.TaskListURL(user))
+	}
+	if cards {
+		b.WriteString("\n每件案件的核查卡片随后发给您。")
+	} else {
+		b.WriteString("\n发送“待办”可在聊天里查看，发送“表单 <编号>”可获取单件案件的核查卡片。")
+	}
+	if a.Links == nil {
+		list := "\n案件编号：" + strings.Join(nos, "、")
+		if b.Len()+len(list) > TextLimit {
+			list = cutText(list, TextLimit-b.Len()-16) + "……"
+		}
+		b.WriteString(list)
+	}
+	return b.String()
+}
+
+// cutText keeps at most limit bytes of s, on a character boundary.
+func cutText(s string, limit int) string {
+	if len(s) <= limit {
+		return s
+	}
+	for limit > 0 && limit < len(s) && !utf8Start(s[limit]) {
+		limit--
+	}
+	return s[:max(limit, 0)]
+}
+
+func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
+
+// TownshipListURL is the township's list page for its group: no signature (a group link is
+// no one's); WeCom's OAuth tells the page who opens it.
+func (a *Announcer) TownshipListURL(township string) string {
+	return strings.TrimRight(a.Links.BaseURL, "/") + "/tasks/?township=" + url.QueryEscape(township)
+}
