@@ -15,10 +15,31 @@ apt_install() {
 pg_answers() { psql "postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable&connect_timeout=3" -qtAc 'select 1' >/dev/null 2>&1; }
 redis_answers() { [ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2>/dev/null)" = "PONG" ]; }
 
-# --- Go (the go command fetches the toolchain go.mod names through the module proxy) ---
-if ! command -v go >/dev/null 2>&1 && [ ! -x /usr/local/go/bin/go ]; then
-  echo "安装 Go……" >&2
-  apt_install golang-go ca-certificates
+# --- Go ---
+# go.mod names the Go it needs. Debian 12's golang-go is 1.19, too old to fetch a newer one
+# itself (GOTOOLCHAIN came with 1.21), so where no usable go is found, the toolchain go.mod
+# names is taken from the Go module proxy, where the go command itself would get it, into
+# /usr/local/go.
+go_usable() {
+  local g=$1 v
+  [ -x "$g" ] || return 1
+  v=$("$g" env GOVERSION 2>/dev/null | sed 's/^go//') || return 1
+  [ -n "$v" ] && [ "$(printf '%s\n1.21\n' "$v" | sort -V | head -n 1)" = "1.21" ]
+}
+if ! go_usable /usr/local/go/bin/go && ! go_usable "$(command -v go 2>/dev/null || true)"; then
+  want=$(sed -n 's/^go \([0-9.]*\).*/\1/p' "$(dirname "$0")/../go.mod")
+  arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
+  proxy=${GOPROXY:-https://proxy.golang.org}; proxy=${proxy%%,*}
+  echo "安装 Go $want（来自 Go 模块代理）……" >&2
+  command -v curl >/dev/null 2>&1 && command -v unzip >/dev/null 2>&1 || apt_install curl unzip ca-certificates
+  tmp=$(mktemp -d)
+  curl -fsSL "$proxy/golang.org/toolchain/@v/v0.0.1-go$want.linux-$arch.zip" -o "$tmp/go.zip"
+  unzip -q "$tmp/go.zip" -d "$tmp"
+  $SUDO rm -rf /usr/local/go
+  $SUDO mv "$tmp/golang.org/toolchain@v0.0.1-go$want.linux-$arch" /usr/local/go
+  $SUDO chmod -R a+rX /usr/local/go
+  chmod +x /usr/local/go/bin/* /usr/local/go/pkg/tool/*/* 2>/dev/null || $SUDO chmod +x /usr/local/go/bin/* /usr/local/go/pkg/tool/*/*
+  rm -rf "$tmp"
 fi
 
 # --- PostgreSQL ---
