@@ -1,5 +1,7 @@
 package cases
 
+import "encoding/json"
+
 // Batch is one department push (spec §3, §11): a file or an API call, what was taken and
 // what was refused. DuplicateOf is set when the same content (same SHA-256) had already
 // been pushed: the earlier batch is returned and nothing changes.
@@ -51,4 +53,18 @@ type Warning struct {
 	// Detail is the row as read, a JSON object of column name → value, shown only to the
 	// responsible cadre. It is built once by the reader so a million rows cost no maps.
 	Detail []byte
+}
+
+// MarshalJSON names an education batch's period by its 学年 ("2026-2027", spec §3), as the
+// department does; it is stored as the month of its deadline (2027-04) so that pushes,
+// reminders and the assessment share one kind of period.
+func (b Batch) MarshalJSON() ([]byte, error) {
+	type plain Batch
+	p := plain(b)
+	if b.Category == CatEducation {
+		if d, err := ParseMonth(b.Period); err == nil {
+			p.Period = SchoolYearOf(d)
+		}
+	}
+	return json.Marshal(p)
 }

@@ -147,9 +147,10 @@ func TestBatchAPIJSON(t *testing.T) {
 		a.batch.Errors[0].Row != 2 || a.batch.Errors[0].Column != "学费" {
 		t.Fatalf("json push: %+v", a)
 	}
-	// The push may name its 学年 (spec §2): 2025-2026 is the push of April 2026.
+	// The push may name its 学年 (spec §2): 2025-2026 is the push of April 2026, and the answer
+	// names it so too.
 	sy := strings.Replace(strings.Replace(body, `"period":"2026-04"`, `"period":"2025-2026"`, 1), "1000.01", "1000.02", 1)
-	if a := pushBatch(t, srv.URL, "demo-token-jtj", "application/json", strings.NewReader(sy)); a.status != http.StatusCreated || a.batch.Period != "2026-04" || a.batch.Accepted != 1 {
+	if a := pushBatch(t, srv.URL, "demo-token-jtj", "application/json", strings.NewReader(sy)); a.status != http.StatusCreated || a.batch.Period != "2025-2026" || a.batch.Accepted != 1 {
 		t.Fatalf("json push naming its 学年: %+v", a)
 	}
 	for _, bad := range []string{`{`, `{"category":"education","records":[]}`, `{"category":"education","period":"2026/4","records":[{}]}`} {
