@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -76,7 +75,7 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household
 	var linkWarning []int64
 	for i := range hs {
 		h := &hs[i]
-		nos[i] = caseNumber(opt.Month, last-n+1+i)
+		nos[i] = cases.CaseNumber(opt.Month, last-n+1+i)
 		kinds[i], keys[i], hnos[i], heads[i], headIDs[i] = string(h.Kind()), h.Key, h.HouseholdNo, h.HeadName, h.HeadIDNumber
 		villages[i], towns[i], depts[i] = h.Village, h.Township, h.Department
 		b, _ := json.Marshal(map[string]any{"kind": h.Kind(), "due_on": due.String(), "warnings": len(h.WarningIDs()), "source": cases.SourceScreening})
@@ -141,11 +140,6 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household
 		out[i] = c
 	}
 	return out, nil
-}
-
-// caseNumber is a case's number: YJ202611-0001.
-func caseNumber(round string, seq int) string {
-	return fmt.Sprintf("YJ%s-%04d", strings.ReplaceAll(round, "-", ""), seq)
 }
 
 // sortedCategories and sortedMembers give a new case what caseSelect reads back.

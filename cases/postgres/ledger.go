@@ -306,7 +306,7 @@ func InsertCase(ctx context.Context, tx *sqlx.Tx, n NewCase, actor cases.Actor, 
 	if err = tx.QueryRowxContext(ctx, `UPDATE rounds SET last_seq = last_seq + 1 WHERE month = $1 RETURNING last_seq`, n.Round).Scan(&seq); err != nil {
 		return 0, "", fmt.Errorf("number case in round %s: %w", n.Round, err)
 	}
-	no = fmt.Sprintf("YJ%s-%04d", strings.ReplaceAll(n.Round, "-", ""), seq)
+	no = cases.CaseNumber(n.Round, seq)
 	var dept any
 	if n.Department != "" {
 		dept = n.Department
