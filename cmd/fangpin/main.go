@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"os/signal"
 	"runtime/debug"
@@ -49,8 +50,9 @@ var commands = map[string]command{
 func main() {
 	// Spec §14: the process stays under 256 MB whatever it is given. The readers bound what
 	// they hold (cases/sheet); a soft limit below that makes the collector return garbage
-	// before the heap's usual doubling could reach it. GOMEMLIMIT, if set, wins.
-	if os.Getenv("GOMEMLIMIT") == "" {
+	// before the heap's usual doubling could reach it. GOMEMLIMIT, if set, wins (the runtime
+	// has then set a limit below the "none" it starts with).
+	if debug.SetMemoryLimit(-1) == math.MaxInt64 {
 		debug.SetMemoryLimit(memoryLimit)
 	}
 	os.Exit(Main(os.Args[1:]))
