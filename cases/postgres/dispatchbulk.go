@@ -111,6 +111,11 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household
 	for _, r := range rows {
 		ids[r.No], deptOf[r.No] = r.ID, r.Dept.String
 	}
+	for i, no := range nos {
+		if depts[i] != "" && deptOf[no] == "" { // an unknown 责任部门 is an error, never a NULL
+			return nil, cases.Errorf(cases.ENotFound, "责任部门“%s”不在组织文件中，请核对部门名称。", depts[i])
+		}
+	}
 	_, err = tx.ExecContext(ctx, `
 		UPDATE warnings w SET case_id = c.id FROM unnest($1::text[], $2::bigint[]) AS x(no, wid)
 		JOIN cases c ON c.case_no = x.no
