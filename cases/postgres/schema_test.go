@@ -86,8 +86,8 @@ func TestSchemaRefusesWhatTheCodeNeverWrites(t *testing.T) {
 			[]string{`INSERT INTO spot_checks (case_id, month, seed) VALUES (` + newCase + `, '2026/11', 1)`},
 			[]string{`INSERT INTO spot_checks (case_id, month, seed) VALUES (` + newCase + `, '2026-11', 1)`}},
 		{"reminders_period_check",
-			[]string{`INSERT INTO reminders (key, kind, target, due_at, period) VALUES ('k', 'education', 'office', now(), '2026-2027')`},
-			[]string{`INSERT INTO reminders (key, kind, target, due_at, period) VALUES ('k', 'education', 'office', now(), '2027-04')`}},
+			[]string{`INSERT INTO reminders (key, kind, department_id, target, due_at, period) SELECT 'k', 'education', id, 'office', now(), '2026-2027' FROM departments LIMIT 1`},
+			[]string{`INSERT INTO reminders (key, kind, department_id, target, due_at, period) SELECT 'k', 'education', id, 'office', now(), '2027-04' FROM departments LIMIT 1`}},
 		{"warnings_batch_row",
 			[]string{`INSERT INTO warnings (batch_id, row_no, category, period, township_id)
 				SELECT batch_id, row_no, category, period, township_id FROM warnings WHERE id = ` + batchWarning},
@@ -98,8 +98,12 @@ func TestSchemaRefusesWhatTheCodeNeverWrites(t *testing.T) {
 				`INSERT INTO warnings (batch_id, row_no, category, period, township_id) SELECT NULL, 0, 'medical', '2026-11', id FROM townships`}},
 		{"reminders_kind_check",
 			[]string{`INSERT INTO reminders (key, kind, target, due_at) VALUES ('k', 'nudge', 'office', now())`},
-			[]string{`INSERT INTO reminders (key, kind, target, due_at) VALUES ('k', 'task_escalate', 'office', now())`,
+			[]string{`INSERT INTO reminders (key, kind, target, due_at) VALUES ('k', 'feedback', 'office', now())`,
 				`INSERT INTO reminders (key, kind, target, due_at) VALUES ('k2', 'digest', 'office', now())`}},
+		{"reminders_department_check",
+			[]string{`INSERT INTO reminders (key, kind, target, due_at, period) VALUES ('k', 'push', 'liaisons:水务局', now(), '2026-10')`},
+			[]string{`INSERT INTO reminders (key, kind, department_id, target, due_at, period)
+				SELECT 'k', 'push', id, 'liaisons:' || name, now(), '2026-10' FROM departments WHERE name = '民政局'`}},
 		{"case_events_action_check",
 			[]string{`INSERT INTO case_events (case_id, action, to_status, actor) VALUES (` + newCase + `, 'close', 'closed', 'x')`},
 			[]string{`INSERT INTO case_events (case_id, action, to_status, actor) VALUES (` + newCase + `, 'registry_move', 'dispatched', 'system')`}},
@@ -235,7 +239,7 @@ func TestSchemaChecksMigrateDown(t *testing.T) {
 		err := db.Get(&n, `SELECT (SELECT count(*) FROM pg_constraint WHERE conname IN ('batches_category_check', 'warnings_category_check',
 				'area_sweeps_category_check', 'departments_categories_check', 'batches_period_check', 'warnings_period_check',
 				'warnings_held_round_check', 'rounds_month_check', 'spot_checks_month_check', 'reminders_period_check',
-				'reminders_kind_check', 'case_events_action_check', 'outbox_channel_check', 'inbox_source_check',
+				'reminders_kind_check', 'reminders_department_check', 'case_events_action_check', 'outbox_channel_check', 'inbox_source_check',
 				'cases_closed_at_check', 'cases_verified_result_check', 'townships_one_chat_check'))
 			+ (SELECT count(*) FROM pg_trigger WHERE tgname IN ('case_events_append_only', 'case_events_no_truncate',
 				'registry_history_append_only', 'registry_history_no_truncate', 'users_never_deleted'))
@@ -246,8 +250,8 @@ func TestSchemaChecksMigrateDown(t *testing.T) {
 		}
 		return n
 	}
-	if n := count(); n != 24 {
-		t.Fatalf("%d of the 24 constraints, triggers, index and function after Up", n)
+	if n := count(); n != 25 {
+		t.Fatalf("%d of the 25 constraints, triggers, index and function after Up", n)
 	}
 	if _, err := p.DownTo(ctx, 451); err != nil {
 		t.Fatalf("down: %v", err)
@@ -260,7 +264,7 @@ func TestSchemaChecksMigrateDown(t *testing.T) {
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatalf("up again: %v", err)
 	}
-	if n := count(); n != 24 {
-		t.Errorf("%d of 24 after Up again", n)
+	if n := count(); n != 25 {
+		t.Errorf("%d of 25 after Up again", n)
 	}
 }

@@ -31,6 +31,10 @@ CREATE UNIQUE INDEX warnings_batch_row ON warnings (batch_id, row_no, category) 
 ALTER TABLE reminders ADD CONSTRAINT reminders_kind_check CHECK (kind IN
     ('case_due', 'case_overdue', 'case_escalate', 'push', 'push_late', 'education', 'education_late',
      'dispatch', 'month_end', 'feedback', 'digest', 'task_due', 'task_overdue', 'task_escalate'));
+-- A department's reminder names a department that exists: the planner looks it up by name, and
+-- an unknown name is an error, never a reminder that reaches nobody.
+ALTER TABLE reminders ADD CONSTRAINT reminders_department_check CHECK (department_id IS NOT NULL OR kind NOT IN
+    ('push', 'push_late', 'education', 'education_late', 'task_due', 'task_overdue', 'task_escalate'));
 
 -- Audit actions: cases.Actions, ActSweepDone, and the store's dispatch, task_added, task_done,
 -- held and registry_move.
@@ -86,7 +90,7 @@ ALTER TABLE cases DROP CONSTRAINT cases_verified_result_check, DROP CONSTRAINT c
 ALTER TABLE inbox DROP CONSTRAINT inbox_source_check;
 ALTER TABLE outbox DROP CONSTRAINT outbox_channel_check;
 ALTER TABLE case_events DROP CONSTRAINT case_events_action_check;
-ALTER TABLE reminders DROP CONSTRAINT reminders_kind_check;
+ALTER TABLE reminders DROP CONSTRAINT reminders_department_check, DROP CONSTRAINT reminders_kind_check;
 DROP INDEX warnings_batch_row;
 CREATE INDEX warnings_batch ON warnings (batch_id, row_no);
 ALTER TABLE reminders DROP CONSTRAINT reminders_period_check;
