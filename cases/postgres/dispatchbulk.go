@@ -71,13 +71,20 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household
 	nos, kinds, keys, hnos, heads, headIDs, villages, towns, depts := make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	details := make([]string, n)
+	known, err := knownDepartments(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
 	var linkCase []string
 	var linkWarning []int64
 	for i := range hs {
 		h := &hs[i]
 		nos[i] = cases.CaseNumber(opt.Month, last-n+1+i)
 		kinds[i], keys[i], hnos[i], heads[i], headIDs[i] = string(h.Kind()), h.Key, h.HouseholdNo, h.HeadName, h.HeadIDNumber
-		villages[i], towns[i], depts[i] = h.Village, h.Township, h.Department
+		villages[i], towns[i] = h.Village, h.Township
+		if depts[i], err = caseDepartment(*h, known); err != nil {
+			return nil, err
+		}
 		b, _ := json.Marshal(map[string]any{"kind": h.Kind(), "due_on": due.String(), "warnings": len(h.WarningIDs()), "source": cases.SourceScreening})
 		details[i] = string(b)
 		for _, w := range h.WarningIDs() {
@@ -89,7 +96,7 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household
 		No   string         `db:"case_no"`
 		Dept sql.NullString `db:"department"`
 	}
-	err := tx.SelectContext(ctx, &rows, `
+	err = tx.SelectContext(ctx, &rows, `
 		INSERT INTO cases (case_no, round, kind, household_key, household_no, head_name, head_id_number, village,
 			township_id, department_id, status, dispatched_at, due_on)
 		SELECT x.no, $1, x.kind, x.key, x.hno, x.head, x.head_id, x.village, t.id, d.id, 'dispatched', $2, $3
@@ -110,6 +117,11 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household
 	deptOf := map[string]string{}
 	for _, r := range rows {
 		ids[r.No], deptOf[r.No] = r.ID, r.Dept.String
+	}
+	for i, no := range nos {
+		if depts[i] != "" && deptOf[no] == "" { // an unknown 责任部门 is an error, never a NULL
+			return nil, cases.Errorf(cases.ENotFound, "责任部门“%s”不在组织文件中，请核对部门名称。", depts[i])
+		}
 	}
 	_, err = tx.ExecContext(ctx, `
 		UPDATE warnings w SET case_id = c.id FROM unnest($1::text[], $2::bigint[]) AS x(no, wid)

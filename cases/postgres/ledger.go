@@ -309,7 +309,15 @@ func InsertCase(ctx context.Context, tx *sqlx.Tx, n NewCase, actor cases.Actor, 
 	no = cases.CaseNumber(n.Round, seq)
 	var dept any
 	if n.Department != "" {
-		dept = n.Department
+		// an unknown 责任部门 is an error, never a case without its department
+		var id int
+		if err = tx.GetContext(ctx, &id, `SELECT id FROM departments WHERE name = $1`, n.Department); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return 0, "", cases.Errorf(cases.ENotFound, "责任部门“%s”不在组织文件中，请核对部门名称。", n.Department)
+			}
+			return 0, "", fmt.Errorf("department %s of case %s: %w", n.Department, no, err)
+		}
+		dept = id
 	}
 	if n.Source == "" {
 		n.Source = cases.SourceScreening
@@ -318,7 +326,7 @@ func InsertCase(ctx context.Context, tx *sqlx.Tx, n NewCase, actor cases.Actor, 
 		INSERT INTO cases (case_no, round, kind, household_key, household_no, head_name, head_id_number, village,
 			township_id, department_id, status, dispatched_at, due_on, source)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT id FROM townships WHERE name = $9),
-			(SELECT id FROM departments WHERE name = $10), 'dispatched', $11, $12, $13)
+			$10, 'dispatched', $11, $12, $13)
 		RETURNING id`,
 		no, n.Round, string(n.Kind), n.HouseholdKey, n.HouseholdNo, n.HeadName, n.HeadIDNumber, n.Village,
 		n.Township, dept, n.DispatchedAt, n.DueOn, string(n.Source)).Scan(&id)

@@ -116,6 +116,13 @@ func (db *DB) ReportSelfFound(ctx context.Context, r SelfFound) (SelfFoundResult
 			if err := EnsureNumbering(ctx, tx, month, today); err != nil {
 				return err
 			}
+			known, err := knownDepartments(ctx, tx)
+			if err != nil {
+				return err
+			}
+			if h.Department, err = caseDepartment(h, known); err != nil {
+				return err
+			}
 			id, no, err := InsertCase(ctx, tx, NewCase{
 				Round: month, Kind: h.Kind(), HouseholdKey: h.Key, HouseholdNo: h.HouseholdNo,
 				HeadName: h.HeadName, HeadIDNumber: h.HeadIDNumber, Village: h.Village, Township: r.Actor.Township,
