@@ -142,7 +142,8 @@ func renameTownship(ctx context.Context, tx *sqlx.Tx, t cases.OrgTownship) error
 		}
 	}
 	for _, old := range rows[1:] {
-		for _, table := range []string{"cases", "registry_households", "warnings", "users", "reminders"} {
+		// Every table that names a township (the migrations' REFERENCES townships).
+		for _, table := range []string{"cases", "registry_households", "registry_members", "registry_history", "warnings", "users", "reminders"} {
 			if _, err := tx.ExecContext(ctx, `UPDATE `+table+` SET township_id = $2 WHERE township_id = $1`, old.ID, keep.ID); err != nil {
 				return fmt.Errorf("merge township %s into %s (%s): %w", old.Name, t.Name, table, err)
 			}

@@ -145,6 +145,16 @@ func TestMergedTownshipsBecomeOne(t *testing.T) {
 		t.Fatal(err)
 	}
 	all, _ := db.ListCases(ctx, postgres.CaseFilter{})
+	// 河口乡 has registry history of its own (a member who moved in): it goes along.
+	_, err := db.Exec(`WITH t AS (SELECT id FROM townships WHERE name = '河口乡')
+		INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id, township_id)
+		SELECT $1, 'H0002', '迁入', '2026-10-12', 'B-test', t.id FROM t`, p.B.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`UPDATE registry_members SET township_id = (SELECT id FROM townships WHERE name = '河口乡') WHERE id_number = $1`, p.B.ID); err != nil {
+		t.Fatal(err)
+	}
 	merged := `
 county: 测试县
 townships:
@@ -160,6 +170,14 @@ users:
 `
 	if err := applyOrg(t, db, merged); err != nil {
 		t.Fatalf("merge: %v", err)
+	}
+	var history int
+	if err := db.Get(&history, `SELECT count(*) FROM registry_history h JOIN townships t ON t.id = h.township_id WHERE t.name = '城河镇'`); err != nil || history != 1 {
+		t.Errorf("registry history in the merged township: %d (%v), want 1", history, err)
+	}
+	// The history is still append-only in every other way.
+	if _, err := db.Exec(`UPDATE registry_history SET change = '死亡'`); err == nil {
+		t.Error("registry history was rewritten")
 	}
 	for _, name := range []string{"城关镇", "河口乡", "城河镇", "城关"} {
 		got, err := db.ListCases(ctx, postgres.CaseFilter{Township: name})
