@@ -124,3 +124,7 @@ type Outbox struct {
 func (o *Outbox) Enqueue(ctx context.Context, msgs ...Outgoing) error {
 	return Enqueue(ctx, o.DB, msgs...)
 }
+
+// OutboxKey is the message's idempotency key (it makes Outgoing a cases.Outgoing, which a
+// hook queues through the store's unit of work).
+func (m Outgoing) OutboxKey() string { return m.Key }

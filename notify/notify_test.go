@@ -116,7 +116,7 @@ func (f *fixture) dispatch(round, township, head, household string, day cases.Da
 		c = cases.Case{ID: id, No: no, Round: round, Kind: n.Kind, HouseholdKey: household, HeadName: head,
 			Village: n.Village, Township: township, Status: cases.StatusDispatched, DispatchedAt: n.DispatchedAt, DueOn: n.DueOn}
 		for _, h := range f.db.CaseHooks {
-			if err := h(ctx, tx, cases.Case{}, c); err != nil {
+			if err := h(ctx, postgres.Unit(tx), cases.Case{}, c); err != nil {
 				return err
 			}
 		}

@@ -62,8 +62,8 @@ func cancelCaseReminders(ctx context.Context, q sqlx.ExecerContext, caseID int64
 // closes it cancels them; when a spot check returns it (new due_on) it cancels the old ones
 // and plans new ones. It reads db.Now and db.Cal when it runs, so a test's clock applies.
 func CaseHook(db *postgres.DB) postgres.CaseHook {
-	return func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
-		now := db.Now()
+	return func(ctx context.Context, u cases.Tx, before, after cases.Case) error {
+		tx, now := postgres.SQLTx(u), db.Now()
 		switch {
 		case before.ID == 0:
 			return insertReminders(ctx, tx, cases.CaseReminders(after, db.Cal, now))
@@ -107,8 +107,8 @@ func reviveReminders(ctx context.Context, q sqlx.ExecerContext, rs []cases.Remin
 // TaskHook plans a department task's reminders inside the transaction that adds it
 // (register it in db.TaskHooks).
 func TaskHook(db *postgres.DB) postgres.TaskHook {
-	return func(ctx context.Context, tx *sqlx.Tx, t cases.Task) error {
-		return insertReminders(ctx, tx, cases.TaskReminders(t, db.Cal, db.Now()))
+	return func(ctx context.Context, u cases.Tx, t cases.Task) error {
+		return insertReminders(ctx, postgres.SQLTx(u), cases.TaskReminders(t, db.Cal, db.Now()))
 	}
 }
 
