@@ -23,6 +23,14 @@ type Tx interface {
 	TownshipContacts(ctx context.Context, township string) (Township, []string, error)
 	// UsersOf lists the userids with a role ("" township/department: any), by userid.
 	UsersOf(ctx context.Context, role Role, township, department string) ([]string, error)
+	// PlanReminders stores planned reminders (with their digests, WithDigests); a key
+	// already stored is left as it is, so planning twice is harmless.
+	PlanReminders(ctx context.Context, rs []Reminder) error
+	// CancelCaseReminders cancels every pending reminder of a case, its department tasks'
+	// excepted, noting why.
+	CancelCaseReminders(ctx context.Context, caseID int64, note string) error
+	// ReviveReminders makes cancelled reminders with these keys pending again.
+	ReviveReminders(ctx context.Context, rs []Reminder) error
 }
 
 // Outgoing is a message queued through Tx.Enqueue. Its concrete type is the transport's

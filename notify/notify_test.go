@@ -39,7 +39,7 @@ type countingSender struct {
 	calls map[string]int
 }
 
-func (s *countingSender) Send(ctx context.Context, tx sqlx.ExtContext, d notify.Delivery) error {
+func (s *countingSender) Send(ctx context.Context, tx cases.Tx, d notify.Delivery) error {
 	s.mu.Lock()
 	s.calls[d.Key]++
 	s.mu.Unlock()
@@ -622,3 +622,5 @@ func TestDigestMentionsTheResponsibleCadres(t *testing.T) {
 		t.Errorf("digest should @ only the responsible cadre: %s", payload)
 	}
 }
+
+var _ notify.Store = (*postgres.DB)(nil)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -105,40 +104,7 @@ func CarryOver(ctx context.Context, q sqlx.QueryerContext, month, township strin
 	return kept, nil
 }
 
-// CarryOverText renders the township's month-end reminder (spec §10), or "" when there is
-// nothing to list. Case numbers, villages and masked heads only.
+// CarryOverText is cases.CarryOverText.
 func CarryOverText(township, month string, lastDay cases.Date, today cases.Date, cs []CarryOverCase) string {
-	if len(cs) == 0 {
-		return ""
-	}
-	var overdue, current, older, supplemented []string
-	for _, c := range cs {
-		line := c.Line(today)
-		switch {
-		case c.Overdue:
-			overdue = append(overdue, line)
-		case c.Supplemented && !c.NoResult():
-			supplemented = append(supplemented, line)
-		case c.Round == month:
-			current = append(current, line)
-		default:
-			older = append(older, line)
-		}
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "【月底反馈提醒】%s以下 %d 件案件还没有办完，请在 %s 前逐户反馈核查结果：", township, len(cs), lastDay)
-	section := func(title string, lines []string) {
-		if len(lines) == 0 {
-			return
-		}
-		fmt.Fprintf(&b, "\n%s（%d 件）：", title, len(lines))
-		for _, l := range lines {
-			b.WriteString("\n• " + l)
-		}
-	}
-	section("已逾期", overdue)
-	section("本月交办、尚无核查结果", current)
-	section("往月交办、尚无核查结果", older)
-	section("往月案件本月有补充预警，请一并核查", supplemented)
-	return b.String()
+	return cases.CarryOverText(township, month, lastDay, today, cs)
 }

@@ -76,7 +76,7 @@ func (db *DB) SpotCheck(ctx context.Context, no string, actor cases.Actor, pass 
 	}
 	note = strings.TrimSpace(note)
 	record := func(ctx context.Context, u cases.Tx, before, after cases.Case) error {
-		tx := SQLTx(u)
+		tx := sqlTx(u)
 		failures := 0
 		if !pass {
 			failures = 1

@@ -126,7 +126,7 @@ func SweepLinkHook(ctx context.Context, u cases.Tx, before, after cases.Case) er
 	if len(cats) == 0 {
 		return nil
 	}
-	_, err := SQLTx(u).ExecContext(ctx, `
+	_, err := sqlTx(u).ExecContext(ctx, `
 		UPDATE cases SET sweep_case_id = (
 			SELECT s.case_id FROM area_sweeps s JOIN cases sc ON sc.id = s.case_id
 			WHERE sc.township_id = (SELECT township_id FROM cases WHERE id = $1) AND s.category = ANY($2)

@@ -16,9 +16,9 @@ type unit struct{ tx *sqlx.Tx }
 
 var _ cases.Tx = unit{}
 
-// SQLTx is the transaction behind a cases.Tx the store handed out, for the store's own
+// sqlTx is the transaction behind a cases.Tx the store handed out, for the store's own
 // hooks (SweepLinkHook, SpotCheck's record).
-func SQLTx(tx cases.Tx) *sqlx.Tx {
+func sqlTx(tx cases.Tx) *sqlx.Tx {
 	u, ok := tx.(unit)
 	if !ok {
 		panic(fmt.Sprintf("postgres: %T is not a transaction of this store", tx))
