@@ -16,7 +16,7 @@ import (
 )
 
 // Announcer queues a round's messages on the round's own transaction, so that the cases and
-// what the townships are told commit together (handlers.Announcer does it through bot.Enqueue).
+// what the townships are told commit together (handlers.Announcer builds the messages).
 type Announcer = cases.Announcer
 
 type DispatchOptions = cases.DispatchOptions

@@ -7,6 +7,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/cases"
 )
 
@@ -41,11 +42,11 @@ func (u unit) Enqueue(ctx context.Context, msgs ...cases.Outgoing) error {
 		}
 		out = append(out, o)
 	}
-	return bot.Enqueue(ctx, u.tx, out...)
+	return pgqueue.Enqueue(ctx, u.tx, out...)
 }
 
 func (u unit) SentCards(ctx context.Context, prefix string) ([]cases.SentCard, error) {
-	cards, err := bot.CardsWithPrefix(ctx, u.tx, prefix)
+	cards, err := pgqueue.CardsWithPrefix(ctx, u.tx, prefix)
 	if err != nil {
 		return nil, err
 	}
@@ -57,7 +58,7 @@ func (u unit) SentCards(ctx context.Context, prefix string) ([]cases.SentCard, e
 }
 
 func (u unit) MarkSendReported(ctx context.Context, outboxID int64) error {
-	return bot.MarkReported(ctx, u.tx, outboxID)
+	return pgqueue.MarkReported(ctx, u.tx, outboxID)
 }
 
 func (u unit) TownshipContacts(ctx context.Context, township string) (cases.Township, []string, error) {
@@ -70,7 +71,7 @@ func (u unit) UsersOf(ctx context.Context, role cases.Role, township, department
 
 // UnreportedFailures lists failed group messages the office has not been told of yet.
 func (db *DB) UnreportedFailures(ctx context.Context, limit int) ([]bot.FailedSend, error) {
-	return bot.UnreportedFailures(ctx, db.DB, limit)
+	return pgqueue.UnreportedFailures(ctx, db.DB, limit)
 }
 
 // Unit is a transaction of this store as hooks see it, for callers that run hooks on a
