@@ -1,9 +1,6 @@
 package cases
 
-import (
-	"context"
-	"strings"
-)
+import "context"
 
 // Tx is a unit of work: the store's transaction as a hook sees it. Whatever a hook reads
 // and queues through it commits or rolls back with the change that ran the hook, so that a
@@ -64,21 +61,3 @@ type MoveAnnouncer func(ctx context.Context, tx Tx, moves []CaseMove) error
 
 // SpotDrawHook runs in the transaction that records a spot-check draw, with the picks.
 type SpotDrawHook func(ctx context.Context, tx Tx, picks []SpotPick) error
-
-// NormalizeCaseNo makes case numbers case-insensitive and forgiving of full-width input.
-func NormalizeCaseNo(no string) string {
-	no = strings.ToUpper(strings.TrimSpace(no))
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= '０' && r <= '９':
-			return '0' + (r - '０')
-		case r >= 'Ａ' && r <= 'Ｚ':
-			return 'A' + (r - 'Ａ')
-		case r >= 'ａ' && r <= 'ｚ':
-			return 'A' + (r - 'ａ')
-		case r == '－' || r == '—':
-			return '-'
-		}
-		return r
-	}, no)
-}
