@@ -124,18 +124,20 @@ func (db *DB) ReminderOrg(ctx context.Context) ([]cases.OrgDepartment, []string,
 	return od, towns, nil
 }
 
-// PendingReminders lists pending reminders by id: all of them, or only those not yet in
-// the schedule (at most limit; 0: no limit).
+// PendingReminders lists pending reminders by id: all of them, or only the first limit of
+// those not yet in the schedule.
 func (db *DB) PendingReminders(ctx context.Context, unscheduledOnly bool, limit int) ([]cases.DueReminder, error) {
 	var es []struct {
 		ID    int64     `db:"id"`
 		DueAt time.Time `db:"due_at"`
 	}
-	q := `SELECT id, due_at FROM reminders WHERE state = 'pending' ORDER BY id`
+	var err error
 	if unscheduledOnly {
-		q = fmt.Sprintf(`SELECT id, due_at FROM reminders WHERE state = 'pending' AND NOT scheduled ORDER BY id LIMIT %d`, limit)
+		err = db.SelectContext(ctx, &es, `SELECT id, due_at FROM reminders WHERE state = 'pending' AND NOT scheduled ORDER BY id LIMIT $1`, limit)
+	} else {
+		err = db.SelectContext(ctx, &es, `SELECT id, due_at FROM reminders WHERE state = 'pending' ORDER BY id`)
 	}
-	if err := db.SelectContext(ctx, &es, q); err != nil {
+	if err != nil {
 		return nil, err
 	}
 	out := make([]cases.DueReminder, len(es))
