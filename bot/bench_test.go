@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/pgqueue"
 )
 
 // BenchmarkCallbacks measures callbacks per second on loopback, with p50/p99 latency,
@@ -61,7 +62,7 @@ func benchCallbacks(b *testing.B, clients int) {
 		}
 	})
 	var handled atomic.Int64
-	in := bot.NewInbox(h.DB.DB, bot.HandlerFunc(func(context.Context, bot.Message) { handled.Add(1) }), h.Log, h.Metrics)
+	in := bot.NewInbox(pgqueue.New(h.DB.DB), bot.HandlerFunc(func(context.Context, bot.Message) { handled.Add(1) }), h.Log, h.Metrics)
 	in.Limit = 64
 	wctx, stopWorker := context.WithCancel(context.Background())
 	ran := make(chan struct{})

@@ -10,12 +10,9 @@ import (
 	"strings"
 	"sync"
 	"time"
-
-	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 )
 
-// Inbox is the durable inbox of callbacks (table inbox). Accept commits a parsed message
+// Inbox is the durable inbox of callbacks (its Store: bot/pgqueue's table inbox). Accept commits a parsed message
 // before the callback is answered, so a process killed after the 200 loses nothing (WeCom
 // never resends an acknowledged callback); Run hands pending messages to the Handler and
 // marks them done. Any number of instances may share the table: Accept dedups on the key
@@ -27,7 +24,7 @@ import (
 // the router does by deriving its reply's outbox key from the message id (see
 // handlers.ReplyTo), so the repeated reply is not queued twice.
 type Inbox struct {
-	DB      *sqlx.DB
+	Store   InboxStore
 	Handler Handler
 	Log     *slog.Logger
 	Metrics *Metrics
@@ -56,9 +53,9 @@ type Inbox struct {
 	cwg    sync.WaitGroup // committers
 }
 
-// NewInbox returns an inbox on db whose worker hands messages to h.
-func NewInbox(db *sqlx.DB, h Handler, log *slog.Logger, m *Metrics) *Inbox {
-	return &Inbox{DB: db, Handler: h, Log: log, Metrics: m}
+// NewInbox returns an inbox on store whose worker hands messages to h.
+func NewInbox(store InboxStore, h Handler, log *slog.Logger, m *Metrics) *Inbox {
+	return &Inbox{Store: store, Handler: h, Log: log, Metrics: m}
 }
 
 // FallibleHandler is a Handler that can say its work failed and is worth retrying (for
@@ -188,8 +185,7 @@ func (in *Inbox) commit(batch []*acceptReq) {
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	fresh, err := in.insert(ctx, batch)
-	var pe *pq.Error
-	if err != nil && len(batch) > 1 && errors.As(err, &pe) && (pe.Code.Class() == "22" || pe.Code.Class() == "23") {
+	if err != nil && len(batch) > 1 && in.Store.RowRefused(err) {
 		// One row the database refuses must not sink the others: insert them one by one.
 		fresh, err = map[string]bool{}, nil
 		for _, r := range batch {
@@ -225,33 +221,11 @@ func (in *Inbox) commit(batch []*acceptReq) {
 }
 
 func (in *Inbox) insert(ctx context.Context, batch []*acceptReq) (map[string]bool, error) {
-	keys := make([]string, len(batch))
-	sources := make([]string, len(batch))
-	payloads := make([]string, len(batch))
+	rows := make([]InboxEntry, len(batch))
 	for i, r := range batch {
-		keys[i], sources[i], payloads[i] = r.key, r.source, string(r.payload)
+		rows[i] = InboxEntry{Key: r.key, Source: r.source, Payload: r.payload}
 	}
-	rows, err := in.DB.QueryContext(ctx, `
-		INSERT INTO inbox (key, source, payload, state)
-		SELECT k, s, p::jsonb, 'pending' FROM unnest($1::text[], $2::text[], $3::text[]) AS t(k, s, p)
-		ON CONFLICT (key) DO NOTHING
-		RETURNING key`, pq.Array(keys), pq.Array(sources), pq.Array(payloads))
-	if err != nil {
-		return nil, fmt.Errorf("inbox: record %d callbacks: %w", len(batch), err)
-	}
-	defer rows.Close()
-	fresh := map[string]bool{}
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			return nil, fmt.Errorf("inbox: record callbacks: %w", err)
-		}
-		fresh[k] = true
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("inbox: record %d callbacks: %w", len(batch), err)
-	}
-	return fresh, nil
+	return in.Store.InsertInbox(ctx, rows)
 }
 
 // scrub removes NUL characters, which PostgreSQL text and jsonb refuse.
@@ -310,12 +284,6 @@ func (in *Inbox) Close() {
 	}
 	in.mu.Unlock()
 	in.cwg.Wait()
-}
-
-type inboxRow struct {
-	Key      string `db:"key"`
-	Payload  []byte `db:"payload"`
-	Attempts int    `db:"attempts"`
 }
 
 type inboxResult struct {
@@ -401,55 +369,23 @@ func (in *Inbox) lease() time.Duration {
 	return in.Lease
 }
 
-func (in *Inbox) claim(ctx context.Context, n int) ([]inboxRow, error) {
-	var rows []inboxRow
-	err := in.bookkeep(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, `
-		WITH due AS (
-			SELECT key FROM inbox
-			WHERE state = 'pending' AND (claimed_until IS NULL OR claimed_until <= now())
-			ORDER BY received_at
-			LIMIT $1
-			FOR UPDATE SKIP LOCKED)
-		UPDATE inbox i SET attempts = i.attempts + 1, claimed_until = now() + make_interval(secs => $2)
-		FROM due WHERE i.key = due.key
-		RETURNING i.key, i.payload, i.attempts`, n, in.lease().Seconds())
-	})
+func (in *Inbox) claim(ctx context.Context, n int) ([]InboxRow, error) {
+	rows, err := in.Store.ClaimInbox(ctx, n, in.lease())
 	if err != nil {
 		return nil, fmt.Errorf("claim inbox: %w", err)
 	}
 	return rows, nil
 }
 
-// bookkeep runs the worker's own writes (claims, "done" marks) without waiting for the
-// disk (synchronous_commit off for this transaction only). Losing one of them in a
-// database crash only repeats a message, which at-least-once allows; it keeps these
-// commits from competing with the inbox inserts, which must wait for the disk before WeCom
-// gets its 200.
-func (in *Inbox) bookkeep(ctx context.Context, f func(tx *sqlx.Tx) error) error {
-	tx, err := in.DB.BeginTxx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	defer tx.Rollback()
-	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		return err
-	}
-	return tx.Commit()
-}
-
 // handle runs the handler on one row, turning a panic into an error.
-func (in *Inbox) handle(ctx context.Context, r inboxRow) (err error) {
+func (in *Inbox) handle(ctx context.Context, r InboxRow) (err error) {
 	var m Message
 	if err := json.Unmarshal(r.Payload, &m); err != nil {
 		return fmt.Errorf("inbox: bad payload: %w", err)
 	}
 	if m.Card != nil && m.Card.ResponseCode != "" {
 		// a click brings the card's new response_code: whoever answers updates it with that
-		if err := RecordCardCode(ctx, in.DB, m.Card.TaskID, m.UserID, m.Card.ResponseCode); err != nil {
+		if err := in.Store.RecordCardCode(ctx, m.Card.TaskID, m.UserID, m.Card.ResponseCode); err != nil {
 			return err
 		}
 	}
@@ -521,13 +457,7 @@ func (in *Inbox) record(ctx context.Context, batch []inboxResult) {
 	if len(done) == 0 {
 		return
 	}
-	err := in.bookkeep(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			UPDATE inbox SET state = 'done', done_at = now(), claimed_until = NULL, last_error = ''
-			WHERE key = ANY($1) AND state = 'pending'`, pq.Array(done))
-		return err
-	})
-	if err != nil {
+	if err := in.Store.MarkInboxDone(ctx, done); err != nil {
 		// The lease brings the rows back and they are handled again (at least once).
 		in.log().ErrorContext(ctx, "inbox: record handled messages", "n", len(done), "err", err)
 		return
@@ -548,8 +478,7 @@ func (in *Inbox) retryOrFail(ctx context.Context, r inboxResult) {
 		if in.Metrics != nil {
 			in.Metrics.Inbox.WithLabelValues("failed").Inc()
 		}
-		_, err := in.DB.ExecContext(ctx, `UPDATE inbox SET state = 'failed', claimed_until = NULL, last_error = $2 WHERE key = $1 AND state = 'pending'`, r.key, msg)
-		if err != nil {
+		if err := in.Store.FailInbox(ctx, r.key, msg); err != nil {
 			in.log().ErrorContext(ctx, "inbox: record failure", "key", r.key, "err", err)
 		}
 		return
@@ -563,19 +492,7 @@ func (in *Inbox) retryOrFail(ctx context.Context, r inboxResult) {
 	if in.Metrics != nil {
 		in.Metrics.Inbox.WithLabelValues("retry").Inc()
 	}
-	_, err := in.DB.ExecContext(ctx, `UPDATE inbox SET claimed_until = now() + make_interval(secs => $2), last_error = $3 WHERE key = $1 AND state = 'pending'`,
-		r.key, d.Seconds(), msg)
-	if err != nil {
+	if err := in.Store.RetryInbox(ctx, r.key, d, msg); err != nil {
 		in.log().ErrorContext(ctx, "inbox: reschedule", "key", r.key, "err", err)
 	}
-}
-
-// PruneInbox forgets handled (and failed) callbacks older than age. Callbacks older than
-// Callback.MaxAge are refused anyway, so keep age above it; pending rows are never pruned.
-func PruneInbox(ctx context.Context, db sqlx.ExecerContext, age time.Duration) (int64, error) {
-	res, err := db.ExecContext(ctx, `DELETE FROM inbox WHERE state <> 'pending' AND received_at < now() - make_interval(secs => $1)`, age.Seconds())
-	if err != nil {
-		return 0, fmt.Errorf("prune inbox: %w", err)
-	}
-	return res.RowsAffected()
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/pgqueue"
 )
 
 // inboxState returns the state and attempts of the row with key.
@@ -217,7 +218,7 @@ func TestInboxDatabaseDownAnswers5xx(t *testing.T) {
 	}
 	defer dead.Close()
 	rec := &recorder{}
-	in := bot.NewInbox(dead, rec, h.Log, h.Metrics)
+	in := bot.NewInbox(pgqueue.New(dead), rec, h.Log, h.Metrics)
 	in.Poll = 20 * time.Millisecond
 	url := serveInbox(t, h, in)
 	runInbox(t, in)
@@ -282,7 +283,7 @@ func TestPruneInboxKeepsPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n, err := bot.PruneInbox(context.Background(), h.DB, 7*24*time.Hour)
+	n, err := pgqueue.PruneInbox(context.Background(), h.DB, 7*24*time.Hour)
 	if err != nil || n != 1 {
 		t.Fatalf("pruned %d, %v; want 1", n, err)
 	}

@@ -2,10 +2,8 @@ package bot
 
 import (
 	"context"
-	"database/sql"
 	"time"
 
-	"github.com/jmoiron/sqlx"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -17,9 +15,9 @@ type Metrics struct {
 	Inbox     *prometheus.CounterVec // result: done, retry, failed
 }
 
-// NewMetrics registers the bot's counters, and the outbox depth and age read from db at
-// scrape time, on reg.
-func NewMetrics(reg prometheus.Registerer, db *sqlx.DB) *Metrics {
+// NewMetrics registers the bot's counters, and the outbox depth and age read from stats at
+// scrape time (nil: none), on reg.
+func NewMetrics(reg prometheus.Registerer, stats QueueStats) *Metrics {
 	m := &Metrics{
 		Callbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fangpin_wecom_callbacks_total",
@@ -35,8 +33,8 @@ func NewMetrics(reg prometheus.Registerer, db *sqlx.DB) *Metrics {
 		}, []string{"result"}),
 	}
 	reg.MustRegister(m.Callbacks, m.Sends, m.Inbox)
-	if db != nil {
-		reg.MustRegister(&outboxCollector{db: db})
+	if stats != nil {
+		reg.MustRegister(&outboxCollector{stats: stats})
 	}
 	return m
 }
@@ -50,7 +48,7 @@ var (
 	inboxFailDesc   = prometheus.NewDesc("fangpin_inbox_failed", "Received messages whose handler kept failing.", nil, nil)
 )
 
-type outboxCollector struct{ db *sqlx.DB }
+type outboxCollector struct{ stats QueueStats }
 
 func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 	ch <- outboxDepthDesc
@@ -64,29 +62,20 @@ func (c *outboxCollector) Describe(ch chan<- *prometheus.Desc) {
 func (c *outboxCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	var depth, failed int64
-	var age sql.NullFloat64
-	err := c.db.QueryRowxContext(ctx, `
-		SELECT count(*) FILTER (WHERE state = 'pending'),
-		       count(*) FILTER (WHERE state = 'failed'),
-		       extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'pending'))::float8
-		FROM outbox`).Scan(&depth, &failed, &age)
+	depth, failed, age, err := c.stats.OutboxStats(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(outboxDepthDesc, err)
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(outboxDepthDesc, prometheus.GaugeValue, float64(depth))
-	ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, age.Float64)
+	ch <- prometheus.MustNewConstMetric(outboxAgeDesc, prometheus.GaugeValue, age)
 	ch <- prometheus.MustNewConstMetric(outboxFailDesc, prometheus.GaugeValue, float64(failed))
-	err = c.db.QueryRowxContext(ctx, `
-		SELECT (SELECT count(*) FROM inbox WHERE state = 'pending'),
-		       (SELECT count(*) FROM inbox WHERE state = 'failed'),
-		       (SELECT extract(epoch FROM now() - min(received_at))::float8 FROM inbox WHERE state = 'pending')`).Scan(&depth, &failed, &age)
+	depth, failed, age, err = c.stats.InboxStats(ctx)
 	if err != nil {
 		ch <- prometheus.NewInvalidMetric(inboxDepthDesc, err)
 		return
 	}
 	ch <- prometheus.MustNewConstMetric(inboxDepthDesc, prometheus.GaugeValue, float64(depth))
-	ch <- prometheus.MustNewConstMetric(inboxAgeDesc, prometheus.GaugeValue, age.Float64)
+	ch <- prometheus.MustNewConstMetric(inboxAgeDesc, prometheus.GaugeValue, age)
 	ch <- prometheus.MustNewConstMetric(inboxFailDesc, prometheus.GaugeValue, float64(failed))
 }

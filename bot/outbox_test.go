@@ -11,6 +11,7 @@ import (
 	"github.com/silenceper/wechat/v2/credential"
 
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/bot/wecomtest"
 )
 
@@ -42,11 +43,11 @@ func TestOutboxExactlyOnceDespiteFailuresAndKill(t *testing.T) {
 		mt, body := bot.Text(fmt.Sprintf("消息 #%02d", i))
 		msgs = append(msgs, bot.Outgoing{Key: fmt.Sprintf("k%d", i), Channel: bot.ToUsers, Target: fmt.Sprintf("user%02d", i), MsgType: mt, Body: body})
 	}
-	if err := bot.Enqueue(ctx, h.DB, msgs...); err != nil {
+	if err := pgqueue.Enqueue(ctx, h.DB, msgs...); err != nil {
 		t.Fatal(err)
 	}
 	// Queueing twice changes nothing.
-	if err := bot.Enqueue(ctx, h.DB, msgs...); err != nil {
+	if err := pgqueue.Enqueue(ctx, h.DB, msgs...); err != nil {
 		t.Fatal(err)
 	}
 	h.Sim.FailRate("*", -1, 0.15)
@@ -134,7 +135,7 @@ func TestOutboxFailsPermanentErrorsAndKeepsTheError(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
 	mt, body := bot.Text("无权限")
-	bot.Enqueue(ctx, h.DB, bot.Outgoing{Key: "p1", Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body})
+	pgqueue.Enqueue(ctx, h.DB, bot.Outgoing{Key: "p1", Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body})
 	h.Sim.FailNext("message/send", bot.CodeNoPrivilege, 1)
 	w := h.worker()
 	if _, err := w.RunOnce(ctx); err != nil {
@@ -146,7 +147,7 @@ func TestOutboxFailsPermanentErrorsAndKeepsTheError(t *testing.T) {
 		t.Errorf("state %q, error %q; want failed with errcode 60011", state, lastErr)
 	}
 	// A group chat that is not there (yet) is retried: `fangpin chats create` may come.
-	bot.Enqueue(ctx, h.DB, bot.Outgoing{Key: "g1", Channel: bot.ToAppChat, Target: "wrNOPE", MsgType: mt, Body: body})
+	pgqueue.Enqueue(ctx, h.DB, bot.Outgoing{Key: "g1", Channel: bot.ToAppChat, Target: "wrNOPE", MsgType: mt, Body: body})
 	if _, err := w.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -156,7 +157,7 @@ func TestOutboxFailsPermanentErrorsAndKeepsTheError(t *testing.T) {
 		t.Errorf("group send to a missing chat: state %q, errcode %d; want pending (retried) with 86003", state, code)
 	}
 	// Too many retryable failures end as failed too, error kept.
-	bot.Enqueue(ctx, h.DB, bot.Outgoing{Key: "p2", Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body})
+	pgqueue.Enqueue(ctx, h.DB, bot.Outgoing{Key: "p2", Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body})
 	h.Sim.FailNext("message/send", 45009, 100)
 	w.MaxAttempts = 3
 	w.Backoff = func(int, error) time.Duration { return 0 }
@@ -181,7 +182,7 @@ func TestOutboxSplitsLongTextsAndSendsFiles(t *testing.T) {
 	mt, body := bot.Text(long)
 	content := []byte("PK fake xlsx")
 	fmt_, fbody, fdata := bot.File("台账-2026-11.xlsx", content)
-	err = bot.Enqueue(ctx, h.DB,
+	err = pgqueue.Enqueue(ctx, h.DB,
 		bot.Outgoing{Key: "long", Channel: bot.ToAppChat, Target: chat, MsgType: mt, Body: body},
 		bot.Outgoing{Key: "file", Channel: bot.ToUsers, Target: "zhaoliu", MsgType: fmt_, Body: fbody, File: fdata})
 	if err != nil {
@@ -230,7 +231,7 @@ func TestOutboxPacesUnderPerUserLimit(t *testing.T) {
 	const n = 8
 	for i := range n {
 		mt, body := bot.Text(fmt.Sprintf("提醒 %d", i))
-		bot.Enqueue(ctx, h.DB, bot.Outgoing{Key: fmt.Sprint(i), Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body})
+		pgqueue.Enqueue(ctx, h.DB, bot.Outgoing{Key: fmt.Sprint(i), Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body})
 	}
 	w := h.worker()
 	w.Pacer.Limits = limits
@@ -257,7 +258,7 @@ func TestOutboxCardsWebhooksAndUpdates(t *testing.T) {
 		Checkbox:     &bot.CardCheckbox{QuestionKey: "result", OptionList: []bot.CardOption{{ID: "include", Text: "纳入"}, {ID: "exclude", Text: "不纳入"}}},
 		SubmitButton: &bot.CardSubmitButton{Text: "提交", Key: "submit"}})
 	wmt, wbody := bot.Markdown("**河口乡**：本月还有 2 件待核查")
-	err := bot.Enqueue(ctx, h.DB,
+	err := pgqueue.Enqueue(ctx, h.DB,
 		bot.Outgoing{Key: "card", Channel: bot.ToUsers, Target: bot.JoinUsers("zhangsan"), MsgType: mt, Body: body},
 		bot.CardUpdate("upd", "zhangsan", "verify-C1-1", map[string]any{"card_type": "vote_interaction", "task_id": "verify-C1-1", "replace_text": "已提交"}),
 		bot.Outgoing{Key: "hook", Channel: bot.ToWebhook, Target: "demo-hekou-key", MsgType: wmt, Body: wbody})
@@ -300,16 +301,16 @@ func TestRedirectSDK(t *testing.T) {
 func TestPendingCountsQueuedMessages(t *testing.T) {
 	h := newHarness(t)
 	ctx := context.Background()
-	if n, err := bot.Pending(ctx, h.DB.DB); err != nil || n != 0 {
+	if n, err := pgqueue.Pending(ctx, h.DB.DB); err != nil || n != 0 {
 		t.Fatalf("empty outbox: %d %v", n, err)
 	}
 	for i := range 3 {
 		mt, body := bot.Text(fmt.Sprintf("消息 %d", i))
-		if err := bot.Enqueue(ctx, h.DB, bot.Outgoing{Key: fmt.Sprintf("p%d", i), Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body}); err != nil {
+		if err := pgqueue.Enqueue(ctx, h.DB, bot.Outgoing{Key: fmt.Sprintf("p%d", i), Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if n, err := bot.Pending(ctx, h.DB.DB); err != nil || n != 3 {
+	if n, err := pgqueue.Pending(ctx, h.DB.DB); err != nil || n != 3 {
 		t.Fatalf("after queueing 3: %d %v", n, err)
 	}
 	runWorker(t, h.worker())
@@ -318,7 +319,7 @@ func TestPendingCountsQueuedMessages(t *testing.T) {
 	}
 	deadline := time.Now().Add(5 * time.Second)
 	for {
-		n, err := bot.Pending(ctx, h.DB.DB)
+		n, err := pgqueue.Pending(ctx, h.DB.DB)
 		if err != nil {
 			t.Fatal(err)
 		}

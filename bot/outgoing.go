@@ -1,13 +1,9 @@
 package bot
 
 import (
-	"context"
 	"encoding/json"
-	"fmt"
 	"strings"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Channel is where an outgoing message goes.
@@ -40,7 +36,7 @@ func File(filename string, content []byte) (string, json.RawMessage, []byte) {
 	return "file", b, content
 }
 
-// saltWindow is how far back Enqueue looks for an equal message to the same users:
+// saltWindow is how far back the outbox looks when a message is queued for an equal message to the same users:
 // WeCom's longest duplicate_check_interval (4 hours).
 const saltWindow = 4 * time.Hour
 
@@ -60,67 +56,9 @@ func Markdown(content string) (string, json.RawMessage) {
 	return "markdown", b
 }
 
-// Enqueue puts messages into the outbox. A key already queued is ignored, so retrying a
-// whole operation never sends twice. Run it on the transaction of the change it reports.
-func Enqueue(ctx context.Context, q sqlx.ExecerContext, msgs ...Outgoing) error {
-	for _, m := range msgs {
-		if m.Key == "" || m.Channel == "" || m.Target == "" || m.MsgType == "" {
-			return fmt.Errorf("enqueue: message needs key, channel, target and msgtype (key %q)", m.Key)
-		}
-		payload, err := json.Marshal(struct {
-			MsgType string          `json:"msgtype"`
-			Body    json.RawMessage `json:"body"`
-		}{m.MsgType, m.Body})
-		if err != nil {
-			return fmt.Errorf("enqueue %s: %w", m.Key, err)
-		}
-		if m.MsgType == "file" && len(m.File) == 0 {
-			return fmt.Errorf("enqueue %s: file message without content", m.Key)
-		}
-		// salt counts the equal messages to the same users queued lately, so that the
-		// worker can make this one's body differ from theirs (see Worker.body).
-		_, err = q.ExecContext(ctx, `
-			INSERT INTO outbox (idem_key, channel, target, payload, attachment, salt)
-			SELECT $1, $2, $3, $4, $5,
-			       CASE WHEN $2 = 'message' THEN (SELECT count(*) FROM outbox o
-			            WHERE o.channel = $2 AND o.target = $3 AND o.payload = $4::jsonb
-			              AND o.created_at > now() - make_interval(secs => $6)) ELSE 0 END
-			ON CONFLICT (idem_key) DO NOTHING`, m.Key, string(m.Channel), m.Target, payload, nullBytes(m.File), saltWindow.Seconds())
-		if err != nil {
-			return fmt.Errorf("enqueue %s: %w", m.Key, err)
-		}
-		if err := recordQueuedCard(ctx, q, m); err != nil {
-			return fmt.Errorf("enqueue %s: %w", m.Key, err)
-		}
-	}
-	return nil
-}
-
-func nullBytes(b []byte) any {
-	if len(b) == 0 {
-		return nil
-	}
-	return b
-}
-
-// Pending counts the messages queued and not yet sent (nor given up on).
-func Pending(ctx context.Context, q sqlx.QueryerContext) (int, error) {
-	var n int
-	if err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM outbox WHERE state = 'pending'`); err != nil {
-		return 0, fmt.Errorf("count pending outbox messages: %w", err)
-	}
-	return n, nil
-}
-
 // JoinUsers joins userids for ToUsers / UpdateCard targets.
 func JoinUsers(ids ...string) string { return strings.Join(ids, "|") }
 
-// Outbox queues messages on a database pool (see Enqueue for transactions).
-type Outbox struct {
-	DB sqlx.ExecerContext
-}
-
-// Enqueue queues messages; keys already queued are ignored.
-func (o *Outbox) Enqueue(ctx context.Context, msgs ...Outgoing) error {
-	return Enqueue(ctx, o.DB, msgs...)
-}
+// OutboxKey is the message's idempotency key (it makes Outgoing a cases.Outgoing, which a
+// hook queues through the store's unit of work).
+func (m Outgoing) OutboxKey() string { return m.Key }

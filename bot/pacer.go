@@ -114,7 +114,7 @@ func (p *Pacer) pacesFor(ch Channel, target string) []pace {
 	var out []pace
 	switch ch {
 	case ToUsers:
-		users := splitUsers(target)
+		users := SplitUsers(target)
 		for _, u := range users {
 			for _, w := range l.PerUser {
 				out = append(out, pace{"user:" + u, w, 1})

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/bot/wecomtest"
 )
 
@@ -76,7 +77,7 @@ func TestResponseURLOnlyOnWeComHost(t *testing.T) {
 	defer evil.Close()
 	mt, body := bot.Markdown("核查 YJ202611-0001 已登记")
 	good := h.Sim.ResponseURL("wrCG0001")
-	err := bot.Enqueue(ctx, h.DB,
+	err := pgqueue.Enqueue(ctx, h.DB,
 		bot.Outgoing{Key: "evil", Channel: bot.ToResponseURL, Target: evil.URL + "/cgi-bin/aibot/response?response_code=SECRETCODE42", MsgType: mt, Body: body},
 		bot.Outgoing{Key: "good", Channel: bot.ToResponseURL, Target: good, MsgType: mt, Body: body})
 	if err != nil {
@@ -143,7 +144,7 @@ func TestLostAnswersPrivateMessagesExactlyOnce(t *testing.T) {
 		mt, body := bot.Text("可用命令：待办、核查、录入……")
 		msgs = append(msgs, bot.Outgoing{Key: fmt.Sprintf("help%d", i), Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body})
 	}
-	if err := bot.Enqueue(ctx, h.DB, msgs...); err != nil {
+	if err := pgqueue.Enqueue(ctx, h.DB, msgs...); err != nil {
 		t.Fatal(err)
 	}
 	h.Sim.LoseRate("message/send", wecomtest.DropConnection, 0.15)
@@ -203,7 +204,7 @@ func TestLostAnswersGroupSendsMeasured(t *testing.T) {
 				mt, body := bot.Text(fmt.Sprintf("群消息 #%03d", i))
 				msgs = append(msgs, bot.Outgoing{Key: fmt.Sprintf("g%d", i), Channel: ch, Target: target, MsgType: mt, Body: body})
 			}
-			if err := bot.Enqueue(ctx, h.DB, msgs...); err != nil {
+			if err := pgqueue.Enqueue(ctx, h.DB, msgs...); err != nil {
 				t.Fatal(err)
 			}
 			api := "appchat/send"
@@ -258,7 +259,7 @@ func TestLostAnswersGroupWindowBoundsResends(t *testing.T) {
 		t.Fatal(err)
 	}
 	mt, body := bot.Text("群消息")
-	bot.Enqueue(ctx, h.DB, bot.Outgoing{Key: "g", Channel: bot.ToAppChat, Target: chat, MsgType: mt, Body: body})
+	pgqueue.Enqueue(ctx, h.DB, bot.Outgoing{Key: "g", Channel: bot.ToAppChat, Target: chat, MsgType: mt, Body: body})
 	h.Sim.LoseRate("appchat/send", wecomtest.BadGateway, 1)
 	w := h.worker()
 	w.GroupResendWindow = 300 * time.Millisecond

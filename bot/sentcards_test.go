@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/bot/wecomtest"
 )
 
@@ -19,7 +20,7 @@ func TestCardUpdateWaitsForTheCardAndSpendsItsCodeOnce(t *testing.T) {
 		return map[string]any{"card_type": "multiple_interaction", "task_id": "YJ202611-0001_abc", "replace_text": replace}
 	}
 	// queued before the card itself: the update must wait for the card's code
-	if err := bot.Enqueue(ctx, h.DB, bot.CardUpdate("upd1", "zhangsan", "YJ202611-0001_abc", card("已登记：纳入"))); err != nil {
+	if err := pgqueue.Enqueue(ctx, h.DB, bot.CardUpdate("upd1", "zhangsan", "YJ202611-0001_abc", card("已登记：纳入"))); err != nil {
 		t.Fatal(err)
 	}
 	w := h.worker()
@@ -30,14 +31,14 @@ func TestCardUpdateWaitsForTheCardAndSpendsItsCodeOnce(t *testing.T) {
 		t.Fatalf("an update went out before its card: %+v", h.Sim.Sent())
 	}
 	mt, body := bot.Card(bot.TemplateCard{CardType: "multiple_interaction", TaskID: "YJ202611-0001_abc", MainTitle: bot.CardTitle{Title: "YJ202611-0001"}})
-	if err := bot.Enqueue(ctx, h.DB, bot.Outgoing{Key: "card", Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body}); err != nil {
+	if err := pgqueue.Enqueue(ctx, h.DB, bot.Outgoing{Key: "card", Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body}); err != nil {
 		t.Fatal(err)
 	}
-	cards, err := bot.CardsWithPrefix(ctx, h.DB, "YJ202611-0001")
+	cards, err := pgqueue.CardsWithPrefix(ctx, h.DB, "YJ202611-0001")
 	if err != nil || len(cards) != 1 || cards[0].UserID != "zhangsan" {
 		t.Fatalf("cards of the case: %+v %v", cards, err)
 	}
-	if other, _ := bot.CardsWithPrefix(ctx, h.DB, "YJ202611-000"); len(other) != 0 {
+	if other, _ := pgqueue.CardsWithPrefix(ctx, h.DB, "YJ202611-000"); len(other) != 0 {
 		t.Errorf("a case number's prefix matched another case's cards: %+v", other)
 	}
 	stop := runWorker(t, w)
@@ -56,7 +57,7 @@ func TestCardUpdateWaitsForTheCardAndSpendsItsCodeOnce(t *testing.T) {
 		t.Fatalf("want the card, then its update with the card's code: %+v", sent)
 	}
 	// a second update has no code left: dropped, not failed, and WeCom is not called
-	if err := bot.Enqueue(ctx, h.DB, bot.CardUpdate("upd2", "zhangsan", "YJ202611-0001_abc", card("已办结"))); err != nil {
+	if err := pgqueue.Enqueue(ctx, h.DB, bot.CardUpdate("upd2", "zhangsan", "YJ202611-0001_abc", card("已办结"))); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.RunOnce(ctx); err != nil {
@@ -68,10 +69,10 @@ func TestCardUpdateWaitsForTheCardAndSpendsItsCodeOnce(t *testing.T) {
 		t.Errorf("update of a spent card: state %q, %d calls", state, len(h.Sim.Sent()))
 	}
 	// a click brings a fresh code: the next update uses it
-	if err := bot.RecordCardCode(ctx, h.DB, "YJ202611-0001_abc", "zhangsan", "rc-click"); err != nil {
+	if err := pgqueue.RecordCardCode(ctx, h.DB, "YJ202611-0001_abc", "zhangsan", "rc-click"); err != nil {
 		t.Fatal(err)
 	}
-	if err := bot.Enqueue(ctx, h.DB, bot.CardUpdate("upd3", "zhangsan", "YJ202611-0001_abc", card("x"))); err != nil {
+	if err := pgqueue.Enqueue(ctx, h.DB, bot.CardUpdate("upd3", "zhangsan", "YJ202611-0001_abc", card("x"))); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := w.RunOnce(ctx); err != nil {

@@ -13,6 +13,7 @@ import (
 	_ "github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/pgqueue"
 )
 
 // While Postgres is down, callbacks (and WeCom's retries of them) still get their 200:
@@ -29,7 +30,7 @@ func TestSpoolKeepsCallbacksThroughADatabaseOutage(t *testing.T) {
 	dir := t.TempDir()
 	spool := &bot.Spool{Dir: dir, Log: h.Log}
 	outage := h.inbox(&recorder{})
-	outage.DB = down
+	outage.Store = pgqueue.New(down)
 	cb := bot.NewAppCallback(h.Sim.AppCrypto(), h.Sim.CorpID, outage, h.Log, h.Metrics)
 	cb.Spool = spool
 	srv := httptest.NewServer(cb)
@@ -86,7 +87,7 @@ func TestSpoolIsBounded(t *testing.T) {
 	defer down.Close()
 	spool := &bot.Spool{Dir: t.TempDir(), MaxBytes: 700}
 	outage := h.inbox(&recorder{})
-	outage.DB = down
+	outage.Store = pgqueue.New(down)
 	cb := bot.NewAppCallback(h.Sim.AppCrypto(), h.Sim.CorpID, outage, h.Log, h.Metrics)
 	cb.Spool = spool
 	srv := httptest.NewServer(cb)

@@ -9,15 +9,13 @@ import (
 	"math/rand/v2"
 	"strings"
 	"time"
-
-	"github.com/jmoiron/sqlx"
 )
 
 // Worker delivers the outbox. Any number of workers (in any number of instances) may run:
 // each claims due rows with FOR UPDATE SKIP LOCKED and leases them, so a row is worked on
 // by one worker at a time and a killed worker's rows come back when the lease ends.
 type Worker struct {
-	DB      *sqlx.DB
+	Store   OutboxStore
 	API     *Client
 	Pacer   *Pacer // nil: no pacing
 	Log     *slog.Logger
@@ -74,22 +72,6 @@ func (w *Worker) DuplicateCheckInterval() int {
 	return min(max(int(d.Seconds()), 60), 14400)
 }
 
-type outboxRow struct {
-	ID        int64           `db:"id"`
-	Key       string          `db:"idem_key"`
-	Channel   Channel         `db:"channel"`
-	Target    string          `db:"target"`
-	Payload   json.RawMessage `db:"payload"`
-	Attempts  int             `db:"attempts"`
-	PartsSent int             `db:"parts_sent"`
-	// File messages: the content, and its upload once made (reused on resend).
-	Attachment []byte `db:"attachment"`
-	MediaID    string `db:"media_id"`
-	Salt       int    `db:"salt"`
-	// LostFor is how long ago the first lost answer was, in seconds (-1: none).
-	LostFor float64 `db:"lost_for"`
-}
-
 func (w *Worker) log() *slog.Logger {
 	if w.Log == nil {
 		return slog.Default()
@@ -128,21 +110,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	if lease <= 0 {
 		lease = 2 * time.Minute
 	}
-	var rows []outboxRow
-	err := w.DB.SelectContext(ctx, &rows, `
-		WITH due AS (
-			SELECT id FROM outbox
-			WHERE state = 'pending' AND next_attempt_at <= now()
-			ORDER BY next_attempt_at, id
-			LIMIT $1
-			FOR UPDATE SKIP LOCKED)
-		UPDATE outbox o SET attempts = o.attempts + 1,
-		       next_attempt_at = now() + make_interval(secs => $2)
-		FROM due WHERE o.id = due.id
-		RETURNING o.id, o.idem_key, o.channel, o.target, o.payload, o.attempts, o.parts_sent,
-		          o.attachment, o.media_id, o.salt,
-		          COALESCE(EXTRACT(EPOCH FROM now() - o.first_lost_at)::float8, -1) AS lost_for`,
-		batch, lease.Seconds())
+	rows, err := w.Store.ClaimOutbox(ctx, batch, lease)
 	if err != nil {
 		return 0, fmt.Errorf("claim outbox: %w", err)
 	}
@@ -167,7 +135,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	return len(rows), nil
 }
 
-func sortRows(rows []outboxRow) {
+func sortRows(rows []OutboxRow) {
 	for i := 1; i < len(rows); i++ {
 		for j := i; j > 0 && rows[j].ID < rows[j-1].ID; j-- {
 			rows[j], rows[j-1] = rows[j-1], rows[j]
@@ -176,15 +144,15 @@ func sortRows(rows []outboxRow) {
 }
 
 // release hands claimed rows back without counting the attempt.
-func (w *Worker) release(ctx context.Context, rows []outboxRow) {
+func (w *Worker) release(ctx context.Context, rows []OutboxRow) {
 	for _, r := range rows {
-		w.DB.ExecContext(ctx, `UPDATE outbox SET attempts = attempts - 1, next_attempt_at = now() WHERE id = $1 AND state = 'pending'`, r.ID)
+		w.Store.ReleaseOutbox(ctx, r.ID)
 	}
 }
 
 // deliver sends one row's remaining parts and records the outcome. It returns an error
 // only when the outcome could not be recorded.
-func (w *Worker) deliver(ctx context.Context, r *outboxRow) error {
+func (w *Worker) deliver(ctx context.Context, r *OutboxRow) error {
 	var p struct {
 		MsgType string          `json:"msgtype"`
 		Body    json.RawMessage `json:"body"`
@@ -213,9 +181,7 @@ func (w *Worker) deliver(ctx context.Context, r *outboxRow) error {
 		}
 		if wait > 0 {
 			w.count(r.Channel, "paced")
-			_, err := w.DB.ExecContext(ctx, `UPDATE outbox SET attempts = attempts - 1, next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1`,
-				r.ID, wait.Seconds())
-			if err != nil {
+			if err := w.Store.PaceOutbox(ctx, r.ID, wait); err != nil {
 				return fmt.Errorf("pace outbox %d: %w", r.ID, err)
 			}
 			return nil
@@ -227,13 +193,12 @@ func (w *Worker) deliver(ctx context.Context, r *outboxRow) error {
 			return w.failed(ctx, r, err)
 		}
 		if i+1 < len(parts) {
-			if _, err := w.DB.ExecContext(ctx, `UPDATE outbox SET parts_sent = $2 WHERE id = $1`, r.ID, i+1); err != nil {
+			if err := w.Store.RecordPartsSent(ctx, r.ID, i+1); err != nil {
 				return fmt.Errorf("record part of outbox %d: %w", r.ID, err)
 			}
 		}
 	}
-	_, err = w.DB.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_at = now(), parts_sent = $2, last_error = '', attachment = NULL WHERE id = $1`, r.ID, len(parts))
-	if err != nil {
+	if err := w.Store.MarkOutboxSent(ctx, r.ID, len(parts)); err != nil {
 		return fmt.Errorf("record outbox %d sent: %w", r.ID, err)
 	}
 	w.count(r.Channel, "sent")
@@ -251,7 +216,7 @@ func (w *Worker) count(ch Channel, result string) {
 // for good (86003 chat not found, an invalid webhook key…) is retried with back-off too,
 // since the office may fix the chat meanwhile (`fangpin chats create`); anything else
 // fails at once.
-func (w *Worker) failed(ctx context.Context, r *outboxRow, err error) error {
+func (w *Worker) failed(ctx context.Context, r *OutboxRow, err error) error {
 	if AnswerLost(err) {
 		lostFor, qerr := w.lost(ctx, r)
 		if qerr != nil {
@@ -271,11 +236,8 @@ func (w *Worker) failed(ctx context.Context, r *outboxRow, err error) error {
 }
 
 // lost records an attempt whose answer was lost and returns how long ago the first was.
-func (w *Worker) lost(ctx context.Context, r *outboxRow) (float64, error) {
-	var lostFor float64
-	err := w.DB.GetContext(ctx, &lostFor, `
-		UPDATE outbox SET lost_answers = lost_answers + 1, first_lost_at = COALESCE(first_lost_at, now())
-		WHERE id = $1 RETURNING EXTRACT(EPOCH FROM now() - first_lost_at)::float8`, r.ID)
+func (w *Worker) lost(ctx context.Context, r *OutboxRow) (float64, error) {
+	lostFor, err := w.Store.RecordLostAnswer(ctx, r.ID)
 	if err != nil {
 		return 0, fmt.Errorf("record lost answer of outbox %d: %w", r.ID, err)
 	}
@@ -291,7 +253,7 @@ func errcode(err error) int64 {
 	return 0
 }
 
-func (w *Worker) retry(ctx context.Context, r *outboxRow, cause error) error {
+func (w *Worker) retry(ctx context.Context, r *OutboxRow, cause error) error {
 	max := w.MaxAttempts
 	if max <= 0 {
 		max = 10
@@ -310,22 +272,18 @@ func (w *Worker) retry(ctx context.Context, r *outboxRow, cause error) error {
 	}
 	w.count(r.Channel, "retry")
 	w.log().WarnContext(ctx, "outbox retry", "id", r.ID, "key", r.Key, "channel", string(r.Channel), "attempt", r.Attempts, "in", d.String(), "err", cause)
-	_, err := w.DB.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2), last_error = $3, last_errcode = $4 WHERE id = $1`,
-		r.ID, d.Seconds(), MaskIDNumbers(cause.Error()), errcode(cause))
-	if err != nil {
+	if err := w.Store.RescheduleOutbox(ctx, r.ID, d, MaskIDNumbers(cause.Error()), errcode(cause)); err != nil {
 		return fmt.Errorf("reschedule outbox %d: %w", r.ID, err)
 	}
 	return nil
 }
 
 // fail gives a row up: its file content is dropped, and a group message waits for the
-// office to be told (UnreportedFailures).
-func (w *Worker) fail(ctx context.Context, r *outboxRow, cause error) error {
+// office to be told (pgqueue.UnreportedFailures).
+func (w *Worker) fail(ctx context.Context, r *OutboxRow, cause error) error {
 	w.count(r.Channel, "failed")
 	w.log().ErrorContext(ctx, "outbox message failed", "id", r.ID, "key", r.Key, "channel", string(r.Channel), "attempt", r.Attempts, "err", cause)
-	_, err := w.DB.ExecContext(ctx, `UPDATE outbox SET state = 'failed', last_error = $2, last_errcode = $3, attachment = NULL WHERE id = $1`,
-		r.ID, MaskIDNumbers(cause.Error()), errcode(cause))
-	if err != nil {
+	if err := w.Store.FailOutbox(ctx, r.ID, MaskIDNumbers(cause.Error()), errcode(cause)); err != nil {
 		return fmt.Errorf("record outbox %d failed: %w", r.ID, err)
 	}
 	return nil
@@ -345,7 +303,7 @@ func DefaultBackoff(attempt int, err error) time.Duration {
 }
 
 // requests turns one outbox row into its calls to WeCom, one per part.
-func (w *Worker) requests(ctx context.Context, r *outboxRow, msgtype string, body json.RawMessage) ([]func(context.Context) error, error) {
+func (w *Worker) requests(ctx context.Context, r *OutboxRow, msgtype string, body json.RawMessage) ([]func(context.Context) error, error) {
 	var fields map[string]any
 	if err := json.Unmarshal(body, &fields); err != nil {
 		return nil, fmt.Errorf("outbox %s: body is not an object: %w", r.Key, err)
@@ -393,10 +351,10 @@ func (w *Worker) requests(ctx context.Context, r *outboxRow, msgtype string, bod
 }
 
 // saltMark makes a private message's text differ from the equal messages queued before it
-// to the same users (Enqueue counts them in salt): zero-width spaces, which WeCom shows as
+// to the same users (pgqueue.Enqueue counts them in salt): zero-width spaces, which WeCom shows as
 // nothing, so that the duplicate check does not drop a reply asked for twice. A resend of
 // the same row carries the same mark, so the check still drops a resend.
-func saltMark(r *outboxRow) string {
+func saltMark(r *OutboxRow) string {
 	if r.Channel != ToUsers || r.Salt <= 0 {
 		return ""
 	}
@@ -405,7 +363,7 @@ func saltMark(r *outboxRow) string {
 
 // upload uploads a file message's content once; the media_id is kept with the row (valid
 // three days), so a resend names the same media and its body is byte-identical.
-func (w *Worker) upload(ctx context.Context, r *outboxRow, fields map[string]any) (string, error) {
+func (w *Worker) upload(ctx context.Context, r *OutboxRow, fields map[string]any) (string, error) {
 	if r.MediaID != "" {
 		return r.MediaID, nil
 	}
@@ -429,14 +387,14 @@ func (w *Worker) upload(ctx context.Context, r *outboxRow, fields map[string]any
 	if err != nil {
 		return "", err
 	}
-	if _, err := w.DB.ExecContext(ctx, `UPDATE outbox SET media_id = $2 WHERE id = $1`, r.ID, id); err != nil {
+	if err := w.Store.RecordUpload(ctx, r.ID, id); err != nil {
 		return "", fmt.Errorf("record upload of outbox %d: %w", r.ID, err)
 	}
 	r.MediaID = id
 	return id, nil
 }
 
-func (w *Worker) call(r *outboxRow, msgtype string, f map[string]any) func(context.Context) error {
+func (w *Worker) call(r *OutboxRow, msgtype string, f map[string]any) func(context.Context) error {
 	api := w.API
 	switch r.Channel {
 	case ToUsers:
@@ -453,7 +411,7 @@ func (w *Worker) call(r *outboxRow, msgtype string, f map[string]any) func(conte
 			if err == nil && msgtype == "template_card" && res.ResponseCode != "" {
 				// the code that lets the card be updated later (message/update_template_card)
 				task, _ := f["task_id"].(string)
-				if err := RecordCardCode(ctx, w.DB, task, r.Target, res.ResponseCode); err != nil {
+				if err := w.Store.RecordCardCode(ctx, task, r.Target, res.ResponseCode); err != nil {
 					w.log().ErrorContext(ctx, "outbox: keep card response_code", "key", r.Key, "err", err)
 				}
 			}
@@ -484,7 +442,8 @@ func (w *Worker) call(r *outboxRow, msgtype string, f map[string]any) func(conte
 	return func(context.Context) error { return fmt.Errorf("outbox %s: unknown channel %q", r.Key, r.Channel) }
 }
 
-func splitUsers(target string) []string {
+// SplitUsers splits a ToUsers / UpdateCard target into its userids.
+func SplitUsers(target string) []string {
 	var out []string
 	for _, u := range strings.Split(target, "|") {
 		if u = strings.TrimSpace(u); u != "" {
@@ -497,8 +456,8 @@ func splitUsers(target string) []string {
 // updateCard sends message/update_template_card. A body that names the card by task_id
 // instead of carrying a response_code gets the card's newest code: it waits (retries) while
 // the card itself is still unsent, and is dropped when the card can no longer be changed.
-func (w *Worker) updateCard(ctx context.Context, r *outboxRow, f map[string]any) error {
-	users := splitUsers(r.Target)
+func (w *Worker) updateCard(ctx context.Context, r *OutboxRow, f map[string]any) error {
+	users := SplitUsers(r.Target)
 	task, _ := f["task_id"].(string)
 	body := make(map[string]any, len(f))
 	for k, v := range f {
@@ -509,8 +468,8 @@ func (w *Worker) updateCard(ctx context.Context, r *outboxRow, f map[string]any)
 	if rc, _ := body["response_code"].(string); rc != "" || task == "" {
 		return w.API.UpdateTemplateCard(ctx, users, body)
 	}
-	code, err := takeCardCode(ctx, w.DB, task)
-	if errors.Is(err, errCardSpent) {
+	code, err := w.Store.TakeCardCode(ctx, task)
+	if errors.Is(err, ErrCardSpent) {
 		w.log().InfoContext(ctx, "outbox: card can no longer be updated", "key", r.Key, "task", task)
 		return nil
 	}
@@ -520,7 +479,7 @@ func (w *Worker) updateCard(ctx context.Context, r *outboxRow, f map[string]any)
 	body["response_code"] = code
 	err = w.API.UpdateTemplateCard(ctx, users, body)
 	if err != nil && Retryable(err) {
-		giveCardCodeBack(context.WithoutCancel(ctx), w.DB, task, code)
+		w.Store.GiveCardCodeBack(context.WithoutCancel(ctx), task, code)
 	}
 	return err
 }

@@ -129,14 +129,14 @@ func Score(parts ...Part) *float64 {
 	return &s
 }
 
-// TownshipScore is 50 × on-time rate + 30 × spot-check pass rate + 20 × feedback rate.
-func TownshipScore(onTime, decided, spotPassed, spotChecked, fedBack, dispatched int) *float64 {
+// ScoreTownship is 50 × on-time rate + 30 × spot-check pass rate + 20 × feedback rate.
+func ScoreTownship(onTime, decided, spotPassed, spotChecked, fedBack, dispatched int) *float64 {
 	return Score(Part{WeightOnTime, onTime, decided}, Part{WeightSpot, spotPassed, spotChecked},
 		Part{WeightFeedback, fedBack, dispatched})
 }
 
-// DepartmentScore is 50 × pushes on time ÷ pushes due + 50 × tasks on time ÷ tasks due.
-func DepartmentScore(pushesOnTime, pushesDue, tasksOnTime, tasksDue int) *float64 {
+// ScoreDepartment is 50 × pushes on time ÷ pushes due + 50 × tasks on time ÷ tasks due.
+func ScoreDepartment(pushesOnTime, pushesDue, tasksOnTime, tasksDue int) *float64 {
 	return Score(Part{WeightPushes, pushesOnTime, pushesDue}, Part{WeightTasks, tasksOnTime, tasksDue})
 }
 

@@ -83,14 +83,14 @@ func TestScoresReweightAndAreNullWithNothingToMeasure(t *testing.T) {
 		got  *float64
 		want string
 	}{
-		{"all parts", TownshipScore(2, 3, 1, 1, 3, 5), "75.3"},      // 50×2/3 + 30×1 + 20×0.6
-		{"no spot checks", TownshipScore(1, 2, 0, 0, 1, 2), "50"},   // (50×0.5 + 20×0.5)/70
-		{"only feedback", TownshipScore(0, 0, 0, 0, 1, 4), "25"},    // 20×0.25/20
-		{"nothing at all", TownshipScore(0, 0, 0, 0, 0, 0), "null"}, // never 0
-		{"measured and missed", TownshipScore(0, 2, 0, 1, 0, 2), "0"},
-		{"department pushes only", DepartmentScore(1, 2, 0, 0), "50"},
-		{"department both", DepartmentScore(1, 1, 1, 4), "62.5"},
-		{"department nothing due", DepartmentScore(0, 0, 0, 0), "null"},
+		{"all parts", ScoreTownship(2, 3, 1, 1, 3, 5), "75.3"},      // 50×2/3 + 30×1 + 20×0.6
+		{"no spot checks", ScoreTownship(1, 2, 0, 0, 1, 2), "50"},   // (50×0.5 + 20×0.5)/70
+		{"only feedback", ScoreTownship(0, 0, 0, 0, 1, 4), "25"},    // 20×0.25/20
+		{"nothing at all", ScoreTownship(0, 0, 0, 0, 0, 0), "null"}, // never 0
+		{"measured and missed", ScoreTownship(0, 2, 0, 1, 0, 2), "0"},
+		{"department pushes only", ScoreDepartment(1, 2, 0, 0), "50"},
+		{"department both", ScoreDepartment(1, 1, 1, 4), "62.5"},
+		{"department nothing due", ScoreDepartment(0, 0, 0, 0), "null"},
 	} {
 		if g := show(tc.got); g != tc.want {
 			t.Errorf("%s: score %s, want %s", tc.name, g, tc.want)

@@ -9,8 +9,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
 )
@@ -25,9 +23,18 @@ type Announcer struct {
 	Links *FormLinks // nil: cards carry no link to the H5 form
 }
 
-// Announce queues the round's messages on the round's transaction (postgres.Announcer).
-func (a *Announcer) Announce(ctx context.Context, tx *sqlx.Tx, notices []cases.TownshipNotice) error {
-	return bot.Enqueue(ctx, tx, a.Messages(notices)...)
+// Announce queues the round's messages on the round's transaction (cases.Announcer).
+func (a *Announcer) Announce(ctx context.Context, tx cases.Tx, notices []cases.TownshipNotice) error {
+	return enqueue(ctx, tx, a.Messages(notices))
+}
+
+// enqueue queues bot messages on a store's unit of work.
+func enqueue(ctx context.Context, tx cases.Tx, msgs []bot.Outgoing) error {
+	out := make([]cases.Outgoing, len(msgs))
+	for i, m := range msgs {
+		out[i] = m
+	}
+	return tx.Enqueue(ctx, out...)
 }
 
 // Messages builds every message of a round. Keys are derived from the cases and warnings

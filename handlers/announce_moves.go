@@ -5,17 +5,15 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
 )
 
 // AnnounceMoves queues what the townships are told when a registry re-import moves open
-// cases with their households (postgres.MoveAnnouncer, spec §4a): both groups, masked; the
+// cases with their households (cases.MoveAnnouncer, spec §4a): both groups, masked; the
 // new township's cadres the details, privately. Due dates stay.
-func (a *Announcer) AnnounceMoves(ctx context.Context, tx *sqlx.Tx, moves []cases.CaseMove) error {
-	return bot.Enqueue(ctx, tx, a.MoveMessages(moves)...)
+func (a *Announcer) AnnounceMoves(ctx context.Context, tx cases.Tx, moves []cases.CaseMove) error {
+	return enqueue(ctx, tx, a.MoveMessages(moves))
 }
 
 // MoveMessages builds the messages of AnnounceMoves.

@@ -22,7 +22,7 @@ import (
 	"github.com/fangpin/fangpin/cases/sheet"
 )
 
-// BatchStore is what the department push API needs from the ledger (*postgres.DB).
+// BatchStore is what the department push API needs from the ledger the store.
 type BatchStore interface {
 	intake.Store
 	Today() cases.Date

@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
 )
@@ -108,11 +106,11 @@ func outcomeButton(c cases.Case) string {
 // route — 核查 in chat, the form, a card, a spot-check return — every card sent for it is
 // updated to show the outcome, without live buttons (or, on a return, with its choices
 // and the new due date). The updates wait in the outbox for the cards' response_codes.
-func (a *Announcer) FollowCards(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
+func (a *Announcer) FollowCards(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
 	if !cardsFollow(before, after) {
 		return nil
 	}
-	cards, err := bot.CardsWithPrefix(ctx, tx, after.No)
+	cards, err := tx.SentCards(ctx, after.No)
 	if err != nil {
 		return err
 	}
@@ -121,7 +119,7 @@ func (a *Announcer) FollowCards(ctx context.Context, tx *sqlx.Tx, before, after 
 		msgs = append(msgs, bot.CardUpdate(followKey(sc.TaskID, after), sc.UserID, sc.TaskID,
 			a.cardBody(after, sc.UserID, sc.TaskID, outcomeNote(after), outcomeButton(after))))
 	}
-	return bot.Enqueue(ctx, tx, msgs...)
+	return enqueue(ctx, tx, msgs)
 }
 
 // answerCard records the click and returns the reply and, when recorded, the result.

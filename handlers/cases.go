@@ -9,27 +9,24 @@ import (
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
-// Ledger is what the case commands need from the store (*postgres.DB).
+// Ledger is what the case commands need from the store the store.
 type Ledger interface {
 	CaseByNo(ctx context.Context, no string) (cases.Case, error)
-	ListCases(ctx context.Context, f postgres.CaseFilter) ([]cases.Case, error)
-	Transition(ctx context.Context, no string, actor cases.Actor, cmd cases.Command, src postgres.Source) (cases.Case, error)
-	Events(ctx context.Context, caseID int64) ([]postgres.Event, error)
+	ListCases(ctx context.Context, f cases.CaseFilter) ([]cases.Case, error)
+	Transition(ctx context.Context, no string, actor cases.Actor, cmd cases.Command, src cases.Source) (cases.Case, error)
+	Events(ctx context.Context, caseID int64) ([]cases.Event, error)
 	CaseWarnings(ctx context.Context, caseID int64) ([]cases.WarningFact, error)
-	Dispatch(ctx context.Context, opt postgres.DispatchOptions) (postgres.DispatchResult, error)
-	CompleteTask(ctx context.Context, caseNo string, actor cases.Actor, measure string, src postgres.Source) (cases.Task, error)
-	ReferTask(ctx context.Context, caseNo, department, note string, actor cases.Actor, src postgres.Source) (cases.Task, error)
+	Dispatch(ctx context.Context, opt cases.DispatchOptions) (cases.DispatchResult, error)
+	CompleteTask(ctx context.Context, caseNo string, actor cases.Actor, measure string, src cases.Source) (cases.Task, error)
+	ReferTask(ctx context.Context, caseNo, department, note string, actor cases.Actor, src cases.Source) (cases.Task, error)
 	OpenTasks(ctx context.Context, department string) ([]cases.Task, error)
 	OverdueTasks(ctx context.Context, today cases.Date) ([]cases.Task, error)
 	TasksOf(ctx context.Context, caseIDs []int64) (map[int64][]cases.Task, error)
 	UsersOf(ctx context.Context, role cases.Role, township, department string) ([]string, error)
-	ReportSelfFound(ctx context.Context, r postgres.SelfFound) (postgres.SelfFoundResult, error)
+	ReportSelfFound(ctx context.Context, r cases.SelfFound) (cases.SelfFoundResult, error)
 }
-
-var _ Ledger = (*postgres.DB)(nil)
 
 // Cases holds the case commands (待办 查看 核查 录入 表单 逾期 交办) and the mini-form card
 // clicks. Register them with router.Register(c.Commands()...) and set router.Cards = c.
@@ -63,8 +60,8 @@ func (h *Cases) Commands() []*Command {
 }
 
 // source is the audit trail's pointer at the message that asked for a change.
-func source(m bot.Message) postgres.Source {
-	return postgres.Source("wecom:" + m.ID)
+func source(m bot.Message) cases.Source {
+	return cases.Source("wecom:" + m.ID)
 }
 
 // caseArg reads the case number argument, or says how to write the command.
@@ -72,7 +69,7 @@ func caseArg(req Request, usage string) (string, error) {
 	if len(req.Args) == 0 {
 		return "", cases.Errorf(cases.EInvalid, "请写上案件编号，格式：%s", usage)
 	}
-	no := postgres.NormalizeCaseNo(req.Args[0])
+	no := cases.NormalizeCaseNo(req.Args[0])
 	if !looksLikeCaseNo(no) {
 		return "", cases.Errorf(cases.EInvalid, "“%s”不像案件编号。编号形如 YJ202611-0001，格式：%s", req.Args[0], usage)
 	}

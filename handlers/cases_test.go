@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
@@ -204,7 +205,7 @@ func TestCardClicks(t *testing.T) {
 	// every card sent for the case (one per cadre of the township at dispatch) now shows
 	// the outcome without a live button
 	ups := cardUpdates(t, f.db, e.No)
-	cards, _ := bot.CardsWithPrefix(ctx, f.db, e.No)
+	cards, _ := pgqueue.CardsWithPrefix(ctx, f.db, e.No)
 	if len(cards) == 0 || len(ups) != len(cards) {
 		t.Fatalf("%d cards, %d updates: %+v", len(cards), len(ups), ups)
 	}

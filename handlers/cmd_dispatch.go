@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // dispatchCommand is 交办 [YYYY-MM]: the office runs the round now (spec §5).
@@ -16,7 +15,7 @@ func (h *Cases) dispatchCommand() *Command {
 		Name: "交办", Roles: []cases.Role{cases.RoleOffice}, Public: 1, Usage: "交办 [YYYY-MM]", Example: "交办 2026-11",
 		Summary: "比对初筛并集中交办本月（或指定月份）的预警",
 		Run: func(ctx context.Context, req Request) (string, error) {
-			opt := postgres.DispatchOptions{Date: cases.DateOf(h.now()), Actor: req.Actor, Source: source(req.Msg)}
+			opt := cases.DispatchOptions{Date: cases.DateOf(h.now()), Actor: req.Actor, Source: source(req.Msg)}
 			if len(req.Args) > 0 {
 				if _, err := cases.ParseMonth(req.Args[0]); err != nil {
 					return "", cases.Errorf(cases.EInvalid, "月份“%s”的格式不对，请写成 交办 2026-11，或只写“交办”表示本月。", req.Args[0])
@@ -37,10 +36,10 @@ func (h *Cases) dispatchCommand() *Command {
 
 // DispatchSummary says what a round did, per township, and lists the held warnings with
 // masked ID numbers (the office reads it privately; names stay whole).
-func DispatchSummary(res postgres.DispatchResult) string { return dispatchSummary(res, false) }
+func DispatchSummary(res cases.DispatchResult) string { return dispatchSummary(res, false) }
 
 // dispatchSummary masks names too when the reply could reach a group.
-func dispatchSummary(res postgres.DispatchResult, group bool) string {
+func dispatchSummary(res cases.DispatchResult, group bool) string {
 	if res.CasesCreated == 0 && res.Merged == 0 && res.Held == 0 {
 		return fmt.Sprintf("%s 批次：没有待交办的预警，本次未新建案件。", res.Round)
 	}

@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // overdueCommand is 逾期: the office's list of open cases past due, by township.
@@ -17,7 +16,7 @@ func (h *Cases) overdueCommand() *Command {
 		Summary: "各乡镇已逾期未办结的案件",
 		Run: func(ctx context.Context, req Request) (string, error) {
 			today := cases.DateOf(h.now())
-			cs, err := h.Ledger.ListCases(ctx, postgres.CaseFilter{OpenOnly: true, DueBefore: &today})
+			cs, err := h.Ledger.ListCases(ctx, cases.CaseFilter{OpenOnly: true, DueBefore: &today})
 			if err != nil {
 				return "", err
 			}

@@ -8,7 +8,6 @@ import (
 	"unicode/utf8"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // reportCommand is 申报 / 走访 <身份证号> <姓名> <类别> <情况> (spec §5b): a household the township
@@ -62,25 +61,25 @@ func (h *Cases) reportCommand(name string, src cases.CaseSource, summary, exampl
 
 // SelfFoundInput checks what a cadre typed or filled in for 申报/走访. The error names the
 // field (id_number, name, category, situation) and says what is wrong, never repeating the ID.
-func SelfFoundInput(src cases.CaseSource, rawID, name, word, situation string) (postgres.SelfFound, string, error) {
+func SelfFoundInput(src cases.CaseSource, rawID, name, word, situation string) (cases.SelfFound, string, error) {
 	id := cases.NormalizeIDNumber(rawID)
 	if err := cases.ValidateIDNumber(id); err != nil {
-		return postgres.SelfFound{}, "id_number", cases.Errorf(cases.EInvalid, "%s，请核对。", err.Error())
+		return cases.SelfFound{}, "id_number", cases.Errorf(cases.EInvalid, "%s，请核对。", err.Error())
 	}
 	name = strings.TrimSpace(name)
 	if !plausibleName(name) {
-		return postgres.SelfFound{}, "name", cases.Errorf(cases.EInvalid, "姓名应为 1 到 20 个字，不含数字。")
+		return cases.SelfFound{}, "name", cases.Errorf(cases.EInvalid, "姓名应为 1 到 20 个字，不含数字。")
 	}
 	cat, problem, ok := cases.ParseReportWord(word)
 	if !ok {
-		return postgres.SelfFound{}, "category", cases.Errorf(cases.EInvalid, "不认识的类别“%s”，类别只能是：%s。",
+		return cases.SelfFound{}, "category", cases.Errorf(cases.EInvalid, "不认识的类别“%s”，类别只能是：%s。",
 			clip(word, 8), strings.Join(cases.ReportWords, "、"))
 	}
 	situation = strings.TrimSpace(situation)
 	if n := utf8.RuneCountInString(situation); n < 4 || n > 500 {
-		return postgres.SelfFound{}, "situation", cases.Errorf(cases.EInvalid, "请把情况写具体一些（4 到 500 个字）。")
+		return cases.SelfFound{}, "situation", cases.Errorf(cases.EInvalid, "请把情况写具体一些（4 到 500 个字）。")
 	}
-	return postgres.SelfFound{Source: src, IDNumber: id, Name: name, Category: cat, Problem: problem, Situation: situation}, "", nil
+	return cases.SelfFound{Source: src, IDNumber: id, Name: name, Category: cat, Problem: problem, Situation: situation}, "", nil
 }
 
 func (h *Cases) applyCommand() *Command {

@@ -8,15 +8,12 @@ import (
 	"time"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // SweepStore records finished 区域排查 tasks (spec §5c).
 type SweepStore interface {
-	CompleteSweep(ctx context.Context, no string, actor cases.Actor, d cases.SweepDone, src postgres.Source) (postgres.Sweep, error)
+	CompleteSweep(ctx context.Context, no string, actor cases.Actor, d cases.SweepDone, src cases.Source) (cases.Sweep, error)
 }
-
-var _ SweepStore = (*postgres.DB)(nil)
 
 // Sweeps holds the 排查 command. Register it with router.Register(s.Commands()...).
 type Sweeps struct {
@@ -71,7 +68,7 @@ func (s *Sweeps) sweepCommand() *Command {
 }
 
 // sweepStats is 统计's line on 区域排查 tasks, counted apart from households (§5c).
-func sweepStats(a postgres.Assessment) string {
+func sweepStats(a cases.Assessment) string {
 	if len(a.Sweeps) == 0 {
 		return ""
 	}

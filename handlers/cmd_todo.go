@@ -7,7 +7,6 @@ import (
 	"strings"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // todoCommand is 待办: the open cases of my township (cadres) or department (liaisons),
@@ -20,7 +19,7 @@ func (h *Cases) todoCommand() *Command {
 			if req.Actor.Role == cases.RoleLiaison {
 				return h.departmentTodo(ctx, req)
 			}
-			f := postgres.CaseFilter{OpenOnly: true}
+			f := cases.CaseFilter{OpenOnly: true}
 			scope := req.Actor.Township
 			if req.Actor.Role == cases.RoleLiaison {
 				f.Department, scope = req.Actor.Department, req.Actor.Department

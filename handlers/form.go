@@ -14,7 +14,6 @@ import (
 	"github.com/go-playground/validator/v10"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // CodeResolver turns a WeCom OAuth code into a userid (auth/getuserinfo).
@@ -99,7 +98,7 @@ type formPage struct {
 
 // authorize checks the link (or OAuth code) and loads the actor and the case.
 func (f *Form) authorize(w http.ResponseWriter, r *http.Request) (cases.Actor, cases.Case, bool) {
-	no := postgres.NormalizeCaseNo(r.PathValue("case"))
+	no := cases.NormalizeCaseNo(r.PathValue("case"))
 	q := r.URL.Query()
 	if code := q.Get("code"); code != "" && f.OAuth != nil && q.Get("s") == "" {
 		user, err := f.OAuth.UserIDByCode(r.Context(), code)
@@ -233,7 +232,7 @@ func (f *Form) submit(w http.ResponseWriter, r *http.Request) {
 		f.render(w, http.StatusUnprocessableEntity, p)
 		return
 	}
-	src := postgres.Source(fmt.Sprintf("form:%s:%s:%d", actor.UserID, c.No, f.now().UnixNano()))
+	src := cases.Source(fmt.Sprintf("form:%s:%s:%d", actor.UserID, c.No, f.now().UnixNano()))
 	no := c.No
 	var done []string
 	if p.NeedsResult {

@@ -7,13 +7,12 @@ import (
 	"strings"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // history renders a case's audit trail for people: who did what, by name and role
 // (城关干部甲（乡村干部）), with the result, the reason and the supervisor's note each step
 // recorded, so an earlier conclusion stays readable after a return. Never a login ID.
-func (h *Cases) history(ctx context.Context, evs []postgres.Event) []string {
+func (h *Cases) history(ctx context.Context, evs []cases.Event) []string {
 	names := map[string]string{}
 	var out []string
 	for _, e := range evs {
@@ -35,10 +34,10 @@ func (h *Cases) history(ctx context.Context, evs []postgres.Event) []string {
 }
 
 // actorName is how the trail names who acted: name and role, 系统 for the service itself.
-func (h *Cases) actorName(ctx context.Context, e postgres.Event) string {
+func (h *Cases) actorName(ctx context.Context, e cases.Event) string {
 	role := cases.Role(e.Role)
 	if e.Actor == cases.System.UserID || e.Actor == "" {
-		if e.Action == string(postgres.ActDispatch) || e.Action == string(cases.ActAddWarnings) {
+		if e.Action == string(cases.ActDispatch) || e.Action == string(cases.ActAddWarnings) {
 			return "县扶贫办（系统）"
 		}
 		return "系统"
@@ -66,7 +65,7 @@ func eventLabel(action string) string {
 
 // eventDetail is what a step recorded: the result and its 说明, the entry date, the
 // supervisor's note and the new due date of a return.
-func eventDetail(e postgres.Event) string {
+func eventDetail(e cases.Event) string {
 	var d map[string]any
 	if len(e.Detail) == 0 || json.Unmarshal(e.Detail, &d) != nil {
 		return ""

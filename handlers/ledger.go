@@ -8,19 +8,16 @@ import (
 	"regexp"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/ledgerxlsx"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // LedgerStore is what the month's ledger commands (进度, 统计, 导出, 抽查) need from the store.
 // Every figure comes from Assess, the one assessment query (see cases/postgres/report.go).
 type LedgerStore interface {
-	Assess(ctx context.Context, month string) (postgres.Assessment, error)
-	SpotCheck(ctx context.Context, no string, actor cases.Actor, pass bool, note string, src postgres.Source, then postgres.CaseHook) (cases.Case, error)
+	Assess(ctx context.Context, month string) (cases.Assessment, error)
+	SpotCheck(ctx context.Context, no string, actor cases.Actor, pass bool, note string, src cases.Source, then cases.CaseHook) (cases.Case, error)
 	TownshipNames(ctx context.Context) (map[string]string, error)
 	Today() cases.Date
 }
@@ -121,7 +118,7 @@ func (l *Reports) progress(ctx context.Context, req Request) (string, error) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "【%s办理进度】截至 %s", monthTitle(month), a.AsOf.In(cases.Shanghai).Format("2006-01-02 15:04"))
-	var total postgres.TownshipScore
+	var total cases.TownshipScore
 	for _, t := range a.Townships {
 		total.Dispatched += t.Dispatched
 		total.Verified += t.Verified
@@ -167,7 +164,7 @@ func (l *Reports) progress(ctx context.Context, req Request) (string, error) {
 }
 
 // officeLine is the office's own timeliness: the round dispatched by the 10th.
-func officeLine(o postgres.OfficeScore) string {
+func officeLine(o cases.OfficeScore) string {
 	switch {
 	case o.DispatchedOn != nil && o.RoundsOnTime == 1:
 		return fmt.Sprintf("县扶贫办：%s 集中交办，在 %s 时限内（按时 1/1）。", o.DispatchedOn, o.Deadline)
@@ -262,7 +259,7 @@ func (l *Reports) spotCheck(ctx context.Context, req Request) (string, error) {
 	if len(req.Args) < 2 {
 		return "", cases.Errorf(cases.EInvalid, "%s", usage)
 	}
-	no := postgres.NormalizeCaseNo(req.Args[0])
+	no := cases.NormalizeCaseNo(req.Args[0])
 	var pass bool
 	switch req.Args[1] {
 	case "合格":
@@ -273,7 +270,7 @@ func (l *Reports) spotCheck(ctx context.Context, req Request) (string, error) {
 	}
 	note := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(req.Rest, req.Args[0])), req.Args[1]))
 	var returned bool
-	c, err := l.Store.SpotCheck(ctx, no, req.Actor, pass, note, postgres.Source(req.Msg.ID), l.notifySpotFail(pass, note, postgres.Source(req.Msg.ID), &returned))
+	c, err := l.Store.SpotCheck(ctx, no, req.Actor, pass, note, cases.Source(req.Msg.ID), l.notifySpotFail(pass, note, cases.Source(req.Msg.ID), &returned))
 	if err != nil {
 		return "", err
 	}
@@ -294,13 +291,13 @@ func (l *Reports) spotCheck(ctx context.Context, req Request) (string, error) {
 // to be put right by its unchanged due date. Either way the supervisor's note (which may
 // describe the household) goes to the township's cadres privately, never to the group.
 // *returned tells the caller which of the two it was.
-func (l *Reports) notifySpotFail(pass bool, note string, src postgres.Source, returned *bool) postgres.CaseHook {
-	return func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
+func (l *Reports) notifySpotFail(pass bool, note string, src cases.Source, returned *bool) cases.CaseHook {
+	return func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
 		if pass {
 			return nil
 		}
 		*returned = before.Status == cases.StatusClosed && after.Status == cases.StatusReturned
-		t, cadres, err := postgres.TownshipContacts(ctx, tx, after.Township)
+		t, cadres, err := tx.TownshipContacts(ctx, after.Township)
 		if err != nil {
 			return err
 		}
@@ -334,6 +331,6 @@ func (l *Reports) notifySpotFail(pass bool, note string, src postgres.Source, re
 			l.log().WarnContext(ctx, "spot-check failure has nobody to tell", "case", after.No, "township", after.Township)
 			return nil
 		}
-		return bot.Enqueue(ctx, tx, msgs...)
+		return enqueue(ctx, tx, msgs)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/ledgerxlsx"
@@ -53,7 +54,7 @@ func outbox(t *testing.T, db *postgres.DB) map[string]sent {
 
 func setupRouter(t *testing.T) (*postgres.DB, []string, *handlers.Router, string) {
 	db, nos := monthtest.Setup(t)
-	out := &bot.Outbox{DB: db}
+	out := &pgqueue.Outbox{DB: db}
 	r := handlers.NewRouter(db, out, nil)
 	dir := t.TempDir()
 	l := &handlers.Reports{Store: db, Out: out}
@@ -138,7 +139,7 @@ func TestExportSendsTheLedgerFromTheDatabase(t *testing.T) {
 	sim := wecomtest.NewServer()
 	defer sim.Close()
 	api := bot.NewClient(sim.URL, sim.CorpID, sim.AgentID, sim.Secret, cache.NewMemory())
-	w := &bot.Worker{DB: db.DB, API: api, Log: slog.New(slog.DiscardHandler)}
+	w := &bot.Worker{Store: pgqueue.New(db.DB), API: api, Log: slog.New(slog.DiscardHandler)}
 	// Answers are lost once: the resend names the same upload, and WeCom drops the copy.
 	sim.LoseNext("message/send", wecomtest.DropConnection, 2)
 	w.Backoff = func(int, error) time.Duration { return 0 }
@@ -239,7 +240,7 @@ func TestMonthEndMessagesGoToTheOfficeOnce(t *testing.T) {
 	office, _ := db.UsersOf(ctx, cases.RoleOffice, "", "")
 	msgs := handlers.MonthEndMessages(s, office)
 	for i := 0; i < 2; i++ {
-		if err := bot.Enqueue(ctx, db, msgs...); err != nil {
+		if err := pgqueue.Enqueue(ctx, db, msgs...); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -254,7 +255,7 @@ func TestMonthEndMessagesGoToTheOfficeOnce(t *testing.T) {
 // supervisor's note after a return, and shows no login ID and no "system".
 func TestViewHistoryNamesPeople(t *testing.T) {
 	db, nos, r, _ := setupRouter(t)
-	cs := &handlers.Cases{Ledger: db, Users: db, Out: &bot.Outbox{DB: db}, Now: db.Now}
+	cs := &handlers.Cases{Ledger: db, Users: db, Out: &pgqueue.Outbox{DB: db}, Now: db.Now}
 	r.Register(cs.Commands()...)
 	db.Now = func() time.Time { return cases.MustDate("2026-12-11").At(9, 30) }
 	no := nos[2]

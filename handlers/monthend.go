@@ -2,14 +2,14 @@ package handlers
 
 import (
 	"github.com/fangpin/fangpin/bot"
-	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases"
 )
 
 // MonthEndMessages are the office's month-end feedback summary (spec §1 step 4), one private
 // message per office user, keyed by month and user so that queueing it twice sends it once.
 // The reminders worker calls it on the month's last working day (Cal.LastWorkingDayOfMonth)
-// with postgres.DB.MonthEndSummary and UsersOf(cases.RoleOffice, "", "").
-func MonthEndMessages(s postgres.MonthEndSummary, office []string) []bot.Outgoing {
+// with the store's MonthEndSummary and UsersOf(cases.RoleOffice, "", "").
+func MonthEndMessages(s cases.MonthEndSummary, office []string) []bot.Outgoing {
 	text := s.Text()
 	out := make([]bot.Outgoing, 0, len(office))
 	for _, u := range office {

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // ReportForm is the H5 form of 申报/走访 (spec §5b): GET /report shows it, POST makes the case.
@@ -97,7 +96,7 @@ func (f *ReportForm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if f.Now != nil {
 		now = f.Now()
 	}
-	in.Src = postgres.Source(fmt.Sprintf("form:%s:report:%d", actor.UserID, now.UnixNano()))
+	in.Src = cases.Source(fmt.Sprintf("form:%s:report:%d", actor.UserID, now.UnixNano()))
 	if f.Announce != nil {
 		in.Announce = f.Announce.Announce
 	}

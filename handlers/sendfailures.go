@@ -8,21 +8,17 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
-// FailureStore is what SendFailures needs: the outbox's failed rows (bot.UnreportedFailures
-// reads them through the queryer), the townships' chats, the office's members and a
-// transaction to queue a report and mark it made together.
+// FailureStore is what SendFailures needs: the outbox's failed rows, the townships' chats,
+// the office's members and a unit of work to queue a report and mark it made together.
 type FailureStore interface {
-	sqlx.QueryerContext
-	Townships(ctx context.Context) ([]postgres.Township, error)
+	UnreportedFailures(ctx context.Context, limit int) ([]bot.FailedSend, error)
+	Townships(ctx context.Context) ([]cases.Township, error)
 	UsersOf(ctx context.Context, role cases.Role, township, department string) ([]string, error)
-	InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error
+	Atomically(ctx context.Context, fn func(tx cases.Tx) error) error
 }
 
 // SendFailures tells the office (privately: every member with the office role) which
@@ -62,7 +58,7 @@ func (s *SendFailures) Run(ctx context.Context) error {
 // ReportOnce queues a report for every failed group message not yet reported and returns
 // how many it reported.
 func (s *SendFailures) ReportOnce(ctx context.Context) (int, error) {
-	failed, err := bot.UnreportedFailures(ctx, s.Store, 100)
+	failed, err := s.Store.UnreportedFailures(ctx, 100)
 	if err != nil || len(failed) == 0 {
 		return 0, err
 	}
@@ -75,17 +71,17 @@ func (s *SendFailures) ReportOnce(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for i, f := range failed {
-		err := s.Store.InTx(ctx, func(tx *sqlx.Tx) error {
+		err := s.Store.Atomically(ctx, func(tx cases.Tx) error {
 			if len(office) == 0 {
 				s.log().ErrorContext(ctx, "group message failed and no office member to tell", "outbox", f.ID, "key", f.Key)
 			} else {
 				mt, body := bot.Text(FailureReport(f, towns))
-				if err := bot.Enqueue(ctx, tx, bot.Outgoing{Key: fmt.Sprintf("sendfail:%d", f.ID), Channel: bot.ToUsers,
+				if err := tx.Enqueue(ctx, bot.Outgoing{Key: fmt.Sprintf("sendfail:%d", f.ID), Channel: bot.ToUsers,
 					Target: bot.JoinUsers(office...), MsgType: mt, Body: body}); err != nil {
 					return err
 				}
 			}
-			return bot.MarkReported(ctx, tx, f.ID)
+			return tx.MarkSendReported(ctx, f.ID)
 		})
 		if err != nil {
 			return i, err
@@ -100,7 +96,7 @@ var (
 )
 
 // FailureReport is the office's message about one failed group message.
-func FailureReport(f bot.FailedSend, towns []postgres.Township) string {
+func FailureReport(f bot.FailedSend, towns []cases.Township) string {
 	where := "一个已不在组织文件中的群聊"
 	for _, t := range towns {
 		if (f.Channel == bot.ToAppChat && t.AppChatID == f.Target) || (f.Channel == bot.ToWebhook && t.WebhookKey == f.Target) {

@@ -8,26 +8,23 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/fangpin/fangpin/bot"
-	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases"
 )
 
 // SpotDrawer draws the month's spot-check sample (see cases.SampleSpotChecks).
 type SpotDrawer interface {
-	DrawSpotChecks(ctx context.Context, month string, rate float64, seed int64,
-		then func(ctx context.Context, tx *sqlx.Tx, picks []postgres.SpotPick) error) ([]postgres.SpotPick, error)
+	DrawSpotChecks(ctx context.Context, month string, rate float64, seed int64, then cases.SpotDrawHook) ([]cases.SpotPick, error)
 }
 
 // DrawSpotChecks draws the sample and, in the same transaction, queues a private message to
 // every supervisor listing the chosen cases. The message keys depend only on month, rate,
 // seed, the list drawn and the supervisor, so running the same draw again sends nothing
 // twice, while a draw that picks differently (more cases closed since) is sent.
-func DrawSpotChecks(ctx context.Context, s SpotDrawer, month string, rate float64, seed int64) ([]postgres.SpotPick, error) {
-	return s.DrawSpotChecks(ctx, month, rate, seed, func(ctx context.Context, tx *sqlx.Tx, picks []postgres.SpotPick) error {
-		var sups []string
-		if err := tx.SelectContext(ctx, &sups, `SELECT userid FROM users WHERE role = 'supervisor' ORDER BY userid`); err != nil {
+func DrawSpotChecks(ctx context.Context, s SpotDrawer, month string, rate float64, seed int64) ([]cases.SpotPick, error) {
+	return s.DrawSpotChecks(ctx, month, rate, seed, func(ctx context.Context, tx cases.Tx, picks []cases.SpotPick) error {
+		sups, err := tx.UsersOf(ctx, cases.RoleSupervisor, "", "")
+		if err != nil {
 			return fmt.Errorf("supervisors: %w", err)
 		}
 		if len(sups) == 0 || len(picks) == 0 {
@@ -45,13 +42,13 @@ func DrawSpotChecks(ctx context.Context, s SpotDrawer, month string, rate float6
 			key := fmt.Sprintf("spotcheck:%s:%s:%d:%s:%s", month, strconv.FormatFloat(rate, 'g', -1, 64), seed, list, u)
 			msgs = append(msgs, bot.Outgoing{Key: key, Channel: bot.ToUsers, Target: u, MsgType: mt, Body: body})
 		}
-		return bot.Enqueue(ctx, tx, msgs...)
+		return enqueue(ctx, tx, msgs)
 	})
 }
 
 // SpotDrawText is the supervisors' list of cases to re-check (case numbers, townships and
 // risk categories only; details are in 查看 <编号>).
-func SpotDrawText(month string, rate float64, seed int64, picks []postgres.SpotPick) string {
+func SpotDrawText(month string, rate float64, seed int64, picks []cases.SpotPick) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "【%s抽查名单】按乡镇和风险类别分层抽取 %d 户（比例 %s，随机种子 %d，可复核）。请逐户复查后发送：抽查 <编号> 合格/不合格 <说明>",
 		monthTitle(month), len(picks), strconv.FormatFloat(rate*100, 'f', -1, 64)+"%", seed)

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // taskListScope is what a task-list link is signed for, in place of a case number (case
@@ -127,7 +126,7 @@ func (h *TaskList) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // page lists the open cases the actor may see: a cadre's township, a liaison's
 // department, the office's chosen township (or the county).
 func (h *TaskList) page(ctx context.Context, a cases.Actor, township string) (taskPage, error) {
-	f := postgres.CaseFilter{OpenOnly: true}
+	f := cases.CaseFilter{OpenOnly: true}
 	title := "防返贫预警任务清单"
 	switch a.Role {
 	case cases.RoleCadre:

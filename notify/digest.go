@@ -2,14 +2,10 @@ package notify
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"slices"
 	"strings"
 	"time"
-
-	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
 )
@@ -25,20 +21,18 @@ const digestBudget = 1500
 
 // digestPending reports whether a digest still to be sent will carry r: then r is left
 // pending for it, and the worker that claimed r only lets go of its claim.
-func digestPending(ctx context.Context, tx *sqlx.Tx, r reminderRow) (bool, error) {
-	if !cases.ReminderKind(r.Kind).Digested() {
+func digestPending(ctx context.Context, tx cases.ReminderTx, r cases.StoredReminder) (bool, error) {
+	if !r.Kind.Digested() {
 		return false, nil
 	}
-	var n int
-	err := tx.GetContext(ctx, &n, `SELECT count(*) FROM reminders WHERE key = $1 AND state = 'pending'`,
-		cases.DigestKey(r.Target, cases.DateOf(r.DueAt)))
+	pending, err := tx.ReminderPending(ctx, cases.DigestKey(r.Target, cases.DateOf(r.DueAt)))
 	if err != nil {
 		return false, fmt.Errorf("digest of reminder %d: %w", r.ID, err)
 	}
-	return n > 0, nil
+	return pending, nil
 }
 
-// digestOutcome is what firing a digest decided, for fireTx to record.
+// digestOutcome is what firing a digest decided, for fire to record.
 type digestOutcome struct {
 	text     string  // "" when nothing was left to say
 	sent     []int64 // the digested reminders that went out with it
@@ -49,45 +43,16 @@ type digestOutcome struct {
 	mention  []string       // the responsible cadres of the digest's cases, to @ (spec §10)
 }
 
-// digestCarries lists the reminders a digest would carry and their cases, so that fireTx can
-// lock the cases and then every reminder it touches in one statement, in id order: two
-// workers locking in the same order never deadlock.
-func digestCarries(ctx context.Context, tx *sqlx.Tx, d reminderRow, now time.Time) (ids, caseIDs []int64, err error) {
-	day := cases.DateOf(d.DueAt)
-	var rows []struct {
-		ID     int64         `db:"id"`
-		CaseID sql.NullInt64 `db:"case_id"`
-	}
-	err = tx.SelectContext(ctx, &rows, `SELECT id, case_id FROM reminders
-		WHERE target = $1 AND kind = ANY($2) AND state = 'pending' AND due_at >= $3 AND due_at < $4 AND due_at <= $5`,
-		d.Target, digestedKinds(), day.At(0, 0), day.AddDays(1).At(0, 0), now)
-	if err != nil {
-		return nil, nil, fmt.Errorf("digest %s: reminders: %w", d.Target, err)
-	}
-	for _, r := range rows {
-		ids = append(ids, r.ID)
-		if r.CaseID.Valid {
-			caseIDs = append(caseIDs, r.CaseID.Int64)
-		}
-	}
-	return ids, caseIDs, nil
-}
-
 // fireDigest gathers the group's pending digested reminders of the digest's day that are due
 // by now, composes them into one text and decides each one's fate. byCase holds the cases
-// fireTx locked; a reminder whose case it lacks (planned a moment ago) is left pending and,
+// FireReminders locked; a reminder whose case it lacks (planned a moment ago) is left pending and,
 // the digest being gone, later goes out on its own.
-func (w *Worker) fireDigest(ctx context.Context, tx *sqlx.Tx, d reminderRow, byCase map[int64]caseInfo, now time.Time) (digestOutcome, error) {
+func (w *Worker) fireDigest(ctx context.Context, tx cases.ReminderTx, d cases.StoredReminder, byCase map[int64]caseInfo, now time.Time) (digestOutcome, error) {
 	out := digestOutcome{cancel: map[int64]string{}, consumed: map[int64]bool{d.ID: true}}
 	day := cases.DateOf(d.DueAt)
-	var rows []reminderRow
-	err := tx.SelectContext(ctx, &rows, `SELECT r.id, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state
-		FROM reminders r LEFT JOIN departments d ON d.id = r.department_id LEFT JOIN townships t ON t.id = r.township_id
-		WHERE r.target = $1 AND r.kind = ANY($2) AND r.state = 'pending' AND r.due_at >= $3 AND r.due_at < $4 AND r.due_at <= $5
-		ORDER BY r.id FOR UPDATE OF r`,
-		d.Target, digestedKinds(), day.At(0, 0), day.AddDays(1).At(0, 0), now)
+	rows, err := tx.DigestReminders(ctx, d.Target, day, now)
 	if err != nil {
-		return out, fmt.Errorf("digest %s: lock reminders: %w", d.Target, err)
+		return out, err
 	}
 	type line struct {
 		order int // overdue first, then due today, then due soon
@@ -101,8 +66,8 @@ func (w *Worker) fireDigest(ctx context.Context, tx *sqlx.Tx, d reminderRow, byC
 	)
 	for _, r := range rows {
 		var c *caseInfo
-		if r.CaseID.Valid {
-			ci, ok := byCase[r.CaseID.Int64]
+		if r.CaseID != 0 {
+			ci, ok := byCase[r.CaseID]
 			if !ok {
 				continue
 			}
@@ -129,12 +94,12 @@ func (w *Worker) fireDigest(ctx context.Context, tx *sqlx.Tx, d reminderRow, byC
 		case cases.RemindMonthEnd:
 			monthEnd = text
 		case cases.RemindCaseOverdue:
-			n := max(cases.DaysOverdue(c.Case, day, w.DB.Cal), 1)
+			n := max(cases.DaysOverdue(c.Case, day, w.DB.Calendar()), 1)
 			lines = append(lines, line{0, -n, fmt.Sprintf("%s 已逾期 %d 个工作日（%s）", c.household(), n, c.Status.Label())})
 			counts[0]++
-			out.next = append(out.next, cases.NextOverdueReminder(c.Case, day, now, w.DB.Cal))
+			out.next = append(out.next, cases.NextOverdueReminder(c.Case, day, now, w.DB.Calendar()))
 		case cases.RemindCaseDue:
-			left := w.DB.Cal.WorkingDaysBetween(day, c.DueOn)
+			left := w.DB.Calendar().WorkingDaysBetween(day, c.DueOn)
 			if left <= 0 {
 				lines = append(lines, line{1, 0, fmt.Sprintf("%s 今天到期（%s）", c.household(), c.Status.Label())})
 				counts[1]++
@@ -193,17 +158,6 @@ func (w *Worker) fireDigest(ctx context.Context, tx *sqlx.Tx, d reminderRow, byC
 	return out, nil
 }
 
-// digestedKinds lists the kinds a digest carries, for "kind = ANY($n)".
-func digestedKinds() any {
-	var ks []string
-	for _, k := range []cases.ReminderKind{cases.RemindCaseDue, cases.RemindCaseOverdue, cases.RemindMonthEnd} {
-		if k.Digested() {
-			ks = append(ks, string(k))
-		}
-	}
-	return stringArray(ks)
-}
-
 // cutText shortens s to at most n bytes at a line break, saying how much was left out.
 func cutText(s string, n int) string {
 	if len(s) <= n {
@@ -224,28 +178,14 @@ func cutText(s string, n int) string {
 	return b.String()
 }
 
-func stringArray(s []string) any {
-	if s == nil {
-		s = []string{}
-	}
-	return pq.Array(s)
-}
-
 // userNames gives the userids the org still has, in their order, and their names.
-func userNames(ctx context.Context, tx *sqlx.Tx, ids []string) ([]string, []string, error) {
+func userNames(ctx context.Context, tx cases.ReminderTx, ids []string) ([]string, []string, error) {
 	if len(ids) == 0 {
 		return nil, nil, nil
 	}
-	var rows []struct {
-		UserID string `db:"userid"`
-		Name   string `db:"name"`
-	}
-	if err := tx.SelectContext(ctx, &rows, `SELECT userid, name FROM users WHERE userid = ANY($1)`, stringArray(ids)); err != nil {
+	byID, err := tx.UserNames(ctx, ids)
+	if err != nil {
 		return nil, nil, fmt.Errorf("names of responsible cadres: %w", err)
-	}
-	byID := map[string]string{}
-	for _, r := range rows {
-		byID[r.UserID] = r.Name
 	}
 	var known, names []string
 	for _, id := range ids {

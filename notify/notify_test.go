@@ -39,7 +39,7 @@ type countingSender struct {
 	calls map[string]int
 }
 
-func (s *countingSender) Send(ctx context.Context, tx sqlx.ExtContext, d notify.Delivery) error {
+func (s *countingSender) Send(ctx context.Context, tx cases.Tx, d notify.Delivery) error {
 	s.mu.Lock()
 	s.calls[d.Key]++
 	s.mu.Unlock()
@@ -116,7 +116,7 @@ func (f *fixture) dispatch(round, township, head, household string, day cases.Da
 		c = cases.Case{ID: id, No: no, Round: round, Kind: n.Kind, HouseholdKey: household, HeadName: head,
 			Village: n.Village, Township: township, Status: cases.StatusDispatched, DispatchedAt: n.DispatchedAt, DueOn: n.DueOn}
 		for _, h := range f.db.CaseHooks {
-			if err := h(ctx, tx, cases.Case{}, c); err != nil {
+			if err := h(ctx, postgres.Unit(tx), cases.Case{}, c); err != nil {
 				return err
 			}
 		}
@@ -622,3 +622,5 @@ func TestDigestMentionsTheResponsibleCadres(t *testing.T) {
 		t.Errorf("digest should @ only the responsible cadre: %s", payload)
 	}
 }
+
+var _ notify.Store = (*postgres.DB)(nil)

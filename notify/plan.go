@@ -9,210 +9,112 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
-
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
-// insertReminders stores planned reminders; a key already stored is left as it is, so
-// planning twice is harmless. New rows wait (scheduled = false) for a worker to put them
-// into Redis after this transaction commits.
-func insertReminders(ctx context.Context, q sqlx.ExtContext, rs []cases.Reminder) error {
-	// one statement for all of them: a county round plans tens of thousands
-	rs = cases.WithDigests(rs)
-	if len(rs) == 0 {
-		return nil
-	}
-	keys, kinds, depts, towns, targets := make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs)), make([]string, len(rs))
-	caseIDs, taskIDs, ats, periods := make([]int64, len(rs)), make([]int64, len(rs)), make([]string, len(rs)), make([]string, len(rs))
-	for i, r := range rs {
-		keys[i], kinds[i], depts[i], towns[i], targets[i] = r.Key, string(r.Kind), r.Department, r.Township, r.Target
-		caseIDs[i], taskIDs[i], ats[i], periods[i] = r.CaseID, r.TaskID, r.At.Format(time.RFC3339Nano), r.Period
-	}
-	_, err := q.ExecContext(ctx, `
-		INSERT INTO reminders (key, kind, case_id, department_id, township_id, target, due_at, task_id, period)
-		SELECT x.key, x.kind, NULLIF(x.case_id, 0), d.id, t.id, x.target, x.due_at, NULLIF(x.task_id, 0), x.period
-		FROM unnest($1::text[], $2::text[], $3::bigint[], $4::text[], $5::text[], $6::text[], $7::timestamptz[], $8::bigint[], $9::text[])
-			AS x(key, kind, case_id, dept, town, target, due_at, task_id, period)
-		LEFT JOIN departments d ON x.dept <> '' AND d.name = x.dept
-		LEFT JOIN townships t ON x.town <> '' AND t.name = x.town
-		ORDER BY x.due_at, x.key
-		ON CONFLICT (key) DO NOTHING`,
-		pq.Array(keys), pq.Array(kinds), pq.Array(caseIDs), pq.Array(depts), pq.Array(towns), pq.Array(targets), pq.Array(ats), pq.Array(taskIDs), pq.Array(periods))
-	if err != nil {
-		return fmt.Errorf("plan %d reminders (first %s): %w", len(rs), rs[0].Key, err)
-	}
-	return nil
+// Store is what notify needs of the ledger's store (cases/postgres.DB implements it): the
+// reminders' storage, and the claim→fire transaction as a unit of work (FireReminders).
+type Store interface {
+	Clock
+	ReminderOrg(ctx context.Context) ([]cases.OrgDepartment, []string, error)
+	PlanReminders(ctx context.Context, rs []cases.Reminder) error
+	PendingReminders(ctx context.Context, unscheduledOnly bool, limit int) ([]cases.DueReminder, error)
+	MarkRemindersScheduled(ctx context.Context, ids []int64) error
+	FireReminders(ctx context.Context, ids []int64, now time.Time, fire cases.FireFunc) error
+	MonthEndSummary(ctx context.Context, month string) (cases.MonthEndSummary, error)
+	ListReminders(ctx context.Context, caseNo, keyPrefix string) ([]cases.ReminderListing, error)
+	SentRemindersByKind(ctx context.Context) (map[string]int, error)
 }
 
-// cancelCaseReminders cancels every pending reminder of a case; its department tasks' stay:
-// they are open until the department has done its part (spec §5).
-func cancelCaseReminders(ctx context.Context, q sqlx.ExecerContext, caseID int64, note string) error {
-	_, err := q.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', note = $2 WHERE case_id = $1 AND task_id IS NULL AND state = 'pending'`, caseID, note)
-	if err != nil {
-		return fmt.Errorf("cancel reminders of case %d: %w", caseID, err)
-	}
-	return nil
+// Clock is the store's clock and calendar, which the hooks read when they run (so a test's
+// clock applies).
+type Clock interface {
+	Clock() time.Time
+	Calendar() *cases.Calendar
 }
 
 // CaseHook plans, cancels and renews a case's reminders inside the transaction of its change
 // (register it in db.CaseHooks). On creation (before.ID == 0) it plans them; when the case
 // closes it cancels them; when a spot check returns it (new due_on) it cancels the old ones
 // and plans new ones. It reads db.Now and db.Cal when it runs, so a test's clock applies.
-func CaseHook(db *postgres.DB) postgres.CaseHook {
-	return func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
-		now := db.Now()
+func CaseHook(db Clock) cases.CaseHook {
+	return func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
+		now, cal := db.Clock(), db.Calendar()
 		switch {
 		case before.ID == 0:
-			return insertReminders(ctx, tx, cases.CaseReminders(after, db.Cal, now))
+			return tx.PlanReminders(ctx, cases.CaseReminders(after, cal, now))
 		case after.Status == cases.StatusClosed && before.Status != cases.StatusClosed:
-			return cancelCaseReminders(ctx, tx, after.ID, "案件已办结")
+			return tx.CancelCaseReminders(ctx, after.ID, "案件已办结")
 		case after.Status == cases.StatusReturned && (before.Status != cases.StatusReturned || before.DueOn != after.DueOn):
-			if err := cancelCaseReminders(ctx, tx, after.ID, "案件被退回重办，按新时限提醒"); err != nil {
+			if err := tx.CancelCaseReminders(ctx, after.ID, "案件被退回重办，按新时限提醒"); err != nil {
 				return err
 			}
-			return insertReminders(ctx, tx, cases.CaseReminders(after, db.Cal, now))
+			return tx.PlanReminders(ctx, cases.CaseReminders(after, cal, now))
 		case after.Status.Open() && before.DueOn != after.DueOn:
 			// 补充预警 of a new problem moved due_on: remind by the new date. A reminder of the
 			// same day and kind is the same reminder: it comes back if it was cancelled.
-			if err := cancelCaseReminders(ctx, tx, after.ID, "办理时限已变更，按新时限提醒"); err != nil {
+			if err := tx.CancelCaseReminders(ctx, after.ID, "办理时限已变更，按新时限提醒"); err != nil {
 				return err
 			}
-			rs := cases.CaseReminders(after, db.Cal, now)
-			if err := reviveReminders(ctx, tx, rs); err != nil {
+			rs := cases.CaseReminders(after, cal, now)
+			if err := tx.ReviveReminders(ctx, rs); err != nil {
 				return err
 			}
-			return insertReminders(ctx, tx, rs)
+			return tx.PlanReminders(ctx, rs)
 		}
 		return nil
 	}
 }
 
-// reviveReminders makes cancelled reminders with these keys pending again.
-func reviveReminders(ctx context.Context, q sqlx.ExecerContext, rs []cases.Reminder) error {
-	keys := make([]string, len(rs))
-	for i, r := range rs {
-		keys[i] = r.Key
-	}
-	_, err := q.ExecContext(ctx, `UPDATE reminders SET state = 'pending', note = '', scheduled = false
-		WHERE key = ANY($1) AND state = 'cancelled'`, pq.Array(keys))
-	if err != nil {
-		return fmt.Errorf("renew %d reminders: %w", len(keys), err)
-	}
-	return nil
-}
-
 // TaskHook plans a department task's reminders inside the transaction that adds it
 // (register it in db.TaskHooks).
-func TaskHook(db *postgres.DB) postgres.TaskHook {
-	return func(ctx context.Context, tx *sqlx.Tx, t cases.Task) error {
-		return insertReminders(ctx, tx, cases.TaskReminders(t, db.Cal, db.Now()))
+func TaskHook(db Clock) cases.TaskHook {
+	return func(ctx context.Context, tx cases.Tx, t cases.Task) error {
+		return tx.PlanReminders(ctx, cases.TaskReminders(t, db.Calendar(), db.Clock()))
 	}
 }
 
 // PlanMonth plans the month's department, dispatch and month-end reminders (spec §10) for
 // the departments and townships of the org; idempotent.
-func PlanMonth(ctx context.Context, db *postgres.DB, month cases.Date) (int, error) {
-	var depts []struct {
-		Name       string         `db:"name"`
-		Categories pq.StringArray `db:"categories"`
-	}
-	if err := db.SelectContext(ctx, &depts, `SELECT name, categories FROM departments ORDER BY id`); err != nil {
-		return 0, fmt.Errorf("plan month %s: departments: %w", month.MonthKey(), err)
-	}
-	var towns []string
-	if err := db.SelectContext(ctx, &towns, `SELECT name FROM townships ORDER BY id`); err != nil {
-		return 0, fmt.Errorf("plan month %s: townships: %w", month.MonthKey(), err)
-	}
-	od := make([]cases.OrgDepartment, len(depts))
-	for i, d := range depts {
-		od[i].Name = d.Name
-		for _, c := range d.Categories {
-			od[i].Categories = append(od[i].Categories, cases.Category(c))
-		}
-	}
-	rs := cases.MonthReminders(month, od, towns, db.Cal)
-	err := db.InTx(ctx, func(tx *sqlx.Tx) error { return insertReminders(ctx, tx, rs) })
+func PlanMonth(ctx context.Context, db Store, month cases.Date) (int, error) {
+	od, towns, err := db.ReminderOrg(ctx)
 	if err != nil {
+		return 0, fmt.Errorf("plan month %s: %w", month.MonthKey(), err)
+	}
+	rs := cases.MonthReminders(month, od, towns, db.Calendar())
+	if err := db.PlanReminders(ctx, rs); err != nil {
 		return 0, fmt.Errorf("plan month %s: %w", month.MonthKey(), err)
 	}
 	return len(rs), nil
 }
 
 // Row is one stored reminder, as `fangpin reminders --json` prints it.
-type Row struct {
-	ID     int64      `db:"id" json:"-"`
-	Kind   string     `db:"kind" json:"kind"`
-	CaseNo string     `db:"case_no" json:"case_no"`
-	Target string     `db:"target" json:"target"`
-	DueAt  time.Time  `db:"due_at" json:"due_at"`
-	State  string     `db:"state" json:"state"`
-	Late   bool       `db:"late" json:"late"`
-	SentAt *time.Time `db:"sent_at" json:"sent_at,omitempty"`
-	Note   string     `db:"note" json:"note,omitempty"`
-}
+type Row = cases.ReminderListing
 
 // ListMonth plans month's cycle on demand (idempotent, also for months ahead) and returns its
 // reminders by due moment: push nudges and late notices, the dispatch reminder, the
 // month-end and feedback reminders (spec §10, §11 `fangpin reminders --month`).
-func ListMonth(ctx context.Context, db *postgres.DB, month cases.Date) ([]Row, error) {
+func ListMonth(ctx context.Context, db Store, month cases.Date) ([]Row, error) {
 	if _, err := PlanMonth(ctx, db, month); err != nil {
 		return nil, err
 	}
-	var rows []Row
-	err := db.SelectContext(ctx, &rows, `SELECT r.id, r.kind, '' AS case_no, r.target, r.due_at, r.state, r.late, r.sent_at, r.note
-		FROM reminders r WHERE r.key LIKE $1 ORDER BY r.due_at, r.id`, "month:"+month.MonthKey()+":%")
+	rows, err := db.ListReminders(ctx, "", "month:"+month.MonthKey()+":")
 	if err != nil {
 		return nil, fmt.Errorf("list reminders of %s: %w", month.MonthKey(), err)
-	}
-	for i := range rows {
-		rows[i].DueAt = rows[i].DueAt.In(cases.Shanghai)
-		if rows[i].SentAt != nil {
-			t := rows[i].SentAt.In(cases.Shanghai)
-			rows[i].SentAt = &t
-		}
 	}
 	return rows, nil
 }
 
 // SentByKind counts the reminders sent, by kind (the demo's closing line).
-func SentByKind(ctx context.Context, db *postgres.DB) (map[string]int, error) {
-	var rows []struct {
-		Kind string `db:"kind"`
-		N    int    `db:"n"`
-	}
-	if err := db.SelectContext(ctx, &rows, `SELECT kind, count(*) AS n FROM reminders WHERE state = 'sent' GROUP BY kind`); err != nil {
-		return nil, fmt.Errorf("count sent reminders: %w", err)
-	}
-	out := make(map[string]int, len(rows))
-	for _, r := range rows {
-		out[r.Kind] = r.N
-	}
-	return out, nil
+func SentByKind(ctx context.Context, db Store) (map[string]int, error) {
+	return db.SentRemindersByKind(ctx)
 }
 
 // List returns reminders by due moment, all of them or one case's (caseNo != "").
-func List(ctx context.Context, db *postgres.DB, caseNo string) ([]Row, error) {
-	q := `SELECT r.id, r.kind, COALESCE(c.case_no, '') AS case_no, r.target, r.due_at, r.state, r.late, r.sent_at, r.note
-		FROM reminders r LEFT JOIN cases c ON c.id = r.case_id`
-	var args []any
-	if caseNo != "" {
-		q += ` WHERE c.case_no = $1`
-		args = append(args, postgres.NormalizeCaseNo(caseNo))
-	}
-	q += ` ORDER BY r.due_at, r.id`
-	var rows []Row
-	if err := db.SelectContext(ctx, &rows, q, args...); err != nil {
+func List(ctx context.Context, db Store, caseNo string) ([]Row, error) {
+	rows, err := db.ListReminders(ctx, caseNo, "")
+	if err != nil {
 		return nil, fmt.Errorf("list reminders: %w", err)
-	}
-	for i := range rows {
-		rows[i].DueAt = rows[i].DueAt.In(cases.Shanghai)
-		if rows[i].SentAt != nil {
-			t := rows[i].SentAt.In(cases.Shanghai)
-			rows[i].SentAt = &t
-		}
 	}
 	return rows, nil
 }

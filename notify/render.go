@@ -6,57 +6,13 @@ import (
 	"strings"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
-
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
-
-// int64Array passes ids as a Postgres array; never NULL, so "= ANY" is false, not unknown.
-func int64Array(ids []int64) any {
-	if ids == nil {
-		ids = []int64{}
-	}
-	return pq.Array(ids)
-}
 
 // caseInfo is what a case reminder says about its case; it never holds an ID number, a
 // diagnosis or an amount, so nothing of that can slip into a group text.
 type caseInfo struct {
 	cases.Case
-}
-
-// loadCases reads and share-locks the cases of claimed reminders, in id order.
-func loadCases(ctx context.Context, tx *sqlx.Tx, ids []int64) (map[int64]caseInfo, error) {
-	out := map[int64]caseInfo{}
-	if len(ids) == 0 {
-		return out, nil
-	}
-	var rs []struct {
-		ID       int64      `db:"id"`
-		No       string     `db:"case_no"`
-		HeadName string     `db:"head_name"`
-		Village  string     `db:"village"`
-		Township string     `db:"township"`
-		Status   string     `db:"status"`
-		Result   string     `db:"result"`
-		DueOn    cases.Date `db:"due_on"`
-		Returns  int        `db:"returns"`
-		Round    string     `db:"round"`
-		Resp     string     `db:"responsible"`
-	}
-	err := tx.SelectContext(ctx, &rs, `
-		SELECT c.id, c.case_no, c.head_name, c.village, t.name AS township, c.status, c.result, c.due_on, c.returns, c.round, c.responsible
-		FROM cases c JOIN townships t ON t.id = c.township_id WHERE c.id = ANY($1) ORDER BY c.id FOR SHARE OF c`, int64Array(ids))
-	if err != nil {
-		return nil, fmt.Errorf("cases of reminders: %w", err)
-	}
-	for _, r := range rs {
-		out[r.ID] = caseInfo{cases.Case{ID: r.ID, No: r.No, HeadName: r.HeadName, Village: r.Village, Township: r.Township,
-			Status: cases.Status(r.Status), Result: cases.Result(r.Result), DueOn: r.DueOn, Returns: r.Returns, Round: r.Round, Responsible: r.Resp}}
-	}
-	return out, nil
 }
 
 // household names the case in a group: number, village and the masked head's name (spec §9).
@@ -93,9 +49,9 @@ func monthLabel(m string) string {
 
 // compose writes the reminder's text, or says why it is no longer needed (skip != "").
 // Conditions are evaluated here, when the reminder fires, not when it was planned.
-func (w *Worker) compose(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *caseInfo, now time.Time) (text, skip string, err error) {
+func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.StoredReminder, c *caseInfo, now time.Time) (text, skip string, err error) {
 	day := cases.DateOf(r.DueAt)
-	cal := w.DB.Cal
+	cal := w.DB.Calendar()
 	kind := cases.ReminderKind(r.Kind)
 	if kind.CaseKind() {
 		if c == nil {
@@ -132,7 +88,7 @@ func (w *Worker) compose(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *cas
 		if period == "" { // planned before reminders named their period
 			period = cases.PreviousMonth(day)
 		}
-		missing, err := missingPushes(ctx, tx, r.Department.String, period)
+		missing, err := missingPushes(ctx, tx, r.Department, period)
 		if err != nil {
 			return "", "", err
 		}
@@ -143,20 +99,20 @@ func (w *Worker) compose(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *cas
 		deadline, _ := cases.PushDeadline(cal, cases.CatMedical, period)
 		if kind == cases.RemindPush {
 			return fmt.Sprintf("【数据推送提醒】%s：%s的%s数据还没有推送，请在 %s 前推送（上传文件或调用接口均可）。谢谢！",
-				r.Department.String, monthLabel(period), list, deadline), "", nil
+				r.Department, monthLabel(period), list, deadline), "", nil
 		}
 		if r.Target == cases.TargetOffice {
 			return fmt.Sprintf("【推送逾期】%s尚未推送%s的%s数据，已超过 %s 的推送时限，请督促。",
-				r.Department.String, monthLabel(period), list, deadline), "", nil
+				r.Department, monthLabel(period), list, deadline), "", nil
 		}
 		return fmt.Sprintf("【推送逾期提醒】%s：%s的%s数据已超过 %s 的推送时限，仍未收到，请尽快推送。",
-			r.Department.String, monthLabel(period), list, deadline), "", nil
+			r.Department, monthLabel(period), list, deadline), "", nil
 	case cases.RemindEducation, cases.RemindEduLate:
 		period := r.Period
 		if period == "" {
 			period = fmt.Sprintf("%04d-04", day.Year)
 		}
-		pushes, err := postgres.DepartmentPushes(ctx, tx, r.Department.String)
+		pushes, err := tx.DepartmentPushes(ctx, r.Department)
 		if err != nil {
 			return "", "", err
 		}
@@ -166,18 +122,18 @@ func (w *Worker) compose(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *cas
 		deadline, _ := cases.PushDeadline(cal, cases.CatEducation, period)
 		year := deadline.Year
 		if kind == cases.RemindEducation {
-			return fmt.Sprintf("【数据推送提醒】%s：%d 年度因学（学费、住宿费、教科书费）数据请于 %s 前推送。谢谢！", r.Department.String, year, deadline), "", nil
+			return fmt.Sprintf("【数据推送提醒】%s：%d 年度因学（学费、住宿费、教科书费）数据请于 %s 前推送。谢谢！", r.Department, year, deadline), "", nil
 		}
 		if r.Target == cases.TargetOffice {
-			return fmt.Sprintf("【推送逾期】%s尚未推送 %d 年度因学数据，已超过 %s 的推送时限，请督促。", r.Department.String, year, deadline), "", nil
+			return fmt.Sprintf("【推送逾期】%s尚未推送 %d 年度因学数据，已超过 %s 的推送时限，请督促。", r.Department, year, deadline), "", nil
 		}
-		return fmt.Sprintf("【推送逾期提醒】%s：%d 年度因学数据已超过 %s 的推送时限，仍未收到，请尽快推送。", r.Department.String, year, deadline), "", nil
+		return fmt.Sprintf("【推送逾期提醒】%s：%d 年度因学数据已超过 %s 的推送时限，仍未收到，请尽快推送。", r.Department, year, deadline), "", nil
 	case cases.RemindDispatch:
-		var n int
-		if err := tx.GetContext(ctx, &n, `SELECT count(*) FROM rounds WHERE month = $1 AND dispatched`, day.MonthKey()); err != nil {
-			return "", "", fmt.Errorf("round %s: %w", day.MonthKey(), err)
+		dispatched, err := tx.RoundDispatched(ctx, day.MonthKey())
+		if err != nil {
+			return "", "", err
 		}
-		if n > 0 {
+		if dispatched {
 			return "", "本月已集中交办", nil
 		}
 		return fmt.Sprintf("【交办提醒】%s的集中交办还没有进行，请在 %d 日前完成比对初筛和交办（发送“交办”即可）。",
@@ -192,11 +148,11 @@ func (w *Worker) compose(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *cas
 	case cases.RemindMonthEnd:
 		// Every case of the township still without a result, whatever its round, overdue
 		// first, and the older cases that took a 补充预警 this month (spec §10).
-		open, err := postgres.CarryOver(ctx, tx, day.MonthKey(), r.Township.String, day)
+		open, err := tx.CarryOver(ctx, day.MonthKey(), r.Township, day)
 		if err != nil {
 			return "", "", err
 		}
-		text := postgres.CarryOverText(r.Township.String, day.MonthKey(), day.LastOfMonth(), day, open)
+		text := cases.CarryOverText(r.Township, day.MonthKey(), day.LastOfMonth(), day, open)
 		if text == "" {
 			return "", "本乡镇案件均已反馈结果", nil
 		}
@@ -208,18 +164,17 @@ func (w *Worker) compose(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *cas
 // missingPushes lists the department's monthly categories not pushed for period, by the
 // rule the assessment uses too (cases.Pushed): a push counts for the period it names, never
 // for the day it arrived.
-func missingPushes(ctx context.Context, tx *sqlx.Tx, dept, period string) ([]string, error) {
-	var cats pq.StringArray
-	if err := tx.GetContext(ctx, &cats, `SELECT categories FROM departments WHERE name = $1`, dept); err != nil {
-		return nil, fmt.Errorf("categories of %s: %w", dept, err)
+func missingPushes(ctx context.Context, tx cases.ReminderTx, dept, period string) ([]string, error) {
+	cats, err := tx.DepartmentCategories(ctx, dept)
+	if err != nil {
+		return nil, err
 	}
-	pushes, err := postgres.DepartmentPushes(ctx, tx, dept)
+	pushes, err := tx.DepartmentPushes(ctx, dept)
 	if err != nil {
 		return nil, err
 	}
 	var missing []string
-	for _, c := range cats {
-		cat := cases.Category(c)
+	for _, cat := range cats {
 		if _, ok := cases.Pushed(pushes, cat, period); cat.Monthly() && !ok {
 			missing = append(missing, cat.Label())
 		}
@@ -230,22 +185,18 @@ func missingPushes(ctx context.Context, tx *sqlx.Tx, dept, period string) ([]str
 // composeTask writes a department task's reminder (spec §10), or says why it is not needed.
 // It goes to the liaisons privately, so it may name the household; it never holds an ID
 // number, a diagnosis or an amount all the same.
-func (w *Worker) composeTask(ctx context.Context, tx *sqlx.Tx, r reminderRow, c *caseInfo, day cases.Date) (text, skip string, err error) {
-	if !r.TaskID.Valid || c == nil {
+func (w *Worker) composeTask(ctx context.Context, tx cases.ReminderTx, r cases.StoredReminder, c *caseInfo, day cases.Date) (text, skip string, err error) {
+	if r.TaskID == 0 || c == nil {
 		return "", "提醒没有关联部门任务", nil
 	}
-	var t struct {
-		Department string     `db:"department"`
-		Status     string     `db:"status"`
-		DueOn      cases.Date `db:"due_on"`
+	t, err := tx.TaskByID(ctx, r.TaskID)
+	if err != nil {
+		return "", "", fmt.Errorf("task %d of reminder %d: %w", r.TaskID, r.ID, err)
 	}
-	if err := tx.GetContext(ctx, &t, `SELECT department, status, due_on FROM department_tasks WHERE id = $1`, r.TaskID.Int64); err != nil {
-		return "", "", fmt.Errorf("task %d of reminder %d: %w", r.TaskID.Int64, r.ID, err)
-	}
-	if t.Status != string(cases.TaskOpen) {
+	if t.Status != cases.TaskOpen {
 		return "", "部门任务已办理", nil
 	}
-	cal := w.DB.Cal
+	cal := w.DB.Calendar()
 	switch cases.ReminderKind(r.Kind) {
 	case cases.RemindTaskDue:
 		return fmt.Sprintf("【部门任务到期提醒】案件 %s 交办给%s的任务办理时限为 %s，还有 %d 个工作日到期。办理后请回复：办理 %s <本部门采取的措施>",

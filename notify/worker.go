@@ -2,18 +2,14 @@ package notify
 
 import (
 	"context"
-	"database/sql"
 	"fmt"
 	"log/slog"
 	"sync"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-	"github.com/lib/pq"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // Delivery is one reminder message, with its recipients as the org file knows them. Exactly
@@ -30,13 +26,13 @@ type Delivery struct {
 // Sender hands a reminder to the bot, on the transaction that marks it sent: either both
 // happen or neither. notify reaches the bot only through this interface.
 type Sender interface {
-	Send(ctx context.Context, tx sqlx.ExtContext, d Delivery) error
+	Send(ctx context.Context, tx cases.Tx, d Delivery) error
 }
 
 // Worker claims due reminders from Redis and sends them. Any number of workers, on any
 // number of machines, may share one Redis and one Postgres: each reminder goes out once.
 type Worker struct {
-	DB       *postgres.DB
+	DB       Store
 	Redis    redis.UniversalClient
 	Prefix   string // Redis key prefix; default "fangpin:reminders:"
 	Sender   Sender
@@ -56,7 +52,7 @@ func (w *Worker) now() time.Time {
 	if w.Now != nil {
 		return w.Now()
 	}
-	return w.DB.Now()
+	return w.DB.Clock()
 }
 
 func (w *Worker) log() *slog.Logger {
@@ -137,11 +133,8 @@ func (w *Worker) planMonth(ctx context.Context) error {
 // never replaces: ids already there only move, and a claim of a reminder that is no longer
 // pending is dropped when it fires.
 func (w *Worker) Rebuild(ctx context.Context) (int, error) {
-	var es []struct {
-		ID    int64     `db:"id"`
-		DueAt time.Time `db:"due_at"`
-	}
-	if err := w.DB.SelectContext(ctx, &es, `SELECT id, due_at FROM reminders WHERE state = 'pending' ORDER BY id`); err != nil {
+	es, err := w.DB.PendingReminders(ctx, false, 0)
+	if err != nil {
 		return 0, fmt.Errorf("rebuild schedule: %w", err)
 	}
 	if err := w.schedule(ctx, es); err != nil {
@@ -153,10 +146,7 @@ func (w *Worker) Rebuild(ctx context.Context) (int, error) {
 	return len(es), nil
 }
 
-func (w *Worker) schedule(ctx context.Context, es []struct {
-	ID    int64     `db:"id"`
-	DueAt time.Time `db:"due_at"`
-}) error {
+func (w *Worker) schedule(ctx context.Context, es []cases.DueReminder) error {
 	if len(es) == 0 {
 		return nil
 	}
@@ -170,9 +160,9 @@ func (w *Worker) schedule(ctx context.Context, es []struct {
 		return err
 	}
 	// Marked only once Redis has them: a crash in between schedules them again, harmlessly.
-	// Rows are locked in id order, as fireTx locks them, so that two workers never deadlock.
-	if _, err := w.DB.ExecContext(ctx, `UPDATE reminders r SET scheduled = true
-		FROM (SELECT id FROM reminders WHERE id = ANY($1) ORDER BY id FOR UPDATE) x WHERE r.id = x.id`, int64Array(ids)); err != nil {
+	// The store locks the rows in id order, as FireReminders does, so that two workers never
+	// deadlock.
+	if err := w.DB.MarkRemindersScheduled(ctx, ids); err != nil {
 		return fmt.Errorf("mark reminders scheduled: %w", err)
 	}
 	return nil
@@ -181,11 +171,7 @@ func (w *Worker) schedule(ctx context.Context, es []struct {
 // sync moves reminders planned since the last look (by case hooks, in their transactions)
 // into Redis.
 func (w *Worker) sync(ctx context.Context) error {
-	var es []struct {
-		ID    int64     `db:"id"`
-		DueAt time.Time `db:"due_at"`
-	}
-	err := w.DB.SelectContext(ctx, &es, `SELECT id, due_at FROM reminders WHERE state = 'pending' AND NOT scheduled ORDER BY id LIMIT 10000`)
+	es, err := w.DB.PendingReminders(ctx, true, 10000)
 	if err != nil {
 		return fmt.Errorf("newly planned reminders: %w", err)
 	}
@@ -267,9 +253,9 @@ func (w *Worker) RunDue(ctx context.Context) (int, error) {
 // stay claimed and are retried when their lease ends.
 func (w *Worker) fireAll(ctx context.Context, ids []int64, now time.Time) (int, []int64, error) {
 	var n int
-	err := w.DB.InTx(ctx, func(tx *sqlx.Tx) error {
+	err := w.DB.FireReminders(ctx, ids, now, func(ctx context.Context, tx cases.ReminderTx, locked []cases.StoredReminder, byCase map[int64]cases.Case) error {
 		var err error
-		n, err = w.fireTx(ctx, tx, ids, now)
+		n, err = w.fire(ctx, tx, locked, byCase, now)
 		return err
 	})
 	if err == nil {
@@ -293,57 +279,15 @@ func (w *Worker) fireAll(ctx context.Context, ids []int64, now time.Time) (int, 
 	return n, ok, firstErr
 }
 
-type reminderRow struct {
-	ID         int64          `db:"id"`
-	Kind       string         `db:"kind"`
-	CaseID     sql.NullInt64  `db:"case_id"`
-	Department sql.NullString `db:"department"`
-	Township   sql.NullString `db:"township"`
-	Target     string         `db:"target"`
-	DueAt      time.Time      `db:"due_at"`
-	State      string         `db:"state"`
-	TaskID     sql.NullInt64  `db:"task_id"`
-	Period     string         `db:"period"`
-}
-
-const reminderSelect = `SELECT r.id, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state, r.task_id, r.period
-	FROM reminders r LEFT JOIN departments d ON d.id = r.department_id LEFT JOIN townships t ON t.id = r.township_id
-	WHERE r.id = ANY($1)`
-
-// fireTx decides what becomes of claimed reminders: sent (handed to the Sender and marked
-// sent in this same transaction), cancelled (its reason no longer holds), or left alone (not
-// pending any more: another worker or a cancellation got there first).
-func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.Time) (int, error) {
-	var peek []reminderRow
-	if err := tx.SelectContext(ctx, &peek, reminderSelect, int64Array(ids)); err != nil {
-		return 0, fmt.Errorf("claimed reminders: %w", err)
-	}
-	var caseIDs []int64
-	lockIDs := append([]int64(nil), ids...)
-	for _, r := range peek {
-		if r.CaseID.Valid && r.State == "pending" {
-			caseIDs = append(caseIDs, r.CaseID.Int64)
-		}
-	}
-	for _, r := range peek {
-		if cases.ReminderKind(r.Kind) == cases.RemindDigest && r.State == "pending" {
-			carried, cs, err := digestCarries(ctx, tx, r, now)
-			if err != nil {
-				return 0, err
-			}
-			caseIDs = append(caseIDs, cs...)
-			lockIDs = append(lockIDs, carried...)
-		}
-	}
-	// Lock order case → reminder, as in a case transition, so the two never deadlock: a case
-	// closing now either cancels its reminders first or waits until they are sent.
-	byCase, err := loadCases(ctx, tx, caseIDs)
-	if err != nil {
-		return 0, err
-	}
-	var locked []reminderRow
-	if err := tx.SelectContext(ctx, &locked, reminderSelect+` AND r.state = 'pending' ORDER BY r.id FOR UPDATE OF r`, int64Array(lockIDs)); err != nil {
-		return 0, fmt.Errorf("lock reminders: %w", err)
+// fire decides what becomes of claimed reminders, inside the store's claim→fire
+// transaction (FireReminders, which has locked their cases and then them): sent (handed to
+// the Sender and marked sent in this same transaction), cancelled (its reason no longer
+// holds), or left alone (not pending any more: another worker or a cancellation got there
+// first). It returns how many were sent.
+func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.StoredReminder, cs map[int64]cases.Case, now time.Time) (int, error) {
+	byCase := make(map[int64]caseInfo, len(cs))
+	for id, c := range cs {
+		byCase[id] = caseInfo{c}
 	}
 	var (
 		sentIDs, lateIDs, cancelIDs []int64
@@ -352,7 +296,7 @@ func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.
 		recips                      = map[string]*Delivery{}
 	)
 	cancel := func(id int64, note string) { cancelIDs = append(cancelIDs, id); notes = append(notes, note) }
-	deliver := func(r reminderRow, text string, mention []string) (bool, error) {
+	deliver := func(r cases.StoredReminder, text string, mention []string) (bool, error) {
 		d, ok := recips[r.Target]
 		if !ok {
 			var err error
@@ -426,10 +370,10 @@ func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.
 			continue
 		}
 		var c *caseInfo
-		if r.CaseID.Valid {
-			ci, ok := byCase[r.CaseID.Int64]
+		if r.CaseID != 0 {
+			ci, ok := byCase[r.CaseID]
 			if !ok {
-				return 0, fmt.Errorf("case %d of reminder %d was not locked", r.CaseID.Int64, r.ID)
+				return 0, fmt.Errorf("case %d of reminder %d was not locked", r.CaseID, r.ID)
 			}
 			c = &ci
 		}
@@ -446,31 +390,27 @@ func (w *Worker) fireTx(ctx context.Context, tx *sqlx.Tx, ids []int64, now time.
 			return 0, err
 		}
 		if ok && cases.ReminderKind(r.Kind) == cases.RemindCaseOverdue && c != nil {
-			next = append(next, cases.NextOverdueReminder(c.Case, cases.DateOf(r.DueAt), now, w.DB.Cal))
+			next = append(next, cases.NextOverdueReminder(c.Case, cases.DateOf(r.DueAt), now, w.DB.Calendar()))
 		}
 	}
 	if len(sentIDs) > 0 {
-		_, err := tx.ExecContext(ctx, `UPDATE reminders SET state = 'sent', sent_at = $2, late = (id = ANY($3)) WHERE id = ANY($1)`,
-			int64Array(sentIDs), now, int64Array(lateIDs))
-		if err != nil {
-			return 0, fmt.Errorf("mark %d reminders sent: %w", len(sentIDs), err)
+		if err := tx.MarkRemindersSent(ctx, sentIDs, lateIDs, now); err != nil {
+			return 0, err
 		}
 	}
 	if len(cancelIDs) > 0 {
-		_, err := tx.ExecContext(ctx, `UPDATE reminders r SET state = 'cancelled', note = x.note
-			FROM unnest($1::bigint[], $2::text[]) AS x(id, note) WHERE r.id = x.id`, int64Array(cancelIDs), pq.Array(notes))
-		if err != nil {
-			return 0, fmt.Errorf("cancel %d reminders: %w", len(cancelIDs), err)
+		if err := tx.CancelReminders(ctx, cancelIDs, notes); err != nil {
+			return 0, err
 		}
 	}
-	if err := insertReminders(ctx, tx, next); err != nil {
+	if err := tx.PlanReminders(ctx, next); err != nil {
 		return 0, err
 	}
 	return len(sentIDs), nil
 }
 
 // recipients resolves a target to the chat or people that read it; nil when nobody can.
-func (w *Worker) recipients(ctx context.Context, tx *sqlx.Tx, target string) (*Delivery, error) {
+func (w *Worker) recipients(ctx context.Context, tx cases.Tx, target string) (*Delivery, error) {
 	var kind, name string
 	if target == cases.TargetOffice {
 		kind = "office"
@@ -483,32 +423,28 @@ func (w *Worker) recipients(ctx context.Context, tx *sqlx.Tx, target string) (*D
 	}
 	var users []string
 	var err error
-	switch kind {
-	case "office":
-		err = tx.SelectContext(ctx, &users, `SELECT userid FROM users WHERE role = 'office' ORDER BY userid`)
-	case "liaisons":
-		err = tx.SelectContext(ctx, &users, `SELECT u.userid FROM users u JOIN departments d ON d.id = u.department_id
-			WHERE u.role = 'liaison' AND d.name = $1 ORDER BY u.userid`, name)
-	case "group":
-		err = tx.SelectContext(ctx, &users, `SELECT u.userid FROM users u JOIN townships t ON t.id = u.township_id
-			WHERE u.role = 'cadre' AND t.name = $1 ORDER BY u.userid`, name)
+	switch {
+	case kind == "office":
+		users, err = tx.UsersOf(ctx, cases.RoleOffice, "", "")
+	case name == "": // a department or township without a name has nobody
+	case kind == "liaisons":
+		users, err = tx.UsersOf(ctx, cases.RoleLiaison, "", name)
+	case kind == "group":
+		users, err = tx.UsersOf(ctx, cases.RoleCadre, name, "")
 	}
 	if err != nil {
 		return nil, fmt.Errorf("recipients of %s: %w", target, err)
 	}
 	if kind == "group" {
-		var chat struct {
-			AppChat string `db:"appchat_id"`
-			Webhook string `db:"webhook_key"`
-		}
-		if err := tx.GetContext(ctx, &chat, `SELECT appchat_id, webhook_key FROM townships WHERE name = $1`, name); err != nil {
+		chat, _, err := tx.TownshipContacts(ctx, name)
+		if err != nil {
 			return nil, fmt.Errorf("group chat of %s: %w", name, err)
 		}
 		switch {
-		case chat.AppChat != "":
-			return &Delivery{AppChat: chat.AppChat, Mention: users}, nil
-		case chat.Webhook != "":
-			return &Delivery{Webhook: chat.Webhook, Mention: users}, nil
+		case chat.AppChatID != "":
+			return &Delivery{AppChat: chat.AppChatID, Mention: users}, nil
+		case chat.WebhookKey != "":
+			return &Delivery{Webhook: chat.WebhookKey, Mention: users}, nil
 		}
 		// No group configured: the cadres still hear of it, privately.
 	}

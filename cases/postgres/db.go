@@ -8,6 +8,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"testing/fstest"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -15,6 +16,7 @@ import (
 	"github.com/pressly/goose/v3"
 	"github.com/pressly/goose/v3/lock"
 
+	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/cases"
 )
 
@@ -51,7 +53,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 // Migrate applies every pending migration. Several instances may start at once: a
 // Postgres advisory lock makes them take turns.
 func (db *DB) Migrate(ctx context.Context) error {
-	sub, err := fs.Sub(migrations, "migrations")
+	all, err := Migrations()
 	if err != nil {
 		return err
 	}
@@ -59,7 +61,7 @@ func (db *DB) Migrate(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("migration lock: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db.DB.DB, sub,
+	p, err := goose.NewProvider(goose.DialectPostgres, db.DB.DB, all,
 		goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		return fmt.Errorf("migrations: %w", err)
@@ -84,6 +86,38 @@ func (db *DB) InTx(ctx context.Context, fn func(tx *sqlx.Tx) error) error {
 		return fmt.Errorf("commit: %w", err)
 	}
 	return nil
+}
+
+// Migrations is the schema's one sequence of goose migrations: the ledger's (embedded here)
+// and the bot's tables' own (bot/pgqueue.Migrations), merged by file name. A version in both
+// is an error.
+func Migrations() (fs.FS, error) {
+	all := fstest.MapFS{}
+	for _, dir := range []fs.FS{mustSub(migrations, "migrations"), pgqueue.Migrations()} {
+		names, err := fs.Glob(dir, "*.sql")
+		if err != nil {
+			return nil, fmt.Errorf("migrations: %w", err)
+		}
+		for _, name := range names {
+			b, err := fs.ReadFile(dir, name)
+			if err != nil {
+				return nil, fmt.Errorf("migration %s: %w", name, err)
+			}
+			if _, dup := all[name]; dup {
+				return nil, fmt.Errorf("migration %s is both the ledger's and the bot's", name)
+			}
+			all[name] = &fstest.MapFile{Data: b, Mode: 0o444}
+		}
+	}
+	return all, nil
+}
+
+func mustSub(f fs.FS, dir string) fs.FS {
+	sub, err := fs.Sub(f, dir)
+	if err != nil {
+		panic(err)
+	}
+	return sub
 }
 
 // Today is the Shanghai date of the store's clock.

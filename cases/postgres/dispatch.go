@@ -16,40 +16,14 @@ import (
 )
 
 // Announcer queues a round's messages on the round's own transaction, so that the cases and
-// what the townships are told commit together (handlers.Announcer does it through bot.Enqueue).
-type Announcer func(ctx context.Context, tx *sqlx.Tx, notices []cases.TownshipNotice) error
+// what the townships are told commit together (handlers.Announcer builds the messages).
+type Announcer = cases.Announcer
 
-// DispatchOptions configures one round of 比对初筛、集中交办.
-type DispatchOptions struct {
-	Month    string     // YYYY-MM of the round; default the month of Date
-	Date     cases.Date // dispatch day; default today (Asia/Shanghai)
-	DryRun   bool       // compute the plan, change nothing
-	Actor    cases.Actor
-	Source   Source
-	Announce Announcer // nil: queue nothing
-}
+type DispatchOptions = cases.DispatchOptions
 
-// DispatchResult is the JSON of `fangpin dispatch` (spec §11); Notices holds the details.
-type DispatchResult struct {
-	Round           string                 `json:"round"`
-	CasesCreated    int                    `json:"cases_created"`
-	Merged          int                    `json:"merged"`
-	Held            int                    `json:"held"`
-	DepartmentTasks int                    `json:"department_tasks"`
-	ByTownship      map[string]int         `json:"by_township"`
-	HeldList        []HeldWarning          `json:"held_list"`
-	DryRun          bool                   `json:"-"`
-	Notices         []cases.TownshipNotice `json:"-"`
-}
+type DispatchResult = cases.DispatchResult
 
-// HeldWarning is one warning a round held as 比对已核 (spec §5).
-type HeldWarning struct {
-	IDNumber    string         `json:"id_number"`
-	Category    cases.Category `json:"category"`
-	EarlierCase string         `json:"earlier_case"`
-	Name        string         `json:"-"` // for the office's reply; masked when it could reach a group
-	Township    string         `json:"-"`
-}
+type HeldWarning = cases.HeldWarning
 
 // dispatchLockKey serialises dispatch rounds across processes (pg_advisory_xact_lock).
 const dispatchLockKey = 0x66705f6470 // "fp_dp"
@@ -284,7 +258,7 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 		res.Notices = append(res.Notices, *n)
 	}
 	if opt.Announce != nil && len(res.Notices) > 0 {
-		if err := opt.Announce(ctx, tx, res.Notices); err != nil {
+		if err := opt.Announce(ctx, unit{tx}, res.Notices); err != nil {
 			return fmt.Errorf("queue messages: %w", err)
 		}
 	}

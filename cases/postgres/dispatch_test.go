@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
@@ -39,7 +37,7 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
 	var hooked []cases.Case
-	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
+	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
 		if before.ID == 0 {
 			hooked = append(hooked, after) // a creation
 		} else if before.ID != after.ID {

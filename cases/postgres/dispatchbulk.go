@@ -184,7 +184,7 @@ func sortedMembers(ws []cases.WarningFact) []string {
 // runCreated runs the case hooks on a case just created (before is the zero case).
 func (db *DB) runCreated(ctx context.Context, tx *sqlx.Tx, c cases.Case) error {
 	for _, hook := range db.CaseHooks {
-		if err := hook(ctx, tx, cases.Case{}, c); err != nil {
+		if err := hook(ctx, unit{tx}, cases.Case{}, c); err != nil {
 			return fmt.Errorf("after dispatch of %s: %w", c.No, err)
 		}
 	}

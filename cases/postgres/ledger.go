@@ -18,7 +18,7 @@ import (
 // CaseHook runs inside the transaction of every case change, after the case row and its
 // audit event are written: reminders are cancelled or renewed here, messages queued, so
 // that either all of it happens or none.
-type CaseHook func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error
+type CaseHook = cases.CaseHook
 
 // caseRow is a cases row joined with its township and department names.
 type caseRow struct {
@@ -78,23 +78,8 @@ func (r caseRow) toCase() cases.Case {
 	return c
 }
 
-// NormalizeCaseNo makes case numbers case-insensitive and forgiving of full-width input.
-func NormalizeCaseNo(no string) string {
-	no = strings.ToUpper(strings.TrimSpace(no))
-	return strings.Map(func(r rune) rune {
-		switch {
-		case r >= '０' && r <= '９':
-			return '0' + (r - '０')
-		case r >= 'Ａ' && r <= 'Ｚ':
-			return 'A' + (r - 'Ａ')
-		case r >= 'ａ' && r <= 'ｚ':
-			return 'A' + (r - 'ａ')
-		case r == '－' || r == '—':
-			return '-'
-		}
-		return r
-	}, no)
-}
+// NormalizeCaseNo is cases.NormalizeCaseNo.
+func NormalizeCaseNo(no string) string { return cases.NormalizeCaseNo(no) }
 
 // CaseByNo loads one case; an unknown number is ENotFound with a Chinese message.
 func (db *DB) CaseByNo(ctx context.Context, no string) (cases.Case, error) {
@@ -117,15 +102,7 @@ func caseByNo(ctx context.Context, q sqlx.QueryerContext, no string, forUpdate b
 	return r.toCase(), nil
 }
 
-// CaseFilter narrows ListCases; empty fields match everything.
-type CaseFilter struct {
-	Round      string
-	Township   string
-	Department string
-	Statuses   []cases.Status
-	OpenOnly   bool
-	DueBefore  *cases.Date // due_on < DueBefore
-}
+type CaseFilter = cases.CaseFilter
 
 // ListCases returns cases nearest due first, then by number.
 func (db *DB) ListCases(ctx context.Context, f CaseFilter) ([]cases.Case, error) {
@@ -172,9 +149,7 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter) ([]cases.Case, error)
 	return out, nil
 }
 
-// Source says where a change came from, for the audit trail: a WeCom message id, a form
-// submission, a CLI run.
-type Source string
+type Source = cases.Source
 
 // Transition applies one command to a case under a row lock: the domain decides, and the
 // new state, its audit event and every hook's work commit together or not at all.
@@ -231,7 +206,7 @@ func (db *DB) TransitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor ca
 		return cases.Case{}, err
 	}
 	for _, h := range db.CaseHooks {
-		if err := h(ctx, tx, before, after); err != nil {
+		if err := h(ctx, unit{tx}, before, after); err != nil {
 			return cases.Case{}, fmt.Errorf("after %s of %s: %w", cmd.Action, after.No, err)
 		}
 	}
@@ -254,18 +229,7 @@ func InsertEvent(ctx context.Context, tx *sqlx.Tx, caseID int64, action cases.Ac
 	return nil
 }
 
-// Event is one entry of a case's audit trail.
-type Event struct {
-	ID     int64           `db:"id" json:"id"`
-	Action string          `db:"action" json:"action"`
-	From   string          `db:"from_status" json:"from"`
-	To     string          `db:"to_status" json:"to"`
-	Actor  string          `db:"actor" json:"actor"`
-	Role   string          `db:"actor_role" json:"role"`
-	Source string          `db:"source_msg" json:"source"`
-	Detail json.RawMessage `db:"detail" json:"detail"`
-	At     time.Time       `db:"at" json:"at"`
-}
+type Event = cases.Event
 
 // Events returns a case's audit trail, oldest first.
 func (db *DB) Events(ctx context.Context, caseID int64) ([]Event, error) {
@@ -296,8 +260,8 @@ type NewCase struct {
 	Source       cases.CaseSource // '' is 部门筛查
 }
 
-// ActDispatch is the audit action of a case's creation.
-const ActDispatch cases.Action = "dispatch"
+// ActDispatch is cases.ActDispatch.
+const ActDispatch = cases.ActDispatch
 
 // InsertCase numbers and creates a case inside a dispatch round's transaction, links its
 // warnings and writes the creation event. The round row must exist (EnsureRound).

@@ -150,7 +150,7 @@ func TestHookFailureRollsBackTheTransition(t *testing.T) {
 	ctx := context.Background()
 	no := openCase(t, db, "H1", "城关镇", "")
 	cadre, _ := db.Actor(ctx, "zhangsan")
-	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
+	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
 		return context.DeadlineExceeded
 	})
 	if _, err := db.Transition(ctx, no, cadre, cases.Command{Action: cases.ActVerify, Result: cases.ResultInclude}, "m"); err == nil {

@@ -198,7 +198,7 @@ func refuseStrandedCases(ctx context.Context, tx *sqlx.Tx) error {
 	}
 	lines := make([]string, len(rows))
 	for i, r := range rows {
-		lines[i] = fmt.Sprintf("• %s：%d 件未办结（%s）", r.Township, len(r.Nos), listNos(r.Nos))
+		lines[i] = fmt.Sprintf("• %s：%d 件未办结（%s）", r.Township, len(r.Nos), cases.ListNos(r.Nos))
 	}
 	return cases.Errorf(cases.EConflict, "组织文件没有应用：以下乡镇还有未办结的案件，但文件里已没有它的乡村干部：\n%s\n"+
 		"如果乡镇改了名或被合并，请在新乡镇下写 formerly: [旧名称]；否则请为这些乡镇保留至少一名乡村干部。",
@@ -234,8 +234,10 @@ func (db *DB) Actor(ctx context.Context, userid string) (cases.Actor, error) {
 // roleFormer is the role of a user who left the org file (deactivated, kept for history).
 const roleFormer = "former"
 
-// Township is a township with its chat.
-type Township struct {
+type Township = cases.Township
+
+// townshipRow is a townships row as sqlx scans it.
+type townshipRow struct {
 	ID         int            `db:"id"`
 	Name       string         `db:"name"`
 	Aliases    pq.StringArray `db:"aliases"`
@@ -244,12 +246,20 @@ type Township struct {
 	WebhookKey string         `db:"webhook_key"`
 }
 
+func (r townshipRow) township() Township {
+	return Township{ID: r.ID, Name: r.Name, Aliases: r.Aliases, Formerly: r.Formerly, AppChatID: r.AppChatID, WebhookKey: r.WebhookKey}
+}
+
 // Townships lists every township by name.
 func (db *DB) Townships(ctx context.Context) ([]Township, error) {
-	var ts []Township
-	err := db.SelectContext(ctx, &ts, `SELECT id, name, aliases, formerly, appchat_id, webhook_key FROM townships ORDER BY id`)
+	var rows []townshipRow
+	err := db.SelectContext(ctx, &rows, `SELECT id, name, aliases, formerly, appchat_id, webhook_key FROM townships ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list townships: %w", err)
+	}
+	ts := make([]Township, len(rows))
+	for i, r := range rows {
+		ts[i] = r.township()
 	}
 	return ts, nil
 }
@@ -278,8 +288,12 @@ func (db *DB) TownshipIndex(ctx context.Context) (map[string]int, error) {
 // UsersOf lists the userids with role in a township (cadres) or department (liaisons);
 // an empty scope lists everyone with the role.
 func (db *DB) UsersOf(ctx context.Context, role cases.Role, township, department string) ([]string, error) {
+	return usersOf(ctx, db.DB, role, township, department)
+}
+
+func usersOf(ctx context.Context, q sqlx.QueryerContext, role cases.Role, township, department string) ([]string, error) {
 	var ids []string
-	err := db.SelectContext(ctx, &ids, `
+	err := sqlx.SelectContext(ctx, q, &ids, `
 		SELECT u.userid FROM users u
 		LEFT JOIN townships t ON t.id = u.township_id LEFT JOIN departments d ON d.id = u.department_id
 		WHERE u.role = $1 AND ($2 = '' OR t.name = $2) AND ($3 = '' OR d.name = $3)

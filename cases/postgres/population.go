@@ -349,7 +349,7 @@ func (db *DB) dispatchPopulation(ctx context.Context, tx *sqlx.Tx, opt DispatchO
 				return nil, err
 			}
 			for _, hook := range db.CaseHooks {
-				if err := hook(ctx, tx, cases.Case{}, d.Case); err != nil {
+				if err := hook(ctx, unit{tx}, cases.Case{}, d.Case); err != nil {
 					return nil, fmt.Errorf("after dispatch of %s: %w", no, err)
 				}
 			}

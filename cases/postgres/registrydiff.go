@@ -16,7 +16,7 @@ import (
 
 // MoveAnnouncer queues what the townships are told when open cases move with their
 // households, on the re-import's own transaction (handlers.Announcer.AnnounceMoves).
-type MoveAnnouncer func(ctx context.Context, tx *sqlx.Tx, moves []cases.CaseMove) error
+type MoveAnnouncer = cases.MoveAnnouncer
 
 // RegistryOptions configures a registry re-import.
 type RegistryOptions struct {
@@ -294,7 +294,7 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 		return out, err
 	}
 	if l.opt.Announce != nil && len(out.Moves) > 0 {
-		if err := l.opt.Announce(ctx, tx, out.Moves); err != nil {
+		if err := l.opt.Announce(ctx, unit{tx}, out.Moves); err != nil {
 			return out, fmt.Errorf("queue case move messages: %w", err)
 		}
 	}

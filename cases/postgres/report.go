@@ -18,7 +18,7 @@ import (
 // the office's 进度 and 统计, the ledger's sheets and the month-end feedback summary — is
 // derived from Assess, so the figures can never disagree with each other. The rules
 // themselves are pure functions of package cases (cases.OnTime, cases.Late, cases.FedBack,
-// cases.PushDeadline, cases.RoundDue, cases.TownshipScore, cases.DepartmentScore); this file
+// cases.PushDeadline, cases.RoundDue, cases.ScoreTownship, cases.ScoreDepartment); this file
 // only gathers the facts. docs/assessment.md explains them for the office.
 //
 // Definitions (all "as of" the store's clock, db.Now):
@@ -36,157 +36,19 @@ import (
 //     result, and a 不纳入 would owe its written reason (a 不纳入 without reason cannot be stored);
 //   - owing_entry: 纳入/已在监测 cases not yet entered into the national system.
 
-// CaseFact is one case of the month with everything the assessment and the ledger need.
-type CaseFact struct {
-	No                string
-	Kind              cases.Kind
-	Source            string // 部门筛查 / 农户申报 / 干部走访 / 人员变动
-	Township          string
-	Village           string
-	HeadName          string
-	HouseholdNo       string // registry 户编号, if known
-	HeadIDNumber      string // for masking only: never printed in full
-	Department        string // 责任部门, for assurance cases
-	Status            cases.Status
-	Result            cases.Result
-	Reason            string
-	DispatchedAt      time.Time
-	DueOn             cases.Date
-	OriginalDueOn     *cases.Date // before the first return by a spot check
-	VerifiedAt        *time.Time
-	FirstResultAt     *time.Time // when a 核查结论 was first recorded (audit trail)
-	EnteredOn         *cases.Date
-	ClosedAt          *time.Time
-	Returns           int
-	Categories        []cases.Category
-	SourceDepartments []string // departments whose pushes raised the case's warnings
-	SpotResult        string   // '', 合格, 不合格 (latest)
-	SpotPicked        bool     // a spot_checks row exists for the month
-	SpotFailures      int
-	SpotBy            string      // the supervisor's name (never the login ID)
-	SpotOn            *cases.Date // the day of the latest finding
-	Tasks             []cases.Task
-	OnTime            bool  // decided and on time
-	Overdue           bool  // decided late, or open past due
-	Judged            *bool // cases.OnTime: nil while open
-	FedBack           bool  // cases.FedBack
-}
+type CaseFact = cases.CaseFact
 
-// Area reports whether the case is a township-wide alert (区域排查) rather than a household.
-func (f CaseFact) Area() bool { return f.HeadName == "" && f.HeadIDNumber == "" && f.HouseholdNo == "" }
+type TownshipScore = cases.TownshipScore
 
-// Case is the fact as a cases.Case, for the domain's rules.
-func (f CaseFact) Case() cases.Case {
-	return cases.Case{No: f.No, Status: f.Status, Result: f.Result, DueOn: f.DueOn, OriginalDueOn: f.OriginalDueOn,
-		VerifiedAt: f.VerifiedAt, EnteredOn: f.EnteredOn, ClosedAt: f.ClosedAt, DispatchedAt: f.DispatchedAt}
-}
+type DepartmentScore = cases.DepartmentScore
 
-// TownshipScore is one township's figures. The JSON is exactly spec §11's; the other
-// fields are for the chat replies and the month-end summary. Rates and the score are nil
-// (JSON null) when there is nothing to measure, never 0.
-type TownshipScore struct {
-	Name         string   `json:"name"`
-	Dispatched   int      `json:"dispatched"`
-	Closed       int      `json:"closed"`
-	OnTime       int      `json:"on_time"`
-	Overdue      int      `json:"overdue"`
-	OnTimeRate   *float64 `json:"on_time_rate"`
-	SpotChecked  int      `json:"spot_checked"`
-	SpotFailed   int      `json:"spot_failed"`
-	FeedbackRate *float64 `json:"feedback_rate"`
-	Score        *float64 `json:"score"`
+type PushDue = cases.PushDue
 
-	FedBack     int `json:"-"` // cases with a result recorded by the month's last day
-	Verified    int `json:"-"` // status verified now (result recorded, awaiting 录入)
-	Returned    int `json:"-"` // status returned now
-	OwingResult int `json:"-"`
-	OwingEntry  int `json:"-"`
-	Excluded    int `json:"-"` // 不纳入, each with its reason
-}
+type OfficeScore = cases.OfficeScore
 
-// Decided is the on-time rate's denominator.
-func (t TownshipScore) Decided() int { return t.OnTime + t.Overdue }
+type CategoryCount = cases.CategoryCount
 
-// SpotPassed is the spot-check pass rate's numerator.
-func (t TownshipScore) SpotPassed() int { return t.SpotChecked - t.SpotFailed }
-
-// score fills the rates and the score from the counts.
-func (t *TownshipScore) score() {
-	t.OnTimeRate = cases.Rate(t.OnTime, t.Decided())
-	t.FeedbackRate = cases.Rate(t.FedBack, t.Dispatched)
-	t.Score = cases.TownshipScore(t.OnTime, t.Decided(), t.SpotPassed(), t.SpotChecked, t.FedBack, t.Dispatched)
-}
-
-// DepartmentScore is one department's figures for the month (spec §11, §13).
-type DepartmentScore struct {
-	Name         string   `json:"name"`
-	PushesDue    int      `json:"pushes_due"`
-	PushesOnTime int      `json:"pushes_on_time"`
-	TasksDue     int      `json:"tasks_due"`
-	TasksOnTime  int      `json:"tasks_on_time"`
-	Score        *float64 `json:"score"`
-
-	Pushes []PushDue    `json:"-"`
-	Tasks  []cases.Task `json:"-"` // the month's cases' tasks of the department, due or not
-}
-
-// PushDue is one push a department owed with a deadline in the month.
-type PushDue struct {
-	Category cases.Category
-	Period   string     // the data's YYYY-MM (education: the 学年, e.g. 2026-2027)
-	Deadline cases.Date // epidemic: the day it arrived (each event's 3 days are judged at import)
-	Received *time.Time // first batch for it, if any
-	OnTime   bool
-}
-
-// OfficeScore is the office's dispatch timeliness (spec §13): the month's round dispatched
-// by the 10th. The JSON is exactly spec §11's.
-type OfficeScore struct {
-	RoundsDue    int `json:"rounds_due"`
-	RoundsOnTime int `json:"rounds_on_time"`
-
-	Deadline     cases.Date  `json:"-"`
-	DispatchedOn *cases.Date `json:"-"`
-}
-
-// Rate is the office's rate, nil while no round was due.
-func (o OfficeScore) Rate() *float64 { return cases.Rate(o.RoundsOnTime, o.RoundsDue) }
-
-// CategoryCount is one line of 统计: the month's cases of a category by result.
-type CategoryCount struct {
-	Category  cases.Category
-	Cases     int
-	Include   int // 纳入
-	Monitored int // 已在监测
-	Exclude   int // 不纳入
-	Pending   int // no result yet
-}
-
-// Assessment is a month's assessment.
-type Assessment struct {
-	Month       string            `json:"-"`
-	AsOf        time.Time         `json:"-"`
-	County      string            `json:"-"`
-	Townships   []TownshipScore   `json:"townships"`
-	Departments []DepartmentScore `json:"departments"`
-	Office      OfficeScore       `json:"office"`
-	Categories  []CategoryCount   `json:"-"` // only categories with cases, in spec order
-	Total       CategoryCount     `json:"-"` // every case once (Category empty)
-	Cases       []CaseFact        `json:"-"` // by case number
-	// 区域排查 tasks (§5c), counted apart from households: never dispatched households, never 纳入.
-	AreaSweeps []SweepTownship `json:"area_sweeps,omitempty"`
-	Sweeps     []SweepFact     `json:"-"`
-}
-
-// Township returns the named township's score.
-func (a *Assessment) Township(name string) (TownshipScore, bool) {
-	for _, t := range a.Townships {
-		if t.Name == name {
-			return t, true
-		}
-	}
-	return TownshipScore{}, false
-}
+type Assessment = cases.Assessment
 
 // factRow is the assessment query's row.
 type factRow struct {
@@ -330,7 +192,7 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 		}
 	}
 	for i := range a.Townships {
-		a.Townships[i].score()
+		a.Townships[i].Fill()
 	}
 	for _, c := range cases.Categories {
 		if cc := byCat[c]; cc != nil {
@@ -529,7 +391,7 @@ func DepartmentPushes(ctx context.Context, q sqlx.QueryerContext, dept string) (
 
 // scoreDepartments adds each department's tasks — the month's cases' tasks that are done or
 // past due (cases.TaskDue), on time by cases.TaskOnTime — and its score
-// (cases.DepartmentScore) to the push figures.
+// (cases.ScoreDepartment) to the push figures.
 func scoreDepartments(ds []DepartmentScore, tasks map[string][]cases.Task, today cases.Date) {
 	byDept := map[string][]cases.Task{}
 	for _, ts := range tasks {
@@ -550,7 +412,7 @@ func scoreDepartments(ds []DepartmentScore, tasks map[string][]cases.Task, today
 				d.TasksOnTime++
 			}
 		}
-		d.Score = cases.DepartmentScore(d.PushesOnTime, d.PushesDue, d.TasksOnTime, d.TasksDue)
+		d.Score = cases.ScoreDepartment(d.PushesOnTime, d.PushesDue, d.TasksOnTime, d.TasksDue)
 	}
 }
 

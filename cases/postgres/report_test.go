@@ -168,7 +168,7 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 			r := float64(int(float64(w.FedBack)/float64(w.Dispatched)*10000+0.5)) / 10000
 			w.FeedbackRate = &r
 		}
-		w.Score = cases.TownshipScore(w.OnTime, w.Decided(), w.SpotPassed(), w.SpotChecked, w.FedBack, w.Dispatched)
+		w.Score = cases.ScoreTownship(w.OnTime, w.Decided(), w.SpotPassed(), w.SpotChecked, w.FedBack, w.Dispatched)
 	}
 	if len(a.Cases) != nMonth {
 		t.Fatalf("%d cases in the month, want %d (the October case must not count)", len(a.Cases), nMonth)

@@ -3,7 +3,6 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -230,7 +229,11 @@ func TestUnknownDepartmentIsAnError(t *testing.T) {
 func TestSchemaChecksMigrateDown(t *testing.T) {
 	ctx := context.Background()
 	db := schemaFixture(t)
-	p, err := goose.NewProvider(goose.DialectPostgres, db.DB.DB, os.DirFS("migrations"), goose.WithDisableGlobalRegistry(true))
+	all, err := postgres.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db.DB.DB, all, goose.WithDisableGlobalRegistry(true))
 	if err != nil {
 		t.Fatal(err)
 	}

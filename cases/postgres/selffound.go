@@ -12,26 +12,9 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// SelfFound is a household the township found itself (spec §5b): a household applied
-// (农户申报) or a cadre found it on a visit (干部走访).
-type SelfFound struct {
-	Source    cases.CaseSource // SourceApplied or SourceVisit
-	IDNumber  string           // validated by the caller (cases.ValidateIDNumber)
-	Name      string
-	Category  cases.Category
-	Problem   string // 问题类型 for assurance
-	Situation string // 情况: stored, shown only in private
-	Actor     cases.Actor
-	Src       Source
-	Announce  Announcer // nil: queue nothing
-}
+type SelfFound = cases.SelfFound
 
-// SelfFoundResult says what became of it.
-type SelfFoundResult struct {
-	Case   cases.Case
-	Merged bool // 补充预警 to the household's open case
-	Tasks  []cases.Task
-}
+type SelfFoundResult = cases.SelfFoundResult
 
 // ReportSelfFound turns a cadre's 申报/走访 into a case of the cadre's township at once (no
 // 交办 step), of kind 更新 for a monitored household and 新增 otherwise, due 20 working days
@@ -143,7 +126,7 @@ func (db *DB) ReportSelfFound(ctx context.Context, r SelfFound) (SelfFoundResult
 				return err
 			}
 			for _, hook := range db.CaseHooks {
-				if err := hook(ctx, tx, cases.Case{}, d.Case); err != nil {
+				if err := hook(ctx, unit{tx}, cases.Case{}, d.Case); err != nil {
 					return fmt.Errorf("after report of %s: %w", no, err)
 				}
 			}
@@ -158,7 +141,7 @@ func (db *DB) ReportSelfFound(ctx context.Context, r SelfFound) (SelfFoundResult
 		if err := fillNotice(ctx, tx, &n); err != nil {
 			return err
 		}
-		if err := r.Announce(ctx, tx, []cases.TownshipNotice{n}); err != nil {
+		if err := r.Announce(ctx, unit{tx}, []cases.TownshipNotice{n}); err != nil {
 			return fmt.Errorf("queue messages: %w", err)
 		}
 		return nil

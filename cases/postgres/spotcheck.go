@@ -10,12 +10,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// SpotPick is one case drawn for a spot check.
-type SpotPick struct {
-	CaseNo   string         `json:"case_no"`
-	Township string         `json:"township"`
-	Category cases.Category `json:"category"`
-}
+type SpotPick = cases.SpotPick
 
 // DrawSpotChecks draws the month's spot-check sample (cases.SampleSpotChecks) among every
 // case of the month, open or closed (spec §8: an open case is checked for progress), and
@@ -23,7 +18,7 @@ type SpotPick struct {
 // row, so running the draw twice changes nothing. then, if not nil, runs in the same
 // transaction (the caller queues the supervisors' messages there).
 func (db *DB) DrawSpotChecks(ctx context.Context, month string, rate float64, seed int64,
-	then func(ctx context.Context, tx *sqlx.Tx, picks []SpotPick) error) ([]SpotPick, error) {
+	then cases.SpotDrawHook) ([]SpotPick, error) {
 	if rate <= 0 || rate > 1 {
 		return nil, cases.Errorf(cases.EInvalid, "抽查比例应在 0 到 1 之间（例如 0.1 表示 10%%），这里是 %g。", rate)
 	}
@@ -51,7 +46,7 @@ func (db *DB) DrawSpotChecks(ctx context.Context, month string, rate float64, se
 			}
 		}
 		if then != nil {
-			return then(ctx, tx, picks)
+			return then(ctx, unit{tx}, picks)
 		}
 		return nil
 	})
@@ -80,7 +75,8 @@ func (db *DB) SpotCheck(ctx context.Context, no string, actor cases.Actor, pass 
 		act, result = cases.ActSpotPass, SpotPass
 	}
 	note = strings.TrimSpace(note)
-	record := func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
+	record := func(ctx context.Context, u cases.Tx, before, after cases.Case) error {
+		tx := sqlTx(u)
 		failures := 0
 		if !pass {
 			failures = 1
@@ -95,7 +91,7 @@ func (db *DB) SpotCheck(ctx context.Context, no string, actor cases.Actor, pass 
 			return fmt.Errorf("record spot check of %s: %w", after.No, err)
 		}
 		if then != nil {
-			return then(ctx, tx, before, after)
+			return then(ctx, u, before, after)
 		}
 		return nil
 	}
@@ -108,10 +104,11 @@ func (db *DB) SpotCheck(ctx context.Context, no string, actor cases.Actor, pass 
 // TownshipContacts returns a township's chat and its cadres' userids, on q (a transaction
 // inside a hook, or the pool).
 func TownshipContacts(ctx context.Context, q sqlx.QueryerContext, name string) (Township, []string, error) {
-	var t Township
-	if err := sqlx.GetContext(ctx, q, &t, `SELECT id, name, aliases, appchat_id, webhook_key FROM townships WHERE name = $1`, name); err != nil {
-		return t, nil, fmt.Errorf("township %s: %w", name, err)
+	var r townshipRow
+	if err := sqlx.GetContext(ctx, q, &r, `SELECT id, name, aliases, appchat_id, webhook_key FROM townships WHERE name = $1`, name); err != nil {
+		return Township{}, nil, fmt.Errorf("township %s: %w", name, err)
 	}
+	t := r.township()
 	var cadres []string
 	if err := sqlx.SelectContext(ctx, q, &cadres, `SELECT userid FROM users WHERE role = 'cadre' AND township_id = $1 ORDER BY userid`, t.ID); err != nil {
 		return t, nil, fmt.Errorf("cadres of %s: %w", name, err)

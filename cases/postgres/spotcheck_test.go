@@ -6,10 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
 )
 
@@ -25,7 +22,7 @@ func TestDrawSpotChecksIsReproducibleAndIdempotent(t *testing.T) {
 		already[no] = true
 	}
 	calls := 0
-	picks, err := db.DrawSpotChecks(ctx, monthtest.Month, 0.5, 1, func(ctx context.Context, tx *sqlx.Tx, p []postgres.SpotPick) error {
+	picks, err := db.DrawSpotChecks(ctx, monthtest.Month, 0.5, 1, func(ctx context.Context, tx cases.Tx, p []cases.SpotPick) error {
 		calls++
 		return nil
 	})
@@ -92,7 +89,7 @@ func TestSpotCheckFailureReturnsTheCaseThroughTransition(t *testing.T) {
 	db, nos := monthtest.Setup(t)
 	ctx := context.Background()
 	var hooked []cases.Case
-	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
+	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
 		hooked = append(hooked, after)
 		return nil
 	})
@@ -101,7 +98,7 @@ func TestSpotCheckFailureReturnsTheCaseThroughTransition(t *testing.T) {
 	sup, _ := db.Actor(ctx, monthtest.Supervisor)
 	no := nos[0] // closed on time, passed a spot check on 2026-12-01
 	thenCalled := false
-	c, err := db.SpotCheck(ctx, no, sup, false, "台账与实际不符", "msg-x", func(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
+	c, err := db.SpotCheck(ctx, no, sup, false, "台账与实际不符", "msg-x", func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
 		thenCalled = before.Status == cases.StatusClosed && after.Status == cases.StatusReturned
 		return nil
 	})

@@ -36,16 +36,7 @@ func recordSweep(ctx context.Context, tx *sqlx.Tx, caseID int64, h cases.Househo
 	return nil
 }
 
-// Sweep is one 区域排查 task with what was found.
-type Sweep struct {
-	Case     cases.Case
-	Category cases.Category
-	Event    string
-	Villages []string
-	Found    *int     // nil until done
-	Note     string   // 说明, for the office only
-	Linked   []string // case numbers of the households reported with 走访 and linked to it
-}
+type Sweep = cases.Sweep
 
 // CompleteSweep records 排查 <编号> 完成 <发现户数> <说明>: the task closes (never as a
 // 纳入), with its audit event and the hooks (reminders cancelled) in one transaction.
@@ -76,7 +67,7 @@ func (db *DB) CompleteSweep(ctx context.Context, no string, actor cases.Actor, d
 			return err
 		}
 		for _, h := range db.CaseHooks {
-			if err := h(ctx, tx, before, after); err != nil {
+			if err := h(ctx, unit{tx}, before, after); err != nil {
 				return fmt.Errorf("after sweep of %s: %w", after.No, err)
 			}
 		}
@@ -122,7 +113,7 @@ func sweepOf(ctx context.Context, q sqlx.QueryerContext, c cases.Case) (Sweep, e
 // 区域排查 of the same township to that task: the latest task of the township and category that is
 // open, or was done at most 30 days before the household case was opened. Register it in
 // db.CaseHooks; it acts on creations only.
-func SweepLinkHook(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) error {
+func SweepLinkHook(ctx context.Context, u cases.Tx, before, after cases.Case) error {
 	if before.ID != 0 || after.Kind == cases.KindSweep || after.Source != cases.SourceVisit {
 		return nil
 	}
@@ -135,7 +126,7 @@ func SweepLinkHook(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) e
 	if len(cats) == 0 {
 		return nil
 	}
-	_, err := tx.ExecContext(ctx, `
+	_, err := sqlTx(u).ExecContext(ctx, `
 		UPDATE cases SET sweep_case_id = (
 			SELECT s.case_id FROM area_sweeps s JOIN cases sc ON sc.id = s.case_id
 			WHERE sc.township_id = (SELECT township_id FROM cases WHERE id = $1) AND s.category = ANY($2)
@@ -149,34 +140,9 @@ func SweepLinkHook(ctx context.Context, tx *sqlx.Tx, before, after cases.Case) e
 	return nil
 }
 
-// SweepFact is one 区域排查 task of a month, for the report and the ledger's 区域排查 sheet.
-type SweepFact struct {
-	No           string
-	Township     string
-	Category     cases.Category
-	Event        string
-	Villages     []string
-	DispatchedAt time.Time
-	DueOn        cases.Date
-	Status       cases.Status
-	Found        *int
-	Note         string
-	DoneAt       *time.Time
-	Linked       int // households reported with 走访 and linked to the task
-	OnTime       bool
-	Overdue      bool
-}
+type SweepFact = cases.SweepFact
 
-// SweepTownship counts a township's 区域排查 tasks of the month, apart from its households
-// (spec §5c): they never count as dispatched households or as a 纳入.
-type SweepTownship struct {
-	Name    string `json:"name"`
-	Tasks   int    `json:"tasks"`
-	Done    int    `json:"done"`
-	Overdue int    `json:"overdue"`
-	Found   int    `json:"found"` // households found, as reported with 排查 … 完成
-	Linked  int    `json:"linked"`
-}
+type SweepTownship = cases.SweepTownship
 
 // sweepFacts reads the month's 区域排查 tasks, as of today.
 func (db *DB) sweepFacts(ctx context.Context, month string, today cases.Date) ([]SweepFact, []SweepTownship, error) {

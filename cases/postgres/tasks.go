@@ -18,7 +18,7 @@ import (
 
 // TaskHook runs inside the transaction that adds a department task (notify plans its
 // reminders here), so that the task and its reminders commit together.
-type TaskHook func(ctx context.Context, tx *sqlx.Tx, t cases.Task) error
+type TaskHook = cases.TaskHook
 
 // Audit actions of department tasks.
 const (
@@ -87,7 +87,7 @@ func (db *DB) addTask(ctx context.Context, tx *sqlx.Tx, caseID int64, dept strin
 		return cases.Task{}, false, err
 	}
 	for _, h := range db.TaskHooks {
-		if err := h(ctx, tx, t); err != nil {
+		if err := h(ctx, unit{tx}, t); err != nil {
 			return cases.Task{}, false, fmt.Errorf("after task %d: %w", id, err)
 		}
 	}

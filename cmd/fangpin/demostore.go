@@ -4,7 +4,7 @@ import (
 	"context"
 	"path/filepath"
 
-	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/ledgerxlsx"
 	"github.com/fangpin/fangpin/cases/postgres"
@@ -43,7 +43,7 @@ func (s demoStore) GroupChat(ctx context.Context, township string) (string, erro
 }
 
 func (s demoStore) PendingMessages(ctx context.Context) (int, error) {
-	return bot.Pending(ctx, s.db.DB)
+	return pgqueue.Pending(ctx, s.db.DB)
 }
 
 func (s demoStore) SentReminders(ctx context.Context) (map[string]int, error) {

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
@@ -43,7 +44,7 @@ func TestGroupSendFailuresAreReportedToTheOffice(t *testing.T) {
 		notice("城关镇", "wrCG0001", "", "YJ202611-0001", "张试三"),
 		notice("河口乡", "", "demo-hekou-key", "YJ202611-0002", "李试四"),
 	})
-	if err := bot.Enqueue(ctx, s.DB, msgs...); err != nil {
+	if err := pgqueue.Enqueue(ctx, s.DB, msgs...); err != nil {
 		t.Fatal(err)
 	}
 

@@ -23,6 +23,7 @@ import (
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
 	"github.com/fangpin/fangpin/notify"
@@ -52,7 +53,7 @@ type Server struct {
 	NoWorker bool
 
 	API    *bot.Client
-	Outbox *bot.Outbox
+	Outbox *pgqueue.Outbox
 	Router *handlers.Router
 	Inbox  *bot.Inbox // callbacks, committed before their 200; its worker runs the Router
 	Spool  *bot.Spool // callbacks that came while Postgres was down (nil: off)
@@ -104,14 +105,14 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s := &Server{Env: env, DB: db, Redis: rdb, Log: log, Registry: prometheus.NewRegistry(), Mux: http.NewServeMux(),
 		RedisPrefix: env.RedisPrefix, ready: make(chan string, 1)}
 	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	s.Metrics = bot.NewMetrics(s.Registry, db.DB)
+	s.Metrics = bot.NewMetrics(s.Registry, pgqueue.New(db.DB))
 	bot.RedirectSDK(env.APIBase)
 	s.API = bot.NewClient(env.APIBase, env.CorpID, agentID, env.Secret, &bot.RedisCache{R: rdb, Prefix: s.RedisPrefix})
 	// An AI bot's response_url is called only on WeCom's host, or these (spec §14).
 	if env.AIBotHost != "" {
 		s.API.ResponseHosts = []string{env.AIBotHost}
 	}
-	s.Outbox = &bot.Outbox{DB: db}
+	s.Outbox = &pgqueue.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
 	links := env.formLinks()
 	if links != nil {
@@ -129,7 +130,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 		return nil, err
 	}
 	s.Mux.Handle("POST /api/v1/batches", &handlers.BatchAPI{Store: db, Rules: rules, Log: log})
-	s.Inbox = bot.NewInbox(db.DB, s.Router, log, s.Metrics)
+	s.Inbox = bot.NewInbox(pgqueue.New(db.DB), s.Router, log, s.Metrics)
 	appCB := bot.NewAppCallback(appCrypto, env.CorpID, s.Inbox, log, s.Metrics)
 	aiCB := bot.NewAIBotCallback(aiCrypto, s.Inbox, log, s.Metrics)
 	// While Postgres is down, callbacks go to a bounded local spool (FANGPIN_SPOOL_DIR;
@@ -158,7 +159,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	}
 	s.Mux.HandleFunc("GET /healthz", s.healthz)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
-	s.Sender = &bot.Worker{DB: db.DB, API: s.API, Log: log, Metrics: s.Metrics,
+	s.Sender = &bot.Worker{Store: pgqueue.New(db.DB), API: s.API, Log: log, Metrics: s.Metrics,
 		Pacer: &bot.Pacer{R: rdb, Prefix: s.RedisPrefix + "pace:", Limits: bot.DefaultLimits()}}
 	// Group messages that failed for good are reported to the office (spec §9).
 	s.Failures = &handlers.SendFailures{Store: db, Log: log}
@@ -180,7 +181,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 // refused, so their keys are no longer needed for dedup).
 func (s *Server) pruneInbox(ctx context.Context) error {
 	for {
-		if _, err := bot.PruneInbox(ctx, s.DB, 7*24*time.Hour); err != nil && ctx.Err() == nil {
+		if _, err := pgqueue.PruneInbox(ctx, s.DB, 7*24*time.Hour); err != nil && ctx.Err() == nil {
 			s.Log.WarnContext(ctx, "prune inbox", "err", err)
 		}
 		select {

@@ -1,18 +1,18 @@
 // Package botsend delivers reminders through the bot's outbox: the adapter between notify's
-// Sender interface and bot.Enqueue, so that neither package knows the other.
+// Sender interface and bot's messages, queued on the store's unit of work, so that neither
+// package knows the other.
 package botsend
 
 import (
 	"context"
 	"fmt"
 
-	"github.com/jmoiron/sqlx"
-
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/notify"
 )
 
-// Outbox queues a reminder in the `outbox` table on the transaction that marks it sent; the
+// Outbox queues a reminder in the bot's outbox on the transaction that marks it sent; the
 // idempotency key ("reminder:<id>") makes a second queueing a no-op.
 type Outbox struct{}
 
@@ -20,7 +20,7 @@ var _ notify.Sender = Outbox{}
 
 // Send queues d: township groups by appchat (app-created group) or webhook (group robot,
 // @ the cadres), everyone else privately.
-func (Outbox) Send(ctx context.Context, tx sqlx.ExtContext, d notify.Delivery) error {
+func (Outbox) Send(ctx context.Context, tx cases.Tx, d notify.Delivery) error {
 	m := bot.Outgoing{Key: d.Key}
 	switch {
 	case d.AppChat != "":
@@ -35,5 +35,5 @@ func (Outbox) Send(ctx context.Context, tx sqlx.ExtContext, d notify.Delivery) e
 	default:
 		return fmt.Errorf("reminder %s has no recipient", d.Key)
 	}
-	return bot.Enqueue(ctx, tx, m)
+	return tx.Enqueue(ctx, m)
 }

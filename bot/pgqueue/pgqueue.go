@@ -1,0 +1,457 @@
+// Package pgqueue is the bot's storage on PostgreSQL: the inbox of callbacks, the outbox of
+// messages and the sent cards' response codes (tables inbox, outbox, sent_cards). Every SQL
+// statement of the bot lives here; package bot keeps the transport, the crypto, parsing,
+// pacing and the workers, and reaches the tables through the interfaces it declares
+// (bot.InboxStore, bot.OutboxStore, bot.QueueStats), which Store implements.
+package pgqueue
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+
+	"github.com/fangpin/fangpin/bot"
+)
+
+// Store is the bot's tables on a connection pool.
+type Store struct {
+	DB *sqlx.DB
+}
+
+// New returns the store on db.
+func New(db *sqlx.DB) *Store { return &Store{DB: db} }
+
+var (
+	_ bot.InboxStore  = (*Store)(nil)
+	_ bot.OutboxStore = (*Store)(nil)
+	_ bot.QueueStats  = (*Store)(nil)
+)
+
+// Enqueue puts messages into the outbox. A key already queued is ignored, so retrying a
+// whole operation never sends twice. Run it on the transaction of the change it reports.
+func Enqueue(ctx context.Context, q sqlx.ExecerContext, msgs ...bot.Outgoing) error {
+	for _, m := range msgs {
+		if m.Key == "" || m.Channel == "" || m.Target == "" || m.MsgType == "" {
+			return fmt.Errorf("enqueue: message needs key, channel, target and msgtype (key %q)", m.Key)
+		}
+		payload, err := json.Marshal(struct {
+			MsgType string          `json:"msgtype"`
+			Body    json.RawMessage `json:"body"`
+		}{m.MsgType, m.Body})
+		if err != nil {
+			return fmt.Errorf("enqueue %s: %w", m.Key, err)
+		}
+		if m.MsgType == "file" && len(m.File) == 0 {
+			return fmt.Errorf("enqueue %s: file message without content", m.Key)
+		}
+		// salt counts the equal messages to the same users queued lately, so that the
+		// worker can make this one's body differ from theirs (see Worker.body).
+		_, err = q.ExecContext(ctx, `
+			INSERT INTO outbox (idem_key, channel, target, payload, attachment, salt)
+			SELECT $1, $2, $3, $4, $5,
+			       CASE WHEN $2 = 'message' THEN (SELECT count(*) FROM outbox o
+			            WHERE o.channel = $2 AND o.target = $3 AND o.payload = $4::jsonb
+			              AND o.created_at > now() - make_interval(secs => $6)) ELSE 0 END
+			ON CONFLICT (idem_key) DO NOTHING`, m.Key, string(m.Channel), m.Target, payload, nullBytes(m.File), bot.SaltWindow.Seconds())
+		if err != nil {
+			return fmt.Errorf("enqueue %s: %w", m.Key, err)
+		}
+		if err := recordQueuedCard(ctx, q, m); err != nil {
+			return fmt.Errorf("enqueue %s: %w", m.Key, err)
+		}
+	}
+	return nil
+}
+
+func nullBytes(b []byte) any {
+	if len(b) == 0 {
+		return nil
+	}
+	return b
+}
+
+// Pending counts the messages queued and not yet sent (nor given up on).
+func Pending(ctx context.Context, q sqlx.QueryerContext) (int, error) {
+	var n int
+	if err := sqlx.GetContext(ctx, q, &n, `SELECT count(*) FROM outbox WHERE state = 'pending'`); err != nil {
+		return 0, fmt.Errorf("count pending outbox messages: %w", err)
+	}
+	return n, nil
+}
+
+// Outbox queues messages on a database pool (see Enqueue for transactions).
+type Outbox struct {
+	DB sqlx.ExecerContext
+}
+
+// Enqueue queues messages; keys already queued are ignored.
+func (o *Outbox) Enqueue(ctx context.Context, msgs ...bot.Outgoing) error {
+	return Enqueue(ctx, o.DB, msgs...)
+}
+
+// Outbox: the worker's side.
+
+func (s *Store) ClaimOutbox(ctx context.Context, batch int, lease time.Duration) ([]bot.OutboxRow, error) {
+	var rows []bot.OutboxRow
+	err := s.DB.SelectContext(ctx, &rows, `
+		WITH due AS (
+			SELECT id FROM outbox
+			WHERE state = 'pending' AND next_attempt_at <= now()
+			ORDER BY next_attempt_at, id
+			LIMIT $1
+			FOR UPDATE SKIP LOCKED)
+		UPDATE outbox o SET attempts = o.attempts + 1,
+		       next_attempt_at = now() + make_interval(secs => $2)
+		FROM due WHERE o.id = due.id
+		RETURNING o.id, o.idem_key, o.channel, o.target, o.payload, o.attempts, o.parts_sent,
+		          o.attachment, o.media_id, o.salt,
+		          COALESCE(EXTRACT(EPOCH FROM now() - o.first_lost_at)::float8, -1) AS lost_for`,
+		batch, lease.Seconds())
+	return rows, err
+}
+
+func (s *Store) ReleaseOutbox(ctx context.Context, id int64) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET attempts = attempts - 1, next_attempt_at = now() WHERE id = $1 AND state = 'pending'`, id)
+	return err
+}
+
+func (s *Store) PaceOutbox(ctx context.Context, id int64, wait time.Duration) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET attempts = attempts - 1, next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1`,
+		id, wait.Seconds())
+	return err
+}
+
+func (s *Store) RecordPartsSent(ctx context.Context, id int64, parts int) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET parts_sent = $2 WHERE id = $1`, id, parts)
+	return err
+}
+
+func (s *Store) MarkOutboxSent(ctx context.Context, id int64, parts int) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_at = now(), parts_sent = $2, last_error = '', attachment = NULL WHERE id = $1`, id, parts)
+	return err
+}
+
+func (s *Store) RecordLostAnswer(ctx context.Context, id int64) (float64, error) {
+	var lostFor float64
+	err := s.DB.GetContext(ctx, &lostFor, `
+		UPDATE outbox SET lost_answers = lost_answers + 1, first_lost_at = COALESCE(first_lost_at, now())
+		WHERE id = $1 RETURNING EXTRACT(EPOCH FROM now() - first_lost_at)::float8`, id)
+	return lostFor, err
+}
+
+func (s *Store) RescheduleOutbox(ctx context.Context, id int64, d time.Duration, lastErr string, code int64) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET next_attempt_at = now() + make_interval(secs => $2), last_error = $3, last_errcode = $4 WHERE id = $1`,
+		id, d.Seconds(), lastErr, code)
+	return err
+}
+
+func (s *Store) FailOutbox(ctx context.Context, id int64, lastErr string, code int64) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET state = 'failed', last_error = $2, last_errcode = $3, attachment = NULL WHERE id = $1`,
+		id, lastErr, code)
+	return err
+}
+
+func (s *Store) RecordUpload(ctx context.Context, id int64, mediaID string) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET media_id = $2 WHERE id = $1`, id, mediaID)
+	return err
+}
+
+// FailedSends: the group messages given up on, for the office.
+
+// UnreportedFailures lists up to limit group messages that failed for good and were not
+// reported, oldest first.
+func UnreportedFailures(ctx context.Context, q sqlx.QueryerContext, limit int) ([]bot.FailedSend, error) {
+	var rows []struct {
+		ID       int64           `db:"id"`
+		Key      string          `db:"idem_key"`
+		Channel  string          `db:"channel"`
+		Target   string          `db:"target"`
+		Payload  json.RawMessage `db:"payload"`
+		Code     int64           `db:"last_errcode"`
+		Attempts int             `db:"attempts"`
+		Lost     bool            `db:"lost"`
+	}
+	err := sqlx.SelectContext(ctx, q, &rows, `
+		SELECT id, idem_key, channel, target, payload, last_errcode, attempts, first_lost_at IS NOT NULL AS lost FROM outbox
+		WHERE state = 'failed' AND reported_at IS NULL AND channel IN ('appchat', 'webhook')
+		ORDER BY id LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list failed group messages: %w", err)
+	}
+	out := make([]bot.FailedSend, 0, len(rows))
+	for _, r := range rows {
+		var p struct {
+			MsgType string `json:"msgtype"`
+			Body    struct {
+				Content string `json:"content"`
+			} `json:"body"`
+		}
+		json.Unmarshal(r.Payload, &p) // a bad payload still gets reported, without text
+		out = append(out, bot.FailedSend{ID: r.ID, Key: r.Key, Channel: bot.Channel(r.Channel), Target: r.Target,
+			MsgType: p.MsgType, Content: p.Body.Content, Code: r.Code, Attempts: r.Attempts,
+			Uncertain: r.Lost})
+	}
+	return out, nil
+}
+
+// MarkReported records that the office was told of a failed message; run it on the
+// transaction that queues the report.
+func MarkReported(ctx context.Context, q sqlx.ExecerContext, id int64) error {
+	if _, err := q.ExecContext(ctx, `UPDATE outbox SET reported_at = now() WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("mark outbox %d reported: %w", id, err)
+	}
+	return nil
+}
+
+// Sent cards (see bot.CardUpdate): the latest response_code of every card the bot sent, so
+// that whoever handles the case later can have the card updated by its task_id alone.
+
+// recordQueuedCard notes a template card as it is queued (task_id taken from its body).
+func recordQueuedCard(ctx context.Context, q sqlx.ExecerContext, m bot.Outgoing) error {
+	if m.MsgType != "template_card" || m.Channel != bot.ToUsers {
+		return nil
+	}
+	var card struct {
+		TaskID string `json:"task_id"`
+	}
+	if json.Unmarshal(m.Body, &card) != nil || card.TaskID == "" {
+		return nil
+	}
+	for _, u := range bot.SplitUsers(m.Target) {
+		// task_id is unique per app and each card goes to one user
+		if _, err := q.ExecContext(ctx, `INSERT INTO sent_cards (task_id, userid, subject) VALUES ($1, $2, $3) ON CONFLICT (task_id) DO NOTHING`,
+			card.TaskID, u, cardSubject(card.TaskID)); err != nil {
+			return fmt.Errorf("record card %s: %w", card.TaskID, err)
+		}
+	}
+	return nil
+}
+
+// RecordCardCode keeps a card's newest response_code (message/send's answer or a click's).
+func RecordCardCode(ctx context.Context, q sqlx.ExecerContext, taskID, userID, code string) error {
+	if taskID == "" || code == "" {
+		return nil
+	}
+	_, err := q.ExecContext(ctx, `
+		INSERT INTO sent_cards (task_id, userid, response_code, code_at, subject) VALUES ($1, $2, $3, now(), $4)
+		ON CONFLICT (task_id) DO UPDATE SET response_code = EXCLUDED.response_code, code_at = now(), used_at = NULL,
+			older_code = CASE WHEN sent_cards.used_at IS NULL AND sent_cards.response_code <> '' THEN sent_cards.response_code ELSE sent_cards.older_code END,
+			older_at = CASE WHEN sent_cards.used_at IS NULL AND sent_cards.response_code <> '' THEN sent_cards.code_at ELSE sent_cards.older_at END
+		WHERE sent_cards.response_code <> EXCLUDED.response_code`, // a repeated callback revives no spent code
+		taskID, userID, code, cardSubject(taskID))
+	if err != nil {
+		return fmt.Errorf("record response_code of card %s: %w", taskID, err)
+	}
+	return nil
+}
+
+func (s *Store) RecordCardCode(ctx context.Context, taskID, userID, code string) error {
+	return RecordCardCode(ctx, s.DB, taskID, userID, code)
+}
+
+// CardsWithPrefix lists the cards whose task_id is prefix, "_" and a suffix of its own (the
+// cards of one case: handlers.TaskID puts the case number first).
+func CardsWithPrefix(ctx context.Context, q sqlx.QueryerContext, prefix string) ([]bot.SentCard, error) {
+	var rows []struct {
+		TaskID string `db:"task_id"`
+		UserID string `db:"userid"`
+	}
+	err := sqlx.SelectContext(ctx, q, &rows, `
+		SELECT task_id, userid FROM sent_cards WHERE subject = $1 ORDER BY created_at, task_id`, prefix)
+	if err != nil {
+		return nil, fmt.Errorf("cards of %s: %w", prefix, err)
+	}
+	out := make([]bot.SentCard, len(rows))
+	for i, r := range rows {
+		out[i] = bot.SentCard{TaskID: r.TaskID, UserID: r.UserID}
+	}
+	return out, nil
+}
+
+// cardSubject is a task_id up to its last "_" ("" when it has none).
+func cardSubject(taskID string) string {
+	if i := strings.LastIndexByte(taskID, '_'); i > 0 {
+		return taskID[:i]
+	}
+	return ""
+}
+
+func (s *Store) TakeCardCode(ctx context.Context, taskID string) (string, error) {
+	var r struct {
+		Code    string       `db:"response_code"`
+		CodeAt  sql.NullTime `db:"code_at"`
+		UsedAt  sql.NullTime `db:"used_at"`
+		Older   string       `db:"older_code"`
+		OlderAt sql.NullTime `db:"older_at"`
+	}
+	tx, err := s.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return "", fmt.Errorf("take code of card %s: %w", taskID, err)
+	}
+	defer tx.Rollback()
+	err = tx.GetContext(ctx, &r, `SELECT response_code, code_at, used_at, older_code, older_at FROM sent_cards WHERE task_id = $1 FOR UPDATE`, taskID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", bot.ErrCardNotSent // perhaps queued by a transaction still to commit
+	}
+	if err != nil {
+		return "", fmt.Errorf("take code of card %s: %w", taskID, err)
+	}
+	var code, set string
+	switch {
+	case r.Code == "":
+		return "", bot.ErrCardNotSent
+	case !r.UsedAt.Valid && time.Since(r.CodeAt.Time) < bot.CardCodeLife:
+		code, set = r.Code, `used_at = now()`
+	case r.Older != "" && time.Since(r.OlderAt.Time) < bot.CardCodeLife:
+		code, set = r.Older, `older_code = ''`
+	default:
+		return "", bot.ErrCardSpent
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE sent_cards SET `+set+` WHERE task_id = $1`, taskID); err != nil {
+		return "", fmt.Errorf("take code of card %s: %w", taskID, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return "", fmt.Errorf("take code of card %s: %w", taskID, err)
+	}
+	return code, nil
+}
+
+func (s *Store) GiveCardCodeBack(ctx context.Context, taskID, code string) {
+	s.DB.ExecContext(ctx, `
+		UPDATE sent_cards SET used_at = CASE WHEN response_code = $2 THEN NULL ELSE used_at END,
+			older_code = CASE WHEN response_code = $2 THEN older_code ELSE $2 END
+		WHERE task_id = $1`, taskID, code)
+}
+
+// Inbox.
+
+func (s *Store) InsertInbox(ctx context.Context, batch []bot.InboxEntry) (map[string]bool, error) {
+	keys := make([]string, len(batch))
+	sources := make([]string, len(batch))
+	payloads := make([]string, len(batch))
+	for i, r := range batch {
+		keys[i], sources[i], payloads[i] = r.Key, r.Source, string(r.Payload)
+	}
+	rows, err := s.DB.QueryContext(ctx, `
+		INSERT INTO inbox (key, source, payload, state)
+		SELECT k, s, p::jsonb, 'pending' FROM unnest($1::text[], $2::text[], $3::text[]) AS t(k, s, p)
+		ON CONFLICT (key) DO NOTHING
+		RETURNING key`, pq.Array(keys), pq.Array(sources), pq.Array(payloads))
+	if err != nil {
+		return nil, fmt.Errorf("inbox: record %d callbacks: %w", len(batch), err)
+	}
+	defer rows.Close()
+	fresh := map[string]bool{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("inbox: record callbacks: %w", err)
+		}
+		fresh[k] = true
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("inbox: record %d callbacks: %w", len(batch), err)
+	}
+	return fresh, nil
+}
+
+// RowRefused: data exceptions (class 22) and integrity violations (class 23).
+func (s *Store) RowRefused(err error) bool {
+	var pe *pq.Error
+	return errors.As(err, &pe) && (pe.Code.Class() == "22" || pe.Code.Class() == "23")
+}
+
+func (s *Store) ClaimInbox(ctx context.Context, n int, lease time.Duration) ([]bot.InboxRow, error) {
+	var rows []bot.InboxRow
+	err := s.bookkeep(ctx, func(tx *sqlx.Tx) error {
+		return tx.SelectContext(ctx, &rows, `
+		WITH due AS (
+			SELECT key FROM inbox
+			WHERE state = 'pending' AND (claimed_until IS NULL OR claimed_until <= now())
+			ORDER BY received_at
+			LIMIT $1
+			FOR UPDATE SKIP LOCKED)
+		UPDATE inbox i SET attempts = i.attempts + 1, claimed_until = now() + make_interval(secs => $2)
+		FROM due WHERE i.key = due.key
+		RETURNING i.key, i.payload, i.attempts`, n, lease.Seconds())
+	})
+	return rows, err
+}
+
+// bookkeep runs the inbox worker's own writes (claims, "done" marks) without waiting for
+// the disk (synchronous_commit off for this transaction only). Losing one of them in a
+// database crash only repeats a message, which at-least-once allows; it keeps these
+// commits from competing with the inbox inserts, which must wait for the disk before WeCom
+// gets its 200.
+func (s *Store) bookkeep(ctx context.Context, f func(tx *sqlx.Tx) error) error {
+	tx, err := s.DB.BeginTxx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `SET LOCAL synchronous_commit = off`); err != nil {
+		return err
+	}
+	if err := f(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+func (s *Store) MarkInboxDone(ctx context.Context, keys []string) error {
+	return s.bookkeep(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.ExecContext(ctx, `
+			UPDATE inbox SET state = 'done', done_at = now(), claimed_until = NULL, last_error = ''
+			WHERE key = ANY($1) AND state = 'pending'`, pq.Array(keys))
+		return err
+	})
+}
+
+func (s *Store) FailInbox(ctx context.Context, key, lastErr string) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE inbox SET state = 'failed', claimed_until = NULL, last_error = $2 WHERE key = $1 AND state = 'pending'`, key, lastErr)
+	return err
+}
+
+func (s *Store) RetryInbox(ctx context.Context, key string, d time.Duration, lastErr string) error {
+	_, err := s.DB.ExecContext(ctx, `UPDATE inbox SET claimed_until = now() + make_interval(secs => $2), last_error = $3 WHERE key = $1 AND state = 'pending'`,
+		key, d.Seconds(), lastErr)
+	return err
+}
+
+// PruneInbox forgets handled (and failed) callbacks older than age. Callbacks older than
+// Callback.MaxAge are refused anyway, so keep age above it; pending rows are never pruned.
+func PruneInbox(ctx context.Context, db sqlx.ExecerContext, age time.Duration) (int64, error) {
+	res, err := db.ExecContext(ctx, `DELETE FROM inbox WHERE state <> 'pending' AND received_at < now() - make_interval(secs => $1)`, age.Seconds())
+	if err != nil {
+		return 0, fmt.Errorf("prune inbox: %w", err)
+	}
+	return res.RowsAffected()
+}
+
+// Metrics.
+
+func (s *Store) OutboxStats(ctx context.Context) (pending, failed int64, oldest float64, err error) {
+	var age sql.NullFloat64
+	err = s.DB.QueryRowxContext(ctx, `
+		SELECT count(*) FILTER (WHERE state = 'pending'),
+		       count(*) FILTER (WHERE state = 'failed'),
+		       extract(epoch FROM now() - min(created_at) FILTER (WHERE state = 'pending'))::float8
+		FROM outbox`).Scan(&pending, &failed, &age)
+	return pending, failed, age.Float64, err
+}
+
+func (s *Store) InboxStats(ctx context.Context) (pending, failed int64, oldest float64, err error) {
+	var age sql.NullFloat64
+	err = s.DB.QueryRowxContext(ctx, `
+		SELECT (SELECT count(*) FROM inbox WHERE state = 'pending'),
+		       (SELECT count(*) FROM inbox WHERE state = 'failed'),
+		       (SELECT extract(epoch FROM now() - min(received_at))::float8 FROM inbox WHERE state = 'pending')`).Scan(&pending, &failed, &age)
+	return pending, failed, age.Float64, err
+}

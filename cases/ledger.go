@@ -1,0 +1,477 @@
+package cases
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+)
+
+// Township is a township with its chat.
+type Township struct {
+	ID         int
+	Name       string
+	Aliases    []string
+	Formerly   []string
+	AppChatID  string
+	WebhookKey string
+}
+
+// FeedbackOwed is what one township still owes for the month's cases (结果反馈, spec §1 step 4).
+type FeedbackOwed struct {
+	Township    string
+	Dispatched  int
+	OwingResult []string // case numbers without a 核查结论 (each also owes a reason if 不纳入)
+	OwingEntry  []string // 纳入/已在监测 not yet entered into the national system
+}
+
+// MonthEndSummary lists the townships that still owe results or reasons for the month's
+// cases. The reminders worker sends its Text to the office on the month's last working day.
+type MonthEndSummary struct {
+	Month      string
+	AsOf       time.Time
+	Dispatched int
+	Complete   int            // cases with a result (closed, or verified awaiting entry)
+	Owing      []FeedbackOwed // only townships that owe something, in org order
+	// CarriedOver are earlier months' open cases still without a result, or that took a
+	// 补充预警 this month (spec §10), overdue first.
+	CarriedOver []CarryOverCase
+}
+
+// Text renders the summary for the office (private chat or CLI): case numbers only, no
+// names or ID numbers, so it is safe anywhere.
+func (s MonthEndSummary) Text() string {
+	var b strings.Builder
+	first, _ := ParseMonth(s.Month)
+	fmt.Fprintf(&b, "【%d年%d月结果反馈情况】截至 %s\n", first.Year, int(first.Month), s.AsOf.In(Shanghai).Format("2006-01-02 15:04"))
+	if s.Dispatched == 0 {
+		b.WriteString("本月没有交办案件。")
+		b.WriteString(s.carriedOverText())
+		return b.String()
+	}
+	fmt.Fprintf(&b, "本月交办 %d 户，已反馈核查结论 %d 户。\n", s.Dispatched, s.Complete)
+	if len(s.Owing) == 0 {
+		b.WriteString("本月案件各乡镇均已反馈核查结论并完成录入，谢谢大家。")
+		b.WriteString(s.carriedOverText())
+		return b.String()
+	}
+	b.WriteString("以下乡镇尚需在月底前反馈（不纳入的须逐户写明理由）：")
+	for _, o := range s.Owing {
+		fmt.Fprintf(&b, "\n• %s（交办 %d 户）", o.Township, o.Dispatched)
+		if len(o.OwingResult) > 0 {
+			fmt.Fprintf(&b, "\n  未反馈核查结论 %d 户：%s", len(o.OwingResult), ListNos(o.OwingResult))
+		}
+		if len(o.OwingEntry) > 0 {
+			fmt.Fprintf(&b, "\n  已核查待录入全国系统 %d 户：%s", len(o.OwingEntry), ListNos(o.OwingEntry))
+		}
+	}
+	b.WriteString(s.carriedOverText())
+	return b.String()
+}
+
+// carriedOverText lists earlier months' cases by township, overdue first (numbers only).
+func (s MonthEndSummary) carriedOverText() string {
+	if len(s.CarriedOver) == 0 {
+		return ""
+	}
+	var order []string
+	by := map[string][]string{}
+	overdue := 0
+	for _, c := range s.CarriedOver {
+		if _, ok := by[c.Township]; !ok {
+			order = append(order, c.Township)
+		}
+		no := c.No
+		switch {
+		case c.Overdue:
+			no += "（逾期）"
+			overdue++
+		case c.Supplemented && !c.NoResult():
+			no += "（本月补充预警）"
+		}
+		by[c.Township] = append(by[c.Township], no)
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "\n往月交办仍未办完 %d 户（其中逾期 %d 户），逾期的排在前面：", len(s.CarriedOver), overdue)
+	for _, t := range order {
+		fmt.Fprintf(&b, "\n• %s %d 户：%s", t, len(by[t]), ListNos(by[t]))
+	}
+	return b.String()
+}
+
+// CarryOverCase is one case a month-end reminder lists (spec §10): a case still without a
+// result — of this month's round or an earlier one — or an earlier month's case that took a
+// 补充预警 this month. Never an ID number, a diagnosis or an amount: safe for a group.
+type CarryOverCase struct {
+	No           string `db:"case_no"`
+	Round        string `db:"round"`
+	Township     string `db:"township"`
+	Village      string `db:"village"`
+	HeadName     string `db:"head_name"`
+	Kind         string `db:"kind"`
+	Status       string `db:"status"`
+	DueOn        Date   `db:"due_on"`
+	Supplemented bool   `db:"supplemented"` // took a 补充预警 this month
+	Overdue      bool   `db:"-"`
+}
+
+// NoResult reports whether the case still owes its 核查结论.
+func (c CarryOverCase) NoResult() bool {
+	return c.Status == string(StatusDispatched) || c.Status == string(StatusReturned)
+}
+
+// Line is how the case appears in the carried-over list.
+func (c CarryOverCase) Line(today Date) string {
+	s := c.No
+	var parts []string
+	if c.Kind == string(KindSweep) {
+		parts = append(parts, "区域排查")
+	}
+	if c.Village != "" {
+		parts = append(parts, c.Village)
+	}
+	if c.HeadName != "" {
+		parts = append(parts, "户主"+MaskName(c.HeadName))
+	}
+	if len(parts) > 0 {
+		s += "（" + strings.Join(parts, "，") + "）"
+	}
+	if c.Overdue {
+		s += fmt.Sprintf("，已逾期（时限 %s）", c.DueOn)
+	} else {
+		s += fmt.Sprintf("，时限 %s", c.DueOn)
+	}
+	if c.Supplemented {
+		s += "，本月有补充预警"
+	}
+	return s
+}
+
+// SelfFound is a household the township found itself (spec §5b): a household applied
+// (农户申报) or a cadre found it on a visit (干部走访).
+type SelfFound struct {
+	Source    CaseSource // SourceApplied or SourceVisit
+	IDNumber  string     // validated by the caller (ValidateIDNumber)
+	Name      string
+	Category  Category
+	Problem   string // 问题类型 for assurance
+	Situation string // 情况: stored, shown only in private
+	Actor     Actor
+	Src       Source
+	Announce  Announcer // nil: queue nothing
+}
+
+// SelfFoundResult says what became of it.
+type SelfFoundResult struct {
+	Case   Case
+	Merged bool // 补充预警 to the household's open case
+	Tasks  []Task
+}
+
+// Sweep is one 区域排查 task with what was found.
+type Sweep struct {
+	Case     Case
+	Category Category
+	Event    string
+	Villages []string
+	Found    *int     // nil until done
+	Note     string   // 说明, for the office only
+	Linked   []string // case numbers of the households reported with 走访 and linked to it
+}
+
+// SweepFact is one 区域排查 task of a month, for the report and the ledger's 区域排查 sheet.
+type SweepFact struct {
+	No           string
+	Township     string
+	Category     Category
+	Event        string
+	Villages     []string
+	DispatchedAt time.Time
+	DueOn        Date
+	Status       Status
+	Found        *int
+	Note         string
+	DoneAt       *time.Time
+	Linked       int // households reported with 走访 and linked to the task
+	OnTime       bool
+	Overdue      bool
+}
+
+// SweepTownship counts a township's 区域排查 tasks of the month, apart from its households
+// (spec §5c): they never count as dispatched households or as a 纳入.
+type SweepTownship struct {
+	Name    string `json:"name"`
+	Tasks   int    `json:"tasks"`
+	Done    int    `json:"done"`
+	Overdue int    `json:"overdue"`
+	Found   int    `json:"found"` // households found, as reported with 排查 … 完成
+	Linked  int    `json:"linked"`
+}
+
+// CaseFilter narrows ListCases; empty fields match everything.
+type CaseFilter struct {
+	Round      string
+	Township   string
+	Department string
+	Statuses   []Status
+	OpenOnly   bool
+	DueBefore  *Date // due_on < DueBefore
+}
+
+// Source says where a change came from, for the audit trail: a WeCom message id, a form
+// submission, a CLI run.
+type Source string
+
+// Event is one entry of a case's audit trail.
+type Event struct {
+	ID     int64           `db:"id" json:"id"`
+	Action string          `db:"action" json:"action"`
+	From   string          `db:"from_status" json:"from"`
+	To     string          `db:"to_status" json:"to"`
+	Actor  string          `db:"actor" json:"actor"`
+	Role   string          `db:"actor_role" json:"role"`
+	Source string          `db:"source_msg" json:"source"`
+	Detail json.RawMessage `db:"detail" json:"detail"`
+	At     time.Time       `db:"at" json:"at"`
+}
+
+// CaseFact is one case of the month with everything the assessment and the ledger need.
+type CaseFact struct {
+	No                string
+	Kind              Kind
+	Source            string // 部门筛查 / 农户申报 / 干部走访 / 人员变动
+	Township          string
+	Village           string
+	HeadName          string
+	HouseholdNo       string // registry 户编号, if known
+	HeadIDNumber      string // for masking only: never printed in full
+	Department        string // 责任部门, for assurance cases
+	Status            Status
+	Result            Result
+	Reason            string
+	DispatchedAt      time.Time
+	DueOn             Date
+	OriginalDueOn     *Date // before the first return by a spot check
+	VerifiedAt        *time.Time
+	FirstResultAt     *time.Time // when a 核查结论 was first recorded (audit trail)
+	EnteredOn         *Date
+	ClosedAt          *time.Time
+	Returns           int
+	Categories        []Category
+	SourceDepartments []string // departments whose pushes raised the case's warnings
+	SpotResult        string   // '', 合格, 不合格 (latest)
+	SpotPicked        bool     // a spot_checks row exists for the month
+	SpotFailures      int
+	SpotBy            string // the supervisor's name (never the login ID)
+	SpotOn            *Date  // the day of the latest finding
+	Tasks             []Task
+	OnTime            bool  // decided and on time
+	Overdue           bool  // decided late, or open past due
+	Judged            *bool // OnTime: nil while open
+	FedBack           bool  // FedBack
+}
+
+// Area reports whether the case is a township-wide alert (区域排查) rather than a household.
+func (f CaseFact) Area() bool { return f.HeadName == "" && f.HeadIDNumber == "" && f.HouseholdNo == "" }
+
+// Case is the fact as a Case, for the domain's rules.
+func (f CaseFact) Case() Case {
+	return Case{No: f.No, Status: f.Status, Result: f.Result, DueOn: f.DueOn, OriginalDueOn: f.OriginalDueOn,
+		VerifiedAt: f.VerifiedAt, EnteredOn: f.EnteredOn, ClosedAt: f.ClosedAt, DispatchedAt: f.DispatchedAt}
+}
+
+// TownshipScore is one township's figures. The JSON is exactly spec §11's; the other
+// fields are for the chat replies and the month-end summary. Rates and the score are nil
+// (JSON null) when there is nothing to measure, never 0.
+type TownshipScore struct {
+	Name         string   `json:"name"`
+	Dispatched   int      `json:"dispatched"`
+	Closed       int      `json:"closed"`
+	OnTime       int      `json:"on_time"`
+	Overdue      int      `json:"overdue"`
+	OnTimeRate   *float64 `json:"on_time_rate"`
+	SpotChecked  int      `json:"spot_checked"`
+	SpotFailed   int      `json:"spot_failed"`
+	FeedbackRate *float64 `json:"feedback_rate"`
+	Score        *float64 `json:"score"`
+
+	FedBack     int `json:"-"` // cases with a result recorded by the month's last day
+	Verified    int `json:"-"` // status verified now (result recorded, awaiting 录入)
+	Returned    int `json:"-"` // status returned now
+	OwingResult int `json:"-"`
+	OwingEntry  int `json:"-"`
+	Excluded    int `json:"-"` // 不纳入, each with its reason
+}
+
+// Decided is the on-time rate's denominator.
+func (t TownshipScore) Decided() int { return t.OnTime + t.Overdue }
+
+// SpotPassed is the spot-check pass rate's numerator.
+func (t TownshipScore) SpotPassed() int { return t.SpotChecked - t.SpotFailed }
+
+// Fill fills the rates and the score from the counts.
+func (t *TownshipScore) Fill() {
+	t.OnTimeRate = Rate(t.OnTime, t.Decided())
+	t.FeedbackRate = Rate(t.FedBack, t.Dispatched)
+	t.Score = ScoreTownship(t.OnTime, t.Decided(), t.SpotPassed(), t.SpotChecked, t.FedBack, t.Dispatched)
+}
+
+// DepartmentScore is one department's figures for the month (spec §11, §13).
+type DepartmentScore struct {
+	Name         string   `json:"name"`
+	PushesDue    int      `json:"pushes_due"`
+	PushesOnTime int      `json:"pushes_on_time"`
+	TasksDue     int      `json:"tasks_due"`
+	TasksOnTime  int      `json:"tasks_on_time"`
+	Score        *float64 `json:"score"`
+
+	Pushes []PushDue `json:"-"`
+	Tasks  []Task    `json:"-"` // the month's cases' tasks of the department, due or not
+}
+
+// PushDue is one push a department owed with a deadline in the month.
+type PushDue struct {
+	Category Category
+	Period   string     // the data's YYYY-MM (education: the 学年, e.g. 2026-2027)
+	Deadline Date       // epidemic: the day it arrived (each event's 3 days are judged at import)
+	Received *time.Time // first batch for it, if any
+	OnTime   bool
+}
+
+// OfficeScore is the office's dispatch timeliness (spec §13): the month's round dispatched
+// by the 10th. The JSON is exactly spec §11's.
+type OfficeScore struct {
+	RoundsDue    int `json:"rounds_due"`
+	RoundsOnTime int `json:"rounds_on_time"`
+
+	Deadline     Date  `json:"-"`
+	DispatchedOn *Date `json:"-"`
+}
+
+// Rate is the office's rate, nil while no round was due.
+func (o OfficeScore) Rate() *float64 { return Rate(o.RoundsOnTime, o.RoundsDue) }
+
+// CategoryCount is one line of 统计: the month's cases of a category by result.
+type CategoryCount struct {
+	Category  Category
+	Cases     int
+	Include   int // 纳入
+	Monitored int // 已在监测
+	Exclude   int // 不纳入
+	Pending   int // no result yet
+}
+
+// Assessment is a month's assessment.
+type Assessment struct {
+	Month       string            `json:"-"`
+	AsOf        time.Time         `json:"-"`
+	County      string            `json:"-"`
+	Townships   []TownshipScore   `json:"townships"`
+	Departments []DepartmentScore `json:"departments"`
+	Office      OfficeScore       `json:"office"`
+	Categories  []CategoryCount   `json:"-"` // only categories with cases, in spec order
+	Total       CategoryCount     `json:"-"` // every case once (Category empty)
+	Cases       []CaseFact        `json:"-"` // by case number
+	// 区域排查 tasks (§5c), counted apart from households: never dispatched households, never 纳入.
+	AreaSweeps []SweepTownship `json:"area_sweeps,omitempty"`
+	Sweeps     []SweepFact     `json:"-"`
+}
+
+// Township returns the named township's score.
+func (a *Assessment) Township(name string) (TownshipScore, bool) {
+	for _, t := range a.Townships {
+		if t.Name == name {
+			return t, true
+		}
+	}
+	return TownshipScore{}, false
+}
+
+// DispatchOptions configures one round of 比对初筛、集中交办.
+type DispatchOptions struct {
+	Month    string // YYYY-MM of the round; default the month of Date
+	Date     Date   // dispatch day; default today (Asia/Shanghai)
+	DryRun   bool   // compute the plan, change nothing
+	Actor    Actor
+	Source   Source
+	Announce Announcer // nil: queue nothing
+}
+
+// DispatchResult is the JSON of `fangpin dispatch` (spec §11); Notices holds the details.
+type DispatchResult struct {
+	Round           string           `json:"round"`
+	CasesCreated    int              `json:"cases_created"`
+	Merged          int              `json:"merged"`
+	Held            int              `json:"held"`
+	DepartmentTasks int              `json:"department_tasks"`
+	ByTownship      map[string]int   `json:"by_township"`
+	HeldList        []HeldWarning    `json:"held_list"`
+	DryRun          bool             `json:"-"`
+	Notices         []TownshipNotice `json:"-"`
+}
+
+// HeldWarning is one warning a round held as 比对已核 (spec §5).
+type HeldWarning struct {
+	IDNumber    string   `json:"id_number"`
+	Category    Category `json:"category"`
+	EarlierCase string   `json:"earlier_case"`
+	Name        string   `json:"-"` // for the office's reply; masked when it could reach a group
+	Township    string   `json:"-"`
+}
+
+// SpotPick is one case drawn for a spot check.
+type SpotPick struct {
+	CaseNo   string   `json:"case_no"`
+	Township string   `json:"township"`
+	Category Category `json:"category"`
+}
+
+// ListNos keeps chat messages short: at most ten numbers, then a count.
+func ListNos(nos []string) string {
+	const max = 10
+	if len(nos) <= max {
+		return strings.Join(nos, "、")
+	}
+	return strings.Join(nos[:max], "、") + fmt.Sprintf(" 等 %d 户", len(nos))
+}
+
+// ActDispatch is the audit action of a case's creation.
+const ActDispatch Action = "dispatch"
+
+// CarryOverText renders the township's month-end reminder (spec §10), or "" when there is
+// nothing to list. Case numbers, villages and masked heads only.
+func CarryOverText(township, month string, lastDay Date, today Date, cs []CarryOverCase) string {
+	if len(cs) == 0 {
+		return ""
+	}
+	var overdue, current, older, supplemented []string
+	for _, c := range cs {
+		line := c.Line(today)
+		switch {
+		case c.Overdue:
+			overdue = append(overdue, line)
+		case c.Supplemented && !c.NoResult():
+			supplemented = append(supplemented, line)
+		case c.Round == month:
+			current = append(current, line)
+		default:
+			older = append(older, line)
+		}
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "【月底反馈提醒】%s以下 %d 件案件还没有办完，请在 %s 前逐户反馈核查结果：", township, len(cs), lastDay)
+	section := func(title string, lines []string) {
+		if len(lines) == 0 {
+			return
+		}
+		fmt.Fprintf(&b, "\n%s（%d 件）：", title, len(lines))
+		for _, l := range lines {
+			b.WriteString("\n• " + l)
+		}
+	}
+	section("已逾期", overdue)
+	section("本月交办、尚无核查结果", current)
+	section("往月交办、尚无核查结果", older)
+	section("往月案件本月有补充预警，请一并核查", supplemented)
+	return b.String()
+}
