@@ -232,7 +232,7 @@ func (a *Announcer) roundPrivate(n cases.TownshipNotice) []bot.Outgoing {
 				if a.Links != nil {
 					text += "\n核查表单：" + a.Links.URL(d.Case.No, u)
 				}
-				mt, body := bot.Text(cutText(text, TextLimit))
+				mt, body := bot.Text(bot.CutUTF8(text, TextLimit))
 				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:1", d.Case.No, u, roundDigest([]cases.Dispatched{d})),
 					Channel: bot.ToUsers, Target: u, MsgType: mt, Body: body})
 				continue
@@ -240,7 +240,7 @@ func (a *Announcer) roundPrivate(n cases.TownshipNotice) []bot.Outgoing {
 			if d.Case.Kind == cases.KindSweep { // 区域排查 (§5c): no household to verify, no result card
 				text := "【区域排查】请组织逐村排查\n" + CaseDetails(d.Case, d.Warnings) +
 					fmt.Sprintf("\n发现的困难户用“走访 <身份证号> <姓名> <类别> <情况>”逐户上报，排查完后回复：排查 %s 完成 <发现户数> <说明>", d.Case.No)
-				mt, body := bot.Text(cutText(text, TextLimit))
+				mt, body := bot.Text(bot.CutUTF8(text, TextLimit))
 				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:1", d.Case.No, u, roundDigest([]cases.Dispatched{d})),
 					Channel: bot.ToUsers, Target: u, MsgType: mt, Body: body})
 				continue
@@ -248,7 +248,7 @@ func (a *Announcer) roundPrivate(n cases.TownshipNotice) []bot.Outgoing {
 			if d.Case.Kind == cases.KindInfo { // 人员变动: update the national system, no 核查, no card
 				text := "【人员变动】请在全国系统中更新该户信息\n" + CaseDetails(d.Case, d.Warnings) +
 					fmt.Sprintf("\n人员变动无需入户核查：完成后回复：录入 %s [日期]", d.Case.No)
-				mt, body := bot.Text(cutText(text, TextLimit))
+				mt, body := bot.Text(bot.CutUTF8(text, TextLimit))
 				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:1", d.Case.No, u, roundDigest([]cases.Dispatched{d})),
 					Channel: bot.ToUsers, Target: u, MsgType: mt, Body: body})
 				continue
@@ -307,25 +307,12 @@ func (a *Announcer) privateSummary(n cases.TownshipNotice, user string, ds []cas
 	if a.Links == nil {
 		list := "\n案件编号：" + strings.Join(nos, "、")
 		if b.Len()+len(list) > TextLimit {
-			list = cutText(list, TextLimit-b.Len()-16) + "……"
+			list = bot.CutUTF8(list, TextLimit-b.Len()-16) + "……"
 		}
 		b.WriteString(list)
 	}
 	return b.String()
 }
-
-// cutText keeps at most limit bytes of s, on a character boundary.
-func cutText(s string, limit int) string {
-	if len(s) <= limit {
-		return s
-	}
-	for limit > 0 && limit < len(s) && !utf8Start(s[limit]) {
-		limit--
-	}
-	return s[:max(limit, 0)]
-}
-
-func utf8Start(b byte) bool { return b&0xC0 != 0x80 }
 
 // TownshipListURL is the township's list page for its group: no signature (a group link is
 // no one's); WeCom's OAuth tells the page who opens it.

@@ -104,12 +104,8 @@ func Parse(text string) (name string, args []string, rest string) {
 	text = strings.TrimRight(text, "。．.")
 	text = caseNoAfterRE.ReplaceAllString(text, "$1 $2")
 	text = caseNoBeforeRE.ReplaceAllString(text, "$1 $2")
-	text = strings.TrimLeft(text, "/／")
+	text = strings.TrimLeft(bot.StripMention(text), "/／")
 	fields := strings.FieldsFunc(text, unicode.IsSpace)
-	for len(fields) > 0 && strings.HasPrefix(fields[0], "@") {
-		text = strings.TrimSpace(strings.TrimPrefix(text, fields[0]))
-		fields = fields[1:]
-	}
 	if len(fields) == 0 {
 		return "", nil, ""
 	}
