@@ -367,15 +367,9 @@ func fillNotice(ctx context.Context, tx *sqlx.Tx, n *cases.TownshipNotice) error
 	if err != nil {
 		return fmt.Errorf("township %s: %w", n.Township, err)
 	}
-	var cadres []struct {
-		UserID string `db:"userid"`
-		Name   string `db:"name"`
-	}
-	err = tx.SelectContext(ctx, &cadres, `
-		SELECT u.userid, u.name FROM users u JOIN townships t ON t.id = u.township_id
-		WHERE u.role = 'cadre' AND t.name = $1 ORDER BY u.userid`, n.Township)
+	cadres, err := townshipCadres(ctx, tx, n.Township)
 	if err != nil {
-		return fmt.Errorf("cadres of %s: %w", n.Township, err)
+		return err
 	}
 	n.Cadres, n.CadreNames = nil, nil
 	for _, c := range cadres {

@@ -13,21 +13,11 @@ import (
 // assignResponsible gives every case of a township's round that has no responsible cadre
 // yet one (cases.Assigner: by village, else evenly) and stores it, in one statement.
 func assignResponsible(ctx context.Context, tx *sqlx.Tx, n *cases.TownshipNotice) error {
-	var rows []struct {
-		UserID   string         `db:"userid"`
-		Name     string         `db:"name"`
-		Villages pq.StringArray `db:"villages"`
-	}
-	err := tx.SelectContext(ctx, &rows, `
-		SELECT u.userid, u.name, u.villages FROM users u JOIN townships t ON t.id = u.township_id
-		WHERE u.role = 'cadre' AND t.name = $1 ORDER BY u.userid`, n.Township)
+	cadres, err := townshipCadres(ctx, tx, n.Township)
 	if err != nil {
-		return fmt.Errorf("cadres of %s: %w", n.Township, err)
+		return err
 	}
-	a := &cases.Assigner{}
-	for _, r := range rows {
-		a.Cadres = append(a.Cadres, cases.Cadre{UserID: r.UserID, Name: r.Name, Villages: []string(r.Villages)})
-	}
+	a := &cases.Assigner{Cadres: cadres}
 	var ids []int64
 	var users []string
 	for i := range n.Cases {
@@ -58,4 +48,25 @@ func setResponsible(ctx context.Context, tx *sqlx.Tx, caseID int64, userid strin
 		return fmt.Errorf("responsible cadre of case %d: %w", caseID, err)
 	}
 	return nil
+}
+
+// townshipCadres is the one lookup of a township's cadres (by its current name), in userid
+// order: for the round's notices, the responsible cadre and a spot check's contacts.
+func townshipCadres(ctx context.Context, q sqlx.QueryerContext, township string) ([]cases.Cadre, error) {
+	var rows []struct {
+		UserID   string         `db:"userid"`
+		Name     string         `db:"name"`
+		Villages pq.StringArray `db:"villages"`
+	}
+	err := sqlx.SelectContext(ctx, q, &rows, `
+		SELECT u.userid, u.name, u.villages FROM users u JOIN townships t ON t.id = u.township_id
+		WHERE u.role = 'cadre' AND t.name = $1 ORDER BY u.userid`, township)
+	if err != nil {
+		return nil, fmt.Errorf("cadres of %s: %w", township, err)
+	}
+	out := make([]cases.Cadre, len(rows))
+	for i, r := range rows {
+		out[i] = cases.Cadre{UserID: r.UserID, Name: r.Name, Villages: []string(r.Villages)}
+	}
+	return out, nil
 }

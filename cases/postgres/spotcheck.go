@@ -109,9 +109,13 @@ func TownshipContacts(ctx context.Context, q sqlx.QueryerContext, name string) (
 		return Township{}, nil, fmt.Errorf("township %s: %w", name, err)
 	}
 	t := r.township()
-	var cadres []string
-	if err := sqlx.SelectContext(ctx, q, &cadres, `SELECT userid FROM users WHERE role = 'cadre' AND township_id = $1 ORDER BY userid`, t.ID); err != nil {
-		return t, nil, fmt.Errorf("cadres of %s: %w", name, err)
+	cs, err := townshipCadres(ctx, q, t.Name)
+	if err != nil {
+		return t, nil, err
+	}
+	cadres := make([]string, len(cs))
+	for i, c := range cs {
+		cadres[i] = c.UserID
 	}
 	return t, cadres, nil
 }
