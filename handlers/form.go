@@ -312,11 +312,7 @@ func (f *Form) render(w http.ResponseWriter, status int, p formPage) {
 	if p.Errors == nil {
 		p.Errors = map[string]string{}
 	}
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	w.WriteHeader(status)
-	if err := formTemplate.Execute(w, p); err != nil {
+	if err := writePage(w, status, formTemplate, p); err != nil {
 		f.log().Error("render form", "err", err)
 	}
 }

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"html/template"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -93,4 +95,14 @@ func (l *FormLinks) VerifyReport(user, exp, sig string) error {
 		return err
 	}
 	return nil
+}
+
+// writePage answers with an HTML page that holds a household's details: never cached, never
+// named to another site in a Referer.
+func writePage(w http.ResponseWriter, status int, t *template.Template, data any) error {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("Referrer-Policy", "no-referrer")
+	w.WriteHeader(status)
+	return t.Execute(w, data)
 }

@@ -126,11 +126,7 @@ func (f *ReportForm) render(w http.ResponseWriter, status int, p reportPage) {
 		p.Input = map[string]string{}
 	}
 	p.Words = cases.ReportWords
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	w.WriteHeader(status)
-	if err := reportTemplate.Execute(w, p); err != nil {
+	if err := writePage(w, status, reportTemplate, p); err != nil {
 		f.log().Error("render report form", "err", err)
 	}
 }

@@ -173,11 +173,7 @@ func (h *TaskList) page(ctx context.Context, a cases.Actor, township string) (ta
 }
 
 func (h *TaskList) render(w http.ResponseWriter, status int, p taskPage) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("Referrer-Policy", "no-referrer")
-	w.WriteHeader(status)
-	if err := taskTemplate.Execute(w, p); err != nil {
+	if err := writePage(w, status, taskTemplate, p); err != nil {
 		h.log().Error("render task list", "err", err)
 	}
 }
