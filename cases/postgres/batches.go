@@ -116,10 +116,11 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		tx.Rollback()
 		return db.BatchBySHA256(ctx, b.SHA256)
 	}
-	// The rows go in COPY statements of copyRows rows each rather than one: PostgreSQL
-	// checks a COPY's foreign keys when the statement ends, so one big COPY would leave all
-	// those checks for the end, while shorter ones let the server check each part while the
-	// reader is still parsing the next.
+	// The rows go in COPY statements of copyRows rows each rather than one: the warnings'
+	// batch and township references are checked once a statement, over its rows kept aside
+	// until it ends (migration 00550), so one big COPY would keep every row aside and leave
+	// all the checking for the end, while shorter ones let the server check each part while
+	// the reader is still parsing the next.
 	var stmt *sql.Stmt
 	inStmt := 0
 	var population []populationRow // 人员变动 rows, applied to the registry once stored

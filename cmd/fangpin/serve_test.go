@@ -47,7 +47,7 @@ func startServerLogging(t *testing.T, log *slog.Logger) (s *Server, sim *wecomte
 
 // startServeOn runs a server on the database at dbURL; adjust, if given, may change the
 // server before it runs (e.g. drop a worker).
-func startServeOn(t *testing.T, sim *wecomtest.Server, dbURL string, log *slog.Logger, adjust func(*Server)) (base string, stop func() error, s *Server) {
+func startServeOn(t testing.TB, sim *wecomtest.Server, dbURL string, log *slog.Logger, adjust func(*Server)) (base string, stop func() error, s *Server) {
 	t.Helper()
 	// Bind first, so that form links can name the server's address.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

@@ -1,0 +1,50 @@
+package postgres_test
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/lib/pq"
+)
+
+// TestWarningsReferencesCheckedPerStatement: the warnings table's batch and township
+// references are checked once a statement (migration 00550) instead of by per-row foreign
+// keys, and refuse what the foreign keys refused.
+func TestWarningsReferencesCheckedPerStatement(t *testing.T) {
+	db := schemaFixture(t)
+	const batchWarning = `(SELECT id FROM warnings WHERE batch_id IS NOT NULL ORDER BY id LIMIT 1)`
+	const usedBatch = `(SELECT batch_id FROM warnings WHERE batch_id IS NOT NULL ORDER BY id LIMIT 1)`
+	const usedTownship = `(SELECT township_id FROM warnings ORDER BY id LIMIT 1)`
+	const otherTownship = `(SELECT id FROM townships WHERE id <> ` + usedTownship + ` ORDER BY id LIMIT 1)`
+	insert := func(batch, township string) string {
+		return `INSERT INTO warnings (batch_id, row_no, category, period, rule, township_id)
+			SELECT ` + batch + `, 900001 + g, 'medical', '2026-10', 'x', ` + township + ` FROM generate_series(0, 2) g`
+	}
+	for _, tc := range []struct {
+		name string
+		bad  []string
+		good []string
+	}{
+		{"insert names an unknown batch", []string{insert("'B-none'", usedTownship)}, []string{insert(usedBatch, usedTownship)}},
+		{"insert names an unknown township", []string{insert(usedBatch, "-7")}, []string{insert("NULL", otherTownship)}},
+		{"update to an unknown township", []string{`UPDATE warnings SET township_id = -7 WHERE id = ` + batchWarning},
+			[]string{`UPDATE warnings SET township_id = ` + otherTownship + ` WHERE id = ` + batchWarning}},
+		{"update to an unknown batch", []string{`UPDATE warnings SET batch_id = 'B-none' WHERE id = ` + batchWarning},
+			[]string{`UPDATE warnings SET case_id = NULL WHERE id = ` + batchWarning}},
+		{"delete a named township", []string{`DELETE FROM townships WHERE id = ` + usedTownship},
+			[]string{`INSERT INTO townships (name) VALUES ('测试乡')`, `DELETE FROM townships WHERE name = '测试乡'`}},
+		{"delete a named batch", []string{`DELETE FROM batches WHERE id = ` + usedBatch},
+			[]string{`DELETE FROM warnings WHERE batch_id IS NOT NULL`, `DELETE FROM batches WHERE id = (SELECT id FROM batches ORDER BY id LIMIT 1)`}},
+		{"renumber a named township", []string{`UPDATE townships SET id = -7 WHERE id = ` + usedTownship},
+			[]string{`UPDATE townships SET name = name WHERE id = ` + usedTownship}},
+	} {
+		err := inTx(t, db, tc.bad...)
+		var pe *pq.Error
+		if !errors.As(err, &pe) || pe.Code != "23503" {
+			t.Errorf("%s: got %v, want a foreign_key_violation", tc.name, err)
+		}
+		if err := inTx(t, db, tc.good...); err != nil {
+			t.Errorf("%s: the legitimate neighbour failed: %v", tc.name, err)
+		}
+	}
+}
