@@ -21,7 +21,7 @@ func benchMonth(b *testing.B) *postgres.DB {
 			'2027-01-11 10:00+08', '2027-02-14', CASE WHEN i % 2 = 0 THEN timestamptz '2027-02-01 10:00+08' END
 		FROM generate_series(1, 3000) i;
 		INSERT INTO warnings (batch_id, row_no, category, period, rule, township_id, case_id)
-		SELECT 'B01', 2, CASE WHEN j = 0 THEN 'medical' ELSE 'assurance' END, '2026-12', 'x', c.township_id, c.id
+		SELECT 'B01', 100000 + row_number() OVER (), CASE WHEN j = 0 THEN 'medical' ELSE 'assurance' END, '2026-12', 'x', c.township_id, c.id
 		FROM cases c, generate_series(0, 1) j WHERE c.round = '2027-01';
 		ANALYZE;`)
 	if err != nil {
