@@ -16,6 +16,9 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
+// MaxCommandBytes is the longest chat command the router takes (spec §14).
+const MaxCommandBytes = 2048
+
 // Directory finds who a WeCom user is; unknown users are cases.ENotFound.
 type Directory interface {
 	Actor(ctx context.Context, userid string) (cases.Actor, error)
@@ -221,6 +224,11 @@ func (r *Router) GroupAnswer(ctx context.Context, m bot.Message) string {
 // answer runs the command in m and returns the reply and what the user typed that a group
 // reply must not repeat.
 func (r *Router) answer(ctx context.Context, m bot.Message) (string, []string) {
+	if len(m.Text) > MaxCommandBytes {
+		// Spec §14: a chat command is at most 2,048 bytes. Nothing of it is repeated.
+		return fmt.Sprintf("您发来的内容有 %d 字节，超过了一条命令 %d 字节的上限，没有处理。请把说明写短一些；较长的情况说明请用核查表单（发送“表单 <编号>”）。",
+			len(m.Text), MaxCommandBytes), nil
+	}
 	actor, err := r.Users.Actor(ctx, m.UserID)
 	name, args, rest := r.parse(m.Text)
 	cmd, known := r.commands[name]

@@ -57,3 +57,19 @@ func TestRoleRefusal(t *testing.T) {
 		t.Fatalf("cadre using 交办: %s", got)
 	}
 }
+
+// A chat command over 2,048 bytes is refused with the limit named, and not run (spec §14).
+func TestCommandOverTheLimitIsRefused(t *testing.T) {
+	q := &queue{}
+	r := NewRouter(users{"zhangsan": {UserID: "zhangsan", Name: "张三", Role: cases.RoleCadre, Township: "城关镇"}}, q, nil)
+	ran := false
+	r.Register(&Command{Name: "核查", Roles: []cases.Role{cases.RoleCadre}, Usage: "核查", Run: func(context.Context, Request) (string, error) { ran = true; return "done", nil }})
+	long := "核查 YJ202611-0001 不纳入 " + strings.Repeat("家庭收入稳定", 120)
+	got := r.Answer(context.Background(), bot.Message{ID: "m", UserID: "zhangsan", Text: long})
+	if ran || !strings.Contains(got, "2048 字节") || strings.Contains(got, "家庭收入稳定") {
+		t.Fatalf("a %d-byte command: ran %v, reply %s", len(long), ran, got)
+	}
+	if got := r.Answer(context.Background(), bot.Message{ID: "m2", UserID: "zhangsan", Text: "核查 YJ202611-0001 不纳入 家庭收入稳定"}); got != "done" || !ran {
+		t.Fatalf("a short command: %s", got)
+	}
+}
