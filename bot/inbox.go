@@ -41,9 +41,9 @@ type Inbox struct {
 	Lease       time.Duration // a claimed row stays ours this long (default 2 min); handlers get 90% of it
 	MaxAttempts int           // then the row is failed, its last error kept (default 5)
 	Backoff     func(attempt int) time.Duration
-	// Abrupt makes cancelling Run behave like a killed process (tests): running handlers
+	// abrupt makes cancelling Run behave like a killed process (set by the tests through export_test.go): running handlers
 	// are abandoned and nothing more is recorded. Otherwise they finish first.
-	Abrupt bool
+	abrupt bool
 
 	once   sync.Once
 	reqs   chan *acceptReq
@@ -338,7 +338,7 @@ func (in *Inbox) Run(ctx context.Context) error {
 			go func() {
 				defer func() { <-sem; hwg.Done() }()
 				err := in.handle(ctx, r)
-				if ctx.Err() != nil && in.Abrupt {
+				if ctx.Err() != nil && in.abrupt {
 					return // killed: the lease brings the row back
 				}
 				results <- inboxResult{key: r.Key, attempts: r.Attempts, err: err}
@@ -353,7 +353,7 @@ func (in *Inbox) Run(ctx context.Context) error {
 		case <-time.After(poll):
 		}
 	}
-	if in.Abrupt {
+	if in.abrupt {
 		return nil
 	}
 	hwg.Wait()
@@ -390,7 +390,7 @@ func (in *Inbox) handle(ctx context.Context, r InboxRow) (err error) {
 		}
 	}
 	hctx := ctx
-	if !in.Abrupt {
+	if !in.abrupt {
 		hctx = context.WithoutCancel(ctx) // a graceful stop lets the handler finish
 	}
 	// The handler must be over before the lease is, or another instance starts it again.
@@ -436,7 +436,7 @@ func (in *Inbox) recordLoop(ctx context.Context, results <-chan inboxResult) {
 				break more
 			}
 		}
-		if in.Abrupt && ctx.Err() != nil {
+		if in.abrupt && ctx.Err() != nil {
 			continue // killed: record nothing more
 		}
 		in.record(context.WithoutCancel(ctx), batch)

@@ -98,7 +98,8 @@ func TestInboxClaimOfKilledWorkerIsRetriedAfterLease(t *testing.T) {
 		<-release // the process dies here
 	})
 	in1 := h.inbox(hung)
-	in1.Lease, in1.Abrupt = 500*time.Millisecond, true
+	in1.Lease = 500 * time.Millisecond
+	in1.Abruptly()
 	url := serveInbox(t, h, in1)
 	kill := runInbox(t, in1)
 	q, body := h.Sim.SealApp(h.Sim.TextXML("zhangsan", "帮助", "8101", time.Now()))

@@ -54,7 +54,7 @@ func TestOutboxExactlyOnceDespiteFailuresAndKill(t *testing.T) {
 	h.Sim.FailRate("*", 500, 0.18) // of the remaining calls: 30% fail in all
 
 	first := h.worker()
-	first.Abrupt = true // killed, not stopped
+	first.Abruptly() // killed, not stopped
 	kill := runWorker(t, first)
 	if err := h.Sim.Wait(waitCtx(t, 30*time.Second), func(s []wecomtest.Sent) bool { return len(s) >= n/3 }); err != nil {
 		t.Fatal(err)

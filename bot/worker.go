@@ -28,9 +28,9 @@ type Worker struct {
 	// Backoff is the wait after a failed attempt (default exponential from 2 s, at least
 	// 60 s after 45009).
 	Backoff func(attempt int, err error) time.Duration
-	// Abrupt makes cancelling Run behave like a killed process (tests): the message being
+	// abrupt makes cancelling Run behave like a killed process (set by the tests through export_test.go): the message being
 	// sent is abandoned. Otherwise it is finished first (graceful shutdown).
-	Abrupt bool
+	abrupt bool
 
 	// ResendWindow bounds resending a private message (message/send) after an answer was
 	// lost: WeCom may have taken it, and its duplicate check, asked for with an interval a
@@ -118,7 +118,7 @@ func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	sortRows(rows)
 	for i := range rows {
 		wctx := ctx
-		if !w.Abrupt {
+		if !w.abrupt {
 			if ctx.Err() != nil {
 				// Stopping: give the unsent rows back at once.
 				w.release(context.WithoutCancel(ctx), rows[i:])
