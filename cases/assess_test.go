@@ -121,3 +121,17 @@ func TestRoundDueByTheTenth(t *testing.T) {
 		}
 	}
 }
+
+// Feedback is judged once the month is over; before, the part is left out, not counted 0.
+func TestFeedbackIsJudgedAfterTheMonth(t *testing.T) {
+	during := TownshipScore{Dispatched: 4, OnTime: 1, Overdue: 1}
+	during.Fill()
+	if during.FeedbackRate != nil || during.Score == nil || *during.Score != 50 {
+		t.Errorf("during the month: feedback %v, score %v; want null and the on-time part alone (50)", during.FeedbackRate, during.Score)
+	}
+	after := TownshipScore{Dispatched: 4, OnTime: 1, Overdue: 1, FedBack: 2, FeedbackDue: true}
+	after.Fill()
+	if after.FeedbackRate == nil || *after.FeedbackRate != 0.5 || after.Score == nil || *after.Score != 50 {
+		t.Errorf("after the month: feedback %v, score %v; want 0.5 and 50", after.FeedbackRate, after.Score)
+	}
+}

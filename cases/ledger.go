@@ -295,12 +295,13 @@ type TownshipScore struct {
 	FeedbackRate *float64 `json:"feedback_rate"`
 	Score        *float64 `json:"score"`
 
-	FedBack     int `json:"-"` // cases with a result recorded by the month's last day
-	Verified    int `json:"-"` // status verified now (result recorded, awaiting 录入)
-	Returned    int `json:"-"` // status returned now
-	OwingResult int `json:"-"`
-	OwingEntry  int `json:"-"`
-	Excluded    int `json:"-"` // 不纳入, each with its reason
+	FedBack     int  `json:"-"` // cases with a result recorded by the month's last day
+	FeedbackDue bool `json:"-"` // the month is over: its feedback (结果反馈) can be judged
+	Verified    int  `json:"-"` // status verified now (result recorded, awaiting 录入)
+	Returned    int  `json:"-"` // status returned now
+	OwingResult int  `json:"-"`
+	OwingEntry  int  `json:"-"`
+	Excluded    int  `json:"-"` // 不纳入, each with its reason
 }
 
 // Decided is the on-time rate's denominator.
@@ -310,10 +311,16 @@ func (t TownshipScore) Decided() int { return t.OnTime + t.Overdue }
 func (t TownshipScore) SpotPassed() int { return t.SpotChecked - t.SpotFailed }
 
 // Fill fills the rates and the score from the counts.
+// Feedback is judged only once the month is over: until its last day has passed, every
+// township still has time, and the part is left out rather than counted as 0.
 func (t *TownshipScore) Fill() {
+	fedBack, due := t.FedBack, t.Dispatched
+	if !t.FeedbackDue {
+		fedBack, due = 0, 0
+	}
 	t.OnTimeRate = Rate(t.OnTime, t.Decided())
-	t.FeedbackRate = Rate(t.FedBack, t.Dispatched)
-	t.Score = ScoreTownship(t.OnTime, t.Decided(), t.SpotPassed(), t.SpotChecked, t.FedBack, t.Dispatched)
+	t.FeedbackRate = Rate(fedBack, due)
+	t.Score = ScoreTownship(t.OnTime, t.Decided(), t.SpotPassed(), t.SpotChecked, fedBack, due)
 }
 
 // DepartmentScore is one department's figures for the month (spec §11, §13).

@@ -192,6 +192,7 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 		}
 	}
 	for i := range a.Townships {
+		a.Townships[i].FeedbackDue = today.After(first.LastOfMonth())
 		a.Townships[i].Fill()
 	}
 	for _, c := range cases.Categories {

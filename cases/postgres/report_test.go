@@ -159,7 +159,9 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 			t.Errorf("case %s: got %+v\nwant %+v", nos[i], f, e)
 		}
 	}
+	month, _ := cases.ParseMonth(monthtest.Month)
 	for _, w := range want {
+		w.FeedbackDue = asOf.After(month.LastOfMonth()) // the month is over: feedback is judged
 		if d := w.OnTime + w.Overdue; d > 0 {
 			r := float64(int(float64(w.OnTime)/float64(d)*10000+0.5)) / 10000
 			w.OnTimeRate = &r
