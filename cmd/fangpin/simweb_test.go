@@ -92,12 +92,20 @@ func TestSimulatorWebPageInBrowser(t *testing.T) {
 	tctx, tcancel := context.WithTimeout(ctx, 20*time.Second)
 	defer tcancel()
 	css := func(s string) chromedp.CSS { return chromedp.CSS(s) }
+	// The page re-draws its lists as it polls, so a node found a moment ago may be gone by
+	// the click: find and click in one step, again until it takes.
+	click := func(sel string) chromedp.Action[bool] {
+		return chromedp.Poll[bool]("(() => { const e = document.querySelector(" + strconv.Quote(sel) + "); if (!e) return false; e.click(); return true })()")
+	}
 	hasText := func(sel, text string) chromedp.Action[bool] {
 		return chromedp.Poll[bool]("[...document.querySelectorAll(" + strconv.Quote(sel) + ")].some(e => e.textContent.includes(" + strconv.Quote(text) + "))")
 	}
+	for _, sel := range []string{`.user-item[data-user="zhangsan"]`, `.chat-item[data-kind="private"]`} {
+		if _, err := chromedp.Run(tctx, click(sel)); err != nil {
+			t.Fatalf("click %s: %v", sel, err)
+		}
+	}
 	err = chromedp.Do(tctx,
-		chromedp.Click(css(`.user-item[data-user="zhangsan"]`)),
-		chromedp.Click(css(`.chat-item[data-kind="private"]`)),
 		chromedp.WaitVisible(css(".tcard .submit")),
 		chromedp.SendKeys(css("#input"), "待办"),
 		chromedp.Click(css("#send")),
@@ -124,11 +132,10 @@ func TestSimulatorWebPageInBrowser(t *testing.T) {
 
 	// Tap the first card's option and submit: the card shows what was recorded and the
 	// bot confirms in the chat.
-	err = chromedp.Do(tctx,
-		chromedp.SetValue(css(`.tcard select[data-q="result"]`), "monitored"),
-		chromedp.Click(css(".tcard .submit")),
-	)
-	if err != nil {
+	if err := chromedp.Do(tctx, chromedp.SetValue(css(`.tcard select[data-q="result"]`), "monitored")); err != nil {
+		t.Fatalf("choose on the card: %v", err)
+	}
+	if _, err := chromedp.Run(tctx, click(".tcard .submit")); err != nil {
 		t.Fatalf("submit the card: %v", err)
 	}
 	if _, err := chromedp.Run(tctx, hasText(".tcard .state", "已登记：已在监测")); err != nil {
@@ -166,12 +173,10 @@ func TestSimulatorWebPageInBrowser(t *testing.T) {
 	}
 
 	// In the township group the round's text is there, and an @-mention is answered there.
-	err = chromedp.Do(tctx,
-		chromedp.Click(css("#back-chats")),
-		chromedp.Click(css(`.chat-item[data-chat="wrCG0001"]`)),
-	)
-	if err != nil {
-		t.Fatal(err)
+	for _, sel := range []string{"#back-chats", `.chat-item[data-chat="wrCG0001"]`} {
+		if _, err := chromedp.Run(tctx, click(sel)); err != nil {
+			t.Fatalf("click %s: %v", sel, err)
+		}
 	}
 	if _, err := chromedp.Run(tctx, hasText(".row .bubble", "【防返贫预警交办】")); err != nil {
 		t.Fatalf("the group lacks the round's message: %v", err)
