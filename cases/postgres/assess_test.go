@@ -93,25 +93,11 @@ func TestAssessmentPinsTheHandMadeMonth(t *testing.T) {
 	}
 }
 
-// TestDepartmentTasksFeedTheScore plays issue 12's department_tasks (the table is created
-// here as that branch defines it, if it does not exist yet): the tasks of the month's cases
-// that are done or past due count, on time when done by their due date.
+// TestDepartmentTasksFeedTheScore: the tasks of the month's cases that are done or past due
+// count, on time when done by their due date.
 func TestDepartmentTasksFeedTheScore(t *testing.T) {
 	db, nos, _ := monthtest.SetupWith(t, monthtest.AssessPlan, monthtest.AssessDispatch)
 	ctx := context.Background()
-	_, err := db.ExecContext(ctx, `
-		CREATE TABLE IF NOT EXISTS department_tasks (
-			id         bigserial PRIMARY KEY,
-			case_id    bigint NOT NULL REFERENCES cases (id),
-			department text NOT NULL REFERENCES departments (name) ON UPDATE CASCADE,
-			status     text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'done')),
-			due_on     date NOT NULL,
-			done_on    date,
-			measure    text NOT NULL DEFAULT ''
-		)`)
-	if err != nil {
-		t.Fatal(err)
-	}
 	for _, k := range []struct {
 		no, dept, status, due string
 		done                  any

@@ -83,10 +83,8 @@ type factRow struct {
 
 // assessQuery reads the month's cases with their categories, source departments, the first
 // recorded result and the month's spot check. It is the one query every report is built on.
-// %s is the case's source: the cases.source column once it exists (issue 12), else every
-// case is 部门筛查 (see sourceColumn).
 const assessQuery = `
-	SELECT c.case_no, c.round, c.kind, %s AS source, t.name AS township,
+	SELECT c.case_no, c.round, c.kind, c.source, t.name AS township,
 		c.village, c.head_name, c.household_no, c.head_id_number, d.name AS department, c.status, c.result,
 		c.reason, c.dispatched_at, c.due_on, c.original_due_on, c.verified_at, c.entered_on, c.closed_at, c.returns,
 		(SELECT min(e.at) FROM case_events e WHERE e.case_id = c.id AND e.action = 'verify') AS first_result_at,
@@ -117,12 +115,8 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
 
-	source, err := db.sourceColumn(ctx)
-	if err != nil {
-		return a, fmt.Errorf("assess %s: %w", month, err)
-	}
 	var rows []factRow
-	if err := db.SelectContext(ctx, &rows, fmt.Sprintf(assessQuery, source), month); err != nil {
+	if err := db.SelectContext(ctx, &rows, assessQuery, month); err != nil {
 		return a, fmt.Errorf("assess %s: cases: %w", month, err)
 	}
 	tasks, err := db.monthTasks(ctx, month)
@@ -267,21 +261,6 @@ func (r factRow) fact(today cases.Date) CaseFact {
 	return f
 }
 
-// sourceColumn is the SQL for a case's source (部门筛查 / 农户申报 / 干部走访 / 人员变动): the
-// cases.source column that issue 12 adds, or the constant 部门筛查 before it exists.
-func (db *DB) sourceColumn(ctx context.Context) (string, error) {
-	var has bool
-	err := db.GetContext(ctx, &has, `SELECT EXISTS (SELECT 1 FROM information_schema.columns
-		WHERE table_schema = current_schema() AND table_name = 'cases' AND column_name = 'source')`)
-	if err != nil {
-		return "", fmt.Errorf("cases.source: %w", err)
-	}
-	if has {
-		return "c.source", nil
-	}
-	return "'部门筛查'", nil
-}
-
 // Push deadlines (spec §2, §10), as scored in the report of month M. The deadlines are the
 // domain's (cases.PushDeadline), the same the reminders use:
 //   - monthly categories (medical, serious_illness, employment, assistance, population): the
@@ -418,16 +397,8 @@ func scoreDepartments(ds []DepartmentScore, tasks map[string][]cases.Task, today
 }
 
 // monthTasks reads the department tasks (交办给相关部门, spec §5) of the month's cases, by case
-// number. The tasks table comes with issue 12 (department_tasks); until it exists there are
-// none, and the departments' task part is left out of their scores.
+// number. A department with no task due has its task part left out of its score.
 func (db *DB) monthTasks(ctx context.Context, month string) (map[string][]cases.Task, error) {
-	var exists bool
-	if err := db.GetContext(ctx, &exists, `SELECT to_regclass('department_tasks') IS NOT NULL`); err != nil {
-		return nil, fmt.Errorf("tasks table: %w", err)
-	}
-	if !exists {
-		return nil, nil
-	}
 	var rows []struct {
 		CaseNo     string      `db:"case_no"`
 		Department string      `db:"department"`
