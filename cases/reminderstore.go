@@ -57,8 +57,9 @@ type ReminderTx interface {
 	// DigestReminders locks, in id order, target's pending digested reminders due on day
 	// by now (they are already locked by FireReminders when it carries them).
 	DigestReminders(ctx context.Context, target string, day Date, now time.Time) ([]StoredReminder, error)
-	// ReminderPending reports whether the reminder with this key is pending.
-	ReminderPending(ctx context.Context, key string) (bool, error)
+	// PendingKeys reports which of these reminder keys are pending, in one look for a
+	// whole batch.
+	PendingKeys(ctx context.Context, keys []string) (map[string]bool, error)
 	// DepartmentCategories lists the categories a department pushes.
 	DepartmentCategories(ctx context.Context, department string) ([]Category, error)
 	// DepartmentPushes lists a department's pushes, oldest first.

@@ -23,10 +23,12 @@ type Delivery struct {
 	Users   []string // private messages to these userids
 }
 
-// Sender hands a reminder to the bot, on the transaction that marks it sent: either both
-// happen or neither. notify reaches the bot only through this interface.
+// Sender hands reminders to the bot, on the transaction that marks them sent: either both
+// happen or neither. A worker hands over all of one transaction's reminders in one call, so
+// that the bot can queue them in one statement. notify reaches the bot only through this
+// interface.
 type Sender interface {
-	Send(ctx context.Context, tx cases.Tx, d Delivery) error
+	Send(ctx context.Context, tx cases.Tx, ds ...Delivery) error
 }
 
 // Worker claims due reminders from Redis and sends them. Any number of workers, on any
@@ -247,10 +249,11 @@ func (w *Worker) RunDue(ctx context.Context) (int, error) {
 	}
 }
 
-// fireAll fires claimed reminders in one transaction; if that fails it fires them one by
-// one, so that one reminder that cannot be sent does not hold back the others. It returns
-// how many were sent and which ids are settled (sent, cancelled or not pending); the rest
-// stay claimed and are retried when their lease ends.
+// fireAll fires claimed reminders in one transaction; if that fails it fires each half on
+// its own, down to single reminders, so that one reminder that cannot be sent neither holds
+// back the others nor costs a transaction for every one of them. It returns how many were
+// sent and which ids are settled (sent, cancelled or not pending); the rest stay claimed and
+// are retried when their lease ends.
 func (w *Worker) fireAll(ctx context.Context, ids []int64, now time.Time) (int, []int64, error) {
 	var n int
 	err := w.DB.FireReminders(ctx, ids, now, func(ctx context.Context, tx cases.ReminderTx, locked []cases.StoredReminder, byCase map[int64]cases.Case) error {
@@ -265,18 +268,16 @@ func (w *Worker) fireAll(ctx context.Context, ids []int64, now time.Time) (int, 
 		w.log().Error("send reminder", "id", ids[0], "err", err)
 		return 0, nil, err
 	}
-	n = 0
-	var ok []int64
-	var firstErr error
-	for _, id := range ids {
-		one, settled, err := w.fireAll(ctx, []int64{id}, now)
-		n += one
-		ok = append(ok, settled...)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
+	if ctx.Err() != nil {
+		return 0, nil, err
 	}
-	return n, ok, firstErr
+	half := len(ids) / 2
+	n1, ok1, err1 := w.fireAll(ctx, ids[:half], now)
+	n2, ok2, err2 := w.fireAll(ctx, ids[half:], now)
+	if err1 == nil {
+		err1 = err2
+	}
+	return n1 + n2, append(ok1, ok2...), err1
 }
 
 // fire decides what becomes of claimed reminders, inside the store's claim→fire
@@ -294,6 +295,7 @@ func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.S
 		notes                       []string
 		next                        []cases.Reminder
 		recips                      = map[string]*Delivery{}
+		out                         []Delivery
 	)
 	cancel := func(id int64, note string) { cancelIDs = append(cancelIDs, id); notes = append(notes, note) }
 	deliver := func(r cases.StoredReminder, text string, mention []string) (bool, error) {
@@ -315,9 +317,7 @@ func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.S
 		}
 		m.Key = fmt.Sprintf("reminder:%d", r.ID)
 		m.Text = text
-		if err := w.Sender.Send(ctx, tx, m); err != nil {
-			return false, fmt.Errorf("send reminder %d: %w", r.ID, err)
-		}
+		out = append(out, m)
 		sentIDs = append(sentIDs, r.ID)
 		if now.Sub(r.DueAt) > orDefault(w.Grace, 10*time.Minute) {
 			lateIDs = append(lateIDs, r.ID)
@@ -359,14 +359,19 @@ func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.S
 		lateIDs = append(lateIDs, o.late...)
 		next = append(next, o.next...)
 	}
+	var rest []cases.StoredReminder
 	for _, r := range locked {
-		if consumed[r.ID] {
-			continue
+		if !consumed[r.ID] {
+			rest = append(rest, r)
 		}
+	}
+	digestsDue, err := digestsPending(ctx, tx, rest)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rest {
 		// A reminder whose digest is still to come waits for it; the claim is let go.
-		if wait, err := digestPending(ctx, tx, r); err != nil {
-			return 0, err
-		} else if wait {
+		if r.Kind.Digested() && digestsDue[digestOf(r)] {
 			continue
 		}
 		var c *caseInfo
@@ -391,6 +396,11 @@ func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.S
 		}
 		if ok && cases.ReminderKind(r.Kind) == cases.RemindCaseOverdue && c != nil {
 			next = append(next, cases.NextOverdueReminder(c.Case, cases.DateOf(r.DueAt), now, w.DB.Calendar()))
+		}
+	}
+	if len(out) > 0 {
+		if err := w.Sender.Send(ctx, tx, out...); err != nil {
+			return 0, fmt.Errorf("send %d reminders (first %s): %w", len(out), out[0].Key, err)
 		}
 	}
 	if len(sentIDs) > 0 {

@@ -313,12 +313,19 @@ func (t reminderTx) DigestReminders(ctx context.Context, target string, day case
 	return storedReminders(rows), nil
 }
 
-func (t reminderTx) ReminderPending(ctx context.Context, key string) (bool, error) {
-	var n int
-	if err := t.tx.GetContext(ctx, &n, `SELECT count(*) FROM reminders WHERE key = $1 AND state = 'pending'`, key); err != nil {
-		return false, err
+func (t reminderTx) PendingKeys(ctx context.Context, keys []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(keys) == 0 {
+		return out, nil
 	}
-	return n > 0, nil
+	var pending []string
+	if err := t.tx.SelectContext(ctx, &pending, `SELECT key FROM reminders WHERE key = ANY($1) AND state = 'pending'`, stringArray(keys)); err != nil {
+		return nil, fmt.Errorf("pending reminders among %d keys: %w", len(keys), err)
+	}
+	for _, k := range pending {
+		out[k] = true
+	}
+	return out, nil
 }
 
 func (t reminderTx) DepartmentCategories(ctx context.Context, dept string) ([]cases.Category, error) {
