@@ -71,6 +71,9 @@ type ReminderTx interface {
 	CarryOver(ctx context.Context, month, township string, today Date) ([]CarryOverCase, error)
 	// TaskByID loads a department task's department, status and due date.
 	TaskByID(ctx context.Context, id int64) (Task, error)
+	// GroupRecipients gives the named townships' group chats and their cadres' userids (by
+	// userid), in one look for all of them; a name the org does not know is left out.
+	GroupRecipients(ctx context.Context, townships []string) (map[string]Township, map[string][]string, error)
 	// UserNames maps the userids the org knows to their names.
 	UserNames(ctx context.Context, ids []string) (map[string]string, error)
 	// MarkRemindersSent marks reminders sent at at; those in late were sent late.

@@ -45,6 +45,7 @@ func (s *countingSender) Send(ctx context.Context, tx cases.Tx, ds ...notify.Del
 		s.calls[d.Key]++
 	}
 	s.mu.Unlock()
+	noteQueued(ctx, ds)
 	return botsend.Outbox{}.Send(ctx, tx, ds...)
 }
 

@@ -42,8 +42,8 @@ type Worker struct {
 	Poll     time.Duration    // how often Run looks for due reminders; default 1s
 	Lease    time.Duration    // how long a claim lasts before another worker may retry it; default 5m
 	Grace    time.Duration    // sent later than this after due_at counts as late; default 10m
-	Batch    int              // ids claimed at once; default 100
-	Parallel int              // reminders sent at once; default 4
+	Batch    int              // ids claimed at once; default 1000
+	Parallel int              // transactions a claim is fired in, at once; default 2
 	Log      *slog.Logger
 
 	mu      sync.Mutex
@@ -203,18 +203,26 @@ func (w *Worker) Tick(ctx context.Context) (int, error) {
 	return w.RunDue(ctx)
 }
 
-// RunDue claims and fires due reminders until none is due.
+// RunDue claims and fires due reminders until none is due. A claim is fired in Parallel
+// transactions at once: few round trips a reminder, and few enough transactions that they
+// do not crowd the two cores PostgreSQL has. Ids are dealt out in turn, so that ids next to
+// each other in the schedule (a county's digests, planned together) land in different
+// transactions and commit without waiting for each other.
 func (w *Worker) RunDue(ctx context.Context) (int, error) {
 	sent := 0
-	parallel := orDefault(w.Parallel, 4)
+	parallel := orDefault(w.Parallel, 2)
 	for {
 		now := w.now()
-		ids, err := w.Schedule().Claim(ctx, now, orDefault(w.Lease, 5*time.Minute), orDefault(w.Batch, 100))
+		ids, err := w.Schedule().Claim(ctx, now, orDefault(w.Lease, 5*time.Minute), orDefault(w.Batch, 1000))
 		if err != nil {
 			return sent, err
 		}
 		if len(ids) == 0 {
 			return sent, nil
+		}
+		chunks := make([][]int64, min(parallel, len(ids)))
+		for i, id := range ids {
+			chunks[i%len(chunks)] = append(chunks[i%len(chunks)], id)
 		}
 		var (
 			mu       sync.Mutex
@@ -222,10 +230,7 @@ func (w *Worker) RunDue(ctx context.Context) (int, error) {
 			wg       sync.WaitGroup
 			done     []int64
 		)
-		per := (len(ids) + parallel - 1) / parallel
-		for len(ids) > 0 {
-			chunk := ids[:min(per, len(ids))]
-			ids = ids[len(chunk):]
+		for _, chunk := range chunks {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
@@ -323,6 +328,9 @@ func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.S
 			lateIDs = append(lateIDs, r.ID)
 		}
 		return true, nil
+	}
+	if err := groupRecipients(ctx, tx, locked, recips); err != nil {
+		return 0, err
 	}
 	// Digests first: the reminders they carry are settled with them.
 	consumed := map[int64]bool{}
@@ -450,18 +458,53 @@ func (w *Worker) recipients(ctx context.Context, tx cases.Tx, target string) (*D
 		if err != nil {
 			return nil, fmt.Errorf("group chat of %s: %w", name, err)
 		}
-		switch {
-		case chat.AppChatID != "":
-			return &Delivery{AppChat: chat.AppChatID, Mention: users}, nil
-		case chat.WebhookKey != "":
-			return &Delivery{Webhook: chat.WebhookKey, Mention: users}, nil
-		}
-		// No group configured: the cadres still hear of it, privately.
+		return groupDelivery(chat, users), nil
 	}
 	if len(users) == 0 {
 		return nil, nil
 	}
 	return &Delivery{Users: users}, nil
+}
+
+// groupDelivery is how a township group is reached: its chat, @ its cadres; without a chat,
+// the cadres privately; nil when there is nobody.
+func groupDelivery(chat cases.Township, cadres []string) *Delivery {
+	switch {
+	case chat.AppChatID != "":
+		return &Delivery{AppChat: chat.AppChatID, Mention: cadres}
+	case chat.WebhookKey != "":
+		return &Delivery{Webhook: chat.WebhookKey, Mention: cadres}
+	case len(cadres) > 0:
+		// No group configured: the cadres still hear of it, privately.
+		return &Delivery{Users: cadres}
+	}
+	return nil
+}
+
+// groupRecipients resolves the township groups that locked reminders go to in one look,
+// into recips; the others, and a township the org does not know, are left to recipients.
+func groupRecipients(ctx context.Context, tx cases.ReminderTx, locked []cases.StoredReminder, recips map[string]*Delivery) error {
+	var names []string
+	seen := map[string]bool{}
+	for _, r := range locked {
+		if n, ok := cutPrefix(r.Target, "group:"); ok && n != "" && !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	chats, cadres, err := tx.GroupRecipients(ctx, names)
+	if err != nil {
+		return fmt.Errorf("recipients of %d groups: %w", len(names), err)
+	}
+	for _, n := range names {
+		if chat, ok := chats[n]; ok {
+			recips["group:"+n] = groupDelivery(chat, cadres[n])
+		}
+	}
+	return nil
 }
 
 func cutPrefix(s, p string) (string, bool) {
