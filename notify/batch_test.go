@@ -15,42 +15,47 @@ import (
 	"github.com/fangpin/fangpin/notify/botsend"
 )
 
-// dyingSender is a worker's outbox that dies on the second transaction handing it messages:
-// the first has been queued (and, a moment later, committed); the second is lost with the
-// worker, which never tells Redis what became of its claim.
+// dyingSender is a worker's outbox that dies in the middle of a claim: transactions pass
+// until one with many messages (not a lone digest) has committed; the next one to hand it
+// messages dies with the worker, which never tells Redis what became of its claim.
 type dyingSender struct {
-	mu     sync.Mutex
-	calls  int
-	first  chan struct{}
-	kill   context.CancelFunc
-	queued [][]string // keys handed over, by call
+	mu        sync.Mutex
+	many      []string      // the keys of the first transaction with many messages
+	manyDone  chan struct{} // closed once it was handed over
+	committed func(key string) bool
+	kill      context.CancelFunc
+	lost      []string // keys of the transactions that died
 }
 
 var errDied = errors.New("worker died")
 
 func (s *dyingSender) Send(ctx context.Context, tx cases.Tx, ds ...notify.Delivery) error {
-	s.mu.Lock()
-	s.calls++
-	call := s.calls
 	var keys []string
 	for _, d := range ds {
 		keys = append(keys, d.Key)
 	}
-	s.queued = append(s.queued, keys)
-	s.mu.Unlock()
-	if call == 1 {
-		defer close(s.first)
+	s.mu.Lock()
+	if s.many == nil {
+		if len(ds) > 1 {
+			s.many = keys
+			defer close(s.manyDone)
+		}
+		s.mu.Unlock()
 		return botsend.Outbox{}.Send(ctx, tx, ds...)
 	}
-	<-s.first
-	time.Sleep(300 * time.Millisecond) // the first transaction commits meanwhile
+	s.lost = append(s.lost, keys...)
+	s.mu.Unlock()
+	<-s.manyDone
+	for deadline := time.Now().Add(10 * time.Second); !s.committed(s.many[0]) && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	s.kill()
 	return errDied
 }
 
 // TestBatchCrashSendsEachOnce: a worker claims every due reminder at once and dies in the
-// middle of firing them, one of its two transactions committed, the other not, its claim
-// never released. Every reminder of that claim is then either sent once (or cancelled) or
+// middle of firing them, a transaction of many messages committed, the next one not, its
+// claim never released. Every reminder of that claim is then either sent once (or cancelled) or
 // still due. When
 // the lease has ended two live workers, whose leases are so short that each keeps taking
 // over the other's claims while they are being fired, send the rest: each reminder once,
@@ -73,20 +78,21 @@ func TestBatchCrashSendsEachOnce(t *testing.T) {
 	f.clock.Set(first.At(9, 0))
 
 	wctx, kill := context.WithCancel(ctx)
-	dying := &dyingSender{first: make(chan struct{}), kill: kill}
+	dying := &dyingSender{manyDone: make(chan struct{}), kill: kill, committed: func(key string) bool {
+		var n int
+		f.db.Get(&n, `SELECT count(*) FROM outbox WHERE idem_key = $1`, key)
+		return n > 0
+	}}
 	dead := &notify.Worker{DB: f.db, Redis: f.redis, Prefix: f.prefix, Sender: dying, Now: f.clock.Now, Batch: 1000, Parallel: 2}
 	if _, err := dead.Tick(wctx); err == nil {
 		t.Fatal("the dying worker finished its batch")
-	}
-	if len(dying.queued) != 2 {
-		t.Fatalf("the dying worker handed over %d transactions' messages, want 2", len(dying.queued))
 	}
 	claimed, err := f.redis.ZRange(ctx, f.prefix+"inflight", 0, -1).Result()
 	if err != nil || len(claimed) == 0 {
 		t.Fatalf("the dead worker holds no claim (%v)", err)
 	}
-	committed, lost := dying.queued[0], dying.queued[1]
-	if len(committed) == 0 || len(lost) == 0 {
+	committed, lost := dying.many, dying.lost
+	if len(committed) < 2 || len(lost) < 2 {
 		t.Fatalf("committed %d, lost %d messages: the batch was not cut in the middle", len(committed), len(lost))
 	}
 	type state struct {
@@ -123,12 +129,12 @@ func TestBatchCrashSendsEachOnce(t *testing.T) {
 	}
 	for k, s := range states(idOf(committed)) {
 		if s.State != "sent" || s.N != 1 {
-			t.Errorf("%s of the committed half: %s, %d messages", k, s.State, s.N)
+			t.Errorf("%s of the committed transaction: %s, %d messages", k, s.State, s.N)
 		}
 	}
 	for k, s := range states(idOf(lost)) {
 		if s.State != "pending" || s.N != 0 {
-			t.Errorf("%s of the lost half: %s, %d messages", k, s.State, s.N)
+			t.Errorf("%s of a lost transaction: %s, %d messages", k, s.State, s.N)
 		}
 	}
 

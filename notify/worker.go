@@ -205,9 +205,10 @@ func (w *Worker) Tick(ctx context.Context) (int, error) {
 
 // RunDue claims and fires due reminders until none is due. A claim is fired in Parallel
 // transactions at once: few round trips a reminder, and few enough transactions that they
-// do not crowd the two cores PostgreSQL has. Ids are dealt out in turn, so that ids next to
-// each other in the schedule (a county's digests, planned together) land in different
-// transactions and commit without waiting for each other.
+// do not crowd the two cores PostgreSQL has. A township's digest, which carries all the
+// group's reminders of the day, goes first and in a transaction of its own, so that each
+// group's message commits without waiting for the others'; the other ids are dealt out in
+// turn over Parallel transactions.
 func (w *Worker) RunDue(ctx context.Context) (int, error) {
 	sent := 0
 	parallel := orDefault(w.Parallel, 2)
@@ -220,20 +221,22 @@ func (w *Worker) RunDue(ctx context.Context) (int, error) {
 		if len(ids) == 0 {
 			return sent, nil
 		}
-		chunks := make([][]int64, min(parallel, len(ids)))
-		for i, id := range ids {
-			chunks[i%len(chunks)] = append(chunks[i%len(chunks)], id)
+		chunks, err := w.chunks(ctx, ids, parallel)
+		if err != nil {
+			return sent, err
 		}
 		var (
 			mu       sync.Mutex
 			firstErr error
 			wg       sync.WaitGroup
 			done     []int64
+			slots    = make(chan struct{}, parallel)
 		)
 		for _, chunk := range chunks {
+			slots <- struct{}{}
 			wg.Add(1)
 			go func() {
-				defer wg.Done()
+				defer func() { <-slots; wg.Done() }()
 				n, ok, err := w.fireAll(ctx, chunk, now)
 				mu.Lock()
 				defer mu.Unlock()
@@ -252,6 +255,32 @@ func (w *Worker) RunDue(ctx context.Context) (int, error) {
 			return sent, firstErr
 		}
 	}
+}
+
+// chunks cuts claimed ids into transactions: each digest alone, first; the rest in turn
+// over parallel transactions.
+func (w *Worker) chunks(ctx context.Context, ids []int64, parallel int) ([][]int64, error) {
+	kinds, err := w.DB.ReminderKinds(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]int64
+	rest := make([][]int64, parallel)
+	n := 0
+	for _, id := range ids {
+		if kinds[id] == cases.RemindDigest {
+			out = append(out, []int64{id})
+			continue
+		}
+		rest[n%parallel] = append(rest[n%parallel], id)
+		n++
+	}
+	for _, c := range rest {
+		if len(c) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // fireAll fires claimed reminders in one transaction; if that fails it fires each half on

@@ -155,6 +155,22 @@ func (db *DB) MarkRemindersScheduled(ctx context.Context, ids []int64) error {
 	return err
 }
 
+// ReminderKinds gives the kinds of these reminders; ids not stored are left out.
+func (db *DB) ReminderKinds(ctx context.Context, ids []int64) (map[int64]cases.ReminderKind, error) {
+	var rows []struct {
+		ID   int64  `db:"id"`
+		Kind string `db:"kind"`
+	}
+	if err := db.SelectContext(ctx, &rows, `SELECT id, kind FROM reminders WHERE id = ANY($1)`, int64Array(ids)); err != nil {
+		return nil, fmt.Errorf("kinds of %d reminders: %w", len(ids), err)
+	}
+	out := make(map[int64]cases.ReminderKind, len(rows))
+	for _, r := range rows {
+		out[r.ID] = cases.ReminderKind(r.Kind)
+	}
+	return out, nil
+}
+
 type reminderRow struct {
 	ID         int64          `db:"id"`
 	Key        string         `db:"key"`
