@@ -57,8 +57,9 @@ type ReminderTx interface {
 	// DigestReminders locks, in id order, target's pending digested reminders due on day
 	// by now (they are already locked by FireReminders when it carries them).
 	DigestReminders(ctx context.Context, target string, day Date, now time.Time) ([]StoredReminder, error)
-	// ReminderPending reports whether the reminder with this key is pending.
-	ReminderPending(ctx context.Context, key string) (bool, error)
+	// PendingKeys reports which of these reminder keys are pending, in one look for a
+	// whole batch.
+	PendingKeys(ctx context.Context, keys []string) (map[string]bool, error)
 	// DepartmentCategories lists the categories a department pushes.
 	DepartmentCategories(ctx context.Context, department string) ([]Category, error)
 	// DepartmentPushes lists a department's pushes, oldest first.
@@ -70,6 +71,9 @@ type ReminderTx interface {
 	CarryOver(ctx context.Context, month, township string, today Date) ([]CarryOverCase, error)
 	// TaskByID loads a department task's department, status and due date.
 	TaskByID(ctx context.Context, id int64) (Task, error)
+	// GroupRecipients gives the named townships' group chats and their cadres' userids (by
+	// userid), in one look for all of them; a name the org does not know is left out.
+	GroupRecipients(ctx context.Context, townships []string) (map[string]Township, map[string][]string, error)
 	// UserNames maps the userids the org knows to their names.
 	UserNames(ctx context.Context, ids []string) (map[string]string, error)
 	// MarkRemindersSent marks reminders sent at at; those in late were sent late.

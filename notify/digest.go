@@ -19,17 +19,34 @@ import (
 // the header and the closing line.
 const digestBudget = 1500
 
-// digestPending reports whether a digest still to be sent will carry r: then r is left
-// pending for it, and the worker that claimed r only lets go of its claim.
-func digestPending(ctx context.Context, tx cases.ReminderTx, r cases.StoredReminder) (bool, error) {
-	if !r.Kind.Digested() {
-		return false, nil
+// digestsPending reports which of the digests that the reminders in rs travel in are still
+// to be sent, in one look for the whole batch: a reminder whose digest is pending is left
+// for it, and the worker that claimed it only lets go of its claim.
+func digestsPending(ctx context.Context, tx cases.ReminderTx, rs []cases.StoredReminder) (map[string]bool, error) {
+	var keys []string
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if !r.Kind.Digested() {
+			continue
+		}
+		if k := digestOf(r); !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
 	}
-	pending, err := tx.ReminderPending(ctx, cases.DigestKey(r.Target, cases.DateOf(r.DueAt)))
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	pending, err := tx.PendingKeys(ctx, keys)
 	if err != nil {
-		return false, fmt.Errorf("digest of reminder %d: %w", r.ID, err)
+		return nil, fmt.Errorf("digests of %d reminders: %w", len(rs), err)
 	}
 	return pending, nil
+}
+
+// digestOf is the key of the digest a digested reminder travels in.
+func digestOf(r cases.StoredReminder) string {
+	return cases.DigestKey(r.Target, cases.DateOf(r.DueAt))
 }
 
 // digestOutcome is what firing a digest decided, for fire to record.

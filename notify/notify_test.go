@@ -39,11 +39,14 @@ type countingSender struct {
 	calls map[string]int
 }
 
-func (s *countingSender) Send(ctx context.Context, tx cases.Tx, d notify.Delivery) error {
+func (s *countingSender) Send(ctx context.Context, tx cases.Tx, ds ...notify.Delivery) error {
 	s.mu.Lock()
-	s.calls[d.Key]++
+	for _, d := range ds {
+		s.calls[d.Key]++
+	}
 	s.mu.Unlock()
-	return botsend.Outbox{}.Send(ctx, tx, d)
+	noteQueued(ctx, ds)
+	return botsend.Outbox{}.Send(ctx, tx, ds...)
 }
 
 const orgYAML = `

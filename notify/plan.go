@@ -21,6 +21,8 @@ type Store interface {
 	PendingReminders(ctx context.Context, unscheduledOnly bool, limit int) ([]cases.DueReminder, error)
 	MarkRemindersScheduled(ctx context.Context, ids []int64) error
 	FireReminders(ctx context.Context, ids []int64, now time.Time, fire cases.FireFunc) error
+	// ReminderKinds gives the kinds of these reminders, in one look.
+	ReminderKinds(ctx context.Context, ids []int64) (map[int64]cases.ReminderKind, error)
 	MonthEndSummary(ctx context.Context, month string) (cases.MonthEndSummary, error)
 	ListReminders(ctx context.Context, caseNo, keyPrefix string) ([]cases.ReminderListing, error)
 	SentRemindersByKind(ctx context.Context) (map[string]int, error)

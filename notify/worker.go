@@ -23,10 +23,12 @@ type Delivery struct {
 	Users   []string // private messages to these userids
 }
 
-// Sender hands a reminder to the bot, on the transaction that marks it sent: either both
-// happen or neither. notify reaches the bot only through this interface.
+// Sender hands reminders to the bot, on the transaction that marks them sent: either both
+// happen or neither. A worker hands over all of one transaction's reminders in one call, so
+// that the bot can queue them in one statement. notify reaches the bot only through this
+// interface.
 type Sender interface {
-	Send(ctx context.Context, tx cases.Tx, d Delivery) error
+	Send(ctx context.Context, tx cases.Tx, ds ...Delivery) error
 }
 
 // Worker claims due reminders from Redis and sends them. Any number of workers, on any
@@ -40,8 +42,8 @@ type Worker struct {
 	Poll     time.Duration    // how often Run looks for due reminders; default 1s
 	Lease    time.Duration    // how long a claim lasts before another worker may retry it; default 5m
 	Grace    time.Duration    // sent later than this after due_at counts as late; default 10m
-	Batch    int              // ids claimed at once; default 100
-	Parallel int              // reminders sent at once; default 4
+	Batch    int              // ids claimed at once; default 1000
+	Parallel int              // transactions a claim is fired in, at once; default 2
 	Log      *slog.Logger
 
 	mu      sync.Mutex
@@ -201,32 +203,40 @@ func (w *Worker) Tick(ctx context.Context) (int, error) {
 	return w.RunDue(ctx)
 }
 
-// RunDue claims and fires due reminders until none is due.
+// RunDue claims and fires due reminders until none is due. A claim is fired in Parallel
+// transactions at once: few round trips a reminder, and few enough transactions that they
+// do not crowd the two cores PostgreSQL has. A township's digest, which carries all the
+// group's reminders of the day, goes first and in a transaction of its own, so that each
+// group's message commits without waiting for the others'; the other ids are dealt out in
+// turn over Parallel transactions.
 func (w *Worker) RunDue(ctx context.Context) (int, error) {
 	sent := 0
-	parallel := orDefault(w.Parallel, 4)
+	parallel := orDefault(w.Parallel, 2)
 	for {
 		now := w.now()
-		ids, err := w.Schedule().Claim(ctx, now, orDefault(w.Lease, 5*time.Minute), orDefault(w.Batch, 100))
+		ids, err := w.Schedule().Claim(ctx, now, orDefault(w.Lease, 5*time.Minute), orDefault(w.Batch, 1000))
 		if err != nil {
 			return sent, err
 		}
 		if len(ids) == 0 {
 			return sent, nil
 		}
+		chunks, err := w.chunks(ctx, ids, parallel)
+		if err != nil {
+			return sent, err
+		}
 		var (
 			mu       sync.Mutex
 			firstErr error
 			wg       sync.WaitGroup
 			done     []int64
+			slots    = make(chan struct{}, parallel)
 		)
-		per := (len(ids) + parallel - 1) / parallel
-		for len(ids) > 0 {
-			chunk := ids[:min(per, len(ids))]
-			ids = ids[len(chunk):]
+		for _, chunk := range chunks {
+			slots <- struct{}{}
 			wg.Add(1)
 			go func() {
-				defer wg.Done()
+				defer func() { <-slots; wg.Done() }()
 				n, ok, err := w.fireAll(ctx, chunk, now)
 				mu.Lock()
 				defer mu.Unlock()
@@ -247,10 +257,37 @@ func (w *Worker) RunDue(ctx context.Context) (int, error) {
 	}
 }
 
-// fireAll fires claimed reminders in one transaction; if that fails it fires them one by
-// one, so that one reminder that cannot be sent does not hold back the others. It returns
-// how many were sent and which ids are settled (sent, cancelled or not pending); the rest
-// stay claimed and are retried when their lease ends.
+// chunks cuts claimed ids into transactions: each digest alone, first; the rest in turn
+// over parallel transactions.
+func (w *Worker) chunks(ctx context.Context, ids []int64, parallel int) ([][]int64, error) {
+	kinds, err := w.DB.ReminderKinds(ctx, ids)
+	if err != nil {
+		return nil, err
+	}
+	var out [][]int64
+	rest := make([][]int64, parallel)
+	n := 0
+	for _, id := range ids {
+		if kinds[id] == cases.RemindDigest {
+			out = append(out, []int64{id})
+			continue
+		}
+		rest[n%parallel] = append(rest[n%parallel], id)
+		n++
+	}
+	for _, c := range rest {
+		if len(c) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// fireAll fires claimed reminders in one transaction; if that fails it fires each half on
+// its own, down to single reminders, so that one reminder that cannot be sent neither holds
+// back the others nor costs a transaction for every one of them. It returns how many were
+// sent and which ids are settled (sent, cancelled or not pending); the rest stay claimed and
+// are retried when their lease ends.
 func (w *Worker) fireAll(ctx context.Context, ids []int64, now time.Time) (int, []int64, error) {
 	var n int
 	err := w.DB.FireReminders(ctx, ids, now, func(ctx context.Context, tx cases.ReminderTx, locked []cases.StoredReminder, byCase map[int64]cases.Case) error {
@@ -265,18 +302,16 @@ func (w *Worker) fireAll(ctx context.Context, ids []int64, now time.Time) (int, 
 		w.log().Error("send reminder", "id", ids[0], "err", err)
 		return 0, nil, err
 	}
-	n = 0
-	var ok []int64
-	var firstErr error
-	for _, id := range ids {
-		one, settled, err := w.fireAll(ctx, []int64{id}, now)
-		n += one
-		ok = append(ok, settled...)
-		if err != nil && firstErr == nil {
-			firstErr = err
-		}
+	if ctx.Err() != nil {
+		return 0, nil, err
 	}
-	return n, ok, firstErr
+	half := len(ids) / 2
+	n1, ok1, err1 := w.fireAll(ctx, ids[:half], now)
+	n2, ok2, err2 := w.fireAll(ctx, ids[half:], now)
+	if err1 == nil {
+		err1 = err2
+	}
+	return n1 + n2, append(ok1, ok2...), err1
 }
 
 // fire decides what becomes of claimed reminders, inside the store's claim→fire
@@ -294,6 +329,7 @@ func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.S
 		notes                       []string
 		next                        []cases.Reminder
 		recips                      = map[string]*Delivery{}
+		out                         []Delivery
 	)
 	cancel := func(id int64, note string) { cancelIDs = append(cancelIDs, id); notes = append(notes, note) }
 	deliver := func(r cases.StoredReminder, text string, mention []string) (bool, error) {
@@ -315,14 +351,15 @@ func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.S
 		}
 		m.Key = fmt.Sprintf("reminder:%d", r.ID)
 		m.Text = text
-		if err := w.Sender.Send(ctx, tx, m); err != nil {
-			return false, fmt.Errorf("send reminder %d: %w", r.ID, err)
-		}
+		out = append(out, m)
 		sentIDs = append(sentIDs, r.ID)
 		if now.Sub(r.DueAt) > orDefault(w.Grace, 10*time.Minute) {
 			lateIDs = append(lateIDs, r.ID)
 		}
 		return true, nil
+	}
+	if err := groupRecipients(ctx, tx, locked, recips); err != nil {
+		return 0, err
 	}
 	// Digests first: the reminders they carry are settled with them.
 	consumed := map[int64]bool{}
@@ -359,14 +396,19 @@ func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.S
 		lateIDs = append(lateIDs, o.late...)
 		next = append(next, o.next...)
 	}
+	var rest []cases.StoredReminder
 	for _, r := range locked {
-		if consumed[r.ID] {
-			continue
+		if !consumed[r.ID] {
+			rest = append(rest, r)
 		}
+	}
+	digestsDue, err := digestsPending(ctx, tx, rest)
+	if err != nil {
+		return 0, err
+	}
+	for _, r := range rest {
 		// A reminder whose digest is still to come waits for it; the claim is let go.
-		if wait, err := digestPending(ctx, tx, r); err != nil {
-			return 0, err
-		} else if wait {
+		if r.Kind.Digested() && digestsDue[digestOf(r)] {
 			continue
 		}
 		var c *caseInfo
@@ -391,6 +433,11 @@ func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.S
 		}
 		if ok && cases.ReminderKind(r.Kind) == cases.RemindCaseOverdue && c != nil {
 			next = append(next, cases.NextOverdueReminder(c.Case, cases.DateOf(r.DueAt), now, w.DB.Calendar()))
+		}
+	}
+	if len(out) > 0 {
+		if err := w.Sender.Send(ctx, tx, out...); err != nil {
+			return 0, fmt.Errorf("send %d reminders (first %s): %w", len(out), out[0].Key, err)
 		}
 	}
 	if len(sentIDs) > 0 {
@@ -440,18 +487,53 @@ func (w *Worker) recipients(ctx context.Context, tx cases.Tx, target string) (*D
 		if err != nil {
 			return nil, fmt.Errorf("group chat of %s: %w", name, err)
 		}
-		switch {
-		case chat.AppChatID != "":
-			return &Delivery{AppChat: chat.AppChatID, Mention: users}, nil
-		case chat.WebhookKey != "":
-			return &Delivery{Webhook: chat.WebhookKey, Mention: users}, nil
-		}
-		// No group configured: the cadres still hear of it, privately.
+		return groupDelivery(chat, users), nil
 	}
 	if len(users) == 0 {
 		return nil, nil
 	}
 	return &Delivery{Users: users}, nil
+}
+
+// groupDelivery is how a township group is reached: its chat, @ its cadres; without a chat,
+// the cadres privately; nil when there is nobody.
+func groupDelivery(chat cases.Township, cadres []string) *Delivery {
+	switch {
+	case chat.AppChatID != "":
+		return &Delivery{AppChat: chat.AppChatID, Mention: cadres}
+	case chat.WebhookKey != "":
+		return &Delivery{Webhook: chat.WebhookKey, Mention: cadres}
+	case len(cadres) > 0:
+		// No group configured: the cadres still hear of it, privately.
+		return &Delivery{Users: cadres}
+	}
+	return nil
+}
+
+// groupRecipients resolves the township groups that locked reminders go to in one look,
+// into recips; the others, and a township the org does not know, are left to recipients.
+func groupRecipients(ctx context.Context, tx cases.ReminderTx, locked []cases.StoredReminder, recips map[string]*Delivery) error {
+	var names []string
+	seen := map[string]bool{}
+	for _, r := range locked {
+		if n, ok := cutPrefix(r.Target, "group:"); ok && n != "" && !seen[n] {
+			seen[n] = true
+			names = append(names, n)
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	chats, cadres, err := tx.GroupRecipients(ctx, names)
+	if err != nil {
+		return fmt.Errorf("recipients of %d groups: %w", len(names), err)
+	}
+	for _, n := range names {
+		if chat, ok := chats[n]; ok {
+			recips["group:"+n] = groupDelivery(chat, cadres[n])
+		}
+	}
+	return nil
 }
 
 func cutPrefix(s, p string) (string, bool) {

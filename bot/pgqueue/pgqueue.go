@@ -37,6 +37,9 @@ var (
 // Enqueue puts messages into the outbox. A key already queued is ignored, so retrying a
 // whole operation never sends twice. Run it on the transaction of the change it reports.
 func Enqueue(ctx context.Context, q sqlx.ExecerContext, msgs ...bot.Outgoing) error {
+	if len(msgs) > 1 {
+		return enqueueBatch(ctx, q, msgs)
+	}
 	for _, m := range msgs {
 		if m.Key == "" || m.Channel == "" || m.Target == "" || m.MsgType == "" {
 			return fmt.Errorf("enqueue: message needs key, channel, target and msgtype (key %q)", m.Key)

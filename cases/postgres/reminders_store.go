@@ -155,8 +155,25 @@ func (db *DB) MarkRemindersScheduled(ctx context.Context, ids []int64) error {
 	return err
 }
 
+// ReminderKinds gives the kinds of these reminders; ids not stored are left out.
+func (db *DB) ReminderKinds(ctx context.Context, ids []int64) (map[int64]cases.ReminderKind, error) {
+	var rows []struct {
+		ID   int64  `db:"id"`
+		Kind string `db:"kind"`
+	}
+	if err := db.SelectContext(ctx, &rows, `SELECT id, kind FROM reminders WHERE id = ANY($1)`, int64Array(ids)); err != nil {
+		return nil, fmt.Errorf("kinds of %d reminders: %w", len(ids), err)
+	}
+	out := make(map[int64]cases.ReminderKind, len(rows))
+	for _, r := range rows {
+		out[r.ID] = cases.ReminderKind(r.Kind)
+	}
+	return out, nil
+}
+
 type reminderRow struct {
 	ID         int64          `db:"id"`
+	Key        string         `db:"key"`
 	Kind       string         `db:"kind"`
 	CaseID     sql.NullInt64  `db:"case_id"`
 	Department sql.NullString `db:"department"`
@@ -181,7 +198,7 @@ func storedReminders(rows []reminderRow) []cases.StoredReminder {
 	return out
 }
 
-const reminderSelect = `SELECT r.id, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state, r.task_id, r.period
+const reminderSelect = `SELECT r.id, r.key, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state, r.task_id, r.period
 	FROM reminders r LEFT JOIN departments d ON d.id = r.department_id LEFT JOIN townships t ON t.id = r.township_id
 	WHERE r.id = ANY($1)`
 
@@ -201,21 +218,30 @@ func digestedKinds() any {
 // the same order never deadlock). Then fire decides each one's fate through tx — messages
 // queued, reminders marked sent or cancelled, the next ones planned — and all of it commits
 // together, or none of it when fire fails.
+//
+// A claimed reminder waiting for its township's digest, pending and not claimed here, is the
+// digest's to send: it is neither locked nor handed to fire (fire would only let it wait), so
+// that at 09:00 the many claims of digested reminders cost one look, not a lock each.
 func (db *DB) FireReminders(ctx context.Context, ids []int64, now time.Time, fire cases.FireFunc) error {
 	return db.InTx(ctx, func(tx *sqlx.Tx) error {
 		var peek []reminderRow
 		if err := tx.SelectContext(ctx, &peek, reminderSelect, int64Array(ids)); err != nil {
 			return fmt.Errorf("claimed reminders: %w", err)
 		}
-		var caseIDs []int64
-		lockIDs := append([]int64(nil), ids...)
+		waiting, err := waitingForDigest(ctx, tx, peek)
+		if err != nil {
+			return err
+		}
+		var caseIDs, lockIDs []int64
 		for _, r := range peek {
-			if r.CaseID.Valid && r.State == "pending" {
+			if r.State != "pending" || waiting[r.ID] {
+				continue
+			}
+			lockIDs = append(lockIDs, r.ID)
+			if r.CaseID.Valid {
 				caseIDs = append(caseIDs, r.CaseID.Int64)
 			}
-		}
-		for _, r := range peek {
-			if cases.ReminderKind(r.Kind) == cases.RemindDigest && r.State == "pending" {
+			if cases.ReminderKind(r.Kind) == cases.RemindDigest {
 				carried, cs, err := digestCarries(ctx, tx, r, now)
 				if err != nil {
 					return err
@@ -231,11 +257,54 @@ func (db *DB) FireReminders(ctx context.Context, ids []int64, now time.Time, fir
 			return err
 		}
 		var locked []reminderRow
-		if err := tx.SelectContext(ctx, &locked, reminderSelect+` AND r.state = 'pending' ORDER BY r.id FOR UPDATE OF r`, int64Array(lockIDs)); err != nil {
-			return fmt.Errorf("lock reminders: %w", err)
+		if len(lockIDs) > 0 {
+			if err := tx.SelectContext(ctx, &locked, reminderSelect+` AND r.state = 'pending' ORDER BY r.id FOR UPDATE OF r`, int64Array(lockIDs)); err != nil {
+				return fmt.Errorf("lock reminders: %w", err)
+			}
 		}
 		return fire(ctx, reminderTx{unit{tx}}, storedReminders(locked), byCase)
 	})
+}
+
+// waitingForDigest picks, of claimed reminders, the pending digested ones whose digest is
+// pending and not among them: one look for the whole batch. The look takes no lock: a
+// digest that commits meanwhile has carried them (they were pending and due), and one that
+// fails stays pending and carries them later.
+func waitingForDigest(ctx context.Context, tx *sqlx.Tx, rs []reminderRow) (map[int64]bool, error) {
+	claimed := map[string]bool{}
+	for _, r := range rs {
+		if cases.ReminderKind(r.Kind) == cases.RemindDigest && r.State == "pending" {
+			claimed[r.Key] = true
+		}
+	}
+	var keys []string
+	for _, r := range rs {
+		if k := digestKeyOf(r); k != "" && !claimed[k] {
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	pending, err := pendingKeys(ctx, tx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int64]bool{}
+	for _, r := range rs {
+		if k := digestKeyOf(r); k != "" && pending[k] {
+			out[r.ID] = true
+		}
+	}
+	return out, nil
+}
+
+// digestKeyOf is the key of the digest a pending digested reminder travels in; "" for the others.
+func digestKeyOf(r reminderRow) string {
+	if r.State != "pending" || !cases.ReminderKind(r.Kind).Digested() || !r.Township.Valid {
+		return ""
+	}
+	return cases.DigestKey(r.Target, cases.DateOf(r.DueAt))
 }
 
 // digestCarries lists the reminders a digest would carry and their cases, so that
@@ -302,7 +371,7 @@ var _ cases.ReminderTx = reminderTx{}
 
 func (t reminderTx) DigestReminders(ctx context.Context, target string, day cases.Date, now time.Time) ([]cases.StoredReminder, error) {
 	var rows []reminderRow
-	err := t.tx.SelectContext(ctx, &rows, `SELECT r.id, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state, r.task_id, r.period
+	err := t.tx.SelectContext(ctx, &rows, `SELECT r.id, r.key, r.kind, r.case_id, d.name AS department, t.name AS township, r.target, r.due_at, r.state, r.task_id, r.period
 		FROM reminders r LEFT JOIN departments d ON d.id = r.department_id LEFT JOIN townships t ON t.id = r.township_id
 		WHERE r.target = $1 AND r.kind = ANY($2) AND r.state = 'pending' AND r.due_at >= $3 AND r.due_at < $4 AND r.due_at <= $5
 		ORDER BY r.id FOR UPDATE OF r`,
@@ -313,12 +382,23 @@ func (t reminderTx) DigestReminders(ctx context.Context, target string, day case
 	return storedReminders(rows), nil
 }
 
-func (t reminderTx) ReminderPending(ctx context.Context, key string) (bool, error) {
-	var n int
-	if err := t.tx.GetContext(ctx, &n, `SELECT count(*) FROM reminders WHERE key = $1 AND state = 'pending'`, key); err != nil {
-		return false, err
+func (t reminderTx) PendingKeys(ctx context.Context, keys []string) (map[string]bool, error) {
+	return pendingKeys(ctx, t.tx, keys)
+}
+
+func pendingKeys(ctx context.Context, tx *sqlx.Tx, keys []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if len(keys) == 0 {
+		return out, nil
 	}
-	return n > 0, nil
+	var pending []string
+	if err := tx.SelectContext(ctx, &pending, `SELECT key FROM reminders WHERE key = ANY($1) AND state = 'pending'`, stringArray(keys)); err != nil {
+		return nil, fmt.Errorf("pending reminders among %d keys: %w", len(keys), err)
+	}
+	for _, k := range pending {
+		out[k] = true
+	}
+	return out, nil
 }
 
 func (t reminderTx) DepartmentCategories(ctx context.Context, dept string) ([]cases.Category, error) {
@@ -359,6 +439,32 @@ func (t reminderTx) TaskByID(ctx context.Context, id int64) (cases.Task, error) 
 		return cases.Task{}, err
 	}
 	return cases.Task{ID: id, Department: r.Department, Status: cases.TaskStatus(r.Status), DueOn: r.DueOn}, nil
+}
+
+func (t reminderTx) GroupRecipients(ctx context.Context, names []string) (map[string]cases.Township, map[string][]string, error) {
+	var ts []townshipRow
+	if err := t.tx.SelectContext(ctx, &ts, `SELECT id, name, aliases, formerly, appchat_id, webhook_key FROM townships WHERE name = ANY($1)`, stringArray(names)); err != nil {
+		return nil, nil, fmt.Errorf("townships of %d groups: %w", len(names), err)
+	}
+	// the cadres as usersOf lists them, for many townships at once
+	var us []struct {
+		UserID   string `db:"userid"`
+		Township string `db:"township"`
+	}
+	err := t.tx.SelectContext(ctx, &us, `SELECT u.userid, t.name AS township FROM users u JOIN townships t ON t.id = u.township_id
+		WHERE u.role = $1 AND t.name = ANY($2) ORDER BY u.userid`, string(cases.RoleCadre), stringArray(names))
+	if err != nil {
+		return nil, nil, fmt.Errorf("cadres of %d groups: %w", len(names), err)
+	}
+	chats := make(map[string]cases.Township, len(ts))
+	for _, r := range ts {
+		chats[r.Name] = r.township()
+	}
+	cadres := map[string][]string{}
+	for _, u := range us {
+		cadres[u.Township] = append(cadres[u.Township], u.UserID)
+	}
+	return chats, cadres, nil
 }
 
 func (t reminderTx) UserNames(ctx context.Context, ids []string) (map[string]string, error) {
