@@ -74,13 +74,13 @@ func (db *DB) RegistryLookup(ctx context.Context, ids []string) (map[string]case
 // copyRows is how many warnings one COPY statement carries.
 const copyRows = 2000
 
-// warningColumns are the columns a batch COPYs into warnings.
+// warningColumns are the columns a batch COPYs into warnings, in copyWarning's order.
 var warningColumns = []string{"batch_id", "row_no", "category", "period", "rule", "amount", "id_number",
 	"name", "township_id", "village", "head_id_number", "registered", "detail", "created_at"}
 
 // ImportBatch stores a department push in one transaction: the batch row, then every row
-// fill adds, streamed to PostgreSQL with COPY (lib/pq's CopyIn buffers and sends as it
-// goes, so nothing accumulates), then the batch's counts and errors as fill left them in b.
+// fill adds, streamed to PostgreSQL with binary COPY as they come (copywarnings.go), then the
+// batch's counts and errors as fill left them in b.
 // If a batch with the same SHA-256 exists, that batch is returned, fill is not called and
 // nothing changes; two pushes of the same file at once are serialised by the unique index.
 func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add func(*cases.Warning) error) error) (*cases.Batch, error) {
@@ -98,7 +98,13 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	}
 	now := db.Now()
 	b.ID = fmt.Sprintf("B%s-%s", now.In(cases.Shanghai).Format("20060102"), b.SHA256[:12])
-	tx, err := db.BeginTxx(ctx, nil)
+	pool, conn, err := db.importConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	defer conn.Close()
+	tx, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("import batch: begin: %w", err)
 	}
@@ -116,34 +122,12 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		tx.Rollback()
 		return db.BatchBySHA256(ctx, b.SHA256)
 	}
-	// The rows go in COPY statements of copyRows rows each rather than one: the warnings'
-	// batch and township references are checked once a statement, over its rows kept aside
-	// until it ends (migration 00550), so one big COPY would keep every row aside and leave
-	// all the checking for the end, while shorter ones let the server check each part while
-	// the reader is still parsing the next.
-	var stmt *sql.Stmt
-	inStmt := 0
+	// A failed import stops the copier's statement at once rather than letting it finish.
+	copyCtx, cancelCopy := context.WithCancel(ctx)
+	defer cancelCopy()
+	copier := startCopier(copyCtx, conn, b.ID, now)
+	chunk := make([]copyWarning, 0, copyRows)
 	var population []populationRow // 人员变动 rows, applied to the registry once stored
-	finish := func() error {
-		if stmt == nil {
-			return nil
-		}
-		s := stmt
-		stmt, inStmt = nil, 0
-		if _, err := s.ExecContext(ctx); err != nil {
-			s.Close()
-			return fmt.Errorf("import batch: finish copy: %w", err)
-		}
-		if err := s.Close(); err != nil {
-			return fmt.Errorf("import batch: finish copy: %w", err)
-		}
-		return nil
-	}
-	defer func() {
-		if stmt != nil {
-			stmt.Close()
-		}
-	}()
 	add := func(w *cases.Warning) error {
 		if w.Rule == "" {
 			// Data minimisation: a row that raised no warning is counted in the batch but not
@@ -154,32 +138,35 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		if !ok {
 			return fmt.Errorf("import batch: unknown township %q", w.Township)
 		}
-		var amount any
-		if w.Amount != nil {
-			amount = w.Amount.String()
-		}
-		if stmt == nil {
-			if stmt, err = tx.PrepareContext(ctx, pq.CopyIn("warnings", warningColumns...)); err != nil {
-				return fmt.Errorf("import batch: start copy: %w", err)
-			}
-		}
 		if w.Category == cases.CatPopulation {
 			population = append(population, populationRow{Row: w.Row, Change: w.Change, On: w.ChangedOn, IDNumber: w.IDNumber,
 				Name: w.Name, Township: w.Township, Village: w.Village, HeadIDNumber: w.HeadIDNumber})
 		}
-		if _, err := stmt.ExecContext(ctx, b.ID, w.Row, string(w.Category), w.Period, w.Rule, amount, w.IDNumber,
-			w.Name, tid, w.Village, w.HeadIDNumber, w.Registered, string(w.Detail), now); err != nil {
-			return fmt.Errorf("import batch: copy row %d: %w", w.Row, err)
+		r := copyWarning{row: int32(w.Row), category: string(w.Category), period: w.Period, rule: w.Rule, idNumber: w.IDNumber,
+			name: w.Name, township: int32(tid), village: w.Village, head: w.HeadIDNumber, registered: w.Registered, detail: w.Detail}
+		if w.Amount != nil {
+			r.amount, r.hasAmount = *w.Amount, true
 		}
-		if inStmt++; inStmt == copyRows {
-			return finish()
+		if len(r.detail) == 0 {
+			r.detail = []byte("{}")
+		}
+		if chunk = append(chunk, r); len(chunk) == copyRows {
+			err := copier.send(ctx, chunk)
+			chunk = make([]copyWarning, 0, copyRows)
+			return err
 		}
 		return nil
 	}
-	if err := fill(add); err != nil {
+	err = fill(add)
+	if err == nil && len(chunk) > 0 {
+		err = copier.send(ctx, chunk)
+	}
+	if err != nil {
+		cancelCopy()
+		copier.wait()
 		return nil, err
 	}
-	if err := finish(); err != nil {
+	if err := copier.wait(); err != nil {
 		return nil, err
 	}
 	if b.Category == cases.CatPopulation {
