@@ -71,10 +71,16 @@ func (db *DB) RegistryLookup(ctx context.Context, ids []string) (map[string]case
 	return out, rows.Err()
 }
 
-// copyRows is how many warnings one COPY statement carries.
-const copyRows = 2000
+const (
+	// copyRows is how many warnings one COPY statement carries at most: the statement's rows
+	// are kept aside for its reference checks (migration 00550), within work_mem's 4 MB.
+	copyRows = 5000
+	// copyBytes ends a statement's chunk early when its rows are wide, so that the chunks
+	// in flight stay a few megabytes whatever the files hold.
+	copyBytes = 2 << 20
+)
 
-// warningColumns are the columns a batch COPYs into warnings, in copyWarning's order.
+// warningColumns are the columns a batch COPYs into warnings, in the order copyChunk.add writes them.
 var warningColumns = []string{"batch_id", "row_no", "category", "period", "rule", "amount", "id_number",
 	"name", "township_id", "village", "head_id_number", "registered", "detail", "created_at"}
 
@@ -125,8 +131,9 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	// A failed import stops the copier's statement at once rather than letting it finish.
 	copyCtx, cancelCopy := context.WithCancel(ctx)
 	defer cancelCopy()
-	copier := startCopier(copyCtx, conn, b.ID, now)
-	chunk := make([]copyWarning, 0, copyRows)
+	copier := startCopier(copyCtx, conn)
+	chunk := copier.next()
+	createdAt := copyTime(now)
 	var population []populationRow // 人员变动 rows, applied to the registry once stored
 	add := func(w *cases.Warning) error {
 		if w.Rule == "" {
@@ -142,23 +149,18 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 			population = append(population, populationRow{Row: w.Row, Change: w.Change, On: w.ChangedOn, IDNumber: w.IDNumber,
 				Name: w.Name, Township: w.Township, Village: w.Village, HeadIDNumber: w.HeadIDNumber})
 		}
-		r := copyWarning{row: int32(w.Row), category: string(w.Category), period: w.Period, rule: w.Rule, idNumber: w.IDNumber,
-			name: w.Name, township: int32(tid), village: w.Village, head: w.HeadIDNumber, registered: w.Registered, detail: w.Detail}
-		if w.Amount != nil {
-			r.amount, r.hasAmount = *w.Amount, true
-		}
-		if len(r.detail) == 0 {
-			r.detail = []byte("{}")
-		}
-		if chunk = append(chunk, r); len(chunk) == copyRows {
+		chunk.add(b.ID, w, int32(tid), createdAt)
+		if chunk.rows == copyRows || len(chunk.data) >= copyBytes {
+			chunk.end()
 			err := copier.send(ctx, chunk)
-			chunk = make([]copyWarning, 0, copyRows)
+			chunk = copier.next()
 			return err
 		}
 		return nil
 	}
 	err = fill(add)
-	if err == nil && len(chunk) > 0 {
+	if err == nil && chunk.rows > 0 {
+		chunk.end()
 		err = copier.send(ctx, chunk)
 	}
 	if err != nil {

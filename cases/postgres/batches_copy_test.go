@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -141,5 +142,32 @@ func TestImportBatchFailureLeavesNothing(t *testing.T) {
 	db.Get(&warnings, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
 	if warnings != n {
 		t.Fatalf("%d warnings stored, want %d", warnings, n)
+	}
+}
+
+// TestImportBatchWideRows: rows of a third of a megabyte each end their COPY statement early
+// (the statement's data stays about two megabytes) and are all stored whole.
+func TestImportBatchWideRows(t *testing.T) {
+	db := copyFixture(t)
+	wide := `{"附注":"` + strings.Repeat("长", 100000) + `"}`
+	const n = 25
+	b := cases.Batch{Department: "医保局", Category: cases.CatMedical, Period: "2026-10", SHA256: fmt.Sprintf("%064d", 3)}
+	_, err := db.ImportBatch(context.Background(), &b, func(add func(*cases.Warning) error) error {
+		for i := 0; i < n; i++ {
+			if err := add(&cases.Warning{Row: i + 2, Category: cases.CatMedical, Period: "2026-10", Rule: "medical.inpatient",
+				Township: "城关镇", Detail: []byte(wide)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored, whole int
+	db.Get(&stored, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
+	db.Get(&whole, `SELECT count(*) FROM warnings WHERE batch_id = $1 AND detail::text = $2`, b.ID, wide)
+	if stored != n || whole != n {
+		t.Fatalf("%d rows stored, %d of them whole; want %d", stored, whole, n)
 	}
 }

@@ -39,47 +39,34 @@ func (db *DB) importConn(ctx context.Context) (*sqlx.DB, *sqlx.Conn, error) {
 	return pool, conn, nil
 }
 
-// copyWarning is one warning row as COPY sends it.
-type copyWarning struct {
-	row        int32
-	category   string
-	period     string
-	rule       string
-	amount     cases.Money
-	hasAmount  bool
-	idNumber   string
-	name       string
-	township   int32
-	village    string
-	head       string
-	registered bool
-	detail     []byte
-}
-
-// warningCopier COPYs chunks of warning rows on its own goroutine, so that the rules and the
-// next rows are worked on while the server stores the last ones. Each chunk is one COPY
-// statement: the warnings' references are checked when a statement ends (migration 00550), so
-// chunks let the server check one part while the next is being read.
+// warningCopier sends chunks of warning rows, already in COPY's binary format, on its own
+// goroutine, so that the rules and the next rows are worked on while the server stores the
+// last ones, and the server finds the next chunk ready when it has stored one. Each chunk is
+// one COPY statement: the warnings' references are checked when a statement ends (migration
+// 00550), so chunks let the server check one part while the next is being read.
 type warningCopier struct {
-	chunks chan []copyWarning
+	chunks chan copyChunk
+	free   chan []byte // sent chunks' buffers, for the next chunks
 	done   chan struct{}
 	err    error // set before done is closed
 }
 
 // startCopier starts COPYing on conn, which must be in the import's transaction and must not
 // be used by anyone else until wait returns.
-func startCopier(ctx context.Context, conn *sqlx.Conn, batchID string, createdAt time.Time) *warningCopier {
-	c := &warningCopier{chunks: make(chan []copyWarning, 1), done: make(chan struct{})}
+func startCopier(ctx context.Context, conn *sqlx.Conn) *warningCopier {
+	c := &warningCopier{chunks: make(chan copyChunk, 1), free: make(chan []byte, 2), done: make(chan struct{})}
 	stmt := "COPY warnings (" + strings.Join(warningColumns, ", ") + ") FROM STDIN (FORMAT binary)"
 	go func() {
 		defer close(c.done)
 		c.err = conn.Raw(func(dc any) error {
 			pc := dc.(*stdlib.Conn).Conn().PgConn()
-			var buf []byte
 			for chunk := range c.chunks {
-				buf = appendCopyChunk(buf[:0], batchID, createdAt, chunk)
-				if _, err := pc.CopyFrom(ctx, bytes.NewReader(buf), stmt); err != nil {
-					return fmt.Errorf("import batch: copy rows %d–%d: %w", chunk[0].row, chunk[len(chunk)-1].row, err)
+				if _, err := pc.CopyFrom(ctx, bytes.NewReader(chunk.data), stmt); err != nil {
+					return fmt.Errorf("import batch: copy rows %d–%d: %w", chunk.first, chunk.last, err)
+				}
+				select {
+				case c.free <- chunk.data[:0]:
+				default:
 				}
 			}
 			return nil
@@ -92,7 +79,7 @@ func startCopier(ctx context.Context, conn *sqlx.Conn, batchID string, createdAt
 }
 
 // send hands a chunk to the copier; it fails once the copier has failed.
-func (c *warningCopier) send(ctx context.Context, chunk []copyWarning) error {
+func (c *warningCopier) send(ctx context.Context, chunk copyChunk) error {
 	select {
 	case c.chunks <- chunk:
 		return nil
@@ -113,46 +100,77 @@ func (c *warningCopier) wait() error {
 	return c.err
 }
 
-// appendCopyChunk writes rows in PostgreSQL's binary COPY format (header, each row as its
-// field count and length-prefixed fields, trailer), in warningColumns' order. Written by hand
-// rather than through pgx's CopyFrom, whose per-value type look-ups cost the importer a fifth
-// of its time: these are the only types an import sends.
-func appendCopyChunk(b []byte, batchID string, createdAt time.Time, rows []copyWarning) []byte {
+// copyChunk is one COPY statement's data: header, rows and trailer of PostgreSQL's binary
+// COPY format, in warningColumns' order. It is written by hand rather than through pgx's
+// CopyFrom, whose per-value type look-ups cost the importer a fifth of its time: these are
+// the only types an import sends.
+type copyChunk struct {
+	data        []byte
+	rows        int
+	first, last int // the file's row numbers, for errors
+}
+
+// next starts a chunk, in the buffer of a chunk sent if there is one.
+func (c *warningCopier) next() copyChunk {
+	var b []byte
+	select {
+	case b = <-c.free:
+	default:
+		b = make([]byte, 0, copyBytes+64<<10)
+	}
 	b = append(b, "PGCOPY\n\377\r\n\000"...)
 	b = binary.BigEndian.AppendUint32(b, 0) // flags
 	b = binary.BigEndian.AppendUint32(b, 0) // header extension
-	// timestamptz: microseconds since 2000-01-01 00:00 UTC
-	ts := createdAt.UnixMicro() - 946684800_000000
-	for i := range rows {
-		r := &rows[i]
-		b = binary.BigEndian.AppendUint16(b, uint16(len(warningColumns)))
-		b = appendText(b, batchID)
-		b = appendInt4(b, r.row)
-		b = appendText(b, r.category)
-		b = appendText(b, r.period)
-		b = appendText(b, r.rule)
-		if r.hasAmount {
-			b = appendNumericCents(b, int64(r.amount))
-		} else {
-			b = binary.BigEndian.AppendUint32(b, 0xffffffff) // NULL
-		}
-		b = appendText(b, r.idNumber)
-		b = appendText(b, r.name)
-		b = appendInt4(b, r.township)
-		b = appendText(b, r.village)
-		b = appendText(b, r.head)
-		b = binary.BigEndian.AppendUint32(b, 1)
-		if r.registered {
-			b = append(b, 1)
-		} else {
-			b = append(b, 0)
-		}
-		b = binary.BigEndian.AppendUint32(b, uint32(len(r.detail))) // json: its text
-		b = append(b, r.detail...)
-		b = binary.BigEndian.AppendUint32(b, 8)
-		b = binary.BigEndian.AppendUint64(b, uint64(ts))
+	return copyChunk{data: b}
+}
+
+// add appends one warning row; createdAt is microseconds since 2000-01-01 00:00 UTC.
+func (c *copyChunk) add(batchID string, w *cases.Warning, township int32, createdAt int64) {
+	b := binary.BigEndian.AppendUint16(c.data, uint16(len(warningColumns)))
+	b = appendText(b, batchID)
+	b = appendInt4(b, int32(w.Row))
+	b = appendText(b, string(w.Category))
+	b = appendText(b, w.Period)
+	b = appendText(b, w.Rule)
+	if w.Amount != nil {
+		b = appendNumericCents(b, int64(*w.Amount))
+	} else {
+		b = binary.BigEndian.AppendUint32(b, 0xffffffff) // NULL
 	}
-	return binary.BigEndian.AppendUint16(b, 0xffff) // trailer
+	b = appendText(b, w.IDNumber)
+	b = appendText(b, w.Name)
+	b = appendInt4(b, township)
+	b = appendText(b, w.Village)
+	b = appendText(b, w.HeadIDNumber)
+	b = binary.BigEndian.AppendUint32(b, 1)
+	if w.Registered {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	if len(w.Detail) == 0 {
+		b = appendText(b, "{}")
+	} else {
+		b = binary.BigEndian.AppendUint32(b, uint32(len(w.Detail))) // json: its text
+		b = append(b, w.Detail...)
+	}
+	b = binary.BigEndian.AppendUint32(b, 8)
+	c.data = binary.BigEndian.AppendUint64(b, uint64(createdAt))
+	if c.rows == 0 {
+		c.first = w.Row
+	}
+	c.rows++
+	c.last = w.Row
+}
+
+// end appends the trailer.
+func (c *copyChunk) end() {
+	c.data = binary.BigEndian.AppendUint16(c.data, 0xffff)
+}
+
+// copyTime is t as binary timestamptz: microseconds since 2000-01-01 00:00 UTC.
+func copyTime(t time.Time) int64 {
+	return t.UnixMicro() - 946684800_000000
 }
 
 func appendText(b []byte, s string) []byte {
