@@ -71,16 +71,22 @@ func (db *DB) RegistryLookup(ctx context.Context, ids []string) (map[string]case
 	return out, rows.Err()
 }
 
-// copyRows is how many warnings one COPY statement carries.
-const copyRows = 2000
+const (
+	// copyRows is how many warnings one COPY statement carries at most: the statement's rows
+	// are kept aside for its reference checks (migration 00550), within work_mem's 4 MB.
+	copyRows = 5000
+	// copyBytes ends a statement's chunk early when its rows are wide, so that the chunks
+	// in flight stay a few megabytes whatever the files hold.
+	copyBytes = 2 << 20
+)
 
-// warningColumns are the columns a batch COPYs into warnings.
+// warningColumns are the columns a batch COPYs into warnings, in the order copyChunk.add writes them.
 var warningColumns = []string{"batch_id", "row_no", "category", "period", "rule", "amount", "id_number",
 	"name", "township_id", "village", "head_id_number", "registered", "detail", "created_at"}
 
 // ImportBatch stores a department push in one transaction: the batch row, then every row
-// fill adds, streamed to PostgreSQL with COPY (lib/pq's CopyIn buffers and sends as it
-// goes, so nothing accumulates), then the batch's counts and errors as fill left them in b.
+// fill adds, streamed to PostgreSQL with binary COPY as they come (copywarnings.go), then the
+// batch's counts and errors as fill left them in b.
 // If a batch with the same SHA-256 exists, that batch is returned, fill is not called and
 // nothing changes; two pushes of the same file at once are serialised by the unique index.
 func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add func(*cases.Warning) error) error) (*cases.Batch, error) {
@@ -98,7 +104,13 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	}
 	now := db.Now()
 	b.ID = fmt.Sprintf("B%s-%s", now.In(cases.Shanghai).Format("20060102"), b.SHA256[:12])
-	tx, err := db.BeginTxx(ctx, nil)
+	pool, conn, err := db.importConn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer pool.Close()
+	defer conn.Close()
+	tx, err := conn.BeginTxx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("import batch: begin: %w", err)
 	}
@@ -116,34 +128,13 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		tx.Rollback()
 		return db.BatchBySHA256(ctx, b.SHA256)
 	}
-	// The rows go in COPY statements of copyRows rows each rather than one: the warnings'
-	// batch and township references are checked once a statement, over its rows kept aside
-	// until it ends (migration 00550), so one big COPY would keep every row aside and leave
-	// all the checking for the end, while shorter ones let the server check each part while
-	// the reader is still parsing the next.
-	var stmt *sql.Stmt
-	inStmt := 0
+	// A failed import stops the copier's statement at once rather than letting it finish.
+	copyCtx, cancelCopy := context.WithCancel(ctx)
+	defer cancelCopy()
+	copier := startCopier(copyCtx, conn)
+	chunk := copier.next()
+	createdAt := copyTime(now)
 	var population []populationRow // 人员变动 rows, applied to the registry once stored
-	finish := func() error {
-		if stmt == nil {
-			return nil
-		}
-		s := stmt
-		stmt, inStmt = nil, 0
-		if _, err := s.ExecContext(ctx); err != nil {
-			s.Close()
-			return fmt.Errorf("import batch: finish copy: %w", err)
-		}
-		if err := s.Close(); err != nil {
-			return fmt.Errorf("import batch: finish copy: %w", err)
-		}
-		return nil
-	}
-	defer func() {
-		if stmt != nil {
-			stmt.Close()
-		}
-	}()
 	add := func(w *cases.Warning) error {
 		if w.Rule == "" {
 			// Data minimisation: a row that raised no warning is counted in the batch but not
@@ -154,32 +145,30 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		if !ok {
 			return fmt.Errorf("import batch: unknown township %q", w.Township)
 		}
-		var amount any
-		if w.Amount != nil {
-			amount = w.Amount.String()
-		}
-		if stmt == nil {
-			if stmt, err = tx.PrepareContext(ctx, pq.CopyIn("warnings", warningColumns...)); err != nil {
-				return fmt.Errorf("import batch: start copy: %w", err)
-			}
-		}
 		if w.Category == cases.CatPopulation {
 			population = append(population, populationRow{Row: w.Row, Change: w.Change, On: w.ChangedOn, IDNumber: w.IDNumber,
 				Name: w.Name, Township: w.Township, Village: w.Village, HeadIDNumber: w.HeadIDNumber})
 		}
-		if _, err := stmt.ExecContext(ctx, b.ID, w.Row, string(w.Category), w.Period, w.Rule, amount, w.IDNumber,
-			w.Name, tid, w.Village, w.HeadIDNumber, w.Registered, string(w.Detail), now); err != nil {
-			return fmt.Errorf("import batch: copy row %d: %w", w.Row, err)
-		}
-		if inStmt++; inStmt == copyRows {
-			return finish()
+		chunk.add(b.ID, w, int32(tid), createdAt)
+		if chunk.rows == copyRows || len(chunk.data) >= copyBytes {
+			chunk.end()
+			err := copier.send(ctx, chunk)
+			chunk = copier.next()
+			return err
 		}
 		return nil
 	}
-	if err := fill(add); err != nil {
+	err = fill(add)
+	if err == nil && chunk.rows > 0 {
+		chunk.end()
+		err = copier.send(ctx, chunk)
+	}
+	if err != nil {
+		cancelCopy()
+		copier.wait()
 		return nil, err
 	}
-	if err := finish(); err != nil {
+	if err := copier.wait(); err != nil {
 		return nil, err
 	}
 	if b.Category == cases.CatPopulation {

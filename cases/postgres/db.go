@@ -33,6 +33,8 @@ type DB struct {
 	CaseHooks []CaseHook
 	// TaskHooks run inside the transaction that adds a department task.
 	TaskHooks []TaskHook
+	// url is what Open was given: an import opens its own connection (copywarnings.go).
+	url string
 }
 
 // Open connects to PostgreSQL and checks that it answers. It does not migrate.
@@ -47,7 +49,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &DB{DB: db, Now: time.Now, Cal: cases.NewCalendar()}, nil
+	return &DB{DB: db, Now: time.Now, Cal: cases.NewCalendar(), url: url}, nil
 }
 
 // Migrate applies every pending migration. Several instances may start at once: a

@@ -1,0 +1,173 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/orgfile"
+	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+)
+
+func copyFixture(t *testing.T) *postgres.DB {
+	t.Helper()
+	db := pgtest.New(t)
+	b, err := os.ReadFile("../../examples/org.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	org, err := orgfile.Parse(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ApplyOrg(context.Background(), org); err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+// TestImportBatchCopiesValuesExactly: the hand-written binary COPY stores every column as the
+// values given, amounts to the fen (signs, zeros inside and at the ends, many digits).
+func TestImportBatchCopiesValuesExactly(t *testing.T) {
+	db := copyFixture(t)
+	at := time.Date(2026, 11, 3, 10, 4, 5, 123456000, cases.Shanghai)
+	db.Now = func() time.Time { return at }
+	amounts := []cases.Money{0, 1, 10, 48, 99, 100, 500, 10000, 999999, 1000000, 1000001, 100000000, 123456789012,
+		-1, -1250, -100000000, 50000, 480000, 999999999999}
+	b := cases.Batch{Department: "医保局", Category: cases.CatMedical, Period: "2026-10", SHA256: fmt.Sprintf("%064d", 1), Source: "file"}
+	earlier, err := db.ImportBatch(context.Background(), &b, func(add func(*cases.Warning) error) error {
+		for i, a := range amounts {
+			a := a
+			w := &cases.Warning{Row: i + 2, Category: cases.CatMedical, Period: "2026-10", Rule: "medical.inpatient", Amount: &a,
+				IDNumber: fmt.Sprintf("99010119900101%04d", i), Name: "王试一", Township: "城关镇", Village: "示例一村",
+				HeadIDNumber: "", Registered: i%2 == 0, Detail: []byte(`{"姓名":"王试一","说明":"\"引号\"与\\u0001"}`)}
+			if err := add(w); err != nil {
+				return err
+			}
+		}
+		// no amount, no detail
+		return add(&cases.Warning{Row: 900, Category: cases.CatMedical, Period: "2026-10", Rule: "x", Township: "青山镇"})
+	})
+	if err != nil || earlier != nil {
+		t.Fatalf("import: %v %v", earlier, err)
+	}
+	type row struct {
+		Row        int     `db:"row_no"`
+		Amount     *string `db:"amount"`
+		ID         string  `db:"id_number"`
+		Name       string  `db:"name"`
+		Township   string  `db:"township"`
+		Village    string  `db:"village"`
+		Registered bool    `db:"registered"`
+		Detail     string  `db:"detail"`
+		Created    time.Time
+	}
+	var rows []row
+	if err := db.Select(&rows, `SELECT row_no, amount::text AS amount, id_number, w.name, t.name AS township, village, registered,
+			detail::text AS detail, created_at AS created FROM warnings w JOIN townships t ON t.id = w.township_id
+			WHERE batch_id = $1 ORDER BY row_no`, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) != len(amounts)+1 {
+		t.Fatalf("%d rows stored, want %d", len(rows), len(amounts)+1)
+	}
+	for i, a := range amounts {
+		r := rows[i]
+		if r.Amount == nil || *r.Amount != a.String() {
+			t.Errorf("row %d: amount %v, want %s", r.Row, r.Amount, a)
+		}
+		if r.Row != i+2 || r.ID != fmt.Sprintf("99010119900101%04d", i) || r.Name != "王试一" || r.Township != "城关镇" ||
+			r.Village != "示例一村" || r.Registered != (i%2 == 0) || r.Detail != `{"姓名":"王试一","说明":"\"引号\"与\\u0001"}` ||
+			!r.Created.Equal(at) {
+			t.Errorf("row %d stored as %+v", i+2, r)
+		}
+	}
+	if last := rows[len(amounts)]; last.Amount != nil || last.Detail != "{}" || last.Township != "青山镇" {
+		t.Errorf("row without amount or detail: %+v", last)
+	}
+	got, err := db.BatchByID(context.Background(), b.ID)
+	if err != nil || got.Rows != 0 || got.Warnings != 0 {
+		t.Fatalf("batch %+v %v", got, err)
+	}
+}
+
+// TestImportBatchFailureLeavesNothing: an import that fails after several COPY statements
+// (its reader failing, or its context cancelled) leaves no batch and no warning, and the
+// same file imports afterwards as if it never came.
+func TestImportBatchFailureLeavesNothing(t *testing.T) {
+	db := copyFixture(t)
+	ctx := context.Background()
+	const n = 9000 // more than four COPY statements
+	fill := func(stop int, fail func() error) func(add func(*cases.Warning) error) error {
+		return func(add func(*cases.Warning) error) error {
+			for i := 0; i < n; i++ {
+				if i == stop {
+					return fail()
+				}
+				if err := add(&cases.Warning{Row: i + 2, Category: cases.CatMedical, Period: "2026-10", Rule: "medical.outpatient",
+					IDNumber: "990101199001010000", Township: "城关镇", Detail: []byte(`{"a":"b"}`)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+	}
+	sha := fmt.Sprintf("%064d", 2)
+	bad := errors.New("第 7001 行读取失败")
+	b := cases.Batch{Department: "医保局", Category: cases.CatMedical, Period: "2026-10", SHA256: sha}
+	if _, err := db.ImportBatch(ctx, &b, fill(7000, func() error { return bad })); !errors.Is(err, bad) {
+		t.Fatalf("import with a failing reader: %v", err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	b = cases.Batch{Department: "医保局", Category: cases.CatMedical, Period: "2026-10", SHA256: sha}
+	if _, err := db.ImportBatch(cctx, &b, fill(5000, func() error { cancel(); return cctx.Err() })); err == nil {
+		t.Fatal("a cancelled import succeeded")
+	}
+	var batches, warnings int
+	db.Get(&batches, `SELECT count(*) FROM batches`)
+	db.Get(&warnings, `SELECT count(*) FROM warnings`)
+	if batches != 0 || warnings != 0 {
+		t.Fatalf("after two failed imports: %d batches, %d warnings; want none", batches, warnings)
+	}
+	b = cases.Batch{Department: "医保局", Category: cases.CatMedical, Period: "2026-10", SHA256: sha}
+	if earlier, err := db.ImportBatch(ctx, &b, fill(-1, nil)); err != nil || earlier != nil {
+		t.Fatalf("the same file after the failures: %v %v", earlier, err)
+	}
+	db.Get(&warnings, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
+	if warnings != n {
+		t.Fatalf("%d warnings stored, want %d", warnings, n)
+	}
+}
+
+// TestImportBatchWideRows: rows of a third of a megabyte each end their COPY statement early
+// (the statement's data stays about two megabytes) and are all stored whole.
+func TestImportBatchWideRows(t *testing.T) {
+	db := copyFixture(t)
+	wide := `{"附注":"` + strings.Repeat("长", 100000) + `"}`
+	const n = 25
+	b := cases.Batch{Department: "医保局", Category: cases.CatMedical, Period: "2026-10", SHA256: fmt.Sprintf("%064d", 3)}
+	_, err := db.ImportBatch(context.Background(), &b, func(add func(*cases.Warning) error) error {
+		for i := 0; i < n; i++ {
+			if err := add(&cases.Warning{Row: i + 2, Category: cases.CatMedical, Period: "2026-10", Rule: "medical.inpatient",
+				Township: "城关镇", Detail: []byte(wide)}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stored, whole int
+	db.Get(&stored, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
+	db.Get(&whole, `SELECT count(*) FROM warnings WHERE batch_id = $1 AND detail::text = $2`, b.ID, wide)
+	if stored != n || whole != n {
+		t.Fatalf("%d rows stored, %d of them whole; want %d", stored, whole, n)
+	}
+}
