@@ -12,6 +12,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -23,6 +24,28 @@ import (
 // Store is the bot's tables on a connection pool.
 type Store struct {
 	DB *sqlx.DB
+
+	// The statements run for every callback are prepared once per connection: unprepared,
+	// lib/pq spends a round trip to the server on parsing each before running it, and
+	// under load each round trip waits for the server process to be scheduled.
+	stmts sync.Map // query text → *sqlx.Stmt
+}
+
+// prepared returns query prepared on the pool (database/sql prepares it again on each
+// connection it runs on, once).
+func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := s.DB.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if old, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return old.(*sqlx.Stmt), nil
+	}
+	return st, nil
 }
 
 // New returns the store on db.
@@ -335,6 +358,14 @@ func (s *Store) GiveCardCodeBack(ctx context.Context, taskID, code string) {
 
 // Inbox.
 
+// insertInbox records a group of callbacks in one statement (one commit); a key twice in
+// the group (DO NOTHING skips the second), or already recorded, is stored once.
+const insertInbox = `
+	INSERT INTO inbox (key, source, payload, state)
+	SELECT k, s, p::jsonb, 'pending' FROM unnest($1::text[], $2::text[], $3::text[]) AS t(k, s, p)
+	ON CONFLICT (key) DO NOTHING
+	RETURNING key`
+
 func (s *Store) InsertInbox(ctx context.Context, batch []bot.InboxEntry) (map[string]bool, error) {
 	keys := make([]string, len(batch))
 	sources := make([]string, len(batch))
@@ -342,11 +373,11 @@ func (s *Store) InsertInbox(ctx context.Context, batch []bot.InboxEntry) (map[st
 	for i, r := range batch {
 		keys[i], sources[i], payloads[i] = r.Key, r.Source, string(r.Payload)
 	}
-	rows, err := s.DB.QueryContext(ctx, `
-		INSERT INTO inbox (key, source, payload, state)
-		SELECT k, s, p::jsonb, 'pending' FROM unnest($1::text[], $2::text[], $3::text[]) AS t(k, s, p)
-		ON CONFLICT (key) DO NOTHING
-		RETURNING key`, pq.Array(keys), pq.Array(sources), pq.Array(payloads))
+	st, err := s.prepared(ctx, insertInbox)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: record %d callbacks: %w", len(batch), err)
+	}
+	rows, err := st.QueryContext(ctx, pq.Array(keys), pq.Array(sources), pq.Array(payloads))
 	if err != nil {
 		return nil, fmt.Errorf("inbox: record %d callbacks: %w", len(batch), err)
 	}
@@ -373,20 +404,26 @@ func (s *Store) RowRefused(err error) bool {
 
 func (s *Store) ClaimInbox(ctx context.Context, n int, lease time.Duration) ([]bot.InboxRow, error) {
 	var rows []bot.InboxRow
-	err := s.bookkeep(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, `
-		WITH due AS (
-			SELECT key FROM inbox
-			WHERE state = 'pending' AND (claimed_until IS NULL OR claimed_until <= now())
-			ORDER BY received_at
-			LIMIT $1
-			FOR UPDATE SKIP LOCKED)
-		UPDATE inbox i SET attempts = i.attempts + 1, claimed_until = now() + make_interval(secs => $2)
-		FROM due WHERE i.key = due.key
-		RETURNING i.key, i.payload, i.attempts`, n, lease.Seconds())
+	st, err := s.prepared(ctx, claimInbox)
+	if err != nil {
+		return nil, err
+	}
+	err = s.bookkeep(ctx, func(tx *sqlx.Tx) error {
+		return tx.StmtxContext(ctx, st).SelectContext(ctx, &rows, n, lease.Seconds())
 	})
 	return rows, err
 }
+
+const claimInbox = `
+	WITH due AS (
+		SELECT key FROM inbox
+		WHERE state = 'pending' AND (claimed_until IS NULL OR claimed_until <= now())
+		ORDER BY received_at
+		LIMIT $1
+		FOR UPDATE SKIP LOCKED)
+	UPDATE inbox i SET attempts = i.attempts + 1, claimed_until = now() + make_interval(secs => $2)
+	FROM due WHERE i.key = due.key
+	RETURNING i.key, i.payload, i.attempts`
 
 // bookkeep runs the inbox worker's own writes (claims, "done" marks) without waiting for
 // the disk (synchronous_commit off for this transaction only). Losing one of them in a
@@ -409,13 +446,19 @@ func (s *Store) bookkeep(ctx context.Context, f func(tx *sqlx.Tx) error) error {
 }
 
 func (s *Store) MarkInboxDone(ctx context.Context, keys []string) error {
+	st, err := s.prepared(ctx, markInboxDone)
+	if err != nil {
+		return err
+	}
 	return s.bookkeep(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			UPDATE inbox SET state = 'done', done_at = now(), claimed_until = NULL, last_error = ''
-			WHERE key = ANY($1) AND state = 'pending'`, pq.Array(keys))
+		_, err := tx.StmtxContext(ctx, st).ExecContext(ctx, pq.Array(keys))
 		return err
 	})
 }
+
+const markInboxDone = `
+	UPDATE inbox SET state = 'done', done_at = now(), claimed_until = NULL, last_error = ''
+	WHERE key = ANY($1) AND state = 'pending'`
 
 func (s *Store) FailInbox(ctx context.Context, key, lastErr string) error {
 	_, err := s.DB.ExecContext(ctx, `UPDATE inbox SET state = 'failed', claimed_until = NULL, last_error = $2 WHERE key = $1 AND state = 'pending'`, key, lastErr)
