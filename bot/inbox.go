@@ -29,14 +29,12 @@ type Inbox struct {
 	Log     *slog.Logger
 	Metrics *Metrics
 
-	// Accepting (group commit).
-	Linger        time.Duration // wait for more callbacks before a commit (default 0: take what is queued)
+	// Accepting (group commit: see commitLoop).
 	MaxBatch      int           // rows per commit (default 500)
-	Committers    int           // commits in flight at once (default 2)
 	CommitTimeout time.Duration // then the callback gets 503 and WeCom retries (default 3 s, under WeCom's 5 s)
 
 	// Handling.
-	Limit       int           // handlers running at once (default 16)
+	Limit       int           // handlers running at once (default 4)
 	Poll        time.Duration // look for due rows this often when not nudged (default 1 s)
 	Lease       time.Duration // a claimed row stays ours this long (default 2 min); handlers get 90% of it
 	MaxAttempts int           // then the row is failed, its last error kept (default 5)
@@ -90,14 +88,8 @@ func (in *Inbox) init() {
 	in.once.Do(func() {
 		in.reqs = make(chan *acceptReq, 4096)
 		in.nudge = make(chan struct{}, 1)
-		n := in.Committers
-		if n <= 0 {
-			n = 2
-		}
-		for range n {
-			in.cwg.Add(1)
-			go in.commitLoop()
-		}
+		in.cwg.Add(1)
+		go in.commitLoop()
 	})
 }
 
@@ -133,9 +125,12 @@ func (in *Inbox) Accept(ctx context.Context, m Message) (bool, error) {
 	}
 }
 
-// commitLoop is one group committer: it takes the callbacks waiting (lingering a little if
-// asked) and commits them in one multi-row INSERT. While it commits, the next burst
-// queues up, so the batch grows with the load and an idle server commits at once.
+// commitLoop is the group committer: it takes every callback waiting and commits them in
+// one multi-row INSERT. While it commits, the next callbacks queue up and go into the next
+// commit, so a commit carries what arrived during the one before: one at a time when idle
+// (no waiting for company), many under load, where one commit's wait for the disk is then
+// shared by all of them. One committer suffices: a second would only split the queue
+// into smaller commits waiting on the same disk.
 func (in *Inbox) commitLoop() {
 	defer in.cwg.Done()
 	max := in.MaxBatch
@@ -144,22 +139,6 @@ func (in *Inbox) commitLoop() {
 	}
 	for r := range in.reqs {
 		batch := []*acceptReq{r}
-		if in.Linger > 0 {
-			t := time.NewTimer(in.Linger)
-		linger:
-			for len(batch) < max {
-				select {
-				case r, ok := <-in.reqs:
-					if !ok {
-						break linger
-					}
-					batch = append(batch, r)
-				case <-t.C:
-					break linger
-				}
-			}
-			t.Stop()
-		}
 	drain:
 		for len(batch) < max {
 			select {
@@ -294,49 +273,64 @@ type inboxResult struct {
 
 // Run hands pending messages to the handler until ctx ends; on start it takes what is
 // pending (a previous process's leftovers included, once their lease has run out).
+//
+// It runs at most Limit handlers and claims rows in batches: only when half the hands or
+// more are free, as many rows as there are free hands. The rows waiting stay in the table
+// (where other instances can take them) rather than in our memory, a burst is claimed in
+// a few statements rather than one per finished handler, and the handlers, however many
+// callbacks wait, leave the machine to the callbacks' own commits, which WeCom waits for.
+// It claims when a commit of this process brings new rows (Nudge) or, for rows that other
+// instances took in or whose lease or back-off ran out, every Poll.
 func (in *Inbox) Run(ctx context.Context) error {
 	in.init()
 	limit, poll := in.Limit, in.Poll
 	if limit <= 0 {
-		limit = 16
+		limit = 4
 	}
 	if poll <= 0 {
 		poll = time.Second
 	}
-	sem := make(chan struct{}, limit)
+	want := (limit + 1) / 2
 	results := make(chan inboxResult, limit)
+	finished := make(chan struct{}, limit)
 	markDone := make(chan struct{})
 	go func() { defer close(markDone); in.recordLoop(ctx, results) }()
 	var hwg sync.WaitGroup
+	running := 0
 	for ctx.Err() == nil {
-		// Claim only as many rows as there are free hands, so rows wait in the table
-		// (where other instances can take them) rather than in our memory.
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			continue
-		}
-		free := 1
-	fill:
-		for free < limit {
+		// Take back the hands of the handlers that finished, waiting for them while fewer
+		// than want are free.
+	reap:
+		for {
+			if limit-running >= want {
+				select {
+				case <-finished:
+					running--
+					continue
+				default:
+					break reap
+				}
+			}
 			select {
-			case sem <- struct{}{}:
-				free++
-			default:
-				break fill
+			case <-finished:
+				running--
+			case <-ctx.Done():
+				break reap
 			}
 		}
+		if ctx.Err() != nil {
+			break
+		}
+		free := limit - running
 		rows, err := in.claim(ctx, free)
 		if err != nil && ctx.Err() == nil {
 			in.log().ErrorContext(ctx, "inbox worker: claim", "err", err)
 		}
-		for range free - len(rows) {
-			<-sem
-		}
 		for _, r := range rows {
+			running++
 			hwg.Add(1)
 			go func() {
-				defer func() { <-sem; hwg.Done() }()
+				defer func() { finished <- struct{}{}; hwg.Done() }()
 				err := in.handle(ctx, r)
 				if ctx.Err() != nil && in.abrupt {
 					return // killed: the lease brings the row back
@@ -344,8 +338,8 @@ func (in *Inbox) Run(ctx context.Context) error {
 				results <- inboxResult{key: r.Key, attempts: r.Attempts, err: err}
 			}()
 		}
-		if len(rows) > 0 {
-			continue
+		if err == nil && len(rows) == free {
+			continue // there may be more
 		}
 		select {
 		case <-ctx.Done():
