@@ -111,3 +111,6 @@ var ErrCardSpent = errors.New("card already updated or older than 72 hours")
 // SaltWindow is how far back the outbox looks for an equal message to the same users when
 // one is queued: WeCom's longest duplicate_check_interval (4 hours).
 const SaltWindow = saltWindow
+
+// MaxSalt is the most salt a message's body gets (further equal messages look the same).
+const MaxSalt = maxSalt

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -60,6 +61,23 @@ var (
 // Enqueue puts messages into the outbox. A key already queued is ignored, so retrying a
 // whole operation never sends twice. Run it on the transaction of the change it reports.
 func Enqueue(ctx context.Context, q sqlx.ExecerContext, msgs ...bot.Outgoing) error {
+	return enqueue(ctx, q, nil, msgs)
+}
+
+// enqueueOne inserts one message; salt counts the equal messages to the same users queued
+// lately (up to the most a body shows), so that the worker can make this one's body
+// differ from theirs (see saltMark).
+const enqueueOne = `
+	INSERT INTO outbox (idem_key, channel, target, payload, attachment, salt)
+	SELECT $1, $2, $3, $4, $5,
+	       CASE WHEN $2 = 'message' THEN (SELECT count(*) FROM (SELECT FROM outbox o
+	            WHERE o.channel = $2 AND o.target = $3 AND o.payload_md5 = md5($4::jsonb::text)::uuid
+	              AND o.created_at > now() - make_interval(secs => $6) LIMIT $7) AS equal) ELSE 0 END
+	ON CONFLICT (idem_key) DO NOTHING`
+
+// enqueue runs Enqueue, through insert when it is prepared (on a pool); many messages go
+// in one statement (enqueueBatch).
+func enqueue(ctx context.Context, q sqlx.ExecerContext, insert *sqlx.Stmt, msgs []bot.Outgoing) error {
 	if len(msgs) > 1 {
 		return enqueueBatch(ctx, q, msgs)
 	}
@@ -77,15 +95,12 @@ func Enqueue(ctx context.Context, q sqlx.ExecerContext, msgs ...bot.Outgoing) er
 		if m.MsgType == "file" && len(m.File) == 0 {
 			return fmt.Errorf("enqueue %s: file message without content", m.Key)
 		}
-		// salt counts the equal messages to the same users queued lately, so that the
-		// worker can make this one's body differ from theirs (see Worker.body).
-		_, err = q.ExecContext(ctx, `
-			INSERT INTO outbox (idem_key, channel, target, payload, attachment, salt)
-			SELECT $1, $2, $3, $4, $5,
-			       CASE WHEN $2 = 'message' THEN (SELECT count(*) FROM outbox o
-			            WHERE o.channel = $2 AND o.target = $3 AND o.payload = $4::jsonb
-			              AND o.created_at > now() - make_interval(secs => $6)) ELSE 0 END
-			ON CONFLICT (idem_key) DO NOTHING`, m.Key, string(m.Channel), m.Target, payload, nullBytes(m.File), bot.SaltWindow.Seconds())
+		args := []any{m.Key, string(m.Channel), m.Target, payload, nullBytes(m.File), bot.SaltWindow.Seconds(), bot.MaxSalt}
+		if insert != nil {
+			_, err = insert.ExecContext(ctx, args...)
+		} else {
+			_, err = q.ExecContext(ctx, enqueueOne, args...)
+		}
 		if err != nil {
 			return fmt.Errorf("enqueue %s: %w", m.Key, err)
 		}
@@ -115,11 +130,38 @@ func Pending(ctx context.Context, q sqlx.QueryerContext) (int, error) {
 // Outbox queues messages on a database pool (see Enqueue for transactions).
 type Outbox struct {
 	DB sqlx.ExecerContext
+
+	// A chat command's reply is queued on the pool: prepared once per connection, the
+	// insert is neither parsed nor planned again for each (see Store.prepared).
+	insert atomic.Pointer[sqlx.Stmt]
 }
 
 // Enqueue queues messages; keys already queued are ignored.
 func (o *Outbox) Enqueue(ctx context.Context, msgs ...bot.Outgoing) error {
-	return Enqueue(ctx, o.DB, msgs...)
+	return enqueue(ctx, o.DB, o.prepared(ctx), msgs)
+}
+
+// prepared is the insert prepared on the pool, or nil when DB is not a pool (or the
+// statement could not be prepared: the unprepared insert then reports why).
+func (o *Outbox) prepared(ctx context.Context) *sqlx.Stmt {
+	if st := o.insert.Load(); st != nil {
+		return st
+	}
+	pool, ok := o.DB.(interface {
+		PreparexContext(ctx context.Context, query string) (*sqlx.Stmt, error)
+		BeginTxx(ctx context.Context, opts *sql.TxOptions) (*sqlx.Tx, error)
+	})
+	if !ok {
+		return nil
+	}
+	st, err := pool.PreparexContext(ctx, enqueueOne)
+	if err != nil {
+		return nil
+	}
+	if !o.insert.CompareAndSwap(nil, st) {
+		st.Close()
+	}
+	return o.insert.Load()
 }
 
 // Outbox: the worker's side.
