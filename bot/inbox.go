@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -48,8 +49,18 @@ type Inbox struct {
 	nudge  chan struct{}
 	mu     sync.RWMutex
 	closed bool
-	cwg    sync.WaitGroup // committers
+	cwg    sync.WaitGroup // the committer
+
+	// ready are the keys this process committed and its worker has not claimed yet: they
+	// are claimed by key, without a scan of the table, which until it is vacuumed steps
+	// over every row handled since (see Run).
+	readyMu sync.Mutex
+	ready   []string
+	rescan  atomic.Bool // Nudge: scan at once rather than at the next Poll
 }
+
+// maxReady bounds the keys kept for the worker; the rows beyond are found by its scan.
+const maxReady = 10000
 
 // NewInbox returns an inbox on store whose worker hands messages to h.
 func NewInbox(store InboxStore, h Handler, log *slog.Logger, m *Metrics) *Inbox {
@@ -163,7 +174,12 @@ func (in *Inbox) commit(batch []*acceptReq) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	start := time.Now()
 	fresh, err := in.insert(ctx, batch)
+	if in.Metrics != nil {
+		in.Metrics.InboxCommit.Observe(time.Since(start).Seconds())
+		in.Metrics.InboxCommitRows.Add(float64(len(batch)))
+	}
 	if err != nil && len(batch) > 1 && in.Store.RowRefused(err) {
 		// One row the database refuses must not sink the others: insert them one by one.
 		fresh, err = map[string]bool{}, nil
@@ -191,12 +207,38 @@ func (in *Inbox) commit(batch []*acceptReq) {
 		// A key twice in one batch: the first waiter is the new one.
 		f := fresh[r.key]
 		delete(fresh, r.key)
-		anyNew = anyNew || f
+		if f {
+			anyNew = true
+			in.readyMu.Lock()
+			if len(in.ready) < maxReady {
+				in.ready = append(in.ready, r.key)
+			}
+			in.readyMu.Unlock()
+		}
 		r.done <- acceptRes{fresh: f}
 	}
 	if anyNew {
-		in.Nudge()
+		in.wake()
 	}
+}
+
+// takeReady takes up to n of the keys committed here and not yet claimed, oldest first.
+func (in *Inbox) takeReady(n int) []string {
+	in.readyMu.Lock()
+	defer in.readyMu.Unlock()
+	n = min(n, len(in.ready))
+	keys := append([]string(nil), in.ready[:n]...)
+	in.ready = in.ready[n:]
+	if len(in.ready) == 0 {
+		in.ready = nil // let the array of a burst go
+	}
+	return keys
+}
+
+func (in *Inbox) readyLen() int {
+	in.readyMu.Lock()
+	defer in.readyMu.Unlock()
+	return len(in.ready)
 }
 
 func (in *Inbox) insert(ctx context.Context, batch []*acceptReq) (map[string]bool, error) {
@@ -244,8 +286,15 @@ func scrub(m Message) Message {
 	return m
 }
 
-// Nudge wakes the worker of this process (a callback was just recorded).
+// Nudge wakes the worker of this process to look at the table now (rows were recorded
+// there other than through Accept, which hands the worker its keys itself).
 func (in *Inbox) Nudge() {
+	in.rescan.Store(true)
+	in.wake()
+}
+
+// wake wakes the worker of this process.
+func (in *Inbox) wake() {
 	in.init()
 	select {
 	case in.nudge <- struct{}{}:
@@ -275,12 +324,16 @@ type inboxResult struct {
 // pending (a previous process's leftovers included, once their lease has run out).
 //
 // It runs at most Limit handlers and claims rows in batches: only when half the hands or
-// more are free, as many rows as there are free hands. The rows waiting stay in the table
-// (where other instances can take them) rather than in our memory, a burst is claimed in
-// a few statements rather than one per finished handler, and the handlers, however many
-// callbacks wait, leave the machine to the callbacks' own commits, which WeCom waits for.
-// It claims when a commit of this process brings new rows (Nudge) or, for rows that other
-// instances took in or whose lease or back-off ran out, every Poll.
+// more are free, as many rows as there are free hands, recording the handled ones as done
+// in the same transaction. The rows waiting stay in the table (where other instances can
+// take them) rather than in our memory, a burst is claimed in a few statements rather
+// than two per message, and the handlers, however many callbacks wait, leave the machine
+// to the callbacks' own commits, which WeCom waits for.
+//
+// The rows this process committed are claimed by their keys as soon as a commit brings
+// them. Every Poll, on start and when nudged, it scans the table instead, for what no
+// commit here announced: rows other instances or the spool took in, rows whose lease or
+// back-off ran out.
 func (in *Inbox) Run(ctx context.Context) error {
 	in.init()
 	limit, poll := in.Limit, in.Poll
@@ -292,28 +345,43 @@ func (in *Inbox) Run(ctx context.Context) error {
 	}
 	want := (limit + 1) / 2
 	results := make(chan inboxResult, limit)
-	finished := make(chan struct{}, limit)
-	markDone := make(chan struct{})
-	go func() { defer close(markDone); in.recordLoop(ctx, results) }()
 	var hwg sync.WaitGroup
 	running := 0
+	var done []string      // handled, to be recorded with the next claim
+	var lastScan time.Time // zero: scan first
+	take := func(r inboxResult) {
+		running--
+		if r.err == nil {
+			done = append(done, r.key)
+			return
+		}
+		in.retryOrFail(context.WithoutCancel(ctx), r)
+	}
 	for ctx.Err() == nil {
 		// Take back the hands of the handlers that finished, waiting for them while fewer
-		// than want are free.
+		// than want are free. A handler may take long (a ledger export): the done marks
+		// collected meanwhile are then recorded on their own after a moment, not left
+		// for the next claim, so that a crash repeats few messages.
+		var flush <-chan time.Time
 	reap:
 		for {
 			if limit-running >= want {
 				select {
-				case <-finished:
-					running--
+				case r := <-results:
+					take(r)
 					continue
 				default:
 					break reap
 				}
 			}
+			if len(done) > 0 && flush == nil {
+				flush = time.After(100 * time.Millisecond)
+			}
 			select {
-			case <-finished:
-				running--
+			case r := <-results:
+				take(r)
+			case <-flush:
+				done, flush = in.markDone(ctx, done), nil
 			case <-ctx.Done():
 				break reap
 			}
@@ -322,15 +390,33 @@ func (in *Inbox) Run(ctx context.Context) error {
 			break
 		}
 		free := limit - running
-		rows, err := in.claim(ctx, free)
-		if err != nil && ctx.Err() == nil {
-			in.log().ErrorContext(ctx, "inbox worker: claim", "err", err)
+		var rows []InboxRow
+		var err error
+		claimed := true
+		if time.Since(lastScan) >= poll || in.rescan.Swap(false) {
+			lastScan = time.Now()
+			rows, err = in.Store.ClaimInbox(ctx, done, free, in.lease())
+		} else if keys := in.takeReady(free); len(keys) > 0 {
+			// Rows a scan or another instance took meanwhile are not returned; should
+			// this claim fail, the next scan finds its rows.
+			rows, err = in.Store.ClaimInboxKeys(ctx, done, keys, in.lease())
+		} else {
+			claimed = false
+			done = in.markDone(ctx, done)
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				in.log().ErrorContext(ctx, "inbox worker: claim", "err", err)
+			}
+		} else if claimed {
+			in.countDone(len(done))
+			done = done[:0]
 		}
 		for _, r := range rows {
 			running++
 			hwg.Add(1)
 			go func() {
-				defer func() { finished <- struct{}{}; hwg.Done() }()
+				defer hwg.Done()
 				err := in.handle(ctx, r)
 				if ctx.Err() != nil && in.abrupt {
 					return // killed: the lease brings the row back
@@ -338,22 +424,52 @@ func (in *Inbox) Run(ctx context.Context) error {
 				results <- inboxResult{key: r.Key, attempts: r.Attempts, err: err}
 			}()
 		}
-		if err == nil && len(rows) == free {
+		if err == nil && claimed && (len(rows) == free || in.readyLen() > 0) {
 			continue // there may be more
 		}
+		// Nothing more to claim now: wait for a commit's new rows, the next scan, or a
+		// handler to finish (its done mark is recorded at once).
 		select {
 		case <-ctx.Done():
 		case <-in.nudge:
-		case <-time.After(poll):
+		case <-time.After(poll - time.Since(lastScan)):
+		case r := <-results:
+			take(r)
 		}
 	}
 	if in.abrupt {
-		return nil
+		return nil // killed: record nothing more
+	}
+	// A graceful stop: the running handlers finish, and what they did is recorded.
+	for running > 0 {
+		take(<-results)
 	}
 	hwg.Wait()
-	close(results)
-	<-markDone
+	in.markDone(context.WithoutCancel(ctx), done)
 	return nil
+}
+
+// markDone records handled rows on their own and returns what is left to record: none,
+// or all of them when the database did not take them (the next claim tries again; should
+// the process die first, their lease brings them back and they are handled again).
+func (in *Inbox) markDone(ctx context.Context, done []string) []string {
+	if len(done) == 0 {
+		return done
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := in.Store.MarkInboxDone(ctx, done); err != nil {
+		in.log().ErrorContext(ctx, "inbox: record handled messages", "n", len(done), "err", err)
+		return done
+	}
+	in.countDone(len(done))
+	return done[:0]
+}
+
+func (in *Inbox) countDone(n int) {
+	if in.Metrics != nil && n > 0 {
+		in.Metrics.Inbox.WithLabelValues("done").Add(float64(n))
+	}
 }
 
 func (in *Inbox) lease() time.Duration {
@@ -361,14 +477,6 @@ func (in *Inbox) lease() time.Duration {
 		return 2 * time.Minute
 	}
 	return in.Lease
-}
-
-func (in *Inbox) claim(ctx context.Context, n int) ([]InboxRow, error) {
-	rows, err := in.Store.ClaimInbox(ctx, n, in.lease())
-	if err != nil {
-		return nil, fmt.Errorf("claim inbox: %w", err)
-	}
-	return rows, nil
 }
 
 // handle runs the handler on one row, turning a panic into an error.
@@ -412,53 +520,6 @@ func panicSite(stack []byte) string {
 		s = s[:1000] + "…"
 	}
 	return s
-}
-
-// recordLoop records handler outcomes: the successes of a burst in one UPDATE.
-func (in *Inbox) recordLoop(ctx context.Context, results <-chan inboxResult) {
-	for r := range results {
-		batch := []inboxResult{r}
-	more:
-		for len(batch) < 500 {
-			select {
-			case r, ok := <-results:
-				if !ok {
-					break more
-				}
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
-		if in.abrupt && ctx.Err() != nil {
-			continue // killed: record nothing more
-		}
-		in.record(context.WithoutCancel(ctx), batch)
-	}
-}
-
-func (in *Inbox) record(ctx context.Context, batch []inboxResult) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var done []string
-	for _, r := range batch {
-		if r.err == nil {
-			done = append(done, r.key)
-			continue
-		}
-		in.retryOrFail(ctx, r)
-	}
-	if len(done) == 0 {
-		return
-	}
-	if err := in.Store.MarkInboxDone(ctx, done); err != nil {
-		// The lease brings the rows back and they are handled again (at least once).
-		in.log().ErrorContext(ctx, "inbox: record handled messages", "n", len(done), "err", err)
-		return
-	}
-	if in.Metrics != nil {
-		in.Metrics.Inbox.WithLabelValues("done").Add(float64(len(done)))
-	}
 }
 
 func (in *Inbox) retryOrFail(ctx context.Context, r inboxResult) {

@@ -444,17 +444,53 @@ func (s *Store) RowRefused(err error) bool {
 	return errors.As(err, &pe) && (pe.Code.Class() == "22" || pe.Code.Class() == "23")
 }
 
-func (s *Store) ClaimInbox(ctx context.Context, n int, lease time.Duration) ([]bot.InboxRow, error) {
-	var rows []bot.InboxRow
-	st, err := s.prepared(ctx, claimInbox)
-	if err != nil {
-		return nil, err
+func (s *Store) ClaimInbox(ctx context.Context, done []string, n int, lease time.Duration) ([]bot.InboxRow, error) {
+	if n <= 0 {
+		return nil, s.MarkInboxDone(ctx, done)
 	}
-	err = s.bookkeep(ctx, func(tx *sqlx.Tx) error {
-		return tx.StmtxContext(ctx, st).SelectContext(ctx, &rows, n, lease.Seconds())
-	})
-	return rows, err
+	return s.claimInbox(ctx, done, claimInbox, n, lease.Seconds())
 }
+
+func (s *Store) ClaimInboxKeys(ctx context.Context, done, keys []string, lease time.Duration) ([]bot.InboxRow, error) {
+	if len(keys) == 0 {
+		return nil, s.MarkInboxDone(ctx, done)
+	}
+	return s.claimInbox(ctx, done, claimInboxKeys, pq.Array(keys), lease.Seconds())
+}
+
+// claimInbox records the done rows and runs the claim query, in one transaction.
+func (s *Store) claimInbox(ctx context.Context, done []string, query string, args ...any) ([]bot.InboxRow, error) {
+	mark, err := s.prepared(ctx, markInboxDone)
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox: %w", err)
+	}
+	claim, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox: %w", err)
+	}
+	var rows []bot.InboxRow
+	err = s.bookkeep(ctx, func(tx *sqlx.Tx) error {
+		if len(done) > 0 {
+			if _, err := tx.StmtxContext(ctx, mark).ExecContext(ctx, pq.Array(done)); err != nil {
+				return err
+			}
+		}
+		return tx.StmtxContext(ctx, claim).SelectContext(ctx, &rows, args...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox: %w", err)
+	}
+	return rows, nil
+}
+
+// claimInboxKeys leases rows by key: the primary key finds them, where claimInbox's scan
+// of the pending rows in received order steps over the dead entries of every row handled
+// since the table was last vacuumed (thousands after a burst). Two claims of one key: the
+// second waits for the first to commit and then finds the row leased.
+const claimInboxKeys = `
+	UPDATE inbox SET attempts = attempts + 1, claimed_until = now() + make_interval(secs => $2)
+	WHERE key = ANY($1) AND state = 'pending' AND (claimed_until IS NULL OR claimed_until <= now())
+	RETURNING key, payload, attempts`
 
 const claimInbox = `
 	WITH due AS (
@@ -488,14 +524,21 @@ func (s *Store) bookkeep(ctx context.Context, f func(tx *sqlx.Tx) error) error {
 }
 
 func (s *Store) MarkInboxDone(ctx context.Context, keys []string) error {
+	if len(keys) == 0 {
+		return nil
+	}
 	st, err := s.prepared(ctx, markInboxDone)
 	if err != nil {
-		return err
+		return fmt.Errorf("mark inbox rows done: %w", err)
 	}
-	return s.bookkeep(ctx, func(tx *sqlx.Tx) error {
+	err = s.bookkeep(ctx, func(tx *sqlx.Tx) error {
 		_, err := tx.StmtxContext(ctx, st).ExecContext(ctx, pq.Array(keys))
 		return err
 	})
+	if err != nil {
+		return fmt.Errorf("mark inbox rows done: %w", err)
+	}
+	return nil
 }
 
 const markInboxDone = `
