@@ -35,6 +35,8 @@ type DB struct {
 	TaskHooks []TaskHook
 	// url is what Open was given: an import opens its own connection (copywarnings.go).
 	url string
+
+	stmts *stmtCache
 }
 
 // Open connects to PostgreSQL and checks that it answers. It does not migrate.
@@ -53,7 +55,7 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &DB{DB: db, Now: time.Now, Cal: cases.NewCalendar(), url: url}, nil
+	return &DB{DB: db, Now: time.Now, Cal: cases.NewCalendar(), url: url, stmts: &stmtCache{}}, nil
 }
 
 // Migrate applies every pending migration. Several instances may start at once: a
