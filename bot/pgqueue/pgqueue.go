@@ -190,11 +190,22 @@ func (s *Store) ReleaseOutbox(ctx context.Context, id int64) error {
 	return err
 }
 
+// PaceOutbox is bookkeeping (see bookkeep): should a database crash lose it, the row comes
+// back when its lease ends and the pacer is asked again. A burst of replies to the same
+// few users has most of its rows paced, each once; waiting for the disk for each held up
+// the sender and the callbacks' commits alike.
 func (s *Store) PaceOutbox(ctx context.Context, id int64, wait time.Duration) error {
-	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET attempts = attempts - 1, next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1`,
-		id, wait.Seconds())
-	return err
+	st, err := s.prepared(ctx, paceOutbox)
+	if err != nil {
+		return err
+	}
+	return s.bookkeep(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.StmtxContext(ctx, st).ExecContext(ctx, id, wait.Seconds())
+		return err
+	})
 }
+
+const paceOutbox = `UPDATE outbox SET attempts = attempts - 1, next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1`
 
 func (s *Store) RecordPartsSent(ctx context.Context, id int64, parts int) error {
 	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET parts_sent = $2 WHERE id = $1`, id, parts)
@@ -503,11 +514,12 @@ const claimInbox = `
 	FROM due WHERE i.key = due.key
 	RETURNING i.key, i.payload, i.attempts`
 
-// bookkeep runs the inbox worker's own writes (claims, "done" marks) without waiting for
-// the disk (synchronous_commit off for this transaction only). Losing one of them in a
-// database crash only repeats a message, which at-least-once allows; it keeps these
-// commits from competing with the inbox inserts, which must wait for the disk before WeCom
-// gets its 200.
+// bookkeep runs the workers' own writes that a crash may lose (the inbox's claims and
+// "done" marks, the outbox's pacing) without waiting for the disk (synchronous_commit off
+// for this transaction only). Losing one of them in a database crash only repeats a
+// message, which at-least-once allows, or asks the pacer again; it keeps these commits
+// from competing with the inbox inserts, which must wait for the disk before WeCom gets
+// its 200.
 func (s *Store) bookkeep(ctx context.Context, f func(tx *sqlx.Tx) error) error {
 	tx, err := s.DB.BeginTxx(ctx, nil)
 	if err != nil {
