@@ -57,6 +57,8 @@ type Inbox struct {
 	readyMu sync.Mutex
 	ready   []string
 	rescan  atomic.Bool // Nudge: scan at once rather than at the next Poll
+
+	accepting atomic.Int64 // callbacks waiting for their commit
 }
 
 // maxReady bounds the keys kept for the worker; the rows beyond are found by its scan.
@@ -126,6 +128,8 @@ func (in *Inbox) Accept(ctx context.Context, m Message) (bool, error) {
 		in.mu.RUnlock()
 		return false, errors.New("inbox: too many callbacks waiting for a commit")
 	}
+	in.accepting.Add(1)
+	defer in.accepting.Add(-1)
 	in.mu.RUnlock()
 	select {
 	case res := <-r.done:
@@ -323,8 +327,9 @@ type inboxResult struct {
 // Run hands pending messages to the handler until ctx ends; on start it takes what is
 // pending (a previous process's leftovers included, once their lease has run out).
 //
-// It runs at most Limit handlers and claims rows in batches: only when half the hands or
-// more are free, as many rows as there are free hands, recording the handled ones as done
+// It runs at most Limit handlers (half as many while callbacks wait for their commit) and
+// claims rows in batches: only when half the hands or more are free, as many rows as there
+// are free hands, recording the handled ones as done
 // in the same transaction. The rows waiting stay in the table (where other instances can
 // take them) rather than in our memory, a burst is claimed in a few statements rather
 // than two per message, and the handlers, however many callbacks wait, leave the machine
@@ -343,7 +348,14 @@ func (in *Inbox) Run(ctx context.Context) error {
 	if poll <= 0 {
 		poll = time.Second
 	}
-	want := (limit + 1) / 2
+	// While callbacks wait for their commit, half the hands: WeCom waits for those, while
+	// the handling of the callbacks already committed can wait a moment.
+	hands := func() int {
+		if in.accepting.Load() > 0 {
+			return max(1, limit/2)
+		}
+		return limit
+	}
 	results := make(chan inboxResult, limit)
 	var hwg sync.WaitGroup
 	running := 0
@@ -363,9 +375,11 @@ func (in *Inbox) Run(ctx context.Context) error {
 		// collected meanwhile are then recorded on their own after a moment, not left
 		// for the next claim, so that a crash repeats few messages.
 		var flush <-chan time.Time
+		var lim int
 	reap:
 		for {
-			if limit-running >= want {
+			lim = hands()
+			if want := (lim + 1) / 2; lim-running >= want {
 				select {
 				case r := <-results:
 					take(r)
@@ -389,7 +403,7 @@ func (in *Inbox) Run(ctx context.Context) error {
 		if ctx.Err() != nil {
 			break
 		}
-		free := limit - running
+		free := lim - running
 		var rows []InboxRow
 		var err error
 		claimed := true
