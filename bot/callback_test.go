@@ -168,7 +168,7 @@ func TestCallbackForgedOrReplayedChangesNothing(t *testing.T) {
 	if code := post(t, sim.AppCallbackURL, q, body); code != http.StatusOK {
 		t.Errorf("replay after restart: status %d, want 200", code)
 	}
-	time.Sleep(100 * time.Millisecond)
+	site.stop() // its handlers finish: nothing can run after this
 	if n := site.rec.count(); n != 1 {
 		t.Errorf("handler ran %d times, want 1", n)
 	}
@@ -194,7 +194,8 @@ func TestCallbackRetriesFromWeComAreDeduplicated(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, func() bool { return site.rec.count() >= 2 })
-	time.Sleep(100 * time.Millisecond)
+	inboxSettled(t, h)
+	site.stop()
 	site.rec.mu.Lock()
 	defer site.rec.mu.Unlock()
 	if len(site.rec.msgs) != 2 {
@@ -272,7 +273,9 @@ func TestSimulatorRetriesSlowBotAndBotDedupes(t *testing.T) {
 	if calls.Load() < 2 {
 		t.Fatalf("simulator tried %d times, want a retry", calls.Load())
 	}
-	time.Sleep(200 * time.Millisecond)
+	waitFor(t, func() bool { return site.rec.count() > 0 })
+	inboxSettled(t, h)
+	site.stop()
 	if n := site.rec.count(); n != 1 {
 		t.Errorf("handler ran %d times, want 1", n)
 	}

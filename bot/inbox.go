@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -29,14 +30,12 @@ type Inbox struct {
 	Log     *slog.Logger
 	Metrics *Metrics
 
-	// Accepting (group commit).
-	Linger        time.Duration // wait for more callbacks before a commit (default 0: take what is queued)
+	// Accepting (group commit: see commitLoop).
 	MaxBatch      int           // rows per commit (default 500)
-	Committers    int           // commits in flight at once (default 2)
 	CommitTimeout time.Duration // then the callback gets 503 and WeCom retries (default 3 s, under WeCom's 5 s)
 
 	// Handling.
-	Limit       int           // handlers running at once (default 16)
+	Limit       int           // handlers running at once (default 4)
 	Poll        time.Duration // look for due rows this often when not nudged (default 1 s)
 	Lease       time.Duration // a claimed row stays ours this long (default 2 min); handlers get 90% of it
 	MaxAttempts int           // then the row is failed, its last error kept (default 5)
@@ -50,8 +49,20 @@ type Inbox struct {
 	nudge  chan struct{}
 	mu     sync.RWMutex
 	closed bool
-	cwg    sync.WaitGroup // committers
+	cwg    sync.WaitGroup // the committer
+
+	// ready are the keys this process committed and its worker has not claimed yet: they
+	// are claimed by key, without a scan of the table, which until it is vacuumed steps
+	// over every row handled since (see Run).
+	readyMu sync.Mutex
+	ready   []string
+	rescan  atomic.Bool // Nudge: scan at once rather than at the next Poll
+
+	accepting atomic.Int64 // callbacks waiting for their commit
 }
+
+// maxReady bounds the keys kept for the worker; the rows beyond are found by its scan.
+const maxReady = 10000
 
 // NewInbox returns an inbox on store whose worker hands messages to h.
 func NewInbox(store InboxStore, h Handler, log *slog.Logger, m *Metrics) *Inbox {
@@ -90,14 +101,8 @@ func (in *Inbox) init() {
 	in.once.Do(func() {
 		in.reqs = make(chan *acceptReq, 4096)
 		in.nudge = make(chan struct{}, 1)
-		n := in.Committers
-		if n <= 0 {
-			n = 2
-		}
-		for range n {
-			in.cwg.Add(1)
-			go in.commitLoop()
-		}
+		in.cwg.Add(1)
+		go in.commitLoop()
 	})
 }
 
@@ -123,6 +128,8 @@ func (in *Inbox) Accept(ctx context.Context, m Message) (bool, error) {
 		in.mu.RUnlock()
 		return false, errors.New("inbox: too many callbacks waiting for a commit")
 	}
+	in.accepting.Add(1)
+	defer in.accepting.Add(-1)
 	in.mu.RUnlock()
 	select {
 	case res := <-r.done:
@@ -133,9 +140,12 @@ func (in *Inbox) Accept(ctx context.Context, m Message) (bool, error) {
 	}
 }
 
-// commitLoop is one group committer: it takes the callbacks waiting (lingering a little if
-// asked) and commits them in one multi-row INSERT. While it commits, the next burst
-// queues up, so the batch grows with the load and an idle server commits at once.
+// commitLoop is the group committer: it takes every callback waiting and commits them in
+// one multi-row INSERT. While it commits, the next callbacks queue up and go into the next
+// commit, so a commit carries what arrived during the one before: one at a time when idle
+// (no waiting for company), many under load, where one commit's wait for the disk is then
+// shared by all of them. One committer suffices: a second would only split the queue
+// into smaller commits waiting on the same disk.
 func (in *Inbox) commitLoop() {
 	defer in.cwg.Done()
 	max := in.MaxBatch
@@ -144,22 +154,6 @@ func (in *Inbox) commitLoop() {
 	}
 	for r := range in.reqs {
 		batch := []*acceptReq{r}
-		if in.Linger > 0 {
-			t := time.NewTimer(in.Linger)
-		linger:
-			for len(batch) < max {
-				select {
-				case r, ok := <-in.reqs:
-					if !ok {
-						break linger
-					}
-					batch = append(batch, r)
-				case <-t.C:
-					break linger
-				}
-			}
-			t.Stop()
-		}
 	drain:
 		for len(batch) < max {
 			select {
@@ -184,7 +178,12 @@ func (in *Inbox) commit(batch []*acceptReq) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
+	start := time.Now()
 	fresh, err := in.insert(ctx, batch)
+	if in.Metrics != nil {
+		in.Metrics.InboxCommit.Observe(time.Since(start).Seconds())
+		in.Metrics.InboxCommitRows.Add(float64(len(batch)))
+	}
 	if err != nil && len(batch) > 1 && in.Store.RowRefused(err) {
 		// One row the database refuses must not sink the others: insert them one by one.
 		fresh, err = map[string]bool{}, nil
@@ -212,12 +211,38 @@ func (in *Inbox) commit(batch []*acceptReq) {
 		// A key twice in one batch: the first waiter is the new one.
 		f := fresh[r.key]
 		delete(fresh, r.key)
-		anyNew = anyNew || f
+		if f {
+			anyNew = true
+			in.readyMu.Lock()
+			if len(in.ready) < maxReady {
+				in.ready = append(in.ready, r.key)
+			}
+			in.readyMu.Unlock()
+		}
 		r.done <- acceptRes{fresh: f}
 	}
 	if anyNew {
-		in.Nudge()
+		in.wake()
 	}
+}
+
+// takeReady takes up to n of the keys committed here and not yet claimed, oldest first.
+func (in *Inbox) takeReady(n int) []string {
+	in.readyMu.Lock()
+	defer in.readyMu.Unlock()
+	n = min(n, len(in.ready))
+	keys := append([]string(nil), in.ready[:n]...)
+	in.ready = in.ready[n:]
+	if len(in.ready) == 0 {
+		in.ready = nil // let the array of a burst go
+	}
+	return keys
+}
+
+func (in *Inbox) readyLen() int {
+	in.readyMu.Lock()
+	defer in.readyMu.Unlock()
+	return len(in.ready)
 }
 
 func (in *Inbox) insert(ctx context.Context, batch []*acceptReq) (map[string]bool, error) {
@@ -265,8 +290,15 @@ func scrub(m Message) Message {
 	return m
 }
 
-// Nudge wakes the worker of this process (a callback was just recorded).
+// Nudge wakes the worker of this process to look at the table now (rows were recorded
+// there other than through Accept, which hands the worker its keys itself).
 func (in *Inbox) Nudge() {
+	in.rescan.Store(true)
+	in.wake()
+}
+
+// wake wakes the worker of this process.
+func (in *Inbox) wake() {
 	in.init()
 	select {
 	case in.nudge <- struct{}{}:
@@ -294,49 +326,111 @@ type inboxResult struct {
 
 // Run hands pending messages to the handler until ctx ends; on start it takes what is
 // pending (a previous process's leftovers included, once their lease has run out).
+//
+// It runs at most Limit handlers (half as many while callbacks wait for their commit) and
+// claims rows in batches: only when half the hands or more are free, as many rows as there
+// are free hands, recording the handled ones as done
+// in the same transaction. The rows waiting stay in the table (where other instances can
+// take them) rather than in our memory, a burst is claimed in a few statements rather
+// than two per message, and the handlers, however many callbacks wait, leave the machine
+// to the callbacks' own commits, which WeCom waits for.
+//
+// The rows this process committed are claimed by their keys as soon as a commit brings
+// them. Every Poll, on start and when nudged, it scans the table instead, for what no
+// commit here announced: rows other instances or the spool took in, rows whose lease or
+// back-off ran out.
 func (in *Inbox) Run(ctx context.Context) error {
 	in.init()
 	limit, poll := in.Limit, in.Poll
 	if limit <= 0 {
-		limit = 16
+		limit = 4
 	}
 	if poll <= 0 {
 		poll = time.Second
 	}
-	sem := make(chan struct{}, limit)
-	results := make(chan inboxResult, limit)
-	markDone := make(chan struct{})
-	go func() { defer close(markDone); in.recordLoop(ctx, results) }()
-	var hwg sync.WaitGroup
-	for ctx.Err() == nil {
-		// Claim only as many rows as there are free hands, so rows wait in the table
-		// (where other instances can take them) rather than in our memory.
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-			continue
+	// While callbacks wait for their commit, half the hands: WeCom waits for those, while
+	// the handling of the callbacks already committed can wait a moment.
+	hands := func() int {
+		if in.accepting.Load() > 0 {
+			return max(1, limit/2)
 		}
-		free := 1
-	fill:
-		for free < limit {
+		return limit
+	}
+	results := make(chan inboxResult, limit)
+	var hwg sync.WaitGroup
+	running := 0
+	var done []string      // handled, to be recorded with the next claim
+	var lastScan time.Time // zero: scan first
+	take := func(r inboxResult) {
+		running--
+		if r.err == nil {
+			done = append(done, r.key)
+			return
+		}
+		in.retryOrFail(context.WithoutCancel(ctx), r)
+	}
+	for ctx.Err() == nil {
+		// Take back the hands of the handlers that finished, waiting for them while fewer
+		// than want are free. A handler may take long (a ledger export): the done marks
+		// collected meanwhile are then recorded on their own after a moment, not left
+		// for the next claim, so that a crash repeats few messages.
+		var flush <-chan time.Time
+		var lim int
+	reap:
+		for {
+			lim = hands()
+			if want := (lim + 1) / 2; lim-running >= want {
+				select {
+				case r := <-results:
+					take(r)
+					continue
+				default:
+					break reap
+				}
+			}
+			if len(done) > 0 && flush == nil {
+				flush = time.After(100 * time.Millisecond)
+			}
 			select {
-			case sem <- struct{}{}:
-				free++
-			default:
-				break fill
+			case r := <-results:
+				take(r)
+			case <-flush:
+				done, flush = in.markDone(ctx, done), nil
+			case <-ctx.Done():
+				break reap
 			}
 		}
-		rows, err := in.claim(ctx, free)
-		if err != nil && ctx.Err() == nil {
-			in.log().ErrorContext(ctx, "inbox worker: claim", "err", err)
+		if ctx.Err() != nil {
+			break
 		}
-		for range free - len(rows) {
-			<-sem
+		free := lim - running
+		var rows []InboxRow
+		var err error
+		claimed := true
+		if time.Since(lastScan) >= poll || in.rescan.Swap(false) {
+			lastScan = time.Now()
+			rows, err = in.Store.ClaimInbox(ctx, done, free, in.lease())
+		} else if keys := in.takeReady(free); len(keys) > 0 {
+			// Rows a scan or another instance took meanwhile are not returned; should
+			// this claim fail, the next scan finds its rows.
+			rows, err = in.Store.ClaimInboxKeys(ctx, done, keys, in.lease())
+		} else {
+			claimed = false
+			done = in.markDone(ctx, done)
+		}
+		if err != nil {
+			if ctx.Err() == nil {
+				in.log().ErrorContext(ctx, "inbox worker: claim", "err", err)
+			}
+		} else if claimed {
+			in.countDone(len(done))
+			done = done[:0]
 		}
 		for _, r := range rows {
+			running++
 			hwg.Add(1)
 			go func() {
-				defer func() { <-sem; hwg.Done() }()
+				defer hwg.Done()
 				err := in.handle(ctx, r)
 				if ctx.Err() != nil && in.abrupt {
 					return // killed: the lease brings the row back
@@ -344,22 +438,52 @@ func (in *Inbox) Run(ctx context.Context) error {
 				results <- inboxResult{key: r.Key, attempts: r.Attempts, err: err}
 			}()
 		}
-		if len(rows) > 0 {
-			continue
+		if err == nil && claimed && (len(rows) == free || in.readyLen() > 0) {
+			continue // there may be more
 		}
+		// Nothing more to claim now: wait for a commit's new rows, the next scan, or a
+		// handler to finish (its done mark is recorded at once).
 		select {
 		case <-ctx.Done():
 		case <-in.nudge:
-		case <-time.After(poll):
+		case <-time.After(poll - time.Since(lastScan)):
+		case r := <-results:
+			take(r)
 		}
 	}
 	if in.abrupt {
-		return nil
+		return nil // killed: record nothing more
+	}
+	// A graceful stop: the running handlers finish, and what they did is recorded.
+	for running > 0 {
+		take(<-results)
 	}
 	hwg.Wait()
-	close(results)
-	<-markDone
+	in.markDone(context.WithoutCancel(ctx), done)
 	return nil
+}
+
+// markDone records handled rows on their own and returns what is left to record: none,
+// or all of them when the database did not take them (the next claim tries again; should
+// the process die first, their lease brings them back and they are handled again).
+func (in *Inbox) markDone(ctx context.Context, done []string) []string {
+	if len(done) == 0 {
+		return done
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := in.Store.MarkInboxDone(ctx, done); err != nil {
+		in.log().ErrorContext(ctx, "inbox: record handled messages", "n", len(done), "err", err)
+		return done
+	}
+	in.countDone(len(done))
+	return done[:0]
+}
+
+func (in *Inbox) countDone(n int) {
+	if in.Metrics != nil && n > 0 {
+		in.Metrics.Inbox.WithLabelValues("done").Add(float64(n))
+	}
 }
 
 func (in *Inbox) lease() time.Duration {
@@ -367,14 +491,6 @@ func (in *Inbox) lease() time.Duration {
 		return 2 * time.Minute
 	}
 	return in.Lease
-}
-
-func (in *Inbox) claim(ctx context.Context, n int) ([]InboxRow, error) {
-	rows, err := in.Store.ClaimInbox(ctx, n, in.lease())
-	if err != nil {
-		return nil, fmt.Errorf("claim inbox: %w", err)
-	}
-	return rows, nil
 }
 
 // handle runs the handler on one row, turning a panic into an error.
@@ -418,53 +534,6 @@ func panicSite(stack []byte) string {
 		s = s[:1000] + "…"
 	}
 	return s
-}
-
-// recordLoop records handler outcomes: the successes of a burst in one UPDATE.
-func (in *Inbox) recordLoop(ctx context.Context, results <-chan inboxResult) {
-	for r := range results {
-		batch := []inboxResult{r}
-	more:
-		for len(batch) < 500 {
-			select {
-			case r, ok := <-results:
-				if !ok {
-					break more
-				}
-				batch = append(batch, r)
-			default:
-				break more
-			}
-		}
-		if in.abrupt && ctx.Err() != nil {
-			continue // killed: record nothing more
-		}
-		in.record(context.WithoutCancel(ctx), batch)
-	}
-}
-
-func (in *Inbox) record(ctx context.Context, batch []inboxResult) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	var done []string
-	for _, r := range batch {
-		if r.err == nil {
-			done = append(done, r.key)
-			continue
-		}
-		in.retryOrFail(ctx, r)
-	}
-	if len(done) == 0 {
-		return
-	}
-	if err := in.Store.MarkInboxDone(ctx, done); err != nil {
-		// The lease brings the rows back and they are handled again (at least once).
-		in.log().ErrorContext(ctx, "inbox: record handled messages", "n", len(done), "err", err)
-		return
-	}
-	if in.Metrics != nil {
-		in.Metrics.Inbox.WithLabelValues("done").Add(float64(len(done)))
-	}
 }
 
 func (in *Inbox) retryOrFail(ctx context.Context, r inboxResult) {

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	neturl "net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
@@ -25,6 +27,18 @@ func inboxState(t *testing.T, h *harness, key string) (state string, attempts in
 		t.Fatalf("inbox row %s: %v", key, err)
 	}
 	return state, attempts, lastErr
+}
+
+// inboxSettled waits until no inbox row is pending (every message handled, or failed).
+func inboxSettled(t *testing.T, h *harness) {
+	t.Helper()
+	waitFor(t, func() bool {
+		var left int
+		if err := h.DB.Get(&left, `SELECT count(*) FROM inbox WHERE state = 'pending'`); err != nil {
+			t.Fatal(err)
+		}
+		return left == 0
+	})
 }
 
 // serveInbox serves the app callback into in, without running its worker.
@@ -71,15 +85,14 @@ func TestInboxAnsweredCallbackSurvivesKillBeforeHandling(t *testing.T) {
 	second := &recorder{}
 	in2 := h.inbox(second)
 	url2 := serveInbox(t, h, in2)
-	runInbox(t, in2)
+	stop2 := runInbox(t, in2)
 	if code := post(t, url2, q, body); code != http.StatusOK {
 		t.Fatalf("retry: status %d", code)
 	}
-	waitFor(t, func() bool { return second.count() == 1 })
 	waitFor(t, func() bool { st, _, _ := inboxState(t, h, "app:8001"); return st == "done" })
-	time.Sleep(100 * time.Millisecond)
-	if first.count() != 0 || second.count() != 1 {
-		t.Errorf("handled %d + %d times, want 0 + 1", first.count(), second.count())
+	stop2() // lets its handlers finish: nothing can run after this
+	if st, n, _ := inboxState(t, h, "app:8001"); first.count() != 0 || second.count() != 1 || n != 1 {
+		t.Errorf("handled %d + %d times, claimed %d times (%s), want 0 + 1, once", first.count(), second.count(), n, st)
 	}
 	if m := second.msgs[0]; m.Text != "待办" || m.UserID != "zhangsan" || m.Source != bot.FromApp || m.At.IsZero() {
 		t.Errorf("handled message %+v", m)
@@ -114,12 +127,11 @@ func TestInboxClaimOfKilledWorkerIsRetriedAfterLease(t *testing.T) {
 	rec := &recorder{}
 	in2 := h.inbox(rec)
 	t.Cleanup(in2.Close)
-	runInbox(t, in2)
-	waitFor(t, func() bool { return rec.count() == 1 })
+	stop2 := runInbox(t, in2)
 	waitFor(t, func() bool { st, _, _ := inboxState(t, h, "app:8101"); return st == "done" })
-	time.Sleep(100 * time.Millisecond)
-	if rec.count() != 1 {
-		t.Errorf("handled %d times after the lease, want 1", rec.count())
+	stop2()
+	if _, n, _ := inboxState(t, h, "app:8101"); rec.count() != 1 || n != 2 {
+		t.Errorf("handled %d times after the lease, claimed %d times in all; want 1, and 2 (the killed one's and this)", rec.count(), n)
 	}
 }
 
@@ -130,7 +142,7 @@ func TestInboxConcurrentCopiesHandledOnce(t *testing.T) {
 	rec := &recorder{}
 	in := h.inbox(rec)
 	url := serveInbox(t, h, in)
-	runInbox(t, in)
+	stop := runInbox(t, in)
 	q, body := h.Sim.SealApp(h.Sim.TextXML("lisi", "帮助", "8201", time.Now()))
 	var wg sync.WaitGroup
 	var bad atomic.Int32
@@ -147,10 +159,10 @@ func TestInboxConcurrentCopiesHandledOnce(t *testing.T) {
 	if bad.Load() > 0 {
 		t.Errorf("%d copies were not acknowledged", bad.Load())
 	}
-	waitFor(t, func() bool { return rec.count() == 1 })
-	time.Sleep(150 * time.Millisecond)
-	if rec.count() != 1 {
-		t.Errorf("handled %d times, want 1", rec.count())
+	inboxSettled(t, h)
+	stop()
+	if _, n, _ := inboxState(t, h, "app:8201"); rec.count() != 1 || n != 1 || dedupRows(t, h) != 1 {
+		t.Errorf("handled %d times, claimed %d times, %d rows; want 1, 1, 1", rec.count(), n, dedupRows(t, h))
 	}
 }
 
@@ -222,12 +234,12 @@ func TestInboxDatabaseDownAnswers5xx(t *testing.T) {
 	in := bot.NewInbox(pgqueue.New(dead), rec, h.Log, h.Metrics)
 	in.Poll = 20 * time.Millisecond
 	url := serveInbox(t, h, in)
-	runInbox(t, in)
+	stop := runInbox(t, in)
 	q, body := h.Sim.SealApp(h.Sim.TextXML("zhangsan", "帮助", "8401", time.Now()))
 	if code := post(t, url, q, body); code < 500 {
 		t.Errorf("status %d with the database down, want 5xx", code)
 	}
-	time.Sleep(100 * time.Millisecond)
+	stop()
 	if rec.count() != 0 {
 		t.Errorf("handler ran %d times", rec.count())
 	}
@@ -292,5 +304,177 @@ func TestPruneInboxKeepsPending(t *testing.T) {
 	h.DB.Select(&keys, `SELECT key FROM inbox ORDER BY key`)
 	if strings.Join(keys, ",") != "new-done,old-pending" {
 		t.Errorf("left %v", keys)
+	}
+}
+
+// lockInbox holds an exclusive lock on the inbox table (as a long statement or a stalled
+// disk would), so that the group commit waits; release lets it go.
+func lockInbox(t *testing.T, h *harness) (release func()) {
+	t.Helper()
+	tx, err := h.DB.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(`LOCK TABLE inbox IN EXCLUSIVE MODE`); err != nil {
+		t.Fatal(err)
+	}
+	var once sync.Once
+	release = func() { once.Do(func() { tx.Rollback() }) }
+	t.Cleanup(release)
+	return release
+}
+
+// waitLockWaiters waits until a statement of the test's database waits for a lock.
+func waitLockWaiters(t *testing.T, h *harness) {
+	t.Helper()
+	waitFor(t, func() bool {
+		var n int
+		h.DB.Get(&n, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
+		return n > 0
+	})
+}
+
+// postAll posts every callback at once and returns their statuses.
+func postAll(t *testing.T, url string, reqs [][2]any) []int {
+	codes := make([]int, len(reqs))
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = post(t, url, r[0].(neturl.Values), r[1].([]byte))
+		}()
+	}
+	wg.Wait()
+	return codes
+}
+
+// sealed makes n distinct callbacks and copies of one more, all from zhangsan.
+func sealed(h *harness, first, n, copies int) [][2]any {
+	var reqs [][2]any
+	for i := range n {
+		q, body := h.Sim.SealApp(h.Sim.TextXML("zhangsan", "帮助", fmt.Sprint(first+i), time.Now()))
+		reqs = append(reqs, [2]any{q, body})
+	}
+	q, body := h.Sim.SealApp(h.Sim.TextXML("zhangsan", "帮助", fmt.Sprint(first+n), time.Now()))
+	for range copies {
+		reqs = append(reqs, [2]any{q, body})
+	}
+	return reqs
+}
+
+// commitsSoFar reads the inbox's group commits from its metrics: how many, and the
+// callbacks they carried.
+func commitsSoFar(t *testing.T, reg *prometheus.Registry) (commits, callbacks float64) {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		for _, m := range mf.GetMetric() {
+			switch mf.GetName() {
+			case "fangpin_inbox_commit_seconds":
+				commits = float64(m.GetHistogram().GetSampleCount())
+			case "fangpin_inbox_commit_callbacks_total":
+				callbacks = m.GetCounter().GetValue()
+			}
+		}
+	}
+	return commits, callbacks
+}
+
+// Callbacks arriving while a commit is in flight wait for it and then go into the next
+// commit together, without a timer: 40 callbacks held up by one slow commit take a few
+// commits, not 40. Ten copies of one message in the same group are stored once and
+// handled once, and every copy is acknowledged.
+func TestInboxGroupCommitTakesWhatArrivedMeanwhile(t *testing.T) {
+	h := newHarness(t)
+	rec := &recorder{}
+	in := h.inbox(rec)
+	reg := prometheus.NewRegistry()
+	in.Metrics = bot.NewMetrics(reg, nil)
+	url := serveInbox(t, h, in)
+	release := lockInbox(t, h)
+
+	reqs := sealed(h, 8600, 30, 10)
+	codes := make([]int, len(reqs))
+	var answered atomic.Int32
+	var wg sync.WaitGroup
+	for i, r := range reqs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			codes[i] = post(t, url, r[0].(neturl.Values), r[1].([]byte))
+			answered.Add(1)
+		}()
+	}
+	waitLockWaiters(t, h) // the first commit waits; the others queue up behind it
+	// None is answered while its commit waits.
+	if got, _ := commitsSoFar(t, reg); got != 0 || answered.Load() != 0 {
+		t.Fatalf("%v commits done, %d callbacks answered while the table was locked", got, answered.Load())
+	}
+	release()
+	wg.Wait()
+	for i, c := range codes {
+		if c != http.StatusOK {
+			t.Errorf("callback %d: status %d, want 200", i, c)
+		}
+	}
+	commits, carried := commitsSoFar(t, reg)
+	t.Logf("%d callbacks in %v commits", len(reqs), commits)
+	if carried != float64(len(reqs)) || commits > 5 {
+		t.Errorf("%v callbacks in %v commits: want all %d in a few", carried, commits, len(reqs))
+	}
+	if n := dedupRows(t, h); n != 31 {
+		t.Errorf("%d inbox rows, want 31 (the copies once)", n)
+	}
+	stop := runInbox(t, in)
+	inboxSettled(t, h)
+	stop()
+	var claims []int
+	h.DB.Select(&claims, `SELECT DISTINCT attempts FROM inbox`)
+	if rec.count() != 31 || fmt.Sprint(claims) != "[1]" {
+		t.Errorf("handled %d messages, claimed %v times; want 31, each once", rec.count(), claims)
+	}
+}
+
+// A group commit that fails fails every callback waiting for it (503: WeCom retries) and
+// stores none of them; the retries are then stored and handled once each.
+func TestInboxFailedGroupCommitFailsEveryWaiter(t *testing.T) {
+	h := newHarness(t)
+	rec := &recorder{}
+	in := h.inbox(rec)
+	in.CommitTimeout = 300 * time.Millisecond
+	url := serveInbox(t, h, in)
+	release := lockInbox(t, h)
+
+	reqs := sealed(h, 8700, 15, 5)
+	codes := postAll(t, url, reqs) // each commit times out behind the lock
+	for i, c := range codes {
+		if c != http.StatusServiceUnavailable {
+			t.Errorf("callback %d: status %d while its commit failed, want 503", i, c)
+		}
+	}
+	release()
+	if n := dedupRows(t, h); n != 0 {
+		t.Fatalf("%d inbox rows after the failed commits, want none", n)
+	}
+	// WeCom retries each.
+	for i, c := range postAll(t, url, reqs) {
+		if c != http.StatusOK {
+			t.Errorf("retry of callback %d: status %d, want 200", i, c)
+		}
+	}
+	if n := dedupRows(t, h); n != 16 {
+		t.Errorf("%d inbox rows after the retries, want 16", n)
+	}
+	stop := runInbox(t, in)
+	inboxSettled(t, h)
+	stop()
+	var claims []int
+	h.DB.Select(&claims, `SELECT DISTINCT attempts FROM inbox`)
+	if rec.count() != 16 || fmt.Sprint(claims) != "[1]" {
+		t.Errorf("handled %d messages, claimed %v times; want 16, each once", rec.count(), claims)
 	}
 }

@@ -13,6 +13,9 @@ type Metrics struct {
 	Callbacks *prometheus.CounterVec // source, outcome
 	Sends     *prometheus.CounterVec // channel, result
 	Inbox     *prometheus.CounterVec // result: done, retry, failed
+	// The inbox's group commits: how long each took, and the callbacks they carried.
+	InboxCommit     prometheus.Histogram
+	InboxCommitRows prometheus.Counter
 }
 
 // NewMetrics registers the bot's counters, and the outbox depth and age read from stats at
@@ -31,8 +34,17 @@ func NewMetrics(reg prometheus.Registerer, stats QueueStats) *Metrics {
 			Name: "fangpin_inbox_handled_total",
 			Help: "Inbox messages handed to the handler, by result (done, retry, failed).",
 		}, []string{"result"}),
+		InboxCommit: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Name:    "fangpin_inbox_commit_seconds",
+			Help:    "Group commits of callbacks into the inbox (each waits for the disk before its callbacks get their 200).",
+			Buckets: []float64{.001, .002, .005, .01, .02, .05, .1, .2, .5, 1, 3},
+		}),
+		InboxCommitRows: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "fangpin_inbox_commit_callbacks_total",
+			Help: "Callbacks carried by the inbox's group commits (divided by the commits: callbacks a commit).",
+		}),
 	}
-	reg.MustRegister(m.Callbacks, m.Sends, m.Inbox)
+	reg.MustRegister(m.Callbacks, m.Sends, m.Inbox, m.InboxCommit, m.InboxCommitRows)
 	if stats != nil {
 		reg.MustRegister(&outboxCollector{stats: stats})
 	}

@@ -75,14 +75,20 @@ func TestOutboxExactlyOnceDespiteFailuresAndKill(t *testing.T) {
 	killedAt := len(h.Sim.Sent())
 
 	// The restarted service runs two instances sharing the outbox.
-	runWorker(t, h.worker())
-	runWorker(t, h.worker())
+	stopA := runWorker(t, h.worker())
+	stopB := runWorker(t, h.worker())
 	if err := h.Sim.Wait(waitCtx(t, 60*time.Second), func(s []wecomtest.Sent) bool { return len(s) >= n }); err != nil {
 		var pending int
 		h.DB.Get(&pending, `SELECT count(*) FROM outbox WHERE state <> 'sent'`)
 		t.Fatalf("%v: %d sent, %d rows not sent", err, len(h.Sim.Sent()), pending)
 	}
-	time.Sleep(300 * time.Millisecond) // would a duplicate still come?
+	// Would a duplicate still come? Not once no row is pending, the workers stopped (each
+	// finishing the message it was sending) and WeCom holds no request (the killed
+	// worker's, delayed, may land late).
+	waitSettled(t, h, 30*time.Second)
+	stopA()
+	stopB()
+	waitFor(t, func() bool { return h.Sim.InFlight() == 0 })
 	seen := map[string]int{}
 	for _, s := range h.Sim.Sent() {
 		seen[s.Content]++

@@ -68,11 +68,13 @@ func TestSpoolKeepsCallbacksThroughADatabaseOutage(t *testing.T) {
 	if err != nil || moved != n {
 		t.Fatalf("drained %d, %v; want %d", moved, err, n)
 	}
-	runInbox(t, back)
-	waitFor(t, func() bool { return rec.count() == n })
-	time.Sleep(100 * time.Millisecond)
-	if rec.count() != n {
-		t.Errorf("handled %d messages, want %d (each once)", rec.count(), n)
+	stop := runInbox(t, back)
+	inboxSettled(t, h)
+	stop()
+	var claims []int
+	h.DB.Select(&claims, `SELECT attempts FROM inbox ORDER BY key`)
+	if rec.count() != n || fmt.Sprint(claims) != "[1 1 1 1 1]" {
+		t.Errorf("handled %d messages, claimed %v times; want %d, each once", rec.count(), claims, n)
 	}
 	if left, _ := os.ReadDir(dir); len(left) != 0 {
 		t.Errorf("spool not empty after draining: %d files", len(left))

@@ -20,9 +20,11 @@ type InboxStore interface {
 	// RowRefused reports whether err says the database refused a row's data (so that the
 	// rest of a batch may still go in one by one).
 	RowRefused(err error) bool
-	// ClaimInbox leases up to n pending rows whose lease ran out, oldest first, counting an
-	// attempt on each.
-	ClaimInbox(ctx context.Context, n int, lease time.Duration) ([]InboxRow, error)
+	// ClaimInbox marks the pending rows done handled and leases up to n pending rows whose
+	// lease ran out, oldest first, counting an attempt on each, in one transaction.
+	ClaimInbox(ctx context.Context, done []string, n int, lease time.Duration) ([]InboxRow, error)
+	// ClaimInboxKeys is ClaimInbox for the pending rows among keys whose lease ran out.
+	ClaimInboxKeys(ctx context.Context, done, keys []string, lease time.Duration) ([]InboxRow, error)
 	// MarkInboxDone marks pending rows handled.
 	MarkInboxDone(ctx context.Context, keys []string) error
 	// FailInbox gives a pending row up, keeping its last error.
@@ -111,3 +113,6 @@ var ErrCardSpent = errors.New("card already updated or older than 72 hours")
 // SaltWindow is how far back the outbox looks for an equal message to the same users when
 // one is queued: WeCom's longest duplicate_check_interval (4 hours).
 const SaltWindow = saltWindow
+
+// MaxSalt is the most salt a message's body gets (further equal messages look the same).
+const MaxSalt = maxSalt

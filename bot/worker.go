@@ -350,6 +350,8 @@ func (w *Worker) requests(ctx context.Context, r *OutboxRow, msgtype string, bod
 	return calls, nil
 }
 
+const maxSalt = 64
+
 // saltMark makes a private message's text differ from the equal messages queued before it
 // to the same users (pgqueue.Enqueue counts them in salt): zero-width spaces, which WeCom shows as
 // nothing, so that the duplicate check does not drop a reply asked for twice. A resend of
@@ -358,7 +360,7 @@ func saltMark(r *OutboxRow) string {
 	if r.Channel != ToUsers || r.Salt <= 0 {
 		return ""
 	}
-	return strings.Repeat("\u200b", min(r.Salt, 64))
+	return strings.Repeat("\u200b", min(r.Salt, maxSalt))
 }
 
 // upload uploads a file message's content once; the media_id is kept with the row (valid

@@ -46,15 +46,15 @@ func enqueueBatch(ctx context.Context, q sqlx.ExecerContext, msgs []bot.Outgoing
 			ORDER BY key, ord)
 		INSERT INTO outbox (idem_key, channel, target, payload, attachment, salt)
 		SELECT f.key, f.channel, f.target, f.payload::jsonb, NULLIF(f.file, ''::bytea),
-		       CASE WHEN f.channel = 'message' THEN (SELECT count(*) FROM outbox o
-		            WHERE o.channel = f.channel AND o.target = f.target AND o.payload = f.payload::jsonb
-		              AND o.created_at > now() - make_interval(secs => $6))
+		       CASE WHEN f.channel = 'message' THEN (SELECT count(*) FROM (SELECT FROM outbox o
+		            WHERE o.channel = f.channel AND o.target = f.target AND o.payload_md5 = md5(f.payload::jsonb::text)::uuid
+		              AND o.created_at > now() - make_interval(secs => $6) LIMIT $7) AS equal)
 		          + row_number() OVER (PARTITION BY f.channel, f.target, f.payload ORDER BY f.ord) - 1
 		       ELSE 0 END
 		FROM fresh f
 		ORDER BY f.ord
 		ON CONFLICT (idem_key) DO NOTHING`,
-		pq.Array(keys), pq.Array(channels), pq.Array(targets), pq.Array(payloads), files, bot.SaltWindow.Seconds())
+		pq.Array(keys), pq.Array(channels), pq.Array(targets), pq.Array(payloads), files, bot.SaltWindow.Seconds(), bot.MaxSalt)
 	if err != nil {
 		return fmt.Errorf("enqueue %d messages (first %s): %w", n, msgs[0].Key, err)
 	}

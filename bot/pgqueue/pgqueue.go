@@ -12,6 +12,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -23,6 +25,28 @@ import (
 // Store is the bot's tables on a connection pool.
 type Store struct {
 	DB *sqlx.DB
+
+	// The statements run for every callback are prepared once per connection: unprepared,
+	// lib/pq spends a round trip to the server on parsing each before running it, and
+	// under load each round trip waits for the server process to be scheduled.
+	stmts sync.Map // query text → *sqlx.Stmt
+}
+
+// prepared returns query prepared on the pool (database/sql prepares it again on each
+// connection it runs on, once).
+func (s *Store) prepared(ctx context.Context, query string) (*sqlx.Stmt, error) {
+	if st, ok := s.stmts.Load(query); ok {
+		return st.(*sqlx.Stmt), nil
+	}
+	st, err := s.DB.PreparexContext(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("prepare: %w", err)
+	}
+	if old, loaded := s.stmts.LoadOrStore(query, st); loaded {
+		st.Close()
+		return old.(*sqlx.Stmt), nil
+	}
+	return st, nil
 }
 
 // New returns the store on db.
@@ -37,6 +61,23 @@ var (
 // Enqueue puts messages into the outbox. A key already queued is ignored, so retrying a
 // whole operation never sends twice. Run it on the transaction of the change it reports.
 func Enqueue(ctx context.Context, q sqlx.ExecerContext, msgs ...bot.Outgoing) error {
+	return enqueue(ctx, q, nil, msgs)
+}
+
+// enqueueOne inserts one message; salt counts the equal messages to the same users queued
+// lately (up to the most a body shows), so that the worker can make this one's body
+// differ from theirs (see saltMark).
+const enqueueOne = `
+	INSERT INTO outbox (idem_key, channel, target, payload, attachment, salt)
+	SELECT $1, $2, $3, $4, $5,
+	       CASE WHEN $2 = 'message' THEN (SELECT count(*) FROM (SELECT FROM outbox o
+	            WHERE o.channel = $2 AND o.target = $3 AND o.payload_md5 = md5($4::jsonb::text)::uuid
+	              AND o.created_at > now() - make_interval(secs => $6) LIMIT $7) AS equal) ELSE 0 END
+	ON CONFLICT (idem_key) DO NOTHING`
+
+// enqueue runs Enqueue, through insert when it is prepared (on a pool); many messages go
+// in one statement (enqueueBatch).
+func enqueue(ctx context.Context, q sqlx.ExecerContext, insert *sqlx.Stmt, msgs []bot.Outgoing) error {
 	if len(msgs) > 1 {
 		return enqueueBatch(ctx, q, msgs)
 	}
@@ -54,15 +95,12 @@ func Enqueue(ctx context.Context, q sqlx.ExecerContext, msgs ...bot.Outgoing) er
 		if m.MsgType == "file" && len(m.File) == 0 {
 			return fmt.Errorf("enqueue %s: file message without content", m.Key)
 		}
-		// salt counts the equal messages to the same users queued lately, so that the
-		// worker can make this one's body differ from theirs (see Worker.body).
-		_, err = q.ExecContext(ctx, `
-			INSERT INTO outbox (idem_key, channel, target, payload, attachment, salt)
-			SELECT $1, $2, $3, $4, $5,
-			       CASE WHEN $2 = 'message' THEN (SELECT count(*) FROM outbox o
-			            WHERE o.channel = $2 AND o.target = $3 AND o.payload = $4::jsonb
-			              AND o.created_at > now() - make_interval(secs => $6)) ELSE 0 END
-			ON CONFLICT (idem_key) DO NOTHING`, m.Key, string(m.Channel), m.Target, payload, nullBytes(m.File), bot.SaltWindow.Seconds())
+		args := []any{m.Key, string(m.Channel), m.Target, payload, nullBytes(m.File), bot.SaltWindow.Seconds(), bot.MaxSalt}
+		if insert != nil {
+			_, err = insert.ExecContext(ctx, args...)
+		} else {
+			_, err = q.ExecContext(ctx, enqueueOne, args...)
+		}
 		if err != nil {
 			return fmt.Errorf("enqueue %s: %w", m.Key, err)
 		}
@@ -92,11 +130,38 @@ func Pending(ctx context.Context, q sqlx.QueryerContext) (int, error) {
 // Outbox queues messages on a database pool (see Enqueue for transactions).
 type Outbox struct {
 	DB sqlx.ExecerContext
+
+	// A chat command's reply is queued on the pool: prepared once per connection, the
+	// insert is neither parsed nor planned again for each (see Store.prepared).
+	insert atomic.Pointer[sqlx.Stmt]
 }
 
 // Enqueue queues messages; keys already queued are ignored.
 func (o *Outbox) Enqueue(ctx context.Context, msgs ...bot.Outgoing) error {
-	return Enqueue(ctx, o.DB, msgs...)
+	return enqueue(ctx, o.DB, o.prepared(ctx), msgs)
+}
+
+// prepared is the insert prepared on the pool, or nil when DB is not a pool (or the
+// statement could not be prepared: the unprepared insert then reports why).
+func (o *Outbox) prepared(ctx context.Context) *sqlx.Stmt {
+	if st := o.insert.Load(); st != nil {
+		return st
+	}
+	pool, ok := o.DB.(interface {
+		PreparexContext(ctx context.Context, query string) (*sqlx.Stmt, error)
+		BeginTxx(ctx context.Context, opts *sql.TxOptions) (*sqlx.Tx, error)
+	})
+	if !ok {
+		return nil
+	}
+	st, err := pool.PreparexContext(ctx, enqueueOne)
+	if err != nil {
+		return nil
+	}
+	if !o.insert.CompareAndSwap(nil, st) {
+		st.Close()
+	}
+	return o.insert.Load()
 }
 
 // Outbox: the worker's side.
@@ -125,11 +190,22 @@ func (s *Store) ReleaseOutbox(ctx context.Context, id int64) error {
 	return err
 }
 
+// PaceOutbox is bookkeeping (see bookkeep): should a database crash lose it, the row comes
+// back when its lease ends and the pacer is asked again. A burst of replies to the same
+// few users has most of its rows paced, each once; waiting for the disk for each held up
+// the sender and the callbacks' commits alike.
 func (s *Store) PaceOutbox(ctx context.Context, id int64, wait time.Duration) error {
-	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET attempts = attempts - 1, next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1`,
-		id, wait.Seconds())
-	return err
+	st, err := s.prepared(ctx, paceOutbox)
+	if err != nil {
+		return err
+	}
+	return s.bookkeep(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.StmtxContext(ctx, st).ExecContext(ctx, id, wait.Seconds())
+		return err
+	})
 }
+
+const paceOutbox = `UPDATE outbox SET attempts = attempts - 1, next_attempt_at = now() + make_interval(secs => $2) WHERE id = $1`
 
 func (s *Store) RecordPartsSent(ctx context.Context, id int64, parts int) error {
 	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET parts_sent = $2 WHERE id = $1`, id, parts)
@@ -335,6 +411,14 @@ func (s *Store) GiveCardCodeBack(ctx context.Context, taskID, code string) {
 
 // Inbox.
 
+// insertInbox records a group of callbacks in one statement (one commit); a key twice in
+// the group (DO NOTHING skips the second), or already recorded, is stored once.
+const insertInbox = `
+	INSERT INTO inbox (key, source, payload, state)
+	SELECT k, s, p::jsonb, 'pending' FROM unnest($1::text[], $2::text[], $3::text[]) AS t(k, s, p)
+	ON CONFLICT (key) DO NOTHING
+	RETURNING key`
+
 func (s *Store) InsertInbox(ctx context.Context, batch []bot.InboxEntry) (map[string]bool, error) {
 	keys := make([]string, len(batch))
 	sources := make([]string, len(batch))
@@ -342,11 +426,11 @@ func (s *Store) InsertInbox(ctx context.Context, batch []bot.InboxEntry) (map[st
 	for i, r := range batch {
 		keys[i], sources[i], payloads[i] = r.Key, r.Source, string(r.Payload)
 	}
-	rows, err := s.DB.QueryContext(ctx, `
-		INSERT INTO inbox (key, source, payload, state)
-		SELECT k, s, p::jsonb, 'pending' FROM unnest($1::text[], $2::text[], $3::text[]) AS t(k, s, p)
-		ON CONFLICT (key) DO NOTHING
-		RETURNING key`, pq.Array(keys), pq.Array(sources), pq.Array(payloads))
+	st, err := s.prepared(ctx, insertInbox)
+	if err != nil {
+		return nil, fmt.Errorf("inbox: record %d callbacks: %w", len(batch), err)
+	}
+	rows, err := st.QueryContext(ctx, pq.Array(keys), pq.Array(sources), pq.Array(payloads))
 	if err != nil {
 		return nil, fmt.Errorf("inbox: record %d callbacks: %w", len(batch), err)
 	}
@@ -371,28 +455,71 @@ func (s *Store) RowRefused(err error) bool {
 	return errors.As(err, &pe) && (pe.Code.Class() == "22" || pe.Code.Class() == "23")
 }
 
-func (s *Store) ClaimInbox(ctx context.Context, n int, lease time.Duration) ([]bot.InboxRow, error) {
-	var rows []bot.InboxRow
-	err := s.bookkeep(ctx, func(tx *sqlx.Tx) error {
-		return tx.SelectContext(ctx, &rows, `
-		WITH due AS (
-			SELECT key FROM inbox
-			WHERE state = 'pending' AND (claimed_until IS NULL OR claimed_until <= now())
-			ORDER BY received_at
-			LIMIT $1
-			FOR UPDATE SKIP LOCKED)
-		UPDATE inbox i SET attempts = i.attempts + 1, claimed_until = now() + make_interval(secs => $2)
-		FROM due WHERE i.key = due.key
-		RETURNING i.key, i.payload, i.attempts`, n, lease.Seconds())
-	})
-	return rows, err
+func (s *Store) ClaimInbox(ctx context.Context, done []string, n int, lease time.Duration) ([]bot.InboxRow, error) {
+	if n <= 0 {
+		return nil, s.MarkInboxDone(ctx, done)
+	}
+	return s.claimInbox(ctx, done, claimInbox, n, lease.Seconds())
 }
 
-// bookkeep runs the inbox worker's own writes (claims, "done" marks) without waiting for
-// the disk (synchronous_commit off for this transaction only). Losing one of them in a
-// database crash only repeats a message, which at-least-once allows; it keeps these
-// commits from competing with the inbox inserts, which must wait for the disk before WeCom
-// gets its 200.
+func (s *Store) ClaimInboxKeys(ctx context.Context, done, keys []string, lease time.Duration) ([]bot.InboxRow, error) {
+	if len(keys) == 0 {
+		return nil, s.MarkInboxDone(ctx, done)
+	}
+	return s.claimInbox(ctx, done, claimInboxKeys, pq.Array(keys), lease.Seconds())
+}
+
+// claimInbox records the done rows and runs the claim query, in one transaction.
+func (s *Store) claimInbox(ctx context.Context, done []string, query string, args ...any) ([]bot.InboxRow, error) {
+	mark, err := s.prepared(ctx, markInboxDone)
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox: %w", err)
+	}
+	claim, err := s.prepared(ctx, query)
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox: %w", err)
+	}
+	var rows []bot.InboxRow
+	err = s.bookkeep(ctx, func(tx *sqlx.Tx) error {
+		if len(done) > 0 {
+			if _, err := tx.StmtxContext(ctx, mark).ExecContext(ctx, pq.Array(done)); err != nil {
+				return err
+			}
+		}
+		return tx.StmtxContext(ctx, claim).SelectContext(ctx, &rows, args...)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("claim inbox: %w", err)
+	}
+	return rows, nil
+}
+
+// claimInboxKeys leases rows by key: the primary key finds them, where claimInbox's scan
+// of the pending rows in received order steps over the dead entries of every row handled
+// since the table was last vacuumed (thousands after a burst). Two claims of one key: the
+// second waits for the first to commit and then finds the row leased.
+const claimInboxKeys = `
+	UPDATE inbox SET attempts = attempts + 1, claimed_until = now() + make_interval(secs => $2)
+	WHERE key = ANY($1) AND state = 'pending' AND (claimed_until IS NULL OR claimed_until <= now())
+	RETURNING key, payload, attempts`
+
+const claimInbox = `
+	WITH due AS (
+		SELECT key FROM inbox
+		WHERE state = 'pending' AND (claimed_until IS NULL OR claimed_until <= now())
+		ORDER BY received_at
+		LIMIT $1
+		FOR UPDATE SKIP LOCKED)
+	UPDATE inbox i SET attempts = i.attempts + 1, claimed_until = now() + make_interval(secs => $2)
+	FROM due WHERE i.key = due.key
+	RETURNING i.key, i.payload, i.attempts`
+
+// bookkeep runs the workers' own writes that a crash may lose (the inbox's claims and
+// "done" marks, the outbox's pacing) without waiting for the disk (synchronous_commit off
+// for this transaction only). Losing one of them in a database crash only repeats a
+// message, which at-least-once allows, or asks the pacer again; it keeps these commits
+// from competing with the inbox inserts, which must wait for the disk before WeCom gets
+// its 200.
 func (s *Store) bookkeep(ctx context.Context, f func(tx *sqlx.Tx) error) error {
 	tx, err := s.DB.BeginTxx(ctx, nil)
 	if err != nil {
@@ -409,13 +536,26 @@ func (s *Store) bookkeep(ctx context.Context, f func(tx *sqlx.Tx) error) error {
 }
 
 func (s *Store) MarkInboxDone(ctx context.Context, keys []string) error {
-	return s.bookkeep(ctx, func(tx *sqlx.Tx) error {
-		_, err := tx.ExecContext(ctx, `
-			UPDATE inbox SET state = 'done', done_at = now(), claimed_until = NULL, last_error = ''
-			WHERE key = ANY($1) AND state = 'pending'`, pq.Array(keys))
+	if len(keys) == 0 {
+		return nil
+	}
+	st, err := s.prepared(ctx, markInboxDone)
+	if err != nil {
+		return fmt.Errorf("mark inbox rows done: %w", err)
+	}
+	err = s.bookkeep(ctx, func(tx *sqlx.Tx) error {
+		_, err := tx.StmtxContext(ctx, st).ExecContext(ctx, pq.Array(keys))
 		return err
 	})
+	if err != nil {
+		return fmt.Errorf("mark inbox rows done: %w", err)
+	}
+	return nil
 }
+
+const markInboxDone = `
+	UPDATE inbox SET state = 'done', done_at = now(), claimed_until = NULL, last_error = ''
+	WHERE key = ANY($1) AND state = 'pending'`
 
 func (s *Store) FailInbox(ctx context.Context, key, lastErr string) error {
 	_, err := s.DB.ExecContext(ctx, `UPDATE inbox SET state = 'failed', claimed_until = NULL, last_error = $2 WHERE key = $1 AND state = 'pending'`, key, lastErr)

@@ -214,7 +214,7 @@ func (db *DB) Actor(ctx context.Context, userid string) (cases.Actor, error) {
 		Township   sql.NullString `db:"township"`
 		Department sql.NullString `db:"department"`
 	}
-	err := db.GetContext(ctx, &a, `
+	err := db.getPrepared(ctx, &a, `
 		SELECT u.userid, u.name, u.role, t.name AS township, d.name AS department
 		FROM users u LEFT JOIN townships t ON t.id = u.township_id LEFT JOIN departments d ON d.id = u.department_id
 		WHERE u.userid = $1`, userid)
