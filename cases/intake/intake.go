@@ -206,6 +206,7 @@ type parser struct {
 	seen                                 map[uint64]int32 // first 17 digits of an ID number (×8 + 问题类型) → row; exact and small
 	iProblem                             int              // index in fields of 问题类型 (assurance), -1 if none
 	dateCol                              []bool           // by column index: a date column, stored as YYYY-MM-DD
+	ownCol                               []bool           // by column index: stored in a warning column of its own, so not in detail
 	progress                             func(int)
 	lastKind                             string // the last 人员类别 read, and what registeredKind said
 	lastKindSays                         bool
@@ -235,6 +236,14 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 	p.iScope = -1
 	if p.scope.Column != "" {
 		p.iScope = idx(p.scope.Column)
+	}
+	for _, i := range []int{p.iName, p.iID, p.iTown, p.iVillage, p.iHeadID} {
+		if i >= 0 {
+			for len(p.ownCol) <= i {
+				p.ownCol = append(p.ownCol, false)
+			}
+			p.ownCol[i] = true
+		}
 	}
 	for _, c := range layouts[cat] {
 		f := field{column: c, idx: idx(c.Name)}
@@ -634,13 +643,16 @@ func registeredKind(v string) bool {
 }
 
 // detail writes the row as a JSON object of header → normalised value (extra columns
-// included, empty cells left out).
+// included, empty cells left out). 姓名, 身份证号, 乡镇, 村 and 户主身份证号 are left out: the
+// warning has columns for them, and repeating them was about a third of the bytes the server
+// had to check and store per warning row. Readers put them back from the columns
+// (postgres.warningRow.fact).
 func (p *parser) detail(rec []string) []byte {
 	buf := make([]byte, 0, 256)
 	buf = append(buf, '{')
 	first := true
 	for i, h := range p.header {
-		if h == "" || i >= len(rec) {
+		if h == "" || i >= len(rec) || (i < len(p.ownCol) && p.ownCol[i]) {
 			continue
 		}
 		v := NormalizeText(rec[i])
