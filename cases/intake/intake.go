@@ -290,8 +290,9 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 	go func() {
 		defer wg.Done()
 		defer close(lookedUp)
+		heads := map[string]headAnswer{}
 		for chunk := range parsed {
-			reg, err := p.lookup(ctx, chunk)
+			reg, err := p.lookup(ctx, chunk, heads)
 			if err != nil {
 				lookupErr = err
 				cancel()
@@ -400,24 +401,67 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 	return nil
 }
 
-// lookup finds the chunk's people and household heads in the registry.
-func (p *parser) lookup(ctx context.Context, chunk []pending) (map[string]cases.RegistryMember, error) {
+// maxCachedHeads bounds the registry answers kept for household heads across chunks:
+// at a few hundred bytes an answer, a few megabytes.
+const maxCachedHeads = 20000
+
+// headAnswer is the registry's answer for one 户主身份证号, found or not.
+type headAnswer struct {
+	m     cases.RegistryMember
+	found bool
+}
+
+// lookup finds the chunk's people and household heads in the registry. A person's ID
+// appears once a file (the duplicate check refuses it again), but a household head's
+// appears on the row of every member, chunk after chunk: heads answered by an earlier chunk
+// are taken from heads, which only the lookup goroutine uses, and not asked again. The
+// answer for an ID does not depend on the other IDs asked with it, so this changes nothing
+// but the work.
+func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]headAnswer) (map[string]cases.RegistryMember, error) {
 	ids := make([]string, 0, 2*len(chunk))
+	var asked map[string]bool // heads asked in this chunk, to cache their answers
 	for i := range chunk {
 		w := &chunk[i].w
 		if w.IDNumber != "" {
 			ids = append(ids, w.IDNumber)
 		}
-		if w.HeadIDNumber != "" {
-			ids = append(ids, w.HeadIDNumber)
+		if h := w.HeadIDNumber; h != "" {
+			if _, ok := heads[h]; ok || asked[h] {
+				continue
+			}
+			if asked == nil {
+				asked = map[string]bool{}
+			}
+			asked[h] = true
+			ids = append(ids, h)
 		}
 	}
-	if len(ids) == 0 {
-		return nil, nil
+	var reg map[string]cases.RegistryMember
+	if len(ids) > 0 {
+		var err error
+		if reg, err = p.store.RegistryLookup(ctx, ids); err != nil {
+			return nil, fmt.Errorf("import: %w", err)
+		}
 	}
-	reg, err := p.store.RegistryLookup(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("import: %w", err)
+	if reg == nil {
+		reg = map[string]cases.RegistryMember{}
+	}
+	for h := range asked {
+		if len(heads) >= maxCachedHeads {
+			break
+		}
+		m, found := reg[h]
+		// The key is a slice of the row's record: a copy keeps the record collectable.
+		heads[strings.Clone(h)] = headAnswer{m, found}
+	}
+	for i := range chunk {
+		h := chunk[i].w.HeadIDNumber
+		if h == "" || asked[h] {
+			continue
+		}
+		if _, ok := reg[h]; !ok && heads[h].found {
+			reg[h] = heads[h].m
+		}
 	}
 	return reg, nil
 }
