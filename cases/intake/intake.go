@@ -206,6 +206,7 @@ type parser struct {
 	seen                                 map[uint64]int32 // first 17 digits of an ID number (×8 + 问题类型) → row; exact and small
 	iProblem                             int              // index in fields of 问题类型 (assurance), -1 if none
 	dateCol                              []bool           // by column index: a date column, stored as YYYY-MM-DD
+	ownCol                               []bool           // by column index: stored in a warning column of its own, so not in detail
 	progress                             func(int)
 	lastKind                             string // the last 人员类别 read, and what registeredKind said
 	lastKindSays                         bool
@@ -235,6 +236,14 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 	p.iScope = -1
 	if p.scope.Column != "" {
 		p.iScope = idx(p.scope.Column)
+	}
+	for _, i := range []int{p.iName, p.iID, p.iTown, p.iVillage, p.iHeadID} {
+		if i >= 0 {
+			for len(p.ownCol) <= i {
+				p.ownCol = append(p.ownCol, false)
+			}
+			p.ownCol[i] = true
+		}
 	}
 	for _, c := range layouts[cat] {
 		f := field{column: c, idx: idx(c.Name)}
@@ -281,8 +290,9 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 	go func() {
 		defer wg.Done()
 		defer close(lookedUp)
+		heads := map[string]headAnswer{}
 		for chunk := range parsed {
-			reg, err := p.lookup(ctx, chunk)
+			reg, err := p.lookup(ctx, chunk, heads)
 			if err != nil {
 				lookupErr = err
 				cancel()
@@ -391,24 +401,67 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 	return nil
 }
 
-// lookup finds the chunk's people and household heads in the registry.
-func (p *parser) lookup(ctx context.Context, chunk []pending) (map[string]cases.RegistryMember, error) {
+// maxCachedHeads bounds the registry answers kept for household heads across chunks:
+// at a few hundred bytes an answer, a few megabytes.
+const maxCachedHeads = 20000
+
+// headAnswer is the registry's answer for one 户主身份证号, found or not.
+type headAnswer struct {
+	m     cases.RegistryMember
+	found bool
+}
+
+// lookup finds the chunk's people and household heads in the registry. A person's ID
+// appears once a file (the duplicate check refuses it again), but a household head's
+// appears on the row of every member, chunk after chunk: heads answered by an earlier chunk
+// are taken from heads, which only the lookup goroutine uses, and not asked again. The
+// answer for an ID does not depend on the other IDs asked with it, so this changes nothing
+// but the work.
+func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]headAnswer) (map[string]cases.RegistryMember, error) {
 	ids := make([]string, 0, 2*len(chunk))
+	var asked map[string]bool // heads asked in this chunk, to cache their answers
 	for i := range chunk {
 		w := &chunk[i].w
 		if w.IDNumber != "" {
 			ids = append(ids, w.IDNumber)
 		}
-		if w.HeadIDNumber != "" {
-			ids = append(ids, w.HeadIDNumber)
+		if h := w.HeadIDNumber; h != "" {
+			if _, ok := heads[h]; ok || asked[h] {
+				continue
+			}
+			if asked == nil {
+				asked = map[string]bool{}
+			}
+			asked[h] = true
+			ids = append(ids, h)
 		}
 	}
-	if len(ids) == 0 {
-		return nil, nil
+	var reg map[string]cases.RegistryMember
+	if len(ids) > 0 {
+		var err error
+		if reg, err = p.store.RegistryLookup(ctx, ids); err != nil {
+			return nil, fmt.Errorf("import: %w", err)
+		}
 	}
-	reg, err := p.store.RegistryLookup(ctx, ids)
-	if err != nil {
-		return nil, fmt.Errorf("import: %w", err)
+	if reg == nil {
+		reg = map[string]cases.RegistryMember{}
+	}
+	for h := range asked {
+		if len(heads) >= maxCachedHeads {
+			break
+		}
+		m, found := reg[h]
+		// The key is a slice of the row's record: a copy keeps the record collectable.
+		heads[strings.Clone(h)] = headAnswer{m, found}
+	}
+	for i := range chunk {
+		h := chunk[i].w.HeadIDNumber
+		if h == "" || asked[h] {
+			continue
+		}
+		if _, ok := reg[h]; !ok && heads[h].found {
+			reg[h] = heads[h].m
+		}
 	}
 	return reg, nil
 }
@@ -634,13 +687,16 @@ func registeredKind(v string) bool {
 }
 
 // detail writes the row as a JSON object of header → normalised value (extra columns
-// included, empty cells left out).
+// included, empty cells left out). 姓名, 身份证号, 乡镇, 村 and 户主身份证号 are left out: the
+// warning has columns for them, and repeating them was about a third of the bytes the server
+// had to check and store per warning row. Readers put them back from the columns
+// (postgres.warningRow.fact).
 func (p *parser) detail(rec []string) []byte {
 	buf := make([]byte, 0, 256)
 	buf = append(buf, '{')
 	first := true
 	for i, h := range p.header {
-		if h == "" || i >= len(rec) {
+		if h == "" || i >= len(rec) || (i < len(p.ownCol) && p.ownCol[i]) {
 			continue
 		}
 		v := NormalizeText(rec[i])

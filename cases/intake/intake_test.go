@@ -539,3 +539,51 @@ func TestMonthlyPushAfterDeadlineIsLate(t *testing.T) {
 		}
 	}
 }
+
+// A warning's detail leaves out the cells that have columns of their own (姓名, 身份证号, 乡镇,
+// 村, 户主身份证号), and what dispatch reads back puts them in again from those columns, so the
+// cadre's view keeps them.
+func TestDetailLeavesOutOwnColumns(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	person := f.gen.IDNumber(1971)
+	b := f.importBytes(t, "医保局", cases.CatMedical, csvOf("姓名,身份证号,乡镇,村,户主身份证号,人员类别,住院自付累计,门诊统筹费用,门特费用,备注",
+		"王详一,"+person+",城关镇,示例一村,"+f.head.IDNumber+",脱贫人口,6000,0,0,extra kept"))
+	if b.Warnings != 1 {
+		t.Fatalf("batch = %+v", b)
+	}
+	var raw string
+	if err := f.db.Get(&raw, `SELECT detail::text FROM warnings WHERE batch_id = $1`, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	var detail map[string]string
+	if err := json.Unmarshal([]byte(raw), &detail); err != nil {
+		t.Fatalf("detail %s: %v", raw, err)
+	}
+	for _, k := range []string{"姓名", "身份证号", "乡镇", "村", "户主身份证号"} {
+		if _, ok := detail[k]; ok {
+			t.Errorf("detail repeats %s: %s", k, raw)
+		}
+	}
+	if detail["住院自付累计"] != "6000" || detail["备注"] != "extra kept" || detail["人员类别"] != "脱贫人口" {
+		t.Errorf("detail lost the row's own cells: %s", raw)
+	}
+	if _, err := f.db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10")}); err != nil {
+		t.Fatal(err)
+	}
+	var caseID int64
+	if err := f.db.Get(&caseID, `SELECT case_id FROM warnings WHERE batch_id = $1`, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	ws, err := f.db.CaseWarnings(ctx, caseID)
+	if err != nil || len(ws) != 1 {
+		t.Fatalf("case warnings %+v, %v", ws, err)
+	}
+	want := map[string]string{"姓名": "王详一", "身份证号": person, "乡镇": "城关镇", "村": "示例一村",
+		"户主身份证号": f.head.IDNumber, "住院自付累计": "6000", "备注": "extra kept"}
+	for k, v := range want {
+		if ws[0].Detail[k] != v {
+			t.Errorf("dispatched detail %s = %q, want %q", k, ws[0].Detail[k], v)
+		}
+	}
+}

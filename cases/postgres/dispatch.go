@@ -429,6 +429,13 @@ func (r warningRow) fact() cases.WarningFact {
 			}
 		}
 	}
+	// An import no longer repeats the columns of its own in detail; rows stored before
+	// that keep theirs, as read.
+	for _, kv := range [...][2]string{{"姓名", r.Name}, {"身份证号", r.IDNumber}, {"乡镇", r.Township}, {"村", r.Village}, {"户主身份证号", r.Head}} {
+		if _, ok := f.Detail[kv[0]]; !ok && kv[1] != "" {
+			f.Detail[kv[0]] = kv[1]
+		}
+	}
 	return f
 }
 

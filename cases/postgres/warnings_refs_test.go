@@ -48,3 +48,38 @@ func TestWarningsReferencesCheckedPerStatement(t *testing.T) {
 		}
 	}
 }
+
+// TestWarningsReferencesOneBadRowAmongMany: the check reads a statement's distinct batches
+// and townships (migration 00570), so one row naming a missing one among many good rows,
+// wherever it is, still fails the whole statement.
+func TestWarningsReferencesOneBadRowAmongMany(t *testing.T) {
+	db := schemaFixture(t)
+	const usedBatch = `(SELECT batch_id FROM warnings WHERE batch_id IS NOT NULL ORDER BY id LIMIT 1)`
+	const usedTownship = `(SELECT township_id FROM warnings ORDER BY id LIMIT 1)`
+	insert := func(batch, township string) string {
+		return `INSERT INTO warnings (batch_id, row_no, category, period, rule, township_id)
+			SELECT ` + batch + `, 900001 + g, 'medical', '2026-10', 'x', ` + township + ` FROM generate_series(0, 5999) g`
+	}
+	for _, tc := range []struct {
+		name string
+		sql  string
+		ok   bool
+	}{
+		{"all good, some without a batch", insert(`CASE WHEN g % 7 = 0 THEN NULL ELSE `+usedBatch+` END`, usedTownship), true},
+		{"last row's township missing", insert(usedBatch, `CASE WHEN g = 5999 THEN -7 ELSE `+usedTownship+` END`), false},
+		{"first row's batch missing", insert(`CASE WHEN g = 0 THEN 'B-none' ELSE `+usedBatch+` END`, usedTownship), false},
+		{"a middle row's batch missing among rows without one", insert(`CASE WHEN g = 3000 THEN 'B-none' END`, usedTownship), false},
+	} {
+		err := inTx(t, db, tc.sql)
+		if tc.ok {
+			if err != nil {
+				t.Errorf("%s: %v", tc.name, err)
+			}
+			continue
+		}
+		var pe *pq.Error
+		if !errors.As(err, &pe) || pe.Code != "23503" {
+			t.Errorf("%s: got %v, want a foreign_key_violation", tc.name, err)
+		}
+	}
+}
