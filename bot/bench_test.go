@@ -1,22 +1,18 @@
 package bot_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/xml"
 	"fmt"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"sort"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
+	"github.com/fangpin/fangpin/bot/wecomtest"
 )
 
 // BenchmarkCallbacks measures callbacks per second on loopback, with p50/p99 latency,
@@ -37,30 +33,13 @@ func BenchmarkCallbacks(b *testing.B) {
 func benchCallbacks(b *testing.B, clients int) {
 	h := newHarness(b)
 	const n = 2000
-	type req struct {
-		q    url.Values
-		body []byte
-	}
-	reqs := make([]req, 2*n)
+	reqs := make([]wecomtest.Callback, 2*n)
 	for i := range reqs {
 		q, body := h.Sim.SealApp(h.Sim.TextXML("zhangsan", "帮助", fmt.Sprintf("%d", 900000+i), time.Now()))
-		reqs[i] = req{q, body}
+		reqs[i] = wecomtest.Callback{Query: q, Body: body}
 	}
 	crypto := h.Sim.AppCrypto()
-	bare := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 64<<10))
-		var env struct {
-			Encrypt string `xml:"Encrypt"`
-		}
-		if xml.Unmarshal(body, &env) != nil {
-			http.Error(w, "bad", 400)
-			return
-		}
-		q := r.URL.Query()
-		if _, err := crypto.Open(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), env.Encrypt); err != nil {
-			http.Error(w, "bad", 400)
-		}
-	})
+	bare := wecomtest.BareHandler(crypto)
 	var handled atomic.Int64
 	in := bot.NewInbox(pgqueue.New(h.DB.DB), bot.HandlerFunc(func(context.Context, bot.Message) { handled.Add(1) }), h.Log, h.Metrics)
 	in.Limit = 64
@@ -69,42 +48,14 @@ func benchCallbacks(b *testing.B, clients int) {
 	go func() { defer close(ran); in.Run(wctx) }()
 	full := bot.NewAppCallback(crypto, h.Sim.CorpID, in, h.Log, h.Metrics)
 
-	run := func(hd http.Handler, rs []req) (perSec float64, p50, p99 time.Duration) {
+	run := func(hd http.Handler, rs []wecomtest.Callback) (perSec float64, p50, p99 time.Duration) {
 		srv := httptest.NewServer(hd)
 		defer srv.Close()
-		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}}
-		lat := make([]time.Duration, len(rs))
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		start := time.Now()
-		for range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= len(rs) {
-						return
-					}
-					t0 := time.Now()
-					resp, err := client.Post(srv.URL+"?"+rs[i].q.Encode(), "", bytes.NewReader(rs[i].body))
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != 200 {
-						b.Errorf("status %d", resp.StatusCode)
-					}
-					lat[i] = time.Since(t0)
-				}
-			}()
+		r, err := wecomtest.Burst(srv.URL, rs, clients)
+		if err != nil {
+			b.Fatal(err)
 		}
-		wg.Wait()
-		el := time.Since(start)
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		return float64(len(rs)) / el.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100]
+		return r.PerSec, r.P50, r.P99
 	}
 	// The floor: one single-row commit, which waits for the disk like every inbox insert.
 	commitLat := make([]time.Duration, 50)

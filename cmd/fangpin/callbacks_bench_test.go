@@ -3,19 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
-	"encoding/xml"
 	"fmt"
 	"io"
 	"log/slog"
-	"net/http"
 	"net/http/httptest"
-	"net/url"
 	"os"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -66,72 +60,25 @@ func BenchmarkCallbacksEndToEnd(b *testing.B) {
 	for _, u := range org.Users {
 		users = append(users, u.UserID)
 	}
-	type req struct {
-		q    url.Values
-		body []byte
-	}
 	seq := 0
-	seal := func(k int) []req {
-		rs := make([]req, k)
+	seal := func(k int) []wecomtest.Callback {
+		rs := make([]wecomtest.Callback, k)
 		for i := range rs {
 			seq++
 			q, body := sim.SealApp(sim.TextXML(users[seq%len(users)], "帮助", fmt.Sprintf("bench%09d", seq), time.Now()))
-			rs[i] = req{q, body}
+			rs[i] = wecomtest.Callback{Query: q, Body: body}
 		}
 		return rs
 	}
-	crypto := sim.AppCrypto()
-	bare := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, _ := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<20))
-		var env struct {
-			Encrypt string `xml:"Encrypt"`
-		}
-		if xml.Unmarshal(body, &env) != nil {
-			http.Error(w, "bad", http.StatusBadRequest)
-			return
-		}
-		q := r.URL.Query()
-		if _, err := crypto.Open(q.Get("msg_signature"), q.Get("timestamp"), q.Get("nonce"), env.Encrypt); err != nil {
-			http.Error(w, "bad", http.StatusBadRequest)
-		}
-	}))
+	bare := httptest.NewServer(wecomtest.BareHandler(sim.AppCrypto()))
 	defer bare.Close()
 
-	run := func(target string, rs []req) (perSec float64, p50, p99 time.Duration) {
-		client := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: clients}, Timeout: 30 * time.Second}
-		defer client.CloseIdleConnections()
-		lat := make([]time.Duration, len(rs))
-		var next atomic.Int64
-		var wg sync.WaitGroup
-		start := time.Now()
-		for range clients {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					i := int(next.Add(1)) - 1
-					if i >= len(rs) {
-						return
-					}
-					t0 := time.Now()
-					resp, err := client.Post(target+"?"+rs[i].q.Encode(), "text/xml", bytes.NewReader(rs[i].body))
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-					if resp.StatusCode != http.StatusOK {
-						b.Errorf("status %d", resp.StatusCode)
-					}
-					lat[i] = time.Since(t0)
-				}
-			}()
+	run := func(target string, rs []wecomtest.Callback) (perSec float64, p50, p99 time.Duration) {
+		r, err := wecomtest.Burst(target, rs, clients)
+		if err != nil {
+			b.Fatal(err)
 		}
-		wg.Wait()
-		el := time.Since(start)
-		sort.Slice(lat, func(i, j int) bool { return lat[i] < lat[j] })
-		return float64(len(rs)) / el.Seconds(), lat[len(lat)/2], lat[len(lat)*99/100]
+		return r.PerSec, r.P50, r.P99
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
