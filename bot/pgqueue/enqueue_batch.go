@@ -2,7 +2,6 @@ package pgqueue
 
 import (
 	"context"
-	"encoding/json"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -19,18 +18,9 @@ func enqueueBatch(ctx context.Context, q sqlx.ExecerContext, msgs []bot.Outgoing
 	keys, channels, targets, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	files := make(pq.ByteaArray, n)
 	for i, m := range msgs {
-		if m.Key == "" || m.Channel == "" || m.Target == "" || m.MsgType == "" {
-			return fmt.Errorf("enqueue: message needs key, channel, target and msgtype (key %q)", m.Key)
-		}
-		if m.MsgType == "file" && len(m.File) == 0 {
-			return fmt.Errorf("enqueue %s: file message without content", m.Key)
-		}
-		payload, err := json.Marshal(struct {
-			MsgType string          `json:"msgtype"`
-			Body    json.RawMessage `json:"body"`
-		}{m.MsgType, m.Body})
+		payload, err := outboxPayload(m)
 		if err != nil {
-			return fmt.Errorf("enqueue %s: %w", m.Key, err)
+			return err
 		}
 		keys[i], channels[i], targets[i], payloads[i], files[i] = m.Key, string(m.Channel), m.Target, string(payload), m.File
 	}

@@ -75,6 +75,24 @@ const enqueueOne = `
 	              AND o.created_at > now() - make_interval(secs => $6) LIMIT $7) AS equal) ELSE 0 END
 	ON CONFLICT (idem_key) DO NOTHING`
 
+// outboxPayload checks that m can be queued and gives the payload stored for it.
+func outboxPayload(m bot.Outgoing) ([]byte, error) {
+	if m.Key == "" || m.Channel == "" || m.Target == "" || m.MsgType == "" {
+		return nil, fmt.Errorf("enqueue: message needs key, channel, target and msgtype (key %q)", m.Key)
+	}
+	if m.MsgType == "file" && len(m.File) == 0 {
+		return nil, fmt.Errorf("enqueue %s: file message without content", m.Key)
+	}
+	payload, err := json.Marshal(struct {
+		MsgType string          `json:"msgtype"`
+		Body    json.RawMessage `json:"body"`
+	}{m.MsgType, m.Body})
+	if err != nil {
+		return nil, fmt.Errorf("enqueue %s: %w", m.Key, err)
+	}
+	return payload, nil
+}
+
 // enqueue runs Enqueue, through insert when it is prepared (on a pool); many messages go
 // in one statement (enqueueBatch).
 func enqueue(ctx context.Context, q sqlx.ExecerContext, insert *sqlx.Stmt, msgs []bot.Outgoing) error {
@@ -82,18 +100,9 @@ func enqueue(ctx context.Context, q sqlx.ExecerContext, insert *sqlx.Stmt, msgs 
 		return enqueueBatch(ctx, q, msgs)
 	}
 	for _, m := range msgs {
-		if m.Key == "" || m.Channel == "" || m.Target == "" || m.MsgType == "" {
-			return fmt.Errorf("enqueue: message needs key, channel, target and msgtype (key %q)", m.Key)
-		}
-		payload, err := json.Marshal(struct {
-			MsgType string          `json:"msgtype"`
-			Body    json.RawMessage `json:"body"`
-		}{m.MsgType, m.Body})
+		payload, err := outboxPayload(m)
 		if err != nil {
-			return fmt.Errorf("enqueue %s: %w", m.Key, err)
-		}
-		if m.MsgType == "file" && len(m.File) == 0 {
-			return fmt.Errorf("enqueue %s: file message without content", m.Key)
+			return err
 		}
 		args := []any{m.Key, string(m.Channel), m.Target, payload, nullBytes(m.File), bot.SaltWindow.Seconds(), bot.MaxSalt}
 		if insert != nil {
