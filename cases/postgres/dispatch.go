@@ -237,6 +237,9 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 	if err != nil {
 		return err
 	}
+	if err := markDispatchedBatches(ctx, tx); err != nil {
+		return err
+	}
 	for _, d := range infos {
 		n := byTown[d.Case.Township]
 		if n == nil {
@@ -444,12 +447,45 @@ const warningSelect = `
 		t.name AS township, w.village, w.head_id_number, w.detail
 	FROM warnings w JOIN townships t ON t.id = w.township_id`
 
+// undispatched is the condition of a warning with a rule that no case holds yet, for
+// warnings w. No index covers all such warnings, since every imported row would pay for its
+// entry (migration 00600): they are found through the batches that may still hold some, by
+// the (batch_id, row_no, category) index, and through the partial index of the few
+// warnings of no batch (申报/走访). markDispatchedBatches keeps the batches' flag.
+// Its $1 is undispatchedBatches' list, passed as a value so that the plan is made for it (a
+// sub-select would leave the planner guessing, and it would read the whole table).
+const undispatched = `(w.batch_id = ANY ($1) OR w.batch_id IS NULL) AND w.case_id IS NULL AND w.rule <> ''`
+
+// undispatchedBatches lists the batches that may still hold warnings no case holds, as
+// undispatched's $1.
+func undispatchedBatches(ctx context.Context, tx *sqlx.Tx) (any, error) {
+	var ids []string
+	if err := tx.SelectContext(ctx, &ids, `SELECT id FROM batches WHERE undispatched ORDER BY id`); err != nil {
+		return nil, fmt.Errorf("undispatched batches: %w", err)
+	}
+	return pq.Array(ids), nil
+}
+
+// markDispatchedBatches clears the flag of the batches whose every warning a case now holds.
+func markDispatchedBatches(ctx context.Context, tx *sqlx.Tx) error {
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE batches b SET undispatched = false WHERE b.undispatched
+		AND NOT EXISTS (SELECT 1 FROM warnings w WHERE w.batch_id = b.id AND w.case_id IS NULL AND w.rule <> '')`); err != nil {
+		return fmt.Errorf("mark dispatched batches: %w", err)
+	}
+	return nil
+}
+
 // undispatchedWarnings loads every warning with a rule that no case holds yet, with the
 // registry households of its person and of its 户主身份证号. FOR UPDATE keeps an import
 // running at the same time from being half-seen.
 func undispatchedWarnings(ctx context.Context, tx *sqlx.Tx) ([]cases.WarningFact, error) {
+	batches, err := undispatchedBatches(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
 	var rows []warningRow
-	if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id IS NULL AND w.rule <> '' AND w.category <> 'population' ORDER BY w.id FOR UPDATE OF w`); err != nil {
+	if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE `+undispatched+` AND w.category <> 'population' ORDER BY w.id FOR UPDATE OF w`, batches); err != nil {
 		return nil, fmt.Errorf("undispatched warnings: %w", err)
 	}
 	var ids []string

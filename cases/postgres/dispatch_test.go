@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"regexp"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/cases/synth"
 	"github.com/fangpin/fangpin/handlers"
 )
 
@@ -281,5 +283,70 @@ func TestSplitTextKeepsMessagesShort(t *testing.T) {
 	}
 	if n != 200 || !strings.HasPrefix(parts[0], "（1/") || !strings.Contains(parts[len(parts)-1], "请尽快入户核查") {
 		t.Errorf("split lost lines (%d) or markers", n)
+	}
+}
+
+// TestDispatchFindsWarningsThroughUndispatchedBatches: with no index over all undispatched
+// warnings (migration 00600), dispatch reads them through the batches flagged undispatched and
+// the warnings of no batch. A batch is unflagged once a case holds each of its warnings, and
+// one whose warning is still without a case (a 人员变动 row naming nobody in the registry)
+// stays flagged, so a later round still sees it.
+func TestDispatchFindsWarningsThroughUndispatchedBatches(t *testing.T) {
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	dispatchtest.Warn(t, db, p)
+	if _, err := db.ExecContext(ctx, `
+		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, name, township_id, village)
+		VALUES (NULL, 0, 'assistance', '2026-11', 'every_row', '', '孤寡户', (SELECT id FROM townships WHERE name = '河口乡'), '东村')`); err != nil {
+		t.Fatal(err)
+	}
+	nobody := pgtest.InsertWarning(t, db, pgtest.Warning{Department: "民政局", Category: "population", Rule: "every_row",
+		IDNumber: synth.New(99).IDNumber(1980), Name: "查无此人", Township: "城关镇", Village: "东村"})
+	flagged := func() (batches []string) {
+		t.Helper()
+		if err := db.SelectContext(ctx, &batches, `SELECT b.id FROM batches b WHERE b.undispatched ORDER BY b.id`); err != nil {
+			t.Fatal(err)
+		}
+		return batches
+	}
+	var nobodyBatch string
+	if err := db.GetContext(ctx, &nobodyBatch, `SELECT batch_id FROM warnings WHERE id = $1`, nobody); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil {
+		t.Fatal(err)
+	}
+	var left []int64
+	if err := db.SelectContext(ctx, &left, `SELECT id FROM warnings WHERE case_id IS NULL AND rule <> '' ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	if len(left) != 1 || left[0] != nobody {
+		t.Fatalf("warnings without a case after dispatch: %v, want only %d (人员变动 naming nobody)", left, nobody)
+	}
+	if got := flagged(); len(got) != 1 || got[0] != nobodyBatch {
+		t.Fatalf("batches still flagged: %v, want only %s", got, nobodyBatch)
+	}
+	var unbatched int
+	db.GetContext(ctx, &unbatched, `SELECT count(*) FROM warnings WHERE batch_id IS NULL AND case_id IS NOT NULL`)
+	if unbatched != 1 {
+		t.Errorf("the warning of no batch: %d with a case, want 1", unbatched)
+	}
+	// A later push is a new, flagged batch, and the next round takes it.
+	later := pgtest.InsertWarning(t, db, pgtest.Warning{Department: "民政局", Category: "assistance", Rule: "every_row",
+		IDNumber: p.F.ID, Name: p.F.Name, Township: "城关镇", Village: "北村"})
+	if got := flagged(); len(got) != 2 {
+		t.Fatalf("flagged after a new push: %v, want two", got)
+	}
+	opts := dispatchOpts(false)
+	opts.Month, opts.Date = "2026-12", cases.MustDate("2026-12-10")
+	if _, err := db.Dispatch(ctx, opts); err != nil {
+		t.Fatal(err)
+	}
+	var held sql.NullInt64
+	if err := db.GetContext(ctx, &held, `SELECT case_id FROM warnings WHERE id = $1`, later); err != nil || !held.Valid {
+		t.Fatalf("the later push's warning has no case after the next round: %v %v", held, err)
+	}
+	if got := flagged(); len(got) != 1 || got[0] != nobodyBatch {
+		t.Errorf("batches still flagged after the second round: %v, want only %s", got, nobodyBatch)
 	}
 }

@@ -275,7 +275,11 @@ func (db *DB) dispatchPopulation(ctx context.Context, tx *sqlx.Tx, opt DispatchO
 		HTownship   string `db:"h_township"`
 		HVillage    string `db:"h_village"`
 	}
-	err := tx.SelectContext(ctx, &rows, `
+	batches, err := undispatchedBatches(ctx, tx)
+	if err != nil {
+		return nil, err
+	}
+	err = tx.SelectContext(ctx, &rows, `
 		SELECT w.id, w.category, w.rule, COALESCE(w.amount::text, '') AS amount, w.id_number, w.name,
 			t.name AS township, w.village, w.head_id_number, w.detail,
 			h.household_no, h.head_id_number AS h_head, COALESCE(hm.name, '') AS h_head_name, ht.name AS h_township, h.village AS h_village
@@ -284,8 +288,8 @@ func (db *DB) dispatchPopulation(ctx context.Context, tx *sqlx.Tx, opt DispatchO
 		JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships ht ON ht.id = h.township_id
 		LEFT JOIN registry_members hm ON hm.id_number = h.head_id_number
-		WHERE w.case_id IS NULL AND w.rule <> '' AND w.category = 'population'
-		ORDER BY w.id FOR UPDATE OF w`)
+		WHERE `+undispatched+` AND w.category = 'population'
+		ORDER BY w.id FOR UPDATE OF w`, batches)
 	if err != nil {
 		return nil, fmt.Errorf("人员变动 warnings: %w", err)
 	}

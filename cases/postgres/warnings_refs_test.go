@@ -7,15 +7,20 @@ import (
 	"github.com/lib/pq"
 )
 
-// TestWarningsReferencesCheckedPerStatement: the warnings table's batch and township
-// references are checked once a statement (migration 00550) instead of by per-row foreign
-// keys, and refuse what the foreign keys refused.
+// TestWarningsReferencesCheckedPerStatement: the warnings table's batch, township and case
+// references are checked once a statement (migrations 00550 and 00600) instead of by per-row
+// foreign keys, and refuse what the foreign keys refused.
 func TestWarningsReferencesCheckedPerStatement(t *testing.T) {
 	db := schemaFixture(t)
 	const batchWarning = `(SELECT id FROM warnings WHERE batch_id IS NOT NULL ORDER BY id LIMIT 1)`
 	const usedBatch = `(SELECT batch_id FROM warnings WHERE batch_id IS NOT NULL ORDER BY id LIMIT 1)`
 	const usedTownship = `(SELECT township_id FROM warnings ORDER BY id LIMIT 1)`
 	const otherTownship = `(SELECT id FROM townships WHERE id <> ` + usedTownship + ` ORDER BY id LIMIT 1)`
+	// a case nothing else names, so that only the warnings' check can refuse its deletion
+	const addBareCase = `INSERT INTO cases (case_no, round, kind, household_key, township_id, status, dispatched_at, due_on)
+		SELECT 'X-1', round, '新增', 'bare-household', township_id, 'dispatched', dispatched_at, due_on FROM cases ORDER BY id LIMIT 1`
+	const bareCase = `(SELECT id FROM cases WHERE case_no = 'X-1')`
+	const someCase = `(SELECT id FROM cases ORDER BY id LIMIT 1)`
 	insert := func(batch, township string) string {
 		return `INSERT INTO warnings (batch_id, row_no, category, period, rule, township_id)
 			SELECT ` + batch + `, 900001 + g, 'medical', '2026-10', 'x', ` + township + ` FROM generate_series(0, 2) g`
@@ -37,6 +42,18 @@ func TestWarningsReferencesCheckedPerStatement(t *testing.T) {
 			[]string{`DELETE FROM warnings WHERE batch_id IS NOT NULL`, `DELETE FROM batches WHERE id = (SELECT id FROM batches ORDER BY id LIMIT 1)`}},
 		{"renumber a named township", []string{`UPDATE townships SET id = -7 WHERE id = ` + usedTownship},
 			[]string{`UPDATE townships SET name = name WHERE id = ` + usedTownship}},
+		// the case reference, checked per statement since migration 00600
+		{"insert names an unknown case", []string{`INSERT INTO warnings (batch_id, row_no, category, period, rule, township_id, case_id)
+			VALUES (NULL, 0, 'medical', '2026-10', 'x', ` + usedTownship + `, -7)`},
+			[]string{`INSERT INTO warnings (batch_id, row_no, category, period, rule, township_id, case_id)
+			VALUES (NULL, 0, 'medical', '2026-10', 'x', ` + usedTownship + `, ` + someCase + `)`}},
+		{"update to an unknown case", []string{`UPDATE warnings SET case_id = -7 WHERE id = ` + batchWarning},
+			[]string{`UPDATE warnings SET case_id = ` + someCase + ` WHERE id = ` + batchWarning}},
+		{"delete a named case", []string{addBareCase, `UPDATE warnings SET case_id = ` + bareCase + ` WHERE id = ` + batchWarning,
+			`DELETE FROM cases WHERE case_no = 'X-1'`},
+			[]string{addBareCase, `DELETE FROM cases WHERE case_no = 'X-1'`}},
+		{"renumber a case", []string{addBareCase, `UPDATE cases SET id = -7 WHERE case_no = 'X-1'`},
+			[]string{addBareCase, `UPDATE cases SET id = id, version = version + 1 WHERE case_no = 'X-1'`}},
 	} {
 		err := inTx(t, db, tc.bad...)
 		var pe *pq.Error
