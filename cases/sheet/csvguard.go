@@ -1,6 +1,7 @@
 package sheet
 
 import (
+	"bytes"
 	"io"
 )
 
@@ -57,12 +58,56 @@ func (g *lineGuard) Read(p []byte) (int, error) {
 		return 0, g.err
 	}
 	n, err := g.r.Read(p)
-	for i := 0; i < n; i++ {
-		c := p[i]
+	if !g.scan(p[:n]) {
+		return 0, g.err
+	}
+	return n, err
+}
+
+// scan follows the bytes read; it is false once the record is too long. Outside a quoted
+// field, bytes without a quote only end fields and lines, so those are found with
+// bytes.IndexByte rather than looked at one by one (a tenth of an import's reading).
+func (g *lineGuard) scan(p []byte) bool {
+	if (g.state == csvFieldStart || g.state == csvUnquoted) && bytes.IndexByte(p, '"') < 0 {
+		return g.scanUnquoted(p)
+	}
+	return g.scanBytes(p)
+}
+
+// scanUnquoted is scanBytes for bytes without a quote, outside a quoted field.
+func (g *lineGuard) scanUnquoted(p []byte) bool {
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			if g.recLen += len(p); g.recLen > g.max {
+				g.err = errLineTooLong(g.recLine)
+				return false
+			}
+			if p[len(p)-1] == ',' {
+				g.state = csvFieldStart
+			} else {
+				g.state = csvUnquoted
+			}
+			return true
+		}
+		if g.recLen += i + 1; g.recLen > g.max {
+			g.err = errLineTooLong(g.recLine)
+			return false
+		}
+		g.line++
+		g.state, g.recLen, g.recLine = csvFieldStart, 0, g.line
+		p = p[i+1:]
+	}
+	return true
+}
+
+// scanBytes follows the bytes one by one, quotes included.
+func (g *lineGuard) scanBytes(p []byte) bool {
+	for _, c := range p {
 		g.recLen++
 		if g.recLen > g.max {
 			g.err = errLineTooLong(g.recLine)
-			return 0, g.err
+			return false
 		}
 		switch c {
 		case '\n':
@@ -94,5 +139,5 @@ func (g *lineGuard) Read(p []byte) (int, error) {
 			}
 		}
 	}
-	return n, err
+	return true
 }
