@@ -87,3 +87,41 @@ func MaskName(name string) string {
 	}
 	return string(r[0]) + strings.Repeat("*", len(r)-2) + string(r[len(r)-1])
 }
+
+// IDKey is an 18-character ID number's first 17 digits as a number. The check character
+// follows from them, so for valid ID numbers the key stands for the number in 8 bytes, for
+// sets of hundreds of thousands of people. ok is false when id has no such key.
+func IDKey(id string) (key uint64, ok bool) {
+	if len(id) != 18 {
+		return 0, false
+	}
+	for i := 0; i < 17; i++ {
+		c := id[i]
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		key = key*10 + uint64(c-'0')
+	}
+	return key, true
+}
+
+// IDKeySet holds the IDKey of a set of ID numbers.
+type IDKeySet map[uint64]struct{}
+
+// Add adds id; an ID number without a key is left out.
+func (s IDKeySet) Add(id string) {
+	if k, ok := IDKey(id); ok {
+		s[k] = struct{}{}
+	}
+}
+
+// MayHold reports whether id may be in the set: it is false only for an ID number with a
+// key that no number of the set has. A number without a key may be anything, so it is true.
+func (s IDKeySet) MayHold(id string) bool {
+	k, ok := IDKey(id)
+	if !ok {
+		return true
+	}
+	_, in := s[k]
+	return in
+}

@@ -39,3 +39,28 @@ func TestMasks(t *testing.T) {
 		}
 	}
 }
+
+func TestIDKey(t *testing.T) {
+	for _, tc := range []struct {
+		id  string
+		key uint64
+		ok  bool
+	}{
+		{"11010119900307803X", 11010119900307803, true},
+		{"110101199003078031", 11010119900307803, true}, // the check character is not part of the key
+		{"000000000000000000", 0, true},
+		{"11010119900307803", 0, false},
+		{"1101011990030780X3", 0, false},
+		{"１１0101199003078031", 0, false},
+	} {
+		if k, ok := IDKey(tc.id); k != tc.key || ok != tc.ok {
+			t.Errorf("IDKey(%q) = %d, %v; want %d, %v", tc.id, k, ok, tc.key, tc.ok)
+		}
+	}
+	s := IDKeySet{}
+	s.Add("11010119900307803X")
+	s.Add("not a number")
+	if !s.MayHold("11010119900307803X") || s.MayHold("110101199003078049") || !s.MayHold("not a number either") || len(s) != 1 {
+		t.Errorf("set %v: wrong answers", s)
+	}
+}

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -32,6 +31,8 @@ type Store interface {
 	// RegistryLookup finds people by ID number: as registry members, or as the
 	// 户主身份证号 of a registry household.
 	RegistryLookup(ctx context.Context, ids []string) (map[string]cases.RegistryMember, error)
+	// RegistryIDKeys holds every ID number RegistryLookup could find, and may hold more.
+	RegistryIDKeys(ctx context.Context) (cases.IDKeySet, error)
 	// ImportBatch stores b and the rows fill adds (only rows that raised a warning), in
 	// one transaction, then b's counts.
 	// When a batch with b.SHA256 exists it returns that batch, does not call fill and
@@ -291,8 +292,21 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 		defer wg.Done()
 		defer close(lookedUp)
 		heads := map[string]headAnswer{}
+		var known cases.IDKeySet
+		chunks := 0
 		for chunk := range parsed {
-			reg, err := p.lookup(ctx, chunk, heads)
+			// From the second chunk on, only people the registry may hold are looked up: in a
+			// department's file most people are not in it. A push of one chunk does not read
+			// the registry's ID numbers for so few rows.
+			var err error
+			if chunks++; chunks == 2 {
+				if known, err = p.store.RegistryIDKeys(ctx); err != nil {
+					lookupErr = fmt.Errorf("import: %w", err)
+					cancel()
+					return
+				}
+			}
+			reg, err := p.lookup(ctx, chunk, heads, known)
 			if err != nil {
 				lookupErr = err
 				cancel()
@@ -414,18 +428,18 @@ type headAnswer struct {
 // lookup finds the chunk's people and household heads in the registry. A person's ID
 // appears once a file (the duplicate check refuses it again), but a household head's
 // appears on the row of every member, chunk after chunk: heads answered by an earlier chunk
-// are taken from heads, which only the lookup goroutine uses, and not asked again. The
-// answer for an ID does not depend on the other IDs asked with it, so this changes nothing
-// but the work.
-func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]headAnswer) (map[string]cases.RegistryMember, error) {
+// are taken from heads, which only the lookup goroutine uses, and not asked again. IDs that
+// known (if not nil) says the registry does not hold are not asked at all. The answer for an
+// ID does not depend on the other IDs asked with it, so this changes nothing but the work.
+func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]headAnswer, known cases.IDKeySet) (map[string]cases.RegistryMember, error) {
 	ids := make([]string, 0, 2*len(chunk))
 	var asked map[string]bool // heads asked in this chunk, to cache their answers
 	for i := range chunk {
 		w := &chunk[i].w
-		if w.IDNumber != "" {
+		if w.IDNumber != "" && (known == nil || known.MayHold(w.IDNumber)) {
 			ids = append(ids, w.IDNumber)
 		}
-		if h := w.HeadIDNumber; h != "" {
+		if h := w.HeadIDNumber; h != "" && (known == nil || known.MayHold(h)) {
 			if _, ok := heads[h]; ok || asked[h] {
 				continue
 			}
@@ -630,7 +644,7 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 	if len(errs) == 0 && w.IDNumber != "" {
 		// The duplicate check is person + category + 问题类型 + period (spec §5): two
 		// 问题类型 of one person are two problems of one household, both kept.
-		key, _ := strconv.ParseUint(w.IDNumber[:17], 10, 64)
+		key, _ := cases.IDKey(w.IDNumber)
 		if p.iProblem >= 0 {
 			key = key*8 + uint64(problemTypeIndex(cell(p.fields[p.iProblem].idx))+1)
 		}

@@ -8,6 +8,8 @@ import (
 	"encoding/json"
 	"errors"
 	"os"
+	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -585,5 +587,33 @@ func TestDetailLeavesOutOwnColumns(t *testing.T) {
 		if ws[0].Detail[k] != v {
 			t.Errorf("dispatched detail %s = %q, want %q", k, ws[0].Detail[k], v)
 		}
+	}
+}
+
+// From the second chunk on, an import asks the registry only about people it may hold
+// (RegistryIDKeys): registry people and people whose 户主身份证号 is a registry head, in
+// later chunks, are still found, and the others are still not.
+func TestRegistryFoundInLaterChunks(t *testing.T) {
+	f := setup(t)
+	n := 2*intake.ChunkSize + 2000
+	at := map[int]string{7000: f.lifted.IDNumber, 11000: f.head.IDNumber}
+	rows := make([]string, 0, n)
+	for i := 0; i < n; i++ {
+		id, head := f.gen.IDNumber(1980), ""
+		if v, ok := at[i]; ok {
+			id = v
+		}
+		if i == 11500 {
+			head = f.head.IDNumber // not in the registry, but of a registry household
+		}
+		// 5000 yuan 住院 warns only a 建档立卡 person: the registry decides
+		rows = append(rows, "李试"+strconv.Itoa(i)+","+id+",城关镇,示例一村,"+head+",,5000,0,0")
+	}
+	b := f.importBytes(t, "医保局", cases.CatMedical, csvOf("姓名,身份证号,乡镇,村,户主身份证号,人员类别,住院自付累计,门诊统筹费用,门特费用", rows...))
+	got := f.warnings(t, b.ID)
+	want := map[int]string{7002: "medical.inpatient.registered@5000.00", 11002: "medical.inpatient.registered@5000.00",
+		11502: "medical.inpatient.registered@5000.00"}
+	if b.Rows != n || b.Warnings != len(want) || !reflect.DeepEqual(got, want) {
+		t.Errorf("%d rows, %d warnings %v; want %d rows and %v", b.Rows, b.Warnings, got, n, want)
 	}
 }

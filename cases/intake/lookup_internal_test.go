@@ -57,7 +57,7 @@ func TestLookupCachesHeads(t *testing.T) {
 					}
 				}
 			}
-			got, err := p.lookup(context.Background(), chunk, heads)
+			got, err := p.lookup(context.Background(), chunk, heads, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,5 +85,43 @@ func TestLookupCachesHeads(t *testing.T) {
 				t.Errorf("H1 asked %d times, want 2", cached.asked["H1"])
 			}
 		}
+	}
+}
+
+func (s *registryStub) RegistryIDKeys(context.Context) (cases.IDKeySet, error) {
+	set := cases.IDKeySet{}
+	for id := range s.reg {
+		set.Add(id)
+	}
+	return set, nil
+}
+
+// With the registry's ID numbers at hand, people and heads the registry does not hold are
+// not asked, and the answers are those of asking everyone.
+func TestLookupAsksOnlyWhomTheRegistryMayHold(t *testing.T) {
+	in, head, out, outHead := "110101196001010011", "110101195001010012", "110101197001010013", "110101194001010014"
+	reg := map[string]cases.RegistryMember{
+		in:   {IDNumber: in, HouseholdNo: "T1", Kind: cases.HouseholdLifted},
+		head: {IDNumber: head, HouseholdNo: "T1", Kind: cases.HouseholdLifted},
+	}
+	row := func(id, head string) pending { return pending{w: cases.Warning{IDNumber: id, HeadIDNumber: head}} }
+	chunk := []pending{row(in, head), row(out, head), row(out, outHead), row("", outHead), row("12345", "")}
+	stub := &registryStub{reg: reg, asked: map[string]int{}}
+	known, _ := stub.RegistryIDKeys(context.Background())
+	got, err := (&parser{store: stub}).lookup(context.Background(), chunk, map[string]headAnswer{}, known)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := (&registryStub{reg: reg, asked: map[string]int{}}).RegistryLookup(context.Background(), []string{in, head, out, outHead, "12345"})
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("lookup with the registry's IDs %v, asking everyone %v", got, want)
+	}
+	for id, n := range stub.asked {
+		if id == out || id == outHead {
+			t.Errorf("%s, not in the registry, was asked %d times", id, n)
+		}
+	}
+	if stub.asked[in] != 1 || stub.asked[head] != 1 || stub.asked["12345"] != 1 {
+		t.Errorf("asked %v, want the registry's two people and the number without a key once each", stub.asked)
 	}
 }

@@ -71,6 +71,29 @@ func (db *DB) RegistryLookup(ctx context.Context, ids []string) (map[string]case
 	return out, rows.Err()
 }
 
+// RegistryIDKeys holds the ID number of every registry member and household head, removed
+// or not: a superset of what RegistryLookup finds, so that an import asks only for people
+// the registry may hold (a few megabytes for a county's registry).
+func (db *DB) RegistryIDKeys(ctx context.Context) (cases.IDKeySet, error) {
+	rows, err := db.QueryContext(ctx, `SELECT id_number FROM registry_members UNION ALL SELECT head_id_number FROM registry_households`)
+	if err != nil {
+		return nil, fmt.Errorf("registry ID numbers: %w", err)
+	}
+	defer rows.Close()
+	set := cases.IDKeySet{}
+	var id string
+	for rows.Next() {
+		if err := rows.Scan(&id); err != nil {
+			return nil, fmt.Errorf("registry ID numbers: %w", err)
+		}
+		set.Add(id)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("registry ID numbers: %w", err)
+	}
+	return set, nil
+}
+
 const (
 	// copyRows is how many warnings one COPY statement carries at most: the statement's rows
 	// are kept aside for its reference checks (migration 00550), within work_mem's 4 MB.

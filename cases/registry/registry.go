@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"strconv"
 	"strings"
 
 	"github.com/fangpin/fangpin/cases"
@@ -96,7 +95,7 @@ func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]strin
 		return i
 	}
 	idKey := func(id string) uint64 {
-		k, _ := strconv.ParseUint(id[:17], 10, 64)
+		k, _ := cases.IDKey(id)
 		return k
 	}
 	var load cases.RegistryLoad
