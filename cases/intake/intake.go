@@ -57,6 +57,8 @@ type Request struct {
 const (
 	// ChunkSize is how many accepted rows are looked up in the registry at once.
 	ChunkSize = 5000
+	// firstChunkSize is the first chunk's: the store starts on it while the rest is read.
+	firstChunkSize = 500
 	// MaxErrors caps the row errors listed in the answer; Rejected still counts them all.
 	MaxErrors = sheet.MaxListedErrors
 	// ProgressEvery is how often Progress is called.
@@ -293,19 +295,20 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 		defer close(lookedUp)
 		heads := map[string]headAnswer{}
 		var known cases.IDKeySet
-		chunks := 0
+		asked := 0 // rows looked up so far
 		for chunk := range parsed {
-			// From the second chunk on, only people the registry may hold are looked up: in a
-			// department's file most people are not in it. A push of one chunk does not read
+			// Once ChunkSize rows have been looked up, only people the registry may hold are:
+			// in a department's file most people are not in it. A smaller push does not read
 			// the registry's ID numbers for so few rows.
 			var err error
-			if chunks++; chunks == 2 {
+			if known == nil && asked >= ChunkSize {
 				if known, err = p.store.RegistryIDKeys(ctx); err != nil {
 					lookupErr = fmt.Errorf("import: %w", err)
 					cancel()
 					return
 				}
 			}
+			asked += len(chunk)
 			reg, err := p.lookup(ctx, chunk, heads, known)
 			if err != nil {
 				lookupErr = err
@@ -349,13 +352,13 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 
 // read parses rows into chunks of accepted rows; refused rows go to b's errors.
 func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<- []pending) error {
-	chunk := make([]pending, 0, ChunkSize)
-	chunkBytes := 0
+	chunk := make([]pending, 0, firstChunkSize)
+	chunkBytes, size := 0, firstChunkSize
 	send := func() bool {
 		select {
 		case out <- chunk:
 			chunk = make([]pending, 0, ChunkSize)
-			chunkBytes = 0
+			chunkBytes, size = 0, ChunkSize
 			return true
 		case <-ctx.Done():
 			return false
@@ -405,7 +408,7 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 		pd.w.Detail = p.detail(rec)
 		chunk = append(chunk, pd)
 		chunkBytes += len(pd.w.Detail)
-		if (len(chunk) == ChunkSize || chunkBytes >= ChunkBytes) && !send() {
+		if (len(chunk) == size || chunkBytes >= ChunkBytes) && !send() {
 			return ctx.Err()
 		}
 	}

@@ -98,6 +98,9 @@ const (
 	// copyRows is how many warnings one COPY statement carries at most: the statement's rows
 	// are kept aside for its reference checks (migration 00550), within work_mem's 4 MB.
 	copyRows = 5000
+	// firstCopyRows is the first statement's, so that the server starts storing while the
+	// importer reads on.
+	firstCopyRows = 500
 	// copyBytes ends a statement's chunk early when its rows are wide, so that the chunks
 	// in flight stay a few megabytes whatever the files hold.
 	copyBytes = 2 << 20
@@ -156,6 +159,7 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	defer cancelCopy()
 	copier := startCopier(copyCtx, conn)
 	chunk := copier.next()
+	chunkRows := firstCopyRows
 	createdAt := copyTime(now)
 	var population []populationRow // 人员变动 rows, applied to the registry once stored
 	add := func(w *cases.Warning) error {
@@ -173,10 +177,10 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 				Name: w.Name, Township: w.Township, Village: w.Village, HeadIDNumber: w.HeadIDNumber})
 		}
 		chunk.add(b.ID, w, int32(tid), createdAt)
-		if chunk.rows == copyRows || len(chunk.data) >= copyBytes {
+		if chunk.rows == chunkRows || len(chunk.data) >= copyBytes {
 			chunk.end()
 			err := copier.send(ctx, chunk)
-			chunk = copier.next()
+			chunk, chunkRows = copier.next(), copyRows
 			return err
 		}
 		return nil
