@@ -458,7 +458,7 @@ func TestDatesAreStoredAsDates(t *testing.T) {
 		t.Fatalf("warnings %d, errors %v", batch.Warnings, batch.Errors)
 	}
 	var details []string
-	if err := f.db.Select(&details, `SELECT detail->>'确诊日期' FROM warnings WHERE batch_id = $1 ORDER BY row_no`, batch.ID); err != nil {
+	if err := f.db.Select(&details, `SELECT detail::json->>'确诊日期' FROM warnings WHERE batch_id = $1 ORDER BY row_no`, batch.ID); err != nil {
 		t.Fatal(err)
 	}
 	want, _ := intake.NormalizeDate("46308")

@@ -151,7 +151,7 @@ func (c *copyChunk) add(batchID string, w *cases.Warning, township int32, create
 	if len(w.Detail) == 0 {
 		b = appendText(b, "{}")
 	} else {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(w.Detail))) // json: its text
+		b = binary.BigEndian.AppendUint32(b, uint32(len(w.Detail)))
 		b = append(b, w.Detail...)
 	}
 	b = binary.BigEndian.AppendUint32(b, 8)

@@ -213,7 +213,7 @@ func TestUnknownDepartmentIsAnError(t *testing.T) {
 	}
 
 	// The same row naming none: 饮水安全's department 水利局 is not in the org file.
-	if _, err := db.Exec(`UPDATE warnings SET detail = (detail::jsonb - '责任部门')::json`); err != nil {
+	if _, err := db.Exec(`UPDATE warnings SET detail = (detail::jsonb - '责任部门')::text`); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil {

@@ -101,7 +101,7 @@ func caseProblems(ctx context.Context, tx *sqlx.Tx, caseID int64) (problems []st
 		Category string `db:"category"`
 		Problem  string `db:"problem"`
 	}
-	err = tx.SelectContext(ctx, &ws, `SELECT DISTINCT category, COALESCE(detail->>'问题类型', '') AS problem
+	err = tx.SelectContext(ctx, &ws, `SELECT DISTINCT category, COALESCE(detail::json->>'问题类型', '') AS problem
 		FROM warnings WHERE case_id = $1 AND held_round = ''`, caseID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("problems of case %d: %w", caseID, err)
