@@ -450,27 +450,29 @@ const warningSelect = `
 // undispatched is the condition of a warning with a rule that no case holds yet, for
 // warnings w. No index covers all such warnings, since every imported row would pay for its
 // entry (migration 00600): they are found through the batches that may still hold some, by
-// the (batch_id, row_no, category) index, and through the partial index of the few
-// warnings of no batch (申报/走访). markDispatchedBatches keeps the batches' flag.
-// Its $1 is undispatchedBatches' list, passed as a value so that the plan is made for it (a
-// sub-select would leave the planner guessing, and it would read the whole table).
-const undispatched = `(w.batch_id = ANY ($1) OR w.batch_id IS NULL) AND w.case_id IS NULL AND w.rule <> ''`
+// the warnings_batch_row index on batch_key(batch_id), and through the partial index of the
+// few warnings of no batch (申报/走访). markDispatchedBatches keeps the batches' flag.
+// Its $1 is undispatchedBatches' keys, passed as a value so that the plan is made for them (a
+// sub-select would leave the planner guessing, and it would read the whole table). Another
+// batch sharing a key could only add warnings that no case holds either, which are due anyway.
+const undispatched = `(batch_key(w.batch_id) = ANY ($1) OR w.batch_id IS NULL) AND w.case_id IS NULL AND w.rule <> ''`
 
-// undispatchedBatches lists the batches that may still hold warnings no case holds, as
-// undispatched's $1.
+// undispatchedBatches lists the keys of the batches that may still hold warnings no case
+// holds, as undispatched's $1.
 func undispatchedBatches(ctx context.Context, tx *sqlx.Tx) (any, error) {
-	var ids []string
-	if err := tx.SelectContext(ctx, &ids, `SELECT id FROM batches WHERE undispatched ORDER BY id`); err != nil {
+	var keys []int64
+	if err := tx.SelectContext(ctx, &keys, `SELECT batch_key(id) FROM batches WHERE undispatched ORDER BY id`); err != nil {
 		return nil, fmt.Errorf("undispatched batches: %w", err)
 	}
-	return pq.Array(ids), nil
+	return pq.Array(keys), nil
 }
 
 // markDispatchedBatches clears the flag of the batches whose every warning a case now holds.
 func markDispatchedBatches(ctx context.Context, tx *sqlx.Tx) error {
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE batches b SET undispatched = false WHERE b.undispatched
-		AND NOT EXISTS (SELECT 1 FROM warnings w WHERE w.batch_id = b.id AND w.case_id IS NULL AND w.rule <> '')`); err != nil {
+		AND NOT EXISTS (SELECT 1 FROM warnings w WHERE batch_key(w.batch_id) = batch_key(b.id) AND w.batch_id = b.id
+			AND w.case_id IS NULL AND w.rule <> '')`); err != nil {
 		return fmt.Errorf("mark dispatched batches: %w", err)
 	}
 	return nil

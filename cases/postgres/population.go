@@ -110,7 +110,8 @@ func applyPopulation(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, rows []po
 			cases_++
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE warnings SET rule = '' WHERE batch_id = $1 AND row_no = $2 AND category = 'population'`, b.ID, r.Row); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE warnings SET rule = ''
+			WHERE batch_key(batch_id) = batch_key($1) AND batch_id = $1 AND row_no = $2 AND category = 'population'`, b.ID, r.Row); err != nil {
 			return fmt.Errorf("人员变动 row %d: %w", r.Row, err)
 		}
 	}
