@@ -274,3 +274,36 @@ func TestSchemaChecksMigrateDown(t *testing.T) {
 		t.Errorf("%d of %d after Up again", n, afterUp)
 	}
 }
+
+// TestUndispatchedFlagBackfilled: migration 00600 flags, on a database that has batches
+// already, exactly the batches that still hold a warning without a case.
+func TestUndispatchedFlagBackfilled(t *testing.T) {
+	ctx := context.Background()
+	db := schemaFixture(t)
+	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "民政局", Category: "assistance", Rule: "every_row",
+		IDNumber: "110101198001010016", Name: "后来者", Township: "城关镇", Village: "北村"})
+	all, err := postgres.Migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db.DB.DB, all, goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.DownTo(ctx, 590); err != nil {
+		t.Fatalf("down: %v", err)
+	}
+	if _, err := p.Up(ctx); err != nil {
+		t.Fatalf("up: %v", err)
+	}
+	var flagged, want []string
+	if err := db.Select(&flagged, `SELECT id FROM batches WHERE undispatched ORDER BY id`); err != nil {
+		t.Fatal(err)
+	}
+	db.Select(&want, `SELECT DISTINCT batch_id FROM warnings WHERE case_id IS NULL AND rule <> '' AND batch_id IS NOT NULL ORDER BY 1`)
+	var batches int
+	db.Get(&batches, `SELECT count(*) FROM batches`)
+	if len(want) != 1 || len(flagged) != 1 || flagged[0] != want[0] || batches < 5 {
+		t.Errorf("flagged %v of %d batches, want %v", flagged, batches, want)
+	}
+}
