@@ -50,18 +50,13 @@ DECLARE
     bad_c bigint;
     bad text;
 BEGIN
-    -- one hashed pass over the rows for the columns every row sets; the arrays are then built
-    -- from the few distinct values. Case and held round are set by dispatch, so a second pass
-    -- collects them only from the rows that have them (none in an import): a third cheaper
-    -- than hashing them with the rest (5,000-row statements, EXPLAIN ANALYZE's trigger time).
+    -- one hashed pass over the rows; the arrays are then built from the few distinct values
     SELECT array_agg(DISTINCT s.b) FILTER (WHERE s.b IS NOT NULL), array_agg(DISTINCT s.t),
-           array_agg(DISTINCT s.cat), array_agg(DISTINCT s.p)
-        INTO bs, ts, cats, months
-        FROM (SELECT DISTINCT n.batch_id AS b, n.township_id AS t, n.category AS cat, n.period AS p FROM new_warnings n) s;
-    SELECT array_agg(DISTINCT n.case_id) FILTER (WHERE n.case_id IS NOT NULL),
-           months || array_agg(DISTINCT n.held_round) FILTER (WHERE n.held_round <> '')
-        INTO cs, months
-        FROM new_warnings n WHERE n.case_id IS NOT NULL OR n.held_round <> '';
+           array_agg(DISTINCT s.c) FILTER (WHERE s.c IS NOT NULL), array_agg(DISTINCT s.cat),
+           array_agg(DISTINCT s.p) || array_agg(DISTINCT s.h) FILTER (WHERE s.h <> '')
+        INTO bs, ts, cs, cats, months
+        FROM (SELECT DISTINCT n.batch_id AS b, n.township_id AS t, n.case_id AS c, n.category AS cat,
+                  n.period AS p, n.held_round AS h FROM new_warnings n) s;
     SELECT x INTO bad FROM unnest(cats) x WHERE x IS NULL OR x NOT IN
         ('medical', 'serious_illness', 'education', 'disaster', 'epidemic', 'industry', 'employment', 'assistance', 'assurance', 'population')
         LIMIT 1;
