@@ -590,9 +590,9 @@ func TestDetailLeavesOutOwnColumns(t *testing.T) {
 	}
 }
 
-// From the second chunk on, an import asks the registry only about people it may hold
-// (RegistryIDKeys): registry people and people whose 户主身份证号 is a registry head, in
-// later chunks, are still found, and the others are still not.
+// Once ChunkSize rows have been looked up, an import asks the registry only about people it
+// may hold (RegistryIDKeys): registry people and people whose 户主身份证号 is a registry head,
+// in later chunks, are still found, and the others are still not.
 func TestRegistryFoundInLaterChunks(t *testing.T) {
 	f := setup(t)
 	n := 2*intake.ChunkSize + 2000

@@ -459,12 +459,12 @@ const undispatched = `(batch_key(w.batch_id) = ANY ($1) OR w.batch_id IS NULL) A
 
 // undispatchedBatches lists the keys of the batches that may still hold warnings no case
 // holds, as undispatched's $1.
-func undispatchedBatches(ctx context.Context, tx *sqlx.Tx) (any, error) {
-	var keys []int64
+func undispatchedBatches(ctx context.Context, tx *sqlx.Tx) (pq.Int64Array, error) {
+	var keys pq.Int64Array
 	if err := tx.SelectContext(ctx, &keys, `SELECT batch_key(id) FROM batches WHERE undispatched ORDER BY id`); err != nil {
 		return nil, fmt.Errorf("undispatched batches: %w", err)
 	}
-	return pq.Array(keys), nil
+	return keys, nil
 }
 
 // markDispatchedBatches clears the flag of the batches whose every warning a case now holds.

@@ -6,10 +6,10 @@
 -- although an import never sets case_id. The same rules now cost per statement, not per row.
 
 -- 1. Dispatch finds the warnings no case holds yet through the batches that may still hold
---    some, by the batch index every row has anyway (2.), instead of an index
---    of its own that cost every imported row an entry. A batch is marked dispatched when a
---    dispatch leaves none of its warnings without a case. The few warnings of no batch
---    (申报/走访) keep a partial index, which no imported row enters.
+--    some, by the batch index every row has anyway (2.), instead of an index of its own that
+--    cost every imported row an entry. A batch is marked dispatched when a dispatch leaves
+--    none of its warnings without a case. The few warnings of no batch (申报/走访) keep a
+--    partial index, which no imported row enters.
 ALTER TABLE batches ADD COLUMN undispatched boolean NOT NULL DEFAULT true;
 UPDATE batches b SET undispatched = EXISTS
     (SELECT 1 FROM warnings w WHERE w.batch_id = b.id AND w.case_id IS NULL AND w.rule <> '');
