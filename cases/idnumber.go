@@ -116,10 +116,11 @@ func (s IDKeySet) Add(id string) {
 }
 
 // MayHold reports whether id may be in the set: it is false only for an ID number with a
-// key that no number of the set has. A number without a key may be anything, so it is true.
+// key that no number of the set has. A number without a key may be anything, and a nil set
+// stands for a set not read, so both are true.
 func (s IDKeySet) MayHold(id string) bool {
 	k, ok := IDKey(id)
-	if !ok {
+	if !ok || s == nil {
 		return true
 	}
 	_, in := s[k]

@@ -63,4 +63,8 @@ func TestIDKey(t *testing.T) {
 	if !s.MayHold("11010119900307803X") || s.MayHold("110101199003078049") || !s.MayHold("not a number either") || len(s) != 1 {
 		t.Errorf("set %v: wrong answers", s)
 	}
+	var unread IDKeySet
+	if !unread.MayHold("110101199003078049") {
+		t.Error("a nil set (not read) must say every number may be in it")
+	}
 }

@@ -432,17 +432,17 @@ type headAnswer struct {
 // appears once a file (the duplicate check refuses it again), but a household head's
 // appears on the row of every member, chunk after chunk: heads answered by an earlier chunk
 // are taken from heads, which only the lookup goroutine uses, and not asked again. IDs that
-// known (if not nil) says the registry does not hold are not asked at all. The answer for an
+// known says the registry does not hold are not asked at all (a nil known holds all). The answer for an
 // ID does not depend on the other IDs asked with it, so this changes nothing but the work.
 func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]headAnswer, known cases.IDKeySet) (map[string]cases.RegistryMember, error) {
 	ids := make([]string, 0, 2*len(chunk))
 	var asked map[string]bool // heads asked in this chunk, to cache their answers
 	for i := range chunk {
 		w := &chunk[i].w
-		if w.IDNumber != "" && (known == nil || known.MayHold(w.IDNumber)) {
+		if w.IDNumber != "" && known.MayHold(w.IDNumber) {
 			ids = append(ids, w.IDNumber)
 		}
-		if h := w.HeadIDNumber; h != "" && (known == nil || known.MayHold(h)) {
+		if h := w.HeadIDNumber; h != "" && known.MayHold(h) {
 			if _, ok := heads[h]; ok || asked[h] {
 				continue
 			}
