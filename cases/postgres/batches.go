@@ -294,7 +294,7 @@ func (db *DB) BatchWarnings(ctx context.Context, batchID string, fn func(BatchWa
 	rows, err := db.QueryContext(ctx, `
 		SELECT w.id_number, w.name, t.name, w.category, w.rule, w.amount::text, w.period, w.row_no
 		FROM warnings w JOIN townships t ON t.id = w.township_id
-		WHERE batch_key(w.batch_id) = batch_key($1) AND w.batch_id = $1 AND w.rule <> '' ORDER BY w.row_no`, batchID)
+		WHERE `+inBatch("w.batch_id", "$1")+` AND w.rule <> '' ORDER BY w.row_no`, batchID)
 	if err != nil {
 		return fmt.Errorf("list warnings of %s: %w", batchID, err)
 	}

@@ -71,7 +71,12 @@ func (db *DB) Dispatch(ctx context.Context, opt DispatchOptions) (DispatchResult
 }
 
 func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, res *DispatchResult) error {
-	facts, err := undispatchedWarnings(ctx, tx)
+	// one list of the batches to read for the whole round, risk and 人员变动 warnings alike
+	batches, err := undispatchedBatches(ctx, tx)
+	if err != nil {
+		return err
+	}
+	facts, err := undispatchedWarnings(ctx, tx, batches)
 	if err != nil {
 		return err
 	}
@@ -233,7 +238,7 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 		elsewhere(d, fresh[i])
 	}
 	// 人员变动: 信息变更 cases, apart from the risk cases (population.go).
-	infos, err := db.dispatchPopulation(ctx, tx, opt, dispatchedAt, res)
+	infos, err := db.dispatchPopulation(ctx, tx, opt, dispatchedAt, batches, res)
 	if err != nil {
 		return err
 	}
@@ -447,6 +452,12 @@ const warningSelect = `
 		t.name AS township, w.village, w.head_id_number, w.detail
 	FROM warnings w JOIN townships t ON t.id = w.township_id`
 
+// inBatch is the condition that warnings' column col names the batch id val, written so that
+// the warnings_batch_row index on batch_key(batch_id) finds the rows (migration 00600).
+func inBatch(col, val string) string {
+	return "batch_key(" + col + ") = batch_key(" + val + ") AND " + col + " = " + val
+}
+
 // undispatched is the condition of a warning with a rule that no case holds yet, for
 // warnings w. No index covers all such warnings, since every imported row would pay for its
 // entry (migration 00600): they are found through the batches that may still hold some, by
@@ -471,7 +482,7 @@ func undispatchedBatches(ctx context.Context, tx *sqlx.Tx) (pq.Int64Array, error
 func markDispatchedBatches(ctx context.Context, tx *sqlx.Tx) error {
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE batches b SET undispatched = false WHERE b.undispatched
-		AND NOT EXISTS (SELECT 1 FROM warnings w WHERE batch_key(w.batch_id) = batch_key(b.id) AND w.batch_id = b.id
+		AND NOT EXISTS (SELECT 1 FROM warnings w WHERE `+inBatch("w.batch_id", "b.id")+`
 			AND w.case_id IS NULL AND w.rule <> '')`); err != nil {
 		return fmt.Errorf("mark dispatched batches: %w", err)
 	}
@@ -480,12 +491,8 @@ func markDispatchedBatches(ctx context.Context, tx *sqlx.Tx) error {
 
 // undispatchedWarnings loads every warning with a rule that no case holds yet, with the
 // registry households of its person and of its 户主身份证号. FOR UPDATE keeps an import
-// running at the same time from being half-seen.
-func undispatchedWarnings(ctx context.Context, tx *sqlx.Tx) ([]cases.WarningFact, error) {
-	batches, err := undispatchedBatches(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
+// running at the same time from being half-seen. batches is undispatchedBatches' list.
+func undispatchedWarnings(ctx context.Context, tx *sqlx.Tx, batches pq.Int64Array) ([]cases.WarningFact, error) {
 	var rows []warningRow
 	if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE `+undispatched+` AND w.category <> 'population' ORDER BY w.id FOR UPDATE OF w`, batches); err != nil {
 		return nil, fmt.Errorf("undispatched warnings: %w", err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
 )
@@ -111,7 +112,7 @@ func applyPopulation(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, rows []po
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE warnings SET rule = ''
-			WHERE batch_key(batch_id) = batch_key($1) AND batch_id = $1 AND row_no = $2 AND category = 'population'`, b.ID, r.Row); err != nil {
+			WHERE `+inBatch("batch_id", "$1")+` AND row_no = $2 AND category = 'population'`, b.ID, r.Row); err != nil {
 			return fmt.Errorf("人员变动 row %d: %w", r.Row, err)
 		}
 	}
@@ -267,7 +268,8 @@ func onlyWorker(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRo
 // dispatchPopulation turns the undispatched 人员变动 warnings into 信息变更 cases, one open
 // case per household (a later change joins it): kind 信息变更, source 人员变动, due by the end of
 // the month after dispatch, no 核查 (spec §5a).
-func (db *DB) dispatchPopulation(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, dispatchedAt time.Time, res *DispatchResult) ([]cases.Dispatched, error) {
+// batches is undispatchedBatches' list.
+func (db *DB) dispatchPopulation(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, dispatchedAt time.Time, batches pq.Int64Array, res *DispatchResult) ([]cases.Dispatched, error) {
 	var rows []struct {
 		warningRow
 		HouseholdNo string `db:"household_no"`
@@ -276,11 +278,7 @@ func (db *DB) dispatchPopulation(ctx context.Context, tx *sqlx.Tx, opt DispatchO
 		HTownship   string `db:"h_township"`
 		HVillage    string `db:"h_village"`
 	}
-	batches, err := undispatchedBatches(ctx, tx)
-	if err != nil {
-		return nil, err
-	}
-	err = tx.SelectContext(ctx, &rows, `
+	err := tx.SelectContext(ctx, &rows, `
 		SELECT w.id, w.category, w.rule, COALESCE(w.amount::text, '') AS amount, w.id_number, w.name,
 			t.name AS township, w.village, w.head_id_number, w.detail,
 			h.household_no, h.head_id_number AS h_head, COALESCE(hm.name, '') AS h_head_name, ht.name AS h_township, h.village AS h_village
