@@ -415,7 +415,8 @@ func (c *Client) CheckResponseURL(raw string) error {
 		return nil
 	}
 	for _, h := range c.ResponseHosts {
-		if h = strings.ToLower(strings.TrimSpace(h)); h != "" && (host == h || u.Hostname() == h && u.Port() == "") {
+		// the host exactly, port and all: "aibot.example.com:" with its empty port is not it
+		if h = strings.ToLower(strings.TrimSpace(h)); h != "" && host == h {
 			return nil
 		}
 	}

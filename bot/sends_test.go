@@ -43,6 +43,7 @@ func TestCheckResponseURL(t *testing.T) {
 		{"https://qyapi.weixin.qq.com/cgi-bin/aibot/response?response_code=abc", true},
 		{"https://QYAPI.weixin.qq.com/cgi-bin/aibot/response?response_code=abc", true},
 		{"https://aibot.example.com/cgi-bin/aibot/response?response_code=abc", true},
+		{"https://aibot.example.com:/cgi-bin/aibot/response", false}, // an empty port: found by FuzzCheckResponseURL
 		{"http://qyapi.weixin.qq.com/cgi-bin/aibot/response", false}, // base is https
 		{"https://qyapi.weixin.qq.com.evil.example/cgi-bin/aibot/response", false},
 		{"https://evil.example/cgi-bin/aibot/response?response_code=abc", false},
