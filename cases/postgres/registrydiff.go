@@ -23,6 +23,8 @@ type RegistryOptions struct {
 	AllowRemovals bool   // take a file that removes more than 20 % of households
 	Filename      string // for the import record
 	Announce      MoveAnnouncer
+	Refusals      cases.RegistryRefusals // what the file's refused rows hold back
+	DryRun        bool                   // compute the diff, apply nothing
 }
 
 // RegistryApplied is what a re-import did.
@@ -122,12 +124,17 @@ func (l *RegistryLoad) Abort() {
 
 // registryDiffSQL fills registry_chg with the difference between the file and the registry,
 // in the order the change list shows: households added and changed, members moved, added and
-// changed, households removed, members removed.
+// changed, households removed, members removed. Every step is a join or an anti-join of whole
+// tables, the temporary ones indexed and analysed, so that the planner hashes them and the
+// cost grows linearly with the registry (a correlated scan of an unindexed temporary table
+// made the first import grow with its square).
 var registryDiffSQL = []string{`
 	CREATE TEMP TABLE registry_fh ON COMMIT DROP AS
 	SELECT DISTINCT ON (f.household_no) f.household_no, f.head_id_number, t.id AS township_id, f.township,
 		f.village, f.kind, f.risk_status
 	FROM registry_file f JOIN townships t ON t.name = f.township ORDER BY f.household_no`, `
+	ALTER TABLE registry_fh ADD PRIMARY KEY (household_no)`, `
+	ANALYZE registry_fh`, `
 	CREATE TEMP TABLE registry_chg (seq serial, change text NOT NULL, household text NOT NULL,
 		id_number text NOT NULL DEFAULT '', fields text[] NOT NULL DEFAULT '{}', from_ text NOT NULL DEFAULT '',
 		to_ text NOT NULL DEFAULT '') ON COMMIT DROP`, `
@@ -156,9 +163,9 @@ var registryDiffSQL = []string{`
 	WHERE m.household_no <> f.household_no ORDER BY f.household_no, f.id_number`, `
 	INSERT INTO registry_chg (change, household, id_number)
 	SELECT 'added', f.household_no, f.id_number
-	FROM registry_file f LEFT JOIN registry_members m ON m.id_number = f.id_number
-	WHERE (m.id_number IS NULL OR (m.removed_at IS NOT NULL AND m.household_no = f.household_no))
-		AND NOT EXISTS (SELECT 1 FROM registry_chg c WHERE c.change = 'added' AND c.id_number = '' AND c.household = f.household_no)
+	FROM registry_file f JOIN registry_households h ON h.household_no = f.household_no AND h.status = 'active'
+	LEFT JOIN registry_members m ON m.id_number = f.id_number
+	WHERE m.id_number IS NULL OR (m.removed_at IS NOT NULL AND m.household_no = f.household_no)
 	ORDER BY f.household_no, f.id_number`, `
 	INSERT INTO registry_chg (change, household, id_number, fields)
 	SELECT 'changed', f.household_no, f.id_number,
@@ -169,6 +176,7 @@ var registryDiffSQL = []string{`
 	INSERT INTO registry_chg (change, household)
 	SELECT 'removed', h.household_no FROM registry_households h
 	WHERE h.status = 'active' AND NOT EXISTS (SELECT 1 FROM registry_fh fh WHERE fh.household_no = h.household_no)
+		AND NOT EXISTS (SELECT 1 FROM registry_refused r WHERE r.household_no = h.household_no)
 	ORDER BY h.household_no`, `
 	INSERT INTO registry_chg (change, household, id_number)
 	SELECT 'removed', m.household_no, m.id_number FROM registry_members m
@@ -180,7 +188,7 @@ var registryDiffSQL = []string{`
 // Finish compares the file with the registry and applies the difference (see
 // ApplyRegistry), then commits; a refusal or an identical file rolls back.
 func (l *RegistryLoad) Finish(ctx context.Context, opt cases.RegistryImportOptions) (cases.RegistryImportResult, error) {
-	l.opt.AllowRemovals, l.opt.Filename = opt.AllowRemovals, opt.Filename
+	l.opt.AllowRemovals, l.opt.Filename, l.opt.Refusals, l.opt.DryRun = opt.AllowRemovals, opt.Filename, opt.Refusals, opt.DryRun
 	a, err := l.finish(ctx)
 	if err != nil || a.BatchID == "" {
 		l.Abort()
@@ -201,6 +209,16 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 	var out RegistryApplied
 	if err := tx.GetContext(ctx, &out.Diff.ActiveBefore, `SELECT count(*) FROM registry_households WHERE status = 'active'`); err != nil {
 		return out, fmt.Errorf("registry size: %w", err)
+	}
+	ref := l.opt.Refusals
+	if out.Diff.ActiveBefore > 0 && ref.TooMany() {
+		return out, ref.Refusal()
+	}
+	if out.Diff.ActiveBefore == 0 {
+		ref = cases.RegistryRefusals{} // a first import stores every good row
+	}
+	if err := holdRefused(ctx, tx, ref, &out.Diff); err != nil {
+		return out, err
 	}
 	for _, q := range registryDiffSQL {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -239,6 +257,9 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 			}
 		}
 	}
+	if l.opt.DryRun {
+		return out, nil
+	}
 	if d.TooManyRemovals() && !l.opt.AllowRemovals {
 		return out, cases.Errorf(cases.EConflict, "名册没有导入：这份文件会让 %d 户退出名册（现有 %d 户的 %.0f%%），超过 %.0f%%，可能是只导出了部分乡镇或部分户。"+
 			"请确认导出的是全县完整名册；如确需让这些户退出，请加 --allow-removals 重新导入。",
@@ -272,6 +293,9 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 			IS DISTINCT FROM (EXCLUDED.household_no, EXCLUDED.name, EXCLUDED.relation, true)`, now)
 	if err != nil {
 		return out, fmt.Errorf("upsert members: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `ANALYZE registry_chg`); err != nil {
+		return out, fmt.Errorf("registry diff: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE registry_households SET status = 'removed', removed_at = $1, updated_at = $1
 		WHERE household_no IN (SELECT household FROM registry_chg WHERE change = 'removed' AND id_number = '')`, now); err != nil {
@@ -332,6 +356,44 @@ func (db *DB) ApplyRegistry(ctx context.Context, ms []cases.RegistryMember, opt 
 		return RegistryApplied{}, fmt.Errorf("apply registry: commit: %w", err)
 	}
 	return a, nil
+}
+
+// holdRefused keeps the households the refused rows name exactly as they are: their rows
+// leave the file (as do the rows of their current members listed elsewhere, which would
+// move them out), and registry_refused keeps them from the removed ones. It also indexes and
+// analyses the file's table for the diff's joins.
+func holdRefused(ctx context.Context, tx *sqlx.Tx, ref cases.RegistryRefusals, d *cases.RegistryDiff) error {
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{`CREATE TEMP TABLE registry_refused ON COMMIT DROP AS
+			SELECT DISTINCT household_no FROM (
+				SELECT unnest($1::text[]) AS household_no
+				UNION ALL
+				SELECT m.household_no FROM registry_members m WHERE m.id_number = ANY($2) AND m.removed_at IS NULL) x
+			WHERE household_no <> ''`, []any{pq.Array(ref.Households), pq.Array(ref.IDNumbers)}},
+		{`ALTER TABLE registry_refused ADD PRIMARY KEY (household_no)`, nil},
+		{`CREATE INDEX ON registry_file (id_number)`, nil},
+		{`CREATE INDEX ON registry_file (household_no)`, nil},
+		{`ANALYZE registry_refused`, nil},
+		{`DELETE FROM registry_file f USING registry_refused r WHERE f.household_no = r.household_no`, nil},
+		{`DELETE FROM registry_file f USING registry_members m, registry_refused r
+			WHERE f.id_number = m.id_number AND m.household_no = r.household_no AND m.removed_at IS NULL`, nil},
+		{`ANALYZE registry_file`, nil},
+	}
+	for _, s := range steps {
+		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
+			return fmt.Errorf("registry refused rows: %w", err)
+		}
+	}
+	if len(ref.Households)+len(ref.IDNumbers) == 0 {
+		return nil
+	}
+	if err := tx.SelectContext(ctx, &d.Unchanged, `SELECT household_no FROM registry_refused ORDER BY household_no`); err != nil {
+		return fmt.Errorf("registry refused rows: %w", err)
+	}
+	return nil
 }
 
 func insertRegistryHistory(ctx context.Context, tx *sqlx.Tx, batch string, on cases.Date, at time.Time, cs []cases.RegistryChange) error {
@@ -421,7 +483,8 @@ func (db *DB) ImportRegistry(ctx context.Context, ms []cases.RegistryMember, opt
 
 // ImportRegistryAnnounced is ImportRegistry telling the townships of moved cases.
 func (db *DB) ImportRegistryAnnounced(ctx context.Context, ms []cases.RegistryMember, opt cases.RegistryImportOptions, announce MoveAnnouncer) (cases.RegistryImportResult, error) {
-	a, err := db.ApplyRegistry(ctx, ms, RegistryOptions{AllowRemovals: opt.AllowRemovals, Filename: opt.Filename, Announce: announce})
+	a, err := db.ApplyRegistry(ctx, ms, RegistryOptions{AllowRemovals: opt.AllowRemovals, Filename: opt.Filename, Announce: announce,
+		Refusals: opt.Refusals, DryRun: opt.DryRun})
 	if err != nil {
 		return cases.RegistryImportResult{}, err
 	}

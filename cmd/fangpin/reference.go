@@ -107,6 +107,9 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 	}
 	fmt.Printf("名册导入完成：共 %d 行，接收 %d 行，退回 %d 行；%d 户，%d 人。\n",
 		sum.Rows, sum.Accepted, sum.Rejected, sum.Households, sum.Members)
+	if sum.UnchangedRefused > 0 {
+		fmt.Printf("因有退回的行，%d 户保持原样（未变更、未退出），请修正后下月重新导入。\n", sum.UnchangedRefused)
+	}
 	if sum.BatchID == "" {
 		fmt.Println("与现有名册相同，没有任何变动。")
 		return nil
