@@ -195,3 +195,50 @@ func TestRemovalGuardCountsOnlyAbsentHouseholds(t *testing.T) {
 		t.Errorf("removed %d, held %d, held household %+v; want 40 removed and %s kept active", s.Removed, s.UnchangedRefused, household(t, db, held), held)
 	}
 }
+
+// TestNationalSystemWords: the same registry written with the national system's notes in
+// brackets, spaces and short names changes nothing; 监测户, which does not say which kind of
+// monitored household it is, is a row error and its household stays as it was.
+func TestNationalSystemWords(t *testing.T) {
+	db, towns := setup(t)
+	ms := synth.New(32).Registry(300, synth.Townships)
+	if _, err := tryImport(t, db, towns, csvOf(t, ms), cases.RegistryImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	order, rows := byHousehold(ms)
+	vague := ""
+	for _, no := range order {
+		if rows[no][0].Kind == cases.HouseholdUnstable {
+			vague = no
+			break
+		}
+	}
+	before := household(t, db, vague)
+	written := map[string]string{cases.HouseholdLifted: "已脱贫户", cases.HouseholdUnstable: "脱贫不稳定户（监测对象）",
+		cases.HouseholdEdge: "边缘户", cases.HouseholdSudden: "突发严重困难户 "}
+	var next []cases.RegistryMember
+	for _, m := range ms {
+		m.Kind = written[m.Kind]
+		if m.RiskStatus == cases.RiskOpen {
+			m.RiskStatus = "风险未消除"
+		}
+		if m.HouseholdNo == vague {
+			m.Kind = "监测户"
+		}
+		next = append(next, m)
+	}
+	s, err := tryImport(t, db, towns, csvOf(t, next), cases.RegistryImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Rejected != len(rows[vague]) || s.BatchID != "" || len(s.Changes) != 0 || s.UnchangedRefused != 1 {
+		t.Fatalf("the same registry in other words: rejected %d (want %d, the 监测户 rows), changes %+v, held %d; want no change",
+			s.Rejected, len(rows[vague]), s.Changes, s.UnchangedRefused)
+	}
+	if !strings.Contains(s.Errors[0].Message, "脱贫不稳定户、边缘易致贫户或突发严重困难户") {
+		t.Errorf("the error for 监测户 does not name the accepted words: %s", s.Errors[0].Message)
+	}
+	if after := household(t, db, vague); after != before {
+		t.Errorf("household %s written 监测户: %+v, want as before %+v", vague, after, before)
+	}
+}

@@ -298,14 +298,18 @@ func parseRow(rec []string, cols map[string]int, townships map[string]string) (m
 	t := cell(ColTownship)
 	name, ok := townships[t]
 	if !ok {
+		name, ok = townships[cases.RegistryWord(t)]
+	}
+	if !ok {
 		return m, ColTownship, fmt.Sprintf("乡镇“%s”不在组织文件中，请核对名称或先在组织文件中添加", t)
 	}
 	m.Township = name
-	if !cases.ValidHouseholdKind(m.Kind) {
-		return m, ColKind, fmt.Sprintf("户类型“%s”应为脱贫户、脱贫不稳定户、边缘易致贫户或突发严重困难户", m.Kind)
+	var err error
+	if m.Kind, err = cases.ParseHouseholdKind(m.Kind); err != nil {
+		return m, ColKind, err.Error()
 	}
-	if m.RiskStatus != cases.RiskOpen && m.RiskStatus != cases.RiskCleared {
-		return m, ColRisk, fmt.Sprintf("风险状态“%s”应为“未消除”或“已消除”", m.RiskStatus)
+	if m.RiskStatus, err = cases.ParseRiskStatus(m.RiskStatus); err != nil {
+		return m, ColRisk, err.Error()
 	}
 	return m, "", ""
 }
