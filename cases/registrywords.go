@@ -16,7 +16,7 @@ var householdKindWords = map[string]string{
 	HouseholdLifted: HouseholdLifted, "脱贫": HouseholdLifted, "已脱贫户": HouseholdLifted, "稳定脱贫户": HouseholdLifted,
 	HouseholdUnstable: HouseholdUnstable, "脱贫不稳定": HouseholdUnstable, "不稳定户": HouseholdUnstable,
 	HouseholdEdge: HouseholdEdge, "边缘易致贫": HouseholdEdge, "边缘户": HouseholdEdge, "易致贫户": HouseholdEdge,
-	"边缘易致贫人口户": HouseholdEdge,
+	"边缘易致贫人口户":      HouseholdEdge,
 	HouseholdSudden: HouseholdSudden, "突发严重困难": HouseholdSudden, "严重困难户": HouseholdSudden, "突发困难户": HouseholdSudden,
 }
 
