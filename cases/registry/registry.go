@@ -51,6 +51,9 @@ type Summary struct {
 	// TooManyRemovals: the diff removes more than cases.MaxRemovalShare of the households,
 	// which an import refuses without --allow-removals (a dry run reports it here).
 	TooManyRemovals bool `json:"too_many_removals,omitempty"`
+	// Warnings: villages of the org file and of the registry that do not agree
+	// (cases.VillageWarnings), filled by the caller once the import is applied.
+	Warnings []string `json:"warnings,omitempty"`
 }
 
 // RefusedHousehold is a household a refused row held back, with that household's errors

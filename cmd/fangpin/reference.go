@@ -51,8 +51,12 @@ func runOrg(ctx context.Context, env *Env, args []string) error {
 		}
 		return err
 	}
+	warnings := villageWarnings(ctx, db)
 	if *asJSON {
-		return printJSON(sum)
+		return printJSON(struct {
+			postgres.OrgSummary
+			Warnings []string `json:"warnings,omitempty"`
+		}{sum, warnings})
 	}
 	fmt.Printf("组织文件已应用：%d 个乡镇，%d 个部门，%d 名用户。\n", sum.Townships, sum.Departments, sum.Users)
 	return nil
@@ -103,6 +107,9 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 	for _, e := range sum.Errors {
 		fmt.Fprintf(os.Stderr, "第 %d 行，列“%s”：%s\n", e.Row, e.Column, e.Message)
 	}
+	if !*dryRun {
+		sum.Warnings = villageWarnings(ctx, db)
+	}
 	if *asJSON {
 		return printJSON(sum)
 	}
@@ -128,6 +135,20 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 	fmt.Printf("名册变动（批次 %s）：新增 %d，变更 %d，迁户 %d，退出 %d；随户转乡镇的在办案件 %d 件。\n",
 		sum.BatchID, sum.Added, sum.Changed, sum.Moved, sum.Removed, sum.CasesMoved)
 	return nil
+}
+
+// villageWarnings prints, on stderr, where the org file's villages and the registry's do
+// not agree, and returns them for --json. They never fail the command.
+func villageWarnings(ctx context.Context, db *postgres.DB) []string {
+	ws, err := db.VillageWarnings(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "提醒：没能核对组织文件与名册的村名（%v），不影响本次操作。\n", err)
+		return nil
+	}
+	for _, w := range ws {
+		fmt.Fprintln(os.Stderr, "提醒："+w)
+	}
+	return ws
 }
 
 // announcedRegistry applies a re-import and tells the townships of the cases it moves.

@@ -72,3 +72,33 @@ func TestRegistryDryRunAndRemovedMember(t *testing.T) {
 		t.Errorf("member of the removed household: %s; want removed, its date, and 全户退出 under batch %s", out, real.BatchID)
 	}
 }
+
+// org apply and registry import warn, never fail, where the org file's villages and the
+// registry's disagree; the example county's two files agree (issue 25).
+func TestVillagesOfOrgAndRegistryAgree(t *testing.T) {
+	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	warnings := func(out string) []string {
+		var v struct{ Warnings []string }
+		if err := json.Unmarshal([]byte(out), &v); err != nil {
+			t.Fatalf("%v: %s", err, out)
+		}
+		return v.Warnings
+	}
+	if code, out := run(t, "org", "apply", "--json", "../../examples/org.yaml"); code != 0 || len(warnings(out)) != 0 {
+		t.Fatalf("org apply before any registry: exit %d, %s; want no warning", code, out)
+	}
+	if code, out := run(t, "registry", "import", "--json", "../../examples/registry.csv"); code != 0 || len(warnings(out)) != 0 {
+		t.Fatalf("the example registry: exit %d, warnings %q; want the example files to agree", code, warnings(out))
+	}
+	b, _ := os.ReadFile("../../examples/org.yaml")
+	typo := filepath.Join(t.TempDir(), "org.yaml")
+	os.WriteFile(typo, []byte(strings.Replace(string(b), "villages: [示例一村, 示例二村]", "villages: [东村, 示例二村]", 1)), 0o644)
+	code, out := run(t, "org", "apply", "--json", typo)
+	ws := warnings(out)
+	if code != 0 || len(ws) != 2 || !strings.Contains(ws[0], "“东村”在名册中没有") || !strings.Contains(ws[1], "示例一村") {
+		t.Fatalf("org apply naming 东村: exit %d, warnings %q; want 东村 unknown and 示例一村 without a cadre", code, ws)
+	}
+	if code, out := run(t, "registry", "import", "--json", "../../examples/registry.csv"); code != 0 || len(warnings(out)) != 2 {
+		t.Fatalf("registry import after that: exit %d, warnings %q; want the same two", code, warnings(out))
+	}
+}
