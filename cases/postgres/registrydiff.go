@@ -220,6 +220,7 @@ var registryDiffSQL = []string{`
 	SELECT 'removed', m.household_no, m.id_number FROM registry_members m
 	WHERE m.removed_at IS NULL AND EXISTS (SELECT 1 FROM registry_fh fh WHERE fh.household_no = m.household_no)
 		AND NOT EXISTS (SELECT 1 FROM registry_file f WHERE f.id_number = m.id_number)
+		AND NOT EXISTS (SELECT 1 FROM registry_held x WHERE x.id_number = m.id_number)
 	ORDER BY m.id_number`,
 }
 
@@ -424,10 +425,15 @@ func holdRefused(ctx context.Context, tx *sqlx.Tx, ref cases.RegistryRefusals, d
 			WHERE household_no <> ''`, []any{pq.Array(ref.Households), pq.Array(ref.IDNumbers)}},
 		{`ALTER TABLE registry_refused ADD PRIMARY KEY (household_no)`, nil},
 		{`ANALYZE registry_refused`, nil},
+		// People the file lists in a held household: their rows leave the file, but they
+		// are not absent from it, so never removed from the household they are in now.
+		{`CREATE TEMP TABLE registry_held ON COMMIT DROP AS
+			SELECT f.id_number FROM registry_file f JOIN registry_refused r ON r.household_no = f.household_no`, nil},
 		{`DELETE FROM registry_file f USING registry_refused r WHERE f.household_no = r.household_no`, nil},
 		{`DELETE FROM registry_file f USING registry_members m, registry_refused r
 			WHERE f.id_number = m.id_number AND m.household_no = r.household_no AND m.removed_at IS NULL`, nil},
 		{`ANALYZE registry_file (household_no, id_number)`, nil},
+		{`ANALYZE registry_held`, nil},
 	}
 	for _, s := range steps {
 		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {

@@ -242,3 +242,44 @@ func TestNationalSystemWords(t *testing.T) {
 		t.Errorf("household %s written 监测户: %+v, want as before %+v", vague, after, before)
 	}
 }
+
+// TestPersonListedInHeldHouseholdStays: a member the file lists in another household whose
+// rows are held back (one of them refused) is neither moved nor removed from where they are.
+func TestPersonListedInHeldHouseholdStays(t *testing.T) {
+	db, towns := setup(t)
+	ms := synth.New(33).Registry(300, synth.Townships)
+	if _, err := tryImport(t, db, towns, csvOf(t, ms), cases.RegistryImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	order, rows := byHousehold(ms)
+	from := ""
+	for _, no := range order {
+		if len(rows[no]) >= 2 {
+			from = no
+			break
+		}
+	}
+	mover := rows[from][1] // not the head
+	before := household(t, db, from)
+	var next []cases.RegistryMember
+	for _, m := range ms {
+		if m.IDNumber != mover.IDNumber {
+			next = append(next, m)
+		}
+	}
+	head := mover
+	head.HouseholdNo, head.HeadIDNumber, head.Relation = "NEW0001", mover.IDNumber, "户主"
+	partner := synth.New(34).Registry(1, synth.Townships)[0]
+	partner.HouseholdNo, partner.HeadIDNumber, partner.Township = "NEW0001", mover.IDNumber, "火星乡" // refused
+	next = append(next, head, partner)
+	s, err := tryImport(t, db, towns, csvOf(t, next), cases.RegistryImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Rejected != 1 || len(s.Changes) != 0 || s.UnchangedRefused != 1 {
+		t.Fatalf("re-import: rejected %d, changes %+v, held %d; want the new household held and nothing changed", s.Rejected, s.Changes, s.UnchangedRefused)
+	}
+	if after := household(t, db, from); after != before {
+		t.Errorf("household %s lost its member to a held household: %+v, want %+v", from, after, before)
+	}
+}
