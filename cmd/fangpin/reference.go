@@ -17,11 +17,31 @@ import (
 	"github.com/fangpin/fangpin/handlers"
 )
 
+// runMigrate: `fangpin migrate [--json]` brings the schema up to date and says what it did
+// ({"applied":n,"from_version":v,"version":v}).
 func runMigrate(ctx context.Context, env *Env, args []string) error {
-	if _, err := env.MigratedDB(ctx); err != nil {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "用法：fangpin migrate [--json]")
+		return errUsage
+	}
+	db, err := env.DB(ctx)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "数据库已是最新结构。")
+	m, err := db.MigrateReport(ctx)
+	if err != nil {
+		return fmt.Errorf("数据库迁移失败：%w", err)
+	}
+	if m.Applied == 0 {
+		fmt.Fprintf(os.Stderr, "数据库已是最新结构（版本 %d），无需迁移。\n", m.Version)
+	} else {
+		fmt.Fprintf(os.Stderr, "已应用 %d 个迁移，数据库结构从版本 %d 升到 %d。\n", m.Applied, m.From, m.Version)
+	}
+	if *asJSON {
+		return printJSON(m)
+	}
 	return nil
 }
 
