@@ -179,8 +179,9 @@ func runSynth(ctx context.Context, env *Env, args []string) error {
 	out := fs.String("o", "", "输出文件")
 	seed := fs.Uint64("seed", 1, "随机种子（同一种子生成同样的数据）")
 	n := fs.Int("households", 320, "户数")
+	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
 	if len(args) == 0 || args[0] != "registry" || fs.Parse(args[1:]) != nil || *out == "" {
-		fmt.Fprintln(os.Stderr, "用法：fangpin synth registry [--seed N] [--households N] -o FILE.csv")
+		fmt.Fprintln(os.Stderr, "用法：fangpin synth registry [--seed N] [--households N] [--json] -o FILE.csv")
 		return errUsage
 	}
 	f, err := os.Create(*out)
@@ -188,8 +189,15 @@ func runSynth(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer f.Close()
-	if err := synth.WriteRegistryCSV(f, synth.New(*seed).Registry(*n, synth.Townships)); err != nil {
+	ms := synth.New(*seed).Registry(*n, synth.Townships)
+	if err := synth.WriteRegistryCSV(f, ms); err != nil {
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(map[string]any{"file": *out, "households": *n, "members": len(ms)})
+	}
+	return nil
 }
