@@ -7,9 +7,12 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"os/exec"
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -204,4 +207,68 @@ func grepLines(s, sub string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// `fangpin worker` (the real binary) started while Redis is away keeps running, says 503 on
+// --health-addr naming its reminder worker, and 200 once Redis is back; SIGTERM stops it.
+func TestWorkerCommandRestartsWhenRedisReturns(t *testing.T) {
+	ropt, err := redis.ParseURL(redistest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxy := newTCPProxy(t, ropt.Addr)
+	proxy.close()
+	free, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	healthAddr := free.Addr().String()
+	free.Close()
+	prefix := redistest.Prefix()
+	cmd := exec.Command(fangpinBinary(t), "worker", "--health-addr", healthAddr)
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.NewURL(t), "FANGPIN_REDIS_PREFIX="+prefix,
+		"REDIS_URL=redis://"+proxy.addr+"/"+strconv.Itoa(ropt.DB))
+	var stderr syncBuffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() { cmd.Process.Kill() })
+	base := "http://" + healthAddr
+	// Until it listens, the GET fails: poll for the listener first.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("worker never served /healthz:\n%s", stderr.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	pollHealth(t, base, "503 naming the reminder worker", func(code int, b map[string]any) bool {
+		return code == http.StatusServiceUnavailable && workerState(b, "reminders") == "down"
+	})
+	proxy.open(t)
+	// The back-off is the production one (1 s, 2 s, …): the deadline allows for it.
+	pollHealth(t, base, "200 once Redis is back", func(code int, b map[string]any) bool {
+		return code == http.StatusOK && workerState(b, "reminders") == "ok"
+	})
+	if !strings.Contains(stderr.String(), "后台任务已停止，稍后自动重启") {
+		t.Errorf("the stop was not logged:\n%s", stderr.String())
+	}
+	cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Errorf("worker exited with %v:\n%s", err, stderr.String())
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("worker did not stop on SIGTERM")
+	}
+	rdb, _ := redistest.New(t)
+	redistest.Empty(t, rdb, prefix)
 }
