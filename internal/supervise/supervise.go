@@ -21,7 +21,9 @@ const (
 	DefaultHealthy = time.Minute
 )
 
-// Worker is one background loop; Run returns when ctx ends (nil) or when it fails.
+// Worker is one background loop; Run returns when ctx ends (nil) or when it fails (an error,
+// or a panic), and is then restarted. A Run that returns nil before ctx ends has finished
+// and is not restarted.
 type Worker struct {
 	Name string
 	Run  func(ctx context.Context) error
@@ -105,7 +107,11 @@ func (s *Supervisor) keep(ctx context.Context, w Worker) {
 			wait = minWait
 		}
 		if err == nil {
-			err = fmt.Errorf("returned without error before the process stopped")
+			// A worker with nothing to do (no spool configured) returns at once: finished,
+			// not failed.
+			s.settle(w.Name, run)
+			s.log().InfoContext(ctx, "worker finished (后台任务已完成)", "worker", w.Name)
+			return
 		}
 		s.down(w.Name)
 		s.log().ErrorContext(ctx, "worker stopped, restarting after back-off (后台任务已停止，稍后自动重启)",

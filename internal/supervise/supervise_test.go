@@ -25,7 +25,7 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 }
 
 func TestFailingAndPanickingWorkersAreRestartedAndReportedDown(t *testing.T) {
-	var failing, panicking, steady atomic.Int32
+	var failing, panicking, steady, idle atomic.Int32
 	allow := make(chan struct{}) // closed: the failing worker may start
 	workers := []Worker{
 		{"failing", func(ctx context.Context) error {
@@ -47,6 +47,7 @@ func TestFailingAndPanickingWorkersAreRestartedAndReportedDown(t *testing.T) {
 			return nil
 		}},
 		{"steady", func(ctx context.Context) error { steady.Add(1); <-ctx.Done(); return nil }},
+		{"idle", func(ctx context.Context) error { idle.Add(1); return nil }}, // nothing to do
 	}
 	var logged syncWriter
 	s := &Supervisor{Log: slog.New(slog.NewTextHandler(&logged, nil)), Min: 10 * time.Millisecond, Max: 40 * time.Millisecond, Settle: 30 * time.Millisecond}
@@ -69,6 +70,9 @@ func TestFailingAndPanickingWorkersAreRestartedAndReportedDown(t *testing.T) {
 	waitUntil(t, "every worker up", func() bool { return len(s.Down()) == 0 })
 	if n := steady.Load(); n != 1 {
 		t.Errorf("the steady worker ran %d times, want 1", n)
+	}
+	if n := idle.Load(); n != 1 {
+		t.Errorf("a worker that finished was run %d times, want 1", n)
 	}
 	cancel()
 	select {
