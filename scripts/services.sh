@@ -76,7 +76,9 @@ if ! pg_answers; then
     fi
     echo "安装 PostgreSQL（本机测试用集群）……" >&2
     apt_install postgresql
-    ver=$(ls /etc/postgresql | sort -V | tail -n 1)
+    ver=$(ls /usr/lib/postgresql | sort -V | tail -n 1)
+    # Debian's package makes the cluster "main" itself, unless told not to.
+    [ -d "/etc/postgresql/$ver/main" ] || $SUDO pg_createcluster "$ver" main >/dev/null
     # The cluster Debian's package just created is this script's, for tests only.
     echo "Created by scripts/services.sh of fangpin as a throwaway test cluster; it may switch its local TCP authentication to trust." |
       $SUDO tee "/etc/postgresql/$ver/main/$MARKER_NAME" >/dev/null
