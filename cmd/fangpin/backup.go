@@ -19,6 +19,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
 )
@@ -77,6 +78,16 @@ func pgTool(ctx context.Context, dbURL, tool string, args ...string) *exec.Cmd {
 		cmd.Env = append(cmd.Env, "PGPASSWORD="+pass)
 	}
 	return cmd
+}
+
+// toolMessage is what pg_dump or pg_restore said, fit for a log: a failed COPY quotes the
+// row, so ID numbers are masked, and the text is cut short.
+func toolMessage(s string) string {
+	s = bot.MaskIDNumbers(strings.TrimSpace(s))
+	if r := []rune(s); len(r) > 500 {
+		s = string(r[:500]) + "…"
+	}
+	return s
 }
 
 var pgVersionRE = regexp.MustCompile(`(\d+)(?:\.(\d+))?`)
@@ -151,7 +162,7 @@ func runBackup(ctx context.Context, env *Env, args []string) error {
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("pg_dump 失败：%v %s", err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("pg_dump 失败：%v %s", err, toolMessage(stderr.String()))
 	}
 	if m.DumpBytes, err = tmp.Seek(0, io.SeekCurrent); err != nil {
 		return err
@@ -294,7 +305,7 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
 	if err := cmd.Run(); err != nil {
-		return fmt.Errorf("pg_restore 失败（数据库未改动）：%v %s", err, strings.TrimSpace(stderr.String()))
+		return fmt.Errorf("pg_restore 失败（数据库未改动）：%v %s", err, toolMessage(stderr.String()))
 	}
 	mig, err := db.MigrateReport(ctx)
 	if err != nil {
