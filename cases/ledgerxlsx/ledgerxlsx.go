@@ -133,7 +133,7 @@ func Title(a postgres.Assessment, sheet string) string {
 // ones are the 合计 rows'.
 type styles struct {
 	title, header, date, text, latin, quoted, center, pct, score, sign, note int
-	totalText, totalPct                                             int
+	totalText, totalPct                                                      int
 }
 
 // Build makes the workbook for a month's ledger.

@@ -61,7 +61,7 @@ func longLedger() cases.MonthLedger {
 	for i, round := range []string{"2026-09", "2026-10", "2026-10"} {
 		c := postgres.CaseFact{No: fmt.Sprintf("YJ%s-%04d", strings.ReplaceAll(round, "-", ""), 7+i), Round: round, Kind: cases.KindNew,
 			Source: "农户申报", Township: "河口乡", Village: "河西村", HeadName: "李往" + strconv.Itoa(i+1), HouseholdKind: "脱贫不稳定户",
-			Categories: []cases.Category{cases.Categories[0]}, DispatchedAt: day(round + "-12").At(9, 0), DueOn: day(round + "-28"),
+			Categories: []cases.Category{cases.Categories[0]}, DispatchedAt: day(round+"-12").At(9, 0), DueOn: day(round + "-28"),
 			Status: cases.StatusDispatched, Overdue: true}
 		l.Unfinished = append(l.Unfinished, cases.UnfinishedCase{CaseFact: c, DaysOverdue: 20 + i})
 	}
