@@ -92,33 +92,6 @@ func names(cols []column) []string {
 	return out
 }
 
-// fitWidths gives each column its width in mm: the fixed ones theirs, the flexible ones
-// their minimum and a share of what is left of budget, in proportion to weights (the
-// longest text each holds, so a column of long reasons gets the room).
-func fitWidths(cols []column, budget float64, weights []float64) []float64 {
-	out := make([]float64, len(cols))
-	left := budget
-	var total float64
-	for i, c := range cols {
-		if c.flex {
-			out[i] = c.min
-			total += weights[i]
-		} else {
-			out[i] = c.mm
-		}
-		left -= out[i]
-	}
-	if left <= 0 || total == 0 {
-		return out
-	}
-	for i, c := range cols {
-		if c.flex {
-			out[i] += left * weights[i] / total
-		}
-	}
-	return out
-}
-
 // runeEm is how wide a character runs in ems of Font: a CJK or full-width character is one
 // em, anything else fontLatinEm.
 func runeEm(r rune) float64 { return runeEmIn(r, fontLatinEm) }
@@ -312,13 +285,14 @@ func writeSignature(f *excelize.File, sheet string, row int, widths []float64, s
 		rows = [][]string{{SignatureItems[0], SignatureItems[4]}, SignatureItems[1:4]}
 	}
 	for _, items := range rows {
-		weights := make([]float64, len(items))
+		needs := make([]float64, len(items))
 		for i, item := range items {
 			for _, r := range item + signatureBlank(item) {
-				weights[i] += runeEm(r)
+				needs[i] += runeEm(r)
 			}
+			needs[i] = needs[i]*(FontSize+1)*25.4/72 + cellPaddingMM
 		}
-		groups := splitColumns(widths, weights)
+		groups := splitColumns(widths, needs)
 		height := signatureRowPt
 		for i, item := range items {
 			from, to := groups[i][0], groups[i][1]
@@ -350,28 +324,30 @@ func writeSignature(f *excelize.File, sheet string, row int, widths []float64, s
 	return row - 1, nil
 }
 
-// splitColumns divides the columns into contiguous groups, one for each weight, about as
-// wide as their weights' share, as [first, last] 0-based column indexes.
-func splitColumns(widths []float64, weights []float64) [][2]int {
-	n := len(weights)
-	var total, sum float64
+// splitColumns divides the columns into contiguous groups, one for each item needing
+// needs[i] mm, each at least that wide when the columns allow it and sharing what is left
+// equally, as [first, last] 0-based column indexes.
+func splitColumns(widths []float64, needs []float64) [][2]int {
+	n := len(needs)
+	var total, need float64
 	for _, w := range widths {
 		total += w
 	}
-	for _, w := range weights {
-		sum += w
+	for _, w := range needs {
+		need += w
 	}
+	extra := max(0, (total-need)/float64(n))
 	out := make([][2]int, 0, n)
 	start := 0
-	var acc, target float64
+	var acc, target float64 // from the first column: the groups so far, and where they should end
 	for g := 0; g < n; g++ {
-		target += total * weights[g] / sum
+		target += needs[g] + extra
 		end := start
+		acc += widths[end]
 		if g == n-1 {
 			end = len(widths) - 1
 		} else {
-			acc += widths[end]
-			// leave at least one column for each group still to come
+			// the column boundary nearest the target, leaving a column for each group to come
 			for end+1 < len(widths)-(n-1-g) && acc+widths[end+1]/2 < target {
 				end++
 				acc += widths[end]

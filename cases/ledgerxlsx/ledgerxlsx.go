@@ -212,7 +212,7 @@ func ordered(cols []column, byName map[string]any) []any {
 }
 
 // flexWeights sizes a sheet's flexible columns by how much text each holds (in ems, each
-// cell counted up to 200), so that the columns with long texts get the room.
+// cell counted up to 200), for sharing out what is left once no row gets shorter.
 func flexWeights(cols []column, rows [][]any) []float64 {
 	w := make([]float64, len(cols))
 	for i, c := range cols {
@@ -232,9 +232,78 @@ func flexWeights(cols []column, rows [][]any) []float64 {
 }
 
 // sheetWidths fits a sheet's printed columns into the page at MinScale; the columns after
-// the printed ones keep their own width.
+// the printed ones keep their own width. The flexible columns start at their minimum and
+// take what is left a millimetre at a time, each to the column that shortens the rows the
+// most (a row is as tall as its tallest cell), so that the long texts get the room.
 func sheetWidths(cols []column, printed int, rows [][]any) []float64 {
-	widths := fitWidths(cols[:printed], budgetMM, flexWeights(cols[:printed], rows))
+	widths := colWidths(cols[:printed])
+	left := budgetMM
+	for _, w := range widths {
+		left -= w
+	}
+	ems := latinEms(cols)
+	var flex []int
+	fixedLines := make([]int, len(rows))
+	for i, c := range cols[:printed] {
+		if c.flex {
+			flex = append(flex, i)
+			continue
+		}
+		for r, row := range rows {
+			fixedLines[r] = max(fixedLines[r], textLinesIn(cellText(row[i]), widths[i], FontSize, ems[i]))
+		}
+	}
+	lines := make([][]int, len(cols)) // the flexible columns' lines per row at their width
+	linesAt := func(i int, mm float64) []int {
+		out := make([]int, len(rows))
+		for r, row := range rows {
+			out[r] = textLinesIn(cellText(row[i]), mm, FontSize, ems[i])
+		}
+		return out
+	}
+	for _, i := range flex {
+		lines[i] = linesAt(i, widths[i])
+	}
+	height := func(i int, li []int) int { // total lines of all rows with column i at li
+		total := 0
+		for r := range rows {
+			m := fixedLines[r]
+			for _, j := range flex {
+				if j == i {
+					m = max(m, li[r])
+				} else {
+					m = max(m, lines[j][r])
+				}
+			}
+			total += m
+		}
+		return total
+	}
+	const step = 1.0
+	for ; left >= step && len(flex) > 0; left -= step {
+		best, bestLines, now := -1, []int(nil), height(-1, nil)
+		for _, i := range flex {
+			li := linesAt(i, widths[i]+step)
+			if h := height(i, li); h < now {
+				best, bestLines, now = i, li, h
+			}
+		}
+		if best < 0 {
+			break // no row gets shorter: the rest is shared below
+		}
+		widths[best] += step
+		lines[best] = bestLines
+	}
+	if left > 0 && len(flex) > 0 {
+		weights := flexWeights(cols[:printed], rows)
+		var total float64
+		for _, i := range flex {
+			total += weights[i]
+		}
+		for _, i := range flex {
+			widths[i] += left * weights[i] / total
+		}
+	}
 	for _, c := range cols[printed:] {
 		widths = append(widths, c.mm)
 	}
@@ -347,10 +416,14 @@ func writeDepartments(f *excelize.File, a postgres.Assessment, st styles) error 
 	return t.finish()
 }
 
+// colWidths are the columns' widths in mm: a flexible one's least.
 func colWidths(cols []column) []float64 {
 	out := make([]float64, len(cols))
 	for i, c := range cols {
 		out[i] = c.mm
+		if c.flex {
+			out[i] = c.min
+		}
 	}
 	return out
 }
