@@ -252,8 +252,12 @@ func (l *Reports) export(ctx context.Context, req Request) (string, error) {
 	if req.Msg.InGroup() {
 		where = "稍后私信发给您（台账含户主姓名，不在群里发送）"
 	}
-	return fmt.Sprintf("已生成%s预警信息核查办理台账：%d 户，%d 个乡镇，文件“%s”%s。",
-		monthTitle(month), len(a.Cases), len(a.Townships), ledgerxlsx.Filename(month), where), nil
+	carried := ""
+	if len(a.Unfinished) > 0 {
+		carried = fmt.Sprintf("，另有往月交办、月底仍未办结 %d 户", len(a.Unfinished))
+	}
+	return fmt.Sprintf("已生成%s预警信息核查办理台账：%d 户，%d 个乡镇%s，文件“%s”%s。",
+		monthTitle(month), len(a.Cases), len(a.Townships), carried, ledgerxlsx.Filename(month), where), nil
 }
 
 func (l *Reports) spotCheck(ctx context.Context, req Request) (string, error) {
