@@ -65,25 +65,6 @@ type column struct {
 	latin bool
 }
 
-// Widths of a letter or digit, in ems: in Font (SimSun 0.5, and the fonts replacing it up
-// to 0.6) and in LatinFont (Calibri's digits 0.507, a little more for letters).
-const (
-	fontLatinEm      = 0.6
-	latinFontLatinEm = 0.53
-)
-
-// latinEms gives each column the width of its letters and digits.
-func latinEms(cols []column) []float64 {
-	out := make([]float64, len(cols))
-	for i, c := range cols {
-		out[i] = fontLatinEm
-		if c.date || c.latin {
-			out[i] = latinFontLatinEm
-		}
-	}
-	return out
-}
-
 func names(cols []column) []string {
 	out := make([]string, len(cols))
 	for i, c := range cols {
@@ -92,30 +73,68 @@ func names(cols []column) []string {
 	return out
 }
 
-// runeEm is how wide a character runs in ems of Font: a CJK or full-width character is one
-// em, anything else fontLatinEm.
-func runeEm(r rune) float64 { return runeEmIn(r, fontLatinEm) }
+// metric is a font's width of a character, in ems.
+type metric func(r rune) float64
 
-// runeEmIn is runeEm with letters and digits latin ems wide.
-func runeEmIn(r rune, latin float64) float64 {
-	if r >= 0x1100 && (unicode.In(r, unicode.Han, unicode.Hangul, unicode.Hiragana, unicode.Katakana) ||
-		(r >= 0x3000 && r <= 0x303F) || (r >= 0xFF00 && r <= 0xFF60) || (r >= 0xFFE0 && r <= 0xFFE6) ||
-		(r >= 0x2E80 && r <= 0x2FFF)) {
+// fontEm is Font's: a CJK or full-width character one em, a letter or digit 0.6 (SimSun's
+// are 0.5; where it is missing, the font replacing it may be as wide as DejaVu's 0.64 digits).
+func fontEm(r rune) float64 {
+	switch {
+	case wide(r):
 		return 1
-	}
-	if r == '\t' {
+	case r == '\t':
 		return 2
 	}
-	return latin
+	return 0.6
+}
+
+// latinFontEm is LatinFont's (Calibri and Carlito): digits 0.507, narrower marks, capitals
+// at most 0.6.
+func latinFontEm(r rune) float64 {
+	switch {
+	case wide(r):
+		return 1
+	case r >= '0' && r <= '9':
+		return 0.507
+	case r == '-':
+		return 0.306
+	case r == '.' || r == ',' || r == ':' || r == ' ':
+		return 0.27
+	case r >= 'A' && r <= 'Z':
+		return 0.6
+	}
+	return 0.5
+}
+
+// metrics gives each column its font's metric.
+func metrics(cols []column) []metric {
+	out := make([]metric, len(cols))
+	for i, c := range cols {
+		out[i] = fontEm
+		if c.date || c.latin {
+			out[i] = latinFontEm
+		}
+	}
+	return out
+}
+
+// runeEm is how wide a character runs in Font.
+func runeEm(r rune) float64 { return fontEm(r) }
+
+// wide reports whether r is a CJK or full-width character, one em wide.
+func wide(r rune) bool {
+	return r >= 0x1100 && (unicode.In(r, unicode.Han, unicode.Hangul, unicode.Hiragana, unicode.Katakana) ||
+		(r >= 0x3000 && r <= 0x303F) || (r >= 0xFF00 && r <= 0xFF60) || (r >= 0xFFE0 && r <= 0xFFE6) ||
+		(r >= 0x2E80 && r <= 0x2FFF))
 }
 
 // cellPaddingMM is what a cell keeps free at its left and right edges together.
 const cellPaddingMM = 1.2
 
 // lineHeight is one line of wrapped text, in points per point of font size: Excel spaces
-// SimSun's lines 1.3–1.35 apart (13.5 pt a line at 10 pt), LibreOffice less; a row sized
-// for Excel shows its text whole everywhere.
-const lineHeight = 1.35
+// SimSun's lines about 1.23 apart (its standard row is 13.5 pt at 11 pt), LibreOffice less;
+// a little more, so that a row sized for Excel shows its text whole everywhere.
+const lineHeight = 1.3
 
 // noLineStart are the closing marks a Chinese line may not begin with: a spreadsheet takes
 // the character before down with them.
@@ -124,10 +143,10 @@ const noLineStart = "，。、；：！？）」』》〉】”’,.;:!?)%"
 // textLines estimates the lines text wraps into in a column mm wide at size points. Latin
 // words and numbers stay whole when they fit on a line, as spreadsheets wrap them; a CJK
 // line may break after any character but before a closing mark.
-func textLines(text string, mm, size float64) int { return textLinesIn(text, mm, size, fontLatinEm) }
+func textLines(text string, mm, size float64) int { return textLinesIn(text, mm, size, fontEm) }
 
-// textLinesIn is textLines with letters and digits latin ems wide.
-func textLinesIn(text string, mm, size, latin float64) int {
+// textLinesIn is textLines in the font of metric em.
+func textLinesIn(text string, mm, size float64, em metric) int {
 	if text == "" {
 		return 1
 	}
@@ -147,16 +166,19 @@ func textLinesIn(text string, mm, size, latin float64) int {
 		j, w := i, 0.0
 		if isWordRune(rs[i]) {
 			for j < len(rs) && isWordRune(rs[j]) {
-				w += runeEmIn(rs[j], latin)
+				w += em(rs[j])
 				j++
 			}
 		} else {
-			w = runeEmIn(rs[i], latin)
+			w = em(rs[i])
 			j = i + 1
 		}
 		switch {
 		case used+w <= capacity:
 			used += w
+		case rs[i] == ' ': // a space at the end of a line is dropped
+			lines++
+			used, w = 0, 0
 		case w <= capacity && j == i+1 && strings.ContainsRune(noLineStart, rs[i]) && prev+w <= capacity:
 			lines++
 			used = prev + w
@@ -165,7 +187,7 @@ func textLinesIn(text string, mm, size, latin float64) int {
 			used = w
 		default: // longer than a line: broken wherever it has to be
 			for _, r := range rs[i:j] {
-				e := runeEmIn(r, latin)
+				e := em(r)
 				if used+e > capacity {
 					lines++
 					used = 0
@@ -187,13 +209,13 @@ func isWordRune(r rune) bool {
 const maxRowPt = 409.0
 
 // rowHeight is the height in points that shows every cell's text whole: the most lines any
-// cell wraps into. ems holds each column's width of letters and digits (nil: Font's).
-func rowHeight(texts []string, widths []float64, ems []float64, size float64) float64 {
+// cell wraps into. ms holds each column's font metric (nil: Font's).
+func rowHeight(texts []string, widths []float64, ms []metric, size float64) float64 {
 	lines := 1
 	for i, t := range texts {
-		em := fontLatinEm
-		if i < len(ems) {
-			em = ems[i]
+		em := metric(fontEm)
+		if i < len(ms) {
+			em = ms[i]
 		}
 		if i < len(widths) {
 			lines = max(lines, textLinesIn(t, widths[i], size, em))

@@ -241,7 +241,7 @@ func sheetWidths(cols []column, printed int, rows [][]any) []float64 {
 	for _, w := range widths {
 		left -= w
 	}
-	ems := latinEms(cols)
+	ems := metrics(cols)
 	var flex []int
 	fixedLines := make([]int, len(rows))
 	for i, c := range cols[:printed] {
@@ -475,7 +475,7 @@ func (t *table) header(title string) error {
 	if err := f.SetCellStyle(sheet, first, end, t.st.header); err != nil {
 		return err
 	}
-	if err := f.SetRowHeight(sheet, HeaderRow, rowHeight(texts, t.widths, latinEms(t.cols), FontSize)); err != nil {
+	if err := f.SetRowHeight(sheet, HeaderRow, rowHeight(texts, t.widths, nil, FontSize)); err != nil {
 		return err
 	}
 	t.at = HeaderRow
@@ -513,7 +513,7 @@ func (t *table) fitRow(vals []any) error {
 	for i, v := range vals {
 		texts[i] = cellText(v)
 	}
-	return t.f.SetRowHeight(t.sheet, t.at, rowHeight(texts, t.widths, latinEms(t.cols), FontSize))
+	return t.f.SetRowHeight(t.sheet, t.at, rowHeight(texts, t.widths, metrics(t.cols), FontSize))
 }
 
 // LedgerTotal is 台账's 合计: the month's cases, closed, on time and late, the counts of
