@@ -59,6 +59,11 @@ func longLedger() cases.MonthLedger {
 		l.Townships = append(l.Townships, ts)
 	}
 	l.Departments = []postgres.DepartmentScore{{Name: "医保局", PushesDue: 1, PushesOnTime: 1}}
+	l.Office = postgres.OfficeScore{RoundsDue: 1, RoundsOnTime: 1, Deadline: day("2026-11-10"), DispatchedOn: &entered}
+	found := 2
+	l.Sweeps = []cases.SweepFact{{No: "YJ202611-0037", Township: "青山镇", Category: cases.CatDisaster, Event: "11月5日暴雨洪涝",
+		Villages: []string{"青山村", "石门村", "桃园村"}, DispatchedAt: dispatched, DueOn: day("2026-11-20"), Status: cases.StatusClosed,
+		Found: &found, Note: "已逐户排查受灾农户，发现两户房屋受损，已按走访上报并安排临时救助。", DoneAt: &closed, Linked: 2, Overdue: true}}
 	for i, round := range []string{"2026-09", "2026-10", "2026-10"} {
 		c := postgres.CaseFact{No: fmt.Sprintf("YJ%s-%04d", strings.ReplaceAll(round, "-", ""), 7+i), Round: round, Kind: cases.KindNew,
 			Source: "农户申报", Township: "河口乡", Village: "河西村", HeadName: "李往" + strconv.Itoa(i+1), HouseholdKind: "脱贫不稳定户",
@@ -81,11 +86,11 @@ func TestLedgerPrintsOnA4Landscape(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := strings.Join(f.GetSheetList(), ","); got != "台账,汇总,部门,往月未办结" {
+	if got := strings.Join(f.GetSheetList(), ","); got != "台账,汇总,部门,往月未办结,区域排查" {
 		t.Fatalf("sheets %s", got)
 	}
 	names := map[string][]string{"台账": ledgerxlsx.LedgerColumns, "汇总": ledgerxlsx.SummaryColumns,
-		"部门": ledgerxlsx.DepartmentColumns, "往月未办结": ledgerxlsx.UnfinishedColumns}
+		"部门": ledgerxlsx.DepartmentColumns, "往月未办结": ledgerxlsx.UnfinishedColumns, "区域排查": ledgerxlsx.SweepColumns}
 	definedNames := map[string]string{}
 	for _, dn := range f.GetDefinedName() {
 		definedNames[dn.Scope+" "+dn.Name] = dn.RefersTo
@@ -298,7 +303,8 @@ func TestLedgerPDF(t *testing.T) {
 	// The header on every page: pdftotext separates pages with a form feed.
 	for i, page := range strings.Split(string(text), "\f") {
 		page = strings.Join(strings.Fields(page), "")
-		if page != "" && !strings.Contains(page, "交办编号") && !strings.Contains(page, "按时办结率") && !strings.Contains(page, "应推送数") {
+		if page != "" && !strings.Contains(page, "交办编号") && !strings.Contains(page, "按时办结率") && !strings.Contains(page, "应推送数") &&
+			!strings.Contains(page, "排查说明") {
 			t.Errorf("page %d has no column header", i+1)
 		}
 	}
