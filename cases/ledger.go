@@ -334,6 +334,32 @@ func (t *TownshipScore) Fill() {
 	t.Score = ScoreTownship(t.OnTime, t.Decided(), t.SpotPassed(), t.SpotChecked, fedBack, due)
 }
 
+// SumTownships is the county's line (汇总's 合计): the townships' counts added up and its
+// rates by Fill, the rule of each township's own line, so that a rate no township has (—)
+// is not given to the county either. A county has no score of its own: Score is nil. A
+// count added to TownshipScore that Fill reads must be added up here too.
+func SumTownships(ts []TownshipScore) TownshipScore {
+	total := TownshipScore{Name: "合计"}
+	for _, t := range ts {
+		total.Dispatched += t.Dispatched
+		total.Closed += t.Closed
+		total.OnTime += t.OnTime
+		total.Overdue += t.Overdue
+		total.SpotChecked += t.SpotChecked
+		total.SpotFailed += t.SpotFailed
+		total.FedBack += t.FedBack
+		total.FeedbackDue = total.FeedbackDue || t.FeedbackDue
+		total.Verified += t.Verified
+		total.Returned += t.Returned
+		total.OwingResult += t.OwingResult
+		total.OwingEntry += t.OwingEntry
+		total.Excluded += t.Excluded
+	}
+	total.Fill()
+	total.Score = nil
+	return total
+}
+
 // DepartmentScore is one department's figures for the month (spec §11, §13).
 type DepartmentScore struct {
 	Name         string   `json:"name"`

@@ -152,7 +152,7 @@ func Build(l cases.MonthLedger) (*excelize.File, error) {
 	if err != nil {
 		return nil, err
 	}
-	total := TotalOf(a.Townships)
+	total := cases.SumTownships(a.Townships)
 	if err := writeLedger(f, a, st, total); err != nil {
 		return nil, fmt.Errorf("%s sheet: %w", LedgerSheet, err)
 	}
@@ -171,26 +171,6 @@ func Build(l cases.MonthLedger) (*excelize.File, error) {
 	f.SetActiveSheet(0)
 	_ = f.SetDocProps(&excelize.DocProperties{Title: Title(a, LedgerSheet), Creator: "防返贫预警助手"})
 	return f, nil
-}
-
-// TotalOf is 汇总's 合计 row: the townships' counts added up, its rates by the same rule as
-// each township's (cases.TownshipScore.Fill). A county has no score of its own.
-func TotalOf(ts []postgres.TownshipScore) postgres.TownshipScore {
-	var total postgres.TownshipScore
-	total.Name = "合计"
-	for _, t := range ts {
-		total.Dispatched += t.Dispatched
-		total.Closed += t.Closed
-		total.OnTime += t.OnTime
-		total.Overdue += t.Overdue
-		total.SpotChecked += t.SpotChecked
-		total.SpotFailed += t.SpotFailed
-		total.FedBack += t.FedBack
-		total.FeedbackDue = total.FeedbackDue || t.FeedbackDue
-	}
-	total.Fill()
-	total.Score = nil
-	return total
 }
 
 // caseValues is one case's row by column name.

@@ -333,3 +333,27 @@ func TestLedgerPDF(t *testing.T) {
 		}
 	}
 }
+
+// TestLedgerSummaryTotalWhileTheMonthRuns: in a month still in progress no township has a
+// 月底反馈率, and neither has 合计 (it once showed 47.6 % under a column of —).
+func TestLedgerSummaryTotalWhileTheMonthRuns(t *testing.T) {
+	l := longLedger()
+	for i := range l.Townships {
+		l.Townships[i].FeedbackDue = false
+		l.Townships[i].Fill()
+	}
+	f, err := ledgerxlsx.Build(l)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, _ := f.GetRows(ledgerxlsx.SummarySheet)
+	for _, r := range rows[ledgerxlsx.HeaderRow : ledgerxlsx.HeaderRow+len(l.Townships)+1] {
+		if r[8] != "—" {
+			t.Errorf("%s 月底反馈率 %q, want —", r[0], r[8])
+		}
+	}
+	if total := rows[ledgerxlsx.HeaderRow+len(l.Townships)]; total[0] != "合计" || total[5] != "100.0%" {
+		t.Errorf("合计 %q", total)
+	}
+}
