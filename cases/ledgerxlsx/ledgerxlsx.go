@@ -53,7 +53,7 @@ const (
 	wText  = 12.5 // the least a text that wraps gets
 )
 
-// ledgerCols are the 台账 columns, in the order of spec §12 with 监测对象类型 after 户主 and
+// ledgerCols are the 台账 columns, in the county's order (docs/ledger.md) with 监测对象类型 after 户主 and
 // 核查说明 after 未纳入理由, then the household's number (not printed). The texts that wrap
 // (风险类别, 未纳入理由, 核查说明, 部门办理情况, 抽查结果) share what the others leave.
 var ledgerCols = []column{
@@ -132,8 +132,8 @@ func Title(a postgres.Assessment, sheet string) string {
 // styles are the workbook's cell formats; quoted is text with the quote prefix; the total
 // ones are the 合计 rows'.
 type styles struct {
-	title, header, date, text, latin, quoted, center, pct, score, sign, note int
-	totalText, totalPct                                                      int
+	title, header, date, text, latin, quoted, pct, score, sign, note int
+	totalText, totalPct                                              int
 }
 
 // Build makes the workbook for a month's ledger.
@@ -609,7 +609,6 @@ func newStyles(f *excelize.File) (styles, error) {
 		{&st.date, &excelize.Style{Font: &excelize.Font{Family: LatinFont, Size: FontSize}, CustomNumFmt: &dateFmt, Border: borders(), Alignment: center}},
 		{&st.latin, &excelize.Style{Font: &excelize.Font{Family: LatinFont, Size: FontSize}, Border: borders(), Alignment: top}},
 		{&st.text, &excelize.Style{Font: font(false, FontSize, ""), Border: borders(), Alignment: top}},
-		{&st.center, &excelize.Style{Font: font(false, FontSize, ""), Border: borders(), Alignment: center}},
 		{&st.pct, &excelize.Style{Font: font(false, FontSize, ""), CustomNumFmt: &pctFmt, Border: borders(), Alignment: top}},
 		{&st.score, &excelize.Style{Font: font(false, FontSize, ""), CustomNumFmt: &scoreFmt, Border: borders(), Alignment: top}},
 		{&st.totalText, &excelize.Style{Font: font(true, FontSize, ""), Border: borders(), Alignment: top}},
