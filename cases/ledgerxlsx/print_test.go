@@ -294,7 +294,11 @@ func TestLedgerPDF(t *testing.T) {
 		}
 		return r
 	}, string(text))
-	for _, w := range []string{"填报单位（盖章）", "制表人", "审核人", "负责人", "日期：", longReasonTail, "合计", "往月未办结",
+	// every long reason whole: each one's end is in the text
+	if n := strings.Count(flat, longReasonTail); n != 9 {
+		t.Errorf("the PDF shows the end of %d long reasons, want all 9", n)
+	}
+	for _, w := range []string{"填报单位（盖章）", "制表人", "审核人", "负责人", "日期：", "合计", "往月未办结",
 		fmt.Sprintf("第1页共%d页", pages), fmt.Sprintf("第%d页共%d页", pages, pages)} {
 		if !strings.Contains(flat, w) {
 			t.Errorf("the PDF's text has no %q", w)
