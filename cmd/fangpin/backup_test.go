@@ -146,3 +146,26 @@ func TestMigrateSaysWhatItApplied(t *testing.T) {
 		t.Fatalf("second migrate: %d %s", code, out)
 	}
 }
+
+// `--json everywhere`: export ledger and synth registry say what they wrote.
+func TestExportAndSynthTakeJSON(t *testing.T) {
+	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	dir := t.TempDir()
+	code, out := run(t, "synth", "registry", "--json", "--households", "4", "-o", filepath.Join(dir, "r.csv"))
+	var syn struct {
+		File       string
+		Households int
+		Members    int
+	}
+	if code != 0 || json.Unmarshal([]byte(out), &syn) != nil || syn.Households != 4 || syn.Members < 4 {
+		t.Fatalf("synth registry --json: %d %s", code, out)
+	}
+	b, _ := os.ReadFile(filepath.Join(dir, "r.csv"))
+	if lines := strings.Count(strings.TrimSpace(string(b)), "\n"); lines != syn.Members {
+		t.Errorf("synth says %d members, the file has %d rows", syn.Members, lines)
+	}
+	code, out = run(t, "export", "ledger", "--month", "2026-11", "--json", "-o", filepath.Join(dir, "l.xlsx"))
+	if code != 0 || !strings.Contains(out, `"month":"2026-11"`) || !strings.Contains(out, `"cases":0`) {
+		t.Fatalf("export ledger --json: %d %s", code, out)
+	}
+}
