@@ -146,7 +146,7 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 		return nil
 	}
 	if sum.UnchangedRefused > 0 {
-		fmt.Printf("因有退回的行，%d 户保持原样（未变更、未退出），请修正后下月重新导入。\n", sum.UnchangedRefused)
+		fmt.Printf("因有退回的行，%d 户保持原样（未变更、未退出），请修正这些行后重新导入。\n", sum.UnchangedRefused)
 	}
 	if sum.BatchID == "" {
 		fmt.Println("与现有名册相同，没有任何变动。")
