@@ -58,6 +58,9 @@ func RegistryWord(s string) string {
 
 // ParseHouseholdKind reads a 户类型 cell; the error says, in Chinese, which words are accepted.
 func ParseHouseholdKind(s string) (string, error) {
+	if k, ok := householdKindWords[s]; ok {
+		return k, nil // the usual cell, read without copying it
+	}
 	w := RegistryWord(s)
 	if k, ok := householdKindWords[w]; ok {
 		return k, nil
@@ -70,6 +73,9 @@ func ParseHouseholdKind(s string) (string, error) {
 
 // ParseRiskStatus reads a 风险状态 cell; the error says which words are accepted.
 func ParseRiskStatus(s string) (string, error) {
+	if r, ok := riskWords[s]; ok {
+		return r, nil
+	}
 	if r, ok := riskWords[RegistryWord(s)]; ok {
 		return r, nil
 	}
