@@ -424,6 +424,7 @@ type HeldWarning struct {
 	EarlierCase string   `json:"earlier_case"`
 	Name        string   `json:"-"` // for the office's reply; masked when it could reach a group
 	Township    string   `json:"-"`
+	Reason      string   `json:"-"` // why it was held (cases.HeldReason), for the office's reply
 }
 
 // SpotPick is one case drawn for a spot check.
