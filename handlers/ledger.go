@@ -268,7 +268,7 @@ func (l *Reports) spotCheck(ctx context.Context, req Request) (string, error) {
 	default:
 		return "", cases.Errorf(cases.EInvalid, "抽查结果只能是“合格”或“不合格”。%s", usage)
 	}
-	note := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(req.Rest, req.Args[0])), req.Args[1]))
+	note := req.Text(2)
 	var returned bool
 	c, err := l.Store.SpotCheck(ctx, no, req.Actor, pass, note, cases.Source(req.Msg.ID), l.notifySpotFail(pass, note, cases.Source(req.Msg.ID), &returned))
 	if err != nil {
