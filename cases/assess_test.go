@@ -135,3 +135,40 @@ func TestFeedbackIsJudgedAfterTheMonth(t *testing.T) {
 		t.Errorf("after the month: feedback %v, score %v; want 0.5 and 50", after.FeedbackRate, after.Score)
 	}
 }
+
+// A township with nothing judged has no score, however many spot checks of open cases pass;
+// the 合计 follows the lines' rule (a feedback rate the lines leave out is left out of it);
+// 信息变更 cases never owe feedback.
+func TestTownshipLinesAndTheirTotalFollowOneRule(t *testing.T) {
+	open := TownshipScore{Name: "城关镇", Dispatched: 10, Open: 10, SpotChecked: 2}
+	open.Fill()
+	if open.Score != nil || open.OnTimeRate != nil || open.FeedbackRate != nil {
+		t.Errorf("all open, not yet due, two spot checks passed: score %v, want none (—), never 100", open.Score)
+	}
+	late := TownshipScore{Name: "河口乡", Dispatched: 4, Open: 4, Overdue: 1}
+	late.Fill()
+	if late.Score == nil || *late.Score != 0 || late.OnTimeRate == nil || *late.OnTimeRate != 0 {
+		t.Errorf("an open case past due is late: score %v rate %v, want 0 and 0", late.Score, late.OnTimeRate)
+	}
+	closed := TownshipScore{Name: "青山镇", Dispatched: 3, Closed: 3, OnTime: 3, FedBack: 3}
+	closed.Fill()
+	total := SumTownships([]TownshipScore{open, late, closed})
+	if total.FeedbackRate != nil || total.OnTimeRate == nil || *total.OnTimeRate != 0.75 || total.Open != 14 || total.Dispatched != 17 {
+		t.Errorf("合计 during the month: %+v, want on time 3/4 and no feedback rate", total)
+	}
+	for _, x := range []*TownshipScore{&open, &late, &closed} {
+		x.FeedbackDue = true
+	}
+	closed.InfoEntered, closed.Dispatched, closed.Closed, closed.OnTime = 1, 4, 4, 4
+	closed.Fill()
+	if closed.FeedbackRate == nil || *closed.FeedbackRate != 1 || closed.FeedbackOf() != 3 {
+		t.Errorf("a 信息变更 case counted as owing feedback: rate %v of %d", closed.FeedbackRate, closed.FeedbackOf())
+	}
+	total = SumTownships([]TownshipScore{open, late, closed})
+	if total.FeedbackRate == nil || *total.FeedbackRate != *Rate(3, 17) {
+		t.Errorf("合计 after the month: feedback %v, want 3 of 17", total.FeedbackRate)
+	}
+	if c := (CaseFact{Kind: KindInfo, Status: StatusDispatched}).Conclusion(); c != "待录入" {
+		t.Errorf("信息变更 conclusion %q, want 待录入", c)
+	}
+}

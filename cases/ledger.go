@@ -299,28 +299,87 @@ type TownshipScore struct {
 	FeedbackDue bool `json:"-"` // the month is over: its feedback (结果反馈) can be judged
 	Verified    int  `json:"-"` // status verified now (result recorded, awaiting 录入)
 	Returned    int  `json:"-"` // status returned now
-	OwingResult int  `json:"-"`
+	OwingResult int  `json:"-"` // open cases still without a 核查结论 (never 信息变更)
 	OwingEntry  int  `json:"-"`
 	Excluded    int  `json:"-"` // 不纳入, each with its reason
+	Open        int  `json:"-"` // not closed as of the report
+	// 信息变更 cases have no 核查结论: their own line (待录入 / 已录入), on time by their 录入.
+	InfoPending int `json:"-"`
+	InfoEntered int `json:"-"`
 }
 
-// Decided is the on-time rate's denominator.
+// Decided is the on-time rate's denominator: cases closed, and open cases past their due
+// date (late). An open case not yet due is not judged.
 func (t TownshipScore) Decided() int { return t.OnTime + t.Overdue }
 
 // SpotPassed is the spot-check pass rate's numerator.
 func (t TownshipScore) SpotPassed() int { return t.SpotChecked - t.SpotFailed }
 
-// Fill fills the rates and the score from the counts.
-// Feedback is judged only once the month is over: until its last day has passed, every
-// township still has time, and the part is left out rather than counted as 0.
-func (t *TownshipScore) Fill() {
-	fedBack, due := t.FedBack, t.Dispatched
+// FeedbackOf is the feedback rate's denominator: the month's cases that owe a 核查结论 (信息变更
+// cases owe a 录入 only), and none until the month is over.
+func (t TownshipScore) FeedbackOf() int {
 	if !t.FeedbackDue {
-		fedBack, due = 0, 0
+		return 0
+	}
+	return t.Dispatched - t.InfoPending - t.InfoEntered
+}
+
+// Fill fills the rates and the score from the counts: the one rule of every township line
+// and of the 合计 (SumTownships). Feedback is judged only once the month is over: until its
+// last day has passed, every township still has time, and the part is left out rather than
+// counted as 0. A township with nothing judged — no case decided and no feedback due — has
+// no score (a spot check of open cases alone does not make one 100).
+func (t *TownshipScore) Fill() {
+	fedBack, due := t.FedBack, t.FeedbackOf()
+	if due == 0 {
+		fedBack = 0
 	}
 	t.OnTimeRate = Rate(t.OnTime, t.Decided())
 	t.FeedbackRate = Rate(fedBack, due)
-	t.Score = ScoreTownship(t.OnTime, t.Decided(), t.SpotPassed(), t.SpotChecked, fedBack, due)
+	t.Score = nil
+	if t.Decided() > 0 || due > 0 {
+		t.Score = ScoreTownship(t.OnTime, t.Decided(), t.SpotPassed(), t.SpotChecked, fedBack, due)
+	}
+}
+
+// SumTownships is the county's 合计 of township lines, its rates filled by the same rule as
+// each line's (Fill): a 合计 never shows a rate its lines leave out.
+func SumTownships(ts []TownshipScore) TownshipScore {
+	total := TownshipScore{Name: "合计"}
+	for _, t := range ts {
+		total.Dispatched += t.Dispatched
+		total.Closed += t.Closed
+		total.OnTime += t.OnTime
+		total.Overdue += t.Overdue
+		total.SpotChecked += t.SpotChecked
+		total.SpotFailed += t.SpotFailed
+		total.FedBack += t.FedBack
+		total.FeedbackDue = total.FeedbackDue || t.FeedbackDue
+		total.Verified += t.Verified
+		total.Returned += t.Returned
+		total.OwingResult += t.OwingResult
+		total.OwingEntry += t.OwingEntry
+		total.Excluded += t.Excluded
+		total.Open += t.Open
+		total.InfoPending += t.InfoPending
+		total.InfoEntered += t.InfoEntered
+	}
+	total.Fill()
+	return total
+}
+
+// Conclusion is the case's 核查结论 as the ledger and the reports show it: the result, else
+// where the case stands; a 信息变更 case has none, only 待录入 or 已录入.
+func (f CaseFact) Conclusion() string {
+	switch {
+	case f.Kind == KindInfo && f.EnteredOn != nil:
+		return "已录入"
+	case f.Kind == KindInfo:
+		return "待录入"
+	case f.Result != ResultNone:
+		return string(f.Result)
+	}
+	return f.Status.Label()
 }
 
 // DepartmentScore is one department's figures for the month (spec §11, §13).
@@ -365,7 +424,10 @@ type CategoryCount struct {
 	Include   int // 纳入
 	Monitored int // 已在监测
 	Exclude   int // 不纳入
-	Pending   int // no result yet
+	Pending   int // no result yet (never a 信息变更 case: see Info)
+	// 信息变更 cases, counted apart (Cases excludes them): 待录入 and 已录入.
+	InfoPending int
+	InfoEntered int
 }
 
 // Assessment is a month's assessment.
@@ -376,9 +438,12 @@ type Assessment struct {
 	Townships   []TownshipScore   `json:"townships"`
 	Departments []DepartmentScore `json:"departments"`
 	Office      OfficeScore       `json:"office"`
-	Categories  []CategoryCount   `json:"-"` // only categories with cases, in spec order
-	Total       CategoryCount     `json:"-"` // every case once (Category empty)
-	Cases       []CaseFact        `json:"-"` // by case number
+	// A month not yet over is provisional: its figures are 截至今日, with Open cases still open.
+	Provisional bool            `json:"provisional,omitempty"`
+	Open        *int            `json:"open,omitempty"` // set when Provisional
+	Categories  []CategoryCount `json:"-"`              // only categories with cases, in spec order
+	Total       CategoryCount   `json:"-"`              // every case once (Category empty)
+	Cases       []CaseFact      `json:"-"`              // by case number
 	// 区域排查 tasks (§5c), counted apart from households: never dispatched households, never 纳入.
 	AreaSweeps []SweepTownship `json:"area_sweeps,omitempty"`
 	Sweeps     []SweepFact     `json:"-"`

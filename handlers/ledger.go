@@ -118,18 +118,23 @@ func (l *Reports) progress(ctx context.Context, req Request) (string, error) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "【%s办理进度】截至 %s", monthTitle(month), a.AsOf.In(cases.Shanghai).Format("2006-01-02 15:04"))
-	var total cases.TownshipScore
+	total := cases.SumTownships(a.Townships)
+	if a.Provisional {
+		// a month in progress: every figure is as of today, and open cases are not yet judged
+		fmt.Fprintf(&b, "（截至今日，本月尚未结束，得分为临时结果；尚未办结 %d 件）", total.Open)
+	}
 	for _, t := range a.Townships {
-		total.Dispatched += t.Dispatched
-		total.Verified += t.Verified
-		total.Closed += t.Closed
-		total.OnTime += t.OnTime
-		total.Overdue += t.Overdue
 		if town != "" && t.Name != town {
 			continue
 		}
 		fmt.Fprintf(&b, "\n%s：交办 %d，已核查待录入 %d，办结 %d，逾期 %d，按时办结率 %s，考核得分 %s",
 			t.Name, t.Dispatched, t.Verified, t.Closed, t.Overdue, percent(t.OnTimeRate, "暂无到期案件"), points(t.Score))
+		if a.Provisional && t.Open > 0 {
+			fmt.Fprintf(&b, "，尚未办结 %d", t.Open)
+		}
+		if t.InfoPending+t.InfoEntered > 0 {
+			fmt.Fprintf(&b, "；信息变更 待录入 %d，已录入 %d", t.InfoPending, t.InfoEntered)
+		}
 		if town != "" {
 			fmt.Fprintf(&b, "\n未反馈核查结论 %d 户（其中抽查退回 %d 户），抽查 %d 户，不合格 %d 户。",
 				t.OwingResult, t.Returned, t.SpotChecked, t.SpotFailed)
@@ -140,7 +145,7 @@ func (l *Reports) progress(ctx context.Context, req Request) (string, error) {
 	}
 	if town == "" {
 		fmt.Fprintf(&b, "\n全县合计：交办 %d，已核查待录入 %d，办结 %d，逾期 %d，按时办结率 %s",
-			total.Dispatched, total.Verified, total.Closed, total.Overdue, percent(cases.Rate(total.OnTime, total.Decided()), "暂无到期案件"))
+			total.Dispatched, total.Verified, total.Closed, total.Overdue, percent(total.OnTimeRate, "暂无到期案件"))
 		var depts []string
 		for _, d := range a.Departments {
 			if d.Score == nil {
@@ -192,6 +197,9 @@ func (l *Reports) stats(ctx context.Context, req Request) (string, error) {
 	t := a.Total
 	fmt.Fprintf(&b, "【%s统计】共交办 %d 户：纳入 %d，已在监测 %d，不纳入 %d，尚无结论 %d。",
 		monthTitle(month), t.Cases, t.Include, t.Monitored, t.Exclude, t.Pending)
+	if t.InfoPending+t.InfoEntered > 0 {
+		fmt.Fprintf(&b, "另有信息变更 %d 户：待录入 %d，已录入 %d。", t.InfoPending+t.InfoEntered, t.InfoPending, t.InfoEntered)
+	}
 	if len(a.Categories) > 0 {
 		b.WriteString("\n按风险类别（一户有多类风险的分别计入）：")
 		for _, c := range a.Categories {

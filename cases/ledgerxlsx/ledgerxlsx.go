@@ -106,23 +106,14 @@ func Build(a postgres.Assessment) (*excelize.File, error) {
 	if err := writeHeader(f, a, SummarySheet, SummaryColumns, []float64{12, 10, 10, 12, 10, 12, 10, 14, 12, 10}, st); err != nil {
 		return nil, err
 	}
-	var total postgres.TownshipScore
 	row := TitleRows + 2
 	for _, t := range a.Townships {
-		total.Dispatched += t.Dispatched
-		total.Closed += t.Closed
-		total.OnTime += t.OnTime
-		total.Overdue += t.Overdue
-		total.SpotChecked += t.SpotChecked
-		total.SpotFailed += t.SpotFailed
-		total.FedBack += t.FedBack
 		if err := summaryRow(f, row, t.Name, t, t.Score, st); err != nil {
 			return nil, err
 		}
 		row++
 	}
-	total.OnTimeRate = cases.Rate(total.OnTime, total.Decided())
-	total.FeedbackRate = cases.Rate(total.FedBack, total.Dispatched)
+	total := cases.SumTownships(a.Townships) // one rule for the lines and their 合计
 	if err := summaryRow(f, row, "合计", total, nil, st); err != nil {
 		return nil, err
 	}
@@ -481,12 +472,7 @@ func taskState(c postgres.CaseFact) string {
 	return strings.Join(parts, "；")
 }
 
-func conclusion(c postgres.CaseFact) string {
-	if c.Result != cases.ResultNone {
-		return string(c.Result)
-	}
-	return c.Status.Label()
-}
+func conclusion(c postgres.CaseFact) string { return c.Conclusion() }
 
 func exclusionReason(c postgres.CaseFact) string {
 	if c.Result == cases.ResultExclude {

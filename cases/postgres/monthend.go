@@ -43,10 +43,14 @@ func FeedbackSummary(a Assessment) MonthEndSummary {
 	for _, f := range a.Cases {
 		s.Dispatched++
 		o := owed[f.Township]
-		switch f.Status {
-		case cases.StatusDispatched, cases.StatusReturned:
+		switch {
+		case f.Kind == cases.KindInfo && f.Status != cases.StatusClosed:
+			o.OwingEntry = append(o.OwingEntry, f.No) // 信息变更 owes its 录入, not a 核查结论
+		case f.Kind == cases.KindInfo:
+			s.Complete++
+		case f.Status == cases.StatusDispatched || f.Status == cases.StatusReturned:
 			o.OwingResult = append(o.OwingResult, f.No)
-		case cases.StatusVerified:
+		case f.Status == cases.StatusVerified:
 			o.OwingEntry = append(o.OwingEntry, f.No)
 			s.Complete++
 		default:
