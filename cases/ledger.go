@@ -156,10 +156,18 @@ type SelfFound struct {
 	Category  Category
 	Problem   string // 问题类型 for assurance
 	Situation string // 情况: stored, shown only in private
-	Actor     Actor
-	Src       Source
-	Announce  Announcer // nil: queue nothing
+	// Village is the 村 the form asks for; the registry's village wins for a person it knows.
+	// AskVillage (the form) refuses a person the registry does not know without one
+	// (ErrVillageNeeded); by chat such a case shows its township.
+	Village    string
+	AskVillage bool
+	Actor      Actor
+	Src        Source
+	Announce   Announcer // nil: queue nothing
 }
+
+// ErrVillageNeeded refuses a 申报/走访 form of a person the registry does not know, without a 村.
+var ErrVillageNeeded = Errorf(EInvalid, "该群众不在监测台账中，系统查不到所在村，请填写村名。")
 
 // SelfFoundResult says what became of it.
 type SelfFoundResult struct {

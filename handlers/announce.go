@@ -69,11 +69,7 @@ func GroupLine(c cases.Case, area bool) string {
 	if area || who == "" {
 		who = "区域排查"
 	}
-	place := c.Village
-	if place == "" {
-		place = c.Township
-	}
-	return fmt.Sprintf("%s %s（%s）｜%s｜%s", c.No, who, place, groupCategories(c.Categories), c.Kind)
+	return fmt.Sprintf("%s %s（%s）｜%s｜%s", c.No, who, c.Place(), groupCategories(c.Categories), c.Kind)
 }
 
 // groupCategories names categories by their group labels, in the seed's order.

@@ -148,7 +148,7 @@ func TestCaseCommands(t *testing.T) {
 	// office: 逾期 after the due date, 交办 finds nothing new
 	f.now = cases.MustDate("2026-12-09").At(9, 0)
 	overdue := f.say("zhaoliu", "逾期", false)
-	wants(t, "逾期", overdue, "城关镇", "河口乡", "逾期 1 天")
+	wants(t, "逾期", overdue, "城关镇", "河口乡", "已逾期 1 个工作日")
 	// (closed cases are not overdue; an open department task of one is listed apart, below)
 	refuses(t, "逾期", strings.Split(overdue, "部门任务逾期")[0], h1.No, h2.No)
 	wants(t, "交办", f.say("zhaoliu", "交办 2026-12", false), "没有待交办")

@@ -86,7 +86,7 @@ func (h *Cases) referCommand() *Command {
 }
 
 // taskLines lists a department's open tasks for 待办, nearest due first.
-func taskLines(ts []cases.Task, today cases.Date, max int) []string {
+func taskLines(ts []cases.Task, today cases.Date, cal *cases.Calendar, max int) []string {
 	var out []string
 	for i, t := range ts {
 		if i == max {
@@ -95,7 +95,7 @@ func taskLines(ts []cases.Task, today cases.Date, max int) []string {
 		}
 		s := fmt.Sprintf("%d. %s（%s）期限 %s", i+1, t.CaseNo, t.Township, t.DueOn)
 		if t.Overdue(today) {
-			s += fmt.Sprintf("，已逾期 %d 天", daysBetween(t.DueOn, today))
+			s += "，" + cal.DueText(t.DueOn, today)
 		}
 		out = append(out, s)
 	}

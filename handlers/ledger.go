@@ -311,16 +311,16 @@ func (l *Reports) notifySpotFail(pass bool, note string, src cases.Source, retur
 		}
 		key := fmt.Sprintf("spotfail:%s:%d", after.No, after.Returns)
 		group := fmt.Sprintf("【抽查退回】案件 %s（%s %s）经督查抽查不合格，已退回重新办理，请于 %s 前重新入户核查并反馈结果。督查意见已私信本乡镇干部。",
-			after.No, after.Village, cases.MaskName(after.HeadName), after.DueOn)
+			after.No, after.Place(), cases.MaskName(after.HeadName), after.DueOn)
 		private := fmt.Sprintf("案件 %s（%s %s）抽查不合格，已退回重新办理。\n督查意见：%s\n新的办理时限：%s。请重新核查后发送：核查 %s 纳入/已在监测/不纳入 <说明>",
-			after.No, after.Village, after.HeadName, note, after.DueOn, after.No)
+			after.No, after.Place(), after.HeadName, note, after.DueOn, after.No)
 		if !*returned {
 			// One 督办 per finding: the supervisor's message makes the key.
 			key = fmt.Sprintf("spotdub:%s:%s", after.No, src)
 			group = fmt.Sprintf("【督办】案件 %s 在督查抽查中发现办理不合格，请抓紧整改，并于办理时限 %s 前完成核查、反馈结果（时限不顺延）。督查意见已私信本乡镇干部。",
 				after.No, after.DueOn)
 			private = fmt.Sprintf("【督办】案件 %s（%s %s）在督查抽查中发现办理不合格，请抓紧整改。\n督查意见：%s\n办理时限仍为 %s（不顺延）。",
-				after.No, after.Village, after.HeadName, note, after.DueOn)
+				after.No, after.Place(), after.HeadName, note, after.DueOn)
 		}
 		var msgs []bot.Outgoing
 		switch {
