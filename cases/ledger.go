@@ -120,15 +120,15 @@ func (c CarryOverCase) NoResult() bool {
 	return c.Status == string(StatusDispatched) || c.Status == string(StatusReturned)
 }
 
-// Line is how the case appears in the carried-over list.
-func (c CarryOverCase) Line(today Date) string {
+// Line is how the case appears in the carried-over list (overdue in working days).
+func (c CarryOverCase) Line(today Date, cal *Calendar) string {
 	s := c.No
 	var parts []string
 	if c.Kind == string(KindSweep) {
 		parts = append(parts, "区域排查")
 	}
-	if c.Village != "" {
-		parts = append(parts, c.Village)
+	if p := (Case{Village: c.Village, Township: c.Township}).Place(); p != "" {
+		parts = append(parts, p)
 	}
 	if c.HeadName != "" {
 		parts = append(parts, "户主"+MaskName(c.HeadName))
@@ -137,7 +137,7 @@ func (c CarryOverCase) Line(today Date) string {
 		s += "（" + strings.Join(parts, "，") + "）"
 	}
 	if c.Overdue {
-		s += fmt.Sprintf("，已逾期（时限 %s）", c.DueOn)
+		s += fmt.Sprintf("，%s（时限 %s）", cal.DueText(c.DueOn, today), c.DueOn)
 	} else {
 		s += fmt.Sprintf("，时限 %s", c.DueOn)
 	}
@@ -521,13 +521,13 @@ const ActDispatch Action = "dispatch"
 
 // CarryOverText renders the township's month-end reminder (spec §10), or "" when there is
 // nothing to list. Case numbers, villages and masked heads only.
-func CarryOverText(township, month string, lastDay Date, today Date, cs []CarryOverCase) string {
+func CarryOverText(township, month string, lastDay Date, today Date, cal *Calendar, cs []CarryOverCase) string {
 	if len(cs) == 0 {
 		return ""
 	}
 	var overdue, current, older, supplemented []string
 	for _, c := range cs {
-		line := c.Line(today)
+		line := c.Line(today, cal)
 		switch {
 		case c.Overdue:
 			overdue = append(overdue, line)

@@ -147,7 +147,7 @@ func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.Store
 		if err != nil {
 			return "", "", err
 		}
-		text := cases.CarryOverText(r.Township, day.MonthKey(), day.LastOfMonth(), day, open)
+		text := cases.CarryOverText(r.Township, day.MonthKey(), day.LastOfMonth(), day, cal, open)
 		if text == "" {
 			return "", "本乡镇案件均已反馈结果", nil
 		}

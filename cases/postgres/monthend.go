@@ -109,6 +109,6 @@ func CarryOver(ctx context.Context, q sqlx.QueryerContext, month, township strin
 }
 
 // CarryOverText is cases.CarryOverText.
-func CarryOverText(township, month string, lastDay cases.Date, today cases.Date, cs []CarryOverCase) string {
-	return cases.CarryOverText(township, month, lastDay, today, cs)
+func CarryOverText(township, month string, lastDay cases.Date, today cases.Date, cal *cases.Calendar, cs []CarryOverCase) string {
+	return cases.CarryOverText(township, month, lastDay, today, cal, cs)
 }
