@@ -172,3 +172,21 @@ func TestTownshipLinesAndTheirTotalFollowOneRule(t *testing.T) {
 		t.Errorf("信息变更 conclusion %q, want 待录入", c)
 	}
 }
+
+// The month-end reminder lists a 信息变更 case in its own section, never among the cases
+// without a 核查结论.
+func TestMonthEndListsInfoCasesApart(t *testing.T) {
+	today := MustDate("2026-12-28")
+	cs := []CarryOverCase{
+		{No: "YJ202612-0001", Round: "2026-12", Township: "城关镇", Village: "东村", HeadName: "王建国", Kind: string(KindNew), Status: string(StatusDispatched), DueOn: MustDate("2027-01-08")},
+		{No: "YJ202612-0002", Round: "2026-12", Township: "城关镇", HeadName: "李四", Kind: string(KindInfo), Status: string(StatusDispatched), DueOn: MustDate("2027-01-31")},
+	}
+	if cs[1].NoResult() || !cs[0].NoResult() {
+		t.Errorf("NoResult: a 信息变更 case owes no 核查结论")
+	}
+	text := CarryOverText("城关镇", "2026-12", today.LastOfMonth(), today, NewCalendar(), cs)
+	current, info, _ := strings.Cut(text, "人员变动待录入全国系统")
+	if !strings.Contains(current, "YJ202612-0001") || strings.Contains(current, "YJ202612-0002") || !strings.Contains(info, "YJ202612-0002（城关镇，户主李*）") {
+		t.Errorf("month-end reminder:\n%s", text)
+	}
+}

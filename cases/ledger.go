@@ -115,9 +115,9 @@ type CarryOverCase struct {
 	Overdue      bool   `db:"-"`
 }
 
-// NoResult reports whether the case still owes its 核查结论.
+// NoResult reports whether the case still owes its 核查结论 (a 信息变更 case owes none, only its 录入).
 func (c CarryOverCase) NoResult() bool {
-	return c.Status == string(StatusDispatched) || c.Status == string(StatusReturned)
+	return c.Kind != string(KindInfo) && (c.Status == string(StatusDispatched) || c.Status == string(StatusReturned))
 }
 
 // Line is how the case appears in the carried-over list (overdue in working days).
@@ -525,12 +525,14 @@ func CarryOverText(township, month string, lastDay Date, today Date, cal *Calend
 	if len(cs) == 0 {
 		return ""
 	}
-	var overdue, current, older, supplemented []string
+	var overdue, current, older, supplemented, info []string
 	for _, c := range cs {
 		line := c.Line(today, cal)
 		switch {
 		case c.Overdue:
 			overdue = append(overdue, line)
+		case c.Kind == string(KindInfo):
+			info = append(info, line)
 		case c.Supplemented && !c.NoResult():
 			supplemented = append(supplemented, line)
 		case c.Round == month:
@@ -554,5 +556,6 @@ func CarryOverText(township, month string, lastDay Date, today Date, cal *Calend
 	section("本月交办、尚无核查结果", current)
 	section("往月交办、尚无核查结果", older)
 	section("往月案件本月有补充预警，请一并核查", supplemented)
+	section("人员变动待录入全国系统（无需核查）", info)
 	return b.String()
 }

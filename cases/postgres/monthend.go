@@ -90,7 +90,8 @@ func CarryOver(ctx context.Context, q sqlx.QueryerContext, month, township strin
 	}
 	kept := out[:0]
 	for _, c := range out {
-		if c.NoResult() || c.Supplemented {
+		// 信息变更 cases are listed too, in their own section: they owe a 录入, not a result
+		if c.NoResult() || c.Supplemented || c.Kind == string(cases.KindInfo) {
 			c.Overdue = today.After(c.DueOn)
 			kept = append(kept, c)
 		}
