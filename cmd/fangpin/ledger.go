@@ -122,14 +122,14 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := db.Assess(ctx, m)
+	a, err := db.MonthLedger(ctx, m)
 	if err != nil {
 		return err
 	}
 	if err := ledgerxlsx.WriteFile(*out, a); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "已导出 %s 台账：%d 户，写入 %s。\n", m, len(a.Cases), *out)
+	fmt.Fprintf(os.Stderr, "已导出 %s 台账：%d 户，往月未办结 %d 户，写入 %s。\n", m, len(a.Cases), len(a.Unfinished), *out)
 	return nil
 }
 
