@@ -332,7 +332,7 @@ func HeldReason(e EarlierResult) string {
 	if e.ClosedOn != nil {
 		closed = "，" + e.ClosedOn.String() + " 办结"
 	}
-	return fmt.Sprintf("原案件 %s 已核查%s%s；同类问题、金额未增 %d%%，未再交办", e.CaseNo, e.Result, closed, HoldGrowthPercent)
+	return fmt.Sprintf("原案件 %s 核查结论“%s”%s；同类问题，金额增幅不足 %d%%，未再交办", e.CaseNo, e.Result, closed, HoldGrowthPercent)
 }
 
 // cents reads a stored amount ("5000.00") as fen; false when there is none.

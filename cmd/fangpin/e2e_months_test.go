@@ -156,7 +156,7 @@ func TestEndToEndThreeMonths(t *testing.T) {
 	before := countCases()
 	resent := say("zhaoliu", "交办 2026-11", "批次")
 	t.Logf("re-send 交办:\n%s", resent)
-	wantIn(t, "re-send 交办", resent, "比对已核 1 条", wc.No, "已在监测", "2026-11-20 办结")
+	wantIn(t, "re-send 交办", resent, "比对已核 1 条", wc.No, "核查结论“已在监测”，2026-11-20 办结")
 	if n := countCases(); n != before {
 		t.Errorf("the re-send made %d new cases, want none", n-before)
 	}
@@ -169,7 +169,7 @@ func TestEndToEndThreeMonths(t *testing.T) {
 	push("demo-token-ybj", "medical", "2026-11", medical(sick, "28000.00"), medical(grown, "30000.00"))
 	dec := say("zhaoliu", "交办 2026-12", "批次")
 	t.Logf("December 交办:\n%s", dec)
-	wantIn(t, "交办 2026-12", dec, "新建案件 1 件", "比对已核 1 条", sc.No, "已核查纳入", cases.MaskIDNumber(sick.id))
+	wantIn(t, "交办 2026-12", dec, "新建案件 1 件", "比对已核 1 条", sc.No, "核查结论“纳入”", cases.MaskIDNumber(sick.id))
 	if again := caseOf(grown.id); again.ID == gc.ID || again.Round != "2026-12" {
 		t.Errorf("上官云's +50 %% figure: %+v, want a new December case", again)
 	}
