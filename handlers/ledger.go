@@ -90,7 +90,7 @@ func percent(r *float64, none string) string {
 // points shows a score (spec §13), or — when there was nothing to measure.
 func points(s *float64) string {
 	if s == nil {
-		return "—（本月无考核事项）"
+		return "—（尚无可考核的事项）"
 	}
 	return fmt.Sprintf("%.1f 分", *s)
 }
