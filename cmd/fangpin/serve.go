@@ -129,7 +129,17 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
-	s.Mux.Handle("POST /api/v1/batches", &handlers.BatchAPI{Store: db, Rules: rules, Log: log})
+	batchAPI := &handlers.BatchAPI{Store: db, Rules: rules, Log: log}
+	s.Mux.Handle("POST /api/v1/batches", batchAPI)
+	// Files sent to the AI bot and the upload page take their turn with the push API.
+	files := &handlers.FilePushes{Store: db, Users: db, Out: s.Outbox, Fetch: s.API, BotAESKey: env.AIBotAESKey,
+		Rules: rules, Turn: batchAPI.Turn, Links: links, Log: log}
+	s.Router.Files = files
+	uploads := &handlers.UploadPage{Pushes: files, Links: links, Users: db, Log: log}
+	s.Router.Register(uploads.UploadCommand())
+	if links != nil {
+		s.Mux.Handle("/upload/", uploads)
+	}
 	s.Inbox = bot.NewInbox(pgqueue.New(db.DB), s.Router, log, s.Metrics)
 	appCB := bot.NewAppCallback(appCrypto, env.CorpID, s.Inbox, log, s.Metrics)
 	aiCB := bot.NewAIBotCallback(aiCrypto, s.Inbox, log, s.Metrics)
