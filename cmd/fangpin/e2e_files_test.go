@@ -3,7 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"io"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -217,5 +224,110 @@ func TestFileSentInChatIsImportedAndRefusedRowsComeBack(t *testing.T) {
 		}
 		replyWith(t, ctx, sim, "liaison_nyj", n, "产业一.csv")
 		replyWith(t, ctx, sim, "liaison_nyj", n, "产业二.csv")
+	})
+}
+
+// uploadPost posts a file to an upload link as a script would.
+func uploadPost(t *testing.T, link string, fields map[string]string, name string, data []byte) (int, map[string]any) {
+	t.Helper()
+	var body bytes.Buffer
+	mw := multipart.NewWriter(&body)
+	for k, v := range fields {
+		mw.WriteField(k, v)
+	}
+	fw, _ := mw.CreateFormFile("file", name)
+	fw.Write(data)
+	mw.Close()
+	resp, err := http.Post(link, mw.FormDataContentType(), &body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var out map[string]any
+	raw, _ := io.ReadAll(resp.Body)
+	if err := json.Unmarshal(raw, &out); err != nil {
+		t.Fatalf("answer is not JSON (%d): %s", resp.StatusCode, raw)
+	}
+	return resp.StatusCode, out
+}
+
+func TestUploadLinkPageAndScriptPost(t *testing.T) {
+	t.Setenv("FANGPIN_FORM_SECRET", "upload-secret")
+	_, sim, base, _ := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+
+	n := len(sim.SentTo("wangwu"))
+	if _, err := sim.SayPrivately(ctx, "wangwu", "上传"); err != nil {
+		t.Fatal(err)
+	}
+	reply := replyWith(t, ctx, sim, "wangwu", n, "")
+	link := regexp.MustCompile(`http://\S+/upload/\S+`).FindString(reply)
+	if link == "" {
+		t.Fatalf("no upload link in: %s", reply)
+	}
+	u, _ := url.Parse(link)
+	if e, _ := strconv.ParseInt(u.Query().Get("e"), 10, 64); time.Until(time.Unix(e, 0)) > 24*time.Hour || time.Until(time.Unix(e, 0)) < 23*time.Hour {
+		t.Fatalf("the link should expire in 24 hours: %s", link)
+	}
+
+	t.Run("the page renders", func(t *testing.T) {
+		a := httpDo(t, http.MethodGet, link, nil)
+		if a.status != http.StatusOK || !strings.Contains(a.body, "上传数据文件") || !strings.Contains(a.body, "王五") ||
+			!strings.Contains(a.body, `type="file"`) || !strings.Contains(a.body, "upload.onprogress") {
+			t.Fatalf("page %d:\n%s", a.status, a.body)
+		}
+		// 医保局 pushes two categories: the page lets the liaison choose.
+		if !strings.Contains(a.body, `value="医保局:medical"`) {
+			t.Errorf("no category choice on the page")
+		}
+	})
+
+	t.Run("a script's multipart POST imports and answers the import JSON", func(t *testing.T) {
+		status, out := uploadPost(t, link, map[string]string{"category": "medical", "period": "2026-10"}, "医保.xlsx",
+			medicalXLSX(t, "522631198001010021"))
+		if status != http.StatusCreated || out["rows"] != 3.0 || out["accepted"] != 2.0 || out["rejected"] != 1.0 ||
+			out["period"] != "2026-10" || out["department"] != "医保局" || out["category"] != "medical" {
+			t.Fatalf("answer %d: %v", status, out)
+		}
+		if _, ok := out["refused_workbook"]; ok {
+			t.Errorf("a script's answer carries the page's workbook")
+		}
+	})
+
+	t.Run("the page's POST also gets the summary and the workbook", func(t *testing.T) {
+		status, out := uploadPost(t, link, map[string]string{"workbook": "1", "period": "2026-09"}, "医保.xlsx",
+			medicalXLSX(t, "52263119800101002X"))
+		if status != http.StatusCreated || !strings.Contains(fmt.Sprint(out["summary"]), "退回 1 行") || out["refused_workbook"] == nil {
+			t.Fatalf("answer %d: %v", status, out)
+		}
+	})
+
+	t.Run("an altered, foreign or expired link is refused", func(t *testing.T) {
+		altered := strings.Replace(link, "/upload/wangwu", "/upload/liaison_wjw", 1)
+		if a := httpDo(t, http.MethodGet, altered, nil); a.status != http.StatusForbidden || !strings.Contains(a.body, "无效") {
+			t.Errorf("another user's link: %d %s", a.status, a.body)
+		}
+		q := u.Query()
+		q.Set("e", fmt.Sprint(time.Now().Add(48*time.Hour).Unix()))
+		longer := *u
+		longer.RawQuery = q.Encode()
+		if a := httpDo(t, http.MethodGet, longer.String(), nil); a.status != http.StatusForbidden {
+			t.Errorf("a lengthened link: %d", a.status)
+		}
+		old := &handlers.FormLinks{Secret: []byte("upload-secret"), BaseURL: base, Now: func() time.Time { return time.Now().Add(-25 * time.Hour) }}
+		expired := old.UploadURL("wangwu")
+		if a := httpDo(t, http.MethodGet, expired, nil); a.status != http.StatusForbidden || !strings.Contains(a.body, "已过期") {
+			t.Errorf("an expired link: %d %s", a.status, a.body)
+		}
+		status, out := uploadPost(t, expired, nil, "医保.xlsx", medicalXLSX(t, "522631198001010021"))
+		if status != http.StatusForbidden || !strings.Contains(fmt.Sprint(out["error"]), "已过期") {
+			t.Errorf("POST to an expired link: %d %v", status, out)
+		}
+		// a cadre's own signed link opens nothing: the page is for liaisons and the office
+		cadre := (&handlers.FormLinks{Secret: []byte("upload-secret"), BaseURL: base}).UploadURL("zhangsan")
+		if a := httpDo(t, http.MethodGet, cadre, nil); a.status != http.StatusForbidden {
+			t.Errorf("a cadre's link: %d", a.status)
+		}
 	})
 }
