@@ -33,8 +33,8 @@ func reminderWorker(ctx context.Context, env *Env) (*notify.Worker, func(), erro
 		return nil, nil, fmt.Errorf("无法连接 Redis（REDIS_URL）：%w", err)
 	}
 	w := &notify.Worker{DB: db, Redis: r, Sender: botsend.Outbox{},
-		Prefix: env.RedisPrefix + "reminders:",
-		Log:    bot.NewLogger(os.Stderr, slog.LevelInfo)}
+		Prefix: env.RedisPrefix + "reminders:", UploadLink: uploadLink(env.formLinks()),
+		Log: bot.NewLogger(os.Stderr, slog.LevelInfo)}
 	return w, func() { r.Close() }, nil
 }
 

@@ -63,6 +63,8 @@ type Server struct {
 
 	// RedisPrefix starts every Redis key the server writes (FANGPIN_REDIS_PREFIX).
 	RedisPrefix string
+	// Links signs the H5 pages' links (nil without FANGPIN_FORM_SECRET).
+	Links *handlers.FormLinks
 
 	ready chan string // the bound address, once listening
 }
@@ -115,6 +117,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Outbox = &pgqueue.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
 	links := env.formLinks()
+	s.Links = links
 	if links != nil {
 		links.Now = db.Now
 	} else {
@@ -301,7 +304,16 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	s.NoWorker = *noWorker
 	if !s.NoWorker {
 		s.Workers = append(s.Workers, Worker{"reminders", (&notify.Worker{DB: s.DB, Redis: s.Redis,
-			Sender: botsend.Outbox{}, Prefix: s.RedisPrefix + "reminders:", Log: s.Log, Now: s.DB.Now}).Run})
+			Sender: botsend.Outbox{}, Prefix: s.RedisPrefix + "reminders:", Log: s.Log, Now: s.DB.Now,
+			UploadLink: uploadLink(s.Links)}).Run})
 	}
 	return s.Run(ctx)
+}
+
+// uploadLink signs each liaison's link to the upload page for push nudges; nil without links.
+func uploadLink(l *handlers.FormLinks) func(string) string {
+	if l == nil {
+		return nil
+	}
+	return l.UploadURL
 }
