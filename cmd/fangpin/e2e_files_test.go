@@ -20,6 +20,7 @@ import (
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/sheet/sheettest"
 	"github.com/fangpin/fangpin/handlers"
 )
 
@@ -170,6 +171,23 @@ func TestFileSentInChatIsImportedAndRefusedRowsComeBack(t *testing.T) {
 		reply := replyWith(t, ctx, sim, "liaison_nyj", n, "照片.xlsx")
 		if !strings.Contains(reply, "没有导入") {
 			t.Errorf("reply: %s", reply)
+		}
+	})
+
+	t.Run("a zip bomb is refused naming the limit", func(t *testing.T) {
+		var bomb bytes.Buffer
+		row := `<row><c t="inlineStr"><is><t>城关镇</t></is></c></row>`
+		if err := sheettest.WriteXLSX(&bomb, sheettest.Part{Head: []byte(sheettest.SheetHead), Repeat: []byte(row),
+			Times: 1500 << 20 / int64(len(row)), Tail: []byte(sheettest.SheetTail)}); err != nil {
+			t.Fatal(err)
+		}
+		n := len(sim.SentTo("liaison_nyj"))
+		if _, err := sim.SendFile(ctx, "liaison_nyj", "炸弹.xlsx", bomb.Bytes()); err != nil {
+			t.Fatal(err)
+		}
+		reply := replyWith(t, ctx, sim, "liaison_nyj", n, "炸弹.xlsx")
+		if !strings.Contains(reply, "没有导入") || !strings.Contains(reply, "500 MB") {
+			t.Errorf("reply to a zip bomb: %s", reply)
 		}
 	})
 
