@@ -154,8 +154,15 @@ func (u *UploadPage) page(ctx context.Context, w http.ResponseWriter, a cases.Ac
 			v.Choices = append(v.Choices, uploadChoice{Key: c.key(), Label: c.label()})
 		}
 	}
-	// The default period: last month for the monthly categories (spec's rule, one definition).
-	v.Period = intake.DefaultPeriod(all[0].Cat, u.Pushes.Store.Today())
+	// The default period, as the import takes it (last month for the monthly categories).
+	cat := all[0].Cat
+	for _, c := range all {
+		if c.Cat.Monthly() {
+			cat = c.Cat
+			break
+		}
+	}
+	v.Period = intake.DefaultPeriod(cat, u.Pushes.Store.Today())
 	writePage(w, http.StatusOK, uploadTemplate, v)
 }
 

@@ -405,7 +405,7 @@ func (s *Server) conversation(user, chat string, after int64) []webMsg {
 		}
 		if m.MsgType == "file" {
 			w.Content = m.MediaName
-			w.File = fmt.Sprintf("/sim/api/file?seq=%d", m.Seq)
+			w.File = fmt.Sprintf("sim/api/file?seq=%d", m.Seq)
 		}
 		out = append(out, w)
 	}
@@ -422,7 +422,7 @@ func (s *Server) conversation(user, chat string, after int64) []webMsg {
 			w.Kind, w.Content, w.ResponseCode = "click", x.Note, x.Click.ResponseCode
 		}
 		if x.FileName != "" {
-			w.Kind, w.Content, w.File = "file", x.FileName, fmt.Sprintf("/sim/api/file?seq=%d", x.Seq)
+			w.Kind, w.Content, w.File = "file", x.FileName, fmt.Sprintf("sim/api/file?seq=%d", x.Seq)
 		}
 		out = append(out, w)
 	}
