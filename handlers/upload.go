@@ -384,7 +384,7 @@ form.addEventListener("submit",function(e){
  var x=new XMLHttpRequest();x.open("POST",location.href);
  bar.hidden=false;bar.value=0;btn.disabled=true;result.hidden=true;dl.textContent="";summary.textContent="";problem.textContent="";
  x.upload.onprogress=function(ev){if(ev.lengthComputable){bar.value=Math.round(ev.loaded*100/ev.total);state.textContent="正在上传："+bar.value+"%";}};
- x.upload.onload=function(){state.textContent="上传完成，正在导入，请稍候……";};
+ x.upload.onload=function(){bar.value=100;state.textContent="上传完成，正在导入，请稍候……";};
  x.onerror=function(){btn.disabled=false;state.textContent="网络中断，上传没有完成，请重试。";};
  x.onload=function(){
   btn.disabled=false;result.hidden=false;state.textContent="";var d={};
