@@ -30,7 +30,10 @@ type UploadPage struct {
 	Pushes *FilePushes
 	Links  *FormLinks
 	Users  Directory
-	Log    *slog.Logger
+	// OAuth, when set, lets WeCom's in-app browser open /upload/?code=… (a menu link with
+	// OAuth): the member it names is sent on to their own signed link.
+	OAuth CodeResolver
+	Log   *slog.Logger
 }
 
 func (u *UploadPage) log() *slog.Logger {
@@ -74,6 +77,16 @@ func (u *UploadPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	user, err := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), "/upload/"))
 	q := r.URL.Query()
+	if code := q.Get("code"); code != "" && u.OAuth != nil && q.Get("s") == "" && r.Method == http.MethodGet {
+		who, err := u.OAuth.UserIDByCode(ctx, code)
+		if err != nil {
+			u.log().WarnContext(ctx, "upload page oauth", "err", err)
+			u.refuse(w, r, http.StatusForbidden, "企业微信身份验证失败，请从企业微信里重新打开上传页面。")
+			return
+		}
+		http.Redirect(w, r, u.Links.UploadPath(who), http.StatusSeeOther)
+		return
+	}
 	if err == nil {
 		err = u.Links.VerifyUpload(user, q.Get("e"), q.Get("s"))
 	}

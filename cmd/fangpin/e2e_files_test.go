@@ -321,6 +321,16 @@ func TestUploadLinkPageAndScriptPost(t *testing.T) {
 		}
 	})
 
+	t.Run("opened with WeCom's OAuth, the page goes on to the member's own link", func(t *testing.T) {
+		a := httpDo(t, http.MethodGet, base+"/upload/?code="+url.QueryEscape(sim.OAuthCode("liaison_nyj")), nil)
+		if a.status != http.StatusOK || !strings.Contains(a.body, "农小业") || !strings.Contains(a.body, "农业农村局") {
+			t.Errorf("page by OAuth: %d\n%s", a.status, a.body)
+		}
+		if a := httpDo(t, http.MethodGet, base+"/upload/?code=forged", nil); a.status != http.StatusForbidden {
+			t.Errorf("a forged code: %d", a.status)
+		}
+	})
+
 	t.Run("an altered, foreign or expired link is refused", func(t *testing.T) {
 		altered := strings.Replace(link, "/upload/wangwu", "/upload/liaison_wjw", 1)
 		if a := httpDo(t, http.MethodGet, altered, nil); a.status != http.StatusForbidden || !strings.Contains(a.body, "无效") {

@@ -138,7 +138,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	files := &handlers.FilePushes{Store: db, Users: db, Out: s.Outbox, Fetch: s.API, BotAESKey: env.AIBotAESKey,
 		Rules: rules, Turn: batchAPI.Turn, Links: links, Log: log}
 	s.Router.Files = files
-	uploads := &handlers.UploadPage{Pushes: files, Links: links, Users: db, Log: log}
+	uploads := &handlers.UploadPage{Pushes: files, Links: links, Users: db, OAuth: s.API, Log: log}
 	s.Router.Register(uploads.UploadCommand())
 	if links != nil {
 		s.Mux.Handle("/upload/", uploads)
