@@ -11,7 +11,6 @@ import (
 	"mime"
 	"net/http"
 	"path"
-	"strconv"
 	"strings"
 )
 
@@ -206,12 +205,4 @@ func EncryptFile(key, content []byte) []byte {
 	}
 	cipher.NewCBCEncrypter(mustCipher(key), key[:16]).CryptBlocks(out, out)
 	return out
-}
-
-// SizeMB writes a byte limit for people ("50 MB").
-func SizeMB(n int64) string {
-	if n >= 1<<20 {
-		return strconv.FormatInt(n>>20, 10) + " MB"
-	}
-	return strconv.FormatInt(max(1, n>>10), 10) + " KB"
 }

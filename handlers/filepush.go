@@ -51,7 +51,17 @@ type FilePushes struct {
 	// shared with the push API, so the process keeps within its memory); nil: no waiting.
 	Turn  func(ctx context.Context) (release func(), err error)
 	Links *FormLinks // for the upload link in replies; nil: none
-	Log   *slog.Logger
+	// MaxBytes bounds a file sent in chat (default sheet.MaxFileBytes, the one limit of
+	// every file); tests lower it.
+	MaxBytes int64
+	Log      *slog.Logger
+}
+
+func (p *FilePushes) maxBytes() int64 {
+	if p.MaxBytes > 0 {
+		return p.MaxBytes
+	}
+	return sheet.MaxFileBytes
 }
 
 func (p *FilePushes) log() *slog.Logger {
@@ -287,12 +297,12 @@ func (p *FilePushes) HandleMessageErr(ctx context.Context, m bot.Message) error 
 		var dl string
 		path, sum, err = spoolFile(p.TempDir, func(w io.Writer) error {
 			var err error
-			dl, _, err = p.Fetch.Download(ctx, *m.File, p.BotAESKey, sheet.MaxFileBytes, w)
+			dl, _, err = p.Fetch.Download(ctx, *m.File, p.BotAESKey, p.maxBytes(), w)
 			return err
 		})
 		if err != nil {
 			p.log().WarnContext(ctx, "file download refused", "user", m.UserID, "msg", m.ID, "err", err)
-			return reply(downloadMessage(err))
+			return reply(downloadMessage(err, p.maxBytes()))
 		}
 		name = dl
 		if name == "" {
@@ -333,11 +343,11 @@ func (p *FilePushes) hold(ctx context.Context, id string, a cases.Actor, name, s
 }
 
 // downloadMessage tells the sender why their file was not taken.
-func downloadMessage(err error) string {
+func downloadMessage(err error, limit int64) string {
 	var foreign *bot.ForeignURLError
 	switch {
 	case errors.Is(err, bot.ErrDownloadTooLarge):
-		return fmt.Sprintf("您发来的文件超过 %s 的上限，没有导入。请把文件分成几个较小的文件分别发送。", bot.SizeMB(sheet.MaxFileBytes))
+		return fmt.Sprintf("您发来的文件超过 %s 的上限，没有导入。请把文件分成几个较小的文件分别发送。", sizeText(limit))
 	case errors.As(err, &foreign):
 		return "这个文件的下载地址不是企业微信的地址，为安全起见没有下载。请直接在企业微信里把文件发给我。"
 	case errors.Is(err, bot.ErrDownloadGone):

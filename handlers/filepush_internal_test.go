@@ -20,7 +20,7 @@ func TestDownloadMessageSaysWhatWentWrong(t *testing.T) {
 		{bot.ErrFileCipher, "无法解密"},
 		{fmt.Errorf("connection reset"), "下载文件时出了问题"},
 	} {
-		if got := downloadMessage(tc.err); !strings.Contains(got, tc.want) {
+		if got := downloadMessage(tc.err, 50<<20); !strings.Contains(got, tc.want) {
 			t.Errorf("%v: %q, want it to say %q", tc.err, got, tc.want)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"mime/multipart"
 	"net/http"
 	"net/url"
@@ -20,6 +21,7 @@ import (
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/sheet/sheettest"
 	"github.com/fangpin/fangpin/handlers"
 )
@@ -358,4 +360,22 @@ func TestUploadLinkPageAndScriptPost(t *testing.T) {
 			t.Errorf("a cadre's link: %d", a.status)
 		}
 	})
+}
+
+// A file over the limit is refused while it streams, the reply naming the limit (lowered
+// here to 64 KB so that the test need not send 50 MB).
+func TestFileOverTheLimitIsRefusedWhileStreaming(t *testing.T) {
+	sim := wecomtest.NewServer()
+	t.Cleanup(sim.Close)
+	startServeOn(t, sim, pgtest.NewURL(t), bot.NewLogger(io.Discard, slog.LevelError), func(s *Server) { s.Files.MaxBytes = 64 << 10 })
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	big := []byte("姓名,身份证号,乡镇,村,人员类别,产业项目,损失金额\n" + strings.Repeat("张一,"+validID("52263119800101001")+",城关镇,东村,一般农户,养猪,100\n", 2000))
+	if _, err := sim.SendFile(ctx, "liaison_nyj", "产业.csv", big); err != nil {
+		t.Fatal(err)
+	}
+	reply := replyWith(t, ctx, sim, "liaison_nyj", 0, "")
+	if !strings.Contains(reply, "超过 64 KB 的上限") {
+		t.Errorf("reply to a file over the limit: %s", reply)
+	}
 }

@@ -65,6 +65,8 @@ type Server struct {
 	RedisPrefix string
 	// Links signs the H5 pages' links (nil without FANGPIN_FORM_SECRET).
 	Links *handlers.FormLinks
+	// Files imports department files sent to the AI bot and uploaded on the page.
+	Files *handlers.FilePushes
 
 	ready chan string // the bound address, once listening
 }
@@ -137,7 +139,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	// Files sent to the AI bot and the upload page take their turn with the push API.
 	files := &handlers.FilePushes{Store: db, Users: db, Out: s.Outbox, Fetch: s.API, BotAESKey: env.AIBotAESKey,
 		Rules: rules, Turn: batchAPI.Turn, Links: links, Log: log}
-	s.Router.Files = files
+	s.Router.Files, s.Files = files, files
 	uploads := &handlers.UploadPage{Pushes: files, Links: links, Users: db, OAuth: s.API, Log: log}
 	s.Router.Register(uploads.UploadCommand())
 	if links != nil {
