@@ -87,9 +87,10 @@ func (c pushChoice) label() string { return fmt.Sprintf("%s（%s）", c.Cat.Labe
 // pushOutcome is what came of one file: imported (Batch, Refused), or a question (Ask:
 // the choices its category is to be picked from).
 type pushOutcome struct {
-	Batch   cases.Batch
-	Refused *refusedRows
-	Ask     []pushChoice
+	Batch    cases.Batch
+	Refused  *refusedRows
+	Ask      []pushChoice
+	Answered bool // run's done was given the import's outcome
 }
 
 // mayPush tells whether a member may deliver department files.
@@ -147,7 +148,13 @@ func pick(choices []pushChoice, key string) (pushChoice, bool) {
 
 // run imports the file at path as the member's push: as chosen, else the only choice,
 // else the one whose header the file matches; otherwise it returns the choices to ask.
-func (p *FilePushes) run(ctx context.Context, a cases.Actor, path, filename, sum string, chosen *pushChoice, period string) (pushOutcome, error) {
+//
+// When done is set and the import was tried, done is given its outcome before the turn is
+// given back, and run returns done's error (with Answered set): a chat reply is thus queued
+// before a repeat of the same message (the inbox delivers at least once) can import the
+// file again and find it a duplicate. The reply's key makes the repeat's answer a no-op.
+func (p *FilePushes) run(ctx context.Context, a cases.Actor, path, filename, sum string, chosen *pushChoice, period string,
+	done func(pushOutcome, error) error) (pushOutcome, error) {
 	all, err := p.choices(ctx, a)
 	if err != nil {
 		return pushOutcome{}, err
@@ -203,12 +210,24 @@ func (p *FilePushes) run(ctx context.Context, a cases.Actor, path, filename, sum
 	ictx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 15*time.Minute)
 	defer cancel()
 	out.Batch, err = intake.ImportFile(ictx, p.Store, req, path)
+	if done != nil {
+		out.Answered = true
+		return out, done(out, err)
+	}
 	if err != nil {
 		return pushOutcome{}, err
 	}
-	p.log().InfoContext(ctx, "file pushed", "department", c.Dept, "category", c.Cat, "batch", out.Batch.ID, "by", a.UserID,
-		"rows", out.Batch.Rows, "rejected", out.Batch.Rejected, "duplicate", out.Batch.DuplicateOf != nil)
+	p.logPush(ctx, a, out, nil)
 	return out, nil
+}
+
+func (p *FilePushes) logPush(ctx context.Context, a cases.Actor, out pushOutcome, err error) {
+	if err != nil {
+		return // the answer says why; an internal failure is logged there
+	}
+	b := out.Batch
+	p.log().InfoContext(ctx, "file pushed", "department", b.Department, "category", b.Category, "batch", b.ID, "by", a.UserID,
+		"rows", b.Rows, "rejected", b.Rejected, "duplicate", b.DuplicateOf != nil)
 }
 
 // spoolFile writes r to a temporary file (the XLSX reader needs random access), hashing it
@@ -312,7 +331,16 @@ func (p *FilePushes) HandleMessageErr(ctx context.Context, m bot.Message) error 
 		return err
 	}
 	defer os.Remove(path)
-	out, err := p.run(ctx, a, path, name, sum, nil, "")
+	out, err := p.run(ctx, a, path, name, sum, nil, "", func(out pushOutcome, err error) error {
+		p.logPush(ctx, a, out, err)
+		if derr := p.Store.DropHeldFile(context.WithoutCancel(ctx), id); derr != nil {
+			p.log().WarnContext(ctx, "drop held file", "id", id, "err", derr)
+		}
+		return p.Out.Enqueue(context.WithoutCancel(ctx), p.answer(m.ID, m.UserID, name, out, err)...)
+	})
+	if out.Answered {
+		return err
+	}
 	if errors.Is(err, errBusy) || (err != nil && ctx.Err() != nil) {
 		// Not its turn before the handler's time ran out: keep the file, the inbox retries.
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
@@ -418,17 +446,24 @@ func (p *FilePushes) handleCard(ctx context.Context, m bot.Message) error {
 		return err
 	}
 	defer os.Remove(path)
-	out, err := p.run(ctx, a, path, held.Filename, sum, &c, "")
+	out, err := p.run(ctx, a, path, held.Filename, sum, &c, "", func(out pushOutcome, err error) error {
+		p.logPush(ctx, a, out, err)
+		if derr := p.Store.DropHeldFile(context.WithoutCancel(ctx), held.ID); derr != nil {
+			p.log().WarnContext(ctx, "drop held file", "id", held.ID, "err", derr)
+		}
+		msgs := []bot.Outgoing{bot.CardUpdate("file-card:"+m.ID, m.UserID, m.Card.TaskID, bot.TemplateCard{
+			CardType: "button_interaction", TaskID: m.Card.TaskID,
+			MainTitle: bot.CardTitle{Title: "已按“" + c.label() + "”导入", Desc: held.Filename}, ReplaceText: "已选择：" + c.Cat.Label()})}
+		return p.Out.Enqueue(context.WithoutCancel(ctx), append(msgs, p.answer(m.ID, m.UserID, held.Filename, out, err)...)...)
+	})
+	if out.Answered {
+		return err
+	}
 	if errors.Is(err, errBusy) || (err != nil && ctx.Err() != nil) {
 		return fmt.Errorf("file %s waits for its turn: %w", held.ID, err)
 	}
-	if derr := p.Store.DropHeldFile(ctx, held.ID); derr != nil {
-		p.log().WarnContext(ctx, "drop held file", "id", held.ID, "err", derr)
-	}
-	msgs := []bot.Outgoing{bot.CardUpdate("file-card:"+m.ID, m.UserID, m.Card.TaskID, bot.TemplateCard{
-		CardType: "button_interaction", TaskID: m.Card.TaskID,
-		MainTitle: bot.CardTitle{Title: "已按“" + c.label() + "”导入", Desc: held.Filename}, ReplaceText: "已选择：" + c.Cat.Label()})}
-	return p.Out.Enqueue(ctx, append(msgs, p.answer(m.ID, m.UserID, held.Filename, out, err)...)...)
+	// Not imported at all (the choices could not be read): say so.
+	return p.Out.Enqueue(ctx, p.answer(m.ID, m.UserID, held.Filename, out, err)...)
 }
 
 // answer is the private reply to an import: its summary, and the refused rows as a file.

@@ -290,7 +290,7 @@ func (u *UploadPage) post(ctx context.Context, w http.ResponseWriter, r *http.Re
 		}
 		chosen = &c
 	}
-	out, err := u.Pushes.run(ctx, a, path, name, sum, chosen, period)
+	out, err := u.Pushes.run(ctx, a, path, name, sum, chosen, period, nil)
 	if err != nil {
 		fail(err)
 		return
