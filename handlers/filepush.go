@@ -159,6 +159,14 @@ func (p *FilePushes) run(ctx context.Context, a cases.Actor, path, filename, sum
 	if err != nil {
 		return pushOutcome{}, err
 	}
+	// Reading a workbook's header holds its shared strings, like the import: one at a time.
+	if p.Turn != nil {
+		release, err := p.Turn(ctx)
+		if err != nil {
+			return pushOutcome{}, err
+		}
+		defer release()
+	}
 	var c pushChoice
 	switch {
 	case chosen != nil:
@@ -193,13 +201,6 @@ func (p *FilePushes) run(ctx context.Context, a cases.Actor, path, filename, sum
 			return pushOutcome{Ask: fits}, nil
 		}
 		c = fits[0]
-	}
-	if p.Turn != nil {
-		release, err := p.Turn(ctx)
-		if err != nil {
-			return pushOutcome{}, err
-		}
-		defer release()
 	}
 	out := pushOutcome{Refused: &refusedRows{}}
 	req := intake.Request{Department: c.Dept, Category: c.Cat, Period: period, SHA256: sum, Filename: filename,
