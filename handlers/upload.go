@@ -283,9 +283,13 @@ func (u *UploadPage) post(ctx context.Context, w http.ResponseWriter, r *http.Re
 		if !ok {
 			var list []string
 			for _, x := range all {
-				list = append(list, fmt.Sprintf("%s（%s）", x.Cat.Label(), x.Cat))
+				code := string(x.Cat)
+				if a.Role != cases.RoleLiaison {
+					code = x.key() // the office names the department too
+				}
+				list = append(list, fmt.Sprintf("%s（%s）", x.label(), code))
 			}
-			fail(cases.Errorf(cases.EInvalid, "风险类别“%s”不是您可以推送的类别，可选：%s", category, strings.Join(list, "、")))
+			fail(cases.Errorf(cases.EInvalid, "风险类别“%s”不是您可以推送的类别（或不止一个部门推送它），可选：%s", category, strings.Join(list, "、")))
 			return
 		}
 		chosen = &c
