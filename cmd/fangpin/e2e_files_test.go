@@ -323,6 +323,22 @@ func TestUploadLinkPageAndScriptPost(t *testing.T) {
 		}
 	})
 
+	t.Run("the office pushes for a department it names", func(t *testing.T) {
+		office := (&handlers.FormLinks{Secret: []byte("upload-secret"), BaseURL: base}).UploadURL("zhaoliu")
+		status, out := uploadPost(t, office, map[string]string{"category": "assurance", "period": "2026-08"}, "医保.xlsx",
+			medicalXLSX(t, "522631198001010021"))
+		if status != http.StatusBadRequest || !strings.Contains(fmt.Sprint(out["error"]), "医保局:assurance") {
+			t.Errorf("an ambiguous category: %d %v", status, out)
+		}
+		// another file than before (the same bytes would be the earlier push)
+		bad := "52263119800101002" + map[bool]string{true: "5", false: "6"}[validID("52263119800101002") != "522631198001010025"]
+		status, out = uploadPost(t, office, map[string]string{"category": "医保局:medical", "period": "2026-08"}, "医保.xlsx",
+			medicalXLSX(t, bad))
+		if status != http.StatusCreated || out["department"] != "医保局" || out["period"] != "2026-08" {
+			t.Errorf("the office's push: %d %v", status, out)
+		}
+	})
+
 	t.Run("opened with WeCom's OAuth, the page goes on to the member's own link", func(t *testing.T) {
 		a := httpDo(t, http.MethodGet, base+"/upload/?code="+url.QueryEscape(sim.OAuthCode("liaison_nyj")), nil)
 		if a.status != http.StatusOK || !strings.Contains(a.body, "农小业") || !strings.Contains(a.body, "农业农村局") {
