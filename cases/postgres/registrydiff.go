@@ -53,6 +53,7 @@ type RegistryLoad struct {
 	names    map[string]string
 	rows     int
 	copy     *sql.Stmt // the rows' COPY, while rows come
+	copied   traceMark // when the COPY began
 	finished bool
 }
 
@@ -87,6 +88,14 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce MoveAnnouncer) (*R
 	if registryTrace {
 		tx.GetContext(ctx, &traceBackend, `SELECT pg_backend_pid()`)
 	}
+	// The temporary tables are analysed for the sizes and key counts that make the diff's
+	// joins hash joins: a sample of 3,000 rows tells them (the default's 30,000 took some
+	// 100 ms of the server's CPU for each of the three); the registry's own tables are
+	// analysed at the default (settings: registryDefaultStatistics).
+	if _, err := execTraced(ctx, tx, `SET LOCAL default_statistics_target = 10`); err != nil {
+		l.Abort()
+		return nil, fmt.Errorf("registry import settings: %w", err)
+	}
 	if _, err := execTraced(ctx, tx, `SET LOCAL work_mem = '64MB'`); err != nil {
 		l.Abort()
 		return nil, fmt.Errorf("registry import settings: %w", err)
@@ -115,6 +124,7 @@ func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error
 			return fmt.Errorf("registry rows: %w", err)
 		}
 		l.copy = st
+		l.copied = traceStart()
 	}
 	for _, m := range ms {
 		town := m.Township
@@ -257,6 +267,7 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 		return out, err
 	}
 	traceStep("end of the rows' COPY", start)
+	traceStep("the rows' COPY, from the first row", l.copied)
 	if err := tx.GetContext(ctx, &out.Diff.ActiveBefore, `SELECT count(*) FROM registry_households WHERE status = 'active'`); err != nil {
 		return out, fmt.Errorf("registry size: %w", err)
 	}
@@ -330,16 +341,23 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 	out.BatchID = newRegistryBatchID(now)
 	// Rows already there are updated and new ones inserted by two set-based statements each
 	// (an anti-join, not ON CONFLICT): a first import inserts without a speculative look-up
-	// per row, and an identical re-import writes nothing.
+	// per row, and an identical re-import writes nothing. Households are looked at only when
+	// the change list names them (added, or changed), not all of the file's against the
+	// registry's again; the list is analysed first, for that join.
+	if _, err := execTraced(ctx, tx, `ANALYZE registry_chg`); err != nil {
+		return out, fmt.Errorf("registry diff: %w", err)
+	}
 	for _, q := range []string{`
 		UPDATE registry_households h SET head_id_number = fh.head_id_number, township_id = fh.township_id,
 			village = fh.village, kind = fh.kind, risk_status = fh.risk_status, status = 'active', removed_at = NULL, updated_at = $1
 		FROM registry_fh fh WHERE fh.household_no = h.household_no
+			AND fh.household_no IN (SELECT household FROM registry_chg WHERE change IN ('added', 'changed') AND id_number = '')
 			AND (h.head_id_number, h.township_id, h.village, h.kind, h.risk_status, h.status)
 				IS DISTINCT FROM (fh.head_id_number, fh.township_id, fh.village, fh.kind, fh.risk_status, 'active')`, `
 		INSERT INTO registry_households (household_no, head_id_number, township_id, village, kind, risk_status, updated_at)
 		SELECT fh.household_no, fh.head_id_number, fh.township_id, fh.village, fh.kind, fh.risk_status, $1 FROM registry_fh fh
-		WHERE NOT EXISTS (SELECT 1 FROM registry_households h WHERE h.household_no = fh.household_no)`, `
+		WHERE fh.household_no IN (SELECT household FROM registry_chg WHERE change = 'added' AND id_number = '')
+			AND NOT EXISTS (SELECT 1 FROM registry_households h WHERE h.household_no = fh.household_no)`, `
 		UPDATE registry_members m SET household_no = f.household_no, name = f.name, relation = f.relation,
 			removed_at = NULL, updated_at = $1
 		FROM registry_fm f WHERE f.known AND f.id_number = m.id_number`, `
@@ -349,9 +367,6 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 		if _, err := execTraced(ctx, tx, q, now); err != nil {
 			return out, fmt.Errorf("apply registry rows: %w", err)
 		}
-	}
-	if _, err := execTraced(ctx, tx, `ANALYZE registry_chg`); err != nil {
-		return out, fmt.Errorf("registry diff: %w", err)
 	}
 	if _, err := execTraced(ctx, tx, `UPDATE registry_households SET status = 'removed', removed_at = $1, updated_at = $1
 		WHERE household_no IN (SELECT household FROM registry_chg WHERE change = 'removed' AND id_number = '')`, now); err != nil {
@@ -364,7 +379,7 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 	if len(d.Changes) > d.ActiveBefore/10 {
 		// A large change (a first import): the next import's joins are planned on the
 		// registry's real size, not on an empty table's statistics.
-		if _, err := execTraced(ctx, tx, `ANALYZE registry_households (household_no, status); ANALYZE registry_members (id_number, household_no, removed_at)`); err != nil {
+		if _, err := execTraced(ctx, tx, registryDefaultStatistics+`; ANALYZE registry_households (household_no, status); ANALYZE registry_members (id_number, household_no, removed_at)`); err != nil {
 			return out, fmt.Errorf("registry statistics: %w", err)
 		}
 	}
@@ -386,6 +401,10 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 	}
 	return out, nil
 }
+
+// registryDefaultStatistics goes back to the server's sample size before the registry's own
+// tables are analysed: their statistics stay for every later query.
+const registryDefaultStatistics = `SET LOCAL default_statistics_target TO DEFAULT`
 
 // newRegistryBatchID names an import's batch: R, the day, a random suffix.
 func newRegistryBatchID(now time.Time) string {

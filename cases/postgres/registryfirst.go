@@ -48,6 +48,9 @@ func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) (b
 			return true, err
 		}
 	}
+	if _, err := execTraced(ctx, tx, registryDefaultStatistics); err != nil {
+		return true, fmt.Errorf("registry import settings: %w", err)
+	}
 	now := l.db.Now()
 	d := &out.Diff
 	// Households before members: the members' reference check (at the end of their
