@@ -14,8 +14,9 @@ import (
 )
 
 // TestRegistryFirstImportBulkLoad: a first import into an empty registry loads the tables
-// with their indexes dropped and builds them again (docs/performance.md). Afterwards the
-// indexes and constraints are exactly those of the migrations, the rows those of the file
+// (and the history, empty too) with their indexes dropped and builds them again
+// (docs/performance.md). Afterwards the indexes, constraints and triggers are exactly those
+// of the migrations, the rows those of the file
 // (a household's village the smallest of its rows', as the diff takes it), and every change
 // is in the history, its word and detail those of the Go change (cases.RegistryChange), as
 // are a re-import's, whose history is written by the same statement.
@@ -30,12 +31,12 @@ func TestRegistryFirstImportBulkLoad(t *testing.T) {
 		var defs []string
 		if err := db.Select(&defs, `
 			SELECT indexrelid::regclass::text || ' ' || pg_get_indexdef(indexrelid) FROM pg_index
-			WHERE indrelid IN ('registry_households'::regclass, 'registry_members'::regclass)
+			WHERE indrelid IN ('registry_households'::regclass, 'registry_members'::regclass, 'registry_history'::regclass)
 			UNION ALL
 			SELECT conname || ' ' || pg_get_constraintdef(oid) FROM pg_constraint
-			WHERE conrelid IN ('registry_households'::regclass, 'registry_members'::regclass)
+			WHERE conrelid IN ('registry_households'::regclass, 'registry_members'::regclass, 'registry_history'::regclass)
 			UNION ALL
-			SELECT tgname || ' ' || tgenabled::text FROM pg_trigger WHERE tgrelid IN ('registry_households'::regclass, 'registry_members'::regclass)
+			SELECT tgname || ' ' || tgenabled::text FROM pg_trigger WHERE tgrelid IN ('registry_households'::regclass, 'registry_members'::regclass, 'registry_history'::regclass)
 			ORDER BY 1`); err != nil {
 			t.Fatal(err)
 		}
