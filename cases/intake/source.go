@@ -34,8 +34,10 @@ func HashFile(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// ImportFile imports a CSV or XLSX file: it hashes the file, then streams its rows.
-// req.SHA256 and req.Filename are filled in when empty.
+// ImportFile imports a department's file (XLSX, XLS, CSV or tab-separated text; see
+// OpenTable for how its sheet and header are found): it hashes the file, then streams its
+// rows. req.SHA256 and req.Filename are filled in when empty. This is the one entry point
+// for a file, whichever way it came (CLI, push API, chat, upload page).
 func ImportFile(ctx context.Context, store Store, req Request, path string) (cases.Batch, error) {
 	// Refuse a file over the limit before hashing it all.
 	if st, err := os.Stat(path); err == nil && st.Size() > sheet.MaxFileBytes {
@@ -51,15 +53,15 @@ func ImportFile(ctx context.Context, store Store, req Request, path string) (cas
 	if req.Filename == "" {
 		req.Filename = filepath.Base(path)
 	}
-	r, err := sheet.Open(path)
-	if err != nil {
-		if sheet.IsLimit(err) {
-			return cases.Batch{}, cases.Errorf(cases.ETooLarge, "%s", err.Error())
-		}
-		return cases.Batch{}, cases.Errorf(cases.EInvalid, "文件无法读取：%s", err.Error())
+	if !req.Category.Valid() {
+		return Import(ctx, store, req, &records{}) // refused there, with the list of categories
 	}
-	defer r.Close()
-	return Import(ctx, store, req, r)
+	t, err := OpenTable(path, req.Category, req.Aliases)
+	if err != nil {
+		return cases.Batch{}, err
+	}
+	defer t.Close()
+	return Import(ctx, store, req, t)
 }
 
 // records adapts API records to Rows.
