@@ -143,6 +143,15 @@ func TestDepartmentFileValues(t *testing.T) {
 	if got := f.warnings(t, b.ID)[2]; got != "medical.inpatient.registered@6200.50" {
 		t.Errorf("h1 row 2: %q, want medical.inpatient.registered@6200.50", got)
 	}
+	// The same file again answers as the first time, from the store.
+	again := imp("h1", "医保局", cases.CatMedical)
+	if again.DuplicateOf == nil || again.Sheet != "Sheet" || again.Rows != 7 {
+		t.Errorf("h1 again: duplicate_of %v sheet %q rows %d", again.DuplicateOf, again.Sheet, again.Rows)
+	}
+	a1 := imp("a1", "医保局", cases.CatMedical)
+	if again := imp("a1", "医保局", cases.CatMedical); again.DuplicateOf == nil || again.Skipped != a1.Skipped || a1.Skipped != 2 {
+		t.Errorf("a1 again: skipped %d, first %d (want 2)", again.Skipped, a1.Skipped)
+	}
 	// g1: 农村低保 / 农村特困供养 / 特困人员 stored as 低保 / 特困; 审批日期 as 认定日期.
 	b = imp("g1", "民政局", cases.CatAssistance)
 	var details []string

@@ -56,6 +56,9 @@ func ImportFile(ctx context.Context, store Store, req Request, path string) (cas
 	if !req.Category.Valid() {
 		return Import(ctx, store, req, &records{}) // refused there, with the list of categories
 	}
+	if err := sheet.RefuseName(req.Filename); err != nil {
+		return cases.Batch{}, cases.Errorf(cases.EInvalid, "%s", err.Error()) // an upload's name, its path being a temporary file's
+	}
 	t, err := OpenTable(path, req.Category, req.Aliases)
 	if err != nil {
 		return cases.Batch{}, err

@@ -62,7 +62,10 @@ var refusedExtensions = map[string]string{
 	".zip": "压缩包", ".rar": "压缩包", ".7z": "压缩包",
 }
 
-// refuseByName is the refusal for a file whose name says it is not a table we read.
+// RefuseName is the refusal of a file whose name (as sent) says it is not a table read
+// here (WPS .et, Word, PDF, a picture); nil for any other name.
+func RefuseName(name string) error { return refuseByName(name) }
+
 func refuseByName(name string) error {
 	ext := strings.ToLower(filepath.Ext(name))
 	if what, ok := refusedExtensions[ext]; ok {
