@@ -219,9 +219,13 @@ type (
 )
 
 // XLSSheet is a sheet of a generated workbook: its rows of cells (nil: an empty cell).
+// With Gen, the rows are Rows followed by N rows that Gen makes one at a time (never held;
+// their text must be Text, not string, as it is not in the shared-string table).
 type XLSSheet struct {
 	Name string
 	Rows [][]any
+	Gen  func(i int) []any
+	N    int
 }
 
 // XLS builds the Workbook stream of a BIFF8 workbook with sheets.
@@ -290,7 +294,13 @@ func XLS(sheets []XLSSheet) []byte {
 	for i, s := range sheets {
 		binary.LittleEndian.PutUint32(g.Bytes()[bound[i]:], uint32(base+body.Len()))
 		rec(&body, 0x0809, u16(0x0600, 0x0010, 0x0DBB, 0x07CC, 0, 0, 6, 0))
-		for r, row := range s.Rows {
+		for r := 0; r < len(s.Rows)+s.N; r++ {
+			var row []any
+			if r < len(s.Rows) {
+				row = s.Rows[r]
+			} else {
+				row = s.Gen(r - len(s.Rows))
+			}
 			for c, cell := range row {
 				head := u16(uint16(r), uint16(c), 0)
 				num := func(v float64, xf uint16) {
@@ -302,6 +312,9 @@ func XLS(sheets []XLSSheet) []byte {
 				switch v := cell.(type) {
 				case nil:
 				case string:
+					if _, ok := index[v]; !ok {
+						panic("sheettest: a generated row's text must be Text")
+					}
 					b := make([]byte, 4)
 					binary.LittleEndian.PutUint32(b, uint32(index[v]))
 					rec(&body, 0x00FD, append(head, b...))
