@@ -143,3 +143,36 @@ func TestIDMarksAreCleaned(t *testing.T) {
 		}
 	}
 }
+
+// docs/reference.md is what a county tells its departments: it must name every column of
+// every category, every built-in synonym and every value word the reader takes.
+func TestReferenceListsEveryColumnAndSynonym(t *testing.T) {
+	b, err := os.ReadFile("../../docs/reference.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc := string(b)
+	for _, cat := range cases.Categories {
+		if !strings.Contains(doc, "`"+string(cat)+"`") {
+			t.Errorf("reference.md does not list category %s", cat)
+		}
+		for _, c := range intake.ColumnsOf(cat) {
+			if !strings.Contains(doc, c) {
+				t.Errorf("reference.md does not name column %s (%s)", c, cat)
+			}
+			for _, s := range intake.Synonyms(c) {
+				s, _, _ = strings.Cut(s, "（仅当")
+				if !strings.Contains(doc, s) {
+					t.Errorf("reference.md does not list %s as another name of %s", s, c)
+				}
+			}
+			for v, words := range intake.ValueWords(c) {
+				for _, w := range words {
+					if !strings.Contains(doc, w) {
+						t.Errorf("reference.md does not list %s → %s", w, v)
+					}
+				}
+			}
+		}
+	}
+}
