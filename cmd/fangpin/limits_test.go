@@ -271,3 +271,30 @@ func TestLargeXLSImportsInBoundedMemory(t *testing.T) {
 		t.Errorf("max RSS %d MB, over %d MB", rss>>20, maxRSS>>20)
 	}
 }
+
+// fangpin import of department files as they come: the JSON adds skipped and sheet, and
+// stderr names the sheet read and the sheets passed over.
+func TestImportNamesSheetAndSkipped(t *testing.T) {
+	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
+		t.Fatal("org apply failed")
+	}
+	for _, c := range []struct {
+		glob  string
+		want  string
+		sheet string
+	}{
+		{"a2_*.xlsx", `"skipped":2,"sheet":"Sheet1"`, "Sheet1"},
+		{"d1_*.xlsx", `"skipped":0,"sheet":"住院明细"`, "住院明细"},
+		{"t1_*.txt", `"skipped":0}`, ""},
+	} {
+		m, _ := filepath.Glob("../../cases/intake/testdata/department-files/" + c.glob)
+		if len(m) != 1 {
+			t.Fatalf("sample %s: %v", c.glob, m)
+		}
+		code, out := run(t, "import", "--dept", "医保局", "--category", "medical", "--period", "2026-10", "--json", m[0])
+		if code != 0 || !strings.Contains(out, c.want) || !strings.Contains(out, `"rows":7,"accepted":7`) {
+			t.Errorf("%s: exit %d, %s; want %s", c.glob, code, out, c.want)
+		}
+	}
+}
