@@ -87,12 +87,12 @@ func openCFB(r io.ReaderAt, size int64) (*cfbFile, error) {
 	if c.miniCutoff != 4096 {
 		return nil, corruptOLE("小流上限 %d 无效", c.miniCutoff)
 	}
-	// Each FAT sector must be a sector of the file: a header that declares more is refused
-	// before anything is allocated for them.
-	if nFAT == 0 || nFAT > c.nSectors {
+	// The FAT needs one entry per sector of the file: a header that declares many more FAT
+	// sectors than that (a few spare are harmless) is refused before anything is allocated.
+	perSector := uint32(c.sectorSize / 4)
+	if nFAT == 0 || nFAT > c.nSectors || nFAT > (c.nSectors+perSector-1)/perSector+8 {
 		return nil, limitf("Excel 文件声明的分配表（%d 个扇区）比文件本身还大，文件已损坏或被改动过，已拒绝", nFAT)
 	}
-	perSector := uint32(c.sectorSize / 4)
 	fatSectors := make([]uint32, 0, nFAT)
 	for i := 0; i < 109 && uint32(len(fatSectors)) < nFAT; i++ {
 		fatSectors = append(fatSectors, le.Uint32(h[76+4*i:]))

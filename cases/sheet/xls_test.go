@@ -141,6 +141,8 @@ func TestXLSContainerChecks(t *testing.T) {
 		limit      bool
 	}{
 		{"FAT bigger than the file", "比文件本身还大", patch(func(b []byte) { le.PutUint32(b[44:], 1<<20) }), true},
+		// 10 FAT sectors for a file of 10 sectors: 1,280 entries where 10 are needed.
+		{"FAT far larger than needed", "比文件本身还大", patch(func(b []byte) { le.PutUint32(b[44:], 10) }), true},
 		{"stream declares 40 MB", "比文件本身还大", patch(func(b []byte) { le.PutUint64(b[1024+128+120:], 40<<20) }), true},
 		{"stream declares 4 GB", "超过 50 MB 的上限", patch(func(b []byte) { le.PutUint32(b[1024+128+120:], 0xFFFFFFF0) }), true},
 		{"chain loops", "成环", patch(func(b []byte) { le.PutUint32(b[512+4*2:], 2) }), false},
