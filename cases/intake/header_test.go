@@ -1,6 +1,7 @@
 package intake_test
 
 import (
+	"bytes"
 	"context"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
+	"github.com/fangpin/fangpin/cases/sheet"
 )
 
 func TestPlaceHeader(t *testing.T) {
@@ -112,6 +114,28 @@ func TestMatchCategoryAndInspect(t *testing.T) {
 		Period: "2026-11", Today: cases.NewDate(2026, 12, 7), Aliases: aliases}, odd)
 	if err != nil || b.Rows != 1 {
 		t.Errorf("import with aliases: %+v %v", b, err)
+	}
+}
+
+// A department's own value words (stored with its mapping) are taken like the built-in ones.
+func TestValueAliases(t *testing.T) {
+	f := setup(t)
+	id := f.gen.IDNumber(1970)
+	file := csvOf("姓名,身份证号,乡镇,保障类别,审批日期", "王试一,"+id+",城关镇,农村五保对象,2026-11-02", "王试二,"+f.gen.IDNumber(1971)+",城关镇,分散供养,2026-11-02")
+	r, err := sheet.New(bytes.NewReader(file))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b, err := intake.Import(context.Background(), f.db, intake.Request{Department: "民政局", Category: cases.CatAssistance, Period: "2026-10",
+		SHA256: sum(file), Today: cases.NewDate(2026, 11, 3), ValueAliases: map[string]map[string]string{"救助类别": {"农村五保对象": "特困"}}}, r)
+	if err != nil || b.Accepted != 1 || len(b.Errors) != 1 || b.Errors[0].Row != 3 || !strings.Contains(b.Errors[0].Message, "分散供养") {
+		t.Fatalf("%+v %v; want row 2 taken (农村五保对象 → 特困), row 3 refused", b, err)
+	}
+	var detail string
+	f.db.Get(&detail, `SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 2`, b.ID)
+	if !strings.Contains(detail, `"救助类别":"特困"`) {
+		t.Errorf("detail %s; want 救助类别 特困", detail)
 	}
 }
 

@@ -55,6 +55,9 @@ type Request struct {
 	// Aliases are the department's own header words (file header → column), stored per
 	// department; nil: the built-in names only.
 	Aliases Aliases
+	// ValueAliases are the department's own words for listed values, by column (救助类别 →
+	// 农村五保 → 特困), stored per department; they come before the built-in value words.
+	ValueAliases map[string]map[string]string
 }
 
 const (
@@ -153,6 +156,7 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 		header[i] = c
 	}
 	p := newParser(cat, cols, header)
+	p.addValueAliases(req.ValueAliases)
 	p.period, p.towns, p.depts, p.rules, p.store, p.progress = period, towns, deptNames, rules, store, req.Progress
 	p.today = req.Today
 	if cat == cases.CatEducation {
@@ -297,6 +301,31 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 		}
 	}
 	return p
+}
+
+// addValueAliases puts a department's own value words before the built-in ones.
+func (p *parser) addValueAliases(va map[string]map[string]string) {
+	for i := range p.fields {
+		f := &p.fields[i]
+		own := va[f.Name]
+		if len(own) == 0 {
+			continue
+		}
+		words := make(map[string]string, len(f.words)+len(own))
+		for w, v := range f.words {
+			words[w] = v
+		}
+		for w, v := range own {
+			words[NormalizeText(w)] = v
+		}
+		f.words = words
+		if f.idx >= 0 {
+			for len(p.wordsAt) <= f.idx {
+				p.wordsAt = append(p.wordsAt, nil)
+			}
+			p.wordsAt[f.idx] = words
+		}
+	}
 }
 
 // run streams the file through three stages so that reading, the registry lookups and
