@@ -397,21 +397,41 @@ var (
 )
 
 // totalCell: 合计, 总计 or 小计 at the start of a cell, spaces inside allowed (合  计).
-// Most cells are numbers or names: one byte compare decides for them.
+// Every row is asked, so the cell's first character decides for nearly all of them.
 func totalCell(c string) bool {
-	c = strings.TrimLeft(c, " \u3000")
-	if len(c) < 6 || (c[0] != 0xE5 && c[0] != 0xE6) { // 合 小: E5; 总: E6
-		return false
+	switch firstRune(c) {
+	case '合', '总', '小':
+		return hasWordPrefix(strings.TrimLeft(c, " \u3000"), totalWords)
 	}
-	return hasWordPrefix(c, totalWords)
+	return false
 }
 
 func footerCell(c string) bool {
-	c = strings.TrimLeft(c, " \u3000")
-	if len(c) < 3 || c[0] < utf8.RuneSelf {
-		return false
+	switch firstRune(c) {
+	case '制', '审', '负', '填', '联', '备', '注', '说':
+		return hasWordPrefix(strings.TrimLeft(c, " \u3000"), footerWords)
 	}
-	return hasWordPrefix(c, footerWords)
+	return false
+}
+
+// firstRune is the first character of c after spaces; an ASCII first byte (序号, amounts)
+// is answered without decoding.
+func firstRune(c string) rune {
+	for i := 0; i < len(c); {
+		if c[i] < utf8.RuneSelf {
+			if c[i] == ' ' {
+				i++
+				continue
+			}
+			return rune(c[i])
+		}
+		r, n := utf8.DecodeRuneInString(c[i:])
+		if r != '\u3000' {
+			return r
+		}
+		i += n
+	}
+	return 0
 }
 
 // hasWordPrefix reports whether s starts with one of words, spaces between its characters

@@ -172,8 +172,9 @@ func looksLikeText(sample []byte, gbk bool) bool {
 	if err != nil {
 		return false
 	}
-	// A cut multi-byte character at the sample's end may decode as one replacement.
-	return bytes.Count(dec, []byte("\ufffd")) <= 1
+	// A cut multi-byte character at the sample's end decodes as one replacement, and a stray
+	// byte in a clerk's file is no reason to refuse it; binary data is mostly replacements.
+	return bytes.Count(dec, []byte("\ufffd")) <= 1+utf8.RuneCount(dec)/100
 }
 
 // checkRecord refuses a CSV record with a non-empty cell right of MaxColumns or a cell
