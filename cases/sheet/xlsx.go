@@ -332,12 +332,14 @@ func (b *xlsxBook) parts() (xlsxParts, error) {
 	byID := map[string]string{}
 	for _, r := range rels {
 		switch {
-		case strings.HasSuffix(r.typ, "/worksheet"):
-			byID[r.id] = r.target
+		case strings.HasSuffix(r.typ, "/chartsheet"), strings.HasSuffix(r.typ, "/dialogsheet"):
+			// a chart holds no table
 		case strings.HasSuffix(r.typ, "/sharedStrings"):
 			out.sstPart = r.target
 		case strings.HasSuffix(r.typ, "/styles"):
 			out.styles = r.target
+		default:
+			byID[r.id] = r.target
 		}
 	}
 	for _, l := range listed {
