@@ -93,24 +93,9 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	if !cat.Valid() {
 		return cases.Batch{}, cases.Errorf(cases.EInvalid, "不认识的风险类别“%s”，应为 medical、serious_illness、education、disaster、epidemic、industry、employment、assistance、assurance 或 population", cat)
 	}
-	depts, err := store.PushDepartments(ctx)
+	dept, deptNames, err := pushingDepartment(ctx, store, req)
 	if err != nil {
-		return cases.Batch{}, fmt.Errorf("import: %w", err)
-	}
-	var dept *cases.OrgDepartment
-	deptNames := make(map[string]bool, len(depts))
-	for i := range depts {
-		deptNames[depts[i].Name] = true
-		if depts[i].Name == req.Department {
-			dept = &depts[i]
-		}
-	}
-	if dept == nil {
-		return cases.Batch{}, cases.Errorf(cases.ENotFound, "部门“%s”不在组织文件中，请核对部门名称", req.Department)
-	}
-	if !hasCategory(dept.Categories, cat) {
-		return cases.Batch{}, cases.Errorf(cases.EForbidden, "%s不负责推送“%s”（%s）类预警，请选择本部门负责的类别：%s",
-			dept.Name, cat.Label(), cat, categoryList(dept.Categories))
+		return cases.Batch{}, err
 	}
 	period := req.Period
 	if period == "" {
@@ -178,6 +163,31 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 		return e, nil
 	}
 	return b, nil
+}
+
+// pushingDepartment finds the department of a push and checks that it pushes the category;
+// deptNames holds every department's name (for 责任部门).
+func pushingDepartment(ctx context.Context, store Store, req Request) (*cases.OrgDepartment, map[string]bool, error) {
+	depts, err := store.PushDepartments(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("import: %w", err)
+	}
+	var dept *cases.OrgDepartment
+	deptNames := make(map[string]bool, len(depts))
+	for i := range depts {
+		deptNames[depts[i].Name] = true
+		if depts[i].Name == req.Department {
+			dept = &depts[i]
+		}
+	}
+	if dept == nil {
+		return nil, nil, cases.Errorf(cases.ENotFound, "部门“%s”不在组织文件中，请核对部门名称", req.Department)
+	}
+	if !hasCategory(dept.Categories, req.Category) {
+		return nil, nil, cases.Errorf(cases.EForbidden, "%s不负责推送“%s”（%s）类预警，请选择本部门负责的类别：%s",
+			dept.Name, req.Category.Label(), req.Category, categoryList(dept.Categories))
+	}
+	return dept, deptNames, nil
 }
 
 func hasCategory(cs []cases.Category, c cases.Category) bool {

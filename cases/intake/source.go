@@ -56,6 +56,11 @@ func ImportFile(ctx context.Context, store Store, req Request, path string) (cas
 	if !req.Category.Valid() {
 		return Import(ctx, store, req, &records{}) // refused there, with the list of categories
 	}
+	// Who may push what is answered before the file is read: a department pushing another's
+	// category hears so, not that its file lacks that category's columns.
+	if _, _, err := pushingDepartment(ctx, store, req); err != nil {
+		return cases.Batch{}, err
+	}
 	if err := sheet.RefuseName(req.Filename); err != nil {
 		return cases.Batch{}, cases.Errorf(cases.EInvalid, "%s", err.Error()) // an upload's name, its path being a temporary file's
 	}
