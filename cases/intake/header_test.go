@@ -12,6 +12,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
 	"github.com/fangpin/fangpin/cases/sheet"
+	"github.com/fangpin/fangpin/cases/sheet/sheettest"
 )
 
 func TestPlaceHeader(t *testing.T) {
@@ -198,5 +199,32 @@ func TestReferenceListsEveryColumnAndSynonym(t *testing.T) {
 				}
 			}
 		}
+	}
+}
+
+// Row numbers are the file's own: under two title rows the header is row 3 and the first
+// data row 4. A workbook none of whose sheets has the header is refused naming the best
+// row, its sheet and what it lacks.
+func TestRowNumbersUnderTitlesAndBestCandidate(t *testing.T) {
+	f := setup(t)
+	dir := t.TempDir()
+	titled := filepath.Join(dir, "医保.csv")
+	os.WriteFile(titled, []byte("XX县医疗保障局2026年11月明细表\n单位：元\n姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用\n甲,990101199001011234,城关镇,1,0,0\n"), 0o600)
+	b, err := intake.ImportFile(context.Background(), f.db, intake.Request{Department: "医保局", Category: cases.CatMedical,
+		Period: "2026-11", Today: cases.NewDate(2026, 12, 7)}, titled)
+	if err != nil || len(b.Errors) != 1 || b.Errors[0].Row != 4 || b.Errors[0].Column != "身份证号" {
+		t.Errorf("titled file: %+v %v; want the bad ID on row 4", b, err)
+	}
+	book := filepath.Join(dir, "医保.xls")
+	out, _ := os.Create(book)
+	sheettest.WriteXLS(out, []sheettest.XLSSheet{
+		{Name: "说明", Rows: [][]any{{"填表说明：身份证号请设为文本"}}},
+		{Name: "数据", Rows: [][]any{{"明细表"}, {"姓名", "证件号码", "乡镇", "住院自付累计"}, {"甲", "1", "城关镇", sheettest.Number(1)}}},
+	})
+	out.Close()
+	_, err = intake.ImportFile(context.Background(), f.db, intake.Request{Department: "医保局", Category: cases.CatMedical,
+		Period: "2026-11", Today: cases.NewDate(2026, 12, 7)}, book)
+	if err == nil || !strings.Contains(err.Error(), "工作表“数据”第 2 行") || !strings.Contains(err.Error(), "“门诊统筹费用”、“门特费用”") {
+		t.Errorf("no sheet with the header: %v; want the best row (数据, row 2) and what it lacks", err)
 	}
 }
