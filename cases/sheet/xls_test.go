@@ -1,6 +1,7 @@
 package sheet_test
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -187,6 +188,15 @@ func TestNotATableIsRefused(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "另存为 .xlsx") {
 			t.Errorf("%s: %v; want a refusal saying 另存为 .xlsx", name, err)
 		}
+	}
+	// A Word document is a zip too: without a workbook in it, it is refused the same way.
+	var docx bytes.Buffer
+	zw := zip.NewWriter(&docx)
+	w, _ := zw.Create("word/document.xml")
+	w.Write([]byte("<w:document/>"))
+	zw.Close()
+	if _, err := sheet.NewBook(bytes.NewReader(docx.Bytes()), "名单.xlsx"); err == nil || !strings.Contains(err.Error(), "另存为 .xlsx") {
+		t.Errorf("a .docx named .xlsx: %v", err)
 	}
 	if _, err := sheet.NewBook(bytes.NewReader([]byte("%PDF-1.7\x00\x01")), "x.csv"); !errors.Is(err, sheet.ErrNotTable) {
 		t.Errorf("PDF named .csv: %v", err)

@@ -23,6 +23,15 @@ import (
 
 var errNotXLSX = errors.New("不是有效的 Excel（XLSX）文件")
 
+// saveAsAdvice adds what to do to a refusal of a zip that is no workbook (a .docx, a
+// damaged file).
+func saveAsAdvice(err error) error {
+	if errors.Is(err, errNotXLSX) {
+		return fmt.Errorf("%w；请在 Excel 或 WPS 中打开，另存为 .xlsx 后重发", err)
+	}
+	return err
+}
+
 // xlsxBook is an opened workbook.
 type xlsxBook struct {
 	zr       *zip.Reader
@@ -566,11 +575,11 @@ type xlsxRows struct {
 func newXLSXBook(r io.ReaderAt, size int64) (*Book, error) {
 	b, err := openBook(r, size)
 	if err != nil {
-		return nil, err
+		return nil, saveAsAdvice(err)
 	}
 	parts, err := b.parts()
 	if err != nil {
-		return nil, err
+		return nil, saveAsAdvice(err)
 	}
 	sst, err := b.readSharedStrings(parts.sstPart)
 	if err != nil {
