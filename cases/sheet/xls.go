@@ -537,9 +537,33 @@ func (x *xlsRows) cell() (bool, error) {
 			}
 			return x.queue(xlsCell{r, c, errorText(d[6])})
 		case recBOF:
-			return false, fmt.Errorf("%w：工作表中嵌有另一个工作表", errNotOLE)
+			// An embedded chart is a substream of its own inside the sheet's: passed over
+			// to its EOF.
+			if err := x.skipSubstream(); err != nil {
+				return false, err
+			}
 		}
 	}
+}
+
+func (x *xlsRows) skipSubstream() error {
+	for depth := 1; depth > 0; {
+		if err := x.b.next(); err != nil {
+			if errors.Is(err, io.EOF) {
+				return fmt.Errorf("%w：嵌入的图表没有结束", errNotOLE)
+			}
+			return err
+		}
+		switch x.b.typ {
+		case recBOF:
+			if depth++; depth > 16 {
+				return fmt.Errorf("%w：嵌套过深", errNotOLE)
+			}
+		case recEOF:
+			depth--
+		}
+	}
+	return nil
 }
 
 func (x *xlsRows) queue(c xlsCell) (bool, error) {

@@ -63,6 +63,8 @@ func TestXLSReadsWhatExcelWrites(t *testing.T) {
 			{"姓名", "身份证号", "金额", "日期", "公式", "文字公式", "长文字"},
 			{sheettest.Text("王试一"), "99011219820526121X", sheettest.Number(4999.99), sheettest.Date(46331), sheettest.Formula{Number: 6200.5}, sheettest.Formula{Text: &text}, long},
 			{"王试二", sheettest.Number(990606198610189696), sheettest.Number(-12), sheettest.Date(46331.5), sheettest.Formula{Number: 0}, nil, nil},
+			{nil, nil, nil, nil, nil, nil, nil, sheettest.Chart{}},
+			{"王试三"},
 		}},
 		{Name: "多", Rows: many},
 	})
@@ -82,6 +84,8 @@ func TestXLSReadsWhatExcelWrites(t *testing.T) {
 		// An ID stored as a number shows as one (never as 18 digits that look valid); a
 		// date with a time keeps it.
 		5: {"王试二", "9.906061986101897E+17", "-12", "2026-11-05 12:00:00", "0"},
+		// An embedded chart's substream between rows is passed over.
+		7: {"王试三"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		for n := range want {

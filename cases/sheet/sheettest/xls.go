@@ -218,6 +218,10 @@ type (
 	}
 )
 
+// Chart stands for an embedded chart: a substream of its own (BOF … EOF) written where the
+// cell would be, as Excel writes charts inside a sheet's records.
+type Chart struct{}
+
 // XLSSheet is a sheet of a generated workbook: its rows of cells (nil: an empty cell).
 // With Gen, the rows are Rows followed by N rows that Gen makes one at a time (never held;
 // their text must be Text, not string, as it is not in the shared-string table).
@@ -331,6 +335,10 @@ func XLS(sheets []XLSSheet) []byte {
 					}
 				case Date:
 					num(float64(v), 2)
+				case Chart:
+					rec(&body, 0x0809, u16(0x0600, 0x0020, 0x0DBB, 0x07CC, 0, 0, 6, 0))
+					rec(&body, 0x1002, make([]byte, 16)) // CHART
+					rec(&body, 0x000A, nil)
 				case Formula:
 					val := make([]byte, 8)
 					if v.Text != nil {
