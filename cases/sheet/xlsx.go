@@ -688,6 +688,7 @@ func (x *xlsxRows) readCells(row int) error {
 		cellHasValue bool
 		formula      bool
 		style        int
+		inCell       bool
 	)
 	for {
 		t, err := x.s.next()
@@ -701,7 +702,7 @@ func (x *xlsxRows) readCells(row int) error {
 		case xml.StartElement:
 			switch e.Name.Local {
 			case "c":
-				typ, cellHasValue, formula = attr(e, "t"), false, false
+				typ, cellHasValue, formula, inCell = attr(e, "t"), false, false, true
 				style = -1
 				if v := attr(e, "s"); v != "" {
 					style, _ = strconv.Atoi(v)
@@ -747,6 +748,10 @@ func (x *xlsxRows) readCells(row int) error {
 			case "t":
 				inT = false
 			case "c":
+				if !inCell {
+					continue // a </c> without its <c> (found by FuzzXLSXParts): no cell, no column 0
+				}
+				inCell = false
 				if formula && len(x.text) == 0 && typ != "str" && typ != "inlineStr" {
 					// A formula saved without its result (as exporters write them): never 0.
 					if col <= MaxColumns && len(x.uncomputed) < MaxColumns {
