@@ -16,6 +16,7 @@ import (
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 )
 
@@ -28,7 +29,7 @@ type Reader struct {
 	// uncomputed lists the columns (0-based) of the last row read whose formula has no
 	// saved result; nil for formats that always save one.
 	uncomputed func() []int
-	// Encoding is "utf-8", "gbk", "xlsx" or "xls".
+	// Encoding is "utf-8", "utf-16", "gbk", "xlsx" or "xls".
 	Encoding string
 	// Sheet is the workbook sheet's name ("" for CSV and text files).
 	Sheet string
@@ -83,6 +84,23 @@ func newCSV(raw io.Reader) (*Reader, error) {
 		}
 		return nil, fmt.Errorf("读取文件失败：%w", err)
 	}
+	wide := ""
+	if le, be := bytes.HasPrefix(sample, []byte{0xFF, 0xFE}), bytes.HasPrefix(sample, []byte{0xFE, 0xFF}); le || be {
+		// Excel's "Unicode 文本" is UTF-16 with a BOM: decoded first, so that the line guard
+		// and everything after it see UTF-8, as for any other text.
+		order := unicode.LittleEndian
+		if be {
+			order = unicode.BigEndian
+		}
+		pre = bufio.NewReaderSize(transform.NewReader(pre, unicode.UTF16(order, unicode.ExpectBOM).NewDecoder()), 64<<10)
+		if sample, err = pre.Peek(64 << 10); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			if IsLimit(err) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("读取文件失败：%w", err)
+		}
+		wide = "utf-16"
+	}
 	bom := bytes.HasPrefix(sample, []byte("\xef\xbb\xbf"))
 	gbk := !bom && !validUTF8Prefix(sample)
 	if !looksLikeText(sample, gbk) {
@@ -94,6 +112,9 @@ func newCSV(raw io.Reader) (*Reader, error) {
 	br := bufio.NewReaderSize(guard, 64<<10)
 	var src io.Reader = br
 	enc := "utf-8"
+	if wide != "" {
+		enc = wide
+	}
 	if bom {
 		br.Discard(3)
 	} else if gbk {

@@ -10,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"unicode/utf16"
 
 	"github.com/fangpin/fangpin/cases/sheet"
 	"github.com/fangpin/fangpin/cases/sheet/sheettest"
@@ -121,6 +122,8 @@ func TestFormatByContent(t *testing.T) {
 		{"a.xls", "csv", []byte("姓名,乡镇\n王,城关镇\n")},
 		{"a.txt", "tsv", []byte("姓名\t乡镇\r\n王\t城关镇\r\n")},
 		{"a.csv", "tsv", []byte("姓名\t乡镇\n王\t城关镇\n")},
+		// Excel's 另存为 "Unicode 文本": UTF-16 with a BOM, tab-separated.
+		{"a.txt", "tsv", utf16le("\ufeff姓名\t乡镇\r\n王\t城关镇\r\n")},
 	} {
 		b, err := sheet.OpenBook(write(c.name, c.data))
 		if err != nil {
@@ -132,6 +135,14 @@ func TestFormatByContent(t *testing.T) {
 			t.Errorf("%s: format %s rows %v; want %s", c.name, b.Format, got, c.format)
 		}
 	}
+}
+
+func utf16le(s string) []byte {
+	var b []byte
+	for _, u := range utf16.Encode([]rune(s)) {
+		b = binary.LittleEndian.AppendUint16(b, u)
+	}
+	return b
 }
 
 // Broken and hostile containers are refused by what they declare, before reading it.
