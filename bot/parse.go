@@ -96,6 +96,7 @@ type aibotJSON struct {
 	Text        struct {
 		Content string `json:"content"`
 	} `json:"text"`
+	File  FileRef `json:"file"`
 	Event struct {
 		EventType string `json:"eventtype"`
 		Card      struct {
@@ -135,6 +136,10 @@ func ParseAIBotMessage(plain []byte) (Message, error) {
 	switch {
 	case j.MsgType == "text":
 		m.Text = StripMention(j.Text.Content)
+	case j.MsgType == "file" && m.ChatType == "single" && j.File.URL != "":
+		// Files reach the AI bot only in single chat; the bytes are fetched by the handler.
+		f := j.File
+		m.File = &f
 	case j.MsgType == "event" && j.Event.EventType == "template_card_event":
 		c := j.Event.Card
 		card := &CardEvent{TaskID: c.TaskID, EventKey: c.EventKey, CardType: c.CardType, ResponseCode: c.ResponseCode}
@@ -153,7 +158,7 @@ func ParseAIBotMessage(plain []byte) (Message, error) {
 
 // StripMention drops leading @mentions ("@防返贫助手 帮助" → "帮助").
 func StripMention(s string) string {
-	s = strings.TrimSpace(strings.ReplaceAll(s, "\u3000", " "))
+	s = strings.TrimSpace(s) // full-width spaces too; those inside the text stay as typed
 	for strings.HasPrefix(s, "@") {
 		i := strings.IndexFunc(s, unicode.IsSpace)
 		if i < 0 {

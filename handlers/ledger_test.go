@@ -78,7 +78,7 @@ func TestProgressAndStatsUseTheAssessment(t *testing.T) {
 	for _, want := range []string{"【2026年11月办理进度】截至 2026-12-10 10:00",
 		"城关镇：交办 5，已核查待录入 1，办结 2，逾期 2，按时办结率 33.3%，考核得分 ",
 		"河口乡：交办 5，已核查待录入 0，办结 4，逾期 2，按时办结率 50.0%，考核得分 ",
-		"青山镇：交办 0，已核查待录入 0，办结 0，逾期 0，按时办结率 —（暂无到期案件），考核得分 —（本月无考核事项）",
+		"青山镇：交办 0，已核查待录入 0，办结 0，逾期 0，按时办结率 —（暂无到期案件），考核得分 —（尚无可考核的事项）",
 		"全县合计：交办 10，已核查待录入 1，办结 6，逾期 4，按时办结率 42.9%",
 		"部门考核：医保局 100.0 分（按时推送 1/1）；卫健委 0.0 分（按时推送 0/1）",
 		"县扶贫办：2026-11-10 集中交办，在 2026-11-10 时限内（按时 1/1）。"} {
@@ -130,8 +130,9 @@ func TestExportSendsTheLedgerFromTheDatabase(t *testing.T) {
 	if x, err := excelize.OpenReader(bytes.NewReader(stored)); err != nil {
 		t.Fatalf("stored bytes are not a workbook: %v", err)
 	} else {
-		if rows, _ := x.GetRows("台账"); len(rows) != ledgerxlsx.TitleRows+11 {
-			t.Errorf("stored workbook has %d rows, want a title, a header and 10 cases", len(rows))
+		// a title, a header, 10 cases, 合计, a blank row and the signature block
+		if rows, _ := x.GetRows("台账"); len(rows) != ledgerxlsx.TitleRows+14 || rows[ledgerxlsx.TitleRows+11][0] != "合计" {
+			t.Errorf("stored workbook has %d rows, want a title, a header, 10 cases, 合计 and the signature block", len(rows))
 		}
 		x.Close()
 	}

@@ -113,11 +113,14 @@ type Server struct {
 	delays    map[string]time.Duration
 	tokens    map[string]time.Time
 	media     map[string]media     // media_id → the uploaded file
+	files     map[string]*userFile // files users sent the AI bot, by download id (files.go)
+	downloads int                  // fetches of those files
 	dupSeen   map[string]time.Time // message/send bodies taken with enable_duplicate_check
 	dupes     []Sent               // requests the duplicate check dropped
 	losses    map[string][]*loss   // answers to lose after taking the request
 	lost      int                  // answers lost so far
 	badHooks  map[string]bool      // webhook keys answered 93000
+	denied    map[string]bool      // app chats whose sends answer 60011
 	chats     map[string]bot.AppChat
 	responses map[string]string // response_code → chatid ("" single)
 	cardCodes map[string]*cardCode
@@ -174,9 +177,11 @@ func newServer() *Server {
 		delays:          map[string]time.Duration{},
 		tokens:          map[string]time.Time{},
 		media:           map[string]media{},
+		files:           map[string]*userFile{},
 		dupSeen:         map[string]time.Time{},
 		losses:          map[string][]*loss{},
 		badHooks:        map[string]bool{},
+		denied:          map[string]bool{},
 		chats:           map[string]bot.AppChat{},
 		responses:       map[string]string{},
 		users:           map[string]string{},
@@ -267,6 +272,14 @@ func (s *Server) RejectWebhook(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.badHooks[key] = true
+}
+
+// DenyChat makes appchat/send to chatid answer 60011 (no privilege), as WeCom does when the
+// app's visible range no longer covers the chat's members.
+func (s *Server) DenyChat(chatid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[chatid] = true
 }
 
 // DeleteChat dissolves an app chat: sends to it answer 86003 from now on.
@@ -418,6 +431,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /cgi-bin/webhook/upload_media", s.api("webhook/upload_media", false, s.mediaUpload))
 	mux.HandleFunc("GET /cgi-bin/user/get", s.api("user/get", true, s.userGet))
 	mux.HandleFunc("GET /cgi-bin/auth/getuserinfo", s.api("auth/getuserinfo", true, s.getUserInfo))
+	mux.HandleFunc("GET /cgi-bin/aibot/file/{id}", s.fileDownload)
 	mux.HandleFunc("POST /cgi-bin/aibot/response", s.api("aibot/response", false, s.aibotResponse))
 	return mux
 }
@@ -793,10 +807,14 @@ func (s *Server) appchatSend(_ *http.Request, raw []byte) (map[string]any, int) 
 	mt, _ := body["msgtype"].(string)
 	s.mu.Lock()
 	_, known := s.chats[chat]
+	denied := s.denied[chat]
 	l := s.limits
 	s.mu.Unlock()
 	if !known {
 		return map[string]any{"errmsg": "invalid chatid"}, 86003
+	}
+	if denied {
+		return map[string]any{"errmsg": "no privilege to access/modify contact/party/agent"}, bot.CodeNoPrivilege
 	}
 	if mt == "template_card" {
 		return map[string]any{"errmsg": "invalid message type"}, 40008

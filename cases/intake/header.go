@@ -305,18 +305,9 @@ func noHeaderMessage(format string, best candidate, cat cases.Category) string {
 // some sheet of the file matches (with aliases). It returns an error when none or several
 // match; then ask the sender.
 func MatchCategory(path string, cats []cases.Category, aliases Aliases) (cases.Category, error) {
-	var hits []cases.Category
-	for _, c := range cats {
-		t, err := OpenTable(path, c, aliases)
-		if err != nil {
-			var ce *cases.Error
-			if errors.As(err, &ce) && ce.Code == cases.ETooLarge {
-				return "", err
-			}
-			continue
-		}
-		t.Close()
-		hits = append(hits, c)
+	hits, err := matchCategories(path, cats, aliases)
+	if err != nil {
+		return "", err
 	}
 	switch len(hits) {
 	case 1:
@@ -325,6 +316,44 @@ func MatchCategory(path string, cats []cases.Category, aliases Aliases) (cases.C
 		return "", cases.Errorf(cases.EInvalid, "文件的表头不像本部门任何一类预警的表头（%s），请选择类别", categoryList(cats))
 	}
 	return "", cases.Errorf(cases.EInvalid, "文件的表头同时符合 %s，请选择类别", categoryList(hits))
+}
+
+// matchCategories opens the file once (a workbook's shared strings are read once) and
+// tries each category on the first rows of each sheet.
+func matchCategories(path string, cats []cases.Category, aliases Aliases) ([]cases.Category, error) {
+	b, err := sheet.OpenBook(path)
+	if err != nil {
+		return nil, readErr(err)
+	}
+	defer b.Close()
+	hit := make([]bool, len(cats))
+	for i := range b.Sheets() {
+		r, err := b.Sheet(i)
+		if err != nil {
+			return nil, readErr(err)
+		}
+		var rows [][]string
+		if _, err := r.FindHeader(func(cells []string, _ int) bool {
+			rows = append(rows, append([]string(nil), cells...))
+			return false
+		}); err != nil {
+			return nil, readErr(err)
+		}
+		for j, c := range cats {
+			for _, row := range rows {
+				if !hit[j] && Place(row, c, aliases).Matches() {
+					hit[j] = true
+				}
+			}
+		}
+	}
+	var out []cases.Category
+	for j, c := range cats {
+		if hit[j] {
+			out = append(out, c)
+		}
+	}
+	return out, nil
 }
 
 // Inspect reads the header of the file at path for cat without importing: where it is and

@@ -58,6 +58,10 @@ type Request struct {
 	// ValueAliases are the department's own words for listed values, by column (救助类别 →
 	// 农村五保 → 特困), stored per department; they come before the built-in value words.
 	ValueAliases map[string]map[string]string
+	// Refused, if set, is given every refused row as the file had it (header, the row's
+	// own number, its cells: reused after the call, copy what you keep) with its errors,
+	// so that the department can be sent back just those rows to correct.
+	Refused func(header []string, row int, cells []string, errs []cases.RowError)
 }
 
 const (
@@ -144,6 +148,10 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	p.addValueAliases(req.ValueAliases)
 	p.period, p.towns, p.depts, p.rules, p.store, p.progress = period, towns, deptNames, rules, store, req.Progress
 	p.today = req.Today
+	if req.Refused != nil {
+		raw := rows.Header()
+		p.refused = func(row int, cells []string, errs []cases.RowError) { req.Refused(raw, row, cells, errs) }
+	}
 	if cat == cases.CatEducation {
 		p.schoolYear = cases.SchoolYearOf(pm)
 	}
@@ -253,6 +261,7 @@ type parser struct {
 	used []string
 	// wordsAt: by column index, the value words of the column (nil for most).
 	wordsAt []map[string]string
+	refused func(row int, cells []string, errs []cases.RowError) // Request.Refused
 }
 
 // newParser resolves the column names to indexes once, so a row costs no map lookups.
@@ -462,6 +471,9 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 		}
 		if len(errs) > 0 {
 			b.Rejected++
+			if p.refused != nil {
+				p.refused(row, rec, errs)
+			}
 			for _, e := range errs {
 				if len(b.Errors) < MaxErrors {
 					e.Message = sheet.ClipMessage(e.Message)

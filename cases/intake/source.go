@@ -72,6 +72,14 @@ func ImportFile(ctx context.Context, store Store, req Request, path string) (cas
 	return Import(ctx, store, req, t)
 }
 
+// MatchCategories returns those of cats whose required columns a header of the file names
+// (found as an import finds it: any sheet, under titles, by synonyms), in the order given:
+// how a file sent without its category (in chat) finds it. A file that cannot be read at
+// all is an error, as ImportFile would report it.
+func MatchCategories(path string, cats []cases.Category) ([]cases.Category, error) {
+	return matchCategories(path, cats, nil)
+}
+
 // records adapts API records to Rows.
 type records struct {
 	header []string

@@ -66,3 +66,40 @@ func TestKeyValueDSN(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// FANGPIN_PUBLIC_URL's default is a valid URL for any FANGPIN_ADDR (it once read
+// http://localhost127.0.0.1:8080).
+func TestPublicURLDefaultsFromTheAddress(t *testing.T) {
+	for addr, want := range map[string]string{
+		":8080":          "http://localhost:8080",
+		"127.0.0.1:8080": "http://127.0.0.1:8080",
+		"[::1]:8080":     "http://[::1]:8080",
+		"0.0.0.0:9000":   "http://localhost:9000",
+		"fp.local:80":    "http://fp.local:80",
+	} {
+		c, err := Load(env(map[string]string{"FANGPIN_ADDR": addr}))
+		if err != nil {
+			t.Errorf("FANGPIN_ADDR=%s: %v", addr, err)
+			continue
+		}
+		if c.PublicURL != want {
+			t.Errorf("FANGPIN_ADDR=%s: public URL %q, want %q", addr, c.PublicURL, want)
+		}
+	}
+}
+
+func TestRetentionYearsAndHashKey(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil || c.RetentionYears != 5 || c.HashKey != nil {
+		t.Fatalf("defaults: %d %v %v", c.RetentionYears, c.HashKey, err)
+	}
+	key := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // "0123456789abcdef0123456789abcdef"
+	c, err = Load(env(map[string]string{"FANGPIN_RETENTION_YEARS": "7", "FANGPIN_HASH_KEY": key}))
+	if err != nil || c.RetentionYears != 7 || string(c.HashKey) != "0123456789abcdef0123456789abcdef" {
+		t.Fatalf("set: %d %q %v", c.RetentionYears, c.HashKey, err)
+	}
+	_, err = Load(env(map[string]string{"FANGPIN_RETENTION_YEARS": "0", "FANGPIN_HASH_KEY": "c2hvcnQ="}))
+	if err == nil || !strings.Contains(err.Error(), "FANGPIN_RETENTION_YEARS") || !strings.Contains(err.Error(), "FANGPIN_HASH_KEY") {
+		t.Fatalf("bad values: %v", err)
+	}
+}

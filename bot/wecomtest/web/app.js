@@ -142,6 +142,8 @@ function openChat(c) {
   $("messages").textContent = "";
   $("messages").appendChild(el("div", "empty", "正在加载……"));
   $("input").placeholder = c.kind === "group" ? "@" + state.bot + " 输入命令，例如：待办" : "输入命令，例如：待办";
+  // WeCom brings files to the AI bot only in single chat.
+  $("attach").hidden = c.kind === "group";
   show("chat"); setHash();
   pollMessages();
   $("input").focus();
@@ -223,8 +225,13 @@ function content(m) {
       }
       return d;
     }
-    case "file":
-      return el("div", "bubble", "📎 文件：" + (m.content || "（未命名）"));
+    case "file": {
+      const d = el("div", "bubble file", "📎 ");
+      const a = el("a", "", m.content || "（未命名）");
+      a.href = m.file || "#"; a.download = m.content || "";
+      d.appendChild(a);
+      return d;
+    }
     case "template_card":
       return templateCard(m, b);
     default:
@@ -254,13 +261,18 @@ function templateCard(m, c) {
     const lab = el("label", "q", q.title || "请选择");
     const s = el("select");
     s.dataset.q = q.question_key;
+    // As in WeCom, a list with no selected_id starts on "请选择": nothing is chosen by default.
+    if (!(q.option_list || []).some((o) => o.id === q.selected_id)) {
+      const none = el("option", "", "请选择"); none.value = ""; none.selected = true;
+      s.appendChild(none);
+    }
     for (const o of q.option_list || []) {
       const opt = el("option", "", o.text); opt.value = o.id;
       if (o.id === q.selected_id) opt.selected = true;
       s.appendChild(opt);
     }
     lab.appendChild(s); d.appendChild(lab);
-    inputs.push({ key: q.question_key, get: () => [s.value] });
+    inputs.push({ key: q.question_key, get: () => (s.value ? [s.value] : []) });
   }
   if (c.checkbox) {
     const q = c.checkbox, box = el("div", "opts");
@@ -358,6 +370,22 @@ async function send(ev) {
   }
 }
 
+// sendFile sends the picked file to the AI bot in the private chat, encrypted as WeCom does.
+async function sendFile() {
+  const f = $("file").files[0];
+  $("file").value = "";
+  if (!f || !state.chat || state.chat.kind === "group") return;
+  const fd = new FormData();
+  fd.append("user", state.user); fd.append("file", f, f.name);
+  try {
+    const r = await fetch("sim/api/file", { method: "POST", body: fd });
+    if (!r.ok) throw new Error((await r.text()).trim() || ("HTTP " + r.status));
+    await pollMessages();
+  } catch (e) {
+    toast("发送文件失败：" + e.message);
+  }
+}
+
 async function tick() {
   if (state.polling) return;
   state.polling = true;
@@ -375,6 +403,7 @@ async function start() {
   $("back-users").onclick = () => { state.user = null; show("users"); setHash(); };
   $("back-chats").onclick = () => { state.chat = null; state.gen++; show("chats"); setHash(); refreshChats(); };
   $("composer").onsubmit = send;
+  $("file").onchange = sendFile;
   try {
     await loadUsers();
   } catch (e) {
