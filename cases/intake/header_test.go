@@ -94,6 +94,11 @@ func TestMatchCategoryAndInspect(t *testing.T) {
 	if c, err := intake.MatchCategory(medical, []cases.Category{cases.CatAssurance, cases.CatMedical}, nil); err != nil || c != cases.CatMedical {
 		t.Errorf("medical file: %s %v", c, err)
 	}
+	// The chat delivery's question: which categories fit, the header under a title and in
+	// other words.
+	if got, err := intake.MatchCategories(medical, []cases.Category{cases.CatAssurance, cases.CatMedical}); err != nil || !reflect.DeepEqual(got, []cases.Category{cases.CatMedical}) {
+		t.Errorf("MatchCategories: %v %v; want medical", got, err)
+	}
 	if _, err := intake.MatchCategory(odd, []cases.Category{cases.CatAssurance, cases.CatMedical}, nil); err == nil || !strings.Contains(err.Error(), "请选择类别") {
 		t.Errorf("odd file: %v; want to be asked", err)
 	}
