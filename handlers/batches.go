@@ -291,7 +291,7 @@ func (a *BatchAPI) pushFile(ctx context.Context, r *http.Request, dept *cases.Or
 		}
 	}
 	if path == "" {
-		return cases.Batch{}, cases.Errorf(cases.EInvalid, "缺少文件：请在字段 file 中上传 CSV 或 XLSX")
+		return cases.Batch{}, cases.Errorf(cases.EInvalid, "缺少文件：请在字段 file 中上传 Excel（.xlsx 或 .xls）、CSV 或制表符分隔的文本文件")
 	}
 	if strings.TrimSpace(category) == "" {
 		return cases.Batch{}, cases.Errorf(cases.EInvalid, "缺少字段 category（风险类别代码，例如 medical）")

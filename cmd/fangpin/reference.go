@@ -83,7 +83,7 @@ func runOrg(ctx context.Context, env *Env, args []string) error {
 }
 
 func runRegistry(ctx context.Context, env *Env, args []string) error {
-	const use = "用法：fangpin registry import [--json] [--dry-run] [--allow-removals] FILE（CSV 或 XLSX，国家系统导出的全县完整名册）| fangpin registry member [--json] 身份证号"
+	const use = "用法：fangpin registry import [--json] [--dry-run] [--allow-removals] FILE（Excel .xlsx/.xls 或 CSV，国家系统导出的全县完整名册）| fangpin registry member [--json] 身份证号"
 	if len(args) > 0 && args[0] == "member" {
 		return runRegistryMember(ctx, env, args[1:])
 	}
