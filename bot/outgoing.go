@@ -25,6 +25,9 @@ type Outgoing struct {
 	Target  string          `json:"target"`
 	MsgType string          `json:"msgtype"` // text, markdown, template_card, file, textcard
 	Body    json.RawMessage `json:"body"`    // the msgtype's object, e.g. {"content":"…"}
+	// Group marks a message read in a group chat on a channel that does not say so itself
+	// (an AI bot answer through response_url): the worker's group guard applies to it.
+	Group bool `json:"group,omitempty"`
 	// File is a file message's content (Body: {"filename":"…"}). It is stored with the
 	// message in the database, so any instance can send it, and dropped once sent.
 	File []byte `json:"-"`

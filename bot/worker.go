@@ -37,6 +37,9 @@ type Worker struct {
 	// little longer than this window (DuplicateCheckInterval), drops the resent copy. Past
 	// the window the row fails as "not known whether delivered" (default 10 min).
 	ResendWindow time.Duration
+	// GroupWords names the people and diagnoses a group message must not show (nil: only
+	// the patterns — ID numbers, phone numbers, amounts — are applied). See GroupSafe.
+	GroupWords GroupWordSource
 	// GroupResendWindow is the same for group chats (appchat/send, webhook/send), which
 	// have no duplicate check: a resend after a lost answer may show twice, so the window
 	// is small (default 1 min).
@@ -101,6 +104,27 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
+// groupSafe passes every text of a group message's body through GroupSafe.
+func (w *Worker) groupSafe(ctx context.Context, body json.RawMessage) (json.RawMessage, error) {
+	var words GroupWords
+	if w.GroupWords != nil {
+		var err error
+		if words, err = w.GroupWords.GroupWords(ctx); err != nil {
+			// Not sent unguarded: retried like any send that could not be made.
+			return nil, fmt.Errorf("group guard: %w", err)
+		}
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return body, nil // requests reports a body that is not an object
+	}
+	out, err := json.Marshal(groupSafeFields(fields, words))
+	if err != nil {
+		return nil, fmt.Errorf("group guard: %w", err)
+	}
+	return out, nil
+}
+
 // RunOnce claims one batch of due rows and works through it; it returns how many it took.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	batch, lease := w.Batch, w.Lease
@@ -156,9 +180,17 @@ func (w *Worker) deliver(ctx context.Context, r *OutboxRow) error {
 	var p struct {
 		MsgType string          `json:"msgtype"`
 		Body    json.RawMessage `json:"body"`
+		Group   bool            `json:"group"`
 	}
 	if err := json.Unmarshal(r.Payload, &p); err != nil {
 		return w.fail(ctx, r, fmt.Errorf("bad payload: %w", err))
+	}
+	if r.InGroup(p.Group) {
+		body, err := w.groupSafe(ctx, p.Body)
+		if err != nil {
+			return w.retry(ctx, r, err)
+		}
+		p.Body = body
 	}
 	if r.LostFor >= 0 && time.Duration(r.LostFor*float64(time.Second)) >= w.resendWindow(r.Channel) {
 		// The worker was away longer than the window: a resend could double.

@@ -69,7 +69,7 @@ func GroupLine(c cases.Case, area bool) string {
 	if area || who == "" {
 		who = "区域排查"
 	}
-	place := c.Village
+	place := cases.GroupVillage(c.Village)
 	if place == "" {
 		place = c.Township
 	}

@@ -303,7 +303,7 @@ func (l *Reports) notifySpotFail(pass bool, note string, src cases.Source, retur
 		}
 		key := fmt.Sprintf("spotfail:%s:%d", after.No, after.Returns)
 		group := fmt.Sprintf("【抽查退回】案件 %s（%s %s）经督查抽查不合格，已退回重新办理，请于 %s 前重新入户核查并反馈结果。督查意见已私信本乡镇干部。",
-			after.No, after.Village, cases.MaskName(after.HeadName), after.DueOn)
+			after.No, cases.GroupVillage(after.Village), cases.MaskName(after.HeadName), after.DueOn)
 		private := fmt.Sprintf("案件 %s（%s %s）抽查不合格，已退回重新办理。\n督查意见：%s\n新的办理时限：%s。请重新核查后发送：核查 %s 纳入/已在监测/不纳入 <说明>",
 			after.No, after.Village, after.HeadName, note, after.DueOn, after.No)
 		if !*returned {

@@ -52,7 +52,7 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 		}
 		created++
 		due = d.Case.DueOn
-		name := d.Case.Village
+		name := cases.GroupVillage(d.Case.Village)
 		if name == "" || d.Area {
 			name = "乡镇范围"
 		}

@@ -19,8 +19,8 @@ type caseInfo struct {
 func (c caseInfo) household() string {
 	s := c.No
 	var parts []string
-	if c.Village != "" {
-		parts = append(parts, c.Village)
+	if v := cases.GroupVillage(c.Village); v != "" {
+		parts = append(parts, v)
 	}
 	if c.HeadName != "" {
 		parts = append(parts, "户主"+cases.MaskName(c.HeadName))

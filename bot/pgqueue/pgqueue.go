@@ -86,7 +86,8 @@ func outboxPayload(m bot.Outgoing) ([]byte, error) {
 	payload, err := json.Marshal(struct {
 		MsgType string          `json:"msgtype"`
 		Body    json.RawMessage `json:"body"`
-	}{m.MsgType, m.Body})
+		Group   bool            `json:"group,omitempty"`
+	}{m.MsgType, m.Body, m.Group})
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %s: %w", m.Key, err)
 	}

@@ -114,6 +114,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	}
 	s.Outbox = &pgqueue.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
+	s.Router.Groups = db
 	links := env.formLinks()
 	if links != nil {
 		links.Now = db.Now
@@ -160,7 +161,8 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Mux.HandleFunc("GET /healthz", s.healthz)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	s.Sender = &bot.Worker{Store: pgqueue.New(db.DB), API: s.API, Log: log, Metrics: s.Metrics,
-		Pacer: &bot.Pacer{R: rdb, Prefix: s.RedisPrefix + "pace:", Limits: bot.DefaultLimits()}}
+		GroupWords: &handlers.GroupWords{Store: db},
+		Pacer:      &bot.Pacer{R: rdb, Prefix: s.RedisPrefix + "pace:", Limits: bot.DefaultLimits()}}
 	// Group messages that failed for good are reported to the office (spec §9).
 	s.Failures = &handlers.SendFailures{Store: db, Log: log}
 	s.Workers = append(s.Workers,

@@ -1,0 +1,24 @@
+package cases
+
+import "testing"
+
+func TestGroupVillage(t *testing.T) {
+	for in, want := range map[string]string{
+		"东关村":    "东关村",
+		"城南社区":   "城南社区",
+		"红旗居委会":  "红旗居委会",
+		"上湾村第三组": "上湾村第三组",
+		"":       "",
+		"王大明 997777197001010016 肺癌晚期 自付5.2万元": VillagePending,
+		"东关村3组":     VillagePending, // a digit
+		"村":         VillagePending,
+		"东关":        VillagePending, // no village ending
+		"王大明肺癌晚期":   VillagePending,
+		"Dongguan村": VillagePending,
+		"很长很长很长很长很长很长的村": VillagePending,
+	} {
+		if got := GroupVillage(in); got != want {
+			t.Errorf("GroupVillage(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
