@@ -35,6 +35,7 @@ type Cases struct {
 	Users    Directory
 	Out      Queue
 	Announce *Announcer // cards and dispatch messages; its Links sign H5 form links
+	Access   AccessLog  // views of a case's details (查看)
 	Now      func() time.Time
 	Log      *slog.Logger
 }

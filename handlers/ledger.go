@@ -24,9 +24,10 @@ type LedgerStore interface {
 
 // Reports holds the ledger commands' dependencies. Register its Commands on the Router.
 type Reports struct {
-	Store LedgerStore
-	Out   Queue // the export's file message, its bytes stored with it
-	Log   *slog.Logger
+	Store  LedgerStore
+	Out    Queue     // the export's file message, its bytes stored with it
+	Access AccessLog // exports
+	Log    *slog.Logger
 }
 
 // Commands returns 进度, 统计, 导出 (office) and 抽查 (supervisors).
@@ -243,6 +244,10 @@ func (l *Reports) export(ctx context.Context, req Request) (string, error) {
 	mt, body, data := bot.File(ledgerxlsx.Filename(month), buf.Bytes())
 	// The ledger names households: it goes to the office member privately, never to a group.
 	file := bot.Outgoing{Key: "export:" + req.Msg.ID, Channel: bot.ToUsers, Target: req.Actor.UserID, MsgType: mt, Body: body, File: data}
+	if err := recordAccess(ctx, l.Access, cases.AccessEvent{User: req.Actor.UserID, Action: cases.AccessExport,
+		Channel: chatChannel(req.Msg), Detail: fmt.Sprintf("台账 %s，%d 户", month, len(a.Cases))}); err != nil {
+		return "", err
+	}
 	if err := l.Out.Enqueue(ctx, file); err != nil {
 		return "", err
 	}

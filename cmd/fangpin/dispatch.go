@@ -18,7 +18,11 @@ func (e *Env) formLinks() *handlers.FormLinks {
 	if e.FormSecret == "" {
 		return nil
 	}
-	return &handlers.FormLinks{Secret: []byte(e.FormSecret), BaseURL: e.PublicURL}
+	l := &handlers.FormLinks{Secret: []byte(e.FormSecret), BaseURL: e.PublicURL}
+	if e.H5OAuth {
+		l.OAuthCorpID, l.OAuthAgentID = e.CorpID, e.AgentID
+	}
+	return l
 }
 
 func runDispatch(ctx context.Context, env *Env, args []string) error {

@@ -129,6 +129,10 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	if err := ledgerxlsx.WriteFile(*out, a); err != nil {
 		return err
 	}
+	if err := db.RecordAccess(ctx, cases.AccessEvent{User: cliUser(), Action: cases.AccessExport, Channel: cases.ChannelCLI,
+		Detail: fmt.Sprintf("台账 %s，%d 户", m, len(a.Cases))}); err != nil {
+		return err
+	}
 	fmt.Fprintf(os.Stderr, "已导出 %s 台账：%d 户，写入 %s。\n", m, len(a.Cases), *out)
 	return nil
 }
