@@ -134,7 +134,9 @@ func TestAccessLogAndSignedLinks(t *testing.T) {
 	})
 	has("zhangsan's form page", func(l line) bool { return l.User == "zhangsan" && l.Action == "view" && l.Channel == "h5" })
 	has("lisi's refused link", func(l line) bool { return l.User == "lisi" && l.Action == "refused" && l.CaseNo == c.No })
-	has("the push", func(l line) bool { return l.Action == "import" && l.User == "api:医保局" && strings.Contains(l.Detail, push.ID) })
+	has("the push", func(l line) bool {
+		return l.Action == "import" && l.User == "api:医保局" && strings.Contains(l.Detail, push.ID)
+	})
 	has("the dispatch", func(l line) bool { return l.Action == "dispatch" && l.CaseNo == c.No })
 	if strings.Contains(out, person.id) {
 		t.Errorf("the audit repeats the ID number:\n%s", out)
