@@ -354,6 +354,9 @@ func (w *Worker) requests(ctx context.Context, r *OutboxRow, msgtype string, bod
 			limit = LimitMarkdown
 		}
 		if limit > 0 {
+			if r.Channel == ToUsers {
+				limit -= maxPartMark // room for the parts' marks (partMark), which WeCom counts
+			}
 			contents = SplitText(content, limit)
 		} else {
 			// response_url is single use: the whole answer must fit in one post.
@@ -368,14 +371,14 @@ func (w *Worker) requests(ctx context.Context, r *OutboxRow, msgtype string, bod
 		fields = map[string]any{"media_id": id}
 	}
 	var calls []func(context.Context) error
-	for _, c := range contents {
+	for i, c := range contents {
 		f := fields
 		if isText && (msgtype == "text" || msgtype == "markdown") {
 			f = map[string]any{}
 			for k, v := range fields {
 				f[k] = v
 			}
-			f["content"] = c + saltMark(r)
+			f["content"] = c + partMark(r, i)
 		}
 		calls = append(calls, w.call(r, msgtype, f))
 	}
@@ -384,15 +387,32 @@ func (w *Worker) requests(ctx context.Context, r *OutboxRow, msgtype string, bod
 
 const maxSalt = 64
 
-// saltMark makes a private message's text differ from the equal messages queued before it
-// to the same users (pgqueue.Enqueue counts them in salt): zero-width spaces, which WeCom shows as
-// nothing, so that the duplicate check does not drop a reply asked for twice. A resend of
-// the same row carries the same mark, so the check still drops a resend.
-func saltMark(r *OutboxRow) string {
-	if r.Channel != ToUsers || r.Salt <= 0 {
+// zeroWidth are the digits of a part's mark: characters WeCom shows as nothing.
+var zeroWidth = [4]string{"\u200b", "\u200c", "\u200d", "\u2060"}
+
+// maxPartMark is the longest mark in bytes: 40 base-4 digits of 3 bytes (an outbox id below
+// 2^72 / 256).
+const maxPartMark = 40 * 3
+
+// partMark makes each part of each private text unique under message/send's duplicate
+// check: the outbox row's id and the part's number, written in zero-width characters. The
+// id comes from the outbox's sequence, so two messages never share a mark however close
+// together they were queued, and a part that merely begins like another message's (two
+// 待办 a few seconds apart) is not dropped. A resend of the same row and part carries the
+// same mark, so the check still drops a resend after a lost answer.
+func partMark(r *OutboxRow, part int) string {
+	if r.Channel != ToUsers {
 		return ""
 	}
-	return strings.Repeat("\u200b", min(r.Salt, maxSalt))
+	n := uint64(r.ID)<<8 | uint64(part&0xff)
+	var b strings.Builder
+	for {
+		b.WriteString(zeroWidth[n&3])
+		n >>= 2
+		if n == 0 {
+			return b.String()
+		}
+	}
 }
 
 // upload uploads a file message's content once; the media_id is kept with the row (valid

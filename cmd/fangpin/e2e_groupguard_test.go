@@ -6,11 +6,13 @@ import (
 	"encoding/json"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/fangpin/fangpin/bot"
+	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
@@ -51,12 +53,13 @@ func TestDepartmentVillageCellNeverReachesAGroup(t *testing.T) {
 	var recs []map[string]string
 	var names []string
 	row := func(town, village string) {
-		name := "欧阳" + string([]rune("甲乙丙丁戊己庚辛壬癸子丑寅卯")[len(recs)])
+		digits := []rune("甲乙丙丁戊己庚辛壬癸")
+		name := "欧阳" + string(digits[len(recs)/10]) + string(digits[len(recs)%10])
 		names = append(names, name)
 		recs = append(recs, map[string]string{intake.ColName: name, intake.ColID: g.IDNumber(1960 + len(recs)),
 			intake.ColTownship: town, intake.ColVillage: village, "住院自付累计": "25000.00", "门诊统筹费用": "0", "门特费用": "0"})
 	}
-	for i := 0; i < 12; i++ { // 城关镇: more than a cadre gets one by one, so the group gets 按村统计
+	for i := 0; i < 30; i++ { // 城关镇: more than a cadre gets one by one, so the group gets 按村统计
 		v := leakyVillage
 		if i%2 == 1 {
 			v = "东关村"
@@ -100,7 +103,7 @@ func TestDepartmentVillageCellNeverReachesAGroup(t *testing.T) {
 			}
 		}
 	}
-	wantIn(t, "城关镇's 按村统计", town, "按村统计", "东关村 6 户", cases.VillagePending+" 6 户")
+	wantIn(t, "城关镇's 按村统计", town, "按村统计", "东关村 15 户", cases.VillagePending+" 15 户")
 	wantIn(t, "青山镇's line", qs, cases.VillagePending)
 
 	// A group answers only for its own township (docs/privacy.md).
@@ -136,5 +139,41 @@ func TestDepartmentVillageCellNeverReachesAGroup(t *testing.T) {
 	got = ask("aiHekou02", "zhouer", "待办")
 	wantIn(t, "河口乡's second group", got, "不是登记过的乡镇工作群")
 	// The township's own cadre in its group still gets the township's list.
-	wantIn(t, "城关镇's cadre in its group", ask(e2eAppChats["城关镇"], "lisi", "待办"), "城关镇未办结案件 12 件")
+	wantIn(t, "城关镇's cadre in its group", ask(e2eAppChats["城关镇"], "lisi", "待办"), "城关镇未办结案件 30 件")
+
+	// Two quick 待办 in private: the long answer comes in parts, and both answers arrive
+	// whole through WeCom's duplicate check (docs/sends.md).
+	before := len(sim.SentTo("zhangsan"))
+	for i := 0; i < 2; i++ {
+		if _, err := sim.SayPrivately(ctx, "zhangsan", "待办"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var parts []string
+	firsts := func(ms []wecomtest.Sent) (n int) {
+		for _, m := range ms {
+			if strings.HasPrefix(m.Content, "（1/") {
+				n++
+			}
+		}
+		return n
+	}
+	// Done when both answers' first parts were sent or dropped and the outbox is empty.
+	waitFor(t, ctx, sim, "both 待办 answered", func() bool {
+		pending, err := pgqueue.Pending(ctx, s.DB.DB)
+		return err == nil && pending == 0 && firsts(sim.SentTo("zhangsan")[before:])+firsts(sim.Duplicates()) >= 2
+	})
+	for _, m := range sim.SentTo("zhangsan")[before:] {
+		parts = append(parts, m.Content)
+	}
+	total := strings.Split(strings.TrimPrefix(parts[0], "（1/"), "）")[0]
+	if !strings.HasPrefix(parts[0], "（1/") || total == "1" {
+		t.Fatalf("the 待办 answer was not split: %q", parts[0])
+	}
+	if want, _ := strconv.Atoi(total); len(parts) != 2*want {
+		t.Errorf("%d parts arrived, want %d (two answers of %s parts)", len(parts), 2*want, total)
+	}
+	if d := sim.Duplicates(); len(d) > 0 {
+		t.Errorf("WeCom's duplicate check dropped %d parts", len(d))
+	}
 }
