@@ -128,3 +128,67 @@ func zeroWidthDigit(r rune) int {
 	}
 	return i / 3
 }
+
+// A card WeCom took whose answer, with its response_code, was lost cannot be updated; when
+// its case is handled, the changed card goes out as a new card instead of the update failing
+// and the old card's buttons waiting for ever. Later updates go to the new card.
+func TestCardWithALostCodeIsReplaced(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	mt, body := bot.Card(bot.TemplateCard{CardType: "vote_interaction", TaskID: "YJ202611-0001_c1",
+		MainTitle:    bot.CardTitle{Title: "YJ202611-0001 入户核查"},
+		Checkbox:     &bot.CardCheckbox{QuestionKey: "result", OptionList: []bot.CardOption{{ID: "include", Text: "纳入"}, {ID: "exclude", Text: "不纳入"}}},
+		SubmitButton: &bot.CardSubmitButton{Text: "提交", Key: "submit"}})
+	if err := pgqueue.Enqueue(ctx, h.DB, bot.Outgoing{Key: "card", Channel: bot.ToUsers, Target: "zhangsan", MsgType: mt, Body: body}); err != nil {
+		t.Fatal(err)
+	}
+	// WeCom takes the card, the answer is lost; the resend is dropped by the duplicate check
+	// and answered without a response_code.
+	h.Sim.LoseNext("message/send", wecomtest.DropConnection, 1)
+	stop := runWorker(t, h.worker())
+	waitSent := func(what string, cond func() bool) {
+		t.Helper()
+		ctx := waitCtx(t, 20*time.Second)
+		for !cond() {
+			if ctx.Err() != nil {
+				t.Fatalf("waiting for %s: %+v", what, h.Sim.Sent())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	waitSent("the card's resend", func() bool { return len(h.Sim.Duplicates()) == 1 })
+	done := map[string]any{"card_type": "vote_interaction", "task_id": "YJ202611-0001_c1",
+		"main_title": map[string]any{"title": "YJ202611-0001 入户核查"}, "replace_text": "已核查：纳入"}
+	if err := pgqueue.Enqueue(ctx, h.DB, bot.CardUpdate("upd-1", "zhangsan", "YJ202611-0001_c1", done)); err != nil {
+		t.Fatal(err)
+	}
+	cards := func() []wecomtest.Sent {
+		var out []wecomtest.Sent
+		for _, s := range h.Sim.SentTo("zhangsan") {
+			if s.MsgType == "template_card" {
+				out = append(out, s)
+			}
+		}
+		return out
+	}
+	waitSent("the replacement card", func() bool { return len(cards()) == 2 })
+	stop()
+	var failed int
+	h.DB.Get(&failed, `SELECT count(*) FROM outbox WHERE state <> 'sent'`)
+	if failed != 0 {
+		t.Errorf("%d outbox rows not sent", failed)
+	}
+	repl := cards()[1].Body["template_card"].(map[string]any)
+	newTask, _ := repl["task_id"].(string)
+	if repl["replace_text"] != "已核查：纳入" || !strings.HasPrefix(newTask, "YJ202611-0001_c1-r") {
+		t.Errorf("replacement card: %v", repl)
+	}
+	// The case's cards are now the new one only, and it can be updated.
+	got, err := pgqueue.CardsWithPrefix(ctx, h.DB, "YJ202611-0001")
+	if err != nil || len(got) != 1 || got[0].TaskID != newTask {
+		t.Errorf("cards of the case: %+v %v", got, err)
+	}
+	if code, err := pgqueue.New(h.DB.DB).TakeCardCode(ctx, newTask); err != nil || code != cards()[1].ResponseCode {
+		t.Errorf("the new card's code: %q %v", code, err)
+	}
+}

@@ -77,6 +77,12 @@ type OutboxStore interface {
 	GiveCardCodeBack(ctx context.Context, taskID, code string)
 	// RecordCardCode keeps a card's newest response_code.
 	RecordCardCode(ctx context.Context, taskID, userID, code string) error
+	// RecordCardSent notes that WeCom took a card, whether or not its answer (with the
+	// card's response_code) came back.
+	RecordCardSent(ctx context.Context, taskID string) error
+	// ReplaceCard records newTaskID, sent to userID in place of taskID (a card whose code
+	// was lost): later updates of the case's cards go to the new one.
+	ReplaceCard(ctx context.Context, taskID, newTaskID, userID string) error
 }
 
 // OutboxRow is a claimed outbox row.
@@ -106,6 +112,10 @@ type QueueStats interface {
 
 // ErrCardNotSent: the card is still in the outbox; its update waits for it.
 var ErrCardNotSent = errors.New("card not sent yet: no response_code to update it with")
+
+// ErrCardCodeLost: WeCom took the card but its answer, with the response_code, was lost (a
+// crash, a dropped connection): the card cannot be updated, so a new one is sent instead.
+var ErrCardCodeLost = errors.New("card sent but its response_code was lost")
 
 // ErrCardSpent: the card's code was used or is too old; WeCom cannot change it any more.
 var ErrCardSpent = errors.New("card already updated or older than 72 hours")

@@ -462,11 +462,17 @@ func (w *Worker) call(r *OutboxRow, msgtype string, f map[string]any) func(conte
 			if err == nil && res.InvalidUser != "" {
 				w.log().WarnContext(ctx, "outbox: some users unknown to WeCom", "key", r.Key, "invaliduser", res.InvalidUser)
 			}
-			if err == nil && msgtype == "template_card" && res.ResponseCode != "" {
-				// the code that lets the card be updated later (message/update_template_card)
+			if err == nil && msgtype == "template_card" {
+				// the code that lets the card be updated later (message/update_template_card);
+				// a resend dropped by the duplicate check is answered without one
 				task, _ := f["task_id"].(string)
-				if err := w.Store.RecordCardCode(ctx, task, r.Target, res.ResponseCode); err != nil {
-					w.log().ErrorContext(ctx, "outbox: keep card response_code", "key", r.Key, "err", err)
+				if err := w.Store.RecordCardSent(ctx, task); err != nil {
+					w.log().ErrorContext(ctx, "outbox: record card sent", "key", r.Key, "err", err)
+				}
+				if res.ResponseCode != "" {
+					if err := w.Store.RecordCardCode(ctx, task, r.Target, res.ResponseCode); err != nil {
+						w.log().ErrorContext(ctx, "outbox: keep card response_code", "key", r.Key, "err", err)
+					}
 				}
 			}
 			return err
@@ -523,6 +529,9 @@ func (w *Worker) updateCard(ctx context.Context, r *OutboxRow, f map[string]any)
 		return w.API.UpdateTemplateCard(ctx, users, body)
 	}
 	code, err := w.Store.TakeCardCode(ctx, task)
+	if errors.Is(err, ErrCardCodeLost) {
+		return w.replaceCard(ctx, r, task, users, body)
+	}
 	if errors.Is(err, ErrCardSpent) {
 		w.log().InfoContext(ctx, "outbox: card can no longer be updated", "key", r.Key, "task", task)
 		return nil
@@ -536,4 +545,41 @@ func (w *Worker) updateCard(ctx context.Context, r *OutboxRow, f map[string]any)
 		w.Store.GiveCardCodeBack(context.WithoutCancel(ctx), task, code)
 	}
 	return err
+}
+
+// replaceCard sends the changed card as a new card when the old one cannot be updated (its
+// response_code was lost with WeCom's answer): the user sees the outcome instead of a card
+// whose buttons still wait. The new card's task_id is the old one's with the update's row id,
+// so a resend of this row is the same request (WeCom's duplicate check drops it).
+func (w *Worker) replaceCard(ctx context.Context, r *OutboxRow, task string, users []string, body map[string]any) error {
+	card, ok := body["template_card"].(map[string]any)
+	if !ok || len(users) != 1 {
+		w.log().InfoContext(ctx, "outbox: card with a lost code cannot be replaced", "key", r.Key, "task", task)
+		return nil
+	}
+	newTask := fmt.Sprintf("%s-r%d", task, r.ID)
+	if len(newTask) > 128 {
+		newTask = fmt.Sprintf("%s-r%d", task[:128-len(fmt.Sprintf("-r%d", r.ID))], r.ID)
+	}
+	c := make(map[string]any, len(card)+1)
+	for k, v := range card {
+		c[k] = v
+	}
+	c["task_id"] = newTask
+	req := map[string]any{"touser": users[0], "msgtype": "template_card", "agentid": w.API.AgentID, "template_card": c,
+		"enable_duplicate_check": 1, "duplicate_check_interval": w.DuplicateCheckInterval()}
+	if err := w.Store.ReplaceCard(ctx, task, newTask, users[0]); err != nil {
+		return err
+	}
+	res, err := w.API.SendMessage(ctx, req)
+	if err != nil {
+		return err
+	}
+	w.log().InfoContext(ctx, "outbox: card re-sent in place of one whose code was lost", "key", r.Key, "task", task, "new", newTask)
+	if res.ResponseCode != "" {
+		if err := w.Store.RecordCardCode(ctx, newTask, users[0], res.ResponseCode); err != nil {
+			w.log().ErrorContext(ctx, "outbox: keep card response_code", "key", r.Key, "err", err)
+		}
+	}
+	return nil
 }

@@ -353,7 +353,7 @@ func CardsWithPrefix(ctx context.Context, q sqlx.QueryerContext, prefix string) 
 		UserID string `db:"userid"`
 	}
 	err := sqlx.SelectContext(ctx, q, &rows, `
-		SELECT task_id, userid FROM sent_cards WHERE subject = $1 ORDER BY created_at, task_id`, prefix)
+		SELECT task_id, userid FROM sent_cards WHERE subject = $1 AND replaced_by IS NULL ORDER BY created_at, task_id`, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("cards of %s: %w", prefix, err)
 	}
@@ -377,6 +377,7 @@ func (s *Store) TakeCardCode(ctx context.Context, taskID string) (string, error)
 		Code    string       `db:"response_code"`
 		CodeAt  sql.NullTime `db:"code_at"`
 		UsedAt  sql.NullTime `db:"used_at"`
+		SentAt  sql.NullTime `db:"sent_at"`
 		Older   string       `db:"older_code"`
 		OlderAt sql.NullTime `db:"older_at"`
 	}
@@ -385,7 +386,7 @@ func (s *Store) TakeCardCode(ctx context.Context, taskID string) (string, error)
 		return "", fmt.Errorf("take code of card %s: %w", taskID, err)
 	}
 	defer tx.Rollback()
-	err = tx.GetContext(ctx, &r, `SELECT response_code, code_at, used_at, older_code, older_at FROM sent_cards WHERE task_id = $1 FOR UPDATE`, taskID)
+	err = tx.GetContext(ctx, &r, `SELECT response_code, code_at, used_at, sent_at, older_code, older_at FROM sent_cards WHERE task_id = $1 FOR UPDATE`, taskID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", bot.ErrCardNotSent // perhaps queued by a transaction still to commit
 	}
@@ -394,7 +395,9 @@ func (s *Store) TakeCardCode(ctx context.Context, taskID string) (string, error)
 	}
 	var code, set string
 	switch {
-	case r.Code == "":
+	case r.Code == "" && r.SentAt.Valid && r.Older == "":
+		return "", bot.ErrCardCodeLost
+	case r.Code == "" && r.Older == "":
 		return "", bot.ErrCardNotSent
 	case !r.UsedAt.Valid && time.Since(r.CodeAt.Time) < bot.CardCodeLife:
 		code, set = r.Code, `used_at = now()`
@@ -410,6 +413,27 @@ func (s *Store) TakeCardCode(ctx context.Context, taskID string) (string, error)
 		return "", fmt.Errorf("take code of card %s: %w", taskID, err)
 	}
 	return code, nil
+}
+
+// RecordCardSent implements bot.OutboxStore.
+func (s *Store) RecordCardSent(ctx context.Context, taskID string) error {
+	if _, err := s.DB.ExecContext(ctx, `UPDATE sent_cards SET sent_at = coalesce(sent_at, now()) WHERE task_id = $1`, taskID); err != nil {
+		return fmt.Errorf("record card %s sent: %w", taskID, err)
+	}
+	return nil
+}
+
+// ReplaceCard implements bot.OutboxStore.
+func (s *Store) ReplaceCard(ctx context.Context, taskID, newTaskID, userID string) error {
+	_, err := s.DB.ExecContext(ctx, `
+		WITH old AS (UPDATE sent_cards SET replaced_by = $2 WHERE task_id = $1 RETURNING subject)
+		INSERT INTO sent_cards (task_id, userid, subject, sent_at)
+		SELECT $2, $3, coalesce((SELECT subject FROM old), $4), now()
+		ON CONFLICT (task_id) DO UPDATE SET sent_at = coalesce(sent_cards.sent_at, now())`, taskID, newTaskID, userID, cardSubject(taskID))
+	if err != nil {
+		return fmt.Errorf("replace card %s: %w", taskID, err)
+	}
+	return nil
 }
 
 func (s *Store) GiveCardCodeBack(ctx context.Context, taskID, code string) {
