@@ -165,7 +165,7 @@ func (f *Form) page(ctx context.Context, r *http.Request, c cases.Case) (formPag
 		return formPage{}, err
 	}
 	p := formPage{Title: c.No + " 入户核查", Case: c, Details: strings.Split(CaseDetails(c, ws), "\n"),
-		Action: r.URL.RequestURI(), Open: c.Status.Open(),
+		Action: actionURI(r), Open: c.Status.Open(),
 		NeedsResult: c.Status == cases.StatusDispatched || c.Status == cases.StatusReturned,
 		Errors:      map[string]string{}}
 	p.Input.Result = string(c.Result)

@@ -217,3 +217,17 @@ func refuseLink(ctx context.Context, log *slog.Logger, access AccessLog, page, c
 		log.ErrorContext(ctx, "record refused link", "page", page, "err", err)
 	}
 }
+
+// actionURI is the address a page posts back to: its own, without the OAuth code (spent once
+// read; the viewer cookie stands for it).
+func actionURI(r *http.Request) string {
+	q := r.URL.Query()
+	if q.Get("code") == "" {
+		return r.URL.RequestURI()
+	}
+	q.Del("code")
+	q.Del("state")
+	u := *r.URL
+	u.RawQuery = q.Encode()
+	return u.RequestURI()
+}

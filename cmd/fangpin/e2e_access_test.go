@@ -5,6 +5,11 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"html"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"regexp"
 	"log/slog"
 	"net/url"
 	"strconv"
@@ -55,7 +60,9 @@ func TestAccessLogAndSignedLinks(t *testing.T) {
 		t.Fatalf("cases: %v %v", cs, err)
 	}
 	c := cs[0]
-	card := cardFor(t, ctx, sim, "zhangsan", c.No) // 东村 is 张三's village
+	// 东村 is 张三's village: the round's card goes to him.
+	waitFor(t, ctx, sim, "zhangsan's card", func() bool { return cardOf(sim, "zhangsan", c.No) != nil })
+	card := cardOf(sim, "zhangsan", c.No)
 	link := cardFormLink(card)
 	if link == "" {
 		t.Fatal("the card has no form link")
@@ -99,6 +106,41 @@ func TestAccessLogAndSignedLinks(t *testing.T) {
 	old := &handlers.FormLinks{Secret: []byte("e2e-form-secret"), BaseURL: base, Now: func() time.Time { return time.Now().Add(-8 * 24 * time.Hour) }}
 	if a := httpDo(t, "GET", old.URL(c.No, "zhangsan"), nil); a.status != 403 || !strings.Contains(a.body, "已过期") {
 		t.Errorf("expired link: %d %s", a.status, a.body)
+	}
+	// The form posts back without the spent code: the viewer cookie OAuth left stands for it,
+	// and a cookie of someone else is refused.
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar}
+	resp, err := client.Get(base + link + "&code=" + sim.OAuthCode("zhangsan"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	action := regexp.MustCompile(`action="([^"]+)"`).FindStringSubmatch(string(page))
+	if resp.StatusCode != 200 || action == nil || strings.Contains(action[1], "code=") {
+		t.Fatalf("form by OAuth: %d, action %v", resp.StatusCode, action)
+	}
+	post := func(c *http.Client) (int, string) {
+		t.Helper()
+		r, err := c.PostForm(base+html.UnescapeString(action[1]), url.Values{"result": {"纳入"}, "reason": {"家中因病支出大，符合纳入条件"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Body.Close()
+		b, _ := io.ReadAll(r.Body)
+		return r.StatusCode, string(b)
+	}
+	otherJar, _ := cookiejar.New(nil)
+	other := &http.Client{Jar: otherJar}
+	if r, err := other.Get(base + "/tasks/?code=" + sim.OAuthCode("lisi")); err == nil {
+		r.Body.Close()
+	}
+	if code, body := post(other); code != 403 || !strings.Contains(body, "发给其他同事") {
+		t.Errorf("zhangsan's form posted with lisi's cookie: %d %s", code, body)
+	}
+	if code, body := post(client); code != 200 || !strings.Contains(body, "纳入") {
+		t.Errorf("zhangsan's form posted: %d %s", code, body)
 	}
 	if strings.Contains(logs.String(), person.id) || !strings.Contains(logs.String(), "signed link refused") {
 		t.Errorf("refused links are logged, without personal data:\n%s", logs.String())
