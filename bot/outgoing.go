@@ -3,7 +3,6 @@ package bot
 import (
 	"encoding/json"
 	"strings"
-	"time"
 )
 
 // Channel is where an outgoing message goes.
@@ -38,10 +37,6 @@ func File(filename string, content []byte) (string, json.RawMessage, []byte) {
 	b, _ := json.Marshal(map[string]any{"filename": filename})
 	return "file", b, content
 }
-
-// saltWindow is how far back the outbox looks when a message is queued for an equal message to the same users:
-// WeCom's longest duplicate_check_interval (4 hours).
-const saltWindow = 4 * time.Hour
 
 // Text makes a text message; mention lists userids to @ (groups) — "@all" for everyone.
 func Text(content string, mention ...string) (string, json.RawMessage) {

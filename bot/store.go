@@ -97,7 +97,6 @@ type OutboxRow struct {
 	// File messages: the content, and its upload once made (reused on resend).
 	Attachment []byte `db:"attachment"`
 	MediaID    string `db:"media_id"`
-	Salt       int    `db:"salt"`
 	// LostFor is how long ago the first lost answer was, in seconds (-1: none).
 	LostFor float64 `db:"lost_for"`
 }
@@ -119,10 +118,3 @@ var ErrCardCodeLost = errors.New("card sent but its response_code was lost")
 
 // ErrCardSpent: the card's code was used or is too old; WeCom cannot change it any more.
 var ErrCardSpent = errors.New("card already updated or older than 72 hours")
-
-// SaltWindow is how far back the outbox looks for an equal message to the same users when
-// one is queued: WeCom's longest duplicate_check_interval (4 hours).
-const SaltWindow = saltWindow
-
-// MaxSalt is the most salt a message's body gets (further equal messages look the same).
-const MaxSalt = maxSalt

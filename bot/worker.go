@@ -385,8 +385,6 @@ func (w *Worker) requests(ctx context.Context, r *OutboxRow, msgtype string, bod
 	return calls, nil
 }
 
-const maxSalt = 64
-
 // zeroWidth are the digits of a part's mark: characters WeCom shows as nothing.
 var zeroWidth = [4]string{"\u200b", "\u200c", "\u200d", "\u2060"}
 

@@ -64,15 +64,10 @@ func Enqueue(ctx context.Context, q sqlx.ExecerContext, msgs ...bot.Outgoing) er
 	return enqueue(ctx, q, nil, msgs)
 }
 
-// enqueueOne inserts one message; salt counts the equal messages to the same users queued
-// lately (up to the most a body shows), so that the worker can make this one's body
-// differ from theirs (see saltMark).
+// enqueueOne inserts one message. Two equal messages need nothing more: the worker marks
+// each part of a private text with its row's id (bot.partMark).
 const enqueueOne = `
-	INSERT INTO outbox (idem_key, channel, target, payload, attachment, salt)
-	SELECT $1, $2, $3, $4, $5,
-	       CASE WHEN $2 = 'message' THEN (SELECT count(*) FROM (SELECT FROM outbox o
-	            WHERE o.channel = $2 AND o.target = $3 AND o.payload_md5 = md5($4::jsonb::text)::uuid
-	              AND o.created_at > now() - make_interval(secs => $6) LIMIT $7) AS equal) ELSE 0 END
+	INSERT INTO outbox (idem_key, channel, target, payload, attachment) VALUES ($1, $2, $3, $4, $5)
 	ON CONFLICT (idem_key) DO NOTHING`
 
 // outboxPayload checks that m can be queued and gives the payload stored for it.
@@ -105,7 +100,7 @@ func enqueue(ctx context.Context, q sqlx.ExecerContext, insert *sqlx.Stmt, msgs 
 		if err != nil {
 			return err
 		}
-		args := []any{m.Key, string(m.Channel), m.Target, payload, nullBytes(m.File), bot.SaltWindow.Seconds(), bot.MaxSalt}
+		args := []any{m.Key, string(m.Channel), m.Target, payload, nullBytes(m.File)}
 		if insert != nil {
 			_, err = insert.ExecContext(ctx, args...)
 		} else {
@@ -189,7 +184,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, batch int, lease time.Duration)
 		       next_attempt_at = now() + make_interval(secs => $2)
 		FROM due WHERE o.id = due.id
 		RETURNING o.id, o.idem_key, o.channel, o.target, o.payload, o.attempts, o.parts_sent,
-		          o.attachment, o.media_id, o.salt,
+		          o.attachment, o.media_id,
 		          COALESCE(EXTRACT(EPOCH FROM now() - o.first_lost_at)::float8, -1) AS lost_for`,
 		batch, lease.Seconds())
 	return rows, err
