@@ -192,3 +192,47 @@ func TestCardWithALostCodeIsReplaced(t *testing.T) {
 		t.Errorf("the new card's code: %q %v", code, err)
 	}
 }
+
+// Every group send passes the group guard in the worker, whatever queued it; private
+// messages are left as they are.
+func TestWorkerGuardsEveryGroupSend(t *testing.T) {
+	h := newHarness(t)
+	ctx := context.Background()
+	if _, err := h.API.CreateAppChat(ctx, bot.AppChat{Name: "城关镇防返贫工作群", Owner: "zhangsan", UserList: []string{"zhangsan", "lisi"}, ChatID: "wrCG0001"}); err != nil {
+		t.Fatal(err)
+	}
+	leak := "王大明 997777197001010016 肺癌晚期 自付5.2万元 电话13812345678"
+	text := func(key string, ch bot.Channel, target string, group bool) bot.Outgoing {
+		mt, body := bot.Text(leak)
+		return bot.Outgoing{Key: key, Channel: ch, Target: target, MsgType: mt, Body: body, Group: group}
+	}
+	err := pgqueue.Enqueue(ctx, h.DB,
+		text("appchat", bot.ToAppChat, "wrCG0001", false),
+		text("webhook", bot.ToWebhook, "demo-hekou-key", false),
+		text("aibot-group", bot.ToResponseURL, h.Sim.ResponseURL("wrCG0001"), true),
+		text("private", bot.ToUsers, "zhangsan", false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := h.worker()
+	w.GroupWords = staticWords{bot.GroupWords{Hide: []string{"肺癌"}, Names: map[string]string{"王大明": "王*明"}}}
+	runWorker(t, w)
+	if err := h.Sim.Wait(waitCtx(t, 20*time.Second), func(s []wecomtest.Sent) bool { return len(s) >= 4 }); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range h.Sim.Sent() {
+		private := m.API == "message/send"
+		for _, bad := range []string{"王大明", "997777197001010016", "肺癌", "5.2万元", "13812345678"} {
+			if strings.Contains(m.Content, bad) != private {
+				t.Errorf("%s: %q shown %v: %s", m.API, bad, !private, m.Content)
+			}
+		}
+		if !private && !strings.Contains(m.Content, "997777********0016") {
+			t.Errorf("%s: no masked ID number: %s", m.API, m.Content)
+		}
+	}
+}
+
+type staticWords struct{ w bot.GroupWords }
+
+func (s staticWords) GroupWords(context.Context) (bot.GroupWords, error) { return s.w, nil }
