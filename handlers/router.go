@@ -35,7 +35,7 @@ type GroupChats interface {
 	// ChatTownship names the township whose group chatid is ("" when none).
 	ChatTownship(ctx context.Context, chatid string) (string, error)
 	// BindChat records chatid as township's group when the township has none and the chat
-	// is no other's; it reports whether chatid is now the township's.
+	// is no township's; it reports whether it bound chatid.
 	BindChat(ctx context.Context, township, chatid string) (bool, error)
 }
 

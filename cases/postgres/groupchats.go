@@ -27,8 +27,8 @@ func (db *DB) ChatTownship(ctx context.Context, chatid string) (string, error) {
 }
 
 // BindChat records chatid as the chat the AI bot sees in township's group, when the township
-// has none yet (neither an app chat nor a bound one) and the chat is no other township's; it
-// reports whether chatid is now the township's.
+// has none yet (neither an app chat nor a bound one) and the chat is no township's; it
+// reports whether it bound chatid.
 func (db *DB) BindChat(ctx context.Context, township, chatid string) (bool, error) {
 	if chatid == "" {
 		return false, nil
