@@ -78,16 +78,22 @@ demo-check: services build
 	redis-cli -h 127.0.0.1 -p 6379 --scan --pattern "$$prefix*" | xargs -r redis-cli -h 127.0.0.1 -p 6379 del >/dev/null; \
 	rm -rf "$$out"; exit $$rc
 
-# Opens a generated month's ledger in LibreOffice Calc and prints it to PDF (issue 7). Not part
-# of make test: LibreOffice is large, so it is installed here only when missing (with a CJK font,
-# or the PDF shows empty boxes for Chinese). The XLSX and
-# PDF are kept in bin/ledger-check/ for a look.
-check-ledger-pdf: services
+# Prints a generated month's ledger (36 cases with long reasons, several pages, every sheet) to
+# PDF with LibreOffice and turns each page into a PNG to look at (docs/ledger.md "Printing").
+# Not part of make test: LibreOffice is large, so it is installed here only when missing, with a
+# CJK font (else the PDF shows empty boxes), Carlito (Calibri's metric twin: the ledger's dates
+# and case numbers) and poppler-utils (pdfinfo, pdftotext, pdftoppm). The test checks the page
+# count, the signature block and the end of the longest reason in the PDF's text and the header
+# on every page; the XLSX, the PDF and page-NN.png are kept in bin/ledger-check/.
+check-ledger-pdf:
 	@SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; pkgs=""; \
-	command -v libreoffice >/dev/null 2>&1 || command -v soffice >/dev/null 2>&1 || pkgs="libreoffice-calc"; \
+	command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 || pkgs="libreoffice-calc-nogui"; \
 	fc-list :lang=zh 2>/dev/null | grep -q . || pkgs="$$pkgs fonts-wqy-microhei"; \
+	fc-list 2>/dev/null | grep -q Carlito || pkgs="$$pkgs fonts-crosextra-carlito"; \
+	command -v pdftoppm >/dev/null 2>&1 || pkgs="$$pkgs poppler-utils"; \
 	if [ -n "$$pkgs" ]; then echo "安装 $$pkgs……" >&2; $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$pkgs >/dev/null; fi
-	mkdir -p bin/ledger-check
+	rm -rf bin/ledger-check && mkdir -p bin/ledger-check
 	FANGPIN_REQUIRE_LIBREOFFICE=1 FANGPIN_LEDGER_CHECK_DIR=$(CURDIR)/bin/ledger-check \
-	  $(GO) test -count=1 -run TestLedgerReadsBackCellByCell -v ./cases/ledgerxlsx/
+	  $(GO) test -count=1 -run 'TestLedgerPDF|TestLedgerPrintsOnA4Landscape' -v ./cases/ledgerxlsx/
+	@echo "请查看 bin/ledger-check/ 中的 PDF 和 page-*.png：每条理由完整、每页有表头和页码、表尾有签字栏。"
