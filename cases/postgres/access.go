@@ -66,7 +66,7 @@ func (db *DB) Audit(ctx context.Context, f cases.AuditFilter) ([]cases.AuditEntr
 		WHERE ($1 = '' OR a.case_no IN (SELECT case_no FROM person_cases) OR a.batch_id IN (SELECT batch_id FROM person_batches))
 		  AND ($2 = '' OR a.user_id = $2) AND ($3::timestamptz IS NULL OR a.at >= $3)
 		UNION ALL
-		SELECT e.at, e.actor, e.action, c.case_no,
+		SELECT e.at, e.actor, CASE e.action WHEN 'verify' THEN 'confirm' ELSE e.action END, c.case_no,
 		       CASE WHEN e.source_msg LIKE 'form%' THEN 'h5' WHEN e.source_msg LIKE 'api%' THEN 'api'
 		            WHEN e.source_msg = '' OR e.source_msg LIKE 'cli%' THEN 'cli' ELSE 'chat' END,
 		       e.from_status || '→' || e.to_status

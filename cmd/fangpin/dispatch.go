@@ -137,6 +137,15 @@ func runCases(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *asJSON { // the lines name every member by ID number: recorded like an export
+		evs := make([]cases.AccessEvent, len(cs))
+		for i, c := range cs {
+			evs[i] = cases.AccessEvent{User: cliUser(), Action: cases.AccessExport, CaseNo: c.No, Channel: cases.ChannelCLI, Detail: "cases --json"}
+		}
+		if err := db.RecordAccesses(ctx, evs); err != nil {
+			return err
+		}
+	}
 	for _, c := range cs {
 		if !*asJSON {
 			fmt.Printf("%s\t%s\t%s\t%s\t%s\t%s\n", c.No, c.Kind, c.Township, c.Status.Label(), c.Result, c.DueOn)

@@ -180,6 +180,9 @@ func TestAccessLogAndSignedLinks(t *testing.T) {
 		return l.Action == "import" && l.User == "api:医保局" && strings.Contains(l.Detail, push.ID)
 	})
 	has("the dispatch", func(l line) bool { return l.Action == "dispatch" && l.CaseNo == c.No })
+	has("zhangsan's result through the form", func(l line) bool {
+		return l.Action == "confirm" && l.User == "zhangsan" && l.CaseNo == c.No && l.Channel == "h5"
+	})
 	if strings.Contains(out, person.id) {
 		t.Errorf("the audit repeats the ID number:\n%s", out)
 	}
@@ -189,6 +192,16 @@ func TestAccessLogAndSignedLinks(t *testing.T) {
 	}
 	if _, out := run(t, "audit", "--json", "--id", g.IDNumber(1980)); strings.TrimSpace(out) != "" {
 		t.Errorf("audit of someone without cases:\n%s", out)
+	}
+	// The CLI's lists that name people by ID number are recorded too.
+	if code, _ := run(t, "cases", "--json"); code != 0 {
+		t.Fatal("cases --json failed")
+	}
+	if _, out := run(t, "audit", "--json", "--id", person.id, "--since", time.Now().In(cases.Shanghai).Format("2006-01-02")); !strings.Contains(out, `"detail":"cases --json"`) {
+		t.Errorf("cases --json is not in the audit:\n%s", out)
+	}
+	if code, _ := run(t, "audit", "--json", "--id", "12345"); code == 0 {
+		t.Error("audit --id with a malformed ID number succeeded")
 	}
 	// Append-only.
 	for _, q := range []string{`DELETE FROM access_log`, `UPDATE access_log SET user_id = 'x'`, `TRUNCATE access_log`} {

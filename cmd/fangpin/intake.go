@@ -97,6 +97,11 @@ func runWarnings(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The lines name each person by ID number and name: recorded like an export.
+	if err := db.RecordAccess(ctx, cases.AccessEvent{User: cliUser(), Action: cases.AccessExport, BatchID: *batch,
+		Channel: cases.ChannelCLI, Detail: "warnings"}); err != nil {
+		return err
+	}
 	err = db.BatchWarnings(ctx, *batch, func(w postgres.BatchWarning) error {
 		if *asJSON {
 			return printJSON(w)
