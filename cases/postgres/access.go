@@ -2,9 +2,9 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 	"strings"
-	"time"
 
 	"github.com/lib/pq"
 
@@ -23,21 +23,21 @@ func (db *DB) RecordAccesses(ctx context.Context, evs []cases.AccessEvent) error
 		return nil
 	}
 	n := len(evs)
+	// A zero time is the database's now(): the access log keeps the wall clock even when a
+	// test or the demo plays the ledger's days faster (db.Now).
 	at, users, actions, nos, batches, channels, details :=
-		make([]time.Time, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+		make([]sql.NullTime, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, e := range evs {
-		if e.At.IsZero() {
-			e.At = db.Now()
-		}
 		if e.User == "" || e.Action == "" || e.Channel == "" {
 			return fmt.Errorf("record access: user, action and channel are required (%+v)", e)
 		}
-		at[i], users[i], actions[i], nos[i], batches[i], channels[i], details[i] =
-			e.At, e.User, e.Action, e.CaseNo, e.BatchID, e.Channel, e.Detail
+		at[i] = sql.NullTime{Time: e.At, Valid: !e.At.IsZero()}
+		users[i], actions[i], nos[i], batches[i], channels[i], details[i] = e.User, e.Action, e.CaseNo, e.BatchID, e.Channel, e.Detail
 	}
 	_, err := db.ExecContext(ctx, `
 		INSERT INTO access_log (at, user_id, action, case_no, batch_id, channel, detail)
-		SELECT * FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])`,
+		SELECT coalesce(at, now()), u, a, c, b, ch, d
+		FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(at, u, a, c, b, ch, d)`,
 		pq.Array(at), pq.Array(users), pq.Array(actions), pq.Array(nos), pq.Array(batches), pq.Array(channels), pq.Array(details))
 	if err != nil {
 		return fmt.Errorf("record access (%s %s): %w", evs[0].Action, evs[0].Channel, err)
