@@ -129,6 +129,7 @@ const (
 	refusedInvalid   = "链接无效或被改动"
 	refusedExpired   = "链接已过期"
 	refusedOAuth     = "身份验证失败"
+	refusedNoOAuth   = "未经企业微信身份验证"
 )
 
 // errOAuthNeeded: the page must first ask WeCom's OAuth who is opening it.
@@ -171,7 +172,7 @@ func (l *FormLinks) CheckViewer(w http.ResponseWriter, r *http.Request, user str
 		}
 	}
 	if l.OAuthCorpID != "" {
-		return "", "", errOAuthNeeded
+		return "", refusedNoOAuth, errOAuthNeeded
 	}
 	return user, "", nil
 }
