@@ -1,6 +1,9 @@
 package cases
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestGroupVillage(t *testing.T) {
 	for in, want := range map[string]string{
@@ -20,5 +23,21 @@ func TestGroupVillage(t *testing.T) {
 		if got := GroupVillage(in); got != want {
 			t.Errorf("GroupVillage(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+func TestOrgAIBotChatBelongsToOneTownship(t *testing.T) {
+	var o Org
+	o.Townships = []OrgTownship{{Name: "城关镇"}, {Name: "河口乡"}, {Name: "青山镇"}}
+	o.Townships[0].Chat.AIBotChat = "aiCG1"
+	o.Townships[1].Chat.AIBotChat = "aiCG1"
+	o.Townships[2].Chat.AIBotChat = "群 1"
+	var dup, bad bool
+	for _, p := range o.Validate() {
+		dup = dup || strings.Contains(p, "已属于城关镇")
+		bad = bad || strings.Contains(p, "aibot_chat “群 1”")
+	}
+	if !dup || !bad {
+		t.Errorf("problems %q: want the shared chat and the malformed one named", o.Validate())
 	}
 }

@@ -45,4 +45,16 @@ func TestGroupChatsBelongToOneTownship(t *testing.T) {
 		t.Fatal(err)
 	}
 	town("aiHK1", "河口乡")
+	// The org file's aibot_chat wins, also over another township's binding by use.
+	for i := range org.Townships {
+		if org.Townships[i].Name == "城关镇" {
+			org.Townships[i].Chat.AIBotChat = "aiHK1"
+		}
+	}
+	if _, err := db.ApplyOrg(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	town("aiHK1", "城关镇")
+	bind("河口乡", "aiHK3", true) // 河口乡 lost its binding: its cadres' next group binds
+	town("wrCG0001", "城关镇")
 }
