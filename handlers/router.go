@@ -368,6 +368,8 @@ func (r *Router) groupRefusal(ctx context.Context, m bot.Message, a cases.Actor)
 	}
 	switch {
 	case town == "":
+		// The chat id is what an org file's aibot_chat needs to name this group.
+		r.Log.InfoContext(ctx, "command in a group of no township", "chat", m.ChatID, "by", m.UserID)
 		return "您好！这个群不是登记过的乡镇工作群，我在这里不回答查询。请在本乡镇的防返贫工作群里 @我，或私聊我发送命令。"
 	case a.Role == cases.RoleLiaison:
 		return "您好！部门联络员的命令涉及多个乡镇，请私聊我发送，我不在乡镇工作群里回答。"
