@@ -58,3 +58,33 @@ func TestGroupChatsBelongToOneTownship(t *testing.T) {
 	bind("河口乡", "aiHK3", true) // 河口乡 lost its binding: its cadres' next group binds
 	town("wrCG0001", "城关镇")
 }
+
+// The group guard's words: the open cases' people's names and their warnings' 病种; nothing
+// of warnings not yet dispatched.
+func TestGroupWordsOfOpenCases(t *testing.T) {
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	dispatchtest.Warn(t, db, p)
+	if d, n, err := db.GroupWords(ctx); err != nil || len(d) != 0 || len(n) != 0 {
+		t.Fatalf("before the dispatch: %v %v %v", d, n, err)
+	}
+	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil {
+		t.Fatal(err)
+	}
+	diagnoses, names, err := db.GroupWords(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(diagnoses) != 1 || diagnoses[0] != p.Disease {
+		t.Errorf("diagnoses %q, want %q", diagnoses, p.Disease)
+	}
+	has := map[string]bool{}
+	for _, n := range names {
+		has[n] = true
+	}
+	for _, x := range []dispatchtest.Person{p.A, p.B, p.C, p.E, p.F, p.G} {
+		if !has[x.Name] {
+			t.Errorf("names lack %s: %q", x.Name, names)
+		}
+	}
+}
