@@ -107,6 +107,9 @@ func groupSafeText(s string, w GroupWords) string {
 	return s
 }
 
+// HasAmount reports whether s holds an amount of money as GroupSafe finds one.
+func HasAmount(s string) bool { return groupAmountRE.MatchString(s) }
+
 // groupSafeFields applies GroupSafe to every text of a message body (a card's titles and
 // descriptions too), leaving alone what WeCom reads as an address or a key.
 func groupSafeFields(v any, w GroupWords) any {
