@@ -1,9 +1,12 @@
 # 防返贫预警助手 — make test runs everything CI runs; make demo plays a whole month.
 SHELL := /bin/bash
-export PATH := $(PATH):/usr/local/go/bin
+# The Go that scripts/services.sh installs (go.mod's) comes before an older one of Debian's.
+export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
-PG_SERVER ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
-export FANGPIN_TEST_PG ?= $(PG_SERVER)
+# A server whose PostgreSQL asks for a password: set FANGPIN_TEST_PG to a URL with one
+# (scripts/services.sh prints how); every target here uses it.
+PG_SERVER ?= $(or $(FANGPIN_TEST_PG),postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)
+export FANGPIN_TEST_PG := $(PG_SERVER)
 export FANGPIN_TEST_REDIS ?= redis://127.0.0.1:6379/0
 
 .PHONY: test services fmt-check vet unit fuzz build demo demo-check bench clean-testdb check-ledger-pdf
@@ -55,7 +58,7 @@ bench: services
 	FANGPIN_BENCH_REMINDERS=$(FANGPIN_BENCH_REMINDERS) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./...
 
 DEMO_DB ?= fangpin_demo
-DEMO_URL ?= postgres://postgres@127.0.0.1:5432/$(DEMO_DB)?sslmode=disable
+DEMO_URL ?= $(subst /postgres?,/$(DEMO_DB)?,$(PG_SERVER))
 
 # The whole monthly cycle against the WeCom simulator, then the demo page until Ctrl-C.
 # Each run starts from a fresh demo database.
@@ -70,7 +73,7 @@ demo: services build
 demo-check: services build
 	@db=fangpin_test_$$$$_demo; prefix=fangpin-demo-check-$$$$-$$RANDOM:; out=$$(mktemp -d); \
 	psql "$(PG_SERVER)" -qc "CREATE DATABASE $$db" || exit 1; \
-	DATABASE_URL="postgres://postgres@127.0.0.1:5432/$$db?sslmode=disable" FANGPIN_REDIS_PREFIX="$$prefix" \
+	DATABASE_URL="$(subst /postgres?,/$$db?,$(PG_SERVER))" FANGPIN_REDIS_PREFIX="$$prefix" \
 	  ./bin/fangpin demo --no-serve --addr 127.0.0.1:0 --sim-addr 127.0.0.1:0 --out "$$out" >"$$out/demo.log" 2>&1; rc=$$?; \
 	if [ $$rc -ne 0 ]; then cat "$$out/demo.log"; echo "fangpin demo --no-serve 失败（退出码 $$rc）"; \
 	else echo "fangpin demo --no-serve 通过：$$(grep -c '' "$$out/demo.log") 行输出"; fi; \

@@ -52,6 +52,10 @@ type Request struct {
 	Today      cases.Date  // for the default period
 	// Progress, if set, is called every ProgressEvery rows (for a line on stderr).
 	Progress func(rows int)
+	// Refused, if set, is given every refused row as the file had it (header, the row's
+	// own number, its cells: reused after the call, copy what you keep) with its errors,
+	// so that the department can be sent back just those rows to correct.
+	Refused func(header []string, row int, cells []string, errs []cases.RowError)
 }
 
 const (
@@ -143,6 +147,10 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	p := newParser(cat, cols, header)
 	p.period, p.towns, p.depts, p.rules, p.store, p.progress = period, towns, deptNames, rules, store, req.Progress
 	p.today = req.Today
+	if req.Refused != nil {
+		raw := rows.Header()
+		p.refused = func(row int, cells []string, errs []cases.RowError) { req.Refused(raw, row, cells, errs) }
+	}
 	if cat == cases.CatEducation {
 		p.schoolYear = cases.SchoolYearOf(pm)
 	}
@@ -222,6 +230,7 @@ type parser struct {
 	late                                 bool        // an in-scope epidemic row reports an event more than 3 days old
 	// schoolYear is an education push's 学年; rows of another 学年 are errors.
 	schoolYear string
+	refused    func(row int, cells []string, errs []cases.RowError) // Request.Refused
 }
 
 // newParser resolves the column names to indexes once, so a row costs no map lookups.
@@ -383,6 +392,9 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 		errs := p.parse(rec, row, &pd)
 		if len(errs) > 0 {
 			b.Rejected++
+			if p.refused != nil {
+				p.refused(row, rec, errs)
+			}
 			for _, e := range errs {
 				if len(b.Errors) < MaxErrors {
 					e.Message = sheet.ClipMessage(e.Message)
