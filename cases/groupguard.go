@@ -11,8 +11,8 @@ import (
 // the registry: a cell that holds a name, an ID number and a diagnosis must not reach a
 // township group because it stood in the 村 column.
 
-// VillagePending stands in a group message for a village name that is not shown.
-const VillagePending = "（村名待核）"
+// VillagePending stands in a group's 按村统计 for a village name that is not shown.
+const VillagePending = "村名待核"
 
 // villageSuffixes end the names of the places a case can be in below a township.
 var villageSuffixes = []string{"村", "社区", "居委会", "村委会", "组", "屯", "寨", "庄", "街道", "嘎查", "场", "队", "居"}
@@ -50,6 +50,15 @@ func GroupVillage(v string) string {
 		return v
 	}
 	return VillagePending
+}
+
+// GroupPlace is Place as a group may read it: the village when it reads as a village's
+// name, else the township.
+func (c Case) GroupPlace() string {
+	if v := GroupVillage(c.Village); v != "" && v != VillagePending {
+		return v
+	}
+	return c.Township
 }
 
 // DiagnosisWords are words of diseases and treatment a group message never shows, besides

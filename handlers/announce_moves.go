@@ -25,7 +25,7 @@ func (a *Announcer) MoveMessages(moves []cases.CaseMove) []bot.Outgoing {
 		if who == "" {
 			who = "区域排查"
 		}
-		place := cases.GroupVillage(c.Village)
+		place := c.GroupPlace()
 		if place != "" {
 			place = "（" + place + "）"
 		}

