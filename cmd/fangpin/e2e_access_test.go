@@ -42,7 +42,7 @@ func TestAccessLogAndSignedLinks(t *testing.T) {
 	g := synth.New(20261208)
 	person := struct{ name, id string }{"上官晓月", g.IDNumber(1971)}
 	js, _ := json.Marshal(map[string]any{"category": "medical", "period": "2026-10", "records": []map[string]string{{
-		intake.ColName: person.name, intake.ColID: person.id, intake.ColTownship: "城关镇", intake.ColVillage: "东村",
+		intake.ColName: person.name, intake.ColID: person.id, intake.ColTownship: "城关镇", intake.ColVillage: "示例一村",
 		"住院自付累计": "25000.00", "门诊统筹费用": "0", "门特费用": "0"}}})
 	push := pushRequest(t, base, "demo-token-ybj", "application/json", bytes.NewReader(js))
 	if push.Warnings != 1 {
@@ -60,7 +60,7 @@ func TestAccessLogAndSignedLinks(t *testing.T) {
 		t.Fatalf("cases: %v %v", cs, err)
 	}
 	c := cs[0]
-	// 东村 is 张三's village: the round's card goes to him.
+	// 示例一村 is 张三's village: the round's card goes to him.
 	waitFor(t, ctx, sim, "zhangsan's card", func() bool { return cardOf(sim, "zhangsan", c.No) != nil })
 	card := cardOf(sim, "zhangsan", c.No)
 	link := cardFormLink(card)
