@@ -60,6 +60,12 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "第 %d 行，列“%s”：%s\n", e.Row, e.Column, e.Message)
 	}
+	if b.DuplicateOf == nil {
+		if err := db.RecordAccess(ctx, cases.AccessEvent{User: cliUser(), Action: cases.AccessImport, BatchID: b.ID,
+			Channel: cases.ChannelCLI, Detail: fmt.Sprintf("%s %s %s 期，%d 行", b.Department, b.Category, b.Period, b.Rows)}); err != nil {
+			return err
+		}
+	}
 	if b.DuplicateOf != nil {
 		fmt.Fprintf(os.Stderr, "这个文件已经导入过（批次 %s），本次没有做任何改动。\n", *b.DuplicateOf)
 	}
@@ -100,6 +106,11 @@ func runWarnings(ctx context.Context, env *Env, args []string) error {
 	}
 	db, err := env.MigratedDB(ctx)
 	if err != nil {
+		return err
+	}
+	// The lines name each person by ID number and name: recorded like an export.
+	if err := db.RecordAccess(ctx, cases.AccessEvent{User: cliUser(), Action: cases.AccessExport, BatchID: *batch,
+		Channel: cases.ChannelCLI, Detail: "warnings"}); err != nil {
 		return err
 	}
 	err = db.BatchWarnings(ctx, *batch, func(w postgres.BatchWarning) error {

@@ -124,6 +124,10 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 		}
 		return fmt.Errorf("%s：%w", fs.Arg(0), err)
 	}
+	if err := db.RecordAccess(ctx, cases.AccessEvent{User: cliUser(), Action: cases.AccessImport, BatchID: sum.BatchID,
+		Channel: cases.ChannelCLI, Detail: fmt.Sprintf("名册 %s，%d 行", filepath.Base(fs.Arg(0)), sum.Rows)}); err != nil {
+		return err
+	}
 	for _, e := range sum.Errors {
 		fmt.Fprintf(os.Stderr, "第 %d 行，列“%s”：%s\n", e.Row, e.Column, e.Message)
 	}
