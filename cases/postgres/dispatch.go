@@ -142,7 +142,7 @@ func (db *DB) addTasks(ctx context.Context, tx *sqlx.Tx, caseID int64, depts []s
 			continue
 		}
 		seen[dept] = true
-		t, added, err := db.addTask(ctx, tx, caseID, dept, opt.Date, at, "dispatch", "", opt.Actor, opt.Source)
+		t, added, err := db.addTask(ctx, tx, cases.NewTask(caseID, dept, opt.Date, db.Cal, cases.TaskFromDispatch, ""), at, opt.Actor, opt.Source)
 		if err != nil {
 			return nil, err
 		}

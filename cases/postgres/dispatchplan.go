@@ -160,6 +160,6 @@ func holdWarnings(ctx context.Context, tx *sqlx.Tx, ph cases.PlannedHousehold, o
 	if err != nil {
 		return fmt.Errorf("hold warnings against %s: %w", e.CaseNo, err)
 	}
-	return InsertEvent(ctx, tx, e.CaseID, ActHeld, cases.StatusClosed, cases.StatusClosed, opt.Actor, opt.Source, at,
+	return InsertEvent(ctx, tx, e.CaseID, cases.ActHeld, cases.StatusClosed, cases.StatusClosed, opt.Actor, opt.Source, at,
 		map[string]any{"round": opt.Month, "warnings": len(h.Warnings), "categories": cases.CategoryLabels(h.Categories())})
 }
