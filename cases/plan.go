@@ -48,6 +48,10 @@ type RoundFacts struct {
 	// Earlier is the latest case of households with no open case that had one (hold rule).
 	Earlier   map[string]EarlierResult
 	SelfFound *SelfFoundPath // nil for a 交办 round
+	// Population are the round's 人员变动 warnings by registry household (GroupPopulation), and
+	// OpenInfo the open 信息变更 case of those that have one.
+	Population []Household
+	OpenInfo   map[string]OpenCase
 }
 
 // PlanAction is what becomes of one household.
@@ -83,6 +87,9 @@ type PlannedHousehold struct {
 type RoundPlan struct {
 	Due        Date // CaseDue of the round's day
 	Households []PlannedHousehold
+	// Population is the 信息变更 part: a household's changes join its open 信息变更 case or
+	// open one, due InfoCaseDue, with no 核查 and no department task.
+	Population []PlannedHousehold
 }
 
 // Count counts the households planned for action a.
@@ -138,7 +145,38 @@ func PlanRound(f RoundFacts) RoundPlan {
 		}
 		p.Households = append(p.Households, ph)
 	}
+	for _, h := range f.Population {
+		ph := PlannedHousehold{Household: h, Action: PlanCreate, Kind: KindInfo, DueOn: InfoCaseDue(f.Date), Source: SourcePopulation}
+		if o, ok := f.OpenInfo[h.Key]; ok {
+			ph = PlannedHousehold{Household: h, Action: PlanMerge, Into: o,
+				Command: Command{Action: ActAddWarnings, Now: f.At, Reason: fmt.Sprintf("人员变动 %d 条", len(h.Warnings))}}
+		}
+		p.Population = append(p.Population, ph)
+	}
 	return p
+}
+
+// GroupPopulation groups 人员变动 warnings by the registry household each belongs to (Reg):
+// one 信息变更 case per household, keyed info:<户编号>, of the household's township and head.
+// Households come out in the order of their first warning.
+func GroupPopulation(ws []WarningFact) []Household {
+	index := map[string]int{}
+	var out []Household
+	for _, w := range ws {
+		if w.Reg == nil {
+			continue
+		}
+		key := "info:" + w.Reg.No
+		i, ok := index[key]
+		if !ok {
+			i = len(out)
+			index[key] = i
+			out = append(out, Household{Key: key, HouseholdNo: w.Reg.No, HeadIDNumber: w.Reg.HeadIDNumber,
+				HeadName: w.Reg.HeadName, Township: w.Reg.Township, Village: w.Reg.Village})
+		}
+		out[i].Warnings = append(out[i].Warnings, w)
+	}
+	return out
 }
 
 // planMerge is 补充预警: the open case takes the warnings through the lifecycle (refused for

@@ -186,6 +186,33 @@ func TestPlanRound(t *testing.T) {
 	}
 }
 
+// TestPlanPopulation: 人员变动 warnings become one 信息变更 case per registry household, due
+// by the end of the month after, or join the household's open 信息变更 case.
+func TestPlanPopulation(t *testing.T) {
+	day := MustDate("2026-11-10")
+	h1 := &RegistryHousehold{No: "H1", HeadIDNumber: "A", HeadName: "王建国", Township: "城关镇", Village: "东村"}
+	h2 := &RegistryHousehold{No: "H2", HeadIDNumber: "C", HeadName: "周芳", Township: "河口乡", Village: "西村"}
+	pop := GroupPopulation([]WarningFact{
+		{ID: 1, Category: CatPopulation, IDNumber: "B", Township: "河口乡", Reg: h1},
+		{ID: 2, Category: CatPopulation, IDNumber: "C", Township: "河口乡", Reg: h2},
+		{ID: 3, Category: CatPopulation, IDNumber: "A", Township: "城关镇", Reg: h1},
+	})
+	if len(pop) != 2 || pop[0].Key != "info:H1" || len(pop[0].Warnings) != 2 || pop[0].Township != "城关镇" || pop[0].HeadName != "王建国" || pop[1].Key != "info:H2" {
+		t.Fatalf("population households %+v, want info:H1 (two changes, the registry's township) then info:H2", pop)
+	}
+	p := PlanRound(RoundFacts{Date: day, At: day.At(10, 0), Cal: NewCalendar(), Population: pop,
+		OpenInfo: map[string]OpenCase{"info:H2": {ID: 8, No: "YJ202610-0008"}}})
+	if len(p.Households) != 0 || len(p.Population) != 2 {
+		t.Fatalf("plan %+v, want two 信息变更 households and nothing else", p)
+	}
+	if c := p.Population[0]; c.Action != PlanCreate || c.Kind != KindInfo || c.Source != SourcePopulation || c.DueOn != MustDate("2026-12-31") || len(c.Departments) != 0 {
+		t.Errorf("new 信息变更 case %+v, want kind 信息变更 from 人员变动 due 2026-12-31 without tasks", c)
+	}
+	if m := p.Population[1]; m.Action != PlanMerge || m.Into.No != "YJ202610-0008" || m.Command.Reason != "人员变动 1 条" || !m.Command.Date.IsZero() {
+		t.Errorf("merge %+v, want into YJ202610-0008 with the reason 人员变动 1 条 and due_on kept", m)
+	}
+}
+
 // TestGroupNotices groups outcomes per township in name order; a household whose rows named
 // another township is told there as Elsewhere, never twice in its own.
 func TestGroupNotices(t *testing.T) {

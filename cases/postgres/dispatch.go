@@ -90,22 +90,29 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 	if err != nil {
 		return err
 	}
-	rf.Date, rf.At, rf.Cal = opt.Date, at, db.Cal
-	outs, err := db.executePlan(ctx, tx, cases.PlanRound(rf), opt, at, res)
+	// 人员变动: 信息变更 cases, apart from the risk cases.
+	pop, err := undispatchedPopulation(ctx, tx, batches)
 	if err != nil {
 		return err
 	}
-	// 人员变动: 信息变更 cases, apart from the risk cases (population.go).
-	infos, err := db.dispatchPopulation(ctx, tx, opt, at, batches, res)
+	rf.Population = cases.GroupPopulation(pop)
+	if rf.OpenInfo, err = openInfoCases(ctx, tx, rf.Population); err != nil {
+		return err
+	}
+	rf.Date, rf.At, rf.Cal = opt.Date, at, db.Cal
+	plan := cases.PlanRound(rf)
+	outs, err := db.executePlan(ctx, tx, plan, opt, at, res)
+	if err != nil {
+		return err
+	}
+	infos, err := db.executePopulation(ctx, tx, plan.Population, opt, at, res)
 	if err != nil {
 		return err
 	}
 	if err := markDispatchedBatches(ctx, tx); err != nil {
 		return err
 	}
-	for _, d := range infos {
-		outs = append(outs, cases.Outcome{Dispatched: d})
-	}
+	outs = append(outs, infos...)
 	for _, n := range cases.GroupNotices(opt.Month, outs) {
 		if err := fillNotice(ctx, tx, &n); err != nil {
 			return err
