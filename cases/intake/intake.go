@@ -53,6 +53,15 @@ type Request struct {
 	Today      cases.Date  // for the default period
 	// Progress, if set, is called every ProgressEvery rows (for a line on stderr).
 	Progress func(rows int)
+	// Mapping is the department's own words for columns and values; nil means the one the
+	// store keeps for the department, if the store keeps mappings (MappingSource).
+	Mapping *cases.ColumnMapping
+}
+
+// MappingSource is what a Store may also offer: each department's stored column and value
+// mapping (docs/intake.md). *postgres.DB does.
+type MappingSource interface {
+	DepartmentMapping(ctx context.Context, dept string) (cases.ColumnMapping, error)
 }
 
 const (
@@ -123,6 +132,19 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	if rules == nil {
 		rules = cases.DefaultRules()
 	}
+	mapping := req.Mapping
+	if mapping == nil {
+		if ms, ok := store.(MappingSource); ok {
+			m, err := ms.DepartmentMapping(ctx, dept.Name)
+			if err != nil {
+				return cases.Batch{}, fmt.Errorf("import: %w", err)
+			}
+			mapping = &m
+		}
+	}
+	if mapping != nil && len(mapping.Columns) > 0 {
+		rows = mappedRows{rows, mapHeader(rows.Header(), mapping.Columns)}
+	}
 	cols, err := sheet.Columns(rows.Header(), RequiredColumnsOf(cat), ColumnsOf(cat))
 	if err != nil {
 		return cases.Batch{}, cases.Errorf(cases.EInvalid, "%s", err.Error())
@@ -143,6 +165,9 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	p := newParser(cat, cols, header)
 	p.period, p.towns, p.depts, p.rules, p.store, p.progress = period, towns, deptNames, rules, store, req.Progress
 	p.today = req.Today
+	if mapping != nil {
+		p.mapValues(mapping.Values)
+	}
 	if cat == cases.CatEducation {
 		p.schoolYear = cases.SchoolYearOf(pm)
 	}
@@ -211,6 +236,7 @@ type field struct {
 	column
 	idx     int
 	allowed map[string]bool // the Oneof values, so the usual valid cell needs no validator call
+	words   map[string]string // the department's value words for this column (mapping.go); nil: none
 }
 
 type parser struct {
@@ -612,6 +638,11 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 			pd.kindSaysIt = p.lastKindSays
 			continue
 		}
+		if c.words != nil {
+			if w, ok := c.words[v]; ok {
+				v = w
+			}
+		}
 		if v == "" {
 			if !c.Empty {
 				bad(c.Name, "%s不能为空", c.Name)
@@ -666,7 +697,12 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 		// 问题类型 of one person are two problems of one household, both kept.
 		key, _ := cases.IDKey(w.IDNumber)
 		if p.iProblem >= 0 {
-			key = key*8 + uint64(problemTypeIndex(cell(p.fields[p.iProblem].idx))+1)
+			f := &p.fields[p.iProblem]
+			pt := cell(f.idx)
+			if w, ok := f.words[pt]; ok {
+				pt = w
+			}
+			key = key*8 + uint64(problemTypeIndex(pt)+1)
 		}
 		if prev, dup := p.seen[key]; dup {
 			if p.schoolYear != "" {

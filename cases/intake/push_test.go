@@ -144,3 +144,40 @@ func TestPeriodCheckedStrictly(t *testing.T) {
 		t.Fatalf("%d batches stored for refused periods (%v)", n, err)
 	}
 }
+
+// A department's stored mapping names its own header texts and value words; the import
+// reads its files by them, and clearing it brings back the built-in names alone.
+func TestDepartmentMappingReadsOwnWords(t *testing.T) {
+	f := setup(t)
+	ctx := context.Background()
+	file := csvOf("人员姓名X,证件号X,乡镇,保障类别X,认定日期", "甲,"+f.gen.IDNumber(1970)+",城关镇,农村低保X,2026-10-08")
+	if _, err := f.tryImport("民政局", cases.CatAssistance, file); cases.ErrorCode(err) != cases.EInvalid {
+		t.Fatalf("without a mapping the header must be refused: %v", err)
+	}
+	if err := f.db.SetDepartmentMapping(ctx, cases.ColumnMapping{Department: "民政局",
+		Columns: map[string]string{"人员姓名X": "姓名", "证件号X": "身份证号"}}); err != nil {
+		t.Fatal(err)
+	}
+	// a second answer adds to the first
+	if err := f.db.SetDepartmentMapping(ctx, cases.ColumnMapping{Department: "民政局",
+		Columns: map[string]string{" 保障类别X ": "救助类别"}, Values: map[string]map[string]string{"救助类别": {"农村低保X": "低保"}}}); err != nil {
+		t.Fatal(err)
+	}
+	m, err := f.db.DepartmentMapping(ctx, "民政局")
+	if err != nil || len(m.Columns) != 3 || m.Values["救助类别"]["农村低保X"] != "低保" {
+		t.Fatalf("stored mapping %+v (%v)", m, err)
+	}
+	b := f.importBytes(t, "民政局", cases.CatAssistance, file)
+	if b.Accepted != 1 || b.Warnings != 1 || b.Rejected != 0 {
+		t.Fatalf("with the mapping: %+v", b)
+	}
+	if err := f.db.ClearDepartmentMapping(ctx, "民政局"); err != nil {
+		t.Fatal(err)
+	}
+	if m, err := f.db.DepartmentMapping(ctx, "民政局"); err != nil || !m.Empty() {
+		t.Fatalf("after clearing: %+v (%v)", m, err)
+	}
+	if _, err := f.db.DepartmentMapping(ctx, "不存在局"); cases.ErrorCode(err) != cases.ENotFound {
+		t.Fatalf("unknown department: %v", err)
+	}
+}
