@@ -235,7 +235,7 @@ type pending struct {
 type field struct {
 	column
 	idx     int
-	allowed map[string]bool // the Oneof values, so the usual valid cell needs no validator call
+	allowed map[string]bool   // the Oneof values, so the usual valid cell needs no validator call
 	words   map[string]string // the department's value words for this column (mapping.go); nil: none
 }
 
