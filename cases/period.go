@@ -47,3 +47,20 @@ func ParsePushPeriod(c Category, s string, today Date) (string, error) {
 	}
 	return month, nil
 }
+
+// Refiled is what re-filing a push under another period (期间) did.
+type Refiled struct {
+	Batch    Batch  // as it is now
+	From     string // the period it was filed under
+	Replaced int    // rows of other pushes of the new period it replaced
+}
+
+// PeriodLabel names a push's period as the department does: a month, or education's 学年.
+func PeriodLabel(c Category, period string) string {
+	if c == CatEducation {
+		if d, err := ParseMonth(period); err == nil {
+			return "学年 " + SchoolYearOf(d)
+		}
+	}
+	return period
+}

@@ -125,6 +125,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Router.Cards = cs
 	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Log: log}).Commands()...)
 	s.Router.Register((&handlers.Sweeps{Store: db, Now: db.Now}).Commands()...)
+	s.Router.Register((&handlers.Pushes{Store: db, Out: s.Outbox}).Commands()...)
 	rules, err := env.Rules()
 	if err != nil {
 		return nil, err
