@@ -68,10 +68,14 @@ func (db *DB) RefileBatch(ctx context.Context, id, dept, period string) (cases.R
 			return fmt.Errorf("refile batch %s: %w", id, err)
 		}
 		// Its old period: the rows it replaced come back, and its own rows leave the period's merges.
-		if _, err := tx.ExecContext(ctx, `UPDATE warnings SET superseded_by = NULL WHERE superseded_by = $1 AND case_id IS NULL`, b.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM warnings_superseded WHERE batch_id = $1`, b.ID); err != nil {
 			return fmt.Errorf("refile batch %s: %w", id, err)
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE warnings w SET superseded_by = NULL, period = $2 WHERE `+inBatch("w.batch_id", "$1"), b.ID, newPeriod); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM warnings_superseded s USING warnings w
+			WHERE s.warning_id = w.id AND `+inBatch("w.batch_id", "$1"), b.ID); err != nil {
+			return fmt.Errorf("refile batch %s: %w", id, err)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE warnings w SET period = $2 WHERE `+inBatch("w.batch_id", "$1"), b.ID, newPeriod); err != nil {
 			return fmt.Errorf("refile batch %s: %w", id, err)
 		}
 		if b.Category != cases.CatEpidemic { // an epidemic push is late by its events, not its period
@@ -79,7 +83,7 @@ func (db *DB) RefileBatch(ctx context.Context, id, dept, period string) (cases.R
 		}
 		b.Period = newPeriod
 		persons := storedPersons{}
-		rows, err := tx.QueryContext(ctx, `SELECT w.id_number, CASE WHEN w.category = 'assurance' THEN coalesce(w.detail::jsonb ->> '问题类型', '') ELSE '' END
+		rows, err := tx.QueryContext(ctx, `SELECT w.id_number, `+problemOf+`
 			FROM warnings w WHERE `+inBatch("w.batch_id", "$1")+` AND w.id_number <> '' AND w.rule <> ''`, b.ID)
 		if err != nil {
 			return fmt.Errorf("refile batch %s: %w", id, err)

@@ -10,15 +10,27 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
+// notSuperseded is the condition of a warning w that no later push has replaced.
+const notSuperseded = `NOT EXISTS (SELECT 1 FROM warnings_superseded s WHERE s.warning_id = w.id)`
+
+// problemOf is a stored warning's 问题类型 for assurance (one row per person and 问题类型), else ''.
+const problemOf = `CASE WHEN w.category = 'assurance' THEN coalesce(w.detail::jsonb ->> '问题类型', '') ELSE '' END`
+
+// samePush is the condition of the batches b of a department ($1), category ($2) and period
+// ($3) other than batch $4.
+const samePush = `b.department_id = (SELECT id FROM departments WHERE name = $1) AND b.category = $2 AND b.period = $3 AND b.id <> $4`
+
 // supersede merges push b, just stored in tx, with the earlier pushes of its department,
 // category and period that no round has dispatched yet, person by person: each earlier row
-// with a warning no case holds, of a person b has an accepted row for, is marked superseded
+// with a warning no case holds, of a person b has an accepted row for, is listed as replaced
 // by b, so that no dispatch reads it (the later row wins, whether it warns or not). It returns
 // how many rows of b replaced an earlier row.
 //
-// It is one query and one update per import, and costs nothing when the period has no earlier
-// push. Pushes of the same department, category and period take turns here (an advisory lock
-// held to commit), so that of two pushes at once the later one sees the earlier's rows.
+// Once per import: one query brings the earlier rows and their people as arrays (a row each
+// would cost more than the import's reading of them), b.Persons picks those b names, and one
+// statement lists their rows. Nothing is read when the period has no earlier push. Pushes of
+// the same department, category and period take turns here (an advisory lock held to commit),
+// so that of two pushes at once the later one sees the earlier's rows.
 func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 	if b.Persons == nil {
 		return 0, nil
@@ -27,38 +39,46 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 		"push|"+b.Department+"|"+string(b.Category)+"|"+b.Period); err != nil {
 		return 0, fmt.Errorf("import batch: wait for earlier pushes: %w", err)
 	}
-	rows, err := tx.QueryContext(ctx, `
-		SELECT w.id, w.id_number, CASE WHEN b.category = 'assurance' THEN coalesce(w.detail::jsonb ->> '问题类型', '') ELSE '' END
+	args := []any{b.Department, string(b.Category), b.Period, b.ID}
+	// The rows already replaced are few or none: asked apart, they spare the earlier rows'
+	// query a look-up per row.
+	var gone pq.Int64Array
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(array_agg(s.warning_id), '{}') FROM warnings_superseded s
+		JOIN batches b ON b.id = s.batch_id WHERE `+samePush, args...).Scan(&gone); err != nil {
+		return 0, fmt.Errorf("import batch: earlier pushes: %w", err)
+	}
+	var rows pq.Int64Array
+	var ids, problems pq.StringArray
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(array_agg(w.id), '{}'), coalesce(array_agg(w.id_number), '{}'),
+			coalesce(array_agg(`+problemOf+`), '{}')
 		FROM batches b JOIN warnings w ON `+inBatch("w.batch_id", "b.id")+`
-		WHERE b.undispatched AND b.department_id = (SELECT id FROM departments WHERE name = $1)
-			AND b.category = $2 AND b.period = $3 AND b.id <> $4
-			AND w.case_id IS NULL AND w.superseded_by IS NULL AND w.rule <> '' AND w.id_number <> ''`,
-		b.Department, string(b.Category), b.Period, b.ID)
-	if err != nil {
+		WHERE b.undispatched AND `+samePush+` AND w.case_id IS NULL AND w.rule <> '' AND w.id_number <> ''`, args...).
+		Scan(&rows, &ids, &problems); err != nil {
 		return 0, fmt.Errorf("import batch: earlier pushes: %w", err)
 	}
-	defer rows.Close()
-	var ids []int64
+	replacedAlready := make(map[int64]bool, len(gone))
+	for _, id := range gone {
+		replacedAlready[id] = true
+	}
 	people := map[[2]string]bool{}
-	for rows.Next() {
-		var id int64
-		var person [2]string
-		if err := rows.Scan(&id, &person[0], &person[1]); err != nil {
-			return 0, fmt.Errorf("import batch: earlier pushes: %w", err)
+	var replaced []int64
+	for i, id := range ids {
+		if replacedAlready[rows[i]] {
+			continue
 		}
-		if b.Persons.Has(person[0], person[1]) {
-			ids = append(ids, id)
-			people[person] = true
+		p := [2]string{id, problems[i]}
+		if people[p] || b.Persons.Has(id, p[1]) {
+			people[p] = true
+			replaced = append(replaced, rows[i])
 		}
 	}
-	if err := rows.Err(); err != nil {
-		return 0, fmt.Errorf("import batch: earlier pushes: %w", err)
-	}
-	rows.Close()
-	if len(ids) == 0 {
+	if len(replaced) == 0 {
 		return 0, nil
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE warnings SET superseded_by = $1 WHERE id = ANY($2)`, b.ID, pq.Array(ids)); err != nil {
+	// The rows by their ids, not by a join with the people: a join's plan, made before the
+	// table's statistics know a fresh import, could go row by row.
+	if _, err := tx.ExecContext(ctx, `INSERT INTO warnings_superseded (warning_id, batch_id) SELECT unnest($1::bigint[]), $2`,
+		pq.Array(replaced), b.ID); err != nil {
 		return 0, fmt.Errorf("import batch: supersede earlier rows: %w", err)
 	}
 	return len(people), nil
