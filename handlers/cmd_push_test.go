@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"net/http"
 	"os"
 	"sort"
 	"strings"
@@ -152,5 +153,34 @@ func TestTemplateCommandSendsTheDepartmentsTemplates(t *testing.T) {
 	}
 	if got := say(t, db, r, "m3", "zhangsan", "模板"); !strings.Contains(got, "只有") {
 		t.Errorf("a cadre's 模板: %s", got)
+	}
+}
+
+// The push API takes the same bytes for another period as a new push, refuses a period that
+// is not YYYY-MM or lies ahead with 400, and answers "replaced" for a later push of a period.
+func TestBatchAPIPushIdentityAndPeriods(t *testing.T) {
+	srv, db := batchServer(t, &handlers.BatchAPI{})
+	g := synth.New(5)
+	file := []byte("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用\n甲," + g.IDNumber(1970) + ",城关镇,20000,0,0\n")
+	push := func(period string, file []byte) answer {
+		body, ct := multipartBody(t, map[string]string{"category": "medical", "period": period}, file)
+		return pushBatch(t, srv.URL, "demo-token-ybj", ct, body)
+	}
+	for _, p := range []string{"2026-11x", "2099-01", "2026-13"} {
+		if a := push(p, file); a.status != http.StatusBadRequest || !strings.Contains(a.err.Error, p) {
+			t.Errorf("period %s: %+v", p, a)
+		}
+	}
+	oct, sep := push("2026-10", file), push("2026-09", file)
+	if oct.status != http.StatusCreated || sep.status != http.StatusCreated || sep.batch.DuplicateOf != nil || sep.batch.ID == oct.batch.ID {
+		t.Fatalf("the same bytes for October and September: %+v / %+v", oct, sep)
+	}
+	later := push("2026-10", append(file, []byte("乙,"+g.IDNumber(1971)+",城关镇,20000,0,0\n")...))
+	if later.status != http.StatusCreated || later.batch.Replaced != 1 {
+		t.Fatalf("a later October push: %+v", later)
+	}
+	var n int
+	if err := db.Get(&n, `SELECT count(*) FROM batches`); err != nil || n != 3 {
+		t.Fatalf("%d batches (%v), want 3", n, err)
 	}
 }
