@@ -13,7 +13,7 @@ import (
 // notSuperseded is the condition of a warning w that no later push has replaced.
 const notSuperseded = `NOT EXISTS (SELECT 1 FROM warnings_superseded s WHERE s.warning_id = w.id)`
 
-// problemOf is a stored warning's 问题类型 for assurance (one row per person and 问题类型), else ”.
+// problemOf is a stored warning's 问题类型 for assurance (one row per person and 问题类型), else empty.
 const problemOf = `CASE WHEN w.category = 'assurance' THEN coalesce(w.detail::jsonb ->> '问题类型', '') ELSE '' END`
 
 // samePush is the condition of the batches b of a department ($1), category ($2) and period
