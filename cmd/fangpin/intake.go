@@ -12,7 +12,7 @@ import (
 	"github.com/fangpin/fangpin/cases/postgres"
 )
 
-const importUsage = "用法：fangpin import --dept 部门名称 --category 类别代码 [--period YYYY-MM] [--json] FILE（CSV 或 XLSX）"
+const importUsage = "用法：fangpin import --dept 部门名称 --category 类别代码 [--period YYYY-MM（教育类可写学年 YYYY-YYYY）] [--json] FILE（CSV 或 XLSX）"
 
 // domainErr keeps a domain error's Chinese message without its code prefix.
 func domainErr(err error) error {
@@ -61,6 +61,9 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	}
 	if b.DuplicateOf != nil {
 		fmt.Fprintf(os.Stderr, "这个文件已经导入过（批次 %s），本次没有做任何改动。\n", *b.DuplicateOf)
+	}
+	if b.Replaced > 0 {
+		fmt.Fprintf(os.Stderr, "本次有 %d 行替换了本期此前推送中同一人的数据（尚未交办，以本次为准）。\n", b.Replaced)
 	}
 	if b.OutOfScope > 0 {
 		fmt.Fprintf(os.Stderr, "%d 行不在本类别的筛查范围内（例如非建档立卡、义务教育学段、较大及以下级别事件），未作预警。\n", b.OutOfScope)
