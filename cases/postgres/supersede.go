@@ -49,8 +49,10 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 	}
 	var rows pq.Int64Array
 	var ids, problems pq.StringArray
+	// 问题类型 only for assurance: for the other categories a million rows' empty strings are
+	// not worth their bytes.
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(array_agg(w.id), '{}'), coalesce(array_agg(w.id_number), '{}'),
-			coalesce(array_agg(`+problemOf+`), '{}')
+			CASE WHEN $2 = 'assurance' THEN coalesce(array_agg(`+problemOf+`), '{}') ELSE '{}' END
 		FROM batches b JOIN warnings w ON `+inBatch("w.batch_id", "b.id")+`
 		WHERE b.undispatched AND `+samePush+` AND w.case_id IS NULL AND w.rule <> '' AND w.id_number <> ''`, args...).
 		Scan(&rows, &ids, &problems); err != nil {
@@ -66,7 +68,10 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 		if replacedAlready[rows[i]] {
 			continue
 		}
-		p := [2]string{id, problems[i]}
+		p := [2]string{id, ""}
+		if i < len(problems) {
+			p[1] = problems[i]
+		}
 		if people[p] || b.Persons.Has(id, p[1]) {
 			people[p] = true
 			replaced = append(replaced, rows[i])
