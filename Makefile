@@ -1,9 +1,12 @@
 # 防返贫预警助手 — make test runs everything CI runs; make demo plays a whole month.
 SHELL := /bin/bash
-export PATH := $(PATH):/usr/local/go/bin
+# The Go that scripts/services.sh installs (go.mod's) comes before an older one of Debian's.
+export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
-PG_SERVER ?= postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable
-export FANGPIN_TEST_PG ?= $(PG_SERVER)
+# A server whose PostgreSQL asks for a password: set FANGPIN_TEST_PG to a URL with one
+# (scripts/services.sh prints how); every target here uses it.
+PG_SERVER ?= $(or $(FANGPIN_TEST_PG),postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable)
+export FANGPIN_TEST_PG := $(PG_SERVER)
 export FANGPIN_TEST_REDIS ?= redis://127.0.0.1:6379/0
 
 .PHONY: test services fmt-check vet unit fuzz build demo demo-check bench clean-testdb check-ledger-pdf
@@ -55,7 +58,7 @@ bench: services
 	FANGPIN_BENCH_REMINDERS=$(FANGPIN_BENCH_REMINDERS) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./...
 
 DEMO_DB ?= fangpin_demo
-DEMO_URL ?= postgres://postgres@127.0.0.1:5432/$(DEMO_DB)?sslmode=disable
+DEMO_URL ?= $(subst /postgres?,/$(DEMO_DB)?,$(PG_SERVER))
 
 # The whole monthly cycle against the WeCom simulator, then the demo page until Ctrl-C.
 # Each run starts from a fresh demo database.
@@ -70,7 +73,7 @@ demo: services build
 demo-check: services build
 	@db=fangpin_test_$$$$_demo; prefix=fangpin-demo-check-$$$$-$$RANDOM:; out=$$(mktemp -d); \
 	psql "$(PG_SERVER)" -qc "CREATE DATABASE $$db" || exit 1; \
-	DATABASE_URL="postgres://postgres@127.0.0.1:5432/$$db?sslmode=disable" FANGPIN_REDIS_PREFIX="$$prefix" \
+	DATABASE_URL="$(subst /postgres?,/$$db?,$(PG_SERVER))" FANGPIN_REDIS_PREFIX="$$prefix" \
 	  ./bin/fangpin demo --no-serve --addr 127.0.0.1:0 --sim-addr 127.0.0.1:0 --out "$$out" >"$$out/demo.log" 2>&1; rc=$$?; \
 	if [ $$rc -ne 0 ]; then cat "$$out/demo.log"; echo "fangpin demo --no-serve 失败（退出码 $$rc）"; \
 	else echo "fangpin demo --no-serve 通过：$$(grep -c '' "$$out/demo.log") 行输出"; fi; \
@@ -78,16 +81,22 @@ demo-check: services build
 	redis-cli -h 127.0.0.1 -p 6379 --scan --pattern "$$prefix*" | xargs -r redis-cli -h 127.0.0.1 -p 6379 del >/dev/null; \
 	rm -rf "$$out"; exit $$rc
 
-# Opens a generated month's ledger in LibreOffice Calc and prints it to PDF (issue 7). Not part
-# of make test: LibreOffice is large, so it is installed here only when missing (with a CJK font,
-# or the PDF shows empty boxes for Chinese). The XLSX and
-# PDF are kept in bin/ledger-check/ for a look.
-check-ledger-pdf: services
+# Prints a generated month's ledger (36 cases with long reasons, several pages, every sheet) to
+# PDF with LibreOffice and turns each page into a PNG to look at (docs/ledger.md "Printing").
+# Not part of make test: LibreOffice is large, so it is installed here only when missing, with a
+# CJK font (else the PDF shows empty boxes), Carlito (Calibri's metric twin: the ledger's dates
+# and case numbers) and poppler-utils (pdfinfo, pdftotext, pdftoppm). The test checks the page
+# count, the signature block and the end of the longest reason in the PDF's text and the header
+# on every page; the XLSX, the PDF and page-NN.png are kept in bin/ledger-check/.
+check-ledger-pdf:
 	@SUDO=""; [ "$$(id -u)" -ne 0 ] && SUDO=sudo; pkgs=""; \
-	command -v libreoffice >/dev/null 2>&1 || command -v soffice >/dev/null 2>&1 || pkgs="libreoffice-calc"; \
+	command -v soffice >/dev/null 2>&1 || command -v libreoffice >/dev/null 2>&1 || pkgs="libreoffice-calc-nogui"; \
 	fc-list :lang=zh 2>/dev/null | grep -q . || pkgs="$$pkgs fonts-wqy-microhei"; \
+	fc-list 2>/dev/null | grep -q Carlito || pkgs="$$pkgs fonts-crosextra-carlito"; \
+	command -v pdftoppm >/dev/null 2>&1 || pkgs="$$pkgs poppler-utils"; \
 	if [ -n "$$pkgs" ]; then echo "安装 $$pkgs……" >&2; $$SUDO apt-get update -qq && \
 	  DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$pkgs >/dev/null; fi
-	mkdir -p bin/ledger-check
+	rm -rf bin/ledger-check && mkdir -p bin/ledger-check
 	FANGPIN_REQUIRE_LIBREOFFICE=1 FANGPIN_LEDGER_CHECK_DIR=$(CURDIR)/bin/ledger-check \
-	  $(GO) test -count=1 -run TestLedgerReadsBackCellByCell -v ./cases/ledgerxlsx/
+	  $(GO) test -count=1 -run 'TestLedgerPDF|TestLedgerPrintsOnA4Landscape' -v ./cases/ledgerxlsx/
+	@echo "请查看 bin/ledger-check/ 中的 PDF 和 page-*.png：每条理由完整、每页有表头和页码、表尾有签字栏。"

@@ -238,6 +238,7 @@ type Event struct {
 // CaseFact is one case of the month with everything the assessment and the ledger need.
 type CaseFact struct {
 	No                string
+	Round             string // the month of its 集中交办 (YYYY-MM)
 	Kind              Kind
 	Source            string // 部门筛查 / 农户申报 / 干部走访 / 人员变动
 	Township          string
@@ -245,6 +246,7 @@ type CaseFact struct {
 	HeadName          string
 	HouseholdNo       string // registry 户编号, if known
 	HeadIDNumber      string // for masking only: never printed in full
+	HouseholdKind     string // 户类型 in the registry now (监测对象类型), '' when not in it
 	Department        string // 责任部门, for assurance cases
 	Status            Status
 	Result            Result
@@ -269,6 +271,15 @@ type CaseFact struct {
 	Overdue           bool  // decided late, or open past due
 	Judged            *bool // OnTime: nil while open
 	FedBack           bool  // FedBack
+}
+
+// Note is the 核查说明 of a 纳入 or 已在监测 result (the assistance arranged); a 不纳入's
+// text is its reason, not a 说明.
+func (f CaseFact) Note() string {
+	if f.Result == ResultInclude || f.Result == ResultMonitored {
+		return f.Reason
+	}
+	return ""
 }
 
 // Area reports whether the case is a township-wide alert (区域排查) rather than a household.
@@ -321,6 +332,32 @@ func (t *TownshipScore) Fill() {
 	t.OnTimeRate = Rate(t.OnTime, t.Decided())
 	t.FeedbackRate = Rate(fedBack, due)
 	t.Score = ScoreTownship(t.OnTime, t.Decided(), t.SpotPassed(), t.SpotChecked, fedBack, due)
+}
+
+// SumTownships is the county's line (汇总's 合计): the townships' counts added up and its
+// rates by Fill, the rule of each township's own line, so that a rate no township has (—)
+// is not given to the county either. A county has no score of its own: Score is nil. A
+// count added to TownshipScore that Fill reads must be added up here too.
+func SumTownships(ts []TownshipScore) TownshipScore {
+	total := TownshipScore{Name: "合计"}
+	for _, t := range ts {
+		total.Dispatched += t.Dispatched
+		total.Closed += t.Closed
+		total.OnTime += t.OnTime
+		total.Overdue += t.Overdue
+		total.SpotChecked += t.SpotChecked
+		total.SpotFailed += t.SpotFailed
+		total.FedBack += t.FedBack
+		total.FeedbackDue = total.FeedbackDue || t.FeedbackDue
+		total.Verified += t.Verified
+		total.Returned += t.Returned
+		total.OwingResult += t.OwingResult
+		total.OwingEntry += t.OwingEntry
+		total.Excluded += t.Excluded
+	}
+	total.Fill()
+	total.Score = nil
+	return total
 }
 
 // DepartmentScore is one department's figures for the month (spec §11, §13).
@@ -382,6 +419,22 @@ type Assessment struct {
 	// 区域排查 tasks (§5c), counted apart from households: never dispatched households, never 纳入.
 	AreaSweeps []SweepTownship `json:"area_sweeps,omitempty"`
 	Sweeps     []SweepFact     `json:"-"`
+}
+
+// UnfinishedCase is an earlier month's case still open at the end of a month (the ledger's
+// 往月未办结): the case as it is now, and how late it was at that month's end.
+type UnfinishedCase struct {
+	CaseFact
+	// DaysOverdue counts the working days past due at the month's end (today while the
+	// month is in progress); 0 when it was not yet due.
+	DaysOverdue int
+}
+
+// MonthLedger is what the month's ledger (预警信息核查办理台账, docs/ledger.md) prints: the
+// month's assessment and the earlier months' cases still open at its end.
+type MonthLedger struct {
+	Assessment
+	Unfinished []UnfinishedCase // by round, then case number
 }
 
 // Township returns the named township's score.

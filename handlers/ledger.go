@@ -14,9 +14,11 @@ import (
 )
 
 // LedgerStore is what the month's ledger commands (进度, 统计, 导出, 抽查) need from the store.
-// Every figure comes from Assess, the one assessment query (see cases/postgres/report.go).
+// Every figure comes from Assess, the one assessment query (see cases/postgres/report.go);
+// the ledger adds the earlier months' cases still open (MonthLedger).
 type LedgerStore interface {
 	Assess(ctx context.Context, month string) (cases.Assessment, error)
+	MonthLedger(ctx context.Context, month string) (cases.MonthLedger, error)
 	SpotCheck(ctx context.Context, no string, actor cases.Actor, pass bool, note string, src cases.Source, then cases.CaseHook) (cases.Case, error)
 	TownshipNames(ctx context.Context) (map[string]string, error)
 	Today() cases.Date
@@ -229,7 +231,7 @@ func (l *Reports) export(ctx context.Context, req Request) (string, error) {
 	if len(rest) > 0 {
 		return "", cases.Errorf(cases.EInvalid, "请这样写：导出 [YYYY-MM]，例如：导出 2026-11")
 	}
-	a, err := l.Store.Assess(ctx, month)
+	a, err := l.Store.MonthLedger(ctx, month)
 	if err != nil {
 		return "", err
 	}
@@ -250,8 +252,12 @@ func (l *Reports) export(ctx context.Context, req Request) (string, error) {
 	if req.Msg.InGroup() {
 		where = "稍后私信发给您（台账含户主姓名，不在群里发送）"
 	}
-	return fmt.Sprintf("已生成%s预警信息核查办理台账：%d 户，%d 个乡镇，文件“%s”%s。",
-		monthTitle(month), len(a.Cases), len(a.Townships), ledgerxlsx.Filename(month), where), nil
+	carried := ""
+	if len(a.Unfinished) > 0 {
+		carried = fmt.Sprintf("，另有往月交办、月底仍未办结 %d 户", len(a.Unfinished))
+	}
+	return fmt.Sprintf("已生成%s预警信息核查办理台账：%d 户，%d 个乡镇%s，文件“%s”%s。",
+		monthTitle(month), len(a.Cases), len(a.Townships), carried, ledgerxlsx.Filename(month), where), nil
 }
 
 func (l *Reports) spotCheck(ctx context.Context, req Request) (string, error) {

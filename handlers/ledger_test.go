@@ -130,8 +130,9 @@ func TestExportSendsTheLedgerFromTheDatabase(t *testing.T) {
 	if x, err := excelize.OpenReader(bytes.NewReader(stored)); err != nil {
 		t.Fatalf("stored bytes are not a workbook: %v", err)
 	} else {
-		if rows, _ := x.GetRows("台账"); len(rows) != ledgerxlsx.TitleRows+11 {
-			t.Errorf("stored workbook has %d rows, want a title, a header and 10 cases", len(rows))
+		// a title, a header, 10 cases, 合计, a blank row and the signature block
+		if rows, _ := x.GetRows("台账"); len(rows) != ledgerxlsx.TitleRows+14 || rows[ledgerxlsx.TitleRows+11][0] != "合计" {
+			t.Errorf("stored workbook has %d rows, want a title, a header, 10 cases, 合计 and the signature block", len(rows))
 		}
 		x.Close()
 	}

@@ -31,7 +31,7 @@ func TestLedgerFormulaLikeTextsStayText(t *testing.T) {
 		DispatchedAt: time.Date(2026, 11, 5, 9, 0, 0, 0, cases.Shanghai), DueOn: cases.Date{Year: 2026, Month: 12, Day: 3}})
 	a.Townships = append(a.Townships, postgres.TownshipScore{Name: "=cmd|' /C calc'!A0"})
 	var buf bytes.Buffer
-	if err := ledgerxlsx.Write(&buf, a); err != nil {
+	if err := ledgerxlsx.Write(&buf, cases.MonthLedger{Assessment: a}); err != nil {
 		t.Fatal(err)
 	}
 	f, err := excelize.OpenReader(bytes.NewReader(buf.Bytes()))
@@ -66,11 +66,13 @@ func TestLedgerFormulaLikeTextsStayText(t *testing.T) {
 	}
 	for i, r := range risky {
 		row := ledgerxlsx.TitleRows + 2 + i
-		for _, col := range []string{"F", "G", "N"} { // 村, 户主, 未纳入理由
-			check("台账", col+strconv.Itoa(row), r, true)
+		for _, name := range []string{"村", "户主", "未纳入理由"} {
+			ref, _ := excelize.CoordinatesToCellName(col(name), row)
+			check("台账", ref, r, true)
 		}
 	}
-	check("台账", "G"+strconv.Itoa(ledgerxlsx.TitleRows+2+len(risky)), "张三", false)
+	headRef, _ := excelize.CoordinatesToCellName(col("户主"), ledgerxlsx.TitleRows+2+len(risky))
+	check("台账", headRef, "张三", false)
 	check("汇总", "A"+strconv.Itoa(ledgerxlsx.TitleRows+2), "=cmd|' /C calc'!A0", true)
 
 	// The file itself says so: quotePrefix="1" in its cell formats.

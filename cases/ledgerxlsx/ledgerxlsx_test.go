@@ -33,7 +33,7 @@ const firstRow = ledgerxlsx.TitleRows + 2
 
 func TestLedgerReadsBackCellByCell(t *testing.T) {
 	db, nos := monthtest.Setup(t)
-	a, err := db.Assess(context.Background(), monthtest.Month)
+	a, err := db.MonthLedger(context.Background(), monthtest.Month)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -46,7 +46,7 @@ func TestLedgerReadsBackCellByCell(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	if got := f.GetSheetList(); strings.Join(got, ",") != "台账,汇总,部门" {
+	if got := f.GetSheetList(); strings.Join(got, ",") != "台账,汇总,部门,往月未办结" {
 		t.Fatalf("sheets %v", got)
 	}
 	cell := func(sheet string, col, row int) string {
@@ -72,8 +72,9 @@ func TestLedgerReadsBackCellByCell(t *testing.T) {
 			monthPlan = append(monthPlan, p)
 		}
 	}
-	if len(rows) != len(monthPlan)+firstRow-1 {
-		t.Fatalf("台账 has %d data rows, want %d", len(rows)-firstRow+1, len(monthPlan))
+	// the cases, then 合计, a blank row and the signature block
+	if len(rows) != len(monthPlan)+firstRow-1+3 || rows[len(monthPlan)+firstRow-1][0] != "合计" {
+		t.Fatalf("台账 has %d rows after the header, want %d cases, 合计, a blank row and the signatures", len(rows)-firstRow+1, len(monthPlan))
 	}
 	for i, p := range monthPlan {
 		r := i + firstRow
@@ -138,7 +139,7 @@ func TestLedgerReadsBackCellByCell(t *testing.T) {
 		t.Errorf("header not frozen: %+v", panes)
 	}
 	reasonCol, _ := excelize.ColumnNumberToName(col("未纳入理由"))
-	if w, _ := f.GetColWidth("台账", reasonCol); w < 30 {
+	if w, _ := f.GetColWidth("台账", reasonCol); w < 6.7 { // 12.5 mm: three characters a line at least
 		t.Errorf("未纳入理由 column width %v", w)
 	}
 	hs, _ := f.GetCellStyle("台账", fmt.Sprintf("A%d", hr))
@@ -171,8 +172,6 @@ func TestLedgerReadsBackCellByCell(t *testing.T) {
 	if shown := cell("汇总", 6, firstRow); shown != "33.3%" {
 		t.Errorf("on-time rate shown as %q", shown)
 	}
-
-	convertWithLibreOffice(t, path)
 }
 
 // TestLedgerOfTheHandMadeMonth reads back every cell of every sheet of monthtest.AssessPlan's
@@ -185,7 +184,7 @@ func TestLedgerOfTheHandMadeMonth(t *testing.T) {
 	if _, err := db.ExecContext(ctx, `UPDATE cases SET household_no = '4211230010010012' WHERE case_no = $1`, nos[1]); err != nil {
 		t.Fatal(err)
 	}
-	a, err := db.Assess(ctx, monthtest.Month)
+	a, err := db.MonthLedger(ctx, monthtest.Month)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -202,24 +201,25 @@ func TestLedgerOfTheHandMadeMonth(t *testing.T) {
 	want := map[string][][]string{
 		"台账": {
 			{"测试县预警信息核查办理台账（2026年11月）　制表日期：2026-12-10"},
-			{"序号", "交办编号", "案件类型", "预警来源", "乡镇", "村", "户主", "风险类别", "预警来源部门", "责任部门", "交办日期", "办理时限",
-				"核查结论", "未纳入理由", "录入日期", "办结日期", "是否按时", "部门办理情况", "抽查结果", "户编号/身份证号（脱敏）"},
-			{"1", nos[0], "新增", "部门筛查", "城关镇", "东街村", "王考一", "因病（医疗费用）", "医保局", "—", "2026-11-12", "2026-11-30",
-				"纳入", "", "2026-11-27", "2026-12-09", "是", "—", "合格；孙七 2026-12-09 抽查", masked},
-			{"2", nos[1], "新增", "部门筛查", "城关镇", "东街村", "李考二", "因病（医疗费用）", "医保局", "—", "2026-11-12", "2026-12-01",
-				"不纳入", "家庭年人均收入高于监测标准", "", "2026-12-02", "否", "—", "", "4211230010010012"},
-			{"3", nos[2], "新增", "部门筛查", "城关镇", "西街村", "张考三", "因病（大病）", "卫健委", "—", "2026-11-12", "2026-12-20",
-				"已交办待核查", "", "", "", "未到期", "—", "", masked},
-			{"4", nos[3], "新增", "部门筛查", "城关镇", "西街村", "赵考四", "新增特困/低保", "民政局", "—", "2026-11-12", "2026-12-20",
-				"纳入", "", "", "", "未到期", "—", "", masked},
-			{"5", nos[4], "新增", "部门筛查", "城关镇", "南关村", "钱考五", "因病（医疗费用）", "医保局", "—", "2026-11-12", "2026-12-08",
-				"不纳入", "家庭年人均收入高于监测标准", "", "2026-11-28", "是", "—", "", masked},
-			{"6", nos[5], "新增", "部门筛查", "河口乡", "河东村", "孙考六", "因病（医疗费用）、两不愁三保障", "医保局", "—", "2026-11-12", "2026-12-04",
-				"纳入", "", "2026-12-03", "2026-12-03", "是", "—", "不合格（退回后已重办）；孙七 2026-11-20 抽查；原办理时限 2026-12-08", masked},
-			{"7", nos[6], "新增", "部门筛查", "河口乡", "河东村", "周考七", "新增特困/低保", "民政局", "—", "2026-11-12", "2026-12-08",
-				"已交办待核查", "", "", "", "否", "—", "不合格（已督办）；孙七 2026-11-25 抽查", masked},
-			{"8", nos[7], "新增", "部门筛查", "河口乡", "河西村", "（区域排查）", "因灾", "应急管理局", "—", "2026-11-12", "2026-12-20",
-				"已交办待核查", "", "", "", "未到期", "—", "", "—"},
+			{"序号", "交办编号", "案件类型", "预警来源", "乡镇", "村", "户主", "监测对象类型", "风险类别", "预警来源部门", "责任部门", "交办日期",
+				"办理时限", "核查结论", "未纳入理由", "核查说明", "录入日期", "办结日期", "是否按时", "部门办理情况", "抽查结果", "户编号/身份证号（脱敏）"},
+			{"1", nos[0], "新增", "部门筛查", "城关镇", "东街村", "王考一", "—", "因病（医疗费用）", "医保局", "—", "2026-11-12",
+				"2026-11-30", "纳入", "", "符合监测条件", "2026-11-27", "2026-12-09", "是", "—", "合格；孙七 2026-12-09 抽查", masked},
+			{"2", nos[1], "新增", "部门筛查", "城关镇", "东街村", "李考二", "—", "因病（医疗费用）", "医保局", "—", "2026-11-12",
+				"2026-12-01", "不纳入", "家庭年人均收入高于监测标准", "", "", "2026-12-02", "否", "—", "", "4211230010010012"},
+			{"3", nos[2], "新增", "部门筛查", "城关镇", "西街村", "张考三", "—", "因病（大病）", "卫健委", "—", "2026-11-12",
+				"2026-12-20", "已交办待核查", "", "", "", "", "未到期", "—", "", masked},
+			{"4", nos[3], "新增", "部门筛查", "城关镇", "西街村", "赵考四", "—", "新增特困/低保", "民政局", "—", "2026-11-12",
+				"2026-12-20", "纳入", "", "符合监测条件", "", "", "未到期", "—", "", masked},
+			{"5", nos[4], "新增", "部门筛查", "城关镇", "南关村", "钱考五", "—", "因病（医疗费用）", "医保局", "—", "2026-11-12",
+				"2026-12-08", "不纳入", "家庭年人均收入高于监测标准", "", "", "2026-11-28", "是", "—", "", masked},
+			{"6", nos[5], "新增", "部门筛查", "河口乡", "河东村", "孙考六", "—", "因病（医疗费用）、两不愁三保障", "医保局", "—", "2026-11-12",
+				"2026-12-04", "纳入", "", "符合监测条件", "2026-12-03", "2026-12-03", "是", "—", "不合格（退回后已重办）；孙七 2026-11-20 抽查；原办理时限 2026-12-08", masked},
+			{"7", nos[6], "新增", "部门筛查", "河口乡", "河东村", "周考七", "—", "新增特困/低保", "民政局", "—", "2026-11-12",
+				"2026-12-08", "已交办待核查", "", "", "", "", "否", "—", "不合格（已督办）；孙七 2026-11-25 抽查", masked},
+			{"8", nos[7], "新增", "部门筛查", "河口乡", "河西村", "（区域排查）", "—", "因灾", "应急管理局", "—", "2026-11-12",
+				"2026-12-20", "已交办待核查", "", "", "", "", "未到期", "—", "", "—"},
+			{"合计", "本月交办 8 户，已办结 4 户；按时办结 3 户，逾期 2 户"},
 		},
 		"汇总": {
 			{"测试县预警信息核查办理台账（2026年11月）·汇总　制表日期：2026-12-10"},
@@ -243,7 +243,7 @@ func TestLedgerOfTheHandMadeMonth(t *testing.T) {
 			{"应急管理局", "0", "0", "0", "0", "—"},
 		},
 	}
-	if got := f.GetSheetList(); strings.Join(got, ",") != "台账,汇总,部门" {
+	if got := f.GetSheetList(); strings.Join(got, ",") != "台账,汇总,部门,往月未办结" {
 		t.Fatalf("sheets %v", got)
 	}
 	for sheet, rows := range want {
@@ -251,8 +251,9 @@ func TestLedgerOfTheHandMadeMonth(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if len(got) != len(rows) {
-			t.Errorf("%s has %d rows, want %d", sheet, len(got), len(rows))
+		// after the rows: a blank row and the signature block (one or two rows)
+		if len(got) < len(rows)+2 || len(got) > len(rows)+3 || len(got[len(rows)]) != 0 {
+			t.Errorf("%s has %d rows, want %d, a blank one and the signature block", sheet, len(got), len(rows))
 		}
 		for r := 0; r < len(rows) && r < len(got); r++ {
 			for c := 0; c < len(rows[r]) || c < len(got[r]); c++ {
@@ -270,9 +271,16 @@ func TestLedgerOfTheHandMadeMonth(t *testing.T) {
 			}
 		}
 	}
-	// The title spans the header; a 0 score is a number, a missing one the text —.
-	if merged, _ := f.GetMergeCells("台账"); len(merged) != 1 || merged[0].GetStartAxis() != "A1" || merged[0].GetEndAxis() != "T1" {
-		t.Errorf("title merge %v", merged)
+	// A 0 score is a number, a missing one the text —.
+	// The title spans the printed columns (all but the 户编号), 合计's text the columns after 序号.
+	merges := map[string]string{}
+	if merged, _ := f.GetMergeCells("台账"); len(merged) > 0 {
+		for _, m := range merged {
+			merges[m.GetStartAxis()] = m.GetEndAxis()
+		}
+	}
+	if merges["A1"] != "U1" || merges["B11"] != "U11" {
+		t.Errorf("title and 合计 merges %v", merges)
 	}
 	if typ, _ := f.GetCellType("部门", "F4"); typ == excelize.CellTypeSharedString || typ == excelize.CellTypeInlineString {
 		t.Error("a score of 0 is written as text")
@@ -295,9 +303,12 @@ func sortedLabels(cs []cases.Category) []string {
 }
 
 // convertWithLibreOffice opens the ledger in LibreOffice Calc and prints it to PDF, the
-// check that the file is what office software accepts. LibreOffice is big: the test skips
-// without it unless FANGPIN_REQUIRE_LIBREOFFICE=1 (make check-ledger-pdf installs it).
-func convertWithLibreOffice(t *testing.T, path string) {
+// check that the file is what office software accepts, and returns the PDF's path. It
+// returns "" without LibreOffice (it is big), unless FANGPIN_REQUIRE_LIBREOFFICE=1 (make
+// check-ledger-pdf installs it), which fails instead. With FANGPIN_LEDGER_CHECK_DIR set the
+// XLSX and the PDF are kept there.
+func convertWithLibreOffice(t *testing.T, path string) string {
+	t.Helper()
 	bin, err := exec.LookPath("libreoffice")
 	if err != nil {
 		bin, err = exec.LookPath("soffice")
@@ -306,12 +317,12 @@ func convertWithLibreOffice(t *testing.T, path string) {
 		if os.Getenv("FANGPIN_REQUIRE_LIBREOFFICE") == "1" {
 			t.Fatal("FANGPIN_REQUIRE_LIBREOFFICE=1 but libreoffice is not installed")
 		}
-		t.Log("libreoffice not installed: PDF conversion check skipped (make check-ledger-pdf runs it)")
-		return
+		t.Skip("libreoffice not installed: PDF conversion check skipped (make check-ledger-pdf runs it)")
 	}
 	out := t.TempDir()
 	profile := "file://" + filepath.Join(t.TempDir(), "lo-profile")
 	cmd := exec.Command(bin, "-env:UserInstallation="+profile, "--headless", "--convert-to", "pdf", "--outdir", out, path)
+	cmd.Env = append(os.Environ(), "FONTCONFIG_FILE="+simSunStandIn(t))
 	if b, err := cmd.CombinedOutput(); err != nil {
 		t.Fatalf("libreoffice: %v\n%s", err, b)
 	}
@@ -335,6 +346,25 @@ func convertWithLibreOffice(t *testing.T, path string) {
 		t.Logf("kept %s and its PDF in %s", filepath.Base(path), keep)
 	}
 	t.Logf("libreoffice converted the ledger to a %d-byte PDF", len(b))
+	return pdf
+}
+
+// simSunStandIn writes a fontconfig file that prints the ledger's 宋体 (SimSun, missing on
+// Linux) with WenQuanYi Micro Hei Mono, whose letters and digits are half a character wide
+// as SimSun's are, the way Carlito stands in for Calibri: the PDF then shows the widths an
+// office printing from Windows gets.
+func simSunStandIn(t *testing.T) string {
+	conf := filepath.Join(t.TempDir(), "fonts.conf")
+	alias := ""
+	for _, name := range []string{ledgerxlsx.Font, "SimSun"} {
+		alias += `<alias binding="same"><family>` + name + `</family><prefer><family>WenQuanYi Micro Hei Mono</family></prefer></alias>`
+	}
+	x := `<?xml version="1.0"?><!DOCTYPE fontconfig SYSTEM "fonts.dtd"><fontconfig>` +
+		`<include ignore_missing="yes">/etc/fonts/fonts.conf</include>` + alias + `</fontconfig>`
+	if err := os.WriteFile(conf, []byte(x), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return conf
 }
 
 // TestLedgerShowsDepartmentTasks: 责任部门 lists the case's department and every department
@@ -349,7 +379,7 @@ func TestLedgerShowsDepartmentTasks(t *testing.T) {
 				{Department: "住建局", DueOn: cases.MustDate("2026-12-08"), DoneOn: &done, Measure: "已安排危房改造"},
 				{Department: "教体局", DueOn: cases.MustDate("2026-12-08")},
 			}}}}
-	f, err := ledgerxlsx.Build(a)
+	f, err := ledgerxlsx.Build(cases.MonthLedger{Assessment: a})
 	if err != nil {
 		t.Fatal(err)
 	}

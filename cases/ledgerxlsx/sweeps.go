@@ -12,27 +12,25 @@ import (
 // SweepSheet lists the month's 区域排查 tasks (spec §5c), apart from the households of 台账.
 const SweepSheet = "区域排查"
 
+var sweepCols = []column{{name: "序号", mm: 8, latin: true}, {name: "交办编号", mm: wNo, latin: true}, {name: "乡镇", mm: wName},
+	{name: "涉及村", flex: true, min: 20}, {name: "风险类别", mm: 16}, {name: "事件", flex: true, min: 20},
+	{name: "交办日期", mm: wDate, date: true}, {name: "办理时限", mm: wDate, date: true}, {name: "状态", mm: wName},
+	{name: "完成日期", mm: wDate, date: true}, {name: "发现户数", mm: wName}, {name: "走访上报户数", mm: wName},
+	{name: "是否按时", mm: wName}, {name: "排查说明", flex: true, min: 30}}
+
 // SweepColumns are the 区域排查 sheet's columns.
-var SweepColumns = []string{"序号", "交办编号", "乡镇", "涉及村", "风险类别", "事件", "交办日期", "办理时限",
-	"状态", "完成日期", "发现户数", "走访上报户数", "是否按时", "排查说明"}
+var SweepColumns = names(sweepCols)
 
 // writeSweeps adds the 区域排查 sheet (only when the month has such tasks).
-func writeSweeps(f *excelize.File, a postgres.Assessment) error {
+func writeSweeps(f *excelize.File, a postgres.Assessment, st styles) error {
 	if len(a.Sweeps) == 0 {
 		return nil
 	}
 	if _, err := f.NewSheet(SweepSheet); err != nil {
 		return err
 	}
-	st, err := newStyles(f)
-	if err != nil {
-		return err
-	}
-	if err := writeHeader(f, a, SweepSheet, SweepColumns, []float64{6, 16, 10, 20, 10, 20, 12, 12, 8, 12, 8, 10, 8, 30}, st); err != nil {
-		return err
-	}
+	var rows [][]any
 	for i, s := range a.Sweeps {
-		row := TitleRows + 2 + i
 		status, found, onTime := "未完成", any(None), any(None)
 		if s.Status == cases.StatusClosed {
 			status = "已完成"
@@ -46,18 +44,18 @@ func writeSweeps(f *excelize.File, a postgres.Assessment) error {
 		case s.Overdue:
 			onTime = "否"
 		}
-		vals := []any{i + 1, s.No, s.Township, strings.Join(s.Villages, "、"), s.Category.Label(), s.Event,
+		rows = append(rows, []any{i + 1, s.No, s.Township, strings.Join(s.Villages, "、"), s.Category.Label(), s.Event,
 			excelDate(cases.DateOf(s.DispatchedAt)), excelDate(s.DueOn), status, optTimeDate(s.DoneAt), found, s.Linked,
-			onTime, s.Note}
-		if err := writeRow(f, SweepSheet, row, vals, st); err != nil {
+			onTime, s.Note})
+	}
+	t := &table{f: f, sheet: SweepSheet, cols: sweepCols, widths: sheetWidths(sweepCols, len(sweepCols), rows), printed: len(sweepCols), st: st}
+	if err := t.header(Title(a, SweepSheet)); err != nil {
+		return err
+	}
+	for _, r := range rows {
+		if err := t.row(r); err != nil {
 			return err
 		}
-		for _, col := range []int{7, 8, 10} {
-			c, _ := excelize.CoordinatesToCellName(col, row)
-			if err := f.SetCellStyle(SweepSheet, c, c, st.date); err != nil {
-				return err
-			}
-		}
 	}
-	return nil
+	return t.finish()
 }

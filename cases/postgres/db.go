@@ -61,23 +61,116 @@ func Open(ctx context.Context, url string) (*DB, error) {
 // Migrate applies every pending migration. Several instances may start at once: a
 // Postgres advisory lock makes them take turns.
 func (db *DB) Migrate(ctx context.Context) error {
+	_, err := db.MigrateReport(ctx)
+	return err
+}
+
+// Migrated is what MigrateReport did: how many migrations it applied and the schema's
+// version before and after.
+type Migrated struct {
+	Applied int   `json:"applied"`
+	From    int64 `json:"from_version"`
+	Version int64 `json:"version"`
+}
+
+// MigrateReport is Migrate telling what it did.
+func (db *DB) MigrateReport(ctx context.Context) (Migrated, error) {
+	p, err := db.migrations(true)
+	if err != nil {
+		return Migrated{}, err
+	}
+	from, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return Migrated{}, fmt.Errorf("schema version: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return Migrated{}, fmt.Errorf("migrate: %w", err)
+	}
+	m := Migrated{Applied: len(res), From: from, Version: from}
+	for _, r := range res {
+		m.Version = max(m.Version, r.Source.Version)
+	}
+	return m, nil
+}
+
+// SchemaVersion is the version of the last migration applied to the database (0: none).
+func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	p, err := db.migrations(false)
+	if err != nil {
+		return 0, err
+	}
+	v, err := p.GetDBVersion(ctx)
+	if err != nil {
+		return 0, fmt.Errorf("schema version: %w", err)
+	}
+	return v, nil
+}
+
+// LatestMigration is the version of the newest migration this binary carries.
+func LatestMigration() (int64, error) {
 	all, err := Migrations()
 	if err != nil {
-		return err
+		return 0, err
 	}
-	locker, err := lock.NewPostgresSessionLocker()
+	names, err := fs.Glob(all, "*.sql")
 	if err != nil {
-		return fmt.Errorf("migration lock: %w", err)
+		return 0, fmt.Errorf("migrations: %w", err)
 	}
-	p, err := goose.NewProvider(goose.DialectPostgres, db.DB.DB, all,
-		goose.WithSessionLocker(locker), goose.WithDisableGlobalRegistry(true))
+	var latest int64
+	for _, name := range names {
+		v, err := goose.NumericComponent(name)
+		if err != nil {
+			return 0, fmt.Errorf("migration %s: %w", name, err)
+		}
+		latest = max(latest, v)
+	}
+	return latest, nil
+}
+
+// UserTables counts the tables outside PostgreSQL's own schemas: 0 for an empty database.
+func (db *DB) UserTables(ctx context.Context) (int, error) {
+	var n int
+	err := db.GetContext(ctx, &n, `SELECT count(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')`)
 	if err != nil {
-		return fmt.Errorf("migrations: %w", err)
+		return 0, fmt.Errorf("count tables: %w", err)
 	}
-	if _, err := p.Up(ctx); err != nil {
-		return fmt.Errorf("migrate: %w", err)
+	return n, nil
+}
+
+// ServerInfo names the database and the server's version, for a backup's manifest.
+type ServerInfo struct {
+	Database string
+	Version  string // server_version, e.g. "15.20 (Debian 15.20-0+deb12u1)"
+}
+
+// ServerInfo is what the connected server says of itself.
+func (db *DB) ServerInfo(ctx context.Context) (ServerInfo, error) {
+	var i ServerInfo
+	if err := db.QueryRowContext(ctx, `SELECT current_database(), current_setting('server_version')`).Scan(&i.Database, &i.Version); err != nil {
+		return i, fmt.Errorf("server info: %w", err)
 	}
-	return nil
+	return i, nil
+}
+
+func (db *DB) migrations(locked bool) (*goose.Provider, error) {
+	all, err := Migrations()
+	if err != nil {
+		return nil, err
+	}
+	opts := []goose.ProviderOption{goose.WithDisableGlobalRegistry(true)}
+	if locked {
+		locker, err := lock.NewPostgresSessionLocker()
+		if err != nil {
+			return nil, fmt.Errorf("migration lock: %w", err)
+		}
+		opts = append(opts, goose.WithSessionLocker(locker))
+	}
+	p, err := goose.NewProvider(goose.DialectPostgres, db.DB.DB, all, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("migrations: %w", err)
+	}
+	return p, nil
 }
 
 // InTx runs fn in one transaction, committing when it returns nil.

@@ -61,6 +61,7 @@ type factRow struct {
 	HeadName      string         `db:"head_name"`
 	HouseholdNo   string         `db:"household_no"`
 	HeadID        string         `db:"head_id_number"`
+	HouseholdKind string         `db:"household_kind"`
 	Department    sql.NullString `db:"department"`
 	Status        string         `db:"status"`
 	Result        string         `db:"result"`
@@ -81,11 +82,15 @@ type factRow struct {
 	SpotAt        *time.Time     `db:"spot_at"`
 }
 
-// assessQuery reads the month's cases with their categories, source departments, the first
-// recorded result and the month's spot check. It is the one query every report is built on.
-const assessQuery = `
+// factSelect reads cases with their categories, source departments, the household's 户类型
+// in the registry (by its 户编号, else by the head's ID number), the first recorded result
+// and the spot check of the case's own month.
+const factSelect = `
 	SELECT c.case_no, c.round, c.kind, c.source, t.name AS township,
 		c.village, c.head_name, c.household_no, c.head_id_number, d.name AS department, c.status, c.result,
+		COALESCE((SELECT h.kind FROM registry_households h WHERE h.household_no = c.household_no),
+			(SELECT h.kind FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
+				WHERE c.head_id_number <> '' AND m.id_number = c.head_id_number LIMIT 1), '') AS household_kind,
 		c.reason, c.dispatched_at, c.due_on, c.original_due_on, c.verified_at, c.entered_on, c.closed_at, c.returns,
 		(SELECT min(e.at) FROM case_events e WHERE e.case_id = c.id AND e.action = 'verify') AS first_result_at,
 		COALESCE((SELECT array_agg(DISTINCT w.category ORDER BY w.category) FROM warnings w WHERE w.case_id = c.id), '{}') AS categories,
@@ -97,7 +102,10 @@ const assessQuery = `
 	JOIN townships t ON t.id = c.township_id
 	LEFT JOIN departments d ON d.id = c.department_id
 	LEFT JOIN spot_checks s ON s.case_id = c.id AND s.month = c.round
-	LEFT JOIN users u ON u.userid = s.supervisor
+	LEFT JOIN users u ON u.userid = s.supervisor`
+
+// assessQuery reads the month's cases. It is the one query every report is built on.
+const assessQuery = factSelect + `
 	WHERE c.round = $1 AND c.kind <> '区域排查'
 	ORDER BY c.case_no`
 
@@ -227,8 +235,8 @@ func countResult(cc *CategoryCount, r cases.Result) {
 
 func (r factRow) fact(today cases.Date) CaseFact {
 	f := CaseFact{
-		No: r.No, Kind: cases.Kind(r.Kind), Source: r.Source, Township: r.Township, Village: r.Village,
-		HeadName: r.HeadName, HouseholdNo: r.HouseholdNo, HeadIDNumber: r.HeadID,
+		No: r.No, Round: r.Round, Kind: cases.Kind(r.Kind), Source: r.Source, Township: r.Township, Village: r.Village,
+		HeadName: r.HeadName, HouseholdNo: r.HouseholdNo, HeadIDNumber: r.HeadID, HouseholdKind: r.HouseholdKind,
 		Department: r.Department.String, Status: cases.Status(r.Status), Result: cases.Result(r.Result),
 		Reason: r.Reason, DispatchedAt: r.DispatchedAt, DueOn: r.DueOn, OriginalDueOn: r.OriginalDueOn,
 		VerifiedAt: r.VerifiedAt, FirstResultAt: r.FirstResultAt, EnteredOn: r.EnteredOn,
@@ -399,6 +407,16 @@ func scoreDepartments(ds []DepartmentScore, tasks map[string][]cases.Task, today
 // monthTasks reads the department tasks (交办给相关部门, spec §5) of the month's cases, by case
 // number. A department with no task due has its task part left out of its score.
 func (db *DB) monthTasks(ctx context.Context, month string) (map[string][]cases.Task, error) {
+	ts, err := db.tasksWhere(ctx, `c.round = $1`, month)
+	if err != nil {
+		return nil, fmt.Errorf("tasks of %s: %w", month, err)
+	}
+	return ts, nil
+}
+
+// tasksWhere reads the department tasks of the cases matching cond (on cases c, with $1 as
+// arg), by case number.
+func (db *DB) tasksWhere(ctx context.Context, cond string, arg any) (map[string][]cases.Task, error) {
 	var rows []struct {
 		CaseNo     string      `db:"case_no"`
 		Department string      `db:"department"`
@@ -409,9 +427,9 @@ func (db *DB) monthTasks(ctx context.Context, month string) (map[string][]cases.
 	err := db.SelectContext(ctx, &rows, `
 		SELECT c.case_no, k.department, k.due_on, k.done_on, k.measure
 		FROM department_tasks k JOIN cases c ON c.id = k.case_id
-		WHERE c.round = $1 ORDER BY c.case_no, k.department, k.id`, month)
+		WHERE `+cond+` ORDER BY c.case_no, k.department, k.id`, arg)
 	if err != nil {
-		return nil, fmt.Errorf("tasks of %s: %w", month, err)
+		return nil, err
 	}
 	out := map[string][]cases.Task{}
 	for _, r := range rows {

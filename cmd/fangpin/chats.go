@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -14,7 +15,8 @@ import (
 // runChats: `fangpin chats create` makes the township group chats the org file names
 // (appchat ids) through appchat/create, with the township's cadres and the office as
 // members. WeCom shows a new chat once its first message arrives. Run it once after
-// org apply; a chat that already exists is reported and left alone.
+// org apply; a chat that already exists is reported and left alone, so running it again
+// is harmless.
 func runChats(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("chats create", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
@@ -27,48 +29,82 @@ func runChats(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer srv.Close()
-	created, err := createTownshipChats(ctx, srv.DB, srv.API)
+	res, err := createTownshipChats(ctx, srv.DB, srv.API)
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(os.Stderr, "乡镇群聊：新建 %d 个，已存在 %d 个，未能创建 %d 个。\n", len(res.Created), len(res.Existing), len(res.Failed))
 	if *asJSON {
-		return printJSON(map[string]any{"created": created})
+		if err := printJSON(res); err != nil {
+			return err
+		}
 	}
-	fmt.Printf("已创建 %d 个乡镇群聊。\n", len(created))
+	if len(res.Failed) > 0 {
+		return fmt.Errorf("%d 个乡镇群聊未能创建，原因见上", len(res.Failed))
+	}
 	return nil
 }
 
-// createTownshipChats creates every township's appchat; it returns the chat ids created.
-func createTownshipChats(ctx context.Context, db *postgres.DB, api *bot.Client) ([]string, error) {
+// chatsCreated is what `chats create` did, by appchat id.
+type chatsCreated struct {
+	Created  []string `json:"created"`
+	Existing []string `json:"existing"`
+	Failed   []string `json:"failed"`
+}
+
+// errChatExists is WeCom's errcode for an appchat id already taken (86215).
+const errChatExists = 86215
+
+// townshipChat is a township's group chat as `chats create` makes it: the township's
+// cadres and the county office.
+func townshipChat(ctx context.Context, db *postgres.DB, t cases.Township, office []string) (bot.AppChat, error) {
+	cadres, err := db.UsersOf(ctx, cases.RoleCadre, t.Name, "")
+	if err != nil {
+		return bot.AppChat{}, err
+	}
+	members := append(append([]string{}, cadres...), office...)
+	chat := bot.AppChat{Name: t.Name + "防返贫预警工作群", UserList: members, ChatID: t.AppChatID}
+	if len(members) > 0 {
+		chat.Owner = members[0]
+	}
+	return chat, nil
+}
+
+// createTownshipChats creates every township's appchat.
+func createTownshipChats(ctx context.Context, db *postgres.DB, api *bot.Client) (chatsCreated, error) {
+	res := chatsCreated{Created: []string{}, Existing: []string{}, Failed: []string{}}
 	ts, err := db.Townships(ctx)
 	if err != nil {
-		return nil, err
+		return res, err
 	}
 	office, err := db.UsersOf(ctx, cases.RoleOffice, "", "")
 	if err != nil {
-		return nil, err
+		return res, err
 	}
-	var created []string
 	for _, t := range ts {
 		if t.AppChatID == "" {
 			continue
 		}
-		cadres, err := db.UsersOf(ctx, cases.RoleCadre, t.Name, "")
+		chat, err := townshipChat(ctx, db, t, office)
 		if err != nil {
-			return nil, err
+			return res, err
 		}
-		members := append(append([]string{}, cadres...), office...)
-		if len(members) < 2 {
+		if len(chat.UserList) < 2 {
 			fmt.Fprintf(os.Stderr, "%s 的群聊至少需要 2 名成员（乡村干部和县扶贫办），已跳过。\n", t.Name)
+			res.Failed = append(res.Failed, t.AppChatID)
 			continue
 		}
-		id, err := api.CreateAppChat(ctx, bot.AppChat{Name: t.Name + "防返贫预警工作群", Owner: members[0],
-			UserList: members, ChatID: t.AppChatID})
-		if err != nil {
-			fmt.Fprintf(os.Stderr, "%s 的群聊 %s 未能创建（可能已存在）：%v\n", t.Name, t.AppChatID, err)
-			continue
+		id, err := api.CreateAppChat(ctx, chat)
+		var apiErr *bot.APIError
+		switch {
+		case errors.As(err, &apiErr) && apiErr.Code == errChatExists:
+			res.Existing = append(res.Existing, t.AppChatID)
+		case err != nil:
+			fmt.Fprintf(os.Stderr, "%s 的群聊 %s 未能创建：%v\n", t.Name, t.AppChatID, err)
+			res.Failed = append(res.Failed, t.AppChatID)
+		default:
+			res.Created = append(res.Created, id)
 		}
-		created = append(created, id)
 	}
-	return created, nil
+	return res, nil
 }

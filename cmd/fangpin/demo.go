@@ -280,7 +280,7 @@ func (d *demo) setup(ctx context.Context, db *postgres.DB) error {
 	if err != nil {
 		return err
 	}
-	d.say("· 创建乡镇群聊 %d 个（其余乡镇用群机器人）", len(chats))
+	d.say("· 创建乡镇群聊 %d 个（其余乡镇用群机器人）", len(chats.Created))
 	simDirectory(d.sim, org) // the demo page's people and groups
 	return nil
 }

@@ -63,7 +63,7 @@ func (s demoStore) DrawSpotChecks(ctx context.Context, month string, rate float6
 }
 
 func (s demoStore) ExportLedger(ctx context.Context, month, dir string) (string, error) {
-	a, err := s.db.Assess(ctx, month)
+	a, err := s.db.MonthLedger(ctx, month)
 	if err != nil {
 		return "", err
 	}

@@ -110,8 +110,9 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("export ledger", flag.ContinueOnError)
 	month := fs.String("month", "", "月份 YYYY-MM（默认本月）")
 	out := fs.String("o", "", "输出文件 FILE.xlsx")
+	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
 	if len(args) == 0 || args[0] != "ledger" || fs.Parse(args[1:]) != nil || *out == "" || fs.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "用法：fangpin export ledger --month YYYY-MM -o FILE.xlsx")
+		fmt.Fprintln(os.Stderr, "用法：fangpin export ledger --month YYYY-MM [--json] -o FILE.xlsx")
 		return errUsage
 	}
 	m, err := checkMonth(*month)
@@ -122,14 +123,17 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	a, err := db.Assess(ctx, m)
+	a, err := db.MonthLedger(ctx, m)
 	if err != nil {
 		return err
 	}
 	if err := ledgerxlsx.WriteFile(*out, a); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "已导出 %s 台账：%d 户，写入 %s。\n", m, len(a.Cases), *out)
+	fmt.Fprintf(os.Stderr, "已导出 %s 台账：%d 户，往月未办结 %d 户，写入 %s。\n", m, len(a.Cases), len(a.Unfinished), *out)
+	if *asJSON {
+		return printJSON(map[string]any{"month": m, "cases": len(a.Cases), "unfinished": len(a.Unfinished), "file": *out})
+	}
 	return nil
 }
 

@@ -42,8 +42,8 @@ func TestLedgerSubcommands(t *testing.T) {
 	}
 	rows, _ := f.GetRows("台账")
 	f.Close()
-	if len(rows) != 12 || !strings.HasPrefix(rows[0][0], "测试县预警信息核查办理台账（2026年11月）") {
-		t.Fatalf("exported %d rows (want the title, the header and 10 cases)", len(rows))
+	if len(rows) != 15 || !strings.HasPrefix(rows[0][0], "测试县预警信息核查办理台账（2026年11月）") || rows[12][0] != "合计" {
+		t.Fatalf("exported %d rows (want the title, the header, 10 cases, 合计, a blank row and the signatures)", len(rows))
 	}
 
 	_, a := run(t, "spotcheck", "--month", "2026-11", "--rate", "0.5", "--seed", "9", "--json")

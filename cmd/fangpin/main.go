@@ -22,12 +22,15 @@ type command struct {
 
 // commands is the table of subcommands; each lives in a file of its own.
 var commands = map[string]command{
-	"migrate":  {"应用数据库迁移", runMigrate},
-	"org":      {"组织文件：org apply FILE.yaml", runOrg},
-	"registry": {"监测户名册：registry import FILE；registry member [--json] 身份证号", runRegistry},
-	"synth":    {"生成虚构的演示数据：synth registry -o FILE", runSynth},
-	"dispatch": {"比对初筛、集中交办：dispatch [--month] [--date] [--dry-run] --json", runDispatch},
-	"cases":    {"案件列表：cases --json [--month] [--township] [--status]", runCases},
+	"migrate":   {"应用数据库迁移：migrate [--json]", runMigrate},
+	"backup":    {"备份台账数据库：backup [--json] -o FILE", runBackup},
+	"retention": {"按保存期限匿名化旧案件：retention [--apply] --json", runRetention},
+	"restore":   {"把备份恢复到空数据库：restore [--json] FILE", runRestore},
+	"org":       {"组织文件：org apply FILE.yaml", runOrg},
+	"registry":  {"监测户名册：registry import FILE；registry member [--json] 身份证号", runRegistry},
+	"synth":     {"生成虚构的演示数据：synth registry -o FILE", runSynth},
+	"dispatch":  {"比对初筛、集中交办：dispatch [--month] [--date] [--dry-run] --json", runDispatch},
+	"cases":     {"案件列表：cases --json [--month] [--township] [--status]", runCases},
 
 	// issue 7: assessment, ledger export, spot checks (cmd/fangpin/ledger.go)
 	"report":    {"月度考核：report --month YYYY-MM [--json] [--feedback]", runReport},

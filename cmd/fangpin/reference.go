@@ -17,11 +17,31 @@ import (
 	"github.com/fangpin/fangpin/handlers"
 )
 
+// runMigrate: `fangpin migrate [--json]` brings the schema up to date and says what it did
+// ({"applied":n,"from_version":v,"version":v}).
 func runMigrate(ctx context.Context, env *Env, args []string) error {
-	if _, err := env.MigratedDB(ctx); err != nil {
+	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
+	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		fmt.Fprintln(os.Stderr, "用法：fangpin migrate [--json]")
+		return errUsage
+	}
+	db, err := env.DB(ctx)
+	if err != nil {
 		return err
 	}
-	fmt.Fprintln(os.Stderr, "数据库已是最新结构。")
+	m, err := db.MigrateReport(ctx)
+	if err != nil {
+		return fmt.Errorf("数据库迁移失败：%w", err)
+	}
+	if m.Applied == 0 {
+		fmt.Fprintf(os.Stderr, "数据库已是最新结构（版本 %d），无需迁移。\n", m.Version)
+	} else {
+		fmt.Fprintf(os.Stderr, "已应用 %d 个迁移，数据库结构从版本 %d 升到 %d。\n", m.Applied, m.From, m.Version)
+	}
+	if *asJSON {
+		return printJSON(m)
+	}
 	return nil
 }
 
@@ -159,8 +179,9 @@ func runSynth(ctx context.Context, env *Env, args []string) error {
 	out := fs.String("o", "", "输出文件")
 	seed := fs.Uint64("seed", 1, "随机种子（同一种子生成同样的数据）")
 	n := fs.Int("households", 320, "户数")
+	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
 	if len(args) == 0 || args[0] != "registry" || fs.Parse(args[1:]) != nil || *out == "" {
-		fmt.Fprintln(os.Stderr, "用法：fangpin synth registry [--seed N] [--households N] -o FILE.csv")
+		fmt.Fprintln(os.Stderr, "用法：fangpin synth registry [--seed N] [--households N] [--json] -o FILE.csv")
 		return errUsage
 	}
 	f, err := os.Create(*out)
@@ -168,8 +189,15 @@ func runSynth(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	defer f.Close()
-	if err := synth.WriteRegistryCSV(f, synth.New(*seed).Registry(*n, synth.Townships)); err != nil {
+	ms := synth.New(*seed).Registry(*n, synth.Townships)
+	if err := synth.WriteRegistryCSV(f, ms); err != nil {
 		return err
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(map[string]any{"file": *out, "households": *n, "members": len(ms)})
+	}
+	return nil
 }

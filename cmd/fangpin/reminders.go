@@ -4,14 +4,19 @@ import (
 	"context"
 	"flag"
 	"fmt"
-	"github.com/fangpin/fangpin/bot"
 	"log/slog"
+	"net"
+	"net/http"
 	"os"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
+	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/internal/supervise"
 	"github.com/fangpin/fangpin/notify"
 	"github.com/fangpin/fangpin/notify/botsend"
 )
@@ -116,20 +121,46 @@ func runReminders(ctx context.Context, env *Env, args []string) error {
 }
 
 // runWorker: `fangpin worker` runs reminder workers only, until interrupted. Any number may
-// run, on any number of machines sharing one Redis and one Postgres.
+// run, on any number of machines sharing one Redis and one Postgres. Redis away at start or
+// later does not end it: the worker is restarted with back-off (--health-addr serves
+// /healthz, 503 while it is down).
 func runWorker(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	poll := fs.Duration("poll", time.Second, "多久查看一次到期提醒")
+	healthAddr := fs.String("health-addr", "", "在此地址提供 /healthz 与 /metrics（例如 127.0.0.1:8081；默认不提供）")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
-		fmt.Fprintln(os.Stderr, "用法：fangpin worker [--poll 1s]")
+		fmt.Fprintln(os.Stderr, "用法：fangpin worker [--poll 1s] [--health-addr 127.0.0.1:8081]")
 		return errUsage
 	}
-	w, closeFn, err := reminderWorker(ctx, env)
+	db, err := env.MigratedDB(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeFn()
-	w.Poll = *poll
+	opt, err := redis.ParseURL(env.RedisURL)
+	if err != nil {
+		return fmt.Errorf("REDIS_URL 格式不对：%w", err)
+	}
+	r := redis.NewClient(opt)
+	defer r.Close()
+	log := bot.NewLogger(os.Stderr, slog.LevelInfo)
+	w := &notify.Worker{DB: db, Redis: r, Sender: botsend.Outbox{}, Prefix: env.RedisPrefix + "reminders:", Log: log, Poll: *poll}
+	sup := &supervise.Supervisor{Log: log}
+	if *healthAddr != "" {
+		ln, err := net.Listen("tcp", *healthAddr)
+		if err != nil {
+			return fmt.Errorf("无法监听 %s：%w", *healthAddr, err)
+		}
+		reg := prometheus.NewRegistry()
+		reg.MustRegister(workerCollector{sup})
+		mux := http.NewServeMux()
+		mux.Handle("GET /healthz", health{DB: db, Redis: r, Workers: sup})
+		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		go hs.Serve(ln)
+		defer hs.Close()
+		fmt.Fprintf(os.Stderr, "健康检查：http://%s/healthz\n", ln.Addr())
+	}
 	fmt.Fprintln(os.Stderr, "提醒服务已启动，按 Ctrl+C 停止。")
-	return w.Run(ctx)
+	sup.Run(ctx, []supervise.Worker{{Name: "reminders", Run: w.Run}})
+	return nil
 }

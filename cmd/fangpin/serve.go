@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -26,6 +25,7 @@ import (
 	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
+	"github.com/fangpin/fangpin/internal/supervise"
 	"github.com/fangpin/fangpin/notify"
 	"github.com/fangpin/fangpin/notify/botsend"
 )
@@ -64,6 +64,9 @@ type Server struct {
 	// RedisPrefix starts every Redis key the server writes (FANGPIN_REDIS_PREFIX).
 	RedisPrefix string
 
+	// Supervisor restarts workers that stop; /healthz names those that are down.
+	Supervisor *supervise.Supervisor
+
 	ready chan string // the bound address, once listening
 }
 
@@ -98,13 +101,16 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 		return nil, fmt.Errorf("REDIS_URL 有误：%w", err)
 	}
 	rdb := redis.NewClient(ropt)
+	// Redis away at start does not stop the server: callbacks still go to the inbox in
+	// Postgres, the workers that need Redis are restarted until it answers, and /healthz
+	// says 503 meanwhile.
 	if err := rdb.Ping(ctx).Err(); err != nil {
-		rdb.Close()
-		return nil, fmt.Errorf("无法连接 Redis（REDIS_URL）：%w", err)
+		log.WarnContext(ctx, "Redis unreachable at start; workers will retry (Redis 暂时无法连接，后台任务将自动重试)", "err", err)
 	}
 	s := &Server{Env: env, DB: db, Redis: rdb, Log: log, Registry: prometheus.NewRegistry(), Mux: http.NewServeMux(),
-		RedisPrefix: env.RedisPrefix, ready: make(chan string, 1)}
-	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+		RedisPrefix: env.RedisPrefix, ready: make(chan string, 1), Supervisor: &supervise.Supervisor{Log: log}}
+	s.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+		workerCollector{s.Supervisor})
 	s.Metrics = bot.NewMetrics(s.Registry, pgqueue.New(db.DB))
 	bot.RedirectSDK(env.APIBase)
 	s.API = bot.NewClient(env.APIBase, env.CorpID, agentID, env.Secret, &bot.RedisCache{R: rdb, Prefix: s.RedisPrefix})
@@ -194,18 +200,7 @@ func (s *Server) pruneInbox(ctx context.Context) error {
 }
 
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
-	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
-	defer cancel()
-	res, status := map[string]string{"postgres": "ok", "redis": "ok"}, http.StatusOK
-	if err := s.DB.PingContext(ctx); err != nil {
-		res["postgres"], status = "unreachable", http.StatusServiceUnavailable
-	}
-	if err := s.Redis.Ping(ctx).Err(); err != nil {
-		res["redis"], status = "unreachable", http.StatusServiceUnavailable
-	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(res)
+	health{DB: s.DB, Redis: s.Redis, Workers: s.Supervisor}.ServeHTTP(w, r)
 }
 
 // Addr waits until the server listens and returns its address.
@@ -236,16 +231,18 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 		BaseContext: func(net.Listener) context.Context { return context.WithoutCancel(ctx) }}
 	wctx, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
+	// A worker that stops (a service away when it starts, a panic) is restarted with
+	// back-off; /healthz says 503 while it is down.
 	var wg sync.WaitGroup
-	for _, w := range s.Workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := w.Run(wctx); err != nil && wctx.Err() == nil {
-				s.Log.ErrorContext(wctx, "worker stopped", "worker", w.Name, "err", err)
-			}
-		}()
-	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		ws := make([]supervise.Worker, len(s.Workers))
+		for i, w := range s.Workers {
+			ws[i] = supervise.Worker{Name: w.Name, Run: w.Run}
+		}
+		s.Supervisor.Run(wctx, ws)
+	}()
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	s.ready <- ln.Addr().String()
@@ -291,8 +288,13 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 	defer s.Close()
 	s.NoWorker = *noWorker
 	if !s.NoWorker {
-		s.Workers = append(s.Workers, Worker{"reminders", (&notify.Worker{DB: s.DB, Redis: s.Redis,
-			Sender: botsend.Outbox{}, Prefix: s.RedisPrefix + "reminders:", Log: s.Log, Now: s.DB.Now}).Run})
+		s.AddReminders()
 	}
 	return s.Run(ctx)
+}
+
+// AddReminders adds the reminder worker (what --no-worker leaves out).
+func (s *Server) AddReminders() {
+	s.Workers = append(s.Workers, Worker{"reminders", (&notify.Worker{DB: s.DB, Redis: s.Redis,
+		Sender: botsend.Outbox{}, Prefix: s.RedisPrefix + "reminders:", Log: s.Log, Now: s.DB.Now}).Run})
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"net"
 	"os"
 	"strconv"
 
@@ -23,7 +24,7 @@ import (
 func runSim(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("sim", flag.ContinueOnError)
 	addr := fs.String("addr", ":8090", "监听地址")
-	bot := fs.String("bot", "http://127.0.0.1"+env.Addr, "机器人的地址（回调发往 <bot>/wecom/callback 与 /wecom/aibot）")
+	bot := fs.String("bot", "http://"+localAddr(env.Addr), "机器人的地址（回调发往 <bot>/wecom/callback 与 /wecom/aibot）")
 	orgPath := fs.String("org", "", "组织文件：网页上列出其中的成员和各乡镇的群")
 	if err := fs.Parse(args); err != nil {
 		fmt.Fprintln(os.Stderr, "用法：fangpin sim [--addr :8090] [--bot http://127.0.0.1:8080] [--org examples/org.yaml]")
@@ -67,4 +68,17 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 	fmt.Fprintf(os.Stderr, "企业微信模拟器已在 %s 运行（网页：%s/），按 Ctrl+C 停止。\n", s.URL, s.URL)
 	<-ctx.Done()
 	return nil
+}
+
+// localAddr is how a process on this machine reaches a listen address (":8080" →
+// "127.0.0.1:8080").
+func localAddr(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	return net.JoinHostPort(host, port)
 }

@@ -6,8 +6,9 @@ import (
 )
 
 // simDirectory tells the simulator who is who in the org file, for its web page: every
-// user with a role label, and each township's group chat (appchat or group robot) with
-// the township's cadres in it. The county office and the supervisors see every group.
+// user with a role label, and each township's group robot chat with the township's cadres
+// in it. The county office and the supervisors see every group. Appchats are not added:
+// as in WeCom, they exist once `fangpin chats create` made them (createTownshipChats).
 func simDirectory(s *wecomtest.Server, org *cases.Org) {
 	members := map[string][]string{}
 	for _, u := range org.Users {
@@ -25,12 +26,8 @@ func simDirectory(s *wecomtest.Server, org *cases.Org) {
 		}
 	}
 	for _, t := range org.Townships {
-		id := t.Chat.AppChat
-		if id == "" {
-			id = t.Chat.WebhookKey
-		}
-		if id != "" {
-			s.AddChat(id, t.Name+"防返贫工作群", members[t.Name])
+		if t.Chat.AppChat == "" && t.Chat.WebhookKey != "" {
+			s.AddChat(t.Chat.WebhookKey, t.Name+"防返贫预警工作群", members[t.Name])
 		}
 	}
 }

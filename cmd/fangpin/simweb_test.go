@@ -38,6 +38,9 @@ func startDemoServe(t *testing.T) (sim *wecomtest.Server, base string) {
 		t.Fatal(err)
 	}
 	simDirectory(sim, org)
+	if res, err := createTownshipChats(context.Background(), s.DB, s.API); err != nil || len(res.Created) != 4 {
+		t.Fatalf("chats create: %+v %v", res, err)
+	}
 	sim.Swap(sim.WebHandler())
 
 	g := synth.New(11)
@@ -77,7 +80,7 @@ func TestSimulatorWebPageInBrowser(t *testing.T) {
 		Chats []struct{ ID, Name, Kind string }
 	}
 	getJSON(t, sim.URL+"/sim/api/chats?user=zhangsan", &chats)
-	if len(chats.Chats) != 2 || chats.Chats[0].Kind != "private" || chats.Chats[1].ID != "wrCG0001" || chats.Chats[1].Name != "城关镇防返贫工作群" {
+	if len(chats.Chats) != 2 || chats.Chats[0].Kind != "private" || chats.Chats[1].ID != "wrCG0001" || chats.Chats[1].Name != "城关镇防返贫预警工作群" {
 		t.Errorf("zhangsan's chats: %+v", chats.Chats)
 	}
 	getJSON(t, sim.URL+"/sim/api/chats?user=zhaoliu", &chats)
@@ -221,5 +224,32 @@ func getJSON(t *testing.T, url string, v any) {
 	defer resp.Body.Close()
 	if err := json.NewDecoder(resp.Body).Decode(v); err != nil {
 		t.Fatalf("%s: %v", url, err)
+	}
+}
+
+// Issue 27: `sim --org` and `chats create` agree. The simulator knows the people and the
+// group robots; the appchats are made by `chats create` as in WeCom, named as it names them,
+// and a second run finds them all there and fails none.
+func TestChatsCreateAgreesWithSimOrg(t *testing.T) {
+	sim, _ := startDemoServe(t)
+	var chats struct {
+		Chats []struct{ ID, Name, Kind string }
+	}
+	getJSON(t, sim.URL+"/sim/api/chats?user=zhangsan", &chats)
+	if len(chats.Chats) != 2 || chats.Chats[1].ID != "wrCG0001" || chats.Chats[1].Name != "城关镇防返贫预警工作群" {
+		t.Errorf("zhangsan's chats: %+v", chats.Chats)
+	}
+	getJSON(t, sim.URL+"/sim/api/chats?user=qianyi", &chats) // 河口乡: a group robot
+	if len(chats.Chats) != 2 || chats.Chats[1].ID != "demo-hekou-key" || chats.Chats[1].Name != "河口乡防返贫预警工作群" {
+		t.Errorf("qianyi's chats: %+v", chats.Chats)
+	}
+	getJSON(t, sim.URL+"/sim/api/chats?user=zhaoliu", &chats)
+	if len(chats.Chats) != 7 {
+		t.Errorf("the office sees %d chats, want the private one and all six groups", len(chats.Chats))
+	}
+	t.Setenv("FANGPIN_ADDR", "127.0.0.1:0")
+	code, out := run(t, "chats", "create", "--json")
+	if code != 0 || strings.TrimSpace(out) != `{"created":[],"existing":["wrCG0001","wrQS0003","wrLL0005","wrBS0006"],"failed":[]}` {
+		t.Errorf("chats create again: %d %s", code, out)
 	}
 }

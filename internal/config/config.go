@@ -40,6 +40,13 @@ type Config struct {
 	// SpoolDir is FANGPIN_SPOOL_DIR: callbacks that come while Postgres is down wait here
 	// (default: per database under the temp dir; "off": answer 503 instead).
 	SpoolDir string
+
+	// RetentionYears is FANGPIN_RETENTION_YEARS: cases closed longer ago are anonymized by
+	// `fangpin retention --apply` (default 5).
+	RetentionYears int
+	// HashKey is FANGPIN_HASH_KEY (base64 of 32 bytes): the key of the ID numbers' keyed
+	// hash. Empty: cases.DemoHashKey, which protects nothing.
+	HashKey []byte
 }
 
 // Defaults suit this machine's local services.
@@ -49,6 +56,7 @@ const (
 	DefaultAPIBase     = "https://qyapi.weixin.qq.com"
 	DefaultAddr        = ":8080"
 	DefaultRedisPrefix = "fangpin:"
+	DefaultRetention   = 5
 )
 
 // Load reads the configuration through getenv (os.Getenv in production) and checks it.
@@ -78,12 +86,27 @@ func Load(getenv func(string) string) (Config, error) {
 		RulesFile:    get("FANGPIN_RULES", ""),
 		SpoolDir:     get("FANGPIN_SPOOL_DIR", ""),
 	}
+	var errs []error
+	if v := get("FANGPIN_RETENTION_YEARS", ""); v == "" {
+		c.RetentionYears = DefaultRetention
+	} else if n, err := strconv.Atoi(v); err != nil || n < 1 || n > 100 {
+		errs = append(errs, fmt.Errorf("环境变量 FANGPIN_RETENTION_YEARS 应为 1 到 100 之间的整数（年），现为 %q", v))
+	} else {
+		c.RetentionYears = n
+	}
+	if v := get("FANGPIN_HASH_KEY", ""); v != "" {
+		if b, err := base64.StdEncoding.DecodeString(v); err != nil || len(b) != 32 {
+			errs = append(errs, fmt.Errorf("环境变量 FANGPIN_HASH_KEY 应为 32 字节密钥的 base64（例如 openssl rand -base64 32 的输出）"))
+		} else {
+			c.HashKey = b
+		}
+	}
 	c.AIBotToken = get("WECOM_AIBOT_TOKEN", c.Token)
 	c.AIBotAESKey = get("WECOM_AIBOT_AES_KEY", c.AESKey)
 	if c.PublicURL == "" {
 		c.PublicURL = "http://localhost" + c.Addr
 	}
-	return c, c.Check()
+	return c, errors.Join(append(errs, c.Check())...)
 }
 
 // Check reports every variable whose value cannot work.

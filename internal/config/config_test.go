@@ -66,3 +66,19 @@ func TestKeyValueDSN(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestRetentionYearsAndHashKey(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil || c.RetentionYears != 5 || c.HashKey != nil {
+		t.Fatalf("defaults: %d %v %v", c.RetentionYears, c.HashKey, err)
+	}
+	key := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // "0123456789abcdef0123456789abcdef"
+	c, err = Load(env(map[string]string{"FANGPIN_RETENTION_YEARS": "7", "FANGPIN_HASH_KEY": key}))
+	if err != nil || c.RetentionYears != 7 || string(c.HashKey) != "0123456789abcdef0123456789abcdef" {
+		t.Fatalf("set: %d %q %v", c.RetentionYears, c.HashKey, err)
+	}
+	_, err = Load(env(map[string]string{"FANGPIN_RETENTION_YEARS": "0", "FANGPIN_HASH_KEY": "c2hvcnQ="}))
+	if err == nil || !strings.Contains(err.Error(), "FANGPIN_RETENTION_YEARS") || !strings.Contains(err.Error(), "FANGPIN_HASH_KEY") {
+		t.Fatalf("bad values: %v", err)
+	}
+}

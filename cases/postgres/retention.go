@@ -1,0 +1,115 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jmoiron/sqlx"
+	"github.com/lib/pq"
+)
+
+// RetentionCase is a closed case that the retention rule anonymizes.
+type RetentionCase struct {
+	ID       int64     `db:"id" json:"-"`
+	CaseNo   string    `db:"case_no" json:"case_no"`
+	ClosedAt time.Time `db:"closed_at" json:"closed_at"`
+	Warnings int       `db:"warnings" json:"warnings"`
+}
+
+// RetentionDue lists the closed cases closed before the cutoff that are not anonymized yet,
+// oldest first.
+func (db *DB) RetentionDue(ctx context.Context, closedBefore time.Time) ([]RetentionCase, error) {
+	var out []RetentionCase
+	err := db.SelectContext(ctx, &out, `
+		SELECT c.id, c.case_no, c.closed_at, (SELECT count(*) FROM warnings w WHERE w.case_id = c.id) AS warnings
+		FROM cases c
+		WHERE c.status = 'closed' AND c.closed_at < $1 AND c.anonymized_at IS NULL
+		ORDER BY c.closed_at, c.id`, closedBefore)
+	if err != nil {
+		return nil, fmt.Errorf("retention due: %w", err)
+	}
+	return out, nil
+}
+
+// anonymizedText replaces typed text that a constraint needs non-empty (a 不纳入 reason, a
+// done task's measure).
+const anonymizedText = "（已按保存期限匿名）"
+
+// Anonymize removes a closed case's personal data: names and ID numbers (each number
+// replaced by hash of it, so the same person stays one person in the counts), the warnings'
+// row details and amounts, and every typed text (reasons, measures, notes, the audit
+// trail's details). Every row stays, with its dates, statuses and results, so the
+// assessment of its month adds up as before. It reports false for a case already
+// anonymized, or not closed.
+func (db *DB) Anonymize(ctx context.Context, caseID int64, hash func(id string) string) (bool, error) {
+	done := false
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var c struct {
+			HeadID string `db:"head_id_number"`
+			Key    string `db:"household_key"`
+		}
+		err := tx.GetContext(ctx, &c, `SELECT head_id_number, household_key FROM cases
+			WHERE id = $1 AND status = 'closed' AND anonymized_at IS NULL FOR UPDATE`, caseID)
+		if err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return nil
+			}
+			return fmt.Errorf("anonymize case %d: %w", caseID, err)
+		}
+		var ws []struct {
+			ID     int64  `db:"id"`
+			IDNo   string `db:"id_number"`
+			HeadID string `db:"head_id_number"`
+		}
+		if err := tx.SelectContext(ctx, &ws, `SELECT id, id_number, head_id_number FROM warnings WHERE case_id = $1`, caseID); err != nil {
+			return fmt.Errorf("anonymize case %d: warnings: %w", caseID, err)
+		}
+		ids := make([]int64, len(ws))
+		idNos, heads := make([]string, len(ws)), make([]string, len(ws))
+		for i, w := range ws {
+			ids[i], idNos[i], heads[i] = w.ID, hash(w.IDNo), hash(w.HeadID)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE warnings w SET id_number = u.id_number, head_id_number = u.head_id_number, name = '',
+				detail = '{}', amount = NULL
+			FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, id_number, head_id_number)
+			WHERE w.id = u.id`, pq.Array(ids), pq.Array(idNos), pq.Array(heads)); err != nil {
+			return fmt.Errorf("anonymize case %d: warnings: %w", caseID, err)
+		}
+		key := c.Key
+		if id, ok := strings.CutPrefix(key, "head:"); ok {
+			key = "head:" + hash(id)
+		}
+		if _, err := tx.ExecContext(ctx, `
+			UPDATE cases SET head_name = '', head_id_number = $2, household_key = $3,
+				reason = CASE WHEN reason <> '' THEN $4 ELSE '' END, anonymized_at = $5
+			WHERE id = $1`, caseID, hash(c.HeadID), key, anonymizedText, db.Now()); err != nil {
+			return fmt.Errorf("anonymize case %d: %w", caseID, err)
+		}
+		// The audit trail lets only this transaction clear its free text (migration 00840).
+		for _, q := range []string{
+			`SET LOCAL fangpin.retention = 'on'`,
+			`UPDATE case_events SET detail = '{}', source_msg = '' WHERE case_id = $1 AND (detail <> '{}' OR source_msg <> '')`,
+			`UPDATE department_tasks SET measure = CASE WHEN measure <> '' THEN '` + anonymizedText + `' ELSE '' END, note = ''
+				WHERE case_id = $1`,
+			`UPDATE spot_checks SET note = '' WHERE case_id = $1`,
+			`UPDATE area_sweeps SET note = '' WHERE case_id = $1`,
+			`UPDATE reminders SET note = '' WHERE case_id = $1`,
+		} {
+			var args []any
+			if strings.Contains(q, "$1") {
+				args = []any{caseID}
+			}
+			if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+				return fmt.Errorf("anonymize case %d: %w", caseID, err)
+			}
+		}
+		done = true
+		return nil
+	})
+	return done, err
+}
