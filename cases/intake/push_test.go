@@ -3,9 +3,11 @@ package intake_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
@@ -179,5 +181,56 @@ func TestDepartmentMappingReadsOwnWords(t *testing.T) {
 	}
 	if _, err := f.db.DepartmentMapping(ctx, "不存在局"); cases.ErrorCode(err) != cases.ENotFound {
 		t.Fatalf("unknown department: %v", err)
+	}
+}
+
+// Two pushes of the same department, category and period at once: whichever commits last
+// replaces the other's rows, so each person keeps exactly one row for dispatch.
+func TestConcurrentPushesOfOnePeriodLeaveOneRowEach(t *testing.T) {
+	f := setup(t)
+	const header = "姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用"
+	for round := 0; round < 3; round++ {
+		var people []string
+		for i := 0; i < 5; i++ {
+			people = append(people, f.gen.IDNumber(1960+i))
+		}
+		files := make([][]byte, 2)
+		for k := range files {
+			var rows []string
+			for i, id := range people {
+				rows = append(rows, fmt.Sprintf("人%d%d,%s,城关镇,%d,0,0", k, i, id, 30000+k))
+			}
+			files[k] = csvOf(header, rows...)
+		}
+		period := cases.NewDate(2026, time.Month(10-round), 1).MonthKey()
+		errs := make(chan error, 2)
+		replaced := make(chan int, 2)
+		for _, file := range files {
+			go func(file []byte) {
+				r, err := sheet.New(bytes.NewReader(file))
+				if err != nil {
+					errs <- err
+					return
+				}
+				defer r.Close()
+				b, err := intake.Import(context.Background(), f.db, intake.Request{Department: "医保局", Category: cases.CatMedical,
+					Period: period, SHA256: sum(file), Today: cases.NewDate(2026, 11, 3)}, r)
+				replaced <- b.Replaced
+				errs <- err
+			}(file)
+		}
+		for i := 0; i < 2; i++ {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		if a, b := <-replaced, <-replaced; a+b != 5 {
+			t.Errorf("round %d: replaced %d and %d, want 5 in all (one push replaces the other's)", round, a, b)
+		}
+		var n int
+		if err := f.db.Get(&n, `SELECT count(*) FROM warnings w WHERE w.period = $1
+			AND NOT EXISTS (SELECT 1 FROM warnings_superseded s WHERE s.warning_id = w.id)`, period); err != nil || n != 5 {
+			t.Fatalf("round %d: %d surviving rows (%v), want one per person (5)", round, n, err)
+		}
 	}
 }
