@@ -132,15 +132,9 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	if rules == nil {
 		rules = cases.DefaultRules()
 	}
-	mapping := req.Mapping
-	if mapping == nil {
-		if ms, ok := store.(MappingSource); ok {
-			m, err := ms.DepartmentMapping(ctx, dept.Name)
-			if err != nil {
-				return cases.Batch{}, fmt.Errorf("import: %w", err)
-			}
-			mapping = &m
-		}
+	mapping, err := MappingOf(ctx, store, req)
+	if err != nil {
+		return cases.Batch{}, err
 	}
 	if mapping != nil && len(mapping.Columns) > 0 {
 		rows = mappedRows{rows, mapHeader(rows.Header(), mapping.Columns)}

@@ -1,8 +1,34 @@
 package intake
 
+import (
+	"context"
+	"fmt"
+
+	"github.com/fangpin/fangpin/cases"
+)
+
 // A department's own words (cases.ColumnMapping) are applied here and only here: the header
 // is renamed before the columns are matched, and value words are replaced before a cell is
 // checked. When the reader gains extra header aliases, mapHeader is what becomes them.
+
+// MappingOf is the department's mapping for req: req.Mapping, else the one store keeps for
+// req.Department if store is a MappingSource, else nil. A reader that finds the header by
+// its names should be given its Columns as extra names, since the department's own header
+// would not be found by the built-in ones.
+func MappingOf(ctx context.Context, store Store, req Request) (*cases.ColumnMapping, error) {
+	if req.Mapping != nil {
+		return req.Mapping, nil
+	}
+	ms, ok := store.(MappingSource)
+	if !ok {
+		return nil, nil
+	}
+	m, err := ms.DepartmentMapping(ctx, req.Department)
+	if err != nil {
+		return nil, fmt.Errorf("import: %w", err)
+	}
+	return &m, nil
+}
 
 // mappedRows is rows with its header renamed by a department's mapping.
 type mappedRows struct {
