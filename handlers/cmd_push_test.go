@@ -184,3 +184,25 @@ func TestBatchAPIPushIdentityAndPeriods(t *testing.T) {
 		t.Fatalf("%d batches (%v), want 3", n, err)
 	}
 }
+
+// Re-filing the middle one of three pushes of a period: the first push's row it had replaced
+// is replaced by the third, as if the middle push had never been there.
+func TestRefileTheMiddlePush(t *testing.T) {
+	db, r := setupPushes(t)
+	a := synth.New(4).IDNumber(1970)
+	clock := time.Date(2026, 12, 3, 10, 0, 0, 0, cases.Shanghai)
+	push := func(name string) cases.Batch {
+		clock = clock.Add(time.Minute)
+		db.Now = func() time.Time { return clock }
+		return pushMedical(t, db, "2026-11", name+","+a+",城关镇,30000,0,0")
+	}
+	push("甲一")
+	middle := push("甲二")
+	push("甲三")
+	if got := say(t, db, r, "m1", "wangwu", "期间 "+middle.ID+" 2026-10"); !strings.Contains(got, "改为 2026-10 期") {
+		t.Fatalf("期间: %s", got)
+	}
+	if got := surviving(t, db); got != "甲三@2026-11 甲二@2026-10" {
+		t.Fatalf("after re-filing the middle push: %s, want 甲三 for November and 甲二 for October", got)
+	}
+}

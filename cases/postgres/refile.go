@@ -67,8 +67,21 @@ func (db *DB) RefileBatch(ctx context.Context, id, dept, period string) (cases.R
 		} else if !errors.Is(err, sql.ErrNoRows) {
 			return fmt.Errorf("refile batch %s: %w", id, err)
 		}
-		// Its old period: the rows it replaced come back, and its own rows leave the period's merges.
-		if _, err := tx.ExecContext(ctx, `DELETE FROM warnings_superseded WHERE batch_id = $1`, b.ID); err != nil {
+		// Its old period: the rows it replaced come back, unless a push of that period received
+		// after theirs names the same person, whose row then replaces them as if this push had
+		// never been there.
+		if _, err := tx.ExecContext(ctx, `
+			WITH restored AS (DELETE FROM warnings_superseded WHERE batch_id = $1 RETURNING warning_id)
+			INSERT INTO warnings_superseded (warning_id, batch_id)
+			SELECT DISTINCT ON (r.id) r.id, b2.id
+			FROM restored x JOIN warnings r ON r.id = x.warning_id
+				JOIN batches rb ON rb.id = r.batch_id
+				JOIN batches b2 ON b2.department_id = rb.department_id AND b2.category = rb.category AND b2.period = rb.period
+					AND b2.received_at > rb.received_at AND b2.id <> $1
+				JOIN warnings w ON `+inBatch("w.batch_id", "b2.id")+`
+			WHERE w.id_number = r.id_number AND w.case_id IS NULL AND w.rule <> '' AND `+notSuperseded+`
+				AND `+problemOf+` = CASE WHEN r.category = 'assurance' THEN coalesce(r.detail::jsonb ->> '问题类型', '') ELSE '' END
+			ORDER BY r.id, b2.received_at DESC`, b.ID); err != nil {
 			return fmt.Errorf("refile batch %s: %w", id, err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM warnings_superseded s USING warnings w
