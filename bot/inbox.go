@@ -266,6 +266,12 @@ func scrub(m Message) Message {
 	fix(&m.ChatType)
 	fix(&m.Text)
 	fix(&m.ResponseURL)
+	if m.File != nil {
+		f := *m.File
+		fix(&f.URL)
+		fix(&f.AESKey)
+		m.File = &f
+	}
 	if m.Card != nil {
 		c := *m.Card
 		fix(&c.TaskID)

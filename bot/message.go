@@ -27,6 +27,8 @@ type Message struct {
 	ChatType string // "single" or "group"
 	Text     string // text content, with the @bot mention removed
 	Card     *CardEvent
+	// File is a file sent to the AI bot in single chat (msgtype=file), to be downloaded.
+	File *FileRef `json:",omitempty"`
 	// ResponseURL is the AI bot's single-use reply address (valid one hour).
 	ResponseURL string
 	At          time.Time

@@ -96,6 +96,7 @@ type aibotJSON struct {
 	Text        struct {
 		Content string `json:"content"`
 	} `json:"text"`
+	File  FileRef `json:"file"`
 	Event struct {
 		EventType string `json:"eventtype"`
 		Card      struct {
@@ -135,6 +136,10 @@ func ParseAIBotMessage(plain []byte) (Message, error) {
 	switch {
 	case j.MsgType == "text":
 		m.Text = StripMention(j.Text.Content)
+	case j.MsgType == "file" && m.ChatType == "single" && j.File.URL != "":
+		// Files reach the AI bot only in single chat; the bytes are fetched by the handler.
+		f := j.File
+		m.File = &f
 	case j.MsgType == "event" && j.Event.EventType == "template_card_event":
 		c := j.Event.Card
 		card := &CardEvent{TaskID: c.TaskID, EventKey: c.EventKey, CardType: c.CardType, ResponseCode: c.ResponseCode}

@@ -58,6 +58,10 @@ type BatchAPI struct {
 // errBusy is a push that waited QueueWait for its turn.
 var errBusy = errors.New("batch api: busy")
 
+// Turn waits for a push's turn to be read and imported; release gives it back. Files
+// delivered in chat and on the upload page take their turn here too (FilePushes.Turn).
+func (a *BatchAPI) Turn(ctx context.Context) (release func(), err error) { return a.turn(ctx) }
+
 // turn waits for the push's turn to read and import; release gives it back.
 func (a *BatchAPI) turn(ctx context.Context) (release func(), err error) {
 	a.semOnce.Do(func() { a.sem = make(chan struct{}, max(1, a.Parallel)) })

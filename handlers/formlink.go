@@ -106,3 +106,36 @@ func writePage(w http.ResponseWriter, status int, t *template.Template, data any
 	w.WriteHeader(status)
 	return t.Execute(w, data)
 }
+
+// uploadLinkKey stands in for the case number in the signature of an upload page link:
+// no case number can equal it, so an upload link opens no case and no form.
+const uploadLinkKey = "upload"
+
+// UploadTTL is how long an upload page link works (docs/files.md: 24 hours).
+const UploadTTL = 24 * time.Hour
+
+// UploadPath is the upload page's path for a liaison or the office: /upload/<user>?e=…&s=…
+func (l *FormLinks) UploadPath(user string) string {
+	exp := l.now().Add(UploadTTL).Unix()
+	v := url.Values{"e": {strconv.FormatInt(exp, 10)}, "s": {l.sign(uploadLinkKey, user, exp)}}
+	return "/upload/" + url.PathEscape(user) + "?" + v.Encode()
+}
+
+// UploadURL is the absolute link to the upload page.
+func (l *FormLinks) UploadURL(user string) string {
+	return strings.TrimRight(l.BaseURL, "/") + l.UploadPath(user)
+}
+
+// VerifyUpload checks an upload page link.
+func (l *FormLinks) VerifyUpload(user, exp, sig string) error {
+	if err := l.Verify(uploadLinkKey, user, exp, sig); err != nil {
+		if cases.ErrorCode(err) == cases.EForbidden && len(l.Secret) > 0 {
+			if e, perr := strconv.ParseInt(exp, 10, 64); perr == nil && user != "" && hmac.Equal([]byte(sig), []byte(l.sign(uploadLinkKey, user, e))) {
+				return cases.Errorf(cases.EForbidden, "这个上传链接已过期（有效期 24 小时）。请在企业微信里私聊发送“上传”重新获取。")
+			}
+			return cases.Errorf(cases.EForbidden, "这个上传链接无效（可能被改动过，或不是发给您的）。请在企业微信里私聊发送“上传”重新获取。")
+		}
+		return err
+	}
+	return nil
+}

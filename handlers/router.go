@@ -70,6 +70,9 @@ type Router struct {
 	Log   *slog.Logger
 	// Cards takes template card clicks (mini-forms); nil ignores them.
 	Cards bot.Handler
+	// Files takes files sent to the AI bot and clicks on their category cards (task ids
+	// starting with FileCardPrefix); nil answers a file with a note that files are not taken.
+	Files bot.FallibleHandler
 
 	commands map[string]*Command
 	order    []*Command
@@ -177,6 +180,16 @@ func (r *Router) HandleMessage(ctx context.Context, m bot.Message) {
 // repeats the message): the reply's outbox key is derived from the message id, so a
 // repeated run queues no second reply (ON CONFLICT DO NOTHING keeps the first).
 func (r *Router) HandleMessageErr(ctx context.Context, m bot.Message) error {
+	if m.File != nil || (m.Card != nil && strings.HasPrefix(m.Card.TaskID, FileCardPrefix)) {
+		if r.Files != nil {
+			return r.Files.HandleMessageErr(ctx, m)
+		}
+		if m.File != nil {
+			mt, body := bot.Text("抱歉，这里暂时不接收文件。")
+			return r.Out.Enqueue(ctx, bot.Outgoing{Key: "file-reply:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: mt, Body: body})
+		}
+		return nil
+	}
 	if m.Card != nil {
 		if r.Cards != nil {
 			r.Cards.HandleMessage(ctx, m) // card replies are keyed by message id too

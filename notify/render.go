@@ -98,7 +98,7 @@ func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.Store
 		list := strings.Join(missing, "、")
 		deadline, _ := cases.PushDeadline(cal, cases.CatMedical, period)
 		if kind == cases.RemindPush {
-			return fmt.Sprintf("【数据推送提醒】%s：%s的%s数据还没有推送，请在 %s 前推送（上传文件或调用接口均可）。谢谢！",
+			return fmt.Sprintf("【数据推送提醒】%s：%s的%s数据还没有推送，请在 %s 前推送（把 Excel 或 CSV 文件私聊发给机器人、用上传页面或调用接口均可）。谢谢！",
 				r.Department, monthLabel(period), list, deadline), "", nil
 		}
 		if r.Target == cases.TargetOffice {

@@ -45,6 +45,10 @@ type Worker struct {
 	Batch    int              // ids claimed at once; default 1000
 	Parallel int              // transactions a claim is fired in, at once; default 2
 	Log      *slog.Logger
+	// UploadLink, when set, makes a liaison's push nudge and late notice carry that
+	// liaison's own signed link to the upload page (docs/files.md): the message then goes
+	// to each liaison separately.
+	UploadLink func(userid string) string
 
 	mu      sync.Mutex
 	planned string // the month last planned
@@ -351,7 +355,18 @@ func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.S
 		}
 		m.Key = fmt.Sprintf("reminder:%d", r.ID)
 		m.Text = text
-		out = append(out, m)
+		if w.UploadLink != nil && pushReminder(r) && len(m.Users) > 0 {
+			// A signed link is bound to one person: one message each.
+			for _, u := range m.Users {
+				one := m
+				one.Users = []string{u}
+				one.Key = fmt.Sprintf("reminder:%d:%s", r.ID, u)
+				one.Text = text + "\n上传数据文件（24 小时内有效）：" + w.UploadLink(u)
+				out = append(out, one)
+			}
+		} else {
+			out = append(out, m)
+		}
 		sentIDs = append(sentIDs, r.ID)
 		if now.Sub(r.DueAt) > orDefault(w.Grace, 10*time.Minute) {
 			lateIDs = append(lateIDs, r.ID)
@@ -454,6 +469,15 @@ func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.S
 		return 0, err
 	}
 	return len(sentIDs), nil
+}
+
+// pushReminder tells a liaison's push nudge or late notice (not the office's notice).
+func pushReminder(r cases.StoredReminder) bool {
+	switch cases.ReminderKind(r.Kind) {
+	case cases.RemindPush, cases.RemindPushLate, cases.RemindEducation, cases.RemindEduLate:
+		return r.Target != cases.TargetOffice
+	}
+	return false
 }
 
 // recipients resolves a target to the chat or people that read it; nil when nobody can.

@@ -113,6 +113,8 @@ type Server struct {
 	delays    map[string]time.Duration
 	tokens    map[string]time.Time
 	media     map[string]media     // media_id → the uploaded file
+	files     map[string]*userFile // files users sent the AI bot, by download id (files.go)
+	downloads int                  // fetches of those files
 	dupSeen   map[string]time.Time // message/send bodies taken with enable_duplicate_check
 	dupes     []Sent               // requests the duplicate check dropped
 	losses    map[string][]*loss   // answers to lose after taking the request
@@ -174,6 +176,7 @@ func newServer() *Server {
 		delays:          map[string]time.Duration{},
 		tokens:          map[string]time.Time{},
 		media:           map[string]media{},
+		files:           map[string]*userFile{},
 		dupSeen:         map[string]time.Time{},
 		losses:          map[string][]*loss{},
 		badHooks:        map[string]bool{},
@@ -418,6 +421,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /cgi-bin/webhook/upload_media", s.api("webhook/upload_media", false, s.mediaUpload))
 	mux.HandleFunc("GET /cgi-bin/user/get", s.api("user/get", true, s.userGet))
 	mux.HandleFunc("GET /cgi-bin/auth/getuserinfo", s.api("auth/getuserinfo", true, s.getUserInfo))
+	mux.HandleFunc("GET /cgi-bin/aibot/file/{id}", s.fileDownload)
 	mux.HandleFunc("POST /cgi-bin/aibot/response", s.api("aibot/response", false, s.aibotResponse))
 	return mux
 }

@@ -5,7 +5,9 @@ import (
 	"embed"
 	"encoding/json"
 	"fmt"
+	"io"
 	"io/fs"
+	"mime"
 	"net/http"
 	"net/url"
 	"slices"
@@ -51,6 +53,9 @@ type Said struct {
 	Text   string
 	Click  *bot.CardEvent
 	Note   string // a click as people read it: 核查结论：纳入
+	// A file the user sent the AI bot in the private chat: its name and content.
+	FileName string
+	FileData []byte
 }
 
 // AppName is the app's name in private chats and appchat messages.
@@ -149,6 +154,8 @@ func (s *Server) Say(ctx context.Context, userid, chat, text string) (string, er
 //	GET  /sim/api/messages?user=ID&chat=&after=N one conversation after cursor N
 //	POST /sim/api/say    {"user","chat","text"}  chat "" is the private chat
 //	POST /sim/api/click  {"user","task_id","response_code","event_key","card_type","selected":{"q":["id"]}}
+//	POST /sim/api/file   multipart user, file: the user sends the file to the AI bot in single chat
+//	GET  /sim/api/file?seq=N                     a file message's content (sent by the bot or a user)
 //	GET  /sim/open?user=ID&url=U                 opens U as WeCom's in-app browser does an OAuth link: with ?code= for the user
 //	POST /sim/say        {"user","chat","text"} (as /sim/api/say)
 //	GET  /sim/sent       every message the bot sent, and those WeCom dropped
@@ -173,6 +180,8 @@ func (s *Server) WebHandler() http.Handler {
 	mux.HandleFunc("POST /sim/say", say)
 	mux.HandleFunc("POST /sim/api/say", say)
 	mux.HandleFunc("POST /sim/api/click", s.webClick)
+	mux.HandleFunc("POST /sim/api/file", s.webSendFile)
+	mux.HandleFunc("GET /sim/api/file", s.webFile)
 	mux.HandleFunc("GET /sim/open", s.webOpen)
 	mux.HandleFunc("GET /sim/api/users", func(w http.ResponseWriter, r *http.Request) {
 		people := s.People()
@@ -325,6 +334,7 @@ type webMsg struct {
 	TaskID       string         `json:"task_id,omitempty"` // template_card, card_update: the card
 	Mentions     []string       `json:"mentions,omitempty"`
 	Truncated    bool           `json:"truncated,omitempty"`
+	File         string         `json:"file,omitempty"` // file messages: where to download the content
 }
 
 // China has kept one offset without summer time since 1991.
@@ -395,6 +405,7 @@ func (s *Server) conversation(user, chat string, after int64) []webMsg {
 		}
 		if m.MsgType == "file" {
 			w.Content = m.MediaName
+			w.File = fmt.Sprintf("sim/api/file?seq=%d", m.Seq)
 		}
 		out = append(out, w)
 	}
@@ -409,6 +420,9 @@ func (s *Server) conversation(user, chat string, after int64) []webMsg {
 		}
 		if x.Click != nil {
 			w.Kind, w.Content, w.ResponseCode = "click", x.Note, x.Click.ResponseCode
+		}
+		if x.FileName != "" {
+			w.Kind, w.Content, w.File = "file", x.FileName, fmt.Sprintf("sim/api/file?seq=%d", x.Seq)
 		}
 		out = append(out, w)
 	}
@@ -489,4 +503,56 @@ func (s *Server) webChats(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	writeJSON(w, map[string]any{"chats": items, "cursor": s.cursor()})
+}
+
+// webSendFile plays the page's member sending a file to the AI bot (multipart: user, file).
+func (s *Server) webSendFile(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, 64<<20)
+	if err := r.ParseMultipartForm(8 << 20); err != nil {
+		http.Error(w, "需要 multipart 字段 user 和 file（不超过 64 MB）", http.StatusBadRequest)
+		return
+	}
+	defer r.MultipartForm.RemoveAll()
+	user := r.FormValue("user")
+	f, hdr, err := r.FormFile("file")
+	if err != nil || user == "" {
+		http.Error(w, "需要 multipart 字段 user 和 file", http.StatusBadRequest)
+		return
+	}
+	defer f.Close()
+	data, err := io.ReadAll(f)
+	if err != nil {
+		http.Error(w, "读取文件失败", http.StatusBadRequest)
+		return
+	}
+	id, err := s.SayFile(r.Context(), user, hdr.Filename, data)
+	if err != nil {
+		http.Error(w, "机器人没有应答："+err.Error(), http.StatusBadGateway)
+		return
+	}
+	writeJSON(w, map[string]string{"msgid": id})
+}
+
+// webFile downloads the content of a file message the page shows.
+func (s *Server) webFile(w http.ResponseWriter, r *http.Request) {
+	seq, _ := strconv.ParseInt(r.URL.Query().Get("seq"), 10, 64)
+	var name string
+	var data []byte
+	for _, m := range s.Sent() {
+		if m.Seq == seq && m.MsgType == "file" {
+			name, data = m.MediaName, m.MediaData
+		}
+	}
+	for _, x := range s.Said() {
+		if x.Seq == seq && x.FileName != "" {
+			name, data = x.FileName, x.FileData
+		}
+	}
+	if name == "" {
+		http.Error(w, "没有这个文件", http.StatusNotFound)
+		return
+	}
+	w.Header().Set("Content-Type", "application/octet-stream")
+	w.Header().Set("Content-Disposition", mime.FormatMediaType("attachment", map[string]string{"filename": name}))
+	w.Write(data)
 }

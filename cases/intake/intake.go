@@ -53,6 +53,10 @@ type Request struct {
 	Today      cases.Date  // for the default period
 	// Progress, if set, is called every ProgressEvery rows (for a line on stderr).
 	Progress func(rows int)
+	// Refused, if set, is given every refused row as the file had it (header, the row's
+	// own number, its cells: reused after the call, copy what you keep) with its errors,
+	// so that the department can be sent back just those rows to correct.
+	Refused func(header []string, row int, cells []string, errs []cases.RowError)
 	// Mapping is the department's own words for columns and values; nil means the one the
 	// store keeps for the department, if the store keeps mappings (MappingSource).
 	Mapping *cases.ColumnMapping
@@ -136,8 +140,9 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	if err != nil {
 		return cases.Batch{}, err
 	}
+	fileHeader := rows.Header()
 	if mapping != nil && len(mapping.Columns) > 0 {
-		rows = mappedRows{rows, mapHeader(rows.Header(), mapping.Columns)}
+		rows = mappedRows{rows, mapHeader(fileHeader, mapping.Columns)}
 	}
 	cols, err := sheet.Columns(rows.Header(), RequiredColumnsOf(cat), ColumnsOf(cat))
 	if err != nil {
@@ -161,6 +166,11 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	p.today = req.Today
 	if mapping != nil {
 		p.mapValues(mapping.Values)
+	}
+	if req.Refused != nil {
+		// the header as the file has it, before a department's mapping renamed it
+		raw := fileHeader
+		p.refused = func(row int, cells []string, errs []cases.RowError) { req.Refused(raw, row, cells, errs) }
 	}
 	if cat == cases.CatEducation {
 		p.schoolYear = cases.SchoolYearOf(pm)
@@ -259,6 +269,7 @@ type parser struct {
 	late                                 bool        // an in-scope epidemic row reports an event more than 3 days old
 	// schoolYear is an education push's 学年; rows of another 学年 are errors.
 	schoolYear string
+	refused    func(row int, cells []string, errs []cases.RowError) // Request.Refused
 }
 
 // newParser resolves the column names to indexes once, so a row costs no map lookups.
@@ -420,6 +431,9 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 		errs := p.parse(rec, row, &pd)
 		if len(errs) > 0 {
 			b.Rejected++
+			if p.refused != nil {
+				p.refused(row, rec, errs)
+			}
 			for _, e := range errs {
 				if len(b.Errors) < MaxErrors {
 					e.Message = sheet.ClipMessage(e.Message)

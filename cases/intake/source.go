@@ -62,6 +62,27 @@ func ImportFile(ctx context.Context, store Store, req Request, path string) (cas
 	return Import(ctx, store, req, r)
 }
 
+// MatchCategories returns those of cats whose required columns the file's header names,
+// in the order given: how a file sent without its category (in chat) finds it. A file
+// that cannot be read at all is an error, as ImportFile would report it.
+func MatchCategories(path string, cats []cases.Category) ([]cases.Category, error) {
+	r, err := sheet.Open(path)
+	if err != nil {
+		if sheet.IsLimit(err) {
+			return nil, cases.Errorf(cases.ETooLarge, "%s", err.Error())
+		}
+		return nil, cases.Errorf(cases.EInvalid, "文件无法读取：%s", err.Error())
+	}
+	defer r.Close()
+	var out []cases.Category
+	for _, c := range cats {
+		if _, err := sheet.Columns(r.Header(), RequiredColumnsOf(c), ColumnsOf(c)); err == nil {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
 // records adapts API records to Rows.
 type records struct {
 	header []string

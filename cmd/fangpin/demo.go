@@ -202,7 +202,7 @@ func (d *demo) start(ctx context.Context, addr, simAddr string) error {
 		return err
 	}
 	d.worker = &notify.Worker{DB: db, Redis: srv.Redis, Sender: botsend.Outbox{}, Prefix: prefix + "reminders:",
-		Log: srv.Log, Now: d.clock.Now}
+		Log: srv.Log, Now: d.clock.Now, UploadLink: uploadLink(srv.Links)}
 	sctx, cancel := context.WithCancel(ctx)
 	d.served, d.cancel = make(chan error, 1), cancel
 	go func() { d.served <- srv.Serve(sctx, ln) }()

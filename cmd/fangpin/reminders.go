@@ -38,8 +38,8 @@ func reminderWorker(ctx context.Context, env *Env) (*notify.Worker, func(), erro
 		return nil, nil, fmt.Errorf("无法连接 Redis（REDIS_URL）：%w", err)
 	}
 	w := &notify.Worker{DB: db, Redis: r, Sender: botsend.Outbox{},
-		Prefix: env.RedisPrefix + "reminders:",
-		Log:    bot.NewLogger(os.Stderr, slog.LevelInfo)}
+		Prefix: env.RedisPrefix + "reminders:", UploadLink: uploadLink(env.formLinks()),
+		Log: bot.NewLogger(os.Stderr, slog.LevelInfo)}
 	return w, func() { r.Close() }, nil
 }
 
@@ -143,7 +143,8 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	r := redis.NewClient(opt)
 	defer r.Close()
 	log := bot.NewLogger(os.Stderr, slog.LevelInfo)
-	w := &notify.Worker{DB: db, Redis: r, Sender: botsend.Outbox{}, Prefix: env.RedisPrefix + "reminders:", Log: log, Poll: *poll}
+	w := &notify.Worker{DB: db, Redis: r, Sender: botsend.Outbox{}, Prefix: env.RedisPrefix + "reminders:", Log: log, Poll: *poll,
+		UploadLink: uploadLink(env.formLinks())}
 	sup := &supervise.Supervisor{Log: log}
 	if *healthAddr != "" {
 		ln, err := net.Listen("tcp", *healthAddr)

@@ -63,6 +63,10 @@ type Server struct {
 
 	// RedisPrefix starts every Redis key the server writes (FANGPIN_REDIS_PREFIX).
 	RedisPrefix string
+	// Links signs the H5 pages' links (nil without FANGPIN_FORM_SECRET).
+	Links *handlers.FormLinks
+	// Files imports department files sent to the AI bot and uploaded on the page.
+	Files *handlers.FilePushes
 
 	// Supervisor restarts workers that stop; /healthz names those that are down.
 	Supervisor *supervise.Supervisor
@@ -121,6 +125,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Outbox = &pgqueue.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
 	links := env.formLinks()
+	s.Links = links
 	if links != nil {
 		links.Now = db.Now
 	} else {
@@ -136,7 +141,17 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
-	s.Mux.Handle("POST /api/v1/batches", &handlers.BatchAPI{Store: db, Rules: rules, Log: log})
+	batchAPI := &handlers.BatchAPI{Store: db, Rules: rules, Log: log}
+	s.Mux.Handle("POST /api/v1/batches", batchAPI)
+	// Files sent to the AI bot and the upload page take their turn with the push API.
+	files := &handlers.FilePushes{Store: db, Users: db, Out: s.Outbox, Fetch: s.API, BotAESKey: env.AIBotAESKey,
+		Rules: rules, Turn: batchAPI.Turn, Links: links, Log: log}
+	s.Router.Files, s.Files = files, files
+	uploads := &handlers.UploadPage{Pushes: files, Links: links, Users: db, OAuth: s.API, Log: log}
+	s.Router.Register(uploads.UploadCommand())
+	if links != nil {
+		s.Mux.Handle("/upload/", uploads)
+	}
 	s.Inbox = bot.NewInbox(pgqueue.New(db.DB), s.Router, log, s.Metrics)
 	appCB := bot.NewAppCallback(appCrypto, env.CorpID, s.Inbox, log, s.Metrics)
 	aiCB := bot.NewAIBotCallback(aiCrypto, s.Inbox, log, s.Metrics)
@@ -296,5 +311,14 @@ func runServe(ctx context.Context, env *Env, args []string) error {
 // AddReminders adds the reminder worker (what --no-worker leaves out).
 func (s *Server) AddReminders() {
 	s.Workers = append(s.Workers, Worker{"reminders", (&notify.Worker{DB: s.DB, Redis: s.Redis,
-		Sender: botsend.Outbox{}, Prefix: s.RedisPrefix + "reminders:", Log: s.Log, Now: s.DB.Now}).Run})
+		Sender: botsend.Outbox{}, Prefix: s.RedisPrefix + "reminders:", Log: s.Log, Now: s.DB.Now,
+		UploadLink: uploadLink(s.Links)}).Run})
+}
+
+// uploadLink signs each liaison's link to the upload page for push nudges; nil without links.
+func uploadLink(l *handlers.FormLinks) func(string) string {
+	if l == nil {
+		return nil
+	}
+	return l.UploadURL
 }

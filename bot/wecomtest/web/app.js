@@ -142,6 +142,8 @@ function openChat(c) {
   $("messages").textContent = "";
   $("messages").appendChild(el("div", "empty", "正在加载……"));
   $("input").placeholder = c.kind === "group" ? "@" + state.bot + " 输入命令，例如：待办" : "输入命令，例如：待办";
+  // WeCom brings files to the AI bot only in single chat.
+  $("attach").hidden = c.kind === "group";
   show("chat"); setHash();
   pollMessages();
   $("input").focus();
@@ -223,8 +225,13 @@ function content(m) {
       }
       return d;
     }
-    case "file":
-      return el("div", "bubble", "📎 文件：" + (m.content || "（未命名）"));
+    case "file": {
+      const d = el("div", "bubble file", "📎 ");
+      const a = el("a", "", m.content || "（未命名）");
+      a.href = m.file || "#"; a.download = m.content || "";
+      d.appendChild(a);
+      return d;
+    }
     case "template_card":
       return templateCard(m, b);
     default:
@@ -358,6 +365,22 @@ async function send(ev) {
   }
 }
 
+// sendFile sends the picked file to the AI bot in the private chat, encrypted as WeCom does.
+async function sendFile() {
+  const f = $("file").files[0];
+  $("file").value = "";
+  if (!f || !state.chat || state.chat.kind === "group") return;
+  const fd = new FormData();
+  fd.append("user", state.user); fd.append("file", f, f.name);
+  try {
+    const r = await fetch("sim/api/file", { method: "POST", body: fd });
+    if (!r.ok) throw new Error((await r.text()).trim() || ("HTTP " + r.status));
+    await pollMessages();
+  } catch (e) {
+    toast("发送文件失败：" + e.message);
+  }
+}
+
 async function tick() {
   if (state.polling) return;
   state.polling = true;
@@ -375,6 +398,7 @@ async function start() {
   $("back-users").onclick = () => { state.user = null; show("users"); setHash(); };
   $("back-chats").onclick = () => { state.chat = null; state.gen++; show("chats"); setHash(); refreshChats(); };
   $("composer").onsubmit = send;
+  $("file").onchange = sendFile;
   try {
     await loadUsers();
   } catch (e) {

@@ -1,0 +1,424 @@
+package handlers
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/intake"
+	"github.com/fangpin/fangpin/cases/sheet"
+)
+
+// UploadPage is the H5 upload page of department files (docs/files.md), mounted at
+// /upload/: GET /upload/<userid>?e=…&s=… shows it (pick or drop a file, choose the category
+// and period where there is a choice, see the upload's progress and then the result with
+// the refused rows' workbook); a multipart POST to the same link (field file, optional
+// category and period) imports and answers the import JSON, for scripts as for the page.
+// The link is signed and bound to the liaison or office member, and lives 24 hours.
+type UploadPage struct {
+	Pushes *FilePushes
+	Links  *FormLinks
+	Users  Directory
+	// OAuth, when set, lets WeCom's in-app browser open /upload/?code=… (a menu link with
+	// OAuth): the member it names is sent on to their own signed link.
+	OAuth CodeResolver
+	Log   *slog.Logger
+}
+
+func (u *UploadPage) log() *slog.Logger {
+	if u.Log != nil {
+		return u.Log
+	}
+	return slog.Default()
+}
+
+// UploadCommand is 上传: a signed link to the upload page, in private chat.
+func (u *UploadPage) UploadCommand() *Command {
+	return &Command{Name: "上传", Roles: []cases.Role{cases.RoleLiaison, cases.RoleOffice}, Usage: "上传",
+		Summary: "获取上传数据文件的网页链接（24 小时内有效）；也可以直接把 Excel 或 CSV 文件私聊发给我",
+		Run: func(ctx context.Context, req Request) (string, error) {
+			if req.Msg.InGroup() {
+				return "上传链接只发给本人：请私聊我发送“上传”。", nil
+			}
+			if u.Links == nil || len(u.Links.Secret) == 0 {
+				return "上传页面暂未启用（未配置链接密钥）。请直接把 Excel 或 CSV 文件私聊发给我，我会马上导入。", nil
+			}
+			return fmt.Sprintf("请在 24 小时内打开下面的链接上传本部门的数据文件（Excel 或 CSV，不超过 %s）：\n%s\n也可以直接把文件私聊发给我，我会马上导入并回复结果。",
+				sizeText(sheet.MaxFileBytes), u.Links.UploadURL(req.Actor.UserID)), nil
+		}}
+}
+
+type uploadChoice struct {
+	Key, Label string
+}
+
+type uploadView struct {
+	Error   string
+	Name    string
+	Scope   string
+	Choices []uploadChoice
+	Period  string // the default period, as a hint
+	Limit   string
+}
+
+// ServeHTTP implements http.Handler.
+func (u *UploadPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	ctx := r.Context()
+	user, err := url.PathUnescape(strings.TrimPrefix(r.URL.EscapedPath(), "/upload/"))
+	q := r.URL.Query()
+	if code := q.Get("code"); code != "" && u.OAuth != nil && q.Get("s") == "" && r.Method == http.MethodGet {
+		who, err := u.OAuth.UserIDByCode(ctx, code)
+		if err != nil {
+			u.log().WarnContext(ctx, "upload page oauth", "err", err)
+			u.refuse(w, r, http.StatusForbidden, "企业微信身份验证失败，请从企业微信里重新打开上传页面。")
+			return
+		}
+		http.Redirect(w, r, u.Links.UploadPath(who), http.StatusSeeOther)
+		return
+	}
+	if err == nil {
+		err = u.Links.VerifyUpload(user, q.Get("e"), q.Get("s"))
+	}
+	var a cases.Actor
+	if err == nil {
+		a, err = u.Users.Actor(ctx, user)
+		if err == nil && !mayPush(a) {
+			err = cases.Errorf(cases.EForbidden, "上传页面供各行业部门联络员和县扶贫办使用。")
+		}
+	}
+	if err != nil {
+		if cases.ErrorCode(err) == cases.EInternal {
+			u.log().ErrorContext(ctx, "upload page", "err", err)
+		} else {
+			u.log().WarnContext(ctx, "upload link refused", "path", r.URL.Path, "err", err)
+		}
+		u.refuse(w, r, statusOf(err), cases.ErrorMessage(err))
+		return
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead:
+		u.page(ctx, w, a)
+	case http.MethodPost:
+		u.post(ctx, w, r, a)
+	default:
+		w.Header().Set("Allow", "GET, POST")
+		u.refuse(w, r, http.StatusMethodNotAllowed, "请用网页上传，或用 POST 提交文件。")
+	}
+}
+
+// refuse answers a browser with the page and a script with JSON.
+func (u *UploadPage) refuse(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	if r.Method == http.MethodPost {
+		writeJSONError(w, status, codeOf(status), msg)
+		return
+	}
+	writePage(w, status, uploadTemplate, uploadView{Error: msg})
+}
+
+func codeOf(status int) string {
+	switch status {
+	case http.StatusForbidden:
+		return string(cases.EForbidden)
+	case http.StatusNotFound:
+		return string(cases.ENotFound)
+	case http.StatusRequestEntityTooLarge:
+		return string(cases.ETooLarge)
+	case http.StatusInternalServerError:
+		return "internal"
+	}
+	return string(cases.EInvalid)
+}
+
+func writeJSONError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(apiError{Error: msg, Code: code})
+}
+
+func (u *UploadPage) page(ctx context.Context, w http.ResponseWriter, a cases.Actor) {
+	all, err := u.Pushes.choices(ctx, a)
+	if err != nil {
+		if cases.ErrorCode(err) == cases.EInternal {
+			u.log().ErrorContext(ctx, "upload page", "err", err)
+		}
+		writePage(w, statusOf(err), uploadTemplate, uploadView{Error: cases.ErrorMessage(err)})
+		return
+	}
+	v := uploadView{Name: a.Name, Scope: a.Department, Limit: sizeText(sheet.MaxFileBytes)}
+	if v.Scope == "" {
+		v.Scope = a.Role.Label()
+	}
+	if len(all) > 1 {
+		for _, c := range all {
+			v.Choices = append(v.Choices, uploadChoice{Key: c.key(), Label: c.label()})
+		}
+	}
+	// The default period, as the import takes it (last month for the monthly categories).
+	cat := all[0].Cat
+	for _, c := range all {
+		if c.Cat.Monthly() {
+			cat = c.Cat
+			break
+		}
+	}
+	v.Period = intake.DefaultPeriod(cat, u.Pushes.Store.Today())
+	writePage(w, http.StatusOK, uploadTemplate, v)
+}
+
+func (u *UploadPage) post(ctx context.Context, w http.ResponseWriter, r *http.Request, a cases.Actor) {
+	r.Body = http.MaxBytesReader(w, r.Body, sheet.MaxFileBytes+1<<20)
+	mr, err := r.MultipartReader()
+	if err != nil {
+		writeJSONError(w, http.StatusBadRequest, string(cases.EInvalid), "请用 multipart/form-data 提交（字段 file，可选 category、period）。")
+		return
+	}
+	var path, sum, name, category, period string
+	page := false
+	defer func() {
+		if path != "" {
+			os.Remove(path)
+		}
+	}()
+	fail := func(err error) {
+		var tooBig *http.MaxBytesError
+		switch {
+		case errors.As(err, &tooBig):
+			writeJSONError(w, http.StatusRequestEntityTooLarge, string(cases.ETooLarge), fmt.Sprintf("文件超过 %s 的上限，请分成几个文件上传。", sizeText(sheet.MaxFileBytes)))
+		case cases.ErrorCode(err) == cases.ETooLarge:
+			writeJSONError(w, http.StatusRequestEntityTooLarge, string(cases.ETooLarge), cases.ErrorMessage(err))
+		case errors.Is(err, errBusy):
+			w.Header().Set("Retry-After", "60")
+			writeJSONError(w, http.StatusServiceUnavailable, "busy", "正在导入其他部门的文件，请一分钟后重试。")
+		case cases.ErrorCode(err) == cases.EInternal:
+			if ctx.Err() == nil {
+				u.log().ErrorContext(ctx, "upload", "user", a.UserID, "err", err)
+			}
+			writeJSONError(w, http.StatusInternalServerError, "internal", cases.ErrorMessage(err))
+		default:
+			writeJSONError(w, http.StatusBadRequest, string(cases.ErrorCode(err)), cases.ErrorMessage(err))
+		}
+	}
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			fail(uploadErr(err))
+			return
+		}
+		switch part.FormName() {
+		case "file":
+			if path != "" {
+				fail(cases.Errorf(cases.EInvalid, "一次只能上传一个文件。"))
+				return
+			}
+			var n int64
+			src := &clientReader{r: io.LimitReader(part, sheet.MaxFileBytes+1)}
+			path, sum, err = spoolFile(u.Pushes.TempDir, func(w io.Writer) error {
+				var err error
+				n, err = io.Copy(w, src)
+				return err
+			})
+			if src.err != nil {
+				fail(uploadErr(src.err))
+				return
+			}
+			if err != nil {
+				fail(err)
+				return
+			}
+			if n > sheet.MaxFileBytes {
+				fail(cases.Errorf(cases.ETooLarge, "文件超过 %s 的上限，请分成几个文件上传。", sizeText(sheet.MaxFileBytes)))
+				return
+			}
+			name = part.FileName()
+		case "category", "period", "workbook":
+			b, err := io.ReadAll(io.LimitReader(part, 256))
+			if err != nil {
+				fail(uploadErr(err))
+				return
+			}
+			v := strings.TrimSpace(string(b))
+			switch part.FormName() {
+			case "category":
+				category = v
+			case "period":
+				period = v
+			default:
+				page = v == "1"
+			}
+		}
+		part.Close()
+	}
+	if path == "" {
+		fail(cases.Errorf(cases.EInvalid, "请选择要上传的文件（字段 file）。"))
+		return
+	}
+	if name == "" {
+		name = nameByContent(path, time.Now())
+	}
+	var chosen *pushChoice
+	if category != "" {
+		all, err := u.Pushes.choices(ctx, a)
+		if err != nil {
+			fail(err)
+			return
+		}
+		c, ok := pick(all, category)
+		if !ok {
+			var list []string
+			for _, x := range all {
+				code := string(x.Cat)
+				if a.Role != cases.RoleLiaison {
+					code = x.key() // the office names the department too
+				}
+				list = append(list, fmt.Sprintf("%s（%s）", x.label(), code))
+			}
+			fail(cases.Errorf(cases.EInvalid, "风险类别“%s”不是您可以推送的类别（或不止一个部门推送它），可选：%s", category, strings.Join(list, "、")))
+			return
+		}
+		chosen = &c
+	}
+	out, err := u.Pushes.run(ctx, a, path, name, sum, chosen, period, nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	if out.Ask != nil {
+		var list []string
+		choices := make([]map[string]string, 0, len(out.Ask))
+		for _, c := range out.Ask {
+			list = append(list, c.label())
+			choices = append(choices, map[string]string{"key": c.key(), "label": c.label()})
+		}
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		enc.Encode(map[string]any{"error": "从表头无法确定这个文件是哪一类数据，请选择风险类别后重新上传：" + strings.Join(list, "、"),
+			"code": "need_category", "choices": choices})
+		return
+	}
+	status := http.StatusCreated
+	if out.Batch.DuplicateOf != nil {
+		status = http.StatusOK
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	if !page {
+		enc.Encode(out.Batch)
+		return
+	}
+	// The page also gets the summary as the chat gives it and the refused rows' workbook,
+	// which it offers as a download: nothing of it is kept on the server.
+	raw, _ := json.Marshal(out.Batch)
+	var m map[string]any
+	json.Unmarshal(raw, &m)
+	m["summary"] = PushSummary(name, out.Batch, out.Refused.Len())
+	if out.Batch.DuplicateOf == nil && out.Refused.Len() > 0 {
+		if data, err := out.Refused.Workbook(); err == nil {
+			m["refused_workbook"] = base64.StdEncoding.EncodeToString(data)
+			m["refused_filename"] = refusedName(name)
+		} else {
+			u.log().ErrorContext(ctx, "refused rows workbook", "err", err)
+		}
+	}
+	enc.Encode(m)
+}
+
+var uploadTemplate = template.Must(template.New("upload").Parse(`<!doctype html>
+<html lang="zh-CN"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>上传数据文件</title>
+<style>
+body{font-family:-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;margin:0;padding:16px;background:#f5f6f7;color:#222;font-size:16px;line-height:1.5}
+main{max-width:560px;margin:0 auto}
+h1{font-size:20px;margin:0 0 12px}
+.card{background:#fff;border-radius:8px;padding:12px 16px;margin-bottom:12px}
+label.t{font-weight:600;display:block;margin:0 0 6px}
+input[type=text],select{width:100%;box-sizing:border-box;padding:10px;font-size:16px;border:1px solid #ccc;border-radius:6px;margin-bottom:12px}
+#drop{border:2px dashed #9bb;border-radius:8px;padding:24px 12px;text-align:center;color:#555;margin-bottom:12px}
+#drop.over{background:#eef6ff;border-color:#1677ff}
+#fname{font-weight:600;word-break:break-all}
+progress{width:100%;height:14px}
+.alert{color:#c00;font-weight:600;white-space:pre-wrap}
+#summary{white-space:pre-wrap}
+.hint{color:#666;font-size:14px}
+button{width:100%;padding:12px;font-size:17px;background:#1677ff;color:#fff;border:0;border-radius:6px}
+button:disabled{background:#9ab}
+a.dl{display:block;text-align:center;padding:10px;border:1px solid #1677ff;border-radius:6px;color:#1677ff;text-decoration:none;margin-top:8px}
+</style></head><body><main>
+<h1>上传数据文件</h1>
+{{if .Error}}<p class="card alert" id="error">{{.Error}}</p>{{else}}
+<p class="card">{{.Name}}您好（{{.Scope}}）。请选择本部门导出的 Excel（.xlsx/.xls）或 CSV 文件，文件不超过 {{.Limit}}。</p>
+<form class="card" id="form" method="post" enctype="multipart/form-data">
+<div id="drop"><label for="file">点此选择文件，或把文件拖到这里</label><br><input type="file" id="file" name="file" accept=".xlsx,.xls,.csv,.txt"><div id="fname"></div></div>
+{{if .Choices}}<label class="t" for="category">风险类别</label>
+<select id="category" name="category"><option value="">按表头自动识别</option>{{range .Choices}}<option value="{{.Key}}">{{.Label}}</option>{{end}}</select>{{end}}
+<label class="t" for="period">期间（不填则为 {{.Period}}；因学数据为学年）</label>
+<input type="text" id="period" name="period" placeholder="{{.Period}}" maxlength="9" autocomplete="off">
+<button type="submit" id="submit">上传并导入</button>
+<p class="hint" id="state"></p>
+<progress id="progress" max="100" value="0" hidden></progress>
+</form>
+<div class="card" id="result" hidden><p id="summary"></p><p class="alert" id="problem"></p><div id="download"></div></div>
+<script>
+(function(){
+var form=document.getElementById("form"),file=document.getElementById("file"),drop=document.getElementById("drop"),
+ bar=document.getElementById("progress"),state=document.getElementById("state"),btn=document.getElementById("submit"),
+ result=document.getElementById("result"),summary=document.getElementById("summary"),problem=document.getElementById("problem"),
+ dl=document.getElementById("download"),fname=document.getElementById("fname"),picked=null;
+function pickFile(f){picked=f;fname.textContent=f?f.name:"";}
+file.addEventListener("change",function(){pickFile(file.files[0]);});
+drop.addEventListener("dragover",function(e){e.preventDefault();drop.className="over";});
+drop.addEventListener("dragleave",function(){drop.className="";});
+drop.addEventListener("drop",function(e){e.preventDefault();drop.className="";if(e.dataTransfer.files.length)pickFile(e.dataTransfer.files[0]);});
+form.addEventListener("submit",function(e){
+ e.preventDefault();
+ if(!picked){state.textContent="请先选择文件。";return;}
+ var fd=new FormData();fd.append("workbook","1");
+ var c=document.getElementById("category");if(c&&c.value)fd.append("category",c.value);
+ var p=document.getElementById("period").value.trim();if(p)fd.append("period",p);
+ fd.append("file",picked,picked.name);
+ var x=new XMLHttpRequest();x.open("POST",location.href);
+ bar.hidden=false;bar.value=0;btn.disabled=true;result.hidden=true;dl.textContent="";summary.textContent="";problem.textContent="";
+ x.upload.onprogress=function(ev){if(ev.lengthComputable){bar.value=Math.round(ev.loaded*100/ev.total);state.textContent="正在上传："+bar.value+"%";}};
+ x.upload.onload=function(){bar.value=100;state.textContent="上传完成，正在导入，请稍候……";};
+ x.onerror=function(){btn.disabled=false;state.textContent="网络中断，上传没有完成，请重试。";};
+ x.onload=function(){
+  btn.disabled=false;result.hidden=false;state.textContent="";var d={};
+  try{d=JSON.parse(x.responseText);}catch(err){problem.textContent="服务器没有正常应答（"+x.status+"），请稍后重试。";return;}
+  if(x.status>=400){problem.textContent=d.error||"导入失败。";return;}
+  summary.textContent=d.summary||"";
+  if(d.refused_workbook){
+   var bin=atob(d.refused_workbook),buf=new Uint8Array(bin.length);for(var i=0;i<bin.length;i++)buf[i]=bin.charCodeAt(i);
+   var a=document.createElement("a");a.className="dl";a.id="refused";a.download=d.refused_filename;
+   a.href=URL.createObjectURL(new Blob([buf],{type:"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}));
+   a.textContent="下载退回的行（"+d.refused_filename+"）";dl.appendChild(a);
+  }
+ };
+ x.send(fd);
+});
+})();
+</script>
+{{end}}
+</main></body></html>
+`))
