@@ -54,8 +54,10 @@ fuzz:
 # Every benchmark once (docs/performance.md): a few minutes on 2 cores. The reminders
 # benchmark runs the spec's load, 100,000 due at 09:00; FANGPIN_BENCH_REMINDERS changes it.
 FANGPIN_BENCH_REMINDERS ?= 100000
+# The registry benchmark imports a county's registry: 100,000 households, about 300,000 members.
+FANGPIN_BENCH_HOUSEHOLDS ?= 100000
 bench: services
-	FANGPIN_BENCH_REMINDERS=$(FANGPIN_BENCH_REMINDERS) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./...
+	FANGPIN_BENCH_REMINDERS=$(FANGPIN_BENCH_REMINDERS) FANGPIN_BENCH_HOUSEHOLDS=$(FANGPIN_BENCH_HOUSEHOLDS) $(GO) test -run '^$$' -bench . -benchtime 1x -timeout 20m ./...
 
 DEMO_DB ?= fangpin_demo
 DEMO_URL ?= $(subst /postgres?,/$(DEMO_DB)?,$(PG_SERVER))

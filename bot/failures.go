@@ -13,4 +13,21 @@ type FailedSend struct {
 	Attempts int
 	// Uncertain: an answer was lost, so the group may have seen it after all.
 	Uncertain bool
+	// Pending: still being retried (an early report); Warned: an early report was made,
+	// so a final failure is the second time the office hears of it.
+	Pending bool
+	Warned  bool
+}
+
+// WeCom's errcodes for a group that cannot be reached: they do not pass by themselves, but
+// the office can fix the chat while the worker keeps retrying.
+const (
+	CodeChatNotFound   = 86003 // appchat/send: no such chat (not created yet, or dissolved)
+	CodeInvalidWebhook = 93000 // webhook/send: the robot's key is wrong or the robot was removed
+)
+
+// RefusedGroupCode reports whether a group send's errcode is one the office must hear of at
+// once (pgqueue's index outbox_refused_groups lists the same codes).
+func RefusedGroupCode(code int64) bool {
+	return code == CodeChatNotFound || code == CodeInvalidWebhook || code == CodeNoPrivilege
 }

@@ -158,7 +158,7 @@ func ParseAIBotMessage(plain []byte) (Message, error) {
 
 // StripMention drops leading @mentions ("@防返贫助手 帮助" → "帮助").
 func StripMention(s string) string {
-	s = strings.TrimSpace(strings.ReplaceAll(s, "\u3000", " "))
+	s = strings.TrimSpace(s) // full-width spaces too; those inside the text stay as typed
 	for strings.HasPrefix(s, "@") {
 		i := strings.IndexFunc(s, unicode.IsSpace)
 		if i < 0 {

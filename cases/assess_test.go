@@ -135,3 +135,58 @@ func TestFeedbackIsJudgedAfterTheMonth(t *testing.T) {
 		t.Errorf("after the month: feedback %v, score %v; want 0.5 and 50", after.FeedbackRate, after.Score)
 	}
 }
+
+// A township with nothing judged has no score, however many spot checks of open cases pass;
+// the 合计 follows the lines' rule (a feedback rate the lines leave out is left out of it);
+// 信息变更 cases never owe feedback.
+func TestTownshipLinesAndTheirTotalFollowOneRule(t *testing.T) {
+	open := TownshipScore{Name: "城关镇", Dispatched: 10, Open: 10, SpotChecked: 2}
+	open.Fill()
+	if open.Score != nil || open.OnTimeRate != nil || open.FeedbackRate != nil {
+		t.Errorf("all open, not yet due, two spot checks passed: score %v, want none (—), never 100", open.Score)
+	}
+	late := TownshipScore{Name: "河口乡", Dispatched: 4, Open: 4, Overdue: 1}
+	late.Fill()
+	if late.Score == nil || *late.Score != 0 || late.OnTimeRate == nil || *late.OnTimeRate != 0 {
+		t.Errorf("an open case past due is late: score %v rate %v, want 0 and 0", late.Score, late.OnTimeRate)
+	}
+	closed := TownshipScore{Name: "青山镇", Dispatched: 3, Closed: 3, OnTime: 3, FedBack: 3}
+	closed.Fill()
+	total := SumTownships([]TownshipScore{open, late, closed})
+	if total.FeedbackRate != nil || total.OnTimeRate == nil || *total.OnTimeRate != 0.75 || total.Open != 14 || total.Dispatched != 17 {
+		t.Errorf("合计 during the month: %+v, want on time 3/4 and no feedback rate", total)
+	}
+	for _, x := range []*TownshipScore{&open, &late, &closed} {
+		x.FeedbackDue = true
+	}
+	closed.InfoEntered, closed.Dispatched, closed.Closed, closed.OnTime = 1, 4, 4, 4
+	closed.Fill()
+	if closed.FeedbackRate == nil || *closed.FeedbackRate != 1 || closed.FeedbackOf() != 3 {
+		t.Errorf("a 信息变更 case counted as owing feedback: rate %v of %d", closed.FeedbackRate, closed.FeedbackOf())
+	}
+	total = SumTownships([]TownshipScore{open, late, closed})
+	if total.FeedbackRate == nil || *total.FeedbackRate != *Rate(3, 17) {
+		t.Errorf("合计 after the month: feedback %v, want 3 of 17", total.FeedbackRate)
+	}
+	if c := (CaseFact{Kind: KindInfo, Status: StatusDispatched}).Conclusion(); c != "待录入" {
+		t.Errorf("信息变更 conclusion %q, want 待录入", c)
+	}
+}
+
+// The month-end reminder lists a 信息变更 case in its own section, never among the cases
+// without a 核查结论.
+func TestMonthEndListsInfoCasesApart(t *testing.T) {
+	today := MustDate("2026-12-28")
+	cs := []CarryOverCase{
+		{No: "YJ202612-0001", Round: "2026-12", Township: "城关镇", Village: "东村", HeadName: "王建国", Kind: string(KindNew), Status: string(StatusDispatched), DueOn: MustDate("2027-01-08")},
+		{No: "YJ202612-0002", Round: "2026-12", Township: "城关镇", HeadName: "李四", Kind: string(KindInfo), Status: string(StatusDispatched), DueOn: MustDate("2027-01-31")},
+	}
+	if cs[1].NoResult() || !cs[0].NoResult() {
+		t.Errorf("NoResult: a 信息变更 case owes no 核查结论")
+	}
+	text := CarryOverText("城关镇", "2026-12", today.LastOfMonth(), today, NewCalendar(), cs)
+	current, info, _ := strings.Cut(text, "人员变动待录入全国系统")
+	if !strings.Contains(current, "YJ202612-0001") || strings.Contains(current, "YJ202612-0002") || !strings.Contains(info, "YJ202612-0002（城关镇，户主李*）") {
+		t.Errorf("month-end reminder:\n%s", text)
+	}
+}

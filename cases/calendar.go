@@ -141,3 +141,24 @@ func (c *Calendar) LastWorkingDayOfMonth(d Date) Date {
 func HasOfficialData(year int) bool {
 	return HolidayUtil.GetHolidaysByYear(year).Len() > 0
 }
+
+// WorkingDaysOverdue counts the working days a due date is past on day: 0 until it has
+// passed, then at least 1 (a Saturday after a Friday due date is already overdue).
+func (c *Calendar) WorkingDaysOverdue(due, day Date) int {
+	if !day.After(due) {
+		return 0
+	}
+	return max(c.WorkingDaysBetween(due, day), 1)
+}
+
+// DueText says where a due date stands on day, in working days: the one wording of 待办,
+// 查看, 逾期, the digests and the reminders — "已逾期 3 个工作日", "今天到期", "还有 5 个工作日到期".
+func (c *Calendar) DueText(due, day Date) string {
+	switch {
+	case day.After(due):
+		return fmt.Sprintf("已逾期 %d 个工作日", c.WorkingDaysOverdue(due, day))
+	case day == due:
+		return "今天到期"
+	}
+	return fmt.Sprintf("还有 %d 个工作日到期", max(c.WorkingDaysBetween(day, due), 1))
+}

@@ -86,3 +86,24 @@ func TestLastWorkingDayOfMonth(t *testing.T) {
 		t.Errorf("October 2026 (31st is Saturday): %s", got)
 	}
 }
+
+// Overdue and days left are said in working days, the same everywhere.
+func TestDueText(t *testing.T) {
+	cal := NewCalendar()
+	due := MustDate("2026-12-08") // a Tuesday
+	for day, want := range map[string]string{
+		"2026-12-01": "还有 5 个工作日到期",
+		"2026-12-07": "还有 1 个工作日到期",
+		"2026-12-08": "今天到期",
+		"2026-12-09": "已逾期 1 个工作日",
+		"2026-12-14": "已逾期 4 个工作日",   // the weekend does not count
+		"2026-11-10": "还有 20 个工作日到期", // spec: dispatched 11-10, due 12-08
+	} {
+		if got := cal.DueText(due, MustDate(day)); got != want {
+			t.Errorf("due %s on %s: %q, want %q", due, day, got, want)
+		}
+	}
+	if got := cal.DueText(MustDate("2026-12-11"), MustDate("2026-12-12")); got != "已逾期 1 个工作日" {
+		t.Errorf("the Saturday after a Friday due date: %q", got)
+	}
+}

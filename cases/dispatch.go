@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"fmt"
 	"sort"
 	"strings"
 )
@@ -243,9 +244,11 @@ type TownshipNotice struct {
 	Elsewhere []Dispatched
 }
 
-// 比对已核 (spec §5): a household whose latest case closed 不纳入 less than HoldMonths before the
-// round comes back with the same problems (医保局's figures are cumulative for the year): its
-// warnings are held, not dispatched again, unless something is new or has grown by HoldGrowth.
+// 比对已核 (docs/held-and-tasks.md): a household whose latest case was verified (纳入, 已在监测 or
+// 不纳入) and closed less than HoldMonths before the round comes back with the same problems
+// (医保局's figures are cumulative for the year, a department re-sends a corrected file after
+// 交办): its warnings are held, not dispatched again, unless something is new or has grown by
+// HoldGrowthPercent.
 const (
 	HoldMonths = 6
 	// HoldGrowthPercent: an amount at least this much above the highest verified one is new.
@@ -261,21 +264,38 @@ type EarlierResult struct {
 	Verified []WarningFact // the warnings that case verified (not those it held later)
 }
 
-// HoldWindowOpen reports whether e closed 不纳入 less than HoldMonths before day.
+// HoldWindowOpen reports whether e was verified and closed less than HoldMonths before day.
+// A case verified but not closed (纳入 awaiting 录入) is still open: warnings merge into it.
 func (e EarlierResult) HoldWindowOpen(day Date) bool {
-	if e.CaseNo == "" || e.Result != ResultExclude || e.ClosedOn == nil {
+	if e.CaseNo == "" || e.ClosedOn == nil {
+		return false
+	}
+	switch e.Result {
+	case ResultInclude, ResultMonitored, ResultExclude:
+	default:
 		return false
 	}
 	limit := NewDate(day.Year, day.Month-HoldMonths, day.Day)
 	return e.ClosedOn.After(limit)
 }
 
+// HoldVerdict is the hold decision for one household: Hold, and when not, which rule let the
+// warnings through (for tests and logs; people read HeldWarning's reason).
+type HoldVerdict struct {
+	Hold bool
+	Why  string // "no earlier case", "window", "new problem", "grown", "new amount"
+}
+
 // Hold decides whether a household's warnings are held as 比对已核 against e: every warning is
 // of a category (and 问题类型) e verified, and none has an amount at least HoldGrowthPercent
-// above the highest amount e verified for it.
-func Hold(e EarlierResult, ws []WarningFact, day Date) bool {
-	if len(ws) == 0 || !e.HoldWindowOpen(day) {
-		return false
+// above the highest amount e verified for it. The round's plan calls it once per household
+// that has no open case.
+func Hold(e EarlierResult, ws []WarningFact, day Date) HoldVerdict {
+	if len(ws) == 0 || e.CaseNo == "" {
+		return HoldVerdict{Why: "no earlier case"}
+	}
+	if !e.HoldWindowOpen(day) {
+		return HoldVerdict{Why: "window"}
 	}
 	verified := map[string]bool{}
 	highest := map[string]int64{}
@@ -289,20 +309,30 @@ func Hold(e EarlierResult, ws []WarningFact, day Date) bool {
 	for _, w := range ws {
 		k := ProblemKey(w)
 		if w.IDNumber == "" || !verified[k] {
-			return false
+			return HoldVerdict{Why: "new problem"}
 		}
 		c, ok := cents(w.Amount)
 		if !ok {
 			continue
 		}
 		if h, had := highest[k]; had && c*100 >= h*(100+HoldGrowthPercent) {
-			return false
+			return HoldVerdict{Why: "grown"}
 		} else if !had && c > 0 {
 			// verified without an amount: an amount now is something the visit did not see
-			return false
+			return HoldVerdict{Why: "new amount"}
 		}
 	}
-	return true
+	return HoldVerdict{Hold: true}
+}
+
+// HeldReason says, for the office, why a warning was held against e: which case verified what
+// and when it closed.
+func HeldReason(e EarlierResult) string {
+	closed := ""
+	if e.ClosedOn != nil {
+		closed = "，" + e.ClosedOn.String() + " 办结"
+	}
+	return fmt.Sprintf("原案件 %s 核查结论“%s”%s；同类问题，金额增幅不足 %d%%，未再交办", e.CaseNo, e.Result, closed, HoldGrowthPercent)
 }
 
 // cents reads a stored amount ("5000.00") as fen; false when there is none.

@@ -65,12 +65,22 @@ func TestHold(t *testing.T) {
 		{"another category", e, []WarningFact{{Category: CatAssistance, IDNumber: "x"}}, "2026-12-10", false},
 		{"six months later", e, []WarningFact{med("9000")}, "2027-05-20", false},
 		{"just under six months", e, []WarningFact{med("9000")}, "2027-05-19", true},
-		{"earlier case taken in", EarlierResult{CaseNo: "YJ", Result: ResultInclude, ClosedOn: &closed, Verified: e.Verified},
-			[]WarningFact{med("9000")}, "2026-12-10", false},
+		{"earlier case taken in (纳入, 录入 done)", EarlierResult{CaseNo: "YJ", Result: ResultInclude, ClosedOn: &closed, Verified: e.Verified},
+			[]WarningFact{med("9000")}, "2026-12-10", true},
+		{"earlier case 已在监测, 录入 done", EarlierResult{CaseNo: "YJ", Result: ResultMonitored, ClosedOn: &closed, Verified: e.Verified},
+			[]WarningFact{med("14000")}, "2026-12-10", true},
+		{"纳入, grown 50 %", EarlierResult{CaseNo: "YJ", Result: ResultInclude, ClosedOn: &closed, Verified: e.Verified},
+			[]WarningFact{med("15000")}, "2026-12-10", false},
+		{"纳入, another category", EarlierResult{CaseNo: "YJ", Result: ResultInclude, ClosedOn: &closed, Verified: e.Verified},
+			[]WarningFact{med("9000"), {Category: CatEmployment, IDNumber: "x"}}, "2026-12-10", false},
 		{"earlier case still open", EarlierResult{CaseNo: "YJ", Result: ResultExclude, Verified: e.Verified},
 			[]WarningFact{med("9000")}, "2026-12-10", false},
+		{"verified 纳入, awaiting 录入 (open)", EarlierResult{CaseNo: "YJ", Result: ResultInclude, Verified: e.Verified},
+			[]WarningFact{med("9000")}, "2026-12-10", false},
+		{"closed without a result", EarlierResult{CaseNo: "YJ", ClosedOn: &closed, Verified: e.Verified},
+			[]WarningFact{med("9000")}, "2026-12-10", false},
 	} {
-		if got := Hold(c.e, c.ws, MustDate(c.day)); got != c.want {
+		if got := Hold(c.e, c.ws, MustDate(c.day)).Hold; got != c.want {
 			t.Errorf("%s: Hold = %v, want %v", c.name, got, c.want)
 		}
 	}

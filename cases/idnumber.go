@@ -9,6 +9,9 @@ import (
 // NormalizeIDNumber trims spaces, turns full-width digits and letters into ASCII and a
 // lower-case x into X, so that the same person always has the same key.
 func NormalizeIDNumber(s string) string {
+	if plainIDNumber(s) {
+		return s // what exports mostly hold: nothing to change, nothing to copy
+	}
 	var b strings.Builder
 	for _, r := range strings.TrimSpace(s) {
 		switch {
@@ -22,6 +25,20 @@ func NormalizeIDNumber(s string) string {
 		b.WriteRune(r)
 	}
 	return b.String()
+}
+
+// plainIDNumber reports whether s is 17 ASCII digits and a digit or X, which
+// NormalizeIDNumber returns unchanged.
+func plainIDNumber(s string) bool {
+	if len(s) != 18 {
+		return false
+	}
+	for i := 0; i < 17; i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return s[17] >= '0' && s[17] <= '9' || s[17] == 'X'
 }
 
 var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}

@@ -115,20 +115,20 @@ type CarryOverCase struct {
 	Overdue      bool   `db:"-"`
 }
 
-// NoResult reports whether the case still owes its 核查结论.
+// NoResult reports whether the case still owes its 核查结论 (a 信息变更 case owes none, only its 录入).
 func (c CarryOverCase) NoResult() bool {
-	return c.Status == string(StatusDispatched) || c.Status == string(StatusReturned)
+	return c.Kind != string(KindInfo) && (c.Status == string(StatusDispatched) || c.Status == string(StatusReturned))
 }
 
-// Line is how the case appears in the carried-over list.
-func (c CarryOverCase) Line(today Date) string {
+// Line is how the case appears in the carried-over list (overdue in working days).
+func (c CarryOverCase) Line(today Date, cal *Calendar) string {
 	s := c.No
 	var parts []string
 	if c.Kind == string(KindSweep) {
 		parts = append(parts, "区域排查")
 	}
-	if c.Village != "" {
-		parts = append(parts, c.Village)
+	if p := (Case{Village: c.Village, Township: c.Township}).Place(); p != "" {
+		parts = append(parts, p)
 	}
 	if c.HeadName != "" {
 		parts = append(parts, "户主"+MaskName(c.HeadName))
@@ -137,7 +137,7 @@ func (c CarryOverCase) Line(today Date) string {
 		s += "（" + strings.Join(parts, "，") + "）"
 	}
 	if c.Overdue {
-		s += fmt.Sprintf("，已逾期（时限 %s）", c.DueOn)
+		s += fmt.Sprintf("，%s（时限 %s）", cal.DueText(c.DueOn, today), c.DueOn)
 	} else {
 		s += fmt.Sprintf("，时限 %s", c.DueOn)
 	}
@@ -156,10 +156,18 @@ type SelfFound struct {
 	Category  Category
 	Problem   string // 问题类型 for assurance
 	Situation string // 情况: stored, shown only in private
-	Actor     Actor
-	Src       Source
-	Announce  Announcer // nil: queue nothing
+	// Village is the 村 the form asks for; the registry's village wins for a person it knows.
+	// AskVillage (the form) refuses a person the registry does not know without one
+	// (ErrVillageNeeded); by chat such a case shows its township.
+	Village    string
+	AskVillage bool
+	Actor      Actor
+	Src        Source
+	Announce   Announcer // nil: queue nothing
 }
+
+// ErrVillageNeeded refuses a 申报/走访 form of a person the registry does not know, without a 村.
+var ErrVillageNeeded = Errorf(EInvalid, "该群众不在监测台账中，系统查不到所在村，请填写村名。")
 
 // SelfFoundResult says what became of it.
 type SelfFoundResult struct {
@@ -310,34 +318,53 @@ type TownshipScore struct {
 	FeedbackDue bool `json:"-"` // the month is over: its feedback (结果反馈) can be judged
 	Verified    int  `json:"-"` // status verified now (result recorded, awaiting 录入)
 	Returned    int  `json:"-"` // status returned now
-	OwingResult int  `json:"-"`
+	OwingResult int  `json:"-"` // open cases still without a 核查结论 (never 信息变更)
 	OwingEntry  int  `json:"-"`
 	Excluded    int  `json:"-"` // 不纳入, each with its reason
+	Open        int  `json:"-"` // not closed as of the report
+	// 信息变更 cases have no 核查结论: their own line (待录入 / 已录入), on time by their 录入.
+	InfoPending int `json:"-"`
+	InfoEntered int `json:"-"`
 }
 
-// Decided is the on-time rate's denominator.
+// Decided is the on-time rate's denominator: cases closed, and open cases past their due
+// date (late). An open case not yet due is not judged.
 func (t TownshipScore) Decided() int { return t.OnTime + t.Overdue }
 
 // SpotPassed is the spot-check pass rate's numerator.
 func (t TownshipScore) SpotPassed() int { return t.SpotChecked - t.SpotFailed }
 
-// Fill fills the rates and the score from the counts.
-// Feedback is judged only once the month is over: until its last day has passed, every
-// township still has time, and the part is left out rather than counted as 0.
-func (t *TownshipScore) Fill() {
-	fedBack, due := t.FedBack, t.Dispatched
+// FeedbackOf is the feedback rate's denominator: the month's cases that owe a 核查结论 (信息变更
+// cases owe a 录入 only), and none until the month is over.
+func (t TownshipScore) FeedbackOf() int {
 	if !t.FeedbackDue {
-		fedBack, due = 0, 0
+		return 0
+	}
+	return t.Dispatched - t.InfoPending - t.InfoEntered
+}
+
+// Fill fills the rates and the score from the counts: the one rule of every township line
+// and of the 合计 (SumTownships). Feedback is judged only once the month is over: until its
+// last day has passed, every township still has time, and the part is left out rather than
+// counted as 0. A township with nothing judged — no case decided and no feedback due — has
+// no score (a spot check of open cases alone does not make one 100).
+func (t *TownshipScore) Fill() {
+	fedBack, due := t.FedBack, t.FeedbackOf()
+	if due == 0 {
+		fedBack = 0
 	}
 	t.OnTimeRate = Rate(t.OnTime, t.Decided())
 	t.FeedbackRate = Rate(fedBack, due)
-	t.Score = ScoreTownship(t.OnTime, t.Decided(), t.SpotPassed(), t.SpotChecked, fedBack, due)
+	t.Score = nil
+	if t.Decided() > 0 || due > 0 {
+		t.Score = ScoreTownship(t.OnTime, t.Decided(), t.SpotPassed(), t.SpotChecked, fedBack, due)
+	}
 }
 
-// SumTownships is the county's line (汇总's 合计): the townships' counts added up and its
-// rates by Fill, the rule of each township's own line, so that a rate no township has (—)
-// is not given to the county either. A county has no score of its own: Score is nil. A
-// count added to TownshipScore that Fill reads must be added up here too.
+// SumTownships is the county's line (汇总's 合计, 进度's 全县合计): the townships' counts added
+// up and its rates by Fill, the rule of each township's own line, so that a rate no township
+// has (—) is not given to the county either. A county has no score of its own: Score is nil.
+// A count added to TownshipScore that Fill reads must be added up here too.
 func SumTownships(ts []TownshipScore) TownshipScore {
 	total := TownshipScore{Name: "合计"}
 	for _, t := range ts {
@@ -354,10 +381,27 @@ func SumTownships(ts []TownshipScore) TownshipScore {
 		total.OwingResult += t.OwingResult
 		total.OwingEntry += t.OwingEntry
 		total.Excluded += t.Excluded
+		total.Open += t.Open
+		total.InfoPending += t.InfoPending
+		total.InfoEntered += t.InfoEntered
 	}
 	total.Fill()
 	total.Score = nil
 	return total
+}
+
+// Conclusion is the case's 核查结论 as the ledger and the reports show it: the result, else
+// where the case stands; a 信息变更 case has none, only 待录入 or 已录入.
+func (f CaseFact) Conclusion() string {
+	switch {
+	case f.Kind == KindInfo && f.EnteredOn != nil:
+		return "已录入"
+	case f.Kind == KindInfo:
+		return "待录入"
+	case f.Result != ResultNone:
+		return string(f.Result)
+	}
+	return f.Status.Label()
 }
 
 // DepartmentScore is one department's figures for the month (spec §11, §13).
@@ -402,7 +446,10 @@ type CategoryCount struct {
 	Include   int // 纳入
 	Monitored int // 已在监测
 	Exclude   int // 不纳入
-	Pending   int // no result yet
+	Pending   int // no result yet (never a 信息变更 case: see Info)
+	// 信息变更 cases, counted apart (Cases excludes them): 待录入 and 已录入.
+	InfoPending int
+	InfoEntered int
 }
 
 // Assessment is a month's assessment.
@@ -413,9 +460,12 @@ type Assessment struct {
 	Townships   []TownshipScore   `json:"townships"`
 	Departments []DepartmentScore `json:"departments"`
 	Office      OfficeScore       `json:"office"`
-	Categories  []CategoryCount   `json:"-"` // only categories with cases, in spec order
-	Total       CategoryCount     `json:"-"` // every case once (Category empty)
-	Cases       []CaseFact        `json:"-"` // by case number
+	// A month not yet over is provisional: its figures are 截至今日, with Open cases still open.
+	Provisional bool            `json:"provisional,omitempty"`
+	Open        *int            `json:"open,omitempty"` // set when Provisional
+	Categories  []CategoryCount `json:"-"`              // only categories with cases, in spec order
+	Total       CategoryCount   `json:"-"`              // every case once (Category empty)
+	Cases       []CaseFact      `json:"-"`              // by case number
 	// 区域排查 tasks (§5c), counted apart from households: never dispatched households, never 纳入.
 	AreaSweeps []SweepTownship `json:"area_sweeps,omitempty"`
 	Sweeps     []SweepFact     `json:"-"`
@@ -477,6 +527,7 @@ type HeldWarning struct {
 	EarlierCase string   `json:"earlier_case"`
 	Name        string   `json:"-"` // for the office's reply; masked when it could reach a group
 	Township    string   `json:"-"`
+	Reason      string   `json:"-"` // why it was held (cases.HeldReason), for the office's reply
 }
 
 // SpotPick is one case drawn for a spot check.
@@ -500,16 +551,18 @@ const ActDispatch Action = "dispatch"
 
 // CarryOverText renders the township's month-end reminder (spec §10), or "" when there is
 // nothing to list. Case numbers, villages and masked heads only.
-func CarryOverText(township, month string, lastDay Date, today Date, cs []CarryOverCase) string {
+func CarryOverText(township, month string, lastDay Date, today Date, cal *Calendar, cs []CarryOverCase) string {
 	if len(cs) == 0 {
 		return ""
 	}
-	var overdue, current, older, supplemented []string
+	var overdue, current, older, supplemented, info []string
 	for _, c := range cs {
-		line := c.Line(today)
+		line := c.Line(today, cal)
 		switch {
 		case c.Overdue:
 			overdue = append(overdue, line)
+		case c.Kind == string(KindInfo):
+			info = append(info, line)
 		case c.Supplemented && !c.NoResult():
 			supplemented = append(supplemented, line)
 		case c.Round == month:
@@ -533,5 +586,6 @@ func CarryOverText(township, month string, lastDay Date, today Date, cs []CarryO
 	section("本月交办、尚无核查结果", current)
 	section("往月交办、尚无核查结果", older)
 	section("往月案件本月有补充预警，请一并核查", supplemented)
+	section("人员变动待录入全国系统（无需核查）", info)
 	return b.String()
 }

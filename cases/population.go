@@ -14,6 +14,9 @@ const (
 	MemberActive   = "active"
 	MemberDeceased = "deceased"
 	MemberMovedOut = "moved_out"
+	// MemberRemoved: the member, or their whole household, left the registry in a re-import
+	// (退出): kept, never monitored again.
+	MemberRemoved = "removed"
 )
 
 // 变动类型 of a 人员变动 row.
@@ -104,5 +107,6 @@ type MemberRecord struct {
 	Township  string         `json:"township"`
 	Village   string         `json:"village"`
 	Status    string         `json:"status"`
+	RemovedOn *Date          `json:"removed_on,omitempty"` // when status is removed
 	History   []MemberChange `json:"history"`
 }

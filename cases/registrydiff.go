@@ -2,6 +2,7 @@ package cases
 
 import (
 	"context"
+	"fmt"
 	"strings"
 )
 
@@ -17,6 +18,40 @@ const (
 // MaxRemovalShare is the share of households a re-import may remove without --allow-removals:
 // a partial export must not empty the registry.
 const MaxRemovalShare = 0.20
+
+// MaxRefusedShare is the share of a file's rows that may be refused once a registry is
+// loaded: above it the export is taken to be broken and nothing of it is applied, so that a
+// bad export never half-applies.
+const MaxRefusedShare = 0.01
+
+// RegistryRefusals is what the file's refused rows hold back (docs/registry.md): every
+// household they name by 户编号, and the household a refused row's person belongs to now,
+// stays exactly as it is: not changed, not removed.
+type RegistryRefusals struct {
+	Rows, Refused int        // the file's rows and refused rows
+	Households    []string   // 户编号 of the refused rows
+	IDNumbers     []string   // valid ID numbers of the refused rows
+	First         []RowError // the first errors, for the refusal's message
+}
+
+// TooMany reports whether more than MaxRefusedShare of the file's rows were refused.
+func (r RegistryRefusals) TooMany() bool {
+	return r.Rows > 0 && float64(r.Refused) > MaxRefusedShare*float64(r.Rows)
+}
+
+// Refusal is the error that refuses the whole file for too many refused rows.
+func (r RegistryRefusals) Refusal() error {
+	var b strings.Builder
+	for i, e := range r.First {
+		if i == 5 {
+			break
+		}
+		fmt.Fprintf(&b, "\n第 %d 行，列“%s”：%s", e.Row, e.Column, e.Message)
+	}
+	return Errorf(EConflict, "名册没有导入：文件的 %d 行中有 %d 行（%.1f%%）有错误，超过 %.0f%%。名册已有数据时，为免只导入一部分，整份文件都不导入，现有名册没有任何变动。"+
+		"请核对导出文件，修正后重新导入。前几处错误：%s",
+		r.Rows, r.Refused, 100*float64(r.Refused)/float64(r.Rows), 100*MaxRefusedShare, b.String())
+}
 
 // RegistryChange is one change a re-import makes.
 type RegistryChange struct {
@@ -34,6 +69,9 @@ type RegistryDiff struct {
 	Changes                        []RegistryChange
 	ActiveBefore                   int // households in the registry (not removed) before
 	RemovedHouseholds              int
+	// Unchanged are the households left exactly as they were because a row of theirs was
+	// refused (sorted); none on a first import, which stores every good row.
+	Unchanged []string
 }
 
 // Empty reports whether the file changes nothing.
@@ -74,6 +112,10 @@ type CaseMove struct {
 type RegistryImportOptions struct {
 	AllowRemovals bool // take a file that removes more than MaxRemovalShare of households
 	Filename      string
+	Refusals      RegistryRefusals
+	// DryRun computes the diff and applies nothing (the guards still answer: too many
+	// refused rows is an error, too many removals shows in Diff.TooManyRemovals).
+	DryRun bool
 }
 
 // RegistryImportResult is what a re-import changed.

@@ -194,7 +194,7 @@ func NextOverdueReminder(c Case, sent Date, now time.Time, cal *Calendar) Remind
 
 // DaysOverdue counts the working days from due_on to day (1 on the first overdue day).
 func DaysOverdue(c Case, day Date, cal *Calendar) int {
-	return cal.WorkingDaysBetween(c.DueOn, day)
+	return cal.WorkingDaysOverdue(c.DueOn, day)
 }
 
 // MonthReminders returns the reminders month's cycle calls for (month is any day of it):

@@ -16,6 +16,9 @@ type Tx interface {
 	SentCards(ctx context.Context, prefix string) ([]SentCard, error)
 	// MarkSendReported notes that the office was told of a failed outbox message.
 	MarkSendReported(ctx context.Context, outboxID int64) error
+	// MarkSendWarned notes that the office was told at once of a group message WeCom refused
+	// for good while it is still being retried.
+	MarkSendWarned(ctx context.Context, outboxID int64) error
 	// TownshipContacts is a township's chat and its cadres' userids.
 	TownshipContacts(ctx context.Context, township string) (Township, []string, error)
 	// UsersOf lists the userids with a role ("" township/department: any), by userid.

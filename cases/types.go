@@ -154,6 +154,15 @@ func (c *Case) HasTaskOf(department string) bool {
 	return false
 }
 
+// Place is where a case is, as people read it: its village, else its township (a 申报/走访
+// case may have no village; a reader never sees empty brackets).
+func (c Case) Place() string {
+	if c.Village != "" {
+		return c.Village
+	}
+	return c.Township
+}
+
 // Overdue reports whether an open case has passed its due date on day today.
 func (c *Case) Overdue(today Date) bool {
 	return c.Status.Open() && today.After(c.DueOn)

@@ -69,11 +69,7 @@ func GroupLine(c cases.Case, area bool) string {
 	if area || who == "" {
 		who = "区域排查"
 	}
-	place := c.Village
-	if place == "" {
-		place = c.Township
-	}
-	return fmt.Sprintf("%s %s（%s）｜%s｜%s", c.No, who, place, groupCategories(c.Categories), c.Kind)
+	return fmt.Sprintf("%s %s（%s）｜%s｜%s", c.No, who, c.Place(), groupCategories(c.Categories), c.Kind)
 }
 
 // groupCategories names categories by their group labels, in the seed's order.
@@ -315,7 +311,9 @@ func (a *Announcer) Card(c cases.Case, user, purpose string) bot.Outgoing {
 // as its text (replace_text), so the card has nothing left to press.
 func (a *Announcer) cardBody(c cases.Case, user, task, note, done string) map[string]any {
 	options := make([]map[string]string, len(resultOptions))
-	selected := "include"
+	// Nothing is preselected while the case waits for its visit: a tap on 提交 must never
+	// record 纳入 by default. A handled case's card shows its recorded result.
+	selected := ""
 	for i, o := range resultOptions {
 		options[i] = map[string]string{"id": o.ID, "text": string(o.Result)}
 		if o.Result == c.Result && done != "" {
@@ -326,14 +324,16 @@ func (a *Announcer) cardBody(c cases.Case, user, task, note, done string) map[st
 	if c.HeadName == "" {
 		desc = fmt.Sprintf("区域排查 %s%s · %s", c.Township, c.Village, groupCategories(c.Categories))
 	}
+	resultSelect := map[string]any{"question_key": "result", "title": "核查结论", "option_list": options}
+	if selected != "" {
+		resultSelect["selected_id"] = selected
+	}
 	card := map[string]any{
-		"card_type":  "multiple_interaction",
-		"source":     map[string]any{"desc": "防返贫预警助手"},
-		"main_title": map[string]any{"title": c.No + " 入户核查", "desc": desc},
-		"task_id":    task,
-		"select_list": []map[string]any{{
-			"question_key": "result", "title": "核查结论", "selected_id": selected, "option_list": options,
-		}},
+		"card_type":     "multiple_interaction",
+		"source":        map[string]any{"desc": "防返贫预警助手"},
+		"main_title":    map[string]any{"title": c.No + " 入户核查", "desc": desc},
+		"task_id":       task,
+		"select_list":   []map[string]any{resultSelect},
 		"submit_button": map[string]any{"text": "提交结论", "key": "submit_" + c.No},
 	}
 	if c.HeadName != "" { // private: the card goes to one responsible person

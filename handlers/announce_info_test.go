@@ -30,3 +30,40 @@ func TestInfoCaseAnnouncedWithoutVerification(t *testing.T) {
 		t.Errorf("private message: %s", private)
 	}
 }
+
+// A round with several due dates says which households are due when: a 信息变更 case due at the
+// end of next month beside risk cases due in 20 working days (the round once announced the
+// 信息变更 date, 2027-01-31, as every household's deadline).
+func TestRoundNoticeStatesEachCasesDueDate(t *testing.T) {
+	risk := func(no, name string) cases.Case {
+		return cases.Case{No: no, Kind: cases.KindNew, Township: "城关镇", Village: "东村", HeadName: name, Responsible: "zhangsan",
+			Status: cases.StatusDispatched, DueOn: cases.MustDate("2027-01-05"), Categories: []cases.Category{cases.CatMedical}}
+	}
+	info := cases.Case{No: "YJ202612-0003", Kind: cases.KindInfo, Township: "城关镇", Village: "东村", HeadName: "张三", Responsible: "zhangsan",
+		Status: cases.StatusDispatched, DueOn: cases.MustDate("2027-01-31"), Categories: []cases.Category{cases.CatPopulation}}
+	n := cases.TownshipNotice{Round: "2026-12", Township: "城关镇", AppChatID: "wrCG0001", Cadres: []string{"zhangsan"},
+		CadreNames: []string{"张三丰"}, Liaisons: map[string][]string{},
+		Cases: []cases.Dispatched{{Case: risk("YJ202612-0001", "王建国")}, {Case: risk("YJ202612-0002", "李四")}, {Case: info}}}
+	var group, private string
+	for _, m := range (&handlers.Announcer{}).Messages([]cases.TownshipNotice{n}) {
+		switch {
+		case m.Target == "wrCG0001":
+			group += string(m.Body)
+		case m.Target == "zhangsan" && strings.HasPrefix(m.Key, "round:private"):
+			private += string(m.Body)
+		}
+	}
+	for what, text := range map[string]string{"group": group, "private": private} {
+		if !strings.Contains(text, "2027-01-05 前") || !strings.Contains(text, "2 件：YJ202612-0001、YJ202612-0002") ||
+			!strings.Contains(text, "2027-01-31 前在全国系统中更新（人员变动） 1 件：YJ202612-0003") || strings.Contains(text, "请于 2027-01-31") {
+			t.Errorf("%s summary does not say which households are due when:\n%s", what, text)
+		}
+	}
+	// One date for all: said once.
+	n.Cases = n.Cases[:2]
+	for _, m := range (&handlers.Announcer{}).Messages([]cases.TownshipNotice{n}) {
+		if m.Target == "wrCG0001" && !strings.Contains(string(m.Body), "请于 2027-01-05 前办结") {
+			t.Errorf("one due date: %s", m.Body)
+		}
+	}
+}

@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -34,7 +33,8 @@ type Cases struct {
 	Ledger   Ledger
 	Users    Directory
 	Out      Queue
-	Announce *Announcer // cards and dispatch messages; its Links sign H5 form links
+	Announce *Announcer      // cards and dispatch messages; its Links sign H5 form links
+	Cal      *cases.Calendar // working days for overdue and days left (nil: the official calendar)
 	Now      func() time.Time
 	Log      *slog.Logger
 }
@@ -44,6 +44,15 @@ func (h *Cases) now() time.Time {
 		return h.Now()
 	}
 	return time.Now()
+}
+
+var officialCalendar = cases.NewCalendar()
+
+func (h *Cases) cal() *cases.Calendar {
+	if h.Cal != nil {
+		return h.Cal
+	}
+	return officialCalendar
 }
 
 func (h *Cases) log() *slog.Logger {
@@ -106,16 +115,12 @@ func (h *Cases) viewable(ctx context.Context, no string, a cases.Actor) (cases.C
 	return c, nil
 }
 
-func statusLine(c cases.Case, today cases.Date) string {
+func statusLine(c cases.Case, today cases.Date, cal *cases.Calendar) string {
 	s := c.Status.Label()
 	if c.Overdue(today) {
-		s += fmt.Sprintf("，已逾期 %d 天", daysBetween(c.DueOn, today))
+		s += "，" + cal.DueText(c.DueOn, today)
 	}
 	return s
-}
-
-func daysBetween(a, b cases.Date) int {
-	return int(b.At(12, 0).Sub(a.At(12, 0)).Hours() / 24)
 }
 
 var allRoles = []cases.Role{cases.RoleCadre, cases.RoleLiaison, cases.RoleOffice, cases.RoleSupervisor}

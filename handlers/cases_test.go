@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -147,7 +148,7 @@ func TestCaseCommands(t *testing.T) {
 	// office: 逾期 after the due date, 交办 finds nothing new
 	f.now = cases.MustDate("2026-12-09").At(9, 0)
 	overdue := f.say("zhaoliu", "逾期", false)
-	wants(t, "逾期", overdue, "城关镇", "河口乡", "逾期 1 天")
+	wants(t, "逾期", overdue, "城关镇", "河口乡", "已逾期 1 个工作日")
 	// (closed cases are not overdue; an open department task of one is listed apart, below)
 	refuses(t, "逾期", strings.Split(overdue, "部门任务逾期")[0], h1.No, h2.No)
 	wants(t, "交办", f.say("zhaoliu", "交办 2026-12", false), "没有待交办")
@@ -334,4 +335,40 @@ func TestForgivingCommands(t *testing.T) {
 	}
 	wants(t, "full-width space and trailing stop", f.say("zhangsan", "待办。", false), "未办结案件")
 	wants(t, "near miss", f.say("zhangsan", "代办", false), "您是不是要发“待办”")
+}
+
+// Neither the card nor the form preselects a result, and a submit without a choice is
+// refused with a message (a tap once recorded 纳入 by default).
+func TestNoPreselectedResult(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	e := f.byKey["head:"+f.p.E.ID]
+	a := &handlers.Announcer{}
+	card := a.Card(e, "zhangsan", "dispatch:x")
+	if strings.Contains(string(card.Body), "selected_id") || strings.Contains(string(card.Body), "is_checked") {
+		t.Errorf("a fresh card preselects a result: %s", card.Body)
+	}
+	task := handlers.TaskID(e.No, "zhangsan", "dispatch:x")
+	f.router.HandleMessage(ctx, bot.Message{ID: "c0", Source: bot.FromApp, UserID: "zhangsan",
+		Card: &bot.CardEvent{TaskID: task, EventKey: "submit_" + e.No, CardType: "multiple_interaction", ResponseCode: "rc-c0"}})
+	if len(f.out.got) != 2 || f.out.got[0].Channel != bot.UpdateCard || !strings.Contains(string(f.out.got[0].Body), "请先在卡片上选择核查结论") ||
+		strings.Contains(string(f.out.got[0].Body), "selected_id") || !strings.Contains(string(f.out.got[1].Body), "请先在卡片上选择核查结论") {
+		t.Errorf("submit without a choice: %+v", f.out.got)
+	}
+	if c, _ := f.db.CaseByNo(ctx, e.No); c.Status != cases.StatusDispatched || c.Result != "" {
+		t.Fatalf("a submit without a choice recorded %s %s", c.Status, c.Result)
+	}
+
+	srv := f.form(t)
+	link := srv.URL + f.links.Path(e.No, "zhangsan")
+	if code, body := get(t, link); code != 200 || strings.Contains(body, "checked") {
+		t.Errorf("the form preselects a result: %d\n%s", code, body)
+	}
+	code, body := post(t, link, url.Values{"reason": {"经核实：家庭收入稳定。"}})
+	if code != 422 || !strings.Contains(body, "请选择核查结论") || strings.Contains(body, "checked") {
+		t.Errorf("form submit without a choice: %d\n%s", code, body)
+	}
+	if c, _ := f.db.CaseByNo(ctx, e.No); c.Status != cases.StatusDispatched {
+		t.Fatalf("a form submit without a choice changed the case: %s", c.Status)
+	}
 }

@@ -45,7 +45,7 @@ func dispatchSummary(res cases.DispatchResult, group bool) string {
 	}
 	var held strings.Builder
 	if res.Held > 0 {
-		fmt.Fprintf(&held, "\n比对已核 %d 条（近 6 个月已核查不纳入、情况无明显变化，未再交办）：", res.Held)
+		fmt.Fprintf(&held, "\n比对已核 %d 条（近 6 个月已核查办结、情况无明显变化，未再交办）：", res.Held)
 		for i, hw := range res.HeldList {
 			if i == 30 {
 				fmt.Fprintf(&held, "\n……另有 %d 条", len(res.HeldList)-30)
@@ -55,7 +55,11 @@ func dispatchSummary(res cases.DispatchResult, group bool) string {
 			if group {
 				name = cases.MaskName(name)
 			}
-			fmt.Fprintf(&held, "\n• %s %s（%s）%s，原案件 %s", name, cases.MaskIDNumber(hw.IDNumber), hw.Township, hw.Category.GroupLabel(), hw.EarlierCase)
+			why := hw.Reason
+			if why == "" {
+				why = "原案件 " + hw.EarlierCase
+			}
+			fmt.Fprintf(&held, "\n• %s %s（%s）%s：%s", name, cases.MaskIDNumber(hw.IDNumber), hw.Township, hw.Category.GroupLabel(), why)
 		}
 	}
 	if res.CasesCreated == 0 && res.Merged == 0 {

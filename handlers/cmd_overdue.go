@@ -15,7 +15,7 @@ func (h *Cases) overdueCommand() *Command {
 		Name: "逾期", Roles: []cases.Role{cases.RoleOffice}, Usage: "逾期",
 		Summary: "各乡镇已逾期未办结的案件",
 		Run: func(ctx context.Context, req Request) (string, error) {
-			today := cases.DateOf(h.now())
+			today, cal := cases.DateOf(h.now()), h.cal()
 			cs, err := h.Ledger.ListCases(ctx, cases.CaseFilter{OpenOnly: true, DueBefore: &today})
 			if err != nil {
 				return "", err
@@ -25,7 +25,7 @@ func (h *Cases) overdueCommand() *Command {
 				return "", err
 			}
 			if len(cs) == 0 {
-				return fmt.Sprintf("截至 %s，没有逾期未办结的案件。", today) + overdueTasks(ts, today), nil
+				return fmt.Sprintf("截至 %s，没有逾期未办结的案件。", today) + overdueTasks(ts, today, h.cal()), nil
 			}
 			by := map[string][]cases.Case{}
 			for _, c := range cs {
@@ -45,16 +45,19 @@ func (h *Cases) overdueCommand() *Command {
 					if req.Msg.InGroup() {
 						who = cases.MaskName(c.HeadName)
 					}
-					fmt.Fprintf(&b, "\n  %s %s 期限 %s，逾期 %d 天，%s", c.No, who, c.DueOn, daysBetween(c.DueOn, today), c.Status.Label())
+					if who == "" {
+						who = "区域排查"
+					}
+					fmt.Fprintf(&b, "\n  %s %s 期限 %s，%s，%s", c.No, who, c.DueOn, cal.DueText(c.DueOn, today), c.Status.Label())
 				}
 			}
-			return b.String() + overdueTasks(ts, today), nil
+			return b.String() + overdueTasks(ts, today, h.cal()), nil
 		},
 	}
 }
 
 // overdueTasks lists the departments' overdue tasks for 逾期 (no names: numbers only).
-func overdueTasks(ts []cases.Task, today cases.Date) string {
+func overdueTasks(ts []cases.Task, today cases.Date, cal *cases.Calendar) string {
 	if len(ts) == 0 {
 		return ""
 	}
@@ -64,7 +67,7 @@ func overdueTasks(ts []cases.Task, today cases.Date) string {
 		if i == 0 || ts[i-1].Department != t.Department {
 			fmt.Fprintf(&b, "\n%s：", t.Department)
 		}
-		fmt.Fprintf(&b, "\n  %s（%s）期限 %s，逾期 %d 天", t.CaseNo, t.Township, t.DueOn, daysBetween(t.DueOn, today))
+		fmt.Fprintf(&b, "\n  %s（%s）期限 %s，%s", t.CaseNo, t.Township, t.DueOn, cal.DueText(t.DueOn, today))
 	}
 	return b.String()
 }

@@ -27,7 +27,7 @@ func (h *Cases) reportCommand(name string, src cases.CaseSource, summary, exampl
 			if len(req.Args) < 4 {
 				return "", cases.Errorf(cases.EInvalid, "%s需要写身份证号、姓名、类别和情况，中间用空格隔开。%s", name, how)
 			}
-			r, _, err := SelfFoundInput(src, req.Args[0], req.Args[1], req.Args[2], restAfter(req, 3))
+			r, _, err := SelfFoundInput(src, req.Args[0], req.Args[1], req.Args[2], req.Text(3))
 			if err != nil {
 				return "", cases.Errorf(cases.EInvalid, "%s本条未登记。%s", cases.ErrorMessage(err), how)
 			}

@@ -47,6 +47,19 @@ func TestSelfFoundCases(t *testing.T) {
 		found.Round != "2026-11" || len(found.TaskDepartments) != 1 || found.Responsible != "zhangsan" {
 		t.Fatalf("走访 case: %+v", found)
 	}
+	// No village (the registry does not know the person, chat has no field): its township
+	// shows, never "孟繁星（）"; overdue is counted in working days everywhere.
+	todo := f.say("zhangsan", "待办", false)
+	wants(t, "待办 of a case without village", todo, found.No+" 孟繁星（城关镇）")
+	refuses(t, "待办 of a case without village", todo, "（）")
+	saved := f.now
+	f.now = cases.MustDate("2026-12-14").At(9, 0) // due Tue 12-08: Wed, Thu, Fri, Mon past
+	for what, text := range map[string]string{"待办": f.say("zhangsan", "待办", false), "查看": f.say("zhangsan", "查看 "+found.No, false),
+		"逾期": f.say("zhaoliu", "逾期", false)} {
+		wants(t, what+" overdue", text, "已逾期 4 个工作日")
+		refuses(t, what+" overdue", text, "天", "（）")
+	}
+	f.now = saved
 	var group string
 	f.db.Get(&group, `SELECT payload::text FROM outbox WHERE channel = 'appchat' AND payload::text LIKE '%'||$1||'%'`, found.No)
 	if group == "" || strings.Contains(group, "墙体") || strings.Contains(group, id) || strings.Contains(group, "孟繁星") {

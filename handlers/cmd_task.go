@@ -9,15 +9,6 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// restAfter is the free text after the first n words of the command (措施, 说明, 情况).
-func restAfter(req Request, n int) string {
-	rest := req.Rest
-	for i := 0; i < n && i < len(req.Args); i++ {
-		rest = strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(rest), req.Args[i]))
-	}
-	return strings.TrimSpace(rest)
-}
-
 // taskDoneCommand is 办理 <编号> <措施>: a liaison records what the department did on its task.
 // The reply never repeats the 措施 (the router may answer in a group).
 func (h *Cases) taskDoneCommand() *Command {
@@ -31,7 +22,7 @@ func (h *Cases) taskDoneCommand() *Command {
 			if err != nil {
 				return "", err
 			}
-			measure := restAfter(req, 1)
+			measure := req.Text(1)
 			if measure == "" {
 				return "", cases.Errorf(cases.EInvalid, "请写明本部门采取的措施，格式：%s，例如：办理 %s 已落实危房改造补助", usage, no)
 			}
@@ -61,7 +52,7 @@ func (h *Cases) referCommand() *Command {
 				return "", cases.Errorf(cases.EInvalid, "请写上部门和需要办理的事项，格式：%s，例如：转办 %s 住建局 请核实房屋安全情况", usage, no)
 			}
 			dept := req.Args[1]
-			t, err := h.Ledger.ReferTask(ctx, no, dept, restAfter(req, 2), req.Actor, source(req.Msg))
+			t, err := h.Ledger.ReferTask(ctx, no, dept, req.Text(2), req.Actor, source(req.Msg))
 			if err != nil {
 				return "", err
 			}
@@ -95,7 +86,7 @@ func (h *Cases) referCommand() *Command {
 }
 
 // taskLines lists a department's open tasks for 待办, nearest due first.
-func taskLines(ts []cases.Task, today cases.Date, max int) []string {
+func taskLines(ts []cases.Task, today cases.Date, cal *cases.Calendar, max int) []string {
 	var out []string
 	for i, t := range ts {
 		if i == max {
@@ -104,7 +95,7 @@ func taskLines(ts []cases.Task, today cases.Date, max int) []string {
 		}
 		s := fmt.Sprintf("%d. %s（%s）期限 %s", i+1, t.CaseNo, t.Township, t.DueOn)
 		if t.Overdue(today) {
-			s += fmt.Sprintf("，已逾期 %d 天", daysBetween(t.DueOn, today))
+			s += "，" + cal.DueText(t.DueOn, today)
 		}
 		out = append(out, s)
 	}

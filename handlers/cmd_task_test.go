@@ -117,3 +117,28 @@ func actor(t *testing.T, f *fixture, userid string) cases.Actor {
 	}
 	return a
 }
+
+// A reason typed in chat reaches the ledger as typed: colons, full stops and URLs kept (it
+// once became "经核实 家庭收入稳定" and "https //…").
+func TestChatReasonsStoredAsTyped(t *testing.T) {
+	f := newFixture(t)
+	ctx := context.Background()
+	e, fc := f.byKey["head:"+f.p.E.ID], f.byKey["head:"+f.p.F.ID]
+	for _, x := range []struct {
+		no, text, want string
+	}{
+		{e.No, "核查 " + e.No + " 不纳入 经核实：家庭收入稳定。", "经核实：家庭收入稳定。"},
+		{fc.No, "核查" + fc.No + "纳入：已安排医疗救助，见 https://fp.example/x 。", "已安排医疗救助，见 https://fp.example/x 。"},
+	} {
+		wants(t, x.text, f.say("zhangsan", x.text, false), "已登记")
+		if c, _ := f.db.CaseByNo(ctx, x.no); c.Reason != x.want {
+			t.Errorf("%s: stored reason %q, want %q", x.text, c.Reason, x.want)
+		}
+	}
+	g := f.byKey["head:"+f.p.G.ID]
+	wants(t, "办理", f.say("zjj", "办理 "+g.No+" 已落实改造资金：2万元。详见 https://fp.example/y", false), "已记录")
+	ts, err := f.db.TasksOf(ctx, []int64{g.ID})
+	if err != nil || len(ts[g.ID]) == 0 || ts[g.ID][0].Measure != "已落实改造资金：2万元。详见 https://fp.example/y" {
+		t.Errorf("stored measure: %+v %v", ts[g.ID], err)
+	}
+}

@@ -62,7 +62,7 @@ func (h *Cases) todoCommand() *Command {
 				if who == "" {
 					who = "区域排查"
 				}
-				fmt.Fprintf(&b, "\n%d. %s %s（%s）%s，期限 %s，%s", i+1, c.No, who, c.Village, groupCategories(c.Categories), c.DueOn, statusLine(c, today))
+				fmt.Fprintf(&b, "\n%d. %s %s（%s）%s，期限 %s，%s", i+1, c.No, who, c.Place(), groupCategories(c.Categories), c.DueOn, statusLine(c, today, h.cal()))
 				if c.Responsible == req.Actor.UserID {
 					b.WriteString("【我负责】")
 				}
@@ -88,7 +88,7 @@ func (h *Cases) departmentTodo(ctx context.Context, req Request) (string, error)
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s未办理的部门任务 %d 项（按办理时限排序）：", dept, len(ts))
-	for _, l := range taskLines(ts, cases.DateOf(h.now()), 30) {
+	for _, l := range taskLines(ts, cases.DateOf(h.now()), h.cal(), 30) {
 		b.WriteString("\n" + l)
 	}
 	b.WriteString("\n办理后请发送：办理 <编号> <本部门采取的措施>；发送“查看 <编号>”看详情。")

@@ -3,7 +3,6 @@ package handlers
 import (
 	"context"
 	"fmt"
-	"strings"
 
 	"github.com/fangpin/fangpin/cases"
 )
@@ -27,7 +26,7 @@ func (h *Cases) verifyCommand() *Command {
 			if !ok {
 				return "", cases.Errorf(cases.EInvalid, "编号后面应当是核查结论，只能是“纳入”“已在监测”或“不纳入”。格式：%s", usage)
 			}
-			reason := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(req.Rest, req.Args[0])), req.Args[1]))
+			reason := req.Text(2)
 			c, err := h.Ledger.Transition(ctx, no, req.Actor, cases.Command{
 				Action: cases.ActVerify, Result: result, Reason: reason, Now: h.now(),
 			}, source(req.Msg))

@@ -26,7 +26,7 @@ func (h *Cases) viewCommand() *Command {
 			}
 			today := cases.DateOf(h.now())
 			if req.Msg.InGroup() {
-				s := fmt.Sprintf("%s\n状态：%s；办结时限：%s", GroupLine(c, c.HeadName == ""), statusLine(c, today), c.DueOn)
+				s := fmt.Sprintf("%s\n状态：%s；办结时限：%s", GroupLine(c, c.HeadName == ""), statusLine(c, today, h.cal()), c.DueOn)
 				if c.Result != "" {
 					s += "；核查结论：" + string(c.Result)
 				}
@@ -47,7 +47,7 @@ func (h *Cases) viewCommand() *Command {
 				b.WriteString("\n责任干部：" + who)
 			}
 			if c.Overdue(today) {
-				fmt.Fprintf(&b, "\n已逾期 %d 天", daysBetween(c.DueOn, today))
+				b.WriteString("\n" + h.cal().DueText(c.DueOn, today))
 			}
 			if c.Source != "" && c.Source != cases.SourceScreening {
 				fmt.Fprintf(&b, "\n预警来源：%s", c.Source)

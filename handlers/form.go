@@ -156,10 +156,7 @@ func (f *Form) page(ctx context.Context, r *http.Request, c cases.Case) (formPag
 		Action: r.URL.RequestURI(), Open: c.Status.Open(),
 		NeedsResult: c.Status == cases.StatusDispatched || c.Status == cases.StatusReturned,
 		Errors:      map[string]string{}}
-	p.Input.Result = string(c.Result)
-	if p.Input.Result == "" {
-		p.Input.Result = string(cases.ResultInclude)
-	}
+	p.Input.Result = string(c.Result) // nothing chosen until the cadre chooses: never 纳入 by default
 	return p, nil
 }
 

@@ -90,7 +90,7 @@ func percent(r *float64, none string) string {
 // points shows a score (spec §13), or — when there was nothing to measure.
 func points(s *float64) string {
 	if s == nil {
-		return "—（本月无考核事项）"
+		return "—（尚无可考核的事项）"
 	}
 	return fmt.Sprintf("%.1f 分", *s)
 }
@@ -120,18 +120,23 @@ func (l *Reports) progress(ctx context.Context, req Request) (string, error) {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "【%s办理进度】截至 %s", monthTitle(month), a.AsOf.In(cases.Shanghai).Format("2006-01-02 15:04"))
-	var total cases.TownshipScore
+	total := cases.SumTownships(a.Townships)
+	if a.Provisional {
+		// a month in progress: every figure is as of today, and open cases are not yet judged
+		fmt.Fprintf(&b, "（截至今日，本月尚未结束，得分为临时结果；尚未办结 %d 件）", total.Open)
+	}
 	for _, t := range a.Townships {
-		total.Dispatched += t.Dispatched
-		total.Verified += t.Verified
-		total.Closed += t.Closed
-		total.OnTime += t.OnTime
-		total.Overdue += t.Overdue
 		if town != "" && t.Name != town {
 			continue
 		}
 		fmt.Fprintf(&b, "\n%s：交办 %d，已核查待录入 %d，办结 %d，逾期 %d，按时办结率 %s，考核得分 %s",
 			t.Name, t.Dispatched, t.Verified, t.Closed, t.Overdue, percent(t.OnTimeRate, "暂无到期案件"), points(t.Score))
+		if a.Provisional && t.Open > 0 {
+			fmt.Fprintf(&b, "，尚未办结 %d", t.Open)
+		}
+		if t.InfoPending+t.InfoEntered > 0 {
+			fmt.Fprintf(&b, "；信息变更 待录入 %d，已录入 %d", t.InfoPending, t.InfoEntered)
+		}
 		if town != "" {
 			fmt.Fprintf(&b, "\n未反馈核查结论 %d 户（其中抽查退回 %d 户），抽查 %d 户，不合格 %d 户。",
 				t.OwingResult, t.Returned, t.SpotChecked, t.SpotFailed)
@@ -142,7 +147,7 @@ func (l *Reports) progress(ctx context.Context, req Request) (string, error) {
 	}
 	if town == "" {
 		fmt.Fprintf(&b, "\n全县合计：交办 %d，已核查待录入 %d，办结 %d，逾期 %d，按时办结率 %s",
-			total.Dispatched, total.Verified, total.Closed, total.Overdue, percent(cases.Rate(total.OnTime, total.Decided()), "暂无到期案件"))
+			total.Dispatched, total.Verified, total.Closed, total.Overdue, percent(total.OnTimeRate, "暂无到期案件"))
 		var depts []string
 		for _, d := range a.Departments {
 			if d.Score == nil {
@@ -194,6 +199,9 @@ func (l *Reports) stats(ctx context.Context, req Request) (string, error) {
 	t := a.Total
 	fmt.Fprintf(&b, "【%s统计】共交办 %d 户：纳入 %d，已在监测 %d，不纳入 %d，尚无结论 %d。",
 		monthTitle(month), t.Cases, t.Include, t.Monitored, t.Exclude, t.Pending)
+	if t.InfoPending+t.InfoEntered > 0 {
+		fmt.Fprintf(&b, "另有信息变更 %d 户：待录入 %d，已录入 %d。", t.InfoPending+t.InfoEntered, t.InfoPending, t.InfoEntered)
+	}
 	if len(a.Categories) > 0 {
 		b.WriteString("\n按风险类别（一户有多类风险的分别计入）：")
 		for _, c := range a.Categories {
@@ -274,7 +282,7 @@ func (l *Reports) spotCheck(ctx context.Context, req Request) (string, error) {
 	default:
 		return "", cases.Errorf(cases.EInvalid, "抽查结果只能是“合格”或“不合格”。%s", usage)
 	}
-	note := strings.TrimSpace(strings.TrimPrefix(strings.TrimSpace(strings.TrimPrefix(req.Rest, req.Args[0])), req.Args[1]))
+	note := req.Text(2)
 	var returned bool
 	c, err := l.Store.SpotCheck(ctx, no, req.Actor, pass, note, cases.Source(req.Msg.ID), l.notifySpotFail(pass, note, cases.Source(req.Msg.ID), &returned))
 	if err != nil {
@@ -309,16 +317,16 @@ func (l *Reports) notifySpotFail(pass bool, note string, src cases.Source, retur
 		}
 		key := fmt.Sprintf("spotfail:%s:%d", after.No, after.Returns)
 		group := fmt.Sprintf("【抽查退回】案件 %s（%s %s）经督查抽查不合格，已退回重新办理，请于 %s 前重新入户核查并反馈结果。督查意见已私信本乡镇干部。",
-			after.No, after.Village, cases.MaskName(after.HeadName), after.DueOn)
+			after.No, after.Place(), cases.MaskName(after.HeadName), after.DueOn)
 		private := fmt.Sprintf("案件 %s（%s %s）抽查不合格，已退回重新办理。\n督查意见：%s\n新的办理时限：%s。请重新核查后发送：核查 %s 纳入/已在监测/不纳入 <说明>",
-			after.No, after.Village, after.HeadName, note, after.DueOn, after.No)
+			after.No, after.Place(), after.HeadName, note, after.DueOn, after.No)
 		if !*returned {
 			// One 督办 per finding: the supervisor's message makes the key.
 			key = fmt.Sprintf("spotdub:%s:%s", after.No, src)
 			group = fmt.Sprintf("【督办】案件 %s 在督查抽查中发现办理不合格，请抓紧整改，并于办理时限 %s 前完成核查、反馈结果（时限不顺延）。督查意见已私信本乡镇干部。",
 				after.No, after.DueOn)
 			private = fmt.Sprintf("【督办】案件 %s（%s %s）在督查抽查中发现办理不合格，请抓紧整改。\n督查意见：%s\n办理时限仍为 %s（不顺延）。",
-				after.No, after.Village, after.HeadName, note, after.DueOn)
+				after.No, after.Place(), after.HeadName, note, after.DueOn)
 		}
 		var msgs []bot.Outgoing
 		switch {

@@ -1,6 +1,7 @@
 package handlers
 
 import (
+	"errors"
 	"fmt"
 	"html/template"
 	"log/slog"
@@ -76,7 +77,7 @@ func (f *ReportForm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.render(w, http.StatusOK, p)
 		return
 	}
-	for _, k := range []string{"source", "id_number", "name", "category", "situation"} {
+	for _, k := range []string{"source", "id_number", "name", "category", "situation", "village"} {
 		p.Input[k] = strings.TrimSpace(r.PostFormValue(k))
 	}
 	src := cases.CaseSource(p.Input["source"])
@@ -91,7 +92,7 @@ func (f *ReportForm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.render(w, http.StatusUnprocessableEntity, p)
 		return
 	}
-	in.Actor = actor
+	in.Actor, in.Village, in.AskVillage = actor, p.Input["village"], true
 	now := time.Now()
 	if f.Now != nil {
 		now = f.Now()
@@ -101,6 +102,11 @@ func (f *ReportForm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.Announce = f.Announce.Announce
 	}
 	res, err := f.Ledger.ReportSelfFound(r.Context(), in)
+	if errors.Is(err, cases.ErrVillageNeeded) {
+		p.Errors["village"] = cases.ErrorMessage(err)
+		f.render(w, http.StatusUnprocessableEntity, p)
+		return
+	}
 	if err != nil {
 		if cases.ErrorCode(err) == cases.EInternal {
 			f.log().ErrorContext(r.Context(), "report form", "user", actor.UserID, "err", err)
@@ -166,6 +172,10 @@ button{width:100%;padding:12px;font-size:17px;background:#1677ff;color:#fff;bord
 <fieldset><label class="t" for="name">姓名</label>
 <input type="text" id="name" name="name" maxlength="20" value="{{index .Input "name"}}">
 {{with index .Errors "name"}}<p class="err" id="err-name">{{.}}</p>{{end}}
+</fieldset>
+<fieldset><label class="t" for="village">村（监测台账中有此人时自动取台账的村，可不填）</label>
+<input type="text" id="village" name="village" maxlength="30" value="{{index .Input "village"}}">
+{{with index .Errors "village"}}<p class="err" id="err-village">{{.}}</p>{{end}}
 </fieldset>
 <fieldset><label class="t" for="category">类别</label>
 <select id="category" name="category">{{$c := index .Input "category"}}{{range .Words}}<option {{if eq . $c}}selected{{end}}>{{.}}</option>{{end}}</select>

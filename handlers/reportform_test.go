@@ -59,6 +59,11 @@ func TestReportForm(t *testing.T) {
 		t.Fatalf("a refused report stored %d warnings", after-before)
 	}
 	vals.Set("id_number", id)
+	// a person the registry does not know: the form asks for the village
+	if code, body := do("POST", link, vals); code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="err-village"`) || strings.Contains(body, "已记录") {
+		t.Errorf("no village for a person not in the registry: %d %s", code, body)
+	}
+	vals.Set("village", "南村")
 	code, body := do("POST", link, vals)
 	if code != 200 || !strings.Contains(body, "已记录：已新建案件") || !strings.Contains(body, "农户申报") {
 		t.Fatalf("report: %d %s", code, body)
@@ -70,7 +75,7 @@ func TestReportForm(t *testing.T) {
 			c = x
 		}
 	}
-	if c.Source != cases.SourceApplied || len(c.TaskDepartments) != 0 {
+	if c.Source != cases.SourceApplied || len(c.TaskDepartments) != 0 || c.Village != "南村" {
 		// 饮水安全 is 水利局's, which this county's org file does not have: no task
 		t.Errorf("case from the form: %+v", c)
 	}

@@ -32,7 +32,6 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 	}
 	var created, merged int
 	var mergedNos []string
-	var due cases.Date
 	type village struct {
 		name  string
 		cases int
@@ -51,7 +50,6 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 			continue
 		}
 		created++
-		due = d.Case.DueOn
 		name := d.Case.Village
 		if name == "" || d.Area {
 			name = "乡镇范围"
@@ -83,10 +81,7 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 			fmt.Fprintf(&b, "（%s）", strings.Join(mergedNos, "、"))
 		}
 	}
-	if !due.IsZero() {
-		fmt.Fprintf(&b, "，请于 %s 前办结", due)
-	}
-	b.WriteString("。")
+	b.WriteString(dueSentence(n.Cases, "办结"))
 	if len(order) > 0 {
 		b.WriteString("\n按村统计：")
 	}
@@ -263,7 +258,6 @@ func (a *Announcer) roundPrivate(n cases.TownshipNotice) []bot.Outgoing {
 // the link to their task list (each case opens there with its details and form).
 func (a *Announcer) privateSummary(n cases.TownshipNotice, user string, ds []cases.Dispatched, cards bool) string {
 	var created, merged, info int
-	var due cases.Date
 	byVillage := map[string]int{}
 	var nos []string
 	for _, d := range ds {
@@ -274,7 +268,6 @@ func (a *Announcer) privateSummary(n cases.TownshipNotice, user string, ds []cas
 			merged++
 		} else {
 			created++
-			due = d.Case.DueOn
 		}
 		v := d.Case.Village
 		if v == "" {
@@ -288,10 +281,7 @@ func (a *Announcer) privateSummary(n cases.TownshipNotice, user string, ds []cas
 	if merged > 0 {
 		fmt.Fprintf(&b, "，在办案件补充预警 %d 件", merged)
 	}
-	if !due.IsZero() {
-		fmt.Fprintf(&b, "，请于 %s 前入户核查并办结", due)
-	}
-	b.WriteString("。")
+	b.WriteString(dueSentence(ds, "入户核查并办结"))
 	if info > 0 {
 		fmt.Fprintf(&b, "其中人员变动 %d 件无需入户核查，在全国系统中更新后回复“录入 <编号>”即可。", info)
 	}
@@ -312,6 +302,58 @@ func (a *Announcer) privateSummary(n cases.TownshipNotice, user string, ds []cas
 		b.WriteString(list)
 	}
 	return b.String()
+}
+
+// dueSentence says by when a round's cases are due, each by its own due date: one date for
+// all is "，请于 <date> 前<what>。"; several (a 信息变更 case due at the end of next month beside
+// risk cases due in 20 working days, a 补充预警 whose case keeps its earlier date) are listed
+// date by date with their case numbers (a group may read case numbers), nearest first.
+func dueSentence(ds []cases.Dispatched, what string) string {
+	type group struct {
+		due  cases.Date
+		nos  []string
+		info int
+	}
+	var groups []*group
+	byDue := map[cases.Date]*group{}
+	for _, d := range ds {
+		if d.Case.DueOn.IsZero() {
+			continue
+		}
+		g := byDue[d.Case.DueOn]
+		if g == nil {
+			g = &group{due: d.Case.DueOn}
+			byDue[d.Case.DueOn] = g
+			groups = append(groups, g)
+		}
+		g.nos = append(g.nos, d.Case.No)
+		if d.Case.Kind == cases.KindInfo {
+			g.info++
+		}
+	}
+	switch len(groups) {
+	case 0:
+		return "。"
+	case 1:
+		if groups[0].info == len(groups[0].nos) {
+			return fmt.Sprintf("，请于 %s 前在全国系统中更新（录入）。", groups[0].due)
+		}
+		return fmt.Sprintf("，请于 %s 前%s。", groups[0].due, what)
+	}
+	sort.Slice(groups, func(i, j int) bool { return groups[i].due.Before(groups[j].due) })
+	parts := make([]string, len(groups))
+	for i, g := range groups {
+		kind := what
+		if g.info == len(g.nos) {
+			kind = "在全国系统中更新（人员变动）"
+		}
+		nos := ""
+		if len(g.nos) <= 10 {
+			nos = "：" + strings.Join(g.nos, "、")
+		}
+		parts[i] = fmt.Sprintf("%s 前%s %d 件%s", g.due, kind, len(g.nos), nos)
+	}
+	return "。各案件时限不同：" + strings.Join(parts, "；") + "。"
 }
 
 // TownshipListURL is the township's list page for its group: no signature (a group link is

@@ -11,6 +11,7 @@ import (
 	"regexp"
 	"strings"
 	"unicode"
+	"unicode/utf8"
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
@@ -35,8 +36,12 @@ type Request struct {
 	Actor cases.Actor
 	Name  string   // the command word
 	Args  []string // the words after it
-	Rest  string   // everything after the command word, trimmed (free text such as reasons)
+	Rest  string   // everything after the command word as typed, trimmed: read free text with Text
 }
+
+// Text is the free text after the command's first n arguments (理由, 说明, 措施, 情况), exactly as
+// typed: only the words before it are read forgivingly.
+func (r Request) Text(n int) string { return skipWords(r.Rest, n) }
 
 // Command is one chat command.
 type Command struct {
@@ -101,27 +106,64 @@ func (r *Router) Register(cmds ...*Command) {
 	}
 }
 
-// Parse splits text into the command word and its arguments. Phones make people sloppy:
-// full-width spaces and colons count as spaces, a trailing full stop is dropped, a case number
-// glued to the next word is split from it, and a leading @mention or slash is dropped.
+// Parse splits text into the command word and its arguments. Phones make people sloppy, so
+// the words are read forgivingly: full-width spaces and colons count as spaces, a trailing
+// full stop is dropped, a case number glued to the next word is split from it, and a leading
+// @mention or slash is dropped. rest is everything after the command word as typed (only the
+// separators right after the command word dropped): free text (理由, 说明, 措施, 情况) is taken
+// from it with Request.Text, never from args, so that colons, full stops and URLs stay whole.
 func Parse(text string) (name string, args []string, rest string) {
-	text = strings.NewReplacer("\u3000", " ", "：", " ", ":", " ").Replace(text)
-	text = strings.TrimSpace(text)
-	text = strings.TrimRight(text, "。．.")
-	text = caseNoAfterRE.ReplaceAllString(text, "$1 $2")
-	text = caseNoBeforeRE.ReplaceAllString(text, "$1 $2")
-	text = strings.TrimLeft(bot.StripMention(text), "/／")
-	fields := strings.FieldsFunc(text, unicode.IsSpace)
+	raw := strings.TrimLeft(bot.StripMention(text), "/／")
+	norm := strings.NewReplacer("\u3000", " ", "：", " ", ":", " ").Replace(raw)
+	norm = strings.TrimRight(strings.TrimSpace(norm), "。．.")
+	norm = caseNoAfterRE.ReplaceAllString(norm, "$1 $2")
+	norm = caseNoBeforeRE.ReplaceAllString(norm, "$1 $2")
+	fields := strings.FieldsFunc(norm, unicode.IsSpace)
 	if len(fields) == 0 {
 		return "", nil, ""
 	}
-	name = fields[0]
-	rest = strings.TrimSpace(strings.TrimPrefix(text, name))
-	return name, fields[1:], rest
+	return fields[0], fields[1:], skipWords(raw, 1)
+}
+
+// skipWords returns text after its first n words as typed, read the way Parse reads words
+// (spaces and colons, full-width or not, separate words; a case number is a word of its own
+// even when glued to its neighbours). What is left is trimmed of spaces and of the
+// separators before it; a full stop alone (核查 … 纳入。) is no text at all.
+func skipWords(text string, n int) string {
+	isSep := func(r rune) bool { return unicode.IsSpace(r) || r == '：' || r == ':' }
+	s := text
+	for i := 0; i < n; i++ {
+		s = strings.TrimLeftFunc(s, isSep)
+		if s == "" {
+			return ""
+		}
+		if loc := caseNoInRE.FindStringIndex(s); loc != nil && loc[0] == 0 {
+			next := s[loc[1]:]
+			if r, _ := utf8.DecodeRuneInString(next); next == "" || !unicode.IsDigit(r) {
+				s = next
+				continue
+			}
+		}
+		end := strings.IndexFunc(s, isSep)
+		if end < 0 {
+			end = len(s)
+		}
+		// a word ends where a glued case number begins (核查YJ202611-0001)
+		if loc := caseNoInRE.FindStringIndex(s[:end]); loc != nil && loc[0] > 0 {
+			end = loc[0]
+		}
+		s = s[end:]
+	}
+	s = strings.TrimSpace(strings.TrimLeftFunc(s, isSep))
+	if strings.Trim(s, "。．.") == "" {
+		return ""
+	}
+	return s
 }
 
 // A case number written without spaces around it (核查YJ202611-0001纳入).
 var (
+	caseNoInRE     = regexp.MustCompile(`(?i)YJ[0-9]{6}-[0-9]{4}`)
 	caseNoAfterRE  = regexp.MustCompile(`(?i)(\S)(YJ[0-9]{6}-[0-9]{4})`)
 	caseNoBeforeRE = regexp.MustCompile(`(?i)(YJ[0-9]{6}-[0-9]{4})([^\s0-9])`)
 )

@@ -73,3 +73,36 @@ func TestCommandOverTheLimitIsRefused(t *testing.T) {
 		t.Fatalf("a short command: %s", got)
 	}
 }
+
+// Only the command's head is read forgivingly; the free text is taken as typed.
+func TestFreeTextKeptAsTyped(t *testing.T) {
+	for _, c := range []struct {
+		text string
+		n    int
+		name string
+		args []string // the head words
+		want string
+	}{
+		{"核查 YJ202611-0001 不纳入 经核实：家庭收入稳定。", 2, "核查", []string{"YJ202611-0001", "不纳入"}, "经核实：家庭收入稳定。"},
+		{"核查YJ202611-0001纳入：见 https://fp.example/a?b=1 ，已安排。", 2, "核查", []string{"YJ202611-0001", "纳入"}, "见 https://fp.example/a?b=1 ，已安排。"},
+		{"@防返贫助手　核查：yj202611-0001　不纳入　与YJ202611-0002同户，　已合并。", 2, "核查", []string{"yj202611-0001", "不纳入"}, "与YJ202611-0002同户，　已合并。"},
+		{"核查 YJ202611-0001 纳入。", 2, "核查", []string{"YJ202611-0001", "纳入"}, ""},
+		{"办理YJ202611-0001 已发放临时救助2000元：10:30 到户。", 1, "办理", []string{"YJ202611-0001"}, "已发放临时救助2000元：10:30 到户。"},
+		{"申报 110101199001011234 王建国 因病 住院自付：3万元。", 3, "申报", []string{"110101199001011234", "王建国", "因病"}, "住院自付：3万元。"},
+		{"抽查 YJ202611-0001 不合格 走访记录不全：缺签字。", 2, "抽查", []string{"YJ202611-0001", "不合格"}, "走访记录不全：缺签字。"},
+	} {
+		name, args, rest := Parse(c.text)
+		if name != c.name || len(args) < len(c.args) {
+			t.Errorf("%q: command %q args %q", c.text, name, args)
+			continue
+		}
+		for i, a := range c.args {
+			if args[i] != a {
+				t.Errorf("%q: argument %d = %q, want %q", c.text, i, args[i], a)
+			}
+		}
+		if got := (Request{Args: args, Rest: rest}).Text(c.n); got != c.want {
+			t.Errorf("%q: free text %q, want %q", c.text, got, c.want)
+		}
+	}
+}

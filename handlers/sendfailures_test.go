@@ -23,6 +23,10 @@ func TestFailureReportNamesTownshipKindAndFix(t *testing.T) {
 			[]string{"一个已不在组织文件中的群聊没有收到抽查退回通知", "Webhook"}, []string{"other-secret"}},
 		{"unknown chat", bot.FailedSend{Key: "x", Channel: bot.ToAppChat, Target: "wrGONE", Code: 86003, Attempts: 10},
 			[]string{"群聊 ID wrGONE", "一条群消息", "fangpin chats create"}, nil},
+		{"no privilege, still retried", bot.FailedSend{Key: "x", Channel: bot.ToAppChat, Target: "wrCG0001", Code: 60011, Attempts: 1, Pending: true},
+			[]string{"【群消息暂未送达】城关镇的工作群暂时收不到", "没有向该群发送消息的权限", "系统仍在自动重试", "可见范围"}, []string{"已重试"}},
+		{"failed after an early report", bot.FailedSend{Key: "x", Channel: bot.ToAppChat, Target: "wrCG0001", Code: 86003, Attempts: 10, Warned: true},
+			[]string{"【群消息未送达】城关镇的工作群没有收到", "已重试 10 次，系统已停止重试（此前已提醒过一次）"}, nil},
 		{"other errcode", bot.FailedSend{Key: "x", Channel: bot.ToWebhook, Target: "secret-key", Code: 40008, Attempts: 10},
 			[]string{"河口乡的工作群", "错误码 40008"}, []string{"secret-key"}},
 	} {
@@ -36,6 +40,14 @@ func TestFailureReportNamesTownshipKindAndFix(t *testing.T) {
 			if strings.Contains(got, a) {
 				t.Errorf("%s: report shows %q:\n%s", tc.name, a, got)
 			}
+		}
+	}
+}
+
+func TestRefusedGroupCodes(t *testing.T) {
+	for code, want := range map[int64]bool{86003: true, 93000: true, 60011: true, 45009: false, 40008: false, 0: false} {
+		if bot.RefusedGroupCode(code) != want {
+			t.Errorf("RefusedGroupCode(%d) = %v, want %v", code, !want, want)
 		}
 	}
 }

@@ -41,9 +41,17 @@ type TaskList struct {
 	Ledger Ledger
 	Users  Directory
 	Links  *FormLinks
-	OAuth  CodeResolver // optional
+	OAuth  CodeResolver    // optional
+	Cal    *cases.Calendar // working days (nil: the official calendar)
 	Now    func() time.Time
 	Log    *slog.Logger
+}
+
+func (h *TaskList) cal() *cases.Calendar {
+	if h.Cal != nil {
+		return h.Cal
+	}
+	return officialCalendar
 }
 
 func (h *TaskList) now() time.Time {
@@ -150,7 +158,7 @@ func (h *TaskList) page(ctx context.Context, a cases.Actor, township string) (ta
 	today := cases.DateOf(h.now())
 	p := taskPage{Title: title}
 	for _, c := range cs {
-		row := taskRow{Case: c, Who: c.HeadName, Cats: categoryNames(c.Categories), Status: statusLine(c, today),
+		row := taskRow{Case: c, Who: c.HeadName, Cats: categoryNames(c.Categories), Status: statusLine(c, today, h.cal()),
 			Mine: c.Responsible == a.UserID}
 		if row.Who == "" {
 			row.Who = "区域排查"
@@ -202,5 +210,5 @@ h2{font-size:17px;margin:16px 0 8px}
 {{end}}
 </main></body></html>
 ` + `{{define "row"}}<a class="card case" href="{{if .FormURL}}{{.FormURL}}{{else}}#{{end}}" data-case="{{.Case.No}}">
-<span class="no">{{.Case.No}}</span> {{.Who}}（{{.Case.Village}}）
+<span class="no">{{.Case.No}}</span> {{.Who}}（{{.Case.Place}}）
 <div class="meta">{{.Cats}}｜{{.Status}}｜办结时限 {{.Case.DueOn}}</div></a>{{end}}`))

@@ -112,16 +112,17 @@ func (w *Worker) fireDigest(ctx context.Context, tx cases.ReminderTx, d cases.St
 			monthEnd = text
 		case cases.RemindCaseOverdue:
 			n := max(cases.DaysOverdue(c.Case, day, w.DB.Calendar()), 1)
-			lines = append(lines, line{0, -n, fmt.Sprintf("%s 已逾期 %d 个工作日（%s）", c.household(), n, c.Status.Label())})
+			lines = append(lines, line{0, -n, fmt.Sprintf("%s %s（%s）", c.household(), w.DB.Calendar().DueText(c.DueOn, day), c.Status.Label())})
 			counts[0]++
 			out.next = append(out.next, cases.NextOverdueReminder(c.Case, day, now, w.DB.Calendar()))
 		case cases.RemindCaseDue:
 			left := w.DB.Calendar().WorkingDaysBetween(day, c.DueOn)
+			text := fmt.Sprintf("%s %s（%s）", c.household(), w.DB.Calendar().DueText(c.DueOn, day), c.Status.Label())
 			if left <= 0 {
-				lines = append(lines, line{1, 0, fmt.Sprintf("%s 今天到期（%s）", c.household(), c.Status.Label())})
+				lines = append(lines, line{1, 0, text})
 				counts[1]++
 			} else {
-				lines = append(lines, line{2, left, fmt.Sprintf("%s 还有 %d 个工作日到期（%s）", c.household(), left, c.Status.Label())})
+				lines = append(lines, line{2, left, text})
 				counts[2]++
 			}
 		}

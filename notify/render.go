@@ -19,8 +19,8 @@ type caseInfo struct {
 func (c caseInfo) household() string {
 	s := c.No
 	var parts []string
-	if c.Village != "" {
-		parts = append(parts, c.Village)
+	if p := c.Case.Place(); p != "" {
+		parts = append(parts, p)
 	}
 	if c.HeadName != "" {
 		parts = append(parts, "户主"+cases.MaskName(c.HeadName))
@@ -69,17 +69,12 @@ func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.Store
 	}
 	switch kind {
 	case cases.RemindCaseDue:
-		left := cal.WorkingDaysBetween(day, c.DueOn)
-		when := fmt.Sprintf("还有 %d 个工作日到期", left)
-		if left <= 0 {
-			when = "今天到期"
-		}
+		when := cal.DueText(c.DueOn, day)
 		return fmt.Sprintf("【到期提醒】%s的案件 %s 办理时限为 %s，%s（当前：%s）。%s",
 			c.Township, c.household(), c.DueOn, when, c.Status.Label(), c.todo()), "", nil
 	case cases.RemindCaseOverdue:
-		n := max(cases.DaysOverdue(c.Case, day, cal), 1)
-		return fmt.Sprintf("【逾期提醒】%s的案件 %s 办理时限为 %s，已逾期 %d 个工作日（当前：%s）。%s",
-			c.Township, c.household(), c.DueOn, n, c.Status.Label(), c.todo()), "", nil
+		return fmt.Sprintf("【逾期提醒】%s的案件 %s 办理时限为 %s，%s（当前：%s）。%s",
+			c.Township, c.household(), c.DueOn, cal.DueText(c.DueOn, day), c.Status.Label(), c.todo()), "", nil
 	case cases.RemindCaseEscalate:
 		return fmt.Sprintf("【逾期督办】%s的案件 %s 已超过办理时限 %s 仍未办结（当前：%s），请督促%s尽快办理。",
 			c.Township, c.household(), c.DueOn, c.Status.Label(), c.Township), "", nil
@@ -152,7 +147,7 @@ func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.Store
 		if err != nil {
 			return "", "", err
 		}
-		text := cases.CarryOverText(r.Township, day.MonthKey(), day.LastOfMonth(), day, open)
+		text := cases.CarryOverText(r.Township, day.MonthKey(), day.LastOfMonth(), day, cal, open)
 		if text == "" {
 			return "", "本乡镇案件均已反馈结果", nil
 		}

@@ -256,23 +256,59 @@ func (s *Store) RecordUpload(ctx context.Context, id int64, mediaID string) erro
 // UnreportedFailures lists up to limit group messages that failed for good and were not
 // reported, oldest first.
 func UnreportedFailures(ctx context.Context, q sqlx.QueryerContext, limit int) ([]bot.FailedSend, error) {
-	var rows []struct {
-		ID       int64           `db:"id"`
-		Key      string          `db:"idem_key"`
-		Channel  string          `db:"channel"`
-		Target   string          `db:"target"`
-		Payload  json.RawMessage `db:"payload"`
-		Code     int64           `db:"last_errcode"`
-		Attempts int             `db:"attempts"`
-		Lost     bool            `db:"lost"`
-	}
+	var rows []failedRow
 	err := sqlx.SelectContext(ctx, q, &rows, `
-		SELECT id, idem_key, channel, target, payload, last_errcode, attempts, first_lost_at IS NOT NULL AS lost FROM outbox
+		SELECT id, idem_key, channel, target, payload, last_errcode, attempts, first_lost_at IS NOT NULL AS lost,
+			early_reported_at IS NOT NULL AS warned FROM outbox
 		WHERE state = 'failed' AND reported_at IS NULL AND channel IN ('appchat', 'webhook')
 		ORDER BY id LIMIT $1`, limit)
 	if err != nil {
 		return nil, fmt.Errorf("list failed group messages: %w", err)
 	}
+	return failedSends(rows), nil
+}
+
+// RefusedGroupSends lists up to limit group messages still being retried after WeCom
+// refused them for good (bot.RefusedGroupCode) that the office has not been told of yet.
+func RefusedGroupSends(ctx context.Context, q sqlx.QueryerContext, limit int) ([]bot.FailedSend, error) {
+	var rows []failedRow
+	err := sqlx.SelectContext(ctx, q, &rows, `
+		SELECT id, idem_key, channel, target, payload, last_errcode, attempts, false AS lost, false AS warned FROM outbox
+		WHERE state = 'pending' AND early_reported_at IS NULL AND last_errcode IN (86003, 93000, 60011)
+			AND channel IN ('appchat', 'webhook')
+		ORDER BY id LIMIT $1`, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list refused group messages: %w", err)
+	}
+	out := failedSends(rows)
+	for i := range out {
+		out[i].Pending = true
+	}
+	return out, nil
+}
+
+// MarkWarned records that the office was told at once of a refused group message; run it on
+// the transaction that queues the report.
+func MarkWarned(ctx context.Context, q sqlx.ExecerContext, id int64) error {
+	if _, err := q.ExecContext(ctx, `UPDATE outbox SET early_reported_at = now() WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("mark outbox %d warned: %w", id, err)
+	}
+	return nil
+}
+
+type failedRow struct {
+	ID       int64           `db:"id"`
+	Key      string          `db:"idem_key"`
+	Channel  string          `db:"channel"`
+	Target   string          `db:"target"`
+	Payload  json.RawMessage `db:"payload"`
+	Code     int64           `db:"last_errcode"`
+	Attempts int             `db:"attempts"`
+	Lost     bool            `db:"lost"`
+	Warned   bool            `db:"warned"`
+}
+
+func failedSends(rows []failedRow) []bot.FailedSend {
 	out := make([]bot.FailedSend, 0, len(rows))
 	for _, r := range rows {
 		var p struct {
@@ -284,9 +320,9 @@ func UnreportedFailures(ctx context.Context, q sqlx.QueryerContext, limit int) (
 		json.Unmarshal(r.Payload, &p) // a bad payload still gets reported, without text
 		out = append(out, bot.FailedSend{ID: r.ID, Key: r.Key, Channel: bot.Channel(r.Channel), Target: r.Target,
 			MsgType: p.MsgType, Content: p.Body.Content, Code: r.Code, Attempts: r.Attempts,
-			Uncertain: r.Lost})
+			Uncertain: r.Lost, Warned: r.Warned})
 	}
-	return out, nil
+	return out
 }
 
 // MarkReported records that the office was told of a failed message; run it on the

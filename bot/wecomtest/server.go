@@ -120,6 +120,7 @@ type Server struct {
 	losses    map[string][]*loss   // answers to lose after taking the request
 	lost      int                  // answers lost so far
 	badHooks  map[string]bool      // webhook keys answered 93000
+	denied    map[string]bool      // app chats whose sends answer 60011
 	chats     map[string]bot.AppChat
 	responses map[string]string // response_code → chatid ("" single)
 	cardCodes map[string]*cardCode
@@ -180,6 +181,7 @@ func newServer() *Server {
 		dupSeen:         map[string]time.Time{},
 		losses:          map[string][]*loss{},
 		badHooks:        map[string]bool{},
+		denied:          map[string]bool{},
 		chats:           map[string]bot.AppChat{},
 		responses:       map[string]string{},
 		users:           map[string]string{},
@@ -270,6 +272,14 @@ func (s *Server) RejectWebhook(key string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.badHooks[key] = true
+}
+
+// DenyChat makes appchat/send to chatid answer 60011 (no privilege), as WeCom does when the
+// app's visible range no longer covers the chat's members.
+func (s *Server) DenyChat(chatid string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.denied[chatid] = true
 }
 
 // DeleteChat dissolves an app chat: sends to it answer 86003 from now on.
@@ -797,10 +807,14 @@ func (s *Server) appchatSend(_ *http.Request, raw []byte) (map[string]any, int) 
 	mt, _ := body["msgtype"].(string)
 	s.mu.Lock()
 	_, known := s.chats[chat]
+	denied := s.denied[chat]
 	l := s.limits
 	s.mu.Unlock()
 	if !known {
 		return map[string]any{"errmsg": "invalid chatid"}, 86003
+	}
+	if denied {
+		return map[string]any{"errmsg": "no privilege to access/modify contact/party/agent"}, bot.CodeNoPrivilege
 	}
 	if mt == "template_card" {
 		return map[string]any{"errmsg": "invalid message type"}, 40008

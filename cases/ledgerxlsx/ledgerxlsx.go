@@ -842,12 +842,7 @@ func taskState(c postgres.CaseFact) string {
 	return strings.Join(parts, "；")
 }
 
-func conclusion(c postgres.CaseFact) string {
-	if c.Result != cases.ResultNone {
-		return string(c.Result)
-	}
-	return c.Status.Label()
-}
+func conclusion(c postgres.CaseFact) string { return c.Conclusion() }
 
 func exclusionReason(c postgres.CaseFact) string {
 	if c.Result == cases.ResultExclude {

@@ -3,8 +3,12 @@ package postgres_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
+	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
 )
 
@@ -132,5 +136,35 @@ func TestDepartmentTasksFeedTheScore(t *testing.T) {
 	}
 	if ts := a.Cases[5].Tasks; len(ts) != 1 || ts[0].Department != "医保局" || ts[0].Measure != "已落实医疗救助" {
 		t.Errorf("the case's tasks: %+v", ts)
+	}
+}
+
+// A month not yet over is provisional, with the count of cases still open; a month over is
+// not (its JSON keeps exactly the fields it had).
+func TestAssessmentOfAMonthInProgressIsProvisional(t *testing.T) {
+	db, _, _ := monthtest.SetupWith(t, monthtest.AssessPlan, monthtest.AssessDispatch)
+	over, err := db.Assess(context.Background(), monthtest.Month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(over)
+	if over.Provisional || over.Open != nil || strings.Contains(string(b), "provisional") {
+		t.Errorf("a month over is provisional: %s", b)
+	}
+	db.Now = func() time.Time { return cases.MustDate("2026-11-20").At(12, 0) }
+	a, err := db.Assess(context.Background(), monthtest.Month)
+	if err != nil {
+		t.Fatal(err)
+	}
+	open := 0
+	for _, f := range a.Cases {
+		if f.Status.Open() {
+			open++
+		}
+	}
+	b, _ = json.Marshal(a)
+	if !a.Provisional || a.Open == nil || *a.Open != open || open == 0 ||
+		!strings.Contains(string(b), fmt.Sprintf(`"provisional":true,"open":%d`, open)) {
+		t.Errorf("a month in progress: provisional %v open %v, want true and %d: %s", a.Provisional, a.Open, open, b)
 	}
 }

@@ -193,7 +193,7 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 				if err != nil {
 					return err
 				}
-				if cases.Hold(earlier, h.Warnings, opt.Date) {
+				if cases.Hold(earlier, h.Warnings, opt.Date).Hold {
 					if err := holdWarnings(ctx, tx, earlier, h, opt, dispatchedAt, res); err != nil {
 						return err
 					}
@@ -315,8 +315,8 @@ func earlierResult(ctx context.Context, tx *sqlx.Tx, key string) (cases.EarlierR
 		d := cases.DateOf(*r.ClosedAt)
 		e.ClosedOn = &d
 	}
-	if e.Result != cases.ResultExclude {
-		return e, nil // only a 不纳入 holds anything
+	if e.ClosedOn == nil || e.Result == "" {
+		return e, nil // still open or closed without a result: nothing to compare with
 	}
 	var rows []warningRow
 	if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id = $1 AND w.held_round = '' ORDER BY w.id`, r.ID); err != nil {
@@ -344,7 +344,7 @@ func holdWarnings(ctx context.Context, tx *sqlx.Tx, e cases.EarlierResult, h cas
 	for _, w := range h.Warnings {
 		res.Held++
 		res.HeldList = append(res.HeldList, HeldWarning{IDNumber: w.IDNumber, Category: w.Category, EarlierCase: e.CaseNo,
-			Name: w.Name, Township: h.Township})
+			Name: w.Name, Township: h.Township, Reason: cases.HeldReason(e)})
 	}
 	return nil
 }

@@ -43,10 +43,14 @@ func FeedbackSummary(a Assessment) MonthEndSummary {
 	for _, f := range a.Cases {
 		s.Dispatched++
 		o := owed[f.Township]
-		switch f.Status {
-		case cases.StatusDispatched, cases.StatusReturned:
+		switch {
+		case f.Kind == cases.KindInfo && f.Status != cases.StatusClosed:
+			o.OwingEntry = append(o.OwingEntry, f.No) // 信息变更 owes its 录入, not a 核查结论
+		case f.Kind == cases.KindInfo:
+			s.Complete++
+		case f.Status == cases.StatusDispatched || f.Status == cases.StatusReturned:
 			o.OwingResult = append(o.OwingResult, f.No)
-		case cases.StatusVerified:
+		case f.Status == cases.StatusVerified:
 			o.OwingEntry = append(o.OwingEntry, f.No)
 			s.Complete++
 		default:
@@ -86,7 +90,8 @@ func CarryOver(ctx context.Context, q sqlx.QueryerContext, month, township strin
 	}
 	kept := out[:0]
 	for _, c := range out {
-		if c.NoResult() || c.Supplemented {
+		// 信息变更 cases are listed too, in their own section: they owe a 录入, not a result
+		if c.NoResult() || c.Supplemented || c.Kind == string(cases.KindInfo) {
 			c.Overdue = today.After(c.DueOn)
 			kept = append(kept, c)
 		}
@@ -105,6 +110,6 @@ func CarryOver(ctx context.Context, q sqlx.QueryerContext, month, township strin
 }
 
 // CarryOverText is cases.CarryOverText.
-func CarryOverText(township, month string, lastDay cases.Date, today cases.Date, cs []CarryOverCase) string {
-	return cases.CarryOverText(township, month, lastDay, today, cs)
+func CarryOverText(township, month string, lastDay cases.Date, today cases.Date, cal *cases.Calendar, cs []CarryOverCase) string {
+	return cases.CarryOverText(township, month, lastDay, today, cal, cs)
 }

@@ -371,14 +371,20 @@ func (db *DB) dispatchPopulation(ctx context.Context, tx *sqlx.Tx, opt DispatchO
 // history of 人员变动 (spec §11). ENotFound when the registry does not know the number.
 func (db *DB) RegistryMember(ctx context.Context, id string) (cases.MemberRecord, error) {
 	var r struct {
-		IDNumber  string `db:"id_number"`
-		Household string `db:"household_no"`
-		Township  string `db:"township"`
-		Village   string `db:"village"`
-		Status    string `db:"status"`
+		IDNumber  string     `db:"id_number"`
+		Household string     `db:"household_no"`
+		Township  string     `db:"township"`
+		Village   string     `db:"village"`
+		Status    string     `db:"status"`
+		RemovedAt *time.Time `db:"removed_at"`
 	}
+	// A 死亡/迁出 says more than 退出; otherwise a member who left their household, or whose
+	// household left the registry, is removed as of that re-import.
 	err := db.GetContext(ctx, &r, `
-		SELECT m.id_number, m.household_no, t.name AS township, COALESCE(m.village, h.village) AS village, m.status
+		SELECT m.id_number, m.household_no, t.name AS township, COALESCE(m.village, h.village) AS village,
+			CASE WHEN m.status <> 'active' THEN m.status
+				WHEN m.removed_at IS NOT NULL OR h.status = 'removed' THEN 'removed' ELSE m.status END AS status,
+			CASE WHEN m.status = 'active' THEN COALESCE(m.removed_at, CASE WHEN h.status = 'removed' THEN h.removed_at END) END AS removed_at
 		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships t ON t.id = COALESCE(m.township_id, h.township_id)
 		WHERE m.id_number = $1`, id)
@@ -390,8 +396,15 @@ func (db *DB) RegistryMember(ctx context.Context, id string) (cases.MemberRecord
 	}
 	rec := cases.MemberRecord{IDNumber: r.IDNumber, Household: r.Household, Township: r.Township, Village: r.Village,
 		Status: r.Status, History: []cases.MemberChange{}}
-	err = db.SelectContext(ctx, &rec.History, `SELECT change, changed_on AS date, batch_id FROM registry_history
-		WHERE id_number = $1 ORDER BY changed_on, id`, id)
+	if r.Status == cases.MemberRemoved && r.RemovedAt != nil {
+		d := cases.DateOf(*r.RemovedAt)
+		rec.RemovedOn = &d
+	}
+	// The household's own removal (a row without an ID number) is the member's too.
+	err = db.SelectContext(ctx, &rec.History, `SELECT CASE WHEN id_number = '' THEN '全户' || change ELSE change END AS change,
+			changed_on AS date, batch_id FROM registry_history
+		WHERE id_number = $1 OR (id_number = '' AND household_no = $2 AND change = '退出')
+		ORDER BY changed_on, id`, id, r.Household)
 	if err != nil {
 		return rec, fmt.Errorf("registry member history: %w", err)
 	}

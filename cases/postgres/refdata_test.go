@@ -325,8 +325,9 @@ func TestMonthEndListsEarlierMonthsCasesOverdueFirst(t *testing.T) {
 	if !strings.Contains(strings.Join(nos, ","), h1.No) {
 		t.Errorf("the older case with a 补充预警 this month (%s) is missing: %v", h1.No, nos)
 	}
-	text := postgres.CarryOverText("城关镇", "2026-12", today.LastOfMonth(), today, got)
-	for _, want := range []string{"已逾期（", "本月有补充预警", h1.No, "王*国"} {
+	text := postgres.CarryOverText("城关镇", "2026-12", today.LastOfMonth(), today, db.Cal, got)
+	// 12-08 to 12-28: 3 + 5 + 5 + 1 working days
+	for _, want := range []string{"已逾期 14 个工作日（时限 2026-12-08）", "本月有补充预警", h1.No, "王*国"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("month-end reminder lacks %q:\n%s", want, text)
 		}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"crypto/rand"
+	"database/sql"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -23,6 +24,8 @@ type RegistryOptions struct {
 	AllowRemovals bool   // take a file that removes more than 20 % of households
 	Filename      string // for the import record
 	Announce      MoveAnnouncer
+	Refusals      cases.RegistryRefusals // what the file's refused rows hold back
+	DryRun        bool                   // compute the diff, apply nothing
 }
 
 // RegistryApplied is what a re-import did.
@@ -48,6 +51,7 @@ type RegistryLoad struct {
 	opt      RegistryOptions
 	names    map[string]string
 	rows     int
+	copy     *sql.Stmt // the rows' COPY, while rows come
 	finished bool
 }
 
@@ -75,6 +79,19 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce MoveAnnouncer) (*R
 			return nil, fmt.Errorf("registry lock: %w", err)
 		}
 	}
+	// The file and the diff's hash joins stay in memory: a registry of 100,000 households
+	// is some 40 MB of rows, over the default temporary buffers (8 MB) and work_mem (4 MB).
+	// temp_buffers can only be set before a session's first temporary table, so a pooled
+	// connection that had one keeps its own (the savepoint keeps the refusal harmless).
+	if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+		l.Abort()
+		return nil, fmt.Errorf("registry import settings: %w", err)
+	}
+	if _, err := tx.ExecContext(ctx, `SAVEPOINT temp_buffers`); err == nil {
+		if _, err := tx.ExecContext(ctx, `SET temp_buffers = '64MB'`); err != nil {
+			tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT temp_buffers`)
+		}
+	}
 	if _, err := tx.ExecContext(ctx, `
 		CREATE TEMP TABLE registry_file (household_no text, head_id_number text, township text, village text,
 			kind text, risk_status text, id_number text, name text, relation text) ON COMMIT DROP`); err != nil {
@@ -84,50 +101,79 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce MoveAnnouncer) (*R
 	return l, nil
 }
 
-// Add takes a batch of the file's accepted rows.
+// Add takes a batch of the file's accepted rows. They go to the temporary table by COPY,
+// left open between batches, so that the server stores rows while the next ones are read.
 func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error {
-	n := len(ms)
-	cols := make([][]string, 9)
-	for i := range cols {
-		cols[i] = make([]string, n)
+	if l.copy == nil {
+		st, err := l.tx.PrepareContext(ctx, pq.CopyIn("registry_file", "household_no", "head_id_number", "township",
+			"village", "kind", "risk_status", "id_number", "name", "relation"))
+		if err != nil {
+			return fmt.Errorf("registry rows: %w", err)
+		}
+		l.copy = st
 	}
-	for i, m := range ms {
+	for _, m := range ms {
 		town := m.Township
 		if canon, ok := l.names[town]; ok {
 			town = canon
 		}
-		cols[0][i], cols[1][i], cols[2][i], cols[3][i], cols[4][i] = m.HouseholdNo, m.HeadIDNumber, town, m.Village, m.Kind
-		cols[5][i], cols[6][i], cols[7][i], cols[8][i] = m.RiskStatus, m.IDNumber, m.Name, m.Relation
+		if _, err := l.copy.ExecContext(ctx, m.HouseholdNo, m.HeadIDNumber, town, m.Village, m.Kind, m.RiskStatus,
+			m.IDNumber, m.Name, m.Relation); err != nil {
+			return fmt.Errorf("registry rows: %w", err)
+		}
 	}
-	args := make([]any, 9)
-	for i := range cols {
-		args[i] = pq.Array(cols[i])
+	l.rows += len(ms)
+	return nil
+}
+
+// endCopy ends the rows' COPY, before any other statement of the load.
+func (l *RegistryLoad) endCopy(ctx context.Context) error {
+	if l.copy == nil {
+		return nil
 	}
-	_, err := l.tx.ExecContext(ctx, `INSERT INTO registry_file SELECT * FROM unnest($1::text[], $2::text[], $3::text[],
-		$4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[])`, args...)
-	if err != nil {
+	st := l.copy
+	l.copy = nil
+	if _, err := st.ExecContext(ctx); err != nil {
+		st.Close()
 		return fmt.Errorf("registry rows: %w", err)
 	}
-	l.rows += n
-	return nil
+	return st.Close()
 }
 
 // Abort rolls the import back (nothing changes).
 func (l *RegistryLoad) Abort() {
 	if !l.finished {
 		l.finished = true
+		if l.copy != nil {
+			l.copy.Close()
+		}
 		l.tx.Rollback()
 	}
 }
 
 // registryDiffSQL fills registry_chg with the difference between the file and the registry,
 // in the order the change list shows: households added and changed, members moved, added and
-// changed, households removed, members removed.
+// changed, households removed, members removed. Every step is a join or an anti-join of whole
+// tables, the temporary ones indexed and analysed, so that the planner hashes them and the
+// cost grows linearly with the registry (a correlated scan of an unindexed temporary table
+// made the first import grow with its square). registry_fm is the file's members joined
+// once with the registry's, keeping only those new or different: the member steps and the
+// writes read it rather than joining the whole file again.
 var registryDiffSQL = []string{`
 	CREATE TEMP TABLE registry_fh ON COMMIT DROP AS
-	SELECT DISTINCT ON (f.household_no) f.household_no, f.head_id_number, t.id AS township_id, f.township,
-		f.village, f.kind, f.risk_status
-	FROM registry_file f JOIN townships t ON t.name = f.township ORDER BY f.household_no`, `
+	SELECT f.household_no, f.head_id_number, t.id AS township_id, f.township, f.village, f.kind, f.risk_status
+	FROM (SELECT household_no, head_id_number, township, min(village) AS village, kind, risk_status FROM registry_file
+		GROUP BY household_no, head_id_number, township, kind, risk_status) f
+	JOIN townships t ON t.name = f.township`, `
+	ALTER TABLE registry_fh ADD PRIMARY KEY (household_no)`, `
+	ANALYZE registry_fh`, `
+	CREATE TEMP TABLE registry_fm ON COMMIT DROP AS
+	SELECT f.household_no, f.id_number, f.name, f.relation, m.id_number IS NOT NULL AS known,
+		m.household_no AS old_household, m.name AS old_name, m.relation AS old_relation, m.removed_at IS NOT NULL AS was_removed
+	FROM registry_file f LEFT JOIN registry_members m ON m.id_number = f.id_number
+	WHERE m.id_number IS NULL OR m.household_no <> f.household_no OR m.removed_at IS NOT NULL
+		OR m.name <> f.name OR m.relation <> f.relation`, `
+	ANALYZE registry_fm`, `
 	CREATE TEMP TABLE registry_chg (seq serial, change text NOT NULL, household text NOT NULL,
 		id_number text NOT NULL DEFAULT '', fields text[] NOT NULL DEFAULT '{}', from_ text NOT NULL DEFAULT '',
 		to_ text NOT NULL DEFAULT '') ON COMMIT DROP`, `
@@ -151,36 +197,37 @@ var registryDiffSQL = []string{`
 		IS DISTINCT FROM (fh.township_id, fh.village, fh.kind, fh.risk_status, fh.head_id_number)
 	ORDER BY fh.household_no`, `
 	INSERT INTO registry_chg (change, household, id_number, from_, to_)
-	SELECT 'moved', f.household_no, f.id_number, m.household_no, f.household_no
-	FROM registry_file f JOIN registry_members m ON m.id_number = f.id_number
-	WHERE m.household_no <> f.household_no ORDER BY f.household_no, f.id_number`, `
+	SELECT 'moved', household_no, id_number, old_household, household_no FROM registry_fm
+	WHERE known AND old_household <> household_no ORDER BY household_no, id_number`, `
 	INSERT INTO registry_chg (change, household, id_number)
 	SELECT 'added', f.household_no, f.id_number
-	FROM registry_file f LEFT JOIN registry_members m ON m.id_number = f.id_number
-	WHERE (m.id_number IS NULL OR (m.removed_at IS NOT NULL AND m.household_no = f.household_no))
-		AND NOT EXISTS (SELECT 1 FROM registry_chg c WHERE c.change = 'added' AND c.id_number = '' AND c.household = f.household_no)
+	FROM registry_fm f JOIN registry_households h ON h.household_no = f.household_no AND h.status = 'active'
+	WHERE NOT f.known OR (f.was_removed AND f.old_household = f.household_no)
 	ORDER BY f.household_no, f.id_number`, `
 	INSERT INTO registry_chg (change, household, id_number, fields)
 	SELECT 'changed', f.household_no, f.id_number,
-		array_remove(ARRAY[CASE WHEN m.name <> f.name THEN '姓名' END, CASE WHEN m.relation <> f.relation THEN '与户主关系' END], NULL)
-	FROM registry_file f JOIN registry_members m ON m.id_number = f.id_number
-	WHERE m.household_no = f.household_no AND m.removed_at IS NULL AND (m.name, m.relation) IS DISTINCT FROM (f.name, f.relation)
+		array_remove(ARRAY[CASE WHEN f.old_name <> f.name THEN '姓名' END, CASE WHEN f.old_relation <> f.relation THEN '与户主关系' END], NULL)
+	FROM registry_fm f
+	WHERE f.known AND f.old_household = f.household_no AND NOT f.was_removed
+		AND (f.old_name, f.old_relation) IS DISTINCT FROM (f.name, f.relation)
 	ORDER BY f.household_no, f.id_number`, `
 	INSERT INTO registry_chg (change, household)
 	SELECT 'removed', h.household_no FROM registry_households h
 	WHERE h.status = 'active' AND NOT EXISTS (SELECT 1 FROM registry_fh fh WHERE fh.household_no = h.household_no)
+		AND NOT EXISTS (SELECT 1 FROM registry_refused r WHERE r.household_no = h.household_no)
 	ORDER BY h.household_no`, `
 	INSERT INTO registry_chg (change, household, id_number)
 	SELECT 'removed', m.household_no, m.id_number FROM registry_members m
 	WHERE m.removed_at IS NULL AND EXISTS (SELECT 1 FROM registry_fh fh WHERE fh.household_no = m.household_no)
 		AND NOT EXISTS (SELECT 1 FROM registry_file f WHERE f.id_number = m.id_number)
+		AND NOT EXISTS (SELECT 1 FROM registry_held x WHERE x.id_number = m.id_number)
 	ORDER BY m.id_number`,
 }
 
 // Finish compares the file with the registry and applies the difference (see
 // ApplyRegistry), then commits; a refusal or an identical file rolls back.
 func (l *RegistryLoad) Finish(ctx context.Context, opt cases.RegistryImportOptions) (cases.RegistryImportResult, error) {
-	l.opt.AllowRemovals, l.opt.Filename = opt.AllowRemovals, opt.Filename
+	l.opt.AllowRemovals, l.opt.Filename, l.opt.Refusals, l.opt.DryRun = opt.AllowRemovals, opt.Filename, opt.Refusals, opt.DryRun
 	a, err := l.finish(ctx)
 	if err != nil || a.BatchID == "" {
 		l.Abort()
@@ -199,8 +246,21 @@ func (l *RegistryLoad) Finish(ctx context.Context, opt cases.RegistryImportOptio
 func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 	tx, db := l.tx, l.db
 	var out RegistryApplied
+	if err := l.endCopy(ctx); err != nil {
+		return out, err
+	}
 	if err := tx.GetContext(ctx, &out.Diff.ActiveBefore, `SELECT count(*) FROM registry_households WHERE status = 'active'`); err != nil {
 		return out, fmt.Errorf("registry size: %w", err)
+	}
+	ref := l.opt.Refusals
+	if out.Diff.ActiveBefore > 0 && ref.TooMany() {
+		return out, ref.Refusal()
+	}
+	if out.Diff.ActiveBefore == 0 {
+		ref = cases.RegistryRefusals{} // a first import stores every good row
+	}
+	if err := holdRefused(ctx, tx, ref, &out.Diff); err != nil {
+		return out, err
 	}
 	for _, q := range registryDiffSQL {
 		if _, err := tx.ExecContext(ctx, q); err != nil {
@@ -239,6 +299,9 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 			}
 		}
 	}
+	if l.opt.DryRun {
+		return out, nil
+	}
 	if d.TooManyRemovals() && !l.opt.AllowRemovals {
 		return out, cases.Errorf(cases.EConflict, "名册没有导入：这份文件会让 %d 户退出名册（现有 %d 户的 %.0f%%），超过 %.0f%%，可能是只导出了部分乡镇或部分户。"+
 			"请确认导出的是全县完整名册；如确需让这些户退出，请加 --allow-removals 重新导入。",
@@ -251,27 +314,30 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 	b := make([]byte, 6)
 	rand.Read(b)
 	out.BatchID = "R" + now.In(cases.Shanghai).Format("20060102") + "-" + hex.EncodeToString(b)
-	_, err := tx.ExecContext(ctx, `
-		INSERT INTO registry_households (household_no, head_id_number, township_id, village, kind, risk_status)
-		SELECT household_no, head_id_number, township_id, village, kind, risk_status FROM registry_fh
-		ON CONFLICT (household_no) DO UPDATE SET head_id_number = EXCLUDED.head_id_number,
-			township_id = EXCLUDED.township_id, village = EXCLUDED.village, kind = EXCLUDED.kind,
-			risk_status = EXCLUDED.risk_status, status = 'active', removed_at = NULL, updated_at = $1
-		WHERE (registry_households.head_id_number, registry_households.township_id, registry_households.village,
-			registry_households.kind, registry_households.risk_status, registry_households.status)
-			IS DISTINCT FROM (EXCLUDED.head_id_number, EXCLUDED.township_id, EXCLUDED.village, EXCLUDED.kind, EXCLUDED.risk_status, 'active')`, now)
-	if err != nil {
-		return out, fmt.Errorf("upsert households: %w", err)
+	// Rows already there are updated and new ones inserted by two set-based statements each
+	// (an anti-join, not ON CONFLICT): a first import inserts without a speculative look-up
+	// per row, and an identical re-import writes nothing.
+	for _, q := range []string{`
+		UPDATE registry_households h SET head_id_number = fh.head_id_number, township_id = fh.township_id,
+			village = fh.village, kind = fh.kind, risk_status = fh.risk_status, status = 'active', removed_at = NULL, updated_at = $1
+		FROM registry_fh fh WHERE fh.household_no = h.household_no
+			AND (h.head_id_number, h.township_id, h.village, h.kind, h.risk_status, h.status)
+				IS DISTINCT FROM (fh.head_id_number, fh.township_id, fh.village, fh.kind, fh.risk_status, 'active')`, `
+		INSERT INTO registry_households (household_no, head_id_number, township_id, village, kind, risk_status, updated_at)
+		SELECT fh.household_no, fh.head_id_number, fh.township_id, fh.village, fh.kind, fh.risk_status, $1 FROM registry_fh fh
+		WHERE NOT EXISTS (SELECT 1 FROM registry_households h WHERE h.household_no = fh.household_no)`, `
+		UPDATE registry_members m SET household_no = f.household_no, name = f.name, relation = f.relation,
+			removed_at = NULL, updated_at = $1
+		FROM registry_fm f WHERE f.known AND f.id_number = m.id_number`, `
+		INSERT INTO registry_members (id_number, household_no, name, relation, updated_at)
+		SELECT f.id_number, f.household_no, f.name, f.relation, $1 FROM registry_fm f WHERE NOT f.known`,
+	} {
+		if _, err := tx.ExecContext(ctx, q, now); err != nil {
+			return out, fmt.Errorf("apply registry rows: %w", err)
+		}
 	}
-	_, err = tx.ExecContext(ctx, `
-		INSERT INTO registry_members (id_number, household_no, name, relation)
-		SELECT id_number, household_no, name, relation FROM registry_file
-		ON CONFLICT (id_number) DO UPDATE SET household_no = EXCLUDED.household_no,
-			name = EXCLUDED.name, relation = EXCLUDED.relation, removed_at = NULL, updated_at = $1
-		WHERE (registry_members.household_no, registry_members.name, registry_members.relation, registry_members.removed_at IS NULL)
-			IS DISTINCT FROM (EXCLUDED.household_no, EXCLUDED.name, EXCLUDED.relation, true)`, now)
-	if err != nil {
-		return out, fmt.Errorf("upsert members: %w", err)
+	if _, err := tx.ExecContext(ctx, `ANALYZE registry_chg`); err != nil {
+		return out, fmt.Errorf("registry diff: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE registry_households SET status = 'removed', removed_at = $1, updated_at = $1
 		WHERE household_no IN (SELECT household FROM registry_chg WHERE change = 'removed' AND id_number = '')`, now); err != nil {
@@ -280,6 +346,13 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 	if _, err := tx.ExecContext(ctx, `UPDATE registry_members SET removed_at = $1, updated_at = $1
 		WHERE id_number IN (SELECT id_number FROM registry_chg WHERE change = 'removed' AND id_number <> '')`, now); err != nil {
 		return out, fmt.Errorf("remove members: %w", err)
+	}
+	if len(d.Changes) > d.ActiveBefore/10 {
+		// A large change (a first import): the next import's joins are planned on the
+		// registry's real size, not on an empty table's statistics.
+		if _, err := tx.ExecContext(ctx, `ANALYZE registry_households (household_no, status); ANALYZE registry_members (id_number, household_no, removed_at)`); err != nil {
+			return out, fmt.Errorf("registry statistics: %w", err)
+		}
 	}
 	if err := insertRegistryHistory(ctx, tx, out.BatchID, cases.DateOf(now), now, d.Changes); err != nil {
 		return out, err
@@ -290,6 +363,7 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 		out.BatchID, l.opt.Filename, l.rows, d.Added, d.Changed, d.Moved, d.Removed, now); err != nil {
 		return out, fmt.Errorf("registry import record: %w", err)
 	}
+	var err error
 	if out.Moves, err = db.moveCases(ctx, tx, out.BatchID, now, d.Changes); err != nil {
 		return out, err
 	}
@@ -332,6 +406,47 @@ func (db *DB) ApplyRegistry(ctx context.Context, ms []cases.RegistryMember, opt 
 		return RegistryApplied{}, fmt.Errorf("apply registry: commit: %w", err)
 	}
 	return a, nil
+}
+
+// holdRefused keeps the households the refused rows name exactly as they are: their rows
+// leave the file (as do the rows of their current members listed elsewhere, which would
+// move them out), and registry_refused keeps them from the removed ones. It also analyses
+// the file's table: the diff's joins are hash joins, which need its size and key counts.
+func holdRefused(ctx context.Context, tx *sqlx.Tx, ref cases.RegistryRefusals, d *cases.RegistryDiff) error {
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{`CREATE TEMP TABLE registry_refused ON COMMIT DROP AS
+			SELECT DISTINCT household_no FROM (
+				SELECT unnest($1::text[]) AS household_no
+				UNION ALL
+				SELECT m.household_no FROM registry_members m WHERE m.id_number = ANY($2) AND m.removed_at IS NULL) x
+			WHERE household_no <> ''`, []any{pq.Array(ref.Households), pq.Array(ref.IDNumbers)}},
+		{`ALTER TABLE registry_refused ADD PRIMARY KEY (household_no)`, nil},
+		{`ANALYZE registry_refused`, nil},
+		// People the file lists in a held household: their rows leave the file, but they
+		// are not absent from it, so never removed from the household they are in now.
+		{`CREATE TEMP TABLE registry_held ON COMMIT DROP AS
+			SELECT f.id_number FROM registry_file f JOIN registry_refused r ON r.household_no = f.household_no`, nil},
+		{`DELETE FROM registry_file f USING registry_refused r WHERE f.household_no = r.household_no`, nil},
+		{`DELETE FROM registry_file f USING registry_members m, registry_refused r
+			WHERE f.id_number = m.id_number AND m.household_no = r.household_no AND m.removed_at IS NULL`, nil},
+		{`ANALYZE registry_file (household_no, id_number)`, nil},
+		{`ANALYZE registry_held`, nil},
+	}
+	for _, s := range steps {
+		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
+			return fmt.Errorf("registry refused rows: %w", err)
+		}
+	}
+	if len(ref.Households)+len(ref.IDNumbers) == 0 {
+		return nil
+	}
+	if err := tx.SelectContext(ctx, &d.Unchanged, `SELECT household_no FROM registry_refused ORDER BY household_no`); err != nil {
+		return fmt.Errorf("registry refused rows: %w", err)
+	}
+	return nil
 }
 
 func insertRegistryHistory(ctx context.Context, tx *sqlx.Tx, batch string, on cases.Date, at time.Time, cs []cases.RegistryChange) error {
@@ -421,7 +536,8 @@ func (db *DB) ImportRegistry(ctx context.Context, ms []cases.RegistryMember, opt
 
 // ImportRegistryAnnounced is ImportRegistry telling the townships of moved cases.
 func (db *DB) ImportRegistryAnnounced(ctx context.Context, ms []cases.RegistryMember, opt cases.RegistryImportOptions, announce MoveAnnouncer) (cases.RegistryImportResult, error) {
-	a, err := db.ApplyRegistry(ctx, ms, RegistryOptions{AllowRemovals: opt.AllowRemovals, Filename: opt.Filename, Announce: announce})
+	a, err := db.ApplyRegistry(ctx, ms, RegistryOptions{AllowRemovals: opt.AllowRemovals, Filename: opt.Filename, Announce: announce,
+		Refusals: opt.Refusals, DryRun: opt.DryRun})
 	if err != nil {
 		return cases.RegistryImportResult{}, err
 	}

@@ -153,16 +153,24 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 		}
 		ts := &a.Townships[i]
 		ts.Dispatched++
-		switch f.Status {
-		case cases.StatusClosed:
+		if f.Status.Open() {
+			ts.Open++
+		}
+		switch {
+		case f.Kind == cases.KindInfo && f.Status == cases.StatusClosed:
 			ts.Closed++
-		case cases.StatusVerified:
+			ts.InfoEntered++
+		case f.Kind == cases.KindInfo:
+			ts.InfoPending++ // owes a 录入, never a 核查结论
+		case f.Status == cases.StatusClosed:
+			ts.Closed++
+		case f.Status == cases.StatusVerified:
 			ts.Verified++
 			ts.OwingEntry++
-		case cases.StatusReturned:
+		case f.Status == cases.StatusReturned:
 			ts.Returned++
 			ts.OwingResult++
-		case cases.StatusDispatched:
+		case f.Status == cases.StatusDispatched:
 			ts.OwingResult++
 		}
 		if f.Result == cases.ResultExclude {
@@ -183,6 +191,14 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 		if f.SpotFailures > 0 {
 			ts.SpotFailed++
 		}
+		if f.Kind == cases.KindInfo {
+			if f.Status == cases.StatusClosed {
+				a.Total.InfoEntered++
+			} else {
+				a.Total.InfoPending++
+			}
+			continue // its own line, never among the households awaiting a 核查结论
+		}
 		countResult(&a.Total, f.Result)
 		for _, c := range f.Categories {
 			cc := byCat[c]
@@ -196,6 +212,10 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 	for i := range a.Townships {
 		a.Townships[i].FeedbackDue = today.After(first.LastOfMonth())
 		a.Townships[i].Fill()
+	}
+	if !today.After(first.LastOfMonth()) {
+		open := cases.SumTownships(a.Townships).Open
+		a.Provisional, a.Open = true, &open
 	}
 	for _, c := range cases.Categories {
 		if cc := byCat[c]; cc != nil {

@@ -127,6 +127,9 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 		if e.result == cases.ResultExclude {
 			w.Excluded++
 		}
+		if e.status.Open() {
+			w.Open++
+		}
 		bump := func(c *catWant) {
 			c.cases++
 			switch e.result {

@@ -70,3 +70,42 @@ func townshipCadres(ctx context.Context, q sqlx.QueryerContext, township string)
 	}
 	return out, nil
 }
+
+// VillageWarnings compares the cadres' villages with the registry's active households
+// (cases.VillageWarnings): what `org apply` and `registry import` warn about.
+func (db *DB) VillageWarnings(ctx context.Context) ([]string, error) {
+	var cadres []struct {
+		Township string         `db:"township"`
+		UserID   string         `db:"userid"`
+		Name     string         `db:"name"`
+		Villages pq.StringArray `db:"villages"`
+	}
+	if err := db.SelectContext(ctx, &cadres, `
+		SELECT t.name AS township, u.userid, u.name, u.villages FROM users u JOIN townships t ON t.id = u.township_id
+		WHERE u.role = 'cadre' ORDER BY t.name, u.userid`); err != nil {
+		return nil, fmt.Errorf("cadres' villages: %w", err)
+	}
+	var villages []struct {
+		Township   string `db:"township"`
+		Village    string `db:"village"`
+		Households int    `db:"households"`
+	}
+	if err := db.SelectContext(ctx, &villages, `
+		SELECT t.name AS township, h.village, count(*) AS households
+		FROM registry_households h JOIN townships t ON t.id = h.township_id
+		WHERE h.status = 'active' AND h.village <> '' GROUP BY t.name, h.village`); err != nil {
+		return nil, fmt.Errorf("registry villages: %w", err)
+	}
+	byTown := map[string][]cases.Cadre{}
+	for _, c := range cadres {
+		byTown[c.Township] = append(byTown[c.Township], cases.Cadre{UserID: c.UserID, Name: c.Name, Villages: c.Villages})
+	}
+	registry := map[string]map[string]int{}
+	for _, v := range villages {
+		if registry[v.Township] == nil {
+			registry[v.Township] = map[string]int{}
+		}
+		registry[v.Township][v.Village] = v.Households
+	}
+	return cases.VillageWarnings(byTown, registry), nil
+}

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 
 	"github.com/jmoiron/sqlx"
 
@@ -51,6 +52,11 @@ func (db *DB) ReportSelfFound(ctx context.Context, r SelfFound) (SelfFoundResult
 				return cases.Errorf(cases.EForbidden, "该户在监测台账中属于%s，请由%s的干部登记。", f.Reg.Township, f.Reg.Township)
 			}
 			f.Village = f.Reg.Village
+		} else {
+			f.Village = strings.TrimSpace(r.Village)
+			if f.Village == "" && r.AskVillage {
+				return cases.ErrVillageNeeded
+			}
 		}
 		hs := cases.GroupWarnings([]cases.WarningFact{f})
 		h := hs[0]

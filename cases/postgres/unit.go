@@ -61,6 +61,10 @@ func (u unit) MarkSendReported(ctx context.Context, outboxID int64) error {
 	return pgqueue.MarkReported(ctx, u.tx, outboxID)
 }
 
+func (u unit) MarkSendWarned(ctx context.Context, outboxID int64) error {
+	return pgqueue.MarkWarned(ctx, u.tx, outboxID)
+}
+
 func (u unit) TownshipContacts(ctx context.Context, township string) (cases.Township, []string, error) {
 	return TownshipContacts(ctx, u.tx, township)
 }
@@ -72,6 +76,12 @@ func (u unit) UsersOf(ctx context.Context, role cases.Role, township, department
 // UnreportedFailures lists failed group messages the office has not been told of yet.
 func (db *DB) UnreportedFailures(ctx context.Context, limit int) ([]bot.FailedSend, error) {
 	return pgqueue.UnreportedFailures(ctx, db.DB, limit)
+}
+
+// RefusedGroupSends lists group messages WeCom refused for good that are still being retried
+// and that the office has not been told of yet.
+func (db *DB) RefusedGroupSends(ctx context.Context, limit int) ([]bot.FailedSend, error) {
+	return pgqueue.RefusedGroupSends(ctx, db.DB, limit)
 }
 
 // Unit is a transaction of this store as hooks see it, for callers that run hooks on a

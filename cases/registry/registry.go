@@ -36,6 +36,11 @@ type Summary struct {
 	Members    int              `json:"members"`
 	Errors     []cases.RowError `json:"errors"`
 
+	// UnchangedRefused counts the households left exactly as they were because a row of
+	// theirs was refused; RefusedHouseholds lists them with their rows' errors.
+	UnchangedRefused  int                `json:"unchanged_refused"`
+	RefusedHouseholds []RefusedHousehold `json:"refused_households"`
+
 	BatchID    string                 `json:"batch_id"` // '' when nothing changed
 	Added      int                    `json:"added"`
 	Changed    int                    `json:"changed"`
@@ -43,7 +48,23 @@ type Summary struct {
 	Removed    int                    `json:"removed"`
 	CasesMoved int                    `json:"cases_moved"`
 	Changes    []cases.RegistryChange `json:"changes"`
+	// TooManyRemovals: the diff removes more than cases.MaxRemovalShare of the households,
+	// which an import refuses without --allow-removals (a dry run reports it here).
+	TooManyRemovals bool `json:"too_many_removals,omitempty"`
+	// Warnings: villages of the org file and of the registry that do not agree
+	// (cases.VillageWarnings), filled by the caller once the import is applied.
+	Warnings []string `json:"warnings,omitempty"`
 }
+
+// RefusedHousehold is a household a refused row held back, with that household's errors
+// (at most maxHouseholdErrors).
+type RefusedHousehold struct {
+	Household string           `json:"household"`
+	Errors    []cases.RowError `json:"errors"`
+}
+
+// maxHouseholdErrors is how many errors are listed under one refused household.
+const maxHouseholdErrors = 5
 
 // Store applies the whole file's accepted rows as one diff (spec §4a): the rows go to a
 // load in batches, in file order, inside the load's one transaction, and Finish compares
@@ -63,9 +84,21 @@ func Import(ctx context.Context, r *sheet.Reader, townships map[string]string, s
 	return ImportWith(ctx, r, townships, store, cases.RegistryImportOptions{})
 }
 
-// ImportWith is Import with options (--allow-removals).
+// Preview computes what importing the file would change and applies nothing: the diff,
+// its counts and change list, the households refused rows would hold back, and in
+// Summary.TooManyRemovals whether the removal guard would refuse it. A file with too many
+// refused rows is an error, as its import would be.
+func Preview(ctx context.Context, r *sheet.Reader, townships map[string]string, store Store) (Summary, error) {
+	return ImportWith(ctx, r, townships, store, cases.RegistryImportOptions{DryRun: true})
+}
+
+// ImportWith is Import with options (--allow-removals, --dry-run).
 func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]string, store Store, opt cases.RegistryImportOptions) (Summary, error) {
-	s := Summary{Errors: []cases.RowError{}, Changes: []cases.RegistryChange{}}
+	s := Summary{Errors: []cases.RowError{}, Changes: []cases.RegistryChange{}, RefusedHouseholds: []RefusedHousehold{}}
+	// What the refused rows hold back: every household they name stays as it is.
+	refusedHouses := map[string]int{} // 户编号 → index in byHouse, or -1 once byHouse is full
+	var byHouse []RefusedHousehold
+	var refusedIDs []string
 	cols, err := sheet.Columns(r.Header(),
 		[]string{ColHouseholdNo, ColHeadID, ColName, ColID, ColTownship, ColKind, ColRisk},
 		[]string{ColRelation, ColVillage})
@@ -155,8 +188,26 @@ func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]strin
 		}
 		if msg != "" {
 			s.Rejected++
+			e := cases.RowError{Row: row, Column: col, Message: sheet.ClipMessage(msg)}
 			if len(s.Errors) < sheet.MaxListedErrors {
-				s.Errors = append(s.Errors, cases.RowError{Row: row, Column: col, Message: sheet.ClipMessage(msg)})
+				s.Errors = append(s.Errors, e)
+			}
+			if m.HouseholdNo != "" {
+				i, ok := refusedHouses[m.HouseholdNo]
+				if !ok {
+					i = -1
+					if len(byHouse) < sheet.MaxListedErrors {
+						i = len(byHouse)
+						byHouse = append(byHouse, RefusedHousehold{Household: strings.Clone(m.HouseholdNo)})
+					}
+					refusedHouses[strings.Clone(m.HouseholdNo)] = i
+				}
+				if i >= 0 && len(byHouse[i].Errors) < maxHouseholdErrors {
+					byHouse[i].Errors = append(byHouse[i].Errors, e)
+				}
+			}
+			if cases.ValidateIDNumber(m.IDNumber) == nil {
+				refusedIDs = append(refusedIDs, strings.Clone(m.IDNumber))
 			}
 			continue
 		}
@@ -178,8 +229,18 @@ func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]strin
 	}
 	s.Households = len(households)
 	s.Members = s.Accepted
-	if load == nil {
-		return s, nil // nothing usable: the registry is left as it is, never emptied
+	if load == nil && s.Rejected == 0 {
+		return s, nil // an empty file: the registry is left as it is, never emptied
+	}
+	if load == nil { // every row refused: the store still says whether that refuses the file
+		var err error
+		if load, err = store.BeginRegistryImport(ctx); err != nil {
+			return s, err
+		}
+	}
+	opt.Refusals = cases.RegistryRefusals{Rows: s.Rows, Refused: s.Rejected, IDNumbers: refusedIDs, First: s.Errors[:min(len(s.Errors), 5)]}
+	for h := range refusedHouses {
+		opt.Refusals.Households = append(opt.Refusals.Households, h)
 	}
 	res, err := load.Finish(ctx, opt)
 	load = nil // finished: committed, or rolled back by Finish itself
@@ -190,6 +251,25 @@ func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]strin
 	s.BatchID, s.Added, s.Changed, s.Moved, s.Removed, s.CasesMoved = res.BatchID, d.Added, d.Changed, d.Moved, d.Removed, res.CasesMoved
 	if d.Changes != nil {
 		s.Changes = d.Changes
+	}
+	s.TooManyRemovals = d.TooManyRemovals()
+	s.UnchangedRefused = len(d.Unchanged)
+	held := make(map[string]bool, len(d.Unchanged))
+	for _, h := range d.Unchanged {
+		held[h] = true
+	}
+	for _, h := range byHouse {
+		if held[h.Household] {
+			s.RefusedHouseholds = append(s.RefusedHouseholds, h)
+			delete(held, h.Household)
+		}
+	}
+	// Households held because a refused row names one of their members under another
+	// 户编号 (or none): listed too, their errors being under the number the row gave.
+	for _, h := range d.Unchanged {
+		if held[h] && len(s.RefusedHouseholds) < sheet.MaxListedErrors {
+			s.RefusedHouseholds = append(s.RefusedHouseholds, RefusedHousehold{Household: h, Errors: []cases.RowError{}})
+		}
 	}
 	return s, nil
 }
@@ -221,14 +301,18 @@ func parseRow(rec []string, cols map[string]int, townships map[string]string) (m
 	t := cell(ColTownship)
 	name, ok := townships[t]
 	if !ok {
+		name, ok = townships[cases.RegistryWord(t)]
+	}
+	if !ok {
 		return m, ColTownship, fmt.Sprintf("乡镇“%s”不在组织文件中，请核对名称或先在组织文件中添加", t)
 	}
 	m.Township = name
-	if !cases.ValidHouseholdKind(m.Kind) {
-		return m, ColKind, fmt.Sprintf("户类型“%s”应为脱贫户、脱贫不稳定户、边缘易致贫户或突发严重困难户", m.Kind)
+	var err error
+	if m.Kind, err = cases.ParseHouseholdKind(m.Kind); err != nil {
+		return m, ColKind, err.Error()
 	}
-	if m.RiskStatus != cases.RiskOpen && m.RiskStatus != cases.RiskCleared {
-		return m, ColRisk, fmt.Sprintf("风险状态“%s”应为“未消除”或“已消除”", m.RiskStatus)
+	if m.RiskStatus, err = cases.ParseRiskStatus(m.RiskStatus); err != nil {
+		return m, ColRisk, err.Error()
 	}
 	return m, "", ""
 }

@@ -101,7 +101,10 @@ func cardFor(t *testing.T, ctx context.Context, sim *wecomtest.Server, user, no 
 	if c := cardOf(sim, user, no); c != nil {
 		return c
 	}
+	n := len(sim.SentTo(user))
 	sim.SayPrivately(ctx, user, "表单 "+no)
+	// Wait for the text reply too, so that it is not taken for the answer to what follows.
+	replyWith(t, ctx, sim, user, n, "核查表单私信发给您")
 	waitFor(t, ctx, sim, "card on request for "+user, func() bool { return cardOf(sim, user, no) != nil })
 	return cardOf(sim, user, no)
 }

@@ -71,15 +71,19 @@ func runOrg(ctx context.Context, env *Env, args []string) error {
 		}
 		return err
 	}
+	warnings := villageWarnings(ctx, db)
 	if *asJSON {
-		return printJSON(sum)
+		return printJSON(struct {
+			postgres.OrgSummary
+			Warnings []string `json:"warnings,omitempty"`
+		}{sum, warnings})
 	}
 	fmt.Printf("组织文件已应用：%d 个乡镇，%d 个部门，%d 名用户。\n", sum.Townships, sum.Departments, sum.Users)
 	return nil
 }
 
 func runRegistry(ctx context.Context, env *Env, args []string) error {
-	const use = "用法：fangpin registry import [--json] [--allow-removals] FILE（CSV 或 XLSX，国家系统导出的全县完整名册）| fangpin registry member [--json] 身份证号"
+	const use = "用法：fangpin registry import [--json] [--dry-run] [--allow-removals] FILE（CSV 或 XLSX，国家系统导出的全县完整名册）| fangpin registry member [--json] 身份证号"
 	if len(args) > 0 && args[0] == "member" {
 		return runRegistryMember(ctx, env, args[1:])
 	}
@@ -90,6 +94,7 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("registry import", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON（含变动清单）")
 	allowRemovals := fs.Bool("allow-removals", false, "允许一次退出超过 20% 的户（确认是完整名册时才用）")
+	dryRun := fs.Bool("dry-run", false, "只列出会有哪些变动，不导入")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, use)
 		return errUsage
@@ -112,7 +117,7 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 	defer r.Close()
 	store := announcedRegistry{db: db, announce: (&handlers.Announcer{Links: env.formLinks()}).AnnounceMoves}
 	sum, err := registry.ImportWith(ctx, r, towns, store,
-		cases.RegistryImportOptions{AllowRemovals: *allowRemovals, Filename: filepath.Base(fs.Arg(0))})
+		cases.RegistryImportOptions{AllowRemovals: *allowRemovals, Filename: filepath.Base(fs.Arg(0)), DryRun: *dryRun})
 	if err != nil {
 		if cases.ErrorCode(err) != cases.EInternal {
 			return fmt.Errorf("%s：%s", fs.Arg(0), cases.ErrorMessage(err))
@@ -122,11 +127,27 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 	for _, e := range sum.Errors {
 		fmt.Fprintf(os.Stderr, "第 %d 行，列“%s”：%s\n", e.Row, e.Column, e.Message)
 	}
+	if !*dryRun {
+		sum.Warnings = villageWarnings(ctx, db)
+	}
 	if *asJSON {
 		return printJSON(sum)
 	}
 	fmt.Printf("名册导入完成：共 %d 行，接收 %d 行，退回 %d 行；%d 户，%d 人。\n",
 		sum.Rows, sum.Accepted, sum.Rejected, sum.Households, sum.Members)
+	if *dryRun {
+		fmt.Printf("试算（没有导入，名册没有任何变动）：将新增 %d，变更 %d，迁户 %d，退出 %d。\n", sum.Added, sum.Changed, sum.Moved, sum.Removed)
+		if sum.TooManyRemovals {
+			fmt.Printf("注意：退出的户超过现有户数的 %.0f%%，正式导入需加 --allow-removals。\n", 100*cases.MaxRemovalShare)
+		}
+		if sum.UnchangedRefused > 0 {
+			fmt.Printf("因有退回的行，%d 户将保持原样。\n", sum.UnchangedRefused)
+		}
+		return nil
+	}
+	if sum.UnchangedRefused > 0 {
+		fmt.Printf("因有退回的行，%d 户保持原样（未变更、未退出），请修正这些行后重新导入。\n", sum.UnchangedRefused)
+	}
 	if sum.BatchID == "" {
 		fmt.Println("与现有名册相同，没有任何变动。")
 		return nil
@@ -134,6 +155,20 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 	fmt.Printf("名册变动（批次 %s）：新增 %d，变更 %d，迁户 %d，退出 %d；随户转乡镇的在办案件 %d 件。\n",
 		sum.BatchID, sum.Added, sum.Changed, sum.Moved, sum.Removed, sum.CasesMoved)
 	return nil
+}
+
+// villageWarnings prints, on stderr, where the org file's villages and the registry's do
+// not agree, and returns them for --json. They never fail the command.
+func villageWarnings(ctx context.Context, db *postgres.DB) []string {
+	ws, err := db.VillageWarnings(ctx)
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "提醒：没能核对组织文件与名册的村名（%v），不影响本次操作。\n", err)
+		return nil
+	}
+	for _, w := range ws {
+		fmt.Fprintln(os.Stderr, "提醒："+w)
+	}
+	return ws
 }
 
 // announcedRegistry applies a re-import and tells the townships of the cases it moves.
@@ -166,7 +201,11 @@ func runRegistryMember(ctx context.Context, env *Env, args []string) error {
 	if *asJSON {
 		return printJSON(rec)
 	}
-	status := map[string]string{cases.MemberActive: "在册", cases.MemberDeceased: "已死亡", cases.MemberMovedOut: "已迁出"}[rec.Status]
+	status := map[string]string{cases.MemberActive: "在册", cases.MemberDeceased: "已死亡", cases.MemberMovedOut: "已迁出",
+		cases.MemberRemoved: "已退出名册"}[rec.Status]
+	if rec.RemovedOn != nil {
+		status += "（" + rec.RemovedOn.String() + "）"
+	}
 	fmt.Printf("%s：户编号 %s，%s%s，%s\n", cases.MaskIDNumber(rec.IDNumber), rec.Household, rec.Township, rec.Village, status)
 	for _, h := range rec.History {
 		fmt.Printf("  %s %s（批次 %s）\n", h.Date, h.Change, h.BatchID)

@@ -49,6 +49,13 @@ func startServerLogging(t *testing.T, log *slog.Logger) (s *Server, sim *wecomte
 // server before it runs (e.g. drop a worker).
 func startServeOn(t testing.TB, sim *wecomtest.Server, dbURL string, log *slog.Logger, adjust func(*Server)) (base string, stop func() error, s *Server) {
 	t.Helper()
+	return startServeAt(t, sim, dbURL, log, nil, adjust)
+}
+
+// startServeAt is startServeOn with the ledger's clock (nil: the real one), for scenarios
+// that run over months.
+func startServeAt(t testing.TB, sim *wecomtest.Server, dbURL string, log *slog.Logger, clock func() time.Time, adjust func(*Server)) (base string, stop func() error, s *Server) {
+	t.Helper()
 	// Bind first, so that form links can name the server's address.
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -73,6 +80,7 @@ func startServeOn(t testing.TB, sim *wecomtest.Server, dbURL string, log *slog.L
 		t.Fatal(err)
 	}
 	t.Cleanup(env.Close)
+	env.Clock = clock
 	ctx, cancel := context.WithCancel(context.Background())
 	s, err = NewServer(ctx, env, log)
 	if err != nil {

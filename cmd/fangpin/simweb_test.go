@@ -45,9 +45,9 @@ func startDemoServe(t *testing.T) (sim *wecomtest.Server, base string) {
 
 	g := synth.New(11)
 	pgtest.InsertWarning(t, s.DB, pgtest.Warning{Department: "民政局", Category: "assistance", Rule: "every_row",
-		IDNumber: g.IDNumber(1968), Name: "周建华", Township: "城关镇", Village: "东村", Detail: map[string]any{"救助类别": "低保"}})
+		IDNumber: g.IDNumber(1968), Name: "周建华", Township: "城关镇", Village: "示例一村", Detail: map[string]any{"救助类别": "低保"}})
 	pgtest.InsertWarning(t, s.DB, pgtest.Warning{Department: "人社局", Category: "employment", Rule: "every_row",
-		IDNumber: g.IDNumber(1975), Name: "刘秀英", Township: "城关镇", Village: "南村", Detail: map[string]any{"类型": "零就业家庭"}})
+		IDNumber: g.IDNumber(1975), Name: "刘秀英", Township: "城关镇", Village: "示例二村", Detail: map[string]any{"类型": "零就业家庭"}})
 	links := s.Env.formLinks()
 	res, err := s.DB.Dispatch(context.Background(), postgres.DispatchOptions{Announce: (&handlers.Announcer{Links: links}).Announce})
 	if err != nil || res.CasesCreated != 2 {

@@ -104,9 +104,23 @@ func Load(getenv func(string) string) (Config, error) {
 	c.AIBotToken = get("WECOM_AIBOT_TOKEN", c.Token)
 	c.AIBotAESKey = get("WECOM_AIBOT_AES_KEY", c.AESKey)
 	if c.PublicURL == "" {
-		c.PublicURL = "http://localhost" + c.Addr
+		c.PublicURL = DefaultPublicURL(c.Addr)
 	}
 	return c, errors.Join(append(errs, c.Check())...)
+}
+
+// DefaultPublicURL is FANGPIN_PUBLIC_URL's default: http:// and FANGPIN_ADDR, with localhost
+// for an empty host (":8080" → "http://localhost:8080", "127.0.0.1:8080" kept, "[::1]:8080"
+// kept with its brackets). An address that does not split is left for Check to name.
+func DefaultPublicURL(addr string) string {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return "http://" + addr
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "localhost" // listening on every address: this machine answers as localhost
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // Check reports every variable whose value cannot work.

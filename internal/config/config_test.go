@@ -67,6 +67,27 @@ func TestKeyValueDSN(t *testing.T) {
 	}
 }
 
+// FANGPIN_PUBLIC_URL's default is a valid URL for any FANGPIN_ADDR (it once read
+// http://localhost127.0.0.1:8080).
+func TestPublicURLDefaultsFromTheAddress(t *testing.T) {
+	for addr, want := range map[string]string{
+		":8080":          "http://localhost:8080",
+		"127.0.0.1:8080": "http://127.0.0.1:8080",
+		"[::1]:8080":     "http://[::1]:8080",
+		"0.0.0.0:9000":   "http://localhost:9000",
+		"fp.local:80":    "http://fp.local:80",
+	} {
+		c, err := Load(env(map[string]string{"FANGPIN_ADDR": addr}))
+		if err != nil {
+			t.Errorf("FANGPIN_ADDR=%s: %v", addr, err)
+			continue
+		}
+		if c.PublicURL != want {
+			t.Errorf("FANGPIN_ADDR=%s: public URL %q, want %q", addr, c.PublicURL, want)
+		}
+	}
+}
+
 func TestRetentionYearsAndHashKey(t *testing.T) {
 	c, err := Load(env(nil))
 	if err != nil || c.RetentionYears != 5 || c.HashKey != nil {

@@ -261,13 +261,18 @@ function templateCard(m, c) {
     const lab = el("label", "q", q.title || "请选择");
     const s = el("select");
     s.dataset.q = q.question_key;
+    // As in WeCom, a list with no selected_id starts on "请选择": nothing is chosen by default.
+    if (!(q.option_list || []).some((o) => o.id === q.selected_id)) {
+      const none = el("option", "", "请选择"); none.value = ""; none.selected = true;
+      s.appendChild(none);
+    }
     for (const o of q.option_list || []) {
       const opt = el("option", "", o.text); opt.value = o.id;
       if (o.id === q.selected_id) opt.selected = true;
       s.appendChild(opt);
     }
     lab.appendChild(s); d.appendChild(lab);
-    inputs.push({ key: q.question_key, get: () => [s.value] });
+    inputs.push({ key: q.question_key, get: () => (s.value ? [s.value] : []) });
   }
   if (c.checkbox) {
     const q = c.checkbox, box = el("div", "opts");

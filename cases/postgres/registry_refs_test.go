@@ -1,0 +1,68 @@
+package postgres_test
+
+import (
+	"context"
+	"errors"
+	"testing"
+
+	"github.com/lib/pq"
+
+	"github.com/fangpin/fangpin/cases/orgfile"
+	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/cases/synth"
+)
+
+// TestRegistryReferencesCheckedPerStatement: the registry's member → household and
+// household → township references are checked once a statement (migration 00700) instead
+// of by per-row foreign keys, and refuse what the foreign keys refused.
+func TestRegistryReferencesCheckedPerStatement(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.New(t)
+	org, _ := orgfile.Parse([]byte(dispatchtest.Org))
+	if _, err := db.ApplyOrg(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ApplyRegistry(ctx, synth.New(5).Registry(20, []string{"城关镇"}), postgres.RegistryOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	const usedHousehold = `(SELECT household_no FROM registry_members ORDER BY id_number LIMIT 1)`
+	const usedTownship = `(SELECT township_id FROM registry_households ORDER BY household_no LIMIT 1)`
+	const freeTownship = `(SELECT id FROM townships WHERE id NOT IN (SELECT township_id FROM registry_households) ORDER BY id LIMIT 1)`
+	member := func(household string) string {
+		return `INSERT INTO registry_members (id_number, household_no, name)
+			SELECT 'X' || g, ` + household + `, '某' FROM generate_series(1, 500) g`
+	}
+	household := func(township string) string {
+		return `INSERT INTO registry_households (household_no, head_id_number, township_id, kind, risk_status)
+			SELECT 'HX' || g, 'X', ` + township + `, '脱贫户', '已消除' FROM generate_series(1, 500) g`
+	}
+	for _, tc := range []struct {
+		name      string
+		bad, good []string
+	}{
+		{"members of an unknown household", []string{member(usedHousehold), `INSERT INTO registry_members (id_number, household_no, name) VALUES ('Y', 'H-none', '某')`},
+			[]string{member(usedHousehold)}},
+		{"a member moved to an unknown household", []string{`UPDATE registry_members SET household_no = 'H-none' WHERE id_number = (SELECT min(id_number) FROM registry_members)`},
+			[]string{`UPDATE registry_members SET name = name`}},
+		{"households of an unknown township", []string{household("-7")}, []string{household(usedTownship)}},
+		{"a household moved to an unknown township", []string{`UPDATE registry_households SET township_id = -7 WHERE household_no = ` + usedHousehold},
+			[]string{`UPDATE registry_households SET township_id = ` + freeTownship + ` WHERE household_no = ` + usedHousehold}},
+		{"delete a household with members", []string{`DELETE FROM registry_households WHERE household_no = ` + usedHousehold},
+			[]string{household(usedTownship), `DELETE FROM registry_households WHERE household_no LIKE 'HX%'`}},
+		{"renumber a household with members", []string{`UPDATE registry_households SET household_no = 'H-new' WHERE household_no = ` + usedHousehold},
+			[]string{`UPDATE registry_households SET status = 'removed' WHERE household_no = ` + usedHousehold}},
+		{"delete a township with households", []string{`DELETE FROM townships WHERE id = ` + usedTownship},
+			[]string{`INSERT INTO townships (name) VALUES ('测试乡')`, `DELETE FROM townships WHERE name = '测试乡'`}},
+	} {
+		err := inTx(t, db, tc.bad...)
+		var pe *pq.Error
+		if !errors.As(err, &pe) || pe.Code != "23503" {
+			t.Errorf("%s: got %v, want a foreign_key_violation", tc.name, err)
+		}
+		if err := inTx(t, db, tc.good...); err != nil {
+			t.Errorf("%s: the legitimate neighbour failed: %v", tc.name, err)
+		}
+	}
+}
