@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -10,7 +12,9 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
+	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/cases/synth"
 )
 
 // Every category's template has the header of the one column definition, and its example
@@ -98,5 +102,40 @@ func TestImportPeriodAndMappingCommands(t *testing.T) {
 	code, stdout, _ = runIntakeCLI(t, "mapping", "--dept", "民政局", "--clear", "--json")
 	if code != 0 || !strings.Contains(stdout, `"columns":{}`) {
 		t.Fatalf("mapping --clear: exit %d, %s", code, stdout)
+	}
+}
+
+// A department's stored mapping reads its files by its own header words through `fangpin
+// import`, also when a title row stands above the header.
+func TestImportReadsByTheStoredMapping(t *testing.T) {
+	url := pgtest.NewURL(t)
+	t.Setenv("DATABASE_URL", url)
+	if code, _, stderr := runIntakeCLI(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
+		t.Fatalf("org apply: %s", stderr)
+	}
+	path := filepath.Join(t.TempDir(), "民政.csv")
+	id := synth.New(8).IDNumber(1970)
+	os.WriteFile(path, []byte("民政局新增救助对象明细表\n人员名X,证件X,乡镇,保障类别X,认定日期\n甲,"+id+",城关镇,农村低保X,2026-11-08\n"), 0o644)
+	if code, _, _ := runIntakeCLI(t, "import", "--dept", "民政局", "--category", "assistance", "--json", path); code == 0 {
+		t.Fatal("without a mapping the file's own words must not be taken")
+	}
+	db, err := postgres.Open(context.Background(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	if err := db.SetDepartmentMapping(context.Background(), cases.ColumnMapping{Department: "民政局",
+		Columns: map[string]string{"人员名X": "姓名", "证件X": "身份证号", "保障类别X": "救助类别"},
+		Values:  map[string]map[string]string{"救助类别": {"农村低保X": "低保"}}}); err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runIntakeCLI(t, "import", "--dept", "民政局", "--category", "assistance", "--json", path)
+	var b cases.Batch
+	if code != 0 || json.Unmarshal([]byte(stdout), &b) != nil || b.Accepted != 1 || b.Warnings != 1 {
+		t.Fatalf("with the mapping: exit %d, %s %s", code, stdout, stderr)
+	}
+	code, stdout, _ = runIntakeCLI(t, "mapping", "--dept", "民政局", "--json")
+	if code != 0 || !strings.Contains(stdout, `"证件X":"身份证号"`) || !strings.Contains(stdout, `"农村低保X":"低保"`) {
+		t.Fatalf("fangpin mapping: %s", stdout)
 	}
 }
