@@ -7,6 +7,7 @@ package templatexlsx
 import (
 	"fmt"
 	"io"
+	"sort"
 	"strings"
 
 	"github.com/xuri/excelize/v2"
@@ -148,9 +149,9 @@ func notes(f *excelize.File, cat cases.Category, specs []intake.ColumnSpec, bold
 		{"推送时限", Deadline(cat)},
 		{"怎样推送", "在企业微信里把填好的文件发给防返贫预警助手；或发“上传”取得上传链接；或由本部门系统调用推送接口"},
 		{"填写要求", "第一行是表头，第二行起每行一人；示例行是虚构的，填写前请删除。同一人在同一期次只写一行；同一期次再次推送时，后推送的逐人覆盖先推送的"},
-		{"文件", "Excel 或 CSV 文件均可（WPS 的 .et 请另存为 .xlsx）；列的顺序不限，多出的列会保留但不使用"},
+		{"文件", "Excel（.xlsx、.xls）、CSV 或制表符分隔的文本均可（WPS 的 .et 请另存为 .xlsx）；表头上方可有标题行，数据后的合计行和制表人等落款行会跳过；列的顺序不限，多出的列会保留但不使用"},
 		{},
-		{"列名", "是否必有", "说明", "填写格式"},
+		{"列名", "是否必有", "说明", "填写格式", "也认得的列名"},
 	}
 	for _, s := range specs {
 		need := "必有"
@@ -163,13 +164,24 @@ func notes(f *excelize.File, cat cases.Category, specs []intake.ColumnSpec, bold
 		format := kindFormats[s.Kind]
 		if len(s.Choices) > 0 {
 			format = "只能填：" + strings.Join(s.Choices, "、")
+			words := intake.ValueWords(s.Name)
+			var also []string
+			for _, c := range s.Choices {
+				if w := words[c]; len(w) > 0 {
+					sort.Strings(w)
+					also = append(also, fmt.Sprintf("%s（也认得 %s）", c, strings.Join(w, "、")))
+				}
+			}
+			if len(also) > 0 {
+				format += "；" + strings.Join(also, "；")
+			}
 		}
 		if s.Name == intake.ColName || s.Name == intake.ColID {
 			if s.Empty {
 				format += "；姓名和身份证号都留空表示全乡镇的区域排查"
 			}
 		}
-		rows = append(rows, []string{s.Name, need, meanings[s.Name], format})
+		rows = append(rows, []string{s.Name, need, meanings[s.Name], format, strings.Join(intake.Synonyms(s.Name), "、")})
 	}
 	for r, row := range rows {
 		for c, v := range row {
@@ -180,11 +192,12 @@ func notes(f *excelize.File, cat cases.Category, specs []intake.ColumnSpec, bold
 		}
 	}
 	f.SetCellStyle(sh, "A1", "A1", bold)
-	f.SetCellStyle(sh, "A7", "D7", bold)
+	f.SetCellStyle(sh, "A7", "E7", bold)
 	f.SetColWidth(sh, "A", "A", 16)
 	f.SetColWidth(sh, "B", "B", 14)
 	f.SetColWidth(sh, "C", "C", 50)
 	f.SetColWidth(sh, "D", "D", 60)
+	f.SetColWidth(sh, "E", "E", 40)
 	return nil
 }
 
