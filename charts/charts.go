@@ -40,7 +40,7 @@ var (
 // exactly one: 已办结 (closed), else 逾期 (open past its due date), else 已核查待录入 (a
 // result recorded, or a 信息变更 awaiting 录入), else 待核查.
 type Bars struct {
-	Township                          string
+	Township                           string
 	Pending, Verified, Closed, Overdue int
 }
 
