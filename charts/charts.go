@@ -65,18 +65,42 @@ func TownshipBars(a cases.Assessment, town string) []Bars {
 			continue
 		}
 		b := &out[i]
-		switch {
-		case !f.Status.Open():
+		switch PartOf(f) {
+		case PartClosed:
 			b.Closed++
-		case f.Overdue:
+		case PartOverdue:
 			b.Overdue++
-		case f.Status == cases.StatusVerified || f.Kind == cases.KindInfo:
+		case PartVerified:
 			b.Verified++
 		default:
 			b.Pending++
 		}
 	}
 	return out
+}
+
+// The parts of a township's bar, as the overview page's drill-down names them.
+const (
+	PartPending  = "pending"  // 待核查
+	PartVerified = "verified" // 已核查待录入
+	PartClosed   = "closed"   // 已办结
+	PartOverdue  = "overdue"  // 逾期
+)
+
+// PartLabels names the parts in Chinese.
+var PartLabels = map[string]string{PartPending: "待核查", PartVerified: "已核查待录入", PartClosed: "已办结", PartOverdue: "逾期"}
+
+// PartOf is the part of its township's bar a case is counted in (see Bars).
+func PartOf(f cases.CaseFact) string {
+	switch {
+	case !f.Status.Open():
+		return PartClosed
+	case f.Overdue:
+		return PartOverdue
+	case f.Status == cases.StatusVerified || f.Kind == cases.KindInfo:
+		return PartVerified
+	}
+	return PartPending
 }
 
 // MonthRate is the county's on-time rate of one month (nil: nothing due yet).

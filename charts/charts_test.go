@@ -1,44 +1,13 @@
 package charts
 
 import (
-	"bytes"
-	"image"
-	"image/png"
 	"os"
 	"path/filepath"
 	"testing"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/charts/chartstest"
 )
-
-// CheckPNG decodes a chart and fails unless it is at least MinWidth wide and drawn: many
-// colours and a good share of non-white pixels. It returns the image.
-func CheckPNG(t testing.TB, data []byte) image.Image {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("not a PNG: %v", err)
-	}
-	b := img.Bounds()
-	if b.Dx() < 800 {
-		t.Fatalf("chart %d px wide, want at least 800", b.Dx())
-	}
-	colors := map[[3]uint32]bool{}
-	nonWhite := 0
-	for y := b.Min.Y; y < b.Max.Y; y += 2 {
-		for x := b.Min.X; x < b.Max.X; x += 2 {
-			r, g, bl, _ := img.At(x, y).RGBA()
-			colors[[3]uint32{r >> 8, g >> 8, bl >> 8}] = true
-			if r < 0xf000 || g < 0xf000 || bl < 0xf000 {
-				nonWhite++
-			}
-		}
-	}
-	if len(colors) < 20 || nonWhite < b.Dx()*b.Dy()/4/50 {
-		t.Fatalf("chart looks blank: %d colours, %d non-white sampled pixels", len(colors), nonWhite)
-	}
-	return img
-}
 
 func rate(f float64) *float64 { return &f }
 
@@ -90,12 +59,12 @@ func TestChartsDrawChinese(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	CheckPNG(t, prog)
+	chartstest.CheckPNG(t, prog)
 	stats, err := Stats("2026年12月统计", a)
 	if err != nil {
 		t.Fatal(err)
 	}
-	CheckPNG(t, stats)
+	chartstest.CheckPNG(t, stats)
 	// an empty month still draws axes and titles, never fails
 	empty, err := Progress("空", nil, nil)
 	if err != nil || len(empty) == 0 {
