@@ -59,8 +59,8 @@ type overviewPage struct {
 	Error       string
 	Title       string
 	Query       template.URL // e, s, m and t, for the page's own links
-	E, S        string // the link's expiry and signature, kept by the filter form
-	Base        string // /overview/<user>
+	E, S        string       // the link's expiry and signature, kept by the filter form
+	Base        string       // /overview/<user>
 	Month       string
 	Town        string
 	Months      []string

@@ -36,4 +36,3 @@ func CheckPNG(t testing.TB, data []byte) image.Image {
 	}
 	return img
 }
-
