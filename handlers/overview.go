@@ -51,6 +51,8 @@ type overviewDept struct {
 	Pushes, Tasks, Points string
 }
 
+type overviewMonth struct{ Value, Label string }
+
 type overviewCase struct {
 	No, Township, Village, Name, Status, DueOn string
 }
@@ -62,8 +64,9 @@ type overviewPage struct {
 	E, S        string       // the link's expiry and signature, kept by the filter form
 	Base        string       // /overview/<user>
 	Month       string
+	MonthTitle  string
 	Town        string
-	Months      []string
+	Months      []overviewMonth
 	Towns       []string
 	Provisional bool
 	Open        int
@@ -162,10 +165,14 @@ func (o *Overview) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		v.Set("t", town)
 	}
 	p := overviewPage{E: q.Get("e"), S: q.Get("s"), Title: "防返贫监测进度概览", Query: template.URL(v.Encode()), Base: "/overview/" + url.PathEscape(user),
-		Month: month, Town: town, Provisional: a.Provisional, AsOf: a.AsOf.In(cases.Shanghai).Format("2006-01-02 15:04")}
+		Month: month, MonthTitle: monthTitle(month), Town: town, Provisional: a.Provisional, AsOf: a.AsOf.In(cases.Shanghai).Format("2006-01-02 15:04")}
 	today := o.Store.Today()
 	for i := range 12 {
-		p.Months = append(p.Months, time.Date(today.Year, today.Month-time.Month(i), 1, 0, 0, 0, 0, cases.Shanghai).Format("2006-01"))
+		m := time.Date(today.Year, today.Month-time.Month(i), 1, 0, 0, 0, 0, cases.Shanghai).Format("2006-01")
+		p.Months = append(p.Months, overviewMonth{m, monthTitle(m)})
+	}
+	if month > p.Months[0].Value || month < p.Months[len(p.Months)-1].Value {
+		p.Months = append(p.Months, overviewMonth{month, monthTitle(month)}) // a month asked for by hand stays selectable
 	}
 	for _, t := range a.Townships {
 		p.Towns = append(p.Towns, t.Name)
@@ -270,11 +277,11 @@ a{color:#1677ff;text-decoration:none}
 {{if .Error}}<p class="card alert" id="error">{{.Error}}</p>{{else}}
 <form class="card filters" method="get" action="{{.Base}}">
 <input type="hidden" name="e" value="{{.E}}"><input type="hidden" name="s" value="{{.S}}">
-<label>月份 <select name="m" id="month">{{range .Months}}<option value="{{.}}" {{if eq . $.Month}}selected{{end}}>{{.}}</option>{{end}}</select></label>
+<label>月份 <select name="m" id="month">{{range .Months}}<option value="{{.Value}}" {{if eq .Value $.Month}}selected{{end}}>{{.Label}}</option>{{end}}</select></label>
 <label>乡镇 <select name="t" id="town"><option value="">全县</option>{{range .Towns}}<option value="{{.}}" {{if eq . $.Town}}selected{{end}}>{{.}}</option>{{end}}</select></label>
 <button type="submit">查看</button>
 </form>
-<p class="card" id="asof">{{.Month}}{{if .Town}} {{.Town}}{{end}}，数据截至 {{.AsOf}}。{{if .Provisional}}<span class="note" id="in-progress">截至今日：本月尚未结束，尚未办结 {{.Open}} 件，得分为临时结果。</span>{{end}}</p>
+<p class="card" id="asof">{{.MonthTitle}}{{if .Town}} {{.Town}}{{end}}，数据截至 {{.AsOf}}。{{if .Provisional}}<span class="note" id="in-progress">截至今日：本月尚未结束，尚未办结 {{.Open}} 件，得分为临时结果。</span>{{end}}</p>
 {{if .Part}}
 <section class="card" id="cases"><h2>{{.Part}}（{{len .Cases}} 件）</h2>
 <p><a href="{{.Base}}?{{.Query}}">← 返回概览</a></p>
@@ -283,7 +290,7 @@ a{color:#1677ff;text-decoration:none}
 </table>{{else}}<p class="muted">没有这类案件。</p>{{end}}
 </section>
 {{else}}
-<section class="card"><h2>办理进度</h2><img class="chart" id="progress-chart" alt="各乡镇办理进度和全县按时办结率图表" src="{{.Base}}/progress.png?{{.Query}}"></section>
+<section class="card"><h2>办理进度</h2><a href="{{.Base}}/progress.png?{{.Query}}"><img class="chart" id="progress-chart" alt="各乡镇办理进度和全县按时办结率图表" src="{{.Base}}/progress.png?{{.Query}}"></a><p class="muted">点图片可查看大图。</p></section>
 <section class="card" id="townships"><h2>各乡镇（点数字查看案件清单）</h2>
 <table><tr><th>乡镇</th><th>交办</th><th>待核查</th><th>已核查待录入</th><th>已办结</th><th>逾期</th><th>按时办结率</th></tr>
 {{range .Townships}}<tr><td>{{.Name}}</td><td><a href="{{$.Base}}/cases?{{$.Query}}&amp;t={{.Name}}">{{.Dispatched}}</a></td>
@@ -293,7 +300,7 @@ a{color:#1677ff;text-decoration:none}
 <td><a href="{{$.Base}}/cases?{{$.Query}}&amp;t={{.Name}}&amp;p=overdue">{{.Bars.Overdue}}</a></td><td>{{.Rate}}</td></tr>{{end}}
 {{if not .Town}}<tr><th>全县</th><td></td><td>{{.Total.Pending}}</td><td>{{.Total.Verified}}</td><td>{{.Total.Closed}}</td><td>{{.Total.Overdue}}</td><td>{{.TotalRate}}</td></tr>{{end}}
 </table></section>
-<section class="card"><h2>按风险类别和核查结论</h2><img class="chart" id="stats-chart" alt="按风险类别和核查结论统计图表" src="{{.Base}}/stats.png?{{.Query}}"></section>
+<section class="card"><h2>按风险类别和核查结论</h2><a href="{{.Base}}/stats.png?{{.Query}}"><img class="chart" id="stats-chart" alt="按风险类别和核查结论统计图表" src="{{.Base}}/stats.png?{{.Query}}"></a></section>
 <section class="card" id="departments"><h2>行业部门推送和办理</h2>
 {{if .Departments}}<table><tr><th>部门</th><th>按时推送</th><th>按时办理</th><th>考核得分</th></tr>
 {{range .Departments}}<tr><td>{{.Name}}</td><td>{{.Pushes}}</td><td>{{.Tasks}}</td><td>{{.Points}}</td></tr>{{end}}

@@ -109,8 +109,29 @@ func TestOverviewLinkIsTheUsersAndExpires(t *testing.T) {
 	chartstest.CheckPNG(t, []byte(png))
 	// drill-down: masked names only
 	code, body = fetch(t, srv.URL+u.Path+"/cases?"+q.Encode()+"&m=2026-11&t=城关镇")
-	if code != 200 || !strings.Contains(body, "全部案件（5 件）") || !strings.Contains(body, "*") {
+	if code != 200 || !strings.Contains(body, "全部案件（5 件）") || !strings.Contains(body, "王*一") ||
+		strings.Contains(body, "王试一") || strings.Contains(body, "990101") {
 		t.Fatalf("drill-down: %d\n%s", code, body)
+	}
+	// filters: one township, a bad month, an unknown township
+	code, body = fetch(t, srv.URL+u.Path+"?"+q.Encode()+"&m=2026-11&t=河口乡")
+	if code != 200 || !strings.Contains(body, "2026年11月 河口乡") || strings.Contains(body, "<td>城关镇</td>") {
+		t.Errorf("township filter: %d\n%s", code, body)
+	}
+	if code, body = fetch(t, srv.URL+u.Path+"?"+q.Encode()+"&m=2026-13"); code != 400 || !strings.Contains(body, "月份应写作") {
+		t.Errorf("bad month: %d %s", code, body)
+	}
+	if code, body = fetch(t, srv.URL+u.Path+"?"+q.Encode()+"&t=大山乡"); code != 400 || !strings.Contains(body, "没有名为") {
+		t.Errorf("unknown township: %d %s", code, body)
+	}
+	// the month in progress (the store's today is in 2026-12) is labelled 截至今日
+	if code, body = fetch(t, srv.URL+u.Path+"?"+q.Encode()); code != 200 || !strings.Contains(body, "截至今日：本月尚未结束，尚未办结 ") {
+		t.Errorf("month in progress: %d\n%s", code, body)
+	}
+	// overdue drill-down lists exactly the township's overdue bar, names masked
+	code, body = fetch(t, srv.URL+u.Path+"/cases?"+q.Encode()+"&m=2026-11&t=城关镇&p=overdue")
+	if code != 200 || !strings.Contains(body, "逾期（1 件）") || !strings.Contains(body, "赵*四") || strings.Contains(body, "赵试四") {
+		t.Errorf("overdue drill-down: %d\n%s", code, body)
 	}
 	// another user's path with this signature, an altered signature, an expired link
 	if code, body = fetch(t, srv.URL+"/overview/zhangsan?"+q.Encode()); code != 403 || !strings.Contains(body, "无效") {
