@@ -19,6 +19,7 @@ import (
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/bot/wecomtest"
+	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
 	"github.com/fangpin/fangpin/charts/chartstest"
 	"github.com/fangpin/fangpin/handlers"
@@ -218,5 +219,48 @@ func TestOverviewPageInBrowser(t *testing.T) {
 			t.Fatal(err)
 		}
 		t.Logf("screenshot: %s", p)
+	}
+}
+
+// withLeader adds a leader to the directory: the org file's leader role is stored by
+// another change (docs/charts.md), the commands and the page only read the actor's role.
+type withLeader struct{ handlers.Directory }
+
+func (d withLeader) Actor(ctx context.Context, userid string) (cases.Actor, error) {
+	if userid == "lingdao" {
+		return cases.Actor{UserID: "lingdao", Name: "林导", Role: cases.RoleLeader}, nil
+	}
+	return d.Directory.Actor(ctx, userid)
+}
+
+// A leader reads 进度 (text and picture), 统计 and the overview; changing anything is not
+// among the leader's commands.
+func TestLeaderReadsProgressAndTheOverview(t *testing.T) {
+	db, _ := monthtest.Setup(t)
+	dir := withLeader{db}
+	links := &handlers.FormLinks{Secret: []byte("overview-secret"), Now: db.Now}
+	srv := httptest.NewServer(&handlers.Overview{Store: db, Users: dir, Links: links})
+	defer srv.Close()
+	links.BaseURL = srv.URL
+	out := &pgqueue.Outbox{DB: db}
+	r := handlers.NewRouter(dir, out, nil)
+	r.Register((&handlers.Reports{Store: db, Out: out, Links: links}).Commands()...)
+	ctx := context.Background()
+	if got := r.Answer(ctx, bot.Message{ID: "l1", UserID: "lingdao", Text: "进度 2026-11", ChatType: "single"}); !strings.Contains(got, "城关镇：交办 5") {
+		t.Errorf("leader 进度: %s", got)
+	}
+	if m, ok := outbox(t, db)["chart:progress:l1"]; !ok || m.Target != "lingdao" || m.MsgType != "image" {
+		t.Errorf("leader's chart: %+v", m)
+	}
+	if got := r.Answer(ctx, bot.Message{ID: "l2", UserID: "lingdao", Text: "导出 2026-11", ChatType: "single"}); !strings.Contains(got, "只有县扶贫办") {
+		t.Errorf("leader 导出: %s", got)
+	}
+	reply := r.Answer(ctx, bot.Message{ID: "l3", UserID: "lingdao", Text: "概览", ChatType: "single"})
+	i := strings.Index(reply, srv.URL)
+	if i < 0 {
+		t.Fatalf("概览 reply: %s", reply)
+	}
+	if code, body := fetch(t, strings.Fields(reply[i:])[0]); code != 200 || !strings.Contains(body, "各乡镇") {
+		t.Errorf("leader's overview: %d %s", code, body)
 	}
 }
