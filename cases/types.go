@@ -15,10 +15,11 @@ const (
 	RoleLeader     Role = "leader"     // 县领导：只看进度、统计和概览
 )
 
-// Valid reports whether r is one of the roles.
+// Valid reports whether r is one of the four roles an org file may give (leader is not yet
+// stored: the users table's role check and the org file's words come with the office change).
 func (r Role) Valid() bool {
 	switch r {
-	case RoleLiaison, RoleOffice, RoleCadre, RoleSupervisor, RoleLeader:
+	case RoleLiaison, RoleOffice, RoleCadre, RoleSupervisor:
 		return true
 	}
 	return false
