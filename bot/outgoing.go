@@ -3,7 +3,6 @@ package bot
 import (
 	"encoding/json"
 	"strings"
-	"time"
 )
 
 // Channel is where an outgoing message goes.
@@ -25,6 +24,9 @@ type Outgoing struct {
 	Target  string          `json:"target"`
 	MsgType string          `json:"msgtype"` // text, markdown, template_card, file, image, textcard
 	Body    json.RawMessage `json:"body"`    // the msgtype's object, e.g. {"content":"…"}
+	// Group marks a message read in a group chat on a channel that does not say so itself
+	// (an AI bot answer through response_url): the worker's group guard applies to it.
+	Group bool `json:"group,omitempty"`
 	// File is a file message's content (Body: {"filename":"…"}). It is stored with the
 	// message in the database, so any instance can send it, and dropped once sent.
 	File []byte `json:"-"`
@@ -46,10 +48,6 @@ func Image(filename string, content []byte) (string, json.RawMessage, []byte) {
 
 // carriesMedia reports whether a message type's content travels as an upload.
 func carriesMedia(msgtype string) bool { return msgtype == "file" || msgtype == "image" }
-
-// saltWindow is how far back the outbox looks when a message is queued for an equal message to the same users:
-// WeCom's longest duplicate_check_interval (4 hours).
-const saltWindow = 4 * time.Hour
 
 // Text makes a text message; mention lists userids to @ (groups) — "@all" for everyone.
 func Text(content string, mention ...string) (string, json.RawMessage) {

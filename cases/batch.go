@@ -24,6 +24,13 @@ type Batch struct {
 	// rows named nobody in the registry (nil for other categories).
 	RegistryUpdates *int `json:"registry_updates,omitempty"`
 	NotInRegistry   *int `json:"not_in_registry,omitempty"`
+	// Skipped counts the rows that are not data: 合计/总计/小计 rows and footer lines (制表人、
+	// 注：…) after the data (docs/intake.md). They are neither rows nor errors.
+	Skipped int `json:"skipped"`
+	// Sheet is the workbook sheet read (XLSX, XLS); PassedOver the sheets before it whose
+	// header did not match, for the Chinese answer.
+	Sheet      string   `json:"sheet,omitempty"`
+	PassedOver []string `json:"-"`
 
 	SHA256   string `json:"-"`
 	Filename string `json:"-"`

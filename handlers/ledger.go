@@ -27,9 +27,10 @@ type LedgerStore interface {
 
 // Reports holds the ledger commands' dependencies. Register its Commands on the Router.
 type Reports struct {
-	Store LedgerStore
-	Out   Queue // the export's file message and the charts, their bytes stored with them
-	Log   *slog.Logger
+	Store  LedgerStore
+	Out    Queue     // the export's file message and the charts, their bytes stored with them
+	Access AccessLog // exports
+	Log    *slog.Logger
 	// Links signs the overview page's link (概览); nil leaves 概览 out.
 	Links *FormLinks
 }
@@ -274,6 +275,10 @@ func (l *Reports) export(ctx context.Context, req Request) (string, error) {
 	mt, body, data := bot.File(ledgerxlsx.Filename(month), buf.Bytes())
 	// The ledger names households: it goes to the office member privately, never to a group.
 	file := bot.Outgoing{Key: "export:" + req.Msg.ID, Channel: bot.ToUsers, Target: req.Actor.UserID, MsgType: mt, Body: body, File: data}
+	if err := recordAccess(ctx, l.Access, cases.AccessEvent{User: req.Actor.UserID, Action: cases.AccessExport,
+		Channel: chatChannel(req.Msg), Detail: fmt.Sprintf("台账 %s，%d 户", month, len(a.Cases))}); err != nil {
+		return "", err
+	}
 	if err := l.Out.Enqueue(ctx, file); err != nil {
 		return "", err
 	}
@@ -338,7 +343,7 @@ func (l *Reports) notifySpotFail(pass bool, note string, src cases.Source, retur
 		}
 		key := fmt.Sprintf("spotfail:%s:%d", after.No, after.Returns)
 		group := fmt.Sprintf("【抽查退回】案件 %s（%s %s）经督查抽查不合格，已退回重新办理，请于 %s 前重新入户核查并反馈结果。督查意见已私信本乡镇干部。",
-			after.No, after.Place(), cases.MaskName(after.HeadName), after.DueOn)
+			after.No, after.GroupPlace(), cases.MaskName(after.HeadName), after.DueOn)
 		private := fmt.Sprintf("案件 %s（%s %s）抽查不合格，已退回重新办理。\n督查意见：%s\n新的办理时限：%s。请重新核查后发送：核查 %s 纳入/已在监测/不纳入 <说明>",
 			after.No, after.Place(), after.HeadName, note, after.DueOn, after.No)
 		if !*returned {

@@ -30,7 +30,9 @@ type Overview struct {
 	Users Directory
 	Links *FormLinks
 	OAuth CodeResolver // optional
-	Log   *slog.Logger
+	// Access records refused links and the cases a drill-down lists (docs/privacy.md).
+	Access AccessLog
+	Log    *slog.Logger
 }
 
 func (o *Overview) log() *slog.Logger {
@@ -87,19 +89,31 @@ func (o *Overview) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
+	ctx := r.Context()
 	rest := strings.TrimPrefix(r.URL.Path, "/overview/")
 	if code := q.Get("code"); code != "" && o.OAuth != nil && q.Get("s") == "" {
-		user, err := o.OAuth.UserIDByCode(r.Context(), code)
+		user, err := o.OAuth.UserIDByCode(ctx, code)
 		if err != nil {
-			o.log().WarnContext(r.Context(), "overview oauth", "err", err)
+			o.log().WarnContext(ctx, "overview oauth", "err", err)
 			o.render(w, http.StatusForbidden, overviewPage{Error: "企业微信身份验证失败，请从企业微信里重新打开概览。"})
 			return
 		}
+		o.Links.RememberViewer(w, user)
 		http.Redirect(w, r, o.Links.OverviewPath(user), http.StatusSeeOther)
 		return
 	}
 	user, sub, _ := strings.Cut(rest, "/")
 	if err := o.Links.VerifyOverview(user, q.Get("e"), q.Get("s")); err != nil {
+		refuseLink(ctx, o.log(), o.Access, "概览", "", "", linkRefusal(o.Links, q.Get("e")))
+		o.fail(w, sub, http.StatusForbidden, cases.ErrorMessage(err))
+		return
+	}
+	if viewer, reason, err := o.Links.CheckViewer(w, r, user, o.OAuth); err != nil {
+		if err == errOAuthNeeded {
+			http.Redirect(w, r, o.Links.OAuthRedirect(r), http.StatusFound)
+			return
+		}
+		refuseLink(ctx, o.log(), o.Access, "概览", "", viewer, reason)
 		o.fail(w, sub, http.StatusForbidden, cases.ErrorMessage(err))
 		return
 	}
@@ -111,7 +125,6 @@ func (o *Overview) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.fail(w, sub, statusOf(err), cases.ErrorMessage(err))
 		return
 	}
-	ctx := r.Context()
 	month := o.Store.Today().MonthKey()
 	if m := q.Get("m"); m != "" {
 		d, err := cases.ParseMonth(m)
@@ -195,6 +208,14 @@ func (o *Overview) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			// names masked: the page may be shown on a screen in a meeting
 			p.Cases = append(p.Cases, overviewCase{No: f.No, Township: f.Township, Village: f.Village,
 				Name: cases.MaskName(f.HeadName), Status: charts.PartLabels[charts.PartOf(f)], DueOn: f.DueOn.String()})
+		}
+		evs := make([]cases.AccessEvent, len(p.Cases))
+		for i, c := range p.Cases {
+			evs[i] = cases.AccessEvent{User: actor.UserID, Action: cases.AccessView, CaseNo: c.No, Channel: cases.ChannelH5, Detail: "概览案件清单"}
+		}
+		if err := recordAccess(ctx, o.Access, evs...); err != nil {
+			o.internal(w, r, sub, err)
+			return
 		}
 		o.render(w, http.StatusOK, p)
 		return

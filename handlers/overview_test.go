@@ -20,6 +20,7 @@ import (
 	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
 	"github.com/fangpin/fangpin/charts/chartstest"
 	"github.com/fangpin/fangpin/handlers"
@@ -66,14 +67,19 @@ func TestProgressAndStatsSendPictures(t *testing.T) {
 }
 
 func overviewServer(t *testing.T) (*httptest.Server, *handlers.FormLinks, *handlers.Router) {
+	srv, links, r, _ := overviewServerDB(t)
+	return srv, links, r
+}
+
+func overviewServerDB(t *testing.T) (*httptest.Server, *handlers.FormLinks, *handlers.Router, *postgres.DB) {
 	db, _ := monthtest.Setup(t)
 	links := &handlers.FormLinks{Secret: []byte("overview-secret"), Now: db.Now}
-	srv := httptest.NewServer(&handlers.Overview{Store: db, Users: db, Links: links})
+	srv := httptest.NewServer(&handlers.Overview{Store: db, Users: db, Links: links, Access: db})
 	t.Cleanup(srv.Close)
 	links.BaseURL = srv.URL
 	r := handlers.NewRouter(db, &pgqueue.Outbox{DB: db}, nil)
 	r.Register((&handlers.Reports{Store: db, Out: &pgqueue.Outbox{DB: db}, Links: links}).Commands()...)
-	return srv, links, r
+	return srv, links, r, db
 }
 
 func fetch(t *testing.T, u string) (int, string) {
@@ -88,7 +94,7 @@ func fetch(t *testing.T, u string) (int, string) {
 }
 
 func TestOverviewLinkIsTheUsersAndExpires(t *testing.T) {
-	srv, links, r := overviewServer(t)
+	srv, links, r, db := overviewServerDB(t)
 	reply := r.Answer(context.Background(), bot.Message{ID: "o1", UserID: "zhaoliu", Text: "概览", ChatType: "single"})
 	i := strings.Index(reply, srv.URL)
 	if i < 0 {
@@ -145,6 +151,13 @@ func TestOverviewLinkIsTheUsersAndExpires(t *testing.T) {
 	old := &handlers.FormLinks{Secret: links.Secret, Now: func() time.Time { return time.Now().Add(-8 * 24 * time.Hour) }}
 	if code, body = fetch(t, srv.URL+old.OverviewPath("zhaoliu")); code != 403 || !strings.Contains(body, "已过期") {
 		t.Errorf("expired link: %d %s", code, body)
+	}
+	// the drill-downs' cases are in the access log as viewed; the refused links as refused
+	var viewed, refused int
+	db.Get(&viewed, `SELECT count(*) FROM access_log WHERE user_id = 'zhaoliu' AND action = 'view' AND detail = '概览案件清单'`)
+	db.Get(&refused, `SELECT count(*) FROM access_log WHERE action = 'refused' AND detail LIKE '概览%'`)
+	if viewed != 5+1 || refused < 3 {
+		t.Errorf("access log: %d cases viewed (want 6), %d refusals (want at least 3)", viewed, refused)
 	}
 	exp, _ := strconv.ParseInt(q.Get("e"), 10, 64)
 	if time.Unix(exp, 0).Sub(links.Now()) > handlers.OverviewTTL {

@@ -19,7 +19,7 @@ type caseInfo struct {
 func (c caseInfo) household() string {
 	s := c.No
 	var parts []string
-	if p := c.Case.Place(); p != "" {
+	if p := c.Case.GroupPlace(); p != "" {
 		parts = append(parts, p)
 	}
 	if c.HeadName != "" {

@@ -597,12 +597,16 @@ func (s *Server) record(m Sent, windows map[string]bot.Window, n map[string]int)
 func content(body map[string]any, msgtype string, limit int) (string, bool) {
 	obj, _ := body[msgtype].(map[string]any)
 	c, _ := obj["content"].(string)
-	if len(c) > limit {
+	cut := len(c) > limit
+	if cut {
 		c = bot.CutUTF8(c, limit)
-		return c, true
 	}
-	return c, false
+	// As shown: the zero-width characters that make each message unique (the outbox
+	// worker's marks) are invisible.
+	return invisible.Replace(c), cut
 }
+
+var invisible = strings.NewReplacer("\u200b", "", "\u200c", "", "\u200d", "", "\u2060", "")
 
 func (s *Server) newSent(api, msgtype string, body map[string]any, limits map[string]int) Sent {
 	m := Sent{API: api, MsgType: msgtype, Body: body}

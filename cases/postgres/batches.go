@@ -211,8 +211,9 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		return nil, err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE batches SET rows = $2, accepted = $3, rejected = $4, warnings = $5, errors = $6,
-		out_of_scope = $7, late = $8, registry_updates = $9, not_in_registry = $10 WHERE id = $1`,
-		b.ID, b.Rows, b.Accepted, b.Rejected, b.Warnings, string(errs), b.OutOfScope, b.Late, intOr0(b.RegistryUpdates), intOr0(b.NotInRegistry))
+		out_of_scope = $7, late = $8, registry_updates = $9, not_in_registry = $10, skipped = $11, sheet = $12 WHERE id = $1`,
+		b.ID, b.Rows, b.Accepted, b.Rejected, b.Warnings, string(errs), b.OutOfScope, b.Late, intOr0(b.RegistryUpdates), intOr0(b.NotInRegistry),
+		b.Skipped, b.Sheet)
 	if err != nil {
 		return nil, fmt.Errorf("import batch: counts: %w", err)
 	}
@@ -231,7 +232,7 @@ func intOr0(p *int) int {
 
 const batchSelect = `
 	SELECT b.id, d.name, b.category, b.period, b.rows, b.accepted, b.rejected, b.warnings, b.errors, b.sha256, b.filename, b.source,
-		b.out_of_scope, b.late, b.registry_updates, b.not_in_registry
+		b.out_of_scope, b.late, b.registry_updates, b.not_in_registry, b.skipped, b.sheet
 	FROM batches b JOIN departments d ON d.id = b.department_id`
 
 func (db *DB) scanBatch(ctx context.Context, where string, arg any) (*cases.Batch, error) {
@@ -240,7 +241,7 @@ func (db *DB) scanBatch(ctx context.Context, where string, arg any) (*cases.Batc
 	var errs []byte
 	var updates, notIn int
 	err := db.QueryRowContext(ctx, batchSelect+" WHERE "+where, arg).Scan(&b.ID, &b.Department, &cat, &b.Period,
-		&b.Rows, &b.Accepted, &b.Rejected, &b.Warnings, &errs, &b.SHA256, &b.Filename, &b.Source, &b.OutOfScope, &b.Late, &updates, &notIn)
+		&b.Rows, &b.Accepted, &b.Rejected, &b.Warnings, &errs, &b.SHA256, &b.Filename, &b.Source, &b.OutOfScope, &b.Late, &updates, &notIn, &b.Skipped, &b.Sheet)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, cases.Errorf(cases.ENotFound, "没有找到这个批次")
 	}

@@ -49,6 +49,19 @@ func (db *DB) ApplyOrg(ctx context.Context, o *cases.Org) (OrgSummary, error) {
 			if err != nil {
 				return fmt.Errorf("township %s: %w", t.Name, err)
 			}
+			if t.Chat.AIBotChat != "" {
+				// The org file's word wins over a binding made by use, also another township's.
+				if _, err := tx.ExecContext(ctx, `
+					UPDATE townships SET aibot_chat_id = NULL, updated_at = now() WHERE aibot_chat_id = $2 AND name <> $1`,
+					t.Name, t.Chat.AIBotChat); err != nil {
+					return fmt.Errorf("township %s: chat: %w", t.Name, err)
+				}
+				if _, err := tx.ExecContext(ctx, `
+					UPDATE townships SET aibot_chat_id = $2, updated_at = now() WHERE name = $1 AND aibot_chat_id IS DISTINCT FROM $2`,
+					t.Name, t.Chat.AIBotChat); err != nil {
+					return fmt.Errorf("township %s: chat: %w", t.Name, err)
+				}
+			}
 		}
 		for _, d := range o.Departments {
 			cats := make([]string, len(d.Categories))

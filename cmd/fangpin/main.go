@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"synth":     {"生成虚构的演示数据：synth registry -o FILE", runSynth},
 	"dispatch":  {"比对初筛、集中交办：dispatch [--month] [--date] [--dry-run] --json", runDispatch},
 	"cases":     {"案件列表：cases --json [--month] [--township] [--status]", runCases},
+	"audit":     {"查阅记录：audit --json [--id 身份证号] [--user 用户ID] [--since YYYY-MM-DD]", runAudit},
 
 	// issue 7: assessment, ledger export, spot checks (cmd/fangpin/ledger.go)
 	"report":    {"月度考核：report --month YYYY-MM [--json] [--feedback]", runReport},
