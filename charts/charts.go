@@ -240,26 +240,20 @@ func ratePlot(history []MonthRate) (*plot.Plot, error) {
 		return nil, err
 	}
 	if len(pts) > 0 {
-		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: shiftUp(pts, 6), Labels: labels})
+		lb, err := plotter.NewLabels(plotter.XYLabels{XYs: pts, Labels: labels})
 		if err != nil {
 			return nil, fmt.Errorf("charts: rate labels: %w", err)
 		}
 		for i := range lb.TextStyle {
 			lb.TextStyle[i].Font = plot.DefaultFont
 			lb.TextStyle[i].Font.Size = vg.Points(10)
+			lb.TextStyle[i].XAlign = draw.XCenter // centred just above its point
 		}
+		lb.Offset = vg.Point{Y: px(8)}
 		p.Add(lb)
 	}
 	p.Y.Tick.Marker = percentTicks{}
 	return p, nil
-}
-
-func shiftUp(xys plotter.XYs, dy float64) plotter.XYs {
-	out := make(plotter.XYs, len(xys))
-	for i, p := range xys {
-		out[i] = plotter.XY{X: p.X - 0.15, Y: p.Y + dy}
-	}
-	return out
 }
 
 // Stats draws 统计: the month's households by risk category, stacked by 核查结论.
