@@ -14,7 +14,10 @@ import (
 
 type countingQueue struct{ n int }
 
-func (q *countingQueue) Enqueue(_ context.Context, msgs ...bot.Outgoing) error { q.n += len(msgs); return nil }
+func (q *countingQueue) Enqueue(_ context.Context, msgs ...bot.Outgoing) error {
+	q.n += len(msgs)
+	return nil
+}
 
 // Without a CJK font the text still goes out, saying why the picture is missing; nothing
 // half-drawn is queued.
