@@ -142,6 +142,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 		log.Error("进度和统计的图表无法生成：找不到中文字体。请安装 fonts-wqy-microhei（bash scripts/chromium.sh），或用 "+charts.FontEnv+" 指定字体文件", "err", err)
 	}
 	s.Router.Register((&handlers.Sweeps{Store: db, Now: db.Now}).Commands()...)
+	s.Router.Register((&handlers.Pushes{Store: db, Out: s.Outbox}).Commands()...)
 	rules, err := env.Rules()
 	if err != nil {
 		return nil, err
