@@ -301,7 +301,10 @@ func inBatch(col, val string) string {
 // Its $1 is undispatchedBatches' keys, passed as a value so that the plan is made for them (a
 // sub-select would leave the planner guessing, and it would read the whole table). Another
 // batch sharing a key could only add warnings that no case holds either, which are due anyway.
-const undispatched = `(batch_key(w.batch_id) = ANY ($1) OR w.batch_id IS NULL) AND w.case_id IS NULL AND w.rule <> ''`
+// A row superseded by a later push of the same department, category and period (supersede)
+// is never dispatched.
+const undispatched = `(batch_key(w.batch_id) = ANY ($1) OR w.batch_id IS NULL) AND w.case_id IS NULL AND w.rule <> ''
+	AND ` + notSuperseded
 
 // undispatchedBatches lists the keys of the batches that may still hold warnings no case
 // holds, as undispatched's $1.
@@ -318,7 +321,7 @@ func markDispatchedBatches(ctx context.Context, tx *sqlx.Tx) error {
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE batches b SET undispatched = false WHERE b.undispatched
 		AND NOT EXISTS (SELECT 1 FROM warnings w WHERE `+inBatch("w.batch_id", "b.id")+`
-			AND w.case_id IS NULL AND w.rule <> '')`); err != nil {
+			AND w.case_id IS NULL AND w.rule <> '' AND `+notSuperseded+`)`); err != nil {
 		return fmt.Errorf("mark dispatched batches: %w", err)
 	}
 	return nil
