@@ -77,6 +77,12 @@ type OutboxStore interface {
 	GiveCardCodeBack(ctx context.Context, taskID, code string)
 	// RecordCardCode keeps a card's newest response_code.
 	RecordCardCode(ctx context.Context, taskID, userID, code string) error
+	// RecordCardSent notes that WeCom took a card, whether or not its answer (with the
+	// card's response_code) came back.
+	RecordCardSent(ctx context.Context, taskID string) error
+	// ReplaceCard records newTaskID, sent to userID in place of taskID (a card whose code
+	// was lost): later updates of the case's cards go to the new one.
+	ReplaceCard(ctx context.Context, taskID, newTaskID, userID string) error
 }
 
 // OutboxRow is a claimed outbox row.
@@ -91,7 +97,6 @@ type OutboxRow struct {
 	// File messages: the content, and its upload once made (reused on resend).
 	Attachment []byte `db:"attachment"`
 	MediaID    string `db:"media_id"`
-	Salt       int    `db:"salt"`
 	// LostFor is how long ago the first lost answer was, in seconds (-1: none).
 	LostFor float64 `db:"lost_for"`
 }
@@ -107,12 +112,9 @@ type QueueStats interface {
 // ErrCardNotSent: the card is still in the outbox; its update waits for it.
 var ErrCardNotSent = errors.New("card not sent yet: no response_code to update it with")
 
+// ErrCardCodeLost: WeCom took the card but its answer, with the response_code, was lost (a
+// crash, a dropped connection): the card cannot be updated, so a new one is sent instead.
+var ErrCardCodeLost = errors.New("card sent but its response_code was lost")
+
 // ErrCardSpent: the card's code was used or is too old; WeCom cannot change it any more.
 var ErrCardSpent = errors.New("card already updated or older than 72 hours")
-
-// SaltWindow is how far back the outbox looks for an equal message to the same users when
-// one is queued: WeCom's longest duplicate_check_interval (4 hours).
-const SaltWindow = saltWindow
-
-// MaxSalt is the most salt a message's body gets (further equal messages look the same).
-const MaxSalt = maxSalt

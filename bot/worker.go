@@ -2,6 +2,9 @@ package bot
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -37,6 +40,9 @@ type Worker struct {
 	// little longer than this window (DuplicateCheckInterval), drops the resent copy. Past
 	// the window the row fails as "not known whether delivered" (default 10 min).
 	ResendWindow time.Duration
+	// GroupWords names the people and diagnoses a group message must not show (nil: only
+	// the patterns — ID numbers, phone numbers, amounts — are applied). See GroupSafe.
+	GroupWords GroupWordSource
 	// GroupResendWindow is the same for group chats (appchat/send, webhook/send), which
 	// have no duplicate check: a resend after a lost answer may show twice, so the window
 	// is small (default 1 min).
@@ -101,6 +107,27 @@ func (w *Worker) Run(ctx context.Context) error {
 	return nil
 }
 
+// groupSafe passes every text of a group message's body through GroupSafe.
+func (w *Worker) groupSafe(ctx context.Context, body json.RawMessage) (json.RawMessage, error) {
+	var words GroupWords
+	if w.GroupWords != nil {
+		var err error
+		if words, err = w.GroupWords.GroupWords(ctx); err != nil {
+			// Not sent unguarded: retried like any send that could not be made.
+			return nil, fmt.Errorf("group guard: %w", err)
+		}
+	}
+	var fields map[string]any
+	if err := json.Unmarshal(body, &fields); err != nil {
+		return body, nil // requests reports a body that is not an object
+	}
+	out, err := json.Marshal(groupSafeFields(fields, words))
+	if err != nil {
+		return nil, fmt.Errorf("group guard: %w", err)
+	}
+	return out, nil
+}
+
 // RunOnce claims one batch of due rows and works through it; it returns how many it took.
 func (w *Worker) RunOnce(ctx context.Context) (int, error) {
 	batch, lease := w.Batch, w.Lease
@@ -156,9 +183,17 @@ func (w *Worker) deliver(ctx context.Context, r *OutboxRow) error {
 	var p struct {
 		MsgType string          `json:"msgtype"`
 		Body    json.RawMessage `json:"body"`
+		Group   bool            `json:"group"`
 	}
 	if err := json.Unmarshal(r.Payload, &p); err != nil {
 		return w.fail(ctx, r, fmt.Errorf("bad payload: %w", err))
+	}
+	if r.InGroup(p.Group) {
+		body, err := w.groupSafe(ctx, p.Body)
+		if err != nil {
+			return w.retry(ctx, r, err)
+		}
+		p.Body = body
 	}
 	if r.LostFor >= 0 && time.Duration(r.LostFor*float64(time.Second)) >= w.resendWindow(r.Channel) {
 		// The worker was away longer than the window: a resend could double.
@@ -322,59 +357,85 @@ func (w *Worker) requests(ctx context.Context, r *OutboxRow, msgtype string, bod
 			limit = LimitMarkdown
 		}
 		if limit > 0 {
+			if r.Channel == ToUsers {
+				limit -= maxPartMark // room for the parts' marks (partMark), which WeCom counts
+			}
 			contents = SplitText(content, limit)
 		} else {
 			// response_url is single use: the whole answer must fit in one post.
 			contents = []string{CutUTF8(content, LimitResponseURL)}
 		}
 	}
-	if msgtype == "file" && r.Channel != UpdateCard {
-		id, err := w.upload(ctx, r, fields)
+	switch {
+	case msgtype == "image" && r.Channel == ToWebhook:
+		// A group robot's image is sent inline: no upload, the bytes with their MD5.
+		if len(r.Attachment) == 0 {
+			return nil, fmt.Errorf("outbox %s: image message without content", r.Key)
+		}
+		sum := md5.Sum(r.Attachment)
+		fields = map[string]any{"base64": base64.StdEncoding.EncodeToString(r.Attachment), "md5": hex.EncodeToString(sum[:])}
+	case carriesMedia(msgtype) && r.Channel != UpdateCard:
+		id, err := w.upload(ctx, r, msgtype, fields)
 		if err != nil {
 			return nil, err
 		}
 		fields = map[string]any{"media_id": id}
 	}
 	var calls []func(context.Context) error
-	for _, c := range contents {
+	for i, c := range contents {
 		f := fields
 		if isText && (msgtype == "text" || msgtype == "markdown") {
 			f = map[string]any{}
 			for k, v := range fields {
 				f[k] = v
 			}
-			f["content"] = c + saltMark(r)
+			f["content"] = c + partMark(r, i)
 		}
 		calls = append(calls, w.call(r, msgtype, f))
 	}
 	return calls, nil
 }
 
-const maxSalt = 64
+// zeroWidth are the digits of a part's mark: characters WeCom shows as nothing.
+var zeroWidth = [4]string{"\u200b", "\u200c", "\u200d", "\u2060"}
 
-// saltMark makes a private message's text differ from the equal messages queued before it
-// to the same users (pgqueue.Enqueue counts them in salt): zero-width spaces, which WeCom shows as
-// nothing, so that the duplicate check does not drop a reply asked for twice. A resend of
-// the same row carries the same mark, so the check still drops a resend.
-func saltMark(r *OutboxRow) string {
-	if r.Channel != ToUsers || r.Salt <= 0 {
+// maxPartMark is the longest mark in bytes: 40 base-4 digits of 3 bytes (an outbox id below
+// 2^72 / 256).
+const maxPartMark = 40 * 3
+
+// partMark makes each part of each private text unique under message/send's duplicate
+// check: the outbox row's id and the part's number, written in zero-width characters. The
+// id comes from the outbox's sequence, so two messages never share a mark however close
+// together they were queued, and a part that merely begins like another message's (two
+// 待办 a few seconds apart) is not dropped. A resend of the same row and part carries the
+// same mark, so the check still drops a resend after a lost answer.
+func partMark(r *OutboxRow, part int) string {
+	if r.Channel != ToUsers {
 		return ""
 	}
-	return strings.Repeat("\u200b", min(r.Salt, maxSalt))
+	n := uint64(r.ID)<<8 | uint64(part&0xff)
+	var b strings.Builder
+	for {
+		b.WriteString(zeroWidth[n&3])
+		n >>= 2
+		if n == 0 {
+			return b.String()
+		}
+	}
 }
 
 // upload uploads a file message's content once; the media_id is kept with the row (valid
 // three days), so a resend names the same media and its body is byte-identical.
-func (w *Worker) upload(ctx context.Context, r *OutboxRow, fields map[string]any) (string, error) {
+func (w *Worker) upload(ctx context.Context, r *OutboxRow, msgtype string, fields map[string]any) (string, error) {
 	if r.MediaID != "" {
 		return r.MediaID, nil
 	}
 	name, _ := fields["filename"].(string)
 	if len(r.Attachment) == 0 {
-		return "", fmt.Errorf("outbox %s: file message without content", r.Key)
+		return "", fmt.Errorf("outbox %s: %s message without content", r.Key, msgtype)
 	}
 	if name == "" {
-		name = "file"
+		name = msgtype
 	}
 	var id string
 	var err error
@@ -384,7 +445,7 @@ func (w *Worker) upload(ctx context.Context, r *OutboxRow, fields map[string]any
 	case ToResponseURL:
 		return "", fmt.Errorf("outbox %s: files cannot go through response_url", r.Key)
 	default:
-		id, err = w.API.UploadMedia(ctx, "file", name, r.Attachment)
+		id, err = w.API.UploadMedia(ctx, msgtype, name, r.Attachment)
 	}
 	if err != nil {
 		return "", err
@@ -410,11 +471,17 @@ func (w *Worker) call(r *OutboxRow, msgtype string, f map[string]any) func(conte
 			if err == nil && res.InvalidUser != "" {
 				w.log().WarnContext(ctx, "outbox: some users unknown to WeCom", "key", r.Key, "invaliduser", res.InvalidUser)
 			}
-			if err == nil && msgtype == "template_card" && res.ResponseCode != "" {
-				// the code that lets the card be updated later (message/update_template_card)
+			if err == nil && msgtype == "template_card" {
+				// the code that lets the card be updated later (message/update_template_card);
+				// a resend dropped by the duplicate check is answered without one
 				task, _ := f["task_id"].(string)
-				if err := w.Store.RecordCardCode(ctx, task, r.Target, res.ResponseCode); err != nil {
-					w.log().ErrorContext(ctx, "outbox: keep card response_code", "key", r.Key, "err", err)
+				if err := w.Store.RecordCardSent(ctx, task); err != nil {
+					w.log().ErrorContext(ctx, "outbox: record card sent", "key", r.Key, "err", err)
+				}
+				if res.ResponseCode != "" {
+					if err := w.Store.RecordCardCode(ctx, task, r.Target, res.ResponseCode); err != nil {
+						w.log().ErrorContext(ctx, "outbox: keep card response_code", "key", r.Key, "err", err)
+					}
 				}
 			}
 			return err
@@ -471,6 +538,9 @@ func (w *Worker) updateCard(ctx context.Context, r *OutboxRow, f map[string]any)
 		return w.API.UpdateTemplateCard(ctx, users, body)
 	}
 	code, err := w.Store.TakeCardCode(ctx, task)
+	if errors.Is(err, ErrCardCodeLost) {
+		return w.replaceCard(ctx, r, task, users, body)
+	}
 	if errors.Is(err, ErrCardSpent) {
 		w.log().InfoContext(ctx, "outbox: card can no longer be updated", "key", r.Key, "task", task)
 		return nil
@@ -484,4 +554,41 @@ func (w *Worker) updateCard(ctx context.Context, r *OutboxRow, f map[string]any)
 		w.Store.GiveCardCodeBack(context.WithoutCancel(ctx), task, code)
 	}
 	return err
+}
+
+// replaceCard sends the changed card as a new card when the old one cannot be updated (its
+// response_code was lost with WeCom's answer): the user sees the outcome instead of a card
+// whose buttons still wait. The new card's task_id is the old one's with the update's row id,
+// so a resend of this row is the same request (WeCom's duplicate check drops it).
+func (w *Worker) replaceCard(ctx context.Context, r *OutboxRow, task string, users []string, body map[string]any) error {
+	card, ok := body["template_card"].(map[string]any)
+	if !ok || len(users) != 1 {
+		w.log().InfoContext(ctx, "outbox: card with a lost code cannot be replaced", "key", r.Key, "task", task)
+		return nil
+	}
+	newTask := fmt.Sprintf("%s-r%d", task, r.ID)
+	if len(newTask) > 128 {
+		newTask = fmt.Sprintf("%s-r%d", task[:128-len(fmt.Sprintf("-r%d", r.ID))], r.ID)
+	}
+	c := make(map[string]any, len(card)+1)
+	for k, v := range card {
+		c[k] = v
+	}
+	c["task_id"] = newTask
+	req := map[string]any{"touser": users[0], "msgtype": "template_card", "agentid": w.API.AgentID, "template_card": c,
+		"enable_duplicate_check": 1, "duplicate_check_interval": w.DuplicateCheckInterval()}
+	if err := w.Store.ReplaceCard(ctx, task, newTask, users[0]); err != nil {
+		return err
+	}
+	res, err := w.API.SendMessage(ctx, req)
+	if err != nil {
+		return err
+	}
+	w.log().InfoContext(ctx, "outbox: card re-sent in place of one whose code was lost", "key", r.Key, "task", task, "new", newTask)
+	if res.ResponseCode != "" {
+		if err := w.Store.RecordCardCode(ctx, newTask, users[0], res.ResponseCode); err != nil {
+			w.log().ErrorContext(ctx, "outbox: keep card response_code", "key", r.Key, "err", err)
+		}
+	}
+	return nil
 }

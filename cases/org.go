@@ -25,6 +25,9 @@ type OrgTownship struct {
 	Chat     struct {
 		AppChat    string `yaml:"appchat" json:"appchat"`
 		WebhookKey string `yaml:"webhook_key" json:"webhook_key"`
+		// AIBotChat is the chat id the AI bot sees in the township's group, when known; else
+		// the first use by a cadre of the township records it (docs/privacy.md).
+		AIBotChat string `yaml:"aibot_chat" json:"aibot_chat,omitempty"`
 	} `yaml:"chat" json:"chat"`
 }
 
@@ -51,6 +54,8 @@ var (
 	sha256Pattern  = regexp.MustCompile(`^[0-9a-f]{64}$`)
 	userIDPattern  = regexp.MustCompile(`^[0-9a-zA-Z_.@-]{1,64}$`)
 	webhookPattern = regexp.MustCompile(`^[0-9a-zA-Z-]{1,64}$`)
+	// aibotChatPattern: WeCom does not document the AI bot's chatid; ids seen are letters and digits.
+	aibotChatPattern = regexp.MustCompile(`^[0-9a-zA-Z_-]{1,64}$`)
 )
 
 // Validate checks the whole file and returns every problem, each naming where it is.
@@ -58,6 +63,7 @@ func (o *Org) Validate() []string {
 	var errs []string
 	add := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
 	names := map[string]string{} // name or alias → township
+	aibotChats := map[string]string{}
 	for i, t := range o.Townships {
 		where := fmt.Sprintf("townships 第 %d 项", i+1)
 		if strings.TrimSpace(t.Name) == "" {
@@ -80,6 +86,15 @@ func (o *Org) Validate() []string {
 		}
 		if t.Chat.WebhookKey != "" && !webhookPattern.MatchString(t.Chat.WebhookKey) {
 			add("%s（%s）：群机器人 webhook_key 格式不对", where, t.Name)
+		}
+		if t.Chat.AIBotChat != "" && !aibotChatPattern.MatchString(t.Chat.AIBotChat) {
+			add("%s（%s）：智能机器人群聊 aibot_chat “%s”只能是 1–64 位字母、数字、- 或 _", where, t.Name, t.Chat.AIBotChat)
+		}
+		if t.Chat.AIBotChat != "" {
+			if prev, ok := aibotChats[t.Chat.AIBotChat]; ok {
+				add("%s（%s）：aibot_chat “%s”已属于%s，一个群只能属于一个乡镇", where, t.Name, t.Chat.AIBotChat, prev)
+			}
+			aibotChats[t.Chat.AIBotChat] = t.Name
 		}
 		if t.Chat.AppChat != "" && t.Chat.WebhookKey != "" {
 			add("%s（%s）：chat 只能填 appchat 或 webhook_key 其中一个", where, t.Name)

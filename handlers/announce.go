@@ -69,7 +69,7 @@ func GroupLine(c cases.Case, area bool) string {
 	if area || who == "" {
 		who = "区域排查"
 	}
-	return fmt.Sprintf("%s %s（%s）｜%s｜%s", c.No, who, c.Place(), groupCategories(c.Categories), c.Kind)
+	return fmt.Sprintf("%s %s（%s）｜%s｜%s", c.No, who, c.GroupPlace(), groupCategories(c.Categories), c.Kind)
 }
 
 // groupCategories names categories by their group labels, in the seed's order.
@@ -261,6 +261,36 @@ func CaseDetails(c cases.Case, ws []cases.WarningFact) string {
 }
 
 // detailText lists a row's own fields other than who and where.
+// CaseNotice is what a pushed private message (a 补充预警, a 区域排查, a 人员变动, a case
+// moved in) says of a case: names with masked ID numbers and the warnings' categories; the
+// full ID numbers and the rows' details go out only on request (查看, the case page), where
+// the view is recorded (docs/privacy.md).
+func CaseNotice(c cases.Case, ws []cases.WarningFact) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "编号：%s（%s）\n", c.No, c.Kind)
+	if c.HeadName != "" {
+		fmt.Fprintf(&b, "户主：%s %s\n", c.HeadName, cases.MaskIDNumber(c.HeadIDNumber))
+	} else {
+		b.WriteString("户主：区域排查，无具体人员\n")
+	}
+	fmt.Fprintf(&b, "地址：%s%s\n", c.Township, c.Village)
+	if c.Department != "" {
+		fmt.Fprintf(&b, "责任部门：%s\n", c.Department)
+	}
+	fmt.Fprintf(&b, "状态：%s；办结时限：%s", c.Status.Label(), c.DueOn)
+	if len(ws) > 0 {
+		b.WriteString("\n预警：")
+	}
+	for i, w := range ws {
+		fmt.Fprintf(&b, "\n%d. %s", i+1, w.Category.Label())
+		if w.Name != "" {
+			fmt.Fprintf(&b, " %s %s", w.Name, cases.MaskIDNumber(w.IDNumber))
+		}
+	}
+	fmt.Fprintf(&b, "\n完整身份证号和预警详情：私聊发送“查看 %s”或打开核查表单。", c.No)
+	return b.String()
+}
+
 func detailText(d map[string]string) string {
 	skip := map[string]bool{"姓名": true, "身份证号": true, "乡镇": true, "村": true, "户主身份证号": true}
 	var keys []string
@@ -338,7 +368,7 @@ func (a *Announcer) cardBody(c cases.Case, user, task, note, done string) map[st
 	}
 	if c.HeadName != "" { // private: the card goes to one responsible person
 		card["horizontal_content_list"] = []map[string]any{
-			{"keyname": "户主", "value": c.HeadName + " " + c.HeadIDNumber},
+			{"keyname": "户主", "value": c.HeadName + " " + cases.MaskIDNumber(c.HeadIDNumber)},
 			{"keyname": "预警", "value": categoryNames(c.Categories)},
 			{"keyname": "办结时限", "value": c.DueOn.String()},
 		}

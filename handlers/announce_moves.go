@@ -25,7 +25,7 @@ func (a *Announcer) MoveMessages(moves []cases.CaseMove) []bot.Outgoing {
 		if who == "" {
 			who = "区域排查"
 		}
-		place := c.Village
+		place := c.GroupPlace()
 		if place != "" {
 			place = "（" + place + "）"
 		}
@@ -35,7 +35,7 @@ func (a *Announcer) MoveMessages(moves []cases.CaseMove) []bot.Outgoing {
 		out = append(out, groupText(key+":to", m.Chats[m.To], m.Cadres[m.To],
 			fmt.Sprintf("【案件转入】%s %s%s 由%s转来（国家系统名册调整），办理时限不变：%s 前办结。详细信息已私信发送给责任干部。", c.No, who, place, m.From, c.DueOn))...)
 		for _, u := range m.Cadres[m.To] {
-			text := fmt.Sprintf("【案件转入】以下案件由%s转来，请您接手办理（办理时限不变）：\n%s", m.From, CaseDetails(c, m.Warnings))
+			text := fmt.Sprintf("【案件转入】以下案件由%s转来，请您接手办理（办理时限不变）：\n%s", m.From, CaseNotice(c, m.Warnings))
 			if a.Links != nil {
 				text += "\n核查表单：" + a.Links.URL(c.No, u)
 			}

@@ -33,8 +33,9 @@ type BatchStore interface {
 // {"category","period","records":[{column: value}]}, authenticated by its bearer token, of
 // which only the SHA-256 is stored. It answers the import JSON of `fangpin import`.
 type BatchAPI struct {
-	Store BatchStore
-	Rules cases.Rules // nil: the defaults
+	Store  BatchStore
+	Rules  cases.Rules // nil: the defaults
+	Access AccessLog   // each push imported
 	// MaxBytes limits a multipart request body (default: sheet.MaxFileBytes plus 1 MiB for
 	// the form's other fields); the file in it is at most sheet.MaxFileBytes whatever
 	// MaxBytes says. JSON bodies are held in memory and limited to MaxJSONBytes (default
@@ -199,9 +200,14 @@ func (a *BatchAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	status := http.StatusCreated
 	if batch.DuplicateOf != nil {
 		status = http.StatusOK
+	} else if err := recordAccess(ctx, a.Access, cases.AccessEvent{User: "api:" + dept.Name, Action: cases.AccessImport,
+		BatchID: batch.ID, Channel: cases.ChannelAPI,
+		Detail: fmt.Sprintf("%s %s %s 期，%d 行", batch.Department, batch.Category, batch.Period, batch.Rows)}); err != nil {
+		// The push is stored; only its record failed: said in the log, the department is answered.
+		a.log().Error("batch api: record import in the access log", "batch", batch.ID, "err", err)
 	}
 	a.log().Info("batch pushed", "department", dept.Name, "category", batch.Category, "batch", batch.ID,
-		"rows", batch.Rows, "rejected", batch.Rejected, "warnings", batch.Warnings, "duplicate", batch.DuplicateOf != nil)
+		"rows", batch.Rows, "rejected", batch.Rejected, "warnings", batch.Warnings, "replaced", batch.Replaced, "duplicate", batch.DuplicateOf != nil)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)
@@ -291,7 +297,7 @@ func (a *BatchAPI) pushFile(ctx context.Context, r *http.Request, dept *cases.Or
 		}
 	}
 	if path == "" {
-		return cases.Batch{}, cases.Errorf(cases.EInvalid, "缺少文件：请在字段 file 中上传 CSV 或 XLSX")
+		return cases.Batch{}, cases.Errorf(cases.EInvalid, "缺少文件：请在字段 file 中上传 Excel（.xlsx 或 .xls）、CSV 或制表符分隔的文本文件")
 	}
 	if strings.TrimSpace(category) == "" {
 		return cases.Batch{}, cases.Errorf(cases.EInvalid, "缺少字段 category（风险类别代码，例如 medical）")

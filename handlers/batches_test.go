@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -308,5 +309,43 @@ func TestBatchAPIOnePushAtATime(t *testing.T) {
 	a = pushBatch(t, srv.URL, "demo-token-ybj", "application/json", strings.NewReader(`{"category":"medical","records":[{}]}`))
 	if a.status != http.StatusBadRequest {
 		t.Fatalf("a push after the first: %+v", a)
+	}
+}
+
+// The push API reads files as departments make them, with the same reader as the CLI: an
+// old .xls with a title row, a workbook whose first sheet is 说明, and refuses a WPS .et by
+// its name.
+func TestBatchAPIFilesAsDepartmentsMakeThem(t *testing.T) {
+	srv, _ := batchServer(t, &handlers.BatchAPI{})
+	named := func(name string) (io.Reader, string) {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var buf bytes.Buffer
+		mw := multipart.NewWriter(&buf)
+		mw.WriteField("category", "medical")
+		mw.WriteField("period", "2026-10")
+		fw, _ := mw.CreateFormFile("file", filepath.Base(name))
+		fw.Write(b)
+		mw.Close()
+		return &buf, mw.FormDataContentType()
+	}
+	for _, c := range []struct{ glob, sheet string }{{"c2_*.xls", "Sheet1"}, {"d1_*.xlsx", "住院明细"}} {
+		m, _ := filepath.Glob("../cases/intake/testdata/department-files/" + c.glob)
+		if len(m) != 1 {
+			t.Fatalf("sample %s: %v", c.glob, m)
+		}
+		body, ct := named(m[0])
+		a := pushBatch(t, srv.URL, "demo-token-ybj", ct, body)
+		if a.status != http.StatusCreated || a.batch.Rows != 7 || a.batch.Accepted != 7 || a.batch.Sheet != c.sheet {
+			t.Errorf("%s: %+v; want 7 rows taken from sheet %s", c.glob, a, c.sheet)
+		}
+	}
+	et := filepath.Join(t.TempDir(), "医保.et")
+	os.WriteFile(et, []byte("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用\n"), 0o600)
+	body, ct := named(et)
+	if a := pushBatch(t, srv.URL, "demo-token-ybj", ct, body); a.status != http.StatusBadRequest || !strings.Contains(a.err.Error, "另存为 .xlsx") {
+		t.Errorf(".et: %+v; want 400 saying 另存为 .xlsx", a)
 	}
 }

@@ -35,6 +35,7 @@ type Cases struct {
 	Out      Queue
 	Announce *Announcer      // cards and dispatch messages; its Links sign H5 form links
 	Cal      *cases.Calendar // working days for overdue and days left (nil: the official calendar)
+	Access   AccessLog       // views of a case's details (查看)
 	Now      func() time.Time
 	Log      *slog.Logger
 }

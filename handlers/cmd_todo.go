@@ -55,14 +55,14 @@ func (h *Cases) todoCommand() *Command {
 					fmt.Fprintf(&b, "\n……另有 %d 件，请发送“查看 <编号>”逐件查看。", len(cs)-30)
 					break
 				}
-				who := c.HeadName
+				who, place := c.HeadName, c.Place()
 				if req.Msg.InGroup() {
-					who = cases.MaskName(c.HeadName)
+					who, place = cases.MaskName(c.HeadName), c.GroupPlace()
 				}
 				if who == "" {
 					who = "区域排查"
 				}
-				fmt.Fprintf(&b, "\n%d. %s %s（%s）%s，期限 %s，%s", i+1, c.No, who, c.Place(), groupCategories(c.Categories), c.DueOn, statusLine(c, today, h.cal()))
+				fmt.Fprintf(&b, "\n%d. %s %s（%s）%s，期限 %s，%s", i+1, c.No, who, place, groupCategories(c.Categories), c.DueOn, statusLine(c, today, h.cal()))
 				if c.Responsible == req.Actor.UserID {
 					b.WriteString("【我负责】")
 				}

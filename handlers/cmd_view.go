@@ -36,6 +36,10 @@ func (h *Cases) viewCommand() *Command {
 			if err != nil {
 				return "", err
 			}
+			if err := recordAccess(ctx, h.Access, cases.AccessEvent{User: req.Actor.UserID, Action: cases.AccessView,
+				CaseNo: c.No, Channel: chatChannel(req.Msg), Detail: "查看"}); err != nil {
+				return "", err
+			}
 			ws = departmentShare(c, req.Actor, ws)
 			evs, err := h.Ledger.Events(ctx, c.ID)
 			if err != nil {

@@ -54,6 +54,7 @@ type FilePushes struct {
 	// MaxBytes bounds a file sent in chat (default sheet.MaxFileBytes, the one limit of
 	// every file); tests lower it.
 	MaxBytes int64
+	Access   AccessLog // each file imported
 	Log      *slog.Logger
 }
 
@@ -218,15 +219,22 @@ func (p *FilePushes) run(ctx context.Context, a cases.Actor, path, filename, sum
 	if err != nil {
 		return pushOutcome{}, err
 	}
-	p.logPush(ctx, a, out, nil)
+	p.logPush(ctx, a, out, nil, cases.ChannelH5)
 	return out, nil
 }
 
-func (p *FilePushes) logPush(ctx context.Context, a cases.Actor, out pushOutcome, err error) {
+func (p *FilePushes) logPush(ctx context.Context, a cases.Actor, out pushOutcome, err error, channel string) {
 	if err != nil {
 		return // the answer says why; an internal failure is logged there
 	}
 	b := out.Batch
+	if b.DuplicateOf == nil {
+		// The rows are stored: a failed record is logged, the sender still answered.
+		if err := recordAccess(ctx, p.Access, cases.AccessEvent{User: a.UserID, Action: cases.AccessImport, BatchID: b.ID,
+			Channel: channel, Detail: fmt.Sprintf("%s %s %s 期，%d 行", b.Department, b.Category, b.Period, b.Rows)}); err != nil {
+			p.log().ErrorContext(ctx, "file push: record import in the access log", "batch", b.ID, "err", err)
+		}
+	}
 	p.log().InfoContext(ctx, "file pushed", "department", b.Department, "category", b.Category, "batch", b.ID, "by", a.UserID,
 		"rows", b.Rows, "rejected", b.Rejected, "duplicate", b.DuplicateOf != nil)
 }
@@ -333,7 +341,7 @@ func (p *FilePushes) HandleMessageErr(ctx context.Context, m bot.Message) error 
 	}
 	defer os.Remove(path)
 	out, err := p.run(ctx, a, path, name, sum, nil, "", func(out pushOutcome, err error) error {
-		p.logPush(ctx, a, out, err)
+		p.logPush(ctx, a, out, err, cases.ChannelChat)
 		if derr := p.Store.DropHeldFile(context.WithoutCancel(ctx), id); derr != nil {
 			p.log().WarnContext(ctx, "drop held file", "id", id, "err", derr)
 		}
@@ -448,7 +456,7 @@ func (p *FilePushes) handleCard(ctx context.Context, m bot.Message) error {
 	}
 	defer os.Remove(path)
 	out, err := p.run(ctx, a, path, held.Filename, sum, &c, "", func(out pushOutcome, err error) error {
-		p.logPush(ctx, a, out, err)
+		p.logPush(ctx, a, out, err, cases.ChannelChat)
 		if derr := p.Store.DropHeldFile(context.WithoutCancel(ctx), held.ID); derr != nil {
 			p.log().WarnContext(ctx, "drop held file", "id", held.ID, "err", derr)
 		}
@@ -515,6 +523,9 @@ func PushSummary(name string, b cases.Batch, workbookRows int) string {
 	fmt.Fprintf(&s, "共 %d 行：接收 %d 行，退回 %d 行，产生预警 %d 条，不在筛查范围 %d 行。", b.Rows, b.Accepted, b.Rejected, b.Warnings, b.OutOfScope)
 	if b.RegistryUpdates != nil && b.NotInRegistry != nil {
 		fmt.Fprintf(&s, "更新名册 %d 人，名册外 %d 行。", *b.RegistryUpdates, *b.NotInRegistry)
+	}
+	if b.Replaced > 0 && b.DuplicateOf == nil {
+		fmt.Fprintf(&s, "其中 %d 行替换了本期此前推送（尚未交办）中同一人的数据。", b.Replaced)
 	}
 	if b.Late {
 		s.WriteString("\n本次推送晚于推送时限，记为逾期推送。")

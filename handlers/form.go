@@ -30,6 +30,7 @@ type Form struct {
 	Users  Directory
 	Links  *FormLinks
 	OAuth  CodeResolver // optional
+	Access AccessLog    // views of the case page, refused links
 	Now    func() time.Time
 	Log    *slog.Logger
 
@@ -107,11 +108,22 @@ func (f *Form) authorize(w http.ResponseWriter, r *http.Request) (cases.Actor, c
 			f.fail(w, http.StatusForbidden, "企业微信身份验证失败，请从企业微信里重新打开表单。")
 			return cases.Actor{}, cases.Case{}, false
 		}
+		f.Links.RememberViewer(w, user)
 		http.Redirect(w, r, f.Links.Path(no, user), http.StatusSeeOther)
 		return cases.Actor{}, cases.Case{}, false
 	}
 	user := q.Get("u")
 	if err := f.Links.Verify(no, user, q.Get("e"), q.Get("s")); err != nil {
+		refuseLink(r.Context(), f.log(), f.Access, "表单", no, "", linkRefusal(f.Links, q.Get("e")))
+		f.fail(w, http.StatusForbidden, cases.ErrorMessage(err))
+		return cases.Actor{}, cases.Case{}, false
+	}
+	if viewer, reason, err := f.Links.CheckViewer(w, r, user, f.OAuth); err != nil {
+		if err == errOAuthNeeded && r.Method == http.MethodGet {
+			http.Redirect(w, r, f.Links.OAuthRedirect(r), http.StatusFound)
+			return cases.Actor{}, cases.Case{}, false
+		}
+		refuseLink(r.Context(), f.log(), f.Access, "表单", no, viewer, reason)
 		f.fail(w, http.StatusForbidden, cases.ErrorMessage(err))
 		return cases.Actor{}, cases.Case{}, false
 	}
@@ -153,7 +165,7 @@ func (f *Form) page(ctx context.Context, r *http.Request, c cases.Case) (formPag
 		return formPage{}, err
 	}
 	p := formPage{Title: c.No + " 入户核查", Case: c, Details: strings.Split(CaseDetails(c, ws), "\n"),
-		Action: r.URL.RequestURI(), Open: c.Status.Open(),
+		Action: actionURI(r), Open: c.Status.Open(),
 		NeedsResult: c.Status == cases.StatusDispatched || c.Status == cases.StatusReturned,
 		Errors:      map[string]string{}}
 	p.Input.Result = string(c.Result) // nothing chosen until the cadre chooses: never 纳入 by default
@@ -161,11 +173,15 @@ func (f *Form) page(ctx context.Context, r *http.Request, c cases.Case) (formPag
 }
 
 func (f *Form) show(w http.ResponseWriter, r *http.Request) {
-	_, c, ok := f.authorize(w, r)
+	actor, c, ok := f.authorize(w, r)
 	if !ok {
 		return
 	}
 	p, err := f.page(r.Context(), r, c)
+	if err == nil {
+		err = recordAccess(r.Context(), f.Access, cases.AccessEvent{User: actor.UserID, Action: cases.AccessView,
+			CaseNo: c.No, Channel: cases.ChannelH5, Detail: "核查表单"})
+	}
 	if err != nil {
 		f.log().ErrorContext(r.Context(), "form page", "case", c.No, "err", err)
 		f.fail(w, http.StatusInternalServerError, cases.ErrorMessage(err))

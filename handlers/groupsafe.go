@@ -24,10 +24,6 @@ const privateNote = "\n完整回复已私信发给您。"
 var (
 	// A run of six or more digits: an ID number, a phone or bank number, a 户编号.
 	longDigitsRE = regexp.MustCompile(`[0-9０-９]{6,}`)
-	// A phone number anywhere in a reply (the ID regex does not catch 11 digits).
-	phoneRE = regexp.MustCompile(`(^|[^0-9])(1[3-9][0-9])[0-9]{4}([0-9]{4})($|[^0-9])`)
-	// An amount of money: digits followed by 元 or 万.
-	amountRE = regexp.MustCompile(`[0-9０-９][0-9０-９,，.．]*\s*(元|万元|万)`)
 	// Words that may always be repeated: a case number, a month or a date.
 	caseNoRE = regexp.MustCompile(`(?i)^YJ[0-9]{6}-[0-9]{4}$`)
 	monthRE  = regexp.MustCompile(`^[0-9]{4}-[0-9]{1,2}(-[0-9]{1,2})?$`)
@@ -43,7 +39,7 @@ func typedFragments(name string, known bool, args []string, rest string, public 
 	var out []string
 	// An unknown word is repeated back ("我不认识“代办”") only when it could not hold a number
 	// or a sentence: a cadre who glued a reason to the command word must not see it echoed.
-	if !known && (utf8.RuneCountInString(name) > 6 || longDigitsRE.MatchString(name) || amountRE.MatchString(name)) {
+	if !known && (utf8.RuneCountInString(name) > 6 || longDigitsRE.MatchString(name) || bot.HasAmount(name)) {
 		out = append(out, name)
 	}
 	free := rest
@@ -51,7 +47,7 @@ func typedFragments(name string, known bool, args []string, rest string, public 
 		switch {
 		case caseNoRE.MatchString(a) || monthRE.MatchString(a) || resultWords[a]:
 			// never private: fine to repeat
-		case i < public && !longDigitsRE.MatchString(a) && !amountRE.MatchString(a):
+		case i < public && !longDigitsRE.MatchString(a) && !bot.HasAmount(a):
 			// a public word (a township, a department): fine to repeat
 		default:
 			out = append(out, a)
@@ -81,9 +77,7 @@ func groupSafe(reply string, typed []string) (string, bool) {
 	}
 	// Whatever the command made of the text (trimmed, cut, re-quoted), no number or amount
 	// reaches the group.
-	safe = bot.MaskIDNumbers(safe)
-	safe = phoneRE.ReplaceAllString(safe, "${1}${2}****${3}${4}")
-	safe = amountRE.ReplaceAllString(safe, "***")
+	safe = bot.GroupSafe(safe, bot.GroupWords{})
 	// Repeated notes (a reason cut into words) read as one.
 	for strings.Contains(safe, withheldNote+withheldNote) {
 		safe = strings.ReplaceAll(safe, withheldNote+withheldNote, withheldNote)

@@ -56,11 +56,22 @@ func (f *ReportForm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			f.render(w, http.StatusForbidden, reportPage{Error: "企业微信身份验证失败，请从企业微信里重新打开表单。"})
 			return
 		}
+		f.Links.RememberViewer(w, user)
 		http.Redirect(w, r, f.Links.ReportPath(user), http.StatusSeeOther)
 		return
 	}
 	user := q.Get("u")
 	if err := f.Links.VerifyReport(user, q.Get("e"), q.Get("s")); err != nil {
+		refuseLink(r.Context(), f.log(), nil, "申报走访表单", "", "", linkRefusal(f.Links, q.Get("e")))
+		f.render(w, http.StatusForbidden, reportPage{Error: cases.ErrorMessage(err)})
+		return
+	}
+	if viewer, reason, err := f.Links.CheckViewer(w, r, user, f.OAuth); err != nil {
+		if err == errOAuthNeeded && r.Method == http.MethodGet {
+			http.Redirect(w, r, f.Links.OAuthRedirect(r), http.StatusFound)
+			return
+		}
+		refuseLink(r.Context(), f.log(), nil, "申报走访表单", "", viewer, reason)
 		f.render(w, http.StatusForbidden, reportPage{Error: cases.ErrorMessage(err)})
 		return
 	}
@@ -72,7 +83,7 @@ func (f *ReportForm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.render(w, statusOf(err), reportPage{Error: cases.ErrorMessage(err)})
 		return
 	}
-	p := reportPage{Action: r.URL.RequestURI(), Input: map[string]string{"source": string(cases.SourceVisit)}, Errors: map[string]string{}}
+	p := reportPage{Action: actionURI(r), Input: map[string]string{"source": string(cases.SourceVisit)}, Errors: map[string]string{}}
 	if r.Method == http.MethodGet {
 		f.render(w, http.StatusOK, p)
 		return

@@ -50,7 +50,7 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 			continue
 		}
 		created++
-		name := d.Case.Village
+		name := cases.GroupVillage(d.Case.Village)
 		if name == "" || d.Area {
 			name = "乡镇范围"
 		}
@@ -223,7 +223,7 @@ func (a *Announcer) roundPrivate(n cases.TownshipNotice) []bot.Outgoing {
 		}
 		for _, d := range ds {
 			if d.Merged {
-				text := "【补充预警】您在办的案件有新的预警\n" + CaseDetails(d.Case, d.Warnings)
+				text := "【补充预警】您在办的案件有新的预警\n" + CaseNotice(d.Case, d.Warnings)
 				if a.Links != nil {
 					text += "\n核查表单：" + a.Links.URL(d.Case.No, u)
 				}
@@ -233,7 +233,7 @@ func (a *Announcer) roundPrivate(n cases.TownshipNotice) []bot.Outgoing {
 				continue
 			}
 			if d.Case.Kind == cases.KindSweep { // 区域排查 (§5c): no household to verify, no result card
-				text := "【区域排查】请组织逐村排查\n" + CaseDetails(d.Case, d.Warnings) +
+				text := "【区域排查】请组织逐村排查\n" + CaseNotice(d.Case, d.Warnings) +
 					fmt.Sprintf("\n发现的困难户用“走访 <身份证号> <姓名> <类别> <情况>”逐户上报，排查完后回复：排查 %s 完成 <发现户数> <说明>", d.Case.No)
 				mt, body := bot.Text(bot.CutUTF8(text, TextLimit))
 				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:1", d.Case.No, u, roundDigest([]cases.Dispatched{d})),
@@ -241,7 +241,7 @@ func (a *Announcer) roundPrivate(n cases.TownshipNotice) []bot.Outgoing {
 				continue
 			}
 			if d.Case.Kind == cases.KindInfo { // 人员变动: update the national system, no 核查, no card
-				text := "【人员变动】请在全国系统中更新该户信息\n" + CaseDetails(d.Case, d.Warnings) +
+				text := "【人员变动】请在全国系统中更新该户信息\n" + CaseNotice(d.Case, d.Warnings) +
 					fmt.Sprintf("\n人员变动无需入户核查：完成后回复：录入 %s [日期]", d.Case.No)
 				mt, body := bot.Text(bot.CutUTF8(text, TextLimit))
 				out = append(out, bot.Outgoing{Key: fmt.Sprintf("dispatch:private:%s:%s:%s:1", d.Case.No, u, roundDigest([]cases.Dispatched{d})),

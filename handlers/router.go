@@ -30,6 +30,16 @@ type Queue interface {
 	Enqueue(ctx context.Context, msgs ...bot.Outgoing) error
 }
 
+// GroupChats ties group chats to townships (docs/privacy.md): a group answers only for its
+// own township.
+type GroupChats interface {
+	// ChatTownship names the township whose group chatid is ("" when none).
+	ChatTownship(ctx context.Context, chatid string) (string, error)
+	// BindChat records chatid as township's group when the township has none and the chat
+	// is no township's; it reports whether it bound chatid.
+	BindChat(ctx context.Context, township, chatid string) (bool, error)
+}
+
 // Request is one parsed command.
 type Request struct {
 	Msg   bot.Message
@@ -75,6 +85,9 @@ type Router struct {
 	Log   *slog.Logger
 	// Cards takes template card clicks (mini-forms); nil ignores them.
 	Cards bot.Handler
+	// Groups binds group chats to townships; nil answers in any group (tests of single
+	// commands only: the server always sets it).
+	Groups GroupChats
 	// Files takes files sent to the AI bot and clicks on their category cards (task ids
 	// starting with FileCardPrefix); nil answers a file with a note that files are not taken.
 	Files bot.FallibleHandler
@@ -311,6 +324,11 @@ func (r *Router) answer(ctx context.Context, m bot.Message) (string, []string) {
 		}
 		return fmt.Sprintf("抱歉，我不认识“%s”这个命令。\n\n%s", name, r.help(actor)), typed
 	}
+	if m.InGroup() && r.Groups != nil {
+		if refusal := r.groupRefusal(ctx, m, actor); refusal != "" {
+			return refusal, typed
+		}
+	}
 	if !cmd.allowed(actor.Role) {
 		return fmt.Sprintf("“%s”只有%s可以使用，您是%s。发送“帮助”查看您能用的命令。", cmd.Name, roleList(cmd.Roles), actor.Role.Label()), typed
 	}
@@ -331,6 +349,7 @@ func ReplyTo(m bot.Message, kind, text string) bot.Outgoing {
 	o := bot.Outgoing{Key: kind + ":" + m.ID, MsgType: msgtype, Body: body}
 	if m.ResponseURL != "" {
 		o.Channel, o.Target = bot.ToResponseURL, m.ResponseURL
+		o.Group = m.InGroup()
 	} else {
 		o.Channel, o.Target = bot.ToUsers, m.UserID
 	}
@@ -340,7 +359,7 @@ func ReplyTo(m bot.Message, kind, text string) bot.Outgoing {
 func (r *Router) helpCommand() *Command {
 	return &Command{
 		Name: "帮助", Aliases: []string{"help", "?", "？"},
-		Roles:   []cases.Role{cases.RoleCadre, cases.RoleLiaison, cases.RoleOffice, cases.RoleSupervisor},
+		Roles:   []cases.Role{cases.RoleCadre, cases.RoleLiaison, cases.RoleOffice, cases.RoleSupervisor, cases.RoleLeader},
 		Usage:   "帮助",
 		Summary: "查看我能用的命令",
 		Run: func(ctx context.Context, req Request) (string, error) {
@@ -378,4 +397,39 @@ func roleList(rs []cases.Role) string {
 		names[i] = r.Label()
 	}
 	return strings.Join(names, "、")
+}
+
+// groupRefusal says why a command typed in a group is not answered there, or "" when the
+// group may hear the answer: the group is its township's (a cadre of that township, or the
+// county's office and supervisors), or an unknown group that a cadre's first use binds to a
+// township that has none yet. Department liaisons answer for every township, so only
+// privately.
+func (r *Router) groupRefusal(ctx context.Context, m bot.Message, a cases.Actor) string {
+	town, err := r.Groups.ChatTownship(ctx, m.ChatID)
+	if err != nil {
+		r.Log.ErrorContext(ctx, "township of group", "msg", m.ID, "err", err)
+		return "抱歉，系统暂时无法确认这个群属于哪个乡镇，请稍后再试，或私聊我发送命令。"
+	}
+	if town == "" && a.Role == cases.RoleCadre && a.Township != "" {
+		bound, err := r.Groups.BindChat(ctx, a.Township, m.ChatID)
+		if err != nil {
+			r.Log.ErrorContext(ctx, "bind group", "msg", m.ID, "err", err)
+			return "抱歉，系统暂时无法确认这个群属于哪个乡镇，请稍后再试，或私聊我发送命令。"
+		}
+		if bound {
+			r.Log.InfoContext(ctx, "group bound to its township", "township", a.Township, "chat", m.ChatID, "by", m.UserID)
+			town = a.Township
+		}
+	}
+	switch {
+	case town == "":
+		// The chat id is what an org file's aibot_chat needs to name this group.
+		r.Log.InfoContext(ctx, "command in a group of no township", "chat", m.ChatID, "by", m.UserID)
+		return "您好！这个群不是登记过的乡镇工作群，我在这里不回答查询。请在本乡镇的防返贫工作群里 @我，或私聊我发送命令。"
+	case a.Role == cases.RoleLiaison:
+		return "您好！部门联络员的命令涉及多个乡镇，请私聊我发送，我不在乡镇工作群里回答。"
+	case a.Township != "" && a.Township != town:
+		return fmt.Sprintf("您好！这是%s的工作群，您是%s的干部，我在这里不回答您的查询。请在%s的工作群里 @我，或私聊我发送命令。", town, a.Township, a.Township)
+	}
+	return ""
 }

@@ -43,6 +43,7 @@ type TaskList struct {
 	Links  *FormLinks
 	OAuth  CodeResolver    // optional
 	Cal    *cases.Calendar // working days (nil: the official calendar)
+	Access AccessLog       // the cases each opening shows, refused links
 	Now    func() time.Time
 	Log    *slog.Logger
 }
@@ -100,6 +101,7 @@ func (h *TaskList) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			h.render(w, http.StatusForbidden, taskPage{Title: "无法打开任务清单", Error: "企业微信身份验证失败，请从企业微信里重新打开。"})
 			return
 		}
+		h.Links.RememberViewer(w, user)
 		target := h.Links.TaskListPath(user)
 		if t := q.Get("township"); t != "" {
 			target += "&township=" + url.QueryEscape(t)
@@ -108,13 +110,27 @@ func (h *TaskList) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	user := q.Get("u")
+	if user == "" && h.Links.OAuthCorpID != "" && h.OAuth != nil {
+		http.Redirect(w, r, h.Links.OAuthRedirect(r), http.StatusFound)
+		return
+	}
 	if user == "" {
 		h.render(w, http.StatusForbidden, taskPage{Title: "无法打开任务清单", Error: "请在企业微信里打开这个链接，以便确认您的身份。"})
 		return
 	}
 	if err := h.Links.Verify(taskListScope, user, q.Get("e"), q.Get("s")); err != nil {
+		refuseLink(ctx, h.log(), h.Access, "任务清单", "", "", linkRefusal(h.Links, q.Get("e")))
 		msg := "这个任务清单链接无效或已过期。请在企业微信里发送“待办”，或打开最近一次交办通知里的链接。"
 		h.render(w, http.StatusForbidden, taskPage{Title: "无法打开任务清单", Error: msg})
+		return
+	}
+	if viewer, reason, err := h.Links.CheckViewer(w, r, user, h.OAuth); err != nil {
+		if err == errOAuthNeeded {
+			http.Redirect(w, r, h.Links.OAuthRedirect(r), http.StatusFound)
+			return
+		}
+		refuseLink(ctx, h.log(), h.Access, "任务清单", "", viewer, reason)
+		h.render(w, http.StatusForbidden, taskPage{Title: "无法打开任务清单", Error: cases.ErrorMessage(err)})
 		return
 	}
 	actor, err := h.Users.Actor(ctx, user)
@@ -123,6 +139,16 @@ func (h *TaskList) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	p, err := h.page(ctx, actor, q.Get("township"))
+	if err == nil {
+		var evs []cases.AccessEvent
+		for _, rows := range [][]taskRow{p.Mine, p.Other} {
+			for _, row := range rows {
+				evs = append(evs, cases.AccessEvent{User: actor.UserID, Action: cases.AccessView, CaseNo: row.Case.No,
+					Channel: cases.ChannelH5, Detail: "任务清单"})
+			}
+		}
+		err = recordAccess(ctx, h.Access, evs...)
+	}
 	if err != nil {
 		h.log().ErrorContext(ctx, "task list", "user", user, "err", err)
 		h.render(w, http.StatusInternalServerError, taskPage{Title: "无法打开任务清单", Error: cases.ErrorMessage(err)})

@@ -113,3 +113,63 @@ func TestTaskListInBrowser(t *testing.T) {
 		t.Errorf("the closed case %s is still on the list (%v)", no, err)
 	}
 }
+
+// With OAuth on (FANGPIN_H5_OAUTH), a signed link opened without a code goes to WeCom's
+// OAuth and comes back with one: the code's user must be the link's; the cookie it leaves
+// stands for it afterwards, for that user only.
+func TestTaskListAsksOAuthWhoOpensTheLink(t *testing.T) {
+	f := newFixture(t)
+	links := *f.links
+	links.OAuthCorpID = "wwcorp"
+	list := &handlers.TaskList{Ledger: f.db, Users: f.db, Links: &links, OAuth: codes{"c-zs": "zhangsan", "c-ls": "lisi"},
+		Now: func() time.Time { return f.now }}
+	srv := httptest.NewServer(list)
+	t.Cleanup(srv.Close)
+	noRedirect := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	link := srv.URL + links.TaskListPath("zhangsan")
+	resp, err := noRedirect.Get(link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc := resp.Header.Get("Location")
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc, "https://open.weixin.qq.com/connect/oauth2/authorize?") ||
+		!strings.Contains(loc, "appid=wwcorp") || !strings.Contains(loc, "snsapi_base") || !strings.Contains(loc, "u%3Dzhangsan") {
+		t.Fatalf("signed link without a code: %d → %q", resp.StatusCode, loc)
+	}
+	if code, body := get(t, link+"&code=c-ls"); code != 403 || !strings.Contains(body, "发给其他同事") {
+		t.Errorf("zhangsan's link opened by lisi: %d", code)
+	}
+	resp, err = noRedirect.Get(link + "&code=c-zs")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	cookies := resp.Cookies()
+	if resp.StatusCode != 200 || len(cookies) != 1 || !cookies[0].HttpOnly {
+		t.Fatalf("zhangsan's own link: %d, cookies %v", resp.StatusCode, cookies)
+	}
+	again := func(u string) int {
+		req, _ := http.NewRequest("GET", u, nil)
+		req.AddCookie(cookies[0])
+		r, err := noRedirect.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		return r.StatusCode
+	}
+	if code := again(link); code != 200 {
+		t.Errorf("zhangsan's link with his cookie: %d", code)
+	}
+	if code := again(srv.URL + links.TaskListPath("lisi")); code != 403 {
+		t.Errorf("lisi's link with zhangsan's cookie: %d", code)
+	}
+	tampered := *cookies[0]
+	tampered.Value = strings.Replace(tampered.Value, "zhangsan", "lisi", 1)
+	req, _ := http.NewRequest("GET", srv.URL+links.TaskListPath("lisi"), nil)
+	req.AddCookie(&tampered)
+	if r, err := noRedirect.Do(req); err != nil || r.StatusCode != http.StatusFound {
+		t.Errorf("a forged cookie: %v %v", r, err)
+	}
+}

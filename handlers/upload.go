@@ -32,8 +32,9 @@ type UploadPage struct {
 	Users  Directory
 	// OAuth, when set, lets WeCom's in-app browser open /upload/?code=… (a menu link with
 	// OAuth): the member it names is sent on to their own signed link.
-	OAuth CodeResolver
-	Log   *slog.Logger
+	OAuth  CodeResolver
+	Access AccessLog // refused links (the imports are recorded by Pushes)
+	Log    *slog.Logger
 }
 
 func (u *UploadPage) log() *slog.Logger {
@@ -84,11 +85,24 @@ func (u *UploadPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			u.refuse(w, r, http.StatusForbidden, "企业微信身份验证失败，请从企业微信里重新打开上传页面。")
 			return
 		}
+		u.Links.RememberViewer(w, who)
 		http.Redirect(w, r, u.Links.UploadPath(who), http.StatusSeeOther)
 		return
 	}
 	if err == nil {
-		err = u.Links.VerifyUpload(user, q.Get("e"), q.Get("s"))
+		if err = u.Links.VerifyUpload(user, q.Get("e"), q.Get("s")); err != nil {
+			refuseLink(ctx, u.log(), u.Access, "上传页面", "", "", linkRefusal(u.Links, q.Get("e")))
+		}
+	}
+	if err == nil {
+		var viewer, reason string
+		if viewer, reason, err = u.Links.CheckViewer(w, r, user, u.OAuth); err != nil {
+			if err == errOAuthNeeded && r.Method == http.MethodGet {
+				http.Redirect(w, r, u.Links.OAuthRedirect(r), http.StatusFound)
+				return
+			}
+			refuseLink(ctx, u.log(), u.Access, "上传页面", "", viewer, reason)
+		}
 	}
 	var a cases.Actor
 	if err == nil {

@@ -64,15 +64,10 @@ func Enqueue(ctx context.Context, q sqlx.ExecerContext, msgs ...bot.Outgoing) er
 	return enqueue(ctx, q, nil, msgs)
 }
 
-// enqueueOne inserts one message; salt counts the equal messages to the same users queued
-// lately (up to the most a body shows), so that the worker can make this one's body
-// differ from theirs (see saltMark).
+// enqueueOne inserts one message. Two equal messages need nothing more: the worker marks
+// each part of a private text with its row's id (bot.partMark).
 const enqueueOne = `
-	INSERT INTO outbox (idem_key, channel, target, payload, attachment, salt)
-	SELECT $1, $2, $3, $4, $5,
-	       CASE WHEN $2 = 'message' THEN (SELECT count(*) FROM (SELECT FROM outbox o
-	            WHERE o.channel = $2 AND o.target = $3 AND o.payload_md5 = md5($4::jsonb::text)::uuid
-	              AND o.created_at > now() - make_interval(secs => $6) LIMIT $7) AS equal) ELSE 0 END
+	INSERT INTO outbox (idem_key, channel, target, payload, attachment) VALUES ($1, $2, $3, $4, $5)
 	ON CONFLICT (idem_key) DO NOTHING`
 
 // outboxPayload checks that m can be queued and gives the payload stored for it.
@@ -80,13 +75,14 @@ func outboxPayload(m bot.Outgoing) ([]byte, error) {
 	if m.Key == "" || m.Channel == "" || m.Target == "" || m.MsgType == "" {
 		return nil, fmt.Errorf("enqueue: message needs key, channel, target and msgtype (key %q)", m.Key)
 	}
-	if m.MsgType == "file" && len(m.File) == 0 {
-		return nil, fmt.Errorf("enqueue %s: file message without content", m.Key)
+	if (m.MsgType == "file" || m.MsgType == "image") && len(m.File) == 0 {
+		return nil, fmt.Errorf("enqueue %s: %s message without content", m.Key, m.MsgType)
 	}
 	payload, err := json.Marshal(struct {
 		MsgType string          `json:"msgtype"`
 		Body    json.RawMessage `json:"body"`
-	}{m.MsgType, m.Body})
+		Group   bool            `json:"group,omitempty"`
+	}{m.MsgType, m.Body, m.Group})
 	if err != nil {
 		return nil, fmt.Errorf("enqueue %s: %w", m.Key, err)
 	}
@@ -104,7 +100,7 @@ func enqueue(ctx context.Context, q sqlx.ExecerContext, insert *sqlx.Stmt, msgs 
 		if err != nil {
 			return err
 		}
-		args := []any{m.Key, string(m.Channel), m.Target, payload, nullBytes(m.File), bot.SaltWindow.Seconds(), bot.MaxSalt}
+		args := []any{m.Key, string(m.Channel), m.Target, payload, nullBytes(m.File)}
 		if insert != nil {
 			_, err = insert.ExecContext(ctx, args...)
 		} else {
@@ -188,7 +184,7 @@ func (s *Store) ClaimOutbox(ctx context.Context, batch int, lease time.Duration)
 		       next_attempt_at = now() + make_interval(secs => $2)
 		FROM due WHERE o.id = due.id
 		RETURNING o.id, o.idem_key, o.channel, o.target, o.payload, o.attempts, o.parts_sent,
-		          o.attachment, o.media_id, o.salt,
+		          o.attachment, o.media_id,
 		          COALESCE(EXTRACT(EPOCH FROM now() - o.first_lost_at)::float8, -1) AS lost_for`,
 		batch, lease.Seconds())
 	return rows, err
@@ -388,7 +384,7 @@ func CardsWithPrefix(ctx context.Context, q sqlx.QueryerContext, prefix string) 
 		UserID string `db:"userid"`
 	}
 	err := sqlx.SelectContext(ctx, q, &rows, `
-		SELECT task_id, userid FROM sent_cards WHERE subject = $1 ORDER BY created_at, task_id`, prefix)
+		SELECT task_id, userid FROM sent_cards WHERE subject = $1 AND replaced_by IS NULL ORDER BY created_at, task_id`, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("cards of %s: %w", prefix, err)
 	}
@@ -412,6 +408,7 @@ func (s *Store) TakeCardCode(ctx context.Context, taskID string) (string, error)
 		Code    string       `db:"response_code"`
 		CodeAt  sql.NullTime `db:"code_at"`
 		UsedAt  sql.NullTime `db:"used_at"`
+		SentAt  sql.NullTime `db:"sent_at"`
 		Older   string       `db:"older_code"`
 		OlderAt sql.NullTime `db:"older_at"`
 	}
@@ -420,7 +417,7 @@ func (s *Store) TakeCardCode(ctx context.Context, taskID string) (string, error)
 		return "", fmt.Errorf("take code of card %s: %w", taskID, err)
 	}
 	defer tx.Rollback()
-	err = tx.GetContext(ctx, &r, `SELECT response_code, code_at, used_at, older_code, older_at FROM sent_cards WHERE task_id = $1 FOR UPDATE`, taskID)
+	err = tx.GetContext(ctx, &r, `SELECT response_code, code_at, used_at, sent_at, older_code, older_at FROM sent_cards WHERE task_id = $1 FOR UPDATE`, taskID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", bot.ErrCardNotSent // perhaps queued by a transaction still to commit
 	}
@@ -429,7 +426,9 @@ func (s *Store) TakeCardCode(ctx context.Context, taskID string) (string, error)
 	}
 	var code, set string
 	switch {
-	case r.Code == "":
+	case r.Code == "" && r.SentAt.Valid && r.Older == "":
+		return "", bot.ErrCardCodeLost
+	case r.Code == "" && r.Older == "":
 		return "", bot.ErrCardNotSent
 	case !r.UsedAt.Valid && time.Since(r.CodeAt.Time) < bot.CardCodeLife:
 		code, set = r.Code, `used_at = now()`
@@ -445,6 +444,27 @@ func (s *Store) TakeCardCode(ctx context.Context, taskID string) (string, error)
 		return "", fmt.Errorf("take code of card %s: %w", taskID, err)
 	}
 	return code, nil
+}
+
+// RecordCardSent implements bot.OutboxStore.
+func (s *Store) RecordCardSent(ctx context.Context, taskID string) error {
+	if _, err := s.DB.ExecContext(ctx, `UPDATE sent_cards SET sent_at = coalesce(sent_at, now()) WHERE task_id = $1`, taskID); err != nil {
+		return fmt.Errorf("record card %s sent: %w", taskID, err)
+	}
+	return nil
+}
+
+// ReplaceCard implements bot.OutboxStore.
+func (s *Store) ReplaceCard(ctx context.Context, taskID, newTaskID, userID string) error {
+	_, err := s.DB.ExecContext(ctx, `
+		WITH old AS (UPDATE sent_cards SET replaced_by = $2 WHERE task_id = $1 RETURNING subject)
+		INSERT INTO sent_cards (task_id, userid, subject, sent_at)
+		SELECT $2, $3, coalesce((SELECT subject FROM old), $4), now()
+		ON CONFLICT (task_id) DO UPDATE SET sent_at = coalesce(sent_cards.sent_at, now())`, taskID, newTaskID, userID, cardSubject(taskID))
+	if err != nil {
+		return fmt.Errorf("replace card %s: %w", taskID, err)
+	}
+	return nil
 }
 
 func (s *Store) GiveCardCodeBack(ctx context.Context, taskID, code string) {

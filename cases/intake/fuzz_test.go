@@ -127,3 +127,32 @@ func FuzzRows(f *testing.F) {
 		}
 	})
 }
+
+// FuzzPlace: any header row places each column at most once, on a cell that names it, and
+// says exactly which required columns it lacks.
+func FuzzPlace(f *testing.F) {
+	f.Add("序号,姓名,证件号码,所属乡镇,住院自付\n累计（元）,门诊统筹费用,门特费用", "户主姓名", "自付金额")
+	f.Add("户主姓名,身份证号码,乡（镇）,保障类别,审批日期", "姓名", "")
+	f.Fuzz(func(t *testing.T, header, alias, to string) {
+		cells := strings.Split(header, ",")
+		for _, cat := range cases.Categories {
+			p := Place(cells, cat, Aliases{alias: to})
+			seen := map[int]bool{}
+			for c, i := range p.Columns {
+				if i < 0 || i >= len(cells) || seen[i] {
+					t.Fatalf("%s placed at %d (of %d), or a cell used twice", c, i, len(cells))
+				}
+				seen[i] = true
+			}
+			req := RequiredColumnsOf(cat)
+			if p.Found+len(p.Missing) != len(req) || p.Matches() != (len(p.Missing) == 0) {
+				t.Fatalf("found %d missing %v of %v", p.Found, p.Missing, req)
+			}
+			for _, m := range p.Missing {
+				if _, ok := p.Columns[m]; ok {
+					t.Fatalf("%s both placed and missing", m)
+				}
+			}
+		}
+	})
+}

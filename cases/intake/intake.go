@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
@@ -52,6 +53,12 @@ type Request struct {
 	Today      cases.Date  // for the default period
 	// Progress, if set, is called every ProgressEvery rows (for a line on stderr).
 	Progress func(rows int)
+	// Aliases are the department's own header words (file header → column), stored per
+	// department; nil: the built-in names only.
+	Aliases Aliases
+	// ValueAliases are the department's own words for listed values, by column (救助类别 →
+	// 农村五保 → 特困), stored per department; they come before the built-in value words.
+	ValueAliases map[string]map[string]string
 	// Refused, if set, is given every refused row as the file had it (header, the row's
 	// own number, its cells: reused after the call, copy what you keep) with its errors,
 	// so that the department can be sent back just those rows to correct.
@@ -91,46 +98,34 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	if !cat.Valid() {
 		return cases.Batch{}, cases.Errorf(cases.EInvalid, "不认识的风险类别“%s”，应为 medical、serious_illness、education、disaster、epidemic、industry、employment、assistance、assurance 或 population", cat)
 	}
-	depts, err := store.PushDepartments(ctx)
+	dept, deptNames, err := pushingDepartment(ctx, store, req)
 	if err != nil {
-		return cases.Batch{}, fmt.Errorf("import: %w", err)
+		return cases.Batch{}, err
 	}
-	var dept *cases.OrgDepartment
-	deptNames := make(map[string]bool, len(depts))
-	for i := range depts {
-		deptNames[depts[i].Name] = true
-		if depts[i].Name == req.Department {
-			dept = &depts[i]
-		}
-	}
-	if dept == nil {
-		return cases.Batch{}, cases.Errorf(cases.ENotFound, "部门“%s”不在组织文件中，请核对部门名称", req.Department)
-	}
-	if !hasCategory(dept.Categories, cat) {
-		return cases.Batch{}, cases.Errorf(cases.EForbidden, "%s不负责推送“%s”（%s）类预警，请选择本部门负责的类别：%s",
-			dept.Name, cat.Label(), cat, categoryList(dept.Categories))
+	today := req.Today
+	if today.IsZero() {
+		today = cases.DateOf(time.Now())
 	}
 	period := req.Period
 	if period == "" {
-		period = DefaultPeriod(cat, req.Today)
+		period = DefaultPeriod(cat, today)
 	}
-	if sy, err := cases.NormalizeSchoolYear(period); err == nil && cat == cases.CatEducation {
-		// an education push may name its 学年: it is the April that 学年's pushes are due
-		period = sy[5:] + "-04"
+	if period, err = cases.ParsePushPeriod(cat, period, today); err != nil {
+		return cases.Batch{}, err
 	}
-	pm, err := cases.ParseMonth(period)
-	if err != nil {
-		return cases.Batch{}, cases.Errorf(cases.EInvalid, "期次%s", strings.TrimPrefix(err.Error(), "月份"))
+	pm, _ := cases.ParseMonth(period)
+	if req, err = withMapping(ctx, store, req); err != nil {
+		return cases.Batch{}, err
 	}
-	period = pm.MonthKey()
 	rules := req.Rules
 	if rules == nil {
 		rules = cases.DefaultRules()
 	}
-	cols, err := sheet.Columns(rows.Header(), RequiredColumnsOf(cat), ColumnsOf(cat))
-	if err != nil {
-		return cases.Batch{}, cases.Errorf(cases.EInvalid, "%s", err.Error())
+	place := Place(rows.Header(), cat, req.Aliases)
+	if !place.Matches() {
+		return cases.Batch{}, cases.Errorf(cases.EInvalid, "%s", MissingError(place.Missing))
 	}
+	cols := place.Columns
 	towns, err := store.TownshipNames(ctx)
 	if err != nil {
 		return cases.Batch{}, fmt.Errorf("import: %w", err)
@@ -140,11 +135,20 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	if b.Source == "" {
 		b.Source = "file"
 	}
+	if t, ok := rows.(interface{ sheetRead() (string, []string) }); ok {
+		b.Sheet, b.PassedOver = t.sheetRead()
+	}
+	// A row's detail names its columns as docs/reference.md does (身份证号, not the file's
+	// 证件号码); the file's other columns keep their own names.
 	header := make([]string, len(rows.Header()))
 	for i, h := range rows.Header() {
 		header[i] = NormalizeText(h)
 	}
+	for c, i := range cols {
+		header[i] = c
+	}
 	p := newParser(cat, cols, header)
+	p.addValueAliases(req.ValueAliases)
 	p.period, p.towns, p.depts, p.rules, p.store, p.progress = period, towns, deptNames, rules, store, req.Progress
 	p.today = req.Today
 	if req.Refused != nil {
@@ -154,6 +158,7 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	if cat == cases.CatEducation {
 		p.schoolYear = cases.SchoolYearOf(pm)
 	}
+	b.Persons = p
 	earlier, err := store.ImportBatch(ctx, &b, func(add func(*cases.Warning) error) error {
 		return p.run(ctx, rows, &b, add)
 	})
@@ -169,7 +174,48 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 		}
 		return e, nil
 	}
+	b.Persons = nil
 	return b, nil
+}
+
+// Has reports whether the file had an accepted row for the person (and 问题类型), from the
+// duplicate check's keys: the store asks it, once the file is read, about the earlier pushes'
+// rows that this push replaces.
+func (p *parser) Has(idNumber, problemType string) bool {
+	key, ok := cases.IDKey(idNumber)
+	if !ok {
+		return false
+	}
+	if p.iProblem >= 0 {
+		key = key*8 + uint64(problemTypeIndex(problemType)+1)
+	}
+	_, ok = p.seen[key]
+	return ok
+}
+
+// pushingDepartment finds the department of a push and checks that it pushes the category;
+// deptNames holds every department's name (for 责任部门).
+func pushingDepartment(ctx context.Context, store Store, req Request) (*cases.OrgDepartment, map[string]bool, error) {
+	depts, err := store.PushDepartments(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("import: %w", err)
+	}
+	var dept *cases.OrgDepartment
+	deptNames := make(map[string]bool, len(depts))
+	for i := range depts {
+		deptNames[depts[i].Name] = true
+		if depts[i].Name == req.Department {
+			dept = &depts[i]
+		}
+	}
+	if dept == nil {
+		return nil, nil, cases.Errorf(cases.ENotFound, "部门“%s”不在组织文件中，请核对部门名称", req.Department)
+	}
+	if !hasCategory(dept.Categories, req.Category) {
+		return nil, nil, cases.Errorf(cases.EForbidden, "%s不负责推送“%s”（%s）类预警，请选择本部门负责的类别：%s",
+			dept.Name, req.Category.Label(), req.Category, categoryList(dept.Categories))
+	}
+	return dept, deptNames, nil
 }
 
 func hasCategory(cs []cases.Category, c cases.Category) bool {
@@ -201,7 +247,8 @@ type pending struct {
 type field struct {
 	column
 	idx     int
-	allowed map[string]bool // the Oneof values, so the usual valid cell needs no validator call
+	allowed map[string]bool   // the Oneof values, so the usual valid cell needs no validator call
+	words   map[string]string // a department's words for the values (农村低保 → 低保)
 }
 
 type parser struct {
@@ -230,7 +277,11 @@ type parser struct {
 	late                                 bool        // an in-scope epidemic row reports an event more than 3 days old
 	// schoolYear is an education push's 学年; rows of another 学年 are errors.
 	schoolYear string
-	refused    func(row int, cells []string, errs []cases.RowError) // Request.Refused
+	// used names, by column index, the columns the import reads ("" for the others).
+	used []string
+	// wordsAt: by column index, the value words of the column (nil for most).
+	wordsAt []map[string]string
+	refused func(row int, cells []string, errs []cases.RowError) // Request.Refused
 }
 
 // newParser resolves the column names to indexes once, so a row costs no map lookups.
@@ -244,6 +295,12 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 	p := &parser{cat: cat, header: header, seen: map[uint64]int32{},
 		iName: idx(ColName), iID: idx(ColID), iTown: idx(ColTownship), iVillage: idx(ColVillage), iHeadID: idx(ColHeadID), iProblem: -1}
 	p.iChange = idx(ColChange)
+	for c, i := range cols {
+		for len(p.used) <= i {
+			p.used = append(p.used, "")
+		}
+		p.used[i] = c
+	}
 	p.scope, _ = cases.ScopeOf(cat)
 	p.iScope = -1
 	if p.scope.Column != "" {
@@ -258,7 +315,7 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 		}
 	}
 	for _, c := range layouts[cat] {
-		f := field{column: c, idx: idx(c.Name)}
+		f := field{column: c, idx: idx(c.Name), words: valueWords[c.Name]}
 		if c.Oneof != "" {
 			f.allowed = map[string]bool{}
 			for _, v := range strings.Fields(c.Oneof) {
@@ -267,6 +324,12 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 		}
 		if c.Name == ColProblemType {
 			p.iProblem = len(p.fields)
+		}
+		if f.words != nil && f.idx >= 0 {
+			for len(p.wordsAt) <= f.idx {
+				p.wordsAt = append(p.wordsAt, nil)
+			}
+			p.wordsAt[f.idx] = f.words
 		}
 		p.fields = append(p.fields, f)
 		if c.Kind == kindDate && f.idx >= 0 {
@@ -277,6 +340,31 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 		}
 	}
 	return p
+}
+
+// addValueAliases puts a department's own value words before the built-in ones.
+func (p *parser) addValueAliases(va map[string]map[string]string) {
+	for i := range p.fields {
+		f := &p.fields[i]
+		own := va[f.Name]
+		if len(own) == 0 {
+			continue
+		}
+		words := make(map[string]string, len(f.words)+len(own))
+		for w, v := range f.words {
+			words[w] = v
+		}
+		for w, v := range own {
+			words[NormalizeText(w)] = v
+		}
+		f.words = words
+		if f.idx >= 0 {
+			for len(p.wordsAt) <= f.idx {
+				p.wordsAt = append(p.wordsAt, nil)
+			}
+			p.wordsAt[f.idx] = words
+		}
+	}
 }
 
 // run streams the file through three stages so that reading, the registry lookups and
@@ -373,6 +461,7 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 			return false
 		}
 	}
+	uc, _ := rows.(interface{ Uncomputed() []int })
 	for {
 		rec, row, err := rows.Next()
 		if errors.Is(err, io.EOF) {
@@ -384,12 +473,22 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 			}
 			return cases.Errorf(cases.EInvalid, "第 %d 行读取失败：%v", row, err)
 		}
+		if skippedRow(rec) {
+			b.Skipped++ // a 合计 row or a footer line (制表人、注：…): not data, not an error
+			continue
+		}
 		b.Rows++
 		if p.progress != nil && b.Rows%ProgressEvery == 0 {
 			p.progress(b.Rows)
 		}
 		var pd pending
-		errs := p.parse(rec, row, &pd)
+		var errs []cases.RowError
+		if uc != nil {
+			errs = p.uncomputed(uc.Uncomputed(), row)
+		}
+		if len(errs) == 0 {
+			errs = p.parse(rec, row, &pd)
+		}
 		if len(errs) > 0 {
 			b.Rejected++
 			if p.refused != nil {
@@ -632,6 +731,9 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 				pd.event = d
 			}
 		default:
+			if w, ok := c.words[v]; ok {
+				v = w
+			}
 			// The validator stays the judge of "oneof"; the set only spares it the valid cells.
 			if c.Oneof != "" && !c.allowed[v] {
 				if err := validate.Var(v, "oneof="+c.Oneof); err != nil {
@@ -674,6 +776,20 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 		} else {
 			p.seen[key] = int32(row)
 		}
+	}
+	return errs
+}
+
+// uncomputed is a row error for each column the import reads whose cell is a formula
+// saved without its result: never read as 0 or empty.
+func (p *parser) uncomputed(cols []int, row int) []cases.RowError {
+	var errs []cases.RowError
+	for _, i := range cols {
+		if i >= len(p.used) || p.used[i] == "" {
+			continue
+		}
+		errs = append(errs, cases.RowError{Row: row, Column: p.used[i],
+			Message: fmt.Sprintf("%s（%s）：公式没有计算结果，请在 Excel 中打开并保存后重发", p.used[i], sheet.CellRef(i+1, row))})
 	}
 	return errs
 }
@@ -734,6 +850,11 @@ func (p *parser) detail(rec []string) []byte {
 		}
 		// Every date a person reads is YYYY-MM-DD (§8), whether the cell held text or an
 		// Excel date serial such as 46308.
+		if i < len(p.wordsAt) && p.wordsAt[i] != nil {
+			if w, ok := p.wordsAt[i][v]; ok {
+				v = w
+			}
+		}
 		if i < len(p.dateCol) && p.dateCol[i] {
 			if d, err := NormalizeDate(v); err == nil {
 				v = d.String()

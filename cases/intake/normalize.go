@@ -196,9 +196,19 @@ func allDigits(s string) bool {
 // skipped: serial 61 is 1900-03-01.
 var excelEpoch = cases.NewDate(1899, 12, 30)
 
-// NormalizeDate reads `2026-11-05`, `2026/11/5`, `20261105`, `2026年11月5日`, an Excel
-// date serial (46331, as XLSX stores date cells) and full-width digits; a time of day
-// after the date is ignored.
+// The years a date may have: anything else is a typing slip or a number read as a date.
+const (
+	minDateYear = 1900
+	maxDateYear = 2100
+	// maxSerial is 2100-12-31 as an Excel serial day.
+	maxSerial = 73415
+)
+
+// NormalizeDate reads `2026-11-05`, `2026/11/5`, `2026.11.5`, `20261105`, `2026年11月5日`,
+// an Excel date serial (46331) and full-width digits; a time of day after the date is
+// ignored (the readers write date cells as YYYY-MM-DD). A date without a day (`2026.11`,
+// `2026-11`, `2026年11月`) or outside 1900–2100 is an error, never a guess: 2026.11 is not
+// serial day 2026.
 func NormalizeDate(s string) (cases.Date, error) {
 	orig := NormalizeText(s)
 	v := halfWidth(orig)
@@ -210,9 +220,13 @@ func NormalizeDate(s string) (cases.Date, error) {
 	} else if d, _, ok := strings.Cut(v, "T"); ok && len(d) == 10 {
 		v = d
 	}
+	if monthOnly(v) {
+		return cases.Date{}, fmt.Errorf("日期“%s”没有写到日，请写完整的日期，例如 2026-11-05", orig)
+	}
 	if serial, ok := excelSerial(v); ok {
-		if serial < 61 || serial > 401768 { // 1900-03-01 … 2999-12-31
-			return cases.Date{}, fmt.Errorf("日期“%s”不是有效的 Excel 日期", orig)
+		if serial < 61 || serial > maxSerial || (serial >= minDateYear && serial <= maxDateYear) {
+			// 1900–2100 as a number is a year, not the serial day of a date in 1905.
+			return cases.Date{}, fmt.Errorf("日期“%s”不是有效的日期，请写成 2026-11-05", orig)
 		}
 		return excelEpoch.AddDays(serial), nil
 	}
@@ -220,7 +234,35 @@ func NormalizeDate(s string) (cases.Date, error) {
 	if err != nil {
 		return cases.Date{}, fmt.Errorf("日期“%s”格式不对或不存在，请写成 2026-11-05", orig)
 	}
+	if d.Year < minDateYear || d.Year > maxDateYear {
+		return cases.Date{}, fmt.Errorf("日期“%s”不在 1900 年到 2100 年之间，请核对", orig)
+	}
 	return d, nil
+}
+
+// monthOnly recognises a year and month without a day: 2026.11, 2026-11, 2026/11,
+// 2026年11月, 202611.
+func monthOnly(v string) bool {
+	v = strings.TrimSuffix(v, "月")
+	var y, m string
+	switch {
+	case len(v) == 6 && allDigits(v):
+		y, m = v[:4], v[4:]
+	default:
+		i := strings.IndexAny(v, ".-/年")
+		if i < 0 {
+			return false
+		}
+		y, m = v[:i], v[i:]
+		_, n := utf8.DecodeRuneInString(m)
+		m = m[n:]
+	}
+	if len(y) != 4 || !allDigits(y) || m == "" || len(m) > 2 || !allDigits(m) {
+		return false
+	}
+	yy, _ := strconv.Atoi(y)
+	mm, _ := strconv.Atoi(m)
+	return yy >= minDateYear && yy <= maxDateYear && mm >= 1 && mm <= 12
 }
 
 // excelSerial recognises a serial day number, possibly with a time fraction (46331.5).
@@ -235,16 +277,23 @@ func excelSerial(v string) (int, bool) {
 }
 
 // NormalizeID trims the ID number and normalises full-width digits and a lower-case x.
+// The marks people and spreadsheets add to keep a number as text are removed: a leading or
+// trailing apostrophe ('990…, as typed in Excel) and the ="…" wrapper of CSV exports.
 func NormalizeID(s string) string {
 	if plainID(s) {
 		return s // what the normalisation below would return anyway
 	}
+	v := NormalizeText(s)
+	if strings.HasPrefix(v, `="`) && strings.HasSuffix(v, `"`) && len(v) >= 3 {
+		v = v[2 : len(v)-1]
+	}
+	v = strings.Trim(v, "'‘’`\" \t")
 	return cases.NormalizeIDNumber(strings.Map(func(r rune) rune {
 		if isSpace(r) {
 			return -1
 		}
 		return r
-	}, NormalizeText(s)))
+	}, v))
 }
 
 // plainID: only ASCII digits and X, nothing to trim or convert.

@@ -34,8 +34,10 @@ func HashFile(path string) (string, error) {
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
-// ImportFile imports a CSV or XLSX file: it hashes the file, then streams its rows.
-// req.SHA256 and req.Filename are filled in when empty.
+// ImportFile imports a department's file (XLSX, XLS, CSV or tab-separated text; see
+// OpenTable for how its sheet and header are found): it hashes the file, then streams its
+// rows. req.SHA256 and req.Filename are filled in when empty. This is the one entry point
+// for a file, whichever way it came (CLI, push API, chat, upload page).
 func ImportFile(ctx context.Context, store Store, req Request, path string) (cases.Batch, error) {
 	// Refuse a file over the limit before hashing it all.
 	if st, err := os.Stat(path); err == nil && st.Size() > sheet.MaxFileBytes {
@@ -51,36 +53,36 @@ func ImportFile(ctx context.Context, store Store, req Request, path string) (cas
 	if req.Filename == "" {
 		req.Filename = filepath.Base(path)
 	}
-	r, err := sheet.Open(path)
-	if err != nil {
-		if sheet.IsLimit(err) {
-			return cases.Batch{}, cases.Errorf(cases.ETooLarge, "%s", err.Error())
-		}
-		return cases.Batch{}, cases.Errorf(cases.EInvalid, "文件无法读取：%s", err.Error())
+	if !req.Category.Valid() {
+		return Import(ctx, store, req, &records{}) // refused there, with the list of categories
 	}
-	defer r.Close()
-	return Import(ctx, store, req, r)
+	// Who may push what is answered before the file is read: a department pushing another's
+	// category hears so, not that its file lacks that category's columns.
+	if _, _, err := pushingDepartment(ctx, store, req); err != nil {
+		return cases.Batch{}, err
+	}
+	if err := sheet.RefuseName(req.Filename); err != nil {
+		return cases.Batch{}, cases.Errorf(cases.EInvalid, "%s", err.Error()) // an upload's name, its path being a temporary file's
+	}
+	// The department's own header words find the header too, so they are read before the file.
+	req, err := withMapping(ctx, store, req)
+	if err != nil {
+		return cases.Batch{}, err
+	}
+	t, err := OpenTable(path, req.Category, req.Aliases)
+	if err != nil {
+		return cases.Batch{}, err
+	}
+	defer t.Close()
+	return Import(ctx, store, req, t)
 }
 
-// MatchCategories returns those of cats whose required columns the file's header names,
-// in the order given: how a file sent without its category (in chat) finds it. A file
-// that cannot be read at all is an error, as ImportFile would report it.
+// MatchCategories returns those of cats whose required columns a header of the file names
+// (found as an import finds it: any sheet, under titles, by synonyms), in the order given:
+// how a file sent without its category (in chat) finds it. A file that cannot be read at
+// all is an error, as ImportFile would report it.
 func MatchCategories(path string, cats []cases.Category) ([]cases.Category, error) {
-	r, err := sheet.Open(path)
-	if err != nil {
-		if sheet.IsLimit(err) {
-			return nil, cases.Errorf(cases.ETooLarge, "%s", err.Error())
-		}
-		return nil, cases.Errorf(cases.EInvalid, "文件无法读取：%s", err.Error())
-	}
-	defer r.Close()
-	var out []cases.Category
-	for _, c := range cats {
-		if _, err := sheet.Columns(r.Header(), RequiredColumnsOf(c), ColumnsOf(c)); err == nil {
-			out = append(out, c)
-		}
-	}
-	return out, nil
+	return matchCategories(path, cats, nil)
 }
 
 // records adapts API records to Rows.

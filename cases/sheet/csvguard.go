@@ -46,11 +46,12 @@ type lineGuard struct {
 	recLen  int // bytes of the current record so far
 	line    int // the file's physical line being read, 1-based
 	recLine int // the physical line where the current record began
+	sep     byte
 	err     error
 }
 
 func newLineGuard(r io.Reader) *lineGuard {
-	return &lineGuard{r: r, max: MaxLineBytes, line: 1, recLine: 1}
+	return &lineGuard{r: r, max: MaxLineBytes, line: 1, recLine: 1, sep: ','}
 }
 
 func (g *lineGuard) Read(p []byte) (int, error) {
@@ -83,7 +84,7 @@ func (g *lineGuard) scanUnquoted(p []byte) bool {
 				g.err = errLineTooLong(g.recLine)
 				return false
 			}
-			if p[len(p)-1] == ',' {
+			if p[len(p)-1] == g.sep {
 				g.state = csvFieldStart
 			} else {
 				g.state = csvUnquoted
@@ -122,7 +123,7 @@ func (g *lineGuard) scanBytes(p []byte) bool {
 			case csvQuoted:
 				g.state = csvQuoteInQuote
 			}
-		case ',':
+		case g.sep:
 			if g.state != csvQuoted {
 				g.state = csvFieldStart
 			}

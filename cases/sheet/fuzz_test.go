@@ -5,9 +5,12 @@ import (
 	"encoding/csv"
 	"errors"
 	"io"
+	"os"
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"github.com/fangpin/fangpin/cases/sheet/sheettest"
 )
 
 // FuzzLineGuard checks the CSV line guard against encoding/csv itself, with a small limit:
@@ -111,5 +114,96 @@ func FuzzXLSXParts(f *testing.F) {
 			last = n
 			check(rec)
 		}
+	})
+}
+
+// readBook reads every sheet of a book as the intake does (a header searched for, then the
+// rows), checking the bounds every reader keeps.
+func readBook(t *testing.T, b *Book) {
+	t.Helper()
+	defer b.Close()
+	check := func(rec []string) {
+		if len(rec) > MaxColumns {
+			t.Fatalf("row of %d columns", len(rec))
+		}
+		for _, v := range rec {
+			if utf8.RuneCountInString(v) > MaxCellChars {
+				t.Fatalf("cell of %d characters", utf8.RuneCountInString(v))
+			}
+		}
+	}
+	for i := range b.Sheets() {
+		r, err := b.Sheet(i)
+		if err != nil {
+			return
+		}
+		ok, err := r.FindHeader(func(cells []string, row int) bool { check(cells); return row > 1 })
+		if err != nil || !ok {
+			continue
+		}
+		last := r.HeaderRow
+		for j := 0; j < 10000; j++ {
+			rec, n, err := r.Next()
+			if err != nil {
+				break
+			}
+			if n <= last {
+				t.Fatalf("row number %d after %d", n, last)
+			}
+			last = n
+			check(rec)
+		}
+	}
+}
+
+// FuzzXLSWorkbook feeds the BIFF8 reader any Workbook stream, in a sound container.
+func FuzzXLSWorkbook(f *testing.F) {
+	s := "说明文字"
+	f.Add(sheettest.XLS([]sheettest.XLSSheet{
+		{Name: "说明", Rows: [][]any{{"本表说明"}}},
+		{Name: "数据", Rows: [][]any{{"标题"}, {"姓名", "身份证号", "金额", "日期"},
+			{sheettest.Text("张三"), "990101199001011234", sheettest.Number(5000.5), sheettest.Date(46331)},
+			{nil, "李四", sheettest.Formula{Number: 12}, sheettest.Formula{Text: &s}}}},
+	}))
+	if b, err := os.ReadFile("../intake/testdata/department-files/c2_医保_旧版xls_带标题.xls"); err == nil {
+		c, _ := openCFB(bytes.NewReader(b), int64(len(b)))
+		if c != nil {
+			if st, ok, _ := c.stream("Workbook"); ok {
+				wb := make([]byte, st.size)
+				st.ReadAt(wb, 0)
+				f.Add(wb)
+			}
+		}
+	}
+	f.Fuzz(func(t *testing.T, wb []byte) {
+		var buf bytes.Buffer
+		if err := sheettest.WriteCFB(&buf, []sheettest.Stream{{Name: "Workbook", Size: int64(len(wb)), R: bytes.NewReader(wb)}}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := NewBook(bytes.NewReader(buf.Bytes()), "")
+		if err != nil {
+			return
+		}
+		readBook(t, b)
+	})
+}
+
+// FuzzXLSContainer feeds the OLE2 reader any container bytes.
+func FuzzXLSContainer(f *testing.F) {
+	var buf bytes.Buffer
+	sheettest.WriteXLS(&buf, []sheettest.XLSSheet{{Name: "表", Rows: [][]any{{"姓名", "金额"}, {"王五", sheettest.Number(1)}}}})
+	f.Add(buf.Bytes())
+	if b, err := os.ReadFile("../intake/testdata/department-files/c1_医保_旧版xls_规范表头.xls"); err == nil {
+		f.Add(b)
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		if len(data) < 8 || !bytes.HasPrefix(data, oleMagic) {
+			data = append(append([]byte{}, oleMagic...), data...)
+		}
+		b, err := NewBook(bytes.NewReader(data), "")
+		if err != nil {
+			return
+		}
+		readBook(t, b)
 	})
 }

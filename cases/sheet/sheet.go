@@ -12,11 +12,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"unicode/utf8"
 
 	"golang.org/x/text/encoding/simplifiedchinese"
+	"golang.org/x/text/encoding/unicode"
 	"golang.org/x/text/transform"
 )
 
@@ -26,94 +26,110 @@ type Reader struct {
 	next   func() ([]string, error)
 	close  func() error
 	row    int // the file's row number of the last row returned (header = 1)
-	// Encoding is "utf-8", "gbk" or "xlsx".
+	// uncomputed lists the columns (0-based) of the last row read whose formula has no
+	// saved result; nil for formats that always save one.
+	uncomputed func() []int
+	// Encoding is "utf-8", "utf-16", "gbk", "xlsx" or "xls".
 	Encoding string
+	// Sheet is the workbook sheet's name ("" for CSV and text files).
+	Sheet string
+	// HeaderRow is the header's row number in the file.
+	HeaderRow int
+	sep       byte // a text file's separator
 }
 
-// Open reads the file at path; XLSX is recognised by its zip signature, not its name.
-// The limits of limits.go apply: a file over MaxFileBytes is refused before it is read.
+// Open reads the file at path; the format is recognised by its content, not its name.
+// The header is the first non-blank row of the first sheet. The limits of limits.go apply:
+// a file over MaxFileBytes is refused before it is read.
 func Open(path string) (*Reader, error) {
-	f, err := os.Open(path)
+	b, err := OpenBook(path)
 	if err != nil {
-		return nil, fmt.Errorf("打开文件失败：%w", err)
-	}
-	r, err := openFile(f)
-	if err != nil {
-		f.Close()
 		return nil, err
 	}
-	inner := r.close
-	r.close = func() error {
-		if inner != nil {
-			inner()
-		}
-		return f.Close()
+	return firstSheet(b)
+}
+
+// New reads a table from r like Open. A workbook needs random access, so an XLSX or XLS is
+// held in memory (at most MaxFileBytes); CSV streams.
+func New(r io.Reader) (*Reader, error) {
+	b, err := NewBook(r, "")
+	if err != nil {
+		return nil, err
+	}
+	return firstSheet(b)
+}
+
+func firstSheet(b *Book) (*Reader, error) {
+	r, err := b.Sheet(0)
+	if err != nil {
+		b.Close()
+		return nil, err
+	}
+	r.close = b.Close
+	if err := r.readHeader(); err != nil {
+		b.Close()
+		return nil, err
 	}
 	return r, nil
 }
 
-func openFile(f *os.File) (*Reader, error) {
-	st, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("读取文件失败：%w", err)
-	}
-	if st.Size() > MaxFileBytes {
-		return nil, ErrFileTooLarge
-	}
-	head := make([]byte, 4)
-	n, _ := io.ReadFull(f, head)
-	if bytes.HasPrefix(head[:n], []byte("PK\x03\x04")) {
-		return newXLSX(f, st.Size())
-	}
-	if _, err := f.Seek(0, io.SeekStart); err != nil {
-		return nil, fmt.Errorf("读取文件失败：%w", err)
-	}
-	return newCSV(&sizeGuard{r: f, max: MaxFileBytes})
-}
-
-// New reads a table from r, with the limits of limits.go. XLSX needs random access, so
-// an XLSX is held in memory (at most MaxFileBytes); CSV streams.
-func New(r io.Reader) (*Reader, error) {
-	br := bufio.NewReaderSize(&sizeGuard{r: r, max: MaxFileBytes}, 64<<10)
-	head, _ := br.Peek(4)
-	if bytes.HasPrefix(head, []byte("PK\x03\x04")) {
-		b, err := io.ReadAll(br)
-		if err != nil {
-			if IsLimit(err) {
-				return nil, err
-			}
-			return nil, fmt.Errorf("读取文件失败：%w", err)
-		}
-		return newXLSX(bytes.NewReader(b), int64(len(b)))
-	}
-	return newCSV(br)
-}
-
+// newCSV reads comma- or tab-separated text in UTF-8 (BOM or not) or GBK. The separator
+// is the one the first line uses most (WPS's 文本文件 is tab-separated, whatever its name).
 func newCSV(raw io.Reader) (*Reader, error) {
-	guard := newLineGuard(raw)
-	br := bufio.NewReaderSize(guard, 64<<10)
-	sample, err := br.Peek(64 << 10)
+	pre := bufio.NewReaderSize(raw, 64<<10)
+	sample, err := pre.Peek(64 << 10)
 	if err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
 		if IsLimit(err) {
 			return nil, err
 		}
 		return nil, fmt.Errorf("读取文件失败：%w", err)
 	}
+	wide := ""
+	if le, be := bytes.HasPrefix(sample, []byte{0xFF, 0xFE}), bytes.HasPrefix(sample, []byte{0xFE, 0xFF}); le || be {
+		// Excel's "Unicode 文本" is UTF-16 with a BOM: decoded first, so that the line guard
+		// and everything after it see UTF-8, as for any other text.
+		order := unicode.LittleEndian
+		if be {
+			order = unicode.BigEndian
+		}
+		pre = bufio.NewReaderSize(transform.NewReader(pre, unicode.UTF16(order, unicode.ExpectBOM).NewDecoder()), 64<<10)
+		if sample, err = pre.Peek(64 << 10); err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, bufio.ErrBufferFull) {
+			if IsLimit(err) {
+				return nil, err
+			}
+			return nil, fmt.Errorf("读取文件失败：%w", err)
+		}
+		wide = "utf-16"
+	}
+	bom := bytes.HasPrefix(sample, []byte("\xef\xbb\xbf"))
+	gbk := !bom && !validUTF8Prefix(sample)
+	if !looksLikeText(sample, gbk) {
+		return nil, ErrNotTable
+	}
+	sep := separatorOf(sample)
+	guard := newLineGuard(pre)
+	guard.sep = sep
+	br := bufio.NewReaderSize(guard, 64<<10)
 	var src io.Reader = br
 	enc := "utf-8"
-	if bytes.HasPrefix(sample, []byte("\xef\xbb\xbf")) {
+	if wide != "" {
+		enc = wide
+	}
+	if bom {
 		br.Discard(3)
-	} else if !validUTF8Prefix(sample) {
+	} else if gbk {
 		// GB18030 is a superset of GBK and GB2312; Excel's "CSV" in a Chinese locale is GBK.
 		src = transform.NewReader(br, simplifiedchinese.GB18030.NewDecoder())
 		enc = "gbk"
 	}
 	cr := csv.NewReader(src)
+	cr.Comma = rune(sep)
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
 	cr.ReuseRecord = true
-	rd := &Reader{Encoding: enc}
+	rd := &Reader{Encoding: enc, sep: sep}
 	rows := 0
+	lastLine := 0 // the line the previous record ended on
 	rd.next = func() ([]string, error) {
 		rec, err := cr.Read()
 		if err != nil {
@@ -132,12 +148,54 @@ func newCSV(raw io.Reader) (*Reader, error) {
 			return nil, errTooManyRows()
 		}
 		line, _ := cr.FieldPos(0)
+		// encoding/csv passes over empty lines; a spreadsheet shows each as a row, and row
+		// numbers are the file's own.
+		if line > lastLine+1 {
+			rd.row += line - lastLine - 1
+		}
+		end, _ := cr.FieldPos(len(rec) - 1)
+		lastLine = end + strings.Count(rec[len(rec)-1], "\n")
 		return checkRecord(rec, line)
 	}
-	if err := rd.readHeader(); err != nil {
-		return nil, err
-	}
 	return rd, nil
+}
+
+// separatorOf is tab when the first line has more tabs than commas, else comma.
+func separatorOf(sample []byte) byte {
+	line := sample
+	if i := bytes.IndexByte(line, '\n'); i >= 0 {
+		line = line[:i]
+	}
+	if tabs := bytes.Count(line, []byte{'\t'}); tabs > 0 && tabs > bytes.Count(line, []byte{','}) {
+		return '\t'
+	}
+	return ','
+}
+
+// looksLikeText refuses bytes that no table-saving program writes as text: control
+// characters other than tab and line ends, or bytes that are neither UTF-8 nor GB18030.
+func looksLikeText(sample []byte, gbk bool) bool {
+	if len(sample) == 0 {
+		return true
+	}
+	for _, c := range sample {
+		if c < 0x20 && c != '\t' && c != '\r' && c != '\n' && c != '\f' {
+			return false
+		}
+		if c == 0x7f {
+			return false
+		}
+	}
+	if !gbk {
+		return true
+	}
+	dec, _, err := transform.Bytes(simplifiedchinese.GB18030.NewDecoder(), sample)
+	if err != nil {
+		return false
+	}
+	// A cut multi-byte character at the sample's end decodes as one replacement, and a stray
+	// byte in a clerk's file is no reason to refuse it; binary data is mostly replacements.
+	return bytes.Count(dec, []byte("\ufffd")) <= 1+utf8.RuneCount(dec)/100
 }
 
 // checkRecord refuses a CSV record with a non-empty cell right of MaxColumns or a cell
@@ -185,12 +243,55 @@ func (r *Reader) readHeader() error {
 		if blank(rec) {
 			continue
 		}
-		r.header = make([]string, len(rec))
-		for i, h := range rec {
-			r.header[i] = NormalizeHeader(h)
-		}
+		r.setHeader(rec)
 		return nil
 	}
+}
+
+func (r *Reader) setHeader(rec []string) {
+	r.header = make([]string, len(rec))
+	for i, h := range rec {
+		r.header[i] = NormalizeHeader(h)
+	}
+	r.HeaderRow = r.row
+}
+
+// HeaderSearchRows is how far down a file its header is looked for: titles, a unit line
+// and blank rows may stand above it.
+const HeaderSearchRows = 20
+
+// FindHeader reads the first HeaderSearchRows rows and takes as the header the first
+// non-blank one that accept takes (cells are only valid during the call; row is the
+// file's row number). The rows above it are passed over. found is false when no row was
+// taken; the reader is then spent.
+func (r *Reader) FindHeader(accept func(cells []string, row int) bool) (found bool, err error) {
+	for r.row < HeaderSearchRows {
+		rec, err := r.next()
+		if errors.Is(err, io.EOF) {
+			return false, nil
+		}
+		if err != nil {
+			return false, err
+		}
+		r.row++
+		if blank(rec) {
+			continue
+		}
+		if accept(rec, r.row) {
+			r.setHeader(rec)
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// Uncomputed lists the columns (0-based) of the row Next returned last whose cell is a
+// formula saved without its result (a system's export that Excel never calculated).
+func (r *Reader) Uncomputed() []int {
+	if r.uncomputed == nil {
+		return nil
+	}
+	return r.uncomputed()
 }
 
 // NormalizeHeader trims spaces (ASCII and full-width) and a stray BOM from a column name.

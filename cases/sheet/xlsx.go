@@ -23,6 +23,15 @@ import (
 
 var errNotXLSX = errors.New("不是有效的 Excel（XLSX）文件")
 
+// saveAsAdvice adds what to do to a refusal of a zip that is no workbook (a .docx, a
+// damaged file).
+func saveAsAdvice(err error) error {
+	if errors.Is(err, errNotXLSX) {
+		return fmt.Errorf("%w；请在 Excel 或 WPS 中打开，另存为 .xlsx 后重发", err)
+	}
+	return err
+}
+
 // xlsxBook is an opened workbook.
 type xlsxBook struct {
 	zr       *zip.Reader
@@ -254,12 +263,26 @@ func (b *xlsxBook) readRels(part string) ([]relationship, error) {
 	}
 }
 
-// firstSheet finds the workbook part, its first sheet's part and the shared strings part.
-func (b *xlsxBook) firstSheet() (sheetPart, sstPart string, err error) {
+// xlsxParts is what a workbook's parts say about reading it.
+type xlsxParts struct {
+	sheets          []xlsxSheetRef
+	sstPart, styles string
+	date1904        bool
+}
+
+type xlsxSheetRef struct{ name, part string }
+
+// maxSheets bounds the sheets a workbook may list.
+const maxSheets = 4096
+
+// parts finds the workbook part, its sheets' parts in order, and the shared strings and
+// styles parts.
+func (b *xlsxBook) parts() (xlsxParts, error) {
+	var out xlsxParts
 	workbook := "xl/workbook.xml"
 	rootRels, err := b.readRels("")
 	if err != nil {
-		return "", "", err
+		return out, err
 	}
 	for _, r := range rootRels {
 		if strings.HasSuffix(r.typ, "/officeDocument") {
@@ -268,56 +291,131 @@ func (b *xlsxBook) firstSheet() (sheetPart, sstPart string, err error) {
 	}
 	pr, err := b.open(workbook)
 	if err != nil {
-		return "", "", err
+		return out, err
 	}
 	if pr == nil {
-		return "", "", fmt.Errorf("%w：缺少工作簿 %s", errNotXLSX, workbook)
+		return out, fmt.Errorf("%w：缺少工作簿 %s", errNotXLSX, workbook)
 	}
 	s := newXMLStream(pr, workbook)
-	var rid string
-	for rid == "" {
+	type named struct{ name, rid string }
+	var listed []named
+	for {
 		t, err := s.next()
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			pr.Close()
-			return "", "", err
+			return out, err
 		}
-		if e, ok := t.(xml.StartElement); ok && e.Name.Local == "sheet" {
+		e, ok := t.(xml.StartElement)
+		if !ok {
+			continue
+		}
+		switch e.Name.Local {
+		case "workbookPr":
+			v := attr(e, "date1904")
+			out.date1904 = v == "1" || v == "true"
+		case "sheet":
+			if len(listed) >= maxSheets {
+				pr.Close()
+				return out, fmt.Errorf("%w：工作表过多", errNotXLSX)
+			}
+			rid := "-"
 			for _, a := range e.Attr {
 				if a.Name.Local == "id" {
 					rid = a.Value
 				}
 			}
-			if rid == "" {
-				rid = "-"
-			}
+			listed = append(listed, named{attr(e, "name"), rid})
 		}
 	}
 	pr.Close()
-	if rid == "" {
-		return "", "", errors.New("Excel 文件中没有工作表")
+	if len(listed) == 0 {
+		return out, errors.New("Excel 文件中没有工作表")
 	}
 	rels, err := b.readRels(workbook)
 	if err != nil {
-		return "", "", err
+		return out, err
 	}
+	byID := map[string]string{}
 	for _, r := range rels {
-		if r.id == rid {
-			sheetPart = r.target
+		switch {
+		case strings.HasSuffix(r.typ, "/chartsheet"), strings.HasSuffix(r.typ, "/dialogsheet"):
+			// a chart holds no table
+		case strings.HasSuffix(r.typ, "/sharedStrings"):
+			out.sstPart = r.target
+		case strings.HasSuffix(r.typ, "/styles"):
+			out.styles = r.target
+		default:
+			byID[r.id] = r.target
 		}
-		if strings.HasSuffix(r.typ, "/sharedStrings") {
-			sstPart = r.target
+	}
+	for _, l := range listed {
+		if part := byID[l.rid]; part != "" {
+			out.sheets = append(out.sheets, xlsxSheetRef{l.name, part}) // chart sheets have none
 		}
 	}
-	if sheetPart == "" {
-		return "", "", fmt.Errorf("%w：找不到第一个工作表的内容", errNotXLSX)
+	if len(out.sheets) == 0 {
+		return out, fmt.Errorf("%w：找不到工作表的内容", errNotXLSX)
 	}
-	if sstPart == "" && b.files["xl/sharedstrings.xml"] != nil {
-		sstPart = "xl/sharedStrings.xml"
+	if out.sstPart == "" && b.files["xl/sharedstrings.xml"] != nil {
+		out.sstPart = "xl/sharedStrings.xml"
 	}
-	return sheetPart, sstPart, nil
+	if out.styles == "" && b.files["xl/styles.xml"] != nil {
+		out.styles = "xl/styles.xml"
+	}
+	return out, nil
+}
+
+// readStyles reads which cell styles (cellXfs, by index) show a date.
+func (b *xlsxBook) readStyles(part string) ([]bool, error) {
+	if part == "" {
+		return nil, nil
+	}
+	pr, err := b.open(part)
+	if err != nil || pr == nil {
+		return nil, err
+	}
+	defer pr.Close()
+	s := newXMLStream(pr, part)
+	custom := map[int]bool{}
+	var dates []bool
+	inXfs := false
+	for {
+		t, err := s.next()
+		if errors.Is(err, io.EOF) {
+			return dates, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch e := t.(type) {
+		case xml.StartElement:
+			switch e.Name.Local {
+			case "numFmt":
+				if id, err := strconv.Atoi(attr(e, "numFmtId")); err == nil && len(custom) < 65536 {
+					custom[id] = isDateFormat(attr(e, "formatCode"))
+				}
+			case "cellXfs":
+				inXfs = true
+			case "xf":
+				if !inXfs {
+					continue
+				}
+				if len(dates) >= 65536 {
+					return nil, fmt.Errorf("%w：单元格格式过多", errNotXLSX)
+				}
+				id, _ := strconv.Atoi(attr(e, "numFmtId"))
+				d, ok := custom[id]
+				dates = append(dates, (ok && d) || (!ok && builtinDateFormat(id)))
+			}
+		case xml.EndElement:
+			if e.Name.Local == "cellXfs" {
+				inXfs = false
+			}
+		}
+	}
 }
 
 // sharedStrings keeps the table in blocks of text (up to 1 MB each), 8 bytes a string
@@ -467,35 +565,59 @@ type xlsxRows struct {
 	done     bool // the sheet's end was reached
 	rec      []string
 	text     []byte
+	dates    []bool // by style index: a date cell
+	style    int    // the style of the cell being read
+	date1904 bool
+	// uncomputed: the columns (0-based) of the row last read whose formula has no result.
+	uncomputed []int
 }
 
-func newXLSX(r io.ReaderAt, size int64) (*Reader, error) {
+func newXLSXBook(r io.ReaderAt, size int64) (*Book, error) {
 	b, err := openBook(r, size)
 	if err != nil {
-		return nil, err
+		return nil, saveAsAdvice(err)
 	}
-	sheetPart, sstPart, err := b.firstSheet()
+	parts, err := b.parts()
+	if err != nil {
+		return nil, saveAsAdvice(err)
+	}
+	sst, err := b.readSharedStrings(parts.sstPart)
 	if err != nil {
 		return nil, err
 	}
-	sst, err := b.readSharedStrings(sstPart)
+	dates, err := b.readStyles(parts.styles)
 	if err != nil {
 		return nil, err
 	}
-	pr, err := b.open(sheetPart)
-	if err != nil {
-		return nil, err
+	book := &Book{Format: "xlsx"}
+	for _, s := range parts.sheets {
+		book.names = append(book.names, s.name)
 	}
-	if pr == nil {
-		return nil, fmt.Errorf("%w：缺少工作表 %s", errNotXLSX, sheetPart)
+	var open *partReader
+	book.close = func() error {
+		if open != nil {
+			return open.Close()
+		}
+		return nil
 	}
-	xr := &xlsxRows{s: newXMLStream(pr, sheetPart), part: pr, sst: sst}
-	rd := &Reader{Encoding: "xlsx", next: xr.next, close: pr.Close}
-	if err := rd.readHeader(); err != nil {
-		rd.Close()
-		return nil, err
+	book.open = func(i int) (*Reader, error) {
+		if open != nil {
+			open.Close() // one sheet at a time
+			open = nil
+		}
+		part := parts.sheets[i].part
+		pr, err := b.open(part)
+		if err != nil {
+			return nil, err
+		}
+		if pr == nil {
+			return nil, fmt.Errorf("%w：缺少工作表 %s", errNotXLSX, part)
+		}
+		open = pr
+		xr := &xlsxRows{s: newXMLStream(pr, part), part: pr, sst: sst, dates: dates, date1904: parts.date1904}
+		return &Reader{Encoding: "xlsx", next: xr.next, uncomputed: func() []int { return xr.uncomputed }}, nil
 	}
-	return rd, nil
+	return book, nil
 }
 
 // next returns the next row of the sheet; a row the sheet leaves out is an empty one, so
@@ -511,6 +633,7 @@ func (x *xlsxRows) next() ([]string, error) {
 	}
 	x.row++
 	x.rec = x.rec[:0]
+	x.uncomputed = x.uncomputed[:0]
 	if x.aheadRow > x.row {
 		return x.rec, nil // a row the sheet leaves out
 	}
@@ -563,6 +686,9 @@ func (x *xlsxRows) readCells(row int) error {
 		inT          bool
 		phonetic     int
 		cellHasValue bool
+		formula      bool
+		style        int
+		inCell       bool
 	)
 	for {
 		t, err := x.s.next()
@@ -576,7 +702,11 @@ func (x *xlsxRows) readCells(row int) error {
 		case xml.StartElement:
 			switch e.Name.Local {
 			case "c":
-				typ, cellHasValue = attr(e, "t"), false
+				typ, cellHasValue, formula, inCell = attr(e, "t"), false, false, true
+				style = -1
+				if v := attr(e, "s"); v != "" {
+					style, _ = strconv.Atoi(v)
+				}
 				x.text = x.text[:0]
 				col++
 				if ref := attr(e, "r"); ref != "" {
@@ -591,6 +721,8 @@ func (x *xlsxRows) readCells(row int) error {
 				}
 			case "v":
 				inV, cellHasValue = true, true
+			case "f":
+				formula = true
 			case "is":
 				inIS, cellHasValue = true, true
 			case "rPh":
@@ -616,9 +748,21 @@ func (x *xlsxRows) readCells(row int) error {
 			case "t":
 				inT = false
 			case "c":
+				if !inCell {
+					continue // a </c> without its <c> (found by FuzzXLSXParts): no cell, no column 0
+				}
+				inCell = false
+				if formula && len(x.text) == 0 && typ != "str" && typ != "inlineStr" {
+					// A formula saved without its result (as exporters write them): never 0.
+					if col <= MaxColumns && len(x.uncomputed) < MaxColumns {
+						x.uncomputed = append(x.uncomputed, col-1)
+					}
+					continue
+				}
 				if !cellHasValue {
 					continue
 				}
+				x.style = style
 				v, err := x.value(typ, row)
 				if err != nil {
 					return err
@@ -663,6 +807,14 @@ func (x *xlsxRows) value(typ string, row int) (string, error) {
 		return v, nil
 	case "inlineStr":
 		return string(unescapeOOXML(x.text)), nil
+	case "", "n":
+		if x.style >= 0 && x.style < len(x.dates) && x.dates[x.style] {
+			if f, err := strconv.ParseFloat(strings.TrimSpace(string(x.text)), 64); err == nil {
+				return dateText(f, x.date1904), nil
+			}
+		}
+	case "d": // an ISO 8601 date cell
+		return string(x.text), nil
 	}
 	return string(x.text), nil
 }

@@ -110,7 +110,8 @@ func (e *e2e) again(t *testing.T) {
 		u := u
 		waitFor(t, ctx, sim, "补充预警 to "+u, func() bool {
 			for _, m := range sim.SentTo(u) {
-				if strings.Contains(m.Content, "【补充预警】") && strings.Contains(m.Content, open.No) && strings.Contains(m.Content, open.HeadIDNumber) {
+				if strings.Contains(m.Content, "【补充预警】") && strings.Contains(m.Content, open.No) &&
+					strings.Contains(m.Content, cases.MaskIDNumber(open.HeadIDNumber)) && !strings.Contains(m.Content, open.HeadIDNumber) {
 					return true
 				}
 			}

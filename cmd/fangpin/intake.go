@@ -6,13 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
 	"github.com/fangpin/fangpin/cases/postgres"
 )
 
-const importUsage = "用法：fangpin import --dept 部门名称 --category 类别代码 [--period YYYY-MM] [--json] FILE（CSV 或 XLSX）"
+const importUsage = "用法：fangpin import --dept 部门名称 --category 类别代码 [--period YYYY-MM（教育类可写学年 YYYY-YYYY）] [--json] FILE（Excel .xlsx/.xls、CSV 或制表符分隔的文本）"
 
 // domainErr keeps a domain error's Chinese message without its code prefix.
 func domainErr(err error) error {
@@ -59,8 +60,27 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 		}
 		fmt.Fprintf(os.Stderr, "第 %d 行，列“%s”：%s\n", e.Row, e.Column, e.Message)
 	}
+	if b.DuplicateOf == nil {
+		if err := db.RecordAccess(ctx, cases.AccessEvent{User: cliUser(), Action: cases.AccessImport, BatchID: b.ID,
+			Channel: cases.ChannelCLI, Detail: fmt.Sprintf("%s %s %s 期，%d 行", b.Department, b.Category, b.Period, b.Rows)}); err != nil {
+			return err
+		}
+	}
 	if b.DuplicateOf != nil {
 		fmt.Fprintf(os.Stderr, "这个文件已经导入过（批次 %s），本次没有做任何改动。\n", *b.DuplicateOf)
+	}
+	if b.Replaced > 0 {
+		fmt.Fprintf(os.Stderr, "本次有 %d 行替换了本期此前推送中同一人的数据（尚未交办，以本次为准）。\n", b.Replaced)
+	}
+	if b.Sheet != "" {
+		if len(b.PassedOver) > 0 {
+			fmt.Fprintf(os.Stderr, "读取的是工作表“%s”（工作表“%s”没有本类别的表头，已跳过）。\n", b.Sheet, strings.Join(b.PassedOver, "”“"))
+		} else {
+			fmt.Fprintf(os.Stderr, "读取的是工作表“%s”。\n", b.Sheet)
+		}
+	}
+	if b.Skipped > 0 {
+		fmt.Fprintf(os.Stderr, "%d 行是合计行或表尾（制表人、注等），不是数据，已跳过。\n", b.Skipped)
 	}
 	if b.OutOfScope > 0 {
 		fmt.Fprintf(os.Stderr, "%d 行不在本类别的筛查范围内（例如非建档立卡、义务教育学段、较大及以下级别事件），未作预警。\n", b.OutOfScope)
@@ -89,6 +109,11 @@ func runWarnings(ctx context.Context, env *Env, args []string) error {
 	}
 	db, err := env.MigratedDB(ctx)
 	if err != nil {
+		return err
+	}
+	// The lines name each person by ID number and name: recorded like an export.
+	if err := db.RecordAccess(ctx, cases.AccessEvent{User: cliUser(), Action: cases.AccessExport, BatchID: *batch,
+		Channel: cases.ChannelCLI, Detail: "warnings"}); err != nil {
 		return err
 	}
 	err = db.BatchWarnings(ctx, *batch, func(w postgres.BatchWarning) error {

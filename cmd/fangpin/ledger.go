@@ -130,6 +130,10 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	if err := ledgerxlsx.WriteFile(*out, a); err != nil {
 		return err
 	}
+	if err := db.RecordAccess(ctx, cases.AccessEvent{User: cliUser(), Action: cases.AccessExport, Channel: cases.ChannelCLI,
+		Detail: fmt.Sprintf("台账 %s，%d 户，往月未办结 %d 户", m, len(a.Cases), len(a.Unfinished))}); err != nil {
+		return err
+	}
 	fmt.Fprintf(os.Stderr, "已导出 %s 台账：%d 户，往月未办结 %d 户，写入 %s。\n", m, len(a.Cases), len(a.Unfinished), *out)
 	if *asJSON {
 		return printJSON(map[string]any{"month": m, "cases": len(a.Cases), "unfinished": len(a.Unfinished), "file": *out})

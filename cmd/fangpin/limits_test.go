@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -18,6 +19,7 @@ import (
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/sheet"
 	"github.com/fangpin/fangpin/cases/sheet/sheettest"
+	"github.com/fangpin/fangpin/cases/synth"
 )
 
 // The process's bound whatever it is given (spec §14).
@@ -147,6 +149,24 @@ func bombs(t *testing.T, dir string) (files []string, want []string) {
 		_, err := io.Copy(w, sheettest.NewReader(strings.Join(columns, ","), ",列", 45<<20))
 		return err
 	})
+	// An .xls whose Workbook stream declares 40 MB in a file of a few kilobytes.
+	add("declared.xls", "比文件本身还大", func(w io.Writer) error {
+		hdr := make([]any, len(columns))
+		for i, c := range columns {
+			hdr[i] = c
+		}
+		wb := sheettest.XLS([]sheettest.XLSSheet{{Name: "表", Rows: [][]any{hdr}}})
+		return sheettest.WriteCFB(w, []sheettest.Stream{{Name: "Workbook", Size: int64(len(wb)), R: bytes.NewReader(wb), Declared: 40 << 20}})
+	})
+	// An .xls of 45 MB whose shared strings (2 bytes a character in the file, 3 in memory)
+	// come to more text than the reader holds.
+	add("strings.xls", "共享字符串表）超过 64 MB 的上限", func(w io.Writer) error {
+		row := make([]any, 2800)
+		for i := range row {
+			row[i] = strconv.Itoa(i) + strings.Repeat("甲", 8000)
+		}
+		return sheettest.WriteXLS(w, []sheettest.XLSSheet{{Name: "表", Rows: [][]any{row}}})
+	})
 	// Over the file limit.
 	add("big.csv", "文件超过 50 MB 的上限", func(w io.Writer) error {
 		_, err := io.Copy(w, sheettest.NewReader("姓名,身份证号,乡镇\n", "张三,110105194912310021,城关镇\n", sheet.MaxFileBytes+1))
@@ -188,6 +208,93 @@ func TestImportRefusesBombsInBoundedMemory(t *testing.T) {
 					t.Errorf("max RSS %d MB, over %d MB", rss>>20, maxRSS>>20)
 				}
 			})
+		}
+	}
+}
+
+// A .xls just under the 50 MB file limit (65,000 rows, as many as the format holds, with
+// a long 备注 each) is imported under
+// spec §14's 256 MB: the container and the records are read as a stream.
+func TestLargeXLSImportsInBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a file of 50 MB")
+	}
+	dbURL := pgtest.NewURL(t)
+	t.Setenv("DATABASE_URL", dbURL)
+	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
+		t.Fatal("org apply failed")
+	}
+	bin := fangpinBinary(t)
+	file := filepath.Join(t.TempDir(), "医保.xls")
+	rows := 0
+	func() {
+		g := synth.New(11)
+		towns := []string{"城关镇", "河口乡", "青山镇", "石桥乡"}
+		note := sheettest.Text(strings.Repeat("住院治疗情况说明", 38))
+		wb := sheettest.XLS([]sheettest.XLSSheet{
+			{Name: "说明", Rows: [][]any{{"本表为 XX 县医疗保障局导出"}}},
+			{Name: "明细", Rows: [][]any{{"XX县医疗保障局住院费用明细表"}, {"姓名", "身份证号", "乡镇", "住院自付累计", "门诊统筹费用", "门特费用", "备注"}},
+				N: 65000, Gen: func(i int) []any {
+					return []any{sheettest.Text(g.Name()), sheettest.Text(g.IDNumber(1970)), sheettest.Text(towns[i%4]),
+						sheettest.Number(float64(i%9000) + 0.5), sheettest.Number(i % 600), sheettest.Number(0), note}
+				}},
+		})
+		if len(wb) > sheet.MaxFileBytes-(1<<20) || len(wb) < 40<<20 {
+			t.Fatalf("workbook of %d MB, want just under 50 MB", len(wb)>>20)
+		}
+		f, err := os.Create(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		if err := sheettest.WriteCFB(f, []sheettest.Stream{{Name: "Workbook", Size: int64(len(wb)), R: bytes.NewReader(wb)}}); err != nil {
+			t.Fatal(err)
+		}
+		rows = 65000
+	}()
+	var stdout, stderr bytes.Buffer
+	cmd := helper(t, bin, []string{"DATABASE_URL=" + dbURL}, &stdout, &stderr, "import", "--dept", "医保局", "--category", "medical", "--json", file)
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("import: %v; stderr %s", err, stderr.String())
+	}
+	rss := cmd.Peak(t)
+	t.Logf("%d rows in %v, max RSS %d MB", rows, time.Since(start).Round(time.Millisecond), rss>>20)
+	var b struct {
+		Rows  int    `json:"rows"`
+		Sheet string `json:"sheet"`
+	}
+	if err := json.Unmarshal(stdout.Bytes(), &b); err != nil || b.Rows != rows || b.Sheet != "明细" {
+		t.Errorf("answer %s (%v); want %d rows from sheet 明细", stdout.String(), err, rows)
+	}
+	if rss > maxRSS {
+		t.Errorf("max RSS %d MB, over %d MB", rss>>20, maxRSS>>20)
+	}
+}
+
+// fangpin import of department files as they come: the JSON adds skipped and sheet, and
+// stderr names the sheet read and the sheets passed over.
+func TestImportNamesSheetAndSkipped(t *testing.T) {
+	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
+		t.Fatal("org apply failed")
+	}
+	for _, c := range []struct {
+		glob  string
+		want  string
+		sheet string
+	}{
+		{"a2_*.xlsx", `"skipped":2,"sheet":"Sheet1"`, "Sheet1"},
+		{"d1_*.xlsx", `"skipped":0,"sheet":"住院明细"`, "住院明细"},
+		{"t1_*.txt", `"skipped":0}`, ""},
+	} {
+		m, _ := filepath.Glob("../../cases/intake/testdata/department-files/" + c.glob)
+		if len(m) != 1 {
+			t.Fatalf("sample %s: %v", c.glob, m)
+		}
+		code, out := run(t, "import", "--dept", "医保局", "--category", "medical", "--period", "2026-10", "--json", m[0])
+		if code != 0 || !strings.Contains(out, c.want) || !strings.Contains(out, `"rows":7,"accepted":7`) {
+			t.Errorf("%s: exit %d, %s; want %s", c.glob, code, out, c.want)
 		}
 	}
 }

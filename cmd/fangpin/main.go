@@ -31,6 +31,7 @@ var commands = map[string]command{
 	"synth":     {"生成虚构的演示数据：synth registry -o FILE", runSynth},
 	"dispatch":  {"比对初筛、集中交办：dispatch [--month] [--date] [--dry-run] --json", runDispatch},
 	"cases":     {"案件列表：cases --json [--month] [--township] [--status]", runCases},
+	"audit":     {"查阅记录：audit --json [--id 身份证号] [--user 用户ID] [--since YYYY-MM-DD]", runAudit},
 
 	// issue 7: assessment, ledger export, spot checks (cmd/fangpin/ledger.go)
 	"report":    {"月度考核：report --month YYYY-MM [--json] [--feedback]", runReport},
@@ -39,6 +40,8 @@ var commands = map[string]command{
 
 	"import":   {"部门筛查数据：import --dept 部门 --category 类别 [--period YYYY-MM] FILE", runImport},
 	"warnings": {"批次的预警：warnings --batch ID --json", runWarnings},
+	"mapping":  {"部门的列名、取值对应关系：mapping --dept 部门 [--clear] --json", runMapping},
+	"template": {"推送模板：template --category 类别 -o FILE.xlsx；template --org -o FILE.xlsx", runTemplate},
 
 	"reminders": {"提醒：reminders [--json] [--case 编号 | --month YYYY-MM]；reminders rebuild [--json]", runReminders},
 	"worker":    {"只运行提醒服务（可多机多实例）", runWorker},

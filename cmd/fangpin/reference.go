@@ -83,7 +83,7 @@ func runOrg(ctx context.Context, env *Env, args []string) error {
 }
 
 func runRegistry(ctx context.Context, env *Env, args []string) error {
-	const use = "用法：fangpin registry import [--json] [--dry-run] [--allow-removals] FILE（CSV 或 XLSX，国家系统导出的全县完整名册）| fangpin registry member [--json] 身份证号"
+	const use = "用法：fangpin registry import [--json] [--dry-run] [--allow-removals] FILE（Excel .xlsx/.xls 或 CSV，国家系统导出的全县完整名册）| fangpin registry member [--json] 身份证号"
 	if len(args) > 0 && args[0] == "member" {
 		return runRegistryMember(ctx, env, args[1:])
 	}
@@ -123,6 +123,10 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 			return fmt.Errorf("%s：%s", fs.Arg(0), cases.ErrorMessage(err))
 		}
 		return fmt.Errorf("%s：%w", fs.Arg(0), err)
+	}
+	if err := db.RecordAccess(ctx, cases.AccessEvent{User: cliUser(), Action: cases.AccessImport, BatchID: sum.BatchID,
+		Channel: cases.ChannelCLI, Detail: fmt.Sprintf("名册 %s，%d 行", filepath.Base(fs.Arg(0)), sum.Rows)}); err != nil {
+		return err
 	}
 	for _, e := range sum.Errors {
 		fmt.Fprintf(os.Stderr, "第 %d 行，列“%s”：%s\n", e.Row, e.Column, e.Message)

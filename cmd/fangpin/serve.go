@@ -24,6 +24,7 @@ import (
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/charts"
 	"github.com/fangpin/fangpin/handlers"
 	"github.com/fangpin/fangpin/internal/supervise"
 	"github.com/fangpin/fangpin/notify"
@@ -124,6 +125,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	}
 	s.Outbox = &pgqueue.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
+	s.Router.Groups = db
 	links := env.formLinks()
 	s.Links = links
 	if links != nil {
@@ -131,22 +133,27 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	} else {
 		log.Warn("FANGPIN_FORM_SECRET 未设置：消息中不附表单链接，H5 表单页面不可用（卡片和命令照常可用）")
 	}
-	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}, Cal: db.Cal, Now: db.Now, Log: log}
+	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}, Access: db, Cal: db.Cal, Now: db.Now, Log: log}
 	s.Router.Register(cs.Commands()...)
 	s.Router.Cards = cs
-	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Log: log}).Commands()...)
+	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Access: db, Log: log, Links: links}).Commands()...)
+	if err := charts.Init(); err != nil {
+		// 进度 and 统计 still answer in text; the office is told the picture is missing
+		log.Error("进度和统计的图表无法生成：找不到中文字体。请安装 fonts-wqy-microhei（bash scripts/chromium.sh），或用 "+charts.FontEnv+" 指定字体文件", "err", err)
+	}
 	s.Router.Register((&handlers.Sweeps{Store: db, Now: db.Now}).Commands()...)
+	s.Router.Register((&handlers.Pushes{Store: db, Out: s.Outbox}).Commands()...)
 	rules, err := env.Rules()
 	if err != nil {
 		return nil, err
 	}
-	batchAPI := &handlers.BatchAPI{Store: db, Rules: rules, Log: log}
+	batchAPI := &handlers.BatchAPI{Store: db, Rules: rules, Access: db, Log: log}
 	s.Mux.Handle("POST /api/v1/batches", batchAPI)
 	// Files sent to the AI bot and the upload page take their turn with the push API.
 	files := &handlers.FilePushes{Store: db, Users: db, Out: s.Outbox, Fetch: s.API, BotAESKey: env.AIBotAESKey,
-		Rules: rules, Turn: batchAPI.Turn, Links: links, Log: log}
+		Rules: rules, Turn: batchAPI.Turn, Links: links, Access: db, Log: log}
 	s.Router.Files, s.Files = files, files
-	uploads := &handlers.UploadPage{Pushes: files, Links: links, Users: db, OAuth: s.API, Log: log}
+	uploads := &handlers.UploadPage{Pushes: files, Links: links, Users: db, OAuth: s.API, Access: db, Log: log}
 	s.Router.Register(uploads.UploadCommand())
 	if links != nil {
 		s.Mux.Handle("/upload/", uploads)
@@ -173,15 +180,17 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Mux.Handle("/wecom/callback", appCB)
 	s.Mux.Handle("/wecom/aibot", aiCB)
 	if links != nil {
-		s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Now: db.Now, Log: log})
-		s.Mux.Handle("/tasks/", &handlers.TaskList{Ledger: db, Users: db, Links: links, OAuth: s.API, Cal: db.Cal, Now: db.Now, Log: log})
+		s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Access: db, Now: db.Now, Log: log})
+		s.Mux.Handle("/tasks/", &handlers.TaskList{Ledger: db, Users: db, Links: links, OAuth: s.API, Access: db, Cal: db.Cal, Now: db.Now, Log: log})
+		s.Mux.Handle("/overview/", &handlers.Overview{Store: db, Users: db, Links: links, OAuth: s.API, Access: db, Log: log})
 		s.Mux.Handle("/report", &handlers.ReportForm{Ledger: db, Users: db, Links: links, OAuth: s.API,
 			Announce: &handlers.Announcer{Links: links}, Now: db.Now, Log: log})
 	}
 	s.Mux.HandleFunc("GET /healthz", s.healthz)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	s.Sender = &bot.Worker{Store: pgqueue.New(db.DB), API: s.API, Log: log, Metrics: s.Metrics,
-		Pacer: &bot.Pacer{R: rdb, Prefix: s.RedisPrefix + "pace:", Limits: bot.DefaultLimits()}}
+		GroupWords: &handlers.GroupWords{Store: db},
+		Pacer:      &bot.Pacer{R: rdb, Prefix: s.RedisPrefix + "pace:", Limits: bot.DefaultLimits()}}
 	// Group messages that failed for good are reported to the office (spec §9).
 	s.Failures = &handlers.SendFailures{Store: db, Log: log}
 	s.Workers = append(s.Workers,

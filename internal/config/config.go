@@ -37,6 +37,10 @@ type Config struct {
 
 	HolidaysFile string // FANGPIN_HOLIDAYS: holiday override file
 	RulesFile    string // FANGPIN_RULES: rule threshold overrides
+	// H5OAuth is FANGPIN_H5_OAUTH (1/on/true): H5 pages ask WeCom's OAuth who opens a signed
+	// link and refuse anyone but its user (production); off, the link's user is trusted
+	// (tests, the simulator). docs/privacy.md.
+	H5OAuth bool
 	// SpoolDir is FANGPIN_SPOOL_DIR: callbacks that come while Postgres is down wait here
 	// (default: per database under the temp dir; "off": answer 503 instead).
 	SpoolDir string
@@ -85,6 +89,10 @@ func Load(getenv func(string) string) (Config, error) {
 		HolidaysFile: get("FANGPIN_HOLIDAYS", ""),
 		RulesFile:    get("FANGPIN_RULES", ""),
 		SpoolDir:     get("FANGPIN_SPOOL_DIR", ""),
+	}
+	switch strings.ToLower(get("FANGPIN_H5_OAUTH", "")) {
+	case "1", "on", "true", "yes":
+		c.H5OAuth = true
 	}
 	var errs []error
 	if v := get("FANGPIN_RETENTION_YEARS", ""); v == "" {
