@@ -171,7 +171,8 @@ func (l *RegistryLoad) Abort() {
 // tables, the temporary ones indexed and analysed, so that the planner hashes them and the
 // cost grows linearly with the registry (a correlated scan of an unindexed temporary table
 // made the first import grow with its square). registry_fm is the file's members joined
-// once with the registry's, keeping only those new or different: the member steps and the
+// once with the registry's (a full join), keeping only those new or different, and the
+// registry's active members the file does not list (absent): the member steps and the
 // writes read it rather than joining the whole file again.
 var registryDiffSQL = []string{`
 	CREATE TEMP TABLE registry_fh ON COMMIT DROP AS
@@ -182,11 +183,13 @@ var registryDiffSQL = []string{`
 	ALTER TABLE registry_fh ADD PRIMARY KEY (household_no)`, `
 	ANALYZE registry_fh`, `
 	CREATE TEMP TABLE registry_fm ON COMMIT DROP AS
-	SELECT f.household_no, f.id_number, f.name, f.relation, m.id_number IS NOT NULL AS known,
-		m.household_no AS old_household, m.name AS old_name, m.relation AS old_relation, m.removed_at IS NOT NULL AS was_removed
-	FROM registry_file f LEFT JOIN registry_members m ON m.id_number = f.id_number
-	WHERE m.id_number IS NULL OR m.household_no <> f.household_no OR m.removed_at IS NOT NULL
-		OR m.name <> f.name OR m.relation <> f.relation`, `
+	SELECT f.household_no, coalesce(f.id_number, m.id_number) AS id_number, f.name, f.relation, m.id_number IS NOT NULL AS known,
+		m.household_no AS old_household, m.name AS old_name, m.relation AS old_relation, m.removed_at IS NOT NULL AS was_removed,
+		f.id_number IS NULL AS absent
+	FROM registry_file f FULL JOIN registry_members m ON m.id_number = f.id_number
+	WHERE (f.id_number IS NULL AND m.removed_at IS NULL)
+		OR (f.id_number IS NOT NULL AND (m.id_number IS NULL OR m.household_no <> f.household_no OR m.removed_at IS NOT NULL
+			OR m.name <> f.name OR m.relation <> f.relation))`, `
 	ANALYZE registry_fm`, `
 	CREATE TEMP TABLE registry_chg (seq serial, change text NOT NULL, household text NOT NULL,
 		id_number text NOT NULL DEFAULT '', fields text[] NOT NULL DEFAULT '{}', from_ text NOT NULL DEFAULT '',
@@ -212,17 +215,17 @@ var registryDiffSQL = []string{`
 	ORDER BY fh.household_no`, `
 	INSERT INTO registry_chg (change, household, id_number, from_, to_)
 	SELECT 'moved', household_no, id_number, old_household, household_no FROM registry_fm
-	WHERE known AND old_household <> household_no ORDER BY household_no, id_number`, `
+	WHERE NOT absent AND known AND old_household <> household_no ORDER BY household_no, id_number`, `
 	INSERT INTO registry_chg (change, household, id_number)
 	SELECT 'added', f.household_no, f.id_number
 	FROM registry_fm f JOIN registry_households h ON h.household_no = f.household_no AND h.status = 'active'
-	WHERE NOT f.known OR (f.was_removed AND f.old_household = f.household_no)
+	WHERE NOT f.absent AND (NOT f.known OR (f.was_removed AND f.old_household = f.household_no))
 	ORDER BY f.household_no, f.id_number`, `
 	INSERT INTO registry_chg (change, household, id_number, fields)
 	SELECT 'changed', f.household_no, f.id_number,
 		array_remove(ARRAY[CASE WHEN f.old_name <> f.name THEN '姓名' END, CASE WHEN f.old_relation <> f.relation THEN '与户主关系' END], NULL)
 	FROM registry_fm f
-	WHERE f.known AND f.old_household = f.household_no AND NOT f.was_removed
+	WHERE NOT f.absent AND f.known AND f.old_household = f.household_no AND NOT f.was_removed
 		AND (f.old_name, f.old_relation) IS DISTINCT FROM (f.name, f.relation)
 	ORDER BY f.household_no, f.id_number`, `
 	INSERT INTO registry_chg (change, household)
@@ -231,9 +234,8 @@ var registryDiffSQL = []string{`
 		AND NOT EXISTS (SELECT 1 FROM registry_refused r WHERE r.household_no = h.household_no)
 	ORDER BY h.household_no`, `
 	INSERT INTO registry_chg (change, household, id_number)
-	SELECT 'removed', m.household_no, m.id_number FROM registry_members m
-	WHERE m.removed_at IS NULL AND EXISTS (SELECT 1 FROM registry_fh fh WHERE fh.household_no = m.household_no)
-		AND NOT EXISTS (SELECT 1 FROM registry_file f WHERE f.id_number = m.id_number)
+	SELECT 'removed', m.old_household, m.id_number FROM registry_fm m
+	WHERE m.absent AND EXISTS (SELECT 1 FROM registry_fh fh WHERE fh.household_no = m.old_household)
 		AND NOT EXISTS (SELECT 1 FROM registry_held x WHERE x.id_number = m.id_number)
 	ORDER BY m.id_number`,
 }
@@ -360,9 +362,9 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 			AND NOT EXISTS (SELECT 1 FROM registry_households h WHERE h.household_no = fh.household_no)`, `
 		UPDATE registry_members m SET household_no = f.household_no, name = f.name, relation = f.relation,
 			removed_at = NULL, updated_at = $1
-		FROM registry_fm f WHERE f.known AND f.id_number = m.id_number`, `
+		FROM registry_fm f WHERE NOT f.absent AND f.known AND f.id_number = m.id_number`, `
 		INSERT INTO registry_members (id_number, household_no, name, relation, updated_at)
-		SELECT f.id_number, f.household_no, f.name, f.relation, $1 FROM registry_fm f WHERE NOT f.known`,
+		SELECT f.id_number, f.household_no, f.name, f.relation, $1 FROM registry_fm f WHERE NOT f.absent AND NOT f.known`,
 	} {
 		if _, err := execTraced(ctx, tx, q, now); err != nil {
 			return out, fmt.Errorf("apply registry rows: %w", err)
