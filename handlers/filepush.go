@@ -415,6 +415,9 @@ func (p *FilePushes) askCard(m bot.Message, id, name string, ask []pushChoice) [
 
 // handleCard continues a held file's import with the category its sender clicked.
 func (p *FilePushes) handleCard(ctx context.Context, m bot.Message) error {
+	if strings.HasPrefix(m.Card.TaskID, periodCardPrefix) {
+		return p.handlePeriod(ctx, m)
+	}
 	if id, n, ok := heldOfMapTask(m.Card.TaskID); ok {
 		return p.handleColumns(ctx, m, id, n)
 	}
@@ -498,6 +501,11 @@ func (p *FilePushes) answer(msgID, user, name string, out pushOutcome, err error
 	}
 	mt, body := bot.Text(text)
 	msgs := []bot.Outgoing{{Key: "file-reply:" + msgID, Channel: bot.ToUsers, Target: user, MsgType: mt, Body: body}}
+	if err == nil {
+		if card, ok := p.periodCard(msgID, user, out.Batch); ok {
+			msgs = append(msgs, card)
+		}
+	}
 	if err == nil && out.Batch.DuplicateOf == nil && out.Refused.Len() > 0 {
 		data, werr := out.Refused.Workbook()
 		if werr != nil {
@@ -530,12 +538,20 @@ func PushSummary(name string, b cases.Batch, workbookRows int) string {
 	} else {
 		fmt.Fprintf(&s, "已导入文件“%s”：%s · %s，期间 %s，批次号 %s。\n", name, b.Department, b.Category.Label(), periodText(b), b.ID)
 	}
-	fmt.Fprintf(&s, "共 %d 行：接收 %d 行，退回 %d 行，产生预警 %d 条，不在筛查范围 %d 行。", b.Rows, b.Accepted, b.Rejected, b.Warnings, b.OutOfScope)
+	fmt.Fprintf(&s, "共 %d 行：接收 %d 行，退回 %d 行，跳过 %d 行（合计、落款等非数据行），产生预警 %d 条，不在筛查范围 %d 行。",
+		b.Rows, b.Accepted, b.Rejected, b.Skipped, b.Warnings, b.OutOfScope)
 	if b.RegistryUpdates != nil && b.NotInRegistry != nil {
 		fmt.Fprintf(&s, "更新名册 %d 人，名册外 %d 行。", *b.RegistryUpdates, *b.NotInRegistry)
 	}
-	if b.Replaced > 0 && b.DuplicateOf == nil {
-		fmt.Fprintf(&s, "其中 %d 行替换了本期此前推送（尚未交办）中同一人的数据。", b.Replaced)
+	if b.DuplicateOf == nil {
+		fmt.Fprintf(&s, "替换本期此前推送（尚未交办）中同一人的数据 %d 行。", b.Replaced)
+	}
+	if b.Sheet != "" {
+		fmt.Fprintf(&s, "\n读取的工作表：“%s”", b.Sheet)
+		if len(b.PassedOver) > 0 {
+			fmt.Fprintf(&s, "（跳过了表头不符的工作表：%s）", strings.Join(b.PassedOver, "、"))
+		}
+		s.WriteString("。")
 	}
 	if b.Late {
 		s.WriteString("\n本次推送晚于推送时限，记为逾期推送。")

@@ -85,8 +85,8 @@ func TestColumnCardInChatStoresTheDepartmentsWords(t *testing.T) {
 		t.Fatalf("the second file was not read by the stored words: %s", reply)
 	}
 	for _, m := range sim.SentTo(user)[n:] {
-		if _, ok := m.Body["template_card"]; ok {
-			t.Errorf("a card was sent for the second file: %v", m.Body)
+		if tc, ok := m.Body["template_card"].(map[string]any); ok && tc["card_type"] == "multiple_interaction" {
+			t.Errorf("the columns were asked again for the second file: %v", m.Body)
 		}
 	}
 
@@ -116,5 +116,62 @@ func TestColumnCardInChatStoresTheDepartmentsWords(t *testing.T) {
 	status, out = uploadPost(t, link, map[string]string{"period": "2026-08"}, "产业三.csv", []byte(third))
 	if status != http.StatusCreated || out["accepted"] != 1.0 {
 		t.Fatalf("answer after the form's mapping %d: %v", status, out)
+	}
+}
+
+// The reply to a file sent in chat comes with a card of nearby months: a click re-files the
+// push, as `期间 <批次号> YYYY-MM` does.
+func TestFileReplyPeriodButtonRefilesThePush(t *testing.T) {
+	_, sim, _, _ := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const user = "liaison_nyj"
+	data := "姓名,身份证号,乡镇,村,人员类别,产业项目,损失金额\n张一," + validID("52263119800101001") + ",城关镇,东村,一般农户,养猪,100\n合计,,,,,,100\n"
+	n := len(sim.SentTo(user))
+	if _, err := sim.SendFile(ctx, user, "产业.csv", []byte(data)); err != nil {
+		t.Fatal(err)
+	}
+	reply := replyWith(t, ctx, sim, user, n, "产业.csv")
+	if !strings.Contains(reply, "跳过 1 行") || !strings.Contains(reply, "同一人的数据 0 行") {
+		t.Errorf("reply lacks the counts: %s", reply)
+	}
+	period := regexp.MustCompile(`期间 (\d{4}-\d{2})`).FindStringSubmatch(reply)
+	if period == nil {
+		t.Fatalf("reply names no period: %s", reply)
+	}
+	var card map[string]any
+	waitFor(t, ctx, sim, "the period card", func() bool {
+		for _, m := range sim.SentTo(user)[n:] {
+			if tc, ok := m.Body["template_card"].(map[string]any); ok && strings.Contains(fmt.Sprint(tc["task_id"]), "period") {
+				card = tc
+				return true
+			}
+		}
+		return false
+	})
+	buttons, _ := card["button_list"].([]any)
+	if len(buttons) < 2 {
+		t.Fatalf("buttons = %v", buttons)
+	}
+	b := buttons[0].(map[string]any)
+	to := strings.TrimPrefix(fmt.Sprint(b["text"]), "改为 ")
+	if to >= period[1] {
+		t.Errorf("the first button %s is not a month before %s", to, period[1])
+	}
+	n = len(sim.SentTo(user))
+	if err := sim.ClickCard(ctx, user, bot.CardEvent{TaskID: fmt.Sprint(card["task_id"]), EventKey: fmt.Sprint(b["key"]), CardType: "button_interaction"}); err != nil {
+		t.Fatal(err)
+	}
+	got := replyWith(t, ctx, sim, user, n, "已把批次")
+	if !strings.Contains(got, "从 "+period[1]+" 期改为 "+to+" 期") {
+		t.Errorf("reply to the click: %s", got)
+	}
+	// Another member cannot re-file it.
+	n = len(sim.SentTo("wangwu"))
+	if err := sim.ClickCard(ctx, "wangwu", bot.CardEvent{TaskID: fmt.Sprint(card["task_id"]), EventKey: fmt.Sprint(b["key"]), CardType: "button_interaction"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := replyWith(t, ctx, sim, "wangwu", n, ""); strings.Contains(got, "已把批次") {
+		t.Errorf("another department's liaison re-filed the push: %s", got)
 	}
 }
