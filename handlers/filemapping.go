@@ -94,8 +94,9 @@ func (p *FilePushes) matchChoices(ctx context.Context, path string, all []pushCh
 }
 
 // columnsToAsk inspects the file's header for c with the department's stored words: nil
-// when nothing is to be asked (the header matches, no mapping is kept, or the file has no
-// column of its own to offer — then the import names what is missing).
+// when nothing is to be asked (the header matches, no mapping is kept, no row looks like a
+// header, or the file has no column of its own to offer — then the import names what is
+// missing).
 func (p *FilePushes) columnsToAsk(ctx context.Context, path string, c pushChoice, asked map[string]bool) (*columnAsk, error) {
 	if p.mappings() == nil {
 		return nil, nil
@@ -105,8 +106,10 @@ func (p *FilePushes) columnsToAsk(ctx context.Context, path string, c pushChoice
 		return nil, err
 	}
 	in, err := intake.Inspect(path, c.Cat, aliases)
-	if err != nil || in.Matched || in.Row == 0 {
-		return nil, nil // an unreadable file: the import gives the reader's own reason
+	if err != nil || in.Matched || in.Row == 0 || in.Placement.Found == 0 {
+		// An unreadable file, or no row that names even one required column (not a header
+		// of this category at all): the import gives the reader's own reason.
+		return nil, nil
 	}
 	ask := &columnAsk{Choice: c}
 	for _, col := range in.Placement.Missing {

@@ -165,6 +165,12 @@ func (p *FilePushes) run(ctx context.Context, a cases.Actor, path, filename, sum
 	if err != nil {
 		return pushOutcome{}, err
 	}
+	// The file's name tells a PDF or a picture before its header is looked for (the path is
+	// a temporary file's, without the name's extension): refused as the import refuses it,
+	// rather than read as text and asked about.
+	if err := sheet.RefuseName(filename); err != nil {
+		return pushOutcome{}, cases.Errorf(cases.EInvalid, "%s", err.Error())
+	}
 	// Reading a workbook's header holds its shared strings, like the import: one at a time.
 	if p.Turn != nil {
 		release, err := p.Turn(ctx)

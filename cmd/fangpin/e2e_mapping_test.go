@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases/intake"
+	"github.com/fangpin/fangpin/cases/sheet/sheettest"
 )
 
 // A liaison's file that names its columns in words the reader does not know gets a card
@@ -173,5 +175,46 @@ func TestFileReplyPeriodButtonRefilesThePush(t *testing.T) {
 	}
 	if got := replyWith(t, ctx, sim, "wangwu", n, ""); strings.Contains(got, "已把批次") {
 		t.Errorf("another department's liaison re-filed the push: %s", got)
+	}
+}
+
+// Hostile and wrong files sent in chat get the reader's reason, naming the limit, and
+// store nothing.
+func TestChatRefusesOLE2BombAndNonTable(t *testing.T) {
+	_, sim, _, _ := startServer(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	const user = "liaison_nyj"
+	hdr := []any{"姓名", "身份证号", "乡镇", "村", "人员类别", "产业项目", "损失金额"}
+	wb := sheettest.XLS([]sheettest.XLSSheet{{Name: "表", Rows: [][]any{hdr}}})
+	var bomb bytes.Buffer
+	// A Workbook stream that claims a gigabyte in a file of a few kilobytes.
+	if err := sheettest.WriteCFB(&bomb, []sheettest.Stream{{Name: "Workbook", Size: int64(len(wb)), R: bytes.NewReader(wb), Declared: 1 << 30}}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want []string
+	}{
+		{"炸弹.xls", bomb.Bytes(), []string{"没有导入", "50 MB 的上限"}},
+		{"通知.pdf", []byte("%PDF-1.4\n%âãÏÓ\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"), []string{"没有导入", "另存为 .xlsx"}},
+		{"照片.jpg", []byte("\xff\xd8\xff\xe0\x00\x10JFIF\x00\x01"), []string{"没有导入", "另存为 .xlsx"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			n := len(sim.SentTo(user))
+			if _, err := sim.SendFile(ctx, user, tc.name, tc.data); err != nil {
+				t.Fatal(err)
+			}
+			reply := replyWith(t, ctx, sim, user, n, tc.name)
+			for _, w := range tc.want {
+				if !strings.Contains(reply, w) {
+					t.Errorf("reply lacks %q: %s", w, reply)
+				}
+			}
+			if strings.Contains(reply, "批次号") {
+				t.Errorf("a batch was stored: %s", reply)
+			}
+		})
 	}
 }
