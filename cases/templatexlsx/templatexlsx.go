@@ -257,7 +257,7 @@ func Org(w io.Writer) error {
 		{"组织文件模板", "与 org.yaml 的键一一对应；示例行是虚构的，填写前请删除"},
 		{"乡镇", "每行一个乡镇；简称、曾用名可写多个，用顿号或逗号分开；群聊ID（应用群聊）和群机器人key 二选一"},
 		{"部门", "每行一个推送部门；推送类别写类别代码：" + categoryCodes() + "；令牌只写 SHA-256（64 位小写十六进制）"},
-		{"人员", "每行一人；角色：cadre（乡镇干部）、liaison（部门联络员）、office（县防返贫办）、supervisor（督查）；干部写乡镇，联络员写部门"},
+		{"人员", "每行一人；角色：cadre（乡镇干部）、liaison（部门联络员）、office（县防返贫办）、supervisor（督查）、leader（县领导，只看进度）；干部写乡镇，联络员写部门"},
 	}
 	for r, l := range lines {
 		for c, v := range l {
