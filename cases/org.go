@@ -135,7 +135,7 @@ func (o *Org) Validate() []string {
 			add("%s（%s）：缺少姓名 name", where, u.UserID)
 		}
 		if !u.Role.Valid() {
-			add("%s（%s）：角色“%s”应为 liaison、office、cadre 或 supervisor", where, u.UserID, u.Role)
+			add("%s（%s）：角色“%s”应为 liaison、office、cadre、supervisor 或 leader", where, u.UserID, u.Role)
 			continue
 		}
 		switch u.Role {

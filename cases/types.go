@@ -12,12 +12,13 @@ const (
 	RoleOffice     Role = "office"     // 县扶贫办
 	RoleCadre      Role = "cadre"      // 乡村干部
 	RoleSupervisor Role = "supervisor" // 领导小组办公室
+	RoleLeader     Role = "leader"     // 扶贫开发领导小组: read-only
 )
 
-// Valid reports whether r is one of the four roles.
+// Valid reports whether r is one of the five roles.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleLiaison, RoleOffice, RoleCadre, RoleSupervisor:
+	case RoleLiaison, RoleOffice, RoleCadre, RoleSupervisor, RoleLeader:
 		return true
 	}
 	return false
@@ -34,6 +35,8 @@ func (r Role) Label() string {
 		return "乡村干部"
 	case RoleSupervisor:
 		return "督查人员"
+	case RoleLeader:
+		return "县领导"
 	}
 	return string(r)
 }

@@ -71,9 +71,9 @@ func (db *DB) ApplyOrg(ctx context.Context, o *cases.Org) (OrgSummary, error) {
 			_, err := tx.ExecContext(ctx, `
 				INSERT INTO departments (name, categories, token_sha256) VALUES ($1, $2, $3)
 				ON CONFLICT (name) DO UPDATE SET categories = EXCLUDED.categories,
-					token_sha256 = EXCLUDED.token_sha256, updated_at = now()
+					token_sha256 = `+keptToken+`, updated_at = now()
 				WHERE (departments.categories, departments.token_sha256)
-					IS DISTINCT FROM (EXCLUDED.categories, EXCLUDED.token_sha256)`,
+					IS DISTINCT FROM (EXCLUDED.categories, `+keptToken+`)`,
 				d.Name, pq.Array(cats), d.TokenSHA256)
 			if err != nil {
 				return fmt.Errorf("department %s: %w", d.Name, err)
@@ -343,3 +343,10 @@ func (db *DB) County(ctx context.Context) (string, error) {
 	}
 	return name, nil
 }
+
+// keptToken is the token hash an org apply leaves a department: the file's, unless the file
+// names a revoked token or none while a token issued in chat (令牌) is in force — a YAML file
+// kept from before must not bring back a revoked token (docs/office.md).
+const keptToken = `CASE WHEN EXCLUDED.token_sha256 IN (SELECT sha256 FROM revoked_tokens)
+		OR (EXCLUDED.token_sha256 = '' AND departments.token_issued_at IS NOT NULL)
+	THEN departments.token_sha256 ELSE EXCLUDED.token_sha256 END`

@@ -125,6 +125,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Outbox = &pgqueue.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
 	s.Router.Groups = db
+	s.Router.Access = db
 	links := env.formLinks()
 	s.Links = links
 	if links != nil {
@@ -135,7 +136,8 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}, Access: db, Cal: db.Cal, Now: db.Now, Log: log}
 	s.Router.Register(cs.Commands()...)
 	s.Router.Cards = cs
-	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Access: db, Log: log}).Commands()...)
+	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Access: db, Spots: db, Log: log}).Commands()...)
+	s.Router.Register((&handlers.Office{Store: db, Out: s.Outbox, Log: log}).Commands()...)
 	s.Router.Register((&handlers.Sweeps{Store: db, Now: db.Now}).Commands()...)
 	rules, err := env.Rules()
 	if err != nil {
