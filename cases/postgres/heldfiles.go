@@ -49,3 +49,18 @@ func (db *DB) DropHeldFile(ctx context.Context, id string) error {
 	}
 	return nil
 }
+
+// LatestHeldFile returns the youngest file held with the department mark dept (younger than
+// a day), or cases.ENotFound.
+func (db *DB) LatestHeldFile(ctx context.Context, dept string) (cases.HeldFile, error) {
+	var id string
+	err := db.QueryRowContext(ctx, `SELECT id FROM held_files WHERE department = $1 AND created_at >= now() - $2::interval
+		ORDER BY created_at DESC, id LIMIT 1`, dept, fmt.Sprintf("%d seconds", int(cases.HeldFileTTL.Seconds()))).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cases.HeldFile{}, cases.Errorf(cases.ENotFound, "没有待确认的文件。")
+	}
+	if err != nil {
+		return cases.HeldFile{}, fmt.Errorf("latest held file: %w", err)
+	}
+	return db.HeldFile(ctx, id)
+}

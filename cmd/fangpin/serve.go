@@ -148,6 +148,10 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	// Files sent to the AI bot and the upload page take their turn with the push API.
 	files := &handlers.FilePushes{Store: db, Users: db, Out: s.Outbox, Fetch: s.API, BotAESKey: env.AIBotAESKey,
 		Rules: rules, Turn: batchAPI.Turn, Links: links, Access: db, Log: log}
+	// Registry files the office sends are previewed and applied once confirmed (docs/office.md).
+	files.Registry = &handlers.RegistryFiles{Store: db, Users: db, Out: s.Outbox, Access: db, Log: log,
+		Registry: announcedRegistry{db: db, announce: (&handlers.Announcer{Links: links}).AnnounceMoves}}
+	s.Router.Register(files.Registry.Commands()...)
 	s.Router.Files, s.Files = files, files
 	uploads := &handlers.UploadPage{Pushes: files, Links: links, Users: db, OAuth: s.API, Access: db, Log: log}
 	s.Router.Register(uploads.UploadCommand())
