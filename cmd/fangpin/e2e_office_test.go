@@ -136,6 +136,30 @@ func TestEndToEndOfficeChoresAndLeaders(t *testing.T) {
 		}
 	})
 
+	t.Run("结果 for a department and for the office", func(t *testing.T) {
+		cs, err := s.DB.ListCases(ctx, cases.CaseFilter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cs) != 3 {
+			t.Fatalf("want the 3 cases of 医保局's 3 dispatched warnings, got %d", len(cs))
+		}
+		for i, reason := range []string{"欧阳家庭收入稳定，子女已就业", "子女已就业；已参加医保二次报销 12000 元"} {
+			say("zhangsan", "核查 "+cs[i].No+" 不纳入 "+reason, cs[i].No)
+		}
+		mine := say("wangwu", "结果", "预警结果反馈")
+		wantIn(t, "医保局's 结果", mine, "医保局预警结果反馈", "预警 3 条，形成案件 3 件，比对已核 0 条；纳入 0，已在监测 0，不纳入 2，尚未核查 1",
+			"不纳入的常见理由：子女已就业")
+		for _, leak := range []string{"欧阳", "12000", cs[0].No} {
+			if strings.Contains(mine, leak) {
+				t.Errorf("结果 names %q:\n%s", leak, mine)
+			}
+		}
+		wantIn(t, "another department's 结果", say("liaison_wjw", "结果", "预警结果反馈"), "卫健委", "没有本部门推送的预警")
+		wantIn(t, "the office's 结果", say("zhaoliu", "结果", "各部门预警结果反馈"), "医保局：预警 3，案件 3", "卫健委：预警 0")
+		wantIn(t, "a cadre's 结果", say("zhangsan", "结果", "结果"), "只有部门联络员、县扶贫办可以使用")
+	})
+
 	t.Run("抽查 抽取 draws reproducibly and tells the supervisors", func(t *testing.T) {
 		n := len(sim.SentTo("sunqi"))
 		first := say("zhaoliu", "抽查 抽取 50%", "抽查名单")

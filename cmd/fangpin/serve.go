@@ -143,6 +143,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
+	s.Router.Register((&handlers.Results{Store: db, Rules: rules}).Commands()...)
 	batchAPI := &handlers.BatchAPI{Store: db, Rules: rules, Access: db, Log: log}
 	s.Mux.Handle("POST /api/v1/batches", batchAPI)
 	// Files sent to the AI bot and the upload page take their turn with the push API.

@@ -1,0 +1,89 @@
+package cases
+
+import (
+	"sort"
+	"strings"
+	"unicode"
+)
+
+// 结果运用 (docs/office.md): what became of a department's warnings in a round, counts only.
+
+// RuleResult is what became of one rule's warnings that a department pushed.
+type RuleResult struct {
+	Rule        string // the rule's id
+	Pushed      int    // warnings taken in the round
+	Cases       int    // cases they made or joined
+	Held        int    // warnings held as 比对已核
+	Included    int    // cases verified 纳入
+	Monitored   int    // 已在监测
+	NotIncluded int    // 不纳入
+	Open        int    // cases not yet verified
+}
+
+// DepartmentResults is a department's 结果 for a round.
+type DepartmentResults struct {
+	Department string
+	Round      string // YYYY-MM
+	Rules      []RuleResult
+	TasksDue   int      // the department's tasks on the round's cases
+	TasksDone  int      // of which done
+	Reasons    []string // the commonest words of the 不纳入 reasons (ReasonWords)
+}
+
+// Total sums the rules.
+func (d DepartmentResults) Total() RuleResult {
+	var t RuleResult
+	for _, r := range d.Rules {
+		t.Pushed += r.Pushed
+		t.Cases += r.Cases
+		t.Held += r.Held
+		t.Included += r.Included
+		t.Monitored += r.Monitored
+		t.NotIncluded += r.NotIncluded
+		t.Open += r.Open
+	}
+	return t
+}
+
+// ReasonWords are the n commonest phrases of 不纳入 reasons, for a department tuning its
+// screening. A reason is split at punctuation and spaces into phrases; a phrase counts once
+// per reason, and only phrases that at least two reasons share and that hold no digit or
+// letter (no ID number, phone, amount or case number) are kept: a name or a detail of one
+// household is not repeated. Ties go to the shorter, then the smaller phrase.
+func ReasonWords(reasons []string, n int) []string {
+	count := map[string]int{}
+	for _, r := range reasons {
+		seen := map[string]bool{}
+		for _, p := range strings.FieldsFunc(r, func(c rune) bool {
+			return unicode.IsSpace(c) || unicode.IsPunct(c) || unicode.IsSymbol(c)
+		}) {
+			if seen[p] || len([]rune(p)) < 2 || len([]rune(p)) > 16 || strings.IndexFunc(p, func(c rune) bool {
+				return unicode.IsDigit(c) || (c < unicode.MaxASCII && unicode.IsLetter(c)) || strings.ContainsRune("０１２３４５６７８９元万", c)
+			}) >= 0 {
+				continue
+			}
+			seen[p] = true
+			count[p]++
+		}
+	}
+	var words []string
+	for w, c := range count {
+		if c >= 2 {
+			words = append(words, w)
+		}
+	}
+	sort.Slice(words, func(i, j int) bool {
+		a, b := words[i], words[j]
+		if count[a] != count[b] {
+			return count[a] > count[b]
+		}
+		if len([]rune(a)) != len([]rune(b)) {
+			return len([]rune(a)) < len([]rune(b))
+		}
+		return a < b
+	})
+	if len(words) > n {
+		words = words[:n]
+	}
+	return words
+}
