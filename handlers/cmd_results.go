@@ -2,7 +2,6 @@ package handlers
 
 import (
 	"context"
-	"fmt"
 	"strings"
 
 	"github.com/fangpin/fangpin/cases"
@@ -48,9 +47,9 @@ func (r *Results) results(ctx context.Context, req Request) (string, error) {
 		return "", err
 	}
 	if dept != "" && len(all) == 1 {
-		return ResultsText(all[0], r.rules()), nil
+		return cases.ResultsText(all[0], r.rules()), nil
 	}
-	return ResultsTable(round, all), nil
+	return cases.ResultsTable(round, all), nil
 }
 
 func (r *Results) rules() cases.Rules {
@@ -58,50 +57,4 @@ func (r *Results) rules() cases.Rules {
 		return r.Rules
 	}
 	return cases.DefaultRules()
-}
-
-// ResultsText is one department's 结果: per rule, then the totals, reasons' words and tasks.
-// It names no household.
-func ResultsText(d cases.DepartmentResults, rules cases.Rules) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "【%s预警结果反馈 · %s交办】", d.Department, monthTitle(d.Round))
-	if len(d.Rules) == 0 {
-		b.WriteString("\n本轮交办没有本部门推送的预警。")
-	}
-	for _, x := range d.Rules {
-		name := x.Rule
-		if rl, ok := rules.Rule(x.Rule); ok {
-			name = rl.Name
-		}
-		fmt.Fprintf(&b, "\n• %s：预警 %d 条，形成案件 %d 件，比对已核 %d 条；纳入 %d，已在监测 %d，不纳入 %d，尚未核查 %d",
-			name, x.Pushed, x.Cases, x.Held, x.Included, x.Monitored, x.NotIncluded, x.Open)
-	}
-	if len(d.Rules) > 1 {
-		t := d.Total()
-		fmt.Fprintf(&b, "\n合计：预警 %d 条，案件 %d 件，比对已核 %d 条；纳入 %d，已在监测 %d，不纳入 %d，尚未核查 %d",
-			t.Pushed, t.Cases, t.Held, t.Included, t.Monitored, t.NotIncluded, t.Open)
-	}
-	if len(d.Reasons) > 0 {
-		fmt.Fprintf(&b, "\n不纳入的常见理由：%s", strings.Join(d.Reasons, "、"))
-	}
-	if d.TasksDue > 0 {
-		fmt.Fprintf(&b, "\n部门任务：%d 项，已办理 %d 项", d.TasksDue, d.TasksDone)
-	}
-	b.WriteString("\n（仅统计数字，不含农户信息；供优化筛查条件参考）")
-	return b.String()
-}
-
-// ResultsTable is the county-wide table for the office: one line a department.
-func ResultsTable(round string, all []cases.DepartmentResults) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "【各部门预警结果反馈 · %s交办】", monthTitle(round))
-	for _, d := range all {
-		t := d.Total()
-		fmt.Fprintf(&b, "\n%s：预警 %d，案件 %d，比对已核 %d，纳入 %d，已在监测 %d，不纳入 %d，未核查 %d，任务 %d/%d",
-			d.Department, t.Pushed, t.Cases, t.Held, t.Included, t.Monitored, t.NotIncluded, t.Open, d.TasksDone, d.TasksDue)
-		if len(d.Reasons) > 0 {
-			fmt.Fprintf(&b, "；不纳入常见理由：%s", strings.Join(d.Reasons, "、"))
-		}
-	}
-	return b.String()
 }
