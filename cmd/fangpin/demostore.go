@@ -79,4 +79,3 @@ func (s demoStore) PrintTownships(ctx context.Context, month string) error {
 	printTownships(a)
 	return nil
 }
-
