@@ -14,6 +14,14 @@ type Org struct {
 	Users       []OrgUser       `yaml:"users" json:"users"`
 }
 
+// OrgPreview is what applying an org file would change (docs/office.md): people named
+// "姓名（userid）", townships "旧名 → 新名".
+type OrgPreview struct {
+	Deactivated []string
+	Added       []string
+	Renamed     []string
+}
+
 // OrgTownship is a township and the group chat its cases go to.
 type OrgTownship struct {
 	Name    string   `yaml:"name" json:"name"`

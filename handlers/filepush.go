@@ -343,6 +343,19 @@ func (p *FilePushes) HandleMessageErr(ctx context.Context, m bot.Message) error 
 		return err
 	}
 	defer os.Remove(path)
+	if p.Registry != nil {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read file: %w", err)
+		}
+		if o, isOrg, perr := IsOrgFile(name, data); isOrg {
+			msgs, err := p.Registry.PreviewOrg(ctx, m, a, id, name, data, o, perr)
+			if err != nil {
+				return err
+			}
+			return p.Out.Enqueue(ctx, msgs...)
+		}
+	}
 	if p.Registry != nil && IsRegistryFile(path) {
 		msgs, err := p.Registry.Preview(ctx, m, a, id, name, path)
 		if err != nil {

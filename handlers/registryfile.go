@@ -12,6 +12,7 @@ import (
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/orgfile"
 	"github.com/fangpin/fangpin/cases/registry"
 	"github.com/fangpin/fangpin/cases/sheet"
 )
@@ -21,8 +22,12 @@ import (
 // sender confirms within a day (cases.HeldFileTTL). The file waits in held_files, marked
 // with HeldRegistry in its department column, and is deleted once confirmed or cancelled.
 
-// HeldRegistry marks a held file as a registry re-import waiting for its confirmation.
-const HeldRegistry = "名册"
+// HeldRegistry and HeldOrg mark a held file as a registry re-import or an org file waiting
+// for its confirmation.
+const (
+	HeldRegistry = "名册"
+	HeldOrg      = "组织"
+)
 
 // Card keys and typed words of the confirmation.
 const (
@@ -37,9 +42,11 @@ type RegistryFileStore interface {
 	HoldFile(ctx context.Context, f cases.HeldFile) error
 	DropHeldFile(ctx context.Context, id string) error
 	HeldFile(ctx context.Context, id string) (cases.HeldFile, error)
-	// LatestHeldFile is the youngest file held with the department mark (a day at most),
-	// or cases.ENotFound.
-	LatestHeldFile(ctx context.Context, department string) (cases.HeldFile, error)
+	// LatestHeldFile is the youngest file held with one of the department marks (a day at
+	// most), or cases.ENotFound.
+	LatestHeldFile(ctx context.Context, marks ...string) (cases.HeldFile, error)
+	// PreviewOrg is what applying an org file would change; refused as applying it would be.
+	PreviewOrg(ctx context.Context, o *cases.Org) (cases.OrgPreview, error)
 }
 
 // RegistryFiles previews and, once confirmed, applies registry files sent in chat.
@@ -47,6 +54,8 @@ type RegistryFiles struct {
 	Store RegistryFileStore
 	// Registry applies a re-import, telling the townships of the cases it moves.
 	Registry registry.Store
+	// ApplyOrg applies a confirmed org file.
+	ApplyOrg func(ctx context.Context, o *cases.Org) error
 	Users    Directory
 	Out      Queue
 	Access   AccessLog
@@ -220,7 +229,7 @@ func (g *RegistryFiles) Decide(ctx context.Context, m bot.Message, a cases.Actor
 	var held cases.HeldFile
 	var err error
 	if id == "" {
-		held, err = g.Store.LatestHeldFile(ctx, HeldRegistry)
+		held, err = g.Store.LatestHeldFile(ctx, HeldRegistry, HeldOrg)
 	} else {
 		held, err = g.Store.HeldFile(ctx, id)
 	}
@@ -230,7 +239,7 @@ func (g *RegistryFiles) Decide(ctx context.Context, m bot.Message, a cases.Actor
 	if err != nil {
 		return "", err
 	}
-	if held.Department != HeldRegistry {
+	if held.Department != HeldRegistry && held.Department != HeldOrg {
 		return "", cases.Errorf(cases.ENotFound, "没有待确认的名册。")
 	}
 	if held.UserID != a.UserID {
@@ -244,7 +253,13 @@ func (g *RegistryFiles) Decide(ctx context.Context, m bot.Message, a cases.Actor
 		if err := g.Store.DropHeldFile(ctx, held.ID); err != nil {
 			return "", err
 		}
+		if held.Department == HeldOrg {
+			return fmt.Sprintf("已取消：组织文件“%s”没有应用，人员和乡镇没有任何变动。", held.Filename), nil
+		}
 		return fmt.Sprintf("已取消：名册“%s”没有导入，现有名册没有任何变动。", held.Filename), nil
+	}
+	if held.Department == HeldOrg {
+		return g.applyOrg(ctx, m, a, held, word)
 	}
 	path, _, err := spoolFile(g.TempDir, func(w io.Writer) error { _, err := w.Write(held.Data); return err })
 	if err != nil {
@@ -313,4 +328,85 @@ func (g *RegistryFiles) handleCard(ctx context.Context, m bot.Message) error {
 	mt, body := bot.Text(text)
 	msgs = append(msgs, bot.Outgoing{Key: "file-reply:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: mt, Body: body})
 	return g.Out.Enqueue(ctx, msgs...)
+}
+
+// IsOrgFile reads an org file (YAML) sent in chat: by its name (.yaml, .yml). A file that
+// is not one gives nil; one that is but does not parse gives the reason.
+func IsOrgFile(name string, data []byte) (org *cases.Org, isOrg bool, err error) {
+	low := strings.ToLower(name)
+	if !strings.HasSuffix(low, ".yaml") && !strings.HasSuffix(low, ".yml") {
+		return nil, false, nil
+	}
+	o, err := orgfile.Parse(data)
+	return o, true, err
+}
+
+// PreviewOrg answers an org file the office sent: who would be deactivated and added,
+// which townships renamed; an org that would strand open cases is refused as
+// `fangpin org apply` refuses it. The file waits for its sender's confirmation.
+func (g *RegistryFiles) PreviewOrg(ctx context.Context, m bot.Message, a cases.Actor, id, name string, data []byte, o *cases.Org, perr error) ([]bot.Outgoing, error) {
+	reply := func(text string) []bot.Outgoing {
+		mt, body := bot.Text(text)
+		return []bot.Outgoing{{Key: "file-reply:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: mt, Body: body}}
+	}
+	if a.Role != cases.RoleOffice {
+		return reply("组织文件由县扶贫办维护，您发来的文件没有应用。"), nil
+	}
+	if perr != nil {
+		return reply(fmt.Sprintf("组织文件“%s”有错误，不能应用：%s\n请修正后重新发送。", name, cases.ErrorMessage(perr))), nil
+	}
+	p, err := g.Store.PreviewOrg(ctx, o)
+	if err != nil {
+		if cases.ErrorCode(err) == cases.EInternal {
+			return nil, err
+		}
+		return reply(fmt.Sprintf("组织文件“%s”不能应用：%s", name, cases.ErrorMessage(err))), nil
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "【组织文件试算】“%s”：乡镇 %d 个，部门 %d 个，人员 %d 人。", name, len(o.Townships), len(o.Departments), len(o.Users))
+	list := func(title string, xs []string) {
+		if len(xs) > 0 {
+			fmt.Fprintf(&b, "\n%s %d：%s", title, len(xs), strings.Join(xs, "、"))
+		}
+	}
+	list("将停用的账号", p.Deactivated)
+	list("新增的账号", p.Added)
+	list("乡镇更名或合并", p.Renamed)
+	if len(p.Deactivated)+len(p.Added)+len(p.Renamed) == 0 {
+		b.WriteString("\n人员和乡镇没有增减或更名（其他信息如有修改，确认后生效）。")
+	}
+	hash := sha256.Sum256(data)
+	if err := g.Store.HoldFile(ctx, cases.HeldFile{ID: id, UserID: a.UserID, Department: HeldOrg, Filename: name,
+		SHA256: hex.EncodeToString(hash[:]), Data: data}); err != nil {
+		return nil, err
+	}
+	card := bot.TemplateCard{CardType: "button_interaction", TaskID: id,
+		MainTitle:  bot.CardTitle{Title: "确认应用组织文件？", Desc: name},
+		SubTitle:   "确认之前人员和乡镇没有任何变动。只有您本人可以在 24 小时内确认；也可以私聊发送“确认导入”或“取消”。",
+		ButtonList: []bot.CardButton{{Text: WordConfirm, Key: WordConfirm, Style: 1}, {Text: WordCancel, Key: WordCancel, Style: 2}}}
+	mt, body := bot.Card(card)
+	return append(reply(b.String()), bot.Outgoing{Key: "file-ask:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: mt, Body: body}), nil
+}
+
+// applyOrg applies a confirmed org file.
+func (g *RegistryFiles) applyOrg(ctx context.Context, m bot.Message, a cases.Actor, held cases.HeldFile, word string) (string, error) {
+	if g.ApplyOrg == nil {
+		return "", cases.Errorf(cases.EInvalid, "这里暂时不能应用组织文件，请用命令行 fangpin org apply。")
+	}
+	o, err := orgfile.Parse(held.Data)
+	if err != nil {
+		return "", cases.Errorf(cases.EInvalid, "组织文件有错误：%s", cases.ErrorMessage(err))
+	}
+	if err := g.ApplyOrg(ctx, o); err != nil {
+		return "", err
+	}
+	if err := g.Store.DropHeldFile(ctx, held.ID); err != nil {
+		g.log().WarnContext(ctx, "drop confirmed org file", "id", held.ID, "err", err)
+	}
+	ev := cases.AccessEvent{User: a.UserID, Action: cases.AccessImport, Channel: chatChannel(m),
+		Detail: fmt.Sprintf("组织文件 %s，确认应用（%s）；文件 SHA-256 %s", held.Filename, word, held.SHA256)}
+	if err := recordAccess(ctx, g.Access, ev); err != nil {
+		g.log().ErrorContext(ctx, "record org apply", "user", a.UserID, "err", err)
+	}
+	return fmt.Sprintf("组织文件“%s”已应用：乡镇 %d 个，部门 %d 个，人员 %d 人。", held.Filename, len(o.Townships), len(o.Departments), len(o.Users)), nil
 }

@@ -48,7 +48,7 @@ func TestEndToEndRegistryConfirmedInChat(t *testing.T) {
 		if _, err := sim.SendFile(ctx, user, name, data); err != nil {
 			t.Fatal(err)
 		}
-		reply = replyWith(t, ctx, sim, user, n, "名册")
+		reply = replyWith(t, ctx, sim, user, n, "试算")
 		if !wantCard {
 			return reply, nil
 		}
@@ -126,4 +126,26 @@ func TestEndToEndRegistryConfirmedInChat(t *testing.T) {
 	preview, _ = send("zhaoliu", "错误名册.csv", []byte(bad), false)
 	wantIn(t, "the errors' preview", preview, "第 2 行", "户主身份证号", "不能确认导入")
 	wantIn(t, "确认导入 of a file with errors", say("zhaoliu", "确认导入", "名册"), "没有待确认的名册")
+
+	// An org file the same way: the preview names who would be deactivated, and nothing
+	// changes until it is confirmed.
+	orgYAML, err := os.ReadFile("../../examples/org.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kept []string
+	for _, l := range strings.SplitAfter(string(orgYAML), "\n") {
+		if !strings.Contains(l, "userid: liaison_gaj,") {
+			kept = append(kept, l)
+		}
+	}
+	preview, _ = send("zhaoliu", "org.yaml", []byte(strings.Join(kept, "")), true)
+	wantIn(t, "the org preview", preview, "【组织文件试算】", "将停用的账号 1：公小安（liaison_gaj）")
+	if a, err := s.DB.Actor(ctx, "liaison_gaj"); err != nil || a.Role != cases.RoleLiaison {
+		t.Fatalf("the org changed before its confirmation: %+v %v", a, err)
+	}
+	wantIn(t, "the org confirmation", say("zhaoliu", "确认导入", "组织文件"), "已应用")
+	if _, err := s.DB.Actor(ctx, "liaison_gaj"); cases.ErrorCode(err) != cases.EForbidden {
+		t.Errorf("after the confirmation 公小安 should be deactivated: %v", err)
+	}
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
+	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
 	"github.com/fangpin/fangpin/internal/supervise"
@@ -151,6 +152,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 		Rules: rules, Turn: batchAPI.Turn, Links: links, Access: db, Log: log}
 	// Registry files the office sends are previewed and applied once confirmed (docs/office.md).
 	files.Registry = &handlers.RegistryFiles{Store: db, Users: db, Out: s.Outbox, Access: db, Log: log,
+		ApplyOrg: func(ctx context.Context, o *cases.Org) error { _, err := db.ApplyOrg(ctx, o); return err },
 		Registry: announcedRegistry{db: db, announce: (&handlers.Announcer{Links: links}).AnnounceMoves}}
 	s.Router.Register(files.Registry.Commands()...)
 	s.Router.Files, s.Files = files, files
