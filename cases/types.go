@@ -12,10 +12,10 @@ const (
 	RoleOffice     Role = "office"     // 县扶贫办
 	RoleCadre      Role = "cadre"      // 乡村干部
 	RoleSupervisor Role = "supervisor" // 领导小组办公室
-	RoleLeader     Role = "leader"     // 扶贫开发领导小组: read-only
+	RoleLeader     Role = "leader"     // 县领导（扶贫开发领导小组）：只看进度、统计、逾期和概览
 )
 
-// Valid reports whether r is one of the five roles.
+// Valid reports whether r is one of the five roles an org file may give.
 func (r Role) Valid() bool {
 	switch r {
 	case RoleLiaison, RoleOffice, RoleCadre, RoleSupervisor, RoleLeader:
