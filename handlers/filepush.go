@@ -55,6 +55,9 @@ type FilePushes struct {
 	// every file); tests lower it.
 	MaxBytes int64
 	Access   AccessLog // each file imported
+	// Registry takes registry files the office sends (previewed, applied once confirmed);
+	// nil treats them as any other file.
+	Registry *RegistryFiles
 	Log      *slog.Logger
 }
 
@@ -340,6 +343,26 @@ func (p *FilePushes) HandleMessageErr(ctx context.Context, m bot.Message) error 
 		return err
 	}
 	defer os.Remove(path)
+	if p.Registry != nil {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read file: %w", err)
+		}
+		if o, isOrg, perr := IsOrgFile(name, data); isOrg {
+			msgs, err := p.Registry.PreviewOrg(ctx, m, a, id, name, data, o, perr)
+			if err != nil {
+				return err
+			}
+			return p.Out.Enqueue(ctx, msgs...)
+		}
+	}
+	if p.Registry != nil && IsRegistryFile(path) {
+		msgs, err := p.Registry.Preview(ctx, m, a, id, name, path)
+		if err != nil {
+			return err
+		}
+		return p.Out.Enqueue(ctx, msgs...)
+	}
 	out, err := p.run(ctx, a, path, name, sum, nil, "", nil, func(out pushOutcome, err error) error {
 		p.logPush(ctx, a, out, err, cases.ChannelChat)
 		if derr := p.Store.DropHeldFile(context.WithoutCancel(ctx), id); derr != nil {
@@ -421,6 +444,12 @@ func (p *FilePushes) askCard(m bot.Message, id, name string, ask []pushChoice) [
 
 // handleCard continues a held file's import with the category its sender clicked.
 func (p *FilePushes) handleCard(ctx context.Context, m bot.Message) error {
+	if p.Registry != nil {
+		switch m.Card.EventKey {
+		case WordConfirm, WordConfirmRemovals, WordCancel:
+			return p.Registry.handleCard(ctx, m)
+		}
+	}
 	if strings.HasPrefix(m.Card.TaskID, periodCardPrefix) {
 		return p.handlePeriod(ctx, m)
 	}
