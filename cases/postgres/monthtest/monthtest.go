@@ -171,15 +171,12 @@ func SetupWith(t testing.TB, plan []Case, dispatch cases.Date) (*postgres.DB, []
 	t.Helper()
 	monthDispatch := dispatch
 	ctx := context.Background()
-	url := pgtest.NewURL(t)
+	url := pgtest.MigratedURL(t)
 	db, err := postgres.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	org, err := orgfile.Parse([]byte(Org))
 	if err != nil {
 		t.Fatal(err)
