@@ -17,6 +17,7 @@ import (
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 // inboxState returns the state and attempts of the row with key.
@@ -205,7 +206,7 @@ func TestInboxTwoWorkersHandleEachOnce(t *testing.T) {
 	runInbox(t, b)
 	waitFor(t, func() bool {
 		var left int
-		h.DB.Get(&left, `SELECT count(*) FROM inbox WHERE state <> 'done'`)
+		left = pgtest.Count(t, h.DB, `SELECT count(*) FROM inbox WHERE state <> 'done'`)
 		return left == 0
 	})
 	mu.Lock()
@@ -272,7 +273,7 @@ func TestInboxHandlerPanicRetriedThenFailed(t *testing.T) {
 	}
 	waitFor(t, func() bool {
 		var left int
-		h.DB.Get(&left, `SELECT count(*) FROM inbox WHERE state = 'pending'`)
+		left = pgtest.Count(t, h.DB, `SELECT count(*) FROM inbox WHERE state = 'pending'`)
 		return left == 0
 	})
 	st, n, lastErr := inboxState(t, h, "app:8500")
@@ -301,7 +302,9 @@ func TestPruneInboxKeepsPending(t *testing.T) {
 		t.Fatalf("pruned %d, %v; want 1", n, err)
 	}
 	var keys []string
-	h.DB.Select(&keys, `SELECT key FROM inbox ORDER BY key`)
+	if err := h.DB.Select(&keys, `SELECT key FROM inbox ORDER BY key`); err != nil {
+		t.Fatal(err)
+	}
 	if strings.Join(keys, ",") != "new-done,old-pending" {
 		t.Errorf("left %v", keys)
 	}
@@ -329,7 +332,7 @@ func waitLockWaiters(t *testing.T, h *harness) {
 	t.Helper()
 	waitFor(t, func() bool {
 		var n int
-		h.DB.Get(&n, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
+		n = pgtest.Count(t, h.DB, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
 		return n > 0
 	})
 }
@@ -433,7 +436,9 @@ func TestInboxGroupCommitTakesWhatArrivedMeanwhile(t *testing.T) {
 	inboxSettled(t, h)
 	stop()
 	var claims []int
-	h.DB.Select(&claims, `SELECT DISTINCT attempts FROM inbox`)
+	if err := h.DB.Select(&claims, `SELECT DISTINCT attempts FROM inbox`); err != nil {
+		t.Fatal(err)
+	}
 	if rec.count() != 31 || fmt.Sprint(claims) != "[1]" {
 		t.Errorf("handled %d messages, claimed %v times; want 31, each once", rec.count(), claims)
 	}
@@ -473,7 +478,9 @@ func TestInboxFailedGroupCommitFailsEveryWaiter(t *testing.T) {
 	inboxSettled(t, h)
 	stop()
 	var claims []int
-	h.DB.Select(&claims, `SELECT DISTINCT attempts FROM inbox`)
+	if err := h.DB.Select(&claims, `SELECT DISTINCT attempts FROM inbox`); err != nil {
+		t.Fatal(err)
+	}
 	if rec.count() != 16 || fmt.Sprint(claims) != "[1]" {
 		t.Errorf("handled %d messages, claimed %v times; want 16, each once", rec.count(), claims)
 	}

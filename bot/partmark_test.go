@@ -9,6 +9,7 @@ import (
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/bot/wecomtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 // Long private replies of the same kind, queued close together, arrive whole through
@@ -67,7 +68,7 @@ func TestSplitPartsSurviveTheDuplicateCheck(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	var failed int
-	h.DB.Get(&failed, `SELECT count(*) FROM outbox WHERE state = 'failed'`)
+	failed = pgtest.Count(t, h.DB, `SELECT count(*) FROM outbox WHERE state = 'failed'`)
 	if pending != 0 || failed != 0 {
 		t.Fatalf("%d pending, %d failed", pending, failed)
 	}
@@ -174,7 +175,7 @@ func TestCardWithALostCodeIsReplaced(t *testing.T) {
 	waitSent("the replacement card", func() bool { return len(cards()) == 2 })
 	stop()
 	var failed int
-	h.DB.Get(&failed, `SELECT count(*) FROM outbox WHERE state <> 'sent'`)
+	failed = pgtest.Count(t, h.DB, `SELECT count(*) FROM outbox WHERE state <> 'sent'`)
 	if failed != 0 {
 		t.Errorf("%d outbox rows not sent", failed)
 	}

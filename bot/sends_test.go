@@ -17,6 +17,7 @@ import (
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/bot/wecomtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 // syncBuffer is a log sink several goroutines may write.
@@ -94,7 +95,9 @@ func TestResponseURLOnlyOnWeComHost(t *testing.T) {
 		t.Errorf("the foreign response_url was called %d times", n)
 	}
 	var state, lastErr string
-	h.DB.QueryRow(`SELECT state, last_error FROM outbox WHERE idem_key = 'evil'`).Scan(&state, &lastErr)
+	if err := h.DB.QueryRow(`SELECT state, last_error FROM outbox WHERE idem_key = 'evil'`).Scan(&state, &lastErr); err != nil {
+		t.Fatal(err)
+	}
 	if state != "failed" || !strings.Contains(lastErr, "refused") {
 		t.Errorf("foreign response_url: state %q, error %q; want failed, refused", state, lastErr)
 	}
@@ -168,7 +171,7 @@ func TestLostAnswersPrivateMessagesExactlyOnce(t *testing.T) {
 		t.Errorf("the reply asked for twice arrived %d times, want 2", got)
 	}
 	var failed int
-	h.DB.Get(&failed, `SELECT count(*) FROM outbox WHERE state <> 'sent'`)
+	failed = pgtest.Count(t, h.DB, `SELECT count(*) FROM outbox WHERE state <> 'sent'`)
 	if failed != 0 {
 		t.Errorf("%d messages not sent", failed)
 	}
@@ -232,7 +235,7 @@ func TestLostAnswersGroupSendsMeasured(t *testing.T) {
 				}
 			}
 			var failed int
-			h.DB.Get(&failed, `SELECT count(*) FROM outbox WHERE state = 'failed'`)
+			failed = pgtest.Count(t, h.DB, `SELECT count(*) FROM outbox WHERE state = 'failed'`)
 			lost := h.Sim.LostAnswers()
 			t.Logf("%s: %d messages, %d answers lost → %d shown twice, %d missing, %d rows failed", api, n, lost, doubles, missing, failed)
 			if lost == 0 {
@@ -269,7 +272,9 @@ func TestLostAnswersGroupWindowBoundsResends(t *testing.T) {
 	waitSettled(t, h, 10*time.Second)
 	var state, lastErr string
 	var lostN int
-	h.DB.QueryRow(`SELECT state, last_error, lost_answers FROM outbox WHERE idem_key = 'g'`).Scan(&state, &lastErr, &lostN)
+	if err := h.DB.QueryRow(`SELECT state, last_error, lost_answers FROM outbox WHERE idem_key = 'g'`).Scan(&state, &lastErr, &lostN); err != nil {
+		t.Fatal(err)
+	}
 	if state != "failed" || !strings.Contains(lastErr, bot.ErrUncertain.Error()) {
 		t.Errorf("state %q, error %q; want failed as uncertain", state, lastErr)
 	}

@@ -126,7 +126,7 @@ func TestBatchAPIFile(t *testing.T) {
 		t.Fatalf("no file: %+v", a)
 	}
 	var n int
-	db.Get(&n, `SELECT count(*) FROM batches`)
+	n = pgtest.Count(t, db, `SELECT count(*) FROM batches`)
 	if n != 1 {
 		t.Fatalf("%d batches, want 1", n)
 	}
@@ -271,7 +271,7 @@ func TestBatchAPIMalformedRequestsAre4xx(t *testing.T) {
 		})
 	}
 	var n int
-	db.Get(&n, `SELECT count(*) FROM batches`)
+	n = pgtest.Count(t, db, `SELECT count(*) FROM batches`)
 	if n != 0 {
 		t.Fatalf("%d batches stored from bad requests", n)
 	}

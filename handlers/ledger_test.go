@@ -20,6 +20,7 @@ import (
 	"github.com/fangpin/fangpin/cases/ledgerxlsx"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/handlers"
 )
 
@@ -162,7 +163,7 @@ func TestExportSendsTheLedgerFromTheDatabase(t *testing.T) {
 		t.Errorf("lost %d answers, %d resends dropped; want 2 and 2", sim.LostAnswers(), len(sim.Duplicates()))
 	}
 	var left int
-	db.Get(&left, `SELECT count(*) FROM outbox WHERE idem_key = 'export:m1' AND (attachment IS NOT NULL OR state <> 'sent')`)
+	left = pgtest.Count(t, db, `SELECT count(*) FROM outbox WHERE idem_key = 'export:m1' AND (attachment IS NOT NULL OR state <> 'sent')`)
 	if left != 0 {
 		t.Error("the delivered row still holds the workbook (or was not sent)")
 	}

@@ -486,16 +486,14 @@ func TestCrashedClaimAndRebuildSendOnce(t *testing.T) {
 		}
 	}
 	var outbox, sentAll int
-	f.db.Get(&outbox, `SELECT count(*) FROM outbox WHERE idem_key LIKE 'reminder:%'`)
-	f.db.Get(&sentAll, `SELECT count(*) FROM reminders WHERE state = 'sent'`)
+	outbox = pgtest.Count(t, f.db, `SELECT count(*) FROM outbox WHERE idem_key LIKE 'reminder:%'`)
+	sentAll = pgtest.Count(t, f.db, `SELECT count(*) FROM reminders WHERE state = 'sent'`)
 	if sent != 1 {
 		t.Errorf("sent %d reminders of %s; want 1", sent, a.No)
 	}
 	// Case reminders to a group travel in the day's digest: one message for both rows.
-	var digests int
-	f.db.Get(&digests, `SELECT count(*) FROM reminders WHERE state = 'sent' AND kind = 'digest'`)
 	var digested int
-	f.db.Get(&digested, `SELECT count(*) FROM reminders WHERE state = 'sent' AND kind IN ('case_due', 'case_overdue', 'month_end')`)
+	digested = pgtest.Count(t, f.db, `SELECT count(*) FROM reminders WHERE state = 'sent' AND kind IN ('case_due', 'case_overdue', 'month_end')`)
 	sentAll -= digested
 	// November's own reminders went out late too (the worker was not ticking then): each once.
 	if len(f.sender.calls) != sentAll || outbox != sentAll {
@@ -565,8 +563,8 @@ func TestOneDigestPerTownshipPerDay(t *testing.T) {
 		t.Errorf("group messages on %d days: %v", len(perDay), perDay)
 	}
 	var caseRows, sentRows int
-	f.db.Get(&caseRows, `SELECT count(*) FROM reminders WHERE kind IN ('case_due', 'case_overdue') AND due_at < '2026-12-19'`)
-	f.db.Get(&sentRows, `SELECT count(*) FROM reminders WHERE kind IN ('case_due', 'case_overdue') AND state = 'sent'`)
+	caseRows = pgtest.Count(t, f.db, `SELECT count(*) FROM reminders WHERE kind IN ('case_due', 'case_overdue') AND due_at < '2026-12-19'`)
+	sentRows = pgtest.Count(t, f.db, `SELECT count(*) FROM reminders WHERE kind IN ('case_due', 'case_overdue') AND state = 'sent'`)
 	if caseRows == 0 || sentRows != caseRows {
 		t.Errorf("%d case reminders due in the fortnight, %d recorded as sent", caseRows, sentRows)
 	}

@@ -51,7 +51,7 @@ func BenchmarkImportVsPsqlCopy(b *testing.B) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/fangpin").CombinedOutput(); err != nil {
 		b.Fatalf("build: %v\n%s", err, out)
 	}
-	url := pgtest.NewURL(b)
+	url := pgtest.MigratedURL(b)
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, url)
 	if err != nil {
@@ -155,7 +155,7 @@ func BenchmarkImportVsPsqlCopy(b *testing.B) {
 		// server's backends (anything else running counts too, so read it on a quiet machine).
 		others := systemCPU(b) - cpu0 - user - sys
 		var stored int
-		db.Get(&stored, `SELECT count(DISTINCT (batch_id, row_no)) FROM warnings`)
+		stored = pgtest.Count(b, db, `SELECT count(DISTINCT (batch_id, row_no)) FROM warnings`)
 		if warnings != warnRows(n) || stored != warnings {
 			b.Fatalf("import reported %d warning rows and stored %d, want %d", warnings, stored, warnRows(n))
 		}

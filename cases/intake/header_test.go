@@ -139,7 +139,9 @@ func TestValueAliases(t *testing.T) {
 		t.Fatalf("%+v %v; want row 2 taken (农村五保对象 → 特困), row 3 refused", b, err)
 	}
 	var detail string
-	f.db.Get(&detail, `SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 2`, b.ID)
+	if err := f.db.Get(&detail, `SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 2`, b.ID); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(detail, `"救助类别":"特困"`) {
 		t.Errorf("detail %s; want 救助类别 特困", detail)
 	}

@@ -138,7 +138,9 @@ func TestMedicalEdges(t *testing.T) {
 		}
 	}
 	var detail string
-	f.db.Get(&detail, `SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 10`, b.ID)
+	if err := f.db.Get(&detail, `SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 10`, b.ID); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(detail, `"_rules"`) || !strings.Contains(detail, "medical.outpatient") {
 		t.Errorf("row 10 detail should list both rules: %s", detail)
 	}
@@ -199,7 +201,9 @@ func TestOutOfScopeRows(t *testing.T) {
 		t.Fatalf("employment: %+v", b)
 	}
 	var n int
-	f.db.Get(&n, `SELECT out_of_scope FROM batches WHERE id = $1`, b.ID)
+	if err := f.db.Get(&n, `SELECT out_of_scope FROM batches WHERE id = $1`, b.ID); err != nil {
+		t.Fatal(err)
+	}
 	if n != 1 {
 		t.Fatalf("stored out_of_scope = %d", n)
 	}
@@ -240,11 +244,15 @@ func TestBadRowsReportedGoodRowsKept(t *testing.T) {
 		t.Errorf("rows not reported: %v (errors %+v)", want, b.Errors)
 	}
 	var detail, id string
-	f.db.QueryRow(`SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 2`, b.ID).Scan(&detail)
+	if err := f.db.QueryRow(`SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 2`, b.ID).Scan(&detail); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(detail, "extra kept") {
 		t.Errorf("extra column not kept in detail: %s", detail)
 	}
-	f.db.QueryRow(`SELECT id_number FROM warnings WHERE batch_id = $1 AND row_no = 8`, b.ID).Scan(&id)
+	if err := f.db.QueryRow(`SELECT id_number FROM warnings WHERE batch_id = $1 AND row_no = 8`, b.ID).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
 	if id != lower {
 		t.Errorf("row 8 id %q, want %q", id, lower)
 	}
@@ -258,7 +266,7 @@ func TestQuietRowsAreCountedNotStored(t *testing.T) {
 		"乙,"+f.gen.IDNumber(1970)+",城关镇,100,0,0",
 	))
 	var stored int
-	f.db.Get(&stored, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
+	stored = pgtest.Count(t, f.db, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
 	if b.Accepted != 2 || b.Warnings != 1 || stored != 1 {
 		t.Fatalf("accepted %d, warnings %d, stored rows %d; want 2, 1, 1", b.Accepted, b.Warnings, stored)
 	}
@@ -274,7 +282,7 @@ func TestSameFileTwiceChangesNothing(t *testing.T) {
 		t.Fatalf("first %+v second %+v", first, second)
 	}
 	var n int
-	f.db.Get(&n, `SELECT count(*) FROM warnings`)
+	n = pgtest.Count(t, f.db, `SELECT count(*) FROM warnings`)
 	if n != 1 {
 		t.Fatalf("%d warnings stored, want 1", n)
 	}
@@ -295,7 +303,7 @@ func TestFileRefused(t *testing.T) {
 		t.Fatalf("unknown department: %v", err)
 	}
 	var n int
-	f.db.Get(&n, `SELECT count(*) FROM batches`)
+	n = pgtest.Count(t, f.db, `SELECT count(*) FROM batches`)
 	if n != 0 {
 		t.Fatalf("%d batches stored for refused files", n)
 	}
@@ -513,7 +521,9 @@ func TestEpidemicPushLate(t *testing.T) {
 		t.Fatalf("import JSON: %s", js)
 	}
 	var late bool
-	f.db.Get(&late, `SELECT late FROM batches WHERE id = $1`, b.ID)
+	if err := f.db.Get(&late, `SELECT late FROM batches WHERE id = $1`, b.ID); err != nil {
+		t.Fatal(err)
+	}
 	if !late {
 		t.Fatal("late not stored")
 	}

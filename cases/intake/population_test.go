@@ -143,7 +143,9 @@ func TestPopulationUpdatesTheRegistry(t *testing.T) {
 		t.Fatalf("later round: %+v %+v %v", later, res, err)
 	}
 	var key string
-	f.db.GetContext(ctx, &key, `SELECT c.household_key FROM cases c JOIN warnings w ON w.case_id = c.id WHERE w.batch_id = $1`, later.ID)
+	if err := f.db.GetContext(ctx, &key, `SELECT c.household_key FROM cases c JOIN warnings w ON w.case_id = c.id WHERE w.batch_id = $1`, later.ID); err != nil {
+		t.Fatal(err)
+	}
 	if key != "head:"+f.edge.IDNumber {
 		t.Errorf("the moved-out member's new warning went to %q, want a household of their own", key)
 	}

@@ -130,8 +130,8 @@ func TestImportBatchFailureLeavesNothing(t *testing.T) {
 		t.Fatal("a cancelled import succeeded")
 	}
 	var batches, warnings int
-	db.Get(&batches, `SELECT count(*) FROM batches`)
-	db.Get(&warnings, `SELECT count(*) FROM warnings`)
+	batches = pgtest.Count(t, db, `SELECT count(*) FROM batches`)
+	warnings = pgtest.Count(t, db, `SELECT count(*) FROM warnings`)
 	if batches != 0 || warnings != 0 {
 		t.Fatalf("after two failed imports: %d batches, %d warnings; want none", batches, warnings)
 	}
@@ -139,7 +139,7 @@ func TestImportBatchFailureLeavesNothing(t *testing.T) {
 	if earlier, err := db.ImportBatch(ctx, &b, fill(-1, nil)); err != nil || earlier != nil {
 		t.Fatalf("the same file after the failures: %v %v", earlier, err)
 	}
-	db.Get(&warnings, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
+	warnings = pgtest.Count(t, db, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
 	if warnings != n {
 		t.Fatalf("%d warnings stored, want %d", warnings, n)
 	}
@@ -165,8 +165,8 @@ func TestImportBatchWideRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stored, whole int
-	db.Get(&stored, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
-	db.Get(&whole, `SELECT count(*) FROM warnings WHERE batch_id = $1 AND detail::text = $2`, b.ID, wide)
+	stored = pgtest.Count(t, db, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
+	whole = pgtest.Count(t, db, `SELECT count(*) FROM warnings WHERE batch_id = $1 AND detail::text = $2`, b.ID, wide)
 	if stored != n || whole != n {
 		t.Fatalf("%d rows stored, %d of them whole; want %d", stored, whole, n)
 	}

@@ -164,9 +164,9 @@ func TestSchemaKeepsHistory(t *testing.T) {
 		}
 	}
 	var events, history, users int
-	db.Get(&events, `SELECT count(*) FROM case_events`)
-	db.Get(&history, `SELECT count(*) FROM registry_history`)
-	db.Get(&users, `SELECT count(*) FROM users`)
+	events = pgtest.Count(t, db, `SELECT count(*) FROM case_events`)
+	history = pgtest.Count(t, db, `SELECT count(*) FROM registry_history`)
+	users = pgtest.Count(t, db, `SELECT count(*) FROM users`)
 	if events == 0 || history != 1 || users != 5 {
 		t.Errorf("after the refusals: %d events, %d history rows, %d users", events, history, users)
 	}
@@ -263,7 +263,7 @@ func TestSchemaChecksMigrateDown(t *testing.T) {
 		t.Fatalf("down: %v", err)
 	}
 	var oldIndex int
-	db.Get(&oldIndex, `SELECT count(*) FROM pg_class WHERE relname = 'warnings_batch'`)
+	oldIndex = pgtest.Count(t, db, `SELECT count(*) FROM pg_class WHERE relname = 'warnings_batch'`)
 	if n := count(); n != 0 || oldIndex != 1 {
 		t.Errorf("after Down: %d left, warnings_batch restored %d", n, oldIndex)
 	}
@@ -300,9 +300,11 @@ func TestUndispatchedFlagBackfilled(t *testing.T) {
 	if err := db.Select(&flagged, `SELECT id FROM batches WHERE undispatched ORDER BY id`); err != nil {
 		t.Fatal(err)
 	}
-	db.Select(&want, `SELECT DISTINCT batch_id FROM warnings WHERE case_id IS NULL AND rule <> '' AND batch_id IS NOT NULL ORDER BY 1`)
+	if err := db.Select(&want, `SELECT DISTINCT batch_id FROM warnings WHERE case_id IS NULL AND rule <> '' AND batch_id IS NOT NULL ORDER BY 1`); err != nil {
+		t.Fatal(err)
+	}
 	var batches int
-	db.Get(&batches, `SELECT count(*) FROM batches`)
+	batches = pgtest.Count(t, db, `SELECT count(*) FROM batches`)
 	if len(want) != 1 || len(flagged) != 1 || flagged[0] != want[0] || batches < 5 {
 		t.Errorf("flagged %v of %d batches, want %v", flagged, batches, want)
 	}

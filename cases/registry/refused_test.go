@@ -8,6 +8,7 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/registry"
 	"github.com/fangpin/fangpin/cases/sheet"
 	"github.com/fangpin/fangpin/cases/synth"
@@ -133,7 +134,7 @@ func TestTooManyRefusedRowsChangeNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	var history int
-	db.Get(&history, `SELECT count(*) FROM registry_history`)
+	history = pgtest.Count(t, db, `SELECT count(*) FROM registry_history`)
 	order, rows := byHousehold(ms)
 	var next []cases.RegistryMember
 	refused := 0
@@ -154,9 +155,9 @@ func TestTooManyRefusedRowsChangeNothing(t *testing.T) {
 		t.Fatalf("a file with %d of %d rows refused: %+v, %v; want refused whole, naming the first errors", refused, len(next), s, err)
 	}
 	var after, active, villages int
-	db.Get(&after, `SELECT count(*) FROM registry_history`)
-	db.Get(&active, `SELECT count(*) FROM registry_households WHERE status = 'active'`)
-	db.Get(&villages, `SELECT count(*) FROM registry_households WHERE village = '新村'`)
+	after = pgtest.Count(t, db, `SELECT count(*) FROM registry_history`)
+	active = pgtest.Count(t, db, `SELECT count(*) FROM registry_households WHERE status = 'active'`)
+	villages = pgtest.Count(t, db, `SELECT count(*) FROM registry_households WHERE village = '新村'`)
 	if after != history || active != len(rows) || villages != 0 {
 		t.Errorf("after the refusal: %d history rows (was %d), %d active households (want %d), %d in 新村 (want 0)",
 			after, history, active, len(rows), villages)
