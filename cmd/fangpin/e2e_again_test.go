@@ -10,6 +10,7 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 func (e *e2e) questions(t *testing.T) {
@@ -62,7 +63,7 @@ func (e *e2e) again(t *testing.T) {
 	if got := replyWith(t, ctx, sim, "zhaoliu", n, "批次"); !strings.Contains(got, "未新建案件") {
 		t.Errorf("second 交办: %s", got)
 	}
-	time.Sleep(300 * time.Millisecond) // the outbox worker polls every 20 ms
+	pgtest.WaitQueuesEmpty(t, s.DB, 10*time.Second) // anything the second 交办 queued is sent
 	for _, m := range sim.Sent()[before:] {
 		// (the spot check's private notes may still be arriving)
 		if strings.Contains(m.Content, "防返贫预警交办") || m.MsgType == "template_card" {

@@ -30,7 +30,7 @@ func TestEndToEndHeldWarningsDepartmentTasksAndVisits(t *testing.T) {
 	t.Setenv("FANGPIN_FORM_SECRET", "e2e-form-secret")
 	sim := wecomtest.NewServer()
 	t.Cleanup(sim.Close)
-	url := pgtest.NewURL(t)
+	url := pgtest.MigratedURL(t)
 	base, _, s := startServeOn(t, sim, url, bot.NewLogger(io.Discard, slog.LevelError), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

@@ -27,7 +27,7 @@ func TestPushAPIRefusesBombsInBoundedMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds files of 50 MB")
 	}
-	dbURL := pgtest.NewURL(t)
+	dbURL := pgtest.MigratedURL(t)
 	t.Setenv("DATABASE_URL", dbURL)
 	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatal("org apply failed")

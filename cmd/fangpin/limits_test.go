@@ -179,7 +179,7 @@ func TestImportRefusesBombsInBoundedMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds files of 50 MB")
 	}
-	dbURL := pgtest.NewURL(t)
+	dbURL := pgtest.MigratedURL(t)
 	t.Setenv("DATABASE_URL", dbURL)
 	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatal("org apply failed")
@@ -219,7 +219,7 @@ func TestLargeXLSImportsInBoundedMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a file of 50 MB")
 	}
-	dbURL := pgtest.NewURL(t)
+	dbURL := pgtest.MigratedURL(t)
 	t.Setenv("DATABASE_URL", dbURL)
 	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatal("org apply failed")
@@ -275,7 +275,7 @@ func TestLargeXLSImportsInBoundedMemory(t *testing.T) {
 // fangpin import of department files as they come: the JSON adds skipped and sheet, and
 // stderr names the sheet read and the sheets passed over.
 func TestImportNamesSheetAndSkipped(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
 	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatal("org apply failed")
 	}

@@ -13,7 +13,7 @@ import (
 // `fangpin import` of a 公安局 file updates the registry; `fangpin registry member --json`
 // shows the member's status and history (spec §5a, §11).
 func TestPopulationImportAndRegistryMember(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
 	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatal("org apply failed")
 	}
