@@ -62,6 +62,7 @@ func (s *dyingSender) Send(ctx context.Context, tx cases.Tx, ds ...notify.Delive
 // over the other's claims while they are being fired, send the rest: each reminder once,
 // nothing of the dead worker's committed half again.
 func TestBatchCrashSendsEachOnce(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	day := cases.MustDate("2026-11-10")

@@ -185,6 +185,7 @@ func (f *fixture) pendingOf(caseID int64) int {
 // are exactly those of spec §10, on the right working days, once each; Redis is emptied and
 // the workers are down for a day and a half in December, and nothing is lost or doubled.
 func TestPlayNovemberDecember(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	w1, w2 := f.worker(), f.worker()
@@ -426,6 +427,7 @@ func TestPlayNovemberDecember(t *testing.T) {
 // A late push of an old period does not silence this month's nudge: a push counts for the
 // period it names (cases.Pushed), as in the assessment.
 func TestOldPeriodPushDoesNotSilenceTheNudge(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	w := f.worker()
@@ -447,6 +449,7 @@ func TestOldPeriodPushDoesNotSilenceTheNudge(t *testing.T) {
 // A worker that died holding a claim, a rebuild that re-adds the same ids and two live workers:
 // the reminder still goes out once, and the dead worker's claim expiring later changes nothing.
 func TestCrashedClaimAndRebuildSendOnce(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	f.clock.Set(cases.MustDate("2026-11-10").At(10, 0))
@@ -510,6 +513,7 @@ func TestCrashedClaimAndRebuildSendOnce(t *testing.T) {
 // day, listing every case due, due soon and overdue (overdue first), over a fortnight; each
 // case's reminder is still recorded as sent.
 func TestOneDigestPerTownshipPerDay(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	var nos []string
@@ -596,6 +600,7 @@ func TestOneDigestPerTownshipPerDay(t *testing.T) {
 // A township's daily digest @s the responsible cadres of the cases in it, not every cadre
 // of the township, and names them in the text (app-created groups cannot @ by userid).
 func TestDigestMentionsTheResponsibleCadres(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	org := parseOrg(t, orgYAML+"  - {userid: zhouer, name: 周二, role: cadre, township: 河口乡}\n")

@@ -12,6 +12,7 @@ import (
 // and on its first overdue day, with the escalation to the office that day; a task done
 // before then is not recalled again, and a closed case does not silence its open task.
 func TestDepartmentTaskReminders(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	w := f.worker()

@@ -14,6 +14,7 @@ import (
 // monitored household becomes a 信息变更 case at the next round; the death of a household's
 // only working-age member raises a 因就业不稳 warning; rows naming nobody change nothing.
 func TestPopulationUpdatesTheRegistry(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	g := f.gen
 	ctx := context.Background()

@@ -15,6 +15,7 @@ import (
 // TestAssessmentPinsTheHandMadeMonth pins every figure of monthtest.AssessPlan, written out
 // by hand from the plan (see its comment), as `fangpin report --json` prints it.
 func TestAssessmentPinsTheHandMadeMonth(t *testing.T) {
+	t.Parallel()
 	db, nos, _ := monthtest.SetupWith(t, monthtest.AssessPlan, monthtest.AssessDispatch)
 	a, err := db.Assess(context.Background(), monthtest.Month)
 	if err != nil {
@@ -100,6 +101,7 @@ func TestAssessmentPinsTheHandMadeMonth(t *testing.T) {
 // TestDepartmentTasksFeedTheScore: the tasks of the month's cases that are done or past due
 // count, on time when done by their due date.
 func TestDepartmentTasksFeedTheScore(t *testing.T) {
+	t.Parallel()
 	db, nos, _ := monthtest.SetupWith(t, monthtest.AssessPlan, monthtest.AssessDispatch)
 	ctx := context.Background()
 	for _, k := range []struct {
@@ -142,6 +144,7 @@ func TestDepartmentTasksFeedTheScore(t *testing.T) {
 // A month not yet over is provisional, with the count of cases still open; a month over is
 // not (its JSON keeps exactly the fields it had).
 func TestAssessmentOfAMonthInProgressIsProvisional(t *testing.T) {
+	t.Parallel()
 	db, _, _ := monthtest.SetupWith(t, monthtest.AssessPlan, monthtest.AssessDispatch)
 	over, err := db.Assess(context.Background(), monthtest.Month)
 	if err != nil {

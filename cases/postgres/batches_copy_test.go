@@ -35,6 +35,7 @@ func copyFixture(t *testing.T) *postgres.DB {
 // TestImportBatchCopiesValuesExactly: the hand-written binary COPY stores every column as the
 // values given, amounts to the fen (signs, zeros inside and at the ends, many digits).
 func TestImportBatchCopiesValuesExactly(t *testing.T) {
+	t.Parallel()
 	db := copyFixture(t)
 	at := time.Date(2026, 11, 3, 10, 4, 5, 123456000, cases.Shanghai)
 	db.Now = func() time.Time { return at }
@@ -101,6 +102,7 @@ func TestImportBatchCopiesValuesExactly(t *testing.T) {
 // (its reader failing, or its context cancelled) leaves no batch and no warning, and the
 // same file imports afterwards as if it never came.
 func TestImportBatchFailureLeavesNothing(t *testing.T) {
+	t.Parallel()
 	db := copyFixture(t)
 	ctx := context.Background()
 	const n = 9000 // more than four COPY statements
@@ -148,6 +150,7 @@ func TestImportBatchFailureLeavesNothing(t *testing.T) {
 // TestImportBatchWideRows: rows of a third of a megabyte each end their COPY statement early
 // (the statement's data stays about two megabytes) and are all stored whole.
 func TestImportBatchWideRows(t *testing.T) {
+	t.Parallel()
 	db := copyFixture(t)
 	wide := `{"附注":"` + strings.Repeat("长", 100000) + `"}`
 	const n = 25

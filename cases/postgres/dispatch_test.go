@@ -35,6 +35,7 @@ func dispatchOpts(dry bool) postgres.DispatchOptions {
 }
 
 func TestDispatchGroupsByHousehold(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
@@ -249,6 +250,7 @@ func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
 }
 
 func TestConcurrentDispatchesDoNotDouble(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	dispatchtest.Warn(t, db, p)
@@ -277,6 +279,7 @@ func TestConcurrentDispatchesDoNotDouble(t *testing.T) {
 }
 
 func TestSplitTextKeepsMessagesShort(t *testing.T) {
+	t.Parallel()
 	var lines []string
 	for i := 0; i < 200; i++ {
 		lines = append(lines, "YJ202611-0001 王*明（东村）因病、新增特困/低保·新增")
@@ -303,6 +306,7 @@ func TestSplitTextKeepsMessagesShort(t *testing.T) {
 // one whose warning is still without a case (a 人员变动 row naming nobody in the registry)
 // stays flagged, so a later round still sees it.
 func TestDispatchFindsWarningsThroughUndispatchedBatches(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	dispatchtest.Warn(t, db, p)

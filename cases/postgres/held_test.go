@@ -16,6 +16,7 @@ import (
 // 不纳入 closures were held before, so verified households came back every month. A case
 // verified but not entered yet is still open and takes the warnings as 补充预警.
 func TestVerifiedHouseholdsAreHeldWhateverTheResult(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	w := func(x pgtest.Warning) { pgtest.InsertWarning(t, db, x) }

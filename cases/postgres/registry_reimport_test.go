@@ -18,6 +18,7 @@ import (
 // TestRegistryReimportsOverMonths plays the county's monthly cycle with a registry that
 // changes every month and a township renamed once (spec §4a).
 func TestRegistryReimportsOverMonths(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	clock := cases.MustDate("2026-11-02").At(9, 0)
@@ -177,6 +178,7 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 
 // TestRegistryDiffRules: every kind of change, counted and listed once (spec §4a).
 func TestRegistryDiffRules(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	org, _ := orgfile.Parse([]byte(dispatchtest.Org))

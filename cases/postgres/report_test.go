@@ -65,6 +65,7 @@ func replay(p monthtest.Case, cal *cases.Calendar, asOf cases.Date) expectedCase
 }
 
 func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
+	t.Parallel()
 	db, nos := monthtest.Setup(t)
 	ctx := context.Background()
 	a, err := db.Assess(ctx, monthtest.Month)
@@ -287,6 +288,7 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 }
 
 func TestEducationPushIsScoredInApril(t *testing.T) {
+	t.Parallel()
 	db, _ := monthtest.Setup(t)
 	ctx := context.Background()
 	for _, b := range []struct {
@@ -312,6 +314,7 @@ func TestEducationPushIsScoredInApril(t *testing.T) {
 }
 
 func TestAssessRejectsABadMonth(t *testing.T) {
+	t.Parallel()
 	db, _ := monthtest.Setup(t)
 	if _, err := db.Assess(context.Background(), "2026-13"); cases.ErrorCode(err) != cases.EInvalid {
 		t.Fatalf("bad month: %v", err)
@@ -342,6 +345,7 @@ func sameKeys(m map[string]any, keys ...string) bool {
 // A push counts for the period it names, never for the day it arrived (spec §10), and a late
 // epidemic push counts against its department.
 func TestPushesCountForThePeriodTheyName(t *testing.T) {
+	t.Parallel()
 	db, _ := monthtest.Setup(t)
 	ctx := context.Background()
 	for _, b := range []struct {

@@ -49,6 +49,7 @@ func inTx(t *testing.T, db *postgres.DB, stmts ...string) error {
 // TestSchemaRefusesWhatTheCodeNeverWrites shows, constraint by constraint, that the database
 // refuses a row the code never writes, and takes its nearest legitimate neighbour.
 func TestSchemaRefusesWhatTheCodeNeverWrites(t *testing.T) {
+	t.Parallel()
 	db := schemaFixture(t)
 	const newCase = `(SELECT id FROM cases WHERE kind = '新增' AND status = 'dispatched' ORDER BY id LIMIT 1)`
 	const batchWarning = `(SELECT id FROM warnings WHERE batch_id IS NOT NULL ORDER BY id LIMIT 1)`
@@ -140,6 +141,7 @@ func TestSchemaRefusesWhatTheCodeNeverWrites(t *testing.T) {
 // TestSchemaKeepsHistory: the audit trail and the registry's history take rows but never
 // change or lose one; users are deactivated, never deleted.
 func TestSchemaKeepsHistory(t *testing.T) {
+	t.Parallel()
 	db := schemaFixture(t)
 	if err := inTx(t, db, `INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id)
 		VALUES ('', 'H0001', '退出', '2026-11-10', 'R1')`); err != nil {
@@ -184,6 +186,7 @@ func TestSchemaKeepsHistory(t *testing.T) {
 // was not found. A 责任部门 a row names must exist; one only a 问题类型 implies (饮水安全 → 水利局,
 // not in this county's org file) leaves the case with none, like its task.
 func TestUnknownDepartmentIsAnError(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
@@ -227,6 +230,7 @@ func TestUnknownDepartmentIsAnError(t *testing.T) {
 
 // TestSchemaChecksMigrateDown: the checks' Down undoes them all, and Up applies them again.
 func TestSchemaChecksMigrateDown(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := schemaFixture(t)
 	all, err := postgres.Migrations()
@@ -278,6 +282,7 @@ func TestSchemaChecksMigrateDown(t *testing.T) {
 // TestUndispatchedFlagBackfilled: migration 00600 flags, on a database that has batches
 // already, exactly the batches that still hold a warning without a case.
 func TestUndispatchedFlagBackfilled(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := schemaFixture(t)
 	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "民政局", Category: "assistance", Rule: "every_row",

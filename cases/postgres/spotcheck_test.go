@@ -12,6 +12,7 @@ import (
 )
 
 func TestDrawSpotChecksIsReproducibleAndIdempotent(t *testing.T) {
+	t.Parallel()
 	db, _ := monthtest.Setup(t)
 	ctx := context.Background()
 	var before int
@@ -89,6 +90,7 @@ func TestDrawSpotChecksIsReproducibleAndIdempotent(t *testing.T) {
 }
 
 func TestSpotCheckFailureReturnsTheCaseThroughTransition(t *testing.T) {
+	t.Parallel()
 	db, nos := monthtest.Setup(t)
 	ctx := context.Background()
 	var hooked []cases.Case

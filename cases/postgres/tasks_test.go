@@ -82,6 +82,7 @@ func caseOf(t *testing.T, db *postgres.DB, key string, openOnly bool) cases.Case
 // two 问题类型 of one person are two tasks on one case, closed by two liaisons; a merged
 // warning of a new problem adds a department and moves the due date, a repeat does not.
 func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	taskOrg(t, db)
@@ -209,6 +210,7 @@ func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
 // The office's 转办 adds a task of a department; an unknown department is refused with the
 // list of departments, and nothing is stored.
 func TestReferTask(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	dispatchtest.Warn(t, db, p)
@@ -237,6 +239,7 @@ func TestReferTask(t *testing.T) {
 // A township's own finding (申报) of a monitored household is a case of kind 更新 at once; it
 // numbers the month without marking the office's round dispatched, which the round then does.
 func TestSelfFoundKindAndRound(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-04").At(10, 0) }

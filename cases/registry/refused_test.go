@@ -66,6 +66,7 @@ func byHousehold(ms []cases.RegistryMember) (order []string, rows map[string][]c
 // word the importer does not know, and elsewhere one member's bad ID number) leaves those
 // households exactly as they were, active, and says so (issue 29).
 func TestRefusedRowKeepsItsHousehold(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	ms := synth.New(29).Registry(300, synth.Townships)
 	first, err := tryImport(t, db, towns, csvOf(t, ms), cases.RegistryImportOptions{})
@@ -128,6 +129,7 @@ func TestRefusedRowKeepsItsHousehold(t *testing.T) {
 // TestTooManyRefusedRowsChangeNothing: once a registry is loaded, a file with more than 1 %
 // of its rows refused is refused whole, whatever else it would change.
 func TestTooManyRefusedRowsChangeNothing(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	ms := synth.New(30).Registry(100, synth.Townships)
 	if _, err := tryImport(t, db, towns, csvOf(t, ms), cases.RegistryImportOptions{}); err != nil {
@@ -167,6 +169,7 @@ func TestTooManyRefusedRowsChangeNothing(t *testing.T) {
 // TestRemovalGuardCountsOnlyAbsentHouseholds: households held back by a refused row are not
 // absent, so they do not push a re-import over the 20 % guard.
 func TestRemovalGuardCountsOnlyAbsentHouseholds(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	ms := synth.New(31).Registry(200, synth.Townships)
 	if _, err := tryImport(t, db, towns, csvOf(t, ms), cases.RegistryImportOptions{}); err != nil {
@@ -201,6 +204,7 @@ func TestRemovalGuardCountsOnlyAbsentHouseholds(t *testing.T) {
 // brackets, spaces and short names changes nothing; 监测户, which does not say which kind of
 // monitored household it is, is a row error and its household stays as it was.
 func TestNationalSystemWords(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	ms := synth.New(32).Registry(300, synth.Townships)
 	if _, err := tryImport(t, db, towns, csvOf(t, ms), cases.RegistryImportOptions{}); err != nil {
@@ -247,6 +251,7 @@ func TestNationalSystemWords(t *testing.T) {
 // TestPersonListedInHeldHouseholdStays: a member the file lists in another household whose
 // rows are held back (one of them refused) is neither moved nor removed from where they are.
 func TestPersonListedInHeldHouseholdStays(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	ms := synth.New(33).Registry(300, synth.Townships)
 	if _, err := tryImport(t, db, towns, csvOf(t, ms), cases.RegistryImportOptions{}); err != nil {

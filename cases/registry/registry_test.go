@@ -57,6 +57,7 @@ func importBytes(t *testing.T, db *postgres.DB, towns map[string]string, b []byt
 }
 
 func TestExampleRegistryImportsTwiceAlike(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	b, err := os.ReadFile("../../examples/registry.csv")
 	if err != nil {
@@ -78,6 +79,7 @@ func TestExampleRegistryImportsTwiceAlike(t *testing.T) {
 }
 
 func TestBadRowsAreReportedAndGoodRowsKept(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	g := synth.New(7)
 	ms := g.Registry(6, synth.Townships)
@@ -118,6 +120,7 @@ func TestBadRowsAreReportedAndGoodRowsKept(t *testing.T) {
 }
 
 func TestGBKAndXLSXReadTheSame(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	ms := synth.New(3).Registry(20, synth.Townships)
 	var utf bytes.Buffer
@@ -157,6 +160,7 @@ func TestGBKAndXLSXReadTheSame(t *testing.T) {
 }
 
 func TestMissingColumnRejectsFile(t *testing.T) {
+	t.Parallel()
 	r, err := sheet.New(strings.NewReader("户编号,成员姓名\nA,王试一\n"))
 	if err != nil {
 		t.Fatal(err)
