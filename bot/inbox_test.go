@@ -64,6 +64,7 @@ func runInbox(t *testing.T, in *bot.Inbox) (stop func()) {
 // A process killed after answering 200 but before handling loses nothing: the message was
 // committed before the answer, and the next process handles it, once.
 func TestInboxAnsweredCallbackSurvivesKillBeforeHandling(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	first := &recorder{}
 	in1 := h.inbox(first)
@@ -103,6 +104,7 @@ func TestInboxAnsweredCallbackSurvivesKillBeforeHandling(t *testing.T) {
 // A worker killed while the handler runs: another instance takes the message after the
 // lease and handles it once.
 func TestInboxClaimOfKilledWorkerIsRetriedAfterLease(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	started := make(chan struct{}, 1)
 	release := make(chan struct{})
@@ -139,6 +141,7 @@ func TestInboxClaimOfKilledWorkerIsRetriedAfterLease(t *testing.T) {
 // The same callback arriving many times at once (one commit batch or several) is
 // acknowledged every time and handled once.
 func TestInboxConcurrentCopiesHandledOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	rec := &recorder{}
 	in := h.inbox(rec)
@@ -169,6 +172,7 @@ func TestInboxConcurrentCopiesHandledOnce(t *testing.T) {
 
 // Two instances on one database handle every message once between them.
 func TestInboxTwoWorkersHandleEachOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	var mu sync.Mutex
 	seen := map[string]int{}
@@ -225,6 +229,7 @@ func TestInboxTwoWorkersHandleEachOnce(t *testing.T) {
 // With the database down, no callback is acknowledged (WeCom retries) and nothing is
 // handled.
 func TestInboxDatabaseDownAnswers5xx(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dead, err := sqlx.Open("postgres", "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
 	if err != nil {
@@ -249,6 +254,7 @@ func TestInboxDatabaseDownAnswers5xx(t *testing.T) {
 // A handler that panics is retried; one that keeps failing ends as failed with its error
 // kept (ID numbers masked), and the others are not held up.
 func TestInboxHandlerPanicRetriedThenFailed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	var calls sync.Map
 	handler := bot.HandlerFunc(func(_ context.Context, m bot.Message) {
@@ -290,6 +296,7 @@ func TestInboxHandlerPanicRetriedThenFailed(t *testing.T) {
 
 // Pruning forgets old handled rows and never a pending one.
 func TestPruneInboxKeepsPending(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	_, err := h.DB.Exec(`INSERT INTO inbox (key, state, received_at) VALUES
 		('old-done', 'done', now() - interval '8 days'), ('old-pending', 'pending', now() - interval '8 days'),
@@ -392,6 +399,7 @@ func commitsSoFar(t *testing.T, reg *prometheus.Registry) (commits, callbacks fl
 // commits, not 40. Ten copies of one message in the same group are stored once and
 // handled once, and every copy is acknowledged.
 func TestInboxGroupCommitTakesWhatArrivedMeanwhile(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	rec := &recorder{}
 	in := h.inbox(rec)
@@ -447,6 +455,7 @@ func TestInboxGroupCommitTakesWhatArrivedMeanwhile(t *testing.T) {
 // A group commit that fails fails every callback waiting for it (503: WeCom retries) and
 // stores none of them; the retries are then stored and handled once each.
 func TestInboxFailedGroupCommitFailsEveryWaiter(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	rec := &recorder{}
 	in := h.inbox(rec)

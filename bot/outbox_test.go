@@ -36,6 +36,7 @@ func waitCtx(t *testing.T, d time.Duration) context.Context {
 // With 30% of calls failing (busy, 5xx) and the first server killed in the middle of a
 // send, every queued message arrives exactly once.
 func TestOutboxExactlyOnceDespiteFailuresAndKill(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	const n = 60
@@ -113,6 +114,7 @@ func TestOutboxExactlyOnceDespiteFailuresAndKill(t *testing.T) {
 }
 
 func TestOutboxTokenDroppedAndRetriedOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	tok, err := h.API.Token(ctx)
@@ -139,6 +141,7 @@ func TestOutboxTokenDroppedAndRetriedOnce(t *testing.T) {
 }
 
 func TestOutboxFailsPermanentErrorsAndKeepsTheError(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	mt, body := bot.Text("无权限")
@@ -185,6 +188,7 @@ func TestOutboxFailsPermanentErrorsAndKeepsTheError(t *testing.T) {
 
 // Long texts arrive whole in numbered parts; files are uploaded and sent as files.
 func TestOutboxSplitsLongTextsAndSendsFiles(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	chat, err := h.API.CreateAppChat(ctx, bot.AppChat{Name: "城关镇防返贫工作群", Owner: "zhangsan", UserList: []string{"zhangsan", "lisi"}, ChatID: "wrCG0001"})
@@ -235,6 +239,7 @@ func TestOutboxSplitsLongTextsAndSendsFiles(t *testing.T) {
 
 // The worker paces under the per-member limit instead of letting WeCom drop messages.
 func TestOutboxPacesUnderPerUserLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	limits := bot.DefaultLimits()
@@ -312,6 +317,7 @@ func TestRedirectSDK(t *testing.T) {
 
 // Pending counts what is queued until the worker has sent it.
 func TestPendingCountsQueuedMessages(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	if n, err := pgqueue.Pending(ctx, h.DB.DB); err != nil || n != 0 {

@@ -18,6 +18,7 @@ import (
 // at once (neither saw the other). Each part of each message is unique; resends after a lost
 // answer are still dropped.
 func TestSplitPartsSurviveTheDuplicateCheck(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	head := strings.Repeat("城关镇未办结案件，按办结时限排序。", 150) // ~7 KB: 4 parts
@@ -134,6 +135,7 @@ func zeroWidthDigit(r rune) int {
 // its case is handled, the changed card goes out as a new card instead of the update failing
 // and the old card's buttons waiting for ever. Later updates go to the new card.
 func TestCardWithALostCodeIsReplaced(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	mt, body := bot.Card(bot.TemplateCard{CardType: "vote_interaction", TaskID: "YJ202611-0001_c1",
@@ -197,6 +199,7 @@ func TestCardWithALostCodeIsReplaced(t *testing.T) {
 // Every group send passes the group guard in the worker, whatever queued it; private
 // messages are left as they are.
 func TestWorkerGuardsEveryGroupSend(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	if _, err := h.API.CreateAppChat(ctx, bot.AppChat{Name: "城关镇防返贫工作群", Owner: "zhangsan", UserList: []string{"zhangsan", "lisi"}, ChatID: "wrCG0001"}); err != nil {

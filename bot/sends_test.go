@@ -35,6 +35,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestCheckResponseURL(t *testing.T) {
+	t.Parallel()
 	c := bot.NewClient("", "ww1", 1, "s", nil)
 	c.ResponseHosts = []string{"aibot.example.com"}
 	for _, tc := range []struct {
@@ -67,6 +68,7 @@ func TestCheckResponseURL(t *testing.T) {
 // A response_url on another host is never called: the row fails, the log names the host
 // without the URL's query; the real one on WeCom's host is answered.
 func TestResponseURLOnlyOnWeComHost(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	var logs syncBuffer
 	h.Log = bot.NewLogger(&logs, slog.LevelInfo)
@@ -136,6 +138,7 @@ func waitSettled(t *testing.T, h *harness, d time.Duration) {
 // every message is delivered exactly once. A reply asked for twice (帮助, 帮助) still
 // arrives twice.
 func TestLostAnswersPrivateMessagesExactlyOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	const n = 150
@@ -186,6 +189,7 @@ func TestLostAnswersPrivateMessagesExactlyOnce(t *testing.T) {
 // answer may show twice. This measures how often, with the resend window kept small, and
 // checks that nothing is lost without the row saying so.
 func TestLostAnswersGroupSendsMeasured(t *testing.T) {
+	t.Parallel()
 	for _, ch := range []bot.Channel{bot.ToAppChat, bot.ToWebhook} {
 		t.Run(string(ch), func(t *testing.T) {
 			h := newHarness(t)
@@ -256,6 +260,7 @@ func TestLostAnswersGroupSendsMeasured(t *testing.T) {
 // When the answers stay lost past the group resend window, the row fails as uncertain
 // (the office is told) instead of being resent for ever.
 func TestLostAnswersGroupWindowBoundsResends(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	chat, err := h.API.CreateAppChat(ctx, bot.AppChat{Name: "城关镇", UserList: []string{"a", "b"}, ChatID: "wrCG0001"})

@@ -14,6 +14,7 @@ import (
 // response_code once, and a later update of a spent card is dropped without a call that
 // WeCom would refuse.
 func TestCardUpdateWaitsForTheCardAndSpendsItsCodeOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	card := func(replace string) map[string]any {

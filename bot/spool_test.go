@@ -22,6 +22,7 @@ import (
 // the spool drains into the inbox, each message is handled once — also one whose commit
 // had landed after all — and the spool is left empty.
 func TestSpoolKeepsCallbacksThroughADatabaseOutage(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	down, err := sqlx.Open("postgres", "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
 	if err != nil {
@@ -87,6 +88,7 @@ func TestSpoolKeepsCallbacksThroughADatabaseOutage(t *testing.T) {
 // The spool is bounded: when full, the callback gets 503 (WeCom retries) rather than the
 // disk filling up.
 func TestSpoolIsBounded(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	down, _ := sqlx.Open("postgres", "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
 	defer down.Close()

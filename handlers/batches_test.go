@@ -91,6 +91,7 @@ func pushBatch(t *testing.T, url, token, ctype string, body io.Reader) answer {
 }
 
 func TestBatchAPIFile(t *testing.T) {
+	t.Parallel()
 	srv, db := batchServer(t, &handlers.BatchAPI{})
 	g := synth.New(3)
 	file := []byte("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用\n甲," + g.IDNumber(1970) + ",城关镇,20000,0,0\n乙,123,城关镇,1,0,0\n")
@@ -133,6 +134,7 @@ func TestBatchAPIFile(t *testing.T) {
 }
 
 func TestBatchAPIJSON(t *testing.T) {
+	t.Parallel()
 	srv, _ := batchServer(t, &handlers.BatchAPI{MaxJSONBytes: 4096, MaxBytes: 8192})
 	g := synth.New(4)
 	body := `{"category":"education","period":"2026-04","records":[
@@ -201,6 +203,7 @@ func rawPost(t *testing.T, srvURL, token, ctype string, body []byte, contentLeng
 
 // Bad client input is a 4xx with a reason, never a 500 (spec §14).
 func TestBatchAPIMalformedRequestsAre4xx(t *testing.T) {
+	t.Parallel()
 	srv, db := batchServer(t, &handlers.BatchAPI{})
 	file := []byte("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用\n" + strings.Repeat("甲,110105194912310021,城关镇,20000,0,0\n", 2000))
 	whole, ct := multipartBody(t, map[string]string{"category": "medical", "period": "2026-10"}, file)
@@ -280,6 +283,7 @@ func TestBatchAPIMalformedRequestsAre4xx(t *testing.T) {
 // Pushes are read and imported one at a time, so memory stays bounded however many
 // arrive together; one that waits too long is told to come back.
 func TestBatchAPIOnePushAtATime(t *testing.T) {
+	t.Parallel()
 	srv, _ := batchServer(t, &handlers.BatchAPI{QueueWait: 200 * time.Millisecond})
 	pr, pw := io.Pipe()
 	first := make(chan answer, 1)
@@ -316,6 +320,7 @@ func TestBatchAPIOnePushAtATime(t *testing.T) {
 // old .xls with a title row, a workbook whose first sheet is 说明, and refuses a WPS .et by
 // its name.
 func TestBatchAPIFilesAsDepartmentsMakeThem(t *testing.T) {
+	t.Parallel()
 	srv, _ := batchServer(t, &handlers.BatchAPI{})
 	named := func(name string) (io.Reader, string) {
 		b, err := os.ReadFile(name)

@@ -14,6 +14,7 @@ import (
 // household's open case; bad input says how to write it and stores nothing; the group sees
 // a masked notice, never the typed 情况.
 func TestSelfFoundCases(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	count := func() (n int) {
 		n = pgtest.Count(t, f.db, `SELECT count(*) FROM warnings`)

@@ -10,6 +10,7 @@ import (
 )
 
 func TestDownloadMessageSaysWhatWentWrong(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		err  error
 		want string
@@ -27,6 +28,7 @@ func TestDownloadMessageSaysWhatWentWrong(t *testing.T) {
 }
 
 func TestRefusedRowsWorkbookIsBounded(t *testing.T) {
+	t.Parallel()
 	var r refusedRows
 	for i := 0; i < maxRefusedRows+5; i++ {
 		r.add([]string{"姓名"}, i+2, []string{"张三"}, nil)

@@ -18,6 +18,7 @@ import (
 // refused to anyone else; a wrong check digit is shown at its field and stores nothing; a good
 // report makes the case.
 func TestReportForm(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	form := &handlers.ReportForm{Ledger: f.db, Users: f.db, Links: f.links, Announce: &handlers.Announcer{Links: f.links},
 		Now: func() time.Time { return f.now }}

@@ -19,6 +19,7 @@ import (
 // messages; every case has one responsible cadre, by village where the org file says,
 // else spread evenly; and the round is dispatched in well under 10 seconds.
 func TestCountyScaleRound(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("county-scale round")
 	}
