@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,10 +13,13 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/fangpin/fangpin/cases/orgfile"
+	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/sheet"
 	"github.com/fangpin/fangpin/cases/sheet/sheettest"
@@ -29,15 +33,58 @@ const maxRSS = 256 << 20
 // that the peak memory measured is that of the process an operator runs.
 func fangpinBinary(t *testing.T) string {
 	t.Helper()
+	bin, err := builtBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// binDir holds the fangpin binary, built once per test process (TestMain removes it).
+var binDir string
+
+var builtBinary = sync.OnceValues(func() (string, error) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	bin := filepath.Join(t.TempDir(), "fangpin")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v: %s", err, out)
+	binDir, err = os.MkdirTemp("", "fangpin-test-bin-")
+	if err != nil {
+		return "", err
 	}
-	return bin
+	bin := filepath.Join(binDir, "fangpin")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v: %s", err, out)
+	}
+	return bin, nil
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// applyExampleOrg applies examples/org.yaml to the database at dbURL, as `fangpin org
+// apply` does, without setting DATABASE_URL (which would keep the test from running in
+// parallel).
+func applyExampleOrg(t *testing.T, dbURL string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	org, err := orgfile.Load("../../examples/org.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ApplyOrg(ctx, org); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestMaxRSSReaper is not a test of its own: the memory tests run this test binary again
@@ -179,11 +226,9 @@ func TestImportRefusesBombsInBoundedMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds files of 50 MB")
 	}
+	t.Parallel()
 	dbURL := pgtest.MigratedURL(t)
-	t.Setenv("DATABASE_URL", dbURL)
-	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
-		t.Fatal("org apply failed")
-	}
+	applyExampleOrg(t, dbURL)
 	bin := fangpinBinary(t)
 	files, want := bombs(t, t.TempDir())
 	for i, file := range files {
@@ -219,11 +264,9 @@ func TestLargeXLSImportsInBoundedMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a file of 50 MB")
 	}
+	t.Parallel()
 	dbURL := pgtest.MigratedURL(t)
-	t.Setenv("DATABASE_URL", dbURL)
-	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
-		t.Fatal("org apply failed")
-	}
+	applyExampleOrg(t, dbURL)
 	bin := fangpinBinary(t)
 	file := filepath.Join(t.TempDir(), "医保.xls")
 	rows := 0
