@@ -46,6 +46,7 @@ func batchWith(rejected int) cases.Batch {
 }
 
 func TestPushSummarySaysWhatWasReplaced(t *testing.T) {
+	t.Parallel()
 	b := batchWith(0)
 	if s := PushSummary("a.xlsx", b, 0); strings.Contains(s, "替换") {
 		t.Errorf("nothing replaced, yet: %s", s)
