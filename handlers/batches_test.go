@@ -150,7 +150,7 @@ func TestBatchAPIJSON(t *testing.T) {
 		a.batch.Errors[0].Row != 2 || a.batch.Errors[0].Column != "学费" {
 		t.Fatalf("json push: %+v", a)
 	}
-	// The push may name its 学年 (spec §2): 2025-2026 is the push of April 2026, and the answer
+	// The push may name its 学年 (docs/rules.md): 2025-2026 is the push of April 2026, and the answer
 	// names it so too.
 	sy := strings.Replace(strings.Replace(body, `"period":"2026-04"`, `"period":"2025-2026"`, 1), "1000.01", "1000.02", 1)
 	if a := pushBatch(t, srv.URL, "demo-token-jtj", "application/json", strings.NewReader(sy)); a.status != http.StatusCreated || a.batch.Period != "2025-2026" || a.batch.Accepted != 1 {
@@ -201,7 +201,7 @@ func rawPost(t *testing.T, srvURL, token, ctype string, body []byte, contentLeng
 	return a
 }
 
-// Bad client input is a 4xx with a reason, never a 500 (spec §14).
+// Bad client input is a 4xx with a reason, never a 500 (docs/limits.md).
 func TestBatchAPIMalformedRequestsAre4xx(t *testing.T) {
 	t.Parallel()
 	srv, db := batchServer(t, &handlers.BatchAPI{})

@@ -289,7 +289,7 @@ func TestCardsFollowAChatCommand(t *testing.T) {
 }
 
 // TestGroupRepliesRepeatNothingPrivate: a cadre typing private details into the township
-// group gets none of them repeated there (§9); the full reply reaches them privately.
+// group gets none of them repeated there (docs/privacy.md); the full reply reaches them privately.
 func TestGroupRepliesRepeatNothingPrivate(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)

@@ -61,7 +61,7 @@ func TestRoleRefusal(t *testing.T) {
 	}
 }
 
-// A chat command over 2,048 bytes is refused with the limit named, and not run (spec §14).
+// A chat command over 2,048 bytes is refused with the limit named, and not run (docs/limits.md).
 func TestCommandOverTheLimitIsRefused(t *testing.T) {
 	t.Parallel()
 	q := &queue{}

@@ -182,7 +182,7 @@ func (f *fixture) pendingOf(caseID int64) int {
 }
 
 // TestPlayNovemberDecember plays two months day by day with two workers: the reminders sent
-// are exactly those of spec §10, on the right working days, once each; Redis is emptied and
+// are exactly those of docs/reminders.md, on the right working days, once each; Redis is emptied and
 // the workers are down for a day and a half in December, and nothing is lost or doubled.
 func TestPlayNovemberDecember(t *testing.T) {
 	t.Parallel()
@@ -282,7 +282,7 @@ func TestPlayNovemberDecember(t *testing.T) {
 		"2026-12-25 case_due group:城关镇 " + A,
 		"2026-12-28 case_due group:城关镇 " + A,
 		// A is November's, returned and still without a result: the month-end reminder lists
-		// it although 城关镇 has no December case (spec §10, carry-over).
+		// it although 城关镇 has no December case (docs/reminders.md, carry-over).
 		"2026-12-28 month_end group:城关镇",
 		"2026-12-29 case_due group:城关镇 " + A,
 		"2026-12-30 case_escalate office " + A,

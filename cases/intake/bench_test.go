@@ -78,7 +78,7 @@ func BenchmarkImportVsPsqlCopy(b *testing.B) {
 		b.Fatal(err)
 	}
 	rr.Close()
-	// A file is at most sheet.MaxFileBytes (spec §14): N rows go into as many files of at
+	// A file is at most sheet.MaxFileBytes (docs/limits.md): N rows go into as many files of at
 	// most FANGPIN_BENCH_ROWS_PER_FILE (default 500,000) rows as it takes, as the refusal of
 	// a larger file tells a department to do. psql copies the same files.
 	perFile := 500_000

@@ -171,7 +171,7 @@ func TestEducationAndIndustryEdges(t *testing.T) {
 	}
 }
 
-// Spec §2: 教体局 only 公办高中 and 中职, 卫健委's epidemic only 重大 and 特别重大, 人社局
+// docs/rules.md: 教体局 only 公办高中 and 中职, 卫健委's epidemic only 重大 and 特别重大, 人社局
 // only 建档立卡. Rows outside are counted out_of_scope, are not errors and are not stored.
 func TestOutOfScopeRows(t *testing.T) {
 	t.Parallel()
@@ -416,7 +416,7 @@ func TestNormaliseFastPaths(t *testing.T) {
 }
 
 // TestEducationBySchoolYear: the push of April 2027 is the 学年 2026-2027; a row of another
-// 学年 is a row error and does not make the right row a duplicate (spec §2, §3).
+// 学年 is a row error and does not make the right row a duplicate (docs/rules.md and docs/intake.md).
 func TestEducationBySchoolYear(t *testing.T) {
 	t.Parallel()
 	f := setup(t)

@@ -10,7 +10,7 @@ import (
 	"github.com/fangpin/fangpin/cases/postgres"
 )
 
-// 人员变动 (spec §5a): each row updates the registry with history; a change in a 脱贫户 or
+// 人员变动 (docs/held-and-tasks.md): each row updates the registry with history; a change in a 脱贫户 or
 // monitored household becomes a 信息变更 case at the next round; the death of a household's
 // only working-age member raises a 因就业不稳 warning; rows naming nobody change nothing.
 func TestPopulationUpdatesTheRegistry(t *testing.T) {

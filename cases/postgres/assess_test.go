@@ -63,7 +63,7 @@ func TestAssessmentPinsTheHandMadeMonth(t *testing.T) {
 		t.Errorf("spot check by %q, want the supervisor's name", a.Cases[0].SpotBy)
 	}
 
-	// The report, exactly as spec §11 prints it. By hand:
+	// The report, exactly as docs/assessment.md shows it. By hand:
 	//   城关镇: on time 0001 0005, overdue 0002 → 2/3; spot 1 checked 0 failed → 1;
 	//           fed back 0001 0004 0005 of 5 → 0.6; 50×2/3 + 30×1 + 20×0.6 = 75.3
 	//   河口乡: on time 0006, overdue 0007 → 1/2; spot 0006 0007 both failed → 0;

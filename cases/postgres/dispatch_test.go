@@ -155,7 +155,7 @@ func keys(m map[string]cases.Case) []string {
 
 var eighteenDigits = regexp.MustCompile(`\d{17}[\dXx]`)
 
-// checkOutbox scans every queued group message for what spec §9 forbids, and checks the
+// checkOutbox scans every queued group message for what docs/privacy.md forbids, and checks the
 // private messages and cards.
 func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
 	t.Helper()

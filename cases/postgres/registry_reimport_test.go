@@ -16,7 +16,7 @@ import (
 )
 
 // TestRegistryReimportsOverMonths plays the county's monthly cycle with a registry that
-// changes every month and a township renamed once (spec §4a).
+// changes every month and a township renamed once (docs/registry.md).
 func TestRegistryReimportsOverMonths(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -176,7 +176,7 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 	}
 }
 
-// TestRegistryDiffRules: every kind of change, counted and listed once (spec §4a).
+// TestRegistryDiffRules: every kind of change, counted and listed once (docs/registry.md).
 func TestRegistryDiffRules(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()

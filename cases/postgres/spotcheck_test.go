@@ -33,7 +33,7 @@ func TestDrawSpotChecksIsReproducibleAndIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every case of the month, open or closed (spec §8): 10 cases, 50 % is 5 picks, spread
+	// Every case of the month, open or closed (docs/chat.md): 10 cases, 50 % is 5 picks, spread
 	// over both townships, open cases among them.
 	towns := map[string]bool{}
 	open := 0

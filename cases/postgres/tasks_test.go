@@ -77,7 +77,7 @@ func caseOf(t *testing.T, db *postgres.DB, key string, openOnly bool) cases.Case
 	return found
 }
 
-// Three months of one county (spec §5): a household verified 不纳入 comes back with a
+// Three months of one county (docs/dispatch.md): a household verified 不纳入 comes back with a
 // cumulative medical figure and is held, then released when the figure has grown by 50 %;
 // two 问题类型 of one person are two tasks on one case, closed by two liaisons; a merged
 // warning of a new problem adds a department and moves the due date, a repeat does not.

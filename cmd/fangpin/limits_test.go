@@ -26,7 +26,7 @@ import (
 	"github.com/fangpin/fangpin/cases/synth"
 )
 
-// The process's bound whatever it is given (spec §14).
+// The process's bound whatever it is given (docs/limits.md).
 const maxRSS = 256 << 20
 
 // fangpinBinary builds the real binary (without -race, whatever the tests run with), so
@@ -259,7 +259,7 @@ func TestImportRefusesBombsInBoundedMemory(t *testing.T) {
 
 // A .xls just under the 50 MB file limit (65,000 rows, as many as the format holds, with
 // a long 备注 each) is imported under
-// spec §14's 256 MB: the container and the records are read as a stream.
+// docs/limits.md's 256 MB: the container and the records are read as a stream.
 func TestLargeXLSImportsInBoundedMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a file of 50 MB")
