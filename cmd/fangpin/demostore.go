@@ -79,14 +79,3 @@ func (s demoStore) PrintTownships(ctx context.Context, month string) error {
 	printTownships(a)
 	return nil
 }
-
-// ReimportRegistry is fangpin registry import (scenario.Registry): the whole export as one
-// diff, the townships of moved cases told.
-func (s demoStore) ReimportRegistry(ctx context.Context, ms []cases.RegistryMember) (cases.RegistryImportResult, error) {
-	a, err := s.db.ApplyRegistry(ctx, ms, postgres.RegistryOptions{Filename: "registry-demo.csv",
-		Announce: (&handlers.Announcer{}).AnnounceMoves})
-	if err != nil {
-		return cases.RegistryImportResult{}, err
-	}
-	return cases.RegistryImportResult{BatchID: a.BatchID, Diff: a.Diff, CasesMoved: len(a.Moves)}, nil
-}
