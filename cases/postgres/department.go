@@ -26,7 +26,7 @@ func knownDepartments(ctx context.Context, q sqlx.QueryerContext) (map[string]bo
 // caseDepartment is the 责任部门 a household's new case is routed to, empty for none. A
 // department a row names in its 责任部门 column must be in the org file: an unknown one is an
 // error, never a case without its department. One that only the 问题类型 implies (饮水安全 →
-// 水利局, spec §5) is none when the county's org file lacks it, as its task is (addTask).
+// 水利局, docs/dispatch.md) is none when the county's org file lacks it, as its task is (addTask).
 func caseDepartment(h cases.Household, known map[string]bool) (string, error) {
 	if h.Department == "" || known[h.Department] {
 		return h.Department, nil

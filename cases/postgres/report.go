@@ -289,7 +289,7 @@ func (r factRow) fact(today cases.Date) CaseFact {
 	return f
 }
 
-// Push deadlines (spec §2, §10), as scored in the report of month M. The deadlines are the
+// Push deadlines (docs/rules.md and docs/reminders.md), as scored in the report of month M. The deadlines are the
 // domain's (cases.PushDeadline), the same the reminders use:
 //   - monthly categories (medical, serious_illness, employment, assistance, population): the
 //     data of period P is due by the 5th of P+1, moved to the next working day. Month M's
@@ -335,7 +335,7 @@ func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]DepartmentSco
 				due = PushDue{Category: c, Period: schoolYear}
 			case c == cases.CatEpidemic:
 				// Every epidemic push received in the month is due within 3 days of its events;
-				// one marked late at import counts against the department (spec §2, §10).
+				// one marked late at import counts against the department (docs/rules.md and docs/reminders.md).
 				for _, p := range pushes {
 					if p.Category == c && cases.DateOf(p.ReceivedAt).MonthKey() == first.MonthKey() {
 						t := p.ReceivedAt
@@ -424,7 +424,7 @@ func scoreDepartments(ds []DepartmentScore, tasks map[string][]cases.Task, today
 	}
 }
 
-// monthTasks reads the department tasks (交办给相关部门, spec §5) of the month's cases, by case
+// monthTasks reads the department tasks (交办给相关部门, docs/dispatch.md) of the month's cases, by case
 // number. A department with no task due has its task part left out of its score.
 func (db *DB) monthTasks(ctx context.Context, month string) (map[string][]cases.Task, error) {
 	ts, err := db.tasksWhere(ctx, `c.round = $1`, month)

@@ -15,7 +15,7 @@ import (
 	"github.com/fangpin/fangpin/notify"
 )
 
-// Env is the configuration of spec §11, read once at start (internal/config), and the
+// Env is the configuration of docs/operations.md, read once at start (internal/config), and the
 // connections opened from it on first use.
 type Env struct {
 	config.Config
@@ -69,7 +69,7 @@ func (e *Env) DB(ctx context.Context) (*postgres.DB, error) {
 	}
 	// Every case change plans, cancels or renews its reminders in its own transaction.
 	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
-	// A household reported with 走访 after a 区域排查 is linked to that task (§5c).
+	// A household reported with 走访 after a 区域排查 is linked to that task (docs/registry.md).
 	db.CaseHooks = append(db.CaseHooks, postgres.SweepLinkHook)
 	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
 	// Every card sent for a case follows it: handled by any route, the cards show the outcome.
