@@ -330,15 +330,24 @@ func (g *RegistryFiles) handleCard(ctx context.Context, m bot.Message) error {
 	return g.Out.Enqueue(ctx, msgs...)
 }
 
-// IsOrgFile reads an org file (YAML) sent in chat: by its name (.yaml, .yml). A file that
-// is not one gives nil; one that is but does not parse gives the reason.
+// IsOrgFile reads an org file sent in chat: YAML by its name (.yaml, .yml), or a workbook
+// laid out as the org template (`fangpin template --org`) by its sheets, whatever its name.
+// A file that is not one gives nil; one that is but does not parse gives the reason.
 func IsOrgFile(name string, data []byte) (org *cases.Org, isOrg bool, err error) {
 	low := strings.ToLower(name)
-	if !strings.HasSuffix(low, ".yaml") && !strings.HasSuffix(low, ".yml") {
+	switch {
+	case strings.HasSuffix(low, ".yaml") || strings.HasSuffix(low, ".yml"):
+		org, err = orgfile.Parse(data)
+	case orgfile.IsXLSX(data):
+		org, err = orgfile.ParseXLSX(data)
+	default:
 		return nil, false, nil
 	}
-	o, err := orgfile.Parse(data)
-	return o, true, err
+	if err != nil {
+		// the parser's words are for the person who sent the file
+		return nil, true, cases.Errorf(cases.EInvalid, "%s", err.Error())
+	}
+	return org, true, nil
 }
 
 // PreviewOrg answers an org file the office sent: who would be deactivated and added,
@@ -393,7 +402,10 @@ func (g *RegistryFiles) applyOrg(ctx context.Context, m bot.Message, a cases.Act
 	if g.ApplyOrg == nil {
 		return "", cases.Errorf(cases.EInvalid, "这里暂时不能应用组织文件，请用命令行 fangpin org apply。")
 	}
-	o, err := orgfile.Parse(held.Data)
+	o, _, err := IsOrgFile(held.Filename, held.Data)
+	if err == nil && o == nil {
+		err = cases.Errorf(cases.EInvalid, "不是组织文件")
+	}
 	if err != nil {
 		return "", cases.Errorf(cases.EInvalid, "组织文件有错误：%s", cases.ErrorMessage(err))
 	}
