@@ -53,7 +53,7 @@ func newFixture(t *testing.T) *fixture {
 	f.router = handlers.NewRouter(db, f.out, nil)
 	f.router.Register(f.cases.Commands()...)
 	f.router.Cards = f.cases
-	all, err := db.ListCases(context.Background(), postgres.CaseFilter{})
+	all, err := db.ListCases(context.Background(), cases.CaseFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

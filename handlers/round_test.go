@@ -105,7 +105,7 @@ func TestCountyScaleRound(t *testing.T) {
 	}())
 
 	// one responsible cadre per case: 城关镇 by village, elsewhere evenly
-	all, err := db.ListCases(ctx, postgres.CaseFilter{Round: "2026-11"})
+	all, err := db.ListCases(ctx, cases.CaseFilter{Round: "2026-11"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -30,7 +30,7 @@ type DB struct {
 	Now func() time.Time
 	Cal *cases.Calendar
 	// CaseHooks run inside every case transition's transaction.
-	CaseHooks []CaseHook
+	CaseHooks []cases.CaseHook
 	// TaskHooks run inside the transaction that adds a department task.
 	TaskHooks []TaskHook
 	// url is what Open was given: an import opens its own connection (copywarnings.go).

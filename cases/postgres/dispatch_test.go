@@ -72,7 +72,7 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 	if len(hooked) != 6 {
 		t.Errorf("creation hooks ran %d times, want 6", len(hooked))
 	}
-	all, err := db.ListCases(ctx, postgres.CaseFilter{Round: "2026-11"})
+	all, err := db.ListCases(ctx, cases.CaseFilter{Round: "2026-11"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -214,7 +214,7 @@ func TestLiaisonActsOnDepartmentCase(t *testing.T) {
 	if err != nil || c.Department != "住建局" {
 		t.Fatalf("liaison verify: %+v %v", c, err)
 	}
-	list, err := db.ListCases(ctx, postgres.CaseFilter{Department: "住建局", OpenOnly: true})
+	list, err := db.ListCases(ctx, cases.CaseFilter{Department: "住建局", OpenOnly: true})
 	if err != nil || len(list) != 1 || list[0].No != no {
 		t.Fatalf("ListCases by department: %v %v", list, err)
 	}

@@ -247,8 +247,6 @@ func (db *DB) Actor(ctx context.Context, userid string) (cases.Actor, error) {
 // roleFormer is the role of a user who left the org file (deactivated, kept for history).
 const roleFormer = "former"
 
-type Township = cases.Township
-
 // townshipRow is a townships row as sqlx scans it.
 type townshipRow struct {
 	ID         int            `db:"id"`
@@ -259,18 +257,18 @@ type townshipRow struct {
 	WebhookKey string         `db:"webhook_key"`
 }
 
-func (r townshipRow) township() Township {
-	return Township{ID: r.ID, Name: r.Name, Aliases: r.Aliases, Formerly: r.Formerly, AppChatID: r.AppChatID, WebhookKey: r.WebhookKey}
+func (r townshipRow) township() cases.Township {
+	return cases.Township{ID: r.ID, Name: r.Name, Aliases: r.Aliases, Formerly: r.Formerly, AppChatID: r.AppChatID, WebhookKey: r.WebhookKey}
 }
 
 // Townships lists every township by name.
-func (db *DB) Townships(ctx context.Context) ([]Township, error) {
+func (db *DB) Townships(ctx context.Context) ([]cases.Township, error) {
 	var rows []townshipRow
 	err := db.SelectContext(ctx, &rows, `SELECT id, name, aliases, formerly, appchat_id, webhook_key FROM townships ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list townships: %w", err)
 	}
-	ts := make([]Township, len(rows))
+	ts := make([]cases.Township, len(rows))
 	for i, r := range rows {
 		ts[i] = r.township()
 	}

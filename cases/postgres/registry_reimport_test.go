@@ -61,7 +61,7 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 		t.Fatal(err)
 	}
 	nov := map[string]cases.Case{}
-	all, _ := db.ListCases(ctx, postgres.CaseFilter{Round: "2026-11"})
+	all, _ := db.ListCases(ctx, cases.CaseFilter{Round: "2026-11"})
 	for _, c := range all {
 		nov[c.HouseholdKey] = c
 	}
@@ -139,7 +139,7 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 	if res.CasesCreated != 1 || res.Merged != 3 {
 		t.Errorf("December round: %d created, %d merged; want 1 (K) and 3 (B, F, C into their open cases)", res.CasesCreated, res.Merged)
 	}
-	dec, _ := db.ListCases(ctx, postgres.CaseFilter{Round: "2026-12"})
+	dec, _ := db.ListCases(ctx, cases.CaseFilter{Round: "2026-12"})
 	if len(dec) != 1 || dec[0].Kind != cases.KindNew {
 		t.Errorf("December's new cases: %+v, want K's, kind 新增 (its household left the registry)", dec)
 	}

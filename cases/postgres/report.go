@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -35,20 +34,6 @@ import (
 //   - owing_result: cases without a 核查结论 (dispatched or returned) — each still owes a
 //     result, and a 不纳入 would owe its written reason (a 不纳入 without reason cannot be stored);
 //   - owing_entry: 纳入/已在监测 cases not yet entered into the national system.
-
-type CaseFact = cases.CaseFact
-
-type TownshipScore = cases.TownshipScore
-
-type DepartmentScore = cases.DepartmentScore
-
-type PushDue = cases.PushDue
-
-type OfficeScore = cases.OfficeScore
-
-type CategoryCount = cases.CategoryCount
-
-type Assessment = cases.Assessment
 
 // factRow is the assessment query's row.
 type factRow struct {
@@ -110,15 +95,15 @@ const assessQuery = factSelect + `
 	ORDER BY c.case_no`
 
 // Assess computes the month's assessment as of the store's clock.
-func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
+func (db *DB) Assess(ctx context.Context, month string) (cases.Assessment, error) {
 	first, err := cases.ParseMonth(month)
 	if err != nil {
-		return Assessment{}, cases.Errorf(cases.EInvalid, "%v", err)
+		return cases.Assessment{}, cases.Errorf(cases.EInvalid, "%v", err)
 	}
 	month = first.MonthKey()
 	now := db.Now()
 	today := cases.DateOf(now)
-	a := Assessment{Month: month, AsOf: now}
+	a := cases.Assessment{Month: month, AsOf: now}
 	if a.County, err = db.County(ctx); err != nil {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
@@ -138,9 +123,9 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 	idx := map[string]int{}
 	for _, t := range towns {
 		idx[t.Name] = len(a.Townships)
-		a.Townships = append(a.Townships, TownshipScore{Name: t.Name})
+		a.Townships = append(a.Townships, cases.TownshipScore{Name: t.Name})
 	}
-	byCat := map[cases.Category]*CategoryCount{}
+	byCat := map[cases.Category]*cases.CategoryCount{}
 	for _, r := range rows {
 		f := r.fact(today)
 		f.Tasks = tasks[f.No]
@@ -149,7 +134,7 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 		if !ok {
 			idx[f.Township] = len(a.Townships)
 			i = len(a.Townships)
-			a.Townships = append(a.Townships, TownshipScore{Name: f.Township})
+			a.Townships = append(a.Townships, cases.TownshipScore{Name: f.Township})
 		}
 		ts := &a.Townships[i]
 		ts.Dispatched++
@@ -199,14 +184,14 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 			}
 			continue // its own line, never among the households awaiting a 核查结论
 		}
-		countResult(&a.Total, f.Result)
+		a.Total.Count(f.Result)
 		for _, c := range f.Categories {
 			cc := byCat[c]
 			if cc == nil {
-				cc = &CategoryCount{Category: c}
+				cc = &cases.CategoryCount{Category: c}
 				byCat[c] = cc
 			}
-			countResult(cc, f.Result)
+			cc.Count(f.Result)
 		}
 	}
 	for i := range a.Townships {
@@ -229,7 +214,7 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 	if a.Departments, err = db.pushScores(ctx, first); err != nil {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
-	scoreDepartments(a.Departments, tasks, today)
+	cases.ScoreDepartments(a.Departments, tasks, today)
 	if a.Office, err = db.officeScore(ctx, first, today); err != nil {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
@@ -239,22 +224,8 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 	return a, nil
 }
 
-func countResult(cc *CategoryCount, r cases.Result) {
-	cc.Cases++
-	switch r {
-	case cases.ResultInclude:
-		cc.Include++
-	case cases.ResultMonitored:
-		cc.Monitored++
-	case cases.ResultExclude:
-		cc.Exclude++
-	default:
-		cc.Pending++
-	}
-}
-
-func (r factRow) fact(today cases.Date) CaseFact {
-	f := CaseFact{
+func (r factRow) fact(today cases.Date) cases.CaseFact {
+	f := cases.CaseFact{
 		No: r.No, Round: r.Round, Kind: cases.Kind(r.Kind), Source: r.Source, Township: r.Township, Village: r.Village,
 		HeadName: r.HeadName, HouseholdNo: r.HouseholdNo, HeadIDNumber: r.HeadID, HouseholdKind: r.HouseholdKind,
 		Department: r.Department.String, Status: cases.Status(r.Status), Result: cases.Result(r.Result),
@@ -306,7 +277,7 @@ func (r factRow) fact(today cases.Date) CaseFact {
 // arrived by the deadline. Before its deadline a push not yet received is not counted: there
 // is nothing to measure yet. A department is only scored for the categories the org file
 // gives it.
-func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]DepartmentScore, error) {
+func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]cases.DepartmentScore, error) {
 	var depts []struct {
 		Name       string         `db:"name"`
 		Categories pq.StringArray `db:"categories"`
@@ -317,22 +288,22 @@ func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]DepartmentSco
 	today := cases.DateOf(db.Now())
 	prev := cases.MonthlyPeriodDue(first)
 	schoolYear := fmt.Sprintf("%04d-%04d", first.Year-1, first.Year)
-	out := make([]DepartmentScore, 0, len(depts))
+	out := make([]cases.DepartmentScore, 0, len(depts))
 	for _, d := range depts {
-		ds := DepartmentScore{Name: d.Name}
+		ds := cases.DepartmentScore{Name: d.Name}
 		pushes, err := DepartmentPushes(ctx, db, d.Name)
 		if err != nil {
 			return nil, err
 		}
 		for _, raw := range d.Categories {
 			c := cases.Category(raw)
-			var due PushDue
+			var due cases.PushDue
 			switch {
 			case c.Monthly():
-				due = PushDue{Category: c, Period: prev}
+				due = cases.PushDue{Category: c, Period: prev}
 			case c == cases.CatEducation && first.Month == cases.EducationDeadlineMonth:
 				// The 学年 ending this summer; a YYYY-MM period of this year counts for it too.
-				due = PushDue{Category: c, Period: schoolYear}
+				due = cases.PushDue{Category: c, Period: schoolYear}
 			case c == cases.CatEpidemic:
 				// Every epidemic push received in the month is due within 3 days of its events;
 				// one marked late at import counts against the department (spec §2, §10).
@@ -343,7 +314,7 @@ func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]DepartmentSco
 						if !p.Late {
 							ds.PushesOnTime++
 						}
-						ds.Pushes = append(ds.Pushes, PushDue{Category: c, Period: p.Period, Deadline: cases.DateOf(t), Received: &t, OnTime: !p.Late})
+						ds.Pushes = append(ds.Pushes, cases.PushDue{Category: c, Period: p.Period, Deadline: cases.DateOf(t), Received: &t, OnTime: !p.Late})
 					}
 				}
 				continue
@@ -397,33 +368,6 @@ func DepartmentPushes(ctx context.Context, q sqlx.QueryerContext, dept string) (
 	return out, nil
 }
 
-// scoreDepartments adds each department's tasks — the month's cases' tasks that are done or
-// past due (cases.TaskDue), on time by cases.TaskOnTime — and its score
-// (cases.ScoreDepartment) to the push figures.
-func scoreDepartments(ds []DepartmentScore, tasks map[string][]cases.Task, today cases.Date) {
-	byDept := map[string][]cases.Task{}
-	for _, ts := range tasks {
-		for _, t := range ts {
-			byDept[t.Department] = append(byDept[t.Department], t)
-		}
-	}
-	for i := range ds {
-		d := &ds[i]
-		d.Tasks = byDept[d.Name]
-		sort.Slice(d.Tasks, func(i, j int) bool { return d.Tasks[i].CaseNo < d.Tasks[j].CaseNo })
-		for _, t := range d.Tasks {
-			if !cases.TaskDue(t, today) {
-				continue
-			}
-			d.TasksDue++
-			if ot := cases.TaskOnTime(t); ot != nil && *ot {
-				d.TasksOnTime++
-			}
-		}
-		d.Score = cases.ScoreDepartment(d.PushesOnTime, d.PushesDue, d.TasksOnTime, d.TasksDue)
-	}
-}
-
 // monthTasks reads the department tasks (交办给相关部门, spec §5) of the month's cases, by case
 // number. A department with no task due has its task part left out of its score.
 func (db *DB) monthTasks(ctx context.Context, month string) (map[string][]cases.Task, error) {
@@ -462,8 +406,8 @@ func (db *DB) tasksWhere(ctx context.Context, cond string, arg any) (map[string]
 // officeScore is the month's round against its deadline, the 10th (cases.RoundDue). A round
 // row that only numbers a township's own cases (rounds.dispatched false, issue 12) is not a
 // dispatch; the column is read through to_jsonb so the query works before it exists.
-func (db *DB) officeScore(ctx context.Context, first, today cases.Date) (OfficeScore, error) {
-	o := OfficeScore{Deadline: cases.DispatchDeadlineOf(first)}
+func (db *DB) officeScore(ctx context.Context, first, today cases.Date) (cases.OfficeScore, error) {
+	o := cases.OfficeScore{Deadline: cases.DispatchDeadlineOf(first)}
 	var on []cases.Date
 	err := db.SelectContext(ctx, &on, `
 		SELECT r.dispatched_on FROM rounds r
@@ -482,13 +426,4 @@ func (db *DB) officeScore(ctx context.Context, first, today cases.Date) (OfficeS
 		o.RoundsOnTime = 1
 	}
 	return o, nil
-}
-
-// CategoryLabels joins the categories' Chinese names with 、.
-func CategoryLabels(cs []cases.Category) string {
-	ls := make([]string, len(cs))
-	for i, c := range cs {
-		ls[i] = c.Label()
-	}
-	return strings.Join(ls, "、")
 }

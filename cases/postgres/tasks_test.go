@@ -61,7 +61,7 @@ func tasksOf(t *testing.T, db *postgres.DB, c cases.Case) []cases.Task {
 
 func caseOf(t *testing.T, db *postgres.DB, key string, openOnly bool) cases.Case {
 	t.Helper()
-	cs, err := db.ListCases(context.Background(), postgres.CaseFilter{OpenOnly: openOnly})
+	cs, err := db.ListCases(context.Background(), cases.CaseFilter{OpenOnly: openOnly})
 	if err != nil {
 		t.Fatal(err)
 	}

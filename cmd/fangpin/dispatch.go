@@ -102,7 +102,7 @@ func runCases(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(os.Stderr, use)
 		return errUsage
 	}
-	f := postgres.CaseFilter{Round: *month}
+	f := cases.CaseFilter{Round: *month}
 	if *status != "" {
 		s := cases.Status(*status)
 		if s.Label() == *status {

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
 )
 
@@ -19,7 +18,7 @@ func (e *e2e) dispatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	summary := replyWith(t, ctx, sim, "zhaoliu", 0, "批次")
-	all, err := s.DB.ListCases(ctx, postgres.CaseFilter{})
+	all, err := s.DB.ListCases(ctx, cases.CaseFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}

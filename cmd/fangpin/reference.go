@@ -178,7 +178,7 @@ func villageWarnings(ctx context.Context, db *postgres.DB) []string {
 // announcedRegistry applies a re-import and tells the townships of the cases it moves.
 type announcedRegistry struct {
 	db       *postgres.DB
-	announce postgres.MoveAnnouncer
+	announce cases.MoveAnnouncer
 }
 
 func (a announcedRegistry) BeginRegistryImport(ctx context.Context) (cases.RegistryLoad, error) {
