@@ -102,7 +102,7 @@ func outcomeButton(c cases.Case) string {
 	return c.Status.Label()
 }
 
-// FollowCards is a case hook (register it in db.CaseHooks): when a case is handled by any
+// FollowCards is a case hook (register it in postgres.Hooks.Case): when a case is handled by any
 // route — 核查 in chat, the form, a card, a spot-check return — every card sent for it is
 // updated to show the outcome, without live buttons (or, on a return, with its choices
 // and the new due date). The updates wait in the outbox for the cards' response_codes.

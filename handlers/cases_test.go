@@ -45,7 +45,7 @@ func newFixture(t *testing.T) *fixture {
 	dispatchtest.Warn(t, db, p)
 	f.links = &handlers.FormLinks{Secret: []byte("s3cret"), BaseURL: "https://fp.example", Now: clock}
 	ann := &handlers.Announcer{Links: f.links}
-	db.CaseHooks = append(db.CaseHooks, ann.FollowCards)
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{ann.FollowCards}})
 	if _, err := db.Dispatch(context.Background(), postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), Announce: ann.Announce}); err != nil {
 		t.Fatal(err)
 	}

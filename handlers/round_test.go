@@ -54,7 +54,7 @@ func TestCountyScaleRound(t *testing.T) {
 	links := &handlers.FormLinks{Secret: []byte("s3cret"), BaseURL: "https://fp.example"}
 	ann := &handlers.Announcer{Links: links}
 	// the hooks serve wires: reminders planned per case, cards following their cases
-	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db), ann.FollowCards)
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{notify.CaseHook(db), ann.FollowCards}})
 	start := time.Now()
 	res, err := db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), Announce: ann.Announce})
 	took := time.Since(start)

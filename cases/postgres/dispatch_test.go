@@ -39,14 +39,14 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
 	var hooked []cases.Case
-	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
 		if before.ID == 0 {
 			hooked = append(hooked, after) // a creation
 		} else if before.ID != after.ID {
 			t.Errorf("hook got before %s and after %s", before.No, after.No)
 		}
 		return nil
-	})
+	}}})
 	dispatchtest.Warn(t, db, p)
 
 	dry, err := db.Dispatch(ctx, dispatchOpts(true))

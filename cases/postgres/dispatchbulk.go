@@ -183,10 +183,8 @@ func sortedMembers(ws []cases.WarningFact) []string {
 
 // runCreated runs the case hooks on a case just created (before is the zero case).
 func (db *DB) runCreated(ctx context.Context, tx *sqlx.Tx, c cases.Case) error {
-	for _, hook := range db.CaseHooks {
-		if err := hook(ctx, unit{tx}, cases.Case{}, c); err != nil {
-			return fmt.Errorf("after dispatch of %s: %w", c.No, err)
-		}
+	if err := db.RunCaseHooks(ctx, tx, cases.Case{}, c); err != nil {
+		return fmt.Errorf("after dispatch of %s: %w", c.No, err)
 	}
 	return nil
 }

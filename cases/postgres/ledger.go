@@ -142,13 +142,18 @@ func (db *DB) ListCases(ctx context.Context, f cases.CaseFilter) ([]cases.Case, 
 // Transition applies one command to a case under a row lock: the domain decides, and the
 // new state, its audit event and every hook's work commit together or not at all.
 func (db *DB) Transition(ctx context.Context, no string, actor cases.Actor, cmd cases.Command, src cases.Source) (cases.Case, error) {
+	return db.transition(ctx, no, actor, cmd, src)
+}
+
+// transition is Transition with the caller's own hooks for this change (extra).
+func (db *DB) transition(ctx context.Context, no string, actor cases.Actor, cmd cases.Command, src cases.Source, extra ...cases.CaseHook) (cases.Case, error) {
 	if cmd.Now.IsZero() {
 		cmd.Now = db.Now()
 	}
 	var after cases.Case
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		after, err = db.TransitionTx(ctx, tx, no, actor, cmd, src)
+		after, err = db.transitionTx(ctx, tx, no, actor, cmd, src, extra...)
 		return err
 	})
 	if err != nil {
@@ -160,6 +165,12 @@ func (db *DB) Transition(ctx context.Context, no string, actor cases.Actor, cmd 
 // TransitionTx is Transition on a transaction the caller owns (a dispatch round adds
 // warnings to open cases inside its own transaction). cmd.Now must be set.
 func (db *DB) TransitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor cases.Actor, cmd cases.Command, src cases.Source) (cases.Case, error) {
+	return db.transitionTx(ctx, tx, no, actor, cmd, src)
+}
+
+// transitionTx is TransitionTx with the caller's own hooks for this change (extra), run
+// after the store's.
+func (db *DB) transitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor cases.Actor, cmd cases.Command, src cases.Source, extra ...cases.CaseHook) (cases.Case, error) {
 	before, err := caseByNo(ctx, tx, cases.NormalizeCaseNo(no), true)
 	if err != nil {
 		return cases.Case{}, err
@@ -193,10 +204,8 @@ func (db *DB) TransitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor ca
 	if err := InsertEvent(ctx, tx, after.ID, cmd.Action, before.Status, after.Status, actor, src, cmd.Now, detail); err != nil {
 		return cases.Case{}, err
 	}
-	for _, h := range db.CaseHooks {
-		if err := h(ctx, unit{tx}, before, after); err != nil {
-			return cases.Case{}, fmt.Errorf("after %s of %s: %w", cmd.Action, after.No, err)
-		}
+	if err := db.RunCaseHooks(ctx, tx, before, after, extra...); err != nil {
+		return cases.Case{}, fmt.Errorf("after %s of %s: %w", cmd.Action, after.No, err)
 	}
 	return after, nil
 }

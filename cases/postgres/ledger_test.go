@@ -150,9 +150,9 @@ func TestHookFailureRollsBackTheTransition(t *testing.T) {
 	ctx := context.Background()
 	no := openCase(t, db, "H1", "城关镇", "")
 	cadre, _ := db.Actor(ctx, "zhangsan")
-	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
 		return context.DeadlineExceeded
-	})
+	}}})
 	if _, err := db.Transition(ctx, no, cadre, cases.Command{Action: cases.ActVerify, Result: cases.ResultInclude}, "m"); err == nil {
 		t.Fatal("transition succeeded although its hook failed")
 	}

@@ -351,10 +351,8 @@ func (db *DB) dispatchPopulation(ctx context.Context, tx *sqlx.Tx, opt DispatchO
 			if d.Case, err = caseByNo(ctx, tx, no, false); err != nil {
 				return nil, err
 			}
-			for _, hook := range db.CaseHooks {
-				if err := hook(ctx, unit{tx}, cases.Case{}, d.Case); err != nil {
-					return nil, fmt.Errorf("after dispatch of %s: %w", no, err)
-				}
+			if err := db.RunCaseHooks(ctx, tx, cases.Case{}, d.Case); err != nil {
+				return nil, fmt.Errorf("after dispatch of %s: %w", no, err)
 			}
 			res.CasesCreated++
 			res.ByTownship[g.town]++

@@ -191,7 +191,6 @@ func TestAreaAlertsBecomeOneSweepPerTownshipAndEvent(t *testing.T) {
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
-	db.CaseHooks = append(db.CaseHooks, postgres.SweepLinkHook)
 	dispatchtest.Warn(t, db, p)
 	flood := map[string]any{"灾害名称": "2026年10月河口洪涝", "受灾情况": "农田受淹"}
 	for _, v := range []string{"西村", "东村", "西村"} {

@@ -131,10 +131,8 @@ func (db *DB) ReportSelfFound(ctx context.Context, r SelfFound) (SelfFoundResult
 			if d.Case, err = caseByNo(ctx, tx, no, false); err != nil {
 				return err
 			}
-			for _, hook := range db.CaseHooks {
-				if err := hook(ctx, unit{tx}, cases.Case{}, d.Case); err != nil {
-					return fmt.Errorf("after report of %s: %w", no, err)
-				}
+			if err := db.RunCaseHooks(ctx, tx, cases.Case{}, d.Case); err != nil {
+				return fmt.Errorf("after report of %s: %w", no, err)
 			}
 		default:
 			return fmt.Errorf("open case of %s: %w", h.Key, err)

@@ -87,10 +87,7 @@ func (db *DB) SpotCheck(ctx context.Context, no string, actor cases.Actor, pass 
 		}
 		return nil
 	}
-	// A copy of the store with one more hook for this call only; the pool is shared.
-	withHook := *db
-	withHook.CaseHooks = append(append([]cases.CaseHook(nil), db.CaseHooks...), record)
-	return withHook.Transition(ctx, no, actor, cases.Command{Action: act, Reason: note}, src)
+	return db.transition(ctx, no, actor, cases.Command{Action: act, Reason: note}, src, record)
 }
 
 // TownshipContacts returns a township's chat and its cadres' userids, on q (a transaction

@@ -64,10 +64,8 @@ func (db *DB) CompleteSweep(ctx context.Context, no string, actor cases.Actor, d
 			map[string]any{"found": d.Found, "reason": after.Reason}); err != nil {
 			return err
 		}
-		for _, h := range db.CaseHooks {
-			if err := h(ctx, unit{tx}, before, after); err != nil {
-				return fmt.Errorf("after sweep of %s: %w", after.No, err)
-			}
+		if err := db.RunCaseHooks(ctx, tx, before, after); err != nil {
+			return fmt.Errorf("after sweep of %s: %w", after.No, err)
 		}
 		out, err = sweepOf(ctx, tx, after)
 		return err
@@ -105,37 +103,6 @@ func sweepOf(ctx context.Context, q sqlx.QueryerContext, c cases.Case) (cases.Sw
 	}
 	return cases.Sweep{Case: c, Category: cases.Category(r.Category), Event: r.Event, Villages: r.Villages,
 		Found: r.Found, Note: r.Note, Linked: r.Linked}, nil
-}
-
-// SweepLinkHook links a household a cadre reports with 走访 (干部走访, 因灾 or 因疫) after a
-// 区域排查 of the same township to that task: the latest task of the township and category that is
-// open, or was done at most 30 days before the household case was opened. Register it in
-// db.CaseHooks; it acts on creations only.
-func SweepLinkHook(ctx context.Context, u cases.Tx, before, after cases.Case) error {
-	if before.ID != 0 || after.Kind == cases.KindSweep || after.Source != cases.SourceVisit {
-		return nil
-	}
-	var cats []string
-	for _, c := range after.Categories {
-		if c == cases.CatDisaster || c == cases.CatEpidemic {
-			cats = append(cats, string(c))
-		}
-	}
-	if len(cats) == 0 {
-		return nil
-	}
-	_, err := sqlTx(u).ExecContext(ctx, `
-		UPDATE cases SET sweep_case_id = (
-			SELECT s.case_id FROM area_sweeps s JOIN cases sc ON sc.id = s.case_id
-			WHERE sc.township_id = (SELECT township_id FROM cases WHERE id = $1) AND s.category = ANY($2)
-				AND sc.dispatched_at <= $3
-				AND (sc.status <> 'closed' OR sc.closed_at >= $3 - interval '30 days')
-			ORDER BY sc.dispatched_at DESC, sc.id DESC LIMIT 1)
-		WHERE id = $1 AND sweep_case_id IS NULL`, after.ID, pq.Array(cats), after.DispatchedAt)
-	if err != nil {
-		return fmt.Errorf("link case %s to its 区域排查: %w", after.No, err)
-	}
-	return nil
 }
 
 // sweepFacts reads the month's 区域排查 tasks, as of today.

@@ -86,10 +86,8 @@ func (db *DB) addTask(ctx context.Context, tx *sqlx.Tx, caseID int64, dept strin
 	if err := InsertEvent(ctx, tx, caseID, ActTaskAdded, status, status, actor, src, at, detail); err != nil {
 		return cases.Task{}, false, err
 	}
-	for _, h := range db.TaskHooks {
-		if err := h(ctx, unit{tx}, t); err != nil {
-			return cases.Task{}, false, fmt.Errorf("after task %d: %w", id, err)
-		}
+	if err := db.runTaskHooks(ctx, tx, t); err != nil {
+		return cases.Task{}, false, fmt.Errorf("after task %d: %w", id, err)
 	}
 	return t, true, nil
 }

@@ -85,8 +85,7 @@ func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	taskOrg(t, db)
-	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
-	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{notify.CaseHook(db)}, Task: []cases.TaskHook{notify.TaskHook(db)}})
 	w := func(x pgtest.Warning) { pgtest.InsertWarning(t, db, x) }
 	medical := func(amount string) {
 		w(pgtest.Warning{Department: "医保局", Category: "medical", Rule: "inpatient_other", Amount: amount, IDNumber: p.B.ID, Name: p.B.Name, Township: "城关镇", Village: "东村"})
