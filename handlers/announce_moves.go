@@ -51,18 +51,8 @@ func (a *Announcer) MoveMessages(moves []cases.CaseMove) []bot.Outgoing {
 // groupText is one text to a township's group (appchat or robot), or to its cadres when it
 // has none.
 func groupText(key string, chat [2]string, cadres []string, text string) []bot.Outgoing {
-	o := bot.Outgoing{Key: key}
-	switch {
-	case chat[0] != "":
-		o.Channel, o.Target = bot.ToAppChat, chat[0]
-		o.MsgType, o.Body = bot.Text(text)
-	case chat[1] != "":
-		o.Channel, o.Target = bot.ToWebhook, chat[1]
-		o.MsgType, o.Body = bot.Text(text, cadres...)
-	case len(cadres) > 0:
-		o.Channel, o.Target = bot.ToUsers, bot.JoinUsers(cadres...)
-		o.MsgType, o.Body = bot.Text(text)
-	default:
+	o, ok := bot.ToGroup(key, bot.GroupChat{AppChat: chat[0], Webhook: chat[1]}, cadres, cadres, text)
+	if !ok {
 		return nil
 	}
 	return []bot.Outgoing{o}

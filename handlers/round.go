@@ -123,16 +123,10 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 		b.WriteString(line)
 	}
 	b.WriteString(tail.String())
-	o := bot.Outgoing{Key: fmt.Sprintf("round:group:%s:%s", n.Township, roundDigest(n.Cases))}
-	switch {
-	case n.AppChatID != "":
-		o.Channel, o.Target = bot.ToAppChat, n.AppChatID
-		o.MsgType, o.Body = bot.Text(b.String())
-	case n.WebhookKey != "":
-		o.Channel, o.Target = bot.ToWebhook, n.WebhookKey
-		o.MsgType, o.Body = bot.Text(b.String(), mention...)
-	default:
-		return nil // no group: the cadres hear privately
+	// No fallback: without a group the cadres hear of their cases privately.
+	o, ok := bot.ToGroup(fmt.Sprintf("round:group:%s:%s", n.Township, roundDigest(n.Cases)), bot.GroupChat{AppChat: n.AppChatID, Webhook: n.WebhookKey}, mention, nil, b.String())
+	if !ok {
+		return nil
 	}
 	return []bot.Outgoing{o}
 }
