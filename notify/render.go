@@ -169,10 +169,8 @@ func missingPushes(ctx context.Context, tx cases.ReminderTx, dept, period string
 		return nil, err
 	}
 	var missing []string
-	for _, cat := range cats {
-		if _, ok := cases.Pushed(pushes, cat, period); cat.Monthly() && !ok {
-			missing = append(missing, cat.Label())
-		}
+	for _, cat := range cases.MissingPushes(cats, pushes, period) {
+		missing = append(missing, cat.Label())
 	}
 	return missing, nil
 }

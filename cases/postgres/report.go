@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -286,62 +285,23 @@ func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]cases.Departm
 		return nil, fmt.Errorf("departments: %w", err)
 	}
 	today := cases.DateOf(db.Now())
-	prev := cases.MonthlyPeriodDue(first)
-	schoolYear := fmt.Sprintf("%04d-%04d", first.Year-1, first.Year)
 	out := make([]cases.DepartmentScore, 0, len(depts))
 	for _, d := range depts {
-		ds := cases.DepartmentScore{Name: d.Name}
 		pushes, err := DepartmentPushes(ctx, db, d.Name)
 		if err != nil {
 			return nil, err
 		}
-		for _, raw := range d.Categories {
-			c := cases.Category(raw)
-			var due cases.PushDue
-			switch {
-			case c.Monthly():
-				due = cases.PushDue{Category: c, Period: prev}
-			case c == cases.CatEducation && first.Month == cases.EducationDeadlineMonth:
-				// The 学年 ending this summer; a YYYY-MM period of this year counts for it too.
-				due = cases.PushDue{Category: c, Period: schoolYear}
-			case c == cases.CatEpidemic:
-				// Every epidemic push received in the month is due within 3 days of its events;
-				// one marked late at import counts against the department (spec §2, §10).
-				for _, p := range pushes {
-					if p.Category == c && cases.DateOf(p.ReceivedAt).MonthKey() == first.MonthKey() {
-						t := p.ReceivedAt
-						ds.PushesDue++
-						if !p.Late {
-							ds.PushesOnTime++
-						}
-						ds.Pushes = append(ds.Pushes, cases.PushDue{Category: c, Period: p.Period, Deadline: cases.DateOf(t), Received: &t, OnTime: !p.Late})
-					}
-				}
-				continue
-			default:
-				continue
-			}
-			deadline, ok := cases.PushDeadline(db.Cal, c, due.Period)
-			if !ok {
-				continue
-			}
-			due.Deadline = deadline
-			// The one push rule (cases.Pushed), as the reminders use it: a push counts for the
-			// period it names, never for the day it arrived.
-			if p, onTime := cases.PushedOnTime(db.Cal, pushes, c, due.Period); !p.ReceivedAt.IsZero() {
-				t := p.ReceivedAt
-				due.Received = &t
-				due.OnTime = onTime
-			} else if !today.After(deadline) {
-				continue // not yet due: nothing to measure
-			}
+		cats := make([]cases.Category, len(d.Categories))
+		for i, c := range d.Categories {
+			cats[i] = cases.Category(c)
+		}
+		ds := cases.DepartmentScore{Name: d.Name, Pushes: cases.PushesDue(db.Cal, cats, pushes, first, today)}
+		for _, p := range ds.Pushes {
 			ds.PushesDue++
-			if due.OnTime {
+			if p.OnTime {
 				ds.PushesOnTime++
 			}
-			ds.Pushes = append(ds.Pushes, due)
 		}
-		sort.Slice(ds.Pushes, func(i, j int) bool { return ds.Pushes[i].Category < ds.Pushes[j].Category })
 		out = append(out, ds)
 	}
 	return out, nil
