@@ -30,59 +30,17 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 	if len(n.Cases) == 0 {
 		return nil // only told of households that went elsewhere (elsewhereMessages)
 	}
-	var created, merged int
-	var mergedNos []string
-	type village struct {
-		name  string
-		cases int
-		cats  map[string]int
-	}
-	byVillage := map[string]*village{}
-	var order []string
-	responsible := map[string]bool{}
-	for _, d := range n.Cases {
-		if d.Case.Responsible != "" {
-			responsible[d.Case.Responsible] = true
-		}
-		if d.Merged {
-			merged++
-			mergedNos = append(mergedNos, d.Case.No)
-			continue
-		}
-		created++
-		name := cases.GroupVillage(d.Case.Village)
-		if name == "" || d.Area {
-			name = "乡镇范围"
-		}
-		v := byVillage[name]
-		if v == nil {
-			v = &village{name: name, cats: map[string]int{}}
-			byVillage[name] = v
-			order = append(order, name)
-		}
-		v.cases++
-		for _, l := range strings.Split(groupCategories(d.Case.Categories), "、") {
-			if l != "" {
-				v.cats[l]++
-			}
-		}
-	}
-	sort.Slice(order, func(i, j int) bool {
-		if byVillage[order[i]].cases != byVillage[order[j]].cases {
-			return byVillage[order[i]].cases > byVillage[order[j]].cases
-		}
-		return order[i] < order[j]
-	})
+	t := tallyRound(n.Cases)
 	var b strings.Builder
-	fmt.Fprintf(&b, "【防返贫预警交办】%s 批次 %s：新交办 %d 户", n.Round, n.Township, created)
-	if merged > 0 {
-		fmt.Fprintf(&b, "，在办案件补充预警 %d 户", merged)
-		if merged <= 10 { // case numbers only: the group may read them (spec §9)
-			fmt.Fprintf(&b, "（%s）", strings.Join(mergedNos, "、"))
+	fmt.Fprintf(&b, "【防返贫预警交办】%s 批次 %s：新交办 %d 户", n.Round, n.Township, t.created)
+	if len(t.mergedNos) > 0 {
+		fmt.Fprintf(&b, "，在办案件补充预警 %d 户", len(t.mergedNos))
+		if len(t.mergedNos) <= 10 { // case numbers only: the group may read them (spec §9)
+			fmt.Fprintf(&b, "（%s）", strings.Join(t.mergedNos, "、"))
 		}
 	}
 	b.WriteString(dueSentence(n.Cases, "办结"))
-	if len(order) > 0 {
+	if len(t.order) > 0 {
 		b.WriteString("\n按村统计：")
 	}
 	head := b.String()
@@ -90,19 +48,13 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 	if a.Links != nil && a.Links.BaseURL != "" {
 		fmt.Fprintf(&tail, "\n本乡镇清单（企业微信验证身份后查看）：%s", a.TownshipListURL(n.Township))
 	}
-	names := cadreNames(n)
-	var mention, who []string
-	for _, u := range n.Cadres {
-		if responsible[u] {
-			mention = append(mention, u)
-			who = append(who, names[u])
-		}
-	}
+	mention, who := responsibleCadres(n, t.responsible)
 	if len(who) > 0 {
 		tail.WriteString("\n责任干部：@" + strings.Join(who, " @") + "，各自负责的案件和任务清单已私信发送。")
 	}
 	tail.WriteString("\n群内不公开个人信息。")
-	if created <= MaxCaseNotices {
+	order := t.order
+	if t.created <= MaxCaseNotices {
 		// a small round: each case by number, masked name and village (spec §9)
 		b.Reset()
 		b.WriteString(strings.Replace(head, "\n按村统计：", "", 1))
@@ -114,7 +66,7 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 		order = nil
 	}
 	for i, name := range order {
-		v := byVillage[name]
+		v := t.byVillage[name]
 		line := fmt.Sprintf("\n%s %d 户（%s）", v.name, v.cases, countList(v.cats))
 		if b.Len()+len(line)+tail.Len()+64 > TextLimit {
 			fmt.Fprintf(&b, "\n……其余 %d 个村见清单", len(order)-i)
@@ -129,6 +81,72 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 		return nil
 	}
 	return []bot.Outgoing{o}
+}
+
+// roundTally is a township's round counted for its group: new cases by village (most
+// first) and category, the open cases that took a 补充预警, the cadres responsible.
+type roundTally struct {
+	created     int
+	mergedNos   []string
+	byVillage   map[string]*villageTally
+	order       []string
+	responsible map[string]bool
+}
+
+type villageTally struct {
+	name  string
+	cases int
+	cats  map[string]int
+}
+
+func tallyRound(ds []cases.Dispatched) roundTally {
+	t := roundTally{byVillage: map[string]*villageTally{}, responsible: map[string]bool{}}
+	for _, d := range ds {
+		if d.Case.Responsible != "" {
+			t.responsible[d.Case.Responsible] = true
+		}
+		if d.Merged {
+			t.mergedNos = append(t.mergedNos, d.Case.No)
+			continue
+		}
+		t.created++
+		name := cases.GroupVillage(d.Case.Village)
+		if name == "" || d.Area {
+			name = "乡镇范围"
+		}
+		v := t.byVillage[name]
+		if v == nil {
+			v = &villageTally{name: name, cats: map[string]int{}}
+			t.byVillage[name] = v
+			t.order = append(t.order, name)
+		}
+		v.cases++
+		for _, l := range strings.Split(groupCategories(d.Case.Categories), "、") {
+			if l != "" {
+				v.cats[l]++
+			}
+		}
+	}
+	sort.Slice(t.order, func(i, j int) bool {
+		if t.byVillage[t.order[i]].cases != t.byVillage[t.order[j]].cases {
+			return t.byVillage[t.order[i]].cases > t.byVillage[t.order[j]].cases
+		}
+		return t.order[i] < t.order[j]
+	})
+	return t
+}
+
+// responsibleCadres are the township's cadres responsible for a case of the round, in org
+// order: their userids to @ and their names.
+func responsibleCadres(n cases.TownshipNotice, responsible map[string]bool) (mention, who []string) {
+	names := cadreNames(n)
+	for _, u := range n.Cadres {
+		if responsible[u] {
+			mention = append(mention, u)
+			who = append(who, names[u])
+		}
+	}
+	return mention, who
 }
 
 func cadreNames(n cases.TownshipNotice) map[string]string {
