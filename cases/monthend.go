@@ -93,3 +93,98 @@ func ScoreDepartments(ds []DepartmentScore, tasks map[string][]Task, today Date)
 		d.Score = ScoreDepartment(d.PushesOnTime, d.PushesDue, d.TasksOnTime, d.TasksDue)
 	}
 }
+
+// ScoreCases fills the assessment's township, total and category figures from its cases
+// (a.Cases): the townships named (the org's, in its order) first, then any other a case
+// names; categories in the domain's order, then any the domain does not know. Until the
+// month (first is its first day) is over as of today, the figures are provisional.
+func (a *Assessment) ScoreCases(townships []string, first, today Date) {
+	idx := map[string]int{}
+	for _, t := range townships {
+		idx[t] = len(a.Townships)
+		a.Townships = append(a.Townships, TownshipScore{Name: t})
+	}
+	byCat := map[Category]*CategoryCount{}
+	for _, f := range a.Cases {
+		i, ok := idx[f.Township]
+		if !ok {
+			idx[f.Township] = len(a.Townships)
+			i = len(a.Townships)
+			a.Townships = append(a.Townships, TownshipScore{Name: f.Township})
+		}
+		ts := &a.Townships[i]
+		ts.Dispatched++
+		if f.Status.Open() {
+			ts.Open++
+		}
+		switch {
+		case f.Kind == KindInfo && f.Status == StatusClosed:
+			ts.Closed++
+			ts.InfoEntered++
+		case f.Kind == KindInfo:
+			ts.InfoPending++ // owes a 录入, never a 核查结论
+		case f.Status == StatusClosed:
+			ts.Closed++
+		case f.Status == StatusVerified:
+			ts.Verified++
+			ts.OwingEntry++
+		case f.Status == StatusReturned:
+			ts.Returned++
+			ts.OwingResult++
+		case f.Status == StatusDispatched:
+			ts.OwingResult++
+		}
+		if f.Result == ResultExclude {
+			ts.Excluded++
+		}
+		if f.OnTime {
+			ts.OnTime++
+		}
+		if f.Overdue {
+			ts.Overdue++
+		}
+		if f.FedBack {
+			ts.FedBack++
+		}
+		if f.SpotResult != "" {
+			ts.SpotChecked++
+		}
+		if f.SpotFailures > 0 {
+			ts.SpotFailed++
+		}
+		if f.Kind == KindInfo {
+			if f.Status == StatusClosed {
+				a.Total.InfoEntered++
+			} else {
+				a.Total.InfoPending++
+			}
+			continue // its own line, never among the households awaiting a 核查结论
+		}
+		a.Total.Count(f.Result)
+		for _, c := range f.Categories {
+			cc := byCat[c]
+			if cc == nil {
+				cc = &CategoryCount{Category: c}
+				byCat[c] = cc
+			}
+			cc.Count(f.Result)
+		}
+	}
+	for i := range a.Townships {
+		a.Townships[i].FeedbackDue = today.After(first.LastOfMonth())
+		a.Townships[i].Fill()
+	}
+	if !today.After(first.LastOfMonth()) {
+		open := SumTownships(a.Townships).Open
+		a.Provisional, a.Open = true, &open
+	}
+	for _, c := range Categories {
+		if cc := byCat[c]; cc != nil {
+			a.Categories = append(a.Categories, *cc)
+			delete(byCat, c)
+		}
+	}
+	for _, cc := range byCat { // categories the domain does not know; keep them visible
+		a.Categories = append(a.Categories, *cc)
+	}
+}

@@ -60,3 +60,37 @@ func TestCategoryCountAndDepartmentScores(t *testing.T) {
 		t.Errorf("民政局 has no task: %+v", ds[1])
 	}
 }
+
+func TestScoreCasesByTownshipAndCategory(t *testing.T) {
+	a := Assessment{Month: "2026-11", Cases: []CaseFact{
+		{No: "A1", Township: "城关镇", Status: StatusClosed, Result: ResultInclude, Categories: []Category{CatMedical, CatEducation}, OnTime: true, FedBack: true},
+		{No: "A2", Township: "城关镇", Status: StatusReturned, Categories: []Category{CatMedical}, SpotResult: SpotFail, SpotFailures: 1},
+		{No: "A3", Township: "城关镇", Kind: KindInfo, Status: StatusDispatched},
+		{No: "X1", Township: "外乡", Status: StatusVerified, Result: ResultExclude, Categories: []Category{"unknown"}},
+	}}
+	a.ScoreCases([]string{"河口乡", "城关镇"}, MustDate("2026-11-01"), MustDate("2026-11-20"))
+	var names []string
+	for _, ts := range a.Townships {
+		names = append(names, ts.Name)
+	}
+	if !reflect.DeepEqual(names, []string{"河口乡", "城关镇", "外乡"}) {
+		t.Errorf("townships %v: want the org's in order, then one only a case names", names)
+	}
+	c := a.Townships[1]
+	if c.Dispatched != 3 || c.Closed != 1 || c.Returned != 1 || c.OwingResult != 1 || c.InfoPending != 1 || c.Open != 2 || c.OnTime != 1 || c.SpotChecked != 1 || c.SpotFailed != 1 {
+		t.Errorf("城关镇 %+v", c)
+	}
+	if !a.Provisional || a.Open == nil || *a.Open != 3 {
+		t.Errorf("a month not over is provisional with its open cases: %v %v", a.Provisional, a.Open)
+	}
+	if a.Total.Cases != 3 || a.Total.InfoPending != 1 {
+		t.Errorf("total %+v: 信息变更 counted apart", a.Total)
+	}
+	var cats []Category
+	for _, cc := range a.Categories {
+		cats = append(cats, cc.Category)
+	}
+	if !reflect.DeepEqual(cats, []Category{CatMedical, CatEducation, "unknown"}) || a.Categories[0].Cases != 2 {
+		t.Errorf("categories %+v: domain order, then unknown ones", a.Categories)
+	}
+}

@@ -119,97 +119,16 @@ func (db *DB) Assess(ctx context.Context, month string) (cases.Assessment, error
 	if err != nil {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
-	idx := map[string]int{}
-	for _, t := range towns {
-		idx[t.Name] = len(a.Townships)
-		a.Townships = append(a.Townships, cases.TownshipScore{Name: t.Name})
+	names := make([]string, len(towns))
+	for i, t := range towns {
+		names[i] = t.Name
 	}
-	byCat := map[cases.Category]*cases.CategoryCount{}
 	for _, r := range rows {
 		f := r.fact(today)
 		f.Tasks = tasks[f.No]
 		a.Cases = append(a.Cases, f)
-		i, ok := idx[f.Township]
-		if !ok {
-			idx[f.Township] = len(a.Townships)
-			i = len(a.Townships)
-			a.Townships = append(a.Townships, cases.TownshipScore{Name: f.Township})
-		}
-		ts := &a.Townships[i]
-		ts.Dispatched++
-		if f.Status.Open() {
-			ts.Open++
-		}
-		switch {
-		case f.Kind == cases.KindInfo && f.Status == cases.StatusClosed:
-			ts.Closed++
-			ts.InfoEntered++
-		case f.Kind == cases.KindInfo:
-			ts.InfoPending++ // owes a 录入, never a 核查结论
-		case f.Status == cases.StatusClosed:
-			ts.Closed++
-		case f.Status == cases.StatusVerified:
-			ts.Verified++
-			ts.OwingEntry++
-		case f.Status == cases.StatusReturned:
-			ts.Returned++
-			ts.OwingResult++
-		case f.Status == cases.StatusDispatched:
-			ts.OwingResult++
-		}
-		if f.Result == cases.ResultExclude {
-			ts.Excluded++
-		}
-		if f.OnTime {
-			ts.OnTime++
-		}
-		if f.Overdue {
-			ts.Overdue++
-		}
-		if f.FedBack {
-			ts.FedBack++
-		}
-		if f.SpotResult != "" {
-			ts.SpotChecked++
-		}
-		if f.SpotFailures > 0 {
-			ts.SpotFailed++
-		}
-		if f.Kind == cases.KindInfo {
-			if f.Status == cases.StatusClosed {
-				a.Total.InfoEntered++
-			} else {
-				a.Total.InfoPending++
-			}
-			continue // its own line, never among the households awaiting a 核查结论
-		}
-		a.Total.Count(f.Result)
-		for _, c := range f.Categories {
-			cc := byCat[c]
-			if cc == nil {
-				cc = &cases.CategoryCount{Category: c}
-				byCat[c] = cc
-			}
-			cc.Count(f.Result)
-		}
 	}
-	for i := range a.Townships {
-		a.Townships[i].FeedbackDue = today.After(first.LastOfMonth())
-		a.Townships[i].Fill()
-	}
-	if !today.After(first.LastOfMonth()) {
-		open := cases.SumTownships(a.Townships).Open
-		a.Provisional, a.Open = true, &open
-	}
-	for _, c := range cases.Categories {
-		if cc := byCat[c]; cc != nil {
-			a.Categories = append(a.Categories, *cc)
-			delete(byCat, c)
-		}
-	}
-	for _, cc := range byCat { // categories the domain does not know; keep them visible
-		a.Categories = append(a.Categories, *cc)
-	}
+	a.ScoreCases(names, first, today)
 	if a.Departments, err = db.pushScores(ctx, first); err != nil {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
