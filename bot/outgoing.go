@@ -22,7 +22,7 @@ type Outgoing struct {
 	Key     string          `json:"key"`
 	Channel Channel         `json:"channel"`
 	Target  string          `json:"target"`
-	MsgType string          `json:"msgtype"` // text, markdown, template_card, file, textcard
+	MsgType string          `json:"msgtype"` // text, markdown, template_card, file, image, textcard
 	Body    json.RawMessage `json:"body"`    // the msgtype's object, e.g. {"content":"…"}
 	// Group marks a message read in a group chat on a channel that does not say so itself
 	// (an AI bot answer through response_url): the worker's group guard applies to it.
@@ -37,6 +37,17 @@ func File(filename string, content []byte) (string, json.RawMessage, []byte) {
 	b, _ := json.Marshal(map[string]any{"filename": filename})
 	return "file", b, content
 }
+
+// Image makes an image message (a PNG or JPG, at most 2 MB): the worker uploads content as
+// type=image and sends its media_id; a group robot takes the bytes inline (base64 and md5).
+// Like a file, the content is stored with the message until it is sent.
+func Image(filename string, content []byte) (string, json.RawMessage, []byte) {
+	b, _ := json.Marshal(map[string]any{"filename": filename})
+	return "image", b, content
+}
+
+// carriesMedia reports whether a message type's content travels as an upload.
+func carriesMedia(msgtype string) bool { return msgtype == "file" || msgtype == "image" }
 
 // Text makes a text message; mention lists userids to @ (groups) — "@all" for everyone.
 func Text(content string, mention ...string) (string, json.RawMessage) {

@@ -2,6 +2,9 @@ package bot
 
 import (
 	"context"
+	"crypto/md5"
+	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -363,8 +366,16 @@ func (w *Worker) requests(ctx context.Context, r *OutboxRow, msgtype string, bod
 			contents = []string{CutUTF8(content, LimitResponseURL)}
 		}
 	}
-	if msgtype == "file" && r.Channel != UpdateCard {
-		id, err := w.upload(ctx, r, fields)
+	switch {
+	case msgtype == "image" && r.Channel == ToWebhook:
+		// A group robot's image is sent inline: no upload, the bytes with their MD5.
+		if len(r.Attachment) == 0 {
+			return nil, fmt.Errorf("outbox %s: image message without content", r.Key)
+		}
+		sum := md5.Sum(r.Attachment)
+		fields = map[string]any{"base64": base64.StdEncoding.EncodeToString(r.Attachment), "md5": hex.EncodeToString(sum[:])}
+	case carriesMedia(msgtype) && r.Channel != UpdateCard:
+		id, err := w.upload(ctx, r, msgtype, fields)
 		if err != nil {
 			return nil, err
 		}
@@ -415,16 +426,16 @@ func partMark(r *OutboxRow, part int) string {
 
 // upload uploads a file message's content once; the media_id is kept with the row (valid
 // three days), so a resend names the same media and its body is byte-identical.
-func (w *Worker) upload(ctx context.Context, r *OutboxRow, fields map[string]any) (string, error) {
+func (w *Worker) upload(ctx context.Context, r *OutboxRow, msgtype string, fields map[string]any) (string, error) {
 	if r.MediaID != "" {
 		return r.MediaID, nil
 	}
 	name, _ := fields["filename"].(string)
 	if len(r.Attachment) == 0 {
-		return "", fmt.Errorf("outbox %s: file message without content", r.Key)
+		return "", fmt.Errorf("outbox %s: %s message without content", r.Key, msgtype)
 	}
 	if name == "" {
-		name = "file"
+		name = msgtype
 	}
 	var id string
 	var err error
@@ -434,7 +445,7 @@ func (w *Worker) upload(ctx context.Context, r *OutboxRow, fields map[string]any
 	case ToResponseURL:
 		return "", fmt.Errorf("outbox %s: files cannot go through response_url", r.Key)
 	default:
-		id, err = w.API.UploadMedia(ctx, "file", name, r.Attachment)
+		id, err = w.API.UploadMedia(ctx, msgtype, name, r.Attachment)
 	}
 	if err != nil {
 		return "", err

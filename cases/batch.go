@@ -6,17 +6,20 @@ import "encoding/json"
 // what was refused. DuplicateOf is set when the same content (same SHA-256) had already
 // been pushed: the earlier batch is returned and nothing changes.
 type Batch struct {
-	ID          string     `json:"batch_id"`
-	Department  string     `json:"department"`
-	Category    Category   `json:"category"`
-	Period      string     `json:"period"` // YYYY-MM
-	Rows        int        `json:"rows"`
-	Accepted    int        `json:"accepted"`
-	Rejected    int        `json:"rejected"`
-	Warnings    int        `json:"warnings"`
-	OutOfScope  int        `json:"out_of_scope"` // valid rows outside the category's scope (spec §2), not stored
-	DuplicateOf *string    `json:"duplicate_of"`
-	Errors      []RowError `json:"errors"`
+	ID          string   `json:"batch_id"`
+	Department  string   `json:"department"`
+	Category    Category `json:"category"`
+	Period      string   `json:"period"` // YYYY-MM
+	Rows        int      `json:"rows"`
+	Accepted    int      `json:"accepted"`
+	Rejected    int      `json:"rejected"`
+	Warnings    int      `json:"warnings"`
+	OutOfScope  int      `json:"out_of_scope"` // valid rows outside the category's scope (spec §2), not stored
+	DuplicateOf *string  `json:"duplicate_of"`
+	// Replaced is how many of this push's rows replaced an earlier push's row of the same
+	// person, department, category and period that no round had dispatched yet.
+	Replaced int        `json:"replaced"`
+	Errors   []RowError `json:"errors"`
 	// Late is set when the push came after its deadline (spec §10, §11): a monthly or the
 	// education push after its deadline, an epidemic push more than 3 days after its event.
 	Late bool `json:"late,omitempty"`
@@ -35,6 +38,16 @@ type Batch struct {
 	SHA256   string `json:"-"`
 	Filename string `json:"-"`
 	Source   string `json:"-"` // file, api
+	// Persons, set by the reader, answers which people the push has an accepted row for, so
+	// that the store can supersede an earlier push's rows of the same people (docs/intake.md).
+	// Nil names nobody.
+	Persons PersonSet `json:"-"`
+}
+
+// PersonSet answers whether a push has an accepted row for a person: an ID number and, for
+// assurance, whose rows are one per person and 问题类型, the 问题类型 ("" for other categories).
+type PersonSet interface {
+	Has(idNumber, problemType string) bool
 }
 
 // Warning is one accepted row of a batch. Rule is empty when the row raised no warning

@@ -1,5 +1,7 @@
 package cases
 
+import "strings"
+
 // Category is one of the nine screening items (spec §2).
 type Category string
 
@@ -42,6 +44,15 @@ func (c Category) Label() string {
 		return l
 	}
 	return string(c)
+}
+
+// CategoryLabels joins the categories' Chinese names with 、 (a reason, an audit line).
+func CategoryLabels(cs []Category) string {
+	ls := make([]string, len(cs))
+	for i, c := range cs {
+		ls[i] = c.Label()
+	}
+	return strings.Join(ls, "、")
 }
 
 // GroupLabel is what a group chat may read: 因病 without saying which disease or amount.

@@ -2,7 +2,6 @@ package cases
 
 import (
 	"sort"
-	"strings"
 )
 
 // Spot-check results as stored and typed.
@@ -41,15 +40,6 @@ func FeedbackSummary(a Assessment) MonthEndSummary {
 		}
 	}
 	return s
-}
-
-// CategoryLabels joins the categories' Chinese names with 、.
-func CategoryLabels(cs []Category) string {
-	ls := make([]string, len(cs))
-	for i, c := range cs {
-		ls[i] = c.Label()
-	}
-	return strings.Join(ls, "、")
 }
 
 // Count adds one case with result r to the category's figures.

@@ -38,7 +38,51 @@ func (k ReminderKind) Digested() bool {
 }
 
 // DigestKey names the digest of a township group for a day; planning it twice is harmless.
-func DigestKey(target string, day Date) string { return "digest:" + target + ":" + day.String() }
+func DigestKey(target string, day Date) string {
+	return ReminderKey(Reminder{Kind: RemindDigest, Target: target, Day: day})
+}
+
+// ReminderKey is the one place a reminder's key is built, from the fields that make it this
+// reminder and no other: a case's by case, returns, kind and day (so a returned case gets
+// fresh reminders while its first round's stay in the record); a task's by task, kind,
+// target and day; a month cycle's by month, kind, department or township, and target; a
+// digest by target and day.
+func ReminderKey(r Reminder) string {
+	switch {
+	case r.Kind == RemindDigest:
+		return "digest:" + r.Target + ":" + r.Day.String()
+	case r.Kind.CaseKind():
+		return fmt.Sprintf("case:%d:%d:%s:%s", r.CaseID, r.Returns, r.Kind, r.Day)
+	case r.Kind.TaskKind():
+		return fmt.Sprintf("task:%d:%s:%s:%s", r.TaskID, r.Kind, r.Target, r.Day)
+	}
+	who := r.Department
+	if r.Kind == RemindMonthEnd {
+		who = r.Township
+	}
+	return fmt.Sprintf("month:%s:%s:%s:%s", r.Cycle, r.Kind, who, r.Target)
+}
+
+// keyed returns r with its key (ReminderKey) set.
+func keyed(r Reminder) Reminder {
+	r.Key = ReminderKey(r)
+	return r
+}
+
+// Retarget is a pending reminder of a township group whose township was renamed or merged
+// into to: sent to to's group, under the key it would have been planned with for to. Only
+// the digest's and month-end's keys name the group; a case's and a task's stay. A month-end
+// reminder falls in its own cycle's month, so that month is its cycle.
+func Retarget(r StoredReminder, key, to string) (target, newKey string) {
+	target = TargetGroup(to)
+	switch r.Kind {
+	case RemindDigest:
+		return target, ReminderKey(Reminder{Kind: RemindDigest, Target: target, Day: DateOf(r.DueAt)})
+	case RemindMonthEnd:
+		return target, ReminderKey(Reminder{Kind: RemindMonthEnd, Cycle: DateOf(r.DueAt).MonthKey(), Township: to, Target: target})
+	}
+	return target, key
+}
 
 // WithDigests adds to rs the digest of every township group and day that a digested
 // reminder of rs goes to.
@@ -54,7 +98,7 @@ func WithDigests(rs []Reminder) []Reminder {
 			continue
 		}
 		seen[key] = true
-		d := newReminder(RemindDigest, key, r.Target, r.Day)
+		d := keyed(newReminder(RemindDigest, r.Target, r.Day))
 		d.Township = r.Township
 		out = append(out, d)
 	}
@@ -78,9 +122,9 @@ func TaskReminders(t Task, cal *Calendar, after time.Time) []Reminder {
 	}
 	var out []Reminder
 	add := func(kind ReminderKind, target string, day Date) {
-		r := newReminder(kind, fmt.Sprintf("task:%d:%s:%s:%s", t.ID, kind, target, day), target, day)
-		if r.At.After(after) {
-			r.CaseID, r.TaskID, r.Department, r.Township = t.CaseID, t.ID, t.Department, t.Township
+		r := newReminder(kind, target, day)
+		r.CaseID, r.TaskID, r.Department, r.Township = t.CaseID, t.ID, t.Department, t.Township
+		if r = keyed(r); r.At.After(after) {
 			out = append(out, r)
 		}
 	}
@@ -133,19 +177,24 @@ type Reminder struct {
 	Department string // push and education reminders
 	Period     string // push and education reminders: the period whose push is due
 	Township   string // case and month-end reminders
+	Returns    int    // case reminders: the case's returns when they were planned
+	Cycle      string // month cycle reminders: the YYYY-MM of MonthReminders
 	Target     string
 	Day        Date
 	At         time.Time // Day at 09:00 Asia/Shanghai
 }
 
-func newReminder(kind ReminderKind, key, target string, day Date) Reminder {
-	return Reminder{Key: key, Kind: kind, Target: target, Day: day, At: day.At(ReminderHour, 0)}
+// newReminder is a reminder without its key: the caller fills in what the key is built from,
+// then keyed sets it.
+func newReminder(kind ReminderKind, target string, day Date) Reminder {
+	return Reminder{Kind: kind, Target: target, Day: day, At: day.At(ReminderHour, 0)}
 }
 
-// caseKey includes the number of returns, so a returned case gets fresh reminders while
-// those of its first round stay in the record.
-func caseKey(c Case, kind ReminderKind, day Date) string {
-	return fmt.Sprintf("case:%d:%d:%s:%s", c.ID, c.Returns, kind, day)
+// caseReminder is one of a case's reminders, keyed.
+func caseReminder(c Case, kind ReminderKind, target string, day Date) Reminder {
+	r := newReminder(kind, target, day)
+	r.CaseID, r.Returns, r.Township = c.ID, c.Returns, c.Township
+	return keyed(r)
 }
 
 // CaseReminders returns an open case's reminders: 5, 2 and 1 working days before due_on and
@@ -161,7 +210,6 @@ func CaseReminders(c Case, cal *Calendar, after time.Time) []Reminder {
 	var out []Reminder
 	add := func(r Reminder) {
 		if r.At.After(after) {
-			r.CaseID, r.Township = c.ID, c.Township
 			out = append(out, r)
 		}
 	}
@@ -171,11 +219,11 @@ func CaseReminders(c Case, cal *Calendar, after time.Time) []Reminder {
 			// A due date that is not a working day (rare): remind on the working day before.
 			day = cal.AddWorkingDays(day, -1)
 		}
-		add(newReminder(RemindCaseDue, caseKey(c, RemindCaseDue, day), group, day))
+		add(caseReminder(c, RemindCaseDue, group, day))
 	}
 	first := cal.AddWorkingDays(c.DueOn, 1)
-	add(newReminder(RemindCaseOverdue, caseKey(c, RemindCaseOverdue, first), group, first))
-	add(newReminder(RemindCaseEscalate, caseKey(c, RemindCaseEscalate, first), TargetOffice, first))
+	add(caseReminder(c, RemindCaseOverdue, group, first))
+	add(caseReminder(c, RemindCaseEscalate, TargetOffice, first))
 	return out
 }
 
@@ -187,9 +235,7 @@ func NextOverdueReminder(c Case, sent Date, now time.Time, cal *Calendar) Remind
 	for !day.At(ReminderHour, 0).After(now) {
 		day = cal.AddWorkingDays(day, 1)
 	}
-	r := newReminder(RemindCaseOverdue, caseKey(c, RemindCaseOverdue, day), TargetGroup(c.Township), day)
-	r.CaseID, r.Township = c.ID, c.Township
-	return r
+	return caseReminder(c, RemindCaseOverdue, TargetGroup(c.Township), day)
 }
 
 // DaysOverdue counts the working days from due_on to day (1 on the first overdue day).
@@ -206,15 +252,17 @@ func DaysOverdue(c Case, day Date, cal *Calendar) int {
 // the office's feedback reminder on the month's last working day.
 func MonthReminders(month Date, departments []OrgDepartment, townships []string, cal *Calendar) []Reminder {
 	m := month.MonthKey()
-	key := func(kind ReminderKind, who, target string) string {
-		return fmt.Sprintf("month:%s:%s:%s:%s", m, kind, who, target)
+	cycle := func(kind ReminderKind, target string, day Date) Reminder {
+		r := newReminder(kind, target, day)
+		r.Cycle = m
+		return r
 	}
 	on := func(day int) Date { return cal.NextWorkingDay(NewDate(month.Year, month.Month, day)) }
 	var out []Reminder
 	dept := func(kind ReminderKind, d, target, period string, day Date) {
-		r := newReminder(kind, key(kind, d, target), target, day)
+		r := cycle(kind, target, day)
 		r.Department, r.Period = d, period
-		out = append(out, r)
+		out = append(out, keyed(r))
 	}
 	period := MonthlyPeriodDue(month)
 	eduPeriod := fmt.Sprintf("%04d-%02d", month.Year, int(EducationDeadlineMonth))
@@ -239,18 +287,18 @@ func MonthReminders(month Date, departments []OrgDepartment, townships []string,
 			}
 		}
 	}
-	out = append(out, newReminder(RemindDispatch, key(RemindDispatch, "", TargetOffice), TargetOffice, on(DispatchReminderDay)))
+	out = append(out, keyed(cycle(RemindDispatch, TargetOffice, on(DispatchReminderDay))))
 	monthEnd := cal.AddWorkingDays(month.LastOfMonth(), -MonthEndWorkingDays)
 	if !cal.IsWorkingDay(month.LastOfMonth()) {
 		// "3 working days before month-end" counts back from the month's last working day
 		// when the last calendar day is a day off, so the township keeps three working days.
 		monthEnd = cal.AddWorkingDays(cal.LastWorkingDayOfMonth(month), -MonthEndWorkingDays)
 	}
-	out = append(out, newReminder(RemindFeedback, key(RemindFeedback, "", TargetOffice), TargetOffice, cal.LastWorkingDayOfMonth(month)))
+	out = append(out, keyed(cycle(RemindFeedback, TargetOffice, cal.LastWorkingDayOfMonth(month))))
 	for _, t := range townships {
-		r := newReminder(RemindMonthEnd, key(RemindMonthEnd, t, TargetGroup(t)), TargetGroup(t), monthEnd)
+		r := cycle(RemindMonthEnd, TargetGroup(t), monthEnd)
 		r.Township = t
-		out = append(out, r)
+		out = append(out, keyed(r))
 	}
 	return out
 }

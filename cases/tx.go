@@ -29,6 +29,8 @@ type Tx interface {
 	// CancelCaseReminders cancels every pending reminder of a case, its department tasks'
 	// excepted, noting why.
 	CancelCaseReminders(ctx context.Context, caseID int64, note string) error
+	// CancelTaskReminders cancels every pending reminder of a department task.
+	CancelTaskReminders(ctx context.Context, taskID int64, note string) error
 	// ReviveReminders makes cancelled reminders with these keys pending again.
 	ReviveReminders(ctx context.Context, rs []Reminder) error
 }

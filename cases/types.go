@@ -12,9 +12,11 @@ const (
 	RoleOffice     Role = "office"     // 县扶贫办
 	RoleCadre      Role = "cadre"      // 乡村干部
 	RoleSupervisor Role = "supervisor" // 领导小组办公室
+	RoleLeader     Role = "leader"     // 县领导：只看进度、统计和概览
 )
 
-// Valid reports whether r is one of the four roles.
+// Valid reports whether r is one of the four roles an org file may give (leader is not yet
+// stored: the users table's role check and the org file's words come with the office change).
 func (r Role) Valid() bool {
 	switch r {
 	case RoleLiaison, RoleOffice, RoleCadre, RoleSupervisor:
@@ -34,6 +36,8 @@ func (r Role) Label() string {
 		return "乡村干部"
 	case RoleSupervisor:
 		return "督查人员"
+	case RoleLeader:
+		return "县领导"
 	}
 	return string(r)
 }

@@ -207,7 +207,7 @@ func (a *BatchAPI) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		a.log().Error("batch api: record import in the access log", "batch", batch.ID, "err", err)
 	}
 	a.log().Info("batch pushed", "department", dept.Name, "category", batch.Category, "batch", batch.ID,
-		"rows", batch.Rows, "rejected", batch.Rejected, "warnings", batch.Warnings, "duplicate", batch.DuplicateOf != nil)
+		"rows", batch.Rows, "rejected", batch.Rejected, "warnings", batch.Warnings, "replaced", batch.Replaced, "duplicate", batch.DuplicateOf != nil)
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
 	enc := json.NewEncoder(w)

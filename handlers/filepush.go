@@ -524,6 +524,9 @@ func PushSummary(name string, b cases.Batch, workbookRows int) string {
 	if b.RegistryUpdates != nil && b.NotInRegistry != nil {
 		fmt.Fprintf(&s, "更新名册 %d 人，名册外 %d 行。", *b.RegistryUpdates, *b.NotInRegistry)
 	}
+	if b.Replaced > 0 && b.DuplicateOf == nil {
+		fmt.Fprintf(&s, "其中 %d 行替换了本期此前推送（尚未交办）中同一人的数据。", b.Replaced)
+	}
 	if b.Late {
 		s.WriteString("\n本次推送晚于推送时限，记为逾期推送。")
 	} else {

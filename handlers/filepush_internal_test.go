@@ -42,3 +42,14 @@ func TestRefusedRowsWorkbookIsBounded(t *testing.T) {
 func batchWith(rejected int) cases.Batch {
 	return cases.Batch{ID: "B1", Department: "医保局", Category: cases.CatMedical, Period: "2026-11", Rows: rejected, Rejected: rejected}
 }
+
+func TestPushSummarySaysWhatWasReplaced(t *testing.T) {
+	b := batchWith(0)
+	if s := PushSummary("a.xlsx", b, 0); strings.Contains(s, "替换") {
+		t.Errorf("nothing replaced, yet: %s", s)
+	}
+	b.Replaced = 3
+	if s := PushSummary("a.xlsx", b, 0); !strings.Contains(s, "其中 3 行替换了本期此前推送") {
+		t.Errorf("summary does not say 3 rows were replaced: %s", s)
+	}
+}

@@ -265,3 +265,36 @@ func (l *FormLinks) VerifyUpload(user, exp, sig string) error {
 	}
 	return nil
 }
+
+// overviewLinkKey stands in for the case number in the signature of an overview page link.
+const overviewLinkKey = "overview"
+
+// OverviewTTL is how long an overview page link works.
+const OverviewTTL = 7 * 24 * time.Hour
+
+// OverviewPath is the overview page's path for an office member or a leader:
+// /overview/<user>?e=…&s=…
+func (l *FormLinks) OverviewPath(user string) string {
+	exp := l.now().Add(OverviewTTL).Unix()
+	v := url.Values{"e": {strconv.FormatInt(exp, 10)}, "s": {l.sign(overviewLinkKey, user, exp)}}
+	return "/overview/" + url.PathEscape(user) + "?" + v.Encode()
+}
+
+// OverviewURL is the absolute link to the overview page.
+func (l *FormLinks) OverviewURL(user string) string {
+	return strings.TrimRight(l.BaseURL, "/") + l.OverviewPath(user)
+}
+
+// VerifyOverview checks an overview page link.
+func (l *FormLinks) VerifyOverview(user, exp, sig string) error {
+	if err := l.Verify(overviewLinkKey, user, exp, sig); err != nil {
+		if cases.ErrorCode(err) == cases.EForbidden && len(l.Secret) > 0 {
+			if e, perr := strconv.ParseInt(exp, 10, 64); perr == nil && user != "" && hmac.Equal([]byte(sig), []byte(l.sign(overviewLinkKey, user, e))) {
+				return cases.Errorf(cases.EForbidden, "这个概览链接已过期（有效期 7 天）。请在企业微信里发送“概览”重新获取。")
+			}
+			return cases.Errorf(cases.EForbidden, "这个概览链接无效（可能被改动过，或不是发给您的）。请在企业微信里发送“概览”重新获取。")
+		}
+		return err
+	}
+	return nil
+}

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
@@ -27,24 +28,42 @@ type LedgerStore interface {
 // Reports holds the ledger commands' dependencies. Register its Commands on the Router.
 type Reports struct {
 	Store  LedgerStore
-	Out    Queue     // the export's file message, its bytes stored with it
+	Out    Queue     // the export's file message and the charts, their bytes stored with them
 	Access AccessLog // exports
 	Log    *slog.Logger
+	// Links signs the overview page's link (概览); nil leaves 概览 out.
+	Links *FormLinks
 }
 
-// Commands returns 进度, 统计, 导出 (office) and 抽查 (supervisors).
+// Commands returns 进度, 统计 (office, leaders), 导出 (office), 抽查 (supervisors) and, with
+// Links, 概览 (office, leaders).
 func (l *Reports) Commands() []*Command {
 	office := []cases.Role{cases.RoleOffice}
-	return []*Command{
-		{Name: "进度", Roles: office, Public: 2, Usage: "进度 [乡镇] [YYYY-MM]", Example: "进度 城关镇 2026-11",
+	readers := []cases.Role{cases.RoleOffice, cases.RoleLeader}
+	cmds := []*Command{
+		{Name: "进度", Roles: readers, Public: 2, Usage: "进度 [乡镇] [YYYY-MM]", Example: "进度 城关镇 2026-11",
 			Summary: "各乡镇本月交办、核查、办结、逾期、按时办结率和考核得分", Run: l.progress},
-		{Name: "统计", Roles: office, Public: 1, Usage: "统计 [YYYY-MM]", Example: "统计 2026-11",
+		{Name: "统计", Roles: readers, Public: 1, Usage: "统计 [YYYY-MM]", Example: "统计 2026-11",
 			Summary: "本月按风险类别和核查结论的汇总", Run: l.stats},
 		{Name: "导出", Roles: office, Public: 1, Usage: "导出 [YYYY-MM]", Example: "导出 2026-11",
 			Summary: "把本月预警信息核查办理台账（Excel）发给我", Run: l.export},
 		{Name: "抽查", Roles: []cases.Role{cases.RoleSupervisor}, Public: 2, Usage: "抽查 <编号> 合格/不合格 <说明>",
 			Example: "抽查 YJ202611-0001 不合格 未实际入户核查", Summary: "登记抽查结果（本月任一案件）；已办结的不合格案件退回乡镇重办，未办结的向乡镇督办", Run: l.spotCheck},
 	}
+	if l.Links != nil {
+		cmds = append(cmds, &Command{Name: "概览", Roles: readers, Usage: "概览", Example: "概览",
+			Summary: "打开全县进度概览页面（图表、按月和乡镇筛选、案件清单）", Run: l.overview})
+	}
+	return cmds
+}
+
+func (l *Reports) overview(ctx context.Context, req Request) (string, error) {
+	where := ""
+	if req.Msg.InGroup() {
+		where = "（链接只对您本人有效，请勿转发）"
+	}
+	return fmt.Sprintf("请打开全县进度概览%s：%s\n链接 %d 天内有效，过期后再发“概览”即可。", where,
+		l.Links.OverviewURL(req.Actor.UserID), int(OverviewTTL/(24*time.Hour))), nil
 }
 
 func (l *Reports) log() *slog.Logger {
@@ -168,6 +187,7 @@ func (l *Reports) progress(ctx context.Context, req Request) (string, error) {
 	if total.Dispatched == 0 {
 		fmt.Fprintf(&b, "\n%s还没有交办案件。", monthTitle(month))
 	}
+	b.WriteString(l.sendChart(ctx, req, "progress", func() ([]byte, error) { return progressChart(ctx, l.Store, a, town) }))
 	return b.String(), nil
 }
 
@@ -229,6 +249,7 @@ func (l *Reports) stats(ctx context.Context, req Request) (string, error) {
 		}
 		b.WriteString("。")
 	}
+	b.WriteString(l.sendChart(ctx, req, "stats", func() ([]byte, error) { return statsChart(a) }))
 	return b.String(), nil
 }
 

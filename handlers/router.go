@@ -359,7 +359,7 @@ func ReplyTo(m bot.Message, kind, text string) bot.Outgoing {
 func (r *Router) helpCommand() *Command {
 	return &Command{
 		Name: "帮助", Aliases: []string{"help", "?", "？"},
-		Roles:   []cases.Role{cases.RoleCadre, cases.RoleLiaison, cases.RoleOffice, cases.RoleSupervisor},
+		Roles:   []cases.Role{cases.RoleCadre, cases.RoleLiaison, cases.RoleOffice, cases.RoleSupervisor, cases.RoleLeader},
 		Usage:   "帮助",
 		Summary: "查看我能用的命令",
 		Run: func(ctx context.Context, req Request) (string, error) {

@@ -68,13 +68,20 @@ func CaseHook(db Clock) cases.CaseHook {
 	}
 }
 
-// TaskHook plans a department task's reminders inside the transaction that adds it
-// (register it in postgres.Hooks.Task).
+// TaskHook plans a department task's reminders inside the transaction that adds it, and
+// cancels those still pending in the transaction that completes it (register it in
+// postgres.Hooks.Task).
 func TaskHook(db Clock) cases.TaskHook {
 	return func(ctx context.Context, tx cases.Tx, t cases.Task) error {
+		if t.Status == cases.TaskDone {
+			return tx.CancelTaskReminders(ctx, t.ID, TaskDoneNote)
+		}
 		return tx.PlanReminders(ctx, cases.TaskReminders(t, db.Calendar(), db.Clock()))
 	}
 }
+
+// TaskDoneNote is why a completed task's reminders are not sent.
+const TaskDoneNote = "部门任务已办理"
 
 // PlanMonth plans the month's department, dispatch and month-end reminders (spec §10) for
 // the departments and townships of the org; idempotent.

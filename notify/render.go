@@ -187,7 +187,7 @@ func (w *Worker) composeTask(ctx context.Context, tx cases.ReminderTx, r cases.S
 		return "", "", fmt.Errorf("task %d of reminder %d: %w", r.TaskID, r.ID, err)
 	}
 	if t.Status != cases.TaskOpen {
-		return "", "部门任务已办理", nil
+		return "", TaskDoneNote, nil
 	}
 	cal := w.DB.Calendar()
 	switch cases.ReminderKind(r.Kind) {

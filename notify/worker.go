@@ -322,94 +322,21 @@ func (w *Worker) fireAll(ctx context.Context, ids []int64, now time.Time) (int, 
 // transaction (FireReminders, which has locked their cases and then them): sent (handed to
 // the Sender and marked sent in this same transaction), cancelled (its reason no longer
 // holds), or left alone (not pending any more: another worker or a cancellation got there
-// first). It returns how many were sent.
+// first). The decisions are gathered in a firing, then carried out at once (firing.execute).
+// It returns how many were sent.
 func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.StoredReminder, cs map[int64]cases.Case, now time.Time) (int, error) {
 	byCase := make(map[int64]caseInfo, len(cs))
 	for id, c := range cs {
 		byCase[id] = caseInfo{c}
 	}
-	var (
-		sentIDs, lateIDs, cancelIDs []int64
-		notes                       []string
-		next                        []cases.Reminder
-		recips                      = map[string]*Delivery{}
-		out                         []Delivery
-	)
-	cancel := func(id int64, note string) { cancelIDs = append(cancelIDs, id); notes = append(notes, note) }
-	deliver := func(r cases.StoredReminder, text string, mention []string) (bool, error) {
-		d, ok := recips[r.Target]
-		if !ok {
-			var err error
-			if d, err = w.recipients(ctx, tx, r.Target); err != nil {
-				return false, err
-			}
-			recips[r.Target] = d
-		}
-		if d == nil {
-			cancel(r.ID, "没有可以接收提醒的群聊或人员，请在组织文件中配置")
-			return false, nil
-		}
-		m := *d
-		if len(mention) > 0 && len(m.Mention) > 0 {
-			m.Mention = mention // a digest @s the responsible cadres of its cases, not the whole township
-		}
-		m.Key = fmt.Sprintf("reminder:%d", r.ID)
-		m.Text = text
-		if w.UploadLink != nil && pushReminder(r) && len(m.Users) > 0 {
-			// A signed link is bound to one person: one message each.
-			for _, u := range m.Users {
-				one := m
-				one.Users = []string{u}
-				one.Key = fmt.Sprintf("reminder:%d:%s", r.ID, u)
-				one.Text = text + "\n上传数据文件（24 小时内有效）：" + w.UploadLink(u)
-				out = append(out, one)
-			}
-		} else {
-			out = append(out, m)
-		}
-		sentIDs = append(sentIDs, r.ID)
-		if now.Sub(r.DueAt) > orDefault(w.Grace, 10*time.Minute) {
-			lateIDs = append(lateIDs, r.ID)
-		}
-		return true, nil
-	}
-	if err := groupRecipients(ctx, tx, locked, recips); err != nil {
+	f := &firing{w: w, tx: tx, now: now, recips: map[string]*Delivery{}}
+	if err := groupRecipients(ctx, tx, locked, f.recips); err != nil {
 		return 0, err
 	}
 	// Digests first: the reminders they carry are settled with them.
-	consumed := map[int64]bool{}
-	for _, r := range locked {
-		if cases.ReminderKind(r.Kind) != cases.RemindDigest {
-			continue
-		}
-		o, err := w.fireDigest(ctx, tx, r, byCase, now)
-		if err != nil {
-			return 0, err
-		}
-		for id := range o.consumed {
-			consumed[id] = true
-		}
-		for id, note := range o.cancel {
-			cancel(id, note)
-		}
-		if o.text == "" {
-			cancel(r.ID, "今天没有需要提醒的案件")
-			continue
-		}
-		ok, err := deliver(r, o.text, o.mention)
-		if err != nil {
-			return 0, err
-		}
-		if !ok {
-			// Nobody reads the group: its reminders are cancelled with it.
-			for _, id := range o.sent {
-				cancel(id, "没有可以接收提醒的群聊或人员，请在组织文件中配置")
-			}
-			continue
-		}
-		sentIDs = append(sentIDs, o.sent...)
-		lateIDs = append(lateIDs, o.late...)
-		next = append(next, o.next...)
+	consumed, err := w.fireDigests(ctx, f, locked, byCase)
+	if err != nil {
+		return 0, err
 	}
 	var rest []cases.StoredReminder
 	for _, r := range locked {
@@ -417,9 +344,120 @@ func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.S
 			rest = append(rest, r)
 		}
 	}
-	digestsDue, err := digestsPending(ctx, tx, rest)
-	if err != nil {
+	if err := w.fireEach(ctx, f, rest, byCase); err != nil {
 		return 0, err
+	}
+	return f.execute(ctx)
+}
+
+// firing gathers what a fire decided: what to send, which reminders are then sent (and late),
+// which are cancelled and why, and the reminders to plan next.
+type firing struct {
+	w   *Worker
+	tx  cases.ReminderTx
+	now time.Time
+
+	sentIDs, lateIDs, cancelIDs []int64
+	notes                       []string
+	next                        []cases.Reminder
+	recips                      map[string]*Delivery // by target; nil: nobody to reach
+	out                         []Delivery
+}
+
+// NoRecipientNote is why a reminder nobody can receive is cancelled.
+const NoRecipientNote = "没有可以接收提醒的群聊或人员，请在组织文件中配置"
+
+func (f *firing) cancel(id int64, note string) {
+	f.cancelIDs = append(f.cancelIDs, id)
+	f.notes = append(f.notes, note)
+}
+
+// deliver decides to send text for r to its target's recipients (mention, when given, in
+// place of the whole township's cadres); false when nobody can receive it (then cancelled).
+func (f *firing) deliver(ctx context.Context, r cases.StoredReminder, text string, mention []string) (bool, error) {
+	d, ok := f.recips[r.Target]
+	if !ok {
+		var err error
+		if d, err = f.w.recipients(ctx, f.tx, r.Target); err != nil {
+			return false, err
+		}
+		f.recips[r.Target] = d
+	}
+	if d == nil {
+		f.cancel(r.ID, NoRecipientNote)
+		return false, nil
+	}
+	m := *d
+	if len(mention) > 0 && len(m.Mention) > 0 {
+		m.Mention = mention // a digest @s the responsible cadres of its cases, not the whole township
+	}
+	m.Key = fmt.Sprintf("reminder:%d", r.ID)
+	m.Text = text
+	if f.w.UploadLink != nil && pushReminder(r) && len(m.Users) > 0 {
+		// A signed link is bound to one person: one message each.
+		for _, u := range m.Users {
+			one := m
+			one.Users = []string{u}
+			one.Key = fmt.Sprintf("reminder:%d:%s", r.ID, u)
+			one.Text = text + "\n上传数据文件（24 小时内有效）：" + f.w.UploadLink(u)
+			f.out = append(f.out, one)
+		}
+	} else {
+		f.out = append(f.out, m)
+	}
+	f.sentIDs = append(f.sentIDs, r.ID)
+	if f.now.Sub(r.DueAt) > orDefault(f.w.Grace, 10*time.Minute) {
+		f.lateIDs = append(f.lateIDs, r.ID)
+	}
+	return true, nil
+}
+
+// fireDigests decides the claimed digests and, with each, the reminders it carries; it
+// returns the ids of those reminders, settled with their digest.
+func (w *Worker) fireDigests(ctx context.Context, f *firing, locked []cases.StoredReminder, byCase map[int64]caseInfo) (map[int64]bool, error) {
+	consumed := map[int64]bool{}
+	for _, r := range locked {
+		if cases.ReminderKind(r.Kind) != cases.RemindDigest {
+			continue
+		}
+		o, err := w.fireDigest(ctx, f.tx, r, byCase, f.now)
+		if err != nil {
+			return nil, err
+		}
+		for id := range o.consumed {
+			consumed[id] = true
+		}
+		for id, note := range o.cancel {
+			f.cancel(id, note)
+		}
+		if o.text == "" {
+			f.cancel(r.ID, "今天没有需要提醒的案件")
+			continue
+		}
+		ok, err := f.deliver(ctx, r, o.text, o.mention)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			// Nobody reads the group: its reminders are cancelled with it.
+			for _, id := range o.sent {
+				f.cancel(id, NoRecipientNote)
+			}
+			continue
+		}
+		f.sentIDs = append(f.sentIDs, o.sent...)
+		f.lateIDs = append(f.lateIDs, o.late...)
+		f.next = append(f.next, o.next...)
+	}
+	return consumed, nil
+}
+
+// fireEach decides the claimed reminders no digest carried, one by one: compose and send, or
+// cancel with the reason composing gave; a sent overdue reminder chains the next one.
+func (w *Worker) fireEach(ctx context.Context, f *firing, rest []cases.StoredReminder, byCase map[int64]caseInfo) error {
+	digestsDue, err := digestsPending(ctx, f.tx, rest)
+	if err != nil {
+		return err
 	}
 	for _, r := range rest {
 		// A reminder whose digest is still to come waits for it; the claim is let go.
@@ -430,45 +468,52 @@ func (w *Worker) fire(ctx context.Context, tx cases.ReminderTx, locked []cases.S
 		if r.CaseID != 0 {
 			ci, ok := byCase[r.CaseID]
 			if !ok {
-				return 0, fmt.Errorf("case %d of reminder %d was not locked", r.CaseID, r.ID)
+				return fmt.Errorf("case %d of reminder %d was not locked", r.CaseID, r.ID)
 			}
 			c = &ci
 		}
-		msg, skip, err := w.compose(ctx, tx, r, c, now)
+		msg, skip, err := w.compose(ctx, f.tx, r, c, f.now)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if skip != "" {
-			cancel(r.ID, skip)
+			f.cancel(r.ID, skip)
 			continue
 		}
-		ok, err := deliver(r, msg, nil)
+		ok, err := f.deliver(ctx, r, msg, nil)
 		if err != nil {
-			return 0, err
+			return err
 		}
 		if ok && cases.ReminderKind(r.Kind) == cases.RemindCaseOverdue && c != nil {
-			next = append(next, cases.NextOverdueReminder(c.Case, cases.DateOf(r.DueAt), now, w.DB.Calendar()))
+			f.next = append(f.next, cases.NextOverdueReminder(c.Case, cases.DateOf(r.DueAt), f.now, w.DB.Calendar()))
 		}
 	}
-	if len(out) > 0 {
-		if err := w.Sender.Send(ctx, tx, out...); err != nil {
-			return 0, fmt.Errorf("send %d reminders (first %s): %w", len(out), out[0].Key, err)
+	return nil
+}
+
+// execute carries out a firing in the claim→fire transaction: hand the messages to the
+// Sender, mark the reminders sent or cancelled, plan the next ones. It returns how many were sent.
+func (f *firing) execute(ctx context.Context) (int, error) {
+	tx := f.tx
+	if len(f.out) > 0 {
+		if err := f.w.Sender.Send(ctx, tx, f.out...); err != nil {
+			return 0, fmt.Errorf("send %d reminders (first %s): %w", len(f.out), f.out[0].Key, err)
 		}
 	}
-	if len(sentIDs) > 0 {
-		if err := tx.MarkRemindersSent(ctx, sentIDs, lateIDs, now); err != nil {
+	if len(f.sentIDs) > 0 {
+		if err := tx.MarkRemindersSent(ctx, f.sentIDs, f.lateIDs, f.now); err != nil {
 			return 0, err
 		}
 	}
-	if len(cancelIDs) > 0 {
-		if err := tx.CancelReminders(ctx, cancelIDs, notes); err != nil {
+	if len(f.cancelIDs) > 0 {
+		if err := tx.CancelReminders(ctx, f.cancelIDs, f.notes); err != nil {
 			return 0, err
 		}
 	}
-	if err := tx.PlanReminders(ctx, next); err != nil {
+	if err := tx.PlanReminders(ctx, f.next); err != nil {
 		return 0, err
 	}
-	return len(sentIDs), nil
+	return len(f.sentIDs), nil
 }
 
 // pushReminder tells a liaison's push nudge or late notice (not the office's notice).

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Makes sure a headless Chromium (for the browser tests via chromedp) and a Chinese font (or
-# the simulator page's screenshot shows empty boxes) are available. Where both are installed
+# the simulator page's screenshot shows empty boxes, and 进度/统计 cannot draw their charts:
+# docs/charts.md; on a server, run this or install fonts-wqy-microhei) are available. Where both are installed
 # it touches nothing; otherwise it installs Debian's packages.
 set -euo pipefail
 pkgs=""

@@ -75,8 +75,8 @@ func outboxPayload(m bot.Outgoing) ([]byte, error) {
 	if m.Key == "" || m.Channel == "" || m.Target == "" || m.MsgType == "" {
 		return nil, fmt.Errorf("enqueue: message needs key, channel, target and msgtype (key %q)", m.Key)
 	}
-	if m.MsgType == "file" && len(m.File) == 0 {
-		return nil, fmt.Errorf("enqueue %s: file message without content", m.Key)
+	if (m.MsgType == "file" || m.MsgType == "image") && len(m.File) == 0 {
+		return nil, fmt.Errorf("enqueue %s: %s message without content", m.Key, m.MsgType)
 	}
 	payload, err := json.Marshal(struct {
 		MsgType string          `json:"msgtype"`

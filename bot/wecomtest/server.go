@@ -8,6 +8,7 @@ package wecomtest
 import (
 	"bytes"
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/hex"
@@ -36,8 +37,8 @@ type Sent struct {
 	MsgType    string
 	Content    string // text or markdown content as WeCom shows it (truncated past its limit)
 	Truncated  bool   // WeCom cut the content
-	MediaName  string // file messages: the uploaded file's name
-	MediaData  []byte // file messages: the uploaded file's content
+	MediaName  string // file and image messages: the uploaded file's name
+	MediaData  []byte // file and image messages: the uploaded content (a robot's image: its decoded base64)
 	Body       map[string]any
 	At         time.Time
 	// ResponseCode is what message/send answered for a template card: a click on the
@@ -52,6 +53,7 @@ type Sent struct {
 type media struct {
 	name string
 	data []byte
+	typ  string // the upload's type: file, image, …
 }
 
 // LossMode is how an answer is lost: the connection dropped, or a gateway's 5xx.
@@ -611,12 +613,16 @@ func (s *Server) newSent(api, msgtype string, body map[string]any, limits map[st
 	if lim, ok := limits[msgtype]; ok {
 		m.Content, m.Truncated = content(body, msgtype, lim)
 	}
-	if msgtype == "file" {
-		obj, _ := body["file"].(map[string]any)
+	if msgtype == "file" || msgtype == "image" {
+		obj, _ := body[msgtype].(map[string]any)
 		id, _ := obj["media_id"].(string)
 		s.mu.Lock()
 		m.MediaName, m.MediaData = s.media[id].name, s.media[id].data
 		s.mu.Unlock()
+		if b64, ok := obj["base64"].(string); ok && id == "" {
+			m.MediaName = "image"
+			m.MediaData, _ = base64.StdEncoding.DecodeString(b64)
+		}
 	}
 	return m
 }
@@ -640,7 +646,7 @@ func (s *Server) messageSend(_ *http.Request, raw []byte) (map[string]any, int) 
 		return map[string]any{"errmsg": "invalid agentid"}, 40056
 	}
 	mt, _ := body["msgtype"].(string)
-	if mt == "file" && !s.knownMedia(body) {
+	if (mt == "file" || mt == "image") && !s.knownMedia(body, mt) {
 		return map[string]any{"errmsg": "invalid media_id"}, 40007
 	}
 	to, _ := body["touser"].(string)
@@ -702,13 +708,45 @@ func (s *Server) duplicate(body map[string]any, m Sent) bool {
 	return false
 }
 
-func (s *Server) knownMedia(body map[string]any) bool {
-	obj, _ := body["file"].(map[string]any)
+// knownMedia reports whether a file or image message names media uploaded as its type: an
+// image's media_id must come from an upload with type=image.
+func (s *Server) knownMedia(body map[string]any, msgtype string) bool {
+	obj, _ := body[msgtype].(map[string]any)
 	id, _ := obj["media_id"].(string)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	_, ok := s.media[id]
-	return ok
+	m, ok := s.media[id]
+	return ok && (msgtype != "image" || m.typ == "image")
+}
+
+// MaxImageBytes is WeCom's limit on an image (media/upload type=image, a robot's image).
+const MaxImageBytes = 2 << 20
+
+// isImage reports whether data is a PNG or JPG, the formats WeCom takes as images.
+func isImage(data []byte) bool {
+	return bytes.HasPrefix(data, []byte("\x89PNG\r\n\x1a\n")) || bytes.HasPrefix(data, []byte{0xff, 0xd8, 0xff})
+}
+
+// webhookImage checks a group robot's image: base64 of a PNG or JPG of at most 2 MB, with
+// the MD5 of the bytes before encoding.
+func webhookImage(body map[string]any) (map[string]any, int) {
+	obj, _ := body["image"].(map[string]any)
+	b64, _ := obj["base64"].(string)
+	sum, _ := obj["md5"].(string)
+	data, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil || len(data) == 0 {
+		return map[string]any{"errmsg": "invalid base64"}, 40058
+	}
+	if len(data) > MaxImageBytes {
+		return map[string]any{"errmsg": "invalid image size"}, 40009
+	}
+	if want := md5.Sum(data); !strings.EqualFold(sum, hex.EncodeToString(want[:])) {
+		return map[string]any{"errmsg": "image md5 mismatch"}, 40058
+	}
+	if !isImage(data) {
+		return map[string]any{"errmsg": "invalid image type"}, 40005
+	}
+	return nil, 0
 }
 
 func (s *Server) updateCard(_ *http.Request, raw []byte) (map[string]any, int) {
@@ -823,7 +861,7 @@ func (s *Server) appchatSend(_ *http.Request, raw []byte) (map[string]any, int) 
 	if mt == "template_card" {
 		return map[string]any{"errmsg": "invalid message type"}, 40008
 	}
-	if mt == "file" && !s.knownMedia(body) {
+	if (mt == "file" || mt == "image") && !s.knownMedia(body, mt) {
 		return nil, 40007
 	}
 	m := s.newSent("appchat/send", mt, body, map[string]int{"text": bot.LimitText, "markdown": bot.LimitMarkdown})
@@ -850,6 +888,11 @@ func (s *Server) webhookSend(r *http.Request, raw []byte) (map[string]any, int) 
 		return nil, 40058
 	}
 	mt, _ := body["msgtype"].(string)
+	if mt == "image" {
+		if res, code := webhookImage(body); code != 0 {
+			return res, code
+		}
+	}
 	m := s.newSent("webhook/send", mt, body, map[string]int{"text": bot.LimitText, "markdown": bot.LimitWebhookMarkdown})
 	m.WebhookKey = key
 	s.mu.Lock()
@@ -874,9 +917,18 @@ func (s *Server) mediaUpload(r *http.Request, raw []byte) (map[string]any, int) 
 	if err != nil {
 		return map[string]any{"errmsg": "media read failed"}, 41001
 	}
+	typ := r.URL.Query().Get("type")
+	if typ == "image" {
+		if len(data) > MaxImageBytes {
+			return map[string]any{"errmsg": "invalid image size"}, 40009
+		}
+		if !isImage(data) {
+			return map[string]any{"errmsg": "invalid image type"}, 40005
+		}
+	}
 	id := "media" + randHex(10)
 	s.mu.Lock()
-	s.media[id] = media{name: hdr.Filename, data: data}
+	s.media[id] = media{name: hdr.Filename, data: data, typ: typ}
 	s.mu.Unlock()
 	return map[string]any{"type": r.URL.Query().Get("type"), "media_id": id, "created_at": fmt.Sprint(time.Now().Unix())}, 0
 }

@@ -334,7 +334,7 @@ type webMsg struct {
 	TaskID       string         `json:"task_id,omitempty"` // template_card, card_update: the card
 	Mentions     []string       `json:"mentions,omitempty"`
 	Truncated    bool           `json:"truncated,omitempty"`
-	File         string         `json:"file,omitempty"` // file messages: where to download the content
+	File         string         `json:"file,omitempty"` // file and image messages: where to fetch the content
 }
 
 // China has kept one offset without summer time since 1991.
@@ -403,7 +403,7 @@ func (s *Server) conversation(user, chat string, after int64) []webMsg {
 				}
 			}
 		}
-		if m.MsgType == "file" {
+		if m.MsgType == "file" || m.MsgType == "image" {
 			w.Content = m.MediaName
 			w.File = fmt.Sprintf("sim/api/file?seq=%d", m.Seq)
 		}
@@ -476,6 +476,8 @@ func preview(m webMsg) string {
 		return "[卡片消息]"
 	case "file":
 		return "[文件] " + m.Content
+	case "image":
+		return "[图片]"
 	case "click":
 		return m.Name + "：[提交了卡片]"
 	}
@@ -539,7 +541,7 @@ func (s *Server) webFile(w http.ResponseWriter, r *http.Request) {
 	var name string
 	var data []byte
 	for _, m := range s.Sent() {
-		if m.Seq == seq && m.MsgType == "file" {
+		if m.Seq == seq && (m.MsgType == "file" || m.MsgType == "image") {
 			name, data = m.MediaName, m.MediaData
 		}
 	}
@@ -550,6 +552,12 @@ func (s *Server) webFile(w http.ResponseWriter, r *http.Request) {
 	}
 	if name == "" {
 		http.Error(w, "没有这个文件", http.StatusNotFound)
+		return
+	}
+	if isImage(data) && r.URL.Query().Get("download") == "" {
+		// an image message shows in the chat as the picture itself
+		w.Header().Set("Content-Type", http.DetectContentType(data))
+		w.Write(data)
 		return
 	}
 	w.Header().Set("Content-Type", "application/octet-stream")

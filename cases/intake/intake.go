@@ -7,6 +7,7 @@ import (
 	"io"
 	"strings"
 	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/go-playground/validator/v10"
@@ -101,19 +102,21 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	if err != nil {
 		return cases.Batch{}, err
 	}
+	today := req.Today
+	if today.IsZero() {
+		today = cases.DateOf(time.Now())
+	}
 	period := req.Period
 	if period == "" {
-		period = DefaultPeriod(cat, req.Today)
+		period = DefaultPeriod(cat, today)
 	}
-	if sy, err := cases.NormalizeSchoolYear(period); err == nil && cat == cases.CatEducation {
-		// an education push may name its 学年: it is the April that 学年's pushes are due
-		period = sy[5:] + "-04"
+	if period, err = cases.ParsePushPeriod(cat, period, today); err != nil {
+		return cases.Batch{}, err
 	}
-	pm, err := cases.ParseMonth(period)
-	if err != nil {
-		return cases.Batch{}, cases.Errorf(cases.EInvalid, "期次%s", strings.TrimPrefix(err.Error(), "月份"))
+	pm, _ := cases.ParseMonth(period)
+	if req, err = withMapping(ctx, store, req); err != nil {
+		return cases.Batch{}, err
 	}
-	period = pm.MonthKey()
 	rules := req.Rules
 	if rules == nil {
 		rules = cases.DefaultRules()
@@ -155,6 +158,7 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	if cat == cases.CatEducation {
 		p.schoolYear = cases.SchoolYearOf(pm)
 	}
+	b.Persons = p
 	earlier, err := store.ImportBatch(ctx, &b, func(add func(*cases.Warning) error) error {
 		return p.run(ctx, rows, &b, add)
 	})
@@ -170,7 +174,23 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 		}
 		return e, nil
 	}
+	b.Persons = nil
 	return b, nil
+}
+
+// Has reports whether the file had an accepted row for the person (and 问题类型), from the
+// duplicate check's keys: the store asks it, once the file is read, about the earlier pushes'
+// rows that this push replaces.
+func (p *parser) Has(idNumber, problemType string) bool {
+	key, ok := cases.IDKey(idNumber)
+	if !ok {
+		return false
+	}
+	if p.iProblem >= 0 {
+		key = key*8 + uint64(problemTypeIndex(problemType)+1)
+	}
+	_, ok = p.seen[key]
+	return ok
 }
 
 // pushingDepartment finds the department of a push and checks that it pushes the category;

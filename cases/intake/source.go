@@ -64,6 +64,11 @@ func ImportFile(ctx context.Context, store Store, req Request, path string) (cas
 	if err := sheet.RefuseName(req.Filename); err != nil {
 		return cases.Batch{}, cases.Errorf(cases.EInvalid, "%s", err.Error()) // an upload's name, its path being a temporary file's
 	}
+	// The department's own header words find the header too, so they are read before the file.
+	req, err := withMapping(ctx, store, req)
+	if err != nil {
+		return cases.Batch{}, err
+	}
 	t, err := OpenTable(path, req.Category, req.Aliases)
 	if err != nil {
 		return cases.Batch{}, err

@@ -2,10 +2,15 @@ package postgres
 
 import (
 	"context"
+	"crypto/sha256"
 	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -119,7 +124,7 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	if len(b.SHA256) < 16 {
 		return nil, fmt.Errorf("import batch: missing SHA-256")
 	}
-	if earlier, err := db.BatchBySHA256(ctx, b.SHA256); err == nil {
+	if earlier, err := db.pushBySHA256(ctx, b); err == nil {
 		return earlier, nil
 	} else if cases.ErrorCode(err) != cases.ENotFound {
 		return nil, err
@@ -129,7 +134,7 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		return nil, err
 	}
 	now := db.Now()
-	b.ID = fmt.Sprintf("B%s-%s", now.In(cases.Shanghai).Format("20060102"), b.SHA256[:12])
+	b.ID = batchID(b, now)
 	pool, conn, err := db.importConn(ctx)
 	if err != nil {
 		return nil, err
@@ -144,15 +149,15 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	res, err := tx.ExecContext(ctx, `
 		INSERT INTO batches (id, department_id, category, period, sha256, filename, source, received_at)
 		VALUES ($1, (SELECT id FROM departments WHERE name = $2), $3, $4, $5, $6, $7, $8)
-		ON CONFLICT (sha256) DO NOTHING`,
+		ON CONFLICT DO NOTHING`,
 		b.ID, b.Department, string(b.Category), b.Period, b.SHA256, b.Filename, b.Source, now)
 	if err != nil {
 		return nil, fmt.Errorf("import batch: insert batch: %w", err)
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
-		// Someone pushed the same content meanwhile; theirs is the batch.
+		// Someone pushed the same content for the same push meanwhile; theirs is the batch.
 		tx.Rollback()
-		return db.BatchBySHA256(ctx, b.SHA256)
+		return db.pushBySHA256(ctx, b)
 	}
 	// A failed import stops the copier's statement at once rather than letting it finish.
 	copyCtx, cancelCopy := context.WithCancel(ctx)
@@ -203,6 +208,9 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 			return nil, fmt.Errorf("import batch: %w", err)
 		}
 	}
+	if b.Replaced, err = supersede(ctx, tx, b); err != nil {
+		return nil, err
+	}
 	if cases.PushLate(db.Cal, b.Category, b.Period, cases.DateOf(now)) {
 		b.Late = true // after its deadline (spec §10): accepted, and it counts as late
 	}
@@ -211,9 +219,9 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		return nil, err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE batches SET rows = $2, accepted = $3, rejected = $4, warnings = $5, errors = $6,
-		out_of_scope = $7, late = $8, registry_updates = $9, not_in_registry = $10, skipped = $11, sheet = $12 WHERE id = $1`,
+		out_of_scope = $7, late = $8, registry_updates = $9, not_in_registry = $10, skipped = $11, sheet = $12, replaced = $13 WHERE id = $1`,
 		b.ID, b.Rows, b.Accepted, b.Rejected, b.Warnings, string(errs), b.OutOfScope, b.Late, intOr0(b.RegistryUpdates), intOr0(b.NotInRegistry),
-		b.Skipped, b.Sheet)
+		b.Skipped, b.Sheet, b.Replaced)
 	if err != nil {
 		return nil, fmt.Errorf("import batch: counts: %w", err)
 	}
@@ -232,16 +240,17 @@ func intOr0(p *int) int {
 
 const batchSelect = `
 	SELECT b.id, d.name, b.category, b.period, b.rows, b.accepted, b.rejected, b.warnings, b.errors, b.sha256, b.filename, b.source,
-		b.out_of_scope, b.late, b.registry_updates, b.not_in_registry, b.skipped, b.sheet
+		b.out_of_scope, b.late, b.registry_updates, b.not_in_registry, b.skipped, b.sheet, b.replaced
 	FROM batches b JOIN departments d ON d.id = b.department_id`
 
-func (db *DB) scanBatch(ctx context.Context, where string, arg any) (*cases.Batch, error) {
+func (db *DB) scanBatch(ctx context.Context, where string, args ...any) (*cases.Batch, error) {
 	var b cases.Batch
 	var cat string
 	var errs []byte
 	var updates, notIn int
-	err := db.QueryRowContext(ctx, batchSelect+" WHERE "+where, arg).Scan(&b.ID, &b.Department, &cat, &b.Period,
-		&b.Rows, &b.Accepted, &b.Rejected, &b.Warnings, &errs, &b.SHA256, &b.Filename, &b.Source, &b.OutOfScope, &b.Late, &updates, &notIn, &b.Skipped, &b.Sheet)
+	err := db.QueryRowContext(ctx, batchSelect+" WHERE "+where, args...).Scan(&b.ID, &b.Department, &cat, &b.Period,
+		&b.Rows, &b.Accepted, &b.Rejected, &b.Warnings, &errs, &b.SHA256, &b.Filename, &b.Source, &b.OutOfScope, &b.Late, &updates, &notIn,
+		&b.Skipped, &b.Sheet, &b.Replaced)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, cases.Errorf(cases.ENotFound, "没有找到这个批次")
 	}
@@ -261,9 +270,21 @@ func (db *DB) scanBatch(ctx context.Context, where string, arg any) (*cases.Batc
 	return &b, nil
 }
 
-// BatchBySHA256 finds the batch of content already pushed; ENotFound if none.
-func (db *DB) BatchBySHA256(ctx context.Context, sha string) (*cases.Batch, error) {
-	return db.scanBatch(ctx, "b.sha256 = $1", sha)
+// pushBySHA256 finds the batch of the same content already pushed by b's department for b's
+// category and period; ENotFound if none. The same bytes for another period or by another
+// department are another push.
+func (db *DB) pushBySHA256(ctx context.Context, b *cases.Batch) (*cases.Batch, error) {
+	return db.scanBatch(ctx, "d.name = $1 AND b.category = $2 AND b.period = $3 AND b.sha256 = $4",
+		b.Department, string(b.Category), b.Period, b.SHA256)
+}
+
+// batchID names a new batch by its day and a hash of what makes it this push, with the
+// clock's nanoseconds: a push re-filed under another period (RefileBatch) keeps its id, so
+// the same bytes pushed again for its old period the same day must not meet that id.
+func batchID(b *cases.Batch, now time.Time) string {
+	h := sha256.Sum256([]byte(strings.Join([]string{b.SHA256, b.Department, string(b.Category), b.Period,
+		strconv.FormatInt(now.UnixNano(), 10)}, "\x00")))
+	return fmt.Sprintf("B%s-%s", now.In(cases.Shanghai).Format("20060102"), hex.EncodeToString(h[:6]))
 }
 
 // BatchByID reads one batch; ENotFound if there is none.

@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"sort"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -86,184 +85,42 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 	if err := EnsureRound(ctx, tx, opt.Month, opt.Date); err != nil {
 		return err
 	}
-	now := db.Now()
-	dispatchedAt := opt.Date.At(now.In(cases.Shanghai).Hour(), now.In(cases.Shanghai).Minute())
-	if opt.Date == cases.DateOf(now) {
-		dispatchedAt = now
-	}
-	due := db.Cal.AddWorkingDays(opt.Date, 20)
-	byTown := map[string]*cases.TownshipNotice{}
-	var order []string
-	households := cases.GroupWarnings(facts)
-	open, err := loadOpenCases(ctx, tx, households)
+	at := db.dispatchedAt(opt.Date)
+	rf, err := loadRoundFacts(ctx, tx, cases.GroupWarnings(facts))
 	if err != nil {
 		return err
 	}
-	add := func(d cases.Dispatched) {
-		n := byTown[d.Case.Township]
-		if n == nil {
-			n = &cases.TownshipNotice{Round: opt.Month, Township: d.Case.Township, Liaisons: map[string][]string{}}
-			byTown[d.Case.Township] = n
-			order = append(order, d.Case.Township)
-		}
-		n.Cases = append(n.Cases, d)
-	}
-	// Open cases follow people (§4a): a household with no open case of its own joins the open
-	// case of one of its people, or of its registry household.
-	follow, err := followOpenCases(ctx, tx, households, open)
+	// 人员变动: 信息变更 cases, apart from the risk cases.
+	pop, err := undispatchedPopulation(ctx, tx, batches)
 	if err != nil {
 		return err
 	}
-	// A household whose rows named other townships: their groups are told where it went.
-	elsewhere := func(d cases.Dispatched, h cases.Household) {
-		for _, other := range h.OtherTownships {
-			if other == d.Case.Township {
-				continue
-			}
-			o := byTown[other]
-			if o == nil {
-				o = &cases.TownshipNotice{Round: opt.Month, Township: other, Liaisons: map[string][]string{}}
-				byTown[other] = o
-				order = append(order, other)
-			}
-			o.Elsewhere = append(o.Elsewhere, d)
-		}
+	rf.Population = cases.GroupPopulation(pop)
+	if rf.OpenInfo, err = openInfoCases(ctx, tx, rf.Population); err != nil {
+		return err
 	}
-	var fresh []cases.Household
-	for _, h := range households {
-		openNo, err := open.of(h.Key)
-		if no, ok := follow[h.Key]; ok && errors.Is(err, sql.ErrNoRows) {
-			openNo, err = no, nil
-		}
-		var d cases.Dispatched
-		switch {
-		case err == nil:
-			// 补充预警: the open case takes the warnings, through the lifecycle so that it is
-			// refused for a closed case and audited like every change.
-			id, err := caseID(ctx, tx, openNo)
-			if err != nil {
-				return err
-			}
-			known, taskDepts, err := caseProblems(ctx, tx, id)
-			if err != nil {
-				return err
-			}
-			fresh := cases.NewProblems(known, h.Warnings)
-			cmd := cases.Command{
-				Action: cases.ActAddWarnings, Now: dispatchedAt,
-				Reason: fmt.Sprintf("补充预警 %d 条（%s）", len(h.Warnings), categoryLabels(h.Categories())),
-			}
-			if len(fresh) > 0 {
-				cmd.Date = due // a new category or 问题类型: 20 working days from this 交办
-			}
-			if _, err := db.TransitionTx(ctx, tx, openNo, opt.Actor, cmd, opt.Source); err != nil {
-				return err
-			}
-			if err := LinkWarnings(ctx, tx, id, h.WarningIDs()); err != nil {
-				return err
-			}
-			if h.Area {
-				if err := recordSweep(ctx, tx, id, h); err != nil {
-					return err
-				}
-			}
-			// A merged warning never loses its department: a department with no task on the
-			// case, or a new problem for one whose task is done, gets a task.
-			isFresh := map[string]bool{}
-			for _, k := range fresh {
-				isFresh[k] = true
-			}
-			var depts []string
-			for _, w := range h.Warnings {
-				if dept := cases.TaskDepartment(w); dept != "" && (!taskDepts[dept] || isFresh[cases.ProblemKey(w)]) {
-					depts = append(depts, dept)
-				}
-			}
-			if d.Tasks, err = db.addTasks(ctx, tx, id, depts, opt, dispatchedAt); err != nil {
-				return err
-			}
-			d.Merged = true
-			res.Merged++
-			if d.Case, err = caseByNo(ctx, tx, openNo, false); err != nil {
-				return err
-			}
-		case errors.Is(err, sql.ErrNoRows):
-			if !h.Area && open.hadCase(h.Key) {
-				earlier, err := earlierResult(ctx, tx, h.Key)
-				if err != nil {
-					return err
-				}
-				if cases.Hold(earlier, h.Warnings, opt.Date).Hold {
-					if err := holdWarnings(ctx, tx, earlier, h, opt, dispatchedAt, res); err != nil {
-						return err
-					}
-					continue
-				}
-			}
-			fresh = append(fresh, h) // created together after the loop (createCases)
-			continue
-		default:
-			return fmt.Errorf("open case of %s: %w", h.Key, err)
-		}
-		res.DepartmentTasks += len(d.Tasks)
-		d.Area, d.Warnings = h.Area, h.Warnings
-		add(d)
-		elsewhere(d, h)
-	}
-	created, err := db.createCases(ctx, tx, fresh, opt, dispatchedAt, due)
+	rf.Date, rf.At, rf.Cal = opt.Date, at, db.Cal
+	plan := cases.PlanRound(rf)
+	outs, err := db.executePlan(ctx, tx, plan, opt, at, res)
 	if err != nil {
 		return err
 	}
-	for i, c := range created {
-		d := cases.Dispatched{Case: c, Area: fresh[i].Area, Warnings: fresh[i].Warnings}
-		if d.Tasks, err = db.addTasks(ctx, tx, c.ID, cases.TaskDepartments(fresh[i].Warnings), opt, dispatchedAt); err != nil {
-			return err
-		}
-		if fresh[i].Area {
-			if err := recordSweep(ctx, tx, c.ID, fresh[i]); err != nil {
-				return err
-			}
-		}
-		for _, t := range d.Tasks {
-			d.Case.TaskDepartments = append(d.Case.TaskDepartments, t.Department)
-		}
-		sort.Strings(d.Case.TaskDepartments)
-		if err := db.runCreated(ctx, tx, d.Case); err != nil {
-			return err
-		}
-		res.CasesCreated++
-		res.ByTownship[c.Township]++
-		res.DepartmentTasks += len(d.Tasks)
-		add(d)
-		elsewhere(d, fresh[i])
-	}
-	// 人员变动: 信息变更 cases, apart from the risk cases (population.go).
-	infos, err := db.dispatchPopulation(ctx, tx, opt, dispatchedAt, batches, res)
+	infos, err := db.executePopulation(ctx, tx, plan.Population, opt, at, res)
 	if err != nil {
 		return err
 	}
 	if err := markDispatchedBatches(ctx, tx); err != nil {
 		return err
 	}
-	for _, d := range infos {
-		n := byTown[d.Case.Township]
-		if n == nil {
-			n = &cases.TownshipNotice{Round: opt.Month, Township: d.Case.Township, Liaisons: map[string][]string{}}
-			byTown[d.Case.Township] = n
-			order = append(order, d.Case.Township)
-		}
-		n.Cases = append(n.Cases, d)
-	}
-	sort.Strings(order)
-	for _, t := range order {
-		n := byTown[t]
-		if err := fillNotice(ctx, tx, n); err != nil {
+	outs = append(outs, infos...)
+	for _, n := range cases.GroupNotices(opt.Month, outs) {
+		if err := fillNotice(ctx, tx, &n); err != nil {
 			return err
 		}
-		if err := assignResponsible(ctx, tx, n); err != nil {
+		if err := assignResponsible(ctx, tx, &n); err != nil {
 			return err
 		}
-		res.Notices = append(res.Notices, *n)
+		res.Notices = append(res.Notices, n)
 	}
 	if opt.Announce != nil && len(res.Notices) > 0 {
 		if err := opt.Announce(ctx, unit{tx}, res.Notices); err != nil {
@@ -271,6 +128,16 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, 
 		}
 	}
 	return nil
+}
+
+// dispatchedAt is the time a round of day is recorded at: now when the round is today's,
+// else that day at the current time of day.
+func (db *DB) dispatchedAt(day cases.Date) time.Time {
+	now := db.Now()
+	if day == cases.DateOf(now) {
+		return now
+	}
+	return day.At(now.In(cases.Shanghai).Hour(), now.In(cases.Shanghai).Minute())
 }
 
 // addTasks gives a case a task of each department (one per department; an open one is kept).
@@ -282,7 +149,7 @@ func (db *DB) addTasks(ctx context.Context, tx *sqlx.Tx, caseID int64, depts []s
 			continue
 		}
 		seen[dept] = true
-		t, added, err := db.addTask(ctx, tx, caseID, dept, opt.Date, at, "dispatch", "", opt.Actor, opt.Source)
+		t, added, err := db.addTask(ctx, tx, cases.NewTask(caseID, dept, opt.Date, db.Cal, cases.TaskFromDispatch, ""), at, opt.Actor, opt.Source)
 		if err != nil {
 			return nil, err
 		}
@@ -326,38 +193,6 @@ func earlierResult(ctx context.Context, tx *sqlx.Tx, key string) (cases.EarlierR
 		e.Verified = append(e.Verified, w.fact())
 	}
 	return e, nil
-}
-
-// holdWarnings links a household's warnings to the case that verified them (比对已核) and
-// records it in that case's history and in the round's answer.
-func holdWarnings(ctx context.Context, tx *sqlx.Tx, e cases.EarlierResult, h cases.Household, opt DispatchOptions, at time.Time, res *DispatchResult) error {
-	_, err := tx.ExecContext(ctx, `UPDATE warnings SET case_id = $1, held_round = $3 WHERE id = ANY($2) AND case_id IS NULL`,
-		e.CaseID, pq.Array(h.WarningIDs()), opt.Month)
-	if err != nil {
-		return fmt.Errorf("hold warnings against %s: %w", e.CaseNo, err)
-	}
-	err = InsertEvent(ctx, tx, e.CaseID, ActHeld, cases.StatusClosed, cases.StatusClosed, opt.Actor, opt.Source, at,
-		map[string]any{"round": opt.Month, "warnings": len(h.Warnings), "categories": categoryLabels(h.Categories())})
-	if err != nil {
-		return err
-	}
-	for _, w := range h.Warnings {
-		res.Held++
-		res.HeldList = append(res.HeldList, HeldWarning{IDNumber: w.IDNumber, Category: w.Category, EarlierCase: e.CaseNo,
-			Name: w.Name, Township: h.Township, Reason: cases.HeldReason(e)})
-	}
-	return nil
-}
-
-func categoryLabels(cs []cases.Category) string {
-	s := ""
-	for i, c := range cs {
-		if i > 0 {
-			s += "、"
-		}
-		s += c.Label()
-	}
-	return s
 }
 
 func caseID(ctx context.Context, q sqlx.QueryerContext, no string) (int64, error) {
@@ -466,7 +301,10 @@ func inBatch(col, val string) string {
 // Its $1 is undispatchedBatches' keys, passed as a value so that the plan is made for them (a
 // sub-select would leave the planner guessing, and it would read the whole table). Another
 // batch sharing a key could only add warnings that no case holds either, which are due anyway.
-const undispatched = `(batch_key(w.batch_id) = ANY ($1) OR w.batch_id IS NULL) AND w.case_id IS NULL AND w.rule <> ''`
+// A row superseded by a later push of the same department, category and period (supersede)
+// is never dispatched.
+const undispatched = `(batch_key(w.batch_id) = ANY ($1) OR w.batch_id IS NULL) AND w.case_id IS NULL AND w.rule <> ''
+	AND ` + notSuperseded
 
 // undispatchedBatches lists the keys of the batches that may still hold warnings no case
 // holds, as undispatched's $1.
@@ -483,7 +321,7 @@ func markDispatchedBatches(ctx context.Context, tx *sqlx.Tx) error {
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE batches b SET undispatched = false WHERE b.undispatched
 		AND NOT EXISTS (SELECT 1 FROM warnings w WHERE `+inBatch("w.batch_id", "b.id")+`
-			AND w.case_id IS NULL AND w.rule <> '')`); err != nil {
+			AND w.case_id IS NULL AND w.rule <> '' AND `+notSuperseded+`)`); err != nil {
 		return fmt.Errorf("mark dispatched batches: %w", err)
 	}
 	return nil

@@ -56,10 +56,11 @@ func (o openCases) of(key string) (string, error) {
 	return "", sql.ErrNoRows
 }
 
-// createCases opens a case for each household in a few statements whatever their number
-// (numbers in household order, warnings linked, creation events). The caller runs the case
-// hooks on each (runCreated) once it has its department tasks, as InsertCase's callers do.
-func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household, opt DispatchOptions, at time.Time, due cases.Date) ([]cases.Case, error) {
+// createCases opens a case for each household planned for one (cases.PlanCreate) in a few
+// statements whatever their number (numbers in plan order, warnings linked, creation events).
+// The caller runs the case hooks on each (runCreated) once it has its department tasks, as
+// InsertCase's callers do.
+func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.PlannedHousehold, opt DispatchOptions, at time.Time) ([]cases.Case, error) {
 	if len(hs) == 0 {
 		return nil, nil
 	}
@@ -70,7 +71,7 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household
 	n := len(hs)
 	nos, kinds, keys, hnos, heads, headIDs, villages, towns, depts := make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	details := make([]string, n)
+	details, sources, dues := make([]string, n), make([]string, n), make([]cases.Date, n)
 	known, err := knownDepartments(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -78,14 +79,14 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household
 	var linkCase []string
 	var linkWarning []int64
 	for i := range hs {
-		h := &hs[i]
+		h := &hs[i].Household
 		nos[i] = cases.CaseNumber(opt.Month, last-n+1+i)
-		kinds[i], keys[i], hnos[i], heads[i], headIDs[i] = string(h.Kind()), h.Key, h.HouseholdNo, h.HeadName, h.HeadIDNumber
-		villages[i], towns[i] = h.Village, h.Township
+		kinds[i], keys[i], hnos[i], heads[i], headIDs[i] = string(hs[i].Kind), h.Key, h.HouseholdNo, h.HeadName, h.HeadIDNumber
+		villages[i], towns[i], sources[i], dues[i] = h.Village, h.Township, string(hs[i].Source), hs[i].DueOn
 		if depts[i], err = caseDepartment(*h, known); err != nil {
 			return nil, err
 		}
-		b, _ := json.Marshal(map[string]any{"kind": h.Kind(), "due_on": due.String(), "warnings": len(h.WarningIDs()), "source": cases.SourceScreening})
+		b, _ := json.Marshal(map[string]any{"kind": hs[i].Kind, "due_on": hs[i].DueOn.String(), "warnings": len(h.WarningIDs()), "source": hs[i].Source})
 		details[i] = string(b)
 		for _, w := range h.WarningIDs() {
 			linkCase, linkWarning = append(linkCase, nos[i]), append(linkWarning, w)
@@ -98,15 +99,16 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household
 	}
 	err = tx.SelectContext(ctx, &rows, `
 		INSERT INTO cases (case_no, round, kind, household_key, household_no, head_name, head_id_number, village,
-			township_id, department_id, status, dispatched_at, due_on)
-		SELECT x.no, $1, x.kind, x.key, x.hno, x.head, x.head_id, x.village, t.id, d.id, 'dispatched', $2, $3
-		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[])
-			WITH ORDINALITY AS x(no, kind, key, hno, head, head_id, village, town, dept, i)
+			township_id, department_id, status, dispatched_at, due_on, source)
+		SELECT x.no, $1, x.kind, x.key, x.hno, x.head, x.head_id, x.village, t.id, d.id, 'dispatched', $2, x.due, x.source
+		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
+			$3::date[], $13::text[])
+			WITH ORDINALITY AS x(no, kind, key, hno, head, head_id, village, town, dept, due, source, i)
 		JOIN townships t ON t.name = x.town LEFT JOIN departments d ON x.dept <> '' AND d.name = x.dept
 		ORDER BY x.i
 		RETURNING id, case_no, (SELECT name FROM departments WHERE id = department_id) AS department`,
-		opt.Month, at, due, pq.Array(nos), pq.Array(kinds), pq.Array(keys), pq.Array(hnos), pq.Array(heads),
-		pq.Array(headIDs), pq.Array(villages), pq.Array(towns), pq.Array(depts))
+		opt.Month, at, pq.Array(dueStrings(dues)), pq.Array(nos), pq.Array(kinds), pq.Array(keys), pq.Array(hnos), pq.Array(heads),
+		pq.Array(headIDs), pq.Array(villages), pq.Array(towns), pq.Array(depts), pq.Array(sources))
 	if err != nil {
 		return nil, fmt.Errorf("insert %d cases: %w", n, err)
 	}
@@ -144,14 +146,22 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household
 	}
 	out := make([]cases.Case, n)
 	for i := range hs {
-		h := &hs[i]
-		c := cases.Case{ID: caseIDs[i], No: nos[i], Round: opt.Month, Kind: h.Kind(), HouseholdKey: h.Key,
+		h := &hs[i].Household
+		c := cases.Case{ID: caseIDs[i], No: nos[i], Round: opt.Month, Kind: hs[i].Kind, HouseholdKey: h.Key,
 			HouseholdNo: h.HouseholdNo, HeadName: h.HeadName, HeadIDNumber: h.HeadIDNumber, Village: h.Village,
 			Township: h.Township, Department: deptOf[nos[i]], Status: cases.StatusDispatched,
-			Source: cases.SourceScreening, DispatchedAt: at, DueOn: due, Categories: sortedCategories(h.Warnings), Members: sortedMembers(h.Warnings)}
+			Source: hs[i].Source, DispatchedAt: at, DueOn: hs[i].DueOn, Categories: sortedCategories(h.Warnings), Members: sortedMembers(h.Warnings)}
 		out[i] = c
 	}
 	return out, nil
+}
+
+func dueStrings(ds []cases.Date) []string {
+	out := make([]string, len(ds))
+	for i, d := range ds {
+		out[i] = d.String()
+	}
+	return out
 }
 
 // sortedCategories and sortedMembers give a new case what caseSelect reads back.

@@ -18,7 +18,7 @@ type Hooks struct {
 	// Case runs after every case change — created, transitioned, merged, closed — once the
 	// case row and its audit event are written.
 	Case []cases.CaseHook
-	// Task runs after a department task is added.
+	// Task runs after a department task is added or completed.
 	Task []cases.TaskHook
 }
 
@@ -59,11 +59,12 @@ func (db *DB) RunCaseHooks(ctx context.Context, tx *sqlx.Tx, before, after cases
 	return nil
 }
 
-// runTaskHooks runs the store's task hooks for a department task added on tx.
+// runTaskHooks runs the store's task hooks on a department task just added or completed
+// on tx (notify plans or cancels its reminders there).
 func (db *DB) runTaskHooks(ctx context.Context, tx *sqlx.Tx, t cases.Task) error {
 	for _, h := range db.hooks.Task {
 		if err := h(ctx, unit{tx}, t); err != nil {
-			return err
+			return fmt.Errorf("after task %d: %w", t.ID, err)
 		}
 	}
 	return nil

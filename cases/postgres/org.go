@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -171,22 +172,35 @@ func renameTownship(ctx context.Context, tx *sqlx.Tx, t cases.OrgTownship) error
 	return nil
 }
 
-// retargetGroup points pending reminders of a township's group at its new name. A
-// township reminder (month-end) whose new key is already planned under the new name is
-// cancelled instead, so the group is not reminded twice.
+// retargetGroup points pending reminders of a township's group at its new name, under the
+// keys cases.Retarget gives them. A reminder whose new key is already planned under the new
+// name (a month-end or a digest) is cancelled instead, so the group is not reminded twice.
 func retargetGroup(ctx context.Context, tx *sqlx.Tx, from, to string) error {
-	_, err := tx.ExecContext(ctx, `
-		UPDATE reminders SET target = $2, key = replace(key, $3, $4)
-		WHERE target = $1 AND state = 'pending'
-			AND NOT EXISTS (SELECT 1 FROM reminders r WHERE r.key = replace(reminders.key, $3, $4) AND r.id <> reminders.id)`,
-		cases.TargetGroup(from), cases.TargetGroup(to), from, to)
-	if err != nil {
+	var rows []struct {
+		ID    int64     `db:"id"`
+		Key   string    `db:"key"`
+		Kind  string    `db:"kind"`
+		DueAt time.Time `db:"due_at"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `SELECT id, key, kind, due_at FROM reminders WHERE target = $1 AND state = 'pending' ORDER BY id`,
+		cases.TargetGroup(from)); err != nil {
 		return fmt.Errorf("reminders of %s: %w", from, err)
 	}
-	_, err = tx.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', note = $2 WHERE target = $1 AND state = 'pending'`,
-		cases.TargetGroup(from), "乡镇已更名或合并为"+to)
-	if err != nil {
-		return fmt.Errorf("reminders of %s: %w", from, err)
+	for _, r := range rows {
+		target, key := cases.Retarget(cases.StoredReminder{ID: r.ID, Kind: cases.ReminderKind(r.Kind), Target: cases.TargetGroup(from), DueAt: r.DueAt}, r.Key, to)
+		res, err := tx.ExecContext(ctx, `UPDATE reminders SET target = $2, key = $3 WHERE id = $1
+			AND NOT EXISTS (SELECT 1 FROM reminders o WHERE o.key = $3 AND o.id <> $1)`, r.ID, target, key)
+		if err != nil {
+			return fmt.Errorf("reminder %d of %s: %w", r.ID, from, err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return fmt.Errorf("reminder %d of %s: %w", r.ID, from, err)
+		} else if n == 1 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', note = $2 WHERE id = $1`, r.ID, "乡镇已更名或合并为"+to); err != nil {
+			return fmt.Errorf("reminder %d of %s: %w", r.ID, from, err)
+		}
 	}
 	return nil
 }

@@ -265,11 +265,10 @@ func onlyWorker(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRo
 	return nil
 }
 
-// dispatchPopulation turns the undispatched 人员变动 warnings into 信息变更 cases, one open
-// case per household (a later change joins it): kind 信息变更, source 人员变动, due by the end of
-// the month after dispatch, no 核查 (spec §5a).
+// undispatchedPopulation loads the undispatched 人员变动 warnings, each with the registry
+// household of its person (cases.GroupPopulation makes one 信息变更 case of each household).
 // batches is undispatchedBatches' list.
-func (db *DB) dispatchPopulation(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, dispatchedAt time.Time, batches pq.Int64Array, res *DispatchResult) ([]cases.Dispatched, error) {
+func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, batches pq.Int64Array) ([]cases.WarningFact, error) {
 	var rows []struct {
 		warningRow
 		HouseholdNo string `db:"household_no"`
@@ -292,77 +291,74 @@ func (db *DB) dispatchPopulation(ctx context.Context, tx *sqlx.Tx, opt DispatchO
 	if err != nil {
 		return nil, fmt.Errorf("人员变动 warnings: %w", err)
 	}
-	type group struct {
-		key  string
-		ws   []cases.WarningFact
-		ids  []int64
-		no   string
-		head string
-		name string
-		town string
-		vil  string
-	}
-	var order []*group
-	byKey := map[string]*group{}
-	for _, r := range rows {
-		key := "info:" + r.HouseholdNo
-		g := byKey[key]
-		if g == nil {
-			g = &group{key: key, no: r.HouseholdNo, head: r.HeadID, name: r.HeadName, town: r.HTownship, vil: r.HVillage}
-			byKey[key] = g
-			order = append(order, g)
-		}
-		g.ws = append(g.ws, r.warningRow.fact())
-		g.ids = append(g.ids, r.ID)
-	}
-	var out []cases.Dispatched
-	for _, g := range order {
-		var d cases.Dispatched
-		var openNo string
-		err := tx.GetContext(ctx, &openNo, `SELECT case_no FROM cases WHERE household_key = $1 AND status <> 'closed'`, g.key)
-		switch {
-		case err == nil:
-			if _, err := db.TransitionTx(ctx, tx, openNo, opt.Actor, cases.Command{Action: cases.ActAddWarnings, Now: dispatchedAt,
-				Reason: fmt.Sprintf("人员变动 %d 条", len(g.ws))}, opt.Source); err != nil {
-				return nil, err
-			}
-			id, err := caseID(ctx, tx, openNo)
-			if err != nil {
-				return nil, err
-			}
-			if err := LinkWarnings(ctx, tx, id, g.ids); err != nil {
-				return nil, err
-			}
-			d.Merged = true
-			res.Merged++
-			if d.Case, err = caseByNo(ctx, tx, openNo, false); err != nil {
-				return nil, err
-			}
-		case errors.Is(err, sql.ErrNoRows):
-			id, no, err := InsertCase(ctx, tx, NewCase{Round: opt.Month, Kind: cases.KindInfo, HouseholdKey: g.key,
-				HouseholdNo: g.no, HeadName: g.name, HeadIDNumber: g.head, Village: g.vil, Township: g.town,
-				DispatchedAt: dispatchedAt, DueOn: cases.InfoCaseDue(opt.Date), WarningIDs: g.ids}, opt.Actor, opt.Source)
-			if err != nil {
-				return nil, err
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE cases SET source = $2 WHERE id = $1`, id, cases.SourcePopulation); err != nil {
-				return nil, fmt.Errorf("source of %s: %w", no, err)
-			}
-			if d.Case, err = caseByNo(ctx, tx, no, false); err != nil {
-				return nil, err
-			}
-			if err := db.RunCaseHooks(ctx, tx, cases.Case{}, d.Case); err != nil {
-				return nil, fmt.Errorf("after dispatch of %s: %w", no, err)
-			}
-			res.CasesCreated++
-			res.ByTownship[g.town]++
-		default:
-			return nil, fmt.Errorf("open 信息变更 case of %s: %w", g.no, err)
-		}
-		d.Warnings = g.ws
-		out = append(out, d)
+	out := make([]cases.WarningFact, len(rows))
+	for i, r := range rows {
+		out[i] = r.warningRow.fact()
+		out[i].Reg = &cases.RegistryHousehold{No: r.HouseholdNo, HeadIDNumber: r.HeadID, HeadName: r.HeadName,
+			Township: r.HTownship, Village: r.HVillage}
 	}
 	return out, nil
+}
+
+// openInfoCases finds the open 信息变更 case of each household that has one (a later change
+// joins it rather than open a second).
+func openInfoCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household) (map[string]cases.OpenCase, error) {
+	out := map[string]cases.OpenCase{}
+	if len(hs) == 0 {
+		return out, nil
+	}
+	keys := make([]string, len(hs))
+	for i, h := range hs {
+		keys[i] = h.Key
+	}
+	var rows []struct {
+		Key string `db:"household_key"`
+		ID  int64  `db:"id"`
+		No  string `db:"case_no"`
+	}
+	if err := tx.SelectContext(ctx, &rows, `SELECT household_key, id, case_no FROM cases WHERE household_key = ANY($1) AND status <> 'closed'`,
+		pq.Array(keys)); err != nil {
+		return nil, fmt.Errorf("open 信息变更 cases: %w", err)
+	}
+	for _, r := range rows {
+		out[r.Key] = cases.OpenCase{ID: r.ID, No: r.No}
+	}
+	return out, nil
+}
+
+// executePopulation carries out the 信息变更 part of a round's plan (kind 信息变更, source 人员变动,
+// due by the end of the month after dispatch, no 核查; docs/rules.md).
+func (db *DB) executePopulation(ctx context.Context, tx *sqlx.Tx, planned []cases.PlannedHousehold, opt DispatchOptions, at time.Time, res *DispatchResult) ([]cases.Outcome, error) {
+	var outs []cases.Outcome
+	for _, ph := range planned {
+		h := ph.Household
+		if ph.Action == cases.PlanMerge {
+			d, err := db.mergeInto(ctx, tx, ph, opt, at)
+			if err != nil {
+				return nil, err
+			}
+			res.Merged++
+			outs = append(outs, cases.Outcome{Dispatched: d})
+			continue
+		}
+		_, no, err := InsertCase(ctx, tx, NewCase{Round: opt.Month, Kind: ph.Kind, HouseholdKey: h.Key,
+			HouseholdNo: h.HouseholdNo, HeadName: h.HeadName, HeadIDNumber: h.HeadIDNumber, Village: h.Village, Township: h.Township,
+			DispatchedAt: at, DueOn: ph.DueOn, WarningIDs: h.WarningIDs(), Source: ph.Source}, opt.Actor, opt.Source)
+		if err != nil {
+			return nil, err
+		}
+		d := cases.Dispatched{Warnings: h.Warnings}
+		if d.Case, err = caseByNo(ctx, tx, no, false); err != nil {
+			return nil, err
+		}
+		if err := db.runCreated(ctx, tx, d.Case); err != nil {
+			return nil, err
+		}
+		res.CasesCreated++
+		res.ByTownship[h.Township]++
+		outs = append(outs, cases.Outcome{Dispatched: d})
+	}
+	return outs, nil
 }
 
 // RegistryMember is `fangpin registry member`: a member with their household, place, status and

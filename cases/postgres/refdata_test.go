@@ -47,16 +47,16 @@ func TestRenamedTownshipKeepsItsCases(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// A month-end reminder planned for the group under its old name.
+	// A month-end reminder planned for the group under its old name, keyed as planning keys it.
 	if _, err := db.Exec(`INSERT INTO reminders (key, kind, township_id, target, due_at)
-		VALUES ('month_end:2026-11:河口乡:group:河口乡', 'month_end', $1, 'group:河口乡', now())`, oldID); err != nil {
+		VALUES ('month:2026-11:month_end:河口乡:group:河口乡', 'month_end', $1, 'group:河口乡', '2026-11-25 09:00+08')`, oldID); err != nil {
 		t.Fatal(err)
 	}
 	if err := applyOrg(t, db, renamedOrg); err != nil {
 		t.Fatalf("apply the renamed org: %v", err)
 	}
 	var target, key string
-	if err := db.QueryRowx(`SELECT target, key FROM reminders WHERE kind = 'month_end'`).Scan(&target, &key); err != nil || target != "group:河口镇" || key != "month_end:2026-11:河口镇:group:河口镇" {
+	if err := db.QueryRowx(`SELECT target, key FROM reminders WHERE kind = 'month_end'`).Scan(&target, &key); err != nil || target != "group:河口镇" || key != "month:2026-11:month_end:河口镇:group:河口镇" {
 		t.Errorf("the pending reminder now goes to %q (key %q, %v), want group:河口镇", target, key, err)
 	}
 	if err := applyOrg(t, db, renamedOrg); err != nil {

@@ -86,6 +86,15 @@ func (u unit) CancelCaseReminders(ctx context.Context, caseID int64, note string
 	return nil
 }
 
+// CancelTaskReminders cancels every pending reminder of a department task.
+func (u unit) CancelTaskReminders(ctx context.Context, taskID int64, note string) error {
+	_, err := u.tx.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', note = $2 WHERE task_id = $1 AND state = 'pending'`, taskID, note)
+	if err != nil {
+		return fmt.Errorf("cancel reminders of task %d: %w", taskID, err)
+	}
+	return nil
+}
+
 // ReviveReminders makes cancelled reminders with these keys pending again.
 func (u unit) ReviveReminders(ctx context.Context, rs []cases.Reminder) error {
 	keys := make([]string, len(rs))

@@ -13,7 +13,7 @@ import (
 	"github.com/fangpin/fangpin/cases/postgres"
 )
 
-const importUsage = "用法：fangpin import --dept 部门名称 --category 类别代码 [--period YYYY-MM] [--json] FILE（Excel .xlsx/.xls、CSV 或制表符分隔的文本）"
+const importUsage = "用法：fangpin import --dept 部门名称 --category 类别代码 [--period YYYY-MM（教育类可写学年 YYYY-YYYY）] [--json] FILE（Excel .xlsx/.xls、CSV 或制表符分隔的文本）"
 
 // domainErr keeps a domain error's Chinese message without its code prefix.
 func domainErr(err error) error {
@@ -68,6 +68,9 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	}
 	if b.DuplicateOf != nil {
 		fmt.Fprintf(os.Stderr, "这个文件已经导入过（批次 %s），本次没有做任何改动。\n", *b.DuplicateOf)
+	}
+	if b.Replaced > 0 {
+		fmt.Fprintf(os.Stderr, "本次有 %d 行替换了本期此前推送中同一人的数据（尚未交办，以本次为准）。\n", b.Replaced)
 	}
 	if b.Sheet != "" {
 		if len(b.PassedOver) > 0 {

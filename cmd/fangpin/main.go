@@ -40,6 +40,8 @@ var commands = map[string]command{
 
 	"import":   {"部门筛查数据：import --dept 部门 --category 类别 [--period YYYY-MM] FILE", runImport},
 	"warnings": {"批次的预警：warnings --batch ID --json", runWarnings},
+	"mapping":  {"部门的列名、取值对应关系：mapping --dept 部门 [--clear] --json", runMapping},
+	"template": {"推送模板：template --category 类别 -o FILE.xlsx；template --org -o FILE.xlsx", runTemplate},
 
 	"reminders": {"提醒：reminders [--json] [--case 编号 | --month YYYY-MM]；reminders rebuild [--json]", runReminders},
 	"worker":    {"只运行提醒服务（可多机多实例）", runWorker},

@@ -24,6 +24,7 @@ import (
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/charts"
 	"github.com/fangpin/fangpin/handlers"
 	"github.com/fangpin/fangpin/internal/supervise"
 	"github.com/fangpin/fangpin/notify"
@@ -135,8 +136,13 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}, Access: db, Cal: db.Cal, Now: db.Now, Log: log}
 	s.Router.Register(cs.Commands()...)
 	s.Router.Cards = cs
-	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Access: db, Log: log}).Commands()...)
+	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Access: db, Log: log, Links: links}).Commands()...)
+	if err := charts.Init(); err != nil {
+		// 进度 and 统计 still answer in text; the office is told the picture is missing
+		log.Error("进度和统计的图表无法生成：找不到中文字体。请安装 fonts-wqy-microhei（bash scripts/chromium.sh），或用 "+charts.FontEnv+" 指定字体文件", "err", err)
+	}
 	s.Router.Register((&handlers.Sweeps{Store: db, Now: db.Now}).Commands()...)
+	s.Router.Register((&handlers.Pushes{Store: db, Out: s.Outbox}).Commands()...)
 	rules, err := env.Rules()
 	if err != nil {
 		return nil, err
@@ -176,6 +182,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	if links != nil {
 		s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Access: db, Now: db.Now, Log: log})
 		s.Mux.Handle("/tasks/", &handlers.TaskList{Ledger: db, Users: db, Links: links, OAuth: s.API, Access: db, Cal: db.Cal, Now: db.Now, Log: log})
+		s.Mux.Handle("/overview/", &handlers.Overview{Store: db, Users: db, Links: links, OAuth: s.API, Access: db, Log: log})
 		s.Mux.Handle("/report", &handlers.ReportForm{Ledger: db, Users: db, Links: links, OAuth: s.API,
 			Announce: &handlers.Announcer{Links: links}, Now: db.Now, Log: log})
 	}

@@ -167,9 +167,14 @@ func (p *Play) ByCard(ctx context.Context, c cases.Case, cadre string) error {
 	return simtest.WaitPrivate(wctx, p.Sim, cadre, before)
 }
 
-// ByForm opens the signed form link the cadre received privately and submits it (by
-// command when no link came).
+// ByForm asks for the case's form (表单), opens the signed link the cadre received privately
+// and submits it (by command when no link came).
 func (p *Play) ByForm(ctx context.Context, c cases.Case, cadre, result, reason string) error {
+	// A signed link lives 7 days and the round's may be older: the cadre asks for the form
+	// again, as a cadre would whose link has expired.
+	if err := p.ByPrivateCommand(ctx, cadre, "表单 "+c.No); err != nil {
+		return err
+	}
 	link := simtest.FormLink(p.Sim, cadre, c.No)
 	if link == "" {
 		return p.ByPrivateCommand(ctx, cadre, fmt.Sprintf("核查 %s %s %s", c.No, result, reason))

@@ -232,6 +232,15 @@ function content(m) {
       d.appendChild(a);
       return d;
     }
+    case "image": {
+      const d = el("div", "bubble image");
+      const a = el("a", "");
+      a.href = m.file || "#"; a.target = "_blank"; a.rel = "noopener";
+      const img = el("img", "");
+      img.src = m.file || ""; img.alt = "图片"; img.style.maxWidth = "100%";
+      a.appendChild(img); d.appendChild(a);
+      return d;
+    }
     case "template_card":
       return templateCard(m, b);
     default:
