@@ -46,7 +46,7 @@ func newFixture(t *testing.T) *fixture {
 	f.links = &handlers.FormLinks{Secret: []byte("s3cret"), BaseURL: "https://fp.example", Now: clock}
 	ann := &handlers.Announcer{Links: f.links}
 	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{ann.FollowCards}})
-	if _, err := db.Dispatch(context.Background(), postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), Announce: ann.Announce}); err != nil {
+	if _, err := db.Dispatch(context.Background(), cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), Announce: ann.Announce}); err != nil {
 		t.Fatal(err)
 	}
 	f.cases = &handlers.Cases{Ledger: db, Users: db, Out: f.out, Announce: ann, Now: clock}

@@ -8,7 +8,6 @@ import (
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
 )
 
@@ -71,7 +70,7 @@ func TestDepartmentTaskCommands(t *testing.T) {
 // The office's 交办 reply lists held warnings (比对已核) with the earlier case, never a full ID.
 func TestDispatchSummaryListsHeld(t *testing.T) {
 	id := "110101196501011234"
-	res := postgres.DispatchResult{Round: "2026-12", Held: 1, ByTownship: map[string]int{}, HeldList: []postgres.HeldWarning{
+	res := cases.DispatchResult{Round: "2026-12", Held: 1, ByTownship: map[string]int{}, HeldList: []cases.HeldWarning{
 		{IDNumber: id, Category: cases.CatMedical, EarlierCase: "YJ202611-0001", Name: "王建国", Township: "城关镇"}}}
 	s := handlers.DispatchSummary(res)
 	wants(t, "held", s, "比对已核 1 条", "YJ202611-0001", cases.MaskIDNumber(id), "因病", "王建国")

@@ -56,7 +56,7 @@ func TestCountyScaleRound(t *testing.T) {
 	// the hooks serve wires: reminders planned per case, cards following their cases
 	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{notify.CaseHook(db), ann.FollowCards}})
 	start := time.Now()
-	res, err := db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), Announce: ann.Announce})
+	res, err := db.Dispatch(ctx, cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), Announce: ann.Announce})
 	took := time.Since(start)
 	if err != nil {
 		t.Fatal(err)

@@ -28,9 +28,9 @@ func counts(t *testing.T, db *postgres.DB) (casesN, outbox, rounds, linked int) 
 	return
 }
 
-func dispatchOpts(dry bool) postgres.DispatchOptions {
+func dispatchOpts(dry bool) cases.DispatchOptions {
 	links := &handlers.FormLinks{Secret: []byte("test-secret"), BaseURL: "https://fp.example"}
-	return postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), DryRun: dry,
+	return cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), DryRun: dry,
 		Announce: (&handlers.Announcer{Links: links}).Announce}
 }
 
@@ -249,7 +249,7 @@ func TestConcurrentDispatchesDoNotDouble(t *testing.T) {
 	db, p := dispatchtest.New(t)
 	dispatchtest.Warn(t, db, p)
 	var wg sync.WaitGroup
-	results := make([]postgres.DispatchResult, 3)
+	results := make([]cases.DispatchResult, 3)
 	errs := make([]error, 3)
 	for i := range results {
 		wg.Add(1)

@@ -60,7 +60,7 @@ func (o openCases) of(key string) (string, error) {
 // statements whatever their number (numbers in plan order, warnings linked, creation events).
 // The caller runs the case hooks on each (runCreated) once it has its department tasks, as
 // InsertCase's callers do.
-func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.PlannedHousehold, opt DispatchOptions, at time.Time) ([]cases.Case, error) {
+func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.PlannedHousehold, opt cases.DispatchOptions, at time.Time) ([]cases.Case, error) {
 	if len(hs) == 0 {
 		return nil, nil
 	}
@@ -140,7 +140,7 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.PlannedHo
 		INSERT INTO case_events (case_id, action, from_status, to_status, actor, actor_role, source_msg, detail, at)
 		SELECT x.id, $2, '', 'dispatched', $3, $4, $5, x.detail::jsonb, $6
 		FROM unnest($1::bigint[], $7::text[]) WITH ORDINALITY AS x(id, detail, i) ORDER BY x.i`,
-		pq.Array(caseIDs), string(ActDispatch), opt.Actor.UserID, string(opt.Actor.Role), string(opt.Source), at, pq.Array(details))
+		pq.Array(caseIDs), string(cases.ActDispatch), opt.Actor.UserID, string(opt.Actor.Role), string(opt.Source), at, pq.Array(details))
 	if err != nil {
 		return nil, fmt.Errorf("creation events of %d cases: %w", n, err)
 	}

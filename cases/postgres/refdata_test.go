@@ -234,7 +234,7 @@ func TestAreaAlertsBecomeOneSweepPerTownshipAndEvent(t *testing.T) {
 	// A household the sweep found, reported with 走访: linked to the task.
 	db.Now = func() time.Time { return cases.MustDate("2026-11-16").At(10, 0) }
 	found := dispatchtest.Person{Name: "何水生", ID: synth.New(99).IDNumber(1979)}
-	if _, err := db.ReportSelfFound(ctx, postgres.SelfFound{Source: cases.SourceVisit, IDNumber: found.ID, Name: found.Name,
+	if _, err := db.ReportSelfFound(ctx, cases.SelfFound{Source: cases.SourceVisit, IDNumber: found.ID, Name: found.Name,
 		Category: cases.CatDisaster, Situation: "房屋进水，家庭收入受损", Actor: lisi, Src: "test"}); err != nil {
 		t.Fatal(err)
 	}
@@ -292,7 +292,7 @@ func TestMonthEndListsEarlierMonthsCasesOverdueFirst(t *testing.T) {
 	// December: H1 takes a 补充预警 of a new category; nothing new for anyone else.
 	db.Now = func() time.Time { return cases.MustDate("2026-12-10").At(9, 30) }
 	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "人社局", Category: "employment", Rule: "every_row", IDNumber: p.A.ID, Name: p.A.Name, Township: "城关镇", Village: "东村", Period: "2026-11"})
-	if _, err := db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-12", Date: cases.MustDate("2026-12-10")}); err != nil {
+	if _, err := db.Dispatch(ctx, cases.DispatchOptions{Month: "2026-12", Date: cases.MustDate("2026-12-10")}); err != nil {
 		t.Fatal(err)
 	}
 	today := cases.MustDate("2026-12-28")
@@ -405,7 +405,7 @@ func TestVisitJoinsThePersonsOpenCase(t *testing.T) {
 	}
 	zhangsan, _ := db.Actor(ctx, "zhangsan")
 	db.Now = func() time.Time { return cases.MustDate("2026-11-12").At(10, 0) }
-	res, err := db.ReportSelfFound(ctx, postgres.SelfFound{Source: cases.SourceVisit, IDNumber: p.F.ID, Name: p.F.Name,
+	res, err := db.ReportSelfFound(ctx, cases.SelfFound{Source: cases.SourceVisit, IDNumber: p.F.ID, Name: p.F.Name,
 		Category: cases.CatEmployment, Situation: "家中主要劳动力失业", Actor: zhangsan, Src: "test"})
 	if err != nil {
 		t.Fatal(err)

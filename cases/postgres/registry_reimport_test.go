@@ -57,7 +57,7 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 	}
 	dispatchtest.Warn(t, db, p)
 	clock = cases.MustDate("2026-11-10").At(9, 30)
-	if _, err := db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10")}); err != nil {
+	if _, err := db.Dispatch(ctx, cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10")}); err != nil {
 		t.Fatal(err)
 	}
 	nov := map[string]cases.Case{}
@@ -132,7 +132,7 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 	w(pgtest.Warning{Department: "医保局", Category: "medical", Rule: "outpatient", Amount: "600", IDNumber: p.F.ID, Name: p.F.Name, Township: "城关镇", Period: "2026-11"})
 	w(pgtest.Warning{Department: "人社局", Category: "employment", Rule: "every_row", IDNumber: p.C.ID, Name: p.C.Name, Township: "城关镇", Period: "2026-11"})
 	w(pgtest.Warning{Department: "民政局", Category: "assistance", Rule: "every_row", IDNumber: K.ID, Name: K.Name, Township: "城关镇", Village: "北村", Period: "2026-11"})
-	res, err := db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-12", Date: cases.MustDate("2026-12-10")})
+	res, err := db.Dispatch(ctx, cases.DispatchOptions{Month: "2026-12", Date: cases.MustDate("2026-12-10")})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -39,11 +39,11 @@ func actor(t *testing.T, db *postgres.DB, userid string) cases.Actor {
 	return a
 }
 
-func round(t *testing.T, db *postgres.DB, day string) postgres.DispatchResult {
+func round(t *testing.T, db *postgres.DB, day string) cases.DispatchResult {
 	t.Helper()
 	d := cases.MustDate(day)
 	db.Now = func() time.Time { return d.At(9, 30) }
-	res, err := db.Dispatch(context.Background(), postgres.DispatchOptions{Date: d})
+	res, err := db.Dispatch(context.Background(), cases.DispatchOptions{Date: d})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -237,7 +237,7 @@ func TestSelfFoundKindAndRound(t *testing.T) {
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-04").At(10, 0) }
-	res, err := db.ReportSelfFound(ctx, postgres.SelfFound{Source: cases.SourceApplied, IDNumber: p.C.ID, Name: p.C.Name,
+	res, err := db.ReportSelfFound(ctx, cases.SelfFound{Source: cases.SourceApplied, IDNumber: p.C.ID, Name: p.C.Name,
 		Category: cases.CatMedical, Situation: "住院费用较高", Actor: actor(t, db, "lisi"), Src: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -252,7 +252,7 @@ func TestSelfFoundKindAndRound(t *testing.T) {
 	if dispatched {
 		t.Errorf("a township's own case marked the month's round dispatched")
 	}
-	if _, err := db.ReportSelfFound(ctx, postgres.SelfFound{Source: cases.SourceVisit, IDNumber: p.C.ID, Name: p.C.Name,
+	if _, err := db.ReportSelfFound(ctx, cases.SelfFound{Source: cases.SourceVisit, IDNumber: p.C.ID, Name: p.C.Name,
 		Category: cases.CatMedical, Situation: "住院费用较高", Actor: actor(t, db, "zhangsan"), Src: "test"}); cases.ErrorCode(err) != cases.EForbidden {
 		t.Errorf("another township's cadre reporting the household: %v", err)
 	}

@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
 )
 
@@ -36,7 +35,7 @@ func runDispatch(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(os.Stderr, use)
 		return errUsage
 	}
-	opt := postgres.DispatchOptions{Month: *month, DryRun: *dry, Source: "cli:dispatch"}
+	opt := cases.DispatchOptions{Month: *month, DryRun: *dry, Source: "cli:dispatch"}
 	if *date != "" {
 		d, err := cases.ParseDate(*date)
 		if err != nil {
