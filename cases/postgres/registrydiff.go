@@ -240,7 +240,28 @@ func (l *RegistryLoad) Finish(ctx context.Context, opt cases.RegistryImportOptio
 }
 
 func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
-	tx, db := l.tx, l.db
+	out, err := l.diff(ctx)
+	if err != nil || l.opt.DryRun {
+		return out, err
+	}
+	d := &out.Diff
+	if d.TooManyRemovals() && !l.opt.AllowRemovals {
+		return out, cases.Errorf(cases.EConflict, "名册没有导入：这份文件会让 %d 户退出名册（现有 %d 户的 %.0f%%），超过 %.0f%%，可能是只导出了部分乡镇或部分户。"+
+			"请确认导出的是全县完整名册；如确需让这些户退出，请加 --allow-removals 重新导入。",
+			d.RemovedHouseholds, d.ActiveBefore, 100*float64(d.RemovedHouseholds)/float64(d.ActiveBefore), 100*cases.MaxRemovalShare)
+	}
+	if d.Empty() {
+		return out, nil
+	}
+	err = l.apply(ctx, &out) // out takes the batch id and the moves
+	return out, err
+}
+
+// diff compares the file's rows, loaded into the session's tables, with the registry: the
+// households refused rows hold back, then every change, counted. It writes nothing to the
+// registry.
+func (l *RegistryLoad) diff(ctx context.Context) (RegistryApplied, error) {
+	tx := l.tx
 	var out RegistryApplied
 	if err := l.endCopy(ctx); err != nil {
 		return out, err
@@ -295,17 +316,14 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 			}
 		}
 	}
-	if l.opt.DryRun {
-		return out, nil
-	}
-	if d.TooManyRemovals() && !l.opt.AllowRemovals {
-		return out, cases.Errorf(cases.EConflict, "名册没有导入：这份文件会让 %d 户退出名册（现有 %d 户的 %.0f%%），超过 %.0f%%，可能是只导出了部分乡镇或部分户。"+
-			"请确认导出的是全县完整名册；如确需让这些户退出，请加 --allow-removals 重新导入。",
-			d.RemovedHouseholds, d.ActiveBefore, 100*float64(d.RemovedHouseholds)/float64(d.ActiveBefore), 100*cases.MaxRemovalShare)
-	}
-	if d.Empty() {
-		return out, nil
-	}
+	return out, nil
+}
+
+// apply writes the diff: the registry's rows, the removals, the history, the import's
+// record, and the open cases that move with their households (announced on the same
+// transaction).
+func (l *RegistryLoad) apply(ctx context.Context, out *RegistryApplied) error {
+	tx, db, d := l.tx, l.db, &out.Diff
 	now := db.Now()
 	b := make([]byte, 6)
 	rand.Read(b)
@@ -329,46 +347,46 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 		SELECT f.id_number, f.household_no, f.name, f.relation, $1 FROM registry_fm f WHERE NOT f.known`,
 	} {
 		if _, err := tx.ExecContext(ctx, q, now); err != nil {
-			return out, fmt.Errorf("apply registry rows: %w", err)
+			return fmt.Errorf("apply registry rows: %w", err)
 		}
 	}
 	if _, err := tx.ExecContext(ctx, `ANALYZE registry_chg`); err != nil {
-		return out, fmt.Errorf("registry diff: %w", err)
+		return fmt.Errorf("registry diff: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE registry_households SET status = 'removed', removed_at = $1, updated_at = $1
 		WHERE household_no IN (SELECT household FROM registry_chg WHERE change = 'removed' AND id_number = '')`, now); err != nil {
-		return out, fmt.Errorf("remove households: %w", err)
+		return fmt.Errorf("remove households: %w", err)
 	}
 	if _, err := tx.ExecContext(ctx, `UPDATE registry_members SET removed_at = $1, updated_at = $1
 		WHERE id_number IN (SELECT id_number FROM registry_chg WHERE change = 'removed' AND id_number <> '')`, now); err != nil {
-		return out, fmt.Errorf("remove members: %w", err)
+		return fmt.Errorf("remove members: %w", err)
 	}
 	if len(d.Changes) > d.ActiveBefore/10 {
 		// A large change (a first import): the next import's joins are planned on the
 		// registry's real size, not on an empty table's statistics.
 		if _, err := tx.ExecContext(ctx, `ANALYZE registry_households (household_no, status); ANALYZE registry_members (id_number, household_no, removed_at)`); err != nil {
-			return out, fmt.Errorf("registry statistics: %w", err)
+			return fmt.Errorf("registry statistics: %w", err)
 		}
 	}
 	if err := insertRegistryHistory(ctx, tx, out.BatchID, cases.DateOf(now), now, d.Changes); err != nil {
-		return out, err
+		return err
 	}
 	if _, err := tx.ExecContext(ctx, `
 		INSERT INTO registry_imports (id, sha256, filename, rows, added, changed, moved, removed, at)
 		VALUES ($1, '', $2, $3, $4, $5, $6, $7, $8)`,
 		out.BatchID, l.opt.Filename, l.rows, d.Added, d.Changed, d.Moved, d.Removed, now); err != nil {
-		return out, fmt.Errorf("registry import record: %w", err)
+		return fmt.Errorf("registry import record: %w", err)
 	}
 	var err error
 	if out.Moves, err = db.moveCases(ctx, tx, out.BatchID, now, d.Changes); err != nil {
-		return out, err
+		return err
 	}
 	if l.opt.Announce != nil && len(out.Moves) > 0 {
 		if err := l.opt.Announce(ctx, unit{tx}, out.Moves); err != nil {
-			return out, fmt.Errorf("queue case move messages: %w", err)
+			return fmt.Errorf("queue case move messages: %w", err)
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // ApplyRegistry applies a whole exported registry as a diff (spec §4a), in one transaction:
