@@ -3,6 +3,7 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"strings"
 	"testing"
 
@@ -98,7 +99,7 @@ func TestTaskNoticesStayWithinLimits(t *testing.T) {
 		}
 		return
 	}
-	a := &handlers.Announcer{}
+	a := &announce.Announcer{}
 	if n, text := count(a.Messages(notice(3)), "rsj1"); n != 3 || !strings.Contains(text, "办理 YJ202611-0003") {
 		t.Errorf("3 tasks: %d messages to a liaison: %s", n, text)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -367,6 +368,6 @@ func (l *Reports) notifySpotFail(pass bool, note string, src cases.Source, retur
 			l.log().WarnContext(ctx, "spot-check failure has nobody to tell", "case", after.No, "township", after.Township)
 			return nil
 		}
-		return enqueue(ctx, tx, msgs)
+		return announce.Enqueue(ctx, tx, msgs)
 	}
 }

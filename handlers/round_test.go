@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"github.com/fangpin/fangpin/announce"
 	"testing"
 	"time"
 
@@ -52,7 +53,7 @@ func TestCountyScaleRound(t *testing.T) {
 	pgtest.InsertWarnings(t, db, "民政局", "assistance", ws)
 
 	links := &handlers.FormLinks{Secret: []byte("s3cret"), BaseURL: "https://fp.example"}
-	ann := &handlers.Announcer{Links: links}
+	ann := &announce.Announcer{Links: links}
 	// the hooks serve wires: reminders planned per case, cards following their cases
 	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{notify.CaseHook(db), ann.FollowCards}})
 	start := time.Now()
@@ -86,8 +87,8 @@ func TestCountyScaleRound(t *testing.T) {
 			}
 		case "message":
 			people++
-			if r.N > handlers.MaxRoundPrivate {
-				t.Errorf("%s got %d private messages for the round, want at most %d", r.Target, r.N, handlers.MaxRoundPrivate)
+			if r.N > announce.MaxRoundPrivate {
+				t.Errorf("%s got %d private messages for the round, want at most %d", r.Target, r.N, announce.MaxRoundPrivate)
 			}
 		default:
 			t.Errorf("unexpected %s message to %s", r.Channel, r.Target)

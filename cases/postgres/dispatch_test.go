@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"github.com/fangpin/fangpin/announce"
 	"regexp"
 	"strings"
 	"sync"
@@ -31,7 +32,7 @@ func counts(t *testing.T, db *postgres.DB) (casesN, outbox, rounds, linked int) 
 func dispatchOpts(dry bool) cases.DispatchOptions {
 	links := &handlers.FormLinks{Secret: []byte("test-secret"), BaseURL: "https://fp.example"}
 	return cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), DryRun: dry,
-		Announce: (&handlers.Announcer{Links: links}).Announce}
+		Announce: (&announce.Announcer{Links: links}).Announce}
 }
 
 func TestDispatchGroupsByHousehold(t *testing.T) {
@@ -221,8 +222,8 @@ func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
 	}
 	var toLiaison int
 	db.Get(&toLiaison, `SELECT count(*) FROM outbox WHERE channel = 'message' AND target = 'zjj'`)
-	if toLiaison < 1 || toLiaison > handlers.MaxRoundPrivate {
-		t.Errorf("住建局's liaison got %d private messages, want its task notice and at most %d", toLiaison, handlers.MaxRoundPrivate)
+	if toLiaison < 1 || toLiaison > announce.MaxRoundPrivate {
+		t.Errorf("住建局's liaison got %d private messages, want its task notice and at most %d", toLiaison, announce.MaxRoundPrivate)
 	}
 	// the responsible cadre's card names the household with its masked ID number and links
 	// the form; the 补充预警 text likewise. The full ID number and the rows' details go out
@@ -277,7 +278,7 @@ func TestSplitTextKeepsMessagesShort(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		lines = append(lines, "YJ202611-0001 王*明（东村）因病、新增特困/低保·新增")
 	}
-	parts := handlers.SplitText("【防返贫预警交办】", lines, "请尽快入户核查。", handlers.TextLimit)
+	parts := announce.SplitText("【防返贫预警交办】", lines, "请尽快入户核查。", announce.TextLimit)
 	if len(parts) < 3 {
 		t.Fatalf("%d parts", len(parts))
 	}

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"github.com/fangpin/fangpin/announce"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,6 @@ import (
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/synth"
-	"github.com/fangpin/fangpin/handlers"
 )
 
 // TestRegistryReimportsOverMonths plays the county's monthly cycle with a registry that
@@ -38,7 +38,7 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 	h3 := member("H0003", K, K, "户主", "城关镇", "北村", cases.HouseholdEdge, cases.RiskOpen)
 	h4 := member("H0004", L, L, "户主", "河口乡", "南村", cases.HouseholdLifted, cases.RiskCleared)
 	h5 := member("H0005", M, M, "户主", "城关镇", "西村", cases.HouseholdLifted, cases.RiskCleared)
-	ann := &handlers.Announcer{}
+	ann := &announce.Announcer{}
 	imp := func(ms []cases.RegistryMember, allow bool) (cases.RegistryImportResult, error) {
 		return db.ImportRegistryAnnounced(ctx, ms, cases.RegistryImportOptions{AllowRemovals: allow}, ann.AnnounceMoves)
 	}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/fangpin/fangpin/announce"
 	"path/filepath"
 
 	"github.com/fangpin/fangpin/bot/pgqueue"
@@ -84,7 +85,7 @@ func (s demoStore) PrintTownships(ctx context.Context, month string) error {
 // diff, the townships of moved cases told.
 func (s demoStore) ReimportRegistry(ctx context.Context, ms []cases.RegistryMember) (cases.RegistryImportResult, error) {
 	a, err := s.db.ApplyRegistry(ctx, ms, postgres.RegistryOptions{Filename: "registry-demo.csv",
-		Announce: (&handlers.Announcer{}).AnnounceMoves})
+		Announce: (&announce.Announcer{}).AnnounceMoves})
 	if err != nil {
 		return cases.RegistryImportResult{}, err
 	}

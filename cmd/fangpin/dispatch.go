@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"os"
 	"time"
 
@@ -47,7 +48,7 @@ func runDispatch(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opt.Announce = (&handlers.Announcer{Links: env.formLinks()}).Announce
+	opt.Announce = (&announce.Announcer{Links: env.formLinks()}).Announce
 	res, err := db.Dispatch(ctx, opt)
 	if err != nil {
 		if cases.ErrorCode(err) != cases.EInternal {

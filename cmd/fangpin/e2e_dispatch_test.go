@@ -3,12 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/handlers"
 )
 
 func (e *e2e) dispatch(t *testing.T) {
@@ -112,7 +112,7 @@ func (e *e2e) dispatch(t *testing.T) {
 		}
 	}
 	for _, u := range e2eCadres["城关镇"] {
-		if n := len(sim.SentTo(u)); n > handlers.MaxRoundPrivate {
+		if n := len(sim.SentTo(u)); n > announce.MaxRoundPrivate {
 			t.Errorf("%s got %d private messages for the round", u, n)
 		}
 	}

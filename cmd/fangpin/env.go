@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"os"
 	"time"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
 	"github.com/fangpin/fangpin/cases/postgres"
-	"github.com/fangpin/fangpin/handlers"
 	"github.com/fangpin/fangpin/internal/config"
 	"github.com/fangpin/fangpin/notify"
 )
@@ -82,7 +82,7 @@ func (e *Env) hooks(db *postgres.DB) postgres.Hooks {
 			// Every case change plans, cancels or renews its reminders.
 			notify.CaseHook(db),
 			// Every card sent for a case follows it: handled by any route, the cards show the outcome.
-			(&handlers.Announcer{Links: e.formLinks()}).FollowCards,
+			(&announce.Announcer{Links: e.formLinks()}).FollowCards,
 		},
 		// A department task's reminders are planned with it.
 		Task: []cases.TaskHook{notify.TaskHook(db)},

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"log/slog"
 	"net"
 	"net/http"
@@ -133,7 +134,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	} else {
 		log.Warn("FANGPIN_FORM_SECRET 未设置：消息中不附表单链接，H5 表单页面不可用（卡片和命令照常可用）")
 	}
-	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}, Access: db, Cal: db.Cal, Now: db.Now, Log: log}
+	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &announce.Announcer{Links: links}, Access: db, Cal: db.Cal, Now: db.Now, Log: log}
 	s.Router.Register(cs.Commands()...)
 	s.Router.Cards = cs
 	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Access: db, Log: log, Links: links}).Commands()...)
@@ -184,7 +185,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 		s.Mux.Handle("/tasks/", &handlers.TaskList{Ledger: db, Users: db, Links: links, OAuth: s.API, Access: db, Cal: db.Cal, Now: db.Now, Log: log})
 		s.Mux.Handle("/overview/", &handlers.Overview{Store: db, Users: db, Links: links, OAuth: s.API, Access: db, Log: log})
 		s.Mux.Handle("/report", &handlers.ReportForm{Ledger: db, Users: db, Links: links, OAuth: s.API,
-			Announce: &handlers.Announcer{Links: links}, Now: db.Now, Log: log})
+			Announce: &announce.Announcer{Links: links}, Now: db.Now, Log: log})
 	}
 	s.Mux.HandleFunc("GET /healthz", s.healthz)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))

@@ -30,13 +30,13 @@ func moduleRoot(t *testing.T) string {
 // migration tool. bot/pgqueue is the bot's own storage package: it may, the edges may not.
 var storage = regexp.MustCompile(`^github\.com/fangpin/fangpin/(cases/postgres|bot/pgqueue)(/|$)|^github\.com/(lib/pq|jackc/pgx|jmoiron/sqlx|pressly/goose)(/|$)`)
 
-var edge = regexp.MustCompile(`^github\.com/fangpin/fangpin/(handlers|notify|bot)(/|$)`)
+var edge = regexp.MustCompile(`^github\.com/fangpin/fangpin/(handlers|notify|bot|announce)(/|$)`)
 
 // TestEdgesLinkNoStore: handlers, notify and bot talk to storage only through the small
 // interfaces they declare in cases types; cmd wires the store in.
 func TestEdgesLinkNoStore(t *testing.T) {
 	root := moduleRoot(t)
-	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Imports", "./handlers/...", "./notify/...", "./bot/...")
+	cmd := exec.Command("go", "list", "-deps", "-json=ImportPath,Imports", "./handlers/...", "./notify/...", "./bot/...", "./announce/...")
 	cmd.Dir = root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr

@@ -1,4 +1,4 @@
-package handlers
+package announce
 
 import (
 	"fmt"
@@ -45,7 +45,7 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 	}
 	head := b.String()
 	var tail strings.Builder
-	if a.Links != nil && a.Links.BaseURL != "" {
+	if a.linked() && a.Links.Base() != "" {
 		fmt.Fprintf(&tail, "\n本乡镇清单（企业微信验证身份后查看）：%s", a.TownshipListURL(n.Township))
 	}
 	mention, who := responsibleCadres(n, t.responsible)
@@ -121,7 +121,7 @@ func tallyRound(ds []cases.Dispatched) roundTally {
 			t.order = append(t.order, name)
 		}
 		v.cases++
-		for _, l := range strings.Split(groupCategories(d.Case.Categories), "、") {
+		for _, l := range strings.Split(GroupCategories(d.Case.Categories), "、") {
 			if l != "" {
 				v.cats[l]++
 			}
@@ -236,7 +236,7 @@ func (a *Announcer) roundPrivate(n cases.TownshipNotice) []bot.Outgoing {
 		for _, d := range ds {
 			if d.Merged {
 				text := "【补充预警】您在办的案件有新的预警\n" + CaseNotice(d.Case, d.Warnings)
-				if a.Links != nil {
+				if a.linked() {
 					text += "\n核查表单：" + a.Links.URL(d.Case.No, u)
 				}
 				mt, body := bot.Text(bot.CutUTF8(text, TextLimit))
@@ -298,7 +298,7 @@ func (a *Announcer) privateSummary(n cases.TownshipNotice, user string, ds []cas
 		fmt.Fprintf(&b, "其中人员变动 %d 件无需入户核查，在全国系统中更新后回复“录入 <编号>”即可。", info)
 	}
 	b.WriteString("\n按村：" + countList(byVillage))
-	if a.Links != nil {
+	if a.linked() {
 		b.WriteString("\n任务清单（每户详情和核查表单）：" + a.Links.TaskListURL(user))
 	}
 	if cards {
@@ -306,7 +306,7 @@ func (a *Announcer) privateSummary(n cases.TownshipNotice, user string, ds []cas
 	} else {
 		b.WriteString("\n发送“待办”可在聊天里查看，发送“表单 <编号>”可获取单件案件的核查卡片。")
 	}
-	if a.Links == nil {
+	if !a.linked() {
 		list := "\n案件编号：" + strings.Join(nos, "、")
 		if b.Len()+len(list) > TextLimit {
 			list = bot.CutUTF8(list, TextLimit-b.Len()-16) + "……"
@@ -371,5 +371,5 @@ func dueSentence(ds []cases.Dispatched, what string) string {
 // TownshipListURL is the township's list page for its group: no signature (a group link is
 // no one's); WeCom's OAuth tells the page who opens it.
 func (a *Announcer) TownshipListURL(township string) string {
-	return strings.TrimRight(a.Links.BaseURL, "/") + "/tasks/?township=" + url.QueryEscape(township)
+	return strings.TrimRight(a.Links.Base(), "/") + "/tasks/?township=" + url.QueryEscape(township)
 }

@@ -1,4 +1,4 @@
-package handlers
+package announce
 
 import (
 	"fmt"
@@ -16,7 +16,7 @@ func elsewhereMessages(n cases.TownshipNotice) []bot.Outgoing {
 	}
 	lines := make([]string, len(n.Elsewhere))
 	for i, d := range n.Elsewhere {
-		lines[i] = fmt.Sprintf("%d. %s %s｜%s｜已交办%s", i+1, d.Case.No, maskedWho(d), groupCategories(categoriesOf(d.Warnings)), d.Case.Township)
+		lines[i] = fmt.Sprintf("%d. %s %s｜%s｜已交办%s", i+1, d.Case.No, maskedWho(d), GroupCategories(categoriesOf(d.Warnings)), d.Case.Township)
 	}
 	header := fmt.Sprintf("【防返贫预警·跨乡镇】%s 批次，以下 %d 户的预警数据填报为%s，按户籍交办给其他乡镇办理：", n.Round, len(lines), n.Township)
 	footer := "本乡镇无需重复核查；如掌握该户情况，请与承办乡镇联系。"

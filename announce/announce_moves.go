@@ -1,4 +1,4 @@
-package handlers
+package announce
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // cases with their households (cases.MoveAnnouncer, spec §4a): both groups, masked; the
 // new township's cadres the details, privately. Due dates stay.
 func (a *Announcer) AnnounceMoves(ctx context.Context, tx cases.Tx, moves []cases.CaseMove) error {
-	return enqueue(ctx, tx, a.MoveMessages(moves))
+	return Enqueue(ctx, tx, a.MoveMessages(moves))
 }
 
 // MoveMessages builds the messages of AnnounceMoves.
@@ -36,7 +36,7 @@ func (a *Announcer) MoveMessages(moves []cases.CaseMove) []bot.Outgoing {
 			fmt.Sprintf("【案件转入】%s %s%s 由%s转来（国家系统名册调整），办理时限不变：%s 前办结。详细信息已私信发送给责任干部。", c.No, who, place, m.From, c.DueOn))...)
 		for _, u := range m.Cadres[m.To] {
 			text := fmt.Sprintf("【案件转入】以下案件由%s转来，请您接手办理（办理时限不变）：\n%s", m.From, CaseNotice(c, m.Warnings))
-			if a.Links != nil {
+			if a.linked() {
 				text += "\n核查表单：" + a.Links.URL(c.No, u)
 			}
 			for i, p := range SplitText("", strings.Split(text, "\n"), "", TextLimit) {
