@@ -4,8 +4,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/announce"
+	"github.com/fangpin/fangpin/cases"
 )
 
 // A 信息变更 case (人员变动) asks for 录入, not 核查: its private message says so and no result
