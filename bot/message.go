@@ -57,3 +57,8 @@ type HandlerFunc func(ctx context.Context, m Message)
 
 // HandleMessage calls f.
 func (f HandlerFunc) HandleMessage(ctx context.Context, m Message) { f(ctx, m) }
+
+// SecretKeyPrefix begins the outbox key of a message whose text must not outlive its
+// delivery (a department's new push token): the outbox blanks its text once it is sent or
+// given up on.
+const SecretKeyPrefix = "secret:"

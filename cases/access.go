@@ -11,7 +11,11 @@ const (
 	AccessView    = "view"    // 查看, the case page, the task list, the form
 	AccessExport  = "export"  // 导出, fangpin export ledger
 	AccessImport  = "import"  // a department's file or the registry, by any route
-	AccessRefused = "refused" // a signed link opened by someone else, altered or expired
+	AccessRefused = "refused" // a signed link opened by someone else, altered or expired, or a command not open to the user's role
+	// The office's actions in chat (docs/office.md).
+	AccessSpotDraw = "spotdraw" // 抽查 抽取
+	AccessToken    = "token"    // 令牌 <部门>: a new push token, the old one revoked
+	AccessWithdraw = "withdraw" // 撤回 <批次号>
 )
 
 // Access channels.

@@ -14,6 +14,14 @@ type Org struct {
 	Users       []OrgUser       `yaml:"users" json:"users"`
 }
 
+// OrgPreview is what applying an org file would change (docs/office.md): people named
+// "姓名（userid）", townships "旧名 → 新名".
+type OrgPreview struct {
+	Deactivated []string
+	Added       []string
+	Renamed     []string
+}
+
 // OrgTownship is a township and the group chat its cases go to.
 type OrgTownship struct {
 	Name    string   `yaml:"name" json:"name"`
@@ -135,7 +143,7 @@ func (o *Org) Validate() []string {
 			add("%s（%s）：缺少姓名 name", where, u.UserID)
 		}
 		if !u.Role.Valid() {
-			add("%s（%s）：角色“%s”应为 liaison、office、cadre 或 supervisor", where, u.UserID, u.Role)
+			add("%s（%s）：角色“%s”应为 liaison、office、cadre、supervisor 或 leader", where, u.UserID, u.Role)
 			continue
 		}
 		switch u.Role {

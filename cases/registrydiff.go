@@ -82,6 +82,9 @@ func (d RegistryDiff) TooManyRemovals() bool {
 	return d.ActiveBefore > 0 && float64(d.RemovedHouseholds) > MaxRemovalShare*float64(d.ActiveBefore)
 }
 
+// HistoryFieldSep separates the fields a history word names (变更：村、风险状态).
+const HistoryFieldSep = "、"
+
 // HistoryWord is the registry history's word for a change (registry_history.change).
 func (c RegistryChange) HistoryWord() string {
 	switch c.Change {
@@ -93,7 +96,7 @@ func (c RegistryChange) HistoryWord() string {
 		return "退出"
 	}
 	if len(c.Fields) > 0 {
-		return "变更：" + strings.Join(c.Fields, "、")
+		return "变更：" + strings.Join(c.Fields, HistoryFieldSep)
 	}
 	return "变更"
 }

@@ -23,6 +23,8 @@ func (k ReminderKind) Label() string {
 		return "月末结果反馈提醒"
 	case RemindFeedback:
 		return "结果反馈通报"
+	case RemindResults:
+		return "结果运用反馈"
 	case RemindDigest:
 		return "每日汇总"
 	case RemindTaskDue:

@@ -24,6 +24,7 @@ const (
 	RemindDispatch     ReminderKind = "dispatch"       // the 8th → the office, if the month's round is not dispatched
 	RemindMonthEnd     ReminderKind = "month_end"      // 3 working days before month-end → township group
 	RemindFeedback     ReminderKind = "feedback"       // the month's last working day → the office: who still owes results (结果反馈)
+	RemindResults      ReminderKind = "results"        // the month's last working day → each department's liaisons: what became of their warnings (结果运用)
 	RemindDigest       ReminderKind = "digest"         // one message a day per township group: the day's digested reminders
 	RemindTaskDue      ReminderKind = "task_due"       // 2 working days before a department task's due date → its liaisons
 	RemindTaskOverdue  ReminderKind = "task_overdue"   // its first overdue day → its liaisons
@@ -295,6 +296,10 @@ func MonthReminders(month Date, departments []OrgDepartment, townships []string,
 		monthEnd = cal.AddWorkingDays(cal.LastWorkingDayOfMonth(month), -MonthEndWorkingDays)
 	}
 	out = append(out, keyed(cycle(RemindFeedback, TargetOffice, cal.LastWorkingDayOfMonth(month))))
+	for _, d := range departments {
+		// 结果运用: the month's round as the department's liaisons would ask it with 结果
+		dept(RemindResults, d.Name, TargetLiaisons(d.Name), m, cal.LastWorkingDayOfMonth(month))
+	}
 	for _, t := range townships {
 		r := cycle(RemindMonthEnd, TargetGroup(t), monthEnd)
 		r.Township = t

@@ -35,6 +35,17 @@ func PrimaryCategory(cs []Category) Category {
 	return Categories[best]
 }
 
+// SpotSeed is the seed of a month's draw when none is given: the month as a number
+// (2026-11 → 202611). `fangpin spotcheck` without --seed and `抽查 抽取` in chat use it, so
+// the office and anyone re-checking the draw get the same cases for the same month and rate.
+func SpotSeed(month string) int64 {
+	d, err := ParseMonth(month)
+	if err != nil {
+		return 0
+	}
+	return int64(d.Year*100 + int(d.Month))
+}
+
 // SampleSpotChecks draws a stratified sample of about rate × the candidates: they are grouped
 // by township and primary category, and the ceil(rate × N) picks are shared among the groups in
 // proportion to their sizes (largest remainder first; on a tie the township checked least so

@@ -12,14 +12,13 @@ const (
 	RoleOffice     Role = "office"     // 县扶贫办
 	RoleCadre      Role = "cadre"      // 乡村干部
 	RoleSupervisor Role = "supervisor" // 领导小组办公室
-	RoleLeader     Role = "leader"     // 县领导：只看进度、统计和概览
+	RoleLeader     Role = "leader"     // 县领导（扶贫开发领导小组）：只看进度、统计、逾期和概览
 )
 
-// Valid reports whether r is one of the four roles an org file may give (leader is not yet
-// stored: the users table's role check and the org file's words come with the office change).
+// Valid reports whether r is one of the five roles an org file may give.
 func (r Role) Valid() bool {
 	switch r {
-	case RoleLiaison, RoleOffice, RoleCadre, RoleSupervisor:
+	case RoleLiaison, RoleOffice, RoleCadre, RoleSupervisor, RoleLeader:
 		return true
 	}
 	return false

@@ -12,7 +12,7 @@ import (
 // overdueCommand is 逾期: the office's list of open cases past due, by township.
 func (h *Cases) overdueCommand() *Command {
 	return &Command{
-		Name: "逾期", Roles: []cases.Role{cases.RoleOffice}, Usage: "逾期",
+		Name: "逾期", Roles: []cases.Role{cases.RoleOffice, cases.RoleLeader}, Usage: "逾期",
 		Summary: "各乡镇已逾期未办结的案件",
 		Run: func(ctx context.Context, req Request) (string, error) {
 			today, cal := cases.DateOf(h.now()), h.cal()
@@ -42,7 +42,8 @@ func (h *Cases) overdueCommand() *Command {
 				fmt.Fprintf(&b, "\n%s %d 件：", t, len(by[t]))
 				for _, c := range by[t] {
 					who := c.HeadName
-					if req.Msg.InGroup() {
+					// leaders see masked names only, even privately (docs/office.md)
+					if req.Msg.InGroup() || req.Actor.Role == cases.RoleLeader {
 						who = cases.MaskName(c.HeadName)
 					}
 					if who == "" {

@@ -101,6 +101,11 @@ func (p *Pushes) refile(ctx context.Context, req Request) (string, error) {
 	if err != nil {
 		return "", err
 	}
+	return refiledText(r), nil
+}
+
+// refiledText tells a push's new period, after 期间 or the reply card's button.
+func refiledText(r cases.Refiled) string {
 	b := r.Batch
 	msg := fmt.Sprintf("已把批次 %s（%s，%s）从 %s 期改为 %s 期。", b.ID, b.Department, b.Category.Label(),
 		cases.PeriodLabel(b.Category, r.From), cases.PeriodLabel(b.Category, b.Period))
@@ -110,5 +115,5 @@ func (p *Pushes) refile(ctx context.Context, req Request) (string, error) {
 	if b.Late {
 		msg += "按新期次，本次推送晚于推送时限，计入部门推送时效考核。"
 	}
-	return msg, nil
+	return msg
 }

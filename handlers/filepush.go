@@ -55,6 +55,9 @@ type FilePushes struct {
 	// every file); tests lower it.
 	MaxBytes int64
 	Access   AccessLog // each file imported
+	// Registry takes registry files the office sends (previewed, applied once confirmed);
+	// nil treats them as any other file.
+	Registry *RegistryFiles
 	Log      *slog.Logger
 }
 
@@ -88,10 +91,12 @@ func (c pushChoice) label() string { return fmt.Sprintf("%s（%s）", c.Cat.Labe
 // pushOutcome is what came of one file: imported (Batch, Refused), or a question (Ask:
 // the choices its category is to be picked from).
 type pushOutcome struct {
-	Batch    cases.Batch
-	Refused  *refusedRows
-	Ask      []pushChoice
-	Answered bool // run's done was given the import's outcome
+	Batch   cases.Batch
+	Refused *refusedRows
+	Ask     []pushChoice
+	// AskColumns: the file lacks required columns its sender may place among its own.
+	AskColumns *columnAsk
+	Answered   bool // run's done was given the import's outcome
 }
 
 // mayPush tells whether a member may deliver department files.
@@ -148,17 +153,26 @@ func pick(choices []pushChoice, key string) (pushChoice, bool) {
 }
 
 // run imports the file at path as the member's push: as chosen, else the only choice,
-// else the one whose header the file matches; otherwise it returns the choices to ask.
+// else the one whose header the file matches (by the department's stored words too);
+// otherwise it returns the choices to ask. When the file lacks required columns of that
+// category and has columns of its own the reader cannot place, it returns the columns to ask
+// (those in asked were asked before for this file and are not asked again).
 //
 // When done is set and the import was tried, done is given its outcome before the turn is
 // given back, and run returns done's error (with Answered set): a chat reply is thus queued
 // before a repeat of the same message (the inbox delivers at least once) can import the
 // file again and find it a duplicate. The reply's key makes the repeat's answer a no-op.
 func (p *FilePushes) run(ctx context.Context, a cases.Actor, path, filename, sum string, chosen *pushChoice, period string,
-	done func(pushOutcome, error) error) (pushOutcome, error) {
+	asked map[string]bool, done func(pushOutcome, error) error) (pushOutcome, error) {
 	all, err := p.choices(ctx, a)
 	if err != nil {
 		return pushOutcome{}, err
+	}
+	// The file's name tells a PDF or a picture before its header is looked for (the path is
+	// a temporary file's, without the name's extension): refused as the import refuses it,
+	// rather than read as text and asked about.
+	if err := sheet.RefuseName(filename); err != nil {
+		return pushOutcome{}, cases.Errorf(cases.EInvalid, "%s", err.Error())
 	}
 	// Reading a workbook's header holds its shared strings, like the import: one at a time.
 	if p.Turn != nil {
@@ -175,25 +189,9 @@ func (p *FilePushes) run(ctx context.Context, a cases.Actor, path, filename, sum
 	case len(all) == 1:
 		c = all[0]
 	default:
-		cats := make([]cases.Category, 0, len(all))
-		seen := map[cases.Category]bool{}
-		for _, x := range all {
-			if !seen[x.Cat] {
-				seen[x.Cat] = true
-				cats = append(cats, x.Cat)
-			}
-		}
-		matched, err := intake.MatchCategories(path, cats)
+		fits, err := p.matchChoices(ctx, path, all)
 		if err != nil {
 			return pushOutcome{}, err
-		}
-		var fits []pushChoice
-		for _, x := range all {
-			for _, m := range matched {
-				if x.Cat == m {
-					fits = append(fits, x)
-				}
-			}
 		}
 		if len(fits) != 1 {
 			if len(fits) == 0 {
@@ -202,6 +200,11 @@ func (p *FilePushes) run(ctx context.Context, a cases.Actor, path, filename, sum
 			return pushOutcome{Ask: fits}, nil
 		}
 		c = fits[0]
+	}
+	if ask, err := p.columnsToAsk(ctx, path, c, asked); err != nil {
+		return pushOutcome{}, err
+	} else if ask != nil {
+		return pushOutcome{AskColumns: ask}, nil
 	}
 	out := pushOutcome{Refused: &refusedRows{}}
 	req := intake.Request{Department: c.Dept, Category: c.Cat, Period: period, SHA256: sum, Filename: filename,
@@ -340,7 +343,27 @@ func (p *FilePushes) HandleMessageErr(ctx context.Context, m bot.Message) error 
 		return err
 	}
 	defer os.Remove(path)
-	out, err := p.run(ctx, a, path, name, sum, nil, "", func(out pushOutcome, err error) error {
+	if p.Registry != nil {
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return fmt.Errorf("read file: %w", err)
+		}
+		if o, isOrg, perr := IsOrgFile(name, data); isOrg {
+			msgs, err := p.Registry.PreviewOrg(ctx, m, a, id, name, data, o, perr)
+			if err != nil {
+				return err
+			}
+			return p.Out.Enqueue(ctx, msgs...)
+		}
+	}
+	if p.Registry != nil && IsRegistryFile(path) {
+		msgs, err := p.Registry.Preview(ctx, m, a, id, name, path)
+		if err != nil {
+			return err
+		}
+		return p.Out.Enqueue(ctx, msgs...)
+	}
+	out, err := p.run(ctx, a, path, name, sum, nil, "", nil, func(out pushOutcome, err error) error {
 		p.logPush(ctx, a, out, err, cases.ChannelChat)
 		if derr := p.Store.DropHeldFile(context.WithoutCancel(ctx), id); derr != nil {
 			p.log().WarnContext(ctx, "drop held file", "id", id, "err", derr)
@@ -364,6 +387,12 @@ func (p *FilePushes) HandleMessageErr(ctx context.Context, m bot.Message) error 
 			return err
 		}
 		return p.Out.Enqueue(ctx, p.askCard(m, id, name, out.Ask)...)
+	}
+	if err == nil && out.AskColumns != nil {
+		if err := p.hold(ctx, id, a, name, sum, path); err != nil {
+			return err
+		}
+		return p.Out.Enqueue(ctx, p.columnCard(m.ID, m.UserID, mapTaskID(id, 1), name, out.AskColumns))
 	}
 	if derr := p.Store.DropHeldFile(ctx, id); derr != nil {
 		p.log().WarnContext(ctx, "drop held file", "id", id, "err", derr)
@@ -415,6 +444,18 @@ func (p *FilePushes) askCard(m bot.Message, id, name string, ask []pushChoice) [
 
 // handleCard continues a held file's import with the category its sender clicked.
 func (p *FilePushes) handleCard(ctx context.Context, m bot.Message) error {
+	if p.Registry != nil {
+		switch m.Card.EventKey {
+		case WordConfirm, WordConfirmRemovals, WordCancel:
+			return p.Registry.handleCard(ctx, m)
+		}
+	}
+	if strings.HasPrefix(m.Card.TaskID, periodCardPrefix) {
+		return p.handlePeriod(ctx, m)
+	}
+	if id, n, ok := heldOfMapTask(m.Card.TaskID); ok {
+		return p.handleColumns(ctx, m, id, n)
+	}
 	reply := func(text string) error {
 		mt, body := bot.Text(text)
 		return p.Out.Enqueue(ctx, bot.Outgoing{Key: "file-reply:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: mt, Body: body})
@@ -455,7 +496,7 @@ func (p *FilePushes) handleCard(ctx context.Context, m bot.Message) error {
 		return err
 	}
 	defer os.Remove(path)
-	out, err := p.run(ctx, a, path, held.Filename, sum, &c, "", func(out pushOutcome, err error) error {
+	out, err := p.run(ctx, a, path, held.Filename, sum, &c, "", nil, func(out pushOutcome, err error) error {
 		p.logPush(ctx, a, out, err, cases.ChannelChat)
 		if derr := p.Store.DropHeldFile(context.WithoutCancel(ctx), held.ID); derr != nil {
 			p.log().WarnContext(ctx, "drop held file", "id", held.ID, "err", derr)
@@ -470,6 +511,13 @@ func (p *FilePushes) handleCard(ctx context.Context, m bot.Message) error {
 	}
 	if errors.Is(err, errBusy) || (err != nil && ctx.Err() != nil) {
 		return fmt.Errorf("file %s waits for its turn: %w", held.ID, err)
+	}
+	if err == nil && out.AskColumns != nil {
+		// The category is known now; the file keeps being held while its columns are asked.
+		update := bot.CardUpdate("file-card:"+m.ID, m.UserID, m.Card.TaskID, bot.TemplateCard{
+			CardType: "button_interaction", TaskID: m.Card.TaskID,
+			MainTitle: bot.CardTitle{Title: "已选择“" + c.label() + "”", Desc: held.Filename}, ReplaceText: "已选择：" + c.Cat.Label()})
+		return p.Out.Enqueue(ctx, update, p.columnCard(m.ID, m.UserID, mapTaskID(held.ID, 1), held.Filename, out.AskColumns))
 	}
 	// Not imported at all (the choices could not be read): say so.
 	return p.Out.Enqueue(ctx, p.answer(m.ID, m.UserID, held.Filename, out, err)...)
@@ -488,6 +536,11 @@ func (p *FilePushes) answer(msgID, user, name string, out pushOutcome, err error
 	}
 	mt, body := bot.Text(text)
 	msgs := []bot.Outgoing{{Key: "file-reply:" + msgID, Channel: bot.ToUsers, Target: user, MsgType: mt, Body: body}}
+	if err == nil {
+		if card, ok := p.periodCard(msgID, user, out.Batch); ok {
+			msgs = append(msgs, card)
+		}
+	}
 	if err == nil && out.Batch.DuplicateOf == nil && out.Refused.Len() > 0 {
 		data, werr := out.Refused.Workbook()
 		if werr != nil {
@@ -520,12 +573,20 @@ func PushSummary(name string, b cases.Batch, workbookRows int) string {
 	} else {
 		fmt.Fprintf(&s, "已导入文件“%s”：%s · %s，期间 %s，批次号 %s。\n", name, b.Department, b.Category.Label(), periodText(b), b.ID)
 	}
-	fmt.Fprintf(&s, "共 %d 行：接收 %d 行，退回 %d 行，产生预警 %d 条，不在筛查范围 %d 行。", b.Rows, b.Accepted, b.Rejected, b.Warnings, b.OutOfScope)
+	fmt.Fprintf(&s, "共 %d 行：接收 %d 行，退回 %d 行，跳过 %d 行（合计、落款等非数据行），产生预警 %d 条，不在筛查范围 %d 行。",
+		b.Rows, b.Accepted, b.Rejected, b.Skipped, b.Warnings, b.OutOfScope)
 	if b.RegistryUpdates != nil && b.NotInRegistry != nil {
 		fmt.Fprintf(&s, "更新名册 %d 人，名册外 %d 行。", *b.RegistryUpdates, *b.NotInRegistry)
 	}
-	if b.Replaced > 0 && b.DuplicateOf == nil {
-		fmt.Fprintf(&s, "其中 %d 行替换了本期此前推送（尚未交办）中同一人的数据。", b.Replaced)
+	if b.DuplicateOf == nil {
+		fmt.Fprintf(&s, "替换本期此前推送（尚未交办）中同一人的数据 %d 行。", b.Replaced)
+	}
+	if b.Sheet != "" {
+		fmt.Fprintf(&s, "\n读取的工作表：“%s”", b.Sheet)
+		if len(b.PassedOver) > 0 {
+			fmt.Fprintf(&s, "（跳过了表头不符的工作表：%s）", strings.Join(b.PassedOver, "、"))
+		}
+		s.WriteString("。")
 	}
 	if b.Late {
 		s.WriteString("\n本次推送晚于推送时限，记为逾期推送。")

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
@@ -45,11 +46,37 @@ func batchWith(rejected int) cases.Batch {
 
 func TestPushSummarySaysWhatWasReplaced(t *testing.T) {
 	b := batchWith(0)
-	if s := PushSummary("a.xlsx", b, 0); strings.Contains(s, "替换") {
-		t.Errorf("nothing replaced, yet: %s", s)
+	if s := PushSummary("a.xlsx", b, 0); !strings.Contains(s, "同一人的数据 0 行") {
+		t.Errorf("nothing replaced, and the summary does not say so: %s", s)
 	}
 	b.Replaced = 3
-	if s := PushSummary("a.xlsx", b, 0); !strings.Contains(s, "其中 3 行替换了本期此前推送") {
+	if s := PushSummary("a.xlsx", b, 0); !strings.Contains(s, "同一人的数据 3 行") {
 		t.Errorf("summary does not say 3 rows were replaced: %s", s)
+	}
+}
+
+// Every count of the import is in the answer, in chat and on the page alike.
+func TestPushSummaryStatesEveryCount(t *testing.T) {
+	b := cases.Batch{ID: "B1", Department: "医保局", Category: cases.CatMedical, Period: "2026-11", Rows: 9, Accepted: 5,
+		Rejected: 2, Skipped: 2, Warnings: 4, OutOfScope: 1, Replaced: 3, Late: true, Sheet: "明细", PassedOver: []string{"说明", "汇总"}}
+	s := PushSummary("a.xlsx", b, 0)
+	for _, want := range []string{"共 9 行", "接收 5 行", "退回 2 行", "跳过 2 行", "产生预警 4 条", "不在筛查范围 1 行",
+		"同一人的数据 3 行", "逾期", "读取的工作表：“明细”", "说明、汇总", "期间 2026-11", "期间 B1 YYYY-MM"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("summary lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestOtherPeriodsOfferedForRefiling(t *testing.T) {
+	today := cases.NewDate(2026, time.December, 7)
+	if got := fmt.Sprint(otherPeriods("2026-11", today)); got != "[2026-09 2026-10 2026-12]" {
+		t.Errorf("around 2026-11: %s", got)
+	}
+	if got := fmt.Sprint(otherPeriods("2026-12", today)); got != "[2026-10 2026-11]" {
+		t.Errorf("around this month: %s (no month to come)", got)
+	}
+	if got := fmt.Sprint(otherPeriods("2026-01", today)); got != "[2025-11 2025-12 2026-02]" {
+		t.Errorf("across the year: %s", got)
 	}
 }

@@ -31,13 +31,15 @@ type Reports struct {
 	Store  LedgerStore
 	Out    Queue     // the export's file message and the charts, their bytes stored with them
 	Access AccessLog // exports
-	Log    *slog.Logger
+	// Spots draws the month's spot checks for 抽查 抽取; nil leaves the draw to the CLI.
+	Spots SpotDrawer
+	Log   *slog.Logger
 	// Links signs the overview page's link (概览); nil leaves 概览 out.
 	Links *FormLinks
 }
 
-// Commands returns 进度, 统计 (office, leaders), 导出 (office), 抽查 (supervisors) and, with
-// Links, 概览 (office, leaders).
+// Commands returns 进度, 统计 (office, leaders), 导出 (office), 抽查 (supervisors; 抽查 抽取
+// also the office) and, with Links, 概览 (office, leaders).
 func (l *Reports) Commands() []*Command {
 	office := []cases.Role{cases.RoleOffice}
 	readers := []cases.Role{cases.RoleOffice, cases.RoleLeader}
@@ -48,8 +50,9 @@ func (l *Reports) Commands() []*Command {
 			Summary: "本月按风险类别和核查结论的汇总", Run: l.stats},
 		{Name: "导出", Roles: office, Public: 1, Usage: "导出 [YYYY-MM]", Example: "导出 2026-11",
 			Summary: "把本月预警信息核查办理台账（Excel）发给我", Run: l.export},
-		{Name: "抽查", Roles: []cases.Role{cases.RoleSupervisor}, Public: 2, Usage: "抽查 <编号> 合格/不合格 <说明>",
-			Example: "抽查 YJ202611-0001 不合格 未实际入户核查", Summary: "登记抽查结果（本月任一案件）；已办结的不合格案件退回乡镇重办，未办结的向乡镇督办", Run: l.spotCheck},
+		{Name: "抽查", Roles: []cases.Role{cases.RoleSupervisor, cases.RoleOffice}, Public: 2, Usage: "抽查 <编号> 合格/不合格 <说明>",
+			Example: "抽查 YJ202611-0001 不合格 未实际入户核查", Summary: "登记抽查结果（本月任一案件）；已办结的不合格案件退回乡镇重办，未办结的向乡镇督办", Run: l.spotCheck,
+			Help: l.spotHelp},
 	}
 	if l.Links != nil {
 		cmds = append(cmds, &Command{Name: "概览", Roles: readers, Usage: "概览", Example: "概览",
@@ -296,6 +299,12 @@ func (l *Reports) export(ctx context.Context, req Request) (string, error) {
 }
 
 func (l *Reports) spotCheck(ctx context.Context, req Request) (string, error) {
+	if len(req.Args) > 0 && req.Args[0] == "抽取" {
+		return l.spotDraw(ctx, req)
+	}
+	if req.Actor.Role != cases.RoleSupervisor {
+		return "", cases.Errorf(cases.EForbidden, "只有督查人员可以登记抽查结果。县扶贫办可以发送“抽查 抽取 [比例]”抽取本月的抽查名单，例如：抽查 抽取 10%%")
+	}
 	usage := "请这样写：抽查 <编号> 合格 [说明] 或 抽查 <编号> 不合格 <问题说明>，例如：抽查 YJ202611-0001 不合格 未实际入户核查"
 	if len(req.Args) < 2 {
 		return "", cases.Errorf(cases.EInvalid, "%s", usage)

@@ -65,8 +65,21 @@ type Command struct {
 	Public  int
 	Example string
 	Summary string
+	// Help, when set, gives the lines 帮助 shows a role instead of Usage/Example/Summary: a
+	// command with sub-commands open to different roles (抽查 抽取).
+	Help func(cases.Role) []HelpLine
 	// Run does the work and returns the reply. A *cases.Error becomes the reply as it is.
 	Run func(ctx context.Context, req Request) (string, error)
+}
+
+// HelpLine is one line of 帮助.
+type HelpLine struct{ Usage, Example, Summary string }
+
+func (c *Command) helpLines(r cases.Role) []HelpLine {
+	if c.Help != nil {
+		return c.Help(r)
+	}
+	return []HelpLine{{Usage: c.Usage, Example: c.Example, Summary: c.Summary}}
 }
 
 func (c *Command) allowed(r cases.Role) bool {
@@ -91,6 +104,9 @@ type Router struct {
 	// Files takes files sent to the AI bot and clicks on their category cards (task ids
 	// starting with FileCardPrefix); nil answers a file with a note that files are not taken.
 	Files bot.FallibleHandler
+	// Access records commands refused for the user's role (docs/office.md); nil logs them
+	// only to Log.
+	Access AccessLog
 
 	commands map[string]*Command
 	order    []*Command
@@ -330,6 +346,10 @@ func (r *Router) answer(ctx context.Context, m bot.Message) (string, []string) {
 		}
 	}
 	if !cmd.allowed(actor.Role) {
+		r.refused(ctx, m, actor, cmd)
+		if actor.Role == cases.RoleLeader {
+			return fmt.Sprintf("您好！县领导的账号只能查看，不能办理。“%s”只有%s可以使用；您可以发送“进度”“统计”“逾期”了解情况，发送“帮助”查看全部可用命令。", cmd.Name, roleList(cmd.Roles)), typed
+		}
 		return fmt.Sprintf("“%s”只有%s可以使用，您是%s。发送“帮助”查看您能用的命令。", cmd.Name, roleList(cmd.Roles), actor.Role.Label()), typed
 	}
 	out, err := cmd.Run(ctx, Request{Msg: m, Actor: actor, Name: name, Args: args, Rest: rest})
@@ -382,13 +402,26 @@ func (r *Router) help(a cases.Actor) string {
 		if !c.allowed(a.Role) {
 			continue
 		}
-		fmt.Fprintf(&b, "\n• %s — %s", c.Usage, c.Summary)
-		if c.Example != "" {
-			fmt.Fprintf(&b, "\n  例：%s", c.Example)
+		for _, h := range c.helpLines(a.Role) {
+			fmt.Fprintf(&b, "\n• %s — %s", h.Usage, h.Summary)
+			if h.Example != "" {
+				fmt.Fprintf(&b, "\n  例：%s", h.Example)
+			}
 		}
 	}
 	b.WriteString("\n编号不区分大小写。在群里请先 @我 再发命令。")
 	return b.String()
+}
+
+// refused records a command the user's role may not use: the office wants to know who tried
+// what (docs/office.md). Only the command word is kept, nothing typed after it.
+func (r *Router) refused(ctx context.Context, m bot.Message, a cases.Actor, cmd *Command) {
+	r.Log.InfoContext(ctx, "command refused for role", "cmd", cmd.Name, "user", m.UserID, "role", string(a.Role), "msg", m.ID)
+	ev := cases.AccessEvent{User: m.UserID, Action: cases.AccessRefused, Channel: chatChannel(m),
+		Detail: fmt.Sprintf("命令“%s”不对%s开放", cmd.Name, a.Role.Label())}
+	if err := recordAccess(ctx, r.Access, ev); err != nil {
+		r.Log.ErrorContext(ctx, "record refused command", "cmd", cmd.Name, "user", m.UserID, "err", err)
+	}
 }
 
 func roleList(rs []cases.Role) string {

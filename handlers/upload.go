@@ -200,7 +200,7 @@ func (u *UploadPage) post(ctx context.Context, w http.ResponseWriter, r *http.Re
 		writeJSONError(w, http.StatusBadRequest, string(cases.EInvalid), "请用 multipart/form-data 提交（字段 file，可选 category、period）。")
 		return
 	}
-	var path, sum, name, category, period string
+	var path, sum, name, category, period, columns string
 	page := false
 	defer func() {
 		if path != "" {
@@ -261,8 +261,8 @@ func (u *UploadPage) post(ctx context.Context, w http.ResponseWriter, r *http.Re
 				return
 			}
 			name = part.FileName()
-		case "category", "period", "workbook":
-			b, err := io.ReadAll(io.LimitReader(part, 256))
+		case "category", "period", "workbook", "columns":
+			b, err := io.ReadAll(io.LimitReader(part, 16<<10))
 			if err != nil {
 				fail(uploadErr(err))
 				return
@@ -273,6 +273,8 @@ func (u *UploadPage) post(ctx context.Context, w http.ResponseWriter, r *http.Re
 				category = v
 			case "period":
 				period = v
+			case "columns":
+				columns = v
 			default:
 				page = v == "1"
 			}
@@ -308,9 +310,57 @@ func (u *UploadPage) post(ctx context.Context, w http.ResponseWriter, r *http.Re
 		}
 		chosen = &c
 	}
-	out, err := u.Pushes.run(ctx, a, path, name, sum, chosen, period, nil)
+	if columns != "" {
+		// The form's answer to need_columns: the file's header → the column it is, stored for
+		// the department like a card's answer before the file is read with it.
+		if chosen == nil {
+			fail(cases.Errorf(cases.EInvalid, "提交对应的列（columns）时请同时选择风险类别（category）。"))
+			return
+		}
+		var m map[string]string
+		if err := json.Unmarshal([]byte(columns), &m); err != nil {
+			fail(cases.Errorf(cases.EInvalid, "columns 应是 JSON 对象：{\"文件中的列名\": \"系统的列名\"}。"))
+			return
+		}
+		known := map[string]bool{}
+		for _, c := range intake.ColumnsOf(chosen.Cat) {
+			known[c] = true
+		}
+		for h, c := range m {
+			if c == "" {
+				delete(m, h)
+			} else if !known[c] {
+				fail(cases.Errorf(cases.EInvalid, "“%s”不是%s的列，可选：%s", c, chosen.Cat.Label(), strings.Join(intake.ColumnsOf(chosen.Cat), "、")))
+				return
+			}
+		}
+		if err := u.Pushes.storeColumns(ctx, chosen.Dept, m); err != nil {
+			fail(err)
+			return
+		}
+	}
+	asked := map[string]bool{}
+	if columns != "" {
+		// Answered once on the form: a column still missing is not asked again, the import
+		// names it.
+		for _, c := range intake.RequiredColumnsOf(chosen.Cat) {
+			asked[c] = true
+		}
+	}
+	out, err := u.Pushes.run(ctx, a, path, name, sum, chosen, period, asked, nil)
 	if err != nil {
 		fail(err)
+		return
+	}
+	if out.AskColumns != nil {
+		ask := out.AskColumns
+		w.Header().Set("Content-Type", "application/json; charset=utf-8")
+		w.WriteHeader(http.StatusUnprocessableEntity)
+		enc := json.NewEncoder(w)
+		enc.SetEscapeHTML(false)
+		enc.Encode(map[string]any{"error": fmt.Sprintf("文件缺少“%s”必需的列：%s。请为每一列选择文件中对应的列后重新上传（选择会按%s保存，以后的文件不再询问）。",
+			ask.Choice.label(), strings.Join(ask.Missing, "、"), ask.Choice.Dept),
+			"code": "need_columns", "category": ask.Choice.key(), "missing": ask.Missing, "columns": ask.Offered})
 		return
 	}
 	if out.Ask != nil {
@@ -389,6 +439,7 @@ a.dl{display:block;text-align:center;padding:10px;border:1px solid #1677ff;borde
 <select id="category" name="category"><option value="">按表头自动识别</option>{{range .Choices}}<option value="{{.Key}}">{{.Label}}</option>{{end}}</select>{{end}}
 <label class="t" for="period">期间（不填则为 {{.Period}}；因学数据为学年）</label>
 <input type="text" id="period" name="period" placeholder="{{.Period}}" maxlength="9" autocomplete="off">
+<div id="mapping" hidden></div>
 <button type="submit" id="submit">上传并导入</button>
 <p class="hint" id="state"></p>
 <progress id="progress" max="100" value="0" hidden></progress>
@@ -399,8 +450,19 @@ a.dl{display:block;text-align:center;padding:10px;border:1px solid #1677ff;borde
 var form=document.getElementById("form"),file=document.getElementById("file"),drop=document.getElementById("drop"),
  bar=document.getElementById("progress"),state=document.getElementById("state"),btn=document.getElementById("submit"),
  result=document.getElementById("result"),summary=document.getElementById("summary"),problem=document.getElementById("problem"),
- dl=document.getElementById("download"),fname=document.getElementById("fname"),picked=null;
-function pickFile(f){picked=f;fname.textContent=f?f.name:"";}
+ dl=document.getElementById("download"),fname=document.getElementById("fname"),mapping=document.getElementById("mapping"),picked=null,askedCat="";
+function askColumns(d){
+ askedCat=d.category;mapping.textContent="";mapping.hidden=false;
+ var h=document.createElement("p");h.className="alert";h.textContent=d.error;mapping.appendChild(h);
+ d.missing.forEach(function(col,i){
+  var l=document.createElement("label");l.className="t";l.htmlFor="map"+i;l.textContent=col+" 对应文件中的：";mapping.appendChild(l);
+  var s=document.createElement("select");s.id="map"+i;s.className="map";s.setAttribute("data-column",col);
+  var o=document.createElement("option");o.value="";o.textContent="文件里没有这一列";s.appendChild(o);
+  d.columns.forEach(function(c){var o=document.createElement("option");o.value=c;o.textContent=c;s.appendChild(o);});
+  mapping.appendChild(s);
+ });
+}
+function pickFile(f){picked=f;fname.textContent=f?f.name:"";mapping.hidden=true;mapping.textContent="";askedCat="";}
 file.addEventListener("change",function(){pickFile(file.files[0]);});
 drop.addEventListener("dragover",function(e){e.preventDefault();drop.className="over";});
 drop.addEventListener("dragleave",function(){drop.className="";});
@@ -409,7 +471,11 @@ form.addEventListener("submit",function(e){
  e.preventDefault();
  if(!picked){state.textContent="请先选择文件。";return;}
  var fd=new FormData();fd.append("workbook","1");
- var c=document.getElementById("category");if(c&&c.value)fd.append("category",c.value);
+ var c=document.getElementById("category");
+ if(askedCat){fd.append("category",askedCat);var m={};
+  Array.prototype.forEach.call(mapping.querySelectorAll("select.map"),function(s){if(s.value)m[s.value]=s.getAttribute("data-column");});
+  fd.append("columns",JSON.stringify(m));}
+ else if(c&&c.value)fd.append("category",c.value);
  var p=document.getElementById("period").value.trim();if(p)fd.append("period",p);
  fd.append("file",picked,picked.name);
  var x=new XMLHttpRequest();x.open("POST",location.href);
@@ -420,7 +486,9 @@ form.addEventListener("submit",function(e){
  x.onload=function(){
   btn.disabled=false;result.hidden=false;state.textContent="";var d={};
   try{d=JSON.parse(x.responseText);}catch(err){problem.textContent="服务器没有正常应答（"+x.status+"），请稍后重试。";return;}
+  if(x.status==422&&d.code=="need_columns"){result.hidden=true;askColumns(d);state.textContent="请选择对应的列后再点“上传并导入”。";return;}
   if(x.status>=400){problem.textContent=d.error||"导入失败。";return;}
+  mapping.hidden=true;mapping.textContent="";askedCat="";
   summary.textContent=d.summary||"";
   if(d.refused_workbook){
    var bin=atob(d.refused_workbook),buf=new Uint8Array(bin.length);for(var i=0;i<bin.length;i++)buf[i]=bin.charCodeAt(i);

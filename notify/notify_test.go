@@ -402,7 +402,12 @@ func TestPlayNovemberDecember(t *testing.T) {
 	wantCancelled := []string{
 		"2026-11-06 push_late liaisons:医保局",
 		"2026-11-06 push_late office",
+		// 结果运用: no case of these rounds holds a department's pushed warning
+		"2026-11-30 results liaisons:医保局",
+		"2026-11-30 results liaisons:应急管理局",
 		"2026-12-28 month_end group:河口乡", // its only case closed in November
+		"2026-12-31 results liaisons:医保局",
+		"2026-12-31 results liaisons:应急管理局",
 	}
 	if strings.Join(cancelled, "\n") != strings.Join(wantCancelled, "\n") {
 		t.Errorf("cancelled month reminders:\n%s\nwant:\n%s", strings.Join(cancelled, "\n"), strings.Join(wantCancelled, "\n"))

@@ -24,6 +24,8 @@ type Store interface {
 	// ReminderKinds gives the kinds of these reminders, in one look.
 	ReminderKinds(ctx context.Context, ids []int64) (map[int64]cases.ReminderKind, error)
 	MonthEndSummary(ctx context.Context, month string) (cases.MonthEndSummary, error)
+	// DepartmentResults is 结果运用 for a round (docs/office.md).
+	DepartmentResults(ctx context.Context, round, dept string) ([]cases.DepartmentResults, error)
 	ListReminders(ctx context.Context, caseNo, keyPrefix string) ([]cases.ReminderListing, error)
 	SentRemindersByKind(ctx context.Context) (map[string]int, error)
 }

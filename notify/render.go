@@ -140,6 +140,19 @@ func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.Store
 			return "", "", fmt.Errorf("month-end summary %s: %w", day.MonthKey(), err)
 		}
 		return sum.Text(), "", nil
+	case cases.RemindResults:
+		round := r.Period
+		if round == "" {
+			round = day.MonthKey()
+		}
+		rs, err := w.DB.DepartmentResults(ctx, round, r.Department)
+		if err != nil {
+			return "", "", fmt.Errorf("results of %s %s: %w", r.Department, round, err)
+		}
+		if len(rs) == 0 || len(rs[0].Rules) == 0 {
+			return "", "本轮交办没有本部门推送的预警", nil
+		}
+		return cases.ResultsText(rs[0], nil), "", nil
 	case cases.RemindMonthEnd:
 		// Every case of the township still without a result, whatever its round, overdue
 		// first, and the older cases that took a 补充预警 this month (spec §10).

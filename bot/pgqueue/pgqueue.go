@@ -217,8 +217,15 @@ func (s *Store) RecordPartsSent(ctx context.Context, id int64, parts int) error 
 	return err
 }
 
+// forgetSecret is the payload kept of a sent message: a secret's text (bot.SecretKeyPrefix)
+// is replaced by a note that it was sent.
+const forgetSecret = `CASE WHEN starts_with(idem_key, '` + bot.SecretKeyPrefix + `')
+		THEN jsonb_build_object('msgtype', 'text', 'body', jsonb_build_object('content', '（内容已发送，不再保留）'))
+		ELSE payload END`
+
 func (s *Store) MarkOutboxSent(ctx context.Context, id int64, parts int) error {
-	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_at = now(), parts_sent = $2, last_error = '', attachment = NULL WHERE id = $1`, id, parts)
+	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_at = now(), parts_sent = $2, last_error = '', attachment = NULL,
+		payload = `+forgetSecret+` WHERE id = $1`, id, parts)
 	return err
 }
 
@@ -237,7 +244,8 @@ func (s *Store) RescheduleOutbox(ctx context.Context, id int64, d time.Duration,
 }
 
 func (s *Store) FailOutbox(ctx context.Context, id int64, lastErr string, code int64) error {
-	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET state = 'failed', last_error = $2, last_errcode = $3, attachment = NULL WHERE id = $1`,
+	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET state = 'failed', last_error = $2, last_errcode = $3, attachment = NULL,
+		payload = `+forgetSecret+` WHERE id = $1`,
 		id, lastErr, code)
 	return err
 }

@@ -85,6 +85,13 @@ func MatchCategories(path string, cats []cases.Category) ([]cases.Category, erro
 	return matchCategories(path, cats, nil)
 }
 
+// MatchCategoriesAliased is MatchCategories with a department's own header words (its
+// stored mapping) taken as well: a department whose file needed a card once is recognised
+// by the same words later.
+func MatchCategoriesAliased(path string, cats []cases.Category, aliases Aliases) ([]cases.Category, error) {
+	return matchCategories(path, cats, aliases)
+}
+
 // records adapts API records to Rows.
 type records struct {
 	header []string

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
@@ -19,6 +20,11 @@ func (db *DB) RecordAccess(ctx context.Context, ev cases.AccessEvent) error {
 // RecordAccesses appends entries to the access log in one statement (a task list shows many
 // cases at once).
 func (db *DB) RecordAccesses(ctx context.Context, evs []cases.AccessEvent) error {
+	return recordAccesses(ctx, db, evs)
+}
+
+// recordAccesses is RecordAccesses within a transaction of the change it records.
+func recordAccesses(ctx context.Context, q sqlx.ExecerContext, evs []cases.AccessEvent) error {
 	if len(evs) == 0 {
 		return nil
 	}
@@ -34,7 +40,7 @@ func (db *DB) RecordAccesses(ctx context.Context, evs []cases.AccessEvent) error
 		at[i] = sql.NullTime{Time: e.At, Valid: !e.At.IsZero()}
 		users[i], actions[i], nos[i], batches[i], channels[i], details[i] = e.User, e.Action, e.CaseNo, e.BatchID, e.Channel, e.Detail
 	}
-	_, err := db.ExecContext(ctx, `
+	_, err := q.ExecContext(ctx, `
 		INSERT INTO access_log (at, user_id, action, case_no, batch_id, channel, detail)
 		SELECT coalesce(at, now()), u, a, c, b, ch, d
 		FROM unnest($1::timestamptz[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[]) AS x(at, u, a, c, b, ch, d)`,

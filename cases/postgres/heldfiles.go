@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/lib/pq"
+
 	"github.com/fangpin/fangpin/cases"
 )
 
@@ -48,4 +50,19 @@ func (db *DB) DropHeldFile(ctx context.Context, id string) error {
 		return fmt.Errorf("drop held file %s: %w", id, err)
 	}
 	return nil
+}
+
+// LatestHeldFile returns the youngest file held with one of the department marks (younger
+// than a day), or cases.ENotFound.
+func (db *DB) LatestHeldFile(ctx context.Context, marks ...string) (cases.HeldFile, error) {
+	var id string
+	err := db.QueryRowContext(ctx, `SELECT id FROM held_files WHERE department = ANY($1) AND created_at >= now() - $2::interval
+		ORDER BY created_at DESC, id LIMIT 1`, pq.Array(marks), fmt.Sprintf("%d seconds", int(cases.HeldFileTTL.Seconds()))).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return cases.HeldFile{}, cases.Errorf(cases.ENotFound, "没有待确认的文件。")
+	}
+	if err != nil {
+		return cases.HeldFile{}, fmt.Errorf("latest held file: %w", err)
+	}
+	return db.HeldFile(ctx, id)
 }

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -27,96 +28,7 @@ type OrgSummary struct {
 // it. Users no longer in the file are deactivated, never deleted, so history keeps their
 // names. An apply that would leave open cases in a township with no cadres is refused.
 func (db *DB) ApplyOrg(ctx context.Context, o *cases.Org) (OrgSummary, error) {
-	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
-		for _, t := range o.Townships {
-			if err := renameTownship(ctx, tx, t); err != nil {
-				return err
-			}
-			aliases, formerly := t.Aliases, t.Formerly
-			if aliases == nil {
-				aliases = []string{}
-			}
-			if formerly == nil {
-				formerly = []string{}
-			}
-			_, err := tx.ExecContext(ctx, `
-				INSERT INTO townships (name, aliases, formerly, appchat_id, webhook_key)
-				VALUES ($1, $2, $3, $4, $5)
-				ON CONFLICT (name) DO UPDATE SET aliases = EXCLUDED.aliases, formerly = EXCLUDED.formerly,
-					appchat_id = EXCLUDED.appchat_id, webhook_key = EXCLUDED.webhook_key, updated_at = now()
-				WHERE (townships.aliases, townships.formerly, townships.appchat_id, townships.webhook_key)
-					IS DISTINCT FROM (EXCLUDED.aliases, EXCLUDED.formerly, EXCLUDED.appchat_id, EXCLUDED.webhook_key)`,
-				t.Name, pq.Array(aliases), pq.Array(formerly), t.Chat.AppChat, t.Chat.WebhookKey)
-			if err != nil {
-				return fmt.Errorf("township %s: %w", t.Name, err)
-			}
-			if t.Chat.AIBotChat != "" {
-				// The org file's word wins over a binding made by use, also another township's.
-				if _, err := tx.ExecContext(ctx, `
-					UPDATE townships SET aibot_chat_id = NULL, updated_at = now() WHERE aibot_chat_id = $2 AND name <> $1`,
-					t.Name, t.Chat.AIBotChat); err != nil {
-					return fmt.Errorf("township %s: chat: %w", t.Name, err)
-				}
-				if _, err := tx.ExecContext(ctx, `
-					UPDATE townships SET aibot_chat_id = $2, updated_at = now() WHERE name = $1 AND aibot_chat_id IS DISTINCT FROM $2`,
-					t.Name, t.Chat.AIBotChat); err != nil {
-					return fmt.Errorf("township %s: chat: %w", t.Name, err)
-				}
-			}
-		}
-		for _, d := range o.Departments {
-			cats := make([]string, len(d.Categories))
-			for i, c := range d.Categories {
-				cats[i] = string(c)
-			}
-			_, err := tx.ExecContext(ctx, `
-				INSERT INTO departments (name, categories, token_sha256) VALUES ($1, $2, $3)
-				ON CONFLICT (name) DO UPDATE SET categories = EXCLUDED.categories,
-					token_sha256 = EXCLUDED.token_sha256, updated_at = now()
-				WHERE (departments.categories, departments.token_sha256)
-					IS DISTINCT FROM (EXCLUDED.categories, EXCLUDED.token_sha256)`,
-				d.Name, pq.Array(cats), d.TokenSHA256)
-			if err != nil {
-				return fmt.Errorf("department %s: %w", d.Name, err)
-			}
-		}
-		ids := make([]string, 0, len(o.Users))
-		for _, u := range o.Users {
-			var township, dept any
-			if u.Role == cases.RoleCadre {
-				name, _ := o.TownshipName(u.Township)
-				township = name
-			}
-			if u.Role == cases.RoleLiaison {
-				dept = u.Department
-			}
-			_, err := tx.ExecContext(ctx, `
-				INSERT INTO users (userid, name, role, township_id, department_id, villages)
-				VALUES ($1, $2, $3, (SELECT id FROM townships WHERE name = $4), (SELECT id FROM departments WHERE name = $5), $6)
-				ON CONFLICT (userid) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
-					township_id = EXCLUDED.township_id, department_id = EXCLUDED.department_id, villages = EXCLUDED.villages,
-					former_role = '', deactivated_at = NULL, updated_at = now()
-				WHERE (users.name, users.role, users.township_id, users.department_id, users.villages)
-					IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.role, EXCLUDED.township_id, EXCLUDED.department_id, EXCLUDED.villages)`,
-				u.UserID, u.Name, string(u.Role), township, dept, pq.Array(villagesOf(u)))
-			if err != nil {
-				return fmt.Errorf("user %s: %w", u.UserID, err)
-			}
-			ids = append(ids, u.UserID)
-		}
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE users SET former_role = role, role = 'former', deactivated_at = now(), updated_at = now()
-			WHERE role <> 'former' AND NOT (userid = ANY($1))`, pq.Array(ids)); err != nil {
-			return fmt.Errorf("deactivate users who left: %w", err)
-		}
-		if o.County != "" {
-			if _, err := tx.ExecContext(ctx, `INSERT INTO county (name) VALUES ($1)
-				ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name`, o.County); err != nil {
-				return fmt.Errorf("county: %w", err)
-			}
-		}
-		return refuseStrandedCases(ctx, tx)
-	})
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error { return applyOrg(ctx, tx, o) })
 	if err != nil {
 		return OrgSummary{}, fmt.Errorf("apply org: %w", err)
 	}
@@ -124,6 +36,164 @@ func (db *DB) ApplyOrg(ctx context.Context, o *cases.Org) (OrgSummary, error) {
 	err = db.QueryRowxContext(ctx, `SELECT (SELECT count(*) FROM townships), (SELECT count(*) FROM departments), (SELECT count(*) FROM users WHERE role <> 'former')`).
 		Scan(&s.Townships, &s.Departments, &s.Users)
 	return s, err
+}
+
+// PreviewOrg is what ApplyOrg would do, applied in a transaction that is rolled back: the
+// users it would deactivate and add, the townships it would rename or merge. An org that
+// ApplyOrg refuses (open cases stranded without cadres) is refused here the same way.
+func (db *DB) PreviewOrg(ctx context.Context, o *cases.Org) (cases.OrgPreview, error) {
+	var p cases.OrgPreview
+	tx, err := db.BeginTxx(ctx, nil)
+	if err != nil {
+		return p, fmt.Errorf("preview org: %w", err)
+	}
+	defer tx.Rollback()
+	type user struct {
+		UserID string `db:"userid"`
+		Name   string `db:"name"`
+	}
+	active := func() (map[string]string, error) {
+		var us []user
+		if err := tx.SelectContext(ctx, &us, `SELECT userid, name FROM users WHERE role <> 'former' ORDER BY userid`); err != nil {
+			return nil, fmt.Errorf("preview org: users: %w", err)
+		}
+		m := make(map[string]string, len(us))
+		for _, u := range us {
+			m[u.UserID] = u.Name
+		}
+		return m, nil
+	}
+	before, err := active()
+	if err != nil {
+		return p, err
+	}
+	var towns []string
+	if err := tx.SelectContext(ctx, &towns, `SELECT name FROM townships ORDER BY id`); err != nil {
+		return p, fmt.Errorf("preview org: townships: %w", err)
+	}
+	if err := applyOrg(ctx, tx, o); err != nil {
+		return p, err
+	}
+	after, err := active()
+	if err != nil {
+		return p, err
+	}
+	for id, name := range before {
+		if _, ok := after[id]; !ok {
+			p.Deactivated = append(p.Deactivated, name+"（"+id+"）")
+		}
+	}
+	for id, name := range after {
+		if _, ok := before[id]; !ok {
+			p.Added = append(p.Added, name+"（"+id+"）")
+		}
+	}
+	had := map[string]bool{}
+	for _, t := range towns {
+		had[t] = true
+	}
+	for _, t := range o.Townships {
+		for _, f := range t.Formerly {
+			if had[f] && f != t.Name {
+				p.Renamed = append(p.Renamed, f+" → "+t.Name)
+			}
+		}
+	}
+	sort.Strings(p.Deactivated)
+	sort.Strings(p.Added)
+	return p, nil
+}
+
+// applyOrg is ApplyOrg's work within tx.
+func applyOrg(ctx context.Context, tx *sqlx.Tx, o *cases.Org) error {
+	for _, t := range o.Townships {
+		if err := renameTownship(ctx, tx, t); err != nil {
+			return err
+		}
+		aliases, formerly := t.Aliases, t.Formerly
+		if aliases == nil {
+			aliases = []string{}
+		}
+		if formerly == nil {
+			formerly = []string{}
+		}
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO townships (name, aliases, formerly, appchat_id, webhook_key)
+			VALUES ($1, $2, $3, $4, $5)
+			ON CONFLICT (name) DO UPDATE SET aliases = EXCLUDED.aliases, formerly = EXCLUDED.formerly,
+				appchat_id = EXCLUDED.appchat_id, webhook_key = EXCLUDED.webhook_key, updated_at = now()
+			WHERE (townships.aliases, townships.formerly, townships.appchat_id, townships.webhook_key)
+				IS DISTINCT FROM (EXCLUDED.aliases, EXCLUDED.formerly, EXCLUDED.appchat_id, EXCLUDED.webhook_key)`,
+			t.Name, pq.Array(aliases), pq.Array(formerly), t.Chat.AppChat, t.Chat.WebhookKey)
+		if err != nil {
+			return fmt.Errorf("township %s: %w", t.Name, err)
+		}
+		if t.Chat.AIBotChat != "" {
+			// The org file's word wins over a binding made by use, also another township's.
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE townships SET aibot_chat_id = NULL, updated_at = now() WHERE aibot_chat_id = $2 AND name <> $1`,
+				t.Name, t.Chat.AIBotChat); err != nil {
+				return fmt.Errorf("township %s: chat: %w", t.Name, err)
+			}
+			if _, err := tx.ExecContext(ctx, `
+				UPDATE townships SET aibot_chat_id = $2, updated_at = now() WHERE name = $1 AND aibot_chat_id IS DISTINCT FROM $2`,
+				t.Name, t.Chat.AIBotChat); err != nil {
+				return fmt.Errorf("township %s: chat: %w", t.Name, err)
+			}
+		}
+	}
+	for _, d := range o.Departments {
+		cats := make([]string, len(d.Categories))
+		for i, c := range d.Categories {
+			cats[i] = string(c)
+		}
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO departments (name, categories, token_sha256) VALUES ($1, $2, $3)
+			ON CONFLICT (name) DO UPDATE SET categories = EXCLUDED.categories,
+				token_sha256 = `+keptToken+`, updated_at = now()
+			WHERE (departments.categories, departments.token_sha256)
+				IS DISTINCT FROM (EXCLUDED.categories, `+keptToken+`)`,
+			d.Name, pq.Array(cats), d.TokenSHA256)
+		if err != nil {
+			return fmt.Errorf("department %s: %w", d.Name, err)
+		}
+	}
+	ids := make([]string, 0, len(o.Users))
+	for _, u := range o.Users {
+		var township, dept any
+		if u.Role == cases.RoleCadre {
+			name, _ := o.TownshipName(u.Township)
+			township = name
+		}
+		if u.Role == cases.RoleLiaison {
+			dept = u.Department
+		}
+		_, err := tx.ExecContext(ctx, `
+			INSERT INTO users (userid, name, role, township_id, department_id, villages)
+			VALUES ($1, $2, $3, (SELECT id FROM townships WHERE name = $4), (SELECT id FROM departments WHERE name = $5), $6)
+			ON CONFLICT (userid) DO UPDATE SET name = EXCLUDED.name, role = EXCLUDED.role,
+				township_id = EXCLUDED.township_id, department_id = EXCLUDED.department_id, villages = EXCLUDED.villages,
+				former_role = '', deactivated_at = NULL, updated_at = now()
+			WHERE (users.name, users.role, users.township_id, users.department_id, users.villages)
+				IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.role, EXCLUDED.township_id, EXCLUDED.department_id, EXCLUDED.villages)`,
+			u.UserID, u.Name, string(u.Role), township, dept, pq.Array(villagesOf(u)))
+		if err != nil {
+			return fmt.Errorf("user %s: %w", u.UserID, err)
+		}
+		ids = append(ids, u.UserID)
+	}
+	if _, err := tx.ExecContext(ctx, `
+		UPDATE users SET former_role = role, role = 'former', deactivated_at = now(), updated_at = now()
+		WHERE role <> 'former' AND NOT (userid = ANY($1))`, pq.Array(ids)); err != nil {
+		return fmt.Errorf("deactivate users who left: %w", err)
+	}
+	if o.County != "" {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO county (name) VALUES ($1)
+			ON CONFLICT (id) DO UPDATE SET name = EXCLUDED.name`, o.County); err != nil {
+			return fmt.Errorf("county: %w", err)
+		}
+	}
+	return refuseStrandedCases(ctx, tx)
 }
 
 // renameTownship gives a township's former rows its new name before the upsert: the first
@@ -355,3 +425,10 @@ func (db *DB) County(ctx context.Context) (string, error) {
 	}
 	return name, nil
 }
+
+// keptToken is the token hash an org apply leaves a department: the file's, unless the file
+// names a revoked token or none while a token issued in chat (令牌) is in force — a YAML file
+// kept from before must not bring back a revoked token (docs/office.md).
+const keptToken = `CASE WHEN EXCLUDED.token_sha256 IN (SELECT sha256 FROM revoked_tokens)
+		OR (EXCLUDED.token_sha256 = '' AND departments.token_issued_at IS NOT NULL)
+	THEN departments.token_sha256 ELSE EXCLUDED.token_sha256 END`

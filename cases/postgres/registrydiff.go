@@ -5,8 +5,9 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"encoding/hex"
-	"encoding/json"
 	"fmt"
+	"os"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -48,6 +49,7 @@ type RegistryLoad struct {
 	names    map[string]string
 	rows     int
 	copy     *sql.Stmt // the rows' COPY, while rows come
+	copied   traceMark // when the COPY began
 	finished bool
 }
 
@@ -70,7 +72,7 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnounce
 	}
 	l := &RegistryLoad{db: db, tx: tx, opt: RegistryOptions{Announce: announce}, names: names}
 	for _, k := range []int64{registryLockKey, dispatchLockKey} {
-		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, k); err != nil {
+		if _, err := execTraced(ctx, tx, `SELECT pg_advisory_xact_lock($1)`, k); err != nil {
 			l.Abort()
 			return nil, fmt.Errorf("registry lock: %w", err)
 		}
@@ -79,16 +81,27 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnounce
 	// is some 40 MB of rows, over the default temporary buffers (8 MB) and work_mem (4 MB).
 	// temp_buffers can only be set before a session's first temporary table, so a pooled
 	// connection that had one keeps its own (the savepoint keeps the refusal harmless).
-	if _, err := tx.ExecContext(ctx, `SET LOCAL work_mem = '64MB'`); err != nil {
+	if registryTrace {
+		tx.GetContext(ctx, &traceBackend, `SELECT pg_backend_pid()`)
+	}
+	// The temporary tables are analysed for the sizes and key counts that make the diff's
+	// joins hash joins: a sample of 3,000 rows tells them (the default's 30,000 took some
+	// 100 ms of the server's CPU for each of the three); the registry's own tables are
+	// analysed at the default (settings: registryDefaultStatistics).
+	if _, err := execTraced(ctx, tx, `SET LOCAL default_statistics_target = 10`); err != nil {
 		l.Abort()
 		return nil, fmt.Errorf("registry import settings: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `SAVEPOINT temp_buffers`); err == nil {
-		if _, err := tx.ExecContext(ctx, `SET temp_buffers = '64MB'`); err != nil {
-			tx.ExecContext(ctx, `ROLLBACK TO SAVEPOINT temp_buffers`)
+	if _, err := execTraced(ctx, tx, `SET LOCAL work_mem = '64MB'`); err != nil {
+		l.Abort()
+		return nil, fmt.Errorf("registry import settings: %w", err)
+	}
+	if _, err := execTraced(ctx, tx, `SAVEPOINT temp_buffers`); err == nil {
+		if _, err := execTraced(ctx, tx, `SET temp_buffers = '64MB'`); err != nil {
+			execTraced(ctx, tx, `ROLLBACK TO SAVEPOINT temp_buffers`)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `
+	if _, err := execTraced(ctx, tx, `
 		CREATE TEMP TABLE registry_file (household_no text, head_id_number text, township text, village text,
 			kind text, risk_status text, id_number text, name text, relation text) ON COMMIT DROP`); err != nil {
 		l.Abort()
@@ -107,6 +120,7 @@ func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error
 			return fmt.Errorf("registry rows: %w", err)
 		}
 		l.copy = st
+		l.copied = traceStart()
 	}
 	for _, m := range ms {
 		town := m.Township
@@ -153,7 +167,8 @@ func (l *RegistryLoad) Abort() {
 // tables, the temporary ones indexed and analysed, so that the planner hashes them and the
 // cost grows linearly with the registry (a correlated scan of an unindexed temporary table
 // made the first import grow with its square). registry_fm is the file's members joined
-// once with the registry's, keeping only those new or different: the member steps and the
+// once with the registry's (a full join), keeping only those new or different, and the
+// registry's active members the file does not list (absent): the member steps and the
 // writes read it rather than joining the whole file again.
 var registryDiffSQL = []string{`
 	CREATE TEMP TABLE registry_fh ON COMMIT DROP AS
@@ -164,11 +179,13 @@ var registryDiffSQL = []string{`
 	ALTER TABLE registry_fh ADD PRIMARY KEY (household_no)`, `
 	ANALYZE registry_fh`, `
 	CREATE TEMP TABLE registry_fm ON COMMIT DROP AS
-	SELECT f.household_no, f.id_number, f.name, f.relation, m.id_number IS NOT NULL AS known,
-		m.household_no AS old_household, m.name AS old_name, m.relation AS old_relation, m.removed_at IS NOT NULL AS was_removed
-	FROM registry_file f LEFT JOIN registry_members m ON m.id_number = f.id_number
-	WHERE m.id_number IS NULL OR m.household_no <> f.household_no OR m.removed_at IS NOT NULL
-		OR m.name <> f.name OR m.relation <> f.relation`, `
+	SELECT f.household_no, coalesce(f.id_number, m.id_number) AS id_number, f.name, f.relation, m.id_number IS NOT NULL AS known,
+		m.household_no AS old_household, m.name AS old_name, m.relation AS old_relation, m.removed_at IS NOT NULL AS was_removed,
+		f.id_number IS NULL AS absent
+	FROM registry_file f FULL JOIN registry_members m ON m.id_number = f.id_number
+	WHERE (f.id_number IS NULL AND m.removed_at IS NULL)
+		OR (f.id_number IS NOT NULL AND (m.id_number IS NULL OR m.household_no <> f.household_no OR m.removed_at IS NOT NULL
+			OR m.name <> f.name OR m.relation <> f.relation))`, `
 	ANALYZE registry_fm`, `
 	CREATE TEMP TABLE registry_chg (seq serial, change text NOT NULL, household text NOT NULL,
 		id_number text NOT NULL DEFAULT '', fields text[] NOT NULL DEFAULT '{}', from_ text NOT NULL DEFAULT '',
@@ -194,17 +211,17 @@ var registryDiffSQL = []string{`
 	ORDER BY fh.household_no`, `
 	INSERT INTO registry_chg (change, household, id_number, from_, to_)
 	SELECT 'moved', household_no, id_number, old_household, household_no FROM registry_fm
-	WHERE known AND old_household <> household_no ORDER BY household_no, id_number`, `
+	WHERE NOT absent AND known AND old_household <> household_no ORDER BY household_no, id_number`, `
 	INSERT INTO registry_chg (change, household, id_number)
 	SELECT 'added', f.household_no, f.id_number
 	FROM registry_fm f JOIN registry_households h ON h.household_no = f.household_no AND h.status = 'active'
-	WHERE NOT f.known OR (f.was_removed AND f.old_household = f.household_no)
+	WHERE NOT f.absent AND (NOT f.known OR (f.was_removed AND f.old_household = f.household_no))
 	ORDER BY f.household_no, f.id_number`, `
 	INSERT INTO registry_chg (change, household, id_number, fields)
 	SELECT 'changed', f.household_no, f.id_number,
 		array_remove(ARRAY[CASE WHEN f.old_name <> f.name THEN '姓名' END, CASE WHEN f.old_relation <> f.relation THEN '与户主关系' END], NULL)
 	FROM registry_fm f
-	WHERE f.known AND f.old_household = f.household_no AND NOT f.was_removed
+	WHERE NOT f.absent AND f.known AND f.old_household = f.household_no AND NOT f.was_removed
 		AND (f.old_name, f.old_relation) IS DISTINCT FROM (f.name, f.relation)
 	ORDER BY f.household_no, f.id_number`, `
 	INSERT INTO registry_chg (change, household)
@@ -213,9 +230,8 @@ var registryDiffSQL = []string{`
 		AND NOT EXISTS (SELECT 1 FROM registry_refused r WHERE r.household_no = h.household_no)
 	ORDER BY h.household_no`, `
 	INSERT INTO registry_chg (change, household, id_number)
-	SELECT 'removed', m.household_no, m.id_number FROM registry_members m
-	WHERE m.removed_at IS NULL AND EXISTS (SELECT 1 FROM registry_fh fh WHERE fh.household_no = m.household_no)
-		AND NOT EXISTS (SELECT 1 FROM registry_file f WHERE f.id_number = m.id_number)
+	SELECT 'removed', m.old_household, m.id_number FROM registry_fm m
+	WHERE m.absent AND EXISTS (SELECT 1 FROM registry_fh fh WHERE fh.household_no = m.old_household)
 		AND NOT EXISTS (SELECT 1 FROM registry_held x WHERE x.id_number = m.id_number)
 	ORDER BY m.id_number`,
 }
@@ -233,39 +249,23 @@ func (l *RegistryLoad) Finish(ctx context.Context, opt cases.RegistryImportOptio
 		return cases.RegistryImportResult{Diff: a.Diff}, nil
 	}
 	l.finished = true
+	start := traceStart()
 	if err := l.tx.Commit(); err != nil {
 		return cases.RegistryImportResult{}, fmt.Errorf("apply registry: commit: %w", err)
 	}
+	traceStep("commit", start)
 	return cases.RegistryImportResult{BatchID: a.BatchID, Diff: a.Diff, CasesMoved: len(a.Moves)}, nil
 }
 
 func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
-	out, err := l.diff(ctx)
-	if err != nil || l.opt.DryRun {
-		return out, err
-	}
-	d := &out.Diff
-	if d.TooManyRemovals() && !l.opt.AllowRemovals {
-		return out, cases.Errorf(cases.EConflict, "名册没有导入：这份文件会让 %d 户退出名册（现有 %d 户的 %.0f%%），超过 %.0f%%，可能是只导出了部分乡镇或部分户。"+
-			"请确认导出的是全县完整名册；如确需让这些户退出，请加 --allow-removals 重新导入。",
-			d.RemovedHouseholds, d.ActiveBefore, 100*float64(d.RemovedHouseholds)/float64(d.ActiveBefore), 100*cases.MaxRemovalShare)
-	}
-	if d.Empty() {
-		return out, nil
-	}
-	err = l.apply(ctx, &out) // out takes the batch id and the moves
-	return out, err
-}
-
-// diff compares the file's rows, loaded into the session's tables, with the registry: the
-// households refused rows hold back, then every change, counted. It writes nothing to the
-// registry.
-func (l *RegistryLoad) diff(ctx context.Context) (RegistryApplied, error) {
-	tx := l.tx
+	tx, db := l.tx, l.db
 	var out RegistryApplied
+	start := traceStart()
 	if err := l.endCopy(ctx); err != nil {
 		return out, err
 	}
+	traceStep("end of the rows' COPY", start)
+	traceStep("the rows' COPY, from the first row", l.copied)
 	if err := tx.GetContext(ctx, &out.Diff.ActiveBefore, `SELECT count(*) FROM registry_households WHERE status = 'active'`); err != nil {
 		return out, fmt.Errorf("registry size: %w", err)
 	}
@@ -276,11 +276,17 @@ func (l *RegistryLoad) diff(ctx context.Context) (RegistryApplied, error) {
 	if out.Diff.ActiveBefore == 0 {
 		ref = cases.RegistryRefusals{} // a first import stores every good row
 	}
+	if out.Diff.ActiveBefore == 0 && !l.opt.DryRun {
+		done, err := l.firstImport(ctx, &out)
+		if done || err != nil {
+			return out, err
+		}
+	}
 	if err := holdRefused(ctx, tx, ref, &out.Diff); err != nil {
 		return out, err
 	}
 	for _, q := range registryDiffSQL {
-		if _, err := tx.ExecContext(ctx, q); err != nil {
+		if _, err := execTraced(ctx, tx, q); err != nil {
 			return out, fmt.Errorf("registry diff: %w", err)
 		}
 	}
@@ -292,9 +298,11 @@ func (l *RegistryLoad) diff(ctx context.Context) (RegistryApplied, error) {
 		From   string         `db:"from_"`
 		To     string         `db:"to_"`
 	}
+	start = traceStart()
 	if err := tx.SelectContext(ctx, &rows, `SELECT change, household, id_number, fields, from_, to_ FROM registry_chg ORDER BY seq`); err != nil {
 		return out, fmt.Errorf("registry diff: %w", err)
 	}
+	traceStep("read the change list", start)
 	d := &out.Diff
 	for _, r := range rows {
 		c := cases.RegistryChange{Change: r.Change, Household: r.House, IDNumber: r.ID, From: r.From, To: r.To}
@@ -316,75 +324,100 @@ func (l *RegistryLoad) diff(ctx context.Context) (RegistryApplied, error) {
 			}
 		}
 	}
-	return out, nil
-}
-
-// apply writes the diff: the registry's rows, the removals, the history, the import's
-// record, and the open cases that move with their households (announced on the same
-// transaction).
-func (l *RegistryLoad) apply(ctx context.Context, out *RegistryApplied) error {
-	tx, db, d := l.tx, l.db, &out.Diff
+	if l.opt.DryRun {
+		return out, nil
+	}
+	if d.TooManyRemovals() && !l.opt.AllowRemovals {
+		return out, cases.Errorf(cases.EConflict, "名册没有导入：这份文件会让 %d 户退出名册（现有 %d 户的 %.0f%%），超过 %.0f%%，可能是只导出了部分乡镇或部分户。"+
+			"请确认导出的是全县完整名册；如确需让这些户退出，请加 --allow-removals 重新导入。",
+			d.RemovedHouseholds, d.ActiveBefore, 100*float64(d.RemovedHouseholds)/float64(d.ActiveBefore), 100*cases.MaxRemovalShare)
+	}
+	if d.Empty() {
+		return out, nil
+	}
 	now := db.Now()
-	b := make([]byte, 6)
-	rand.Read(b)
-	out.BatchID = "R" + now.In(cases.Shanghai).Format("20060102") + "-" + hex.EncodeToString(b)
+	out.BatchID = newRegistryBatchID(now)
 	// Rows already there are updated and new ones inserted by two set-based statements each
 	// (an anti-join, not ON CONFLICT): a first import inserts without a speculative look-up
-	// per row, and an identical re-import writes nothing.
+	// per row, and an identical re-import writes nothing. Households are looked at only when
+	// the change list names them (added, or changed), not all of the file's against the
+	// registry's again; the list is analysed first, for that join.
+	if _, err := execTraced(ctx, tx, `ANALYZE registry_chg`); err != nil {
+		return out, fmt.Errorf("registry diff: %w", err)
+	}
 	for _, q := range []string{`
 		UPDATE registry_households h SET head_id_number = fh.head_id_number, township_id = fh.township_id,
 			village = fh.village, kind = fh.kind, risk_status = fh.risk_status, status = 'active', removed_at = NULL, updated_at = $1
 		FROM registry_fh fh WHERE fh.household_no = h.household_no
+			AND fh.household_no IN (SELECT household FROM registry_chg WHERE change IN ('added', 'changed') AND id_number = '')
 			AND (h.head_id_number, h.township_id, h.village, h.kind, h.risk_status, h.status)
 				IS DISTINCT FROM (fh.head_id_number, fh.township_id, fh.village, fh.kind, fh.risk_status, 'active')`, `
 		INSERT INTO registry_households (household_no, head_id_number, township_id, village, kind, risk_status, updated_at)
 		SELECT fh.household_no, fh.head_id_number, fh.township_id, fh.village, fh.kind, fh.risk_status, $1 FROM registry_fh fh
-		WHERE NOT EXISTS (SELECT 1 FROM registry_households h WHERE h.household_no = fh.household_no)`, `
+		WHERE fh.household_no IN (SELECT household FROM registry_chg WHERE change = 'added' AND id_number = '')
+			AND NOT EXISTS (SELECT 1 FROM registry_households h WHERE h.household_no = fh.household_no)`, `
 		UPDATE registry_members m SET household_no = f.household_no, name = f.name, relation = f.relation,
 			removed_at = NULL, updated_at = $1
-		FROM registry_fm f WHERE f.known AND f.id_number = m.id_number`, `
+		FROM registry_fm f WHERE NOT f.absent AND f.known AND f.id_number = m.id_number`, `
 		INSERT INTO registry_members (id_number, household_no, name, relation, updated_at)
-		SELECT f.id_number, f.household_no, f.name, f.relation, $1 FROM registry_fm f WHERE NOT f.known`,
+		SELECT f.id_number, f.household_no, f.name, f.relation, $1 FROM registry_fm f WHERE NOT f.absent AND NOT f.known`,
 	} {
-		if _, err := tx.ExecContext(ctx, q, now); err != nil {
-			return fmt.Errorf("apply registry rows: %w", err)
+		if _, err := execTraced(ctx, tx, q, now); err != nil {
+			return out, fmt.Errorf("apply registry rows: %w", err)
 		}
 	}
-	if _, err := tx.ExecContext(ctx, `ANALYZE registry_chg`); err != nil {
-		return fmt.Errorf("registry diff: %w", err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE registry_households SET status = 'removed', removed_at = $1, updated_at = $1
+	if _, err := execTraced(ctx, tx, `UPDATE registry_households SET status = 'removed', removed_at = $1, updated_at = $1
 		WHERE household_no IN (SELECT household FROM registry_chg WHERE change = 'removed' AND id_number = '')`, now); err != nil {
-		return fmt.Errorf("remove households: %w", err)
+		return out, fmt.Errorf("remove households: %w", err)
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE registry_members SET removed_at = $1, updated_at = $1
+	if _, err := execTraced(ctx, tx, `UPDATE registry_members SET removed_at = $1, updated_at = $1
 		WHERE id_number IN (SELECT id_number FROM registry_chg WHERE change = 'removed' AND id_number <> '')`, now); err != nil {
-		return fmt.Errorf("remove members: %w", err)
+		return out, fmt.Errorf("remove members: %w", err)
 	}
 	if len(d.Changes) > d.ActiveBefore/10 {
 		// A large change (a first import): the next import's joins are planned on the
 		// registry's real size, not on an empty table's statistics.
-		if _, err := tx.ExecContext(ctx, `ANALYZE registry_households (household_no, status); ANALYZE registry_members (id_number, household_no, removed_at)`); err != nil {
-			return fmt.Errorf("registry statistics: %w", err)
+		if _, err := execTraced(ctx, tx, registryDefaultStatistics+`; ANALYZE registry_households (household_no, status); ANALYZE registry_members (id_number, household_no, removed_at)`); err != nil {
+			return out, fmt.Errorf("registry statistics: %w", err)
 		}
 	}
-	if err := insertRegistryHistory(ctx, tx, out.BatchID, cases.DateOf(now), now, d.Changes); err != nil {
-		return err
+	if err := insertRegistryHistory(ctx, tx, `SELECT seq AS ord, change, household, id_number, fields, from_, to_ FROM registry_chg`,
+		out.BatchID, cases.DateOf(now), now); err != nil {
+		return out, err
 	}
-	if _, err := tx.ExecContext(ctx, `
-		INSERT INTO registry_imports (id, sha256, filename, rows, added, changed, moved, removed, at)
-		VALUES ($1, '', $2, $3, $4, $5, $6, $7, $8)`,
-		out.BatchID, l.opt.Filename, l.rows, d.Added, d.Changed, d.Moved, d.Removed, now); err != nil {
-		return fmt.Errorf("registry import record: %w", err)
+	if err := l.recordImport(ctx, out.BatchID, now, d); err != nil {
+		return out, err
 	}
 	var err error
 	if out.Moves, err = db.moveCases(ctx, tx, out.BatchID, now, d.Changes); err != nil {
-		return err
+		return out, err
 	}
 	if l.opt.Announce != nil && len(out.Moves) > 0 {
 		if err := l.opt.Announce(ctx, unit{tx}, out.Moves); err != nil {
-			return fmt.Errorf("queue case move messages: %w", err)
+			return out, fmt.Errorf("queue case move messages: %w", err)
 		}
+	}
+	return out, nil
+}
+
+// registryDefaultStatistics goes back to the server's sample size before the registry's own
+// tables are analysed: their statistics stay for every later query.
+const registryDefaultStatistics = `SET LOCAL default_statistics_target TO DEFAULT`
+
+// newRegistryBatchID names an import's batch: R, the day, a random suffix.
+func newRegistryBatchID(now time.Time) string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return "R" + now.In(cases.Shanghai).Format("20060102") + "-" + hex.EncodeToString(b)
+}
+
+// recordImport keeps the import's record (registry_imports).
+func (l *RegistryLoad) recordImport(ctx context.Context, batch string, now time.Time, d *cases.RegistryDiff) error {
+	if _, err := execTraced(ctx, l.tx, `
+		INSERT INTO registry_imports (id, sha256, filename, rows, added, changed, moved, removed, at)
+		VALUES ($1, '', $2, $3, $4, $5, $6, $7, $8)`,
+		batch, l.opt.Filename, l.rows, d.Added, d.Changed, d.Moved, d.Removed, now); err != nil {
+		return fmt.Errorf("registry import record: %w", err)
 	}
 	return nil
 }
@@ -450,7 +483,7 @@ func holdRefused(ctx context.Context, tx *sqlx.Tx, ref cases.RegistryRefusals, d
 		{`ANALYZE registry_held`, nil},
 	}
 	for _, s := range steps {
-		if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
+		if _, err := execTraced(ctx, tx, s.q, s.args...); err != nil {
 			return fmt.Errorf("registry refused rows: %w", err)
 		}
 	}
@@ -463,21 +496,28 @@ func holdRefused(ctx context.Context, tx *sqlx.Tx, ref cases.RegistryRefusals, d
 	return nil
 }
 
-func insertRegistryHistory(ctx context.Context, tx *sqlx.Tx, batch string, on cases.Date, at time.Time, cs []cases.RegistryChange) error {
-	n := len(cs)
-	ids, hs, words, statuses, details := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	for i, c := range cs {
-		ids[i], hs[i], words[i], statuses[i] = c.IDNumber, c.Household, c.HistoryWord(), "active"
-		if c.Change == cases.RegRemoved {
-			statuses[i] = "removed"
-		}
-		b, _ := json.Marshal(c)
-		details[i] = string(b)
+// insertRegistryHistory keeps every change of the import in registry_history, in one
+// statement over the changes the query returns (ord, change, household, id_number, fields,
+// from_, to_; ord the list's order): the words and each row's detail (the change as the reply lists
+// it, cases.RegistryChange's JSON) are made by the server, not sent row by row.
+func insertRegistryHistory(ctx context.Context, tx *sqlx.Tx, changes, batch string, on cases.Date, at time.Time) error {
+	word := func(change string, fields ...string) string {
+		return cases.RegistryChange{Change: change, Fields: fields}.HistoryWord()
 	}
-	_, err := tx.ExecContext(ctx, `
+	_, err := execTraced(ctx, tx, `
 		INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id, status, detail, created_at)
-		SELECT i, h, w, $6, $7, s, d::jsonb, $8 FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS x(i, h, w, s, d)`,
-		pq.Array(ids), pq.Array(hs), pq.Array(words), pq.Array(statuses), pq.Array(details), on, batch, at)
+		SELECT c.id_number, c.household,
+			CASE c.change WHEN $1 THEN $4 WHEN $2 THEN $5 WHEN $3 THEN $6
+				ELSE CASE WHEN cardinality(c.fields) > 0 THEN $7 || array_to_string(c.fields, $8) ELSE $9 END END,
+			$10, $11, CASE c.change WHEN $3 THEN 'removed' ELSE 'active' END,
+			jsonb_strip_nulls(jsonb_build_object('change', c.change, 'household', c.household, 'id_number', NULLIF(c.id_number, ''),
+				'fields', CASE WHEN cardinality(c.fields) > 0 THEN to_jsonb(c.fields) END,
+				'from', NULLIF(c.from_, ''), 'to', NULLIF(c.to_, ''))),
+			$12
+		FROM (`+changes+`) c ORDER BY c.ord`,
+		cases.RegAdded, cases.RegMoved, cases.RegRemoved,
+		word(cases.RegAdded), word(cases.RegMoved), word(cases.RegRemoved),
+		word(cases.RegChanged, ""), cases.HistoryFieldSep, word(cases.RegChanged), on, batch, at)
 	if err != nil {
 		return fmt.Errorf("registry history: %w", err)
 	}
@@ -505,11 +545,11 @@ func (db *DB) moveCases(ctx context.Context, tx *sqlx.Tx, batch string, now time
 			if before.Township == c.To {
 				continue
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE cases SET township_id = (SELECT id FROM townships WHERE name = $2), version = version + 1 WHERE id = $1`,
+			if _, err := execTraced(ctx, tx, `UPDATE cases SET township_id = (SELECT id FROM townships WHERE name = $2), version = version + 1 WHERE id = $1`,
 				before.ID, c.To); err != nil {
 				return nil, fmt.Errorf("move case %s: %w", no, err)
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE reminders SET target = $3, township_id = (SELECT id FROM townships WHERE name = $4)
+			if _, err := execTraced(ctx, tx, `UPDATE reminders SET target = $3, township_id = (SELECT id FROM townships WHERE name = $4)
 				WHERE case_id = $1 AND state = 'pending' AND target = $2`,
 				before.ID, cases.TargetGroup(before.Township), cases.TargetGroup(c.To), c.To); err != nil {
 				return nil, fmt.Errorf("reminders of %s: %w", no, err)
@@ -556,4 +596,61 @@ func (db *DB) ImportRegistryAnnounced(ctx context.Context, ms []cases.RegistryMe
 		return cases.RegistryImportResult{}, err
 	}
 	return cases.RegistryImportResult{BatchID: a.BatchID, Diff: a.Diff, CasesMoved: len(a.Moves)}, nil
+}
+
+// registryTrace, set by FANGPIN_REGISTRY_TRACE, prints how long each statement of an import
+// took to stderr (docs/performance.md), in wall time and in the CPU time of the server's
+// backend when it runs on this machine (which the machine's load does not inflate): no
+// row's content, only the statement's first words.
+var registryTrace = os.Getenv("FANGPIN_REGISTRY_TRACE") != ""
+
+// traceBackend is the import's backend process, for its CPU time.
+var traceBackend int
+
+// traceMark is when a traced step began.
+type traceMark struct {
+	at  time.Time
+	cpu time.Duration
+}
+
+func traceStart() traceMark {
+	if !registryTrace {
+		return traceMark{}
+	}
+	return traceMark{time.Now(), backendCPU()}
+}
+
+// backendCPU reads the backend's user and system time from /proc (0 when not local).
+func backendCPU() time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", traceBackend))
+	if err != nil || traceBackend == 0 {
+		return 0
+	}
+	f := strings.Fields(string(b[strings.LastIndexByte(string(b), ')')+1:]))
+	if len(f) < 13 {
+		return 0
+	}
+	var u, s int64
+	fmt.Sscan(f[11], &u)
+	fmt.Sscan(f[12], &s)
+	return time.Duration(u+s) * 10 * time.Millisecond // USER_HZ is 100 on Linux
+}
+
+// traceStep prints a step's duration when tracing.
+func traceStep(what string, m traceMark) {
+	if registryTrace {
+		fmt.Fprintf(os.Stderr, "registry %8.1f ms wall %6.0f ms server CPU  %s\n", float64(time.Since(m.at).Microseconds())/1000,
+			float64((backendCPU() - m.cpu).Milliseconds()), what)
+	}
+}
+
+// execTraced is tx.ExecContext, traced.
+func execTraced(ctx context.Context, tx *sqlx.Tx, q string, args ...any) (sql.Result, error) {
+	m := traceStart()
+	r, err := tx.ExecContext(ctx, q, args...)
+	if registryTrace {
+		q = strings.Join(strings.Fields(q), " ")
+		traceStep(q[:min(90, len(q))], m)
+	}
+	return r, err
 }

@@ -101,6 +101,7 @@ func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]strin
 	if err != nil {
 		return s, err
 	}
+	at := columnsAt(cols)
 	seen := newSeenRows()
 	var refused refusedRows
 	out := &memberBatches{store: store, batch: make([]cases.RegistryMember, 0, BatchSize)}
@@ -117,7 +118,7 @@ func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]strin
 			return s, fmt.Errorf("第 %d 行读取失败：%w", row, err)
 		}
 		s.Rows++
-		m, col, msg := parseRow(rec, cols, townships)
+		m, col, msg := parseRow(rec, at, townships)
 		if msg == "" {
 			col, msg = seen.check(m)
 		}
@@ -327,17 +328,43 @@ func (b *memberBatches) abort() {
 	}
 }
 
-func parseRow(rec []string, cols map[string]int, townships map[string]string) (m cases.RegistryMember, col, msg string) {
-	cell := func(c string) string { return sheet.Cell(rec, cols, c) }
+// The file's columns, by their place in columnIndex.
+const (
+	iHouseholdNo = iota
+	iHeadID
+	iName
+	iID
+	iRelation
+	iTownship
+	iVillage
+	iKind
+	iRisk
+	nColumns
+)
+
+// columnIndex is where each column is in the file (-1: absent), looked up once for the file
+// rather than by name for every cell of 300,000 rows.
+type columnIndex [nColumns]int
+
+func columnsAt(cols map[string]int) columnIndex {
+	var at columnIndex
+	for i, c := range [nColumns]string{ColHouseholdNo, ColHeadID, ColName, ColID, ColRelation, ColTownship, ColVillage, ColKind, ColRisk} {
+		at[i] = sheet.Index(cols, c)
+	}
+	return at
+}
+
+func parseRow(rec []string, at columnIndex, townships map[string]string) (m cases.RegistryMember, col, msg string) {
+	cell := func(c int) string { return sheet.CellAt(rec, at[c]) }
 	m = cases.RegistryMember{
-		HouseholdNo:  cell(ColHouseholdNo),
-		HeadIDNumber: cases.NormalizeIDNumber(cell(ColHeadID)),
-		Name:         cell(ColName),
-		IDNumber:     cases.NormalizeIDNumber(cell(ColID)),
-		Relation:     cell(ColRelation),
-		Village:      cell(ColVillage),
-		Kind:         cell(ColKind),
-		RiskStatus:   cell(ColRisk),
+		HouseholdNo:  cell(iHouseholdNo),
+		HeadIDNumber: cases.NormalizeIDNumber(cell(iHeadID)),
+		Name:         cell(iName),
+		IDNumber:     cases.NormalizeIDNumber(cell(iID)),
+		Relation:     cell(iRelation),
+		Village:      cell(iVillage),
+		Kind:         cell(iKind),
+		RiskStatus:   cell(iRisk),
 	}
 	if m.HouseholdNo == "" {
 		return m, ColHouseholdNo, "户编号不能为空"
@@ -351,7 +378,7 @@ func parseRow(rec []string, cols map[string]int, townships map[string]string) (m
 	if err := cases.ValidateIDNumber(m.IDNumber); err != nil {
 		return m, ColID, err.Error()
 	}
-	t := cell(ColTownship)
+	t := cell(iTownship)
 	name, ok := townships[t]
 	if !ok {
 		name, ok = townships[cases.RegistryWord(t)]

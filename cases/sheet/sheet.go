@@ -367,8 +367,25 @@ func Columns(header []string, required, optional []string) (map[string]int, erro
 // Cell returns the trimmed value of column name in rec, or "" if absent.
 func Cell(rec []string, cols map[string]int, name string) string {
 	i, ok := cols[name]
-	if !ok || i >= len(rec) {
+	if !ok {
+		return ""
+	}
+	return CellAt(rec, i)
+}
+
+// CellAt is Cell by the column's index (Index), for a reader that looks the columns up
+// once rather than for every row: -1 (a missing optional column) reads as "".
+func CellAt(rec []string, i int) string {
+	if i < 0 || i >= len(rec) {
 		return ""
 	}
 	return strings.TrimSpace(strings.Trim(rec[i], "\u3000"))
+}
+
+// Index is the column's index in cols, or -1 when the file has no such column.
+func Index(cols map[string]int, name string) int {
+	if i, ok := cols[name]; ok {
+		return i
+	}
+	return -1
 }

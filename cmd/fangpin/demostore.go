@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"github.com/fangpin/fangpin/announce"
 	"path/filepath"
 
 	"github.com/fangpin/fangpin/bot/pgqueue"
@@ -79,15 +78,4 @@ func (s demoStore) PrintTownships(ctx context.Context, month string) error {
 	}
 	printTownships(a)
 	return nil
-}
-
-// ReimportRegistry is fangpin registry import (scenario.Registry): the whole export as one
-// diff, the townships of moved cases told.
-func (s demoStore) ReimportRegistry(ctx context.Context, ms []cases.RegistryMember) (cases.RegistryImportResult, error) {
-	a, err := s.db.ApplyRegistry(ctx, ms, postgres.RegistryOptions{Filename: "registry-demo.csv",
-		Announce: (&announce.Announcer{}).AnnounceMoves})
-	if err != nil {
-		return cases.RegistryImportResult{}, err
-	}
-	return cases.RegistryImportResult{BatchID: a.BatchID, Diff: a.Diff, CasesMoved: len(a.Moves)}, nil
 }

@@ -155,8 +155,7 @@ func runSpotcheck(ctx context.Context, env *Env, args []string) error {
 		return err
 	}
 	if *seed == 0 {
-		d, _ := cases.ParseMonth(m)
-		*seed = int64(d.Year*100 + int(d.Month))
+		*seed = cases.SpotSeed(m)
 	}
 	db, err := env.MigratedDB(ctx)
 	if err != nil {

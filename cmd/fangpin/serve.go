@@ -24,6 +24,7 @@ import (
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
+	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/charts"
 	"github.com/fangpin/fangpin/handlers"
@@ -127,6 +128,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Outbox = &pgqueue.Outbox{DB: db}
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
 	s.Router.Groups = db
+	s.Router.Access = db
 	links := env.formLinks()
 	s.Links = links
 	if links != nil {
@@ -137,22 +139,29 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &announce.Announcer{Links: links}, Access: db, Cal: db.Cal, Now: db.Now, Log: log}
 	s.Router.Register(cs.Commands()...)
 	s.Router.Cards = cs
-	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Access: db, Log: log, Links: links}).Commands()...)
+	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Access: db, Spots: db, Log: log, Links: links}).Commands()...)
 	if err := charts.Init(); err != nil {
 		// 进度 and 统计 still answer in text; the office is told the picture is missing
 		log.Error("进度和统计的图表无法生成：找不到中文字体。请安装 fonts-wqy-microhei（bash scripts/chromium.sh），或用 "+charts.FontEnv+" 指定字体文件", "err", err)
 	}
+	s.Router.Register((&handlers.Office{Store: db, Out: s.Outbox, Log: log}).Commands()...)
 	s.Router.Register((&handlers.Sweeps{Store: db, Now: db.Now}).Commands()...)
 	s.Router.Register((&handlers.Pushes{Store: db, Out: s.Outbox}).Commands()...)
 	rules, err := env.Rules()
 	if err != nil {
 		return nil, err
 	}
+	s.Router.Register((&handlers.Results{Store: db, Rules: rules}).Commands()...)
 	batchAPI := &handlers.BatchAPI{Store: db, Rules: rules, Access: db, Log: log}
 	s.Mux.Handle("POST /api/v1/batches", batchAPI)
 	// Files sent to the AI bot and the upload page take their turn with the push API.
 	files := &handlers.FilePushes{Store: db, Users: db, Out: s.Outbox, Fetch: s.API, BotAESKey: env.AIBotAESKey,
 		Rules: rules, Turn: batchAPI.Turn, Links: links, Access: db, Log: log}
+	// Registry files the office sends are previewed and applied once confirmed (docs/office.md).
+	files.Registry = &handlers.RegistryFiles{Store: db, Users: db, Out: s.Outbox, Access: db, Log: log,
+		ApplyOrg: func(ctx context.Context, o *cases.Org) error { _, err := db.ApplyOrg(ctx, o); return err },
+		Registry: announcedRegistry{db: db, announce: (&announce.Announcer{Links: links}).AnnounceMoves}}
+	s.Router.Register(files.Registry.Commands()...)
 	s.Router.Files, s.Files = files, files
 	uploads := &handlers.UploadPage{Pushes: files, Links: links, Users: db, OAuth: s.API, Access: db, Log: log}
 	s.Router.Register(uploads.UploadCommand())

@@ -1,6 +1,7 @@
 package scenario
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"strings"
@@ -10,21 +11,11 @@ import (
 	"github.com/fangpin/fangpin/internal/simtest"
 )
 
-// Registry is the office's monthly re-import of the national system's export (fangpin
-// registry import, spec §4a).
-type Registry interface {
-	// ReimportRegistry applies a whole export as a diff, telling the townships of open cases
-	// that move with their households.
-	ReimportRegistry(ctx context.Context, members []cases.RegistryMember) (cases.RegistryImportResult, error)
-}
-
-// Reimport is December's re-import: the new export moves the household of one open case to
-// another township, takes three households out of the registry and keeps the rest.
+// Reimport is December's re-import, confirmed in chat (docs/office.md): 赵六 sends the new
+// export to the bot, reads the diff it would apply, and confirms it. The export moves the
+// household of one open case to another township, takes three households out of the
+// registry and keeps the rest.
 func Reimport(ctx context.Context, p *Play, day cases.Date) error {
-	reg, ok := p.Office.(Registry)
-	if !ok {
-		return nil
-	}
 	open, err := p.Store.Cases(ctx, "", cases.StatusDispatched, cases.StatusVerified, cases.StatusReturned)
 	if err != nil {
 		return err
@@ -58,15 +49,60 @@ func Reimport(ctx context.Context, p *Play, day cases.Date) error {
 		}
 		next = append(next, m)
 	}
-	res, err := reg.ReimportRegistry(ctx, next)
-	if err != nil {
+	var file bytes.Buffer
+	if err := synth.WriteRegistryCSV(&file, next); err != nil {
+		return err
+	}
+	before := len(p.Sim.SentTo("zhaoliu"))
+	if _, err := p.Sim.SendFile(ctx, "zhaoliu", "国家系统名册-2026年12月.csv", file.Bytes()); err != nil {
 		return fmt.Errorf("名册重新导入：%w", err)
 	}
+	wctx, cancel := context.WithTimeout(ctx, replyWait)
+	defer cancel()
+	preview, err := simtest.Reply(wctx, p.Sim, "zhaoliu", before, "名册试算")
+	if err != nil {
+		return fmt.Errorf("名册重新导入：没有收到试算结果：%w", err)
+	}
+	p.say("  %s 县扶贫办把国家系统名册发给机器人，先看试算（名册尚未变动）：\n    → %s", day, indent(firstLines(preview, 2)))
+	before = len(p.Sim.SentTo("zhaoliu"))
+	if _, err := p.Sim.SayPrivately(ctx, "zhaoliu", "确认导入"); err != nil {
+		return err
+	}
+	done, err := simtest.Reply(wctx, p.Sim, "zhaoliu", before, "名册已导入")
+	if err != nil {
+		return fmt.Errorf("名册重新导入：确认后没有导入：%w", err)
+	}
+	p.say("  %s 县扶贫办：确认导入\n    → %s（在办案件随户转乡镇时两个乡镇群均已通知）", day, indent(done))
 	p.reg = next
-	d := res.Diff
-	p.say("  %s 县扶贫办重新导入国家系统名册（批次 %s）：新增 %d，变更 %d，迁户 %d，退出 %d；在办案件随户转乡镇 %d 件（两个乡镇群均已通知）",
-		day, res.BatchID, d.Added, d.Changed, d.Moved, d.Removed, res.CasesMoved)
 	return nil
+}
+
+// firstLines is the first n lines of s.
+func firstLines(s string, n int) string {
+	lines := strings.SplitN(s, "\n", n+1)
+	if len(lines) > n {
+		lines = lines[:n]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// Results is 结果运用: 医保局's liaison asks what became of the warnings pushed for November's
+// round (counts only, docs/office.md).
+func Results(round string) func(context.Context, *Play, cases.Date) error {
+	return func(ctx context.Context, p *Play, day cases.Date) error {
+		before := len(p.Sim.SentTo("wangwu"))
+		if _, err := p.Sim.SayPrivately(ctx, "wangwu", "结果 "+round); err != nil {
+			return err
+		}
+		wctx, cancel := context.WithTimeout(ctx, replyWait)
+		defer cancel()
+		got, err := simtest.Reply(wctx, p.Sim, "wangwu", before, "预警结果反馈")
+		if err != nil {
+			return fmt.Errorf("结果 %s：%w", round, err)
+		}
+		p.say("  %s 医保局联络员：结果 %s\n    → %s", day, round, indent(got))
+		return nil
+	}
 }
 
 // AreaAlert is 应急管理局 reporting a flood by village with no person named: the round makes

@@ -31,6 +31,8 @@ func Script() []Step {
 		Step{On("2026-12-02"), EnterAll("2026-11")},
 		Step{On("2026-12-11"), AnswerLate("2026-11", 0.7)}, // after the overdue reminders
 		Step{On("2026-12-14"), SpotChecks("2026-11", 0.1, 202611)},
+		Step{On("2026-12-15"), Results("2026-11")}, // 结果运用: a department reads what became of its warnings
+		Step{On("2026-12-16"), Leaders("2026-11")}, // 进度 as a chart; a county leader opens the overview
 		Step{On("2026-12-29"), EnterAll("")},
 	)
 }
