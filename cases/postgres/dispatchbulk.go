@@ -83,7 +83,7 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.PlannedHo
 		nos[i] = cases.CaseNumber(opt.Month, last-n+1+i)
 		kinds[i], keys[i], hnos[i], heads[i], headIDs[i] = string(hs[i].Kind), h.Key, h.HouseholdNo, h.HeadName, h.HeadIDNumber
 		villages[i], towns[i], sources[i], dues[i] = h.Village, h.Township, string(hs[i].Source), hs[i].DueOn
-		if depts[i], err = caseDepartment(*h, known); err != nil {
+		if depts[i], err = cases.CaseDepartment(*h, known); err != nil {
 			return nil, err
 		}
 		b, _ := json.Marshal(map[string]any{"kind": hs[i].Kind, "due_on": hs[i].DueOn.String(), "warnings": len(h.WarningIDs()), "source": hs[i].Source})

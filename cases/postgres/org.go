@@ -176,7 +176,7 @@ func applyOrg(ctx context.Context, tx *sqlx.Tx, o *cases.Org) error {
 				former_role = '', deactivated_at = NULL, updated_at = now()
 			WHERE (users.name, users.role, users.township_id, users.department_id, users.villages)
 				IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.role, EXCLUDED.township_id, EXCLUDED.department_id, EXCLUDED.villages)`,
-			u.UserID, u.Name, string(u.Role), township, dept, pq.Array(villagesOf(u)))
+			u.UserID, u.Name, string(u.Role), township, dept, pq.Array(u.CadreVillages()))
 		if err != nil {
 			return fmt.Errorf("user %s: %w", u.UserID, err)
 		}
@@ -397,20 +397,6 @@ func usersOf(ctx context.Context, q sqlx.QueryerContext, role cases.Role, townsh
 		return nil, fmt.Errorf("list %s users: %w", role, err)
 	}
 	return ids, nil
-}
-
-// villagesOf is a cadre's villages, trimmed; never nil (the column is NOT NULL).
-func villagesOf(u cases.OrgUser) []string {
-	out := []string{}
-	if u.Role != cases.RoleCadre {
-		return out
-	}
-	for _, v := range u.Villages {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // County is the county's name from the org file, empty before one was applied.

@@ -122,7 +122,7 @@ func (db *DB) executeSelfFound(ctx context.Context, tx *sqlx.Tx, ph cases.Planne
 	if err != nil {
 		return d, err
 	}
-	if h.Department, err = caseDepartment(h, known); err != nil {
+	if h.Department, err = cases.CaseDepartment(h, known); err != nil {
 		return d, err
 	}
 	id, no, err := InsertCase(ctx, tx, NewCase{
