@@ -20,9 +20,13 @@ services:
 build:
 	$(GO) build -o bin/fangpin ./cmd/fangpin
 
+# fmt-check also refuses "spec §N" in Go files: comments cite what the repository holds
+# (docs/*.md), not the product spec's sections.
 fmt-check:
 	@out=$$(gofmt -l $$(find . -name '*.go' -not -path './bin/*')); \
 	if [ -n "$$out" ]; then echo "gofmt 未通过：" $$out; exit 1; fi
+	@out=$$(grep -rln --include='*.go' --exclude-dir=bin '§' .); \
+	if [ -n "$$out" ]; then echo "代码中引用了 spec §（请改为指向 docs/*.md）：" $$out; exit 1; fi
 
 vet:
 	$(GO) vet ./...
@@ -37,10 +41,15 @@ funclen:
 	$(GO) test -count=1 -run 'TestNoLongFunctions|TestLongFuncs' ./internal/archcheck/
 
 # Tests make their own throwaway databases (fangpin_test_<pid>_*); drop those a killed run
-# left behind, and leave alone the ones of test processes still running.
+# left behind, and leave alone the ones of test processes still running. Migrated test
+# databases are copies of a template named by a hash of the migrations
+# (fangpin_test_tmpl_<hash>, cases/postgres/pgtest): keep the current one, drop older ones.
+MIGRATIONS_HASH = $(shell find cases/postgres/migrations bot/pgqueue/migrations -name '*.sql' -printf '%f %p\n' | \
+  LC_ALL=C sort | cut -d' ' -f2 | xargs cat | sha256sum | cut -c1-16)
 clean-testdb:
 	@psql "$(PG_SERVER)" -qtAc "SELECT datname FROM pg_database WHERE datname LIKE 'fangpin_test_%'" | \
 	  while read -r db; do \
+	    if [ "$$db" = "fangpin_test_tmpl_$(MIGRATIONS_HASH)" ]; then continue; fi; \
 	    pid=$$(echo "$$db" | sed -n 's/^fangpin_test_\([0-9]*\)_.*/\1/p'); \
 	    if [ -n "$$pid" ] && kill -0 "$$pid" 2>/dev/null; then continue; fi; \
 	    psql "$(PG_SERVER)" -qc "DROP DATABASE IF EXISTS $$db WITH (FORCE)"; \

@@ -75,7 +75,7 @@ func roundDigest(ds []cases.Dispatched) string {
 	return hex.EncodeToString(h.Sum(nil))[:16]
 }
 
-// GroupLine is how a case appears in a group chat (spec §9): number, masked head, village,
+// GroupLine is how a case appears in a group chat (docs/privacy.md): number, masked head, village,
 // risk categories by their group label — never an ID number, disease or amount.
 func GroupLine(c cases.Case, area bool) string {
 	who := cases.MaskName(c.HeadName)

@@ -9,7 +9,7 @@ import (
 
 // elsewhereMessages tell a township's group about households whose rows named it but that
 // were dispatched to another township (registry township, else the 户主's own row; spec
-// §4a): case number, masked head and where it went — nothing else.
+// docs/registry.md): case number, masked head and where it went — nothing else.
 func elsewhereMessages(n cases.TownshipNotice) []bot.Outgoing {
 	if len(n.Elsewhere) == 0 {
 		return nil

@@ -11,6 +11,7 @@ import (
 // A 信息变更 case (人员变动) asks for 录入, not 核查: its private message says so and no result
 // card is sent.
 func TestInfoCaseAnnouncedWithoutVerification(t *testing.T) {
+	t.Parallel()
 	c := cases.Case{No: "YJ202611-0007", Kind: cases.KindInfo, Township: "城关镇", HeadName: "张三", HeadIDNumber: "110101199003071234",
 		Status: cases.StatusDispatched, DueOn: cases.MustDate("2026-12-31")}
 	n := cases.TownshipNotice{Round: "2026-11", Township: "城关镇", AppChatID: "wrCG0001", Cadres: []string{"zhangsan"},
@@ -35,6 +36,7 @@ func TestInfoCaseAnnouncedWithoutVerification(t *testing.T) {
 // end of next month beside risk cases due in 20 working days (the round once announced the
 // 信息变更 date, 2027-01-31, as every household's deadline).
 func TestRoundNoticeStatesEachCasesDueDate(t *testing.T) {
+	t.Parallel()
 	risk := func(no, name string) cases.Case {
 		return cases.Case{No: no, Kind: cases.KindNew, Township: "城关镇", Village: "东村", HeadName: name, Responsible: "zhangsan",
 			Status: cases.StatusDispatched, DueOn: cases.MustDate("2027-01-05"), Categories: []cases.Category{cases.CatMedical}}

@@ -10,7 +10,7 @@ import (
 )
 
 // AnnounceMoves queues what the townships are told when a registry re-import moves open
-// cases with their households (cases.MoveAnnouncer, spec §4a): both groups, masked; the
+// cases with their households (cases.MoveAnnouncer, docs/registry.md): both groups, masked; the
 // new township's cadres the details, privately. Due dates stay.
 func (a *Announcer) AnnounceMoves(ctx context.Context, tx cases.Tx, moves []cases.CaseMove) error {
 	return Enqueue(ctx, tx, a.MoveMessages(moves))

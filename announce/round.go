@@ -10,7 +10,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// A round at county scale (spec §8) stays readable and inside WeCom's limits (a member gets
+// A round at county scale (docs/chat.md) stays readable and inside WeCom's limits (a member gets
 // at most 30 app messages a minute, 1000 an hour): each township group gets one summary,
 // each responsible cadre (and the liaisons of routed departments) one private summary with
 // a link to their H5 task list, and a card per case only when that keeps them within
@@ -35,7 +35,7 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 	fmt.Fprintf(&b, "【防返贫预警交办】%s 批次 %s：新交办 %d 户", n.Round, n.Township, t.created)
 	if len(t.mergedNos) > 0 {
 		fmt.Fprintf(&b, "，在办案件补充预警 %d 户", len(t.mergedNos))
-		if len(t.mergedNos) <= 10 { // case numbers only: the group may read them (spec §9)
+		if len(t.mergedNos) <= 10 { // case numbers only: the group may read them (docs/privacy.md)
 			fmt.Fprintf(&b, "（%s）", strings.Join(t.mergedNos, "、"))
 		}
 	}
@@ -55,7 +55,7 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 	tail.WriteString("\n群内不公开个人信息。")
 	order := t.order
 	if t.created <= MaxCaseNotices {
-		// a small round: each case by number, masked name and village (spec §9)
+		// a small round: each case by number, masked name and village (docs/privacy.md)
 		b.Reset()
 		b.WriteString(strings.Replace(head, "\n按村统计：", "", 1))
 		for _, d := range n.Cases {
@@ -244,7 +244,7 @@ func (a *Announcer) roundPrivate(n cases.TownshipNotice) []bot.Outgoing {
 					Channel: bot.ToUsers, Target: u, MsgType: mt, Body: body})
 				continue
 			}
-			if d.Case.Kind == cases.KindSweep { // 区域排查 (§5c): no household to verify, no result card
+			if d.Case.Kind == cases.KindSweep { // 区域排查 (docs/registry.md): no household to verify, no result card
 				text := "【区域排查】请组织逐村排查\n" + CaseNotice(d.Case, d.Warnings) +
 					fmt.Sprintf("\n发现的困难户用“走访 <身份证号> <姓名> <类别> <情况>”逐户上报，排查完后回复：排查 %s 完成 <发现户数> <说明>", d.Case.No)
 				mt, body := bot.Text(bot.CutUTF8(text, TextLimit))

@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Department push deadlines (spec §2, §10) on the official calendar, and the one rule of
+// Department push deadlines (docs/rules.md and docs/reminders.md) on the official calendar, and the one rule of
 // what counts as a department's push: the reminders (notify) and the assessment (report)
 // both ask Pushed, so a department nudged as missing is also scored as missing.
 
@@ -19,7 +19,7 @@ const (
 )
 
 // PushNudgeWorkingDays is how many working days before its deadline a department that has
-// not pushed is nudged (spec §10).
+// not pushed is nudged (docs/reminders.md).
 const PushNudgeWorkingDays = 2
 
 // EpidemicPushDays: an epidemic push is due within 3 days of the event's 发生日期 (于3日内推送).
@@ -105,7 +105,7 @@ func EpidemicLate(event, received Date) bool {
 }
 
 // Push is one batch a department sent: the category and period it names, when it arrived,
-// and whether it was late (spec §10).
+// and whether it was late (docs/reminders.md).
 type Push struct {
 	Category   Category
 	Period     string

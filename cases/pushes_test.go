@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// Spec §10: 每月5日前 — the deadline is the 5th, moved to the next working day when the 5th is
+// docs/reminders.md: 每月5日前 — the deadline is the 5th, moved to the next working day when the 5th is
 // a holiday or a weekend (民法典 art. 203); the nudge goes 2 working days before it, the late
 // notice on the first working day after it. The months the issue names, on lunar-go's data.
 func TestMonthlyPushDeadlinesOnTheOfficialCalendar(t *testing.T) {

@@ -95,6 +95,7 @@ func refuses(t *testing.T, what, got string, subs ...string) {
 }
 
 func TestCaseCommands(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	h1 := f.byKey["hh:H0001"]
@@ -169,6 +170,7 @@ func TestCaseCommands(t *testing.T) {
 }
 
 func TestCardClicks(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	e := f.byKey["head:"+f.p.E.ID]
@@ -266,6 +268,7 @@ func cardUpdates(t *testing.T, db *postgres.DB, no string) []cardUpdate {
 
 // Cards follow the case whatever route handles it: here the 核查 command.
 func TestCardsFollowAChatCommand(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	e := f.byKey["head:"+f.p.E.ID]
 	f.say("zhangsan", "核查 "+e.No+" 已在监测 已享受低保", false)
@@ -287,8 +290,9 @@ func TestCardsFollowAChatCommand(t *testing.T) {
 }
 
 // TestGroupRepliesRepeatNothingPrivate: a cadre typing private details into the township
-// group gets none of them repeated there (§9); the full reply reaches them privately.
+// group gets none of them repeated there (docs/privacy.md); the full reply reaches them privately.
 func TestGroupRepliesRepeatNothingPrivate(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	h1 := f.byKey["hh:H0001"]
@@ -326,6 +330,7 @@ func TestGroupRepliesRepeatNothingPrivate(t *testing.T) {
 
 // TestForgivingCommands: phones make people sloppy.
 func TestForgivingCommands(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	h1 := f.byKey["hh:H0001"]
@@ -341,6 +346,7 @@ func TestForgivingCommands(t *testing.T) {
 // Neither the card nor the form preselects a result, and a submit without a choice is
 // refused with a message (a tap once recorded 纳入 by default).
 func TestNoPreselectedResult(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	e := f.byKey["head:"+f.p.E.ID]

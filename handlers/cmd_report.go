@@ -10,7 +10,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// reportCommand is 申报 / 走访 <身份证号> <姓名> <类别> <情况> (spec §5b): a household the township
+// reportCommand is 申报 / 走访 <身份证号> <姓名> <类别> <情况> (docs/held-and-tasks.md): a household the township
 // found itself becomes a case at once. The reply repeats none of what was typed.
 func (h *Cases) reportCommand(name string, src cases.CaseSource, summary, example string) *Command {
 	usage := name + " <身份证号> <姓名> <类别> <情况>"

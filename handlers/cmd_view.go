@@ -10,7 +10,7 @@ import (
 )
 
 // viewCommand is 查看 <编号>. In private chat it shows everything the actor may see; in a
-// group only what spec §9 allows, and it says where the details are.
+// group only what docs/privacy.md allows, and it says where the details are.
 func (h *Cases) viewCommand() *Command {
 	const usage = "查看 <编号>"
 	return &Command{

@@ -111,7 +111,7 @@ func percent(r *float64, none string) string {
 	return fmt.Sprintf("%.1f%%", *r*100)
 }
 
-// points shows a score (spec §13), or — when there was nothing to measure.
+// points shows a score (docs/assessment.md), or — when there was nothing to measure.
 func points(s *float64) string {
 	if s == nil {
 		return "—（尚无可考核的事项）"

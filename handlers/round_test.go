@@ -15,11 +15,12 @@ import (
 	"github.com/fangpin/fangpin/notify"
 )
 
-// A round at county scale (spec §8): 3,000 cases over the six townships of the example
+// A round at county scale (docs/chat.md): 3,000 cases over the six townships of the example
 // county reach each township group as one summary and each cadre as at most 10 private
 // messages; every case has one responsible cadre, by village where the org file says,
 // else spread evenly; and the round is dispatched in well under 10 seconds.
 func TestCountyScaleRound(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("county-scale round")
 	}

@@ -15,7 +15,7 @@ type caseInfo struct {
 	cases.Case
 }
 
-// household names the case in a group: number, village and the masked head's name (spec §9).
+// household names the case in a group: number, village and the masked head's name (docs/privacy.md).
 func (c caseInfo) household() string {
 	s := c.No
 	var parts []string
@@ -155,7 +155,7 @@ func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.Store
 		return cases.ResultsText(rs[0], nil), "", nil
 	case cases.RemindMonthEnd:
 		// Every case of the township still without a result, whatever its round, overdue
-		// first, and the older cases that took a 补充预警 this month (spec §10).
+		// first, and the older cases that took a 补充预警 this month (docs/reminders.md).
 		open, err := tx.CarryOver(ctx, day.MonthKey(), r.Township, day)
 		if err != nil {
 			return "", "", err
@@ -188,7 +188,7 @@ func missingPushes(ctx context.Context, tx cases.ReminderTx, dept, period string
 	return missing, nil
 }
 
-// composeTask writes a department task's reminder (spec §10), or says why it is not needed.
+// composeTask writes a department task's reminder (docs/reminders.md), or says why it is not needed.
 // It goes to the liaisons privately, so it may name the household; it never holds an ID
 // number, a diagnosis or an amount all the same.
 func (w *Worker) composeTask(ctx context.Context, tx cases.ReminderTx, r cases.StoredReminder, c *caseInfo, day cases.Date) (text, skip string, err error) {

@@ -268,7 +268,7 @@ type parser struct {
 	progress                             func(int)
 	lastKind                             string // the last 人员类别 read, and what registeredKind said
 	lastKindSays                         bool
-	scope                                cases.Scope // the category's scope (spec §2); zero: every row
+	scope                                cases.Scope // the category's scope (docs/rules.md); zero: every row
 	iScope                               int         // the scope column's index, -1 if none
 	iChange                              int         // population: 变动类型's index
 	notInRegistry                        int         // population rows naming nobody in the registry
@@ -510,7 +510,7 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 		// A 建档立卡-only category needs the registry's answer even for a quiet row: a row
 		// that is not 建档立卡 is out of scope, not merely quiet.
 		if p.cat == cases.CatEpidemic && !p.today.IsZero() && cases.EpidemicLate(pd.event, p.today) {
-			p.late = true // 于3日内推送: accepted, and marked late (spec §2)
+			p.late = true // 于3日内推送: accepted, and marked late (docs/rules.md)
 		}
 		needRegistry := p.scope.Registered && !pd.kindSaysIt
 		if !needRegistry && !p.mayWarn(&pd) {
@@ -881,7 +881,7 @@ func (p *parser) detail(rec []string) []byte {
 		if v == "" {
 			continue
 		}
-		// Every date a person reads is YYYY-MM-DD (§8), whether the cell held text or an
+		// Every date a person reads is YYYY-MM-DD (docs/chat.md), whether the cell held text or an
 		// Excel date serial such as 46308.
 		if i < len(p.wordsAt) && p.wordsAt[i] != nil {
 			if w, ok := p.wordsAt[i][v]; ok {

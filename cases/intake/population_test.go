@@ -9,10 +9,11 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// 人员变动 (spec §5a): each row updates the registry with history; a change in a 脱贫户 or
+// 人员变动 (docs/held-and-tasks.md): each row updates the registry with history; a change in a 脱贫户 or
 // monitored household becomes a 信息变更 case at the next round; the death of a household's
 // only working-age member raises a 因就业不稳 warning; rows naming nobody change nothing.
 func TestPopulationUpdatesTheRegistry(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	g := f.gen
 	ctx := context.Background()
@@ -142,7 +143,9 @@ func TestPopulationUpdatesTheRegistry(t *testing.T) {
 		t.Fatalf("later round: %+v %+v %v", later, res, err)
 	}
 	var key string
-	f.db.GetContext(ctx, &key, `SELECT c.household_key FROM cases c JOIN warnings w ON w.case_id = c.id WHERE w.batch_id = $1`, later.ID)
+	if err := f.db.GetContext(ctx, &key, `SELECT c.household_key FROM cases c JOIN warnings w ON w.case_id = c.id WHERE w.batch_id = $1`, later.ID); err != nil {
+		t.Fatal(err)
+	}
 	if key != "head:"+f.edge.IDNumber {
 		t.Errorf("the moved-out member's new warning went to %q, want a household of their own", key)
 	}

@@ -664,7 +664,7 @@ func quotedTextStyle(f *excelize.File) (int, error) {
 	return id, nil
 }
 
-// quoteFormulaLike gives the formula-like texts of a row the quoted style (spec §12).
+// quoteFormulaLike gives the formula-like texts of a row the quoted style (docs/ledger.md).
 func quoteFormulaLike(f *excelize.File, sheet string, row int, vals []any, style int) error {
 	for i, v := range vals {
 		if s, ok := v.(string); ok && FormulaLike(s) {

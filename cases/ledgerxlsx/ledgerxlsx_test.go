@@ -174,7 +174,7 @@ func TestLedgerReadsBackCellByCell(t *testing.T) {
 }
 
 // TestLedgerOfTheHandMadeMonth reads back every cell of every sheet of monthtest.AssessPlan's
-// ledger: the title row, spec §12's columns, (区域排查), the masked ID or 户编号, both due
+// ledger: the title row, docs/ledger.md's columns, (区域排查), the masked ID or 户编号, both due
 // dates of a returned case, the supervisor's name, — where nothing was due, 合计, the
 // office's late round and the 部门 sheet.
 func TestLedgerOfTheHandMadeMonth(t *testing.T) {

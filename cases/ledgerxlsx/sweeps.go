@@ -8,7 +8,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// SweepSheet lists the month's 区域排查 tasks (spec §5c), apart from the households of 台账.
+// SweepSheet lists the month's 区域排查 tasks (docs/registry.md), apart from the households of 台账.
 const SweepSheet = "区域排查"
 
 var sweepCols = []column{{name: "序号", mm: 8, latin: true}, {name: "交办编号", mm: wNo, latin: true}, {name: "乡镇", mm: wName},

@@ -1,4 +1,4 @@
-// Package orgfile reads the county's organisation file (YAML, spec §4).
+// Package orgfile reads the county's organisation file (YAML, docs/reference.md).
 package orgfile
 
 import (

@@ -173,7 +173,7 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		return nil, err
 	}
 	if cases.PushLate(db.Cal, b.Category, b.Period, cases.DateOf(now)) {
-		b.Late = true // after its deadline (spec §10): accepted, and it counts as late
+		b.Late = true // after its deadline (docs/reminders.md): accepted, and it counts as late
 	}
 	if err := recordCounts(ctx, tx, b); err != nil {
 		return nil, err

@@ -19,7 +19,7 @@ const dispatchLockKey = 0x66705f6470 // "fp_dp"
 
 var errDryRun = errors.New("dry run")
 
-// Dispatch runs one round (spec §5): every warning with a rule that no case holds yet is
+// Dispatch runs one round (docs/dispatch.md): every warning with a rule that no case holds yet is
 // grouped by household; a household with an open case gets the warnings added to it
 // (补充预警), any other becomes a new case of kind 新增 or 更新. Everything, messages
 // included, is one transaction under an advisory lock, so concurrent or repeated rounds

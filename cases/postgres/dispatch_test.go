@@ -36,6 +36,7 @@ func dispatchOpts(dry bool) cases.DispatchOptions {
 }
 
 func TestDispatchGroupsByHousehold(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
@@ -108,7 +109,7 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 		t.Errorf("township-wide disaster: %+v (all keys %v)", a, keys(byKey))
 	}
 	var unlinked int
-	db.Get(&unlinked, `SELECT count(*) FROM warnings WHERE case_id IS NULL AND rule <> ''`)
+	unlinked = pgtest.Count(t, db, `SELECT count(*) FROM warnings WHERE case_id IS NULL AND rule <> ''`)
 	if unlinked != 0 {
 		t.Errorf("%d warnings left undispatched", unlinked)
 	}
@@ -137,7 +138,7 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 		t.Errorf("last event of %s = %s, want add_warnings", h1.No, last.Action)
 	}
 	var n int
-	db.Get(&n, `SELECT count(*) FROM outbox WHERE channel = 'appchat' AND payload::text LIKE '%补充预警%'`)
+	n = pgtest.Count(t, db, `SELECT count(*) FROM outbox WHERE channel = 'appchat' AND payload::text LIKE '%补充预警%'`)
 	if n != 1 {
 		t.Errorf("%d group messages about 补充预警, want 1", n)
 	}
@@ -155,7 +156,7 @@ func keys(m map[string]cases.Case) []string {
 
 var eighteenDigits = regexp.MustCompile(`\d{17}[\dXx]`)
 
-// checkOutbox scans every queued group message for what spec §9 forbids, and checks the
+// checkOutbox scans every queued group message for what docs/privacy.md forbids, and checks the
 // private messages and cards.
 func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
 	t.Helper()
@@ -221,7 +222,7 @@ func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
 		t.Errorf("%d cards, want 5", cards)
 	}
 	var toLiaison int
-	db.Get(&toLiaison, `SELECT count(*) FROM outbox WHERE channel = 'message' AND target = 'zjj'`)
+	toLiaison = pgtest.Count(t, db, `SELECT count(*) FROM outbox WHERE channel = 'message' AND target = 'zjj'`)
 	if toLiaison < 1 || toLiaison > announce.MaxRoundPrivate {
 		t.Errorf("住建局's liaison got %d private messages, want its task notice and at most %d", toLiaison, announce.MaxRoundPrivate)
 	}
@@ -230,22 +231,27 @@ func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
 	// only on request (查看, the form page; docs/privacy.md): no pushed message has them.
 	masked := cases.MaskIDNumber(p.A.ID)
 	var card, merged string
-	db.Get(&card, `SELECT payload::text FROM outbox WHERE channel = 'message' AND target = 'zhangsan' AND payload->>'msgtype' = 'template_card' AND payload::text LIKE '%`+masked+`%' LIMIT 1`)
+	if err := db.Get(&card, `SELECT payload::text FROM outbox WHERE channel = 'message' AND target = 'zhangsan' AND payload->>'msgtype' = 'template_card' AND payload::text LIKE '%`+masked+`%' LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(card, p.A.Name) || !strings.Contains(card, "https://fp.example/form/") {
 		t.Errorf("cadre's card lacks the name, the masked ID number or the form link: %s", card)
 	}
-	db.Get(&merged, `SELECT payload->'body'->>'content' FROM outbox WHERE channel = 'message' AND target = 'zhangsan' AND payload::text LIKE '%补充预警%' AND payload::text LIKE '%`+masked+`%' LIMIT 1`)
+	if err := db.Get(&merged, `SELECT payload->'body'->>'content' FROM outbox WHERE channel = 'message' AND target = 'zhangsan' AND payload::text LIKE '%补充预警%' AND payload::text LIKE '%`+masked+`%' LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(merged, "https://fp.example/form/") {
 		t.Errorf("cadre's 补充预警 message lacks the masked ID number or the form link: %s", merged)
 	}
 	var full int
-	db.Get(&full, `SELECT count(*) FROM outbox WHERE payload::text LIKE '%`+p.A.ID+`%'`)
+	full = pgtest.Count(t, db, `SELECT count(*) FROM outbox WHERE payload::text LIKE '%`+p.A.ID+`%'`)
 	if full != 0 {
 		t.Errorf("%d pushed messages carry the full ID number", full)
 	}
 }
 
 func TestConcurrentDispatchesDoNotDouble(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	dispatchtest.Warn(t, db, p)
@@ -274,6 +280,7 @@ func TestConcurrentDispatchesDoNotDouble(t *testing.T) {
 }
 
 func TestSplitTextKeepsMessagesShort(t *testing.T) {
+	t.Parallel()
 	var lines []string
 	for i := 0; i < 200; i++ {
 		lines = append(lines, "YJ202611-0001 王*明（东村）因病、新增特困/低保·新增")
@@ -300,6 +307,7 @@ func TestSplitTextKeepsMessagesShort(t *testing.T) {
 // one whose warning is still without a case (a 人员变动 row naming nobody in the registry)
 // stays flagged, so a later round still sees it.
 func TestDispatchFindsWarningsThroughUndispatchedBatches(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	dispatchtest.Warn(t, db, p)
@@ -335,7 +343,7 @@ func TestDispatchFindsWarningsThroughUndispatchedBatches(t *testing.T) {
 		t.Fatalf("batches still flagged: %v, want only %s", got, nobodyBatch)
 	}
 	var unbatched int
-	db.GetContext(ctx, &unbatched, `SELECT count(*) FROM warnings WHERE batch_id IS NULL AND case_id IS NOT NULL`)
+	unbatched = pgtest.Count(t, db, `SELECT count(*) FROM warnings WHERE batch_id IS NULL AND case_id IS NOT NULL`)
 	if unbatched != 1 {
 		t.Errorf("the warning of no batch: %d with a case, want 1", unbatched)
 	}

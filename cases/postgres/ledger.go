@@ -103,7 +103,7 @@ func (db *DB) ListCases(ctx context.Context, f cases.CaseFilter) ([]cases.Case, 
 		where = append(where, "c.round = "+arg(f.Round))
 	}
 	if f.Township != "" {
-		// a name, an alias or a former name (spec §4a) finds the township
+		// a name, an alias or a former name (docs/registry.md) finds the township
 		a := arg(f.Township)
 		where = append(where, "(t.name = "+a+" OR "+a+" = ANY(t.aliases) OR "+a+" = ANY(t.formerly))")
 	}

@@ -70,6 +70,7 @@ func openCase(t *testing.T, db *postgres.DB, key, township, dept string) string 
 }
 
 func TestApplyOrgIsIdempotent(t *testing.T) {
+	t.Parallel()
 	db := setup(t)
 	ctx := context.Background()
 	org, _ := orgfile.Parse([]byte(testOrg))
@@ -90,6 +91,7 @@ func TestApplyOrgIsIdempotent(t *testing.T) {
 }
 
 func TestCaseNumbersAndLifecycleWithAudit(t *testing.T) {
+	t.Parallel()
 	db := setup(t)
 	ctx := context.Background()
 	db.Now = func() time.Time { return cases.MustDate("2026-11-20").At(15, 0) }
@@ -146,6 +148,7 @@ func TestCaseNumbersAndLifecycleWithAudit(t *testing.T) {
 }
 
 func TestHookFailureRollsBackTheTransition(t *testing.T) {
+	t.Parallel()
 	db := setup(t)
 	ctx := context.Background()
 	no := openCase(t, db, "H1", "城关镇", "")
@@ -164,6 +167,7 @@ func TestHookFailureRollsBackTheTransition(t *testing.T) {
 }
 
 func TestConcurrentTransitionsSerialize(t *testing.T) {
+	t.Parallel()
 	db := setup(t)
 	ctx := context.Background()
 	no := openCase(t, db, "H1", "城关镇", "")
@@ -192,6 +196,7 @@ func TestConcurrentTransitionsSerialize(t *testing.T) {
 }
 
 func TestOneOpenCasePerHousehold(t *testing.T) {
+	t.Parallel()
 	db := setup(t)
 	openCase(t, db, "H1", "城关镇", "")
 	ctx := context.Background()
@@ -206,6 +211,7 @@ func TestOneOpenCasePerHousehold(t *testing.T) {
 }
 
 func TestLiaisonActsOnDepartmentCase(t *testing.T) {
+	t.Parallel()
 	db := setup(t)
 	ctx := context.Background()
 	no := openCase(t, db, "H9", "河口乡", "住建局")

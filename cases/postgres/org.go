@@ -22,7 +22,7 @@ type OrgSummary struct {
 	Users       int `json:"users"`
 }
 
-// ApplyOrg upserts townships, departments and users in one transaction (spec §4, §4a).
+// ApplyOrg upserts townships, departments and users in one transaction (docs/reference.md and docs/registry.md).
 // A township whose name is new but lists a former name keeps the former township's row
 // (renamed: cases, history and chat stay); several former names merge those townships into
 // it. Users no longer in the file are deactivated, never deleted, so history keeps their

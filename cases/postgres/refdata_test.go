@@ -31,6 +31,7 @@ func applyOrg(t *testing.T, db *postgres.DB, text string) error {
 }
 
 func TestRenamedTownshipKeepsItsCases(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
@@ -101,6 +102,7 @@ func TestRenamedTownshipKeepsItsCases(t *testing.T) {
 }
 
 func TestOrgApplyRefusesStrandedCases(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
@@ -129,6 +131,7 @@ func TestOrgApplyRefusesStrandedCases(t *testing.T) {
 }
 
 func TestOrgRefusesANameClaimedTwice(t *testing.T) {
+	t.Parallel()
 	twice := strings.Replace(renamedOrg, "    aliases: [城关]\n", "    aliases: [城关]\n    formerly: [河口乡]\n", 1)
 	_, err := orgfile.Parse([]byte(twice))
 	if err == nil || !strings.Contains(err.Error(), "河口乡") || !strings.Contains(err.Error(), "只能属于一个乡镇") {
@@ -137,6 +140,7 @@ func TestOrgRefusesANameClaimedTwice(t *testing.T) {
 }
 
 func TestMergedTownshipsBecomeOne(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
@@ -188,6 +192,7 @@ users:
 }
 
 func TestAreaAlertsBecomeOneSweepPerTownshipAndEvent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
@@ -267,6 +272,7 @@ func TestAreaAlertsBecomeOneSweepPerTownshipAndEvent(t *testing.T) {
 }
 
 func TestMonthEndListsEarlierMonthsCasesOverdueFirst(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
@@ -352,6 +358,7 @@ func TestMonthEndListsEarlierMonthsCasesOverdueFirst(t *testing.T) {
 }
 
 func TestOtherTownshipIsToldWhereTheHouseholdWent(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
@@ -382,6 +389,7 @@ func TestOtherTownshipIsToldWhereTheHouseholdWent(t *testing.T) {
 // A person with an open case as a non-registry person, now in a registry household, gets no
 // second case when a cadre reports them (走访): the report joins their case.
 func TestVisitJoinsThePersonsOpenCase(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }

@@ -16,8 +16,9 @@ import (
 )
 
 // TestRegistryReimportsOverMonths plays the county's monthly cycle with a registry that
-// changes every month and a township renamed once (spec §4a).
+// changes every month and a township renamed once (docs/registry.md).
 func TestRegistryReimportsOverMonths(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	clock := cases.MustDate("2026-11-02").At(9, 0)
@@ -175,8 +176,9 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 	}
 }
 
-// TestRegistryDiffRules: every kind of change, counted and listed once (spec §4a).
+// TestRegistryDiffRules: every kind of change, counted and listed once (docs/registry.md).
 func TestRegistryDiffRules(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	org, _ := orgfile.Parse([]byte(dispatchtest.Org))

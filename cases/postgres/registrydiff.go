@@ -38,7 +38,7 @@ const ActRegistryMove cases.Action = "registry_move"
 // registryLockKey serialises registry re-imports.
 const registryLockKey = 0x66705f7267 // "fp_rg"
 
-// RegistryLoad is a registry re-import in progress (spec §4a): one transaction under the
+// RegistryLoad is a registry re-import in progress (docs/registry.md): one transaction under the
 // registry's and the dispatch round's advisory locks (a round never sees half an import),
 // the file's rows in a temporary table, the difference computed and applied in SQL, so that
 // a registry at the file limit never sits in the process's memory.
@@ -422,7 +422,7 @@ func (l *RegistryLoad) recordImport(ctx context.Context, batch string, now time.
 	return nil
 }
 
-// ApplyRegistry applies a whole exported registry as a diff (spec §4a), in one transaction:
+// ApplyRegistry applies a whole exported registry as a diff (docs/registry.md), in one transaction:
 // households and members added, changed and moved; households absent from the file marked
 // removed (退出, kept, never monitored again) and members absent from their household
 // likewise; every change in registry_history under the import's batch id; open cases moved

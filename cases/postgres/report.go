@@ -178,7 +178,7 @@ func (r factRow) fact(today cases.Date) cases.CaseFact {
 	return f
 }
 
-// Push deadlines (spec §2, §10), as scored in the report of month M. The deadlines are the
+// Push deadlines (docs/rules.md and docs/reminders.md), as scored in the report of month M. The deadlines are the
 // domain's (cases.PushDeadline), the same the reminders use:
 //   - monthly categories (medical, serious_illness, employment, assistance, population): the
 //     data of period P is due by the 5th of P+1, moved to the next working day. Month M's
@@ -247,7 +247,7 @@ func DepartmentPushes(ctx context.Context, q sqlx.QueryerContext, dept string) (
 	return out, nil
 }
 
-// monthTasks reads the department tasks (交办给相关部门, spec §5) of the month's cases, by case
+// monthTasks reads the department tasks (交办给相关部门, docs/dispatch.md) of the month's cases, by case
 // number. A department with no task due has its task part left out of its score.
 func (db *DB) monthTasks(ctx context.Context, month string) (map[string][]cases.Task, error) {
 	ts, err := db.tasksWhere(ctx, `c.round = $1`, month)

@@ -11,7 +11,7 @@ import (
 )
 
 // DrawSpotChecks draws the month's spot-check sample (cases.SampleSpotChecks) among every
-// case of the month, open or closed (spec §8: an open case is checked for progress), and
+// case of the month, open or closed (docs/chat.md: an open case is checked for progress), and
 // records a spot_checks row for each pick; a case already picked for the month keeps its
 // row, so running the draw twice changes nothing. then, if not nil, runs in the same
 // transaction (the caller queues the supervisors' messages there).

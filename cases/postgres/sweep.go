@@ -12,7 +12,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// recordSweep keeps a 区域排查 task's event and villages (spec §5c). A later round's rows of
+// recordSweep keeps a 区域排查 task's event and villages (docs/registry.md). A later round's rows of
 // the same township and event join the open task and add their villages.
 func recordSweep(ctx context.Context, tx *sqlx.Tx, caseID int64, h cases.Household) error {
 	first := h.Warnings[0]

@@ -1,5 +1,5 @@
 // Package registry reads the registry of monitored households exported from the national
-// system (CSV or XLSX, spec §4), checking every row and keeping the good ones.
+// system (CSV or XLSX, docs/reference.md), checking every row and keeping the good ones.
 package registry
 
 import (
@@ -26,7 +26,7 @@ const (
 	ColRisk        = "风险状态"
 )
 
-// Summary is the import's answer (spec §11, §4a): the file's counts, then what the
+// Summary is the import's answer (docs/registry.md): the file's counts, then what the
 // re-import changed in the registry and the list of changes.
 type Summary struct {
 	Rows       int              `json:"rows"`
@@ -66,7 +66,7 @@ type RefusedHousehold struct {
 // maxHouseholdErrors is how many errors are listed under one refused household.
 const maxHouseholdErrors = 5
 
-// Store applies the whole file's accepted rows as one diff (spec §4a): the rows go to a
+// Store applies the whole file's accepted rows as one diff (docs/registry.md): the rows go to a
 // load in batches, in file order, inside the load's one transaction, and Finish compares
 // them with the registry and applies the difference. Nothing of the file stays in memory.
 type Store interface {

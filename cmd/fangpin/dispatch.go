@@ -63,7 +63,7 @@ func runDispatch(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// caseJSON is one line of `fangpin cases --json` (spec §11).
+// caseJSON is one line of `fangpin cases --json` (docs/dispatch.md).
 type caseJSON struct {
 	CaseNo       string     `json:"case_no"`
 	Kind         string     `json:"kind"`

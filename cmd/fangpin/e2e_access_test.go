@@ -33,7 +33,7 @@ func TestAccessLogAndSignedLinks(t *testing.T) {
 	t.Setenv("FANGPIN_FORM_SECRET", "e2e-form-secret")
 	sim := wecomtest.NewServer()
 	t.Cleanup(sim.Close)
-	dbURL := pgtest.NewURL(t)
+	dbURL := pgtest.MigratedURL(t)
 	logs := &syncBuffer{}
 	base, _, s := startServeOn(t, sim, dbURL, bot.NewLogger(logs, slog.LevelInfo), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)

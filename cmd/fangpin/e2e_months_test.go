@@ -32,7 +32,7 @@ func TestEndToEndThreeMonths(t *testing.T) {
 	var clock atomic.Int64
 	setDay := func(day string, hour int) { clock.Store(cases.MustDate(day).At(hour, 0).UnixNano()) }
 	setDay("2026-11-10", 9)
-	base, _, s := startServeAt(t, sim, pgtest.NewURL(t), bot.NewLogger(io.Discard, slog.LevelError),
+	base, _, s := startServeAt(t, sim, pgtest.MigratedURL(t), bot.NewLogger(io.Discard, slog.LevelError),
 		func() time.Time { return time.Unix(0, clock.Load()) }, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -15,7 +15,7 @@ import (
 	"github.com/fangpin/fangpin/notify"
 )
 
-// Env is the configuration of spec §11, read once at start (internal/config), and the
+// Env is the configuration of docs/operations.md, read once at start (internal/config), and the
 // connections opened from it on first use.
 type Env struct {
 	config.Config

@@ -27,7 +27,7 @@ func checkMonth(m string) (string, error) {
 func runReport(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("report", flag.ContinueOnError)
 	month := fs.String("month", "", "月份 YYYY-MM（默认本月）")
-	asJSON := fs.Bool("json", false, "在标准输出打印 JSON（spec §11）")
+	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
 	feedback := fs.Bool("feedback", false, "只打印月底结果反馈情况（哪些乡镇还欠核查结论或理由）")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, "用法：fangpin report [--month YYYY-MM] [--json] [--feedback]")
@@ -185,7 +185,7 @@ func runSpotcheck(ctx context.Context, env *Env, args []string) error {
 	return nil
 }
 
-// printSweeps prints the month's 区域排查 tasks, counted apart from households (spec §5c).
+// printSweeps prints the month's 区域排查 tasks, counted apart from households (docs/registry.md).
 func printSweeps(a cases.Assessment) {
 	if len(a.AreaSweeps) == 0 {
 		return

@@ -186,7 +186,7 @@ func (a announcedRegistry) BeginRegistryImport(ctx context.Context) (cases.Regis
 }
 
 // runRegistryMember: `fangpin registry member [--json] ID` shows a registry member with their
-// household, place, status and 人员变动 history (spec §11).
+// household, place, status and 人员变动 history (docs/registry.md).
 func runRegistryMember(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("registry member", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")

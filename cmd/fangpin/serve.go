@@ -105,7 +105,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Metrics = bot.NewMetrics(s.Registry, pgqueue.New(db.DB))
 	bot.RedirectSDK(env.APIBase)
 	s.API = bot.NewClient(env.APIBase, env.CorpID, agentID, env.Secret, &bot.RedisCache{R: rdb, Prefix: s.RedisPrefix})
-	// An AI bot's response_url is called only on WeCom's host, or these (spec §14).
+	// An AI bot's response_url is called only on WeCom's host, or these (docs/limits.md).
 	if env.AIBotHost != "" {
 		s.API.ResponseHosts = []string{env.AIBotHost}
 	}
@@ -160,7 +160,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.Sender = &bot.Worker{Store: pgqueue.New(db.DB), API: s.API, Log: log, Metrics: s.Metrics,
 		GroupWords: &handlers.GroupWords{Store: db},
 		Pacer:      &bot.Pacer{R: rdb, Prefix: s.RedisPrefix + "pace:", Limits: bot.DefaultLimits()}}
-	// Group messages that failed for good are reported to the office (spec §9).
+	// Group messages that failed for good are reported to the office (docs/privacy.md).
 	s.Failures = &handlers.SendFailures{Store: db, Log: log}
 	s.Workers = append(s.Workers,
 		Worker{"outbox", s.Sender.Run},

@@ -32,7 +32,7 @@ func startDemoServe(t *testing.T) (sim *wecomtest.Server, base string) {
 	sim = wecomtest.NewServer()
 	t.Cleanup(sim.Close)
 	t.Setenv("FANGPIN_FORM_SECRET", "simweb-"+redistest.Prefix())
-	base, _, s := startServeOn(t, sim, pgtest.NewURL(t), bot.NewLogger(io.Discard, slog.LevelError), nil)
+	base, _, s := startServeOn(t, sim, pgtest.MigratedURL(t), bot.NewLogger(io.Discard, slog.LevelError), nil)
 	org, err := orgfile.Load("../../examples/org.yaml")
 	if err != nil {
 		t.Fatal(err)

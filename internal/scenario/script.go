@@ -22,7 +22,7 @@ func Script() []Step {
 	}
 	return append(s,
 		Step{On("2026-11-04"), AreaAlert}, // a flood reported by village: one 区域排查
-		Step{On("2026-12-01"), Reimport},  // the monthly registry re-import (§4a)
+		Step{On("2026-12-01"), Reimport},  // the monthly registry re-import (docs/registry.md)
 		Step{Monthly(10), Dispatch},       // 集中交办 by the 10th
 		Step{On("2026-11-16", "2026-12-16"), AnswerThisMonth(0.5)},
 		Step{On("2026-11-18"), Visit},           // a cadre reports a household found on a visit (干部走访)
