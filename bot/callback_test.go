@@ -95,6 +95,7 @@ func dedupRows(t *testing.T, h *harness) int {
 }
 
 func TestCallbackURLVerification(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	site := newCallbackSite(t, h)
 	ctx := context.Background()
@@ -112,6 +113,7 @@ func TestCallbackURLVerification(t *testing.T) {
 }
 
 func TestCallbackForgedOrReplayedChangesNothing(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	site := newCallbackSite(t, h)
 	sim := h.Sim
@@ -179,6 +181,7 @@ func TestCallbackForgedOrReplayedChangesNothing(t *testing.T) {
 
 // WeCom retries when the answer is slow; the handler still sees the message once.
 func TestCallbackRetriesFromWeComAreDeduplicated(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	site := newCallbackSite(t, h)
 	ctx := context.Background()
@@ -256,6 +259,7 @@ func waitFor(t *testing.T, cond func() bool) {
 // When the bot answers too slowly, the simulator retries like WeCom and the handler still
 // runs once.
 func TestSimulatorRetriesSlowBotAndBotDedupes(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	site := newCallbackSite(t, h)
 	inner := site.srv.Config.Handler

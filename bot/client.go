@@ -129,7 +129,7 @@ type Client struct {
 	// Tokens caches the access token (a RedisCache in production, shared by instances).
 	Tokens cache.Cache
 	// ResponseHosts are the hosts (host or host:port) an AI bot's response_url may name
-	// besides Base's own (WECOM_AIBOT_HOST); any other URL is refused (spec §14).
+	// besides Base's own (WECOM_AIBOT_HOST); any other URL is refused (docs/limits.md).
 	ResponseHosts []string
 
 	mu sync.Mutex // one token fetch at a time in this process

@@ -39,6 +39,7 @@ func readVectors(t *testing.T) (common map[string]string, sections map[string]ma
 }
 
 func TestCryptoMatchesOpensslVectors(t *testing.T) {
+	t.Parallel()
 	common, sections := readVectors(t)
 	for _, name := range []string{"app", "aibot"} {
 		t.Run(name, func(t *testing.T) {
@@ -83,6 +84,7 @@ func TestCryptoMatchesOpensslVectors(t *testing.T) {
 }
 
 func TestCryptoRefusals(t *testing.T) {
+	t.Parallel()
 	common, sections := readVectors(t)
 	v := sections["app"]
 	c, _ := NewCrypto(common["token"], common["encoding_aes_key"], v["receive_id"])
@@ -120,6 +122,7 @@ func TestCryptoRefusals(t *testing.T) {
 
 // The SDK's encryption (ReceiveId = CorpID) is readable by ours and the other way round.
 func TestCryptoInteropWithSDK(t *testing.T) {
+	t.Parallel()
 	common, _ := readVectors(t)
 	key := common["encoding_aes_key"]
 	c, _ := NewCrypto("tok", key, "wwcorp")

@@ -43,6 +43,7 @@ func newKey(t *testing.T) ([]byte, string) {
 }
 
 func TestDownloadDecryptsAndNamesTheFile(t *testing.T) {
+	t.Parallel()
 	key, aeskey := newKey(t)
 	plain := bytes.Repeat([]byte("姓名,身份证号\n"), 5000) // not a multiple of 32
 	srv := fileServer(t, bot.EncryptFile(key, plain), false,
@@ -59,6 +60,7 @@ func TestDownloadDecryptsAndNamesTheFile(t *testing.T) {
 }
 
 func TestDownloadFallsBackToTheBotKey(t *testing.T) {
+	t.Parallel()
 	key, aeskey := newKey(t)
 	plain := []byte("hello")
 	srv := fileServer(t, bot.EncryptFile(key, plain), true, nil)
@@ -79,6 +81,7 @@ func TestDownloadFallsBackToTheBotKey(t *testing.T) {
 }
 
 func TestDownloadRefusesLargeFilesByDeclaredAndByStreamedSize(t *testing.T) {
+	t.Parallel()
 	key, aeskey := newKey(t)
 	plain := bytes.Repeat([]byte("x"), 10_000)
 	enc := bot.EncryptFile(key, plain)
@@ -103,6 +106,7 @@ func TestDownloadRefusesLargeFilesByDeclaredAndByStreamedSize(t *testing.T) {
 }
 
 func TestDownloadRefusesForeignAndExpiredAddresses(t *testing.T) {
+	t.Parallel()
 	_, aeskey := newKey(t)
 	hits := 0
 	foreign := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits++ }))
@@ -123,6 +127,7 @@ func TestDownloadRefusesForeignAndExpiredAddresses(t *testing.T) {
 }
 
 func TestParseAIBotFileMessage(t *testing.T) {
+	t.Parallel()
 	m, err := bot.ParseAIBotMessage([]byte(`{"msgid":"m1","chattype":"single","from":{"userid":"wangwu"},"msgtype":"file","file":{"url":"https://qyapi.weixin.qq.com/f/1","aeskey":"abc"}}`))
 	if err != nil {
 		t.Fatal(err)

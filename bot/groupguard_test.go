@@ -6,6 +6,7 @@ import (
 )
 
 func TestGroupSafe(t *testing.T) {
+	t.Parallel()
 	words := GroupWords{Hide: []string{"肺癌", "肺癌晚期", "尿毒症"}, Names: map[string]string{"王大明": "王*明", "李四": "李*"}}
 	for _, c := range []struct {
 		in, want string
@@ -30,6 +31,7 @@ func TestGroupSafe(t *testing.T) {
 }
 
 func TestGroupSafeFieldsKeepsAddresses(t *testing.T) {
+	t.Parallel()
 	body := map[string]any{"content": "王大明 13812345678", "mentioned_list": []any{"13812345678"},
 		"card": map[string]any{"title": "肺癌", "url": "http://x/?p=13812345678"}}
 	out := groupSafeFields(body, GroupWords{Hide: []string{"肺癌"}, Names: map[string]string{"王大明": "王*明"}}).(map[string]any)

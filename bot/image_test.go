@@ -30,6 +30,7 @@ func tinyPNG(t *testing.T) []byte {
 // An image goes privately and to an app chat as an upload of type image, and to a group
 // robot inline (base64 with its MD5); each arrives with the same bytes.
 func TestOutboxSendsImagesOnEveryChannel(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	chat, err := h.API.CreateAppChat(ctx, bot.AppChat{Name: "县扶贫办工作群", Owner: "zhaoliu", UserList: []string{"zhaoliu", "lisi"}, ChatID: "wrOF0001"})
@@ -76,6 +77,7 @@ func TestOutboxSendsImagesOnEveryChannel(t *testing.T) {
 
 // The simulator takes as an image only a PNG or JPG uploaded as type image, as WeCom does.
 func TestSimulatorRefusesWhatIsNotAnImage(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	if _, err := h.API.UploadMedia(ctx, "image", "x.png", []byte("not a picture")); err == nil {

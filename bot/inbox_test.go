@@ -17,6 +17,7 @@ import (
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 // inboxState returns the state and attempts of the row with key.
@@ -63,6 +64,7 @@ func runInbox(t *testing.T, in *bot.Inbox) (stop func()) {
 // A process killed after answering 200 but before handling loses nothing: the message was
 // committed before the answer, and the next process handles it, once.
 func TestInboxAnsweredCallbackSurvivesKillBeforeHandling(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	first := &recorder{}
 	in1 := h.inbox(first)
@@ -102,6 +104,7 @@ func TestInboxAnsweredCallbackSurvivesKillBeforeHandling(t *testing.T) {
 // A worker killed while the handler runs: another instance takes the message after the
 // lease and handles it once.
 func TestInboxClaimOfKilledWorkerIsRetriedAfterLease(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	started := make(chan struct{}, 1)
 	release := make(chan struct{})
@@ -138,6 +141,7 @@ func TestInboxClaimOfKilledWorkerIsRetriedAfterLease(t *testing.T) {
 // The same callback arriving many times at once (one commit batch or several) is
 // acknowledged every time and handled once.
 func TestInboxConcurrentCopiesHandledOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	rec := &recorder{}
 	in := h.inbox(rec)
@@ -168,6 +172,7 @@ func TestInboxConcurrentCopiesHandledOnce(t *testing.T) {
 
 // Two instances on one database handle every message once between them.
 func TestInboxTwoWorkersHandleEachOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	var mu sync.Mutex
 	seen := map[string]int{}
@@ -205,7 +210,7 @@ func TestInboxTwoWorkersHandleEachOnce(t *testing.T) {
 	runInbox(t, b)
 	waitFor(t, func() bool {
 		var left int
-		h.DB.Get(&left, `SELECT count(*) FROM inbox WHERE state <> 'done'`)
+		left = pgtest.Count(t, h.DB, `SELECT count(*) FROM inbox WHERE state <> 'done'`)
 		return left == 0
 	})
 	mu.Lock()
@@ -224,6 +229,7 @@ func TestInboxTwoWorkersHandleEachOnce(t *testing.T) {
 // With the database down, no callback is acknowledged (WeCom retries) and nothing is
 // handled.
 func TestInboxDatabaseDownAnswers5xx(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	dead, err := sqlx.Open("postgres", "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
 	if err != nil {
@@ -248,6 +254,7 @@ func TestInboxDatabaseDownAnswers5xx(t *testing.T) {
 // A handler that panics is retried; one that keeps failing ends as failed with its error
 // kept (ID numbers masked), and the others are not held up.
 func TestInboxHandlerPanicRetriedThenFailed(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	var calls sync.Map
 	handler := bot.HandlerFunc(func(_ context.Context, m bot.Message) {
@@ -272,7 +279,7 @@ func TestInboxHandlerPanicRetriedThenFailed(t *testing.T) {
 	}
 	waitFor(t, func() bool {
 		var left int
-		h.DB.Get(&left, `SELECT count(*) FROM inbox WHERE state = 'pending'`)
+		left = pgtest.Count(t, h.DB, `SELECT count(*) FROM inbox WHERE state = 'pending'`)
 		return left == 0
 	})
 	st, n, lastErr := inboxState(t, h, "app:8500")
@@ -289,6 +296,7 @@ func TestInboxHandlerPanicRetriedThenFailed(t *testing.T) {
 
 // Pruning forgets old handled rows and never a pending one.
 func TestPruneInboxKeepsPending(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	_, err := h.DB.Exec(`INSERT INTO inbox (key, state, received_at) VALUES
 		('old-done', 'done', now() - interval '8 days'), ('old-pending', 'pending', now() - interval '8 days'),
@@ -301,7 +309,9 @@ func TestPruneInboxKeepsPending(t *testing.T) {
 		t.Fatalf("pruned %d, %v; want 1", n, err)
 	}
 	var keys []string
-	h.DB.Select(&keys, `SELECT key FROM inbox ORDER BY key`)
+	if err := h.DB.Select(&keys, `SELECT key FROM inbox ORDER BY key`); err != nil {
+		t.Fatal(err)
+	}
 	if strings.Join(keys, ",") != "new-done,old-pending" {
 		t.Errorf("left %v", keys)
 	}
@@ -329,7 +339,7 @@ func waitLockWaiters(t *testing.T, h *harness) {
 	t.Helper()
 	waitFor(t, func() bool {
 		var n int
-		h.DB.Get(&n, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
+		n = pgtest.Count(t, h.DB, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`)
 		return n > 0
 	})
 }
@@ -389,6 +399,7 @@ func commitsSoFar(t *testing.T, reg *prometheus.Registry) (commits, callbacks fl
 // commits, not 40. Ten copies of one message in the same group are stored once and
 // handled once, and every copy is acknowledged.
 func TestInboxGroupCommitTakesWhatArrivedMeanwhile(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	rec := &recorder{}
 	in := h.inbox(rec)
@@ -433,7 +444,9 @@ func TestInboxGroupCommitTakesWhatArrivedMeanwhile(t *testing.T) {
 	inboxSettled(t, h)
 	stop()
 	var claims []int
-	h.DB.Select(&claims, `SELECT DISTINCT attempts FROM inbox`)
+	if err := h.DB.Select(&claims, `SELECT DISTINCT attempts FROM inbox`); err != nil {
+		t.Fatal(err)
+	}
 	if rec.count() != 31 || fmt.Sprint(claims) != "[1]" {
 		t.Errorf("handled %d messages, claimed %v times; want 31, each once", rec.count(), claims)
 	}
@@ -442,6 +455,7 @@ func TestInboxGroupCommitTakesWhatArrivedMeanwhile(t *testing.T) {
 // A group commit that fails fails every callback waiting for it (503: WeCom retries) and
 // stores none of them; the retries are then stored and handled once each.
 func TestInboxFailedGroupCommitFailsEveryWaiter(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	rec := &recorder{}
 	in := h.inbox(rec)
@@ -473,7 +487,9 @@ func TestInboxFailedGroupCommitFailsEveryWaiter(t *testing.T) {
 	inboxSettled(t, h)
 	stop()
 	var claims []int
-	h.DB.Select(&claims, `SELECT DISTINCT attempts FROM inbox`)
+	if err := h.DB.Select(&claims, `SELECT DISTINCT attempts FROM inbox`); err != nil {
+		t.Fatal(err)
+	}
 	if rec.count() != 16 || fmt.Sprint(claims) != "[1]" {
 		t.Errorf("handled %d messages, claimed %v times; want 16, each once", rec.count(), claims)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/bot/wecomtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 func runWorker(t *testing.T, w *bot.Worker) (stop func()) {
@@ -35,6 +36,7 @@ func waitCtx(t *testing.T, d time.Duration) context.Context {
 // With 30% of calls failing (busy, 5xx) and the first server killed in the middle of a
 // send, every queued message arrives exactly once.
 func TestOutboxExactlyOnceDespiteFailuresAndKill(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	const n = 60
@@ -79,7 +81,7 @@ func TestOutboxExactlyOnceDespiteFailuresAndKill(t *testing.T) {
 	stopB := runWorker(t, h.worker())
 	if err := h.Sim.Wait(waitCtx(t, 60*time.Second), func(s []wecomtest.Sent) bool { return len(s) >= n }); err != nil {
 		var pending int
-		h.DB.Get(&pending, `SELECT count(*) FROM outbox WHERE state <> 'sent'`)
+		pending = pgtest.Count(t, h.DB, `SELECT count(*) FROM outbox WHERE state <> 'sent'`)
 		t.Fatalf("%v: %d sent, %d rows not sent", err, len(h.Sim.Sent()), pending)
 	}
 	// Would a duplicate still come? Not once no row is pending, the workers stopped (each
@@ -100,8 +102,8 @@ func TestOutboxExactlyOnceDespiteFailuresAndKill(t *testing.T) {
 		}
 	}
 	var sent, retried int
-	h.DB.Get(&sent, `SELECT count(*) FROM outbox WHERE state = 'sent'`)
-	h.DB.Get(&retried, `SELECT count(*) FROM outbox WHERE attempts > 1`)
+	sent = pgtest.Count(t, h.DB, `SELECT count(*) FROM outbox WHERE state = 'sent'`)
+	retried = pgtest.Count(t, h.DB, `SELECT count(*) FROM outbox WHERE attempts > 1`)
 	if sent != n {
 		t.Errorf("%d rows sent, want %d", sent, n)
 	}
@@ -112,6 +114,7 @@ func TestOutboxExactlyOnceDespiteFailuresAndKill(t *testing.T) {
 }
 
 func TestOutboxTokenDroppedAndRetriedOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	tok, err := h.API.Token(ctx)
@@ -138,6 +141,7 @@ func TestOutboxTokenDroppedAndRetriedOnce(t *testing.T) {
 }
 
 func TestOutboxFailsPermanentErrorsAndKeepsTheError(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	mt, body := bot.Text("无权限")
@@ -148,7 +152,9 @@ func TestOutboxFailsPermanentErrorsAndKeepsTheError(t *testing.T) {
 		t.Fatal(err)
 	}
 	var state, lastErr string
-	h.DB.QueryRow(`SELECT state, last_error FROM outbox WHERE idem_key = 'p1'`).Scan(&state, &lastErr)
+	if err := h.DB.QueryRow(`SELECT state, last_error FROM outbox WHERE idem_key = 'p1'`).Scan(&state, &lastErr); err != nil {
+		t.Fatal(err)
+	}
 	if state != "failed" || !strings.Contains(lastErr, "60011") {
 		t.Errorf("state %q, error %q; want failed with errcode 60011", state, lastErr)
 	}
@@ -158,7 +164,9 @@ func TestOutboxFailsPermanentErrorsAndKeepsTheError(t *testing.T) {
 		t.Fatal(err)
 	}
 	var code int64
-	h.DB.QueryRow(`SELECT state, last_error, last_errcode FROM outbox WHERE idem_key = 'g1'`).Scan(&state, &lastErr, &code)
+	if err := h.DB.QueryRow(`SELECT state, last_error, last_errcode FROM outbox WHERE idem_key = 'g1'`).Scan(&state, &lastErr, &code); err != nil {
+		t.Fatal(err)
+	}
 	if state != "pending" || code != 86003 {
 		t.Errorf("group send to a missing chat: state %q, errcode %d; want pending (retried) with 86003", state, code)
 	}
@@ -170,7 +178,9 @@ func TestOutboxFailsPermanentErrorsAndKeepsTheError(t *testing.T) {
 	for range 4 {
 		w.RunOnce(ctx)
 	}
-	h.DB.QueryRow(`SELECT state, last_error FROM outbox WHERE idem_key = 'p2'`).Scan(&state, &lastErr)
+	if err := h.DB.QueryRow(`SELECT state, last_error FROM outbox WHERE idem_key = 'p2'`).Scan(&state, &lastErr); err != nil {
+		t.Fatal(err)
+	}
 	if state != "failed" || !strings.Contains(lastErr, "45009") {
 		t.Errorf("state %q, error %q; want failed with errcode 45009", state, lastErr)
 	}
@@ -178,6 +188,7 @@ func TestOutboxFailsPermanentErrorsAndKeepsTheError(t *testing.T) {
 
 // Long texts arrive whole in numbered parts; files are uploaded and sent as files.
 func TestOutboxSplitsLongTextsAndSendsFiles(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	chat, err := h.API.CreateAppChat(ctx, bot.AppChat{Name: "城关镇防返贫工作群", Owner: "zhangsan", UserList: []string{"zhangsan", "lisi"}, ChatID: "wrCG0001"})
@@ -220,7 +231,7 @@ func TestOutboxSplitsLongTextsAndSendsFiles(t *testing.T) {
 	}
 	// Sent from the database; once delivered its content is not kept.
 	var left int
-	h.DB.Get(&left, `SELECT count(*) FROM outbox WHERE attachment IS NOT NULL`)
+	left = pgtest.Count(t, h.DB, `SELECT count(*) FROM outbox WHERE attachment IS NOT NULL`)
 	if left != 0 {
 		t.Errorf("%d delivered rows still hold their file", left)
 	}
@@ -228,6 +239,7 @@ func TestOutboxSplitsLongTextsAndSendsFiles(t *testing.T) {
 
 // The worker paces under the per-member limit instead of letting WeCom drop messages.
 func TestOutboxPacesUnderPerUserLimit(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	limits := bot.DefaultLimits()
@@ -305,6 +317,7 @@ func TestRedirectSDK(t *testing.T) {
 
 // Pending counts what is queued until the worker has sent it.
 func TestPendingCountsQueuedMessages(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	if n, err := pgqueue.Pending(ctx, h.DB.DB); err != nil || n != 0 {

@@ -9,6 +9,7 @@ import (
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/bot/wecomtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 // Long private replies of the same kind, queued close together, arrive whole through
@@ -17,6 +18,7 @@ import (
 // at once (neither saw the other). Each part of each message is unique; resends after a lost
 // answer are still dropped.
 func TestSplitPartsSurviveTheDuplicateCheck(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	head := strings.Repeat("城关镇未办结案件，按办结时限排序。", 150) // ~7 KB: 4 parts
@@ -67,7 +69,7 @@ func TestSplitPartsSurviveTheDuplicateCheck(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 	var failed int
-	h.DB.Get(&failed, `SELECT count(*) FROM outbox WHERE state = 'failed'`)
+	failed = pgtest.Count(t, h.DB, `SELECT count(*) FROM outbox WHERE state = 'failed'`)
 	if pending != 0 || failed != 0 {
 		t.Fatalf("%d pending, %d failed", pending, failed)
 	}
@@ -133,6 +135,7 @@ func zeroWidthDigit(r rune) int {
 // its case is handled, the changed card goes out as a new card instead of the update failing
 // and the old card's buttons waiting for ever. Later updates go to the new card.
 func TestCardWithALostCodeIsReplaced(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	mt, body := bot.Card(bot.TemplateCard{CardType: "vote_interaction", TaskID: "YJ202611-0001_c1",
@@ -174,7 +177,7 @@ func TestCardWithALostCodeIsReplaced(t *testing.T) {
 	waitSent("the replacement card", func() bool { return len(cards()) == 2 })
 	stop()
 	var failed int
-	h.DB.Get(&failed, `SELECT count(*) FROM outbox WHERE state <> 'sent'`)
+	failed = pgtest.Count(t, h.DB, `SELECT count(*) FROM outbox WHERE state <> 'sent'`)
 	if failed != 0 {
 		t.Errorf("%d outbox rows not sent", failed)
 	}
@@ -196,6 +199,7 @@ func TestCardWithALostCodeIsReplaced(t *testing.T) {
 // Every group send passes the group guard in the worker, whatever queued it; private
 // messages are left as they are.
 func TestWorkerGuardsEveryGroupSend(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	if _, err := h.API.CreateAppChat(ctx, bot.AppChat{Name: "城关镇防返贫工作群", Owner: "zhangsan", UserList: []string{"zhangsan", "lisi"}, ChatID: "wrCG0001"}); err != nil {

@@ -17,6 +17,7 @@ import (
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/bot/wecomtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 // syncBuffer is a log sink several goroutines may write.
@@ -34,6 +35,7 @@ func (s *syncBuffer) Write(p []byte) (int, error) {
 func (s *syncBuffer) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 func TestCheckResponseURL(t *testing.T) {
+	t.Parallel()
 	c := bot.NewClient("", "ww1", 1, "s", nil)
 	c.ResponseHosts = []string{"aibot.example.com"}
 	for _, tc := range []struct {
@@ -66,6 +68,7 @@ func TestCheckResponseURL(t *testing.T) {
 // A response_url on another host is never called: the row fails, the log names the host
 // without the URL's query; the real one on WeCom's host is answered.
 func TestResponseURLOnlyOnWeComHost(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	var logs syncBuffer
 	h.Log = bot.NewLogger(&logs, slog.LevelInfo)
@@ -94,7 +97,9 @@ func TestResponseURLOnlyOnWeComHost(t *testing.T) {
 		t.Errorf("the foreign response_url was called %d times", n)
 	}
 	var state, lastErr string
-	h.DB.QueryRow(`SELECT state, last_error FROM outbox WHERE idem_key = 'evil'`).Scan(&state, &lastErr)
+	if err := h.DB.QueryRow(`SELECT state, last_error FROM outbox WHERE idem_key = 'evil'`).Scan(&state, &lastErr); err != nil {
+		t.Fatal(err)
+	}
 	if state != "failed" || !strings.Contains(lastErr, "refused") {
 		t.Errorf("foreign response_url: state %q, error %q; want failed, refused", state, lastErr)
 	}
@@ -133,6 +138,7 @@ func waitSettled(t *testing.T, h *harness, d time.Duration) {
 // every message is delivered exactly once. A reply asked for twice (帮助, 帮助) still
 // arrives twice.
 func TestLostAnswersPrivateMessagesExactlyOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	const n = 150
@@ -168,7 +174,7 @@ func TestLostAnswersPrivateMessagesExactlyOnce(t *testing.T) {
 		t.Errorf("the reply asked for twice arrived %d times, want 2", got)
 	}
 	var failed int
-	h.DB.Get(&failed, `SELECT count(*) FROM outbox WHERE state <> 'sent'`)
+	failed = pgtest.Count(t, h.DB, `SELECT count(*) FROM outbox WHERE state <> 'sent'`)
 	if failed != 0 {
 		t.Errorf("%d messages not sent", failed)
 	}
@@ -183,6 +189,7 @@ func TestLostAnswersPrivateMessagesExactlyOnce(t *testing.T) {
 // answer may show twice. This measures how often, with the resend window kept small, and
 // checks that nothing is lost without the row saying so.
 func TestLostAnswersGroupSendsMeasured(t *testing.T) {
+	t.Parallel()
 	for _, ch := range []bot.Channel{bot.ToAppChat, bot.ToWebhook} {
 		t.Run(string(ch), func(t *testing.T) {
 			h := newHarness(t)
@@ -232,7 +239,7 @@ func TestLostAnswersGroupSendsMeasured(t *testing.T) {
 				}
 			}
 			var failed int
-			h.DB.Get(&failed, `SELECT count(*) FROM outbox WHERE state = 'failed'`)
+			failed = pgtest.Count(t, h.DB, `SELECT count(*) FROM outbox WHERE state = 'failed'`)
 			lost := h.Sim.LostAnswers()
 			t.Logf("%s: %d messages, %d answers lost → %d shown twice, %d missing, %d rows failed", api, n, lost, doubles, missing, failed)
 			if lost == 0 {
@@ -253,6 +260,7 @@ func TestLostAnswersGroupSendsMeasured(t *testing.T) {
 // When the answers stay lost past the group resend window, the row fails as uncertain
 // (the office is told) instead of being resent for ever.
 func TestLostAnswersGroupWindowBoundsResends(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	chat, err := h.API.CreateAppChat(ctx, bot.AppChat{Name: "城关镇", UserList: []string{"a", "b"}, ChatID: "wrCG0001"})
@@ -269,7 +277,9 @@ func TestLostAnswersGroupWindowBoundsResends(t *testing.T) {
 	waitSettled(t, h, 10*time.Second)
 	var state, lastErr string
 	var lostN int
-	h.DB.QueryRow(`SELECT state, last_error, lost_answers FROM outbox WHERE idem_key = 'g'`).Scan(&state, &lastErr, &lostN)
+	if err := h.DB.QueryRow(`SELECT state, last_error, lost_answers FROM outbox WHERE idem_key = 'g'`).Scan(&state, &lastErr, &lostN); err != nil {
+		t.Fatal(err)
+	}
 	if state != "failed" || !strings.Contains(lastErr, bot.ErrUncertain.Error()) {
 		t.Errorf("state %q, error %q; want failed as uncertain", state, lastErr)
 	}

@@ -14,6 +14,7 @@ import (
 // response_code once, and a later update of a spent card is dropped without a call that
 // WeCom would refuse.
 func TestCardUpdateWaitsForTheCardAndSpendsItsCodeOnce(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	ctx := context.Background()
 	card := func(replace string) map[string]any {
@@ -48,7 +49,9 @@ func TestCardUpdateWaitsForTheCardAndSpendsItsCodeOnce(t *testing.T) {
 			State string `db:"state"`
 			Err   string `db:"last_error"`
 		}
-		h.DB.SelectContext(ctx, &rows, `SELECT idem_key, state, last_error FROM outbox`)
+		if err := h.DB.SelectContext(ctx, &rows, `SELECT idem_key, state, last_error FROM outbox`); err != nil {
+			t.Fatal(err)
+		}
 		t.Fatalf("%v: sent %+v, outbox %+v", err, h.Sim.Sent(), rows)
 	}
 	stop()
@@ -64,7 +67,9 @@ func TestCardUpdateWaitsForTheCardAndSpendsItsCodeOnce(t *testing.T) {
 		t.Fatal(err)
 	}
 	var state string
-	h.DB.GetContext(ctx, &state, `SELECT state FROM outbox WHERE idem_key = 'upd2'`)
+	if err := h.DB.GetContext(ctx, &state, `SELECT state FROM outbox WHERE idem_key = 'upd2'`); err != nil {
+		t.Fatal(err)
+	}
 	if state != "sent" || len(h.Sim.Sent()) != 2 {
 		t.Errorf("update of a spent card: state %q, %d calls", state, len(h.Sim.Sent()))
 	}
@@ -78,7 +83,9 @@ func TestCardUpdateWaitsForTheCardAndSpendsItsCodeOnce(t *testing.T) {
 	if _, err := w.RunOnce(ctx); err != nil {
 		t.Fatal(err)
 	}
-	h.DB.GetContext(ctx, &state, `SELECT state FROM outbox WHERE idem_key = 'upd3'`)
+	if err := h.DB.GetContext(ctx, &state, `SELECT state FROM outbox WHERE idem_key = 'upd3'`); err != nil {
+		t.Fatal(err)
+	}
 	if state != "failed" { // the simulator never issued rc-click: WeCom refuses an unknown code
 		t.Errorf("update with an unknown code: state %q", state)
 	}

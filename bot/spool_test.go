@@ -14,6 +14,7 @@ import (
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 // While Postgres is down, callbacks (and WeCom's retries of them) still get their 200:
@@ -21,6 +22,7 @@ import (
 // the spool drains into the inbox, each message is handled once — also one whose commit
 // had landed after all — and the spool is left empty.
 func TestSpoolKeepsCallbacksThroughADatabaseOutage(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	down, err := sqlx.Open("postgres", "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
 	if err != nil {
@@ -50,7 +52,7 @@ func TestSpoolKeepsCallbacksThroughADatabaseOutage(t *testing.T) {
 		t.Fatalf("spool holds %d messages, want %d (one per message id)", got, n)
 	}
 	var rows int
-	h.DB.Get(&rows, `SELECT count(*) FROM inbox`)
+	rows = pgtest.Count(t, h.DB, `SELECT count(*) FROM inbox`)
 	if rows != 0 {
 		t.Fatalf("%d inbox rows during the outage", rows)
 	}
@@ -72,7 +74,9 @@ func TestSpoolKeepsCallbacksThroughADatabaseOutage(t *testing.T) {
 	inboxSettled(t, h)
 	stop()
 	var claims []int
-	h.DB.Select(&claims, `SELECT attempts FROM inbox ORDER BY key`)
+	if err := h.DB.Select(&claims, `SELECT attempts FROM inbox ORDER BY key`); err != nil {
+		t.Fatal(err)
+	}
 	if rec.count() != n || fmt.Sprint(claims) != "[1 1 1 1 1]" {
 		t.Errorf("handled %d messages, claimed %v times; want %d, each once", rec.count(), claims, n)
 	}
@@ -84,6 +88,7 @@ func TestSpoolKeepsCallbacksThroughADatabaseOutage(t *testing.T) {
 // The spool is bounded: when full, the callback gets 503 (WeCom retries) rather than the
 // disk filling up.
 func TestSpoolIsBounded(t *testing.T) {
+	t.Parallel()
 	h := newHarness(t)
 	down, _ := sqlx.Open("postgres", "postgres://postgres@127.0.0.1:1/none?sslmode=disable&connect_timeout=1")
 	defer down.Close()

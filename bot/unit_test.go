@@ -10,6 +10,7 @@ import (
 )
 
 func TestParseAppCardEvent(t *testing.T) {
+	t.Parallel()
 	x := `<xml><ToUserName><![CDATA[wwcorp]]></ToUserName><FromUserName><![CDATA[zhangsan]]></FromUserName><CreateTime>1700000000</CreateTime><MsgType><![CDATA[event]]></MsgType><Event><![CDATA[template_card_event]]></Event><EventKey><![CDATA[submit]]></EventKey><TaskId><![CDATA[verify-C1]]></TaskId><CardType><![CDATA[vote_interaction]]></CardType><ResponseCode><![CDATA[rc1]]></ResponseCode><AgentID>1</AgentID><SelectedItems><SelectedItem><QuestionKey><![CDATA[result]]></QuestionKey><OptionIds><OptionId><![CDATA[include]]></OptionId></OptionIds></SelectedItem></SelectedItems></xml>`
 	m, err := ParseAppMessage([]byte(x), "wwcorp")
 	if err != nil {
@@ -32,6 +33,7 @@ func TestParseAppCardEvent(t *testing.T) {
 }
 
 func TestParseAIBotGroupText(t *testing.T) {
+	t.Parallel()
 	j := `{"msgid":"m1","chatid":"wrC1","chattype":"group","from":{"userid":"lisi"},"response_url":"https://x/r","msgtype":"text","text":{"content":"@防返贫助手　查看 C1"}}`
 	m, err := ParseAIBotMessage([]byte(j))
 	if err != nil {
@@ -43,6 +45,7 @@ func TestParseAIBotGroupText(t *testing.T) {
 }
 
 func TestSplitText(t *testing.T) {
+	t.Parallel()
 	long := strings.Repeat("防返贫预警", 400) // 6000 bytes
 	parts := SplitText(long, LimitText)
 	if len(parts) != 3 {
@@ -74,6 +77,7 @@ func TestSplitText(t *testing.T) {
 }
 
 func TestLogsNeverCarryFullIDNumber(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	log := NewLogger(&buf, slog.LevelDebug)
 	id := "110101199003074477"

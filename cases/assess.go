@@ -7,11 +7,11 @@ import (
 	"unicode"
 )
 
-// The assessment's rules (纳入考核和督查, spec §7 and §13) as pure functions. Every report —
+// The assessment's rules (纳入考核和督查, docs/dispatch.md and docs/assessment.md) as pure functions. Every report —
 // `fangpin report`, `fangpin cases --json`, the ledger, the 进度 reply — judges a case, a
 // push and a score with these and nothing else.
 
-// OnTime is the one rule of timeliness (spec §7: the seed counts the deadline 至录入系统).
+// OnTime is the one rule of timeliness (docs/dispatch.md: the seed counts the deadline 至录入系统).
 // It returns nil while the case is open: nothing is decided yet. A closed case is on time
 //   - when it closed by 录入 (纳入, 已在监测, 信息变更): the 录入 date typed — not the moment it
 //     was typed — is on or before due_on;
@@ -47,13 +47,13 @@ func Late(c Case, today Date) bool {
 	return c.Overdue(today)
 }
 
-// MinReasonRunes is the shortest 不纳入 reason accepted (逐户说明, spec §13).
+// MinReasonRunes is the shortest 不纳入 reason accepted (逐户说明, docs/assessment.md).
 const MinReasonRunes = 6
 
 // ReasonExample is the example a refused reason is answered with.
 const ReasonExample = "家庭年人均收入高于监测标准，无返贫风险"
 
-// CheckExclusionReason is the one check of a 不纳入 reason (spec §13), used by the 核查
+// CheckExclusionReason is the one check of a 不纳入 reason (docs/assessment.md), used by the 核查
 // command, the card and the form alike (all through Apply): at least MinReasonRunes
 // characters that are not punctuation, symbols or spaces, and not one character repeated.
 // no is the case number for the example in the refusal.
@@ -85,7 +85,7 @@ func ReasonSaysSomething(reason string) bool {
 	return false
 }
 
-// Weights of the scores (spec §13).
+// Weights of the scores (docs/assessment.md).
 const (
 	WeightOnTime   = 50 // township: on-time rate
 	WeightSpot     = 30 // township: spot-check pass rate
@@ -141,7 +141,7 @@ func ScoreDepartment(pushesOnTime, pushesDue, tasksOnTime, tasksDue int) *float6
 }
 
 // FedBack reports whether a case's result was recorded by the last day of its round's
-// month (结果反馈, spec §1 step 4 and §13): firstResult is when a 核查结论 was first recorded
+// month (结果反馈, docs/dispatch.md and docs/assessment.md): firstResult is when a 核查结论 was first recorded
 // (nil if never). A 不纳入 always has its own reason (Apply refuses it without one).
 func FedBack(round string, firstResult *time.Time) bool {
 	if firstResult == nil {

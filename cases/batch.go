@@ -2,7 +2,7 @@ package cases
 
 import "encoding/json"
 
-// Batch is one department push (spec §3, §11): a file or an API call, what was taken and
+// Batch is one department push (docs/intake.md): a file or an API call, what was taken and
 // what was refused. DuplicateOf is set when the same content (same SHA-256) had already
 // been pushed: the earlier batch is returned and nothing changes.
 type Batch struct {
@@ -14,16 +14,16 @@ type Batch struct {
 	Accepted    int      `json:"accepted"`
 	Rejected    int      `json:"rejected"`
 	Warnings    int      `json:"warnings"`
-	OutOfScope  int      `json:"out_of_scope"` // valid rows outside the category's scope (spec §2), not stored
+	OutOfScope  int      `json:"out_of_scope"` // valid rows outside the category's scope (docs/rules.md), not stored
 	DuplicateOf *string  `json:"duplicate_of"`
 	// Replaced is how many of this push's rows replaced an earlier push's row of the same
 	// person, department, category and period that no round had dispatched yet.
 	Replaced int        `json:"replaced"`
 	Errors   []RowError `json:"errors"`
-	// Late is set when the push came after its deadline (spec §10, §11): a monthly or the
+	// Late is set when the push came after its deadline (docs/reminders.md): a monthly or the
 	// education push after its deadline, an epidemic push more than 3 days after its event.
 	Late bool `json:"late,omitempty"`
-	// A 人员变动 push (spec §5a) adds how many registry members it updated and how many of its
+	// A 人员变动 push (docs/held-and-tasks.md) adds how many registry members it updated and how many of its
 	// rows named nobody in the registry (nil for other categories).
 	RegistryUpdates *int `json:"registry_updates,omitempty"`
 	NotInRegistry   *int `json:"not_in_registry,omitempty"`
@@ -66,7 +66,7 @@ type Warning struct {
 	Village      string
 	HeadIDNumber string
 	Registered   bool // 建档立卡
-	// 人员变动 rows: 变动类型 and 变动日期 (the registry is updated from them, spec §5a).
+	// 人员变动 rows: 变动类型 and 变动日期 (the registry is updated from them, docs/held-and-tasks.md).
 	Change    string
 	ChangedOn Date
 	Hits      []Hit
@@ -75,7 +75,7 @@ type Warning struct {
 	Detail []byte
 }
 
-// MarshalJSON names an education batch's period by its 学年 ("2026-2027", spec §3), as the
+// MarshalJSON names an education batch's period by its 学年 ("2026-2027", docs/intake.md), as the
 // department does; it is stored as the month of its deadline (2027-04) so that pushes,
 // reminders and the assessment share one kind of period.
 func (b Batch) MarshalJSON() ([]byte, error) {

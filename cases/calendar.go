@@ -10,7 +10,7 @@ import (
 	"github.com/6tail/lunar-go/HolidayUtil"
 )
 
-// Calendar knows the county's working days (spec §6): Monday to Friday, minus official
+// Calendar knows the county's working days (docs/ledger.md): Monday to Friday, minus official
 // holidays, plus the official adjusted working days (调休). Official data comes from
 // lunar-go's HolidayUtil; an override file can add a year it does not know yet or correct a day.
 type Calendar struct {

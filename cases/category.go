@@ -2,7 +2,7 @@ package cases
 
 import "strings"
 
-// Category is one of the nine screening items (spec §2).
+// Category is one of the nine screening items (docs/rules.md).
 type Category string
 
 const (
@@ -78,7 +78,7 @@ func ParseCategory(s string) (Category, bool) {
 	return "", false
 }
 
-// Monthly reports whether the category is pushed every month by the 5th (spec §2).
+// Monthly reports whether the category is pushed every month by the 5th (docs/rules.md).
 func (c Category) Monthly() bool {
 	switch c {
 	case CatMedical, CatSeriousIllness, CatEmployment, CatAssistance, CatPopulation:

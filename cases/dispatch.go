@@ -33,7 +33,7 @@ type WarningFact struct {
 	// when the person is not in the registry but the head is.
 	Reg, HeadReg *RegistryHousehold
 	// OpenCase is the open case that already holds a warning of this person: open cases
-	// follow people (spec §4a), whatever household the registry now puts them in.
+	// follow people (docs/registry.md), whatever household the registry now puts them in.
 	OpenCase string
 }
 
@@ -49,12 +49,12 @@ type Household struct {
 	Monitored    bool   // registry says 监测对象 with risk 未消除 → kind 更新
 	Area         bool   // township-wide alert without a person
 	Warnings     []WarningFact
-	// OtherTownships are the townships its rows named besides Township (spec §4a): their
+	// OtherTownships are the townships its rows named besides Township (docs/registry.md): their
 	// groups are told, masked, where the household went.
 	OtherTownships []string
 }
 
-// Kind is the kind of a new case for this household (spec §5).
+// Kind is the kind of a new case for this household (docs/dispatch.md).
 func (h *Household) Kind() Kind {
 	if h.Area {
 		return KindSweep
@@ -99,7 +99,7 @@ func AreaEvent(w WarningFact) string {
 	return ""
 }
 
-// HouseholdKeyOf decides which household a warning belongs to (spec §5): the registry
+// HouseholdKeyOf decides which household a warning belongs to (docs/dispatch.md): the registry
 // 户编号 if the person is in the registry, else the household the row's 户主身份证号 heads
 // in the registry, else that 户主身份证号, else the person alone. A township-wide alert
 // (no person) is keyed by township, category and event, so one disaster in one township is
@@ -240,7 +240,7 @@ type TownshipNotice struct {
 	Liaisons   map[string][]string // 责任部门 → liaison userids
 	Cases      []Dispatched
 	// Elsewhere are households whose rows named this township but that went to another one
-	// (registry township, else the 户主's row): the group is told where, masked (spec §4a).
+	// (registry township, else the 户主's row): the group is told where, masked (docs/registry.md).
 	Elsewhere []Dispatched
 }
 

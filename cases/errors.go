@@ -18,7 +18,7 @@ const (
 	EConflict  Code = "conflict"
 	EIllegal   Code = "illegal_transition"
 	EInternal  Code = "internal"
-	// ETooLarge is input over one of the limits of spec §14 (file size, unpacked size,
+	// ETooLarge is input over one of the limits of docs/limits.md (file size, unpacked size,
 	// rows, columns, cell or line length); the message names the limit.
 	ETooLarge Code = "too_large"
 )

@@ -81,7 +81,7 @@ func ValidateIDNumber(id string) error {
 	return nil
 }
 
-// MaskIDNumber keeps the first 6 and last 4 characters (spec §9): 110101********1234.
+// MaskIDNumber keeps the first 6 and last 4 characters (docs/privacy.md): 110101********1234.
 func MaskIDNumber(id string) string {
 	r := []rune(id)
 	if len(r) < 10 {
@@ -91,7 +91,7 @@ func MaskIDNumber(id string) string {
 }
 
 // MaskName keeps the surname and, for names of three or more characters, the last
-// character (张*明); two-character names become 张* (spec §9).
+// character (张*明); two-character names become 张* (docs/privacy.md).
 func MaskName(name string) string {
 	r := []rune(strings.TrimSpace(name))
 	switch len(r) {

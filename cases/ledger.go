@@ -17,7 +17,7 @@ type Township struct {
 	WebhookKey string
 }
 
-// FeedbackOwed is what one township still owes for the month's cases (结果反馈, spec §1 step 4).
+// FeedbackOwed is what one township still owes for the month's cases (结果反馈, docs/dispatch.md).
 type FeedbackOwed struct {
 	Township    string
 	Dispatched  int
@@ -34,7 +34,7 @@ type MonthEndSummary struct {
 	Complete   int            // cases with a result (closed, or verified awaiting entry)
 	Owing      []FeedbackOwed // only townships that owe something, in org order
 	// CarriedOver are earlier months' open cases still without a result, or that took a
-	// 补充预警 this month (spec §10), overdue first.
+	// 补充预警 this month (docs/reminders.md), overdue first.
 	CarriedOver []CarryOverCase
 }
 
@@ -99,7 +99,7 @@ func (s MonthEndSummary) carriedOverText() string {
 	return b.String()
 }
 
-// CarryOverCase is one case a month-end reminder lists (spec §10): a case still without a
+// CarryOverCase is one case a month-end reminder lists (docs/reminders.md): a case still without a
 // result — of this month's round or an earlier one — or an earlier month's case that took a
 // 补充预警 this month. Never an ID number, a diagnosis or an amount: safe for a group.
 type CarryOverCase struct {
@@ -147,7 +147,7 @@ func (c CarryOverCase) Line(today Date, cal *Calendar) string {
 	return s
 }
 
-// SelfFound is a household the township found itself (spec §5b): a household applied
+// SelfFound is a household the township found itself (docs/held-and-tasks.md): a household applied
 // (农户申报) or a cadre found it on a visit (干部走访).
 type SelfFound struct {
 	Source    CaseSource // SourceApplied or SourceVisit
@@ -206,7 +206,7 @@ type SweepFact struct {
 }
 
 // SweepTownship counts a township's 区域排查 tasks of the month, apart from its households
-// (spec §5c): they never count as dispatched households or as a 纳入.
+// (docs/registry.md): they never count as dispatched households or as a 纳入.
 type SweepTownship struct {
 	Name    string `json:"name"`
 	Tasks   int    `json:"tasks"`
@@ -299,7 +299,7 @@ func (f CaseFact) Case() Case {
 		VerifiedAt: f.VerifiedAt, EnteredOn: f.EnteredOn, ClosedAt: f.ClosedAt, DispatchedAt: f.DispatchedAt}
 }
 
-// TownshipScore is one township's figures. The JSON is exactly spec §11's; the other
+// TownshipScore is one township's figures. The JSON is exactly docs/assessment.md's; the other
 // fields are for the chat replies and the month-end summary. Rates and the score are nil
 // (JSON null) when there is nothing to measure, never 0.
 type TownshipScore struct {
@@ -404,7 +404,7 @@ func (f CaseFact) Conclusion() string {
 	return f.Status.Label()
 }
 
-// DepartmentScore is one department's figures for the month (spec §11, §13).
+// DepartmentScore is one department's figures for the month (docs/assessment.md).
 type DepartmentScore struct {
 	Name         string   `json:"name"`
 	PushesDue    int      `json:"pushes_due"`
@@ -426,8 +426,8 @@ type PushDue struct {
 	OnTime   bool
 }
 
-// OfficeScore is the office's dispatch timeliness (spec §13): the month's round dispatched
-// by the 10th. The JSON is exactly spec §11's.
+// OfficeScore is the office's dispatch timeliness (docs/assessment.md): the month's round dispatched
+// by the 10th. The JSON is exactly docs/assessment.md's.
 type OfficeScore struct {
 	RoundsDue    int `json:"rounds_due"`
 	RoundsOnTime int `json:"rounds_on_time"`
@@ -466,7 +466,7 @@ type Assessment struct {
 	Categories  []CategoryCount `json:"-"`              // only categories with cases, in spec order
 	Total       CategoryCount   `json:"-"`              // every case once (Category empty)
 	Cases       []CaseFact      `json:"-"`              // by case number
-	// 区域排查 tasks (§5c), counted apart from households: never dispatched households, never 纳入.
+	// 区域排查 tasks (docs/registry.md), counted apart from households: never dispatched households, never 纳入.
 	AreaSweeps []SweepTownship `json:"area_sweeps,omitempty"`
 	Sweeps     []SweepFact     `json:"-"`
 }
@@ -507,7 +507,7 @@ type DispatchOptions struct {
 	Announce Announcer // nil: queue nothing
 }
 
-// DispatchResult is the JSON of `fangpin dispatch` (spec §11); Notices holds the details.
+// DispatchResult is the JSON of `fangpin dispatch` (docs/dispatch.md); Notices holds the details.
 type DispatchResult struct {
 	Round           string           `json:"round"`
 	CasesCreated    int              `json:"cases_created"`
@@ -520,7 +520,7 @@ type DispatchResult struct {
 	Notices         []TownshipNotice `json:"-"`
 }
 
-// HeldWarning is one warning a round held as 比对已核 (spec §5).
+// HeldWarning is one warning a round held as 比对已核 (docs/dispatch.md).
 type HeldWarning struct {
 	IDNumber    string   `json:"id_number"`
 	Category    Category `json:"category"`
@@ -549,7 +549,7 @@ func ListNos(nos []string) string {
 // ActDispatch is the audit action of a case's creation.
 const ActDispatch Action = "dispatch"
 
-// CarryOverText renders the township's month-end reminder (spec §10), or "" when there is
+// CarryOverText renders the township's month-end reminder (docs/reminders.md), or "" when there is
 // nothing to list. Case numbers, villages and masked heads only.
 func CarryOverText(township, month string, lastDay Date, today Date, cal *Calendar, cs []CarryOverCase) string {
 	if len(cs) == 0 {

@@ -47,7 +47,7 @@ type Command struct {
 	Now    time.Time
 }
 
-// ReturnWorkingDays is how long a returned case gets (spec §7).
+// ReturnWorkingDays is how long a returned case gets (docs/dispatch.md).
 const ReturnWorkingDays = 10
 
 // Apply decides whether actor may apply cmd to c and returns the case as it becomes.
@@ -95,7 +95,7 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 		case StatusClosed:
 			return c, Errorf(EIllegal, "案件 %s 已办结，无需再录入。", c.No)
 		case StatusDispatched, StatusReturned:
-			if c.Kind != KindInfo { // 信息变更: 录入 alone closes it (spec §5a)
+			if c.Kind != KindInfo { // 信息变更: 录入 alone closes it (docs/held-and-tasks.md)
 				return c, Errorf(EIllegal, "案件 %s 还没有核查结论，请先发送：核查 %s 纳入 <说明>", c.No, c.No)
 			}
 		}
@@ -117,7 +117,7 @@ func Apply(c Case, actor Actor, cmd Command, cal *Calendar) (Case, error) {
 		c.ClosedAt = &now
 		return c, nil
 	case ActSpotPass, ActSpotFail:
-		// Any case of the month may be checked, open or closed (spec §8): an open case is
+		// Any case of the month may be checked, open or closed (docs/chat.md): an open case is
 		// checked for progress and keeps its due date, so a late case stays visibly late;
 		// the store tells the township (督办). A closed case found 不合格 is returned.
 		if cmd.Action == ActSpotFail {

@@ -47,7 +47,7 @@ func TestTransitionTable(t *testing.T) {
 	}
 	// want[status][action] = resulting status, or "" when it must be refused.
 	want := map[Status]map[Action]Status{
-		// Spot checks cover open cases too (spec §8): they leave an open case as it is.
+		// Spot checks cover open cases too (docs/chat.md): they leave an open case as it is.
 		StatusDispatched: {ActVerify: StatusVerified, ActEnter: "", ActSpotPass: StatusDispatched, ActSpotFail: StatusDispatched, ActAddWarnings: StatusDispatched},
 		StatusVerified:   {ActVerify: StatusVerified, ActEnter: StatusClosed, ActSpotPass: StatusVerified, ActSpotFail: StatusVerified, ActAddWarnings: StatusVerified},
 		StatusClosed:     {ActVerify: "", ActEnter: "", ActSpotPass: StatusClosed, ActSpotFail: StatusReturned, ActAddWarnings: ""},

@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Org is the county's organisation file (spec §4).
+// Org is the county's organisation file (docs/reference.md).
 type Org struct {
 	County      string          `yaml:"county" json:"county"`
 	Townships   []OrgTownship   `yaml:"townships" json:"townships"`
@@ -26,7 +26,7 @@ type OrgPreview struct {
 type OrgTownship struct {
 	Name    string   `yaml:"name" json:"name"`
 	Aliases []string `yaml:"aliases" json:"aliases"`
-	// Formerly lists the township's former names (spec §4a): a renamed township keeps its
+	// Formerly lists the township's former names (docs/registry.md): a renamed township keeps its
 	// identity under the new name, townships merged into it hand over their cases, and the
 	// old names still find it.
 	Formerly []string `yaml:"formerly" json:"formerly"`

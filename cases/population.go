@@ -1,6 +1,6 @@
 package cases
 
-// 人员变动 (spec §5a): 公安局's monthly rows are not risk warnings. Each updates the registry,
+// 人员变动 (docs/held-and-tasks.md): 公安局's monthly rows are not risk warnings. Each updates the registry,
 // with history; a change in a 脱贫户 or monitored household gives its township a case of kind
 // 信息变更 (update the national system); the death of a household's only working-age member
 // raises a 因就业不稳 warning for the next round.
@@ -88,7 +88,7 @@ func InfoCaseDue(dispatched Date) Date {
 }
 
 // InfoCaseFor reports whether a change in a household of this kind and risk gives its
-// township a 信息变更 case: a 脱贫户, or a monitored household (spec §5a).
+// township a 信息变更 case: a 脱贫户, or a monitored household (docs/held-and-tasks.md).
 func InfoCaseFor(kind, risk string) bool {
 	return kind == HouseholdLifted || Monitored(kind, risk)
 }
@@ -100,7 +100,7 @@ type MemberChange struct {
 	BatchID string `json:"batch_id" db:"batch_id"`
 }
 
-// MemberRecord is what `fangpin registry member` prints (spec §11).
+// MemberRecord is what `fangpin registry member` prints (docs/registry.md).
 type MemberRecord struct {
 	IDNumber  string         `json:"id_number"`
 	Household string         `json:"household"`

@@ -32,12 +32,12 @@ func ValidHouseholdKind(k string) bool {
 }
 
 // Monitored reports whether a household is a 监测对象: unstable, edge or sudden hardship
-// with its risk not yet cleared (spec §4).
+// with its risk not yet cleared (docs/reference.md).
 func Monitored(kind, risk string) bool {
 	return risk == RiskOpen && (kind == HouseholdUnstable || kind == HouseholdEdge || kind == HouseholdSudden)
 }
 
-// Registered reports whether members of a household of this kind are 建档立卡 (spec §2).
+// Registered reports whether members of a household of this kind are 建档立卡 (docs/rules.md).
 func Registered(kind string) bool {
 	return kind == HouseholdLifted || kind == HouseholdUnstable
 }

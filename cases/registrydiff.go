@@ -6,7 +6,7 @@ import (
 	"strings"
 )
 
-// Registry changes a monthly re-import can make (spec §4a). Each is one line of the
+// Registry changes a monthly re-import can make (docs/registry.md). Each is one line of the
 // import's change list and counts once under its word.
 const (
 	RegAdded   = "added"   // a household new to the registry (with its members), or a new member of a known household
@@ -102,7 +102,7 @@ func (c RegistryChange) HistoryWord() string {
 }
 
 // CaseMove is an open case that moved with its household to another township when a
-// re-import changed the household's 乡镇 (spec §4a). Its due date stays.
+// re-import changed the household's 乡镇 (docs/registry.md). Its due date stays.
 type CaseMove struct {
 	Case     Case // after the move
 	From, To string

@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Reminder rules of spec §10 as pure functions: from a case, or from a month, to the
+// Reminder rules of docs/reminders.md as pure functions: from a case, or from a month, to the
 // reminders it calls for. Whether a conditional reminder (a department has not pushed, the
 // round is not dispatched, cases still lack a result) is actually sent is decided when it
 // fires, not here: planning only fixes who is reminded of what, and when.
@@ -32,7 +32,7 @@ const (
 )
 
 // Digested reports whether reminders of this kind reach a township group only through the
-// day's digest (spec §10: a group gets at most one reminder message a day). They stay in
+// day's digest (docs/reminders.md: a group gets at most one reminder message a day). They stay in
 // the record one by one, for the ledger and for exactly-once.
 func (k ReminderKind) Digested() bool {
 	return k == RemindCaseDue || k == RemindCaseOverdue || k == RemindMonthEnd
@@ -114,7 +114,7 @@ func (k ReminderKind) TaskKind() bool {
 // TaskDueReminderOffset is how many working days before its due date a task is recalled.
 const TaskDueReminderOffset = 2
 
-// TaskReminders returns an open department task's reminders (spec §10): 2 working days before
+// TaskReminders returns an open department task's reminders (docs/reminders.md): 2 working days before
 // its due date and on its first overdue day to the department's liaisons (privately), and the
 // escalation to the office that same day. Moments at or before `after` are left out.
 func TaskReminders(t Task, cal *Calendar, after time.Time) []Reminder {
@@ -153,13 +153,13 @@ func TargetGroup(township string) string { return "group:" + township }
 // TargetLiaisons are a department's liaisons.
 func TargetLiaisons(department string) string { return "liaisons:" + department }
 
-// ReminderHour is when every reminder goes out, Asia/Shanghai (spec §10: 09:00).
+// ReminderHour is when every reminder goes out, Asia/Shanghai (docs/reminders.md: 09:00).
 const ReminderHour = 9
 
 // DueReminderOffsets are the working days before due_on that the township is nudged.
 var DueReminderOffsets = []int{5, 2, 1, 0}
 
-// Days of the month (spec §10, §2). The push reminders follow each deadline on the official
+// Days of the month (docs/reminders.md and docs/rules.md). The push reminders follow each deadline on the official
 // calendar instead (PushDeadline, PushNudgeDay, PushLateDay): a nudge 2 working days before
 // the deadline, a late notice on the first working day after it.
 const (

@@ -8,7 +8,7 @@ type Cadre struct {
 	Villages []string
 }
 
-// Assigner gives each new case of one township its responsible cadre (spec §8): a cadre
+// Assigner gives each new case of one township its responsible cadre (docs/chat.md): a cadre
 // whose villages include the case's village, else any of the township's cadres; among
 // those, whoever has the fewest cases so far (this round, plus Load), then by order.
 type Assigner struct {

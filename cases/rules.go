@@ -124,7 +124,7 @@ const (
 	Derived            // raised by the system from another fact, never by a row of the category
 )
 
-// Rule is one line of the county's rules table (spec §2).
+// Rule is one line of the county's rules table (docs/rules.md).
 type Rule struct {
 	ID        string
 	Category  Category
@@ -162,7 +162,7 @@ func DefaultRules() Rules {
 	}
 }
 
-// Scope is what a category covers at all (spec §2). A row outside its category's scope
+// Scope is what a category covers at all (docs/rules.md). A row outside its category's scope
 // (wrong 学段 or 事件级别, or not 建档立卡 where only 建档立卡 counts) is counted
 // out_of_scope: it is neither a warning nor an error, and it is not stored. Scope is
 // decided before the rules: a 非建档立卡 industry row is out of scope whatever it lost.

@@ -40,7 +40,7 @@ func facts(registered, inRegistry bool, figs map[Figure]string) *Facts {
 	return f
 }
 
-// The exact edges of spec §2: 超(含) is ≥, 超过 is >.
+// The exact edges of docs/rules.md: 超(含) is ≥, 超过 is >.
 func TestRuleEdges(t *testing.T) {
 	rs := DefaultRules()
 	for _, tc := range []struct {
@@ -124,7 +124,7 @@ func TestEveryCategoryHasARule(t *testing.T) {
 	}
 }
 
-// Scope (spec §2), in the seed's words: a row outside it is out of scope, whatever its figures.
+// Scope (docs/rules.md), in the seed's words: a row outside it is out of scope, whatever its figures.
 func TestScopesQuoteTheSeed(t *testing.T) {
 	for _, tc := range []struct {
 		seed       string // the seed's own words

@@ -6,7 +6,7 @@ import (
 	"strconv"
 )
 
-// SchoolYearOf is the 学年 of an education push for the month of d (spec §2, §3): the
+// SchoolYearOf is the 学年 of an education push for the month of d (docs/rules.md and docs/intake.md): the
 // 学年 ending the coming summer — "2026-2027" for the push due by 30 April 2027, and for a
 // push labelled November 2026. It is PushCycle's rule (September starts the next 学年), so
 // the row check and the push deadline never disagree.

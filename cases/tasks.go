@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// Department tasks (交办给相关部门, the seed's 行业性、政策性风险, spec §5): besides the township's
+// Department tasks (交办给相关部门, the seed's 行业性、政策性风险, docs/dispatch.md): besides the township's
 // home visit, a case gets one task per 责任部门.
 
 // ProblemTypes are the assurance 问题类型 (两不愁三保障), in the seed's order.
@@ -68,7 +68,7 @@ const (
 	TaskDone TaskStatus = "done"
 )
 
-// TaskWorkingDays is how long a department has for its task (spec §5).
+// TaskWorkingDays is how long a department has for its task (docs/dispatch.md).
 const TaskWorkingDays = 20
 
 // Task is one department's part of a case.
@@ -89,17 +89,17 @@ type Task struct {
 // Overdue reports whether an open task has passed its due date on day today.
 func (t Task) Overdue(today Date) bool { return t.Status == TaskOpen && today.After(t.DueOn) }
 
-// CaseSource says how a case came to be (spec §11 `source`).
+// CaseSource says how a case came to be (the `source` of `fangpin cases --json`, docs/dispatch.md).
 type CaseSource string
 
 const (
 	SourceScreening  CaseSource = "部门筛查" // department push and dispatch round
-	SourceApplied    CaseSource = "农户申报" // a household applied (§5b)
-	SourceVisit      CaseSource = "干部走访" // found on a cadre's visit (§5b)
-	SourcePopulation CaseSource = "人员变动" // a registry change (§5a)
+	SourceApplied    CaseSource = "农户申报" // a household applied (docs/held-and-tasks.md)
+	SourceVisit      CaseSource = "干部走访" // found on a cadre's visit (docs/held-and-tasks.md)
+	SourcePopulation CaseSource = "人员变动" // a registry change (docs/held-and-tasks.md)
 )
 
-// reportWords maps the 类别 words of 申报/走访 (spec §5b) to a category and, for assurance,
+// reportWords maps the 类别 words of 申报/走访 (docs/held-and-tasks.md) to a category and, for assurance,
 // a 问题类型.
 var reportWords = map[string]struct {
 	Category Category

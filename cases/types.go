@@ -4,7 +4,7 @@ import (
 	"time"
 )
 
-// Role is what a user does in the system (spec §1).
+// Role is what a user does in the system (docs/dispatch.md).
 type Role string
 
 const (
@@ -53,7 +53,7 @@ type Actor struct {
 // System is the actor for changes the service makes by itself (dispatch rounds, reminders).
 var System = Actor{UserID: "system", Name: "系统", Role: RoleOffice}
 
-// Status is a case's place in its lifecycle (spec §7).
+// Status is a case's place in its lifecycle (docs/dispatch.md).
 type Status string
 
 const (
@@ -104,7 +104,7 @@ func ParseResult(s string) (Result, bool) {
 	return ResultNone, false
 }
 
-// Kind says why a case was opened (spec §5).
+// Kind says why a case was opened (docs/dispatch.md).
 type Kind string
 
 const (

@@ -28,7 +28,7 @@ type BatchStore interface {
 	Today() cases.Date
 }
 
-// BatchAPI is POST /api/v1/batches (spec §11): a department pushes its screening data as a
+// BatchAPI is POST /api/v1/batches (docs/intake.md): a department pushes its screening data as a
 // multipart file (field `file`, plus `category` and `period`) or as JSON
 // {"category","period","records":[{column: value}]}, authenticated by its bearer token, of
 // which only the SHA-256 is stored. It answers the import JSON of `fangpin import`.
@@ -46,7 +46,7 @@ type BatchAPI struct {
 	Log          *slog.Logger
 	// Parallel is how many pushes are read and imported at once (default 1). Each may
 	// hold the readers' bounded share of memory (cases/sheet), so one at a time keeps the
-	// process within spec §14's 256 MB however many arrive together; the others wait up
+	// process within docs/limits.md's 256 MB however many arrive together; the others wait up
 	// to QueueWait (default 2 minutes), then get 503 with Retry-After. Uploads are
 	// spooled to disk before they wait.
 	Parallel  int

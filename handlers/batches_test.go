@@ -91,6 +91,7 @@ func pushBatch(t *testing.T, url, token, ctype string, body io.Reader) answer {
 }
 
 func TestBatchAPIFile(t *testing.T) {
+	t.Parallel()
 	srv, db := batchServer(t, &handlers.BatchAPI{})
 	g := synth.New(3)
 	file := []byte("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用\n甲," + g.IDNumber(1970) + ",城关镇,20000,0,0\n乙,123,城关镇,1,0,0\n")
@@ -126,13 +127,14 @@ func TestBatchAPIFile(t *testing.T) {
 		t.Fatalf("no file: %+v", a)
 	}
 	var n int
-	db.Get(&n, `SELECT count(*) FROM batches`)
+	n = pgtest.Count(t, db, `SELECT count(*) FROM batches`)
 	if n != 1 {
 		t.Fatalf("%d batches, want 1", n)
 	}
 }
 
 func TestBatchAPIJSON(t *testing.T) {
+	t.Parallel()
 	srv, _ := batchServer(t, &handlers.BatchAPI{MaxJSONBytes: 4096, MaxBytes: 8192})
 	g := synth.New(4)
 	body := `{"category":"education","period":"2026-04","records":[
@@ -148,7 +150,7 @@ func TestBatchAPIJSON(t *testing.T) {
 		a.batch.Errors[0].Row != 2 || a.batch.Errors[0].Column != "学费" {
 		t.Fatalf("json push: %+v", a)
 	}
-	// The push may name its 学年 (spec §2): 2025-2026 is the push of April 2026, and the answer
+	// The push may name its 学年 (docs/rules.md): 2025-2026 is the push of April 2026, and the answer
 	// names it so too.
 	sy := strings.Replace(strings.Replace(body, `"period":"2026-04"`, `"period":"2025-2026"`, 1), "1000.01", "1000.02", 1)
 	if a := pushBatch(t, srv.URL, "demo-token-jtj", "application/json", strings.NewReader(sy)); a.status != http.StatusCreated || a.batch.Period != "2025-2026" || a.batch.Accepted != 1 {
@@ -199,8 +201,9 @@ func rawPost(t *testing.T, srvURL, token, ctype string, body []byte, contentLeng
 	return a
 }
 
-// Bad client input is a 4xx with a reason, never a 500 (spec §14).
+// Bad client input is a 4xx with a reason, never a 500 (docs/limits.md).
 func TestBatchAPIMalformedRequestsAre4xx(t *testing.T) {
+	t.Parallel()
 	srv, db := batchServer(t, &handlers.BatchAPI{})
 	file := []byte("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用\n" + strings.Repeat("甲,110105194912310021,城关镇,20000,0,0\n", 2000))
 	whole, ct := multipartBody(t, map[string]string{"category": "medical", "period": "2026-10"}, file)
@@ -271,7 +274,7 @@ func TestBatchAPIMalformedRequestsAre4xx(t *testing.T) {
 		})
 	}
 	var n int
-	db.Get(&n, `SELECT count(*) FROM batches`)
+	n = pgtest.Count(t, db, `SELECT count(*) FROM batches`)
 	if n != 0 {
 		t.Fatalf("%d batches stored from bad requests", n)
 	}
@@ -280,6 +283,7 @@ func TestBatchAPIMalformedRequestsAre4xx(t *testing.T) {
 // Pushes are read and imported one at a time, so memory stays bounded however many
 // arrive together; one that waits too long is told to come back.
 func TestBatchAPIOnePushAtATime(t *testing.T) {
+	t.Parallel()
 	srv, _ := batchServer(t, &handlers.BatchAPI{QueueWait: 200 * time.Millisecond})
 	pr, pw := io.Pipe()
 	first := make(chan answer, 1)
@@ -316,6 +320,7 @@ func TestBatchAPIOnePushAtATime(t *testing.T) {
 // old .xls with a title row, a workbook whose first sheet is 说明, and refuses a WPS .et by
 // its name.
 func TestBatchAPIFilesAsDepartmentsMakeThem(t *testing.T) {
+	t.Parallel()
 	srv, _ := batchServer(t, &handlers.BatchAPI{})
 	named := func(name string) (io.Reader, string) {
 		b, err := os.ReadFile(name)

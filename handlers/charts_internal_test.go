@@ -22,6 +22,7 @@ func (q *countingQueue) Enqueue(_ context.Context, msgs ...bot.Outgoing) error {
 // Without a CJK font the text still goes out, saying why the picture is missing; nothing
 // half-drawn is queued.
 func TestChartWithoutFontLeavesTheTextAndSaysWhy(t *testing.T) {
+	t.Parallel()
 	q := &countingQueue{}
 	l := &Reports{Out: q, Log: slog.New(slog.DiscardHandler)}
 	req := Request{Msg: bot.Message{ID: "m1", UserID: "zhaoliu", ChatType: "single"}, Actor: cases.Actor{UserID: "zhaoliu", Role: cases.RoleOffice}}

@@ -9,7 +9,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// dispatchCommand is 交办 [YYYY-MM]: the office runs the round now (spec §5).
+// dispatchCommand is 交办 [YYYY-MM]: the office runs the round now (docs/dispatch.md).
 func (h *Cases) dispatchCommand() *Command {
 	return &Command{
 		Name: "交办", Roles: []cases.Role{cases.RoleOffice}, Public: 1, Usage: "交办 [YYYY-MM]", Example: "交办 2026-11",

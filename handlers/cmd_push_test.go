@@ -77,6 +77,7 @@ func surviving(t *testing.T, db *postgres.DB) string {
 // 期间 re-files an undispatched push of one's own department under another period, checked
 // as a push's period is; the rows merge person by person in the new period.
 func TestRefileMovesAnUndispatchedPush(t *testing.T) {
+	t.Parallel()
 	db, r := setupPushes(t)
 	g := synth.New(3)
 	a, b := g.IDNumber(1970), g.IDNumber(1971)
@@ -123,6 +124,7 @@ func TestRefileMovesAnUndispatchedPush(t *testing.T) {
 // 模板 sends each of the liaison's categories' templates as a file message, privately; 帮助
 // lists it for liaisons.
 func TestTemplateCommandSendsTheDepartmentsTemplates(t *testing.T) {
+	t.Parallel()
 	db, r := setupPushes(t)
 	got := say(t, db, r, "m1", "wangwu", "模板")
 	if !strings.Contains(got, "2 个推送模板") {
@@ -159,6 +161,7 @@ func TestTemplateCommandSendsTheDepartmentsTemplates(t *testing.T) {
 // The push API takes the same bytes for another period as a new push, refuses a period that
 // is not YYYY-MM or lies ahead with 400, and answers "replaced" for a later push of a period.
 func TestBatchAPIPushIdentityAndPeriods(t *testing.T) {
+	t.Parallel()
 	srv, db := batchServer(t, &handlers.BatchAPI{})
 	g := synth.New(5)
 	file := []byte("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用\n甲," + g.IDNumber(1970) + ",城关镇,20000,0,0\n")
@@ -188,6 +191,7 @@ func TestBatchAPIPushIdentityAndPeriods(t *testing.T) {
 // Re-filing the middle one of three pushes of a period: the first push's row it had replaced
 // is replaced by the third, as if the middle push had never been there.
 func TestRefileTheMiddlePush(t *testing.T) {
+	t.Parallel()
 	db, r := setupPushes(t)
 	a := synth.New(4).IDNumber(1970)
 	clock := time.Date(2026, 12, 3, 10, 0, 0, 0, cases.Shanghai)

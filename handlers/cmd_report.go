@@ -10,7 +10,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// reportCommand is 申报 / 走访 <身份证号> <姓名> <类别> <情况> (spec §5b): a household the township
+// reportCommand is 申报 / 走访 <身份证号> <姓名> <类别> <情况> (docs/held-and-tasks.md): a household the township
 // found itself becomes a case at once. The reply repeats none of what was typed.
 func (h *Cases) reportCommand(name string, src cases.CaseSource, summary, example string) *Command {
 	usage := name + " <身份证号> <姓名> <类别> <情况>"
@@ -21,8 +21,8 @@ func (h *Cases) reportCommand(name string, src cases.CaseSource, summary, exampl
 				return "", cases.Errorf(cases.EInvalid, "为保护群众个人信息，%s请私聊我发送，不要在群里发身份证号和家庭情况。本条未登记。", name)
 			}
 			how := fmt.Sprintf("格式：%s，例如：%s", usage, example)
-			if len(req.Args) == 0 && h.Announce != nil && h.Announce.Links != nil {
-				return fmt.Sprintf("%s需要写身份证号、姓名、类别和情况，中间用空格隔开。%s\n也可以打开表单填写：%s", name, how, h.Announce.Links.ReportURL(req.Actor.UserID)), nil
+			if len(req.Args) == 0 && h.links() != nil {
+				return fmt.Sprintf("%s需要写身份证号、姓名、类别和情况，中间用空格隔开。%s\n也可以打开表单填写：%s", name, how, h.links().ReportURL(req.Actor.UserID)), nil
 			}
 			if len(req.Args) < 4 {
 				return "", cases.Errorf(cases.EInvalid, "%s需要写身份证号、姓名、类别和情况，中间用空格隔开。%s", name, how)

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/synth"
 )
 
@@ -13,9 +13,10 @@ import (
 // household's open case; bad input says how to write it and stores nothing; the group sees
 // a masked notice, never the typed 情况.
 func TestSelfFoundCases(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	count := func() (n int) {
-		f.db.Get(&n, `SELECT count(*) FROM warnings`)
+		n = pgtest.Count(t, f.db, `SELECT count(*) FROM warnings`)
 		return
 	}
 	before := count()
@@ -61,12 +62,16 @@ func TestSelfFoundCases(t *testing.T) {
 	}
 	f.now = saved
 	var group string
-	f.db.Get(&group, `SELECT payload::text FROM outbox WHERE channel = 'appchat' AND payload::text LIKE '%'||$1||'%'`, found.No)
+	if err := f.db.Get(&group, `SELECT payload::text FROM outbox WHERE channel = 'appchat' AND payload::text LIKE '%'||$1||'%'`, found.No); err != nil {
+		t.Fatal(err)
+	}
 	if group == "" || strings.Contains(group, "墙体") || strings.Contains(group, id) || strings.Contains(group, "孟繁星") {
 		t.Errorf("group notice of the 走访 case: %q", group)
 	}
 	var dispatched bool
-	f.db.Get(&dispatched, `SELECT dispatched FROM rounds WHERE month = '2026-11'`)
+	if err := f.db.Get(&dispatched, `SELECT dispatched FROM rounds WHERE month = '2026-11'`); err != nil {
+		t.Fatal(err)
+	}
 	if !dispatched {
 		t.Errorf("the November round lost its dispatched mark")
 	}
@@ -81,4 +86,4 @@ func TestSelfFoundCases(t *testing.T) {
 	}
 }
 
-func postgresFilterTownship(t string) postgres.CaseFilter { return postgres.CaseFilter{Township: t} }
+func postgresFilterTownship(t string) cases.CaseFilter { return cases.CaseFilter{Township: t} }

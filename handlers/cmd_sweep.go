@@ -10,7 +10,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// SweepStore records finished 区域排查 tasks (spec §5c).
+// SweepStore records finished 区域排查 tasks (docs/registry.md).
 type SweepStore interface {
 	CompleteSweep(ctx context.Context, no string, actor cases.Actor, d cases.SweepDone, src cases.Source) (cases.Sweep, error)
 }
@@ -67,7 +67,7 @@ func (s *Sweeps) sweepCommand() *Command {
 	}
 }
 
-// sweepStats is 统计's line on 区域排查 tasks, counted apart from households (§5c).
+// sweepStats is 统计's line on 区域排查 tasks, counted apart from households (docs/registry.md).
 func sweepStats(a cases.Assessment) string {
 	if len(a.Sweeps) == 0 {
 		return ""

@@ -14,6 +14,7 @@ import (
 )
 
 func TestSweepCommandClosesTheAreaTaskAndKeepsTheNoteOutOfTheGroup(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	f.router.Register((&handlers.Sweeps{Store: f.db, Now: func() time.Time { return f.now }}).Commands()...)
@@ -53,6 +54,7 @@ func TestSweepCommandClosesTheAreaTaskAndKeepsTheNoteOutOfTheGroup(t *testing.T)
 
 // A user who left the org file is kept, deactivated, and refused politely.
 func TestDeactivatedUserIsRefusedPolitely(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	org := strings.Replace(dispatchtest.Org, "  - {userid: lisi, name: 李四, role: cadre, township: 河口乡}\n",
 		"  - {userid: wangwu, name: 王五, role: cadre, township: 河口乡}\n", 1)

@@ -3,18 +3,19 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"strings"
 	"testing"
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
 )
 
 // Department tasks by chat: 待办 lists a liaison's tasks, 办理 closes only one's own
 // department's task and never repeats the measure, 转办 adds a task and tells the liaisons.
 func TestDepartmentTaskCommands(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	g := f.byKey["head:"+f.p.G.ID]  // assurance: a 住建局 task
@@ -70,8 +71,9 @@ func TestDepartmentTaskCommands(t *testing.T) {
 
 // The office's 交办 reply lists held warnings (比对已核) with the earlier case, never a full ID.
 func TestDispatchSummaryListsHeld(t *testing.T) {
+	t.Parallel()
 	id := "110101196501011234"
-	res := postgres.DispatchResult{Round: "2026-12", Held: 1, ByTownship: map[string]int{}, HeldList: []postgres.HeldWarning{
+	res := cases.DispatchResult{Round: "2026-12", Held: 1, ByTownship: map[string]int{}, HeldList: []cases.HeldWarning{
 		{IDNumber: id, Category: cases.CatMedical, EarlierCase: "YJ202611-0001", Name: "王建国", Township: "城关镇"}}}
 	s := handlers.DispatchSummary(res)
 	wants(t, "held", s, "比对已核 1 条", "YJ202611-0001", cases.MaskIDNumber(id), "因病", "王建国")
@@ -81,6 +83,7 @@ func TestDispatchSummaryListsHeld(t *testing.T) {
 // A department's liaisons hear of a round's tasks one by one when there are few, and in one
 // summary when there are many (WeCom's 30 messages a minute per member).
 func TestTaskNoticesStayWithinLimits(t *testing.T) {
+	t.Parallel()
 	notice := func(n int) []cases.TownshipNotice {
 		tn := cases.TownshipNotice{Round: "2026-11", Township: "城关镇", Liaisons: map[string][]string{"人社局": {"rsj1", "rsj2"}}}
 		for i := 0; i < n; i++ {
@@ -99,7 +102,7 @@ func TestTaskNoticesStayWithinLimits(t *testing.T) {
 		}
 		return
 	}
-	a := &handlers.Announcer{}
+	a := &announce.Announcer{}
 	if n, text := count(a.Messages(notice(3)), "rsj1"); n != 3 || !strings.Contains(text, "办理 YJ202611-0003") {
 		t.Errorf("3 tasks: %d messages to a liaison: %s", n, text)
 	}
@@ -121,6 +124,7 @@ func actor(t *testing.T, f *fixture, userid string) cases.Actor {
 // A reason typed in chat reaches the ledger as typed: colons, full stops and URLs kept (it
 // once became "经核实 家庭收入稳定" and "https //…").
 func TestChatReasonsStoredAsTyped(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	e, fc := f.byKey["head:"+f.p.E.ID], f.byKey["head:"+f.p.F.ID]

@@ -11,6 +11,7 @@ import (
 )
 
 func TestDownloadMessageSaysWhatWentWrong(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		err  error
 		want string
@@ -28,6 +29,7 @@ func TestDownloadMessageSaysWhatWentWrong(t *testing.T) {
 }
 
 func TestRefusedRowsWorkbookIsBounded(t *testing.T) {
+	t.Parallel()
 	var r refusedRows
 	for i := 0; i < maxRefusedRows+5; i++ {
 		r.add([]string{"姓名"}, i+2, []string{"张三"}, nil)
@@ -45,6 +47,7 @@ func batchWith(rejected int) cases.Batch {
 }
 
 func TestPushSummarySaysWhatWasReplaced(t *testing.T) {
+	t.Parallel()
 	b := batchWith(0)
 	if s := PushSummary("a.xlsx", b, 0); !strings.Contains(s, "同一人的数据 0 行") {
 		t.Errorf("nothing replaced, and the summary does not say so: %s", s)
@@ -57,6 +60,7 @@ func TestPushSummarySaysWhatWasReplaced(t *testing.T) {
 
 // Every count of the import is in the answer, in chat and on the page alike.
 func TestPushSummaryStatesEveryCount(t *testing.T) {
+	t.Parallel()
 	b := cases.Batch{ID: "B1", Department: "医保局", Category: cases.CatMedical, Period: "2026-11", Rows: 9, Accepted: 5,
 		Rejected: 2, Skipped: 2, Warnings: 4, OutOfScope: 1, Replaced: 3, Late: true, Sheet: "明细", PassedOver: []string{"说明", "汇总"}}
 	s := PushSummary("a.xlsx", b, 0)
@@ -69,6 +73,7 @@ func TestPushSummaryStatesEveryCount(t *testing.T) {
 }
 
 func TestOtherPeriodsOfferedForRefiling(t *testing.T) {
+	t.Parallel()
 	today := cases.NewDate(2026, time.December, 7)
 	if got := fmt.Sprint(otherPeriods("2026-11", today)); got != "[2026-09 2026-10 2026-12]" {
 		t.Errorf("around 2026-11: %s", got)

@@ -46,6 +46,7 @@ func post(t *testing.T, u string, v url.Values) (int, string) {
 }
 
 func TestFormLinksAndValidation(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	srv := f.form(t)
 	h1 := f.byKey["hh:H0001"]
@@ -113,6 +114,7 @@ func TestFormLinksAndValidation(t *testing.T) {
 }
 
 func TestFormInBrowser(t *testing.T) {
+	t.Parallel()
 	ctx := browsertest.New(t)
 	f := newFixture(t)
 	srv := f.form(t)
@@ -198,6 +200,7 @@ func (c codes) UserIDByCode(ctx context.Context, code string) (string, error) {
 }
 
 func TestFormOAuthCodeBecomesSignedLink(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	srv := httptest.NewServer(&handlers.Form{Ledger: f.db, Users: f.db, Links: f.links, OAuth: codes{"c0de": "zhangsan"},
 		Now: func() time.Time { return f.now }})

@@ -10,7 +10,7 @@ import (
 )
 
 // What a cadre types after a command (a 理由, a 说明, an ID number typed by mistake) may hold
-// an ID number, a phone number, an amount or a diagnosis. Spec §9: a reply in a group repeats
+// an ID number, a phone number, an amount or a diagnosis. docs/privacy.md: a reply in a group repeats
 // nothing typed beyond the command, the case number and the result word; the full reply goes
 // to the sender privately. The guard sits here, in the router, so that every command and every
 // error message is covered, including those written later.

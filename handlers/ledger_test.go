@@ -20,6 +20,7 @@ import (
 	"github.com/fangpin/fangpin/cases/ledgerxlsx"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/handlers"
 )
 
@@ -73,6 +74,7 @@ func say(t *testing.T, db *postgres.DB, r *handlers.Router, id, user, text strin
 }
 
 func TestProgressAndStatsUseTheAssessment(t *testing.T) {
+	t.Parallel()
 	db, _, r, _ := setupRouter(t)
 	got := say(t, db, r, "m1", "zhaoliu", "进度 2026-11")
 	for _, want := range []string{"【2026年11月办理进度】截至 2026-12-10 10:00",
@@ -162,7 +164,7 @@ func TestExportSendsTheLedgerFromTheDatabase(t *testing.T) {
 		t.Errorf("lost %d answers, %d resends dropped; want 2 and 2", sim.LostAnswers(), len(sim.Duplicates()))
 	}
 	var left int
-	db.Get(&left, `SELECT count(*) FROM outbox WHERE idem_key = 'export:m1' AND (attachment IS NOT NULL OR state <> 'sent')`)
+	left = pgtest.Count(t, db, `SELECT count(*) FROM outbox WHERE idem_key = 'export:m1' AND (attachment IS NOT NULL OR state <> 'sent')`)
 	if left != 0 {
 		t.Error("the delivered row still holds the workbook (or was not sent)")
 	}
@@ -173,6 +175,7 @@ func TestExportSendsTheLedgerFromTheDatabase(t *testing.T) {
 }
 
 func TestSpotCheckFailureReturnsTheCaseAndTellsTheTownship(t *testing.T) {
+	t.Parallel()
 	db, nos, r, _ := setupRouter(t)
 	today := cases.MustDate("2026-12-11")
 	db.Now = func() time.Time { return today.At(9, 30) }
@@ -232,6 +235,7 @@ func TestSpotCheckFailureReturnsTheCaseAndTellsTheTownship(t *testing.T) {
 }
 
 func TestMonthEndMessagesGoToTheOfficeOnce(t *testing.T) {
+	t.Parallel()
 	db, nos, _, _ := setupRouter(t)
 	ctx := context.Background()
 	s, err := db.MonthEndSummary(ctx, "2026-11")
@@ -255,6 +259,7 @@ func TestMonthEndMessagesGoToTheOfficeOnce(t *testing.T) {
 // 查看 names who did what by name and role, keeps the earlier conclusion and the
 // supervisor's note after a return, and shows no login ID and no "system".
 func TestViewHistoryNamesPeople(t *testing.T) {
+	t.Parallel()
 	db, nos, r, _ := setupRouter(t)
 	cs := &handlers.Cases{Ledger: db, Users: db, Out: &pgqueue.Outbox{DB: db}, Now: db.Now}
 	r.Register(cs.Commands()...)

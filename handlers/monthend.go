@@ -5,7 +5,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// MonthEndMessages are the office's month-end feedback summary (spec §1 step 4), one private
+// MonthEndMessages are the office's month-end feedback summary (docs/dispatch.md), one private
 // message per office user, keyed by month and user so that queueing it twice sends it once.
 // The reminders worker calls it on the month's last working day (Cal.LastWorkingDayOfMonth)
 // with the store's MonthEndSummary and UsersOf(cases.RoleOffice, "", "").

@@ -22,6 +22,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/charts/chartstest"
 	"github.com/fangpin/fangpin/handlers"
 	"github.com/fangpin/fangpin/internal/browsertest"
@@ -31,6 +32,7 @@ import (
 // 进度 and 统计 answer with the text and a picture: through the outbox and the worker to
 // the simulator as an image message, a PNG at least 800 px wide that is not blank.
 func TestProgressAndStatsSendPictures(t *testing.T) {
+	t.Parallel()
 	db, _, r, _ := setupRouter(t)
 	if got := say(t, db, r, "c1", "zhaoliu", "进度 2026-11"); !strings.Contains(got, "城关镇：交办 5") {
 		t.Fatalf("进度 text: %s", got)
@@ -94,6 +96,7 @@ func fetch(t *testing.T, u string) (int, string) {
 }
 
 func TestOverviewLinkIsTheUsersAndExpires(t *testing.T) {
+	t.Parallel()
 	srv, links, r, db := overviewServerDB(t)
 	reply := r.Answer(context.Background(), bot.Message{ID: "o1", UserID: "zhaoliu", Text: "概览", ChatType: "single"})
 	i := strings.Index(reply, srv.URL)
@@ -154,8 +157,8 @@ func TestOverviewLinkIsTheUsersAndExpires(t *testing.T) {
 	}
 	// the drill-downs' cases are in the access log as viewed; the refused links as refused
 	var viewed, refused int
-	db.Get(&viewed, `SELECT count(*) FROM access_log WHERE user_id = 'zhaoliu' AND action = 'view' AND detail = '概览案件清单'`)
-	db.Get(&refused, `SELECT count(*) FROM access_log WHERE action = 'refused' AND detail LIKE '概览%'`)
+	viewed = pgtest.Count(t, db, `SELECT count(*) FROM access_log WHERE user_id = 'zhaoliu' AND action = 'view' AND detail = '概览案件清单'`)
+	refused = pgtest.Count(t, db, `SELECT count(*) FROM access_log WHERE action = 'refused' AND detail LIKE '概览%'`)
 	if viewed != 5+1 || refused < 3 {
 		t.Errorf("access log: %d cases viewed (want 6), %d refusals (want at least 3)", viewed, refused)
 	}
@@ -176,6 +179,7 @@ func TestOverviewLinkIsTheUsersAndExpires(t *testing.T) {
 // off the side, and the screenshots are kept (FANGPIN_SCREENSHOT_DIR, else the test's
 // temporary directory) to look at.
 func TestOverviewPageInBrowser(t *testing.T) {
+	t.Parallel()
 	bctx := browsertest.New(t)
 	srv, links, _ := overviewServer(t)
 	page := srv.URL + links.OverviewPath("zhaoliu") + "&m=2026-11"
@@ -249,6 +253,7 @@ func (d withLeader) Actor(ctx context.Context, userid string) (cases.Actor, erro
 // A leader reads 进度 (text and picture), 统计 and the overview; changing anything is not
 // among the leader's commands.
 func TestLeaderReadsProgressAndTheOverview(t *testing.T) {
+	t.Parallel()
 	db, _ := monthtest.Setup(t)
 	dir := withLeader{db}
 	links := &handlers.FormLinks{Secret: []byte("overview-secret"), Now: db.Now}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -12,15 +13,15 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// ReportForm is the H5 form of 申报/走访 (spec §5b): GET /report shows it, POST makes the case.
+// ReportForm is the H5 form of 申报/走访 (docs/held-and-tasks.md): GET /report shows it, POST makes the case.
 // It is opened by a signed link bound to the cadre (FormLinks.ReportURL, sent by “申报” or
 // “走访” without arguments in private chat) or by a WeCom OAuth code. Mount it at /report.
 type ReportForm struct {
 	Ledger   Ledger
 	Users    Directory
 	Links    *FormLinks
-	OAuth    CodeResolver // optional
-	Announce *Announcer   // the masked group notice and the cadres' private details
+	OAuth    CodeResolver        // optional
+	Announce *announce.Announcer // the masked group notice and the cadres' private details
 	Now      func() time.Time
 	Log      *slog.Logger
 }

@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"github.com/fangpin/fangpin/announce"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/synth"
 	"github.com/fangpin/fangpin/handlers"
 )
@@ -17,8 +19,9 @@ import (
 // refused to anyone else; a wrong check digit is shown at its field and stores nothing; a good
 // report makes the case.
 func TestReportForm(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
-	form := &handlers.ReportForm{Ledger: f.db, Users: f.db, Links: f.links, Announce: &handlers.Announcer{Links: f.links},
+	form := &handlers.ReportForm{Ledger: f.db, Users: f.db, Links: f.links, Announce: &announce.Announcer{Links: f.links},
 		Now: func() time.Time { return f.now }}
 	do := func(method, target string, vals url.Values) (int, string) {
 		var r *http.Request
@@ -48,13 +51,13 @@ func TestReportForm(t *testing.T) {
 	id := synth.New(5).IDNumber(1980)
 	bad := id[:17] + string("0123456789"[(strings.IndexByte("0123456789X", id[17])+1)%10])
 	var before int
-	f.db.Get(&before, `SELECT count(*) FROM warnings`)
+	before = pgtest.Count(t, f.db, `SELECT count(*) FROM warnings`)
 	vals := url.Values{"source": {"农户申报"}, "id_number": {bad}, "name": {"孟繁星"}, "category": {"饮水"}, "situation": {"自来水经常停水，水质浑浊"}}
 	if code, body := do("POST", link, vals); code != http.StatusUnprocessableEntity || !strings.Contains(body, `id="err-id_number"`) || strings.Contains(body, "已记录") {
 		t.Errorf("wrong check digit: %d %s", code, body)
 	}
 	var after int
-	f.db.Get(&after, `SELECT count(*) FROM warnings`)
+	after = pgtest.Count(t, f.db, `SELECT count(*) FROM warnings`)
 	if after != before {
 		t.Fatalf("a refused report stored %d warnings", after-before)
 	}

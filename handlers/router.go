@@ -17,7 +17,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// MaxCommandBytes is the longest chat command the router takes (spec §14).
+// MaxCommandBytes is the longest chat command the router takes (docs/limits.md).
 const MaxCommandBytes = 2048
 
 // Directory finds who a WeCom user is; unknown users are cases.ENotFound.
@@ -61,7 +61,7 @@ type Command struct {
 	Usage   string       // 核查 <编号> 纳入 <说明>
 	// Public is how many leading arguments a group reply may repeat (a case number, a result
 	// word, a month, a township); everything typed after them is free text that stays out of
-	// groups (§9). Zero, the default, keeps every argument out.
+	// groups (docs/privacy.md). Zero, the default, keeps every argument out.
 	Public  int
 	Example string
 	Summary string
@@ -278,7 +278,7 @@ func (r *Router) HandleMessageErr(ctx context.Context, m bot.Message) error {
 }
 
 // replies makes what is sent for reply: to the sender, or in a group the group-safe text
-// (§9) and, when something was withheld there, the full reply to the sender privately.
+// (docs/privacy.md) and, when something was withheld there, the full reply to the sender privately.
 func (r *Router) replies(m bot.Message, reply string, typed []string) []bot.Outgoing {
 	if !m.InGroup() || m.ResponseURL == "" {
 		return []bot.Outgoing{ReplyTo(m, "reply", reply)}
@@ -309,7 +309,7 @@ func (r *Router) GroupAnswer(ctx context.Context, m bot.Message) string {
 // reply must not repeat.
 func (r *Router) answer(ctx context.Context, m bot.Message) (string, []string) {
 	if len(m.Text) > MaxCommandBytes {
-		// Spec §14: a chat command is at most 2,048 bytes. Nothing of it is repeated.
+		// docs/limits.md: a chat command is at most 2,048 bytes. Nothing of it is repeated.
 		return fmt.Sprintf("您发来的内容有 %d 字节，超过了一条命令 %d 字节的上限，没有处理。请把说明写短一些；较长的情况说明请用核查表单（发送“表单 <编号>”）。",
 			len(m.Text), MaxCommandBytes), nil
 	}

@@ -26,6 +26,7 @@ func (q *queue) Enqueue(ctx context.Context, msgs ...bot.Outgoing) error {
 }
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	name, args, rest := Parse("@防返贫助手　核查 yj202611-0001 不纳入  家庭收入 稳定")
 	if name != "核查" || len(args) != 4 || args[0] != "yj202611-0001" || rest != "yj202611-0001 不纳入  家庭收入 稳定" {
 		t.Fatalf("Parse: %q %q %q", name, args, rest)
@@ -33,6 +34,7 @@ func TestParse(t *testing.T) {
 }
 
 func TestHelpAndUnknownUser(t *testing.T) {
+	t.Parallel()
 	q := &queue{}
 	r := NewRouter(users{"zhangsan": {UserID: "zhangsan", Name: "张三", Role: cases.RoleCadre, Township: "城关镇"}}, q, nil)
 	r.HandleMessage(context.Background(), bot.Message{ID: "m1", UserID: "zhangsan", Text: "帮助"})
@@ -49,6 +51,7 @@ func TestHelpAndUnknownUser(t *testing.T) {
 }
 
 func TestRoleRefusal(t *testing.T) {
+	t.Parallel()
 	q := &queue{}
 	r := NewRouter(users{"zhangsan": {UserID: "zhangsan", Name: "张三", Role: cases.RoleCadre, Township: "城关镇"}}, q, nil)
 	r.Register(&Command{Name: "交办", Roles: []cases.Role{cases.RoleOffice}, Usage: "交办", Run: func(context.Context, Request) (string, error) { return "done", nil }})
@@ -58,8 +61,9 @@ func TestRoleRefusal(t *testing.T) {
 	}
 }
 
-// A chat command over 2,048 bytes is refused with the limit named, and not run (spec §14).
+// A chat command over 2,048 bytes is refused with the limit named, and not run (docs/limits.md).
 func TestCommandOverTheLimitIsRefused(t *testing.T) {
+	t.Parallel()
 	q := &queue{}
 	r := NewRouter(users{"zhangsan": {UserID: "zhangsan", Name: "张三", Role: cases.RoleCadre, Township: "城关镇"}}, q, nil)
 	ran := false
@@ -76,6 +80,7 @@ func TestCommandOverTheLimitIsRefused(t *testing.T) {
 
 // Only the command's head is read forgivingly; the free text is taken as typed.
 func TestFreeTextKeptAsTyped(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		text string
 		n    int

@@ -1,16 +1,17 @@
 package handlers_test
 
 import (
+	"github.com/fangpin/fangpin/cases"
 	"strings"
 	"testing"
 
 	"github.com/fangpin/fangpin/bot"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
 )
 
 func TestFailureReportNamesTownshipKindAndFix(t *testing.T) {
-	towns := []postgres.Township{{Name: "城关镇", AppChatID: "wrCG0001"}, {Name: "河口乡", WebhookKey: "secret-key"}}
+	t.Parallel()
+	towns := []cases.Township{{Name: "城关镇", AppChatID: "wrCG0001"}, {Name: "河口乡", WebhookKey: "secret-key"}}
 	for _, tc := range []struct {
 		name   string
 		f      bot.FailedSend
@@ -45,6 +46,7 @@ func TestFailureReportNamesTownshipKindAndFix(t *testing.T) {
 }
 
 func TestRefusedGroupCodes(t *testing.T) {
+	t.Parallel()
 	for code, want := range map[int64]bool{86003: true, 93000: true, 60011: true, 45009: false, 40008: false, 0: false} {
 		if bot.RefusedGroupCode(code) != want {
 			t.Errorf("RefusedGroupCode(%d) = %v, want %v", code, !want, want)

@@ -27,6 +27,7 @@ func (f *fixture) site(t *testing.T) *httptest.Server {
 }
 
 func TestTaskListAuthAndScope(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	srv := f.site(t)
 	if code, body := get(t, srv.URL+"/tasks/?township=城关镇"); code != 403 || !strings.Contains(body, "企业微信") {
@@ -67,6 +68,7 @@ func TestTaskListAuthAndScope(t *testing.T) {
 // The H5 task list in a browser: each case opens with its details and form; a case
 // handled there leaves the list.
 func TestTaskListInBrowser(t *testing.T) {
+	t.Parallel()
 	ctx := browsertest.New(t)
 	f := newFixture(t)
 	srv := f.site(t)
@@ -118,6 +120,7 @@ func TestTaskListInBrowser(t *testing.T) {
 // OAuth and comes back with one: the code's user must be the link's; the cookie it leaves
 // stands for it afterwards, for that user only.
 func TestTaskListAsksOAuthWhoOpensTheLink(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	links := *f.links
 	links.OAuthCorpID = "wwcorp"

@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/notify"
 	"github.com/fangpin/fangpin/notify/botsend"
 )
@@ -61,6 +62,7 @@ func (s *dyingSender) Send(ctx context.Context, tx cases.Tx, ds ...notify.Delive
 // over the other's claims while they are being fired, send the rest: each reminder once,
 // nothing of the dead worker's committed half again.
 func TestBatchCrashSendsEachOnce(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	day := cases.MustDate("2026-11-10")
@@ -80,7 +82,7 @@ func TestBatchCrashSendsEachOnce(t *testing.T) {
 	wctx, kill := context.WithCancel(ctx)
 	dying := &dyingSender{manyDone: make(chan struct{}), kill: kill, committed: func(key string) bool {
 		var n int
-		f.db.Get(&n, `SELECT count(*) FROM outbox WHERE idem_key = $1`, key)
+		n = pgtest.Count(t, f.db, `SELECT count(*) FROM outbox WHERE idem_key = $1`, key)
 		return n > 0
 	}}
 	dead := &notify.Worker{DB: f.db, Redis: f.redis, Prefix: f.prefix, Sender: dying, Now: f.clock.Now, Batch: 1000, Parallel: 2}
@@ -154,7 +156,7 @@ func TestBatchCrashSendsEachOnce(t *testing.T) {
 	}
 	wg.Wait()
 	var due int
-	f.db.Get(&due, `SELECT count(*) FROM reminders WHERE state = 'pending' AND due_at <= $1`, f.clock.Now())
+	due = pgtest.Count(t, f.db, `SELECT count(*) FROM reminders WHERE state = 'pending' AND due_at <= $1`, f.clock.Now())
 	if due != 0 {
 		t.Errorf("%d reminders still due", due)
 	}
@@ -174,17 +176,17 @@ func TestBatchCrashSendsEachOnce(t *testing.T) {
 		}
 	}
 	var doubled, sentRows, messages int
-	f.db.Get(&doubled, `SELECT count(*) FROM (SELECT idem_key FROM outbox GROUP BY idem_key HAVING count(*) > 1) x`)
-	f.db.Get(&sentRows, `SELECT count(*) FROM reminders WHERE state = 'sent' AND kind NOT IN ('case_due', 'case_overdue', 'month_end')`)
-	f.db.Get(&messages, `SELECT count(*) FROM outbox WHERE idem_key LIKE 'reminder:%'`)
+	doubled = pgtest.Count(t, f.db, `SELECT count(*) FROM (SELECT idem_key FROM outbox GROUP BY idem_key HAVING count(*) > 1) x`)
+	sentRows = pgtest.Count(t, f.db, `SELECT count(*) FROM reminders WHERE state = 'sent' AND kind NOT IN ('case_due', 'case_overdue', 'month_end')`)
+	messages = pgtest.Count(t, f.db, `SELECT count(*) FROM outbox WHERE idem_key LIKE 'reminder:%'`)
 	if doubled != 0 || messages != sentRows {
 		t.Errorf("%d messages for %d reminders sent on their own or as digests, %d doubled", messages, sentRows, doubled)
 	}
 	// Each township's digest of each day went out once, carrying its cases' reminders.
 	var digests, carried, caseRows int
-	f.db.Get(&digests, `SELECT count(*) FROM reminders WHERE kind = 'digest' AND state = 'sent'`)
-	f.db.Get(&carried, `SELECT count(*) FROM reminders WHERE kind IN ('case_due', 'case_overdue') AND state = 'sent'`)
-	f.db.Get(&caseRows, `SELECT count(*) FROM reminders WHERE kind IN ('case_due', 'case_overdue') AND due_at <= $1`, f.clock.Now())
+	digests = pgtest.Count(t, f.db, `SELECT count(*) FROM reminders WHERE kind = 'digest' AND state = 'sent'`)
+	carried = pgtest.Count(t, f.db, `SELECT count(*) FROM reminders WHERE kind IN ('case_due', 'case_overdue') AND state = 'sent'`)
+	caseRows = pgtest.Count(t, f.db, `SELECT count(*) FROM reminders WHERE kind IN ('case_due', 'case_overdue') AND due_at <= $1`, f.clock.Now())
 	if digests == 0 || carried != caseRows {
 		t.Errorf("%d digests sent carrying %d of %d case reminders", digests, carried, caseRows)
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/internal/redistest"
 	"github.com/fangpin/fangpin/notify"
 )
@@ -212,9 +213,9 @@ func benchClaimToOutbox(b *testing.B, digested bool) {
 // its message.
 func benchCheck(b *testing.B, f *fixture, timed *timedStore, n int, digested bool, start time.Time) ([]time.Duration, int) {
 	var sent, messages, doubled int
-	f.db.Get(&sent, `SELECT count(*) FROM reminders WHERE key LIKE 'bench:%' AND state = 'sent'`)
-	f.db.Get(&messages, `SELECT count(*) FROM outbox`)
-	f.db.Get(&doubled, `SELECT count(*) FROM (SELECT idem_key FROM outbox GROUP BY idem_key HAVING count(*) > 1) x`)
+	sent = pgtest.Count(b, f.db, `SELECT count(*) FROM reminders WHERE key LIKE 'bench:%' AND state = 'sent'`)
+	messages = pgtest.Count(b, f.db, `SELECT count(*) FROM outbox`)
+	doubled = pgtest.Count(b, f.db, `SELECT count(*) FROM (SELECT idem_key FROM outbox GROUP BY idem_key HAVING count(*) > 1) x`)
 	want := n
 	if digested {
 		want = benchTownships

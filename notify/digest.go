@@ -10,7 +10,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// A township group gets at most one reminder message a day (spec §10): the cases due today,
+// A township group gets at most one reminder message a day (docs/reminders.md): the cases due today,
 // due soon and overdue, and on its day the month-end list, go out as one digest. Each case
 // reminder stays a row of its own, marked sent with the digest, so the record and
 // exactly-once are unchanged; only the message is shared.
@@ -57,7 +57,7 @@ type digestOutcome struct {
 	cancel   map[int64]string
 	next     []cases.Reminder
 	consumed map[int64]bool // every reminder settled here, the digest's own row included
-	mention  []string       // the responsible cadres of the digest's cases, to @ (spec §10)
+	mention  []string       // the responsible cadres of the digest's cases, to @ (docs/reminders.md)
 }
 
 // fireDigest gathers the group's pending digested reminders of the digest's day that are due

@@ -78,8 +78,7 @@ func newFixture(t testing.TB) *fixture {
 	r, prefix := redistest.New(t)
 	f := &fixture{t: t, db: db, clock: &clock{}, redis: r, prefix: prefix, sender: &countingSender{calls: map[string]int{}}}
 	db.Now = f.clock.Now
-	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
-	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{notify.CaseHook(db)}, Task: []cases.TaskHook{notify.TaskHook(db)}})
 	org := parseOrg(t, orgYAML)
 	if _, err := db.ApplyOrg(context.Background(), org); err != nil {
 		t.Fatal(err)
@@ -118,10 +117,8 @@ func (f *fixture) dispatch(round, township, head, household string, day cases.Da
 		}
 		c = cases.Case{ID: id, No: no, Round: round, Kind: n.Kind, HouseholdKey: household, HeadName: head,
 			Village: n.Village, Township: township, Status: cases.StatusDispatched, DispatchedAt: n.DispatchedAt, DueOn: n.DueOn}
-		for _, h := range f.db.CaseHooks {
-			if err := h(ctx, postgres.Unit(tx), cases.Case{}, c); err != nil {
-				return err
-			}
+		if err := f.db.RunCaseHooks(ctx, tx, cases.Case{}, c); err != nil {
+			return err
 		}
 		return nil
 	})
@@ -182,9 +179,10 @@ func (f *fixture) pendingOf(caseID int64) int {
 }
 
 // TestPlayNovemberDecember plays two months day by day with two workers: the reminders sent
-// are exactly those of spec §10, on the right working days, once each; Redis is emptied and
+// are exactly those of docs/reminders.md, on the right working days, once each; Redis is emptied and
 // the workers are down for a day and a half in December, and nothing is lost or doubled.
 func TestPlayNovemberDecember(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	w1, w2 := f.worker(), f.worker()
@@ -281,7 +279,7 @@ func TestPlayNovemberDecember(t *testing.T) {
 		"2026-12-25 case_due group:城关镇 " + A,
 		"2026-12-28 case_due group:城关镇 " + A,
 		// A is November's, returned and still without a result: the month-end reminder lists
-		// it although 城关镇 has no December case (spec §10, carry-over).
+		// it although 城关镇 has no December case (docs/reminders.md, carry-over).
 		"2026-12-28 month_end group:城关镇",
 		"2026-12-29 case_due group:城关镇 " + A,
 		"2026-12-30 case_escalate office " + A,
@@ -431,6 +429,7 @@ func TestPlayNovemberDecember(t *testing.T) {
 // A late push of an old period does not silence this month's nudge: a push counts for the
 // period it names (cases.Pushed), as in the assessment.
 func TestOldPeriodPushDoesNotSilenceTheNudge(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	w := f.worker()
@@ -452,6 +451,7 @@ func TestOldPeriodPushDoesNotSilenceTheNudge(t *testing.T) {
 // A worker that died holding a claim, a rebuild that re-adds the same ids and two live workers:
 // the reminder still goes out once, and the dead worker's claim expiring later changes nothing.
 func TestCrashedClaimAndRebuildSendOnce(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	f.clock.Set(cases.MustDate("2026-11-10").At(10, 0))
@@ -491,16 +491,14 @@ func TestCrashedClaimAndRebuildSendOnce(t *testing.T) {
 		}
 	}
 	var outbox, sentAll int
-	f.db.Get(&outbox, `SELECT count(*) FROM outbox WHERE idem_key LIKE 'reminder:%'`)
-	f.db.Get(&sentAll, `SELECT count(*) FROM reminders WHERE state = 'sent'`)
+	outbox = pgtest.Count(t, f.db, `SELECT count(*) FROM outbox WHERE idem_key LIKE 'reminder:%'`)
+	sentAll = pgtest.Count(t, f.db, `SELECT count(*) FROM reminders WHERE state = 'sent'`)
 	if sent != 1 {
 		t.Errorf("sent %d reminders of %s; want 1", sent, a.No)
 	}
 	// Case reminders to a group travel in the day's digest: one message for both rows.
-	var digests int
-	f.db.Get(&digests, `SELECT count(*) FROM reminders WHERE state = 'sent' AND kind = 'digest'`)
 	var digested int
-	f.db.Get(&digested, `SELECT count(*) FROM reminders WHERE state = 'sent' AND kind IN ('case_due', 'case_overdue', 'month_end')`)
+	digested = pgtest.Count(t, f.db, `SELECT count(*) FROM reminders WHERE state = 'sent' AND kind IN ('case_due', 'case_overdue', 'month_end')`)
 	sentAll -= digested
 	// November's own reminders went out late too (the worker was not ticking then): each once.
 	if len(f.sender.calls) != sentAll || outbox != sentAll {
@@ -517,6 +515,7 @@ func TestCrashedClaimAndRebuildSendOnce(t *testing.T) {
 // day, listing every case due, due soon and overdue (overdue first), over a fortnight; each
 // case's reminder is still recorded as sent.
 func TestOneDigestPerTownshipPerDay(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	var nos []string
@@ -570,8 +569,8 @@ func TestOneDigestPerTownshipPerDay(t *testing.T) {
 		t.Errorf("group messages on %d days: %v", len(perDay), perDay)
 	}
 	var caseRows, sentRows int
-	f.db.Get(&caseRows, `SELECT count(*) FROM reminders WHERE kind IN ('case_due', 'case_overdue') AND due_at < '2026-12-19'`)
-	f.db.Get(&sentRows, `SELECT count(*) FROM reminders WHERE kind IN ('case_due', 'case_overdue') AND state = 'sent'`)
+	caseRows = pgtest.Count(t, f.db, `SELECT count(*) FROM reminders WHERE kind IN ('case_due', 'case_overdue') AND due_at < '2026-12-19'`)
+	sentRows = pgtest.Count(t, f.db, `SELECT count(*) FROM reminders WHERE kind IN ('case_due', 'case_overdue') AND state = 'sent'`)
 	if caseRows == 0 || sentRows != caseRows {
 		t.Errorf("%d case reminders due in the fortnight, %d recorded as sent", caseRows, sentRows)
 	}
@@ -603,6 +602,7 @@ func TestOneDigestPerTownshipPerDay(t *testing.T) {
 // A township's daily digest @s the responsible cadres of the cases in it, not every cadre
 // of the township, and names them in the text (app-created groups cannot @ by userid).
 func TestDigestMentionsTheResponsibleCadres(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	org := parseOrg(t, orgYAML+"  - {userid: zhouer, name: 周二, role: cadre, township: 河口乡}\n")

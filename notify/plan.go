@@ -1,4 +1,4 @@
-// Package notify plans and sends the reminders of spec §10. Postgres holds every reminder
+// Package notify plans and sends the reminders of docs/reminders.md. Postgres holds every reminder
 // (what is due, to whom, and what became of it); Redis holds the schedule, a sorted set that
 // workers claim from atomically and that can always be rebuilt from Postgres. Messages leave
 // through the Sender interface, in the transaction that marks the reminder sent.
@@ -38,7 +38,7 @@ type Clock interface {
 }
 
 // CaseHook plans, cancels and renews a case's reminders inside the transaction of its change
-// (register it in db.CaseHooks). On creation (before.ID == 0) it plans them; when the case
+// (register it in postgres.Hooks.Case). On creation (before.ID == 0) it plans them; when the case
 // closes it cancels them; when a spot check returns it (new due_on) it cancels the old ones
 // and plans new ones. It reads db.Now and db.Cal when it runs, so a test's clock applies.
 func CaseHook(db Clock) cases.CaseHook {
@@ -72,7 +72,7 @@ func CaseHook(db Clock) cases.CaseHook {
 
 // TaskHook plans a department task's reminders inside the transaction that adds it, and
 // cancels those still pending in the transaction that completes it (register it in
-// db.TaskHooks).
+// postgres.Hooks.Task).
 func TaskHook(db Clock) cases.TaskHook {
 	return func(ctx context.Context, tx cases.Tx, t cases.Task) error {
 		if t.Status == cases.TaskDone {
@@ -85,7 +85,7 @@ func TaskHook(db Clock) cases.TaskHook {
 // TaskDoneNote is why a completed task's reminders are not sent.
 const TaskDoneNote = "部门任务已办理"
 
-// PlanMonth plans the month's department, dispatch and month-end reminders (spec §10) for
+// PlanMonth plans the month's department, dispatch and month-end reminders (docs/reminders.md) for
 // the departments and townships of the org; idempotent.
 func PlanMonth(ctx context.Context, db Store, month cases.Date) (int, error) {
 	od, towns, err := db.ReminderOrg(ctx)
@@ -104,7 +104,7 @@ type Row = cases.ReminderListing
 
 // ListMonth plans month's cycle on demand (idempotent, also for months ahead) and returns its
 // reminders by due moment: push nudges and late notices, the dispatch reminder, the
-// month-end and feedback reminders (spec §10, §11 `fangpin reminders --month`).
+// month-end and feedback reminders (docs/reminders.md, `fangpin reminders --month`).
 func ListMonth(ctx context.Context, db Store, month cases.Date) ([]Row, error) {
 	if _, err := PlanMonth(ctx, db, month); err != nil {
 		return nil, err

@@ -15,7 +15,7 @@ type caseInfo struct {
 	cases.Case
 }
 
-// household names the case in a group: number, village and the masked head's name (spec §9).
+// household names the case in a group: number, village and the masked head's name (docs/privacy.md).
 func (c caseInfo) household() string {
 	s := c.No
 	var parts []string
@@ -78,6 +78,59 @@ func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.Store
 	case cases.RemindCaseEscalate:
 		return fmt.Sprintf("【逾期督办】%s的案件 %s 已超过办理时限 %s 仍未办结（当前：%s），请督促%s尽快办理。",
 			c.Township, c.household(), c.DueOn, c.Status.Label(), c.Township), "", nil
+	case cases.RemindPush, cases.RemindPushLate, cases.RemindEducation, cases.RemindEduLate:
+		return composePush(ctx, tx, r, kind, day, cal)
+	case cases.RemindDispatch:
+		dispatched, err := tx.RoundDispatched(ctx, day.MonthKey())
+		if err != nil {
+			return "", "", err
+		}
+		if dispatched {
+			return "", "本月已集中交办", nil
+		}
+		return fmt.Sprintf("【交办提醒】%s的集中交办还没有进行，请在 %d 日前完成比对初筛和交办（发送“交办”即可）。",
+			monthLabel(day.MonthKey()), cases.DispatchDeadlineDay), "", nil
+	case cases.RemindFeedback:
+		// The same figures as 进度 and the ledger's 汇总 sheet: one query (postgres.Assess).
+		sum, err := w.DB.MonthEndSummary(ctx, day.MonthKey())
+		if err != nil {
+			return "", "", fmt.Errorf("month-end summary %s: %w", day.MonthKey(), err)
+		}
+		return sum.Text(), "", nil
+	case cases.RemindResults:
+		round := r.Period
+		if round == "" {
+			round = day.MonthKey()
+		}
+		rs, err := w.DB.DepartmentResults(ctx, round, r.Department)
+		if err != nil {
+			return "", "", fmt.Errorf("results of %s %s: %w", r.Department, round, err)
+		}
+		if len(rs) == 0 || len(rs[0].Rules) == 0 {
+			return "", "本轮交办没有本部门推送的预警", nil
+		}
+		return cases.ResultsText(rs[0], nil), "", nil
+	case cases.RemindMonthEnd:
+		// Every case of the township still without a result, whatever its round, overdue
+		// first, and the older cases that took a 补充预警 this month (docs/reminders.md).
+		open, err := tx.CarryOver(ctx, day.MonthKey(), r.Township, day)
+		if err != nil {
+			return "", "", err
+		}
+		text := cases.CarryOverText(r.Township, day.MonthKey(), day.LastOfMonth(), day, cal, open)
+		if text == "" {
+			return "", "本乡镇案件均已反馈结果", nil
+		}
+		return text, "", nil
+	}
+	return "", "", fmt.Errorf("unknown reminder kind %q", r.Kind)
+}
+
+// composePush writes a department's push reminder (monthly data, or the yearly 因学 data),
+// or says why it is not needed: the department has pushed, by the rule the assessment
+// scores (cases.Pushed).
+func composePush(ctx context.Context, tx cases.ReminderTx, r cases.StoredReminder, kind cases.ReminderKind, day cases.Date, cal *cases.Calendar) (text, skip string, err error) {
+	switch kind {
 	case cases.RemindPush, cases.RemindPushLate:
 		period := r.Period
 		if period == "" { // planned before reminders named their period
@@ -123,50 +176,8 @@ func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.Store
 			return fmt.Sprintf("【推送逾期】%s尚未推送 %d 年度因学数据，已超过 %s 的推送时限，请督促。", r.Department, year, deadline), "", nil
 		}
 		return fmt.Sprintf("【推送逾期提醒】%s：%d 年度因学数据已超过 %s 的推送时限，仍未收到，请尽快推送。", r.Department, year, deadline), "", nil
-	case cases.RemindDispatch:
-		dispatched, err := tx.RoundDispatched(ctx, day.MonthKey())
-		if err != nil {
-			return "", "", err
-		}
-		if dispatched {
-			return "", "本月已集中交办", nil
-		}
-		return fmt.Sprintf("【交办提醒】%s的集中交办还没有进行，请在 %d 日前完成比对初筛和交办（发送“交办”即可）。",
-			monthLabel(day.MonthKey()), cases.DispatchDeadlineDay), "", nil
-	case cases.RemindFeedback:
-		// The same figures as 进度 and the ledger's 汇总 sheet: one query (postgres.Assess).
-		sum, err := w.DB.MonthEndSummary(ctx, day.MonthKey())
-		if err != nil {
-			return "", "", fmt.Errorf("month-end summary %s: %w", day.MonthKey(), err)
-		}
-		return sum.Text(), "", nil
-	case cases.RemindResults:
-		round := r.Period
-		if round == "" {
-			round = day.MonthKey()
-		}
-		rs, err := w.DB.DepartmentResults(ctx, round, r.Department)
-		if err != nil {
-			return "", "", fmt.Errorf("results of %s %s: %w", r.Department, round, err)
-		}
-		if len(rs) == 0 || len(rs[0].Rules) == 0 {
-			return "", "本轮交办没有本部门推送的预警", nil
-		}
-		return cases.ResultsText(rs[0], nil), "", nil
-	case cases.RemindMonthEnd:
-		// Every case of the township still without a result, whatever its round, overdue
-		// first, and the older cases that took a 补充预警 this month (spec §10).
-		open, err := tx.CarryOver(ctx, day.MonthKey(), r.Township, day)
-		if err != nil {
-			return "", "", err
-		}
-		text := cases.CarryOverText(r.Township, day.MonthKey(), day.LastOfMonth(), day, cal, open)
-		if text == "" {
-			return "", "本乡镇案件均已反馈结果", nil
-		}
-		return text, "", nil
 	}
-	return "", "", fmt.Errorf("unknown reminder kind %q", r.Kind)
+	return "", "", fmt.Errorf("not a push reminder: %q", r.Kind)
 }
 
 // missingPushes lists the department's monthly categories not pushed for period, by the
@@ -182,15 +193,13 @@ func missingPushes(ctx context.Context, tx cases.ReminderTx, dept, period string
 		return nil, err
 	}
 	var missing []string
-	for _, cat := range cats {
-		if _, ok := cases.Pushed(pushes, cat, period); cat.Monthly() && !ok {
-			missing = append(missing, cat.Label())
-		}
+	for _, cat := range cases.MissingPushes(cats, pushes, period) {
+		missing = append(missing, cat.Label())
 	}
 	return missing, nil
 }
 
-// composeTask writes a department task's reminder (spec §10), or says why it is not needed.
+// composeTask writes a department task's reminder (docs/reminders.md), or says why it is not needed.
 // It goes to the liaisons privately, so it may name the household; it never holds an ID
 // number, a diagnosis or an amount all the same.
 func (w *Worker) composeTask(ctx context.Context, tx cases.ReminderTx, r cases.StoredReminder, c *caseInfo, day cases.Date) (text, skip string, err error) {

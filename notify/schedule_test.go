@@ -12,6 +12,7 @@ import (
 
 // Eight claimers racing over one schedule get every due id exactly once, and nothing not due.
 func TestClaimIsAtomic(t *testing.T) {
+	t.Parallel()
 	r, prefix := redistest.New(t)
 	s := notify.Schedule{R: r, Prefix: prefix}
 	ctx := context.Background()

@@ -12,6 +12,7 @@ import (
 // and on its first overdue day, with the escalation to the office that day; a task done
 // before then is not recalled again, and a closed case does not silence its open task.
 func TestDepartmentTaskReminders(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	w := f.worker()
@@ -65,7 +66,9 @@ func TestDepartmentTaskReminders(t *testing.T) {
 		t.Errorf("task reminders sent:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	var texts []string
-	f.db.Select(&texts, `SELECT payload::text FROM outbox WHERE idem_key LIKE 'reminder:%' AND target = 'wangwu' AND payload::text LIKE '%部门任务%'`)
+	if err := f.db.Select(&texts, `SELECT payload::text FROM outbox WHERE idem_key LIKE 'reminder:%' AND target = 'wangwu' AND payload::text LIKE '%部门任务%'`); err != nil {
+		t.Fatal(err)
+	}
 	if len(texts) != 2 || !strings.Contains(strings.Join(texts, ""), "办理 "+a.No) {
 		t.Errorf("liaison's private reminders: %v", texts)
 	}

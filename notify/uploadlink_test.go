@@ -27,6 +27,7 @@ func (s *capturingSender) Send(ctx context.Context, tx cases.Tx, ds ...notify.De
 // A push nudge goes to each liaison of the department with that liaison's own upload link;
 // the late notice to the office carries none.
 func TestPushNudgeCarriesEachLiaisonsUploadLink(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	ctx := context.Background()
 	org := parseOrg(t, orgYAML+"  - {userid: liaison2, name: 钱七, role: liaison, department: 医保局}\n")

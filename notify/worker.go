@@ -16,7 +16,7 @@ import (
 // one of AppChat, Webhook or Users is set.
 type Delivery struct {
 	Key     string   // idempotency key, "reminder:<id>"
-	Text    string   // polite plain Chinese; group texts are masked (spec §9)
+	Text    string   // polite plain Chinese; group texts are masked (docs/privacy.md)
 	AppChat string   // a township group the app created
 	Webhook string   // a township group robot's key
 	Mention []string // userids to @ in a webhook group (the township's cadres)

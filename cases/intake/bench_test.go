@@ -51,7 +51,7 @@ func BenchmarkImportVsPsqlCopy(b *testing.B) {
 	if out, err := exec.Command("go", "build", "-o", bin, "../../cmd/fangpin").CombinedOutput(); err != nil {
 		b.Fatalf("build: %v\n%s", err, out)
 	}
-	url := pgtest.NewURL(b)
+	url := pgtest.MigratedURL(b)
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, url)
 	if err != nil {
@@ -78,7 +78,7 @@ func BenchmarkImportVsPsqlCopy(b *testing.B) {
 		b.Fatal(err)
 	}
 	rr.Close()
-	// A file is at most sheet.MaxFileBytes (spec §14): N rows go into as many files of at
+	// A file is at most sheet.MaxFileBytes (docs/limits.md): N rows go into as many files of at
 	// most FANGPIN_BENCH_ROWS_PER_FILE (default 500,000) rows as it takes, as the refusal of
 	// a larger file tells a department to do. psql copies the same files.
 	perFile := 500_000
@@ -155,7 +155,7 @@ func BenchmarkImportVsPsqlCopy(b *testing.B) {
 		// server's backends (anything else running counts too, so read it on a quiet machine).
 		others := systemCPU(b) - cpu0 - user - sys
 		var stored int
-		db.Get(&stored, `SELECT count(DISTINCT (batch_id, row_no)) FROM warnings`)
+		stored = pgtest.Count(b, db, `SELECT count(DISTINCT (batch_id, row_no)) FROM warnings`)
 		if warnings != warnRows(n) || stored != warnings {
 			b.Fatalf("import reported %d warning rows and stored %d, want %d", warnings, stored, warnRows(n))
 		}

@@ -1,4 +1,4 @@
-// Package intake reads department screening files (spec §3): it matches the header by the
+// Package intake reads department screening files (docs/intake.md): it matches the header by the
 // Chinese column names of each category, normalises and validates every row, applies the
 // county's rules (cases.Rules) and hands the accepted rows to a store in streaming chunks,
 // so a file of a million rows never sits in memory.
@@ -8,7 +8,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// Columns every department file has (spec §3).
+// Columns every department file has (docs/intake.md).
 const (
 	ColName       = "姓名"
 	ColID         = "身份证号"
@@ -55,7 +55,7 @@ type column struct {
 	Sign     int // for FigureSelfPaid: +1 adds, −1 subtracts; 0 means the column is the figure
 }
 
-// layouts are the category columns of spec §3, besides the common ones.
+// layouts are the category columns of docs/intake.md, besides the common ones.
 var layouts = map[cases.Category][]column{
 	cases.CatMedical: {
 		{Name: ColPersonKind, Empty: true},

@@ -34,6 +34,7 @@ func (f *fixture) view(t *testing.T, b cases.Batch) batchView {
 // The same rows as UTF-8 CSV, GBK CSV and XLSX give the same batch, and the synthetic
 // department files warn exactly where they say they do.
 func TestFormatsGiveTheSameBatch(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	for _, tc := range []struct {
 		dept string

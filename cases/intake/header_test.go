@@ -16,6 +16,7 @@ import (
 )
 
 func TestPlaceHeader(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct {
 		name     string
 		cat      cases.Category
@@ -61,6 +62,7 @@ func TestPlaceHeader(t *testing.T) {
 // three cells; a blank row inside the data is passed over; a row that only mentions 合计
 // further right is data.
 func TestTotalsAndFootersAreSkipped(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	id := func() string { return f.gen.IDNumber(1970) }
 	b := f.importBytes(t, "医保局", cases.CatMedical, csvOf("序号,姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用,备注",
@@ -81,6 +83,7 @@ func TestTotalsAndFootersAreSkipped(t *testing.T) {
 }
 
 func TestMatchCategoryAndInspect(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	write := func(name, s string) string {
 		p := filepath.Join(dir, name)
@@ -125,6 +128,7 @@ func TestMatchCategoryAndInspect(t *testing.T) {
 
 // A department's own value words (stored with its mapping) are taken like the built-in ones.
 func TestValueAliases(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	id := f.gen.IDNumber(1970)
 	file := csvOf("姓名,身份证号,乡镇,保障类别,审批日期", "王试一,"+id+",城关镇,农村五保对象,2026-11-02", "王试二,"+f.gen.IDNumber(1971)+",城关镇,分散供养,2026-11-02")
@@ -139,13 +143,16 @@ func TestValueAliases(t *testing.T) {
 		t.Fatalf("%+v %v; want row 2 taken (农村五保对象 → 特困), row 3 refused", b, err)
 	}
 	var detail string
-	f.db.Get(&detail, `SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 2`, b.ID)
+	if err := f.db.Get(&detail, `SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 2`, b.ID); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(detail, `"救助类别":"特困"`) {
 		t.Errorf("detail %s; want 救助类别 特困", detail)
 	}
 }
 
 func TestDatesNeverGuessed(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string]string{
 		"2026-11-05": "2026-11-05", "2026/11/5": "2026-11-05", "2026.11.5": "2026-11-05", "20261105": "2026-11-05",
 		"2026年11月5日": "2026-11-05", "46331": "2026-11-05", "2026-11-05 08:30:00": "2026-11-05",
@@ -166,6 +173,7 @@ func TestDatesNeverGuessed(t *testing.T) {
 }
 
 func TestIDMarksAreCleaned(t *testing.T) {
+	t.Parallel()
 	const id = "990208196603059510"
 	for _, in := range []string{"'" + id, id + "'", `="` + id + `"`, "‘" + id + "’", "\t" + id, " " + id + "\u3000"} {
 		if got := intake.NormalizeID(in); got != id {
@@ -177,6 +185,7 @@ func TestIDMarksAreCleaned(t *testing.T) {
 // docs/reference.md is what a county tells its departments: it must name every column of
 // every category, every built-in synonym and every value word the reader takes.
 func TestReferenceListsEveryColumnAndSynonym(t *testing.T) {
+	t.Parallel()
 	b, err := os.ReadFile("../../docs/reference.md")
 	if err != nil {
 		t.Fatal(err)
@@ -211,6 +220,7 @@ func TestReferenceListsEveryColumnAndSynonym(t *testing.T) {
 // data row 4. A workbook none of whose sheets has the header is refused naming the best
 // row, its sheet and what it lacks.
 func TestRowNumbersUnderTitlesAndBestCandidate(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	dir := t.TempDir()
 	titled := filepath.Join(dir, "医保.csv")

@@ -60,7 +60,7 @@ func BenchmarkImportInProcess(b *testing.B) {
 // benchDB is a migrated database with the example organisation and registry.
 func benchDB(b *testing.B) (*postgres.DB, string) {
 	ctx := context.Background()
-	url := pgtest.NewURL(b)
+	url := pgtest.MigratedURL(b)
 	db, err := postgres.Open(ctx, url)
 	if err != nil {
 		b.Fatal(err)

@@ -109,6 +109,7 @@ func (f *fixture) warnings(t *testing.T, batch string) map[int]string {
 }
 
 func TestMedicalEdges(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	g := f.gen
 	id := func() string { return g.IDNumber(1970) }
@@ -138,13 +139,16 @@ func TestMedicalEdges(t *testing.T) {
 		}
 	}
 	var detail string
-	f.db.Get(&detail, `SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 10`, b.ID)
+	if err := f.db.Get(&detail, `SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 10`, b.ID); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(detail, `"_rules"`) || !strings.Contains(detail, "medical.outpatient") {
 		t.Errorf("row 10 detail should list both rules: %s", detail)
 	}
 }
 
 func TestEducationAndIndustryEdges(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	g := f.gen
 	b := f.importBytes(t, "教体局", cases.CatEducation, csvOf("姓名,身份证号,乡镇,学校,学段,学年,学费,住宿费,教科书费,补助救助",
@@ -167,9 +171,10 @@ func TestEducationAndIndustryEdges(t *testing.T) {
 	}
 }
 
-// Spec §2: 教体局 only 公办高中 and 中职, 卫健委's epidemic only 重大 and 特别重大, 人社局
+// docs/rules.md: 教体局 only 公办高中 and 中职, 卫健委's epidemic only 重大 and 特别重大, 人社局
 // only 建档立卡. Rows outside are counted out_of_scope, are not errors and are not stored.
 func TestOutOfScopeRows(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	g := f.gen
 	b := f.importBytes(t, "教体局", cases.CatEducation, csvOf("姓名,身份证号,乡镇,学校,学段,学年,学费,住宿费,教科书费,补助救助",
@@ -199,13 +204,16 @@ func TestOutOfScopeRows(t *testing.T) {
 		t.Fatalf("employment: %+v", b)
 	}
 	var n int
-	f.db.Get(&n, `SELECT out_of_scope FROM batches WHERE id = $1`, b.ID)
+	if err := f.db.Get(&n, `SELECT out_of_scope FROM batches WHERE id = $1`, b.ID); err != nil {
+		t.Fatal(err)
+	}
 	if n != 1 {
 		t.Fatalf("stored out_of_scope = %d", n)
 	}
 }
 
 func TestBadRowsReportedGoodRowsKept(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	g := f.gen
 	good := g.IDNumber(1970)
@@ -240,11 +248,15 @@ func TestBadRowsReportedGoodRowsKept(t *testing.T) {
 		t.Errorf("rows not reported: %v (errors %+v)", want, b.Errors)
 	}
 	var detail, id string
-	f.db.QueryRow(`SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 2`, b.ID).Scan(&detail)
+	if err := f.db.QueryRow(`SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 2`, b.ID).Scan(&detail); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(detail, "extra kept") {
 		t.Errorf("extra column not kept in detail: %s", detail)
 	}
-	f.db.QueryRow(`SELECT id_number FROM warnings WHERE batch_id = $1 AND row_no = 8`, b.ID).Scan(&id)
+	if err := f.db.QueryRow(`SELECT id_number FROM warnings WHERE batch_id = $1 AND row_no = 8`, b.ID).Scan(&id); err != nil {
+		t.Fatal(err)
+	}
 	if id != lower {
 		t.Errorf("row 8 id %q, want %q", id, lower)
 	}
@@ -252,19 +264,21 @@ func TestBadRowsReportedGoodRowsKept(t *testing.T) {
 
 // A row that raises no warning is counted but its figures are not kept (data minimisation).
 func TestQuietRowsAreCountedNotStored(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	b := f.importBytes(t, "医保局", cases.CatMedical, csvOf("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用",
 		"甲,"+f.gen.IDNumber(1970)+",城关镇,30000,0,0",
 		"乙,"+f.gen.IDNumber(1970)+",城关镇,100,0,0",
 	))
 	var stored int
-	f.db.Get(&stored, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
+	stored = pgtest.Count(t, f.db, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
 	if b.Accepted != 2 || b.Warnings != 1 || stored != 1 {
 		t.Fatalf("accepted %d, warnings %d, stored rows %d; want 2, 1, 1", b.Accepted, b.Warnings, stored)
 	}
 }
 
 func TestSameFileTwiceChangesNothing(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	file := csvOf("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用", "甲,"+f.gen.IDNumber(1970)+",城关镇,30000,0,0")
 	first := f.importBytes(t, "医保局", cases.CatMedical, file)
@@ -274,13 +288,14 @@ func TestSameFileTwiceChangesNothing(t *testing.T) {
 		t.Fatalf("first %+v second %+v", first, second)
 	}
 	var n int
-	f.db.Get(&n, `SELECT count(*) FROM warnings`)
+	n = pgtest.Count(t, f.db, `SELECT count(*) FROM warnings`)
 	if n != 1 {
 		t.Fatalf("%d warnings stored, want 1", n)
 	}
 }
 
 func TestFileRefused(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	_, err := f.tryImport("医保局", cases.CatMedical, csvOf("姓名,身份证号,乡镇,住院自付累计,门特费用", "甲,x,城关镇,1,1"))
 	if cases.ErrorCode(err) != cases.EInvalid || !strings.Contains(cases.ErrorMessage(err), "门诊统筹费用") {
@@ -295,13 +310,14 @@ func TestFileRefused(t *testing.T) {
 		t.Fatalf("unknown department: %v", err)
 	}
 	var n int
-	f.db.Get(&n, `SELECT count(*) FROM batches`)
+	n = pgtest.Count(t, f.db, `SELECT count(*) FROM batches`)
 	if n != 0 {
 		t.Fatalf("%d batches stored for refused files", n)
 	}
 }
 
 func TestAlertsPopulationAndDates(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	g := f.gen
 	b := f.importBytes(t, "应急管理局", cases.CatDisaster, csvOf("姓名,身份证号,乡镇,灾害名称,灾害结束日期,受灾情况,损失金额",
@@ -326,6 +342,7 @@ func TestAlertsPopulationAndDates(t *testing.T) {
 }
 
 func TestRecordsAndOverrides(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	rules, err := cases.DefaultRules().With(map[string]string{"medical.inpatient.other": "30000"})
 	if err != nil {
@@ -346,6 +363,7 @@ func TestRecordsAndOverrides(t *testing.T) {
 }
 
 func TestLoadRules(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	p := dir + "/rules.yaml"
 	os.WriteFile(p, []byte("medical.inpatient.registered: \"6000\"\neducation.self_paid: 12000.50\n"), 0o644)
@@ -364,6 +382,7 @@ func TestLoadRules(t *testing.T) {
 
 // The fast paths of the normalisers must agree with the general ones.
 func TestNormaliseFastPaths(t *testing.T) {
+	t.Parallel()
 	for _, s := range []string{"0", "5000", "4999.99", "4999.9", "5.", "000012.30", "123456789012", "1234567890123",
 		"12.345", "-1", "1,000", ".5", "", "５０００", " 5000 ", "5000元"} {
 		got, gotErr := intake.NormalizeAmount(s)
@@ -397,8 +416,9 @@ func TestNormaliseFastPaths(t *testing.T) {
 }
 
 // TestEducationBySchoolYear: the push of April 2027 is the 学年 2026-2027; a row of another
-// 学年 is a row error and does not make the right row a duplicate (spec §2, §3).
+// 学年 is a row error and does not make the right row a duplicate (docs/rules.md and docs/intake.md).
 func TestEducationBySchoolYear(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	g := f.gen
 	kid := g.IDNumber(2010)
@@ -448,6 +468,7 @@ func (f *fixture) importPeriod(period string, b []byte) (cases.Batch, error) {
 // XLSX stores date cells) or a text date in another form is stored normalised in the detail
 // that 查看, the private message and the form show.
 func TestDatesAreStoredAsDates(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	a, b := f.members[0], f.members[1]
 	csv := "姓名,身份证号,乡镇,村,病种,确诊日期\n" +
@@ -471,6 +492,7 @@ func TestDatesAreStoredAsDates(t *testing.T) {
 // a duplicate. A blank 责任部门 is accepted (the 问题类型 names the department); an unknown
 // one is an error.
 func TestAssuranceProblemsOfOnePerson(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	id := f.gen.IDNumber(1970)
 	b := f.importBytes(t, "住建局", cases.CatAssurance, csvOf("姓名,身份证号,乡镇,问题类型,问题描述,责任部门",
@@ -496,6 +518,7 @@ func TestAssuranceProblemsOfOnePerson(t *testing.T) {
 
 // 于3日内推送: an epidemic push more than 3 days after its event is accepted and marked late.
 func TestEpidemicPushLate(t *testing.T) {
+	t.Parallel()
 	f := setup(t) // pushes arrive on 2026-11-03
 	g := f.gen
 	b := f.importBytes(t, "卫健委", cases.CatEpidemic, csvOf("姓名,身份证号,乡镇,事件名称,事件级别,发生日期,影响情况",
@@ -513,7 +536,9 @@ func TestEpidemicPushLate(t *testing.T) {
 		t.Fatalf("import JSON: %s", js)
 	}
 	var late bool
-	f.db.Get(&late, `SELECT late FROM batches WHERE id = $1`, b.ID)
+	if err := f.db.Get(&late, `SELECT late FROM batches WHERE id = $1`, b.ID); err != nil {
+		t.Fatal(err)
+	}
 	if !late {
 		t.Fatal("late not stored")
 	}
@@ -527,6 +552,7 @@ func TestEpidemicPushLate(t *testing.T) {
 
 // A monthly push after its deadline (the 5th on the official calendar) is accepted and late.
 func TestMonthlyPushAfterDeadlineIsLate(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	g := f.gen
 	for _, tc := range []struct {
@@ -546,6 +572,7 @@ func TestMonthlyPushAfterDeadlineIsLate(t *testing.T) {
 // 村, 户主身份证号), and what dispatch reads back puts them in again from those columns, so the
 // cadre's view keeps them.
 func TestDetailLeavesOutOwnColumns(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	person := f.gen.IDNumber(1971)
@@ -570,7 +597,7 @@ func TestDetailLeavesOutOwnColumns(t *testing.T) {
 	if detail["住院自付累计"] != "6000" || detail["备注"] != "extra kept" || detail["人员类别"] != "脱贫人口" {
 		t.Errorf("detail lost the row's own cells: %s", raw)
 	}
-	if _, err := f.db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10")}); err != nil {
+	if _, err := f.db.Dispatch(ctx, cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10")}); err != nil {
 		t.Fatal(err)
 	}
 	var caseID int64
@@ -594,6 +621,7 @@ func TestDetailLeavesOutOwnColumns(t *testing.T) {
 // may hold (RegistryIDKeys): registry people and people whose 户主身份证号 is a registry head,
 // in later chunks, are still found, and the others are still not.
 func TestRegistryFoundInLaterChunks(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	n := 2*intake.ChunkSize + 2000
 	at := map[int]string{7000: f.lifted.IDNumber, 11000: f.head.IDNumber}

@@ -16,6 +16,7 @@ import (
 // warns after the lookup, so nothing is stored: without the byte bound the 300 rows'
 // details, ~270 MB, would all wait in one chunk.
 func TestWideRowsDoNotPileUpInChunks(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	long := strings.Repeat("长", 30000)
 	cols := []string{"姓名", "身份证号", "乡镇", "住院自付累计", "门诊统筹费用", "门特费用"}
@@ -56,6 +57,7 @@ func TestWideRowsDoNotPileUpInChunks(t *testing.T) {
 // A row error quotes the cell it is about, but not 30,000 characters of it: 10,000 such
 // errors would otherwise make an answer of a gigabyte.
 func TestRowErrorsQuoteLongCellsClipped(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	town := strings.Repeat("镇", 30000)
 	b := f.importBytes(t, "医保局", cases.CatMedical, csvOf("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用",

@@ -32,6 +32,7 @@ func (s *registryStub) RegistryLookup(_ context.Context, ids []string) (map[stri
 // answers as an uncached lookup of all its IDs would give, including heads not in the
 // registry, a head who is also a row's person, and the cache once it is full.
 func TestLookupCachesHeads(t *testing.T) {
+	t.Parallel()
 	reg := map[string]cases.RegistryMember{
 		"H1": {IDNumber: "H1", HouseholdNo: "T1", Kind: cases.HouseholdLifted},
 		"H2": {IDNumber: "H2", HouseholdNo: "T2", Kind: cases.HouseholdEdge},
@@ -99,6 +100,7 @@ func (s *registryStub) RegistryIDKeys(context.Context) (cases.IDKeySet, error) {
 // With the registry's ID numbers at hand, people and heads the registry does not hold are
 // not asked, and the answers are those of asking everyone.
 func TestLookupAsksOnlyWhomTheRegistryMayHold(t *testing.T) {
+	t.Parallel()
 	in, head, out, outHead := "110101196001010011", "110101195001010012", "110101197001010013", "110101194001010014"
 	reg := map[string]cases.RegistryMember{
 		in:   {IDNumber: in, HouseholdNo: "T1", Kind: cases.HouseholdLifted},

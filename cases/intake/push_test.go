@@ -32,6 +32,7 @@ func (f *fixture) importFor(t *testing.T, dept string, cat cases.Category, perio
 // A push is one department, category and period: the same bytes for another period or by
 // another department are a new push, never the earlier batch; for the same push they are.
 func TestSameBytesAreAnotherPushForAnotherPeriodOrDepartment(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	medical := csvOf("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用", "甲,"+f.gen.IDNumber(1970)+",城关镇,30000,0,0")
 	oct := f.importFor(t, "医保局", cases.CatMedical, "2026-10", medical)
@@ -70,6 +71,7 @@ func (f *fixture) dispatchable(t *testing.T) []string {
 // person: the later row wins (also when it is quiet), and dispatch sees only surviving rows.
 // After dispatch a push for the same period is a new batch for the next round.
 func TestLaterPushMergesPersonByPerson(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	a, b, c, d := f.gen.IDNumber(1970), f.gen.IDNumber(1971), f.gen.IDNumber(1972), f.gen.IDNumber(1973)
@@ -114,6 +116,7 @@ func TestLaterPushMergesPersonByPerson(t *testing.T) {
 
 // Assurance rows are one per person and 问题类型: a later push replaces only the same problem.
 func TestLaterPushMergesAssuranceByProblem(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	a := f.gen.IDNumber(1970)
 	const header = "姓名,身份证号,乡镇,问题类型,问题描述,责任部门"
@@ -130,6 +133,7 @@ func TestLaterPushMergesAssuranceByProblem(t *testing.T) {
 }
 
 func TestPeriodCheckedStrictly(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	file := csvOf("姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用", "甲,"+f.gen.IDNumber(1970)+",城关镇,30000,0,0")
 	for _, period := range []string{"2026-11x", "2099-01", "2026-13", "2026-12", "26-10"} {
@@ -150,6 +154,7 @@ func TestPeriodCheckedStrictly(t *testing.T) {
 // A department's stored mapping names its own header texts and value words; the import
 // reads its files by them, and clearing it brings back the built-in names alone.
 func TestDepartmentMappingReadsOwnWords(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	ctx := context.Background()
 	file := csvOf("人员姓名X,证件号X,乡镇,保障类别X,认定日期", "甲,"+f.gen.IDNumber(1970)+",城关镇,农村低保X,2026-10-08")
@@ -187,6 +192,7 @@ func TestDepartmentMappingReadsOwnWords(t *testing.T) {
 // Two pushes of the same department, category and period at once: whichever commits last
 // replaces the other's rows, so each person keeps exactly one row for dispatch.
 func TestConcurrentPushesOfOnePeriodLeaveOneRowEach(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	const header = "姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用"
 	for round := 0; round < 3; round++ {

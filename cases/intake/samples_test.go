@@ -21,6 +21,7 @@ import (
 // and must come out as docs/intake.md says: counts, the sheet read, the file's own row
 // numbers in errors.
 func TestDepartmentFilesAsTheyCome(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	type rowErr struct {
 		row    int
@@ -127,6 +128,7 @@ func oleWithout(t *testing.T) []byte {
 // Values read from the samples are the values in the cells: a formula's saved result, 民政's
 // words as the listed values, dates from date cells.
 func TestDepartmentFileValues(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	imp := func(file, dept string, cat cases.Category) cases.Batch {
 		t.Helper()
@@ -172,6 +174,7 @@ func TestDepartmentFileValues(t *testing.T) {
 // A file that is not a table is refused with a message saying to save it as .xlsx, and so
 // is a table without the category's header, naming the best row and what it lacks.
 func TestFilesThatAreNotTablesAreRefused(t *testing.T) {
+	t.Parallel()
 	f := setup(t)
 	dir := t.TempDir()
 	write := func(name string, b []byte) string {

@@ -100,7 +100,7 @@ type records struct {
 	row    []string
 }
 
-// Records adapts pushed JSON records (column name of spec §3 → value) to Rows. The header
+// Records adapts pushed JSON records (column name of docs/intake.md → value) to Rows. The header
 // is every key used by any record; a record's row number is its 1-based position.
 // Values may be strings, numbers (decode with UseNumber to keep them exact) or null.
 func Records(recs []map[string]any) Rows {
@@ -353,7 +353,7 @@ func cellString(v any) string {
 	return string(b)
 }
 
-// isSchoolYear reports whether a period names a 学年 (an education push, spec §2).
+// isSchoolYear reports whether a period names a 学年 (an education push, docs/rules.md).
 func isSchoolYear(p string) bool {
 	_, err := cases.NormalizeSchoolYear(p)
 	return err == nil

@@ -1,5 +1,5 @@
-// Package orgfile reads the county's organisation file: YAML, or the org template workbook
-// (docs/registry.md).
+// Package orgfile reads the county's organisation file: YAML (docs/reference.md), or the
+// filled org template workbook (docs/office.md).
 package orgfile
 
 import (

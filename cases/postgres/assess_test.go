@@ -15,6 +15,7 @@ import (
 // TestAssessmentPinsTheHandMadeMonth pins every figure of monthtest.AssessPlan, written out
 // by hand from the plan (see its comment), as `fangpin report --json` prints it.
 func TestAssessmentPinsTheHandMadeMonth(t *testing.T) {
+	t.Parallel()
 	db, nos, _ := monthtest.SetupWith(t, monthtest.AssessPlan, monthtest.AssessDispatch)
 	a, err := db.Assess(context.Background(), monthtest.Month)
 	if err != nil {
@@ -62,7 +63,7 @@ func TestAssessmentPinsTheHandMadeMonth(t *testing.T) {
 		t.Errorf("spot check by %q, want the supervisor's name", a.Cases[0].SpotBy)
 	}
 
-	// The report, exactly as spec §11 prints it. By hand:
+	// The report, exactly as docs/assessment.md shows it. By hand:
 	//   城关镇: on time 0001 0005, overdue 0002 → 2/3; spot 1 checked 0 failed → 1;
 	//           fed back 0001 0004 0005 of 5 → 0.6; 50×2/3 + 30×1 + 20×0.6 = 75.3
 	//   河口乡: on time 0006, overdue 0007 → 1/2; spot 0006 0007 both failed → 0;
@@ -100,6 +101,7 @@ func TestAssessmentPinsTheHandMadeMonth(t *testing.T) {
 // TestDepartmentTasksFeedTheScore: the tasks of the month's cases that are done or past due
 // count, on time when done by their due date.
 func TestDepartmentTasksFeedTheScore(t *testing.T) {
+	t.Parallel()
 	db, nos, _ := monthtest.SetupWith(t, monthtest.AssessPlan, monthtest.AssessDispatch)
 	ctx := context.Background()
 	for _, k := range []struct {
@@ -142,6 +144,7 @@ func TestDepartmentTasksFeedTheScore(t *testing.T) {
 // A month not yet over is provisional, with the count of cases still open; a month over is
 // not (its JSON keeps exactly the fields it had).
 func TestAssessmentOfAMonthInProgressIsProvisional(t *testing.T) {
+	t.Parallel()
 	db, _, _ := monthtest.SetupWith(t, monthtest.AssessPlan, monthtest.AssessDispatch)
 	over, err := db.Assess(context.Background(), monthtest.Month)
 	if err != nil {

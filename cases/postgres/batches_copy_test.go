@@ -35,6 +35,7 @@ func copyFixture(t *testing.T) *postgres.DB {
 // TestImportBatchCopiesValuesExactly: the hand-written binary COPY stores every column as the
 // values given, amounts to the fen (signs, zeros inside and at the ends, many digits).
 func TestImportBatchCopiesValuesExactly(t *testing.T) {
+	t.Parallel()
 	db := copyFixture(t)
 	at := time.Date(2026, 11, 3, 10, 4, 5, 123456000, cases.Shanghai)
 	db.Now = func() time.Time { return at }
@@ -101,6 +102,7 @@ func TestImportBatchCopiesValuesExactly(t *testing.T) {
 // (its reader failing, or its context cancelled) leaves no batch and no warning, and the
 // same file imports afterwards as if it never came.
 func TestImportBatchFailureLeavesNothing(t *testing.T) {
+	t.Parallel()
 	db := copyFixture(t)
 	ctx := context.Background()
 	const n = 9000 // more than four COPY statements
@@ -130,8 +132,8 @@ func TestImportBatchFailureLeavesNothing(t *testing.T) {
 		t.Fatal("a cancelled import succeeded")
 	}
 	var batches, warnings int
-	db.Get(&batches, `SELECT count(*) FROM batches`)
-	db.Get(&warnings, `SELECT count(*) FROM warnings`)
+	batches = pgtest.Count(t, db, `SELECT count(*) FROM batches`)
+	warnings = pgtest.Count(t, db, `SELECT count(*) FROM warnings`)
 	if batches != 0 || warnings != 0 {
 		t.Fatalf("after two failed imports: %d batches, %d warnings; want none", batches, warnings)
 	}
@@ -139,7 +141,7 @@ func TestImportBatchFailureLeavesNothing(t *testing.T) {
 	if earlier, err := db.ImportBatch(ctx, &b, fill(-1, nil)); err != nil || earlier != nil {
 		t.Fatalf("the same file after the failures: %v %v", earlier, err)
 	}
-	db.Get(&warnings, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
+	warnings = pgtest.Count(t, db, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
 	if warnings != n {
 		t.Fatalf("%d warnings stored, want %d", warnings, n)
 	}
@@ -148,6 +150,7 @@ func TestImportBatchFailureLeavesNothing(t *testing.T) {
 // TestImportBatchWideRows: rows of a third of a megabyte each end their COPY statement early
 // (the statement's data stays about two megabytes) and are all stored whole.
 func TestImportBatchWideRows(t *testing.T) {
+	t.Parallel()
 	db := copyFixture(t)
 	wide := `{"附注":"` + strings.Repeat("长", 100000) + `"}`
 	const n = 25
@@ -165,8 +168,8 @@ func TestImportBatchWideRows(t *testing.T) {
 		t.Fatal(err)
 	}
 	var stored, whole int
-	db.Get(&stored, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
-	db.Get(&whole, `SELECT count(*) FROM warnings WHERE batch_id = $1 AND detail::text = $2`, b.ID, wide)
+	stored = pgtest.Count(t, db, `SELECT count(*) FROM warnings WHERE batch_id = $1`, b.ID)
+	whole = pgtest.Count(t, db, `SELECT count(*) FROM warnings WHERE batch_id = $1 AND detail::text = $2`, b.ID, wide)
 	if stored != n || whole != n {
 		t.Fatalf("%d rows stored, %d of them whole; want %d", stored, whole, n)
 	}

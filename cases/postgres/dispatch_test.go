@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"github.com/fangpin/fangpin/announce"
 	"regexp"
 	"strings"
 	"sync"
@@ -28,25 +29,26 @@ func counts(t *testing.T, db *postgres.DB) (casesN, outbox, rounds, linked int) 
 	return
 }
 
-func dispatchOpts(dry bool) postgres.DispatchOptions {
+func dispatchOpts(dry bool) cases.DispatchOptions {
 	links := &handlers.FormLinks{Secret: []byte("test-secret"), BaseURL: "https://fp.example"}
-	return postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), DryRun: dry,
-		Announce: (&handlers.Announcer{Links: links}).Announce}
+	return cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), DryRun: dry,
+		Announce: (&announce.Announcer{Links: links}).Announce}
 }
 
 func TestDispatchGroupsByHousehold(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
 	var hooked []cases.Case
-	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
 		if before.ID == 0 {
 			hooked = append(hooked, after) // a creation
 		} else if before.ID != after.ID {
 			t.Errorf("hook got before %s and after %s", before.No, after.No)
 		}
 		return nil
-	})
+	}}})
 	dispatchtest.Warn(t, db, p)
 
 	dry, err := db.Dispatch(ctx, dispatchOpts(true))
@@ -72,7 +74,7 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 	if len(hooked) != 6 {
 		t.Errorf("creation hooks ran %d times, want 6", len(hooked))
 	}
-	all, err := db.ListCases(ctx, postgres.CaseFilter{Round: "2026-11"})
+	all, err := db.ListCases(ctx, cases.CaseFilter{Round: "2026-11"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -107,7 +109,7 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 		t.Errorf("township-wide disaster: %+v (all keys %v)", a, keys(byKey))
 	}
 	var unlinked int
-	db.Get(&unlinked, `SELECT count(*) FROM warnings WHERE case_id IS NULL AND rule <> ''`)
+	unlinked = pgtest.Count(t, db, `SELECT count(*) FROM warnings WHERE case_id IS NULL AND rule <> ''`)
 	if unlinked != 0 {
 		t.Errorf("%d warnings left undispatched", unlinked)
 	}
@@ -136,7 +138,7 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 		t.Errorf("last event of %s = %s, want add_warnings", h1.No, last.Action)
 	}
 	var n int
-	db.Get(&n, `SELECT count(*) FROM outbox WHERE channel = 'appchat' AND payload::text LIKE '%补充预警%'`)
+	n = pgtest.Count(t, db, `SELECT count(*) FROM outbox WHERE channel = 'appchat' AND payload::text LIKE '%补充预警%'`)
 	if n != 1 {
 		t.Errorf("%d group messages about 补充预警, want 1", n)
 	}
@@ -154,7 +156,7 @@ func keys(m map[string]cases.Case) []string {
 
 var eighteenDigits = regexp.MustCompile(`\d{17}[\dXx]`)
 
-// checkOutbox scans every queued group message for what spec §9 forbids, and checks the
+// checkOutbox scans every queued group message for what docs/privacy.md forbids, and checks the
 // private messages and cards.
 func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
 	t.Helper()
@@ -220,36 +222,41 @@ func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
 		t.Errorf("%d cards, want 5", cards)
 	}
 	var toLiaison int
-	db.Get(&toLiaison, `SELECT count(*) FROM outbox WHERE channel = 'message' AND target = 'zjj'`)
-	if toLiaison < 1 || toLiaison > handlers.MaxRoundPrivate {
-		t.Errorf("住建局's liaison got %d private messages, want its task notice and at most %d", toLiaison, handlers.MaxRoundPrivate)
+	toLiaison = pgtest.Count(t, db, `SELECT count(*) FROM outbox WHERE channel = 'message' AND target = 'zjj'`)
+	if toLiaison < 1 || toLiaison > announce.MaxRoundPrivate {
+		t.Errorf("住建局's liaison got %d private messages, want its task notice and at most %d", toLiaison, announce.MaxRoundPrivate)
 	}
 	// the responsible cadre's card names the household with its masked ID number and links
 	// the form; the 补充预警 text likewise. The full ID number and the rows' details go out
 	// only on request (查看, the form page; docs/privacy.md): no pushed message has them.
 	masked := cases.MaskIDNumber(p.A.ID)
 	var card, merged string
-	db.Get(&card, `SELECT payload::text FROM outbox WHERE channel = 'message' AND target = 'zhangsan' AND payload->>'msgtype' = 'template_card' AND payload::text LIKE '%`+masked+`%' LIMIT 1`)
+	if err := db.Get(&card, `SELECT payload::text FROM outbox WHERE channel = 'message' AND target = 'zhangsan' AND payload->>'msgtype' = 'template_card' AND payload::text LIKE '%`+masked+`%' LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(card, p.A.Name) || !strings.Contains(card, "https://fp.example/form/") {
 		t.Errorf("cadre's card lacks the name, the masked ID number or the form link: %s", card)
 	}
-	db.Get(&merged, `SELECT payload->'body'->>'content' FROM outbox WHERE channel = 'message' AND target = 'zhangsan' AND payload::text LIKE '%补充预警%' AND payload::text LIKE '%`+masked+`%' LIMIT 1`)
+	if err := db.Get(&merged, `SELECT payload->'body'->>'content' FROM outbox WHERE channel = 'message' AND target = 'zhangsan' AND payload::text LIKE '%补充预警%' AND payload::text LIKE '%`+masked+`%' LIMIT 1`); err != nil {
+		t.Fatal(err)
+	}
 	if !strings.Contains(merged, "https://fp.example/form/") {
 		t.Errorf("cadre's 补充预警 message lacks the masked ID number or the form link: %s", merged)
 	}
 	var full int
-	db.Get(&full, `SELECT count(*) FROM outbox WHERE payload::text LIKE '%`+p.A.ID+`%'`)
+	full = pgtest.Count(t, db, `SELECT count(*) FROM outbox WHERE payload::text LIKE '%`+p.A.ID+`%'`)
 	if full != 0 {
 		t.Errorf("%d pushed messages carry the full ID number", full)
 	}
 }
 
 func TestConcurrentDispatchesDoNotDouble(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	dispatchtest.Warn(t, db, p)
 	var wg sync.WaitGroup
-	results := make([]postgres.DispatchResult, 3)
+	results := make([]cases.DispatchResult, 3)
 	errs := make([]error, 3)
 	for i := range results {
 		wg.Add(1)
@@ -273,11 +280,12 @@ func TestConcurrentDispatchesDoNotDouble(t *testing.T) {
 }
 
 func TestSplitTextKeepsMessagesShort(t *testing.T) {
+	t.Parallel()
 	var lines []string
 	for i := 0; i < 200; i++ {
 		lines = append(lines, "YJ202611-0001 王*明（东村）因病、新增特困/低保·新增")
 	}
-	parts := handlers.SplitText("【防返贫预警交办】", lines, "请尽快入户核查。", handlers.TextLimit)
+	parts := announce.SplitText("【防返贫预警交办】", lines, "请尽快入户核查。", announce.TextLimit)
 	if len(parts) < 3 {
 		t.Fatalf("%d parts", len(parts))
 	}
@@ -299,6 +307,7 @@ func TestSplitTextKeepsMessagesShort(t *testing.T) {
 // one whose warning is still without a case (a 人员变动 row naming nobody in the registry)
 // stays flagged, so a later round still sees it.
 func TestDispatchFindsWarningsThroughUndispatchedBatches(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	dispatchtest.Warn(t, db, p)
@@ -334,7 +343,7 @@ func TestDispatchFindsWarningsThroughUndispatchedBatches(t *testing.T) {
 		t.Fatalf("batches still flagged: %v, want only %s", got, nobodyBatch)
 	}
 	var unbatched int
-	db.GetContext(ctx, &unbatched, `SELECT count(*) FROM warnings WHERE batch_id IS NULL AND case_id IS NOT NULL`)
+	unbatched = pgtest.Count(t, db, `SELECT count(*) FROM warnings WHERE batch_id IS NULL AND case_id IS NOT NULL`)
 	if unbatched != 1 {
 		t.Errorf("the warning of no batch: %d with a case, want 1", unbatched)
 	}

@@ -16,7 +16,7 @@ import (
 // a 信息变更 (the national system's update after a 人员变动 row), which hold no risk.
 var notFollowed = []string{string(cases.KindSweep), string(cases.KindInfo)}
 
-// openCaseOf finds the open case a household's warnings join (spec §4a, open cases follow
+// openCaseOf finds the open case a household's warnings join (docs/registry.md, open cases follow
 // people): the open case of the household itself; else an open case that already holds a
 // warning of one of the warned persons, whatever household the registry now puts them in;
 // else an open case of another current member of the registry household. sql.ErrNoRows

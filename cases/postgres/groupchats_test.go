@@ -13,6 +13,7 @@ import (
 // while the township has no chat the bot knows; a second binding, or another township's
 // chat, is refused, and re-applying the org file keeps the binding.
 func TestGroupChatsBelongToOneTownship(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	org, _ := orgfile.Parse([]byte(dispatchtest.Org))
@@ -62,6 +63,7 @@ func TestGroupChatsBelongToOneTownship(t *testing.T) {
 // The group guard's words: the open cases' people's names and their warnings' 病种; nothing
 // of warnings not yet dispatched.
 func TestGroupWordsOfOpenCases(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	dispatchtest.Warn(t, db, p)

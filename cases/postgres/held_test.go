@@ -16,6 +16,7 @@ import (
 // 不纳入 closures were held before, so verified households came back every month. A case
 // verified but not entered yet is still open and takes the warnings as 补充预警.
 func TestVerifiedHouseholdsAreHeldWhateverTheResult(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	w := func(x pgtest.Warning) { pgtest.InsertWarning(t, db, x) }
@@ -76,7 +77,9 @@ func TestVerifiedHouseholdsAreHeldWhateverTheResult(t *testing.T) {
 		t.Errorf("held against %s: reason %q, want the result 已在监测", c.No, r)
 	}
 	var heldOn []int64
-	db.Select(&heldOn, `SELECT case_id FROM warnings WHERE held_round = '2026-12' ORDER BY case_id`)
+	if err := db.Select(&heldOn, `SELECT case_id FROM warnings WHERE held_round = '2026-12' ORDER BY case_id`); err != nil {
+		t.Fatal(err)
+	}
 	if len(heldOn) != 2 || heldOn[0] != b.ID || heldOn[1] != c.ID {
 		t.Errorf("held warnings linked to %v, want [%d %d]", heldOn, b.ID, c.ID)
 	}

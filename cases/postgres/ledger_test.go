@@ -70,6 +70,7 @@ func openCase(t *testing.T, db *postgres.DB, key, township, dept string) string 
 }
 
 func TestApplyOrgIsIdempotent(t *testing.T) {
+	t.Parallel()
 	db := setup(t)
 	ctx := context.Background()
 	org, _ := orgfile.Parse([]byte(testOrg))
@@ -90,6 +91,7 @@ func TestApplyOrgIsIdempotent(t *testing.T) {
 }
 
 func TestCaseNumbersAndLifecycleWithAudit(t *testing.T) {
+	t.Parallel()
 	db := setup(t)
 	ctx := context.Background()
 	db.Now = func() time.Time { return cases.MustDate("2026-11-20").At(15, 0) }
@@ -146,13 +148,14 @@ func TestCaseNumbersAndLifecycleWithAudit(t *testing.T) {
 }
 
 func TestHookFailureRollsBackTheTransition(t *testing.T) {
+	t.Parallel()
 	db := setup(t)
 	ctx := context.Background()
 	no := openCase(t, db, "H1", "城关镇", "")
 	cadre, _ := db.Actor(ctx, "zhangsan")
-	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
 		return context.DeadlineExceeded
-	})
+	}}})
 	if _, err := db.Transition(ctx, no, cadre, cases.Command{Action: cases.ActVerify, Result: cases.ResultInclude}, "m"); err == nil {
 		t.Fatal("transition succeeded although its hook failed")
 	}
@@ -164,6 +167,7 @@ func TestHookFailureRollsBackTheTransition(t *testing.T) {
 }
 
 func TestConcurrentTransitionsSerialize(t *testing.T) {
+	t.Parallel()
 	db := setup(t)
 	ctx := context.Background()
 	no := openCase(t, db, "H1", "城关镇", "")
@@ -192,6 +196,7 @@ func TestConcurrentTransitionsSerialize(t *testing.T) {
 }
 
 func TestOneOpenCasePerHousehold(t *testing.T) {
+	t.Parallel()
 	db := setup(t)
 	openCase(t, db, "H1", "城关镇", "")
 	ctx := context.Background()
@@ -206,6 +211,7 @@ func TestOneOpenCasePerHousehold(t *testing.T) {
 }
 
 func TestLiaisonActsOnDepartmentCase(t *testing.T) {
+	t.Parallel()
 	db := setup(t)
 	ctx := context.Background()
 	no := openCase(t, db, "H9", "河口乡", "住建局")
@@ -214,7 +220,7 @@ func TestLiaisonActsOnDepartmentCase(t *testing.T) {
 	if err != nil || c.Department != "住建局" {
 		t.Fatalf("liaison verify: %+v %v", c, err)
 	}
-	list, err := db.ListCases(ctx, postgres.CaseFilter{Department: "住建局", OpenOnly: true})
+	list, err := db.ListCases(ctx, cases.CaseFilter{Department: "住建局", OpenOnly: true})
 	if err != nil || len(list) != 1 || list[0].No != no {
 		t.Fatalf("ListCases by department: %v %v", list, err)
 	}

@@ -12,6 +12,7 @@ import (
 // of both once, so that a database migrated before the bot's moved to bot/pgqueue sees
 // nothing new.
 func TestMigrationsMergeLedgerAndBot(t *testing.T) {
+	t.Parallel()
 	all, err := postgres.Migrations()
 	if err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 // November's own, not December's. 监测对象类型 is the household's 户类型 in the registry, by
 // its 户编号 or by the head's ID number.
 func TestMonthLedgerListsEarlierMonthsOpenCases(t *testing.T) {
+	t.Parallel()
 	verify := func(on string, r cases.Result, note string) monthtest.Step {
 		return monthtest.Step{On: on, Action: cases.ActVerify, Result: r, Note: note}
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// 人员变动 (spec §5a): a 公安局 push updates the registry in the push's own transaction, with
+// 人员变动 (docs/held-and-tasks.md): a 公安局 push updates the registry in the push's own transaction, with
 // history; its rows about 脱贫户 or monitored households become 信息变更 cases at the next
 // dispatch round; the death of a household's only working-age member raises a 因就业不稳
 // warning for that round.
@@ -235,7 +235,7 @@ func history(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRow, 
 }
 
 // onlyWorker raises a 因就业不稳 warning for the next round when the death of m leaves its
-// household without a working-age member (spec §5a). The warning names a surviving member
+// household without a working-age member (docs/held-and-tasks.md). The warning names a surviving member
 // (the head if alive), so the round places it in the household.
 func onlyWorker(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRow, m *memberNow, now time.Time) error {
 	var others []memberNow
@@ -328,7 +328,7 @@ func openInfoCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household) (map[
 
 // executePopulation carries out the 信息变更 part of a round's plan (kind 信息变更, source 人员变动,
 // due by the end of the month after dispatch, no 核查; docs/rules.md).
-func (db *DB) executePopulation(ctx context.Context, tx *sqlx.Tx, planned []cases.PlannedHousehold, opt DispatchOptions, at time.Time, res *DispatchResult) ([]cases.Outcome, error) {
+func (db *DB) executePopulation(ctx context.Context, tx *sqlx.Tx, planned []cases.PlannedHousehold, opt cases.DispatchOptions, at time.Time, res *cases.DispatchResult) ([]cases.Outcome, error) {
 	var outs []cases.Outcome
 	for _, ph := range planned {
 		h := ph.Household
@@ -362,7 +362,7 @@ func (db *DB) executePopulation(ctx context.Context, tx *sqlx.Tx, planned []case
 }
 
 // RegistryMember is `fangpin registry member`: a member with their household, place, status and
-// history of 人员变动 (spec §11). ENotFound when the registry does not know the number.
+// history of 人员变动 (docs/held-and-tasks.md). ENotFound when the registry does not know the number.
 func (db *DB) RegistryMember(ctx context.Context, id string) (cases.MemberRecord, error) {
 	var r struct {
 		IDNumber  string     `db:"id_number"`

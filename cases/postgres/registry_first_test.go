@@ -21,6 +21,7 @@ import (
 // is in the history, its word and detail those of the Go change (cases.RegistryChange), as
 // are a re-import's, whose history is written by the same statement.
 func TestRegistryFirstImportBulkLoad(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	org, _ := orgfile.Parse([]byte(dispatchtest.Org))
@@ -75,12 +76,16 @@ func TestRegistryFirstImportBulkLoad(t *testing.T) {
 		}
 	}
 	var n struct{ Members, Households int }
-	db.Get(&n, `SELECT (SELECT count(*) FROM registry_members) AS members, (SELECT count(*) FROM registry_households) AS households`)
+	if err := db.Get(&n, `SELECT (SELECT count(*) FROM registry_members) AS members, (SELECT count(*) FROM registry_households) AS households`); err != nil {
+		t.Fatal(err)
+	}
 	if n.Members != len(ms) || n.Households != len(households) {
 		t.Fatalf("stored %d members, %d households; want %d, %d", n.Members, n.Households, len(ms), len(households))
 	}
 	var village string
-	db.Get(&village, `SELECT village FROM registry_households WHERE household_no = $1`, first)
+	if err := db.Get(&village, `SELECT village FROM registry_households WHERE household_no = $1`, first); err != nil {
+		t.Fatal(err)
+	}
 	if want := min(ms[0].Village, "一村"); village != want {
 		t.Fatalf("household %s's village %q, want %q", first, village, want)
 	}

@@ -18,6 +18,7 @@ import (
 // household → township references are checked once a statement (migration 00700) instead
 // of by per-row foreign keys, and refuse what the foreign keys refused.
 func TestRegistryReferencesCheckedPerStatement(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
 	org, _ := orgfile.Parse([]byte(dispatchtest.Org))

@@ -16,15 +16,11 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// MoveAnnouncer queues what the townships are told when open cases move with their
-// households, on the re-import's own transaction (handlers.Announcer.AnnounceMoves).
-type MoveAnnouncer = cases.MoveAnnouncer
-
 // RegistryOptions configures a registry re-import.
 type RegistryOptions struct {
 	AllowRemovals bool   // take a file that removes more than 20 % of households
 	Filename      string // for the import record
-	Announce      MoveAnnouncer
+	Announce      cases.MoveAnnouncer
 	Refusals      cases.RegistryRefusals // what the file's refused rows hold back
 	DryRun        bool                   // compute the diff, apply nothing
 }
@@ -42,7 +38,7 @@ const ActRegistryMove cases.Action = "registry_move"
 // registryLockKey serialises registry re-imports.
 const registryLockKey = 0x66705f7267 // "fp_rg"
 
-// RegistryLoad is a registry re-import in progress (spec §4a): one transaction under the
+// RegistryLoad is a registry re-import in progress (docs/registry.md): one transaction under the
 // registry's and the dispatch round's advisory locks (a round never sees half an import),
 // the file's rows in a temporary table, the difference computed and applied in SQL, so that
 // a registry at the file limit never sits in the process's memory.
@@ -65,7 +61,7 @@ func (db *DB) BeginRegistryImport(ctx context.Context) (cases.RegistryLoad, erro
 }
 
 // BeginRegistryLoad starts a re-import; announce tells the townships of moved cases.
-func (db *DB) BeginRegistryLoad(ctx context.Context, announce MoveAnnouncer) (*RegistryLoad, error) {
+func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnouncer) (*RegistryLoad, error) {
 	names, err := db.TownshipNames(ctx) // a file may still name a township by an alias or former name
 	if err != nil {
 		return nil, err
@@ -426,7 +422,7 @@ func (l *RegistryLoad) recordImport(ctx context.Context, batch string, now time.
 	return nil
 }
 
-// ApplyRegistry applies a whole exported registry as a diff (spec §4a), in one transaction:
+// ApplyRegistry applies a whole exported registry as a diff (docs/registry.md), in one transaction:
 // households and members added, changed and moved; households absent from the file marked
 // removed (退出, kept, never monitored again) and members absent from their household
 // likewise; every change in registry_history under the import's batch id; open cases moved
@@ -558,7 +554,7 @@ func (db *DB) moveCases(ctx context.Context, tx *sqlx.Tx, batch string, now time
 				before.ID, cases.TargetGroup(before.Township), cases.TargetGroup(c.To), c.To); err != nil {
 				return nil, fmt.Errorf("reminders of %s: %w", no, err)
 			}
-			if err := InsertEvent(ctx, tx, before.ID, ActRegistryMove, before.Status, before.Status, cases.System, Source("registry:"+batch), now,
+			if err := InsertEvent(ctx, tx, before.ID, ActRegistryMove, before.Status, before.Status, cases.System, cases.Source("registry:"+batch), now,
 				map[string]any{"from": before.Township, "to": c.To, "household": c.Household}); err != nil {
 				return nil, err
 			}
@@ -593,7 +589,7 @@ func (db *DB) ImportRegistry(ctx context.Context, ms []cases.RegistryMember, opt
 }
 
 // ImportRegistryAnnounced is ImportRegistry telling the townships of moved cases.
-func (db *DB) ImportRegistryAnnounced(ctx context.Context, ms []cases.RegistryMember, opt cases.RegistryImportOptions, announce MoveAnnouncer) (cases.RegistryImportResult, error) {
+func (db *DB) ImportRegistryAnnounced(ctx context.Context, ms []cases.RegistryMember, opt cases.RegistryImportOptions, announce cases.MoveAnnouncer) (cases.RegistryImportResult, error) {
 	a, err := db.ApplyRegistry(ctx, ms, RegistryOptions{AllowRemovals: opt.AllowRemovals, Filename: opt.Filename, Announce: announce,
 		Refusals: opt.Refusals, DryRun: opt.DryRun})
 	if err != nil {

@@ -12,7 +12,7 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// The reminders' storage (notify schedules and sends them; spec §10). Postgres holds every
+// The reminders' storage (notify schedules and sends them; docs/reminders.md). Postgres holds every
 // reminder: what is due, to whom, and what became of it.
 
 // int64Array passes ids as a Postgres array; never NULL, so "= ANY" is false, not unknown.
@@ -77,7 +77,7 @@ func (u unit) PlanReminders(ctx context.Context, rs []cases.Reminder) error {
 }
 
 // CancelCaseReminders cancels every pending reminder of a case; its department tasks' stay:
-// they are open until the department has done its part (spec §5).
+// they are open until the department has done its part (docs/dispatch.md).
 func (u unit) CancelCaseReminders(ctx context.Context, caseID int64, note string) error {
 	_, err := u.tx.ExecContext(ctx, `UPDATE reminders SET state = 'cancelled', note = $2 WHERE case_id = $1 AND task_id IS NULL AND state = 'pending'`, caseID, note)
 	if err != nil {
@@ -533,7 +533,7 @@ func (db *DB) ListReminders(ctx context.Context, caseNo, keyPrefix string) ([]ca
 		var args []any
 		if caseNo != "" {
 			q += ` WHERE c.case_no = $1`
-			args = append(args, NormalizeCaseNo(caseNo))
+			args = append(args, cases.NormalizeCaseNo(caseNo))
 		}
 		q += ` ORDER BY r.due_at, r.id`
 		err = db.SelectContext(ctx, &rows, q, args...)

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
 )
 
@@ -53,7 +52,7 @@ func replay(p monthtest.Case, cal *cases.Calendar, asOf cases.Date) expectedCase
 		case cases.ActSpotFail:
 			e.spot, e.failures = "不合格", e.failures+1
 			e.status, e.result, e.closedOn = cases.StatusReturned, "", nil
-			e.due = cal.AddWorkingDays(on, 10) // spec §7: 10 working days later
+			e.due = cal.AddWorkingDays(on, 10) // docs/dispatch.md: 10 working days later
 		}
 	}
 	closed := e.status == cases.StatusClosed
@@ -65,6 +64,7 @@ func replay(p monthtest.Case, cal *cases.Calendar, asOf cases.Date) expectedCase
 }
 
 func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
+	t.Parallel()
 	db, nos := monthtest.Setup(t)
 	ctx := context.Background()
 	a, err := db.Assess(ctx, monthtest.Month)
@@ -75,10 +75,10 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 	t.Logf("townships %+v\ndepartments %+v", a.Townships, a.Departments)
 
 	// The test's own figures.
-	want := map[string]*postgres.TownshipScore{}
+	want := map[string]*cases.TownshipScore{}
 	order := []string{"城关镇", "河口乡", "青山镇"}
 	for _, n := range order {
-		want[n] = &postgres.TownshipScore{Name: n}
+		want[n] = &cases.TownshipScore{Name: n}
 	}
 	type catWant struct{ cases, include, monitored, exclude, pending int }
 	cats := map[cases.Category]*catWant{}
@@ -246,7 +246,7 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 		}
 	}
 
-	// The JSON is exactly spec §11's shape.
+	// The JSON is exactly docs/assessment.md's shape.
 	b, _ := json.Marshal(a)
 	var generic struct {
 		Townships   []map[string]any `json:"townships"`
@@ -265,7 +265,7 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 	}
 
 	// Month-end feedback summary: who still owes results.
-	s := postgres.FeedbackSummary(a)
+	s := cases.FeedbackSummary(a)
 	gotOwing := map[string][]string{}
 	for _, o := range s.Owing {
 		gotOwing[o.Township] = o.OwingResult
@@ -287,6 +287,7 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 }
 
 func TestEducationPushIsScoredInApril(t *testing.T) {
+	t.Parallel()
 	db, _ := monthtest.Setup(t)
 	ctx := context.Background()
 	for _, b := range []struct {
@@ -312,6 +313,7 @@ func TestEducationPushIsScoredInApril(t *testing.T) {
 }
 
 func TestAssessRejectsABadMonth(t *testing.T) {
+	t.Parallel()
 	db, _ := monthtest.Setup(t)
 	if _, err := db.Assess(context.Background(), "2026-13"); cases.ErrorCode(err) != cases.EInvalid {
 		t.Fatalf("bad month: %v", err)
@@ -339,9 +341,10 @@ func sameKeys(m map[string]any, keys ...string) bool {
 	return true
 }
 
-// A push counts for the period it names, never for the day it arrived (spec §10), and a late
+// A push counts for the period it names, never for the day it arrived (docs/reminders.md), and a late
 // epidemic push counts against its department.
 func TestPushesCountForThePeriodTheyName(t *testing.T) {
+	t.Parallel()
 	db, _ := monthtest.Setup(t)
 	ctx := context.Background()
 	for _, b := range []struct {

@@ -49,6 +49,7 @@ func inTx(t *testing.T, db *postgres.DB, stmts ...string) error {
 // TestSchemaRefusesWhatTheCodeNeverWrites shows, constraint by constraint, that the database
 // refuses a row the code never writes, and takes its nearest legitimate neighbour.
 func TestSchemaRefusesWhatTheCodeNeverWrites(t *testing.T) {
+	t.Parallel()
 	db := schemaFixture(t)
 	const newCase = `(SELECT id FROM cases WHERE kind = '新增' AND status = 'dispatched' ORDER BY id LIMIT 1)`
 	const batchWarning = `(SELECT id FROM warnings WHERE batch_id IS NOT NULL ORDER BY id LIMIT 1)`
@@ -140,6 +141,7 @@ func TestSchemaRefusesWhatTheCodeNeverWrites(t *testing.T) {
 // TestSchemaKeepsHistory: the audit trail and the registry's history take rows but never
 // change or lose one; users are deactivated, never deleted.
 func TestSchemaKeepsHistory(t *testing.T) {
+	t.Parallel()
 	db := schemaFixture(t)
 	if err := inTx(t, db, `INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id)
 		VALUES ('', 'H0001', '退出', '2026-11-10', 'R1')`); err != nil {
@@ -164,9 +166,9 @@ func TestSchemaKeepsHistory(t *testing.T) {
 		}
 	}
 	var events, history, users int
-	db.Get(&events, `SELECT count(*) FROM case_events`)
-	db.Get(&history, `SELECT count(*) FROM registry_history`)
-	db.Get(&users, `SELECT count(*) FROM users`)
+	events = pgtest.Count(t, db, `SELECT count(*) FROM case_events`)
+	history = pgtest.Count(t, db, `SELECT count(*) FROM registry_history`)
+	users = pgtest.Count(t, db, `SELECT count(*) FROM users`)
 	if events == 0 || history != 1 || users != 5 {
 		t.Errorf("after the refusals: %d events, %d history rows, %d users", events, history, users)
 	}
@@ -184,6 +186,7 @@ func TestSchemaKeepsHistory(t *testing.T) {
 // was not found. A 责任部门 a row names must exist; one only a 问题类型 implies (饮水安全 → 水利局,
 // not in this county's org file) leaves the case with none, like its task.
 func TestUnknownDepartmentIsAnError(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
@@ -219,7 +222,7 @@ func TestUnknownDepartmentIsAnError(t *testing.T) {
 	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil {
 		t.Fatalf("dispatching a row whose 问题类型's department the county lacks: %v", err)
 	}
-	cs, err := db.ListCases(ctx, postgres.CaseFilter{})
+	cs, err := db.ListCases(ctx, cases.CaseFilter{})
 	if err != nil || len(cs) != 1 || cs[0].Department != "" {
 		t.Fatalf("cases: %+v %v, want one without a department", cs, err)
 	}
@@ -227,6 +230,7 @@ func TestUnknownDepartmentIsAnError(t *testing.T) {
 
 // TestSchemaChecksMigrateDown: the checks' Down undoes them all, and Up applies them again.
 func TestSchemaChecksMigrateDown(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := schemaFixture(t)
 	all, err := postgres.Migrations()
@@ -263,7 +267,7 @@ func TestSchemaChecksMigrateDown(t *testing.T) {
 		t.Fatalf("down: %v", err)
 	}
 	var oldIndex int
-	db.Get(&oldIndex, `SELECT count(*) FROM pg_class WHERE relname = 'warnings_batch'`)
+	oldIndex = pgtest.Count(t, db, `SELECT count(*) FROM pg_class WHERE relname = 'warnings_batch'`)
 	if n := count(); n != 0 || oldIndex != 1 {
 		t.Errorf("after Down: %d left, warnings_batch restored %d", n, oldIndex)
 	}
@@ -278,6 +282,7 @@ func TestSchemaChecksMigrateDown(t *testing.T) {
 // TestUndispatchedFlagBackfilled: migration 00600 flags, on a database that has batches
 // already, exactly the batches that still hold a warning without a case.
 func TestUndispatchedFlagBackfilled(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db := schemaFixture(t)
 	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "民政局", Category: "assistance", Rule: "every_row",
@@ -300,9 +305,11 @@ func TestUndispatchedFlagBackfilled(t *testing.T) {
 	if err := db.Select(&flagged, `SELECT id FROM batches WHERE undispatched ORDER BY id`); err != nil {
 		t.Fatal(err)
 	}
-	db.Select(&want, `SELECT DISTINCT batch_id FROM warnings WHERE case_id IS NULL AND rule <> '' AND batch_id IS NOT NULL ORDER BY 1`)
+	if err := db.Select(&want, `SELECT DISTINCT batch_id FROM warnings WHERE case_id IS NULL AND rule <> '' AND batch_id IS NOT NULL ORDER BY 1`); err != nil {
+		t.Fatal(err)
+	}
 	var batches int
-	db.Get(&batches, `SELECT count(*) FROM batches`)
+	batches = pgtest.Count(t, db, `SELECT count(*) FROM batches`)
 	if len(want) != 1 || len(flagged) != 1 || flagged[0] != want[0] || batches < 5 {
 		t.Errorf("flagged %v of %d batches, want %v", flagged, batches, want)
 	}

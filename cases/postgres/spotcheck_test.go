@@ -2,21 +2,26 @@ package postgres_test
 
 import (
 	"context"
+	"github.com/fangpin/fangpin/cases/postgres"
 	"reflect"
 	"testing"
 	"time"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 func TestDrawSpotChecksIsReproducibleAndIdempotent(t *testing.T) {
+	t.Parallel()
 	db, _ := monthtest.Setup(t)
 	ctx := context.Background()
 	var before int
-	db.Get(&before, `SELECT count(*) FROM spot_checks`)
+	before = pgtest.Count(t, db, `SELECT count(*) FROM spot_checks`)
 	var had []string
-	db.Select(&had, `SELECT c.case_no FROM spot_checks s JOIN cases c ON c.id = s.case_id WHERE s.month = $1`, monthtest.Month)
+	if err := db.Select(&had, `SELECT c.case_no FROM spot_checks s JOIN cases c ON c.id = s.case_id WHERE s.month = $1`, monthtest.Month); err != nil {
+		t.Fatal(err)
+	}
 	already := map[string]bool{}
 	for _, no := range had {
 		already[no] = true
@@ -29,7 +34,7 @@ func TestDrawSpotChecksIsReproducibleAndIdempotent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Every case of the month, open or closed (spec §8): 10 cases, 50 % is 5 picks, spread
+	// Every case of the month, open or closed (docs/chat.md): 10 cases, 50 % is 5 picks, spread
 	// over both townships, open cases among them.
 	towns := map[string]bool{}
 	open := 0
@@ -56,7 +61,7 @@ func TestDrawSpotChecksIsReproducibleAndIdempotent(t *testing.T) {
 		t.Fatalf("same seed again: %+v %v", again, err)
 	}
 	var after int
-	db.Get(&after, `SELECT count(*) FROM spot_checks`)
+	after = pgtest.Count(t, db, `SELECT count(*) FROM spot_checks`)
 	// Cases the fixture had already checked or picked keep their one row.
 	fresh := 0
 	for _, p := range picks {
@@ -86,13 +91,14 @@ func TestDrawSpotChecksIsReproducibleAndIdempotent(t *testing.T) {
 }
 
 func TestSpotCheckFailureReturnsTheCaseThroughTransition(t *testing.T) {
+	t.Parallel()
 	db, nos := monthtest.Setup(t)
 	ctx := context.Background()
 	var hooked []cases.Case
-	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
 		hooked = append(hooked, after)
 		return nil
-	})
+	}}})
 	on := cases.MustDate("2026-12-11")
 	db.Now = func() time.Time { return on.At(15, 0) }
 	sup, _ := db.Actor(ctx, monthtest.Supervisor)
@@ -133,7 +139,9 @@ func TestSpotCheckFailureReturnsTheCaseThroughTransition(t *testing.T) {
 	if again.OriginalDueOn == nil || again.OriginalDueOn.String() != "2026-12-08" {
 		t.Errorf("original due date %v, want 2026-12-08", again.OriginalDueOn)
 	}
-	db.Get(&row, `SELECT result, failures, note, supervisor FROM spot_checks WHERE case_id = $1 AND month = $2`, c.ID, monthtest.Month)
+	if err := db.Get(&row, `SELECT result, failures, note, supervisor FROM spot_checks WHERE case_id = $1 AND month = $2`, c.ID, monthtest.Month); err != nil {
+		t.Fatal(err)
+	}
 	if row.Failures != 2 {
 		t.Errorf("failures %d after a second 不合格, want 2", row.Failures)
 	}

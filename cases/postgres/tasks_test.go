@@ -39,11 +39,11 @@ func actor(t *testing.T, db *postgres.DB, userid string) cases.Actor {
 	return a
 }
 
-func round(t *testing.T, db *postgres.DB, day string) postgres.DispatchResult {
+func round(t *testing.T, db *postgres.DB, day string) cases.DispatchResult {
 	t.Helper()
 	d := cases.MustDate(day)
 	db.Now = func() time.Time { return d.At(9, 30) }
-	res, err := db.Dispatch(context.Background(), postgres.DispatchOptions{Date: d})
+	res, err := db.Dispatch(context.Background(), cases.DispatchOptions{Date: d})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func tasksOf(t *testing.T, db *postgres.DB, c cases.Case) []cases.Task {
 
 func caseOf(t *testing.T, db *postgres.DB, key string, openOnly bool) cases.Case {
 	t.Helper()
-	cs, err := db.ListCases(context.Background(), postgres.CaseFilter{OpenOnly: openOnly})
+	cs, err := db.ListCases(context.Background(), cases.CaseFilter{OpenOnly: openOnly})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -77,16 +77,16 @@ func caseOf(t *testing.T, db *postgres.DB, key string, openOnly bool) cases.Case
 	return found
 }
 
-// Three months of one county (spec §5): a household verified 不纳入 comes back with a
+// Three months of one county (docs/dispatch.md): a household verified 不纳入 comes back with a
 // cumulative medical figure and is held, then released when the figure has grown by 50 %;
 // two 问题类型 of one person are two tasks on one case, closed by two liaisons; a merged
 // warning of a new problem adds a department and moves the due date, a repeat does not.
 func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	taskOrg(t, db)
-	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
-	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{notify.CaseHook(db)}, Task: []cases.TaskHook{notify.TaskHook(db)}})
 	w := func(x pgtest.Warning) { pgtest.InsertWarning(t, db, x) }
 	medical := func(amount string) {
 		w(pgtest.Warning{Department: "医保局", Category: "medical", Rule: "inpatient_other", Amount: amount, IDNumber: p.B.ID, Name: p.B.Name, Township: "城关镇", Village: "东村"})
@@ -112,7 +112,7 @@ func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
 		t.Errorf("liaisons see the cases of their department's tasks only: %+v", x2.TaskDepartments)
 	}
 	var planned int
-	db.Get(&planned, `SELECT count(*) FROM reminders WHERE task_id IS NOT NULL AND state = 'pending'`)
+	planned = pgtest.Count(t, db, `SELECT count(*) FROM reminders WHERE task_id IS NOT NULL AND state = 'pending'`)
 	if planned != 9 {
 		t.Errorf("task reminders planned = %d, want 3 per task (due soon, overdue, escalation)", planned)
 	}
@@ -135,7 +135,7 @@ func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
 	if _, err := db.CompleteTask(ctx, x2.No, actor(t, db, "zjj"), "再次登记办理", "test"); cases.ErrorCode(err) != cases.EIllegal {
 		t.Errorf("closing a done task again: %v", err)
 	}
-	db.Get(&planned, `SELECT count(*) FROM reminders WHERE task_id IS NOT NULL AND state = 'pending'`)
+	planned = pgtest.Count(t, db, `SELECT count(*) FROM reminders WHERE task_id IS NOT NULL AND state = 'pending'`)
 	if planned != 3 {
 		t.Errorf("pending task reminders after two tasks closed = %d, want 3", planned)
 	}
@@ -157,7 +157,9 @@ func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
 		t.Errorf("December JSON\n got %s\nwant %s", b, want)
 	}
 	var heldCase int64
-	db.Get(&heldCase, `SELECT case_id FROM warnings WHERE held_round = '2026-12'`)
+	if err := db.Get(&heldCase, `SELECT case_id FROM warnings WHERE held_round = '2026-12'`); err != nil {
+		t.Fatal(err)
+	}
 	if heldCase != x1.ID {
 		t.Errorf("held warning linked to case %d, want %d", heldCase, x1.ID)
 	}
@@ -166,7 +168,7 @@ func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
 		t.Errorf("a new 问题类型 merged: due %s, want 20 working days after 2026-12-10", x3.DueOn)
 	}
 	var renewed int
-	db.Get(&renewed, `SELECT count(*) FROM reminders WHERE case_id = $1 AND task_id IS NULL AND kind = 'case_due'
+	renewed = pgtest.Count(t, db, `SELECT count(*) FROM reminders WHERE case_id = $1 AND task_id IS NULL AND kind = 'case_due'
 		AND state = 'pending' AND due_at = $2`, x3.ID, x3.DueOn.At(9, 0))
 	if renewed != 1 {
 		t.Errorf("the moved due date got %d pending due-day reminders, want 1", renewed)
@@ -198,7 +200,7 @@ func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
 	if ts := tasksOf(t, db, x3); ts[0].Status != cases.TaskOpen {
 		t.Errorf("closing the case closed its department task: %+v", ts)
 	}
-	db.Get(&planned, `SELECT count(*) FROM reminders WHERE task_id IS NOT NULL AND state = 'pending' AND case_id = $1`, x3.ID)
+	planned = pgtest.Count(t, db, `SELECT count(*) FROM reminders WHERE task_id IS NOT NULL AND state = 'pending' AND case_id = $1`, x3.ID)
 	if planned == 0 {
 		t.Errorf("closing the case cancelled its department tasks' reminders")
 	}
@@ -207,6 +209,7 @@ func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
 // The office's 转办 adds a task of a department; an unknown department is refused with the
 // list of departments, and nothing is stored.
 func TestReferTask(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	dispatchtest.Warn(t, db, p)
@@ -235,10 +238,11 @@ func TestReferTask(t *testing.T) {
 // A township's own finding (申报) of a monitored household is a case of kind 更新 at once; it
 // numbers the month without marking the office's round dispatched, which the round then does.
 func TestSelfFoundKindAndRound(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-04").At(10, 0) }
-	res, err := db.ReportSelfFound(ctx, postgres.SelfFound{Source: cases.SourceApplied, IDNumber: p.C.ID, Name: p.C.Name,
+	res, err := db.ReportSelfFound(ctx, cases.SelfFound{Source: cases.SourceApplied, IDNumber: p.C.ID, Name: p.C.Name,
 		Category: cases.CatMedical, Situation: "住院费用较高", Actor: actor(t, db, "lisi"), Src: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -249,18 +253,24 @@ func TestSelfFoundKindAndRound(t *testing.T) {
 		t.Fatalf("申报 of a monitored household: %+v", c)
 	}
 	var dispatched bool
-	db.Get(&dispatched, `SELECT dispatched FROM rounds WHERE month = '2026-11'`)
+	if err := db.Get(&dispatched, `SELECT dispatched FROM rounds WHERE month = '2026-11'`); err != nil {
+		t.Fatal(err)
+	}
 	if dispatched {
 		t.Errorf("a township's own case marked the month's round dispatched")
 	}
-	if _, err := db.ReportSelfFound(ctx, postgres.SelfFound{Source: cases.SourceVisit, IDNumber: p.C.ID, Name: p.C.Name,
+	if _, err := db.ReportSelfFound(ctx, cases.SelfFound{Source: cases.SourceVisit, IDNumber: p.C.ID, Name: p.C.Name,
 		Category: cases.CatMedical, Situation: "住院费用较高", Actor: actor(t, db, "zhangsan"), Src: "test"}); cases.ErrorCode(err) != cases.EForbidden {
 		t.Errorf("another township's cadre reporting the household: %v", err)
 	}
 	round(t, db, "2026-11-10")
 	var on cases.Date
-	db.Get(&dispatched, `SELECT dispatched FROM rounds WHERE month = '2026-11'`)
-	db.Get(&on, `SELECT dispatched_on FROM rounds WHERE month = '2026-11'`)
+	if err := db.Get(&dispatched, `SELECT dispatched FROM rounds WHERE month = '2026-11'`); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Get(&on, `SELECT dispatched_on FROM rounds WHERE month = '2026-11'`); err != nil {
+		t.Fatal(err)
+	}
 	if !dispatched || on != cases.MustDate("2026-11-10") {
 		t.Errorf("the round after a township's own case: dispatched %v on %s", dispatched, on)
 	}

@@ -11,6 +11,7 @@ import (
 // references are checked once a statement (migrations 00550 and 00600) instead of by per-row
 // foreign keys, and refuse what the foreign keys refused.
 func TestWarningsReferencesCheckedPerStatement(t *testing.T) {
+	t.Parallel()
 	db := schemaFixture(t)
 	const batchWarning = `(SELECT id FROM warnings WHERE batch_id IS NOT NULL ORDER BY id LIMIT 1)`
 	const usedBatch = `(SELECT batch_id FROM warnings WHERE batch_id IS NOT NULL ORDER BY id LIMIT 1)`
@@ -70,6 +71,7 @@ func TestWarningsReferencesCheckedPerStatement(t *testing.T) {
 // and townships (migration 00570), so one row naming a missing one among many good rows,
 // wherever it is, still fails the whole statement.
 func TestWarningsReferencesOneBadRowAmongMany(t *testing.T) {
+	t.Parallel()
 	db := schemaFixture(t)
 	const usedBatch = `(SELECT batch_id FROM warnings WHERE batch_id IS NOT NULL ORDER BY id LIMIT 1)`
 	const usedTownship = `(SELECT township_id FROM warnings ORDER BY id LIMIT 1)`

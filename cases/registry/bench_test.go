@@ -60,7 +60,7 @@ func BenchmarkRegistryImportVsPsqlCopy(b *testing.B) {
 	}
 	changed := changeHouseholds(b, first, second)
 	for i := 0; i < b.N; i++ {
-		url := pgtest.NewURL(b)
+		url := pgtest.MigratedURL(b)
 		ctx := context.Background()
 		db, err := postgres.Open(ctx, url)
 		if err != nil {

@@ -28,6 +28,7 @@ func (discard) Abort() {}
 // contradicts itself) is small: a registry file at the 50 MB limit stays far under the
 // process's 256 MB.
 func TestRegistryImportRemembersLittlePerRow(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("reads a registry of 40,000 households")
 	}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/registry"
 	"github.com/fangpin/fangpin/cases/sheet"
 	"github.com/fangpin/fangpin/cases/synth"
@@ -65,6 +66,7 @@ func byHousehold(ms []cases.RegistryMember) (order []string, rows map[string][]c
 // word the importer does not know, and elsewhere one member's bad ID number) leaves those
 // households exactly as they were, active, and says so (issue 29).
 func TestRefusedRowKeepsItsHousehold(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	ms := synth.New(29).Registry(300, synth.Townships)
 	first, err := tryImport(t, db, towns, csvOf(t, ms), cases.RegistryImportOptions{})
@@ -127,13 +129,14 @@ func TestRefusedRowKeepsItsHousehold(t *testing.T) {
 // TestTooManyRefusedRowsChangeNothing: once a registry is loaded, a file with more than 1 %
 // of its rows refused is refused whole, whatever else it would change.
 func TestTooManyRefusedRowsChangeNothing(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	ms := synth.New(30).Registry(100, synth.Townships)
 	if _, err := tryImport(t, db, towns, csvOf(t, ms), cases.RegistryImportOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	var history int
-	db.Get(&history, `SELECT count(*) FROM registry_history`)
+	history = pgtest.Count(t, db, `SELECT count(*) FROM registry_history`)
 	order, rows := byHousehold(ms)
 	var next []cases.RegistryMember
 	refused := 0
@@ -154,9 +157,9 @@ func TestTooManyRefusedRowsChangeNothing(t *testing.T) {
 		t.Fatalf("a file with %d of %d rows refused: %+v, %v; want refused whole, naming the first errors", refused, len(next), s, err)
 	}
 	var after, active, villages int
-	db.Get(&after, `SELECT count(*) FROM registry_history`)
-	db.Get(&active, `SELECT count(*) FROM registry_households WHERE status = 'active'`)
-	db.Get(&villages, `SELECT count(*) FROM registry_households WHERE village = '新村'`)
+	after = pgtest.Count(t, db, `SELECT count(*) FROM registry_history`)
+	active = pgtest.Count(t, db, `SELECT count(*) FROM registry_households WHERE status = 'active'`)
+	villages = pgtest.Count(t, db, `SELECT count(*) FROM registry_households WHERE village = '新村'`)
 	if after != history || active != len(rows) || villages != 0 {
 		t.Errorf("after the refusal: %d history rows (was %d), %d active households (want %d), %d in 新村 (want 0)",
 			after, history, active, len(rows), villages)
@@ -166,6 +169,7 @@ func TestTooManyRefusedRowsChangeNothing(t *testing.T) {
 // TestRemovalGuardCountsOnlyAbsentHouseholds: households held back by a refused row are not
 // absent, so they do not push a re-import over the 20 % guard.
 func TestRemovalGuardCountsOnlyAbsentHouseholds(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	ms := synth.New(31).Registry(200, synth.Townships)
 	if _, err := tryImport(t, db, towns, csvOf(t, ms), cases.RegistryImportOptions{}); err != nil {
@@ -200,6 +204,7 @@ func TestRemovalGuardCountsOnlyAbsentHouseholds(t *testing.T) {
 // brackets, spaces and short names changes nothing; 监测户, which does not say which kind of
 // monitored household it is, is a row error and its household stays as it was.
 func TestNationalSystemWords(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	ms := synth.New(32).Registry(300, synth.Townships)
 	if _, err := tryImport(t, db, towns, csvOf(t, ms), cases.RegistryImportOptions{}); err != nil {
@@ -246,6 +251,7 @@ func TestNationalSystemWords(t *testing.T) {
 // TestPersonListedInHeldHouseholdStays: a member the file lists in another household whose
 // rows are held back (one of them refused) is neither moved nor removed from where they are.
 func TestPersonListedInHeldHouseholdStays(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	ms := synth.New(33).Registry(300, synth.Townships)
 	if _, err := tryImport(t, db, towns, csvOf(t, ms), cases.RegistryImportOptions{}); err != nil {

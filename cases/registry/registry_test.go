@@ -57,6 +57,7 @@ func importBytes(t *testing.T, db *postgres.DB, towns map[string]string, b []byt
 }
 
 func TestExampleRegistryImportsTwiceAlike(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	b, err := os.ReadFile("../../examples/registry.csv")
 	if err != nil {
@@ -71,13 +72,14 @@ func TestExampleRegistryImportsTwiceAlike(t *testing.T) {
 		t.Fatalf("second import differs: %+v vs %+v", first, second)
 	}
 	var n int
-	db.Get(&n, `SELECT count(DISTINCT township_id) FROM registry_households`)
+	n = pgtest.Count(t, db, `SELECT count(DISTINCT township_id) FROM registry_households`)
 	if n < 5 {
 		t.Fatalf("households over %d townships, want ≥5", n)
 	}
 }
 
 func TestBadRowsAreReportedAndGoodRowsKept(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	g := synth.New(7)
 	ms := g.Registry(6, synth.Townships)
@@ -111,13 +113,14 @@ func TestBadRowsAreReportedAndGoodRowsKept(t *testing.T) {
 		t.Errorf("error message repeats the full ID number: %s", s.Errors[0].Message)
 	}
 	var members int
-	db.Get(&members, `SELECT count(*) FROM registry_members`)
+	members = pgtest.Count(t, db, `SELECT count(*) FROM registry_members`)
 	if members != len(ms)-3 {
 		t.Fatalf("stored %d members, want %d", members, len(ms)-3)
 	}
 }
 
 func TestGBKAndXLSXReadTheSame(t *testing.T) {
+	t.Parallel()
 	db, towns := setup(t)
 	ms := synth.New(3).Registry(20, synth.Townships)
 	var utf bytes.Buffer
@@ -157,6 +160,7 @@ func TestGBKAndXLSXReadTheSame(t *testing.T) {
 }
 
 func TestMissingColumnRejectsFile(t *testing.T) {
+	t.Parallel()
 	r, err := sheet.New(strings.NewReader("户编号,成员姓名\nA,王试一\n"))
 	if err != nil {
 		t.Fatal(err)

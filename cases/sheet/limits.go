@@ -6,7 +6,7 @@ import (
 	"unicode/utf8"
 )
 
-// The limits of spec §14 on every table the system reads: a department file (`fangpin
+// The limits of docs/limits.md on every table the system reads: a department file (`fangpin
 // import`, POST /api/v1/batches) and the registry (`fangpin registry import`). They are the
 // one definition; the API and the CLI take them from here.
 const (

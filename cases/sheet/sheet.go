@@ -1,6 +1,6 @@
 // Package sheet reads the tables people in the county actually have: CSV in UTF-8 (with or
 // without BOM) or GBK, as Excel in China writes it, and XLSX (first sheet). Rows stream one
-// at a time, so a file of a million rows never sits in memory, and every limit of spec §14
+// at a time, so a file of a million rows never sits in memory, and every limit of docs/limits.md
 // (limits.go) is checked as the bytes arrive: a zip bomb, an endless line or a huge cell is
 // refused with a *LimitError naming the limit, in bounded memory.
 package sheet

@@ -15,7 +15,7 @@ import (
 	"github.com/fangpin/fangpin/cases/intake"
 )
 
-// DeptSpec says what department file to make (spec §3).
+// DeptSpec says what department file to make (docs/intake.md).
 type DeptSpec struct {
 	Category cases.Category
 	// Warn rows raise a warning under the default rules; Quiet rows do not (for categories
@@ -38,7 +38,7 @@ type DeptRow struct {
 	Kind  string // "warn", "quiet" or "bad"
 }
 
-// DeptHeader is the header of a category's file: every column of spec §3.
+// DeptHeader is the header of a category's file: every column of docs/intake.md.
 func DeptHeader(cat cases.Category) []string { return intake.ColumnsOf(cat) }
 
 // DeptRows generates the rows of spec, interleaved, and calls fn for each; it streams, so a
@@ -146,7 +146,7 @@ func (g *Gen) fillPerson(rec map[string]string, spec DeptSpec, kind string, take
 			}
 		}
 	case cases.CatEmployment:
-		// 人社局 reports only 建档立卡 labour (spec §2): a warning names a registered
+		// 人社局 reports only 建档立卡 labour (docs/rules.md): a warning names a registered
 		// household by its 户主身份证号; a quiet row, anyone else, is out of scope.
 		if kind == "warn" && len(registered) > 0 {
 			m := registered[g.rng.IntN(len(registered))]

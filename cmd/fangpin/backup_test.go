@@ -19,7 +19,7 @@ import (
 // database with tables, a damaged file are refused and change nothing.
 func TestBackupRestoreGivesTheSameCases(t *testing.T) {
 	ctx := context.Background()
-	src := pgtest.NewURL(t)
+	src := pgtest.MigratedURL(t)
 	db, err := postgres.Open(ctx, src)
 	if err != nil {
 		t.Fatal(err)
@@ -149,7 +149,7 @@ func TestMigrateSaysWhatItApplied(t *testing.T) {
 
 // `--json everywhere`: export ledger and synth registry say what they wrote.
 func TestExportAndSynthTakeJSON(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
 	dir := t.TempDir()
 	code, out := run(t, "synth", "registry", "--json", "--households", "4", "-o", filepath.Join(dir, "r.csv"))
 	var syn struct {

@@ -58,7 +58,7 @@ func TestReferenceCommandsTwiceGiveTheSameOutcome(t *testing.T) {
 }
 
 func TestRegistryImportReportsBadRowsAndExitsZero(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
 	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatal("org apply failed")
 	}
@@ -82,7 +82,7 @@ func TestRegistryImportReportsBadRowsAndExitsZero(t *testing.T) {
 // TestRegistryReimportDiffAndRemovalGuard: the JSON counts the diff and lists the changes;
 // an identical file changes nothing; a partial export is refused unless --allow-removals.
 func TestRegistryReimportDiffAndRemovalGuard(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
 	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatal("org apply failed")
 	}

@@ -18,7 +18,7 @@ import (
 // make demo-check.)
 func TestDemoWiresTheServerToTheSimulator(t *testing.T) {
 	prefix := redistest.Prefix()
-	vars := map[string]string{"DATABASE_URL": pgtest.NewURL(t), "REDIS_URL": redistest.URL(), "FANGPIN_REDIS_PREFIX": prefix}
+	vars := map[string]string{"DATABASE_URL": pgtest.MigratedURL(t), "REDIS_URL": redistest.URL(), "FANGPIN_REDIS_PREFIX": prefix}
 	c, err := config.Load(func(k string) string { return vars[k] })
 	if err != nil {
 		t.Fatal(err)

@@ -13,7 +13,7 @@ import (
 )
 
 func TestDispatchAndCasesCommands(t *testing.T) {
-	url := pgtest.NewURL(t)
+	url := pgtest.MigratedURL(t)
 	ctx := context.Background()
 	db, err := postgres.Open(ctx, url)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 func (e *e2e) questions(t *testing.T) {
@@ -62,7 +63,7 @@ func (e *e2e) again(t *testing.T) {
 	if got := replyWith(t, ctx, sim, "zhaoliu", n, "批次"); !strings.Contains(got, "未新建案件") {
 		t.Errorf("second 交办: %s", got)
 	}
-	time.Sleep(300 * time.Millisecond) // the outbox worker polls every 20 ms
+	pgtest.WaitQueuesEmpty(t, s.DB, 10*time.Second) // anything the second 交办 queued is sent
 	for _, m := range sim.Sent()[before:] {
 		// (the spot check's private notes may still be arriving)
 		if strings.Contains(m.Content, "防返贫预警交办") || m.MsgType == "template_card" {
@@ -122,7 +123,7 @@ func (e *e2e) again(t *testing.T) {
 		t.Errorf("case %s after 补充预警: %v", c.No, c.Categories)
 	}
 
-	// 公安局: 人员变动 is not a risk warning; it updates the registry, with history (spec §5a).
+	// 公安局: 人员变动 is not a risk warning; it updates the registry, with history (docs/held-and-tasks.md).
 	gone := others[len(others)-1]
 	born := g.IDNumber(2026)
 	pop, _ := json.Marshal(map[string]any{"category": "population", "period": "2026-11", "records": []map[string]string{
@@ -144,7 +145,7 @@ func (e *e2e) again(t *testing.T) {
 	}
 
 	// The other departments, each through the push API, as the county's text scopes them (spec
-	// §2): one push per department in all, with 医保局, 住建局, 人社局, 卫健委 and 公安局 above.
+	// docs/rules.md): one push per department in all, with 医保局, 住建局, 人社局, 卫健委 and 公安局 above.
 	today := cases.DateOf(time.Now())
 	person := func(m cases.RegistryMember, kv ...string) map[string]string {
 		r := map[string]string{intake.ColName: m.Name, intake.ColID: m.IDNumber, intake.ColTownship: m.Township, intake.ColVillage: m.Village}

@@ -383,7 +383,7 @@ func TestUploadLinkPageAndScriptPost(t *testing.T) {
 func TestFileOverTheLimitIsRefusedWhileStreaming(t *testing.T) {
 	sim := wecomtest.NewServer()
 	t.Cleanup(sim.Close)
-	startServeOn(t, sim, pgtest.NewURL(t), bot.NewLogger(io.Discard, slog.LevelError), func(s *Server) { s.Files.MaxBytes = 64 << 10 })
+	startServeOn(t, sim, pgtest.MigratedURL(t), bot.NewLogger(io.Discard, slog.LevelError), func(s *Server) { s.Files.MaxBytes = 64 << 10 })
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	big := []byte("姓名,身份证号,乡镇,村,人员类别,产业项目,损失金额\n" + strings.Repeat("张一,"+validID("52263119800101001")+",城关镇,东村,一般农户,养猪,100\n", 2000))

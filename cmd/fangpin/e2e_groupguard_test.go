@@ -40,7 +40,7 @@ func groupSent(sim *wecomtest.Server) []wecomtest.Sent {
 func TestDepartmentVillageCellNeverReachesAGroup(t *testing.T) {
 	sim := wecomtest.NewServer()
 	t.Cleanup(sim.Close)
-	base, _, s := startServeOn(t, sim, pgtest.NewURL(t), bot.NewLogger(io.Discard, slog.LevelError), nil)
+	base, _, s := startServeOn(t, sim, pgtest.MigratedURL(t), bot.NewLogger(io.Discard, slog.LevelError), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for _, c := range []struct{ town, owner string }{{"城关镇", "zhangsan"}, {"青山镇", "wusan"}} {

@@ -15,7 +15,6 @@ import (
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/synth"
 )
@@ -33,7 +32,7 @@ func TestEndToEndThreeMonths(t *testing.T) {
 	var clock atomic.Int64
 	setDay := func(day string, hour int) { clock.Store(cases.MustDate(day).At(hour, 0).UnixNano()) }
 	setDay("2026-11-10", 9)
-	base, _, s := startServeAt(t, sim, pgtest.NewURL(t), bot.NewLogger(io.Discard, slog.LevelError),
+	base, _, s := startServeAt(t, sim, pgtest.MigratedURL(t), bot.NewLogger(io.Discard, slog.LevelError),
 		func() time.Time { return time.Unix(0, clock.Load()) }, nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -82,7 +81,7 @@ func TestEndToEndThreeMonths(t *testing.T) {
 	}
 	caseOf := func(id string) cases.Case {
 		t.Helper()
-		cs, err := s.DB.ListCases(ctx, postgres.CaseFilter{})
+		cs, err := s.DB.ListCases(ctx, cases.CaseFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +97,7 @@ func TestEndToEndThreeMonths(t *testing.T) {
 		return c
 	}
 	countCases := func() int {
-		cs, err := s.DB.ListCases(ctx, postgres.CaseFilter{})
+		cs, err := s.DB.ListCases(ctx, cases.CaseFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}

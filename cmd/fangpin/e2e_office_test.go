@@ -29,7 +29,7 @@ import (
 func TestEndToEndOfficeChoresAndLeaders(t *testing.T) {
 	sim := wecomtest.NewServer()
 	t.Cleanup(sim.Close)
-	base, _, s := startServeOn(t, sim, pgtest.NewURL(t), bot.NewLogger(io.Discard, slog.LevelError), nil)
+	base, _, s := startServeOn(t, sim, pgtest.MigratedURL(t), bot.NewLogger(io.Discard, slog.LevelError), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	say := func(user, text, marker string) string {

@@ -24,7 +24,7 @@ import (
 func TestEndToEndRegistryConfirmedInChat(t *testing.T) {
 	sim := wecomtest.NewServer()
 	t.Cleanup(sim.Close)
-	_, _, s := startServeOn(t, sim, pgtest.NewURL(t), bot.NewLogger(io.Discard, slog.LevelError), nil)
+	_, _, s := startServeOn(t, sim, pgtest.MigratedURL(t), bot.NewLogger(io.Discard, slog.LevelError), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	file, err := os.ReadFile("../../examples/registry.csv")

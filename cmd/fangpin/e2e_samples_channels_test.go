@@ -25,7 +25,7 @@ import (
 // (each channel files its push under its own period, so none is a repeat of another).
 func TestSampleFilesImportAlikeInEveryChannel(t *testing.T) {
 	t.Setenv("FANGPIN_FORM_SECRET", "samples-secret")
-	dbURL := pgtest.NewURL(t)
+	dbURL := pgtest.MigratedURL(t)
 	sim := wecomtest.NewServer()
 	t.Cleanup(sim.Close)
 	base, _, _ := startServeOn(t, sim, dbURL, bot.NewLogger(io.Discard, slog.LevelError), nil)

@@ -16,12 +16,11 @@ import (
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/synth"
 )
 
-// Three rounds against the real server and the simulator (spec §5, §5b): a household verified
+// Three rounds against the real server and the simulator (docs/dispatch.md and docs/held-and-tasks.md): a household verified
 // 不纳入 comes back with a cumulative medical figure 40 % higher and is held (比对已核), then
 // released at +50 %; two 问题类型 of one person are two department tasks closed by two
 // liaisons by chat; a merged warning adds a department; a cadre's 走访 is a case at once, and
@@ -30,7 +29,7 @@ func TestEndToEndHeldWarningsDepartmentTasksAndVisits(t *testing.T) {
 	t.Setenv("FANGPIN_FORM_SECRET", "e2e-form-secret")
 	sim := wecomtest.NewServer()
 	t.Cleanup(sim.Close)
-	url := pgtest.NewURL(t)
+	url := pgtest.MigratedURL(t)
 	base, _, s := startServeOn(t, sim, url, bot.NewLogger(io.Discard, slog.LevelError), nil)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -42,7 +41,7 @@ func TestEndToEndHeldWarningsDepartmentTasksAndVisits(t *testing.T) {
 	sick := struct{ name, id string }{"欧阳明", g.IDNumber(1966)}
 	house := struct{ name, id string }{"司马兰", g.IDNumber(1950)}
 	found := struct{ name, id string }{"孟繁星", g.IDNumber(1972)}
-	// The house's owner is of a 脱贫户: 人社局 watches 建档立卡 households' labour (spec §2).
+	// The house's owner is of a 脱贫户: 人社局 watches 建档立卡 households' labour (docs/rules.md).
 	err := s.DB.UpsertRegistry(ctx, []cases.RegistryMember{{HouseholdNo: "E2E-H1", HeadIDNumber: house.id, Name: house.name,
 		IDNumber: house.id, Relation: "户主", Township: "城关镇", Village: "西关村", Kind: cases.HouseholdLifted, RiskStatus: cases.RiskOpen}})
 	if err != nil {
@@ -69,7 +68,7 @@ func TestEndToEndHeldWarningsDepartmentTasksAndVisits(t *testing.T) {
 	}
 	caseOf := func(id string) cases.Case {
 		t.Helper()
-		cs, err := s.DB.ListCases(ctx, postgres.CaseFilter{})
+		cs, err := s.DB.ListCases(ctx, cases.CaseFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}

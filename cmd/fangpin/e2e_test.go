@@ -137,7 +137,7 @@ func (e *e2e) county(t *testing.T) {
 	}
 	sort.Strings(hnos)
 	for _, hno := range hnos {
-		// 建档立卡 (脱贫户 or 脱贫不稳定户): 人社局 warns only for those (spec §2).
+		// 建档立卡 (脱贫户 or 脱贫不稳定户): 人社局 warns only for those (docs/rules.md).
 		if ms := byHousehold[hno]; len(ms) >= 3 && ms[0].Township == "城关镇" && cases.Registered(ms[0].Kind) {
 			triple = ms
 			break

@@ -31,7 +31,7 @@ func runIntakeCLI(t *testing.T, args ...string) (code int, stdout, stderr string
 }
 
 func TestImportAndWarningsCommands(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
 	if code, _, stderr := runIntakeCLI(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatalf("org apply: %s", stderr)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 func TestLedgerSubcommands(t *testing.T) {
@@ -57,7 +58,7 @@ func TestLedgerSubcommands(t *testing.T) {
 		t.Fatalf("spotcheck line %q: %v", lines[0], err)
 	}
 	var msgs int
-	db.Get(&msgs, `SELECT count(*) FROM outbox WHERE idem_key LIKE 'spotcheck:2026-11:0.5:9:%'`)
+	msgs = pgtest.Count(t, db, `SELECT count(*) FROM outbox WHERE idem_key LIKE 'spotcheck:2026-11:0.5:9:%'`)
 	if msgs != 2 {
 		t.Fatalf("%d supervisor messages queued, want one for each of the 2 supervisors", msgs)
 	}

@@ -27,11 +27,9 @@ func TestPushAPIRefusesBombsInBoundedMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds files of 50 MB")
 	}
-	dbURL := pgtest.NewURL(t)
-	t.Setenv("DATABASE_URL", dbURL)
-	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
-		t.Fatal("org apply failed")
-	}
+	t.Parallel()
+	dbURL := pgtest.MigratedURL(t)
+	applyExampleOrg(t, dbURL)
 	sim := wecomtest.NewServer()
 	t.Cleanup(sim.Close)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")

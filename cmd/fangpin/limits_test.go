@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,32 +13,78 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/fangpin/fangpin/cases/orgfile"
+	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/sheet"
 	"github.com/fangpin/fangpin/cases/sheet/sheettest"
 	"github.com/fangpin/fangpin/cases/synth"
 )
 
-// The process's bound whatever it is given (spec §14).
+// The process's bound whatever it is given (docs/limits.md).
 const maxRSS = 256 << 20
 
 // fangpinBinary builds the real binary (without -race, whatever the tests run with), so
 // that the peak memory measured is that of the process an operator runs.
 func fangpinBinary(t *testing.T) string {
 	t.Helper()
+	bin, err := builtBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return bin
+}
+
+// binDir holds the fangpin binary, built once per test process (TestMain removes it).
+var binDir string
+
+var builtBinary = sync.OnceValues(func() (string, error) {
 	goTool, err := exec.LookPath("go")
 	if err != nil {
 		goTool = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
-	bin := filepath.Join(t.TempDir(), "fangpin")
-	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v: %s", err, out)
+	binDir, err = os.MkdirTemp("", "fangpin-test-bin-")
+	if err != nil {
+		return "", err
 	}
-	return bin
+	bin := filepath.Join(binDir, "fangpin")
+	if out, err := exec.Command(goTool, "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		return "", fmt.Errorf("go build: %v: %s", err, out)
+	}
+	return bin, nil
+})
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if binDir != "" {
+		os.RemoveAll(binDir)
+	}
+	os.Exit(code)
+}
+
+// applyExampleOrg applies examples/org.yaml to the database at dbURL, as `fangpin org
+// apply` does, without setting DATABASE_URL (which would keep the test from running in
+// parallel).
+func applyExampleOrg(t *testing.T, dbURL string) {
+	t.Helper()
+	ctx := context.Background()
+	db, err := postgres.Open(ctx, dbURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	org, err := orgfile.Load("../../examples/org.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ApplyOrg(ctx, org); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestMaxRSSReaper is not a test of its own: the memory tests run this test binary again
@@ -179,11 +226,9 @@ func TestImportRefusesBombsInBoundedMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds files of 50 MB")
 	}
-	dbURL := pgtest.NewURL(t)
-	t.Setenv("DATABASE_URL", dbURL)
-	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
-		t.Fatal("org apply failed")
-	}
+	t.Parallel()
+	dbURL := pgtest.MigratedURL(t)
+	applyExampleOrg(t, dbURL)
 	bin := fangpinBinary(t)
 	files, want := bombs(t, t.TempDir())
 	for i, file := range files {
@@ -214,16 +259,14 @@ func TestImportRefusesBombsInBoundedMemory(t *testing.T) {
 
 // A .xls just under the 50 MB file limit (65,000 rows, as many as the format holds, with
 // a long 备注 each) is imported under
-// spec §14's 256 MB: the container and the records are read as a stream.
+// docs/limits.md's 256 MB: the container and the records are read as a stream.
 func TestLargeXLSImportsInBoundedMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a file of 50 MB")
 	}
-	dbURL := pgtest.NewURL(t)
-	t.Setenv("DATABASE_URL", dbURL)
-	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
-		t.Fatal("org apply failed")
-	}
+	t.Parallel()
+	dbURL := pgtest.MigratedURL(t)
+	applyExampleOrg(t, dbURL)
 	bin := fangpinBinary(t)
 	file := filepath.Join(t.TempDir(), "医保.xls")
 	rows := 0
@@ -275,7 +318,7 @@ func TestLargeXLSImportsInBoundedMemory(t *testing.T) {
 // fangpin import of department files as they come: the JSON adds skipped and sheet, and
 // stderr names the sheet read and the sheets passed over.
 func TestImportNamesSheetAndSkipped(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
 	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatal("org apply failed")
 	}

@@ -54,7 +54,7 @@ var commands = map[string]command{
 }
 
 func main() {
-	// Spec §14: the process stays under 256 MB whatever it is given. The readers bound what
+	// docs/limits.md: the process stays under 256 MB whatever it is given. The readers bound what
 	// they hold (cases/sheet); a soft limit below that makes the collector return garbage
 	// before the heap's usual doubling could reach it. GOMEMLIMIT, if set, wins (the runtime
 	// has then set a limit below the "none" it starts with).

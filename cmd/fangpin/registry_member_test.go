@@ -11,9 +11,9 @@ import (
 )
 
 // `fangpin import` of a 公安局 file updates the registry; `fangpin registry member --json`
-// shows the member's status and history (spec §5a, §11).
+// shows the member's status and history (docs/held-and-tasks.md).
 func TestPopulationImportAndRegistryMember(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
 	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatal("org apply failed")
 	}

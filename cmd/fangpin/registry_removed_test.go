@@ -14,7 +14,7 @@ import (
 // the date and the household's 退出 in the history; `registry import --dry-run` shows the
 // diff first and changes nothing (issue 29).
 func TestRegistryDryRunAndRemovedMember(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
 	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatal("org apply failed")
 	}
@@ -76,7 +76,7 @@ func TestRegistryDryRunAndRemovedMember(t *testing.T) {
 // org apply and registry import warn, never fail, where the org file's villages and the
 // registry's disagree; the example county's two files agree (issue 25).
 func TestVillagesOfOrgAndRegistryAgree(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
 	warnings := func(out string) []string {
 		var v struct{ Warnings []string }
 		if err := json.Unmarshal([]byte(out), &v); err != nil {

@@ -9,10 +9,10 @@ import (
 )
 
 // `fangpin reminders --json --month` plans a month's cycle on demand, also months ahead, and
-// lists it (spec §11): 2027-02's deadline for January's data is Sunday the 14th (a working
+// lists it (docs/reminders.md): 2027-02's deadline for January's data is Sunday the 14th (a working
 // day after 春节), nudged on the 3rd, late on the 15th.
 func TestRemindersOfAMonthAhead(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
 	if code, _ := run(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatal("org apply failed")
 	}

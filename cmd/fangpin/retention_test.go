@@ -19,7 +19,7 @@ import (
 // a recently closed case is untouched; a second run changes nothing.
 func TestRetentionAnonymizesOldClosedCasesAndKeepsTheCounts(t *testing.T) {
 	ctx := context.Background()
-	url := pgtest.NewURL(t)
+	url := pgtest.MigratedURL(t)
 	db, err := postgres.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)

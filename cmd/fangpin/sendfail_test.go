@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/fangpin/fangpin/announce"
 	"io"
 	"log/slog"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
-	"github.com/fangpin/fangpin/handlers"
 )
 
 // A round's group messages cannot reach 城关镇 (its app chat was never created: WeCom
@@ -24,7 +24,7 @@ func TestGroupSendFailuresAreReportedToTheOffice(t *testing.T) {
 	sim := wecomtest.NewServer()
 	t.Cleanup(sim.Close)
 	sim.RejectWebhook("demo-hekou-key")
-	_, _, s := startServeOn(t, sim, pgtest.NewURL(t), bot.NewLogger(io.Discard, slog.LevelError), func(s *Server) {
+	_, _, s := startServeOn(t, sim, pgtest.MigratedURL(t), bot.NewLogger(io.Discard, slog.LevelError), func(s *Server) {
 		s.Sender.Backoff = func(int, error) time.Duration { return 30 * time.Millisecond }
 		s.Sender.MaxAttempts = 4
 		s.Failures.Poll = 50 * time.Millisecond
@@ -40,7 +40,7 @@ func TestGroupSendFailuresAreReportedToTheOffice(t *testing.T) {
 				HeadIDNumber: "110101199001011234", Village: "东关村", Township: town, DueOn: due,
 				Categories: []cases.Category{cases.CatMedical}}}}}
 	}
-	msgs := (&handlers.Announcer{}).Messages([]cases.TownshipNotice{
+	msgs := (&announce.Announcer{}).Messages([]cases.TownshipNotice{
 		notice("城关镇", "wrCG0001", "", "YJ202611-0001", "张试三"),
 		notice("河口乡", "", "demo-hekou-key", "YJ202611-0002", "李试四"),
 	})
@@ -90,8 +90,13 @@ func TestGroupSendFailuresAreReportedToTheOffice(t *testing.T) {
 			t.Errorf("a group message arrived: %+v", m)
 		}
 	}
-	// Reported once only, however long the reporter keeps running.
-	time.Sleep(300 * time.Millisecond)
+	// Reported once only, however long the reporter keeps running. Barrier: every message
+	// is delivered or given up on, and one more pass of the reporter finds nothing to tell.
+	pgtest.WaitQueuesEmpty(t, s.DB, 10*time.Second)
+	if n, err := s.Failures.ReportOnce(ctx); err != nil || n != 0 {
+		t.Errorf("another pass of the reporter reported %d (%v), want 0", n, err)
+	}
+	pgtest.WaitQueuesEmpty(t, s.DB, 10*time.Second)
 	if n := len(reports("zhaoliu")); n != 2 {
 		t.Errorf("%d reports after a while, want still 2", n)
 	}
@@ -105,7 +110,7 @@ func TestRefusedGroupSendIsToldAtOnceAndAgainWhenItFails(t *testing.T) {
 	sim := wecomtest.NewServer()
 	t.Cleanup(sim.Close)
 	sim.RejectWebhook("demo-hekou-key")
-	_, _, s := startServeOn(t, sim, pgtest.NewURL(t), bot.NewLogger(io.Discard, slog.LevelError), func(s *Server) {
+	_, _, s := startServeOn(t, sim, pgtest.MigratedURL(t), bot.NewLogger(io.Discard, slog.LevelError), func(s *Server) {
 		s.Sender.Backoff = func(int, error) time.Duration { return time.Hour }
 		s.Sender.MaxAttempts = 2
 		s.Failures.Poll = 20 * time.Millisecond
@@ -119,7 +124,7 @@ func TestRefusedGroupSendIsToldAtOnceAndAgainWhenItFails(t *testing.T) {
 				HeadIDNumber: "110101199001011234", Village: "东关村", Township: town, DueOn: cases.MustDate("2026-12-08"),
 				Categories: []cases.Category{cases.CatMedical}}}}}
 	}
-	msgs := (&handlers.Announcer{}).Messages([]cases.TownshipNotice{
+	msgs := (&announce.Announcer{}).Messages([]cases.TownshipNotice{
 		notice("城关镇", "wrCG0001", "", "YJ202611-0001"),
 		notice("河口乡", "", "demo-hekou-key", "YJ202611-0002"),
 	})
@@ -146,7 +151,7 @@ func TestRefusedGroupSendIsToldAtOnceAndAgainWhenItFails(t *testing.T) {
 		}
 	}
 	var pending int
-	s.DB.Get(&pending, `SELECT count(*) FROM outbox WHERE channel IN ('appchat', 'webhook') AND state = 'pending' AND attempts = 1`)
+	pending = pgtest.Count(t, s.DB, `SELECT count(*) FROM outbox WHERE channel IN ('appchat', 'webhook') AND state = 'pending' AND attempts = 1`)
 	if pending != 2 || len(reports("【群消息未送达】")) != 0 {
 		t.Fatalf("after the first refusal: %d group messages still retried, want 2 (and no final report yet)", pending)
 	}

@@ -18,7 +18,7 @@ import (
 func TestServeAnswersMessageAcknowledgedBeforeACrash(t *testing.T) {
 	sim := wecomtest.NewServer()
 	t.Cleanup(sim.Close)
-	dbURL := pgtest.NewURL(t)
+	dbURL := pgtest.MigratedURL(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
@@ -47,11 +47,11 @@ func TestServeAnswersMessageAcknowledgedBeforeACrash(t *testing.T) {
 		t.Fatalf("the first server answered %d times", n)
 	}
 
-	startServeOn(t, sim, dbURL, bot.NewLogger(io.Discard, slog.LevelError), nil)
+	_, _, s2 := startServeOn(t, sim, dbURL, bot.NewLogger(io.Discard, slog.LevelError), nil)
 	if err := sim.Wait(ctx, func([]wecomtest.Sent) bool { return len(sim.SentTo("zhangsan")) > 0 }); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(300 * time.Millisecond)
+	pgtest.WaitQueuesEmpty(t, s2.DB, 10*time.Second) // a second answer would have been sent by now
 	sent := sim.SentTo("zhangsan")
 	if len(sent) != 1 || !strings.Contains(sent[0].Content, "张三您好") {
 		t.Errorf("after the restart zhangsan got %d messages: %+v", len(sent), sent)

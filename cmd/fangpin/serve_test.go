@@ -41,7 +41,7 @@ func startServerLogging(t *testing.T, log *slog.Logger) (s *Server, sim *wecomte
 	t.Helper()
 	sim = wecomtest.NewServer()
 	t.Cleanup(sim.Close)
-	base, stop, s = startServeOn(t, sim, pgtest.NewURL(t), log, nil)
+	base, stop, s = startServeOn(t, sim, pgtest.MigratedURL(t), log, nil)
 	return s, sim, base, stop
 }
 

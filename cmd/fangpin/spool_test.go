@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,6 +24,8 @@ type pgProxy struct {
 	mu     sync.Mutex
 	down   bool
 	conns  map[net.Conn]bool
+	// refused counts the connections turned away while down: the server tried the database.
+	refused atomic.Int64
 }
 
 func startPGProxy(t *testing.T, target string) *pgProxy {
@@ -41,6 +44,7 @@ func startPGProxy(t *testing.T, target string) *pgProxy {
 			p.mu.Lock()
 			if p.down {
 				p.mu.Unlock()
+				p.refused.Add(1)
 				c.Close()
 				continue
 			}
@@ -75,7 +79,7 @@ func (p *pgProxy) restore() { p.mu.Lock(); p.down = false; p.mu.Unlock() }
 // While Postgres is unreachable a cadre's message still gets WeCom its 200 (it waits in
 // the spool); once Postgres is back the message is handled and answered, once.
 func TestServeKeepsCallbacksThroughAPostgresOutage(t *testing.T) {
-	u, err := url.Parse(pgtest.NewURL(t))
+	u, err := url.Parse(pgtest.MigratedURL(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +100,11 @@ func TestServeKeepsCallbacksThroughAPostgresOutage(t *testing.T) {
 	if n := s.Spool.Len(); n != 1 {
 		t.Fatalf("spool holds %d messages, want 1", n)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Barrier: the server has come for the database twice since the message was spooled
+	// (the inbox polls every 50 ms) and been refused, so it had its chance to answer.
+	for since := proxy.refused.Load(); proxy.refused.Load() < since+2 && ctx.Err() == nil; {
+		time.Sleep(10 * time.Millisecond)
+	}
 	if n := len(sim.SentTo("zhangsan")); n != 0 {
 		t.Fatalf("%d replies while the database was down", n)
 	}
@@ -106,7 +114,12 @@ func TestServeKeepsCallbacksThroughAPostgresOutage(t *testing.T) {
 	if err != nil {
 		t.Fatalf("no reply after the database came back: %v", err)
 	}
-	time.Sleep(500 * time.Millisecond)
+	// Barrier: the spool is flushed into the inbox and both queues are empty, so a second
+	// answer would have been sent by now.
+	for s.Spool.Len() != 0 && ctx.Err() == nil {
+		time.Sleep(10 * time.Millisecond)
+	}
+	pgtest.WaitQueuesEmpty(t, s.DB, 10*time.Second)
 	replies := sim.SentTo("zhangsan")
 	if len(replies) != 1 || !strings.Contains(replies[0].Content, "张三您好") {
 		t.Errorf("replies after the outage: %d, first %q; want one answer to 帮助", len(replies), replies[0].Content)

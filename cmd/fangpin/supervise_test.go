@@ -139,7 +139,7 @@ func TestServeRestartsReminderWorkerWhenRedisReturns(t *testing.T) {
 	}
 	base := "http://" + ln.Addr().String()
 	prefix := redistest.Prefix()
-	for k, v := range map[string]string{"DATABASE_URL": pgtest.NewURL(t), "REDIS_URL": "redis://" + proxy.addr + "/" + strconv.Itoa(ropt.DB),
+	for k, v := range map[string]string{"DATABASE_URL": pgtest.MigratedURL(t), "REDIS_URL": "redis://" + proxy.addr + "/" + strconv.Itoa(ropt.DB),
 		"FANGPIN_REDIS_PREFIX": prefix, "FANGPIN_ADDR": ln.Addr().String(), "FANGPIN_PUBLIC_URL": base,
 		"WECOM_CORP_ID": sim.CorpID, "WECOM_AGENT_ID": strconv.FormatInt(sim.AgentID, 10), "WECOM_SECRET": sim.Secret,
 		"WECOM_TOKEN": sim.Token, "WECOM_AES_KEY": sim.AESKey, "WECOM_API_BASE": sim.URL, "FANGPIN_SPOOL_DIR": t.TempDir()} {
@@ -226,7 +226,7 @@ func TestWorkerCommandRestartsWhenRedisReturns(t *testing.T) {
 	free.Close()
 	prefix := redistest.Prefix()
 	cmd := exec.Command(fangpinBinary(t), "worker", "--health-addr", healthAddr)
-	cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.NewURL(t), "FANGPIN_REDIS_PREFIX="+prefix,
+	cmd.Env = append(os.Environ(), "DATABASE_URL="+pgtest.MigratedURL(t), "FANGPIN_REDIS_PREFIX="+prefix,
 		"REDIS_URL=redis://"+proxy.addr+"/"+strconv.Itoa(ropt.DB))
 	var stderr syncBuffer
 	cmd.Stderr = &stderr

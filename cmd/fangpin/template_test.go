@@ -20,7 +20,7 @@ import (
 // Every category's template has the header of the one column definition, and its example
 // row imports cleanly through `fangpin import` for the department that pushes it.
 func TestTemplatesReadBackAndImport(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
 	if code, _, stderr := runIntakeCLI(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatalf("org apply: %s", stderr)
 	}
@@ -78,7 +78,7 @@ func TestTemplatesReadBackAndImport(t *testing.T) {
 // fangpin import refuses a period that is not YYYY-MM or lies ahead, naming the expected form;
 // `fangpin mapping` shows and clears a department's mapping.
 func TestImportPeriodAndMappingCommands(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.NewURL(t))
+	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
 	if code, _, stderr := runIntakeCLI(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatalf("org apply: %s", stderr)
 	}
@@ -108,7 +108,7 @@ func TestImportPeriodAndMappingCommands(t *testing.T) {
 // A department's stored mapping reads its files by its own header words through `fangpin
 // import`, also when a title row stands above the header.
 func TestImportReadsByTheStoredMapping(t *testing.T) {
-	url := pgtest.NewURL(t)
+	url := pgtest.MigratedURL(t)
 	t.Setenv("DATABASE_URL", url)
 	if code, _, stderr := runIntakeCLI(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatalf("org apply: %s", stderr)

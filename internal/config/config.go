@@ -15,7 +15,7 @@ import (
 	"strings"
 )
 
-// Config is every setting of spec §11 and the project's own FANGPIN_* variables.
+// Config is every setting of docs/operations.md and the project's own FANGPIN_* variables.
 type Config struct {
 	DatabaseURL string // DATABASE_URL
 	RedisURL    string // REDIS_URL

@@ -106,7 +106,7 @@ func Results(round string) func(context.Context, *Play, cases.Date) error {
 }
 
 // AreaAlert is 应急管理局 reporting a flood by village with no person named: the round makes
-// one 区域排查 task of the township listing every village (spec §5c).
+// one 区域排查 task of the township listing every village (docs/registry.md).
 func AreaAlert(ctx context.Context, p *Play, day cases.Date) error {
 	town := synth.Townships[1]
 	lines := []string{"姓名,身份证号,乡镇,村,灾害名称,灾害结束日期,受灾情况"}

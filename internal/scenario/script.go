@@ -22,7 +22,7 @@ func Script() []Step {
 	}
 	return append(s,
 		Step{On("2026-11-04"), AreaAlert}, // a flood reported by village: one 区域排查
-		Step{On("2026-12-01"), Reimport},  // the monthly registry re-import (§4a)
+		Step{On("2026-12-01"), Reimport},  // the monthly registry re-import (docs/registry.md)
 		Step{Monthly(10), Dispatch},       // 集中交办 by the 10th
 		Step{On("2026-11-16", "2026-12-16"), AnswerThisMonth(0.5)},
 		Step{On("2026-11-18"), Visit},           // a cadre reports a household found on a visit (干部走访)
@@ -32,6 +32,7 @@ func Script() []Step {
 		Step{On("2026-12-11"), AnswerLate("2026-11", 0.7)}, // after the overdue reminders
 		Step{On("2026-12-14"), SpotChecks("2026-11", 0.1, 202611)},
 		Step{On("2026-12-15"), Results("2026-11")}, // 结果运用: a department reads what became of its warnings
+		Step{On("2026-12-16"), Leaders("2026-11")}, // 进度 as a chart; a county leader opens the overview
 		Step{On("2026-12-29"), EnterAll("")},
 	)
 }

@@ -36,14 +36,14 @@ func (p *Play) Privately(ctx context.Context, day cases.Date, user, who, text, s
 	return nil
 }
 
-// Visit: 城关镇's 张三 found a household on a visit that no department reported (§5b).
+// Visit: 城关镇's 张三 found a household on a visit that no department reported (docs/held-and-tasks.md).
 func Visit(ctx context.Context, p *Play, day cases.Date) error {
 	id := p.gen.IDNumber(1968)
 	text := "走访 %s 孟繁星 住房 房屋墙体开裂，雨季漏雨，家中无力修缮"
 	return p.Privately(ctx, day, "zhangsan", "乡村干部张三（私聊）", fmt.Sprintf(text, id), fmt.Sprintf(text, cases.MaskIDNumber(id)))
 }
 
-// DepartmentTasks: two liaisons look at their department's tasks and record one each (§5).
+// DepartmentTasks: two liaisons look at their department's tasks and record one each (docs/dispatch.md).
 func DepartmentTasks(ctx context.Context, p *Play, day cases.Date) error {
 	for _, l := range []struct{ user, who, dept, measure string }{
 		{"liaison_zjj", "住建局联络员住小建", "住建局", "已入户鉴定房屋等级，列入本年度危房改造计划，补助资金已下达"},

@@ -171,15 +171,12 @@ func SetupWith(t testing.TB, plan []Case, dispatch cases.Date) (*postgres.DB, []
 	t.Helper()
 	monthDispatch := dispatch
 	ctx := context.Background()
-	url := pgtest.NewURL(t)
+	url := pgtest.MigratedURL(t)
 	db, err := postgres.Open(ctx, url)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { db.Close() })
-	if err := db.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	org, err := orgfile.Parse([]byte(Org))
 	if err != nil {
 		t.Fatal(err)
@@ -278,7 +275,7 @@ func SetupWith(t testing.TB, plan []Case, dispatch cases.Date) (*postgres.DB, []
 // office's deadline.
 var AssessDispatch = cases.MustDate("2026-11-12")
 
-// AssessPlan is a second hand-made month for the assessment's rules (spec §7, §13), read at
+// AssessPlan is a second hand-made month for the assessment's rules (docs/dispatch.md and docs/assessment.md), read at
 // AsOf (2026-12-10). Play it with SetupWith(t, AssessPlan, AssessDispatch).
 //
 //	YJ202611-0001 城关镇  纳入, 录入 typed on 12-09 dated 11-27, due 11-30: on time by the date typed; spot check 合格

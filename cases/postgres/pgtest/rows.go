@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"database/sql"
 	"strings"
 	"testing"
 	"time"
@@ -36,4 +37,20 @@ func BackdateClosed(t testing.TB, db *postgres.DB, caseNo string, closedAt time.
 	if n, _ := res.RowsAffected(); n != 1 {
 		t.Fatalf("pgtest: backdate %s: the case is not closed", caseNo)
 	}
+}
+
+// Querier is what Count needs: a store, a transaction or a plain *sqlx.DB.
+type Querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Count runs a query that returns one integer (a count) and fails the test if the query
+// fails, so that a broken query cannot pass as "want 0".
+func Count(t testing.TB, db Querier, query string, args ...any) int {
+	t.Helper()
+	var n int
+	if err := db.QueryRowContext(context.Background(), query, args...).Scan(&n); err != nil {
+		t.Fatalf("pgtest: count %q: %v", strings.Join(strings.Fields(query), " "), err)
+	}
+	return n
 }

@@ -1,16 +1,17 @@
-package handlers_test
+package announce_test
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/fangpin/fangpin/announce"
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/handlers"
 )
 
 // A 信息变更 case (人员变动) asks for 录入, not 核查: its private message says so and no result
 // card is sent.
 func TestInfoCaseAnnouncedWithoutVerification(t *testing.T) {
+	t.Parallel()
 	c := cases.Case{No: "YJ202611-0007", Kind: cases.KindInfo, Township: "城关镇", HeadName: "张三", HeadIDNumber: "110101199003071234",
 		Status: cases.StatusDispatched, DueOn: cases.MustDate("2026-12-31")}
 	n := cases.TownshipNotice{Round: "2026-11", Township: "城关镇", AppChatID: "wrCG0001", Cadres: []string{"zhangsan"},
@@ -18,7 +19,7 @@ func TestInfoCaseAnnouncedWithoutVerification(t *testing.T) {
 		Cases: []cases.Dispatched{{Case: c, Warnings: []cases.WarningFact{{Category: cases.CatPopulation, Name: "张四", IDNumber: "110101199003071234",
 			Detail: map[string]string{"变动类型": "死亡", "变动日期": "2026-10-12"}}}}}}
 	var private string
-	for _, m := range (&handlers.Announcer{}).Messages([]cases.TownshipNotice{n}) {
+	for _, m := range (&announce.Announcer{}).Messages([]cases.TownshipNotice{n}) {
 		if m.MsgType == "template_card" {
 			t.Errorf("a result card was sent for a 信息变更 case: %s", m.Body)
 		}
@@ -35,6 +36,7 @@ func TestInfoCaseAnnouncedWithoutVerification(t *testing.T) {
 // end of next month beside risk cases due in 20 working days (the round once announced the
 // 信息变更 date, 2027-01-31, as every household's deadline).
 func TestRoundNoticeStatesEachCasesDueDate(t *testing.T) {
+	t.Parallel()
 	risk := func(no, name string) cases.Case {
 		return cases.Case{No: no, Kind: cases.KindNew, Township: "城关镇", Village: "东村", HeadName: name, Responsible: "zhangsan",
 			Status: cases.StatusDispatched, DueOn: cases.MustDate("2027-01-05"), Categories: []cases.Category{cases.CatMedical}}
@@ -45,7 +47,7 @@ func TestRoundNoticeStatesEachCasesDueDate(t *testing.T) {
 		CadreNames: []string{"张三丰"}, Liaisons: map[string][]string{},
 		Cases: []cases.Dispatched{{Case: risk("YJ202612-0001", "王建国")}, {Case: risk("YJ202612-0002", "李四")}, {Case: info}}}
 	var group, private string
-	for _, m := range (&handlers.Announcer{}).Messages([]cases.TownshipNotice{n}) {
+	for _, m := range (&announce.Announcer{}).Messages([]cases.TownshipNotice{n}) {
 		switch {
 		case m.Target == "wrCG0001":
 			group += string(m.Body)
@@ -61,7 +63,7 @@ func TestRoundNoticeStatesEachCasesDueDate(t *testing.T) {
 	}
 	// One date for all: said once.
 	n.Cases = n.Cases[:2]
-	for _, m := range (&handlers.Announcer{}).Messages([]cases.TownshipNotice{n}) {
+	for _, m := range (&announce.Announcer{}).Messages([]cases.TownshipNotice{n}) {
 		if m.Target == "wrCG0001" && !strings.Contains(string(m.Body), "请于 2027-01-05 前办结") {
 			t.Errorf("one due date: %s", m.Body)
 		}
