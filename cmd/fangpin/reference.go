@@ -47,13 +47,13 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 
 func runOrg(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 || args[0] != "apply" {
-		fmt.Fprintln(os.Stderr, "用法：fangpin org apply [--json] FILE.yaml")
+		fmt.Fprintln(os.Stderr, "用法：fangpin org apply [--json] FILE.yaml（或组织文件模板 FILE.xlsx）")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("org apply", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "用法：fangpin org apply [--json] FILE.yaml")
+		fmt.Fprintln(os.Stderr, "用法：fangpin org apply [--json] FILE.yaml（或组织文件模板 FILE.xlsx）")
 		return errUsage
 	}
 	org, err := orgfile.Load(fs.Arg(0))
