@@ -9,9 +9,9 @@ PG_SERVER ?= $(or $(FANGPIN_TEST_PG),postgres://postgres@127.0.0.1:5432/postgres
 export FANGPIN_TEST_PG := $(PG_SERVER)
 export FANGPIN_TEST_REDIS ?= redis://127.0.0.1:6379/0
 
-.PHONY: test services fmt-check vet unit fuzz build demo demo-check bench clean-testdb check-ledger-pdf
+.PHONY: test services fmt-check vet deps-check funclen unit fuzz build demo demo-check bench clean-testdb check-ledger-pdf
 
-test: services build fmt-check vet clean-testdb unit fuzz demo-check
+test: services build fmt-check vet deps-check funclen clean-testdb unit fuzz demo-check
 
 services:
 	@bash scripts/services.sh
@@ -30,6 +30,15 @@ fmt-check:
 
 vet:
 	$(GO) vet ./...
+
+# The edges (handlers, notify, bot) link no store, driver or migration tool: the failure
+# names the import chain that brings one in (internal/archcheck, docs/layout.md).
+deps-check:
+	$(GO) test -count=1 -run 'TestEdgesLinkNoStore|TestImportChain' ./internal/archcheck/
+
+# No function outside tests over 100 lines, but for internal/archcheck/funclen_allow.txt.
+funclen:
+	$(GO) test -count=1 -run 'TestNoLongFunctions|TestLongFuncs' ./internal/archcheck/
 
 # Tests make their own throwaway databases (fangpin_test_<pid>_*); drop those a killed run
 # left behind, and leave alone the ones of test processes still running. Migrated test

@@ -347,103 +347,22 @@ type inboxResult struct {
 // back-off ran out.
 func (in *Inbox) Run(ctx context.Context) error {
 	in.init()
-	limit, poll := in.Limit, in.Poll
-	if limit <= 0 {
-		limit = 4
+	l := &inboxLoop{in: in, limit: in.Limit, poll: in.Poll}
+	if l.limit <= 0 {
+		l.limit = 4
 	}
-	if poll <= 0 {
-		poll = time.Second
+	if l.poll <= 0 {
+		l.poll = time.Second
 	}
-	// While callbacks wait for their commit, half the hands: WeCom waits for those, while
-	// the handling of the callbacks already committed can wait a moment.
-	hands := func() int {
-		if in.accepting.Load() > 0 {
-			return max(1, limit/2)
-		}
-		return limit
-	}
-	results := make(chan inboxResult, limit)
-	var hwg sync.WaitGroup
-	running := 0
-	var done []string      // handled, to be recorded with the next claim
-	var lastScan time.Time // zero: scan first
-	take := func(r inboxResult) {
-		running--
-		if r.err == nil {
-			done = append(done, r.key)
-			return
-		}
-		in.retryOrFail(context.WithoutCancel(ctx), r)
-	}
+	l.results = make(chan inboxResult, l.limit)
 	for ctx.Err() == nil {
-		// Take back the hands of the handlers that finished, waiting for them while fewer
-		// than want are free. A handler may take long (a ledger export): the done marks
-		// collected meanwhile are then recorded on their own after a moment, not left
-		// for the next claim, so that a crash repeats few messages.
-		var flush <-chan time.Time
-		var lim int
-	reap:
-		for {
-			lim = hands()
-			if want := (lim + 1) / 2; lim-running >= want {
-				select {
-				case r := <-results:
-					take(r)
-					continue
-				default:
-					break reap
-				}
-			}
-			if len(done) > 0 && flush == nil {
-				flush = time.After(100 * time.Millisecond)
-			}
-			select {
-			case r := <-results:
-				take(r)
-			case <-flush:
-				done, flush = in.markDone(ctx, done), nil
-			case <-ctx.Done():
-				break reap
-			}
-		}
+		lim := l.reap(ctx)
 		if ctx.Err() != nil {
 			break
 		}
-		free := lim - running
-		var rows []InboxRow
-		var err error
-		claimed := true
-		if time.Since(lastScan) >= poll || in.rescan.Swap(false) {
-			lastScan = time.Now()
-			rows, err = in.Store.ClaimInbox(ctx, done, free, in.lease())
-		} else if keys := in.takeReady(free); len(keys) > 0 {
-			// Rows a scan or another instance took meanwhile are not returned; should
-			// this claim fail, the next scan finds its rows.
-			rows, err = in.Store.ClaimInboxKeys(ctx, done, keys, in.lease())
-		} else {
-			claimed = false
-			done = in.markDone(ctx, done)
-		}
-		if err != nil {
-			if ctx.Err() == nil {
-				in.log().ErrorContext(ctx, "inbox worker: claim", "err", err)
-			}
-		} else if claimed {
-			in.countDone(len(done))
-			done = done[:0]
-		}
-		for _, r := range rows {
-			running++
-			hwg.Add(1)
-			go func() {
-				defer hwg.Done()
-				err := in.handle(ctx, r)
-				if ctx.Err() != nil && in.abrupt {
-					return // killed: the lease brings the row back
-				}
-				results <- inboxResult{key: r.Key, attempts: r.Attempts, err: err}
-			}()
-		}
+		free := lim - l.running
+		rows, claimed, err := l.claim(ctx, free)
+		l.start(ctx, rows)
 		if err == nil && claimed && (len(rows) == free || in.readyLen() > 0) {
 			continue // there may be more
 		}
@@ -452,21 +371,129 @@ func (in *Inbox) Run(ctx context.Context) error {
 		select {
 		case <-ctx.Done():
 		case <-in.nudge:
-		case <-time.After(poll - time.Since(lastScan)):
-		case r := <-results:
-			take(r)
+		case <-time.After(l.poll - time.Since(l.lastScan)):
+		case r := <-l.results:
+			l.take(ctx, r)
 		}
 	}
 	if in.abrupt {
 		return nil // killed: record nothing more
 	}
 	// A graceful stop: the running handlers finish, and what they did is recorded.
-	for running > 0 {
-		take(<-results)
+	for l.running > 0 {
+		l.take(ctx, <-l.results)
 	}
-	hwg.Wait()
-	in.markDone(context.WithoutCancel(ctx), done)
+	l.hwg.Wait()
+	in.markDone(context.WithoutCancel(ctx), l.done)
 	return nil
+}
+
+// inboxLoop is the state of one Run: the handlers running and the done marks not yet
+// recorded.
+type inboxLoop struct {
+	in       *Inbox
+	limit    int
+	poll     time.Duration
+	results  chan inboxResult
+	hwg      sync.WaitGroup
+	running  int
+	done     []string  // handled, to be recorded with the next claim
+	lastScan time.Time // zero: scan first
+}
+
+// hands is how many handlers may run. While callbacks wait for their commit, half: WeCom
+// waits for those, while the handling of the callbacks already committed can wait a moment.
+func (l *inboxLoop) hands() int {
+	if l.in.accepting.Load() > 0 {
+		return max(1, l.limit/2)
+	}
+	return l.limit
+}
+
+// take takes back the hand of a handler that finished: its row is done, or retried.
+func (l *inboxLoop) take(ctx context.Context, r inboxResult) {
+	l.running--
+	if r.err == nil {
+		l.done = append(l.done, r.key)
+		return
+	}
+	l.in.retryOrFail(context.WithoutCancel(ctx), r)
+}
+
+// reap takes back the hands of the handlers that finished, waiting for them while fewer
+// than half are free, and returns how many may run. A handler may take long (a ledger
+// export): the done marks collected meanwhile are then recorded on their own after a
+// moment, not left for the next claim, so that a crash repeats few messages.
+func (l *inboxLoop) reap(ctx context.Context) int {
+	var flush <-chan time.Time
+	for {
+		lim := l.hands()
+		if want := (lim + 1) / 2; lim-l.running >= want {
+			select {
+			case r := <-l.results:
+				l.take(ctx, r)
+				continue
+			default:
+				return lim
+			}
+		}
+		if len(l.done) > 0 && flush == nil {
+			flush = time.After(100 * time.Millisecond)
+		}
+		select {
+		case r := <-l.results:
+			l.take(ctx, r)
+		case <-flush:
+			l.done, flush = l.in.markDone(ctx, l.done), nil
+		case <-ctx.Done():
+			return lim
+		}
+	}
+}
+
+// claim takes up to free rows, recording the done marks with the claim: by a scan of the
+// table every Poll (or when nudged), else by the keys this process's commits announced.
+// claimed is false when there was nothing to claim (the done marks are then recorded on
+// their own).
+func (l *inboxLoop) claim(ctx context.Context, free int) (rows []InboxRow, claimed bool, err error) {
+	in := l.in
+	claimed = true
+	if time.Since(l.lastScan) >= l.poll || in.rescan.Swap(false) {
+		l.lastScan = time.Now()
+		rows, err = in.Store.ClaimInbox(ctx, l.done, free, in.lease())
+	} else if keys := in.takeReady(free); len(keys) > 0 {
+		// Rows a scan or another instance took meanwhile are not returned; should
+		// this claim fail, the next scan finds its rows.
+		rows, err = in.Store.ClaimInboxKeys(ctx, l.done, keys, in.lease())
+	} else {
+		claimed = false
+		l.done = in.markDone(ctx, l.done)
+	}
+	if err != nil {
+		if ctx.Err() == nil {
+			in.log().ErrorContext(ctx, "inbox worker: claim", "err", err)
+		}
+	} else if claimed {
+		in.countDone(len(l.done))
+		l.done = l.done[:0]
+	}
+	return rows, claimed, err
+}
+
+// start hands each claimed row to a handler of its own.
+func (l *inboxLoop) start(ctx context.Context, rows []InboxRow) {
+	for _, r := range rows {
+		l.running++
+		l.hwg.Add(1)
+		go func() {
+			defer l.hwg.Done()
+			err := l.in.handle(ctx, r)
+			if ctx.Err() != nil && l.in.abrupt {
+				return // killed: the lease brings the row back
+			}
+			l.results <- inboxResult{key: r.Key, attempts: r.Attempts, err: err}
+		}()
+	}
 }
 
 // markDone records handled rows on their own and returns what is left to record: none,

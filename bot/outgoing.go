@@ -71,3 +71,32 @@ func JoinUsers(ids ...string) string { return strings.Join(ids, "|") }
 // OutboxKey is the message's idempotency key (it makes Outgoing a cases.Outgoing, which a
 // hook queues through the store's unit of work).
 func (m Outgoing) OutboxKey() string { return m.Key }
+
+// GroupChat is how a township's group is reached: the chat the app created, else the group
+// robot's webhook key; both empty when the township has no group.
+type GroupChat struct {
+	AppChat string
+	Webhook string
+}
+
+// ToGroup addresses text to a group, the one rule for every group message: the app-created
+// chat; else the group robot, @ mention (a robot can @ by userid, an app chat cannot);
+// else fallback privately, so the cadres still hear of it. ok is false when there is
+// nobody to tell (no group and no fallback).
+func ToGroup(key string, chat GroupChat, mention, fallback []string, text string) (m Outgoing, ok bool) {
+	m = Outgoing{Key: key}
+	switch {
+	case chat.AppChat != "":
+		m.Channel, m.Target = ToAppChat, chat.AppChat
+		m.MsgType, m.Body = Text(text)
+	case chat.Webhook != "":
+		m.Channel, m.Target = ToWebhook, chat.Webhook
+		m.MsgType, m.Body = Text(text, mention...)
+	case len(fallback) > 0:
+		m.Channel, m.Target = ToUsers, JoinUsers(fallback...)
+		m.MsgType, m.Body = Text(text)
+	default:
+		return Outgoing{}, false
+	}
+	return m, true
+}

@@ -1,7 +1,9 @@
 package cases
 
 import (
+	"fmt"
 	"regexp"
+	"sort"
 	"strconv"
 	"time"
 )
@@ -136,4 +138,68 @@ func PushedOnTime(cal *Calendar, pushes []Push, c Category, period string) (Push
 		return p, false
 	}
 	return p, !PushLate(cal, c, period, DateOf(p.ReceivedAt))
+}
+
+// PushesDue is what a department giving categories cats owed in the month that begins on
+// first, as of today — the one answer to "which pushes are due", for the assessment and (by
+// MissingPushes, its monthly part) the reminders; by category:
+//   - monthly categories: the data of the month before (MonthlyPeriodDue), due by the 5th;
+//   - education: in April only, the 学年 ending that summer (a YYYY-MM period of that 学年
+//     counts for it too, PushCycle);
+//   - epidemic: every push received in the month, due within 3 days of its events; one marked
+//     late at import is not on time;
+//   - the other "promptly" categories follow events nobody knows before the push: never due.
+//
+// A push counts for the period it names (Pushed), on time when its first batch arrived by
+// the deadline. Before its deadline a push not yet received is not due: there is nothing to
+// measure yet. The result is sorted by category.
+func PushesDue(cal *Calendar, cats []Category, pushes []Push, first, today Date) []PushDue {
+	var out []PushDue
+	schoolYear := fmt.Sprintf("%04d-%04d", first.Year-1, first.Year)
+	for _, c := range cats {
+		var due PushDue
+		switch {
+		case c.Monthly():
+			due = PushDue{Category: c, Period: MonthlyPeriodDue(first)}
+		case c == CatEducation && first.Month == EducationDeadlineMonth:
+			due = PushDue{Category: c, Period: schoolYear}
+		case c == CatEpidemic:
+			for _, p := range pushes {
+				if p.Category == c && DateOf(p.ReceivedAt).MonthKey() == first.MonthKey() {
+					t := p.ReceivedAt
+					out = append(out, PushDue{Category: c, Period: p.Period, Deadline: DateOf(t), Received: &t, OnTime: !p.Late})
+				}
+			}
+			continue
+		default:
+			continue
+		}
+		deadline, ok := PushDeadline(cal, c, due.Period)
+		if !ok {
+			continue
+		}
+		due.Deadline = deadline
+		if p, onTime := PushedOnTime(cal, pushes, c, due.Period); !p.ReceivedAt.IsZero() {
+			t := p.ReceivedAt
+			due.Received = &t
+			due.OnTime = onTime
+		} else if !today.After(deadline) {
+			continue // not yet due: nothing to measure
+		}
+		out = append(out, due)
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].Category < out[j].Category })
+	return out
+}
+
+// MissingPushes lists the monthly categories of cats not pushed for period (Pushed): what
+// the push reminders name, by the rule the assessment scores.
+func MissingPushes(cats []Category, pushes []Push, period string) []Category {
+	var missing []Category
+	for _, c := range cats {
+		if _, ok := Pushed(pushes, c, period); c.Monthly() && !ok {
+			missing = append(missing, c)
+		}
+	}
+	return missing
 }

@@ -1,6 +1,8 @@
 package cases
 
 import (
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 )
@@ -132,5 +134,47 @@ func TestPushedCountsThePeriodItNames(t *testing.T) {
 	}
 	if _, ok := Pushed(pushes, CatEducation, "2026-04"); ok {
 		t.Error("the 学年 2026-2027 push counted for April 2026")
+	}
+}
+
+func TestPushesDueForTheAssessmentAndTheReminders(t *testing.T) {
+	cal := NewCalendar()
+	at := func(d string, h int) time.Time { return MustDate(d).At(h, 0) }
+	pushes := []Push{
+		{Category: CatMedical, Period: "2026-10", ReceivedAt: at("2026-11-04", 9)},              // on time
+		{Category: CatAssistance, Period: "2026-10", ReceivedAt: at("2026-11-20", 9)},           // late
+		{Category: CatEmployment, Period: "2026-09", ReceivedAt: at("2026-11-02", 9)},           // an old period: not October's
+		{Category: CatEpidemic, Period: "2026-11", ReceivedAt: at("2026-11-12", 9), Late: true}, // marked late at import
+		{Category: CatEpidemic, Period: "2026-10", ReceivedAt: at("2026-10-30", 9)},             // another month
+		{Category: CatDisaster, Period: "2026-11", ReceivedAt: at("2026-11-03", 9)},             // never scored
+		{Category: CatEducation, Period: "2026-2027", ReceivedAt: at("2026-11-03", 9)},          // due in April only
+	}
+	cats := []Category{CatMedical, CatAssistance, CatEmployment, CatEpidemic, CatDisaster, CatEducation, CatPopulation}
+	nov := MustDate("2026-11-01")
+
+	got := PushesDue(cal, cats, pushes, nov, MustDate("2026-11-30"))
+	var keys []string
+	for _, d := range got {
+		keys = append(keys, fmt.Sprintf("%s %s %v %v", d.Category, d.Period, d.Received != nil, d.OnTime))
+	}
+	want := []string{
+		"assistance 2026-10 true false", "employment 2026-10 false false", "epidemic 2026-11 true false",
+		"medical 2026-10 true true", "population 2026-10 false false",
+	}
+	if strings.Join(keys, "; ") != strings.Join(want, "; ") {
+		t.Errorf("due on 30 November:\n got %v\nwant %v", keys, want)
+	}
+	// Before the deadline a push not yet received is not due; one received is.
+	early := PushesDue(cal, cats, pushes, nov, MustDate("2026-11-04"))
+	for _, d := range early {
+		if d.Received == nil {
+			t.Errorf("on 4 November %s %s is due although its deadline has not passed", d.Category, d.Period)
+		}
+	}
+
+	// The reminders name the same monthly categories as missing.
+	missing := MissingPushes(cats, pushes, "2026-10")
+	if fmt.Sprint(missing) != "[employment population]" {
+		t.Errorf("missing for 2026-10: %v, want [employment population]", missing)
 	}
 }

@@ -57,11 +57,11 @@ type CaseHook func(ctx context.Context, tx Tx, before, after Case) error
 type TaskHook func(ctx context.Context, tx Tx, t Task) error
 
 // Announcer queues a round's messages on the round's own transaction, so that the cases and
-// what the townships are told commit together (handlers.Announcer builds the messages).
+// what the townships are told commit together (announce.Announcer builds the messages).
 type Announcer func(ctx context.Context, tx Tx, notices []TownshipNotice) error
 
 // MoveAnnouncer queues what the townships are told when open cases move with their
-// households, on the re-import's own transaction (handlers.Announcer.AnnounceMoves).
+// households, on the re-import's own transaction (announce.Announcer.AnnounceMoves).
 type MoveAnnouncer func(ctx context.Context, tx Tx, moves []CaseMove) error
 
 // SpotDrawHook runs in the transaction that records a spot-check draw, with the picks.

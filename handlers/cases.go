@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"github.com/fangpin/fangpin/announce"
 	"log/slog"
 	"strings"
 	"time"
@@ -33,9 +34,9 @@ type Cases struct {
 	Ledger   Ledger
 	Users    Directory
 	Out      Queue
-	Announce *Announcer      // cards and dispatch messages; its Links sign H5 form links
-	Cal      *cases.Calendar // working days for overdue and days left (nil: the official calendar)
-	Access   AccessLog       // views of a case's details (查看)
+	Announce *announce.Announcer // cards and dispatch messages; its Links sign H5 form links
+	Cal      *cases.Calendar     // working days for overdue and days left (nil: the official calendar)
+	Access   AccessLog           // views of a case's details (查看)
 	Now      func() time.Time
 	Log      *slog.Logger
 }
@@ -125,3 +126,12 @@ func statusLine(c cases.Case, today cases.Date, cal *cases.Calendar) string {
 }
 
 var allRoles = []cases.Role{cases.RoleCadre, cases.RoleLiaison, cases.RoleOffice, cases.RoleSupervisor}
+
+// links are the signed links the chat replies carry, nil when the service has none.
+func (h *Cases) links() *FormLinks {
+	if h.Announce == nil {
+		return nil
+	}
+	l, _ := h.Announce.Links.(*FormLinks)
+	return l
+}

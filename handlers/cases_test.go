@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"net/url"
 	"strings"
 	"testing"
@@ -44,16 +45,16 @@ func newFixture(t *testing.T) *fixture {
 	db.Now = clock
 	dispatchtest.Warn(t, db, p)
 	f.links = &handlers.FormLinks{Secret: []byte("s3cret"), BaseURL: "https://fp.example", Now: clock}
-	ann := &handlers.Announcer{Links: f.links}
-	db.CaseHooks = append(db.CaseHooks, ann.FollowCards)
-	if _, err := db.Dispatch(context.Background(), postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), Announce: ann.Announce}); err != nil {
+	ann := &announce.Announcer{Links: f.links}
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{ann.FollowCards}})
+	if _, err := db.Dispatch(context.Background(), cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), Announce: ann.Announce}); err != nil {
 		t.Fatal(err)
 	}
 	f.cases = &handlers.Cases{Ledger: db, Users: db, Out: f.out, Announce: ann, Now: clock}
 	f.router = handlers.NewRouter(db, f.out, nil)
 	f.router.Register(f.cases.Commands()...)
 	f.router.Cards = f.cases
-	all, err := db.ListCases(context.Background(), postgres.CaseFilter{})
+	all, err := db.ListCases(context.Background(), cases.CaseFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,7 +174,7 @@ func TestCardClicks(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	e := f.byKey["head:"+f.p.E.ID]
-	task := handlers.TaskID(e.No, "zhangsan", "dispatch:x")
+	task := announce.TaskID(e.No, "zhangsan", "dispatch:x")
 	click := func(id, choice string) {
 		f.router.HandleMessage(ctx, bot.Message{ID: id, Source: bot.FromApp, UserID: "zhangsan",
 			Card: &bot.CardEvent{TaskID: task, EventKey: "submit_" + e.No, CardType: "multiple_interaction",
@@ -349,12 +350,12 @@ func TestNoPreselectedResult(t *testing.T) {
 	f := newFixture(t)
 	ctx := context.Background()
 	e := f.byKey["head:"+f.p.E.ID]
-	a := &handlers.Announcer{}
+	a := &announce.Announcer{}
 	card := a.Card(e, "zhangsan", "dispatch:x")
 	if strings.Contains(string(card.Body), "selected_id") || strings.Contains(string(card.Body), "is_checked") {
 		t.Errorf("a fresh card preselects a result: %s", card.Body)
 	}
-	task := handlers.TaskID(e.No, "zhangsan", "dispatch:x")
+	task := announce.TaskID(e.No, "zhangsan", "dispatch:x")
 	f.router.HandleMessage(ctx, bot.Message{ID: "c0", Source: bot.FromApp, UserID: "zhangsan",
 		Card: &bot.CardEvent{TaskID: task, EventKey: "submit_" + e.No, CardType: "multiple_interaction", ResponseCode: "rc-c0"}})
 	if len(f.out.got) != 2 || f.out.got[0].Channel != bot.UpdateCard || !strings.Contains(string(f.out.got[0].Body), "请先在卡片上选择核查结论") ||

@@ -32,8 +32,8 @@ func (h *Cases) formCommand() *Command {
 				return "", err
 			}
 			s := fmt.Sprintf("已把案件 %s 的核查表单私信发给您，请在与我的单聊里查看。", c.No)
-			if h.Announce.Links != nil && !req.Msg.InGroup() {
-				s += "\n也可以打开网页表单：" + h.Announce.Links.URL(c.No, req.Actor.UserID)
+			if h.links() != nil && !req.Msg.InGroup() {
+				s += "\n也可以打开网页表单：" + h.links().URL(c.No, req.Actor.UserID)
 			}
 			return s, nil
 		},

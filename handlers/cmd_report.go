@@ -21,8 +21,8 @@ func (h *Cases) reportCommand(name string, src cases.CaseSource, summary, exampl
 				return "", cases.Errorf(cases.EInvalid, "为保护群众个人信息，%s请私聊我发送，不要在群里发身份证号和家庭情况。本条未登记。", name)
 			}
 			how := fmt.Sprintf("格式：%s，例如：%s", usage, example)
-			if len(req.Args) == 0 && h.Announce != nil && h.Announce.Links != nil {
-				return fmt.Sprintf("%s需要写身份证号、姓名、类别和情况，中间用空格隔开。%s\n也可以打开表单填写：%s", name, how, h.Announce.Links.ReportURL(req.Actor.UserID)), nil
+			if len(req.Args) == 0 && h.links() != nil {
+				return fmt.Sprintf("%s需要写身份证号、姓名、类别和情况，中间用空格隔开。%s\n也可以打开表单填写：%s", name, how, h.links().ReportURL(req.Actor.UserID)), nil
 			}
 			if len(req.Args) < 4 {
 				return "", cases.Errorf(cases.EInvalid, "%s需要写身份证号、姓名、类别和情况，中间用空格隔开。%s", name, how)

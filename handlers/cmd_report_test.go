@@ -5,7 +5,6 @@ import (
 	"testing"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/synth"
 )
@@ -87,4 +86,4 @@ func TestSelfFoundCases(t *testing.T) {
 	}
 }
 
-func postgresFilterTownship(t string) postgres.CaseFilter { return postgres.CaseFilter{Township: t} }
+func postgresFilterTownship(t string) cases.CaseFilter { return cases.CaseFilter{Township: t} }

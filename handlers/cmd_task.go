@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"strings"
 
 	"github.com/fangpin/fangpin/bot"
@@ -70,7 +71,7 @@ func (h *Cases) referCommand() *Command {
 			}
 			var msgs []bot.Outgoing
 			for _, u := range liaisons {
-				msgtype, body := bot.Text(TaskNotice(c, t, ws))
+				msgtype, body := bot.Text(announce.TaskNotice(c, t, ws))
 				msgs = append(msgs, bot.Outgoing{Key: fmt.Sprintf("task:%d:%s", t.ID, u), Channel: bot.ToUsers, Target: u, MsgType: msgtype, Body: body})
 			}
 			told := "，已私信通知该部门联络员"

@@ -3,12 +3,12 @@ package handlers_test
 import (
 	"context"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"strings"
 	"testing"
 
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
 )
 
@@ -73,7 +73,7 @@ func TestDepartmentTaskCommands(t *testing.T) {
 func TestDispatchSummaryListsHeld(t *testing.T) {
 	t.Parallel()
 	id := "110101196501011234"
-	res := postgres.DispatchResult{Round: "2026-12", Held: 1, ByTownship: map[string]int{}, HeldList: []postgres.HeldWarning{
+	res := cases.DispatchResult{Round: "2026-12", Held: 1, ByTownship: map[string]int{}, HeldList: []cases.HeldWarning{
 		{IDNumber: id, Category: cases.CatMedical, EarlierCase: "YJ202611-0001", Name: "王建国", Township: "城关镇"}}}
 	s := handlers.DispatchSummary(res)
 	wants(t, "held", s, "比对已核 1 条", "YJ202611-0001", cases.MaskIDNumber(id), "因病", "王建国")
@@ -102,7 +102,7 @@ func TestTaskNoticesStayWithinLimits(t *testing.T) {
 		}
 		return
 	}
-	a := &handlers.Announcer{}
+	a := &announce.Announcer{}
 	if n, text := count(a.Messages(notice(3)), "rsj1"); n != 3 || !strings.Contains(text, "办理 YJ202611-0003") {
 		t.Errorf("3 tasks: %d messages to a liaison: %s", n, text)
 	}

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"sort"
 	"strings"
 
@@ -62,14 +63,14 @@ func (h *Cases) todoCommand() *Command {
 				if who == "" {
 					who = "区域排查"
 				}
-				fmt.Fprintf(&b, "\n%d. %s %s（%s）%s，期限 %s，%s", i+1, c.No, who, place, groupCategories(c.Categories), c.DueOn, statusLine(c, today, h.cal()))
+				fmt.Fprintf(&b, "\n%d. %s %s（%s）%s，期限 %s，%s", i+1, c.No, who, place, announce.GroupCategories(c.Categories), c.DueOn, statusLine(c, today, h.cal()))
 				if c.Responsible == req.Actor.UserID {
 					b.WriteString("【我负责】")
 				}
 			}
 			b.WriteString("\n登记结论：核查 <编号> 纳入|已在监测|不纳入 <说明>")
-			if !req.Msg.InGroup() && h.Announce != nil && h.Announce.Links != nil {
-				b.WriteString("\n任务清单（每户详情和核查表单）：" + h.Announce.Links.TaskListURL(req.Actor.UserID))
+			if !req.Msg.InGroup() && h.links() != nil {
+				b.WriteString("\n任务清单（每户详情和核查表单）：" + h.links().TaskListURL(req.Actor.UserID))
 			}
 			return b.String(), nil
 		},

@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"strings"
 
 	"github.com/fangpin/fangpin/cases"
@@ -26,7 +27,7 @@ func (h *Cases) viewCommand() *Command {
 			}
 			today := cases.DateOf(h.now())
 			if req.Msg.InGroup() {
-				s := fmt.Sprintf("%s\n状态：%s；办结时限：%s", GroupLine(c, c.HeadName == ""), statusLine(c, today, h.cal()), c.DueOn)
+				s := fmt.Sprintf("%s\n状态：%s；办结时限：%s", announce.GroupLine(c, c.HeadName == ""), statusLine(c, today, h.cal()), c.DueOn)
 				if c.Result != "" {
 					s += "；核查结论：" + string(c.Result)
 				}
@@ -46,7 +47,7 @@ func (h *Cases) viewCommand() *Command {
 				return "", err
 			}
 			var b strings.Builder
-			b.WriteString(CaseDetails(c, ws))
+			b.WriteString(announce.CaseDetails(c, ws))
 			if who := h.personName(ctx, c.Responsible); who != "" {
 				b.WriteString("\n责任干部：" + who)
 			}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -164,7 +165,7 @@ func (f *Form) page(ctx context.Context, r *http.Request, c cases.Case) (formPag
 	if err != nil {
 		return formPage{}, err
 	}
-	p := formPage{Title: c.No + " 入户核查", Case: c, Details: strings.Split(CaseDetails(c, ws), "\n"),
+	p := formPage{Title: c.No + " 入户核查", Case: c, Details: strings.Split(announce.CaseDetails(c, ws), "\n"),
 		Action: actionURI(r), Open: c.Status.Open(),
 		NeedsResult: c.Status == cases.StatusDispatched || c.Status == cases.StatusReturned,
 		Errors:      map[string]string{}}

@@ -37,6 +37,12 @@ type FormLinks struct {
 // task list and the 查看/表单 commands hand out fresh ones).
 const DefaultFormTTL = 7 * 24 * time.Hour
 
+// Enabled is false for nil links (announce.Links): a service without a public address.
+func (l *FormLinks) Enabled() bool { return l != nil }
+
+// Base is the public address links start with (announce.Links).
+func (l *FormLinks) Base() string { return l.BaseURL }
+
 func (l *FormLinks) now() time.Time {
 	if l.Now != nil {
 		return l.Now()

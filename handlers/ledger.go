@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"log/slog"
 	"regexp"
 	"strings"
@@ -364,13 +365,9 @@ func (l *Reports) notifySpotFail(pass bool, note string, src cases.Source, retur
 				after.No, after.Place(), after.HeadName, note, after.DueOn)
 		}
 		var msgs []bot.Outgoing
-		switch {
-		case t.AppChatID != "":
-			mt, body := bot.Text(group)
-			msgs = append(msgs, bot.Outgoing{Key: key + ":group", Channel: bot.ToAppChat, Target: t.AppChatID, MsgType: mt, Body: body})
-		case t.WebhookKey != "":
-			mt, body := bot.Text(group, cadres...)
-			msgs = append(msgs, bot.Outgoing{Key: key + ":group", Channel: bot.ToWebhook, Target: t.WebhookKey, MsgType: mt, Body: body})
+		// No fallback: the cadres are told privately below, with the supervisor's note.
+		if o, ok := bot.ToGroup(key+":group", bot.GroupChat{AppChat: t.AppChatID, Webhook: t.WebhookKey}, cadres, nil, group); ok {
+			msgs = append(msgs, o)
 		}
 		if len(cadres) > 0 {
 			mt, body := bot.Text(private)
@@ -380,6 +377,6 @@ func (l *Reports) notifySpotFail(pass bool, note string, src cases.Source, retur
 			l.log().WarnContext(ctx, "spot-check failure has nobody to tell", "case", after.No, "township", after.Township)
 			return nil
 		}
-		return enqueue(ctx, tx, msgs)
+		return announce.Enqueue(ctx, tx, msgs)
 	}
 }

@@ -85,52 +85,101 @@ func IsRegistryFile(path string) bool {
 	return has[registry.ColHouseholdNo] && has[registry.ColID]
 }
 
+// FilePreview is a registry or org file's preview, as the chat and the upload page show it.
+type FilePreview struct {
+	Kind     string `json:"kind"` // HeldRegistry or HeldOrg
+	Filename string `json:"filename"`
+	// Text is the preview in words: counts, the first 10 of each change masked, row errors.
+	Text string `json:"summary"`
+	// Held is the id the file waits under for its confirmation; empty when there is nothing
+	// to confirm (errors, or no change).
+	Held string `json:"held,omitempty"`
+	// Confirm is the word that confirms it: WordConfirm, or WordConfirmRemovals above the guard.
+	Confirm string `json:"confirm,omitempty"`
+	// Counts and Errors of a registry file.
+	Added   int              `json:"added"`
+	Changed int              `json:"changed"`
+	Moved   int              `json:"moved"`
+	Removed int              `json:"removed"`
+	Errors  []cases.RowError `json:"errors,omitempty"`
+	// Deactivated, Added and renamed of an org file.
+	Org *cases.OrgPreview `json:"org,omitempty"`
+}
+
 // Preview answers a registry file the office sent: the diff it would apply, and the card
 // to confirm it. The file is held under id until confirmed, cancelled or a day old.
 func (g *RegistryFiles) Preview(ctx context.Context, m bot.Message, a cases.Actor, id, name, path string) ([]bot.Outgoing, error) {
-	reply := func(text string) []bot.Outgoing {
-		mt, body := bot.Text(text)
-		return []bot.Outgoing{{Key: "file-reply:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: mt, Body: body}}
+	p, err := g.PreviewRegistry(ctx, a, id, name, path)
+	if err != nil && cases.ErrorCode(err) != cases.EForbidden {
+		return nil, err
 	}
+	return g.chatPreview(m, id, p), nil
+}
+
+// chatPreview is a preview as chat messages: the text and, when there is something to
+// confirm, the card.
+func (g *RegistryFiles) chatPreview(m bot.Message, id string, p FilePreview) []bot.Outgoing {
+	mt, body := bot.Text(p.Text)
+	out := []bot.Outgoing{{Key: "file-reply:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: mt, Body: body}}
+	if p.Held == "" {
+		return out
+	}
+	card := bot.TemplateCard{CardType: "button_interaction", TaskID: id,
+		MainTitle: bot.CardTitle{Title: "确认导入监测对象名册？", Desc: p.Filename},
+		SubTitle:  "确认之前名册没有任何变动。只有您本人可以在 24 小时内确认；也可以私聊发送“确认导入”或“取消”。"}
+	if p.Kind == HeldOrg {
+		card.MainTitle.Title = "确认应用组织文件？"
+		card.SubTitle = "确认之前人员和乡镇没有任何变动。只有您本人可以在 24 小时内确认；也可以私聊发送“确认导入”或“取消”。"
+	}
+	if p.Confirm == WordConfirmRemovals {
+		card.SubTitle = fmt.Sprintf("注意：这份名册将使 %d 户退出，超过现有户数的 %.0f%%，可能是不完整的导出。确认是全县完整名册时，请点“%s”。",
+			p.Removed, 100*cases.MaxRemovalShare, WordConfirmRemovals)
+	}
+	card.ButtonList = []bot.CardButton{{Text: p.Confirm, Key: p.Confirm, Style: 1}, {Text: WordCancel, Key: WordCancel, Style: 2}}
+	mt, body = bot.Card(card)
+	return append(out, bot.Outgoing{Key: "file-ask:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: mt, Body: body})
+}
+
+// PreviewRegistry previews a registry file for the office and, when it is clean and
+// changes something, holds it under id for its sender's confirmation. A file refused as
+// a whole gives a preview whose text says why; only a failure of the system is an error.
+func (g *RegistryFiles) PreviewRegistry(ctx context.Context, a cases.Actor, id, name, path string) (FilePreview, error) {
+	p := FilePreview{Kind: HeldRegistry, Filename: name}
 	if a.Role != cases.RoleOffice {
-		return reply("监测对象名册由县扶贫办导入，您发来的名册文件没有导入。"), nil
+		p.Text = "监测对象名册由县扶贫办导入，您发来的名册文件没有导入。"
+		return p, cases.Errorf(cases.EForbidden, "%s", p.Text)
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, fmt.Errorf("read registry file: %w", err)
+		return p, fmt.Errorf("read registry file: %w", err)
 	}
 	sum, clean, tooMany, err := g.dryRun(ctx, path)
 	if err != nil {
 		if cases.ErrorCode(err) == cases.EInternal {
-			return nil, err
+			return p, err
 		}
-		return reply(fmt.Sprintf("名册文件“%s”不能导入：%s\n名册没有任何变动。请修正后重新发送。", name, cases.ErrorMessage(err))), nil
+		p.Text = fmt.Sprintf("名册文件“%s”不能导入：%s\n名册没有任何变动。请修正后重新发送。", name, cases.ErrorMessage(err))
+		return p, nil
 	}
-	text := previewText(name, sum)
+	p.Added, p.Changed, p.Moved, p.Removed, p.Errors = sum.Added, sum.Changed, sum.Moved, sum.Removed, sum.Errors
+	p.Text = previewText(name, sum)
 	if !clean {
-		return reply(text + "\n\n文件有错误的行，修正之前不能确认导入。请按上面的行号和列修正后重新发送。名册没有任何变动。"), nil
+		p.Text += "\n\n文件有错误的行，修正之前不能确认导入。请按上面的行号和列修正后重新发送。名册没有任何变动。"
+		return p, nil
 	}
 	if sum.Added+sum.Changed+sum.Moved+sum.Removed == 0 {
-		return reply(text), nil
+		return p, nil
 	}
 	hash := sha256.Sum256(data)
 	if err := g.Store.HoldFile(ctx, cases.HeldFile{ID: id, UserID: a.UserID, Department: HeldRegistry, Filename: name,
 		SHA256: hex.EncodeToString(hash[:]), Data: data}); err != nil {
-		return nil, err
+		return p, err
 	}
-	card := bot.TemplateCard{CardType: "button_interaction", TaskID: id,
-		MainTitle: bot.CardTitle{Title: "确认导入监测对象名册？", Desc: name},
-		SubTitle:  "确认之前名册没有任何变动。只有您本人可以在 24 小时内确认；也可以私聊发送“确认导入”或“取消”。"}
-	confirm := WordConfirm
+	p.Held, p.Confirm = id, WordConfirm
 	if tooMany {
-		confirm = WordConfirmRemovals
-		card.SubTitle = fmt.Sprintf("注意：这份名册将使 %d 户退出，超过现有户数的 %.0f%%，可能是不完整的导出。确认是全县完整名册时，请点“%s”。",
-			sum.Removed, 100*cases.MaxRemovalShare, WordConfirmRemovals)
+		p.Confirm = WordConfirmRemovals
 	}
-	card.ButtonList = []bot.CardButton{{Text: confirm, Key: confirm, Style: 1}, {Text: WordCancel, Key: WordCancel, Style: 2}}
-	mt, body := bot.Card(card)
-	out := reply(text)
-	return append(out, bot.Outgoing{Key: "file-ask:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: mt, Body: body}), nil
+	return p, nil
 }
 
 // dryRun previews the file against the registry as it is now.
@@ -226,6 +275,11 @@ func (g *RegistryFiles) Decide(ctx context.Context, m bot.Message, a cases.Actor
 	if m.InGroup() {
 		return "", cases.Errorf(cases.EInvalid, "名册的确认请私聊我发送。")
 	}
+	return g.decide(ctx, a, id, word, chatChannel(m))
+}
+
+// decide is Decide from any channel (chat, the upload page): the one confirmation path.
+func (g *RegistryFiles) decide(ctx context.Context, a cases.Actor, id, word, channel string) (string, error) {
 	var held cases.HeldFile
 	var err error
 	if id == "" {
@@ -259,7 +313,7 @@ func (g *RegistryFiles) Decide(ctx context.Context, m bot.Message, a cases.Actor
 		return fmt.Sprintf("已取消：名册“%s”没有导入，现有名册没有任何变动。", held.Filename), nil
 	}
 	if held.Department == HeldOrg {
-		return g.applyOrg(ctx, m, a, held, word)
+		return g.applyOrg(ctx, a, held, word, channel)
 	}
 	path, _, err := spoolFile(g.TempDir, func(w io.Writer) error { _, err := w.Write(held.Data); return err })
 	if err != nil {
@@ -292,7 +346,7 @@ func (g *RegistryFiles) Decide(ctx context.Context, m bot.Message, a cases.Actor
 	if err := g.Store.DropHeldFile(ctx, held.ID); err != nil {
 		g.log().WarnContext(ctx, "drop confirmed registry file", "id", held.ID, "err", err)
 	}
-	ev := cases.AccessEvent{User: a.UserID, Action: cases.AccessImport, BatchID: sum.BatchID, Channel: chatChannel(m),
+	ev := cases.AccessEvent{User: a.UserID, Action: cases.AccessImport, BatchID: sum.BatchID, Channel: channel,
 		Detail: fmt.Sprintf("名册 %s，%d 行，确认导入（%s）；文件 SHA-256 %s", held.Filename, sum.Rows, word, held.SHA256)}
 	if err := recordAccess(ctx, g.Access, ev); err != nil {
 		g.log().ErrorContext(ctx, "record registry import", "user", a.UserID, "err", err)
@@ -330,38 +384,57 @@ func (g *RegistryFiles) handleCard(ctx context.Context, m bot.Message) error {
 	return g.Out.Enqueue(ctx, msgs...)
 }
 
-// IsOrgFile reads an org file (YAML) sent in chat: by its name (.yaml, .yml). A file that
-// is not one gives nil; one that is but does not parse gives the reason.
+// IsOrgFile reads an org file sent in chat: YAML by its name (.yaml, .yml), or a workbook
+// laid out as the org template (`fangpin template --org`) by its sheets, whatever its name.
+// A file that is not one gives nil; one that is but does not parse gives the reason.
 func IsOrgFile(name string, data []byte) (org *cases.Org, isOrg bool, err error) {
 	low := strings.ToLower(name)
-	if !strings.HasSuffix(low, ".yaml") && !strings.HasSuffix(low, ".yml") {
+	switch {
+	case strings.HasSuffix(low, ".yaml") || strings.HasSuffix(low, ".yml"):
+		org, err = orgfile.Parse(data)
+	case orgfile.IsXLSX(data):
+		org, err = orgfile.ParseXLSX(data)
+	default:
 		return nil, false, nil
 	}
-	o, err := orgfile.Parse(data)
-	return o, true, err
+	if err != nil {
+		// the parser's words are for the person who sent the file
+		return nil, true, cases.Errorf(cases.EInvalid, "%s", err.Error())
+	}
+	return org, true, nil
 }
 
-// PreviewOrg answers an org file the office sent: who would be deactivated and added,
-// which townships renamed; an org that would strand open cases is refused as
-// `fangpin org apply` refuses it. The file waits for its sender's confirmation.
+// PreviewOrg answers an org file the office sent in chat (see PreviewOrgFile).
 func (g *RegistryFiles) PreviewOrg(ctx context.Context, m bot.Message, a cases.Actor, id, name string, data []byte, o *cases.Org, perr error) ([]bot.Outgoing, error) {
-	reply := func(text string) []bot.Outgoing {
-		mt, body := bot.Text(text)
-		return []bot.Outgoing{{Key: "file-reply:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: mt, Body: body}}
+	p, err := g.PreviewOrgFile(ctx, a, id, name, data, o, perr)
+	if err != nil && cases.ErrorCode(err) != cases.EForbidden {
+		return nil, err
 	}
+	return g.chatPreview(m, id, p), nil
+}
+
+// PreviewOrgFile previews an org file for the office: who would be deactivated and added,
+// which townships renamed; an org that would strand open cases is refused as
+// `fangpin org apply` refuses it. A clean file waits under id for its sender's confirmation.
+func (g *RegistryFiles) PreviewOrgFile(ctx context.Context, a cases.Actor, id, name string, data []byte, o *cases.Org, perr error) (FilePreview, error) {
+	fp := FilePreview{Kind: HeldOrg, Filename: name}
 	if a.Role != cases.RoleOffice {
-		return reply("组织文件由县扶贫办维护，您发来的文件没有应用。"), nil
+		fp.Text = "组织文件由县扶贫办维护，您发来的文件没有应用。"
+		return fp, cases.Errorf(cases.EForbidden, "%s", fp.Text)
 	}
 	if perr != nil {
-		return reply(fmt.Sprintf("组织文件“%s”有错误，不能应用：%s\n请修正后重新发送。", name, cases.ErrorMessage(perr))), nil
+		fp.Text = fmt.Sprintf("组织文件“%s”有错误，不能应用：%s\n请修正后重新发送。", name, cases.ErrorMessage(perr))
+		return fp, nil
 	}
 	p, err := g.Store.PreviewOrg(ctx, o)
 	if err != nil {
 		if cases.ErrorCode(err) == cases.EInternal {
-			return nil, err
+			return fp, err
 		}
-		return reply(fmt.Sprintf("组织文件“%s”不能应用：%s", name, cases.ErrorMessage(err))), nil
+		fp.Text = fmt.Sprintf("组织文件“%s”不能应用：%s", name, cases.ErrorMessage(err))
+		return fp, nil
 	}
+	fp.Org = &p
 	var b strings.Builder
 	fmt.Fprintf(&b, "【组织文件试算】“%s”：乡镇 %d 个，部门 %d 个，人员 %d 人。", name, len(o.Townships), len(o.Departments), len(o.Users))
 	list := func(title string, xs []string) {
@@ -375,25 +448,25 @@ func (g *RegistryFiles) PreviewOrg(ctx context.Context, m bot.Message, a cases.A
 	if len(p.Deactivated)+len(p.Added)+len(p.Renamed) == 0 {
 		b.WriteString("\n人员和乡镇没有增减或更名（其他信息如有修改，确认后生效）。")
 	}
+	fp.Text = b.String()
 	hash := sha256.Sum256(data)
 	if err := g.Store.HoldFile(ctx, cases.HeldFile{ID: id, UserID: a.UserID, Department: HeldOrg, Filename: name,
 		SHA256: hex.EncodeToString(hash[:]), Data: data}); err != nil {
-		return nil, err
+		return fp, err
 	}
-	card := bot.TemplateCard{CardType: "button_interaction", TaskID: id,
-		MainTitle:  bot.CardTitle{Title: "确认应用组织文件？", Desc: name},
-		SubTitle:   "确认之前人员和乡镇没有任何变动。只有您本人可以在 24 小时内确认；也可以私聊发送“确认导入”或“取消”。",
-		ButtonList: []bot.CardButton{{Text: WordConfirm, Key: WordConfirm, Style: 1}, {Text: WordCancel, Key: WordCancel, Style: 2}}}
-	mt, body := bot.Card(card)
-	return append(reply(b.String()), bot.Outgoing{Key: "file-ask:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: mt, Body: body}), nil
+	fp.Held, fp.Confirm = id, WordConfirm
+	return fp, nil
 }
 
 // applyOrg applies a confirmed org file.
-func (g *RegistryFiles) applyOrg(ctx context.Context, m bot.Message, a cases.Actor, held cases.HeldFile, word string) (string, error) {
+func (g *RegistryFiles) applyOrg(ctx context.Context, a cases.Actor, held cases.HeldFile, word, channel string) (string, error) {
 	if g.ApplyOrg == nil {
 		return "", cases.Errorf(cases.EInvalid, "这里暂时不能应用组织文件，请用命令行 fangpin org apply。")
 	}
-	o, err := orgfile.Parse(held.Data)
+	o, _, err := IsOrgFile(held.Filename, held.Data)
+	if err == nil && o == nil {
+		err = cases.Errorf(cases.EInvalid, "不是组织文件")
+	}
 	if err != nil {
 		return "", cases.Errorf(cases.EInvalid, "组织文件有错误：%s", cases.ErrorMessage(err))
 	}
@@ -403,7 +476,7 @@ func (g *RegistryFiles) applyOrg(ctx context.Context, m bot.Message, a cases.Act
 	if err := g.Store.DropHeldFile(ctx, held.ID); err != nil {
 		g.log().WarnContext(ctx, "drop confirmed org file", "id", held.ID, "err", err)
 	}
-	ev := cases.AccessEvent{User: a.UserID, Action: cases.AccessImport, Channel: chatChannel(m),
+	ev := cases.AccessEvent{User: a.UserID, Action: cases.AccessImport, Channel: channel,
 		Detail: fmt.Sprintf("组织文件 %s，确认应用（%s）；文件 SHA-256 %s", held.Filename, word, held.SHA256)}
 	if err := recordAccess(ctx, g.Access, ev); err != nil {
 		g.log().ErrorContext(ctx, "record org apply", "user", a.UserID, "err", err)

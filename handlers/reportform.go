@@ -3,6 +3,7 @@ package handlers
 import (
 	"errors"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -19,8 +20,8 @@ type ReportForm struct {
 	Ledger   Ledger
 	Users    Directory
 	Links    *FormLinks
-	OAuth    CodeResolver // optional
-	Announce *Announcer   // the masked group notice and the cadres' private details
+	OAuth    CodeResolver        // optional
+	Announce *announce.Announcer // the masked group notice and the cadres' private details
 	Now      func() time.Time
 	Log      *slog.Logger
 }

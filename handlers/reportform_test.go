@@ -1,6 +1,7 @@
 package handlers_test
 
 import (
+	"github.com/fangpin/fangpin/announce"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -20,7 +21,7 @@ import (
 func TestReportForm(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	form := &handlers.ReportForm{Ledger: f.db, Users: f.db, Links: f.links, Announce: &handlers.Announcer{Links: f.links},
+	form := &handlers.ReportForm{Ledger: f.db, Users: f.db, Links: f.links, Announce: &announce.Announcer{Links: f.links},
 		Now: func() time.Time { return f.now }}
 	do := func(method, target string, vals url.Values) (int, string) {
 		var r *http.Request

@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"github.com/fangpin/fangpin/announce"
 	"testing"
 	"time"
 
@@ -53,11 +54,11 @@ func TestCountyScaleRound(t *testing.T) {
 	pgtest.InsertWarnings(t, db, "民政局", "assistance", ws)
 
 	links := &handlers.FormLinks{Secret: []byte("s3cret"), BaseURL: "https://fp.example"}
-	ann := &handlers.Announcer{Links: links}
+	ann := &announce.Announcer{Links: links}
 	// the hooks serve wires: reminders planned per case, cards following their cases
-	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db), ann.FollowCards)
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{notify.CaseHook(db), ann.FollowCards}})
 	start := time.Now()
-	res, err := db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), Announce: ann.Announce})
+	res, err := db.Dispatch(ctx, cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), Announce: ann.Announce})
 	took := time.Since(start)
 	if err != nil {
 		t.Fatal(err)
@@ -87,8 +88,8 @@ func TestCountyScaleRound(t *testing.T) {
 			}
 		case "message":
 			people++
-			if r.N > handlers.MaxRoundPrivate {
-				t.Errorf("%s got %d private messages for the round, want at most %d", r.Target, r.N, handlers.MaxRoundPrivate)
+			if r.N > announce.MaxRoundPrivate {
+				t.Errorf("%s got %d private messages for the round, want at most %d", r.Target, r.N, announce.MaxRoundPrivate)
 			}
 		default:
 			t.Errorf("unexpected %s message to %s", r.Channel, r.Target)
@@ -106,7 +107,7 @@ func TestCountyScaleRound(t *testing.T) {
 	}())
 
 	// one responsible cadre per case: 城关镇 by village, elsewhere evenly
-	all, err := db.ListCases(ctx, postgres.CaseFilter{Round: "2026-11"})
+	all, err := db.ListCases(ctx, cases.CaseFilter{Round: "2026-11"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,17 +1,17 @@
 package handlers_test
 
 import (
+	"github.com/fangpin/fangpin/cases"
 	"strings"
 	"testing"
 
 	"github.com/fangpin/fangpin/bot"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
 )
 
 func TestFailureReportNamesTownshipKindAndFix(t *testing.T) {
 	t.Parallel()
-	towns := []postgres.Township{{Name: "城关镇", AppChatID: "wrCG0001"}, {Name: "河口乡", WebhookKey: "secret-key"}}
+	towns := []cases.Township{{Name: "城关镇", AppChatID: "wrCG0001"}, {Name: "河口乡", WebhookKey: "secret-key"}}
 	for _, tc := range []struct {
 		name   string
 		f      bot.FailedSend

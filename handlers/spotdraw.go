@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"strconv"
 	"strings"
 
@@ -42,7 +43,7 @@ func DrawSpotChecks(ctx context.Context, s SpotDrawer, month string, rate float6
 			key := fmt.Sprintf("spotcheck:%s:%s:%d:%s:%s", month, strconv.FormatFloat(rate, 'g', -1, 64), seed, list, u)
 			msgs = append(msgs, bot.Outgoing{Key: key, Channel: bot.ToUsers, Target: u, MsgType: mt, Body: body})
 		}
-		return enqueue(ctx, tx, msgs)
+		return announce.Enqueue(ctx, tx, msgs)
 	})
 }
 

@@ -2,6 +2,7 @@ package handlers
 
 import (
 	"context"
+	"github.com/fangpin/fangpin/announce"
 	"html/template"
 	"log/slog"
 	"net/http"
@@ -184,7 +185,7 @@ func (h *TaskList) page(ctx context.Context, a cases.Actor, township string) (ta
 	today := cases.DateOf(h.now())
 	p := taskPage{Title: title}
 	for _, c := range cs {
-		row := taskRow{Case: c, Who: c.HeadName, Cats: categoryNames(c.Categories), Status: statusLine(c, today, h.cal()),
+		row := taskRow{Case: c, Who: c.HeadName, Cats: announce.CategoryNames(c.Categories), Status: statusLine(c, today, h.cal()),
 			Mine: c.Responsible == a.UserID}
 		if row.Who == "" {
 			row.Who = "区域排查"

@@ -25,7 +25,9 @@ import (
 // and period where there is a choice, see the upload's progress and then the result with
 // the refused rows' workbook); a multipart POST to the same link (field file, optional
 // category and period) imports and answers the import JSON, for scripts as for the page.
-// The link is signed and bound to the liaison or office member, and lives 24 hours.
+// The link is signed and bound to the liaison or office member, and lives 24 hours. The
+// office may choose kind registry or org instead: the file is previewed as in chat and
+// applied by a second POST (held, decide) through the chat's own confirmation.
 type UploadPage struct {
 	Pushes *FilePushes
 	Links  *FormLinks
@@ -71,7 +73,15 @@ type uploadView struct {
 	Choices []uploadChoice
 	Period  string // the default period, as a hint
 	Limit   string
+	// Office may choose a registry or org file instead of a department push.
+	Office bool
 }
+
+// Upload kinds besides a department push (the form's field kind).
+const (
+	uploadRegistry = "registry"
+	uploadOrg      = "org"
+)
 
 // ServeHTTP implements http.Handler.
 func (u *UploadPage) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -172,7 +182,8 @@ func (u *UploadPage) page(ctx context.Context, w http.ResponseWriter, a cases.Ac
 		writePage(w, statusOf(err), uploadTemplate, uploadView{Error: cases.ErrorMessage(err)})
 		return
 	}
-	v := uploadView{Name: a.Name, Scope: a.Department, Limit: sizeText(sheet.MaxFileBytes)}
+	v := uploadView{Name: a.Name, Scope: a.Department, Limit: sizeText(sheet.MaxFileBytes),
+		Office: a.Role == cases.RoleOffice && u.Pushes.Registry != nil}
 	if v.Scope == "" {
 		v.Scope = a.Role.Label()
 	}
@@ -200,7 +211,7 @@ func (u *UploadPage) post(ctx context.Context, w http.ResponseWriter, r *http.Re
 		writeJSONError(w, http.StatusBadRequest, string(cases.EInvalid), "请用 multipart/form-data 提交（字段 file，可选 category、period）。")
 		return
 	}
-	var path, sum, name, category, period, columns string
+	var path, sum, name, category, period, columns, kind, held, decision string
 	page := false
 	defer func() {
 		if path != "" {
@@ -261,7 +272,7 @@ func (u *UploadPage) post(ctx context.Context, w http.ResponseWriter, r *http.Re
 				return
 			}
 			name = part.FileName()
-		case "category", "period", "workbook", "columns":
+		case "category", "period", "workbook", "columns", "kind", "held", "decide":
 			b, err := io.ReadAll(io.LimitReader(part, 16<<10))
 			if err != nil {
 				fail(uploadErr(err))
@@ -275,11 +286,41 @@ func (u *UploadPage) post(ctx context.Context, w http.ResponseWriter, r *http.Re
 				period = v
 			case "columns":
 				columns = v
+			case "kind":
+				kind = v
+			case "held":
+				held = v
+			case "decide":
+				decision = v
 			default:
 				page = v == "1"
 			}
 		}
 		part.Close()
+	}
+	if decision != "" || kind != "" {
+		if a.Role != cases.RoleOffice || u.Pushes.Registry == nil {
+			writeJSONError(w, http.StatusForbidden, string(cases.EForbidden), "监测对象名册和组织文件由县扶贫办导入，这里只能上传本部门的推送数据。")
+			return
+		}
+	}
+	if decision != "" {
+		// The registry's or org file's confirmation: the same rules as in chat.
+		text, err := u.Pushes.Registry.decide(ctx, a, held, decision, cases.ChannelH5)
+		if err != nil {
+			if cases.ErrorCode(err) == cases.EInternal {
+				fail(err)
+				return
+			}
+			status := statusOf(err)
+			if cases.ErrorCode(err) == cases.EConflict {
+				status = http.StatusConflict
+			}
+			writeJSONError(w, status, string(cases.ErrorCode(err)), cases.ErrorMessage(err))
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"message": text})
+		return
 	}
 	if path == "" {
 		fail(cases.Errorf(cases.EInvalid, "请选择要上传的文件（字段 file）。"))
@@ -287,6 +328,10 @@ func (u *UploadPage) post(ctx context.Context, w http.ResponseWriter, r *http.Re
 	}
 	if name == "" {
 		name = nameByContent(path, time.Now())
+	}
+	if kind != "" {
+		u.previewFile(ctx, w, a, kind, path, name, sum, fail)
+		return
 	}
 	var chosen *pushChoice
 	if category != "" {
@@ -408,6 +453,48 @@ func (u *UploadPage) post(ctx context.Context, w http.ResponseWriter, r *http.Re
 	enc.Encode(m)
 }
 
+// previewFile previews a registry or org file the office uploaded, held for confirmation
+// as one sent in chat.
+func (u *UploadPage) previewFile(ctx context.Context, w http.ResponseWriter, a cases.Actor, kind, path, name, sum string, fail func(error)) {
+	g := u.Pushes.Registry
+	id := heldID(fmt.Sprintf("upload:%s:%s:%d", a.UserID, sum, time.Now().UnixNano()))
+	var p FilePreview
+	var err error
+	switch kind {
+	case uploadRegistry:
+		p, err = g.PreviewRegistry(ctx, a, id, name, path)
+	case uploadOrg:
+		data, rerr := os.ReadFile(path)
+		if rerr != nil {
+			fail(fmt.Errorf("read org file: %w", rerr))
+			return
+		}
+		o, isOrg, perr := IsOrgFile(name, data)
+		if !isOrg {
+			fail(cases.Errorf(cases.EInvalid, "“%s”不是组织文件：请上传 org.yaml，或按组织文件模板（乡镇、部门、人员三个工作表）填写的 .xlsx。", name))
+			return
+		}
+		p, err = g.PreviewOrgFile(ctx, a, id, name, data, o, perr)
+	default:
+		fail(cases.Errorf(cases.EInvalid, "kind 只能是 registry（监测对象名册）或 org（组织架构）；部门推送数据不填 kind。"))
+		return
+	}
+	if err != nil {
+		fail(err)
+		return
+	}
+	writeJSON(w, http.StatusOK, p)
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(v)
+}
+
 var uploadTemplate = template.Must(template.New("upload").Parse(`<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -434,6 +521,8 @@ a.dl{display:block;text-align:center;padding:10px;border:1px solid #1677ff;borde
 {{if .Error}}<p class="card alert" id="error">{{.Error}}</p>{{else}}
 <p class="card">{{.Name}}您好（{{.Scope}}）。请选择本部门导出的 Excel（.xlsx/.xls）或 CSV 文件，文件不超过 {{.Limit}}。</p>
 <form class="card" id="form" method="post" enctype="multipart/form-data">
+{{if .Office}}<label class="t" for="kind">文件种类</label>
+<select id="kind" name="kind"><option value="">部门推送数据</option><option value="registry">名册（监测对象名册）</option><option value="org">组织架构</option></select>{{end}}
 <div id="drop"><label for="file">点此选择文件，或把文件拖到这里</label><br><input type="file" id="file" name="file" accept=".xlsx,.xls,.csv,.txt"><div id="fname"></div></div>
 {{if .Choices}}<label class="t" for="category">风险类别</label>
 <select id="category" name="category"><option value="">按表头自动识别</option>{{range .Choices}}<option value="{{.Key}}">{{.Label}}</option>{{end}}</select>{{end}}
@@ -444,13 +533,13 @@ a.dl{display:block;text-align:center;padding:10px;border:1px solid #1677ff;borde
 <p class="hint" id="state"></p>
 <progress id="progress" max="100" value="0" hidden></progress>
 </form>
-<div class="card" id="result" hidden><p id="summary"></p><p class="alert" id="problem"></p><div id="download"></div></div>
+<div class="card" id="result" hidden><p id="summary"></p><p class="alert" id="problem"></p><div id="download"></div><div id="decide"></div></div>
 <script>
 (function(){
 var form=document.getElementById("form"),file=document.getElementById("file"),drop=document.getElementById("drop"),
  bar=document.getElementById("progress"),state=document.getElementById("state"),btn=document.getElementById("submit"),
  result=document.getElementById("result"),summary=document.getElementById("summary"),problem=document.getElementById("problem"),
- dl=document.getElementById("download"),fname=document.getElementById("fname"),mapping=document.getElementById("mapping"),picked=null,askedCat="";
+ dl=document.getElementById("download"),decide=document.getElementById("decide"),fname=document.getElementById("fname"),mapping=document.getElementById("mapping"),picked=null,askedCat="";
 function askColumns(d){
  askedCat=d.category;mapping.textContent="";mapping.hidden=false;
  var h=document.createElement("p");h.className="alert";h.textContent=d.error;mapping.appendChild(h);
@@ -471,15 +560,17 @@ form.addEventListener("submit",function(e){
  e.preventDefault();
  if(!picked){state.textContent="请先选择文件。";return;}
  var fd=new FormData();fd.append("workbook","1");
- var c=document.getElementById("category");
+ var k=document.getElementById("kind"),kind=k?k.value:"";
+ if(kind)fd.append("kind",kind);
+ var c=kind?null:document.getElementById("category");
  if(askedCat){fd.append("category",askedCat);var m={};
   Array.prototype.forEach.call(mapping.querySelectorAll("select.map"),function(s){if(s.value)m[s.value]=s.getAttribute("data-column");});
   fd.append("columns",JSON.stringify(m));}
  else if(c&&c.value)fd.append("category",c.value);
- var p=document.getElementById("period").value.trim();if(p)fd.append("period",p);
+ var p=document.getElementById("period").value.trim();if(p&&!kind)fd.append("period",p);
  fd.append("file",picked,picked.name);
  var x=new XMLHttpRequest();x.open("POST",location.href);
- bar.hidden=false;bar.value=0;btn.disabled=true;result.hidden=true;dl.textContent="";summary.textContent="";problem.textContent="";
+ bar.hidden=false;bar.value=0;btn.disabled=true;result.hidden=true;dl.textContent="";decide.textContent="";summary.textContent="";problem.textContent="";
  x.upload.onprogress=function(ev){if(ev.lengthComputable){bar.value=Math.round(ev.loaded*100/ev.total);state.textContent="正在上传："+bar.value+"%";}};
  x.upload.onload=function(){bar.value=100;state.textContent="上传完成，正在导入，请稍候……";};
  x.onerror=function(){btn.disabled=false;state.textContent="网络中断，上传没有完成，请重试。";};
@@ -490,6 +581,18 @@ form.addEventListener("submit",function(e){
   if(x.status>=400){problem.textContent=d.error||"导入失败。";return;}
   mapping.hidden=true;mapping.textContent="";askedCat="";
   summary.textContent=d.summary||"";
+  if(d.held){[d.confirm,"取消"].forEach(function(word){
+   var b=document.createElement("button");b.type="button";b.className="dl";b.textContent=word;b.setAttribute("data-decide",word);
+   b.addEventListener("click",function(){
+    var f=new FormData();f.append("held",d.held);f.append("decide",word);
+    var y=new XMLHttpRequest();y.open("POST",location.href);
+    Array.prototype.forEach.call(decide.querySelectorAll("button"),function(x){x.disabled=true;});
+    y.onload=function(){var r={};try{r=JSON.parse(y.responseText);}catch(err){}
+     decide.textContent="";if(y.status>=400){problem.textContent=r.error||"操作没有成功。";}else{summary.textContent=r.message||"";}};
+    y.onerror=function(){problem.textContent="网络中断，请重试。";Array.prototype.forEach.call(decide.querySelectorAll("button"),function(x){x.disabled=false;});};
+    y.send(f);
+   });
+   decide.appendChild(b);});}
   if(d.refused_workbook){
    var bin=atob(d.refused_workbook),buf=new Uint8Array(bin.length);for(var i=0;i<bin.length;i++)buf[i]=bin.charCodeAt(i);
    var a=document.createElement("a");a.className="dl";a.id="refused";a.download=d.refused_filename;

@@ -78,8 +78,7 @@ func newFixture(t testing.TB) *fixture {
 	r, prefix := redistest.New(t)
 	f := &fixture{t: t, db: db, clock: &clock{}, redis: r, prefix: prefix, sender: &countingSender{calls: map[string]int{}}}
 	db.Now = f.clock.Now
-	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
-	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{notify.CaseHook(db)}, Task: []cases.TaskHook{notify.TaskHook(db)}})
 	org := parseOrg(t, orgYAML)
 	if _, err := db.ApplyOrg(context.Background(), org); err != nil {
 		t.Fatal(err)
@@ -118,10 +117,8 @@ func (f *fixture) dispatch(round, township, head, household string, day cases.Da
 		}
 		c = cases.Case{ID: id, No: no, Round: round, Kind: n.Kind, HouseholdKey: household, HeadName: head,
 			Village: n.Village, Township: township, Status: cases.StatusDispatched, DispatchedAt: n.DispatchedAt, DueOn: n.DueOn}
-		for _, h := range f.db.CaseHooks {
-			if err := h(ctx, postgres.Unit(tx), cases.Case{}, c); err != nil {
-				return err
-			}
+		if err := f.db.RunCaseHooks(ctx, tx, cases.Case{}, c); err != nil {
+			return err
 		}
 		return nil
 	})

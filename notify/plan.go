@@ -38,7 +38,7 @@ type Clock interface {
 }
 
 // CaseHook plans, cancels and renews a case's reminders inside the transaction of its change
-// (register it in db.CaseHooks). On creation (before.ID == 0) it plans them; when the case
+// (register it in postgres.Hooks.Case). On creation (before.ID == 0) it plans them; when the case
 // closes it cancels them; when a spot check returns it (new due_on) it cancels the old ones
 // and plans new ones. It reads db.Now and db.Cal when it runs, so a test's clock applies.
 func CaseHook(db Clock) cases.CaseHook {
@@ -72,7 +72,7 @@ func CaseHook(db Clock) cases.CaseHook {
 
 // TaskHook plans a department task's reminders inside the transaction that adds it, and
 // cancels those still pending in the transaction that completes it (register it in
-// db.TaskHooks).
+// postgres.Hooks.Task).
 func TaskHook(db Clock) cases.TaskHook {
 	return func(ctx context.Context, tx cases.Tx, t cases.Task) error {
 		if t.Status == cases.TaskDone {

@@ -78,51 +78,8 @@ func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.Store
 	case cases.RemindCaseEscalate:
 		return fmt.Sprintf("【逾期督办】%s的案件 %s 已超过办理时限 %s 仍未办结（当前：%s），请督促%s尽快办理。",
 			c.Township, c.household(), c.DueOn, c.Status.Label(), c.Township), "", nil
-	case cases.RemindPush, cases.RemindPushLate:
-		period := r.Period
-		if period == "" { // planned before reminders named their period
-			period = cases.PreviousMonth(day)
-		}
-		missing, err := missingPushes(ctx, tx, r.Department, period)
-		if err != nil {
-			return "", "", err
-		}
-		if len(missing) == 0 {
-			return "", "部门已推送" + monthLabel(period) + "的数据", nil
-		}
-		list := strings.Join(missing, "、")
-		deadline, _ := cases.PushDeadline(cal, cases.CatMedical, period)
-		if kind == cases.RemindPush {
-			return fmt.Sprintf("【数据推送提醒】%s：%s的%s数据还没有推送，请在 %s 前推送（把 Excel 或 CSV 文件私聊发给机器人、用上传页面或调用接口均可）。谢谢！",
-				r.Department, monthLabel(period), list, deadline), "", nil
-		}
-		if r.Target == cases.TargetOffice {
-			return fmt.Sprintf("【推送逾期】%s尚未推送%s的%s数据，已超过 %s 的推送时限，请督促。",
-				r.Department, monthLabel(period), list, deadline), "", nil
-		}
-		return fmt.Sprintf("【推送逾期提醒】%s：%s的%s数据已超过 %s 的推送时限，仍未收到，请尽快推送。",
-			r.Department, monthLabel(period), list, deadline), "", nil
-	case cases.RemindEducation, cases.RemindEduLate:
-		period := r.Period
-		if period == "" {
-			period = fmt.Sprintf("%04d-04", day.Year)
-		}
-		pushes, err := tx.DepartmentPushes(ctx, r.Department)
-		if err != nil {
-			return "", "", err
-		}
-		if _, ok := cases.Pushed(pushes, cases.CatEducation, period); ok {
-			return "", "部门已推送本年度因学数据", nil
-		}
-		deadline, _ := cases.PushDeadline(cal, cases.CatEducation, period)
-		year := deadline.Year
-		if kind == cases.RemindEducation {
-			return fmt.Sprintf("【数据推送提醒】%s：%d 年度因学（学费、住宿费、教科书费）数据请于 %s 前推送。谢谢！", r.Department, year, deadline), "", nil
-		}
-		if r.Target == cases.TargetOffice {
-			return fmt.Sprintf("【推送逾期】%s尚未推送 %d 年度因学数据，已超过 %s 的推送时限，请督促。", r.Department, year, deadline), "", nil
-		}
-		return fmt.Sprintf("【推送逾期提醒】%s：%d 年度因学数据已超过 %s 的推送时限，仍未收到，请尽快推送。", r.Department, year, deadline), "", nil
+	case cases.RemindPush, cases.RemindPushLate, cases.RemindEducation, cases.RemindEduLate:
+		return composePush(ctx, tx, r, kind, day, cal)
 	case cases.RemindDispatch:
 		dispatched, err := tx.RoundDispatched(ctx, day.MonthKey())
 		if err != nil {
@@ -169,6 +126,60 @@ func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.Store
 	return "", "", fmt.Errorf("unknown reminder kind %q", r.Kind)
 }
 
+// composePush writes a department's push reminder (monthly data, or the yearly 因学 data),
+// or says why it is not needed: the department has pushed, by the rule the assessment
+// scores (cases.Pushed).
+func composePush(ctx context.Context, tx cases.ReminderTx, r cases.StoredReminder, kind cases.ReminderKind, day cases.Date, cal *cases.Calendar) (text, skip string, err error) {
+	switch kind {
+	case cases.RemindPush, cases.RemindPushLate:
+		period := r.Period
+		if period == "" { // planned before reminders named their period
+			period = cases.PreviousMonth(day)
+		}
+		missing, err := missingPushes(ctx, tx, r.Department, period)
+		if err != nil {
+			return "", "", err
+		}
+		if len(missing) == 0 {
+			return "", "部门已推送" + monthLabel(period) + "的数据", nil
+		}
+		list := strings.Join(missing, "、")
+		deadline, _ := cases.PushDeadline(cal, cases.CatMedical, period)
+		if kind == cases.RemindPush {
+			return fmt.Sprintf("【数据推送提醒】%s：%s的%s数据还没有推送，请在 %s 前推送（把 Excel 或 CSV 文件私聊发给机器人、用上传页面或调用接口均可）。谢谢！",
+				r.Department, monthLabel(period), list, deadline), "", nil
+		}
+		if r.Target == cases.TargetOffice {
+			return fmt.Sprintf("【推送逾期】%s尚未推送%s的%s数据，已超过 %s 的推送时限，请督促。",
+				r.Department, monthLabel(period), list, deadline), "", nil
+		}
+		return fmt.Sprintf("【推送逾期提醒】%s：%s的%s数据已超过 %s 的推送时限，仍未收到，请尽快推送。",
+			r.Department, monthLabel(period), list, deadline), "", nil
+	case cases.RemindEducation, cases.RemindEduLate:
+		period := r.Period
+		if period == "" {
+			period = fmt.Sprintf("%04d-04", day.Year)
+		}
+		pushes, err := tx.DepartmentPushes(ctx, r.Department)
+		if err != nil {
+			return "", "", err
+		}
+		if _, ok := cases.Pushed(pushes, cases.CatEducation, period); ok {
+			return "", "部门已推送本年度因学数据", nil
+		}
+		deadline, _ := cases.PushDeadline(cal, cases.CatEducation, period)
+		year := deadline.Year
+		if kind == cases.RemindEducation {
+			return fmt.Sprintf("【数据推送提醒】%s：%d 年度因学（学费、住宿费、教科书费）数据请于 %s 前推送。谢谢！", r.Department, year, deadline), "", nil
+		}
+		if r.Target == cases.TargetOffice {
+			return fmt.Sprintf("【推送逾期】%s尚未推送 %d 年度因学数据，已超过 %s 的推送时限，请督促。", r.Department, year, deadline), "", nil
+		}
+		return fmt.Sprintf("【推送逾期提醒】%s：%d 年度因学数据已超过 %s 的推送时限，仍未收到，请尽快推送。", r.Department, year, deadline), "", nil
+	}
+	return "", "", fmt.Errorf("not a push reminder: %q", r.Kind)
+}
+
 // missingPushes lists the department's monthly categories not pushed for period, by the
 // rule the assessment uses too (cases.Pushed): a push counts for the period it names, never
 // for the day it arrived.
@@ -182,10 +193,8 @@ func missingPushes(ctx context.Context, tx cases.ReminderTx, dept, period string
 		return nil, err
 	}
 	var missing []string
-	for _, cat := range cats {
-		if _, ok := cases.Pushed(pushes, cat, period); cat.Monthly() && !ok {
-			missing = append(missing, cat.Label())
-		}
+	for _, cat := range cases.MissingPushes(cats, pushes, period) {
+		missing = append(missing, cat.Label())
 	}
 	return missing, nil
 }

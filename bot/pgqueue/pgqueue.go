@@ -385,7 +385,7 @@ func (s *Store) RecordCardCode(ctx context.Context, taskID, userID, code string)
 }
 
 // CardsWithPrefix lists the cards whose task_id is prefix, "_" and a suffix of its own (the
-// cards of one case: handlers.TaskID puts the case number first).
+// cards of one case: announce.TaskID puts the case number first).
 func CardsWithPrefix(ctx context.Context, q sqlx.QueryerContext, prefix string) ([]bot.SentCard, error) {
 	var rows []struct {
 		TaskID string `db:"task_id"`

@@ -645,139 +645,172 @@ func (p *parser) store1(chunk []pending, reg map[string]cases.RegistryMember, b 
 // parse checks one row into pd; it returns every problem of the row, each naming its
 // column. It allocates nothing for a good row: the strings are slices of the record's.
 func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
-	var errs []cases.RowError
-	bad := func(col, format string, args ...any) {
-		errs = append(errs, cases.RowError{Row: row, Column: col, Message: fmt.Sprintf(format, args...)})
-	}
-	cell := func(i int) string {
-		if i < 0 || i >= len(rec) {
-			return ""
-		}
-		return NormalizeText(rec[i])
-	}
+	e := rowErrs{row: row}
+	r := record(rec)
 	w := &pd.w
 	*w = cases.Warning{Row: row, Category: p.cat, Period: p.period}
-	w.Name = cell(p.iName)
-	rawID := cell(p.iID)
+	p.parsePerson(r, w, &e)
+	for i := range p.fields {
+		p.parseField(&p.fields[i], r.cell(p.fields[i].idx), pd, &e)
+	}
+	if p.iScope >= 0 {
+		pd.facts.ScopeValue = r.cell(p.iScope)
+	}
+	if p.cat == cases.CatPopulation {
+		w.Change = r.cell(p.iChange)
+	}
+	if len(e.list) == 0 && w.IDNumber != "" {
+		p.checkRepeat(r, w, &e)
+	}
+	return e.list
+}
+
+// rowErrs collects a row's problems, each naming its column.
+type rowErrs struct {
+	row  int
+	list []cases.RowError
+}
+
+func (e *rowErrs) bad(col, format string, args ...any) {
+	e.list = append(e.list, cases.RowError{Row: e.row, Column: col, Message: fmt.Sprintf(format, args...)})
+}
+
+// record is a row's cells as read.
+type record []string
+
+// cell is cell i normalised, "" when the row is shorter or the column absent (i < 0).
+func (r record) cell(i int) string {
+	if i < 0 || i >= len(r) {
+		return ""
+	}
+	return NormalizeText(r[i])
+}
+
+// parsePerson reads who and where: name and ID number (both empty for an area alert where
+// the category allows one), township, village and the head's ID number.
+func (p *parser) parsePerson(r record, w *cases.Warning, e *rowErrs) {
+	w.Name = r.cell(p.iName)
+	rawID := r.cell(p.iID)
 	alert := alertsAllowed(p.cat) && w.Name == "" && rawID == ""
 	if !alert {
 		if w.Name == "" {
-			bad(ColName, "姓名不能为空")
+			e.bad(ColName, "姓名不能为空")
 		} else if len(w.Name) > 50 && utf8.RuneCountInString(w.Name) > 50 {
-			bad(ColName, "姓名过长")
+			e.bad(ColName, "姓名过长")
 		}
 		if rawID == "" {
 			if alertsAllowed(p.cat) {
-				bad(ColID, "身份证号不能为空（区域排查请把姓名和身份证号都留空）")
+				e.bad(ColID, "身份证号不能为空（区域排查请把姓名和身份证号都留空）")
 			} else {
-				bad(ColID, "身份证号不能为空")
+				e.bad(ColID, "身份证号不能为空")
 			}
 		} else {
 			w.IDNumber = NormalizeID(rawID)
 			if err := CheckID(w.IDNumber); err != nil {
-				bad(ColID, "%s", err.Error())
+				e.bad(ColID, "%s", err.Error())
 				w.IDNumber = ""
 			}
 		}
 	}
-	if t := cell(p.iTown); t == "" {
-		bad(ColTownship, "乡镇不能为空")
+	if t := r.cell(p.iTown); t == "" {
+		e.bad(ColTownship, "乡镇不能为空")
 	} else if name, ok := p.towns[t]; ok {
 		w.Township = name
 	} else {
-		bad(ColTownship, "乡镇“%s”不在组织文件中，请核对乡镇名称", t)
+		e.bad(ColTownship, "乡镇“%s”不在组织文件中，请核对乡镇名称", t)
 	}
-	w.Village = cell(p.iVillage)
-	if h := cell(p.iHeadID); h != "" {
+	w.Village = r.cell(p.iVillage)
+	if h := r.cell(p.iHeadID); h != "" {
 		w.HeadIDNumber = NormalizeID(h)
 		if err := CheckID(w.HeadIDNumber); err != nil {
-			bad(ColHeadID, "户主%s", err.Error())
+			e.bad(ColHeadID, "户主%s", err.Error())
 			w.HeadIDNumber = ""
 		}
 	}
-	for i := range p.fields {
-		c := &p.fields[i]
-		v := cell(c.idx)
-		if c.Name == ColPersonKind {
-			// The same few values repeat row after row; remember the last answer.
-			if v != p.lastKind {
-				p.lastKind, p.lastKindSays = v, registeredKind(v)
-			}
-			pd.kindSaysIt = p.lastKindSays
-			continue
+}
+
+// parseField checks the category's column c, whose cell is v, into pd.
+func (p *parser) parseField(c *field, v string, pd *pending, e *rowErrs) {
+	if c.Name == ColPersonKind {
+		// The same few values repeat row after row; remember the last answer.
+		if v != p.lastKind {
+			p.lastKind, p.lastKindSays = v, registeredKind(v)
 		}
-		if v == "" {
-			if !c.Empty {
-				bad(c.Name, "%s不能为空", c.Name)
-				continue
-			}
-			if c.Kind == kindMoney && c.Zero {
-				addFigure(&pd.facts, c.column, 0)
-			}
-			continue
+		pd.kindSaysIt = p.lastKindSays
+		return
+	}
+	if v == "" {
+		if !c.Empty {
+			e.bad(c.Name, "%s不能为空", c.Name)
+			return
 		}
-		switch c.Kind {
-		case kindMoney:
-			m, err := NormalizeAmount(v)
-			if err != nil {
-				bad(c.Name, "%s：%s", c.Name, err.Error())
-				continue
-			}
-			addFigure(&pd.facts, c.column, m)
-		case kindDate:
-			if d, err := NormalizeDate(v); err != nil {
-				bad(c.Name, "%s：%s", c.Name, err.Error())
-			} else if c.Name == ColEventDate || c.Name == ColChangeDate {
-				pd.event = d
-			}
-		default:
-			if w, ok := c.words[v]; ok {
-				v = w
-			}
-			// The validator stays the judge of "oneof"; the set only spares it the valid cells.
-			if c.Oneof != "" && !c.allowed[v] {
-				if err := validate.Var(v, "oneof="+c.Oneof); err != nil {
-					bad(c.Name, "%s“%s”应为：%s", c.Name, v, strings.ReplaceAll(c.Oneof, " ", "、"))
-				}
-			}
-			if c.Name == ColSchoolYear && p.schoolYear != "" {
-				if sy, err := cases.NormalizeSchoolYear(v); err != nil {
-					bad(c.Name, "%s", cases.ErrorMessage(err))
-				} else if sy != p.schoolYear {
-					bad(c.Name, "学年“%s”不是本次推送的学年 %s（每年 4 月 30 日前推送当年夏天结束的学年），请放到该学年的推送中", v, p.schoolYear)
-				}
-			}
-			if c.Name == "责任部门" && !p.depts[v] {
-				bad(c.Name, "责任部门“%s”不在组织文件中，请写部门全称（例如 住建局）", v)
-			}
+		if c.Kind == kindMoney && c.Zero {
+			addFigure(&pd.facts, c.column, 0)
+		}
+		return
+	}
+	switch c.Kind {
+	case kindMoney:
+		m, err := NormalizeAmount(v)
+		if err != nil {
+			e.bad(c.Name, "%s：%s", c.Name, err.Error())
+			return
+		}
+		addFigure(&pd.facts, c.column, m)
+	case kindDate:
+		if d, err := NormalizeDate(v); err != nil {
+			e.bad(c.Name, "%s：%s", c.Name, err.Error())
+		} else if c.Name == ColEventDate || c.Name == ColChangeDate {
+			pd.event = d
+		}
+	default:
+		p.checkWord(c, v, e)
+	}
+}
+
+// checkWord checks a text cell: one of its column's values (after the department's own
+// words), the push's 学年, a department of the org file.
+func (p *parser) checkWord(c *field, v string, e *rowErrs) {
+	if w, ok := c.words[v]; ok {
+		v = w
+	}
+	// The validator stays the judge of "oneof"; the set only spares it the valid cells.
+	if c.Oneof != "" && !c.allowed[v] {
+		if err := validate.Var(v, "oneof="+c.Oneof); err != nil {
+			e.bad(c.Name, "%s“%s”应为：%s", c.Name, v, strings.ReplaceAll(c.Oneof, " ", "、"))
 		}
 	}
-	if p.iScope >= 0 {
-		pd.facts.ScopeValue = cell(p.iScope)
-	}
-	if p.cat == cases.CatPopulation {
-		w.Change = cell(p.iChange)
-	}
-	if len(errs) == 0 && w.IDNumber != "" {
-		// The duplicate check is person + category + 问题类型 + period (docs/dispatch.md): two
-		// 问题类型 of one person are two problems of one household, both kept.
-		key, _ := cases.IDKey(w.IDNumber)
-		if p.iProblem >= 0 {
-			key = key*8 + uint64(problemTypeIndex(cell(p.fields[p.iProblem].idx))+1)
-		}
-		if prev, dup := p.seen[key]; dup {
-			if p.schoolYear != "" {
-				bad(ColID, "与第 %d 行是同一个人（同一学年 %s），重复了", prev, p.schoolYear)
-			} else if p.iProblem >= 0 {
-				bad(ColID, "与第 %d 行是同一个人的同一问题类型（同一期次），重复了", prev)
-			} else {
-				bad(ColID, "与第 %d 行是同一个人（同一类别、同一期次），重复了", prev)
-			}
-		} else {
-			p.seen[key] = int32(row)
+	if c.Name == ColSchoolYear && p.schoolYear != "" {
+		if sy, err := cases.NormalizeSchoolYear(v); err != nil {
+			e.bad(c.Name, "%s", cases.ErrorMessage(err))
+		} else if sy != p.schoolYear {
+			e.bad(c.Name, "学年“%s”不是本次推送的学年 %s（每年 4 月 30 日前推送当年夏天结束的学年），请放到该学年的推送中", v, p.schoolYear)
 		}
 	}
-	return errs
+	if c.Name == "责任部门" && !p.depts[v] {
+		e.bad(c.Name, "责任部门“%s”不在组织文件中，请写部门全称（例如 住建局）", v)
+	}
+}
+
+// checkRepeat refuses a row that repeats an earlier one: the same person, category, 问题类型
+// and period — two 问题类型 of one person are two problems of one
+// household, both kept.
+func (p *parser) checkRepeat(r record, w *cases.Warning, e *rowErrs) {
+	key, _ := cases.IDKey(w.IDNumber)
+	if p.iProblem >= 0 {
+		key = key*8 + uint64(problemTypeIndex(r.cell(p.fields[p.iProblem].idx))+1)
+	}
+	prev, dup := p.seen[key]
+	switch {
+	case !dup:
+		p.seen[key] = int32(e.row)
+	case p.schoolYear != "":
+		e.bad(ColID, "与第 %d 行是同一个人（同一学年 %s），重复了", prev, p.schoolYear)
+	case p.iProblem >= 0:
+		e.bad(ColID, "与第 %d 行是同一个人的同一问题类型（同一期次），重复了", prev)
+	default:
+		e.bad(ColID, "与第 %d 行是同一个人（同一类别、同一期次），重复了", prev)
+	}
 }
 
 // uncomputed is a row error for each column the import reads whose cell is a formula

@@ -597,7 +597,7 @@ func TestDetailLeavesOutOwnColumns(t *testing.T) {
 	if detail["住院自付累计"] != "6000" || detail["备注"] != "extra kept" || detail["人员类别"] != "脱贫人口" {
 		t.Errorf("detail lost the row's own cells: %s", raw)
 	}
-	if _, err := f.db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10")}); err != nil {
+	if _, err := f.db.Dispatch(ctx, cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10")}); err != nil {
 		t.Fatal(err)
 	}
 	var caseID int64

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // 人员变动 (docs/held-and-tasks.md): each row updates the registry with history; a change in a 脱贫户 or
@@ -83,7 +82,7 @@ func TestPopulationUpdatesTheRegistry(t *testing.T) {
 	// The round: a 信息变更 case per household (三户: W1, the head's, the edge household), due
 	// the end of the month after dispatch, source 人员变动; and the only-worker warning becomes
 	// a 因就业不稳 case of W1.
-	res, err := f.db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10")})
+	res, err := f.db.Dispatch(ctx, cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10")})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +138,7 @@ func TestPopulationUpdatesTheRegistry(t *testing.T) {
 	// row in the monitored household.
 	later := f.importBytes(t, "民政局", cases.CatAssistance, csvOf("姓名,身份证号,乡镇,救助类别,认定日期",
 		f.edge.Name+","+f.edge.IDNumber+",城关镇,低保,2026-11-01"))
-	res, err = f.db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-11")})
+	res, err = f.db.Dispatch(ctx, cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-11")})
 	if err != nil || later.Warnings != 1 || res.CasesCreated != 1 {
 		t.Fatalf("later round: %+v %+v %v", later, res, err)
 	}

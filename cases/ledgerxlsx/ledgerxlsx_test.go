@@ -14,7 +14,6 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/ledgerxlsx"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
 )
 
@@ -371,8 +370,8 @@ func simSunStandIn(t *testing.T) string {
 // with a task; 部门办理情况 says what each did, or its due date while open.
 func TestLedgerShowsDepartmentTasks(t *testing.T) {
 	done := cases.MustDate("2026-12-09")
-	a := postgres.Assessment{Month: "2026-11", County: "测试县", AsOf: cases.MustDate("2026-12-10").At(9, 0),
-		Cases: []postgres.CaseFact{{No: "YJ202611-0001", Kind: cases.KindNew, Source: "部门筛查", Township: "城关镇",
+	a := cases.Assessment{Month: "2026-11", County: "测试县", AsOf: cases.MustDate("2026-12-10").At(9, 0),
+		Cases: []cases.CaseFact{{No: "YJ202611-0001", Kind: cases.KindNew, Source: "部门筛查", Township: "城关镇",
 			HeadName: "王考一", HouseholdNo: "4211230010010012", Department: "住建局", Status: cases.StatusDispatched,
 			DispatchedAt: cases.MustDate("2026-11-10").At(10, 0), DueOn: cases.MustDate("2026-12-08"),
 			Tasks: []cases.Task{

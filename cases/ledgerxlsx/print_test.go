@@ -15,7 +15,6 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/ledgerxlsx"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // longReasonTail ends the longest 未纳入理由: the PDF must show it, so the cell was not cut.
@@ -31,10 +30,10 @@ func longLedger() cases.MonthLedger {
 	long := strings.Repeat("经入户核查，该户家庭成员三人，主要劳动力在县城务工，月收入约三千元，", 3) +
 		"医疗费用已由医保报销百分之八十五，剩余部分已申请临时救助，家庭年人均纯收入高于当地监测标准，" + longReasonTail
 	note := "已安排临时救助并纳入低保，落实帮扶责任人王干部，每月入户走访一次，跟踪医疗报销和务工收入情况。"
-	l := cases.MonthLedger{Assessment: postgres.Assessment{Month: "2026-11", County: "测试县", AsOf: day("2026-12-10").At(9, 0)}}
+	l := cases.MonthLedger{Assessment: cases.Assessment{Month: "2026-11", County: "测试县", AsOf: day("2026-12-10").At(9, 0)}}
 	towns := []string{"城关镇", "河口乡", "青山镇"}
 	for i := range 36 {
-		c := postgres.CaseFact{No: fmt.Sprintf("YJ202611-%04d", i+1), Round: "2026-11", Kind: cases.KindNew, Source: "部门筛查",
+		c := cases.CaseFact{No: fmt.Sprintf("YJ202611-%04d", i+1), Round: "2026-11", Kind: cases.KindNew, Source: "部门筛查",
 			Township: towns[i%3], Village: "东街村", HeadName: "王考" + strconv.Itoa(i+1), HouseholdNo: fmt.Sprintf("42112300100100%02d", i),
 			HouseholdKind: []string{"脱贫户", "边缘易致贫户", "", "突发严重困难户"}[i%4], Department: "医保局",
 			Categories: []cases.Category{cases.Categories[i%len(cases.Categories)]}, SourceDepartments: []string{"医保局"},
@@ -48,24 +47,24 @@ func longLedger() cases.MonthLedger {
 				{Department: "民政局", DueOn: day("2026-11-24")}}
 		case 2:
 			c.Status, c.Result, c.Reason = cases.StatusVerified, cases.ResultMonitored, "已在监测，帮扶措施已落实。"
-			c.SpotResult, c.SpotBy, c.SpotFailures = postgres.SpotFail, "孙七", 1
+			c.SpotResult, c.SpotBy, c.SpotFailures = cases.SpotFail, "孙七", 1
 			c.SpotOn = &entered
 		}
 		l.Cases = append(l.Cases, c)
 	}
 	for _, name := range towns {
-		ts := postgres.TownshipScore{Name: name, Dispatched: 12, Closed: 6, OnTime: 6, FedBack: 9, FeedbackDue: true}
+		ts := cases.TownshipScore{Name: name, Dispatched: 12, Closed: 6, OnTime: 6, FedBack: 9, FeedbackDue: true}
 		ts.Fill()
 		l.Townships = append(l.Townships, ts)
 	}
-	l.Departments = []postgres.DepartmentScore{{Name: "医保局", PushesDue: 1, PushesOnTime: 1}}
-	l.Office = postgres.OfficeScore{RoundsDue: 1, RoundsOnTime: 1, Deadline: day("2026-11-10"), DispatchedOn: &entered}
+	l.Departments = []cases.DepartmentScore{{Name: "医保局", PushesDue: 1, PushesOnTime: 1}}
+	l.Office = cases.OfficeScore{RoundsDue: 1, RoundsOnTime: 1, Deadline: day("2026-11-10"), DispatchedOn: &entered}
 	found := 2
 	l.Sweeps = []cases.SweepFact{{No: "YJ202611-0037", Township: "青山镇", Category: cases.CatDisaster, Event: "11月5日暴雨洪涝",
 		Villages: []string{"青山村", "石门村", "桃园村"}, DispatchedAt: dispatched, DueOn: day("2026-11-20"), Status: cases.StatusClosed,
 		Found: &found, Note: "已逐户排查受灾农户，发现两户房屋受损，已按走访上报并安排临时救助。", DoneAt: &closed, Linked: 2, Overdue: true}}
 	for i, round := range []string{"2026-09", "2026-10", "2026-10"} {
-		c := postgres.CaseFact{No: fmt.Sprintf("YJ%s-%04d", strings.ReplaceAll(round, "-", ""), 7+i), Round: round, Kind: cases.KindNew,
+		c := cases.CaseFact{No: fmt.Sprintf("YJ%s-%04d", strings.ReplaceAll(round, "-", ""), 7+i), Round: round, Kind: cases.KindNew,
 			Source: "农户申报", Township: "河口乡", Village: "河西村", HeadName: "李往" + strconv.Itoa(i+1), HouseholdKind: "脱贫不稳定户",
 			Categories: []cases.Category{cases.Categories[0]}, DispatchedAt: day(round+"-12").At(9, 0), DueOn: day(round + "-28"),
 			Status: cases.StatusDispatched, Overdue: true}

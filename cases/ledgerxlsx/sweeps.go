@@ -6,7 +6,6 @@ import (
 	"github.com/xuri/excelize/v2"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 )
 
 // SweepSheet lists the month's 区域排查 tasks (docs/registry.md), apart from the households of 台账.
@@ -22,7 +21,7 @@ var sweepCols = []column{{name: "序号", mm: 8, latin: true}, {name: "交办编
 var SweepColumns = names(sweepCols)
 
 // writeSweeps adds the 区域排查 sheet (only when the month has such tasks).
-func writeSweeps(f *excelize.File, a postgres.Assessment, st styles) error {
+func writeSweeps(f *excelize.File, a cases.Assessment, st styles) error {
 	if len(a.Sweeps) == 0 {
 		return nil
 	}

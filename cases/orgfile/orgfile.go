@@ -1,4 +1,5 @@
-// Package orgfile reads the county's organisation file (YAML, docs/reference.md).
+// Package orgfile reads the county's organisation file: YAML (docs/reference.md), or the
+// filled org template workbook (docs/office.md).
 package orgfile
 
 import (
@@ -13,13 +14,14 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// Load reads and validates an org file; the error lists every problem found.
+// Load reads and validates an org file (YAML, or .xlsx for the org template); the error
+// lists every problem found.
 func Load(path string) (*cases.Org, error) {
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return nil, fmt.Errorf("读取组织文件 %s 失败：%w", path, err)
 	}
-	return Parse(b)
+	return ParseNamed(path, b)
 }
 
 // Parse decodes and validates org YAML. Unknown keys are errors: a typo must not silently

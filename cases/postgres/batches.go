@@ -12,6 +12,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
@@ -159,6 +160,35 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		tx.Rollback()
 		return db.pushBySHA256(ctx, b)
 	}
+	population, err := copyWarnings(ctx, conn, b, townIDs, now, fill)
+	if err != nil {
+		return nil, err
+	}
+	if b.Category == cases.CatPopulation {
+		if err := applyPopulation(ctx, tx, b, population, townIDs, now); err != nil {
+			return nil, fmt.Errorf("import batch: %w", err)
+		}
+	}
+	if b.Replaced, err = supersede(ctx, tx, b); err != nil {
+		return nil, err
+	}
+	if cases.PushLate(db.Cal, b.Category, b.Period, cases.DateOf(now)) {
+		b.Late = true // after its deadline (docs/reminders.md): accepted, and it counts as late
+	}
+	if err := recordCounts(ctx, tx, b); err != nil {
+		return nil, err
+	}
+	if err := tx.Commit(); err != nil {
+		return nil, fmt.Errorf("import batch: commit: %w", err)
+	}
+	return nil, nil
+}
+
+// copyWarnings streams the warnings fill produces into the batch's rows over conn's COPY,
+// keeping only rows that raised a warning, and returns the 人员变动 rows to apply to the
+// registry once stored.
+func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs map[string]int, now time.Time,
+	fill func(add func(*cases.Warning) error) error) ([]populationRow, error) {
 	// A failed import stops the copier's statement at once rather than letting it finish.
 	copyCtx, cancelCopy := context.WithCancel(ctx)
 	defer cancelCopy()
@@ -190,7 +220,7 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		}
 		return nil
 	}
-	err = fill(add)
+	err := fill(add)
 	if err == nil && chunk.rows > 0 {
 		chunk.end()
 		err = copier.send(ctx, chunk)
@@ -203,32 +233,23 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	if err := copier.wait(); err != nil {
 		return nil, err
 	}
-	if b.Category == cases.CatPopulation {
-		if err := applyPopulation(ctx, tx, b, population, townIDs, now); err != nil {
-			return nil, fmt.Errorf("import batch: %w", err)
-		}
-	}
-	if b.Replaced, err = supersede(ctx, tx, b); err != nil {
-		return nil, err
-	}
-	if cases.PushLate(db.Cal, b.Category, b.Period, cases.DateOf(now)) {
-		b.Late = true // after its deadline (docs/reminders.md): accepted, and it counts as late
-	}
+	return population, nil
+}
+
+// recordCounts writes the batch's counts and findings once its rows are stored.
+func recordCounts(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) error {
 	errs, err := json.Marshal(b.Errors)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	_, err = tx.ExecContext(ctx, `UPDATE batches SET rows = $2, accepted = $3, rejected = $4, warnings = $5, errors = $6,
 		out_of_scope = $7, late = $8, registry_updates = $9, not_in_registry = $10, skipped = $11, sheet = $12, replaced = $13 WHERE id = $1`,
 		b.ID, b.Rows, b.Accepted, b.Rejected, b.Warnings, string(errs), b.OutOfScope, b.Late, intOr0(b.RegistryUpdates), intOr0(b.NotInRegistry),
 		b.Skipped, b.Sheet, b.Replaced)
 	if err != nil {
-		return nil, fmt.Errorf("import batch: counts: %w", err)
+		return fmt.Errorf("import batch: counts: %w", err)
 	}
-	if err := tx.Commit(); err != nil {
-		return nil, fmt.Errorf("import batch: commit: %w", err)
-	}
-	return nil, nil
+	return nil
 }
 
 func intOr0(p *int) int {

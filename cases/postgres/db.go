@@ -29,10 +29,8 @@ type DB struct {
 	// Now is the clock; tests replace it to play a month in milliseconds.
 	Now func() time.Time
 	Cal *cases.Calendar
-	// CaseHooks run inside every case transition's transaction.
-	CaseHooks []CaseHook
-	// TaskHooks run inside the transaction that adds a department task.
-	TaskHooks []TaskHook
+	// hooks run inside every change's transaction (hooks.go); fixed at Open.
+	hooks Hooks
 	// url is what Open was given: an import opens its own connection (copywarnings.go).
 	url string
 
@@ -40,7 +38,7 @@ type DB struct {
 }
 
 // Open connects to PostgreSQL and checks that it answers. It does not migrate.
-func Open(ctx context.Context, url string) (*DB, error) {
+func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 	db, err := sqlx.Open("postgres", url)
 	if err != nil {
 		return nil, fmt.Errorf("open postgres: %w", err)
@@ -55,7 +53,11 @@ func Open(ctx context.Context, url string) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	return &DB{DB: db, Now: time.Now, Cal: cases.NewCalendar(), url: url, stmts: &stmtCache{}}, nil
+	out := &DB{DB: db, Now: time.Now, Cal: cases.NewCalendar(), url: url, stmts: &stmtCache{}}
+	for _, o := range opts {
+		o(out)
+	}
+	return out, nil
 }
 
 // Migrate applies every pending migration. Several instances may start at once: a

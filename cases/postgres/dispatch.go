@@ -14,16 +14,6 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// Announcer queues a round's messages on the round's own transaction, so that the cases and
-// what the townships are told commit together (handlers.Announcer builds the messages).
-type Announcer = cases.Announcer
-
-type DispatchOptions = cases.DispatchOptions
-
-type DispatchResult = cases.DispatchResult
-
-type HeldWarning = cases.HeldWarning
-
 // dispatchLockKey serialises dispatch rounds across processes (pg_advisory_xact_lock).
 const dispatchLockKey = 0x66705f6470 // "fp_dp"
 
@@ -34,7 +24,7 @@ var errDryRun = errors.New("dry run")
 // (补充预警), any other becomes a new case of kind 新增 or 更新. Everything, messages
 // included, is one transaction under an advisory lock, so concurrent or repeated rounds
 // never dispatch a warning twice. A dry run does all of it and rolls back.
-func (db *DB) Dispatch(ctx context.Context, opt DispatchOptions) (DispatchResult, error) {
+func (db *DB) Dispatch(ctx context.Context, opt cases.DispatchOptions) (cases.DispatchResult, error) {
 	if opt.Date.IsZero() {
 		opt.Date = db.Today()
 	}
@@ -42,15 +32,15 @@ func (db *DB) Dispatch(ctx context.Context, opt DispatchOptions) (DispatchResult
 		opt.Month = opt.Date.MonthKey()
 	}
 	if _, err := cases.ParseMonth(opt.Month); err != nil {
-		return DispatchResult{}, cases.Errorf(cases.EInvalid, "月份“%s”的格式不对，请写成 YYYY-MM，例如 2026-11。", opt.Month)
+		return cases.DispatchResult{}, cases.Errorf(cases.EInvalid, "月份“%s”的格式不对，请写成 YYYY-MM，例如 2026-11。", opt.Month)
 	}
 	if opt.Actor.UserID == "" {
 		opt.Actor = cases.System
 	}
 	if opt.Source == "" {
-		opt.Source = "dispatch:" + Source(opt.Month)
+		opt.Source = "dispatch:" + cases.Source(opt.Month)
 	}
-	res := DispatchResult{Round: opt.Month, ByTownship: map[string]int{}, HeldList: []HeldWarning{}, DryRun: opt.DryRun}
+	res := cases.DispatchResult{Round: opt.Month, ByTownship: map[string]int{}, HeldList: []cases.HeldWarning{}, DryRun: opt.DryRun}
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(dispatchLockKey)); err != nil {
 			return fmt.Errorf("dispatch lock: %w", err)
@@ -64,12 +54,12 @@ func (db *DB) Dispatch(ctx context.Context, opt DispatchOptions) (DispatchResult
 		return nil
 	})
 	if err != nil && !errors.Is(err, errDryRun) {
-		return DispatchResult{}, fmt.Errorf("dispatch round %s: %w", opt.Month, err)
+		return cases.DispatchResult{}, fmt.Errorf("dispatch round %s: %w", opt.Month, err)
 	}
 	return res, nil
 }
 
-func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt DispatchOptions, res *DispatchResult) error {
+func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt cases.DispatchOptions, res *cases.DispatchResult) error {
 	// one list of the batches to read for the whole round, risk and 人员变动 warnings alike
 	batches, err := undispatchedBatches(ctx, tx)
 	if err != nil {
@@ -141,7 +131,7 @@ func (db *DB) dispatchedAt(day cases.Date) time.Time {
 }
 
 // addTasks gives a case a task of each department (one per department; an open one is kept).
-func (db *DB) addTasks(ctx context.Context, tx *sqlx.Tx, caseID int64, depts []string, opt DispatchOptions, at time.Time) ([]cases.Task, error) {
+func (db *DB) addTasks(ctx context.Context, tx *sqlx.Tx, caseID int64, depts []string, opt cases.DispatchOptions, at time.Time) ([]cases.Task, error) {
 	var out []cases.Task
 	seen := map[string]bool{}
 	for _, dept := range depts {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"github.com/fangpin/fangpin/announce"
 	"regexp"
 	"strings"
 	"sync"
@@ -28,10 +29,10 @@ func counts(t *testing.T, db *postgres.DB) (casesN, outbox, rounds, linked int) 
 	return
 }
 
-func dispatchOpts(dry bool) postgres.DispatchOptions {
+func dispatchOpts(dry bool) cases.DispatchOptions {
 	links := &handlers.FormLinks{Secret: []byte("test-secret"), BaseURL: "https://fp.example"}
-	return postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), DryRun: dry,
-		Announce: (&handlers.Announcer{Links: links}).Announce}
+	return cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10"), DryRun: dry,
+		Announce: (&announce.Announcer{Links: links}).Announce}
 }
 
 func TestDispatchGroupsByHousehold(t *testing.T) {
@@ -40,14 +41,14 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
 	var hooked []cases.Case
-	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
 		if before.ID == 0 {
 			hooked = append(hooked, after) // a creation
 		} else if before.ID != after.ID {
 			t.Errorf("hook got before %s and after %s", before.No, after.No)
 		}
 		return nil
-	})
+	}}})
 	dispatchtest.Warn(t, db, p)
 
 	dry, err := db.Dispatch(ctx, dispatchOpts(true))
@@ -73,7 +74,7 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 	if len(hooked) != 6 {
 		t.Errorf("creation hooks ran %d times, want 6", len(hooked))
 	}
-	all, err := db.ListCases(ctx, postgres.CaseFilter{Round: "2026-11"})
+	all, err := db.ListCases(ctx, cases.CaseFilter{Round: "2026-11"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -222,8 +223,8 @@ func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
 	}
 	var toLiaison int
 	toLiaison = pgtest.Count(t, db, `SELECT count(*) FROM outbox WHERE channel = 'message' AND target = 'zjj'`)
-	if toLiaison < 1 || toLiaison > handlers.MaxRoundPrivate {
-		t.Errorf("住建局's liaison got %d private messages, want its task notice and at most %d", toLiaison, handlers.MaxRoundPrivate)
+	if toLiaison < 1 || toLiaison > announce.MaxRoundPrivate {
+		t.Errorf("住建局's liaison got %d private messages, want its task notice and at most %d", toLiaison, announce.MaxRoundPrivate)
 	}
 	// the responsible cadre's card names the household with its masked ID number and links
 	// the form; the 补充预警 text likewise. The full ID number and the rows' details go out
@@ -255,7 +256,7 @@ func TestConcurrentDispatchesDoNotDouble(t *testing.T) {
 	db, p := dispatchtest.New(t)
 	dispatchtest.Warn(t, db, p)
 	var wg sync.WaitGroup
-	results := make([]postgres.DispatchResult, 3)
+	results := make([]cases.DispatchResult, 3)
 	errs := make([]error, 3)
 	for i := range results {
 		wg.Add(1)
@@ -284,7 +285,7 @@ func TestSplitTextKeepsMessagesShort(t *testing.T) {
 	for i := 0; i < 200; i++ {
 		lines = append(lines, "YJ202611-0001 王*明（东村）因病、新增特困/低保·新增")
 	}
-	parts := handlers.SplitText("【防返贫预警交办】", lines, "请尽快入户核查。", handlers.TextLimit)
+	parts := announce.SplitText("【防返贫预警交办】", lines, "请尽快入户核查。", announce.TextLimit)
 	if len(parts) < 3 {
 		t.Fatalf("%d parts", len(parts))
 	}

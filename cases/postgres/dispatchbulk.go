@@ -60,7 +60,7 @@ func (o openCases) of(key string) (string, error) {
 // statements whatever their number (numbers in plan order, warnings linked, creation events).
 // The caller runs the case hooks on each (runCreated) once it has its department tasks, as
 // InsertCase's callers do.
-func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.PlannedHousehold, opt DispatchOptions, at time.Time) ([]cases.Case, error) {
+func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.PlannedHousehold, opt cases.DispatchOptions, at time.Time) ([]cases.Case, error) {
 	if len(hs) == 0 {
 		return nil, nil
 	}
@@ -83,7 +83,7 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.PlannedHo
 		nos[i] = cases.CaseNumber(opt.Month, last-n+1+i)
 		kinds[i], keys[i], hnos[i], heads[i], headIDs[i] = string(hs[i].Kind), h.Key, h.HouseholdNo, h.HeadName, h.HeadIDNumber
 		villages[i], towns[i], sources[i], dues[i] = h.Village, h.Township, string(hs[i].Source), hs[i].DueOn
-		if depts[i], err = caseDepartment(*h, known); err != nil {
+		if depts[i], err = cases.CaseDepartment(*h, known); err != nil {
 			return nil, err
 		}
 		b, _ := json.Marshal(map[string]any{"kind": hs[i].Kind, "due_on": hs[i].DueOn.String(), "warnings": len(h.WarningIDs()), "source": hs[i].Source})
@@ -140,7 +140,7 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.PlannedHo
 		INSERT INTO case_events (case_id, action, from_status, to_status, actor, actor_role, source_msg, detail, at)
 		SELECT x.id, $2, '', 'dispatched', $3, $4, $5, x.detail::jsonb, $6
 		FROM unnest($1::bigint[], $7::text[]) WITH ORDINALITY AS x(id, detail, i) ORDER BY x.i`,
-		pq.Array(caseIDs), string(ActDispatch), opt.Actor.UserID, string(opt.Actor.Role), string(opt.Source), at, pq.Array(details))
+		pq.Array(caseIDs), string(cases.ActDispatch), opt.Actor.UserID, string(opt.Actor.Role), string(opt.Source), at, pq.Array(details))
 	if err != nil {
 		return nil, fmt.Errorf("creation events of %d cases: %w", n, err)
 	}
@@ -193,10 +193,8 @@ func sortedMembers(ws []cases.WarningFact) []string {
 
 // runCreated runs the case hooks on a case just created (before is the zero case).
 func (db *DB) runCreated(ctx context.Context, tx *sqlx.Tx, c cases.Case) error {
-	for _, hook := range db.CaseHooks {
-		if err := hook(ctx, unit{tx}, cases.Case{}, c); err != nil {
-			return fmt.Errorf("after dispatch of %s: %w", c.No, err)
-		}
+	if err := db.RunCaseHooks(ctx, tx, cases.Case{}, c); err != nil {
+		return fmt.Errorf("after dispatch of %s: %w", c.No, err)
 	}
 	return nil
 }

@@ -76,7 +76,7 @@ func openCaseFacts(ctx context.Context, tx *sqlx.Tx, no string) (cases.OpenCase,
 
 // executePlan carries out a round's plan: merges and holds in household order, then the new
 // cases together (createCases). It counts into res and returns what the townships are told of.
-func (db *DB) executePlan(ctx context.Context, tx *sqlx.Tx, p cases.RoundPlan, opt DispatchOptions, at time.Time, res *DispatchResult) ([]cases.Outcome, error) {
+func (db *DB) executePlan(ctx context.Context, tx *sqlx.Tx, p cases.RoundPlan, opt cases.DispatchOptions, at time.Time, res *cases.DispatchResult) ([]cases.Outcome, error) {
 	var outs []cases.Outcome
 	for _, ph := range p.Households {
 		switch ph.Action {
@@ -129,7 +129,7 @@ func (db *DB) executePlan(ctx context.Context, tx *sqlx.Tx, p cases.RoundPlan, o
 
 // mergeInto is 补充预警 as planned: the open case takes the warnings through the lifecycle
 // (refused for a closed case, audited like every change), and the planned departments' tasks.
-func (db *DB) mergeInto(ctx context.Context, tx *sqlx.Tx, ph cases.PlannedHousehold, opt DispatchOptions, at time.Time) (cases.Dispatched, error) {
+func (db *DB) mergeInto(ctx context.Context, tx *sqlx.Tx, ph cases.PlannedHousehold, opt cases.DispatchOptions, at time.Time) (cases.Dispatched, error) {
 	h := ph.Household
 	d := cases.Dispatched{Merged: true, Area: h.Area, Warnings: h.Warnings}
 	if _, err := db.TransitionTx(ctx, tx, ph.Into.No, opt.Actor, ph.Command, opt.Source); err != nil {
@@ -153,7 +153,7 @@ func (db *DB) mergeInto(ctx context.Context, tx *sqlx.Tx, ph cases.PlannedHouseh
 
 // holdWarnings links a household's warnings to the case that verified them (比对已核) and
 // records it in that case's history.
-func holdWarnings(ctx context.Context, tx *sqlx.Tx, ph cases.PlannedHousehold, opt DispatchOptions, at time.Time) error {
+func holdWarnings(ctx context.Context, tx *sqlx.Tx, ph cases.PlannedHousehold, opt cases.DispatchOptions, at time.Time) error {
 	e, h := ph.Earlier, ph.Household
 	_, err := tx.ExecContext(ctx, `UPDATE warnings SET case_id = $1, held_round = $3 WHERE id = ANY($2) AND case_id IS NULL`,
 		e.CaseID, pq.Array(h.WarningIDs()), opt.Month)

@@ -15,11 +15,6 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// CaseHook runs inside the transaction of every case change, after the case row and its
-// audit event are written: reminders are cancelled or renewed here, messages queued, so
-// that either all of it happens or none.
-type CaseHook = cases.CaseHook
-
 // caseRow is a cases row joined with its township and department names.
 type caseRow struct {
 	ID           int64          `db:"id"`
@@ -78,12 +73,9 @@ func (r caseRow) toCase() cases.Case {
 	return c
 }
 
-// NormalizeCaseNo is cases.NormalizeCaseNo.
-func NormalizeCaseNo(no string) string { return cases.NormalizeCaseNo(no) }
-
 // CaseByNo loads one case; an unknown number is ENotFound with a Chinese message.
 func (db *DB) CaseByNo(ctx context.Context, no string) (cases.Case, error) {
-	return caseByNo(ctx, db.DB, NormalizeCaseNo(no), false)
+	return caseByNo(ctx, db.DB, cases.NormalizeCaseNo(no), false)
 }
 
 func caseByNo(ctx context.Context, q sqlx.QueryerContext, no string, forUpdate bool) (cases.Case, error) {
@@ -102,10 +94,8 @@ func caseByNo(ctx context.Context, q sqlx.QueryerContext, no string, forUpdate b
 	return r.toCase(), nil
 }
 
-type CaseFilter = cases.CaseFilter
-
 // ListCases returns cases nearest due first, then by number.
-func (db *DB) ListCases(ctx context.Context, f CaseFilter) ([]cases.Case, error) {
+func (db *DB) ListCases(ctx context.Context, f cases.CaseFilter) ([]cases.Case, error) {
 	var where []string
 	var args []any
 	arg := func(v any) string { args = append(args, v); return fmt.Sprintf("$%d", len(args)) }
@@ -149,18 +139,21 @@ func (db *DB) ListCases(ctx context.Context, f CaseFilter) ([]cases.Case, error)
 	return out, nil
 }
 
-type Source = cases.Source
-
 // Transition applies one command to a case under a row lock: the domain decides, and the
 // new state, its audit event and every hook's work commit together or not at all.
-func (db *DB) Transition(ctx context.Context, no string, actor cases.Actor, cmd cases.Command, src Source) (cases.Case, error) {
+func (db *DB) Transition(ctx context.Context, no string, actor cases.Actor, cmd cases.Command, src cases.Source) (cases.Case, error) {
+	return db.transition(ctx, no, actor, cmd, src)
+}
+
+// transition is Transition with the caller's own hooks for this change (extra).
+func (db *DB) transition(ctx context.Context, no string, actor cases.Actor, cmd cases.Command, src cases.Source, extra ...cases.CaseHook) (cases.Case, error) {
 	if cmd.Now.IsZero() {
 		cmd.Now = db.Now()
 	}
 	var after cases.Case
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
 		var err error
-		after, err = db.TransitionTx(ctx, tx, no, actor, cmd, src)
+		after, err = db.transitionTx(ctx, tx, no, actor, cmd, src, extra...)
 		return err
 	})
 	if err != nil {
@@ -171,8 +164,14 @@ func (db *DB) Transition(ctx context.Context, no string, actor cases.Actor, cmd 
 
 // TransitionTx is Transition on a transaction the caller owns (a dispatch round adds
 // warnings to open cases inside its own transaction). cmd.Now must be set.
-func (db *DB) TransitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor cases.Actor, cmd cases.Command, src Source) (cases.Case, error) {
-	before, err := caseByNo(ctx, tx, NormalizeCaseNo(no), true)
+func (db *DB) TransitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor cases.Actor, cmd cases.Command, src cases.Source) (cases.Case, error) {
+	return db.transitionTx(ctx, tx, no, actor, cmd, src)
+}
+
+// transitionTx is TransitionTx with the caller's own hooks for this change (extra), run
+// after the store's.
+func (db *DB) transitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor cases.Actor, cmd cases.Command, src cases.Source, extra ...cases.CaseHook) (cases.Case, error) {
+	before, err := caseByNo(ctx, tx, cases.NormalizeCaseNo(no), true)
 	if err != nil {
 		return cases.Case{}, err
 	}
@@ -205,16 +204,14 @@ func (db *DB) TransitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor ca
 	if err := InsertEvent(ctx, tx, after.ID, cmd.Action, before.Status, after.Status, actor, src, cmd.Now, detail); err != nil {
 		return cases.Case{}, err
 	}
-	for _, h := range db.CaseHooks {
-		if err := h(ctx, unit{tx}, before, after); err != nil {
-			return cases.Case{}, fmt.Errorf("after %s of %s: %w", cmd.Action, after.No, err)
-		}
+	if err := db.RunCaseHooks(ctx, tx, before, after, extra...); err != nil {
+		return cases.Case{}, fmt.Errorf("after %s of %s: %w", cmd.Action, after.No, err)
 	}
 	return after, nil
 }
 
 // InsertEvent writes one audit event.
-func InsertEvent(ctx context.Context, tx *sqlx.Tx, caseID int64, action cases.Action, from, to cases.Status, actor cases.Actor, src Source, at time.Time, detail map[string]any) error {
+func InsertEvent(ctx context.Context, tx *sqlx.Tx, caseID int64, action cases.Action, from, to cases.Status, actor cases.Actor, src cases.Source, at time.Time, detail map[string]any) error {
 	b, err := json.Marshal(detail)
 	if err != nil {
 		return err
@@ -229,11 +226,9 @@ func InsertEvent(ctx context.Context, tx *sqlx.Tx, caseID int64, action cases.Ac
 	return nil
 }
 
-type Event = cases.Event
-
 // Events returns a case's audit trail, oldest first.
-func (db *DB) Events(ctx context.Context, caseID int64) ([]Event, error) {
-	var es []Event
+func (db *DB) Events(ctx context.Context, caseID int64) ([]cases.Event, error) {
+	var es []cases.Event
 	err := db.SelectContext(ctx, &es, `
 		SELECT id, action, from_status, to_status, actor, actor_role, source_msg, detail, at
 		FROM case_events WHERE case_id = $1 ORDER BY id`, caseID)
@@ -260,12 +255,9 @@ type NewCase struct {
 	Source       cases.CaseSource // '' is 部门筛查
 }
 
-// ActDispatch is cases.ActDispatch.
-const ActDispatch = cases.ActDispatch
-
 // InsertCase numbers and creates a case inside a dispatch round's transaction, links its
 // warnings and writes the creation event. The round row must exist (EnsureRound).
-func InsertCase(ctx context.Context, tx *sqlx.Tx, n NewCase, actor cases.Actor, src Source) (id int64, no string, err error) {
+func InsertCase(ctx context.Context, tx *sqlx.Tx, n NewCase, actor cases.Actor, src cases.Source) (id int64, no string, err error) {
 	var seq int
 	if err = tx.QueryRowxContext(ctx, `UPDATE rounds SET last_seq = last_seq + 1 WHERE month = $1 RETURNING last_seq`, n.Round).Scan(&seq); err != nil {
 		return 0, "", fmt.Errorf("number case in round %s: %w", n.Round, err)
@@ -300,7 +292,7 @@ func InsertCase(ctx context.Context, tx *sqlx.Tx, n NewCase, actor cases.Actor, 
 	if err = LinkWarnings(ctx, tx, id, n.WarningIDs); err != nil {
 		return 0, "", err
 	}
-	err = InsertEvent(ctx, tx, id, ActDispatch, "", cases.StatusDispatched, actor, src, n.DispatchedAt,
+	err = InsertEvent(ctx, tx, id, cases.ActDispatch, "", cases.StatusDispatched, actor, src, n.DispatchedAt,
 		map[string]any{"kind": n.Kind, "due_on": n.DueOn.String(), "warnings": len(n.WarningIDs), "source": n.Source})
 	return id, no, err
 }

@@ -153,9 +153,9 @@ func TestHookFailureRollsBackTheTransition(t *testing.T) {
 	ctx := context.Background()
 	no := openCase(t, db, "H1", "城关镇", "")
 	cadre, _ := db.Actor(ctx, "zhangsan")
-	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
 		return context.DeadlineExceeded
-	})
+	}}})
 	if _, err := db.Transition(ctx, no, cadre, cases.Command{Action: cases.ActVerify, Result: cases.ResultInclude}, "m"); err == nil {
 		t.Fatal("transition succeeded although its hook failed")
 	}
@@ -220,7 +220,7 @@ func TestLiaisonActsOnDepartmentCase(t *testing.T) {
 	if err != nil || c.Department != "住建局" {
 		t.Fatalf("liaison verify: %+v %v", c, err)
 	}
-	list, err := db.ListCases(ctx, postgres.CaseFilter{Department: "住建局", OpenOnly: true})
+	list, err := db.ListCases(ctx, cases.CaseFilter{Department: "住建局", OpenOnly: true})
 	if err != nil || len(list) != 1 || list[0].No != no {
 		t.Fatalf("ListCases by department: %v %v", list, err)
 	}

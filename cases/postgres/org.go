@@ -176,7 +176,7 @@ func applyOrg(ctx context.Context, tx *sqlx.Tx, o *cases.Org) error {
 				former_role = '', deactivated_at = NULL, updated_at = now()
 			WHERE (users.name, users.role, users.township_id, users.department_id, users.villages)
 				IS DISTINCT FROM (EXCLUDED.name, EXCLUDED.role, EXCLUDED.township_id, EXCLUDED.department_id, EXCLUDED.villages)`,
-			u.UserID, u.Name, string(u.Role), township, dept, pq.Array(villagesOf(u)))
+			u.UserID, u.Name, string(u.Role), township, dept, pq.Array(u.CadreVillages()))
 		if err != nil {
 			return fmt.Errorf("user %s: %w", u.UserID, err)
 		}
@@ -331,8 +331,6 @@ func (db *DB) Actor(ctx context.Context, userid string) (cases.Actor, error) {
 // roleFormer is the role of a user who left the org file (deactivated, kept for history).
 const roleFormer = "former"
 
-type Township = cases.Township
-
 // townshipRow is a townships row as sqlx scans it.
 type townshipRow struct {
 	ID         int            `db:"id"`
@@ -343,18 +341,18 @@ type townshipRow struct {
 	WebhookKey string         `db:"webhook_key"`
 }
 
-func (r townshipRow) township() Township {
-	return Township{ID: r.ID, Name: r.Name, Aliases: r.Aliases, Formerly: r.Formerly, AppChatID: r.AppChatID, WebhookKey: r.WebhookKey}
+func (r townshipRow) township() cases.Township {
+	return cases.Township{ID: r.ID, Name: r.Name, Aliases: r.Aliases, Formerly: r.Formerly, AppChatID: r.AppChatID, WebhookKey: r.WebhookKey}
 }
 
 // Townships lists every township by name.
-func (db *DB) Townships(ctx context.Context) ([]Township, error) {
+func (db *DB) Townships(ctx context.Context) ([]cases.Township, error) {
 	var rows []townshipRow
 	err := db.SelectContext(ctx, &rows, `SELECT id, name, aliases, formerly, appchat_id, webhook_key FROM townships ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("list townships: %w", err)
 	}
-	ts := make([]Township, len(rows))
+	ts := make([]cases.Township, len(rows))
 	for i, r := range rows {
 		ts[i] = r.township()
 	}
@@ -399,20 +397,6 @@ func usersOf(ctx context.Context, q sqlx.QueryerContext, role cases.Role, townsh
 		return nil, fmt.Errorf("list %s users: %w", role, err)
 	}
 	return ids, nil
-}
-
-// villagesOf is a cadre's villages, trimmed; never nil (the column is NOT NULL).
-func villagesOf(u cases.OrgUser) []string {
-	out := []string{}
-	if u.Role != cases.RoleCadre {
-		return out
-	}
-	for _, v := range u.Villages {
-		if v = strings.TrimSpace(v); v != "" {
-			out = append(out, v)
-		}
-	}
-	return out
 }
 
 // County is the county's name from the org file, empty before one was applied.

@@ -328,7 +328,7 @@ func openInfoCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household) (map[
 
 // executePopulation carries out the 信息变更 part of a round's plan (kind 信息变更, source 人员变动,
 // due by the end of the month after dispatch, no 核查; docs/rules.md).
-func (db *DB) executePopulation(ctx context.Context, tx *sqlx.Tx, planned []cases.PlannedHousehold, opt DispatchOptions, at time.Time, res *DispatchResult) ([]cases.Outcome, error) {
+func (db *DB) executePopulation(ctx context.Context, tx *sqlx.Tx, planned []cases.PlannedHousehold, opt cases.DispatchOptions, at time.Time, res *cases.DispatchResult) ([]cases.Outcome, error) {
 	var outs []cases.Outcome
 	for _, ph := range planned {
 		h := ph.Household

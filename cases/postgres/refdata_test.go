@@ -39,7 +39,7 @@ func TestRenamedTownshipKeepsItsCases(t *testing.T) {
 	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil {
 		t.Fatal(err)
 	}
-	before, err := db.ListCases(ctx, postgres.CaseFilter{Township: "河口乡"})
+	before, err := db.ListCases(ctx, cases.CaseFilter{Township: "河口乡"})
 	if err != nil || len(before) == 0 {
 		t.Fatalf("河口乡 cases before the rename: %d, %v", len(before), err)
 	}
@@ -71,7 +71,7 @@ func TestRenamedTownshipKeepsItsCases(t *testing.T) {
 		t.Errorf("%d townships after the rename, want 2", n)
 	}
 	for _, name := range []string{"河口乡", "河口镇"} {
-		got, err := db.ListCases(ctx, postgres.CaseFilter{Township: name})
+		got, err := db.ListCases(ctx, cases.CaseFilter{Township: name})
 		if err != nil || len(got) != len(before) {
 			t.Errorf("--township %s finds %d cases (%v), want %d", name, len(got), err, len(before))
 		}
@@ -117,7 +117,7 @@ func TestOrgApplyRefusesStrandedCases(t *testing.T) {
 		t.Fatal("an org that strands 河口乡's open cases was applied")
 	}
 	msg := cases.ErrorMessage(err)
-	open, _ := db.ListCases(ctx, postgres.CaseFilter{Township: "河口乡", OpenOnly: true})
+	open, _ := db.ListCases(ctx, cases.CaseFilter{Township: "河口乡", OpenOnly: true})
 	if !strings.Contains(msg, "河口乡") || len(open) == 0 || !strings.Contains(msg, open[0].No) || !strings.Contains(msg, "formerly") {
 		t.Errorf("refusal = %q, want 河口乡, its open case numbers and the formerly hint", msg)
 	}
@@ -148,7 +148,7 @@ func TestMergedTownshipsBecomeOne(t *testing.T) {
 	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil {
 		t.Fatal(err)
 	}
-	all, _ := db.ListCases(ctx, postgres.CaseFilter{})
+	all, _ := db.ListCases(ctx, cases.CaseFilter{})
 	// 河口乡 has registry history of its own (a member who moved in): it goes along.
 	_, err := db.Exec(`WITH t AS (SELECT id FROM townships WHERE name = '河口乡')
 		INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id, township_id)
@@ -184,7 +184,7 @@ users:
 		t.Error("registry history was rewritten")
 	}
 	for _, name := range []string{"城关镇", "河口乡", "城河镇", "城关"} {
-		got, err := db.ListCases(ctx, postgres.CaseFilter{Township: name})
+		got, err := db.ListCases(ctx, cases.CaseFilter{Township: name})
 		if err != nil || len(got) != len(all) {
 			t.Errorf("--township %s finds %d cases (%v), want all %d", name, len(got), err, len(all))
 		}
@@ -196,7 +196,6 @@ func TestAreaAlertsBecomeOneSweepPerTownshipAndEvent(t *testing.T) {
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
-	db.CaseHooks = append(db.CaseHooks, postgres.SweepLinkHook)
 	dispatchtest.Warn(t, db, p)
 	flood := map[string]any{"灾害名称": "2026年10月河口洪涝", "受灾情况": "农田受淹"}
 	for _, v := range []string{"西村", "东村", "西村"} {
@@ -208,7 +207,7 @@ func TestAreaAlertsBecomeOneSweepPerTownshipAndEvent(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	all, _ := db.ListCases(ctx, postgres.CaseFilter{Township: "河口乡"})
+	all, _ := db.ListCases(ctx, cases.CaseFilter{Township: "河口乡"})
 	var sweeps []cases.Case
 	for _, c := range all {
 		if c.Kind == cases.KindSweep {
@@ -240,7 +239,7 @@ func TestAreaAlertsBecomeOneSweepPerTownshipAndEvent(t *testing.T) {
 	// A household the sweep found, reported with 走访: linked to the task.
 	db.Now = func() time.Time { return cases.MustDate("2026-11-16").At(10, 0) }
 	found := dispatchtest.Person{Name: "何水生", ID: synth.New(99).IDNumber(1979)}
-	if _, err := db.ReportSelfFound(ctx, postgres.SelfFound{Source: cases.SourceVisit, IDNumber: found.ID, Name: found.Name,
+	if _, err := db.ReportSelfFound(ctx, cases.SelfFound{Source: cases.SourceVisit, IDNumber: found.ID, Name: found.Name,
 		Category: cases.CatDisaster, Situation: "房屋进水，家庭收入受损", Actor: lisi, Src: "test"}); err != nil {
 		t.Fatal(err)
 	}
@@ -281,7 +280,7 @@ func TestMonthEndListsEarlierMonthsCasesOverdueFirst(t *testing.T) {
 	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil {
 		t.Fatal(err)
 	}
-	nov, _ := db.ListCases(ctx, postgres.CaseFilter{Round: "2026-11"})
+	nov, _ := db.ListCases(ctx, cases.CaseFilter{Round: "2026-11"})
 	byKey := map[string]cases.Case{}
 	for _, c := range nov {
 		byKey[c.HouseholdKey] = c
@@ -299,7 +298,7 @@ func TestMonthEndListsEarlierMonthsCasesOverdueFirst(t *testing.T) {
 	// December: H1 takes a 补充预警 of a new category; nothing new for anyone else.
 	db.Now = func() time.Time { return cases.MustDate("2026-12-10").At(9, 30) }
 	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "人社局", Category: "employment", Rule: "every_row", IDNumber: p.A.ID, Name: p.A.Name, Township: "城关镇", Village: "东村", Period: "2026-11"})
-	if _, err := db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-12", Date: cases.MustDate("2026-12-10")}); err != nil {
+	if _, err := db.Dispatch(ctx, cases.DispatchOptions{Month: "2026-12", Date: cases.MustDate("2026-12-10")}); err != nil {
 		t.Fatal(err)
 	}
 	today := cases.MustDate("2026-12-28")
@@ -331,7 +330,7 @@ func TestMonthEndListsEarlierMonthsCasesOverdueFirst(t *testing.T) {
 	if !strings.Contains(strings.Join(nos, ","), h1.No) {
 		t.Errorf("the older case with a 补充预警 this month (%s) is missing: %v", h1.No, nos)
 	}
-	text := postgres.CarryOverText("城关镇", "2026-12", today.LastOfMonth(), today, db.Cal, got)
+	text := cases.CarryOverText("城关镇", "2026-12", today.LastOfMonth(), today, db.Cal, got)
 	// 12-08 to 12-28: 3 + 5 + 5 + 1 working days
 	for _, want := range []string{"已逾期 14 个工作日（时限 2026-12-08）", "本月有补充预警", h1.No, "王*国"} {
 		if !strings.Contains(text, want) {
@@ -367,7 +366,7 @@ func TestOtherTownshipIsToldWhereTheHouseholdWent(t *testing.T) {
 	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil {
 		t.Fatal(err)
 	}
-	h2, _ := db.ListCases(ctx, postgres.CaseFilter{Township: "河口乡"})
+	h2, _ := db.ListCases(ctx, cases.CaseFilter{Township: "河口乡"})
 	var no string
 	for _, c := range h2 {
 		if c.HouseholdNo == "H0002" {
@@ -398,7 +397,7 @@ func TestVisitJoinsThePersonsOpenCase(t *testing.T) {
 	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil {
 		t.Fatal(err)
 	}
-	caseF, err := db.ListCases(ctx, postgres.CaseFilter{Township: "城关镇"})
+	caseF, err := db.ListCases(ctx, cases.CaseFilter{Township: "城关镇"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -414,7 +413,7 @@ func TestVisitJoinsThePersonsOpenCase(t *testing.T) {
 	}
 	zhangsan, _ := db.Actor(ctx, "zhangsan")
 	db.Now = func() time.Time { return cases.MustDate("2026-11-12").At(10, 0) }
-	res, err := db.ReportSelfFound(ctx, postgres.SelfFound{Source: cases.SourceVisit, IDNumber: p.F.ID, Name: p.F.Name,
+	res, err := db.ReportSelfFound(ctx, cases.SelfFound{Source: cases.SourceVisit, IDNumber: p.F.ID, Name: p.F.Name,
 		Category: cases.CatEmployment, Situation: "家中主要劳动力失业", Actor: zhangsan, Src: "test"})
 	if err != nil {
 		t.Fatal(err)

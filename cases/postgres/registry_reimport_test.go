@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"github.com/fangpin/fangpin/announce"
 	"strings"
 	"testing"
 	"time"
@@ -12,7 +13,6 @@ import (
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/synth"
-	"github.com/fangpin/fangpin/handlers"
 )
 
 // TestRegistryReimportsOverMonths plays the county's monthly cycle with a registry that
@@ -39,7 +39,7 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 	h3 := member("H0003", K, K, "户主", "城关镇", "北村", cases.HouseholdEdge, cases.RiskOpen)
 	h4 := member("H0004", L, L, "户主", "河口乡", "南村", cases.HouseholdLifted, cases.RiskCleared)
 	h5 := member("H0005", M, M, "户主", "城关镇", "西村", cases.HouseholdLifted, cases.RiskCleared)
-	ann := &handlers.Announcer{}
+	ann := &announce.Announcer{}
 	imp := func(ms []cases.RegistryMember, allow bool) (cases.RegistryImportResult, error) {
 		return db.ImportRegistryAnnounced(ctx, ms, cases.RegistryImportOptions{AllowRemovals: allow}, ann.AnnounceMoves)
 	}
@@ -58,11 +58,11 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 	}
 	dispatchtest.Warn(t, db, p)
 	clock = cases.MustDate("2026-11-10").At(9, 30)
-	if _, err := db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10")}); err != nil {
+	if _, err := db.Dispatch(ctx, cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10")}); err != nil {
 		t.Fatal(err)
 	}
 	nov := map[string]cases.Case{}
-	all, _ := db.ListCases(ctx, postgres.CaseFilter{Round: "2026-11"})
+	all, _ := db.ListCases(ctx, cases.CaseFilter{Round: "2026-11"})
 	for _, c := range all {
 		nov[c.HouseholdKey] = c
 	}
@@ -133,14 +133,14 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 	w(pgtest.Warning{Department: "医保局", Category: "medical", Rule: "outpatient", Amount: "600", IDNumber: p.F.ID, Name: p.F.Name, Township: "城关镇", Period: "2026-11"})
 	w(pgtest.Warning{Department: "人社局", Category: "employment", Rule: "every_row", IDNumber: p.C.ID, Name: p.C.Name, Township: "城关镇", Period: "2026-11"})
 	w(pgtest.Warning{Department: "民政局", Category: "assistance", Rule: "every_row", IDNumber: K.ID, Name: K.Name, Township: "城关镇", Village: "北村", Period: "2026-11"})
-	res, err := db.Dispatch(ctx, postgres.DispatchOptions{Month: "2026-12", Date: cases.MustDate("2026-12-10")})
+	res, err := db.Dispatch(ctx, cases.DispatchOptions{Month: "2026-12", Date: cases.MustDate("2026-12-10")})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if res.CasesCreated != 1 || res.Merged != 3 {
 		t.Errorf("December round: %d created, %d merged; want 1 (K) and 3 (B, F, C into their open cases)", res.CasesCreated, res.Merged)
 	}
-	dec, _ := db.ListCases(ctx, postgres.CaseFilter{Round: "2026-12"})
+	dec, _ := db.ListCases(ctx, cases.CaseFilter{Round: "2026-12"})
 	if len(dec) != 1 || dec[0].Kind != cases.KindNew {
 		t.Errorf("December's new cases: %+v, want K's, kind 新增 (its household left the registry)", dec)
 	}

@@ -16,15 +16,11 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// MoveAnnouncer queues what the townships are told when open cases move with their
-// households, on the re-import's own transaction (handlers.Announcer.AnnounceMoves).
-type MoveAnnouncer = cases.MoveAnnouncer
-
 // RegistryOptions configures a registry re-import.
 type RegistryOptions struct {
 	AllowRemovals bool   // take a file that removes more than 20 % of households
 	Filename      string // for the import record
-	Announce      MoveAnnouncer
+	Announce      cases.MoveAnnouncer
 	Refusals      cases.RegistryRefusals // what the file's refused rows hold back
 	DryRun        bool                   // compute the diff, apply nothing
 }
@@ -65,7 +61,7 @@ func (db *DB) BeginRegistryImport(ctx context.Context) (cases.RegistryLoad, erro
 }
 
 // BeginRegistryLoad starts a re-import; announce tells the townships of moved cases.
-func (db *DB) BeginRegistryLoad(ctx context.Context, announce MoveAnnouncer) (*RegistryLoad, error) {
+func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnouncer) (*RegistryLoad, error) {
 	names, err := db.TownshipNames(ctx) // a file may still name a township by an alias or former name
 	if err != nil {
 		return nil, err
@@ -558,7 +554,7 @@ func (db *DB) moveCases(ctx context.Context, tx *sqlx.Tx, batch string, now time
 				before.ID, cases.TargetGroup(before.Township), cases.TargetGroup(c.To), c.To); err != nil {
 				return nil, fmt.Errorf("reminders of %s: %w", no, err)
 			}
-			if err := InsertEvent(ctx, tx, before.ID, ActRegistryMove, before.Status, before.Status, cases.System, Source("registry:"+batch), now,
+			if err := InsertEvent(ctx, tx, before.ID, ActRegistryMove, before.Status, before.Status, cases.System, cases.Source("registry:"+batch), now,
 				map[string]any{"from": before.Township, "to": c.To, "household": c.Household}); err != nil {
 				return nil, err
 			}
@@ -593,7 +589,7 @@ func (db *DB) ImportRegistry(ctx context.Context, ms []cases.RegistryMember, opt
 }
 
 // ImportRegistryAnnounced is ImportRegistry telling the townships of moved cases.
-func (db *DB) ImportRegistryAnnounced(ctx context.Context, ms []cases.RegistryMember, opt cases.RegistryImportOptions, announce MoveAnnouncer) (cases.RegistryImportResult, error) {
+func (db *DB) ImportRegistryAnnounced(ctx context.Context, ms []cases.RegistryMember, opt cases.RegistryImportOptions, announce cases.MoveAnnouncer) (cases.RegistryImportResult, error) {
 	a, err := db.ApplyRegistry(ctx, ms, RegistryOptions{AllowRemovals: opt.AllowRemovals, Filename: opt.Filename, Announce: announce,
 		Refusals: opt.Refusals, DryRun: opt.DryRun})
 	if err != nil {

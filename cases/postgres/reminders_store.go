@@ -533,7 +533,7 @@ func (db *DB) ListReminders(ctx context.Context, caseNo, keyPrefix string) ([]ca
 		var args []any
 		if caseNo != "" {
 			q += ` WHERE c.case_no = $1`
-			args = append(args, NormalizeCaseNo(caseNo))
+			args = append(args, cases.NormalizeCaseNo(caseNo))
 		}
 		q += ` ORDER BY r.due_at, r.id`
 		err = db.SelectContext(ctx, &rows, q, args...)

@@ -4,8 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"sort"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -35,20 +33,6 @@ import (
 //   - owing_result: cases without a 核查结论 (dispatched or returned) — each still owes a
 //     result, and a 不纳入 would owe its written reason (a 不纳入 without reason cannot be stored);
 //   - owing_entry: 纳入/已在监测 cases not yet entered into the national system.
-
-type CaseFact = cases.CaseFact
-
-type TownshipScore = cases.TownshipScore
-
-type DepartmentScore = cases.DepartmentScore
-
-type PushDue = cases.PushDue
-
-type OfficeScore = cases.OfficeScore
-
-type CategoryCount = cases.CategoryCount
-
-type Assessment = cases.Assessment
 
 // factRow is the assessment query's row.
 type factRow struct {
@@ -110,15 +94,15 @@ const assessQuery = factSelect + `
 	ORDER BY c.case_no`
 
 // Assess computes the month's assessment as of the store's clock.
-func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
+func (db *DB) Assess(ctx context.Context, month string) (cases.Assessment, error) {
 	first, err := cases.ParseMonth(month)
 	if err != nil {
-		return Assessment{}, cases.Errorf(cases.EInvalid, "%v", err)
+		return cases.Assessment{}, cases.Errorf(cases.EInvalid, "%v", err)
 	}
 	month = first.MonthKey()
 	now := db.Now()
 	today := cases.DateOf(now)
-	a := Assessment{Month: month, AsOf: now}
+	a := cases.Assessment{Month: month, AsOf: now}
 	if a.County, err = db.County(ctx); err != nil {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
@@ -135,101 +119,20 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 	if err != nil {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
-	idx := map[string]int{}
-	for _, t := range towns {
-		idx[t.Name] = len(a.Townships)
-		a.Townships = append(a.Townships, TownshipScore{Name: t.Name})
+	names := make([]string, len(towns))
+	for i, t := range towns {
+		names[i] = t.Name
 	}
-	byCat := map[cases.Category]*CategoryCount{}
 	for _, r := range rows {
 		f := r.fact(today)
 		f.Tasks = tasks[f.No]
 		a.Cases = append(a.Cases, f)
-		i, ok := idx[f.Township]
-		if !ok {
-			idx[f.Township] = len(a.Townships)
-			i = len(a.Townships)
-			a.Townships = append(a.Townships, TownshipScore{Name: f.Township})
-		}
-		ts := &a.Townships[i]
-		ts.Dispatched++
-		if f.Status.Open() {
-			ts.Open++
-		}
-		switch {
-		case f.Kind == cases.KindInfo && f.Status == cases.StatusClosed:
-			ts.Closed++
-			ts.InfoEntered++
-		case f.Kind == cases.KindInfo:
-			ts.InfoPending++ // owes a 录入, never a 核查结论
-		case f.Status == cases.StatusClosed:
-			ts.Closed++
-		case f.Status == cases.StatusVerified:
-			ts.Verified++
-			ts.OwingEntry++
-		case f.Status == cases.StatusReturned:
-			ts.Returned++
-			ts.OwingResult++
-		case f.Status == cases.StatusDispatched:
-			ts.OwingResult++
-		}
-		if f.Result == cases.ResultExclude {
-			ts.Excluded++
-		}
-		if f.OnTime {
-			ts.OnTime++
-		}
-		if f.Overdue {
-			ts.Overdue++
-		}
-		if f.FedBack {
-			ts.FedBack++
-		}
-		if f.SpotResult != "" {
-			ts.SpotChecked++
-		}
-		if f.SpotFailures > 0 {
-			ts.SpotFailed++
-		}
-		if f.Kind == cases.KindInfo {
-			if f.Status == cases.StatusClosed {
-				a.Total.InfoEntered++
-			} else {
-				a.Total.InfoPending++
-			}
-			continue // its own line, never among the households awaiting a 核查结论
-		}
-		countResult(&a.Total, f.Result)
-		for _, c := range f.Categories {
-			cc := byCat[c]
-			if cc == nil {
-				cc = &CategoryCount{Category: c}
-				byCat[c] = cc
-			}
-			countResult(cc, f.Result)
-		}
 	}
-	for i := range a.Townships {
-		a.Townships[i].FeedbackDue = today.After(first.LastOfMonth())
-		a.Townships[i].Fill()
-	}
-	if !today.After(first.LastOfMonth()) {
-		open := cases.SumTownships(a.Townships).Open
-		a.Provisional, a.Open = true, &open
-	}
-	for _, c := range cases.Categories {
-		if cc := byCat[c]; cc != nil {
-			a.Categories = append(a.Categories, *cc)
-			delete(byCat, c)
-		}
-	}
-	for _, cc := range byCat { // categories the domain does not know; keep them visible
-		a.Categories = append(a.Categories, *cc)
-	}
+	a.ScoreCases(names, first, today)
 	if a.Departments, err = db.pushScores(ctx, first); err != nil {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
-	scoreDepartments(a.Departments, tasks, today)
+	cases.ScoreDepartments(a.Departments, tasks, today)
 	if a.Office, err = db.officeScore(ctx, first, today); err != nil {
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
@@ -239,22 +142,8 @@ func (db *DB) Assess(ctx context.Context, month string) (Assessment, error) {
 	return a, nil
 }
 
-func countResult(cc *CategoryCount, r cases.Result) {
-	cc.Cases++
-	switch r {
-	case cases.ResultInclude:
-		cc.Include++
-	case cases.ResultMonitored:
-		cc.Monitored++
-	case cases.ResultExclude:
-		cc.Exclude++
-	default:
-		cc.Pending++
-	}
-}
-
-func (r factRow) fact(today cases.Date) CaseFact {
-	f := CaseFact{
+func (r factRow) fact(today cases.Date) cases.CaseFact {
+	f := cases.CaseFact{
 		No: r.No, Round: r.Round, Kind: cases.Kind(r.Kind), Source: r.Source, Township: r.Township, Village: r.Village,
 		HeadName: r.HeadName, HouseholdNo: r.HouseholdNo, HeadIDNumber: r.HeadID, HouseholdKind: r.HouseholdKind,
 		Department: r.Department.String, Status: cases.Status(r.Status), Result: cases.Result(r.Result),
@@ -306,7 +195,7 @@ func (r factRow) fact(today cases.Date) CaseFact {
 // arrived by the deadline. Before its deadline a push not yet received is not counted: there
 // is nothing to measure yet. A department is only scored for the categories the org file
 // gives it.
-func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]DepartmentScore, error) {
+func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]cases.DepartmentScore, error) {
 	var depts []struct {
 		Name       string         `db:"name"`
 		Categories pq.StringArray `db:"categories"`
@@ -315,62 +204,23 @@ func (db *DB) pushScores(ctx context.Context, first cases.Date) ([]DepartmentSco
 		return nil, fmt.Errorf("departments: %w", err)
 	}
 	today := cases.DateOf(db.Now())
-	prev := cases.MonthlyPeriodDue(first)
-	schoolYear := fmt.Sprintf("%04d-%04d", first.Year-1, first.Year)
-	out := make([]DepartmentScore, 0, len(depts))
+	out := make([]cases.DepartmentScore, 0, len(depts))
 	for _, d := range depts {
-		ds := DepartmentScore{Name: d.Name}
 		pushes, err := DepartmentPushes(ctx, db, d.Name)
 		if err != nil {
 			return nil, err
 		}
-		for _, raw := range d.Categories {
-			c := cases.Category(raw)
-			var due PushDue
-			switch {
-			case c.Monthly():
-				due = PushDue{Category: c, Period: prev}
-			case c == cases.CatEducation && first.Month == cases.EducationDeadlineMonth:
-				// The 学年 ending this summer; a YYYY-MM period of this year counts for it too.
-				due = PushDue{Category: c, Period: schoolYear}
-			case c == cases.CatEpidemic:
-				// Every epidemic push received in the month is due within 3 days of its events;
-				// one marked late at import counts against the department (docs/rules.md and docs/reminders.md).
-				for _, p := range pushes {
-					if p.Category == c && cases.DateOf(p.ReceivedAt).MonthKey() == first.MonthKey() {
-						t := p.ReceivedAt
-						ds.PushesDue++
-						if !p.Late {
-							ds.PushesOnTime++
-						}
-						ds.Pushes = append(ds.Pushes, PushDue{Category: c, Period: p.Period, Deadline: cases.DateOf(t), Received: &t, OnTime: !p.Late})
-					}
-				}
-				continue
-			default:
-				continue
-			}
-			deadline, ok := cases.PushDeadline(db.Cal, c, due.Period)
-			if !ok {
-				continue
-			}
-			due.Deadline = deadline
-			// The one push rule (cases.Pushed), as the reminders use it: a push counts for the
-			// period it names, never for the day it arrived.
-			if p, onTime := cases.PushedOnTime(db.Cal, pushes, c, due.Period); !p.ReceivedAt.IsZero() {
-				t := p.ReceivedAt
-				due.Received = &t
-				due.OnTime = onTime
-			} else if !today.After(deadline) {
-				continue // not yet due: nothing to measure
-			}
+		cats := make([]cases.Category, len(d.Categories))
+		for i, c := range d.Categories {
+			cats[i] = cases.Category(c)
+		}
+		ds := cases.DepartmentScore{Name: d.Name, Pushes: cases.PushesDue(db.Cal, cats, pushes, first, today)}
+		for _, p := range ds.Pushes {
 			ds.PushesDue++
-			if due.OnTime {
+			if p.OnTime {
 				ds.PushesOnTime++
 			}
-			ds.Pushes = append(ds.Pushes, due)
 		}
-		sort.Slice(ds.Pushes, func(i, j int) bool { return ds.Pushes[i].Category < ds.Pushes[j].Category })
 		out = append(out, ds)
 	}
 	return out, nil
@@ -395,33 +245,6 @@ func DepartmentPushes(ctx context.Context, q sqlx.QueryerContext, dept string) (
 		out[i] = cases.Push{Category: cases.Category(r.Category), Period: r.Period, ReceivedAt: r.ReceivedAt, Late: r.Late}
 	}
 	return out, nil
-}
-
-// scoreDepartments adds each department's tasks — the month's cases' tasks that are done or
-// past due (cases.TaskDue), on time by cases.TaskOnTime — and its score
-// (cases.ScoreDepartment) to the push figures.
-func scoreDepartments(ds []DepartmentScore, tasks map[string][]cases.Task, today cases.Date) {
-	byDept := map[string][]cases.Task{}
-	for _, ts := range tasks {
-		for _, t := range ts {
-			byDept[t.Department] = append(byDept[t.Department], t)
-		}
-	}
-	for i := range ds {
-		d := &ds[i]
-		d.Tasks = byDept[d.Name]
-		sort.Slice(d.Tasks, func(i, j int) bool { return d.Tasks[i].CaseNo < d.Tasks[j].CaseNo })
-		for _, t := range d.Tasks {
-			if !cases.TaskDue(t, today) {
-				continue
-			}
-			d.TasksDue++
-			if ot := cases.TaskOnTime(t); ot != nil && *ot {
-				d.TasksOnTime++
-			}
-		}
-		d.Score = cases.ScoreDepartment(d.PushesOnTime, d.PushesDue, d.TasksOnTime, d.TasksDue)
-	}
 }
 
 // monthTasks reads the department tasks (交办给相关部门, docs/dispatch.md) of the month's cases, by case
@@ -462,8 +285,8 @@ func (db *DB) tasksWhere(ctx context.Context, cond string, arg any) (map[string]
 // officeScore is the month's round against its deadline, the 10th (cases.RoundDue). A round
 // row that only numbers a township's own cases (rounds.dispatched false, issue 12) is not a
 // dispatch; the column is read through to_jsonb so the query works before it exists.
-func (db *DB) officeScore(ctx context.Context, first, today cases.Date) (OfficeScore, error) {
-	o := OfficeScore{Deadline: cases.DispatchDeadlineOf(first)}
+func (db *DB) officeScore(ctx context.Context, first, today cases.Date) (cases.OfficeScore, error) {
+	o := cases.OfficeScore{Deadline: cases.DispatchDeadlineOf(first)}
 	var on []cases.Date
 	err := db.SelectContext(ctx, &on, `
 		SELECT r.dispatched_on FROM rounds r
@@ -482,13 +305,4 @@ func (db *DB) officeScore(ctx context.Context, first, today cases.Date) (OfficeS
 		o.RoundsOnTime = 1
 	}
 	return o, nil
-}
-
-// CategoryLabels joins the categories' Chinese names with 、.
-func CategoryLabels(cs []cases.Category) string {
-	ls := make([]string, len(cs))
-	for i, c := range cs {
-		ls[i] = c.Label()
-	}
-	return strings.Join(ls, "、")
 }

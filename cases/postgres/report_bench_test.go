@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"github.com/fangpin/fangpin/cases"
 	"testing"
 
 	"github.com/fangpin/fangpin/cases/postgres"
@@ -48,7 +49,7 @@ func BenchmarkAssessBaselineListCases(b *testing.B) {
 	db := benchMonth(b)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		cs, err := db.ListCases(context.Background(), postgres.CaseFilter{Round: "2027-01"})
+		cs, err := db.ListCases(context.Background(), cases.CaseFilter{Round: "2027-01"})
 		if err != nil || len(cs) != 3000 {
 			b.Fatal(err, len(cs))
 		}

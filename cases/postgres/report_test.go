@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
 )
 
@@ -76,10 +75,10 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 	t.Logf("townships %+v\ndepartments %+v", a.Townships, a.Departments)
 
 	// The test's own figures.
-	want := map[string]*postgres.TownshipScore{}
+	want := map[string]*cases.TownshipScore{}
 	order := []string{"城关镇", "河口乡", "青山镇"}
 	for _, n := range order {
-		want[n] = &postgres.TownshipScore{Name: n}
+		want[n] = &cases.TownshipScore{Name: n}
 	}
 	type catWant struct{ cases, include, monitored, exclude, pending int }
 	cats := map[cases.Category]*catWant{}
@@ -266,7 +265,7 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 	}
 
 	// Month-end feedback summary: who still owes results.
-	s := postgres.FeedbackSummary(a)
+	s := cases.FeedbackSummary(a)
 	gotOwing := map[string][]string{}
 	for _, o := range s.Owing {
 		gotOwing[o.Township] = o.OwingResult

@@ -222,7 +222,7 @@ func TestUnknownDepartmentIsAnError(t *testing.T) {
 	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil {
 		t.Fatalf("dispatching a row whose 问题类型's department the county lacks: %v", err)
 	}
-	cs, err := db.ListCases(ctx, postgres.CaseFilter{})
+	cs, err := db.ListCases(ctx, cases.CaseFilter{})
 	if err != nil || len(cs) != 1 || cs[0].Department != "" {
 		t.Fatalf("cases: %+v %v, want one without a department", cs, err)
 	}

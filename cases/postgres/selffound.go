@@ -14,17 +14,13 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-type SelfFound = cases.SelfFound
-
-type SelfFoundResult = cases.SelfFoundResult
-
 // ReportSelfFound turns a cadre's 申报/走访 into a case of the cadre's township at once (no
 // 交办 step), of kind 更新 for a monitored household and 新增 otherwise, due
 // cases.CaseWorkingDays working days later; an open case of the same household takes it as
 // 补充预警 instead. The round's plan decides (cases.PlanRound on its 申报/走访 path).
 // Everything — the warning, the case, its tasks, reminders and messages — is one transaction.
-func (db *DB) ReportSelfFound(ctx context.Context, r SelfFound) (SelfFoundResult, error) {
-	var out SelfFoundResult
+func (db *DB) ReportSelfFound(ctx context.Context, r cases.SelfFound) (cases.SelfFoundResult, error) {
+	var out cases.SelfFoundResult
 	if r.Actor.Role != cases.RoleCadre || r.Actor.Township == "" {
 		return out, cases.Errorf(cases.EForbidden, "申报和走访由乡镇干部登记。")
 	}
@@ -63,7 +59,7 @@ func (db *DB) ReportSelfFound(ctx context.Context, r SelfFound) (SelfFoundResult
 		if err != nil {
 			return err
 		}
-		out = SelfFoundResult{Case: d.Case, Merged: d.Merged, Tasks: d.Tasks}
+		out = cases.SelfFoundResult{Case: d.Case, Merged: d.Merged, Tasks: d.Tasks}
 		if r.Announce == nil {
 			return nil
 		}
@@ -77,14 +73,14 @@ func (db *DB) ReportSelfFound(ctx context.Context, r SelfFound) (SelfFoundResult
 		return nil
 	})
 	if err != nil {
-		return SelfFoundResult{}, err
+		return cases.SelfFoundResult{}, err
 	}
 	return out, nil
 }
 
 // selfFoundWarning is the report as a warning of the cadre's township, with the registry
 // household of the person: the registry's township must be the cadre's, its village wins.
-func selfFoundWarning(ctx context.Context, tx *sqlx.Tx, r SelfFound) (cases.WarningFact, error) {
+func selfFoundWarning(ctx context.Context, tx *sqlx.Tx, r cases.SelfFound) (cases.WarningFact, error) {
 	reg, err := registryHouseholds(ctx, tx, []string{r.IDNumber})
 	if err != nil {
 		return cases.WarningFact{}, err
@@ -111,8 +107,8 @@ func selfFoundWarning(ctx context.Context, tx *sqlx.Tx, r SelfFound) (cases.Warn
 
 // executeSelfFound carries out the plan of one 申报/走访: a merge as in a round, or a case of
 // the cadre's township handled by the cadre who found it.
-func (db *DB) executeSelfFound(ctx context.Context, tx *sqlx.Tx, ph cases.PlannedHousehold, r SelfFound, today cases.Date, now time.Time) (cases.Dispatched, error) {
-	opt := DispatchOptions{Date: today, Actor: r.Actor, Source: r.Src}
+func (db *DB) executeSelfFound(ctx context.Context, tx *sqlx.Tx, ph cases.PlannedHousehold, r cases.SelfFound, today cases.Date, now time.Time) (cases.Dispatched, error) {
+	opt := cases.DispatchOptions{Date: today, Actor: r.Actor, Source: r.Src}
 	if ph.Action == cases.PlanMerge {
 		return db.mergeInto(ctx, tx, ph, opt, now)
 	}
@@ -126,7 +122,7 @@ func (db *DB) executeSelfFound(ctx context.Context, tx *sqlx.Tx, ph cases.Planne
 	if err != nil {
 		return d, err
 	}
-	if h.Department, err = caseDepartment(h, known); err != nil {
+	if h.Department, err = cases.CaseDepartment(h, known); err != nil {
 		return d, err
 	}
 	id, no, err := InsertCase(ctx, tx, NewCase{
@@ -153,7 +149,7 @@ func (db *DB) executeSelfFound(ctx context.Context, tx *sqlx.Tx, ph cases.Planne
 }
 
 // insertSelfFound stores the typed report as a warning without a department batch.
-func insertSelfFound(ctx context.Context, tx *sqlx.Tx, f cases.WarningFact, period string, r SelfFound) (int64, error) {
+func insertSelfFound(ctx context.Context, tx *sqlx.Tx, f cases.WarningFact, period string, r cases.SelfFound) (int64, error) {
 	detail, err := json.Marshal(f.Detail)
 	if err != nil {
 		return 0, err

@@ -10,15 +10,13 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-type SpotPick = cases.SpotPick
-
 // DrawSpotChecks draws the month's spot-check sample (cases.SampleSpotChecks) among every
 // case of the month, open or closed (docs/chat.md: an open case is checked for progress), and
 // records a spot_checks row for each pick; a case already picked for the month keeps its
 // row, so running the draw twice changes nothing. then, if not nil, runs in the same
 // transaction (the caller queues the supervisors' messages there).
 func (db *DB) DrawSpotChecks(ctx context.Context, month string, rate float64, seed int64,
-	then cases.SpotDrawHook) ([]SpotPick, error) {
+	then cases.SpotDrawHook) ([]cases.SpotPick, error) {
 	if rate <= 0 || rate > 1 {
 		return nil, cases.Errorf(cases.EInvalid, "抽查比例应在 0 到 1 之间（例如 0.1 表示 10%%），这里是 %g。", rate)
 	}
@@ -31,9 +29,9 @@ func (db *DB) DrawSpotChecks(ctx context.Context, month string, rate float64, se
 		cands = append(cands, cases.SpotCandidate{No: f.No, Township: f.Township, Categories: f.Categories})
 	}
 	drawn := cases.SampleSpotChecks(cands, a.Month, rate, seed)
-	picks := make([]SpotPick, len(drawn))
+	picks := make([]cases.SpotPick, len(drawn))
 	for i, c := range drawn {
-		picks[i] = SpotPick{CaseNo: c.No, Township: c.Township, Category: cases.PrimaryCategory(c.Categories)}
+		picks[i] = cases.SpotPick{CaseNo: c.No, Township: c.Township, Category: cases.PrimaryCategory(c.Categories)}
 	}
 	err = db.InTx(ctx, func(tx *sqlx.Tx) error {
 		for _, p := range picks {
@@ -56,12 +54,6 @@ func (db *DB) DrawSpotChecks(ctx context.Context, month string, rate float64, se
 	return picks, nil
 }
 
-// Spot-check results as stored and typed.
-const (
-	SpotPass = "合格"
-	SpotFail = "不合格"
-)
-
 // SpotCheck records a supervisor's finding on any case of the month: 合格 leaves it as it
 // is; 不合格 returns a closed case (cases.ActSpotFail: status returned, due 10 working days
 // later) and leaves an open case as it is, due date and all (the caller's hook tells the
@@ -69,10 +61,10 @@ const (
 // goes through Transition, so every CaseHook (reminder renewal among them) runs; the
 // spot_checks row for the case's round and then, if not nil, the caller's hook (its messages)
 // are written in the same transaction.
-func (db *DB) SpotCheck(ctx context.Context, no string, actor cases.Actor, pass bool, note string, src Source, then CaseHook) (cases.Case, error) {
-	act, result := cases.ActSpotFail, SpotFail
+func (db *DB) SpotCheck(ctx context.Context, no string, actor cases.Actor, pass bool, note string, src cases.Source, then cases.CaseHook) (cases.Case, error) {
+	act, result := cases.ActSpotFail, cases.SpotFail
 	if pass {
-		act, result = cases.ActSpotPass, SpotPass
+		act, result = cases.ActSpotPass, cases.SpotPass
 	}
 	note = strings.TrimSpace(note)
 	record := func(ctx context.Context, u cases.Tx, before, after cases.Case) error {
@@ -95,18 +87,15 @@ func (db *DB) SpotCheck(ctx context.Context, no string, actor cases.Actor, pass 
 		}
 		return nil
 	}
-	// A copy of the store with one more hook for this call only; the pool is shared.
-	withHook := *db
-	withHook.CaseHooks = append(append([]CaseHook(nil), db.CaseHooks...), record)
-	return withHook.Transition(ctx, no, actor, cases.Command{Action: act, Reason: note}, src)
+	return db.transition(ctx, no, actor, cases.Command{Action: act, Reason: note}, src, record)
 }
 
 // TownshipContacts returns a township's chat and its cadres' userids, on q (a transaction
 // inside a hook, or the pool).
-func TownshipContacts(ctx context.Context, q sqlx.QueryerContext, name string) (Township, []string, error) {
+func TownshipContacts(ctx context.Context, q sqlx.QueryerContext, name string) (cases.Township, []string, error) {
 	var r townshipRow
 	if err := sqlx.GetContext(ctx, q, &r, `SELECT id, name, aliases, appchat_id, webhook_key FROM townships WHERE name = $1`, name); err != nil {
-		return Township{}, nil, fmt.Errorf("township %s: %w", name, err)
+		return cases.Township{}, nil, fmt.Errorf("township %s: %w", name, err)
 	}
 	t := r.township()
 	cs, err := townshipCadres(ctx, q, t.Name)

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"github.com/fangpin/fangpin/cases/postgres"
 	"reflect"
 	"testing"
 	"time"
@@ -94,10 +95,10 @@ func TestSpotCheckFailureReturnsTheCaseThroughTransition(t *testing.T) {
 	db, nos := monthtest.Setup(t)
 	ctx := context.Background()
 	var hooked []cases.Case
-	db.CaseHooks = append(db.CaseHooks, func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{func(ctx context.Context, tx cases.Tx, before, after cases.Case) error {
 		hooked = append(hooked, after)
 		return nil
-	})
+	}}})
 	on := cases.MustDate("2026-12-11")
 	db.Now = func() time.Time { return on.At(15, 0) }
 	sup, _ := db.Actor(ctx, monthtest.Supervisor)

@@ -36,17 +36,15 @@ func recordSweep(ctx context.Context, tx *sqlx.Tx, caseID int64, h cases.Househo
 	return nil
 }
 
-type Sweep = cases.Sweep
-
 // CompleteSweep records 排查 <编号> 完成 <发现户数> <说明>: the task closes (never as a
 // 纳入), with its audit event and the hooks (reminders cancelled) in one transaction.
-func (db *DB) CompleteSweep(ctx context.Context, no string, actor cases.Actor, d cases.SweepDone, src Source) (Sweep, error) {
+func (db *DB) CompleteSweep(ctx context.Context, no string, actor cases.Actor, d cases.SweepDone, src cases.Source) (cases.Sweep, error) {
 	if d.Now.IsZero() {
 		d.Now = db.Now()
 	}
-	var out Sweep
+	var out cases.Sweep
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
-		before, err := caseByNo(ctx, tx, NormalizeCaseNo(no), true)
+		before, err := caseByNo(ctx, tx, cases.NormalizeCaseNo(no), true)
 		if err != nil {
 			return err
 		}
@@ -66,30 +64,28 @@ func (db *DB) CompleteSweep(ctx context.Context, no string, actor cases.Actor, d
 			map[string]any{"found": d.Found, "reason": after.Reason}); err != nil {
 			return err
 		}
-		for _, h := range db.CaseHooks {
-			if err := h(ctx, unit{tx}, before, after); err != nil {
-				return fmt.Errorf("after sweep of %s: %w", after.No, err)
-			}
+		if err := db.RunCaseHooks(ctx, tx, before, after); err != nil {
+			return fmt.Errorf("after sweep of %s: %w", after.No, err)
 		}
 		out, err = sweepOf(ctx, tx, after)
 		return err
 	})
 	if err != nil {
-		return Sweep{}, err
+		return cases.Sweep{}, err
 	}
 	return out, nil
 }
 
 // SweepOf loads a 区域排查 task with its villages and linked households.
-func (db *DB) SweepOf(ctx context.Context, no string) (Sweep, error) {
-	c, err := caseByNo(ctx, db, NormalizeCaseNo(no), false)
+func (db *DB) SweepOf(ctx context.Context, no string) (cases.Sweep, error) {
+	c, err := caseByNo(ctx, db, cases.NormalizeCaseNo(no), false)
 	if err != nil {
-		return Sweep{}, err
+		return cases.Sweep{}, err
 	}
 	return sweepOf(ctx, db, c)
 }
 
-func sweepOf(ctx context.Context, q sqlx.QueryerContext, c cases.Case) (Sweep, error) {
+func sweepOf(ctx context.Context, q sqlx.QueryerContext, c cases.Case) (cases.Sweep, error) {
 	var r struct {
 		Category string         `db:"category"`
 		Event    string         `db:"event"`
@@ -103,49 +99,14 @@ func sweepOf(ctx context.Context, q sqlx.QueryerContext, c cases.Case) (Sweep, e
 			COALESCE((SELECT array_agg(f.case_no ORDER BY f.case_no) FROM cases f WHERE f.sweep_case_id = s.case_id), '{}') AS linked
 		FROM area_sweeps s WHERE s.case_id = $1`, c.ID)
 	if err != nil {
-		return Sweep{}, fmt.Errorf("sweep %s: %w", c.No, err)
+		return cases.Sweep{}, fmt.Errorf("sweep %s: %w", c.No, err)
 	}
-	return Sweep{Case: c, Category: cases.Category(r.Category), Event: r.Event, Villages: r.Villages,
+	return cases.Sweep{Case: c, Category: cases.Category(r.Category), Event: r.Event, Villages: r.Villages,
 		Found: r.Found, Note: r.Note, Linked: r.Linked}, nil
 }
 
-// SweepLinkHook links a household a cadre reports with 走访 (干部走访, 因灾 or 因疫) after a
-// 区域排查 of the same township to that task: the latest task of the township and category that is
-// open, or was done at most 30 days before the household case was opened. Register it in
-// db.CaseHooks; it acts on creations only.
-func SweepLinkHook(ctx context.Context, u cases.Tx, before, after cases.Case) error {
-	if before.ID != 0 || after.Kind == cases.KindSweep || after.Source != cases.SourceVisit {
-		return nil
-	}
-	var cats []string
-	for _, c := range after.Categories {
-		if c == cases.CatDisaster || c == cases.CatEpidemic {
-			cats = append(cats, string(c))
-		}
-	}
-	if len(cats) == 0 {
-		return nil
-	}
-	_, err := sqlTx(u).ExecContext(ctx, `
-		UPDATE cases SET sweep_case_id = (
-			SELECT s.case_id FROM area_sweeps s JOIN cases sc ON sc.id = s.case_id
-			WHERE sc.township_id = (SELECT township_id FROM cases WHERE id = $1) AND s.category = ANY($2)
-				AND sc.dispatched_at <= $3
-				AND (sc.status <> 'closed' OR sc.closed_at >= $3 - interval '30 days')
-			ORDER BY sc.dispatched_at DESC, sc.id DESC LIMIT 1)
-		WHERE id = $1 AND sweep_case_id IS NULL`, after.ID, pq.Array(cats), after.DispatchedAt)
-	if err != nil {
-		return fmt.Errorf("link case %s to its 区域排查: %w", after.No, err)
-	}
-	return nil
-}
-
-type SweepFact = cases.SweepFact
-
-type SweepTownship = cases.SweepTownship
-
 // sweepFacts reads the month's 区域排查 tasks, as of today.
-func (db *DB) sweepFacts(ctx context.Context, month string, today cases.Date) ([]SweepFact, []SweepTownship, error) {
+func (db *DB) sweepFacts(ctx context.Context, month string, today cases.Date) ([]cases.SweepFact, []cases.SweepTownship, error) {
 	var rows []struct {
 		No           string         `db:"case_no"`
 		Township     string         `db:"township"`
@@ -169,12 +130,12 @@ func (db *DB) sweepFacts(ctx context.Context, month string, today cases.Date) ([
 	if err != nil {
 		return nil, nil, fmt.Errorf("area sweeps of %s: %w", month, err)
 	}
-	var facts []SweepFact
-	var towns []SweepTownship
+	var facts []cases.SweepFact
+	var towns []cases.SweepTownship
 	idx := map[string]int{}
 	for _, r := range rows {
 		c := cases.Case{Status: cases.Status(r.Status), DueOn: r.DueOn, ClosedAt: r.DoneAt}
-		f := SweepFact{No: r.No, Township: r.Township, Category: cases.Category(r.Category), Event: r.Event,
+		f := cases.SweepFact{No: r.No, Township: r.Township, Category: cases.Category(r.Category), Event: r.Event,
 			Villages: r.Villages, DispatchedAt: r.DispatchedAt, DueOn: r.DueOn, Status: c.Status, Found: r.Found,
 			Note: r.Note, DoneAt: r.DoneAt, Linked: r.Linked}
 		if ot := cases.OnTime(c); ot != nil {
@@ -186,7 +147,7 @@ func (db *DB) sweepFacts(ctx context.Context, month string, today cases.Date) ([
 		if !ok {
 			i = len(towns)
 			idx[f.Township] = i
-			towns = append(towns, SweepTownship{Name: f.Township})
+			towns = append(towns, cases.SweepTownship{Name: f.Township})
 		}
 		t := &towns[i]
 		t.Tasks++

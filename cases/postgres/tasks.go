@@ -13,10 +13,6 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// TaskHook runs inside the transaction that adds a department task (notify plans its
-// reminders here), so that the task and its reminders commit together.
-type TaskHook = cases.TaskHook
-
 type taskRow struct {
 	ID         int64       `db:"id"`
 	CaseID     int64       `db:"case_id"`
@@ -46,7 +42,7 @@ const taskSelect = `
 // runs the task hooks, unless the department already has an open one on the case (a later
 // warning adds nothing then) or is not in the org file. It returns the task and whether it
 // was added.
-func (db *DB) addTask(ctx context.Context, tx *sqlx.Tx, ch cases.TaskChange, at time.Time, actor cases.Actor, src Source) (cases.Task, bool, error) {
+func (db *DB) addTask(ctx context.Context, tx *sqlx.Tx, ch cases.TaskChange, at time.Time, actor cases.Actor, src cases.Source) (cases.Task, bool, error) {
 	caseID, dept := ch.Task.CaseID, ch.Task.Department
 	var id int64
 	err := tx.QueryRowxContext(ctx, `
@@ -73,17 +69,6 @@ func (db *DB) addTask(ctx context.Context, tx *sqlx.Tx, ch cases.TaskChange, at 
 		return cases.Task{}, false, err
 	}
 	return t, true, db.runTaskHooks(ctx, tx, t)
-}
-
-// runTaskHooks runs the task hooks on a task just added or completed (notify plans or cancels
-// its reminders there).
-func (db *DB) runTaskHooks(ctx context.Context, tx *sqlx.Tx, t cases.Task) error {
-	for _, h := range db.TaskHooks {
-		if err := h(ctx, unit{tx}, t); err != nil {
-			return fmt.Errorf("after task %d: %w", t.ID, err)
-		}
-	}
-	return nil
 }
 
 // tasksOfCase loads a case's tasks, locked for the transition being decided.
@@ -171,8 +156,8 @@ func (db *DB) OverdueTasks(ctx context.Context, today cases.Date) ([]cases.Task,
 // CompleteTask records that the actor's department did its task on the case (办理), as
 // cases.CompleteTask decides. The change, its audit event and the task hooks (notify cancels
 // the task's pending reminders) commit together.
-func (db *DB) CompleteTask(ctx context.Context, caseNo string, actor cases.Actor, measure string, src Source) (cases.Task, error) {
-	no := NormalizeCaseNo(caseNo)
+func (db *DB) CompleteTask(ctx context.Context, caseNo string, actor cases.Actor, measure string, src cases.Source) (cases.Task, error) {
+	no := cases.NormalizeCaseNo(caseNo)
 	if err := cases.CheckCompletion(no, actor, measure); err != nil {
 		return cases.Task{}, err
 	}
@@ -220,8 +205,8 @@ func (db *DB) DepartmentNames(ctx context.Context) ([]string, error) {
 
 // ReferTask is the office's 转办, as cases.ReferTask decides: a task of the department on the
 // case with the office's 说明.
-func (db *DB) ReferTask(ctx context.Context, caseNo, department, note string, actor cases.Actor, src Source) (cases.Task, error) {
-	no := NormalizeCaseNo(caseNo)
+func (db *DB) ReferTask(ctx context.Context, caseNo, department, note string, actor cases.Actor, src cases.Source) (cases.Task, error) {
+	no := cases.NormalizeCaseNo(caseNo)
 	names, err := db.DepartmentNames(ctx)
 	if err != nil {
 		return cases.Task{}, err

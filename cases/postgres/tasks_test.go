@@ -39,11 +39,11 @@ func actor(t *testing.T, db *postgres.DB, userid string) cases.Actor {
 	return a
 }
 
-func round(t *testing.T, db *postgres.DB, day string) postgres.DispatchResult {
+func round(t *testing.T, db *postgres.DB, day string) cases.DispatchResult {
 	t.Helper()
 	d := cases.MustDate(day)
 	db.Now = func() time.Time { return d.At(9, 30) }
-	res, err := db.Dispatch(context.Background(), postgres.DispatchOptions{Date: d})
+	res, err := db.Dispatch(context.Background(), cases.DispatchOptions{Date: d})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func tasksOf(t *testing.T, db *postgres.DB, c cases.Case) []cases.Task {
 
 func caseOf(t *testing.T, db *postgres.DB, key string, openOnly bool) cases.Case {
 	t.Helper()
-	cs, err := db.ListCases(context.Background(), postgres.CaseFilter{OpenOnly: openOnly})
+	cs, err := db.ListCases(context.Background(), cases.CaseFilter{OpenOnly: openOnly})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,8 +86,7 @@ func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	taskOrg(t, db)
-	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
-	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
+	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{notify.CaseHook(db)}, Task: []cases.TaskHook{notify.TaskHook(db)}})
 	w := func(x pgtest.Warning) { pgtest.InsertWarning(t, db, x) }
 	medical := func(amount string) {
 		w(pgtest.Warning{Department: "医保局", Category: "medical", Rule: "inpatient_other", Amount: amount, IDNumber: p.B.ID, Name: p.B.Name, Township: "城关镇", Village: "东村"})
@@ -243,7 +242,7 @@ func TestSelfFoundKindAndRound(t *testing.T) {
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	db.Now = func() time.Time { return cases.MustDate("2026-11-04").At(10, 0) }
-	res, err := db.ReportSelfFound(ctx, postgres.SelfFound{Source: cases.SourceApplied, IDNumber: p.C.ID, Name: p.C.Name,
+	res, err := db.ReportSelfFound(ctx, cases.SelfFound{Source: cases.SourceApplied, IDNumber: p.C.ID, Name: p.C.Name,
 		Category: cases.CatMedical, Situation: "住院费用较高", Actor: actor(t, db, "lisi"), Src: "test"})
 	if err != nil {
 		t.Fatal(err)
@@ -260,7 +259,7 @@ func TestSelfFoundKindAndRound(t *testing.T) {
 	if dispatched {
 		t.Errorf("a township's own case marked the month's round dispatched")
 	}
-	if _, err := db.ReportSelfFound(ctx, postgres.SelfFound{Source: cases.SourceVisit, IDNumber: p.C.ID, Name: p.C.Name,
+	if _, err := db.ReportSelfFound(ctx, cases.SelfFound{Source: cases.SourceVisit, IDNumber: p.C.ID, Name: p.C.Name,
 		Category: cases.CatMedical, Situation: "住院费用较高", Actor: actor(t, db, "zhangsan"), Src: "test"}); cases.ErrorCode(err) != cases.EForbidden {
 		t.Errorf("another township's cadre reporting the household: %v", err)
 	}

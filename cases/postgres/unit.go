@@ -18,7 +18,7 @@ type unit struct{ tx *sqlx.Tx }
 var _ cases.Tx = unit{}
 
 // sqlTx is the transaction behind a cases.Tx the store handed out, for the store's own
-// hooks (SweepLinkHook, SpotCheck's record).
+// hooks (SpotCheck's record).
 func sqlTx(tx cases.Tx) *sqlx.Tx {
 	u, ok := tx.(unit)
 	if !ok {
@@ -83,7 +83,3 @@ func (db *DB) UnreportedFailures(ctx context.Context, limit int) ([]bot.FailedSe
 func (db *DB) RefusedGroupSends(ctx context.Context, limit int) ([]bot.FailedSend, error) {
 	return pgqueue.RefusedGroupSends(ctx, db.DB, limit)
 }
-
-// Unit is a transaction of this store as hooks see it, for callers that run hooks on a
-// transaction of their own (tests building cases by hand).
-func Unit(tx *sqlx.Tx) cases.Tx { return unit{tx} }

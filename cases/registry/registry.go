@@ -95,10 +95,6 @@ func Preview(ctx context.Context, r *sheet.Reader, townships map[string]string, 
 // ImportWith is Import with options (--allow-removals, --dry-run).
 func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]string, store Store, opt cases.RegistryImportOptions) (Summary, error) {
 	s := Summary{Errors: []cases.RowError{}, Changes: []cases.RegistryChange{}, RefusedHouseholds: []RefusedHousehold{}}
-	// What the refused rows hold back: every household they name stays as it is.
-	refusedHouses := map[string]int{} // 户编号 → index in byHouse, or -1 once byHouse is full
-	var byHouse []RefusedHousehold
-	var refusedIDs []string
 	cols, err := sheet.Columns(r.Header(),
 		[]string{ColHouseholdNo, ColHeadID, ColName, ColID, ColTownship, ColKind, ColRisk},
 		[]string{ColRelation, ColVillage})
@@ -106,55 +102,10 @@ func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]strin
 		return s, err
 	}
 	at := columnsAt(cols)
-	// What is remembered of every row is kept small, so that a registry at the file limit
-	// (docs/limits.md) stays far under the process's 256 MB: an ID number by its 17 digits (the
-	// check character follows from them), and the township, kind and risk, which take a
-	// handful of values, by their index in a small table.
-	type seen struct {
-		row                  int32
-		head                 uint64
-		township, kind, risk uint16
-	}
-	households := map[string]seen{}
-	members := map[uint64]int32{}
-	var values []string
-	index := map[string]uint16{}
-	valueOf := func(v string) uint16 {
-		i, ok := index[v]
-		if !ok {
-			i = uint16(len(values))
-			v = strings.Clone(v)
-			values, index[v] = append(values, v), i
-		}
-		return i
-	}
-	idKey := func(id string) uint64 {
-		k, _ := cases.IDKey(id)
-		return k
-	}
-	var load cases.RegistryLoad
-	defer func() {
-		if load != nil {
-			load.Abort()
-		}
-	}()
-	batch := make([]cases.RegistryMember, 0, BatchSize)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		if load == nil {
-			var err error
-			if load, err = store.BeginRegistryImport(ctx); err != nil {
-				return err
-			}
-		}
-		if err := load.Add(ctx, batch); err != nil {
-			return fmt.Errorf("store registry rows: %w", err)
-		}
-		batch = batch[:0]
-		return nil
-	}
+	seen := newSeenRows()
+	var refused refusedRows
+	out := &memberBatches{store: store, batch: make([]cases.RegistryMember, 0, BatchSize)}
+	defer out.abort()
 	for {
 		rec, row, err := r.Next()
 		if errors.Is(err, io.EOF) {
@@ -169,23 +120,7 @@ func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]strin
 		s.Rows++
 		m, col, msg := parseRow(rec, at, townships)
 		if msg == "" {
-			if prev, ok := members[idKey(m.IDNumber)]; ok {
-				col, msg = ColID, fmt.Sprintf("与第 %d 行是同一个人，重复了", prev)
-			}
-		}
-		if msg == "" {
-			if h, ok := households[m.HouseholdNo]; ok {
-				switch {
-				case h.head != idKey(m.HeadIDNumber):
-					col, msg = ColHeadID, fmt.Sprintf("与第 %d 行同一户编号的户主身份证号不一致", h.row)
-				case values[h.township] != m.Township:
-					col, msg = ColTownship, fmt.Sprintf("与第 %d 行同一户的乡镇不一致", h.row)
-				case values[h.kind] != m.Kind:
-					col, msg = ColKind, fmt.Sprintf("与第 %d 行同一户的户类型不一致", h.row)
-				case values[h.risk] != m.RiskStatus:
-					col, msg = ColRisk, fmt.Sprintf("与第 %d 行同一户的风险状态不一致", h.row)
-				}
-			}
+			col, msg = seen.check(m)
 		}
 		if msg != "" {
 			s.Rejected++
@@ -193,61 +128,44 @@ func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]strin
 			if len(s.Errors) < sheet.MaxListedErrors {
 				s.Errors = append(s.Errors, e)
 			}
-			if m.HouseholdNo != "" {
-				i, ok := refusedHouses[m.HouseholdNo]
-				if !ok {
-					i = -1
-					if len(byHouse) < sheet.MaxListedErrors {
-						i = len(byHouse)
-						byHouse = append(byHouse, RefusedHousehold{Household: strings.Clone(m.HouseholdNo)})
-					}
-					refusedHouses[strings.Clone(m.HouseholdNo)] = i
-				}
-				if i >= 0 && len(byHouse[i].Errors) < maxHouseholdErrors {
-					byHouse[i].Errors = append(byHouse[i].Errors, e)
-				}
-			}
-			if cases.ValidateIDNumber(m.IDNumber) == nil {
-				refusedIDs = append(refusedIDs, strings.Clone(m.IDNumber))
-			}
+			refused.add(m, e)
 			continue
 		}
-		if _, ok := households[m.HouseholdNo]; !ok {
-			households[strings.Clone(m.HouseholdNo)] = seen{int32(row), idKey(m.HeadIDNumber),
-				valueOf(m.Township), valueOf(m.Kind), valueOf(m.RiskStatus)}
-		}
-		members[idKey(m.IDNumber)] = int32(row)
+		seen.accept(m, row)
 		s.Accepted++
-		batch = append(batch, m)
-		if len(batch) == BatchSize {
-			if err := flush(); err != nil {
-				return s, err
-			}
-		}
-	}
-	if err := flush(); err != nil {
-		return s, err
-	}
-	s.Households = len(households)
-	s.Members = s.Accepted
-	if load == nil && s.Rejected == 0 {
-		return s, nil // an empty file: the registry is left as it is, never emptied
-	}
-	if load == nil { // every row refused: the store still says whether that refuses the file
-		var err error
-		if load, err = store.BeginRegistryImport(ctx); err != nil {
+		if err := out.add(ctx, m); err != nil {
 			return s, err
 		}
 	}
-	opt.Refusals = cases.RegistryRefusals{Rows: s.Rows, Refused: s.Rejected, IDNumbers: refusedIDs, First: s.Errors[:min(len(s.Errors), 5)]}
-	for h := range refusedHouses {
+	if err := out.flush(ctx); err != nil {
+		return s, err
+	}
+	s.Households = len(seen.households)
+	s.Members = s.Accepted
+	if out.load == nil && s.Rejected == 0 {
+		return s, nil // an empty file: the registry is left as it is, never emptied
+	}
+	if out.load == nil { // every row refused: the store still says whether that refuses the file
+		if out.load, err = store.BeginRegistryImport(ctx); err != nil {
+			return s, err
+		}
+	}
+	opt.Refusals = cases.RegistryRefusals{Rows: s.Rows, Refused: s.Rejected, IDNumbers: refused.ids, First: s.Errors[:min(len(s.Errors), 5)]}
+	for h := range refused.houses {
 		opt.Refusals.Households = append(opt.Refusals.Households, h)
 	}
-	res, err := load.Finish(ctx, opt)
-	load = nil // finished: committed, or rolled back by Finish itself
+	res, err := out.load.Finish(ctx, opt)
+	out.load = nil // finished: committed, or rolled back by Finish itself
 	if err != nil {
 		return s, err
 	}
+	s.applied(res, refused.byHouse)
+	return s, nil
+}
+
+// applied fills the summary with what the store did: the diff's counts and changes, and
+// the households the refused rows held back.
+func (s *Summary) applied(res cases.RegistryImportResult, byHouse []RefusedHousehold) {
 	d := res.Diff
 	s.BatchID, s.Added, s.Changed, s.Moved, s.Removed, s.CasesMoved = res.BatchID, d.Added, d.Changed, d.Moved, d.Removed, res.CasesMoved
 	if d.Changes != nil {
@@ -272,7 +190,142 @@ func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]strin
 			s.RefusedHouseholds = append(s.RefusedHouseholds, RefusedHousehold{Household: h, Errors: []cases.RowError{}})
 		}
 	}
-	return s, nil
+}
+
+// seenRows is what is remembered of the rows accepted so far, kept small so that a
+// registry at the file limit (docs/limits.md) stays far under the process's 256 MB: an ID
+// number by its 17 digits (the check character follows from them), and the township, kind
+// and risk, which take a handful of values, by their index in a small table.
+type seenRows struct {
+	households map[string]seenHousehold
+	members    map[uint64]int32
+	values     []string
+	index      map[string]uint16
+}
+
+type seenHousehold struct {
+	row                  int32
+	head                 uint64
+	township, kind, risk uint16
+}
+
+func newSeenRows() *seenRows {
+	return &seenRows{households: map[string]seenHousehold{}, members: map[uint64]int32{}, index: map[string]uint16{}}
+}
+
+func (t *seenRows) valueOf(v string) uint16 {
+	i, ok := t.index[v]
+	if !ok {
+		i = uint16(len(t.values))
+		v = strings.Clone(v)
+		t.values, t.index[v] = append(t.values, v), i
+	}
+	return i
+}
+
+func idKey(id string) uint64 {
+	k, _ := cases.IDKey(id)
+	return k
+}
+
+// check refuses a row that repeats a person or disagrees with an earlier row of its
+// household: the column and the message, or "" when the row is fine.
+func (t *seenRows) check(m cases.RegistryMember) (col, msg string) {
+	if prev, ok := t.members[idKey(m.IDNumber)]; ok {
+		return ColID, fmt.Sprintf("与第 %d 行是同一个人，重复了", prev)
+	}
+	h, ok := t.households[m.HouseholdNo]
+	switch {
+	case !ok:
+		return "", ""
+	case h.head != idKey(m.HeadIDNumber):
+		return ColHeadID, fmt.Sprintf("与第 %d 行同一户编号的户主身份证号不一致", h.row)
+	case t.values[h.township] != m.Township:
+		return ColTownship, fmt.Sprintf("与第 %d 行同一户的乡镇不一致", h.row)
+	case t.values[h.kind] != m.Kind:
+		return ColKind, fmt.Sprintf("与第 %d 行同一户的户类型不一致", h.row)
+	case t.values[h.risk] != m.RiskStatus:
+		return ColRisk, fmt.Sprintf("与第 %d 行同一户的风险状态不一致", h.row)
+	}
+	return "", ""
+}
+
+func (t *seenRows) accept(m cases.RegistryMember, row int) {
+	if _, ok := t.households[m.HouseholdNo]; !ok {
+		t.households[strings.Clone(m.HouseholdNo)] = seenHousehold{int32(row), idKey(m.HeadIDNumber),
+			t.valueOf(m.Township), t.valueOf(m.Kind), t.valueOf(m.RiskStatus)}
+	}
+	t.members[idKey(m.IDNumber)] = int32(row)
+}
+
+// refusedRows is what the refused rows hold back: every household they name stays as it is.
+type refusedRows struct {
+	houses  map[string]int // 户编号 → index in byHouse, or -1 once byHouse is full
+	byHouse []RefusedHousehold
+	ids     []string
+}
+
+func (r *refusedRows) add(m cases.RegistryMember, e cases.RowError) {
+	if m.HouseholdNo != "" {
+		if r.houses == nil {
+			r.houses = map[string]int{}
+		}
+		i, ok := r.houses[m.HouseholdNo]
+		if !ok {
+			i = -1
+			if len(r.byHouse) < sheet.MaxListedErrors {
+				i = len(r.byHouse)
+				r.byHouse = append(r.byHouse, RefusedHousehold{Household: strings.Clone(m.HouseholdNo)})
+			}
+			r.houses[strings.Clone(m.HouseholdNo)] = i
+		}
+		if i >= 0 && len(r.byHouse[i].Errors) < maxHouseholdErrors {
+			r.byHouse[i].Errors = append(r.byHouse[i].Errors, e)
+		}
+	}
+	if cases.ValidateIDNumber(m.IDNumber) == nil {
+		r.ids = append(r.ids, strings.Clone(m.IDNumber))
+	}
+}
+
+// memberBatches hands accepted rows to the store BatchSize at a time, beginning the
+// store's load with the first batch.
+type memberBatches struct {
+	store Store
+	load  cases.RegistryLoad
+	batch []cases.RegistryMember
+}
+
+func (b *memberBatches) add(ctx context.Context, m cases.RegistryMember) error {
+	b.batch = append(b.batch, m)
+	if len(b.batch) == BatchSize {
+		return b.flush(ctx)
+	}
+	return nil
+}
+
+func (b *memberBatches) flush(ctx context.Context) error {
+	if len(b.batch) == 0 {
+		return nil
+	}
+	if b.load == nil {
+		var err error
+		if b.load, err = b.store.BeginRegistryImport(ctx); err != nil {
+			return err
+		}
+	}
+	if err := b.load.Add(ctx, b.batch); err != nil {
+		return fmt.Errorf("store registry rows: %w", err)
+	}
+	b.batch = b.batch[:0]
+	return nil
+}
+
+// abort rolls back a load not finished (an error on the way).
+func (b *memberBatches) abort() {
+	if b.load != nil {
+		b.load.Abort()
+	}
 }
 
 // The file's columns, by their place in columnIndex.

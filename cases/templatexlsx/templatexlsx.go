@@ -14,6 +14,7 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
+	"github.com/fangpin/fangpin/cases/orgfile"
 	"github.com/fangpin/fangpin/cases/synth"
 )
 
@@ -201,23 +202,9 @@ func notes(f *excelize.File, cat cases.Category, specs []intake.ColumnSpec, bold
 	return nil
 }
 
-// orgSheets mirror the org file's keys (docs/registry.md): each header is the key's Chinese
-// name with the YAML key in brackets, which a reader drops as it drops a unit.
-var orgSheets = []struct {
-	Name    string
-	Header  []string
-	Example []string
-}{
-	{"乡镇", []string{"名称（name）", "简称（aliases）", "曾用名（formerly）", "群聊ID（chat.appchat）", "群机器人key（chat.webhook_key）"},
-		[]string{"城关镇", "城关", "", "wrCG0001", ""}},
-	{"部门", []string{"名称（name）", "推送类别（categories）", "令牌SHA-256（token_sha256）"},
-		[]string{"医保局", "medical、assurance", "c7ff228a18fa0f09a309632ad6a09705ce4f0ae03f8a91ba2069647328c1b572"}},
-	{"人员", []string{"企业微信账号（userid）", "姓名（name）", "角色（role）", "乡镇（township）", "部门（department）", "负责的村（villages）"},
-		[]string{"wangshiyi", "王试一", "cadre", "城关镇", "", "示例一村、示例二村"}},
-}
-
 // Org writes the org template: sheets 乡镇, 部门 and 人员 with a header and an example row each,
-// and a 说明 sheet.
+// and a 说明 sheet. The columns are orgfile.Sheets, which the reader of the filled template
+// (`fangpin org apply FILE.xlsx`, the file sent in chat) uses too.
 func Org(w io.Writer) error {
 	f := excelize.NewFile()
 	defer f.Close()
@@ -230,7 +217,7 @@ func Org(w io.Writer) error {
 		return err
 	}
 	first := f.GetSheetName(0)
-	for i, s := range orgSheets {
+	for i, s := range orgfile.Sheets {
 		if i == 0 {
 			if err := f.SetSheetName(first, s.Name); err != nil {
 				return err
@@ -238,12 +225,12 @@ func Org(w io.Writer) error {
 		} else if _, err := f.NewSheet(s.Name); err != nil {
 			return err
 		}
-		last, _ := excelize.ColumnNumberToName(len(s.Header))
+		last, _ := excelize.ColumnNumberToName(len(s.Columns))
 		f.SetColWidth(s.Name, "A", last, 22)
 		f.SetColStyle(s.Name, "A:"+last, text)
-		for c := range s.Header {
+		for c := range s.Columns {
 			cell, _ := excelize.CoordinatesToCellName(c+1, 1)
-			f.SetCellStr(s.Name, cell, s.Header[c])
+			f.SetCellStr(s.Name, cell, s.Columns[c].Header())
 			f.SetCellStyle(s.Name, cell, cell, bold)
 			cell, _ = excelize.CoordinatesToCellName(c+1, 2)
 			f.SetCellStr(s.Name, cell, s.Example[c])
@@ -254,7 +241,7 @@ func Org(w io.Writer) error {
 		return err
 	}
 	lines := [][]string{
-		{"组织文件模板", "与 org.yaml 的键一一对应；示例行是虚构的，填写前请删除"},
+		{"组织文件模板", "与 org.yaml 的键一一对应；示例行是虚构的，填写前请删除。填好后由县扶贫办发给防返贫预警助手（或在上传页面选“组织架构”），确认后生效"},
 		{"乡镇", "每行一个乡镇；简称、曾用名可写多个，用顿号或逗号分开；群聊ID（应用群聊）和群机器人key 二选一"},
 		{"部门", "每行一个推送部门；推送类别写类别代码：" + categoryCodes() + "；令牌只写 SHA-256（64 位小写十六进制）"},
 		{"人员", "每行一人；角色：cadre（乡镇干部）、liaison（部门联络员）、office（县防返贫办）、supervisor（督查）、leader（县领导，只看进度）；干部写乡镇，联络员写部门"},

@@ -174,7 +174,7 @@ func (d *demo) start(ctx context.Context, addr, simAddr string) error {
 		ln.Close()
 		return err
 	}
-	existing, err := db.ListCases(ctx, postgres.CaseFilter{})
+	existing, err := db.ListCases(ctx, cases.CaseFilter{})
 	if err != nil {
 		ln.Close()
 		return err

@@ -18,7 +18,7 @@ import (
 type demoStore struct{ db *postgres.DB }
 
 func (s demoStore) Cases(ctx context.Context, round string, statuses ...cases.Status) ([]cases.Case, error) {
-	return s.db.ListCases(ctx, postgres.CaseFilter{Round: round, Statuses: statuses})
+	return s.db.ListCases(ctx, cases.CaseFilter{Round: round, Statuses: statuses})
 }
 
 func (s demoStore) UsersOf(ctx context.Context, role cases.Role, township, department string) ([]string, error) {

@@ -4,11 +4,11 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"os"
 	"time"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
 )
 
@@ -36,7 +36,7 @@ func runDispatch(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(os.Stderr, use)
 		return errUsage
 	}
-	opt := postgres.DispatchOptions{Month: *month, DryRun: *dry, Source: "cli:dispatch"}
+	opt := cases.DispatchOptions{Month: *month, DryRun: *dry, Source: "cli:dispatch"}
 	if *date != "" {
 		d, err := cases.ParseDate(*date)
 		if err != nil {
@@ -48,7 +48,7 @@ func runDispatch(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	opt.Announce = (&handlers.Announcer{Links: env.formLinks()}).Announce
+	opt.Announce = (&announce.Announcer{Links: env.formLinks()}).Announce
 	res, err := db.Dispatch(ctx, opt)
 	if err != nil {
 		if cases.ErrorCode(err) != cases.EInternal {
@@ -102,7 +102,7 @@ func runCases(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(os.Stderr, use)
 		return errUsage
 	}
-	f := postgres.CaseFilter{Round: *month}
+	f := cases.CaseFilter{Round: *month}
 	if *status != "" {
 		s := cases.Status(*status)
 		if s.Label() == *status {

@@ -21,7 +21,6 @@ import (
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/synth"
 	"github.com/fangpin/fangpin/handlers"
@@ -51,10 +50,10 @@ func TestAccessLogAndSignedLinks(t *testing.T) {
 	if _, err := sim.SayPrivately(ctx, "zhaoliu", "交办 2026-11"); err != nil {
 		t.Fatal(err)
 	}
-	cs, err := s.DB.ListCases(ctx, postgres.CaseFilter{})
+	cs, err := s.DB.ListCases(ctx, cases.CaseFilter{})
 	for i := 0; err == nil && len(cs) == 0 && ctx.Err() == nil; i++ {
 		time.Sleep(50 * time.Millisecond)
-		cs, err = s.DB.ListCases(ctx, postgres.CaseFilter{})
+		cs, err = s.DB.ListCases(ctx, cases.CaseFilter{})
 	}
 	if err != nil || len(cs) != 1 {
 		t.Fatalf("cases: %v %v", cs, err)

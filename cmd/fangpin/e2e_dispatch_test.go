@@ -3,13 +3,12 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/postgres"
-	"github.com/fangpin/fangpin/handlers"
 )
 
 func (e *e2e) dispatch(t *testing.T) {
@@ -19,7 +18,7 @@ func (e *e2e) dispatch(t *testing.T) {
 		t.Fatal(err)
 	}
 	summary := replyWith(t, ctx, sim, "zhaoliu", 0, "批次")
-	all, err := s.DB.ListCases(ctx, postgres.CaseFilter{})
+	all, err := s.DB.ListCases(ctx, cases.CaseFilter{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +112,7 @@ func (e *e2e) dispatch(t *testing.T) {
 		}
 	}
 	for _, u := range e2eCadres["城关镇"] {
-		if n := len(sim.SentTo(u)); n > handlers.MaxRoundPrivate {
+		if n := len(sim.SentTo(u)); n > announce.MaxRoundPrivate {
 			t.Errorf("%s got %d private messages for the round", u, n)
 		}
 	}

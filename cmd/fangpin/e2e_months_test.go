@@ -15,7 +15,6 @@ import (
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/synth"
 )
@@ -82,7 +81,7 @@ func TestEndToEndThreeMonths(t *testing.T) {
 	}
 	caseOf := func(id string) cases.Case {
 		t.Helper()
-		cs, err := s.DB.ListCases(ctx, postgres.CaseFilter{})
+		cs, err := s.DB.ListCases(ctx, cases.CaseFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -98,7 +97,7 @@ func TestEndToEndThreeMonths(t *testing.T) {
 		return c
 	}
 	countCases := func() int {
-		cs, err := s.DB.ListCases(ctx, postgres.CaseFilter{})
+		cs, err := s.DB.ListCases(ctx, cases.CaseFilter{})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -4,13 +4,13 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"os"
 	"time"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
 	"github.com/fangpin/fangpin/cases/postgres"
-	"github.com/fangpin/fangpin/handlers"
 	"github.com/fangpin/fangpin/internal/config"
 	"github.com/fangpin/fangpin/notify"
 )
@@ -50,7 +50,7 @@ func (e *Env) DB(ctx context.Context) (*postgres.DB, error) {
 	if e.db != nil {
 		return e.db, nil
 	}
-	db, err := postgres.Open(ctx, e.DatabaseURL)
+	db, err := postgres.Open(ctx, e.DatabaseURL, postgres.WithHooks(e.hooks))
 	if err != nil {
 		return nil, fmt.Errorf("无法连接数据库（DATABASE_URL）：%w", err)
 	}
@@ -67,18 +67,26 @@ func (e *Env) DB(ctx context.Context) (*postgres.DB, error) {
 			return nil, err
 		}
 	}
-	// Every case change plans, cancels or renews its reminders in its own transaction.
-	db.CaseHooks = append(db.CaseHooks, notify.CaseHook(db))
-	// A household reported with 走访 after a 区域排查 is linked to that task (docs/registry.md).
-	db.CaseHooks = append(db.CaseHooks, postgres.SweepLinkHook)
-	db.TaskHooks = append(db.TaskHooks, notify.TaskHook(db))
-	// Every card sent for a case follows it: handled by any route, the cards show the outcome.
-	db.CaseHooks = append(db.CaseHooks, (&handlers.Announcer{Links: e.formLinks()}).FollowCards)
 	if e.Clock != nil {
 		db.Now = e.Clock
 	}
 	e.db = db
 	return db, nil
+}
+
+// hooks are what every change carries in its transaction (docs/datalayer.md). The store
+// adds its own invariants (a 走访 household joins its 区域排查).
+func (e *Env) hooks(db *postgres.DB) postgres.Hooks {
+	return postgres.Hooks{
+		Case: []cases.CaseHook{
+			// Every case change plans, cancels or renews its reminders.
+			notify.CaseHook(db),
+			// Every card sent for a case follows it: handled by any route, the cards show the outcome.
+			(&announce.Announcer{Links: e.formLinks()}).FollowCards,
+		},
+		// A department task's reminders are planned with it.
+		Task: []cases.TaskHook{notify.TaskHook(db)},
+	}
 }
 
 // MigratedDB opens the ledger and brings its schema up to date.

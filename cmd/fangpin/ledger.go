@@ -9,7 +9,6 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/ledgerxlsx"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/handlers"
 )
 
@@ -49,7 +48,7 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	if *asJSON {
 		return printJSON(a)
 	}
-	fb := postgres.FeedbackSummary(a)
+	fb := cases.FeedbackSummary(a)
 	if *feedback {
 		fmt.Println(fb.Text())
 		return nil
@@ -78,7 +77,7 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 
 // printTownships prints the month's township table (the 汇总 sheet's figures) and the
 // office's dispatch timeliness.
-func printTownships(a postgres.Assessment) {
+func printTownships(a cases.Assessment) {
 	fmt.Printf("%s 考核情况（截至 %s）\n", a.Month, a.AsOf.In(cases.Shanghai).Format("2006-01-02 15:04"))
 	fmt.Printf("%-8s %6s %6s %6s %6s %8s %6s %8s %8s %8s %6s\n", "乡镇", "交办", "办结", "按时", "逾期", "按时率", "抽查", "不合格", "反馈率", "待反馈", "得分")
 	pct := func(r *float64) string {
@@ -187,7 +186,7 @@ func runSpotcheck(ctx context.Context, env *Env, args []string) error {
 }
 
 // printSweeps prints the month's 区域排查 tasks, counted apart from households (docs/registry.md).
-func printSweeps(a postgres.Assessment) {
+func printSweeps(a cases.Assessment) {
 	if len(a.AreaSweeps) == 0 {
 		return
 	}

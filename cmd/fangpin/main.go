@@ -26,7 +26,7 @@ var commands = map[string]command{
 	"backup":    {"备份台账数据库：backup [--json] -o FILE", runBackup},
 	"retention": {"按保存期限匿名化旧案件：retention [--apply] --json", runRetention},
 	"restore":   {"把备份恢复到空数据库：restore [--json] FILE", runRestore},
-	"org":       {"组织文件：org apply FILE.yaml", runOrg},
+	"org":       {"组织文件：org apply FILE.yaml 或 FILE.xlsx", runOrg},
 	"registry":  {"监测户名册：registry import FILE；registry member [--json] 身份证号", runRegistry},
 	"synth":     {"生成虚构的演示数据：synth registry -o FILE", runSynth},
 	"dispatch":  {"比对初筛、集中交办：dispatch [--month] [--date] [--dry-run] --json", runDispatch},

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"os"
 	"path/filepath"
 
@@ -14,7 +15,6 @@ import (
 	"github.com/fangpin/fangpin/cases/registry"
 	"github.com/fangpin/fangpin/cases/sheet"
 	"github.com/fangpin/fangpin/cases/synth"
-	"github.com/fangpin/fangpin/handlers"
 )
 
 // runMigrate: `fangpin migrate [--json]` brings the schema up to date and says what it did
@@ -47,13 +47,13 @@ func runMigrate(ctx context.Context, env *Env, args []string) error {
 
 func runOrg(ctx context.Context, env *Env, args []string) error {
 	if len(args) == 0 || args[0] != "apply" {
-		fmt.Fprintln(os.Stderr, "用法：fangpin org apply [--json] FILE.yaml")
+		fmt.Fprintln(os.Stderr, "用法：fangpin org apply [--json] FILE.yaml（或组织文件模板 FILE.xlsx）")
 		return errUsage
 	}
 	fs := flag.NewFlagSet("org apply", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
 	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
-		fmt.Fprintln(os.Stderr, "用法：fangpin org apply [--json] FILE.yaml")
+		fmt.Fprintln(os.Stderr, "用法：fangpin org apply [--json] FILE.yaml（或组织文件模板 FILE.xlsx）")
 		return errUsage
 	}
 	org, err := orgfile.Load(fs.Arg(0))
@@ -115,7 +115,7 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("%s：%w", fs.Arg(0), err)
 	}
 	defer r.Close()
-	store := announcedRegistry{db: db, announce: (&handlers.Announcer{Links: env.formLinks()}).AnnounceMoves}
+	store := announcedRegistry{db: db, announce: (&announce.Announcer{Links: env.formLinks()}).AnnounceMoves}
 	sum, err := registry.ImportWith(ctx, r, towns, store,
 		cases.RegistryImportOptions{AllowRemovals: *allowRemovals, Filename: filepath.Base(fs.Arg(0)), DryRun: *dryRun})
 	if err != nil {
@@ -178,7 +178,7 @@ func villageWarnings(ctx context.Context, db *postgres.DB) []string {
 // announcedRegistry applies a re-import and tells the townships of the cases it moves.
 type announcedRegistry struct {
 	db       *postgres.DB
-	announce postgres.MoveAnnouncer
+	announce cases.MoveAnnouncer
 }
 
 func (a announcedRegistry) BeginRegistryImport(ctx context.Context) (cases.RegistryLoad, error) {

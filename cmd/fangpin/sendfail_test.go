@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"github.com/fangpin/fangpin/announce"
 	"io"
 	"log/slog"
 	"strings"
@@ -13,7 +14,6 @@ import (
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
-	"github.com/fangpin/fangpin/handlers"
 )
 
 // A round's group messages cannot reach 城关镇 (its app chat was never created: WeCom
@@ -40,7 +40,7 @@ func TestGroupSendFailuresAreReportedToTheOffice(t *testing.T) {
 				HeadIDNumber: "110101199001011234", Village: "东关村", Township: town, DueOn: due,
 				Categories: []cases.Category{cases.CatMedical}}}}}
 	}
-	msgs := (&handlers.Announcer{}).Messages([]cases.TownshipNotice{
+	msgs := (&announce.Announcer{}).Messages([]cases.TownshipNotice{
 		notice("城关镇", "wrCG0001", "", "YJ202611-0001", "张试三"),
 		notice("河口乡", "", "demo-hekou-key", "YJ202611-0002", "李试四"),
 	})
@@ -124,7 +124,7 @@ func TestRefusedGroupSendIsToldAtOnceAndAgainWhenItFails(t *testing.T) {
 				HeadIDNumber: "110101199001011234", Village: "东关村", Township: town, DueOn: cases.MustDate("2026-12-08"),
 				Categories: []cases.Category{cases.CatMedical}}}}}
 	}
-	msgs := (&handlers.Announcer{}).Messages([]cases.TownshipNotice{
+	msgs := (&announce.Announcer{}).Messages([]cases.TownshipNotice{
 		notice("城关镇", "wrCG0001", "", "YJ202611-0001"),
 		notice("河口乡", "", "demo-hekou-key", "YJ202611-0002"),
 	})

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/fangpin/fangpin/announce"
 	"log/slog"
 	"net"
 	"net/http"
@@ -85,33 +86,17 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	if err := env.NeedWeCom(); err != nil {
 		return nil, err
 	}
-	agentID, err := strconv.ParseInt(env.AgentID, 10, 64)
+	agentID, appCrypto, aiCrypto, err := wecomKeys(env)
 	if err != nil {
-		return nil, fmt.Errorf("WECOM_AGENT_ID 应为数字：%q", env.AgentID)
-	}
-	appCrypto, err := bot.NewCrypto(env.Token, env.AESKey, env.CorpID)
-	if err != nil {
-		return nil, fmt.Errorf("回调配置有误：%w", err)
-	}
-	// The AI bot has its own Token and EncodingAESKey; by default the app's.
-	aiCrypto, err := bot.NewCrypto(env.AIBotToken, env.AIBotAESKey, "")
-	if err != nil {
-		return nil, fmt.Errorf("智能机器人回调配置有误：%w", err)
+		return nil, err
 	}
 	db, err := env.MigratedDB(ctx)
 	if err != nil {
 		return nil, err
 	}
-	ropt, err := redis.ParseURL(env.RedisURL)
+	rdb, err := openRedis(ctx, env, log)
 	if err != nil {
-		return nil, fmt.Errorf("REDIS_URL 有误：%w", err)
-	}
-	rdb := redis.NewClient(ropt)
-	// Redis away at start does not stop the server: callbacks still go to the inbox in
-	// Postgres, the workers that need Redis are restarted until it answers, and /healthz
-	// says 503 meanwhile.
-	if err := rdb.Ping(ctx).Err(); err != nil {
-		log.WarnContext(ctx, "Redis unreachable at start; workers will retry (Redis 暂时无法连接，后台任务将自动重试)", "err", err)
+		return nil, err
 	}
 	s := &Server{Env: env, DB: db, Redis: rdb, Log: log, Registry: prometheus.NewRegistry(), Mux: http.NewServeMux(),
 		RedisPrefix: env.RedisPrefix, ready: make(chan string, 1), Supervisor: &supervise.Supervisor{Log: log}}
@@ -135,7 +120,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	} else {
 		log.Warn("FANGPIN_FORM_SECRET 未设置：消息中不附表单链接，H5 表单页面不可用（卡片和命令照常可用）")
 	}
-	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &handlers.Announcer{Links: links}, Access: db, Cal: db.Cal, Now: db.Now, Log: log}
+	cs := &handlers.Cases{Ledger: db, Users: db, Out: s.Outbox, Announce: &announce.Announcer{Links: links}, Access: db, Cal: db.Cal, Now: db.Now, Log: log}
 	s.Router.Register(cs.Commands()...)
 	s.Router.Cards = cs
 	s.Router.Register((&handlers.Reports{Store: db, Out: s.Outbox, Access: db, Spots: db, Log: log, Links: links}).Commands()...)
@@ -159,7 +144,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	// Registry files the office sends are previewed and applied once confirmed (docs/office.md).
 	files.Registry = &handlers.RegistryFiles{Store: db, Users: db, Out: s.Outbox, Access: db, Log: log,
 		ApplyOrg: func(ctx context.Context, o *cases.Org) error { _, err := db.ApplyOrg(ctx, o); return err },
-		Registry: announcedRegistry{db: db, announce: (&handlers.Announcer{Links: links}).AnnounceMoves}}
+		Registry: announcedRegistry{db: db, announce: (&announce.Announcer{Links: links}).AnnounceMoves}}
 	s.Router.Register(files.Registry.Commands()...)
 	s.Router.Files, s.Files = files, files
 	uploads := &handlers.UploadPage{Pushes: files, Links: links, Users: db, OAuth: s.API, Access: db, Log: log}
@@ -168,33 +153,8 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 		s.Mux.Handle("/upload/", uploads)
 	}
 	s.Inbox = bot.NewInbox(pgqueue.New(db.DB), s.Router, log, s.Metrics)
-	appCB := bot.NewAppCallback(appCrypto, env.CorpID, s.Inbox, log, s.Metrics)
-	aiCB := bot.NewAIBotCallback(aiCrypto, s.Inbox, log, s.Metrics)
-	// While Postgres is down, callbacks go to a bounded local spool (FANGPIN_SPOOL_DIR;
-	// "off" to answer 503 instead) and are drained into the inbox when it is back.
-	// The default directory is per database, so servers of different ledgers on one
-	// machine (tests, a demo) never drain each other's callbacks.
-	dir := env.SpoolDir
-	if dir == "" {
-		dbHash := sha256.Sum256([]byte(env.DatabaseURL))
-		dir = filepath.Join(os.TempDir(), "fangpin-spool-"+hex.EncodeToString(dbHash[:6]))
-	}
-	if dir != "off" {
-		s.Spool = &bot.Spool{Dir: dir, Log: log}
-		appCB.Spool, aiCB.Spool = s.Spool, s.Spool
-		s.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fangpin_callback_spool_pending",
-			Help: "Callbacks kept in the local spool while Postgres was unreachable, not yet in the inbox."},
-			func() float64 { return float64(s.Spool.Len()) }))
-	}
-	s.Mux.Handle("/wecom/callback", appCB)
-	s.Mux.Handle("/wecom/aibot", aiCB)
-	if links != nil {
-		s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Access: db, Now: db.Now, Log: log})
-		s.Mux.Handle("/tasks/", &handlers.TaskList{Ledger: db, Users: db, Links: links, OAuth: s.API, Access: db, Cal: db.Cal, Now: db.Now, Log: log})
-		s.Mux.Handle("/overview/", &handlers.Overview{Store: db, Users: db, Links: links, OAuth: s.API, Access: db, Log: log})
-		s.Mux.Handle("/report", &handlers.ReportForm{Ledger: db, Users: db, Links: links, OAuth: s.API,
-			Announce: &handlers.Announcer{Links: links}, Now: db.Now, Log: log})
-	}
+	s.handleCallbacks(env, appCrypto, aiCrypto, log)
+	s.handlePages(db, links, log)
 	s.Mux.HandleFunc("GET /healthz", s.healthz)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
 	s.Sender = &bot.Worker{Store: pgqueue.New(db.DB), API: s.API, Log: log, Metrics: s.Metrics,
@@ -214,6 +174,74 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 		}},
 		Worker{"inbox-prune", s.pruneInbox})
 	return s, nil
+}
+
+// openRedis connects to Redis. Redis away at start does not stop the server: callbacks still
+// go to the inbox in Postgres, the workers that need Redis are restarted until it answers,
+// and /healthz says 503 meanwhile.
+func openRedis(ctx context.Context, env *Env, log *slog.Logger) (*redis.Client, error) {
+	ropt, err := redis.ParseURL(env.RedisURL)
+	if err != nil {
+		return nil, fmt.Errorf("REDIS_URL 有误：%w", err)
+	}
+	rdb := redis.NewClient(ropt)
+	if err := rdb.Ping(ctx).Err(); err != nil {
+		log.WarnContext(ctx, "Redis unreachable at start; workers will retry (Redis 暂时无法连接，后台任务将自动重试)", "err", err)
+	}
+	return rdb, nil
+}
+
+// wecomKeys reads the app's agent id and the callbacks' keys: the app's, and the AI bot's
+// (its own Token and EncodingAESKey; by default the app's).
+func wecomKeys(env *Env) (agentID int64, app, ai *bot.Crypto, err error) {
+	agentID, err = strconv.ParseInt(env.AgentID, 10, 64)
+	if err != nil {
+		return 0, nil, nil, fmt.Errorf("WECOM_AGENT_ID 应为数字：%q", env.AgentID)
+	}
+	if app, err = bot.NewCrypto(env.Token, env.AESKey, env.CorpID); err != nil {
+		return 0, nil, nil, fmt.Errorf("回调配置有误：%w", err)
+	}
+	if ai, err = bot.NewCrypto(env.AIBotToken, env.AIBotAESKey, ""); err != nil {
+		return 0, nil, nil, fmt.Errorf("智能机器人回调配置有误：%w", err)
+	}
+	return agentID, app, ai, nil
+}
+
+// handlePages serves the H5 pages the signed links open (form, task list, overview, 申报
+// form); none without links.
+func (s *Server) handlePages(db *postgres.DB, links *handlers.FormLinks, log *slog.Logger) {
+	if links == nil {
+		return
+	}
+	s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Access: db, Now: db.Now, Log: log})
+	s.Mux.Handle("/tasks/", &handlers.TaskList{Ledger: db, Users: db, Links: links, OAuth: s.API, Access: db, Cal: db.Cal, Now: db.Now, Log: log})
+	s.Mux.Handle("/overview/", &handlers.Overview{Store: db, Users: db, Links: links, OAuth: s.API, Access: db, Log: log})
+	s.Mux.Handle("/report", &handlers.ReportForm{Ledger: db, Users: db, Links: links, OAuth: s.API,
+		Announce: &announce.Announcer{Links: links}, Now: db.Now, Log: log})
+}
+
+// handleCallbacks serves WeCom's callbacks, the app's and the AI bot's, into the inbox.
+// While Postgres is down, callbacks go to a bounded local spool (FANGPIN_SPOOL_DIR; "off" to
+// answer 503 instead) and are drained into the inbox when it is back. The default directory
+// is per database, so servers of different ledgers on one machine (tests, a demo) never
+// drain each other's callbacks.
+func (s *Server) handleCallbacks(env *Env, appCrypto, aiCrypto *bot.Crypto, log *slog.Logger) {
+	appCB := bot.NewAppCallback(appCrypto, env.CorpID, s.Inbox, log, s.Metrics)
+	aiCB := bot.NewAIBotCallback(aiCrypto, s.Inbox, log, s.Metrics)
+	dir := env.SpoolDir
+	if dir == "" {
+		dbHash := sha256.Sum256([]byte(env.DatabaseURL))
+		dir = filepath.Join(os.TempDir(), "fangpin-spool-"+hex.EncodeToString(dbHash[:6]))
+	}
+	if dir != "off" {
+		s.Spool = &bot.Spool{Dir: dir, Log: log}
+		appCB.Spool, aiCB.Spool = s.Spool, s.Spool
+		s.Registry.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{Name: "fangpin_callback_spool_pending",
+			Help: "Callbacks kept in the local spool while Postgres was unreachable, not yet in the inbox."},
+			func() float64 { return float64(s.Spool.Len()) }))
+	}
+	s.Mux.Handle("/wecom/callback", appCB)
+	s.Mux.Handle("/wecom/aibot", aiCB)
 }
 
 // pruneInbox forgets handled callbacks a week old, hourly (callbacks older than a day are

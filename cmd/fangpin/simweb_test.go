@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"github.com/fangpin/fangpin/announce"
+	"github.com/fangpin/fangpin/cases"
 	"io"
 	"log/slog"
 	"net/http"
@@ -17,10 +19,8 @@ import (
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/wecomtest"
 	"github.com/fangpin/fangpin/cases/orgfile"
-	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/synth"
-	"github.com/fangpin/fangpin/handlers"
 	"github.com/fangpin/fangpin/internal/browsertest"
 	"github.com/fangpin/fangpin/internal/redistest"
 )
@@ -49,7 +49,7 @@ func startDemoServe(t *testing.T) (sim *wecomtest.Server, base string) {
 	pgtest.InsertWarning(t, s.DB, pgtest.Warning{Department: "人社局", Category: "employment", Rule: "every_row",
 		IDNumber: g.IDNumber(1975), Name: "刘秀英", Township: "城关镇", Village: "示例二村", Detail: map[string]any{"类型": "零就业家庭"}})
 	links := s.Env.formLinks()
-	res, err := s.DB.Dispatch(context.Background(), postgres.DispatchOptions{Announce: (&handlers.Announcer{Links: links}).Announce})
+	res, err := s.DB.Dispatch(context.Background(), cases.DispatchOptions{Announce: (&announce.Announcer{Links: links}).Announce})
 	if err != nil || res.CasesCreated != 2 {
 		t.Fatalf("dispatch: %+v %v", res, err)
 	}

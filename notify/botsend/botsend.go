@@ -23,18 +23,8 @@ var _ notify.Sender = Outbox{}
 func (Outbox) Send(ctx context.Context, tx cases.Tx, ds ...notify.Delivery) error {
 	msgs := make([]cases.Outgoing, 0, len(ds))
 	for _, d := range ds {
-		m := bot.Outgoing{Key: d.Key}
-		switch {
-		case d.AppChat != "":
-			m.Channel, m.Target = bot.ToAppChat, d.AppChat
-			m.MsgType, m.Body = bot.Text(d.Text)
-		case d.Webhook != "":
-			m.Channel, m.Target = bot.ToWebhook, d.Webhook
-			m.MsgType, m.Body = bot.Text(d.Text, d.Mention...)
-		case len(d.Users) > 0:
-			m.Channel, m.Target = bot.ToUsers, bot.JoinUsers(d.Users...)
-			m.MsgType, m.Body = bot.Text(d.Text)
-		default:
+		m, ok := bot.ToGroup(d.Key, bot.GroupChat{AppChat: d.AppChat, Webhook: d.Webhook}, d.Mention, d.Users, d.Text)
+		if !ok {
 			return fmt.Errorf("reminder %s has no recipient", d.Key)
 		}
 		msgs = append(msgs, m)

@@ -1,4 +1,4 @@
-package handlers
+package announce
 
 import (
 	"fmt"
@@ -30,79 +30,31 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 	if len(n.Cases) == 0 {
 		return nil // only told of households that went elsewhere (elsewhereMessages)
 	}
-	var created, merged int
-	var mergedNos []string
-	type village struct {
-		name  string
-		cases int
-		cats  map[string]int
-	}
-	byVillage := map[string]*village{}
-	var order []string
-	responsible := map[string]bool{}
-	for _, d := range n.Cases {
-		if d.Case.Responsible != "" {
-			responsible[d.Case.Responsible] = true
-		}
-		if d.Merged {
-			merged++
-			mergedNos = append(mergedNos, d.Case.No)
-			continue
-		}
-		created++
-		name := cases.GroupVillage(d.Case.Village)
-		if name == "" || d.Area {
-			name = "乡镇范围"
-		}
-		v := byVillage[name]
-		if v == nil {
-			v = &village{name: name, cats: map[string]int{}}
-			byVillage[name] = v
-			order = append(order, name)
-		}
-		v.cases++
-		for _, l := range strings.Split(groupCategories(d.Case.Categories), "、") {
-			if l != "" {
-				v.cats[l]++
-			}
-		}
-	}
-	sort.Slice(order, func(i, j int) bool {
-		if byVillage[order[i]].cases != byVillage[order[j]].cases {
-			return byVillage[order[i]].cases > byVillage[order[j]].cases
-		}
-		return order[i] < order[j]
-	})
+	t := tallyRound(n.Cases)
 	var b strings.Builder
-	fmt.Fprintf(&b, "【防返贫预警交办】%s 批次 %s：新交办 %d 户", n.Round, n.Township, created)
-	if merged > 0 {
-		fmt.Fprintf(&b, "，在办案件补充预警 %d 户", merged)
-		if merged <= 10 { // case numbers only: the group may read them (docs/privacy.md)
-			fmt.Fprintf(&b, "（%s）", strings.Join(mergedNos, "、"))
+	fmt.Fprintf(&b, "【防返贫预警交办】%s 批次 %s：新交办 %d 户", n.Round, n.Township, t.created)
+	if len(t.mergedNos) > 0 {
+		fmt.Fprintf(&b, "，在办案件补充预警 %d 户", len(t.mergedNos))
+		if len(t.mergedNos) <= 10 { // case numbers only: the group may read them (docs/privacy.md)
+			fmt.Fprintf(&b, "（%s）", strings.Join(t.mergedNos, "、"))
 		}
 	}
 	b.WriteString(dueSentence(n.Cases, "办结"))
-	if len(order) > 0 {
+	if len(t.order) > 0 {
 		b.WriteString("\n按村统计：")
 	}
 	head := b.String()
 	var tail strings.Builder
-	if a.Links != nil && a.Links.BaseURL != "" {
+	if a.linked() && a.Links.Base() != "" {
 		fmt.Fprintf(&tail, "\n本乡镇清单（企业微信验证身份后查看）：%s", a.TownshipListURL(n.Township))
 	}
-	names := cadreNames(n)
-	var mention, who []string
-	for _, u := range n.Cadres {
-		if responsible[u] {
-			mention = append(mention, u)
-			who = append(who, names[u])
-		}
-	}
+	mention, who := responsibleCadres(n, t.responsible)
 	if len(who) > 0 {
 		tail.WriteString("\n责任干部：@" + strings.Join(who, " @") + "，各自负责的案件和任务清单已私信发送。")
 	}
 	tail.WriteString("\n群内不公开个人信息。")
-	if created <= MaxCaseNotices {
+	order := t.order
+	if t.created <= MaxCaseNotices {
 		// a small round: each case by number, masked name and village (docs/privacy.md)
 		b.Reset()
 		b.WriteString(strings.Replace(head, "\n按村统计：", "", 1))
@@ -114,7 +66,7 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 		order = nil
 	}
 	for i, name := range order {
-		v := byVillage[name]
+		v := t.byVillage[name]
 		line := fmt.Sprintf("\n%s %d 户（%s）", v.name, v.cases, countList(v.cats))
 		if b.Len()+len(line)+tail.Len()+64 > TextLimit {
 			fmt.Fprintf(&b, "\n……其余 %d 个村见清单", len(order)-i)
@@ -123,18 +75,78 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 		b.WriteString(line)
 	}
 	b.WriteString(tail.String())
-	o := bot.Outgoing{Key: fmt.Sprintf("round:group:%s:%s", n.Township, roundDigest(n.Cases))}
-	switch {
-	case n.AppChatID != "":
-		o.Channel, o.Target = bot.ToAppChat, n.AppChatID
-		o.MsgType, o.Body = bot.Text(b.String())
-	case n.WebhookKey != "":
-		o.Channel, o.Target = bot.ToWebhook, n.WebhookKey
-		o.MsgType, o.Body = bot.Text(b.String(), mention...)
-	default:
-		return nil // no group: the cadres hear privately
+	// No fallback: without a group the cadres hear of their cases privately.
+	o, ok := bot.ToGroup(fmt.Sprintf("round:group:%s:%s", n.Township, roundDigest(n.Cases)), bot.GroupChat{AppChat: n.AppChatID, Webhook: n.WebhookKey}, mention, nil, b.String())
+	if !ok {
+		return nil
 	}
 	return []bot.Outgoing{o}
+}
+
+// roundTally is a township's round counted for its group: new cases by village (most
+// first) and category, the open cases that took a 补充预警, the cadres responsible.
+type roundTally struct {
+	created     int
+	mergedNos   []string
+	byVillage   map[string]*villageTally
+	order       []string
+	responsible map[string]bool
+}
+
+type villageTally struct {
+	name  string
+	cases int
+	cats  map[string]int
+}
+
+func tallyRound(ds []cases.Dispatched) roundTally {
+	t := roundTally{byVillage: map[string]*villageTally{}, responsible: map[string]bool{}}
+	for _, d := range ds {
+		if d.Case.Responsible != "" {
+			t.responsible[d.Case.Responsible] = true
+		}
+		if d.Merged {
+			t.mergedNos = append(t.mergedNos, d.Case.No)
+			continue
+		}
+		t.created++
+		name := cases.GroupVillage(d.Case.Village)
+		if name == "" || d.Area {
+			name = "乡镇范围"
+		}
+		v := t.byVillage[name]
+		if v == nil {
+			v = &villageTally{name: name, cats: map[string]int{}}
+			t.byVillage[name] = v
+			t.order = append(t.order, name)
+		}
+		v.cases++
+		for _, l := range strings.Split(GroupCategories(d.Case.Categories), "、") {
+			if l != "" {
+				v.cats[l]++
+			}
+		}
+	}
+	sort.Slice(t.order, func(i, j int) bool {
+		if t.byVillage[t.order[i]].cases != t.byVillage[t.order[j]].cases {
+			return t.byVillage[t.order[i]].cases > t.byVillage[t.order[j]].cases
+		}
+		return t.order[i] < t.order[j]
+	})
+	return t
+}
+
+// responsibleCadres are the township's cadres responsible for a case of the round, in org
+// order: their userids to @ and their names.
+func responsibleCadres(n cases.TownshipNotice, responsible map[string]bool) (mention, who []string) {
+	names := cadreNames(n)
+	for _, u := range n.Cadres {
+		if responsible[u] {
+			mention = append(mention, u)
+			who = append(who, names[u])
+		}
+	}
+	return mention, who
 }
 
 func cadreNames(n cases.TownshipNotice) map[string]string {
@@ -224,7 +236,7 @@ func (a *Announcer) roundPrivate(n cases.TownshipNotice) []bot.Outgoing {
 		for _, d := range ds {
 			if d.Merged {
 				text := "【补充预警】您在办的案件有新的预警\n" + CaseNotice(d.Case, d.Warnings)
-				if a.Links != nil {
+				if a.linked() {
 					text += "\n核查表单：" + a.Links.URL(d.Case.No, u)
 				}
 				mt, body := bot.Text(bot.CutUTF8(text, TextLimit))
@@ -286,7 +298,7 @@ func (a *Announcer) privateSummary(n cases.TownshipNotice, user string, ds []cas
 		fmt.Fprintf(&b, "其中人员变动 %d 件无需入户核查，在全国系统中更新后回复“录入 <编号>”即可。", info)
 	}
 	b.WriteString("\n按村：" + countList(byVillage))
-	if a.Links != nil {
+	if a.linked() {
 		b.WriteString("\n任务清单（每户详情和核查表单）：" + a.Links.TaskListURL(user))
 	}
 	if cards {
@@ -294,7 +306,7 @@ func (a *Announcer) privateSummary(n cases.TownshipNotice, user string, ds []cas
 	} else {
 		b.WriteString("\n发送“待办”可在聊天里查看，发送“表单 <编号>”可获取单件案件的核查卡片。")
 	}
-	if a.Links == nil {
+	if !a.linked() {
 		list := "\n案件编号：" + strings.Join(nos, "、")
 		if b.Len()+len(list) > TextLimit {
 			list = bot.CutUTF8(list, TextLimit-b.Len()-16) + "……"
@@ -359,5 +371,5 @@ func dueSentence(ds []cases.Dispatched, what string) string {
 // TownshipListURL is the township's list page for its group: no signature (a group link is
 // no one's); WeCom's OAuth tells the page who opens it.
 func (a *Announcer) TownshipListURL(township string) string {
-	return strings.TrimRight(a.Links.BaseURL, "/") + "/tasks/?township=" + url.QueryEscape(township)
+	return strings.TrimRight(a.Links.Base(), "/") + "/tasks/?township=" + url.QueryEscape(township)
 }

@@ -1,11 +1,11 @@
-package handlers_test
+package announce_test
 
 import (
 	"strings"
 	"testing"
 
+	"github.com/fangpin/fangpin/announce"
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/handlers"
 )
 
 // A 信息变更 case (人员变动) asks for 录入, not 核查: its private message says so and no result
@@ -19,7 +19,7 @@ func TestInfoCaseAnnouncedWithoutVerification(t *testing.T) {
 		Cases: []cases.Dispatched{{Case: c, Warnings: []cases.WarningFact{{Category: cases.CatPopulation, Name: "张四", IDNumber: "110101199003071234",
 			Detail: map[string]string{"变动类型": "死亡", "变动日期": "2026-10-12"}}}}}}
 	var private string
-	for _, m := range (&handlers.Announcer{}).Messages([]cases.TownshipNotice{n}) {
+	for _, m := range (&announce.Announcer{}).Messages([]cases.TownshipNotice{n}) {
 		if m.MsgType == "template_card" {
 			t.Errorf("a result card was sent for a 信息变更 case: %s", m.Body)
 		}
@@ -47,7 +47,7 @@ func TestRoundNoticeStatesEachCasesDueDate(t *testing.T) {
 		CadreNames: []string{"张三丰"}, Liaisons: map[string][]string{},
 		Cases: []cases.Dispatched{{Case: risk("YJ202612-0001", "王建国")}, {Case: risk("YJ202612-0002", "李四")}, {Case: info}}}
 	var group, private string
-	for _, m := range (&handlers.Announcer{}).Messages([]cases.TownshipNotice{n}) {
+	for _, m := range (&announce.Announcer{}).Messages([]cases.TownshipNotice{n}) {
 		switch {
 		case m.Target == "wrCG0001":
 			group += string(m.Body)
@@ -63,7 +63,7 @@ func TestRoundNoticeStatesEachCasesDueDate(t *testing.T) {
 	}
 	// One date for all: said once.
 	n.Cases = n.Cases[:2]
-	for _, m := range (&handlers.Announcer{}).Messages([]cases.TownshipNotice{n}) {
+	for _, m := range (&announce.Announcer{}).Messages([]cases.TownshipNotice{n}) {
 		if m.Target == "wrCG0001" && !strings.Contains(string(m.Body), "请于 2027-01-05 前办结") {
 			t.Errorf("one due date: %s", m.Body)
 		}

@@ -1,4 +1,4 @@
-package handlers
+package announce
 
 import (
 	"context"
@@ -13,7 +13,7 @@ import (
 // cases with their households (cases.MoveAnnouncer, docs/registry.md): both groups, masked; the
 // new township's cadres the details, privately. Due dates stay.
 func (a *Announcer) AnnounceMoves(ctx context.Context, tx cases.Tx, moves []cases.CaseMove) error {
-	return enqueue(ctx, tx, a.MoveMessages(moves))
+	return Enqueue(ctx, tx, a.MoveMessages(moves))
 }
 
 // MoveMessages builds the messages of AnnounceMoves.
@@ -36,7 +36,7 @@ func (a *Announcer) MoveMessages(moves []cases.CaseMove) []bot.Outgoing {
 			fmt.Sprintf("【案件转入】%s %s%s 由%s转来（国家系统名册调整），办理时限不变：%s 前办结。详细信息已私信发送给责任干部。", c.No, who, place, m.From, c.DueOn))...)
 		for _, u := range m.Cadres[m.To] {
 			text := fmt.Sprintf("【案件转入】以下案件由%s转来，请您接手办理（办理时限不变）：\n%s", m.From, CaseNotice(c, m.Warnings))
-			if a.Links != nil {
+			if a.linked() {
 				text += "\n核查表单：" + a.Links.URL(c.No, u)
 			}
 			for i, p := range SplitText("", strings.Split(text, "\n"), "", TextLimit) {
@@ -51,18 +51,8 @@ func (a *Announcer) MoveMessages(moves []cases.CaseMove) []bot.Outgoing {
 // groupText is one text to a township's group (appchat or robot), or to its cadres when it
 // has none.
 func groupText(key string, chat [2]string, cadres []string, text string) []bot.Outgoing {
-	o := bot.Outgoing{Key: key}
-	switch {
-	case chat[0] != "":
-		o.Channel, o.Target = bot.ToAppChat, chat[0]
-		o.MsgType, o.Body = bot.Text(text)
-	case chat[1] != "":
-		o.Channel, o.Target = bot.ToWebhook, chat[1]
-		o.MsgType, o.Body = bot.Text(text, cadres...)
-	case len(cadres) > 0:
-		o.Channel, o.Target = bot.ToUsers, bot.JoinUsers(cadres...)
-		o.MsgType, o.Body = bot.Text(text)
-	default:
+	o, ok := bot.ToGroup(key, bot.GroupChat{AppChat: chat[0], Webhook: chat[1]}, cadres, cadres, text)
+	if !ok {
 		return nil
 	}
 	return []bot.Outgoing{o}

@@ -1,4 +1,4 @@
-package handlers
+package announce
 
 import (
 	"fmt"
@@ -16,27 +16,18 @@ func elsewhereMessages(n cases.TownshipNotice) []bot.Outgoing {
 	}
 	lines := make([]string, len(n.Elsewhere))
 	for i, d := range n.Elsewhere {
-		lines[i] = fmt.Sprintf("%d. %s %s｜%s｜已交办%s", i+1, d.Case.No, maskedWho(d), groupCategories(categoriesOf(d.Warnings)), d.Case.Township)
+		lines[i] = fmt.Sprintf("%d. %s %s｜%s｜已交办%s", i+1, d.Case.No, maskedWho(d), GroupCategories(categoriesOf(d.Warnings)), d.Case.Township)
 	}
 	header := fmt.Sprintf("【防返贫预警·跨乡镇】%s 批次，以下 %d 户的预警数据填报为%s，按户籍交办给其他乡镇办理：", n.Round, len(lines), n.Township)
 	footer := "本乡镇无需重复核查；如掌握该户情况，请与承办乡镇联系。"
 	var out []bot.Outgoing
 	for i, p := range SplitText(header, lines, footer, TextLimit) {
-		o := bot.Outgoing{Key: fmt.Sprintf("dispatch:elsewhere:%s:%s:%d", n.Township, roundDigest(n.Elsewhere), i+1)}
-		switch {
-		case n.AppChatID != "":
-			o.Channel, o.Target = bot.ToAppChat, n.AppChatID
-			o.MsgType, o.Body = bot.Text(p)
-		case n.WebhookKey != "":
-			o.Channel, o.Target = bot.ToWebhook, n.WebhookKey
-			o.MsgType, o.Body = bot.Text(p)
-		case len(n.Cadres) > 0:
-			o.Channel, o.Target = bot.ToUsers, bot.JoinUsers(n.Cadres...)
-			o.MsgType, o.Body = bot.Text(p)
-		default:
-			continue
+		// For information only: nobody is @-ed.
+		o, ok := bot.ToGroup(fmt.Sprintf("dispatch:elsewhere:%s:%s:%d", n.Township, roundDigest(n.Elsewhere), i+1),
+			bot.GroupChat{AppChat: n.AppChatID, Webhook: n.WebhookKey}, nil, n.Cadres, p)
+		if ok {
+			out = append(out, o)
 		}
-		out = append(out, o)
 	}
 	return out
 }

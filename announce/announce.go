@@ -1,4 +1,4 @@
-package handlers
+package announce
 
 import (
 	"context"
@@ -20,16 +20,29 @@ const TextLimit = 1900
 // township group, a summary with the H5 task list for every responsible cadre — and the
 // 责任部门's liaisons — and a card per case when that keeps them within MaxRoundPrivate.
 type Announcer struct {
-	Links *FormLinks // nil: cards carry no link to the H5 form
+	Links Links // nil (or not Enabled): cards carry no link to the H5 form
 }
+
+// Links makes the signed links that messages carry (handlers.FormLinks).
+type Links interface {
+	// Enabled is false for a nil set of links: the messages then carry none.
+	Enabled() bool
+	// Base is the service's public address, "" when it has none.
+	Base() string
+	URL(caseNo, user string) string
+	TaskListURL(user string) string
+}
+
+// linked tells whether the messages carry links.
+func (a *Announcer) linked() bool { return a.Links != nil && a.Links.Enabled() }
 
 // Announce queues the round's messages on the round's transaction (cases.Announcer).
 func (a *Announcer) Announce(ctx context.Context, tx cases.Tx, notices []cases.TownshipNotice) error {
-	return enqueue(ctx, tx, a.Messages(notices))
+	return Enqueue(ctx, tx, a.Messages(notices))
 }
 
 // enqueue queues bot messages on a store's unit of work.
-func enqueue(ctx context.Context, tx cases.Tx, msgs []bot.Outgoing) error {
+func Enqueue(ctx context.Context, tx cases.Tx, msgs []bot.Outgoing) error {
 	out := make([]cases.Outgoing, len(msgs))
 	for i, m := range msgs {
 		out[i] = m
@@ -69,11 +82,11 @@ func GroupLine(c cases.Case, area bool) string {
 	if area || who == "" {
 		who = "区域排查"
 	}
-	return fmt.Sprintf("%s %s（%s）｜%s｜%s", c.No, who, c.GroupPlace(), groupCategories(c.Categories), c.Kind)
+	return fmt.Sprintf("%s %s（%s）｜%s｜%s", c.No, who, c.GroupPlace(), GroupCategories(c.Categories), c.Kind)
 }
 
 // groupCategories names categories by their group labels, in the seed's order.
-func groupCategories(cs []cases.Category) string {
+func GroupCategories(cs []cases.Category) string {
 	has := map[cases.Category]bool{}
 	for _, c := range cs {
 		has[c] = true
@@ -308,7 +321,7 @@ func detailText(d map[string]string) string {
 }
 
 // Card option ids of the result question.
-var resultOptions = []struct {
+var ResultOptions = []struct {
 	ID     string
 	Result cases.Result
 }{{"include", cases.ResultInclude}, {"monitored", cases.ResultMonitored}, {"exclude", cases.ResultExclude}}
@@ -331,7 +344,7 @@ func CaseNoOfTask(taskID string) string {
 // Card is the mini-form (multiple_interaction template card) for one case and user.
 func (a *Announcer) Card(c cases.Case, user, purpose string) bot.Outgoing {
 	task := TaskID(c.No, user, purpose)
-	body, _ := json.Marshal(a.cardBody(c, user, task, "", ""))
+	body, _ := json.Marshal(a.CardBody(c, user, task, "", ""))
 	return bot.Outgoing{Key: "card:" + task, Channel: bot.ToUsers, Target: user,
 		MsgType: "template_card", Body: body}
 }
@@ -339,20 +352,20 @@ func (a *Announcer) Card(c cases.Case, user, purpose string) bot.Outgoing {
 // cardBody is the card's template: with the result choices and the submit button, a note
 // (sub title) when one is given, and — when done is set — the button greyed out with done
 // as its text (replace_text), so the card has nothing left to press.
-func (a *Announcer) cardBody(c cases.Case, user, task, note, done string) map[string]any {
-	options := make([]map[string]string, len(resultOptions))
+func (a *Announcer) CardBody(c cases.Case, user, task, note, done string) map[string]any {
+	options := make([]map[string]string, len(ResultOptions))
 	// Nothing is preselected while the case waits for its visit: a tap on 提交 must never
 	// record 纳入 by default. A handled case's card shows its recorded result.
 	selected := ""
-	for i, o := range resultOptions {
+	for i, o := range ResultOptions {
 		options[i] = map[string]string{"id": o.ID, "text": string(o.Result)}
 		if o.Result == c.Result && done != "" {
 			selected = o.ID
 		}
 	}
-	desc := fmt.Sprintf("%s %s%s · %s", c.HeadName, c.Township, c.Village, groupCategories(c.Categories))
+	desc := fmt.Sprintf("%s %s%s · %s", c.HeadName, c.Township, c.Village, GroupCategories(c.Categories))
 	if c.HeadName == "" {
-		desc = fmt.Sprintf("区域排查 %s%s · %s", c.Township, c.Village, groupCategories(c.Categories))
+		desc = fmt.Sprintf("区域排查 %s%s · %s", c.Township, c.Village, GroupCategories(c.Categories))
 	}
 	resultSelect := map[string]any{"question_key": "result", "title": "核查结论", "option_list": options}
 	if selected != "" {
@@ -369,7 +382,7 @@ func (a *Announcer) cardBody(c cases.Case, user, task, note, done string) map[st
 	if c.HeadName != "" { // private: the card goes to one responsible person
 		card["horizontal_content_list"] = []map[string]any{
 			{"keyname": "户主", "value": c.HeadName + " " + cases.MaskIDNumber(c.HeadIDNumber)},
-			{"keyname": "预警", "value": categoryNames(c.Categories)},
+			{"keyname": "预警", "value": CategoryNames(c.Categories)},
 			{"keyname": "办结时限", "value": c.DueOn.String()},
 		}
 	}
@@ -379,14 +392,14 @@ func (a *Announcer) cardBody(c cases.Case, user, task, note, done string) map[st
 	if done != "" {
 		card["replace_text"] = done
 	}
-	if a.Links != nil && (done == "" || c.Status.Open()) {
+	if a.linked() && (done == "" || c.Status.Open()) {
 		card["jump_list"] = []map[string]any{{"type": 1, "title": "打开核查表单（理由、录入日期）", "url": a.Links.URL(c.No, user)}}
 	}
 	return card
 }
 
 // categoryNames lists categories by their full (private) labels.
-func categoryNames(cs []cases.Category) string {
+func CategoryNames(cs []cases.Category) string {
 	ls := make([]string, len(cs))
 	for i, c := range cs {
 		ls[i] = c.Label()
