@@ -1,4 +1,4 @@
-// Package archcheck holds the module's layout checks (docs/layout.md): the edges link no
+// Package archcheck holds the module's layout checks (docs/datalayer.md): the edges link no
 // storage driver, and no function outside tests runs over MaxFuncLines. Its tests are the
 // checks; `make deps-check` and `make funclen` run them.
 package archcheck
