@@ -218,36 +218,9 @@ func (p *FilePushes) handleColumns(ctx context.Context, m bot.Message, heldID st
 	if len(parts) != 3 || parts[0] != "map" {
 		return reply("这个选项已不可用，请重新发送文件。")
 	}
-	held, err := p.Store.HeldFile(ctx, heldID)
-	if err != nil {
-		if cases.ErrorCode(err) == cases.EInternal {
-			return err
-		}
-		return reply(cases.ErrorMessage(err))
-	}
-	if held.UserID != m.UserID {
-		return reply("这个文件不是您发送的，不能由您选择。")
-	}
-	a, err := p.Users.Actor(ctx, m.UserID)
-	if err != nil {
-		if cases.ErrorCode(err) == cases.EInternal {
-			return err
-		}
-		return reply(cases.ErrorMessage(err))
-	}
-	if !mayPush(a) {
-		return reply("数据文件由各行业部门的联络员或县扶贫办发送。")
-	}
-	all, err := p.choices(ctx, a)
-	if err != nil {
-		if cases.ErrorCode(err) == cases.EInternal {
-			return err
-		}
-		return reply(cases.ErrorMessage(err))
-	}
-	c, ok := pick(all, parts[1])
-	if !ok {
-		return reply("这个选项已不可用，请重新发送文件。")
+	held, a, c, done, err := p.clickedFile(ctx, m.UserID, heldID, parts[1], "这个文件不是您发送的，不能由您选择。", reply)
+	if done {
+		return err
 	}
 	cols := intake.ColumnsOf(c.Cat)
 	asked := map[string]bool{}

@@ -460,36 +460,9 @@ func (p *FilePushes) handleCard(ctx context.Context, m bot.Message) error {
 		mt, body := bot.Text(text)
 		return p.Out.Enqueue(ctx, bot.Outgoing{Key: "file-reply:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: mt, Body: body})
 	}
-	held, err := p.Store.HeldFile(ctx, m.Card.TaskID)
-	if err != nil {
-		if cases.ErrorCode(err) == cases.EInternal {
-			return err
-		}
-		return reply(cases.ErrorMessage(err))
-	}
-	if held.UserID != m.UserID {
-		return reply("这个文件不是您发送的，不能由您选择类别。")
-	}
-	a, err := p.Users.Actor(ctx, m.UserID)
-	if err != nil {
-		if cases.ErrorCode(err) == cases.EInternal {
-			return err
-		}
-		return reply(cases.ErrorMessage(err))
-	}
-	if !mayPush(a) {
-		return reply("数据文件由各行业部门的联络员或县扶贫办发送。")
-	}
-	all, err := p.choices(ctx, a)
-	if err != nil {
-		if cases.ErrorCode(err) == cases.EInternal {
-			return err
-		}
-		return reply(cases.ErrorMessage(err))
-	}
-	c, ok := pick(all, m.Card.EventKey)
-	if !ok {
-		return reply("这个选项已不可用，请重新发送文件。")
+	held, a, c, done, err := p.clickedFile(ctx, m.UserID, m.Card.TaskID, m.Card.EventKey, "这个文件不是您发送的，不能由您选择类别。", reply)
+	if done {
+		return err
 	}
 	path, sum, err := spoolFile(p.TempDir, func(w io.Writer) error { _, err := w.Write(held.Data); return err })
 	if err != nil {
@@ -620,4 +593,38 @@ func PushSummary(name string, b cases.Batch, workbookRows int) string {
 		}
 	}
 	return s.String()
+}
+
+// clickedFile is what a click on a held file's card needs: the file (heldID), its sender as
+// an actor who may push, and the choice the click names (key). A user's mistake is answered
+// through reply and comes back as done, with reply's error; an internal failure comes back as
+// done with its error.
+func (p *FilePushes) clickedFile(ctx context.Context, userID, heldID, key, notYours string, reply func(string) error) (held cases.HeldFile, a cases.Actor, c pushChoice, done bool, err error) {
+	fail := func(err error) error {
+		if cases.ErrorCode(err) == cases.EInternal {
+			return err
+		}
+		return reply(cases.ErrorMessage(err))
+	}
+	if held, err = p.Store.HeldFile(ctx, heldID); err != nil {
+		return held, a, c, true, fail(err)
+	}
+	if held.UserID != userID {
+		return held, a, c, true, reply(notYours)
+	}
+	if a, err = p.Users.Actor(ctx, userID); err != nil {
+		return held, a, c, true, fail(err)
+	}
+	if !mayPush(a) {
+		return held, a, c, true, reply("数据文件由各行业部门的联络员或县扶贫办发送。")
+	}
+	all, err := p.choices(ctx, a)
+	if err != nil {
+		return held, a, c, true, fail(err)
+	}
+	c, ok := pick(all, key)
+	if !ok {
+		return held, a, c, true, reply("这个选项已不可用，请重新发送文件。")
+	}
+	return held, a, c, false, nil
 }
