@@ -526,16 +526,6 @@ func (p *FilePushes) answer(msgID, user, name string, out pushOutcome, err error
 	return msgs
 }
 
-// periodText names a push's period as the department does: an education push by its 学年.
-func periodText(b cases.Batch) string {
-	if b.Category == cases.CatEducation {
-		if d, err := cases.ParseMonth(b.Period); err == nil {
-			return cases.SchoolYearOf(d) + " 学年"
-		}
-	}
-	return b.Period
-}
-
 // PushSummary is the answer to a department file, in chat and on the upload page: what was
 // taken, what was refused and why (the first 10 row errors), and how to change the period.
 // workbookRows is how many refused rows come back as a workbook.
@@ -544,7 +534,7 @@ func PushSummary(name string, b cases.Batch, workbookRows int) string {
 	if b.DuplicateOf != nil {
 		fmt.Fprintf(&s, "文件“%s”与之前推送的批次 %s 内容完全相同，没有重复导入，数据不变。\n", name, *b.DuplicateOf)
 	} else {
-		fmt.Fprintf(&s, "已导入文件“%s”：%s · %s，期间 %s，批次号 %s。\n", name, b.Department, b.Category.Label(), periodText(b), b.ID)
+		fmt.Fprintf(&s, "已导入文件“%s”：%s · %s，期间 %s，批次号 %s。\n", name, b.Department, b.Category.Label(), cases.PeriodLabel(b.Category, b.Period), b.ID)
 	}
 	fmt.Fprintf(&s, "共 %d 行：接收 %d 行，退回 %d 行，跳过 %d 行（合计、落款等非数据行），产生预警 %d 条，不在筛查范围 %d 行。",
 		b.Rows, b.Accepted, b.Rejected, b.Skipped, b.Warnings, b.OutOfScope)
