@@ -257,39 +257,69 @@ func (l *RegistryLoad) Finish(ctx context.Context, opt cases.RegistryImportOptio
 	return cases.RegistryImportResult{BatchID: a.BatchID, Diff: a.Diff, CasesMoved: len(a.Moves)}, nil
 }
 
+// finish decides what the file changes (decide), then, unless nothing is to be written,
+// writes it (apply), all in the load's one transaction.
 func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
-	tx, db := l.tx, l.db
 	var out RegistryApplied
+	write, err := l.decide(ctx, &out)
+	if err != nil || !write {
+		return out, err
+	}
+	return out, l.apply(ctx, &out)
+}
+
+// decide ends the rows' COPY, builds the file's tables and the change list (registry_chg),
+// reads it into out.Diff and says whether it is to be written: not for a dry run, an
+// identical file, or a first import that stored the file itself; a refusal is an error.
+func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, error) {
+	tx := l.tx
 	start := traceStart()
 	if err := l.endCopy(ctx); err != nil {
-		return out, err
+		return false, err
 	}
 	traceStep("end of the rows' COPY", start)
 	traceStep("the rows' COPY, from the first row", l.copied)
 	if err := tx.GetContext(ctx, &out.Diff.ActiveBefore, `SELECT count(*) FROM registry_households WHERE status = 'active'`); err != nil {
-		return out, fmt.Errorf("registry size: %w", err)
+		return false, fmt.Errorf("registry size: %w", err)
 	}
 	ref := l.opt.Refusals
 	if out.Diff.ActiveBefore > 0 && ref.TooMany() {
-		return out, ref.Refusal()
+		return false, ref.Refusal()
 	}
 	if out.Diff.ActiveBefore == 0 {
 		ref = cases.RegistryRefusals{} // a first import stores every good row
 	}
 	if out.Diff.ActiveBefore == 0 && !l.opt.DryRun {
-		done, err := l.firstImport(ctx, &out)
+		done, err := l.firstImport(ctx, out)
 		if done || err != nil {
-			return out, err
+			return false, err
 		}
 	}
 	if err := holdRefused(ctx, tx, ref, &out.Diff); err != nil {
-		return out, err
+		return false, err
 	}
 	for _, q := range registryDiffSQL {
 		if _, err := execTraced(ctx, tx, q); err != nil {
-			return out, fmt.Errorf("registry diff: %w", err)
+			return false, fmt.Errorf("registry diff: %w", err)
 		}
 	}
+	d := &out.Diff
+	if err := readRegistryChanges(ctx, tx, d); err != nil {
+		return false, err
+	}
+	if l.opt.DryRun {
+		return false, nil
+	}
+	if d.TooManyRemovals() && !l.opt.AllowRemovals {
+		return false, cases.Errorf(cases.EConflict, "名册没有导入：这份文件会让 %d 户退出名册（现有 %d 户的 %.0f%%），超过 %.0f%%，可能是只导出了部分乡镇或部分户。"+
+			"请确认导出的是全县完整名册；如确需让这些户退出，请加 --allow-removals 重新导入。",
+			d.RemovedHouseholds, d.ActiveBefore, 100*float64(d.RemovedHouseholds)/float64(d.ActiveBefore), 100*cases.MaxRemovalShare)
+	}
+	return !d.Empty(), nil
+}
+
+// readRegistryChanges reads the change list (registry_chg, in its order) into d and counts it.
+func readRegistryChanges(ctx context.Context, tx *sqlx.Tx, d *cases.RegistryDiff) error {
 	var rows []struct {
 		Change string         `db:"change"`
 		House  string         `db:"household"`
@@ -298,12 +328,11 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 		From   string         `db:"from_"`
 		To     string         `db:"to_"`
 	}
-	start = traceStart()
+	start := traceStart()
 	if err := tx.SelectContext(ctx, &rows, `SELECT change, household, id_number, fields, from_, to_ FROM registry_chg ORDER BY seq`); err != nil {
-		return out, fmt.Errorf("registry diff: %w", err)
+		return fmt.Errorf("registry diff: %w", err)
 	}
 	traceStep("read the change list", start)
-	d := &out.Diff
 	for _, r := range rows {
 		c := cases.RegistryChange{Change: r.Change, Household: r.House, IDNumber: r.ID, From: r.From, To: r.To}
 		if len(r.Fields) > 0 {
@@ -324,26 +353,47 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 			}
 		}
 	}
-	if l.opt.DryRun {
-		return out, nil
-	}
-	if d.TooManyRemovals() && !l.opt.AllowRemovals {
-		return out, cases.Errorf(cases.EConflict, "名册没有导入：这份文件会让 %d 户退出名册（现有 %d 户的 %.0f%%），超过 %.0f%%，可能是只导出了部分乡镇或部分户。"+
-			"请确认导出的是全县完整名册；如确需让这些户退出，请加 --allow-removals 重新导入。",
-			d.RemovedHouseholds, d.ActiveBefore, 100*float64(d.RemovedHouseholds)/float64(d.ActiveBefore), 100*cases.MaxRemovalShare)
-	}
-	if d.Empty() {
-		return out, nil
-	}
+	return nil
+}
+
+// apply writes the decided change list under a new batch id: the registry's rows, the
+// history, the import's record, the open cases moved with their households and the
+// townships told of them.
+func (l *RegistryLoad) apply(ctx context.Context, out *RegistryApplied) error {
+	tx, db, d := l.tx, l.db, &out.Diff
 	now := db.Now()
 	out.BatchID = newRegistryBatchID(now)
+	if err := writeRegistryRows(ctx, tx, now, d); err != nil {
+		return err
+	}
+	if err := insertRegistryHistory(ctx, tx, `SELECT seq AS ord, change, household, id_number, fields, from_, to_ FROM registry_chg`,
+		out.BatchID, cases.DateOf(now), now); err != nil {
+		return err
+	}
+	if err := l.recordImport(ctx, out.BatchID, now, d); err != nil {
+		return err
+	}
+	var err error
+	if out.Moves, err = db.moveCases(ctx, tx, out.BatchID, now, d.Changes); err != nil {
+		return err
+	}
+	if l.opt.Announce != nil && len(out.Moves) > 0 {
+		if err := l.opt.Announce(ctx, unit{tx}, out.Moves); err != nil {
+			return fmt.Errorf("queue case move messages: %w", err)
+		}
+	}
+	return nil
+}
+
+// writeRegistryRows applies the change list to registry_households and registry_members.
+func writeRegistryRows(ctx context.Context, tx *sqlx.Tx, now time.Time, d *cases.RegistryDiff) error {
 	// Rows already there are updated and new ones inserted by two set-based statements each
 	// (an anti-join, not ON CONFLICT): a first import inserts without a speculative look-up
 	// per row, and an identical re-import writes nothing. Households are looked at only when
 	// the change list names them (added, or changed), not all of the file's against the
 	// registry's again; the list is analysed first, for that join.
 	if _, err := execTraced(ctx, tx, `ANALYZE registry_chg`); err != nil {
-		return out, fmt.Errorf("registry diff: %w", err)
+		return fmt.Errorf("registry diff: %w", err)
 	}
 	for _, q := range []string{`
 		UPDATE registry_households h SET head_id_number = fh.head_id_number, township_id = fh.township_id,
@@ -363,41 +413,25 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 		SELECT f.id_number, f.household_no, f.name, f.relation, $1 FROM registry_fm f WHERE NOT f.absent AND NOT f.known`,
 	} {
 		if _, err := execTraced(ctx, tx, q, now); err != nil {
-			return out, fmt.Errorf("apply registry rows: %w", err)
+			return fmt.Errorf("apply registry rows: %w", err)
 		}
 	}
 	if _, err := execTraced(ctx, tx, `UPDATE registry_households SET status = 'removed', removed_at = $1, updated_at = $1
 		WHERE household_no IN (SELECT household FROM registry_chg WHERE change = 'removed' AND id_number = '')`, now); err != nil {
-		return out, fmt.Errorf("remove households: %w", err)
+		return fmt.Errorf("remove households: %w", err)
 	}
 	if _, err := execTraced(ctx, tx, `UPDATE registry_members SET removed_at = $1, updated_at = $1
 		WHERE id_number IN (SELECT id_number FROM registry_chg WHERE change = 'removed' AND id_number <> '')`, now); err != nil {
-		return out, fmt.Errorf("remove members: %w", err)
+		return fmt.Errorf("remove members: %w", err)
 	}
 	if len(d.Changes) > d.ActiveBefore/10 {
 		// A large change (a first import): the next import's joins are planned on the
 		// registry's real size, not on an empty table's statistics.
 		if _, err := execTraced(ctx, tx, registryDefaultStatistics+`; ANALYZE registry_households (household_no, status); ANALYZE registry_members (id_number, household_no, removed_at)`); err != nil {
-			return out, fmt.Errorf("registry statistics: %w", err)
+			return fmt.Errorf("registry statistics: %w", err)
 		}
 	}
-	if err := insertRegistryHistory(ctx, tx, `SELECT seq AS ord, change, household, id_number, fields, from_, to_ FROM registry_chg`,
-		out.BatchID, cases.DateOf(now), now); err != nil {
-		return out, err
-	}
-	if err := l.recordImport(ctx, out.BatchID, now, d); err != nil {
-		return out, err
-	}
-	var err error
-	if out.Moves, err = db.moveCases(ctx, tx, out.BatchID, now, d.Changes); err != nil {
-		return out, err
-	}
-	if l.opt.Announce != nil && len(out.Moves) > 0 {
-		if err := l.opt.Announce(ctx, unit{tx}, out.Moves); err != nil {
-			return out, fmt.Errorf("queue case move messages: %w", err)
-		}
-	}
-	return out, nil
+	return nil
 }
 
 // registryDefaultStatistics goes back to the server's sample size before the registry's own
