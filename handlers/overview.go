@@ -88,91 +88,129 @@ func (o *Overview) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		o.render(w, http.StatusMethodNotAllowed, overviewPage{Error: "概览页面只能查看。"})
 		return
 	}
-	q := r.URL.Query()
-	ctx := r.Context()
-	rest := strings.TrimPrefix(r.URL.Path, "/overview/")
-	if code := q.Get("code"); code != "" && o.OAuth != nil && q.Get("s") == "" {
-		user, err := o.OAuth.UserIDByCode(ctx, code)
-		if err != nil {
-			o.log().WarnContext(ctx, "overview oauth", "err", err)
-			o.render(w, http.StatusForbidden, overviewPage{Error: "企业微信身份验证失败，请从企业微信里重新打开概览。"})
-			return
-		}
-		o.Links.RememberViewer(w, user)
-		http.Redirect(w, r, o.Links.OverviewPath(user), http.StatusSeeOther)
+	user, sub, actor, ok := o.admit(w, r)
+	if !ok {
 		return
 	}
-	user, sub, _ := strings.Cut(rest, "/")
-	if err := o.Links.VerifyOverview(user, q.Get("e"), q.Get("s")); err != nil {
-		refuseLink(ctx, o.log(), o.Access, "概览", "", "", linkRefusal(o.Links, q.Get("e")))
-		o.fail(w, sub, http.StatusForbidden, cases.ErrorMessage(err))
+	month, town, ok := o.filters(w, r, sub)
+	if !ok {
 		return
 	}
-	if viewer, reason, err := o.Links.CheckViewer(w, r, user, o.OAuth); err != nil {
-		if err == errOAuthNeeded {
-			http.Redirect(w, r, o.Links.OAuthRedirect(r), http.StatusFound)
-			return
-		}
-		refuseLink(ctx, o.log(), o.Access, "概览", "", viewer, reason)
-		o.fail(w, sub, http.StatusForbidden, cases.ErrorMessage(err))
-		return
-	}
-	actor, err := o.Users.Actor(r.Context(), user)
-	if err == nil && actor.Role != cases.RoleOffice && actor.Role != cases.RoleLeader {
-		err = cases.Errorf(cases.EForbidden, "概览页面只对县扶贫办和县领导开放。")
-	}
-	if err != nil {
-		o.fail(w, sub, statusOf(err), cases.ErrorMessage(err))
-		return
-	}
-	month := o.Store.Today().MonthKey()
-	if m := q.Get("m"); m != "" {
-		d, err := cases.ParseMonth(m)
-		if err != nil {
-			o.fail(w, sub, http.StatusBadRequest, "月份应写作 YYYY-MM，例如 2026-11。")
-			return
-		}
-		month = d.MonthKey()
-	}
-	names, err := o.Store.TownshipNames(ctx)
-	if err != nil {
-		o.internal(w, r, sub, err)
-		return
-	}
-	town := ""
-	if t := q.Get("t"); t != "" {
-		var ok bool
-		if town, ok = names[t]; !ok {
-			o.fail(w, sub, http.StatusBadRequest, "没有名为“"+clip(t, 10)+"”的乡镇，请从列表中选择。")
-			return
-		}
-	}
-	a, err := o.Store.Assess(ctx, month)
+	a, err := o.Store.Assess(r.Context(), month)
 	if err != nil {
 		o.internal(w, r, sub, err)
 		return
 	}
 	switch sub {
 	case "progress.png", "stats.png":
-		var png []byte
-		if sub == "progress.png" {
-			png, err = progressChart(ctx, o.Store, a, town)
-		} else {
-			png, err = statsChart(a)
-		}
-		if err != nil {
-			o.internal(w, r, sub, err)
-			return
-		}
-		w.Header().Set("Content-Type", "image/png")
-		w.Header().Set("Cache-Control", "private, no-store")
-		w.Write(png)
-		return
-	case "", "cases":
+		o.serveChart(w, r, sub, a, town)
+	case "cases":
+		o.serveCases(w, r, o.page(r, user, month, town, a), a, town, actor)
+	case "":
+		p := o.page(r, user, month, town, a)
+		addFigures(&p, a, town)
+		o.render(w, http.StatusOK, p)
 	default:
 		o.fail(w, sub, http.StatusNotFound, "没有这个页面。")
+	}
+}
+
+// admit decides who is looking. A WeCom OAuth code (without a signed link) is exchanged for
+// the user and redirected to the user's own link; otherwise the signed link, the viewer
+// behind it and the user's role must all pass. When ok is false the request has been
+// answered and the caller stops.
+func (o *Overview) admit(w http.ResponseWriter, r *http.Request) (user, sub string, actor cases.Actor, ok bool) {
+	q := r.URL.Query()
+	ctx := r.Context()
+	rest := strings.TrimPrefix(r.URL.Path, "/overview/")
+	if code := q.Get("code"); code != "" && o.OAuth != nil && q.Get("s") == "" {
+		viewer, err := o.OAuth.UserIDByCode(ctx, code)
+		if err != nil {
+			o.log().WarnContext(ctx, "overview oauth", "err", err)
+			o.render(w, http.StatusForbidden, overviewPage{Error: "企业微信身份验证失败，请从企业微信里重新打开概览。"})
+			return "", "", cases.Actor{}, false
+		}
+		o.Links.RememberViewer(w, viewer)
+		http.Redirect(w, r, o.Links.OverviewPath(viewer), http.StatusSeeOther)
+		return "", "", cases.Actor{}, false
+	}
+	user, sub, _ = strings.Cut(rest, "/")
+	if err := o.Links.VerifyOverview(user, q.Get("e"), q.Get("s")); err != nil {
+		refuseLink(ctx, o.log(), o.Access, "概览", "", "", linkRefusal(o.Links, q.Get("e")))
+		o.fail(w, sub, http.StatusForbidden, cases.ErrorMessage(err))
+		return "", "", cases.Actor{}, false
+	}
+	if viewer, reason, err := o.Links.CheckViewer(w, r, user, o.OAuth); err != nil {
+		if err == errOAuthNeeded {
+			http.Redirect(w, r, o.Links.OAuthRedirect(r), http.StatusFound)
+			return "", "", cases.Actor{}, false
+		}
+		refuseLink(ctx, o.log(), o.Access, "概览", "", viewer, reason)
+		o.fail(w, sub, http.StatusForbidden, cases.ErrorMessage(err))
+		return "", "", cases.Actor{}, false
+	}
+	actor, err := o.Users.Actor(ctx, user)
+	if err == nil && actor.Role != cases.RoleOffice && actor.Role != cases.RoleLeader {
+		err = cases.Errorf(cases.EForbidden, "概览页面只对县扶贫办和县领导开放。")
+	}
+	if err != nil {
+		o.fail(w, sub, statusOf(err), cases.ErrorMessage(err))
+		return "", "", cases.Actor{}, false
+	}
+	return user, sub, actor, true
+}
+
+// filters reads the month (this month unless m names one) and the township (t must be one of
+// the county's; none means the whole county) the page is narrowed to. When ok is false the
+// request has been answered.
+func (o *Overview) filters(w http.ResponseWriter, r *http.Request, sub string) (month, town string, ok bool) {
+	q := r.URL.Query()
+	month = o.Store.Today().MonthKey()
+	if m := q.Get("m"); m != "" {
+		d, err := cases.ParseMonth(m)
+		if err != nil {
+			o.fail(w, sub, http.StatusBadRequest, "月份应写作 YYYY-MM，例如 2026-11。")
+			return "", "", false
+		}
+		month = d.MonthKey()
+	}
+	names, err := o.Store.TownshipNames(r.Context())
+	if err != nil {
+		o.internal(w, r, sub, err)
+		return "", "", false
+	}
+	if t := q.Get("t"); t != "" {
+		var found bool
+		if town, found = names[t]; !found {
+			o.fail(w, sub, http.StatusBadRequest, "没有名为“"+clip(t, 10)+"”的乡镇，请从列表中选择。")
+			return "", "", false
+		}
+	}
+	return month, town, true
+}
+
+// serveChart answers with the 进度 or the 统计 picture of the assessment.
+func (o *Overview) serveChart(w http.ResponseWriter, r *http.Request, sub string, a cases.Assessment, town string) {
+	var png []byte
+	var err error
+	if sub == "progress.png" {
+		png, err = progressChart(r.Context(), o.Store, a, town)
+	} else {
+		png, err = statsChart(a)
+	}
+	if err != nil {
+		o.internal(w, r, sub, err)
 		return
 	}
+	w.Header().Set("Content-Type", "image/png")
+	w.Header().Set("Cache-Control", "private, no-store")
+	w.Write(png)
+}
+
+// page fills what the overview and its case lists share: the links, the filter form's
+// choices and when the figures were taken.
+func (o *Overview) page(r *http.Request, user, month, town string, a cases.Assessment) overviewPage {
+	q := r.URL.Query()
 	v := url.Values{"e": {q.Get("e")}, "s": {q.Get("s")}, "m": {month}}
 	if town != "" {
 		v.Set("t", town)
@@ -190,36 +228,45 @@ func (o *Overview) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, t := range a.Townships {
 		p.Towns = append(p.Towns, t.Name)
 	}
-	if sub == "cases" {
-		part := q.Get("p")
-		label, ok := charts.PartLabels[part]
-		if part != "" && !ok {
-			o.fail(w, sub, http.StatusBadRequest, "不认识的案件类别。")
-			return
-		}
-		p.Part = label
-		if part == "" {
-			p.Part = "全部案件"
-		}
-		for _, f := range a.Cases {
-			if (town != "" && f.Township != town) || (part != "" && charts.PartOf(f) != part) {
-				continue
-			}
-			// names masked: the page may be shown on a screen in a meeting
-			p.Cases = append(p.Cases, overviewCase{No: f.No, Township: f.Township, Village: f.Village,
-				Name: cases.MaskName(f.HeadName), Status: charts.PartLabels[charts.PartOf(f)], DueOn: f.DueOn.String()})
-		}
-		evs := make([]cases.AccessEvent, len(p.Cases))
-		for i, c := range p.Cases {
-			evs[i] = cases.AccessEvent{User: actor.UserID, Action: cases.AccessView, CaseNo: c.No, Channel: cases.ChannelH5, Detail: "概览案件清单"}
-		}
-		if err := recordAccess(ctx, o.Access, evs...); err != nil {
-			o.internal(w, r, sub, err)
-			return
-		}
-		o.render(w, http.StatusOK, p)
+	return p
+}
+
+// serveCases answers with the cases behind one bar (p names the part; none means all cases),
+// recording every listed case as viewed before the list is shown (docs/privacy.md).
+func (o *Overview) serveCases(w http.ResponseWriter, r *http.Request, p overviewPage, a cases.Assessment, town string, actor cases.Actor) {
+	const sub = "cases"
+	part := r.URL.Query().Get("p")
+	label, ok := charts.PartLabels[part]
+	if part != "" && !ok {
+		o.fail(w, sub, http.StatusBadRequest, "不认识的案件类别。")
 		return
 	}
+	p.Part = label
+	if part == "" {
+		p.Part = "全部案件"
+	}
+	for _, f := range a.Cases {
+		if (town != "" && f.Township != town) || (part != "" && charts.PartOf(f) != part) {
+			continue
+		}
+		// names masked: the page may be shown on a screen in a meeting
+		p.Cases = append(p.Cases, overviewCase{No: f.No, Township: f.Township, Village: f.Village,
+			Name: cases.MaskName(f.HeadName), Status: charts.PartLabels[charts.PartOf(f)], DueOn: f.DueOn.String()})
+	}
+	evs := make([]cases.AccessEvent, len(p.Cases))
+	for i, c := range p.Cases {
+		evs[i] = cases.AccessEvent{User: actor.UserID, Action: cases.AccessView, CaseNo: c.No, Channel: cases.ChannelH5, Detail: "概览案件清单"}
+	}
+	if err := recordAccess(r.Context(), o.Access, evs...); err != nil {
+		o.internal(w, r, sub, err)
+		return
+	}
+	o.render(w, http.StatusOK, p)
+}
+
+// addFigures puts the township bars, the county's totals and the departments' pushes and
+// tasks on the overview page.
+func addFigures(p *overviewPage, a cases.Assessment, town string) {
 	bars := charts.TownshipBars(a, town)
 	for _, t := range a.Townships {
 		if town != "" && t.Name != town {
@@ -246,7 +293,6 @@ func (o *Overview) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Departments = append(p.Departments, od)
 	}
-	o.render(w, http.StatusOK, p)
 }
 
 func fmtRatio(a, b int) string { return fmt.Sprintf("%d/%d", a, b) }
