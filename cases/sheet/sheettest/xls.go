@@ -32,34 +32,74 @@ const (
 	headerDIFAT = 109
 )
 
-// WriteCFB writes an OLE2 container (version 3, 512-byte sectors) holding streams in its
-// root storage. Streams shorter than 4096 bytes are padded to 4096 (so that none lives in
-// the mini stream); the content is streamed, never held.
-func WriteCFB(w io.Writer, streams []Stream) error {
-	sizes := make([]int64, len(streams))
-	var nData int64
+// cfbLayout is where everything goes in a generated container: the sectors each stream
+// occupies (padded) and the counts and first sectors of the FAT, DIFAT and directory.
+type cfbLayout struct {
+	sizes                           []int64 // each stream's size once padded to 4096
+	nData, nDir, nFAT, nDIFAT       int64
+	firstDIFAT, firstDir, firstData int64
+}
+
+// planCFB lays out a container for streams. The FAT and DIFAT must also map their own
+// sectors, so their counts are iterated until they stop growing.
+func planCFB(streams []Stream) cfbLayout {
+	l := cfbLayout{sizes: make([]int64, len(streams))}
 	for i, s := range streams {
-		sizes[i] = max(s.Size, 4096)
-		nData += (sizes[i] + sector - 1) / sector
+		l.sizes[i] = max(s.Size, 4096)
+		l.nData += (l.sizes[i] + sector - 1) / sector
 	}
-	nDir := int64((len(streams) + 1 + 3) / 4)
-	var nFAT, nDIFAT int64
+	l.nDir = int64((len(streams) + 1 + 3) / 4)
 	for {
-		total := nData + nDir + nFAT + nDIFAT
+		total := l.nData + l.nDir + l.nFAT + l.nDIFAT
 		f := (total + perFAT - 1) / perFAT
 		d := int64(0)
 		if f > headerDIFAT {
 			d = (f - headerDIFAT + perFAT - 2) / (perFAT - 1)
 		}
-		if f == nFAT && d == nDIFAT {
+		if f == l.nFAT && d == l.nDIFAT {
 			break
 		}
-		nFAT, nDIFAT = f, d
+		l.nFAT, l.nDIFAT = f, d
 	}
 	// Sectors: FAT, DIFAT, directory, then each stream's data.
-	firstDIFAT := nFAT
-	firstDir := nFAT + nDIFAT
-	firstData := firstDir + nDir
+	l.firstDIFAT = l.nFAT
+	l.firstDir = l.nFAT + l.nDIFAT
+	l.firstData = l.firstDir + l.nDir
+	return l
+}
+
+// WriteCFB writes an OLE2 container (version 3, 512-byte sectors) holding streams in its
+// root storage. Streams shorter than 4096 bytes are padded to 4096 (so that none lives in
+// the mini stream); the content is streamed, never held.
+func WriteCFB(w io.Writer, streams []Stream) error {
+	l := planCFB(streams)
+	if _, err := w.Write(l.header()); err != nil {
+		return err
+	}
+	bw := &entryWriter{w: w}
+	l.writeFAT(bw)
+	l.writeDIFAT(bw)
+	if bw.err != nil {
+		return bw.err
+	}
+	if _, err := w.Write(l.directory(streams)); err != nil {
+		return err
+	}
+	for i, s := range streams {
+		n, err := io.CopyN(w, s.R, s.Size)
+		if err != nil {
+			return err
+		}
+		pad := (l.sizes[i]+sector-1)/sector*sector - n
+		if _, err := w.Write(make([]byte, pad)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// header is the container's 512-byte header, with the first 109 FAT sectors listed in it.
+func (l cfbLayout) header() []byte {
 	le := binary.LittleEndian
 	h := make([]byte, sector)
 	copy(h, []byte{0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1})
@@ -68,43 +108,44 @@ func WriteCFB(w io.Writer, streams []Stream) error {
 	le.PutUint16(h[28:], 0xFFFE)
 	le.PutUint16(h[30:], 9)
 	le.PutUint16(h[32:], 6)
-	le.PutUint32(h[44:], uint32(nFAT))
-	le.PutUint32(h[48:], uint32(firstDir))
+	le.PutUint32(h[44:], uint32(l.nFAT))
+	le.PutUint32(h[48:], uint32(l.firstDir))
 	le.PutUint32(h[56:], 4096)
 	le.PutUint32(h[60:], endOfChain)
-	if nDIFAT > 0 {
-		le.PutUint32(h[68:], uint32(firstDIFAT))
+	if l.nDIFAT > 0 {
+		le.PutUint32(h[68:], uint32(l.firstDIFAT))
 	} else {
 		le.PutUint32(h[68:], endOfChain)
 	}
-	le.PutUint32(h[72:], uint32(nDIFAT))
+	le.PutUint32(h[72:], uint32(l.nDIFAT))
 	for i := 0; i < headerDIFAT; i++ {
 		v := uint32(freeSect)
-		if int64(i) < nFAT {
+		if int64(i) < l.nFAT {
 			v = uint32(i)
 		}
 		le.PutUint32(h[76+4*i:], v)
 	}
-	if _, err := w.Write(h); err != nil {
-		return err
-	}
-	// The FAT, written entry by entry.
-	bw := &entryWriter{w: w}
-	for i := int64(0); i < nFAT; i++ {
+	return h
+}
+
+// writeFAT writes the FAT, entry by entry: its own and the DIFAT's sectors marked, the
+// directory's and each stream's sectors chained, then free entries to the sector's end.
+func (l cfbLayout) writeFAT(bw *entryWriter) {
+	for i := int64(0); i < l.nFAT; i++ {
 		bw.put(fatSect)
 	}
-	for i := int64(0); i < nDIFAT; i++ {
+	for i := int64(0); i < l.nDIFAT; i++ {
 		bw.put(difSect)
 	}
-	for i := int64(0); i < nDir; i++ {
-		if i == nDir-1 {
+	for i := int64(0); i < l.nDir; i++ {
+		if i == l.nDir-1 {
 			bw.put(endOfChain)
 		} else {
-			bw.put(uint32(firstDir + i + 1))
+			bw.put(uint32(l.firstDir + i + 1))
 		}
 	}
-	next := firstData
-	for _, sz := range sizes {
+	next := l.firstData
+	for _, sz := range l.sizes {
 		n := (sz + sector - 1) / sector
 		for j := int64(0); j < n; j++ {
 			if j == n-1 {
@@ -118,27 +159,32 @@ func WriteCFB(w io.Writer, streams []Stream) error {
 	for bw.n%perFAT != 0 {
 		bw.put(freeSect)
 	}
-	// The DIFAT sectors: the FAT sectors after the header's 109.
-	for i := int64(0); i < nDIFAT; i++ {
+}
+
+// writeDIFAT writes the DIFAT sectors: the FAT sectors after the header's 109.
+func (l cfbLayout) writeDIFAT(bw *entryWriter) {
+	for i := int64(0); i < l.nDIFAT; i++ {
 		for j := int64(0); j < perFAT-1; j++ {
 			k := headerDIFAT + i*(perFAT-1) + j
-			if k < nFAT {
+			if k < l.nFAT {
 				bw.put(uint32(k))
 			} else {
 				bw.put(freeSect)
 			}
 		}
-		if i == nDIFAT-1 {
+		if i == l.nDIFAT-1 {
 			bw.put(endOfChain)
 		} else {
-			bw.put(uint32(firstDIFAT + i + 1))
+			bw.put(uint32(l.firstDIFAT + i + 1))
 		}
 	}
-	if bw.err != nil {
-		return bw.err
-	}
-	// The directory: the root, then the streams as a chain of right siblings.
-	dir := make([]byte, nDir*sector)
+}
+
+// directory is the directory sectors: the root, then the streams as a chain of right
+// siblings, then unused entries to the sector's end.
+func (l cfbLayout) directory(streams []Stream) []byte {
+	le := binary.LittleEndian
+	dir := make([]byte, l.nDir*sector)
 	entry := func(i int, name string, typ byte, child, right uint32, start uint32, size uint64) {
 		e := dir[128*i : 128*i+128]
 		u := utf16.Encode([]rune(name))
@@ -154,39 +200,26 @@ func WriteCFB(w io.Writer, streams []Stream) error {
 		le.PutUint64(e[120:], size)
 	}
 	entry(0, "Root Entry", 5, 1, freeSect, endOfChain, 0)
-	start := firstData
+	start := l.firstData
 	for i, s := range streams {
 		right := uint32(freeSect)
 		if i+1 < len(streams) {
 			right = uint32(i + 2)
 		}
-		size := uint64(sizes[i])
+		size := uint64(l.sizes[i])
 		if s.Declared != 0 {
 			size = s.Declared
 		}
 		entry(i+1, s.Name, 2, freeSect, right, uint32(start), size)
-		start += (sizes[i] + sector - 1) / sector
+		start += (l.sizes[i] + sector - 1) / sector
 	}
-	for i := len(streams) + 1; i < int(nDir*4); i++ {
+	for i := len(streams) + 1; i < int(l.nDir*4); i++ {
 		e := dir[128*i : 128*i+128]
 		le.PutUint32(e[68:], freeSect)
 		le.PutUint32(e[72:], freeSect)
 		le.PutUint32(e[76:], freeSect)
 	}
-	if _, err := w.Write(dir); err != nil {
-		return err
-	}
-	for i, s := range streams {
-		n, err := io.CopyN(w, s.R, s.Size)
-		if err != nil {
-			return err
-		}
-		pad := (sizes[i]+sector-1)/sector*sector - n
-		if _, err := w.Write(make([]byte, pad)); err != nil {
-			return err
-		}
-	}
-	return nil
+	return dir
 }
 
 type entryWriter struct {
@@ -235,35 +268,57 @@ type XLSSheet struct {
 // XLS builds the Workbook stream of a BIFF8 workbook with sheets.
 func XLS(sheets []XLSSheet) []byte {
 	var g bytes.Buffer
-	rec := func(buf *bytes.Buffer, typ uint16, data []byte) {
-		var h [4]byte
-		binary.LittleEndian.PutUint16(h[:], typ)
-		binary.LittleEndian.PutUint16(h[2:], uint16(len(data)))
-		buf.Write(h[:])
-		buf.Write(data)
+	sst, index := sharedStrings(sheets)
+	bound := writeGlobals(&g, sheets, sst)
+	var body bytes.Buffer
+	base := g.Len()
+	for i, s := range sheets {
+		// Each BOUNDSHEET's stream offset is known only once the globals are whole.
+		binary.LittleEndian.PutUint32(g.Bytes()[bound[i]:], uint32(base+body.Len()))
+		writeSheet(&body, s, index)
 	}
-	u16 := func(v ...uint16) []byte {
-		b := make([]byte, 2*len(v))
-		for i, x := range v {
-			binary.LittleEndian.PutUint16(b[2*i:], x)
-		}
-		return b
+	g.Write(body.Bytes())
+	return g.Bytes()
+}
+
+// biffRec writes one BIFF record: its type, its length, its data.
+func biffRec(buf *bytes.Buffer, typ uint16, data []byte) {
+	var h [4]byte
+	binary.LittleEndian.PutUint16(h[:], typ)
+	binary.LittleEndian.PutUint16(h[2:], uint16(len(data)))
+	buf.Write(h[:])
+	buf.Write(data)
+}
+
+// u16 is v as little-endian 16-bit words.
+func u16(v ...uint16) []byte {
+	b := make([]byte, 2*len(v))
+	for i, x := range v {
+		binary.LittleEndian.PutUint16(b[2*i:], x)
 	}
-	ustr := func(s string, lenBytes int) []byte {
-		u := utf16.Encode([]rune(s))
-		var b []byte
-		if lenBytes == 1 {
-			b = append(b, byte(len(u)))
-		} else {
-			b = append(b, u16(uint16(len(u)))...)
-		}
-		b = append(b, 1)
-		for _, c := range u {
-			b = append(b, u16(c)...)
-		}
-		return b
+	return b
+}
+
+// biffString is s as a BIFF8 unicode string: its length in lenBytes bytes, the flags
+// byte (UTF-16), then its characters.
+func biffString(s string, lenBytes int) []byte {
+	u := utf16.Encode([]rune(s))
+	var b []byte
+	if lenBytes == 1 {
+		b = append(b, byte(len(u)))
+	} else {
+		b = append(b, u16(uint16(len(u)))...)
 	}
-	// Shared strings, in order of first use.
+	b = append(b, 1)
+	for _, c := range u {
+		b = append(b, u16(c)...)
+	}
+	return b
+}
+
+// sharedStrings is the shared-string table of the sheets' fixed rows, in order of first
+// use, with each string's index in it.
+func sharedStrings(sheets []XLSSheet) ([]string, map[string]int) {
 	var sst []string
 	index := map[string]int{}
 	for _, s := range sheets {
@@ -278,88 +333,105 @@ func XLS(sheets []XLSSheet) []byte {
 			}
 		}
 	}
-	rec(&g, 0x0809, u16(0x0600, 0x0005, 0x0DBB, 0x07CC, 0, 0, 6, 0))
-	rec(&g, 0x0042, u16(1200)) // CODEPAGE: UTF-16
+	return sst, index
+}
+
+// writeGlobals writes the workbook globals substream: BOF, code page, the date formats,
+// one BOUNDSHEET a sheet, the SST, EOF. It returns where in g each BOUNDSHEET's stream
+// offset lies, to be filled in once the sheets' places are known.
+func writeGlobals(g *bytes.Buffer, sheets []XLSSheet, sst []string) []int {
+	biffRec(g, 0x0809, u16(0x0600, 0x0005, 0x0DBB, 0x07CC, 0, 0, 6, 0))
+	biffRec(g, 0x0042, u16(1200)) // CODEPAGE: UTF-16
 	fmtCode := `yyyy"年"m"月"d"日"`
-	rec(&g, 0x041E, append(u16(176), ustr(fmtCode, 2)...))
+	biffRec(g, 0x041E, append(u16(176), biffString(fmtCode, 2)...))
 	xf := func(ifmt uint16) []byte { return append(u16(0, ifmt, 0xFFF5), make([]byte, 14)...) }
-	rec(&g, 0x00E0, xf(0))   // XF 0: General
-	rec(&g, 0x00E0, xf(14))  // XF 1: a built-in date
-	rec(&g, 0x00E0, xf(176)) // XF 2: the custom date
+	biffRec(g, 0x00E0, xf(0))   // XF 0: General
+	biffRec(g, 0x00E0, xf(14))  // XF 1: a built-in date
+	biffRec(g, 0x00E0, xf(176)) // XF 2: the custom date
 	bound := make([]int, len(sheets))
 	for i, s := range sheets {
 		bound[i] = g.Len() + 4
-		rec(&g, 0x0085, append([]byte{0, 0, 0, 0, 0, 0}, ustr(s.Name, 1)...))
+		biffRec(g, 0x0085, append([]byte{0, 0, 0, 0, 0, 0}, biffString(s.Name, 1)...))
 	}
-	writeSST(&g, sst)
-	rec(&g, 0x000A, nil)
-	var body bytes.Buffer
-	base := g.Len()
-	for i, s := range sheets {
-		binary.LittleEndian.PutUint32(g.Bytes()[bound[i]:], uint32(base+body.Len()))
-		rec(&body, 0x0809, u16(0x0600, 0x0010, 0x0DBB, 0x07CC, 0, 0, 6, 0))
-		for r := 0; r < len(s.Rows)+s.N; r++ {
-			var row []any
-			if r < len(s.Rows) {
-				row = s.Rows[r]
-			} else {
-				row = s.Gen(r - len(s.Rows))
-			}
-			for c, cell := range row {
-				head := u16(uint16(r), uint16(c), 0)
-				num := func(v float64, xf uint16) {
-					binary.LittleEndian.PutUint16(head[4:], xf)
-					b := make([]byte, 8)
-					binary.LittleEndian.PutUint64(b, math.Float64bits(v))
-					rec(&body, 0x0203, append(head, b...))
-				}
-				switch v := cell.(type) {
-				case nil:
-				case string:
-					if _, ok := index[v]; !ok {
-						panic("sheettest: a generated row's text must be Text")
-					}
-					b := make([]byte, 4)
-					binary.LittleEndian.PutUint32(b, uint32(index[v]))
-					rec(&body, 0x00FD, append(head, b...))
-				case Text:
-					rec(&body, 0x0204, append(head, ustr(string(v), 2)...))
-				case Number:
-					if v == Number(math.Trunc(float64(v))) && math.Abs(float64(v)) < 1<<29 {
-						rk := uint32(int32(v)<<2) | 2 // an RK integer, as Excel writes small numbers
-						b := make([]byte, 4)
-						binary.LittleEndian.PutUint32(b, rk)
-						rec(&body, 0x027E, append(head, b...))
-					} else {
-						num(float64(v), 0)
-					}
-				case Date:
-					num(float64(v), 2)
-				case Chart:
-					rec(&body, 0x0809, u16(0x0600, 0x0020, 0x0DBB, 0x07CC, 0, 0, 6, 0))
-					rec(&body, 0x1002, make([]byte, 16)) // CHART
-					rec(&body, 0x000A, nil)
-				case Formula:
-					val := make([]byte, 8)
-					if v.Text != nil {
-						val[6], val[7] = 0xFF, 0xFF
-					} else {
-						binary.LittleEndian.PutUint64(val, math.Float64bits(v.Number))
-					}
-					data := append(append(head, val...), 0, 0, 0, 0, 0, 0, 3, 0, 0x1E, 0, 0) // flags, chn, a tiny =0 formula
-					rec(&body, 0x0006, data)
-					if v.Text != nil {
-						rec(&body, 0x0207, ustr(*v.Text, 2))
-					}
-				default:
-					panic("sheettest: unknown cell type")
-				}
-			}
+	writeSST(g, sst)
+	biffRec(g, 0x000A, nil)
+	return bound
+}
+
+// writeSheet writes one sheet's substream: BOF, its cells row by row (the fixed rows, then
+// the generated ones), EOF.
+func writeSheet(body *bytes.Buffer, s XLSSheet, index map[string]int) {
+	biffRec(body, 0x0809, u16(0x0600, 0x0010, 0x0DBB, 0x07CC, 0, 0, 6, 0))
+	for r := 0; r < len(s.Rows)+s.N; r++ {
+		var row []any
+		if r < len(s.Rows) {
+			row = s.Rows[r]
+		} else {
+			row = s.Gen(r - len(s.Rows))
 		}
-		rec(&body, 0x000A, nil)
+		for c, cell := range row {
+			writeCell(body, r, c, cell, index)
+		}
 	}
-	g.Write(body.Bytes())
-	return g.Bytes()
+	biffRec(body, 0x000A, nil)
+}
+
+// writeCell writes the record(s) of one cell at row r, column c (none for nil).
+func writeCell(body *bytes.Buffer, r, c int, cell any, index map[string]int) {
+	head := u16(uint16(r), uint16(c), 0)
+	num := func(v float64, xf uint16) {
+		binary.LittleEndian.PutUint16(head[4:], xf)
+		b := make([]byte, 8)
+		binary.LittleEndian.PutUint64(b, math.Float64bits(v))
+		biffRec(body, 0x0203, append(head, b...))
+	}
+	switch v := cell.(type) {
+	case nil:
+	case string:
+		if _, ok := index[v]; !ok {
+			panic("sheettest: a generated row's text must be Text")
+		}
+		b := make([]byte, 4)
+		binary.LittleEndian.PutUint32(b, uint32(index[v]))
+		biffRec(body, 0x00FD, append(head, b...))
+	case Text:
+		biffRec(body, 0x0204, append(head, biffString(string(v), 2)...))
+	case Number:
+		if v == Number(math.Trunc(float64(v))) && math.Abs(float64(v)) < 1<<29 {
+			rk := uint32(int32(v)<<2) | 2 // an RK integer, as Excel writes small numbers
+			b := make([]byte, 4)
+			binary.LittleEndian.PutUint32(b, rk)
+			biffRec(body, 0x027E, append(head, b...))
+		} else {
+			num(float64(v), 0)
+		}
+	case Date:
+		num(float64(v), 2)
+	case Chart:
+		biffRec(body, 0x0809, u16(0x0600, 0x0020, 0x0DBB, 0x07CC, 0, 0, 6, 0))
+		biffRec(body, 0x1002, make([]byte, 16)) // CHART
+		biffRec(body, 0x000A, nil)
+	case Formula:
+		writeFormula(body, head, v)
+	default:
+		panic("sheettest: unknown cell type")
+	}
+}
+
+// writeFormula writes a FORMULA record with its saved result, followed by a STRING record
+// when that result is text.
+func writeFormula(body *bytes.Buffer, head []byte, v Formula) {
+	val := make([]byte, 8)
+	if v.Text != nil {
+		val[6], val[7] = 0xFF, 0xFF
+	} else {
+		binary.LittleEndian.PutUint64(val, math.Float64bits(v.Number))
+	}
+	data := append(append(head, val...), 0, 0, 0, 0, 0, 0, 3, 0, 0x1E, 0, 0) // flags, chn, a tiny =0 formula
+	biffRec(body, 0x0006, data)
+	if v.Text != nil {
+		biffRec(body, 0x0207, biffString(*v.Text, 2))
+	}
 }
 
 // writeSST writes the shared-string table, cut into CONTINUE records at 8,224 bytes as
