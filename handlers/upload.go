@@ -9,6 +9,7 @@ import (
 	"html/template"
 	"io"
 	"log/slog"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
@@ -204,6 +205,15 @@ func (u *UploadPage) page(ctx context.Context, w http.ResponseWriter, a cases.Ac
 	writePage(w, http.StatusOK, uploadTemplate, v)
 }
 
+// uploadForm is what a POST to the upload page carried: the spooled file (path, sum, name)
+// and the form's fields.
+type uploadForm struct {
+	path, sum, name                 string
+	category, period, columns, kind string
+	held, decision                  string
+	page                            bool // workbook=1: the page, which wants the summary too
+}
+
 func (u *UploadPage) post(ctx context.Context, w http.ResponseWriter, r *http.Request, a cases.Actor) {
 	r.Body = http.MaxBytesReader(w, r.Body, sheet.MaxFileBytes+1<<20)
 	mr, err := r.MultipartReader()
@@ -211,218 +221,262 @@ func (u *UploadPage) post(ctx context.Context, w http.ResponseWriter, r *http.Re
 		writeJSONError(w, http.StatusBadRequest, string(cases.EInvalid), "请用 multipart/form-data 提交（字段 file，可选 category、period）。")
 		return
 	}
-	var path, sum, name, category, period, columns, kind, held, decision string
-	page := false
+	var f uploadForm
+	// The spooled file goes however the request ends, also when reading the form failed
+	// after it was written.
 	defer func() {
-		if path != "" {
-			os.Remove(path)
+		if f.path != "" {
+			os.Remove(f.path)
 		}
 	}()
-	fail := func(err error) {
-		var tooBig *http.MaxBytesError
-		switch {
-		case errors.As(err, &tooBig):
-			writeJSONError(w, http.StatusRequestEntityTooLarge, string(cases.ETooLarge), fmt.Sprintf("文件超过 %s 的上限，请分成几个文件上传。", sizeText(sheet.MaxFileBytes)))
-		case cases.ErrorCode(err) == cases.ETooLarge:
-			writeJSONError(w, http.StatusRequestEntityTooLarge, string(cases.ETooLarge), cases.ErrorMessage(err))
-		case errors.Is(err, errBusy):
-			w.Header().Set("Retry-After", "60")
-			writeJSONError(w, http.StatusServiceUnavailable, "busy", "正在导入其他部门的文件，请一分钟后重试。")
-		case cases.ErrorCode(err) == cases.EInternal:
-			if ctx.Err() == nil {
-				u.log().ErrorContext(ctx, "upload", "user", a.UserID, "err", err)
-			}
-			writeJSONError(w, http.StatusInternalServerError, "internal", cases.ErrorMessage(err))
-		default:
-			writeJSONError(w, http.StatusBadRequest, string(cases.ErrorCode(err)), cases.ErrorMessage(err))
-		}
+	fail := func(err error) { u.writeUploadError(ctx, w, a, err) }
+	if err := u.readUploadForm(mr, &f); err != nil {
+		fail(err)
+		return
 	}
-	for {
-		part, err := mr.NextPart()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			fail(uploadErr(err))
-			return
-		}
-		switch part.FormName() {
-		case "file":
-			if path != "" {
-				fail(cases.Errorf(cases.EInvalid, "一次只能上传一个文件。"))
-				return
-			}
-			var n int64
-			src := &clientReader{r: io.LimitReader(part, sheet.MaxFileBytes+1)}
-			path, sum, err = spoolFile(u.Pushes.TempDir, func(w io.Writer) error {
-				var err error
-				n, err = io.Copy(w, src)
-				return err
-			})
-			if src.err != nil {
-				fail(uploadErr(src.err))
-				return
-			}
-			if err != nil {
-				fail(err)
-				return
-			}
-			if n > sheet.MaxFileBytes {
-				fail(cases.Errorf(cases.ETooLarge, "文件超过 %s 的上限，请分成几个文件上传。", sizeText(sheet.MaxFileBytes)))
-				return
-			}
-			name = part.FileName()
-		case "category", "period", "workbook", "columns", "kind", "held", "decide":
-			b, err := io.ReadAll(io.LimitReader(part, 16<<10))
-			if err != nil {
-				fail(uploadErr(err))
-				return
-			}
-			v := strings.TrimSpace(string(b))
-			switch part.FormName() {
-			case "category":
-				category = v
-			case "period":
-				period = v
-			case "columns":
-				columns = v
-			case "kind":
-				kind = v
-			case "held":
-				held = v
-			case "decide":
-				decision = v
-			default:
-				page = v == "1"
-			}
-		}
-		part.Close()
-	}
-	if decision != "" || kind != "" {
+	if f.decision != "" || f.kind != "" {
 		if a.Role != cases.RoleOffice || u.Pushes.Registry == nil {
 			writeJSONError(w, http.StatusForbidden, string(cases.EForbidden), "监测对象名册和组织文件由县扶贫办导入，这里只能上传本部门的推送数据。")
 			return
 		}
 	}
-	if decision != "" {
-		// The registry's or org file's confirmation: the same rules as in chat.
-		text, err := u.Pushes.Registry.decide(ctx, a, held, decision, cases.ChannelH5)
-		if err != nil {
-			if cases.ErrorCode(err) == cases.EInternal {
-				fail(err)
-				return
-			}
-			status := statusOf(err)
-			if cases.ErrorCode(err) == cases.EConflict {
-				status = http.StatusConflict
-			}
-			writeJSONError(w, status, string(cases.ErrorCode(err)), cases.ErrorMessage(err))
-			return
-		}
-		writeJSON(w, http.StatusOK, map[string]string{"message": text})
+	if f.decision != "" {
+		u.decideHeld(ctx, w, a, f.held, f.decision, fail)
 		return
 	}
-	if path == "" {
+	if f.path == "" {
 		fail(cases.Errorf(cases.EInvalid, "请选择要上传的文件（字段 file）。"))
 		return
 	}
-	if name == "" {
-		name = nameByContent(path, time.Now())
+	if f.name == "" {
+		f.name = nameByContent(f.path, time.Now())
 	}
-	if kind != "" {
-		u.previewFile(ctx, w, a, kind, path, name, sum, fail)
+	if f.kind != "" {
+		u.previewFile(ctx, w, a, f.kind, f.path, f.name, f.sum, fail)
 		return
 	}
-	var chosen *pushChoice
-	if category != "" {
-		all, err := u.Pushes.choices(ctx, a)
+	u.pushFile(ctx, w, a, f, fail)
+}
+
+// writeUploadError answers a failed upload: the size limit and a busy import have their
+// own statuses, an internal failure is logged, a user's mistake is a 400 with its message.
+func (u *UploadPage) writeUploadError(ctx context.Context, w http.ResponseWriter, a cases.Actor, err error) {
+	var tooBig *http.MaxBytesError
+	switch {
+	case errors.As(err, &tooBig):
+		writeJSONError(w, http.StatusRequestEntityTooLarge, string(cases.ETooLarge), fmt.Sprintf("文件超过 %s 的上限，请分成几个文件上传。", sizeText(sheet.MaxFileBytes)))
+	case cases.ErrorCode(err) == cases.ETooLarge:
+		writeJSONError(w, http.StatusRequestEntityTooLarge, string(cases.ETooLarge), cases.ErrorMessage(err))
+	case errors.Is(err, errBusy):
+		w.Header().Set("Retry-After", "60")
+		writeJSONError(w, http.StatusServiceUnavailable, "busy", "正在导入其他部门的文件，请一分钟后重试。")
+	case cases.ErrorCode(err) == cases.EInternal:
+		if ctx.Err() == nil {
+			u.log().ErrorContext(ctx, "upload", "user", a.UserID, "err", err)
+		}
+		writeJSONError(w, http.StatusInternalServerError, "internal", cases.ErrorMessage(err))
+	default:
+		writeJSONError(w, http.StatusBadRequest, string(cases.ErrorCode(err)), cases.ErrorMessage(err))
+	}
+}
+
+// readUploadForm reads the multipart form into f, spooling the file to the temp dir. On an
+// error f.path may already name a spooled file: the caller removes it.
+func (u *UploadPage) readUploadForm(mr *multipart.Reader, f *uploadForm) error {
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			return nil
+		}
 		if err != nil {
+			return uploadErr(err)
+		}
+		switch part.FormName() {
+		case "file":
+			if f.path != "" {
+				return cases.Errorf(cases.EInvalid, "一次只能上传一个文件。")
+			}
+			var n int64
+			src := &clientReader{r: io.LimitReader(part, sheet.MaxFileBytes+1)}
+			f.path, f.sum, err = spoolFile(u.Pushes.TempDir, func(w io.Writer) error {
+				var err error
+				n, err = io.Copy(w, src)
+				return err
+			})
+			if src.err != nil {
+				return uploadErr(src.err)
+			}
+			if err != nil {
+				return err
+			}
+			if n > sheet.MaxFileBytes {
+				return cases.Errorf(cases.ETooLarge, "文件超过 %s 的上限，请分成几个文件上传。", sizeText(sheet.MaxFileBytes))
+			}
+			f.name = part.FileName()
+		case "category", "period", "workbook", "columns", "kind", "held", "decide":
+			b, err := io.ReadAll(io.LimitReader(part, 16<<10))
+			if err != nil {
+				return uploadErr(err)
+			}
+			f.setField(part.FormName(), strings.TrimSpace(string(b)))
+		}
+		part.Close()
+	}
+}
+
+// setField stores one of the form's text fields.
+func (f *uploadForm) setField(name, v string) {
+	switch name {
+	case "category":
+		f.category = v
+	case "period":
+		f.period = v
+	case "columns":
+		f.columns = v
+	case "kind":
+		f.kind = v
+	case "held":
+		f.held = v
+	case "decide":
+		f.decision = v
+	default: // workbook
+		f.page = v == "1"
+	}
+}
+
+// decideHeld answers the registry's or org file's confirmation: the same rules as in chat.
+func (u *UploadPage) decideHeld(ctx context.Context, w http.ResponseWriter, a cases.Actor, held, decision string, fail func(error)) {
+	text, err := u.Pushes.Registry.decide(ctx, a, held, decision, cases.ChannelH5)
+	if err != nil {
+		if cases.ErrorCode(err) == cases.EInternal {
 			fail(err)
 			return
 		}
-		c, ok := pick(all, category)
-		if !ok {
-			var list []string
-			for _, x := range all {
-				code := string(x.Cat)
-				if a.Role != cases.RoleLiaison {
-					code = x.key() // the office names the department too
-				}
-				list = append(list, fmt.Sprintf("%s（%s）", x.label(), code))
-			}
-			fail(cases.Errorf(cases.EInvalid, "风险类别“%s”不是您可以推送的类别（或不止一个部门推送它），可选：%s", category, strings.Join(list, "、")))
+		status := statusOf(err)
+		if cases.ErrorCode(err) == cases.EConflict {
+			status = http.StatusConflict
+		}
+		writeJSONError(w, status, string(cases.ErrorCode(err)), cases.ErrorMessage(err))
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"message": text})
+}
+
+// pushFile imports a department's push file with the category and column mapping the form
+// gave, and answers the import, or the question the import asks.
+func (u *UploadPage) pushFile(ctx context.Context, w http.ResponseWriter, a cases.Actor, f uploadForm, fail func(error)) {
+	var chosen *pushChoice
+	if f.category != "" {
+		c, err := u.chosenCategory(ctx, a, f.category)
+		if err != nil {
+			fail(err)
 			return
 		}
 		chosen = &c
 	}
-	if columns != "" {
-		// The form's answer to need_columns: the file's header → the column it is, stored for
-		// the department like a card's answer before the file is read with it.
-		if chosen == nil {
-			fail(cases.Errorf(cases.EInvalid, "提交对应的列（columns）时请同时选择风险类别（category）。"))
-			return
-		}
-		var m map[string]string
-		if err := json.Unmarshal([]byte(columns), &m); err != nil {
-			fail(cases.Errorf(cases.EInvalid, "columns 应是 JSON 对象：{\"文件中的列名\": \"系统的列名\"}。"))
-			return
-		}
-		known := map[string]bool{}
-		for _, c := range intake.ColumnsOf(chosen.Cat) {
-			known[c] = true
-		}
-		for h, c := range m {
-			if c == "" {
-				delete(m, h)
-			} else if !known[c] {
-				fail(cases.Errorf(cases.EInvalid, "“%s”不是%s的列，可选：%s", c, chosen.Cat.Label(), strings.Join(intake.ColumnsOf(chosen.Cat), "、")))
-				return
-			}
-		}
-		if err := u.Pushes.storeColumns(ctx, chosen.Dept, m); err != nil {
+	asked := map[string]bool{}
+	if f.columns != "" {
+		if err := u.storeFormColumns(ctx, chosen, f.columns); err != nil {
 			fail(err)
 			return
 		}
-	}
-	asked := map[string]bool{}
-	if columns != "" {
 		// Answered once on the form: a column still missing is not asked again, the import
 		// names it.
 		for _, c := range intake.RequiredColumnsOf(chosen.Cat) {
 			asked[c] = true
 		}
 	}
-	out, err := u.Pushes.run(ctx, a, path, name, sum, chosen, period, asked, nil)
+	out, err := u.Pushes.run(ctx, a, f.path, f.name, f.sum, chosen, f.period, asked, nil)
 	if err != nil {
 		fail(err)
 		return
 	}
-	if out.AskColumns != nil {
-		ask := out.AskColumns
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusUnprocessableEntity)
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		enc.Encode(map[string]any{"error": fmt.Sprintf("文件缺少“%s”必需的列：%s。请为每一列选择文件中对应的列后重新上传（选择会按%s保存，以后的文件不再询问）。",
-			ask.Choice.label(), strings.Join(ask.Missing, "、"), ask.Choice.Dept),
-			"code": "need_columns", "category": ask.Choice.key(), "missing": ask.Missing, "columns": ask.Offered})
-		return
+	switch {
+	case out.AskColumns != nil:
+		writeAskColumns(w, out.AskColumns)
+	case out.Ask != nil:
+		writeAskCategory(w, out.Ask)
+	default:
+		u.writeImported(ctx, w, f.name, out, f.page)
 	}
-	if out.Ask != nil {
+}
+
+// chosenCategory is the push choice the form's category names, among those the member may
+// push.
+func (u *UploadPage) chosenCategory(ctx context.Context, a cases.Actor, category string) (pushChoice, error) {
+	all, err := u.Pushes.choices(ctx, a)
+	if err != nil {
+		return pushChoice{}, err
+	}
+	c, ok := pick(all, category)
+	if !ok {
 		var list []string
-		choices := make([]map[string]string, 0, len(out.Ask))
-		for _, c := range out.Ask {
-			list = append(list, c.label())
-			choices = append(choices, map[string]string{"key": c.key(), "label": c.label()})
+		for _, x := range all {
+			code := string(x.Cat)
+			if a.Role != cases.RoleLiaison {
+				code = x.key() // the office names the department too
+			}
+			list = append(list, fmt.Sprintf("%s（%s）", x.label(), code))
 		}
-		w.Header().Set("Content-Type", "application/json; charset=utf-8")
-		w.WriteHeader(http.StatusUnprocessableEntity)
-		enc := json.NewEncoder(w)
-		enc.SetEscapeHTML(false)
-		enc.Encode(map[string]any{"error": "从表头无法确定这个文件是哪一类数据，请选择风险类别后重新上传：" + strings.Join(list, "、"),
-			"code": "need_category", "choices": choices})
-		return
+		return pushChoice{}, cases.Errorf(cases.EInvalid, "风险类别“%s”不是您可以推送的类别（或不止一个部门推送它），可选：%s", category, strings.Join(list, "、"))
 	}
+	return c, nil
+}
+
+// storeFormColumns stores the form's answer to need_columns: the file's header → the column
+// it is, stored for the department like a card's answer before the file is read with it.
+func (u *UploadPage) storeFormColumns(ctx context.Context, chosen *pushChoice, columns string) error {
+	if chosen == nil {
+		return cases.Errorf(cases.EInvalid, "提交对应的列（columns）时请同时选择风险类别（category）。")
+	}
+	var m map[string]string
+	if err := json.Unmarshal([]byte(columns), &m); err != nil {
+		return cases.Errorf(cases.EInvalid, "columns 应是 JSON 对象：{\"文件中的列名\": \"系统的列名\"}。")
+	}
+	known := map[string]bool{}
+	for _, c := range intake.ColumnsOf(chosen.Cat) {
+		known[c] = true
+	}
+	for h, c := range m {
+		if c == "" {
+			delete(m, h)
+		} else if !known[c] {
+			return cases.Errorf(cases.EInvalid, "“%s”不是%s的列，可选：%s", c, chosen.Cat.Label(), strings.Join(intake.ColumnsOf(chosen.Cat), "、"))
+		}
+	}
+	return u.Pushes.storeColumns(ctx, chosen.Dept, m)
+}
+
+// writeAskColumns asks for the file's missing required columns (need_columns).
+func writeAskColumns(w http.ResponseWriter, ask *columnAsk) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusUnprocessableEntity)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(map[string]any{"error": fmt.Sprintf("文件缺少“%s”必需的列：%s。请为每一列选择文件中对应的列后重新上传（选择会按%s保存，以后的文件不再询问）。",
+		ask.Choice.label(), strings.Join(ask.Missing, "、"), ask.Choice.Dept),
+		"code": "need_columns", "category": ask.Choice.key(), "missing": ask.Missing, "columns": ask.Offered})
+}
+
+// writeAskCategory asks for the file's category when its header does not tell
+// (need_category).
+func writeAskCategory(w http.ResponseWriter, ask []pushChoice) {
+	var list []string
+	choices := make([]map[string]string, 0, len(ask))
+	for _, c := range ask {
+		list = append(list, c.label())
+		choices = append(choices, map[string]string{"key": c.key(), "label": c.label()})
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(http.StatusUnprocessableEntity)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.Encode(map[string]any{"error": "从表头无法确定这个文件是哪一类数据，请选择风险类别后重新上传：" + strings.Join(list, "、"),
+		"code": "need_category", "choices": choices})
+}
+
+// writeImported answers the import's batch: 201, or 200 for a file imported before.
+func (u *UploadPage) writeImported(ctx context.Context, w http.ResponseWriter, name string, out pushOutcome, page bool) {
 	status := http.StatusCreated
 	if out.Batch.DuplicateOf != nil {
 		status = http.StatusOK
