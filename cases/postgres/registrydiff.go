@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // RegistryOptions configures a registry re-import.
@@ -50,6 +52,7 @@ type RegistryLoad struct {
 	rows     int
 	copy     *sql.Stmt // the rows' COPY, while rows come
 	copied   traceMark // when the COPY began
+	sealer   *registrySealer
 	finished bool
 }
 
@@ -102,8 +105,8 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnounce
 		}
 	}
 	if _, err := execTraced(ctx, tx, `
-		CREATE TEMP TABLE registry_file (household_no text, head_id_number text, township text, village text,
-			kind text, risk_status text, id_number text, name text, relation text) ON COMMIT DROP`); err != nil {
+		CREATE TEMP TABLE registry_file (household_no text, head_id_number text, head_id_sealed text, township text, village text,
+			kind text, risk_status text, id_number text, id_sealed text, name text, relation text) ON COMMIT DROP`); err != nil {
 		l.Abort()
 		return nil, fmt.Errorf("registry import table: %w", err)
 	}
@@ -111,24 +114,30 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnounce
 }
 
 // Add takes a batch of the file's accepted rows. They go to the temporary table by COPY,
-// left open between batches, so that the server stores rows while the next ones are read.
+// left open between batches, so that the server stores rows while the next ones are read;
+// ID numbers hashed and sealed, names sealed (registryseal.go), so that the whole diff
+// compares stored values as they are.
 func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error {
 	if l.copy == nil {
-		st, err := l.tx.PrepareContext(ctx, pq.CopyIn("registry_file", "household_no", "head_id_number", "township",
-			"village", "kind", "risk_status", "id_number", "name", "relation"))
+		st, err := l.tx.PrepareContext(ctx, pq.CopyIn("registry_file", "household_no", "head_id_number", "head_id_sealed", "township",
+			"village", "kind", "risk_status", "id_number", "id_sealed", "name", "relation"))
 		if err != nil {
 			return fmt.Errorf("registry rows: %w", err)
 		}
 		l.copy = st
 		l.copied = traceStart()
+		l.sealer = newRegistrySealer(l.db.Keys)
 	}
+	s := l.sealer
 	for _, m := range ms {
 		town := m.Township
 		if canon, ok := l.names[town]; ok {
 			town = canon
 		}
-		if _, err := l.copy.ExecContext(ctx, m.HouseholdNo, m.HeadIDNumber, town, m.Village, m.Kind, m.RiskStatus,
-			m.IDNumber, m.Name, m.Relation); err != nil {
+		head, headSealed := s.id(m.HeadIDNumber, true)
+		id, idSealed := s.id(m.IDNumber, false)
+		if _, err := l.copy.ExecContext(ctx, m.HouseholdNo, head, headSealed, town, m.Village, m.Kind, m.RiskStatus,
+			id, idSealed, s.b.Seal(m.Name), m.Relation); err != nil {
 			return fmt.Errorf("registry rows: %w", err)
 		}
 	}
@@ -172,14 +181,15 @@ func (l *RegistryLoad) Abort() {
 // writes read it rather than joining the whole file again.
 var registryDiffSQL = []string{`
 	CREATE TEMP TABLE registry_fh ON COMMIT DROP AS
-	SELECT f.household_no, f.head_id_number, t.id AS township_id, f.township, f.village, f.kind, f.risk_status
-	FROM (SELECT household_no, head_id_number, township, min(village) AS village, kind, risk_status FROM registry_file
-		GROUP BY household_no, head_id_number, township, kind, risk_status) f
+	SELECT f.household_no, f.head_id_number, f.head_id_sealed, t.id AS township_id, f.township, f.village, f.kind, f.risk_status
+	FROM (SELECT household_no, head_id_number, min(head_id_sealed) AS head_id_sealed, township, min(village) AS village, kind, risk_status
+		FROM registry_file GROUP BY household_no, head_id_number, township, kind, risk_status) f
 	JOIN townships t ON t.name = f.township`, `
 	ALTER TABLE registry_fh ADD PRIMARY KEY (household_no)`, `
 	ANALYZE registry_fh`, `
 	CREATE TEMP TABLE registry_fm ON COMMIT DROP AS
-	SELECT f.household_no, coalesce(f.id_number, m.id_number) AS id_number, f.name, f.relation, m.id_number IS NOT NULL AS known,
+	SELECT f.household_no, coalesce(f.id_number, m.id_number) AS id_number, coalesce(f.id_sealed, m.id_sealed) AS id_sealed,
+		f.name, f.relation, m.id_number IS NOT NULL AS known,
 		m.household_no AS old_household, m.name AS old_name, m.relation AS old_relation, m.removed_at IS NOT NULL AS was_removed,
 		f.id_number IS NULL AS absent
 	FROM registry_file f FULL JOIN registry_members m ON m.id_number = f.id_number
@@ -188,7 +198,7 @@ var registryDiffSQL = []string{`
 			OR m.name <> f.name OR m.relation <> f.relation))`, `
 	ANALYZE registry_fm`, `
 	CREATE TEMP TABLE registry_chg (seq serial, change text NOT NULL, household text NOT NULL,
-		id_number text NOT NULL DEFAULT '', fields text[] NOT NULL DEFAULT '{}', from_ text NOT NULL DEFAULT '',
+		id_number text NOT NULL DEFAULT '', id_sealed text NOT NULL DEFAULT '', fields text[] NOT NULL DEFAULT '{}', from_ text NOT NULL DEFAULT '',
 		to_ text NOT NULL DEFAULT '') ON COMMIT DROP`, `
 	INSERT INTO registry_chg (change, household)
 	SELECT 'added', fh.household_no FROM registry_fh fh
@@ -209,16 +219,16 @@ var registryDiffSQL = []string{`
 	WHERE (h.township_id, h.village, h.kind, h.risk_status, h.head_id_number)
 		IS DISTINCT FROM (fh.township_id, fh.village, fh.kind, fh.risk_status, fh.head_id_number)
 	ORDER BY fh.household_no`, `
-	INSERT INTO registry_chg (change, household, id_number, from_, to_)
-	SELECT 'moved', household_no, id_number, old_household, household_no FROM registry_fm
+	INSERT INTO registry_chg (change, household, id_number, id_sealed, from_, to_)
+	SELECT 'moved', household_no, id_number, id_sealed, old_household, household_no FROM registry_fm
 	WHERE NOT absent AND known AND old_household <> household_no ORDER BY household_no, id_number`, `
-	INSERT INTO registry_chg (change, household, id_number)
-	SELECT 'added', f.household_no, f.id_number
+	INSERT INTO registry_chg (change, household, id_number, id_sealed)
+	SELECT 'added', f.household_no, f.id_number, f.id_sealed
 	FROM registry_fm f JOIN registry_households h ON h.household_no = f.household_no AND h.status = 'active'
 	WHERE NOT f.absent AND (NOT f.known OR (f.was_removed AND f.old_household = f.household_no))
 	ORDER BY f.household_no, f.id_number`, `
-	INSERT INTO registry_chg (change, household, id_number, fields)
-	SELECT 'changed', f.household_no, f.id_number,
+	INSERT INTO registry_chg (change, household, id_number, id_sealed, fields)
+	SELECT 'changed', f.household_no, f.id_number, f.id_sealed,
 		array_remove(ARRAY[CASE WHEN f.old_name <> f.name THEN '姓名' END, CASE WHEN f.old_relation <> f.relation THEN '与户主关系' END], NULL)
 	FROM registry_fm f
 	WHERE NOT f.absent AND f.known AND f.old_household = f.household_no AND NOT f.was_removed
@@ -229,8 +239,8 @@ var registryDiffSQL = []string{`
 	WHERE h.status = 'active' AND NOT EXISTS (SELECT 1 FROM registry_fh fh WHERE fh.household_no = h.household_no)
 		AND NOT EXISTS (SELECT 1 FROM registry_refused r WHERE r.household_no = h.household_no)
 	ORDER BY h.household_no`, `
-	INSERT INTO registry_chg (change, household, id_number)
-	SELECT 'removed', m.old_household, m.id_number FROM registry_fm m
+	INSERT INTO registry_chg (change, household, id_number, id_sealed)
+	SELECT 'removed', m.old_household, m.id_number, m.id_sealed FROM registry_fm m
 	WHERE m.absent AND EXISTS (SELECT 1 FROM registry_fh fh WHERE fh.household_no = m.old_household)
 		AND NOT EXISTS (SELECT 1 FROM registry_held x WHERE x.id_number = m.id_number)
 	ORDER BY m.id_number`,
@@ -286,6 +296,12 @@ func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, 
 	if out.Diff.ActiveBefore > 0 && ref.TooMany() {
 		return false, ref.Refusal()
 	}
+	if stale, err := registryStale(ctx, tx, l.db.Keys); err != nil || stale {
+		if err == nil {
+			err = cases.Errorf(cases.EConflict, "名册没有导入：现有名册中还有未按当前密钥加密的数据（升级前存入的，或用旧密钥加密的）。请先运行 fangpin keys rotate，完成后再导入名册。")
+		}
+		return false, err
+	}
 	if out.Diff.ActiveBefore == 0 {
 		ref = cases.RegistryRefusals{} // a first import stores every good row
 	}
@@ -295,6 +311,7 @@ func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, 
 			return false, err
 		}
 	}
+	ref.IDNumbers, _ = hashIDs(l.db.Keys, ref.IDNumbers)
 	if err := holdRefused(ctx, tx, ref, &out.Diff); err != nil {
 		return false, err
 	}
@@ -304,7 +321,7 @@ func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, 
 		}
 	}
 	d := &out.Diff
-	if err := readRegistryChanges(ctx, tx, d); err != nil {
+	if err := readRegistryChanges(ctx, tx, l.db.Keys, d); err != nil {
 		return false, err
 	}
 	if l.opt.DryRun {
@@ -318,21 +335,28 @@ func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, 
 	return !d.Empty(), nil
 }
 
-// readRegistryChanges reads the change list (registry_chg, in its order) into d and counts it.
-func readRegistryChanges(ctx context.Context, tx *sqlx.Tx, d *cases.RegistryDiff) error {
+// readRegistryChanges reads the change list (registry_chg, in its order) into d and counts
+// it, each member's ID number opened. The list orders members by their hash; each step's
+// run of members is put back in the order of their numbers (registryChangeOrder).
+func readRegistryChanges(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, d *cases.RegistryDiff) error {
 	var rows []struct {
 		Change string         `db:"change"`
 		House  string         `db:"household"`
-		ID     string         `db:"id_number"`
+		ID     string         `db:"id_sealed"`
 		Fields pq.StringArray `db:"fields"`
 		From   string         `db:"from_"`
 		To     string         `db:"to_"`
 	}
 	start := traceStart()
-	if err := tx.SelectContext(ctx, &rows, `SELECT change, household, id_number, fields, from_, to_ FROM registry_chg ORDER BY seq`); err != nil {
+	if err := tx.SelectContext(ctx, &rows, `SELECT change, household, id_sealed, fields, from_, to_ FROM registry_chg ORDER BY seq`); err != nil {
 		return fmt.Errorf("registry diff: %w", err)
 	}
 	traceStep("read the change list", start)
+	for i := range rows {
+		if err := openRegistry(k, &rows[i].ID); err != nil {
+			return err
+		}
+	}
 	for _, r := range rows {
 		c := cases.RegistryChange{Change: r.Change, Household: r.House, IDNumber: r.ID, From: r.From, To: r.To}
 		if len(r.Fields) > 0 {
@@ -353,7 +377,45 @@ func readRegistryChanges(ctx context.Context, tx *sqlx.Tx, d *cases.RegistryDiff
 			}
 		}
 	}
+	registryChangeOrder(d.Changes)
 	return nil
+}
+
+// registryChangeOrder puts each run of one step's members (consecutive changes of one kind
+// naming a member) in the order of their ID numbers, as the list showed them when the
+// registry held the numbers: by household then number, removed members by number alone.
+func registryChangeOrder(cs []cases.RegistryChange) {
+	for i := 0; i < len(cs); {
+		j := i + 1
+		if cs[i].IDNumber != "" {
+			for j < len(cs) && cs[j].IDNumber != "" && cs[j].Change == cs[i].Change {
+				j++
+			}
+			run, byID := cs[i:j], cs[i].Change == cases.RegRemoved
+			sort.SliceStable(run, func(a, b int) bool {
+				if !byID && run[a].Household != run[b].Household {
+					return run[a].Household < run[b].Household
+				}
+				return run[a].IDNumber < run[b].IDNumber
+			})
+		}
+		i = j
+	}
+}
+
+// registryStale reports whether the registry still holds a member or household stored
+// before encryption or sealed under a key that is no longer the current one: a file's
+// hashes and sealed names would not compare with those, so the import waits for `fangpin
+// keys rotate`.
+func registryStale(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring) (bool, error) {
+	cur := "fp1." + k.Current() + "."
+	var stale bool
+	err := tx.GetContext(ctx, &stale, `SELECT EXISTS (SELECT 1 FROM registry_members WHERE left(id_sealed, $2) <> $1)
+		OR EXISTS (SELECT 1 FROM registry_households WHERE left(head_id_sealed, $2) <> $1)`, cur, len(cur))
+	if err != nil {
+		return false, fmt.Errorf("registry keys: %w", err)
+	}
+	return stale, nil
 }
 
 // apply writes the decided change list under a new batch id: the registry's rows, the
@@ -396,21 +458,21 @@ func writeRegistryRows(ctx context.Context, tx *sqlx.Tx, now time.Time, d *cases
 		return fmt.Errorf("registry diff: %w", err)
 	}
 	for _, q := range []string{`
-		UPDATE registry_households h SET head_id_number = fh.head_id_number, township_id = fh.township_id,
+		UPDATE registry_households h SET head_id_number = fh.head_id_number, head_id_sealed = fh.head_id_sealed, township_id = fh.township_id,
 			village = fh.village, kind = fh.kind, risk_status = fh.risk_status, status = 'active', removed_at = NULL, updated_at = $1
 		FROM registry_fh fh WHERE fh.household_no = h.household_no
 			AND fh.household_no IN (SELECT household FROM registry_chg WHERE change IN ('added', 'changed') AND id_number = '')
 			AND (h.head_id_number, h.township_id, h.village, h.kind, h.risk_status, h.status)
 				IS DISTINCT FROM (fh.head_id_number, fh.township_id, fh.village, fh.kind, fh.risk_status, 'active')`, `
-		INSERT INTO registry_households (household_no, head_id_number, township_id, village, kind, risk_status, updated_at)
-		SELECT fh.household_no, fh.head_id_number, fh.township_id, fh.village, fh.kind, fh.risk_status, $1 FROM registry_fh fh
+		INSERT INTO registry_households (household_no, head_id_number, head_id_sealed, township_id, village, kind, risk_status, updated_at)
+		SELECT fh.household_no, fh.head_id_number, fh.head_id_sealed, fh.township_id, fh.village, fh.kind, fh.risk_status, $1 FROM registry_fh fh
 		WHERE fh.household_no IN (SELECT household FROM registry_chg WHERE change = 'added' AND id_number = '')
 			AND NOT EXISTS (SELECT 1 FROM registry_households h WHERE h.household_no = fh.household_no)`, `
-		UPDATE registry_members m SET household_no = f.household_no, name = f.name, relation = f.relation,
+		UPDATE registry_members m SET household_no = f.household_no, id_sealed = f.id_sealed, name = f.name, relation = f.relation,
 			removed_at = NULL, updated_at = $1
 		FROM registry_fm f WHERE NOT f.absent AND f.known AND f.id_number = m.id_number`, `
-		INSERT INTO registry_members (id_number, household_no, name, relation, updated_at)
-		SELECT f.id_number, f.household_no, f.name, f.relation, $1 FROM registry_fm f WHERE NOT f.absent AND NOT f.known`,
+		INSERT INTO registry_members (id_number, id_sealed, household_no, name, relation, updated_at)
+		SELECT f.id_number, f.id_sealed, f.household_no, f.name, f.relation, $1 FROM registry_fm f WHERE NOT f.absent AND NOT f.known`,
 	} {
 		if _, err := execTraced(ctx, tx, q, now); err != nil {
 			return fmt.Errorf("apply registry rows: %w", err)

@@ -56,8 +56,8 @@ func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) (b
 	// Households before members: the members' reference check (at the end of their
 	// statement) looks their households up by the primary key built in between.
 	if _, err := execTraced(ctx, tx, `
-		INSERT INTO registry_households (household_no, head_id_number, township_id, village, kind, risk_status, updated_at)
-		SELECT f.household_no, f.head_id_number, t.id, min(f.village), f.kind, f.risk_status, $1
+		INSERT INTO registry_households (household_no, head_id_number, head_id_sealed, township_id, village, kind, risk_status, updated_at)
+		SELECT f.household_no, f.head_id_number, min(f.head_id_sealed), t.id, min(f.village), f.kind, f.risk_status, $1
 		FROM registry_file f JOIN townships t ON t.name = f.township
 		GROUP BY f.household_no, f.head_id_number, t.id, f.kind, f.risk_status`, now); err != nil {
 		return true, fmt.Errorf("apply registry rows: %w", err)
@@ -69,8 +69,8 @@ func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) (b
 		return true, fmt.Errorf("registry statistics: %w", err)
 	}
 	if _, err := execTraced(ctx, tx, `
-		INSERT INTO registry_members (id_number, household_no, name, relation, updated_at)
-		SELECT id_number, household_no, name, relation, $1 FROM registry_file`, now); err != nil {
+		INSERT INTO registry_members (id_number, id_sealed, household_no, name, relation, updated_at)
+		SELECT id_number, id_sealed, household_no, name, relation, $1 FROM registry_file`, now); err != nil {
 		return true, fmt.Errorf("apply registry rows: %w", err)
 	}
 	if err := rebuild("registry_members"); err != nil {

@@ -1,0 +1,44 @@
+-- +goose Up
+-- Personal data at rest (docs/encryption.md): registry_members.id_number,
+-- registry_households.head_id_number and registry_history.id_number hold the keyed hash of
+-- the ID number (64 hex digits, computed by the application: no key is in the database), so
+-- every join and look-up stays an equality; the numbers themselves are sealed in id_sealed
+-- (the member's) and head_id_sealed (the head's, who need not be a member row), names in
+-- place. registry_history.detail names the member by the same hash, the rest of it is
+-- household numbers, township names and field names: nothing to seal.
+-- Rows stored before this migration keep their plain values until `fangpin keys rotate`
+-- hashes and seals them; the history's guard lets it replace a plain ID number (and the
+-- detail naming it) by the hash, and nothing else.
+ALTER TABLE registry_members ADD COLUMN id_sealed text NOT NULL DEFAULT '';
+ALTER TABLE registry_households ADD COLUMN head_id_sealed text NOT NULL DEFAULT '';
+
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION registry_history_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND (to_jsonb(NEW) - 'township_id') = (to_jsonb(OLD) - 'township_id') THEN
+        RETURN NEW;
+    END IF;
+    IF TG_OP = 'UPDATE' AND (to_jsonb(NEW) - 'id_number' - 'detail') = (to_jsonb(OLD) - 'id_number' - 'detail')
+        AND OLD.id_number !~ '^[0-9a-f]{64}$' AND NEW.id_number ~ '^[0-9a-f]{64}$' THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION '% of % refused: the table keeps history (append-only)', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'integrity_constraint_violation';
+END
+$$;
+-- +goose StatementEnd
+
+-- +goose Down
+-- +goose StatementBegin
+CREATE OR REPLACE FUNCTION registry_history_guard() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_OP = 'UPDATE' AND (to_jsonb(NEW) - 'township_id') = (to_jsonb(OLD) - 'township_id') THEN
+        RETURN NEW;
+    END IF;
+    RAISE EXCEPTION '% of % refused: the table keeps history (append-only)', TG_OP, TG_TABLE_NAME
+        USING ERRCODE = 'integrity_constraint_violation';
+END
+$$;
+-- +goose StatementEnd
+ALTER TABLE registry_households DROP COLUMN head_id_sealed;
+ALTER TABLE registry_members DROP COLUMN id_sealed;
