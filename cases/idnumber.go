@@ -122,43 +122,21 @@ func IDKey(id string) (key uint64, ok bool) {
 	return key, true
 }
 
-// IDHashKey is a keyed hash's (IDHash's) first 16 hex digits as a number: with ID numbers
-// stored as their hash, the 8 bytes that stand for a person in sets of hundreds of thousands
-// of people (IDKeySet). The registry's side and the intake's compute it through this one
-// function. ok is false when h is not such a hash.
-func IDHashKey(h string) (key uint64, ok bool) {
-	if len(h) != 64 {
-		return 0, false
-	}
-	for i := 0; i < 16; i++ {
-		c := h[i]
-		switch {
-		case c >= '0' && c <= '9':
-			key = key<<4 | uint64(c-'0')
-		case c >= 'a' && c <= 'f':
-			key = key<<4 | uint64(c-'a'+10)
-		default:
-			return 0, false
-		}
-	}
-	return key, true
-}
-
-// IDKeySet holds the IDHashKey of a set of people's hashed ID numbers.
+// IDKeySet holds the IDKey of a set of ID numbers.
 type IDKeySet map[uint64]struct{}
 
-// AddHash adds the person whose ID number hashes to h; a value that is no hash is left out.
-func (s IDKeySet) AddHash(h string) {
-	if k, ok := IDHashKey(h); ok {
+// Add adds id; an ID number without a key is left out.
+func (s IDKeySet) Add(id string) {
+	if k, ok := IDKey(id); ok {
 		s[k] = struct{}{}
 	}
 }
 
-// MayHoldHash reports whether the person whose ID number hashes to h may be in the set: it
-// is false only for a hash whose key no one of the set has. A value that is no hash may be
-// anything, and a nil set stands for a set not read, so both are true.
-func (s IDKeySet) MayHoldHash(h string) bool {
-	k, ok := IDHashKey(h)
+// MayHold reports whether id may be in the set: it is false only for an ID number with a
+// key that no number of the set has. A number without a key may be anything, and a nil set
+// stands for a set not read, so both are true.
+func (s IDKeySet) MayHold(id string) bool {
+	k, ok := IDKey(id)
 	if !ok || s == nil {
 		return true
 	}

@@ -32,12 +32,8 @@ type Store interface {
 	// RegistryLookup finds people by ID number: as registry members, or as the
 	// 户主身份证号 of a registry household.
 	RegistryLookup(ctx context.Context, ids []string) (map[string]cases.RegistryMember, error)
-	// RegistryIDKeys holds the hash of every ID number RegistryLookup could find, and may
-	// hold more.
+	// RegistryIDKeys holds every ID number RegistryLookup could find, and may hold more.
 	RegistryIDKeys(ctx context.Context) (cases.IDKeySet, error)
-	// IDHasher hashes ID numbers as RegistryIDKeys' are (cases.IDHash under the store's
-	// key), for one goroutine.
-	IDHasher() func(id string) string
 	// ImportBatch stores b and the rows fill adds (only rows that raised a warning), in
 	// one transaction, then b's counts.
 	// When a batch with b.SHA256 exists it returns that batch, does not call fill and
@@ -395,7 +391,7 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 		defer wg.Done()
 		defer close(lookedUp)
 		heads := map[string]headAnswer{}
-		var known *registryKeys
+		var known cases.IDKeySet
 		asked := 0 // rows looked up so far
 		for chunk := range parsed {
 			// Once ChunkSize rows have been looked up, only people the registry may hold are:
@@ -403,13 +399,11 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 			// the registry's ID numbers for so few rows.
 			var err error
 			if known == nil && asked >= ChunkSize {
-				set, err := p.store.RegistryIDKeys(ctx)
-				if err != nil {
+				if known, err = p.store.RegistryIDKeys(ctx); err != nil {
 					lookupErr = fmt.Errorf("import: %w", err)
 					cancel()
 					return
 				}
-				known = &registryKeys{set, p.store.IDHasher()}
 			}
 			asked += len(chunk)
 			reg, err := p.lookup(ctx, chunk, heads, known)
@@ -551,16 +545,16 @@ type headAnswer struct {
 // are taken from heads, which only the lookup goroutine uses, and not asked again. IDs that
 // known says the registry does not hold are not asked at all (a nil known holds all). The answer for an
 // ID does not depend on the other IDs asked with it, so this changes nothing but the work.
-func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]headAnswer, known *registryKeys) (map[string]cases.RegistryMember, error) {
+func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]headAnswer, known cases.IDKeySet) (map[string]cases.RegistryMember, error) {
 	ids := make([]string, 0, 2*len(chunk))
 	var asked map[string]bool // heads asked in this chunk, to cache their answers
 	for i := range chunk {
 		w := &chunk[i].w
-		if w.IDNumber != "" && known.mayHold(w.IDNumber) {
+		if w.IDNumber != "" && known.MayHold(w.IDNumber) {
 			ids = append(ids, w.IDNumber)
 		}
-		if h := w.HeadIDNumber; h != "" {
-			if _, ok := heads[h]; ok || asked[h] || !known.mayHold(h) {
+		if h := w.HeadIDNumber; h != "" && known.MayHold(h) {
+			if _, ok := heads[h]; ok || asked[h] {
 				continue
 			}
 			if asked == nil {
@@ -598,17 +592,6 @@ func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]h
 		}
 	}
 	return reg, nil
-}
-
-// registryKeys is what the registry may hold (RegistryIDKeys) and the hash that asks it.
-type registryKeys struct {
-	set  cases.IDKeySet
-	hash func(id string) string
-}
-
-// mayHold tells whether the registry may hold id; a nil registryKeys (not read) holds all.
-func (k *registryKeys) mayHold(id string) bool {
-	return k == nil || k.set.MayHoldHash(k.hash(id))
 }
 
 // store1 applies the rules to a looked-up chunk and stores its rows.

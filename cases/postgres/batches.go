@@ -43,23 +43,20 @@ func (db *DB) PushDepartments(ctx context.Context) ([]cases.OrgDepartment, error
 
 // RegistryLookup finds people by ID number, as registry members or as the 户主身份证号 of
 // a registry household (a head need not be listed as a member). A member entry wins.
-// The registry holds hashes (docs/encryption.md): the IDs are hashed for the look-up, the
-// answers keyed by the IDs asked and opened.
 func (db *DB) RegistryLookup(ctx context.Context, ids []string) (map[string]cases.RegistryMember, error) {
-	hs, asked := hashIDs(db.Keys, ids)
 	// A join with the unnested IDs rather than "= ANY($1)": with thousands of IDs the
 	// planner would estimate ANY element by element, which cost more than the lookup.
 	rows, err := db.QueryContext(ctx, `
 		WITH q AS (SELECT DISTINCT id FROM unnest($1::text[]) AS q(id))
-		SELECT m.id_number, m.name, m.relation, h.household_no, h.head_id_sealed, t.name, h.village, h.kind, h.risk_status, m.status, true
+		SELECT m.id_number, m.name, m.relation, h.household_no, h.head_id_number, t.name, h.village, h.kind, h.risk_status, m.status, true
 		FROM q JOIN registry_members m ON m.id_number = q.id
 		JOIN registry_households h ON h.household_no = m.household_no AND h.status = 'active'
 		JOIN townships t ON t.id = h.township_id
 		WHERE m.removed_at IS NULL
 		UNION ALL
-		SELECT h.head_id_number, '', '户主', h.household_no, h.head_id_sealed, t.name, h.village, h.kind, h.risk_status, 'active', false
+		SELECT h.head_id_number, '', '户主', h.household_no, h.head_id_number, t.name, h.village, h.kind, h.risk_status, 'active', false
 		FROM q JOIN registry_households h ON h.head_id_number = q.id AND h.status = 'active'
-		JOIN townships t ON t.id = h.township_id`, pq.Array(hs))
+		JOIN townships t ON t.id = h.township_id`, pq.Array(ids))
 	if err != nil {
 		return nil, fmt.Errorf("look up registry: %w", err)
 	}
@@ -72,22 +69,17 @@ func (db *DB) RegistryLookup(ctx context.Context, ids []string) (map[string]case
 			&m.Village, &m.Kind, &m.RiskStatus, &m.Status, &member); err != nil {
 			return nil, fmt.Errorf("look up registry: %w", err)
 		}
-		m.IDNumber = asked[m.IDNumber]
 		if _, ok := out[m.IDNumber]; ok && !member {
 			continue
-		}
-		if err := openRegistry(db.Keys, &m.Name, &m.HeadIDNumber); err != nil {
-			return nil, err
 		}
 		out[m.IDNumber] = m
 	}
 	return out, rows.Err()
 }
 
-// RegistryIDKeys holds the hashed ID number of every registry member and household head,
-// removed or not: a superset of what RegistryLookup finds, so that an import asks only for
-// people the registry may hold (a few megabytes for a county's registry). The import hashes
-// its rows' numbers with IDHasher to ask the set.
+// RegistryIDKeys holds the ID number of every registry member and household head, removed
+// or not: a superset of what RegistryLookup finds, so that an import asks only for people
+// the registry may hold (a few megabytes for a county's registry).
 func (db *DB) RegistryIDKeys(ctx context.Context) (cases.IDKeySet, error) {
 	rows, err := db.QueryContext(ctx, `SELECT id_number FROM registry_members UNION ALL SELECT head_id_number FROM registry_households`)
 	if err != nil {
@@ -100,17 +92,13 @@ func (db *DB) RegistryIDKeys(ctx context.Context) (cases.IDKeySet, error) {
 		if err := rows.Scan(&id); err != nil {
 			return nil, fmt.Errorf("registry ID numbers: %w", err)
 		}
-		set.AddHash(id)
+		set.Add(id)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("registry ID numbers: %w", err)
 	}
 	return set, nil
 }
-
-// IDHasher hashes ID numbers as the registry's keys are (the configured hash key), reusing
-// its state from one number to the next: for one goroutine.
-func (db *DB) IDHasher() func(id string) string { return db.Keys.Batch().IDHash }
 
 const (
 	// copyRows is how many warnings one COPY statement carries at most: the statement's rows
