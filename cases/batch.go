@@ -65,7 +65,10 @@ type Warning struct {
 	Township     string // canonical name
 	Village      string
 	HeadIDNumber string
-	Registered   bool // 建档立卡
+	// IDHash and HeadIDHash are the keyed hashes of IDNumber and HeadIDNumber when the
+	// importer has made them (to look the person up); the store makes those still empty.
+	IDHash, HeadIDHash string
+	Registered         bool // 建档立卡
 	// 人员变动 rows: 变动类型 and 变动日期 (the registry is updated from them, docs/held-and-tasks.md).
 	Change    string
 	ChangedOn Date

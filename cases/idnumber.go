@@ -2,6 +2,7 @@ package cases
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -122,21 +123,31 @@ func IDKey(id string) (key uint64, ok bool) {
 	return key, true
 }
 
-// IDKeySet holds the IDKey of a set of ID numbers.
+// IDKeySet holds the IDKey of a set of ID numbers, or of their keyed hashes (IDHash).
 type IDKeySet map[uint64]struct{}
 
 // Add adds id; an ID number without a key is left out.
 func (s IDKeySet) Add(id string) {
-	if k, ok := IDKey(id); ok {
+	if k, ok := setKey(id); ok {
 		s[k] = struct{}{}
 	}
+}
+
+// setKey is an ID number's IDKey, or a keyed hash's first 64 bits: two hashes that share
+// them only make a look-up that finds nothing.
+func setKey(id string) (uint64, bool) {
+	if len(id) == 64 {
+		k, err := strconv.ParseUint(id[:16], 16, 64)
+		return k, err == nil
+	}
+	return IDKey(id)
 }
 
 // MayHold reports whether id may be in the set: it is false only for an ID number with a
 // key that no number of the set has. A number without a key may be anything, and a nil set
 // stands for a set not read, so both are true.
 func (s IDKeySet) MayHold(id string) bool {
-	k, ok := IDKey(id)
+	k, ok := setKey(id)
 	if !ok || s == nil {
 		return true
 	}

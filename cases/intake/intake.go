@@ -13,6 +13,7 @@ import (
 	"github.com/go-playground/validator/v10"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 	"github.com/fangpin/fangpin/cases/sheet"
 )
 
@@ -29,16 +30,23 @@ type Store interface {
 	PushDepartments(ctx context.Context) ([]cases.OrgDepartment, error)
 	// TownshipNames maps every township name and alias to the township's name.
 	TownshipNames(ctx context.Context) (map[string]string, error)
-	// RegistryLookup finds people by ID number: as registry members, or as the
-	// 户主身份证号 of a registry household.
+	// RegistryLookup finds people by the keyed hash of their ID number (IDHasher's; the
+	// number itself for a store without one): as registry members, or as the 户主身份证号 of
+	// a registry household. The answer is keyed by what was asked.
 	RegistryLookup(ctx context.Context, ids []string) (map[string]cases.RegistryMember, error)
-	// RegistryIDKeys holds every ID number RegistryLookup could find, and may hold more.
+	// RegistryIDKeys holds every ID hash RegistryLookup could find, and may hold more.
 	RegistryIDKeys(ctx context.Context) (cases.IDKeySet, error)
 	// ImportBatch stores b and the rows fill adds (only rows that raised a warning), in
 	// one transaction, then b's counts.
 	// When a batch with b.SHA256 exists it returns that batch, does not call fill and
 	// changes nothing.
 	ImportBatch(ctx context.Context, b *cases.Batch, fill func(add func(*cases.Warning) error) error) (earlier *cases.Batch, err error)
+}
+
+// IDHasher is a Store that looks people up by the keyed hash of their ID number
+// (docs/encryption.md): the importer hashes each number once, for the look-up and the stored row.
+type IDHasher interface {
+	IDSealer() *seal.Sealer
 }
 
 // Request says who pushes what.
@@ -261,6 +269,7 @@ type parser struct {
 	depts                                map[string]bool
 	rules                                cases.Rules
 	store                                Store
+	hasher                               *seal.Sealer // the look-up goroutine's, when the store hashes IDs
 	seen                                 map[uint64]int32 // first 17 digits of an ID number (×8 + 问题类型) → row; exact and small
 	iProblem                             int              // index in fields of 问题类型 (assurance), -1 if none
 	dateCol                              []bool           // by column index: a date column, stored as YYYY-MM-DD
@@ -392,6 +401,9 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 		defer close(lookedUp)
 		heads := map[string]headAnswer{}
 		var known cases.IDKeySet
+		if h, ok := p.store.(IDHasher); ok {
+			p.hasher = h.IDSealer()
+		}
 		asked := 0 // rows looked up so far
 		for chunk := range parsed {
 			// Once ChunkSize rows have been looked up, only people the registry may hold are:
@@ -550,10 +562,11 @@ func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]h
 	var asked map[string]bool // heads asked in this chunk, to cache their answers
 	for i := range chunk {
 		w := &chunk[i].w
-		if w.IDNumber != "" && known.MayHold(w.IDNumber) {
-			ids = append(ids, w.IDNumber)
+		p.hashIDs(w)
+		if w.IDHash != "" && known.MayHold(w.IDHash) {
+			ids = append(ids, w.IDHash)
 		}
-		if h := w.HeadIDNumber; h != "" && known.MayHold(h) {
+		if h := w.HeadIDHash; h != "" && known.MayHold(h) {
 			if _, ok := heads[h]; ok || asked[h] {
 				continue
 			}
@@ -583,7 +596,7 @@ func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]h
 		heads[strings.Clone(h)] = headAnswer{m, found}
 	}
 	for i := range chunk {
-		h := chunk[i].w.HeadIDNumber
+		h := chunk[i].w.HeadIDHash
 		if h == "" || asked[h] {
 			continue
 		}
@@ -594,13 +607,31 @@ func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]h
 	return reg, nil
 }
 
+// hashIDs sets the row's ID hashes (the numbers themselves for a store without a hasher):
+// each number is hashed once, for the look-up and the stored row.
+func (p *parser) hashIDs(w *cases.Warning) {
+	if p.hasher == nil {
+		w.IDHash, w.HeadIDHash = w.IDNumber, w.HeadIDNumber
+		return
+	}
+	w.IDHash = p.hasher.IDHash(w.IDNumber)
+	switch w.HeadIDNumber {
+	case "":
+		w.HeadIDHash = ""
+	case w.IDNumber:
+		w.HeadIDHash = w.IDHash
+	default:
+		w.HeadIDHash = p.hasher.IDHash(w.HeadIDNumber)
+	}
+}
+
 // store1 applies the rules to a looked-up chunk and stores its rows.
 func (p *parser) store1(chunk []pending, reg map[string]cases.RegistryMember, b *cases.Batch, add func(*cases.Warning) error) error {
 	for i := range chunk {
 		pd := &chunk[i]
 		w := &pd.w
-		person, inPerson := reg[w.IDNumber]
-		head, inHead := reg[w.HeadIDNumber]
+		person, inPerson := reg[w.IDHash]
+		head, inHead := reg[w.HeadIDHash]
 		inPerson = inPerson && w.IDNumber != ""
 		inHead = inHead && w.HeadIDNumber != ""
 		if p.cat != cases.CatPopulation {

@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // The store's half of a round (docs/dispatch.md): load the facts cases.PlanRound decides on,
@@ -18,7 +19,7 @@ import (
 // loadRoundFacts loads, for the round's households, the open case each joins (its own, else
 // one of its people's) with what that case holds, and the latest case of the others that had
 // one, for the hold rule. The caller sets the day, time and calendar.
-func loadRoundFacts(ctx context.Context, tx *sqlx.Tx, hs []cases.Household) (cases.RoundFacts, error) {
+func loadRoundFacts(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, hs []cases.Household) (cases.RoundFacts, error) {
 	rf := cases.RoundFacts{Households: hs, Open: map[string]cases.OpenCase{}, Earlier: map[string]cases.EarlierResult{}}
 	open, err := loadOpenCases(ctx, tx, hs)
 	if err != nil {
@@ -48,7 +49,7 @@ func loadRoundFacts(ctx context.Context, tx *sqlx.Tx, hs []cases.Household) (cas
 			continue
 		}
 		if !h.Area && open.hadCase(h.Key) {
-			if rf.Earlier[h.Key], err = earlierResult(ctx, tx, h.Key); err != nil {
+			if rf.Earlier[h.Key], err = earlierResult(ctx, tx, k, h.Key); err != nil {
 				return rf, err
 			}
 		}

@@ -13,6 +13,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // 人员变动 (docs/held-and-tasks.md): a 公安局 push updates the registry in the push's own transaction, with
@@ -291,7 +292,7 @@ func onlyWorker(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b *cases.Batc
 // undispatchedPopulation loads the undispatched 人员变动 warnings, each with the registry
 // household of its person (cases.GroupPopulation makes one 信息变更 case of each household).
 // batches is undispatchedBatches' list.
-func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, batches pq.Int64Array) ([]cases.WarningFact, error) {
+func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, batches pq.Int64Array) ([]cases.WarningFact, error) {
 	var rows []struct {
 		warningRow
 		HouseholdNo string `db:"household_no"`
@@ -301,9 +302,10 @@ func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, batches pq.Int64Ar
 		HVillage    string `db:"h_village"`
 	}
 	err := tx.SelectContext(ctx, &rows, `
-		SELECT w.id, w.category, w.rule, COALESCE(w.amount::text, '') AS amount, w.id_number, w.name,
-			t.name AS township, w.village, w.head_id_number, w.detail,
-			h.household_no, h.head_id_number AS h_head, COALESCE(hm.name, '') AS h_head_name, ht.name AS h_township, h.village AS h_village
+		SELECT w.id, w.category, w.rule, COALESCE(w.amount::text, '') AS amount, w.id_number, w.id_sealed, w.name,
+			t.name AS township, w.village, w.head_id_number, w.detail, h.household_no,
+			COALESCE(NULLIF(to_jsonb(hm) ->> 'id_sealed', ''), CASE WHEN length(h.head_id_number) = 64 THEN '' ELSE h.head_id_number END) AS h_head,
+			COALESCE(hm.name, '') AS h_head_name, ht.name AS h_township, h.village AS h_village
 		FROM warnings w JOIN townships t ON t.id = w.township_id
 		JOIN registry_members m ON m.id_number = w.id_number
 		JOIN registry_households h ON h.household_no = m.household_no
@@ -316,7 +318,13 @@ func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, batches pq.Int64Ar
 	}
 	out := make([]cases.WarningFact, len(rows))
 	for i, r := range rows {
-		out[i] = r.warningRow.fact()
+		if out[i], err = r.warningRow.fact(k); err != nil {
+			return nil, fmt.Errorf("人员变动 warnings: %w", err)
+		}
+		// the head's number as their member row keeps it sealed (registryHouseholds)
+		if err := k.OpenAll(&r.HeadID, &r.HeadName); err != nil {
+			return nil, openErr("registry head", err)
+		}
 		out[i].Reg = &cases.RegistryHousehold{No: r.HouseholdNo, HeadIDNumber: r.HeadID, HeadName: r.HeadName,
 			Township: r.HTownship, Village: r.HVillage}
 	}

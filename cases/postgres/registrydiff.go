@@ -670,8 +670,8 @@ func (db *DB) moveCases(ctx context.Context, tx *sqlx.Tx, batch string, now time
 			if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id = $1 ORDER BY w.id`, after.ID); err != nil {
 				return nil, fmt.Errorf("warnings of %s: %w", no, err)
 			}
-			for _, r := range rows {
-				m.Warnings = append(m.Warnings, r.fact())
+			if m.Warnings, err = facts(db.Keys, rows); err != nil {
+				return nil, fmt.Errorf("warnings of %s: %w", no, err)
 			}
 			moves = append(moves, m)
 		}

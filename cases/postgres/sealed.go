@@ -1,0 +1,99 @@
+package postgres
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
+)
+
+// Personal data at rest (docs/encryption.md): what the store writes sealed or hashed, and
+// how it opens it. Handlers and the rules see plain values; only these columns' contents
+// change.
+
+var emptyDetail = []byte("{}")
+
+// headKey is the detail key under which a warning keeps its 户主身份证号 (the column holds
+// its hash): the name rows stored before the columns of their own had.
+const headKey = "户主身份证号"
+
+// withHead appends detail (a JSON object) to dst with the head's ID number added.
+func withHead(dst, detail []byte, head string) []byte {
+	detail = bytes.TrimSpace(detail)
+	dst = append(dst, detail[:len(detail)-1]...)
+	if len(detail) > 2 {
+		dst = append(dst, ',')
+	}
+	dst = append(dst, `"`+headKey+`":`...)
+	dst = strconv.AppendQuote(dst, head)
+	return append(dst, '}')
+}
+
+// warningProblem is the 问题类型 of a 保障 warning's detail (the problem column), else "".
+func warningProblem(cat cases.Category, detail []byte) string {
+	if cat != cases.CatAssurance || !bytes.Contains(detail, []byte("问题类型")) {
+		return ""
+	}
+	var d map[string]any
+	if json.Unmarshal(detail, &d) != nil {
+		return ""
+	}
+	s, _ := d["问题类型"].(string)
+	return s
+}
+
+// sealedWarning is what a warning row stores of a person.
+type sealedWarning struct {
+	IDHash, IDSealed, Name, HeadHash, Detail, Problem string
+}
+
+// sealWarning seals a warning's person for an INSERT of one row (申报, 走访, 人员变动).
+func sealWarning(k *seal.Keyring, cat cases.Category, id, name, head string, detail []byte) sealedWarning {
+	d := detail
+	if len(d) < 2 {
+		d = emptyDetail
+	}
+	if head != "" {
+		d = withHead(nil, d, head)
+	}
+	return sealedWarning{IDHash: k.IDHash(id), IDSealed: k.Seal(cases.NormalizeIDNumber(id)), Name: k.Seal(name),
+		HeadHash: k.IDHash(head), Detail: k.Seal(string(d)), Problem: warningProblem(cat, detail)}
+}
+
+// isIDHash tells a keyed hash (64 lower-case hex digits) from an ID number.
+func isIDHash(s string) bool {
+	if len(s) != 64 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if (c < '0' || c > '9') && (c < 'a' || c > 'f') {
+			return false
+		}
+	}
+	return true
+}
+
+// openErr names what could not be opened, without its content.
+func openErr(what string, err error) error {
+	return fmt.Errorf("open %s: %w (FANGPIN_DATA_KEYS must list the key it was sealed under)", what, err)
+}
+
+// openID is a stored ID number: the sealed one when there is one, else a number stored
+// before encryption (kept in the key column until sealed).
+func openID(k *seal.Keyring, sealed, key string) (string, error) {
+	if sealed == "" {
+		if isIDHash(key) {
+			return "", nil
+		}
+		return key, nil
+	}
+	id, err := k.Open(sealed)
+	if err != nil {
+		return "", openErr("ID number", err)
+	}
+	return id, nil
+}
