@@ -277,12 +277,13 @@ func onlyWorker(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b *cases.Batc
 	}
 	detail, _ := json.Marshal(map[string]string{"类型": "零就业家庭", "说明": "户内唯一劳动年龄（16–60岁）成员死亡",
 		"死亡日期": r.On.String()})
+	sw := sealWarning(k, cases.CatEmployment, who.IDSealed, who.Name, headID, detail)
 	_, err := tx.ExecContext(ctx, `
-		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, name, township_id, village,
+		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, id_sealed, name, township_id, village,
 			head_id_number, registered, detail, created_at)
-		VALUES ($1, $2, 'employment', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		b.ID, r.Row, b.Period, cases.RuleOnlyWorkerDied, who.IDSealed, who.Name, m.HTownshipID, m.HVillage, headID,
-		cases.Registered(m.Kind), string(detail), now)
+		VALUES ($1, $2, 'employment', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		b.ID, r.Row, b.Period, cases.RuleOnlyWorkerDied, sw.IDHash, sw.IDSealed, sw.Name, m.HTownshipID, m.HVillage, sw.HeadHash,
+		cases.Registered(m.Kind), sw.Detail, now)
 	if err != nil {
 		return fmt.Errorf("only-worker warning: %w", err)
 	}
@@ -405,19 +406,23 @@ func (db *DB) RegistryMember(ctx context.Context, id string) (cases.MemberRecord
 	}
 	// A 死亡/迁出 says more than 退出; otherwise a member who left their household, or whose
 	// household left the registry, is removed as of that re-import.
+	hash := db.Keys.IDHash(id)
 	err := db.GetContext(ctx, &r, `
-		SELECT m.id_number, m.household_no, t.name AS township, COALESCE(m.village, h.village) AS village,
+		SELECT m.id_sealed AS id_number, m.household_no, t.name AS township, COALESCE(m.village, h.village) AS village,
 			CASE WHEN m.status <> 'active' THEN m.status
 				WHEN m.removed_at IS NOT NULL OR h.status = 'removed' THEN 'removed' ELSE m.status END AS status,
 			CASE WHEN m.status = 'active' THEN COALESCE(m.removed_at, CASE WHEN h.status = 'removed' THEN h.removed_at END) END AS removed_at
 		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships t ON t.id = COALESCE(m.township_id, h.township_id)
-		WHERE m.id_number = $1`, id)
+		WHERE m.id_number = $1`, hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return cases.MemberRecord{}, cases.Errorf(cases.ENotFound, "名册中没有身份证号为 %s 的成员，请核对号码", cases.MaskIDNumber(id))
 	}
 	if err != nil {
 		return cases.MemberRecord{}, fmt.Errorf("registry member: %w", err)
+	}
+	if err := openRegistry(db.Keys, &r.IDNumber); err != nil {
+		return cases.MemberRecord{}, err
 	}
 	rec := cases.MemberRecord{IDNumber: r.IDNumber, Household: r.Household, Township: r.Township, Village: r.Village,
 		Status: r.Status, History: []cases.MemberChange{}}
@@ -429,7 +434,7 @@ func (db *DB) RegistryMember(ctx context.Context, id string) (cases.MemberRecord
 	err = db.SelectContext(ctx, &rec.History, `SELECT CASE WHEN id_number = '' THEN '全户' || change ELSE change END AS change,
 			changed_on AS date, batch_id FROM registry_history
 		WHERE id_number = $1 OR (id_number = '' AND household_no = $2 AND change = '退出')
-		ORDER BY changed_on, id`, id, r.Household)
+		ORDER BY changed_on, id`, hash, r.Household)
 	if err != nil {
 		return rec, fmt.Errorf("registry member history: %w", err)
 	}

@@ -15,7 +15,7 @@ import (
 // on each of its members' rows and is usually one of them, so the last head and the last
 // member are kept: each ID number of a file is hashed and sealed about once.
 type registrySealer struct {
-	b    *seal.Batch
+	b    *seal.Sealer
 	head sealedID
 	last sealedID
 }
@@ -23,7 +23,7 @@ type registrySealer struct {
 // sealedID is an ID number with its hash and sealed text.
 type sealedID struct{ plain, hash, sealed string }
 
-func newRegistrySealer(k *seal.Keyring) *registrySealer { return &registrySealer{b: k.Batch()} }
+func newRegistrySealer(k *seal.Keyring) *registrySealer { return &registrySealer{b: k.Sealer()} }
 
 // id hashes and seals a (normalised) ID number; isHead keeps it as the household's head.
 func (s *registrySealer) id(plain string, isHead bool) (hash, sealed string) {
@@ -46,7 +46,7 @@ func (s *registrySealer) id(plain string, isHead bool) (hash, sealed string) {
 
 // hashIDs hashes ID numbers for a look-up, and maps each hash back to the number asked.
 func hashIDs(k *seal.Keyring, ids []string) ([]string, map[string]string) {
-	b := k.Batch()
+	b := k.Sealer()
 	hs := make([]string, 0, len(ids))
 	back := make(map[string]string, len(ids))
 	for _, id := range ids {

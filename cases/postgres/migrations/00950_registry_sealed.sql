@@ -7,8 +7,9 @@
 -- place. registry_history.detail names the member by the same hash, the rest of it is
 -- household numbers, township names and field names: nothing to seal.
 -- Rows stored before this migration keep their plain values until `fangpin keys rotate`
--- hashes and seals them; the history's guard lets it replace a plain ID number (and the
--- detail naming it) by the hash, and nothing else.
+-- hashes and seals them; the history's guard lets it (in a transaction that sets
+-- fangpin.reseal, as for case_events in 00930) replace a plain ID number, and the detail
+-- naming it, by the hash, and nothing else.
 ALTER TABLE registry_members ADD COLUMN id_sealed text NOT NULL DEFAULT '';
 ALTER TABLE registry_households ADD COLUMN head_id_sealed text NOT NULL DEFAULT '';
 
@@ -18,7 +19,8 @@ BEGIN
     IF TG_OP = 'UPDATE' AND (to_jsonb(NEW) - 'township_id') = (to_jsonb(OLD) - 'township_id') THEN
         RETURN NEW;
     END IF;
-    IF TG_OP = 'UPDATE' AND (to_jsonb(NEW) - 'id_number' - 'detail') = (to_jsonb(OLD) - 'id_number' - 'detail')
+    IF TG_OP = 'UPDATE' AND current_setting('fangpin.reseal', true) = 'on'
+        AND (to_jsonb(NEW) - 'id_number' - 'detail') = (to_jsonb(OLD) - 'id_number' - 'detail')
         AND OLD.id_number !~ '^[0-9a-f]{64}$' AND NEW.id_number ~ '^[0-9a-f]{64}$' THEN
         RETURN NEW;
     END IF;
