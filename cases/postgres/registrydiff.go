@@ -134,10 +134,10 @@ func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error
 		if canon, ok := l.names[town]; ok {
 			town = canon
 		}
-		head, headSealed := s.id(m.HeadIDNumber, true)
+		head, headSealed := s.headOnce(m.HeadIDNumber)
 		id, idSealed := s.id(m.IDNumber, false)
 		if _, err := l.copy.ExecContext(ctx, m.HouseholdNo, head, headSealed, town, m.Village, m.Kind, m.RiskStatus,
-			id, idSealed, s.b.Seal(m.Name), m.Relation); err != nil {
+			id, idSealed, s.seal(m.Name), m.Relation); err != nil {
 			return fmt.Errorf("registry rows: %w", err)
 		}
 	}
@@ -181,8 +181,13 @@ func (l *RegistryLoad) Abort() {
 // writes read it rather than joining the whole file again.
 var registryDiffSQL = []string{`
 	CREATE TEMP TABLE registry_fh ON COMMIT DROP AS
-	SELECT f.household_no, f.head_id_number, f.head_id_sealed, t.id AS township_id, f.township, f.village, f.kind, f.risk_status
-	FROM (SELECT household_no, head_id_number, min(head_id_sealed) AS head_id_sealed, township, min(village) AS village, kind, risk_status
+	SELECT f.household_no, f.head_id_number,
+		-- the head's sealed number comes on the first row of each household (Add); when the
+		-- refused rows' hold took that row out, a member's or a household's row has it
+		COALESCE(NULLIF(f.head_id_sealed, ''), (SELECT m.id_sealed FROM registry_members m WHERE m.id_number = f.head_id_number),
+			(SELECT h.head_id_sealed FROM registry_households h WHERE h.head_id_number = f.head_id_number LIMIT 1), '') AS head_id_sealed,
+		t.id AS township_id, f.township, f.village, f.kind, f.risk_status
+	FROM (SELECT household_no, head_id_number, max(head_id_sealed) AS head_id_sealed, township, min(village) AS village, kind, risk_status
 		FROM registry_file GROUP BY household_no, head_id_number, township, kind, risk_status) f
 	JOIN townships t ON t.name = f.township`, `
 	ALTER TABLE registry_fh ADD PRIMARY KEY (household_no)`, `

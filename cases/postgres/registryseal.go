@@ -18,6 +18,7 @@ type registrySealer struct {
 	b    *seal.Sealer
 	head sealedID
 	last sealedID
+	buf  []byte
 }
 
 // sealedID is an ID number with its hash and sealed text.
@@ -42,6 +43,25 @@ func (s *registrySealer) id(plain string, isHead bool) (hash, sealed string) {
 		s.last = v
 	}
 	return v.hash, v.sealed
+}
+
+// seal seals a value (a name) through the sealer's buffer.
+func (s *registrySealer) seal(plain string) string {
+	s.buf = s.b.AppendSealString(s.buf[:0], plain)
+	return string(s.buf)
+}
+
+// headOnce is the head's sealed number for a file row: only when the row names another head
+// than the row before, since every row of a household carries it and the file's households
+// take it by max() (rows of a household come together in an export; when they do not, the
+// same value is sent again).
+func (s *registrySealer) headOnce(plain string) (hash, sealed string) {
+	same := plain == s.head.plain && s.head.plain != ""
+	hash, sealed = s.id(plain, true)
+	if same {
+		return hash, ""
+	}
+	return hash, sealed
 }
 
 // hashIDs hashes ID numbers for a look-up, and maps each hash back to the number asked.
