@@ -10,7 +10,8 @@
 -- hashes and seals them; the history's guard lets it (in a transaction that sets
 -- fangpin.reseal, as for case_events in 00930) replace a plain ID number, and the detail
 -- naming it, by the hash, and nothing else.
-ALTER TABLE registry_members ADD COLUMN id_sealed text NOT NULL DEFAULT '';
+-- 00930 (the warnings' sealing) may have added id_sealed already.
+ALTER TABLE registry_members ADD COLUMN IF NOT EXISTS id_sealed text NOT NULL DEFAULT '';
 ALTER TABLE registry_households ADD COLUMN head_id_sealed text NOT NULL DEFAULT '';
 
 -- +goose StatementBegin
@@ -43,4 +44,4 @@ END
 $$;
 -- +goose StatementEnd
 ALTER TABLE registry_households DROP COLUMN head_id_sealed;
-ALTER TABLE registry_members DROP COLUMN id_sealed;
+ALTER TABLE registry_members DROP COLUMN IF EXISTS id_sealed;
