@@ -174,11 +174,11 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		return nil, err
 	}
 	if b.Category == cases.CatPopulation {
-		if err := applyPopulation(ctx, tx, b, population, townIDs, now); err != nil {
+		if err := applyPopulation(ctx, tx, db.Keys, b, population, townIDs, now); err != nil {
 			return nil, fmt.Errorf("import batch: %w", err)
 		}
 	}
-	if b.Replaced, err = supersede(ctx, tx, b); err != nil {
+	if b.Replaced, err = supersede(ctx, tx, db.Keys, b); err != nil {
 		return nil, err
 	}
 	if cases.PushLate(db.Cal, b.Category, b.Period, cases.DateOf(now)) {

@@ -89,7 +89,7 @@ func householdOfHead(ctx context.Context, tx *sqlx.Tx, id string) (*memberNow, e
 // it records each change in registry_history, marks the rows that give no 信息变更 case
 // (household neither 脱贫户 nor monitored, or nobody to change) as quiet, raises the
 // only-worker warnings and sets the batch's counts.
-func applyPopulation(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, rows []populationRow, townIDs map[string]int, now time.Time) error {
+func applyPopulation(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b *cases.Batch, rows []populationRow, townIDs map[string]int, now time.Time) error {
 	sort.SliceStable(rows, func(i, j int) bool {
 		if rows[i].On != rows[j].On {
 			return rows[i].On.Before(rows[j].On)
@@ -98,7 +98,7 @@ func applyPopulation(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, rows []po
 	})
 	updates, notIn, cases_ := 0, 0, 0
 	for _, r := range rows {
-		changed, infoCase, err := applyChange(ctx, tx, b, r, townIDs, now)
+		changed, infoCase, err := applyChange(ctx, tx, k, b, r, townIDs, now)
 		if err != nil {
 			return fmt.Errorf("人员变动 row %d: %w", r.Row, err)
 		}
@@ -128,7 +128,7 @@ func applyPopulation(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, rows []po
 
 // applyChange applies one row. changed is nil when the row names nobody in the registry;
 // infoCase says whether the row stays a 信息变更 warning for the next round.
-func applyChange(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRow, townIDs map[string]int, now time.Time) (changed *bool, infoCase bool, err error) {
+func applyChange(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b *cases.Batch, r populationRow, townIDs map[string]int, now time.Time) (changed *bool, infoCase bool, err error) {
 	m, err := memberByID(ctx, tx, r.IDNumber)
 	if err != nil {
 		return nil, false, err
@@ -175,7 +175,7 @@ func applyChange(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationR
 		}
 		status = cases.MemberDeceased
 		if m.Status == cases.MemberActive {
-			if err := onlyWorker(ctx, tx, b, r, m, now); err != nil {
+			if err := onlyWorker(ctx, tx, k, b, r, m, now); err != nil {
 				return nil, false, err
 			}
 		}
@@ -238,7 +238,7 @@ func history(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRow, 
 // onlyWorker raises a 因就业不稳 warning for the next round when the death of m leaves its
 // household without a working-age member (docs/held-and-tasks.md). The warning names a surviving member
 // (the head if alive), so the round places it in the household.
-func onlyWorker(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRow, m *memberNow, now time.Time) error {
+func onlyWorker(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b *cases.Batch, r populationRow, m *memberNow, now time.Time) error {
 	var others []memberNow
 	if err := tx.SelectContext(ctx, &others, memberNowSelect+` WHERE m.household_no = $1 AND m.status = 'active' AND m.id_number <> $2
 		ORDER BY (m.id_number = h.head_id_number) DESC, m.id_number`, m.HouseholdNo, m.IDNumber); err != nil {
@@ -254,12 +254,23 @@ func onlyWorker(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRo
 	who := others[0]
 	detail, _ := json.Marshal(map[string]string{"类型": "零就业家庭", "说明": "户内唯一劳动年龄（16–60岁）成员死亡",
 		"死亡日期": r.On.String()})
+	// The member's number and name as the registry keeps them: hashed and sealed there
+	// (docs/encryption.md), sealed here from the plain values a registry not yet sealed holds.
+	idSealed, name := "", who.Name
+	if !isIDHash(who.IDNumber) {
+		idSealed = k.Seal(who.IDNumber)
+	}
+	if !seal.IsSealed(name) {
+		name = k.Seal(name)
+	}
 	_, err := tx.ExecContext(ctx, `
-		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, name, township_id, village,
+		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, id_sealed, name, township_id, village,
 			head_id_number, registered, detail, created_at)
-		VALUES ($1, $2, 'employment', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		b.ID, r.Row, b.Period, cases.RuleOnlyWorkerDied, who.IDNumber, who.Name, m.HTownshipID, m.HVillage, m.Head,
-		cases.Registered(m.Kind), string(detail), now)
+		VALUES ($1, $2, 'employment', $3, $4, $5,
+			COALESCE(NULLIF($13, ''), (SELECT to_jsonb(m) ->> 'id_sealed' FROM registry_members m WHERE m.id_number = $5), ''),
+			$6, $7, $8, $9, $10, $11, $12)`,
+		b.ID, r.Row, b.Period, cases.RuleOnlyWorkerDied, storedHash(k, who.IDNumber), name, m.HTownshipID, m.HVillage,
+		storedHash(k, m.Head), cases.Registered(m.Kind), k.Seal(string(detail)), now, idSealed)
 	if err != nil {
 		return fmt.Errorf("only-worker warning: %w", err)
 	}
@@ -349,14 +360,14 @@ func (db *DB) executePopulation(ctx context.Context, tx *sqlx.Tx, planned []case
 			outs = append(outs, cases.Outcome{Dispatched: d})
 			continue
 		}
-		_, no, err := InsertCase(ctx, tx, NewCase{Round: opt.Month, Kind: ph.Kind, HouseholdKey: h.Key,
+		_, no, err := InsertCase(ctx, tx, db.Keys, NewCase{Round: opt.Month, Kind: ph.Kind, HouseholdKey: h.Key,
 			HouseholdNo: h.HouseholdNo, HeadName: h.HeadName, HeadIDNumber: h.HeadIDNumber, Village: h.Village, Township: h.Township,
 			DispatchedAt: at, DueOn: ph.DueOn, WarningIDs: h.WarningIDs(), Source: ph.Source}, opt.Actor, opt.Source)
 		if err != nil {
 			return nil, err
 		}
 		d := cases.Dispatched{Warnings: h.Warnings}
-		if d.Case, err = caseByNo(ctx, tx, no, false); err != nil {
+		if d.Case, err = caseByNo(ctx, tx, db.Keys, no, false); err != nil {
 			return nil, err
 		}
 		if err := db.runCreated(ctx, tx, d.Case); err != nil {

@@ -97,3 +97,31 @@ func openID(k *seal.Keyring, sealed, key string) (string, error) {
 	}
 	return id, nil
 }
+
+// sealEventDetail is an audit event's detail as stored: a JSON string holding the sealed
+// object (what a person typed: a reason, a measure), or the object itself without a keyring
+// (events that name no person, like a hold).
+func sealEventDetail(k *seal.Keyring, detail map[string]any) ([]byte, error) {
+	b, err := json.Marshal(detail)
+	if err != nil || k == nil || len(detail) == 0 {
+		return b, err
+	}
+	return json.Marshal(k.Seal(string(b)))
+}
+
+// openEventDetail opens a stored event detail; an object (not sealed) is returned as it is.
+func openEventDetail(k *seal.Keyring, raw json.RawMessage) (json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '"' {
+		return raw, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("event detail: %w", err)
+	}
+	plain, err := k.Open(s)
+	if err != nil {
+		return nil, openErr("event detail", err)
+	}
+	return json.RawMessage(plain), nil
+}

@@ -228,7 +228,7 @@ func SetupWith(t testing.TB, plan []Case, dispatch cases.Date) (*postgres.DB, []
 				wids = append(wids, wid)
 			}
 			var err error
-			_, no, err = postgres.InsertCase(ctx, tx, postgres.NewCase{
+			_, no, err = postgres.InsertCase(ctx, tx, db.Keys, postgres.NewCase{
 				Round: p.Round, Kind: cases.KindNew, HouseholdKey: fmt.Sprintf("H%02d", i+1), HeadName: p.Head,
 				HeadIDNumber: p.HeadID, Village: p.Village, Township: p.Township,
 				DispatchedAt: dispatch.At(10, 0), DueOn: due, WarningIDs: wids,
