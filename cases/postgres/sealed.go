@@ -45,13 +45,15 @@ func warningProblem(cat cases.Category, detail []byte) string {
 	return s
 }
 
-// sealedWarning is what a warning row stores of a person.
-type sealedWarning struct {
+// SealedWarning is what a warning row stores of a person: id_number, id_sealed, name,
+// head_id_number, detail and problem.
+type SealedWarning struct {
 	IDHash, IDSealed, Name, HeadHash, Detail, Problem string
 }
 
-// sealWarning seals a warning's person for an INSERT of one row (申报, 走访, 人员变动).
-func sealWarning(k *seal.Keyring, cat cases.Category, id, name, head string, detail []byte) sealedWarning {
+// SealWarning seals a warning's person for an INSERT of one row (申报, 走访, 人员变动, and
+// tests that write rows of their own).
+func SealWarning(k *seal.Keyring, cat cases.Category, id, name, head string, detail []byte) SealedWarning {
 	d := detail
 	if len(d) < 2 {
 		d = emptyDetail
@@ -59,7 +61,7 @@ func sealWarning(k *seal.Keyring, cat cases.Category, id, name, head string, det
 	if head != "" {
 		d = withHead(nil, d, head)
 	}
-	return sealedWarning{IDHash: k.IDHash(id), IDSealed: k.Seal(cases.NormalizeIDNumber(id)), Name: k.Seal(name),
+	return SealedWarning{IDHash: k.IDHash(id), IDSealed: k.Seal(cases.NormalizeIDNumber(id)), Name: k.Seal(name),
 		HeadHash: k.IDHash(head), Detail: k.Seal(string(d)), Problem: warningProblem(cat, detail)}
 }
 

@@ -156,7 +156,7 @@ func insertSelfFound(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, f cases.
 	if err != nil {
 		return 0, err
 	}
-	sw := sealWarning(k, f.Category, f.IDNumber, f.Name, "", detail)
+	sw := SealWarning(k, f.Category, f.IDNumber, f.Name, "", detail)
 	var id int64
 	err = tx.QueryRowxContext(ctx, `
 		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, id_sealed, name, township_id, village, detail, problem, reported_by)
