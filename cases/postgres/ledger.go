@@ -54,7 +54,7 @@ const caseSelect = `
 		c.village, t.name AS township, d.name AS department, c.status, c.result, c.reason, c.dispatched_at,
 		c.due_on, c.verified_at, c.entered_on, c.closed_at, c.returns, c.original_due_on, c.responsible,
 		COALESCE((SELECT array_agg(DISTINCT w.category ORDER BY w.category) FROM warnings w WHERE w.case_id = c.id), '{}') AS categories,
-		COALESCE((SELECT array_agg(DISTINCT `+sealedIDOf+`) FROM warnings w WHERE w.case_id = c.id AND w.id_number <> ''), '{}') AS members,
+		COALESCE((SELECT array_agg(DISTINCT ` + sealedIDOf + `) FROM warnings w WHERE w.case_id = c.id AND w.id_number <> ''), '{}') AS members,
 		c.source,
 		COALESCE((SELECT array_agg(DISTINCT dt.department ORDER BY dt.department) FROM department_tasks dt WHERE dt.case_id = c.id), '{}') AS task_departments
 	FROM cases c JOIN townships t ON t.id = c.township_id LEFT JOIN departments d ON d.id = c.department_id`

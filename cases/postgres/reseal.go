@@ -99,6 +99,7 @@ func resealers() []resealer {
 		" OR " + stale("name") + " OR " + stale("detail")
 	casesWhere := plainID("head_id_number") + " OR " + stale("head_id_sealed") + " OR " + stale("head_name") +
 		" OR (household_key LIKE 'head:%' AND length(household_key) <> 69)"
+	membersWhere := plainID("id_number") + " OR " + stale("id_sealed") + " OR " + stale("name")
 	eventsWhere := `jsonb_typeof(detail) = 'string' AND left(detail #>> '{}', $2) <> $1`
 	return []resealer{
 		{
@@ -114,6 +115,21 @@ func resealers() []resealer {
 				WHERE (` + casesWhere + `) AND ($3 = '' OR id > $3::bigint) ORDER BY id LIMIT $4`,
 			count:   `SELECT count(*) FROM cases WHERE ` + casesWhere,
 			rewrite: resealCases,
+		},
+		{
+			table: "registry_members",
+			pending: `SELECT id_number AS key, id_sealed, name FROM registry_members
+				WHERE (` + membersWhere + `) AND ($3 = '' OR id_number > $3) ORDER BY id_number LIMIT $4`,
+			count:   `SELECT count(*) FROM registry_members WHERE ` + membersWhere,
+			rewrite: resealMembers,
+		},
+		{
+			table: "registry_households",
+			pending: `SELECT household_no AS key, head_id_number FROM registry_households
+				WHERE ` + plainID("head_id_number") + ` AND $1::text <> '' AND $2::int > 0
+					AND ($3 = '' OR household_no > $3) ORDER BY household_no LIMIT $4`,
+			count:   `SELECT count(*) FROM registry_households WHERE ` + plainID("head_id_number") + ` AND $1::text <> '' AND $2::int > 0`,
+			rewrite: resealHouseholds,
 		},
 		{
 			table: "case_events",
@@ -257,4 +273,55 @@ func resealEvents(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.
 		UPDATE case_events e SET detail = u.detail::jsonb
 		FROM unnest($1::bigint[], $2::text[]) AS u(id, detail) WHERE e.id = u.id`, pq.Array(ids), pq.Array(details))
 	return ids[len(ids)-1], len(ids), err
+}
+
+func resealMembers(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.Rows) (string, int, error) {
+	var keys, ids, sealed, names []string
+	for rows.Next() {
+		var m struct {
+			Key    string `db:"key"`
+			Sealed string `db:"id_sealed"`
+			Name   string `db:"name"`
+		}
+		if err := rows.StructScan(&m); err != nil {
+			return "", 0, err
+		}
+		plain, err := openID(k, m.Sealed, m.Key)
+		if err != nil {
+			return "", 0, err
+		}
+		name, err := reseal(k, m.Name)
+		if err != nil {
+			return "", 0, openErr("registry name", err)
+		}
+		keys, ids, sealed, names = append(keys, m.Key), append(ids, k.IDHash(plain)), append(sealed, k.Seal(plain)), append(names, name)
+	}
+	if err := rows.Err(); err != nil || len(keys) == 0 {
+		return "", 0, err
+	}
+	rows.Close()
+	_, err := tx.ExecContext(ctx, `
+		UPDATE registry_members m SET id_number = u.id, id_sealed = u.sealed, name = u.name
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[]) AS u(key, id, sealed, name)
+		WHERE m.id_number = u.key`, pq.Array(keys), pq.Array(ids), pq.Array(sealed), pq.Array(names))
+	return keys[len(keys)-1], len(keys), err
+}
+
+func resealHouseholds(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.Rows) (string, int, error) {
+	var keys, heads []string
+	for rows.Next() {
+		var key, head string
+		if err := rows.Scan(&key, &head); err != nil {
+			return "", 0, err
+		}
+		keys, heads = append(keys, key), append(heads, k.IDHash(head))
+	}
+	if err := rows.Err(); err != nil || len(keys) == 0 {
+		return "", 0, err
+	}
+	rows.Close()
+	_, err := tx.ExecContext(ctx, `
+		UPDATE registry_households h SET head_id_number = u.head
+		FROM unnest($1::text[], $2::text[]) AS u(key, head) WHERE h.household_no = u.key`, pq.Array(keys), pq.Array(heads))
+	return keys[len(keys)-1], len(keys), err
 }
