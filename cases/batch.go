@@ -65,8 +65,12 @@ type Warning struct {
 	Township     string // canonical name
 	Village      string
 	HeadIDNumber string
-	// IDHash and HeadIDHash are the keyed hashes of IDNumber and HeadIDNumber when the
-	// importer has made them (to look the person up); the store makes those still empty.
+	// Hashed says IDSum and HeadSum hold the keyed hashes of IDNumber and HeadIDNumber
+	// (docs/encryption.md), made once by the importer for the look-up and the stored row;
+	// the store makes them when not. IDHash and HeadIDHash are their hex, set only for
+	// people the registry may hold (looked up by it), so most rows allocate no string.
+	Hashed             bool
+	IDSum, HeadSum     [32]byte
 	IDHash, HeadIDHash string
 	Registered         bool // 建档立卡
 	// 人员变动 rows: 变动类型 and 变动日期 (the registry is updated from them, docs/held-and-tasks.md).

@@ -27,7 +27,7 @@ type WarningFact struct {
 	Name         string
 	Township     string
 	Village      string
-	HeadIDNumber string            // the row's 户主身份证号
+	HeadIDNumber string // the row's 户主身份证号
 	// IDHash and HeadIDHash are the keyed hashes of the two numbers as the store keeps them
 	// (docs/encryption.md): household keys name a person by them. Empty in rules' tests,
 	// where keys name the numbers.

@@ -1,6 +1,7 @@
 package cases
 
 import (
+	"encoding/binary"
 	"fmt"
 	"strconv"
 	"strings"
@@ -131,6 +132,15 @@ func (s IDKeySet) Add(id string) {
 	if k, ok := setKey(id); ok {
 		s[k] = struct{}{}
 	}
+}
+
+// MayHoldSum is MayHold for a raw keyed hash (seal.Sealer.SumID): the set's key of its hex.
+func (s IDKeySet) MayHoldSum(sum *[32]byte) bool {
+	if s == nil {
+		return true
+	}
+	_, in := s[binary.BigEndian.Uint64(sum[:8])]
+	return in
 }
 
 // setKey is an ID number's IDKey, or a keyed hash's first 64 bits: two hashes that share

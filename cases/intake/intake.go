@@ -2,6 +2,7 @@ package intake
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -269,7 +270,7 @@ type parser struct {
 	depts                                map[string]bool
 	rules                                cases.Rules
 	store                                Store
-	hasher                               *seal.Sealer // the look-up goroutine's, when the store hashes IDs
+	hasher                               *seal.Sealer     // the look-up goroutine's, when the store hashes IDs
 	seen                                 map[uint64]int32 // first 17 digits of an ID number (×8 + 问题类型) → row; exact and small
 	iProblem                             int              // index in fields of 问题类型 (assurance), -1 if none
 	dateCol                              []bool           // by column index: a date column, stored as YYYY-MM-DD
@@ -562,11 +563,11 @@ func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]h
 	var asked map[string]bool // heads asked in this chunk, to cache their answers
 	for i := range chunk {
 		w := &chunk[i].w
-		p.hashIDs(w)
-		if w.IDHash != "" && known.MayHold(w.IDHash) {
+		person, head := p.hashIDs(w, known)
+		if person {
 			ids = append(ids, w.IDHash)
 		}
-		if h := w.HeadIDHash; h != "" && known.MayHold(h) {
+		if h := w.HeadIDHash; head {
 			if _, ok := heads[h]; ok || asked[h] {
 				continue
 			}
@@ -607,22 +608,34 @@ func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]h
 	return reg, nil
 }
 
-// hashIDs sets the row's ID hashes (the numbers themselves for a store without a hasher):
-// each number is hashed once, for the look-up and the stored row.
-func (p *parser) hashIDs(w *cases.Warning) {
+// hashIDs makes the row's ID hashes, once for the look-up and the stored row, and says
+// whether the registry may hold the person and the head: only then is a hash written out
+// as the hex the look-up asks by. Without a hasher (a store that does not hash, in tests)
+// the numbers stand for themselves.
+func (p *parser) hashIDs(w *cases.Warning, known cases.IDKeySet) (person, head bool) {
 	if p.hasher == nil {
 		w.IDHash, w.HeadIDHash = w.IDNumber, w.HeadIDNumber
-		return
+		return w.IDNumber != "" && known.MayHold(w.IDNumber), w.HeadIDNumber != "" && known.MayHold(w.HeadIDNumber)
 	}
-	w.IDHash = p.hasher.IDHash(w.IDNumber)
+	w.Hashed = true
+	person = p.hasher.SumID(&w.IDSum, w.IDNumber) && known.MayHoldSum(&w.IDSum)
 	switch w.HeadIDNumber {
 	case "":
-		w.HeadIDHash = ""
 	case w.IDNumber:
-		w.HeadIDHash = w.IDHash
+		w.HeadSum, head = w.IDSum, person
 	default:
-		w.HeadIDHash = p.hasher.IDHash(w.HeadIDNumber)
+		head = p.hasher.SumID(&w.HeadSum, w.HeadIDNumber) && known.MayHoldSum(&w.HeadSum)
 	}
+	if person {
+		w.IDHash = hex.EncodeToString(w.IDSum[:])
+	}
+	if head {
+		w.HeadIDHash = w.IDHash
+		if w.HeadIDNumber != w.IDNumber {
+			w.HeadIDHash = hex.EncodeToString(w.HeadSum[:])
+		}
+	}
+	return person, head
 }
 
 // store1 applies the rules to a looked-up chunk and stores its rows.
@@ -632,8 +645,8 @@ func (p *parser) store1(chunk []pending, reg map[string]cases.RegistryMember, b 
 		w := &pd.w
 		person, inPerson := reg[w.IDHash]
 		head, inHead := reg[w.HeadIDHash]
-		inPerson = inPerson && w.IDNumber != ""
-		inHead = inHead && w.HeadIDNumber != ""
+		inPerson = inPerson && w.IDHash != ""
+		inHead = inHead && w.HeadIDHash != ""
 		if p.cat != cases.CatPopulation {
 			// Later comparisons use the updated registry: the deceased and those who moved out
 			// of the county no longer place a row in a household (a 人员变动 row still finds them).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -141,13 +142,13 @@ func (c *copyChunk) add(batchID string, w *cases.Warning, township int32, create
 	} else {
 		b = binary.BigEndian.AppendUint32(b, 0xffffffff) // NULL
 	}
-	b = appendHash(b, w.IDHash, w.IDNumber, s)
+	b = appendHash(b, w.Hashed, &w.IDSum, w.IDNumber, s)
 	at := len(b)
 	b = s.AppendSealString(binary.BigEndian.AppendUint32(b, 0), w.Name)
 	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
 	b = appendInt4(b, township)
 	b = appendText(b, w.Village)
-	b = appendHash(b, w.HeadIDHash, w.HeadIDNumber, s)
+	b = appendHash(b, w.Hashed, &w.HeadSum, w.HeadIDNumber, s)
 	b = binary.BigEndian.AppendUint32(b, 1)
 	if w.Registered {
 		b = append(b, 1)
@@ -192,14 +193,15 @@ func (rs *rowSealer) detail(w *cases.Warning) []byte {
 
 // appendHash writes an ID number's keyed hash: the one the importer made when it looked the
 // person up, else made here.
-func appendHash(b []byte, hash, id string, s *seal.Sealer) []byte {
-	if hash != "" || id == "" {
-		return appendText(b, hash)
+func appendHash(b []byte, hashed bool, sum *[32]byte, id string, s *seal.Sealer) []byte {
+	if id == "" {
+		return appendText(b, "")
 	}
-	at := len(b)
-	b = s.AppendIDHash(binary.BigEndian.AppendUint32(b, 0), id)
-	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
-	return b
+	if !hashed {
+		s.SumID(sum, id)
+	}
+	b = binary.BigEndian.AppendUint32(b, 64)
+	return hex.AppendEncode(b, sum[:])
 }
 
 // end appends the trailer.

@@ -114,7 +114,7 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt cases.DispatchOpt
 		res.Notices = append(res.Notices, n)
 	}
 	if opt.Announce != nil && len(res.Notices) > 0 {
-		if err := opt.Announce(ctx, unit{tx}, res.Notices); err != nil {
+		if err := opt.Announce(ctx, unit{tx, db.Keys}, res.Notices); err != nil {
 			return fmt.Errorf("queue messages: %w", err)
 		}
 	}

@@ -148,7 +148,7 @@ func (db *DB) mergeInto(ctx context.Context, tx *sqlx.Tx, ph cases.PlannedHouseh
 	if d.Tasks, err = db.addTasks(ctx, tx, ph.Into.ID, ph.Departments, opt, at); err != nil {
 		return d, err
 	}
-	d.Case, err = caseByNo(ctx, tx, ph.Into.No, false)
+	d.Case, err = caseByNo(ctx, tx, db.Keys, ph.Into.No, false)
 	return d, err
 }
 
@@ -161,6 +161,6 @@ func holdWarnings(ctx context.Context, tx *sqlx.Tx, ph cases.PlannedHousehold, o
 	if err != nil {
 		return fmt.Errorf("hold warnings against %s: %w", e.CaseNo, err)
 	}
-	return InsertEvent(ctx, tx, e.CaseID, cases.ActHeld, cases.StatusClosed, cases.StatusClosed, opt.Actor, opt.Source, at,
+	return InsertEvent(ctx, tx, nil, e.CaseID, cases.ActHeld, cases.StatusClosed, cases.StatusClosed, opt.Actor, opt.Source, at,
 		map[string]any{"round": opt.Month, "warnings": len(h.Warnings), "categories": cases.CategoryLabels(h.Categories())})
 }

@@ -277,7 +277,7 @@ func onlyWorker(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b *cases.Batc
 	}
 	detail, _ := json.Marshal(map[string]string{"类型": "零就业家庭", "说明": "户内唯一劳动年龄（16–60岁）成员死亡",
 		"死亡日期": r.On.String()})
-	sw := sealWarning(k, cases.CatEmployment, who.IDSealed, who.Name, headID, detail)
+	sw := SealWarning(k, cases.CatEmployment, who.IDSealed, who.Name, headID, detail)
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, id_sealed, name, township_id, village,
 			head_id_number, registered, detail, created_at)
@@ -373,14 +373,14 @@ func (db *DB) executePopulation(ctx context.Context, tx *sqlx.Tx, planned []case
 			outs = append(outs, cases.Outcome{Dispatched: d})
 			continue
 		}
-		_, no, err := InsertCase(ctx, tx, NewCase{Round: opt.Month, Kind: ph.Kind, HouseholdKey: h.Key,
+		_, no, err := InsertCase(ctx, tx, db.Keys, NewCase{Round: opt.Month, Kind: ph.Kind, HouseholdKey: h.Key,
 			HouseholdNo: h.HouseholdNo, HeadName: h.HeadName, HeadIDNumber: h.HeadIDNumber, Village: h.Village, Township: h.Township,
 			DispatchedAt: at, DueOn: ph.DueOn, WarningIDs: h.WarningIDs(), Source: ph.Source}, opt.Actor, opt.Source)
 		if err != nil {
 			return nil, err
 		}
 		d := cases.Dispatched{Warnings: h.Warnings}
-		if d.Case, err = caseByNo(ctx, tx, no, false); err != nil {
+		if d.Case, err = caseByNo(ctx, tx, db.Keys, no, false); err != nil {
 			return nil, err
 		}
 		if err := db.runCreated(ctx, tx, d.Case); err != nil {

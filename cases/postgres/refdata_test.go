@@ -303,7 +303,7 @@ func TestMonthEndListsEarlierMonthsCasesOverdueFirst(t *testing.T) {
 	}
 	today := cases.MustDate("2026-12-28")
 	db.Now = func() time.Time { return today.At(9, 0) }
-	got, err := postgres.CarryOver(ctx, db, "2026-12", "城关镇", today)
+	got, err := postgres.CarryOver(ctx, db, db.Keys, "2026-12", "城关镇", today)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +343,7 @@ func TestMonthEndListsEarlierMonthsCasesOverdueFirst(t *testing.T) {
 		}
 	}
 	// 河口乡's only open case is November's 区域排查: it still gets its reminder.
-	hk, err := postgres.CarryOver(ctx, db, "2026-12", "河口乡", today)
+	hk, err := postgres.CarryOver(ctx, db, db.Keys, "2026-12", "河口乡", today)
 	if err != nil || len(hk) != 1 || hk[0].Kind != string(cases.KindSweep) {
 		t.Errorf("河口乡 month-end list = %+v (%v), want its November 区域排查", hk, err)
 	}

@@ -80,7 +80,7 @@ func (db *DB) RefileBatch(ctx context.Context, id, dept, period string) (cases.R
 					AND b2.received_at > rb.received_at AND b2.id <> $1
 				JOIN warnings w ON `+inBatch("w.batch_id", "b2.id")+`
 			WHERE w.id_number = r.id_number AND w.case_id IS NULL AND w.rule <> '' AND `+notSuperseded+`
-				AND `+problemOf+` = CASE WHEN r.category = 'assurance' THEN coalesce(r.detail::jsonb ->> '问题类型', '') ELSE '' END
+				AND `+problemOf+` = r.problem
 			ORDER BY r.id, b2.received_at DESC`, b.ID); err != nil {
 			return fmt.Errorf("refile batch %s: %w", id, err)
 		}
@@ -96,7 +96,7 @@ func (db *DB) RefileBatch(ctx context.Context, id, dept, period string) (cases.R
 		}
 		b.Period = newPeriod
 		persons := storedPersons{}
-		rows, err := tx.QueryContext(ctx, `SELECT w.id_number, `+problemOf+`
+		rows, err := tx.QueryContext(ctx, `SELECT `+sealedIDOf+`, `+problemOf+`
 			FROM warnings w WHERE `+inBatch("w.batch_id", "$1")+` AND w.id_number <> '' AND w.rule <> ''`, b.ID)
 		if err != nil {
 			return fmt.Errorf("refile batch %s: %w", id, err)
@@ -107,6 +107,10 @@ func (db *DB) RefileBatch(ctx context.Context, id, dept, period string) (cases.R
 				rows.Close()
 				return fmt.Errorf("refile batch %s: %w", id, err)
 			}
+			if p[0], err = db.Keys.Open(p[0]); err != nil {
+				rows.Close()
+				return openErr("ID number", err)
+			}
 			persons[p] = true
 		}
 		rows.Close()
@@ -114,7 +118,7 @@ func (db *DB) RefileBatch(ctx context.Context, id, dept, period string) (cases.R
 			return fmt.Errorf("refile batch %s: %w", id, err)
 		}
 		b.Persons = persons
-		if out.Replaced, err = supersede(ctx, tx, &b); err != nil {
+		if out.Replaced, err = supersede(ctx, tx, db.Keys, &b); err != nil {
 			return err
 		}
 		b.Persons = nil

@@ -445,7 +445,7 @@ func (l *RegistryLoad) apply(ctx context.Context, out *RegistryApplied) error {
 		return err
 	}
 	if l.opt.Announce != nil && len(out.Moves) > 0 {
-		if err := l.opt.Announce(ctx, unit{tx}, out.Moves); err != nil {
+		if err := l.opt.Announce(ctx, unit{tx, db.Keys}, out.Moves); err != nil {
 			return fmt.Errorf("queue case move messages: %w", err)
 		}
 	}
@@ -639,7 +639,7 @@ func (db *DB) moveCases(ctx context.Context, tx *sqlx.Tx, batch string, now time
 			return nil, fmt.Errorf("open cases of %s: %w", c.Household, err)
 		}
 		for _, no := range nos {
-			before, err := caseByNo(ctx, tx, no, true)
+			before, err := caseByNo(ctx, tx, db.Keys, no, true)
 			if err != nil {
 				return nil, err
 			}
@@ -655,11 +655,11 @@ func (db *DB) moveCases(ctx context.Context, tx *sqlx.Tx, batch string, now time
 				before.ID, cases.TargetGroup(before.Township), cases.TargetGroup(c.To), c.To); err != nil {
 				return nil, fmt.Errorf("reminders of %s: %w", no, err)
 			}
-			if err := InsertEvent(ctx, tx, before.ID, ActRegistryMove, before.Status, before.Status, cases.System, cases.Source("registry:"+batch), now,
+			if err := InsertEvent(ctx, tx, db.Keys, before.ID, ActRegistryMove, before.Status, before.Status, cases.System, cases.Source("registry:"+batch), now,
 				map[string]any{"from": before.Township, "to": c.To, "household": c.Household}); err != nil {
 				return nil, err
 			}
-			after, err := caseByNo(ctx, tx, no, false)
+			after, err := caseByNo(ctx, tx, db.Keys, no, false)
 			if err != nil {
 				return nil, err
 			}

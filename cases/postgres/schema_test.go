@@ -195,7 +195,7 @@ func TestUnknownDepartmentIsAnError(t *testing.T) {
 		if err := postgres.EnsureRound(ctx, tx, "2026-11", cases.MustDate("2026-11-10")); err != nil {
 			return err
 		}
-		_, _, err := postgres.InsertCase(ctx, tx, postgres.NewCase{Round: "2026-11", Kind: cases.KindNew, HouseholdKey: "head:" + p.F.ID,
+		_, _, err := postgres.InsertCase(ctx, tx, db.Keys, postgres.NewCase{Round: "2026-11", Kind: cases.KindNew, HouseholdKey: "head:" + p.F.ID,
 			HeadName: p.F.Name, HeadIDNumber: p.F.ID, Township: "城关镇", Department: "水务局",
 			DispatchedAt: db.Now(), DueOn: cases.MustDate("2026-12-08")}, cases.System, "test")
 		return err

@@ -45,13 +45,15 @@ func warningProblem(cat cases.Category, detail []byte) string {
 	return s
 }
 
-// sealedWarning is what a warning row stores of a person.
-type sealedWarning struct {
+// SealedWarning is what a warning row stores of a person: id_number, id_sealed, name,
+// head_id_number, detail and problem.
+type SealedWarning struct {
 	IDHash, IDSealed, Name, HeadHash, Detail, Problem string
 }
 
-// sealWarning seals a warning's person for an INSERT of one row (申报, 走访, 人员变动).
-func sealWarning(k *seal.Keyring, cat cases.Category, id, name, head string, detail []byte) sealedWarning {
+// SealWarning seals a warning's person for an INSERT of one row (申报, 走访, 人员变动, and
+// tests that write rows of their own).
+func SealWarning(k *seal.Keyring, cat cases.Category, id, name, head string, detail []byte) SealedWarning {
 	d := detail
 	if len(d) < 2 {
 		d = emptyDetail
@@ -59,7 +61,7 @@ func sealWarning(k *seal.Keyring, cat cases.Category, id, name, head string, det
 	if head != "" {
 		d = withHead(nil, d, head)
 	}
-	return sealedWarning{IDHash: k.IDHash(id), IDSealed: k.Seal(cases.NormalizeIDNumber(id)), Name: k.Seal(name),
+	return SealedWarning{IDHash: k.IDHash(id), IDSealed: k.Seal(cases.NormalizeIDNumber(id)), Name: k.Seal(name),
 		HeadHash: k.IDHash(head), Detail: k.Seal(string(d)), Problem: warningProblem(cat, detail)}
 }
 
@@ -96,4 +98,32 @@ func openID(k *seal.Keyring, sealed, key string) (string, error) {
 		return "", openErr("ID number", err)
 	}
 	return id, nil
+}
+
+// sealEventDetail is an audit event's detail as stored: a JSON string holding the sealed
+// object (what a person typed: a reason, a measure), or the object itself without a keyring
+// (events that name no person, like a hold).
+func sealEventDetail(k *seal.Keyring, detail map[string]any) ([]byte, error) {
+	b, err := json.Marshal(detail)
+	if err != nil || k == nil || len(detail) == 0 {
+		return b, err
+	}
+	return json.Marshal(k.Seal(string(b)))
+}
+
+// openEventDetail opens a stored event detail; an object (not sealed) is returned as it is.
+func openEventDetail(k *seal.Keyring, raw json.RawMessage) (json.RawMessage, error) {
+	raw = bytes.TrimSpace(raw)
+	if len(raw) == 0 || raw[0] != '"' {
+		return raw, nil
+	}
+	var s string
+	if err := json.Unmarshal(raw, &s); err != nil {
+		return nil, fmt.Errorf("event detail: %w", err)
+	}
+	plain, err := k.Open(s)
+	if err != nil {
+		return nil, openErr("event detail", err)
+	}
+	return json.RawMessage(plain), nil
 }

@@ -68,7 +68,7 @@ func (db *DB) ReportSelfFound(ctx context.Context, r cases.SelfFound) (cases.Sel
 		if err := fillNotice(ctx, tx, &n[0]); err != nil {
 			return err
 		}
-		if err := r.Announce(ctx, unit{tx}, n); err != nil {
+		if err := r.Announce(ctx, unit{tx, db.Keys}, n); err != nil {
 			return fmt.Errorf("queue messages: %w", err)
 		}
 		return nil
@@ -127,7 +127,7 @@ func (db *DB) executeSelfFound(ctx context.Context, tx *sqlx.Tx, ph cases.Planne
 	if h.Department, err = cases.CaseDepartment(h, known); err != nil {
 		return d, err
 	}
-	id, no, err := InsertCase(ctx, tx, NewCase{
+	id, no, err := InsertCase(ctx, tx, db.Keys, NewCase{
 		Round: month, Kind: ph.Kind, HouseholdKey: h.Key, HouseholdNo: h.HouseholdNo,
 		HeadName: h.HeadName, HeadIDNumber: h.HeadIDNumber, Village: h.Village, Township: r.Actor.Township,
 		Department: h.Department, DispatchedAt: now, DueOn: ph.DueOn,
@@ -144,7 +144,7 @@ func (db *DB) executeSelfFound(ctx context.Context, tx *sqlx.Tx, ph cases.Planne
 	if d.Tasks, err = db.addTasks(ctx, tx, id, ph.Departments, opt, now); err != nil {
 		return d, err
 	}
-	if d.Case, err = caseByNo(ctx, tx, no, false); err != nil {
+	if d.Case, err = caseByNo(ctx, tx, db.Keys, no, false); err != nil {
 		return d, err
 	}
 	return d, db.runCreated(ctx, tx, d.Case)
@@ -156,7 +156,7 @@ func insertSelfFound(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, f cases.
 	if err != nil {
 		return 0, err
 	}
-	sw := sealWarning(k, f.Category, f.IDNumber, f.Name, "", detail)
+	sw := SealWarning(k, f.Category, f.IDNumber, f.Name, "", detail)
 	var id int64
 	err = tx.QueryRowxContext(ctx, `
 		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, id_sealed, name, township_id, village, detail, problem, reported_by)

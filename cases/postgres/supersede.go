@@ -8,13 +8,19 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // notSuperseded is the condition of a warning w that no later push has replaced.
 const notSuperseded = `NOT EXISTS (SELECT 1 FROM warnings_superseded s WHERE s.warning_id = w.id)`
 
 // problemOf is a stored warning's 问题类型 for assurance (one row per person and 问题类型), else empty.
-const problemOf = `CASE WHEN w.category = 'assurance' THEN coalesce(w.detail::jsonb ->> '问题类型', '') ELSE '' END`
+// It has a column of its own (migration 00930): the detail is sealed.
+const problemOf = `w.problem`
+
+// sealedIDOf is warning w's sealed ID number, or the number itself for a row stored before
+// sealing (Keyring.Open returns it as it is).
+const sealedIDOf = `CASE WHEN w.id_sealed <> '' THEN w.id_sealed ELSE w.id_number END`
 
 // samePush is the condition of the batches b of a department ($1), category ($2) and period
 // ($3) other than batch $4.
@@ -31,7 +37,7 @@ const samePush = `b.department_id = (SELECT id FROM departments WHERE name = $1)
 // statement lists their rows. Nothing is read when the period has no earlier push. Pushes of
 // the same department, category and period take turns here (an advisory lock held to commit),
 // so that of two pushes at once the later one sees the earlier's rows.
-func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
+func supersede(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b *cases.Batch) (int, error) {
 	if b.Persons == nil {
 		return 0, nil
 	}
@@ -51,7 +57,7 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 	var ids, problems pq.StringArray
 	// 问题类型 only for assurance: for the other categories a million rows' empty strings are
 	// not worth their bytes.
-	if err := tx.QueryRowContext(ctx, `SELECT coalesce(array_agg(w.id), '{}'), coalesce(array_agg(w.id_number), '{}'),
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(array_agg(w.id), '{}'), coalesce(array_agg(`+sealedIDOf+`), '{}'),
 			CASE WHEN $2 = 'assurance' THEN coalesce(array_agg(`+problemOf+`), '{}') ELSE '{}' END
 		FROM batches b JOIN warnings w ON `+inBatch("w.batch_id", "b.id")+`
 		WHERE b.undispatched AND `+samePush+` AND w.case_id IS NULL AND w.rule <> '' AND w.id_number <> ''`, args...).
@@ -67,6 +73,11 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 	for i, id := range ids {
 		if replacedAlready[rows[i]] {
 			continue
+		}
+		// b.Persons knows the push's people by number: the earlier rows' are opened.
+		id, err := k.Open(id)
+		if err != nil {
+			return 0, openErr("ID number", err)
 		}
 		p := [2]string{id, ""}
 		if i < len(problems) {

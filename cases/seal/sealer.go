@@ -76,5 +76,20 @@ func (s *Sealer) AppendIDHash(dst []byte, id string) []byte {
 	return hex.AppendEncode(dst, s.sum)
 }
 
+// SumID puts the keyed hash of id into sum, raw (AppendIDHash's hex is its encoding); false
+// for an empty number.
+func (s *Sealer) SumID(sum *[32]byte, id string) bool {
+	id = cases.NormalizeIDNumber(id)
+	if id == "" {
+		return false
+	}
+	s.id.Reset()
+	s.idBuf = append(s.idBuf[:0], id...)
+	s.id.Write(s.idBuf)
+	s.sum = s.id.Sum(s.sum[:0])
+	copy(sum[:], s.sum)
+	return true
+}
+
 // IDHash is Keyring.IDHash.
 func (s *Sealer) IDHash(id string) string { return string(s.AppendIDHash(nil, id)) }

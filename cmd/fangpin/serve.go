@@ -90,6 +90,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
+	warnDemoKeys(env)
 	db, err := env.MigratedDB(ctx)
 	if err != nil {
 		return nil, err

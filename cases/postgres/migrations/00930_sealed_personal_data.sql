@@ -13,6 +13,9 @@ ALTER TABLE warnings ADD COLUMN problem text NOT NULL DEFAULT '';
 UPDATE warnings SET problem = coalesce(detail::jsonb ->> '问题类型', '')
     WHERE category = 'assurance' AND detail LIKE '%问题类型%';
 ALTER TABLE cases ADD COLUMN head_id_sealed text NOT NULL DEFAULT '';
+-- The registry's own sealing (docs/encryption.md) keeps a member's number sealed here; added
+-- only if the registry's migration has not added it already, so either may come first.
+ALTER TABLE registry_members ADD COLUMN IF NOT EXISTS id_sealed text NOT NULL DEFAULT '';
 
 -- The audit trail stays append-only, but keys rotate may re-seal an event's detail and
 -- source_msg (same meaning, another key): only inside its own transaction, which says so.
