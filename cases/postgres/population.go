@@ -34,7 +34,8 @@ type populationRow struct {
 }
 
 // memberNow is a registry member as the population rules need them: IDNumber and Head are
-// the stored hashes, IDSealed, Name and HeadSealed as stored (opened when needed).
+// the stored hashes, IDSealed, Name and HeadSealed (the head's member row's id_sealed, ”
+// when the head is no member) as stored, opened when needed.
 type memberNow struct {
 	IDNumber    string `db:"id_number"`
 	IDSealed    string `db:"id_sealed"`
@@ -52,7 +53,8 @@ type memberNow struct {
 }
 
 const memberNowSelect = `
-	SELECT m.id_number, m.id_sealed, m.name, m.household_no, h.head_id_number, h.head_id_sealed, m.status,
+	SELECT m.id_number, m.id_sealed, m.name, m.household_no, h.head_id_number,
+		COALESCE((SELECT hm.id_sealed FROM registry_members hm WHERE hm.id_number = h.head_id_number), '') AS head_id_sealed, m.status,
 		COALESCE(m.township_id, h.township_id) AS township_id, COALESCE(m.village, h.village) AS village,
 		h.township_id AS h_township_id, h.village AS h_village, h.kind, h.risk_status
 	FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no`
@@ -75,7 +77,8 @@ func memberByID(ctx context.Context, tx *sqlx.Tx, hash string) (*memberNow, erro
 func householdOfHead(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, id string) (*memberNow, error) {
 	var m memberNow
 	err := tx.GetContext(ctx, &m, `
-		SELECT '' AS id_number, '' AS id_sealed, '' AS name, h.household_no, h.head_id_number, h.head_id_sealed, 'active' AS status,
+		SELECT '' AS id_number, '' AS id_sealed, '' AS name, h.household_no, h.head_id_number,
+			COALESCE((SELECT hm.id_sealed FROM registry_members hm WHERE hm.id_number = h.head_id_number), '') AS head_id_sealed, 'active' AS status,
 			h.township_id, h.village, h.township_id AS h_township_id, h.village AS h_village, h.kind, h.risk_status
 		FROM registry_households h
 		WHERE h.head_id_number = $1 OR h.household_no = (SELECT household_no FROM registry_members WHERE id_number = $1)

@@ -41,7 +41,7 @@ func (db *DB) UpsertRegistry(ctx context.Context, ms []cases.RegistryMember) err
 
 func upsertRegistryTx(ctx context.Context, tx *sqlx.Tx, s *registrySealer, ms []cases.RegistryMember) error {
 	n := len(ms)
-	hno, head, headSealed, town, village := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	hno, head, town, village := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
 	kind, risk := make([]string, 0, n), make([]string, 0, n)
 	seen := map[string]bool{}
 	mid, msealed, mh, mname, mrel := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
@@ -49,8 +49,8 @@ func upsertRegistryTx(ctx context.Context, tx *sqlx.Tx, s *registrySealer, ms []
 		if !seen[m.HouseholdNo] {
 			seen[m.HouseholdNo] = true
 			hno = append(hno, m.HouseholdNo)
-			h, hs := s.id(cases.NormalizeIDNumber(m.HeadIDNumber), true)
-			head, headSealed = append(head, h), append(headSealed, hs)
+			h, _ := s.id(cases.NormalizeIDNumber(m.HeadIDNumber), true)
+			head = append(head, h)
 			town = append(town, m.Township)
 			village = append(village, m.Village)
 			kind = append(kind, m.Kind)
@@ -60,18 +60,18 @@ func upsertRegistryTx(ctx context.Context, tx *sqlx.Tx, s *registrySealer, ms []
 		mh[i], mname[i], mrel[i] = m.HouseholdNo, s.b.Seal(m.Name), m.Relation
 	}
 	_, err := tx.ExecContext(ctx, `
-		INSERT INTO registry_households (household_no, head_id_number, head_id_sealed, township_id, village, kind, risk_status)
-		SELECT h.no, h.head, h.sealed, t.id, h.village, h.kind, h.risk
-		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::text[])
-			AS h(no, head, town, village, kind, risk, sealed)
+		INSERT INTO registry_households (household_no, head_id_number, township_id, village, kind, risk_status)
+		SELECT h.no, h.head, t.id, h.village, h.kind, h.risk
+		FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[])
+			AS h(no, head, town, village, kind, risk)
 		JOIN townships t ON t.name = h.town
-		ON CONFLICT (household_no) DO UPDATE SET head_id_number = EXCLUDED.head_id_number, head_id_sealed = EXCLUDED.head_id_sealed,
+		ON CONFLICT (household_no) DO UPDATE SET head_id_number = EXCLUDED.head_id_number,
 			township_id = EXCLUDED.township_id, village = EXCLUDED.village, kind = EXCLUDED.kind,
 			risk_status = EXCLUDED.risk_status, status = 'active', removed_at = NULL, updated_at = now()
 		WHERE (registry_households.head_id_number, registry_households.township_id, registry_households.village,
 			registry_households.kind, registry_households.risk_status, registry_households.status)
 			IS DISTINCT FROM (EXCLUDED.head_id_number, EXCLUDED.township_id, EXCLUDED.village, EXCLUDED.kind, EXCLUDED.risk_status, 'active')`,
-		pq.Array(hno), pq.Array(head), pq.Array(town), pq.Array(village), pq.Array(kind), pq.Array(risk), pq.Array(headSealed))
+		pq.Array(hno), pq.Array(head), pq.Array(town), pq.Array(village), pq.Array(kind), pq.Array(risk))
 	if err != nil {
 		return fmt.Errorf("upsert households: %w", err)
 	}
@@ -107,7 +107,8 @@ func (db *DB) RegistryPeople(ctx context.Context, ids []string) (map[string]Regi
 	var ps []RegistryPerson
 	hs, _ := hashIDs(db.Keys, ids)
 	err := db.SelectContext(ctx, &ps, `
-		SELECT m.id_sealed AS id_number, m.name, h.household_no, h.head_id_sealed AS head_id_number, t.name AS township, h.village, h.kind, h.risk_status
+		SELECT m.id_sealed AS id_number, m.name, h.household_no,
+			COALESCE((SELECT hm.id_sealed FROM registry_members hm WHERE hm.id_number = h.head_id_number), '') AS head_id_number, t.name AS township, h.village, h.kind, h.risk_status
 		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships t ON t.id = h.township_id
 		WHERE m.id_number = ANY($1) AND m.removed_at IS NULL AND h.status = 'active'`, pq.Array(hs))

@@ -105,7 +105,7 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnounce
 		}
 	}
 	if _, err := execTraced(ctx, tx, `
-		CREATE TEMP TABLE registry_file (household_no text, head_id_number text, head_id_sealed text, township text, village text,
+		CREATE TEMP TABLE registry_file (household_no text, head_id_number text, township text, village text,
 			kind text, risk_status text, id_number text, id_sealed text, name text, relation text) ON COMMIT DROP`); err != nil {
 		l.Abort()
 		return nil, fmt.Errorf("registry import table: %w", err)
@@ -119,7 +119,7 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnounce
 // compares stored values as they are.
 func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error {
 	if l.copy == nil {
-		st, err := l.tx.PrepareContext(ctx, pq.CopyIn("registry_file", "household_no", "head_id_number", "head_id_sealed", "township",
+		st, err := l.tx.PrepareContext(ctx, pq.CopyIn("registry_file", "household_no", "head_id_number", "township",
 			"village", "kind", "risk_status", "id_number", "id_sealed", "name", "relation"))
 		if err != nil {
 			return fmt.Errorf("registry rows: %w", err)
@@ -134,9 +134,9 @@ func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error
 		if canon, ok := l.names[town]; ok {
 			town = canon
 		}
-		head, headSealed := s.headOnce(m.HeadIDNumber)
+		head, _ := s.id(m.HeadIDNumber, true)
 		id, idSealed := s.id(m.IDNumber, false)
-		if _, err := l.copy.ExecContext(ctx, m.HouseholdNo, head, headSealed, town, m.Village, m.Kind, m.RiskStatus,
+		if _, err := l.copy.ExecContext(ctx, m.HouseholdNo, head, town, m.Village, m.Kind, m.RiskStatus,
 			id, idSealed, s.seal(m.Name), m.Relation); err != nil {
 			return fmt.Errorf("registry rows: %w", err)
 		}
@@ -181,14 +181,9 @@ func (l *RegistryLoad) Abort() {
 // writes read it rather than joining the whole file again.
 var registryDiffSQL = []string{`
 	CREATE TEMP TABLE registry_fh ON COMMIT DROP AS
-	SELECT f.household_no, f.head_id_number,
-		-- the head's sealed number comes on the first row of each household (Add); when the
-		-- refused rows' hold took that row out, a member's or a household's row has it
-		COALESCE(NULLIF(f.head_id_sealed, ''), (SELECT m.id_sealed FROM registry_members m WHERE m.id_number = f.head_id_number),
-			(SELECT h.head_id_sealed FROM registry_households h WHERE h.head_id_number = f.head_id_number LIMIT 1), '') AS head_id_sealed,
-		t.id AS township_id, f.township, f.village, f.kind, f.risk_status
-	FROM (SELECT household_no, head_id_number, max(head_id_sealed) AS head_id_sealed, township, min(village) AS village, kind, risk_status
-		FROM registry_file GROUP BY household_no, head_id_number, township, kind, risk_status) f
+	SELECT f.household_no, f.head_id_number, t.id AS township_id, f.township, f.village, f.kind, f.risk_status
+	FROM (SELECT household_no, head_id_number, township, min(village) AS village, kind, risk_status FROM registry_file
+		GROUP BY household_no, head_id_number, township, kind, risk_status) f
 	JOIN townships t ON t.name = f.township`, `
 	ALTER TABLE registry_fh ADD PRIMARY KEY (household_no)`, `
 	ANALYZE registry_fh`, `
@@ -415,8 +410,8 @@ func registryChangeOrder(cs []cases.RegistryChange) {
 func registryStale(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring) (bool, error) {
 	cur := "fp1." + k.Current() + "."
 	var stale bool
-	err := tx.GetContext(ctx, &stale, `SELECT EXISTS (SELECT 1 FROM registry_members WHERE left(id_sealed, $2) <> $1)
-		OR EXISTS (SELECT 1 FROM registry_households WHERE left(head_id_sealed, $2) <> $1)`, cur, len(cur))
+	err := tx.GetContext(ctx, &stale, `SELECT EXISTS (SELECT 1 FROM registry_members WHERE left(id_sealed, $2) <> $1 OR left(name, $2) <> $1 AND name <> '')
+		OR EXISTS (SELECT 1 FROM registry_households WHERE head_id_number !~ '^[0-9a-f]{64}$')`, cur, len(cur))
 	if err != nil {
 		return false, fmt.Errorf("registry keys: %w", err)
 	}
@@ -463,14 +458,14 @@ func writeRegistryRows(ctx context.Context, tx *sqlx.Tx, now time.Time, d *cases
 		return fmt.Errorf("registry diff: %w", err)
 	}
 	for _, q := range []string{`
-		UPDATE registry_households h SET head_id_number = fh.head_id_number, head_id_sealed = fh.head_id_sealed, township_id = fh.township_id,
+		UPDATE registry_households h SET head_id_number = fh.head_id_number, township_id = fh.township_id,
 			village = fh.village, kind = fh.kind, risk_status = fh.risk_status, status = 'active', removed_at = NULL, updated_at = $1
 		FROM registry_fh fh WHERE fh.household_no = h.household_no
 			AND fh.household_no IN (SELECT household FROM registry_chg WHERE change IN ('added', 'changed') AND id_number = '')
 			AND (h.head_id_number, h.township_id, h.village, h.kind, h.risk_status, h.status)
 				IS DISTINCT FROM (fh.head_id_number, fh.township_id, fh.village, fh.kind, fh.risk_status, 'active')`, `
-		INSERT INTO registry_households (household_no, head_id_number, head_id_sealed, township_id, village, kind, risk_status, updated_at)
-		SELECT fh.household_no, fh.head_id_number, fh.head_id_sealed, fh.township_id, fh.village, fh.kind, fh.risk_status, $1 FROM registry_fh fh
+		INSERT INTO registry_households (household_no, head_id_number, township_id, village, kind, risk_status, updated_at)
+		SELECT fh.household_no, fh.head_id_number, fh.township_id, fh.village, fh.kind, fh.risk_status, $1 FROM registry_fh fh
 		WHERE fh.household_no IN (SELECT household FROM registry_chg WHERE change = 'added' AND id_number = '')
 			AND NOT EXISTS (SELECT 1 FROM registry_households h WHERE h.household_no = fh.household_no)`, `
 		UPDATE registry_members m SET household_no = f.household_no, id_sealed = f.id_sealed, name = f.name, relation = f.relation,

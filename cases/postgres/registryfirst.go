@@ -56,8 +56,8 @@ func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) (b
 	// Households before members: the members' reference check (at the end of their
 	// statement) looks their households up by the primary key built in between.
 	if _, err := execTraced(ctx, tx, `
-		INSERT INTO registry_households (household_no, head_id_number, head_id_sealed, township_id, village, kind, risk_status, updated_at)
-		SELECT f.household_no, f.head_id_number, max(f.head_id_sealed), t.id, min(f.village), f.kind, f.risk_status, $1
+		INSERT INTO registry_households (household_no, head_id_number, township_id, village, kind, risk_status, updated_at)
+		SELECT f.household_no, f.head_id_number, t.id, min(f.village), f.kind, f.risk_status, $1
 		FROM registry_file f JOIN townships t ON t.name = f.township
 		GROUP BY f.household_no, f.head_id_number, t.id, f.kind, f.risk_status`, now); err != nil {
 		return true, fmt.Errorf("apply registry rows: %w", err)

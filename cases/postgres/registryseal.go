@@ -7,9 +7,9 @@ import (
 )
 
 // The registry's personal data at rest (docs/encryption.md): ID numbers are stored as their
-// keyed hash (what joins and look-ups compare) and sealed beside it (id_sealed,
-// head_id_sealed), names sealed in place. Sealing is deterministic under one key, so the
-// re-import compares sealed names as they are.
+// keyed hash (what joins and look-ups compare), a member's also sealed beside it (id_sealed;
+// a household's head is read from their member row), names sealed in place. Sealing is
+// deterministic under one key, so the re-import compares sealed names as they are.
 
 // registrySealer hashes and seals a file's rows for the registry. A household's head is named
 // on each of its members' rows and is usually one of them, so the last head and the last
@@ -49,19 +49,6 @@ func (s *registrySealer) id(plain string, isHead bool) (hash, sealed string) {
 func (s *registrySealer) seal(plain string) string {
 	s.buf = s.b.AppendSealString(s.buf[:0], plain)
 	return string(s.buf)
-}
-
-// headOnce is the head's sealed number for a file row: only when the row names another head
-// than the row before, since every row of a household carries it and the file's households
-// take it by max() (rows of a household come together in an export; when they do not, the
-// same value is sent again).
-func (s *registrySealer) headOnce(plain string) (hash, sealed string) {
-	same := plain == s.head.plain && s.head.plain != ""
-	hash, sealed = s.id(plain, true)
-	if same {
-		return hash, ""
-	}
-	return hash, sealed
 }
 
 // hashIDs hashes ID numbers for a look-up, and maps each hash back to the number asked.

@@ -2,17 +2,16 @@
 -- Personal data at rest (docs/encryption.md): registry_members.id_number,
 -- registry_households.head_id_number and registry_history.id_number hold the keyed hash of
 -- the ID number (64 hex digits, computed by the application: no key is in the database), so
--- every join and look-up stays an equality; the numbers themselves are sealed in id_sealed
--- (the member's) and head_id_sealed (the head's, who need not be a member row), names in
--- place. registry_history.detail names the member by the same hash, the rest of it is
--- household numbers, township names and field names: nothing to seal.
+-- every join and look-up stays an equality; a member's number itself is sealed in id_sealed
+-- (a head's is their member row's), names in place. registry_history.detail names the
+-- member by the same hash, the rest of it is household numbers, township names and field
+-- names: nothing to seal.
 -- Rows stored before this migration keep their plain values until `fangpin keys rotate`
 -- hashes and seals them; the history's guard lets it (in a transaction that sets
 -- fangpin.reseal, as for case_events in 00930) replace a plain ID number, and the detail
 -- naming it, by the hash, and nothing else.
 -- 00930 (the warnings' sealing) may have added id_sealed already.
 ALTER TABLE registry_members ADD COLUMN IF NOT EXISTS id_sealed text NOT NULL DEFAULT '';
-ALTER TABLE registry_households ADD COLUMN head_id_sealed text NOT NULL DEFAULT '';
 
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION registry_history_guard() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -43,5 +42,4 @@ BEGIN
 END
 $$;
 -- +goose StatementEnd
-ALTER TABLE registry_households DROP COLUMN head_id_sealed;
 ALTER TABLE registry_members DROP COLUMN IF EXISTS id_sealed;
