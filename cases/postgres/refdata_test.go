@@ -403,7 +403,7 @@ func TestVisitJoinsThePersonsOpenCase(t *testing.T) {
 	}
 	var fNo string
 	for _, c := range caseF {
-		if c.HouseholdKey == "head:"+p.F.ID {
+		if c.HouseholdKey == "head:"+db.Keys.IDHash(p.F.ID) {
 			fNo = c.No
 		}
 	}
