@@ -66,7 +66,7 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 	for _, c := range all {
 		nov[c.HouseholdKey] = c
 	}
-	caseC, caseH1, caseF := nov["hh:H0002"], nov["hh:H0001"], nov["head:"+p.F.ID]
+	caseC, caseH1, caseF := nov["hh:H0002"], nov["hh:H0001"], nov["head:"+db.Keys.IDHash(p.F.ID)]
 	if caseC.Township != "河口乡" || caseH1.No == "" || caseF.No == "" {
 		t.Fatalf("November cases: %v", keys(nov))
 	}
