@@ -143,7 +143,7 @@ func TestMedicalEdges(t *testing.T) {
 	if err := f.db.Get(&detail, `SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 10`, b.ID); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(detail, `"_rules"`) || !strings.Contains(detail, "medical.outpatient") {
+	if detail = pgtest.Open(t, f.db, detail); !strings.Contains(detail, `"_rules"`) || !strings.Contains(detail, "medical.outpatient") {
 		t.Errorf("row 10 detail should list both rules: %s", detail)
 	}
 }

@@ -96,13 +96,13 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 	if h2.Kind != cases.KindUpdate || h2.Township != "河口乡" {
 		t.Errorf("monitored household: kind %s township %s, want 更新 河口乡 (registry wins over the row)", h2.Kind, h2.Township)
 	}
-	if e := byKey["head:"+p.E.ID]; e.HeadName != p.E.Name || len(e.Members) != 2 || e.Kind != cases.KindNew {
+	if e := byKey["head:"+db.Keys.IDHash(p.E.ID)]; e.HeadName != p.E.Name || len(e.Members) != 2 || e.Kind != cases.KindNew {
 		t.Errorf("grouping by 户主身份证号: %+v", e)
 	}
-	if f := byKey["head:"+p.F.ID]; f.HeadName != p.F.Name || f.HeadIDNumber != p.F.ID {
+	if f := byKey["head:"+db.Keys.IDHash(p.F.ID)]; f.HeadName != p.F.Name || f.HeadIDNumber != p.F.ID {
 		t.Errorf("person alone: %+v", f)
 	}
-	if g := byKey["head:"+p.G.ID]; g.Department != "住建局" {
+	if g := byKey["head:"+db.Keys.IDHash(p.G.ID)]; g.Department != "住建局" {
 		t.Errorf("assurance case department = %q, want 住建局", g.Department)
 	}
 	if a := byKey["area:河口乡:disaster:2026年10月河口洪涝"]; a.No == "" || a.HeadName != "" || len(a.Members) != 0 {

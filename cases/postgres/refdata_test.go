@@ -411,6 +411,7 @@ func TestVisitJoinsThePersonsOpenCase(t *testing.T) {
 		Relation: "户主", Township: "城关镇", Village: "北村", Kind: cases.HouseholdEdge, RiskStatus: cases.RiskOpen}}); err != nil {
 		t.Fatal(err)
 	}
+	pgtest.SealStored(t, db)
 	zhangsan, _ := db.Actor(ctx, "zhangsan")
 	db.Now = func() time.Time { return cases.MustDate("2026-11-12").At(10, 0) }
 	res, err := db.ReportSelfFound(ctx, cases.SelfFound{Source: cases.SourceVisit, IDNumber: p.F.ID, Name: p.F.Name,

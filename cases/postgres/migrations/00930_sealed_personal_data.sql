@@ -40,6 +40,9 @@ $$;
 -- +goose StatementEnd
 
 -- +goose Down
+-- No keys here to open what is sealed: a sealed detail stays sealed, as a JSON string, so
+-- that earlier versions' migrations still read every detail as JSON.
+UPDATE warnings SET detail = to_json(detail)::text WHERE detail LIKE 'fp1.%';
 -- +goose StatementBegin
 CREATE OR REPLACE FUNCTION case_events_guard() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

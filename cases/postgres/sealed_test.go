@@ -1,0 +1,163 @@
+package postgres_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/cases/seal"
+)
+
+// everyText is every text, JSON, byte and array value of every table, one line a value: what
+// a dump of the database shows.
+func everyText(t *testing.T, db *postgres.DB) string {
+	t.Helper()
+	var cols []struct {
+		Table  string `db:"table_name"`
+		Column string `db:"column_name"`
+	}
+	if err := db.Select(&cols, `SELECT table_name, column_name FROM information_schema.columns
+		WHERE table_schema = 'public' AND data_type IN ('text', 'jsonb', 'json', 'bytea', 'ARRAY', 'character varying')
+		ORDER BY table_name, column_name`); err != nil {
+		t.Fatal(err)
+	}
+	var b strings.Builder
+	for _, c := range cols {
+		var vals []string
+		q := fmt.Sprintf(`SELECT %q::text FROM %q WHERE %q IS NOT NULL`, c.Column, c.Table, c.Column)
+		if err := db.Select(&vals, q); err != nil {
+			t.Fatalf("%s.%s: %v", c.Table, c.Column, err)
+		}
+		for _, v := range vals {
+			fmt.Fprintf(&b, "%s.%s: %s\n", c.Table, c.Column, v)
+		}
+	}
+	return b.String()
+}
+
+// A month's round (registry, warnings of every kind, cases, their cards and the audit
+// trail) leaves no ID number, name or 病种 of its people readable in any table: what a
+// dump would show (docs/encryption.md). The ledger still reads them back.
+func TestDumpShowsNoPersonalData(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	dispatchtest.Warn(t, db, p)
+	round(t, db, "2026-11-10")
+	dump := everyText(t, db)
+	people := []dispatchtest.Person{p.A, p.B, p.C, p.D, p.E, p.F, p.G}
+	for _, x := range people {
+		for _, secret := range []string{x.ID, x.ID[:6] + x.ID[10:], x.Name} {
+			if i := strings.Index(dump, secret); i >= 0 {
+				line := dump[strings.LastIndex(dump[:i], "\n")+1:]
+				t.Errorf("the dump shows %q: %.200s", secret, line)
+			}
+		}
+	}
+	if strings.Contains(dump, p.Disease) {
+		t.Errorf("the dump shows the diagnosis %q", p.Disease)
+	}
+	cs, err := db.ListCases(ctx, cases.CaseFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var members []string
+	for _, c := range cs {
+		members = append(members, c.Members...)
+		if c.Kind != cases.KindSweep && c.HeadName == "" {
+			t.Errorf("case %s lost its head's name", c.No)
+		}
+	}
+	for _, x := range []dispatchtest.Person{p.A, p.B, p.C, p.F} {
+		if !strings.Contains(strings.Join(members, " "), x.ID) {
+			t.Errorf("cases' members %v lack %s", members, x.ID)
+		}
+	}
+}
+
+func keyring(t *testing.T, dataKeys string) *seal.Keyring {
+	t.Helper()
+	h := sha256.Sum256([]byte("test hash key"))
+	k, err := seal.New(dataKeys, h[:])
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func testKey(name string) string {
+	h := sha256.Sum256([]byte(name))
+	return name + ":" + base64.StdEncoding.EncodeToString(h[:])
+}
+
+// Keys rotate re-seals everything under the new first key, in batches that can stop and
+// start again; afterwards a keyring of the new key alone opens every case, and one that
+// lacks it says which key is missing rather than showing garbage.
+func TestKeysRotate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	k1, k2 := testKey("k1"), testKey("k2")
+	db := pgtest.New(t)
+	db.Keys = keyring(t, k1)
+	p := dispatchtest.Setup(t, db)
+	dispatchtest.Warn(t, db, p)
+	// more rows than a batch, so that a stopped run leaves some
+	many := make([]pgtest.Warning, postgres.ResealBatch+200)
+	for i := range many {
+		many[i] = pgtest.Warning{IDNumber: fmt.Sprintf("99000119900%06d1", i), Name: fmt.Sprintf("测试%d", i), Township: "城关镇", Village: "东村"}
+	}
+	pgtest.InsertWarnings(t, db, "医保局", "medical", many)
+	round(t, db, "2026-11-10")
+	before, err := db.ListCases(ctx, cases.CaseFilter{})
+	if err != nil || len(before) == 0 {
+		t.Fatalf("cases %v, %v", before, err)
+	}
+
+	db.Keys = keyring(t, k2+","+k1)
+	first, err := db.Reseal(ctx, 1) // stopped after one batch
+	if err != nil {
+		t.Fatal(err)
+	}
+	if first[0].Table != "warnings" || first[0].Rewritten != postgres.ResealBatch || first[0].Left == 0 {
+		t.Fatalf("first run %+v: want one batch of warnings rewritten and some left", first)
+	}
+	again, err := db.Reseal(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range again {
+		if r.Left != 0 {
+			t.Errorf("after the second run %s has %d rows left", r.Table, r.Left)
+		}
+	}
+	if dump := everyText(t, db); strings.Contains(dump, "fp1.k1.") {
+		i := strings.Index(dump, "fp1.k1.")
+		t.Errorf("a value still sealed under k1: %.120s", dump[strings.LastIndex(dump[:i], "\n")+1:])
+	}
+
+	db.Keys = keyring(t, k2)
+	after, err := db.ListCases(ctx, cases.CaseFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("cases changed by the rotation:\n%v\n%v", before, after)
+	}
+	if ws, err := db.CaseWarnings(ctx, after[0].ID); err != nil || len(ws) == 0 || ws[0].Name == "" || seal.IsSealed(ws[0].Name) {
+		t.Errorf("warnings under k2 alone: %+v, %v", ws, err)
+	}
+
+	db.Keys = keyring(t, k1) // the key the data is sealed under is missing
+	_, err = db.ListCases(ctx, cases.CaseFilter{})
+	if !errors.Is(err, seal.ErrUnknownKey) || !strings.Contains(err.Error(), "k2") {
+		t.Errorf("listing with the wrong key: %v; want an error naming key k2", err)
+	}
+}
