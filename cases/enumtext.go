@@ -3,7 +3,7 @@ package cases
 import "fmt"
 
 // The enums below are stored and compared as English codes, but everything people read —
-// messages, pages, exports, the JSON of the CLI (docs/data-model.md) — shows the Chinese
+// messages, pages, exports, the JSON of the CLI (docs/datalayer.md) — shows the Chinese
 // label: String and MarshalText give Label(), UnmarshalText takes either. A database read
 // scans the code as it is, a write sends the code.
 

@@ -82,7 +82,7 @@ func (s Status) Label() string {
 func (s Status) Open() bool { return s != StatusClosed }
 
 // Result is the outcome of the household visit (入户核查). It is stored and compared as an
-// English code; people read Label() (docs/data-model.md).
+// English code; people read Label() (docs/datalayer.md).
 type Result string
 
 const (

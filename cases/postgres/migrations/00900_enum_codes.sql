@@ -1,6 +1,6 @@
 -- +goose Up
 -- Enum values are stored as English codes; the Chinese words people read come from the
--- types' Label() in Go (docs/data-model.md): a case's kind, result and source, a spot
+-- types' Label() in Go (docs/datalayer.md): a case's kind, result and source, a spot
 -- check's result, and the change a registry_history row records (a 人员变动 row's 变动类型,
 -- or a re-import's change, whose 变更 fields stay in detail).
 ALTER TABLE cases
