@@ -124,3 +124,9 @@ func TestHistoryWord(t *testing.T) {
 		}
 	}
 }
+
+func TestPopulationChangeWords(t *testing.T) {
+	if got := PopulationChangeWords(); got != "死亡 出生 迁入 迁出" {
+		t.Errorf("%q", got)
+	}
+}

@@ -1,5 +1,7 @@
 package cases
 
+import "strings"
+
 // 人员变动 (docs/held-and-tasks.md): 公安局's monthly rows are not risk warnings. Each updates the registry,
 // with history; a change in a 脱贫户 or monitored household gives its township a case of kind
 // 信息变更 (update the national system); the death of a household's only working-age member
@@ -41,6 +43,16 @@ const (
 
 // PopulationChanges are the 变动类型 a 人员变动 row may give.
 var PopulationChanges = []Change{ChangeDeath, ChangeBirth, ChangeMoveIn, ChangeMoveOut}
+
+// PopulationChangeWords are the 变动类型 words a 人员变动 file may give, space-separated (the
+// intake's check).
+func PopulationChangeWords() string {
+	ws := make([]string, len(PopulationChanges))
+	for i, c := range PopulationChanges {
+		ws[i] = c.Label()
+	}
+	return strings.Join(ws, " ")
+}
 
 // Label is the change as people read it.
 func (c Change) Label() string {
