@@ -2,12 +2,16 @@ package postgres_test
 
 import (
 	"context"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/pressly/goose/v3"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
+	"github.com/fangpin/fangpin/cases/synth"
 )
 
 // TestEnumCodesMigration: migration 00900 turns the Chinese words rows held before it into
@@ -41,8 +45,8 @@ func TestEnumCodesMigration(t *testing.T) {
 			('110101198001010013', 'H1', '迁入', '2026-11-01', 'P1'), ('110101198001010014', 'H1', '迁出', '2026-11-01', 'P1'),
 			('110101198001010015', 'H2', '新增', '2026-11-02', 'R1'), ('110101198001010016', 'H2', '迁户', '2026-11-02', 'R1'),
 			('', 'H3', '退出', '2026-11-02', 'R1'), ('', 'H4', '变更：村、风险状态', '2026-11-02', 'R1'), ('', 'H5', '变更', '2026-11-02', 'R1')`,
-		`INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id, detail) VALUES
-			('110101198001010017', 'H6', '变更：姓名', '2026-11-02', 'R1', '{"change": "changed", "fields": ["姓名"]}')`,
+		`INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id) VALUES
+			('110101198001010017', 'H6', '变更：姓名', '2026-11-02', 'R1')`,
 	} {
 		if _, err := db.Exec(s); err != nil {
 			t.Fatalf("%s: %v", s, err)
@@ -102,9 +106,11 @@ func TestEnumCodesMigration(t *testing.T) {
 			t.Errorf("no case %s among %v", k, seen)
 		}
 	}
-	var fields string
-	if err := db.Get(&fields, `SELECT detail -> 'fields' FROM registry_history WHERE household_no = 'H4'`); err != nil || fields != `["村", "风险状态"]` {
-		t.Errorf("fields of an old 变更 row: %s %v", fields, err)
+	// A 变更 keeps the fields its word named; the member history names them again.
+	var fields []string
+	if err := db.Select(&fields, `SELECT array_to_string(fields, '/') FROM registry_history WHERE change = 'changed' ORDER BY id`); err != nil ||
+		len(fields) != 3 || fields[0] != "村/风险状态" || fields[1] != "" || fields[2] != "姓名" {
+		t.Errorf("fields of the old 变更 rows: %q %v", fields, err)
 	}
 	// A word the code never writes is refused.
 	if _, err := db.Exec(`UPDATE cases SET kind = '新增' WHERE id = (SELECT min(id) FROM cases)`); err == nil {
@@ -126,5 +132,49 @@ func TestEnumCodesMigration(t *testing.T) {
 	}
 	if _, err := p.Up(ctx); err != nil {
 		t.Fatalf("up again: %v", err)
+	}
+}
+
+// TestMemberHistoryNamesChanges: registry_history keeps codes, and a member's history reads
+// them as words — a 变更 with the fields it names, a household's own removal as 全户退出.
+func TestMemberHistoryNamesChanges(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	db.Now = func() time.Time { return cases.MustDate("2026-11-02").At(9, 0) }
+	member := func(no string, head dispatchtest.Person, name, id, rel string) cases.RegistryMember {
+		return cases.RegistryMember{HouseholdNo: no, HeadIDNumber: head.ID, Name: name, IDNumber: id, Relation: rel,
+			Township: "城关镇", Village: "东村", Kind: cases.HouseholdLifted, RiskStatus: cases.RiskCleared}
+	}
+	g := synth.New(7)
+	k := dispatchtest.Person{Name: "孔繁星", ID: g.IDNumber(1968)}
+	v1 := []cases.RegistryMember{member("H0001", p.A, p.A.Name, p.A.ID, "户主"), member("H0001", p.A, p.B.Name, p.B.ID, "之子"),
+		member("H0002", p.C, p.C.Name, p.C.ID, "户主"), member("H0003", k, k.Name, k.ID, "户主")}
+	v2 := []cases.RegistryMember{v1[0], member("H0001", p.A, "王二", p.B.ID, "之女"), v1[2]}
+	for i, v := range [][]cases.RegistryMember{v1, v2} {
+		if _, err := db.ImportRegistry(ctx, v, cases.RegistryImportOptions{AllowRemovals: true}); err != nil {
+			t.Fatalf("import %d: %v", i+1, err)
+		}
+	}
+	var codes []string
+	if err := db.Select(&codes, `SELECT DISTINCT change FROM registry_history ORDER BY 1`); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(codes, " ") != "added changed removed" {
+		t.Errorf("stored changes %q, want codes", codes)
+	}
+	last := func(id string) string {
+		t.Helper()
+		m, err := db.RegistryMember(ctx, id)
+		if err != nil || len(m.History) == 0 {
+			t.Fatalf("history of %s: %+v %v", id, m, err)
+		}
+		return m.History[len(m.History)-1].Change
+	}
+	if got := last(p.B.ID); got != "变更：姓名、与户主关系" {
+		t.Errorf("B's last change %q", got)
+	}
+	if got := last(k.ID); got != "全户退出" {
+		t.Errorf("K's last change %q", got)
 	}
 }

@@ -402,8 +402,7 @@ func (db *DB) RegistryMember(ctx context.Context, id string) (cases.MemberRecord
 		Date      cases.Date     `db:"date"`
 		BatchID   string         `db:"batch_id"`
 	}
-	err = db.SelectContext(ctx, &hs, `SELECT change, ARRAY(SELECT jsonb_array_elements_text(coalesce(detail -> 'fields', '[]'))) AS fields,
-			id_number = '' AS household, changed_on AS date, batch_id FROM registry_history
+	err = db.SelectContext(ctx, &hs, `SELECT change, fields, id_number = '' AS household, changed_on AS date, batch_id FROM registry_history
 		WHERE id_number = $1 OR (id_number = '' AND household_no = $2 AND change = $3)
 		ORDER BY changed_on, id`, id, r.Household, cases.ChangeRemoved)
 	if err != nil {

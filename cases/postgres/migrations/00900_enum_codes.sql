@@ -27,12 +27,13 @@ UPDATE spot_checks SET result = CASE result WHEN '合格' THEN 'pass' WHEN '不�
 WHERE result <> '';
 ALTER TABLE spot_checks ADD CONSTRAINT spot_checks_result_check CHECK (result IN ('', 'pass', 'fail'));
 
--- registry_history is append-only (00500): the rewrite of its words is the one exception.
--- A 变更 row from before detail existed gets its fields from its word.
+-- registry_history is append-only (00500): the rewrite of its words is the one exception. A
+-- 变更 keeps the fields its word named (变更：村、风险状态) in fields, which are not personal
+-- data (detail may be sealed, docs/encryption.md).
+ALTER TABLE registry_history ADD COLUMN fields text[] NOT NULL DEFAULT '{}';
 ALTER TABLE registry_history DISABLE TRIGGER registry_history_append_only;
 UPDATE registry_history SET
-    detail = CASE WHEN change LIKE '变更：%' AND NOT detail ? 'fields'
-        THEN detail || jsonb_build_object('fields', to_jsonb(string_to_array(substr(change, 4), '、'))) ELSE detail END,
+    fields = CASE WHEN change LIKE '变更：%' THEN string_to_array(substr(change, 4), '、') ELSE '{}' END,
     change = CASE change WHEN '死亡' THEN 'death' WHEN '出生' THEN 'birth' WHEN '迁入' THEN 'move_in' WHEN '迁出' THEN 'move_out'
         WHEN '新增' THEN 'added' WHEN '迁户' THEN 'moved' WHEN '退出' THEN 'removed'
         ELSE CASE WHEN change LIKE '变更%' THEN 'changed' ELSE change END END;
@@ -45,11 +46,10 @@ ALTER TABLE registry_history DROP CONSTRAINT registry_history_change_check;
 ALTER TABLE registry_history DISABLE TRIGGER registry_history_append_only;
 UPDATE registry_history SET change = CASE change WHEN 'death' THEN '死亡' WHEN 'birth' THEN '出生' WHEN 'move_in' THEN '迁入'
     WHEN 'move_out' THEN '迁出' WHEN 'added' THEN '新增' WHEN 'moved' THEN '迁户' WHEN 'removed' THEN '退出'
-    WHEN 'changed' THEN '变更' || coalesce('：' || (SELECT string_agg(f, '、' ORDER BY n)
-        FROM jsonb_array_elements_text(CASE WHEN jsonb_typeof(detail -> 'fields') = 'array' THEN detail -> 'fields' ELSE '[]' END)
-            WITH ORDINALITY AS x (f, n)), '')
+    WHEN 'changed' THEN '变更' || CASE WHEN cardinality(fields) > 0 THEN '：' || array_to_string(fields, '、') ELSE '' END
     ELSE change END;
 ALTER TABLE registry_history ENABLE TRIGGER registry_history_append_only;
+ALTER TABLE registry_history DROP COLUMN fields;
 
 ALTER TABLE spot_checks DROP CONSTRAINT spot_checks_result_check;
 UPDATE spot_checks SET result = CASE result WHEN 'pass' THEN '合格' WHEN 'fail' THEN '不合格' ELSE result END
