@@ -123,7 +123,7 @@ func TestRegistryFirstImportBulkLoad(t *testing.T) {
 			gb, _ := json.Marshal(g)
 			wb, _ := json.Marshal(w)
 			got = append(got, fmt.Sprintf("%s %s %q %s %s", r.ID, r.House, r.Word, r.Status, gb))
-			want = append(want, fmt.Sprintf("%s %s %q %s %s", c.IDNumber, c.Household, c.HistoryWord(), status, wb))
+			want = append(want, fmt.Sprintf("%s %s %q %s %s", c.IDNumber, c.Household, c.Change, status, wb))
 		}
 		sort.Strings(got)
 		sort.Strings(want)
