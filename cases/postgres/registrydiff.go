@@ -116,7 +116,8 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnounce
 // Add takes a batch of the file's accepted rows. They go to the temporary table by COPY,
 // left open between batches, so that the server stores rows while the next ones are read;
 // ID numbers hashed and sealed, names sealed (registryseal.go), so that the whole diff
-// compares stored values as they are.
+// compares stored values as they are: every start seals what an older version stored in
+// plain or under an older key (SealPending, docs/encryption.md) before an import can run.
 func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error {
 	if l.copy == nil {
 		st, err := l.tx.PrepareContext(ctx, pq.CopyIn("registry_file", "household_no", "head_id_number", "township",
@@ -296,12 +297,6 @@ func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, 
 	if out.Diff.ActiveBefore > 0 && ref.TooMany() {
 		return false, ref.Refusal()
 	}
-	if stale, err := registryStale(ctx, tx, l.db.Keys); err != nil || stale {
-		if err == nil {
-			err = cases.Errorf(cases.EConflict, "名册没有导入：现有名册中还有未按当前密钥加密的数据（升级前存入的，或用旧密钥加密的）。请先运行 fangpin keys rotate，完成后再导入名册。")
-		}
-		return false, err
-	}
 	if out.Diff.ActiveBefore == 0 {
 		ref = cases.RegistryRefusals{} // a first import stores every good row
 	}
@@ -401,21 +396,6 @@ func registryChangeOrder(cs []cases.RegistryChange) {
 		}
 		i = j
 	}
-}
-
-// registryStale reports whether the registry still holds a member or household stored
-// before encryption or sealed under a key that is no longer the current one: a file's
-// hashes and sealed names would not compare with those, so the import waits for `fangpin
-// keys rotate`.
-func registryStale(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring) (bool, error) {
-	cur := "fp1." + k.Current() + "."
-	var stale bool
-	err := tx.GetContext(ctx, &stale, `SELECT EXISTS (SELECT 1 FROM registry_members WHERE left(id_sealed, $2) <> $1 OR left(name, $2) <> $1 AND name <> '')
-		OR EXISTS (SELECT 1 FROM registry_households WHERE head_id_number !~ '^[0-9a-f]{64}$')`, cur, len(cur))
-	if err != nil {
-		return false, fmt.Errorf("registry keys: %w", err)
-	}
-	return stale, nil
 }
 
 // apply writes the decided change list under a new batch id: the registry's rows, the
