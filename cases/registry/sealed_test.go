@@ -5,12 +5,15 @@ import (
 	"encoding/csv"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"testing"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/cases/registry"
+	"github.com/fangpin/fangpin/cases/synth"
 )
 
 // registryDump is every text, jsonb and array value of the registry's tables, as a dump
@@ -128,5 +131,49 @@ func TestRegistryStoresNoPlainIDOrName(t *testing.T) {
 	}
 	if n := pgtest.Count(t, db, `SELECT count(*) FROM registry_members WHERE id_number = $1`, db.Keys.IDHash(mover[3])); n != 1 {
 		t.Fatalf("%d members stored under the hash of %s, want 1", n, mover[3])
+	}
+}
+
+// The change list names members in the order of their numbers, as before the registry held
+// hashes: the diff orders them by hash, the import puts each step's members back in order.
+func TestRegistryChangesKeepTheNumbersOrder(t *testing.T) {
+	t.Parallel()
+	db, towns := setup(t)
+	g := synth.New(7)
+	var ids []string
+	for i := 0; i < 6; i++ {
+		ids = append(ids, g.IDNumber(1960+i))
+	}
+	file := func(members []string) []byte {
+		var b strings.Builder
+		w := csv.NewWriter(&b)
+		w.Write([]string{"户编号", "户主身份证号", "成员姓名", "成员身份证号", "与户主关系", "乡镇", "村", "户类型", "风险状态"})
+		for i, id := range members {
+			w.Write([]string{"T0001", ids[0], fmt.Sprintf("成员%d", i), id, map[bool]string{true: "户主", false: "之子"}[id == ids[0]],
+				"城关镇", "东村", "脱贫户", "未消除"})
+		}
+		w.Flush()
+		return []byte(b.String())
+	}
+	importBytes(t, db, towns, file(ids[:1]))
+	added := importBytes(t, db, towns, file(ids))
+	removed := importBytes(t, db, towns, file(ids[:1]))
+	members := append([]string{}, ids[1:]...)
+	sort.Strings(members)
+	var hashes []string
+	for _, id := range members {
+		hashes = append(hashes, db.Keys.IDHash(id))
+	}
+	if sort.StringsAreSorted(hashes) {
+		t.Fatal("the members' hashes are in the same order as their numbers: pick other numbers for this test")
+	}
+	for _, s := range []registry.Summary{added, removed} {
+		var got []string
+		for _, c := range s.Changes {
+			got = append(got, c.IDNumber)
+		}
+		if len(got) != 5 || !sort.StringsAreSorted(got) {
+			t.Errorf("changes %+v: want the five members in the order of their numbers", s.Changes)
+		}
 	}
 }
