@@ -142,7 +142,7 @@ func TestExportSendsTheLedgerFromTheDatabase(t *testing.T) {
 	sim := wecomtest.NewServer()
 	defer sim.Close()
 	api := bot.NewClient(sim.URL, sim.CorpID, sim.AgentID, sim.Secret, cache.NewMemory())
-	w := &bot.Worker{Store: pgqueue.New(db.DB), API: api, Log: slog.New(slog.DiscardHandler)}
+	w := &bot.Worker{Store: &pgqueue.Store{DB: db.DB, Keys: db.Keys}, API: api, Log: slog.New(slog.DiscardHandler)}
 	// Answers are lost once: the resend names the same upload, and WeCom drops the copy.
 	sim.LoseNext("message/send", wecomtest.DropConnection, 2)
 	w.Backoff = func(int, error) time.Duration { return 0 }
