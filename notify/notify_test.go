@@ -111,7 +111,7 @@ func (f *fixture) dispatch(round, township, head, household string, day cases.Da
 		n := postgres.NewCase{Round: round, Kind: cases.KindNew, HouseholdKey: household, HeadName: head,
 			HeadIDNumber: "110101199003071234", Village: "东关村", Township: township,
 			DispatchedAt: f.clock.Now(), DueOn: f.db.Cal.AddWorkingDays(day, 20)}
-		id, no, err := postgres.InsertCase(ctx, tx, n, cases.System, "test")
+		id, no, err := postgres.InsertCase(ctx, tx, f.db.Keys, n, cases.System, "test")
 		if err != nil {
 			return err
 		}
