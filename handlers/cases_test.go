@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/fangpin/fangpin/announce"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"net/url"
 	"strings"
 	"testing"
@@ -251,6 +252,7 @@ func cardUpdates(t *testing.T, db *postgres.DB, no string) []cardUpdate {
 		Key     string          `db:"idem_key"`
 		Payload json.RawMessage `db:"payload"`
 	}
+	pgtest.OpenOutbox(t, db) // bodies are sealed (docs/encryption.md)
 	if err := db.SelectContext(context.Background(), &rows, `SELECT idem_key, payload FROM outbox WHERE channel = 'update_card' AND idem_key LIKE 'cardfollow:'||$1||'%' ORDER BY id`, no); err != nil {
 		t.Fatal(err)
 	}

@@ -31,6 +31,7 @@ type sent struct {
 
 func outbox(t *testing.T, db *postgres.DB) map[string]sent {
 	t.Helper()
+	pgtest.OpenOutbox(t, db) // bodies are sealed (docs/encryption.md)
 	rows, err := db.Queryx(`SELECT idem_key, channel, target, payload FROM outbox`)
 	if err != nil {
 		t.Fatal(err)
