@@ -255,11 +255,11 @@ func (r warningRow) fact(k *seal.Keyring) (cases.WarningFact, error) {
 	}
 	name, err := k.Open(r.Name)
 	if err != nil {
-		return cases.WarningFact{}, openErr("name", err)
+		return cases.WarningFact{}, openErr("姓名", err)
 	}
 	detail, err := k.OpenBytes(r.Detail)
 	if err != nil {
-		return cases.WarningFact{}, openErr("warning detail", err)
+		return cases.WarningFact{}, openErr("预警明细", err)
 	}
 	f := cases.WarningFact{ID: r.ID, Category: cases.Category(r.Category), Rule: r.Rule, Amount: r.Amount,
 		IDNumber: id, Name: name, Township: r.Township, Village: r.Village,
@@ -429,7 +429,7 @@ func registryHouseholds(ctx context.Context, q sqlx.QueryerContext, k *seal.Keyr
 	out := make(map[string]*cases.RegistryHousehold, len(rs))
 	for _, r := range rs {
 		if err := k.OpenAll(&r.Head, &r.HeadName); err != nil {
-			return nil, openErr("registry head", err)
+			return nil, openErr("名册中的户主", err)
 		}
 		out[r.IDNumber] = &cases.RegistryHousehold{No: r.No, HeadIDNumber: r.Head, HeadName: r.HeadName,
 			Township: r.Township, Village: r.Village, Kind: r.Kind, Risk: r.Risk}

@@ -42,7 +42,7 @@ func (db *DB) HeldFile(ctx context.Context, id string) (cases.HeldFile, error) {
 		return cases.HeldFile{}, fmt.Errorf("held file %s: %w", id, err)
 	}
 	if f.Data, err = db.Keys.OpenBytes(f.Data); err != nil {
-		return cases.HeldFile{}, openErr("held file", err)
+		return cases.HeldFile{}, openErr("暂存的文件", err)
 	}
 	return f, nil
 }

@@ -311,7 +311,7 @@ func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b
 		}
 		// the head's number as their member row keeps it sealed (registryHouseholds)
 		if err := k.OpenAll(&r.HeadID, &r.HeadName); err != nil {
-			return nil, openErr("registry head", err)
+			return nil, openErr("名册中的户主", err)
 		}
 		out[i].Reg = &cases.RegistryHousehold{No: r.HouseholdNo, HeadIDNumber: r.HeadID, HeadName: r.HeadName,
 			Township: r.HTownship, Village: r.HVillage}

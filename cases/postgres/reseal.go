@@ -47,8 +47,13 @@ func plainID(c string) string { return "(" + c + " <> '' AND length(" + c + ") <
 // most maxBatches batches in all (0: no limit); it reports per table what it rewrote and
 // what is left.
 func (db *DB) Reseal(ctx context.Context, maxBatches int) ([]Resealed, error) {
+	return db.reseal(ctx, "fp1."+db.Keys.Current()+".", maxBatches)
+}
+
+// reseal rewrites the rows with a value that does not start with prefix: "fp1.<key>." for
+// a rotation, "fp1." for the plain values alone.
+func (db *DB) reseal(ctx context.Context, prefix string, maxBatches int) ([]Resealed, error) {
 	k := db.Keys
-	prefix := "fp1." + k.Current() + "."
 	batches := 0
 	var out []Resealed
 	for _, r := range resealers() {
@@ -91,9 +96,10 @@ func (db *DB) Reseal(ctx context.Context, maxBatches int) ([]Resealed, error) {
 	return out, nil
 }
 
-// SealPending seals what an older version stored in plain (and anything sealed under a key
-// that is no longer the first): Reseal to the end. Cheap when nothing is left, it runs on start.
-func (db *DB) SealPending(ctx context.Context) ([]Resealed, error) { return db.Reseal(ctx, 0) }
+// SealPending seals what an older version stored in plain, to the end; values sealed under
+// an older key are left to keys rotate, so that a start after a new key was added stays
+// quick. Cheap when nothing is plain (a scan of the tables), it runs on start.
+func (db *DB) SealPending(ctx context.Context) ([]Resealed, error) { return db.reseal(ctx, "fp1.", 0) }
 
 func resealers() []resealer {
 	warningsWhere := plainID("id_number") + " OR " + plainID("head_id_number") + " OR " + stale("id_sealed") +
@@ -201,7 +207,7 @@ func resealWarnings(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sql
 		}
 		detail, err := k.Open(w.Detail)
 		if err != nil {
-			return "", 0, openErr("warning detail", err)
+			return "", 0, openErr("预警明细", err)
 		}
 		if w.Head != "" && !isIDHash(w.Head) {
 			// the head's number moves into the sealed detail, its column keeps the hash
@@ -210,7 +216,7 @@ func resealWarnings(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sql
 		}
 		name, err := reseal(k, w.Name)
 		if err != nil {
-			return "", 0, openErr("name", err)
+			return "", 0, openErr("姓名", err)
 		}
 		hash := w.ID
 		if plain != "" {
@@ -255,7 +261,7 @@ func resealCases(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.R
 		}
 		name, err := reseal(k, c.Name)
 		if err != nil {
-			return "", 0, openErr("head's name", err)
+			return "", 0, openErr("户主姓名", err)
 		}
 		if len(c.HHKey) > 5 && c.HHKey[:5] == "head:" && !isIDHash(c.HHKey[5:]) {
 			c.HHKey = "head:" + k.IDHash(c.HHKey[5:])
@@ -288,7 +294,7 @@ func resealEvents(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.
 		}
 		s, err := reseal(k, s)
 		if err != nil {
-			return "", 0, openErr("event detail", err)
+			return "", 0, openErr("办理记录", err)
 		}
 		b, _ := json.Marshal(s)
 		ids, details = append(ids, key), append(details, string(b))
@@ -320,7 +326,7 @@ func resealMembers(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx
 		}
 		name, err := reseal(k, m.Name)
 		if err != nil {
-			return "", 0, openErr("registry name", err)
+			return "", 0, openErr("名册中的姓名", err)
 		}
 		keys, ids, sealed, names = append(keys, m.Key), append(ids, k.IDHash(plain)), append(sealed, k.Seal(plain)), append(names, name)
 	}
@@ -372,7 +378,7 @@ func resealOutbox(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.
 			json.Unmarshal(s, &v)
 			v, err := reseal(k, v)
 			if err != nil {
-				return "", 0, openErr("message body", err)
+				return "", 0, openErr("消息内容", err)
 			}
 			p["sealed"], _ = json.Marshal(v)
 		} else if b, ok := p["body"]; ok {
@@ -381,7 +387,7 @@ func resealOutbox(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.
 		}
 		plainFile, err := k.OpenBytes(file)
 		if err != nil {
-			return "", 0, openErr("attachment", err)
+			return "", 0, openErr("附件", err)
 		}
 		b, _ := json.Marshal(p)
 		ids, payloads, files = append(ids, key), append(payloads, string(b)), append(files, k.SealBytes(plainFile))
@@ -411,7 +417,7 @@ func resealInbox(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.R
 		if json.Unmarshal([]byte(raw), &s) == nil {
 			var err error
 			if plain, err = k.Open(s); err != nil {
-				return "", 0, openErr("callback", err)
+				return "", 0, openErr("回调消息", err)
 			}
 		}
 		b, _ := json.Marshal(k.Seal(plain))
@@ -438,7 +444,7 @@ func resealHeld(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.Ro
 		}
 		plain, err := k.OpenBytes(d)
 		if err != nil {
-			return "", 0, openErr("held file", err)
+			return "", 0, openErr("暂存的文件", err)
 		}
 		keys, data = append(keys, key), append(data, k.SealBytes(plain))
 	}
