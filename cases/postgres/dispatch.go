@@ -413,11 +413,11 @@ func registryHouseholds(ctx context.Context, q sqlx.QueryerContext, k *seal.Keyr
 		Kind     string `db:"kind"`
 		Risk     string `db:"risk_status"`
 	}
-	// The head's sealed number is their member row's id_sealed (docs/encryption.md), read
-	// through to_jsonb so that this runs before and after the registry's columns are sealed.
+	// The head's sealed number is their member row's id_sealed (docs/encryption.md); a
+	// registry not sealed yet keeps the number itself in head_id_number.
 	err := sqlx.SelectContext(ctx, q, &rs, `
 		SELECT m.id_number, h.household_no,
-			COALESCE(NULLIF(to_jsonb(hm) ->> 'id_sealed', ''), CASE WHEN length(h.head_id_number) = 64 THEN '' ELSE h.head_id_number END) AS head_id_sealed,
+			COALESCE(NULLIF(hm.id_sealed, ''), CASE WHEN length(h.head_id_number) = 64 THEN '' ELSE h.head_id_number END) AS head_id_sealed,
 			COALESCE(hm.name, '') AS head_name, t.name AS township, h.village, h.kind, h.risk_status
 		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships t ON t.id = h.township_id

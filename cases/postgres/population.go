@@ -267,7 +267,7 @@ func onlyWorker(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b *cases.Batc
 		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, id_sealed, name, township_id, village,
 			head_id_number, registered, detail, created_at)
 		VALUES ($1, $2, 'employment', $3, $4, $5,
-			COALESCE(NULLIF($13, ''), (SELECT to_jsonb(m) ->> 'id_sealed' FROM registry_members m WHERE m.id_number = $5), ''),
+			COALESCE(NULLIF($13, ''), (SELECT m.id_sealed FROM registry_members m WHERE m.id_number = $5), ''),
 			$6, $7, $8, $9, $10, $11, $12)`,
 		b.ID, r.Row, b.Period, cases.RuleOnlyWorkerDied, storedHash(k, who.IDNumber), name, m.HTownshipID, m.HVillage,
 		storedHash(k, m.Head), cases.Registered(m.Kind), k.Seal(string(detail)), now, idSealed)
@@ -292,7 +292,7 @@ func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b
 	err := tx.SelectContext(ctx, &rows, `
 		SELECT w.id, w.category, w.rule, COALESCE(w.amount::text, '') AS amount, w.id_number, w.id_sealed, w.name,
 			t.name AS township, w.village, w.head_id_number, w.detail, h.household_no,
-			COALESCE(NULLIF(to_jsonb(hm) ->> 'id_sealed', ''), CASE WHEN length(h.head_id_number) = 64 THEN '' ELSE h.head_id_number END) AS h_head,
+			COALESCE(NULLIF(hm.id_sealed, ''), CASE WHEN length(h.head_id_number) = 64 THEN '' ELSE h.head_id_number END) AS h_head,
 			COALESCE(hm.name, '') AS h_head_name, ht.name AS h_township, h.village AS h_village
 		FROM warnings w JOIN townships t ON t.id = w.township_id
 		JOIN registry_members m ON m.id_number = w.id_number
