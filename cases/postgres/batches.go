@@ -79,7 +79,7 @@ func (db *DB) RegistryLookup(ctx context.Context, ids []string) (map[string]case
 			continue
 		}
 		if m.Name, err = db.Keys.Open(m.Name); err != nil {
-			return nil, openErr("registry name", err)
+			return nil, openErr("名册中的姓名", err)
 		}
 		out[m.IDNumber] = m
 	}
@@ -363,7 +363,7 @@ func (db *DB) BatchWarnings(ctx context.Context, batchID string, fn func(BatchWa
 			return err
 		}
 		if w.Name, err = db.Keys.Open(w.Name); err != nil {
-			return openErr("name", err)
+			return openErr("姓名", err)
 		}
 		if amount.Valid {
 			n := json.Number(amount.String)

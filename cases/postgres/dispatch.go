@@ -255,11 +255,11 @@ func (r warningRow) fact(k *seal.Keyring) (cases.WarningFact, error) {
 	}
 	name, err := k.Open(r.Name)
 	if err != nil {
-		return cases.WarningFact{}, openErr("name", err)
+		return cases.WarningFact{}, openErr("姓名", err)
 	}
 	detail, err := k.OpenBytes(r.Detail)
 	if err != nil {
-		return cases.WarningFact{}, openErr("warning detail", err)
+		return cases.WarningFact{}, openErr("预警明细", err)
 	}
 	f := cases.WarningFact{ID: r.ID, Category: cases.Category(r.Category), Rule: r.Rule, Amount: r.Amount,
 		IDNumber: id, Name: name, Township: r.Township, Village: r.Village,
@@ -413,11 +413,11 @@ func registryHouseholds(ctx context.Context, q sqlx.QueryerContext, k *seal.Keyr
 		Kind     string `db:"kind"`
 		Risk     string `db:"risk_status"`
 	}
-	// The head's sealed number is their member row's id_sealed (docs/encryption.md), read
-	// through to_jsonb so that this runs before and after the registry's columns are sealed.
+	// The head's sealed number is their member row's id_sealed (docs/encryption.md); a
+	// registry not sealed yet keeps the number itself in head_id_number.
 	err := sqlx.SelectContext(ctx, q, &rs, `
 		SELECT m.id_number, h.household_no,
-			COALESCE(NULLIF(to_jsonb(hm) ->> 'id_sealed', ''), CASE WHEN length(h.head_id_number) = 64 THEN '' ELSE h.head_id_number END) AS head_id_sealed,
+			COALESCE(NULLIF(hm.id_sealed, ''), CASE WHEN length(h.head_id_number) = 64 THEN '' ELSE h.head_id_number END) AS head_id_sealed,
 			COALESCE(hm.name, '') AS head_name, t.name AS township, h.village, h.kind, h.risk_status
 		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships t ON t.id = h.township_id
@@ -429,7 +429,7 @@ func registryHouseholds(ctx context.Context, q sqlx.QueryerContext, k *seal.Keyr
 	out := make(map[string]*cases.RegistryHousehold, len(rs))
 	for _, r := range rs {
 		if err := k.OpenAll(&r.Head, &r.HeadName); err != nil {
-			return nil, openErr("registry head", err)
+			return nil, openErr("名册中的户主", err)
 		}
 		out[r.IDNumber] = &cases.RegistryHousehold{No: r.No, HeadIDNumber: r.Head, HeadName: r.HeadName,
 			Township: r.Township, Village: r.Village, Kind: r.Kind, Risk: r.Risk}

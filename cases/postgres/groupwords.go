@@ -28,7 +28,7 @@ func (db *DB) GroupWords(ctx context.Context) (diagnoses, names []string, err er
 		}
 		// names and details are sealed (docs/encryption.md)
 		if err := db.Keys.OpenAll(&n, &detail); err != nil {
-			return nil, nil, openErr("group words", err)
+			return nil, nil, openErr("群消息过滤词", err)
 		}
 		d := ""
 		if strings.Contains(detail, "病种") {

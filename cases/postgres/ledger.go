@@ -66,7 +66,7 @@ func (r caseRow) toCase(k *seal.Keyring) (cases.Case, error) {
 		return cases.Case{}, err
 	}
 	if r.HeadName, err = k.Open(r.HeadName); err != nil {
-		return cases.Case{}, openErr("head's name", err)
+		return cases.Case{}, openErr("户主姓名", err)
 	}
 	members, err := openMembers(k, r.Members)
 	if err != nil {
@@ -95,7 +95,7 @@ func openMembers(k *seal.Keyring, sealed []string) ([]string, error) {
 	for _, s := range sealed {
 		id, err := k.Open(s)
 		if err != nil {
-			return nil, openErr("ID number", err)
+			return nil, openErr("身份证号", err)
 		}
 		if !seen[id] {
 			seen[id] = true

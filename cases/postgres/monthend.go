@@ -54,7 +54,7 @@ func CarryOver(ctx context.Context, q sqlx.QueryerContext, k *seal.Keyring, mont
 	kept := out[:0]
 	for _, c := range out {
 		if c.HeadName, err = k.Open(c.HeadName); err != nil {
-			return nil, openErr("head's name", err)
+			return nil, openErr("户主姓名", err)
 		}
 		// 信息变更 cases are listed too, in their own section: they owe a 录入, not a result
 		if c.NoResult() || c.Supplemented || c.Kind == string(cases.KindInfo) {

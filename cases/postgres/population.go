@@ -308,7 +308,7 @@ func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b
 	err := tx.SelectContext(ctx, &rows, `
 		SELECT w.id, w.category, w.rule, COALESCE(w.amount::text, '') AS amount, w.id_number, w.id_sealed, w.name,
 			t.name AS township, w.village, w.head_id_number, w.detail, h.household_no,
-			COALESCE(NULLIF(to_jsonb(hm) ->> 'id_sealed', ''), CASE WHEN length(h.head_id_number) = 64 THEN '' ELSE h.head_id_number END) AS h_head,
+			COALESCE(NULLIF(hm.id_sealed, ''), CASE WHEN length(h.head_id_number) = 64 THEN '' ELSE h.head_id_number END) AS h_head,
 			COALESCE(hm.name, '') AS h_head_name, ht.name AS h_township, h.village AS h_village
 		FROM warnings w JOIN townships t ON t.id = w.township_id
 		JOIN registry_members m ON m.id_number = w.id_number
@@ -327,7 +327,7 @@ func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b
 		}
 		// the head's number as their member row keeps it sealed (registryHouseholds)
 		if err := k.OpenAll(&r.HeadID, &r.HeadName); err != nil {
-			return nil, openErr("registry head", err)
+			return nil, openErr("名册中的户主", err)
 		}
 		out[i].Reg = &cases.RegistryHousehold{No: r.HouseholdNo, HeadIDNumber: r.HeadID, HeadName: r.HeadName,
 			Township: r.HTownship, Village: r.HVillage}

@@ -375,6 +375,7 @@ func TestOtherTownshipIsToldWhereTheHouseholdWent(t *testing.T) {
 	}
 	// C's row named 城关镇, the registry says 河口乡: the case is 河口乡's, 城关镇's group is told.
 	var texts []string
+	pgtest.OpenOutbox(t, db) // bodies are sealed (docs/encryption.md)
 	if err := db.Select(&texts, `SELECT payload->'body'->>'content' FROM outbox WHERE idem_key LIKE 'dispatch:elsewhere:城关镇:%' AND channel = 'appchat'`); err != nil {
 		t.Fatal(err)
 	}

@@ -109,7 +109,7 @@ func (db *DB) RefileBatch(ctx context.Context, id, dept, period string) (cases.R
 			}
 			if p[0], err = db.Keys.Open(p[0]); err != nil {
 				rows.Close()
-				return openErr("ID number", err)
+				return openErr("身份证号", err)
 			}
 			persons[p] = true
 		}

@@ -103,6 +103,7 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 		Key  string `db:"idem_key"`
 		Text string `db:"text"`
 	}
+	pgtest.OpenOutbox(t, db) // bodies are sealed (docs/encryption.md)
 	if err := db.Select(&texts, `SELECT idem_key, payload->'body'->>'content' AS text FROM outbox WHERE idem_key LIKE 'regmove:%' ORDER BY idem_key`); err != nil {
 		t.Fatal(err)
 	}

@@ -117,7 +117,8 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnounce
 // left open between batches, so that the server stores rows while the next ones are read;
 // ID numbers hashed and sealed, names sealed (registryseal.go), so that the whole diff
 // compares stored values as they are: every start seals what an older version stored in
-// plain or under an older key (SealPending, docs/encryption.md) before an import can run.
+// plain (SealPending), and an import waits for `keys rotate` after a key change
+// (registryUnderCurrentKey).
 func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error {
 	if l.copy == nil {
 		st, err := l.tx.PrepareContext(ctx, pq.CopyIn("registry_file", "household_no", "head_id_number", "township",
@@ -297,6 +298,11 @@ func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, 
 	if out.Diff.ActiveBefore > 0 && ref.TooMany() {
 		return false, ref.Refusal()
 	}
+	if out.Diff.ActiveBefore > 0 {
+		if err := registryUnderCurrentKey(ctx, tx, l.db.Keys); err != nil {
+			return false, err
+		}
+	}
 	if out.Diff.ActiveBefore == 0 {
 		ref = cases.RegistryRefusals{} // a first import stores every good row
 	}
@@ -396,6 +402,24 @@ func registryChangeOrder(cs []cases.RegistryChange) {
 		}
 		i = j
 	}
+}
+
+// registryUnderCurrentKey refuses an import while the registry holds members sealed under
+// another key than the current one (a new first key, before `fangpin keys rotate` has
+// finished): the file's sealed names would differ from those for every member. Values stored
+// in plain are sealed on every start (SealPending), so only the key is asked; the scan stops at
+// the first such member.
+func registryUnderCurrentKey(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring) error {
+	cur := "fp1." + k.Current() + "."
+	var stale bool
+	if err := tx.GetContext(ctx, &stale, `SELECT EXISTS (SELECT 1 FROM registry_members
+		WHERE (name <> '' AND left(name, $2) <> $1) OR (id_sealed <> '' AND left(id_sealed, $2) <> $1))`, cur, len(cur)); err != nil {
+		return fmt.Errorf("registry keys: %w", err)
+	}
+	if stale {
+		return cases.Errorf(cases.EConflict, "名册没有导入：现有名册中还有用旧密钥加密的数据（更换密钥后尚未重新加密完）。请先运行 fangpin keys rotate，完成后再导入名册。")
+	}
+	return nil
 }
 
 // apply writes the decided change list under a new batch id: the registry's rows, the

@@ -369,7 +369,7 @@ func loadReminderCases(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, ids []
 	}
 	for _, r := range rs {
 		if r.HeadName, err = k.Open(r.HeadName); err != nil {
-			return nil, openErr("head's name", err)
+			return nil, openErr("户主姓名", err)
 		}
 		out[r.ID] = cases.Case{ID: r.ID, No: r.No, HeadName: r.HeadName, Village: r.Village, Township: r.Township,
 			Status: cases.Status(r.Status), Result: cases.Result(r.Result), DueOn: r.DueOn, Returns: r.Returns, Round: r.Round, Responsible: r.Resp}

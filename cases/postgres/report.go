@@ -155,7 +155,7 @@ func (r *factRow) open(k *seal.Keyring) error {
 	}
 	r.HeadID = id
 	if r.HeadName, err = k.Open(r.HeadName); err != nil {
-		return openErr("head's name", err)
+		return openErr("户主姓名", err)
 	}
 	return nil
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
 
+	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases/seal"
 )
 
@@ -46,8 +47,13 @@ func plainID(c string) string { return "(" + c + " <> '' AND length(" + c + ") <
 // most maxBatches batches in all (0: no limit); it reports per table what it rewrote and
 // what is left.
 func (db *DB) Reseal(ctx context.Context, maxBatches int) ([]Resealed, error) {
+	return db.reseal(ctx, "fp1."+db.Keys.Current()+".", maxBatches)
+}
+
+// reseal rewrites the rows with a value that does not start with prefix: "fp1.<key>." for
+// a rotation, "fp1." for the plain values alone.
+func (db *DB) reseal(ctx context.Context, prefix string, maxBatches int) ([]Resealed, error) {
 	k := db.Keys
-	prefix := "fp1." + k.Current() + "."
 	batches := 0
 	var out []Resealed
 	for _, r := range resealers() {
@@ -90,9 +96,10 @@ func (db *DB) Reseal(ctx context.Context, maxBatches int) ([]Resealed, error) {
 	return out, nil
 }
 
-// SealPending seals what an older version stored in plain (and anything sealed under a key
-// that is no longer the first): Reseal to the end. Cheap when nothing is left, it runs on start.
-func (db *DB) SealPending(ctx context.Context) ([]Resealed, error) { return db.Reseal(ctx, 0) }
+// SealPending seals what an older version stored in plain, to the end; values sealed under
+// an older key are left to keys rotate, so that a start after a new key was added stays
+// quick. Cheap when nothing is plain (a scan of the tables), it runs on start.
+func (db *DB) SealPending(ctx context.Context) ([]Resealed, error) { return db.reseal(ctx, "fp1.", 0) }
 
 func resealers() []resealer {
 	warningsWhere := plainID("id_number") + " OR " + plainID("head_id_number") + " OR " + stale("id_sealed") +
@@ -101,6 +108,11 @@ func resealers() []resealer {
 		" OR (household_key LIKE 'head:%' AND length(household_key) <> 69)"
 	membersWhere := plainID("id_number") + " OR " + stale("id_sealed") + " OR " + stale("name")
 	eventsWhere := `jsonb_typeof(detail) = 'string' AND left(detail #>> '{}', $2) <> $1`
+	outboxWhere := `(payload ? 'sealed' AND left(payload ->> 'sealed', $2) <> $1)
+		OR (length(attachment) > 0 AND substring(attachment from 1 for $2) <> convert_to($1, 'UTF8'))
+		OR (state = 'sent' AND (payload ? 'body' OR payload ? 'sealed') AND NOT starts_with(idem_key, '` + bot.SecretKeyPrefix + `'))`
+	inboxWhere := `payload IS NOT NULL AND (jsonb_typeof(payload) <> 'string' OR left(payload #>> '{}', $2) <> $1)`
+	heldWhere := `length(data) > 0 AND substring(data from 1 for $2) <> convert_to($1, 'UTF8')`
 	return []resealer{
 		{
 			table: "warnings",
@@ -140,6 +152,28 @@ func resealers() []resealer {
 			count:   `SELECT count(*) FROM case_events WHERE ` + eventsWhere,
 			rewrite: resealEvents,
 		},
+		{
+			table: "outbox",
+			// a sealed body (pgqueue) under an old key; a delivered message's body is dropped
+			pending: `SELECT id::text AS key, payload::text AS payload, attachment FROM outbox
+				WHERE (` + outboxWhere + `) AND ($3 = '' OR id > $3::bigint) ORDER BY id LIMIT $4`,
+			count:   `SELECT count(*) FROM outbox WHERE ` + outboxWhere,
+			rewrite: resealOutbox,
+		},
+		{
+			table: "inbox",
+			pending: `SELECT key, payload::text AS payload FROM inbox
+				WHERE (` + inboxWhere + `) AND ($3 = '' OR key > $3) ORDER BY key LIMIT $4`,
+			count:   `SELECT count(*) FROM inbox WHERE ` + inboxWhere,
+			rewrite: resealInbox,
+		},
+		{
+			table: "held_files",
+			pending: `SELECT id AS key, data FROM held_files
+				WHERE (` + heldWhere + `) AND ($3 = '' OR id > $3) ORDER BY id LIMIT $4`,
+			count:   `SELECT count(*) FROM held_files WHERE ` + heldWhere,
+			rewrite: resealHeld,
+		},
 	}
 }
 
@@ -173,7 +207,7 @@ func resealWarnings(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sql
 		}
 		detail, err := k.Open(w.Detail)
 		if err != nil {
-			return "", 0, openErr("warning detail", err)
+			return "", 0, openErr("预警明细", err)
 		}
 		if w.Head != "" && !isIDHash(w.Head) {
 			// the head's number moves into the sealed detail, its column keeps the hash
@@ -182,7 +216,7 @@ func resealWarnings(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sql
 		}
 		name, err := reseal(k, w.Name)
 		if err != nil {
-			return "", 0, openErr("name", err)
+			return "", 0, openErr("姓名", err)
 		}
 		hash := w.ID
 		if plain != "" {
@@ -227,7 +261,7 @@ func resealCases(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.R
 		}
 		name, err := reseal(k, c.Name)
 		if err != nil {
-			return "", 0, openErr("head's name", err)
+			return "", 0, openErr("户主姓名", err)
 		}
 		if len(c.HHKey) > 5 && c.HHKey[:5] == "head:" && !isIDHash(c.HHKey[5:]) {
 			c.HHKey = "head:" + k.IDHash(c.HHKey[5:])
@@ -260,7 +294,7 @@ func resealEvents(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.
 		}
 		s, err := reseal(k, s)
 		if err != nil {
-			return "", 0, openErr("event detail", err)
+			return "", 0, openErr("办理记录", err)
 		}
 		b, _ := json.Marshal(s)
 		ids, details = append(ids, key), append(details, string(b))
@@ -292,7 +326,7 @@ func resealMembers(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx
 		}
 		name, err := reseal(k, m.Name)
 		if err != nil {
-			return "", 0, openErr("registry name", err)
+			return "", 0, openErr("名册中的姓名", err)
 		}
 		keys, ids, sealed, names = append(keys, m.Key), append(ids, k.IDHash(plain)), append(sealed, k.Seal(plain)), append(names, name)
 	}
@@ -323,5 +357,102 @@ func resealHouseholds(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *s
 	_, err := tx.ExecContext(ctx, `
 		UPDATE registry_households h SET head_id_number = u.head
 		FROM unnest($1::text[], $2::text[]) AS u(key, head) WHERE h.household_no = u.key`, pq.Array(keys), pq.Array(heads))
+	return keys[len(keys)-1], len(keys), err
+}
+
+func resealOutbox(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.Rows) (string, int, error) {
+	var ids, payloads []string
+	var files [][]byte
+	for rows.Next() {
+		var key, raw string
+		var file []byte
+		if err := rows.Scan(&key, &raw, &file); err != nil {
+			return "", 0, err
+		}
+		var p map[string]json.RawMessage
+		if err := json.Unmarshal([]byte(raw), &p); err != nil {
+			return "", 0, fmt.Errorf("outbox %s: %w", key, err)
+		}
+		if s, ok := p["sealed"]; ok {
+			var v string
+			json.Unmarshal(s, &v)
+			v, err := reseal(k, v)
+			if err != nil {
+				return "", 0, openErr("消息内容", err)
+			}
+			p["sealed"], _ = json.Marshal(v)
+		} else if b, ok := p["body"]; ok {
+			p["sealed"], _ = json.Marshal(k.Seal(string(b)))
+			delete(p, "body")
+		}
+		plainFile, err := k.OpenBytes(file)
+		if err != nil {
+			return "", 0, openErr("附件", err)
+		}
+		b, _ := json.Marshal(p)
+		ids, payloads, files = append(ids, key), append(payloads, string(b)), append(files, k.SealBytes(plainFile))
+	}
+	if err := rows.Err(); err != nil || len(ids) == 0 {
+		return "", 0, err
+	}
+	rows.Close()
+	// a delivered message keeps only its kind (pgqueue's forgetBody)
+	_, err := tx.ExecContext(ctx, `
+		UPDATE outbox o SET payload = CASE WHEN o.state = 'sent' THEN u.payload::jsonb - 'sealed' ELSE u.payload::jsonb END,
+			attachment = CASE WHEN o.state = 'pending' THEN NULLIF(u.file, ''::bytea) END
+		FROM unnest($1::bigint[], $2::text[], $3::bytea[]) AS u(id, payload, file) WHERE o.id = u.id`,
+		pq.Array(ids), pq.Array(payloads), pq.ByteaArray(files))
+	return ids[len(ids)-1], len(ids), err
+}
+
+func resealInbox(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.Rows) (string, int, error) {
+	var keys, payloads []string
+	for rows.Next() {
+		var key, raw string
+		if err := rows.Scan(&key, &raw); err != nil {
+			return "", 0, err
+		}
+		plain := raw
+		var s string
+		if json.Unmarshal([]byte(raw), &s) == nil {
+			var err error
+			if plain, err = k.Open(s); err != nil {
+				return "", 0, openErr("回调消息", err)
+			}
+		}
+		b, _ := json.Marshal(k.Seal(plain))
+		keys, payloads = append(keys, key), append(payloads, string(b))
+	}
+	if err := rows.Err(); err != nil || len(keys) == 0 {
+		return "", 0, err
+	}
+	rows.Close()
+	_, err := tx.ExecContext(ctx, `
+		UPDATE inbox i SET payload = CASE WHEN i.state = 'pending' THEN u.payload::jsonb END
+		FROM unnest($1::text[], $2::text[]) AS u(key, payload) WHERE i.key = u.key`, pq.Array(keys), pq.Array(payloads))
+	return keys[len(keys)-1], len(keys), err
+}
+
+func resealHeld(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.Rows) (string, int, error) {
+	var keys []string
+	var data [][]byte
+	for rows.Next() {
+		var key string
+		var d []byte
+		if err := rows.Scan(&key, &d); err != nil {
+			return "", 0, err
+		}
+		plain, err := k.OpenBytes(d)
+		if err != nil {
+			return "", 0, openErr("暂存的文件", err)
+		}
+		keys, data = append(keys, key), append(data, k.SealBytes(plain))
+	}
+	if err := rows.Err(); err != nil || len(keys) == 0 {
+		return "", 0, err
+	}
+	rows.Close()
+	_, err := tx.ExecContext(ctx, `UPDATE held_files h SET data = u.data FROM unnest($1::text[], $2::bytea[]) AS u(key, data)
+		WHERE h.id = u.key`, pq.Array(keys), pq.ByteaArray(data))
 	return keys[len(keys)-1], len(keys), err
 }

@@ -79,9 +79,10 @@ func isIDHash(s string) bool {
 	return true
 }
 
-// openErr names what could not be opened, without its content.
+// openErr names what could not be opened, without its content: a value sealed under a key
+// the configuration no longer lists (or altered) is an error, never shown as garbage.
 func openErr(what string, err error) error {
-	return fmt.Errorf("open %s: %w (FANGPIN_DATA_KEYS must list the key it was sealed under)", what, err)
+	return fmt.Errorf("无法解密%s（%w）：请确认 FANGPIN_DATA_KEYS 列出了加密它的密钥（docs/encryption.md）", what, err)
 }
 
 // openID is a stored ID number: the sealed one when there is one, else a number stored
@@ -95,7 +96,7 @@ func openID(k *seal.Keyring, sealed, key string) (string, error) {
 	}
 	id, err := k.Open(sealed)
 	if err != nil {
-		return "", openErr("ID number", err)
+		return "", openErr("身份证号", err)
 	}
 	return id, nil
 }
@@ -123,7 +124,7 @@ func openEventDetail(k *seal.Keyring, raw json.RawMessage) (json.RawMessage, err
 	}
 	plain, err := k.Open(s)
 	if err != nil {
-		return nil, openErr("event detail", err)
+		return nil, openErr("办理记录", err)
 	}
 	return json.RawMessage(plain), nil
 }

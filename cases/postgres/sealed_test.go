@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
+	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
@@ -51,8 +53,26 @@ func TestDumpShowsNoPersonalData(t *testing.T) {
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
 	dispatchtest.Warn(t, db, p)
-	round(t, db, "2026-11-10")
+	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
+	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil { // cards and group notices queued
+		t.Fatal(err)
+	}
+	// a message the worker has delivered keeps no body; one still queued opens for the worker
+	out := &pgqueue.Store{DB: db.DB, Keys: db.Keys}
+	claimed, err := out.ClaimOutbox(ctx, 1000, time.Minute)
+	if err != nil || len(claimed) < 2 {
+		t.Fatalf("claimed %d messages, %v", len(claimed), err)
+	}
+	if !strings.Contains(string(claimed[0].Payload)+string(claimed[1].Payload), `"body"`) {
+		t.Errorf("claimed messages have no body: %s", claimed[0].Payload)
+	}
+	if err := out.MarkOutboxSent(ctx, claimed[0].ID, 1); err != nil {
+		t.Fatal(err)
+	}
 	dump := everyText(t, db)
+	if !strings.Contains(dump, "outbox.payload") || !strings.Contains(dump, "case_events.detail") {
+		t.Fatal("the dump has no messages or audit trail to look at")
+	}
 	people := []dispatchtest.Person{p.A, p.B, p.C, p.D, p.E, p.F, p.G}
 	for _, x := range people {
 		for _, secret := range []string{x.ID, x.ID[:6] + x.ID[10:], x.Name} {

@@ -77,7 +77,7 @@ func supersede(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b *cases.Batch
 		// b.Persons knows the push's people by number: the earlier rows' are opened.
 		id, err := k.Open(id)
 		if err != nil {
-			return 0, openErr("ID number", err)
+			return 0, openErr("身份证号", err)
 		}
 		p := [2]string{id, ""}
 		if i < len(problems) {

@@ -46,7 +46,7 @@ func (u unit) Enqueue(ctx context.Context, msgs ...cases.Outgoing) error {
 		}
 		out = append(out, o)
 	}
-	return pgqueue.Enqueue(ctx, u.tx, out...)
+	return pgqueue.EnqueueSealed(ctx, u.tx, u.keys, out...) // bodies carry people's data: sealed
 }
 
 func (u unit) SentCards(ctx context.Context, prefix string) ([]cases.SentCard, error) {
@@ -79,11 +79,11 @@ func (u unit) UsersOf(ctx context.Context, role cases.Role, township, department
 
 // UnreportedFailures lists failed group messages the office has not been told of yet.
 func (db *DB) UnreportedFailures(ctx context.Context, limit int) ([]bot.FailedSend, error) {
-	return pgqueue.UnreportedFailures(ctx, db.DB, limit)
+	return pgqueue.UnreportedFailures(ctx, db.DB, db.Keys, limit)
 }
 
 // RefusedGroupSends lists group messages WeCom refused for good that are still being retried
 // and that the office has not been told of yet.
 func (db *DB) RefusedGroupSends(ctx context.Context, limit int) ([]bot.FailedSend, error) {
-	return pgqueue.RefusedGroupSends(ctx, db.DB, limit)
+	return pgqueue.RefusedGroupSends(ctx, db.DB, db.Keys, limit)
 }

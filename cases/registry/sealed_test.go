@@ -1,7 +1,9 @@
 package registry_test
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/csv"
 	"fmt"
 	"os"
@@ -13,6 +15,8 @@ import (
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/registry"
+	"github.com/fangpin/fangpin/cases/seal"
+	"github.com/fangpin/fangpin/cases/sheet"
 	"github.com/fangpin/fangpin/cases/synth"
 )
 
@@ -175,5 +179,38 @@ func TestRegistryChangesKeepTheNumbersOrder(t *testing.T) {
 		if len(got) != 5 || !sort.StringsAreSorted(got) {
 			t.Errorf("changes %+v: want the five members in the order of their numbers", s.Changes)
 		}
+	}
+}
+
+// After a new first key, the registry's names are sealed under the old one until `keys
+// rotate` has run: an import then would find every name changed, so it is refused; once the
+// registry is re-sealed the same file changes nothing.
+func TestRegistryImportWaitsForKeysRotate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, towns := setup(t)
+	b, err := os.ReadFile("../../examples/registry.csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	importBytes(t, db, towns, b)
+	k, err := seal.New("k2:"+base64.StdEncoding.EncodeToString(make([]byte, 32))+","+seal.DemoDataKeys, cases.DemoHashKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	db.Keys = k
+	r, err := sheet.New(bytes.NewReader(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	if s, err := registry.Import(ctx, r, towns, db); cases.ErrorCode(err) != cases.EConflict || !strings.Contains(err.Error(), "fangpin keys rotate") {
+		t.Fatalf("import under a new key before keys rotate: %+v, %v; want refused", s, err)
+	}
+	if _, err := db.Reseal(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if s := importBytes(t, db, towns, b); s.BatchID != "" || len(s.Changes) != 0 {
+		t.Fatalf("the same file after keys rotate: %+v; want no change", s)
 	}
 }

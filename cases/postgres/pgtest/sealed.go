@@ -2,6 +2,7 @@ package pgtest
 
 import (
 	"context"
+	"encoding/json"
 	"testing"
 
 	"github.com/fangpin/fangpin/cases/postgres"
@@ -24,5 +25,39 @@ func SealStored(t testing.TB, db *postgres.DB) {
 	t.Helper()
 	if _, err := db.SealPending(context.Background()); err != nil {
 		t.Fatalf("pgtest: seal stored values: %v", err)
+	}
+}
+
+// OpenOutbox opens, in place, the message bodies the outbox holds sealed, so that a test can
+// read what was queued as before (docs/encryption.md). Not for a database a sender is using.
+func OpenOutbox(t testing.TB, db *postgres.DB) {
+	t.Helper()
+	var rows []struct {
+		ID      int64  `db:"id"`
+		Payload string `db:"payload"`
+	}
+	if err := db.Select(&rows, `SELECT id, payload::text AS payload FROM outbox WHERE payload ? 'sealed'`); err != nil {
+		t.Fatalf("pgtest: open outbox: %v", err)
+	}
+	for _, r := range rows {
+		var p struct {
+			MsgType string `json:"msgtype"`
+			Sealed  string `json:"sealed"`
+			Group   bool   `json:"group,omitempty"`
+		}
+		if err := json.Unmarshal([]byte(r.Payload), &p); err != nil {
+			t.Fatalf("pgtest: outbox %d: %v", r.ID, err)
+		}
+		b, err := json.Marshal(struct {
+			MsgType string          `json:"msgtype"`
+			Body    json.RawMessage `json:"body"`
+			Group   bool            `json:"group,omitempty"`
+		}{p.MsgType, json.RawMessage(Open(t, db, p.Sealed)), p.Group})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(`UPDATE outbox SET payload = $2 WHERE id = $1`, r.ID, string(b)); err != nil {
+			t.Fatalf("pgtest: open outbox %d: %v", r.ID, err)
+		}
 	}
 }
