@@ -34,7 +34,7 @@ type populationRow struct {
 }
 
 // memberNow is a registry member as the population rules need them: IDNumber and Head are
-// the stored hashes, IDSealed, Name and HeadSealed (the head's member row's id_sealed, ”
+// the stored hashes, IDSealed, Name and HeadSealed (the head's member row's id_sealed, empty
 // when the head is no member) as stored, opened when needed.
 type memberNow struct {
 	IDNumber    string `db:"id_number"`
