@@ -298,11 +298,6 @@ func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, 
 	if out.Diff.ActiveBefore > 0 && ref.TooMany() {
 		return false, ref.Refusal()
 	}
-	if out.Diff.ActiveBefore > 0 {
-		if err := registryUnderCurrentKey(ctx, tx, l.db.Keys); err != nil {
-			return false, err
-		}
-	}
 	if out.Diff.ActiveBefore == 0 {
 		ref = cases.RegistryRefusals{} // a first import stores every good row
 	}
@@ -320,6 +315,9 @@ func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, 
 		if _, err := execTraced(ctx, tx, q); err != nil {
 			return false, fmt.Errorf("registry diff: %w", err)
 		}
+	}
+	if err := registryUnderCurrentKey(ctx, tx, l.db.Keys); err != nil {
+		return false, err
 	}
 	d := &out.Diff
 	if err := readRegistryChanges(ctx, tx, l.db.Keys, d); err != nil {
@@ -404,18 +402,20 @@ func registryChangeOrder(cs []cases.RegistryChange) {
 	}
 }
 
-// registryUnderCurrentKey refuses an import while the registry holds members sealed under
-// another key than the current one (a new first key, before `fangpin keys rotate` has
-// finished): the file's sealed names would differ from those for every member. Values stored
-// in plain are sealed on every start (SealPending), so only the key is asked; the scan stops at
-// the first such member.
+// registryUnderCurrentKey refuses an import while the registry holds members whose names are
+// sealed under another key than the current one (a new first key, before `fangpin keys
+// rotate` has finished): the file's sealed names would differ from theirs whatever they say.
+// Such a member of the file is in registry_fm (its name differs), which is small for a usual
+// file, so only that is read; values stored in plain are sealed on every start (SealPending).
 func registryUnderCurrentKey(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring) error {
 	cur := "fp1." + k.Current() + "."
 	var stale bool
-	if err := tx.GetContext(ctx, &stale, `SELECT EXISTS (SELECT 1 FROM registry_members
-		WHERE (name <> '' AND left(name, $2) <> $1) OR (id_sealed <> '' AND left(id_sealed, $2) <> $1))`, cur, len(cur)); err != nil {
+	start := traceStart()
+	if err := tx.GetContext(ctx, &stale, `SELECT EXISTS (SELECT 1 FROM registry_fm
+		WHERE known AND NOT absent AND old_name <> '' AND left(old_name, $2) <> $1)`, cur, len(cur)); err != nil {
 		return fmt.Errorf("registry keys: %w", err)
 	}
+	traceStep("names under the current key", start)
 	if stale {
 		return cases.Errorf(cases.EConflict, "名册没有导入：现有名册中还有用旧密钥加密的数据（更换密钥后尚未重新加密完）。请先运行 fangpin keys rotate，完成后再导入名册。")
 	}
