@@ -1,6 +1,9 @@
 package cases
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // Batch is one department push (docs/intake.md): a file or an API call, what was taken and
 // what was refused. DuplicateOf is set when the same content (same SHA-256) had already
@@ -44,10 +47,23 @@ type Batch struct {
 	Persons PersonSet `json:"-"`
 }
 
-// PersonSet answers whether a push has an accepted row for a person: an ID number and, for
-// assurance, whose rows are one per person and 问题类型, the 问题类型 ("" for other categories).
+// PersonSet answers whether a push has an accepted row for a person: the keyed hash of
+// their ID number, as its first 16 bytes (IDHashHalves; the store compares stored rows by
+// hash, docs/encryption.md) and, for assurance, whose rows are one per person and 问题类型,
+// the 问题类型 ("" for other categories).
 type PersonSet interface {
-	Has(idNumber, problemType string) bool
+	Has(hi, lo uint64, problemType string) bool
+}
+
+// IDHashHalves is the first 16 bytes of a keyed hash (IDHash's hex) as two numbers, the
+// key a PersonSet is asked by; ok is false for what is not a hash.
+func IDHashHalves(hash string) (hi, lo uint64, ok bool) {
+	if len(hash) != 64 {
+		return 0, 0, false
+	}
+	hi, err1 := strconv.ParseUint(hash[:16], 16, 64)
+	lo, err2 := strconv.ParseUint(hash[16:32], 16, 64)
+	return hi, lo, err1 == nil && err2 == nil
 }
 
 // Warning is one accepted row of a batch. Rule is empty when the row raised no warning

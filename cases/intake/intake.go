@@ -1,11 +1,14 @@
 package intake
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -187,19 +190,35 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	return b, nil
 }
 
-// Has reports whether the file had an accepted row for the person (and 问题类型), from the
-// duplicate check's keys: the store asks it, once the file is read, about the earlier pushes'
-// rows that this push replaces.
-func (p *parser) Has(idNumber, problemType string) bool {
-	key, ok := cases.IDKey(idNumber)
-	if !ok {
-		return false
+// Has reports whether the file had an accepted row for the person (and 问题类型), by the
+// keyed hash of their number that the look-up made of every accepted row: the store asks it,
+// once the file is read, about the earlier pushes' rows that this push replaces.
+func (p *parser) Has(hi, lo uint64, problemType string) bool {
+	p.sortPersons.Do(func() {
+		slices.SortFunc(p.persons, func(a, b [2]uint64) int {
+			if c := cmp.Compare(a[0], b[0]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a[1], b[1])
+		})
+	})
+	key := [2]uint64{hi, p.personLo(lo, problemTypeIndex(problemType)+1)}
+	_, found := slices.BinarySearchFunc(p.persons, key, func(a, b [2]uint64) int {
+		if c := cmp.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a[1], b[1])
+	})
+	return found
+}
+
+// personLo is a person key's second half: for assurance the 问题类型 takes its lowest bits
+// (rows are one per person and 问题类型); 125 bits of hash are plenty.
+func (p *parser) personLo(lo uint64, problem int) uint64 {
+	if p.iProblem < 0 {
+		return lo
 	}
-	if p.iProblem >= 0 {
-		key = key*8 + uint64(problemTypeIndex(problemType)+1)
-	}
-	_, ok = p.seen[key]
-	return ok
+	return lo&^7 | uint64(problem)
 }
 
 // pushingDepartment finds the department of a push and checks that it pushes the category;
@@ -247,6 +266,7 @@ func categoryList(cs []cases.Category) string {
 // pending is an accepted row that may raise a warning, waiting for its registry lookup.
 type pending struct {
 	w          cases.Warning
+	problem    int8 // 问题类型's index + 1 (assurance), for Has
 	facts      cases.Facts
 	kindSaysIt bool       // 人员类别 says 脱贫人口 / 建档立卡
 	event      cases.Date // epidemic: the event's 发生日期; population: 变动日期
@@ -270,11 +290,13 @@ type parser struct {
 	depts                                map[string]bool
 	rules                                cases.Rules
 	store                                Store
-	hasher                               *seal.Sealer     // the look-up goroutine's, when the store hashes IDs
+	hasher, readHasher                   *seal.Sealer     // the look-up's and the reading goroutine's, when the store hashes IDs
 	seen                                 map[uint64]int32 // first 17 digits of an ID number (×8 + 问题类型) → row; exact and small
-	iProblem                             int              // index in fields of 问题类型 (assurance), -1 if none
-	dateCol                              []bool           // by column index: a date column, stored as YYYY-MM-DD
-	ownCol                               []bool           // by column index: stored in a warning column of its own, so not in detail
+	persons                              [][2]uint64      // the accepted rows' people as Has asks (hash halves), 16 bytes a row
+	sortPersons                          sync.Once
+	iProblem                             int    // index in fields of 问题类型 (assurance), -1 if none
+	dateCol                              []bool // by column index: a date column, stored as YYYY-MM-DD
+	ownCol                               []bool // by column index: stored in a warning column of its own, so not in detail
 	progress                             func(int)
 	lastKind                             string // the last 人员类别 read, and what registeredKind said
 	lastKindSays                         bool
@@ -387,6 +409,9 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 		chunk []pending
 		reg   map[string]cases.RegistryMember
 	}
+	if h, ok := p.store.(IDHasher); ok {
+		p.hasher, p.readHasher = h.IDSealer(), h.IDSealer() // one each for the look-up and the reading goroutine
+	}
 	parsed := make(chan []pending, 1)
 	lookedUp := make(chan looked, 1)
 	var wg sync.WaitGroup
@@ -402,9 +427,6 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 		defer close(lookedUp)
 		heads := map[string]headAnswer{}
 		var known cases.IDKeySet
-		if h, ok := p.store.(IDHasher); ok {
-			p.hasher = h.IDSealer()
-		}
 		asked := 0 // rows looked up so far
 		for chunk := range parsed {
 			// Once ChunkSize rows have been looked up, only people the registry may hold are:
@@ -516,6 +538,7 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 			continue
 		}
 		b.Accepted++
+		p.hashPerson(&pd)
 		if !p.scope.AdmitsValue(pd.facts.ScopeValue) {
 			p.outOfScope++ // wrong 学段 or 事件级别: counted, neither a warning nor stored
 			continue
@@ -608,6 +631,18 @@ func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]h
 	return reg, nil
 }
 
+// hashPerson hashes an accepted row's ID number, once for everything after (hashIDs), and
+// records the person for Has: every accepted row, quiet ones included, replaces an earlier
+// push's row of the same person.
+func (p *parser) hashPerson(pd *pending) {
+	if p.readHasher == nil || !p.readHasher.SumID(&pd.w.IDSum, pd.w.IDNumber) {
+		return
+	}
+	sum := &pd.w.IDSum
+	p.persons = append(p.persons, [2]uint64{binary.BigEndian.Uint64(sum[:8]),
+		p.personLo(binary.BigEndian.Uint64(sum[8:16]), int(pd.problem))})
+}
+
 // hashIDs makes the row's ID hashes, once for the look-up and the stored row, and says
 // whether the registry may hold the person and the head: only then is a hash written out
 // as the hex the look-up asks by. Without a hasher (a store that does not hash, in tests)
@@ -617,8 +652,8 @@ func (p *parser) hashIDs(w *cases.Warning, known cases.IDKeySet) (person, head b
 		w.IDHash, w.HeadIDHash = w.IDNumber, w.HeadIDNumber
 		return w.IDNumber != "" && known.MayHold(w.IDNumber), w.HeadIDNumber != "" && known.MayHold(w.HeadIDNumber)
 	}
-	w.Hashed = true
-	person = p.hasher.SumID(&w.IDSum, w.IDNumber) && known.MayHoldSum(&w.IDSum)
+	w.Hashed = true // the person's number was hashed as the row was read (hashPerson)
+	person = w.IDNumber != "" && known.MayHoldSum(&w.IDSum)
 	switch w.HeadIDNumber {
 	case "":
 	case w.IDNumber:
@@ -705,6 +740,9 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 	}
 	if len(e.list) == 0 && w.IDNumber != "" {
 		p.checkRepeat(r, w, &e)
+		if p.iProblem >= 0 {
+			pd.problem = int8(problemTypeIndex(r.cell(p.fields[p.iProblem].idx)) + 1)
+		}
 	}
 	return e.list
 }

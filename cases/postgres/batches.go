@@ -178,7 +178,7 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 			return nil, fmt.Errorf("import batch: %w", err)
 		}
 	}
-	if b.Replaced, err = supersede(ctx, tx, db.Keys, b); err != nil {
+	if b.Replaced, err = supersede(ctx, tx, b); err != nil {
 		return nil, err
 	}
 	if cases.PushLate(db.Cal, b.Category, b.Period, cases.DateOf(now)) {

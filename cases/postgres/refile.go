@@ -14,9 +14,16 @@ import (
 
 // storedPersons is a batch's stored rows' people, for re-filing: a re-filed push's quiet rows
 // are not stored (data minimisation), so only the people it warned about replace anyone.
-type storedPersons map[[2]string]bool
+type storedPersons map[storedPerson]bool
 
-func (s storedPersons) Has(id, problem string) bool { return s[[2]string{id, problem}] }
+type storedPerson struct {
+	hi, lo  uint64
+	problem string
+}
+
+func (s storedPersons) Has(hi, lo uint64, problem string) bool {
+	return s[storedPerson{hi, lo, problem}]
+}
 
 // RefileBatch files an undispatched push under another period (期间, docs/intake.md): the
 // period is checked as a push's is (cases.ParsePushPeriod); dept, if not empty, must be the
@@ -96,29 +103,27 @@ func (db *DB) RefileBatch(ctx context.Context, id, dept, period string) (cases.R
 		}
 		b.Period = newPeriod
 		persons := storedPersons{}
-		rows, err := tx.QueryContext(ctx, `SELECT `+sealedIDOf+`, `+problemOf+`
+		rows, err := tx.QueryContext(ctx, `SELECT w.id_number, `+problemOf+`
 			FROM warnings w WHERE `+inBatch("w.batch_id", "$1")+` AND w.id_number <> '' AND w.rule <> ''`, b.ID)
 		if err != nil {
 			return fmt.Errorf("refile batch %s: %w", id, err)
 		}
 		for rows.Next() {
-			var p [2]string
-			if err := rows.Scan(&p[0], &p[1]); err != nil {
+			var hash, problem string
+			if err := rows.Scan(&hash, &problem); err != nil {
 				rows.Close()
 				return fmt.Errorf("refile batch %s: %w", id, err)
 			}
-			if p[0], err = db.Keys.Open(p[0]); err != nil {
-				rows.Close()
-				return openErr("身份证号", err)
+			if hi, lo, ok := cases.IDHashHalves(hash); ok {
+				persons[storedPerson{hi, lo, problem}] = true
 			}
-			persons[p] = true
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
 			return fmt.Errorf("refile batch %s: %w", id, err)
 		}
 		b.Persons = persons
-		if out.Replaced, err = supersede(ctx, tx, db.Keys, &b); err != nil {
+		if out.Replaced, err = supersede(ctx, tx, &b); err != nil {
 			return err
 		}
 		b.Persons = nil
