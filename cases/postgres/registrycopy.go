@@ -16,9 +16,8 @@ import (
 // a goroutine sends a chunk while the next rows are read.
 
 const (
-	// registryCopyRows is how many rows one COPY statement carries at most: a first import's
-	// members are checked against their households when a statement ends (migration 00700),
-	// over the statement's rows, which the server keeps aside until then.
+	// registryCopyRows is how many rows one COPY statement carries at most: the chunks in
+	// flight (one filling, one queued, one sent, two spare) stay a few hundred kilobytes.
 	registryCopyRows = 5000
 	// registryChunkBytes is a new chunk's buffer: small loads (a township's test file) take
 	// little memory, a county's grows its few buffers to copyBytes once.
