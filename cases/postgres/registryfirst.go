@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"hash/maphash"
 	"slices"
 	"strings"
 	"time"
@@ -43,16 +44,18 @@ type bulkLoad struct {
 	townIDs    map[string]int           // township name, alias or former name → id
 	households map[string]bulkHousehold // 户编号 → what its first row said
 	villages   map[string][]string      // 户编号 → the villages its rows name, when more than one
-	words      map[string]string        // 户类型 and 风险状态 words, kept once
+	seed       maphash.Seed
 	house      copyChunk                // households of the members being sent, not sent yet
 	now        time.Time
 	rebuild    func(table string) error // builds a table's dropped indexes again
 }
 
-// bulkHousehold is a household of a first import as its first row gave it.
+// bulkHousehold is what a first import keeps of a household, small for a county's 100,000:
+// its first row's village, and a hash of its head, township, kind and risk, which every row
+// of the household must repeat.
 type bulkHousehold struct {
-	head, kind, risk, village string
-	township                  int32
+	village string
+	sig     uint64
 }
 
 // beginFirstImport makes the load a first import (l.bulk) when the registry is empty and its
@@ -94,7 +97,7 @@ func (l *RegistryLoad) beginFirstImport(ctx context.Context) error {
 		return fmt.Errorf("registry load: %w", err)
 	}
 	l.bulk = &bulkLoad{townIDs: townIDs, households: map[string]bulkHousehold{}, villages: map[string][]string{},
-		words: map[string]string{}, now: l.db.Now(), rebuild: rebuild}
+		seed: maphash.MakeSeed(), now: l.db.Now(), rebuild: rebuild}
 	return nil
 }
 
@@ -131,16 +134,24 @@ func (b *bulkLoad) household(m *cases.RegistryMember, updatedAt int64) error {
 	if !ok {
 		return errUnknownTownship(m.Township)
 	}
+	var sig maphash.Hash
+	sig.SetSeed(b.seed)
+	for _, v := range [...]string{m.HeadIDNumber, m.Kind, m.RiskStatus} {
+		sig.WriteString(v)
+		sig.WriteByte(0)
+	}
+	var id [4]byte
+	binary.BigEndian.PutUint32(id[:], uint32(town))
+	sig.Write(id[:])
 	h, seen := b.households[m.HouseholdNo]
 	if !seen {
-		h = bulkHousehold{head: strings.Clone(m.HeadIDNumber), kind: b.word(m.Kind), risk: b.word(m.RiskStatus),
-			village: strings.Clone(m.Village), township: int32(town)}
+		h = bulkHousehold{village: strings.Clone(m.Village), sig: sig.Sum64()}
 		b.households[strings.Clone(m.HouseholdNo)] = h
-		b.house.data = appendHouseholdRow(b.house.data, m.HouseholdNo, &h, updatedAt)
+		b.house.data = appendHouseholdRow(b.house.data, m, int32(town), updatedAt)
 		b.house.rows++
 		return nil
 	}
-	if h.head != m.HeadIDNumber || h.township != int32(town) || h.kind != m.Kind || h.risk != m.RiskStatus {
+	if h.sig != sig.Sum64() {
 		// registry.Import refuses such a row; a caller of ApplyRegistry gets what the
 		// households' primary key would say.
 		return fmt.Errorf("registry rows: the rows of household %s disagree on its head, township, kind or risk", m.HouseholdNo)
@@ -155,16 +166,6 @@ func (b *bulkLoad) household(m *cases.RegistryMember, updatedAt int64) error {
 		}
 	}
 	return nil
-}
-
-// word keeps one copy of a 户类型 or 风险状态 word (a handful for the whole file).
-func (b *bulkLoad) word(w string) string {
-	k, ok := b.words[w]
-	if !ok {
-		k = strings.Clone(w)
-		b.words[k] = k
-	}
-	return k
 }
 
 // sendFirst sends the households' chunk, then the members'.
@@ -329,15 +330,15 @@ func (l *RegistryLoad) firstHistory(ctx context.Context, batch string, cs []case
 	return rebuild("registry_history")
 }
 
-// appendHouseholdRow writes a household for registryHouseholdsCopy.
-func appendHouseholdRow(b []byte, no string, h *bulkHousehold, updatedAt int64) []byte {
+// appendHouseholdRow writes m's household for registryHouseholdsCopy.
+func appendHouseholdRow(b []byte, m *cases.RegistryMember, town int32, updatedAt int64) []byte {
 	b = binary.BigEndian.AppendUint16(b, 7)
-	b = appendText(b, no)
-	b = appendText(b, h.head)
-	b = appendInt4(b, h.township)
-	b = appendText(b, h.village)
-	b = appendText(b, h.kind)
-	b = appendText(b, h.risk)
+	b = appendText(b, m.HouseholdNo)
+	b = appendText(b, m.HeadIDNumber)
+	b = appendInt4(b, town)
+	b = appendText(b, m.Village)
+	b = appendText(b, m.Kind)
+	b = appendText(b, m.RiskStatus)
 	return appendTimestamp(b, updatedAt)
 }
 
