@@ -45,7 +45,7 @@ type bulkLoad struct {
 	households map[string]bulkHousehold // 户编号 → what its first row said
 	villages   map[string][]string      // 户编号 → the villages its rows name, when more than one
 	seed       maphash.Seed
-	house      copyChunk                // households of the members being sent, not sent yet
+	house      copyChunk // households of the members being sent, not sent yet
 	now        time.Time
 	rebuild    func(table string) error // builds a table's dropped indexes again
 }
