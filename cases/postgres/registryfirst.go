@@ -45,7 +45,8 @@ type bulkLoad struct {
 	households map[string]bulkHousehold // 户编号 → what its first row said
 	villages   map[string][]string      // 户编号 → the villages its rows name, when more than one
 	seed       maphash.Seed
-	house      copyChunk // households of the members being sent, not sent yet
+	last       *cases.RegistryMember // the row before, in the batch being added
+	house      copyChunk             // households of the members being sent, not sent yet
 	now        time.Time
 	rebuild    func(table string) error // builds a table's dropped indexes again
 }
@@ -110,6 +111,7 @@ func (l *RegistryLoad) addFirst(ctx context.Context, ms []cases.RegistryMember) 
 		b.house = c.copier.next("", registryChunkBytes)
 	}
 	updatedAt := copyTime(b.now)
+	b.last = nil // the batch's rows are the caller's, until Add returns
 	for i := range ms {
 		m := &ms[i]
 		if err := b.household(m, updatedAt); err != nil {
@@ -130,6 +132,11 @@ func (l *RegistryLoad) addFirst(ctx context.Context, ms []cases.RegistryMember) 
 // household notes m's household: a new one is written to the households' chunk, a known one
 // must agree with its first row, and a row naming another village is kept for the smallest.
 func (b *bulkLoad) household(m *cases.RegistryMember, updatedAt int64) error {
+	if p := b.last; p != nil && m.HouseholdNo == p.HouseholdNo && m.HeadIDNumber == p.HeadIDNumber && m.Township == p.Township &&
+		m.Kind == p.Kind && m.RiskStatus == p.RiskStatus && m.Village == p.Village {
+		return nil // the household of the row before, as it said (a file lists a household's rows together)
+	}
+	b.last = m
 	town, ok := b.townIDs[m.Township]
 	if !ok {
 		return errUnknownTownship(m.Township)
