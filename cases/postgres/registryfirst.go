@@ -266,7 +266,8 @@ const membersRefsTrigger = "registry_members_refs_insert"
 
 // checkMembersHouseholds checks, once the load's rows are all stored, what the members'
 // reference trigger would have checked at the end of each of its statements: every member's
-// household is there (the table was empty, so all of its rows are the load's). The tables'
+// household is there, and its township if it has one (migrations 00700, 00920; the table
+// was empty, so all of its rows are the load's). The tables'
 // indexes are not built yet: the households are hashed once, not looked up member by member.
 // The trigger is enabled again for every later statement.
 func checkMembersHouseholds(ctx context.Context, tx *sqlx.Tx) error {
@@ -274,14 +275,23 @@ func checkMembersHouseholds(ctx context.Context, tx *sqlx.Tx) error {
 		return fmt.Errorf("registry load: %w", err)
 	}
 	start := traceStart()
-	var bad sql.NullString
-	if err := tx.GetContext(ctx, &bad, `SELECT min(m.household_no) FROM registry_members m
-		WHERE NOT EXISTS (SELECT 1 FROM registry_households h WHERE h.household_no = m.household_no)`); err != nil {
+	var bad struct {
+		Household sql.NullString `db:"household"`
+		Township  sql.NullInt64  `db:"township"`
+	}
+	if err := tx.GetContext(ctx, &bad, `SELECT
+		(SELECT min(m.household_no) FROM registry_members m
+			WHERE NOT EXISTS (SELECT 1 FROM registry_households h WHERE h.household_no = m.household_no)) AS household,
+		(SELECT min(m.township_id) FROM registry_members m
+			WHERE m.township_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM townships t WHERE t.id = m.township_id)) AS township`); err != nil {
 		return fmt.Errorf("registry load: %w", err)
 	}
-	traceStep("the members' households checked", start)
-	if bad.Valid {
-		return fmt.Errorf("registry load: registry member of unknown household %s", bad.String)
+	traceStep("the members' references checked", start)
+	if bad.Household.Valid {
+		return fmt.Errorf("registry load: registry member of unknown household %s", bad.Household.String)
+	}
+	if bad.Township.Valid {
+		return fmt.Errorf("registry load: registry member of unknown township %d", bad.Township.Int64)
 	}
 	return nil
 }
