@@ -296,9 +296,9 @@ func checkMembersHouseholds(ctx context.Context, tx *sqlx.Tx) error {
 	return nil
 }
 
-// firstHistory keeps a first import's changes in registry_history by binary COPY, in the
-// change list's order, each with the word and detail (the change's JSON) a re-import's
-// history has. The history is usually empty too before a first import: then its indexes
+// firstHistory keeps a first import's changes (households added) in registry_history by
+// binary COPY, in the change list's order, each with the code and detail (the change's JSON)
+// a re-import's history has. The history is usually empty too before a first import: then its indexes
 // are dropped and built again after the rows as well.
 func (l *RegistryLoad) firstHistory(ctx context.Context, batch string, cs []cases.RegistryChange) error {
 	tx := l.tx
@@ -327,6 +327,10 @@ func (l *RegistryLoad) firstHistory(ctx context.Context, batch string, cs []case
 	c.start(ctx, l.conn)
 	on, at := copyDate(cases.DateOf(l.bulk.now)), copyTime(l.bulk.now)
 	for i := range cs {
+		if cs[i].Change != cases.RegAdded || len(cs[i].Fields) > 0 {
+			c.abort()
+			return fmt.Errorf("registry history: a first import's change %q", cs[i].Change)
+		}
 		detail, err := json.Marshal(cs[i])
 		if err != nil {
 			c.abort()
@@ -369,20 +373,18 @@ func appendMemberRow(b []byte, m *cases.RegistryMember, updatedAt int64) []byte 
 	return appendTimestamp(b, updatedAt)
 }
 
-// appendHistoryRow writes a change for registryHistoryCopy: the status after it, as
-// insertRegistryHistory gives it, and its detail as jsonb (version 1, then the text).
+// appendHistoryRow writes a household a first import added, for registryHistoryCopy, as
+// insertRegistryHistory writes a change: its code (cases.Change), the status after it, and
+// its detail as jsonb (version 1, then the text); an added household names no fields (the
+// column's default).
 func appendHistoryRow(b []byte, c *cases.RegistryChange, on int32, batch string, detail []byte, at int64) []byte {
-	status := "active"
-	if c.Change == cases.RegRemoved {
-		status = "removed"
-	}
 	b = binary.BigEndian.AppendUint16(b, 8)
 	b = appendText(b, c.IDNumber)
 	b = appendText(b, c.Household)
-	b = appendText(b, c.HistoryWord())
+	b = appendText(b, c.Change)
 	b = appendInt4(b, on)
 	b = appendText(b, batch)
-	b = appendText(b, status)
+	b = appendText(b, "active")
 	b = binary.BigEndian.AppendUint32(b, uint32(1+len(detail)))
 	b = append(b, 1)
 	b = append(b, detail...)
