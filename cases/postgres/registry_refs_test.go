@@ -42,7 +42,7 @@ func TestRegistryReferencesCheckedPerStatement(t *testing.T) {
 	}
 	history := func(township string) string {
 		return `INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id, status, township_id)
-			SELECT 'X' || g, 'HX', '迁入', '2026-12-01', 'B-test', 'active', ` + township + ` FROM generate_series(1, 500) g`
+			SELECT 'X' || g, 'HX', 'move_in', '2026-12-01', 'B-test', 'active', ` + township + ` FROM generate_series(1, 500) g`
 	}
 	for _, tc := range []struct {
 		name      string
