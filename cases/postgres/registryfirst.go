@@ -74,6 +74,10 @@ func (l *RegistryLoad) beginFirstImport(ctx context.Context) error {
 	if e, err := empty(); err != nil || !e {
 		return err
 	}
+	townIDs, err := l.db.TownshipIndex(ctx) // read before the lock: on another connection
+	if err != nil {
+		return err
+	}
 	locked, err := lockForLoad(ctx, tx, "registry_households", "registry_members")
 	if err != nil || !locked {
 		return err
@@ -81,10 +85,6 @@ func (l *RegistryLoad) beginFirstImport(ctx context.Context) error {
 	if e, err := empty(); err != nil || !e {
 		// Filled since the first look (by 人员变动, which takes no registry lock): the diff
 		// applies; the lock taken is harmless and lasts only until the commit.
-		return err
-	}
-	townIDs, err := l.db.TownshipIndex(ctx)
-	if err != nil {
 		return err
 	}
 	rebuild, err := dropIndexes(ctx, tx, "registry_households", "registry_members")
