@@ -21,13 +21,15 @@ import (
 // removed ones included): every household of the file is added and nothing else can change,
 // so there is no diff to compute. The members go from the importer straight into
 // registry_members by binary COPY while the file is read, each chunk's new households by a
-// COPY of their own just before (the members' reference check, migration 00700, runs when a
-// statement ends, and finds them); the tables' indexes are dropped when the load begins and
-// built again at its end: building an index over 300,000 keys by one sort costs a fraction of
-// inserting them one by one. The tables are locked for that (ACCESS EXCLUSIVE, until the
-// commit), which is why it is tried only on empty tables and given up, for the diff (which
-// adds every household too, more slowly), when a reader holds them for more than a few
-// seconds. A failure rolls everything back, the indexes included.
+// COPY of their own just before; the members' reference check (migration 00700) is set aside
+// for the load and run once over the whole table at its end (checkMembersHouseholds). The
+// tables' indexes are dropped when the load begins and built again at its end: building an
+// index over 300,000 keys by one sort costs a fraction of inserting them one by one. The
+// tables are locked for that (ACCESS EXCLUSIVE, from the load's beginning until the commit),
+// which is why it is tried only on empty tables and given up, for the diff (which adds every
+// household too, more slowly), when a reader holds them for more than a few seconds. A
+// failure rolls everything back, the indexes and the trigger included. A dry run loads the
+// same way and rolls back.
 
 // registryHouseholdsCopy and registryMembersCopy are a first import's statements, in the
 // column order of appendHouseholdRow and appendMemberRow.
