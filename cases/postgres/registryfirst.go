@@ -230,9 +230,10 @@ func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) er
 	return l.recordImport(ctx, out.BatchID, l.bulk.now, d)
 }
 
-// finishTables gives the households whose rows name several villages the smallest of them
-// (in the database's order, as the diff takes it), builds the indexes again and analyses the
-// tables, so that the next import is planned on their real size.
+// finishTables checks the members' references (checkMembersHouseholds), gives the households
+// whose rows name several villages the smallest of them (in the database's order, as the diff
+// takes it), builds the indexes again and analyses the tables, so that the next import is
+// planned on their real size.
 func (b *bulkLoad) finishTables(ctx context.Context, tx *sqlx.Tx) error {
 	if err := checkMembersHouseholds(ctx, tx); err != nil {
 		return err
