@@ -3,6 +3,7 @@ package postgres
 import (
 	"fmt"
 
+	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/seal"
 )
 
@@ -43,6 +44,19 @@ func (s *registrySealer) id(plain string, isHead bool) (hash, sealed string) {
 		s.last = v
 	}
 	return v.hash, v.sealed
+}
+
+// sealedRow is what a registry row stores of its person: the head's and the member's hashes,
+// the member's sealed number and name.
+type sealedRow struct{ head, id, idSealed, name string }
+
+// row hashes and seals a file's row.
+func (s *registrySealer) row(m *cases.RegistryMember) sealedRow {
+	var r sealedRow
+	r.head, _ = s.id(m.HeadIDNumber, true)
+	r.id, r.idSealed = s.id(m.IDNumber, false)
+	r.name = s.seal(m.Name)
+	return r
 }
 
 // seal seals a value (a name) through the sealer's buffer.
