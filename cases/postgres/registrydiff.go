@@ -55,9 +55,9 @@ type RegistryLoad struct {
 	opt      RegistryOptions
 	names    map[string]string
 	rows     int
-	out      rowCopy      // the rows' COPY, while rows come
-	bulk     *bulkLoad    // a first import: the rows go to the registry's tables
-	sealer   *batchSealer // hashes and seals the rows (registryseal.go)
+	out      rowCopy         // the rows' COPY, while rows come
+	bulk     *bulkLoad       // a first import: the rows go to the registry's tables
+	sealer   *registrySealer // hashes and seals the rows (registryseal.go)
 	finished bool
 }
 
@@ -145,11 +145,10 @@ func (l *RegistryLoad) settings(ctx context.Context) error {
 // change (registryUnderCurrentKey).
 func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error {
 	if l.sealer == nil {
-		l.sealer = newBatchSealer(l.db.Keys)
+		l.sealer = newRegistrySealer(l.db.Keys)
 	}
-	sealed := l.sealer.rows(ms)
 	if l.bulk != nil {
-		return l.addFirst(ctx, ms, sealed)
+		return l.addFirst(ctx, ms)
 	}
 	c := l.out.start(ctx, l.conn)
 	for i := range ms {
@@ -158,7 +157,7 @@ func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error
 		if canon, ok := l.names[town]; ok {
 			town = canon
 		}
-		c.chunk.data = appendFileRow(c.chunk.data, m, town, sealed[i])
+		c.chunk.data = appendFileRow(c.chunk.data, m, town, l.sealer.row(m))
 		c.chunk.rows++
 		if c.full() {
 			if err := c.send(ctx, registryFileCopy); err != nil {

@@ -106,7 +106,7 @@ func (l *RegistryLoad) beginFirstImport(ctx context.Context) error {
 
 // addFirst sends a first import's rows: members to their chunk, households new to the
 // load to the households' chunk, which goes first.
-func (l *RegistryLoad) addFirst(ctx context.Context, ms []cases.RegistryMember, sealed []sealedRow) error {
+func (l *RegistryLoad) addFirst(ctx context.Context, ms []cases.RegistryMember) error {
 	b := l.bulk
 	c := l.out.start(ctx, l.conn)
 	if b.house.data == nil {
@@ -116,7 +116,7 @@ func (l *RegistryLoad) addFirst(ctx context.Context, ms []cases.RegistryMember, 
 	b.last = nil // the batch's rows are the caller's, until Add returns
 	for i := range ms {
 		m := &ms[i]
-		sr := sealed[i]
+		sr := l.sealer.row(m)
 		if err := b.household(m, sr.head, updatedAt); err != nil {
 			return err
 		}

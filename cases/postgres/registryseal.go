@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"fmt"
-	"sync"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/seal"
@@ -58,45 +57,6 @@ func (s *registrySealer) row(m *cases.RegistryMember) sealedRow {
 	r.id, r.idSealed = s.id(m.IDNumber, false)
 	r.name = s.seal(m.Name)
 	return r
-}
-
-// batchSealer seals a load's batches of rows, a large batch's second half on another
-// goroutine with a sealer of its own: the sealing is the importer's largest cost after reading
-// the file (three keyed operations a member), and the batch waits for it before it is sent.
-type batchSealer struct {
-	a, b *registrySealer
-	out  []sealedRow
-}
-
-func newBatchSealer(k *seal.Keyring) *batchSealer {
-	return &batchSealer{a: newRegistrySealer(k), b: newRegistrySealer(k)}
-}
-
-// rows hashes and seals ms; the result is the sealer's until its next call.
-func (s *batchSealer) rows(ms []cases.RegistryMember) []sealedRow {
-	if cap(s.out) < len(ms) {
-		s.out = make([]sealedRow, len(ms))
-	}
-	out := s.out[:len(ms)]
-	half := len(ms) / 2
-	if len(ms) < 256 {
-		half = len(ms)
-	}
-	var wg sync.WaitGroup
-	if half < len(ms) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := half; i < len(ms); i++ {
-				out[i] = s.b.row(&ms[i])
-			}
-		}()
-	}
-	for i := 0; i < half; i++ {
-		out[i] = s.a.row(&ms[i])
-	}
-	wg.Wait()
-	return out
 }
 
 // seal seals a value (a name) through the sealer's buffer.
