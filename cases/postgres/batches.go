@@ -203,7 +203,7 @@ func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs 
 	copyCtx, cancelCopy := context.WithCancel(ctx)
 	defer cancelCopy()
 	copier := startCopier(copyCtx, conn)
-	chunk := copier.next()
+	chunk := copier.next(warningCopy, copyBytes+64<<10)
 	chunkRows := firstCopyRows
 	createdAt := copyTime(now)
 	var population []populationRow // 人员变动 rows, applied to the registry once stored
@@ -225,7 +225,7 @@ func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs 
 		if chunk.rows == chunkRows || len(chunk.data) >= copyBytes {
 			chunk.end()
 			err := copier.send(ctx, chunk)
-			chunk, chunkRows = copier.next(), copyRows
+			chunk, chunkRows = copier.next(warningCopy, copyBytes+64<<10), copyRows
 			return err
 		}
 		return nil
