@@ -181,3 +181,68 @@ func TestKeysRotate(t *testing.T) {
 		t.Errorf("listing with the wrong key: %v; want an error naming key k2", err)
 	}
 }
+
+// A database an older version filled in plain is sealed by the first start after the
+// upgrade (SealPending): numbers become hashes with their sealed copy, names and details are
+// sealed, household keys name the hash; everything reads as before. Later starts only read
+// the sealing table.
+func TestUpgradeSealsPlainValues(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	dispatchtest.Warn(t, db, p)
+	round(t, db, "2026-11-10")
+	before, err := db.ListCases(ctx, cases.CaseFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// what an older version stored: the same rows in plain
+	var ws []struct {
+		ID     int64  `db:"id"`
+		Sealed string `db:"id_sealed"`
+		Name   string `db:"name"`
+		Detail string `db:"detail"`
+	}
+	if err := db.Select(&ws, `SELECT id, id_sealed, name, detail FROM warnings`); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range ws {
+		if _, err := db.Exec(`UPDATE warnings SET id_number = $2, id_sealed = '', name = $3, detail = $4 WHERE id = $1`,
+			w.ID, pgtest.Open(t, db, w.Sealed), pgtest.Open(t, db, w.Name), pgtest.Open(t, db, w.Detail)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, c := range before {
+		key := c.HouseholdKey
+		if strings.HasPrefix(key, "head:") {
+			key = "head:" + c.HeadIDNumber
+		}
+		if _, err := db.Exec(`UPDATE cases SET head_id_number = $2, head_id_sealed = '', head_name = $3, household_key = $4 WHERE id = $1`,
+			c.ID, c.HeadIDNumber, c.HeadName, key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if !strings.Contains(everyText(t, db), p.A.ID) {
+		t.Fatal("the plain rows were not written")
+	}
+	res, err := db.SealPending(ctx)
+	if err != nil || len(res) == 0 {
+		t.Fatalf("seal pending: %v %v", res, err)
+	}
+	dump := everyText(t, db)
+	for _, secret := range []string{p.A.ID, p.A.Name, p.B.ID, p.Disease} {
+		if strings.Contains(dump, secret) {
+			t.Errorf("after the first start the database still shows %q", secret)
+		}
+	}
+	after, err := db.ListCases(ctx, cases.CaseFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fmt.Sprint(after) != fmt.Sprint(before) {
+		t.Errorf("cases read differently once sealed:\n%v\n%v", before, after)
+	}
+	if again, err := db.SealPending(ctx); err != nil || again != nil {
+		t.Errorf("a second start scanned again: %v %v", again, err)
+	}
+}

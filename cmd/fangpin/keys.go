@@ -40,6 +40,9 @@ func runKeys(ctx context.Context, env *Env, args []string) error {
 	}
 	if left == 0 {
 		fmt.Fprintf(os.Stderr, "个人信息已全部用密钥 %s 加密。\n", db.Keys.Current())
+		if _, err := db.SealPending(ctx); err != nil { // records that nothing is plain
+			return err
+		}
 	}
 	if *asJSON {
 		return printJSON(struct {

@@ -19,11 +19,12 @@ func Open(t testing.TB, db *postgres.DB, s string) string {
 	return p
 }
 
-// SealStored seals what the database holds in plain (DB.SealPending), as a start does: the
-// registry as tests write it becomes what the store keeps (hashed numbers, sealed names).
+// SealStored seals what the database holds in plain (DB.SealPlain), as an upgrade's first
+// start does: the registry as tests write it becomes what the store keeps (hashed numbers,
+// sealed names).
 func SealStored(t testing.TB, db *postgres.DB) {
 	t.Helper()
-	if _, err := db.SealPending(context.Background()); err != nil {
+	if _, err := db.SealPlain(context.Background()); err != nil {
 		t.Fatalf("pgtest: seal stored values: %v", err)
 	}
 }
