@@ -46,7 +46,7 @@ var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 const idCheckChars = "10X98765432"
 
 // IDCheckChar computes the GB 11643 check character for the first 17 digits.
-func IDCheckChar(first17 string) byte {
+func IDCheckChar[T string | []byte](first17 T) byte {
 	sum := 0
 	for i := 0; i < 17; i++ {
 		sum += int(first17[i]-'0') * idWeights[i]
@@ -120,6 +120,17 @@ func IDKey(id string) (key uint64, ok bool) {
 		key = key*10 + uint64(c-'0')
 	}
 	return key, true
+}
+
+// AppendIDNumber appends to dst the ID number whose IDKey is key: its 17 digits and their
+// check character. It is the number IDKey read when that number was valid.
+func AppendIDNumber(dst []byte, key uint64) []byte {
+	var d [17]byte
+	for i := 16; i >= 0; i-- {
+		d[i] = byte('0' + key%10)
+		key /= 10
+	}
+	return append(append(dst, d[:]...), IDCheckChar(d[:]))
 }
 
 // IDKeySet holds the IDKey of a set of ID numbers.

@@ -193,6 +193,22 @@ func (p *parser) Has(idNumber, problemType string) bool {
 	return ok
 }
 
+// Each calls f for every person (and 问题类型) the file had an accepted row for, from the
+// duplicate check's keys: an accepted row's ID number is valid, so its key gives it back.
+func (p *parser) Each(f func(idNumber []byte, problemType string)) {
+	buf := make([]byte, 0, 18)
+	for key := range p.seen {
+		problem := ""
+		if p.iProblem >= 0 {
+			if i := key % 8; i > 0 {
+				problem = cases.ProblemTypes[i-1]
+			}
+			key /= 8
+		}
+		f(cases.AppendIDNumber(buf[:0], key), problem)
+	}
+}
+
 // pushingDepartment finds the department of a push and checks that it pushes the category;
 // deptNames holds every department's name (for 责任部门).
 func pushingDepartment(ctx context.Context, store Store, req Request) (*cases.OrgDepartment, map[string]bool, error) {

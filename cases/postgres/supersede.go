@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
 
 	"github.com/jmoiron/sqlx"
@@ -26,11 +27,13 @@ const samePush = `b.department_id = (SELECT id FROM departments WHERE name = $1)
 // by b, so that no dispatch reads it (the later row wins, whether it warns or not). It returns
 // how many rows of b replaced an earlier row.
 //
-// Once per import: one query brings the earlier rows and their people as arrays (a row each
-// would cost more than the import's reading of them), b.Persons picks those b names, and one
-// statement lists their rows. Nothing is read when the period has no earlier push. Pushes of
-// the same department, category and period take turns here (an advisory lock held to commit),
-// so that of two pushes at once the later one sees the earlier's rows.
+// Once per import: the earlier pushes' prints (migration 00910) tell which of b's people they
+// may hold, and only those people's earlier rows are read (none, when the files share nobody);
+// an earlier push without prints is read whole. One query brings the rows read and their
+// people as arrays (a row each would cost more than the import's reading of them), b.Persons
+// picks those b names, and one statement lists their rows. Pushes of the same department,
+// category and period take turns here (an advisory lock held to commit), so that of two
+// pushes at once the later one sees the earlier's rows and prints.
 func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 	if b.Persons == nil {
 		return 0, nil
@@ -40,6 +43,15 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 		return 0, fmt.Errorf("import batch: wait for earlier pushes: %w", err)
 	}
 	args := []any{b.Department, string(b.Category), b.Period, b.ID}
+	var earlier []earlierPush
+	if err := tx.SelectContext(ctx, &earlier, `SELECT b.id, p.batch_id IS NOT NULL AS printed, coalesce(p.prints, '') AS prints
+		FROM batches b LEFT JOIN batch_prints p ON p.batch_id = b.id WHERE b.undispatched AND `+samePush, args...); err != nil {
+		return 0, fmt.Errorf("import batch: earlier pushes: %w", err)
+	}
+	plan := planRead(earlier, b.Persons)
+	if len(plan.whole) == 0 && len(plan.ids) == 0 {
+		return 0, nil
+	}
 	// The rows already replaced are few or none: asked apart, they spare the earlier rows'
 	// query a look-up per row.
 	var gone pq.Int64Array
@@ -50,11 +62,13 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 	var rows pq.Int64Array
 	var ids, problems pq.StringArray
 	// 问题类型 only for assurance: for the other categories a million rows' empty strings are
-	// not worth their bytes.
+	// not worth their bytes. The pushes are named ($2, $3): a batch's rows are found by its key.
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(array_agg(w.id), '{}'), coalesce(array_agg(w.id_number), '{}'),
-			CASE WHEN $2 = 'assurance' THEN coalesce(array_agg(`+problemOf+`), '{}') ELSE '{}' END
+			CASE WHEN $1 = 'assurance' THEN coalesce(array_agg(`+problemOf+`), '{}') ELSE '{}' END
 		FROM batches b JOIN warnings w ON `+inBatch("w.batch_id", "b.id")+`
-		WHERE b.undispatched AND `+samePush+` AND w.case_id IS NULL AND w.rule <> '' AND w.id_number <> ''`, args...).
+		WHERE (b.id = ANY($2) OR b.id = ANY($3)) AND (b.id = ANY($2) OR w.id_number = ANY($4))
+			AND w.case_id IS NULL AND w.rule <> '' AND w.id_number <> ''`,
+		string(b.Category), pq.Array(plan.whole), pq.Array(plan.printed), pq.Array(plan.ids)).
 		Scan(&rows, &ids, &problems); err != nil {
 		return 0, fmt.Errorf("import batch: earlier pushes: %w", err)
 	}
@@ -87,4 +101,86 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 		return 0, fmt.Errorf("import batch: supersede earlier rows: %w", err)
 	}
 	return len(people), nil
+}
+
+// earlierPush is an undispatched push of the same department, category and period, with its
+// prints when it has them.
+type earlierPush struct {
+	ID      string `db:"id"`
+	Printed bool   `db:"printed"`
+	Prints  []byte `db:"prints"`
+}
+
+// readPlan is what supersede reads of the earlier pushes: every row of the pushes in whole,
+// and of those in printed the rows of the ID numbers in ids.
+type readPlan struct {
+	whole, printed, ids []string
+}
+
+// planRead decides what supersede reads. Each person of persons whose ID number's print an
+// earlier push holds is in ids: a row of that push names someone persons holds only if that
+// person's print is among the push's, since the push stored a print of each of its warned
+// rows' id_number and persons gives back ID numbers as the rows store them. Two ID numbers
+// sharing a print only make a row read for nothing. When no person's print is held, the
+// printed pushes are not read at all: the files share nobody.
+func planRead(earlier []earlierPush, persons cases.PersonSet) readPlan {
+	var plan readPlan
+	n := 0
+	for _, e := range earlier {
+		if !e.Printed {
+			plan.whole = append(plan.whole, e.ID)
+			continue
+		}
+		plan.printed = append(plan.printed, e.ID)
+		n += len(e.Prints) / 8
+	}
+	if n == 0 {
+		return readPlan{whole: plan.whole}
+	}
+	prints := make(map[uint64]struct{}, n)
+	for _, e := range earlier {
+		for i := 0; i+8 <= len(e.Prints); i += 8 {
+			prints[binary.LittleEndian.Uint64(e.Prints[i:])] = struct{}{}
+		}
+	}
+	named := map[string]bool{}
+	persons.Each(func(id []byte, _ string) {
+		if _, ok := prints[personPrint(id)]; ok && !named[string(id)] {
+			named[string(id)] = true
+			plan.ids = append(plan.ids, string(id))
+		}
+	})
+	if len(plan.ids) == 0 {
+		plan.printed = nil
+	}
+	return plan
+}
+
+// personPrint is the 64-bit FNV-1a hash of an ID number as warnings.id_number holds it (the
+// rows' prints and the later push's people are compared by it). It is stored: never change it
+// without a migration that drops the stored prints.
+func personPrint[T string | []byte](idNumber T) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(idNumber); i++ {
+		h ^= uint64(idNumber[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// appendPrint appends a print as the prints column holds it: 8 bytes, little-endian.
+func appendPrint(prints []byte, p uint64) []byte {
+	return binary.LittleEndian.AppendUint64(prints, p)
+}
+
+// storePrints keeps a push's prints until a round dispatches it, for the later pushes of its
+// period: empty when it stored no warned row of a person, so that those read nothing of it.
+func storePrints(ctx context.Context, tx *sqlx.Tx, batchID string, prints []byte) error {
+	if prints == nil {
+		prints = []byte{}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO batch_prints (batch_id, prints) VALUES ($1, $2)`, batchID, prints); err != nil {
+		return fmt.Errorf("import batch: prints: %w", err)
+	}
+	return nil
 }
