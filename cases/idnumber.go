@@ -126,12 +126,19 @@ func IDKey(id string) (key uint64, ok bool) {
 // check character. It is the number IDKey read when that number was valid.
 func AppendIDNumber(dst []byte, key uint64) []byte {
 	var d [17]byte
-	for i := 16; i >= 0; i-- {
-		d[i] = byte('0' + key%10)
-		key /= 10
+	d[0] = byte('0' + key/1e16%10)
+	key %= 1e16
+	for i := 15; i >= 1; i -= 2 { // two digits a step: a push asks this of each of its people
+		two := key % 100
+		key /= 100
+		d[i], d[i+1] = twoDigits[2*two], twoDigits[2*two+1]
 	}
 	return append(append(dst, d[:]...), IDCheckChar(d[:]))
 }
+
+const twoDigits = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 // IDKeySet holds the IDKey of a set of ID numbers.
 type IDKeySet map[uint64]struct{}

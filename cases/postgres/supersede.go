@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"math/bits"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -137,15 +138,15 @@ func planRead(earlier []earlierPush, persons cases.PersonSet) readPlan {
 	if n == 0 {
 		return readPlan{whole: plan.whole}
 	}
-	prints := make(map[uint64]struct{}, n)
+	prints := newPrintSet(n)
 	for _, e := range earlier {
 		for i := 0; i+8 <= len(e.Prints); i += 8 {
-			prints[binary.LittleEndian.Uint64(e.Prints[i:])] = struct{}{}
+			prints.add(binary.LittleEndian.Uint64(e.Prints[i:]))
 		}
 	}
 	named := map[string]bool{}
 	persons.Each(func(id []byte, _ string) {
-		if _, ok := prints[personPrint(id)]; ok && !named[string(id)] {
+		if prints.has(personPrint(id)) && !named[string(id)] {
 			named[string(id)] = true
 			plan.ids = append(plan.ids, string(id))
 		}
@@ -156,16 +157,71 @@ func planRead(earlier []earlierPush, persons cases.PersonSet) readPlan {
 	return plan
 }
 
-// personPrint is the 64-bit FNV-1a hash of an ID number as warnings.id_number holds it (the
-// rows' prints and the later push's people are compared by it). It is stored: never change it
-// without a migration that drops the stored prints.
+// personPrint is a 64-bit hash of an ID number as warnings.id_number holds it (the rows'
+// prints and the later push's people are compared by it): 8 bytes at a time, each step a
+// multiply and a rotation, and a final mix (MurmurHash3's) so that every bit counts. It is
+// stored: never change it without a migration that drops the stored prints.
 func personPrint[T string | []byte](idNumber T) uint64 {
-	h := uint64(14695981039346656037)
-	for i := 0; i < len(idNumber); i++ {
-		h ^= uint64(idNumber[i])
-		h *= 1099511628211
+	const k1, k2 = 0x87c37b91114253d5, 0x4cf5ad432745937f
+	h := uint64(len(idNumber))
+	for len(idNumber) > 0 {
+		var w uint64
+		n := min(len(idNumber), 8)
+		for i := n - 1; i >= 0; i-- {
+			w = w<<8 | uint64(idNumber[i])
+		}
+		idNumber = idNumber[n:]
+		h = bits.RotateLeft64(h^bits.RotateLeft64(w*k1, 31)*k2, 27)*5 + 0x52dce729
 	}
-	return h
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	return h ^ h>>33
+}
+
+// printSet holds prints for look-ups: open addressing in a table at most half full, a print
+// being already a hash (0, the empty slot's mark, is kept apart).
+type printSet struct {
+	slots []uint64
+	zero  bool
+}
+
+func newPrintSet(n int) printSet {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	return printSet{slots: make([]uint64, size)}
+}
+
+func (s *printSet) add(p uint64) {
+	if p == 0 {
+		s.zero = true
+		return
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := p & mask; ; i = (i + 1) & mask {
+		if s.slots[i] == 0 || s.slots[i] == p {
+			s.slots[i] = p
+			return
+		}
+	}
+}
+
+func (s *printSet) has(p uint64) bool {
+	if p == 0 {
+		return s.zero
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := p & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case p:
+			return true
+		case 0:
+			return false
+		}
+	}
 }
 
 // appendPrint appends a print as the prints column holds it: 8 bytes, little-endian.
