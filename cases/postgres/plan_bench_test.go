@@ -31,8 +31,8 @@ func BenchmarkPlanRead(b *testing.B) {
 	earlier := []earlierPush{{ID: "E", Printed: true, Prints: prints}}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		if plan := planRead(earlier, people); len(plan.ids) != 0 {
-			b.Fatalf("%d people shared, want none", len(plan.ids))
+		if plan := planRead(earlier, people); plan.ids != "" {
+			b.Fatalf("people shared: %.40s…, want none", plan.ids)
 		}
 	}
 }

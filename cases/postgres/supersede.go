@@ -1,6 +1,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"encoding/binary"
 	"fmt"
@@ -50,7 +51,7 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 		return 0, fmt.Errorf("import batch: earlier pushes: %w", err)
 	}
 	plan := planRead(earlier, b.Persons)
-	if len(plan.whole) == 0 && len(plan.ids) == 0 {
+	if len(plan.whole) == 0 && plan.ids == "" {
 		return 0, nil
 	}
 	// The rows already replaced are few or none: asked apart, they spare the earlier rows'
@@ -67,9 +68,9 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(array_agg(w.id), '{}'), coalesce(array_agg(w.id_number), '{}'),
 			CASE WHEN $1 = 'assurance' THEN coalesce(array_agg(`+problemOf+`), '{}') ELSE '{}' END
 		FROM batches b JOIN warnings w ON `+inBatch("w.batch_id", "b.id")+`
-		WHERE (b.id = ANY($2) OR b.id = ANY($3)) AND (b.id = ANY($2) OR w.id_number = ANY($4))
+		WHERE (b.id = ANY($2) OR b.id = ANY($3)) AND (b.id = ANY($2) OR w.id_number = ANY($4::text[]))
 			AND w.case_id IS NULL AND w.rule <> '' AND w.id_number <> ''`,
-		string(b.Category), pq.Array(plan.whole), pq.Array(plan.printed), pq.Array(plan.ids)).
+		string(b.Category), pq.Array(plan.whole), pq.Array(plan.printed), cmp.Or(plan.ids, "{}")).
 		Scan(&rows, &ids, &problems); err != nil {
 		return 0, fmt.Errorf("import batch: earlier pushes: %w", err)
 	}
@@ -113,9 +114,10 @@ type earlierPush struct {
 }
 
 // readPlan is what supersede reads of the earlier pushes: every row of the pushes in whole,
-// and of those in printed the rows of the ID numbers in ids.
+// and of those in printed the rows of the ID numbers in ids (a text[] literal, "" for none).
 type readPlan struct {
-	whole, printed, ids []string
+	whole, printed []string
+	ids            string
 }
 
 // planRead decides what supersede reads. Each person of persons whose ID number's print an
@@ -144,17 +146,34 @@ func planRead(earlier []earlierPush, persons cases.PersonSet) readPlan {
 			prints.add(binary.LittleEndian.Uint64(e.Prints[i:]))
 		}
 	}
-	named := map[string]bool{}
+	// A text[] literal, not a []string: a push re-sent whole shares every person, and a
+	// string each would cost the importer's memory tens of megabytes. A person named twice
+	// (two 问题类型) is read once all the same.
+	var ids []byte
 	persons.Each(func(id []byte, _ string) {
-		if prints.has(personPrint(id)) && !named[string(id)] {
-			named[string(id)] = true
-			plan.ids = append(plan.ids, string(id))
+		if prints.has(personPrint(id)) {
+			ids = appendArrayElem(append(ids, ','), id)
 		}
 	})
-	if len(plan.ids) == 0 {
+	if ids == nil {
 		plan.printed = nil
+		return plan
 	}
+	ids[0] = '{'
+	plan.ids = string(append(ids, '}'))
 	return plan
+}
+
+// appendArrayElem appends s to a text[] literal, quoted.
+func appendArrayElem(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	for _, c := range s {
+		if c == '"' || c == '\\' {
+			dst = append(dst, '\\')
+		}
+		dst = append(dst, c)
+	}
+	return append(dst, '"')
 }
 
 // personPrint is a 64-bit hash of an ID number as warnings.id_number holds it (the rows'

@@ -37,12 +37,12 @@ func TestPlanReadReadsOnlySharedPeople(t *testing.T) {
 		{"nobody shared", []earlierPush{{ID: "E1", Printed: true, Prints: printsOf(a, b)}}, people{c}, readPlan{}},
 		{"no warned people", []earlierPush{{ID: "E1", Printed: true, Prints: []byte{}}}, people{a}, readPlan{}},
 		{"one shared", []earlierPush{{ID: "E1", Printed: true, Prints: printsOf(a, b)}, {ID: "E2", Printed: true, Prints: printsOf(c)}},
-			people{b, "130101199001010011"}, readPlan{printed: []string{"E1", "E2"}, ids: []string{b}}},
+			people{b, "130101199001010011", c}, readPlan{printed: []string{"E1", "E2"}, ids: `{"` + b + `","` + c + `"}`}},
 		{"without prints", []earlierPush{{ID: "E0"}, {ID: "E1", Printed: true, Prints: printsOf(a)}}, people{c},
 			readPlan{whole: []string{"E0"}}},
 	} {
 		got := planRead(tc.earlier, tc.persons)
-		if !slices.Equal(got.whole, tc.want.whole) || !slices.Equal(got.printed, tc.want.printed) || !slices.Equal(got.ids, tc.want.ids) {
+		if !slices.Equal(got.whole, tc.want.whole) || !slices.Equal(got.printed, tc.want.printed) || got.ids != tc.want.ids {
 			t.Errorf("%s: plan %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
