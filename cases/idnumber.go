@@ -2,6 +2,7 @@ package cases
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -125,7 +126,9 @@ func IDKey(id string) (key uint64, ok bool) {
 // AppendIDNumber appends to dst the ID number whose IDKey is key: its 17 digits and their
 // check character. It is the number IDKey read when that number was valid.
 func AppendIDNumber(dst []byte, key uint64) []byte {
-	var d [17]byte
+	n := len(dst)
+	dst = slices.Grow(dst, 18)[:n+18]
+	d := dst[n : n+17]
 	d[0] = byte('0' + key/1e16%10)
 	key %= 1e16
 	for i := 15; i >= 1; i -= 2 { // two digits a step: a push asks this of each of its people
@@ -133,7 +136,8 @@ func AppendIDNumber(dst []byte, key uint64) []byte {
 		key /= 100
 		d[i], d[i+1] = twoDigits[2*two], twoDigits[2*two+1]
 	}
-	return append(append(dst, d[:]...), IDCheckChar(d[:]))
+	dst[n+17] = IDCheckChar(d)
+	return dst
 }
 
 const twoDigits = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
