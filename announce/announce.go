@@ -358,7 +358,7 @@ func (a *Announcer) CardBody(c cases.Case, user, task, note, done string) map[st
 	// record 纳入 by default. A handled case's card shows its recorded result.
 	selected := ""
 	for i, o := range ResultOptions {
-		options[i] = map[string]string{"id": o.ID, "text": string(o.Result)}
+		options[i] = map[string]string{"id": o.ID, "text": o.Result.Label()}
 		if o.Result == c.Result && done != "" {
 			selected = o.ID
 		}

@@ -27,7 +27,7 @@ func OutcomeNote(c cases.Case) string {
 	case c.Status == cases.StatusReturned:
 		return fmt.Sprintf("抽查不合格，已退回重新办理：请于 %s 前重新入户核查后提交结论。", c.DueOn)
 	case c.Result != "":
-		s := "已登记核查结论：" + string(c.Result)
+		s := "已登记核查结论：" + c.Result.Label()
 		if c.Reason != "" {
 			s += "（" + c.Reason + "）"
 		}
@@ -45,7 +45,7 @@ func OutcomeButton(c cases.Case) string {
 	case c.Status == cases.StatusReturned:
 		return ""
 	case c.Result != "":
-		return "已登记：" + string(c.Result)
+		return "已登记：" + c.Result.Label()
 	}
 	return c.Status.Label()
 }

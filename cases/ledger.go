@@ -248,7 +248,7 @@ type CaseFact struct {
 	No                string
 	Round             string // the month of its 集中交办 (YYYY-MM)
 	Kind              Kind
-	Source            string // 部门筛查 / 农户申报 / 干部走访 / 人员变动
+	Source            CaseSource
 	Township          string
 	Village           string
 	HeadName          string
@@ -268,9 +268,9 @@ type CaseFact struct {
 	ClosedAt          *time.Time
 	Returns           int
 	Categories        []Category
-	SourceDepartments []string // departments whose pushes raised the case's warnings
-	SpotResult        string   // '', 合格, 不合格 (latest)
-	SpotPicked        bool     // a spot_checks row exists for the month
+	SourceDepartments []string   // departments whose pushes raised the case's warnings
+	SpotResult        SpotResult // '' if not checked; else the latest finding
+	SpotPicked        bool       // a spot_checks row exists for the month
 	SpotFailures      int
 	SpotBy            string // the supervisor's name (never the login ID)
 	SpotOn            *Date  // the day of the latest finding
@@ -399,7 +399,7 @@ func (f CaseFact) Conclusion() string {
 	case f.Kind == KindInfo:
 		return "待录入"
 	case f.Result != ResultNone:
-		return string(f.Result)
+		return f.Result.Label()
 	}
 	return f.Status.Label()
 }

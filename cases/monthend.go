@@ -4,11 +4,35 @@ import (
 	"sort"
 )
 
-// Spot-check results as stored and typed.
+// SpotResult is a spot check's finding, stored as an English code; people read Label().
+type SpotResult string
+
+// Spot-check results.
 const (
-	SpotPass = "合格"
-	SpotFail = "不合格"
+	SpotPass SpotResult = "pass" // 合格
+	SpotFail SpotResult = "fail" // 不合格
 )
+
+// Label is the finding as people read and type it.
+func (r SpotResult) Label() string {
+	switch r {
+	case SpotPass:
+		return "合格"
+	case SpotFail:
+		return "不合格"
+	}
+	return string(r)
+}
+
+// ParseSpotResult accepts a finding's label or its code.
+func ParseSpotResult(s string) (SpotResult, bool) {
+	for _, r := range []SpotResult{SpotPass, SpotFail} {
+		if s == string(r) || s == r.Label() {
+			return r, true
+		}
+	}
+	return "", false
+}
 
 // FeedbackSummary derives the month-end summary from an assessment.
 func FeedbackSummary(a Assessment) MonthEndSummary {

@@ -1,5 +1,7 @@
 package cases
 
+import "strings"
+
 // 人员变动 (docs/held-and-tasks.md): 公安局's monthly rows are not risk warnings. Each updates the registry,
 // with history; a change in a 脱贫户 or monitored household gives its township a case of kind
 // 信息变更 (update the national system); the death of a household's only working-age member
@@ -7,7 +9,7 @@ package cases
 
 // KindInfo is the kind of a case that asks the township to update the national system after a
 // 人员变动: closed by 录入, no 核查.
-const KindInfo Kind = "信息变更"
+const KindInfo Kind = "info"
 
 // Member statuses in the registry.
 const (
@@ -19,13 +21,71 @@ const (
 	MemberRemoved = "removed"
 )
 
-// 变动类型 of a 人员变动 row.
+// Change is the 变动类型 of a 人员变动 row, or a registry re-import's change of a member or
+// household (cases.RegistryChange), as registry_history stores it: an English code; people
+// read Label().
+type Change string
+
 const (
-	ChangeDeath   = "死亡"
-	ChangeBirth   = "出生"
-	ChangeMoveIn  = "迁入"
-	ChangeMoveOut = "迁出"
+	ChangeDeath   Change = "death"    // 死亡
+	ChangeBirth   Change = "birth"    // 出生
+	ChangeMoveIn  Change = "move_in"  // 迁入
+	ChangeMoveOut Change = "move_out" // 迁出
 )
+
+// A registry re-import's changes as registry_history keeps them (the codes of RegistryChange).
+const (
+	ChangeAdded   Change = RegAdded   // 新增
+	ChangeMoved   Change = RegMoved   // 迁户
+	ChangeRemoved Change = RegRemoved // 退出
+	ChangeChanged Change = RegChanged // 变更 (RegistryChange.HistoryWord names the fields)
+)
+
+// PopulationChanges are the 变动类型 a 人员变动 row may give.
+var PopulationChanges = []Change{ChangeDeath, ChangeBirth, ChangeMoveIn, ChangeMoveOut}
+
+// PopulationChangeWords are the 变动类型 words a 人员变动 file may give, space-separated (the
+// intake's check).
+func PopulationChangeWords() string {
+	ws := make([]string, len(PopulationChanges))
+	for i, c := range PopulationChanges {
+		ws[i] = c.Label()
+	}
+	return strings.Join(ws, " ")
+}
+
+// Label is the change as people read it.
+func (c Change) Label() string {
+	switch c {
+	case ChangeDeath:
+		return "死亡"
+	case ChangeBirth:
+		return "出生"
+	case ChangeMoveIn:
+		return "迁入"
+	case ChangeMoveOut:
+		return "迁出"
+	case ChangeAdded:
+		return "新增"
+	case ChangeMoved:
+		return "迁户"
+	case ChangeRemoved:
+		return "退出"
+	case ChangeChanged:
+		return "变更"
+	}
+	return string(c)
+}
+
+// ParsePopulationChange accepts a 人员变动 row's 变动类型 as written, or its code.
+func ParsePopulationChange(s string) (Change, bool) {
+	for _, c := range PopulationChanges {
+		if s == string(c) || s == c.Label() {
+			return c, true
+		}
+	}
+	return "", false
+}
 
 // RuleOnlyWorkerDied is the rule a derived 因就业不稳 warning records (see DefaultRules).
 const RuleOnlyWorkerDied = "employment.only_worker_died"
@@ -109,4 +169,18 @@ type MemberRecord struct {
 	Status    string         `json:"status"`
 	RemovedOn *Date          `json:"removed_on,omitempty"` // when status is removed
 	History   []MemberChange `json:"history"`
+}
+
+// ParseChange accepts any change registry_history keeps, by label or code (a 变更 by its
+// word alone, without the fields).
+func ParseChange(s string) (Change, bool) {
+	if c, ok := ParsePopulationChange(s); ok {
+		return c, true
+	}
+	for _, c := range []Change{ChangeAdded, ChangeMoved, ChangeRemoved, ChangeChanged} {
+		if s == string(c) || s == c.Label() {
+			return c, true
+		}
+	}
+	return "", false
 }

@@ -85,20 +85,13 @@ func (d RegistryDiff) TooManyRemovals() bool {
 // HistoryFieldSep separates the fields a history word names (变更：村、风险状态).
 const HistoryFieldSep = "、"
 
-// HistoryWord is the registry history's word for a change (registry_history.change).
+// HistoryWord is how the member history names a change (registry_history keeps its code,
+// Change, and the fields in its detail).
 func (c RegistryChange) HistoryWord() string {
-	switch c.Change {
-	case RegAdded:
-		return "新增"
-	case RegMoved:
-		return "迁户"
-	case RegRemoved:
-		return "退出"
+	if c.Change == RegChanged && len(c.Fields) > 0 {
+		return ChangeChanged.Label() + "：" + strings.Join(c.Fields, HistoryFieldSep)
 	}
-	if len(c.Fields) > 0 {
-		return "变更：" + strings.Join(c.Fields, HistoryFieldSep)
-	}
-	return "变更"
+	return Change(c.Change).Label()
 }
 
 // CaseMove is an open case that moved with its household to another township when a

@@ -63,38 +63,62 @@ func SampleSpotChecks(cands []SpotCandidate, month string, rate float64, seed in
 	if rate > 1 {
 		rate = 1
 	}
-	type ranked struct {
-		c    SpotCandidate
-		rank uint64
+	groups := spotStrata(cands, month, seed)
+	n := int(math.Ceil(rate*float64(len(cands)) - 1e-9))
+	perTown := shareSpotQuotas(groups, n, len(cands))
+	checkEveryTownship(groups, perTown)
+
+	var out []SpotCandidate
+	for _, g := range groups {
+		out = g.appendLowestRanks(out)
 	}
-	type group struct {
-		key, township string
-		cases         []ranked
-		quota         int
-		remainder     float64
-		tie           uint64 // seeded, so that ties fall differently for another seed
-	}
-	byKey := map[string]*group{}
+	sort.Slice(out, func(i, j int) bool { return out[i].No < out[j].No })
+	return out
+}
+
+// spotRanked is a candidate with its seeded rank within its group.
+type spotRanked struct {
+	c    SpotCandidate
+	rank uint64
+}
+
+// spotGroup is one stratum of the draw: a township and a primary category.
+type spotGroup struct {
+	key, township string
+	cases         []spotRanked
+	quota         int
+	remainder     float64
+	tie           uint64 // seeded, so that ties fall differently for another seed
+}
+
+// spotStrata groups the candidates by township and primary category, ranking each case by
+// SHA-256 of "seed|month|case number"; the groups come sorted by key, so the draw does not
+// depend on the candidates' order.
+func spotStrata(cands []SpotCandidate, month string, seed int64) []*spotGroup {
+	byKey := map[string]*spotGroup{}
 	prefix := strconv.FormatInt(seed, 10) + "|" + month + "|"
 	for _, c := range cands {
 		key := c.Township + "\x00" + string(PrimaryCategory(c.Categories))
 		g := byKey[key]
 		if g == nil {
 			t := sha256.Sum256([]byte(prefix + "group|" + key))
-			g = &group{key: key, township: c.Township, tie: binary.BigEndian.Uint64(t[:8])}
+			g = &spotGroup{key: key, township: c.Township, tie: binary.BigEndian.Uint64(t[:8])}
 			byKey[key] = g
 		}
 		h := sha256.Sum256([]byte(prefix + c.No))
-		g.cases = append(g.cases, ranked{c, binary.BigEndian.Uint64(h[:8])})
+		g.cases = append(g.cases, spotRanked{c, binary.BigEndian.Uint64(h[:8])})
 	}
-	groups := make([]*group, 0, len(byKey))
+	groups := make([]*spotGroup, 0, len(byKey))
 	for _, g := range byKey {
 		groups = append(groups, g)
 	}
 	sort.Slice(groups, func(i, j int) bool { return groups[i].key < groups[j].key })
+	return groups
+}
 
-	total := len(cands)
-	n := int(math.Ceil(rate*float64(total) - 1e-9))
+// shareSpotQuotas shares n picks among the groups in proportion to their sizes (of total
+// candidates) and returns the picks per township.
+func shareSpotQuotas(groups []*spotGroup, n, total int) map[string]int {
 	given := 0
 	for _, g := range groups {
 		exact := float64(n) * float64(len(g.cases)) / float64(total)
@@ -109,21 +133,7 @@ func SampleSpotChecks(cands []SpotCandidate, month string, rate float64, seed in
 	// The picks left go to the largest remainders; on a tie, to the township checked least
 	// so far, so that the rounding spreads over townships instead of piling up in one.
 	for ; given < n; given++ {
-		var best *group
-		for _, g := range groups {
-			if g.quota >= len(g.cases) || g.remainder <= 0 {
-				continue
-			}
-			if best == nil || g.remainder > best.remainder+1e-12 {
-				best = g
-				continue
-			}
-			if math.Abs(g.remainder-best.remainder) <= 1e-12 &&
-				(perTown[g.township] < perTown[best.township] ||
-					perTown[g.township] == perTown[best.township] && g.tie < best.tie) {
-				best = g
-			}
-		}
+		best := nextSpotRemainder(groups, perTown)
 		if best == nil {
 			break
 		}
@@ -131,7 +141,33 @@ func SampleSpotChecks(cands []SpotCandidate, month string, rate float64, seed in
 		best.remainder = 0
 		perTown[best.township]++
 	}
-	// Every township is checked at least once.
+	return perTown
+}
+
+// nextSpotRemainder is the group that gets the next rounding pick: the largest remainder with
+// room left; on a tie the township checked least so far, then the seeded tie. Nil when none.
+func nextSpotRemainder(groups []*spotGroup, perTown map[string]int) *spotGroup {
+	var best *spotGroup
+	for _, g := range groups {
+		if g.quota >= len(g.cases) || g.remainder <= 0 {
+			continue
+		}
+		if best == nil || g.remainder > best.remainder+1e-12 {
+			best = g
+			continue
+		}
+		if math.Abs(g.remainder-best.remainder) <= 1e-12 &&
+			(perTown[g.township] < perTown[best.township] ||
+				perTown[g.township] == perTown[best.township] && g.tie < best.tie) {
+			best = g
+		}
+	}
+	return best
+}
+
+// checkEveryTownship gives one pick to the largest group of each township whose share
+// rounded to nothing, so every township with closed cases is checked at least once.
+func checkEveryTownship(groups []*spotGroup, perTown map[string]int) {
 	for _, g := range groups {
 		if perTown[g.township] > 0 {
 			continue
@@ -146,19 +182,19 @@ func SampleSpotChecks(cands []SpotCandidate, month string, rate float64, seed in
 		largest.quota = 1
 		perTown[g.township] = 1
 	}
+}
 
-	var out []SpotCandidate
-	for _, g := range groups {
-		sort.Slice(g.cases, func(i, j int) bool {
-			if g.cases[i].rank != g.cases[j].rank {
-				return g.cases[i].rank < g.cases[j].rank
-			}
-			return g.cases[i].c.No < g.cases[j].c.No
-		})
-		for _, r := range g.cases[:g.quota] {
-			out = append(out, r.c)
+// appendLowestRanks appends the group's quota of cases with the lowest ranks (the case number
+// breaks a tie), in rank order.
+func (g *spotGroup) appendLowestRanks(out []SpotCandidate) []SpotCandidate {
+	sort.Slice(g.cases, func(i, j int) bool {
+		if g.cases[i].rank != g.cases[j].rank {
+			return g.cases[i].rank < g.cases[j].rank
 		}
+		return g.cases[i].c.No < g.cases[j].c.No
+	})
+	for _, r := range g.cases[:g.quota] {
+		out = append(out, r.c)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i].No < out[j].No })
 	return out
 }

@@ -9,7 +9,7 @@ import (
 // KindSweep is a 区域排查 task (docs/registry.md): disaster or epidemic rows that name no person,
 // one task per township and event, listing every village named. It is not a household: it
 // is closed by 排查 … 完成, never by 核查/录入, and never counts as a 纳入.
-const KindSweep Kind = "区域排查"
+const KindSweep Kind = "sweep"
 
 // ActSweepDone is the audit action of a completed 区域排查.
 const ActSweepDone Action = "sweep_done"

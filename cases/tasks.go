@@ -89,15 +89,41 @@ type Task struct {
 // Overdue reports whether an open task has passed its due date on day today.
 func (t Task) Overdue(today Date) bool { return t.Status == TaskOpen && today.After(t.DueOn) }
 
-// CaseSource says how a case came to be (the `source` of `fangpin cases --json`, docs/dispatch.md).
+// CaseSource says how a case came to be (the `source` of `fangpin cases --json`,
+// docs/dispatch.md), as an English code; people read Label().
 type CaseSource string
 
 const (
-	SourceScreening  CaseSource = "部门筛查" // department push and dispatch round
-	SourceApplied    CaseSource = "农户申报" // a household applied (docs/held-and-tasks.md)
-	SourceVisit      CaseSource = "干部走访" // found on a cadre's visit (docs/held-and-tasks.md)
-	SourcePopulation CaseSource = "人员变动" // a registry change (docs/held-and-tasks.md)
+	SourceScreening  CaseSource = "screening"  // 部门筛查: department push and dispatch round
+	SourceApplied    CaseSource = "applied"    // 农户申报: a household applied (docs/held-and-tasks.md)
+	SourceVisit      CaseSource = "visit"      // 干部走访: found on a cadre's visit (docs/held-and-tasks.md)
+	SourcePopulation CaseSource = "population" // 人员变动: a registry change (docs/held-and-tasks.md)
 )
+
+// Label is the source as people read it.
+func (s CaseSource) Label() string {
+	switch s {
+	case SourceScreening:
+		return "部门筛查"
+	case SourceApplied:
+		return "农户申报"
+	case SourceVisit:
+		return "干部走访"
+	case SourcePopulation:
+		return "人员变动"
+	}
+	return string(s)
+}
+
+// ParseCaseSource accepts a source's label or its code.
+func ParseCaseSource(s string) (CaseSource, bool) {
+	for _, c := range []CaseSource{SourceScreening, SourceApplied, SourceVisit, SourcePopulation} {
+		if s == string(c) || s == c.Label() {
+			return c, true
+		}
+	}
+	return "", false
+}
 
 // reportWords maps the 类别 words of 申报/走访 (docs/held-and-tasks.md) to a category and, for assurance,
 // a 问题类型.

@@ -81,36 +81,75 @@ func (s Status) Label() string {
 // Open reports whether the case still needs work from the township.
 func (s Status) Open() bool { return s != StatusClosed }
 
-// Result is the outcome of the household visit (入户核查).
+// Result is the outcome of the household visit (入户核查). It is stored and compared as an
+// English code; people read Label() (docs/datalayer.md).
 type Result string
 
 const (
 	ResultNone      Result = ""
-	ResultInclude   Result = "纳入"   // taken into monitoring
-	ResultMonitored Result = "已在监测" // already monitored, assistance adjusted
-	ResultExclude   Result = "不纳入"  // not taken; reason required
+	ResultInclude   Result = "include"   // 纳入: taken into monitoring
+	ResultMonitored Result = "monitored" // 已在监测: already monitored, assistance adjusted
+	ResultExclude   Result = "exclude"   // 不纳入: not taken; reason required
 )
 
-// ParseResult accepts the three results as users type them.
+// Label is the result as people read and type it.
+func (r Result) Label() string {
+	switch r {
+	case ResultInclude:
+		return "纳入"
+	case ResultMonitored:
+		return "已在监测"
+	case ResultExclude:
+		return "不纳入"
+	}
+	return string(r)
+}
+
+// ParseResult accepts the three results as users type them, or their codes.
 func ParseResult(s string) (Result, bool) {
 	switch s {
-	case "纳入":
+	case "纳入", string(ResultInclude):
 		return ResultInclude, true
-	case "已在监测", "已监测":
+	case "已在监测", "已监测", string(ResultMonitored):
 		return ResultMonitored, true
-	case "不纳入", "不予纳入":
+	case "不纳入", "不予纳入", string(ResultExclude):
 		return ResultExclude, true
 	}
 	return ResultNone, false
 }
 
-// Kind says why a case was opened (docs/dispatch.md).
+// Kind says why a case was opened (docs/dispatch.md), as an English code; people read Label().
 type Kind string
 
 const (
-	KindNew    Kind = "新增" // household not yet monitored
-	KindUpdate Kind = "更新" // monitored household, adjust assistance
+	KindNew    Kind = "new"    // 新增: household not yet monitored
+	KindUpdate Kind = "update" // 更新: monitored household, adjust assistance
 )
+
+// Label is the kind as people read it.
+func (k Kind) Label() string {
+	switch k {
+	case KindNew:
+		return "新增"
+	case KindUpdate:
+		return "更新"
+	case KindInfo:
+		return "信息变更"
+	case KindSweep:
+		return "区域排查"
+	}
+	return string(k)
+}
+
+// ParseKind accepts a kind's label or its code.
+func ParseKind(s string) (Kind, bool) {
+	for _, k := range []Kind{KindNew, KindUpdate, KindInfo, KindSweep} {
+		if s == string(k) || s == k.Label() {
+			return k, true
+		}
+	}
+	return "", false
+}
 
 // Case is one household's dispatched warning(s) and what became of them.
 type Case struct {

@@ -280,7 +280,7 @@ func Stats(title string, a cases.Assessment) ([]byte, error) {
 		maxTotal = max(maxTotal, c.Include+c.Monitored+c.Exclude+c.Pending)
 	}
 	if len(cats) > 0 {
-		labels := [4]string{"纳入", "已在监测", "不纳入", "尚无结论"}
+		labels := [4]string{cases.ResultInclude.Label(), cases.ResultMonitored.Label(), cases.ResultExclude.Label(), "尚无结论"}
 		colors := [4]color.Color{ColorInclude, ColorMonitor, ColorExclude, ColorNone}
 		width := px(min(60, max(20, 700/len(cats))))
 		var below *plotter.BarChart

@@ -29,7 +29,7 @@ func (h *Cases) viewCommand() *Command {
 			if req.Msg.InGroup() {
 				s := fmt.Sprintf("%s\n状态：%s；办结时限：%s", announce.GroupLine(c, c.HeadName == ""), statusLine(c, today, h.cal()), c.DueOn)
 				if c.Result != "" {
-					s += "；核查结论：" + string(c.Result)
+					s += "；核查结论：" + c.Result.Label()
 				}
 				return s + "\n详细信息请私聊我发送“查看 " + c.No + "”。", nil
 			}

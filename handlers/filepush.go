@@ -300,75 +300,114 @@ func (p *FilePushes) HandleMessageErr(ctx context.Context, m bot.Message) error 
 		mt, body := bot.Text(text)
 		return p.Out.Enqueue(ctx, bot.Outgoing{Key: "file-reply:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: mt, Body: body})
 	}
-	a, err := p.Users.Actor(ctx, m.UserID)
-	if err != nil {
-		if code := cases.ErrorCode(err); code == cases.ENotFound {
-			return reply("您好！系统里还没有您的账号，发来的文件没有下载。请联系县扶贫办把您加入组织名单。")
-		} else if code == cases.EInternal {
-			return fmt.Errorf("look up sender of file: %w", err)
-		}
-		return reply(cases.ErrorMessage(err))
-	}
-	if !mayPush(a) {
-		// Refused before anything is fetched: the file is never on this server.
-		return reply(fmt.Sprintf("%s您好！数据文件由各行业部门的联络员或县扶贫办发送，您的文件没有下载，也没有导入。如需反馈核查结果，请发送“帮助”查看可用的命令。", a.Name))
+	a, ok, err := p.fileSender(ctx, m.UserID, reply)
+	if !ok {
+		return err
 	}
 	id := heldID(m.ID)
-	var path, sum, name string
+	f, ok, err := p.receive(ctx, m, id, reply)
+	if !ok {
+		return err
+	}
+	defer os.Remove(f.path)
+	if previewed, err := p.previewRegistry(ctx, m, a, id, f); previewed {
+		return err
+	}
+	return p.push(ctx, m, a, id, f)
+}
+
+// receivedFile is a chat file spooled to disk: its path, its SHA-256 and its name.
+type receivedFile struct{ path, sum, name string }
+
+// fileSender is the sender of a chat file, ok when they may push one. Otherwise nothing is
+// fetched (the file is never on this server) and err is the reply's or the look-up's.
+func (p *FilePushes) fileSender(ctx context.Context, userID string, reply func(string) error) (a cases.Actor, ok bool, err error) {
+	a, err = p.Users.Actor(ctx, userID)
+	if err != nil {
+		if code := cases.ErrorCode(err); code == cases.ENotFound {
+			return a, false, reply("您好！系统里还没有您的账号，发来的文件没有下载。请联系县扶贫办把您加入组织名单。")
+		} else if code == cases.EInternal {
+			return a, false, fmt.Errorf("look up sender of file: %w", err)
+		}
+		return a, false, reply(cases.ErrorMessage(err))
+	}
+	if !mayPush(a) {
+		return a, false, reply(fmt.Sprintf("%s您好！数据文件由各行业部门的联络员或县扶贫办发送，您的文件没有下载，也没有导入。如需反馈核查结果，请发送“帮助”查看可用的命令。", a.Name))
+	}
+	return a, true, nil
+}
+
+// receive spools the file to disk, ok when it is there: from the held copy on a retry (the
+// file came already and waited for its turn), else downloaded from WeCom. A refused download
+// is answered (not ok, err the reply's); a file without a name is named by its content.
+func (p *FilePushes) receive(ctx context.Context, m bot.Message, id string, reply func(string) error) (f receivedFile, ok bool, err error) {
 	held, err := p.Store.HeldFile(ctx, id)
 	switch {
 	case err == nil:
-		// A retry: the file came already and waited for its turn.
-		path, sum, err = spoolFile(p.TempDir, func(w io.Writer) error { _, err := w.Write(held.Data); return err })
+		f.path, f.sum, err = spoolFile(p.TempDir, func(w io.Writer) error { _, err := w.Write(held.Data); return err })
 		if err != nil {
-			return err
+			return f, false, err
 		}
-		name = held.Filename
+		f.name = held.Filename
+		return f, true, nil
 	case cases.ErrorCode(err) == cases.ENotFound:
 		var dl string
-		path, sum, err = spoolFile(p.TempDir, func(w io.Writer) error {
+		f.path, f.sum, err = spoolFile(p.TempDir, func(w io.Writer) error {
 			var err error
 			dl, _, err = p.Fetch.Download(ctx, *m.File, p.BotAESKey, p.maxBytes(), w)
 			return err
 		})
 		if err != nil {
 			p.log().WarnContext(ctx, "file download refused", "user", m.UserID, "msg", m.ID, "err", err)
-			return reply(downloadMessage(err, p.maxBytes()))
+			return f, false, reply(downloadMessage(err, p.maxBytes()))
 		}
-		name = dl
-		if name == "" {
-			name = nameByContent(path, m.At)
+		f.name = dl
+		if f.name == "" {
+			f.name = nameByContent(f.path, m.At)
 		}
+		return f, true, nil
 	default:
-		return err
+		return f, false, err
 	}
-	defer os.Remove(path)
-	if p.Registry != nil {
-		data, err := os.ReadFile(path)
+}
+
+// previewRegistry answers an organisation file or a registry file with its preview
+// (previewed true); any other file is a department's push.
+func (p *FilePushes) previewRegistry(ctx context.Context, m bot.Message, a cases.Actor, id string, f receivedFile) (previewed bool, err error) {
+	if p.Registry == nil {
+		return false, nil
+	}
+	data, err := os.ReadFile(f.path)
+	if err != nil {
+		return true, fmt.Errorf("read file: %w", err)
+	}
+	if o, isOrg, perr := IsOrgFile(f.name, data); isOrg {
+		msgs, err := p.Registry.PreviewOrg(ctx, m, a, id, f.name, data, o, perr)
 		if err != nil {
-			return fmt.Errorf("read file: %w", err)
+			return true, err
 		}
-		if o, isOrg, perr := IsOrgFile(name, data); isOrg {
-			msgs, err := p.Registry.PreviewOrg(ctx, m, a, id, name, data, o, perr)
-			if err != nil {
-				return err
-			}
-			return p.Out.Enqueue(ctx, msgs...)
-		}
+		return true, p.Out.Enqueue(ctx, msgs...)
 	}
-	if p.Registry != nil && IsRegistryFile(path) {
-		msgs, err := p.Registry.Preview(ctx, m, a, id, name, path)
+	if IsRegistryFile(f.path) {
+		msgs, err := p.Registry.Preview(ctx, m, a, id, f.name, f.path)
 		if err != nil {
-			return err
+			return true, err
 		}
-		return p.Out.Enqueue(ctx, msgs...)
+		return true, p.Out.Enqueue(ctx, msgs...)
 	}
-	out, err := p.run(ctx, a, path, name, sum, nil, "", nil, func(out pushOutcome, err error) error {
+	return false, nil
+}
+
+// push imports the file as a department's push and answers. A file that is not its turn
+// yet is held for the inbox's retry; one that needs the sender's choice (category or
+// columns) is held and its card sent; otherwise the held copy is dropped and the result told.
+func (p *FilePushes) push(ctx context.Context, m bot.Message, a cases.Actor, id string, f receivedFile) error {
+	out, err := p.run(ctx, a, f.path, f.name, f.sum, nil, "", nil, func(out pushOutcome, err error) error {
 		p.logPush(ctx, a, out, err, cases.ChannelChat)
 		if derr := p.Store.DropHeldFile(context.WithoutCancel(ctx), id); derr != nil {
 			p.log().WarnContext(ctx, "drop held file", "id", id, "err", derr)
 		}
-		return p.Out.Enqueue(context.WithoutCancel(ctx), p.answer(m.ID, m.UserID, name, out, err)...)
+		return p.Out.Enqueue(context.WithoutCancel(ctx), p.answer(m.ID, m.UserID, f.name, out, err)...)
 	})
 	if out.Answered {
 		return err
@@ -377,27 +416,27 @@ func (p *FilePushes) HandleMessageErr(ctx context.Context, m bot.Message) error 
 		// Not its turn before the handler's time ran out: keep the file, the inbox retries.
 		hctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 		defer cancel()
-		if herr := p.hold(hctx, id, a, name, sum, path); herr != nil {
+		if herr := p.hold(hctx, id, a, f.name, f.sum, f.path); herr != nil {
 			return herr
 		}
 		return fmt.Errorf("file %s waits for its turn: %w", m.ID, err)
 	}
 	if err == nil && out.Ask != nil {
-		if err := p.hold(ctx, id, a, name, sum, path); err != nil {
+		if err := p.hold(ctx, id, a, f.name, f.sum, f.path); err != nil {
 			return err
 		}
-		return p.Out.Enqueue(ctx, p.askCard(m, id, name, out.Ask)...)
+		return p.Out.Enqueue(ctx, p.askCard(m, id, f.name, out.Ask)...)
 	}
 	if err == nil && out.AskColumns != nil {
-		if err := p.hold(ctx, id, a, name, sum, path); err != nil {
+		if err := p.hold(ctx, id, a, f.name, f.sum, f.path); err != nil {
 			return err
 		}
-		return p.Out.Enqueue(ctx, p.columnCard(m.ID, m.UserID, mapTaskID(id, 1), name, out.AskColumns))
+		return p.Out.Enqueue(ctx, p.columnCard(m.ID, m.UserID, mapTaskID(id, 1), f.name, out.AskColumns))
 	}
 	if derr := p.Store.DropHeldFile(ctx, id); derr != nil {
 		p.log().WarnContext(ctx, "drop held file", "id", id, "err", derr)
 	}
-	return p.Out.Enqueue(ctx, p.answer(m.ID, m.UserID, name, out, err)...)
+	return p.Out.Enqueue(ctx, p.answer(m.ID, m.UserID, f.name, out, err)...)
 }
 
 func (p *FilePushes) hold(ctx context.Context, id string, a cases.Actor, name, sum, path string) error {

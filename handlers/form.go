@@ -169,7 +169,7 @@ func (f *Form) page(ctx context.Context, r *http.Request, c cases.Case) (formPag
 		Action: actionURI(r), Open: c.Status.Open(),
 		NeedsResult: c.Status == cases.StatusDispatched || c.Status == cases.StatusReturned,
 		Errors:      map[string]string{}}
-	p.Input.Result = string(c.Result) // nothing chosen until the cadre chooses: never 纳入 by default
+	p.Input.Result = c.Result.Label() // nothing chosen until the cadre chooses: never 纳入 by default
 	return p, nil
 }
 
@@ -200,7 +200,7 @@ func (f *Form) submit(w http.ResponseWriter, r *http.Request) {
 	in := formInput{Result: strings.TrimSpace(r.PostFormValue("result")), Reason: strings.TrimSpace(r.PostFormValue("reason")),
 		EnteredOn: strings.TrimSpace(r.PostFormValue("entered_on"))}
 	if c.Status == cases.StatusVerified {
-		in.Result = string(c.Result) // the result is recorded; only the entry date is left
+		in.Result = c.Result.Label() // the result is recorded; only the entry date is left
 	}
 	p, err := f.page(ctx, r, c)
 	if err != nil {

@@ -312,9 +312,9 @@ func (l *Reports) spotCheck(ctx context.Context, req Request) (string, error) {
 	no := cases.NormalizeCaseNo(req.Args[0])
 	var pass bool
 	switch req.Args[1] {
-	case "合格":
+	case cases.SpotPass.Label():
 		pass = true
-	case "不合格":
+	case cases.SpotFail.Label():
 	default:
 		return "", cases.Errorf(cases.EInvalid, "抽查结果只能是“合格”或“不合格”。%s", usage)
 	}

@@ -269,7 +269,7 @@ func TestViewHistoryNamesPeople(t *testing.T) {
 	say(t, db, r, "h1", "sunqi", "抽查 "+no+" 不合格 未见入户核查记录")
 	got := say(t, db, r, "h2", "zhangsan", "查看 "+no)
 	wants(t, "history", got, "办理记录", "（乡村干部）", "孙七（督查人员） 抽查不合格", "督查意见：未见入户核查记录",
-		"结论“"+string(before.Result)+"”", "新的办结时限")
+		"结论“"+before.Result.Label()+"”", "新的办结时限")
 	for _, id := range []string{"zhangsan", "sunqi", "zhaoliu", "system"} {
 		if strings.Contains(strings.SplitN(got, "办理记录", 2)[1], id) {
 			t.Errorf("history shows the login ID %q:\n%s", id, got)

@@ -203,15 +203,14 @@ func previewText(name string, sum registry.Summary) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "【名册试算】文件“%s”：共 %d 行，可接收 %d 行，有错误 %d 行；%d 户，%d 人。\n如导入将：新增 %d，变更 %d，迁户 %d，退出 %d。",
 		name, sum.Rows, sum.Accepted, sum.Rejected, sum.Households, sum.Members, sum.Added, sum.Changed, sum.Moved, sum.Removed)
-	labels := []struct{ kind, label string }{{"added", "新增"}, {"changed", "变更"}, {"moved", "迁户"}, {"removed", "退出"}}
-	for _, l := range labels {
+	for _, kind := range []cases.Change{cases.ChangeAdded, cases.ChangeChanged, cases.ChangeMoved, cases.ChangeRemoved} {
 		n := 0
 		for _, c := range sum.Changes {
-			if c.Change != l.kind {
+			if c.Change != string(kind) {
 				continue
 			}
 			if n == 0 {
-				fmt.Fprintf(&b, "\n%s（前 10 项）：", l.label)
+				fmt.Fprintf(&b, "\n%s（前 10 项）：", kind.Label())
 			}
 			n++
 			if n > 10 {

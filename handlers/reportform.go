@@ -84,7 +84,7 @@ func (f *ReportForm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		f.render(w, statusOf(err), reportPage{Error: cases.ErrorMessage(err)})
 		return
 	}
-	p := reportPage{Action: actionURI(r), Input: map[string]string{"source": string(cases.SourceVisit)}, Errors: map[string]string{}}
+	p := reportPage{Action: actionURI(r), Input: map[string]string{"source": cases.SourceVisit.Label()}, Errors: map[string]string{}}
 	if r.Method == http.MethodGet {
 		f.render(w, http.StatusOK, p)
 		return
@@ -92,7 +92,7 @@ func (f *ReportForm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	for _, k := range []string{"source", "id_number", "name", "category", "situation", "village"} {
 		p.Input[k] = strings.TrimSpace(r.PostFormValue(k))
 	}
-	src := cases.CaseSource(p.Input["source"])
+	src, _ := cases.ParseCaseSource(p.Input["source"])
 	if src != cases.SourceApplied && src != cases.SourceVisit {
 		p.Errors["source"] = "请选择“农户申报”或“干部走访”。"
 		f.render(w, http.StatusUnprocessableEntity, p)

@@ -75,7 +75,7 @@ func benchClaimToOutbox(b *testing.B, digested bool) {
 	}
 	_, err = f.db.Exec(`
 		INSERT INTO cases (case_no, round, kind, household_key, head_name, village, township_id, status, dispatched_at, due_on)
-		SELECT 'YJ202611-' || lpad(g::text, 6, '0'), '2026-11', '新增', 'bench-' || g, '张小明', '东关村',
+		SELECT 'YJ202611-' || lpad(g::text, 6, '0'), '2026-11', 'new', 'bench-' || g, '张小明', '东关村',
 			(SELECT id FROM townships ORDER BY id LIMIT 1 OFFSET g % $2), 'dispatched', now(), current_date + 3
 		FROM generate_series(1, $1) g`, n, benchTownships)
 	if err != nil {

@@ -71,16 +71,7 @@ func (w *Worker) fireDigest(ctx context.Context, tx cases.ReminderTx, d cases.St
 	if err != nil {
 		return out, err
 	}
-	type line struct {
-		order int // overdue first, then due today, then due soon
-		days  int
-		text  string
-	}
-	var (
-		lines    []line
-		monthEnd string
-		counts   [3]int
-	)
+	var body digestBody
 	for _, r := range rows {
 		var c *caseInfo
 		if r.CaseID != 0 {
@@ -107,73 +98,110 @@ func (w *Worker) fireDigest(ctx context.Context, tx cases.ReminderTx, d cases.St
 		if c != nil && c.Responsible != "" && !slices.Contains(out.mention, c.Responsible) {
 			out.mention = append(out.mention, c.Responsible)
 		}
-		switch cases.ReminderKind(r.Kind) {
-		case cases.RemindMonthEnd:
-			monthEnd = text
-		case cases.RemindCaseOverdue:
-			n := max(cases.DaysOverdue(c.Case, day, w.DB.Calendar()), 1)
-			lines = append(lines, line{0, -n, fmt.Sprintf("%s %s（%s）", c.household(), w.DB.Calendar().DueText(c.DueOn, day), c.Status.Label())})
-			counts[0]++
-			out.next = append(out.next, cases.NextOverdueReminder(c.Case, day, now, w.DB.Calendar()))
-		case cases.RemindCaseDue:
-			left := w.DB.Calendar().WorkingDaysBetween(day, c.DueOn)
-			text := fmt.Sprintf("%s %s（%s）", c.household(), w.DB.Calendar().DueText(c.DueOn, day), c.Status.Label())
-			if left <= 0 {
-				lines = append(lines, line{1, 0, text})
-				counts[1]++
-			} else {
-				lines = append(lines, line{2, left, text})
-				counts[2]++
-			}
+		if next, ok := body.add(r, c, text, day, now, w.DB.Calendar()); ok {
+			out.next = append(out.next, next)
 		}
 	}
 	if len(out.sent) == 0 {
 		return out, nil
 	}
-	sortLines := func(a, b line) bool {
+	out.text, err = body.write(ctx, tx, strings.TrimPrefix(d.Target, "group:"), &out)
+	return out, err
+}
+
+// digestLine is one case's line in a digest.
+type digestLine struct {
+	order int // overdue first, then due today, then due soon
+	days  int
+	text  string
+}
+
+// digestBody is what a digest says, gathered from the reminders that go out with it: one line
+// per case, how many are overdue, due today and due soon, and the month-end list if it is due.
+type digestBody struct {
+	lines    []digestLine
+	counts   [3]int
+	monthEnd string
+}
+
+// add puts a sent reminder's case (or the month-end list, text) in the digest. An overdue
+// case's reminder returns the next overdue reminder to plan.
+func (b *digestBody) add(r cases.StoredReminder, c *caseInfo, text string, day cases.Date, now time.Time, cal *cases.Calendar) (cases.Reminder, bool) {
+	switch cases.ReminderKind(r.Kind) {
+	case cases.RemindMonthEnd:
+		b.monthEnd = text
+	case cases.RemindCaseOverdue:
+		n := max(cases.DaysOverdue(c.Case, day, cal), 1)
+		b.lines = append(b.lines, digestLine{0, -n, fmt.Sprintf("%s %s（%s）", c.household(), cal.DueText(c.DueOn, day), c.Status.Label())})
+		b.counts[0]++
+		return cases.NextOverdueReminder(c.Case, day, now, cal), true
+	case cases.RemindCaseDue:
+		left := cal.WorkingDaysBetween(day, c.DueOn)
+		text := fmt.Sprintf("%s %s（%s）", c.household(), cal.DueText(c.DueOn, day), c.Status.Label())
+		if left <= 0 {
+			b.lines = append(b.lines, digestLine{1, 0, text})
+			b.counts[1]++
+		} else {
+			b.lines = append(b.lines, digestLine{2, left, text})
+			b.counts[2]++
+		}
+	}
+	return cases.Reminder{}, false
+}
+
+// write composes the digest's text for township: the counts, the cases (overdue first,
+// within digestBudget), how to answer and whose cases they are, then the month-end list.
+// It keeps in out.mention only the cadres the directory knows.
+func (b *digestBody) write(ctx context.Context, tx cases.ReminderTx, township string, out *digestOutcome) (string, error) {
+	sortDigestLines(b.lines)
+	var sb strings.Builder
+	if len(b.lines) > 0 {
+		var parts []string
+		for i, label := range []string{"已逾期", "今天到期", "即将到期"} {
+			if b.counts[i] > 0 {
+				parts = append(parts, fmt.Sprintf("%s %d 件", label, b.counts[i]))
+			}
+		}
+		fmt.Fprintf(&sb, "【今日提醒】%s：%s。", township, strings.Join(parts, "，"))
+		for i, l := range b.lines {
+			if sb.Len()+len(l.text) > digestBudget {
+				fmt.Fprintf(&sb, "\n……另有 %d 件，请发送“待办”查看全部。", len(b.lines)-i)
+				break
+			}
+			sb.WriteString("\n" + l.text)
+		}
+		sb.WriteString("\n核查后请发送“核查 <编号> 纳入/已在监测/不纳入 说明”，录入全国系统后发送“录入 <编号>”。")
+		if ids, names, err := userNames(ctx, tx, out.mention); err != nil {
+			return "", err
+		} else if out.mention = ids; len(names) > 0 {
+			// an app-created group cannot @ by userid: the names say whose cases these are
+			sb.WriteString("\n责任干部：@" + strings.Join(names, " @"))
+		}
+	}
+	if b.monthEnd != "" {
+		if sb.Len() > 0 {
+			sb.WriteString("\n\n")
+		}
+		sb.WriteString(cutText(b.monthEnd, digestBudget))
+	}
+	return sb.String(), nil
+}
+
+// sortDigestLines puts overdue cases first (the most overdue first), then those due today,
+// then those due soon (the soonest first); an insertion sort, stable, as a township's day is
+// short.
+func sortDigestLines(lines []digestLine) {
+	less := func(a, b digestLine) bool {
 		if a.order != b.order {
 			return a.order < b.order
 		}
 		return a.days < b.days
 	}
-	for i := 1; i < len(lines); i++ { // insertion sort: a township's day is short
-		for j := i; j > 0 && sortLines(lines[j], lines[j-1]); j-- {
+	for i := 1; i < len(lines); i++ {
+		for j := i; j > 0 && less(lines[j], lines[j-1]); j-- {
 			lines[j], lines[j-1] = lines[j-1], lines[j]
 		}
 	}
-	township := strings.TrimPrefix(d.Target, "group:")
-	var b strings.Builder
-	if len(lines) > 0 {
-		var parts []string
-		for i, label := range []string{"已逾期", "今天到期", "即将到期"} {
-			if counts[i] > 0 {
-				parts = append(parts, fmt.Sprintf("%s %d 件", label, counts[i]))
-			}
-		}
-		fmt.Fprintf(&b, "【今日提醒】%s：%s。", township, strings.Join(parts, "，"))
-		for i, l := range lines {
-			if b.Len()+len(l.text) > digestBudget {
-				fmt.Fprintf(&b, "\n……另有 %d 件，请发送“待办”查看全部。", len(lines)-i)
-				break
-			}
-			b.WriteString("\n" + l.text)
-		}
-		b.WriteString("\n核查后请发送“核查 <编号> 纳入/已在监测/不纳入 说明”，录入全国系统后发送“录入 <编号>”。")
-		if ids, names, err := userNames(ctx, tx, out.mention); err != nil {
-			return out, err
-		} else if out.mention = ids; len(names) > 0 {
-			// an app-created group cannot @ by userid: the names say whose cases these are
-			b.WriteString("\n责任干部：@" + strings.Join(names, " @"))
-		}
-	}
-	if monthEnd != "" {
-		if b.Len() > 0 {
-			b.WriteString("\n\n")
-		}
-		b.WriteString(cutText(monthEnd, digestBudget))
-	}
-	out.text = b.String()
-	return out, nil
 }
 
 // cutText shortens s to at most n bytes at a line break, saying how much was left out.

@@ -106,7 +106,7 @@ var layouts = map[cases.Category][]column{
 		{Name: "责任部门", Required: true, Empty: true}, // blank: the department of the 问题类型 (cases.ProblemDepartment)
 	},
 	cases.CatPopulation: {
-		{Name: "变动类型", Required: true, Oneof: "死亡 出生 迁入 迁出"},
+		{Name: "变动类型", Required: true, Oneof: cases.PopulationChangeWords()},
 		{Name: "变动日期", Required: true, Kind: kindDate},
 	},
 }

@@ -106,12 +106,12 @@ func TestPopulationUpdatesTheRegistry(t *testing.T) {
 		switch r.Kind {
 		case string(cases.KindInfo):
 			info++
-			if r.Source != "人员变动" || r.Due.String() != "2026-12-31" || r.Cats != "population" {
+			if r.Source != "population" || r.Due.String() != "2026-12-31" || r.Cats != "population" {
 				t.Errorf("信息变更 case: %+v", r)
 			}
 		default:
 			employment++
-			if r.Key != "hh:W1" || r.Cats != "employment" || r.Source != "部门筛查" {
+			if r.Key != "hh:W1" || r.Cats != "employment" || r.Source != "screening" {
 				t.Errorf("only-worker case: %+v", r)
 			}
 		}
@@ -122,7 +122,7 @@ func TestPopulationUpdatesTheRegistry(t *testing.T) {
 	// 录入 alone closes a 信息变更 case; 核查 is refused.
 	var no, town string
 	if err := f.db.QueryRowxContext(ctx, `SELECT c.case_no, t.name FROM cases c JOIN townships t ON t.id = c.township_id
-		WHERE c.kind = '信息变更' ORDER BY c.case_no LIMIT 1`).Scan(&no, &town); err != nil {
+		WHERE c.kind = 'info' ORDER BY c.case_no LIMIT 1`).Scan(&no, &town); err != nil {
 		t.Fatal(err)
 	}
 	cadre := cases.Actor{UserID: "c", Name: "干部", Role: cases.RoleCadre, Township: town}

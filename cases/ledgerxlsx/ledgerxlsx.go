@@ -174,7 +174,7 @@ func Build(l cases.MonthLedger) (*excelize.File, error) {
 
 // caseValues is one case's row by column name.
 func caseValues(i int, c cases.CaseFact) map[string]any {
-	return map[string]any{"序号": i + 1, "交办编号": c.No, "案件类型": string(c.Kind), "预警来源": c.Source, "乡镇": c.Township,
+	return map[string]any{"序号": i + 1, "交办编号": c.No, "案件类型": c.Kind.Label(), "预警来源": c.Source.Label(), "乡镇": c.Township,
 		"村": c.Village, "户主": head(c), "监测对象类型": householdKind(c), "风险类别": cases.CategoryLabels(c.Categories),
 		"预警来源部门": sources(c), "责任部门": responsible(c), "交办日期": excelDate(cases.DateOf(c.DispatchedAt)),
 		"办理时限": excelDate(c.DueOn), "核查结论": conclusion(c), "未纳入理由": exclusionReason(c), "核查说明": c.Note(),
@@ -876,7 +876,7 @@ func spotResult(c cases.CaseFact) string {
 	case c.SpotResult == cases.SpotPass && c.SpotFailures > 0:
 		s = "合格（曾不合格）"
 	case c.SpotResult != "":
-		s = c.SpotResult
+		s = c.SpotResult.Label()
 	case c.SpotPicked:
 		return "已抽取待检查"
 	default:

@@ -371,7 +371,7 @@ func simSunStandIn(t *testing.T) string {
 func TestLedgerShowsDepartmentTasks(t *testing.T) {
 	done := cases.MustDate("2026-12-09")
 	a := cases.Assessment{Month: "2026-11", County: "测试县", AsOf: cases.MustDate("2026-12-10").At(9, 0),
-		Cases: []cases.CaseFact{{No: "YJ202611-0001", Kind: cases.KindNew, Source: "部门筛查", Township: "城关镇",
+		Cases: []cases.CaseFact{{No: "YJ202611-0001", Kind: cases.KindNew, Source: cases.SourceScreening, Township: "城关镇",
 			HeadName: "王考一", HouseholdNo: "4211230010010012", Department: "住建局", Status: cases.StatusDispatched,
 			DispatchedAt: cases.MustDate("2026-11-10").At(10, 0), DueOn: cases.MustDate("2026-12-08"),
 			Tasks: []cases.Task{

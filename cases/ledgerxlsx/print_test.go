@@ -33,7 +33,7 @@ func longLedger() cases.MonthLedger {
 	l := cases.MonthLedger{Assessment: cases.Assessment{Month: "2026-11", County: "测试县", AsOf: day("2026-12-10").At(9, 0)}}
 	towns := []string{"城关镇", "河口乡", "青山镇"}
 	for i := range 36 {
-		c := cases.CaseFact{No: fmt.Sprintf("YJ202611-%04d", i+1), Round: "2026-11", Kind: cases.KindNew, Source: "部门筛查",
+		c := cases.CaseFact{No: fmt.Sprintf("YJ202611-%04d", i+1), Round: "2026-11", Kind: cases.KindNew, Source: cases.SourceScreening,
 			Township: towns[i%3], Village: "东街村", HeadName: "王考" + strconv.Itoa(i+1), HouseholdNo: fmt.Sprintf("42112300100100%02d", i),
 			HouseholdKind: []string{"脱贫户", "边缘易致贫户", "", "突发严重困难户"}[i%4], Department: "医保局",
 			Categories: []cases.Category{cases.Categories[i%len(cases.Categories)]}, SourceDepartments: []string{"医保局"},
@@ -65,7 +65,7 @@ func longLedger() cases.MonthLedger {
 		Found: &found, Note: "已逐户排查受灾农户，发现两户房屋受损，已按走访上报并安排临时救助。", DoneAt: &closed, Linked: 2, Overdue: true}}
 	for i, round := range []string{"2026-09", "2026-10", "2026-10"} {
 		c := cases.CaseFact{No: fmt.Sprintf("YJ%s-%04d", strings.ReplaceAll(round, "-", ""), 7+i), Round: round, Kind: cases.KindNew,
-			Source: "农户申报", Township: "河口乡", Village: "河西村", HeadName: "李往" + strconv.Itoa(i+1), HouseholdKind: "脱贫不稳定户",
+			Source: cases.SourceApplied, Township: "河口乡", Village: "河西村", HeadName: "李往" + strconv.Itoa(i+1), HouseholdKind: "脱贫不稳定户",
 			Categories: []cases.Category{cases.Categories[0]}, DispatchedAt: day(round+"-12").At(9, 0), DueOn: day(round + "-28"),
 			Status: cases.StatusDispatched, Overdue: true}
 		l.Unfinished = append(l.Unfinished, cases.UnfinishedCase{CaseFact: c, DaysOverdue: 20 + i})

@@ -53,7 +53,7 @@ func TestAssessmentPinsTheHandMadeMonth(t *testing.T) {
 	if f := a.Cases[5]; f.DueOn.String() != "2026-12-04" || f.OriginalDueOn == nil || f.OriginalDueOn.String() != "2026-12-08" {
 		t.Errorf("returned case keeps both due dates: due %s original %v", f.DueOn, f.OriginalDueOn)
 	}
-	if f := a.Cases[6]; f.DueOn.String() != "2026-12-08" || f.OriginalDueOn != nil || f.SpotResult != "不合格" {
+	if f := a.Cases[6]; f.DueOn.String() != "2026-12-08" || f.OriginalDueOn != nil || f.SpotResult != cases.SpotFail {
 		t.Errorf("open case found 不合格: due %s original %v spot %q", f.DueOn, f.OriginalDueOn, f.SpotResult)
 	}
 	if !a.Cases[7].Area() || a.Cases[0].Area() {

@@ -217,7 +217,7 @@ func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs 
 			return fmt.Errorf("import batch: unknown township %q", w.Township)
 		}
 		if w.Category == cases.CatPopulation {
-			out.population = append(out.population, populationRow{Row: w.Row, Change: w.Change, On: w.ChangedOn, IDNumber: w.IDNumber,
+			out.population = append(out.population, populationRow{Row: w.Row, Change: populationChange(w.Change), On: w.ChangedOn, IDNumber: w.IDNumber,
 				Name: w.Name, Township: w.Township, Village: w.Village, HeadIDNumber: w.HeadIDNumber})
 		}
 		chunk.add(b.ID, w, int32(tid), createdAt)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 //go:embed migrations/*.sql
@@ -31,6 +32,9 @@ type DB struct {
 	Cal *cases.Calendar
 	// hooks run inside every change's transaction (hooks.go); fixed at Open.
 	hooks Hooks
+	// Keys seal personal data before it is stored and open it when read
+	// (docs/encryption.md); the demo keyring unless WithKeys says otherwise.
+	Keys *seal.Keyring
 	// url is what Open was given: an import opens its own connection (copywarnings.go).
 	url string
 
@@ -53,7 +57,7 @@ func Open(ctx context.Context, url string, opts ...Option) (*DB, error) {
 		db.Close()
 		return nil, fmt.Errorf("connect to postgres: %w", err)
 	}
-	out := &DB{DB: db, Now: time.Now, Cal: cases.NewCalendar(), url: url, stmts: &stmtCache{}}
+	out := &DB{DB: db, Now: time.Now, Cal: cases.NewCalendar(), url: url, stmts: &stmtCache{}, Keys: seal.Demo()}
 	for _, o := range opts {
 		o(out)
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // Hooks are the side effects every change of their kind carries in its own transaction:
@@ -24,6 +25,16 @@ type Hooks struct {
 
 // Option configures the store at Open.
 type Option func(*DB)
+
+// WithKeys makes the store seal and open personal data with keys (FANGPIN_DATA_KEYS and
+// FANGPIN_HASH_KEY); without it, the published demo keys are used.
+func WithKeys(keys *seal.Keyring) Option {
+	return func(db *DB) {
+		if keys != nil {
+			db.Keys = keys
+		}
+	}
+}
 
 // WithHooks fixes the store's hooks. build is given the store itself, whose clock and
 // calendar the reminder hooks read when they run (so a test's clock applies).

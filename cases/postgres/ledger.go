@@ -337,7 +337,7 @@ func EnsureNumbering(ctx context.Context, tx *sqlx.Tx, month string, on cases.Da
 // taken as it is now; one closed before the month's end and returned by a spot check after
 // it counts as open.
 const unfinishedQuery = factSelect + `
-	WHERE c.round < $1 AND c.kind <> '区域排查' AND (c.closed_at IS NULL OR c.closed_at >= $2)
+	WHERE c.round < $1 AND c.kind <> 'sweep' AND (c.closed_at IS NULL OR c.closed_at >= $2)
 	ORDER BY c.round, c.case_no`
 
 // MonthLedger reads what the month's ledger prints: the month's assessment (Assess) and the

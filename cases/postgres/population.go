@@ -23,7 +23,7 @@ import (
 // populationRow is one stored 人员变动 row of a batch.
 type populationRow struct {
 	Row          int
-	Change       string
+	Change       cases.Change
 	On           cases.Date
 	IDNumber     string
 	Name         string
@@ -395,12 +395,40 @@ func (db *DB) RegistryMember(ctx context.Context, id string) (cases.MemberRecord
 		rec.RemovedOn = &d
 	}
 	// The household's own removal (a row without an ID number) is the member's too.
-	err = db.SelectContext(ctx, &rec.History, `SELECT CASE WHEN id_number = '' THEN '全户' || change ELSE change END AS change,
-			changed_on AS date, batch_id FROM registry_history
-		WHERE id_number = $1 OR (id_number = '' AND household_no = $2 AND change = '退出')
-		ORDER BY changed_on, id`, id, r.Household)
+	var hs []struct {
+		Change    string         `db:"change"`
+		Fields    pq.StringArray `db:"fields"`
+		Household bool           `db:"household"`
+		Date      cases.Date     `db:"date"`
+		BatchID   string         `db:"batch_id"`
+	}
+	err = db.SelectContext(ctx, &hs, `SELECT change, fields, id_number = '' AS household, changed_on AS date, batch_id FROM registry_history
+		WHERE id_number = $1 OR (id_number = '' AND household_no = $2 AND change = $3)
+		ORDER BY changed_on, id`, id, r.Household, cases.ChangeRemoved)
 	if err != nil {
 		return rec, fmt.Errorf("registry member history: %w", err)
 	}
+	for _, h := range hs {
+		rec.History = append(rec.History, cases.MemberChange{Change: historyWord(h.Change, h.Fields, h.Household), Date: h.Date, BatchID: h.BatchID})
+	}
 	return rec, nil
+}
+
+// historyWord is how a member's history names a stored change (a household's own change
+// as 全户…).
+func historyWord(change string, fields []string, household bool) string {
+	w := cases.RegistryChange{Change: change, Fields: fields}.HistoryWord()
+	if household {
+		return "全户" + w
+	}
+	return w
+}
+
+// populationChange is the code of a row's 变动类型 (intake checked the word); an unknown word
+// is kept so that applyChange names it.
+func populationChange(word string) cases.Change {
+	if c, ok := cases.ParsePopulationChange(word); ok {
+		return c
+	}
+	return cases.Change(word)
 }

@@ -116,8 +116,8 @@ func TestRegistryFirstImportBulkLoad(t *testing.T) {
 			json.Unmarshal([]byte(r.Detail), &got)
 			gb, _ := json.Marshal(got)
 			wb, _ := json.Marshal(want)
-			if r.ID != c.IDNumber || r.House != c.Household || r.Word != c.HistoryWord() || r.Status != status || string(gb) != string(wb) {
-				t.Fatalf("history row %d of %s: %+v; want %s %s %q %s %s", i, batch, r, c.IDNumber, c.Household, c.HistoryWord(), status, wb)
+			if r.ID != c.IDNumber || r.House != c.Household || r.Word != c.Change || r.Status != status || string(gb) != string(wb) {
+				t.Fatalf("history row %d of %s: %+v; want %s %s %q %s %s", i, batch, r, c.IDNumber, c.Household, c.Change, status, wb)
 			}
 		}
 	}

@@ -532,26 +532,19 @@ func holdRefused(ctx context.Context, tx *sqlx.Tx, ref cases.RegistryRefusals, d
 
 // insertRegistryHistory keeps every change of the import in registry_history, in one
 // statement over the changes the query returns (ord, change, household, id_number, fields,
-// from_, to_; ord the list's order): the words and each row's detail (the change as the reply lists
-// it, cases.RegistryChange's JSON) are made by the server, not sent row by row.
+// from_, to_; ord the list's order): the change's code (cases.Change), the fields a 变更
+// names, and each row's detail (the change as the reply lists it, cases.RegistryChange's
+// JSON) are made by the server, not sent row by row.
 func insertRegistryHistory(ctx context.Context, tx *sqlx.Tx, changes, batch string, on cases.Date, at time.Time) error {
-	word := func(change string, fields ...string) string {
-		return cases.RegistryChange{Change: change, Fields: fields}.HistoryWord()
-	}
 	_, err := execTraced(ctx, tx, `
-		INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id, status, detail, created_at)
-		SELECT c.id_number, c.household,
-			CASE c.change WHEN $1 THEN $4 WHEN $2 THEN $5 WHEN $3 THEN $6
-				ELSE CASE WHEN cardinality(c.fields) > 0 THEN $7 || array_to_string(c.fields, $8) ELSE $9 END END,
-			$10, $11, CASE c.change WHEN $3 THEN 'removed' ELSE 'active' END,
+		INSERT INTO registry_history (id_number, household_no, change, fields, changed_on, batch_id, status, detail, created_at)
+		SELECT c.id_number, c.household, c.change, c.fields, $1, $2, CASE c.change WHEN $3 THEN 'removed' ELSE 'active' END,
 			jsonb_strip_nulls(jsonb_build_object('change', c.change, 'household', c.household, 'id_number', NULLIF(c.id_number, ''),
 				'fields', CASE WHEN cardinality(c.fields) > 0 THEN to_jsonb(c.fields) END,
 				'from', NULLIF(c.from_, ''), 'to', NULLIF(c.to_, ''))),
-			$12
+			$4
 		FROM (`+changes+`) c ORDER BY c.ord`,
-		cases.RegAdded, cases.RegMoved, cases.RegRemoved,
-		word(cases.RegAdded), word(cases.RegMoved), word(cases.RegRemoved),
-		word(cases.RegChanged, ""), cases.HistoryFieldSep, word(cases.RegChanged), on, batch, at)
+		on, batch, cases.RegRemoved, at)
 	if err != nil {
 		return fmt.Errorf("registry history: %w", err)
 	}

@@ -90,7 +90,7 @@ const factSelect = `
 
 // assessQuery reads the month's cases. It is the one query every report is built on.
 const assessQuery = factSelect + `
-	WHERE c.round = $1 AND c.kind <> '区域排查'
+	WHERE c.round = $1 AND c.kind <> 'sweep'
 	ORDER BY c.case_no`
 
 // Assess computes the month's assessment as of the store's clock.
@@ -144,13 +144,13 @@ func (db *DB) Assess(ctx context.Context, month string) (cases.Assessment, error
 
 func (r factRow) fact(today cases.Date) cases.CaseFact {
 	f := cases.CaseFact{
-		No: r.No, Round: r.Round, Kind: cases.Kind(r.Kind), Source: r.Source, Township: r.Township, Village: r.Village,
+		No: r.No, Round: r.Round, Kind: cases.Kind(r.Kind), Source: cases.CaseSource(r.Source), Township: r.Township, Village: r.Village,
 		HeadName: r.HeadName, HouseholdNo: r.HouseholdNo, HeadIDNumber: r.HeadID, HouseholdKind: r.HouseholdKind,
 		Department: r.Department.String, Status: cases.Status(r.Status), Result: cases.Result(r.Result),
 		Reason: r.Reason, DispatchedAt: r.DispatchedAt, DueOn: r.DueOn, OriginalDueOn: r.OriginalDueOn,
 		VerifiedAt: r.VerifiedAt, FirstResultAt: r.FirstResultAt, EnteredOn: r.EnteredOn,
 		ClosedAt: r.ClosedAt, Returns: r.Returns, SourceDepartments: []string(r.Sources),
-		SpotResult: r.SpotResult.String, SpotPicked: r.SpotResult.Valid, SpotFailures: int(r.SpotFailures.Int64),
+		SpotResult: cases.SpotResult(r.SpotResult.String), SpotPicked: r.SpotResult.Valid, SpotFailures: int(r.SpotFailures.Int64),
 		SpotBy: r.SpotBy.String,
 	}
 	if r.SpotAt != nil {

@@ -16,9 +16,9 @@ func benchMonth(b *testing.B) *postgres.DB {
 		INSERT INTO rounds (month, dispatched_on) VALUES ('2027-01', '2027-01-11');
 		INSERT INTO cases (case_no, round, kind, household_key, head_name, township_id, status, result, reason,
 			dispatched_at, due_on, closed_at)
-		SELECT 'YJ202701-' || lpad(i::text, 4, '0'), '2027-01', '新增', 'BH' || i, '王试', 1 + i % 3,
+		SELECT 'YJ202701-' || lpad(i::text, 4, '0'), '2027-01', 'new', 'BH' || i, '王试', 1 + i % 3,
 			CASE WHEN i % 2 = 0 THEN 'closed' ELSE 'dispatched' END,
-			CASE WHEN i % 2 = 0 THEN '不纳入' ELSE '' END, CASE WHEN i % 2 = 0 THEN '收入稳定无风险' ELSE '' END,
+			CASE WHEN i % 2 = 0 THEN 'exclude' ELSE '' END, CASE WHEN i % 2 = 0 THEN '收入稳定无风险' ELSE '' END,
 			'2027-01-11 10:00+08', '2027-02-14', CASE WHEN i % 2 = 0 THEN timestamptz '2027-02-01 10:00+08' END
 		FROM generate_series(1, 3000) i;
 		INSERT INTO warnings (batch_id, row_no, category, period, rule, township_id, case_id)

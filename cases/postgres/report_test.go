@@ -158,7 +158,7 @@ func TestAssessmentMatchesTheHandBuiltMonth(t *testing.T) {
 			}
 		}
 		if f.No != nos[i] || f.Status != e.status || f.Result != e.result || f.DueOn != e.due || f.OnTime != e.onTime ||
-			f.Overdue != e.overdue || f.SpotResult != e.spot || f.SpotFailures != e.failures || f.SpotPicked != (e.picked || e.spot != "") {
+			f.Overdue != e.overdue || f.SpotResult.Label() != e.spot || f.SpotFailures != e.failures || f.SpotPicked != (e.picked || e.spot != "") {
 			t.Errorf("case %s: got %+v\nwant %+v", nos[i], f, e)
 		}
 	}

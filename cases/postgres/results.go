@@ -29,9 +29,9 @@ func (db *DB) DepartmentResults(ctx context.Context, round, dept string) ([]case
 		SELECT d.name AS dept, w.rule, count(*) AS pushed,
 			count(DISTINCT c.id) FILTER (WHERE w.held_round = '') AS cases,
 			count(*) FILTER (WHERE w.held_round <> '') AS held,
-			count(DISTINCT c.id) FILTER (WHERE w.held_round = '' AND c.result = '纳入') AS included,
-			count(DISTINCT c.id) FILTER (WHERE w.held_round = '' AND c.result = '已在监测') AS monitored,
-			count(DISTINCT c.id) FILTER (WHERE w.held_round = '' AND c.result = '不纳入') AS not_included,
+			count(DISTINCT c.id) FILTER (WHERE w.held_round = '' AND c.result = 'include') AS included,
+			count(DISTINCT c.id) FILTER (WHERE w.held_round = '' AND c.result = 'monitored') AS monitored,
+			count(DISTINCT c.id) FILTER (WHERE w.held_round = '' AND c.result = 'exclude') AS not_included,
 			count(DISTINCT c.id) FILTER (WHERE w.held_round = '' AND c.result = '') AS open
 		FROM warnings w JOIN batches b ON b.id = w.batch_id JOIN departments d ON d.id = b.department_id
 		JOIN cases c ON c.id = w.case_id
@@ -84,7 +84,7 @@ func (db *DB) DepartmentResults(ctx context.Context, round, dept string) ([]case
 		SELECT DISTINCT d.name AS dept, c.id, c.reason
 		FROM warnings w JOIN batches b ON b.id = w.batch_id JOIN departments d ON d.id = b.department_id
 		JOIN cases c ON c.id = w.case_id
-		WHERE w.rule <> '' AND w.held_round = '' AND c.round = $1 AND c.result = '不纳入' AND d.name = ANY($2)`,
+		WHERE w.rule <> '' AND w.held_round = '' AND c.round = $1 AND c.result = 'exclude' AND d.name = ANY($2)`,
 		round, pq.Array(names)); err != nil {
 		return nil, fmt.Errorf("reasons of %s: %w", round, err)
 	}

@@ -51,7 +51,7 @@ func inTx(t *testing.T, db *postgres.DB, stmts ...string) error {
 func TestSchemaRefusesWhatTheCodeNeverWrites(t *testing.T) {
 	t.Parallel()
 	db := schemaFixture(t)
-	const newCase = `(SELECT id FROM cases WHERE kind = '新增' AND status = 'dispatched' ORDER BY id LIMIT 1)`
+	const newCase = `(SELECT id FROM cases WHERE kind = 'new' AND status = 'dispatched' ORDER BY id LIMIT 1)`
 	const batchWarning = `(SELECT id FROM warnings WHERE batch_id IS NOT NULL ORDER BY id LIMIT 1)`
 	for _, tc := range []struct {
 		constraint string
@@ -115,12 +115,12 @@ func TestSchemaRefusesWhatTheCodeNeverWrites(t *testing.T) {
 			[]string{`INSERT INTO inbox (key, source) VALUES ('k', 'aibot')`, `INSERT INTO inbox (key) VALUES ('old-dedup-key')`}},
 		{"cases_closed_at_check",
 			[]string{`UPDATE cases SET closed_at = now() WHERE id = ` + newCase},
-			[]string{`UPDATE cases SET status = 'closed', result = '不纳入', reason = '收入稳定', closed_at = now() WHERE id = ` + newCase}},
+			[]string{`UPDATE cases SET status = 'closed', result = 'exclude', reason = '收入稳定', closed_at = now() WHERE id = ` + newCase}},
 		{"cases_verified_result_check",
 			[]string{`UPDATE cases SET status = 'verified', verified_at = now() WHERE id = ` + newCase},
 			// 区域排查 closes by 排查 … 完成, 信息变更 by 录入 alone: no result
-			[]string{`UPDATE cases SET status = 'closed', closed_at = now() WHERE kind = '区域排查'`,
-				`UPDATE cases SET kind = '信息变更', status = 'closed', entered_on = '2026-11-10', closed_at = now() WHERE id = ` + newCase}},
+			[]string{`UPDATE cases SET status = 'closed', closed_at = now() WHERE kind = 'sweep'`,
+				`UPDATE cases SET kind = 'info', status = 'closed', entered_on = '2026-11-10', closed_at = now() WHERE id = ` + newCase}},
 		{"townships_one_chat_check",
 			[]string{`UPDATE townships SET webhook_key = 'some-key' WHERE name = '城关镇'`},
 			[]string{`UPDATE townships SET appchat_id = '', webhook_key = 'some-key' WHERE name = '城关镇'`}},
@@ -144,18 +144,18 @@ func TestSchemaKeepsHistory(t *testing.T) {
 	t.Parallel()
 	db := schemaFixture(t)
 	if err := inTx(t, db, `INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id)
-		VALUES ('', 'H0001', '退出', '2026-11-10', 'R1')`); err != nil {
+		VALUES ('', 'H0001', 'removed', '2026-11-10', 'R1')`); err != nil {
 		t.Fatalf("appending to registry_history: %v", err)
 	}
 	if _, err := db.Exec(`INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id)
-		VALUES ('', 'H0001', '退出', '2026-11-10', 'R1')`); err != nil {
+		VALUES ('', 'H0001', 'removed', '2026-11-10', 'R1')`); err != nil {
 		t.Fatal(err)
 	}
 	for _, s := range []string{
 		`UPDATE case_events SET actor = 'someone_else'`,
 		`DELETE FROM case_events`,
 		`TRUNCATE case_events`,
-		`UPDATE registry_history SET change = '新增'`,
+		`UPDATE registry_history SET change = 'added'`,
 		`DELETE FROM registry_history`,
 		`TRUNCATE registry_history`,
 		`DELETE FROM users WHERE userid = 'sunqi'`,

@@ -127,7 +127,7 @@ func TestSpotCheckFailureReturnsTheCaseThroughTransition(t *testing.T) {
 	if err := db.Get(&row, `SELECT result, failures, note, supervisor FROM spot_checks WHERE case_id = $1 AND month = $2`, c.ID, monthtest.Month); err != nil {
 		t.Fatal(err)
 	}
-	if row.Result != "不合格" || row.Failures != 1 || row.Note != "台账与实际不符" || row.Sup != "sunqi" {
+	if row.Result != "fail" || row.Failures != 1 || row.Note != "台账与实际不符" || row.Sup != "sunqi" {
 		t.Fatalf("spot_checks row %+v", row)
 	}
 	// An open case may be checked too: 不合格 keeps its status and due date (no second

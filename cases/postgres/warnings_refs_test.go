@@ -19,7 +19,7 @@ func TestWarningsReferencesCheckedPerStatement(t *testing.T) {
 	const otherTownship = `(SELECT id FROM townships WHERE id <> ` + usedTownship + ` ORDER BY id LIMIT 1)`
 	// a case nothing else names, so that only the warnings' check can refuse its deletion
 	const addBareCase = `INSERT INTO cases (case_no, round, kind, household_key, township_id, status, dispatched_at, due_on)
-		SELECT 'X-1', round, '新增', 'bare-household', township_id, 'dispatched', dispatched_at, due_on FROM cases ORDER BY id LIMIT 1`
+		SELECT 'X-1', round, 'new', 'bare-household', township_id, 'dispatched', dispatched_at, due_on FROM cases ORDER BY id LIMIT 1`
 	const bareCase = `(SELECT id FROM cases WHERE case_no = 'X-1')`
 	const someCase = `(SELECT id FROM cases ORDER BY id LIMIT 1)`
 	insert := func(batch, township string) string {

@@ -64,6 +64,35 @@ func openCFB(r io.ReaderAt, size int64) (*cfbFile, error) {
 	if !bytes.Equal(h[:8], oleMagic) {
 		return nil, errNotOLE
 	}
+	c, err := newCFBFile(r, size, h)
+	if err != nil {
+		return nil, err
+	}
+	le := binary.LittleEndian
+	buf := make([]byte, c.sectorSize)
+	if err := c.readFAT(h, buf); err != nil {
+		return nil, err
+	}
+	entries, err := c.readDirectory(le.Uint32(h[48:]), buf)
+	if err != nil {
+		return nil, err
+	}
+	if len(entries) == 0 || entries[0].typ != 5 {
+		return nil, corruptOLE("缺少根目录")
+	}
+	c.root = entries[0]
+	if c.root.size > uint64(MaxFileBytes) {
+		return nil, limitf("Excel 文件声明的小流区（%d 字节）超过 %s 的上限，已拒绝", c.root.size, fileLimitText)
+	}
+	if err := c.readMiniFAT(le.Uint32(h[60:]), le.Uint32(h[64:]), buf); err != nil {
+		return nil, err
+	}
+	c.entries = entries
+	return c, nil
+}
+
+// newCFBFile checks the header's sector sizes and mini-stream cutoff against the file's size.
+func newCFBFile(r io.ReaderAt, size int64, h []byte) (*cfbFile, error) {
 	le := binary.LittleEndian
 	shift := le.Uint16(h[30:])
 	if shift != 9 && shift != 12 {
@@ -77,37 +106,40 @@ func openCFB(r io.ReaderAt, size int64) (*cfbFile, error) {
 		return nil, corruptOLE("文件太短")
 	}
 	c.nSectors = uint32((size - c.sectorSize + c.sectorSize - 1) / c.sectorSize)
-	nFAT := le.Uint32(h[44:])
-	dirStart := le.Uint32(h[48:])
 	c.miniCutoff = le.Uint32(h[56:])
-	miniFATStart := le.Uint32(h[60:])
-	nMiniFAT := le.Uint32(h[64:])
-	difatStart := le.Uint32(h[68:])
-	nDIFAT := le.Uint32(h[72:])
 	if c.miniCutoff != 4096 {
 		return nil, corruptOLE("小流上限 %d 无效", c.miniCutoff)
 	}
+	return c, nil
+}
+
+// readFAT reads the FAT: the list of its sectors (the header's first 109, then the DIFAT
+// chain), then those sectors. buf is one sector of scratch.
+func (c *cfbFile) readFAT(h, buf []byte) error {
+	le := binary.LittleEndian
+	nFAT := le.Uint32(h[44:])
+	difatStart := le.Uint32(h[68:])
+	nDIFAT := le.Uint32(h[72:])
 	// The FAT needs one entry per sector of the file: a header that declares many more FAT
 	// sectors than that (a few spare are harmless) is refused before anything is allocated.
 	perSector := uint32(c.sectorSize / 4)
 	if nFAT == 0 || nFAT > c.nSectors || nFAT > (c.nSectors+perSector-1)/perSector+8 {
-		return nil, limitf("Excel 文件声明的分配表（%d 个扇区）比文件本身还大，文件已损坏或被改动过，已拒绝", nFAT)
+		return limitf("Excel 文件声明的分配表（%d 个扇区）比文件本身还大，文件已损坏或被改动过，已拒绝", nFAT)
 	}
 	fatSectors := make([]uint32, 0, nFAT)
 	for i := 0; i < 109 && uint32(len(fatSectors)) < nFAT; i++ {
 		fatSectors = append(fatSectors, le.Uint32(h[76+4*i:]))
 	}
-	buf := make([]byte, c.sectorSize)
 	seen := 0
 	for s := difatStart; uint32(len(fatSectors)) < nFAT; {
 		if s == cfbEndOfChain || s == cfbFree {
-			return nil, corruptOLE("分配表目录比声明的短")
+			return corruptOLE("分配表目录比声明的短")
 		}
 		if seen++; uint32(seen) > nDIFAT || uint32(seen) > c.nSectors {
-			return nil, corruptOLE("分配表目录成环或超长")
+			return corruptOLE("分配表目录成环或超长")
 		}
 		if err := c.readSector(s, buf); err != nil {
-			return nil, err
+			return err
 		}
 		for i := uint32(0); i < perSector-1 && uint32(len(fatSectors)) < nFAT; i++ {
 			fatSectors = append(fatSectors, le.Uint32(buf[4*i:]))
@@ -117,14 +149,20 @@ func openCFB(r io.ReaderAt, size int64) (*cfbFile, error) {
 	c.fat = make([]uint32, 0, int(nFAT)*int(perSector))
 	for _, s := range fatSectors {
 		if err := c.readSector(s, buf); err != nil {
-			return nil, err
+			return err
 		}
 		for i := uint32(0); i < perSector; i++ {
 			c.fat = append(c.fat, le.Uint32(buf[4*i:]))
 		}
 	}
-	// The directory.
-	dirChain, err := c.chain(dirStart, 0)
+	return nil
+}
+
+// readDirectory reads the directory's entries from its chain at start, bounded by
+// maxDirEntries. buf is one sector of scratch.
+func (c *cfbFile) readDirectory(start uint32, buf []byte) ([]cfbEntry, error) {
+	le := binary.LittleEndian
+	dirChain, err := c.chain(start, 0)
 	if err != nil {
 		return nil, err
 	}
@@ -153,32 +191,33 @@ func openCFB(r io.ReaderAt, size int64) (*cfbFile, error) {
 			entries = append(entries, cfbEntry{name: string(utf16.Decode(u)), typ: e[66], start: le.Uint32(e[116:]), size: size})
 		}
 	}
-	if len(entries) == 0 || entries[0].typ != 5 {
-		return nil, corruptOLE("缺少根目录")
+	return entries, nil
+}
+
+// readMiniFAT reads the mini FAT of n sectors from its chain at start, if there is one.
+// buf is one sector of scratch.
+func (c *cfbFile) readMiniFAT(start, n uint32, buf []byte) error {
+	if n == 0 {
+		return nil
 	}
-	c.root = entries[0]
-	if c.root.size > uint64(MaxFileBytes) {
-		return nil, limitf("Excel 文件声明的小流区（%d 字节）超过 %s 的上限，已拒绝", c.root.size, fileLimitText)
+	if n > c.nSectors {
+		return corruptOLE("小分配表声明的扇区数超过文件大小")
 	}
-	if nMiniFAT > 0 {
-		if nMiniFAT > c.nSectors {
-			return nil, corruptOLE("小分配表声明的扇区数超过文件大小")
+	mchain, err := c.chain(start, int64(n)*c.sectorSize)
+	if err != nil {
+		return err
+	}
+	le := binary.LittleEndian
+	perSector := uint32(c.sectorSize / 4)
+	for _, s := range mchain {
+		if err := c.readSector(s, buf); err != nil {
+			return err
 		}
-		mchain, err := c.chain(miniFATStart, int64(nMiniFAT)*c.sectorSize)
-		if err != nil {
-			return nil, err
-		}
-		for _, s := range mchain {
-			if err := c.readSector(s, buf); err != nil {
-				return nil, err
-			}
-			for i := uint32(0); i < perSector; i++ {
-				c.miniFAT = append(c.miniFAT, le.Uint32(buf[4*i:]))
-			}
+		for i := uint32(0); i < perSector; i++ {
+			c.miniFAT = append(c.miniFAT, le.Uint32(buf[4*i:]))
 		}
 	}
-	c.entries = entries
-	return c, nil
+	return nil
 }
 
 func (c *cfbFile) readSector(s uint32, buf []byte) error {

@@ -432,9 +432,9 @@ func (x *xlsRows) place(c xlsCell) error {
 }
 
 // cell reads records up to the next cell (or cells) with a value and queues them in
-// ahead; ok is false at the sheet's end.
+// ahead; ok is false at the sheet's end. Each record that can hold a cell's value has its
+// decoder below, which says whether it queued a cell.
 func (x *xlsRows) cell() (bool, error) {
-	le := binary.LittleEndian
 	for {
 		if err := x.b.next(); err != nil {
 			if errors.Is(err, io.EOF) {
@@ -442,108 +442,170 @@ func (x *xlsRows) cell() (bool, error) {
 			}
 			return false, err
 		}
-		d := x.b.data
 		if x.b.typ != recString && x.b.typ != recContinue {
 			x.strCell = nil
 		}
-		if x.b.typ == recEOF {
-			return false, nil
-		}
-		rc := func() (int, int) { return int(le.Uint16(d)), int(le.Uint16(d[2:])) }
+		var queued bool
+		var err error
 		switch x.b.typ {
+		case recEOF:
+			return false, nil
 		case recLabelSST:
-			if len(d) < 10 {
-				return false, errShortRecord
-			}
-			r, c := rc()
-			v, ok := x.book.sst.get(int(le.Uint32(d[6:])))
-			if !ok {
-				return false, fmt.Errorf("%w：第 %d 行的共享字符串编号超出范围", errNotOLE, r+1)
-			}
-			return x.queue(xlsCell{r, c, v})
+			queued, err = x.labelSST()
 		case recLabel, recRString:
-			if len(d) < 8 {
-				return false, errShortRecord
-			}
-			r, c := rc()
-			x.b.pos = 6
-			s, err := x.b.str(2, false)
-			if err != nil {
-				return false, err
-			}
-			return x.queue(xlsCell{r, c, string(s)})
+			queued, err = x.label()
 		case recNumber:
-			if len(d) < 14 {
-				return false, errShortRecord
-			}
-			r, c := rc()
-			return x.queue(xlsCell{r, c, x.number(math.Float64frombits(le.Uint64(d[6:])), le.Uint16(d[4:]))})
+			queued, err = x.numberRec()
 		case recRK:
-			if len(d) < 10 {
-				return false, errShortRecord
-			}
-			r, c := rc()
-			return x.queue(xlsCell{r, c, x.number(rkValue(le.Uint32(d[6:])), le.Uint16(d[4:]))})
+			queued, err = x.rk()
 		case recMulRK:
-			if len(d) < 6 || (len(d)-6)%6 != 0 {
-				return false, errShortRecord
-			}
-			r, c := rc()
-			n := (len(d) - 6) / 6
-			if n == 0 {
-				continue
-			}
-			for i := 0; i < n; i++ {
-				off := 4 + 6*i
-				x.ahead = append(x.ahead, xlsCell{r, c + i, x.number(rkValue(le.Uint32(d[off+2:])), le.Uint16(d[off:]))})
-			}
-			return true, nil
+			queued, err = x.mulRK()
 		case recFormula:
-			if len(d) < 20 {
-				return false, errShortRecord
-			}
-			r, c := rc()
-			val := d[6:14]
-			if le.Uint16(val[6:]) != 0xFFFF {
-				return x.queue(xlsCell{r, c, x.number(math.Float64frombits(le.Uint64(val)), le.Uint16(d[4:]))})
-			}
-			switch val[0] {
-			case 0: // text, in the STRING record that follows
-				x.strCell = &xlsCell{row: r, col: c}
-			case 1:
-				return x.queue(xlsCell{r, c, boolText(val[2])})
-			case 2:
-				return x.queue(xlsCell{r, c, errorText(val[2])})
-			}
+			queued, err = x.formula()
 		case recString:
-			if x.strCell == nil {
-				continue
-			}
-			s, err := x.b.str(2, true)
-			if err != nil {
-				return false, err
-			}
-			c := *x.strCell
-			x.strCell = nil
-			c.v = string(s)
-			return x.queue(c)
+			queued, err = x.formulaText()
 		case recBoolErr:
-			if len(d) < 8 {
-				return false, errShortRecord
-			}
-			r, c := rc()
-			if d[7] == 0 {
-				return x.queue(xlsCell{r, c, boolText(d[6])})
-			}
-			return x.queue(xlsCell{r, c, errorText(d[6])})
+			queued, err = x.boolErr()
 		case recBOF:
 			// An embedded chart is a substream of its own inside the sheet's: passed over
 			// to its EOF.
-			if err := x.skipSubstream(); err != nil {
-				return false, err
-			}
+			err = x.skipSubstream()
+		}
+		if err != nil {
+			return false, err
+		}
+		if queued {
+			return true, nil
 		}
 	}
+}
+
+// cellAt is the 0-based row and column that a cell record starts with.
+func cellAt(d []byte) (int, int) {
+	return int(binary.LittleEndian.Uint16(d)), int(binary.LittleEndian.Uint16(d[2:]))
+}
+
+// labelSST decodes a LABELSST: a cell whose text is in the shared-string table.
+func (x *xlsRows) labelSST() (bool, error) {
+	d := x.b.data
+	if len(d) < 10 {
+		return false, errShortRecord
+	}
+	r, c := cellAt(d)
+	v, ok := x.book.sst.get(int(binary.LittleEndian.Uint32(d[6:])))
+	if !ok {
+		return false, fmt.Errorf("%w：第 %d 行的共享字符串编号超出范围", errNotOLE, r+1)
+	}
+	return x.queue(xlsCell{r, c, v})
+}
+
+// label decodes a LABEL or RSTRING: a cell with its text in the record.
+func (x *xlsRows) label() (bool, error) {
+	if len(x.b.data) < 8 {
+		return false, errShortRecord
+	}
+	r, c := cellAt(x.b.data)
+	x.b.pos = 6
+	s, err := x.b.str(2, false)
+	if err != nil {
+		return false, err
+	}
+	return x.queue(xlsCell{r, c, string(s)})
+}
+
+// numberRec decodes a NUMBER: a cell with a double.
+func (x *xlsRows) numberRec() (bool, error) {
+	d := x.b.data
+	if len(d) < 14 {
+		return false, errShortRecord
+	}
+	r, c := cellAt(d)
+	le := binary.LittleEndian
+	return x.queue(xlsCell{r, c, x.number(math.Float64frombits(le.Uint64(d[6:])), le.Uint16(d[4:]))})
+}
+
+// rk decodes an RK: a cell with a number in RK form.
+func (x *xlsRows) rk() (bool, error) {
+	d := x.b.data
+	if len(d) < 10 {
+		return false, errShortRecord
+	}
+	r, c := cellAt(d)
+	le := binary.LittleEndian
+	return x.queue(xlsCell{r, c, x.number(rkValue(le.Uint32(d[6:])), le.Uint16(d[4:]))})
+}
+
+// mulRK decodes a MULRK: RK numbers in consecutive cells of a row, all queued; an empty one
+// queues nothing.
+func (x *xlsRows) mulRK() (bool, error) {
+	d := x.b.data
+	if len(d) < 6 || (len(d)-6)%6 != 0 {
+		return false, errShortRecord
+	}
+	r, c := cellAt(d)
+	n := (len(d) - 6) / 6
+	if n == 0 {
+		return false, nil
+	}
+	le := binary.LittleEndian
+	for i := 0; i < n; i++ {
+		off := 4 + 6*i
+		x.ahead = append(x.ahead, xlsCell{r, c + i, x.number(rkValue(le.Uint32(d[off+2:])), le.Uint16(d[off:]))})
+	}
+	return true, nil
+}
+
+// formula decodes a FORMULA's saved result: a number, a boolean or an error is queued; a
+// text result is in the STRING record that follows, so the cell waits in strCell.
+func (x *xlsRows) formula() (bool, error) {
+	d := x.b.data
+	if len(d) < 20 {
+		return false, errShortRecord
+	}
+	r, c := cellAt(d)
+	le := binary.LittleEndian
+	val := d[6:14]
+	if le.Uint16(val[6:]) != 0xFFFF {
+		return x.queue(xlsCell{r, c, x.number(math.Float64frombits(le.Uint64(val)), le.Uint16(d[4:]))})
+	}
+	switch val[0] {
+	case 0: // text, in the STRING record that follows
+		x.strCell = &xlsCell{row: r, col: c}
+	case 1:
+		return x.queue(xlsCell{r, c, boolText(val[2])})
+	case 2:
+		return x.queue(xlsCell{r, c, errorText(val[2])})
+	}
+	return false, nil
+}
+
+// formulaText decodes a STRING: the text result of the FORMULA just before it (a STRING with
+// no such formula is passed over).
+func (x *xlsRows) formulaText() (bool, error) {
+	if x.strCell == nil {
+		return false, nil
+	}
+	s, err := x.b.str(2, true)
+	if err != nil {
+		return false, err
+	}
+	c := *x.strCell
+	x.strCell = nil
+	c.v = string(s)
+	return x.queue(c)
+}
+
+// boolErr decodes a BOOLERR: a cell with a boolean or an error code.
+func (x *xlsRows) boolErr() (bool, error) {
+	d := x.b.data
+	if len(d) < 8 {
+		return false, errShortRecord
+	}
+	r, c := cellAt(d)
+	if d[7] == 0 {
+		return x.queue(xlsCell{r, c, boolText(d[6])})
+	}
+	return x.queue(xlsCell{r, c, errorText(d[6])})
 }
 
 func (x *xlsRows) skipSubstream() error {

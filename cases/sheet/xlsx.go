@@ -679,17 +679,7 @@ func (x *xlsxRows) skipToRow() error {
 
 // readCells reads the cells of the <row> just opened, up to its </row>.
 func (x *xlsxRows) readCells(row int) error {
-	col, rowBytes := 0, 0
-	var (
-		typ          string
-		inV, inIS    bool
-		inT          bool
-		phonetic     int
-		cellHasValue bool
-		formula      bool
-		style        int
-		inCell       bool
-	)
+	var c xlsxCellState
 	for {
 		t, err := x.s.next()
 		if err != nil {
@@ -702,93 +692,125 @@ func (x *xlsxRows) readCells(row int) error {
 		case xml.StartElement:
 			switch e.Name.Local {
 			case "c":
-				typ, cellHasValue, formula, inCell = attr(e, "t"), false, false, true
-				style = -1
-				if v := attr(e, "s"); v != "" {
-					style, _ = strconv.Atoi(v)
-				}
-				x.text = x.text[:0]
-				col++
-				if ref := attr(e, "r"); ref != "" {
-					c, ok := columnOf(ref)
-					if !ok {
-						return fmt.Errorf("%w：第 %d 行的单元格位置“%s”无效", errNotXLSX, row, ref)
-					}
-					col = c
-				}
-				if col > 16384 { // Excel's last column, XFD
-					return fmt.Errorf("%w：第 %d 行的单元格超出了 Excel 的最后一列", errNotXLSX, row)
+				if err := x.openCell(&c, e, row); err != nil {
+					return err
 				}
 			case "v":
-				inV, cellHasValue = true, true
+				c.inV, c.hasValue = true, true
 			case "f":
-				formula = true
+				c.formula = true
 			case "is":
-				inIS, cellHasValue = true, true
+				c.inIS, c.hasValue = true, true
 			case "rPh":
-				phonetic++
+				c.phonetic++
 			case "t":
-				inT = inIS && phonetic == 0
+				c.inT = c.inIS && c.phonetic == 0
 			}
 		case xml.CharData:
-			if inV || inT {
+			if c.inV || c.inT {
 				x.text = append(x.text, e...)
 				if len(x.text) > MaxLineBytes {
-					return errCellTooLong(row, col)
+					return errCellTooLong(row, c.col)
 				}
 			}
 		case xml.EndElement:
 			switch e.Name.Local {
 			case "v":
-				inV = false
+				c.inV = false
 			case "is":
-				inIS = false
+				c.inIS = false
 			case "rPh":
-				phonetic--
+				c.phonetic--
 			case "t":
-				inT = false
+				c.inT = false
 			case "c":
-				if !inCell {
-					continue // a </c> without its <c> (found by FuzzXLSXParts): no cell, no column 0
-				}
-				inCell = false
-				if formula && len(x.text) == 0 && typ != "str" && typ != "inlineStr" {
-					// A formula saved without its result (as exporters write them): never 0.
-					if col <= MaxColumns && len(x.uncomputed) < MaxColumns {
-						x.uncomputed = append(x.uncomputed, col-1)
-					}
-					continue
-				}
-				if !cellHasValue {
-					continue
-				}
-				x.style = style
-				v, err := x.value(typ, row)
-				if err != nil {
+				if err := x.closeCell(&c, row); err != nil {
 					return err
 				}
-				if v == "" {
-					continue
-				}
-				if col > MaxColumns {
-					return errTooManyColumns(row)
-				}
-				if checkCell([]byte(v)) != nil {
-					return errCellTooLong(row, col)
-				}
-				rowBytes += len(v)
-				if rowBytes > MaxLineBytes {
-					return errLineTooLong(row)
-				}
-				for len(x.rec) < col {
-					x.rec = append(x.rec, "")
-				}
-				x.rec[col-1] = v
 			case "row":
 				return nil
 			}
 		}
 	}
+}
+
+// xlsxCellState is where readCells is in a row: the column, the bytes of the row so far, and
+// what it knows of the cell it is in (its type and style, whether it has a value or a
+// formula) and of the element it is in (a value, an inline string, its text, a phonetic run).
+type xlsxCellState struct {
+	col, rowBytes int
+	typ           string
+	style         int
+	inCell        bool
+	hasValue      bool
+	formula       bool
+	inV, inIS     bool
+	inT           bool
+	phonetic      int
+}
+
+// openCell starts a <c>: its type, style and column (the next one, or its reference r).
+func (x *xlsxRows) openCell(c *xlsxCellState, e xml.StartElement, row int) error {
+	c.typ, c.hasValue, c.formula, c.inCell = attr(e, "t"), false, false, true
+	c.style = -1
+	if v := attr(e, "s"); v != "" {
+		c.style, _ = strconv.Atoi(v)
+	}
+	x.text = x.text[:0]
+	c.col++
+	if ref := attr(e, "r"); ref != "" {
+		col, ok := columnOf(ref)
+		if !ok {
+			return fmt.Errorf("%w：第 %d 行的单元格位置“%s”无效", errNotXLSX, row, ref)
+		}
+		c.col = col
+	}
+	if c.col > 16384 { // Excel's last column, XFD
+		return fmt.Errorf("%w：第 %d 行的单元格超出了 Excel 的最后一列", errNotXLSX, row)
+	}
+	return nil
+}
+
+// closeCell ends a <c>: a formula without its saved result is noted as uncomputed, a cell with
+// a value is put in the row.
+func (x *xlsxRows) closeCell(c *xlsxCellState, row int) error {
+	if !c.inCell {
+		return nil // a </c> without its <c> (found by FuzzXLSXParts): no cell, no column 0
+	}
+	c.inCell = false
+	if c.formula && len(x.text) == 0 && c.typ != "str" && c.typ != "inlineStr" {
+		// A formula saved without its result (as exporters write them): never 0.
+		if c.col <= MaxColumns && len(x.uncomputed) < MaxColumns {
+			x.uncomputed = append(x.uncomputed, c.col-1)
+		}
+		return nil
+	}
+	if !c.hasValue {
+		return nil
+	}
+	x.style = c.style
+	v, err := x.value(c.typ, row)
+	if err != nil {
+		return err
+	}
+	if v == "" {
+		return nil
+	}
+	if c.col > MaxColumns {
+		return errTooManyColumns(row)
+	}
+	if checkCell([]byte(v)) != nil {
+		return errCellTooLong(row, c.col)
+	}
+	c.rowBytes += len(v)
+	if c.rowBytes > MaxLineBytes {
+		return errLineTooLong(row)
+	}
+	for len(x.rec) < c.col {
+		x.rec = append(x.rec, "")
+	}
+	x.rec[c.col-1] = v
+	return nil
 }
 
 // value is the raw value of the cell whose text was gathered: shared and inline strings

@@ -151,10 +151,10 @@ func runCases(ctx context.Context, env *Env, args []string) error {
 			fmt.Printf("%s\t%s\t%s\t%s\t%s\t%s\n", c.No, c.Kind, c.Township, c.Status.Label(), c.Result, c.DueOn)
 			continue
 		}
-		j := caseJSON{CaseNo: c.No, Kind: string(c.Kind), Township: c.Township, Department: c.Department,
-			Status: string(c.Status), Result: string(c.Result),
+		j := caseJSON{CaseNo: c.No, Kind: c.Kind.Label(), Township: c.Township, Department: c.Department,
+			Status: string(c.Status), Result: c.Result.Label(),
 			DispatchedAt: c.DispatchedAt.In(cases.Shanghai).Format(time.RFC3339), DueOn: c.DueOn.String(),
-			OnTime: cases.OnTime(c), Members: c.Members, Categories: make([]string, len(c.Categories)), Source: string(c.Source), Tasks: []taskJSON{}}
+			OnTime: cases.OnTime(c), Members: c.Members, Categories: make([]string, len(c.Categories)), Source: c.Source.Label(), Tasks: []taskJSON{}}
 		for _, t := range tasks[c.ID] {
 			tj := taskJSON{Department: t.Department, Status: string(t.Status), DueOn: t.DueOn.String(), Measure: t.Measure}
 			if t.DoneOn != nil {

@@ -50,7 +50,7 @@ func (e *Env) DB(ctx context.Context) (*postgres.DB, error) {
 	if e.db != nil {
 		return e.db, nil
 	}
-	db, err := postgres.Open(ctx, e.DatabaseURL, postgres.WithHooks(e.hooks))
+	db, err := postgres.Open(ctx, e.DatabaseURL, postgres.WithHooks(e.hooks), postgres.WithKeys(e.Keys))
 	if err != nil {
 		return nil, fmt.Errorf("无法连接数据库（DATABASE_URL）：%w", err)
 	}

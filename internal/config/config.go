@@ -8,6 +8,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"github.com/fangpin/fangpin/cases/seal"
 	"net"
 	"net/url"
 	"os"
@@ -51,7 +52,17 @@ type Config struct {
 	// HashKey is FANGPIN_HASH_KEY (base64 of 32 bytes): the key of the ID numbers' keyed
 	// hash. Empty: cases.DemoHashKey, which protects nothing.
 	HashKey []byte
+	// DataKeys is FANGPIN_DATA_KEYS ("id:base64,id:base64", 32-byte AES keys, the first
+	// seals): the keys of personal data at rest (docs/encryption.md).
+	DataKeys string
+	// Keys is the keyring built from DataKeys and HashKey, or the published demo keyring
+	// when neither is set (KeysAreDemo tells; serve and worker warn).
+	Keys *seal.Keyring
 }
+
+// KeysAreDemo tells whether personal data is sealed under the published demo keys, which
+// protect nothing: right for the demo, the simulator and tests only.
+func (c Config) KeysAreDemo() bool { return c.Keys == nil || c.Keys.IsDemo() }
 
 // Defaults suit this machine's local services.
 const (
@@ -109,12 +120,35 @@ func Load(getenv func(string) string) (Config, error) {
 			c.HashKey = b
 		}
 	}
+	c.DataKeys = get("FANGPIN_DATA_KEYS", "")
+	if k, err := keyring(c.DataKeys, c.HashKey); err != nil {
+		errs = append(errs, err)
+	} else {
+		c.Keys = k
+	}
 	c.AIBotToken = get("WECOM_AIBOT_TOKEN", c.Token)
 	c.AIBotAESKey = get("WECOM_AIBOT_AES_KEY", c.AESKey)
 	if c.PublicURL == "" {
 		c.PublicURL = DefaultPublicURL(c.Addr)
 	}
 	return c, errors.Join(append(errs, c.Check())...)
+}
+
+// keyring builds the personal data keyring: both variables or neither (the demo keys).
+func keyring(dataKeys string, hashKey []byte) (*seal.Keyring, error) {
+	switch {
+	case dataKeys == "" && hashKey == nil:
+		return seal.Demo(), nil
+	case dataKeys == "":
+		return nil, fmt.Errorf("环境变量 FANGPIN_DATA_KEYS 未设置：设置了 FANGPIN_HASH_KEY 时也要设置数据密钥（格式“编号:base64”，见 docs/encryption.md）")
+	case hashKey == nil:
+		return nil, fmt.Errorf("环境变量 FANGPIN_HASH_KEY 未设置：设置了 FANGPIN_DATA_KEYS 时也要设置身份证号哈希密钥（见 docs/encryption.md）")
+	}
+	k, err := seal.New(dataKeys, hashKey)
+	if err != nil {
+		return nil, fmt.Errorf("环境变量 %w", err)
+	}
+	return k, nil
 }
 
 // DefaultPublicURL is FANGPIN_PUBLIC_URL's default: http:// and FANGPIN_ADDR, with localhost

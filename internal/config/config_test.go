@@ -94,12 +94,36 @@ func TestRetentionYearsAndHashKey(t *testing.T) {
 		t.Fatalf("defaults: %d %v %v", c.RetentionYears, c.HashKey, err)
 	}
 	key := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=" // "0123456789abcdef0123456789abcdef"
-	c, err = Load(env(map[string]string{"FANGPIN_RETENTION_YEARS": "7", "FANGPIN_HASH_KEY": key}))
+	c, err = Load(env(map[string]string{"FANGPIN_RETENTION_YEARS": "7", "FANGPIN_HASH_KEY": key, "FANGPIN_DATA_KEYS": "k1:" + key}))
 	if err != nil || c.RetentionYears != 7 || string(c.HashKey) != "0123456789abcdef0123456789abcdef" {
 		t.Fatalf("set: %d %q %v", c.RetentionYears, c.HashKey, err)
+	}
+	if c.KeysAreDemo() || c.Keys.Current() != "k1" {
+		t.Fatalf("configured keys: demo %v", c.KeysAreDemo())
 	}
 	_, err = Load(env(map[string]string{"FANGPIN_RETENTION_YEARS": "0", "FANGPIN_HASH_KEY": "c2hvcnQ="}))
 	if err == nil || !strings.Contains(err.Error(), "FANGPIN_RETENTION_YEARS") || !strings.Contains(err.Error(), "FANGPIN_HASH_KEY") {
 		t.Fatalf("bad values: %v", err)
+	}
+}
+
+func TestDataKeys(t *testing.T) {
+	c, err := Load(env(nil))
+	if err != nil || !c.KeysAreDemo() {
+		t.Fatalf("no keys set: want the demo keyring, got demo=%v, %v", c.KeysAreDemo(), err)
+	}
+	key := "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY="
+	for name, vars := range map[string]map[string]string{
+		"data keys without hash key": {"FANGPIN_DATA_KEYS": "k1:" + key},
+		"hash key without data keys": {"FANGPIN_HASH_KEY": key},
+		"short data key":             {"FANGPIN_HASH_KEY": key, "FANGPIN_DATA_KEYS": "k1:c2hvcnQ="},
+	} {
+		if _, err := Load(env(vars)); err == nil || !strings.Contains(err.Error(), "FANGPIN_") {
+			t.Errorf("%s: %v", name, err)
+		}
+	}
+	c, err = Load(env(map[string]string{"FANGPIN_HASH_KEY": key, "FANGPIN_DATA_KEYS": "new:" + key + ",old:" + key}))
+	if err != nil || c.Keys.Current() != "new" || len(c.Keys.KeyIDs()) != 2 {
+		t.Fatalf("two keys: %v", err)
 	}
 }

@@ -169,7 +169,6 @@ func SetupURL(t testing.TB) (*postgres.DB, []string, string) {
 // (other rounds on their 10th).
 func SetupWith(t testing.TB, plan []Case, dispatch cases.Date) (*postgres.DB, []string, string) {
 	t.Helper()
-	monthDispatch := dispatch
 	ctx := context.Background()
 	url := pgtest.MigratedURL(t)
 	db, err := postgres.Open(ctx, url)
@@ -184,7 +183,34 @@ func SetupWith(t testing.TB, plan []Case, dispatch cases.Date) (*postgres.DB, []
 	if _, err := db.ApplyOrg(ctx, org); err != nil {
 		t.Fatal(err)
 	}
-	batchIDs := map[string]string{} // department|category → a batch of it
+	batchIDs := insertBatches(ctx, t, db)
+	var nos []string
+	for i, p := range plan {
+		on := dispatch
+		if p.Round != Month {
+			on = cases.MustDate(p.Round + "-10")
+		}
+		no, err := insertCase(ctx, db, i, p, on, batchIDs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		nos = append(nos, no)
+		playSteps(ctx, t, db, i, no, p)
+		if p.Picked {
+			if _, err := db.ExecContext(ctx, `INSERT INTO spot_checks (case_id, month, seed, sampled)
+				SELECT id, round, 7, true FROM cases WHERE case_no = $1`, no); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	db.Now = func() time.Time { return AsOf }
+	return db, nos, url
+}
+
+// insertBatches stores Batches (B01, B02, ...) and returns, per category, the first batch of it.
+func insertBatches(ctx context.Context, t testing.TB, db *postgres.DB) map[string]string {
+	t.Helper()
+	batchIDs := map[string]string{}
 	for i, b := range Batches {
 		id := fmt.Sprintf("B%02d", i+1)
 		sum := sha256.Sum256([]byte(id))
@@ -199,76 +225,71 @@ func SetupWith(t testing.TB, plan []Case, dispatch cases.Date) (*postgres.DB, []
 			batchIDs[string(b.Category)] = id
 		}
 	}
-	var nos []string
-	for i, p := range plan {
-		due := cases.MustDate(p.DueOn)
-		dispatch := monthDispatch
-		if p.Round != Month {
-			dispatch = cases.MustDate(p.Round + "-10")
+	return batchIDs
+}
+
+// insertCase dispatches the plan's i-th case on dispatch, with one warning per category, and
+// returns its number.
+func insertCase(ctx context.Context, db *postgres.DB, i int, p Case, dispatch cases.Date, batchIDs map[string]string) (string, error) {
+	due := cases.MustDate(p.DueOn)
+	var no string
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := postgres.EnsureRound(ctx, tx, p.Round, dispatch); err != nil {
+			return err
 		}
-		var no string
-		err := db.InTx(ctx, func(tx *sqlx.Tx) error {
-			if err := postgres.EnsureRound(ctx, tx, p.Round, dispatch); err != nil {
+		var wids []int64
+		for j, c := range p.Categories {
+			bid, ok := batchIDs[string(c)]
+			if !ok {
+				return fmt.Errorf("no batch for %s", c)
+			}
+			var wid int64
+			err := tx.QueryRowxContext(ctx, `
+				INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, name, township_id, village)
+				VALUES ($1, $2, $3, '2026-10', 'every_row', $4, $5, (SELECT id FROM townships WHERE name = $6), $7)
+				RETURNING id`, bid, i*10+j+2, string(c), p.HeadID, p.Head, p.Township, p.Village).Scan(&wid)
+			if err != nil {
 				return err
 			}
-			var wids []int64
-			for j, c := range p.Categories {
-				bid, ok := batchIDs[string(c)]
-				if !ok {
-					return fmt.Errorf("no batch for %s", c)
-				}
-				var wid int64
-				err := tx.QueryRowxContext(ctx, `
-					INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, name, township_id, village)
-					VALUES ($1, $2, $3, '2026-10', 'every_row', $4, $5, (SELECT id FROM townships WHERE name = $6), $7)
-					RETURNING id`, bid, i*10+j+2, string(c), p.HeadID, p.Head, p.Township, p.Village).Scan(&wid)
-				if err != nil {
-					return err
-				}
-				wids = append(wids, wid)
+			wids = append(wids, wid)
+		}
+		var err error
+		_, no, err = postgres.InsertCase(ctx, tx, postgres.NewCase{
+			Round: p.Round, Kind: cases.KindNew, HouseholdKey: fmt.Sprintf("H%02d", i+1), HeadName: p.Head,
+			HeadIDNumber: p.HeadID, Village: p.Village, Township: p.Township,
+			DispatchedAt: dispatch.At(10, 0), DueOn: due, WarningIDs: wids,
+		}, cases.System, "test")
+		return err
+	})
+	return no, err
+}
+
+// playSteps does the plan case's steps to case no through the store's real transitions, each
+// on its day: the township's cadre verifies and enters, the supervisor spot-checks.
+func playSteps(ctx context.Context, t testing.TB, db *postgres.DB, i int, no string, p Case) {
+	t.Helper()
+	cadre, _ := db.Actor(ctx, Cadres[p.Township])
+	sup, _ := db.Actor(ctx, Supervisor)
+	for _, s := range p.Steps {
+		on := cases.MustDate(s.On)
+		db.Now = func() time.Time { return on.At(10, 0) }
+		var err error
+		switch s.Action {
+		case cases.ActSpotPass, cases.ActSpotFail:
+			_, err = db.SpotCheck(ctx, no, sup, s.Action == cases.ActSpotPass, s.Note, "test", nil)
+		case cases.ActEnter:
+			typed := on
+			if s.Date != "" {
+				typed = cases.MustDate(s.Date)
 			}
-			var err error
-			_, no, err = postgres.InsertCase(ctx, tx, postgres.NewCase{
-				Round: p.Round, Kind: cases.KindNew, HouseholdKey: fmt.Sprintf("H%02d", i+1), HeadName: p.Head,
-				HeadIDNumber: p.HeadID, Village: p.Village, Township: p.Township,
-				DispatchedAt: dispatch.At(10, 0), DueOn: due, WarningIDs: wids,
-			}, cases.System, "test")
-			return err
-		})
+			_, err = db.Transition(ctx, no, cadre, cases.Command{Action: cases.ActEnter, Date: typed}, "test")
+		default:
+			_, err = db.Transition(ctx, no, cadre, cases.Command{Action: s.Action, Result: s.Result, Reason: s.Note}, "test")
+		}
 		if err != nil {
-			t.Fatal(err)
-		}
-		nos = append(nos, no)
-		cadre, _ := db.Actor(ctx, Cadres[p.Township])
-		sup, _ := db.Actor(ctx, Supervisor)
-		for _, s := range p.Steps {
-			on := cases.MustDate(s.On)
-			db.Now = func() time.Time { return on.At(10, 0) }
-			switch s.Action {
-			case cases.ActSpotPass, cases.ActSpotFail:
-				_, err = db.SpotCheck(ctx, no, sup, s.Action == cases.ActSpotPass, s.Note, "test", nil)
-			case cases.ActEnter:
-				typed := on
-				if s.Date != "" {
-					typed = cases.MustDate(s.Date)
-				}
-				_, err = db.Transition(ctx, no, cadre, cases.Command{Action: cases.ActEnter, Date: typed}, "test")
-			default:
-				_, err = db.Transition(ctx, no, cadre, cases.Command{Action: s.Action, Result: s.Result, Reason: s.Note}, "test")
-			}
-			if err != nil {
-				t.Fatalf("plan case %d (%s) step %+v: %v", i+1, no, s, err)
-			}
-		}
-		if p.Picked {
-			if _, err := db.ExecContext(ctx, `INSERT INTO spot_checks (case_id, month, seed, sampled)
-				SELECT id, round, 7, true FROM cases WHERE case_no = $1`, no); err != nil {
-				t.Fatal(err)
-			}
+			t.Fatalf("plan case %d (%s) step %+v: %v", i+1, no, s, err)
 		}
 	}
-	db.Now = func() time.Time { return AsOf }
-	return db, nos, url
 }
 
 // AssessDispatch is the day AssessPlan's round was dispatched: the 12th, two days after the
