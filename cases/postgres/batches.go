@@ -202,7 +202,7 @@ func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs 
 	copyCtx, cancelCopy := context.WithCancel(ctx)
 	defer cancelCopy()
 	copier := startCopier(copyCtx, conn)
-	chunk := copier.next()
+	chunk := copier.next(warningCopy, copyBytes+64<<10)
 	chunkRows := firstCopyRows
 	createdAt := copyTime(now)
 	var out copiedRows
@@ -227,7 +227,7 @@ func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs 
 		if chunk.rows == chunkRows || len(chunk.data) >= copyBytes {
 			chunk.end()
 			err := copier.send(ctx, chunk)
-			chunk, chunkRows = copier.next(), copyRows
+			chunk, chunkRows = copier.next(warningCopy, copyBytes+64<<10), copyRows
 			return err
 		}
 		return nil

@@ -39,12 +39,13 @@ func (db *DB) importConn(ctx context.Context) (*sqlx.DB, *sqlx.Conn, error) {
 	return pool, conn, nil
 }
 
-// warningCopier sends chunks of warning rows, already in COPY's binary format, on its own
-// goroutine, so that the rules and the next rows are worked on while the server stores the
-// last ones, and the server finds the next chunk ready when it has stored one. Each chunk is
-// one COPY statement: the warnings' references are checked when a statement ends (migration
-// 00550), so chunks let the server check one part while the next is being read.
-type warningCopier struct {
+// copier sends chunks of rows, already in COPY's binary format, on its own goroutine, so
+// that the rules and the next rows are worked on while the server stores the last ones, and
+// the server finds the next chunk ready when it has stored one. Each chunk is one COPY
+// statement, run in the order sent: the warnings' references are checked when a statement
+// ends (migration 00550; the registry's, 00700), so chunks let the server check one part
+// while the next is being read. An import's warnings and a registry load use it.
+type copier struct {
 	chunks chan copyChunk
 	free   chan []byte // sent chunks' buffers, for the next chunks
 	done   chan struct{}
@@ -53,15 +54,17 @@ type warningCopier struct {
 
 // startCopier starts COPYing on conn, which must be in the import's transaction and must not
 // be used by anyone else until wait returns.
-func startCopier(ctx context.Context, conn *sqlx.Conn) *warningCopier {
-	c := &warningCopier{chunks: make(chan copyChunk, 1), free: make(chan []byte, 2), done: make(chan struct{})}
-	stmt := "COPY warnings (" + strings.Join(warningColumns, ", ") + ") FROM STDIN (FORMAT binary)"
+func startCopier(ctx context.Context, conn *sqlx.Conn) *copier {
+	c := &copier{chunks: make(chan copyChunk, 1), free: make(chan []byte, 2), done: make(chan struct{})}
 	go func() {
 		defer close(c.done)
 		c.err = conn.Raw(func(dc any) error {
 			pc := dc.(*stdlib.Conn).Conn().PgConn()
 			for chunk := range c.chunks {
-				if _, err := pc.CopyFrom(ctx, bytes.NewReader(chunk.data), stmt); err != nil {
+				if _, err := pc.CopyFrom(ctx, bytes.NewReader(chunk.data), chunk.stmt); err != nil {
+					if chunk.label != "" {
+						return fmt.Errorf("%s: %w", chunk.label, err)
+					}
 					return fmt.Errorf("import batch: copy rows %d–%d: %w", chunk.first, chunk.last, err)
 				}
 				select {
@@ -79,7 +82,7 @@ func startCopier(ctx context.Context, conn *sqlx.Conn) *warningCopier {
 }
 
 // send hands a chunk to the copier; it fails once the copier has failed.
-func (c *warningCopier) send(ctx context.Context, chunk copyChunk) error {
+func (c *copier) send(ctx context.Context, chunk copyChunk) error {
 	select {
 	case c.chunks <- chunk:
 		return nil
@@ -94,34 +97,40 @@ func (c *warningCopier) send(ctx context.Context, chunk copyChunk) error {
 }
 
 // wait ends the copier after the chunks sent and returns its error.
-func (c *warningCopier) wait() error {
+func (c *copier) wait() error {
 	close(c.chunks)
 	<-c.done
 	return c.err
 }
 
-// copyChunk is one COPY statement's data: header, rows and trailer of PostgreSQL's binary
-// COPY format, in warningColumns' order. It is written by hand rather than through pgx's
-// CopyFrom, whose per-value type look-ups cost the importer a fifth of its time: these are
-// the only types an import sends.
+// copyChunk is one COPY statement and its data: header, rows and trailer of PostgreSQL's
+// binary COPY format, in the statement's columns' order. It is written by hand rather than
+// through pgx's CopyFrom, whose per-value type look-ups cost the importer a fifth of its
+// time: these are the only types an import sends.
 type copyChunk struct {
+	stmt        string
 	data        []byte
 	rows        int
-	first, last int // the file's row numbers, for errors
+	first, last int    // the file's row numbers, for a warning chunk's errors
+	label       string // what a failure says, when not a warning chunk
 }
 
-// next starts a chunk, in the buffer of a chunk sent if there is one.
-func (c *warningCopier) next() copyChunk {
+// warningCopy is the statement of an import's warning chunks.
+var warningCopy = "COPY warnings (" + strings.Join(warningColumns, ", ") + ") FROM STDIN (FORMAT binary)"
+
+// next starts a chunk of stmt, in the buffer of a chunk sent if there is one, else in a new
+// one of size bytes (it grows if need be).
+func (c *copier) next(stmt string, size int) copyChunk {
 	var b []byte
 	select {
 	case b = <-c.free:
 	default:
-		b = make([]byte, 0, copyBytes+64<<10)
+		b = make([]byte, 0, size)
 	}
 	b = append(b, "PGCOPY\n\377\r\n\000"...)
 	b = binary.BigEndian.AppendUint32(b, 0) // flags
 	b = binary.BigEndian.AppendUint32(b, 0) // header extension
-	return copyChunk{data: b}
+	return copyChunk{stmt: stmt, data: b}
 }
 
 // add appends one warning row; createdAt is microseconds since 2000-01-01 00:00 UTC.

@@ -41,15 +41,20 @@ const registryLockKey = 0x66705f7267 // "fp_rg"
 // RegistryLoad is a registry re-import in progress (docs/registry.md): one transaction under the
 // registry's and the dispatch round's advisory locks (a round never sees half an import),
 // the file's rows in a temporary table, the difference computed and applied in SQL, so that
-// a registry at the file limit never sits in the process's memory.
+// a registry at the file limit never sits in the process's memory. Into an empty registry
+// (a first import) the rows go straight to the registry's tables instead (registryfirst.go).
+// The transaction runs on a connection of its own, of pgx's driver, whose binary COPY
+// carries the rows (registrycopy.go).
 type RegistryLoad struct {
 	db       *DB
+	pool     *sqlx.DB // the load's own connection's, closed with it
+	conn     *sqlx.Conn
 	tx       *sqlx.Tx
 	opt      RegistryOptions
 	names    map[string]string
 	rows     int
-	copy     *sql.Stmt // the rows' COPY, while rows come
-	copied   traceMark // when the COPY began
+	out      rowCopy   // the rows' COPY, while rows come
+	bulk     *bulkLoad // a first import: the rows go to the registry's tables
 	finished bool
 }
 
@@ -66,40 +71,27 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnounce
 	if err != nil {
 		return nil, err
 	}
-	tx, err := db.BeginTxx(ctx, nil)
+	pool, conn, err := db.importConn(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("begin registry import: %w", err)
 	}
-	l := &RegistryLoad{db: db, tx: tx, opt: RegistryOptions{Announce: announce}, names: names}
-	for _, k := range []int64{registryLockKey, dispatchLockKey} {
-		if _, err := execTraced(ctx, tx, `SELECT pg_advisory_xact_lock($1)`, k); err != nil {
-			l.Abort()
-			return nil, fmt.Errorf("registry lock: %w", err)
-		}
+	tx, err := conn.BeginTxx(ctx, nil)
+	if err != nil {
+		conn.Close()
+		pool.Close()
+		return nil, fmt.Errorf("begin registry import: %w", err)
 	}
-	// The file and the diff's hash joins stay in memory: a registry of 100,000 households
-	// is some 40 MB of rows, over the default temporary buffers (8 MB) and work_mem (4 MB).
-	// temp_buffers can only be set before a session's first temporary table, so a pooled
-	// connection that had one keeps its own (the savepoint keeps the refusal harmless).
-	if registryTrace {
-		tx.GetContext(ctx, &traceBackend, `SELECT pg_backend_pid()`)
-	}
-	// The temporary tables are analysed for the sizes and key counts that make the diff's
-	// joins hash joins: a sample of 3,000 rows tells them (the default's 30,000 took some
-	// 100 ms of the server's CPU for each of the three); the registry's own tables are
-	// analysed at the default (settings: registryDefaultStatistics).
-	if _, err := execTraced(ctx, tx, `SET LOCAL default_statistics_target = 10`); err != nil {
+	l := &RegistryLoad{db: db, pool: pool, conn: conn, tx: tx, opt: RegistryOptions{Announce: announce}, names: names}
+	if err := l.settings(ctx); err != nil {
 		l.Abort()
-		return nil, fmt.Errorf("registry import settings: %w", err)
+		return nil, err
 	}
-	if _, err := execTraced(ctx, tx, `SET LOCAL work_mem = '64MB'`); err != nil {
+	if err := l.beginFirstImport(ctx); err != nil {
 		l.Abort()
-		return nil, fmt.Errorf("registry import settings: %w", err)
+		return nil, err
 	}
-	if _, err := execTraced(ctx, tx, `SAVEPOINT temp_buffers`); err == nil {
-		if _, err := execTraced(ctx, tx, `SET temp_buffers = '64MB'`); err != nil {
-			execTraced(ctx, tx, `ROLLBACK TO SAVEPOINT temp_buffers`)
-		}
+	if l.bulk != nil {
+		return l, nil
 	}
 	if _, err := execTraced(ctx, tx, `
 		CREATE TEMP TABLE registry_file (household_no text, head_id_number text, township text, village text,
@@ -110,55 +102,90 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnounce
 	return l, nil
 }
 
-// Add takes a batch of the file's accepted rows. They go to the temporary table by COPY,
-// left open between batches, so that the server stores rows while the next ones are read.
-func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error {
-	if l.copy == nil {
-		st, err := l.tx.PrepareContext(ctx, pq.CopyIn("registry_file", "household_no", "head_id_number", "township",
-			"village", "kind", "risk_status", "id_number", "name", "relation"))
-		if err != nil {
-			return fmt.Errorf("registry rows: %w", err)
+// settings takes the load's locks and sets its transaction for the diff's joins.
+func (l *RegistryLoad) settings(ctx context.Context) error {
+	tx := l.tx
+	for _, k := range []int64{registryLockKey, dispatchLockKey} {
+		if _, err := execTraced(ctx, tx, `SELECT pg_advisory_xact_lock($1)`, k); err != nil {
+			return fmt.Errorf("registry lock: %w", err)
 		}
-		l.copy = st
-		l.copied = traceStart()
 	}
-	for _, m := range ms {
+	if registryTrace {
+		tx.GetContext(ctx, &traceBackend, `SELECT pg_backend_pid()`)
+	}
+	// The file and the diff's hash joins stay in memory: a registry of 100,000 households
+	// is some 40 MB of rows, over the default temporary buffers (8 MB) and work_mem (4 MB).
+	// The temporary tables are analysed for the sizes and key counts that make the diff's
+	// joins hash joins: a sample of 3,000 rows tells them (the default's 30,000 took some
+	// 100 ms of the server's CPU for each of the three); the registry's own tables are
+	// analysed at the default (settings: registryDefaultStatistics).
+	for _, q := range []string{`SET LOCAL default_statistics_target = 10`, `SET LOCAL work_mem = '64MB'`} {
+		if _, err := execTraced(ctx, tx, q); err != nil {
+			return fmt.Errorf("registry import settings: %w", err)
+		}
+	}
+	// temp_buffers can only be set before a session's first temporary table (the load's
+	// connection is new, but the savepoint keeps a refusal harmless).
+	if _, err := execTraced(ctx, tx, `SAVEPOINT temp_buffers`); err == nil {
+		if _, err := execTraced(ctx, tx, `SET temp_buffers = '64MB'`); err != nil {
+			execTraced(ctx, tx, `ROLLBACK TO SAVEPOINT temp_buffers`)
+		}
+	}
+	return nil
+}
+
+// Add takes a batch of the file's accepted rows. They go to the server by binary COPY as
+// they come (a chunk at a time, on its own goroutine), so that the server stores rows while
+// the next ones are read.
+func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error {
+	if l.bulk != nil {
+		return l.addFirst(ctx, ms)
+	}
+	c := l.out.start(ctx, l.conn)
+	for i := range ms {
+		m := &ms[i]
 		town := m.Township
 		if canon, ok := l.names[town]; ok {
 			town = canon
 		}
-		if _, err := l.copy.ExecContext(ctx, m.HouseholdNo, m.HeadIDNumber, town, m.Village, m.Kind, m.RiskStatus,
-			m.IDNumber, m.Name, m.Relation); err != nil {
-			return fmt.Errorf("registry rows: %w", err)
+		c.chunk.data = appendFileRow(c.chunk.data, m, town)
+		c.chunk.rows++
+		if c.full() {
+			if err := c.send(ctx, registryFileCopy); err != nil {
+				return err
+			}
 		}
 	}
 	l.rows += len(ms)
 	return nil
 }
 
-// endCopy ends the rows' COPY, before any other statement of the load.
-func (l *RegistryLoad) endCopy(ctx context.Context) error {
-	if l.copy == nil {
-		return nil
-	}
-	st := l.copy
-	l.copy = nil
-	if _, err := st.ExecContext(ctx); err != nil {
-		st.Close()
-		return fmt.Errorf("registry rows: %w", err)
-	}
-	return st.Close()
-}
-
 // Abort rolls the import back (nothing changes).
 func (l *RegistryLoad) Abort() {
 	if !l.finished {
 		l.finished = true
-		if l.copy != nil {
-			l.copy.Close()
-		}
+		l.out.abort()
 		l.tx.Rollback()
+		l.close()
 	}
+}
+
+// commit commits the load's transaction; rolled back on failure.
+func (l *RegistryLoad) commit() error {
+	l.finished = true
+	defer l.close()
+	start := traceStart()
+	if err := l.tx.Commit(); err != nil {
+		return fmt.Errorf("apply registry: commit: %w", err)
+	}
+	traceStep("commit", start)
+	return nil
+}
+
+// close gives the load's connection up.
+func (l *RegistryLoad) close() {
+	l.conn.Close()
+	l.pool.Close()
 }
 
 // registryDiffSQL fills registry_chg with the difference between the file and the registry,
@@ -248,19 +275,20 @@ func (l *RegistryLoad) Finish(ctx context.Context, opt cases.RegistryImportOptio
 		}
 		return cases.RegistryImportResult{Diff: a.Diff}, nil
 	}
-	l.finished = true
-	start := traceStart()
-	if err := l.tx.Commit(); err != nil {
-		return cases.RegistryImportResult{}, fmt.Errorf("apply registry: commit: %w", err)
+	if err := l.commit(); err != nil {
+		return cases.RegistryImportResult{}, err
 	}
-	traceStep("commit", start)
 	return cases.RegistryImportResult{BatchID: a.BatchID, Diff: a.Diff, CasesMoved: len(a.Moves)}, nil
 }
 
 // finish decides what the file changes (decide), then, unless nothing is to be written,
-// writes it (apply), all in the load's one transaction.
+// writes it (apply), all in the load's one transaction; a first import has stored the rows
+// already and ends its own way (firstImport).
 func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 	var out RegistryApplied
+	if l.bulk != nil {
+		return out, l.firstImport(ctx, &out)
+	}
 	write, err := l.decide(ctx, &out)
 	if err != nil || !write {
 		return out, err
@@ -269,16 +297,14 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 }
 
 // decide ends the rows' COPY, builds the file's tables and the change list (registry_chg),
-// reads it into out.Diff and says whether it is to be written: not for a dry run, an
-// identical file, or a first import that stored the file itself; a refusal is an error.
+// reads it into out.Diff and says whether it is to be written: not for a dry run or an
+// identical file; a refusal is an error. An empty registry not loaded as a first import
+// (its tables not to be had at once, or removed households in them) takes every good row.
 func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, error) {
 	tx := l.tx
-	start := traceStart()
-	if err := l.endCopy(ctx); err != nil {
+	if err := l.out.end(ctx, registryFileCopy); err != nil {
 		return false, err
 	}
-	traceStep("end of the rows' COPY", start)
-	traceStep("the rows' COPY, from the first row", l.copied)
 	if err := tx.GetContext(ctx, &out.Diff.ActiveBefore, `SELECT count(*) FROM registry_households WHERE status = 'active'`); err != nil {
 		return false, fmt.Errorf("registry size: %w", err)
 	}
@@ -288,12 +314,6 @@ func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, 
 	}
 	if out.Diff.ActiveBefore == 0 {
 		ref = cases.RegistryRefusals{} // a first import stores every good row
-	}
-	if out.Diff.ActiveBefore == 0 && !l.opt.DryRun {
-		done, err := l.firstImport(ctx, out)
-		if done || err != nil {
-			return false, err
-		}
 	}
 	if err := holdRefused(ctx, tx, ref, &out.Diff); err != nil {
 		return false, err
@@ -482,9 +502,8 @@ func (db *DB) ApplyRegistry(ctx context.Context, ms []cases.RegistryMember, opt 
 	if a.BatchID == "" {
 		return a, nil // identical: rolled back by the deferred Abort
 	}
-	l.finished = true
-	if err := l.tx.Commit(); err != nil {
-		return RegistryApplied{}, fmt.Errorf("apply registry: commit: %w", err)
+	if err := l.commit(); err != nil {
+		return RegistryApplied{}, err
 	}
 	return a, nil
 }

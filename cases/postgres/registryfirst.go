@@ -2,7 +2,14 @@ package postgres
 
 import (
 	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
 	"fmt"
+	"hash/maphash"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -10,17 +17,53 @@ import (
 	"github.com/fangpin/fangpin/cases"
 )
 
-// firstImport loads a registry into empty registry tables (no household or member at all,
+// A first import loads a registry into empty registry tables (no household or member at all,
 // removed ones included): every household of the file is added and nothing else can change,
-// so the diff's joins are skipped. The rows go from the file's table straight into the
-// registry's, whose indexes are dropped for the load and built again afterwards: building an
+// so there is no diff to compute. The members go from the importer straight into
+// registry_members by binary COPY while the file is read, each chunk's new households by a
+// COPY of their own just before; the members' reference check (migration 00700) is set aside
+// for the load and run once over the whole table at its end (checkMembersHouseholds). The
+// tables' indexes are dropped when the load begins and built again at its end: building an
 // index over 300,000 keys by one sort costs a fraction of inserting them one by one. The
-// tables are locked for that (ACCESS EXCLUSIVE, until the commit), which is why it is tried
-// only on empty tables and given up, keeping the indexes, when a reader holds them for more
-// than a few seconds. The references are checked as always (migration 00700's statement
-// triggers); a failure rolls everything back, the indexes included. It returns false, having
-// changed nothing, when the registry is not empty: the caller then computes the diff.
-func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) (bool, error) {
+// tables are locked for that (ACCESS EXCLUSIVE, from the load's beginning until the commit),
+// which is why it is tried only on empty tables and given up, for the diff (which adds every
+// household too, more slowly), when a reader holds them for more than a few seconds. A
+// failure rolls everything back, the indexes and the trigger included. A dry run loads the
+// same way and rolls back.
+
+// registryHouseholdsCopy and registryMembersCopy are a first import's statements, in the
+// column order of appendHouseholdRow and appendMemberRow.
+const (
+	registryHouseholdsCopy = `COPY registry_households (household_no, head_id_number, township_id, village, kind, risk_status, updated_at)
+	FROM STDIN (FORMAT binary)`
+	registryMembersCopy = `COPY registry_members (id_number, household_no, name, relation, updated_at) FROM STDIN (FORMAT binary)`
+	registryHistoryCopy = `COPY registry_history (id_number, household_no, change, changed_on, batch_id, status, detail, created_at)
+	FROM STDIN (FORMAT binary)`
+)
+
+// bulkLoad is a first import in progress.
+type bulkLoad struct {
+	townIDs    map[string]int           // township name, alias or former name → id
+	households map[string]bulkHousehold // 户编号 → what its first row said
+	villages   map[string][]string      // 户编号 → the villages its rows name, when more than one
+	seed       maphash.Seed
+	last       *cases.RegistryMember // the row before, in the batch being added
+	house      copyChunk             // households of the members being sent, not sent yet
+	now        time.Time
+	rebuild    func(table string) error // builds a table's dropped indexes again
+}
+
+// bulkHousehold is what a first import keeps of a household, small for a county's 100,000:
+// its first row's village, and a hash of its head, township, kind and risk, which every row
+// of the household must repeat.
+type bulkHousehold struct {
+	village string
+	sig     uint64
+}
+
+// beginFirstImport makes the load a first import (l.bulk) when the registry is empty and its
+// tables can be had for a bulk load; otherwise the load stays a diff.
+func (l *RegistryLoad) beginFirstImport(ctx context.Context) error {
 	tx := l.tx
 	empty := func() (bool, error) {
 		var e bool
@@ -31,103 +74,335 @@ func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) (b
 		return e, nil
 	}
 	if e, err := empty(); err != nil || !e {
-		return false, err
+		return err
+	}
+	townIDs, err := l.db.TownshipIndex(ctx) // read before the lock: on another connection
+	if err != nil {
+		return err
 	}
 	locked, err := lockForLoad(ctx, tx, "registry_households", "registry_members")
-	if err != nil {
-		return false, err
+	if err != nil || !locked {
+		return err
 	}
 	if e, err := empty(); err != nil || !e {
 		// Filled since the first look (by 人员变动, which takes no registry lock): the diff
 		// applies; the lock taken is harmless and lasts only until the commit.
-		return false, err
+		return err
 	}
-	rebuild := func(string) error { return nil }
-	if locked {
-		if rebuild, err = dropIndexes(ctx, tx, "registry_households", "registry_members"); err != nil {
-			return true, err
+	rebuild, err := dropIndexes(ctx, tx, "registry_households", "registry_members")
+	if err != nil {
+		return err
+	}
+	// The members' reference check (00700) runs once, over the whole table, when the load
+	// ends (finishTables): a check at the end of every chunk's statement would look up each
+	// member's household one by one, the load's largest cost after the rows themselves.
+	if _, err := execTraced(ctx, tx, `ALTER TABLE registry_members DISABLE TRIGGER `+membersRefsTrigger); err != nil {
+		return fmt.Errorf("registry load: %w", err)
+	}
+	l.bulk = &bulkLoad{townIDs: townIDs, households: map[string]bulkHousehold{}, villages: map[string][]string{},
+		seed: maphash.MakeSeed(), now: l.db.Now(), rebuild: rebuild}
+	return nil
+}
+
+// addFirst sends a first import's rows: members to their chunk, households new to the
+// load to the households' chunk, which goes first.
+func (l *RegistryLoad) addFirst(ctx context.Context, ms []cases.RegistryMember) error {
+	b := l.bulk
+	c := l.out.start(ctx, l.conn)
+	if b.house.data == nil {
+		b.house = c.copier.next("", registryChunkBytes)
+	}
+	updatedAt := copyTime(b.now)
+	b.last = nil // the batch's rows are the caller's, until Add returns
+	for i := range ms {
+		m := &ms[i]
+		if err := b.household(m, updatedAt); err != nil {
+			return err
+		}
+		c.chunk.data = appendMemberRow(c.chunk.data, m, updatedAt)
+		c.chunk.rows++
+		if c.full() {
+			if err := l.sendFirst(ctx); err != nil {
+				return err
+			}
 		}
 	}
-	if _, err := execTraced(ctx, tx, registryDefaultStatistics); err != nil {
-		return true, fmt.Errorf("registry import settings: %w", err)
+	l.rows += len(ms)
+	return nil
+}
+
+// household notes m's household: a new one is written to the households' chunk, a known one
+// must agree with its first row, and a row naming another village is kept for the smallest.
+func (b *bulkLoad) household(m *cases.RegistryMember, updatedAt int64) error {
+	if p := b.last; p != nil && m.HouseholdNo == p.HouseholdNo && m.HeadIDNumber == p.HeadIDNumber && m.Township == p.Township &&
+		m.Kind == p.Kind && m.RiskStatus == p.RiskStatus && m.Village == p.Village {
+		return nil // the household of the row before, as it said (a file lists a household's rows together)
 	}
-	now := l.db.Now()
-	d := &out.Diff
-	// Households before members: the members' reference check (at the end of their
-	// statement) looks their households up by the primary key built in between.
-	if _, err := execTraced(ctx, tx, `
-		INSERT INTO registry_households (household_no, head_id_number, township_id, village, kind, risk_status, updated_at)
-		SELECT f.household_no, f.head_id_number, t.id, min(f.village), f.kind, f.risk_status, $1
-		FROM registry_file f JOIN townships t ON t.name = f.township
-		GROUP BY f.household_no, f.head_id_number, t.id, f.kind, f.risk_status`, now); err != nil {
-		return true, fmt.Errorf("apply registry rows: %w", err)
+	b.last = m
+	town, ok := b.townIDs[m.Township]
+	if !ok {
+		return errUnknownTownship(m.Township)
 	}
-	if err := rebuild("registry_households"); err != nil {
-		return true, err
+	var sig maphash.Hash
+	sig.SetSeed(b.seed)
+	for _, v := range [...]string{m.HeadIDNumber, m.Kind, m.RiskStatus} {
+		sig.WriteString(v)
+		sig.WriteByte(0)
 	}
-	if _, err := execTraced(ctx, tx, `ANALYZE registry_households (household_no, status)`); err != nil {
-		return true, fmt.Errorf("registry statistics: %w", err)
+	var id [4]byte
+	binary.BigEndian.PutUint32(id[:], uint32(town))
+	sig.Write(id[:])
+	h, seen := b.households[m.HouseholdNo]
+	if !seen {
+		h = bulkHousehold{village: strings.Clone(m.Village), sig: sig.Sum64()}
+		b.households[strings.Clone(m.HouseholdNo)] = h
+		b.house.data = appendHouseholdRow(b.house.data, m, int32(town), updatedAt)
+		b.house.rows++
+		return nil
 	}
-	if _, err := execTraced(ctx, tx, `
-		INSERT INTO registry_members (id_number, household_no, name, relation, updated_at)
-		SELECT id_number, household_no, name, relation, $1 FROM registry_file`, now); err != nil {
-		return true, fmt.Errorf("apply registry rows: %w", err)
+	if h.sig != sig.Sum64() {
+		// registry.Import refuses such a row; a caller of ApplyRegistry gets what the
+		// households' primary key would say.
+		return fmt.Errorf("registry rows: the rows of household %s disagree on its head, township, kind or risk", m.HouseholdNo)
 	}
-	if err := rebuild("registry_members"); err != nil {
-		return true, err
+	if m.Village != h.village {
+		vs := b.villages[m.HouseholdNo]
+		if len(vs) == 0 {
+			vs = []string{h.village}
+		}
+		if !slices.Contains(vs, m.Village) {
+			b.villages[m.HouseholdNo] = append(vs, strings.Clone(m.Village))
+		}
 	}
-	if _, err := execTraced(ctx, tx, `ANALYZE registry_members (id_number, household_no, removed_at)`); err != nil {
-		return true, fmt.Errorf("registry statistics: %w", err)
+	return nil
+}
+
+// sendFirst sends the households' chunk, then the members'.
+func (l *RegistryLoad) sendFirst(ctx context.Context) error {
+	b := l.bulk
+	if b.house.rows > 0 {
+		h := b.house
+		h.stmt, h.label = registryHouseholdsCopy, "registry households"
+		h.end()
+		b.house = l.out.copier.next("", registryChunkBytes)
+		if err := l.out.copier.send(ctx, h); err != nil {
+			return err
+		}
+	}
+	return l.out.send(ctx, registryMembersCopy)
+}
+
+// firstImport ends a first import: the last rows sent, the tables finished, the change list
+// (every household added, in the registry's order) read, and, unless it is a dry run or
+// the file was empty (the caller then rolls back), the history and the import's record.
+func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) error {
+	if l.out.copier != nil && l.out.chunk.rows > 0 {
+		if err := l.sendFirst(ctx); err != nil {
+			l.out.abort()
+			return err
+		}
+	}
+	if err := l.out.end(ctx, registryMembersCopy); err != nil {
+		return err
+	}
+	if err := l.bulk.finishTables(ctx, l.tx); err != nil {
+		return err
 	}
 	start := traceStart()
 	var added []string
-	if err := tx.SelectContext(ctx, &added, `SELECT household_no FROM registry_households ORDER BY household_no`); err != nil {
-		return true, fmt.Errorf("registry diff: %w", err)
+	if err := l.tx.SelectContext(ctx, &added, `SELECT household_no FROM registry_households ORDER BY household_no`); err != nil {
+		return fmt.Errorf("registry diff: %w", err)
 	}
 	traceStep("read the change list", start)
+	d := &out.Diff
 	d.Added = len(added)
 	d.Changes = make([]cases.RegistryChange, len(added))
 	for i, h := range added {
 		d.Changes[i] = cases.RegistryChange{Change: cases.RegAdded, Household: h}
 	}
-	if d.Empty() {
-		return true, nil // no row stored: rolled back by the caller
+	if d.Empty() || l.opt.DryRun {
+		return nil
 	}
-	out.BatchID = newRegistryBatchID(now)
-	// The history is usually empty too before a first import: then its indexes are built
-	// after its 100,000 rows as well (the household index alone cost 0.6 s of CPU inserted
-	// row by row).
-	rebuildHistory := func(string) error { return nil }
-	var historyEmpty bool
-	if err := tx.GetContext(ctx, &historyEmpty, `SELECT NOT EXISTS (SELECT 1 FROM registry_history)`); err != nil {
-		return true, fmt.Errorf("registry history: %w", err)
+	out.BatchID = newRegistryBatchID(l.bulk.now)
+	if err := l.firstHistory(ctx, out.BatchID, d.Changes); err != nil {
+		return err
 	}
-	if locked && historyEmpty {
-		if got, err := lockForLoad(ctx, tx, "registry_history"); err != nil {
-			return true, err
-		} else if got {
-			if err := tx.GetContext(ctx, &historyEmpty, `SELECT NOT EXISTS (SELECT 1 FROM registry_history)`); err != nil {
-				return true, fmt.Errorf("registry history: %w", err)
+	return l.recordImport(ctx, out.BatchID, l.bulk.now, d)
+}
+
+// finishTables checks the members' references (checkMembersHouseholds), gives the households
+// whose rows name several villages the smallest of them (in the database's order, as the diff
+// takes it), builds the indexes again and analyses the tables, so that the next import is
+// planned on their real size.
+func (b *bulkLoad) finishTables(ctx context.Context, tx *sqlx.Tx) error {
+	if err := checkMembersHouseholds(ctx, tx); err != nil {
+		return err
+	}
+	if len(b.villages) > 0 {
+		var nos, vs []string
+		for no, v := range b.villages {
+			for _, x := range v {
+				nos, vs = append(nos, no), append(vs, x)
 			}
-			if historyEmpty {
-				if rebuildHistory, err = dropIndexes(ctx, tx, "registry_history"); err != nil {
-					return true, err
-				}
+		}
+		if _, err := execTraced(ctx, tx, `
+			UPDATE registry_households h SET village = v.village
+			FROM (SELECT household_no, min(village) AS village FROM unnest($1::text[], $2::text[]) AS x(household_no, village)
+				GROUP BY household_no) v
+			WHERE h.household_no = v.household_no AND h.village <> v.village`, nos, vs); err != nil {
+			return fmt.Errorf("apply registry rows: %w", err)
+		}
+	}
+	for _, t := range []string{"registry_households", "registry_members"} {
+		if err := b.rebuild(t); err != nil {
+			return err
+		}
+	}
+	if _, err := execTraced(ctx, tx, registryDefaultStatistics+`; ANALYZE registry_households (household_no, status); ANALYZE registry_members (id_number, household_no, removed_at)`); err != nil {
+		return fmt.Errorf("registry statistics: %w", err)
+	}
+	return nil
+}
+
+// membersRefsTrigger is migration 00700's check of the members' households on insert.
+const membersRefsTrigger = "registry_members_refs_insert"
+
+// checkMembersHouseholds checks, once the load's rows are all stored, what the members'
+// reference trigger would have checked at the end of each of its statements: every member's
+// household is there, and its township if it has one (migrations 00700, 00920; the table
+// was empty, so all of its rows are the load's). The tables'
+// indexes are not built yet: the households are hashed once, not looked up member by member.
+// The trigger is enabled again for every later statement.
+func checkMembersHouseholds(ctx context.Context, tx *sqlx.Tx) error {
+	if _, err := execTraced(ctx, tx, `ALTER TABLE registry_members ENABLE TRIGGER `+membersRefsTrigger); err != nil {
+		return fmt.Errorf("registry load: %w", err)
+	}
+	start := traceStart()
+	var bad struct {
+		Household sql.NullString `db:"household"`
+		Township  sql.NullInt64  `db:"township"`
+	}
+	if err := tx.GetContext(ctx, &bad, `SELECT
+		(SELECT min(m.household_no) FROM registry_members m
+			WHERE NOT EXISTS (SELECT 1 FROM registry_households h WHERE h.household_no = m.household_no)) AS household,
+		(SELECT min(m.township_id) FROM registry_members m
+			WHERE m.township_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM townships t WHERE t.id = m.township_id)) AS township`); err != nil {
+		return fmt.Errorf("registry load: %w", err)
+	}
+	traceStep("the members' references checked", start)
+	if bad.Household.Valid {
+		return fmt.Errorf("registry load: registry member of unknown household %s", bad.Household.String)
+	}
+	if bad.Township.Valid {
+		return fmt.Errorf("registry load: registry member of unknown township %d", bad.Township.Int64)
+	}
+	return nil
+}
+
+// firstHistory keeps a first import's changes (households added) in registry_history by
+// binary COPY, in the change list's order, each with the code and detail (the change's JSON)
+// a re-import's history has. The history is usually empty too before a first import: then its indexes
+// are dropped and built again after the rows as well.
+func (l *RegistryLoad) firstHistory(ctx context.Context, batch string, cs []cases.RegistryChange) error {
+	tx := l.tx
+	rebuild := func(string) error { return nil }
+	empty := func() (bool, error) {
+		var e bool
+		if err := tx.GetContext(ctx, &e, `SELECT NOT EXISTS (SELECT 1 FROM registry_history)`); err != nil {
+			return false, fmt.Errorf("registry history: %w", err)
+		}
+		return e, nil
+	}
+	if e, err := empty(); err != nil {
+		return err
+	} else if e {
+		if locked, err := lockForLoad(ctx, tx, "registry_history"); err != nil {
+			return err
+		} else if e, err := empty(); err != nil {
+			return err
+		} else if locked && e {
+			if rebuild, err = dropIndexes(ctx, tx, "registry_history"); err != nil {
+				return err
 			}
 		}
 	}
-	if err := insertRegistryHistory(ctx, tx, `SELECT row_number() OVER (ORDER BY household_no) AS ord, text '`+cases.RegAdded+`' AS change,
-		household_no AS household, text '' AS id_number, '{}'::text[] AS fields, text '' AS from_, text '' AS to_ FROM registry_households`,
-		out.BatchID, cases.DateOf(now), now); err != nil {
-		return true, err
+	c := rowCopy{what: "history's"}
+	c.start(ctx, l.conn)
+	on, at := copyDate(cases.DateOf(l.bulk.now)), copyTime(l.bulk.now)
+	for i := range cs {
+		if cs[i].Change != cases.RegAdded || len(cs[i].Fields) > 0 {
+			c.abort()
+			return fmt.Errorf("registry history: a first import's change %q", cs[i].Change)
+		}
+		detail, err := json.Marshal(cs[i])
+		if err != nil {
+			c.abort()
+			return fmt.Errorf("registry history: %w", err)
+		}
+		c.chunk.data = appendHistoryRow(c.chunk.data, &cs[i], on, batch, detail, at)
+		c.chunk.rows++
+		if c.full() {
+			if err := c.send(ctx, registryHistoryCopy); err != nil {
+				c.abort()
+				return err
+			}
+		}
 	}
-	if err := rebuildHistory("registry_history"); err != nil {
-		return true, err
+	if err := c.end(ctx, registryHistoryCopy); err != nil {
+		return err
 	}
-	if err := l.recordImport(ctx, out.BatchID, now, d); err != nil {
-		return true, err
-	}
-	return true, nil
+	return rebuild("registry_history")
+}
+
+// appendHouseholdRow writes m's household for registryHouseholdsCopy.
+func appendHouseholdRow(b []byte, m *cases.RegistryMember, town int32, updatedAt int64) []byte {
+	b = binary.BigEndian.AppendUint16(b, 7)
+	b = appendText(b, m.HouseholdNo)
+	b = appendText(b, m.HeadIDNumber)
+	b = appendInt4(b, town)
+	b = appendText(b, m.Village)
+	b = appendText(b, m.Kind)
+	b = appendText(b, m.RiskStatus)
+	return appendTimestamp(b, updatedAt)
+}
+
+// appendMemberRow writes a member for registryMembersCopy.
+func appendMemberRow(b []byte, m *cases.RegistryMember, updatedAt int64) []byte {
+	b = binary.BigEndian.AppendUint16(b, 5)
+	b = appendText(b, m.IDNumber)
+	b = appendText(b, m.HouseholdNo)
+	b = appendText(b, m.Name)
+	b = appendText(b, m.Relation)
+	return appendTimestamp(b, updatedAt)
+}
+
+// appendHistoryRow writes a household a first import added, for registryHistoryCopy, as
+// insertRegistryHistory writes a change: its code (cases.Change), the status after it, and
+// its detail as jsonb (version 1, then the text); an added household names no fields (the
+// column's default).
+func appendHistoryRow(b []byte, c *cases.RegistryChange, on int32, batch string, detail []byte, at int64) []byte {
+	b = binary.BigEndian.AppendUint16(b, 8)
+	b = appendText(b, c.IDNumber)
+	b = appendText(b, c.Household)
+	b = appendText(b, c.Change)
+	b = appendInt4(b, on)
+	b = appendText(b, batch)
+	b = appendText(b, "active")
+	b = binary.BigEndian.AppendUint32(b, uint32(1+len(detail)))
+	b = append(b, 1)
+	b = append(b, detail...)
+	return appendTimestamp(b, at)
+}
+
+// appendTimestamp writes a timestamptz given as copyTime gives it.
+func appendTimestamp(b []byte, at int64) []byte {
+	b = binary.BigEndian.AppendUint32(b, 8)
+	return binary.BigEndian.AppendUint64(b, uint64(at))
+}
+
+// copyDate is d as binary date: days since 2000-01-01.
+func copyDate(d cases.Date) int32 {
+	return int32(time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC).Sub(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).Hours() / 24)
 }
 
 // lockForLoad takes the tables for a bulk load into them (ACCESS EXCLUSIVE) if it can within

@@ -106,6 +106,10 @@ func BenchmarkRegistryImportVsPsqlCopy(b *testing.B) {
 				b.Fatalf("%s: %v\n%s", label, err, stderr.Bytes()[max(0, stderr.Len()-2000):])
 			}
 			importTime := time.Since(start)
+			if os.Getenv("FANGPIN_REGISTRY_TRACE") != "" {
+				// The importer's per-statement trace (wall and server CPU), for the report.
+				b.Logf("%s, trace:\n%s", label, stderr.Bytes())
+			}
 			rss = imp.ProcessState.SysUsage().(*syscall.Rusage).Maxrss // KiB on Linux
 			cpu := imp.ProcessState.UserTime() + imp.ProcessState.SystemTime()
 			if err := json.Unmarshal(out, &a); err != nil {
