@@ -48,6 +48,9 @@ type Batch struct {
 // assurance, whose rows are one per person and 问题类型, the 问题类型 ("" for other categories).
 type PersonSet interface {
 	Has(idNumber, problemType string) bool
+	// Each calls f once for every person (and 问题类型) the set holds, in no order; idNumber's
+	// bytes are valid only during the call.
+	Each(f func(idNumber []byte, problemType string))
 }
 
 // Warning is one accepted row of a batch. Rule is empty when the row raised no warning

@@ -189,8 +189,23 @@ func (p *parser) Has(idNumber, problemType string) bool {
 	if p.iProblem >= 0 {
 		key = key*8 + uint64(problemTypeIndex(problemType)+1)
 	}
-	_, ok = p.seen[key]
-	return ok
+	return p.seen.has(key)
+}
+
+// Each calls f for every person (and 问题类型) the file had an accepted row for, from the
+// duplicate check's keys: an accepted row's ID number is valid, so its key gives it back.
+func (p *parser) Each(f func(idNumber []byte, problemType string)) {
+	buf := make([]byte, 0, 18)
+	p.seen.each(func(key uint64) {
+		problem := ""
+		if p.iProblem >= 0 {
+			if i := key % 8; i > 0 {
+				problem = cases.ProblemTypes[i-1]
+			}
+			key /= 8
+		}
+		f(cases.AppendIDNumber(buf[:0], key), problem)
+	})
 }
 
 // pushingDepartment finds the department of a push and checks that it pushes the category;
@@ -261,10 +276,10 @@ type parser struct {
 	depts                                map[string]bool
 	rules                                cases.Rules
 	store                                Store
-	seen                                 map[uint64]int32 // first 17 digits of an ID number (×8 + 问题类型) → row; exact and small
-	iProblem                             int              // index in fields of 问题类型 (assurance), -1 if none
-	dateCol                              []bool           // by column index: a date column, stored as YYYY-MM-DD
-	ownCol                               []bool           // by column index: stored in a warning column of its own, so not in detail
+	seen                                 personKeys // first 17 digits of an ID number (×8 + 问题类型) → row; exact and small
+	iProblem                             int        // index in fields of 问题类型 (assurance), -1 if none
+	dateCol                              []bool     // by column index: a date column, stored as YYYY-MM-DD
+	ownCol                               []bool     // by column index: stored in a warning column of its own, so not in detail
 	progress                             func(int)
 	lastKind                             string // the last 人员类别 read, and what registeredKind said
 	lastKindSays                         bool
@@ -292,7 +307,7 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 		}
 		return -1
 	}
-	p := &parser{cat: cat, header: header, seen: map[uint64]int32{},
+	p := &parser{cat: cat, header: header,
 		iName: idx(ColName), iID: idx(ColID), iTown: idx(ColTownship), iVillage: idx(ColVillage), iHeadID: idx(ColHeadID), iProblem: -1}
 	p.iChange = idx(ColChange)
 	for c, i := range cols {
@@ -800,10 +815,9 @@ func (p *parser) checkRepeat(r record, w *cases.Warning, e *rowErrs) {
 	if p.iProblem >= 0 {
 		key = key*8 + uint64(problemTypeIndex(r.cell(p.fields[p.iProblem].idx))+1)
 	}
-	prev, dup := p.seen[key]
+	prev, dup := p.seen.firstOrAdd(key, int32(e.row))
 	switch {
 	case !dup:
-		p.seen[key] = int32(e.row)
 	case p.schoolYear != "":
 		e.bad(ColID, "与第 %d 行是同一个人（同一学年 %s），重复了", prev, p.schoolYear)
 	case p.iProblem >= 0:

@@ -1,8 +1,11 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math/bits"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -26,11 +29,13 @@ const samePush = `b.department_id = (SELECT id FROM departments WHERE name = $1)
 // by b, so that no dispatch reads it (the later row wins, whether it warns or not). It returns
 // how many rows of b replaced an earlier row.
 //
-// Once per import: one query brings the earlier rows and their people as arrays (a row each
-// would cost more than the import's reading of them), b.Persons picks those b names, and one
-// statement lists their rows. Nothing is read when the period has no earlier push. Pushes of
-// the same department, category and period take turns here (an advisory lock held to commit),
-// so that of two pushes at once the later one sees the earlier's rows.
+// Once per import: the earlier pushes' prints (migration 00910) tell which of b's people they
+// may hold, and only those people's earlier rows are read (none, when the files share nobody);
+// an earlier push without prints is read whole. One query brings the rows read and their
+// people as arrays (a row each would cost more than the import's reading of them), b.Persons
+// picks those b names, and one statement lists their rows. Pushes of the same department,
+// category and period take turns here (an advisory lock held to commit), so that of two
+// pushes at once the later one sees the earlier's rows and prints.
 func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 	if b.Persons == nil {
 		return 0, nil
@@ -40,6 +45,15 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 		return 0, fmt.Errorf("import batch: wait for earlier pushes: %w", err)
 	}
 	args := []any{b.Department, string(b.Category), b.Period, b.ID}
+	var earlier []earlierPush
+	if err := tx.SelectContext(ctx, &earlier, `SELECT b.id, p.batch_id IS NOT NULL AS printed, coalesce(p.prints, '') AS prints
+		FROM batches b LEFT JOIN batch_prints p ON p.batch_id = b.id WHERE b.undispatched AND `+samePush, args...); err != nil {
+		return 0, fmt.Errorf("import batch: earlier pushes: %w", err)
+	}
+	plan := planRead(earlier, b.Persons)
+	if len(plan.whole) == 0 && plan.ids == "" {
+		return 0, nil
+	}
 	// The rows already replaced are few or none: asked apart, they spare the earlier rows'
 	// query a look-up per row.
 	var gone pq.Int64Array
@@ -50,11 +64,13 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 	var rows pq.Int64Array
 	var ids, problems pq.StringArray
 	// 问题类型 only for assurance: for the other categories a million rows' empty strings are
-	// not worth their bytes.
+	// not worth their bytes. The pushes are named ($2, $3): a batch's rows are found by its key.
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(array_agg(w.id), '{}'), coalesce(array_agg(w.id_number), '{}'),
-			CASE WHEN $2 = 'assurance' THEN coalesce(array_agg(`+problemOf+`), '{}') ELSE '{}' END
+			CASE WHEN $1 = 'assurance' THEN coalesce(array_agg(`+problemOf+`), '{}') ELSE '{}' END
 		FROM batches b JOIN warnings w ON `+inBatch("w.batch_id", "b.id")+`
-		WHERE b.undispatched AND `+samePush+` AND w.case_id IS NULL AND w.rule <> '' AND w.id_number <> ''`, args...).
+		WHERE (b.id = ANY($2) OR b.id = ANY($3)) AND (b.id = ANY($2) OR w.id_number = ANY($4::text[]))
+			AND w.case_id IS NULL AND w.rule <> '' AND w.id_number <> ''`,
+		string(b.Category), pq.Array(plan.whole), pq.Array(plan.printed), cmp.Or(plan.ids, "{}")).
 		Scan(&rows, &ids, &problems); err != nil {
 		return 0, fmt.Errorf("import batch: earlier pushes: %w", err)
 	}
@@ -87,4 +103,173 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 		return 0, fmt.Errorf("import batch: supersede earlier rows: %w", err)
 	}
 	return len(people), nil
+}
+
+// earlierPush is an undispatched push of the same department, category and period, with its
+// prints when it has them.
+type earlierPush struct {
+	ID      string `db:"id"`
+	Printed bool   `db:"printed"`
+	Prints  []byte `db:"prints"`
+}
+
+// readPlan is what supersede reads of the earlier pushes: every row of the pushes in whole,
+// and of those in printed the rows of the ID numbers in ids (a text[] literal, "" for none).
+type readPlan struct {
+	whole, printed []string
+	ids            string
+}
+
+// planRead decides what supersede reads. Each person of persons whose ID number's print an
+// earlier push holds is in ids: a row of that push names someone persons holds only if that
+// person's print is among the push's, since the push stored a print of each of its warned
+// rows' id_number and persons gives back ID numbers as the rows store them. Two ID numbers
+// sharing a print only make a row read for nothing. When no person's print is held, the
+// printed pushes are not read at all: the files share nobody.
+func planRead(earlier []earlierPush, persons cases.PersonSet) readPlan {
+	var plan readPlan
+	n := 0
+	for _, e := range earlier {
+		if !e.Printed {
+			plan.whole = append(plan.whole, e.ID)
+			continue
+		}
+		plan.printed = append(plan.printed, e.ID)
+		n += len(e.Prints) / 8
+	}
+	if n == 0 {
+		return readPlan{whole: plan.whole}
+	}
+	prints := newPrintSet(n)
+	for _, e := range earlier {
+		for i := 0; i+8 <= len(e.Prints); i += 8 {
+			prints.add(binary.LittleEndian.Uint64(e.Prints[i:]))
+		}
+	}
+	// A text[] literal, not a []string: a push re-sent whole shares every person, and a
+	// string each would cost the importer's memory tens of megabytes. A person named twice
+	// (two 问题类型) is read once all the same.
+	var ids []byte
+	persons.Each(func(id []byte, _ string) {
+		if prints.has(personPrint(id)) {
+			ids = appendArrayElem(append(ids, ','), id)
+		}
+	})
+	if ids == nil {
+		plan.printed = nil
+		return plan
+	}
+	ids[0] = '{'
+	plan.ids = string(append(ids, '}'))
+	return plan
+}
+
+// appendArrayElem appends s to a text[] literal, quoted.
+func appendArrayElem(dst, s []byte) []byte {
+	dst = append(dst, '"')
+	for _, c := range s {
+		if c == '"' || c == '\\' {
+			dst = append(dst, '\\')
+		}
+		dst = append(dst, c)
+	}
+	return append(dst, '"')
+}
+
+// personPrint is a 64-bit hash of an ID number as warnings.id_number holds it (the rows'
+// prints and the later push's people are compared by it): 8 bytes at a time, each step a
+// multiply and a rotation, and a final mix (MurmurHash3's) so that every bit counts. It is
+// stored: never change it without a migration that drops the stored prints.
+func personPrint[T string | []byte](idNumber T) uint64 {
+	const k1, k2 = 0x87c37b91114253d5, 0x4cf5ad432745937f
+	h := uint64(len(idNumber))
+	for len(idNumber) > 0 {
+		var w uint64
+		n := min(len(idNumber), 8)
+		for i := n - 1; i >= 0; i-- {
+			w = w<<8 | uint64(idNumber[i])
+		}
+		idNumber = idNumber[n:]
+		h = bits.RotateLeft64(h^bits.RotateLeft64(w*k1, 31)*k2, 27)*5 + 0x52dce729
+	}
+	h ^= h >> 33
+	h *= 0xff51afd7ed558ccd
+	h ^= h >> 33
+	h *= 0xc4ceb9fe1a85ec53
+	return h ^ h>>33
+}
+
+// printSet holds prints for look-ups: open addressing in a table at most half full, a print
+// being already a hash (0, the empty slot's mark, is kept apart). A bitmap of 8 bits a print,
+// small enough to stay in the processor's cache where the table does not, answers most
+// look-ups of prints not held without touching the table.
+type printSet struct {
+	slots  []uint64
+	filter []uint64
+	shift  uint // 64 - log2(the filter's bits)
+	zero   bool
+}
+
+func newPrintSet(n int) printSet {
+	size := 16
+	for size < 2*n {
+		size *= 2
+	}
+	s := printSet{slots: make([]uint64, size), shift: 64 - 6}
+	for 1<<(64-s.shift) < 8*n {
+		s.shift--
+	}
+	s.filter = make([]uint64, 1<<(64-s.shift)/64)
+	return s
+}
+
+func (s *printSet) add(p uint64) {
+	b := p >> s.shift
+	s.filter[b/64] |= 1 << (b % 64)
+	if p == 0 {
+		s.zero = true
+		return
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := p & mask; ; i = (i + 1) & mask {
+		if s.slots[i] == 0 || s.slots[i] == p {
+			s.slots[i] = p
+			return
+		}
+	}
+}
+
+func (s *printSet) has(p uint64) bool {
+	if b := p >> s.shift; s.filter[b/64]&(1<<(b%64)) == 0 {
+		return false
+	}
+	if p == 0 {
+		return s.zero
+	}
+	mask := uint64(len(s.slots) - 1)
+	for i := p & mask; ; i = (i + 1) & mask {
+		switch s.slots[i] {
+		case p:
+			return true
+		case 0:
+			return false
+		}
+	}
+}
+
+// appendPrint appends a print as the prints column holds it: 8 bytes, little-endian.
+func appendPrint(prints []byte, p uint64) []byte {
+	return binary.LittleEndian.AppendUint64(prints, p)
+}
+
+// storePrints keeps a push's prints until a round dispatches it, for the later pushes of its
+// period: empty when it stored no warned row of a person, so that those read nothing of it.
+func storePrints(ctx context.Context, tx *sqlx.Tx, batchID string, prints []byte) error {
+	if prints == nil {
+		prints = []byte{}
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO batch_prints (batch_id, prints) VALUES ($1, $2)`, batchID, prints); err != nil {
+		return fmt.Errorf("import batch: prints: %w", err)
+	}
+	return nil
 }
