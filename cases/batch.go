@@ -53,6 +53,8 @@ type Batch struct {
 // the 问题类型 ("" for other categories).
 type PersonSet interface {
 	Has(hi, lo uint64, problemType string) bool
+	// Each calls f once for every person (and 问题类型) the set holds, in no order.
+	Each(f func(hi, lo uint64, problemType string))
 }
 
 // IDHashHalves is the first 16 bytes of a keyed hash (IDHash's hex) as two numbers, the

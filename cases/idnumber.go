@@ -3,6 +3,7 @@ package cases
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -48,7 +49,7 @@ var idWeights = [17]int{7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2}
 const idCheckChars = "10X98765432"
 
 // IDCheckChar computes the GB 11643 check character for the first 17 digits.
-func IDCheckChar(first17 string) byte {
+func IDCheckChar[T string | []byte](first17 T) byte {
 	sum := 0
 	for i := 0; i < 17; i++ {
 		sum += int(first17[i]-'0') * idWeights[i]
@@ -123,6 +124,27 @@ func IDKey(id string) (key uint64, ok bool) {
 	}
 	return key, true
 }
+
+// AppendIDNumber appends to dst the ID number whose IDKey is key: its 17 digits and their
+// check character. It is the number IDKey read when that number was valid.
+func AppendIDNumber(dst []byte, key uint64) []byte {
+	n := len(dst)
+	dst = slices.Grow(dst, 18)[:n+18]
+	d := dst[n : n+17]
+	d[0] = byte('0' + key/1e16%10)
+	key %= 1e16
+	for i := 15; i >= 1; i -= 2 { // two digits a step: a push asks this of each of its people
+		two := key % 100
+		key /= 100
+		d[i], d[i+1] = twoDigits[2*two], twoDigits[2*two+1]
+	}
+	dst[n+17] = IDCheckChar(d)
+	return dst
+}
+
+const twoDigits = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 // IDKeySet holds the IDKey of a set of ID numbers, or of their keyed hashes (IDHash).
 type IDKeySet map[uint64]struct{}

@@ -68,3 +68,17 @@ func TestIDKey(t *testing.T) {
 		t.Error("a nil set (not read) must say every number may be in it")
 	}
 }
+
+// AppendIDNumber gives back every valid number from its key (check characters X and digits,
+// leading zeros), so that a push's people can be compared with stored rows by their text.
+func TestAppendIDNumberGivesBackValidNumbers(t *testing.T) {
+	for _, id := range []string{"11010119900307803X", "110101199003078048", "000000190001010017", "622626195512310018"} {
+		if err := ValidateIDNumber(id); err != nil {
+			t.Fatalf("%s: %v", id, err)
+		}
+		k, _ := IDKey(id)
+		if got := string(AppendIDNumber([]byte("前"), k)); got != "前"+id {
+			t.Errorf("AppendIDNumber(%d) = %q, want %q", k, got, "前"+id)
+		}
+	}
+}

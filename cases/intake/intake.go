@@ -221,6 +221,21 @@ func (p *parser) personLo(lo uint64, problem int) uint64 {
 	return lo&^7 | uint64(problem)
 }
 
+// Each calls f for every person (and 问题类型) the file had an accepted row for: the halves
+// of their number's keyed hash as Has takes them (lo's lowest bits, for assurance, hold the
+// 问题类型 instead; a caller comparing hashes leaves them out).
+func (p *parser) Each(f func(hi, lo uint64, problemType string)) {
+	for _, k := range p.persons {
+		problem := ""
+		if p.iProblem >= 0 {
+			if i := k[1] & 7; i > 0 {
+				problem = cases.ProblemTypes[i-1]
+			}
+		}
+		f(k[0], k[1], problem)
+	}
+}
+
 // pushingDepartment finds the department of a push and checks that it pushes the category;
 // deptNames holds every department's name (for 责任部门).
 func pushingDepartment(ctx context.Context, store Store, req Request) (*cases.OrgDepartment, map[string]bool, error) {
@@ -290,9 +305,9 @@ type parser struct {
 	depts                                map[string]bool
 	rules                                cases.Rules
 	store                                Store
-	hasher, readHasher                   *seal.Sealer     // the look-up's and the reading goroutine's, when the store hashes IDs
-	seen                                 map[uint64]int32 // first 17 digits of an ID number (×8 + 问题类型) → row; exact and small
-	persons                              [][2]uint64      // the accepted rows' people as Has asks (hash halves), 16 bytes a row
+	hasher, readHasher                   *seal.Sealer // the look-up's and the reading goroutine's, when the store hashes IDs
+	seen                                 personKeys   // first 17 digits of an ID number (×8 + 问题类型) → row; exact and small
+	persons                              [][2]uint64  // the accepted rows' people as Has asks (hash halves), 16 bytes a row
 	sortPersons                          sync.Once
 	iProblem                             int    // index in fields of 问题类型 (assurance), -1 if none
 	dateCol                              []bool // by column index: a date column, stored as YYYY-MM-DD
@@ -324,7 +339,7 @@ func newParser(cat cases.Category, cols map[string]int, header []string) *parser
 		}
 		return -1
 	}
-	p := &parser{cat: cat, header: header, seen: map[uint64]int32{},
+	p := &parser{cat: cat, header: header,
 		iName: idx(ColName), iID: idx(ColID), iTown: idx(ColTownship), iVillage: idx(ColVillage), iHeadID: idx(ColHeadID), iProblem: -1}
 	p.iChange = idx(ColChange)
 	for c, i := range cols {
@@ -882,10 +897,9 @@ func (p *parser) checkRepeat(r record, w *cases.Warning, e *rowErrs) {
 	if p.iProblem >= 0 {
 		key = key*8 + uint64(problemTypeIndex(r.cell(p.fields[p.iProblem].idx))+1)
 	}
-	prev, dup := p.seen[key]
+	prev, dup := p.seen.firstOrAdd(key, int32(e.row))
 	switch {
 	case !dup:
-		p.seen[key] = int32(e.row)
 	case p.schoolYear != "":
 		e.bad(ColID, "与第 %d 行是同一个人（同一学年 %s），重复了", prev, p.schoolYear)
 	case p.iProblem >= 0:

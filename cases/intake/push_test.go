@@ -127,6 +127,54 @@ func TestLaterPushMergesPersonByPerson(t *testing.T) {
 	}
 }
 
+// A later push reads an earlier push's rows only for the people whose prints they share
+// (migration 00910): it must still find every one of them, an ID number ending in X and a
+// person it names on a quiet row included, and read whole an earlier push without prints.
+// Once dispatched, a push keeps no prints.
+func TestLaterPushFindsEarlierPeopleByTheirPrints(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	ctx := context.Background()
+	x := f.gen.IDNumber(1970)
+	for !strings.HasSuffix(x, "X") {
+		x = f.gen.IDNumber(1970)
+	}
+	b, c, d := f.gen.IDNumber(1971), f.gen.IDNumber(1972), f.gen.IDNumber(1973)
+	const header = "姓名,身份证号,乡镇,住院自付累计,门诊统筹费用,门特费用"
+	first := f.importFor(t, "医保局", cases.CatMedical, "2026-10", csvOf(header,
+		"甲,"+x+",城关镇,30000,0,0", "乙,"+b+",城关镇,30000,0,0", "丙,"+c+",城关镇,30000,0,0"))
+	var prints int
+	if err := f.db.Get(&prints, `SELECT length(prints) FROM batch_prints WHERE batch_id = $1`, first.ID); err != nil || prints != 3*8 {
+		t.Fatalf("first push keeps %d bytes of prints (%v), want 24", prints, err)
+	}
+	second := f.importFor(t, "医保局", cases.CatMedical, "2026-10", csvOf(header,
+		"甲二,"+x+",城关镇,100,0,0", "丙二,"+c+",城关镇,40000,0,0", "丁二,"+d+",城关镇,30000,0,0"))
+	if second.Replaced != 2 {
+		t.Fatalf("replaced %d, want 2 (甲 on a quiet row, 丙)", second.Replaced)
+	}
+	// An earlier push without prints, as one stored before them: read whole.
+	sep := f.importFor(t, "医保局", cases.CatMedical, "2026-09", csvOf(header, "甲九,"+x+",城关镇,30000,0,0", "乙九,"+b+",城关镇,30000,0,0"))
+	if _, err := f.db.Exec(`DELETE FROM batch_prints WHERE batch_id = $1`, sep.ID); err != nil {
+		t.Fatal(err)
+	}
+	sep2 := f.importFor(t, "医保局", cases.CatMedical, "2026-09", csvOf(header, "乙十,"+b+",城关镇,100,0,0"))
+	if sep2.Replaced != 1 {
+		t.Fatalf("replaced %d of a push without prints, want 1 (乙)", sep2.Replaced)
+	}
+	want := []string{"丙二@" + second.ID, "丁二@" + second.ID, "乙@" + first.ID, "甲九@" + sep.ID}
+	sort.Strings(want)
+	if got := f.dispatchable(t); strings.Join(got, " ") != strings.Join(want, " ") {
+		t.Fatalf("dispatch would read %v, want %v", got, want)
+	}
+	if _, err := f.db.Dispatch(ctx, cases.DispatchOptions{Month: "2026-11", Date: cases.NewDate(2026, 11, 10)}); err != nil {
+		t.Fatal(err)
+	}
+	var kept int
+	if err := f.db.Get(&kept, `SELECT count(*) FROM batch_prints`); err != nil || kept != 0 {
+		t.Fatalf("%d pushes keep prints after the dispatch (%v), want 0", kept, err)
+	}
+}
+
 // Assurance rows are one per person and 问题类型: a later push replaces only the same problem.
 func TestLaterPushMergesAssuranceByProblem(t *testing.T) {
 	t.Parallel()

@@ -169,14 +169,17 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		tx.Rollback()
 		return db.pushBySHA256(ctx, b)
 	}
-	population, err := copyWarnings(ctx, conn, b, townIDs, now, db.Keys, fill)
+	stored, err := copyWarnings(ctx, conn, b, townIDs, now, db.Keys, fill)
 	if err != nil {
 		return nil, err
 	}
 	if b.Category == cases.CatPopulation {
-		if err := applyPopulation(ctx, tx, db.Keys, b, population, townIDs, now); err != nil {
+		if err := applyPopulation(ctx, tx, db.Keys, b, stored.population, townIDs, now); err != nil {
 			return nil, fmt.Errorf("import batch: %w", err)
 		}
+	}
+	if err := storePrints(ctx, tx, b.ID, stored.prints); err != nil {
+		return nil, err
 	}
 	if b.Replaced, err = supersede(ctx, tx, b); err != nil {
 		return nil, err
@@ -193,11 +196,17 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	return nil, nil
 }
 
+// copiedRows is what copyWarnings keeps of the rows it stored.
+type copiedRows struct {
+	population []populationRow // 人员变动 rows, applied to the registry once stored
+	prints     []byte          // the warned rows' people, for a later push of the period (supersede.go)
+}
+
 // copyWarnings streams the warnings fill produces into the batch's rows over conn's COPY,
 // keeping only rows that raised a warning, and returns the 人员变动 rows to apply to the
-// registry once stored.
+// registry once stored and the stored rows' prints.
 func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs map[string]int, now time.Time,
-	keys *seal.Keyring, fill func(add func(*cases.Warning) error) error) ([]populationRow, error) {
+	keys *seal.Keyring, fill func(add func(*cases.Warning) error) error) (copiedRows, error) {
 	rs := &rowSealer{s: keys.Sealer()}
 	// A failed import stops the copier's statement at once rather than letting it finish.
 	copyCtx, cancelCopy := context.WithCancel(ctx)
@@ -206,7 +215,7 @@ func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs 
 	chunk := copier.next(warningCopy, copyBytes+64<<10)
 	chunkRows := firstCopyRows
 	createdAt := copyTime(now)
-	var population []populationRow // 人员变动 rows, applied to the registry once stored
+	var out copiedRows
 	add := func(w *cases.Warning) error {
 		if w.Rule == "" {
 			// Data minimisation: a row that raised no warning is counted in the batch but not
@@ -218,10 +227,13 @@ func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs 
 			return fmt.Errorf("import batch: unknown township %q", w.Township)
 		}
 		if w.Category == cases.CatPopulation {
-			population = append(population, populationRow{Row: w.Row, Change: populationChange(w.Change), On: w.ChangedOn, IDNumber: w.IDNumber,
+			out.population = append(out.population, populationRow{Row: w.Row, Change: populationChange(w.Change), On: w.ChangedOn, IDNumber: w.IDNumber,
 				Name: w.Name, Township: w.Township, Village: w.Village, HeadIDNumber: w.HeadIDNumber})
 		}
-		chunk.add(b.ID, w, int32(tid), createdAt, rs)
+		chunk.add(b.ID, w, int32(tid), createdAt, rs) // makes w.IDSum when the importer did not
+		if w.IDNumber != "" {
+			out.prints = appendPrint(out.prints, hashPrint(&w.IDSum))
+		}
 		if chunk.rows == chunkRows || len(chunk.data) >= copyBytes {
 			chunk.end()
 			err := copier.send(ctx, chunk)
@@ -238,12 +250,12 @@ func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs 
 	if err != nil {
 		cancelCopy()
 		copier.wait()
-		return nil, err
+		return copiedRows{}, err
 	}
 	if err := copier.wait(); err != nil {
-		return nil, err
+		return copiedRows{}, err
 	}
-	return population, nil
+	return out, nil
 }
 
 // recordCounts writes the batch's counts and findings once its rows are stored.

@@ -352,6 +352,10 @@ func markDispatchedBatches(ctx context.Context, tx *sqlx.Tx) error {
 			AND w.case_id IS NULL AND w.rule <> '' AND `+notSuperseded+`)`); err != nil {
 		return fmt.Errorf("mark dispatched batches: %w", err)
 	}
+	// A dispatched push is no later push's earlier one (supersede): its prints served their turn.
+	if _, err := tx.ExecContext(ctx, `DELETE FROM batch_prints p USING batches b WHERE b.id = p.batch_id AND NOT b.undispatched`); err != nil {
+		return fmt.Errorf("mark dispatched batches: prints: %w", err)
+	}
 	return nil
 }
 

@@ -5,6 +5,8 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"os"
 	"strings"
 	"testing"
 
@@ -13,6 +15,7 @@ import (
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/seal"
+	"github.com/fangpin/fangpin/internal/config"
 )
 
 // `keys rotate --json` moves every sealed value to the new first key (docs/encryption.md):
@@ -72,5 +75,36 @@ func TestKeysRotateCommand(t *testing.T) {
 	t.Setenv("FANGPIN_DATA_KEYS", seal.DemoDataKeys)
 	if code, after := run(t, "cases", "--json"); code == 0 || strings.Contains(after, p.A.ID) {
 		t.Errorf("cases --json without the key the data is sealed under: %d %s", code, after)
+	}
+}
+
+// serve and worker say on stderr when personal data is sealed under the published demo keys,
+// and say nothing once a county's keys are set.
+func TestDemoKeysWarning(t *testing.T) {
+	stderrOf := func(vars map[string]string) string {
+		t.Helper()
+		c, err := config.Load(func(k string) string { return vars[k] })
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, w, err := os.Pipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		old := os.Stderr
+		os.Stderr = w
+		warnDemoKeys(&Env{Config: c})
+		w.Close()
+		os.Stderr = old
+		b, _ := io.ReadAll(r)
+		return string(b)
+	}
+	if got := stderrOf(map[string]string{}); !strings.Contains(got, "演示密钥") || !strings.Contains(got, "FANGPIN_DATA_KEYS") {
+		t.Errorf("demo keys: stderr %q", got)
+	}
+	k := sha256.Sum256([]byte("a county's key"))
+	key := base64.StdEncoding.EncodeToString(k[:])
+	if got := stderrOf(map[string]string{"FANGPIN_DATA_KEYS": "k1:" + key, "FANGPIN_HASH_KEY": key}); got != "" {
+		t.Errorf("configured keys: stderr %q", got)
 	}
 }
