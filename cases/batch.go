@@ -1,6 +1,9 @@
 package cases
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"strconv"
+)
 
 // Batch is one department push (docs/intake.md): a file or an API call, what was taken and
 // what was refused. DuplicateOf is set when the same content (same SHA-256) had already
@@ -44,13 +47,25 @@ type Batch struct {
 	Persons PersonSet `json:"-"`
 }
 
-// PersonSet answers whether a push has an accepted row for a person: an ID number and, for
-// assurance, whose rows are one per person and 问题类型, the 问题类型 ("" for other categories).
+// PersonSet answers whether a push has an accepted row for a person: the keyed hash of
+// their ID number, as its first 16 bytes (IDHashHalves; the store compares stored rows by
+// hash, docs/encryption.md) and, for assurance, whose rows are one per person and 问题类型,
+// the 问题类型 ("" for other categories).
 type PersonSet interface {
-	Has(idNumber, problemType string) bool
-	// Each calls f once for every person (and 问题类型) the set holds, in no order; idNumber's
-	// bytes are valid only during the call.
-	Each(f func(idNumber []byte, problemType string))
+	Has(hi, lo uint64, problemType string) bool
+	// Each calls f once for every person (and 问题类型) the set holds, in no order.
+	Each(f func(hi, lo uint64, problemType string))
+}
+
+// IDHashHalves is the first 16 bytes of a keyed hash (IDHash's hex) as two numbers, the
+// key a PersonSet is asked by; ok is false for what is not a hash.
+func IDHashHalves(hash string) (hi, lo uint64, ok bool) {
+	if len(hash) != 64 {
+		return 0, 0, false
+	}
+	hi, err1 := strconv.ParseUint(hash[:16], 16, 64)
+	lo, err2 := strconv.ParseUint(hash[16:32], 16, 64)
+	return hi, lo, err1 == nil && err2 == nil
 }
 
 // Warning is one accepted row of a batch. Rule is empty when the row raised no warning
@@ -68,7 +83,14 @@ type Warning struct {
 	Township     string // canonical name
 	Village      string
 	HeadIDNumber string
-	Registered   bool // 建档立卡
+	// Hashed says IDSum and HeadSum hold the keyed hashes of IDNumber and HeadIDNumber
+	// (docs/encryption.md), made once by the importer for the look-up and the stored row;
+	// the store makes them when not. IDHash and HeadIDHash are their hex, set only for
+	// people the registry may hold (looked up by it), so most rows allocate no string.
+	Hashed             bool
+	IDSum, HeadSum     [32]byte
+	IDHash, HeadIDHash string
+	Registered         bool // 建档立卡
 	// 人员变动 rows: 变动类型 and 变动日期 (the registry is updated from them, docs/held-and-tasks.md).
 	Change    string
 	ChangedOn Date

@@ -27,8 +27,12 @@ type WarningFact struct {
 	Name         string
 	Township     string
 	Village      string
-	HeadIDNumber string            // the row's 户主身份证号
-	Detail       map[string]string // the row as read (病种, 责任部门, 灾害名称 …)
+	HeadIDNumber string // the row's 户主身份证号
+	// IDHash and HeadIDHash are the keyed hashes of the two numbers as the store keeps them
+	// (docs/encryption.md): household keys name a person by them. Empty in rules' tests,
+	// where keys name the numbers.
+	IDHash, HeadIDHash string
+	Detail             map[string]string // the row as read (病种, 责任部门, 灾害名称 …)
 	// Reg is the registry household of the person; HeadReg that of the row's 户主身份证号
 	// when the person is not in the registry but the head is.
 	Reg, HeadReg *RegistryHousehold
@@ -39,7 +43,7 @@ type WarningFact struct {
 
 // Household is one group of a round's warnings that becomes (or joins) one case.
 type Household struct {
-	Key          string // household_key: hh:<户编号>, head:<户主身份证号 or the person's own>, area:<乡镇>:<类别>:<事件>
+	Key          string // household_key: hh:<户编号>, head:<hash of 户主身份证号 or of the person's own>, area:<乡镇>:<类别>:<事件>
 	HouseholdNo  string
 	HeadName     string
 	HeadIDNumber string
@@ -115,11 +119,19 @@ func HouseholdKeyOf(w WarningFact) string {
 	case w.HeadReg != nil:
 		return "hh:" + w.HeadReg.No
 	case w.HeadIDNumber != "":
-		return "head:" + w.HeadIDNumber
+		return "head:" + orID(w.HeadIDHash, w.HeadIDNumber)
 	}
 	// The person alone: keyed as the head of their own household, so that a later row
 	// naming them as 户主 joins the same case.
-	return "head:" + w.IDNumber
+	return "head:" + orID(w.IDHash, w.IDNumber)
+}
+
+// orID is an ID number's hash, or the number where none was made.
+func orID(hash, id string) string {
+	if hash != "" {
+		return hash
+	}
+	return id
 }
 
 // GroupWarnings groups warnings by household. Groups come out ordered by township and then

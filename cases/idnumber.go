@@ -1,8 +1,10 @@
 package cases
 
 import (
+	"encoding/binary"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"unicode/utf8"
 )
@@ -144,21 +146,40 @@ const twoDigits = "0001020304050607080910111213141516171819202122232425262728293
 	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
 	"8081828384858687888990919293949596979899"
 
-// IDKeySet holds the IDKey of a set of ID numbers.
+// IDKeySet holds the IDKey of a set of ID numbers, or of their keyed hashes (IDHash).
 type IDKeySet map[uint64]struct{}
 
 // Add adds id; an ID number without a key is left out.
 func (s IDKeySet) Add(id string) {
-	if k, ok := IDKey(id); ok {
+	if k, ok := setKey(id); ok {
 		s[k] = struct{}{}
 	}
+}
+
+// MayHoldSum is MayHold for a raw keyed hash (seal.Sealer.SumID): the set's key of its hex.
+func (s IDKeySet) MayHoldSum(sum *[32]byte) bool {
+	if s == nil {
+		return true
+	}
+	_, in := s[binary.BigEndian.Uint64(sum[:8])]
+	return in
+}
+
+// setKey is an ID number's IDKey, or a keyed hash's first 64 bits: two hashes that share
+// them only make a look-up that finds nothing.
+func setKey(id string) (uint64, bool) {
+	if len(id) == 64 {
+		k, err := strconv.ParseUint(id[:16], 16, 64)
+		return k, err == nil
+	}
+	return IDKey(id)
 }
 
 // MayHold reports whether id may be in the set: it is false only for an ID number with a
 // key that no number of the set has. A number without a key may be anything, and a nil set
 // stands for a set not read, so both are true.
 func (s IDKeySet) MayHold(id string) bool {
-	k, ok := IDKey(id)
+	k, ok := setKey(id)
 	if !ok || s == nil {
 		return true
 	}

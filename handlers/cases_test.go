@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/fangpin/fangpin/announce"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"net/url"
 	"strings"
 	"testing"
@@ -61,6 +62,13 @@ func newFixture(t *testing.T) *fixture {
 	f.byKey = map[string]cases.Case{}
 	for _, c := range all {
 		f.byKey[c.HouseholdKey] = c
+		// a person's household key names the hash of their number (docs/encryption.md): the
+		// tests name it by the number
+		for _, x := range []dispatchtest.Person{p.A, p.B, p.C, p.D, p.E, p.F, p.G} {
+			if c.HouseholdKey == "head:"+db.Keys.IDHash(x.ID) {
+				f.byKey["head:"+x.ID] = c
+			}
+		}
 	}
 	return f
 }
@@ -251,6 +259,7 @@ func cardUpdates(t *testing.T, db *postgres.DB, no string) []cardUpdate {
 		Key     string          `db:"idem_key"`
 		Payload json.RawMessage `db:"payload"`
 	}
+	pgtest.OpenOutbox(t, db) // bodies are sealed (docs/encryption.md)
 	if err := db.SelectContext(context.Background(), &rows, `SELECT idem_key, payload FROM outbox WHERE channel = 'update_card' AND idem_key LIKE 'cardfollow:'||$1||'%' ORDER BY id`, no); err != nil {
 		t.Fatal(err)
 	}

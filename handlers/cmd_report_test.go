@@ -62,6 +62,7 @@ func TestSelfFoundCases(t *testing.T) {
 	}
 	f.now = saved
 	var group string
+	pgtest.OpenOutbox(t, f.db) // bodies are sealed (docs/encryption.md)
 	if err := f.db.Get(&group, `SELECT payload::text FROM outbox WHERE channel = 'appchat' AND payload::text LIKE '%'||$1||'%'`, found.No); err != nil {
 		t.Fatal(err)
 	}

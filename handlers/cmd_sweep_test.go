@@ -2,6 +2,7 @@ package handlers_test
 
 import (
 	"context"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +48,7 @@ func TestSweepCommandClosesTheAreaTaskAndKeepsTheNoteOutOfTheGroup(t *testing.T)
 	wants(t, "统计", stats, "区域排查", "1 项，已完成 1 项", "排查发现 1 户")
 	// The round sent no 核查 card for the task.
 	var cards int
+	pgtest.OpenOutbox(t, f.db) // bodies are sealed (docs/encryption.md)
 	if err := f.db.Get(&cards, `SELECT count(*) FROM outbox WHERE payload::text LIKE '%' || $1 || ' 入户核查%'`, sweep.No); err != nil || cards != 0 {
 		t.Errorf("%d 核查 cards were queued for the 区域排查 %s (%v)", cards, sweep.No, err)
 	}

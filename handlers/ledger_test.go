@@ -31,6 +31,7 @@ type sent struct {
 
 func outbox(t *testing.T, db *postgres.DB) map[string]sent {
 	t.Helper()
+	pgtest.OpenOutbox(t, db) // bodies are sealed (docs/encryption.md)
 	rows, err := db.Queryx(`SELECT idem_key, channel, target, payload FROM outbox`)
 	if err != nil {
 		t.Fatal(err)
@@ -142,7 +143,7 @@ func TestExportSendsTheLedgerFromTheDatabase(t *testing.T) {
 	sim := wecomtest.NewServer()
 	defer sim.Close()
 	api := bot.NewClient(sim.URL, sim.CorpID, sim.AgentID, sim.Secret, cache.NewMemory())
-	w := &bot.Worker{Store: pgqueue.New(db.DB), API: api, Log: slog.New(slog.DiscardHandler)}
+	w := &bot.Worker{Store: &pgqueue.Store{DB: db.DB, Keys: db.Keys}, API: api, Log: slog.New(slog.DiscardHandler)}
 	// Answers are lost once: the resend names the same upload, and WeCom drops the copy.
 	sim.LoseNext("message/send", wecomtest.DropConnection, 2)
 	w.Backoff = func(int, error) time.Duration { return 0 }

@@ -41,7 +41,7 @@ func TestProgressAndStatsSendPictures(t *testing.T) {
 	sim := wecomtest.NewServer()
 	defer sim.Close()
 	api := bot.NewClient(sim.URL, sim.CorpID, sim.AgentID, sim.Secret, cache.NewMemory())
-	w := &bot.Worker{Store: pgqueue.New(db.DB), API: api, Log: slog.New(slog.DiscardHandler)}
+	w := &bot.Worker{Store: &pgqueue.Store{DB: db.DB, Keys: db.Keys}, API: api, Log: slog.New(slog.DiscardHandler)}
 	for range 2 {
 		if _, err := w.RunOnce(context.Background()); err != nil {
 			t.Fatal(err)

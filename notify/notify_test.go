@@ -111,7 +111,7 @@ func (f *fixture) dispatch(round, township, head, household string, day cases.Da
 		n := postgres.NewCase{Round: round, Kind: cases.KindNew, HouseholdKey: household, HeadName: head,
 			HeadIDNumber: "110101199003071234", Village: "东关村", Township: township,
 			DispatchedAt: f.clock.Now(), DueOn: f.db.Cal.AddWorkingDays(day, 20)}
-		id, no, err := postgres.InsertCase(ctx, tx, n, cases.System, "test")
+		id, no, err := postgres.InsertCase(ctx, tx, f.db.Keys, n, cases.System, "test")
 		if err != nil {
 			return err
 		}
@@ -315,6 +315,7 @@ func TestPlayNovemberDecember(t *testing.T) {
 		Target  string          `db:"target"`
 		Payload json.RawMessage `db:"payload"`
 	}
+	pgtest.OpenOutbox(t, f.db) // bodies are sealed (docs/encryption.md)
 	if err := f.db.Select(&out, `SELECT idem_key, channel, target, payload FROM outbox ORDER BY id`); err != nil {
 		t.Fatal(err)
 	}
@@ -550,6 +551,7 @@ func TestOneDigestPerTownshipPerDay(t *testing.T) {
 		Day     string          `db:"day"`
 		Payload json.RawMessage `db:"payload"`
 	}
+	pgtest.OpenOutbox(t, f.db) // bodies are sealed (docs/encryption.md)
 	err := f.db.Select(&msgs, `SELECT to_char(r.due_at AT TIME ZONE 'Asia/Shanghai', 'YYYY-MM-DD') AS day, o.payload
 		FROM outbox o JOIN reminders r ON o.idem_key = 'reminder:' || r.id WHERE o.channel = 'appchat' ORDER BY o.id`)
 	if err != nil {
@@ -623,6 +625,7 @@ func TestDigestMentionsTheResponsibleCadres(t *testing.T) {
 		t.Fatal(err)
 	}
 	var payload string
+	pgtest.OpenOutbox(t, f.db) // bodies are sealed (docs/encryption.md)
 	if err := f.db.Get(&payload, `SELECT payload::text FROM outbox WHERE channel = 'webhook' ORDER BY id DESC LIMIT 1`); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package notify_test
 
 import (
 	"context"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"strings"
 	"testing"
 
@@ -66,6 +67,7 @@ func TestDepartmentTaskReminders(t *testing.T) {
 		t.Errorf("task reminders sent:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 	var texts []string
+	pgtest.OpenOutbox(t, f.db) // bodies are sealed (docs/encryption.md)
 	if err := f.db.Select(&texts, `SELECT payload::text FROM outbox WHERE idem_key LIKE 'reminder:%' AND target = 'wangwu' AND payload::text LIKE '%部门任务%'`); err != nil {
 		t.Fatal(err)
 	}

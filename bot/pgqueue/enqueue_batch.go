@@ -13,7 +13,7 @@ import (
 // enqueueBatch queues many messages in one statement, as Enqueue does one at a time: a
 // reminder worker queues hundreds in a transaction, and a round trip each was most of its
 // time. The rows are those Enqueue would write one at a time.
-func enqueueBatch(ctx context.Context, q sqlx.ExecerContext, msgs []bot.Outgoing) error {
+func enqueueBatch(ctx context.Context, q sqlx.ExecerContext, k Sealer, msgs []bot.Outgoing) error {
 	n := len(msgs)
 	keys, channels, targets, payloads := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	files := make(pq.ByteaArray, n)
@@ -22,7 +22,11 @@ func enqueueBatch(ctx context.Context, q sqlx.ExecerContext, msgs []bot.Outgoing
 		if err != nil {
 			return err
 		}
-		keys[i], channels[i], targets[i], payloads[i], files[i] = m.Key, string(m.Channel), m.Target, string(payload), m.File
+		payload, file, err := sealMessage(k, payload, m.File)
+		if err != nil {
+			return fmt.Errorf("enqueue %s: %w", m.Key, err)
+		}
+		keys[i], channels[i], targets[i], payloads[i], files[i] = m.Key, string(m.Channel), m.Target, string(payload), file
 	}
 	// fresh leaves out the keys already queued and repeats within the batch (the first wins,
 	// as one at a time).

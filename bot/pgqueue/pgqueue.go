@@ -25,6 +25,9 @@ import (
 // Store is the bot's tables on a connection pool.
 type Store struct {
 	DB *sqlx.DB
+	// Keys opens the bodies and callbacks the queues keep sealed and seals callbacks
+	// (docs/encryption.md); nil keeps them plain.
+	Keys Sealer
 
 	// The statements run for every callback are prepared once per connection: unprepared,
 	// lib/pq spends a round trip to the server on parsing each before running it, and
@@ -61,7 +64,13 @@ var (
 // Enqueue puts messages into the outbox. A key already queued is ignored, so retrying a
 // whole operation never sends twice. Run it on the transaction of the change it reports.
 func Enqueue(ctx context.Context, q sqlx.ExecerContext, msgs ...bot.Outgoing) error {
-	return enqueue(ctx, q, nil, msgs)
+	return enqueue(ctx, q, nil, nil, msgs)
+}
+
+// EnqueueSealed is Enqueue with the messages' bodies and attachments sealed by k
+// (docs/encryption.md): the worker's Store opens them with the same keys.
+func EnqueueSealed(ctx context.Context, q sqlx.ExecerContext, k Sealer, msgs ...bot.Outgoing) error {
+	return enqueue(ctx, q, nil, k, msgs)
 }
 
 // enqueueOne inserts one message. Two equal messages need nothing more: the worker marks
@@ -91,16 +100,20 @@ func outboxPayload(m bot.Outgoing) ([]byte, error) {
 
 // enqueue runs Enqueue, through insert when it is prepared (on a pool); many messages go
 // in one statement (enqueueBatch).
-func enqueue(ctx context.Context, q sqlx.ExecerContext, insert *sqlx.Stmt, msgs []bot.Outgoing) error {
+func enqueue(ctx context.Context, q sqlx.ExecerContext, insert *sqlx.Stmt, k Sealer, msgs []bot.Outgoing) error {
 	if len(msgs) > 1 {
-		return enqueueBatch(ctx, q, msgs)
+		return enqueueBatch(ctx, q, k, msgs)
 	}
 	for _, m := range msgs {
 		payload, err := outboxPayload(m)
 		if err != nil {
 			return err
 		}
-		args := []any{m.Key, string(m.Channel), m.Target, payload, nullBytes(m.File)}
+		payload, file, err := sealMessage(k, payload, m.File)
+		if err != nil {
+			return fmt.Errorf("enqueue %s: %w", m.Key, err)
+		}
+		args := []any{m.Key, string(m.Channel), m.Target, payload, nullBytes(file)}
 		if insert != nil {
 			_, err = insert.ExecContext(ctx, args...)
 		} else {
@@ -135,6 +148,8 @@ func Pending(ctx context.Context, q sqlx.QueryerContext) (int, error) {
 // Outbox queues messages on a database pool (see Enqueue for transactions).
 type Outbox struct {
 	DB sqlx.ExecerContext
+	// Keys seals the bodies queued (docs/encryption.md); nil queues them plain.
+	Keys Sealer
 
 	// A chat command's reply is queued on the pool: prepared once per connection, the
 	// insert is neither parsed nor planned again for each (see Store.prepared).
@@ -143,7 +158,7 @@ type Outbox struct {
 
 // Enqueue queues messages; keys already queued are ignored.
 func (o *Outbox) Enqueue(ctx context.Context, msgs ...bot.Outgoing) error {
-	return enqueue(ctx, o.DB, o.prepared(ctx), msgs)
+	return enqueue(ctx, o.DB, o.prepared(ctx), o.Keys, msgs)
 }
 
 // prepared is the insert prepared on the pool, or nil when DB is not a pool (or the
@@ -187,7 +202,10 @@ func (s *Store) ClaimOutbox(ctx context.Context, batch int, lease time.Duration)
 		          o.attachment, o.media_id,
 		          COALESCE(EXTRACT(EPOCH FROM now() - o.first_lost_at)::float8, -1) AS lost_for`,
 		batch, lease.Seconds())
-	return rows, err
+	if err != nil {
+		return nil, err
+	}
+	return rows, openRows(s.Keys, rows)
 }
 
 func (s *Store) ReleaseOutbox(ctx context.Context, id int64) error {
@@ -217,15 +235,23 @@ func (s *Store) RecordPartsSent(ctx context.Context, id int64, parts int) error 
 	return err
 }
 
-// forgetSecret is the payload kept of a sent message: a secret's text (bot.SecretKeyPrefix)
-// is replaced by a note that it was sent.
+// forgetSecret is the payload kept of a message given up on: a secret's text
+// (bot.SecretKeyPrefix) is replaced by a note that it was sent; any other stays (sealed) for
+// the office's failure report.
 const forgetSecret = `CASE WHEN starts_with(idem_key, '` + bot.SecretKeyPrefix + `')
 		THEN jsonb_build_object('msgtype', 'text', 'body', jsonb_build_object('content', '（内容已发送，不再保留）'))
 		ELSE payload END`
 
+// forgetBody is the payload kept of a delivered message: its kind, not its text, which
+// carried people's data (docs/encryption.md). What exactly-once needs — the key, the parts
+// sent, the salt, the card's codes in sent_cards — is kept apart from the body.
+const forgetBody = `CASE WHEN starts_with(idem_key, '` + bot.SecretKeyPrefix + `')
+		THEN jsonb_build_object('msgtype', 'text', 'body', jsonb_build_object('content', '（内容已发送，不再保留）'))
+		ELSE payload - 'body' - 'sealed' END`
+
 func (s *Store) MarkOutboxSent(ctx context.Context, id int64, parts int) error {
 	_, err := s.DB.ExecContext(ctx, `UPDATE outbox SET state = 'sent', sent_at = now(), parts_sent = $2, last_error = '', attachment = NULL,
-		payload = `+forgetSecret+` WHERE id = $1`, id, parts)
+		payload = `+forgetBody+` WHERE id = $1`, id, parts)
 	return err
 }
 
@@ -259,7 +285,7 @@ func (s *Store) RecordUpload(ctx context.Context, id int64, mediaID string) erro
 
 // UnreportedFailures lists up to limit group messages that failed for good and were not
 // reported, oldest first.
-func UnreportedFailures(ctx context.Context, q sqlx.QueryerContext, limit int) ([]bot.FailedSend, error) {
+func UnreportedFailures(ctx context.Context, q sqlx.QueryerContext, k Sealer, limit int) ([]bot.FailedSend, error) {
 	var rows []failedRow
 	err := sqlx.SelectContext(ctx, q, &rows, `
 		SELECT id, idem_key, channel, target, payload, last_errcode, attempts, first_lost_at IS NOT NULL AS lost,
@@ -269,12 +295,12 @@ func UnreportedFailures(ctx context.Context, q sqlx.QueryerContext, limit int) (
 	if err != nil {
 		return nil, fmt.Errorf("list failed group messages: %w", err)
 	}
-	return failedSends(rows), nil
+	return failedSends(k, rows), nil
 }
 
 // RefusedGroupSends lists up to limit group messages still being retried after WeCom
 // refused them for good (bot.RefusedGroupCode) that the office has not been told of yet.
-func RefusedGroupSends(ctx context.Context, q sqlx.QueryerContext, limit int) ([]bot.FailedSend, error) {
+func RefusedGroupSends(ctx context.Context, q sqlx.QueryerContext, k Sealer, limit int) ([]bot.FailedSend, error) {
 	var rows []failedRow
 	err := sqlx.SelectContext(ctx, q, &rows, `
 		SELECT id, idem_key, channel, target, payload, last_errcode, attempts, false AS lost, false AS warned FROM outbox
@@ -284,7 +310,7 @@ func RefusedGroupSends(ctx context.Context, q sqlx.QueryerContext, limit int) ([
 	if err != nil {
 		return nil, fmt.Errorf("list refused group messages: %w", err)
 	}
-	out := failedSends(rows)
+	out := failedSends(k, rows)
 	for i := range out {
 		out[i].Pending = true
 	}
@@ -312,9 +338,12 @@ type failedRow struct {
 	Warned   bool            `db:"warned"`
 }
 
-func failedSends(rows []failedRow) []bot.FailedSend {
+func failedSends(k Sealer, rows []failedRow) []bot.FailedSend {
 	out := make([]bot.FailedSend, 0, len(rows))
 	for _, r := range rows {
+		if p, err := openPayload(k, r.Payload); err == nil {
+			r.Payload = p
+		}
 		var p struct {
 			MsgType string `json:"msgtype"`
 			Body    struct {
@@ -497,7 +526,7 @@ func (s *Store) InsertInbox(ctx context.Context, batch []bot.InboxEntry) (map[st
 	sources := make([]string, len(batch))
 	payloads := make([]string, len(batch))
 	for i, r := range batch {
-		keys[i], sources[i], payloads[i] = r.Key, r.Source, string(r.Payload)
+		keys[i], sources[i], payloads[i] = r.Key, r.Source, sealCallback(s.Keys, r.Payload)
 	}
 	st, err := s.prepared(ctx, insertInbox)
 	if err != nil {
@@ -564,7 +593,7 @@ func (s *Store) claimInbox(ctx context.Context, done []string, query string, arg
 	if err != nil {
 		return nil, fmt.Errorf("claim inbox: %w", err)
 	}
-	return rows, nil
+	return rows, openCallbacks(s.Keys, rows)
 }
 
 // claimInboxKeys leases rows by key: the primary key finds them, where claimInbox's scan
@@ -626,8 +655,10 @@ func (s *Store) MarkInboxDone(ctx context.Context, keys []string) error {
 	return nil
 }
 
+// markInboxDone also forgets a handled callback's message (it may carry an ID number typed
+// in a chat); the key keeps refusing a repeat.
 const markInboxDone = `
-	UPDATE inbox SET state = 'done', done_at = now(), claimed_until = NULL, last_error = ''
+	UPDATE inbox SET state = 'done', done_at = now(), claimed_until = NULL, last_error = '', payload = NULL
 	WHERE key = ANY($1) AND state = 'pending'`
 
 func (s *Store) FailInbox(ctx context.Context, key, lastErr string) error {

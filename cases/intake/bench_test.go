@@ -77,6 +77,7 @@ func BenchmarkImportVsPsqlCopy(b *testing.B) {
 	if _, err := registry.Import(ctx, rr, towns, db); err != nil {
 		b.Fatal(err)
 	}
+	pgtest.SealStored(b, db) // the registry as the store keeps it: looked up by hash
 	rr.Close()
 	// A file is at most sheet.MaxFileBytes (docs/limits.md): N rows go into as many files of at
 	// most FANGPIN_BENCH_ROWS_PER_FILE (default 500,000) rows as it takes, as the refusal of

@@ -11,6 +11,7 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/sheet"
 	"github.com/fangpin/fangpin/cases/sheet/sheettest"
 )
@@ -146,7 +147,7 @@ func TestValueAliases(t *testing.T) {
 	if err := f.db.Get(&detail, `SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 2`, b.ID); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(detail, `"救助类别":"特困"`) {
+	if detail = pgtest.Open(t, f.db, detail); !strings.Contains(detail, `"救助类别":"特困"`) {
 		t.Errorf("detail %s; want 救助类别 特困", detail)
 	}
 }

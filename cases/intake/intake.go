@@ -1,10 +1,14 @@
 package intake
 
 import (
+	"cmp"
 	"context"
+	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +17,7 @@ import (
 	"github.com/go-playground/validator/v10"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 	"github.com/fangpin/fangpin/cases/sheet"
 )
 
@@ -29,16 +34,23 @@ type Store interface {
 	PushDepartments(ctx context.Context) ([]cases.OrgDepartment, error)
 	// TownshipNames maps every township name and alias to the township's name.
 	TownshipNames(ctx context.Context) (map[string]string, error)
-	// RegistryLookup finds people by ID number: as registry members, or as the
-	// 户主身份证号 of a registry household.
+	// RegistryLookup finds people by the keyed hash of their ID number (IDHasher's; the
+	// number itself for a store without one): as registry members, or as the 户主身份证号 of
+	// a registry household. The answer is keyed by what was asked.
 	RegistryLookup(ctx context.Context, ids []string) (map[string]cases.RegistryMember, error)
-	// RegistryIDKeys holds every ID number RegistryLookup could find, and may hold more.
+	// RegistryIDKeys holds every ID hash RegistryLookup could find, and may hold more.
 	RegistryIDKeys(ctx context.Context) (cases.IDKeySet, error)
 	// ImportBatch stores b and the rows fill adds (only rows that raised a warning), in
 	// one transaction, then b's counts.
 	// When a batch with b.SHA256 exists it returns that batch, does not call fill and
 	// changes nothing.
 	ImportBatch(ctx context.Context, b *cases.Batch, fill func(add func(*cases.Warning) error) error) (earlier *cases.Batch, err error)
+}
+
+// IDHasher is a Store that looks people up by the keyed hash of their ID number
+// (docs/encryption.md): the importer hashes each number once, for the look-up and the stored row.
+type IDHasher interface {
+	IDSealer() *seal.Sealer
 }
 
 // Request says who pushes what.
@@ -178,34 +190,50 @@ func Import(ctx context.Context, store Store, req Request, rows Rows) (cases.Bat
 	return b, nil
 }
 
-// Has reports whether the file had an accepted row for the person (and 问题类型), from the
-// duplicate check's keys: the store asks it, once the file is read, about the earlier pushes'
-// rows that this push replaces.
-func (p *parser) Has(idNumber, problemType string) bool {
-	key, ok := cases.IDKey(idNumber)
-	if !ok {
-		return false
-	}
-	if p.iProblem >= 0 {
-		key = key*8 + uint64(problemTypeIndex(problemType)+1)
-	}
-	return p.seen.has(key)
+// Has reports whether the file had an accepted row for the person (and 问题类型), by the
+// keyed hash of their number that the look-up made of every accepted row: the store asks it,
+// once the file is read, about the earlier pushes' rows that this push replaces.
+func (p *parser) Has(hi, lo uint64, problemType string) bool {
+	p.sortPersons.Do(func() {
+		slices.SortFunc(p.persons, func(a, b [2]uint64) int {
+			if c := cmp.Compare(a[0], b[0]); c != 0 {
+				return c
+			}
+			return cmp.Compare(a[1], b[1])
+		})
+	})
+	key := [2]uint64{hi, p.personLo(lo, problemTypeIndex(problemType)+1)}
+	_, found := slices.BinarySearchFunc(p.persons, key, func(a, b [2]uint64) int {
+		if c := cmp.Compare(a[0], b[0]); c != 0 {
+			return c
+		}
+		return cmp.Compare(a[1], b[1])
+	})
+	return found
 }
 
-// Each calls f for every person (and 问题类型) the file had an accepted row for, from the
-// duplicate check's keys: an accepted row's ID number is valid, so its key gives it back.
-func (p *parser) Each(f func(idNumber []byte, problemType string)) {
-	buf := make([]byte, 0, 18)
-	p.seen.each(func(key uint64) {
+// personLo is a person key's second half: for assurance the 问题类型 takes its lowest bits
+// (rows are one per person and 问题类型); 125 bits of hash are plenty.
+func (p *parser) personLo(lo uint64, problem int) uint64 {
+	if p.iProblem < 0 {
+		return lo
+	}
+	return lo&^7 | uint64(problem)
+}
+
+// Each calls f for every person (and 问题类型) the file had an accepted row for: the halves
+// of their number's keyed hash as Has takes them (lo's lowest bits, for assurance, hold the
+// 问题类型 instead; a caller comparing hashes leaves them out).
+func (p *parser) Each(f func(hi, lo uint64, problemType string)) {
+	for _, k := range p.persons {
 		problem := ""
 		if p.iProblem >= 0 {
-			if i := key % 8; i > 0 {
+			if i := k[1] & 7; i > 0 {
 				problem = cases.ProblemTypes[i-1]
 			}
-			key /= 8
 		}
-		f(cases.AppendIDNumber(buf[:0], key), problem)
-	})
+		f(k[0], k[1], problem)
+	}
 }
 
 // pushingDepartment finds the department of a push and checks that it pushes the category;
@@ -253,6 +281,7 @@ func categoryList(cs []cases.Category) string {
 // pending is an accepted row that may raise a warning, waiting for its registry lookup.
 type pending struct {
 	w          cases.Warning
+	problem    int8 // 问题类型's index + 1 (assurance), for Has
 	facts      cases.Facts
 	kindSaysIt bool       // 人员类别 says 脱贫人口 / 建档立卡
 	event      cases.Date // epidemic: the event's 发生日期; population: 变动日期
@@ -276,10 +305,13 @@ type parser struct {
 	depts                                map[string]bool
 	rules                                cases.Rules
 	store                                Store
-	seen                                 personKeys // first 17 digits of an ID number (×8 + 问题类型) → row; exact and small
-	iProblem                             int        // index in fields of 问题类型 (assurance), -1 if none
-	dateCol                              []bool     // by column index: a date column, stored as YYYY-MM-DD
-	ownCol                               []bool     // by column index: stored in a warning column of its own, so not in detail
+	hasher, readHasher                   *seal.Sealer // the look-up's and the reading goroutine's, when the store hashes IDs
+	seen                                 personKeys   // first 17 digits of an ID number (×8 + 问题类型) → row; exact and small
+	persons                              [][2]uint64  // the accepted rows' people as Has asks (hash halves), 16 bytes a row
+	sortPersons                          sync.Once
+	iProblem                             int    // index in fields of 问题类型 (assurance), -1 if none
+	dateCol                              []bool // by column index: a date column, stored as YYYY-MM-DD
+	ownCol                               []bool // by column index: stored in a warning column of its own, so not in detail
 	progress                             func(int)
 	lastKind                             string // the last 人员类别 read, and what registeredKind said
 	lastKindSays                         bool
@@ -391,6 +423,9 @@ func (p *parser) run(ctx context.Context, rows Rows, b *cases.Batch, add func(*c
 	type looked struct {
 		chunk []pending
 		reg   map[string]cases.RegistryMember
+	}
+	if h, ok := p.store.(IDHasher); ok {
+		p.hasher, p.readHasher = h.IDSealer(), h.IDSealer() // one each for the look-up and the reading goroutine
 	}
 	parsed := make(chan []pending, 1)
 	lookedUp := make(chan looked, 1)
@@ -518,6 +553,7 @@ func (p *parser) read(ctx context.Context, rows Rows, b *cases.Batch, out chan<-
 			continue
 		}
 		b.Accepted++
+		p.hashPerson(&pd)
 		if !p.scope.AdmitsValue(pd.facts.ScopeValue) {
 			p.outOfScope++ // wrong 学段 or 事件级别: counted, neither a warning nor stored
 			continue
@@ -565,10 +601,11 @@ func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]h
 	var asked map[string]bool // heads asked in this chunk, to cache their answers
 	for i := range chunk {
 		w := &chunk[i].w
-		if w.IDNumber != "" && known.MayHold(w.IDNumber) {
-			ids = append(ids, w.IDNumber)
+		person, head := p.hashIDs(w, known)
+		if person {
+			ids = append(ids, w.IDHash)
 		}
-		if h := w.HeadIDNumber; h != "" && known.MayHold(h) {
+		if h := w.HeadIDHash; head {
 			if _, ok := heads[h]; ok || asked[h] {
 				continue
 			}
@@ -598,7 +635,7 @@ func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]h
 		heads[strings.Clone(h)] = headAnswer{m, found}
 	}
 	for i := range chunk {
-		h := chunk[i].w.HeadIDNumber
+		h := chunk[i].w.HeadIDHash
 		if h == "" || asked[h] {
 			continue
 		}
@@ -609,15 +646,57 @@ func (p *parser) lookup(ctx context.Context, chunk []pending, heads map[string]h
 	return reg, nil
 }
 
+// hashPerson hashes an accepted row's ID number, once for everything after (hashIDs), and
+// records the person for Has: every accepted row, quiet ones included, replaces an earlier
+// push's row of the same person.
+func (p *parser) hashPerson(pd *pending) {
+	if p.readHasher == nil || !p.readHasher.SumID(&pd.w.IDSum, pd.w.IDNumber) {
+		return
+	}
+	sum := &pd.w.IDSum
+	p.persons = append(p.persons, [2]uint64{binary.BigEndian.Uint64(sum[:8]),
+		p.personLo(binary.BigEndian.Uint64(sum[8:16]), int(pd.problem))})
+}
+
+// hashIDs makes the row's ID hashes, once for the look-up and the stored row, and says
+// whether the registry may hold the person and the head: only then is a hash written out
+// as the hex the look-up asks by. Without a hasher (a store that does not hash, in tests)
+// the numbers stand for themselves.
+func (p *parser) hashIDs(w *cases.Warning, known cases.IDKeySet) (person, head bool) {
+	if p.hasher == nil {
+		w.IDHash, w.HeadIDHash = w.IDNumber, w.HeadIDNumber
+		return w.IDNumber != "" && known.MayHold(w.IDNumber), w.HeadIDNumber != "" && known.MayHold(w.HeadIDNumber)
+	}
+	w.Hashed = true // the person's number was hashed as the row was read (hashPerson)
+	person = w.IDNumber != "" && known.MayHoldSum(&w.IDSum)
+	switch w.HeadIDNumber {
+	case "":
+	case w.IDNumber:
+		w.HeadSum, head = w.IDSum, person
+	default:
+		head = p.hasher.SumID(&w.HeadSum, w.HeadIDNumber) && known.MayHoldSum(&w.HeadSum)
+	}
+	if person {
+		w.IDHash = hex.EncodeToString(w.IDSum[:])
+	}
+	if head {
+		w.HeadIDHash = w.IDHash
+		if w.HeadIDNumber != w.IDNumber {
+			w.HeadIDHash = hex.EncodeToString(w.HeadSum[:])
+		}
+	}
+	return person, head
+}
+
 // store1 applies the rules to a looked-up chunk and stores its rows.
 func (p *parser) store1(chunk []pending, reg map[string]cases.RegistryMember, b *cases.Batch, add func(*cases.Warning) error) error {
 	for i := range chunk {
 		pd := &chunk[i]
 		w := &pd.w
-		person, inPerson := reg[w.IDNumber]
-		head, inHead := reg[w.HeadIDNumber]
-		inPerson = inPerson && w.IDNumber != ""
-		inHead = inHead && w.HeadIDNumber != ""
+		person, inPerson := reg[w.IDHash]
+		head, inHead := reg[w.HeadIDHash]
+		inPerson = inPerson && w.IDHash != ""
+		inHead = inHead && w.HeadIDHash != ""
 		if p.cat != cases.CatPopulation {
 			// Later comparisons use the updated registry: the deceased and those who moved out
 			// of the county no longer place a row in a household (a 人员变动 row still finds them).
@@ -676,6 +755,9 @@ func (p *parser) parse(rec []string, row int, pd *pending) []cases.RowError {
 	}
 	if len(e.list) == 0 && w.IDNumber != "" {
 		p.checkRepeat(r, w, &e)
+		if p.iProblem >= 0 {
+			pd.problem = int8(problemTypeIndex(r.cell(p.fields[p.iProblem].idx)) + 1)
+		}
 	}
 	return e.list
 }

@@ -63,6 +63,7 @@ func setup(t *testing.T) *fixture {
 	if err := db.UpsertRegistry(ctx, f.members); err != nil {
 		t.Fatal(err)
 	}
+	pgtest.SealStored(t, db) // the registry as the store keeps it (docs/encryption.md)
 	return f
 }
 
@@ -142,7 +143,7 @@ func TestMedicalEdges(t *testing.T) {
 	if err := f.db.Get(&detail, `SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 10`, b.ID); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(detail, `"_rules"`) || !strings.Contains(detail, "medical.outpatient") {
+	if detail = pgtest.Open(t, f.db, detail); !strings.Contains(detail, `"_rules"`) || !strings.Contains(detail, "medical.outpatient") {
 		t.Errorf("row 10 detail should list both rules: %s", detail)
 	}
 }
@@ -251,12 +252,13 @@ func TestBadRowsReportedGoodRowsKept(t *testing.T) {
 	if err := f.db.QueryRow(`SELECT detail::text FROM warnings WHERE batch_id = $1 AND row_no = 2`, b.ID).Scan(&detail); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(detail, "extra kept") {
+	if detail = pgtest.Open(t, f.db, detail); !strings.Contains(detail, "extra kept") {
 		t.Errorf("extra column not kept in detail: %s", detail)
 	}
-	if err := f.db.QueryRow(`SELECT id_number FROM warnings WHERE batch_id = $1 AND row_no = 8`, b.ID).Scan(&id); err != nil {
+	if err := f.db.QueryRow(`SELECT id_sealed FROM warnings WHERE batch_id = $1 AND row_no = 8`, b.ID).Scan(&id); err != nil {
 		t.Fatal(err)
 	}
+	id = pgtest.Open(t, f.db, id)
 	if id != lower {
 		t.Errorf("row 8 id %q, want %q", id, lower)
 	}
@@ -479,8 +481,13 @@ func TestDatesAreStoredAsDates(t *testing.T) {
 		t.Fatalf("warnings %d, errors %v", batch.Warnings, batch.Errors)
 	}
 	var details []string
-	if err := f.db.Select(&details, `SELECT detail::json->>'确诊日期' FROM warnings WHERE batch_id = $1 ORDER BY row_no`, batch.ID); err != nil {
+	if err := f.db.Select(&details, `SELECT detail FROM warnings WHERE batch_id = $1 ORDER BY row_no`, batch.ID); err != nil {
 		t.Fatal(err)
+	}
+	for i, d := range details {
+		var m map[string]string
+		json.Unmarshal([]byte(pgtest.Open(t, f.db, d)), &m)
+		details[i] = m["确诊日期"]
 	}
 	want, _ := intake.NormalizeDate("46308")
 	if len(details) != 2 || details[0] != want.String() || details[1] != "2026-09-05" {
@@ -585,14 +592,20 @@ func TestDetailLeavesOutOwnColumns(t *testing.T) {
 	if err := f.db.Get(&raw, `SELECT detail::text FROM warnings WHERE batch_id = $1`, b.ID); err != nil {
 		t.Fatal(err)
 	}
+	raw = pgtest.Open(t, f.db, raw)
 	var detail map[string]string
 	if err := json.Unmarshal([]byte(raw), &detail); err != nil {
 		t.Fatalf("detail %s: %v", raw, err)
 	}
-	for _, k := range []string{"姓名", "身份证号", "乡镇", "村", "户主身份证号"} {
+	for _, k := range []string{"姓名", "身份证号", "乡镇", "村"} {
 		if _, ok := detail[k]; ok {
 			t.Errorf("detail repeats %s: %s", k, raw)
 		}
+	}
+	// The 户主身份证号 column holds the number's hash: the number itself is kept in the
+	// sealed detail (docs/encryption.md).
+	if detail["户主身份证号"] != f.head.IDNumber {
+		t.Errorf("detail lacks the head's number: %s", raw)
 	}
 	if detail["住院自付累计"] != "6000" || detail["备注"] != "extra kept" || detail["人员类别"] != "脱贫人口" {
 		t.Errorf("detail lost the row's own cells: %s", raw)

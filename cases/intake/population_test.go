@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 // 人员变动 (docs/held-and-tasks.md): each row updates the registry with history; a change in a 脱贫户 or
@@ -27,6 +28,7 @@ func TestPopulationUpdatesTheRegistry(t *testing.T) {
 	if err := f.db.UpsertRegistry(ctx, extra); err != nil {
 		t.Fatal(err)
 	}
+	pgtest.SealStored(t, f.db)
 	baby, stranger := g.IDNumber(2026), g.IDNumber(1970)
 	mover := f.members[2] // a member of the 脱贫户 of f.head
 	b := f.importBytes(t, "公安局", cases.CatPopulation, csvOf("姓名,身份证号,乡镇,村,户主身份证号,变动类型,变动日期",
@@ -146,7 +148,7 @@ func TestPopulationUpdatesTheRegistry(t *testing.T) {
 	if err := f.db.GetContext(ctx, &key, `SELECT c.household_key FROM cases c JOIN warnings w ON w.case_id = c.id WHERE w.batch_id = $1`, later.ID); err != nil {
 		t.Fatal(err)
 	}
-	if key != "head:"+f.edge.IDNumber {
+	if key != "head:"+f.db.Keys.IDHash(f.edge.IDNumber) { // household keys name people by hash (docs/encryption.md)
 		t.Errorf("the moved-out member's new warning went to %q, want a household of their own", key)
 	}
 }

@@ -13,6 +13,7 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/sheet/sheettest"
 )
 
@@ -165,6 +166,7 @@ func TestDepartmentFileValues(t *testing.T) {
 		t.Fatalf("g1 stored %d warnings, want %d", len(details), len(want))
 	}
 	for i, d := range details {
+		d = pgtest.Open(t, f.db, d)
 		if !strings.Contains(d, want[i]) || !strings.Contains(d, `"认定日期":"2026-11-`) {
 			t.Errorf("g1 warning %d detail %s; want %s and 认定日期 as a date", i, d, want[i])
 		}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"strings"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -58,14 +57,15 @@ func (db *DB) Audit(ctx context.Context, f cases.AuditFilter) ([]cases.AuditEntr
 	if !f.Since.IsZero() {
 		since = f.Since
 	}
-	id := strings.ToUpper(strings.TrimSpace(f.IDNumber))
+	// The person's number is found by its keyed hash, what the key columns hold.
+	id := db.Keys.IDHash(f.IDNumber)
 	rows, err := db.QueryxContext(ctx, `
 		WITH person_cases AS (
 			SELECT c.id, c.case_no FROM cases c
-			WHERE $1 <> '' AND (upper(c.head_id_number) = $1
-				OR EXISTS (SELECT 1 FROM warnings w WHERE w.case_id = c.id AND upper(w.id_number) = $1))),
+			WHERE $1 <> '' AND (c.head_id_number = $1
+				OR EXISTS (SELECT 1 FROM warnings w WHERE w.case_id = c.id AND w.id_number = $1))),
 		person_batches AS (
-			SELECT DISTINCT w.batch_id FROM warnings w WHERE $1 <> '' AND upper(w.id_number) = $1 AND w.batch_id IS NOT NULL)
+			SELECT DISTINCT w.batch_id FROM warnings w WHERE $1 <> '' AND w.id_number = $1 AND w.batch_id IS NOT NULL)
 		SELECT a.at, a.user_id, a.action, a.case_no, a.channel,
 		       CASE WHEN a.batch_id <> '' THEN trim(both ' ' from '批次 ' || a.batch_id || ' ' || a.detail) ELSE a.detail END AS detail
 		FROM access_log a

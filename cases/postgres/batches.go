@@ -16,6 +16,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // PushDepartments lists the departments with the categories they push and the SHA-256 of
@@ -41,8 +42,13 @@ func (db *DB) PushDepartments(ctx context.Context) ([]cases.OrgDepartment, error
 	return out, rows.Err()
 }
 
-// RegistryLookup finds people by ID number, as registry members or as the 户主身份证号 of
-// a registry household (a head need not be listed as a member). A member entry wins.
+// IDSealer hashes ID numbers for an import's look-ups (intake.IDHasher).
+func (db *DB) IDSealer() *seal.Sealer { return db.Keys.Sealer() }
+
+// RegistryLookup finds people by the keyed hash of their ID number (docs/encryption.md), as
+// registry members or as the 户主身份证号 of a registry household (a head need not be
+// listed as a member). A member entry wins. The answer's IDNumber and HeadIDNumber are
+// hashes, its name opened.
 func (db *DB) RegistryLookup(ctx context.Context, ids []string) (map[string]cases.RegistryMember, error) {
 	// A join with the unnested IDs rather than "= ANY($1)": with thousands of IDs the
 	// planner would estimate ANY element by element, which cost more than the lookup.
@@ -72,12 +78,15 @@ func (db *DB) RegistryLookup(ctx context.Context, ids []string) (map[string]case
 		if _, ok := out[m.IDNumber]; ok && !member {
 			continue
 		}
+		if m.Name, err = db.Keys.Open(m.Name); err != nil {
+			return nil, openErr("名册中的姓名", err)
+		}
 		out[m.IDNumber] = m
 	}
 	return out, rows.Err()
 }
 
-// RegistryIDKeys holds the ID number of every registry member and household head, removed
+// RegistryIDKeys holds the ID hash of every registry member and household head, removed
 // or not: a superset of what RegistryLookup finds, so that an import asks only for people
 // the registry may hold (a few megabytes for a county's registry).
 func (db *DB) RegistryIDKeys(ctx context.Context) (cases.IDKeySet, error) {
@@ -114,7 +123,7 @@ const (
 
 // warningColumns are the columns a batch COPYs into warnings, in the order copyChunk.add writes them.
 var warningColumns = []string{"batch_id", "row_no", "category", "period", "rule", "amount", "id_number",
-	"name", "township_id", "village", "head_id_number", "registered", "detail", "created_at"}
+	"name", "township_id", "village", "head_id_number", "registered", "detail", "created_at", "id_sealed", "problem"}
 
 // ImportBatch stores a department push in one transaction: the batch row, then every row
 // fill adds, streamed to PostgreSQL with binary COPY as they come (copywarnings.go), then the
@@ -160,12 +169,12 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		tx.Rollback()
 		return db.pushBySHA256(ctx, b)
 	}
-	stored, err := copyWarnings(ctx, conn, b, townIDs, now, fill)
+	stored, err := copyWarnings(ctx, conn, b, townIDs, now, db.Keys, fill)
 	if err != nil {
 		return nil, err
 	}
 	if b.Category == cases.CatPopulation {
-		if err := applyPopulation(ctx, tx, b, stored.population, townIDs, now); err != nil {
+		if err := applyPopulation(ctx, tx, db.Keys, b, stored.population, townIDs, now); err != nil {
 			return nil, fmt.Errorf("import batch: %w", err)
 		}
 	}
@@ -197,7 +206,8 @@ type copiedRows struct {
 // keeping only rows that raised a warning, and returns the 人员变动 rows to apply to the
 // registry once stored and the stored rows' prints.
 func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs map[string]int, now time.Time,
-	fill func(add func(*cases.Warning) error) error) (copiedRows, error) {
+	keys *seal.Keyring, fill func(add func(*cases.Warning) error) error) (copiedRows, error) {
+	rs := &rowSealer{s: keys.Sealer()}
 	// A failed import stops the copier's statement at once rather than letting it finish.
 	copyCtx, cancelCopy := context.WithCancel(ctx)
 	defer cancelCopy()
@@ -220,9 +230,9 @@ func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs 
 			out.population = append(out.population, populationRow{Row: w.Row, Change: populationChange(w.Change), On: w.ChangedOn, IDNumber: w.IDNumber,
 				Name: w.Name, Township: w.Township, Village: w.Village, HeadIDNumber: w.HeadIDNumber})
 		}
-		chunk.add(b.ID, w, int32(tid), createdAt)
+		chunk.add(b.ID, w, int32(tid), createdAt, rs) // makes w.IDSum when the importer did not
 		if w.IDNumber != "" {
-			out.prints = appendPrint(out.prints, personPrint(w.IDNumber))
+			out.prints = appendPrint(out.prints, hashPrint(&w.IDSum))
 		}
 		if chunk.rows == chunkRows || len(chunk.data) >= copyBytes {
 			chunk.end()
@@ -347,7 +357,7 @@ func (db *DB) BatchWarnings(ctx context.Context, batchID string, fn func(BatchWa
 		return err
 	}
 	rows, err := db.QueryContext(ctx, `
-		SELECT w.id_number, w.name, t.name, w.category, w.rule, w.amount::text, w.period, w.row_no
+		SELECT w.id_sealed, w.id_number, w.name, t.name, w.category, w.rule, w.amount::text, w.period, w.row_no
 		FROM warnings w JOIN townships t ON t.id = w.township_id
 		WHERE `+inBatch("w.batch_id", "$1")+` AND w.rule <> '' ORDER BY w.row_no`, batchID)
 	if err != nil {
@@ -357,8 +367,15 @@ func (db *DB) BatchWarnings(ctx context.Context, batchID string, fn func(BatchWa
 	for rows.Next() {
 		var w BatchWarning
 		var amount sql.NullString
-		if err := rows.Scan(&w.IDNumber, &w.Name, &w.Township, &w.Category, &w.Rule, &amount, &w.Period, &w.Row); err != nil {
+		var sealed, key string
+		if err := rows.Scan(&sealed, &key, &w.Name, &w.Township, &w.Category, &w.Rule, &amount, &w.Period, &w.Row); err != nil {
 			return fmt.Errorf("list warnings of %s: %w", batchID, err)
+		}
+		if w.IDNumber, err = openID(db.Keys, sealed, key); err != nil {
+			return err
+		}
+		if w.Name, err = db.Keys.Open(w.Name); err != nil {
+			return openErr("姓名", err)
 		}
 		if amount.Valid {
 			n := json.Number(amount.String)

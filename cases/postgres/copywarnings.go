@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
 	"strings"
 	"time"
@@ -13,6 +14,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // An import's transaction runs on a connection of pgx's database/sql driver rather than lib/pq's:
@@ -133,8 +135,11 @@ func (c *copier) next(stmt string, size int) copyChunk {
 	return copyChunk{stmt: stmt, data: b}
 }
 
-// add appends one warning row; createdAt is microseconds since 2000-01-01 00:00 UTC.
-func (c *copyChunk) add(batchID string, w *cases.Warning, township int32, createdAt int64) {
+// add appends one warning row; createdAt is microseconds since 2000-01-01 00:00 UTC. The
+// person's data goes sealed and their numbers as keyed hashes (docs/encryption.md), written
+// straight into the chunk by s so that a million rows cost no strings.
+func (c *copyChunk) add(batchID string, w *cases.Warning, township int32, createdAt int64, rs *rowSealer) {
+	s := rs.s
 	b := binary.BigEndian.AppendUint16(c.data, uint16(len(warningColumns)))
 	b = appendText(b, batchID)
 	b = appendInt4(b, int32(w.Row))
@@ -146,30 +151,66 @@ func (c *copyChunk) add(batchID string, w *cases.Warning, township int32, create
 	} else {
 		b = binary.BigEndian.AppendUint32(b, 0xffffffff) // NULL
 	}
-	b = appendText(b, w.IDNumber)
-	b = appendText(b, w.Name)
+	b = appendHash(b, w.Hashed, &w.IDSum, w.IDNumber, s)
+	at := len(b)
+	b = s.AppendSealString(binary.BigEndian.AppendUint32(b, 0), w.Name)
+	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
 	b = appendInt4(b, township)
 	b = appendText(b, w.Village)
-	b = appendText(b, w.HeadIDNumber)
+	b = appendHash(b, w.Hashed, &w.HeadSum, w.HeadIDNumber, s)
 	b = binary.BigEndian.AppendUint32(b, 1)
 	if w.Registered {
 		b = append(b, 1)
 	} else {
 		b = append(b, 0)
 	}
-	if len(w.Detail) == 0 {
-		b = appendText(b, "{}")
-	} else {
-		b = binary.BigEndian.AppendUint32(b, uint32(len(w.Detail)))
-		b = append(b, w.Detail...)
-	}
+	at = len(b)
+	b = s.AppendSeal(binary.BigEndian.AppendUint32(b, 0), rs.detail(w))
+	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
 	b = binary.BigEndian.AppendUint32(b, 8)
-	c.data = binary.BigEndian.AppendUint64(b, uint64(createdAt))
+	b = binary.BigEndian.AppendUint64(b, uint64(createdAt))
+	at = len(b)
+	b = s.AppendSealString(binary.BigEndian.AppendUint32(b, 0), w.IDNumber)
+	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
+	c.data = appendText(b, warningProblem(w.Category, w.Detail))
 	if c.rows == 0 {
 		c.first = w.Row
 	}
 	c.rows++
 	c.last = w.Row
+}
+
+// rowSealer seals an import's rows on the goroutine that encodes them.
+type rowSealer struct {
+	s       *seal.Sealer
+	scratch []byte
+}
+
+// detail is the row's detail as stored: the row as read, with the 户主身份证号 (its column
+// holds only the hash) for whoever opens it.
+func (rs *rowSealer) detail(w *cases.Warning) []byte {
+	d := w.Detail
+	if len(d) < 2 {
+		d = emptyDetail
+	}
+	if w.HeadIDNumber == "" {
+		return d
+	}
+	rs.scratch = withHead(rs.scratch[:0], d, w.HeadIDNumber)
+	return rs.scratch
+}
+
+// appendHash writes an ID number's keyed hash: the one the importer made when it looked the
+// person up, else made here.
+func appendHash(b []byte, hashed bool, sum *[32]byte, id string, s *seal.Sealer) []byte {
+	if id == "" {
+		return appendText(b, "")
+	}
+	if !hashed {
+		s.SumID(sum, id)
+	}
+	b = binary.BigEndian.AppendUint32(b, 64)
+	return hex.AppendEncode(b, sum[:])
 }
 
 // end appends the trailer.

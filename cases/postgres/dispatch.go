@@ -12,6 +12,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // dispatchLockKey serialises dispatch rounds across processes (pg_advisory_xact_lock).
@@ -65,7 +66,7 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt cases.DispatchOpt
 	if err != nil {
 		return err
 	}
-	facts, err := undispatchedWarnings(ctx, tx, batches)
+	facts, err := undispatchedWarnings(ctx, tx, db.Keys, batches)
 	if err != nil {
 		return err
 	}
@@ -76,12 +77,12 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt cases.DispatchOpt
 		return err
 	}
 	at := db.dispatchedAt(opt.Date)
-	rf, err := loadRoundFacts(ctx, tx, cases.GroupWarnings(facts))
+	rf, err := loadRoundFacts(ctx, tx, db.Keys, cases.GroupWarnings(facts))
 	if err != nil {
 		return err
 	}
 	// 人员变动: 信息变更 cases, apart from the risk cases.
-	pop, err := undispatchedPopulation(ctx, tx, batches)
+	pop, err := undispatchedPopulation(ctx, tx, db.Keys, batches)
 	if err != nil {
 		return err
 	}
@@ -113,7 +114,7 @@ func (db *DB) dispatchTx(ctx context.Context, tx *sqlx.Tx, opt cases.DispatchOpt
 		res.Notices = append(res.Notices, n)
 	}
 	if opt.Announce != nil && len(res.Notices) > 0 {
-		if err := opt.Announce(ctx, unit{tx}, res.Notices); err != nil {
+		if err := opt.Announce(ctx, unit{tx, db.Keys}, res.Notices); err != nil {
 			return fmt.Errorf("queue messages: %w", err)
 		}
 	}
@@ -151,7 +152,7 @@ func (db *DB) addTasks(ctx context.Context, tx *sqlx.Tx, caseID int64, depts []s
 }
 
 // earlierResult loads the household's latest case with the warnings it verified.
-func earlierResult(ctx context.Context, tx *sqlx.Tx, key string) (cases.EarlierResult, error) {
+func earlierResult(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, key string) (cases.EarlierResult, error) {
 	var e cases.EarlierResult
 	var r struct {
 		ID       int64      `db:"id"`
@@ -179,8 +180,8 @@ func earlierResult(ctx context.Context, tx *sqlx.Tx, key string) (cases.EarlierR
 	if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id = $1 AND w.held_round = '' ORDER BY w.id`, r.ID); err != nil {
 		return e, fmt.Errorf("verified warnings of %s: %w", r.No, err)
 	}
-	for _, w := range rows {
-		e.Verified = append(e.Verified, w.fact())
+	if e.Verified, err = facts(k, rows); err != nil {
+		return e, fmt.Errorf("verified warnings of %s: %w", r.No, err)
 	}
 	return e, nil
 }
@@ -237,20 +238,34 @@ type warningRow struct {
 	Category string `db:"category"`
 	Rule     string `db:"rule"`
 	Amount   string `db:"amount"`
-	IDNumber string `db:"id_number"`
+	IDHash   string `db:"id_number"` // the keyed hash (a plain number before sealing)
+	IDSealed string `db:"id_sealed"`
 	Name     string `db:"name"`
 	Township string `db:"township"`
 	Village  string `db:"village"`
-	Head     string `db:"head_id_number"`
+	HeadHash string `db:"head_id_number"`
 	Detail   []byte `db:"detail"`
 }
 
-func (r warningRow) fact() cases.WarningFact {
+// fact opens the row's person (docs/encryption.md).
+func (r warningRow) fact(k *seal.Keyring) (cases.WarningFact, error) {
+	id, err := openID(k, r.IDSealed, r.IDHash)
+	if err != nil {
+		return cases.WarningFact{}, err
+	}
+	name, err := k.Open(r.Name)
+	if err != nil {
+		return cases.WarningFact{}, openErr("姓名", err)
+	}
+	detail, err := k.OpenBytes(r.Detail)
+	if err != nil {
+		return cases.WarningFact{}, openErr("预警明细", err)
+	}
 	f := cases.WarningFact{ID: r.ID, Category: cases.Category(r.Category), Rule: r.Rule, Amount: r.Amount,
-		IDNumber: r.IDNumber, Name: r.Name, Township: r.Township, Village: r.Village, HeadIDNumber: r.Head,
+		IDNumber: id, Name: name, Township: r.Township, Village: r.Village,
 		Detail: map[string]string{}}
 	var raw map[string]any
-	if json.Unmarshal(r.Detail, &raw) == nil {
+	if json.Unmarshal(detail, &raw) == nil {
 		for k, v := range raw {
 			switch v := v.(type) {
 			case string:
@@ -262,18 +277,41 @@ func (r warningRow) fact() cases.WarningFact {
 			}
 		}
 	}
+	// The 户主身份证号 travels in the sealed detail (its column holds the hash); a row stored
+	// before sealing has it in its column.
+	f.HeadIDNumber = f.Detail[headKey]
+	if f.HeadIDNumber == "" && !isIDHash(r.HeadHash) {
+		f.HeadIDNumber = r.HeadHash
+	}
+	f.IDHash, f.HeadIDHash = storedHash(k, r.IDHash), storedHash(k, r.HeadHash)
+	if f.HeadIDHash == "" && f.HeadIDNumber != "" {
+		f.HeadIDHash = k.IDHash(f.HeadIDNumber)
+	}
 	// An import no longer repeats the columns of its own in detail; rows stored before
 	// that keep theirs, as read.
-	for _, kv := range [...][2]string{{"姓名", r.Name}, {"身份证号", r.IDNumber}, {"乡镇", r.Township}, {"村", r.Village}, {"户主身份证号", r.Head}} {
+	for _, kv := range [...][2]string{{"姓名", f.Name}, {"身份证号", f.IDNumber}, {"乡镇", r.Township}, {"村", r.Village}, {headKey, f.HeadIDNumber}} {
 		if _, ok := f.Detail[kv[0]]; !ok && kv[1] != "" {
 			f.Detail[kv[0]] = kv[1]
 		}
 	}
-	return f
+	return f, nil
+}
+
+// facts opens rows.
+func facts(k *seal.Keyring, rows []warningRow) ([]cases.WarningFact, error) {
+	out := make([]cases.WarningFact, len(rows))
+	for i, r := range rows {
+		f, err := r.fact(k)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = f
+	}
+	return out, nil
 }
 
 const warningSelect = `
-	SELECT w.id, w.category, w.rule, COALESCE(w.amount::text, '') AS amount, w.id_number, w.name,
+	SELECT w.id, w.category, w.rule, COALESCE(w.amount::text, '') AS amount, w.id_number, w.id_sealed, w.name,
 		t.name AS township, w.village, w.head_id_number, w.detail
 	FROM warnings w JOIN townships t ON t.id = w.township_id`
 
@@ -324,52 +362,67 @@ func markDispatchedBatches(ctx context.Context, tx *sqlx.Tx) error {
 // undispatchedWarnings loads every warning with a rule that no case holds yet, with the
 // registry households of its person and of its 户主身份证号. FOR UPDATE keeps an import
 // running at the same time from being half-seen. batches is undispatchedBatches' list.
-func undispatchedWarnings(ctx context.Context, tx *sqlx.Tx, batches pq.Int64Array) ([]cases.WarningFact, error) {
+func undispatchedWarnings(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, batches pq.Int64Array) ([]cases.WarningFact, error) {
 	var rows []warningRow
 	if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE `+undispatched+` AND w.category <> 'population' ORDER BY w.id FOR UPDATE OF w`, batches); err != nil {
 		return nil, fmt.Errorf("undispatched warnings: %w", err)
 	}
+	facts, err := facts(k, rows)
+	if err != nil {
+		return nil, fmt.Errorf("undispatched warnings: %w", err)
+	}
 	var ids []string
-	for _, r := range rows {
-		if r.IDNumber != "" {
-			ids = append(ids, r.IDNumber)
+	for _, f := range facts {
+		if f.IDHash != "" {
+			ids = append(ids, f.IDHash)
 		}
-		if r.Head != "" {
-			ids = append(ids, r.Head)
+		if f.HeadIDHash != "" {
+			ids = append(ids, f.HeadIDHash)
 		}
 	}
-	reg, err := registryHouseholds(ctx, tx, ids)
+	reg, err := registryHouseholds(ctx, tx, k, ids)
 	if err != nil {
 		return nil, err
 	}
-	facts := make([]cases.WarningFact, len(rows))
-	for i, r := range rows {
-		f := r.fact()
-		if h, ok := reg[r.IDNumber]; ok && r.IDNumber != "" {
+	for i := range facts {
+		f := &facts[i]
+		if h, ok := reg[f.IDHash]; ok && f.IDHash != "" {
 			f.Reg = h
-		} else if h, ok := reg[r.Head]; ok && r.Head != "" {
+		} else if h, ok := reg[f.HeadIDHash]; ok && f.HeadIDHash != "" {
 			f.HeadReg = h
 		}
-		facts[i] = f
 	}
 	return facts, nil
 }
 
-// registryHouseholds maps id numbers to the registry household they belong to.
-func registryHouseholds(ctx context.Context, q sqlx.QueryerContext, ids []string) (map[string]*cases.RegistryHousehold, error) {
+// storedHash is an ID key column's hash: itself, or the hash of a number stored before
+// sealing.
+func storedHash(k *seal.Keyring, key string) string {
+	if key == "" || isIDHash(key) {
+		return key
+	}
+	return k.IDHash(key)
+}
+
+// registryHouseholds maps ID hashes to the registry household they belong to, with its
+// head's number and name opened.
+func registryHouseholds(ctx context.Context, q sqlx.QueryerContext, k *seal.Keyring, ids []string) (map[string]*cases.RegistryHousehold, error) {
 	var rs []struct {
 		IDNumber string `db:"id_number"`
 		No       string `db:"household_no"`
-		Head     string `db:"head_id_number"`
+		Head     string `db:"head_id_sealed"`
 		HeadName string `db:"head_name"`
 		Township string `db:"township"`
 		Village  string `db:"village"`
 		Kind     string `db:"kind"`
 		Risk     string `db:"risk_status"`
 	}
+	// The head's sealed number is their member row's id_sealed (docs/encryption.md); a
+	// registry not sealed yet keeps the number itself in head_id_number.
 	err := sqlx.SelectContext(ctx, q, &rs, `
-		SELECT m.id_number, h.household_no, h.head_id_number, COALESCE(hm.name, '') AS head_name,
-			t.name AS township, h.village, h.kind, h.risk_status
+		SELECT m.id_number, h.household_no,
+			COALESCE(NULLIF(hm.id_sealed, ''), CASE WHEN length(h.head_id_number) = 64 THEN '' ELSE h.head_id_number END) AS head_id_sealed,
+			COALESCE(hm.name, '') AS head_name, t.name AS township, h.village, h.kind, h.risk_status
 		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships t ON t.id = h.township_id
 		LEFT JOIN registry_members hm ON hm.id_number = h.head_id_number
@@ -379,6 +432,9 @@ func registryHouseholds(ctx context.Context, q sqlx.QueryerContext, ids []string
 	}
 	out := make(map[string]*cases.RegistryHousehold, len(rs))
 	for _, r := range rs {
+		if err := k.OpenAll(&r.Head, &r.HeadName); err != nil {
+			return nil, openErr("名册中的户主", err)
+		}
 		out[r.IDNumber] = &cases.RegistryHousehold{No: r.No, HeadIDNumber: r.Head, HeadName: r.HeadName,
 			Township: r.Township, Village: r.Village, Kind: r.Kind, Risk: r.Risk}
 	}
@@ -391,9 +447,5 @@ func (db *DB) CaseWarnings(ctx context.Context, caseID int64) ([]cases.WarningFa
 	if err := db.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id = $1 ORDER BY w.id`, caseID); err != nil {
 		return nil, fmt.Errorf("warnings of case %d: %w", caseID, err)
 	}
-	out := make([]cases.WarningFact, len(rows))
-	for i, r := range rows {
-		out[i] = r.fact()
-	}
-	return out, nil
+	return facts(db.Keys, rows)
 }

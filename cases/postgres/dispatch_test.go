@@ -96,13 +96,13 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 	if h2.Kind != cases.KindUpdate || h2.Township != "河口乡" {
 		t.Errorf("monitored household: kind %s township %s, want 更新 河口乡 (registry wins over the row)", h2.Kind, h2.Township)
 	}
-	if e := byKey["head:"+p.E.ID]; e.HeadName != p.E.Name || len(e.Members) != 2 || e.Kind != cases.KindNew {
+	if e := byKey["head:"+db.Keys.IDHash(p.E.ID)]; e.HeadName != p.E.Name || len(e.Members) != 2 || e.Kind != cases.KindNew {
 		t.Errorf("grouping by 户主身份证号: %+v", e)
 	}
-	if f := byKey["head:"+p.F.ID]; f.HeadName != p.F.Name || f.HeadIDNumber != p.F.ID {
+	if f := byKey["head:"+db.Keys.IDHash(p.F.ID)]; f.HeadName != p.F.Name || f.HeadIDNumber != p.F.ID {
 		t.Errorf("person alone: %+v", f)
 	}
-	if g := byKey["head:"+p.G.ID]; g.Department != "住建局" {
+	if g := byKey["head:"+db.Keys.IDHash(p.G.ID)]; g.Department != "住建局" {
 		t.Errorf("assurance case department = %q, want 住建局", g.Department)
 	}
 	if a := byKey["area:河口乡:disaster:2026年10月河口洪涝"]; a.No == "" || a.HeadName != "" || len(a.Members) != 0 {
@@ -138,6 +138,7 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 		t.Errorf("last event of %s = %s, want add_warnings", h1.No, last.Action)
 	}
 	var n int
+	pgtest.OpenOutbox(t, db) // bodies are sealed (docs/encryption.md)
 	n = pgtest.Count(t, db, `SELECT count(*) FROM outbox WHERE channel = 'appchat' AND payload::text LIKE '%补充预警%'`)
 	if n != 1 {
 		t.Errorf("%d group messages about 补充预警, want 1", n)
@@ -166,6 +167,7 @@ func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
 		Target  string `db:"target"`
 		Payload string `db:"payload"`
 	}
+	pgtest.OpenOutbox(t, db) // bodies are sealed (docs/encryption.md)
 	if err := db.Select(&rows, `SELECT idem_key, channel, target, payload::text AS payload FROM outbox ORDER BY id`); err != nil {
 		t.Fatal(err)
 	}
@@ -231,12 +233,14 @@ func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
 	// only on request (查看, the form page; docs/privacy.md): no pushed message has them.
 	masked := cases.MaskIDNumber(p.A.ID)
 	var card, merged string
+	pgtest.OpenOutbox(t, db) // bodies are sealed (docs/encryption.md)
 	if err := db.Get(&card, `SELECT payload::text FROM outbox WHERE channel = 'message' AND target = 'zhangsan' AND payload->>'msgtype' = 'template_card' AND payload::text LIKE '%`+masked+`%' LIMIT 1`); err != nil {
 		t.Fatal(err)
 	}
 	if !strings.Contains(card, p.A.Name) || !strings.Contains(card, "https://fp.example/form/") {
 		t.Errorf("cadre's card lacks the name, the masked ID number or the form link: %s", card)
 	}
+	pgtest.OpenOutbox(t, db) // bodies are sealed (docs/encryption.md)
 	if err := db.Get(&merged, `SELECT payload->'body'->>'content' FROM outbox WHERE channel = 'message' AND target = 'zhangsan' AND payload::text LIKE '%补充预警%' AND payload::text LIKE '%`+masked+`%' LIMIT 1`); err != nil {
 		t.Fatal(err)
 	}
@@ -244,6 +248,7 @@ func checkOutbox(t *testing.T, db *postgres.DB, p dispatchtest.People) {
 		t.Errorf("cadre's 补充预警 message lacks the masked ID number or the form link: %s", merged)
 	}
 	var full int
+	pgtest.OpenOutbox(t, db) // bodies are sealed (docs/encryption.md)
 	full = pgtest.Count(t, db, `SELECT count(*) FROM outbox WHERE payload::text LIKE '%`+p.A.ID+`%'`)
 	if full != 0 {
 		t.Errorf("%d pushed messages carry the full ID number", full)

@@ -71,7 +71,7 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.PlannedHo
 	n := len(hs)
 	nos, kinds, keys, hnos, heads, headIDs, villages, towns, depts := make([]string, n), make([]string, n), make([]string, n),
 		make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
-	details, sources, dues := make([]string, n), make([]string, n), make([]cases.Date, n)
+	details, sources, dues, headSealed := make([]string, n), make([]string, n), make([]cases.Date, n), make([]string, n)
 	known, err := knownDepartments(ctx, tx)
 	if err != nil {
 		return nil, err
@@ -81,7 +81,8 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.PlannedHo
 	for i := range hs {
 		h := &hs[i].Household
 		nos[i] = cases.CaseNumber(opt.Month, last-n+1+i)
-		kinds[i], keys[i], hnos[i], heads[i], headIDs[i] = string(hs[i].Kind), h.Key, h.HouseholdNo, h.HeadName, h.HeadIDNumber
+		kinds[i], keys[i], hnos[i] = string(hs[i].Kind), h.Key, h.HouseholdNo
+		heads[i], headIDs[i], headSealed[i] = db.Keys.Seal(h.HeadName), db.Keys.IDHash(h.HeadIDNumber), db.Keys.Seal(cases.NormalizeIDNumber(h.HeadIDNumber))
 		villages[i], towns[i], sources[i], dues[i] = h.Village, h.Township, string(hs[i].Source), hs[i].DueOn
 		if depts[i], err = cases.CaseDepartment(*h, known); err != nil {
 			return nil, err
@@ -98,17 +99,17 @@ func (db *DB) createCases(ctx context.Context, tx *sqlx.Tx, hs []cases.PlannedHo
 		Dept sql.NullString `db:"department"`
 	}
 	err = tx.SelectContext(ctx, &rows, `
-		INSERT INTO cases (case_no, round, kind, household_key, household_no, head_name, head_id_number, village,
+		INSERT INTO cases (case_no, round, kind, household_key, household_no, head_name, head_id_number, head_id_sealed, village,
 			township_id, department_id, status, dispatched_at, due_on, source)
-		SELECT x.no, $1, x.kind, x.key, x.hno, x.head, x.head_id, x.village, t.id, d.id, 'dispatched', $2, x.due, x.source
+		SELECT x.no, $1, x.kind, x.key, x.hno, x.head, x.head_id, x.head_sealed, x.village, t.id, d.id, 'dispatched', $2, x.due, x.source
 		FROM unnest($4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[], $11::text[], $12::text[],
-			$3::date[], $13::text[])
-			WITH ORDINALITY AS x(no, kind, key, hno, head, head_id, village, town, dept, due, source, i)
+			$3::date[], $13::text[], $14::text[])
+			WITH ORDINALITY AS x(no, kind, key, hno, head, head_id, village, town, dept, due, source, head_sealed, i)
 		JOIN townships t ON t.name = x.town LEFT JOIN departments d ON x.dept <> '' AND d.name = x.dept
 		ORDER BY x.i
 		RETURNING id, case_no, (SELECT name FROM departments WHERE id = department_id) AS department`,
 		opt.Month, at, pq.Array(dueStrings(dues)), pq.Array(nos), pq.Array(kinds), pq.Array(keys), pq.Array(hnos), pq.Array(heads),
-		pq.Array(headIDs), pq.Array(villages), pq.Array(towns), pq.Array(depts), pq.Array(sources))
+		pq.Array(headIDs), pq.Array(villages), pq.Array(towns), pq.Array(depts), pq.Array(sources), pq.Array(headSealed))
 	if err != nil {
 		return nil, fmt.Errorf("insert %d cases: %w", n, err)
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // The store's half of a round (docs/dispatch.md): load the facts cases.PlanRound decides on,
@@ -18,7 +19,7 @@ import (
 // loadRoundFacts loads, for the round's households, the open case each joins (its own, else
 // one of its people's) with what that case holds, and the latest case of the others that had
 // one, for the hold rule. The caller sets the day, time and calendar.
-func loadRoundFacts(ctx context.Context, tx *sqlx.Tx, hs []cases.Household) (cases.RoundFacts, error) {
+func loadRoundFacts(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, hs []cases.Household) (cases.RoundFacts, error) {
 	rf := cases.RoundFacts{Households: hs, Open: map[string]cases.OpenCase{}, Earlier: map[string]cases.EarlierResult{}}
 	open, err := loadOpenCases(ctx, tx, hs)
 	if err != nil {
@@ -48,7 +49,7 @@ func loadRoundFacts(ctx context.Context, tx *sqlx.Tx, hs []cases.Household) (cas
 			continue
 		}
 		if !h.Area && open.hadCase(h.Key) {
-			if rf.Earlier[h.Key], err = earlierResult(ctx, tx, h.Key); err != nil {
+			if rf.Earlier[h.Key], err = earlierResult(ctx, tx, k, h.Key); err != nil {
 				return rf, err
 			}
 		}
@@ -147,7 +148,7 @@ func (db *DB) mergeInto(ctx context.Context, tx *sqlx.Tx, ph cases.PlannedHouseh
 	if d.Tasks, err = db.addTasks(ctx, tx, ph.Into.ID, ph.Departments, opt, at); err != nil {
 		return d, err
 	}
-	d.Case, err = caseByNo(ctx, tx, ph.Into.No, false)
+	d.Case, err = caseByNo(ctx, tx, db.Keys, ph.Into.No, false)
 	return d, err
 }
 
@@ -160,6 +161,6 @@ func holdWarnings(ctx context.Context, tx *sqlx.Tx, ph cases.PlannedHousehold, o
 	if err != nil {
 		return fmt.Errorf("hold warnings against %s: %w", e.CaseNo, err)
 	}
-	return InsertEvent(ctx, tx, e.CaseID, cases.ActHeld, cases.StatusClosed, cases.StatusClosed, opt.Actor, opt.Source, at,
+	return InsertEvent(ctx, tx, nil, e.CaseID, cases.ActHeld, cases.StatusClosed, cases.StatusClosed, opt.Actor, opt.Source, at,
 		map[string]any{"round": opt.Month, "warnings": len(h.Warnings), "categories": cases.CategoryLabels(h.Categories())})
 }

@@ -29,8 +29,8 @@ func openCaseOf(ctx context.Context, tx *sqlx.Tx, h cases.Household) (string, er
 	}
 	var ids []string
 	for _, w := range h.Warnings {
-		if w.IDNumber != "" {
-			ids = append(ids, w.IDNumber)
+		if w.IDHash != "" {
+			ids = append(ids, w.IDHash)
 		}
 	}
 	err = tx.GetContext(ctx, &no, `
@@ -53,8 +53,8 @@ func openCaseOf(ctx context.Context, tx *sqlx.Tx, h cases.Household) (string, er
 func markOpenCases(ctx context.Context, tx *sqlx.Tx, facts []cases.WarningFact) error {
 	var ids []string
 	for _, f := range facts {
-		if f.IDNumber != "" {
-			ids = append(ids, f.IDNumber)
+		if f.IDHash != "" {
+			ids = append(ids, f.IDHash)
 		}
 	}
 	if len(ids) == 0 {
@@ -77,7 +77,7 @@ func markOpenCases(ctx context.Context, tx *sqlx.Tx, facts []cases.WarningFact) 
 		open[r.ID] = r.No
 	}
 	for i := range facts {
-		facts[i].OpenCase = open[facts[i].IDNumber]
+		facts[i].OpenCase = open[facts[i].IDHash]
 	}
 	return nil
 }
@@ -95,8 +95,8 @@ func followOpenCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household, ope
 			continue
 		}
 		for _, w := range h.Warnings {
-			if w.IDNumber != "" {
-				ids = append(ids, w.IDNumber)
+			if w.IDHash != "" {
+				ids = append(ids, w.IDHash)
 			}
 		}
 		if h.HouseholdNo != "" {
@@ -139,7 +139,7 @@ func followOpenCases(ctx context.Context, tx *sqlx.Tx, hs []cases.Household, ope
 		}
 		best := ""
 		for _, w := range h.Warnings {
-			if no, ok := byID[w.IDNumber]; ok && (best == "" || no < best) {
+			if no, ok := byID[w.IDHash]; ok && (best == "" || no < best) {
 				best = no
 			}
 		}

@@ -21,7 +21,7 @@ func (db *DB) HoldFile(ctx context.Context, f cases.HeldFile) error {
 	}
 	_, err := db.ExecContext(ctx, `INSERT INTO held_files (id, user_id, department, filename, sha256, data)
 		VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING`,
-		f.ID, f.UserID, f.Department, f.Filename, f.SHA256, f.Data)
+		f.ID, f.UserID, f.Department, f.Filename, f.SHA256, db.Keys.SealBytes(f.Data)) // a file of people: sealed
 	if err != nil {
 		return fmt.Errorf("hold file %s: %w", f.ID, err)
 	}
@@ -40,6 +40,9 @@ func (db *DB) HeldFile(ctx context.Context, id string) (cases.HeldFile, error) {
 	}
 	if err != nil {
 		return cases.HeldFile{}, fmt.Errorf("held file %s: %w", id, err)
+	}
+	if f.Data, err = db.Keys.OpenBytes(f.Data); err != nil {
+		return cases.HeldFile{}, openErr("暂存的文件", err)
 	}
 	return f, nil
 }

@@ -58,12 +58,12 @@ func (db *DB) RunCaseHooks(ctx context.Context, tx *sqlx.Tx, before, after cases
 		return err
 	}
 	for _, h := range db.hooks.Case {
-		if err := h(ctx, unit{tx}, before, after); err != nil {
+		if err := h(ctx, unit{tx, db.Keys}, before, after); err != nil {
 			return err
 		}
 	}
 	for _, h := range extra {
-		if err := h(ctx, unit{tx}, before, after); err != nil {
+		if err := h(ctx, unit{tx, db.Keys}, before, after); err != nil {
 			return err
 		}
 	}
@@ -74,7 +74,7 @@ func (db *DB) RunCaseHooks(ctx context.Context, tx *sqlx.Tx, before, after cases
 // on tx (notify plans or cancels its reminders there).
 func (db *DB) runTaskHooks(ctx context.Context, tx *sqlx.Tx, t cases.Task) error {
 	for _, h := range db.hooks.Task {
-		if err := h(ctx, unit{tx}, t); err != nil {
+		if err := h(ctx, unit{tx, db.Keys}, t); err != nil {
 			return fmt.Errorf("after task %d: %w", t.ID, err)
 		}
 	}

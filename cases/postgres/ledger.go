@@ -3,9 +3,9 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"encoding/json"
 	"errors"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -13,6 +13,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // caseRow is a cases row joined with its township and department names.
@@ -24,7 +25,8 @@ type caseRow struct {
 	HouseholdKey string         `db:"household_key"`
 	HouseholdNo  string         `db:"household_no"`
 	HeadName     string         `db:"head_name"`
-	HeadID       string         `db:"head_id_number"`
+	HeadID       string         `db:"head_id_number"` // the keyed hash (a number stored before sealing)
+	HeadSealed   string         `db:"head_id_sealed"`
 	Village      string         `db:"village"`
 	Township     string         `db:"township"`
 	Department   sql.NullString `db:"department"`
@@ -48,37 +50,68 @@ type caseRow struct {
 
 // caseSelect reads cases with the names and the categories and members of their warnings.
 const caseSelect = `
-	SELECT c.id, c.case_no, c.round, c.kind, c.household_key, c.household_no, c.head_name, c.head_id_number,
+	SELECT c.id, c.case_no, c.round, c.kind, c.household_key, c.household_no, c.head_name, c.head_id_number, c.head_id_sealed,
 		c.village, t.name AS township, d.name AS department, c.status, c.result, c.reason, c.dispatched_at,
 		c.due_on, c.verified_at, c.entered_on, c.closed_at, c.returns, c.original_due_on, c.responsible,
 		COALESCE((SELECT array_agg(DISTINCT w.category ORDER BY w.category) FROM warnings w WHERE w.case_id = c.id), '{}') AS categories,
-		COALESCE((SELECT array_agg(DISTINCT w.id_number ORDER BY w.id_number) FROM warnings w WHERE w.case_id = c.id AND w.id_number <> ''), '{}') AS members,
+		COALESCE((SELECT array_agg(DISTINCT ` + sealedIDOf + `) FROM warnings w WHERE w.case_id = c.id AND w.id_number <> ''), '{}') AS members,
 		c.source,
 		COALESCE((SELECT array_agg(DISTINCT dt.department ORDER BY dt.department) FROM department_tasks dt WHERE dt.case_id = c.id), '{}') AS task_departments
 	FROM cases c JOIN townships t ON t.id = c.township_id LEFT JOIN departments d ON d.id = c.department_id`
 
-func (r caseRow) toCase() cases.Case {
+// toCase opens the row's person (docs/encryption.md).
+func (r caseRow) toCase(k *seal.Keyring) (cases.Case, error) {
+	headID, err := openID(k, r.HeadSealed, r.HeadID)
+	if err != nil {
+		return cases.Case{}, err
+	}
+	if r.HeadName, err = k.Open(r.HeadName); err != nil {
+		return cases.Case{}, openErr("户主姓名", err)
+	}
+	members, err := openMembers(k, r.Members)
+	if err != nil {
+		return cases.Case{}, err
+	}
 	c := cases.Case{
 		ID: r.ID, No: r.No, Round: r.Round, Kind: cases.Kind(r.Kind), HouseholdKey: r.HouseholdKey,
-		HouseholdNo: r.HouseholdNo, HeadName: r.HeadName, HeadIDNumber: r.HeadID, Village: r.Village,
+		HouseholdNo: r.HouseholdNo, HeadName: r.HeadName, HeadIDNumber: headID, Village: r.Village,
 		Township: r.Township, Department: r.Department.String, Status: cases.Status(r.Status),
 		Result: cases.Result(r.Result), Reason: r.Reason, DispatchedAt: r.DispatchedAt, DueOn: r.DueOn,
 		VerifiedAt: r.VerifiedAt, EnteredOn: r.EnteredOn, ClosedAt: r.ClosedAt, Returns: r.Returns,
-		Members: []string(r.Members), OriginalDueOn: r.OriginalDueOn, Responsible: r.Responsible,
+		Members: members, OriginalDueOn: r.OriginalDueOn, Responsible: r.Responsible,
 		Source: cases.CaseSource(r.Source), TaskDepartments: []string(r.TaskDepts),
 	}
 	for _, cat := range r.Categories {
 		c.Categories = append(c.Categories, cases.Category(cat))
 	}
-	return c
+	return c, nil
+}
+
+// openMembers opens a case's warnings' ID numbers, sorted, without repeats. An anonymized
+// warning (retention) keeps only the hash, which stands for the person.
+func openMembers(k *seal.Keyring, sealed []string) ([]string, error) {
+	out := make([]string, 0, len(sealed))
+	seen := make(map[string]bool, len(sealed))
+	for _, s := range sealed {
+		id, err := k.Open(s)
+		if err != nil {
+			return nil, openErr("身份证号", err)
+		}
+		if !seen[id] {
+			seen[id] = true
+			out = append(out, id)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
 }
 
 // CaseByNo loads one case; an unknown number is ENotFound with a Chinese message.
 func (db *DB) CaseByNo(ctx context.Context, no string) (cases.Case, error) {
-	return caseByNo(ctx, db.DB, cases.NormalizeCaseNo(no), false)
+	return caseByNo(ctx, db.DB, db.Keys, cases.NormalizeCaseNo(no), false)
 }
 
-func caseByNo(ctx context.Context, q sqlx.QueryerContext, no string, forUpdate bool) (cases.Case, error) {
+func caseByNo(ctx context.Context, q sqlx.QueryerContext, k *seal.Keyring, no string, forUpdate bool) (cases.Case, error) {
 	query := caseSelect + ` WHERE c.case_no = $1`
 	if forUpdate {
 		query += ` FOR UPDATE OF c`
@@ -91,7 +124,7 @@ func caseByNo(ctx context.Context, q sqlx.QueryerContext, no string, forUpdate b
 	if err != nil {
 		return cases.Case{}, fmt.Errorf("load case %s: %w", no, err)
 	}
-	return r.toCase(), nil
+	return r.toCase(k)
 }
 
 // ListCases returns cases nearest due first, then by number.
@@ -134,7 +167,11 @@ func (db *DB) ListCases(ctx context.Context, f cases.CaseFilter) ([]cases.Case, 
 	}
 	out := make([]cases.Case, len(rows))
 	for i, r := range rows {
-		out[i] = r.toCase()
+		c, err := r.toCase(db.Keys)
+		if err != nil {
+			return nil, fmt.Errorf("list cases: %w", err)
+		}
+		out[i] = c
 	}
 	return out, nil
 }
@@ -171,7 +208,7 @@ func (db *DB) TransitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor ca
 // transitionTx is TransitionTx with the caller's own hooks for this change (extra), run
 // after the store's.
 func (db *DB) transitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor cases.Actor, cmd cases.Command, src cases.Source, extra ...cases.CaseHook) (cases.Case, error) {
-	before, err := caseByNo(ctx, tx, cases.NormalizeCaseNo(no), true)
+	before, err := caseByNo(ctx, tx, db.Keys, cases.NormalizeCaseNo(no), true)
 	if err != nil {
 		return cases.Case{}, err
 	}
@@ -201,7 +238,7 @@ func (db *DB) transitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor ca
 	if after.DueOn != before.DueOn { // returned by a spot check, or a new problem merged
 		detail["due_on"] = after.DueOn.String()
 	}
-	if err := InsertEvent(ctx, tx, after.ID, cmd.Action, before.Status, after.Status, actor, src, cmd.Now, detail); err != nil {
+	if err := InsertEvent(ctx, tx, db.Keys, after.ID, cmd.Action, before.Status, after.Status, actor, src, cmd.Now, detail); err != nil {
 		return cases.Case{}, err
 	}
 	if err := db.RunCaseHooks(ctx, tx, before, after, extra...); err != nil {
@@ -211,8 +248,8 @@ func (db *DB) transitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor ca
 }
 
 // InsertEvent writes one audit event.
-func InsertEvent(ctx context.Context, tx *sqlx.Tx, caseID int64, action cases.Action, from, to cases.Status, actor cases.Actor, src cases.Source, at time.Time, detail map[string]any) error {
-	b, err := json.Marshal(detail)
+func InsertEvent(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, caseID int64, action cases.Action, from, to cases.Status, actor cases.Actor, src cases.Source, at time.Time, detail map[string]any) error {
+	b, err := sealEventDetail(k, detail)
 	if err != nil {
 		return err
 	}
@@ -234,6 +271,11 @@ func (db *DB) Events(ctx context.Context, caseID int64) ([]cases.Event, error) {
 		FROM case_events WHERE case_id = $1 ORDER BY id`, caseID)
 	if err != nil {
 		return nil, fmt.Errorf("events of case %d: %w", caseID, err)
+	}
+	for i := range es {
+		if es[i].Detail, err = openEventDetail(db.Keys, es[i].Detail); err != nil {
+			return nil, fmt.Errorf("events of case %d: %w", caseID, err)
+		}
 	}
 	return es, nil
 }
@@ -257,7 +299,7 @@ type NewCase struct {
 
 // InsertCase numbers and creates a case inside a dispatch round's transaction, links its
 // warnings and writes the creation event. The round row must exist (EnsureRound).
-func InsertCase(ctx context.Context, tx *sqlx.Tx, n NewCase, actor cases.Actor, src cases.Source) (id int64, no string, err error) {
+func InsertCase(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, n NewCase, actor cases.Actor, src cases.Source) (id int64, no string, err error) {
 	var seq int
 	if err = tx.QueryRowxContext(ctx, `UPDATE rounds SET last_seq = last_seq + 1 WHERE month = $1 RETURNING last_seq`, n.Round).Scan(&seq); err != nil {
 		return 0, "", fmt.Errorf("number case in round %s: %w", n.Round, err)
@@ -279,12 +321,13 @@ func InsertCase(ctx context.Context, tx *sqlx.Tx, n NewCase, actor cases.Actor, 
 		n.Source = cases.SourceScreening
 	}
 	err = tx.QueryRowxContext(ctx, `
-		INSERT INTO cases (case_no, round, kind, household_key, household_no, head_name, head_id_number, village,
+		INSERT INTO cases (case_no, round, kind, household_key, household_no, head_name, head_id_number, head_id_sealed, village,
 			township_id, department_id, status, dispatched_at, due_on, source)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, (SELECT id FROM townships WHERE name = $9),
-			$10, 'dispatched', $11, $12, $13)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, (SELECT id FROM townships WHERE name = $10),
+			$11, 'dispatched', $12, $13, $14)
 		RETURNING id`,
-		no, n.Round, string(n.Kind), n.HouseholdKey, n.HouseholdNo, n.HeadName, n.HeadIDNumber, n.Village,
+		no, n.Round, string(n.Kind), n.HouseholdKey, n.HouseholdNo, k.Seal(n.HeadName), k.IDHash(n.HeadIDNumber),
+		k.Seal(cases.NormalizeIDNumber(n.HeadIDNumber)), n.Village,
 		n.Township, dept, n.DispatchedAt, n.DueOn, string(n.Source)).Scan(&id)
 	if err != nil {
 		return 0, "", fmt.Errorf("insert case %s: %w", no, err)
@@ -292,7 +335,7 @@ func InsertCase(ctx context.Context, tx *sqlx.Tx, n NewCase, actor cases.Actor, 
 	if err = LinkWarnings(ctx, tx, id, n.WarningIDs); err != nil {
 		return 0, "", err
 	}
-	err = InsertEvent(ctx, tx, id, cases.ActDispatch, "", cases.StatusDispatched, actor, src, n.DispatchedAt,
+	err = InsertEvent(ctx, tx, k, id, cases.ActDispatch, "", cases.StatusDispatched, actor, src, n.DispatchedAt,
 		map[string]any{"kind": n.Kind, "due_on": n.DueOn.String(), "warnings": len(n.WarningIDs), "source": n.Source})
 	return id, no, err
 }
@@ -372,6 +415,9 @@ func (db *DB) MonthLedger(ctx context.Context, month string) (cases.MonthLedger,
 		asOf = today
 	}
 	for _, r := range rows {
+		if err := r.open(db.Keys); err != nil {
+			return l, fmt.Errorf("ledger %s: %w", a.Month, err)
+		}
 		f := r.fact(today)
 		f.Tasks = tasks[f.No]
 		u := cases.UnfinishedCase{CaseFact: f}

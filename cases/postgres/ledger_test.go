@@ -56,7 +56,7 @@ func openCase(t *testing.T, db *postgres.DB, key, township, dept string) string 
 			return err
 		}
 		var err error
-		_, no, err = postgres.InsertCase(ctx, tx, postgres.NewCase{
+		_, no, err = postgres.InsertCase(ctx, tx, db.Keys, postgres.NewCase{
 			Round: "2026-11", Kind: cases.KindNew, HouseholdKey: key, HeadName: "王试一",
 			Township: township, Department: dept, DispatchedAt: cases.MustDate("2026-11-10").At(10, 0),
 			DueOn: cases.MustDate("2026-12-08"),
@@ -201,7 +201,7 @@ func TestOneOpenCasePerHousehold(t *testing.T) {
 	openCase(t, db, "H1", "城关镇", "")
 	ctx := context.Background()
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
-		_, _, err := postgres.InsertCase(ctx, tx, postgres.NewCase{Round: "2026-11", Kind: cases.KindNew, HouseholdKey: "H1",
+		_, _, err := postgres.InsertCase(ctx, tx, db.Keys, postgres.NewCase{Round: "2026-11", Kind: cases.KindNew, HouseholdKey: "H1",
 			Township: "城关镇", DispatchedAt: time.Now(), DueOn: cases.MustDate("2026-12-08")}, cases.System, "test")
 		return err
 	})

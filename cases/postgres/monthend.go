@@ -8,6 +8,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // MonthEndSummary builds the feedback summary from the month's assessment.
@@ -17,7 +18,7 @@ func (db *DB) MonthEndSummary(ctx context.Context, month string) (cases.MonthEnd
 		return cases.MonthEndSummary{}, err
 	}
 	s := cases.FeedbackSummary(a)
-	all, err := CarryOver(ctx, db, a.Month, "", cases.DateOf(a.AsOf))
+	all, err := CarryOver(ctx, db, db.Keys, a.Month, "", cases.DateOf(a.AsOf))
 	if err != nil {
 		return cases.MonthEndSummary{}, err
 	}
@@ -32,7 +33,7 @@ func (db *DB) MonthEndSummary(ctx context.Context, month string) (cases.MonthEnd
 // CarryOver lists, for month (YYYY-MM) as of today, every open case of township (” for the
 // county) still without a result, whatever its round, and the earlier rounds' open cases that
 // took a 补充预警 this month: overdue first, then nearest due, then by number.
-func CarryOver(ctx context.Context, q sqlx.QueryerContext, month, township string, today cases.Date) ([]cases.CarryOverCase, error) {
+func CarryOver(ctx context.Context, q sqlx.QueryerContext, k *seal.Keyring, month, township string, today cases.Date) ([]cases.CarryOverCase, error) {
 	first, err := cases.ParseMonth(month)
 	if err != nil {
 		return nil, cases.Errorf(cases.EInvalid, "%v", err)
@@ -52,6 +53,9 @@ func CarryOver(ctx context.Context, q sqlx.QueryerContext, month, township strin
 	}
 	kept := out[:0]
 	for _, c := range out {
+		if c.HeadName, err = k.Open(c.HeadName); err != nil {
+			return nil, openErr("户主姓名", err)
+		}
 		// 信息变更 cases are listed too, in their own section: they owe a 录入, not a result
 		if c.NoResult() || c.Supplemented || c.Kind == string(cases.KindInfo) {
 			c.Overdue = today.After(c.DueOn)

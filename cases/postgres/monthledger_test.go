@@ -6,6 +6,7 @@ import (
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
+	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 // TestMonthLedgerListsEarlierMonthsOpenCases: 往月未办结 holds the earlier rounds' cases
@@ -50,6 +51,7 @@ func TestMonthLedgerListsEarlierMonthsOpenCases(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	pgtest.SealStored(t, db) // the registry rows as the store keeps them (docs/encryption.md)
 	l, err := db.MonthLedger(ctx, "2026-11")
 	if err != nil {
 		t.Fatal(err)

@@ -13,6 +13,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // 人员变动 (docs/held-and-tasks.md): a 公安局 push updates the registry in the push's own transaction, with
@@ -32,12 +33,16 @@ type populationRow struct {
 	HeadIDNumber string
 }
 
-// memberNow is a registry member as the population rules need them.
+// memberNow is a registry member as the population rules need them: IDNumber and Head are
+// the stored hashes, IDSealed, Name and HeadSealed (the head's member row's id_sealed, empty
+// when the head is no member) as stored, opened when needed.
 type memberNow struct {
 	IDNumber    string `db:"id_number"`
+	IDSealed    string `db:"id_sealed"`
 	Name        string `db:"name"`
 	HouseholdNo string `db:"household_no"`
 	Head        string `db:"head_id_number"`
+	HeadSealed  string `db:"head_id_sealed"`
 	Status      string `db:"status"`
 	TownshipID  int    `db:"township_id"`
 	Village     string `db:"village"`
@@ -48,14 +53,16 @@ type memberNow struct {
 }
 
 const memberNowSelect = `
-	SELECT m.id_number, m.name, m.household_no, h.head_id_number, m.status,
+	SELECT m.id_number, m.id_sealed, m.name, m.household_no, h.head_id_number,
+		COALESCE((SELECT hm.id_sealed FROM registry_members hm WHERE hm.id_number = h.head_id_number), '') AS head_id_sealed, m.status,
 		COALESCE(m.township_id, h.township_id) AS township_id, COALESCE(m.village, h.village) AS village,
 		h.township_id AS h_township_id, h.village AS h_village, h.kind, h.risk_status
 	FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no`
 
-func memberByID(ctx context.Context, tx *sqlx.Tx, id string) (*memberNow, error) {
+// memberByID finds the member whose ID number hashes to hash.
+func memberByID(ctx context.Context, tx *sqlx.Tx, hash string) (*memberNow, error) {
 	var m memberNow
-	err := tx.GetContext(ctx, &m, memberNowSelect+` WHERE m.id_number = $1 FOR UPDATE OF m`, id)
+	err := tx.GetContext(ctx, &m, memberNowSelect+` WHERE m.id_number = $1 FOR UPDATE OF m`, hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -67,14 +74,15 @@ func memberByID(ctx context.Context, tx *sqlx.Tx, id string) (*memberNow, error)
 
 // householdOfHead finds the household headed by id (as 户主身份证号, or the household of the
 // member with that number).
-func householdOfHead(ctx context.Context, tx *sqlx.Tx, id string) (*memberNow, error) {
+func householdOfHead(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, id string) (*memberNow, error) {
 	var m memberNow
 	err := tx.GetContext(ctx, &m, `
-		SELECT '' AS id_number, '' AS name, h.household_no, h.head_id_number, 'active' AS status,
+		SELECT '' AS id_number, '' AS id_sealed, '' AS name, h.household_no, h.head_id_number,
+			COALESCE((SELECT hm.id_sealed FROM registry_members hm WHERE hm.id_number = h.head_id_number), '') AS head_id_sealed, 'active' AS status,
 			h.township_id, h.village, h.township_id AS h_township_id, h.village AS h_village, h.kind, h.risk_status
 		FROM registry_households h
 		WHERE h.head_id_number = $1 OR h.household_no = (SELECT household_no FROM registry_members WHERE id_number = $1)
-		ORDER BY (h.head_id_number = $1) DESC LIMIT 1`, id)
+		ORDER BY (h.head_id_number = $1) DESC LIMIT 1`, k.IDHash(id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, nil
 	}
@@ -88,7 +96,7 @@ func householdOfHead(ctx context.Context, tx *sqlx.Tx, id string) (*memberNow, e
 // it records each change in registry_history, marks the rows that give no 信息变更 case
 // (household neither 脱贫户 nor monitored, or nobody to change) as quiet, raises the
 // only-worker warnings and sets the batch's counts.
-func applyPopulation(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, rows []populationRow, townIDs map[string]int, now time.Time) error {
+func applyPopulation(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b *cases.Batch, rows []populationRow, townIDs map[string]int, now time.Time) error {
 	sort.SliceStable(rows, func(i, j int) bool {
 		if rows[i].On != rows[j].On {
 			return rows[i].On.Before(rows[j].On)
@@ -97,7 +105,7 @@ func applyPopulation(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, rows []po
 	})
 	updates, notIn, cases_ := 0, 0, 0
 	for _, r := range rows {
-		changed, infoCase, err := applyChange(ctx, tx, b, r, townIDs, now)
+		changed, infoCase, err := applyChange(ctx, tx, k, b, r, townIDs, now)
 		if err != nil {
 			return fmt.Errorf("人员变动 row %d: %w", r.Row, err)
 		}
@@ -127,8 +135,9 @@ func applyPopulation(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, rows []po
 
 // applyChange applies one row. changed is nil when the row names nobody in the registry;
 // infoCase says whether the row stays a 信息变更 warning for the next round.
-func applyChange(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRow, townIDs map[string]int, now time.Time) (changed *bool, infoCase bool, err error) {
-	m, err := memberByID(ctx, tx, r.IDNumber)
+func applyChange(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b *cases.Batch, r populationRow, townIDs map[string]int, now time.Time) (changed *bool, infoCase bool, err error) {
+	hash := k.IDHash(r.IDNumber)
+	m, err := memberByID(ctx, tx, hash)
 	if err != nil {
 		return nil, false, err
 	}
@@ -138,7 +147,7 @@ func applyChange(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationR
 		if r.HeadIDNumber == "" || (r.Change != cases.ChangeBirth && r.Change != cases.ChangeMoveIn) {
 			return nil, false, nil
 		}
-		h, err := householdOfHead(ctx, tx, r.HeadIDNumber)
+		h, err := householdOfHead(ctx, tx, k, r.HeadIDNumber)
 		if err != nil || h == nil {
 			return nil, false, err
 		}
@@ -156,11 +165,11 @@ func applyChange(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationR
 		if r.Change == cases.ChangeMoveIn {
 			relation = ""
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO registry_members (id_number, household_no, name, relation, status, township_id, village)
-			VALUES ($1, $2, $3, $4, 'active', $5, $6)`, r.IDNumber, h.HouseholdNo, r.Name, relation, town, village); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO registry_members (id_number, id_sealed, household_no, name, relation, status, township_id, village)
+			VALUES ($1, $2, $3, $4, $5, 'active', $6, $7)`, hash, k.Seal(r.IDNumber), h.HouseholdNo, k.Seal(r.Name), relation, town, village); err != nil {
 			return nil, false, fmt.Errorf("add member: %w", err)
 		}
-		if err := history(ctx, tx, b, r, h.HouseholdNo, cases.MemberActive); err != nil {
+		if err := history(ctx, tx, b, r, hash, h.HouseholdNo, cases.MemberActive); err != nil {
 			return nil, false, err
 		}
 		return &yes, cases.InfoCaseFor(h.Kind, h.Risk), nil
@@ -174,7 +183,7 @@ func applyChange(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationR
 		}
 		status = cases.MemberDeceased
 		if m.Status == cases.MemberActive {
-			if err := onlyWorker(ctx, tx, b, r, m, now); err != nil {
+			if err := onlyWorker(ctx, tx, k, b, r, m, now); err != nil {
 				return nil, false, err
 			}
 		}
@@ -216,18 +225,19 @@ func applyChange(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationR
 	if _, err := tx.ExecContext(ctx, `UPDATE registry_members SET status = $2, updated_at = now() WHERE id_number = $1`, m.IDNumber, status); err != nil {
 		return nil, false, fmt.Errorf("member status: %w", err)
 	}
-	if err := history(ctx, tx, b, r, m.HouseholdNo, status); err != nil {
+	if err := history(ctx, tx, b, r, hash, m.HouseholdNo, status); err != nil {
 		return nil, false, err
 	}
 	return &yes, info, nil
 }
 
-func history(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRow, householdNo, status string) error {
+// history records the row's change of the member whose ID number hashes to hash.
+func history(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRow, hash, householdNo, status string) error {
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id, row_no, status, township_id, village)
 		SELECT m.id_number, $2, $3, $4, $5, $6, $7, COALESCE(m.township_id, h.township_id), COALESCE(m.village, h.village)
 		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no WHERE m.id_number = $1`,
-		r.IDNumber, householdNo, r.Change, r.On, b.ID, r.Row, status)
+		hash, householdNo, r.Change, r.On, b.ID, r.Row, status)
 	if err != nil {
 		return fmt.Errorf("registry history: %w", err)
 	}
@@ -237,28 +247,46 @@ func history(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRow, 
 // onlyWorker raises a 因就业不稳 warning for the next round when the death of m leaves its
 // household without a working-age member (docs/held-and-tasks.md). The warning names a surviving member
 // (the head if alive), so the round places it in the household.
-func onlyWorker(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRow, m *memberNow, now time.Time) error {
+func onlyWorker(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b *cases.Batch, r populationRow, m *memberNow, now time.Time) error {
 	var others []memberNow
-	if err := tx.SelectContext(ctx, &others, memberNowSelect+` WHERE m.household_no = $1 AND m.status = 'active' AND m.id_number <> $2
-		ORDER BY (m.id_number = h.head_id_number) DESC, m.id_number`, m.HouseholdNo, m.IDNumber); err != nil {
+	if err := tx.SelectContext(ctx, &others, memberNowSelect+` WHERE m.household_no = $1 AND m.status = 'active' AND m.id_number <> $2`,
+		m.HouseholdNo, m.IDNumber); err != nil {
 		return fmt.Errorf("household of the deceased: %w", err)
 	}
+	for i := range others {
+		o := &others[i]
+		if err := openRegistry(k, &o.IDSealed, &o.Name); err != nil {
+			return err
+		}
+	}
+	// The head first, then by ID number.
+	sort.Slice(others, func(i, j int) bool {
+		if hi, hj := others[i].IDNumber == others[i].Head, others[j].IDNumber == others[j].Head; hi != hj {
+			return hi
+		}
+		return others[i].IDSealed < others[j].IDSealed
+	})
 	ids := make([]string, len(others))
 	for i, o := range others {
-		ids[i] = o.IDNumber
+		ids[i] = o.IDSealed
 	}
-	if len(others) == 0 || !cases.OnlyWorkerDied(m.IDNumber, ids, r.On) {
+	if len(others) == 0 || !cases.OnlyWorkerDied(r.IDNumber, ids, r.On) {
 		return nil
 	}
 	who := others[0]
+	headID := m.HeadSealed
+	if err := openRegistry(k, &headID); err != nil {
+		return err
+	}
 	detail, _ := json.Marshal(map[string]string{"类型": "零就业家庭", "说明": "户内唯一劳动年龄（16–60岁）成员死亡",
 		"死亡日期": r.On.String()})
+	sw := SealWarning(k, cases.CatEmployment, who.IDSealed, who.Name, headID, detail)
 	_, err := tx.ExecContext(ctx, `
-		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, name, township_id, village,
+		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, id_sealed, name, township_id, village,
 			head_id_number, registered, detail, created_at)
-		VALUES ($1, $2, 'employment', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
-		b.ID, r.Row, b.Period, cases.RuleOnlyWorkerDied, who.IDNumber, who.Name, m.HTownshipID, m.HVillage, m.Head,
-		cases.Registered(m.Kind), string(detail), now)
+		VALUES ($1, $2, 'employment', $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		b.ID, r.Row, b.Period, cases.RuleOnlyWorkerDied, sw.IDHash, sw.IDSealed, sw.Name, m.HTownshipID, m.HVillage, sw.HeadHash,
+		cases.Registered(m.Kind), sw.Detail, now)
 	if err != nil {
 		return fmt.Errorf("only-worker warning: %w", err)
 	}
@@ -268,7 +296,7 @@ func onlyWorker(ctx context.Context, tx *sqlx.Tx, b *cases.Batch, r populationRo
 // undispatchedPopulation loads the undispatched 人员变动 warnings, each with the registry
 // household of its person (cases.GroupPopulation makes one 信息变更 case of each household).
 // batches is undispatchedBatches' list.
-func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, batches pq.Int64Array) ([]cases.WarningFact, error) {
+func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, batches pq.Int64Array) ([]cases.WarningFact, error) {
 	var rows []struct {
 		warningRow
 		HouseholdNo string `db:"household_no"`
@@ -278,9 +306,10 @@ func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, batches pq.Int64Ar
 		HVillage    string `db:"h_village"`
 	}
 	err := tx.SelectContext(ctx, &rows, `
-		SELECT w.id, w.category, w.rule, COALESCE(w.amount::text, '') AS amount, w.id_number, w.name,
-			t.name AS township, w.village, w.head_id_number, w.detail,
-			h.household_no, h.head_id_number AS h_head, COALESCE(hm.name, '') AS h_head_name, ht.name AS h_township, h.village AS h_village
+		SELECT w.id, w.category, w.rule, COALESCE(w.amount::text, '') AS amount, w.id_number, w.id_sealed, w.name,
+			t.name AS township, w.village, w.head_id_number, w.detail, h.household_no,
+			COALESCE(NULLIF(hm.id_sealed, ''), CASE WHEN length(h.head_id_number) = 64 THEN '' ELSE h.head_id_number END) AS h_head,
+			COALESCE(hm.name, '') AS h_head_name, ht.name AS h_township, h.village AS h_village
 		FROM warnings w JOIN townships t ON t.id = w.township_id
 		JOIN registry_members m ON m.id_number = w.id_number
 		JOIN registry_households h ON h.household_no = m.household_no
@@ -293,7 +322,13 @@ func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, batches pq.Int64Ar
 	}
 	out := make([]cases.WarningFact, len(rows))
 	for i, r := range rows {
-		out[i] = r.warningRow.fact()
+		if out[i], err = r.warningRow.fact(k); err != nil {
+			return nil, fmt.Errorf("人员变动 warnings: %w", err)
+		}
+		// the head's number as their member row keeps it sealed (registryHouseholds)
+		if err := k.OpenAll(&r.HeadID, &r.HeadName); err != nil {
+			return nil, openErr("名册中的户主", err)
+		}
 		out[i].Reg = &cases.RegistryHousehold{No: r.HouseholdNo, HeadIDNumber: r.HeadID, HeadName: r.HeadName,
 			Township: r.HTownship, Village: r.HVillage}
 	}
@@ -341,14 +376,14 @@ func (db *DB) executePopulation(ctx context.Context, tx *sqlx.Tx, planned []case
 			outs = append(outs, cases.Outcome{Dispatched: d})
 			continue
 		}
-		_, no, err := InsertCase(ctx, tx, NewCase{Round: opt.Month, Kind: ph.Kind, HouseholdKey: h.Key,
+		_, no, err := InsertCase(ctx, tx, db.Keys, NewCase{Round: opt.Month, Kind: ph.Kind, HouseholdKey: h.Key,
 			HouseholdNo: h.HouseholdNo, HeadName: h.HeadName, HeadIDNumber: h.HeadIDNumber, Village: h.Village, Township: h.Township,
 			DispatchedAt: at, DueOn: ph.DueOn, WarningIDs: h.WarningIDs(), Source: ph.Source}, opt.Actor, opt.Source)
 		if err != nil {
 			return nil, err
 		}
 		d := cases.Dispatched{Warnings: h.Warnings}
-		if d.Case, err = caseByNo(ctx, tx, no, false); err != nil {
+		if d.Case, err = caseByNo(ctx, tx, db.Keys, no, false); err != nil {
 			return nil, err
 		}
 		if err := db.runCreated(ctx, tx, d.Case); err != nil {
@@ -374,19 +409,23 @@ func (db *DB) RegistryMember(ctx context.Context, id string) (cases.MemberRecord
 	}
 	// A 死亡/迁出 says more than 退出; otherwise a member who left their household, or whose
 	// household left the registry, is removed as of that re-import.
+	hash := db.Keys.IDHash(id)
 	err := db.GetContext(ctx, &r, `
-		SELECT m.id_number, m.household_no, t.name AS township, COALESCE(m.village, h.village) AS village,
+		SELECT m.id_sealed AS id_number, m.household_no, t.name AS township, COALESCE(m.village, h.village) AS village,
 			CASE WHEN m.status <> 'active' THEN m.status
 				WHEN m.removed_at IS NOT NULL OR h.status = 'removed' THEN 'removed' ELSE m.status END AS status,
 			CASE WHEN m.status = 'active' THEN COALESCE(m.removed_at, CASE WHEN h.status = 'removed' THEN h.removed_at END) END AS removed_at
 		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships t ON t.id = COALESCE(m.township_id, h.township_id)
-		WHERE m.id_number = $1`, id)
+		WHERE m.id_number = $1`, hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return cases.MemberRecord{}, cases.Errorf(cases.ENotFound, "名册中没有身份证号为 %s 的成员，请核对号码", cases.MaskIDNumber(id))
 	}
 	if err != nil {
 		return cases.MemberRecord{}, fmt.Errorf("registry member: %w", err)
+	}
+	if err := openRegistry(db.Keys, &r.IDNumber); err != nil {
+		return cases.MemberRecord{}, err
 	}
 	rec := cases.MemberRecord{IDNumber: r.IDNumber, Household: r.Household, Township: r.Township, Village: r.Village,
 		Status: r.Status, History: []cases.MemberChange{}}
@@ -404,7 +443,7 @@ func (db *DB) RegistryMember(ctx context.Context, id string) (cases.MemberRecord
 	}
 	err = db.SelectContext(ctx, &hs, `SELECT change, fields, id_number = '' AS household, changed_on AS date, batch_id FROM registry_history
 		WHERE id_number = $1 OR (id_number = '' AND household_no = $2 AND change = $3)
-		ORDER BY changed_on, id`, id, r.Household, cases.ChangeRemoved)
+		ORDER BY changed_on, id`, hash, r.Household, cases.ChangeRemoved)
 	if err != nil {
 		return rec, fmt.Errorf("registry member history: %w", err)
 	}

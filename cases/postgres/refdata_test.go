@@ -303,7 +303,7 @@ func TestMonthEndListsEarlierMonthsCasesOverdueFirst(t *testing.T) {
 	}
 	today := cases.MustDate("2026-12-28")
 	db.Now = func() time.Time { return today.At(9, 0) }
-	got, err := postgres.CarryOver(ctx, db, "2026-12", "城关镇", today)
+	got, err := postgres.CarryOver(ctx, db, db.Keys, "2026-12", "城关镇", today)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -343,7 +343,7 @@ func TestMonthEndListsEarlierMonthsCasesOverdueFirst(t *testing.T) {
 		}
 	}
 	// 河口乡's only open case is November's 区域排查: it still gets its reminder.
-	hk, err := postgres.CarryOver(ctx, db, "2026-12", "河口乡", today)
+	hk, err := postgres.CarryOver(ctx, db, db.Keys, "2026-12", "河口乡", today)
 	if err != nil || len(hk) != 1 || hk[0].Kind != string(cases.KindSweep) {
 		t.Errorf("河口乡 month-end list = %+v (%v), want its November 区域排查", hk, err)
 	}
@@ -375,6 +375,7 @@ func TestOtherTownshipIsToldWhereTheHouseholdWent(t *testing.T) {
 	}
 	// C's row named 城关镇, the registry says 河口乡: the case is 河口乡's, 城关镇's group is told.
 	var texts []string
+	pgtest.OpenOutbox(t, db) // bodies are sealed (docs/encryption.md)
 	if err := db.Select(&texts, `SELECT payload->'body'->>'content' FROM outbox WHERE idem_key LIKE 'dispatch:elsewhere:城关镇:%' AND channel = 'appchat'`); err != nil {
 		t.Fatal(err)
 	}
@@ -403,7 +404,7 @@ func TestVisitJoinsThePersonsOpenCase(t *testing.T) {
 	}
 	var fNo string
 	for _, c := range caseF {
-		if c.HouseholdKey == "head:"+p.F.ID {
+		if c.HouseholdKey == "head:"+db.Keys.IDHash(p.F.ID) {
 			fNo = c.No
 		}
 	}
@@ -411,6 +412,7 @@ func TestVisitJoinsThePersonsOpenCase(t *testing.T) {
 		Relation: "户主", Township: "城关镇", Village: "北村", Kind: cases.HouseholdEdge, RiskStatus: cases.RiskOpen}}); err != nil {
 		t.Fatal(err)
 	}
+	pgtest.SealStored(t, db)
 	zhangsan, _ := db.Actor(ctx, "zhangsan")
 	db.Now = func() time.Time { return cases.MustDate("2026-11-12").At(10, 0) }
 	res, err := db.ReportSelfFound(ctx, cases.SelfFound{Source: cases.SourceVisit, IDNumber: p.F.ID, Name: p.F.Name,

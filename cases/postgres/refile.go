@@ -14,13 +14,21 @@ import (
 
 // storedPersons is a batch's stored rows' people, for re-filing: a re-filed push's quiet rows
 // are not stored (data minimisation), so only the people it warned about replace anyone.
-type storedPersons map[[2]string]bool
+// People are known by their number's keyed hash (docs/encryption.md), its first 16 bytes.
+type storedPersons map[storedPerson]bool
 
-func (s storedPersons) Has(id, problem string) bool { return s[[2]string{id, problem}] }
+type storedPerson struct {
+	hi, lo  uint64
+	problem string
+}
 
-func (s storedPersons) Each(f func(id []byte, problem string)) {
+func (s storedPersons) Has(hi, lo uint64, problem string) bool {
+	return s[storedPerson{hi, lo, problem}]
+}
+
+func (s storedPersons) Each(f func(hi, lo uint64, problem string)) {
 	for p := range s {
-		f([]byte(p[0]), p[1])
+		f(p.hi, p.lo, p.problem)
 	}
 }
 
@@ -166,7 +174,7 @@ func leaveOldPeriod(ctx context.Context, tx *sqlx.Tx, id string) error {
 				AND b2.received_at > rb.received_at AND b2.id <> $1
 			JOIN warnings w ON `+inBatch("w.batch_id", "b2.id")+`
 		WHERE w.id_number = r.id_number AND w.case_id IS NULL AND w.rule <> '' AND `+notSuperseded+`
-			AND `+problemOf+` = CASE WHEN r.category = 'assurance' THEN coalesce(r.detail::jsonb ->> '问题类型', '') ELSE '' END
+			AND `+problemOf+` = r.problem
 		ORDER BY r.id, b2.received_at DESC`, id); err != nil {
 		return fmt.Errorf("refile batch %s: %w", id, err)
 	}
@@ -187,11 +195,13 @@ func personsOf(ctx context.Context, tx *sqlx.Tx, id string) (storedPersons, erro
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var p [2]string
-		if err := rows.Scan(&p[0], &p[1]); err != nil {
+		var hash, problem string
+		if err := rows.Scan(&hash, &problem); err != nil {
 			return nil, fmt.Errorf("refile batch %s: %w", id, err)
 		}
-		persons[p] = true
+		if hi, lo, ok := cases.IDHashHalves(hash); ok {
+			persons[storedPerson{hi, lo, problem}] = true
+		}
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("refile batch %s: %w", id, err)

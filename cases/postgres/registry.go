@@ -36,25 +36,28 @@ func (db *DB) TownshipNames(ctx context.Context) (map[string]string, error) {
 // are left alone, so importing the same file twice changes nothing. It neither removes what
 // the rows leave out nor keeps history: the monthly re-import is ApplyRegistry.
 func (db *DB) UpsertRegistry(ctx context.Context, ms []cases.RegistryMember) error {
-	return db.InTx(ctx, func(tx *sqlx.Tx) error { return upsertRegistryTx(ctx, tx, ms) })
+	return db.InTx(ctx, func(tx *sqlx.Tx) error { return upsertRegistryTx(ctx, tx, newRegistrySealer(db.Keys), ms) })
 }
 
-func upsertRegistryTx(ctx context.Context, tx *sqlx.Tx, ms []cases.RegistryMember) error {
+func upsertRegistryTx(ctx context.Context, tx *sqlx.Tx, s *registrySealer, ms []cases.RegistryMember) error {
 	n := len(ms)
-	hno, head, town, village, kind, risk := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	hno, head, town, village := make([]string, 0, n), make([]string, 0, n), make([]string, 0, n), make([]string, 0, n)
+	kind, risk := make([]string, 0, n), make([]string, 0, n)
 	seen := map[string]bool{}
-	mid, mh, mname, mrel := make([]string, n), make([]string, n), make([]string, n), make([]string, n)
+	mid, msealed, mh, mname, mrel := make([]string, n), make([]string, n), make([]string, n), make([]string, n), make([]string, n)
 	for i, m := range ms {
 		if !seen[m.HouseholdNo] {
 			seen[m.HouseholdNo] = true
 			hno = append(hno, m.HouseholdNo)
-			head = append(head, m.HeadIDNumber)
+			h, _ := s.id(cases.NormalizeIDNumber(m.HeadIDNumber), true)
+			head = append(head, h)
 			town = append(town, m.Township)
 			village = append(village, m.Village)
 			kind = append(kind, m.Kind)
 			risk = append(risk, m.RiskStatus)
 		}
-		mid[i], mh[i], mname[i], mrel[i] = m.IDNumber, m.HouseholdNo, m.Name, m.Relation
+		mid[i], msealed[i] = s.id(cases.NormalizeIDNumber(m.IDNumber), false)
+		mh[i], mname[i], mrel[i] = m.HouseholdNo, s.b.Seal(m.Name), m.Relation
 	}
 	_, err := tx.ExecContext(ctx, `
 		INSERT INTO registry_households (household_no, head_id_number, township_id, village, kind, risk_status)
@@ -73,13 +76,13 @@ func upsertRegistryTx(ctx context.Context, tx *sqlx.Tx, ms []cases.RegistryMembe
 		return fmt.Errorf("upsert households: %w", err)
 	}
 	_, err = tx.ExecContext(ctx, `
-		INSERT INTO registry_members (id_number, household_no, name, relation)
-		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[])
-		ON CONFLICT (id_number) DO UPDATE SET household_no = EXCLUDED.household_no,
+		INSERT INTO registry_members (id_number, household_no, name, relation, id_sealed)
+		SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[])
+		ON CONFLICT (id_number) DO UPDATE SET household_no = EXCLUDED.household_no, id_sealed = EXCLUDED.id_sealed,
 			name = EXCLUDED.name, relation = EXCLUDED.relation, removed_at = NULL, updated_at = now()
 		WHERE (registry_members.household_no, registry_members.name, registry_members.relation, registry_members.removed_at IS NULL)
 			IS DISTINCT FROM (EXCLUDED.household_no, EXCLUDED.name, EXCLUDED.relation, true)`,
-		pq.Array(mid), pq.Array(mh), pq.Array(mname), pq.Array(mrel))
+		pq.Array(mid), pq.Array(mh), pq.Array(mname), pq.Array(mrel), pq.Array(msealed))
 	if err != nil {
 		return fmt.Errorf("upsert members: %w", err)
 	}
@@ -102,16 +105,21 @@ type RegistryPerson struct {
 // 户主身份证号, the household headed by that number: pass it as well).
 func (db *DB) RegistryPeople(ctx context.Context, ids []string) (map[string]RegistryPerson, error) {
 	var ps []RegistryPerson
+	hs, _ := hashIDs(db.Keys, ids)
 	err := db.SelectContext(ctx, &ps, `
-		SELECT m.id_number, m.name, h.household_no, h.head_id_number, t.name AS township, h.village, h.kind, h.risk_status
+		SELECT m.id_sealed AS id_number, m.name, h.household_no,
+			COALESCE((SELECT hm.id_sealed FROM registry_members hm WHERE hm.id_number = h.head_id_number), '') AS head_id_number, t.name AS township, h.village, h.kind, h.risk_status
 		FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
 		JOIN townships t ON t.id = h.township_id
-		WHERE m.id_number = ANY($1) AND m.removed_at IS NULL AND h.status = 'active'`, pq.Array(ids))
+		WHERE m.id_number = ANY($1) AND m.removed_at IS NULL AND h.status = 'active'`, pq.Array(hs))
 	if err != nil {
 		return nil, fmt.Errorf("look up registry: %w", err)
 	}
 	out := make(map[string]RegistryPerson, len(ps))
 	for _, p := range ps {
+		if err := openRegistry(db.Keys, &p.IDNumber, &p.Name, &p.HeadIDNumber); err != nil {
+			return nil, err
+		}
 		out[p.IDNumber] = p
 	}
 	return out, nil

@@ -118,7 +118,7 @@ func TestRegistryFirstImportAcrossChunks(t *testing.T) {
 	}
 	var moved []string
 	if err := db.Select(&moved, `SELECT household_no FROM registry_members WHERE id_number = ANY($1) ORDER BY household_no`,
-		pq.Array([]string{ms[len(ms)-2].IDNumber, ms[len(ms)-1].IDNumber})); err != nil {
+		pq.Array([]string{db.Keys.IDHash(ms[len(ms)-2].IDNumber), db.Keys.IDHash(ms[len(ms)-1].IDNumber)})); err != nil {
 		t.Fatal(err)
 	}
 	if want := []string{first.HouseholdNo, second.HouseholdNo}; len(moved) != 2 || min(want[0], want[1]) != moved[0] || max(want[0], want[1]) != moved[1] {

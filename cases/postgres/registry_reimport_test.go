@@ -66,7 +66,7 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 	for _, c := range all {
 		nov[c.HouseholdKey] = c
 	}
-	caseC, caseH1, caseF := nov["hh:H0002"], nov["hh:H0001"], nov["head:"+p.F.ID]
+	caseC, caseH1, caseF := nov["hh:H0002"], nov["hh:H0001"], nov["head:"+db.Keys.IDHash(p.F.ID)]
 	if caseC.Township != "河口乡" || caseH1.No == "" || caseF.No == "" {
 		t.Fatalf("November cases: %v", keys(nov))
 	}
@@ -103,6 +103,7 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 		Key  string `db:"idem_key"`
 		Text string `db:"text"`
 	}
+	pgtest.OpenOutbox(t, db) // bodies are sealed (docs/encryption.md)
 	if err := db.Select(&texts, `SELECT idem_key, payload->'body'->>'content' AS text FROM outbox WHERE idem_key LIKE 'regmove:%' ORDER BY idem_key`); err != nil {
 		t.Fatal(err)
 	}
@@ -246,7 +247,7 @@ func TestRegistryDiffRules(t *testing.T) {
 		t.Error("removing 1 of 3 households should need --allow-removals")
 	}
 	var removedAt int
-	if err := db.Get(&removedAt, `SELECT count(*) FROM registry_members WHERE removed_at IS NOT NULL AND id_number = $1`, id["d"]); err != nil || removedAt != 1 {
+	if err := db.Get(&removedAt, `SELECT count(*) FROM registry_members WHERE removed_at IS NOT NULL AND id_number = $1`, db.Keys.IDHash(id["d"])); err != nil || removedAt != 1 {
 		t.Errorf("d, who left H2, is not kept as removed (%d, %v)", removedAt, err)
 	}
 }

@@ -28,7 +28,7 @@ const (
 )
 
 // registryFileCopy is the statement of a re-import's rows, into its temporary table.
-const registryFileCopy = `COPY registry_file (household_no, head_id_number, township, village, kind, risk_status, id_number, name, relation)
+const registryFileCopy = `COPY registry_file (household_no, head_id_number, township, village, kind, risk_status, id_number, id_sealed, name, relation)
 	FROM STDIN (FORMAT binary)`
 
 // rowCopy is a load's COPY of rows, from its first row to its end.
@@ -105,17 +105,18 @@ func (c *rowCopy) abort() {
 }
 
 // appendFileRow writes one of the file's rows for registryFileCopy, town the township's
-// name (an alias replaced by it).
-func appendFileRow(b []byte, m *cases.RegistryMember, town string) []byte {
-	b = binary.BigEndian.AppendUint16(b, 9)
+// name (an alias replaced by it), its person hashed and sealed (sr).
+func appendFileRow(b []byte, m *cases.RegistryMember, town string, sr sealedRow) []byte {
+	b = binary.BigEndian.AppendUint16(b, 10)
 	b = appendText(b, m.HouseholdNo)
-	b = appendText(b, m.HeadIDNumber)
+	b = appendText(b, sr.head)
 	b = appendText(b, town)
 	b = appendText(b, m.Village)
 	b = appendText(b, m.Kind)
 	b = appendText(b, m.RiskStatus)
-	b = appendText(b, m.IDNumber)
-	b = appendText(b, m.Name)
+	b = appendText(b, sr.id)
+	b = appendText(b, sr.idSealed)
+	b = appendText(b, sr.name)
 	return appendText(b, m.Relation)
 }
 

@@ -7,6 +7,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // RegistryOptions configures a registry re-import.
@@ -53,8 +55,9 @@ type RegistryLoad struct {
 	opt      RegistryOptions
 	names    map[string]string
 	rows     int
-	out      rowCopy   // the rows' COPY, while rows come
-	bulk     *bulkLoad // a first import: the rows go to the registry's tables
+	out      rowCopy         // the rows' COPY, while rows come
+	bulk     *bulkLoad       // a first import: the rows go to the registry's tables
+	sealer   *registrySealer // hashes and seals the rows (registryseal.go)
 	finished bool
 }
 
@@ -95,7 +98,7 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnounce
 	}
 	if _, err := execTraced(ctx, tx, `
 		CREATE TEMP TABLE registry_file (household_no text, head_id_number text, township text, village text,
-			kind text, risk_status text, id_number text, name text, relation text) ON COMMIT DROP`); err != nil {
+			kind text, risk_status text, id_number text, id_sealed text, name text, relation text) ON COMMIT DROP`); err != nil {
 		l.Abort()
 		return nil, fmt.Errorf("registry import table: %w", err)
 	}
@@ -136,8 +139,14 @@ func (l *RegistryLoad) settings(ctx context.Context) error {
 
 // Add takes a batch of the file's accepted rows. They go to the server by binary COPY as
 // they come (a chunk at a time, on its own goroutine), so that the server stores rows while
-// the next ones are read.
+// the next ones are read; ID numbers hashed and sealed, names sealed (registryseal.go), so
+// that the whole diff compares stored values as they are: every start seals what an older
+// version stored in plain (SealPending), and an import waits for `keys rotate` after a key
+// change (registryUnderCurrentKey).
 func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error {
+	if l.sealer == nil {
+		l.sealer = newRegistrySealer(l.db.Keys)
+	}
 	if l.bulk != nil {
 		return l.addFirst(ctx, ms)
 	}
@@ -148,7 +157,7 @@ func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error
 		if canon, ok := l.names[town]; ok {
 			town = canon
 		}
-		c.chunk.data = appendFileRow(c.chunk.data, m, town)
+		c.chunk.data = appendFileRow(c.chunk.data, m, town, l.sealer.row(m))
 		c.chunk.rows++
 		if c.full() {
 			if err := c.send(ctx, registryFileCopy); err != nil {
@@ -206,7 +215,8 @@ var registryDiffSQL = []string{`
 	ALTER TABLE registry_fh ADD PRIMARY KEY (household_no)`, `
 	ANALYZE registry_fh`, `
 	CREATE TEMP TABLE registry_fm ON COMMIT DROP AS
-	SELECT f.household_no, coalesce(f.id_number, m.id_number) AS id_number, f.name, f.relation, m.id_number IS NOT NULL AS known,
+	SELECT f.household_no, coalesce(f.id_number, m.id_number) AS id_number, coalesce(f.id_sealed, m.id_sealed) AS id_sealed,
+		f.name, f.relation, m.id_number IS NOT NULL AS known,
 		m.household_no AS old_household, m.name AS old_name, m.relation AS old_relation, m.removed_at IS NOT NULL AS was_removed,
 		f.id_number IS NULL AS absent
 	FROM registry_file f FULL JOIN registry_members m ON m.id_number = f.id_number
@@ -215,7 +225,7 @@ var registryDiffSQL = []string{`
 			OR m.name <> f.name OR m.relation <> f.relation))`, `
 	ANALYZE registry_fm`, `
 	CREATE TEMP TABLE registry_chg (seq serial, change text NOT NULL, household text NOT NULL,
-		id_number text NOT NULL DEFAULT '', fields text[] NOT NULL DEFAULT '{}', from_ text NOT NULL DEFAULT '',
+		id_number text NOT NULL DEFAULT '', id_sealed text NOT NULL DEFAULT '', fields text[] NOT NULL DEFAULT '{}', from_ text NOT NULL DEFAULT '',
 		to_ text NOT NULL DEFAULT '') ON COMMIT DROP`, `
 	INSERT INTO registry_chg (change, household)
 	SELECT 'added', fh.household_no FROM registry_fh fh
@@ -236,16 +246,16 @@ var registryDiffSQL = []string{`
 	WHERE (h.township_id, h.village, h.kind, h.risk_status, h.head_id_number)
 		IS DISTINCT FROM (fh.township_id, fh.village, fh.kind, fh.risk_status, fh.head_id_number)
 	ORDER BY fh.household_no`, `
-	INSERT INTO registry_chg (change, household, id_number, from_, to_)
-	SELECT 'moved', household_no, id_number, old_household, household_no FROM registry_fm
+	INSERT INTO registry_chg (change, household, id_number, id_sealed, from_, to_)
+	SELECT 'moved', household_no, id_number, id_sealed, old_household, household_no FROM registry_fm
 	WHERE NOT absent AND known AND old_household <> household_no ORDER BY household_no, id_number`, `
-	INSERT INTO registry_chg (change, household, id_number)
-	SELECT 'added', f.household_no, f.id_number
+	INSERT INTO registry_chg (change, household, id_number, id_sealed)
+	SELECT 'added', f.household_no, f.id_number, f.id_sealed
 	FROM registry_fm f JOIN registry_households h ON h.household_no = f.household_no AND h.status = 'active'
 	WHERE NOT f.absent AND (NOT f.known OR (f.was_removed AND f.old_household = f.household_no))
 	ORDER BY f.household_no, f.id_number`, `
-	INSERT INTO registry_chg (change, household, id_number, fields)
-	SELECT 'changed', f.household_no, f.id_number,
+	INSERT INTO registry_chg (change, household, id_number, id_sealed, fields)
+	SELECT 'changed', f.household_no, f.id_number, f.id_sealed,
 		array_remove(ARRAY[CASE WHEN f.old_name <> f.name THEN '姓名' END, CASE WHEN f.old_relation <> f.relation THEN '与户主关系' END], NULL)
 	FROM registry_fm f
 	WHERE NOT f.absent AND f.known AND f.old_household = f.household_no AND NOT f.was_removed
@@ -256,8 +266,8 @@ var registryDiffSQL = []string{`
 	WHERE h.status = 'active' AND NOT EXISTS (SELECT 1 FROM registry_fh fh WHERE fh.household_no = h.household_no)
 		AND NOT EXISTS (SELECT 1 FROM registry_refused r WHERE r.household_no = h.household_no)
 	ORDER BY h.household_no`, `
-	INSERT INTO registry_chg (change, household, id_number)
-	SELECT 'removed', m.old_household, m.id_number FROM registry_fm m
+	INSERT INTO registry_chg (change, household, id_number, id_sealed)
+	SELECT 'removed', m.old_household, m.id_number, m.id_sealed FROM registry_fm m
 	WHERE m.absent AND EXISTS (SELECT 1 FROM registry_fh fh WHERE fh.household_no = m.old_household)
 		AND NOT EXISTS (SELECT 1 FROM registry_held x WHERE x.id_number = m.id_number)
 	ORDER BY m.id_number`,
@@ -315,6 +325,7 @@ func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, 
 	if out.Diff.ActiveBefore == 0 {
 		ref = cases.RegistryRefusals{} // a first import stores every good row
 	}
+	ref.IDNumbers, _ = hashIDs(l.db.Keys, ref.IDNumbers)
 	if err := holdRefused(ctx, tx, ref, &out.Diff); err != nil {
 		return false, err
 	}
@@ -323,8 +334,11 @@ func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, 
 			return false, fmt.Errorf("registry diff: %w", err)
 		}
 	}
+	if err := registryUnderCurrentKey(ctx, tx, l.db.Keys); err != nil {
+		return false, err
+	}
 	d := &out.Diff
-	if err := readRegistryChanges(ctx, tx, d); err != nil {
+	if err := readRegistryChanges(ctx, tx, l.db.Keys, d); err != nil {
 		return false, err
 	}
 	if l.opt.DryRun {
@@ -338,21 +352,28 @@ func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, 
 	return !d.Empty(), nil
 }
 
-// readRegistryChanges reads the change list (registry_chg, in its order) into d and counts it.
-func readRegistryChanges(ctx context.Context, tx *sqlx.Tx, d *cases.RegistryDiff) error {
+// readRegistryChanges reads the change list (registry_chg, in its order) into d and counts
+// it, each member's ID number opened. The list orders members by their hash; each step's
+// run of members is put back in the order of their numbers (registryChangeOrder).
+func readRegistryChanges(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, d *cases.RegistryDiff) error {
 	var rows []struct {
 		Change string         `db:"change"`
 		House  string         `db:"household"`
-		ID     string         `db:"id_number"`
+		ID     string         `db:"id_sealed"`
 		Fields pq.StringArray `db:"fields"`
 		From   string         `db:"from_"`
 		To     string         `db:"to_"`
 	}
 	start := traceStart()
-	if err := tx.SelectContext(ctx, &rows, `SELECT change, household, id_number, fields, from_, to_ FROM registry_chg ORDER BY seq`); err != nil {
+	if err := tx.SelectContext(ctx, &rows, `SELECT change, household, id_sealed, fields, from_, to_ FROM registry_chg ORDER BY seq`); err != nil {
 		return fmt.Errorf("registry diff: %w", err)
 	}
 	traceStep("read the change list", start)
+	for i := range rows {
+		if err := openRegistry(k, &rows[i].ID); err != nil {
+			return err
+		}
+	}
 	for _, r := range rows {
 		c := cases.RegistryChange{Change: r.Change, Household: r.House, IDNumber: r.ID, From: r.From, To: r.To}
 		if len(r.Fields) > 0 {
@@ -372,6 +393,49 @@ func readRegistryChanges(ctx context.Context, tx *sqlx.Tx, d *cases.RegistryDiff
 				d.RemovedHouseholds++
 			}
 		}
+	}
+	registryChangeOrder(d.Changes)
+	return nil
+}
+
+// registryChangeOrder puts each run of one step's members (consecutive changes of one kind
+// naming a member) in the order of their ID numbers, as the list showed them when the
+// registry held the numbers: by household then number, removed members by number alone.
+func registryChangeOrder(cs []cases.RegistryChange) {
+	for i := 0; i < len(cs); {
+		j := i + 1
+		if cs[i].IDNumber != "" {
+			for j < len(cs) && cs[j].IDNumber != "" && cs[j].Change == cs[i].Change {
+				j++
+			}
+			run, byID := cs[i:j], cs[i].Change == cases.RegRemoved
+			sort.SliceStable(run, func(a, b int) bool {
+				if !byID && run[a].Household != run[b].Household {
+					return run[a].Household < run[b].Household
+				}
+				return run[a].IDNumber < run[b].IDNumber
+			})
+		}
+		i = j
+	}
+}
+
+// registryUnderCurrentKey refuses an import while the registry holds members whose names are
+// sealed under another key than the current one (a new first key, before `fangpin keys
+// rotate` has finished): the file's sealed names would differ from theirs whatever they say.
+// Such a member of the file is in registry_fm (its name differs), which is small for a usual
+// file, so only that is read; values stored in plain are sealed on every start (SealPending).
+func registryUnderCurrentKey(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring) error {
+	cur := "fp1." + k.Current() + "."
+	var stale bool
+	start := traceStart()
+	if err := tx.GetContext(ctx, &stale, `SELECT EXISTS (SELECT 1 FROM registry_fm
+		WHERE known AND NOT absent AND old_name <> '' AND left(old_name, $2) <> $1)`, cur, len(cur)); err != nil {
+		return fmt.Errorf("registry keys: %w", err)
+	}
+	traceStep("names under the current key", start)
+	if stale {
+		return cases.Errorf(cases.EConflict, "名册没有导入：现有名册中还有用旧密钥加密的数据（更换密钥后尚未重新加密完）。请先运行 fangpin keys rotate，完成后再导入名册。")
 	}
 	return nil
 }
@@ -398,7 +462,7 @@ func (l *RegistryLoad) apply(ctx context.Context, out *RegistryApplied) error {
 		return err
 	}
 	if l.opt.Announce != nil && len(out.Moves) > 0 {
-		if err := l.opt.Announce(ctx, unit{tx}, out.Moves); err != nil {
+		if err := l.opt.Announce(ctx, unit{tx, db.Keys}, out.Moves); err != nil {
 			return fmt.Errorf("queue case move messages: %w", err)
 		}
 	}
@@ -426,11 +490,11 @@ func writeRegistryRows(ctx context.Context, tx *sqlx.Tx, now time.Time, d *cases
 		SELECT fh.household_no, fh.head_id_number, fh.township_id, fh.village, fh.kind, fh.risk_status, $1 FROM registry_fh fh
 		WHERE fh.household_no IN (SELECT household FROM registry_chg WHERE change = 'added' AND id_number = '')
 			AND NOT EXISTS (SELECT 1 FROM registry_households h WHERE h.household_no = fh.household_no)`, `
-		UPDATE registry_members m SET household_no = f.household_no, name = f.name, relation = f.relation,
+		UPDATE registry_members m SET household_no = f.household_no, id_sealed = f.id_sealed, name = f.name, relation = f.relation,
 			removed_at = NULL, updated_at = $1
 		FROM registry_fm f WHERE NOT f.absent AND f.known AND f.id_number = m.id_number`, `
-		INSERT INTO registry_members (id_number, household_no, name, relation, updated_at)
-		SELECT f.id_number, f.household_no, f.name, f.relation, $1 FROM registry_fm f WHERE NOT f.absent AND NOT f.known`,
+		INSERT INTO registry_members (id_number, id_sealed, household_no, name, relation, updated_at)
+		SELECT f.id_number, f.id_sealed, f.household_no, f.name, f.relation, $1 FROM registry_fm f WHERE NOT f.absent AND NOT f.known`,
 	} {
 		if _, err := execTraced(ctx, tx, q, now); err != nil {
 			return fmt.Errorf("apply registry rows: %w", err)
@@ -584,7 +648,7 @@ func (db *DB) moveCases(ctx context.Context, tx *sqlx.Tx, batch string, now time
 			return nil, fmt.Errorf("open cases of %s: %w", c.Household, err)
 		}
 		for _, no := range nos {
-			before, err := caseByNo(ctx, tx, no, true)
+			before, err := caseByNo(ctx, tx, db.Keys, no, true)
 			if err != nil {
 				return nil, err
 			}
@@ -600,11 +664,11 @@ func (db *DB) moveCases(ctx context.Context, tx *sqlx.Tx, batch string, now time
 				before.ID, cases.TargetGroup(before.Township), cases.TargetGroup(c.To), c.To); err != nil {
 				return nil, fmt.Errorf("reminders of %s: %w", no, err)
 			}
-			if err := InsertEvent(ctx, tx, before.ID, ActRegistryMove, before.Status, before.Status, cases.System, cases.Source("registry:"+batch), now,
+			if err := InsertEvent(ctx, tx, db.Keys, before.ID, ActRegistryMove, before.Status, before.Status, cases.System, cases.Source("registry:"+batch), now,
 				map[string]any{"from": before.Township, "to": c.To, "household": c.Household}); err != nil {
 				return nil, err
 			}
-			after, err := caseByNo(ctx, tx, no, false)
+			after, err := caseByNo(ctx, tx, db.Keys, no, false)
 			if err != nil {
 				return nil, err
 			}
@@ -620,8 +684,8 @@ func (db *DB) moveCases(ctx context.Context, tx *sqlx.Tx, batch string, now time
 			if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id = $1 ORDER BY w.id`, after.ID); err != nil {
 				return nil, fmt.Errorf("warnings of %s: %w", no, err)
 			}
-			for _, r := range rows {
-				m.Warnings = append(m.Warnings, r.fact())
+			if m.Warnings, err = facts(db.Keys, rows); err != nil {
+				return nil, fmt.Errorf("warnings of %s: %w", no, err)
 			}
 			moves = append(moves, m)
 		}

@@ -36,7 +36,7 @@ import (
 const (
 	registryHouseholdsCopy = `COPY registry_households (household_no, head_id_number, township_id, village, kind, risk_status, updated_at)
 	FROM STDIN (FORMAT binary)`
-	registryMembersCopy = `COPY registry_members (id_number, household_no, name, relation, updated_at) FROM STDIN (FORMAT binary)`
+	registryMembersCopy = `COPY registry_members (id_number, id_sealed, household_no, name, relation, updated_at) FROM STDIN (FORMAT binary)`
 	registryHistoryCopy = `COPY registry_history (id_number, household_no, change, changed_on, batch_id, status, detail, created_at)
 	FROM STDIN (FORMAT binary)`
 )
@@ -116,10 +116,11 @@ func (l *RegistryLoad) addFirst(ctx context.Context, ms []cases.RegistryMember) 
 	b.last = nil // the batch's rows are the caller's, until Add returns
 	for i := range ms {
 		m := &ms[i]
-		if err := b.household(m, updatedAt); err != nil {
+		sr := l.sealer.row(m)
+		if err := b.household(m, sr.head, updatedAt); err != nil {
 			return err
 		}
-		c.chunk.data = appendMemberRow(c.chunk.data, m, updatedAt)
+		c.chunk.data = appendMemberRow(c.chunk.data, m, sr, updatedAt)
 		c.chunk.rows++
 		if c.full() {
 			if err := l.sendFirst(ctx); err != nil {
@@ -131,9 +132,10 @@ func (l *RegistryLoad) addFirst(ctx context.Context, ms []cases.RegistryMember) 
 	return nil
 }
 
-// household notes m's household: a new one is written to the households' chunk, a known one
-// must agree with its first row, and a row naming another village is kept for the smallest.
-func (b *bulkLoad) household(m *cases.RegistryMember, updatedAt int64) error {
+// household notes m's household: a new one is written to the households' chunk (its head by
+// the hash of their number, head), a known one must agree with its first row, and a row
+// naming another village is kept for the smallest.
+func (b *bulkLoad) household(m *cases.RegistryMember, head string, updatedAt int64) error {
 	if p := b.last; p != nil && m.HouseholdNo == p.HouseholdNo && m.HeadIDNumber == p.HeadIDNumber && m.Township == p.Township &&
 		m.Kind == p.Kind && m.RiskStatus == p.RiskStatus && m.Village == p.Village {
 		return nil // the household of the row before, as it said (a file lists a household's rows together)
@@ -156,7 +158,7 @@ func (b *bulkLoad) household(m *cases.RegistryMember, updatedAt int64) error {
 	if !seen {
 		h = bulkHousehold{village: strings.Clone(m.Village), sig: sig.Sum64()}
 		b.households[strings.Clone(m.HouseholdNo)] = h
-		b.house.data = appendHouseholdRow(b.house.data, m, int32(town), updatedAt)
+		b.house.data = appendHouseholdRow(b.house.data, m, head, int32(town), updatedAt)
 		b.house.rows++
 		return nil
 	}
@@ -354,11 +356,12 @@ func (l *RegistryLoad) firstHistory(ctx context.Context, batch string, cs []case
 	return rebuild("registry_history")
 }
 
-// appendHouseholdRow writes m's household for registryHouseholdsCopy.
-func appendHouseholdRow(b []byte, m *cases.RegistryMember, town int32, updatedAt int64) []byte {
+// appendHouseholdRow writes m's household for registryHouseholdsCopy, head the hash of its
+// head's number.
+func appendHouseholdRow(b []byte, m *cases.RegistryMember, head string, town int32, updatedAt int64) []byte {
 	b = binary.BigEndian.AppendUint16(b, 7)
 	b = appendText(b, m.HouseholdNo)
-	b = appendText(b, m.HeadIDNumber)
+	b = appendText(b, head)
 	b = appendInt4(b, town)
 	b = appendText(b, m.Village)
 	b = appendText(b, m.Kind)
@@ -366,12 +369,13 @@ func appendHouseholdRow(b []byte, m *cases.RegistryMember, town int32, updatedAt
 	return appendTimestamp(b, updatedAt)
 }
 
-// appendMemberRow writes a member for registryMembersCopy.
-func appendMemberRow(b []byte, m *cases.RegistryMember, updatedAt int64) []byte {
-	b = binary.BigEndian.AppendUint16(b, 5)
-	b = appendText(b, m.IDNumber)
+// appendMemberRow writes a member for registryMembersCopy, hashed and sealed (sr).
+func appendMemberRow(b []byte, m *cases.RegistryMember, sr sealedRow, updatedAt int64) []byte {
+	b = binary.BigEndian.AppendUint16(b, 6)
+	b = appendText(b, sr.id)
+	b = appendText(b, sr.idSealed)
 	b = appendText(b, m.HouseholdNo)
-	b = appendText(b, m.Name)
+	b = appendText(b, sr.name)
 	b = appendText(b, m.Relation)
 	return appendTimestamp(b, updatedAt)
 }

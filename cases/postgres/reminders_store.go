@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // The reminders' storage (notify schedules and sends them; docs/reminders.md). Postgres holds every
@@ -261,7 +262,7 @@ func (db *DB) FireReminders(ctx context.Context, ids []int64, now time.Time, fir
 		}
 		// Lock order case → reminder, as in a case transition, so the two never deadlock: a case
 		// closing now either cancels its reminders first or waits until they are sent.
-		byCase, err := loadReminderCases(ctx, tx, caseIDs)
+		byCase, err := loadReminderCases(ctx, tx, db.Keys, caseIDs)
 		if err != nil {
 			return err
 		}
@@ -271,7 +272,7 @@ func (db *DB) FireReminders(ctx context.Context, ids []int64, now time.Time, fir
 				return fmt.Errorf("lock reminders: %w", err)
 			}
 		}
-		return fire(ctx, reminderTx{unit{tx}}, storedReminders(locked), byCase)
+		return fire(ctx, reminderTx{unit{tx, db.Keys}}, storedReminders(locked), byCase)
 	})
 }
 
@@ -342,7 +343,7 @@ func digestCarries(ctx context.Context, tx *sqlx.Tx, d reminderRow, now time.Tim
 
 // loadReminderCases reads and share-locks the cases of claimed reminders, in id order. The
 // cases carry what a reminder says of them, never an ID number, a diagnosis or an amount.
-func loadReminderCases(ctx context.Context, tx *sqlx.Tx, ids []int64) (map[int64]cases.Case, error) {
+func loadReminderCases(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, ids []int64) (map[int64]cases.Case, error) {
 	out := map[int64]cases.Case{}
 	if len(ids) == 0 {
 		return out, nil
@@ -367,6 +368,9 @@ func loadReminderCases(ctx context.Context, tx *sqlx.Tx, ids []int64) (map[int64
 		return nil, fmt.Errorf("cases of reminders: %w", err)
 	}
 	for _, r := range rs {
+		if r.HeadName, err = k.Open(r.HeadName); err != nil {
+			return nil, openErr("户主姓名", err)
+		}
 		out[r.ID] = cases.Case{ID: r.ID, No: r.No, HeadName: r.HeadName, Village: r.Village, Township: r.Township,
 			Status: cases.Status(r.Status), Result: cases.Result(r.Result), DueOn: r.DueOn, Returns: r.Returns, Round: r.Round, Responsible: r.Resp}
 	}
@@ -435,7 +439,7 @@ func (t reminderTx) RoundDispatched(ctx context.Context, month string) (bool, er
 }
 
 func (t reminderTx) CarryOver(ctx context.Context, month, township string, today cases.Date) ([]cases.CarryOverCase, error) {
-	return CarryOver(ctx, t.tx, month, township, today)
+	return CarryOver(ctx, t.tx, t.keys, month, township, today)
 }
 
 func (t reminderTx) TaskByID(ctx context.Context, id int64) (cases.Task, error) {

@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // The assessment (考核) of one month. Everything that reports on a month — `fangpin report`,
@@ -45,6 +46,7 @@ type factRow struct {
 	HeadName      string         `db:"head_name"`
 	HouseholdNo   string         `db:"household_no"`
 	HeadID        string         `db:"head_id_number"`
+	HeadSealed    string         `db:"head_id_sealed"`
 	HouseholdKind string         `db:"household_kind"`
 	Department    sql.NullString `db:"department"`
 	Status        string         `db:"status"`
@@ -71,7 +73,7 @@ type factRow struct {
 // and the spot check of the case's own month.
 const factSelect = `
 	SELECT c.case_no, c.round, c.kind, c.source, t.name AS township,
-		c.village, c.head_name, c.household_no, c.head_id_number, d.name AS department, c.status, c.result,
+		c.village, c.head_name, c.household_no, c.head_id_number, c.head_id_sealed, d.name AS department, c.status, c.result,
 		COALESCE((SELECT h.kind FROM registry_households h WHERE h.household_no = c.household_no),
 			(SELECT h.kind FROM registry_members m JOIN registry_households h ON h.household_no = m.household_no
 				WHERE c.head_id_number <> '' AND m.id_number = c.head_id_number LIMIT 1), '') AS household_kind,
@@ -124,6 +126,9 @@ func (db *DB) Assess(ctx context.Context, month string) (cases.Assessment, error
 		names[i] = t.Name
 	}
 	for _, r := range rows {
+		if err := r.open(db.Keys); err != nil {
+			return a, fmt.Errorf("assess %s: %w", month, err)
+		}
 		f := r.fact(today)
 		f.Tasks = tasks[f.No]
 		a.Cases = append(a.Cases, f)
@@ -140,6 +145,19 @@ func (db *DB) Assess(ctx context.Context, month string) (cases.Assessment, error
 		return a, fmt.Errorf("assess %s: %w", month, err)
 	}
 	return a, nil
+}
+
+// open opens the row's head (docs/encryption.md) in place.
+func (r *factRow) open(k *seal.Keyring) error {
+	id, err := openID(k, r.HeadSealed, r.HeadID)
+	if err != nil {
+		return err
+	}
+	r.HeadID = id
+	if r.HeadName, err = k.Open(r.HeadName); err != nil {
+		return openErr("户主姓名", err)
+	}
+	return nil
 }
 
 func (r factRow) fact(today cases.Date) cases.CaseFact {

@@ -39,13 +39,14 @@ func (db *DB) RetentionDue(ctx context.Context, closedBefore time.Time) ([]Reten
 // done task's measure).
 const anonymizedText = "（已按保存期限匿名）"
 
-// Anonymize removes a closed case's personal data: names and ID numbers (each number
-// replaced by hash of it, so the same person stays one person in the counts), the warnings'
-// row details and amounts, and every typed text (reasons, measures, notes, the audit
-// trail's details). Every row stays, with its dates, statuses and results, so the
-// assessment of its month adds up as before. It reports false for a case already
-// anonymized, or not closed.
-func (db *DB) Anonymize(ctx context.Context, caseID int64, hash func(id string) string) (bool, error) {
+// Anonymize removes a closed case's personal data: the sealed names, ID numbers and
+// warnings' row details, the amounts, and every typed text (reasons, measures, notes, the
+// audit trail's details). The key columns keep the keyed hash of each number
+// (docs/encryption.md), so the same person stays one person in the counts; every row stays,
+// with its dates, statuses and results, so the assessment of its month adds up as before.
+// It reports false for a case already anonymized, or not closed.
+func (db *DB) Anonymize(ctx context.Context, caseID int64) (bool, error) {
+	k := db.Keys
 	done := false
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
 		var c struct {
@@ -71,10 +72,11 @@ func (db *DB) Anonymize(ctx context.Context, caseID int64, hash func(id string) 
 		ids := make([]int64, len(ws))
 		idNos, heads := make([]string, len(ws)), make([]string, len(ws))
 		for i, w := range ws {
-			ids[i], idNos[i], heads[i] = w.ID, hash(w.IDNo), hash(w.HeadID)
+			// a number an older version kept in plain becomes its hash here too
+			ids[i], idNos[i], heads[i] = w.ID, storedHash(k, w.IDNo), storedHash(k, w.HeadID)
 		}
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE warnings w SET id_number = u.id_number, head_id_number = u.head_id_number, name = '',
+			UPDATE warnings w SET id_number = u.id_number, head_id_number = u.head_id_number, id_sealed = '', name = '',
 				detail = '{}', amount = NULL
 			FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, id_number, head_id_number)
 			WHERE w.id = u.id`, pq.Array(ids), pq.Array(idNos), pq.Array(heads)); err != nil {
@@ -82,12 +84,12 @@ func (db *DB) Anonymize(ctx context.Context, caseID int64, hash func(id string) 
 		}
 		key := c.Key
 		if id, ok := strings.CutPrefix(key, "head:"); ok {
-			key = "head:" + hash(id)
+			key = "head:" + storedHash(k, id)
 		}
 		if _, err := tx.ExecContext(ctx, `
-			UPDATE cases SET head_name = '', head_id_number = $2, household_key = $3,
+			UPDATE cases SET head_name = '', head_id_number = $2, head_id_sealed = '', household_key = $3,
 				reason = CASE WHEN reason <> '' THEN $4 ELSE '' END, anonymized_at = $5
-			WHERE id = $1`, caseID, hash(c.HeadID), key, anonymizedText, db.Now()); err != nil {
+			WHERE id = $1`, caseID, storedHash(k, c.HeadID), key, anonymizedText, db.Now()); err != nil {
 			return fmt.Errorf("anonymize case %d: %w", caseID, err)
 		}
 		// The audit trail lets only this transaction clear its free text (migration 00840).

@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"strings"
 	"testing"
@@ -195,7 +196,7 @@ func TestUnknownDepartmentIsAnError(t *testing.T) {
 		if err := postgres.EnsureRound(ctx, tx, "2026-11", cases.MustDate("2026-11-10")); err != nil {
 			return err
 		}
-		_, _, err := postgres.InsertCase(ctx, tx, postgres.NewCase{Round: "2026-11", Kind: cases.KindNew, HouseholdKey: "head:" + p.F.ID,
+		_, _, err := postgres.InsertCase(ctx, tx, db.Keys, postgres.NewCase{Round: "2026-11", Kind: cases.KindNew, HouseholdKey: "head:" + p.F.ID,
 			HeadName: p.F.Name, HeadIDNumber: p.F.ID, Township: "城关镇", Department: "水务局",
 			DispatchedAt: db.Now(), DueOn: cases.MustDate("2026-12-08")}, cases.System, "test")
 		return err
@@ -216,8 +217,23 @@ func TestUnknownDepartmentIsAnError(t *testing.T) {
 	}
 
 	// The same row naming none: 饮水安全's department 水利局 is not in the org file.
-	if _, err := db.Exec(`UPDATE warnings SET detail = (detail::jsonb - '责任部门')::text`); err != nil {
+	var rows []struct {
+		ID     int64  `db:"id"`
+		Detail string `db:"detail"`
+	}
+	if err := db.Select(&rows, `SELECT id, detail FROM warnings`); err != nil {
 		t.Fatal(err)
+	}
+	for _, r := range rows { // the details are sealed (docs/encryption.md)
+		var d map[string]any
+		if err := json.Unmarshal([]byte(pgtest.Open(t, db, r.Detail)), &d); err != nil {
+			t.Fatal(err)
+		}
+		delete(d, "责任部门")
+		b, _ := json.Marshal(d)
+		if _, err := db.Exec(`UPDATE warnings SET detail = $2 WHERE id = $1`, r.ID, db.Keys.Seal(string(b))); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if _, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil {
 		t.Fatalf("dispatching a row whose 问题类型's department the county lacks: %v", err)

@@ -12,6 +12,7 @@ import (
 	"github.com/jmoiron/sqlx"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // ReportSelfFound turns a cadre's 申报/走访 into a case of the cadre's township at once (no
@@ -34,12 +35,12 @@ func (db *DB) ReportSelfFound(ctx context.Context, r cases.SelfFound) (cases.Sel
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(dispatchLockKey)); err != nil {
 			return fmt.Errorf("dispatch lock: %w", err)
 		}
-		f, err := selfFoundWarning(ctx, tx, r)
+		f, err := selfFoundWarning(ctx, tx, db.Keys, r)
 		if err != nil {
 			return err
 		}
 		h := cases.GroupWarnings([]cases.WarningFact{f})[0]
-		if h.Warnings[0].ID, err = insertSelfFound(ctx, tx, f, today.MonthKey(), r); err != nil {
+		if h.Warnings[0].ID, err = insertSelfFound(ctx, tx, db.Keys, f, today.MonthKey(), r); err != nil {
 			return err
 		}
 		rf := cases.RoundFacts{Date: today, At: now, Cal: db.Cal, Households: []cases.Household{h},
@@ -67,7 +68,7 @@ func (db *DB) ReportSelfFound(ctx context.Context, r cases.SelfFound) (cases.Sel
 		if err := fillNotice(ctx, tx, &n[0]); err != nil {
 			return err
 		}
-		if err := r.Announce(ctx, unit{tx}, n); err != nil {
+		if err := r.Announce(ctx, unit{tx, db.Keys}, n); err != nil {
 			return fmt.Errorf("queue messages: %w", err)
 		}
 		return nil
@@ -80,8 +81,9 @@ func (db *DB) ReportSelfFound(ctx context.Context, r cases.SelfFound) (cases.Sel
 
 // selfFoundWarning is the report as a warning of the cadre's township, with the registry
 // household of the person: the registry's township must be the cadre's, its village wins.
-func selfFoundWarning(ctx context.Context, tx *sqlx.Tx, r cases.SelfFound) (cases.WarningFact, error) {
-	reg, err := registryHouseholds(ctx, tx, []string{r.IDNumber})
+func selfFoundWarning(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, r cases.SelfFound) (cases.WarningFact, error) {
+	hash := k.IDHash(r.IDNumber)
+	reg, err := registryHouseholds(ctx, tx, k, []string{hash})
 	if err != nil {
 		return cases.WarningFact{}, err
 	}
@@ -90,7 +92,7 @@ func selfFoundWarning(ctx context.Context, tx *sqlx.Tx, r cases.SelfFound) (case
 		detail["问题类型"] = r.Problem
 	}
 	f := cases.WarningFact{Category: r.Category, Rule: "self_found", IDNumber: r.IDNumber, Name: r.Name,
-		Township: r.Actor.Township, Detail: detail, Reg: reg[r.IDNumber]}
+		Township: r.Actor.Township, Detail: detail, Reg: reg[hash], IDHash: hash}
 	if f.Reg != nil {
 		if f.Reg.Township != r.Actor.Township {
 			return f, cases.Errorf(cases.EForbidden, "该户在监测台账中属于%s，请由%s的干部登记。", f.Reg.Township, f.Reg.Township)
@@ -125,7 +127,7 @@ func (db *DB) executeSelfFound(ctx context.Context, tx *sqlx.Tx, ph cases.Planne
 	if h.Department, err = cases.CaseDepartment(h, known); err != nil {
 		return d, err
 	}
-	id, no, err := InsertCase(ctx, tx, NewCase{
+	id, no, err := InsertCase(ctx, tx, db.Keys, NewCase{
 		Round: month, Kind: ph.Kind, HouseholdKey: h.Key, HouseholdNo: h.HouseholdNo,
 		HeadName: h.HeadName, HeadIDNumber: h.HeadIDNumber, Village: h.Village, Township: r.Actor.Township,
 		Department: h.Department, DispatchedAt: now, DueOn: ph.DueOn,
@@ -142,24 +144,25 @@ func (db *DB) executeSelfFound(ctx context.Context, tx *sqlx.Tx, ph cases.Planne
 	if d.Tasks, err = db.addTasks(ctx, tx, id, ph.Departments, opt, now); err != nil {
 		return d, err
 	}
-	if d.Case, err = caseByNo(ctx, tx, no, false); err != nil {
+	if d.Case, err = caseByNo(ctx, tx, db.Keys, no, false); err != nil {
 		return d, err
 	}
 	return d, db.runCreated(ctx, tx, d.Case)
 }
 
 // insertSelfFound stores the typed report as a warning without a department batch.
-func insertSelfFound(ctx context.Context, tx *sqlx.Tx, f cases.WarningFact, period string, r cases.SelfFound) (int64, error) {
+func insertSelfFound(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, f cases.WarningFact, period string, r cases.SelfFound) (int64, error) {
 	detail, err := json.Marshal(f.Detail)
 	if err != nil {
 		return 0, err
 	}
+	sw := SealWarning(k, f.Category, f.IDNumber, f.Name, "", detail)
 	var id int64
 	err = tx.QueryRowxContext(ctx, `
-		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, name, township_id, village, detail, reported_by)
-		VALUES (NULL, 0, $1, $2, $3, $4, $5, (SELECT id FROM townships WHERE name = $6), $7, $8, $9)
+		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, id_sealed, name, township_id, village, detail, problem, reported_by)
+		VALUES (NULL, 0, $1, $2, $3, $4, $5, $6, (SELECT id FROM townships WHERE name = $7), $8, $9, $10, $11)
 		RETURNING id`,
-		string(f.Category), period, f.Rule, f.IDNumber, f.Name, f.Township, f.Village, detail, r.Actor.UserID).Scan(&id)
+		string(f.Category), period, f.Rule, sw.IDHash, sw.IDSealed, sw.Name, f.Township, f.Village, sw.Detail, sw.Problem, r.Actor.UserID).Scan(&id)
 	if err != nil {
 		return 0, fmt.Errorf("store %s: %w", r.Source, err)
 	}

@@ -44,7 +44,7 @@ func (db *DB) DrawSpotChecks(ctx context.Context, month string, rate float64, se
 			}
 		}
 		if then != nil {
-			return then(ctx, unit{tx}, picks)
+			return then(ctx, unit{tx, db.Keys}, picks)
 		}
 		return nil
 	})

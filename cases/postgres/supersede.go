@@ -4,8 +4,8 @@ import (
 	"cmp"
 	"context"
 	"encoding/binary"
+	"encoding/hex"
 	"fmt"
-	"math/bits"
 
 	"github.com/jmoiron/sqlx"
 	"github.com/lib/pq"
@@ -17,7 +17,12 @@ import (
 const notSuperseded = `NOT EXISTS (SELECT 1 FROM warnings_superseded s WHERE s.warning_id = w.id)`
 
 // problemOf is a stored warning's 问题类型 for assurance (one row per person and 问题类型), else empty.
-const problemOf = `CASE WHEN w.category = 'assurance' THEN coalesce(w.detail::jsonb ->> '问题类型', '') ELSE '' END`
+// It has a column of its own (migration 00930): the detail is sealed.
+const problemOf = `w.problem`
+
+// sealedIDOf is warning w's sealed ID number, or the number itself for a row stored before
+// sealing (Keyring.Open returns it as it is).
+const sealedIDOf = `CASE WHEN w.id_sealed <> '' THEN w.id_sealed ELSE w.id_number END`
 
 // samePush is the condition of the batches b of a department ($1), category ($2) and period
 // ($3) other than batch $4.
@@ -62,14 +67,14 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 		return 0, fmt.Errorf("import batch: earlier pushes: %w", err)
 	}
 	var rows pq.Int64Array
-	var ids, problems pq.StringArray
+	var ids, problems pq.StringArray // ids: the rows' id_number, the keyed hash
 	// 问题类型 only for assurance: for the other categories a million rows' empty strings are
 	// not worth their bytes. The pushes are named ($2, $3): a batch's rows are found by its key.
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(array_agg(w.id), '{}'), coalesce(array_agg(w.id_number), '{}'),
 			CASE WHEN $1 = 'assurance' THEN coalesce(array_agg(`+problemOf+`), '{}') ELSE '{}' END
 		FROM batches b JOIN warnings w ON `+inBatch("w.batch_id", "b.id")+`
-		WHERE (b.id = ANY($2) OR b.id = ANY($3)) AND (b.id = ANY($2) OR w.id_number = ANY($4::text[]))
-			AND w.case_id IS NULL AND w.rule <> '' AND w.id_number <> ''`,
+		WHERE (b.id = ANY($2) OR b.id = ANY($3)) AND (b.id = ANY($2) OR left(w.id_number, 31) = ANY($4::text[]))
+			AND w.case_id IS NULL AND w.rule <> '' AND length(w.id_number) = 64`,
 		string(b.Category), pq.Array(plan.whole), pq.Array(plan.printed), cmp.Or(plan.ids, "{}")).
 		Scan(&rows, &ids, &problems); err != nil {
 		return 0, fmt.Errorf("import batch: earlier pushes: %w", err)
@@ -88,7 +93,8 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 		if i < len(problems) {
 			p[1] = problems[i]
 		}
-		if people[p] || b.Persons.Has(id, p[1]) {
+		hi, lo, ok := cases.IDHashHalves(id)
+		if people[p] || ok && b.Persons.Has(hi, lo, p[1]) {
 			people[p] = true
 			replaced = append(replaced, rows[i])
 		}
@@ -149,10 +155,17 @@ func planRead(earlier []earlierPush, persons cases.PersonSet) readPlan {
 	// A text[] literal, not a []string: a push re-sent whole shares every person, and a
 	// string each would cost the importer's memory tens of megabytes. A person named twice
 	// (two 问题类型) is read once all the same.
+	// A person is asked by the first 31 hex digits of their hash (124 bits): for assurance the
+	// set keeps the 问题类型 in the last 3 bits of its 128 (parser.Each).
 	var ids []byte
-	persons.Each(func(id []byte, _ string) {
-		if prints.has(personPrint(id)) {
-			ids = appendArrayElem(append(ids, ','), id)
+	var hexBuf [16]byte
+	persons.Each(func(hi, lo uint64, _ string) {
+		if prints.has(hi) {
+			binary.BigEndian.PutUint64(hexBuf[:8], hi)
+			binary.BigEndian.PutUint64(hexBuf[8:], lo)
+			ids = append(ids, ',', '"')
+			ids = hex.AppendEncode(ids, hexBuf[:])[:len(ids)+31]
+			ids = append(ids, '"')
 		}
 	})
 	if ids == nil {
@@ -164,40 +177,11 @@ func planRead(earlier []earlierPush, persons cases.PersonSet) readPlan {
 	return plan
 }
 
-// appendArrayElem appends s to a text[] literal, quoted.
-func appendArrayElem(dst, s []byte) []byte {
-	dst = append(dst, '"')
-	for _, c := range s {
-		if c == '"' || c == '\\' {
-			dst = append(dst, '\\')
-		}
-		dst = append(dst, c)
-	}
-	return append(dst, '"')
-}
-
-// personPrint is a 64-bit hash of an ID number as warnings.id_number holds it (the rows'
-// prints and the later push's people are compared by it): 8 bytes at a time, each step a
-// multiply and a rotation, and a final mix (MurmurHash3's) so that every bit counts. It is
-// stored: never change it without a migration that drops the stored prints.
-func personPrint[T string | []byte](idNumber T) uint64 {
-	const k1, k2 = 0x87c37b91114253d5, 0x4cf5ad432745937f
-	h := uint64(len(idNumber))
-	for len(idNumber) > 0 {
-		var w uint64
-		n := min(len(idNumber), 8)
-		for i := n - 1; i >= 0; i-- {
-			w = w<<8 | uint64(idNumber[i])
-		}
-		idNumber = idNumber[n:]
-		h = bits.RotateLeft64(h^bits.RotateLeft64(w*k1, 31)*k2, 27)*5 + 0x52dce729
-	}
-	h ^= h >> 33
-	h *= 0xff51afd7ed558ccd
-	h ^= h >> 33
-	h *= 0xc4ceb9fe1a85ec53
-	return h ^ h>>33
-}
+// hashPrint is a row's print: the first 8 bytes of its person's keyed hash (docs/encryption.md),
+// already uniform, so nothing more to mix; the earlier push's prints and the later push's
+// people are compared by it. It is stored (batch_prints): never change it without a migration
+// that drops the stored prints (00931 dropped those made from plain numbers).
+func hashPrint(sum *[32]byte) uint64 { return binary.BigEndian.Uint64(sum[:8]) }
 
 // printSet holds prints for look-ups: open addressing in a table at most half full, a print
 // being already a hash (0, the empty slot's mark, is kept apart). A bitmap of 8 bits a print,

@@ -44,7 +44,7 @@ func (db *DB) CompleteSweep(ctx context.Context, no string, actor cases.Actor, d
 	}
 	var out cases.Sweep
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
-		before, err := caseByNo(ctx, tx, cases.NormalizeCaseNo(no), true)
+		before, err := caseByNo(ctx, tx, db.Keys, cases.NormalizeCaseNo(no), true)
 		if err != nil {
 			return err
 		}
@@ -60,7 +60,7 @@ func (db *DB) CompleteSweep(ctx context.Context, no string, actor cases.Actor, d
 			after.ID, d.Found, after.Reason, actor.UserID, d.Now); err != nil {
 			return fmt.Errorf("sweep %s: %w", after.No, err)
 		}
-		if err := InsertEvent(ctx, tx, after.ID, cases.ActSweepDone, before.Status, after.Status, actor, src, d.Now,
+		if err := InsertEvent(ctx, tx, db.Keys, after.ID, cases.ActSweepDone, before.Status, after.Status, actor, src, d.Now,
 			map[string]any{"found": d.Found, "reason": after.Reason}); err != nil {
 			return err
 		}
@@ -78,7 +78,7 @@ func (db *DB) CompleteSweep(ctx context.Context, no string, actor cases.Actor, d
 
 // SweepOf loads a 区域排查 task with its villages and linked households.
 func (db *DB) SweepOf(ctx context.Context, no string) (cases.Sweep, error) {
-	c, err := caseByNo(ctx, db, cases.NormalizeCaseNo(no), false)
+	c, err := caseByNo(ctx, db, db.Keys, cases.NormalizeCaseNo(no), false)
 	if err != nil {
 		return cases.Sweep{}, err
 	}

@@ -65,7 +65,7 @@ func (db *DB) addTask(ctx context.Context, tx *sqlx.Tx, ch cases.TaskChange, at 
 	if err := tx.GetContext(ctx, &status, `SELECT status FROM cases WHERE id = $1`, caseID); err != nil {
 		return cases.Task{}, false, fmt.Errorf("case %d: %w", caseID, err)
 	}
-	if err := InsertEvent(ctx, tx, caseID, ch.Action, status, status, actor, src, at, ch.Detail); err != nil {
+	if err := InsertEvent(ctx, tx, db.Keys, caseID, ch.Action, status, status, actor, src, at, ch.Detail); err != nil {
 		return cases.Task{}, false, err
 	}
 	return t, true, db.runTaskHooks(ctx, tx, t)
@@ -91,7 +91,7 @@ func caseProblems(ctx context.Context, tx *sqlx.Tx, caseID int64) (problems []st
 		Category string `db:"category"`
 		Problem  string `db:"problem"`
 	}
-	err = tx.SelectContext(ctx, &ws, `SELECT DISTINCT category, COALESCE(detail::json->>'问题类型', '') AS problem
+	err = tx.SelectContext(ctx, &ws, `SELECT DISTINCT category, problem
 		FROM warnings WHERE case_id = $1 AND held_round = ''`, caseID)
 	if err != nil {
 		return nil, nil, fmt.Errorf("problems of case %d: %w", caseID, err)
@@ -164,7 +164,7 @@ func (db *DB) CompleteTask(ctx context.Context, caseNo string, actor cases.Actor
 	now := db.Now()
 	var out cases.Task
 	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
-		c, err := caseByNo(ctx, tx, no, true)
+		c, err := caseByNo(ctx, tx, db.Keys, no, true)
 		if err != nil {
 			return err
 		}
@@ -182,7 +182,7 @@ func (db *DB) CompleteTask(ctx context.Context, caseNo string, actor cases.Actor
 		if err != nil {
 			return fmt.Errorf("complete task %d: %w", t.ID, err)
 		}
-		if err := InsertEvent(ctx, tx, c.ID, ch.Action, c.Status, c.Status, actor, src, now, ch.Detail); err != nil {
+		if err := InsertEvent(ctx, tx, db.Keys, c.ID, ch.Action, c.Status, c.Status, actor, src, now, ch.Detail); err != nil {
 			return err
 		}
 		out = t
@@ -217,7 +217,7 @@ func (db *DB) ReferTask(ctx context.Context, caseNo, department, note string, ac
 	}
 	var out cases.Task
 	err = db.InTx(ctx, func(tx *sqlx.Tx) error {
-		c, err := caseByNo(ctx, tx, no, true)
+		c, err := caseByNo(ctx, tx, db.Keys, no, true)
 		if err != nil {
 			return err
 		}

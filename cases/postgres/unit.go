@@ -9,11 +9,15 @@ import (
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/bot/pgqueue"
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // unit is a transaction as hooks see it (cases.Tx): the outbox and the few reads hooks
 // need, all on the one transaction of the change that runs them.
-type unit struct{ tx *sqlx.Tx }
+type unit struct {
+	tx   *sqlx.Tx
+	keys *seal.Keyring // opens what reads through the unit return
+}
 
 var _ cases.Tx = unit{}
 
@@ -30,7 +34,7 @@ func sqlTx(tx cases.Tx) *sqlx.Tx {
 // Atomically runs fn as one unit of work: what it queues and marks commits together, or
 // nothing does when it returns an error.
 func (db *DB) Atomically(ctx context.Context, fn func(tx cases.Tx) error) error {
-	return db.InTx(ctx, func(tx *sqlx.Tx) error { return fn(unit{tx}) })
+	return db.InTx(ctx, func(tx *sqlx.Tx) error { return fn(unit{tx, db.Keys}) })
 }
 
 func (u unit) Enqueue(ctx context.Context, msgs ...cases.Outgoing) error {
@@ -42,7 +46,7 @@ func (u unit) Enqueue(ctx context.Context, msgs ...cases.Outgoing) error {
 		}
 		out = append(out, o)
 	}
-	return pgqueue.Enqueue(ctx, u.tx, out...)
+	return pgqueue.EnqueueSealed(ctx, u.tx, u.keys, out...) // bodies carry people's data: sealed
 }
 
 func (u unit) SentCards(ctx context.Context, prefix string) ([]cases.SentCard, error) {
@@ -75,11 +79,11 @@ func (u unit) UsersOf(ctx context.Context, role cases.Role, township, department
 
 // UnreportedFailures lists failed group messages the office has not been told of yet.
 func (db *DB) UnreportedFailures(ctx context.Context, limit int) ([]bot.FailedSend, error) {
-	return pgqueue.UnreportedFailures(ctx, db.DB, limit)
+	return pgqueue.UnreportedFailures(ctx, db.DB, db.Keys, limit)
 }
 
 // RefusedGroupSends lists group messages WeCom refused for good that are still being retried
 // and that the office has not been told of yet.
 func (db *DB) RefusedGroupSends(ctx context.Context, limit int) ([]bot.FailedSend, error) {
-	return pgqueue.RefusedGroupSends(ctx, db.DB, limit)
+	return pgqueue.RefusedGroupSends(ctx, db.DB, db.Keys, limit)
 }

@@ -83,3 +83,21 @@ func TestNewRefusesBadKeys(t *testing.T) {
 		t.Error("a short hash key accepted")
 	}
 }
+
+// The import's Sealer gives what the keyring's own methods give, value after value.
+func TestSealerMatchesKeyring(t *testing.T) {
+	k := Demo()
+	s := k.Sealer()
+	for _, v := range []string{"王大明", "", "412826197001010016", `{"病种":"肺癌","户主身份证号":"412826197001010016"}`, "王大明"} {
+		if got, want := s.Seal(v), k.Seal(v); got != want {
+			t.Fatalf("Sealer.Seal(%q) = %q, want %q", v, got, want)
+		}
+		if got, want := s.IDHash(v), k.IDHash(v); got != want {
+			t.Fatalf("Sealer.IDHash(%q) = %q, want %q", v, got, want)
+		}
+		var sum [32]byte
+		if ok := s.SumID(&sum, v); ok != (v != "") {
+			t.Fatalf("SumID(%q) = %v", v, ok)
+		}
+	}
+}

@@ -37,7 +37,7 @@ type manifest struct {
 	Format           string    `json:"format"`
 	FangpinVersion   string    `json:"fangpin_version"`
 	MigrationVersion int64     `json:"migration_version"`
-	KeyIDs           []string  `json:"key_ids"` // the data keys the personal data is encrypted under (none yet)
+	KeyIDs           []string  `json:"key_ids"` // the data keys the personal data is sealed under (docs/encryption.md)
 	CreatedAt        time.Time `json:"created_at"`
 	Database         string    `json:"database"`
 	DumpSHA256       string    `json:"dump_sha256"`
@@ -153,7 +153,7 @@ func runBackup(ctx context.Context, env *Env, args []string) error {
 	}
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
-	m := manifest{Format: backupFormat, FangpinVersion: fangpinVersion(), MigrationVersion: version, KeyIDs: []string{},
+	m := manifest{Format: backupFormat, FangpinVersion: fangpinVersion(), MigrationVersion: version, KeyIDs: db.Keys.KeyIDs(),
 		CreatedAt: db.Now().In(cases.Shanghai).Truncate(time.Second), Database: info.Database,
 		PgDumpVersion: dumpVer, ServerVersion: info.Version}
 	h := sha256.New()

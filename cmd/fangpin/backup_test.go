@@ -47,7 +47,7 @@ func TestBackupRestoreGivesTheSameCases(t *testing.T) {
 	}
 	latest, _ := postgres.LatestMigration()
 	if m.MigrationVersion != latest || m.KeyIDs == nil || len(m.DumpSHA256) != 64 || !strings.HasPrefix(m.Database, "fangpin_test_") ||
-		!strings.Contains(out, `"key_ids":[]`) {
+		!strings.Contains(out, `"key_ids":["demo"]`) {
 		t.Errorf("manifest: %s", out)
 	}
 	if st, err := os.Stat(file); err != nil || st.Mode().Perm() != 0o600 {

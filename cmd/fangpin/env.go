@@ -98,6 +98,11 @@ func (e *Env) MigratedDB(ctx context.Context) (*postgres.DB, error) {
 	if err := db.Migrate(ctx); err != nil {
 		return nil, fmt.Errorf("数据库迁移失败：%w", err)
 	}
+	// An upgraded database holds plain values of an older version: sealed now, in batches
+	// (a scan of the tables when nothing is left; docs/encryption.md).
+	if _, err := db.SealPending(ctx); err != nil {
+		return nil, fmt.Errorf("加密旧数据失败：%w", err)
+	}
 	return db, nil
 }
 

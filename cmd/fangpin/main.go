@@ -25,6 +25,7 @@ var commands = map[string]command{
 	"migrate":   {"应用数据库迁移：migrate [--json]", runMigrate},
 	"backup":    {"备份台账数据库：backup [--json] -o FILE", runBackup},
 	"retention": {"按保存期限匿名化旧案件：retention [--apply] --json", runRetention},
+	"keys":      {"个人信息密钥：keys rotate [--json]（用第一个密钥重新加密）", runKeys},
 	"restore":   {"把备份恢复到空数据库：restore [--json] FILE", runRestore},
 	"org":       {"组织文件：org apply FILE.yaml 或 FILE.xlsx", runOrg},
 	"registry":  {"监测户名册：registry import FILE；registry member [--json] 身份证号", runRegistry},

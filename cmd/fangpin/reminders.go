@@ -132,6 +132,7 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(os.Stderr, "用法：fangpin worker [--poll 1s] [--health-addr 127.0.0.1:8081]")
 		return errUsage
 	}
+	warnDemoKeys(env)
 	db, err := env.MigratedDB(ctx)
 	if err != nil {
 		return err

@@ -23,11 +23,7 @@ func runRetention(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	key := env.HashKey
-	if key == nil {
-		key = cases.DemoHashKey
-		fmt.Fprintln(os.Stderr, "提示：未设置 FANGPIN_HASH_KEY，身份证号的哈希使用公开的演示密钥，正式部署请设置（见 docs/operations.md）。")
-	}
+	warnDemoKeys(env) // the hashes it keeps are only as good as FANGPIN_HASH_KEY
 	today := cases.DateOf(db.Now())
 	cutoff := cases.NewDate(today.Year-env.RetentionYears, today.Month, today.Day)
 	due, err := db.RetentionDue(ctx, cutoff.At(0, 0))
@@ -43,14 +39,13 @@ func runRetention(ctx context.Context, env *Env, args []string) error {
 		Anonymized   int      `json:"anonymized"`
 		CaseNos      []string `json:"case_nos"`
 	}{Apply: *apply, Years: env.RetentionYears, ClosedBefore: cutoff.String(), Cases: len(due), CaseNos: []string{}}
-	hash := func(id string) string { return cases.IDHash(key, id) }
 	for _, c := range due {
 		res.Warnings += c.Warnings
 		res.CaseNos = append(res.CaseNos, c.CaseNo)
 		if !*apply {
 			continue
 		}
-		ok, err := db.Anonymize(ctx, c.ID, hash)
+		ok, err := db.Anonymize(ctx, c.ID)
 		if err != nil {
 			return err
 		}

@@ -90,6 +90,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	if err != nil {
 		return nil, err
 	}
+	warnDemoKeys(env)
 	db, err := env.MigratedDB(ctx)
 	if err != nil {
 		return nil, err
@@ -109,7 +110,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	if env.AIBotHost != "" {
 		s.API.ResponseHosts = []string{env.AIBotHost}
 	}
-	s.Outbox = &pgqueue.Outbox{DB: db}
+	s.Outbox = &pgqueue.Outbox{DB: db, Keys: db.Keys} // replies carry people's data: sealed
 	s.Router = handlers.NewRouter(db, s.Outbox, log)
 	s.Router.Groups = db
 	s.Router.Access = db
@@ -152,12 +153,12 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	if links != nil {
 		s.Mux.Handle("/upload/", uploads)
 	}
-	s.Inbox = bot.NewInbox(pgqueue.New(db.DB), s.Router, log, s.Metrics)
+	s.Inbox = bot.NewInbox(&pgqueue.Store{DB: db.DB, Keys: db.Keys}, s.Router, log, s.Metrics)
 	s.handleCallbacks(env, appCrypto, aiCrypto, log)
 	s.handlePages(db, links, log)
 	s.Mux.HandleFunc("GET /healthz", s.healthz)
 	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
-	s.Sender = &bot.Worker{Store: pgqueue.New(db.DB), API: s.API, Log: log, Metrics: s.Metrics,
+	s.Sender = &bot.Worker{Store: &pgqueue.Store{DB: db.DB, Keys: db.Keys}, API: s.API, Log: log, Metrics: s.Metrics,
 		GroupWords: &handlers.GroupWords{Store: db},
 		Pacer:      &bot.Pacer{R: rdb, Prefix: s.RedisPrefix + "pace:", Limits: bot.DefaultLimits()}}
 	// Group messages that failed for good are reported to the office (docs/privacy.md).

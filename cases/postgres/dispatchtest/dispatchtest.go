@@ -86,6 +86,8 @@ func Setup(t testing.TB, db *postgres.DB) People {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// the registry as the store keeps it: numbers hashed, names sealed (docs/encryption.md)
+	pgtest.SealStored(t, db)
 	return p
 }
 

@@ -244,17 +244,18 @@ func insertCase(ctx context.Context, db *postgres.DB, i int, p Case, dispatch ca
 				return fmt.Errorf("no batch for %s", c)
 			}
 			var wid int64
+			sw := postgres.SealWarning(db.Keys, c, p.HeadID, p.Head, "", nil)
 			err := tx.QueryRowxContext(ctx, `
-				INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, name, township_id, village)
-				VALUES ($1, $2, $3, '2026-10', 'every_row', $4, $5, (SELECT id FROM townships WHERE name = $6), $7)
-				RETURNING id`, bid, i*10+j+2, string(c), p.HeadID, p.Head, p.Township, p.Village).Scan(&wid)
+				INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, id_sealed, name, township_id, village, detail)
+				VALUES ($1, $2, $3, '2026-10', 'every_row', $4, $5, $6, (SELECT id FROM townships WHERE name = $7), $8, $9)
+				RETURNING id`, bid, i*10+j+2, string(c), sw.IDHash, sw.IDSealed, sw.Name, p.Township, p.Village, sw.Detail).Scan(&wid)
 			if err != nil {
 				return err
 			}
 			wids = append(wids, wid)
 		}
 		var err error
-		_, no, err = postgres.InsertCase(ctx, tx, postgres.NewCase{
+		_, no, err = postgres.InsertCase(ctx, tx, db.Keys, postgres.NewCase{
 			Round: p.Round, Kind: cases.KindNew, HouseholdKey: fmt.Sprintf("H%02d", i+1), HeadName: p.Head,
 			HeadIDNumber: p.HeadID, Village: p.Village, Township: p.Township,
 			DispatchedAt: dispatch.At(10, 0), DueOn: due, WarningIDs: wids,

@@ -9,6 +9,7 @@ import (
 
 	"github.com/lib/pq"
 
+	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
 )
 
@@ -55,14 +56,16 @@ func InsertWarning(t testing.TB, db *postgres.DB, w Warning) int64 {
 	if w.Amount != "" {
 		amount = w.Amount
 	}
+	// sealed and hashed as the store writes rows (docs/encryption.md)
+	sw := postgres.SealWarning(db.Keys, cases.Category(w.Category), w.IDNumber, w.Name, w.HeadIDNumber, detail)
 	var id int64
 	err = db.QueryRowxContext(ctx, `
-		INSERT INTO warnings (batch_id, row_no, category, period, rule, amount, id_number, name, township_id,
-			village, head_id_number, detail)
-		VALUES ($1, 2, $2, $3, $4, $5, $6, $7, (SELECT id FROM townships WHERE name = $8), $9, $10, $11)
+		INSERT INTO warnings (batch_id, row_no, category, period, rule, amount, id_number, id_sealed, name, township_id,
+			village, head_id_number, detail, problem)
+		VALUES ($1, 2, $2, $3, $4, $5, $6, $7, $8, (SELECT id FROM townships WHERE name = $9), $10, $11, $12, $13)
 		RETURNING id`,
-		batch, w.Category, w.Period, w.Rule, amount, w.IDNumber, w.Name, w.Township, w.Village,
-		w.HeadIDNumber, detail).Scan(&id)
+		batch, w.Category, w.Period, w.Rule, amount, sw.IDHash, sw.IDSealed, sw.Name, w.Township, w.Village,
+		sw.HeadHash, sw.Detail, sw.Problem).Scan(&id)
 	if err != nil {
 		t.Fatalf("pgtest: warning %+v: %v", w, err)
 	}
@@ -84,22 +87,25 @@ func InsertWarnings(t testing.TB, db *postgres.DB, dept, category string, ws []W
 	if err != nil {
 		t.Fatalf("pgtest: batch for %s/%s: %v", dept, category, err)
 	}
-	var ids, names, towns, villages, heads, rules []string
+	var ids, sealedIDs, names, towns, villages, heads, rules, details []string
 	for _, w := range ws {
 		rule := w.Rule
 		if rule == "" {
 			rule = "test"
 		}
-		ids, names, towns, villages, heads, rules = append(ids, w.IDNumber), append(names, w.Name),
-			append(towns, w.Township), append(villages, w.Village), append(heads, w.HeadIDNumber), append(rules, rule)
+		sw := postgres.SealWarning(db.Keys, cases.Category(category), w.IDNumber, w.Name, w.HeadIDNumber, nil)
+		ids, sealedIDs, names, towns, villages, heads, rules = append(ids, sw.IDHash), append(sealedIDs, sw.IDSealed),
+			append(names, sw.Name), append(towns, w.Township), append(villages, w.Village), append(heads, sw.HeadHash), append(rules, rule)
+		details = append(details, sw.Detail)
 	}
 	_, err = db.ExecContext(ctx, `
-		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, name, township_id, village, head_id_number, detail)
-		SELECT $1, x.n + 1, $2, '2026-10', x.rule, x.id, x.name, t.id, x.village, x.head, '{}'
-		FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[]) WITH ORDINALITY
-			AS x(id, name, town, village, head, rule, n)
+		INSERT INTO warnings (batch_id, row_no, category, period, rule, id_number, id_sealed, name, township_id, village, head_id_number, detail)
+		SELECT $1, x.n + 1, $2, '2026-10', x.rule, x.id, x.sealed, x.name, t.id, x.village, x.head, x.detail
+		FROM unnest($3::text[], $4::text[], $5::text[], $6::text[], $7::text[], $8::text[], $9::text[], $10::text[]) WITH ORDINALITY
+			AS x(id, name, town, village, head, rule, sealed, detail, n)
 		JOIN townships t ON t.name = x.town`,
-		batch, category, pq.Array(ids), pq.Array(names), pq.Array(towns), pq.Array(villages), pq.Array(heads), pq.Array(rules))
+		batch, category, pq.Array(ids), pq.Array(names), pq.Array(towns), pq.Array(villages), pq.Array(heads), pq.Array(rules),
+		pq.Array(sealedIDs), pq.Array(details))
 	if err != nil {
 		t.Fatalf("pgtest: %d warnings: %v", len(ws), err)
 	}
