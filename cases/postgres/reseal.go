@@ -171,6 +171,16 @@ func resealers() []resealer {
 			rewrite: resealHouseholds,
 		},
 		{
+			table: "registry_history",
+			// append-only; this transaction may replace a plain number by its hash (00950)
+			setup: `SET LOCAL fangpin.reseal = 'on'`,
+			pending: `SELECT id::text AS key, id_number FROM registry_history
+				WHERE ` + plainID("id_number") + ` AND $1::text <> '' AND $2::int > 0
+					AND ($3 = '' OR id > $3::bigint) ORDER BY id LIMIT $4`,
+			count:   `SELECT count(*) FROM registry_history WHERE ` + plainID("id_number") + ` AND $1::text <> '' AND $2::int > 0`,
+			rewrite: resealHistory,
+		},
+		{
 			table: "case_events",
 			// the audit trail is append-only; this transaction may re-seal details (migration 00930)
 			setup: `SET LOCAL fangpin.reseal = 'on'`,
@@ -384,6 +394,28 @@ func resealHouseholds(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *s
 	_, err := tx.ExecContext(ctx, `
 		UPDATE registry_households h SET head_id_number = u.head
 		FROM unnest($1::text[], $2::text[]) AS u(key, head) WHERE h.household_no = u.key`, pq.Array(keys), pq.Array(heads))
+	return keys[len(keys)-1], len(keys), err
+}
+
+// resealHistory replaces the plain numbers of history rows stored before encryption, in the
+// column and in the detail that names the member, by their hash: what every newer row holds.
+func resealHistory(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.Rows) (string, int, error) {
+	var keys, hashes []string
+	for rows.Next() {
+		var key, id string
+		if err := rows.Scan(&key, &id); err != nil {
+			return "", 0, err
+		}
+		keys, hashes = append(keys, key), append(hashes, k.IDHash(id))
+	}
+	if err := rows.Err(); err != nil || len(keys) == 0 {
+		return "", 0, err
+	}
+	rows.Close()
+	_, err := tx.ExecContext(ctx, `
+		UPDATE registry_history h SET id_number = u.hash,
+			detail = CASE WHEN h.detail ? 'id_number' THEN jsonb_set(h.detail, '{id_number}', to_jsonb(u.hash)) ELSE h.detail END
+		FROM unnest($1::bigint[], $2::text[]) AS u(id, hash) WHERE h.id = u.id`, pq.Array(keys), pq.Array(hashes))
 	return keys[len(keys)-1], len(keys), err
 }
 

@@ -246,3 +246,38 @@ func TestUpgradeSealsPlainValues(t *testing.T) {
 		t.Errorf("a second start scanned again: %v %v", again, err)
 	}
 }
+
+// History rows an older version stored with plain ID numbers get their hash, in the column
+// and in the detail, from keys rotate / the first start; the rest of the row is unchanged
+// (the table is append-only but for this).
+func TestUpgradeHashesPlainRegistryHistory(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	const id = "410101199001011234"
+	if _, err := db.Exec(`INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id, status, detail)
+		VALUES ($1, 'H-1', 'added', '2026-11-01', 'b1', 'active', jsonb_build_object('change', 'added', 'household', 'H-1', 'id_number', $1::text)),
+		       ('', 'H-2', 'removed', '2026-11-01', 'b1', 'removed', '{"change":"removed","household":"H-2"}')`, id); err != nil {
+		t.Fatal(err)
+	}
+	res, err := db.SealPlain(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res {
+		if r.Table == "registry_history" && (r.Rewritten != 1 || r.Left != 0) {
+			t.Errorf("registry_history: rewritten %d, left %d; want 1, 0", r.Rewritten, r.Left)
+		}
+	}
+	if strings.Contains(everyText(t, db), id) {
+		t.Error("the history still shows the plain number")
+	}
+	hash := db.Keys.IDHash(id)
+	if n := pgtest.Count(t, db, `SELECT count(*) FROM registry_history
+		WHERE id_number = $1 AND detail ->> 'id_number' = $1 AND household_no = 'H-1' AND change = 'added'`, hash); n != 1 {
+		t.Errorf("the old row under its hash: %d rows, want 1", n)
+	}
+	if n := pgtest.Count(t, db, `SELECT count(*) FROM registry_history WHERE id_number = '' AND household_no = 'H-2'`); n != 1 {
+		t.Errorf("the household's row: %d rows, want 1 unchanged", n)
+	}
+}
