@@ -11,7 +11,12 @@ export FANGPIN_TEST_REDIS ?= redis://127.0.0.1:6379/0
 
 .PHONY: test services fmt-check vet deps-check funclen unit fuzz build demo demo-check bench clean-testdb check-ledger-pdf
 
-test: services build fmt-check vet deps-check funclen clean-testdb unit fuzz demo-check
+# The unit tests, the fuzz targets and the demo run side by side: the unit run's tail (the
+# sequential serve tests of cmd/fangpin) leaves a core idle for minutes, which the fuzzing
+# and the demo use (docs/testing.md). Each keeps its own databases and Redis prefix; the
+# output of each comes whole when it ends (--output-sync), and any failure fails the target.
+test: services build fmt-check vet deps-check funclen clean-testdb
+	@$(MAKE) --no-print-directory -j3 --output-sync=target unit fuzz demo-check
 
 services:
 	@bash scripts/services.sh
