@@ -38,8 +38,15 @@ type Keyring struct {
 	demo    bool
 }
 
-// ErrUnknownKey is returned for a value sealed under a key the configuration no longer lists.
-var ErrUnknownKey = errors.New("seal: value sealed under a key that is not configured")
+// ErrUnknownKey is returned (as an UnknownKeyError naming the key) for a value sealed under
+// a key the configuration no longer lists.
+var ErrUnknownKey = errors.New("所用密钥未配置")
+
+// UnknownKeyError names the key a value needs; it reaches the office in a command's error.
+type UnknownKeyError struct{ ID string }
+
+func (e UnknownKeyError) Error() string        { return "所用密钥 " + e.ID + " 未配置" }
+func (e UnknownKeyError) Is(target error) bool { return target == ErrUnknownKey }
 
 // New builds a keyring from FANGPIN_DATA_KEYS' form ("id:base64,id:base64", 32-byte keys,
 // the first encrypts) and the 32-byte hash key. Errors are in Chinese: they reach the
@@ -181,20 +188,20 @@ func (k *Keyring) OpenBytes(s []byte) ([]byte, error) {
 		}
 	}
 	if dot < 0 {
-		return nil, fmt.Errorf("seal: malformed value")
+		return nil, fmt.Errorf("密文格式有误")
 	}
 	c := k.byID[string(rest[:dot])]
 	if c == nil {
-		return nil, fmt.Errorf("%w (key id %q)", ErrUnknownKey, rest[:dot])
+		return nil, UnknownKeyError{ID: string(rest[:dot])}
 	}
 	raw, err := base64.RawURLEncoding.AppendDecode(nil, rest[dot+1:])
 	if err != nil || len(raw) < c.aead.NonceSize() {
-		return nil, fmt.Errorf("seal: malformed value under key %s", c.id)
+		return nil, fmt.Errorf("密钥 %s 下的密文格式有误", c.id)
 	}
 	n := c.aead.NonceSize()
 	plain, err := c.aead.Open(nil, raw[:n], raw[n:], nil)
 	if err != nil {
-		return nil, fmt.Errorf("seal: value under key %s does not authenticate: %w", c.id, err)
+		return nil, fmt.Errorf("密钥 %s 下的密文未通过校验（已被改动或密钥不符）", c.id)
 	}
 	return plain, nil
 }
