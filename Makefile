@@ -9,14 +9,18 @@ PG_SERVER ?= $(or $(FANGPIN_TEST_PG),postgres://postgres@127.0.0.1:5432/postgres
 export FANGPIN_TEST_PG := $(PG_SERVER)
 export FANGPIN_TEST_REDIS ?= redis://127.0.0.1:6379/0
 
-.PHONY: test services fmt-check vet deps-check funclen unit fuzz build demo demo-check bench clean-testdb check-ledger-pdf
+.PHONY: test static services fmt-check vet deps-check funclen unit fuzz build demo demo-check bench clean-testdb check-ledger-pdf
 
-# The unit tests, the fuzz targets and the demo run side by side: the unit run's tail (the
-# sequential serve tests of cmd/fangpin) leaves a core idle for minutes, which the fuzzing
-# and the demo use (docs/testing.md). Each keeps its own databases and Redis prefix; the
-# output of each comes whole when it ends (--output-sync), and any failure fails the target.
-test: services build fmt-check vet deps-check funclen clean-testdb
-	@$(MAKE) --no-print-directory -j3 --output-sync=target unit fuzz demo-check
+# Once the binary is built and leftovers dropped, the static checks, the unit tests, the fuzz
+# targets and the demo run side by side: the unit run's tail (the sequential serve tests of
+# cmd/fangpin) leaves a core idle for minutes, which the others use (docs/testing.md). Each
+# keeps its own databases and Redis prefix; the output of each comes whole when it ends
+# (--output-sync), and any failure fails the target.
+test: services build clean-testdb
+	@$(MAKE) --no-print-directory -j4 --output-sync=target static unit fuzz demo-check
+
+# gofmt, go vet and the architecture checks.
+static: fmt-check vet deps-check funclen
 
 services:
 	@bash scripts/services.sh
