@@ -147,21 +147,13 @@ func (k *Keyring) Seal(plain string) string {
 	return string(k.SealBytes([]byte(plain)))
 }
 
-// SealBytes is Seal for binary data; nil and empty stay as they are.
+// SealBytes is Seal for binary data; nil and empty stay as they are. One value at a time:
+// a Sealer (sealer.go) does the work, so there is one definition of how a value is sealed.
 func (k *Keyring) SealBytes(plain []byte) []byte {
 	if len(plain) == 0 {
 		return plain
 	}
-	c := &k.keys[0]
-	m := hmac.New(sha256.New, c.nonce)
-	m.Write(plain)
-	nonce := m.Sum(nil)[:c.aead.NonceSize()]
-	sealed := c.aead.Seal(nonce, nonce, plain, nil)
-	out := make([]byte, 0, len(prefix)+len(c.id)+1+base64.RawURLEncoding.EncodedLen(len(sealed)))
-	out = append(out, prefix...)
-	out = append(out, c.id...)
-	out = append(out, '.')
-	return base64.RawURLEncoding.AppendEncode(out, sealed)
+	return k.Sealer().AppendSeal(nil, plain)
 }
 
 // Open decrypts a sealed value. A value that is not sealed (stored before encryption, or

@@ -65,15 +65,11 @@ func (s *Sealer) Seal(plain string) string {
 // AppendIDHash appends the keyed hash of id (Keyring.IDHash) to dst: 64 hex digits, nothing
 // for an empty number.
 func (s *Sealer) AppendIDHash(dst []byte, id string) []byte {
-	id = cases.NormalizeIDNumber(id)
-	if id == "" {
+	var sum [32]byte
+	if !s.SumID(&sum, id) {
 		return dst
 	}
-	s.id.Reset()
-	s.idBuf = append(s.idBuf[:0], id...)
-	s.id.Write(s.idBuf)
-	s.sum = s.id.Sum(s.sum[:0])
-	return hex.AppendEncode(dst, s.sum)
+	return hex.AppendEncode(dst, sum[:])
 }
 
 // SumID puts the keyed hash of id into sum, raw (AppendIDHash's hex is its encoding); false
