@@ -167,8 +167,9 @@ func resealers() []resealer {
 			pending: `SELECT household_no AS key, head_id_number FROM registry_households
 				WHERE ` + plainID("head_id_number") + ` AND $1::text <> '' AND $2::int > 0
 					AND ($3 = '' OR household_no > $3) ORDER BY household_no LIMIT $4`,
-			count:   `SELECT count(*) FROM registry_households WHERE ` + plainID("head_id_number") + ` AND $1::text <> '' AND $2::int > 0`,
-			rewrite: resealHouseholds,
+			count: `SELECT count(*) FROM registry_households WHERE ` + plainID("head_id_number") + ` AND $1::text <> '' AND $2::int > 0`,
+			rewrite: resealHashes(`UPDATE registry_households h SET head_id_number = u.hash
+				FROM unnest($1::text[], $2::text[]) AS u(key, hash) WHERE h.household_no = u.key`),
 		},
 		{
 			table: "registry_history",
@@ -177,8 +178,10 @@ func resealers() []resealer {
 			pending: `SELECT id::text AS key, id_number FROM registry_history
 				WHERE ` + plainID("id_number") + ` AND $1::text <> '' AND $2::int > 0
 					AND ($3 = '' OR id > $3::bigint) ORDER BY id LIMIT $4`,
-			count:   `SELECT count(*) FROM registry_history WHERE ` + plainID("id_number") + ` AND $1::text <> '' AND $2::int > 0`,
-			rewrite: resealHistory,
+			count: `SELECT count(*) FROM registry_history WHERE ` + plainID("id_number") + ` AND $1::text <> '' AND $2::int > 0`,
+			rewrite: resealHashes(`UPDATE registry_history h SET id_number = u.hash,
+					detail = CASE WHEN h.detail ? 'id_number' THEN jsonb_set(h.detail, '{id_number}', to_jsonb(u.hash)) ELSE h.detail END
+				FROM unnest($1::text[], $2::text[]) AS u(key, hash) WHERE h.id = u.key::bigint`),
 		},
 		{
 			table: "case_events",
@@ -378,45 +381,26 @@ func resealMembers(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx
 	return keys[len(keys)-1], len(keys), err
 }
 
-func resealHouseholds(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.Rows) (string, int, error) {
-	var keys, heads []string
-	for rows.Next() {
-		var key, head string
-		if err := rows.Scan(&key, &head); err != nil {
+// resealHashes replaces the plain ID numbers a table stored before encryption by their hash:
+// the rows come as (key, number), update sets them from $1 keys and $2 hashes. The
+// households' heads; the history's members, in the column and in the detail naming them.
+func resealHashes(update string) func(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.Rows) (string, int, error) {
+	return func(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.Rows) (string, int, error) {
+		var keys, hashes []string
+		for rows.Next() {
+			var key, id string
+			if err := rows.Scan(&key, &id); err != nil {
+				return "", 0, err
+			}
+			keys, hashes = append(keys, key), append(hashes, k.IDHash(id))
+		}
+		if err := rows.Err(); err != nil || len(keys) == 0 {
 			return "", 0, err
 		}
-		keys, heads = append(keys, key), append(heads, k.IDHash(head))
+		rows.Close()
+		_, err := tx.ExecContext(ctx, update, pq.Array(keys), pq.Array(hashes))
+		return keys[len(keys)-1], len(keys), err
 	}
-	if err := rows.Err(); err != nil || len(keys) == 0 {
-		return "", 0, err
-	}
-	rows.Close()
-	_, err := tx.ExecContext(ctx, `
-		UPDATE registry_households h SET head_id_number = u.head
-		FROM unnest($1::text[], $2::text[]) AS u(key, head) WHERE h.household_no = u.key`, pq.Array(keys), pq.Array(heads))
-	return keys[len(keys)-1], len(keys), err
-}
-
-// resealHistory replaces the plain numbers of history rows stored before encryption, in the
-// column and in the detail that names the member, by their hash: what every newer row holds.
-func resealHistory(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.Rows) (string, int, error) {
-	var keys, hashes []string
-	for rows.Next() {
-		var key, id string
-		if err := rows.Scan(&key, &id); err != nil {
-			return "", 0, err
-		}
-		keys, hashes = append(keys, key), append(hashes, k.IDHash(id))
-	}
-	if err := rows.Err(); err != nil || len(keys) == 0 {
-		return "", 0, err
-	}
-	rows.Close()
-	_, err := tx.ExecContext(ctx, `
-		UPDATE registry_history h SET id_number = u.hash,
-			detail = CASE WHEN h.detail ? 'id_number' THEN jsonb_set(h.detail, '{id_number}', to_jsonb(u.hash)) ELSE h.detail END
-		FROM unnest($1::bigint[], $2::text[]) AS u(id, hash) WHERE h.id = u.id`, pq.Array(keys), pq.Array(hashes))
-	return keys[len(keys)-1], len(keys), err
 }
 
 func resealOutbox(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.Rows) (string, int, error) {
