@@ -137,7 +137,9 @@ func (c *copier) next(stmt string, size int) copyChunk {
 
 // add appends one warning row; createdAt is microseconds since 2000-01-01 00:00 UTC. The
 // person's data goes sealed and their numbers as keyed hashes (docs/encryption.md), written
-// straight into the chunk by s so that a million rows cost no strings.
+// straight into the chunk by s so that a million rows cost no strings. Nothing compares a
+// warning's sealed values, so they are sealed under counted nonces (AppendSealFresh), which
+// spares the HMAC a value-derived nonce costs: a third of the sealing.
 func (c *copyChunk) add(batchID string, w *cases.Warning, township int32, createdAt int64, rs *rowSealer) {
 	s := rs.s
 	b := binary.BigEndian.AppendUint16(c.data, uint16(len(warningColumns)))
@@ -153,7 +155,7 @@ func (c *copyChunk) add(batchID string, w *cases.Warning, township int32, create
 	}
 	b = appendHash(b, w.Hashed, &w.IDSum, w.IDNumber, s)
 	at := len(b)
-	b = s.AppendSealString(binary.BigEndian.AppendUint32(b, 0), w.Name)
+	b = s.AppendSealFreshString(binary.BigEndian.AppendUint32(b, 0), w.Name)
 	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
 	b = appendInt4(b, township)
 	b = appendText(b, w.Village)
@@ -165,12 +167,12 @@ func (c *copyChunk) add(batchID string, w *cases.Warning, township int32, create
 		b = append(b, 0)
 	}
 	at = len(b)
-	b = s.AppendSeal(binary.BigEndian.AppendUint32(b, 0), rs.detail(w))
+	b = s.AppendSealFresh(binary.BigEndian.AppendUint32(b, 0), rs.detail(w))
 	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
 	b = binary.BigEndian.AppendUint32(b, 8)
 	b = binary.BigEndian.AppendUint64(b, uint64(createdAt))
 	at = len(b)
-	b = s.AppendSealString(binary.BigEndian.AppendUint32(b, 0), w.IDNumber)
+	b = s.AppendSealFreshString(binary.BigEndian.AppendUint32(b, 0), w.IDNumber)
 	binary.BigEndian.PutUint32(b[at:], uint32(len(b)-at-4))
 	c.data = appendText(b, warningProblem(w.Category, w.Detail))
 	if c.rows == 0 {

@@ -9,8 +9,10 @@ import (
 
 // The registry's personal data at rest (docs/encryption.md): ID numbers are stored as their
 // keyed hash (what joins and look-ups compare), a member's also sealed beside it (id_sealed;
-// a household's head is read from their member row), names sealed in place. Sealing is
-// deterministic under one key, so the re-import compares sealed names as they are.
+// a household's head is read from their member row), names sealed in place. Names are sealed
+// deterministically under one key, so the re-import compares sealed names as they are; the
+// sealed numbers are never compared (their hashes are), so they get a counted nonce
+// (seal.Sealer.AppendSealFresh), sparing an HMAC a member.
 
 // registrySealer hashes and seals a file's rows for the registry. A household's head is named
 // on each of its members' rows and is usually one of them, so the last head and the last
@@ -27,7 +29,9 @@ type sealedID struct{ plain, hash, sealed string }
 
 func newRegistrySealer(k *seal.Keyring) *registrySealer { return &registrySealer{b: k.Sealer()} }
 
-// id hashes and seals a (normalised) ID number; isHead keeps it as the household's head.
+// id hashes a (normalised) ID number, and seals a member's (a head's number is stored only
+// as its hash, the sealed one being read from their member row); isHead keeps it as the
+// household's head.
 func (s *registrySealer) id(plain string, isHead bool) (hash, sealed string) {
 	var v sealedID
 	switch plain {
@@ -36,11 +40,16 @@ func (s *registrySealer) id(plain string, isHead bool) (hash, sealed string) {
 	case s.last.plain:
 		v = s.last
 	default:
-		v = sealedID{plain, s.b.IDHash(plain), s.b.Seal(plain)}
+		v = sealedID{plain: plain, hash: s.b.IDHash(plain)}
 	}
-	if isHead {
+	if !isHead && v.sealed == "" && plain != "" {
+		s.buf = s.b.AppendSealFreshString(s.buf[:0], plain)
+		v.sealed = string(s.buf)
+	}
+	if isHead || plain == s.head.plain {
 		s.head = v
-	} else {
+	}
+	if !isHead {
 		s.last = v
 	}
 	return v.hash, v.sealed

@@ -120,7 +120,7 @@ func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]strin
 		s.Rows++
 		m, col, msg := parseRow(rec, at, townships)
 		if msg == "" {
-			col, msg = seen.check(m)
+			col, msg = seen.admit(m, row)
 		}
 		if msg != "" {
 			s.Rejected++
@@ -131,7 +131,6 @@ func ImportWith(ctx context.Context, r *sheet.Reader, townships map[string]strin
 			refused.add(m, e)
 			continue
 		}
-		seen.accept(m, row)
 		s.Accepted++
 		if err := out.add(ctx, m); err != nil {
 			return s, err
@@ -228,16 +227,19 @@ func idKey(id string) uint64 {
 	return k
 }
 
-// check refuses a row that repeats a person or disagrees with an earlier row of its
-// household: the column and the message, or "" when the row is fine.
-func (t *seenRows) check(m cases.RegistryMember) (col, msg string) {
-	if prev, ok := t.members[idKey(m.IDNumber)]; ok {
+// admit refuses a row that repeats a person or disagrees with an earlier row of its
+// household (the column and the message), else remembers it and returns "". One look-up of
+// the household and of the person a row: a county's registry is a million map look-ups.
+func (t *seenRows) admit(m cases.RegistryMember, row int) (col, msg string) {
+	person := idKey(m.IDNumber)
+	if prev, ok := t.members[person]; ok {
 		return ColID, fmt.Sprintf("与第 %d 行是同一个人，重复了", prev)
 	}
 	h, ok := t.households[m.HouseholdNo]
 	switch {
 	case !ok:
-		return "", ""
+		t.households[strings.Clone(m.HouseholdNo)] = seenHousehold{int32(row), idKey(m.HeadIDNumber),
+			t.valueOf(m.Township), t.valueOf(m.Kind), t.valueOf(m.RiskStatus)}
 	case h.head != idKey(m.HeadIDNumber):
 		return ColHeadID, fmt.Sprintf("与第 %d 行同一户编号的户主身份证号不一致", h.row)
 	case t.values[h.township] != m.Township:
@@ -247,15 +249,8 @@ func (t *seenRows) check(m cases.RegistryMember) (col, msg string) {
 	case t.values[h.risk] != m.RiskStatus:
 		return ColRisk, fmt.Sprintf("与第 %d 行同一户的风险状态不一致", h.row)
 	}
+	t.members[person] = int32(row)
 	return "", ""
-}
-
-func (t *seenRows) accept(m cases.RegistryMember, row int) {
-	if _, ok := t.households[m.HouseholdNo]; !ok {
-		t.households[strings.Clone(m.HouseholdNo)] = seenHousehold{int32(row), idKey(m.HeadIDNumber),
-			t.valueOf(m.Township), t.valueOf(m.Kind), t.valueOf(m.RiskStatus)}
-	}
-	t.members[idKey(m.IDNumber)] = int32(row)
 }
 
 // refusedRows is what the refused rows hold back: every household they name stays as it is.
@@ -289,22 +284,28 @@ func (r *refusedRows) add(m cases.RegistryMember, e cases.RowError) {
 }
 
 // memberBatches hands accepted rows to the store BatchSize at a time, beginning the
-// store's load with the first batch.
+// store's load with the first batch. The store's Add (hashing, sealing and encoding a batch:
+// about as much CPU as reading and checking its rows) runs on a goroutine of its own while
+// the next batch is read, one batch at a time and in the file's order, so a county's
+// registry is read and sealed on both cores.
 type memberBatches struct {
-	store Store
-	load  cases.RegistryLoad
-	batch []cases.RegistryMember
+	store    Store
+	load     cases.RegistryLoad
+	batch    []cases.RegistryMember
+	spare    []cases.RegistryMember // the batch in flight, reused once it is stored
+	inFlight chan error             // the Add in flight's answer; nil when none is
 }
 
 func (b *memberBatches) add(ctx context.Context, m cases.RegistryMember) error {
 	b.batch = append(b.batch, m)
 	if len(b.batch) == BatchSize {
-		return b.flush(ctx)
+		return b.send(ctx)
 	}
 	return nil
 }
 
-func (b *memberBatches) flush(ctx context.Context) error {
+// send starts storing the batch read, once the one before it is stored.
+func (b *memberBatches) send(ctx context.Context) error {
 	if len(b.batch) == 0 {
 		return nil
 	}
@@ -314,15 +315,39 @@ func (b *memberBatches) flush(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := b.load.Add(ctx, b.batch); err != nil {
-		return fmt.Errorf("store registry rows: %w", err)
+	if err := b.wait(); err != nil {
+		return err
 	}
-	b.batch = b.batch[:0]
+	batch, load, done := b.batch, b.load, make(chan error, 1)
+	b.batch, b.spare, b.inFlight = b.spare[:0], batch, done
+	go func() { done <- load.Add(ctx, batch) }()
 	return nil
 }
 
-// abort rolls back a load not finished (an error on the way).
+// wait waits for the batch in flight to be stored.
+func (b *memberBatches) wait() error {
+	if b.inFlight == nil {
+		return nil
+	}
+	err := <-b.inFlight
+	b.inFlight = nil
+	if err != nil {
+		return fmt.Errorf("store registry rows: %w", err)
+	}
+	return nil
+}
+
+// flush stores what is left and waits until every row is stored.
+func (b *memberBatches) flush(ctx context.Context) error {
+	if err := b.send(ctx); err != nil {
+		return err
+	}
+	return b.wait()
+}
+
+// abort rolls back a load not finished (an error on the way), once no Add runs on it.
 func (b *memberBatches) abort() {
+	b.wait()
 	if b.load != nil {
 		b.load.Abort()
 	}
