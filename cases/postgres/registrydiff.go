@@ -518,9 +518,13 @@ func writeRegistryRows(ctx context.Context, tx *sqlx.Tx, now time.Time, d *cases
 	return nil
 }
 
-// registryDefaultStatistics goes back to the server's sample size before the registry's own
-// tables are analysed: their statistics stay for every later query.
-const registryDefaultStatistics = `SET LOCAL default_statistics_target TO DEFAULT`
+// registryDefaultStatistics sets the sample before the registry's own tables are analysed:
+// their statistics stay for every later query, so a larger sample than the temporary tables'
+// 3,000 rows. 9,000 rows (a target of 30) tell the members' households per household within
+// a tenth of the default's 30,000 (n_distinct -0.27 against -0.25 at 100,000 households; 3,000
+// rows said -0.10), in 65 ms of a first import where the default took 180 ms: the keys are
+// hashes and codes, evenly spread, with nothing a larger histogram would show.
+const registryDefaultStatistics = `SET LOCAL default_statistics_target = 30`
 
 // newRegistryBatchID names an import's batch: R, the day, a random suffix.
 func newRegistryBatchID(now time.Time) string {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"hash/maphash"
 	"slices"
@@ -37,8 +36,6 @@ const (
 	registryHouseholdsCopy = `COPY registry_households (household_no, head_id_number, township_id, village, kind, risk_status, updated_at)
 	FROM STDIN (FORMAT binary)`
 	registryMembersCopy = `COPY registry_members (id_number, id_sealed, household_no, name, relation, updated_at) FROM STDIN (FORMAT binary)`
-	registryHistoryCopy = `COPY registry_history (id_number, household_no, change, changed_on, batch_id, status, detail, created_at)
-	FROM STDIN (FORMAT binary)`
 )
 
 // bulkLoad is a first import in progress.
@@ -301,9 +298,9 @@ func checkMembersHouseholds(ctx context.Context, tx *sqlx.Tx) error {
 	return nil
 }
 
-// firstHistory keeps a first import's changes (households added) in registry_history by
-// binary COPY, in the change list's order, each with the code and detail (the change's JSON)
-// a re-import's history has. The history is usually empty too before a first import: then its indexes
+// firstHistory keeps a first import's changes (households added) in registry_history, in
+// the change list's order, each with the code and detail (the change's JSON) a re-import's
+// history has. The history is usually empty too before a first import: then its indexes
 // are dropped and built again after the rows as well.
 func (l *RegistryLoad) firstHistory(ctx context.Context, batch string, cs []cases.RegistryChange) error {
 	tx := l.tx
@@ -328,29 +325,18 @@ func (l *RegistryLoad) firstHistory(ctx context.Context, batch string, cs []case
 			}
 		}
 	}
-	c := rowCopy{what: "history's"}
-	c.start(ctx, l.conn)
-	on, at := copyDate(cases.DateOf(l.bulk.now)), copyTime(l.bulk.now)
 	for i := range cs {
 		if cs[i].Change != cases.RegAdded || len(cs[i].Fields) > 0 {
-			c.abort()
 			return fmt.Errorf("registry history: a first import's change %q", cs[i].Change)
 		}
-		detail, err := json.Marshal(cs[i])
-		if err != nil {
-			c.abort()
-			return fmt.Errorf("registry history: %w", err)
-		}
-		c.chunk.data = appendHistoryRow(c.chunk.data, &cs[i], on, batch, detail, at)
-		c.chunk.rows++
-		if c.full() {
-			if err := c.send(ctx, registryHistoryCopy); err != nil {
-				c.abort()
-				return err
-			}
-		}
 	}
-	if err := c.end(ctx, registryHistoryCopy); err != nil {
+	// The changes are the registry's households, every one added, in the change list's order:
+	// the server writes their history from the table itself, as a re-import's is written from
+	// its change table, rather than the importer sending back 100,000 rows it has just read.
+	if err := insertRegistryHistory(ctx, tx, `SELECT row_number() OVER (ORDER BY household_no) AS ord, `+
+		pq.QuoteLiteral(cases.RegAdded)+`::text AS change, household_no AS household, ''::text AS id_number,
+		'{}'::text[] AS fields, ''::text AS from_, ''::text AS to_ FROM registry_households`,
+		batch, cases.DateOf(l.bulk.now), l.bulk.now); err != nil {
 		return err
 	}
 	return rebuild("registry_history")
@@ -380,33 +366,10 @@ func appendMemberRow(b []byte, m *cases.RegistryMember, sr sealedRow, updatedAt 
 	return appendTimestamp(b, updatedAt)
 }
 
-// appendHistoryRow writes a household a first import added, for registryHistoryCopy, as
-// insertRegistryHistory writes a change: its code (cases.Change), the status after it, and
-// its detail as jsonb (version 1, then the text); an added household names no fields (the
-// column's default).
-func appendHistoryRow(b []byte, c *cases.RegistryChange, on int32, batch string, detail []byte, at int64) []byte {
-	b = binary.BigEndian.AppendUint16(b, 8)
-	b = appendText(b, c.IDNumber)
-	b = appendText(b, c.Household)
-	b = appendText(b, c.Change)
-	b = appendInt4(b, on)
-	b = appendText(b, batch)
-	b = appendText(b, "active")
-	b = binary.BigEndian.AppendUint32(b, uint32(1+len(detail)))
-	b = append(b, 1)
-	b = append(b, detail...)
-	return appendTimestamp(b, at)
-}
-
 // appendTimestamp writes a timestamptz given as copyTime gives it.
 func appendTimestamp(b []byte, at int64) []byte {
 	b = binary.BigEndian.AppendUint32(b, 8)
 	return binary.BigEndian.AppendUint64(b, uint64(at))
-}
-
-// copyDate is d as binary date: days since 2000-01-01.
-func copyDate(d cases.Date) int32 {
-	return int32(time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC).Sub(time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)).Hours() / 24)
 }
 
 // lockForLoad takes the tables for a bulk load into them (ACCESS EXCLUSIVE) if it can within
