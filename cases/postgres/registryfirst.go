@@ -331,13 +331,15 @@ func (l *RegistryLoad) firstHistory(ctx context.Context, batch string, cs []case
 		}
 	}
 	// The changes are the registry's households, every one added, in the change list's order:
-	// the server writes their history from the table itself, as a re-import's is written from
-	// its change table, rather than the importer sending back 100,000 rows it has just read.
-	if err := insertRegistryHistory(ctx, tx, `SELECT row_number() OVER (ORDER BY household_no) AS ord, `+
-		pq.QuoteLiteral(cases.RegAdded)+`::text AS change, household_no AS household, ''::text AS id_number,
-		'{}'::text[] AS fields, ''::text AS from_, ''::text AS to_ FROM registry_households`,
-		batch, cases.DateOf(l.bulk.now), l.bulk.now); err != nil {
-		return err
+	// the server writes their history from the table itself (the detail as
+	// insertRegistryHistory makes it for an added household), rather than the importer
+	// sending back 100,000 rows it has just read.
+	if _, err := execTraced(ctx, tx, `
+		INSERT INTO registry_history (id_number, household_no, change, changed_on, batch_id, status, detail, created_at)
+		SELECT '', household_no, $1, $2, $3, 'active', jsonb_build_object('change', $1::text, 'household', household_no), $4
+		FROM registry_households ORDER BY household_no`,
+		cases.RegAdded, cases.DateOf(l.bulk.now), batch, l.bulk.now); err != nil {
+		return fmt.Errorf("registry history: %w", err)
 	}
 	return rebuild("registry_history")
 }
