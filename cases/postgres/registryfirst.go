@@ -223,7 +223,7 @@ func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) er
 		return nil
 	}
 	out.BatchID = newRegistryBatchID(l.bulk.now)
-	if err := l.firstHistory(ctx, out.BatchID, d.Changes); err != nil {
+	if err := l.firstHistory(ctx, out.BatchID); err != nil {
 		return err
 	}
 	return l.recordImport(ctx, out.BatchID, l.bulk.now, d)
@@ -257,7 +257,7 @@ func (b *bulkLoad) finishTables(ctx context.Context, tx *sqlx.Tx) error {
 			return err
 		}
 	}
-	if _, err := execTraced(ctx, tx, registryDefaultStatistics+`; ANALYZE registry_households (household_no, status); ANALYZE registry_members (id_number, household_no, removed_at)`); err != nil {
+	if _, err := execTraced(ctx, tx, registryAnalyze); err != nil {
 		return fmt.Errorf("registry statistics: %w", err)
 	}
 	return nil
@@ -302,7 +302,7 @@ func checkMembersHouseholds(ctx context.Context, tx *sqlx.Tx) error {
 // the change list's order, each with the code and detail (the change's JSON) a re-import's
 // history has. The history is usually empty too before a first import: then its indexes
 // are dropped and built again after the rows as well.
-func (l *RegistryLoad) firstHistory(ctx context.Context, batch string, cs []cases.RegistryChange) error {
+func (l *RegistryLoad) firstHistory(ctx context.Context, batch string) error {
 	tx := l.tx
 	rebuild := func(string) error { return nil }
 	empty := func() (bool, error) {
@@ -323,11 +323,6 @@ func (l *RegistryLoad) firstHistory(ctx context.Context, batch string, cs []case
 			if rebuild, err = dropIndexes(ctx, tx, "registry_history"); err != nil {
 				return err
 			}
-		}
-	}
-	for i := range cs {
-		if cs[i].Change != cases.RegAdded || len(cs[i].Fields) > 0 {
-			return fmt.Errorf("registry history: a first import's change %q", cs[i].Change)
 		}
 	}
 	// The changes are the registry's households, every one added, in the change list's order:

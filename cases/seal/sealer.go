@@ -63,11 +63,7 @@ func (s *Sealer) AppendSealFresh(dst, plain []byte) []byte {
 
 // AppendSealFreshString is AppendSealFresh of a string.
 func (s *Sealer) AppendSealFreshString(dst []byte, plain string) []byte {
-	if plain == "" {
-		return dst
-	}
-	s.idBuf = append(s.idBuf[:0], plain...)
-	return s.AppendSealFresh(dst, s.idBuf)
+	return s.AppendSealFresh(dst, s.bytesOf(plain))
 }
 
 // appendSealed appends the stored form of plain sealed under nonce by the current key: the
@@ -84,11 +80,13 @@ func (s *Sealer) appendSealed(dst, nonce, plain []byte) []byte {
 
 // AppendSealString is AppendSeal of a string.
 func (s *Sealer) AppendSealString(dst []byte, plain string) []byte {
-	if plain == "" {
-		return dst
-	}
+	return s.AppendSeal(dst, s.bytesOf(plain))
+}
+
+// bytesOf is plain in the Sealer's scratch buffer: a string sealed without allocating.
+func (s *Sealer) bytesOf(plain string) []byte {
 	s.idBuf = append(s.idBuf[:0], plain...)
-	return s.AppendSeal(dst, s.idBuf)
+	return s.idBuf
 }
 
 // Seal is Keyring.Seal.
@@ -117,8 +115,7 @@ func (s *Sealer) SumID(sum *[32]byte, id string) bool {
 		return false
 	}
 	s.id.Reset()
-	s.idBuf = append(s.idBuf[:0], id...)
-	s.id.Write(s.idBuf)
+	s.id.Write(s.bytesOf(id))
 	s.sum = s.id.Sum(s.sum[:0])
 	copy(sum[:], s.sum)
 	return true
