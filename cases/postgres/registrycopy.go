@@ -28,8 +28,7 @@ const (
 )
 
 // registryFileCopy is the statement of a re-import's rows, into its temporary table.
-const registryFileCopy = `COPY registry_file (household_no, head_id_number, township, village, kind, risk_status, id_number, id_sealed, name, relation)
-	FROM STDIN (FORMAT binary)`
+const registryFileCopy = `COPY registry_file (household_no, id_number, id_sealed, name, relation) FROM STDIN (FORMAT binary)`
 
 // rowCopy is a load's COPY of rows, from its first row to its end.
 type rowCopy struct {
@@ -104,16 +103,11 @@ func (c *rowCopy) abort() {
 	}
 }
 
-// appendFileRow writes one of the file's rows for registryFileCopy, town the township's
-// name (an alias replaced by it), its person hashed and sealed (sr).
-func appendFileRow(b []byte, m *cases.RegistryMember, town string, sr sealedRow) []byte {
-	b = binary.BigEndian.AppendUint16(b, 10)
+// appendFileRow writes a member of the file for registryFileCopy, hashed and sealed (sr); its
+// household goes to registry_fh (registryhouses.go).
+func appendFileRow(b []byte, m *cases.RegistryMember, sr sealedRow) []byte {
+	b = binary.BigEndian.AppendUint16(b, 5)
 	b = appendText(b, m.HouseholdNo)
-	b = appendText(b, sr.head)
-	b = appendText(b, town)
-	b = appendText(b, m.Village)
-	b = appendText(b, m.Kind)
-	b = appendText(b, m.RiskStatus)
 	b = appendText(b, sr.id)
 	b = appendText(b, sr.idSealed)
 	b = appendText(b, sr.name)

@@ -53,8 +53,8 @@ type RegistryLoad struct {
 	conn     *sqlx.Conn
 	tx       *sqlx.Tx
 	opt      RegistryOptions
-	names    map[string]string
 	rows     int
+	houses   *fileHouseholds // the file's households (registryhouses.go)
 	out      rowCopy         // the rows' COPY, while rows come
 	bulk     *bulkLoad       // a first import: the rows go to the registry's tables
 	sealer   *registrySealer // hashes and seals the rows (registryseal.go)
@@ -70,7 +70,7 @@ func (db *DB) BeginRegistryImport(ctx context.Context) (cases.RegistryLoad, erro
 
 // BeginRegistryLoad starts a re-import; announce tells the townships of moved cases.
 func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnouncer) (*RegistryLoad, error) {
-	names, err := db.TownshipNames(ctx) // a file may still name a township by an alias or former name
+	townIDs, err := db.TownshipIndex(ctx) // a file may still name a township by an alias or former name
 	if err != nil {
 		return nil, err
 	}
@@ -84,24 +84,29 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnounce
 		pool.Close()
 		return nil, fmt.Errorf("begin registry import: %w", err)
 	}
-	l := &RegistryLoad{db: db, pool: pool, conn: conn, tx: tx, opt: RegistryOptions{Announce: announce}, names: names}
+	l := &RegistryLoad{db: db, pool: pool, conn: conn, tx: tx, opt: RegistryOptions{Announce: announce}}
 	if err := l.settings(ctx); err != nil {
 		l.Abort()
 		return nil, err
 	}
-	if err := l.beginFirstImport(ctx); err != nil {
+	if err := l.beginFirstImport(ctx, townIDs); err != nil {
 		l.Abort()
 		return nil, err
 	}
 	if l.bulk != nil {
 		return l, nil
 	}
-	if _, err := execTraced(ctx, tx, `
-		CREATE TEMP TABLE registry_file (household_no text, head_id_number text, township text, village text,
-			kind text, risk_status text, id_number text, id_sealed text, name text, relation text) ON COMMIT DROP`); err != nil {
-		l.Abort()
-		return nil, fmt.Errorf("registry import table: %w", err)
+	// The file's members and its households (each once, from its first row), as Add sends them.
+	for _, q := range []string{`
+		CREATE TEMP TABLE registry_file (household_no text, id_number text, id_sealed text, name text, relation text) ON COMMIT DROP`, `
+		CREATE TEMP TABLE registry_fh (household_no text, head_id_number text, township_id int, village text, kind text,
+			risk_status text, updated_at timestamptz) ON COMMIT DROP`} {
+		if _, err := execTraced(ctx, tx, q); err != nil {
+			l.Abort()
+			return nil, fmt.Errorf("registry import table: %w", err)
+		}
 	}
+	l.houses = newFileHouseholds(townIDs, registryFileHouseholdsCopy, copyTime(db.Now()))
 	return l, nil
 }
 
@@ -148,25 +153,12 @@ func (l *RegistryLoad) Add(ctx context.Context, ms []cases.RegistryMember) error
 		l.sealer = newRegistrySealer(l.db.Keys)
 	}
 	if l.bulk != nil {
-		return l.addFirst(ctx, ms)
+		at := l.houses.updatedAt
+		return l.addRows(ctx, ms, registryMembersCopy, func(b []byte, m *cases.RegistryMember, sr sealedRow) []byte {
+			return appendMemberRow(b, m, sr, at)
+		})
 	}
-	c := l.out.start(ctx, l.conn)
-	for i := range ms {
-		m := &ms[i]
-		town := m.Township
-		if canon, ok := l.names[town]; ok {
-			town = canon
-		}
-		c.chunk.data = appendFileRow(c.chunk.data, m, town, l.sealer.row(m))
-		c.chunk.rows++
-		if c.full() {
-			if err := c.send(ctx, registryFileCopy); err != nil {
-				return err
-			}
-		}
-	}
-	l.rows += len(ms)
-	return nil
+	return l.addRows(ctx, ms, registryFileCopy, appendFileRow)
 }
 
 // Abort rolls the import back (nothing changes).
@@ -200,19 +192,13 @@ func (l *RegistryLoad) close() {
 // registryDiffSQL fills registry_chg with the difference between the file and the registry,
 // in the order the change list shows: households added and changed, members moved, added and
 // changed, households removed, members removed. Every step is a join or an anti-join of whole
-// tables, the temporary ones indexed and analysed, so that the planner hashes them and the
+// tables, the temporary ones analysed, so that the planner hashes them and the
 // cost grows linearly with the registry (a correlated scan of an unindexed temporary table
 // made the first import grow with its square). registry_fm is the file's members joined
 // once with the registry's (a full join), keeping only those new or different, and the
 // registry's active members the file does not list (absent): the member steps and the
 // writes read it rather than joining the whole file again.
 var registryDiffSQL = []string{`
-	CREATE TEMP TABLE registry_fh ON COMMIT DROP AS
-	SELECT f.household_no, f.head_id_number, t.id AS township_id, f.township, f.village, f.kind, f.risk_status
-	FROM (SELECT household_no, head_id_number, township, min(village) AS village, kind, risk_status FROM registry_file
-		GROUP BY household_no, head_id_number, township, kind, risk_status) f
-	JOIN townships t ON t.name = f.township`, `
-	ALTER TABLE registry_fh ADD PRIMARY KEY (household_no)`, `
 	ANALYZE registry_fh`, `
 	CREATE TEMP TABLE registry_fm ON COMMIT DROP AS
 	SELECT f.household_no, coalesce(f.id_number, m.id_number) AS id_number, coalesce(f.id_sealed, m.id_sealed) AS id_sealed,
@@ -240,9 +226,9 @@ var registryDiffSQL = []string{`
 			CASE WHEN h.risk_status <> fh.risk_status THEN '风险状态' END,
 			CASE WHEN h.head_id_number <> fh.head_id_number THEN '户主' END], NULL),
 		CASE WHEN h.township_id <> fh.township_id THEN ot.name ELSE '' END,
-		CASE WHEN h.township_id <> fh.township_id THEN fh.township ELSE '' END
+		CASE WHEN h.township_id <> fh.township_id THEN nt.name ELSE '' END
 	FROM registry_fh fh JOIN registry_households h ON h.household_no = fh.household_no AND h.status = 'active'
-	JOIN townships ot ON ot.id = h.township_id
+	JOIN townships ot ON ot.id = h.township_id JOIN townships nt ON nt.id = fh.township_id
 	WHERE (h.township_id, h.village, h.kind, h.risk_status, h.head_id_number)
 		IS DISTINCT FROM (fh.township_id, fh.village, fh.kind, fh.risk_status, fh.head_id_number)
 	ORDER BY fh.household_no`, `
@@ -312,7 +298,10 @@ func (l *RegistryLoad) finish(ctx context.Context) (RegistryApplied, error) {
 // (its tables not to be had at once, or removed households in them) takes every good row.
 func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, error) {
 	tx := l.tx
-	if err := l.out.end(ctx, registryFileCopy); err != nil {
+	if err := l.endRows(ctx, registryFileCopy); err != nil {
+		return false, err
+	}
+	if err := l.houses.fixVillages(ctx, tx, "registry_fh"); err != nil {
 		return false, err
 	}
 	if err := tx.GetContext(ctx, &out.Diff.ActiveBefore, `SELECT count(*) FROM registry_households WHERE status = 'active'`); err != nil {
@@ -599,13 +588,28 @@ func holdRefused(ctx context.Context, tx *sqlx.Tx, ref cases.RegistryRefusals, d
 		{`CREATE TEMP TABLE registry_held ON COMMIT DROP AS
 			SELECT f.id_number FROM registry_file f JOIN registry_refused r ON r.household_no = f.household_no`, nil},
 		{`DELETE FROM registry_file f USING registry_refused r WHERE f.household_no = r.household_no`, nil},
-		{`DELETE FROM registry_file f USING registry_members m, registry_refused r
-			WHERE f.id_number = m.id_number AND m.household_no = r.household_no AND m.removed_at IS NULL`, nil},
-		{`ANALYZE registry_file (household_no, id_number)`, nil},
-		{`ANALYZE registry_held`, nil},
+		{`DELETE FROM registry_fh fh USING registry_refused r WHERE fh.household_no = r.household_no`, nil},
 	}
 	for _, s := range steps {
 		if _, err := execTraced(ctx, tx, s.q, s.args...); err != nil {
+			return fmt.Errorf("registry refused rows: %w", err)
+		}
+	}
+	moved, err := execTraced(ctx, tx, `DELETE FROM registry_file f USING registry_members m, registry_refused r
+		WHERE f.id_number = m.id_number AND m.household_no = r.household_no AND m.removed_at IS NULL`)
+	if err != nil {
+		return fmt.Errorf("registry refused rows: %w", err)
+	}
+	if n, _ := moved.RowsAffected(); n > 0 {
+		// A household of the file whose every row was such a member's is not in the file
+		// any more either.
+		if _, err := execTraced(ctx, tx, `DELETE FROM registry_fh fh
+			WHERE NOT EXISTS (SELECT 1 FROM registry_file f WHERE f.household_no = fh.household_no)`); err != nil {
+			return fmt.Errorf("registry refused rows: %w", err)
+		}
+	}
+	for _, q := range []string{`ANALYZE registry_file (household_no, id_number)`, `ANALYZE registry_held`} {
+		if _, err := execTraced(ctx, tx, q); err != nil {
 			return fmt.Errorf("registry refused rows: %w", err)
 		}
 	}

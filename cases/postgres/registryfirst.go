@@ -5,9 +5,6 @@ import (
 	"database/sql"
 	"encoding/binary"
 	"fmt"
-	"hash/maphash"
-	"slices"
-	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -38,29 +35,15 @@ const (
 	registryMembersCopy = `COPY registry_members (id_number, id_sealed, household_no, name, relation, updated_at) FROM STDIN (FORMAT binary)`
 )
 
-// bulkLoad is a first import in progress.
+// bulkLoad is a first import in progress (its households: RegistryLoad.houses).
 type bulkLoad struct {
-	townIDs    map[string]int           // township name, alias or former name → id
-	households map[string]bulkHousehold // 户编号 → what its first row said
-	villages   map[string][]string      // 户编号 → the villages its rows name, when more than one
-	seed       maphash.Seed
-	last       *cases.RegistryMember // the row before, in the batch being added
-	house      copyChunk             // households of the members being sent, not sent yet
-	now        time.Time
-	rebuild    func(table string) error // builds a table's dropped indexes again
-}
-
-// bulkHousehold is what a first import keeps of a household, small for a county's 100,000:
-// its first row's village, and a hash of its head, township, kind and risk, which every row
-// of the household must repeat.
-type bulkHousehold struct {
-	village string
-	sig     uint64
+	now     time.Time
+	rebuild func(table string) error // builds a table's dropped indexes again
 }
 
 // beginFirstImport makes the load a first import (l.bulk) when the registry is empty and its
 // tables can be had for a bulk load; otherwise the load stays a diff.
-func (l *RegistryLoad) beginFirstImport(ctx context.Context) error {
+func (l *RegistryLoad) beginFirstImport(ctx context.Context, townIDs map[string]int) error {
 	tx := l.tx
 	empty := func() (bool, error) {
 		var e bool
@@ -71,10 +54,6 @@ func (l *RegistryLoad) beginFirstImport(ctx context.Context) error {
 		return e, nil
 	}
 	if e, err := empty(); err != nil || !e {
-		return err
-	}
-	townIDs, err := l.db.TownshipIndex(ctx) // read before the lock: on another connection
-	if err != nil {
 		return err
 	}
 	locked, err := lockForLoad(ctx, tx, "registry_households", "registry_members")
@@ -96,115 +75,19 @@ func (l *RegistryLoad) beginFirstImport(ctx context.Context) error {
 	if _, err := execTraced(ctx, tx, `ALTER TABLE registry_members DISABLE TRIGGER `+membersRefsTrigger); err != nil {
 		return fmt.Errorf("registry load: %w", err)
 	}
-	l.bulk = &bulkLoad{townIDs: townIDs, households: map[string]bulkHousehold{}, villages: map[string][]string{},
-		seed: maphash.MakeSeed(), now: l.db.Now(), rebuild: rebuild}
+	l.bulk = &bulkLoad{now: l.db.Now(), rebuild: rebuild}
+	l.houses = newFileHouseholds(townIDs, registryHouseholdsCopy, copyTime(l.bulk.now))
 	return nil
-}
-
-// addFirst sends a first import's rows: members to their chunk, households new to the
-// load to the households' chunk, which goes first.
-func (l *RegistryLoad) addFirst(ctx context.Context, ms []cases.RegistryMember) error {
-	b := l.bulk
-	c := l.out.start(ctx, l.conn)
-	if b.house.data == nil {
-		b.house = c.copier.next("", registryChunkBytes)
-	}
-	updatedAt := copyTime(b.now)
-	b.last = nil // the batch's rows are the caller's, until Add returns
-	for i := range ms {
-		m := &ms[i]
-		sr := l.sealer.row(m)
-		if err := b.household(m, sr.head, updatedAt); err != nil {
-			return err
-		}
-		c.chunk.data = appendMemberRow(c.chunk.data, m, sr, updatedAt)
-		c.chunk.rows++
-		if c.full() {
-			if err := l.sendFirst(ctx); err != nil {
-				return err
-			}
-		}
-	}
-	l.rows += len(ms)
-	return nil
-}
-
-// household notes m's household: a new one is written to the households' chunk (its head by
-// the hash of their number, head), a known one must agree with its first row, and a row
-// naming another village is kept for the smallest.
-func (b *bulkLoad) household(m *cases.RegistryMember, head string, updatedAt int64) error {
-	if p := b.last; p != nil && m.HouseholdNo == p.HouseholdNo && m.HeadIDNumber == p.HeadIDNumber && m.Township == p.Township &&
-		m.Kind == p.Kind && m.RiskStatus == p.RiskStatus && m.Village == p.Village {
-		return nil // the household of the row before, as it said (a file lists a household's rows together)
-	}
-	b.last = m
-	town, ok := b.townIDs[m.Township]
-	if !ok {
-		return errUnknownTownship(m.Township)
-	}
-	var sig maphash.Hash
-	sig.SetSeed(b.seed)
-	for _, v := range [...]string{m.HeadIDNumber, m.Kind, m.RiskStatus} {
-		sig.WriteString(v)
-		sig.WriteByte(0)
-	}
-	var id [4]byte
-	binary.BigEndian.PutUint32(id[:], uint32(town))
-	sig.Write(id[:])
-	h, seen := b.households[m.HouseholdNo]
-	if !seen {
-		h = bulkHousehold{village: strings.Clone(m.Village), sig: sig.Sum64()}
-		b.households[strings.Clone(m.HouseholdNo)] = h
-		b.house.data = appendHouseholdRow(b.house.data, m, head, int32(town), updatedAt)
-		b.house.rows++
-		return nil
-	}
-	if h.sig != sig.Sum64() {
-		// registry.Import refuses such a row; a caller of ApplyRegistry gets what the
-		// households' primary key would say.
-		return fmt.Errorf("registry rows: the rows of household %s disagree on its head, township, kind or risk", m.HouseholdNo)
-	}
-	if m.Village != h.village {
-		vs := b.villages[m.HouseholdNo]
-		if len(vs) == 0 {
-			vs = []string{h.village}
-		}
-		if !slices.Contains(vs, m.Village) {
-			b.villages[m.HouseholdNo] = append(vs, strings.Clone(m.Village))
-		}
-	}
-	return nil
-}
-
-// sendFirst sends the households' chunk, then the members'.
-func (l *RegistryLoad) sendFirst(ctx context.Context) error {
-	b := l.bulk
-	if b.house.rows > 0 {
-		h := b.house
-		h.stmt, h.label = registryHouseholdsCopy, "registry households"
-		h.end()
-		b.house = l.out.copier.next("", registryChunkBytes)
-		if err := l.out.copier.send(ctx, h); err != nil {
-			return err
-		}
-	}
-	return l.out.send(ctx, registryMembersCopy)
 }
 
 // firstImport ends a first import: the last rows sent, the tables finished, the change list
 // (every household added, in the registry's order) read, and, unless it is a dry run or
 // the file was empty (the caller then rolls back), the history and the import's record.
 func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) error {
-	if l.out.copier != nil && l.out.chunk.rows > 0 {
-		if err := l.sendFirst(ctx); err != nil {
-			l.out.abort()
-			return err
-		}
-	}
-	if err := l.out.end(ctx, registryMembersCopy); err != nil {
+	if err := l.endRows(ctx, registryMembersCopy); err != nil {
 		return err
 	}
-	if err := l.bulk.finishTables(ctx, l.tx); err != nil {
+	if err := l.bulk.finishTables(ctx, l.tx, l.houses); err != nil {
 		return err
 	}
 	start := traceStart()
@@ -233,24 +116,12 @@ func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) er
 // whose rows name several villages the smallest of them (in the database's order, as the diff
 // takes it), builds the indexes again and analyses the tables, so that the next import is
 // planned on their real size.
-func (b *bulkLoad) finishTables(ctx context.Context, tx *sqlx.Tx) error {
+func (b *bulkLoad) finishTables(ctx context.Context, tx *sqlx.Tx, houses *fileHouseholds) error {
 	if err := checkMembersHouseholds(ctx, tx); err != nil {
 		return err
 	}
-	if len(b.villages) > 0 {
-		var nos, vs []string
-		for no, v := range b.villages {
-			for _, x := range v {
-				nos, vs = append(nos, no), append(vs, x)
-			}
-		}
-		if _, err := execTraced(ctx, tx, `
-			UPDATE registry_households h SET village = v.village
-			FROM (SELECT household_no, min(village) AS village FROM unnest($1::text[], $2::text[]) AS x(household_no, village)
-				GROUP BY household_no) v
-			WHERE h.household_no = v.household_no AND h.village <> v.village`, nos, vs); err != nil {
-			return fmt.Errorf("apply registry rows: %w", err)
-		}
+	if err := houses.fixVillages(ctx, tx, "registry_households"); err != nil {
+		return err
 	}
 	for _, t := range []string{"registry_households", "registry_members"} {
 		if err := b.rebuild(t); err != nil {

@@ -289,3 +289,54 @@ func TestPersonListedInHeldHouseholdStays(t *testing.T) {
 		t.Errorf("household %s lost its member to a held household: %+v, want %+v", from, after, before)
 	}
 }
+
+// TestHeldMemberListedElsewhereAddsNothing: when a household is held back by a refused row,
+// its other members stay where they were even if the file lists them under another household
+// number, and a household made only of such members is not added.
+func TestHeldMemberListedElsewhereAddsNothing(t *testing.T) {
+	t.Parallel()
+	db, towns := setup(t)
+	ms := synth.New(33).Registry(100, synth.Townships)
+	if _, err := tryImport(t, db, towns, csvOf(t, ms), cases.RegistryImportOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	order, rows := byHousehold(ms)
+	held := ""
+	for _, no := range order {
+		if len(rows[no]) >= 2 {
+			held = no
+			break
+		}
+	}
+	before := household(t, db, held)
+	const newNo = "HH-NEW-0001"
+	var next []cases.RegistryMember
+	newHead := ""
+	for _, m := range ms {
+		if m.HouseholdNo == held {
+			if m.IDNumber == m.HeadIDNumber {
+				m.Kind = "小康户" // the head's row is refused: the household is held
+			} else {
+				if newHead == "" {
+					newHead, m.Relation = m.IDNumber, "户主"
+				}
+				m.HouseholdNo, m.HeadIDNumber = newNo, newHead
+			}
+		}
+		next = append(next, m)
+	}
+	s, err := tryImport(t, db, towns, csvOf(t, next), cases.RegistryImportOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.Added != 0 || s.Removed != 0 || s.Changed != 0 || s.UnchangedRefused != 1 {
+		t.Errorf("re-import: added %d removed %d changed %d held %d; want only %s held: %+v, refused %+v",
+			s.Added, s.Removed, s.Changed, s.UnchangedRefused, held, s.Changes, s.RefusedHouseholds)
+	}
+	if after := household(t, db, held); after != before {
+		t.Errorf("held household %s: %+v, want as before: %+v", held, after, before)
+	}
+	if n := pgtest.Count(t, db, `SELECT count(*) FROM registry_households WHERE household_no = '`+newNo+`'`); n != 0 {
+		t.Errorf("household %s, made only of a held household's members, was added", newNo)
+	}
+}
