@@ -98,8 +98,8 @@ func (db *DB) BeginRegistryLoad(ctx context.Context, announce cases.MoveAnnounce
 	}
 	// The file's members and its households (each once, from its first row), as Add sends them.
 	for _, q := range []string{`
-		CREATE TEMP TABLE registry_file (household_no text, id_number text, id_sealed text, name text, relation text) ON COMMIT DROP`, `
-		CREATE TEMP TABLE registry_fh (household_no text, head_id_number text, township_id int, village text, kind text,
+		CREATE TEMP TABLE registry_file (household_no text COLLATE "C", id_number text COLLATE "C", id_sealed text, name text, relation text) ON COMMIT DROP`, `
+		CREATE TEMP TABLE registry_fh (household_no text COLLATE "C", head_id_number text COLLATE "C", township_id int, village text, kind text,
 			risk_status text, updated_at timestamptz) ON COMMIT DROP`} {
 		if _, err := execTraced(ctx, tx, q); err != nil {
 			l.Abort()
@@ -210,8 +210,8 @@ var registryDiffSQL = []string{`
 		OR (f.id_number IS NOT NULL AND (m.id_number IS NULL OR m.household_no <> f.household_no OR m.removed_at IS NOT NULL
 			OR m.name <> f.name OR m.relation <> f.relation))`, `
 	ANALYZE registry_fm`, `
-	CREATE TEMP TABLE registry_chg (seq serial, change text NOT NULL, household text NOT NULL,
-		id_number text NOT NULL DEFAULT '', id_sealed text NOT NULL DEFAULT '', fields text[] NOT NULL DEFAULT '{}', from_ text NOT NULL DEFAULT '',
+	CREATE TEMP TABLE registry_chg (seq serial, change text NOT NULL, household text COLLATE "C" NOT NULL,
+		id_number text COLLATE "C" NOT NULL DEFAULT '', id_sealed text NOT NULL DEFAULT '', fields text[] NOT NULL DEFAULT '{}', from_ text NOT NULL DEFAULT '',
 		to_ text NOT NULL DEFAULT '') ON COMMIT DROP`, `
 	INSERT INTO registry_chg (change, household)
 	SELECT 'added', fh.household_no FROM registry_fh fh
