@@ -292,7 +292,8 @@ func TestPersonListedInHeldHouseholdStays(t *testing.T) {
 
 // TestHeldMemberListedElsewhereAddsNothing: when a household is held back by a refused row,
 // its other members stay where they were even if the file lists them under another household
-// number, and a household made only of such members is not added.
+// number: a household made only of such members is not added, and a household whose first row
+// is such a member stays as it was.
 func TestHeldMemberListedElsewhereAddsNothing(t *testing.T) {
 	t.Parallel()
 	db, towns := setup(t)
@@ -308,20 +309,41 @@ func TestHeldMemberListedElsewhereAddsNothing(t *testing.T) {
 			break
 		}
 	}
-	before := household(t, db, held)
+	held2, other := "", order[len(order)-1]
+	for _, no := range order {
+		if no != held && no != other && len(rows[no]) >= 2 {
+			held2 = no
+			break
+		}
+	}
+	// held2's first member who is not its head, listed as the first row of other.
+	var moved cases.RegistryMember
+	for _, m := range rows[held2] {
+		if m.IDNumber != m.HeadIDNumber {
+			moved = m
+			break
+		}
+	}
+	first := rows[other][0]
+	moved.HouseholdNo, moved.HeadIDNumber, moved.Township, moved.Village, moved.Kind, moved.RiskStatus =
+		other, first.HeadIDNumber, first.Township, first.Village, first.Kind, first.RiskStatus
+	before := map[string]householdRow{held: household(t, db, held), held2: household(t, db, held2), other: household(t, db, other)}
 	const newNo = "HH-NEW-0001"
 	var next []cases.RegistryMember
 	newHead := ""
 	for _, m := range ms {
-		if m.HouseholdNo == held {
-			if m.IDNumber == m.HeadIDNumber {
-				m.Kind = "小康户" // the head's row is refused: the household is held
-			} else {
-				if newHead == "" {
-					newHead, m.Relation = m.IDNumber, "户主"
-				}
-				m.HouseholdNo, m.HeadIDNumber = newNo, newHead
+		switch {
+		case (m.HouseholdNo == held || m.HouseholdNo == held2) && m.IDNumber == m.HeadIDNumber:
+			m.Kind = "小康户" // the head's row is refused: the household is held
+		case m.HouseholdNo == held:
+			if newHead == "" {
+				newHead, m.Relation = m.IDNumber, "户主"
 			}
+			m.HouseholdNo, m.HeadIDNumber = newNo, newHead
+		case m.IDNumber == moved.IDNumber:
+			continue
+		case m.IDNumber == first.IDNumber:
+			next = append(next, moved)
 		}
 		next = append(next, m)
 	}
@@ -329,12 +351,14 @@ func TestHeldMemberListedElsewhereAddsNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if s.Added != 0 || s.Removed != 0 || s.Changed != 0 || s.UnchangedRefused != 1 {
-		t.Errorf("re-import: added %d removed %d changed %d held %d; want only %s held: %+v, refused %+v",
-			s.Added, s.Removed, s.Changed, s.UnchangedRefused, held, s.Changes, s.RefusedHouseholds)
+	if s.Added != 0 || s.Removed != 0 || s.Changed != 0 || s.Moved != 0 || s.UnchangedRefused != 2 {
+		t.Errorf("re-import: added %d removed %d changed %d moved %d held %d; want only %s and %s held: %+v, refused %+v",
+			s.Added, s.Removed, s.Changed, s.Moved, s.UnchangedRefused, held, held2, s.Changes, s.RefusedHouseholds)
 	}
-	if after := household(t, db, held); after != before {
-		t.Errorf("held household %s: %+v, want as before: %+v", held, after, before)
+	for no, b := range before {
+		if after := household(t, db, no); after != b {
+			t.Errorf("household %s: %+v, want as before: %+v", no, after, b)
+		}
 	}
 	if n := pgtest.Count(t, db, `SELECT count(*) FROM registry_households WHERE household_no = '`+newNo+`'`); n != 0 {
 		t.Errorf("household %s, made only of a held household's members, was added", newNo)
