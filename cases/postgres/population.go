@@ -433,7 +433,10 @@ func (db *DB) RegistryMember(ctx context.Context, id string) (cases.MemberRecord
 		d := cases.DateOf(*r.RemovedAt)
 		rec.RemovedOn = &d
 	}
-	// The household's own removal (a row without an ID number) is the member's too.
+	// The household's own removal (a row without an ID number) is the member's too, and so is
+	// its coming back to the registry after a removal (a household absent from one month's
+	// export and listed again the next): without it, an active member's history would end in
+	// 全户退出. A household's first addition is not listed: every member has one.
 	var hs []struct {
 		Change    string         `db:"change"`
 		Fields    pq.StringArray `db:"fields"`
@@ -441,9 +444,10 @@ func (db *DB) RegistryMember(ctx context.Context, id string) (cases.MemberRecord
 		Date      cases.Date     `db:"date"`
 		BatchID   string         `db:"batch_id"`
 	}
-	err = db.SelectContext(ctx, &hs, `SELECT change, fields, id_number = '' AS household, changed_on AS date, batch_id FROM registry_history
-		WHERE id_number = $1 OR (id_number = '' AND household_no = $2 AND change = $3)
-		ORDER BY changed_on, id`, hash, r.Household, cases.ChangeRemoved)
+	err = db.SelectContext(ctx, &hs, `SELECT change, fields, id_number = '' AS household, changed_on AS date, batch_id FROM registry_history h
+		WHERE id_number = $1 OR (id_number = '' AND household_no = $2 AND (change = $3 OR (change = $4 AND EXISTS (
+			SELECT 1 FROM registry_history r WHERE r.id_number = '' AND r.household_no = $2 AND r.change = $3 AND r.id < h.id))))
+		ORDER BY changed_on, id`, hash, r.Household, cases.ChangeRemoved, cases.ChangeAdded)
 	if err != nil {
 		return rec, fmt.Errorf("registry member history: %w", err)
 	}

@@ -71,6 +71,23 @@ func TestRegistryDryRunAndRemovedMember(t *testing.T) {
 	if m.Status != "removed" || m.RemovedOn == "" || len(m.History) != 1 || m.History[0].Change != "全户退出" || m.History[0].BatchID != real.BatchID {
 		t.Errorf("member of the removed household: %s; want removed, its date, and 全户退出 under batch %s", out, real.BatchID)
 	}
+
+	// The next month's export has the household again: it is active, and its history says
+	// it came back after it left, not only that it left.
+	var back summary
+	code, out = run(t, "registry", "import", "--json", "../../examples/registry.csv")
+	if code != 0 || json.Unmarshal([]byte(out), &back) != nil || back.Added != 1 || back.BatchID == "" {
+		t.Fatalf("import with the household again: exit %d, %s", code, out)
+	}
+	m.History, m.RemovedOn = nil, ""
+	code, out = run(t, "registry", "member", "--json", spouse)
+	if code != 0 || json.Unmarshal([]byte(out), &m) != nil {
+		t.Fatalf("registry member: exit %d, %s", code, out)
+	}
+	if m.Status != "active" || m.RemovedOn != "" || len(m.History) != 2 || m.History[0].Change != "全户退出" ||
+		m.History[1].Change != "全户新增" || m.History[1].BatchID != back.BatchID {
+		t.Errorf("member of the household back in the registry: %s; want active, 全户退出 then 全户新增 under batch %s", out, back.BatchID)
+	}
 }
 
 // org apply and registry import warn, never fail, where the org file's villages and the
