@@ -3,6 +3,7 @@ package registry_test
 import (
 	"bytes"
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -62,6 +63,18 @@ func byHousehold(ms []cases.RegistryMember) (order []string, rows map[string][]c
 	return order, rows
 }
 
+// withMembers is the first household of order with at least two members, other than skip's.
+func withMembers(t *testing.T, order []string, rows map[string][]cases.RegistryMember, skip ...string) string {
+	t.Helper()
+	for _, no := range order {
+		if len(rows[no]) >= 2 && !slices.Contains(skip, no) {
+			return no
+		}
+	}
+	t.Fatal("no household with two members in the synthetic registry")
+	return ""
+}
+
 // TestRefusedRowKeepsItsHousehold: a re-import whose rows for one household are refused (a
 // word the importer does not know, and elsewhere one member's bad ID number) leaves those
 // households exactly as they were, active, and says so (issue 29).
@@ -74,13 +87,7 @@ func TestRefusedRowKeepsItsHousehold(t *testing.T) {
 		t.Fatalf("first import: %+v, %v", first, err)
 	}
 	order, rows := byHousehold(ms)
-	wordless, badID := order[10], ""
-	for _, no := range order[20:] {
-		if len(rows[no]) >= 2 {
-			badID = no
-			break
-		}
-	}
+	wordless, badID := order[10], withMembers(t, order[20:], rows)
 	before := map[string]householdRow{wordless: household(t, db, wordless), badID: household(t, db, badID)}
 
 	// Next month: every row of `wordless` has a 户类型 nobody knows, and its village
@@ -258,13 +265,7 @@ func TestPersonListedInHeldHouseholdStays(t *testing.T) {
 		t.Fatal(err)
 	}
 	order, rows := byHousehold(ms)
-	from := ""
-	for _, no := range order {
-		if len(rows[no]) >= 2 {
-			from = no
-			break
-		}
-	}
+	from := withMembers(t, order, rows)
 	mover := rows[from][1] // not the head
 	before := household(t, db, from)
 	var next []cases.RegistryMember
@@ -302,20 +303,8 @@ func TestHeldMemberListedElsewhereAddsNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	order, rows := byHousehold(ms)
-	held := ""
-	for _, no := range order {
-		if len(rows[no]) >= 2 {
-			held = no
-			break
-		}
-	}
-	held2, other := "", order[len(order)-1]
-	for _, no := range order {
-		if no != held && no != other && len(rows[no]) >= 2 {
-			held2 = no
-			break
-		}
-	}
+	held, other := withMembers(t, order, rows), order[len(order)-1]
+	held2 := withMembers(t, order, rows, held, other)
 	// held2's first member who is not its head, listed as the first row of other.
 	var moved cases.RegistryMember
 	for _, m := range rows[held2] {
