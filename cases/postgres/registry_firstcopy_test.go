@@ -3,6 +3,8 @@ package postgres_test
 import (
 	"context"
 	"errors"
+	"maps"
+	"slices"
 	"strings"
 	"testing"
 
@@ -96,9 +98,14 @@ func TestRegistryFirstImportAcrossChunks(t *testing.T) {
 	if a.BatchID == "" || a.Diff.Added != len(households) || len(a.Diff.Changes) != len(dry.Diff.Changes) {
 		t.Fatalf("first import: batch %q, %d added, %d changes; want %d added as the dry run said", a.BatchID, a.Diff.Added, len(a.Diff.Changes), len(households))
 	}
+	// Every household added, in byte order (the order the server sorts household_no in).
+	sorted := slices.Sorted(maps.Keys(households))
 	for i, c := range a.Diff.Changes {
 		if c.Change != dry.Diff.Changes[i].Change || c.Household != dry.Diff.Changes[i].Household {
 			t.Fatalf("change %d: %+v, the dry run said %+v", i, c, dry.Diff.Changes[i])
+		}
+		if c.Change != cases.RegAdded || c.Household != sorted[i] {
+			t.Fatalf("change %d: %+v, want household %s added", i, c, sorted[i])
 		}
 	}
 	var n struct{ Members, Households, History int }
@@ -131,6 +138,10 @@ func TestRegistryFirstImportAcrossChunks(t *testing.T) {
 	var pe *pq.Error
 	if !errors.As(err, &pe) || pe.Code != "23503" {
 		t.Fatalf("a member of an unknown household after a first import: %v, want a foreign_key_violation", err)
+	}
+	err = inTx(t, db, `INSERT INTO registry_households (household_no, head_id_number, township_id, kind, risk_status) VALUES ('H-new', 'Y', -7, '脱贫户', '稳定')`)
+	if !errors.As(err, &pe) || pe.Code != "23503" {
+		t.Fatalf("a household of an unknown township after a first import: %v, want a foreign_key_violation", err)
 	}
 }
 

@@ -17,14 +17,14 @@ import (
 // removed ones included): every household of the file is added and nothing else can change,
 // so there is no diff to compute. The members go from the importer straight into
 // registry_members by binary COPY while the file is read, each chunk's new households by a
-// COPY of their own just before; the members' reference check (migration 00700) is set aside
-// for the load and run once over the whole table at its end (checkMembersHouseholds). The
+// COPY of their own just before; the tables' reference checks (migrations 00700, 00920) are set
+// aside for the load and run once over the whole tables at its end (checkMembersHouseholds). The
 // tables' indexes are dropped when the load begins and built again at its end: building an
 // index over 300,000 keys by one sort costs a fraction of inserting them one by one. The
 // tables are locked for that (ACCESS EXCLUSIVE, from the load's beginning until the commit),
 // which is why it is tried only on empty tables and given up, for the diff (which adds every
 // household too, more slowly), when a reader holds them for more than a few seconds. A
-// failure rolls everything back, the indexes and the trigger included. A dry run loads the
+// failure rolls everything back, the indexes and the triggers included. A dry run loads the
 // same way and rolls back.
 
 // registryHouseholdsCopy and registryMembersCopy are a first import's statements, in the
@@ -69,11 +69,14 @@ func (l *RegistryLoad) beginFirstImport(ctx context.Context, townIDs map[string]
 	if err != nil {
 		return err
 	}
-	// The members' reference check (00700) runs once, over the whole table, when the load
-	// ends (finishTables): a check at the end of every chunk's statement would look up each
-	// member's household one by one, the load's largest cost after the rows themselves.
-	if _, err := execTraced(ctx, tx, `ALTER TABLE registry_members DISABLE TRIGGER `+membersRefsTrigger); err != nil {
-		return fmt.Errorf("registry load: %w", err)
+	// The reference checks (00700, 00920) run once, over the whole tables, when the load ends
+	// (finishTables): a check at the end of every chunk's statement would look up each
+	// member's household one by one, the load's largest cost after the rows themselves, and
+	// keep every chunk's households in a transition table for their townships' check.
+	for _, t := range refsTriggers {
+		if _, err := execTraced(ctx, tx, `ALTER TABLE `+t.table+` DISABLE TRIGGER `+t.trigger); err != nil {
+			return fmt.Errorf("registry load: %w", err)
+		}
 	}
 	l.bulk = &bulkLoad{now: l.db.Now(), rebuild: rebuild}
 	l.houses = newFileHouseholds(townIDs, registryHouseholdsCopy, copyTime(l.bulk.now))
@@ -87,15 +90,16 @@ func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) er
 	if err := l.endRows(ctx, registryMembersCopy); err != nil {
 		return err
 	}
+	// The change list is the file's households, every one added, in the registry's order: the
+	// importer has them, and sorts them while the server finishes the tables, rather than
+	// reading 100,000 numbers back (household_no is compared byte by byte, migration 00960,
+	// as Go compares strings).
+	sorted := make(chan []string, 1)
+	go func() { sorted <- l.houses.numbers() }()
 	if err := l.bulk.finishTables(ctx, l.tx, l.houses); err != nil {
 		return err
 	}
-	start := traceStart()
-	var added []string
-	if err := l.tx.SelectContext(ctx, &added, `SELECT household_no FROM registry_households ORDER BY household_no`); err != nil {
-		return fmt.Errorf("registry diff: %w", err)
-	}
-	traceStep("read the change list", start)
+	added := <-sorted
 	d := &out.Diff
 	d.Added = len(added)
 	d.Changes = make([]cases.RegistryChange, len(added))
@@ -112,7 +116,7 @@ func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) er
 	return l.recordImport(ctx, out.BatchID, l.bulk.now, d)
 }
 
-// finishTables checks the members' references (checkMembersHouseholds), gives the households
+// finishTables checks the tables' references (checkMembersHouseholds), gives the households
 // whose rows name several villages the smallest of them (in the database's order, as the diff
 // takes it), builds the indexes again and analyses the tables, so that the next import is
 // planned on their real size.
@@ -134,29 +138,38 @@ func (b *bulkLoad) finishTables(ctx context.Context, tx *sqlx.Tx, houses *fileHo
 	return nil
 }
 
-// membersRefsTrigger is migration 00700's check of the members' households on insert.
-const membersRefsTrigger = "registry_members_refs_insert"
+// refsTriggers are the registry tables' reference checks on insert (migrations 00700, 00920):
+// the members' households and townships, the households' townships.
+var refsTriggers = []struct{ table, trigger string }{
+	{"registry_members", "registry_members_refs_insert"},
+	{"registry_households", "registry_households_refs_insert"},
+}
 
-// checkMembersHouseholds checks, once the load's rows are all stored, what the members'
-// reference trigger would have checked at the end of each of its statements: every member's
-// household is there, and its township if it has one (migrations 00700, 00920; the table
-// was empty, so all of its rows are the load's). The tables'
-// indexes are not built yet: the households are hashed once, not looked up member by member.
-// The trigger is enabled again for every later statement.
+// checkMembersHouseholds checks, once the load's rows are all stored, what the reference
+// triggers (refsTriggers) would have checked at the end of each of their statements: every
+// member's household is there, and its township if it has one, and every household's
+// township (migrations 00700, 00920; the tables were empty, so all of their rows are the
+// load's). The tables' indexes are not built yet: the households are hashed once, not looked
+// up member by member. The triggers are enabled again for every later statement.
 func checkMembersHouseholds(ctx context.Context, tx *sqlx.Tx) error {
-	if _, err := execTraced(ctx, tx, `ALTER TABLE registry_members ENABLE TRIGGER `+membersRefsTrigger); err != nil {
-		return fmt.Errorf("registry load: %w", err)
+	for _, t := range refsTriggers {
+		if _, err := execTraced(ctx, tx, `ALTER TABLE `+t.table+` ENABLE TRIGGER `+t.trigger); err != nil {
+			return fmt.Errorf("registry load: %w", err)
+		}
 	}
 	start := traceStart()
 	var bad struct {
-		Household sql.NullString `db:"household"`
-		Township  sql.NullInt64  `db:"township"`
+		Household     sql.NullString `db:"household"`
+		Township      sql.NullInt64  `db:"township"`
+		HouseTownship sql.NullInt64  `db:"house_township"`
 	}
 	if err := tx.GetContext(ctx, &bad, `SELECT
 		(SELECT min(m.household_no) FROM registry_members m
 			WHERE NOT EXISTS (SELECT 1 FROM registry_households h WHERE h.household_no = m.household_no)) AS household,
 		(SELECT min(m.township_id) FROM registry_members m
-			WHERE m.township_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM townships t WHERE t.id = m.township_id)) AS township`); err != nil {
+			WHERE m.township_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM townships t WHERE t.id = m.township_id)) AS township,
+		(SELECT min(h.township_id) FROM registry_households h
+			WHERE NOT EXISTS (SELECT 1 FROM townships t WHERE t.id = h.township_id)) AS house_township`); err != nil {
 		return fmt.Errorf("registry load: %w", err)
 	}
 	traceStep("the members' references checked", start)
@@ -165,6 +178,9 @@ func checkMembersHouseholds(ctx context.Context, tx *sqlx.Tx) error {
 	}
 	if bad.Township.Valid {
 		return fmt.Errorf("registry load: registry member of unknown township %d", bad.Township.Int64)
+	}
+	if bad.HouseTownship.Valid {
+		return fmt.Errorf("registry load: registry household of unknown township %d", bad.HouseTownship.Int64)
 	}
 	return nil
 }

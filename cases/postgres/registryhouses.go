@@ -95,6 +95,16 @@ func (b *fileHouseholds) add(m *cases.RegistryMember, head string) error {
 	return nil
 }
 
+// numbers is the file's household numbers in byte order.
+func (b *fileHouseholds) numbers() []string {
+	nos := make([]string, 0, len(b.households))
+	for no := range b.households {
+		nos = append(nos, no)
+	}
+	slices.Sort(nos)
+	return nos
+}
+
 // fixVillages gives the households whose rows name several villages the smallest of them (in
 // the database's order), in table (registry_households or registry_fh).
 func (b *fileHouseholds) fixVillages(ctx context.Context, tx *sqlx.Tx, table string) error {
