@@ -153,6 +153,9 @@ func (e *e2e) again(t *testing.T) {
 	today := cases.DateOf(time.Now())
 	period := today.MonthKey()
 	educationLate := cases.PushLate(s.DB.Cal, cases.CatEducation, period, today)
+	// The 因学 rows name the 学年 of that period: intake refuses a row of another 学年, so a
+	// fixed "2026-2027" would be refused from September 2027 on.
+	schoolYear := cases.SchoolYearOf(today)
 	person := func(m cases.RegistryMember, kv ...string) map[string]string {
 		r := map[string]string{intake.ColName: m.Name, intake.ColID: m.IDNumber, intake.ColTownship: m.Township, intake.ColVillage: m.Village}
 		for i := 0; i+1 < len(kv); i += 2 {
@@ -181,9 +184,9 @@ func (e *e2e) again(t *testing.T) {
 		late        bool
 	}{
 		{"demo-token-jtj", "教体局", cases.CatEducation, []map[string]string{
-			stranger("学校", "一中", "学段", "公办高中", "学年", "2026-2027", "学费", "9000", "住宿费", "1500", "教科书费", "0", "补助救助", "500"),
-			stranger("学校", "职校", "学段", "中职", "学年", "2026-2027", "学费", "9000", "住宿费", "1500", "教科书费", "0", "补助救助", "499.99"),
-			stranger("学校", "三小", "学段", "义务教育", "学年", "2026-2027", "学费", "20000", "住宿费", "0", "教科书费", "0", "补助救助", "0"),
+			stranger("学校", "一中", "学段", "公办高中", "学年", schoolYear, "学费", "9000", "住宿费", "1500", "教科书费", "0", "补助救助", "500"),
+			stranger("学校", "职校", "学段", "中职", "学年", schoolYear, "学费", "9000", "住宿费", "1500", "教科书费", "0", "补助救助", "499.99"),
+			stranger("学校", "三小", "学段", "义务教育", "学年", schoolYear, "学费", "20000", "住宿费", "0", "教科书费", "0", "补助救助", "0"),
 		}, 1, 1, educationLate}, // 10000 is not 超过1万元; 10000.01 is
 		{"demo-token-wjw", "卫健委", cases.CatEpidemic, []map[string]string{
 			stranger("事件名称", "疫情", "事件级别", "重大", "发生日期", today.AddDays(-4).String(), "影响情况", "隔离"),
