@@ -172,7 +172,7 @@ func checkMembersHouseholds(ctx context.Context, tx *sqlx.Tx) error {
 			WHERE NOT EXISTS (SELECT 1 FROM townships t WHERE t.id = h.township_id)) AS house_township`); err != nil {
 		return fmt.Errorf("registry load: %w", err)
 	}
-	traceStep("the members' references checked", start)
+	traceStep("the tables' references checked", start)
 	if bad.Household.Valid {
 		return fmt.Errorf("registry load: registry member of unknown household %s", bad.Household.String)
 	}
