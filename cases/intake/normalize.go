@@ -310,7 +310,23 @@ func plainID(s string) bool {
 // turned it into a number.
 func CheckID(id string) error {
 	if !plainID(id) && strings.ContainsAny(id, "Ee") && strings.Contains(id, "+") {
-		return fmt.Errorf("身份证号被 Excel 存成了数字（%s），请把该列设为文本格式后重新导出", id)
+		return fmt.Errorf("身份证号被 Excel 存成了数字（%s），请把该列设为文本格式后重新导出", maskNumberID(id))
 	}
 	return cases.ValidateIDNumber(id)
+}
+
+// maskNumberID shows an ID number Excel turned into a number (9.906061986101897e+17) as far
+// as its first 6 digits, the region a masked number shows too: the message is stored with the
+// push and sent to the liaison, and the full mantissa is most of the number.
+func maskNumberID(id string) string {
+	e := strings.IndexAny(id, "Ee")
+	digits := 0
+	for i := 0; i < e; i++ {
+		if id[i] >= '0' && id[i] <= '9' {
+			if digits++; digits > 6 {
+				return id[:i] + "…" + id[e:]
+			}
+		}
+	}
+	return id
 }
