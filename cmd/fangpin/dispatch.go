@@ -36,13 +36,27 @@ func runDispatch(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(os.Stderr, use)
 		return errUsage
 	}
-	opt := cases.DispatchOptions{Month: *month, DryRun: *dry, Source: "cli:dispatch"}
+	opt := cases.DispatchOptions{DryRun: *dry, Source: "cli:dispatch"}
 	if *date != "" {
 		d, err := cases.ParseDate(*date)
 		if err != nil {
 			return fmt.Errorf("交办日期“%s”看不懂，请写成 YYYY-MM-DD", *date)
 		}
 		opt.Date = d
+	}
+	if *month != "" {
+		m, err := cases.ParseMonth(*month)
+		if err != nil {
+			return fmt.Errorf("批次%w", err)
+		}
+		day := opt.Date
+		if day.IsZero() {
+			day = cases.DateOf(env.now())
+		}
+		if m.MonthKey() > day.MonthKey() {
+			return fmt.Errorf("批次月份“%s”晚于交办日所在的月份（%s），不能交办", m.MonthKey(), day.MonthKey())
+		}
+		opt.Month = m.MonthKey()
 	}
 	db, err := env.MigratedDB(ctx)
 	if err != nil {
@@ -102,7 +116,14 @@ func runCases(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(os.Stderr, use)
 		return errUsage
 	}
-	f := cases.CaseFilter{Round: *month}
+	f := cases.CaseFilter{}
+	if *month != "" {
+		m, err := cases.ParseMonth(*month)
+		if err != nil {
+			return fmt.Errorf("批次%w", err)
+		}
+		f.Round = m.MonthKey()
+	}
 	if *status != "" {
 		s := cases.Status(*status)
 		if s.Label() == *status {
