@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -288,6 +289,12 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The personal data is restored as it was sealed: without the keys the backup names, every
+	// name and ID number would be restored unreadable (docs/operations.md).
+	if missing := missingKeys(m.KeyIDs, db.Keys.KeyIDs()); len(missing) > 0 {
+		return fmt.Errorf("备份中的个人信息用密钥 %s 加密，当前的 FANGPIN_DATA_KEYS 里没有，恢复后将无法解密：请把备份时的密钥加入 FANGPIN_DATA_KEYS 后再恢复（数据库未改动）",
+			strings.Join(missing, "、"))
+	}
 	info, err := db.ServerInfo(ctx)
 	if err != nil {
 		return err
@@ -328,4 +335,15 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 		return printJSON(res)
 	}
 	return nil
+}
+
+// missingKeys lists the key ids a backup names that are not configured.
+func missingKeys(backup, configured []string) []string {
+	var missing []string
+	for _, id := range backup {
+		if !slices.Contains(configured, id) {
+			missing = append(missing, id)
+		}
+	}
+	return missing
 }

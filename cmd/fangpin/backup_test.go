@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -10,9 +12,11 @@ import (
 
 	"github.com/pressly/goose/v3"
 
+	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // Issue 27: backup → restore into an empty database gives the same `cases --json`; a
@@ -81,6 +85,17 @@ func TestBackupRestoreGivesTheSameCases(t *testing.T) {
 		t.Fatalf("after a refused restore the database has %d tables (%v)", n, err)
 	}
 
+	// Not without the keys the backup names: everything would be restored unreadable.
+	k9 := sha256.Sum256([]byte("another county's key"))
+	t.Setenv("FANGPIN_HASH_KEY", base64.StdEncoding.EncodeToString(cases.DemoHashKey))
+	t.Setenv("FANGPIN_DATA_KEYS", "k9:"+base64.StdEncoding.EncodeToString(k9[:]))
+	if code, _, stderr := runIntakeCLI(t, "restore", "--json", file); code == 0 || !strings.Contains(stderr, "用密钥 demo 加密") {
+		t.Fatalf("restore without the backup's key: exit %d, %s", code, stderr)
+	}
+	if n, err := dstDB.UserTables(ctx); err != nil || n != 0 {
+		t.Fatalf("after a restore refused for its keys the database has %d tables (%v)", n, err)
+	}
+	t.Setenv("FANGPIN_DATA_KEYS", "k9:"+base64.StdEncoding.EncodeToString(k9[:])+","+seal.DemoDataKeys)
 	code, out = run(t, "restore", "--json", file)
 	if code != 0 || !strings.Contains(out, `"migrations_applied":0`) {
 		t.Fatalf("restore: %d %s", code, out)
