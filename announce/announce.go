@@ -196,7 +196,8 @@ func (a *Announcer) taskMessages(notices []cases.TownshipNotice) []bot.Outgoing 
 }
 
 // TaskNotice tells a department's liaison, privately, what its task on a case is: the
-// warnings that name the department, nothing of the others.
+// warnings that name the department (category, 问题类型 and name), nothing of the others. The
+// rows' details (问题描述) go out only on request, by 查看 (spec §15).
 func TaskNotice(c cases.Case, t cases.Task, ws []cases.WarningFact) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "【部门交办】案件 %s（%s%s", c.No, c.Township, c.Village)
@@ -217,14 +218,11 @@ func TaskNotice(c cases.Case, t cases.Task, ws []cases.WarningFact) string {
 		if w.Name != "" {
 			fmt.Fprintf(&b, " %s", w.Name)
 		}
-		if desc := strings.TrimSpace(w.Detail["问题描述"]); desc != "" {
-			fmt.Fprintf(&b, "：%s", desc)
-		}
 	}
 	if t.Note != "" {
 		fmt.Fprintf(&b, "\n县扶贫办说明：%s", t.Note)
 	}
-	fmt.Fprintf(&b, "\n办理后请回复：办理 %s <本部门采取的措施>", c.No)
+	fmt.Fprintf(&b, "\n发送“查看 %s”看问题描述等详情；办理后请回复：办理 %s <本部门采取的措施>", c.No, c.No)
 	return b.String()
 }
 
