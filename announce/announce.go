@@ -197,7 +197,7 @@ func (a *Announcer) taskMessages(notices []cases.TownshipNotice) []bot.Outgoing 
 
 // TaskNotice tells a department's liaison, privately, what its task on a case is: the
 // warnings that name the department (category, 问题类型 and name), nothing of the others. The
-// rows' details (问题描述) go out only on request, by 查看 (spec §15).
+// rows' details (问题描述) go out only on request, by 查看 (docs/privacy.md, "Who may see").
 func TaskNotice(c cases.Case, t cases.Task, ws []cases.WarningFact) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "【部门交办】案件 %s（%s%s", c.No, c.Township, c.Village)

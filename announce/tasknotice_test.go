@@ -9,8 +9,8 @@ import (
 )
 
 // A department's task notice is pushed unasked: it names the problem and the person, and
-// points to 查看 for the row's details, which go out only on request (spec §15). It used to
-// carry the row's 问题描述 verbatim.
+// points to 查看 for the row's details, which go out only on request (docs/privacy.md). It
+// used to carry the row's 问题描述 verbatim.
 func TestTaskNoticeKeepsTheRowsDescriptionForRequest(t *testing.T) {
 	c := cases.Case{No: "YJ202612-0007", Township: "城关镇", Village: "东关村", HeadName: "何试五"}
 	task := cases.Task{Department: "住建局", DueOn: cases.MustDate("2027-01-06")}

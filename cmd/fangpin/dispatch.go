@@ -105,6 +105,26 @@ type taskJSON struct {
 	Measure    string  `json:"measure"`
 }
 
+// caseFilter is the filter of `cases --month --status`, each read or refused in Chinese.
+func caseFilter(month, status string) (cases.CaseFilter, error) {
+	var f cases.CaseFilter
+	if month != "" {
+		m, err := cases.ParseMonth(month)
+		if err != nil {
+			return f, fmt.Errorf("批次%w", err)
+		}
+		f.Round = m.MonthKey()
+	}
+	if status != "" {
+		s := cases.Status(status)
+		if s.Label() == status {
+			return f, fmt.Errorf("不认识的状态“%s”，可选 dispatched、verified、closed、returned", status)
+		}
+		f.Statuses = []cases.Status{s}
+	}
+	return f, nil
+}
+
 func runCases(ctx context.Context, env *Env, args []string) error {
 	const use = "用法：fangpin cases [--json] [--month YYYY-MM] [--township 乡镇] [--status dispatched|verified|closed|returned]"
 	fs := flag.NewFlagSet("cases", flag.ContinueOnError)
@@ -116,20 +136,9 @@ func runCases(ctx context.Context, env *Env, args []string) error {
 		fmt.Fprintln(os.Stderr, use)
 		return errUsage
 	}
-	f := cases.CaseFilter{}
-	if *month != "" {
-		m, err := cases.ParseMonth(*month)
-		if err != nil {
-			return fmt.Errorf("批次%w", err)
-		}
-		f.Round = m.MonthKey()
-	}
-	if *status != "" {
-		s := cases.Status(*status)
-		if s.Label() == *status {
-			return fmt.Errorf("不认识的状态“%s”，可选 dispatched、verified、closed、returned", *status)
-		}
-		f.Statuses = []cases.Status{s}
+	f, err := caseFilter(*month, *status)
+	if err != nil {
+		return err
 	}
 	db, err := env.MigratedDB(ctx)
 	if err != nil {
