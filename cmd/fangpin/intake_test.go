@@ -30,11 +30,20 @@ func runIntakeCLI(t *testing.T, args ...string) (code int, stdout, stderr string
 	return code, <-outc, <-errc
 }
 
-func TestImportAndWarningsCommands(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
+// withExampleOrg points DATABASE_URL at a new migrated database holding examples/org.yaml
+// and returns its URL.
+func withExampleOrg(t *testing.T) string {
+	t.Helper()
+	url := pgtest.MigratedURL(t)
+	t.Setenv("DATABASE_URL", url)
 	if code, _, stderr := runIntakeCLI(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
 		t.Fatalf("org apply: %s", stderr)
 	}
+	return url
+}
+
+func TestImportAndWarningsCommands(t *testing.T) {
+	withExampleOrg(t)
 	dir := t.TempDir()
 	g := synth.New(9)
 	good := filepath.Join(dir, "medical.csv")

@@ -3,8 +3,6 @@ package main
 import (
 	"strings"
 	"testing"
-
-	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 )
 
 // A month given to dispatch or cases is read as a month or refused in Chinese: a malformed one
@@ -12,10 +10,7 @@ import (
 // nothing and printed nothing (cases, exit 0); a round of a month after the dispatch day's is
 // refused; 2026-1 is read as 2026-01, as everywhere else.
 func TestDispatchAndCasesRefuseAMonthTheyCannotRead(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
-	if code, _, stderr := runIntakeCLI(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
-		t.Fatalf("org apply: %s", stderr)
-	}
+	withExampleOrg(t)
 	for _, tc := range []struct {
 		args []string
 		want string

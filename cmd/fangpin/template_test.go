@@ -13,17 +13,13 @@ import (
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/intake"
 	"github.com/fangpin/fangpin/cases/postgres"
-	"github.com/fangpin/fangpin/cases/postgres/pgtest"
 	"github.com/fangpin/fangpin/cases/synth"
 )
 
 // Every category's template has the header of the one column definition, and its example
 // row imports cleanly through `fangpin import` for the department that pushes it.
 func TestTemplatesReadBackAndImport(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
-	if code, _, stderr := runIntakeCLI(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
-		t.Fatalf("org apply: %s", stderr)
-	}
+	withExampleOrg(t)
 	pusher := map[cases.Category]string{cases.CatMedical: "医保局", cases.CatSeriousIllness: "卫健委", cases.CatEducation: "教体局",
 		cases.CatDisaster: "应急管理局", cases.CatEpidemic: "卫健委", cases.CatIndustry: "农业农村局", cases.CatEmployment: "人社局",
 		cases.CatAssistance: "民政局", cases.CatAssurance: "住建局", cases.CatPopulation: "公安局"}
@@ -78,10 +74,7 @@ func TestTemplatesReadBackAndImport(t *testing.T) {
 // fangpin import refuses a period that is not YYYY-MM or lies ahead, naming the expected form;
 // `fangpin mapping` shows and clears a department's mapping.
 func TestImportPeriodAndMappingCommands(t *testing.T) {
-	t.Setenv("DATABASE_URL", pgtest.MigratedURL(t))
-	if code, _, stderr := runIntakeCLI(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
-		t.Fatalf("org apply: %s", stderr)
-	}
+	withExampleOrg(t)
 	path := filepath.Join(t.TempDir(), "m.xlsx")
 	if code, _, stderr := runIntakeCLI(t, "template", "--category", "medical", "-o", path); code != 0 {
 		t.Fatalf("template: %s", stderr)
@@ -108,11 +101,7 @@ func TestImportPeriodAndMappingCommands(t *testing.T) {
 // A department's stored mapping reads its files by its own header words through `fangpin
 // import`, also when a title row stands above the header.
 func TestImportReadsByTheStoredMapping(t *testing.T) {
-	url := pgtest.MigratedURL(t)
-	t.Setenv("DATABASE_URL", url)
-	if code, _, stderr := runIntakeCLI(t, "org", "apply", "../../examples/org.yaml"); code != 0 {
-		t.Fatalf("org apply: %s", stderr)
-	}
+	url := withExampleOrg(t)
 	path := filepath.Join(t.TempDir(), "民政.csv")
 	id := synth.New(8).IDNumber(1970)
 	os.WriteFile(path, []byte("民政局新增救助对象明细表\n人员名X,证件X,乡镇,保障类别X,认定日期\n甲,"+id+",城关镇,农村低保X,2026-11-08\n"), 0o644)
