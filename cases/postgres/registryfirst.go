@@ -18,7 +18,7 @@ import (
 // so there is no diff to compute. The members go from the importer straight into
 // registry_members by binary COPY while the file is read, each chunk's new households by a
 // COPY of their own just before; the tables' reference checks (migrations 00700, 00920) are set
-// aside for the load and run once over the whole tables at its end (checkMembersHouseholds). The
+// aside for the load and run once over the whole tables at its end (checkLoadReferences). The
 // tables' indexes are dropped when the load begins and built again at its end: building an
 // index over 300,000 keys by one sort costs a fraction of inserting them one by one. The
 // tables are locked for that (ACCESS EXCLUSIVE, from the load's beginning until the commit),
@@ -116,12 +116,12 @@ func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) er
 	return l.recordImport(ctx, out.BatchID, l.bulk.now, d)
 }
 
-// finishTables checks the tables' references (checkMembersHouseholds), gives the households
+// finishTables checks the tables' references (checkLoadReferences), gives the households
 // whose rows name several villages the smallest of them (in the database's order, as the diff
 // takes it), builds the indexes again and analyses the tables, so that the next import is
 // planned on their real size.
 func (b *bulkLoad) finishTables(ctx context.Context, tx *sqlx.Tx, houses *fileHouseholds) error {
-	if err := checkMembersHouseholds(ctx, tx); err != nil {
+	if err := checkLoadReferences(ctx, tx); err != nil {
 		return err
 	}
 	if err := houses.fixVillages(ctx, tx, "registry_households"); err != nil {
@@ -145,13 +145,13 @@ var refsTriggers = []struct{ table, trigger string }{
 	{"registry_households", "registry_households_refs_insert"},
 }
 
-// checkMembersHouseholds checks, once the load's rows are all stored, what the reference
+// checkLoadReferences checks, once the load's rows are all stored, what the reference
 // triggers (refsTriggers) would have checked at the end of each of their statements: every
 // member's household is there, and its township if it has one, and every household's
 // township (migrations 00700, 00920; the tables were empty, so all of their rows are the
 // load's). The tables' indexes are not built yet: the households are hashed once, not looked
 // up member by member. The triggers are enabled again for every later statement.
-func checkMembersHouseholds(ctx context.Context, tx *sqlx.Tx) error {
+func checkLoadReferences(ctx context.Context, tx *sqlx.Tx) error {
 	for _, t := range refsTriggers {
 		if _, err := execTraced(ctx, tx, `ALTER TABLE `+t.table+` ENABLE TRIGGER `+t.trigger); err != nil {
 			return fmt.Errorf("registry load: %w", err)

@@ -45,18 +45,18 @@ func runDispatch(ctx context.Context, env *Env, args []string) error {
 		opt.Date = d
 	}
 	if *month != "" {
-		m, err := cases.ParseMonth(*month)
+		m, err := roundMonth(*month)
 		if err != nil {
-			return fmt.Errorf("批次%w", err)
+			return err
 		}
 		day := opt.Date
 		if day.IsZero() {
 			day = cases.DateOf(env.now())
 		}
-		if m.MonthKey() > day.MonthKey() {
-			return fmt.Errorf("批次月份“%s”晚于交办日所在的月份（%s），不能交办", m.MonthKey(), day.MonthKey())
+		if m > day.MonthKey() {
+			return fmt.Errorf("批次月份“%s”晚于交办日所在的月份（%s），不能交办", m, day.MonthKey())
 		}
-		opt.Month = m.MonthKey()
+		opt.Month = m
 	}
 	db, err := env.MigratedDB(ctx)
 	if err != nil {
@@ -105,15 +105,25 @@ type taskJSON struct {
 	Measure    string  `json:"measure"`
 }
 
+// roundMonth reads a round's month (--month of dispatch and cases) as YYYY-MM, or refuses it
+// in Chinese.
+func roundMonth(s string) (string, error) {
+	m, err := cases.ParseMonth(s)
+	if err != nil {
+		return "", fmt.Errorf("批次%w", err)
+	}
+	return m.MonthKey(), nil
+}
+
 // caseFilter is the filter of `cases --month --status`, each read or refused in Chinese.
 func caseFilter(month, status string) (cases.CaseFilter, error) {
 	var f cases.CaseFilter
 	if month != "" {
-		m, err := cases.ParseMonth(month)
+		m, err := roundMonth(month)
 		if err != nil {
-			return f, fmt.Errorf("批次%w", err)
+			return f, err
 		}
-		f.Round = m.MonthKey()
+		f.Round = m
 	}
 	if status != "" {
 		s := cases.Status(status)
