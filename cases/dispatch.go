@@ -33,6 +33,7 @@ type WarningFact struct {
 	// where keys name the numbers.
 	IDHash, HeadIDHash string
 	Detail             map[string]string // the row as read (病种, 责任部门, 灾害名称 …)
+	Period             string            // the period the pushing department named (YYYY-MM, 学年 for education)
 	// Reg is the registry household of the person; HeadReg that of the row's 户主身份证号
 	// when the person is not in the registry but the head is.
 	Reg, HeadReg *RegistryHousehold
@@ -379,6 +380,34 @@ func NewProblems(known []string, ws []WarningFact) []string {
 		}
 	}
 	return out
+}
+
+// WarningKey is what makes two warnings one (docs/dispatch.md): the same person, category,
+// 问题类型 and period. A township-wide alert, which names no person, has none.
+func WarningKey(w WarningFact) string {
+	id := orID(w.IDHash, w.IDNumber)
+	if id == "" {
+		return ""
+	}
+	return id + "|" + ProblemKey(w) + "|" + w.Period
+}
+
+// SplitDuplicates parts ws into those whose WarningKey is not among known and those whose
+// is: a department's re-sent file after the round (another format, a correction) repeats
+// warnings the open case already holds, and they are no 补充预警.
+func SplitDuplicates(known []string, ws []WarningFact) (fresh, dups []WarningFact) {
+	have := map[string]bool{}
+	for _, k := range known {
+		have[k] = true
+	}
+	for _, w := range ws {
+		if k := WarningKey(w); k != "" && have[k] {
+			dups = append(dups, w)
+			continue
+		}
+		fresh = append(fresh, w)
+	}
+	return fresh, dups
 }
 
 // TaskDepartments lists the departments ws give tasks to, without repeats, in order.

@@ -509,10 +509,13 @@ type DispatchOptions struct {
 
 // DispatchResult is the JSON of `fangpin dispatch` (docs/dispatch.md); Notices holds the details.
 type DispatchResult struct {
-	Round           string           `json:"round"`
-	CasesCreated    int              `json:"cases_created"`
-	Merged          int              `json:"merged"`
-	Held            int              `json:"held"`
+	Round        string `json:"round"`
+	CasesCreated int    `json:"cases_created"`
+	Merged       int    `json:"merged"`
+	Held         int    `json:"held"`
+	// Duplicates counts warnings that repeat one an open case holds (docs/dispatch.md): linked
+	// to it, nobody told again.
+	Duplicates      int              `json:"duplicates,omitempty"`
 	DepartmentTasks int              `json:"department_tasks"`
 	ByTownship      map[string]int   `json:"by_township"`
 	HeldList        []HeldWarning    `json:"held_list"`

@@ -23,6 +23,7 @@ type OpenCase struct {
 	ID       int64
 	No       string
 	Problems []string // ProblemKey of the warnings it holds (not those held against it)
+	Warnings []string // WarningKey of the same warnings: a round's repeat of one is a duplicate
 	// TaskDepartments are the departments with a task on it, open or done.
 	TaskDepartments []string
 }
@@ -61,15 +62,20 @@ const (
 	PlanMerge  PlanAction = "merge"  // 补充预警 into Into
 	PlanHold   PlanAction = "hold"   // 比对已核 against Earlier
 	PlanCreate PlanAction = "create" // a new case
+	// PlanRepeat: every warning repeats one its open case holds (the same person, category,
+	// 问题类型 and period); they are linked to it, and nobody is told again.
+	PlanRepeat PlanAction = "repeat"
 )
 
 // PlannedHousehold is the decision for one household.
 type PlannedHousehold struct {
 	Household Household
 	Action    PlanAction
-	// merge
+	// merge and repeat
 	Into    OpenCase
 	Command Command // ActAddWarnings: the reason, and a new due date when a problem is new
+	// Duplicates repeat warnings Into holds; Household.Warnings are the others.
+	Duplicates []WarningFact
 	// hold
 	Earlier EarlierResult
 	Held    []HeldWarning
@@ -132,8 +138,11 @@ func PlanRound(f RoundFacts) RoundPlan {
 				joined[o.No] = cur
 			}
 			ph = planMerge(h, *cur, f, p.Due)
-			cur.Problems = append(cur.Problems, NewProblems(cur.Problems, h.Warnings)...)
+			cur.Problems = append(cur.Problems, NewProblems(cur.Problems, ph.Household.Warnings)...)
 			cur.TaskDepartments = append(cur.TaskDepartments, ph.Departments...)
+			for _, w := range ph.Household.Warnings {
+				cur.Warnings = append(cur.Warnings, WarningKey(w))
+			}
 		} else if e, ok := f.Earlier[h.Key]; ok && f.SelfFound == nil && !h.Area && Hold(e, h.Warnings, f.Date).Hold {
 			ph.Action, ph.Earlier, ph.Held = PlanHold, e, heldList(e, h)
 		} else {
@@ -181,7 +190,16 @@ func GroupPopulation(ws []WarningFact) []Household {
 
 // planMerge is 补充预警: the open case takes the warnings through the lifecycle (refused for
 // a closed case, audited like every change); a new category or 问题类型 moves its due date.
+// In a round, warnings that repeat ones the case holds are duplicates, not 补充预警
+// (docs/dispatch.md); a cadre's 申报/走访 always merges, being what they saw now.
 func planMerge(h Household, o OpenCase, f RoundFacts, due Date) PlannedHousehold {
+	var dups []WarningFact
+	if f.SelfFound == nil {
+		h.Warnings, dups = SplitDuplicates(o.Warnings, h.Warnings)
+		if len(h.Warnings) == 0 {
+			return PlannedHousehold{Household: h, Action: PlanRepeat, Into: o, Duplicates: dups}
+		}
+	}
 	fresh := NewProblems(o.Problems, h.Warnings)
 	cmd := Command{Action: ActAddWarnings, Now: f.At,
 		Reason: fmt.Sprintf("补充预警 %d 条（%s）", len(h.Warnings), CategoryLabels(h.Categories()))}
@@ -191,7 +209,7 @@ func planMerge(h Household, o OpenCase, f RoundFacts, due Date) PlannedHousehold
 	if len(fresh) > 0 {
 		cmd.Date = due
 	}
-	return PlannedHousehold{Household: h, Action: PlanMerge, Into: o, Command: cmd,
+	return PlannedHousehold{Household: h, Action: PlanMerge, Into: o, Command: cmd, Duplicates: dups,
 		Departments: MergeTaskDepartments(o, h.Warnings)}
 }
 

@@ -39,6 +39,7 @@ func TestPlanRound(t *testing.T) {
 		responsible string
 		departments []string
 		held        int
+		dups        int // merge and repeat: the warnings that repeat ones the case holds
 	}
 	tests := []struct {
 		name      string
@@ -117,6 +118,27 @@ func TestPlanRound(t *testing.T) {
 			},
 		},
 		{
+			name: "a re-sent warning (same person, category, 问题类型, period) is a duplicate, not 补充预警",
+			ws:   []WarningFact{withPeriod(house(60, "B"), "2026-11"), withPeriod(med(61, "B", "900"), "2026-11")},
+			open: map[string]OpenCase{"head:B": {ID: 3, No: "YJ202611-0003", Problems: []string{"medical", "assurance/住房安全"},
+				Warnings: []string{"B|assurance/住房安全|2026-11", "B|medical|2026-11"}, TaskDepartments: []string{"住建局"}}},
+			want: []want{{action: PlanRepeat, into: "YJ202611-0003", dups: 2}},
+		},
+		{
+			name: "next month's warning of the same problem merges; the re-sent one beside it does not count",
+			ws:   []WarningFact{withPeriod(med(62, "B", "900"), "2026-11"), withPeriod(med(63, "B", "1900"), "2026-12")},
+			open: map[string]OpenCase{"head:B": {ID: 3, No: "YJ202611-0003", Problems: []string{"medical"},
+				Warnings: []string{"B|medical|2026-11"}}},
+			want: []want{{action: PlanMerge, into: "YJ202611-0003", reason: "补充预警 1 条（因病（医疗费用））", dups: 1}},
+		},
+		{
+			name:      "a cadre's 走访 of a problem the case holds still merges: what they saw now",
+			ws:        []WarningFact{withPeriod(med(64, "B", ""), "2026-11")},
+			open:      map[string]OpenCase{"head:B": {ID: 3, No: "YJ202611-0003", Problems: []string{"medical"}, Warnings: []string{"B|medical|2026-11"}}},
+			selfFound: visit,
+			want:      []want{{action: PlanMerge, into: "YJ202611-0003", reason: "补充预警（干部走访）"}},
+		},
+		{
 			name:      "申报/走访: never held, the case is of the report's source and the finder handles it",
 			ws:        []WarningFact{med(40, "B", "9000.00")},
 			earlier:   map[string]EarlierResult{"head:B": earlierMed},
@@ -153,7 +175,14 @@ func TestPlanRound(t *testing.T) {
 						t.Errorf("household %s: tasks of %v, want %v", got.Household.Key, got.Departments, w.departments)
 					}
 				}
+				if len(got.Duplicates) != w.dups {
+					t.Errorf("household %s: %d duplicates, want %d", got.Household.Key, len(got.Duplicates), w.dups)
+				}
 				switch w.action {
+				case PlanRepeat:
+					if got.Into.No != w.into || len(got.Household.Warnings) != 0 {
+						t.Errorf("repeat of %s with %d other warnings, want %s and none", got.Into.No, len(got.Household.Warnings), w.into)
+					}
 				case PlanMerge:
 					c := got.Command
 					if got.Into.No != w.into || c.Action != ActAddWarnings || !c.Now.Equal(at) {
@@ -179,11 +208,16 @@ func TestPlanRound(t *testing.T) {
 					}
 				}
 			}
-			if n := p.Count(PlanCreate) + p.Count(PlanMerge) + p.Count(PlanHold); n != len(p.Households) {
+			if n := p.Count(PlanCreate) + p.Count(PlanMerge) + p.Count(PlanHold) + p.Count(PlanRepeat); n != len(p.Households) {
 				t.Errorf("counts add up to %d of %d households", n, len(p.Households))
 			}
 		})
 	}
+}
+
+func withPeriod(w WarningFact, period string) WarningFact {
+	w.Period = period
+	return w
 }
 
 // TestPlanPopulation: 人员变动 warnings become one 信息变更 case per registry household, due

@@ -40,10 +40,13 @@ func DispatchSummary(res cases.DispatchResult) string { return dispatchSummary(r
 
 // dispatchSummary masks names too when the reply could reach a group.
 func dispatchSummary(res cases.DispatchResult, group bool) string {
-	if res.CasesCreated == 0 && res.Merged == 0 && res.Held == 0 {
+	if res.CasesCreated == 0 && res.Merged == 0 && res.Held == 0 && res.Duplicates == 0 {
 		return fmt.Sprintf("%s 批次：没有待交办的预警，本次未新建案件。", res.Round)
 	}
 	var held strings.Builder
+	if res.Duplicates > 0 {
+		fmt.Fprintf(&held, "\n重复预警 %d 条（同一人、同一类别和问题类型、同一期次，在办案件已有），已并入原案件，未再通知乡镇。", res.Duplicates)
+	}
 	if res.Held > 0 {
 		fmt.Fprintf(&held, "\n比对已核 %d 条（近 6 个月已核查办结、情况无明显变化，未再交办）：", res.Held)
 		for i, hw := range res.HeldList {

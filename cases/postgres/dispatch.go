@@ -245,6 +245,7 @@ type warningRow struct {
 	Village  string `db:"village"`
 	HeadHash string `db:"head_id_number"`
 	Detail   []byte `db:"detail"`
+	Period   string `db:"period"`
 }
 
 // fact opens the row's person (docs/encryption.md).
@@ -262,7 +263,7 @@ func (r warningRow) fact(k *seal.Keyring) (cases.WarningFact, error) {
 		return cases.WarningFact{}, openErr("预警明细", err)
 	}
 	f := cases.WarningFact{ID: r.ID, Category: cases.Category(r.Category), Rule: r.Rule, Amount: r.Amount,
-		IDNumber: id, Name: name, Township: r.Township, Village: r.Village,
+		IDNumber: id, Name: name, Township: r.Township, Village: r.Village, Period: r.Period,
 		Detail: map[string]string{}}
 	var raw map[string]any
 	if json.Unmarshal(detail, &raw) == nil {
@@ -312,7 +313,7 @@ func facts(k *seal.Keyring, rows []warningRow) ([]cases.WarningFact, error) {
 
 const warningSelect = `
 	SELECT w.id, w.category, w.rule, COALESCE(w.amount::text, '') AS amount, w.id_number, w.id_sealed, w.name,
-		t.name AS township, w.village, w.head_id_number, w.detail
+		t.name AS township, w.village, w.head_id_number, w.detail, w.period
 	FROM warnings w JOIN townships t ON t.id = w.township_id`
 
 // inBatch is the condition that warnings' column col names the batch id val, written so that

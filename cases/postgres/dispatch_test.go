@@ -125,7 +125,7 @@ func TestDispatchGroupsByHousehold(t *testing.T) {
 	}
 
 	// A new warning for an open case joins it (补充预警) with an audit event and a message.
-	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "民政局", Category: "assistance", IDNumber: p.A.ID, Name: p.A.Name, Township: "城关镇"})
+	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "民政局", Category: "assistance", Period: "2026-11", IDNumber: p.A.ID, Name: p.A.Name, Township: "城关镇"})
 	more, err := db.Dispatch(ctx, dispatchOpts(false))
 	if err != nil {
 		t.Fatal(err)
@@ -369,5 +369,64 @@ func TestDispatchFindsWarningsThroughUndispatchedBatches(t *testing.T) {
 	}
 	if got := flagged(); len(got) != 1 || got[0] != nobodyBatch {
 		t.Errorf("batches still flagged after the second round: %v, want only %s", got, nobodyBatch)
+	}
+}
+
+// TestResentWarningAfterTheRoundIsADuplicate: a department re-sends its file after the
+// round (another format, a correction). The same person, category, 问题类型 and period twice
+// is a duplicate (docs/dispatch.md): linked to the open case, not 补充预警, nobody told again.
+// A new problem beside it still merges, and only it is announced.
+func TestResentWarningAfterTheRoundIsADuplicate(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
+	med := pgtest.Warning{Department: "医保局", Category: "medical", Rule: "inpatient_other", Amount: "9000.00", Period: "2026-10",
+		IDNumber: p.F.ID, Name: p.F.Name, Township: "城关镇", Village: "北村"}
+	pgtest.InsertWarning(t, db, med)
+	if nov, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil || nov.CasesCreated != 1 {
+		t.Fatalf("first round: %+v %v, want 1 case", nov, err)
+	}
+	c := caseOf(t, db, "head:"+p.F.ID, true)
+	evs0, _ := db.Events(ctx, c.ID)
+	_, out0, _, _ := counts(t, db)
+
+	// The same row again, the amount corrected: a duplicate.
+	med.Amount = "9500.00"
+	pgtest.InsertWarning(t, db, med)
+	again, err := db.Dispatch(ctx, dispatchOpts(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Merged != 0 || again.CasesCreated != 0 || again.Duplicates != 1 {
+		t.Errorf("re-sent warning: %+v, want merged 0, duplicates 1", again)
+	}
+	if _, out1, _, _ := counts(t, db); out1 != out0 {
+		t.Errorf("re-sent warning queued %d messages, want none", out1-out0)
+	}
+	if evs, _ := db.Events(ctx, c.ID); len(evs) != len(evs0) {
+		t.Errorf("re-sent warning added %d events to %s, want none", len(evs)-len(evs0), c.No)
+	}
+	if n := pgtest.Count(t, db, `SELECT count(*) FROM warnings WHERE case_id IS NULL AND rule <> ''`); n != 0 {
+		t.Errorf("%d warnings left undispatched: a duplicate would come back every round", n)
+	}
+	if n := pgtest.Count(t, db, `SELECT count(*) FROM warnings WHERE case_id = $1`, c.ID); n != 2 {
+		t.Errorf("case %s holds %d warnings, want both rows", c.No, n)
+	}
+
+	// Re-sent once more, with next month's figure beside it: only the new one merges.
+	pgtest.InsertWarning(t, db, med)
+	med.Period, med.Amount = "2026-11", "9800.00"
+	pgtest.InsertWarning(t, db, med)
+	more, err := db.Dispatch(ctx, dispatchOpts(false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if more.Merged != 1 || more.Duplicates != 1 {
+		t.Errorf("re-sent and new warning: %+v, want merged 1, duplicates 1", more)
+	}
+	evs, _ := db.Events(ctx, c.ID)
+	if last := evs[len(evs)-1]; last.Action != string(cases.ActAddWarnings) || !strings.Contains(string(last.Detail), "补充预警 1 条") {
+		t.Errorf("last event of %s: %s %q, want add_warnings of 1 warning", c.No, last.Action, last.Detail)
 	}
 }

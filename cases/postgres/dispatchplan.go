@@ -40,7 +40,7 @@ func loadRoundFacts(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, hs []case
 		if err == nil {
 			o, ok := loaded[no]
 			if !ok {
-				if o, err = openCaseFacts(ctx, tx, no); err != nil {
+				if o, err = openCaseFacts(ctx, tx, k, no); err != nil {
 					return rf, err
 				}
 				loaded[no] = o
@@ -58,16 +58,16 @@ func loadRoundFacts(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, hs []case
 }
 
 // openCaseFacts loads an open case as the plan needs it: its problems and task departments.
-func openCaseFacts(ctx context.Context, tx *sqlx.Tx, no string) (cases.OpenCase, error) {
+func openCaseFacts(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, no string) (cases.OpenCase, error) {
 	id, err := caseID(ctx, tx, no)
 	if err != nil {
 		return cases.OpenCase{}, err
 	}
-	problems, taskDepts, err := caseProblems(ctx, tx, id)
+	problems, keys, taskDepts, err := caseProblems(ctx, tx, k, id)
 	if err != nil {
 		return cases.OpenCase{}, err
 	}
-	o := cases.OpenCase{ID: id, No: no, Problems: problems}
+	o := cases.OpenCase{ID: id, No: no, Problems: problems, Warnings: keys}
 	for d := range taskDepts {
 		o.TaskDepartments = append(o.TaskDepartments, d)
 	}
@@ -89,6 +89,12 @@ func (db *DB) executePlan(ctx context.Context, tx *sqlx.Tx, p cases.RoundPlan, o
 			res.Merged++
 			res.DepartmentTasks += len(d.Tasks)
 			outs = append(outs, cases.Outcome{Dispatched: d, OtherTownships: ph.Household.OtherTownships})
+			res.Duplicates += len(ph.Duplicates)
+		case cases.PlanRepeat:
+			if err := LinkWarnings(ctx, tx, ph.Into.ID, warningIDs(ph.Duplicates)); err != nil {
+				return nil, err
+			}
+			res.Duplicates += len(ph.Duplicates)
 		case cases.PlanHold:
 			if err := holdWarnings(ctx, tx, ph, opt, at); err != nil {
 				return nil, err
@@ -136,7 +142,7 @@ func (db *DB) mergeInto(ctx context.Context, tx *sqlx.Tx, ph cases.PlannedHouseh
 	if _, err := db.TransitionTx(ctx, tx, ph.Into.No, opt.Actor, ph.Command, opt.Source); err != nil {
 		return d, err
 	}
-	if err := LinkWarnings(ctx, tx, ph.Into.ID, h.WarningIDs()); err != nil {
+	if err := LinkWarnings(ctx, tx, ph.Into.ID, append(h.WarningIDs(), warningIDs(ph.Duplicates)...)); err != nil {
 		return d, err
 	}
 	if h.Area {
@@ -150,6 +156,14 @@ func (db *DB) mergeInto(ctx context.Context, tx *sqlx.Tx, ph cases.PlannedHouseh
 	}
 	d.Case, err = caseByNo(ctx, tx, db.Keys, ph.Into.No, false)
 	return d, err
+}
+
+func warningIDs(ws []cases.WarningFact) []int64 {
+	ids := make([]int64, len(ws))
+	for i, w := range ws {
+		ids[i] = w.ID
+	}
+	return ids
 }
 
 // holdWarnings links a household's warnings to the case that verified them (比对已核) and

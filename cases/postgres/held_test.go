@@ -19,7 +19,10 @@ func TestVerifiedHouseholdsAreHeldWhateverTheResult(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db, p := dispatchtest.New(t)
-	w := func(x pgtest.Warning) { pgtest.InsertWarning(t, db, x) }
+	// Each round's warnings name the month before it, as departments' pushes do: a
+	// warning of the same person, category and period twice is a duplicate (docs/dispatch.md).
+	period := "2026-10"
+	w := func(x pgtest.Warning) { x.Period = period; pgtest.InsertWarning(t, db, x) }
 	medical := func(amount string) {
 		w(pgtest.Warning{Department: "医保局", Category: "medical", Rule: "inpatient_other", Amount: amount, IDNumber: p.B.ID, Name: p.B.Name, Township: "城关镇", Village: "东村"})
 	}
@@ -58,6 +61,7 @@ func TestVerifiedHouseholdsAreHeldWhateverTheResult(t *testing.T) {
 		}
 	}
 
+	period = "2026-11"
 	// December: B's year-to-date figure grew by 40 %, 人社局 re-sends C, 民政局 re-sends F.
 	medical("14000.00")
 	employment()
@@ -84,6 +88,7 @@ func TestVerifiedHouseholdsAreHeldWhateverTheResult(t *testing.T) {
 		t.Errorf("held warnings linked to %v, want [%d %d]", heldOn, b.ID, c.ID)
 	}
 
+	period = "2026-12"
 	// January: B's figure is 50 % above the verified 10000: a new case.
 	medical("15000.00")
 	jan := round(t, db, "2027-01-11")

@@ -50,7 +50,7 @@ func (db *DB) ReportSelfFound(ctx context.Context, r cases.SelfFound) (cases.Sel
 		no, err := openCaseOf(ctx, tx, h)
 		switch {
 		case err == nil:
-			if rf.Open[h.Key], err = openCaseFacts(ctx, tx, no); err != nil {
+			if rf.Open[h.Key], err = openCaseFacts(ctx, tx, db.Keys, no); err != nil {
 				return err
 			}
 		case !errors.Is(err, sql.ErrNoRows):

@@ -11,6 +11,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 type taskRow struct {
@@ -86,29 +87,39 @@ func tasksOfCase(ctx context.Context, tx *sqlx.Tx, c cases.Case) ([]cases.Task, 
 
 // caseProblems lists the problem keys (cases.ProblemKey) of the warnings a case holds,
 // including the departments they named, and which departments have any task on it.
-func caseProblems(ctx context.Context, tx *sqlx.Tx, caseID int64) (problems []string, taskDepts map[string]bool, err error) {
+func caseProblems(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, caseID int64) (problems, keys []string, taskDepts map[string]bool, err error) {
 	var ws []struct {
+		IDNumber string `db:"id_number"`
 		Category string `db:"category"`
 		Problem  string `db:"problem"`
+		Period   string `db:"period"`
 	}
-	err = tx.SelectContext(ctx, &ws, `SELECT DISTINCT category, problem
-		FROM warnings WHERE case_id = $1 AND held_round = ''`, caseID)
+	err = tx.SelectContext(ctx, &ws, `SELECT id_number, category, problem, period
+		FROM warnings WHERE case_id = $1 AND held_round = '' ORDER BY id`, caseID)
 	if err != nil {
-		return nil, nil, fmt.Errorf("problems of case %d: %w", caseID, err)
+		return nil, nil, nil, fmt.Errorf("problems of case %d: %w", caseID, err)
 	}
+	seen := map[string]bool{}
 	for _, w := range ws {
-		f := cases.WarningFact{Category: cases.Category(w.Category), Detail: map[string]string{"问题类型": w.Problem}}
-		problems = append(problems, cases.ProblemKey(f))
+		f := cases.WarningFact{Category: cases.Category(w.Category), Detail: map[string]string{"问题类型": w.Problem},
+			IDHash: storedHash(k, w.IDNumber), Period: w.Period}
+		if p := cases.ProblemKey(f); !seen[p] {
+			seen[p] = true
+			problems = append(problems, p)
+		}
+		if key := cases.WarningKey(f); key != "" {
+			keys = append(keys, key)
+		}
 	}
 	var depts []string
 	if err := tx.SelectContext(ctx, &depts, `SELECT DISTINCT department FROM department_tasks WHERE case_id = $1`, caseID); err != nil {
-		return nil, nil, fmt.Errorf("tasks of case %d: %w", caseID, err)
+		return nil, nil, nil, fmt.Errorf("tasks of case %d: %w", caseID, err)
 	}
 	taskDepts = map[string]bool{}
 	for _, d := range depts {
 		taskDepts[d] = true
 	}
-	return problems, taskDepts, nil
+	return problems, keys, taskDepts, nil
 }
 
 // TasksOf returns the tasks of the cases, by case id, oldest first.

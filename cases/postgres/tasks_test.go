@@ -90,7 +90,10 @@ func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
 	db, p := dispatchtest.New(t)
 	taskOrg(t, db)
 	db.AddHooks(postgres.Hooks{Case: []cases.CaseHook{notify.CaseHook(db)}, Task: []cases.TaskHook{notify.TaskHook(db)}})
-	w := func(x pgtest.Warning) { pgtest.InsertWarning(t, db, x) }
+	// Each round's warnings name the month before it, as departments' pushes do: a
+	// warning of the same person, category and period twice is a duplicate (docs/dispatch.md).
+	period := "2026-10"
+	w := func(x pgtest.Warning) { x.Period = period; pgtest.InsertWarning(t, db, x) }
 	medical := func(amount string) {
 		w(pgtest.Warning{Department: "医保局", Category: "medical", Rule: "inpatient_other", Amount: amount, IDNumber: p.B.ID, Name: p.B.Name, Township: "城关镇", Village: "东村"})
 	}
@@ -148,6 +151,7 @@ func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	period = "2026-11"
 	// December: B's cumulative figure grew by 40 %: held. C has a housing problem too: merged
 	// into C's open case with a new 住建局 task, and the due date moves.
 	medical("14000.00")
@@ -180,6 +184,7 @@ func TestThreeMonthsOfHeldWarningsAndDepartmentTasks(t *testing.T) {
 		t.Errorf("merged assurance warning lost its department: tasks %+v", ts)
 	}
 
+	period = "2026-12"
 	// January: B's figure is now 50 % above what was verified: a new case. C's unemployment
 	// again: a repeat, so the due date stays and no task is added (人社局's is still open).
 	medical("15000.00")
