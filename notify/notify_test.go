@@ -635,3 +635,66 @@ func TestDigestMentionsTheResponsibleCadres(t *testing.T) {
 }
 
 var _ notify.Store = (*postgres.DB)(nil)
+
+// TestAWorkerStartedMidMonthSendsWhatStillHolds: a county whose worker starts for the first
+// time on 9 December (or comes back after a week down). The nudge of 3 December asked for
+// data "before 7 December": a date gone by, so it is not sent; the late notices of the 8th
+// and the dispatch reminder still hold and go out, late. From the 11th the dispatch reminder
+// says the 10th has passed, and a township's month-end list of a month gone by is not sent.
+func TestAWorkerStartedMidMonthSendsWhatStillHolds(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	f.clock.Set(cases.MustDate("2026-12-09").At(10, 0))
+	startAndTick(t, f)
+	got := strings.Join(f.sent(), "\n")
+	want := strings.Join([]string{
+		"2026-12-08 dispatch office late",
+		"2026-12-08 push_late liaisons:医保局 late",
+		"2026-12-08 push_late office late",
+	}, "\n")
+	if got != want {
+		t.Errorf("sent on a first start on 12-09:\n%s\nwant\n%s", got, want)
+	}
+	var note string
+	if err := f.db.Get(&note, `SELECT note FROM reminders WHERE kind = 'push' AND state = 'cancelled' AND due_at = $1`,
+		cases.MustDate("2026-12-03").At(cases.ReminderHour, 0)); err != nil || !strings.Contains(note, "推送时限已过") {
+		t.Errorf("the 12-03 nudge: note %q (%v), want it cancelled as past its deadline", note, err)
+	}
+
+	g := newFixture(t)
+	g.clock.Set(cases.MustDate("2026-12-11").At(10, 0))
+	if _, err := notify.PlanMonth(ctx, g.db, cases.MustDate("2026-11-01")); err != nil {
+		t.Fatal(err)
+	}
+	startAndTick(t, g)
+	pgtest.OpenOutbox(t, g.db)
+	var text string
+	if err := g.db.Get(&text, `SELECT o.payload::text FROM outbox o JOIN reminders r ON o.idem_key = 'reminder:' || r.id
+		WHERE r.kind = 'dispatch' AND r.due_at = $1`, cases.MustDate("2026-12-08").At(cases.ReminderHour, 0)); err != nil ||
+		!strings.Contains(text, "已超过 2026-12-10 的交办时限") {
+		t.Errorf("the dispatch reminder sent on 12-11: %q (%v), want it to say the 10th has passed", text, err)
+	}
+	var monthEnd []string
+	if err := g.db.Select(&monthEnd, `SELECT state || ' ' || note FROM reminders WHERE kind = 'month_end' AND due_at < $1`,
+		cases.MustDate("2026-12-01").At(0, 0)); err != nil || len(monthEnd) != 2 {
+		t.Fatalf("November's month-end reminders: %v %v, want one a township", monthEnd, err)
+	}
+	for _, s := range monthEnd {
+		if !strings.HasPrefix(s, "cancelled 所属月份已过") {
+			t.Errorf("November's month-end reminder on 12-11: %q, want it cancelled", s)
+		}
+	}
+}
+
+// startAndTick is a worker's start and first tick: what was due then is sent.
+func startAndTick(t *testing.T, f *fixture) {
+	t.Helper()
+	w := f.worker()
+	if err := w.Start(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := w.Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+}

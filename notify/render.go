@@ -48,11 +48,16 @@ func monthLabel(m string) string {
 }
 
 // compose writes the reminder's text, or says why it is no longer needed (skip != "").
-// Conditions are evaluated here, when the reminder fires, not when it was planned.
+// Conditions are evaluated here, when the reminder fires, not when it was planned: a
+// reminder sent late — the worker was down, or started for the first time mid-month — must
+// not ask for what its moment has passed (docs/reminders.md, "Late").
 func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.StoredReminder, c *caseInfo, now time.Time) (text, skip string, err error) {
 	day := cases.DateOf(r.DueAt)
 	cal := w.DB.Calendar()
 	kind := cases.ReminderKind(r.Kind)
+	if skip := passed(kind, day, cases.DateOf(now)); skip != "" {
+		return "", skip, nil
+	}
 	if kind.CaseKind() {
 		if c == nil {
 			return "", "提醒没有关联案件", nil
@@ -79,7 +84,7 @@ func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.Store
 		return fmt.Sprintf("【逾期督办】%s的案件 %s 已超过办理时限 %s 仍未办结（当前：%s），请督促%s尽快办理。",
 			c.Township, c.household(), c.DueOn, c.Status.Label(), c.Township), "", nil
 	case cases.RemindPush, cases.RemindPushLate, cases.RemindEducation, cases.RemindEduLate:
-		return composePush(ctx, tx, r, kind, day, cal)
+		return composePush(ctx, tx, r, kind, day, cases.DateOf(now), cal)
 	case cases.RemindDispatch:
 		dispatched, err := tx.RoundDispatched(ctx, day.MonthKey())
 		if err != nil {
@@ -87,6 +92,10 @@ func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.Store
 		}
 		if dispatched {
 			return "", "本月已集中交办", nil
+		}
+		if deadline := cases.DispatchDeadlineOf(day); cases.DateOf(now).After(deadline) {
+			return fmt.Sprintf("【交办提醒】%s的集中交办还没有进行，已超过 %s 的交办时限，请尽快完成比对初筛和交办（发送“交办”即可）。",
+				monthLabel(day.MonthKey()), deadline), "", nil
 		}
 		return fmt.Sprintf("【交办提醒】%s的集中交办还没有进行，请在 %d 日前完成比对初筛和交办（发送“交办”即可）。",
 			monthLabel(day.MonthKey()), cases.DispatchDeadlineDay), "", nil
@@ -126,10 +135,33 @@ func (w *Worker) compose(ctx context.Context, tx cases.ReminderTx, r cases.Store
 	return "", "", fmt.Errorf("unknown reminder kind %q", r.Kind)
 }
 
+// lateNudgeNote is why a push nudge that fires after its deadline is not sent: the late
+// notice of the next working day says what is still missing.
+const lateNudgeNote = "推送时限已过，不再发送提前提醒，由逾期通知提醒"
+
+// passed says why a reminder that fires on today, a later day than its own, is no longer
+// needed: a case's advance reminder (the next one, or the overdue one, follows and is
+// true today) and a township's month-end list of a month that has ended. Late notices,
+// overdue reminders and the office's summaries still hold, and go out late.
+func passed(kind cases.ReminderKind, day, today cases.Date) string {
+	if !today.After(day) {
+		return ""
+	}
+	switch kind {
+	case cases.RemindCaseDue:
+		return "错过了提醒的日期，不再补发，以之后的提醒为准"
+	case cases.RemindMonthEnd:
+		if today.MonthKey() != day.MonthKey() {
+			return "所属月份已过，不再补发月末提醒"
+		}
+	}
+	return ""
+}
+
 // composePush writes a department's push reminder (monthly data, or the yearly 因学 data),
 // or says why it is not needed: the department has pushed, by the rule the assessment
 // scores (cases.Pushed).
-func composePush(ctx context.Context, tx cases.ReminderTx, r cases.StoredReminder, kind cases.ReminderKind, day cases.Date, cal *cases.Calendar) (text, skip string, err error) {
+func composePush(ctx context.Context, tx cases.ReminderTx, r cases.StoredReminder, kind cases.ReminderKind, day, today cases.Date, cal *cases.Calendar) (text, skip string, err error) {
 	switch kind {
 	case cases.RemindPush, cases.RemindPushLate:
 		period := r.Period
@@ -145,6 +177,9 @@ func composePush(ctx context.Context, tx cases.ReminderTx, r cases.StoredReminde
 		}
 		list := strings.Join(missing, "、")
 		deadline, _ := cases.PushDeadline(cal, cases.CatMedical, period)
+		if kind == cases.RemindPush && today.After(deadline) {
+			return "", lateNudgeNote, nil
+		}
 		if kind == cases.RemindPush {
 			return fmt.Sprintf("【数据推送提醒】%s：%s的%s数据还没有推送，请在 %s 前推送（把 Excel 或 CSV 文件私聊发给机器人、用上传页面或调用接口均可）。谢谢！",
 				r.Department, monthLabel(period), list, deadline), "", nil
@@ -168,6 +203,9 @@ func composePush(ctx context.Context, tx cases.ReminderTx, r cases.StoredReminde
 			return "", "部门已推送本年度因学数据", nil
 		}
 		deadline, _ := cases.PushDeadline(cal, cases.CatEducation, period)
+		if kind == cases.RemindEducation && today.After(deadline) {
+			return "", lateNudgeNote, nil
+		}
 		year := deadline.Year
 		if kind == cases.RemindEducation {
 			return fmt.Sprintf("【数据推送提醒】%s：%d 年度因学（学费、住宿费、教科书费）数据请于 %s 前推送。谢谢！", r.Department, year, deadline), "", nil
