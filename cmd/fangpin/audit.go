@@ -37,7 +37,7 @@ func runAudit(ctx context.Context, env *Env, args []string) error {
 	who := fs.String("user", "", "只列出此用户的操作")
 	since := fs.String("since", "", "起始日期 YYYY-MM-DD")
 	asJSON := fs.Bool("json", false, "每行打印一个 JSON 对象")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, use)
 		return errUsage
 	}

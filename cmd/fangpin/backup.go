@@ -125,7 +125,7 @@ func runBackup(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("backup", flag.ContinueOnError)
 	out := fs.String("o", "", "备份文件（例如 /var/backups/fangpin/fangpin-2026-11-30.backup）")
 	asJSON := fs.Bool("json", false, "在标准输出打印清单 JSON")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || *out == "" {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 0 || *out == "" {
 		fmt.Fprintln(os.Stderr, "用法：fangpin backup [--json] -o FILE")
 		return errUsage
 	}
@@ -269,7 +269,7 @@ func readBackup(path string) (manifest, string, error) {
 func runRestore(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("restore", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "用法：fangpin restore [--json] FILE")
 		return errUsage
 	}

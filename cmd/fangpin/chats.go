@@ -20,7 +20,7 @@ import (
 func runChats(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("chats create", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
-	if len(args) == 0 || args[0] != "create" || fs.Parse(args[1:]) != nil {
+	if len(args) == 0 || args[0] != "create" || parseFlags(fs, args[1:]) != nil {
 		fmt.Fprintln(os.Stderr, "用法：fangpin chats create [--json]")
 		return errUsage
 	}

@@ -67,7 +67,7 @@ func runDemo(ctx context.Context, env *Env, args []string) (err error) {
 	simAddr := fs.String("sim-addr", "127.0.0.1:8090", "企业微信模拟器监听地址")
 	outDir := fs.String("out", "demo-output", "台账与部门文件的输出目录")
 	noServe := fs.Bool("no-serve", false, "演示完一个月后退出，不保留演示页面")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		fmt.Fprintln(os.Stderr, "用法：fangpin demo [--addr 127.0.0.1:8080] [--sim-addr 127.0.0.1:8090] [--out DIR] [--no-serve]")
 		return errUsage
 	}

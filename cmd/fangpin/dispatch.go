@@ -32,7 +32,7 @@ func runDispatch(ctx context.Context, env *Env, args []string) error {
 	date := fs.String("date", "", "交办日期 YYYY-MM-DD（默认今天）")
 	dry := fs.Bool("dry-run", false, "只计算交办方案，不做任何改动")
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, use)
 		return errUsage
 	}
@@ -142,7 +142,7 @@ func runCases(ctx context.Context, env *Env, args []string) error {
 	township := fs.String("township", "", "乡镇")
 	status := fs.String("status", "", "状态")
 	asJSON := fs.Bool("json", false, "每行打印一个 JSON 对象")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, use)
 		return errUsage
 	}

@@ -30,7 +30,7 @@ func runImport(ctx context.Context, env *Env, args []string) error {
 	category := fs.String("category", "", "风险类别代码，例如 medical")
 	period := fs.String("period", "", "期次 YYYY-MM（按月推送的类别默认上月，其余默认本月）")
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 || *dept == "" || *category == "" {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 1 || *dept == "" || *category == "" {
 		fmt.Fprintln(os.Stderr, importUsage)
 		return errUsage
 	}
@@ -103,7 +103,7 @@ func runWarnings(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("warnings", flag.ContinueOnError)
 	batch := fs.String("batch", "", "批次号（fangpin import 输出的 batch_id）")
 	asJSON := fs.Bool("json", false, "每行打印一条 JSON")
-	if err := fs.Parse(args); err != nil || *batch == "" || fs.NArg() != 0 {
+	if err := parseFlags(fs, args); err != nil || *batch == "" || fs.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, "用法：fangpin warnings --batch 批次号 --json")
 		return errUsage
 	}

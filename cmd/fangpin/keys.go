@@ -18,7 +18,7 @@ func runKeys(ctx context.Context, env *Env, args []string) error {
 	}
 	fs := flag.NewFlagSet("keys rotate", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
+	if err := parseFlags(fs, args[1:]); err != nil || fs.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, "用法：fangpin keys rotate [--json]")
 		return errUsage
 	}

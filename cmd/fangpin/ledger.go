@@ -29,7 +29,7 @@ func runReport(ctx context.Context, env *Env, args []string) error {
 	month := fs.String("month", "", "月份 YYYY-MM（默认本月）")
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
 	feedback := fs.Bool("feedback", false, "只打印月底结果反馈情况（哪些乡镇还欠核查结论或理由）")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, "用法：fangpin report [--month YYYY-MM] [--json] [--feedback]")
 		return errUsage
 	}
@@ -110,7 +110,7 @@ func runExport(ctx context.Context, env *Env, args []string) error {
 	month := fs.String("month", "", "月份 YYYY-MM（默认本月）")
 	out := fs.String("o", "", "输出文件 FILE.xlsx")
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
-	if len(args) == 0 || args[0] != "ledger" || fs.Parse(args[1:]) != nil || *out == "" || fs.NArg() != 0 {
+	if len(args) == 0 || args[0] != "ledger" || parseFlags(fs, args[1:]) != nil || *out == "" || fs.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, "用法：fangpin export ledger --month YYYY-MM [--json] -o FILE.xlsx")
 		return errUsage
 	}
@@ -146,7 +146,7 @@ func runSpotcheck(ctx context.Context, env *Env, args []string) error {
 	rate := fs.Float64("rate", 0.1, "抽查比例，0–1（每个乡镇×风险类别分层向上取整）")
 	seed := fs.Int64("seed", 0, "随机种子：同一种子抽到同样的案件（默认用月份，如 202611）")
 	asJSON := fs.Bool("json", false, "在标准输出每行打印一个 JSON")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, "用法：fangpin spotcheck --month YYYY-MM --rate R --seed N [--json]")
 		return errUsage
 	}

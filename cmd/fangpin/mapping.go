@@ -14,7 +14,7 @@ func runMapping(ctx context.Context, env *Env, args []string) error {
 	dept := fs.String("dept", "", "部门名称，例如 民政局")
 	clear := fs.Bool("clear", false, "清除该部门保存的列名和取值对应关系")
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || *dept == "" {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 0 || *dept == "" {
 		fmt.Fprintln(os.Stderr, "用法：fangpin mapping --dept 部门名称 [--clear] --json")
 		return errUsage
 	}

@@ -22,7 +22,7 @@ import (
 func runMigrate(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("migrate", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, "用法：fangpin migrate [--json]")
 		return errUsage
 	}
@@ -52,7 +52,7 @@ func runOrg(ctx context.Context, env *Env, args []string) error {
 	}
 	fs := flag.NewFlagSet("org apply", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
+	if err := parseFlags(fs, args[1:]); err != nil || fs.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "用法：fangpin org apply [--json] FILE.yaml（或组织文件模板 FILE.xlsx）")
 		return errUsage
 	}
@@ -95,7 +95,7 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON（含变动清单）")
 	allowRemovals := fs.Bool("allow-removals", false, "允许一次退出超过 20% 的户（确认是完整名册时才用）")
 	dryRun := fs.Bool("dry-run", false, "只列出会有哪些变动，不导入")
-	if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 1 {
+	if err := parseFlags(fs, args[1:]); err != nil || fs.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, use)
 		return errUsage
 	}
@@ -190,7 +190,7 @@ func (a announcedRegistry) BeginRegistryImport(ctx context.Context) (cases.Regis
 func runRegistryMember(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("registry member", flag.ContinueOnError)
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 1 {
 		fmt.Fprintln(os.Stderr, "用法：fangpin registry member [--json] 身份证号")
 		return errUsage
 	}
@@ -223,7 +223,7 @@ func runSynth(ctx context.Context, env *Env, args []string) error {
 	seed := fs.Uint64("seed", 1, "随机种子（同一种子生成同样的数据）")
 	n := fs.Int("households", 320, "户数")
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
-	if len(args) == 0 || args[0] != "registry" || fs.Parse(args[1:]) != nil || *out == "" {
+	if len(args) == 0 || args[0] != "registry" || parseFlags(fs, args[1:]) != nil || *out == "" {
 		fmt.Fprintln(os.Stderr, "用法：fangpin synth registry [--seed N] [--households N] [--json] -o FILE.csv")
 		return errUsage
 	}

@@ -49,7 +49,7 @@ func runReminders(ctx context.Context, env *Env, args []string) error {
 	if len(args) > 0 && args[0] == "rebuild" {
 		fs := flag.NewFlagSet("reminders rebuild", flag.ContinueOnError)
 		asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
-		if err := fs.Parse(args[1:]); err != nil || fs.NArg() != 0 {
+		if err := parseFlags(fs, args[1:]); err != nil || fs.NArg() != 0 {
 			fmt.Fprintln(os.Stderr, "用法：fangpin reminders rebuild [--json]")
 			return errUsage
 		}
@@ -72,7 +72,7 @@ func runReminders(ctx context.Context, env *Env, args []string) error {
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON，每行一条")
 	caseNo := fs.String("case", "", "只看这个案件的提醒")
 	month := fs.String("month", "", "列出这个月（YYYY-MM）的部门推送、交办、月底和反馈提醒（按需安排，也可是以后的月份）")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || (*caseNo != "" && *month != "") {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 0 || (*caseNo != "" && *month != "") {
 		fmt.Fprintln(os.Stderr, "用法：fangpin reminders [--json] [--case 编号 | --month YYYY-MM] | fangpin reminders rebuild [--json]")
 		return errUsage
 	}
@@ -128,7 +128,7 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	poll := fs.Duration("poll", time.Second, "多久查看一次到期提醒")
 	healthAddr := fs.String("health-addr", "", "在此地址提供 /healthz 与 /metrics（例如 127.0.0.1:8081；默认不提供）")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, "用法：fangpin worker [--poll 1s] [--health-addr 127.0.0.1:8081]")
 		return errUsage
 	}

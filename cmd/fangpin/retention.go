@@ -15,7 +15,7 @@ func runRetention(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("retention", flag.ContinueOnError)
 	apply := fs.Bool("apply", false, "执行匿名化（不加时只列出将被匿名化的案件）")
 	asJSON := fs.Bool("json", false, "在标准输出打印 JSON")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 0 {
 		fmt.Fprintln(os.Stderr, "用法：fangpin retention [--apply] --json")
 		return errUsage
 	}

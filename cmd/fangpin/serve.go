@@ -338,7 +338,7 @@ func (s *Server) Close() { s.Redis.Close() }
 func runServe(ctx context.Context, env *Env, args []string) error {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	noWorker := fs.Bool("no-worker", false, "不运行提醒 worker（只提供 HTTP 服务和消息发送）")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		fmt.Fprintln(os.Stderr, "用法：fangpin serve [--no-worker]")
 		return errUsage
 	}

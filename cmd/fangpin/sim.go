@@ -26,7 +26,7 @@ func runSim(ctx context.Context, env *Env, args []string) error {
 	addr := fs.String("addr", ":8090", "监听地址")
 	bot := fs.String("bot", "http://"+localAddr(env.Addr), "机器人的地址（回调发往 <bot>/wecom/callback 与 /wecom/aibot）")
 	orgPath := fs.String("org", "", "组织文件：网页上列出其中的成员和各乡镇的群")
-	if err := fs.Parse(args); err != nil {
+	if err := parseFlags(fs, args); err != nil {
 		fmt.Fprintln(os.Stderr, "用法：fangpin sim [--addr :8090] [--bot http://127.0.0.1:8080] [--org examples/org.yaml]")
 		return errUsage
 	}

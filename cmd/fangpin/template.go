@@ -18,7 +18,7 @@ func runTemplate(ctx context.Context, env *Env, args []string) error {
 	category := fs.String("category", "", "风险类别代码，例如 medical")
 	org := fs.Bool("org", false, "写组织文件模板（乡镇、部门、人员）")
 	out := fs.String("o", "", "输出文件 FILE.xlsx")
-	if err := fs.Parse(args); err != nil || fs.NArg() != 0 || *out == "" || (*category == "") == !*org {
+	if err := parseFlags(fs, args); err != nil || fs.NArg() != 0 || *out == "" || (*category == "") == !*org {
 		fmt.Fprintln(os.Stderr, "用法：fangpin template --category 类别代码 -o FILE.xlsx，或 fangpin template --org -o FILE.xlsx")
 		return errUsage
 	}

@@ -1,0 +1,29 @@
+package main
+
+import (
+	"strings"
+	"testing"
+)
+
+// A flag the command cannot read is refused in Chinese, naming the flag and what it takes,
+// followed by the command's usage: the flag package's own message ("invalid value "abc" for
+// flag -rate: parse error", then an English "Usage of spotcheck:") reached the office before.
+func TestFlagMistakesAreToldInChinese(t *testing.T) {
+	t.Setenv("DATABASE_URL", "postgres://127.0.0.1:1/none?sslmode=disable") // never reached
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"spotcheck", "--rate", "abc", "--json"}, "参数 --rate 的取值“abc”不对：应为数字，例如 0.1。"},
+		{[]string{"spotcheck", "--seed", "1.5"}, "参数 --seed 的取值“1.5”不对：应为整数"},
+		{[]string{"dispatch", "--dry-run=maybe"}, "参数 --dry-run 的取值“maybe”不对：应为 true 或 false。"},
+		{[]string{"dispatch", "--nope"}, "不认识的参数 --nope"},
+		{[]string{"cases", "--month"}, "参数 --month 后面缺少取值。"},
+	} {
+		code, stdout, stderr := runIntakeCLI(t, tc.args...)
+		if code == 0 || stdout != "" || !strings.Contains(stderr, tc.want) || !strings.Contains(stderr, "用法：fangpin "+tc.args[0]) ||
+			strings.Contains(stderr, "invalid") || strings.Contains(stderr, "Usage") || strings.Contains(stderr, "flag") {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %q and the usage", tc.args, code, stdout, stderr, tc.want)
+		}
+	}
+}
