@@ -151,7 +151,14 @@ func TestMemberHistoryNamesChanges(t *testing.T) {
 	v1 := []cases.RegistryMember{member("H0001", p.A, p.A.Name, p.A.ID, "户主"), member("H0001", p.A, p.B.Name, p.B.ID, "之子"),
 		member("H0002", p.C, p.C.Name, p.C.ID, "户主"), member("H0003", k, k.Name, k.ID, "户主")}
 	v2 := []cases.RegistryMember{v1[0], member("H0001", p.A, "王二", p.B.ID, "之女"), v1[2]}
-	for i, v := range [][]cases.RegistryMember{v1, v2} {
+	// Then C's household moves to another village, and B joins it afterwards.
+	c3 := v2[2]
+	c3.Village = "西村"
+	v3 := []cases.RegistryMember{v2[0], v2[1], c3}
+	b4 := member("H0002", p.C, "王二", p.B.ID, "之女")
+	b4.Village = "西村"
+	v4 := []cases.RegistryMember{v2[0], b4, c3}
+	for i, v := range [][]cases.RegistryMember{v1, v2, v3, v4} {
 		if _, err := db.ImportRegistry(ctx, v, cases.RegistryImportOptions{AllowRemovals: true}); err != nil {
 			t.Fatalf("import %d: %v", i+1, err)
 		}
@@ -160,7 +167,7 @@ func TestMemberHistoryNamesChanges(t *testing.T) {
 	if err := db.Select(&codes, `SELECT DISTINCT change FROM registry_history ORDER BY 1`); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(codes, " ") != "added changed removed" {
+	if strings.Join(codes, " ") != "added changed moved removed" {
 		t.Errorf("stored changes %q, want codes", codes)
 	}
 	last := func(id string) string {
@@ -171,8 +178,23 @@ func TestMemberHistoryNamesChanges(t *testing.T) {
 		}
 		return m.History[len(m.History)-1].Change
 	}
-	if got := last(p.B.ID); got != "变更：姓名、与户主关系" {
+	if got := last(p.B.ID); got != "迁户" {
 		t.Errorf("B's last change %q", got)
+	}
+	// A household's change is its members' too, but not of a member who joined it later.
+	if got := last(p.C.ID); got != "全户变更：村" {
+		t.Errorf("C's last change %q, want the household's village change", got)
+	}
+	b, err := db.RegistryMember(ctx, p.B.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var words []string
+	for _, h := range b.History {
+		words = append(words, h.Change)
+	}
+	if strings.Join(words, " ") != "变更：姓名、与户主关系 迁户" {
+		t.Errorf("B's history %q: want its own changes only, not those of the household it joined before it came", words)
 	}
 	if got := last(k.ID); got != "全户退出" {
 		t.Errorf("K's last change %q", got)

@@ -436,7 +436,9 @@ func (db *DB) RegistryMember(ctx context.Context, id string) (cases.MemberRecord
 	// The household's own removal (a row without an ID number) is the member's too, and so is
 	// its coming back to the registry after a removal (a household absent from one month's
 	// export and listed again the next): without it, an active member's history would end in
-	// 全户退出. A household's first addition is not listed: every member has one.
+	// 全户退出. So are the household's changes (乡镇, 村, 户类型, 风险状态, 户主) since the member
+	// joined it: they change the member's own record. A household's first addition is not
+	// listed: every member has one.
 	var hs []struct {
 		Change    string         `db:"change"`
 		Fields    pq.StringArray `db:"fields"`
@@ -446,8 +448,11 @@ func (db *DB) RegistryMember(ctx context.Context, id string) (cases.MemberRecord
 	}
 	err = db.SelectContext(ctx, &hs, `SELECT change, fields, id_number = '' AS household, changed_on AS date, batch_id FROM registry_history h
 		WHERE id_number = $1 OR (id_number = '' AND household_no = $2 AND (change = $3 OR (change = $4 AND EXISTS (
-			SELECT 1 FROM registry_history r WHERE r.id_number = '' AND r.household_no = $2 AND r.change = $3 AND r.id < h.id))))
-		ORDER BY changed_on, id`, hash, r.Household, cases.ChangeRemoved, cases.ChangeAdded)
+			SELECT 1 FROM registry_history r WHERE r.id_number = '' AND r.household_no = $2 AND r.change = $3 AND r.id < h.id))
+			OR (change = $5 AND NOT EXISTS (SELECT 1 FROM registry_history j WHERE j.id_number = $1 AND j.household_no = $2
+				AND j.change = ANY($6) AND j.id > h.id))))
+		ORDER BY changed_on, id`, hash, r.Household, cases.ChangeRemoved, cases.ChangeAdded, cases.ChangeChanged,
+		pq.Array([]string{string(cases.ChangeAdded), string(cases.ChangeMoved), string(cases.ChangeBirth)}))
 	if err != nil {
 		return rec, fmt.Errorf("registry member history: %w", err)
 	}
