@@ -430,3 +430,45 @@ func TestResentWarningAfterTheRoundIsADuplicate(t *testing.T) {
 		t.Errorf("last event of %s: %s %q, want add_warnings of 1 warning", c.No, last.Action, last.Detail)
 	}
 }
+
+// TestMergedCountsCases: two groups of a round joining one open case (a person who has it,
+// and the household they now live in, which follows it) are one case that took 补充预警:
+// `merged` counted them twice, and the office's reply said "补充预警到在办案件 2 件" of one.
+func TestMergedCountsCases(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	db.Now = func() time.Time { return cases.MustDate("2026-11-10").At(9, 30) }
+	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "民政局", Category: "assistance", Period: "2026-10",
+		IDNumber: p.B.ID, Name: p.B.Name, Township: "城关镇"})
+	if nov, err := db.Dispatch(ctx, dispatchOpts(false)); err != nil || nov.CasesCreated != 1 {
+		t.Fatalf("November: %+v %v", nov, err)
+	}
+	// B now lives in K's household, which has no case of its own.
+	k := dispatchtest.Person{Name: "孔繁星", ID: synth.New(99).IDNumber(1968)}
+	member := func(no string, head, who dispatchtest.Person, rel, town, kind, risk string) cases.RegistryMember {
+		return cases.RegistryMember{HouseholdNo: no, HeadIDNumber: head.ID, Name: who.Name, IDNumber: who.ID, Relation: rel,
+			Township: town, Village: "东村", Kind: kind, RiskStatus: risk}
+	}
+	if _, err := db.ImportRegistry(ctx, []cases.RegistryMember{
+		member("H0001", p.A, p.A, "户主", "城关镇", cases.HouseholdLifted, cases.RiskCleared),
+		member("H0002", p.C, p.C, "户主", "河口乡", cases.HouseholdEdge, cases.RiskOpen),
+		member("H0007", k, k, "户主", "城关镇", cases.HouseholdLifted, cases.RiskCleared),
+		member("H0007", k, p.B, "配偶", "城关镇", cases.HouseholdLifted, cases.RiskCleared),
+	}, cases.RegistryImportOptions{AllowRemovals: true}); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "民政局", Category: "assistance", Period: "2026-11",
+		IDNumber: p.B.ID, Name: p.B.Name, Township: "城关镇"})
+	pgtest.InsertWarning(t, db, pgtest.Warning{Department: "人社局", Category: "employment", Period: "2026-11",
+		IDNumber: k.ID, Name: k.Name, Township: "城关镇"})
+	opt := dispatchOpts(false)
+	opt.Month, opt.Date = "2026-12", cases.MustDate("2026-12-10")
+	dec, err := db.Dispatch(ctx, opt)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if dec.CasesCreated != 0 || dec.Merged != 1 {
+		t.Errorf("December: %d created, %d merged; want both warnings in B's one open case, merged 1", dec.CasesCreated, dec.Merged)
+	}
+}

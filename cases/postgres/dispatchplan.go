@@ -79,6 +79,7 @@ func openCaseFacts(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, no string)
 // cases together (createCases). It counts into res and returns what the townships are told of.
 func (db *DB) executePlan(ctx context.Context, tx *sqlx.Tx, p cases.RoundPlan, opt cases.DispatchOptions, at time.Time, res *cases.DispatchResult) ([]cases.Outcome, error) {
 	var outs []cases.Outcome
+	merged := map[string]bool{} // merged counts cases: two households may join one
 	for _, ph := range p.Households {
 		switch ph.Action {
 		case cases.PlanMerge:
@@ -86,7 +87,10 @@ func (db *DB) executePlan(ctx context.Context, tx *sqlx.Tx, p cases.RoundPlan, o
 			if err != nil {
 				return nil, err
 			}
-			res.Merged++
+			if !merged[ph.Into.No] {
+				merged[ph.Into.No] = true
+				res.Merged++
+			}
 			res.DepartmentTasks += len(d.Tasks)
 			outs = append(outs, cases.Outcome{Dispatched: d, OtherTownships: ph.Household.OtherTownships})
 			res.Duplicates += len(ph.Duplicates)

@@ -251,3 +251,58 @@ func TestRegistryDiffRules(t *testing.T) {
 		t.Errorf("d, who left H2, is not kept as removed (%d, %v)", removedAt, err)
 	}
 }
+
+// TestRegistryMoveTakesTheCaseOfAPersonListedLater: F had a case as a person outside the
+// registry; a later export lists F in household H0006, and the next one moves H0006 to another
+// township. The case follows F (open cases follow people, docs/registry.md): it moved with the
+// household, and a dry run of that export said so first, moving nothing.
+func TestRegistryMoveTakesTheCaseOfAPersonListedLater(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db, p := dispatchtest.New(t)
+	clock := cases.MustDate("2026-11-10").At(9, 30)
+	db.Now = func() time.Time { return clock }
+	dispatchtest.Warn(t, db, p)
+	if _, err := db.Dispatch(ctx, cases.DispatchOptions{Month: "2026-11", Date: cases.MustDate("2026-11-10")}); err != nil {
+		t.Fatal(err)
+	}
+	caseF := caseOf(t, db, "head:"+p.F.ID, true)
+	if caseF.Township != "城关镇" {
+		t.Fatalf("F's case in %s, want 城关镇", caseF.Township)
+	}
+	member := func(no string, head, who dispatchtest.Person, rel, town, village, kind, risk string) cases.RegistryMember {
+		return cases.RegistryMember{HouseholdNo: no, HeadIDNumber: head.ID, Name: who.Name, IDNumber: who.ID, Relation: rel,
+			Township: town, Village: village, Kind: kind, RiskStatus: risk}
+	}
+	registry := func(town string) []cases.RegistryMember {
+		return []cases.RegistryMember{
+			member("H0001", p.A, p.A, "户主", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
+			member("H0001", p.A, p.B, "之子", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
+			member("H0002", p.C, p.C, "户主", "河口乡", "西村", cases.HouseholdEdge, cases.RiskOpen),
+			member("H0006", p.F, p.F, "户主", town, "北村", cases.HouseholdEdge, cases.RiskOpen),
+		}
+	}
+	clock = cases.MustDate("2026-12-01").At(9, 0)
+	if r, err := db.ImportRegistry(ctx, registry("城关镇"), cases.RegistryImportOptions{}); err != nil || r.Diff.Added != 1 || r.CasesMoved != 0 {
+		t.Fatalf("the export listing F: %+v, %v; want H0006 added, no case moved", r, err)
+	}
+	clock = cases.MustDate("2027-01-04").At(9, 0)
+	dry, err := db.ImportRegistry(ctx, registry("河口乡"), cases.RegistryImportOptions{DryRun: true})
+	if err != nil || dry.Diff.Changed != 1 || dry.CasesMoved != 1 {
+		t.Fatalf("dry run of H0006's move: %+v, %v; want 1 changed, 1 case moved", dry, err)
+	}
+	if c, _ := db.CaseByNo(ctx, caseF.No); c.Township != "城关镇" {
+		t.Errorf("the dry run moved %s to %s", c.No, c.Township)
+	}
+	r, err := db.ImportRegistry(ctx, registry("河口乡"), cases.RegistryImportOptions{})
+	if err != nil || r.CasesMoved != 1 {
+		t.Fatalf("H0006's move: %+v, %v; want F's case moved", r, err)
+	}
+	if c, _ := db.CaseByNo(ctx, caseF.No); c.Township != "河口乡" || c.DueOn != caseF.DueOn {
+		t.Errorf("F's case after H0006 moved: %s due %s; want 河口乡, due %s unchanged", c.Township, c.DueOn, caseF.DueOn)
+	}
+	// B's case stays: it is H0001's, whose township did not change.
+	if c := caseOf(t, db, "hh:H0001", true); c.Township != "城关镇" {
+		t.Errorf("H0001's case moved to %s", c.Township)
+	}
+}

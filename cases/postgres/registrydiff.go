@@ -331,7 +331,10 @@ func (l *RegistryLoad) decide(ctx context.Context, out *RegistryApplied) (bool, 
 		return false, err
 	}
 	if l.opt.DryRun {
-		return false, nil
+		// What the import would move, without moving it.
+		var err error
+		out.Moves, err = l.db.plannedMoves(ctx, tx, d.Changes)
+		return false, err
 	}
 	if d.TooManyRemovals() && !l.opt.AllowRemovals {
 		return false, cases.Errorf(cases.EConflict, "名册没有导入：这份文件会让 %d 户退出名册（现有 %d 户的 %.0f%%），超过 %.0f%%，可能是只导出了部分乡镇或部分户。"+
@@ -643,16 +646,27 @@ func insertRegistryHistory(ctx context.Context, tx *sqlx.Tx, changes, batch stri
 	return nil
 }
 
-// moveCases moves the open cases of households whose 乡镇 changed to the new township:
-// township and pending group reminders follow, the due date stays, the move is audited.
-func (db *DB) moveCases(ctx context.Context, tx *sqlx.Tx, batch string, now time.Time, cs []cases.RegistryChange) ([]cases.CaseMove, error) {
-	var moves []cases.CaseMove
+// caseToMove is an open case a re-import moves with its household to another township.
+type caseToMove struct {
+	before    cases.Case
+	household string
+	to        string
+}
+
+// casesToMove lists, for each household whose 乡镇 the change list changes, its open cases
+// not yet in the new township, locked: those of the household, and those of its members
+// that were opened before the registry listed them (a case of a person alone, with no
+// registry household of its own: open cases follow people, docs/registry.md).
+func (db *DB) casesToMove(ctx context.Context, tx *sqlx.Tx, cs []cases.RegistryChange) ([]caseToMove, error) {
+	var out []caseToMove
 	for _, c := range cs {
 		if c.Change != cases.RegChanged || c.IDNumber != "" || c.From == "" || c.From == c.To {
 			continue
 		}
 		var nos []string
-		if err := tx.SelectContext(ctx, &nos, `SELECT case_no FROM cases WHERE status <> 'closed' AND (household_key = $1 OR household_no = $2)
+		if err := tx.SelectContext(ctx, &nos, `SELECT case_no FROM cases c WHERE status <> 'closed' AND (household_key = $1 OR household_no = $2
+				OR (household_no = '' AND EXISTS (SELECT 1 FROM warnings w JOIN registry_members m ON m.id_number = w.id_number
+					WHERE w.case_id = c.id AND w.id_number <> '' AND m.household_no = $2 AND m.removed_at IS NULL)))
 			ORDER BY case_no FOR UPDATE`, "hh:"+c.Household, c.Household); err != nil {
 			return nil, fmt.Errorf("open cases of %s: %w", c.Household, err)
 		}
@@ -661,43 +675,71 @@ func (db *DB) moveCases(ctx context.Context, tx *sqlx.Tx, batch string, now time
 			if err != nil {
 				return nil, err
 			}
-			if before.Township == c.To {
-				continue
+			if before.Township != c.To {
+				out = append(out, caseToMove{before: before, household: c.Household, to: c.To})
 			}
-			if _, err := execTraced(ctx, tx, `UPDATE cases SET township_id = (SELECT id FROM townships WHERE name = $2), version = version + 1 WHERE id = $1`,
-				before.ID, c.To); err != nil {
-				return nil, fmt.Errorf("move case %s: %w", no, err)
-			}
-			if _, err := execTraced(ctx, tx, `UPDATE reminders SET target = $3, township_id = (SELECT id FROM townships WHERE name = $4)
-				WHERE case_id = $1 AND state = 'pending' AND target = $2`,
-				before.ID, cases.TargetGroup(before.Township), cases.TargetGroup(c.To), c.To); err != nil {
-				return nil, fmt.Errorf("reminders of %s: %w", no, err)
-			}
-			if err := InsertEvent(ctx, tx, db.Keys, before.ID, ActRegistryMove, before.Status, before.Status, cases.System, cases.Source("registry:"+batch), now,
-				map[string]any{"from": before.Township, "to": c.To, "household": c.Household}); err != nil {
-				return nil, err
-			}
-			after, err := caseByNo(ctx, tx, db.Keys, no, false)
-			if err != nil {
-				return nil, err
-			}
-			m := cases.CaseMove{Case: after, From: before.Township, To: c.To, Cadres: map[string][]string{}, Chats: map[string][2]string{}}
-			for _, t := range []string{m.From, m.To} {
-				n := cases.TownshipNotice{Township: t}
-				if err := fillNotice(ctx, tx, &n); err != nil {
-					return nil, err
-				}
-				m.Cadres[t], m.Chats[t] = n.Cadres, [2]string{n.AppChatID, n.WebhookKey}
-			}
-			var rows []warningRow
-			if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id = $1 ORDER BY w.id`, after.ID); err != nil {
-				return nil, fmt.Errorf("warnings of %s: %w", no, err)
-			}
-			if m.Warnings, err = facts(db.Keys, rows); err != nil {
-				return nil, fmt.Errorf("warnings of %s: %w", no, err)
-			}
-			moves = append(moves, m)
 		}
+	}
+	return out, nil
+}
+
+// plannedMoves is what a dry run says of casesToMove: the cases, from and to.
+func (db *DB) plannedMoves(ctx context.Context, tx *sqlx.Tx, cs []cases.RegistryChange) ([]cases.CaseMove, error) {
+	ms, err := db.casesToMove(ctx, tx, cs)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]cases.CaseMove, len(ms))
+	for i, m := range ms {
+		out[i] = cases.CaseMove{Case: m.before, From: m.before.Township, To: m.to}
+	}
+	return out, nil
+}
+
+// moveCases moves the open cases of households whose 乡镇 changed to the new township
+// (casesToMove): township and pending group reminders follow, the due date stays, the move
+// is audited.
+func (db *DB) moveCases(ctx context.Context, tx *sqlx.Tx, batch string, now time.Time, cs []cases.RegistryChange) ([]cases.CaseMove, error) {
+	planned, err := db.casesToMove(ctx, tx, cs)
+	if err != nil {
+		return nil, err
+	}
+	var moves []cases.CaseMove
+	for _, pm := range planned {
+		before, no := pm.before, pm.before.No
+		if _, err := execTraced(ctx, tx, `UPDATE cases SET township_id = (SELECT id FROM townships WHERE name = $2), version = version + 1 WHERE id = $1`,
+			before.ID, pm.to); err != nil {
+			return nil, fmt.Errorf("move case %s: %w", no, err)
+		}
+		if _, err := execTraced(ctx, tx, `UPDATE reminders SET target = $3, township_id = (SELECT id FROM townships WHERE name = $4)
+			WHERE case_id = $1 AND state = 'pending' AND target = $2`,
+			before.ID, cases.TargetGroup(before.Township), cases.TargetGroup(pm.to), pm.to); err != nil {
+			return nil, fmt.Errorf("reminders of %s: %w", no, err)
+		}
+		if err := InsertEvent(ctx, tx, db.Keys, before.ID, ActRegistryMove, before.Status, before.Status, cases.System, cases.Source("registry:"+batch), now,
+			map[string]any{"from": before.Township, "to": pm.to, "household": pm.household}); err != nil {
+			return nil, err
+		}
+		after, err := caseByNo(ctx, tx, db.Keys, no, false)
+		if err != nil {
+			return nil, err
+		}
+		m := cases.CaseMove{Case: after, From: before.Township, To: pm.to, Cadres: map[string][]string{}, Chats: map[string][2]string{}}
+		for _, t := range []string{m.From, m.To} {
+			n := cases.TownshipNotice{Township: t}
+			if err := fillNotice(ctx, tx, &n); err != nil {
+				return nil, err
+			}
+			m.Cadres[t], m.Chats[t] = n.Cadres, [2]string{n.AppChatID, n.WebhookKey}
+		}
+		var rows []warningRow
+		if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE w.case_id = $1 ORDER BY w.id`, after.ID); err != nil {
+			return nil, fmt.Errorf("warnings of %s: %w", no, err)
+		}
+		if m.Warnings, err = facts(db.Keys, rows); err != nil {
+			return nil, fmt.Errorf("warnings of %s: %w", no, err)
+		}
+		moves = append(moves, m)
 	}
 	return moves, nil
 }
