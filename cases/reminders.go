@@ -223,6 +223,13 @@ func CaseReminders(c Case, cal *Calendar, after time.Time) []Reminder {
 		add(caseReminder(c, RemindCaseDue, group, day))
 	}
 	first := cal.AddWorkingDays(c.DueOn, 1)
+	if !first.At(ReminderHour, 0).After(after) {
+		// Already overdue when planned (a round recorded with an earlier 交办 day): the
+		// overdue reminders and the office's escalation start today, or on the next working
+		// day, and their chain goes on from there; a day whose hour has passed sends at once.
+		first = cal.NextWorkingDay(DateOf(after))
+		return append(out, caseReminder(c, RemindCaseOverdue, group, first), caseReminder(c, RemindCaseEscalate, TargetOffice, first))
+	}
 	add(caseReminder(c, RemindCaseOverdue, group, first))
 	add(caseReminder(c, RemindCaseEscalate, TargetOffice, first))
 	return out

@@ -698,3 +698,35 @@ func startAndTick(t *testing.T, f *fixture) {
 		t.Fatal(err)
 	}
 }
+
+// TestACaseDispatchedOverdueIsRemindedAtOnce: a round recorded with an earlier 交办 day (the
+// office catching up) makes cases already past their due date. They got no reminder at
+// all: every moment of their plan had passed. Now the overdue reminder and the office's
+// escalation go out at once, and the overdue chain goes on the next working day.
+func TestACaseDispatchedOverdueIsRemindedAtOnce(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.clock.Set(cases.MustDate("2026-12-08").At(10, 0))
+	c := f.dispatch("2026-10", "城关镇", "张小甲", "H1", cases.MustDate("2026-10-09"))
+	startAndTick(t, f)
+	var got []string
+	for _, s := range f.sent() {
+		if strings.Contains(s, c.No) || strings.Contains(s, "case_") {
+			got = append(got, s)
+		}
+	}
+	want := []string{
+		"2026-12-08 case_escalate office " + c.No + " late",
+		"2026-12-08 case_overdue group:城关镇 " + c.No + " late",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("sent for a case overdue when dispatched:\n%s\nwant\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+	f.clock.Set(cases.MustDate("2026-12-09").At(9, 0))
+	if _, err := f.worker().Tick(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s := strings.Join(f.sent(), "\n"); !strings.Contains(s, "2026-12-09 case_overdue group:城关镇 "+c.No) {
+		t.Errorf("the next working day: %s\nwant the overdue reminder again", s)
+	}
+}
