@@ -3,6 +3,8 @@ package cases
 import (
 	"database/sql/driver"
 	"fmt"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -175,12 +177,20 @@ func (d *Date) UnmarshalText(b []byte) error {
 
 // ParseMonth reads YYYY-MM and returns its first day.
 func ParseMonth(s string) (Date, error) {
-	var y, m int
-	if _, err := fmt.Sscanf(strings.TrimSpace(s), "%d-%d", &y, &m); err != nil || m < 1 || m > 12 || y < 1900 {
+	m := monthForm.FindStringSubmatch(strings.TrimSpace(s))
+	if m == nil {
 		return Date{}, fmt.Errorf("月份“%s”格式不对，请写成 2026-11", s)
 	}
-	return Date{y, time.Month(m), 1}, nil
+	y, _ := strconv.Atoi(m[1])
+	mo, _ := strconv.Atoi(m[2])
+	if mo < 1 || mo > 12 || y < 1900 || y > 2100 {
+		return Date{}, fmt.Errorf("月份“%s”格式不对，请写成 2026-11", s)
+	}
+	return Date{y, time.Month(mo), 1}, nil
 }
+
+// monthForm is a month as people write it: 2026-11, or 2026-1 for 2026-01; nothing after it.
+var monthForm = regexp.MustCompile(`^([0-9]{4})-([0-9]{1,2})$`)
 
 // LastOfMonth returns the last calendar day of d's month.
 func (d Date) LastOfMonth() Date { return NewDate(d.Year, d.Month+1, 0) }

@@ -730,3 +730,43 @@ func TestACaseDispatchedOverdueIsRemindedAtOnce(t *testing.T) {
 		t.Errorf("the next working day: %s\nwant the overdue reminder again", s)
 	}
 }
+
+// TestListingAPastMonthPlansNothing: `reminders --month 2026-10` in December planned October's
+// cycle, and a running worker then sent its late notices and dispatch reminder, all at once.
+// A past month is listed as kept; what it called for and was never planned shows cancelled.
+func TestListingAPastMonthPlansNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	f.clock.Set(cases.MustDate("2026-11-02").At(8, 0))
+	if _, err := notify.ListMonth(ctx, f.db, cases.MustDate("2026-11-01")); err != nil { // November, kept
+		t.Fatal(err)
+	}
+	f.clock.Set(cases.MustDate("2026-12-08").At(10, 0))
+	stored := pgtest.Count(t, f.db, `SELECT count(*) FROM reminders`)
+	oct, err := notify.ListMonth(ctx, f.db, cases.MustDate("2026-10-01"))
+	if err != nil || len(oct) == 0 {
+		t.Fatalf("October: %d rows, %v", len(oct), err)
+	}
+	for _, r := range oct {
+		if r.State != "cancelled" || r.Note != notify.NotPlannedNote {
+			t.Errorf("October's %s %s on %s: %s %q, want listed as cancelled, never planned", r.Kind, r.Target, r.DueAt, r.State, r.Note)
+		}
+	}
+	nov, err := notify.ListMonth(ctx, f.db, cases.MustDate("2026-11-01"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := 0
+	for _, r := range nov {
+		if r.State == "pending" {
+			pending++
+		}
+	}
+	if pending == 0 || len(nov) != pgtest.Count(t, f.db, `SELECT count(*) FROM reminders WHERE key LIKE 'month:2026-11:%'`) {
+		t.Errorf("November, planned in November: %d rows, %d pending; want the kept ones, once each", len(nov), pending)
+	}
+	if n := pgtest.Count(t, f.db, `SELECT count(*) FROM reminders`); n != stored {
+		t.Errorf("listing past months stored %d reminders", n-stored)
+	}
+}

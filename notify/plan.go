@@ -7,6 +7,7 @@ package notify
 import (
 	"context"
 	"fmt"
+	"sort"
 	"time"
 
 	"github.com/fangpin/fangpin/cases"
@@ -104,17 +105,43 @@ type Row = cases.ReminderListing
 
 // ListMonth plans month's cycle on demand (idempotent, also for months ahead) and returns its
 // reminders by due moment: push nudges and late notices, the dispatch reminder, the
-// month-end and feedback reminders (docs/reminders.md, `fangpin reminders --month`).
+// month-end and feedback reminders (docs/reminders.md, `fangpin reminders --month`). A month
+// before the current one is never planned now: its reminders would be due at once, and a
+// running worker would send a past cycle's notices. It is listed as it was kept, and what it
+// called for that was never planned shows as cancelled.
 func ListMonth(ctx context.Context, db Store, month cases.Date) ([]Row, error) {
-	if _, err := PlanMonth(ctx, db, month); err != nil {
-		return nil, err
+	past := month.MonthKey() < cases.DateOf(db.Clock()).MonthKey()
+	if !past {
+		if _, err := PlanMonth(ctx, db, month); err != nil {
+			return nil, err
+		}
 	}
 	rows, err := db.ListReminders(ctx, "", "month:"+month.MonthKey()+":")
 	if err != nil {
 		return nil, fmt.Errorf("list reminders of %s: %w", month.MonthKey(), err)
 	}
+	if !past {
+		return rows, nil
+	}
+	od, towns, err := db.ReminderOrg(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("list reminders of %s: %w", month.MonthKey(), err)
+	}
+	kept := map[string]bool{}
+	for _, r := range rows {
+		kept[r.Kind+"|"+r.Target+"|"+r.DueAt.UTC().String()] = true
+	}
+	for _, r := range cases.MonthReminders(month, od, towns, db.Calendar()) {
+		if !kept[string(r.Kind)+"|"+r.Target+"|"+r.At.UTC().String()] {
+			rows = append(rows, Row{Kind: string(r.Kind), Target: r.Target, DueAt: r.At, State: "cancelled", Note: NotPlannedNote})
+		}
+	}
+	sort.SliceStable(rows, func(i, j int) bool { return rows[i].DueAt.Before(rows[j].DueAt) })
 	return rows, nil
 }
+
+// NotPlannedNote is why a past month's reminder that was never planned is listed as cancelled.
+const NotPlannedNote = "所属月份已过，当时未计划，不再发送"
 
 // SentByKind counts the reminders sent, by kind (the demo's closing line).
 func SentByKind(ctx context.Context, db Store) (map[string]int, error) {
