@@ -162,6 +162,8 @@ func TestCaseCommands(t *testing.T) {
 	// (closed cases are not overdue; an open department task of one is listed apart, below)
 	refuses(t, "逾期", strings.Split(overdue, "部门任务逾期")[0], h1.No, h2.No)
 	wants(t, "交办", f.say("zhaoliu", "交办 2026-12", false), "没有待交办")
+	// a month to come is no round: refused as the command line refuses it, nothing announced
+	wants(t, "交办 of next month", f.say("zhaoliu", "交办 2027-01", false), "批次月份“2027-01”晚于交办日所在的月份（2026-12），不能交办")
 	wants(t, "cadre 交办", f.say("zhangsan", "交办", false), "只有县扶贫办")
 	wants(t, "office 核查", f.say("zhaoliu", "核查 "+f.byKey["head:"+f.p.F.ID].No+" 纳入 x", false), "只有乡村干部")
 

@@ -32,8 +32,14 @@ func (db *DB) Dispatch(ctx context.Context, opt cases.DispatchOptions) (cases.Di
 	if opt.Month == "" {
 		opt.Month = opt.Date.MonthKey()
 	}
-	if _, err := cases.ParseMonth(opt.Month); err != nil {
+	m, err := cases.ParseMonth(opt.Month)
+	if err != nil {
 		return cases.DispatchResult{}, cases.Errorf(cases.EInvalid, "月份“%s”的格式不对，请写成 YYYY-MM，例如 2026-11。", opt.Month)
+	}
+	// A round is of the month it is dispatched in, or an earlier one the office catches up
+	// on; never of a month to come, whose data cannot have been pushed yet.
+	if opt.Month = m.MonthKey(); opt.Month > opt.Date.MonthKey() {
+		return cases.DispatchResult{}, cases.Errorf(cases.EInvalid, "批次月份“%s”晚于交办日所在的月份（%s），不能交办。", opt.Month, opt.Date.MonthKey())
 	}
 	if opt.Actor.UserID == "" {
 		opt.Actor = cases.System
@@ -42,7 +48,7 @@ func (db *DB) Dispatch(ctx context.Context, opt cases.DispatchOptions) (cases.Di
 		opt.Source = "dispatch:" + cases.Source(opt.Month)
 	}
 	res := cases.DispatchResult{Round: opt.Month, ByTownship: map[string]int{}, HeldList: []cases.HeldWarning{}, DryRun: opt.DryRun}
-	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+	err = db.InTx(ctx, func(tx *sqlx.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(dispatchLockKey)); err != nil {
 			return fmt.Errorf("dispatch lock: %w", err)
 		}

@@ -49,14 +49,7 @@ func runDispatch(ctx context.Context, env *Env, args []string) error {
 		if err != nil {
 			return err
 		}
-		day := opt.Date
-		if day.IsZero() {
-			day = cases.DateOf(env.now())
-		}
-		if m > day.MonthKey() {
-			return fmt.Errorf("批次月份“%s”晚于交办日所在的月份（%s），不能交办", m, day.MonthKey())
-		}
-		opt.Month = m
+		opt.Month = m // a month after the dispatch day's is refused by the store, as in chat
 	}
 	db, err := env.MigratedDB(ctx)
 	if err != nil {
