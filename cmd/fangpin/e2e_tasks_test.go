@@ -115,9 +115,10 @@ func TestEndToEndHeldWarningsDepartmentTasksAndVisits(t *testing.T) {
 	wantIn(t, "merged task", replyWith(t, ctx, sim, "liaison_rsj", 0, "【部门交办】"), hc.No)
 	wantIn(t, "人社局 办理", say("liaison_rsj", "办理 "+hc.No+" 已推荐到扶贫车间就业", "已记录"), "人社局")
 
-	// Round 3: 50 % above what was verified: a new case.
+	// Round 3 (December's again, the clock being real: a round of a month to come is
+	// refused): 50 % above what was verified: a new case.
 	medical("2026-12", "30000.00")
-	wantIn(t, "交办 3", say("zhaoliu", "交办 2027-01", "批次"), "新建案件 1 件")
+	wantIn(t, "交办 3", say("zhaoliu", "交办 2026-12", "批次"), "新建案件 1 件")
 	if again := caseOf(sick.id); again.ID == sc.ID || again.Status != cases.StatusDispatched {
 		t.Errorf("released household: %+v", again)
 	}

@@ -3,6 +3,8 @@ package main
 import (
 	"strings"
 	"testing"
+
+	"github.com/fangpin/fangpin/cases/synth"
 )
 
 // A flag the command cannot read is refused in Chinese, naming the flag and what it takes,
@@ -25,5 +27,15 @@ func TestFlagMistakesAreToldInChinese(t *testing.T) {
 			strings.Contains(stderr, "invalid") || strings.Contains(stderr, "Usage") || strings.Contains(stderr, "flag") {
 			t.Errorf("%v: exit %d, stdout %q, stderr %q; want %q and the usage", tc.args, code, stdout, stderr, tc.want)
 		}
+	}
+}
+
+// A refusal reads as its own Chinese message: "失败：not_found: 名册中没有…" showed the
+// error's code to the office.
+func TestRefusalsShowNoErrorCode(t *testing.T) {
+	withExampleOrg(t)
+	code, stdout, stderr := runIntakeCLI(t, "registry", "member", "--json", synth.New(5).IDNumber(1970))
+	if code == 0 || stdout != "" || !strings.HasPrefix(stderr, "失败：名册中没有") || strings.Contains(stderr, "not_found") {
+		t.Errorf("registry member of nobody: exit %d, stdout %q, stderr %q; want the refusal's own message", code, stdout, stderr)
 	}
 }

@@ -12,6 +12,8 @@ import (
 	"runtime/debug"
 	"sort"
 	"syscall"
+
+	"github.com/fangpin/fangpin/cases"
 )
 
 // command is one subcommand: it parses its own flags from args.
@@ -93,11 +95,21 @@ func Main(args []string) int {
 	defer env.Close()
 	if err := cmd.run(ctx, env, args[1:]); err != nil {
 		if !errors.Is(err, errUsage) {
-			fmt.Fprintf(os.Stderr, "失败：%v\n", err)
+			fmt.Fprintf(os.Stderr, "失败：%s\n", failure(err))
 		}
 		return 1
 	}
 	return 0
+}
+
+// failure is what the person who ran the command reads: a refusal's own Chinese message,
+// without the code and the wrapping context its error carries for the logs ("not_found: …",
+// "apply registry: …"); anything else as it is, since it is all there is to go on.
+func failure(err error) string {
+	if cases.ErrorCode(err) != cases.EInternal {
+		return cases.ErrorMessage(err)
+	}
+	return err.Error()
 }
 
 func usage() {
