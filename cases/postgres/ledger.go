@@ -199,6 +199,23 @@ func (db *DB) transition(ctx context.Context, no string, actor cases.Actor, cmd 
 	return after, nil
 }
 
+// reopenable refuses to reopen a closed case (抽查不合格) while its household has another
+// open case: a household has one open case at a time (cases_open_household), and the
+// update would fail on it.
+func reopenable(ctx context.Context, tx *sqlx.Tx, c cases.Case) error {
+	var other string
+	err := tx.GetContext(ctx, &other, `SELECT case_no FROM cases WHERE household_key = $1 AND status <> 'closed' AND id <> $2 LIMIT 1`,
+		c.HouseholdKey, c.ID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("open case of %s: %w", c.HouseholdKey, err)
+	}
+	return cases.Errorf(cases.EConflict, "案件 %s 暂不能退回重办：该户已有在办案件 %s，同一户同时只能有一件在办。"+
+		"请乡镇在 %s 中一并重新核查；%s 办结后，可再对 %s 登记抽查不合格。", c.No, other, other, other, c.No)
+}
+
 // TransitionTx is Transition on a transaction the caller owns (a dispatch round adds
 // warnings to open cases inside its own transaction). cmd.Now must be set.
 func (db *DB) TransitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor cases.Actor, cmd cases.Command, src cases.Source) (cases.Case, error) {
@@ -215,6 +232,11 @@ func (db *DB) transitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor ca
 	after, err := cases.Apply(before, actor, cmd, db.Cal)
 	if err != nil {
 		return cases.Case{}, err
+	}
+	if before.Status == cases.StatusClosed && after.Status != cases.StatusClosed {
+		if err := reopenable(ctx, tx, before); err != nil {
+			return cases.Case{}, err
+		}
 	}
 	_, err = tx.ExecContext(ctx, `
 		UPDATE cases SET status = $2, result = $3, reason = $4, due_on = $5, verified_at = $6,

@@ -4,8 +4,11 @@ import (
 	"context"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/jmoiron/sqlx"
 
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres/monthtest"
@@ -155,5 +158,42 @@ func TestSpotCheckFailureReturnsTheCaseThroughTransition(t *testing.T) {
 	office, _ := db.Actor(ctx, "zhaoliu")
 	if _, err := db.SpotCheck(ctx, nos[2], office, true, "", "msg-z", nil); cases.ErrorCode(err) != cases.EForbidden {
 		t.Fatalf("office recording a spot check: %v", err)
+	}
+}
+
+// TestSpotCheckFailureOfAHouseholdWithAnotherOpenCase: a closed case cannot be returned
+// while its household has a newer open case (one open case a household): the supervisor got
+// "系统出了点问题" from the unique index. Now the refusal names the open case and what to do,
+// and nothing changes.
+func TestSpotCheckFailureOfAHouseholdWithAnotherOpenCase(t *testing.T) {
+	t.Parallel()
+	db, nos := monthtest.Setup(t)
+	ctx := context.Background()
+	on := cases.MustDate("2026-12-11")
+	db.Now = func() time.Time { return on.At(15, 0) }
+	closed, err := db.CaseByNo(ctx, nos[0])
+	if err != nil || closed.Status != cases.StatusClosed {
+		t.Fatalf("%s: %+v %v, want a closed case", nos[0], closed.Status, err)
+	}
+	var newer string
+	err = db.InTx(ctx, func(tx *sqlx.Tx) error {
+		if err := postgres.EnsureRound(ctx, tx, "2026-12", on); err != nil {
+			return err
+		}
+		_, newer, err = postgres.InsertCase(ctx, tx, db.Keys, postgres.NewCase{Round: "2026-12", Kind: cases.KindNew,
+			HouseholdKey: closed.HouseholdKey, HeadName: closed.HeadName, HeadIDNumber: closed.HeadIDNumber, Village: closed.Village,
+			Township: closed.Township, DispatchedAt: on.At(9, 0), DueOn: db.Cal.AddWorkingDays(on, 20)}, cases.System, "test")
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sup, _ := db.Actor(ctx, monthtest.Supervisor)
+	_, err = db.SpotCheck(ctx, nos[0], sup, false, "台账与实际不符", "msg-x", nil)
+	if cases.ErrorCode(err) != cases.EConflict || !strings.Contains(cases.ErrorMessage(err), "该户已有在办案件 "+newer) {
+		t.Fatalf("不合格 of %s beside open %s: %v, want a refusal naming %s", nos[0], newer, err, newer)
+	}
+	if c, _ := db.CaseByNo(ctx, nos[0]); c.Status != cases.StatusClosed || c.Returns != closed.Returns {
+		t.Errorf("the refused 不合格 changed %s: %s, returns %d", c.No, c.Status, c.Returns)
 	}
 }
