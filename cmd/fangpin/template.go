@@ -18,8 +18,9 @@ func runTemplate(ctx context.Context, env *Env, args []string) error {
 	category := fs.String("category", "", "风险类别代码，例如 medical")
 	org := fs.Bool("org", false, "写组织文件模板（乡镇、部门、人员）")
 	out := fs.String("o", "", "输出文件 FILE.xlsx")
+	asJSON := fs.Bool("json", false, "在标准输出打印 JSON（写了哪个文件、哪个模板）")
 	if err := parseFlags(fs, args); err != nil || fs.NArg() != 0 || *out == "" || (*category == "") == !*org {
-		fmt.Fprintln(os.Stderr, "用法：fangpin template --category 类别代码 -o FILE.xlsx，或 fangpin template --org -o FILE.xlsx")
+		fmt.Fprintln(os.Stderr, "用法：fangpin template [--json] --category 类别代码 -o FILE.xlsx，或 fangpin template [--json] --org -o FILE.xlsx")
 		return errUsage
 	}
 	var buf bytes.Buffer
@@ -48,6 +49,17 @@ func runTemplate(ctx context.Context, env *Env, args []string) error {
 	}
 	if err := os.WriteFile(*out, buf.Bytes(), 0o644); err != nil {
 		return fmt.Errorf("写入 %s 失败：%w", *out, err)
+	}
+	if *asJSON {
+		name := "org"
+		if !*org {
+			name = *category
+		}
+		return printJSON(struct {
+			File     string `json:"file"`
+			Template string `json:"template"`
+			Bytes    int    `json:"bytes"`
+		}{*out, name, buf.Len()})
 	}
 	return nil
 }

@@ -26,8 +26,11 @@ func TestTemplatesReadBackAndImport(t *testing.T) {
 	dir := t.TempDir()
 	for _, cat := range cases.Categories {
 		path := filepath.Join(dir, string(cat)+".xlsx")
-		if code, _, stderr := runIntakeCLI(t, "template", "--category", string(cat), "-o", path); code != 0 {
-			t.Fatalf("template %s: exit %d, %s", cat, code, stderr)
+		// --json like every subcommand (it was refused as an unknown flag)
+		code, out, stderr := runIntakeCLI(t, "template", "--json", "--category", string(cat), "-o", path)
+		var said struct{ File, Template string }
+		if code != 0 || json.Unmarshal([]byte(out), &said) != nil || said.File != path || said.Template != string(cat) {
+			t.Fatalf("template %s: exit %d, stdout %q, %s", cat, code, out, stderr)
 		}
 		f, err := excelize.OpenFile(path)
 		if err != nil {
