@@ -10,7 +10,8 @@ var pushMonth = regexp.MustCompile(`^(\d{4})-(0[1-9]|1[0-2])$`)
 
 // ParsePushPeriod checks the period a department names for a push and returns the month
 // it is stored under. A period is exactly YYYY-MM, or for education a 学年 YYYY-YYYY
-// (stored as the April its push is due, the month PushCycle counts it for), and never later
+// (stored, as any month of it, as the April its push is due, the month PushCycle counts
+// it for), and never later
 // than today's month (education: today's 学年): a push is about what has happened.
 // The CLI, the push API and the 期间 chat command all ask this one function.
 func ParsePushPeriod(c Category, s string, today Date) (string, error) {
@@ -40,7 +41,10 @@ func ParsePushPeriod(c Category, s string, today Date) (string, error) {
 		if got > now {
 			return "", Errorf(EInvalid, "期次“%s”晚于当前学年 %s，只能推送当前或以往学年的数据", s, SchoolYearOf(today))
 		}
-		return month, nil
+		// Any month of a 学年 is that 学年: stored as one month, so that the same file
+		// pushed as 2026-11 and as 2026-2027 is one push (duplicate_of, replaced), and its
+		// warnings one period.
+		return strconv.Itoa(got) + "-04", nil
 	}
 	if month > today.MonthKey() {
 		return "", Errorf(EInvalid, "期次“%s”晚于本月（%s），只能推送本月或以往月份的数据", s, today.MonthKey())

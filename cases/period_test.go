@@ -24,8 +24,9 @@ func TestParsePushPeriod(t *testing.T) {
 		{CatEducation, "2025-2026", "2026-04"},
 		{CatEducation, "2027-2028", ""}, // next 学年
 		{CatEducation, "2026-2028", ""},
-		{CatEducation, "2026-11", "2026-11"},
-		{CatEducation, "2027-03", "2027-03"}, // a month of the current 学年
+		{CatEducation, "2026-11", "2027-04"}, // a month of a 学年 is that 学年
+		{CatEducation, "2027-03", "2027-04"}, // a month of the current 学年
+		{CatEducation, "2026-05", "2026-04"}, // of the last one
 		{CatEducation, "2027-09", ""},        // the next 学年's
 		{CatEducation, "2026—2027", ""},
 	} {

@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/xuri/excelize/v2"
 
@@ -129,5 +130,32 @@ func TestImportReadsByTheStoredMapping(t *testing.T) {
 	code, stdout, _ = runIntakeCLI(t, "mapping", "--dept", "民政局", "--json")
 	if code != 0 || !strings.Contains(stdout, `"证件X":"身份证号"`) || !strings.Contains(stdout, `"农村低保X":"低保"`) {
 		t.Fatalf("fangpin mapping: %s", stdout)
+	}
+}
+
+// An education push names its 学年 or any month of it: the same file pushed as 2026-2027 and
+// as 2026-11 is one push. It was stored under the month given, so the second was a new batch
+// (duplicate_of null, replaced 0) whose warnings doubled the first's.
+func TestEducationPeriodIsItsSchoolYear(t *testing.T) {
+	withExampleOrg(t)
+	path := filepath.Join(t.TempDir(), "edu.xlsx")
+	if code, _, stderr := runIntakeCLI(t, "template", "--category", "education", "-o", path); code != 0 {
+		t.Fatal(stderr)
+	}
+	today := cases.DateOf(time.Now())
+	imp := func(period string) cases.Batch {
+		t.Helper()
+		code, stdout, stderr := runIntakeCLI(t, "import", "--dept", "教体局", "--category", "education", "--period", period, "--json", path)
+		var b cases.Batch
+		if code != 0 || json.Unmarshal([]byte(stdout), &b) != nil {
+			t.Fatalf("import --period %s: exit %d, %s", period, code, stderr)
+		}
+		return b
+	}
+	first := imp(cases.SchoolYearOf(today))
+	again := imp(today.MonthKey())
+	if again.DuplicateOf == nil || *again.DuplicateOf != first.ID || again.Period != first.Period {
+		t.Errorf("the same file as %s: batch %s (period %s, duplicate_of %v); want the push of %s, %s",
+			today.MonthKey(), again.ID, again.Period, again.DuplicateOf, cases.SchoolYearOf(today), first.ID)
 	}
 }
