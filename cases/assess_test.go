@@ -145,6 +145,13 @@ func TestTownshipLinesAndTheirTotalFollowOneRule(t *testing.T) {
 	if open.Score != nil || open.OnTimeRate != nil || open.FeedbackRate != nil {
 		t.Errorf("all open, not yet due, two spot checks passed: score %v, want none (—), never 100", open.Score)
 	}
+	// Still all open and none due once the month is over: no score either, though the
+	// feedback rate is measured (every case verified, awaiting 录入, made it 100).
+	verified := TownshipScore{Name: "城关镇", Dispatched: 3, Open: 3, Verified: 3, FedBack: 3, FeedbackDue: true}
+	verified.Fill()
+	if verified.Score != nil || verified.FeedbackRate == nil || *verified.FeedbackRate != 1 {
+		t.Errorf("month over, all verified, none due: score %v, feedback %v; want no score, feedback 1", verified.Score, verified.FeedbackRate)
+	}
 	late := TownshipScore{Name: "河口乡", Dispatched: 4, Open: 4, Overdue: 1}
 	late.Fill()
 	if late.Score == nil || *late.Score != 0 || late.OnTimeRate == nil || *late.OnTimeRate != 0 {

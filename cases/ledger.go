@@ -346,8 +346,9 @@ func (t TownshipScore) FeedbackOf() int {
 // Fill fills the rates and the score from the counts: the one rule of every township line
 // and of the 合计 (SumTownships). Feedback is judged only once the month is over: until its
 // last day has passed, every township still has time, and the part is left out rather than
-// counted as 0. A township with nothing judged — no case decided and no feedback due — has
-// no score (a spot check of open cases alone does not make one 100).
+// counted as 0. A township with no case decided — all its cases open and not yet due — has
+// no score, even once its feedback is due (docs/assessment.md): its feedback alone would make
+// it 100 or 0, and a spot check of open cases alone would make it 100.
 func (t *TownshipScore) Fill() {
 	fedBack, due := t.FedBack, t.FeedbackOf()
 	if due == 0 {
@@ -356,7 +357,7 @@ func (t *TownshipScore) Fill() {
 	t.OnTimeRate = Rate(t.OnTime, t.Decided())
 	t.FeedbackRate = Rate(fedBack, due)
 	t.Score = nil
-	if t.Decided() > 0 || due > 0 {
+	if t.Decided() > 0 {
 		t.Score = ScoreTownship(t.OnTime, t.Decided(), t.SpotPassed(), t.SpotChecked, fedBack, due)
 	}
 }
