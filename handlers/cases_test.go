@@ -161,6 +161,12 @@ func TestCaseCommands(t *testing.T) {
 	wants(t, "逾期", overdue, "城关镇", "河口乡", "已逾期 1 个工作日")
 	// (closed cases are not overdue; an open department task of one is listed apart, below)
 	refuses(t, "逾期", strings.Split(overdue, "部门任务逾期")[0], h1.No, h2.No)
+	// in 城关镇's group, 城关镇's cases only: a group answers for its own township
+	f.router.Groups = f.db // groups bound to townships, as in serve
+	inGroup := f.say("zhaoliu", "逾期", true)
+	f.router.Groups = nil
+	wants(t, "逾期 in 城关镇's group", inGroup, "城关镇")
+	refuses(t, "逾期 in 城关镇's group", inGroup, "河口乡")
 	wants(t, "交办", f.say("zhaoliu", "交办 2026-12", false), "没有待交办")
 	// a month to come is no round: refused as the command line refuses it, nothing announced
 	wants(t, "交办 of next month", f.say("zhaoliu", "交办 2027-01", false), "批次月份“2027-01”晚于交办日所在的月份（2026-12），不能交办")

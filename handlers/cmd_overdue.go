@@ -16,13 +16,23 @@ func (h *Cases) overdueCommand() *Command {
 		Summary: "各乡镇已逾期未办结的案件",
 		Run: func(ctx context.Context, req Request) (string, error) {
 			today, cal := cases.DateOf(h.now()), h.cal()
-			cs, err := h.Ledger.ListCases(ctx, cases.CaseFilter{OpenOnly: true, DueBefore: &today})
+			// a group answers only for its own township (docs/privacy.md)
+			cs, err := h.Ledger.ListCases(ctx, cases.CaseFilter{OpenOnly: true, DueBefore: &today, Township: req.GroupTownship})
 			if err != nil {
 				return "", err
 			}
 			ts, err := h.Ledger.OverdueTasks(ctx, today)
 			if err != nil {
 				return "", err
+			}
+			if req.GroupTownship != "" {
+				var mine []cases.Task
+				for _, t := range ts {
+					if t.Township == req.GroupTownship {
+						mine = append(mine, t)
+					}
+				}
+				ts = mine
 			}
 			if len(cs) == 0 {
 				return fmt.Sprintf("截至 %s，没有逾期未办结的案件。", today) + overdueTasks(ts, today, h.cal()), nil

@@ -127,16 +127,20 @@ func (l *Reports) progress(ctx context.Context, req Request) (string, error) {
 	if len(rest) > 1 {
 		return "", cases.Errorf(cases.EInvalid, "请这样写：进度 [乡镇] [YYYY-MM]，例如：进度 城关镇 2026-11")
 	}
-	town := ""
+	town := req.GroupTownship // a group answers only for its own township
 	if len(rest) == 1 {
 		names, err := l.Store.TownshipNames(ctx)
 		if err != nil {
 			return "", err
 		}
-		var ok bool
-		if town, ok = names[rest[0]]; !ok {
+		named, ok := names[rest[0]]
+		if !ok {
 			return "", cases.Errorf(cases.EInvalid, "没有名为“%s”的乡镇，请核对名称，例如：进度 城关镇 %s", rest[0], month)
 		}
+		if town != "" && named != town {
+			return "", cases.Errorf(cases.EForbidden, "这是%s的工作群，这里只回答%s的进度。%s的进度请私聊我发送：进度 %s %s", town, town, named, named, month)
+		}
+		town = named
 	}
 	a, err := l.Store.Assess(ctx, month)
 	if err != nil {
@@ -166,7 +170,7 @@ func (l *Reports) progress(ctx context.Context, req Request) (string, error) {
 				t.OwingResult, t.Returned, t.SpotChecked, t.SpotFailed)
 			fmt.Fprintf(&b, "\n得分构成：按时办结率 %s ×50，抽查合格率 %s ×30，月底反馈率 %s ×20（无可考核的项不计，其余按比例折算）。",
 				percent(t.OnTimeRate, "暂无到期案件"), percent(cases.Rate(t.SpotPassed(), t.SpotChecked), "未抽查"),
-				percent(t.FeedbackRate, "本月无案件"))
+				percent(t.FeedbackRate, feedbackNone(t)))
 		}
 	}
 	if town == "" {
@@ -195,6 +199,15 @@ func (l *Reports) progress(ctx context.Context, req Request) (string, error) {
 	return b.String(), nil
 }
 
+// feedbackNone says why a township has no feedback rate: its month is not over yet, or it
+// had no case that owes a 核查结论.
+func feedbackNone(t cases.TownshipScore) string {
+	if !t.FeedbackDue {
+		return "月底后计算"
+	}
+	return "本月无需反馈的案件"
+}
+
 // officeLine is the office's own timeliness: the round dispatched by the 10th.
 func officeLine(o cases.OfficeScore) string {
 	switch {
@@ -215,6 +228,9 @@ func (l *Reports) stats(ctx context.Context, req Request) (string, error) {
 	}
 	if len(rest) > 0 {
 		return "", cases.Errorf(cases.EInvalid, "请这样写：统计 [YYYY-MM]，例如：统计 2026-11")
+	}
+	if req.GroupTownship != "" {
+		return "", cases.Errorf(cases.EForbidden, "“统计”是全县的汇总，请私聊我发送；这个群是%s的工作群，可以发“进度”查看本乡镇的情况。", req.GroupTownship)
 	}
 	a, err := l.Store.Assess(ctx, month)
 	if err != nil {

@@ -58,6 +58,7 @@ func setupRouter(t *testing.T) (*postgres.DB, []string, *handlers.Router, string
 	db, nos := monthtest.Setup(t)
 	out := &pgqueue.Outbox{DB: db}
 	r := handlers.NewRouter(db, out, nil)
+	r.Groups = db // groups are bound to townships, as in serve
 	dir := t.TempDir()
 	l := &handlers.Reports{Store: db, Out: out}
 	r.Register(l.Commands()...)
@@ -106,6 +107,26 @@ func TestProgressAndStatsUseTheAssessment(t *testing.T) {
 	}
 	if got = say(t, db, r, "m5", "zhangsan", "进度"); !strings.Contains(got, "只有县扶贫办") {
 		t.Errorf("cadre asking 进度: %s", got)
+	}
+	// In 城关镇's group the office hears 城关镇's progress only, and no county-wide figures.
+	group := func(id, text string) string {
+		t.Helper()
+		r.HandleMessage(context.Background(), bot.Message{ID: id, UserID: "zhaoliu", Text: text, ChatType: "group", ChatID: "wrCG0001"})
+		m, ok := outbox(t, db)["reply:"+id]
+		if !ok {
+			t.Fatalf("no reply to %q in the group", text)
+		}
+		return m.Body["content"].(string)
+	}
+	got = group("g1", "进度 2026-11")
+	if !strings.Contains(got, "城关镇：交办 5") || strings.Contains(got, "河口乡") || strings.Contains(got, "全县合计") || strings.Contains(got, "部门考核") {
+		t.Errorf("进度 in 城关镇's group:\n%s", got)
+	}
+	if got = group("g2", "进度 河口乡 2026-11"); !strings.Contains(got, "这里只回答城关镇的进度") {
+		t.Errorf("进度 河口乡 in 城关镇's group: %s", got)
+	}
+	if got = group("g3", "统计 2026-11"); !strings.Contains(got, "请私聊我发送") || strings.Contains(got, "共交办") {
+		t.Errorf("统计 in a township's group: %s", got)
 	}
 }
 

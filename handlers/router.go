@@ -47,6 +47,9 @@ type Request struct {
 	Name  string   // the command word
 	Args  []string // the words after it
 	Rest  string   // everything after the command word as typed, trimmed: read free text with Text
+	// GroupTownship is the township of the group chat the command came from ("" in private
+	// chat): a group answers only for its own township (docs/privacy.md).
+	GroupTownship string
 }
 
 // Text is the free text after the command's first n arguments (理由, 说明, 措施, 情况), exactly as
@@ -340,10 +343,13 @@ func (r *Router) answer(ctx context.Context, m bot.Message) (string, []string) {
 		}
 		return fmt.Sprintf("抱歉，我不认识“%s”这个命令。\n\n%s", name, r.help(actor)), typed
 	}
+	groupTown := ""
 	if m.InGroup() && r.Groups != nil {
-		if refusal := r.groupRefusal(ctx, m, actor); refusal != "" {
+		town, refusal := r.groupRefusal(ctx, m, actor)
+		if refusal != "" {
 			return refusal, typed
 		}
+		groupTown = town
 	}
 	if !cmd.allowed(actor.Role) {
 		r.refused(ctx, m, actor, cmd)
@@ -352,7 +358,7 @@ func (r *Router) answer(ctx context.Context, m bot.Message) (string, []string) {
 		}
 		return fmt.Sprintf("“%s”只有%s可以使用，您是%s。发送“帮助”查看您能用的命令。", cmd.Name, roleList(cmd.Roles), actor.Role.Label()), typed
 	}
-	out, err := cmd.Run(ctx, Request{Msg: m, Actor: actor, Name: name, Args: args, Rest: rest})
+	out, err := cmd.Run(ctx, Request{Msg: m, Actor: actor, Name: name, Args: args, Rest: rest, GroupTownship: groupTown})
 	if err != nil {
 		if code := cases.ErrorCode(err); code == cases.EInternal {
 			r.Log.ErrorContext(ctx, "command failed", "cmd", cmd.Name, "user", m.UserID, "msg", m.ID, "err", err)
@@ -437,17 +443,17 @@ func roleList(rs []cases.Role) string {
 // county's office and supervisors), or an unknown group that a cadre's first use binds to a
 // township that has none yet. Department liaisons answer for every township, so only
 // privately.
-func (r *Router) groupRefusal(ctx context.Context, m bot.Message, a cases.Actor) string {
+func (r *Router) groupRefusal(ctx context.Context, m bot.Message, a cases.Actor) (town, refusal string) {
 	town, err := r.Groups.ChatTownship(ctx, m.ChatID)
 	if err != nil {
 		r.Log.ErrorContext(ctx, "township of group", "msg", m.ID, "err", err)
-		return "抱歉，系统暂时无法确认这个群属于哪个乡镇，请稍后再试，或私聊我发送命令。"
+		return "", "抱歉，系统暂时无法确认这个群属于哪个乡镇，请稍后再试，或私聊我发送命令。"
 	}
 	if town == "" && a.Role == cases.RoleCadre && a.Township != "" {
 		bound, err := r.Groups.BindChat(ctx, a.Township, m.ChatID)
 		if err != nil {
 			r.Log.ErrorContext(ctx, "bind group", "msg", m.ID, "err", err)
-			return "抱歉，系统暂时无法确认这个群属于哪个乡镇，请稍后再试，或私聊我发送命令。"
+			return "", "抱歉，系统暂时无法确认这个群属于哪个乡镇，请稍后再试，或私聊我发送命令。"
 		}
 		if bound {
 			r.Log.InfoContext(ctx, "group bound to its township", "township", a.Township, "chat", m.ChatID, "by", m.UserID)
@@ -458,11 +464,11 @@ func (r *Router) groupRefusal(ctx context.Context, m bot.Message, a cases.Actor)
 	case town == "":
 		// The chat id is what an org file's aibot_chat needs to name this group.
 		r.Log.InfoContext(ctx, "command in a group of no township", "chat", m.ChatID, "by", m.UserID)
-		return "您好！这个群不是登记过的乡镇工作群，我在这里不回答查询。请在本乡镇的防返贫工作群里 @我，或私聊我发送命令。"
+		return "", "您好！这个群不是登记过的乡镇工作群，我在这里不回答查询。请在本乡镇的防返贫工作群里 @我，或私聊我发送命令。"
 	case a.Role == cases.RoleLiaison:
-		return "您好！部门联络员的命令涉及多个乡镇，请私聊我发送，我不在乡镇工作群里回答。"
+		return "", "您好！部门联络员的命令涉及多个乡镇，请私聊我发送，我不在乡镇工作群里回答。"
 	case a.Township != "" && a.Township != town:
-		return fmt.Sprintf("您好！这是%s的工作群，您是%s的干部，我在这里不回答您的查询。请在%s的工作群里 @我，或私聊我发送命令。", town, a.Township, a.Township)
+		return "", fmt.Sprintf("您好！这是%s的工作群，您是%s的干部，我在这里不回答您的查询。请在%s的工作群里 @我，或私聊我发送命令。", town, a.Township, a.Township)
 	}
-	return ""
+	return town, ""
 }
