@@ -41,7 +41,7 @@ func (h *Cases) taskDoneCommand() *Command {
 func (h *Cases) referCommand() *Command {
 	const usage = "转办 <编号> <部门> <说明>"
 	return &Command{
-		Name: "转办", Roles: []cases.Role{cases.RoleOffice}, Usage: usage,
+		Name: "转办", Roles: []cases.Role{cases.RoleOffice}, Public: 2, Usage: usage,
 		Example: "转办 YJ202611-0001 住建局 请核实房屋安全情况",
 		Summary: "把案件交给相关部门办理（增加一项部门任务）",
 		Run: func(ctx context.Context, req Request) (string, error) {

@@ -54,6 +54,12 @@ func TestDepartmentTaskCommands(t *testing.T) {
 	if len(f.out.got) != 1 || f.out.got[0].Target != "zjj" || !strings.Contains(string(f.out.got[0].Body), "办理 "+fc.No) {
 		t.Errorf("转办 told the liaisons: %+v", f.out.got)
 	}
+	// the department is no secret: a group reply names it even when the 说明 holds what must
+	// not be shown ("已转办给（不在群里显示）" read as if the department were hidden)
+	ref2 := f.router.GroupAnswer(ctx, bot.Message{ID: "m-refer-group", UserID: "zhaoliu", ChatType: "group", ChatID: "wrCG0001",
+		ResponseURL: "http://resp/x", Text: "转办 " + fc.No + " 民政局 户主" + f.p.F.ID + "患病，建议临时救助3000元"})
+	wants(t, "转办 to 民政局 in a group", ref2, "已转办给民政局")
+	refuses(t, "转办 to 民政局 in a group", ref2, f.p.F.ID, "3000")
 	wants(t, "liaison sees the referred case", f.say("zjj", "查看 "+fc.No, false), fc.No, "部门任务")
 	// A liaison reads only the warnings of its department on a case routed elsewhere.
 	h1 := f.byKey["hh:H0001"]
