@@ -54,6 +54,9 @@ type Summary struct {
 	// Warnings: villages of the org file and of the registry that do not agree
 	// (cases.VillageWarnings), filled by the caller once the import is applied.
 	Warnings []string `json:"warnings,omitempty"`
+	// Refused says why the whole file was not taken (too many refused rows, too many
+	// removals); the counts and errors above still tell what was read.
+	Refused string `json:"refused,omitempty"`
 }
 
 // RefusedHousehold is a household a refused row held back, with that household's errors

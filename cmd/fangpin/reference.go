@@ -120,6 +120,13 @@ func runRegistry(ctx context.Context, env *Env, args []string) error {
 		cases.RegistryImportOptions{AllowRemovals: *allowRemovals, Filename: filepath.Base(fs.Arg(0)), DryRun: *dryRun})
 	if err != nil {
 		if cases.ErrorCode(err) != cases.EInternal {
+			if *asJSON {
+				// a file refused whole still says, for scripts, what was read and why
+				sum.Refused = cases.ErrorMessage(err)
+				if err := printJSON(sum); err != nil {
+					return err
+				}
+			}
 			return fmt.Errorf("%s：%s", fs.Arg(0), cases.ErrorMessage(err))
 		}
 		return fmt.Errorf("%s：%w", fs.Arg(0), err)

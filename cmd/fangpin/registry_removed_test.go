@@ -88,6 +88,25 @@ func TestRegistryDryRunAndRemovedMember(t *testing.T) {
 		m.History[1].Change != "全户新增" || m.History[1].BatchID != back.BatchID {
 		t.Errorf("member of the household back in the registry: %s; want active, 全户退出 then 全户新增 under batch %s", out, back.BatchID)
 	}
+
+	// An export with more than 1 % of its rows refused is refused whole: exit 1, and with
+	// --json the counts, the errors and why, for scripts (stdout was empty).
+	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
+	for i := 1; i <= 20; i++ {
+		lines[i] = strings.Replace(lines[i], ",未消除", ",未知状态", 1)
+		lines[i] = strings.Replace(lines[i], ",已消除", ",未知状态", 1)
+	}
+	bad := filepath.Join(t.TempDir(), "registry-bad.csv")
+	os.WriteFile(bad, []byte(strings.Join(lines, "\n")), 0o644)
+	var refused struct {
+		Rows, Rejected int
+		Refused        string
+		Errors         []struct{ Row int }
+	}
+	code, out = run(t, "registry", "import", "--json", bad)
+	if code == 0 || json.Unmarshal([]byte(out), &refused) != nil || refused.Rejected != 20 || refused.Refused == "" || len(refused.Errors) == 0 {
+		t.Errorf("an export with 20 rows refused: exit %d, stdout %q; want exit 1 and the JSON saying why", code, out)
+	}
 }
 
 // org apply and registry import warn, never fail, where the org file's villages and the
