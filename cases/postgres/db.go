@@ -102,6 +102,15 @@ func (db *DB) MigrateReport(ctx context.Context) (Migrated, error) {
 
 // SchemaVersion is the version of the last migration applied to the database (0: none).
 func (db *DB) SchemaVersion(ctx context.Context) (int64, error) {
+	// goose would create its version table to answer: a database never migrated says 0,
+	// and is left as it was (a backup must not write; a restore needs an empty database).
+	var exists bool
+	if err := db.GetContext(ctx, &exists, `SELECT to_regclass('goose_db_version') IS NOT NULL`); err != nil {
+		return 0, fmt.Errorf("schema version: %w", err)
+	}
+	if !exists {
+		return 0, nil
+	}
 	p, err := db.migrations(false)
 	if err != nil {
 		return 0, err

@@ -146,6 +146,9 @@ func runBackup(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if version == 0 {
+		return fmt.Errorf("数据库 %s 还是空的（没有运行过 fangpin migrate），没有可以备份的台账", info.Database)
+	}
 	// The dump goes next to the output first, so the file appears whole or not at all.
 	dir := filepath.Dir(*out)
 	tmp, err := os.CreateTemp(dir, ".fangpin-dump-*")

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jmoiron/sqlx"
+	_ "github.com/lib/pq"
 	"github.com/pressly/goose/v3"
 
 	"github.com/fangpin/fangpin/cases"
@@ -159,6 +161,30 @@ func TestMigrateSaysWhatItApplied(t *testing.T) {
 	code, out = run(t, "migrate", "--json")
 	if code != 0 || json.Unmarshal([]byte(out), &m) != nil || m.Applied != 0 || m.From != latest || m.Version != latest {
 		t.Fatalf("second migrate: %d %s", code, out)
+	}
+}
+
+// A backup of a database never migrated is refused and writes nothing into it: goose's
+// version table, made by asking for the version, then made a restore into that same empty
+// database refuse ("不是空的（已有 1 张表）").
+func TestBackupOfAnEmptyDatabaseLeavesItEmpty(t *testing.T) {
+	url := pgtest.NewURL(t)
+	t.Setenv("DATABASE_URL", url)
+	out := filepath.Join(t.TempDir(), "empty.backup")
+	if code, _ := run(t, "backup", "-o", out); code == 0 {
+		t.Error("a backup of an empty database succeeded")
+	}
+	db, err := sqlx.Connect("postgres", url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var tables int
+	if err := db.Get(&tables, `SELECT count(*) FROM pg_tables WHERE schemaname = 'public'`); err != nil || tables != 0 {
+		t.Errorf("the empty database has %d tables after the backup (%v), want none", tables, err)
+	}
+	if _, err := os.Stat(out); err == nil {
+		t.Errorf("a backup file was written")
 	}
 }
 
