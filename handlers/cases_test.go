@@ -153,7 +153,9 @@ func TestCaseCommands(t *testing.T) {
 	wants(t, "录入", entered, "2026-11-19", "已办结", "按时")
 
 	// the monitored household's cadre closes it as 不纳入 with a reason
-	wants(t, "不纳入 with reason", f.say("lisi", "核查 "+h2.No+" 不纳入 家庭收入稳定，无返贫风险", false), "已办结")
+	excluded := f.say("lisi", "核查 "+h2.No+" 不纳入 家庭收入稳定，无返贫风险。", false)
+	wants(t, "不纳入 with reason", excluded, "已办结", "说明：家庭收入稳定，无返贫风险。案件已办结")
+	refuses(t, "不纳入 with reason", excluded, "。。")
 
 	// office: 逾期 after the due date, 交办 finds nothing new
 	f.now = cases.MustDate("2026-12-09").At(9, 0)

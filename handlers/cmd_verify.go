@@ -3,6 +3,7 @@ package handlers
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	"github.com/fangpin/fangpin/cases"
 )
@@ -38,12 +39,19 @@ func (h *Cases) verifyCommand() *Command {
 	}
 }
 
+// reasonClause is "，说明：<说明>" of a recorded result, without the 说明's own closing stop:
+// the reply's sentence ends right after it ("……负担较重。。" otherwise).
+func reasonClause(reason string) string {
+	if reason == "" {
+		return ""
+	}
+	return "，说明：" + strings.TrimRight(reason, "。.！!；; ")
+}
+
 // verifiedReply says what was recorded and what comes next.
 func verifiedReply(c cases.Case) string {
 	s := fmt.Sprintf("已登记：案件 %s 核查结论“%s”", c.No, c.Result)
-	if c.Reason != "" {
-		s += "，说明：" + c.Reason
-	}
+	s += reasonClause(c.Reason)
 	if c.Status == cases.StatusClosed {
 		return s + "。案件已办结。"
 	}

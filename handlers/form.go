@@ -287,10 +287,7 @@ func (f *Form) submit(w http.ResponseWriter, r *http.Request) {
 // formVerifiedNote confirms a result on the form page: what to do next is said in the
 // form's own terms, not as a chat command.
 func formVerifiedNote(c cases.Case, entering bool) string {
-	s := fmt.Sprintf("已登记：案件 %s 核查结论“%s”", c.No, c.Result)
-	if c.Reason != "" {
-		s += "，说明：" + c.Reason
-	}
+	s := fmt.Sprintf("已登记：案件 %s 核查结论“%s”", c.No, c.Result) + reasonClause(c.Reason)
 	switch {
 	case c.Status == cases.StatusClosed:
 		return s + "。案件已办结。"
