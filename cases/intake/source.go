@@ -24,7 +24,7 @@ import (
 func HashFile(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
-		return "", fmt.Errorf("打开文件失败：%w", err)
+		return "", sheet.OpenError(path, err)
 	}
 	defer f.Close()
 	h := sha256.New()

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -74,6 +75,26 @@ func refuseByName(name string) error {
 	return nil
 }
 
+// OpenError says in Chinese why a file could not be opened — not there, not readable. The
+// message is all a person reads; err stays wrapped (errors.Is, the logs).
+func OpenError(path string, err error) error {
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return &openError{fmt.Sprintf("找不到文件“%s”，请核对路径和文件名", path), err}
+	case errors.Is(err, fs.ErrPermission):
+		return &openError{fmt.Sprintf("没有权限读取文件“%s”，请检查文件的权限", path), err}
+	}
+	return fmt.Errorf("打开文件失败：%w", err)
+}
+
+type openError struct {
+	msg string
+	err error
+}
+
+func (e *openError) Error() string { return e.msg }
+func (e *openError) Unwrap() error { return e.err }
+
 // OpenBook opens the file at path. The format is told by the content (a zip is an XLSX, an
 // OLE2 container an .xls, text is CSV or tab-separated), not by the name; a name that says
 // WPS .et, Word, PDF or a picture is refused at once, and so is any other content.
@@ -83,7 +104,7 @@ func OpenBook(path string) (*Book, error) {
 	}
 	f, err := os.Open(path)
 	if err != nil {
-		return nil, fmt.Errorf("打开文件失败：%w", err)
+		return nil, OpenError(path, err)
 	}
 	st, err := f.Stat()
 	if err != nil {

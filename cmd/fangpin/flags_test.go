@@ -39,3 +39,18 @@ func TestRefusalsShowNoErrorCode(t *testing.T) {
 		t.Errorf("registry member of nobody: exit %d, stdout %q, stderr %q; want the refusal's own message", code, stdout, stderr)
 	}
 }
+
+// A file that is not there is said so in Chinese ("open …: no such file or directory" before).
+func TestMissingFilesAreToldInChinese(t *testing.T) {
+	withExampleOrg(t)
+	for _, args := range [][]string{
+		{"import", "--dept", "医保局", "--category", "medical", "/nonexistent/医保.csv"},
+		{"registry", "import", "/nonexistent/名册.csv"},
+		{"org", "apply", "/nonexistent/org.yaml"},
+	} {
+		code, _, stderr := runIntakeCLI(t, args...)
+		if code == 0 || !strings.Contains(stderr, "找不到文件") || strings.Contains(stderr, "no such file") {
+			t.Errorf("%v: exit %d, stderr %q; want 找不到文件 and no English", args, code, stderr)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"os/signal"
@@ -108,6 +109,15 @@ func Main(args []string) int {
 func failure(err error) string {
 	if cases.ErrorCode(err) != cases.EInternal {
 		return cases.ErrorMessage(err)
+	}
+	var pe *fs.PathError
+	if errors.As(err, &pe) {
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
+			return fmt.Sprintf("找不到文件“%s”，请核对路径和文件名。", pe.Path)
+		case errors.Is(err, fs.ErrPermission):
+			return fmt.Sprintf("没有权限读写文件“%s”，请检查文件和目录的权限。", pe.Path)
+		}
 	}
 	return err.Error()
 }
