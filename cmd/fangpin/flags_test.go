@@ -38,6 +38,10 @@ func TestRefusalsShowNoErrorCode(t *testing.T) {
 	if code == 0 || stdout != "" || !strings.HasPrefix(stderr, "失败：名册中没有") || strings.Contains(stderr, "not_found") {
 		t.Errorf("registry member of nobody: exit %d, stdout %q, stderr %q; want the refusal's own message", code, stdout, stderr)
 	}
+	// a number that cannot be one says what is wrong with it, not that nobody has it
+	if code, _, stderr := runIntakeCLI(t, "registry", "member", "--json", "12345"); code == 0 || !strings.Contains(stderr, "身份证号应为 18 位") {
+		t.Errorf("registry member 12345: exit %d, stderr %q", code, stderr)
+	}
 }
 
 // A file that is not there is said so in Chinese ("open …: no such file or directory" before).

@@ -205,7 +205,14 @@ func runRegistryMember(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
-	rec, err := db.RegistryMember(ctx, cases.NormalizeIDNumber(fs.Arg(0)))
+	id := cases.NormalizeIDNumber(fs.Arg(0))
+	rec, err := db.RegistryMember(ctx, id)
+	if cases.ErrorCode(err) == cases.ENotFound {
+		// nobody has it: say so of a number that cannot be one, rather than "not in the registry"
+		if bad := cases.ValidateIDNumber(id); bad != nil {
+			return fmt.Errorf("%v", bad)
+		}
+	}
 	if err != nil {
 		return err
 	}
