@@ -98,5 +98,5 @@ func (h *Cases) answerCard(ctx context.Context, m bot.Message) (reply, recorded 
 		}
 		return cases.ErrorMessage(err), ""
 	}
-	return verifiedReply(c), string(result)
+	return verifiedReply(c, actor), string(result)
 }

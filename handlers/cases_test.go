@@ -183,7 +183,10 @@ func TestCaseCommands(t *testing.T) {
 		t.Errorf("表单 queued %+v", f.out.got)
 	}
 	// the 住建局 liaison may verify its assurance case
-	wants(t, "liaison 核查", f.say("zjj", "核查 "+g.No+" 已在监测 已纳入住房保障", false), "已登记")
+	// the liaison is told who enters it, not to send a 录入 it may not send
+	liaison := f.say("zjj", "核查 "+g.No+" 已在监测 已纳入住房保障", false)
+	wants(t, "liaison 核查", liaison, "已登记", "由"+g.Township+"的乡村干部录入全国系统")
+	refuses(t, "liaison 核查", liaison, "录入全国系统后请发送")
 	wants(t, "liaison 待办", f.say("zjj", "待办", false), "住建局")
 }
 

@@ -34,7 +34,7 @@ func (h *Cases) verifyCommand() *Command {
 			if err != nil {
 				return "", err
 			}
-			return verifiedReply(c), nil
+			return verifiedReply(c, req.Actor), nil
 		},
 	}
 }
@@ -48,12 +48,15 @@ func reasonClause(reason string) string {
 	return "，说明：" + strings.TrimRight(reason, "。.！!；; ")
 }
 
-// verifiedReply says what was recorded and what comes next.
-func verifiedReply(c cases.Case) string {
-	s := fmt.Sprintf("已登记：案件 %s 核查结论“%s”", c.No, c.Result)
-	s += reasonClause(c.Reason)
+// verifiedReply says what was recorded and what comes next: 录入 is the township cadres'
+// (a department's liaison who recorded the result of its case cannot send it).
+func verifiedReply(c cases.Case, by cases.Actor) string {
+	s := fmt.Sprintf("已登记：案件 %s 核查结论“%s”", c.No, c.Result) + reasonClause(c.Reason)
 	if c.Status == cases.StatusClosed {
 		return s + "。案件已办结。"
+	}
+	if by.Role != cases.RoleCadre {
+		return s + fmt.Sprintf("。下一步由%s的乡村干部录入全国系统并发送“录入 %s”，录入后案件办结。", c.Township, c.No)
 	}
 	return s + fmt.Sprintf("。录入全国系统后请发送：录入 %s [日期]（日期不写即今天），录入后案件办结。", c.No)
 }
