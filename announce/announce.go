@@ -220,7 +220,9 @@ func TaskNotice(c cases.Case, t cases.Task, ws []cases.WarningFact) string {
 		}
 	}
 	if t.Note != "" {
-		fmt.Fprintf(&b, "\n县扶贫办说明：%s", t.Note)
+		// typed by the office, pushed unasked: a full ID number in it goes out masked, as
+		// everywhere in pushed messages (docs/privacy.md); 查看 shows it whole
+		fmt.Fprintf(&b, "\n县扶贫办说明：%s", bot.MaskIDNumbers(t.Note))
 	}
 	fmt.Fprintf(&b, "\n发送“查看 %s”看问题描述等详情；办理后请回复：办理 %s <本部门采取的措施>", c.No, c.No)
 	return b.String()

@@ -30,3 +30,15 @@ func TestTaskNoticeKeepsTheRowsDescriptionForRequest(t *testing.T) {
 		}
 	}
 }
+
+// The office's 转办 说明 is typed freely and pushed unasked: an ID number in it goes out
+// masked (it went out whole), the rest as typed.
+func TestTaskNoticeMasksAnIDNumberInTheOfficesNote(t *testing.T) {
+	c := cases.Case{No: "YJ202612-0019", Township: "城关镇", Village: "东关村", HeadName: "何试五"}
+	id := "990708198512146738"
+	task := cases.Task{Department: "民政局", DueOn: cases.MustDate("2027-01-06"), Note: "户主" + id + "患病，建议临时救助"}
+	got := announce.TaskNotice(c, task, nil)
+	if strings.Contains(got, id) || !strings.Contains(got, "户主"+cases.MaskIDNumber(id)+"患病，建议临时救助") {
+		t.Errorf("task notice:\n%s\nwant the note with %s masked", got, id)
+	}
+}
