@@ -117,9 +117,11 @@ func (h *Cases) viewable(ctx context.Context, no string, a cases.Actor) (cases.C
 	return c, nil
 }
 
+// statusLine is a case's status and, while it is open, its working days left or overdue
+// (the same words in 待办, 查看, 逾期 and the reminders).
 func statusLine(c cases.Case, today cases.Date, cal *cases.Calendar) string {
 	s := c.Status.Label()
-	if c.Overdue(today) {
+	if c.Status.Open() && !c.DueOn.IsZero() {
 		s += "，" + cal.DueText(c.DueOn, today)
 	}
 	return s

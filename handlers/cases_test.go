@@ -110,7 +110,9 @@ func TestCaseCommands(t *testing.T) {
 	h2 := f.byKey["hh:H0002"]
 
 	todo := f.say("zhangsan", "待办", false)
-	wants(t, "待办", todo, "城关镇未办结案件 4 件，您负责的 4 件在前", h1.No, f.p.A.Name, "【我负责】", "任务清单（每户详情和核查表单）：https://fp.example/tasks/?")
+	wants(t, "待办", todo, "城关镇未办结案件 4 件，您负责的 4 件在前", h1.No, f.p.A.Name, "【我负责】", "任务清单（每户详情和核查表单）：https://fp.example/tasks/?",
+		"期限 2026-12-08，已交办待核查，还有 20 个工作日到期") // days left in working days, not only once overdue
+	wants(t, "查看 days left", f.say("zhangsan", "查看 "+h1.No, false), "还有 20 个工作日到期")
 	refuses(t, "待办", todo, h2.No)
 	todoGroup := f.say("zhangsan", "待办", true)
 	refuses(t, "待办 in a group", todoGroup, "/tasks/")

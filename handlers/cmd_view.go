@@ -51,7 +51,7 @@ func (h *Cases) viewCommand() *Command {
 			if who := h.personName(ctx, c.Responsible); who != "" {
 				b.WriteString("\n责任干部：" + who)
 			}
-			if c.Overdue(today) {
+			if c.Status.Open() && !c.DueOn.IsZero() {
 				b.WriteString("\n" + h.cal().DueText(c.DueOn, today))
 			}
 			if c.Source != "" && c.Source != cases.SourceScreening {
