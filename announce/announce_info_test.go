@@ -69,3 +69,33 @@ func TestRoundNoticeStatesEachCasesDueDate(t *testing.T) {
 		}
 	}
 }
+
+// A township's group hears a 区域排查 counted apart from households, and a household it found
+// itself (申报/走访) as found, not as a 交办 of the office (docs/held-and-tasks.md).
+func TestRoundNoticeCountsTasksApartAndSelfFoundAsFound(t *testing.T) {
+	t.Parallel()
+	c := func(no string, src cases.CaseSource, area bool) cases.Dispatched {
+		k := cases.KindNew
+		if area {
+			k = cases.KindSweep
+		}
+		return cases.Dispatched{Area: area, Case: cases.Case{No: no, Kind: k, Township: "青山镇", Village: "东村", HeadName: "王建国",
+			Status: cases.StatusDispatched, DueOn: cases.MustDate("2027-01-05"), Categories: []cases.Category{cases.CatDisaster}, Source: src}}
+	}
+	group := func(ds ...cases.Dispatched) string {
+		n := cases.TownshipNotice{Round: "2026-12", Township: "青山镇", AppChatID: "wrQS0001", Liaisons: map[string][]string{}, Cases: ds}
+		for _, m := range (&announce.Announcer{}).Messages([]cases.TownshipNotice{n}) {
+			if m.Target == "wrQS0001" {
+				return string(m.Body)
+			}
+		}
+		t.Fatal("no group message")
+		return ""
+	}
+	if got := group(c("YJ202612-0001", cases.SourceScreening, false), c("YJ202612-0002", cases.SourceScreening, true)); !strings.Contains(got, "新交办 1 户，区域排查 1 项") {
+		t.Errorf("a household and a 区域排查: %s", got)
+	}
+	if got := group(c("YJ202612-0003", cases.SourceVisit, false)); !strings.Contains(got, "【乡镇自行发现】青山镇：新登记 1 户") || strings.Contains(got, "交办") {
+		t.Errorf("a household found on a visit: %s", got)
+	}
+}

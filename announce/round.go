@@ -32,7 +32,15 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 	}
 	t := tallyRound(n.Cases)
 	var b strings.Builder
-	fmt.Fprintf(&b, "【防返贫预警交办】%s 批次 %s：新交办 %d 户", n.Round, n.Township, t.created)
+	if t.selfFound && t.created > 0 {
+		// a household the township found itself: no 交办 step (docs/held-and-tasks.md)
+		fmt.Fprintf(&b, "【乡镇自行发现】%s：新登记 %d 户", n.Township, t.created)
+	} else {
+		fmt.Fprintf(&b, "【防返贫预警交办】%s 批次 %s：新交办 %d 户", n.Round, n.Township, t.created-t.areas)
+		if t.areas > 0 {
+			fmt.Fprintf(&b, "，区域排查 %d 项", t.areas) // counted apart from households
+		}
+	}
 	if len(t.mergedNos) > 0 {
 		fmt.Fprintf(&b, "，在办案件补充预警 %d 户", len(t.mergedNos))
 		if len(t.mergedNos) <= 10 { // case numbers only: the group may read them (docs/privacy.md)
@@ -86,7 +94,9 @@ func (a *Announcer) roundGroupSummary(n cases.TownshipNotice) []bot.Outgoing {
 // roundTally is a township's round counted for its group: new cases by village (most
 // first) and category, the open cases that took a 补充预警, the cadres responsible.
 type roundTally struct {
-	created     int
+	created     int  // new cases, 区域排查 included
+	areas       int  // of which 区域排查 (a township-wide task, not a household)
+	selfFound   bool // every new case is one the township found itself (申报/走访)
 	mergedNos   []string
 	byVillage   map[string]*villageTally
 	order       []string
@@ -100,7 +110,7 @@ type villageTally struct {
 }
 
 func tallyRound(ds []cases.Dispatched) roundTally {
-	t := roundTally{byVillage: map[string]*villageTally{}, responsible: map[string]bool{}}
+	t := roundTally{byVillage: map[string]*villageTally{}, responsible: map[string]bool{}, selfFound: true}
 	for _, d := range ds {
 		if d.Case.Responsible != "" {
 			t.responsible[d.Case.Responsible] = true
@@ -110,6 +120,12 @@ func tallyRound(ds []cases.Dispatched) roundTally {
 			continue
 		}
 		t.created++
+		if d.Area {
+			t.areas++
+		}
+		if src := d.Case.Source; src != cases.SourceApplied && src != cases.SourceVisit {
+			t.selfFound = false
+		}
 		name := cases.GroupVillage(d.Case.Village)
 		if name == "" || d.Area {
 			name = "乡镇范围"
