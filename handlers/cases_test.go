@@ -149,6 +149,10 @@ func TestCaseCommands(t *testing.T) {
 	if last := evs[len(evs)-1]; last.Action != "verify" || !strings.HasPrefix(last.Source, "wecom:m") || last.Actor != "zhangsan" {
 		t.Errorf("audit event %+v", last)
 	}
+	refuses(t, "a first 核查", ok, "已被本次更正")
+	// a second 核查 corrects the first, and says so
+	again := f.say("zhangsan", "核查 "+h1.No+" 已在监测 已在监测范围内，落实帮扶", false)
+	wants(t, "a second 核查", again, "已在监测", "此前登记的核查结论“纳入”已被本次更正")
 	wants(t, "录入 in the future", f.say("zhangsan", "录入 "+h1.No+" 2026-12-01", false), "还没到")
 	f.now = cases.MustDate("2026-11-20").At(15, 0)
 	entered := f.say("zhangsan", "录入 "+h1.No+" 2026-11-19", false)

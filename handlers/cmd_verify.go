@@ -28,13 +28,22 @@ func (h *Cases) verifyCommand() *Command {
 				return "", cases.Errorf(cases.EInvalid, "编号后面应当是核查结论，只能是“纳入”“已在监测”或“不纳入”。格式：%s", usage)
 			}
 			reason := req.Text(2)
+			before, err := h.Ledger.CaseByNo(ctx, no)
+			if err != nil {
+				return "", err
+			}
 			c, err := h.Ledger.Transition(ctx, no, req.Actor, cases.Command{
 				Action: cases.ActVerify, Result: result, Reason: reason, Now: h.now(),
 			}, source(req.Msg))
 			if err != nil {
 				return "", err
 			}
-			return verifiedReply(c, req.Actor), nil
+			reply := verifiedReply(c, req.Actor)
+			if before.Result != "" {
+				// a second 核查 corrects the first: say so, so that nobody thinks both stand
+				reply += fmt.Sprintf("（此前登记的核查结论“%s”已被本次更正。）", before.Result)
+			}
+			return reply, nil
 		},
 	}
 }
