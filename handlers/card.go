@@ -50,7 +50,7 @@ func (h *Cases) HandleMessage(ctx context.Context, m bot.Message) {
 		msgs = append(msgs, bot.Outgoing{Key: "card-reply:" + m.ID, Channel: bot.ToUsers, Target: m.UserID, MsgType: msgtype, Body: body})
 	}
 	if err := h.Out.Enqueue(ctx, msgs...); err != nil {
-		h.log().ErrorContext(ctx, "queue card answer", "msg", m.ID, "err", err)
+		h.log().ErrorContext(ctx, "queue card answer", "msg_id", m.ID, "err", err)
 	}
 }
 
@@ -94,7 +94,7 @@ func (h *Cases) answerCard(ctx context.Context, m bot.Message) (reply, recorded 
 	c, err := h.Ledger.Transition(ctx, no, actor, cases.Command{Action: cases.ActVerify, Result: result, Now: h.now()}, source(m))
 	if err != nil {
 		if cases.ErrorCode(err) == cases.EInternal {
-			h.log().ErrorContext(ctx, "card verify", "case", no, "msg", m.ID, "err", err)
+			h.log().ErrorContext(ctx, "card verify", "case", no, "msg_id", m.ID, "err", err)
 		}
 		return cases.ErrorMessage(err), ""
 	}

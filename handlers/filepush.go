@@ -358,7 +358,7 @@ func (p *FilePushes) receive(ctx context.Context, m bot.Message, id string, repl
 			return err
 		})
 		if err != nil {
-			p.log().WarnContext(ctx, "file download refused", "user", m.UserID, "msg", m.ID, "err", err)
+			p.log().WarnContext(ctx, "file download refused", "user", m.UserID, "msg_id", m.ID, "err", err)
 			return f, false, reply(downloadMessage(err, p.maxBytes()))
 		}
 		f.name = dl
@@ -540,7 +540,7 @@ func (p *FilePushes) answer(msgID, user, name string, out pushOutcome, err error
 	var text string
 	if err != nil {
 		if cases.ErrorCode(err) == cases.EInternal {
-			p.log().Error("file push failed", "msg", msgID, "err", err)
+			p.log().Error("file push failed", "msg_id", msgID, "err", err)
 		}
 		text = fmt.Sprintf("文件“%s”没有导入：%s", name, cases.ErrorMessage(err))
 	} else {
@@ -556,7 +556,7 @@ func (p *FilePushes) answer(msgID, user, name string, out pushOutcome, err error
 	if err == nil && out.Batch.DuplicateOf == nil && out.Refused.Len() > 0 {
 		data, werr := out.Refused.Workbook()
 		if werr != nil {
-			p.log().Error("refused rows workbook", "msg", msgID, "err", werr)
+			p.log().Error("refused rows workbook", "msg_id", msgID, "err", werr)
 			return msgs
 		}
 		fmt_, fbody, fdata := bot.File(refusedName(name), data)

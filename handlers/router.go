@@ -244,7 +244,7 @@ func (r *Router) suggest(name string, a cases.Actor) string {
 // message id (the reply's outbox key is derived from it).
 func (r *Router) HandleMessage(ctx context.Context, m bot.Message) {
 	if err := r.HandleMessageErr(ctx, m); err != nil {
-		r.Log.ErrorContext(ctx, "queue reply", "msg", m.ID, "err", err)
+		r.Log.ErrorContext(ctx, "queue reply", "msg_id", m.ID, "err", err)
 	}
 }
 
@@ -361,7 +361,7 @@ func (r *Router) answer(ctx context.Context, m bot.Message) (string, []string) {
 	out, err := cmd.Run(ctx, Request{Msg: m, Actor: actor, Name: name, Args: args, Rest: rest, GroupTownship: groupTown})
 	if err != nil {
 		if code := cases.ErrorCode(err); code == cases.EInternal {
-			r.Log.ErrorContext(ctx, "command failed", "cmd", cmd.Name, "user", m.UserID, "msg", m.ID, "err", err)
+			r.Log.ErrorContext(ctx, "command failed", "cmd", cmd.Name, "user", m.UserID, "msg_id", m.ID, "err", err)
 		}
 		return cases.ErrorMessage(err), typed
 	}
@@ -422,7 +422,7 @@ func (r *Router) help(a cases.Actor) string {
 // refused records a command the user's role may not use: the office wants to know who tried
 // what (docs/office.md). Only the command word is kept, nothing typed after it.
 func (r *Router) refused(ctx context.Context, m bot.Message, a cases.Actor, cmd *Command) {
-	r.Log.InfoContext(ctx, "command refused for role", "cmd", cmd.Name, "user", m.UserID, "role", string(a.Role), "msg", m.ID)
+	r.Log.InfoContext(ctx, "command refused for role", "cmd", cmd.Name, "user", m.UserID, "role", string(a.Role), "msg_id", m.ID)
 	ev := cases.AccessEvent{User: m.UserID, Action: cases.AccessRefused, Channel: chatChannel(m),
 		Detail: fmt.Sprintf("命令“%s”不对%s开放", cmd.Name, a.Role.Label())}
 	if err := recordAccess(ctx, r.Access, ev); err != nil {
@@ -446,13 +446,13 @@ func roleList(rs []cases.Role) string {
 func (r *Router) groupRefusal(ctx context.Context, m bot.Message, a cases.Actor) (town, refusal string) {
 	town, err := r.Groups.ChatTownship(ctx, m.ChatID)
 	if err != nil {
-		r.Log.ErrorContext(ctx, "township of group", "msg", m.ID, "err", err)
+		r.Log.ErrorContext(ctx, "township of group", "msg_id", m.ID, "err", err)
 		return "", "抱歉，系统暂时无法确认这个群属于哪个乡镇，请稍后再试，或私聊我发送命令。"
 	}
 	if town == "" && a.Role == cases.RoleCadre && a.Township != "" {
 		bound, err := r.Groups.BindChat(ctx, a.Township, m.ChatID)
 		if err != nil {
-			r.Log.ErrorContext(ctx, "bind group", "msg", m.ID, "err", err)
+			r.Log.ErrorContext(ctx, "bind group", "msg_id", m.ID, "err", err)
 			return "", "抱歉，系统暂时无法确认这个群属于哪个乡镇，请稍后再试，或私聊我发送命令。"
 		}
 		if bound {

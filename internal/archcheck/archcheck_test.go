@@ -119,3 +119,37 @@ func TestLongFuncsCountsFromFuncToBrace(t *testing.T) {
 		t.Errorf("long funcs %+v, want p.go:T.Long of 101 lines only", got)
 	}
 }
+
+// slogMsgKey finds a log call given "msg" as an attribute's key: slog's JSON handler writes
+// its own "msg" (the event) too, and most log tools keep the last of two keys, so the event
+// name was replaced by a message id ("file download refused" read as "aibot:…").
+var slogMsgKey = regexp.MustCompile(`\.(Debug|Info|Warn|Error)(Context)?\([^\n]*"msg",`)
+
+// TestNoLogAttributeNamedMsg: a message id in a log line is "msg_id".
+func TestNoLogAttributeNamedMsg(t *testing.T) {
+	root := moduleRoot(t)
+	err := filepath.WalkDir(root, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		if d.IsDir() && (d.Name() == ".git" || d.Name() == "node_modules") {
+			return filepath.SkipDir
+		}
+		if d.IsDir() || !strings.HasSuffix(path, ".go") || strings.HasSuffix(path, "_test.go") {
+			return nil
+		}
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		for i, line := range strings.Split(string(b), "\n") {
+			if slogMsgKey.MatchString(line) {
+				t.Errorf("%s:%d: a log attribute named \"msg\" hides the event's own: %s", path, i+1, strings.TrimSpace(line))
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
