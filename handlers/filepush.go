@@ -544,7 +544,7 @@ func (p *FilePushes) answer(msgID, user, name string, out pushOutcome, err error
 		}
 		text = fmt.Sprintf("文件“%s”没有导入：%s", name, cases.ErrorMessage(err))
 	} else {
-		text = PushSummary(name, out.Batch, out.Refused.Len())
+		text = PushSummary(name, out.Batch, out.Refused.Len(), WorkbookInChat)
 	}
 	mt, body := bot.Text(text)
 	msgs := []bot.Outgoing{{Key: "file-reply:" + msgID, Channel: bot.ToUsers, Target: user, MsgType: mt, Body: body}}
@@ -565,10 +565,17 @@ func (p *FilePushes) answer(msgID, user, name string, out pushOutcome, err error
 	return msgs
 }
 
+// Where the refused rows' workbook is, as PushSummary says it: sent in chat, or offered on
+// the upload page (nothing goes to chat from there).
+const (
+	WorkbookInChat = "另行发给您"
+	WorkbookOnPage = "，请在本页下载"
+)
+
 // PushSummary is the answer to a department file, in chat and on the upload page: what was
 // taken, what was refused and why (the first 10 row errors), and how to change the period.
 // workbookRows is how many refused rows come back as a workbook.
-func PushSummary(name string, b cases.Batch, workbookRows int) string {
+func PushSummary(name string, b cases.Batch, workbookRows int, workbookWhere string) string {
 	var s strings.Builder
 	if b.DuplicateOf != nil {
 		fmt.Fprintf(&s, "文件“%s”与之前推送的批次 %s 内容完全相同，没有重复导入，数据不变。\n", name, *b.DuplicateOf)
@@ -616,7 +623,7 @@ func PushSummary(name string, b cases.Batch, workbookRows int) string {
 		}
 	}
 	if workbookRows > 0 && b.DuplicateOf == nil {
-		fmt.Fprintf(&s, "\n退回的 %d 行已整理成 Excel 文件（含 行号 和 错误原因）另行发给您：请改正后只重新发送这些行。", workbookRows)
+		fmt.Fprintf(&s, "\n退回的 %d 行已整理成 Excel 文件（含 行号 和 错误原因）%s：请改正后只重新发送这些行。", workbookRows, workbookWhere)
 		if workbookRows < b.Rejected {
 			fmt.Fprintf(&s, "（文件只收录了前 %d 行。）", workbookRows)
 		}

@@ -37,7 +37,7 @@ func TestRefusedRowsWorkbookIsBounded(t *testing.T) {
 	if r.Len() != maxRefusedRows || r.left != 5 {
 		t.Fatalf("kept %d rows, left %d; want %d and 5", r.Len(), r.left, maxRefusedRows)
 	}
-	if s := PushSummary("a.xlsx", batchWith(maxRefusedRows+5), r.Len()); !strings.Contains(s, fmt.Sprintf("只收录了前 %d 行", maxRefusedRows)) {
+	if s := PushSummary("a.xlsx", batchWith(maxRefusedRows+5), r.Len(), WorkbookInChat); !strings.Contains(s, fmt.Sprintf("只收录了前 %d 行", maxRefusedRows)) {
 		t.Errorf("summary does not say the workbook is cut: %s", s)
 	}
 }
@@ -49,11 +49,11 @@ func batchWith(rejected int) cases.Batch {
 func TestPushSummarySaysWhatWasReplaced(t *testing.T) {
 	t.Parallel()
 	b := batchWith(0)
-	if s := PushSummary("a.xlsx", b, 0); !strings.Contains(s, "同一人的数据 0 行") {
+	if s := PushSummary("a.xlsx", b, 0, WorkbookInChat); !strings.Contains(s, "同一人的数据 0 行") {
 		t.Errorf("nothing replaced, and the summary does not say so: %s", s)
 	}
 	b.Replaced = 3
-	if s := PushSummary("a.xlsx", b, 0); !strings.Contains(s, "同一人的数据 3 行") {
+	if s := PushSummary("a.xlsx", b, 0, WorkbookInChat); !strings.Contains(s, "同一人的数据 3 行") {
 		t.Errorf("summary does not say 3 rows were replaced: %s", s)
 	}
 }
@@ -63,7 +63,7 @@ func TestPushSummaryStatesEveryCount(t *testing.T) {
 	t.Parallel()
 	b := cases.Batch{ID: "B1", Department: "医保局", Category: cases.CatMedical, Period: "2026-11", Rows: 9, Accepted: 5,
 		Rejected: 2, Skipped: 2, Warnings: 4, OutOfScope: 1, Replaced: 3, Late: true, Sheet: "明细", PassedOver: []string{"说明", "汇总"}}
-	s := PushSummary("a.xlsx", b, 0)
+	s := PushSummary("a.xlsx", b, 0, WorkbookInChat)
 	for _, want := range []string{"共 9 行", "接收 5 行", "退回 2 行", "跳过 2 行", "产生预警 4 条", "不在筛查范围 1 行",
 		"同一人的数据 3 行", "逾期", "读取的工作表：“明细”", "说明、汇总", "期间 2026-11", "期间 B1 YYYY-MM"} {
 		if !strings.Contains(s, want) {

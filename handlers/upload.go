@@ -495,7 +495,7 @@ func (u *UploadPage) writeImported(ctx context.Context, w http.ResponseWriter, n
 	raw, _ := json.Marshal(out.Batch)
 	var m map[string]any
 	json.Unmarshal(raw, &m)
-	m["summary"] = PushSummary(name, out.Batch, out.Refused.Len())
+	m["summary"] = PushSummary(name, out.Batch, out.Refused.Len(), WorkbookOnPage)
 	if out.Batch.DuplicateOf == nil && out.Refused.Len() > 0 {
 		if data, err := out.Refused.Workbook(); err == nil {
 			m["refused_workbook"] = base64.StdEncoding.EncodeToString(data)

@@ -321,6 +321,10 @@ func TestUploadLinkPageAndScriptPost(t *testing.T) {
 		if status != http.StatusCreated || !strings.Contains(fmt.Sprint(out["summary"]), "退回 1 行") || out["refused_workbook"] == nil {
 			t.Fatalf("answer %d: %v", status, out)
 		}
+		// the page offers the workbook; nothing goes to chat from here
+		if s := fmt.Sprint(out["summary"]); !strings.Contains(s, "请在本页下载") || strings.Contains(s, "另行发给您") {
+			t.Errorf("the page's summary says where the workbook is wrongly: %s", s)
+		}
 	})
 
 	t.Run("the office pushes for a department it names", func(t *testing.T) {
