@@ -130,10 +130,26 @@ func TaskReminders(t Task, cal *Calendar, after time.Time) []Reminder {
 		}
 	}
 	add(RemindTaskDue, TargetLiaisons(t.Department), cal.AddWorkingDays(t.DueOn, -TaskDueReminderOffset))
-	first := cal.AddWorkingDays(t.DueOn, 1)
+	first, late := FirstOverdueReminderDay(cal, t.DueOn, after)
+	if late {
+		after = time.Time{} // overdue already: both go out on that day, at once if its hour has passed
+	}
 	add(RemindTaskOverdue, TargetLiaisons(t.Department), first)
 	add(RemindTaskEscalate, TargetOffice, first)
 	return out
+}
+
+// FirstOverdueReminderDay is the day of the first overdue reminder and the office's
+// escalation of something due on due, planned at after: the first working day after due or,
+// when that has passed already (a round recorded with an earlier 交办 day), today or the next
+// working day — late is then true, and a day whose hour has passed sends at once. Without
+// it, what was overdue when made was never reminded at all.
+func FirstOverdueReminderDay(cal *Calendar, due Date, after time.Time) (day Date, late bool) {
+	first := cal.AddWorkingDays(due, 1)
+	if first.At(ReminderHour, 0).After(after) {
+		return first, false
+	}
+	return cal.NextWorkingDay(DateOf(after)), true
 }
 
 // CaseKind reports whether reminders of this kind belong to a case.
@@ -222,12 +238,8 @@ func CaseReminders(c Case, cal *Calendar, after time.Time) []Reminder {
 		}
 		add(caseReminder(c, RemindCaseDue, group, day))
 	}
-	first := cal.AddWorkingDays(c.DueOn, 1)
-	if !first.At(ReminderHour, 0).After(after) {
-		// Already overdue when planned (a round recorded with an earlier 交办 day): the
-		// overdue reminders and the office's escalation start today, or on the next working
-		// day, and their chain goes on from there; a day whose hour has passed sends at once.
-		first = cal.NextWorkingDay(DateOf(after))
+	first, late := FirstOverdueReminderDay(cal, c.DueOn, after)
+	if late {
 		return append(out, caseReminder(c, RemindCaseOverdue, group, first), caseReminder(c, RemindCaseEscalate, TargetOffice, first))
 	}
 	add(caseReminder(c, RemindCaseOverdue, group, first))

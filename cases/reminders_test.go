@@ -243,3 +243,20 @@ func TestPreviousMonth(t *testing.T) {
 		t.Errorf("PreviousMonth(2027-01-03) = %s", got)
 	}
 }
+
+// A department task that is overdue when it is added (a round recorded with an earlier 交办
+// day) got no reminder at all; now its liaisons and the office hear of it today.
+func TestTaskRemindersOfATaskOverdueWhenAdded(t *testing.T) {
+	cal := NewCalendar()
+	task := Task{ID: 3, CaseID: 9, Township: "柳林镇", Department: "住建局", Status: TaskOpen, DueOn: MustDate("2026-12-02")}
+	got := describe(TaskReminders(task, cal, MustDate("2026-12-08").At(10, 0)))
+	want := strings.Join([]string{"2026-12-08 task_overdue liaisons:住建局", "2026-12-08 task_escalate office"}, "\n")
+	if got != want {
+		t.Errorf("got\n%s\nwant\n%s", got, want)
+	}
+	// not yet overdue: as before, only what is still ahead
+	task.DueOn = MustDate("2026-12-18")
+	if got := describe(TaskReminders(task, cal, MustDate("2026-12-08").At(10, 0))); !strings.Contains(got, "2026-12-16 task_due") || !strings.Contains(got, "2026-12-21 task_overdue") {
+		t.Errorf("a task due 12-18: %s", got)
+	}
+}

@@ -60,6 +60,8 @@ type ReminderTx interface {
 	// PendingKeys reports which of these reminder keys are pending, in one look for a
 	// whole batch.
 	PendingKeys(ctx context.Context, keys []string) (map[string]bool, error)
+	// SentKeys reports which of these reminder keys were sent.
+	SentKeys(ctx context.Context, keys []string) (map[string]bool, error)
 	// DepartmentCategories lists the categories a department pushes.
 	DepartmentCategories(ctx context.Context, department string) ([]Category, error)
 	// DepartmentPushes lists a department's pushes, oldest first.

@@ -44,6 +44,31 @@ func digestsPending(ctx context.Context, tx cases.ReminderTx, rs []cases.StoredR
 	return pending, nil
 }
 
+// digestsOut reports which of the digests that the reminders in rs travel in were sent
+// already: the group has had its one message of that day.
+func digestsOut(ctx context.Context, tx cases.ReminderTx, rs []cases.StoredReminder) (map[string]bool, error) {
+	var keys []string
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if k := digestOf(r); r.Kind.Digested() && !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	sent, err := tx.SentKeys(ctx, keys)
+	if err != nil {
+		return nil, fmt.Errorf("digests of %d reminders: %w", len(rs), err)
+	}
+	return sent, nil
+}
+
+// NextDigestNote is why a digested reminder planned after its group's digest went out is not
+// sent on its own.
+const NextDigestNote = "本群今天的提醒已发出，并入下一个工作日的提醒"
+
 // digestOf is the key of the digest a digested reminder travels in.
 func digestOf(r cases.StoredReminder) string {
 	return cases.DigestKey(r.Target, cases.DateOf(r.DueAt))

@@ -770,3 +770,44 @@ func TestListingAPastMonthPlansNothing(t *testing.T) {
 		t.Errorf("listing past months stored %d reminders", n-stored)
 	}
 }
+
+// TestOneGroupMessageADayAlsoForCasesMadeOverdueLater: a township group had its digest at
+// 09:00; at 10:00 a round recorded with an earlier 交办 day makes a case already overdue.
+// Its overdue reminder went to the group as a second message of the day. Now it waits for
+// the next day's digest; the office's escalation goes at once.
+func TestOneGroupMessageADayAlsoForCasesMadeOverdueLater(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	f.clock.Set(cases.MustDate("2026-12-08").At(8, 0))
+	f.dispatch("2026-10", "城关镇", "张小甲", "H1", cases.MustDate("2026-10-09")) // overdue since 11-06: reminded at 09:00
+	f.clock.Set(cases.MustDate("2026-12-08").At(9, 0))
+	startAndTick(t, f)
+	groupMessages := func() int {
+		return pgtest.Count(t, f.db, `SELECT count(*) FROM outbox WHERE target = 'wrCG0001' AND idem_key LIKE 'reminder:%'`)
+	}
+	if n := groupMessages(); n != 1 {
+		t.Fatalf("09:00: %d group messages, want the digest", n)
+	}
+	f.clock.Set(cases.MustDate("2026-12-08").At(10, 0))
+	late := f.dispatch("2026-10", "城关镇", "张小乙", "H2", cases.MustDate("2026-10-09"))
+	if _, err := f.worker().Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if n := groupMessages(); n != 1 {
+		t.Errorf("10:00: %d group messages, want still the one digest", n)
+	}
+	if !strings.Contains(strings.Join(f.sent(), "\n"), "2026-12-08 case_escalate office "+late.No) {
+		t.Errorf("the office was not told of %s at once: %v", late.No, f.sent())
+	}
+	f.clock.Set(cases.MustDate("2026-12-09").At(9, 0))
+	if _, err := f.worker().Tick(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if s := strings.Join(f.sent(), "\n"); !strings.Contains(s, "2026-12-09 case_overdue group:城关镇 "+late.No) {
+		t.Errorf("the next day's digest lacks %s:\n%s", late.No, s)
+	}
+	if n := groupMessages(); n != 2 {
+		t.Errorf("after the next day: %d group messages, want two digests", n)
+	}
+}

@@ -459,6 +459,10 @@ func (w *Worker) fireEach(ctx context.Context, f *firing, rest []cases.StoredRem
 	if err != nil {
 		return err
 	}
+	digestsSent, err := digestsOut(ctx, f.tx, rest)
+	if err != nil {
+		return err
+	}
 	for _, r := range rest {
 		// A reminder whose digest is still to come waits for it; the claim is let go.
 		if r.Kind.Digested() && digestsDue[digestOf(r)] {
@@ -471,6 +475,16 @@ func (w *Worker) fireEach(ctx context.Context, f *firing, rest []cases.StoredRem
 				return fmt.Errorf("case %d of reminder %d was not locked", r.CaseID, r.ID)
 			}
 			c = &ci
+		}
+		if r.Kind.Digested() && digestsSent[digestOf(r)] {
+			// The group had its one reminder message of the day (docs/reminders.md): one
+			// planned since (a case made overdue by a round recorded late) waits for the next
+			// day's digest rather than going out on its own.
+			f.cancel(r.ID, NextDigestNote)
+			if cases.ReminderKind(r.Kind) == cases.RemindCaseOverdue && c != nil && c.Status.Open() {
+				f.next = append(f.next, cases.NextOverdueReminder(c.Case, cases.DateOf(r.DueAt), f.now, w.DB.Calendar()))
+			}
+			continue
 		}
 		msg, skip, err := w.compose(ctx, f.tx, r, c, f.now)
 		if err != nil {

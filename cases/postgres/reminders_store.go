@@ -399,16 +399,25 @@ func (t reminderTx) PendingKeys(ctx context.Context, keys []string) (map[string]
 	return pendingKeys(ctx, t.tx, keys)
 }
 
+func (t reminderTx) SentKeys(ctx context.Context, keys []string) (map[string]bool, error) {
+	return keysInState(ctx, t.tx, keys, "sent")
+}
+
 func pendingKeys(ctx context.Context, tx *sqlx.Tx, keys []string) (map[string]bool, error) {
+	return keysInState(ctx, tx, keys, "pending")
+}
+
+// keysInState reports which of the reminder keys are in state.
+func keysInState(ctx context.Context, tx *sqlx.Tx, keys []string, state string) (map[string]bool, error) {
 	out := map[string]bool{}
 	if len(keys) == 0 {
 		return out, nil
 	}
-	var pending []string
-	if err := tx.SelectContext(ctx, &pending, `SELECT key FROM reminders WHERE key = ANY($1) AND state = 'pending'`, stringArray(keys)); err != nil {
-		return nil, fmt.Errorf("pending reminders among %d keys: %w", len(keys), err)
+	var found []string
+	if err := tx.SelectContext(ctx, &found, `SELECT key FROM reminders WHERE key = ANY($1) AND state = $2`, stringArray(keys), state); err != nil {
+		return nil, fmt.Errorf("%s reminders among %d keys: %w", state, len(keys), err)
 	}
-	for _, k := range pending {
+	for _, k := range found {
 		out[k] = true
 	}
 	return out, nil
