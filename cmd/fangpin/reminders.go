@@ -144,6 +144,7 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 	r := redis.NewClient(opt)
 	defer r.Close()
 	log := bot.NewLogger(os.Stderr, slog.LevelInfo)
+	logRedisTo(log)
 	w := &notify.Worker{DB: db, Redis: r, Sender: botsend.Outbox{}, Prefix: env.RedisPrefix + "reminders:", Log: log, Poll: *poll,
 		UploadLink: uploadLink(env.formLinks())}
 	sup := &supervise.Supervisor{Log: log}

@@ -83,6 +83,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	if log == nil {
 		log = bot.NewLogger(os.Stderr, slog.LevelInfo)
 	}
+	logRedisTo(log)
 	if err := env.NeedWeCom(); err != nil {
 		return nil, err
 	}
