@@ -811,3 +811,30 @@ func TestOneGroupMessageADayAlsoForCasesMadeOverdueLater(t *testing.T) {
 		t.Errorf("after the next day: %d group messages, want two digests", n)
 	}
 }
+
+// TestRunGivesUpWhenTicksKeepFailing: Redis gone while the worker runs made it log the same
+// error every second while its supervisor counted it up (/healthz "ok", fangpin_worker_up 1).
+// After FailingTicks failures in a row Run returns the error, for the supervisor to report
+// it down and restart it with back-off.
+func TestRunGivesUpWhenTicksKeepFailing(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.clock.Set(cases.MustDate("2026-12-08").At(10, 0))
+	r := redis.NewClient(f.redis.(*redis.Client).Options())
+	w := f.worker()
+	w.Redis, w.Poll = r, 5*time.Millisecond
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- w.Run(ctx) }()
+	time.Sleep(50 * time.Millisecond) // started, ticking
+	r.Close()
+	select {
+	case err := <-done:
+		if err == nil || ctx.Err() != nil || !strings.Contains(err.Error(), "ticks in a row failed") {
+			t.Errorf("Run returned %v (ctx %v), want the ticks' failure", err, ctx.Err())
+		}
+	case <-ctx.Done():
+		t.Fatal("Run went on ticking against a closed Redis")
+	}
+}

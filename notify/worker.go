@@ -84,16 +84,28 @@ func orDefault[T int | time.Duration](v, def T) T {
 	return v
 }
 
-// Run plans the month, rebuilds the schedule and sends due reminders until ctx ends.
+// FailingTicks is how many ticks in a row may fail before Run gives up and returns the
+// error: its supervisor then reports it down (/healthz, fangpin_worker_up) and restarts it
+// with back-off, rather than it logging the same failure every second while counted up.
+const FailingTicks = 5
+
+// Run plans the month, rebuilds the schedule and sends due reminders until ctx ends, or until
+// FailingTicks ticks in a row have failed (Redis or Postgres away).
 func (w *Worker) Run(ctx context.Context) error {
 	if err := w.Start(ctx); err != nil {
 		return err
 	}
 	t := time.NewTicker(orDefault(w.Poll, time.Second))
 	defer t.Stop()
+	failed := 0
 	for {
 		if _, err := w.Tick(ctx); err != nil && ctx.Err() == nil {
 			w.log().Error("reminder worker", "err", err)
+			if failed++; failed >= FailingTicks {
+				return fmt.Errorf("reminder worker: %d ticks in a row failed: %w", failed, err)
+			}
+		} else {
+			failed = 0
 		}
 		select {
 		case <-ctx.Done():
