@@ -72,6 +72,9 @@ func (r caseRow) toCase(k *seal.Keyring) (cases.Case, error) {
 	if err != nil {
 		return cases.Case{}, err
 	}
+	if r.Reason, err = openText(k, r.Reason, "核查说明"); err != nil {
+		return cases.Case{}, err
+	}
 	c := cases.Case{
 		ID: r.ID, No: r.No, Round: r.Round, Kind: cases.Kind(r.Kind), HouseholdKey: r.HouseholdKey,
 		HouseholdNo: r.HouseholdNo, HeadName: r.HeadName, HeadIDNumber: headID, Village: r.Village,
@@ -242,7 +245,7 @@ func (db *DB) transitionTx(ctx context.Context, tx *sqlx.Tx, no string, actor ca
 		UPDATE cases SET status = $2, result = $3, reason = $4, due_on = $5, verified_at = $6,
 			entered_on = $7, closed_at = $8, returns = $9, original_due_on = $10, version = version + 1
 		WHERE id = $1`,
-		after.ID, string(after.Status), string(after.Result), after.Reason, after.DueOn,
+		after.ID, string(after.Status), string(after.Result), sealText(db.Keys, after.Reason), after.DueOn,
 		after.VerifiedAt, after.EnteredOn, after.ClosedAt, after.Returns, after.OriginalDueOn)
 	if err != nil {
 		return cases.Case{}, fmt.Errorf("update case %s: %w", after.No, err)

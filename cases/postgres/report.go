@@ -157,7 +157,8 @@ func (r *factRow) open(k *seal.Keyring) error {
 	if r.HeadName, err = k.Open(r.HeadName); err != nil {
 		return openErr("户主姓名", err)
 	}
-	return nil
+	r.Reason, err = openText(k, r.Reason, "核查说明")
+	return err
 }
 
 func (r factRow) fact(today cases.Date) cases.CaseFact {
@@ -294,8 +295,12 @@ func (db *DB) tasksWhere(ctx context.Context, cond string, arg any) (map[string]
 	}
 	out := map[string][]cases.Task{}
 	for _, r := range rows {
+		measure, err := openText(db.Keys, r.Measure, "办理措施")
+		if err != nil {
+			return nil, err
+		}
 		out[r.CaseNo] = append(out[r.CaseNo], cases.Task{CaseNo: r.CaseNo, Department: r.Department,
-			DueOn: r.DueOn, DoneOn: r.DoneOn, Measure: r.Measure})
+			DueOn: r.DueOn, DoneOn: r.DoneOn, Measure: measure})
 	}
 	return out, nil
 }

@@ -183,6 +183,11 @@ func resealers() []resealer {
 					detail = CASE WHEN h.detail ? 'id_number' THEN jsonb_set(h.detail, '{id_number}', to_jsonb(u.hash)) ELSE h.detail END
 				FROM unnest($1::text[], $2::text[]) AS u(key, hash) WHERE h.id = u.key::bigint`),
 		},
+		textResealer("cases", "reason"),
+		textResealer("department_tasks", "measure"),
+		textResealer("department_tasks", "note"),
+		textResealer("spot_checks", "note"),
+		textResealer("area_sweeps", "note"),
 		{
 			table: "case_events",
 			// the audit trail is append-only; this transaction may re-seal details (migration 00930)
@@ -213,6 +218,43 @@ func resealers() []resealer {
 				WHERE (` + heldWhere + `) AND ($3 = '' OR id > $3) ORDER BY id LIMIT $4`,
 			count:   `SELECT count(*) FROM held_files WHERE ` + heldWhere,
 			rewrite: resealHeld,
+		},
+	}
+}
+
+// textResealer seals a column of typed text (sealText) under the current key: table's rows
+// are keyed by id, area_sweeps' by case_id.
+func textResealer(table, column string) resealer {
+	id := "id"
+	if table == "area_sweeps" {
+		id = "case_id"
+	}
+	where := stale(column)
+	return resealer{
+		table: table + "." + column,
+		pending: `SELECT ` + id + `::text AS key, ` + column + ` AS v FROM ` + table + `
+			WHERE ` + where + ` AND ($3 = '' OR ` + id + ` > $3::bigint) ORDER BY ` + id + ` LIMIT $4`,
+		count: `SELECT count(*) FROM ` + table + ` WHERE ` + where,
+		rewrite: func(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, rows *sqlx.Rows) (string, int, error) {
+			var keys, vs []string
+			for rows.Next() {
+				var key, v string
+				if err := rows.Scan(&key, &v); err != nil {
+					return "", 0, err
+				}
+				sealed, err := reseal(k, v)
+				if err != nil {
+					return "", 0, openErr(table+"."+column, err)
+				}
+				keys, vs = append(keys, key), append(vs, sealed)
+			}
+			if err := rows.Err(); err != nil || len(keys) == 0 {
+				return "", 0, err
+			}
+			rows.Close()
+			_, err := tx.ExecContext(ctx, `UPDATE `+table+` t SET `+column+` = u.v
+				FROM unnest($1::bigint[], $2::text[]) AS u(key, v) WHERE t.`+id+` = u.key`, pq.Array(keys), pq.Array(vs))
+			return keys[len(keys)-1], len(keys), err
 		},
 	}
 }

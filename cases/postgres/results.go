@@ -90,7 +90,11 @@ func (db *DB) DepartmentResults(ctx context.Context, round, dept string) ([]case
 	}
 	by := map[string][]string{}
 	for _, r := range reasons {
-		by[r.Dept] = append(by[r.Dept], r.Reason)
+		reason, err := openText(db.Keys, r.Reason, "核查说明")
+		if err != nil {
+			return nil, err
+		}
+		by[r.Dept] = append(by[r.Dept], reason)
 	}
 	for d, rs := range by {
 		out[at[d]].Reasons = cases.ReasonWords(rs, 3)

@@ -85,6 +85,25 @@ func openErr(what string, err error) error {
 	return fmt.Errorf("无法解密%s（%w）：请确认 FANGPIN_DATA_KEYS 列出了加密它的密钥（docs/encryption.md）", what, err)
 }
 
+// sealText seals what a person typed — a 核查 reason, a task's 措施 or 说明, a spot check's or a
+// 区域排查's note — for a column of its own: it may hold an ID number or a diagnosis
+// (docs/encryption.md). "" stays "" (constraints ask whether there is one).
+func sealText(k *seal.Keyring, s string) string {
+	if s == "" {
+		return s
+	}
+	return k.Seal(s)
+}
+
+// openText opens such a column; a value stored before it was sealed is returned as it is.
+func openText(k *seal.Keyring, s, what string) (string, error) {
+	p, err := k.Open(s)
+	if err != nil {
+		return "", openErr(what, err)
+	}
+	return p, nil
+}
+
 // openID is a stored ID number: the sealed one when there is one, else a number stored
 // before encryption (kept in the key column until sealed).
 func openID(k *seal.Keyring, sealed, key string) (string, error) {

@@ -69,6 +69,30 @@ func TestDumpShowsNoPersonalData(t *testing.T) {
 	if err := out.MarkOutboxSent(ctx, claimed[0].ID, 1); err != nil {
 		t.Fatal(err)
 	}
+	// What people type may hold a number or a diagnosis: a 核查 reason, the office's 转办 说明,
+	// a department's 措施, a spot check's note. They were stored in plain.
+	typed := fmt.Sprintf("户主%s患%s，已治愈", p.A.ID, p.Disease)
+	h1 := caseOf(t, db, "hh:H0001", true)
+	as := func(u string) cases.Actor { a, _ := db.Actor(ctx, u); return a }
+	if _, err := db.Transition(ctx, h1.No, as("zhangsan"), cases.Command{Action: cases.ActVerify, Result: cases.ResultExclude,
+		Reason: typed}, "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.SpotCheck(ctx, h1.No, as("sunqi"), true, "核实"+typed, "test", nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ReferTask(ctx, h1.No, "住建局", "请核实"+typed, as("zhaoliu"), "test"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.CompleteTask(ctx, h1.No, as("zjj"), "已为"+typed+"安排危房改造", "test"); err != nil {
+		t.Fatal(err)
+	}
+	if c, err := db.CaseByNo(ctx, h1.No); err != nil || c.Reason != typed {
+		t.Errorf("the reason reads back as %q (%v), want %q", c.Reason, err, typed)
+	}
+	if ts, err := db.TasksOf(ctx, []int64{h1.ID}); err != nil || len(ts[h1.ID]) == 0 || !strings.Contains(ts[h1.ID][0].Measure+ts[h1.ID][0].Note, typed) {
+		t.Errorf("the task's texts read back as %+v (%v)", ts[h1.ID], err)
+	}
 	dump := everyText(t, db)
 	if !strings.Contains(dump, "outbox.payload") || !strings.Contains(dump, "case_events.detail") {
 		t.Fatal("the dump has no messages or audit trail to look at")
@@ -222,6 +246,12 @@ func TestUpgradeSealsPlainValues(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// a 核查 reason an older version kept in plain, with a number and a diagnosis in it
+	typed := "户主" + p.A.ID + "患" + p.Disease
+	if _, err := db.Exec(`UPDATE cases SET result = 'exclude', reason = $2 WHERE id = $1`, before[0].ID, typed); err != nil {
+		t.Fatal(err)
+	}
+	before[0].Result, before[0].Reason = cases.ResultExclude, typed
 	if !strings.Contains(everyText(t, db), p.A.ID) {
 		t.Fatal("the plain rows were not written")
 	}

@@ -78,7 +78,7 @@ func (db *DB) SpotCheck(ctx context.Context, no string, actor cases.Actor, pass 
 			VALUES ($1, $2, 0, $3, $4, $5, $6, $7)
 			ON CONFLICT (case_id, month) DO UPDATE SET supervisor = EXCLUDED.supervisor, result = EXCLUDED.result,
 				note = EXCLUDED.note, decided_at = EXCLUDED.decided_at, failures = spot_checks.failures + EXCLUDED.failures`,
-			after.ID, before.Round, actor.UserID, result, note, db.Now(), failures)
+			after.ID, before.Round, actor.UserID, result, sealText(db.Keys, note), db.Now(), failures)
 		if err != nil {
 			return fmt.Errorf("record spot check of %s: %w", after.No, err)
 		}

@@ -130,8 +130,9 @@ func TestSpotCheckFailureReturnsTheCaseThroughTransition(t *testing.T) {
 	if err := db.Get(&row, `SELECT result, failures, note, supervisor FROM spot_checks WHERE case_id = $1 AND month = $2`, c.ID, monthtest.Month); err != nil {
 		t.Fatal(err)
 	}
-	if row.Result != "fail" || row.Failures != 1 || row.Note != "台账与实际不符" || row.Sup != "sunqi" {
-		t.Fatalf("spot_checks row %+v", row)
+	note, err := db.Keys.Open(row.Note)
+	if row.Result != "fail" || row.Failures != 1 || note != "台账与实际不符" || !strings.HasPrefix(row.Note, "fp1.") || row.Sup != "sunqi" {
+		t.Fatalf("spot_checks row %+v (note %q, %v): want the note sealed (docs/encryption.md)", row, note, err)
 	}
 	// An open case may be checked too: 不合格 keeps its status and due date (no second
 	// return, no new deadline) and counts one more failure.

@@ -10,6 +10,7 @@ import (
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // recordSweep keeps a 区域排查 task's event and villages (docs/registry.md). A later round's rows of
@@ -53,11 +54,11 @@ func (db *DB) CompleteSweep(ctx context.Context, no string, actor cases.Actor, d
 			return err
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE cases SET status = $2, reason = $3, closed_at = $4, version = version + 1 WHERE id = $1`,
-			after.ID, string(after.Status), after.Reason, after.ClosedAt); err != nil {
+			after.ID, string(after.Status), sealText(db.Keys, after.Reason), after.ClosedAt); err != nil {
 			return fmt.Errorf("close sweep %s: %w", after.No, err)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE area_sweeps SET found = $2, note = $3, done_by = $4, done_at = $5 WHERE case_id = $1`,
-			after.ID, d.Found, after.Reason, actor.UserID, d.Now); err != nil {
+			after.ID, d.Found, sealText(db.Keys, after.Reason), actor.UserID, d.Now); err != nil {
 			return fmt.Errorf("sweep %s: %w", after.No, err)
 		}
 		if err := InsertEvent(ctx, tx, db.Keys, after.ID, cases.ActSweepDone, before.Status, after.Status, actor, src, d.Now,
@@ -67,7 +68,7 @@ func (db *DB) CompleteSweep(ctx context.Context, no string, actor cases.Actor, d
 		if err := db.RunCaseHooks(ctx, tx, before, after); err != nil {
 			return fmt.Errorf("after sweep of %s: %w", after.No, err)
 		}
-		out, err = sweepOf(ctx, tx, after)
+		out, err = sweepOf(ctx, tx, db.Keys, after)
 		return err
 	})
 	if err != nil {
@@ -82,10 +83,10 @@ func (db *DB) SweepOf(ctx context.Context, no string) (cases.Sweep, error) {
 	if err != nil {
 		return cases.Sweep{}, err
 	}
-	return sweepOf(ctx, db, c)
+	return sweepOf(ctx, db, db.Keys, c)
 }
 
-func sweepOf(ctx context.Context, q sqlx.QueryerContext, c cases.Case) (cases.Sweep, error) {
+func sweepOf(ctx context.Context, q sqlx.QueryerContext, k *seal.Keyring, c cases.Case) (cases.Sweep, error) {
 	var r struct {
 		Category string         `db:"category"`
 		Event    string         `db:"event"`
@@ -101,8 +102,12 @@ func sweepOf(ctx context.Context, q sqlx.QueryerContext, c cases.Case) (cases.Sw
 	if err != nil {
 		return cases.Sweep{}, fmt.Errorf("sweep %s: %w", c.No, err)
 	}
+	note, err := openText(k, r.Note, "排查说明")
+	if err != nil {
+		return cases.Sweep{}, err
+	}
 	return cases.Sweep{Case: c, Category: cases.Category(r.Category), Event: r.Event, Villages: r.Villages,
-		Found: r.Found, Note: r.Note, Linked: r.Linked}, nil
+		Found: r.Found, Note: note, Linked: r.Linked}, nil
 }
 
 // sweepFacts reads the month's 区域排查 tasks, as of today.
@@ -134,6 +139,10 @@ func (db *DB) sweepFacts(ctx context.Context, month string, today cases.Date) ([
 	var towns []cases.SweepTownship
 	idx := map[string]int{}
 	for _, r := range rows {
+		var err error
+		if r.Note, err = openText(db.Keys, r.Note, "排查说明"); err != nil {
+			return nil, nil, err
+		}
 		c := cases.Case{Status: cases.Status(r.Status), DueOn: r.DueOn, ClosedAt: r.DoneAt}
 		f := cases.SweepFact{No: r.No, Township: r.Township, Category: cases.Category(r.Category), Event: r.Event,
 			Villages: r.Villages, DispatchedAt: r.DispatchedAt, DueOn: r.DueOn, Status: c.Status, Found: r.Found,

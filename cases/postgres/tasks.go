@@ -28,10 +28,32 @@ type taskRow struct {
 	CreatedAt  time.Time   `db:"created_at"`
 }
 
-func (r taskRow) task() cases.Task {
+// task opens the row's typed text (措施, 说明: docs/encryption.md).
+func (r taskRow) task(k *seal.Keyring) (cases.Task, error) {
+	measure, err := openText(k, r.Measure, "办理措施")
+	if err != nil {
+		return cases.Task{}, err
+	}
+	note, err := openText(k, r.Note, "转办说明")
+	if err != nil {
+		return cases.Task{}, err
+	}
 	return cases.Task{ID: r.ID, CaseID: r.CaseID, CaseNo: r.CaseNo, Township: r.Township, Department: r.Department,
-		Status: cases.TaskStatus(r.Status), DueOn: r.DueOn, DoneOn: r.DoneOn, Measure: r.Measure, Note: r.Note,
-		CreatedAt: r.CreatedAt}
+		Status: cases.TaskStatus(r.Status), DueOn: r.DueOn, DoneOn: r.DoneOn, Measure: measure, Note: note,
+		CreatedAt: r.CreatedAt}, nil
+}
+
+// tasks opens rows.
+func tasks(k *seal.Keyring, rs []taskRow) ([]cases.Task, error) {
+	out := make([]cases.Task, len(rs))
+	for i, r := range rs {
+		t, err := r.task(k)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = t
+	}
+	return out, nil
 }
 
 const taskSelect = `
@@ -50,7 +72,7 @@ func (db *DB) addTask(ctx context.Context, tx *sqlx.Tx, ch cases.TaskChange, at 
 		INSERT INTO department_tasks (case_id, department, due_on, origin, note, created_at)
 		SELECT $1, d.name, $3, $4, $5, $6 FROM departments d WHERE d.name = $2
 		ON CONFLICT (case_id, department) WHERE status = 'open' DO NOTHING
-		RETURNING id`, caseID, dept, ch.Task.DueOn, ch.Origin, ch.Task.Note, at).Scan(&id)
+		RETURNING id`, caseID, dept, ch.Task.DueOn, ch.Origin, sealText(db.Keys, ch.Task.Note), at).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return cases.Task{}, false, nil
 	}
@@ -61,7 +83,10 @@ func (db *DB) addTask(ctx context.Context, tx *sqlx.Tx, ch cases.TaskChange, at 
 	if err := tx.GetContext(ctx, &r, taskSelect+` WHERE dt.id = $1`, id); err != nil {
 		return cases.Task{}, false, fmt.Errorf("task %d: %w", id, err)
 	}
-	t := r.task()
+	t, err := r.task(db.Keys)
+	if err != nil {
+		return cases.Task{}, false, err
+	}
 	var status cases.Status
 	if err := tx.GetContext(ctx, &status, `SELECT status FROM cases WHERE id = $1`, caseID); err != nil {
 		return cases.Task{}, false, fmt.Errorf("case %d: %w", caseID, err)
@@ -73,16 +98,12 @@ func (db *DB) addTask(ctx context.Context, tx *sqlx.Tx, ch cases.TaskChange, at 
 }
 
 // tasksOfCase loads a case's tasks, locked for the transition being decided.
-func tasksOfCase(ctx context.Context, tx *sqlx.Tx, c cases.Case) ([]cases.Task, error) {
+func tasksOfCase(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, c cases.Case) ([]cases.Task, error) {
 	var rs []taskRow
 	if err := tx.SelectContext(ctx, &rs, taskSelect+` WHERE dt.case_id = $1 ORDER BY dt.id FOR UPDATE OF dt`, c.ID); err != nil {
 		return nil, fmt.Errorf("tasks of %s: %w", c.No, err)
 	}
-	out := make([]cases.Task, len(rs))
-	for i, r := range rs {
-		out[i] = r.task()
-	}
-	return out, nil
+	return tasks(k, rs)
 }
 
 // caseProblems lists the problem keys (cases.ProblemKey) of the warnings a case holds,
@@ -133,7 +154,11 @@ func (db *DB) TasksOf(ctx context.Context, caseIDs []int64) (map[int64][]cases.T
 		return nil, fmt.Errorf("tasks of %d cases: %w", len(caseIDs), err)
 	}
 	for _, r := range rs {
-		out[r.CaseID] = append(out[r.CaseID], r.task())
+		t, err := r.task(db.Keys)
+		if err != nil {
+			return nil, err
+		}
+		out[r.CaseID] = append(out[r.CaseID], t)
 	}
 	return out, nil
 }
@@ -144,11 +169,7 @@ func (db *DB) OpenTasks(ctx context.Context, department string) ([]cases.Task, e
 	if err := db.SelectContext(ctx, &rs, taskSelect+` WHERE dt.department = $1 AND dt.status = 'open' ORDER BY dt.due_on, c.case_no`, department); err != nil {
 		return nil, fmt.Errorf("open tasks of %s: %w", department, err)
 	}
-	out := make([]cases.Task, len(rs))
-	for i, r := range rs {
-		out[i] = r.task()
-	}
-	return out, nil
+	return tasks(db.Keys, rs)
 }
 
 // OverdueTasks returns every open department task due before today, by department and due date.
@@ -157,11 +178,7 @@ func (db *DB) OverdueTasks(ctx context.Context, today cases.Date) ([]cases.Task,
 	if err := db.SelectContext(ctx, &rs, taskSelect+` WHERE dt.status = 'open' AND dt.due_on < $1 ORDER BY dt.department, dt.due_on, c.case_no`, today); err != nil {
 		return nil, fmt.Errorf("overdue tasks: %w", err)
 	}
-	out := make([]cases.Task, len(rs))
-	for i, r := range rs {
-		out[i] = r.task()
-	}
-	return out, nil
+	return tasks(db.Keys, rs)
 }
 
 // CompleteTask records that the actor's department did its task on the case (办理), as
@@ -179,7 +196,7 @@ func (db *DB) CompleteTask(ctx context.Context, caseNo string, actor cases.Actor
 		if err != nil {
 			return err
 		}
-		ts, err := tasksOfCase(ctx, tx, c)
+		ts, err := tasksOfCase(ctx, tx, db.Keys, c)
 		if err != nil {
 			return err
 		}
@@ -189,7 +206,7 @@ func (db *DB) CompleteTask(ctx context.Context, caseNo string, actor cases.Actor
 		}
 		t := ch.Task
 		_, err = tx.ExecContext(ctx, `UPDATE department_tasks SET status = $6, done_on = $2, done_at = $3, done_by = $4, measure = $5
-			WHERE id = $1`, t.ID, *t.DoneOn, now, actor.UserID, t.Measure, string(t.Status))
+			WHERE id = $1`, t.ID, *t.DoneOn, now, actor.UserID, sealText(db.Keys, t.Measure), string(t.Status))
 		if err != nil {
 			return fmt.Errorf("complete task %d: %w", t.ID, err)
 		}
@@ -232,7 +249,7 @@ func (db *DB) ReferTask(ctx context.Context, caseNo, department, note string, ac
 		if err != nil {
 			return err
 		}
-		ts, err := tasksOfCase(ctx, tx, c)
+		ts, err := tasksOfCase(ctx, tx, db.Keys, c)
 		if err != nil {
 			return err
 		}
