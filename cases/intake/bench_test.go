@@ -146,7 +146,7 @@ func BenchmarkImportVsPsqlCopy(b *testing.B) {
 		for _, file := range files {
 			start := time.Now()
 			imp := exec.Command(bin, "import", "--dept", "医保局", "--category", "medical", "--period", "2026-10", "--json", file)
-			imp.Env = append(os.Environ(), "DATABASE_URL="+url)
+			imp.Env = append(os.Environ(), "DATABASE_URL="+url, "FANGPIN_DEMO_KEYS=1")
 			var stderr bytes.Buffer
 			imp.Stderr = &stderr
 			out, err := imp.Output()

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -56,5 +57,29 @@ func TestMissingFilesAreToldInChinese(t *testing.T) {
 		if code == 0 || !strings.Contains(stderr, "找不到文件") || strings.Contains(stderr, "no such file") {
 			t.Errorf("%v: exit %d, stderr %q; want 找不到文件 and no English", args, code, stderr)
 		}
+	}
+}
+
+// The commands that open the ledger refuse to start without the personal data keys (spec
+// §11; they ran on the published demo keys, which protect nothing), unless FANGPIN_DEMO_KEYS=1
+// says it is a rehearsal; the simulator, made-up data and blank templates need none.
+func TestCommandsRefuseToStartWithoutKeys(t *testing.T) {
+	t.Setenv("FANGPIN_DEMO_KEYS", "")
+	t.Setenv("FANGPIN_DATA_KEYS", "")
+	t.Setenv("FANGPIN_HASH_KEY", "")
+	t.Setenv("DATABASE_URL", "postgres://127.0.0.1:1/none?sslmode=disable") // never reached
+	for _, args := range [][]string{{"migrate"}, {"cases", "--json"}, {"serve"}, {"worker"}, {"registry", "member", "--json", "990101198001010011"}} {
+		code, stdout, stderr := runIntakeCLI(t, args...)
+		if code == 0 || stdout != "" || !strings.Contains(stderr, "没有设置个人信息密钥") || !strings.Contains(stderr, "FANGPIN_DEMO_KEYS=1") {
+			t.Errorf("%v without keys: exit %d, stderr %q; want a refusal to start", args, code, stderr)
+		}
+	}
+	out := filepath.Join(t.TempDir(), "t.xlsx")
+	if code, _, stderr := runIntakeCLI(t, "template", "--category", "medical", "-o", out); code != 0 {
+		t.Errorf("template without keys: exit %d, %s", code, stderr)
+	}
+	t.Setenv("FANGPIN_DEMO_KEYS", "1")
+	if code, _, stderr := runIntakeCLI(t, "cases", "--json"); strings.Contains(stderr, "没有设置个人信息密钥") {
+		t.Errorf("with FANGPIN_DEMO_KEYS=1: exit %d, %s", code, stderr)
 	}
 }

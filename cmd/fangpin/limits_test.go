@@ -60,6 +60,8 @@ var builtBinary = sync.OnceValues(func() (string, error) {
 })
 
 func TestMain(m *testing.M) {
+	// the tests run on the published demo keys, as a rehearsal does (docs/encryption.md)
+	os.Setenv("FANGPIN_DEMO_KEYS", "1")
 	code := m.Run()
 	if binDir != "" {
 		os.RemoveAll(binDir)

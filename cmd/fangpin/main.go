@@ -71,6 +71,12 @@ func main() {
 // memoryLimit is the Go heap's soft limit, under the 256 MB a process may take.
 const memoryLimit = 192 << 20
 
+// keyless are the subcommands that run without the personal data keys: the demo (its own
+// published keys), the WeCom simulator, made-up data and blank templates. Every other one
+// opens the ledger, and refuses to start without FANGPIN_DATA_KEYS and FANGPIN_HASH_KEY
+// (docs/encryption.md) unless FANGPIN_DEMO_KEYS=1 says it is a rehearsal.
+var keyless = map[string]bool{"demo": true, "sim": true, "synth": true, "template": true}
+
 // errUsage marks a mistake in how the command was called; usage was already printed.
 var errUsage = errors.New("usage")
 
@@ -94,6 +100,12 @@ func Main(args []string) int {
 		return 1
 	}
 	defer env.Close()
+	if !keyless[args[0]] && env.KeysAreDemo() && !env.DemoKeys {
+		fmt.Fprintln(os.Stderr, "失败：没有设置个人信息密钥 FANGPIN_DATA_KEYS 和 FANGPIN_HASH_KEY，不能启动。"+
+			"请按 docs/encryption.md 生成并配置（例如 FANGPIN_DATA_KEYS=k1:$(openssl rand -base64 32)，FANGPIN_HASH_KEY=$(openssl rand -base64 32)），"+
+			"并与数据库分开妥善保存；只用模拟器演练时可设置 FANGPIN_DEMO_KEYS=1，使用公开的演示密钥。")
+		return 1
+	}
 	if err := cmd.run(ctx, env, args[1:]); err != nil {
 		if !errors.Is(err, errUsage) {
 			fmt.Fprintf(os.Stderr, "失败：%s\n", failure(err))

@@ -58,6 +58,10 @@ type Config struct {
 	// Keys is the keyring built from DataKeys and HashKey, or the published demo keyring
 	// when neither is set (KeysAreDemo tells; serve and worker warn).
 	Keys *seal.Keyring
+	// DemoKeys is FANGPIN_DEMO_KEYS=1: a rehearsal against the simulator (or a test) runs on
+	// the published demo keys. Without it, every command that opens the ledger refuses to
+	// start without FANGPIN_DATA_KEYS and FANGPIN_HASH_KEY (docs/encryption.md).
+	DemoKeys bool
 }
 
 // KeysAreDemo tells whether personal data is sealed under the published demo keys, which
@@ -104,6 +108,10 @@ func Load(getenv func(string) string) (Config, error) {
 	switch strings.ToLower(get("FANGPIN_H5_OAUTH", "")) {
 	case "1", "on", "true", "yes":
 		c.H5OAuth = true
+	}
+	switch strings.ToLower(get("FANGPIN_DEMO_KEYS", "")) {
+	case "1", "on", "true", "yes":
+		c.DemoKeys = true
 	}
 	var errs []error
 	if v := get("FANGPIN_RETENTION_YEARS", ""); v == "" {
