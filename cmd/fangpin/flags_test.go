@@ -60,8 +60,8 @@ func TestMissingFilesAreToldInChinese(t *testing.T) {
 	}
 }
 
-// The commands that open the ledger refuse to start without the personal data keys (spec
-// §11; they ran on the published demo keys, which protect nothing), unless FANGPIN_DEMO_KEYS=1
+// The commands that open the ledger refuse to start without the personal data keys
+// (docs/encryption.md; they ran on the published demo keys, which protect nothing), unless FANGPIN_DEMO_KEYS=1
 // says it is a rehearsal; the simulator, made-up data and blank templates need none.
 func TestCommandsRefuseToStartWithoutKeys(t *testing.T) {
 	t.Setenv("FANGPIN_DEMO_KEYS", "")
