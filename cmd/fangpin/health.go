@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fangpin/fangpin/internal/supervise"
@@ -72,4 +73,11 @@ func (c workerCollector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstMetric(workerUpDesc, prometheus.GaugeValue, up, st.Name)
 		ch <- prometheus.MustNewConstMetric(workerRestartsDesc, prometheus.CounterValue, float64(st.Restarts), st.Name)
 	}
+}
+
+// metricsHandler serves /metrics: what can be measured is served even when part of it cannot
+// (PostgreSQL away makes the outbox's and inbox's gauges fail): operators alert on the worker
+// and spool metrics exactly then, and a failed scrape would hide them all (docs/operations.md).
+func metricsHandler(reg *prometheus.Registry) http.Handler {
+	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{ErrorHandling: promhttp.ContinueOnError})
 }

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fangpin/fangpin/bot"
@@ -157,7 +156,7 @@ func runWorker(ctx context.Context, env *Env, args []string) error {
 		reg.MustRegister(workerCollector{sup})
 		mux := http.NewServeMux()
 		mux.Handle("GET /healthz", health{DB: db, Redis: r, Workers: sup})
-		mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+		mux.Handle("GET /metrics", metricsHandler(reg))
 		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		go hs.Serve(ln)
 		defer hs.Close()

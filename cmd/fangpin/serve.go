@@ -19,7 +19,6 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"github.com/redis/go-redis/v9"
 
 	"github.com/fangpin/fangpin/bot"
@@ -158,7 +157,7 @@ func NewServer(ctx context.Context, env *Env, log *slog.Logger) (*Server, error)
 	s.handleCallbacks(env, appCrypto, aiCrypto, log)
 	s.handlePages(db, links, log)
 	s.Mux.HandleFunc("GET /healthz", s.healthz)
-	s.Mux.Handle("GET /metrics", promhttp.HandlerFor(s.Registry, promhttp.HandlerOpts{}))
+	s.Mux.Handle("GET /metrics", metricsHandler(s.Registry))
 	s.Sender = &bot.Worker{Store: &pgqueue.Store{DB: db.DB, Keys: db.Keys}, API: s.API, Log: log, Metrics: s.Metrics,
 		GroupWords: &handlers.GroupWords{Store: db},
 		Pacer:      &bot.Pacer{R: rdb, Prefix: s.RedisPrefix + "pace:", Limits: bot.DefaultLimits()}}
