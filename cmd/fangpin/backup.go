@@ -23,6 +23,7 @@ import (
 	"github.com/fangpin/fangpin/bot"
 	"github.com/fangpin/fangpin/cases"
 	"github.com/fangpin/fangpin/cases/postgres"
+	"github.com/fangpin/fangpin/cases/seal"
 )
 
 // A backup file is a tar of two members: manifest.json, then ledger.dump (pg_dump's custom
@@ -35,16 +36,19 @@ const (
 
 // manifest describes a backup: what wrote it, the schema's version and the dump's checksum.
 type manifest struct {
-	Format           string    `json:"format"`
-	FangpinVersion   string    `json:"fangpin_version"`
-	MigrationVersion int64     `json:"migration_version"`
-	KeyIDs           []string  `json:"key_ids"` // the data keys the personal data is sealed under (docs/encryption.md)
-	CreatedAt        time.Time `json:"created_at"`
-	Database         string    `json:"database"`
-	DumpSHA256       string    `json:"dump_sha256"`
-	DumpBytes        int64     `json:"dump_bytes"`
-	PgDumpVersion    string    `json:"pg_dump_version"`
-	ServerVersion    string    `json:"server_version"`
+	Format           string   `json:"format"`
+	FangpinVersion   string   `json:"fangpin_version"`
+	MigrationVersion int64    `json:"migration_version"`
+	KeyIDs           []string `json:"key_ids"` // the data keys the personal data is sealed under (docs/encryption.md)
+	// HashKeyCheck tells the FANGPIN_HASH_KEY the key columns were hashed under without
+	// showing it (hashKeyCheck): a restore under another one would find nobody.
+	HashKeyCheck  string    `json:"hash_key_check,omitempty"`
+	CreatedAt     time.Time `json:"created_at"`
+	Database      string    `json:"database"`
+	DumpSHA256    string    `json:"dump_sha256"`
+	DumpBytes     int64     `json:"dump_bytes"`
+	PgDumpVersion string    `json:"pg_dump_version"`
+	ServerVersion string    `json:"server_version"`
 }
 
 // fangpinVersion is the module's version and, in a build from a checkout, its commit.
@@ -158,7 +162,8 @@ func runBackup(ctx context.Context, env *Env, args []string) error {
 	defer os.Remove(tmp.Name())
 	defer tmp.Close()
 	m := manifest{Format: backupFormat, FangpinVersion: fangpinVersion(), MigrationVersion: version, KeyIDs: db.Keys.KeyIDs(),
-		CreatedAt: db.Now().In(cases.Shanghai).Truncate(time.Second), Database: info.Database,
+		HashKeyCheck: hashKeyCheck(db.Keys),
+		CreatedAt:    db.Now().In(cases.Shanghai).Truncate(time.Second), Database: info.Database,
 		PgDumpVersion: dumpVer, ServerVersion: info.Version}
 	h := sha256.New()
 	cmd := pgTool(ctx, env.DatabaseURL, "pg_dump", "--format=custom", "--no-password")
@@ -298,6 +303,9 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 		return fmt.Errorf("备份中的个人信息用密钥 %s 加密，当前的 FANGPIN_DATA_KEYS 里没有，恢复后将无法解密：请把备份时的密钥加入 FANGPIN_DATA_KEYS 后再恢复（数据库未改动）",
 			strings.Join(missing, "、"))
 	}
+	if m.HashKeyCheck != "" && m.HashKeyCheck != hashKeyCheck(db.Keys) {
+		return fmt.Errorf("备份时的身份证号哈希密钥与现在配置的 FANGPIN_HASH_KEY 不同，恢复后将无法按身份证号找到任何人：请使用备份时的 FANGPIN_HASH_KEY 再恢复（数据库未改动）")
+	}
 	info, err := db.ServerInfo(ctx)
 	if err != nil {
 		return err
@@ -339,6 +347,10 @@ func runRestore(ctx context.Context, env *Env, args []string) error {
 	}
 	return nil
 }
+
+// hashKeyCheck is the keyed hash of a fixed text under the ID hash's key: equal for equal
+// keys, and it tells nothing of the key or of anyone's number.
+func hashKeyCheck(k *seal.Keyring) string { return k.IDHash("fangpin backup hash key check")[:16] }
 
 // missingKeys lists the key ids a backup names that are not configured.
 func missingKeys(backup, configured []string) []string {

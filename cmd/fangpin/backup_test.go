@@ -98,6 +98,15 @@ func TestBackupRestoreGivesTheSameCases(t *testing.T) {
 		t.Fatalf("after a restore refused for its keys the database has %d tables (%v)", n, err)
 	}
 	t.Setenv("FANGPIN_DATA_KEYS", "k9:"+base64.StdEncoding.EncodeToString(k9[:])+","+seal.DemoDataKeys)
+	// Nor under another FANGPIN_HASH_KEY: it restored, and then found nobody by their number.
+	t.Setenv("FANGPIN_HASH_KEY", base64.StdEncoding.EncodeToString(k9[:]))
+	if code, _, stderr := runIntakeCLI(t, "restore", "--json", file); code == 0 || !strings.Contains(stderr, "哈希密钥") {
+		t.Fatalf("restore under another hash key: exit %d, %s", code, stderr)
+	}
+	if n, err := dstDB.UserTables(ctx); err != nil || n != 0 {
+		t.Fatalf("after a restore refused for its hash key the database has %d tables (%v)", n, err)
+	}
+	t.Setenv("FANGPIN_HASH_KEY", base64.StdEncoding.EncodeToString(cases.DemoHashKey))
 	code, out = run(t, "restore", "--json", file)
 	if code != 0 || !strings.Contains(out, `"migrations_applied":0`) {
 		t.Fatalf("restore: %d %s", code, out)
