@@ -95,7 +95,9 @@ func (db *DB) Anonymize(ctx context.Context, caseID int64) (bool, error) {
 		// The audit trail lets only this transaction clear its free text (migration 00840).
 		for _, q := range []string{
 			`SET LOCAL fangpin.retention = 'on'`,
-			`UPDATE case_events SET detail = '{}', source_msg = '' WHERE case_id = $1 AND (detail <> '{}' OR source_msg <> '')`,
+			// the message id goes, its channel (wecom:, form:, api:, cli:) stays for the access log
+			`UPDATE case_events SET detail = '{}', source_msg = CASE WHEN source_msg LIKE '%:%' THEN split_part(source_msg, ':', 1) || ':' ELSE source_msg END
+				WHERE case_id = $1 AND (detail <> '{}' OR source_msg LIKE '%:_%')`,
 			`UPDATE department_tasks SET measure = CASE WHEN measure <> '' THEN '` + anonymizedText + `' ELSE '' END, note = ''
 				WHERE case_id = $1`,
 			`UPDATE spot_checks SET note = '' WHERE case_id = $1`,

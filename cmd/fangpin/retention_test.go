@@ -60,7 +60,7 @@ func TestRetentionAnonymizesOldClosedCasesAndKeepsTheCounts(t *testing.T) {
 	}
 	reason := "王建国家中已有稳定务工收入，暂不纳入"
 	for no, why := range map[string]string{oldCase: reason, recentCase: "家庭收入稳定，经核实暂不纳入"} {
-		if _, err := db.Transition(ctx, no, cadre, cases.Command{Action: cases.ActVerify, Result: cases.ResultExclude, Reason: why}, cases.Source("msg-"+no)); err != nil {
+		if _, err := db.Transition(ctx, no, cadre, cases.Command{Action: cases.ActVerify, Result: cases.ResultExclude, Reason: why}, cases.Source("form:"+no)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -88,9 +88,18 @@ func TestRetentionAnonymizesOldClosedCasesAndKeepsTheCounts(t *testing.T) {
 		t.Fatal("retention without --apply changed cases")
 	}
 
+	_, auditBefore := run(t, "audit", "--json", "--user", "zhangsan")
+	if !strings.Contains(auditBefore, `"channel":"h5"`) {
+		t.Fatalf("the 核查 by form is not in the access log as h5: %s", auditBefore)
+	}
 	code, out = run(t, "retention", "--apply", "--json")
 	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || !res.Apply || res.Anonymized != 1 || res.CaseNos[0] != oldCase {
 		t.Fatalf("retention --apply: %d %s", code, out)
+	}
+	// who confirmed what, and through which channel, is kept (it read "cli" once the message
+	// id was cleared)
+	if _, auditAfter := run(t, "audit", "--json", "--user", "zhangsan"); strings.Count(auditAfter, `"channel":"h5"`) != strings.Count(auditBefore, `"channel":"h5"`) {
+		t.Errorf("the access log's channels changed with retention:\nbefore %s\nafter  %s", auditBefore, auditAfter)
 	}
 	if _, reportAfter := run(t, "report", "--month", "2026-11", "--json"); reportAfter != reportBefore {
 		t.Errorf("the month's assessment changed:\nbefore %s\nafter  %s", reportBefore, reportAfter)
