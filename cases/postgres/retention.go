@@ -35,6 +35,64 @@ func (db *DB) RetentionDue(ctx context.Context, closedBefore time.Time) ([]Reten
 	return out, nil
 }
 
+// strayWarnings is the condition of a warning that no case will ever hold — out of scope
+// (no rule), or replaced by a later push of its period before the round — pushed before
+// $1 and not yet anonymized. Its person's data would otherwise be kept for ever.
+const strayWarnings = `w.case_id IS NULL AND w.created_at < $1 AND (w.name <> '' OR w.id_sealed <> '' OR w.detail <> '{}')
+	AND (w.rule = '' OR EXISTS (SELECT 1 FROM warnings_superseded s WHERE s.warning_id = w.id))`
+
+// StrayWarningsDue counts the warnings no case will hold, pushed before the cutoff, that the
+// retention rule anonymizes (AnonymizeStrayWarnings).
+func (db *DB) StrayWarningsDue(ctx context.Context, before time.Time) (int, error) {
+	var n int
+	if err := db.GetContext(ctx, &n, `SELECT count(*) FROM warnings w WHERE `+strayWarnings, before); err != nil {
+		return 0, fmt.Errorf("retention: warnings without a case: %w", err)
+	}
+	return n, nil
+}
+
+// AnonymizeStrayWarnings clears, as Anonymize does for a case's warnings, the person of every
+// warning no case will hold that was pushed before the cutoff: the keyed hashes stay.
+func (db *DB) AnonymizeStrayWarnings(ctx context.Context, before time.Time) (int, error) {
+	k := db.Keys
+	var n int
+	err := db.InTx(ctx, func(tx *sqlx.Tx) error {
+		var ws []struct {
+			ID     int64  `db:"id"`
+			IDNo   string `db:"id_number"`
+			HeadID string `db:"head_id_number"`
+		}
+		if err := tx.SelectContext(ctx, &ws, `SELECT w.id, w.id_number, w.head_id_number FROM warnings w WHERE `+strayWarnings+` FOR UPDATE`, before); err != nil {
+			return fmt.Errorf("retention: warnings without a case: %w", err)
+		}
+		ids := make([]int64, len(ws))
+		idNos, heads := make([]string, len(ws)), make([]string, len(ws))
+		for i, w := range ws {
+			ids[i], idNos[i], heads[i] = w.ID, storedHash(k, w.IDNo), storedHash(k, w.HeadID)
+		}
+		n = len(ws)
+		return anonymizeWarnings(ctx, tx, ids, idNos, heads)
+	})
+	return n, err
+}
+
+// anonymizeWarnings clears the warnings' sealed person and amount, their key columns set to
+// the keyed hashes given.
+func anonymizeWarnings(ctx context.Context, tx *sqlx.Tx, ids []int64, idNos, heads []string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	_, err := tx.ExecContext(ctx, `
+		UPDATE warnings w SET id_number = u.id_number, head_id_number = u.head_id_number, id_sealed = '', name = '',
+			detail = '{}', amount = NULL
+		FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, id_number, head_id_number)
+		WHERE w.id = u.id`, pq.Array(ids), pq.Array(idNos), pq.Array(heads))
+	if err != nil {
+		return fmt.Errorf("anonymize %d warnings: %w", len(ids), err)
+	}
+	return nil
+}
+
 // anonymizedText replaces typed text that a constraint needs non-empty (a 不纳入 reason, a
 // done task's measure).
 const anonymizedText = "（已按保存期限匿名）"
@@ -75,12 +133,8 @@ func (db *DB) Anonymize(ctx context.Context, caseID int64) (bool, error) {
 			// a number an older version kept in plain becomes its hash here too
 			ids[i], idNos[i], heads[i] = w.ID, storedHash(k, w.IDNo), storedHash(k, w.HeadID)
 		}
-		if _, err := tx.ExecContext(ctx, `
-			UPDATE warnings w SET id_number = u.id_number, head_id_number = u.head_id_number, id_sealed = '', name = '',
-				detail = '{}', amount = NULL
-			FROM unnest($1::bigint[], $2::text[], $3::text[]) AS u(id, id_number, head_id_number)
-			WHERE w.id = u.id`, pq.Array(ids), pq.Array(idNos), pq.Array(heads)); err != nil {
-			return fmt.Errorf("anonymize case %d: warnings: %w", caseID, err)
+		if err := anonymizeWarnings(ctx, tx, ids, idNos, heads); err != nil {
+			return fmt.Errorf("anonymize case %d: %w", caseID, err)
 		}
 		key := c.Key
 		if id, ok := strings.CutPrefix(key, "head:"); ok {

@@ -30,6 +30,10 @@ func runRetention(ctx context.Context, env *Env, args []string) error {
 	if err != nil {
 		return err
 	}
+	stray, err := db.StrayWarningsDue(ctx, cutoff.At(0, 0))
+	if err != nil {
+		return err
+	}
 	res := struct {
 		Apply        bool     `json:"apply"`
 		Years        int      `json:"retention_years"`
@@ -38,7 +42,18 @@ func runRetention(ctx context.Context, env *Env, args []string) error {
 		Warnings     int      `json:"warnings"`
 		Anonymized   int      `json:"anonymized"`
 		CaseNos      []string `json:"case_nos"`
-	}{Apply: *apply, Years: env.RetentionYears, ClosedBefore: cutoff.String(), Cases: len(due), CaseNos: []string{}}
+		// warnings no case will hold (out of scope, replaced before the round) pushed before
+		// the cutoff: anonymized as well
+		StrayWarnings int `json:"stray_warnings"`
+	}{Apply: *apply, Years: env.RetentionYears, ClosedBefore: cutoff.String(), Cases: len(due), CaseNos: []string{}, StrayWarnings: stray}
+	if *apply && stray > 0 {
+		if res.StrayWarnings, err = db.AnonymizeStrayWarnings(ctx, cutoff.At(0, 0)); err != nil {
+			return err
+		}
+		fmt.Fprintf(os.Stderr, "已匿名化 %d 条 %s 之前推送、未进入任何案件的预警（不在筛查范围或已被后来的推送替换）。\n", res.StrayWarnings, cutoff)
+	} else if stray > 0 {
+		fmt.Fprintf(os.Stderr, "另有 %d 条 %s 之前推送、未进入任何案件的预警将被匿名化。\n", stray, cutoff)
+	}
 	for _, c := range due {
 		res.Warnings += c.Warnings
 		res.CaseNos = append(res.CaseNos, c.CaseNo)

@@ -66,9 +66,16 @@ func TestRetentionAnonymizesOldClosedCasesAndKeepsTheCounts(t *testing.T) {
 	}
 	pgtest.BackdateClosed(t, db, oldCase, time.Now().AddDate(-6, 0, 0))
 
+	// a row out of scope, pushed six years ago: no case will ever hold it, and its person's data
+	// was kept for ever
+	strayName := "欧阳旧数"
+	stray := pgtest.InsertWarning(t, db, pgtest.Warning{Department: "医保局", Category: "medical", IDNumber: p.G.ID, Name: strayName, Township: "城关镇"})
+	if _, err := db.Exec(`UPDATE warnings SET rule = '', created_at = now() - interval '6 years' WHERE id = $1`, stray); err != nil {
+		t.Fatal(err)
+	}
 	_, reportBefore := run(t, "report", "--month", "2026-11", "--json")
 	_, casesBefore := run(t, "cases", "--json")
-	sensitive := []string{p.A.Name, p.A.ID, p.B.Name, p.B.ID, p.Disease, p.Amount, reason}
+	sensitive := []string{p.A.Name, p.A.ID, p.B.Name, p.B.ID, p.Disease, p.Amount, reason, strayName}
 
 	// Without --apply: the list, and nothing changes.
 	code, out := run(t, "retention", "--json")
@@ -79,9 +86,10 @@ func TestRetentionAnonymizesOldClosedCasesAndKeepsTheCounts(t *testing.T) {
 		Warnings   int      `json:"warnings"`
 		Anonymized int      `json:"anonymized"`
 		CaseNos    []string `json:"case_nos"`
+		Stray      int      `json:"stray_warnings"`
 	}
 	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || res.Apply || res.Years != 5 || res.Cases != 1 ||
-		len(res.CaseNos) != 1 || res.CaseNos[0] != oldCase || res.Warnings != 3 || res.Anonymized != 0 {
+		len(res.CaseNos) != 1 || res.CaseNos[0] != oldCase || res.Warnings != 3 || res.Anonymized != 0 || res.Stray != 1 {
 		t.Fatalf("retention (dry): %d %s", code, out)
 	}
 	if _, again := run(t, "cases", "--json"); again != casesBefore {
@@ -95,6 +103,10 @@ func TestRetentionAnonymizesOldClosedCasesAndKeepsTheCounts(t *testing.T) {
 	code, out = run(t, "retention", "--apply", "--json")
 	if code != 0 || json.Unmarshal([]byte(out), &res) != nil || !res.Apply || res.Anonymized != 1 || res.CaseNos[0] != oldCase {
 		t.Fatalf("retention --apply: %d %s", code, out)
+	}
+	var strayLeft string
+	if err := db.Get(&strayLeft, `SELECT name || id_sealed || detail::text FROM warnings WHERE id = $1`, stray); err != nil || strayLeft != "{}" {
+		t.Errorf("the out-of-scope row of six years ago still holds %q (%v), want its person cleared", strayLeft, err)
 	}
 	// who confirmed what, and through which channel, is kept (it read "cli" once the message
 	// id was cleared)
