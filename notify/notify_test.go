@@ -827,7 +827,15 @@ func TestRunGivesUpWhenTicksKeepFailing(t *testing.T) {
 	defer cancel()
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	time.Sleep(50 * time.Millisecond) // started, ticking
+	// started (the schedule rebuilt) and ticking, then Redis goes away
+	for built := false; !built; {
+		if ctx.Err() != nil {
+			t.Fatal("the worker never started")
+		}
+		built, _ = w.Schedule().Built(ctx)
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(20 * time.Millisecond)
 	r.Close()
 	select {
 	case err := <-done:
