@@ -72,6 +72,11 @@ func TestFormLinksAndValidation(t *testing.T) {
 		t.Errorf("expired link: %d", code)
 	}
 	f.now = old
+	// a link that claims to live longer than 7 days was not made here, whoever signed it
+	long := &handlers.FormLinks{Secret: f.links.Secret, BaseURL: f.links.BaseURL, TTL: 30 * 24 * time.Hour, Now: f.links.Now}
+	if code, body := get(t, srv.URL+long.Path(h1.No, "zhangsan")); code != 403 || !strings.Contains(body, "无效") {
+		t.Errorf("a link living 30 days: %d", code)
+	}
 
 	code, body = post(t, link, url.Values{"result": {"不纳入"}})
 	if code != 422 || !strings.Contains(body, `id="err-reason"`) {

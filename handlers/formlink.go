@@ -84,7 +84,21 @@ func (l *FormLinks) Verify(caseNo, user, exp, sig string) error {
 	if l.now().Unix() > e {
 		return cases.Errorf(cases.EForbidden, "这个表单链接已过期。请在企业微信里发送“表单 %s”重新获取。", caseNo)
 	}
+	// A link lives at most its kind's lifetime (docs/privacy.md): one that claims longer was
+	// not made here, whoever holds the secret.
+	if time.Unix(e, 0).After(l.now().Add(l.maxTTL(caseNo) + time.Minute)) {
+		return cases.Errorf(cases.EForbidden, "这个表单链接无效。请在企业微信里发送“表单 %s”重新获取。", caseNo)
+	}
 	return nil
+}
+
+// maxTTL is the longest a link of this kind (key) may live: 24 hours for the upload page, 7
+// days (or the configured TTL, if longer in a test) for the others.
+func (l *FormLinks) maxTTL(key string) time.Duration {
+	if key == uploadLinkKey {
+		return UploadTTL
+	}
+	return max(l.TTL, DefaultFormTTL, OverviewTTL)
 }
 
 // reportLinkKey stands in for the case number in the signature of a 申报/走访 form link: no
