@@ -152,6 +152,12 @@ const (
 	refusedNoOAuth   = "未经企业微信身份验证"
 )
 
+// errForwarded: a link opened by someone else than the person it was made for. It names
+// every command that gives a link of one's own: the page may be a form, the task list, the
+// upload page or the overview.
+var errForwarded = cases.Errorf(cases.EForbidden, "这个链接是发给其他同事的，您不能用它打开。"+
+	"请在企业微信里向助手发送相应的命令获取您自己的链接：“待办”（任务清单）、“表单 <编号>”、“上传”（部门联络员）或“概览”（县扶贫办、县领导）。")
+
 // errOAuthNeeded: the page must first ask WeCom's OAuth who is opening it.
 var errOAuthNeeded = cases.Errorf(cases.EForbidden, "请在企业微信里打开这个链接，以便确认您的身份。")
 
@@ -173,7 +179,7 @@ func (l *FormLinks) CheckViewer(w http.ResponseWriter, r *http.Request, user str
 			return "", refusedOAuth, cases.Errorf(cases.EForbidden, "企业微信身份验证失败，请从企业微信里重新打开这个链接。")
 		}
 		if v != user {
-			return v, refusedForwarded, cases.Errorf(cases.EForbidden, "这个链接是发给其他同事的，您不能用它打开。请在企业微信里向助手发送“待办”或“表单 <编号>”获取您自己的链接。")
+			return v, refusedForwarded, errForwarded
 		}
 		l.RememberViewer(w, v)
 		return v, "", nil
@@ -185,7 +191,7 @@ func (l *FormLinks) CheckViewer(w http.ResponseWriter, r *http.Request, user str
 			exp, _ := strconv.ParseInt(parts[1], 10, 64)
 			if hmac.Equal([]byte(parts[2]), []byte(l.viewerSig(v, exp))) && l.now().Unix() <= exp {
 				if v != user {
-					return v, refusedForwarded, cases.Errorf(cases.EForbidden, "这个链接是发给其他同事的，您不能用它打开。请在企业微信里向助手发送“待办”或“表单 <编号>”获取您自己的链接。")
+					return v, refusedForwarded, errForwarded
 				}
 				return v, "", nil
 			}
