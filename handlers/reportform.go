@@ -21,6 +21,7 @@ type ReportForm struct {
 	Users    Directory
 	Links    *FormLinks
 	OAuth    CodeResolver        // optional
+	Access   AccessLog           // refused links are recorded (docs/privacy.md); optional
 	Announce *announce.Announcer // the masked group notice and the cadres' private details
 	Now      func() time.Time
 	Log      *slog.Logger
@@ -63,7 +64,7 @@ func (f *ReportForm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	user := q.Get("u")
 	if err := f.Links.VerifyReport(user, q.Get("e"), q.Get("s")); err != nil {
-		refuseLink(r.Context(), f.log(), nil, "申报走访表单", "", "", linkRefusal(f.Links, q.Get("e")))
+		refuseLink(r.Context(), f.log(), f.Access, "申报走访表单", "", "", linkRefusal(f.Links, q.Get("e")))
 		f.render(w, http.StatusForbidden, reportPage{Error: cases.ErrorMessage(err)})
 		return
 	}
@@ -72,7 +73,7 @@ func (f *ReportForm) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			http.Redirect(w, r, f.Links.OAuthRedirect(r), http.StatusFound)
 			return
 		}
-		refuseLink(r.Context(), f.log(), nil, "申报走访表单", "", viewer, reason)
+		refuseLink(r.Context(), f.log(), f.Access, "申报走访表单", "", viewer, reason)
 		f.render(w, http.StatusForbidden, reportPage{Error: cases.ErrorMessage(err)})
 		return
 	}

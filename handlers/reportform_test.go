@@ -21,7 +21,7 @@ import (
 func TestReportForm(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
-	form := &handlers.ReportForm{Ledger: f.db, Users: f.db, Links: f.links, Announce: &announce.Announcer{Links: f.links},
+	form := &handlers.ReportForm{Ledger: f.db, Users: f.db, Links: f.links, Access: f.db, Announce: &announce.Announcer{Links: f.links},
 		Now: func() time.Time { return f.now }}
 	do := func(method, target string, vals url.Values) (int, string) {
 		var r *http.Request
@@ -39,8 +39,13 @@ func TestReportForm(t *testing.T) {
 	wants(t, "申报 without arguments", reply, "申报 <身份证号> <姓名> <类别> <情况>", "https://fp.example/report?")
 	link := reply[strings.Index(reply, "https://fp.example")+len("https://fp.example"):]
 
+	refusedBefore := pgtest.Count(t, f.db, `SELECT count(*) FROM access_log WHERE action = 'refused'`)
 	if code, body := do("GET", "/report?u=zhangsan&e=1&s=x", nil); code != http.StatusForbidden || !strings.Contains(body, "无效") {
 		t.Errorf("forged link: %d %s", code, body)
+	}
+	// refused, and in the access log like every page's (it was only a log line)
+	if n := pgtest.Count(t, f.db, `SELECT count(*) FROM access_log WHERE action = 'refused'`); n != refusedBefore+1 {
+		t.Errorf("the refused 申报 link made %d access log entries, want 1", n-refusedBefore)
 	}
 	if code, _ := do("GET", f.links.ReportPath("zjj"), nil); code != http.StatusForbidden {
 		t.Errorf("a liaison's report form: %d", code)

@@ -217,7 +217,7 @@ func (s *Server) handlePages(db *postgres.DB, links *handlers.FormLinks, log *sl
 	s.Mux.Handle("/form/", &handlers.Form{Ledger: db, Users: db, Links: links, OAuth: s.API, Access: db, Now: db.Now, Log: log})
 	s.Mux.Handle("/tasks/", &handlers.TaskList{Ledger: db, Users: db, Links: links, OAuth: s.API, Access: db, Cal: db.Cal, Now: db.Now, Log: log})
 	s.Mux.Handle("/overview/", &handlers.Overview{Store: db, Users: db, Links: links, OAuth: s.API, Access: db, Log: log})
-	s.Mux.Handle("/report", &handlers.ReportForm{Ledger: db, Users: db, Links: links, OAuth: s.API,
+	s.Mux.Handle("/report", &handlers.ReportForm{Ledger: db, Users: db, Links: links, OAuth: s.API, Access: db,
 		Announce: &announce.Announcer{Links: links}, Now: db.Now, Log: log})
 }
 
