@@ -61,6 +61,10 @@ func TestSelfFoundCases(t *testing.T) {
 		refuses(t, what+" overdue", text, "天", "（）")
 	}
 	f.now = saved
+	// its trail says the township found it, not that it was a 交办
+	view := f.say("zhangsan", "查看 "+found.No, false)
+	wants(t, "查看 of the 走访 case", view, "登记（乡镇自行发现，无交办）")
+	refuses(t, "查看 of the 走访 case", strings.SplitN(view, "办理记录：", 2)[1], "交办\n", "交办 →")
 	var group string
 	pgtest.OpenOutbox(t, f.db) // bodies are sealed (docs/encryption.md)
 	if err := f.db.Get(&group, `SELECT payload::text FROM outbox WHERE channel = 'appchat' AND payload::text LIKE '%'||$1||'%'`, found.No); err != nil {

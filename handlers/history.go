@@ -21,7 +21,11 @@ func (h *Cases) history(ctx context.Context, evs []cases.Event) []string {
 			who = h.actorName(ctx, e)
 			names[e.Actor] = who
 		}
-		line := fmt.Sprintf("%s %s %s", e.At.In(cases.Shanghai).Format("2006-01-02 15:04"), who, eventLabel(e.Action))
+		label := eventLabel(e.Action)
+		if e.Action == string(cases.ActDispatch) && cases.Role(e.Role) == cases.RoleCadre {
+			label = "登记（乡镇自行发现，无交办）" // a 申报/走访 has no 交办 step (docs/held-and-tasks.md)
+		}
+		line := fmt.Sprintf("%s %s %s", e.At.In(cases.Shanghai).Format("2006-01-02 15:04"), who, label)
 		if e.To != "" && e.To != e.From {
 			line += " → " + cases.Status(e.To).Label()
 		}
