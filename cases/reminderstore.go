@@ -57,11 +57,9 @@ type ReminderTx interface {
 	// DigestReminders locks, in id order, target's pending digested reminders due on day
 	// by now (they are already locked by FireReminders when it carries them).
 	DigestReminders(ctx context.Context, target string, day Date, now time.Time) ([]StoredReminder, error)
-	// PendingKeys reports which of these reminder keys are pending, in one look for a
-	// whole batch.
-	PendingKeys(ctx context.Context, keys []string) (map[string]bool, error)
-	// SentKeys reports which of these reminder keys were sent.
-	SentKeys(ctx context.Context, keys []string) (map[string]bool, error)
+	// KeyStates gives the state (pending, sent, cancelled) of those of these reminder keys
+	// that exist, in one look for a whole batch.
+	KeyStates(ctx context.Context, keys []string) (map[string]string, error)
 	// DepartmentCategories lists the categories a department pushes.
 	DepartmentCategories(ctx context.Context, department string) ([]Category, error)
 	// DepartmentPushes lists a department's pushes, oldest first.

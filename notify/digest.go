@@ -19,10 +19,10 @@ import (
 // the header and the closing line.
 const digestBudget = 1500
 
-// digestsPending reports which of the digests that the reminders in rs travel in are still
-// to be sent, in one look for the whole batch: a reminder whose digest is pending is left
-// for it, and the worker that claimed it only lets go of its claim.
-func digestsPending(ctx context.Context, tx cases.ReminderTx, rs []cases.StoredReminder) (map[string]bool, error) {
+// digestStates gives the state of each digest that the reminders in rs travel in, in one look
+// for the whole batch: a reminder whose digest is pending is left for it (the worker that
+// claimed it only lets go of its claim); one whose digest was sent waits for the next day's.
+func digestStates(ctx context.Context, tx cases.ReminderTx, rs []cases.StoredReminder) (map[string]string, error) {
 	var keys []string
 	seen := map[string]bool{}
 	for _, r := range rs {
@@ -37,32 +37,11 @@ func digestsPending(ctx context.Context, tx cases.ReminderTx, rs []cases.StoredR
 	if len(keys) == 0 {
 		return nil, nil
 	}
-	pending, err := tx.PendingKeys(ctx, keys)
+	states, err := tx.KeyStates(ctx, keys)
 	if err != nil {
 		return nil, fmt.Errorf("digests of %d reminders: %w", len(rs), err)
 	}
-	return pending, nil
-}
-
-// digestsOut reports which of the digests that the reminders in rs travel in were sent
-// already: the group has had its one message of that day.
-func digestsOut(ctx context.Context, tx cases.ReminderTx, rs []cases.StoredReminder) (map[string]bool, error) {
-	var keys []string
-	seen := map[string]bool{}
-	for _, r := range rs {
-		if k := digestOf(r); r.Kind.Digested() && !seen[k] {
-			seen[k] = true
-			keys = append(keys, k)
-		}
-	}
-	if len(keys) == 0 {
-		return nil, nil
-	}
-	sent, err := tx.SentKeys(ctx, keys)
-	if err != nil {
-		return nil, fmt.Errorf("digests of %d reminders: %w", len(rs), err)
-	}
-	return sent, nil
+	return states, nil
 }
 
 // NextDigestNote is why a digested reminder planned after its group's digest went out is not

@@ -467,17 +467,13 @@ func (w *Worker) fireDigests(ctx context.Context, f *firing, locked []cases.Stor
 // fireEach decides the claimed reminders no digest carried, one by one: compose and send, or
 // cancel with the reason composing gave; a sent overdue reminder chains the next one.
 func (w *Worker) fireEach(ctx context.Context, f *firing, rest []cases.StoredReminder, byCase map[int64]caseInfo) error {
-	digestsDue, err := digestsPending(ctx, f.tx, rest)
-	if err != nil {
-		return err
-	}
-	digestsSent, err := digestsOut(ctx, f.tx, rest)
+	digests, err := digestStates(ctx, f.tx, rest)
 	if err != nil {
 		return err
 	}
 	for _, r := range rest {
 		// A reminder whose digest is still to come waits for it; the claim is let go.
-		if r.Kind.Digested() && digestsDue[digestOf(r)] {
+		if r.Kind.Digested() && digests[digestOf(r)] == "pending" {
 			continue
 		}
 		var c *caseInfo
@@ -488,7 +484,7 @@ func (w *Worker) fireEach(ctx context.Context, f *firing, rest []cases.StoredRem
 			}
 			c = &ci
 		}
-		if r.Kind.Digested() && digestsSent[digestOf(r)] {
+		if r.Kind.Digested() && digests[digestOf(r)] == "sent" {
 			// The group had its one reminder message of the day (docs/reminders.md): one
 			// planned since (a case made overdue by a round recorded late) waits for the next
 			// day's digest rather than going out on its own.

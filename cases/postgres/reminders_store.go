@@ -395,30 +395,38 @@ func (t reminderTx) DigestReminders(ctx context.Context, target string, day case
 	return storedReminders(rows), nil
 }
 
-func (t reminderTx) PendingKeys(ctx context.Context, keys []string) (map[string]bool, error) {
-	return pendingKeys(ctx, t.tx, keys)
+func (t reminderTx) KeyStates(ctx context.Context, keys []string) (map[string]string, error) {
+	return keyStates(ctx, t.tx, keys)
 }
 
-func (t reminderTx) SentKeys(ctx context.Context, keys []string) (map[string]bool, error) {
-	return keysInState(ctx, t.tx, keys, "sent")
-}
-
+// pendingKeys reports which of the reminder keys are pending.
 func pendingKeys(ctx context.Context, tx *sqlx.Tx, keys []string) (map[string]bool, error) {
-	return keysInState(ctx, tx, keys, "pending")
+	states, err := keyStates(ctx, tx, keys)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]bool{}
+	for k, s := range states {
+		out[k] = s == "pending"
+	}
+	return out, nil
 }
 
-// keysInState reports which of the reminder keys are in state.
-func keysInState(ctx context.Context, tx *sqlx.Tx, keys []string, state string) (map[string]bool, error) {
-	out := map[string]bool{}
+// keyStates gives the state of those of the reminder keys that exist.
+func keyStates(ctx context.Context, tx *sqlx.Tx, keys []string) (map[string]string, error) {
+	out := map[string]string{}
 	if len(keys) == 0 {
 		return out, nil
 	}
-	var found []string
-	if err := tx.SelectContext(ctx, &found, `SELECT key FROM reminders WHERE key = ANY($1) AND state = $2`, stringArray(keys), state); err != nil {
-		return nil, fmt.Errorf("%s reminders among %d keys: %w", state, len(keys), err)
+	var rows []struct {
+		Key   string `db:"key"`
+		State string `db:"state"`
 	}
-	for _, k := range found {
-		out[k] = true
+	if err := tx.SelectContext(ctx, &rows, `SELECT key, state FROM reminders WHERE key = ANY($1)`, stringArray(keys)); err != nil {
+		return nil, fmt.Errorf("reminders among %d keys: %w", len(keys), err)
+	}
+	for _, r := range rows {
+		out[r.Key] = r.State
 	}
 	return out, nil
 }
