@@ -446,15 +446,11 @@ func TestMergedCountsCases(t *testing.T) {
 	}
 	// B now lives in K's household, which has no case of its own.
 	k := dispatchtest.Person{Name: "孔繁星", ID: synth.New(99).IDNumber(1968)}
-	member := func(no string, head, who dispatchtest.Person, rel, town, kind, risk string) cases.RegistryMember {
-		return cases.RegistryMember{HouseholdNo: no, HeadIDNumber: head.ID, Name: who.Name, IDNumber: who.ID, Relation: rel,
-			Township: town, Village: "东村", Kind: kind, RiskStatus: risk}
-	}
 	if _, err := db.ImportRegistry(ctx, []cases.RegistryMember{
-		member("H0001", p.A, p.A, "户主", "城关镇", cases.HouseholdLifted, cases.RiskCleared),
-		member("H0002", p.C, p.C, "户主", "河口乡", cases.HouseholdEdge, cases.RiskOpen),
-		member("H0007", k, k, "户主", "城关镇", cases.HouseholdLifted, cases.RiskCleared),
-		member("H0007", k, p.B, "配偶", "城关镇", cases.HouseholdLifted, cases.RiskCleared),
+		regMember("H0001", p.A, p.A, "户主", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
+		regMember("H0002", p.C, p.C, "户主", "河口乡", "东村", cases.HouseholdEdge, cases.RiskOpen),
+		regMember("H0007", k, k, "户主", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
+		regMember("H0007", k, p.B, "配偶", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
 	}, cases.RegistryImportOptions{AllowRemovals: true}); err != nil {
 		t.Fatal(err)
 	}

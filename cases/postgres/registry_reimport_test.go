@@ -15,6 +15,12 @@ import (
 	"github.com/fangpin/fangpin/cases/synth"
 )
 
+// regMember is who of household no, headed by head, as a registry row gives them.
+func regMember(no string, head, who dispatchtest.Person, rel, town, village, kind, risk string) cases.RegistryMember {
+	return cases.RegistryMember{HouseholdNo: no, HeadIDNumber: head.ID, Name: who.Name, IDNumber: who.ID, Relation: rel,
+		Township: town, Village: village, Kind: kind, RiskStatus: risk}
+}
+
 // TestRegistryReimportsOverMonths plays the county's monthly cycle with a registry that
 // changes every month and a township renamed once (docs/registry.md).
 func TestRegistryReimportsOverMonths(t *testing.T) {
@@ -27,18 +33,14 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 	K := dispatchtest.Person{Name: "孔繁星", ID: g.IDNumber(1968)}
 	L := dispatchtest.Person{Name: "林海", ID: g.IDNumber(1972)}
 	M := dispatchtest.Person{Name: "马兰", ID: g.IDNumber(1980)}
-	member := func(no string, head, who dispatchtest.Person, rel, town, village, kind, risk string) cases.RegistryMember {
-		return cases.RegistryMember{HouseholdNo: no, HeadIDNumber: head.ID, Name: who.Name, IDNumber: who.ID, Relation: rel,
-			Township: town, Village: village, Kind: kind, RiskStatus: risk}
-	}
 	h1 := []cases.RegistryMember{
-		member("H0001", p.A, p.A, "户主", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
-		member("H0001", p.A, p.B, "之子", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
+		regMember("H0001", p.A, p.A, "户主", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
+		regMember("H0001", p.A, p.B, "之子", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
 	}
-	h2 := member("H0002", p.C, p.C, "户主", "河口乡", "西村", cases.HouseholdEdge, cases.RiskOpen)
-	h3 := member("H0003", K, K, "户主", "城关镇", "北村", cases.HouseholdEdge, cases.RiskOpen)
-	h4 := member("H0004", L, L, "户主", "河口乡", "南村", cases.HouseholdLifted, cases.RiskCleared)
-	h5 := member("H0005", M, M, "户主", "城关镇", "西村", cases.HouseholdLifted, cases.RiskCleared)
+	h2 := regMember("H0002", p.C, p.C, "户主", "河口乡", "西村", cases.HouseholdEdge, cases.RiskOpen)
+	h3 := regMember("H0003", K, K, "户主", "城关镇", "北村", cases.HouseholdEdge, cases.RiskOpen)
+	h4 := regMember("H0004", L, L, "户主", "河口乡", "南村", cases.HouseholdLifted, cases.RiskCleared)
+	h5 := regMember("H0005", M, M, "户主", "城关镇", "西村", cases.HouseholdLifted, cases.RiskCleared)
 	ann := &announce.Announcer{}
 	imp := func(ms []cases.RegistryMember, allow bool) (cases.RegistryImportResult, error) {
 		return db.ImportRegistryAnnounced(ctx, ms, cases.RegistryImportOptions{AllowRemovals: allow}, ann.AnnounceMoves)
@@ -74,10 +76,10 @@ func TestRegistryReimportsOverMonths(t *testing.T) {
 	// December: H0002 moved to 城关镇; H0003 left the registry; B left H0001 for a new
 	// household H0006 together with F, who had a case as a non-registry person.
 	clock = cases.MustDate("2026-12-01").At(9, 0)
-	h2moved := member("H0002", p.C, p.C, "户主", "城关镇", "新村", cases.HouseholdEdge, cases.RiskOpen)
+	h2moved := regMember("H0002", p.C, p.C, "户主", "城关镇", "新村", cases.HouseholdEdge, cases.RiskOpen)
 	v2 := []cases.RegistryMember{h1[0], h2moved, h4, h5,
-		member("H0006", p.B, p.B, "户主", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
-		member("H0006", p.B, p.F, "配偶", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
+		regMember("H0006", p.B, p.B, "户主", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
+		regMember("H0006", p.B, p.F, "配偶", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
 	}
 	r, err = imp(v2, false)
 	if err != nil {
@@ -270,16 +272,12 @@ func TestRegistryMoveTakesTheCaseOfAPersonListedLater(t *testing.T) {
 	if caseF.Township != "城关镇" {
 		t.Fatalf("F's case in %s, want 城关镇", caseF.Township)
 	}
-	member := func(no string, head, who dispatchtest.Person, rel, town, village, kind, risk string) cases.RegistryMember {
-		return cases.RegistryMember{HouseholdNo: no, HeadIDNumber: head.ID, Name: who.Name, IDNumber: who.ID, Relation: rel,
-			Township: town, Village: village, Kind: kind, RiskStatus: risk}
-	}
 	registry := func(town string) []cases.RegistryMember {
 		return []cases.RegistryMember{
-			member("H0001", p.A, p.A, "户主", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
-			member("H0001", p.A, p.B, "之子", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
-			member("H0002", p.C, p.C, "户主", "河口乡", "西村", cases.HouseholdEdge, cases.RiskOpen),
-			member("H0006", p.F, p.F, "户主", town, "北村", cases.HouseholdEdge, cases.RiskOpen),
+			regMember("H0001", p.A, p.A, "户主", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
+			regMember("H0001", p.A, p.B, "之子", "城关镇", "东村", cases.HouseholdLifted, cases.RiskCleared),
+			regMember("H0002", p.C, p.C, "户主", "河口乡", "西村", cases.HouseholdEdge, cases.RiskOpen),
+			regMember("H0006", p.F, p.F, "户主", town, "北村", cases.HouseholdEdge, cases.RiskOpen),
 		}
 	}
 	clock = cases.MustDate("2026-12-01").At(9, 0)

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"log/slog"
 	"net/http/httptest"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -18,22 +16,10 @@ import (
 	"github.com/fangpin/fangpin/bot"
 )
 
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // go-redis's own lines ("redis: … failed to dial …") came out as plain text among the JSON
 // lines of serve and worker; now they are JSON lines of the same log.
 func TestRedisClientLinesAreJSON(t *testing.T) {
-	var out lockedBuffer
+	var out syncBuffer // e2e_helpers_test.go
 	logRedisTo(bot.NewLogger(&out, slog.LevelInfo))
 	r := redis.NewClient(&redis.Options{Addr: "127.0.0.1:1", DialTimeout: 50 * time.Millisecond, MaxRetries: -1})
 	defer r.Close()
