@@ -122,7 +122,7 @@ const (
 )
 
 // warningColumns are the columns a batch COPYs into warnings, in the order copyChunk.add writes them.
-var warningColumns = []string{"batch_id", "row_no", "category", "period", "rule", "amount", "id_number",
+var warningColumns = []string{"id", "batch_id", "row_no", "category", "period", "rule", "amount", "id_number",
 	"name", "township_id", "village", "head_id_number", "registered", "detail", "created_at", "id_sealed", "problem"}
 
 // ImportBatch stores a department push in one transaction: the batch row, then every row
@@ -169,9 +169,17 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 		tx.Rollback()
 		return db.pushBySHA256(ctx, b)
 	}
-	stored, err := copyWarnings(ctx, conn, b, townIDs, now, db.Keys, fill)
+	if err := lockImportReferences(ctx, tx, townIDs); err != nil {
+		return nil, err
+	}
+	stored, err := copyWarnings(ctx, conn, b, townIDs, now, db.Keys, &importIDs{db: db.DB}, fill)
 	if err != nil {
 		return nil, err
+	}
+	// Whatever else the transaction inserts into warnings (人员变动's 零就业家庭 rows) is
+	// checked by the table's own trigger again.
+	if _, err := tx.ExecContext(ctx, `SET LOCAL fangpin.import_refs_locked = 'off'`); err != nil {
+		return nil, fmt.Errorf("import batch: %w", err)
 	}
 	if b.Category == cases.CatPopulation {
 		if err := applyPopulation(ctx, tx, db.Keys, b, stored.population, townIDs, now); err != nil {
@@ -196,6 +204,33 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	return nil, nil
 }
 
+// lockImportReferences makes, once, the check the warnings table's trigger makes of every
+// COPY statement's rows (migration 00990), and tells the trigger so for the import's COPY:
+// the rows name the batch this transaction inserted and townships of townIDs (copyWarnings
+// refuses a row naming any other), which are locked here FOR KEY SHARE, as the trigger
+// locks them, so that none is deleted or renumbered before the commit. townIDs was read
+// before the transaction: a township gone since then makes the import fail rather than
+// store rows naming it.
+func lockImportReferences(ctx context.Context, tx *sqlx.Tx, townIDs map[string]int) error {
+	var ids []int64
+	if err := tx.SelectContext(ctx, &ids, `SELECT id FROM townships FOR KEY SHARE`); err != nil {
+		return fmt.Errorf("import batch: lock townships: %w", err)
+	}
+	have := make(map[int64]bool, len(ids))
+	for _, id := range ids {
+		have[id] = true
+	}
+	for name, id := range townIDs {
+		if !have[int64(id)] {
+			return cases.Errorf(cases.EConflict, "乡镇名单刚刚有变动（%s 已不在名单中），请重新导入这个文件", name)
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `SET LOCAL fangpin.import_refs_locked = 'on'`); err != nil {
+		return fmt.Errorf("import batch: %w", err)
+	}
+	return nil
+}
+
 // copiedRows is what copyWarnings keeps of the rows it stored.
 type copiedRows struct {
 	population []populationRow // 人员变动 rows, applied to the registry once stored
@@ -206,7 +241,7 @@ type copiedRows struct {
 // keeping only rows that raised a warning, and returns the 人员变动 rows to apply to the
 // registry once stored and the stored rows' prints.
 func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs map[string]int, now time.Time,
-	keys *seal.Keyring, fill func(add func(*cases.Warning) error) error) (copiedRows, error) {
+	keys *seal.Keyring, ids *importIDs, fill func(add func(*cases.Warning) error) error) (copiedRows, error) {
 	rs := &rowSealer{s: keys.Sealer()}
 	// A failed import stops the copier's statement at once rather than letting it finish.
 	copyCtx, cancelCopy := context.WithCancel(ctx)
@@ -230,7 +265,11 @@ func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs 
 			out.population = append(out.population, populationRow{Row: w.Row, Change: populationChange(w.Change), On: w.ChangedOn, IDNumber: w.IDNumber,
 				Name: w.Name, Township: w.Township, Village: w.Village, HeadIDNumber: w.HeadIDNumber})
 		}
-		chunk.add(b.ID, w, int32(tid), createdAt, rs) // makes w.IDSum when the importer did not
+		id, err := ids.take(ctx)
+		if err != nil {
+			return err
+		}
+		chunk.add(id, b.ID, w, int32(tid), createdAt, rs) // makes w.IDSum when the importer did not
 		if w.IDNumber != "" {
 			out.prints = appendPrint(out.prints, hashPrint(&w.IDSum))
 		}

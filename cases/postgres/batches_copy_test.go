@@ -191,3 +191,126 @@ func TestImportBatchWideRows(t *testing.T) {
 		t.Fatalf("%d rows stored, %d of them whole; want %d", stored, whole, n)
 	}
 }
+
+// TestImportBatchRefusesATownshipDeletedMeanwhile: the import's COPY is not checked row by
+// row against the townships (migration 00990); the import locks them itself. A township
+// deleted after the import read the list, while it waits for that lock, makes the import
+// fail with nothing stored, and a township deleted before is never named by a warning.
+func TestImportBatchRefusesATownshipDeletedMeanwhile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := copyFixture(t)
+	if _, err := db.Exec(`INSERT INTO townships (name) VALUES ('临时乡')`); err != nil {
+		t.Fatal(err)
+	}
+	// The deletion is made and held open; the import reads the township list (it still
+	// holds 临时乡) and then waits for its lock on the deleted row until the deletion commits.
+	del, err := db.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer del.Rollback()
+	if _, err := del.Exec(`DELETE FROM townships WHERE name = '临时乡'`); err != nil {
+		t.Fatal(err)
+	}
+	b := cases.Batch{Department: "医保局", Category: cases.CatMedical, Period: "2026-10", SHA256: fmt.Sprintf("%064d", 7), Source: "file"}
+	done := make(chan error, 1)
+	go func() {
+		_, err := db.ImportBatch(ctx, &b, func(add func(*cases.Warning) error) error {
+			a := cases.Money(600000)
+			return add(&cases.Warning{Row: 2, Category: cases.CatMedical, Period: "2026-10", Rule: "medical.inpatient", Amount: &a,
+				IDNumber: "990101199001010000", Name: "王试一", Township: "临时乡", Village: "一村", Detail: []byte(`{}`)})
+		})
+		done <- err
+	}()
+	waitForLockWait(t, db)
+	if err := del.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the import did not end after the deletion committed")
+	}
+	if cases.ErrorCode(err) != cases.EConflict || !strings.Contains(err.Error(), "临时乡") {
+		t.Fatalf("import after its township was deleted: %v, want a conflict naming 临时乡", err)
+	}
+	if n := pgtest.Count(t, db, `SELECT count(*) FROM warnings w LEFT JOIN townships t ON t.id = w.township_id WHERE t.id IS NULL`); n != 0 {
+		t.Fatalf("%d warnings name a township that does not exist", n)
+	}
+	if n := pgtest.Count(t, db, `SELECT count(*) FROM batches`); n != 0 {
+		t.Fatalf("%d batches stored by a failed import", n)
+	}
+}
+
+// waitForLockWait returns once some session of db's database waits for a lock.
+func waitForLockWait(t *testing.T, db *postgres.DB) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if pgtest.Count(t, db, `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = 'Lock'`) > 0 {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatal("nobody waited for a lock")
+}
+
+// TestImportBatchNumbersItsRowsByBlocks: an import numbers its rows from blocks of ids it
+// reserves (migration 00991): in the file's order, never an id another insert took, before,
+// during or after it, and an insert after it gets a larger id.
+func TestImportBatchNumbersItsRowsByBlocks(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := copyFixture(t)
+	other := func() int64 {
+		var id int64
+		if err := db.Get(&id, `INSERT INTO warnings (batch_id, row_no, category, period, rule, township_id)
+			VALUES (NULL, 0, 'medical', '2026-10', 'x', (SELECT min(id) FROM townships)) RETURNING id`); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	before := other()
+	const rows = 40000 // more than one round of blocks
+	var during int64
+	b := cases.Batch{Department: "医保局", Category: cases.CatMedical, Period: "2026-10", SHA256: fmt.Sprintf("%064d", 9), Source: "file"}
+	_, err := db.ImportBatch(ctx, &b, func(add func(*cases.Warning) error) error {
+		for i := 0; i < rows; i++ {
+			if i == rows/2 {
+				during = other() // another writer, mid-import, on its own connection
+			}
+			a := cases.Money(600000)
+			if err := add(&cases.Warning{Row: i + 2, Category: cases.CatMedical, Period: "2026-10", Rule: "medical.inpatient", Amount: &a,
+				IDNumber: fmt.Sprintf("99010119900101%04d", i%10000), Name: "王试一", Township: "城关镇", Village: "一村"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := other()
+	var ids []int64
+	if err := db.Select(&ids, `SELECT id FROM warnings WHERE batch_id = $1 ORDER BY row_no`, b.ID); err != nil {
+		t.Fatal(err)
+	}
+	if len(ids) != rows {
+		t.Fatalf("%d rows stored, want %d", len(ids), rows)
+	}
+	for i, id := range ids {
+		if i > 0 && id <= ids[i-1] {
+			t.Fatalf("row %d has id %d after %d: not in the file's order", i+2, id, ids[i-1])
+		}
+		if id == before || id == during || id == after {
+			t.Fatalf("row %d has id %d, another insert's", i+2, id)
+		}
+	}
+	if ids[0] <= before {
+		t.Errorf("the import's first id %d is not after the earlier insert's %d", ids[0], before)
+	}
+	if after <= ids[len(ids)-1] {
+		t.Errorf("an insert after the import got id %d, not after the import's last %d", after, ids[len(ids)-1])
+	}
+}

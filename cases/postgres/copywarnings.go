@@ -140,9 +140,11 @@ func (c *copier) next(stmt string, size int) copyChunk {
 // straight into the chunk by s so that a million rows cost no strings. Nothing compares a
 // warning's sealed values, so they are sealed under counted nonces (AppendSealFresh), which
 // spares the HMAC a value-derived nonce costs: a third of the sealing.
-func (c *copyChunk) add(batchID string, w *cases.Warning, township int32, createdAt int64, rs *rowSealer) {
+func (c *copyChunk) add(id int64, batchID string, w *cases.Warning, township int32, createdAt int64, rs *rowSealer) {
 	s := rs.s
 	b := binary.BigEndian.AppendUint16(c.data, uint16(len(warningColumns)))
+	b = binary.BigEndian.AppendUint32(b, 8)
+	b = binary.BigEndian.AppendUint64(b, uint64(id))
 	b = appendText(b, batchID)
 	b = appendInt4(b, int32(w.Row))
 	b = appendText(b, string(w.Category))
@@ -180,6 +182,55 @@ func (c *copyChunk) add(batchID string, w *cases.Warning, township int32, create
 	}
 	c.rows++
 	c.last = w.Row
+}
+
+// importIDs hands out the ids of an import's warning rows. A nextval of warnings_id_seq
+// reserves as many ids as the sequence's increment (1,024, migration 00991): the import asks
+// for blocks a few at a time, on the store's pool (the import's own connection is busy with
+// the COPY), and numbers its rows from them in order, rather than the server calling nextval
+// for every row. Ids reserved and not used (the last block's rest, a failed import's) are
+// never used; nothing needs ids without gaps.
+type importIDs struct {
+	db        *sqlx.DB
+	step      int64   // the sequence's increment: ids in a block
+	next, end int64   // the block being used: next up to end (exclusive)
+	blocks    []int64 // blocks reserved and not started: their first ids
+}
+
+// idBlocksAsked is how many blocks one round trip reserves.
+const idBlocksAsked = 16
+
+// take returns the next id.
+func (w *importIDs) take(ctx context.Context) (int64, error) {
+	if w.next == w.end {
+		if len(w.blocks) == 0 {
+			if err := w.reserve(ctx); err != nil {
+				return 0, err
+			}
+		}
+		w.next, w.blocks = w.blocks[0], w.blocks[1:]
+		w.end = w.next + w.step
+	}
+	w.next++
+	return w.next - 1, nil
+}
+
+func (w *importIDs) reserve(ctx context.Context) error {
+	if w.step == 0 {
+		err := w.db.GetContext(ctx, &w.step, `SELECT increment_by FROM pg_sequences
+			WHERE schemaname = current_schema() AND sequencename = 'warnings_id_seq'`)
+		if err != nil {
+			return fmt.Errorf("import batch: warning ids: %w", err)
+		}
+		if w.step < 1 {
+			return fmt.Errorf("import batch: warnings_id_seq counts by %d", w.step)
+		}
+	}
+	err := w.db.SelectContext(ctx, &w.blocks, `SELECT nextval('warnings_id_seq') FROM generate_series(1, $1) ORDER BY 1`, idBlocksAsked)
+	if err != nil {
+		return fmt.Errorf("import batch: warning ids: %w", err)
+	}
+	return nil
 }
 
 // rowSealer seals an import's rows on the goroutine that encodes them.
