@@ -207,14 +207,27 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 // lockImportReferences makes, once, the check the warnings table's trigger makes of every
 // COPY statement's rows (migration 00990), and tells the trigger so for the import's COPY:
 // the rows name the batch this transaction inserted and townships of townIDs (copyWarnings
-// refuses a row naming any other), which are locked here FOR KEY SHARE, as the trigger
-// locks them, so that none is deleted or renumbered before the commit. townIDs was read
-// before the transaction: a township gone since then makes the import fail rather than
-// store rows naming it.
+// refuses a row naming any other), which lockTownships holds.
 func lockImportReferences(ctx context.Context, tx *sqlx.Tx, townIDs map[string]int) error {
+	if err := lockTownships(ctx, tx, townIDs); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `SET LOCAL fangpin.import_refs_locked = 'on'`); err != nil {
+		return fmt.Errorf("import batch: %w", err)
+	}
+	return nil
+}
+
+// lockTownships locks the townships FOR KEY SHARE until the transaction ends, as a reference
+// check locks what it finds, so that none is deleted or renumbered before a load that names
+// them commits, and makes sure every township of townIDs is still there: townIDs was read
+// before the transaction, and a township gone since then makes the load fail rather than
+// store rows naming it. A load whose rows name only townships of townIDs needs no other
+// check of their townships.
+func lockTownships(ctx context.Context, tx *sqlx.Tx, townIDs map[string]int) error {
 	var ids []int64
 	if err := tx.SelectContext(ctx, &ids, `SELECT id FROM townships FOR KEY SHARE`); err != nil {
-		return fmt.Errorf("import batch: lock townships: %w", err)
+		return fmt.Errorf("import: lock townships: %w", err)
 	}
 	have := make(map[int64]bool, len(ids))
 	for _, id := range ids {
@@ -224,9 +237,6 @@ func lockImportReferences(ctx context.Context, tx *sqlx.Tx, townIDs map[string]i
 		if !have[int64(id)] {
 			return cases.Errorf(cases.EConflict, "乡镇名单刚刚有变动（%s 已不在名单中），请重新导入这个文件", name)
 		}
-	}
-	if _, err := tx.ExecContext(ctx, `SET LOCAL fangpin.import_refs_locked = 'on'`); err != nil {
-		return fmt.Errorf("import batch: %w", err)
 	}
 	return nil
 }

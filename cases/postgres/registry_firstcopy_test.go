@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/lib/pq"
 
@@ -175,5 +176,51 @@ func TestRegistryFirstImportFailureLeavesNothing(t *testing.T) {
 	a, err := db.ApplyRegistry(ctx, good, postgres.RegistryOptions{})
 	if err != nil || a.Diff.Added == 0 || a.BatchID == "" {
 		t.Fatalf("the good file after it: %+v, %v", a.Diff.Added, err)
+	}
+}
+
+// TestRegistryFirstImportRefusesATownshipDeletedMeanwhile: a first import does not check its
+// households' townships over the loaded tables again; it locks the townships it read when
+// the load begins. A township deleted after the list was read, while the import waits for
+// that lock, makes the import fail with nothing stored.
+func TestRegistryFirstImportRefusesATownshipDeletedMeanwhile(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	org, _ := orgfile.Parse([]byte(dispatchtest.Org))
+	if _, err := db.ApplyOrg(ctx, org); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO townships (name) VALUES ('临时乡')`); err != nil {
+		t.Fatal(err)
+	}
+	ms := synth.New(13).Registry(50, []string{"城关镇", "临时乡"})
+	del, err := db.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer del.Rollback()
+	if _, err := del.Exec(`DELETE FROM townships WHERE name = '临时乡'`); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := db.ApplyRegistry(ctx, ms, postgres.RegistryOptions{})
+		done <- err
+	}()
+	waitForLockWait(t, db)
+	if err := del.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the import did not end after the deletion committed")
+	}
+	if cases.ErrorCode(err) != cases.EConflict || !strings.Contains(err.Error(), "临时乡") {
+		t.Fatalf("first import after its township was deleted: %v, want a conflict naming 临时乡", err)
+	}
+	if n := pgtest.Count(t, db, `SELECT (SELECT count(*) FROM registry_members) + (SELECT count(*) FROM registry_households)`); n != 0 {
+		t.Fatalf("%d registry rows stored by a failed import", n)
 	}
 }

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"database/sql"
 	"encoding/binary"
 	"fmt"
 	"time"
@@ -18,7 +17,7 @@ import (
 // so there is no diff to compute. The members go from the importer straight into
 // registry_members by binary COPY while the file is read, each chunk's new households by a
 // COPY of their own just before; the tables' reference checks (migrations 00700, 00920) are set
-// aside for the load and run once over the whole tables at its end (checkLoadReferences). The
+// aside for the load, whose way of writing makes what they check hold (endReferenceChecks). The
 // tables' indexes are dropped when the load begins and built again at its end: building an
 // index over 300,000 keys by one sort costs a fraction of inserting them one by one. The
 // tables are locked for that (ACCESS EXCLUSIVE, from the load's beginning until the commit),
@@ -69,10 +68,14 @@ func (l *RegistryLoad) beginFirstImport(ctx context.Context, townIDs map[string]
 	if err != nil {
 		return err
 	}
-	// The reference checks (00700, 00920) run once, over the whole tables, when the load ends
-	// (finishTables): a check at the end of every chunk's statement would look up each
-	// member's household one by one, the load's largest cost after the rows themselves, and
-	// keep every chunk's households in a transition table for their townships' check.
+	// The reference checks (00700, 00920) are set aside for the load: a check at the end of
+	// every chunk's statement would look up each member's household one by one, the load's
+	// largest cost after the rows themselves, and keep every chunk's households in a
+	// transition table for their townships' check. What they would check holds by the way
+	// the load writes (endReferenceChecks).
+	if err := lockTownships(ctx, tx, townIDs); err != nil {
+		return err
+	}
 	for _, t := range refsTriggers {
 		if _, err := execTraced(ctx, tx, `ALTER TABLE `+t.table+` DISABLE TRIGGER `+t.trigger); err != nil {
 			return fmt.Errorf("registry load: %w", err)
@@ -116,12 +119,12 @@ func (l *RegistryLoad) firstImport(ctx context.Context, out *RegistryApplied) er
 	return l.recordImport(ctx, out.BatchID, l.bulk.now, d)
 }
 
-// finishTables checks the tables' references (checkLoadReferences), gives the households
+// finishTables enables the tables' reference checks again (endReferenceChecks), gives the households
 // whose rows name several villages the smallest of them (in the database's order, as the diff
 // takes it), builds the indexes again and analyses the tables, so that the next import is
 // planned on their real size.
 func (b *bulkLoad) finishTables(ctx context.Context, tx *sqlx.Tx, houses *fileHouseholds) error {
-	if err := checkLoadReferences(ctx, tx); err != nil {
+	if err := endReferenceChecks(ctx, tx); err != nil {
 		return err
 	}
 	if err := houses.fixVillages(ctx, tx, "registry_households"); err != nil {
@@ -145,42 +148,18 @@ var refsTriggers = []struct{ table, trigger string }{
 	{"registry_households", "registry_households_refs_insert"},
 }
 
-// checkLoadReferences checks, once the load's rows are all stored, what the reference
-// triggers (refsTriggers) would have checked at the end of each of their statements: every
-// member's household is there, and its township if it has one, and every household's
-// township (migrations 00700, 00920; the tables were empty, so all of their rows are the
-// load's). The tables' indexes are not built yet: the households are hashed once, not looked
-// up member by member. The triggers are enabled again for every later statement.
-func checkLoadReferences(ctx context.Context, tx *sqlx.Tx) error {
+// endReferenceChecks enables the reference checks (refsTriggers) again for every later
+// statement. What they would have checked of the load's rows holds by the way the load
+// writes them, so they are not run over the whole tables again (which cost a first import
+// of 100,000 households some 0.1 s of the server's time): every member's household was
+// written before the member (fileHouseholds.add, in addRows, sends a chunk's households
+// ahead of its members), members are loaded without a township, and every household's
+// township is one of townIDs, which lockTownships found and holds until the commit.
+func endReferenceChecks(ctx context.Context, tx *sqlx.Tx) error {
 	for _, t := range refsTriggers {
 		if _, err := execTraced(ctx, tx, `ALTER TABLE `+t.table+` ENABLE TRIGGER `+t.trigger); err != nil {
 			return fmt.Errorf("registry load: %w", err)
 		}
-	}
-	start := traceStart()
-	var bad struct {
-		Household     sql.NullString `db:"household"`
-		Township      sql.NullInt64  `db:"township"`
-		HouseTownship sql.NullInt64  `db:"house_township"`
-	}
-	if err := tx.GetContext(ctx, &bad, `SELECT
-		(SELECT min(m.household_no) FROM registry_members m
-			WHERE NOT EXISTS (SELECT 1 FROM registry_households h WHERE h.household_no = m.household_no)) AS household,
-		(SELECT min(m.township_id) FROM registry_members m
-			WHERE m.township_id IS NOT NULL AND NOT EXISTS (SELECT 1 FROM townships t WHERE t.id = m.township_id)) AS township,
-		(SELECT min(h.township_id) FROM registry_households h
-			WHERE NOT EXISTS (SELECT 1 FROM townships t WHERE t.id = h.township_id)) AS house_township`); err != nil {
-		return fmt.Errorf("registry load: %w", err)
-	}
-	traceStep("the tables' references checked", start)
-	if bad.Household.Valid {
-		return fmt.Errorf("registry load: registry member of unknown household %s", bad.Household.String)
-	}
-	if bad.Township.Valid {
-		return fmt.Errorf("registry load: registry member of unknown township %d", bad.Township.Int64)
-	}
-	if bad.HouseTownship.Valid {
-		return fmt.Errorf("registry load: registry household of unknown township %d", bad.HouseTownship.Int64)
 	}
 	return nil
 }
