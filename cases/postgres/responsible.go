@@ -90,10 +90,14 @@ func (db *DB) VillageWarnings(ctx context.Context) ([]string, error) {
 		Village    string `db:"village"`
 		Households int    `db:"households"`
 	}
+	// Grouped by the township's id before its name is joined: grouped by the name, the
+	// planner (which has no statistics of villages) sorted every household of a county's
+	// registry, on disk, for a few dozen villages.
 	if err := db.SelectContext(ctx, &villages, `
-		SELECT t.name AS township, h.village, count(*) AS households
-		FROM registry_households h JOIN townships t ON t.id = h.township_id
-		WHERE h.status = 'active' AND h.village <> '' GROUP BY t.name, h.village`); err != nil {
+		SELECT t.name AS township, v.village, v.households
+		FROM (SELECT township_id, village, count(*) AS households FROM registry_households
+			WHERE status = 'active' AND village <> '' GROUP BY township_id, village) v
+		JOIN townships t ON t.id = v.township_id`); err != nil {
 		return nil, fmt.Errorf("registry villages: %w", err)
 	}
 	byTown := map[string][]cases.Cadre{}
