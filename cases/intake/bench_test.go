@@ -112,7 +112,7 @@ func BenchmarkImportVsPsqlCopy(b *testing.B) {
 		b.Fatal(err)
 	}
 	// FANGPIN_BENCH_SQL runs before the import, to measure what an index or a constraint
-	// costs, e.g. "DROP INDEX warnings_batch_row".
+	// costs, e.g. "DROP INDEX warnings_undispatched_unbatched".
 	if q := os.Getenv("FANGPIN_BENCH_SQL"); q != "" {
 		if _, err := db.Exec(q); err != nil {
 			b.Fatalf("FANGPIN_BENCH_SQL: %v", err)

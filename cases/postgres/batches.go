@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -172,9 +173,18 @@ func (db *DB) ImportBatch(ctx context.Context, b *cases.Batch, fill func(add fun
 	if err := lockImportReferences(ctx, tx, townIDs); err != nil {
 		return nil, err
 	}
-	stored, err := copyWarnings(ctx, conn, b, townIDs, now, db.Keys, &importIDs{db: db.DB}, fill)
+	ids := &importIDs{db: db.DB}
+	stored, err := copyWarnings(ctx, conn, b, townIDs, now, db.Keys, ids, fill)
 	if err != nil {
 		return nil, err
+	}
+	// The batch's rows are found by the range of ids they took (migration 00992); rows the
+	// statement check adds later (人员变动's) widen it themselves.
+	if ids.first != 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE batches SET first_warning = least(first_warning, $2), last_warning = greatest(last_warning, $3)
+			WHERE id = $1`, b.ID, ids.first, ids.last); err != nil {
+			return nil, fmt.Errorf("import batch: warning ids: %w", err)
+		}
 	}
 	// Whatever else the transaction inserts into warnings (人员变动's 零就业家庭 rows) is
 	// checked by the table's own trigger again.
@@ -241,6 +251,27 @@ func lockTownships(ctx context.Context, tx *sqlx.Tx, townIDs map[string]int) err
 	return nil
 }
 
+// rowsSeen makes sure a batch's rows give at most one warning of each category, which the
+// statement check makes sure of for every other insert (migration 00992): the rows come in
+// the file's order, so only the current row's categories need keeping.
+type rowsSeen struct {
+	row  int
+	cats []cases.Category
+}
+
+func (s *rowsSeen) admit(row int, cat cases.Category) error {
+	switch {
+	case row < s.row:
+		return fmt.Errorf("import batch: row %d after row %d", row, s.row)
+	case row > s.row:
+		s.row, s.cats = row, s.cats[:0]
+	case slices.Contains(s.cats, cat):
+		return fmt.Errorf("import batch: row %d gives two %s warnings", row, cat)
+	}
+	s.cats = append(s.cats, cat)
+	return nil
+}
+
 // copiedRows is what copyWarnings keeps of the rows it stored.
 type copiedRows struct {
 	population []populationRow // 人员变动 rows, applied to the registry once stored
@@ -261,11 +292,15 @@ func copyWarnings(ctx context.Context, conn *sqlx.Conn, b *cases.Batch, townIDs 
 	chunkRows := firstCopyRows
 	createdAt := copyTime(now)
 	var out copiedRows
+	var seen rowsSeen
 	add := func(w *cases.Warning) error {
 		if w.Rule == "" {
 			// Data minimisation: a row that raised no warning is counted in the batch but not
 			// kept; the county has no business storing everyone's medical spending.
 			return nil
+		}
+		if err := seen.admit(w.Row, w.Category); err != nil {
+			return err
 		}
 		tid, ok := townIDs[w.Township]
 		if !ok {
@@ -408,7 +443,7 @@ func (db *DB) BatchWarnings(ctx context.Context, batchID string, fn func(BatchWa
 	rows, err := db.QueryContext(ctx, `
 		SELECT w.id_sealed, w.id_number, w.name, t.name, w.category, w.rule, w.amount::text, w.period, w.row_no
 		FROM warnings w JOIN townships t ON t.id = w.township_id
-		WHERE `+inBatch("w.batch_id", "$1")+` AND w.rule <> '' ORDER BY w.row_no`, batchID)
+		WHERE `+inBatch("w", "$1")+` AND w.rule <> '' ORDER BY w.row_no`, batchID)
 	if err != nil {
 		return fmt.Errorf("list warnings of %s: %w", batchID, err)
 	}

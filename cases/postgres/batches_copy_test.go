@@ -314,3 +314,108 @@ func TestImportBatchNumbersItsRowsByBlocks(t *testing.T) {
 		t.Errorf("an insert after the import got id %d, not after the import's last %d", after, ids[len(ids)-1])
 	}
 }
+
+// TestInterleavedBatchesFoundApart: a batch's rows are found by the range of ids they took
+// (migration 00992). An import made while another is under way takes ids inside the first's
+// range; each batch's warnings are still exactly its own, and withdrawing one leaves the
+// other whole.
+func TestInterleavedBatchesFoundApart(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := copyFixture(t)
+	row := func(i int, period string) *cases.Warning {
+		a := cases.Money(600000)
+		return &cases.Warning{Row: i + 2, Category: cases.CatMedical, Period: period, Rule: "medical.inpatient", Amount: &a,
+			IDNumber: fmt.Sprintf("99010119900101%04d", i%10000), Name: "王试一", Township: "城关镇", Village: "一村"}
+	}
+	const outer, inner = 40000, 300 // the outer import takes more than one round of blocks
+	inBatch := cases.Batch{Department: "医保局", Category: cases.CatMedical, Period: "2026-09", SHA256: fmt.Sprintf("%064d", 11), Source: "file"}
+	outBatch := cases.Batch{Department: "医保局", Category: cases.CatMedical, Period: "2026-10", SHA256: fmt.Sprintf("%064d", 12), Source: "file"}
+	_, err := db.ImportBatch(ctx, &outBatch, func(add func(*cases.Warning) error) error {
+		for i := 0; i < outer; i++ {
+			if i == outer/2 {
+				if _, err := db.ImportBatch(ctx, &inBatch, func(add func(*cases.Warning) error) error {
+					for j := 0; j < inner; j++ {
+						if err := add(row(j, "2026-09")); err != nil {
+							return err
+						}
+					}
+					return nil
+				}); err != nil {
+					return err
+				}
+			}
+			if err := add(row(i, "2026-10")); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var inside int
+	if err := db.Get(&inside, `SELECT count(*) FROM warnings w JOIN batches o ON o.id = $1
+		WHERE w.batch_id = $2 AND w.id BETWEEN o.first_warning AND o.last_warning`, outBatch.ID, inBatch.ID); err != nil {
+		t.Fatal(err)
+	}
+	if inside != inner {
+		t.Fatalf("%d of the inner batch's rows lie in the outer's range, want all %d: the batches did not interleave", inside, inner)
+	}
+	count := func(id string) (n int, periods map[string]bool) {
+		periods = map[string]bool{}
+		err := db.BatchWarnings(ctx, id, func(w postgres.BatchWarning) error {
+			n++
+			periods[w.Period] = true
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n, periods
+	}
+	if n, ps := count(outBatch.ID); n != outer || len(ps) != 1 || !ps["2026-10"] {
+		t.Fatalf("outer batch: %d warnings of periods %v, want %d of 2026-10", n, ps, outer)
+	}
+	if n, ps := count(inBatch.ID); n != inner || len(ps) != 1 || !ps["2026-09"] {
+		t.Fatalf("inner batch: %d warnings of periods %v, want %d of 2026-09", n, ps, inner)
+	}
+	if _, err := db.WithdrawBatch(ctx, inBatch.ID, cases.Actor{UserID: "office", Role: cases.RoleOffice},
+		cases.AccessEvent{User: "office", Action: cases.AccessWithdraw, Channel: cases.ChannelChat}); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := count(outBatch.ID); n != outer {
+		t.Fatalf("outer batch after the inner was withdrawn: %d warnings, want %d", n, outer)
+	}
+	if n := pgtest.Count(t, db, `SELECT count(*) FROM warnings`); n != outer {
+		t.Fatalf("%d warnings stored after the withdrawal, want the outer batch's %d", n, outer)
+	}
+}
+
+// TestImportBatchRefusesARowTwice: a batch's row gives at most one warning of each category.
+// The import's COPY is not checked by the table (migration 00992), so the import refuses a
+// row given twice itself, and stores nothing.
+func TestImportBatchRefusesARowTwice(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := copyFixture(t)
+	for _, rows := range [][]int{{2, 3, 3}, {2, 4, 3}} {
+		b := cases.Batch{Department: "医保局", Category: cases.CatMedical, Period: "2026-10", SHA256: fmt.Sprintf("%064d", rows[1]), Source: "file"}
+		_, err := db.ImportBatch(ctx, &b, func(add func(*cases.Warning) error) error {
+			for _, r := range rows {
+				a := cases.Money(600000)
+				if err := add(&cases.Warning{Row: r, Category: cases.CatMedical, Period: "2026-10", Rule: "medical.inpatient", Amount: &a,
+					IDNumber: fmt.Sprintf("9901011990010100%02d", r), Name: "王试一", Township: "城关镇", Village: "一村"}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil {
+			t.Fatalf("rows %v: imported, want a refusal", rows)
+		}
+		if n := pgtest.Count(t, db, `SELECT count(*) FROM warnings`); n != 0 {
+			t.Fatalf("rows %v: %d warnings stored by a refused import", rows, n)
+		}
+	}
+}

@@ -191,10 +191,11 @@ func (c *copyChunk) add(id int64, batchID string, w *cases.Warning, township int
 // for every row. Ids reserved and not used (the last block's rest, a failed import's) are
 // never used; nothing needs ids without gaps.
 type importIDs struct {
-	db        *sqlx.DB
-	step      int64   // the sequence's increment: ids in a block
-	next, end int64   // the block being used: next up to end (exclusive)
-	blocks    []int64 // blocks reserved and not started: their first ids
+	db          *sqlx.DB
+	step        int64   // the sequence's increment: ids in a block
+	next, end   int64   // the block being used: next up to end (exclusive)
+	blocks      []int64 // blocks reserved and not started: their first ids
+	first, last int64   // the ids taken: the batch's range (migration 00992); 0 before the first
 }
 
 // idBlocksAsked is how many blocks one round trip reserves.
@@ -211,8 +212,13 @@ func (w *importIDs) take(ctx context.Context) (int64, error) {
 		w.next, w.blocks = w.blocks[0], w.blocks[1:]
 		w.end = w.next + w.step
 	}
+	id := w.next
 	w.next++
-	return w.next - 1, nil
+	if w.first == 0 {
+		w.first = id
+	}
+	w.last = id
+	return id, nil
 }
 
 func (w *importIDs) reserve(ctx context.Context) error {

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/jmoiron/sqlx"
@@ -322,40 +323,57 @@ const warningSelect = `
 		t.name AS township, w.village, w.head_id_number, w.detail, w.period
 	FROM warnings w JOIN townships t ON t.id = w.township_id`
 
-// inBatch is the condition that warnings' column col names the batch id val, written so that
-// the warnings_batch_row index on batch_key(batch_id) finds the rows (migration 00600).
-func inBatch(col, val string) string {
-	return "batch_key(" + col + ") = batch_key(" + val + ") AND " + col + " = " + val
+// inBatch is the condition that the warnings of alias w belong to a batch, given as a
+// parameter ("$1", its id) or as the batches row of an alias ("b"): their id in the range of
+// warning ids the batch's rows took (first_warning to last_warning), which the primary key
+// finds, and their batch_id the batch's, for rows of other batches a concurrent import
+// numbered within that range (migration 00992).
+func inBatch(w, batch string) string {
+	if strings.HasPrefix(batch, "$") {
+		return w + ".id BETWEEN (SELECT first_warning FROM batches WHERE id = " + batch + ") AND (SELECT last_warning FROM batches WHERE id = " +
+			batch + ") AND " + w + ".batch_id = " + batch
+	}
+	return w + ".id BETWEEN " + batch + ".first_warning AND " + batch + ".last_warning AND " + w + ".batch_id = " + batch + ".id"
 }
 
 // undispatched is the condition of a warning with a rule that no case holds yet, for
 // warnings w. No index covers all such warnings, since every imported row would pay for its
 // entry (migration 00600): they are found through the batches that may still hold some, by
-// the warnings_batch_row index on batch_key(batch_id), and through the partial index of the
-// few warnings of no batch (申报/走访). markDispatchedBatches keeps the batches' flag.
-// Its $1 is undispatchedBatches' keys, passed as a value so that the plan is made for them (a
-// sub-select would leave the planner guessing, and it would read the whole table). Another
-// batch sharing a key could only add warnings that no case holds either, which are due anyway.
-// A row superseded by a later push of the same department, category and period (supersede)
-// is never dispatched.
-const undispatched = `(batch_key(w.batch_id) = ANY ($1) OR w.batch_id IS NULL) AND w.case_id IS NULL AND w.rule <> ''
+// the primary key over the span of those batches' warning ids ($1 to $2, their ids $3:
+// undispatchedBatches), and through the partial index of the few warnings of no batch
+// (申报/走访). markDispatchedBatches keeps the batches' flag. The span is passed as values so
+// that the plan is made for them (a sub-select would leave the planner guessing, and it would
+// read the whole table). A row superseded by a later push of the same department, category
+// and period (supersede) is never dispatched.
+const undispatched = `((w.id BETWEEN $1 AND $2 AND w.batch_id = ANY ($3)) OR w.batch_id IS NULL) AND w.case_id IS NULL AND w.rule <> ''
 	AND ` + notSuperseded
 
-// undispatchedBatches lists the keys of the batches that may still hold warnings no case
-// holds, as undispatched's $1.
-func undispatchedBatches(ctx context.Context, tx *sqlx.Tx) (pq.Int64Array, error) {
-	var keys pq.Int64Array
-	if err := tx.SelectContext(ctx, &keys, `SELECT batch_key(id) FROM batches WHERE undispatched ORDER BY id`); err != nil {
-		return nil, fmt.Errorf("undispatched batches: %w", err)
+// undispatchedSet is what undispatched's $1, $2 and $3 are: the span of the warning ids of
+// the batches that may still hold warnings no case holds, and those batches.
+type undispatchedSet struct {
+	Lo  sql.NullInt64  `db:"lo"`
+	Hi  sql.NullInt64  `db:"hi"`
+	IDs pq.StringArray `db:"ids"`
+}
+
+// args are undispatched's parameters.
+func (u undispatchedSet) args() []any { return []any{u.Lo, u.Hi, u.IDs} }
+
+// undispatchedBatches finds the batches that may still hold warnings no case holds.
+func undispatchedBatches(ctx context.Context, tx *sqlx.Tx) (undispatchedSet, error) {
+	var u undispatchedSet
+	if err := tx.GetContext(ctx, &u, `SELECT min(first_warning) AS lo, max(last_warning) AS hi, coalesce(array_agg(id ORDER BY id), '{}') AS ids
+		FROM batches WHERE undispatched`); err != nil {
+		return u, fmt.Errorf("undispatched batches: %w", err)
 	}
-	return keys, nil
+	return u, nil
 }
 
 // markDispatchedBatches clears the flag of the batches whose every warning a case now holds.
 func markDispatchedBatches(ctx context.Context, tx *sqlx.Tx) error {
 	if _, err := tx.ExecContext(ctx, `
 		UPDATE batches b SET undispatched = false WHERE b.undispatched
-		AND NOT EXISTS (SELECT 1 FROM warnings w WHERE `+inBatch("w.batch_id", "b.id")+`
+		AND NOT EXISTS (SELECT 1 FROM warnings w WHERE `+inBatch("w", "b")+`
 			AND w.case_id IS NULL AND w.rule <> '' AND `+notSuperseded+`)`); err != nil {
 		return fmt.Errorf("mark dispatched batches: %w", err)
 	}
@@ -369,9 +387,9 @@ func markDispatchedBatches(ctx context.Context, tx *sqlx.Tx) error {
 // undispatchedWarnings loads every warning with a rule that no case holds yet, with the
 // registry households of its person and of its 户主身份证号. FOR UPDATE keeps an import
 // running at the same time from being half-seen. batches is undispatchedBatches' list.
-func undispatchedWarnings(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, batches pq.Int64Array) ([]cases.WarningFact, error) {
+func undispatchedWarnings(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, batches undispatchedSet) ([]cases.WarningFact, error) {
 	var rows []warningRow
-	if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE `+undispatched+` AND w.category <> 'population' ORDER BY w.id FOR UPDATE OF w`, batches); err != nil {
+	if err := tx.SelectContext(ctx, &rows, warningSelect+` WHERE `+undispatched+` AND w.category <> 'population' ORDER BY w.id FOR UPDATE OF w`, batches.args()...); err != nil {
 		return nil, fmt.Errorf("undispatched warnings: %w", err)
 	}
 	facts, err := facts(k, rows)

@@ -65,14 +65,14 @@ func (db *DB) WithdrawBatch(ctx context.Context, id string, a cases.Actor, ev ca
 			return fmt.Errorf("lock batch %s: %w", b.ID, err)
 		}
 		var held int
-		if err := tx.QueryRowxContext(ctx, `SELECT count(*) FROM warnings w WHERE `+inBatch("w.batch_id", "$1")+` AND w.case_id IS NOT NULL`,
+		if err := tx.QueryRowxContext(ctx, `SELECT count(*) FROM warnings w WHERE `+inBatch("w", "$1")+` AND w.case_id IS NOT NULL`,
 			b.ID).Scan(&held); err != nil {
 			return fmt.Errorf("dispatched warnings of %s: %w", b.ID, err)
 		}
 		if held > 0 {
 			return cases.Errorf(cases.EConflict, "批次 %s 的 %d 条预警已经交办（或已作为比对已核归入案件），不能撤回。如数据有误，请联系县扶贫办在案件中说明。", b.ID, held)
 		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM warnings w WHERE `+inBatch("w.batch_id", "$1"), b.ID); err != nil {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM warnings w WHERE `+inBatch("w", "$1"), b.ID); err != nil {
 			return fmt.Errorf("withdraw warnings of %s: %w", b.ID, err)
 		}
 		if _, err := tx.ExecContext(ctx, `DELETE FROM batches WHERE id = $1`, b.ID); err != nil {

@@ -120,7 +120,7 @@ func applyPopulation(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b *cases
 			continue
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE warnings SET rule = ''
-			WHERE `+inBatch("batch_id", "$1")+` AND row_no = $2 AND category = 'population'`, b.ID, r.Row); err != nil {
+			WHERE `+inBatch("warnings", "$1")+` AND row_no = $2 AND category = 'population'`, b.ID, r.Row); err != nil {
 			return fmt.Errorf("人员变动 row %d: %w", r.Row, err)
 		}
 	}
@@ -296,7 +296,7 @@ func onlyWorker(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b *cases.Batc
 // undispatchedPopulation loads the undispatched 人员变动 warnings, each with the registry
 // household of its person (cases.GroupPopulation makes one 信息变更 case of each household).
 // batches is undispatchedBatches' list.
-func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, batches pq.Int64Array) ([]cases.WarningFact, error) {
+func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, batches undispatchedSet) ([]cases.WarningFact, error) {
 	var rows []struct {
 		warningRow
 		HouseholdNo string `db:"household_no"`
@@ -316,7 +316,7 @@ func undispatchedPopulation(ctx context.Context, tx *sqlx.Tx, k *seal.Keyring, b
 		JOIN townships ht ON ht.id = h.township_id
 		LEFT JOIN registry_members hm ON hm.id_number = h.head_id_number
 		WHERE `+undispatched+` AND w.category = 'population'
-		ORDER BY w.id FOR UPDATE OF w`, batches)
+		ORDER BY w.id FOR UPDATE OF w`, batches.args()...)
 	if err != nil {
 		return nil, fmt.Errorf("人员变动 warnings: %w", err)
 	}

@@ -104,7 +104,7 @@ func loadRefiling(ctx context.Context, tx *sqlx.Tx, id string) (refiling, error)
 // lookUp finds whether a case holds one of the push's warnings and whether the new period
 // already has a push of the same file.
 func (r *refiling) lookUp(ctx context.Context, tx *sqlx.Tx, newPeriod string) error {
-	if err := tx.GetContext(ctx, &r.dispatched, `SELECT EXISTS (SELECT 1 FROM warnings w WHERE `+inBatch("w.batch_id", "$1")+` AND w.case_id IS NOT NULL)`, r.b.ID); err != nil {
+	if err := tx.GetContext(ctx, &r.dispatched, `SELECT EXISTS (SELECT 1 FROM warnings w WHERE `+inBatch("w", "$1")+` AND w.case_id IS NOT NULL)`, r.b.ID); err != nil {
 		return fmt.Errorf("refile batch %s: %w", r.b.ID, err)
 	}
 	err := tx.GetContext(ctx, &r.sameFile, `SELECT id FROM batches WHERE department_id = (SELECT department_id FROM batches WHERE id = $1)
@@ -136,7 +136,7 @@ func (db *DB) refile(ctx context.Context, tx *sqlx.Tx, r *refiling, newPeriod st
 	if err := leaveOldPeriod(ctx, tx, b.ID); err != nil {
 		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE warnings w SET period = $2 WHERE `+inBatch("w.batch_id", "$1"), b.ID, newPeriod); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE warnings w SET period = $2 WHERE `+inBatch("w", "$1"), b.ID, newPeriod); err != nil {
 		return 0, fmt.Errorf("refile batch %s: %w", b.ID, err)
 	}
 	if b.Category != cases.CatEpidemic { // an epidemic push is late by its events, not its period
@@ -172,14 +172,14 @@ func leaveOldPeriod(ctx context.Context, tx *sqlx.Tx, id string) error {
 			JOIN batches rb ON rb.id = r.batch_id
 			JOIN batches b2 ON b2.department_id = rb.department_id AND b2.category = rb.category AND b2.period = rb.period
 				AND b2.received_at > rb.received_at AND b2.id <> $1
-			JOIN warnings w ON `+inBatch("w.batch_id", "b2.id")+`
+			JOIN warnings w ON `+inBatch("w", "b2")+`
 		WHERE w.id_number = r.id_number AND w.case_id IS NULL AND w.rule <> '' AND `+notSuperseded+`
 			AND `+problemOf+` = r.problem
 		ORDER BY r.id, b2.received_at DESC`, id); err != nil {
 		return fmt.Errorf("refile batch %s: %w", id, err)
 	}
 	if _, err := tx.ExecContext(ctx, `DELETE FROM warnings_superseded s USING warnings w
-		WHERE s.warning_id = w.id AND `+inBatch("w.batch_id", "$1"), id); err != nil {
+		WHERE s.warning_id = w.id AND `+inBatch("w", "$1"), id); err != nil {
 		return fmt.Errorf("refile batch %s: %w", id, err)
 	}
 	return nil
@@ -189,7 +189,7 @@ func leaveOldPeriod(ctx context.Context, tx *sqlx.Tx, id string) error {
 func personsOf(ctx context.Context, tx *sqlx.Tx, id string) (storedPersons, error) {
 	persons := storedPersons{}
 	rows, err := tx.QueryContext(ctx, `SELECT w.id_number, `+problemOf+`
-		FROM warnings w WHERE `+inBatch("w.batch_id", "$1")+` AND w.id_number <> '' AND w.rule <> ''`, id)
+		FROM warnings w WHERE `+inBatch("w", "$1")+` AND w.id_number <> '' AND w.rule <> ''`, id)
 	if err != nil {
 		return nil, fmt.Errorf("refile batch %s: %w", id, err)
 	}

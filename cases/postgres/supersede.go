@@ -72,7 +72,7 @@ func supersede(ctx context.Context, tx *sqlx.Tx, b *cases.Batch) (int, error) {
 	// not worth their bytes. The pushes are named ($2, $3): a batch's rows are found by its key.
 	if err := tx.QueryRowContext(ctx, `SELECT coalesce(array_agg(w.id), '{}'), coalesce(array_agg(w.id_number), '{}'),
 			CASE WHEN $1 = 'assurance' THEN coalesce(array_agg(`+problemOf+`), '{}') ELSE '{}' END
-		FROM batches b JOIN warnings w ON `+inBatch("w.batch_id", "b.id")+`
+		FROM batches b JOIN warnings w ON `+inBatch("w", "b")+`
 		WHERE (b.id = ANY($2) OR b.id = ANY($3)) AND (b.id = ANY($2) OR left(w.id_number, 31) = ANY($4::text[]))
 			AND w.case_id IS NULL AND w.rule <> '' AND length(w.id_number) = 64`,
 		string(b.Category), pq.Array(plan.whole), pq.Array(plan.printed), cmp.Or(plan.ids, "{}")).
