@@ -203,35 +203,15 @@ func TestImportBatchRefusesATownshipDeletedMeanwhile(t *testing.T) {
 	if _, err := db.Exec(`INSERT INTO townships (name) VALUES ('临时乡')`); err != nil {
 		t.Fatal(err)
 	}
-	// The deletion is made and held open; the import reads the township list (it still
-	// holds 临时乡) and then waits for its lock on the deleted row until the deletion commits.
-	del, err := db.Beginx()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer del.Rollback()
-	if _, err := del.Exec(`DELETE FROM townships WHERE name = '临时乡'`); err != nil {
-		t.Fatal(err)
-	}
 	b := cases.Batch{Department: "医保局", Category: cases.CatMedical, Period: "2026-10", SHA256: fmt.Sprintf("%064d", 7), Source: "file"}
-	done := make(chan error, 1)
-	go func() {
+	err := whileTownshipDeleted(t, db, "临时乡", func() error {
 		_, err := db.ImportBatch(ctx, &b, func(add func(*cases.Warning) error) error {
 			a := cases.Money(600000)
 			return add(&cases.Warning{Row: 2, Category: cases.CatMedical, Period: "2026-10", Rule: "medical.inpatient", Amount: &a,
 				IDNumber: "990101199001010000", Name: "王试一", Township: "临时乡", Village: "一村", Detail: []byte(`{}`)})
 		})
-		done <- err
-	}()
-	waitForLockWait(t, db)
-	if err := del.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the import did not end after the deletion committed")
-	}
+		return err
+	})
 	if cases.ErrorCode(err) != cases.EConflict || !strings.Contains(err.Error(), "临时乡") {
 		t.Fatalf("import after its township was deleted: %v, want a conflict naming 临时乡", err)
 	}
@@ -241,6 +221,34 @@ func TestImportBatchRefusesATownshipDeletedMeanwhile(t *testing.T) {
 	if n := pgtest.Count(t, db, `SELECT count(*) FROM batches`); n != 0 {
 		t.Fatalf("%d batches stored by a failed import", n)
 	}
+}
+
+// whileTownshipDeleted deletes the township name in a transaction held open and runs load,
+// which reads the township list (still holding it) and then waits for its lock on the
+// deleted row; once some session waits for a lock, the deletion commits. It returns load's
+// error.
+func whileTownshipDeleted(t *testing.T, db *postgres.DB, name string, load func() error) error {
+	t.Helper()
+	del, err := db.Beginx()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer del.Rollback()
+	if _, err := del.Exec(`DELETE FROM townships WHERE name = $1`, name); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- load() }()
+	waitForLockWait(t, db)
+	if err := del.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err = <-done:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the load did not end after the deletion committed")
+	}
+	return err
 }
 
 // waitForLockWait returns once some session of db's database waits for a lock.

@@ -8,7 +8,6 @@ import (
 	"testing"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/orgfile"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
@@ -26,10 +25,7 @@ func TestRegistryFirstImportBulkLoad(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	org, _ := orgfile.Parse([]byte(dispatchtest.Org))
-	if _, err := db.ApplyOrg(ctx, org); err != nil {
-		t.Fatal(err)
-	}
+	dispatchtest.ApplyOrg(t, db)
 	schema := func() []string {
 		var defs []string
 		if err := db.Select(&defs, `

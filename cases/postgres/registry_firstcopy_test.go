@@ -7,12 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/lib/pq"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/orgfile"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
@@ -48,10 +46,7 @@ func TestRegistryFirstImportAcrossChunks(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	org, _ := orgfile.Parse([]byte(dispatchtest.Org))
-	if _, err := db.ApplyOrg(ctx, org); err != nil {
-		t.Fatal(err)
-	}
+	dispatchtest.ApplyOrg(t, db)
 	schema := registrySchema(t, db)
 	ms := synth.New(11).Registry(400, []string{"城关镇", "河口乡"}) // over a thousand rows: several chunks
 	if len(ms) < 1000 {
@@ -154,10 +149,7 @@ func TestRegistryFirstImportFailureLeavesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	org, _ := orgfile.Parse([]byte(dispatchtest.Org))
-	if _, err := db.ApplyOrg(ctx, org); err != nil {
-		t.Fatal(err)
-	}
+	dispatchtest.ApplyOrg(t, db)
 	schema := registrySchema(t, db)
 	good := synth.New(12).Registry(300, []string{"城关镇"})
 	bad := append([]cases.RegistryMember{}, good...)
@@ -187,36 +179,15 @@ func TestRegistryFirstImportRefusesATownshipDeletedMeanwhile(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	org, _ := orgfile.Parse([]byte(dispatchtest.Org))
-	if _, err := db.ApplyOrg(ctx, org); err != nil {
-		t.Fatal(err)
-	}
+	dispatchtest.ApplyOrg(t, db)
 	if _, err := db.Exec(`INSERT INTO townships (name) VALUES ('临时乡')`); err != nil {
 		t.Fatal(err)
 	}
 	ms := synth.New(13).Registry(50, []string{"城关镇", "临时乡"})
-	del, err := db.Beginx()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer del.Rollback()
-	if _, err := del.Exec(`DELETE FROM townships WHERE name = '临时乡'`); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() {
+	err := whileTownshipDeleted(t, db, "临时乡", func() error {
 		_, err := db.ApplyRegistry(ctx, ms, postgres.RegistryOptions{})
-		done <- err
-	}()
-	waitForLockWait(t, db)
-	if err := del.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err = <-done:
-	case <-time.After(30 * time.Second):
-		t.Fatal("the import did not end after the deletion committed")
-	}
+		return err
+	})
 	if cases.ErrorCode(err) != cases.EConflict || !strings.Contains(err.Error(), "临时乡") {
 		t.Fatalf("first import after its township was deleted: %v, want a conflict naming 临时乡", err)
 	}

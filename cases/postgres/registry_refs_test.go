@@ -7,7 +7,6 @@ import (
 
 	"github.com/lib/pq"
 
-	"github.com/fangpin/fangpin/cases/orgfile"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
@@ -22,10 +21,7 @@ func TestRegistryReferencesCheckedPerStatement(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	org, _ := orgfile.Parse([]byte(dispatchtest.Org))
-	if _, err := db.ApplyOrg(ctx, org); err != nil {
-		t.Fatal(err)
-	}
+	dispatchtest.ApplyOrg(t, db)
 	if _, err := db.ApplyRegistry(ctx, synth.New(5).Registry(20, []string{"城关镇"}), postgres.RegistryOptions{}); err != nil {
 		t.Fatal(err)
 	}

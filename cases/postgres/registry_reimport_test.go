@@ -8,7 +8,6 @@ import (
 	"time"
 
 	"github.com/fangpin/fangpin/cases"
-	"github.com/fangpin/fangpin/cases/orgfile"
 	"github.com/fangpin/fangpin/cases/postgres"
 	"github.com/fangpin/fangpin/cases/postgres/dispatchtest"
 	"github.com/fangpin/fangpin/cases/postgres/pgtest"
@@ -184,10 +183,7 @@ func TestRegistryDiffRules(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	db := pgtest.New(t)
-	org, _ := orgfile.Parse([]byte(dispatchtest.Org))
-	if _, err := db.ApplyOrg(ctx, org); err != nil {
-		t.Fatal(err)
-	}
+	dispatchtest.ApplyOrg(t, db)
 	g := synth.New(3)
 	id := map[string]string{}
 	for _, k := range []string{"a", "b", "c", "d", "e", "g", "x"} {

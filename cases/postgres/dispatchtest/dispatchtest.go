@@ -63,13 +63,7 @@ func New(t testing.TB) (*postgres.DB, People) {
 func Setup(t testing.TB, db *postgres.DB) People {
 	t.Helper()
 	ctx := context.Background()
-	org, err := orgfile.Parse([]byte(Org))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := db.ApplyOrg(ctx, org); err != nil {
-		t.Fatal(err)
-	}
+	ApplyOrg(t, db)
 	g := synth.New(7)
 	p := People{
 		A: Person{"王建国", g.IDNumber(1965)}, B: Person{"王小明", g.IDNumber(1990)},
@@ -78,7 +72,7 @@ func Setup(t testing.TB, db *postgres.DB) People {
 		F: Person{"周芳", g.IDNumber(1982)}, G: Person{"吴永强", g.IDNumber(1958)},
 		Disease: "肺恶性肿瘤", Amount: "23456.78",
 	}
-	err = db.UpsertRegistry(ctx, []cases.RegistryMember{
+	err := db.UpsertRegistry(ctx, []cases.RegistryMember{
 		{HouseholdNo: "H0001", HeadIDNumber: p.A.ID, Name: p.A.Name, IDNumber: p.A.ID, Relation: "户主", Township: "城关镇", Village: "东村", Kind: cases.HouseholdLifted, RiskStatus: "已消除"},
 		{HouseholdNo: "H0001", HeadIDNumber: p.A.ID, Name: p.B.Name, IDNumber: p.B.ID, Relation: "之子", Township: "城关镇", Village: "东村", Kind: cases.HouseholdLifted, RiskStatus: "已消除"},
 		{HouseholdNo: "H0002", HeadIDNumber: p.C.ID, Name: p.C.Name, IDNumber: p.C.ID, Relation: "户主", Township: "河口乡", Village: "西村", Kind: cases.HouseholdEdge, RiskStatus: cases.RiskOpen},
@@ -89,6 +83,18 @@ func Setup(t testing.TB, db *postgres.DB) People {
 	// the registry as the store keeps it: numbers hashed, names sealed (docs/encryption.md)
 	pgtest.SealStored(t, db)
 	return p
+}
+
+// ApplyOrg applies Org, the test county's org file, to a migrated database.
+func ApplyOrg(t testing.TB, db *postgres.DB) {
+	t.Helper()
+	org, err := orgfile.Parse([]byte(Org))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.ApplyOrg(context.Background(), org); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // Warn inserts the month's warnings: H1 by three departments, H2 (row names the wrong
